@@ -1,0 +1,58 @@
+"""The ``carecall`` command line: thin Typer commands over the core.
+
+Each area registers its commands from ``calls/commands/<area>.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import typer
+
+from calls.commands import common
+
+app = typer.Typer(
+    name="carecall",
+    help="Customer care-call programmes: import lists, work the call queue, report.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+# Area modules; each has register(app). Order is the order of --help.
+_AREAS = (
+    "import_cmd",      # carecall import, demo                      (issue: foundation)
+    "orders_cmd",      # carecall import-orders, customers          (issue: purchases)
+    "queue_cmd",       # carecall queue, next, release, dnc          (issue: queue)
+    "script_cmd",      # carecall script check/list/show            (issue: scripts)
+    "shift_cmd",       # carecall shift (and no command), dashboard (issue: TUI)
+    "followups_cmd",   # carecall followups, plan                   (issue: follow-ups)
+    "report_cmd",      # carecall report, export                    (issue: reports)
+)
+
+
+def _register_all() -> None:
+    import importlib
+
+    for area in _AREAS:
+        module = importlib.import_module(f"calls.commands.{area}")
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Console-script entry point: run the app; a locked database is a message, not a trace."""
+    try:
+        app()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            common.err_console.print(
+                "[bold red]error:[/] the database is busy (another carecall is writing); "
+                "try again in a moment"
+            )
+            sys.exit(2)
+        raise

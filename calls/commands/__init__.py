@@ -1,0 +1,1 @@
+"""Typer commands, one module per area; each module has ``register(app)``."""

@@ -1,0 +1,73 @@
+"""What every command shares: the ``--db`` option, opening the store, user errors."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from rich.console import Console
+
+from calls.errors import UserError
+from calls.store import Store
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--db",
+        help="Database file (default: $CARECALL_DB, else carecall.db in the user data dir).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+CallerOption = Annotated[
+    Optional[str],
+    typer.Option("--caller", help="Caller name (default: $CARECALL_CALLER, else login name)."),
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one clear line on stderr and exit with code 2 (a user error)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn :class:`UserError` into :func:`fail`."""
+    try:
+        yield
+    except UserError as exc:
+        fail(str(exc))
+
+
+def open_store(db: Path | None) -> Store:
+    """Open the database for a command, or fail with a clear message."""
+    with user_errors():
+        return Store.open(db)
+
+
+def resolve_caller(caller: str | None) -> str:
+    """``--caller``, else ``CARECALL_CALLER``, else the login name."""
+    if caller:
+        return caller
+    env = os.environ.get("CARECALL_CALLER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "caller"
+
+
+def stdout_is_terminal() -> bool:
+    """True when a person is watching stdout (progress bars only then)."""
+    return sys.stdout.isatty()

@@ -1,0 +1,71 @@
+"""Dataclasses that cross the boundary between the store and everything else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from calls.clock import parse_date
+
+
+@dataclass(frozen=True)
+class Customer:
+    """One customer as the store holds it."""
+
+    id: int
+    ref: str
+    name: str
+    company: str | None = None
+    phone: str | None = None          # E.164
+    phone_raw: str | None = None
+    phone_ext: str | None = None
+    phone_region: str | None = None
+    phone_type: str | None = None
+    time_zones: tuple[str, ...] = ()
+    phone2: str | None = None
+    email: str | None = None
+    country: str | None = None
+    revenue: float | None = None
+    tier: str | None = None
+    customer_since: date | None = None
+    last_purchase: date | None = None
+    birthday: date | None = None
+    owner: str | None = None
+    do_not_call: bool = False
+    dnc_reason: str | None = None
+    dnc_at: str | None = None
+    number_status: str = "ok"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict) -> Customer:
+        """Build from a ``customers`` row (extra columns in the row are ignored)."""
+        zones = row.get("time_zones")
+        extra = row.get("extra")
+        return cls(
+            id=row["id"],
+            ref=row["ref"],
+            name=row.get("name") or "",
+            company=row.get("company"),
+            phone=row.get("phone"),
+            phone_raw=row.get("phone_raw"),
+            phone_ext=row.get("phone_ext"),
+            phone_region=row.get("phone_region"),
+            phone_type=row.get("phone_type"),
+            time_zones=tuple(json.loads(zones)) if zones else (),
+            phone2=row.get("phone2"),
+            email=row.get("email"),
+            country=row.get("country"),
+            revenue=row.get("revenue"),
+            tier=row.get("tier"),
+            customer_since=parse_date(row.get("customer_since")),
+            last_purchase=parse_date(row.get("last_purchase")),
+            birthday=parse_date(row.get("birthday")),
+            owner=row.get("owner"),
+            do_not_call=bool(row.get("do_not_call")),
+            dnc_reason=row.get("dnc_reason"),
+            dnc_at=row.get("dnc_at"),
+            number_status=row.get("number_status") or "ok",
+            extra=json.loads(extra) if extra else {},
+        )

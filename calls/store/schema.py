@@ -1,0 +1,187 @@
+"""The schema, as named sqlite-utils migrations applied in order, each in its own transaction.
+
+Append new migrations at the END of this file with a new, unique name; never edit one
+that has shipped (databases in the field have already applied it).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("carecall")
+
+
+@migrations(name="0001_customers_imports_dnc")
+def _customers_imports_dnc(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL UNIQUE,          -- stable id from the list (or derived)
+            name TEXT NOT NULL DEFAULT '',
+            company TEXT,
+            phone TEXT,                        -- E.164
+            phone_raw TEXT,                    -- the text it came from
+            phone_ext TEXT,
+            phone_region TEXT,                 -- ISO 3166 alpha-2 of the number
+            phone_type TEXT,                   -- mobile, fixed_line, ...
+            time_zones TEXT,                   -- JSON list of IANA zones for the number
+            phone2 TEXT,
+            phone2_raw TEXT,
+            email TEXT,
+            country TEXT,                      -- ISO 3166 alpha-2
+            revenue REAL,                      -- yearly revenue (from the list or orders)
+            tier TEXT,                         -- A / B / C
+            customer_since TEXT,               -- YYYY-MM-DD
+            last_purchase TEXT,                -- YYYY-MM-DD
+            birthday TEXT,                     -- YYYY-MM-DD (year may be 1900 if unknown)
+            owner TEXT,                        -- account owner
+            do_not_call INTEGER NOT NULL DEFAULT 0,
+            dnc_reason TEXT,
+            dnc_at TEXT,
+            number_status TEXT NOT NULL DEFAULT 'ok',  -- ok | wrong_number | disconnected
+            extra TEXT,                        -- JSON object: list columns we do not model
+            row_hash TEXT,                     -- hash of the imported values (unchanged rows)
+            import_id INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_customers_phone ON customers(phone)")
+    db.execute("CREATE INDEX idx_customers_revenue ON customers(revenue)")
+    db.execute(
+        """
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                -- customers | orders | dnc
+            file TEXT NOT NULL,
+            file_hash TEXT,
+            format TEXT,
+            encoding TEXT,
+            sheet TEXT,
+            options TEXT,                      -- JSON: --map, --region, ...
+            by_user TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            inserted INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            dry_run INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY,
+            import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+            line INTEGER NOT NULL,
+            raw TEXT NOT NULL,                 -- JSON object of the row's values
+            reason TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_rejects_import ON rejects(import_id)")
+    db.execute(
+        """
+        CREATE TABLE dnc (
+            phone TEXT PRIMARY KEY,            -- E.164
+            raw TEXT,
+            source TEXT,
+            reason TEXT,
+            added_at TEXT NOT NULL,
+            added_by TEXT
+        )
+        """
+    )
+
+
+@migrations(name="0002_scripts_calls_answers_followups_claims")
+def _calls_and_followups(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE scripts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            purpose TEXT,
+            hash TEXT NOT NULL UNIQUE,         -- sha256 of the text: stored once
+            text TEXT NOT NULL,
+            stored_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            caller TEXT NOT NULL,
+            script_id INTEGER REFERENCES scripts(id),
+            reason TEXT,                       -- why the customer was called (queue reason)
+            started_at TEXT NOT NULL,
+            connected_at TEXT,
+            ended_at TEXT,                     -- NULL while the call is in progress
+            outcome TEXT,                      -- calls.outcomes.Outcome
+            callback_at TEXT,                  -- UTC moment the customer asked for
+            callback_personal INTEGER,
+            notes TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_calls_customer ON calls(customer_id, started_at)")
+    db.execute("CREATE INDEX idx_calls_started ON calls(started_at)")
+    db.execute("CREATE INDEX idx_calls_caller_open ON calls(caller, ended_at)")
+    db.execute(
+        """
+        CREATE TABLE answers (
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,                 -- question key in the script
+            qtype TEXT NOT NULL,               -- nps, rating, yes_no, choice, ...
+            value TEXT,                        -- JSON of the answer
+            answered_at TEXT NOT NULL,
+            PRIMARY KEY (call_id, key)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE followups (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                -- callback, fix_problem, recovery_call, ...
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            call_id INTEGER REFERENCES calls(id),
+            owner TEXT,                        -- caller name, account owner, or a team queue
+            due_at TEXT,
+            status TEXT NOT NULL DEFAULT 'open',   -- open | done | cancelled
+            details TEXT,
+            source TEXT,                       -- rule / planner / hand / outcome
+            created_at TEXT NOT NULL,
+            created_by TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            close_note TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_followups_customer ON followups(customer_id, status)")
+    db.execute("CREATE INDEX idx_followups_open_due ON followups(status, kind, due_at)")
+    db.execute(
+        """
+        CREATE TABLE claims (
+            customer_id INTEGER PRIMARY KEY REFERENCES customers(id),
+            caller TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_claims_caller ON claims(caller)")
+
+
+# Append new migrations below this line (unique names, never edit shipped ones).

@@ -1,0 +1,66 @@
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from calls.errors import UserError
+from calls.store import Store, resolve_db_path
+from calls.store.schema import migrations
+
+
+def test_new_database_is_owner_only(db_path):
+    Store.open(db_path).close()
+    mode = stat.S_IMODE(os.stat(db_path).st_mode)
+    assert mode == 0o600
+
+
+def test_pragmas(store):
+    conn = store.db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_migrations_applied_once_and_in_order(db_path):
+    Store.open(db_path).close()
+    s = Store.open(db_path)
+    applied = [m.name for m in migrations.applied(s.db)]
+    assert applied == [m.name for m in migrations._migrations]
+    assert not migrations.pending(s.db)
+    for table in ("customers", "imports", "rejects", "dnc", "calls", "answers", "followups",
+                  "claims", "scripts"):
+        assert s.db[table].exists(), table
+
+
+def test_db_path_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv("CARECALL_DB", str(tmp_path / "env.db"))
+    assert resolve_db_path(tmp_path / "x.db") == tmp_path / "x.db"
+    assert resolve_db_path(None) == tmp_path / "env.db"
+    monkeypatch.delenv("CARECALL_DB")
+    assert resolve_db_path(None).name == "carecall.db"
+
+
+def test_not_a_database_is_a_user_error(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite at all, just text" * 100)
+    with pytest.raises(UserError):
+        Store.open(bad)
+
+
+def test_write_rolls_back_on_error(store):
+    with pytest.raises(RuntimeError):
+        with store.write() as db:
+            db.execute("INSERT INTO dnc(phone, added_at) VALUES ('+12015550123', 'x')")
+            raise RuntimeError("boom")
+    assert store.scalar("SELECT count(*) FROM dnc") == 0
+    with store.write() as db:
+        db.execute("INSERT INTO dnc(phone, added_at) VALUES ('+12015550123', 'x')")
+    assert store.scalar("SELECT count(*) FROM dnc") == 1
+
+
+def test_foreign_keys_enforced(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.write() as db:
+            db.execute("INSERT INTO rejects(import_id, line, raw, reason) VALUES (99, 1, '{}', 'x')")

@@ -1,0 +1,1 @@
+"""carecall's Textual app: the caller's shift and the supervisor's dashboard."""
