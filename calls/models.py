@@ -69,3 +69,19 @@ class Customer:
             number_status=row.get("number_status") or "ok",
             extra=json.loads(extra) if extra else {},
         )
+
+
+# Follow-up kinds (DESIGN.md "Follow-ups and the closed loop").
+FOLLOWUP_KINDS = (
+    "callback",
+    "fix_problem",
+    "recovery_call",
+    "thank_you_note",
+    "gift",
+    "send_info",
+    "referral",
+    "escalate",
+    "sales_lead",
+    "unreached_letter",
+)
+FOLLOWUP_STATUSES = ("open", "done", "cancelled")
