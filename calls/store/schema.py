@@ -184,4 +184,18 @@ def _calls_and_followups(db: Database) -> None:
     db.execute("CREATE INDEX idx_claims_caller ON claims(caller)")
 
 
+@migrations(name="0003_customer_purchase_figures")
+def _customer_purchase_figures(db: Database) -> None:
+    # Derived from order lines (import-orders) and kept current after each import; the
+    # queue reads them for the thank-you and "buying slowed" reasons.
+    for column, kind in (
+        ("revenue_12m", "REAL"),
+        ("revenue_lifetime", "REAL"),
+        ("order_count", "INTEGER"),
+        ("first_purchase", "TEXT"),
+        ("avg_order_interval_days", "REAL"),
+    ):
+        db.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
+
+
 # Append new migrations below this line (unique names, never edit shipped ones).
