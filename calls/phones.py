@@ -1,0 +1,247 @@
+"""Phone numbers: parse what people type into E.164, with region, type and time zones.
+
+A number that is not valid is refused with a reason (:class:`PhoneError`); it is never
+"fixed". In particular a value that a spreadsheet turned into a negative integer (Excel
+evaluates ``+1-696-155-3546`` as a formula and keeps ``-4396``) is reported as such.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import timezone as pn_timezone
+
+__all__ = [
+    "Phone",
+    "PhoneError",
+    "is_known_region",
+    "normalise_phone",
+    "region_for_country",
+]
+
+
+class PhoneError(ValueError):
+    """A value that is not a valid phone number; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A valid phone number, normalised."""
+
+    e164: str                      # +14155550100
+    ext: str | None                # extension digits, if any
+    region: str                    # ISO 3166 alpha-2 of the number (e.g. "US")
+    number_type: str               # mobile, fixed_line, fixed_line_or_mobile, toll_free, ...
+    time_zones: tuple[str, ...]    # IANA zones the number maps to (may be several)
+    raw: str                       # the text it came from
+    national: str                  # national format, for display ("(415) 555-0100")
+
+
+_TYPE_NAMES = {
+    value: name.lower()
+    for name, value in vars(PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country calling code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+# Excel keeps the result of "+1-696-155-3546" read as a formula: a small negative integer.
+_NEGATIVE_INTEGER = re.compile(r"^\s*-\s*\d+(\.0+)?\s*$")
+# Excel numbers in scientific notation (a long number stored as a float): 4.15555E+09.
+_SCIENTIFIC = re.compile(r"^\s*\d+(\.\d+)?[eE]\+?\d+\s*$")
+_DIGITS = re.compile(r"\d")
+_DOUBLE_ZERO = re.compile(r"^00[-.\s]*(?=[1-9])")
+
+
+def _country_aliases() -> dict[str, str]:
+    """Lower-cased country names (English, German, French, ...) and codes -> region."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names: dict[str, str] = {}
+    for region, by_lang in LOCALE_DATA.items():
+        if len(region) != 2:
+            continue
+        for text in by_lang.values():
+            if text.startswith("*"):
+                continue
+            names.setdefault(_fold(text), region)
+        names[region.lower()] = region
+    extra = {
+        "usa": "US", "u.s.a.": "US", "u.s.": "US", "us": "US", "america": "US",
+        "united states of america": "US", "the united states": "US",
+        "uk": "GB", "u.k.": "GB", "great britain": "GB", "britain": "GB",
+        "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+        "united kingdom of great britain and northern ireland": "GB",
+        "el": "GR", "eire": "IE", "holland": "NL", "the netherlands": "NL",
+        "south korea": "KR", "korea": "KR", "north korea": "KP", "russia": "RU",
+        "czech republic": "CZ", "czechia": "CZ", "ivory coast": "CI",
+        "vietnam": "VN", "viet nam": "VN", "iran": "IR", "syria": "SY", "laos": "LA",
+        "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+        "macedonia": "MK", "brunei": "BN", "cape verde": "CV", "swaziland": "SZ",
+        "burma": "MM", "palestine": "PS", "vatican": "VA", "holy see": "VA",
+        "micronesia": "FM", "taiwan": "TW", "hong kong": "HK", "macau": "MO",
+        "macao": "MO", "turkey": "TR", "turkiye": "TR", "uae": "AE", "kosovo": "XK",
+        "bosnia and herzegovina": "BA", "st. lucia": "LC", "saint lucia": "LC",
+        "east timor": "TL", "timor-leste": "TL", "congo": "CG", "dr congo": "CD",
+        "democratic republic of the congo": "CD", "republic of the congo": "CG",
+        "libyan arab jamahiriya": "LY", "slovakia (slovak republic)": "SK",
+        "svalbard & jan mayen islands": "SJ", "svalbard & jan mayen": "SJ",
+        "holy see (vatican city state)": "VA", "korea, republic of": "KR",
+        "korea, democratic people's republic of": "KP", "saint barthelemy": "BL",
+        "saint martin": "MF", "reunion": "RE", "curacao": "CW",
+        "united states minor outlying islands": "UM", "bouvet island (bouvetoya)": "BV",
+        "antarctica (the territory south of 60 deg s)": "AQ",
+        "british indian ocean territory (chagos archipelago)": "IO",
+        "falkland islands (malvinas)": "FK", "pitcairn islands": "PN",
+        "heard island and mcdonald islands": "HM", "netherlands antilles": "CW",
+        "french southern territories": "TF", "south georgia and the south sandwich islands":
+        "GS", "united states virgin islands": "VI", "us virgin islands": "VI",
+        "british virgin islands": "VG", "saint helena": "SH",
+        "saint kitts and nevis": "KN", "saint vincent and the grenadines": "VC",
+        "saint pierre and miquelon": "PM", "wallis and futuna": "WF",
+        "lao people's democratic republic": "LA", "sao tome and principe": "ST",
+        "cote d'ivoire": "CI", "turks and caicos islands": "TC",
+        "deutschland": "DE", "allemagne": "DE", "frankreich": "FR",
+        "grossbritannien": "GB", "royaume-uni": "GB", "etats-unis": "US", "kanada": "CA",
+    }
+    for alias, region in extra.items():
+        names[_fold(alias)] = region
+    return names
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents removed, spaces collapsed: 'Côte d’Ivoire' -> "cote d'ivoire"."""
+    text = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.lower().split())
+
+
+_ALIASES: dict[str, str] | None = None
+
+
+def region_for_country(value: str | None) -> str | None:
+    """The ISO 3166 alpha-2 region for a country cell ("DE", "Germany", "France"), or None.
+
+    Unknown names give None (the caller then falls back to the default region).
+    """
+    global _ALIASES
+    if not value:
+        return None
+    folded = _fold(value)
+    if not folded:
+        return None
+    if _ALIASES is None:
+        _ALIASES = _country_aliases()
+    region = _ALIASES.get(folded)
+    if region is None and len(folded) == 3 and folded.isalpha():
+        region = _ISO3.get(folded.upper())
+    return region
+
+
+# The alpha-3 codes of the countries a care programme meets most; lists rarely use others.
+_ISO3 = {
+    "USA": "US", "CAN": "CA", "GBR": "GB", "DEU": "DE", "FRA": "FR", "AUT": "AT",
+    "CHE": "CH", "BEL": "BE", "NLD": "NL", "LUX": "LU", "IRL": "IE", "ESP": "ES",
+    "PRT": "PT", "ITA": "IT", "DNK": "DK", "SWE": "SE", "NOR": "NO", "FIN": "FI",
+    "POL": "PL", "AUS": "AU", "NZL": "NZ", "MEX": "MX", "BRA": "BR", "JPN": "JP",
+}
+
+
+def is_known_region(region: str) -> bool:
+    """True for a region code phonenumbers knows ("US", "GB", ...)."""
+    return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def normalise_phone(
+    raw: str | float | None, default_region: str = "US", country: str | None = None
+) -> Phone:
+    """Parse ``raw`` into a valid :class:`Phone`, or raise :class:`PhoneError` with the reason.
+
+    The number is read in the region given by ``country`` (an ISO code or a country name,
+    typically the row's country column) when that is known, else in ``default_region``.
+    A number written in international form (``+44 ...``, ``00 44 ...``) speaks for itself.
+    """
+    if raw is None:
+        raise PhoneError("no phone number")
+    text = raw if isinstance(raw, str) else _number_cell_text(raw)
+    region = region_for_country(country) if country else None
+    return _normalise(text, (region or default_region or "US").upper())
+
+
+def _number_cell_text(value: float) -> str:
+    """A numeric spreadsheet cell as the digits it held (12345.0 -> '12345')."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def _normalise(text: str, region: str) -> Phone:
+    stripped = text.strip()
+    if not stripped:
+        raise PhoneError("no phone number")
+    if _NEGATIVE_INTEGER.match(stripped):
+        raise PhoneError(
+            f"{stripped!r} is a negative number, not a phone number "
+            "(a spreadsheet probably evaluated '+..-..' as a formula; the original is lost)"
+        )
+    if _SCIENTIFIC.match(stripped):
+        raise PhoneError(
+            f"{stripped!r} is a number in scientific notation "
+            "(a spreadsheet rounded it; the original digits are lost)"
+        )
+    if not _DIGITS.search(stripped):
+        raise PhoneError(f"{stripped!r} has no digits")
+    candidate = stripped
+    match = _DOUBLE_ZERO.match(candidate)
+    if match:
+        # "0049 30 ...", "001-808-617-6467": 00 is the international prefix in most of the
+        # world (phonenumbers only accepts the default region's own prefix, 011 for NANP).
+        candidate = "+" + candidate[match.end():]
+    try:
+        number = phonenumbers.parse(candidate, region, keep_raw_input=False)
+    except NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        raise PhoneError(f"{stripped!r}: {reason}") from None
+    if not phonenumbers.is_valid_number(number):
+        reason = _invalid_reason(number, region, candidate.startswith("+"))
+        raise PhoneError(f"{stripped!r}: {reason}")
+    number_region = phonenumbers.region_code_for_number(number) or region
+    zones = tuple(z for z in pn_timezone.time_zones_for_number(number) if z != "Etc/Unknown")
+    return Phone(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        ext=number.extension or None,
+        region=number_region,
+        number_type=_TYPE_NAMES.get(phonenumbers.number_type(number), "unknown"),
+        time_zones=zones,
+        raw=text,
+        national=phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+    )
+
+
+def _invalid_reason(number: phonenumbers.PhoneNumber, region: str, international: bool) -> str:
+    """Why phonenumbers refuses a parsed number, in words a supervisor can act on."""
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    where = (
+        f"+{number.country_code}"
+        if international
+        else f"{region} (+{number.country_code})"
+    )
+    if possible == phonenumbers.ValidationResult.TOO_SHORT:
+        return f"too short for {where}"
+    if possible == phonenumbers.ValidationResult.TOO_LONG:
+        return f"too long for {where}"
+    if possible == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+        return "unknown country calling code"
+    return f"not a valid number for {where}"

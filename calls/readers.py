@@ -1,0 +1,424 @@
+"""Read tabular files (customer lists, order exports, DNC lists) as a stream of text rows.
+
+Formats: CSV (delimiter sniffed: comma, semicolon, tab, pipe), TSV, XLSX (first sheet or a
+named one), a JSON array of objects and NDJSON. Encodings: UTF-8 with or without BOM, and
+a cp1252 (then Latin-1) fallback that the table reports in :attr:`Table.encoding`.
+
+Every cell comes out as text (``""`` for empty), so the importers see one shape whatever
+the file was; numbers that a spreadsheet stored as floats come out without a spurious
+``.0`` (``12923.0`` -> ``"12923"``), dates as ``YYYY-MM-DD`` (with `` HH:MM:SS`` when they
+carry a time).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calls.errors import UserError
+
+__all__ = ["FORMATS", "Table", "read_table"]
+
+FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson")
+_DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 64 * 1024
+# csv's default field limit (128 KiB) is too small for some exported notes columns.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass
+class Table:
+    """An opened table: its headers and a way to stream its rows.
+
+    ``rows()`` yields ``(line_number, {header: text})``; the line number is where the row
+    starts in the file (the header is line 1 in CSV; the sheet's row number in XLSX; the
+    line in NDJSON; the item's position, from 1, in a JSON array).
+    ``progress_total`` / ``progress_done`` (bytes or rows) let a caller draw a progress bar.
+    """
+
+    path: Path
+    format: str
+    encoding: str | None
+    headers: list[str]
+    sheet: str | None = None
+    delimiter: str | None = None
+    progress_total: int = 0
+    progress_done: int = 0
+    _opener: object = field(default=None, repr=False)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """Stream the data rows (blank rows are skipped)."""
+        return self._opener(self)  # type: ignore[misc]
+
+
+def read_table(
+    path: str | os.PathLike, *, sheet: str | None = None, format: str | None = None
+) -> Table:
+    """Open ``path`` and read its headers; raise :class:`UserError` if it cannot be read.
+
+    The format comes from the extension (``.csv .txt .tsv .xlsx .xlsm .json .ndjson
+    .jsonl``) unless ``format`` names one; ``sheet`` picks an XLSX sheet by name.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"{p}: no such file")
+    if p.is_dir():
+        raise UserError(f"{p} is a directory, not a file")
+    if not os.access(p, os.R_OK):
+        raise UserError(f"{p}: permission denied")
+    fmt = (format or _format_from_name(p)).lower()
+    if fmt not in FORMATS:
+        raise UserError(f"{p}: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if sheet is not None and fmt != "xlsx":
+        raise UserError(f"--sheet applies to Excel workbooks only, and {p.name} is {fmt}")
+    if fmt == "xlsx":
+        return _open_xlsx(p, sheet)
+    if fmt == "json":
+        return _open_json(p)
+    if fmt == "ndjson":
+        return _open_ndjson(p)
+    return _open_csv(p, "\t" if fmt == "tsv" else None)
+
+
+def _format_from_name(p: Path) -> str:
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix == ".xls":
+        raise UserError(
+            f"{p.name}: old Excel .xls files are not supported; save it as .xlsx or CSV"
+        )
+    if suffix == ".tsv" or suffix == ".tab":
+        return "tsv"
+    if suffix == ".json":
+        return "json"
+    if suffix in (".ndjson", ".jsonl"):
+        return "ndjson"
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    return "csv"
+
+
+# -- encodings -----------------------------------------------------------------------
+
+
+def _detect_encoding(p: Path) -> str:
+    """``utf-8-sig`` when the whole file decodes as UTF-8, else cp1252, else latin-1.
+
+    The whole file is checked in chunks (a bad byte can sit anywhere; it would crash the
+    reader half-way through an import otherwise) without holding it in memory.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(p, "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    with open(p, "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            return "cp1252"
+        except UnicodeDecodeError:
+            # cp1252 leaves five bytes undefined; Latin-1 decodes every byte.
+            return "latin-1"
+
+
+def _clean_headers(raw: list[str]) -> list[str]:
+    """Trimmed headers; blank ones named ``column N``, repeated ones suffixed `` (2)``."""
+    headers: list[str] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(raw, start=1):
+        name = " ".join(str(h if h is not None else "").replace("\ufeff", "").split())
+        if not name:
+            name = f"column {i}"
+        key = name.lower()
+        if key in seen:
+            seen[key] += 1
+            name = f"{name} ({seen[key]})"
+        else:
+            seen[key] = 1
+        headers.append(name)
+    return headers
+
+
+def _text(value: object) -> str:
+    """A cell value as text, the way a person would have typed it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.replace(microsecond=0).isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip()
+
+
+# -- CSV / TSV -------------------------------------------------------------------------
+
+
+def _open_csv(p: Path, delimiter: str | None) -> Table:
+    encoding = _detect_encoding(p)
+    with open(p, encoding=encoding, newline="") as fh:
+        sample = fh.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise UserError(f"{p}: the file is empty")
+    if delimiter is None:
+        delimiter = _sniff_delimiter(sample)
+    header_row = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    headers = _clean_headers(header_row)
+    if not any(h for h in header_row if h and h.strip()):
+        raise UserError(f"{p}: the first line has no column names")
+    table = Table(
+        path=p,
+        format="tsv" if delimiter == "\t" else "csv",
+        encoding=encoding,
+        headers=headers,
+        delimiter=delimiter,
+        progress_total=p.stat().st_size,
+        _opener=_csv_rows,
+    )
+    return table
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter among , ; TAB | that splits the first lines most consistently."""
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may cut the last line in half
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    # Fallback: the delimiter with the most fields on the header line that is also
+    # consistent on the next lines.
+    best, best_score = ",", 0
+    for d in _DELIMITERS:
+        counts = [len(next(csv.reader([ln], delimiter=d))) for ln in lines[:20]]
+        if counts and counts[0] > 1:
+            score = counts[0] * sum(1 for c in counts if c == counts[0])
+            if score > best_score:
+                best, best_score = d, score
+    return best
+
+
+def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
+    headers = table.headers
+    width = len(headers)
+    with open(table.path, "rb") as raw:
+        fh = io.TextIOWrapper(raw, encoding=table.encoding, newline="")
+        reader = csv.reader(fh, delimiter=table.delimiter or ",")
+        try:
+            next(reader)  # header
+            start = reader.line_num + 1
+            for n, record in enumerate(reader):
+                line = start
+                start = reader.line_num + 1
+                if n % 512 == 0:
+                    table.progress_done = raw.tell()
+                if not record or not any(c.strip() for c in record):
+                    continue
+                if len(record) < width:
+                    record = record + [""] * (width - len(record))
+                row = {h: v.strip() for h, v in zip(headers, record)}
+                for i in range(width, len(record)):
+                    if record[i].strip():
+                        row[f"column {i + 1}"] = record[i].strip()
+                yield line, row
+        except csv.Error as exc:
+            raise UserError(f"{table.path}: line {reader.line_num}: {exc}") from None
+        table.progress_done = table.progress_total
+
+
+# -- XLSX ------------------------------------------------------------------------------
+
+
+def _open_xlsx(p: Path, sheet: str | None) -> Table:
+    import zipfile
+
+    try:
+        from openpyxl import load_workbook
+    except ImportError:  # pragma: no cover - a runtime dependency
+        raise UserError("reading .xlsx needs openpyxl (pip install openpyxl)") from None
+    try:
+        wb = load_workbook(p, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UserError(f"{p}: not a readable Excel workbook ({exc})") from None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            raise UserError(
+                f"{p.name}: no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})"
+            )
+        header_row: list = []
+        header_line = 0
+        for header_line, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            if any(v is not None and str(v).strip() for v in values):
+                header_row = list(values)
+                break
+        if not header_row:
+            raise UserError(f"{p.name}: sheet {ws.title!r} is empty")
+        # Trailing blank header cells are only formatting; drop them.
+        while header_row and (header_row[-1] is None or not str(header_row[-1]).strip()):
+            header_row.pop()
+        headers = _clean_headers(header_row)
+        total = ws.max_row or 0
+        title = ws.title
+    finally:
+        wb.close()
+    return Table(
+        path=p,
+        format="xlsx",
+        encoding=None,
+        headers=headers,
+        sheet=title,
+        progress_total=total,
+        _opener=lambda t: _xlsx_rows(t, header_line),
+    )
+
+
+def _xlsx_rows(table: Table, header_line: int) -> Iterator[tuple[int, dict[str, str]]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(table.path, read_only=True, data_only=True)
+    try:
+        ws = wb[table.sheet]
+        headers = table.headers
+        width = len(headers)
+        for line, values in enumerate(
+            ws.iter_rows(min_row=header_line + 1, values_only=True), start=header_line + 1
+        ):
+            table.progress_done = line
+            if not values or all(v is None or (isinstance(v, str) and not v.strip())
+                                 for v in values):
+                continue
+            row = {h: _text(v) for h, v in zip(headers, values)}
+            if len(values) < width:
+                for h in headers[len(values):]:
+                    row[h] = ""
+            for i in range(width, len(values)):
+                if values[i] is not None and _text(values[i]):
+                    row[f"column {i + 1}"] = _text(values[i])
+            yield line, row
+    finally:
+        wb.close()
+    table.progress_done = table.progress_total
+
+
+# -- JSON / NDJSON ---------------------------------------------------------------------
+
+
+def _open_json(p: Path) -> Table:
+    encoding = _detect_encoding(p)
+    try:
+        with open(p, encoding=encoding) as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(data, dict):
+        # {"customers": [...]} — one list inside an object is a common export shape.
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            data = lists[0]
+    if not isinstance(data, list):
+        raise UserError(f"{p}: expected a JSON array of objects")
+    objects = [item for item in data if isinstance(item, dict)]
+    if len(objects) != len(data):
+        raise UserError(f"{p}: every item of the JSON array must be an object")
+    headers = _collect_headers(objects)
+    if not headers:
+        raise UserError(f"{p}: the JSON array has no objects with fields")
+
+    def rows(t: Table) -> Iterator[tuple[int, dict[str, str]]]:
+        for i, item in enumerate(objects, start=1):
+            t.progress_done = i
+            yield i, _object_row(item, t.headers)
+
+    return Table(
+        path=p, format="json", encoding=encoding, headers=headers,
+        progress_total=len(objects), _opener=rows,
+    )
+
+
+def _collect_headers(objects: list[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in objects[:1000]:
+        for key in item:
+            seen.setdefault(str(key).strip(), None)
+    return list(seen)
+
+
+def _object_row(item: dict, headers: list[str]) -> dict[str, str]:
+    row = {h: "" for h in headers}
+    for key, value in item.items():
+        row[str(key).strip()] = _text(value)
+    return row
+
+
+def _open_ndjson(p: Path) -> Table:
+    encoding = _detect_encoding(p)
+    first: list[dict] = []
+    with open(p, encoding=encoding) as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            first.append(_ndjson_object(p, line_no, line))
+            if len(first) >= 1000:
+                break
+    headers = _collect_headers(first)
+    if not headers:
+        raise UserError(f"{p}: no JSON objects with fields")
+
+    def rows(t: Table) -> Iterator[tuple[int, dict[str, str]]]:
+        with open(p, "rb") as raw:
+            fh = io.TextIOWrapper(raw, encoding=encoding)
+            for line_no, line in enumerate(fh, start=1):
+                if line_no % 512 == 0:
+                    t.progress_done = raw.tell()
+                if not line.strip():
+                    continue
+                yield line_no, _object_row(_ndjson_object(p, line_no, line), t.headers)
+        t.progress_done = t.progress_total
+
+    return Table(
+        path=p, format="ndjson", encoding=encoding, headers=headers,
+        progress_total=p.stat().st_size, _opener=rows,
+    )
+
+
+def _ndjson_object(p: Path, line_no: int, line: str) -> dict:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{p}: line {line_no}: not valid JSON ({exc.msg})") from None
+    if not isinstance(item, dict):
+        raise UserError(f"{p}: line {line_no}: expected a JSON object")
+    return item
