@@ -199,3 +199,34 @@ def _customer_purchase_figures(db: Database) -> None:
 
 
 # Append new migrations below this line (unique names, never edit shipped ones).
+
+
+@migrations(name="followups_0001_loop_and_plan")
+def _followups_loop_and_plan(db: Database) -> None:
+    # The detractor loop: a recovery_call points at the fix_problem it follows
+    # (parent_id) and records the NPS before (the detractor's answer) and after (the
+    # recovery call's answer); closed_call_id is the call that closed a follow-up.
+    # occasion: what a planned note/gift is for ("birthday 2026-03-15"), for the mail merge.
+    for column, kind in (
+        ("parent_id", "INTEGER REFERENCES followups(id)"),
+        ("score_before", "INTEGER"),
+        ("score_after", "INTEGER"),
+        ("closed_call_id", "INTEGER REFERENCES calls(id)"),
+        ("occasion", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE followups ADD COLUMN {column} {kind}")
+    db.execute("CREATE INDEX idx_followups_parent ON followups(parent_id)")
+    db.execute("CREATE INDEX idx_followups_owner ON followups(owner, status, due_at)")
+    # What the planner has already planned, one row per (customer, occasion key), so that
+    # `carecall plan` is idempotent even after the follow-up was done, cancelled or merged.
+    db.execute(
+        """
+        CREATE TABLE followup_plan (
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            key TEXT NOT NULL,                 -- e.g. birthday:2026-03-15, unreached:2026-02-01
+            followup_id INTEGER REFERENCES followups(id),
+            planned_at TEXT NOT NULL,
+            PRIMARY KEY (customer_id, key)
+        )
+        """
+    )

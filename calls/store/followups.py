@@ -1,0 +1,236 @@
+"""Queries on follow-ups, the detractor loop and the planner's memory (all follow-up SQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from calls.store import Store
+
+# Columns of a follow-up row plus the customer fields every view shows beside it.
+_SELECT = """
+    SELECT f.*, c.ref AS customer_ref, c.name AS customer_name, c.company AS customer_company
+    FROM followups f JOIN customers c ON c.id = f.customer_id
+"""
+
+
+def get_followup_row(store: Store, followup_id: int) -> dict | None:
+    """One follow-up with its customer's ref/name/company, or None."""
+    return store.one(_SELECT + " WHERE f.id = ?", (followup_id,))
+
+
+def find_open_row(store: Store, customer_id: int, kind: str) -> dict | None:
+    """The oldest open follow-up of one kind for a customer (the one new details join)."""
+    return store.one(
+        _SELECT + " WHERE f.customer_id = ? AND f.kind = ? AND f.status = 'open' ORDER BY f.id",
+        (customer_id, kind),
+    )
+
+
+def insert_followup_row(store: Store, values: dict) -> int:
+    """Insert a follow-up; returns its id."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cursor = store.db.execute(
+        f"INSERT INTO followups ({columns}) VALUES ({marks})", list(values.values())
+    )
+    return int(cursor.lastrowid)
+
+
+_UPDATABLE = {
+    "owner",
+    "due_at",
+    "status",
+    "details",
+    "call_id",
+    "closed_at",
+    "closed_by",
+    "close_note",
+    "score_before",
+    "score_after",
+    "closed_call_id",
+    "occasion",
+}
+
+
+def update_followup_row(store: Store, followup_id: int, **values) -> None:
+    """Set some columns of one follow-up."""
+    unknown = set(values) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    sets = ", ".join(f"{name} = ?" for name in values)
+    store.db.execute(
+        f"UPDATE followups SET {sets} WHERE id = ?", [*values.values(), followup_id]
+    )
+
+
+def query_followup_rows(
+    store: Store,
+    *,
+    owner: str | None = None,
+    kind: str | None = None,
+    status: str | None = "open",
+    due_before: str | None = None,
+    customer_id: int | None = None,
+    parent_id: int | None = None,
+    limit: int | None = None,
+) -> list[dict]:
+    """Follow-ups matching every filter given, due first (no due time last), then oldest."""
+    where: list[str] = []
+    params: list = []
+    if owner is not None:
+        where.append("f.owner = ?")
+        params.append(owner)
+    if kind is not None:
+        where.append("f.kind = ?")
+        params.append(kind)
+    if status is not None:
+        where.append("f.status = ?")
+        params.append(status)
+    if due_before is not None:
+        where.append("f.due_at IS NOT NULL AND f.due_at <= ?")
+        params.append(due_before)
+    if customer_id is not None:
+        where.append("f.customer_id = ?")
+        params.append(customer_id)
+    if parent_id is not None:
+        where.append("f.parent_id = ?")
+        params.append(parent_id)
+    sql = _SELECT
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY f.due_at IS NULL, f.due_at, f.id"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return store.all(sql, params)
+
+
+def customer_row(store: Store, customer_id: int) -> dict | None:
+    """The customers row for an id."""
+    return store.one("SELECT * FROM customers WHERE id = ?", (customer_id,))
+
+
+def customer_row_by_ref(store: Store, ref: str) -> dict | None:
+    """The customers row for a ref."""
+    return store.one("SELECT * FROM customers WHERE ref = ?", (ref,))
+
+
+def customer_is_dnc(store: Store, customer_id: int) -> bool:
+    """True when the customer asked not to be called or a number of theirs is on the DNC list."""
+    row = store.one(
+        """
+        SELECT c.do_not_call
+            OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+            OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS dnc
+        FROM customers c WHERE c.id = ?
+        """,
+        (customer_id,),
+    )
+    return bool(row and row["dnc"])
+
+
+def call_row(store: Store, call_id: int) -> dict | None:
+    """One calls row."""
+    return store.one("SELECT * FROM calls WHERE id = ?", (call_id,))
+
+
+def nps_answer(store: Store, call_id: int) -> int | None:
+    """The call's NPS answer (0-10), or None. With several NPS questions the one keyed
+    ``nps`` wins, else the first answered."""
+    rows = store.all(
+        "SELECT key, value FROM answers WHERE call_id = ? AND qtype = 'nps' "
+        "ORDER BY key = 'nps' DESC, answered_at, key",
+        (call_id,),
+    )
+    for row in rows:
+        try:
+            value = json.loads(row["value"]) if row["value"] is not None else None
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and 0 <= value <= 10:
+            return int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+# -- the planner's memory -----------------------------------------------------------
+
+
+def planned_keys(store: Store, customer_id: int) -> set[str]:
+    """Occasion keys already planned for a customer."""
+    return {
+        r["key"]
+        for r in store.all("SELECT key FROM followup_plan WHERE customer_id = ?", (customer_id,))
+    }
+
+
+def is_planned(store: Store, customer_id: int, key: str) -> bool:
+    """True when the planner already planned this occasion for this customer."""
+    return (
+        store.scalar(
+            "SELECT 1 FROM followup_plan WHERE customer_id = ? AND key = ?", (customer_id, key)
+        )
+        is not None
+    )
+
+
+def record_planned(
+    store: Store, customer_id: int, key: str, followup_id: int | None, planned_at: str
+) -> None:
+    """Remember that an occasion was planned (once; a second call is a no-op)."""
+    store.db.execute(
+        "INSERT OR IGNORE INTO followup_plan (customer_id, key, followup_id, planned_at) "
+        "VALUES (?, ?, ?, ?)",
+        (customer_id, key, followup_id, planned_at),
+    )
+
+
+def customers_with_dates_on(
+    store: Store, column: str, month_days: Iterable[str]
+) -> Iterator[dict]:
+    """Customers whose ``birthday`` / ``customer_since`` falls on one of the MM-DD given."""
+    if column not in {"birthday", "customer_since"}:
+        raise ValueError(column)
+    days = sorted(set(month_days))
+    if not days:
+        return iter(())
+    marks = ", ".join("?" for _ in days)
+    return iter(
+        store.db.query(
+            f"""
+            SELECT c.*,
+                c.do_not_call
+                    OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+                    OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
+            FROM customers c
+            WHERE {column} IS NOT NULL AND substr({column}, 6, 5) IN ({marks})
+            ORDER BY c.id
+            """,
+            days,
+        )
+    )
+
+
+def table_columns(store: Store, table: str) -> set[str]:
+    """Column names of a table (to read columns other areas add in their migrations)."""
+    return {row[1] for row in store.db.conn.execute(f"PRAGMA table_info({table})")}
+
+
+# -- the detractor loop, for reports ---------------------------------------------------
+
+
+def recovery_rows(store: Store) -> list[dict]:
+    """Every recovery_call follow-up with its parent fix_problem's times."""
+    return store.all(
+        """
+        SELECT r.id, r.customer_id, r.status, r.parent_id, r.score_before, r.score_after,
+               r.created_at, r.closed_at, r.closed_call_id,
+               p.created_at AS fix_created_at, p.closed_at AS fix_closed_at
+        FROM followups r LEFT JOIN followups p ON p.id = r.parent_id
+        WHERE r.kind = 'recovery_call'
+        ORDER BY r.id
+        """
+    )
