@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
+from phonenumbers.phonenumberutil import (
+    PhoneMetadata,
+    _number_type_helper,
+    is_number_type_geographical,
+    national_significant_number,
+    region_code_for_number,
+)
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 __all__ = [
     "Phone",
@@ -39,7 +47,14 @@ class Phone:
     number_type: str               # mobile, fixed_line, fixed_line_or_mobile, toll_free, ...
     time_zones: tuple[str, ...]    # IANA zones the number maps to (may be several)
     raw: str                       # the text it came from
-    national: str                  # national format, for display ("(415) 555-0100")
+
+    @cached_property
+    def national(self) -> str:
+        """The number in national format, for display ("(415) 555-0100 ext. 12")."""
+        number = phonenumbers.parse(self.e164)
+        if self.ext:
+            number.extension = self.ext
+        return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
 
 
 _TYPE_NAMES = {
@@ -214,19 +229,51 @@ def _normalise(text: str, region: str) -> Phone:
     except NumberParseException as exc:
         reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
         raise PhoneError(f"{stripped!r}: {reason}") from None
-    if not phonenumbers.is_valid_number(number):
+    number_region, ntype = _region_and_type(number)
+    if ntype == PhoneNumberType.UNKNOWN:
         reason = _invalid_reason(number, region, candidate.startswith("+"))
         raise PhoneError(f"{stripped!r}: {reason}")
-    number_region = phonenumbers.region_code_for_number(number) or region
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(number) if z != "Etc/Unknown")
+    nsn = national_significant_number(number)
+    e164 = f"+{number.country_code}{nsn}"
     return Phone(
-        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        e164=e164,
         ext=number.extension or None,
         region=number_region,
-        number_type=_TYPE_NAMES.get(phonenumbers.number_type(number), "unknown"),
-        time_zones=zones,
+        number_type=_TYPE_NAMES.get(ntype, "unknown"),
+        time_zones=_zones(e164, ntype, number.country_code),
         raw=text,
-        national=phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+    )
+
+
+def _region_and_type(number: phonenumbers.PhoneNumber) -> tuple[str, int]:
+    """The number's region and type; type UNKNOWN means "not a valid number".
+
+    This is what ``is_valid_number`` + ``number_type`` compute, done once: both walk the
+    regions sharing a calling code (25 for +1), which is most of the parsing cost.
+    """
+    region = region_code_for_number(number)
+    if region is None:
+        return "", PhoneNumberType.UNKNOWN
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    if metadata is None:
+        return region, PhoneNumberType.UNKNOWN
+    return region, _number_type_helper(national_significant_number(number), metadata)
+
+
+def _zones(e164: str, ntype: int, country_code: int) -> tuple[str, ...]:
+    """IANA zones for a valid number (phonenumbers.timezone without re-validating it)."""
+    if is_number_type_geographical(ntype, country_code):
+        digits = e164[1:]
+        for length in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+            zones = TIMEZONE_DATA.get(digits[:length])
+            if zones is not None:
+                return tuple(z for z in zones if z != "Etc/Unknown")
+        return ()
+    return tuple(
+        z for z in pn_timezone._country_level_time_zones_for_number(
+            phonenumbers.PhoneNumber(country_code=country_code)
+        )
+        if z != "Etc/Unknown"
     )
 
 
