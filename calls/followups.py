@@ -19,11 +19,12 @@ it, an owner, a due time and a status (open, done, cancelled). The rules:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from calls.clock import from_iso, to_iso
+from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.outcomes import CONTACT, Outcome
@@ -177,6 +178,44 @@ def _require_open(f: Followup, action: str) -> None:
         when = f" on {to_iso(f.closed_at)[:10]}" if f.closed_at else ""
         who = f" by {f.closed_by}" if f.closed_by else ""
         raise UserError(f"cannot {action} follow-up #{f.id}: it is already {f.status}{when}{who}")
+
+
+# -- reading a due time ---------------------------------------------------------------
+
+_RELATIVE = re.compile(r"^\+\s*(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(text: str, now: datetime, tz: tzinfo | None = None) -> datetime:
+    """A due time a person typed: ``+30m``, ``+4h``, ``+2d``, ``+1w``, ``now``, ``today``,
+    ``tomorrow``, ``YYYY-MM-DD`` (09:00 that day) or an ISO time; times without an offset
+    are in ``tz`` (default UTC). UserError for anything else."""
+    value = (text or "").strip().lower()
+    zone = tz or UTC
+    if not value:
+        raise UserError("empty time; use e.g. +2d, tomorrow, 2026-03-15 or 2026-03-15T14:30")
+    match = _RELATIVE.match(value)
+    if match:
+        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if value == "now":
+        return now
+    local_today = now.astimezone(zone).date()
+    if value in ("today", "tomorrow"):
+        day = local_today + timedelta(days=1 if value == "tomorrow" else 0)
+        return datetime.combine(day, time(9, 0), tzinfo=zone).astimezone(UTC)
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time(9, 0), tzinfo=zone).astimezone(UTC)
+        moment = datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise UserError(
+            f"cannot read the time {text!r}; use e.g. +2d, +4h, tomorrow, 2026-03-15 "
+            "or 2026-03-15T14:30"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
 
 
 # -- creating ---------------------------------------------------------------------------
@@ -558,3 +597,98 @@ def loop_stats(store: Store) -> LoopStats:
         won_back=won,
         median_days_to_close=round(median(days), 2) if days else None,
     )
+
+
+# -- the mail merge ---------------------------------------------------------------------
+
+# List columns (kept in customers.extra) that are part of a postal address, by their
+# normalised name (lower case, letters and digits only).
+_ADDRESS_NAMES = (
+    "address",
+    "address1",
+    "address2",
+    "address3",
+    "addressline1",
+    "addressline2",
+    "street",
+    "streetaddress",
+    "street1",
+    "street2",
+    "line1",
+    "line2",
+    "city",
+    "town",
+    "locality",
+    "state",
+    "province",
+    "county",
+    "region",
+    "zip",
+    "zipcode",
+    "postcode",
+    "postalcode",
+    "postcodezip",
+    "country",
+)
+_ADDRESS_RANK = {name: i for i, name in enumerate(_ADDRESS_NAMES)}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def mail_merge_table(
+    followups: list[Followup], customers: dict[int, dict]
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows for writing notes or a mail merge: the follow-up, the customer's
+    name and company, every address column the imported list had, the occasion, the note.
+
+    ``customers`` maps customer id to its ``customers`` row (``extra`` as JSON text).
+    """
+    import json
+
+    extras: dict[int, dict] = {}
+    address_keys: dict[str, str] = {}  # list column -> its normalised name
+    for f in followups:
+        raw = (customers.get(f.customer_id) or {}).get("extra")
+        try:
+            extra = json.loads(raw) if raw else {}
+        except ValueError:
+            extra = {}
+        extras[f.customer_id] = extra if isinstance(extra, dict) else {}
+        for key in extras[f.customer_id]:
+            norm = _norm(str(key))
+            if norm in _ADDRESS_RANK and key not in address_keys:
+                address_keys[key] = norm
+    columns = sorted(address_keys, key=lambda k: _ADDRESS_RANK[address_keys[k]])
+    # The list's country may have been read into the customers.country column.
+    use_country = "country" not in address_keys.values() and any(
+        (customers.get(f.customer_id) or {}).get("country") for f in followups
+    )
+    headers = ["id", "kind", "ref", "name", "company", *columns]
+    if use_country:
+        headers.append("Country")
+    headers += ["email", "occasion", "note", "due", "owner"]
+    rows: list[list[str]] = []
+    for f in followups:
+        customer = customers.get(f.customer_id) or {}
+        extra = extras.get(f.customer_id, {})
+        row = [str(f.id), f.kind, f.customer_ref, f.customer_name, f.customer_company or ""]
+        row += ["" if extra.get(k) is None else str(extra.get(k)) for k in columns]
+        if use_country:
+            row.append(customer.get("country") or "")
+        row += [
+            customer.get("email") or "",
+            f.occasion or "",
+            f.details,
+            to_iso(f.due_at)[:10] if f.due_at else "",
+            f.owner or "",
+        ]
+        rows.append(row)
+    return headers, rows
+
+
+def mail_merge(store: Store, followups: list[Followup]) -> tuple[list[str], list[list[str]]]:
+    """:func:`mail_merge_table` for follow-ups read from the store."""
+    customers = q.customer_rows_by_ids(store, (f.customer_id for f in followups))
+    return mail_merge_table(followups, customers)

@@ -1,9 +1,416 @@
-"""Commands for this area (see calls/cli.py)."""
+"""``carecall followups`` (list, add, done, cancel, reschedule) and ``carecall plan``."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from calls import followups as fu
+from calls.clock import UTC, now_utc
+from calls.commands import common
+from calls.errors import UserError
+from calls.models import FOLLOWUP_KINDS
+from calls.store import followups as q
+
+followups_app = typer.Typer(
+    help="Follow-ups: callbacks, fixes, notes, gifts, referrals; list, add, close.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Act as if it were this time (ISO time or date), e.g. for tests."),
+]
+NoteOption = Annotated[str | None, typer.Option("--note", help="A note.")]
+
+
+def _local_zone():
+    return datetime.now().astimezone().tzinfo
+
+
+def _now(at: str | None) -> datetime:
+    if not at:
+        return now_utc()
+    with common.user_errors():
+        return fu.parse_when(at, now_utc(), _local_zone())
+
+
+def _when(moment: datetime | None) -> str:
+    """A moment for people: local time of this terminal."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(_local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _private_file(path: Path) -> io.TextIOWrapper:
+    """Open ``path`` for writing, created (or reset) readable by its owner only."""
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; give a file name with -o")
+    if not path.parent.exists():
+        raise UserError(f"the folder {path.parent} does not exist")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+    return open(fd, "w", encoding="utf-8", newline="")
+
+
+def _safe_cell(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheet programs; a
+    # leading apostrophe keeps it text (numbers like -5 or +1 555 stay as they are).
+    if value and value[0] in "=+-@\t\r" and not _looks_numeric(value):
+        return "'" + value
+    return value
+
+
+def _looks_numeric(value: str) -> bool:
+    return bool(value) and all(ch in "+-0123456789 .()" for ch in value)
+
+
+@followups_app.callback()
+def followups_list(
+    ctx: typer.Context,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's.")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only the caller's own.")] = False,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help=f"Only this kind: {', '.join(FOLLOWUP_KINDS)}."),
+    ] = None,
+    due: Annotated[bool, typer.Option("--due", help="Only those due by the end of today.")] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only those past their due time.")
+    ] = False,
+    status: Annotated[str, typer.Option("--status", help="open, done, cancelled or all.")] = "open",
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="Only this customer (ref).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, csv (mail merge) or json.")
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write to this file (created owner-only)."),
+    ] = None,
+    json_out: common.JsonOption = False,
+    caller: common.CallerOption = None,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """List open follow-ups, due first (or run a subcommand: add, done, cancel, reschedule)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if owner and mine:
+        common.fail("use --owner NAME or --mine, not both")
+    if due and overdue:
+        common.fail("use --due or --overdue, not both")
+    fmt = "json" if json_out else fmt.lower()
+    if fmt not in ("table", "csv", "json"):
+        common.fail(f"unknown format {fmt!r}; use table, csv or json")
+    if output is not None and fmt == "table":
+        fmt = "csv"
+    now = _now(at)
+    who = common.resolve_caller(caller) if mine else owner
+    store = common.open_store(db)
+    with common.user_errors():
+        customer_id = None
+        if customer:
+            row = q.customer_row_by_ref(store, customer)
+            if row is None:
+                raise UserError(f"no customer with ref {customer!r}")
+            customer_id = row["id"]
+        due_before = None
+        if due:
+            local_end = datetime.combine(now.astimezone(_local_zone()).date(), time(23, 59, 59))
+            due_before = local_end.replace(tzinfo=_local_zone()).astimezone(UTC)
+        rows = fu.list_followups(
+            store,
+            owner=who,
+            kind=kind,
+            status=None if status == "all" else status,
+            due_before=due_before,
+            customer_id=customer_id,
+        )
+        if overdue:
+            rows = [f for f in rows if f.is_overdue(now)]
+        if fmt == "json":
+            text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
+            _emit(text + "\n", output)
+            return
+        if fmt == "csv":
+            headers, table = fu.mail_merge(store, rows)
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(headers)
+            writer.writerows([[_safe_cell(v) for v in r] for r in table])
+            _emit(buffer.getvalue(), output)
+            if output is not None:
+                common.err_console.print(f"Wrote {len(table)} follow-ups to {output}")
+            return
+    _print_table(rows, now, title=_title(who, kind, due, overdue, status))
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    with common.user_errors(), _private_file(output) as fh:
+        fh.write(text)
+
+
+def _title(owner, kind, due, overdue, status) -> str:
+    parts = [status if status != "all" else "all", "follow-ups"]
+    if kind:
+        parts.insert(1, kind)
+    if owner:
+        parts.append(f"for {owner}")
+    if due:
+        parts.append("due today")
+    if overdue:
+        parts.append("overdue")
+    return " ".join(parts)
+
+
+def _print_table(rows: list[fu.Followup], now: datetime, title: str) -> None:
+    if not rows:
+        common.console.print(f"No {title}.")
+        return
+    table = Table(title=f"{len(rows)} {title}", title_justify="left")
+    table.add_column("ID", justify="right")
+    table.add_column("Kind")
+    table.add_column("Customer")
+    table.add_column("Owner")
+    table.add_column("Due")
+    table.add_column("Status")
+    table.add_column("Details", overflow="fold", max_width=48)
+    for f in rows:
+        due_text = _when(f.due_at)
+        if f.is_overdue(now):
+            due_text = f"[red]{due_text} overdue[/]"
+        first = f.details.splitlines()[0] if f.details else ""
+        more = len(f.details.splitlines()) - 1
+        if more > 0:
+            first += f" (+{more} more)"
+        table.add_row(
+            str(f.id),
+            f.kind,
+            f"{f.customer_ref} {f.customer_name}",
+            f.owner or "anyone",
+            due_text,
+            f.status,
+            first,
+        )
+    common.console.print(table)
+
+
+def _print_one(f: fu.Followup) -> None:
+    owner = f.owner or "anyone"
+    due = _when(f.due_at)
+    common.console.print(
+        f"#{f.id} {f.kind} for {f.customer_ref} {f.customer_name}: owner {owner}, "
+        f"due {due}, {f.status}",
+        highlight=False,
+    )
+
+
+@followups_app.command("add")
+def followups_add(
+    ref: Annotated[str, typer.Argument(help="The customer's ref.")],
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(FOLLOWUP_KINDS)}.")],
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            help="A caller, a team, 'account_owner' or 'anyone' (default: you).",
+        ),
+    ] = None,
+    due: Annotated[
+        str | None,
+        typer.Option("--due", help="+2d, +4h, tomorrow, 2026-03-15 or an ISO time."),
+    ] = None,
+    note: NoteOption = None,
+    json_out: common.JsonOption = False,
+    caller: common.CallerOption = None,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Add a follow-up for a customer (joins an open one of the same kind)."""
+    now = _now(at)
+    me = common.resolve_caller(caller)
+    store = common.open_store(db)
+    with common.user_errors():
+        kind = fu.check_kind(kind)
+        customer = q.customer_row_by_ref(store, ref)
+        if customer is None:
+            raise UserError(f"no customer with ref {ref!r}")
+        due_at = fu.parse_when(due, now, _local_zone()) if due else None
+        if owner is None:
+            who = me
+        elif owner.strip().lower() == "anyone":
+            who = None
+        else:
+            who = fu.resolve_owner(owner, customer, me)
+        before = {f.id for f in fu.list_followups(store, kind=kind, customer_id=customer["id"])}
+        f = fu.add_followup(
+            store,
+            kind=kind,
+            customer_id=customer["id"],
+            owner=who,
+            due_at=due_at,
+            details=note,
+            now=now,
+            created_by=me,
+            source="hand",
+        )
+    if json_out:
+        typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
+        return
+    if f.id in before:
+        common.console.print(f"Added to the open follow-up #{f.id} (no duplicate made).")
+    else:
+        common.console.print(f"Added follow-up #{f.id}.")
+    _print_one(f)
+
+
+@followups_app.command("done")
+def followups_done(
+    followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
+    note: NoteOption = None,
+    json_out: common.JsonOption = False,
+    caller: common.CallerOption = None,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Mark a follow-up done (for fix_problem, say what was done: it schedules the recovery call)."""
+    now = _now(at)
+    me = common.resolve_caller(caller)
+    store = common.open_store(db)
+    with common.user_errors():
+        policy = _load_policy(None)
+        f = fu.close_followup(store, followup_id, by=me, note=note, now=now, policy=policy)
+        recovery = fu.recovery_for(store, f.id) if f.kind == "fix_problem" else None
+    if json_out:
+        out: dict[str, Any] = f.to_dict()
+        out["recovery_call"] = recovery.to_dict() if recovery else None
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    common.console.print(f"Closed #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.")
+    if recovery is not None:
+        common.console.print(
+            f"Recovery call #{recovery.id} is in the queue, due {_when(recovery.due_at)}."
+        )
+    elif f.kind == "fix_problem":
+        common.console.print("No recovery call: the customer is on the do-not-call list.")
+
+
+@followups_app.command("cancel")
+def followups_cancel(
+    followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
+    note: NoteOption = None,
+    json_out: common.JsonOption = False,
+    caller: common.CallerOption = None,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Cancel a follow-up that will not be done (say why with --note)."""
+    now = _now(at)
+    me = common.resolve_caller(caller)
+    store = common.open_store(db)
+    with common.user_errors():
+        f = fu.cancel_followup(store, followup_id, by=me, note=note, now=now)
+    if json_out:
+        typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
+        return
+    common.console.print(f"Cancelled #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.")
+
+
+@followups_app.command("reschedule")
+def followups_reschedule(
+    followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
+    when: Annotated[str, typer.Argument(help="+2d, +4h, tomorrow, 2026-03-15 or an ISO time.")],
+    json_out: common.JsonOption = False,
+    caller: common.CallerOption = None,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Move a follow-up's due time."""
+    now = _now(at)
+    me = common.resolve_caller(caller)
+    store = common.open_store(db)
+    with common.user_errors():
+        due_at = fu.parse_when(when, now, _local_zone())
+        f = fu.reschedule_followup(store, followup_id, due_at, me, now)
+    if json_out:
+        typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
+        return
+    common.console.print(f"Follow-up #{f.id} is now due {_when(f.due_at)}.")
+
+
+def _load_policy(path: Path | None) -> Any:
+    """The care policy (``--policy``, else ``CARECALL_POLICY``, else the defaults)."""
+    try:
+        from calls.policy import load_policy
+    except ImportError:  # the policy module belongs to the queue area
+        return None
+    return load_policy(path)
+
+
+def plan_command(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Plan as of this date or ISO time (default: now)."),
+    ] = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Care policy TOML (default: $CARECALL_POLICY)."),
+    ] = None,
+    json_out: common.JsonOption = False,
+    db: common.DbOption = None,
+) -> None:
+    """Plan calendar follow-ups: notes/gifts before birthdays and anniversaries, letters
+    to unreached customers. Safe to run again: nothing is planned twice."""
+    from calls.planner import plan
+
+    if at and len(at.strip()) == 10:
+        try:
+            day = date.fromisoformat(at.strip())
+        except ValueError:
+            common.fail(f"cannot read the date {at!r}; use YYYY-MM-DD or an ISO time")
+        now = datetime.combine(day, time(9, 0), tzinfo=_local_zone()).astimezone(UTC)
+    else:
+        now = _now(at)
+    store = common.open_store(db)
+    with common.user_errors():
+        policy = _load_policy(policy_file)
+        result = plan(store, now, policy)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    start, end = result.window or (now.date(), now.date())
+    common.console.print(
+        f"Planned {len(result.planned)} follow-ups for {start} to {end} "
+        f"({result.already_planned} already planned, {result.skipped_dnc} left alone: "
+        "do-not-call).",
+        highlight=False,
+    )
+    for f in result.planned:
+        common.console.print(
+            f"  #{f.id} {f.kind:<16} {f.customer_ref} {f.customer_name}: {f.occasion or ''} "
+            f"(due {_when(f.due_at)}, owner {f.owner or 'anyone'})",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    """Add ``followups`` and ``plan`` to the app."""
+    app.add_typer(followups_app, name="followups")
+    app.command("plan")(plan_command)

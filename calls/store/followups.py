@@ -59,9 +59,7 @@ def update_followup_row(store: Store, followup_id: int, **values) -> None:
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     sets = ", ".join(f"{name} = ?" for name in values)
-    store.db.execute(
-        f"UPDATE followups SET {sets} WHERE id = ?", [*values.values(), followup_id]
-    )
+    store.db.execute(f"UPDATE followups SET {sets} WHERE id = ?", [*values.values(), followup_id])
 
 
 def query_followup_rows(
@@ -188,9 +186,7 @@ def record_planned(
     )
 
 
-def customers_with_dates_on(
-    store: Store, column: str, month_days: Iterable[str]
-) -> Iterator[dict]:
+def customers_with_dates_on(store: Store, column: str, month_days: Iterable[str]) -> Iterator[dict]:
     """Customers whose ``birthday`` / ``customer_since`` falls on one of the MM-DD given."""
     if column not in {"birthday", "customer_since"}:
         raise ValueError(column)
@@ -234,3 +230,38 @@ def recovery_rows(store: Store) -> list[dict]:
         ORDER BY r.id
         """
     )
+
+
+def unreached_cycles(store: Store) -> list[dict]:
+    """Customers whose last care cycle ended unreached, with a key for that cycle.
+
+    The queue keeps the cycle state on ``customers`` (its own migration); until those
+    columns exist there is nothing to read and this returns no rows.
+    """
+    columns = table_columns(store, "customers")
+    if "cycle_status" not in columns:
+        return []
+    ended = "cycle_ended_at" if "cycle_ended_at" in columns else "updated_at"
+    return store.all(
+        f"""
+        SELECT c.id, c.owner, c.{ended} AS ended, coalesce(c.{ended}, '') AS cycle_key,
+            c.do_not_call
+                OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+                OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
+        FROM customers c
+        WHERE c.cycle_status = 'unreached'
+        ORDER BY c.id
+        """
+    )
+
+
+def customer_rows_by_ids(store: Store, ids: Iterable[int]) -> dict[int, dict]:
+    """customers rows keyed by id (for the mail merge)."""
+    wanted = sorted(set(ids))
+    out: dict[int, dict] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.db.query(f"SELECT * FROM customers WHERE id IN ({marks})", chunk):
+            out[row["id"]] = row
+    return out

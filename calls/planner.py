@@ -1,0 +1,176 @@
+"""The planner: calendar-driven follow-ups (``carecall plan``, also run at shift start).
+
+What it plans, for the days from ``now`` up to ``policy.followups.note_days_ahead``
+(else ``policy.occasions.days_ahead``, else 14) ahead:
+
+- a handwritten ``thank_you_note`` ahead of a customer's birthday or customer-since
+  anniversary (one year or more); customers in ``policy.followups.gift_tiers``
+  (default A) get a ``gift`` instead. A 29 February date is kept on 28 February in
+  common years. The follow-up is due ``policy.followups.post_days`` (default 3) days
+  before the day, so that it arrives in time, or at once when that moment has passed.
+- an ``unreached_letter`` for every customer whose care cycle ended unreached (the
+  queue closes a cycle after ``policy.cycle.max_attempts`` failed attempts).
+
+It is idempotent: every occasion it planned is remembered (customer + key such as
+``birthday:2027-01-03``), so running it again, or after the note was written and
+closed, plans nothing twice. Do-not-call customers: no calls are ever planned; notes
+and gifts go to them only when ``policy.followups.mail_dnc`` is true (default false: a
+customer who asked not to be called is not sent unsolicited mail either, unless the
+business decides otherwise).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from calls.clock import UTC, parse_date, to_iso
+from calls.followups import Followup, _policy_value, add_followup
+from calls.store import Store
+from calls.store import followups as q
+
+DEFAULT_DAYS_AHEAD = 14
+DEFAULT_POST_DAYS = 3
+DEFAULT_GIFT_TIERS = ("A",)
+
+
+@dataclass
+class PlanResult:
+    """What one planner run did."""
+
+    planned: list[Followup] = field(default_factory=list)  # new or joined follow-ups
+    already_planned: int = 0  # occasions a previous run planned
+    skipped_dnc: int = 0  # occasions left alone: do-not-call customer
+    window: tuple[date, date] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "planned": [f.to_dict() for f in self.planned],
+            "already_planned": self.already_planned,
+            "skipped_dnc": self.skipped_dnc,
+            "window": [d.isoformat() for d in self.window] if self.window else None,
+        }
+
+
+def occasion_date(month: int, day: int, year: int) -> date:
+    """The day a yearly date falls on in ``year``: 29 February is 28 February in common years."""
+    if month == 2 and day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
+
+
+def window_days(start: date, days_ahead: int) -> dict[str, date]:
+    """Map each stored ``MM-DD`` whose yearly occasion falls in [start, start+days_ahead]
+    to that occasion's date (29 February included in common years, on 28 February)."""
+    days_ahead = max(0, min(int(days_ahead), 365))
+    out: dict[str, date] = {}
+    for offset in range(days_ahead + 1):
+        day = start + timedelta(days=offset)
+        out.setdefault(day.strftime("%m-%d"), day)
+        if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+            out.setdefault("02-29", day)
+    return out
+
+
+def _days_ahead(policy: Any) -> int:
+    value = _policy_value(policy, "followups", "note_days_ahead", None)
+    if value is None:
+        value = _policy_value(policy, "occasions", "days_ahead", DEFAULT_DAYS_AHEAD)
+    return int(value)
+
+
+def _due(occasion: date, now: datetime, post_days: int) -> datetime:
+    due = datetime.combine(occasion - timedelta(days=post_days), time(9, 0), tzinfo=UTC)
+    return max(due, now)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner") -> PlanResult:
+    """Create the calendar-driven follow-ups due in the planning window; idempotent."""
+    start = now.astimezone(UTC).date()
+    days_ahead = _days_ahead(policy)
+    post_days = int(_policy_value(policy, "followups", "post_days", DEFAULT_POST_DAYS))
+    gift_tiers = {
+        str(t).upper()
+        for t in (_policy_value(policy, "followups", "gift_tiers", DEFAULT_GIFT_TIERS) or ())
+    }
+    mail_dnc = bool(_policy_value(policy, "followups", "mail_dnc", False))
+    days = window_days(start, days_ahead)
+    result = PlanResult(window=(start, start + timedelta(days=max(0, min(days_ahead, 365)))))
+    stamp = to_iso(now)
+
+    for column, label in (("birthday", "birthday"), ("customer_since", "anniversary")):
+        for row in list(q.customers_with_dates_on(store, column, days)):
+            original = parse_date(row[column])
+            if original is None:
+                continue
+            when = days[original.strftime("%m-%d")]
+            if label == "anniversary":
+                years = when.year - original.year
+                if years < 1:
+                    continue  # became a customer this year: nothing to celebrate yet
+                what = f"{_ordinal(years)} anniversary as a customer"
+            else:
+                what = "birthday"
+            key = f"{label}:{when.isoformat()}"
+            with store.write():
+                if q.is_planned(store, row["id"], key):
+                    result.already_planned += 1
+                    continue
+                if row["is_dnc"] and not mail_dnc:
+                    result.skipped_dnc += 1
+                    continue
+                kind = "gift" if (row.get("tier") or "").upper() in gift_tiers else "thank_you_note"
+                item = "a gift" if kind == "gift" else "a handwritten card"
+                occasion = f"{what} {when.isoformat()}"
+                f = add_followup(
+                    store,
+                    kind=kind,
+                    customer_id=row["id"],
+                    owner=row.get("owner") or None,
+                    due_at=_due(when, now, post_days),
+                    details=f"{what.capitalize()} on {when:%a %d %b %Y}: send {item}.",
+                    now=now,
+                    created_by=by,
+                    source="planner",
+                    occasion=occasion,
+                )
+                q.record_planned(store, row["id"], key, f.id, stamp)
+                result.planned.append(f)
+
+    for row in q.unreached_cycles(store):
+        key = f"unreached:{row['cycle_key']}"
+        with store.write():
+            if q.is_planned(store, row["id"], key):
+                result.already_planned += 1
+                continue
+            if row["is_dnc"]:
+                result.skipped_dnc += 1
+                continue
+            ended = row.get("ended") or ""
+            f = add_followup(
+                store,
+                kind="unreached_letter",
+                customer_id=row["id"],
+                owner=row.get("owner") or None,
+                due_at=now,
+                details=(
+                    "We could not reach this customer by phone"
+                    + (f" (cycle ended {ended[:10]})" if ended else "")
+                    + ": send a letter or e-mail asking how we are doing and when to call."
+                ),
+                now=now,
+                created_by=by,
+                source="planner",
+                occasion=f"unreached {ended[:10]}".strip(),
+            )
+            q.record_planned(store, row["id"], key, f.id, stamp)
+            result.planned.append(f)
+    return result

@@ -1,0 +1,141 @@
+"""The planner: notes and gifts ahead of occasions, across year ends and 29 February."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+
+import pytest
+from test_followups_support import add_customer
+
+from calls import followups as fu
+from calls.planner import occasion_date, plan, window_days
+
+
+def at(y, m, d, h=9):
+    return datetime(y, m, d, h, tzinfo=UTC)
+
+
+def policy(days_ahead=14, gift_tiers=("A",), post_days=3, mail_dnc=False):
+    return SimpleNamespace(
+        followups=SimpleNamespace(
+            note_days_ahead=days_ahead,
+            gift_tiers=gift_tiers,
+            post_days=post_days,
+            mail_dnc=mail_dnc,
+        ),
+        occasions=SimpleNamespace(days_ahead=7),
+    )
+
+
+def test_occasion_date_feb_29():
+    assert occasion_date(2, 29, 2027) == date(2027, 2, 28)
+    assert occasion_date(2, 29, 2028) == date(2028, 2, 29)
+    assert occasion_date(3, 1, 2027) == date(2027, 3, 1)
+
+
+def test_window_days_wraps_the_year_and_maps_feb_29():
+    days = window_days(date(2026, 12, 25), 10)
+    assert days["12-25"] == date(2026, 12, 25)
+    assert days["01-04"] == date(2027, 1, 4)
+    assert "01-05" not in days
+    feb = window_days(date(2027, 2, 27), 1)
+    assert feb == {
+        "02-27": date(2027, 2, 27),
+        "02-28": date(2027, 2, 28),
+        "02-29": date(2027, 2, 28),
+    }
+    leap = window_days(date(2028, 2, 27), 3)
+    assert leap["02-29"] == date(2028, 2, 29) and leap["03-01"] == date(2028, 3, 1)
+
+
+def test_birthdays_across_the_year_boundary(store):
+    a = add_customer(store, "B1", "Ann", birthday="1980-01-03", tier="A", owner="olga")
+    c = add_customer(store, "B2", "Cy", birthday="1975-12-30", tier="C")
+    add_customer(store, "B3", "Late", birthday="1990-01-20", tier="C")  # outside the window
+    result = plan(store, at(2026, 12, 24), policy())
+    got = {(f.customer_id, f.kind, f.occasion) for f in result.planned}
+    assert got == {
+        (a, "gift", "birthday 2027-01-03"),
+        (c, "thank_you_note", "birthday 2026-12-30"),
+    }
+    gift = next(f for f in result.planned if f.customer_id == a)
+    assert gift.owner == "olga" and gift.source == "planner"
+    assert gift.due_at == at(2026, 12, 31)  # three days before, to arrive in time
+    note = next(f for f in result.planned if f.customer_id == c)
+    assert note.due_at == at(2026, 12, 27) and note.owner is None
+    assert "Birthday on Wed 30 Dec 2026" in note.details
+
+
+def test_due_time_already_passed_is_now(store):
+    add_customer(store, "B1", "Ann", birthday="1980-03-11")
+    [f] = plan(store, at(2026, 3, 10, 15), policy()).planned
+    assert f.due_at == at(2026, 3, 10, 15)
+
+
+def test_feb_29_birthday_in_common_and_leap_years(store):
+    cid = add_customer(store, "L1", "Leap", birthday="1992-02-29")
+    [f] = plan(store, at(2027, 2, 20), policy()).planned
+    assert f.occasion == "birthday 2027-02-28"
+    fu.close_followup(store, f.id, by="olga", note="card sent", now=at(2027, 2, 24))
+    assert plan(store, at(2028, 2, 20), policy()).planned[0].occasion == "birthday 2028-02-29"
+    keys = {
+        r["key"] for r in store.all("SELECT key FROM followup_plan WHERE customer_id=?", (cid,))
+    }
+    assert keys == {"birthday:2027-02-28", "birthday:2028-02-29"}
+
+
+def test_anniversaries_from_one_year(store):
+    old = add_customer(store, "A1", "Old", customer_since="2016-03-15", tier="B")
+    add_customer(store, "A2", "New", customer_since="2026-03-15", tier="B")
+    [f] = plan(store, at(2026, 3, 10), policy()).planned
+    assert f.customer_id == old and f.kind == "thank_you_note"
+    assert f.occasion == "10th anniversary as a customer 2026-03-15"
+
+
+def test_idempotent_even_after_the_note_is_done(store, now):
+    add_customer(store, "B1", "Ann", birthday="1980-03-15")
+    first = plan(store, now, policy())
+    assert len(first.planned) == 1
+    again = plan(store, now, policy())
+    assert again.planned == [] and again.already_planned == 1
+    fu.close_followup(store, first.planned[0].id, by="olga", note="written", now=now)
+    assert plan(store, now, policy()).planned == []
+    assert store.scalar("SELECT count(*) FROM followups") == 1
+
+
+def test_two_occasions_share_one_open_note(store, now):
+    cid = add_customer(store, "B1", "Ann", birthday="1980-03-15", customer_since="2020-03-20")
+    result = plan(store, now, policy())
+    assert len({f.id for f in result.planned}) == 1
+    f = fu.list_followups(store, customer_id=cid)[0]
+    assert f.occasion == "birthday 2026-03-15; 6th anniversary as a customer 2026-03-20"
+    assert f.details.count("\n") == 1
+
+
+def test_dnc_customers_left_alone_unless_the_business_sends_mail(store, now):
+    add_customer(store, "D1", "Dee", birthday="1980-03-15", do_not_call=1)
+    add_customer(store, "D2", "Dan", birthday="1980-03-16", phone="+15555550123")
+    with store.write():
+        store.db["dnc"].insert({"phone": "+15555550123", "added_at": "2026-01-01T00:00:00Z"})
+    result = plan(store, now, policy())
+    assert result.planned == [] and result.skipped_dnc == 2
+    assert store.scalar("SELECT count(*) FROM followups") == 0
+    mailed = plan(store, now, policy(mail_dnc=True))
+    assert {f.kind for f in mailed.planned} == {"thank_you_note"} and len(mailed.planned) == 2
+    # Never a call for them, whatever the policy.
+    assert fu.list_followups(store, kind="recovery_call") == []
+
+
+def test_defaults_without_a_policy(store, now):
+    add_customer(store, "B1", "Ann", birthday="1980-03-24", tier="A")  # 14 days ahead
+    add_customer(store, "B2", "Bo", birthday="1980-03-25", tier="A")  # 15 days ahead
+    result = plan(store, now, None)
+    assert [(f.customer_ref, f.kind) for f in result.planned] == [("B1", "gift")]
+
+
+@pytest.mark.parametrize("tiers", [(), ("A", "B")])
+def test_gift_tiers_from_policy(store, now, tiers):
+    add_customer(store, "B1", "Bea", birthday="1980-03-15", tier="B")
+    [f] = plan(store, now, policy(gift_tiers=tiers)).planned
+    assert f.kind == ("gift" if "B" in tiers else "thank_you_note")
