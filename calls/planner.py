@@ -1,7 +1,7 @@
 """The planner: calendar-driven follow-ups (``carecall plan``, also run at shift start).
 
 What it plans, for the days from ``now`` up to ``policy.followups.note_days_ahead``
-(else ``policy.occasions.days_ahead``, else 14) ahead:
+(else ``policy.occasions.days_ahead``, else 10) ahead:
 
 - a handwritten ``thank_you_note`` ahead of a customer's birthday or customer-since
   anniversary (one year or more); customers in ``policy.followups.gift_tiers``
@@ -31,7 +31,7 @@ from calls.followups import Followup, _policy_value, add_followup
 from calls.store import Store
 from calls.store import followups as q
 
-DEFAULT_DAYS_AHEAD = 14
+DEFAULT_DAYS_AHEAD = 10
 DEFAULT_POST_DAYS = 3
 DEFAULT_GIFT_TIERS = ("A",)
 

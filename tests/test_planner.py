@@ -128,8 +128,8 @@ def test_dnc_customers_left_alone_unless_the_business_sends_mail(store, now):
 
 
 def test_defaults_without_a_policy(store, now):
-    add_customer(store, "B1", "Ann", birthday="1980-03-24", tier="A")  # 14 days ahead
-    add_customer(store, "B2", "Bo", birthday="1980-03-25", tier="A")  # 15 days ahead
+    add_customer(store, "B1", "Ann", birthday="1980-03-20", tier="A")  # 10 days ahead
+    add_customer(store, "B2", "Bo", birthday="1980-03-21", tier="A")  # 11 days ahead
     result = plan(store, now, None)
     assert [(f.customer_ref, f.kind) for f in result.planned] == [("B1", "gift")]
 
