@@ -1,0 +1,156 @@
+"""Queries on script versions and call answers.
+
+Every script version a call used is stored once (by the sha256 of its text), so old
+answers stay readable after the file changes. Answers are stored per (call, question
+key) the moment they are given, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from calls.clock import now_utc, to_iso
+from calls.errors import UserError
+from calls.store import Store
+from calls.survey.script import Script, parse_script
+
+
+@dataclass(frozen=True)
+class StoredScript:
+    """A script version the database knows."""
+
+    id: int
+    name: str
+    version: str
+    purpose: str | None
+    hash: str
+    stored_at: str
+    calls: int = 0            # how many calls used it
+    text: str = ""
+
+
+def store_script(store: Store, script: Script, now: datetime | None = None) -> int:
+    """The id of this script version in the store, storing it the first time it is seen."""
+    digest = script.hash
+    with store.write() as db:
+        row = store.one("SELECT id FROM scripts WHERE hash = ?", (digest,))
+        if row:
+            return row["id"]
+        cursor = db.execute(
+            "INSERT INTO scripts (name, version, purpose, hash, text, stored_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (script.name, script.version, script.purpose, digest, script.text,
+             to_iso(now or now_utc())),
+        )
+        return cursor.lastrowid
+
+
+def get_stored_script(store: Store, script_id: int) -> StoredScript | None:
+    """A stored script version with its text, or None."""
+    row = store.one(
+        "SELECT s.*, (SELECT count(*) FROM calls c WHERE c.script_id = s.id) AS calls "
+        "FROM scripts s WHERE s.id = ?",
+        (script_id,),
+    )
+    return _stored(row, with_text=True) if row else None
+
+
+def script_from_store(store: Store, script_id: int) -> Script:
+    """The script a call used, parsed from its stored text (UserError if unknown)."""
+    stored = get_stored_script(store, script_id)
+    if stored is None:
+        raise UserError(f"no stored script with id {script_id}")
+    return parse_script(stored.text, f"stored script {script_id} ({stored.name} "
+                                     f"v{stored.version})")
+
+
+def list_scripts(store: Store) -> list[StoredScript]:
+    """Every stored script version, newest first per name, with how many calls used it."""
+    rows = store.all(
+        "SELECT s.id, s.name, s.version, s.purpose, s.hash, s.stored_at, "
+        "(SELECT count(*) FROM calls c WHERE c.script_id = s.id) AS calls "
+        "FROM scripts s ORDER BY s.name, s.stored_at DESC, s.id DESC"
+    )
+    return [_stored(row, with_text=False) for row in rows]
+
+
+def _stored(row: dict, *, with_text: bool) -> StoredScript:
+    return StoredScript(
+        id=row["id"], name=row["name"], version=row["version"], purpose=row.get("purpose"),
+        hash=row["hash"], stored_at=row["stored_at"], calls=row.get("calls") or 0,
+        text=row.get("text", "") if with_text else "",
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store an answer of type {type(value).__name__}")
+
+
+def save_answer(store: Store, call_id: int, key: str, qtype: str, value: Any,
+                now: datetime) -> None:
+    """Store (or replace) the answer to one question of a call; ``None`` records a skip."""
+    text = json.dumps(value, default=_json_default, ensure_ascii=False)
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO answers (call_id, key, qtype, value, answered_at) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (call_id, key) DO UPDATE SET qtype = excluded.qtype, "
+            "value = excluded.value, answered_at = excluded.answered_at",
+            (call_id, key, qtype, text, to_iso(now)),
+        )
+
+
+def delete_answer(store: Store, call_id: int, key: str) -> None:
+    """Remove a call's answer to a question (it left the path when an answer changed)."""
+    with store.write() as db:
+        db.execute("DELETE FROM answers WHERE call_id = ? AND key = ?", (call_id, key))
+
+
+def answers_for_call(store: Store, call_id: int) -> dict[str, Any]:
+    """A call's stored answers, key -> JSON value (None = skipped), in the order given."""
+    rows = store.all(
+        "SELECT key, value FROM answers WHERE call_id = ? ORDER BY answered_at, rowid",
+        (call_id,),
+    )
+    return {row["key"]: _load(row["value"]) for row in rows}
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One stored answer with its type and time."""
+
+    call_id: int
+    key: str
+    qtype: str
+    value: Any
+    answered_at: str
+
+
+def answer_rows(store: Store, call_id: int) -> list[AnswerRow]:
+    """A call's stored answers with their question types and times, in the order given."""
+    rows = store.all(
+        "SELECT call_id, key, qtype, value, answered_at FROM answers WHERE call_id = ? "
+        "ORDER BY answered_at, rowid",
+        (call_id,),
+    )
+    return [AnswerRow(r["call_id"], r["key"], r["qtype"], _load(r["value"]), r["answered_at"])
+            for r in rows]
+
+
+def _load(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        # A value written by hand or by an old version: keep the text rather than fail.
+        return text

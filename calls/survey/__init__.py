@@ -1,0 +1,71 @@
+"""Survey scripts: the TOML format (``script``), safe conditions (``conditions``), the
+engine that walks a script during a call (``engine``) and the NPS/CSAT helpers
+(``metrics``). Pure core: no database, no clock, no UI."""
+
+from calls.survey.conditions import ConditionError
+from calls.survey.engine import (
+    Answered,
+    AnswerError,
+    FollowupSpec,
+    Step,
+    SurveyResult,
+    SurveySession,
+    answer_help,
+    display_answer,
+    parse_answer,
+    to_stored,
+)
+from calls.survey.metrics import (
+    DETRACTOR,
+    PASSIVE,
+    PROMOTER,
+    csat_share,
+    nps_category,
+    nps_counts,
+    nps_score,
+)
+from calls.survey.script import (
+    Option,
+    Problem,
+    Question,
+    Rule,
+    Script,
+    ScriptError,
+    available_scripts,
+    load_script,
+    parse_script,
+    script_for_purpose,
+    shipped_script_names,
+)
+
+__all__ = [
+    "DETRACTOR",
+    "PASSIVE",
+    "PROMOTER",
+    "AnswerError",
+    "Answered",
+    "ConditionError",
+    "FollowupSpec",
+    "Option",
+    "Problem",
+    "Question",
+    "Rule",
+    "Script",
+    "ScriptError",
+    "Step",
+    "SurveyResult",
+    "SurveySession",
+    "answer_help",
+    "available_scripts",
+    "csat_share",
+    "display_answer",
+    "load_script",
+    "nps_category",
+    "nps_counts",
+    "nps_score",
+    "parse_answer",
+    "parse_script",
+    "script_for_purpose",
+    "shipped_script_names",
+    "to_stored",
+]

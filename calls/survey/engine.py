@@ -1,0 +1,641 @@
+"""The survey engine: walks a script for one call, question by question.
+
+Pure: no database and no clock. The TUI asks :meth:`SurveySession.current` for the
+question to read, passes what the caller typed to :meth:`SurveySession.answer` (which
+says why a value is refused by raising :class:`AnswerError`), saves the returned value,
+and deletes the keys the change dropped from the path. :meth:`SurveySession.finish`
+gives the answers on the path and the follow-ups the script's rules create.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from calls.models import Customer
+from calls.survey import conditions as cond
+from calls.survey.metrics import nps_category
+from calls.survey.script import Question, Script, format_value, render
+
+MAX_TEXT = 5000
+
+
+class AnswerError(ValueError):
+    """An answer the engine refuses; the message is the reason, for the caller to read."""
+
+    def __init__(self, reason: str, key: str | None = None):
+        self.reason = reason
+        self.key = key
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A question on the current path and where it stands."""
+
+    question: Question
+    state: str          # "answered", "skipped" or "open"
+    value: Any          # the typed answer (None when skipped or open)
+    display: str        # the answer as words ("" when none)
+
+    @property
+    def key(self) -> str:
+        return self.question.key
+
+    @property
+    def answered(self) -> bool:
+        return self.state == "answered"
+
+    @property
+    def skipped(self) -> bool:
+        return self.state == "skipped"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What :meth:`SurveySession.answer` and :meth:`SurveySession.skip` did."""
+
+    key: str
+    qtype: str
+    value: Any                    # the typed value (None for a skip)
+    stored: Any                   # JSON-ready form for ``save_answer``
+    dropped: tuple[str, ...]      # keys no longer on the path: delete their stored answers
+
+
+@dataclass(frozen=True)
+class FollowupSpec:
+    """A follow-up a script rule creates (applied by ``calls.followups.apply_rule_followups``)."""
+
+    kind: str                     # one of calls.models.FOLLOWUP_KINDS
+    owner: str                    # a caller name, the account owner's name, or a team
+    due_at: datetime
+    note: str
+    rule: str                     # which rule(s) made it, e.g. "rule 1 (detractor)"
+
+
+@dataclass(frozen=True)
+class SurveyResult:
+    """The end of a script: answers on the path and the follow-ups to create."""
+
+    script_name: str
+    script_version: str
+    answers: dict[str, Any]       # key -> typed value, path order; None = skipped
+    qtypes: dict[str, str]        # key -> question type
+    skipped: tuple[str, ...]
+    missing: tuple[str, ...]      # required questions on the path still without an answer
+    followups: tuple[FollowupSpec, ...]
+    closing: str
+
+    @property
+    def complete(self) -> bool:
+        """True when every required question on the path has an answer."""
+        return not self.missing
+
+    @property
+    def nps(self) -> int | None:
+        """The NPS answer (the question keyed ``nps`` first, else the first NPS question)."""
+        keys = [k for k, t in self.qtypes.items() if t == "nps"]
+        keys.sort(key=lambda k: k != "nps")
+        for key in keys:
+            if self.answers.get(key) is not None:
+                return self.answers[key]
+        return None
+
+    @property
+    def nps_category(self) -> str | None:
+        return nps_category(self.nps)
+
+    def stored_answers(self) -> dict[str, Any]:
+        """The answers in their JSON-ready form, as ``save_answer`` stores them."""
+        return {k: to_stored(v) for k, v in self.answers.items()}
+
+
+def to_stored(value: Any) -> Any:
+    """A typed answer as a JSON-ready value (dates as ``YYYY-MM-DD``, lists as lists)."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+# -- parsing what the caller typed --------------------------------------------------------
+
+_YES = {"y", "yes", "true", "t"}
+_NO = {"n", "no", "false", "f"}
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def answer_help(q: Question) -> str:
+    """What the caller may type for a question, in a few words."""
+    if q.type == "nps":
+        return "0-10"
+    if q.type == "rating":
+        return "1-5"
+    if q.type == "yes_no":
+        return "y or n"
+    if q.type in ("choice", "multi_choice"):
+        listed = "  ".join(f"{i} {o.label}" for i, o in enumerate(q.options, 1))
+        more = " (several: 1,3)" if q.type == "multi_choice" else ""
+        return listed + more
+    if q.type == "number":
+        if q.min is not None and q.max is not None:
+            return f"a number from {format_value(q.min)} to {format_value(q.max)}"
+        if q.min is not None:
+            return f"a number, at least {format_value(q.min)}"
+        if q.max is not None:
+            return f"a number, at most {format_value(q.max)}"
+        return "a number"
+    if q.type == "date":
+        return "a date, YYYY-MM-DD"
+    return "text"
+
+
+def _scale(q: Question, raw: Any, low: int, high: int, what: str) -> int:
+    reason = f"{what} is a whole number from {low} to {high}"
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text.isdigit():
+            raise AnswerError(f"'{text}' is not a score: {reason}", q.key)
+        value = int(text)
+    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise AnswerError(reason, q.key)
+    elif isinstance(raw, float):
+        if not raw.is_integer():
+            raise AnswerError(reason, q.key)
+        value = int(raw)
+    else:
+        value = raw
+    if not low <= value <= high:
+        raise AnswerError(f"{value} is out of range: {reason}", q.key)
+    return value
+
+
+def _yes_no(q: Question, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip().casefold()
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        raise AnswerError(f"'{raw.strip()}' is not yes or no: type y or n", q.key)
+    raise AnswerError("answer yes or no (y or n)", q.key)
+
+
+def _option(q: Question, raw: Any) -> str:
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
+        raise AnswerError("choose one of the options", q.key)
+    text = str(raw).strip()
+    folded = text.casefold()
+    for option in q.options:           # the exact value first: it may itself be a digit
+        if option.value == text:
+            return option.value
+    if text.isdigit():
+        number = int(text)
+        if 1 <= number <= len(q.options):
+            return q.options[number - 1].value
+        raise AnswerError(f"there is no option {number}: choose 1 to {len(q.options)}", q.key)
+    for option in q.options:
+        if folded in (option.value.casefold(), option.label.casefold()):
+            return option.value
+    prefixed = [o for o in q.options
+                if o.value.casefold().startswith(folded) or o.label.casefold().startswith(folded)]
+    if len(prefixed) == 1 and folded:
+        return prefixed[0].value
+    if len(prefixed) > 1:
+        raise AnswerError(f"'{text}' fits several options ("
+                          + ", ".join(o.label for o in prefixed) + "); type more or a number",
+                          q.key)
+    raise AnswerError(f"'{text}' is not one of the options: {answer_help(q)}", q.key)
+
+
+def _options(q: Question, raw: Any) -> list[str]:
+    if isinstance(raw, str):
+        parts = [p for p in (s.strip() for s in raw.split(",")) if p]
+    elif isinstance(raw, (list, tuple, set, frozenset)):
+        parts = list(raw)
+    else:
+        raise AnswerError("choose one or more of the options", q.key)
+    if not parts:
+        raise AnswerError("choose at least one option", q.key)
+    chosen = {_option(q, part) for part in parts}
+    return [o.value for o in q.options if o.value in chosen]
+
+
+def _text(q: Question, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise AnswerError("the answer must be text", q.key)
+    text = raw.strip()
+    if len(text) > MAX_TEXT:
+        raise AnswerError(f"the answer is longer than {MAX_TEXT} characters", q.key)
+    return text
+
+
+def _number(q: Question, raw: Any) -> int | float:
+    if isinstance(raw, str):
+        text = raw.strip().replace(" ", "").replace("_", "")
+        if not _NUMBER_RE.match(text):
+            raise AnswerError(f"'{raw.strip()}' is not a number", q.key)
+        value: int | float = float(text) if "." in text else int(text)
+    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise AnswerError("the answer must be a number", q.key)
+    else:
+        value = raw
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise AnswerError("the answer must be a finite number", q.key)
+        if value.is_integer() and abs(value) < 2**53:
+            value = int(value)
+    if q.min is not None and value < q.min:
+        raise AnswerError(f"{format_value(value)} is below the minimum, "
+                          f"{format_value(q.min)}", q.key)
+    if q.max is not None and value > q.max:
+        raise AnswerError(f"{format_value(value)} is above the maximum, "
+                          f"{format_value(q.max)}", q.key)
+    return value
+
+
+def _date(q: Question, raw: Any) -> date:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if len(text) != 10:
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            raise AnswerError(f"'{text}' is not a date: write it as YYYY-MM-DD", q.key) from None
+    raise AnswerError("the answer must be a date (YYYY-MM-DD)", q.key)
+
+
+def parse_answer(q: Question, raw: Any) -> Any:
+    """The typed value of an answer: keyboard text or an already typed value.
+
+    Raises :class:`AnswerError` with a reason a caller can act on.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        extra = "" if q.required else " (this question is optional: skip it instead)"
+        raise AnswerError("no answer given" + extra, q.key)
+    if q.type == "nps":
+        return _scale(q, raw, 0, 10, "an NPS answer")
+    if q.type == "rating":
+        return _scale(q, raw, 1, 5, "a rating")
+    if q.type == "yes_no":
+        return _yes_no(q, raw)
+    if q.type == "choice":
+        return _option(q, raw)
+    if q.type == "multi_choice":
+        return _options(q, raw)
+    if q.type == "text":
+        return _text(q, raw)
+    if q.type == "number":
+        return _number(q, raw)
+    return _date(q, raw)
+
+
+def display_answer(q: Question, value: Any) -> str:
+    """An answer as words: option labels, yes/no, dates spelled out."""
+    if value is None:
+        return ""
+    if q.type == "choice":
+        option = q.option(value)
+        return option.label if option else str(value)
+    if q.type == "multi_choice":
+        return ", ".join((q.option(v).label if q.option(v) else str(v)) for v in value)
+    return format_value(value)
+
+
+# -- the session --------------------------------------------------------------------------
+
+
+def _full_years(start: date, today: date) -> int:
+    years = today.year - start.year
+    if (today.month, today.day) < (start.month, start.day):
+        years -= 1
+    return years
+
+
+class SurveySession:
+    """One call's walk through a script.
+
+    ``answers`` resumes a call: key -> stored value (``None`` = skipped), as
+    ``answers_for_call`` returns them. Answers that do not fit the script, or that are no
+    longer on the path, are left out (see :attr:`ignored` and :attr:`dropped_on_resume`).
+    ``context`` supplies ``fix.*`` and ``occasion.*`` values (see ``CONTEXT_FIELDS``);
+    ``now`` is the moment of the call, used for derived customer fields such as
+    ``customer.years_as_customer``.
+    """
+
+    def __init__(
+        self,
+        script: Script,
+        customer: Customer,
+        caller: str,
+        answers: Mapping[str, Any] | None = None,
+        *,
+        context: Mapping[str, Mapping[str, Any]] | None = None,
+        now: datetime | None = None,
+    ):
+        self.script = script
+        self.customer = customer
+        self.caller = caller
+        self.context = {k: dict(v) for k, v in (context or {}).items()}
+        self.now = now
+        self._questions = {q.key: q for q in script.questions}
+        self._values: dict[str, Any] = {}
+        self._focus: str | None = None
+        self.ignored: dict[str, str] = {}
+        for key, raw in (answers or {}).items():
+            q = self._questions.get(key)
+            if q is None:
+                self.ignored[key] = "not a question of this script"
+                continue
+            if raw is None:
+                if not q.required:  # a stored skip; a required question stays open
+                    self._values[key] = None
+                continue
+            try:
+                self._values[key] = parse_answer(q, raw)
+            except AnswerError as exc:
+                self.ignored[key] = exc.reason
+        self.dropped_on_resume = self._prune()
+
+    # -- values for conditions and fill-ins -------------------------------------------
+
+    def _today(self, now: datetime | None) -> date | None:
+        moment = now or self.now
+        return moment.date() if moment else None
+
+    def _customer_value(self, name: str, today: date | None) -> Any:
+        c = self.customer
+        if name == "years_as_customer":
+            if c.customer_since is None or today is None:
+                return None
+            return max(0, _full_years(c.customer_since, today))
+        if name == "days_since_purchase":
+            if c.last_purchase is None or today is None:
+                return None
+            return (today - c.last_purchase).days
+        value = getattr(c, name, None) if name in _CUSTOMER_ATTRS else None
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    def _lookup(self, env: Mapping[str, Any], today: date | None, display: bool = False):
+        def lookup(parts: tuple[str, ...]) -> Any:
+            head = parts[0]
+            if head == "customer" and len(parts) >= 2:
+                if parts[1] == "extra":
+                    return self.customer.extra.get(parts[2]) if len(parts) == 3 else None
+                return self._customer_value(parts[1], today) if len(parts) == 2 else None
+            if head in ("fix", "occasion") and len(parts) == 2:
+                return self.context.get(head, {}).get(parts[1])
+            if head == "caller" and len(parts) == 1:
+                return self.caller
+            if len(parts) == 1 and head in env:
+                value = env[head]
+                if display and head in self._questions:
+                    return display_answer(self._questions[head], value) or None
+                return value
+            return None
+
+        return lookup
+
+    def _env(self) -> dict[str, Any]:
+        """Answers on the path (conditions must not see answers that left the path)."""
+        path = set(self._path_keys())
+        return {k: v for k, v in self._values.items() if k in path}
+
+    def _path_keys(self) -> list[str]:
+        env: dict[str, Any] = {}
+        lookup = self._lookup(env, self._today(None))
+        path = []
+        for q in self.script.questions:
+            if q.condition is None or cond.evaluate(q.condition, lookup):
+                path.append(q.key)
+                if q.key in self._values:
+                    env[q.key] = self._values[q.key]
+        return path
+
+    def _prune(self) -> tuple[str, ...]:
+        on_path = set(self._path_keys())
+        dropped = tuple(k for k in self._values if k not in on_path)
+        for key in dropped:
+            del self._values[key]
+        if self._focus is not None and self._focus not in on_path:
+            self._focus = None
+        return dropped
+
+    def _render(self, template: str, *, answers: bool, now: datetime | None = None) -> str:
+        env = self._env() if answers else {}
+        lookup = self._lookup(env, self._today(now), display=True)
+        return render(template, lambda name: lookup(tuple(name.split("."))))
+
+    # -- texts ---------------------------------------------------------------------------
+
+    def opening_text(self) -> str:
+        """The opening line with its fill-ins."""
+        return self._render(self.script.opening, answers=False)
+
+    def consent_text(self) -> str | None:
+        """The recording/consent notice with its fill-ins, or None if the script has none."""
+        if not self.script.consent:
+            return None
+        return self._render(self.script.consent, answers=False)
+
+    def closing_text(self) -> str:
+        """The closing line with its fill-ins (answers included)."""
+        return self._render(self.script.closing, answers=True)
+
+    def question_text(self, key: str) -> str:
+        """A question's words with fill-ins (earlier answers included)."""
+        return self._render(self.question(key).text, answers=True)
+
+    def hint_text(self, key: str) -> str | None:
+        """A question's hint for the caller with fill-ins, or None."""
+        q = self.question(key)
+        return self._render(q.hint, answers=True) if q.hint else None
+
+    # -- walking -------------------------------------------------------------------------
+
+    def question(self, key: str) -> Question:
+        """The script's question with this key (AnswerError if there is none)."""
+        try:
+            return self._questions[key]
+        except KeyError:
+            raise AnswerError(f"the script has no question '{key}'", key) from None
+
+    def _frontier(self, path: list[str]) -> str | None:
+        return next((k for k in path if k not in self._values), None)
+
+    def current(self) -> Question | None:
+        """The question to ask now, or None when every question on the path is done."""
+        path = self._path_keys()
+        if self._focus is not None and self._focus in path:
+            return self._questions[self._focus]
+        self._focus = None
+        key = self._frontier(path)
+        return self._questions[key] if key else None
+
+    def is_finished(self) -> bool:
+        """True when no question on the path is left to ask."""
+        return self._frontier(self._path_keys()) is None
+
+    def _check_reachable(self, key: str) -> list[str]:
+        self.question(key)
+        path = self._path_keys()
+        if key not in path:
+            raise AnswerError(f"'{key}' is not asked on this call (its condition does not "
+                              "hold)", key)
+        frontier = self._frontier(path)
+        if frontier is not None and path.index(key) > path.index(frontier):
+            raise AnswerError(f"answer '{frontier}' first", key)
+        return path
+
+    def answer(self, key: str, raw: Any) -> Answered:
+        """Record an answer (keyboard text or a typed value); may change the path.
+
+        Raises :class:`AnswerError` when the value does not fit the question.
+        """
+        q = self.question(key)
+        self._check_reachable(key)
+        value = parse_answer(q, raw)
+        self._values[key] = value
+        if self._focus == key:
+            self._focus = None
+        dropped = self._prune()
+        return Answered(key, q.type, value, to_stored(value), dropped)
+
+    def skip(self, key: str | None = None) -> Answered:
+        """Skip the current (or the given) question; required questions cannot be skipped."""
+        if key is None:
+            q = self.current()
+            if q is None:
+                raise AnswerError("there is no question left to skip")
+            key = q.key
+        q = self.question(key)
+        self._check_reachable(key)
+        if q.required:
+            raise AnswerError(f"'{key}' needs an answer; it cannot be skipped", key)
+        self._values[key] = None
+        if self._focus == key:
+            self._focus = None
+        dropped = self._prune()
+        return Answered(key, q.type, None, None, dropped)
+
+    def back(self) -> Question | None:
+        """Go to the question before the current one (None when already at the first)."""
+        path = self._path_keys()
+        current = self.current()
+        done = [k for k in path if k in self._values]
+        if current is None:
+            target = done[-1] if done else None
+        else:
+            index = path.index(current.key)
+            earlier = [k for k in path[:index] if k in self._values]
+            target = earlier[-1] if earlier else None
+        if target is None:
+            return None
+        self._focus = target
+        return self._questions[target]
+
+    def go_to(self, key: str) -> Question:
+        """Go to an earlier question on the path to change its answer."""
+        self._check_reachable(key)
+        self._focus = key
+        return self._questions[key]
+
+    def forward(self) -> Question | None:
+        """Leave the earlier question as it is and continue where the call was."""
+        self._focus = None
+        return self.current()
+
+    def value(self, key: str) -> Any:
+        """The current answer to a question on the path (None if unanswered or skipped)."""
+        return self._env().get(key)
+
+    def path(self) -> list[Step]:
+        """The questions on the path, in order, with their answers."""
+        steps = []
+        for key in self._path_keys():
+            q = self._questions[key]
+            if key in self._values:
+                value = self._values[key]
+                state = "skipped" if value is None else "answered"
+            else:
+                value, state = None, "open"
+            steps.append(Step(q, state, value, display_answer(q, value)))
+        return steps
+
+    def answers(self) -> dict[str, Any]:
+        """The answers on the path (None = skipped), in path order."""
+        return {k: self._values[k] for k in self._path_keys() if k in self._values}
+
+    def missing(self) -> list[str]:
+        """Required questions on the path that have no answer yet."""
+        return [k for k in self._path_keys()
+                if self._questions[k].required and self._values.get(k) is None]
+
+    # -- the end -------------------------------------------------------------------------
+
+    def _owner(self, owner: str) -> str:
+        if owner == "account_owner":
+            return (self.customer.owner or "").strip() or self.caller
+        if owner == "caller":
+            return self.caller
+        return owner
+
+    def followups(self, now: datetime) -> list[FollowupSpec]:
+        """The follow-ups the rules create from the answers on the path, due from ``now``.
+
+        Rules that give the same kind for the same owner are merged into one follow-up
+        (notes joined, the earliest due time).
+        """
+        env = self._env()
+        lookup = self._lookup(env, self._today(now))
+        merged: dict[tuple[str, str], FollowupSpec] = {}
+        for rule in self.script.rules:
+            if rule.condition is not None and not cond.evaluate(rule.condition, lookup):
+                continue
+            owner = self._owner(rule.owner)
+            note = self._render(rule.note, answers=True, now=now).strip()
+            spec = FollowupSpec(rule.kind, owner, now + rule.due_delta, note, rule.label)
+            key = (rule.kind, owner)
+            if key in merged:
+                old = merged[key]
+                notes = "; ".join(n for n in (old.note, note) if n)
+                spec = FollowupSpec(rule.kind, owner, min(old.due_at, spec.due_at), notes,
+                                    f"{old.rule}, {rule.label}")
+            merged[key] = spec
+        return list(merged.values())
+
+    def finish(self, now: datetime) -> SurveyResult:
+        """The answers on the path and the follow-ups to create (also for a broken-off call)."""
+        answers = self.answers()
+        return SurveyResult(
+            script_name=self.script.name,
+            script_version=self.script.version,
+            answers=answers,
+            qtypes={k: self._questions[k].type for k in answers},
+            skipped=tuple(k for k, v in answers.items() if v is None),
+            missing=tuple(self.missing()),
+            followups=tuple(self.followups(now)),
+            closing=self.closing_text(),
+        )
+
+
+_CUSTOMER_ATTRS = {
+    "ref", "name", "company", "phone", "email", "country", "revenue", "tier",
+    "customer_since", "last_purchase", "birthday", "owner", "do_not_call", "number_status",
+}

@@ -1,0 +1,927 @@
+"""Survey scripts: the TOML format, its dataclasses, the validator and the fill-ins.
+
+A script is a TOML file (see docs/scripts.md for the whole format)::
+
+    name = "quarterly"
+    version = "1"
+    purpose = "care"
+    opening = "Hello {customer.name}, this is {caller} from the customer care team."
+    closing = "Thank you, {customer.name}."
+
+    [[questions]]
+    key = "nps"
+    type = "nps"
+    text = "How likely are you to recommend us to a friend or colleague?"
+
+    [[rules]]
+    when = "nps <= 6"
+    kind = "fix_problem"
+    owner = "account_owner"
+    due = "+2d"
+    note = "Detractor ({nps})"
+
+:func:`parse_script` validates everything up front and raises :class:`ScriptError`
+listing every problem, each naming the file, the question (or rule) and what is wrong.
+:func:`load_script` finds a script by name (``$CARECALL_SCRIPTS`` directories first, then
+the scripts carecall ships) or by file path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from calls.errors import UserError
+from calls.models import FOLLOWUP_KINDS
+from calls.survey import conditions as cond
+
+QUESTION_TYPES = ("nps", "rating", "yes_no", "choice", "multi_choice", "text", "number", "date")
+KNOWN_PURPOSES = ("care", "thank_you", "recovery", "occasion", "welcome", "win_back", "other")
+OWNER_KEYWORDS = ("account_owner", "caller")
+
+_TOP_KEYS = ("name", "version", "purpose", "title", "description", "opening", "consent",
+             "closing", "questions", "rules")
+_QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max")
+_RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
+
+# What a name in a condition or a fill-in can refer to besides answer keys, and the kind
+# of value each holds (for the validator's type checks).
+CUSTOMER_FIELDS: dict[str, str] = {
+    "ref": "text",
+    "name": "text",
+    "company": "text",
+    "phone": "text",
+    "email": "text",
+    "country": "text",
+    "revenue": "number",
+    "tier": "text",
+    "customer_since": "date",
+    "last_purchase": "date",
+    "birthday": "date",
+    "owner": "text",
+    "do_not_call": "bool",
+    "number_status": "text",
+    # Derived from the moment of the call (see SurveySession's ``now``).
+    "years_as_customer": "number",
+    "days_since_purchase": "number",
+}
+# Values the caller's app supplies about why the customer is called (``context=``).
+CONTEXT_FIELDS: dict[str, dict[str, str]] = {
+    # The fix_problem follow-up a recovery call reports on.
+    "fix": {"note": "text", "problem": "text", "by": "text", "date": "date", "score": "number"},
+    # The special occasion an occasion call is about.
+    "occasion": {"what": "text", "date": "date", "years": "number"},
+}
+_RESERVED_KEYS = {"customer", "caller", *CONTEXT_FIELDS, *cond.KEYWORDS}
+_KEY_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_OFFSET_RE = re.compile(r"^\+?\s*((?:\d+\s*[wdhm]\s*)+)$")
+_OFFSET_PART = re.compile(r"(\d+)\s*([wdhm])")
+MAX_OFFSET = timedelta(days=366)
+
+
+# -- dataclasses --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer of a choice question: ``value`` is what conditions compare with."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a script."""
+
+    key: str
+    type: str
+    text: str
+    hint: str | None = None
+    required: bool = True
+    when: str | None = None
+    condition: cond.Node | None = field(default=None, compare=False, repr=False)
+    options: tuple[Option, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+    def option(self, value: str) -> Option | None:
+        """The option with this value, or None."""
+        return next((o for o in self.options if o.value == value), None)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A follow-up the script creates when its condition holds at the end of the call."""
+
+    index: int                  # 1-based position in the file (for messages)
+    kind: str
+    owner: str
+    due: str
+    due_delta: timedelta
+    note: str = ""
+    name: str | None = None
+    when: str | None = None
+    condition: cond.Node | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name this rule."""
+        return f"rule {self.index}" + (f" ({self.name})" if self.name else f" ({self.kind})")
+
+
+@dataclass(frozen=True)
+class Script:
+    """A validated survey script."""
+
+    name: str
+    version: str
+    purpose: str
+    opening: str
+    closing: str
+    questions: tuple[Question, ...]
+    rules: tuple[Rule, ...] = ()
+    consent: str | None = None
+    title: str | None = None
+    description: str | None = None
+    text: str = ""              # the TOML text it was read from (stored with every call)
+    source: str = "<text>"      # file path, or "shipped:<name>"
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the text: the identity of this version in the store."""
+        return script_hash(self.text)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(q.key for q in self.questions)
+
+    def question(self, key: str) -> Question:
+        """The question with this key; KeyError if there is none."""
+        for q in self.questions:
+            if q.key == key:
+                return q
+        raise KeyError(key)
+
+
+def script_hash(text: str) -> str:
+    """The sha256 hex digest of a script's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a script: the file, where in it, and what."""
+
+    file: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.message}"
+
+
+class ScriptError(UserError):
+    """A script that does not validate; ``problems`` lists everything wrong with it."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        first = str(problems[0]) if problems else "invalid script"
+        more = len(problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
+        super().__init__(first + suffix)
+
+
+# -- fill-ins -----------------------------------------------------------------------------
+
+_FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_FILL_NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class FillIn:
+    """A ``{name}`` or ``{name|fallback}`` placeholder in a text."""
+
+    name: str
+    fallback: str | None
+    start: int
+
+
+def parse_fill_ins(template: str) -> list[FillIn]:
+    """The placeholders in a text; ValueError says what is wrong with a broken one."""
+    found = []
+    for m in _FILL_RE.finditer(template):
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            continue
+        if token in ("{", "}"):
+            raise ValueError(f"unmatched '{token}' at column {m.start() + 1} "
+                             "(write '{{' or '}}' for a brace)")
+        inner = m.group(1)
+        name, sep, fallback = inner.partition("|")
+        nm = _FILL_NAME.match(name)
+        if not nm:
+            raise ValueError(f"'{{{inner}}}' at column {m.start() + 1} is not a fill-in "
+                             "name such as {customer.name}")
+        found.append(FillIn(nm.group(1), fallback if sep else None, m.start()))
+    return found
+
+
+def format_value(value: Any) -> str:
+    """A value as words a caller can read aloud."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def render(template: str, lookup: Callable[[str], Any]) -> str:
+    """Fill a text's placeholders: ``lookup(dotted_name)`` gives the value (None if missing).
+
+    A missing or empty value uses the placeholder's fallback (``{fix.note|we fixed it}``),
+    else nothing.
+    """
+
+    def replace(m: re.Match) -> str:
+        token = m.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        if m.group(1) is None:
+            return token
+        name, sep, fallback = m.group(1).partition("|")
+        value = format_value(lookup(name.strip()))
+        if value == "" and sep:
+            return fallback
+        return value
+
+    return _FILL_RE.sub(replace, template)
+
+
+# -- kinds of values (for the type checks on conditions) ----------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    kind: str                     # number, bool, text, date, option, options, string, list, any
+    what: str                     # how a message names it
+    options: tuple[str, ...] = ()
+    items: tuple[_Kind, ...] = ()
+    literal: Any = None
+
+
+def _question_kind(q: Question) -> _Kind:
+    kind = {
+        "nps": "number", "rating": "number", "number": "number", "yes_no": "bool",
+        "choice": "option", "multi_choice": "options", "text": "text", "date": "date",
+    }[q.type]
+    return _Kind(kind, f"'{q.key}' ({q.type.replace('_', ' ')})",
+                 tuple(o.value for o in q.options))
+
+
+def _literal_kind(node: cond.Node) -> _Kind | None:
+    if isinstance(node, cond.Literal):
+        value = node.value
+        if isinstance(value, bool):
+            return _Kind("bool", "true" if value else "false", literal=value)
+        if isinstance(value, (int, float)):
+            return _Kind("number", f"the number {value}", literal=value)
+        return _Kind("string", f'"{value}"', literal=value)
+    return None
+
+
+def _is_iso_date(text: Any) -> bool:
+    if not isinstance(text, str) or len(text) != 10:
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+# -- the validator ------------------------------------------------------------------------
+
+
+class _Checker:
+    """Collects the problems of one script file."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+        # Keys of questions that have problems of their own: names referring to them are
+        # not reported again as unknown.
+        self.broken: set[str] = set()
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(Problem(self.file, where, message))
+
+    # ---- names and conditions ----
+
+    def name_kind(self, node: cond.Name, earlier: Mapping[str, Question] | None,
+                  later: set[str], where: str, what: str) -> _Kind | None:
+        """The kind of a name in a condition, or None (after reporting) when it is unknown."""
+        parts = node.parts
+        head = parts[0]
+        col = f"at column {node.pos + 1}"
+        if head == "customer":
+            if len(parts) == 1:
+                self.add(where, f"{what}: 'customer' needs a field, e.g. customer.tier ({col})")
+                return None
+            if parts[1] == "extra":
+                if len(parts) != 3:
+                    self.add(where, f"{what}: write customer.extra.<column> ({col})")
+                    return None
+                return _Kind("any", node.dotted)
+            if len(parts) != 2 or parts[1] not in CUSTOMER_FIELDS:
+                self.add(where, f"{what}: unknown customer field '{node.dotted}' ({col})"
+                         + _did_you_mean(parts[1], CUSTOMER_FIELDS))
+                return None
+            return _Kind(CUSTOMER_FIELDS[parts[1]], node.dotted)
+        if head in CONTEXT_FIELDS:
+            fields = CONTEXT_FIELDS[head]
+            if len(parts) != 2 or parts[1] not in fields:
+                self.add(where, f"{what}: unknown field '{node.dotted}' ({col}); "
+                         f"{head} has " + ", ".join(f"{head}.{f}" for f in fields))
+                return None
+            return _Kind(fields[parts[1]], node.dotted)
+        if len(parts) > 1:
+            self.add(where, f"{what}: unknown name '{node.dotted}' ({col}); dotted names "
+                     "start with customer., fix. or occasion.")
+            return None
+        if earlier is not None and head in earlier:
+            return _question_kind(earlier[head])
+        if head in self.broken:
+            return None
+        if head in later:
+            self.add(where, f"{what} refers to '{head}', which is not asked before this "
+                     f"question ({col})")
+            return None
+        known = list(earlier or {}) + ["customer", "fix", "occasion"]
+        self.add(where, f"{what} refers to unknown question '{head}' ({col})"
+                 + _did_you_mean(head, known))
+        return None
+
+    def condition(self, source: Any, where: str, earlier: Mapping[str, Question],
+                  later: set[str]) -> cond.Node | None:
+        """Parse and type-check a ``when``; report problems and return the tree (or None)."""
+        if not isinstance(source, str):
+            self.add(where, f"'when' must be text, not {_type_name(source)}")
+            return None
+        try:
+            node = cond.parse(source)
+        except cond.ConditionError as exc:
+            self.add(where, f"syntax error in 'when' at column {exc.position + 1}: "
+                     f"{exc.message} (in '{source}')")
+            return None
+        before = len(self.problems)
+        self._check(node, where, earlier, later)
+        return node if len(self.problems) == before else None
+
+    def _kind(self, node: cond.Node, where: str, earlier, later) -> _Kind | None:
+        if isinstance(node, cond.Literal):
+            return _literal_kind(node)
+        if isinstance(node, cond.Name):
+            return self.name_kind(node, earlier, later, where, "'when'")
+        if isinstance(node, cond.ListLit):
+            kinds = [self._kind(item, where, earlier, later) for item in node.items]
+            if any(k is None for k in kinds):
+                return None
+            return _Kind("list", "a list", items=tuple(k for k in kinds if k is not None))
+        self._check(node, where, earlier, later)
+        return _Kind("bool", "a condition")
+
+    def _check(self, node: cond.Node, where: str, earlier, later) -> None:
+        if isinstance(node, (cond.And, cond.Or)):
+            for o in node.operands:
+                self._check(o, where, earlier, later)
+        elif isinstance(node, cond.Not):
+            self._check(node.operand, where, earlier, later)
+        elif isinstance(node, cond.Compare):
+            left = self._kind(node.left, where, earlier, later)
+            right = self._kind(node.right, where, earlier, later)
+            if left is not None and right is not None:
+                message = _compare_problem(node.op, left, right)
+                if message:
+                    self.add(where, f"'when' at column {node.pos + 1}: {message}")
+        else:
+            kind = self._kind(node, where, earlier, later)
+            if kind is not None and kind.kind == "list":
+                self.add(where, "'when' is a list, not a condition")
+
+    # ---- fill-ins ----
+
+    def fill_ins(self, text: str, where: str, field_name: str,
+                 answers: Mapping[str, Question] | None, later: set[str]) -> None:
+        try:
+            found = parse_fill_ins(text)
+        except ValueError as exc:
+            self.add(where, f"'{field_name}': {exc}")
+            return
+        for fill in found:
+            parts = tuple(fill.name.split("."))
+            if parts == ("caller",):
+                continue
+            node = cond.Name(parts, fill.start)
+            if len(parts) == 1 and answers is None and parts[0] not in ("customer",):
+                # Openings are read before any answer exists.
+                self.add(where, f"'{field_name}': fill-in {{{fill.name}}} is an answer, and "
+                         "no answer is known yet here; use {caller}, {customer.<field>}, "
+                         "{fix.<field>} or {occasion.<field>}")
+                continue
+            self.name_kind(node, answers or {}, later, where,
+                           f"'{field_name}' fill-in {{{fill.name}}}")
+
+
+def _type_name(value: Any) -> str:
+    return {str: "text", bool: "true/false", int: "a number", float: "a number",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _compare_problem(op: str, left: _Kind, right: _Kind) -> str | None:
+    """Why ``left op right`` can never be true (or makes no sense), or None if it is fine."""
+    if "any" in (left.kind, right.kind):
+        return None
+    if op in ("in", "not in"):
+        if right.kind == "list":
+            for item in right.items:
+                problem = _compare_problem("==", left, item)
+                if problem:
+                    return problem
+            return None
+        if right.kind == "options":
+            if left.kind == "string":
+                if left.literal not in right.options:
+                    return (f"{left.what} is not an option of {right.what} (options: "
+                            + ", ".join(right.options) + ")")
+                return None
+            if left.kind in ("option", "text"):
+                return None
+            return f"{left.what} cannot be one of the choices of {right.what}"
+        if right.kind == "text" and left.kind in ("string", "text", "option"):
+            return None
+        return (f"'{op}' needs a list, a multiple-choice answer or text on its right, "
+                f"not {right.what}")
+    if left.kind in ("string", "number", "bool") and right.kind not in (
+            "string", "number", "bool"):
+        left, right = right, left  # put the name first for the messages below
+    if left.kind == "options" or right.kind == "options":
+        multi = left if left.kind == "options" else right
+        return (f"{multi.what} holds several choices; test one with "
+                f"\"<option>\" in {multi.what.split(' ')[0].strip(chr(39))}")
+    if op in ("<", "<=", ">", ">="):
+        pair = {left.kind, right.kind}
+        if pair == {"number"} or pair == {"date"} or pair <= {"text", "string"}:
+            return None
+        if pair == {"date", "string"}:
+            literal = left.literal if left.kind == "string" else right.literal
+            if _is_iso_date(literal):
+                return None
+            return f'compare a date with a date written "YYYY-MM-DD", not {literal!r}'
+        return f"cannot order {left.what} and {right.what} with '{op}'"
+    # == and !=
+    if left.kind == right.kind:
+        return None
+    if left.kind == "option" and right.kind == "string":
+        if right.literal not in left.options:
+            return (f"{right.what} is not an option of {left.what} (options: "
+                    + ", ".join(left.options) + ")")
+        return None
+    if {left.kind, right.kind} in ({"text", "string"}, {"option", "text"}, {"string"}):
+        return None
+    if {left.kind, right.kind} == {"date", "string"}:
+        literal = left.literal if left.kind == "string" else right.literal
+        if _is_iso_date(literal):
+            return None
+        return f'compare a date with a date written "YYYY-MM-DD", not {literal!r}'
+    return f"{left.what} can never equal {right.what}"
+
+
+def parse_offset(text: Any) -> timedelta:
+    """A due offset such as ``+2d``, ``+4h``, ``+1w``, ``+1d12h``, ``+30m`` or ``now``.
+
+    Raises ValueError (TypeError for a value that is not text) saying what is wrong.
+    """
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise TypeError(f"due must be text such as \"+2d\", not {_type_name(text)}")
+    raw = text.strip().lower()
+    if raw in ("now", "0", "+0"):
+        return timedelta(0)
+    m = _OFFSET_RE.match(raw)
+    if not m:
+        raise ValueError(f"bad due offset {text!r}: write +<number><unit> with unit w, d, h "
+                         "or m, e.g. \"+2d\", \"+4h\", \"+1d12h\"")
+    total = timedelta(0)
+    units = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+    for amount, unit in _OFFSET_PART.findall(m.group(1)):
+        total += timedelta(**{units[unit]: int(amount)})
+    if total > MAX_OFFSET:
+        raise ValueError(f"due offset {text!r} is more than a year away")
+    return total
+
+
+def _check_text(checker: _Checker, data: Mapping, key: str, where: str, *,
+                required: bool) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            checker.add(where, f"'{key}' is missing")
+        return None
+    if not isinstance(value, str):
+        checker.add(where, f"'{key}' must be text, not {_type_name(value)}")
+        return None
+    if required and not value.strip():
+        checker.add(where, f"'{key}' is empty")
+        return None
+    return value
+
+
+def _unknown_keys(checker: _Checker, data: Mapping, allowed: tuple[str, ...], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            checker.add(where, f"unknown key '{key}'" + _did_you_mean(key, allowed)
+                        + " (allowed: " + ", ".join(allowed) + ")")
+
+
+def _options(checker: _Checker, raw: Any, where: str) -> tuple[Option, ...]:
+    if not isinstance(raw, list):
+        checker.add(where, "'options' must be a list of answers")
+        return ()
+    options: list[Option] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw, 1):
+        if isinstance(item, str):
+            value, label = item.strip(), item.strip()
+        elif isinstance(item, dict):
+            bad = [k for k in item if k not in ("value", "label")]
+            if bad:
+                checker.add(where, f"option {i}: unknown key '{bad[0]}' (allowed: value, label)")
+                continue
+            value = item.get("value")
+            label = item.get("label", value)
+            if not isinstance(value, str) or not isinstance(label, str):
+                checker.add(where, f"option {i}: 'value' and 'label' must be text")
+                continue
+            value, label = value.strip(), label.strip()
+        else:
+            checker.add(where, f"option {i} must be text or a table with value and label, "
+                        f"not {_type_name(item)}")
+            continue
+        if not value:
+            checker.add(where, f"option {i} is empty")
+            continue
+        if "," in value or "," in label:
+            # Multiple-choice answers are typed as a comma-separated list.
+            checker.add(where, f"option {i} ({value!r}) must not contain a comma")
+            continue
+        if value in seen:
+            checker.add(where, f"option '{value}' is listed twice")
+            continue
+        seen.add(value)
+        options.append(Option(value, label))
+    return tuple(options)
+
+
+def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Question],
+              later_keys: set[str]) -> Question | None:
+    if not isinstance(raw, dict):
+        checker.add(f"question {index}", "must be a table ([[questions]])")
+        return None
+    key = raw.get("key")
+    if not isinstance(key, str) or not key:
+        where = f"question {index}"
+        checker.add(where, "'key' is missing" if key is None else "'key' must be text")
+        key = None
+    else:
+        where = f"question '{key}'"
+        if not _KEY_RE.match(key):
+            checker.add(where, "a key is lower-case letters, digits and _ (starting with a "
+                        "letter), so conditions can name it")
+        elif key in _RESERVED_KEYS:
+            checker.add(where, f"'{key}' is a reserved word; choose another key")
+        elif key in earlier:
+            checker.add(where, f"duplicate question key '{key}'")
+    before = len(checker.problems)
+    _unknown_keys(checker, raw, _QUESTION_KEYS, where)
+    qtype = raw.get("type")
+    if qtype is None:
+        checker.add(where, "'type' is missing (one of " + ", ".join(QUESTION_TYPES) + ")")
+    elif qtype not in QUESTION_TYPES:
+        checker.add(where, f"unknown type {qtype!r}" + _did_you_mean(str(qtype), QUESTION_TYPES)
+                    + " (one of " + ", ".join(QUESTION_TYPES) + ")")
+        qtype = None
+    text = _check_text(checker, raw, "text", where, required=True)
+    hint = _check_text(checker, raw, "hint", where, required=False)
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        checker.add(where, "'required' must be true or false")
+        required = True
+    options: tuple[Option, ...] = ()
+    if qtype in ("choice", "multi_choice"):
+        if "options" not in raw:
+            checker.add(where, f"a {qtype} question needs 'options'")
+        else:
+            options = _options(checker, raw["options"], where)
+            if len(options) < 2 and len(checker.problems) == before:
+                checker.add(where, f"a {qtype} question needs at least two options")
+    elif "options" in raw and qtype is not None:
+        checker.add(where, f"'options' only apply to choice and multi_choice, not {qtype}")
+    bounds: dict[str, float | None] = {"min": None, "max": None}
+    for bound in ("min", "max"):
+        if bound in raw:
+            value = raw[bound]
+            if qtype is not None and qtype != "number":
+                checker.add(where, f"'{bound}' only applies to number questions")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                checker.add(where, f"'{bound}' must be a number")
+            else:
+                bounds[bound] = value
+    if bounds["min"] is not None and bounds["max"] is not None and bounds["min"] > bounds["max"]:
+        checker.add(where, "'min' is larger than 'max'")
+    if text is not None:
+        checker.fill_ins(text, where, "text", earlier, later_keys)
+    if hint is not None:
+        checker.fill_ins(hint, where, "hint", earlier, later_keys)
+    condition = None
+    when = raw.get("when")
+    if when is not None:
+        later = set(later_keys)
+        if key:
+            later.add(key)  # a question cannot depend on itself
+        condition = checker.condition(when, where, earlier, later)
+    if len(checker.problems) != before or key is None or qtype is None or text is None:
+        return None
+    return Question(key=key, type=qtype, text=text, hint=hint, required=required,
+                    when=when, condition=condition, options=options,
+                    min=bounds["min"], max=bounds["max"])
+
+
+def _owner_problem(owner: Any) -> str | None:
+    if not isinstance(owner, str) or not owner.strip():
+        return "'owner' must be account_owner, caller, or a person or team name"
+    if owner in OWNER_KEYWORDS:
+        return None
+    # A snake_case word looks like a keyword, not a person: most likely a typo.
+    if re.fullmatch(r"[a-z]+(_[a-z]+)+", owner):
+        return (f"unknown owner '{owner}'" + _did_you_mean(owner, OWNER_KEYWORDS)
+                + " (account_owner, caller, or a person or team name)")
+    return None
+
+
+def _rule(checker: _Checker, raw: Any, index: int, questions: dict[str, Question]) -> Rule | None:
+    where = f"rule {index}"
+    if not isinstance(raw, dict):
+        checker.add(where, "must be a table ([[rules]])")
+        return None
+    name = raw.get("name")
+    if isinstance(name, str) and name:
+        where = f"rule {index} ({name})"
+    elif name is not None:
+        checker.add(where, "'name' must be text")
+        name = None
+    before = len(checker.problems)
+    _unknown_keys(checker, raw, _RULE_KEYS, where)
+    kind = raw.get("kind")
+    if kind is None:
+        checker.add(where, "'kind' is missing (one of " + ", ".join(FOLLOWUP_KINDS) + ")")
+    elif kind not in FOLLOWUP_KINDS:
+        checker.add(where, f"unknown follow-up kind {kind!r}"
+                    + _did_you_mean(str(kind), FOLLOWUP_KINDS)
+                    + " (one of " + ", ".join(FOLLOWUP_KINDS) + ")")
+    owner = raw.get("owner", "account_owner")
+    problem = _owner_problem(owner)
+    if problem:
+        checker.add(where, problem)
+    due = raw.get("due", "+1d")
+    delta = timedelta(0)
+    try:
+        delta = parse_offset(due)
+    except (ValueError, TypeError) as exc:
+        checker.add(where, str(exc))
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        checker.add(where, "'note' must be text")
+        note = ""
+    else:
+        checker.fill_ins(note, where, "note", questions, set())
+    condition = None
+    when = raw.get("when")
+    if when is not None:
+        condition = checker.condition(when, where, questions, set())
+    if len(checker.problems) != before:
+        return None
+    return Rule(index=index, kind=kind, owner=owner.strip(), due=due, due_delta=delta,
+                note=note, name=name, when=when, condition=condition)
+
+
+def parse_script(text: str, source: str = "<text>") -> Script:
+    """Parse and validate a script's TOML text; raises :class:`ScriptError` listing problems."""
+    problems, script = check_script_text(text, source)
+    if problems or script is None:
+        raise ScriptError(problems)
+    return script
+
+
+def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem], Script | None]:
+    """Every problem in a script's text, and the script when there are none."""
+    checker = _Checker(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        checker.add("TOML", f"not valid TOML: {exc}")
+        return checker.problems, None
+    top = "script"
+    _unknown_keys(checker, data, _TOP_KEYS, top)
+    name = data.get("name")
+    if name is None:
+        checker.add(top, "'name' is missing")
+    elif not isinstance(name, str) or not _NAME_RE.match(name):
+        checker.add(top, "'name' must be a word of letters, digits, '_', '-' or '.'")
+        name = None
+    version = data.get("version")
+    if version is None:
+        checker.add(top, "'version' is missing")
+    elif isinstance(version, bool) or not isinstance(version, (str, int, float)):
+        checker.add(top, "'version' must be text or a number")
+        version = None
+    elif not str(version).strip():
+        checker.add(top, "'version' is empty")
+        version = None
+    purpose = data.get("purpose")
+    if purpose is None:
+        checker.add(top, "'purpose' is missing (e.g. " + ", ".join(KNOWN_PURPOSES[:4]) + ")")
+    elif not isinstance(purpose, str) or not _KEY_RE.match(purpose):
+        checker.add(top, "'purpose' must be a lower-case word such as care or thank_you")
+        purpose = None
+    title = _check_text(checker, data, "title", top, required=False)
+    description = _check_text(checker, data, "description", top, required=False)
+    opening = _check_text(checker, data, "opening", "opening", required=True)
+    consent = _check_text(checker, data, "consent", "consent", required=False)
+    closing = _check_text(checker, data, "closing", "closing", required=True)
+
+    raw_questions = data.get("questions")
+    questions: dict[str, Question] = {}
+    if raw_questions is None:
+        checker.add(top, "no questions (add [[questions]] tables)")
+        raw_questions = []
+    elif not isinstance(raw_questions, list) or not raw_questions:
+        checker.add(top, "'questions' must be a list of [[questions]] tables")
+        raw_questions = []
+    all_keys = [q.get("key") for q in raw_questions if isinstance(q, dict)]
+    for i, raw in enumerate(raw_questions, 1):
+        later = {k for k in all_keys[i:] if isinstance(k, str)}
+        q = _question(checker, raw, i, questions, later)
+        if q is not None:
+            questions[q.key] = q
+        elif isinstance(raw, dict) and isinstance(raw.get("key"), str):
+            checker.broken.add(raw["key"])
+    if opening is not None:
+        checker.fill_ins(opening, "opening", "opening", None, set())
+    if consent is not None:
+        checker.fill_ins(consent, "consent", "consent", None, set())
+    if closing is not None:
+        checker.fill_ins(closing, "closing", "closing", questions, set())
+
+    raw_rules = data.get("rules", [])
+    rules: list[Rule] = []
+    if not isinstance(raw_rules, list):
+        checker.add(top, "'rules' must be a list of [[rules]] tables")
+        raw_rules = []
+    for i, raw in enumerate(raw_rules, 1):
+        rule = _rule(checker, raw, i, questions)
+        if rule is not None:
+            rules.append(rule)
+
+    if checker.problems:
+        return checker.problems, None
+    assert name and version is not None and purpose and opening and closing
+    return [], Script(
+        name=name, version=str(version).strip(), purpose=purpose, opening=opening,
+        closing=closing, questions=tuple(questions.values()), rules=tuple(rules),
+        consent=consent, title=title, description=description, text=text, source=source,
+    )
+
+
+# -- finding scripts ----------------------------------------------------------------------
+
+SCRIPTS_ENV = "CARECALL_SCRIPTS"
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    """A script file that ``load_script`` can find by name."""
+
+    name: str                  # the file's stem, which is the name to load it by
+    path: str
+    origin: str                # "shipped" or the $CARECALL_SCRIPTS directory
+
+
+def _shipped_dir():
+    return resources.files("calls") / "data" / "scripts"
+
+
+def available_scripts() -> list[ScriptFile]:
+    """Scripts loadable by name: ``$CARECALL_SCRIPTS`` directories first, then shipped ones.
+
+    A name found in a directory hides a shipped script of the same name.
+    """
+    found: dict[str, ScriptFile] = {}
+    for directory in _script_dirs():
+        for path in sorted(directory.glob("*.toml")):
+            found.setdefault(path.stem, ScriptFile(path.stem, str(path), str(directory)))
+    shipped = _shipped_dir()
+    for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            stem = entry.name[: -len(".toml")]
+            found.setdefault(stem, ScriptFile(stem, str(entry), "shipped"))
+    return sorted(found.values(), key=lambda f: f.name)
+
+
+def shipped_script_names() -> list[str]:
+    """The names of the scripts carecall ships."""
+    return sorted(e.name[:-5] for e in _shipped_dir().iterdir() if e.name.endswith(".toml"))
+
+
+def _script_dirs() -> list[Path]:
+    env = os.environ.get(SCRIPTS_ENV, "")
+    return [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()
+            and Path(p).expanduser().is_dir()]
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.endswith(".toml") or "/" in name or os.sep in name
+
+
+def read_script_source(name_or_path: str | os.PathLike) -> tuple[str, str]:
+    """The text of a script by name or path, and how to name its source in messages."""
+    text_name = str(name_or_path)
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(text_name):
+        path = Path(text_name).expanduser()
+        if not path.exists():
+            raise UserError(f"script file {text_name} not found")
+        if path.is_dir():
+            raise UserError(f"{text_name} is a directory, not a script file")
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {text_name}: {exc.strerror}") from None
+        try:
+            return raw.decode("utf-8-sig"), text_name
+        except UnicodeDecodeError:
+            raise UserError(f"{text_name}: a script must be UTF-8 text") from None
+    for entry in available_scripts():
+        if entry.name == text_name:
+            if entry.origin == "shipped":
+                text = (_shipped_dir() / f"{text_name}.toml").read_text(encoding="utf-8")
+                return text, f"shipped:{text_name}"
+            return Path(entry.path).read_text(encoding="utf-8-sig"), entry.path
+    names = ", ".join(f.name for f in available_scripts())
+    raise UserError(f"no script named '{text_name}' (available: {names}; or give a .toml path)")
+
+
+def load_script(name_or_path: str | os.PathLike) -> Script:
+    """A validated script by name (see :func:`available_scripts`) or by file path.
+
+    Raises :class:`UserError` (a :class:`ScriptError` when the script is invalid).
+    """
+    text, source = read_script_source(name_or_path)
+    return parse_script(text, source)
+
+
+def script_for_purpose(purpose: str) -> str | None:
+    """The name of an available script with this purpose (the shipped one unless overridden)."""
+    for entry in available_scripts():
+        try:
+            script = load_script(entry.name)
+        except UserError:
+            continue
+        if script.purpose == purpose:
+            return entry.name
+    return None
