@@ -422,6 +422,33 @@ def recovery_for(store: Store, fix_problem_id: int) -> Followup | None:
     return None
 
 
+def recovery_context(store: Store, customer_id: int) -> dict[str, Any] | None:
+    """The ``fix.*`` values for the recovery script (``SurveySession(context={"fix": ...})``)
+    when the customer has an open recovery call: what was fixed (``note``), the problem
+    (``problem``), who fixed it (``by``), when (``date``) and the score before (``score``).
+    None when there is no open recovery call."""
+    rows = q.query_followup_rows(store, kind="recovery_call", customer_id=customer_id, limit=1)
+    if not rows:
+        return None
+    recovery = rows[0]
+    fix = q.get_followup_row(store, recovery["parent_id"]) if recovery["parent_id"] else None
+    if fix is None:
+        return {
+            "note": None,
+            "problem": None,
+            "by": recovery["created_by"],
+            "date": None,
+            "score": recovery["score_before"],
+        }
+    return {
+        "note": fix["close_note"],
+        "problem": fix["details"] or None,
+        "by": fix["closed_by"],
+        "date": from_iso(fix["closed_at"]).date() if fix["closed_at"] else None,
+        "score": recovery["score_before"],
+    }
+
+
 def cancel_followup(
     store: Store, followup_id: int, *, by: str, note: str | None, now: datetime
 ) -> Followup:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -139,3 +139,32 @@ def test_gift_tiers_from_policy(store, now, tiers):
     add_customer(store, "B1", "Bea", birthday="1980-03-15", tier="B")
     [f] = plan(store, now, policy(gift_tiers=tiers)).planned
     assert f.kind == ("gift" if "B" in tiers else "thank_you_note")
+
+
+def test_unreached_letter_once_per_ended_cycle(store, now):
+    from calls.store.followups import table_columns
+
+    if "cycle_status" not in table_columns(store, "customers"):
+        pytest.skip("the queue's cycle-state migration is not in this tree yet")
+    cid = add_customer(store, "U1", "Una", owner="olga")
+    dnc = add_customer(store, "U2", "Dnc", do_not_call=1)
+    with store.write():
+        store.db.execute(
+            "UPDATE customers SET cycle_status = 'unreached', cycle_ended_at = ? WHERE id IN (?, ?)",
+            ("2026-03-09T18:00:00Z", cid, dnc),
+        )
+    result = plan(store, now, policy())
+    assert [(f.customer_id, f.kind, f.owner) for f in result.planned] == [
+        (cid, "unreached_letter", "olga")
+    ]
+    assert result.skipped_dnc == 1
+    assert "cycle ended 2026-03-09" in result.planned[0].details
+    assert plan(store, now, policy()).planned == []
+    # The next cycle ends unreached too: a new letter.
+    fu.close_followup(store, result.planned[0].id, by="olga", note="posted", now=now)
+    with store.write():
+        store.db.execute(
+            "UPDATE customers SET cycle_ended_at = '2026-09-09T18:00:00Z' WHERE id = ?", (cid,)
+        )
+    [again] = plan(store, now + timedelta(days=183), policy()).planned
+    assert again.kind == "unreached_letter" and again.id != result.planned[0].id
