@@ -1,9 +1,326 @@
-"""Commands for this area (see calls/cli.py)."""
+"""``carecall report``, ``carecall export`` and ``carecall dashboard``."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich import box
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from calls import reports as rp
+from calls.clock import now_utc
+from calls.commands import common
+from calls.errors import UserError
+from calls.outcomes import LABEL, Outcome
+
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", help="First day (YYYY-MM-DD, UTC), inclusive.", show_default=False),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", help="Last day (YYYY-MM-DD, UTC), inclusive.", show_default=False),
+]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 1, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    m, s = divmod(round(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+@contextlib.contextmanager
+def _steps(enabled: bool) -> Iterator:
+    """A progress display for the report's steps (only when someone watches stderr)."""
+    if not enabled:
+        yield None
+        return
+    progress = Progress(TextColumn("[bold]report[/] {task.description}"), TimeElapsedColumn(),
+                        console=common.err_console, transient=True)
+    with progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda label: progress.update(task, description=label)
+
+
+# -- text rendering -------------------------------------------------------------------------
+
+
+def render_report(report: rp.Report) -> list:
+    """The report as Rich renderables, laid out for a terminal."""
+    out: list = []
+    title = f"carecall report  {report.since} … {report.until} (UTC)"
+    if report.empty:
+        out.append(Panel(f"No calls in this period ({report.since} … {report.until}).",
+                         title=title, expand=False))
+    else:
+        a = report.activity
+        act = Table.grid(padding=(0, 2))
+        act.add_row("attempts", f"{a.attempts:,}", "cases", f"{a.cases:,}",
+                    "contacts", f"{a.contacts:,}", "completes", f"{a.completes:,}")
+        if a.in_progress:
+            act.add_row("in progress", f"{a.in_progress:,}")
+        out.append(Panel(act, title=title, expand=False))
+
+        mix = Table(title="Outcomes (attempts)", title_justify="left")
+        mix.add_column("outcome")
+        mix.add_column("attempts", justify="right")
+        mix.add_column("share", justify="right")
+        for code, n in sorted(a.outcomes.items(), key=lambda kv: -kv[1]):
+            try:
+                label = LABEL[Outcome(code)]
+            except ValueError:
+                label = code
+            mix.add_row(label, f"{n:,}", _pct(n / a.attempts if a.attempts else None))
+        out.append(mix)
+
+        rates = Table(title=f"AAPOR rates over cases (e = {report.e:g})", title_justify="left")
+        for col in ("I", "P", "R", "NC", "O", "UH", "UO"):
+            rates.add_column(col, justify="right")
+        rates.add_row(*(f"{report.counts[c]:,}" for c in ("I", "P", "R", "NC", "O", "UH", "UO")))
+        out.append(rates)
+        grid = Table(show_header=True)
+        for family in ("RR", "COOP", "REF", "CON"):
+            grid.add_column(family)
+        names = {f: [n for n in rp.RATE_NAMES if n.rstrip("0123456789") == f]
+                 for f in ("RR", "COOP", "REF", "CON")}
+        for i in range(6):
+            cells = []
+            for family in ("RR", "COOP", "REF", "CON"):
+                group = names[family]
+                cells.append(f"{group[i]} {_pct(report.rates[group[i]])}" if i < len(group)
+                             else "")
+            grid.add_row(*cells)
+        out.append(grid)
+
+    nps = report.nps
+    if nps.responses:
+        change = (f" ({_num(report.nps_change, signed=True)} vs previous period)"
+                  if report.nps_change is not None else " (no answers in the previous period)")
+        nps_line = (
+            f"NPS [bold]{_num(nps.score)}[/]{change}   promoters {nps.promoters:,}   "
+            f"passives {nps.passives:,}   detractors {nps.detractors:,}   "
+            f"responses {nps.responses:,}"
+        )
+    else:
+        nps_line = "NPS: no answers in this period"
+    csat = report.csat
+    csat_line = (f"CSAT [bold]{_num(csat.score)}%[/]  ({csat.satisfied:,} of {csat.responses:,} "
+                 "ratings are 4–5)" if csat.responses else "CSAT: no ratings in this period")
+    out.append(Panel(f"{nps_line}\n{csat_line}", title="What customers say", expand=False))
+
+    cov = Table(title=f"Coverage as of {report.coverage.as_of}", title_justify="left")
+    cov.add_column("tier")
+    cov.add_column("cadence", justify="right")
+    cov.add_column("customers", justify="right")
+    cov.add_column("completed call within cadence", justify="right")
+    cov.add_column("share", justify="right")
+    for t in report.coverage.tiers:
+        cov.add_row(t.tier, f"{t.cadence_days} d", f"{t.customers:,}", f"{t.covered:,}",
+                    _num(t.share) + ("%" if t.share is not None else ""))
+    out.append(cov)
+    out.append(
+        f"Not reached in the last {rp.NOT_REACHED_DAYS} days: "
+        f"[bold]{report.coverage.not_reached:,}[/] customers (the list: --json)"
+        + (f"; {report.coverage.do_not_call:,} on do-not-call are left out"
+           if report.coverage.do_not_call else "")
+    )
+
+    if report.followups:
+        fu = Table(title="Follow-ups", title_justify="left")
+        for col in ("kind", "open", "overdue", "done", "cancelled", "median days to close"):
+            fu.add_column(col, justify="left" if col == "kind" else "right")
+        for f in report.followups:
+            fu.add_row(f.kind, f"{f.open:,}", f"{f.overdue:,}", f"{f.done:,}",
+                       f"{f.cancelled:,}", _num(f.median_days_to_close))
+        out.append(fu)
+    else:
+        out.append("Follow-ups: none.")
+    loop = report.loop
+    out.append(
+        f"Detractor loop: {loop.detractors:,} detractors heard; {loop.loops_closed:,} loops "
+        f"closed with a recovery call ({loop.won_back:,} won back, average score change "
+        f"{_num(loop.avg_score_change, signed=True)})"
+    )
+
+    if report.by:
+        out.append(render_groups(report))
+    return out
+
+
+def render_groups(report: rp.Report) -> Table:
+    """The ``--by`` table (fits 80 columns: the full rates are in --json)."""
+    table = Table(title=f"By {report.by}", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column(report.by, overflow="fold", min_width=8)
+    for col in ("tries", "cases", "contacts", "done", "RR1", "CON1", "NPS"):
+        table.add_column(col, justify="right", no_wrap=True)
+    if report.by == "caller":
+        table.add_column("calls/h", justify="right", no_wrap=True)
+        table.add_column("AHT", justify="right", no_wrap=True)
+    if not report.groups:
+        table.add_row("(no calls)")
+    for g in report.groups:
+        cells = [g.key, f"{g.activity.attempts:,}", f"{g.activity.cases:,}",
+                 f"{g.activity.contacts:,}", f"{g.activity.completes:,}",
+                 _pct(g.rates["RR1"]), _pct(g.rates["CON1"]), _num(g.nps.score)]
+        if report.by == "caller":
+            cells += [_num(g.calls_per_hour), _duration(g.median_handle_seconds)]
+        table.add_row(*cells)
+    table.caption = ("tries = attempts, done = completes"
+                     + (", AHT = median handle time (start to outcome)"
+                        if report.by == "caller" else ""))
+    table.caption_justify = "left"
+    return table
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _day(text: str | None, option: str):
+    return rp.parse_day(text, option) if text else None
+
+
+def report(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Break down by caller, tier, script or week.",
+                     show_default=False),
+    ] = None,
+    e: Annotated[
+        float,
+        typer.Option("--e", help="Estimated share of unknown-eligibility cases that are "
+                     "eligible (AAPOR e, 0–1)."),
+    ] = 1.0,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write the report as one self-contained HTML page.",
+                     show_default=False),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Policy TOML (cadence per tier); default "
+                     "$CARECALL_POLICY, else the built-in defaults.", show_default=False),
+    ] = None,
+    json_out: common.JsonOption = False,
+    db: common.DbOption = None,
+) -> None:
+    """Supervisor report for a period (default: the last 30 days): activity, AAPOR rates,
+    NPS and CSAT, coverage per tier, follow-ups and the detractor loop."""
+    with common.user_errors():
+        first, last = _day(since, "--since"), _day(until, "--until")
+        if by is not None and by not in rp.GROUPINGS:
+            raise UserError(f"--by {by!r}: use one of {', '.join(rp.GROUPINGS)}")
+        pol = None
+        if policy is not None:
+            from calls.policy import load_policy
+
+            pol = load_policy(policy)
+        store = common.open_store(db)
+        try:
+            with _steps(sys.stderr.isatty()) as step:
+                result = rp.build_report(store, now_utc(), first, last, by=by, e=e, policy=pol,
+                                         weekly=html is not None, progress=step)
+            if html is not None:
+                from calls.html_report import write_html_report
+
+                write_html_report(result, html)
+            if json_out:
+                rp.write_report_json(store, result, sys.stdout)
+            else:
+                for part in render_report(result):
+                    common.console.print(part)
+                if html is not None:
+                    common.console.print(f"HTML report written to {html}")
+        finally:
+            store.close()
+
+
+def export(
+    table: Annotated[str, typer.Argument(help="customers, calls, answers, followups, rejects "
+                                              "or dnc.", show_default=False)],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json, ndjson or xlsx.")] = "",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write (default: stdout; xlsx needs a "
+                     "file). Created readable by you only.", show_default=False),
+    ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="answers: one row per call, one column per question.")
+    ] = False,
+    db: common.DbOption = None,
+) -> None:
+    """Export a table with times in UTC and in the customer's local time beside them."""
+    from calls.export import FORMATS, TABLES, export_table
+
+    with common.user_errors():
+        table = table.strip().lower()
+        if table not in TABLES:
+            raise UserError(f"cannot export {table!r}: choose one of {', '.join(TABLES)}")
+        if not fmt:
+            suffix = output.suffix.lower().lstrip(".") if output else ""
+            fmt = suffix if suffix in FORMATS else "csv"
+        fmt = fmt.lower()
+        first, last = _day(since, "--since"), _day(until, "--until")
+        store = common.open_store(db)
+        try:
+            show = output is not None and sys.stderr.isatty()
+            if not show:
+                n = export_table(store, table, output, fmt=fmt, since=first, until=last,
+                                 wide=wide)
+            else:
+                bar = Progress(TextColumn(f"[bold]export {table}[/]"), BarColumn(),
+                               TaskProgressColumn(), TimeElapsedColumn(),
+                               console=common.err_console, transient=True)
+                with bar:
+                    task = bar.add_task(table, total=None)
+                    n = export_table(
+                        store, table, output, fmt=fmt, since=first, until=last, wide=wide,
+                        total=lambda t: bar.update(task, total=t),
+                        progress=lambda k: bar.advance(task, k),
+                    )
+        finally:
+            store.close()
+    if output is not None:
+        common.err_console.print(f"{n:,} rows written to {output}", highlight=False)
+
+
+def dashboard(db: common.DbOption = None) -> None:
+    """The supervisor's live dashboard (today's shift, the week's rates and NPS, coverage,
+    the follow-up backlog), refreshing by itself."""
+    from calls.store import resolve_db_path
+
+    store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
+    store.close()
+    path = resolve_db_path(db)
+    from tui.screens.dashboard import run_dashboard
+
+    run_dashboard(path)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the app."""
+    app.command("report")(report)
+    app.command("export")(export)
+    app.command("dashboard")(dashboard)

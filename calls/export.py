@@ -1,0 +1,406 @@
+"""``carecall export``: stream a table to CSV, JSON, NDJSON or XLSX in constant memory.
+
+Every UTC moment column keeps the store's ISO 8601 text and gets a ``<column>_local``
+column beside it: the same moment in the customer's own time zone (the first zone of
+their number), with its offset, e.g. ``2026-03-10T10:00:00-05:00``; a ``time_zone``
+column names the zone. Files are created readable by their owner only (0600): they hold
+personal data. A file is written under a temporary name and renamed when complete, so an
+interrupted export never leaves half a file behind under the real name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from calls.clock import from_iso
+from calls.errors import UserError
+from calls.store import Store
+from calls.store import export as q
+
+TABLES = tuple(q.SPECS)
+FORMATS = ("csv", "json", "ndjson", "xlsx")
+# Columns holding JSON text that a JSON export should nest rather than quote.
+_JSON_COLUMNS = {"time_zones", "extra", "raw", "value"}
+
+Progress = Callable[[int], None]
+
+
+# -- local times ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _zone_name(time_zones_json: str | None) -> str:
+    """The first IANA zone of a customer's number, or '' (none, or an unknown name)."""
+    if not time_zones_json:
+        return ""
+    try:
+        zones = json.loads(time_zones_json)
+    except ValueError:
+        return ""
+    if isinstance(zones, str):
+        zones = [zones]
+    for name in zones or ():
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            continue
+        return name
+    return ""
+
+
+class LocalTimes:
+    """Converts store UTC text to local ISO text, fast enough for millions of values.
+
+    Offsets only change at zone transitions, which fall on whole or half hours; so for
+    each (zone, UTC hour) whose offset is the same at both ends of the hour and is a
+    whole number of hours, the local date-and-hour prefix is cached and a conversion is
+    one dictionary lookup and a string join. Anything else takes the exact path.
+    """
+
+    def __init__(self) -> None:
+        self._hours: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def convert(self, zone: str, moment: str | None) -> str:
+        """``moment`` (store UTC text) in ``zone`` as ISO text with offset; '' if none."""
+        if not moment or not zone:
+            return ""
+        if len(moment) != 20 or moment[-1] != "Z":
+            return self._exact(zone, moment)
+        key = (zone, moment[:13])
+        hit = self._hours.get(key, False)
+        if hit is False:
+            hit = self._hours[key] = self._hour(zone, moment[:13])
+        if hit is None:
+            return self._exact(zone, moment)
+        prefix, suffix = hit
+        return prefix + moment[13:19] + suffix
+
+    @staticmethod
+    def _hour(zone: str, hour: str) -> tuple[str, str] | None:
+        try:
+            start = datetime.fromisoformat(hour + ":00:00+00:00")
+        except ValueError:
+            return None
+        tz = ZoneInfo(zone)
+        a = start.astimezone(tz)
+        b = (start + timedelta(seconds=3599)).astimezone(tz)
+        offset = a.utcoffset()
+        if offset != b.utcoffset() or offset is None or offset.total_seconds() % 3600:
+            return None
+        text = a.isoformat()          # 2026-03-10T10:00:00-05:00
+        return text[:13], text[19:]
+
+    @staticmethod
+    def _exact(zone: str, moment: str) -> str:
+        try:
+            return from_iso(moment).astimezone(ZoneInfo(zone)).isoformat()
+        except ValueError:
+            return ""
+
+
+# -- output files ----------------------------------------------------------------------------
+
+
+def open_private(path: Path, binary: bool = False) -> IO:
+    """Create (or truncate) ``path`` readable and writable by its owner only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    if binary:
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+class PrivateOutput:
+    """A temporary 0600 file next to the target, renamed over it on success."""
+
+    def __init__(self, path: Path, binary: bool):
+        self.path = path
+        if path.exists() and path.is_dir():
+            raise UserError(f"{path} is a directory")
+        if not path.parent.exists():
+            raise UserError(f"cannot write {path}: {path.parent} does not exist")
+        self.tmp = path.with_name(f".{path.name}.part")
+        self.fh = open_private(self.tmp, binary)
+
+    def commit(self) -> None:
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.fh.close()
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+# -- row shaping -----------------------------------------------------------------------------
+
+
+def _header(names: list[str], moments: Iterable[str], local: bool) -> tuple[list[str], list]:
+    """Output columns and, for each, how to fill it: ("col", i) or ("local", i)."""
+    cols, plan = [], []
+    moments = set(moments)
+    for i, name in enumerate(names):
+        if name == "_tz":
+            continue
+        cols.append(name)
+        plan.append(i)
+        if local and name in moments:
+            cols.append(f"{name}_local")
+            plan.append(-1 - i)      # negative: the local time of column i
+    if local:
+        cols.append("time_zone")
+        plan.append(None)
+    return cols, plan
+
+
+def _shape_rows(
+    batches: Iterator[list[tuple]], names: list[str], plan: list, progress: Progress | None
+) -> Iterator[list]:
+    """Rows as output lists: local times filled in from the ``_tz`` column."""
+    tz_index = names.index("_tz")
+    local = LocalTimes()
+    convert = local.convert
+    for rows in batches:
+        for row in rows:
+            zone = _zone_name(row[tz_index])
+            out = []
+            for p in plan:
+                if p is None:
+                    out.append(zone)
+                elif p >= 0:
+                    out.append(row[p])
+                else:
+                    out.append(convert(zone, row[-1 - p]))
+            yield out
+        if progress:
+            progress(len(rows))
+
+
+def _plain(value):
+    """A JSON answer value as one cell (lists joined with '; ')."""
+    if value is None:
+        return ""
+    try:
+        decoded = json.loads(value)
+    except (TypeError, ValueError):
+        return value
+    if isinstance(decoded, list):
+        return "; ".join(str(v) for v in decoded)
+    if isinstance(decoded, bool):
+        return "yes" if decoded else "no"
+    if isinstance(decoded, dict):
+        return json.dumps(decoded, ensure_ascii=False)
+    return decoded
+
+
+def _nested(value):
+    """JSON text from the store as the value it encodes (for JSON output)."""
+    if value is None or not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+# -- writers ---------------------------------------------------------------------------------
+
+
+def _write_csv(fh: IO, cols: list[str], rows: Iterable[list]) -> int:
+    writer = csv.writer(fh)
+    writer.writerow(cols)
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def _json_ready(cols: list[str], nest: bool) -> list[int]:
+    return [i for i, c in enumerate(cols) if nest and c in _JSON_COLUMNS]
+
+
+def _write_json(fh: IO, cols: list[str], rows: Iterable[list], lines: bool) -> int:
+    nested = _json_ready(cols, True)
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    n = 0
+    if not lines:
+        fh.write("[")
+    for row in rows:
+        for i in nested:
+            row[i] = _nested(row[i])
+        text = dumps(dict(zip(cols, row)))
+        if lines:
+            fh.write(text + "\n")
+        else:
+            fh.write(("\n" if n == 0 else ",\n") + text)
+        n += 1
+    if not lines:
+        fh.write("\n]\n" if n else "]\n")
+    return n
+
+
+def _write_xlsx(fh: IO, cols: list[str], rows: Iterable[list], title: str) -> int:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)  # streams rows to a temporary file: constant memory
+    ws = wb.create_sheet(title=title[:31])
+    ws.append(cols)
+    n = 0
+    for row in rows:
+        ws.append([_xlsx_cell(v) for v in row])
+        n += 1
+    wb.save(fh)
+    return n
+
+
+_ILLEGAL_XLSX = {i for i in range(32)} - {9, 10, 13}
+
+
+def _xlsx_cell(value):
+    if isinstance(value, str) and any(ord(ch) in _ILLEGAL_XLSX for ch in value):
+        # Excel refuses control characters; a pasted note may contain one.
+        return "".join(ch for ch in value if ord(ch) not in _ILLEGAL_XLSX)
+    return value
+
+
+# -- the public entry point --------------------------------------------------------------------
+
+
+def export_table(
+    store: Store,
+    table: str,
+    out: Path | str | IO | None = None,
+    *,
+    fmt: str = "csv",
+    since: date | None = None,
+    until: date | None = None,
+    wide: bool = False,
+    progress: Progress | None = None,
+    total: Callable[[int], None] | None = None,
+) -> int:
+    """Write ``table`` (rows in ``since``..``until``, inclusive days in UTC) and return
+    how many rows were written. ``out`` is a path, an open text stream, or None for
+    stdout. ``total`` is called once with the row count (for a progress bar), ``progress``
+    with each batch's size. ``wide`` (answers only) gives one row per call."""
+    from calls.reports import day_start
+
+    if table not in q.SPECS:
+        raise UserError(f"cannot export {table!r}: choose one of {', '.join(TABLES)}")
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if wide and table != "answers":
+        raise UserError("--wide is for `export answers` only")
+    if since and until and since > until:
+        raise UserError(f"--since {since} is after --until {until}")
+    start = day_start(since) if since else None
+    end = day_start(until + timedelta(days=1)) if until else None
+
+    if wide:
+        cols, rows = _wide(store, start, end, fmt, progress)
+        count = q.count_wide(store, start, end) if total else 0
+    else:
+        names, batches = q.iter_rows(store, table, start, end)
+        local = any(m in names for m in q.SPECS[table].moments)
+        has_tz = table not in ("rejects", "dnc")
+        cols, plan = _header(names, q.SPECS[table].moments, local and has_tz)
+        rows = _shape_rows(batches, names, plan, progress)
+        if fmt in ("csv", "xlsx"):
+            rows = _plain_rows(rows, cols, table)
+        count = q.count_rows(store, table, start, end) if total else 0
+    if total:
+        total(count)
+
+    if out is None or out == "-":
+        if fmt == "xlsx":
+            raise UserError("xlsx needs a file: add -o FILE.xlsx")
+        return _write(sys.stdout, cols, rows, fmt, table)
+    if isinstance(out, io.IOBase) or hasattr(out, "write"):
+        return _write(out, cols, rows, fmt, table)
+    target = PrivateOutput(Path(out), binary=fmt == "xlsx")
+    try:
+        n = _write(target.fh, cols, rows, fmt, table)
+    except BaseException:
+        target.abort()
+        raise
+    target.commit()
+    return n
+
+
+def _write(fh: IO, cols: list[str], rows: Iterable[list], fmt: str, title: str) -> int:
+    if fmt == "csv":
+        return _write_csv(fh, cols, rows)
+    if fmt == "json":
+        return _write_json(fh, cols, rows, lines=False)
+    if fmt == "ndjson":
+        return _write_json(fh, cols, rows, lines=True)
+    return _write_xlsx(fh, cols, rows, title)
+
+
+def _plain_rows(rows: Iterator[list], cols: list[str], table: str) -> Iterator[list]:
+    """In CSV/XLSX an answer's JSON value is shown as plain text."""
+    if table != "answers":
+        return rows
+    i = cols.index("value")
+
+    def gen() -> Iterator[list]:
+        for row in rows:
+            row[i] = _plain(row[i])
+            yield row
+
+    return gen()
+
+
+def _wide(store: Store, start: str | None, end: str | None, fmt: str,
+          progress: Progress | None) -> tuple[list[str], Iterator[list]]:
+    """One row per call with one column per (script version, question key)."""
+    columns = q.wide_columns(store, start, end)
+    index: dict[tuple, int] = {}
+    labels = []
+    for script_id, name, version, key, _first in columns:
+        index[(script_id, key)] = len(labels)
+        labels.append(f"{key} [{name} v{version}]" if name else key)
+    base = ["call_id", "customer_ref", "caller", "started_at", "started_at_local",
+            "time_zone", "outcome", "script", "script_version"]
+    plain = fmt in ("csv", "xlsx")
+    local = LocalTimes()
+
+    def rows() -> Iterator[list]:
+        current = None
+        row: list = []
+        for batch in q.iter_wide(store, start, end):
+            for (call_id, ref, caller, started, outcome, script_id, name, version, key,
+                 value, tz) in batch:
+                if call_id != current:
+                    if current is not None:
+                        yield row
+                        if progress:
+                            progress(1)
+                    current = call_id
+                    zone = _zone_name(tz)
+                    row = [call_id, ref, caller, started, local.convert(zone, started), zone,
+                           outcome, name, version] + [None] * len(labels)
+                col = index.get((script_id, key))
+                if col is not None:
+                    row[len(base) + col] = _plain(value) if plain else _nested(value)
+        if current is not None:
+            yield row
+            if progress:
+                progress(1)
+
+    return base + labels, rows()

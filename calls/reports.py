@@ -1,0 +1,619 @@
+"""Supervisor figures: AAPOR outcome rates, NPS, CSAT, coverage and the follow-up loop.
+
+The pure functions at the top compute figures from counts (no database, no clock); the
+:func:`build_report` at the bottom asks the store for those counts (all aggregation runs
+in SQLite, see ``calls/store/reports.py``) and assembles a :class:`Report`.
+
+Rates follow the AAPOR Standard Definitions over *cases* (DESIGN.md "Call outcomes"): a
+customer with at least one attempt in the period counts once, with the best disposition
+of its attempts (I > P > R > O > NC > UO). Every customer is a known customer, so UH = 0
+unless the caller passes counts that say otherwise, and e defaults to 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from calls.clock import UTC, to_iso
+from calls.errors import UserError
+from calls.outcomes import CONTACT, FAMILY, Outcome
+
+# Disposition codes, in the order AAPOR lists them; NE (not eligible) is kept for the
+# record but enters no formula.
+DISPOSITIONS = ("I", "P", "R", "NC", "O", "UH", "UO", "NE")
+RATE_NAMES = (
+    "RR1", "RR2", "RR3", "RR4", "RR5", "RR6",
+    "COOP1", "COOP2", "COOP3", "COOP4",
+    "REF1", "REF2", "REF3",
+    "CON1", "CON2", "CON3",
+)
+GROUPINGS = ("caller", "tier", "script", "week")
+DEFAULT_CADENCE_DAYS = {"A": 90, "B": 180, "C": 365}
+# "Not reached": no contact with the customer within this many days.
+NOT_REACHED_DAYS = 365
+DEFAULT_PERIOD_DAYS = 30
+
+
+# -- AAPOR rates ----------------------------------------------------------------------
+
+
+def _div(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def aapor_rates(counts: Mapping[str, int | float], e: float = 1.0) -> dict[str, float | None]:
+    """RR1–RR6, COOP1–COOP4, REF1–REF3 and CON1–CON3 from disposition counts.
+
+    ``counts`` holds I, P, R, NC, O, UH, UO (missing keys are 0); ``e`` is the estimated
+    share of unknown-eligibility cases that are eligible. A rate whose denominator is 0
+    is None (there is nothing to divide), never a made-up 0.
+    """
+    if not 0 <= e <= 1:
+        raise UserError(f"e must be between 0 and 1, got {e}")
+    c = {k: float(counts.get(k, 0) or 0) for k in DISPOSITIONS}
+    i, p, r, nc, o, uh, uo = c["I"], c["P"], c["R"], c["NC"], c["O"], c["UH"], c["UO"]
+    interviews = i + p
+    known = interviews + r + nc + o          # eligible cases
+    unknown = uh + uo                        # cases of unknown eligibility
+    contacted = interviews + r + o
+    all_unknown = known + unknown            # every unknown counted eligible
+    est_unknown = known + e * unknown        # a share e of them eligible
+    return {
+        "RR1": _div(i, all_unknown),
+        "RR2": _div(interviews, all_unknown),
+        "RR3": _div(i, est_unknown),
+        "RR4": _div(interviews, est_unknown),
+        "RR5": _div(i, known),
+        "RR6": _div(interviews, known),
+        "COOP1": _div(i, interviews + r + o),
+        "COOP2": _div(interviews, interviews + r + o),
+        "COOP3": _div(i, interviews + r),
+        "COOP4": _div(interviews, interviews + r),
+        "REF1": _div(r, all_unknown),
+        "REF2": _div(r, est_unknown),
+        "REF3": _div(r, known),
+        "CON1": _div(contacted, all_unknown),
+        "CON2": _div(contacted, est_unknown),
+        "CON3": _div(contacted, known),
+    }
+
+
+def family_counts(by_family: Mapping[str, int]) -> dict[str, int]:
+    """Disposition counts with every code present (UH and NE 0 unless given)."""
+    return {k: int(by_family.get(k, 0) or 0) for k in DISPOSITIONS}
+
+
+def best_family(outcomes: Iterable[str]) -> str | None:
+    """The best AAPOR family among a case's attempts (I > P > R > O > NC > UO), or None."""
+    from calls.outcomes import FAMILY_ORDER
+
+    families = {FAMILY[Outcome(o)] for o in outcomes}
+    for fam in FAMILY_ORDER:
+        if fam in families:
+            return fam
+    return None
+
+
+# -- NPS and CSAT ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NPS:
+    """Net Promoter figures: 9–10 promoters, 7–8 passives, 0–6 detractors."""
+
+    responses: int = 0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    score: float | None = None      # % promoters − % detractors, one decimal; None if empty
+
+
+def nps_from_histogram(histogram: Mapping[int, int]) -> NPS:
+    """NPS from {score 0..10: count}; values outside 0..10 are ignored (not an NPS answer)."""
+    promoters = passives = detractors = 0
+    for score, n in histogram.items():
+        if score is None or not 0 <= int(score) <= 10:
+            continue
+        if score >= 9:
+            promoters += n
+        elif score >= 7:
+            passives += n
+        else:
+            detractors += n
+    responses = promoters + passives + detractors
+    score = (
+        round(100.0 * (promoters - detractors) / responses, 1) if responses else None
+    )
+    return NPS(responses, promoters, passives, detractors, score)
+
+
+@dataclass(frozen=True)
+class CSAT:
+    """Customer satisfaction: the share (%) of 4–5 answers on a 1–5 scale."""
+
+    responses: int = 0
+    satisfied: int = 0
+    score: float | None = None
+
+
+def csat_from_histogram(histogram: Mapping[int, int]) -> CSAT:
+    """CSAT from {rating 1..5: count}; values outside 1..5 are ignored."""
+    responses = sum(n for r, n in histogram.items() if r is not None and 1 <= r <= 5)
+    satisfied = sum(n for r, n in histogram.items() if r is not None and 4 <= r <= 5)
+    score = round(100.0 * satisfied / responses, 1) if responses else None
+    return CSAT(responses, satisfied, score)
+
+
+def median_from_histogram(histogram: Mapping[float, int]) -> float | None:
+    """The median of values given as {value: count} (the mean of the two middle ones)."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    items = sorted((v, n) for v, n in histogram.items() if n)
+    lo_rank, hi_rank = (total - 1) // 2, total // 2
+    seen = 0
+    lo = hi = None
+    for value, n in items:
+        if lo is None and seen + n > lo_rank:
+            lo = value
+        if seen + n > hi_rank:
+            hi = value
+            break
+        seen += n
+    return (lo + hi) / 2
+
+
+# -- coverage -------------------------------------------------------------------------
+
+
+def cadence_days(policy: Any = None) -> dict[str, int]:
+    """Days between care calls per tier, from the policy (defaults A 90, B 180, C 365)."""
+    if policy is None:
+        from calls.policy import load_policy
+
+        policy = load_policy(None)
+    cadence = getattr(policy, "cadence_days", None)
+    if isinstance(policy, Mapping):
+        cadence = policy.get("cadence_days", policy)
+    if not cadence:
+        return dict(DEFAULT_CADENCE_DAYS)
+    out = dict(DEFAULT_CADENCE_DAYS)
+    for tier, days in dict(cadence).items():
+        out[str(tier).upper()] = int(days)
+    return out
+
+
+@dataclass(frozen=True)
+class TierCoverage:
+    """One tier's promise: customers with a completed call within their cadence."""
+
+    tier: str
+    cadence_days: int
+    customers: int
+    covered: int
+    share: float | None      # % of customers covered, one decimal
+
+
+@dataclass
+class Coverage:
+    """Coverage per tier as of a moment, and the customers not reached in a year."""
+
+    as_of: str
+    tiers: list[TierCoverage]
+    not_reached: int
+    do_not_call: int          # left out of every figure: they must not be called
+    not_reached_customers: list[dict] | None = None
+
+
+def tier_coverage(tier: str, cadence: int, customers: int, covered: int) -> TierCoverage:
+    """A :class:`TierCoverage` with its share."""
+    share = round(100.0 * covered / customers, 1) if customers else None
+    return TierCoverage(tier, cadence, customers, covered, share)
+
+
+# -- follow-ups and the loop -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowupFigures:
+    """The backlog and throughput of one follow-up kind."""
+
+    kind: str
+    open: int
+    overdue: int
+    done: int                 # closed as done within the period
+    cancelled: int            # cancelled within the period
+    median_days_to_close: float | None
+
+
+@dataclass(frozen=True)
+class LoopFigures:
+    """The detractor loop: detractors heard, loops closed, scores before and after."""
+
+    detractors: int           # customers with a detractor answer in the period
+    loops_closed: int         # recovery calls made in the period with a score after
+    won_back: int             # of those, score after >= 7 (no longer a detractor)
+    avg_score_change: float | None
+
+
+# -- the report -----------------------------------------------------------------------
+
+
+@dataclass
+class Activity:
+    """What the callers did: attempts, cases (customers tried), contacts, completes."""
+
+    attempts: int = 0
+    cases: int = 0
+    contacts: int = 0
+    completes: int = 0
+    in_progress: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class GroupRow:
+    """One line of a ``--by`` breakdown."""
+
+    key: str
+    activity: Activity
+    counts: dict[str, int]
+    rates: dict[str, float | None]
+    nps: NPS
+    calls_per_hour: float | None = None
+    median_handle_seconds: float | None = None
+
+
+@dataclass
+class Report:
+    """Everything ``carecall report`` shows for one period."""
+
+    since: str                 # first day, inclusive (YYYY-MM-DD)
+    until: str                 # last day, inclusive
+    generated_at: str
+    e: float
+    activity: Activity
+    counts: dict[str, int]
+    rates: dict[str, float | None]
+    nps: NPS
+    nps_previous: NPS
+    nps_change: float | None
+    csat: CSAT
+    coverage: Coverage
+    followups: list[FollowupFigures]
+    loop: LoopFigures
+    by: str | None = None
+    groups: list[GroupRow] = field(default_factory=list)
+    weekly: list[GroupRow] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when nobody was called in the period."""
+        return self.activity.attempts == 0 and self.activity.in_progress == 0
+
+    def to_json(self) -> dict:
+        """The report as plain JSON data (``--json``)."""
+        followup_totals = {
+            "open": sum(f.open for f in self.followups),
+            "overdue": sum(f.overdue for f in self.followups),
+            "done": sum(f.done for f in self.followups),
+            "cancelled": sum(f.cancelled for f in self.followups),
+        }
+        coverage = {
+            "as_of": self.coverage.as_of,
+            "tiers": [asdict(t) for t in self.coverage.tiers],
+            "not_reached": self.coverage.not_reached,
+            "not_reached_days": NOT_REACHED_DAYS,
+            "do_not_call": self.coverage.do_not_call,
+        }
+        if self.coverage.not_reached_customers is not None:
+            coverage["not_reached_customers"] = self.coverage.not_reached_customers
+        data: dict[str, Any] = {
+            "period": {"since": self.since, "until": self.until},
+            "generated_at": self.generated_at,
+            "empty": self.empty,
+            "activity": asdict(self.activity),
+            "aapor": {**self.rates, "counts": dict(self.counts), "e": self.e},
+            "nps": {**asdict(self.nps), "previous": asdict(self.nps_previous),
+                    "change": self.nps_change},
+            "csat": asdict(self.csat),
+            "coverage": coverage,
+            "followups": {
+                **followup_totals,
+                "by_kind": [asdict(f) for f in self.followups],
+                "loop": asdict(self.loop),
+            },
+        }
+        if self.by:
+            data["by"] = self.by
+            data["groups"] = [_group_json(g) for g in self.groups]
+        return data
+
+
+def _group_json(g: GroupRow) -> dict:
+    return {
+        "key": g.key,
+        "activity": asdict(g.activity),
+        "aapor": {**g.rates, "counts": dict(g.counts)},
+        "nps": asdict(g.nps),
+        "calls_per_hour": g.calls_per_hour,
+        "median_handle_seconds": g.median_handle_seconds,
+    }
+
+
+def activity_from_outcomes(outcomes: Mapping[str | None, int], cases: int) -> Activity:
+    """Activity figures from {outcome code (None = in progress): attempts}."""
+    act = Activity(cases=cases)
+    for code, n in outcomes.items():
+        if code is None:
+            act.in_progress += n
+            continue
+        act.attempts += n
+        act.outcomes[code] = act.outcomes.get(code, 0) + n
+        try:
+            outcome = Outcome(code)
+        except ValueError:
+            continue
+        if outcome in CONTACT:
+            act.contacts += n
+        if outcome is Outcome.COMPLETED:
+            act.completes += n
+    return act
+
+
+# -- periods --------------------------------------------------------------------------
+
+
+def parse_day(text: str, option: str) -> date:
+    """A ``YYYY-MM-DD`` (or ISO moment) from the command line; UserError otherwise."""
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise UserError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def period_bounds(
+    since: date | None, until: date | None, now: datetime, default_days: int = DEFAULT_PERIOD_DAYS
+) -> tuple[date, date]:
+    """The inclusive first and last day of the period (defaults: the last 30 days to today)."""
+    last = until or now.astimezone(UTC).date()
+    first = since or last - timedelta(days=default_days - 1)
+    if first > last:
+        raise UserError(f"--since {first} is after --until {last}")
+    return first, last
+
+
+def day_start(day: date) -> str:
+    """The store's UTC text for 00:00 of a day."""
+    return to_iso(datetime.combine(day, time(0), tzinfo=UTC))
+
+
+# -- assembling a report from the store ------------------------------------------------
+
+
+def build_report(
+    store,
+    now: datetime,
+    since: date | None = None,
+    until: date | None = None,
+    *,
+    by: str | None = None,
+    e: float = 1.0,
+    policy: Any = None,
+    include_not_reached: bool = False,
+    weekly: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Compute the report for the days ``since``..``until`` (inclusive, UTC).
+
+    Coverage and the follow-up backlog are measured as of the end of the period (or
+    ``now`` if that is earlier). ``progress`` is called with a label before each step.
+    """
+    from calls.store import reports as q
+
+    if by is not None and by not in GROUPINGS:
+        raise UserError(f"--by {by!r}: use one of {', '.join(GROUPINGS)}")
+    if not 0 <= e <= 1:
+        raise UserError(f"--e must be between 0 and 1, got {e}")
+    step = progress or (lambda _label: None)
+    first, last = period_bounds(since, until, now)
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    as_of = min(end, to_iso(now))
+
+    step("outcomes")
+    outcomes = q.outcome_counts(store, start, end)
+    fams = q.case_families(store, start, end)
+    counts = family_counts(fams)
+    activity = activity_from_outcomes(outcomes, sum(fams.values()))
+    rates = aapor_rates(counts, e)
+
+    step("NPS and CSAT")
+    nps = nps_from_histogram(q.nps_histogram(store, start, end))
+    length = (last - first).days + 1
+    prev_start = day_start(first - timedelta(days=length))
+    nps_prev = nps_from_histogram(q.nps_histogram(store, prev_start, start))
+    change = (
+        round(nps.score - nps_prev.score, 1)
+        if nps.score is not None and nps_prev.score is not None
+        else None
+    )
+    csat = csat_from_histogram(q.rating_histogram(store, start, end))
+
+    step("coverage")
+    coverage = coverage_as_of(store, as_of, policy, include_list=include_not_reached)
+
+    step("follow-ups")
+    followups = followup_figures(store, start, end, as_of)
+    loop = LoopFigures(**q.loop_figures(store, start, end))
+
+    groups: list[GroupRow] = []
+    if by:
+        step(f"by {by}")
+        groups = group_rows(store, start, end, by, e)
+    weeks: list[GroupRow] = []
+    if weekly:
+        step("weekly series")
+        weeks = groups if by == "week" else group_rows(store, start, end, "week", e)
+
+    return Report(
+        since=first.isoformat(), until=last.isoformat(), generated_at=to_iso(now), e=e,
+        activity=activity, counts=counts, rates=rates, nps=nps, nps_previous=nps_prev,
+        nps_change=change, csat=csat, coverage=coverage, followups=followups, loop=loop,
+        by=by, groups=groups, weekly=weeks,
+    )
+
+
+def coverage_as_of(store, as_of: str, policy: Any = None, *, include_list: bool = False
+                   ) -> Coverage:
+    """Coverage per tier at the moment ``as_of`` (store text) and the customers not reached."""
+    from calls.clock import from_iso
+    from calls.store import reports as q
+
+    cadence = cadence_days(policy)
+    moment = from_iso(as_of)
+    cutoffs = {t: to_iso(moment - timedelta(days=d)) for t, d in cadence.items()}
+    unreached_cutoff = to_iso(moment - timedelta(days=NOT_REACHED_DAYS))
+    rows = q.coverage_counts(store, as_of, cutoffs, unreached_cutoff)
+    tiers = []
+    for tier in sorted(set(cadence) | set(rows["tiers"])):
+        customers, covered = rows["tiers"].get(tier, (0, 0))
+        if tier not in cadence and not customers:
+            continue
+        days = cadence.get(tier, cadence.get("C", NOT_REACHED_DAYS))
+        tiers.append(tier_coverage(tier, days, customers, covered))
+    listing = (
+        list(q.iter_not_reached(store, as_of, unreached_cutoff)) if include_list else None
+    )
+    return Coverage(as_of, tiers, rows["not_reached"], rows["do_not_call"], listing)
+
+
+def followup_figures(store, start: str, end: str, as_of: str) -> list[FollowupFigures]:
+    """Per kind: open and overdue now, done and cancelled in the period, median days to close."""
+    from calls.store import reports as q
+
+    state = q.followup_state(store, start, end, as_of)
+    hist = q.followup_close_histogram(store, start, end)
+    out = []
+    for kind in sorted(set(state) | set(hist)):
+        s = state.get(kind, {})
+        med = median_from_histogram(hist.get(kind, {}))
+        out.append(FollowupFigures(
+            kind=kind, open=s.get("open", 0), overdue=s.get("overdue", 0),
+            done=s.get("done", 0), cancelled=s.get("cancelled", 0),
+            median_days_to_close=round(med, 1) if med is not None else None,
+        ))
+    return out
+
+
+def group_rows(store, start: str, end: str, by: str, e: float = 1.0) -> list[GroupRow]:
+    """The ``--by`` breakdown: activity, rates and NPS per caller / tier / script / week."""
+    from calls.store import reports as q
+
+    outcomes = q.outcome_counts_by(store, start, end, by)
+    families = q.case_families_by(store, start, end, by)
+    nps_hist = q.nps_histogram_by(store, start, end, by)
+    per_hour: dict[str, float | None] = {}
+    handle: dict[str, float | None] = {}
+    if by == "caller":
+        for caller, (attempts, seconds) in q.caller_worked_seconds(store, start, end).items():
+            per_hour[caller] = round(attempts * 3600.0 / seconds, 1) if seconds else None
+        for caller, hist in q.handle_time_histogram(store, start, end).items():
+            handle[caller] = median_from_histogram(hist)
+    rows = []
+    for key in sorted(set(outcomes) | set(families), key=lambda k: (k is None, str(k))):
+        fams = family_counts(families.get(key, {}))
+        label = "(none)" if key is None else str(key)
+        rows.append(GroupRow(
+            key=label,
+            activity=activity_from_outcomes(outcomes.get(key, {}), sum(fams.values())),
+            counts=fams,
+            rates=aapor_rates(fams, e),
+            nps=nps_from_histogram(nps_hist.get(key, {})),
+            calls_per_hour=per_hour.get(key),
+            median_handle_seconds=handle.get(key),
+        ))
+    return rows
+
+
+# -- the dashboard's figures -------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    """What the supervisor's live screen shows."""
+
+    now: str
+    today: list[GroupRow]             # today's shift, per caller
+    today_total: Activity
+    week_counts: dict[str, int]
+    week_rates: dict[str, float | None]
+    week_nps: NPS
+    daily_nps: list[tuple[str, float | None]]       # last 30 days
+    daily_attempts: list[tuple[str, int]]
+    coverage: Coverage
+    followups: list[FollowupFigures]
+
+
+def build_dashboard(store, now: datetime, policy: Any = None) -> Dashboard:
+    """Today's shift per caller, the last 7 days' rates and NPS, coverage and the backlog."""
+    from calls.store import reports as q
+
+    today = now.astimezone(UTC).date()
+    start_today = day_start(today)
+    end = day_start(today + timedelta(days=1))
+    week_start = day_start(today - timedelta(days=6))
+    month_start = day_start(today - timedelta(days=29))
+    callers = group_rows(store, start_today, end, "caller")
+    total = activity_from_outcomes(
+        q.outcome_counts(store, start_today, end),
+        sum(q.case_families(store, start_today, end).values()),
+    )
+    week_counts = family_counts(q.case_families(store, week_start, end))
+    daily_nps_hist = q.daily_nps_histogram(store, month_start, end)
+    daily_attempts = q.daily_attempts(store, month_start, end)
+    days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
+    as_of = to_iso(now)
+    return Dashboard(
+        now=as_of,
+        today=callers,
+        today_total=total,
+        week_counts=week_counts,
+        week_rates=aapor_rates(week_counts),
+        week_nps=nps_from_histogram(q.nps_histogram(store, week_start, end)),
+        daily_nps=[(d, nps_from_histogram(daily_nps_hist.get(d, {})).score) for d in days],
+        daily_attempts=[(d, daily_attempts.get(d, 0)) for d in days],
+        coverage=coverage_as_of(store, as_of, policy),
+        followups=followup_figures(store, week_start, end, as_of),
+    )
+
+
+# -- JSON output -------------------------------------------------------------------------------
+
+_LIST_MARK = "__carecall_not_reached_customers__"
+
+
+def write_report_json(store, report: Report, fh, *, with_list: bool = True) -> None:
+    """Write the report as JSON to ``fh``. The not-reached customers (possibly hundreds of
+    thousands) are streamed from the database into the output, never held in memory."""
+    import json
+
+    from calls.clock import from_iso
+    from calls.store import reports as q
+
+    data = report.to_json()
+    if not with_list:
+        fh.write(json.dumps(data, indent=2) + "\n")
+        return
+    data["coverage"]["not_reached_customers"] = _LIST_MARK
+    head, tail = json.dumps(data, indent=2).split(f'"{_LIST_MARK}"')
+    fh.write(head + "[")
+    cutoff = to_iso(from_iso(report.coverage.as_of) - timedelta(days=NOT_REACHED_DAYS))
+    first = True
+    for row in q.iter_not_reached(store, report.coverage.as_of, cutoff):
+        fh.write(("\n" if first else ",\n") + "      " + json.dumps(row, ensure_ascii=False))
+        first = False
+    fh.write("]" if first else "\n    ]")
+    fh.write(tail + "\n")

@@ -1,0 +1,166 @@
+"""Export queries: one streaming cursor per table, read in batches (constant memory).
+
+Each query returns the table's own columns first, then the columns the export adds
+(the customer's ref, and ``_tz``: the customer's time-zone list as JSON, which the export
+turns into local times and drops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from calls.store import Store
+
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one table is exported."""
+
+    name: str
+    select: str               # SELECT ... FROM ... (aliases below), no WHERE
+    time_filter: str | None   # the column --since/--until filter on
+    order: str
+    moments: tuple[str, ...]  # UTC moment columns that get a local time beside them
+
+
+SPECS: dict[str, TableSpec] = {
+    "customers": TableSpec(
+        "customers",
+        "SELECT t.id, t.ref, t.name, t.company, t.phone, t.phone_raw, t.phone_ext, "
+        "t.phone_region, t.phone_type, t.time_zones, t.phone2, t.phone2_raw, t.email, "
+        "t.country, t.revenue, t.tier, t.customer_since, t.last_purchase, t.birthday, "
+        "t.owner, t.do_not_call, t.dnc_reason, t.dnc_at, t.number_status, t.extra, "
+        "t.revenue_12m, t.revenue_lifetime, t.order_count, t.first_purchase, "
+        "t.avg_order_interval_days, t.created_at, t.updated_at, t.time_zones AS _tz "
+        "FROM customers t",
+        "t.created_at", "t.id", ("dnc_at", "created_at", "updated_at"),
+    ),
+    "calls": TableSpec(
+        "calls",
+        "SELECT t.id, t.customer_id, cu.ref AS customer_ref, t.caller, t.script_id, "
+        "t.reason, t.started_at, t.connected_at, t.ended_at, t.outcome, t.callback_at, "
+        "t.callback_personal, t.notes, cu.time_zones AS _tz "
+        "FROM calls t LEFT JOIN customers cu ON cu.id = t.customer_id",
+        "t.started_at", "t.id", ("started_at", "connected_at", "ended_at", "callback_at"),
+    ),
+    "answers": TableSpec(
+        "answers",
+        "SELECT t.call_id, c.customer_id, cu.ref AS customer_ref, c.caller, "
+        "s.name AS script, s.version AS script_version, t.key, t.qtype, t.value, "
+        "t.answered_at, cu.time_zones AS _tz "
+        "FROM answers t JOIN calls c ON c.id = t.call_id "
+        "LEFT JOIN customers cu ON cu.id = c.customer_id "
+        "LEFT JOIN scripts s ON s.id = c.script_id",
+        "t.answered_at", "t.call_id, t.key", ("answered_at",),
+    ),
+    "followups": TableSpec(
+        "followups",
+        "SELECT t.*, cu.ref AS customer_ref, cu.time_zones AS _tz "
+        "FROM followups t LEFT JOIN customers cu ON cu.id = t.customer_id",
+        "t.created_at", "t.id", ("due_at", "created_at", "closed_at"),
+    ),
+    "rejects": TableSpec(
+        "rejects",
+        "SELECT t.id, t.import_id, i.file, i.started_at AS imported_at, t.line, t.raw, "
+        "t.reason, NULL AS _tz FROM rejects t JOIN imports i ON i.id = t.import_id",
+        "i.started_at", "t.id", ("imported_at",),
+    ),
+    "dnc": TableSpec(
+        "dnc",
+        "SELECT t.phone, t.raw, t.source, t.reason, t.added_at, t.added_by, NULL AS _tz "
+        "FROM dnc t",
+        "t.added_at", "t.phone", ("added_at",),
+    ),
+}
+
+
+def _where(spec: TableSpec, start: str | None, end: str | None) -> tuple[str, list]:
+    clauses, params = [], []
+    if start and spec.time_filter:
+        clauses.append(f"{spec.time_filter} >= ?")
+        params.append(start)
+    if end and spec.time_filter:
+        clauses.append(f"{spec.time_filter} < ?")
+        params.append(end)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def count_rows(store: Store, table: str, start: str | None, end: str | None) -> int:
+    """How many rows an export of ``table`` in ``[start, end)`` will write."""
+    spec = SPECS[table]
+    frm = spec.select[spec.select.index(" FROM "):]
+    where, params = _where(spec, start, end)
+    if not where:
+        frm = f" FROM {table} t"  # joins add no rows: count the table alone
+    return store.scalar(f"SELECT count(*){frm}{where}", params) or 0
+
+
+def iter_rows(
+    store: Store, table: str, start: str | None, end: str | None
+) -> tuple[list[str], Iterator[list[tuple]]]:
+    """The column names and an iterator of row batches for ``table`` in ``[start, end)``."""
+    spec = SPECS[table]
+    where, params = _where(spec, start, end)
+    cursor = store.db.conn.execute(f"{spec.select}{where} ORDER BY {spec.order}", params)
+    names = [d[0] for d in cursor.description]
+
+    def batches() -> Iterator[list[tuple]]:
+        while True:
+            rows = cursor.fetchmany(BATCH)
+            if not rows:
+                return
+            yield rows
+
+    return names, batches()
+
+
+def wide_columns(store: Store, start: str | None, end: str | None) -> list[tuple]:
+    """The (script id, script name, version, key) answer columns in ``[start, end)``, in
+    script order and, within a script, in the order the questions were first answered."""
+    where, params = _where(SPECS["calls"], start, end)
+    where = where.replace("t.started_at", "c.started_at")
+    return [
+        tuple(r)
+        for r in store.db.conn.execute(
+            "SELECT c.script_id, s.name, s.version, a.key, min(a.rowid) AS first "
+            "FROM answers a JOIN calls c ON c.id = a.call_id "
+            f"LEFT JOIN scripts s ON s.id = c.script_id{where} "
+            "GROUP BY c.script_id, a.key ORDER BY s.name, s.version, c.script_id, first",
+            params,
+        )
+    ]
+
+
+def iter_wide(
+    store: Store, start: str | None, end: str | None
+) -> Iterator[list[tuple]]:
+    """Batches of (call id, customer ref, caller, started_at, outcome, script id, script,
+    version, key, value, time zones JSON) ordered by call: one call's answers together."""
+    where, params = _where(SPECS["calls"], start, end)
+    where = where.replace("t.started_at", "c.started_at")
+    cursor = store.db.conn.execute(
+        "SELECT a.call_id, cu.ref, c.caller, c.started_at, c.outcome, c.script_id, "
+        "s.name, s.version, a.key, a.value, cu.time_zones "
+        "FROM answers a JOIN calls c ON c.id = a.call_id "
+        "LEFT JOIN customers cu ON cu.id = c.customer_id "
+        f"LEFT JOIN scripts s ON s.id = c.script_id{where} ORDER BY a.call_id",
+        params,
+    )
+    while True:
+        rows = cursor.fetchmany(BATCH)
+        if not rows:
+            return
+        yield rows
+
+
+def count_wide(store: Store, start: str | None, end: str | None) -> int:
+    """How many calls have answers in ``[start, end)`` (rows of a wide export)."""
+    where, params = _where(SPECS["calls"], start, end)
+    where = where.replace("t.started_at", "c.started_at")
+    return store.scalar(
+        "SELECT count(DISTINCT a.call_id) FROM answers a JOIN calls c ON c.id = a.call_id"
+        + where, params
+    ) or 0

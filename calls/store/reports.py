@@ -1,0 +1,398 @@
+"""Report queries: every figure is aggregated inside SQLite, never row by row in Python.
+
+Periods are half-open ranges of store text ``[start, end)``; the text form is fixed
+(``YYYY-MM-DDTHH:MM:SSZ``) so comparing text compares time. Functions return small dicts
+of counts; ``calls/reports.py`` turns them into figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+
+from calls.outcomes import CONTACT, FAMILY, FAMILY_ORDER, Outcome
+from calls.store import Store
+
+# The rank of each outcome's AAPOR family (1 = best), as one SQL CASE so that SQLite can
+# take the best disposition of a case with min().
+_RANK_SQL = (
+    "CASE c.outcome "
+    + " ".join(
+        f"WHEN '{o.value}' THEN {FAMILY_ORDER.index(FAMILY[o]) + 1}" for o in Outcome
+    )
+    + " END"
+)
+_CONTACT_SQL = "(" + ", ".join(f"'{o.value}'" for o in sorted(CONTACT)) + ")"
+
+# The --by groupings: a fixed set of SQL expressions over ``calls c`` (never user text).
+_GROUP_SQL = {
+    "caller": ("c.caller", ""),
+    "tier": ("coalesce(cu.tier, '?')", "JOIN customers cu ON cu.id = c.customer_id"),
+    "script": ("c.script_id", ""),
+    "week": ("date(c.started_at, '-6 days', 'weekday 1')", ""),
+}
+
+# An NPS or rating answer is stored as JSON ("9"); json_extract also reads "\"9\"".
+_SCORE_SQL = "CAST(json_extract(a.value, '$') AS INTEGER)"
+
+
+def _group(by: str) -> tuple[str, str]:
+    try:
+        return _GROUP_SQL[by]
+    except KeyError:
+        raise ValueError(f"unknown grouping {by!r}") from None
+
+
+def _script_labels(store: Store) -> dict[int, str]:
+    return {
+        r["id"]: f"{r['name']} v{r['version']}"
+        for r in store.all("SELECT id, name, version FROM scripts")
+    }
+
+
+def _relabel(store: Store, by: str, data: dict) -> dict:
+    """Script ids become "name vX" labels (two ids of one version add up)."""
+    if by != "script":
+        return data
+    labels = _script_labels(store)
+    out: dict = {}
+    for key, inner in data.items():
+        label = labels.get(key, f"script #{key}") if key is not None else None
+        target = out.setdefault(label, {})
+        for k, n in inner.items():
+            target[k] = target.get(k, 0) + n
+    return out
+
+
+# -- attempts and cases --------------------------------------------------------------------
+
+
+def outcome_counts(store: Store, start: str, end: str) -> dict[str | None, int]:
+    """Attempts started in ``[start, end)`` per outcome code (None: still in progress)."""
+    rows = store.db.conn.execute(
+        "SELECT outcome, count(*) FROM calls WHERE started_at >= ? AND started_at < ? "
+        "GROUP BY outcome",
+        (start, end),
+    )
+    return {outcome: n for outcome, n in rows}
+
+
+def outcome_counts_by(store: Store, start: str, end: str, by: str) -> dict:
+    """{group key: {outcome: attempts}} for the ``--by`` breakdown."""
+    expr, join = _group(by)
+    rows = store.db.conn.execute(
+        f"SELECT {expr}, c.outcome, count(*) FROM calls c {join} "
+        "WHERE c.started_at >= ? AND c.started_at < ? GROUP BY 1, 2",
+        (start, end),
+    )
+    out: dict = {}
+    for key, outcome, n in rows:
+        out.setdefault(key, {})[outcome] = n
+    return _relabel(store, by, out)
+
+
+def case_families(store: Store, start: str, end: str) -> dict[str, int]:
+    """Cases (customers attempted in the period) per best AAPOR family of their attempts."""
+    rows = store.db.conn.execute(
+        f"SELECT rank, count(*) FROM (SELECT min({_RANK_SQL}) AS rank FROM calls c "
+        "WHERE c.started_at >= ? AND c.started_at < ? AND c.outcome IS NOT NULL "
+        "GROUP BY c.customer_id) GROUP BY rank",
+        (start, end),
+    )
+    return {FAMILY_ORDER[rank - 1]: n for rank, n in rows if rank}
+
+
+def case_families_by(store: Store, start: str, end: str, by: str) -> dict:
+    """{group key: {family: cases}}: a case per (group, customer)."""
+    expr, join = _group(by)
+    rows = store.db.conn.execute(
+        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_RANK_SQL}) AS rank "
+        f"FROM calls c {join} WHERE c.started_at >= ? AND c.started_at < ? "
+        "AND c.outcome IS NOT NULL GROUP BY g, c.customer_id) GROUP BY g, rank",
+        (start, end),
+    )
+    out: dict = {}
+    for key, rank, n in rows:
+        if rank:
+            out.setdefault(key, {})[FAMILY_ORDER[rank - 1]] = n
+    return _relabel(store, by, out)
+
+
+def caller_worked_seconds(store: Store, start: str, end: str) -> dict[str, tuple[int, int]]:
+    """{caller: (attempts, seconds on the phone)}, where time on the phone counts every
+    10-minute slot in which the caller started a call (a cheap, honest stand-in for
+    logged-in time, which carecall does not record)."""
+    rows = store.db.conn.execute(
+        "SELECT caller, count(*), count(DISTINCT substr(started_at, 1, 15)) FROM calls "
+        "WHERE started_at >= ? AND started_at < ? AND outcome IS NOT NULL GROUP BY caller",
+        (start, end),
+    )
+    return {caller: (n, slots * 600) for caller, n, slots in rows}
+
+
+def handle_time_histogram(store: Store, start: str, end: str) -> dict[str, dict[int, int]]:
+    """{caller: {seconds from start to outcome: attempts}} for the median handle time."""
+    rows = store.db.conn.execute(
+        "SELECT caller, unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) "
+        "FROM calls WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL "
+        "GROUP BY caller, d",
+        (start, end),
+    )
+    out: dict[str, dict[int, int]] = {}
+    for caller, seconds, n in rows:
+        if seconds is not None:
+            out.setdefault(caller, {})[seconds] = n
+    return out
+
+
+def daily_attempts(store: Store, start: str, end: str) -> dict[str, int]:
+    """{YYYY-MM-DD: attempts} (UTC days)."""
+    rows = store.db.conn.execute(
+        "SELECT substr(started_at, 1, 10), count(*) FROM calls "
+        "WHERE started_at >= ? AND started_at < ? GROUP BY 1",
+        (start, end),
+    )
+    return dict(rows.fetchall())
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+def _histogram(store: Store, qtype: str, start: str, end: str) -> dict[int, int]:
+    rows = store.db.conn.execute(
+        f"SELECT {_SCORE_SQL} AS s, count(*) FROM answers a "
+        "WHERE a.qtype = ? AND a.answered_at >= ? AND a.answered_at < ? "
+        "AND a.value IS NOT NULL GROUP BY s",
+        (qtype, start, end),
+    )
+    return {s: n for s, n in rows if s is not None}
+
+
+def nps_histogram(store: Store, start: str, end: str) -> dict[int, int]:
+    """{score 0..10: answers} of NPS questions answered in the period."""
+    return _histogram(store, "nps", start, end)
+
+
+def rating_histogram(store: Store, start: str, end: str) -> dict[int, int]:
+    """{rating: answers} of 1–5 rating questions answered in the period (CSAT)."""
+    return _histogram(store, "rating", start, end)
+
+
+def nps_histogram_by(store: Store, start: str, end: str, by: str) -> dict:
+    """{group key: {score: answers}} (the group of the call the answer belongs to)."""
+    expr, join = _group(by)
+    rows = store.db.conn.execute(
+        f"SELECT {expr}, {_SCORE_SQL} AS s, count(*) FROM answers a "
+        f"JOIN calls c ON c.id = a.call_id {join} "
+        "WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
+        "AND a.value IS NOT NULL GROUP BY 1, 2",
+        (start, end),
+    )
+    out: dict = {}
+    for key, score, n in rows:
+        if score is not None:
+            out.setdefault(key, {})[score] = n
+    return _relabel(store, by, out)
+
+
+def daily_nps_histogram(store: Store, start: str, end: str) -> dict[str, dict[int, int]]:
+    """{YYYY-MM-DD: {score: answers}} for the dashboard's NPS line."""
+    rows = store.db.conn.execute(
+        f"SELECT substr(a.answered_at, 1, 10), {_SCORE_SQL} AS s, count(*) FROM answers a "
+        "WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
+        "AND a.value IS NOT NULL GROUP BY 1, 2",
+        (start, end),
+    )
+    out: dict[str, dict[int, int]] = {}
+    for day, score, n in rows:
+        if score is not None:
+            out.setdefault(day, {})[score] = n
+    return out
+
+
+# -- coverage --------------------------------------------------------------------------------
+
+
+def _tier_cutoff_sql(cutoffs: Mapping[str, str]) -> tuple[str, dict]:
+    # A customer without a tier (or with one the policy does not name) is held to C's
+    # cadence, as the queue treats them.
+    params = {}
+    whens = []
+    for i, (tier, cutoff) in enumerate(sorted(cutoffs.items())):
+        params[f"t{i}"] = tier
+        params[f"c{i}"] = cutoff
+        whens.append(f"WHEN :t{i} THEN :c{i}")
+    params["default_cutoff"] = cutoffs.get("C", min(cutoffs.values()))
+    return f"CASE cu.tier {' '.join(whens)} ELSE :default_cutoff END", params
+
+
+def coverage_counts(
+    store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str
+) -> dict:
+    """Per tier (NULL tier is "?"): callable customers and those with a completed call
+    since their tier's cutoff; customers with no contact since ``unreached_cutoff``;
+    and how many are on do-not-call (left out of both)."""
+    case_sql, params = _tier_cutoff_sql(cutoffs)
+    params.update(as_of=as_of, unreached=unreached_cutoff)
+    rows = store.db.conn.execute(
+        f"""
+        SELECT coalesce(cu.tier, '?') AS tier, count(*),
+            sum(EXISTS (SELECT 1 FROM calls c WHERE c.customer_id = cu.id
+                        AND c.started_at >= {case_sql} AND c.started_at < :as_of
+                        AND c.outcome = 'completed')),
+            sum(NOT EXISTS (SELECT 1 FROM calls c WHERE c.customer_id = cu.id
+                        AND c.started_at >= :unreached AND c.started_at < :as_of
+                        AND c.outcome IN {_CONTACT_SQL}))
+        FROM customers cu WHERE cu.do_not_call = 0 AND cu.created_at < :as_of
+        GROUP BY 1
+        """,
+        params,
+    ).fetchall()
+    dnc = store.scalar(
+        "SELECT count(*) FROM customers WHERE do_not_call != 0 AND created_at < ?", (as_of,)
+    )
+    return {
+        "tiers": {tier: (n, covered or 0) for tier, n, covered, _ in rows},
+        "not_reached": sum(unreached or 0 for *_, unreached in rows),
+        "do_not_call": dnc or 0,
+    }
+
+
+def iter_not_reached(store: Store, as_of: str, unreached_cutoff: str) -> Iterator[dict]:
+    """Callable customers with no contact since ``unreached_cutoff``, tier then ref order,
+    with their last contact and last attempt (None if never)."""
+    cursor = store.db.conn.execute(
+        f"""
+        SELECT cu.ref, cu.name, cu.company, cu.phone, cu.tier, cu.owner,
+            (SELECT max(c.started_at) FROM calls c WHERE c.customer_id = cu.id
+             AND c.started_at < :as_of AND c.outcome IN {_CONTACT_SQL}) AS last_contact,
+            (SELECT max(c.started_at) FROM calls c WHERE c.customer_id = cu.id
+             AND c.started_at < :as_of) AS last_attempt
+        FROM customers cu
+        WHERE cu.do_not_call = 0 AND cu.created_at < :as_of AND NOT EXISTS (
+            SELECT 1 FROM calls c WHERE c.customer_id = cu.id
+            AND c.started_at >= :unreached AND c.started_at < :as_of
+            AND c.outcome IN {_CONTACT_SQL})
+        ORDER BY coalesce(cu.tier, '~'), cu.ref
+        """,
+        {"as_of": as_of, "unreached": unreached_cutoff},
+    )
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row))
+
+
+# -- follow-ups -------------------------------------------------------------------------------
+
+
+def followup_state(store: Store, start: str, end: str, as_of: str) -> dict[str, dict[str, int]]:
+    """Per kind: open and overdue at ``as_of``; done and cancelled within ``[start, end)``."""
+    rows = store.db.conn.execute(
+        """
+        SELECT kind,
+            sum(created_at < :as_of AND (status = 'open' OR closed_at >= :as_of)),
+            sum(created_at < :as_of AND (status = 'open' OR closed_at >= :as_of)
+                AND due_at IS NOT NULL AND due_at < :as_of),
+            sum(status = 'done' AND closed_at >= :start AND closed_at < :end),
+            sum(status = 'cancelled' AND closed_at >= :start AND closed_at < :end)
+        FROM followups GROUP BY kind
+        """,
+        {"start": start, "end": end, "as_of": as_of},
+    )
+    return {
+        kind: {"open": o or 0, "overdue": od or 0, "done": d or 0, "cancelled": x or 0}
+        for kind, o, od, d, x in rows
+    }
+
+
+def followup_close_histogram(store: Store, start: str, end: str) -> dict[str, dict[float, int]]:
+    """{kind: {days from creation to done (to the hour): follow-ups}} closed in the period."""
+    rows = store.db.conn.execute(
+        "SELECT kind, round((julianday(closed_at) - julianday(created_at)) * 24) AS h, "
+        "count(*) FROM followups WHERE status = 'done' AND closed_at >= ? AND closed_at < ? "
+        "GROUP BY kind, h",
+        (start, end),
+    )
+    out: dict[str, dict[float, int]] = {}
+    for kind, hours, n in rows:
+        if hours is not None:
+            out.setdefault(kind, {})[max(hours, 0) / 24] = n
+    return out
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    return {r[1] for r in store.db.conn.execute(f"PRAGMA table_info({table})")}
+
+
+def loop_figures(store: Store, start: str, end: str) -> dict:
+    """The detractor loop in the period: detractors heard (distinct customers), recovery
+    calls done with a score after, how many of those scored 7 or more, and the mean
+    change of score (after − before)."""
+    detractors = store.scalar(
+        f"SELECT count(DISTINCT c.customer_id) FROM answers a JOIN calls c ON c.id = a.call_id "
+        f"WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
+        f"AND a.value IS NOT NULL AND {_SCORE_SQL} BETWEEN 0 AND 6",
+        (start, end),
+    ) or 0
+    if not {"score_before", "score_after"} <= _columns(store, "followups"):
+        return {"detractors": detractors, "loops_closed": 0, "won_back": 0,
+                "avg_score_change": None}
+    row = store.db.conn.execute(
+        "SELECT count(*), sum(score_after >= 7), avg(score_after - score_before) "
+        "FROM followups WHERE kind = 'recovery_call' AND status = 'done' "
+        "AND closed_at >= ? AND closed_at < ? AND score_after IS NOT NULL",
+        (start, end),
+    ).fetchone()
+    closed, won, change = row
+    return {
+        "detractors": detractors,
+        "loops_closed": closed or 0,
+        "won_back": won or 0,
+        "avg_score_change": round(change, 1) if change is not None else None,
+    }
+
+
+# -- writing history (demo data, tests) ---------------------------------------------------------
+
+
+def insert_calls(store: Store, rows: list[dict]) -> list[int]:
+    """Insert call rows (keys as the ``calls`` columns) in one transaction; their ids."""
+    ids = []
+    with store.write() as db:
+        for row in rows:
+            cols = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cur = db.conn.execute(f"INSERT INTO calls ({cols}) VALUES ({marks})",
+                                  tuple(row.values()))
+            ids.append(cur.lastrowid)
+    return ids
+
+
+def insert_answers(store: Store, rows: list[tuple[int, str, str, object, str]]) -> None:
+    """Insert (call_id, key, qtype, value, answered_at) answers; the value is JSON-encoded."""
+    with store.write() as db:
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO answers (call_id, key, qtype, value, answered_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(c, k, t, json.dumps(v), at) for c, k, t, v, at in rows],
+        )
+
+
+def insert_followups(store: Store, rows: list[dict]) -> list[int]:
+    """Insert follow-up rows (keys as the ``followups`` columns present); their ids."""
+    have = _columns(store, "followups")
+    ids = []
+    with store.write() as db:
+        for row in rows:
+            row = {k: v for k, v in row.items() if k in have}
+            cols = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cur = db.conn.execute(f"INSERT INTO followups ({cols}) VALUES ({marks})",
+                                  tuple(row.values()))
+            ids.append(cur.lastrowid)
+    return ids
+
+
+def count_calls(store: Store) -> int:
+    """How many calls the database holds."""
+    return store.scalar("SELECT count(*) FROM calls") or 0
