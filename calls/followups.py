@@ -507,6 +507,20 @@ def list_followups(
     return [Followup.from_row(r) for r in rows]
 
 
+def callbacks_due_soon(
+    store: Store, caller: str, now: datetime, minutes: int = 10, grace_minutes: int = 5
+) -> list[Followup]:
+    """Open callbacks for this caller (or anyone) due from ``grace_minutes`` ago to
+    ``minutes`` from now: what the shift app announces on any screen."""
+    rows = q.open_callbacks_due_between(
+        store,
+        caller,
+        to_iso(now - timedelta(minutes=grace_minutes)),
+        to_iso(now + timedelta(minutes=minutes)),
+    )
+    return [Followup.from_row(r) for r in rows]
+
+
 # -- the end of a call ------------------------------------------------------------------
 
 

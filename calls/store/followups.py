@@ -265,3 +265,15 @@ def customer_rows_by_ids(store: Store, ids: Iterable[int]) -> dict[int, dict]:
         for row in store.db.query(f"SELECT * FROM customers WHERE id IN ({marks})", chunk):
             out[row["id"]] = row
     return out
+
+
+def open_callbacks_due_between(store: Store, caller: str, start: str, end: str) -> list[dict]:
+    """Open callbacks for this caller or for anyone, due in [start, end]."""
+    return store.all(
+        _SELECT
+        + """ WHERE f.kind = 'callback' AND f.status = 'open'
+              AND (f.owner = ? OR f.owner IS NULL)
+              AND f.due_at IS NOT NULL AND f.due_at >= ? AND f.due_at <= ?
+            ORDER BY f.due_at, f.id""",
+        (caller, start, end),
+    )
