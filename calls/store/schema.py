@@ -242,3 +242,56 @@ def _report_indexes(db: Database) -> None:
     )
     # NPS / CSAT over a period read only answers of one type in a time range.
     db.execute("CREATE INDEX idx_answers_type_time ON answers(qtype, answered_at, value)")
+
+
+@migrations(name="queue_0001_care_state_claims_skips")
+def _queue_care_state(db: Database) -> None:
+    # The customer's care-queue state, kept current by every call outcome. NULL
+    # everywhere means "never called, due now": an import that inserts or updates
+    # customers leaves these columns alone.
+    for column, kind in (
+        ("cycle_status", "TEXT"),       # NULL (no cycle ended yet) | reached | unreached
+        ("cycle_ended_at", "TEXT"),     # when the last care cycle ended (UTC)
+        ("cycle_attempts", "INTEGER"),  # failed attempts in the current cycle (NULL = 0)
+        ("retry_after", "TEXT"),        # not to be called before this moment (UTC)
+        ("last_outcome", "TEXT"),
+        ("last_call_at", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
+    # Each queue reason reads its candidates in priority order straight from an index
+    # (docs/queue.md "How it stays fast").
+    db.execute(
+        "CREATE INDEX idx_customers_zone_key ON customers("
+        "ifnull(phone_region, '') || '|' || ifnull(time_zones, ''))"
+    )
+    db.execute("CREATE INDEX idx_customers_overdue ON customers(tier, cycle_ended_at)")
+    db.execute(
+        "CREATE INDEX idx_customers_never ON customers(tier, revenue DESC) "
+        "WHERE cycle_ended_at IS NULL"
+    )
+    db.execute("CREATE INDEX idx_customers_tier_purchase ON customers(tier, last_purchase)")
+    db.execute("CREATE INDEX idx_customers_birthday_md ON customers(substr(birthday, 6, 5))")
+    db.execute(
+        "CREATE INDEX idx_customers_since_md ON customers(substr(customer_since, 6, 5))"
+    )
+    db.execute(
+        "CREATE INDEX idx_customers_at_risk_2 ON customers("
+        "date(last_purchase, '+' || (CAST(2.0 * avg_order_interval_days AS INTEGER) + 1)"
+        " || ' days')) WHERE order_count >= 2"
+    )
+    # A caller who skips a customer does not get them again for a while.
+    db.execute(
+        """
+        CREATE TABLE skips (
+            caller TEXT NOT NULL,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            until TEXT NOT NULL,
+            PRIMARY KEY (caller, customer_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_claims_expires ON claims(expires_at)")
+    # "When is the next customer callable?" asks for the earliest retry time still ahead.
+    db.execute(
+        "CREATE INDEX idx_customers_retry ON customers(retry_after) WHERE retry_after IS NOT NULL"
+    )

@@ -1,0 +1,759 @@
+"""The care policy: tiers, cadence, calling hours, retry rules, claims, occasions, purchases.
+
+Everything here is pure: functions take ``now`` (a timezone-aware datetime) and never read
+the clock or the database. A supervisor overrides any value in a TOML file
+(``--policy FILE`` or ``$CARECALL_POLICY``); see ``calls/data/policy.example.toml`` and
+docs/policy.md. A bad file is refused with a :class:`~calls.errors.UserError` that names
+the file and the key.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from calls.errors import UserError
+from calls.outcomes import Outcome
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIERS = ("A", "B", "C")
+
+# Queue reason codes in their default priority order (DESIGN.md "Reasons").
+REASONS = (
+    "callback",
+    "recovery",
+    "thank_you",
+    "occasion",
+    "at_risk",
+    "overdue",
+    "never_called",
+)
+
+# Minutes of the day: an open span is [start, end).
+Span = tuple[int, int]
+DayHours = tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """80/20 thresholds: A = first ``a_share`` of revenue, B = up to ``b_share``, C = rest."""
+
+    a_share: float = 0.80
+    b_share: float = 0.95
+
+
+@dataclass(frozen=True)
+class CountryRules:
+    """Calling rules for numbers of one country (ISO 3166 alpha-2).
+
+    ``hours`` replaces the default hours for the weekdays it names; ``earliest`` and
+    ``latest`` (minutes of the day) are a hard limit no hours may cross (the US federal
+    08:00–21:00 rule); ``skip_holidays`` overrides the global setting.
+    """
+
+    hours: dict[int, DayHours] = field(default_factory=dict)
+    earliest: int | None = None
+    latest: int | None = None
+    skip_holidays: bool | None = None
+
+
+@dataclass(frozen=True)
+class CallingPolicy:
+    """When a customer may be called, in the customer's own local time."""
+
+    hours: dict[int, DayHours] = field(
+        default_factory=lambda: {
+            0: ((540, 1200),),
+            1: ((540, 1200),),
+            2: ((540, 1200),),
+            3: ((540, 1200),),
+            4: ((540, 1200),),
+            5: ((600, 1020),),
+            6: (),
+        }
+    )
+    countries: dict[str, CountryRules] = field(
+        default_factory=lambda: {
+            "US": CountryRules(earliest=480, latest=1260),
+            "CA": CountryRules(
+                hours={
+                    0: ((540, 1290),),
+                    1: ((540, 1290),),
+                    2: ((540, 1290),),
+                    3: ((540, 1290),),
+                    4: ((540, 1290),),
+                    5: ((600, 1080),),
+                    6: ((600, 1080),),
+                }
+            ),
+        }
+    )
+    # Used when the phone number maps to no known time zone.
+    fallback_time_zone: str = "UTC"
+    # Public holidays of the number's country are closed (needs the `holidays` package).
+    skip_holidays: bool = True
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a customer waits after a failed attempt, per outcome (minutes)."""
+
+    minutes: dict[str, int] = field(
+        default_factory=lambda: {
+            Outcome.NO_ANSWER.value: 180,
+            Outcome.BUSY.value: 30,
+            Outcome.VOICEMAIL.value: 1440,
+            Outcome.REFUSED.value: 7 * 1440,
+            Outcome.OTHER_CONTACT.value: 240,
+        }
+    )
+
+    def delay(self, outcome: str) -> timedelta | None:
+        """The wait after ``outcome``, or None when the outcome sets no retry delay."""
+        value = self.minutes.get(str(outcome))
+        return timedelta(minutes=value) if value else None
+
+
+@dataclass(frozen=True)
+class CyclePolicy:
+    """A care cycle ends with a contact, or unreached after ``max_attempts`` attempts."""
+
+    max_attempts: int = 5
+    # Outcomes that count as the care call being made (the cycle is closed).
+    closing_outcomes: tuple[str, ...] = (Outcome.COMPLETED.value, Outcome.PARTIAL.value)
+    # Outcomes that count as an attempt towards the cap.
+    counted_outcomes: tuple[str, ...] = (
+        Outcome.NO_ANSWER.value,
+        Outcome.BUSY.value,
+        Outcome.VOICEMAIL.value,
+        Outcome.REFUSED.value,
+        Outcome.OTHER_CONTACT.value,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimsPolicy:
+    """A claim (lease) keeps a customer with one caller; a skip hides them a while."""
+
+    lease_minutes: int = 30
+    skip_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class CallbacksPolicy:
+    """A personal callback becomes anyone's this long after it fell due."""
+
+    personal_grace_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class OccasionsPolicy:
+    """Call ahead of a birthday or a customer-since anniversary."""
+
+    days_ahead: int = 7
+    birthday: bool = True
+    anniversary: bool = True
+
+
+@dataclass(frozen=True)
+class PurchasesPolicy:
+    """Purchase-driven reasons: thank-you after a purchase, "buying slowed"."""
+
+    revenue_window_days: int = 365
+    thank_you_days: int = 14
+    at_risk_factor: float = 2.0
+
+
+@dataclass(frozen=True)
+class FollowupsPolicy:
+    """Planned care read by the follow-ups planner: gifts per tier, notes ahead of dates."""
+
+    gift_tiers: tuple[str, ...] = ("A",)
+    note_days_ahead: int = 10
+    # A recovery call falls due this long after its fix_problem is closed.
+    recovery_delay_hours: float = 0.0
+    # A planned note or gift is due this many days before the occasion (time to post it).
+    post_days: int = 3
+    # Notes and gifts also go to do-not-call customers (mail is not a call).
+    mail_dnc: bool = False
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """The order of the queue's reasons (first = called first)."""
+
+    reason_order: tuple[str, ...] = REASONS
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole care policy. Build with :func:`load_policy`; DEFAULT_POLICY is the defaults."""
+
+    tiers: TierPolicy = field(default_factory=TierPolicy)
+    cadence_days: dict[str, int] = field(default_factory=lambda: {"A": 90, "B": 180, "C": 365})
+    calling: CallingPolicy = field(default_factory=CallingPolicy)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cycle: CyclePolicy = field(default_factory=CyclePolicy)
+    claims: ClaimsPolicy = field(default_factory=ClaimsPolicy)
+    callbacks: CallbacksPolicy = field(default_factory=CallbacksPolicy)
+    occasions: OccasionsPolicy = field(default_factory=OccasionsPolicy)
+    purchases: PurchasesPolicy = field(default_factory=PurchasesPolicy)
+    followups: FollowupsPolicy = field(default_factory=FollowupsPolicy)
+    queue: QueuePolicy = field(default_factory=QueuePolicy)
+    source: str | None = None  # the file it was loaded from, for messages
+
+    def interval(self, tier: str | None) -> timedelta:
+        """The care-call interval for a tier; an unknown tier is treated as C."""
+        days = self.cadence_days.get(tier or "C", self.cadence_days["C"])
+        return timedelta(days=days)
+
+    def __hash__(self) -> int:  # dict fields: hash by identity (policies are not mutated)
+        return id(self)
+
+
+DEFAULT_POLICY = Policy()
+
+
+# -- loading ------------------------------------------------------------------------
+
+
+def load_policy(path: str | os.PathLike | None = None) -> Policy:
+    """The defaults, overridden by the TOML file at ``path`` (else ``$CARECALL_POLICY``).
+
+    Raises :class:`UserError` naming the file and the key for anything it cannot accept.
+    """
+    if path is None:
+        env = os.environ.get("CARECALL_POLICY")
+        if not env:
+            return DEFAULT_POLICY
+        path = env
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"policy file {p} not found") from None
+    except IsADirectoryError:
+        raise UserError(f"policy file {p} is a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read policy file {p}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{p}: not valid TOML ({exc})") from None
+    try:
+        policy = policy_from_dict(data)
+    except _KeyError as exc:
+        raise UserError(f"{p}: {exc.key}: {exc.message}") from None
+    return replace(policy, source=str(p))
+
+
+class _KeyError(Exception):
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _check_keys(section: dict, allowed: set[str], prefix: str) -> None:
+    for key in section:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else key
+            known = ", ".join(sorted(allowed))
+            raise _KeyError(where, f"unknown key (known here: {known})")
+
+
+def _table(data: dict, key: str, prefix: str = "") -> dict:
+    value = data.get(key, {})
+    where = f"{prefix}.{key}" if prefix else key
+    if not isinstance(value, dict):
+        raise _KeyError(where, "must be a table")
+    return value
+
+
+def _int(value: Any, key: str, lo: int, hi: int, unit: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _KeyError(key, f"must be a whole number{unit}, got {value!r}")
+    if not lo <= value <= hi:
+        raise _KeyError(key, f"must be between {lo} and {hi}{unit}, got {value}")
+    return value
+
+
+def _float(value: Any, key: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _KeyError(key, f"must be a number, got {value!r}")
+    if not lo <= value <= hi:
+        raise _KeyError(key, f"must be between {lo} and {hi}, got {value}")
+    return float(value)
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _KeyError(key, f"must be true or false, got {value!r}")
+    return value
+
+
+def _clock(text: Any, key: str, allow_24: bool = True) -> int:
+    """"HH:MM" as minutes of the day."""
+    if isinstance(text, time):
+        return text.hour * 60 + text.minute
+    if not isinstance(text, str):
+        raise _KeyError(key, f"must be a time like \"09:00\", got {text!r}")
+    parts = text.strip().split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise _KeyError(key, f"must be a time like \"09:00\", got {text!r}")
+    h, m = int(parts[0]), int(parts[1])
+    if m > 59 or h > 24 or (h == 24 and (m or not allow_24)):
+        raise _KeyError(key, f"not a time of day: {text!r}")
+    return h * 60 + m
+
+
+def parse_hours(text: Any, key: str) -> DayHours:
+    """"09:00-20:00", "09:00-12:00, 13:00-20:00", or "closed" / "" as spans in minutes."""
+    if isinstance(text, list):
+        text = ", ".join(str(t) for t in text)
+    if not isinstance(text, str):
+        raise _KeyError(key, f"must be hours like \"09:00-20:00\" or \"closed\", got {text!r}")
+    text = text.strip().lower()
+    if text in ("", "closed", "none", "off"):
+        return ()
+    spans: list[Span] = []
+    for part in text.split(","):
+        bits = part.strip().split("-")
+        if len(bits) != 2:
+            raise _KeyError(key, f"must be hours like \"09:00-20:00\", got {part.strip()!r}")
+        start, end = _clock(bits[0], key), _clock(bits[1], key)
+        if end <= start:
+            raise _KeyError(key, f"closing time must be after opening time in {part.strip()!r}")
+        spans.append((start, end))
+    spans.sort()
+    for (_, e1), (s2, _) in itertools.pairwise(spans):
+        if s2 < e1:
+            raise _KeyError(key, "time spans overlap")
+    return tuple(spans)
+
+
+def _hours_table(table: dict, prefix: str) -> dict[int, DayHours]:
+    _check_keys(table, set(WEEKDAYS) | {"weekdays", "weekend"}, prefix)
+    out: dict[int, DayHours] = {}
+    # Shorthands first so that a named day wins over them.
+    if "weekdays" in table:
+        spans = parse_hours(table["weekdays"], f"{prefix}.weekdays")
+        out.update({d: spans for d in range(5)})
+    if "weekend" in table:
+        spans = parse_hours(table["weekend"], f"{prefix}.weekend")
+        out.update({5: spans, 6: spans})
+    for i, day in enumerate(WEEKDAYS):
+        if day in table:
+            out[i] = parse_hours(table[day], f"{prefix}.{day}")
+    return out
+
+
+def _zone(name: Any, key: str) -> str:
+    if not isinstance(name, str):
+        raise _KeyError(key, f"must be an IANA time zone name, got {name!r}")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _KeyError(key, f"unknown time zone {name!r}") from None
+    return name
+
+
+def policy_from_dict(data: dict) -> Policy:
+    """Build a policy from parsed TOML: defaults, overridden by what ``data`` sets."""
+    d = DEFAULT_POLICY
+    sections = {
+        "tiers", "cadence_days", "calling", "retry", "cycle", "claims", "callbacks",
+        "occasions", "purchases", "followups", "queue",
+    }
+    _check_keys(data, sections, "")
+
+    t = _table(data, "tiers")
+    _check_keys(t, {"a_share", "b_share"}, "tiers")
+    a_share = _float(t.get("a_share", d.tiers.a_share), "tiers.a_share", 0.0, 1.0)
+    b_share = _float(t.get("b_share", d.tiers.b_share), "tiers.b_share", 0.0, 1.0)
+    if b_share < a_share:
+        raise _KeyError("tiers.b_share", f"must not be below tiers.a_share ({a_share})")
+    tiers = TierPolicy(a_share, b_share)
+
+    c = _table(data, "cadence_days")
+    _check_keys(c, set(TIERS), "cadence_days")
+    cadence = dict(d.cadence_days)
+    for tier in TIERS:
+        if tier in c:
+            # Nobody goes more than a year without a call (DESIGN.md).
+            cadence[tier] = _int(c[tier], f"cadence_days.{tier}", 1, 365, " days")
+
+    calling = _calling(_table(data, "calling"), d.calling)
+
+    r = _table(data, "retry")
+    _check_keys(r, {o.value for o in Outcome}, "retry")
+    minutes = dict(d.retry.minutes)
+    for key, value in r.items():
+        minutes[key] = _int(value, f"retry.{key}", 0, 365 * 1440, " minutes")
+    retry = RetryPolicy(minutes)
+
+    cy = _table(data, "cycle")
+    _check_keys(cy, {"max_attempts", "closing_outcomes", "counted_outcomes"}, "cycle")
+    cycle = CyclePolicy(
+        max_attempts=_int(cy.get("max_attempts", d.cycle.max_attempts), "cycle.max_attempts",
+                          1, 100),
+        closing_outcomes=_outcomes(cy, "closing_outcomes", d.cycle.closing_outcomes),
+        counted_outcomes=_outcomes(cy, "counted_outcomes", d.cycle.counted_outcomes),
+    )
+
+    cl = _table(data, "claims")
+    _check_keys(cl, {"lease_minutes", "skip_minutes"}, "claims")
+    claims = ClaimsPolicy(
+        lease_minutes=_int(cl.get("lease_minutes", d.claims.lease_minutes),
+                           "claims.lease_minutes", 1, 24 * 60, " minutes"),
+        skip_minutes=_int(cl.get("skip_minutes", d.claims.skip_minutes),
+                          "claims.skip_minutes", 0, 7 * 24 * 60, " minutes"),
+    )
+
+    cb = _table(data, "callbacks")
+    _check_keys(cb, {"personal_grace_minutes"}, "callbacks")
+    callbacks = CallbacksPolicy(
+        _int(cb.get("personal_grace_minutes", d.callbacks.personal_grace_minutes),
+             "callbacks.personal_grace_minutes", 0, 7 * 24 * 60, " minutes")
+    )
+
+    oc = _table(data, "occasions")
+    _check_keys(oc, {"days_ahead", "birthday", "anniversary"}, "occasions")
+    occasions = OccasionsPolicy(
+        days_ahead=_int(oc.get("days_ahead", d.occasions.days_ahead), "occasions.days_ahead",
+                        0, 60, " days"),
+        birthday=_bool(oc.get("birthday", d.occasions.birthday), "occasions.birthday"),
+        anniversary=_bool(oc.get("anniversary", d.occasions.anniversary),
+                          "occasions.anniversary"),
+    )
+
+    pu = _table(data, "purchases")
+    _check_keys(pu, {"revenue_window_days", "thank_you_days", "at_risk_factor"}, "purchases")
+    purchases = PurchasesPolicy(
+        revenue_window_days=_int(pu.get("revenue_window_days", d.purchases.revenue_window_days),
+                                 "purchases.revenue_window_days", 1, 3660, " days"),
+        thank_you_days=_int(pu.get("thank_you_days", d.purchases.thank_you_days),
+                            "purchases.thank_you_days", 0, 365, " days"),
+        at_risk_factor=_float(pu.get("at_risk_factor", d.purchases.at_risk_factor),
+                              "purchases.at_risk_factor", 1.0, 100.0),
+    )
+
+    fu = _table(data, "followups")
+    _check_keys(fu, {"gift_tiers", "note_days_ahead", "recovery_delay_hours", "post_days",
+                     "mail_dnc"}, "followups")
+    gift_tiers = fu.get("gift_tiers", list(d.followups.gift_tiers))
+    if not isinstance(gift_tiers, list) or any(g not in TIERS for g in gift_tiers):
+        raise _KeyError("followups.gift_tiers", f"must be a list of tiers from A, B, C, "
+                        f"got {gift_tiers!r}")
+    followups = FollowupsPolicy(
+        gift_tiers=tuple(gift_tiers),
+        note_days_ahead=_int(fu.get("note_days_ahead", d.followups.note_days_ahead),
+                             "followups.note_days_ahead", 0, 90, " days"),
+        recovery_delay_hours=_float(fu.get("recovery_delay_hours",
+                                           d.followups.recovery_delay_hours),
+                                    "followups.recovery_delay_hours", 0.0, 24.0 * 90),
+        post_days=_int(fu.get("post_days", d.followups.post_days), "followups.post_days",
+                       0, 90, " days"),
+        mail_dnc=_bool(fu.get("mail_dnc", d.followups.mail_dnc), "followups.mail_dnc"),
+    )
+
+    q = _table(data, "queue")
+    _check_keys(q, {"reason_order"}, "queue")
+    order = q.get("reason_order", list(d.queue.reason_order))
+    if (not isinstance(order, list) or sorted(order) != sorted(REASONS)):
+        raise _KeyError("queue.reason_order",
+                        f"must list each of {', '.join(REASONS)} exactly once")
+    queue = QueuePolicy(tuple(order))
+
+    return Policy(tiers=tiers, cadence_days=cadence, calling=calling, retry=retry, cycle=cycle,
+                  claims=claims, callbacks=callbacks, occasions=occasions, purchases=purchases,
+                  followups=followups, queue=queue)
+
+
+def _outcomes(table: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = table.get(key, list(default))
+    codes = {o.value for o in Outcome}
+    if not isinstance(value, list) or any(v not in codes for v in value):
+        raise _KeyError(f"cycle.{key}", f"must be a list of outcome codes from: "
+                        f"{', '.join(sorted(codes))}")
+    return tuple(value)
+
+
+def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
+    _check_keys(table, {"hours", "countries", "fallback_time_zone", "skip_holidays"}, "calling")
+    hours = dict(d.hours)
+    hours.update(_hours_table(_table(table, "hours", "calling"), "calling.hours"))
+    countries = dict(d.countries)
+    for code, rules in _table(table, "countries", "calling").items():
+        prefix = f"calling.countries.{code}"
+        if len(code) != 2 or not code.isalpha() or not code.isupper():
+            raise _KeyError(prefix, "country must be a two-letter code like US or CA")
+        if not isinstance(rules, dict):
+            raise _KeyError(prefix, "must be a table")
+        _check_keys(rules, {"hours", "earliest", "latest", "skip_holidays"}, prefix)
+        base = countries.get(code, CountryRules())
+        c_hours = dict(base.hours)
+        c_hours.update(_hours_table(_table(rules, "hours", prefix), f"{prefix}.hours"))
+        earliest = (_clock(rules["earliest"], f"{prefix}.earliest")
+                    if "earliest" in rules else base.earliest)
+        latest = _clock(rules["latest"], f"{prefix}.latest") if "latest" in rules else base.latest
+        if earliest is not None and latest is not None and latest <= earliest:
+            raise _KeyError(f"{prefix}.latest", "must be after earliest")
+        skip = (_bool(rules["skip_holidays"], f"{prefix}.skip_holidays")
+                if "skip_holidays" in rules else base.skip_holidays)
+        countries[code] = CountryRules(c_hours, earliest, latest, skip)
+    fallback = _zone(table.get("fallback_time_zone", d.fallback_time_zone),
+                     "calling.fallback_time_zone")
+    skip = _bool(table.get("skip_holidays", d.skip_holidays), "calling.skip_holidays")
+    return CallingPolicy(hours=hours, countries=countries, fallback_time_zone=fallback,
+                         skip_holidays=skip)
+
+
+# -- tiers --------------------------------------------------------------------------
+
+
+def tier_for_share(cumulative_share_before: float, policy: Policy = DEFAULT_POLICY) -> str:
+    """The tier of a customer whose revenue starts at this share of the total (sorted desc).
+
+    A customer is A while the customers before it make less than ``a_share`` of revenue:
+    A = the customers who together make the first 80 %.
+    """
+    if cumulative_share_before < policy.tiers.a_share:
+        return "A"
+    if cumulative_share_before < policy.tiers.b_share:
+        return "B"
+    return "C"
+
+
+def assign_tiers(revenues: list[float | None], policy: Policy = DEFAULT_POLICY) -> list[str]:
+    """Tiers for customers with these revenues (same order). No revenue counts as 0."""
+    values = [max(r or 0.0, 0.0) for r in revenues]
+    total = sum(values)
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    out = ["C"] * len(values)
+    running = 0.0
+    for i in order:
+        if total <= 0 or values[i] <= 0:
+            out[i] = "C"
+            continue
+        out[i] = tier_for_share(running / total, policy)
+        running += values[i]
+    return out
+
+
+def tier_rank(tier: str | None) -> int:
+    """A 0, B 1, C 2, anything else 3 (queue order)."""
+    return {"A": 0, "B": 1, "C": 2}.get(tier or "", 3)
+
+
+# -- calling windows -----------------------------------------------------------------
+
+UNKNOWN_ZONES = {"", "Etc/Unknown"}
+
+
+def usable_zones(zones: tuple[str, ...] | list[str], policy: Policy) -> tuple[str, ...]:
+    """The number's zones, or the policy's fallback zone when none is known."""
+    good = tuple(z for z in zones if z not in UNKNOWN_ZONES)
+    return good or (policy.calling.fallback_time_zone,)
+
+
+@functools.lru_cache(maxsize=512)
+def _zoneinfo(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_calendar(country: str, year: int):
+    try:
+        import holidays  # optional extra
+    except ImportError:
+        return None
+    try:
+        return holidays.country_holidays(country, years=year)
+    except (NotImplementedError, KeyError, AttributeError):
+        return None
+
+
+def holidays_available() -> bool:
+    """True when the optional ``holidays`` package is installed."""
+    try:
+        import holidays  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def holiday_name(country: str | None, day: date, policy: Policy) -> str | None:
+    """The public holiday on ``day`` in ``country`` if the policy skips holidays there."""
+    if not country:
+        return None
+    rules = policy.calling.countries.get(country)
+    skip = rules.skip_holidays if rules and rules.skip_holidays is not None else (
+        policy.calling.skip_holidays)
+    if not skip:
+        return None
+    cal = _holiday_calendar(country, day.year)
+    if cal is None:
+        return None
+    return cal.get(day)
+
+
+def day_spans(country: str | None, day: date, policy: Policy) -> DayHours:
+    """Open spans (minutes of the local day) for a number of ``country`` on ``day``."""
+    if holiday_name(country, day, policy):
+        return ()
+    rules = policy.calling.countries.get(country or "")
+    wd = day.weekday()
+    spans = policy.calling.hours.get(wd, ())
+    if rules:
+        spans = rules.hours.get(wd, spans)
+        lo = rules.earliest if rules.earliest is not None else 0
+        hi = rules.latest if rules.latest is not None else 24 * 60
+        clipped = []
+        for s, e in spans:
+            s, e = max(s, lo), min(e, hi)
+            if e > s:
+                clipped.append((s, e))
+        spans = tuple(clipped)
+    return spans
+
+
+def _local_to_utc(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    naive = datetime.combine(day, time()) + timedelta(minutes=minute)
+    return naive.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def zone_intervals(country: str | None, zone: str, start: datetime, days: int,
+                   policy: Policy) -> list[tuple[datetime, datetime]]:
+    """Open intervals (UTC) for one zone from the local day before ``start`` for ``days``."""
+    tz = _zoneinfo(zone)
+    first = start.astimezone(tz).date() - timedelta(days=1)
+    out: list[tuple[datetime, datetime]] = []
+    for i in range(days + 2):
+        day = first + timedelta(days=i)
+        for s, e in day_spans(country, day, policy):
+            a, b = _local_to_utc(day, s, tz), _local_to_utc(day, e, tz)
+            if b > a:
+                out.append((a, b))
+    return out
+
+
+def _intersect(a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datetime]]):
+    out = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if hi > lo:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """Whether a number's calling window is open at ``now``, and when that changes."""
+
+    open: bool
+    closes_at: datetime | None   # when open: the end of this open interval
+    opens_at: datetime | None    # when closed: the next opening (None: not within 2 weeks)
+    zones: tuple[str, ...]
+
+
+# How far ahead to look for the next opening.
+LOOKAHEAD_DAYS = 14
+
+
+def window_state(country: str | None, zones: tuple[str, ...] | list[str], now: datetime,
+                 policy: Policy = DEFAULT_POLICY) -> WindowState:
+    """The calling window for a number in ``country`` mapping to ``zones`` (all must be open)."""
+    return _window_state_cached(country or None, tuple(zones), _minute(now), policy)
+
+
+def _minute(now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo("UTC")).replace(microsecond=0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _window_state_cached(country: str | None, zones: tuple[str, ...], now: datetime,
+                         policy: Policy) -> WindowState:
+    use = usable_zones(zones, policy)
+    merged: list[tuple[datetime, datetime]] | None = None
+    for z in use:
+        iv = zone_intervals(country, z, now, LOOKAHEAD_DAYS, policy)
+        merged = iv if merged is None else _intersect(merged, iv)
+    merged = merged or []
+    for a, b in merged:
+        if a <= now < b:
+            return WindowState(True, b, None, use)
+        if a > now:
+            return WindowState(False, None, a, use)
+    return WindowState(False, None, None, use)
+
+
+def local_now(zones: tuple[str, ...] | list[str], now: datetime,
+              policy: Policy = DEFAULT_POLICY) -> tuple[datetime, str]:
+    """The customer's local time (first usable zone) and that zone's name."""
+    zone = usable_zones(zones, policy)[0]
+    return now.astimezone(_zoneinfo(zone)), zone
+
+
+def local_date(zones: tuple[str, ...] | list[str], now: datetime,
+               policy: Policy = DEFAULT_POLICY) -> date:
+    """The customer's local calendar date (first usable zone)."""
+    return local_now(zones, now, policy)[0].date()
+
+
+def retry_after(outcome: str, now: datetime, policy: Policy = DEFAULT_POLICY) -> datetime | None:
+    """When a customer may be tried again after ``outcome`` at ``now`` (None: no wait)."""
+    delay = policy.retry.delay(outcome)
+    return now + delay if delay else None
+
+
+def next_occurrence(month_day: date, today: date) -> date:
+    """The next date (today or later) with ``month_day``'s month and day.
+
+    29 February falls on 28 February in years without it.
+    """
+    for year in (today.year, today.year + 1):
+        try:
+            d = month_day.replace(year=year)
+        except ValueError:  # 29 Feb in a non-leap year
+            d = date(year, 2, 28)
+        if d >= today:
+            return d
+    raise AssertionError("unreachable")
+
+
+def at_risk_date(last_purchase: date, avg_interval_days: float, policy: Policy) -> date:
+    """The first day a customer counts as "buying slowed".
+
+    At risk when the days since the last purchase exceed ``at_risk_factor`` times the
+    customer's average days between orders.
+    """
+    return last_purchase + timedelta(days=int(policy.purchases.at_risk_factor
+                                              * avg_interval_days) + 1)
+
+
+def format_duration(delta: timedelta) -> str:
+    """"1 h 48 min", "40 min", "3 days" for messages."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, mins = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    days = hours // 24
+    return f"{days} days"

@@ -1,0 +1,802 @@
+"""The call queue: who a caller should call next, why, and why somebody is not callable.
+
+The reasons, in the policy's order (default: DESIGN.md "Reasons"):
+
+1. ``callback``: an open callback follow-up that is due (personal ones for their caller
+   until the grace period has passed);
+2. ``recovery``: an open, due ``recovery_call`` follow-up (the detractor loop);
+3. ``thank_you``: a purchase within ``purchases.thank_you_days`` not yet followed by a call;
+4. ``occasion``: a birthday or customer-since anniversary within ``occasions.days_ahead``;
+5. ``at_risk``: buying slowed (days since the last purchase above ``at_risk_factor`` times
+   the customer's usual days between orders);
+6. ``overdue``: the care call is due (one tier interval after the last cycle ended);
+7. ``never_called``: no care cycle ended yet.
+
+A customer appears once, at their best reason, with every reason that applies listed.
+Nobody is offered who is on the do-not-call list or flagged do-not-call, has a wrong or
+disconnected number, is outside the calling window in any of the number's zones, is
+waiting out a retry delay, is claimed by another caller, was skipped by this caller a
+moment ago, or asked for a callback at a later time.
+
+How it stays fast on a million customers: each reason reads its candidates from an index
+in priority order with the exclusions in SQL (``calls.store.queue``), and reading stops
+once the page is full. ``tests/test_queue_property.py`` checks the result against a slow,
+obviously-correct evaluation of every customer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from calls.clock import from_iso, parse_date, to_iso
+from calls.errors import UserError
+from calls.models import Customer
+from calls.outcomes import LABEL, Outcome
+from calls.policy import (
+    DEFAULT_POLICY,
+    Policy,
+    WindowState,
+    at_risk_date,
+    format_duration,
+    local_now,
+    next_occurrence,
+    tier_rank,
+    window_state,
+)
+from calls.store import Store
+from calls.store import queue as q
+from calls.store.customers import get_customer
+
+# -- what the queue returns ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason to call a customer now: a code from ``calls.policy.REASONS``, words, order."""
+
+    code: str
+    text: str
+    key: tuple = ()
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One row of a caller's queue."""
+
+    customer: Customer
+    reasons: list[str]                 # in words, best first
+    reason_codes: list[str]            # the same, as codes
+    local_time: datetime               # the customer's local time now (first zone)
+    time_zone: str
+    priority: tuple                    # sort key: smaller is called first
+    window_closes_at: datetime | None = None
+    claimed_by_me: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what ``carecall queue --json`` prints per row)."""
+        c = self.customer
+        return {
+            "id": c.id,
+            "ref": c.ref,
+            "name": c.name,
+            "company": c.company,
+            "phone": c.phone,
+            "tier": c.tier,
+            "local_time": self.local_time.isoformat(timespec="minutes"),
+            "time_zone": self.time_zone,
+            "reasons": list(self.reasons),
+            "reason_codes": list(self.reason_codes),
+            "window_closes_at": to_iso(self.window_closes_at) if self.window_closes_at else None,
+            "claimed_by_me": self.claimed_by_me,
+        }
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Why a customer cannot be called now; ``until`` None with ``permanent`` = not by waiting."""
+
+    code: str
+    text: str
+    until: datetime | None = None
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a customer is or is not callable now, in words, and when they next will be."""
+
+    customer: Customer
+    callable: bool
+    reasons: list[str]
+    blockers: list[str]
+    lines: list[str]
+    next_callable_at: datetime | None
+    local_time: datetime
+    time_zone: str
+    window_open: bool
+    state: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "ref": self.customer.ref,
+            "name": self.customer.name,
+            "phone": self.customer.phone,
+            "callable": self.callable,
+            "reasons": self.reasons,
+            "blockers": self.blockers,
+            "lines": self.lines,
+            "next_callable_at": to_iso(self.next_callable_at) if self.next_callable_at else None,
+            "local_time": self.local_time.isoformat(timespec="minutes"),
+            "time_zone": self.time_zone,
+            "window_open": self.window_open,
+        }
+
+
+# -- pure helpers on a customers row -----------------------------------------------------
+
+
+def zones_of(row: dict) -> tuple[str, ...]:
+    """The IANA zones stored for a customer's number ('[]' or bad JSON: none)."""
+    text = row.get("time_zones")
+    if not text:
+        return ()
+    try:
+        zones = json.loads(text)
+    except (ValueError, TypeError):
+        return ()
+    if isinstance(zones, str):
+        return (zones,)
+    return tuple(str(z) for z in zones) if isinstance(zones, list) else ()
+
+
+def zone_key(row: dict) -> str:
+    """The key the store groups calling windows by (number's region and zones)."""
+    return f"{row.get('phone_region') or ''}|{row.get('time_zones') or ''}"
+
+
+def _split_key(key: str) -> tuple[str | None, tuple[str, ...]]:
+    region, _, zones = key.partition("|")
+    return region or None, zones_of({"time_zones": zones})
+
+
+def row_window(row: dict, now: datetime, policy: Policy) -> WindowState:
+    """The calling window of a customer's number at ``now``."""
+    return window_state(row.get("phone_region") or None, zones_of(row), now, policy)
+
+
+def _local(row: dict, now: datetime, policy: Policy) -> tuple[datetime, str]:
+    return local_now(zones_of(row), now, policy)
+
+
+def _tier_label(tier: str | None) -> str:
+    return f"{tier}-tier " if tier in ("A", "B", "C") else ""
+
+
+def _days_phrase(days: int, future: bool = True) -> str:
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow" if future else "yesterday"
+    return f"in {days} days" if future else f"{days} days ago"
+
+
+def _qualifying_callbacks(followups: Iterable[dict], caller: str, now: datetime,
+                          policy: Policy) -> list[dict]:
+    nowt = to_iso(now)
+    grace_cut = to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes))
+    out = []
+    for f in followups:
+        if f["kind"] != "callback":
+            continue
+        due = f.get("due_at") or ""
+        if due <= nowt and (f.get("owner") is None or f.get("owner") == caller
+                            or due <= grace_cut):
+            out.append(f)
+    return out
+
+
+def _local_clock(moment: datetime, row: dict, now: datetime, policy: Policy) -> str:
+    local, _ = _local(row, moment, policy)
+    today, _ = _local(row, now, policy)
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%a %d %b %H:%M")
+
+
+def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: datetime,
+                     policy: Policy = DEFAULT_POLICY) -> list[Reason]:
+    """Every reason to call this customer now, best first (pure: no database, no clock).
+
+    ``row`` is a ``customers`` row; ``followups`` its open callback / recovery_call rows.
+    Exclusions (do-not-call, window, claims ...) are not considered here: see
+    :func:`customer_blockers`.
+    """
+    followups = list(followups)
+    order = {code: i for i, code in enumerate(policy.queue.reason_order)}
+    out: list[Reason] = []
+    nowt = to_iso(now)
+    local, _zone = _local(row, now, policy)
+    today = local.date()
+    ended = row.get("cycle_ended_at")
+    tier = row.get("tier")
+
+    # 1. callbacks
+    cbs = _qualifying_callbacks(followups, caller, now, policy)
+    if cbs:
+        first = min(cbs, key=lambda f: (f.get("due_at") or "", f["id"]))
+        due = first.get("due_at") or ""
+        if due:
+            when = _local_clock(from_iso(due), row, now, policy)
+            text = f"callback requested for {when} their time"
+        else:
+            text = "callback requested"
+        if first.get("owner") == caller:
+            text += " (yours)"
+        out.append(Reason("callback", text, (due,)))
+
+    # 2. recovery calls
+    recs = [f for f in followups
+            if f["kind"] == "recovery_call" and (f.get("due_at") or "") <= nowt]
+    if recs:
+        due = min(f.get("due_at") or "" for f in recs)
+        out.append(Reason("recovery", "recovery call: their problem was fixed, ask again",
+                          (due,)))
+
+    # 3. thank-you after a purchase
+    lp = parse_date(row.get("last_purchase"))
+    if lp is not None:
+        days = (today - lp).days
+        if 0 <= days <= policy.purchases.thank_you_days and not (
+                ended and ended >= lp.isoformat()):
+            when = "today" if days == 0 else ("yesterday" if days == 1 else f"{days} days ago")
+            out.append(Reason("thank_you", f"bought {when}: thank-you call",
+                              (tier_rank(tier), lp.isoformat())))
+
+    # 4. occasions
+    occasions: list[Reason] = []
+    ahead = policy.occasions.days_ahead
+    bday = parse_date(row.get("birthday")) if policy.occasions.birthday else None
+    if bday is not None:
+        occ = next_occurrence(bday, today)
+        days = (occ - today).days
+        if days <= ahead and not (ended and ended >= (occ - timedelta(days=ahead)).isoformat()):
+            occasions.append(Reason("occasion", f"birthday {_days_phrase(days)}",
+                                    (occ.isoformat(), bday.isoformat()[5:])))
+    since = parse_date(row.get("customer_since")) if policy.occasions.anniversary else None
+    if since is not None:
+        occ = next_occurrence(since, today)
+        days = (occ - today).days
+        years = occ.year - since.year
+        if years >= 1 and days <= ahead and not (
+                ended and ended >= (occ - timedelta(days=ahead)).isoformat()):
+            label = "1 year" if years == 1 else f"{years} years"
+            occasions.append(Reason("occasion",
+                                    f"customer for {label} {_days_phrase(days)}",
+                                    (occ.isoformat(), since.isoformat()[5:])))
+    out.extend(sorted(occasions, key=lambda r: r.key))
+
+    # 5. at risk: buying slowed
+    avg = row.get("avg_order_interval_days")
+    if (lp is not None and avg is not None and (row.get("order_count") or 0) >= 2):
+        start = at_risk_date(lp, float(avg), policy)
+        if start <= today and not (ended and ended >= start.isoformat()):
+            since_days = (today - lp).days
+            out.append(Reason(
+                "at_risk",
+                f"at risk: buying slowed (last order {since_days} days ago, "
+                f"usually every {round(float(avg))} days)",
+                (start.isoformat(),)))
+
+    # 6. overdue care call / 7. never called
+    attempts = row.get("cycle_attempts") or 0
+    tries = f" ({attempts} attempt{'s' if attempts != 1 else ''} so far)" if attempts else ""
+    if ended:
+        interval = policy.interval(tier)
+        if ended <= to_iso(now - interval):
+            ended_at = from_iso(ended)
+            overdue_days = (now - (ended_at + interval)).days
+            ratio = (now - ended_at).total_seconds() / interval.total_seconds()
+            when = "due today" if overdue_days == 0 else (
+                f"{overdue_days} day{'s' if overdue_days != 1 else ''} overdue")
+            out.append(Reason("overdue", f"{_tier_label(tier)}care call {when}{tries}",
+                              (-ratio,)))
+    else:
+        revenue = row.get("revenue")
+        if attempts:
+            text = f"{_tier_label(tier)}first care call, not reached yet{tries}"
+        else:
+            text = f"never called ({tier}-tier)" if tier in ("A", "B", "C") else "never called"
+        out.append(Reason("never_called", text,
+                          (tier_rank(tier), revenue is None, -(revenue or 0.0))))
+
+    out.sort(key=lambda r: (order[r.code], r.key))
+    return out
+
+
+def priority_key(reason: Reason, customer_id: int, policy: Policy) -> tuple:
+    """The queue's total order: reason rank, the reason's own key, then customer id."""
+    return (policy.queue.reason_order.index(reason.code), *reason.key, customer_id)
+
+
+def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
+                      skip: dict | None, dnc: dict | None, caller: str, now: datetime,
+                      policy: Policy = DEFAULT_POLICY) -> list[Blocker]:
+    """Why this customer may not be called by ``caller`` now (pure; empty = callable)."""
+    out: list[Blocker] = []
+    nowt = to_iso(now)
+    if not row.get("phone"):
+        out.append(Blocker("no_phone", "no phone number", permanent=True))
+    if row.get("do_not_call"):
+        since = f" since {row['dnc_at'][:10]}" if row.get("dnc_at") else ""
+        why = f" ({row['dnc_reason']})" if row.get("dnc_reason") else ""
+        out.append(Blocker("do_not_call", f"asked not to be called{since}{why}",
+                           permanent=True))
+    if dnc is not None:
+        since = f" since {dnc['added_at'][:10]}" if dnc.get("added_at") else ""
+        why = f" ({dnc['reason']})" if dnc.get("reason") else ""
+        out.append(Blocker("dnc_list", f"on the do-not-call list{since}{why}", permanent=True))
+    status = row.get("number_status") or "ok"
+    if status != "ok":
+        word = {"wrong_number": "wrong number", "disconnected": "number disconnected"}.get(
+            status, status.replace("_", " "))
+        out.append(Blocker("number", f"{word}: correct the number to call again",
+                           permanent=True))
+    if claim is not None and claim["caller"] != caller and claim["expires_at"] > nowt:
+        until = from_iso(claim["expires_at"])
+        out.append(Blocker("claimed", f"being called by {claim['caller']} "
+                                      f"(claim until {until:%H:%M} UTC)", until=until))
+    if skip is not None and skip["until"] > nowt:
+        until = from_iso(skip["until"])
+        out.append(Blocker("skipped", f"you skipped them; back at {until:%H:%M} UTC",
+                           until=until))
+    callbacks = [f for f in followups if f["kind"] == "callback"]
+    if callbacks and not _qualifying_callbacks(callbacks, caller, now, policy):
+        first = min(callbacks, key=lambda f: f.get("due_at") or "")
+        due = from_iso(first["due_at"])
+        when = _local_clock(due, row, now, policy)
+        if due > now:
+            out.append(Blocker("callback_later", f"callback requested for {when} their time",
+                               until=due))
+        else:
+            grace = due + timedelta(minutes=policy.callbacks.personal_grace_minutes)
+            out.append(Blocker("callback_personal",
+                               f"personal callback for {first.get('owner')} at {when} their "
+                               f"time; anyone's from {_local_clock(grace, row, now, policy)}",
+                               until=grace))
+    retry = row.get("retry_after")
+    if retry and retry > nowt:
+        until = from_iso(retry)
+        last = row.get("last_call_at")
+        try:
+            label = LABEL[Outcome(row.get("last_outcome"))].lower()
+        except ValueError:
+            label = "last attempt"
+        ago = f" {format_duration(now - from_iso(last))} ago" if last else ""
+        out.append(Blocker("retry", f"{label}{ago}, retry after "
+                                    f"{_local_clock(until, row, now, policy)} their time",
+                           until=until))
+    win = row_window(row, now, policy)
+    if not win.open:
+        local, _zone = _local(row, now, policy)
+        zones = ", ".join(win.zones)
+        if win.opens_at is not None:
+            opens_local, _ = _local(row, win.opens_at, policy)
+            when = (opens_local.strftime("%H:%M") if opens_local.date() == local.date()
+                    else opens_local.strftime("%a %H:%M"))
+            text = (f"outside calling hours: {local:%H:%M} in {zones}, opens {when} "
+                    f"(in {format_duration(win.opens_at - now)})")
+        else:
+            text = f"outside calling hours: {local:%H:%M} in {zones}, no opening in 2 weeks"
+        out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None))
+    return out
+
+
+# -- the fast queue ------------------------------------------------------------------------
+
+
+class _Run:
+    """One evaluation of the queue for a caller at a moment."""
+
+    def __init__(self, store: Store, caller: str, now: datetime, policy: Policy):
+        self.store, self.caller, self.now, self.policy = store, caller, now, policy
+        self.windows: dict[str, WindowState] = {}
+        open_keys = []
+        for key in q.zone_keys(store):
+            region, zones = _split_key(key)
+            ws = window_state(region, zones, now, policy)
+            self.windows[key] = ws
+            if ws.open:
+                open_keys.append(key)
+        self.open_keys = open_keys
+        self.params = {
+            "now": to_iso(now),
+            "caller": caller,
+            "open_keys": json.dumps(open_keys),
+            "grace_cut": to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes)),
+        }
+        self.utc_today = now.date()
+
+    def _reason(self, row: dict, code: str) -> Reason | None:
+        for r in customer_reasons(row, (), self.caller, self.now, self.policy):
+            if r.code == code:
+                return r
+        return None
+
+    def candidates(self, code: str) -> Iterator[tuple[dict, Reason | None]]:
+        """Rows for one reason in priority order (SQL superset; exact check follows)."""
+        s, p, today = self.store, self.params, self.utc_today
+        if code == "callback":
+            for row in q.callback_stream(s, p):
+                yield row, Reason("callback", "", (row["_due"],))
+        elif code == "recovery":
+            for row in q.recovery_stream(s, p):
+                yield row, Reason("recovery", "", (row["_due"],))
+        elif code == "thank_you":
+            lp_min = (today - timedelta(days=self.policy.purchases.thank_you_days + 1))
+            lp_max = today + timedelta(days=1)
+            for tier in q.TIER_GROUPS:  # tier first: concatenation keeps the order
+                for row in q.thank_you_stream(s, tier, lp_min.isoformat(), lp_max.isoformat(),
+                                              p):
+                    yield row, self._reason(row, code)
+        elif code == "occasion":
+            if not (self.policy.occasions.birthday or self.policy.occasions.anniversary):
+                return
+            streams = []
+            for column, on in (("birthday", self.policy.occasions.birthday),
+                               ("customer_since", self.policy.occasions.anniversary)):
+                if on:
+                    streams.append(self._occasion_rows(column))
+            for row in heapq.merge(*streams, key=lambda rr: rr[1].key + (rr[0]["id"],)):
+                yield row
+        elif code == "at_risk":
+            factor = self.policy.purchases.at_risk_factor
+            q.ensure_at_risk_index(s, factor)
+            day_max = (today + timedelta(days=1)).isoformat()
+            for row in q.at_risk_stream(s, factor, day_max, p):
+                yield row, self._reason(row, code)
+        elif code == "overdue":
+            streams = []
+            for tier in q.TIER_GROUPS:
+                cut = to_iso(self.now - self.policy.interval(tier))
+                streams.append(self._exact(q.overdue_stream(s, tier, cut, p), code))
+            yield from heapq.merge(*streams, key=lambda rr: rr[1].key + (rr[0]["id"],))
+        elif code == "never_called":
+            for tier in q.TIER_GROUPS:
+                for row in q.never_stream(s, tier, p):
+                    yield row, self._reason(row, code)
+
+    def _exact(self, rows: Iterator[dict], code: str) -> Iterator[tuple[dict, Reason]]:
+        for row in rows:
+            r = self._reason(row, code)
+            if r is not None:
+                yield row, r
+
+    def _occasion_rows(self, column: str) -> Iterator[tuple[dict, Reason]]:
+        """Birthday or anniversary candidates, by occasion date, with the exact reason."""
+        ahead = self.policy.occasions.days_ahead
+        first = self.utc_today - timedelta(days=1)
+        last = self.utc_today + timedelta(days=ahead + 1)
+        ranges: list[tuple[int, str, str]] = []
+        if first.year == last.year:
+            ranges.append((first.year, _md(first), _md(last)))
+        else:
+            ranges.append((first.year, _md(first), "12-31"))
+            ranges.append((last.year, "01-01", _md(last)))
+        wanted = "birthday" if column == "birthday" else "customer for"
+        for year, lo, hi in ranges:
+            if hi == "02-28" and not _leap(year):
+                hi = "02-29"  # 29 February counts as the 28th in a common year
+            for row in q.occasion_stream(self.store, column, year, lo, hi, ahead, self.params):
+                for r in customer_reasons(row, (), self.caller, self.now, self.policy):
+                    if r.code == "occasion" and r.text.startswith(wanted):
+                        yield row, r
+                        break
+
+
+def _md(d: date) -> str:
+    return d.isoformat()[5:]
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def build_queue(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                limit: int = 50) -> list[QueueEntry]:
+    """The caller's queue at ``now``: up to ``limit`` callable customers, best first."""
+    if limit <= 0:
+        return []
+    run = _Run(store, caller, now, policy)
+    if not run.open_keys:
+        return []
+    picked: list[dict] = []
+    seen: set[int] = set()
+    for code in policy.queue.reason_order:
+        if len(picked) >= limit:
+            break
+        for row, reason in run.candidates(code):
+            if reason is None or row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            picked.append(row)
+            if len(picked) >= limit:
+                break
+    return _entries(store, picked, caller, now, policy, run.windows)
+
+
+def _entries(store: Store, rows: list[dict], caller: str, now: datetime, policy: Policy,
+             windows: dict[str, WindowState] | None = None) -> list[QueueEntry]:
+    ids = [r["id"] for r in rows]
+    fus: dict[int, list[dict]] = {}
+    for f in q.open_call_followups(store, ids):
+        fus.setdefault(f["customer_id"], []).append(f)
+    mine = {c["customer_id"] for c in q.claims_rows(store, ids)
+            if c["caller"] == caller and c["expires_at"] > to_iso(now)}
+    out = []
+    for row in rows:
+        reasons = customer_reasons(row, fus.get(row["id"], ()), caller, now, policy)
+        if not reasons:
+            continue
+        local, zone = _local(row, now, policy)
+        ws = (windows or {}).get(zone_key(row)) or row_window(row, now, policy)
+        out.append(QueueEntry(
+            customer=Customer.from_row(row),
+            reasons=[r.text for r in reasons],
+            reason_codes=[r.code for r in reasons],
+            local_time=local,
+            time_zone=zone,
+            priority=priority_key(reasons[0], row["id"], policy),
+            window_closes_at=ws.closes_at,
+            claimed_by_me=row["id"] in mine,
+        ))
+    return out
+
+
+# -- explain -----------------------------------------------------------------------------
+
+
+def _resolve(store: Store, customer: Customer | int | str) -> Customer:
+    if isinstance(customer, Customer):
+        return customer
+    found = get_customer(store, customer)
+    if found is None and isinstance(customer, str) and customer.isdigit():
+        found = get_customer(store, int(customer))
+    if found is None:
+        raise UserError(f"no customer {customer!r} (give a ref or an id)")
+    return found
+
+
+def _status(store: Store, customer_id: int, caller: str, now: datetime, policy: Policy):
+    row = q.customer_rows(store, [customer_id]).get(customer_id)
+    if row is None:
+        raise UserError(f"no customer #{customer_id}")
+    fus = q.open_call_followups(store, [customer_id])
+    claims = q.claims_rows(store, [customer_id])
+    skips = q.skip_rows(store, caller, [customer_id])
+    dnc = q.dnc_rows_for(store, [row.get("phone") or ""]).get(row.get("phone") or "")
+    blockers = customer_blockers(row, fus, claims[0] if claims else None,
+                                 skips[0] if skips else None, dnc, caller, now, policy)
+    reasons = customer_reasons(row, fus, caller, now, policy)
+    return row, fus, blockers, reasons
+
+
+def care_due_at(row: dict, policy: Policy) -> datetime | None:
+    """When the customer's next care call is due (None: due now, never called)."""
+    ended = row.get("cycle_ended_at")
+    if not ended:
+        return None
+    return from_iso(ended) + policy.interval(row.get("tier"))
+
+
+def explain(store: Store, customer: Customer | int | str, caller: str, now: datetime,
+            policy: Policy = DEFAULT_POLICY) -> Explanation:
+    """Why ``customer`` is or is not callable by ``caller`` at ``now``, and when next."""
+    cust = _resolve(store, customer)
+    row, _fus, blockers, reasons = _status(store, cust.id, caller, now, policy)
+    local, zone = _local(row, now, policy)
+    win = row_window(row, now, policy)
+    lines: list[str] = []
+    is_callable = not blockers and bool(reasons)
+    if is_callable:
+        lines.append("callable now")
+        lines.extend(r.text for r in reasons)
+    else:
+        lines.extend(b.text for b in blockers)
+        if reasons:
+            lines.append("would be called for: " + "; ".join(r.text for r in reasons))
+    status = row.get("cycle_status")
+    due = care_due_at(row, policy)
+    if status == "unreached" and row.get("cycle_ended_at"):
+        lines.append(f"last cycle closed unreached on {row['cycle_ended_at'][:10]} after "
+                     f"{policy.cycle.max_attempts} attempts")
+    if not reasons:
+        if due is not None:
+            lines.append(f"no reason to call now: next {_tier_label(row.get('tier'))}care call "
+                         f"due {due:%Y-%m-%d} (in {format_duration(due - now)})")
+        else:
+            lines.append("no reason to call now")
+    attempts = row.get("cycle_attempts") or 0
+    if attempts:
+        lines.append(f"{attempts} of {policy.cycle.max_attempts} attempts used this cycle")
+    next_at = None if is_callable else _next_callable(row, blockers, reasons, due, now, policy)
+    if is_callable:
+        next_at = now
+    elif next_at is not None:
+        lines.append(f"next callable {next_at:%Y-%m-%d %H:%M} UTC "
+                     f"(in {format_duration(next_at - now)})")
+    return Explanation(
+        customer=Customer.from_row(row),
+        callable=is_callable,
+        reasons=[r.text for r in reasons],
+        blockers=[b.text for b in blockers],
+        lines=lines,
+        next_callable_at=next_at,
+        local_time=local,
+        time_zone=zone,
+        window_open=win.open,
+        state={k: row.get(k) for k in ("cycle_status", "cycle_ended_at", "cycle_attempts",
+                                       "retry_after", "last_outcome", "last_call_at")},
+    )
+
+
+def _next_callable(row: dict, blockers: list[Blocker], reasons: list[Reason],
+                   due: datetime | None, now: datetime, policy: Policy) -> datetime | None:
+    if any(b.permanent for b in blockers if b.code != "window"):
+        return None
+    times = [b.until for b in blockers if b.until is not None and b.code != "window"]
+    if not reasons and due is not None:
+        times.append(due)
+    t = max(times, default=now)
+    t = max(t, now)
+    for _ in range(30):  # a retry may end at night: move on to the window's opening
+        win = row_window(row, t, policy)
+        if win.open:
+            return t
+        if win.opens_at is None:
+            return None
+        t = win.opens_at
+    return None
+
+
+# -- claims ----------------------------------------------------------------------------
+
+
+def _lease_end(now: datetime, policy: Policy) -> str:
+    return to_iso(now + timedelta(minutes=policy.claims.lease_minutes))
+
+
+def _entry_if_callable(store: Store, customer_id: int, caller: str, now: datetime,
+                       policy: Policy, *, ignore_skip: bool = False,
+                       need_reason: bool = True) -> QueueEntry | None:
+    row, _fus, blockers, reasons = _status(store, customer_id, caller, now, policy)
+    if ignore_skip:
+        blockers = [b for b in blockers if b.code != "skipped"]
+    if blockers or (need_reason and not reasons):
+        return None
+    entries = _entries(store, [row], caller, now, policy)
+    if entries:
+        return entries[0]
+    local, zone = _local(row, now, policy)
+    win = row_window(row, now, policy)
+    return QueueEntry(Customer.from_row(row), [], [], local, zone, (len(policy.queue.reason_order),
+                      row["id"]), win.closes_at)
+
+
+def claim_next(store: Store, caller: str, now: datetime,
+               policy: Policy = DEFAULT_POLICY) -> QueueEntry | None:
+    """Claim the top of the caller's queue (a lease) and return it; None when empty.
+
+    A caller who already holds a live claim on a callable customer gets that customer
+    again (after a crash, or a second ``next`` before the call ended).
+    """
+    nowt = to_iso(now)
+    with store.write():
+        q.delete_expired_claims(store, nowt)
+        for held in q.live_claims_of(store, caller, nowt):
+            entry = _entry_if_callable(store, held["customer_id"], caller, now, policy,
+                                       ignore_skip=True, need_reason=False)
+            if entry is not None:
+                q.put_claim(store, held["customer_id"], caller, nowt, _lease_end(now, policy))
+                return replace(entry, claimed_by_me=True)
+            q.delete_claims(store, caller, held["customer_id"])
+        entries = build_queue(store, caller, now, policy, limit=1)
+        if not entries:
+            return None
+        entry = entries[0]
+        q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
+        return replace(entry, claimed_by_me=True)
+
+
+def claim_customer(store: Store, customer_id: int, caller: str, now: datetime,
+                   policy: Policy = DEFAULT_POLICY) -> bool:
+    """Claim one chosen customer for the caller; False if someone else holds them or they
+    cannot be called now. The caller's other claims are released."""
+    nowt = to_iso(now)
+    with store.write():
+        q.delete_expired_claims(store, nowt)
+        held = q.claim_row(store, customer_id)
+        if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
+            return False
+        entry = _entry_if_callable(store, customer_id, caller, now, policy, ignore_skip=True,
+                                   need_reason=False)
+        if entry is None:
+            return False
+        for other in q.live_claims_of(store, caller, nowt):
+            if other["customer_id"] != customer_id:
+                q.delete_claims(store, caller, other["customer_id"])
+        q.put_claim(store, customer_id, caller, nowt, _lease_end(now, policy))
+        return True
+
+
+def renew_claim(store: Store, customer_id: int, caller: str, now: datetime,
+                policy: Policy = DEFAULT_POLICY) -> bool:
+    """Extend the caller's lease on a customer (or take it if nobody holds a live claim);
+    False when another caller holds it."""
+    nowt = to_iso(now)
+    with store.write():
+        held = q.claim_row(store, customer_id)
+        if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
+            return False
+        q.put_claim(store, customer_id, caller, nowt, _lease_end(now, policy))
+        return True
+
+
+def release(store: Store, caller: str, customer_id: int | None = None) -> list[int]:
+    """Give back the caller's claim on one customer (or all of them); returns their ids."""
+    with store.write():
+        return q.delete_claims(store, caller, customer_id)
+
+
+def skip_customer(store: Store, caller: str, customer_id: int, now: datetime,
+                  policy: Policy = DEFAULT_POLICY) -> None:
+    """Release a claimed customer and keep them out of this caller's queue for
+    ``claims.skip_minutes`` (other callers may take them at once)."""
+    with store.write():
+        q.delete_claims(store, caller, customer_id)
+        if policy.claims.skip_minutes:
+            q.put_skip(store, caller, customer_id,
+                       to_iso(now + timedelta(minutes=policy.claims.skip_minutes)))
+
+
+def held_claims(store: Store, caller: str, now: datetime) -> list[int]:
+    """Customer ids the caller holds a live claim on."""
+    return [r["customer_id"] for r in q.live_claims_of(store, caller, to_iso(now))]
+
+
+# -- when does the queue fill again ------------------------------------------------------
+
+
+def next_opening(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                 *, horizon: timedelta = timedelta(days=7), tries: int = 40) -> datetime | None:
+    """The next moment after ``now`` at which the caller's queue will not be empty.
+
+    Looks at the moments something changes (a calling window opens, a retry delay or a
+    personal callback's grace ends, a callback falls due) and returns the first at which
+    :func:`build_queue` offers somebody; None if nobody within ``horizon``.
+    """
+    moments: set[datetime] = set()
+    for key in q.zone_keys(store):
+        region, zones = _split_key(key)
+        ws = window_state(region, zones, now, policy)
+        if not ws.open and ws.opens_at is not None:
+            moments.add(ws.opens_at)
+        elif ws.open and ws.closes_at is not None:
+            # A zone open now may reopen tomorrow: its next opening is a moment too.
+            later = window_state(region, zones, ws.closes_at, policy)
+            if later.opens_at is not None:
+                moments.add(later.opens_at)
+    for text in q.upcoming_moments(store, to_iso(now), caller,
+                                   policy.callbacks.personal_grace_minutes):
+        moments.add(from_iso(text))
+    end = now + horizon
+    for t in itertools.islice(sorted(m for m in moments if now < m <= end), tries):
+        if build_queue(store, caller, t, policy, limit=1):
+            return t
+    return None

@@ -1,0 +1,369 @@
+"""Queries for the call queue: candidate streams per reason, claims, skips, zone groups.
+
+Every stream reads its candidates in priority order straight from an index (``INDEXED BY``
+so that SQLite never prefers the zone-key index and sorts), with the exclusions that do
+not depend on the calendar applied in SQL. ``calls.queue`` decides the exact reason for
+each row in Python and stops reading once a page is full.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from calls.store import Store
+
+ZONE_KEY = "ifnull(c.phone_region, '') || '|' || ifnull(c.time_zones, '')"
+_ZONE_KEY_INDEXED = "ifnull(phone_region, '') || '|' || ifnull(time_zones, '')"
+
+# Tier groups: A, B, C use the indexes; anything else (no tier yet) is one more group.
+TIER_GROUPS: tuple[str | None, ...] = ("A", "B", "C", None)
+
+
+def _tier_clause(tier: str | None) -> str:
+    if tier is None:
+        return "(c.tier IS NULL OR c.tier NOT IN ('A', 'B', 'C'))"
+    return "c.tier = :tier"
+
+
+def _indexed(tier: str | None, index: str) -> str:
+    # The "no tier" group matches several index values: let the planner choose.
+    return f"INDEXED BY {index}" if tier is not None else ""
+
+
+# Exclusions that hold whatever the reason. Parameters: now, caller, open_keys (JSON list
+# of zone keys whose calling window is open), grace_cut (now minus the personal-callback
+# grace period).
+EXCLUSIONS = f"""
+    c.do_not_call = 0
+    AND c.number_status = 'ok'
+    AND c.phone IS NOT NULL AND c.phone != ''
+    AND (c.retry_after IS NULL OR c.retry_after <= :now)
+    AND ({ZONE_KEY}) IN (SELECT value FROM json_each(:open_keys))
+    AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+    AND c.id NOT IN (SELECT customer_id FROM claims
+                     WHERE caller != :caller AND expires_at > :now)
+    AND c.id NOT IN (SELECT customer_id FROM skips WHERE caller = :caller AND until > :now)
+    AND c.id NOT IN (
+        SELECT customer_id FROM followups
+        WHERE kind = 'callback' AND status = 'open'
+        GROUP BY customer_id
+        HAVING sum(CASE WHEN ifnull(due_at, '') <= :now
+                         AND (owner IS NULL OR owner = :caller
+                              OR ifnull(due_at, '') <= :grace_cut)
+                        THEN 1 ELSE 0 END) = 0)
+"""
+
+
+def stream(store: Store, sql: str, params: dict) -> Iterator[dict]:
+    """Rows of ``sql`` as dicts, read lazily (the caller stops when its page is full)."""
+    cursor = store.db.conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    try:
+        for row in cursor:
+            yield dict(zip(names, row))
+    finally:
+        cursor.close()
+
+
+def callback_stream(store: Store, params: dict) -> Iterator[dict]:
+    """Customers with an open callback due for this caller, earliest first."""
+    sql = f"""
+        SELECT c.*, f.due AS _due FROM (
+            SELECT customer_id, min(ifnull(due_at, '')) AS due FROM followups
+            WHERE kind = 'callback' AND status = 'open' AND ifnull(due_at, '') <= :now
+              AND (owner IS NULL OR owner = :caller OR ifnull(due_at, '') <= :grace_cut)
+            GROUP BY customer_id) f
+        JOIN customers c ON c.id = f.customer_id
+        WHERE {EXCLUSIONS}
+        ORDER BY f.due, c.id
+    """
+    return stream(store, sql, params)
+
+
+def recovery_stream(store: Store, params: dict) -> Iterator[dict]:
+    """Customers with an open recovery call that is due, earliest first."""
+    sql = f"""
+        SELECT c.*, f.due AS _due FROM (
+            SELECT customer_id, min(ifnull(due_at, '')) AS due FROM followups
+            WHERE kind = 'recovery_call' AND status = 'open' AND ifnull(due_at, '') <= :now
+            GROUP BY customer_id) f
+        JOIN customers c ON c.id = f.customer_id
+        WHERE {EXCLUSIONS}
+        ORDER BY f.due, c.id
+    """
+    return stream(store, sql, params)
+
+
+def thank_you_stream(store: Store, tier: str | None, lp_min: str, lp_max: str,
+                     params: dict) -> Iterator[dict]:
+    """Customers of one tier group who bought between the dates and were not called since."""
+    sql = f"""
+        SELECT c.* FROM customers c {_indexed(tier, 'idx_customers_tier_purchase')}
+        WHERE {_tier_clause(tier)}
+          AND c.last_purchase >= :lp_min AND c.last_purchase <= :lp_max
+          AND (c.cycle_ended_at IS NULL OR c.cycle_ended_at < c.last_purchase)
+          AND {EXCLUSIONS}
+        ORDER BY c.last_purchase, c.id
+    """
+    return stream(store, sql, {**params, "tier": tier, "lp_min": lp_min, "lp_max": lp_max})
+
+
+def occasion_stream(store: Store, column: str, year: int, md_lo: str, md_hi: str,
+                    days_ahead: int, params: dict) -> Iterator[dict]:
+    """Customers whose ``column`` (birthday / customer_since) month-day is in the range.
+
+    The occasion falls in ``year``; a customer called since ``days_ahead`` days before it
+    is left out. 29 February counts as 28 February in a common year.
+    """
+    if column not in ("birthday", "customer_since"):
+        raise ValueError(column)
+    index = "idx_customers_birthday_md" if column == "birthday" else "idx_customers_since_md"
+    md = f"substr(c.{column}, 6, 5)"
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    feb29 = f"{year}-02-29" if leap else f"{year}-02-28"
+    since_clause = "AND substr(c.customer_since, 1, 4) < :year_text" if (
+        column == "customer_since") else ""
+    sql = f"""
+        SELECT c.* FROM customers c INDEXED BY {index}
+        WHERE {md} BETWEEN :md_lo AND :md_hi
+          {since_clause}
+          AND (c.cycle_ended_at IS NULL OR c.cycle_ended_at < date(
+                CASE {md} WHEN '02-29' THEN :feb29 ELSE :year_text || '-' || {md} END,
+                :minus_days))
+          AND {EXCLUSIONS}
+        ORDER BY {md}, c.id
+    """
+    return stream(store, sql, {**params, "md_lo": md_lo, "md_hi": md_hi, "feb29": feb29,
+                               "year_text": f"{year:04d}", "minus_days": f"-{days_ahead} days"})
+
+
+def at_risk_expr(factor: float) -> str:
+    """The SQL date a customer starts counting as "buying slowed" (matches its index)."""
+    return (f"date(last_purchase, '+' || (CAST({float(factor)!r} * avg_order_interval_days "
+            f"AS INTEGER) + 1) || ' days')")
+
+
+def at_risk_index_name(factor: float) -> str:
+    """The name of the expression index for one at-risk factor."""
+    text = re.sub(r"[^0-9]", "_", f"{float(factor)!r}").rstrip("_0") or "0"
+    return f"idx_customers_at_risk_{text}"
+
+
+def ensure_at_risk_index(store: Store, factor: float) -> None:
+    """Create the index for a non-default at-risk factor (once; the default ships with it)."""
+    name = at_risk_index_name(factor)
+    if store.scalar("SELECT 1 FROM sqlite_master WHERE type='index' AND name=?", (name,)):
+        return
+    with store.write():
+        store.db.execute(
+            f"CREATE INDEX IF NOT EXISTS {name} ON customers({at_risk_expr(factor)}) "
+            "WHERE order_count >= 2"
+        )
+
+
+def at_risk_stream(store: Store, factor: float, day_max: str, params: dict) -> Iterator[dict]:
+    """Customers whose buying slowed on or before ``day_max`` and not called since."""
+    expr = at_risk_expr(factor)
+    sql = f"""
+        SELECT c.*, {expr} AS _risk FROM customers c INDEXED BY {at_risk_index_name(factor)}
+        WHERE c.order_count >= 2 AND {expr} <= :day_max
+          AND (c.cycle_ended_at IS NULL OR c.cycle_ended_at < {expr})
+          AND {EXCLUSIONS}
+        ORDER BY {expr}, c.id
+    """
+    return stream(store, sql, {**params, "day_max": day_max})
+
+
+def overdue_stream(store: Store, tier: str | None, cut: str, params: dict) -> Iterator[dict]:
+    """Customers of one tier group whose last cycle ended on or before ``cut``, oldest first."""
+    sql = f"""
+        SELECT c.* FROM customers c {_indexed(tier, 'idx_customers_overdue')}
+        WHERE {_tier_clause(tier)}
+          AND c.cycle_ended_at IS NOT NULL AND c.cycle_ended_at <= :cut
+          AND {EXCLUSIONS}
+        ORDER BY c.cycle_ended_at, c.id
+    """
+    return stream(store, sql, {**params, "tier": tier, "cut": cut})
+
+
+def never_stream(store: Store, tier: str | None, params: dict) -> Iterator[dict]:
+    """Customers of one tier group with no care cycle ended yet, highest revenue first."""
+    sql = f"""
+        SELECT c.* FROM customers c {_indexed(tier, 'idx_customers_never')}
+        WHERE {_tier_clause(tier)} AND c.cycle_ended_at IS NULL
+          AND {EXCLUSIONS}
+        ORDER BY c.revenue DESC, c.id
+    """
+    return stream(store, sql, {**params, "tier": tier})
+
+
+def zone_keys(store: Store) -> list[str]:
+    """Every distinct zone key (``region|time_zones``) in use: one index seek per key."""
+    keys: list[str] = []
+    conn = store.db.conn
+    last = None
+    sql_first = f"SELECT min({_ZONE_KEY_INDEXED}) FROM customers"
+    sql_next = (f"SELECT min({_ZONE_KEY_INDEXED}) FROM customers "
+                f"WHERE {_ZONE_KEY_INDEXED} > ?")
+    while True:
+        row = (conn.execute(sql_first) if last is None else conn.execute(sql_next, (last,))
+               ).fetchone()
+        if row is None or row[0] is None:
+            return keys
+        keys.append(row[0])
+        last = row[0]
+
+
+def customer_rows(store: Store, ids: list[int]) -> dict[int, dict]:
+    """customers rows keyed by id."""
+    out: dict[int, dict] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.db.query(f"SELECT * FROM customers WHERE id IN ({marks})", chunk):
+            out[row["id"]] = row
+    return out
+
+
+def all_customer_rows(store: Store) -> Iterator[dict]:
+    """Every customer row (the slow reference queue and tools)."""
+    return store.db.query("SELECT * FROM customers ORDER BY id")
+
+
+def open_call_followups(store: Store, ids: list[int] | None = None) -> list[dict]:
+    """Open callback and recovery_call follow-ups (for these customers, or all)."""
+    sql = ("SELECT id, kind, customer_id, owner, due_at, details, call_id FROM followups "
+           "WHERE status = 'open' AND kind IN ('callback', 'recovery_call')")
+    if ids is None:
+        return store.all(sql + " ORDER BY id")
+    out: list[dict] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        out.extend(store.all(sql + f" AND customer_id IN ({marks}) ORDER BY id", chunk))
+    return out
+
+
+def dnc_rows_for(store: Store, phones: list[str]) -> dict[str, dict]:
+    """DNC list rows for these numbers, keyed by number."""
+    out: dict[str, dict] = {}
+    phones = [p for p in phones if p]
+    for start in range(0, len(phones), 500):
+        chunk = phones[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.db.query(f"SELECT * FROM dnc WHERE phone IN ({marks})", chunk):
+            out[row["phone"]] = row
+    return out
+
+
+def all_dnc_phones(store: Store) -> set[str]:
+    """Every number on the DNC list."""
+    return {r["phone"] for r in store.db.query("SELECT phone FROM dnc")}
+
+
+# -- claims and skips ------------------------------------------------------------------
+
+
+def claims_rows(store: Store, ids: list[int] | None = None) -> list[dict]:
+    """Claims (for these customers, or all)."""
+    if ids is None:
+        return store.all("SELECT * FROM claims")
+    out: list[dict] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        out.extend(store.all(f"SELECT * FROM claims WHERE customer_id IN ({marks})", chunk))
+    return out
+
+
+def skip_rows(store: Store, caller: str, ids: list[int] | None = None) -> list[dict]:
+    """This caller's skips (for these customers, or all)."""
+    if ids is None:
+        return store.all("SELECT * FROM skips WHERE caller = ?", (caller,))
+    out: list[dict] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        out.extend(store.all(
+            f"SELECT * FROM skips WHERE caller = ? AND customer_id IN ({marks})",
+            [caller, *chunk]))
+    return out
+
+
+def live_claims_of(store: Store, caller: str, now: str) -> list[dict]:
+    """The caller's claims that have not run out, oldest first."""
+    return store.all(
+        "SELECT * FROM claims WHERE caller = ? AND expires_at > ? ORDER BY claimed_at",
+        (caller, now),
+    )
+
+
+def claim_row(store: Store, customer_id: int) -> dict | None:
+    """The claim on one customer, if any (live or run out)."""
+    return store.one("SELECT * FROM claims WHERE customer_id = ?", (customer_id,))
+
+
+def put_claim(store: Store, customer_id: int, caller: str, now: str, expires: str) -> None:
+    """Claim a customer for a caller (replacing a run-out claim). Call inside store.write()."""
+    store.db.execute(
+        """
+        INSERT INTO claims(customer_id, caller, claimed_at, expires_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(customer_id) DO UPDATE SET
+            caller = excluded.caller,
+            claimed_at = CASE WHEN claims.caller = excluded.caller
+                              AND claims.expires_at > excluded.claimed_at
+                              THEN claims.claimed_at ELSE excluded.claimed_at END,
+            expires_at = excluded.expires_at
+        """,
+        (customer_id, caller, now, expires),
+    )
+
+
+def delete_claims(store: Store, caller: str, customer_id: int | None = None) -> list[int]:
+    """Drop a caller's claims (one customer or all); returns the customer ids released."""
+    if customer_id is None:
+        rows = store.all("SELECT customer_id FROM claims WHERE caller = ?", (caller,))
+        store.db.execute("DELETE FROM claims WHERE caller = ?", (caller,))
+    else:
+        rows = store.all("SELECT customer_id FROM claims WHERE caller = ? AND customer_id = ?",
+                         (caller, customer_id))
+        store.db.execute("DELETE FROM claims WHERE caller = ? AND customer_id = ?",
+                         (caller, customer_id))
+    return [r["customer_id"] for r in rows]
+
+
+def delete_expired_claims(store: Store, now: str) -> None:
+    """Forget claims whose lease ran out, and skips that are over."""
+    store.db.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
+    store.db.execute("DELETE FROM skips WHERE until <= ?", (now,))
+
+
+def put_skip(store: Store, caller: str, customer_id: int, until: str) -> None:
+    """Keep a customer away from this caller until ``until``."""
+    store.db.execute(
+        "INSERT INTO skips(caller, customer_id, until) VALUES (?, ?, ?) "
+        "ON CONFLICT(caller, customer_id) DO UPDATE SET until = excluded.until",
+        (caller, customer_id, until),
+    )
+
+
+
+
+def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
+                     limit: int = 10) -> list[str]:
+    """Moments after ``now`` when a waiting customer may become callable: the next retry
+    times, callbacks falling due, and personal callbacks of others becoming anyone's."""
+    out = [r["t"] for r in store.all(
+        "SELECT DISTINCT retry_after AS t FROM customers WHERE retry_after > ? "
+        "ORDER BY retry_after LIMIT ?", (now, limit))]
+    out += [r["t"] for r in store.all(
+        "SELECT DISTINCT due_at AS t FROM followups WHERE status = 'open' "
+        "AND kind IN ('callback', 'recovery_call') AND due_at > ? ORDER BY due_at LIMIT ?",
+        (now, limit))]
+    out += [r["t"] for r in store.all(
+        "SELECT DISTINCT strftime('%Y-%m-%dT%H:%M:%SZ', due_at, ?) AS t FROM followups "
+        "WHERE status = 'open' AND kind = 'callback' AND owner IS NOT NULL AND owner != ? "
+        "AND strftime('%Y-%m-%dT%H:%M:%SZ', due_at, ?) > ? ORDER BY t LIMIT ?",
+        (f"+{grace_minutes} minutes", caller, f"+{grace_minutes} minutes", now, limit))]
+    return [t for t in out if t]

@@ -1,0 +1,55 @@
+"""Builders shared by the queue, calling and claims tests: customers with E.164 numbers."""
+
+from __future__ import annotations
+
+import json
+
+from calls.store import Store
+
+# Numbers and the zones phonenumbers maps them to (copied here: tests do not parse).
+NY = ("+12125550100", "US", ["America/New_York"])
+CHICAGO = ("+13125550100", "US", ["America/Chicago"])
+LA = ("+14155550100", "US", ["America/Los_Angeles"])
+TORONTO = ("+14165550100", "CA", ["America/Toronto"])
+LONDON = ("+442071234567", "GB", ["Europe/London"])
+TOKYO = ("+81312345678", "JP", ["Asia/Tokyo"])
+# A number that maps to two zones: both must be open.
+TWO_ZONES = ("+18125550100", "US", ["America/Chicago", "America/New_York"])
+
+_counter = {"n": 0}
+
+
+def add_customer(store: Store, ref: str | None = None, *, where=NY, phone: str | None = None,
+                 **fields) -> int:
+    """Insert one customer with a number in ``where``; returns its id."""
+    _counter["n"] += 1
+    number, region, zones = where
+    if phone is None:
+        # A distinct number per customer (the DNC list is by number).
+        phone = number[:-4] + f"{_counter['n'] % 10000:04d}"
+    row = {
+        "ref": ref or f"C{_counter['n']:05d}",
+        "name": fields.pop("name", f"Customer {_counter['n']}"),
+        "phone": phone,
+        "phone_raw": phone,
+        "phone_region": region,
+        "time_zones": json.dumps(zones),
+        "tier": "A",
+        "revenue": 1000.0,
+        "created_at": "2025-01-01T00:00:00Z",
+        "updated_at": "2025-01-01T00:00:00Z",
+    }
+    row.update(fields)
+    with store.write():
+        return store.db["customers"].insert(row).last_pk
+
+
+def add_followup(store: Store, customer_id: int, kind: str, due_at: str | None,
+                 owner: str | None = None, status: str = "open") -> int:
+    """Insert a follow-up row directly."""
+    with store.write():
+        return store.db["followups"].insert({
+            "kind": kind, "customer_id": customer_id, "owner": owner, "due_at": due_at,
+            "status": status, "details": "", "source": "hand",
+            "created_at": "2025-01-01T00:00:00Z",
+        }).last_pk
