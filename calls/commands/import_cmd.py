@@ -1,9 +1,228 @@
-"""Commands for this area (see calls/cli.py)."""
+"""``carecall import FILE`` (load a customer list) and ``carecall demo``."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from calls.commands import common
+
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="FIELD=Header: read FIELD from that column (repeatable). "
+        "Fields: ref, name, first_name, last_name, company, phone, phone2, email, country, "
+        "revenue, last_purchase, birthday, customer_since, owner.",
+        show_default=False,
+    ),
+]
+RegionOption = Annotated[
+    str,
+    typer.Option("--region", help="Region for numbers written without a country code "
+                 "when the row has no country (ISO code, e.g. US, GB, DE)."),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Excel sheet to read (default: the first).", show_default=False),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Read and check everything, write nothing.")
+]
+RejectsOption = Annotated[
+    Path | None,
+    typer.Option("--rejects", help="Write rejected rows (line, reason, values) to this CSV "
+                 "(created readable by you only).", show_default=False),
+]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="Care policy TOML for the tier thresholds "
+                 "(default: $CARECALL_POLICY, else built-in).", show_default=False),
+]
+
+
+def tier_shares(policy_path: Path | None) -> tuple[float, float, object]:
+    """``(a_share, b_share, policy)`` from the care policy (defaults without one)."""
+    try:
+        from calls.policy import load_policy
+    except ImportError:  # the policy module arrives with the queue area
+        return 0.80, 0.95, None
+    policy = load_policy(policy_path)
+    return policy.tiers.a_share, policy.tiers.b_share, policy
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A Rich progress bar when stdout is a terminal, else nothing (``None``)."""
+    if not common.stdout_is_terminal():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+        TimeRemainingColumn(), console=common.console, transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def print_rejects(rejects: list, total: int, rejects_path: Path | None) -> None:
+    """The first rejected rows, and where the rest are."""
+    if not total:
+        return
+    console = common.console
+    console.print(f"[bold]Rejected rows[/] (first {len(rejects)} of {total}):", highlight=False)
+    for r in rejects[:10]:
+        console.print(f"  line {r.line}: {r.reason}", highlight=False, markup=False)
+    if rejects_path:
+        console.print(f"All rejected rows: {rejects_path}", highlight=False)
+    elif total > 10:
+        console.print("Write them all to a file with --rejects FILE.", highlight=False)
+
+
+def import_command(
+    file: Annotated[Path, typer.Argument(help="Customer list: CSV, TSV, XLSX, JSON or NDJSON.",
+                                         show_default=False)],
+    db: common.DbOption = None,
+    mapping: MapOption = None,
+    region: RegionOption = "US",
+    sheet: SheetOption = None,
+    dry_run: DryRunOption = False,
+    rejects: RejectsOption = None,
+    policy: PolicyOption = None,
+    json_out: common.JsonOption = False,
+) -> None:
+    """Import (or update) customers from a list; re-importing the same list changes nothing."""
+    from calls.clock import now_utc
+    from calls.importer import ImportOptions, import_customers, parse_mapping
+
+    with common.user_errors():
+        a_share, b_share, _ = tier_shares(policy)
+        options = ImportOptions(
+            region=region,
+            mapping=parse_mapping(mapping or []),
+            sheet=sheet,
+            dry_run=dry_run,
+            by_user=common.resolve_caller(None),
+            rejects_path=rejects,
+            a_share=a_share,
+            b_share=b_share,
+        )
+        store = common.open_store(db)
+        try:
+            with progress_bar(f"Importing {file.name}") as update:
+                options.progress = update
+                result = import_customers(store, file, options, now_utc())
+            tiers = None
+            if not dry_run:
+                from calls.store.customers import tier_counts
+
+                tiers = tier_counts(store)
+        finally:
+            store.close()
+    if json_out:
+        out = result.to_dict()
+        out["tiers"] = tiers
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    console = common.console
+    head = "Dry run (nothing written)" if dry_run else "Imported"
+    note = f", encoding {result.encoding}" if result.encoding not in (None, "utf-8-sig") else ""
+    console.print(
+        f"{head}: {result.file} ({result.format}{note}{', sheet ' + result.sheet if result.sheet else ''})",
+        highlight=False,
+    )
+    if note:
+        console.print(
+            f"[yellow]note:[/] the file is not UTF-8; read it as {result.encoding}.",
+            highlight=False,
+        )
+    cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
+    console.print(f"Columns: {cols}; matched on {result.match_on}", highlight=False)
+    if result.extra_columns:
+        console.print(
+            f"Kept as extra data: {', '.join(result.extra_columns)}", highlight=False
+        )
+    would = "would be " if dry_run else ""
+    console.print(
+        f"Rows read {result.rows_read}: {result.inserted} {would}inserted, "
+        f"{result.updated} {would}updated, {result.unchanged} unchanged, "
+        f"{result.rejected} rejected, {result.duplicates} duplicates (last one wins)",
+        highlight=False,
+    )
+    if result.phone2_invalid:
+        console.print(
+            f"{result.phone2_invalid} second numbers are not valid; kept as text only.",
+            highlight=False,
+        )
+    if result.orders_attached:
+        console.print(
+            f"{result.orders_attached} waiting order lines attached to these customers.",
+            highlight=False,
+        )
+    if tiers:
+        console.print(
+            "Tiers: " + ", ".join(f"{t} {tiers.get(t, 0)}" for t in ("A", "B", "C")),
+            highlight=False,
+        )
+    print_rejects(result.rejects, result.rejected, rejects)
+
+
+def demo_command(
+    db: common.DbOption = None,
+    no_shift: Annotated[
+        bool, typer.Option("--no-shift", help="Only build the demo database; do not open the shift.")
+    ] = False,
+    json_out: common.JsonOption = False,
+) -> None:
+    """Build a demo database from the shipped demo list, then open a shift on it."""
+    from calls.demo import build_demo, demo_db_path
+
+    with common.user_errors():
+        path = demo_db_path(db)
+        summary = build_demo(path)
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        console = common.console
+        verb = "Built" if summary["inserted"] else "Up to date:"
+        console.print(
+            f"{verb} demo database {path}: {summary['customers']} customers "
+            f"({summary['inserted']} new, {summary['rejected']} rows of the demo list rejected "
+            f"on purpose: see `carecall import` for why).",
+            highlight=False,
+        )
+        console.print(
+            "Tiers: " + ", ".join(f"{t} {summary['tiers'].get(t, 0)}" for t in ("A", "B", "C")),
+            highlight=False,
+        )
+    if no_shift:
+        if not json_out:
+            common.console.print(
+                f"Next: carecall shift --db {path}   (or: carecall queue --db {path})",
+                highlight=False,
+            )
+        return
+    try:
+        from calls.commands.shift_cmd import launch_shift
+    except ImportError:
+        common.console.print(f"Next: carecall shift --db {path}", highlight=False)
+        return
+    with common.user_errors():
+        launch_shift(path, caller="demo")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    """Add ``carecall import`` and ``carecall demo``."""
+    app.command("import")(import_command)
+    app.command("demo")(demo_command)

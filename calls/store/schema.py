@@ -295,3 +295,38 @@ def _queue_care_state(db: Database) -> None:
     db.execute(
         "CREATE INDEX idx_customers_retry ON customers(retry_after) WHERE retry_after IS NOT NULL"
     )
+
+
+@migrations(name="orders_0001_order_lines")
+def _order_lines(db: Database) -> None:
+    # Order / invoice lines from `carecall import-orders`. Lines for customers not (yet)
+    # in the database are kept with customer_id NULL and attached when a later customer
+    # import brings the customer (matched on customer_ref).
+    db.execute(
+        """
+        CREATE TABLE order_lines (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER REFERENCES customers(id),   -- NULL: customer not known yet
+            customer_ref TEXT NOT NULL,
+            order_no TEXT NOT NULL,
+            ordered_at TEXT NOT NULL,          -- as the export gave it (local, no zone)
+            order_date TEXT NOT NULL,          -- YYYY-MM-DD
+            item TEXT,                         -- stock code / SKU
+            description TEXT,
+            quantity REAL,
+            unit_price REAL,
+            amount REAL NOT NULL,              -- signed: credit notes are negative
+            currency TEXT,
+            cancellation INTEGER NOT NULL DEFAULT 0,
+            line_hash TEXT NOT NULL UNIQUE,    -- exact duplicates are stored once
+            import_id INTEGER REFERENCES imports(id)
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX idx_order_lines_customer ON order_lines(customer_id, order_date, amount)"
+    )
+    db.execute(
+        "CREATE INDEX idx_order_lines_pending ON order_lines(customer_ref) "
+        "WHERE customer_id IS NULL"
+    )

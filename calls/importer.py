@@ -1,0 +1,578 @@
+"""Import a customer list: detect columns, normalise phones, upsert, record, re-tier.
+
+The flow, built to stream files of any size in bounded memory:
+
+1. :func:`calls.readers.read_table` opens the file; :func:`detect_columns` maps its headers
+   to customer fields (``--map field=Header`` overrides).
+2. Rows are prepared in chunks (phone parsing is the slow part, so big files use a
+   process pool across the cores); each row becomes a staged record or a reject.
+3. Staged records go to a temporary table; the merge into ``customers`` (last row wins
+   for a key seen twice, unchanged rows untouched) runs in one short write transaction.
+4. The import and its rejects are recorded; pending order lines for customers that now
+   exist are attached; tiers are recomputed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from calls.clock import to_iso
+from calls.errors import UserError
+from calls.phones import PhoneError, is_known_region, normalise_phone, region_for_country
+from calls.readers import Table, read_table
+from calls.store import Store
+from calls.store import imports as store_imports
+from calls.values import clean_ref, detect_day_first, parse_amount, parse_date_text
+
+__all__ = [
+    "FIELDS",
+    "ImportOptions",
+    "ImportResult",
+    "Reject",
+    "detect_columns",
+    "import_customers",
+    "parse_mapping",
+]
+
+# Customer fields a list can fill, with the header names recognised for each (compared
+# lower-cased with spaces, dashes, dots and underscores removed), best match first.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "ref": (
+        "customerid", "customerref", "customerno", "customernumber", "customercode",
+        "accountid", "accountnumber", "accountno", "clientid", "clientnumber", "custid",
+        "ref", "reference", "id", "kundennummer", "kundennr", "numeroclient",
+    ),
+    "name": ("name", "fullname", "customername", "contactname", "contact", "clientname"),
+    "first_name": ("firstname", "givenname", "forename", "first", "vorname", "prenom"),
+    "last_name": ("lastname", "surname", "familyname", "last", "nachname", "nomdefamille"),
+    "company": (
+        "company", "companyname", "organisation", "organization", "business",
+        "businessname", "account", "accountname", "firma", "unternehmen", "societe",
+        "entreprise",
+    ),
+    "phone": (
+        "phone", "phone1", "phonenumber", "telephone", "telephone1", "tel", "tel1",
+        "primaryphone", "mainphone", "telephonenumber", "telefon", "telefonnummer",
+        "mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "portable",
+    ),
+    "phone2": (
+        "phone2", "secondaryphone", "alternatephone", "altphone", "otherphone",
+        "telephone2", "tel2", "phonenumber2", "mobile", "mobilephone", "cell", "cellphone",
+        "handy", "fax",
+    ),
+    "email": ("email", "email1", "emailaddress", "mail", "emailadresse", "courriel"),
+    "country": ("country", "countrycode", "countryregion", "nation", "land", "pays"),
+    "revenue": (
+        "revenue", "annualrevenue", "yearlyrevenue", "revenue12m", "revenuelast12months",
+        "spend", "annualspend", "yearlyspend", "totalspend", "sales", "annualsales",
+        "turnover", "umsatz", "chiffredaffaires",
+    ),
+    "last_purchase": (
+        "lastpurchase", "lastpurchasedate", "lastorder", "lastorderdate", "lastbought",
+        "letzterkauf",
+    ),
+    "birthday": ("birthday", "birthdate", "dateofbirth", "dob", "geburtstag", "geburtsdatum"),
+    "customer_since": (
+        "customersince", "subscriptiondate", "since", "clientsince", "signupdate",
+        "signedup", "joined", "joindate", "startdate", "kundeseit", "clientdepuis",
+    ),
+    "owner": (
+        "owner", "accountowner", "leadowner", "salesrep", "rep", "accountmanager",
+        "keyaccountmanager", "betreuer",
+    ),
+}
+
+DATE_FIELDS = ("last_purchase", "birthday", "customer_since")
+# How many rows are read ahead to decide whether a date column is day- or month-first.
+_DATE_SAMPLE_ROWS = 2000
+# Rows per chunk handed to a worker process.
+_CHUNK_ROWS = 2000
+# Files smaller than this are prepared in-process: a pool costs more than it saves.
+_PARALLEL_MIN_BYTES = 2_000_000
+
+
+def _norm_header(text: str) -> str:
+    return re.sub(r"[\s_\-./#()]+", "", text.lower())
+
+
+@dataclass
+class ImportOptions:
+    """What the user asked for on the command line."""
+
+    region: str = "US"                           # region for numbers without a country
+    mapping: dict[str, str] = field(default_factory=dict)   # field -> header (--map)
+    sheet: str | None = None
+    dry_run: bool = False
+    by_user: str | None = None
+    rejects_path: Path | None = None             # --rejects FILE (CSV, 0600)
+    workers: int | None = None                   # None: every core for big files
+    a_share: float = 0.80
+    b_share: float = 0.95
+    progress: Callable[[int, int], None] | None = None   # (done, total) in table units
+
+
+@dataclass
+class Reject:
+    """One rejected row: where it was, what it held, why."""
+
+    line: int
+    reason: str
+    raw: dict[str, str]
+
+
+@dataclass
+class ImportResult:
+    """What an import did (also what ``--json`` prints)."""
+
+    file: str
+    format: str
+    encoding: str | None
+    sheet: str | None
+    columns: dict[str, str]          # field -> header used
+    extra_columns: list[str]         # headers kept as extra data
+    match_on: str                    # "ref" or "phone"
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    dry_run: bool = False
+    import_id: int | None = None
+    orders_attached: int = 0
+    phone2_invalid: int = 0
+    rejects: list[Reject] = field(default_factory=list)   # the first few, for display
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        out = {k: v for k, v in self.__dict__.items() if k != "rejects"}
+        out["rejects"] = [r.__dict__ for r in self.rejects]
+        return out
+
+
+# -- columns ---------------------------------------------------------------------------
+
+
+def parse_mapping(items: Iterable[str]) -> dict[str, str]:
+    """``["phone=Tel", "ref=Kundennr"]`` -> ``{"phone": "Tel", "ref": "Kundennr"}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        name, sep, header = item.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise UserError(f"--map {item!r}: expected FIELD=Header, e.g. --map phone=Tel")
+        mapping[name.strip().lower()] = header.strip()
+    return mapping
+
+
+def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """Customer field -> header, from recognised names; ``mapping`` overrides.
+
+    Raises :class:`UserError` for a mapping naming an unknown field or header, and for a
+    list without a phone column (listing the headers it saw).
+    """
+    mapping = mapping or {}
+    by_lower = {h.lower(): h for h in headers}
+    chosen: dict[str, str] = {}
+    for name, header in mapping.items():
+        if name not in FIELDS:
+            raise UserError(
+                f"--map {name}={header}: unknown field {name!r} "
+                f"(fields: {', '.join(FIELDS)})"
+            )
+        actual = by_lower.get(header.lower())
+        if actual is None:
+            raise UserError(
+                f"--map {name}={header}: no column {header!r} in the file "
+                f"(columns: {', '.join(headers)})"
+            )
+        chosen[name] = actual
+    used = set(chosen.values())
+    normalised = {h: _norm_header(h) for h in headers}
+    for name, synonyms in FIELDS.items():
+        if name in chosen:
+            continue
+        for synonym in synonyms:
+            match = next(
+                (h for h in headers if h not in used and normalised[h] == synonym), None
+            )
+            if match:
+                chosen[name] = match
+                used.add(match)
+                break
+    # "Name" next to first/last names is usually something else (a company name).
+    if (
+        "name" in chosen
+        and ("first_name" in chosen or "last_name" in chosen)
+        and "name" not in mapping
+    ):
+        used.discard(chosen.pop("name"))
+    if "phone" not in chosen:
+        raise UserError(
+            "no phone column found (columns: " + ", ".join(headers) + "); "
+            "name it with --map phone=HEADER"
+        )
+    return chosen
+
+
+# -- preparing rows (runs in worker processes for big files) ----------------------------
+
+
+@dataclass(frozen=True)
+class _Config:
+    columns: dict[str, str]
+    extra_headers: tuple[str, ...]
+    region: str
+    match_on: str
+    day_first: dict[str, bool]
+
+
+# A staged record: the order of the temporary table's columns (store/imports.py).
+STAGE_COLUMNS = store_imports.STAGE_COLUMNS
+
+
+def _prepare(config: _Config, line: int, row: dict[str, str]) -> tuple:
+    """One row -> ``("ok", record_tuple)`` or ``("reject", line, reason, row)``."""
+    cols = config.columns
+
+    def get(name: str) -> str:
+        header = cols.get(name)
+        return row.get(header, "") if header else ""
+
+    try:
+        ref = clean_ref(get("ref")) if "ref" in cols else ""
+        if config.match_on == "ref" and not ref:
+            raise ValueError(f"no customer id ({cols['ref']} is empty)")
+        country_text = get("country")
+        country = region_for_country(country_text) if country_text else None
+        phone_text = get("phone")
+        if not phone_text.strip():
+            raise ValueError(f"no phone number ({cols['phone']} is empty)")
+        try:
+            phone = normalise_phone(phone_text, country or config.region)
+        except PhoneError as exc:
+            raise ValueError(f"{cols['phone']}: {exc}") from None
+        phone2 = phone2_raw = None
+        phone2_text = get("phone2")
+        if phone2_text.strip():
+            phone2_raw = phone2_text
+            try:
+                phone2 = normalise_phone(phone2_text, country or config.region).e164
+            except PhoneError:
+                phone2 = None  # kept as text; the primary number is what we call
+        name = get("name").strip()
+        if not name:
+            name = " ".join(p for p in (get("first_name").strip(), get("last_name").strip()) if p)
+        revenue_text = get("revenue")
+        try:
+            revenue = parse_amount(revenue_text) if revenue_text else None
+        except ValueError as exc:
+            raise ValueError(f"{cols['revenue']}: {exc}") from None
+        dates = {}
+        for name_ in DATE_FIELDS:
+            text = get(name_)
+            try:
+                value = parse_date_text(
+                    text, bool(config.day_first.get(name_)), allow_no_year=name_ == "birthday"
+                ) if text else None
+            except ValueError as exc:
+                raise ValueError(f"{cols[name_]}: {exc}") from None
+            dates[name_] = value.isoformat() if value else None
+        extra = {h: row[h] for h in config.extra_headers if row.get(h, "")}
+        for h, v in row.items():
+            # Cells past the header row (a ragged CSV) are kept too.
+            if h.startswith("column ") and h not in config.extra_headers and v:
+                extra[h] = v
+        email = get("email").strip().lower() or None
+        values = (
+            ref or phone.e164,
+            name,
+            get("company").strip() or None,
+            phone.e164,
+            phone_text,
+            phone.ext,
+            phone.region,
+            phone.number_type,
+            json.dumps(list(phone.time_zones)),
+            phone2,
+            phone2_raw,
+            email,
+            country or phone.region,
+            revenue,
+            dates["customer_since"],
+            dates["last_purchase"],
+            dates["birthday"],
+            get("owner").strip() or None,
+            json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
+        )
+        digest = hashlib.blake2b(
+            json.dumps(values, ensure_ascii=False).encode(), digest_size=12
+        ).hexdigest()
+        key = ref if config.match_on == "ref" else phone.e164
+        return ("ok", (line, key, *values, digest, int(phone2_raw is not None and not phone2)))
+    except ValueError as exc:
+        return ("reject", line, str(exc), row)
+
+
+def _prepare_chunk(config: _Config, chunk: list[tuple[int, dict[str, str]]]) -> list[tuple]:
+    return [_prepare(config, line, row) for line, row in chunk]
+
+
+_WORKER: tuple[Callable, object] | None = None
+
+
+def _worker_init(fn: Callable, config: object) -> None:
+    global _WORKER
+    _WORKER = (fn, config)
+
+
+def _worker_chunk(chunk: list) -> list:
+    assert _WORKER is not None
+    fn, config = _WORKER
+    return fn(config, chunk)
+
+
+def _chunks(rows: Iterator[tuple[int, dict[str, str]]], size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def prepare_in_chunks(
+    rows: Iterator[tuple[int, dict[str, str]]],
+    fn: Callable[[object, list], list],
+    config: object,
+    workers: int,
+    chunk_rows: int = _CHUNK_ROWS,
+) -> Iterator[list]:
+    """``fn(config, chunk)`` over chunks of ``rows``, results in file order.
+
+    With ``workers > 1`` the chunks go to a process pool (``fn`` and ``config`` must be
+    picklable: a module-level function and a dataclass). At most a few chunks are in
+    flight, so a file of any size is held a few thousand rows at a time
+    (``Pool.imap`` would read the whole file ahead into its task queue).
+    """
+    chunks = _chunks(rows, chunk_rows)
+    if workers <= 1:
+        for chunk in chunks:
+            yield fn(config, chunk)
+        return
+    import multiprocessing
+
+    # forkserver: never fork a process that holds a SQLite connection and threads.
+    ctx = multiprocessing.get_context("forkserver")
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(fn, config)) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            if len(pending) >= workers * 3:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def worker_count(table: Table, requested: int | None) -> int:
+    """How many processes should prepare the rows of ``table``."""
+    if requested is not None:
+        return max(1, requested)
+    if table.format in ("csv", "tsv", "ndjson") and table.progress_total < _PARALLEL_MIN_BYTES:
+        return 1
+    if table.format in ("xlsx", "json") and table.progress_total < 20_000:
+        return 1
+    return max(1, os.cpu_count() or 1)
+
+
+def default_day_first(region: str) -> bool:
+    """Undecided ``a/b/yyyy`` dates: month first in the US, day first elsewhere."""
+    return region.upper() not in ("US", "PH", "FM", "MH", "PW")
+
+
+def sample_dates(
+    table: Table, columns: dict[str, str], fields: Iterable[str], region: str
+) -> dict[str, bool]:
+    """Day-first or month-first for each date column, from the first rows of the file."""
+    wanted = {f: columns[f] for f in fields if f in columns}
+    if not wanted:
+        return {}
+    samples: dict[str, list[str]] = {f: [] for f in wanted}
+    rows = table.rows()
+    try:
+        for i, (_line, row) in enumerate(rows):
+            if i >= _DATE_SAMPLE_ROWS:
+                break
+            for name, header in wanted.items():
+                samples[name].append(row.get(header, ""))
+    finally:
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+    out = {}
+    for name, values in samples.items():
+        decided = detect_day_first(values)
+        out[name] = default_day_first(region) if decided is None else decided
+    return out
+
+
+# -- the import ------------------------------------------------------------------------
+
+
+def import_customers(
+    store: Store, path: str | os.PathLike, options: ImportOptions | None, now: datetime
+) -> ImportResult:
+    """Import the customer list at ``path``; see the module docstring for the steps."""
+    options = options or ImportOptions()
+    region = (options.region or "US").upper()
+    if not is_known_region(region):
+        raise UserError(f"--region {options.region!r}: not a known region code (e.g. US, GB, DE)")
+    table = read_table(path, sheet=options.sheet)
+    columns = detect_columns(table.headers, options.mapping)
+    mapped = set(columns.values())
+    extra_headers = tuple(h for h in table.headers if h not in mapped)
+    match_on = "ref" if "ref" in columns else "phone"
+    config = _Config(
+        columns=columns,
+        extra_headers=extra_headers,
+        region=region,
+        match_on=match_on,
+        day_first=sample_dates(table, columns, DATE_FIELDS, region),
+    )
+    result = ImportResult(
+        file=str(Path(path)),
+        format=table.format,
+        encoding=table.encoding,
+        sheet=table.sheet,
+        columns=columns,
+        extra_columns=list(extra_headers),
+        match_on=match_on,
+        dry_run=options.dry_run,
+    )
+    rejects_writer = _RejectsFile(options.rejects_path, table.headers)
+    stage = store_imports.Staging(store)
+    try:
+        workers = worker_count(table, options.workers)
+        for prepared in prepare_in_chunks(table.rows(), _prepare_chunk, config, workers):
+            ok: list[tuple] = []
+            rejected: list[tuple] = []
+            for item in prepared:
+                if item[0] == "ok":
+                    ok.append(item[1][:-1])
+                    result.phone2_invalid += item[1][-1]
+                else:
+                    _, line, reason, raw = item
+                    rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
+                    rejects_writer.write(line, reason, raw)
+                    if len(result.rejects) < 20:
+                        result.rejects.append(Reject(line, reason, raw))
+            stage.add(ok, rejected)
+            result.rows_read += len(prepared)
+            result.rejected += len(rejected)
+            if options.progress:
+                options.progress(table.progress_done, table.progress_total)
+        rejects_writer.close()
+        counts = stage.merge(
+            match_on=match_on,
+            provided=_provided_columns(columns),
+            import_row={
+                "kind": "customers",
+                "file": str(Path(path).resolve()),
+                "file_hash": _file_hash(Path(path)),
+                "format": table.format,
+                "encoding": table.encoding,
+                "sheet": table.sheet,
+                "options": json.dumps(
+                    {"region": region, "map": options.mapping, "match_on": match_on}
+                ),
+                "by_user": options.by_user,
+                "started_at": to_iso(now),
+                "rows_read": result.rows_read,
+                "rejected": result.rejected,
+            },
+            now=to_iso(now),
+            dry_run=options.dry_run,
+        )
+    finally:
+        stage.close()
+        rejects_writer.close()
+    result.inserted = counts.inserted
+    result.updated = counts.updated
+    result.unchanged = counts.unchanged
+    result.duplicates = counts.duplicates
+    result.import_id = counts.import_id
+    if not options.dry_run:
+        result.orders_attached = _after_customer_import(store, now, options)
+    return result
+
+
+def _after_customer_import(store: Store, now: datetime, options: ImportOptions) -> int:
+    """Attach order lines waiting for these customers, then re-derive figures and tiers."""
+    from calls.orders import attach_pending_orders
+    from calls.tiers import recompute_tiers
+
+    attached = attach_pending_orders(store, now)
+    recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+    return attached
+
+
+def _provided_columns(columns: dict[str, str]) -> list[str]:
+    """The customers columns this list speaks for (an update leaves the others alone)."""
+    provided = ["phone", "phone_raw", "phone_ext", "phone_region", "phone_type", "time_zones"]
+    if "name" in columns or "first_name" in columns or "last_name" in columns:
+        provided.append("name")
+    if "phone2" in columns:
+        provided += ["phone2", "phone2_raw"]
+    simple = ("company", "email", "revenue", "customer_since", "last_purchase", "birthday",
+              "owner")
+    provided += [c for c in simple if c in columns]
+    provided.append("country")
+    return provided
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _RejectsFile:
+    """``--rejects FILE``: line, reason, then the row's own columns; created 0600."""
+
+    def __init__(self, path: Path | None, headers: list[str]):
+        self._fh = None
+        self._writer = None
+        self._headers = headers
+        if path is None:
+            return
+        path = Path(path).expanduser()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+        except OSError as exc:
+            raise UserError(f"--rejects {path}: {exc.strerror}") from None
+        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(["line", "reason", *headers])
+
+    def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
+        if self._writer is not None:
+            self._writer.writerow([line, reason, *(raw.get(h, "") for h in self._headers)])
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            self._writer = None

@@ -1,0 +1,433 @@
+"""Order lines: import them, derive each customer's purchase figures, re-tier.
+
+``carecall import-orders FILE`` reads order / invoice lines (order number, customer ref,
+date, quantity, unit price or line amount, optional currency), stores each distinct line
+once, and keeps lines for customers that are not in the database aside until a customer
+import brings them. After every import the figures on ``customers`` are recomputed
+(12-month and lifetime revenue, orders, first / last purchase, average days between
+orders) and the tiers follow the 12-month revenue.
+
+The queue reads two reasons from those figures (:func:`purchase_reason`): a thank-you call
+after a recent purchase, and "at risk: buying slowed" when the days since the last order
+exceed ``at_risk_factor`` times the customer's usual interval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from calls.clock import to_iso
+from calls.errors import UserError
+from calls.importer import (
+    Reject,
+    _file_hash,
+    _norm_header,
+    _RejectsFile,
+    prepare_in_chunks,
+    sample_dates,
+    worker_count,
+)
+from calls.readers import read_table
+from calls.store import Store
+from calls.store import orders as store_orders
+from calls.values import clean_ref, parse_amount, parse_datetime_text
+
+__all__ = [
+    "ORDER_FIELDS",
+    "OrderImportOptions",
+    "OrderImportResult",
+    "attach_pending_orders",
+    "derive_customer_figures",
+    "detect_order_columns",
+    "import_orders",
+    "purchase_reason",
+]
+
+ORDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "order_no": (
+        "invoiceno", "invoice", "invoicenumber", "invoiceid", "orderid", "orderno",
+        "ordernumber", "order", "documentno", "documentnumber", "receiptno",
+        "transactionid", "belegnummer", "rechnungsnummer", "bestellnummer", "numerofacture",
+    ),
+    "customer_ref": (
+        "customerid", "customer", "customerref", "customerno", "customernumber",
+        "customercode", "accountid", "accountnumber", "clientid", "clientnumber", "custid",
+        "kundennummer", "kundennr", "numeroclient",
+    ),
+    "date": (
+        "invoicedate", "orderdate", "date", "purchasedate", "transactiondate", "datetime",
+        "orderdatetime", "createdat", "timestamp", "datum", "bestelldatum", "rechnungsdatum",
+    ),
+    "quantity": ("quantity", "qty", "units", "count", "menge", "anzahl", "quantite"),
+    "unit_price": (
+        "unitprice", "price", "priceeach", "unitcost", "itemprice", "preis", "einzelpreis",
+        "prixunitaire",
+    ),
+    "amount": (
+        "amount", "lineamount", "linetotal", "totalprice", "total", "subtotal", "netamount",
+        "sales", "revenue", "value", "betrag", "montant",
+    ),
+    "currency": ("currency", "curr", "currencycode", "waehrung", "währung", "devise"),
+    "item": (
+        "stockcode", "sku", "item", "itemcode", "itemno", "productid", "productcode",
+        "article", "articlenumber", "artikelnummer",
+    ),
+    "description": ("description", "productname", "itemname", "product", "title"),
+}
+
+# An invoice number marked as a cancellation / credit note (UCI: "C536379").
+_CANCEL_NO = re.compile(r"^[Cc]\d+$")
+
+
+@dataclass
+class OrderImportOptions:
+    """What the user asked for on the command line."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    sheet: str | None = None
+    dry_run: bool = False
+    by_user: str | None = None
+    region: str = "US"                     # decides undecided d/m vs m/d dates
+    rejects_path: Path | None = None
+    workers: int | None = None
+    revenue_window_days: int = 365
+    a_share: float = 0.80
+    b_share: float = 0.95
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class OrderImportResult:
+    """What an orders import did (also what ``--json`` prints).
+
+    ``rows_read == added + pending + existing + duplicates + no_customer + rejected``.
+    """
+
+    file: str
+    format: str
+    encoding: str | None
+    sheet: str | None
+    columns: dict[str, str]
+    rows_read: int = 0
+    added: int = 0            # new lines for customers in the database
+    pending: int = 0          # new lines kept aside for customers not (yet) imported
+    existing: int = 0         # lines an earlier import already stored
+    duplicates: int = 0       # exact repeats inside this file (counted once)
+    no_customer: int = 0      # lines without a customer ref (not stored)
+    rejected: int = 0         # lines that could not be read (bad date, amount, price)
+    cancellations: int = 0    # credit-note / cancellation lines among those read
+    zero_price: int = 0       # lines with a zero price (stored, amount 0; reported)
+    negative_price: int = 0   # lines with a negative price (rejected; reported)
+    customers_with_orders: int = 0
+    pending_total: int = 0    # lines waiting for their customer after this import
+    dry_run: bool = False
+    import_id: int | None = None
+    rejects: list[Reject] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        out = {k: v for k, v in self.__dict__.items() if k != "rejects"}
+        out["rejects"] = [r.__dict__ for r in self.rejects]
+        return out
+
+
+def detect_order_columns(
+    headers: list[str], mapping: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Order field -> header; ``mapping`` (``--map``) overrides. Raises UserError when the
+    file lacks a customer ref, a date, or both price and amount.
+    """
+    mapping = mapping or {}
+    by_lower = {h.lower(): h for h in headers}
+    chosen: dict[str, str] = {}
+    for name, header in mapping.items():
+        if name not in ORDER_FIELDS:
+            raise UserError(
+                f"--map {name}={header}: unknown field {name!r} "
+                f"(fields: {', '.join(ORDER_FIELDS)})"
+            )
+        actual = by_lower.get(header.lower())
+        if actual is None:
+            raise UserError(
+                f"--map {name}={header}: no column {header!r} in the file "
+                f"(columns: {', '.join(headers)})"
+            )
+        chosen[name] = actual
+    used = set(chosen.values())
+    normalised = {h: _norm_header(h) for h in headers}
+    for name, synonyms in ORDER_FIELDS.items():
+        if name in chosen:
+            continue
+        for synonym in synonyms:
+            match = next((h for h in headers if h not in used and normalised[h] == synonym), None)
+            if match:
+                chosen[name] = match
+                used.add(match)
+                break
+    missing = [n for n in ("customer_ref", "date") if n not in chosen]
+    if "unit_price" not in chosen and "amount" not in chosen:
+        missing.append("unit_price or amount")
+    if missing:
+        raise UserError(
+            f"no {' / '.join(missing)} column found (columns: {', '.join(headers)}); "
+            f"name it with --map FIELD=HEADER"
+        )
+    return chosen
+
+
+@dataclass(frozen=True)
+class _OrderConfig:
+    columns: dict[str, str]
+    day_first: bool
+
+
+@lru_cache(maxsize=65536)
+def _when(text: str, day_first: bool) -> tuple[str, str]:
+    """``(ordered_at, order_date)`` text for a date cell (cached: lines share invoices)."""
+    moment = parse_datetime_text(text, day_first)
+    if moment is None:
+        raise ValueError("no date")
+    return moment.isoformat(sep=" "), moment.date().isoformat()
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)   # the common case, fast
+    except ValueError:
+        return parse_amount(text)
+
+
+def _prepare_orders(config: _OrderConfig, chunk: list[tuple[int, dict[str, str]]]) -> list:
+    """Each line -> ``("ok", stage_tuple, flags)``, ``("none",)`` or ``("reject", ...)``."""
+    cols = config.columns
+    c_ref = cols["customer_ref"]
+    c_date = cols["date"]
+    c_no = cols.get("order_no")
+    c_qty = cols.get("quantity")
+    c_price = cols.get("unit_price")
+    c_amount = cols.get("amount")
+    c_cur = cols.get("currency")
+    c_item = cols.get("item")
+    c_desc = cols.get("description")
+    out: list = []
+    for line, row in chunk:
+        try:
+            ref = clean_ref(row.get(c_ref, ""))
+            if not ref:
+                out.append(("none",))
+                continue
+            date_text = row.get(c_date, "")
+            if not date_text:
+                raise ValueError(f"{c_date}: no date")
+            try:
+                ordered_at, order_date = _when(date_text, config.day_first)
+            except ValueError as exc:
+                raise ValueError(f"{c_date}: {exc}") from None
+            qty_text = row.get(c_qty, "") if c_qty else ""
+            try:
+                quantity = _number(qty_text) if qty_text else None
+            except ValueError as exc:
+                raise ValueError(f"{c_qty}: {exc}") from None
+            price_text = row.get(c_price, "") if c_price else ""
+            try:
+                price = _number(price_text) if price_text else None
+            except ValueError as exc:
+                raise ValueError(f"{c_price}: {exc}") from None
+            amount_text = row.get(c_amount, "") if c_amount else ""
+            try:
+                amount = _number(amount_text) if amount_text else None
+            except ValueError as exc:
+                raise ValueError(f"{c_amount}: {exc}") from None
+            if price is not None and price < 0:
+                raise ValueError(
+                    f"{c_price}: negative price {price_text} (an adjustment, not a sale)"
+                )
+            if amount is None:
+                if price is None:
+                    raise ValueError(f"no {c_price or c_amount}")
+                amount = (1.0 if quantity is None else quantity) * price
+            order_no = (row.get(c_no, "") if c_no else "").strip()
+            cancellation = bool(
+                _CANCEL_NO.match(order_no) or (quantity is not None and quantity < 0)
+                or amount < 0
+            )
+            if cancellation:
+                amount = -abs(amount)
+            if not order_no:
+                # No order numbers: one order per customer and day.
+                order_no = f"{ref}@{order_date}"
+            amount = round(amount, 4)
+            item = (row.get(c_item, "") if c_item else "").strip() or None
+            desc = (row.get(c_desc, "") if c_desc else "").strip() or None
+            currency = (row.get(c_cur, "") if c_cur else "").strip().upper() or None
+            key = "\x1f".join(
+                (ref, order_no, ordered_at, item or "", desc or "", repr(quantity),
+                 repr(price), repr(amount), currency or "")
+            )
+            digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+            flags = (cancellation, price == 0 or (price is None and amount == 0))
+            out.append((
+                "ok",
+                (line, ref, order_no, ordered_at, order_date, item, desc, quantity, price,
+                 amount, currency, int(cancellation), digest),
+                flags,
+            ))
+        except ValueError as exc:
+            negative = "negative price" in str(exc)
+            out.append(("reject", line, str(exc), row, negative))
+    return out
+
+
+def import_orders(
+    store: Store, path: str | os.PathLike, options: OrderImportOptions | None, now: datetime
+) -> OrderImportResult:
+    """Import the order lines in ``path``, attach what can be attached, derive, re-tier."""
+    options = options or OrderImportOptions()
+    table = read_table(path, sheet=options.sheet)
+    columns = detect_order_columns(table.headers, options.mapping)
+    day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
+    config = _OrderConfig(columns=columns, day_first=day_first.get("date", False))
+    result = OrderImportResult(
+        file=str(Path(path)), format=table.format, encoding=table.encoding,
+        sheet=table.sheet, columns=columns, dry_run=options.dry_run,
+    )
+    rejects_writer = _RejectsFile(options.rejects_path, table.headers)
+    stage = store_orders.OrderStaging(store)
+    try:
+        workers = worker_count(table, options.workers)
+        for prepared in prepare_in_chunks(table.rows(), _prepare_orders, config, workers, 5000):
+            ok: list[tuple] = []
+            rejected: list[tuple] = []
+            for item in prepared:
+                kind = item[0]
+                if kind == "ok":
+                    ok.append(item[1])
+                    result.cancellations += item[2][0]
+                    result.zero_price += item[2][1]
+                elif kind == "none":
+                    result.no_customer += 1
+                else:
+                    _, line, reason, raw, negative = item
+                    rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
+                    rejects_writer.write(line, reason, raw)
+                    result.negative_price += negative
+                    if len(result.rejects) < 20:
+                        result.rejects.append(Reject(line, reason, raw))
+            stage.add(ok, rejected)
+            result.rows_read += len(prepared)
+            result.rejected += len(rejected)
+            if options.progress:
+                options.progress(table.progress_done, table.progress_total)
+        rejects_writer.close()
+        counts = stage.merge(
+            import_row={
+                "kind": "orders",
+                "file": str(Path(path).resolve()),
+                "file_hash": _file_hash(Path(path)),
+                "format": table.format,
+                "encoding": table.encoding,
+                "sheet": table.sheet,
+                "options": json.dumps({
+                    "map": options.mapping,
+                    "no_customer": result.no_customer,
+                    "pending": 0,
+                    "cancellations": result.cancellations,
+                    "zero_price": result.zero_price,
+                }),
+                "by_user": options.by_user,
+                "started_at": to_iso(now),
+                "finished_at": to_iso(now),
+                "rows_read": result.rows_read,
+                "rejected": result.rejected,
+            },
+            dry_run=options.dry_run,
+        )
+    finally:
+        stage.close()
+        rejects_writer.close()
+    result.added = counts.added
+    result.pending = counts.pending
+    result.existing = counts.existing
+    result.duplicates = counts.duplicates
+    result.import_id = counts.import_id
+    if not options.dry_run:
+        store_orders.attach_pending(store)
+        result.customers_with_orders = derive_customer_figures(
+            store, now, options.revenue_window_days
+        )
+        from calls.tiers import recompute_tiers
+
+        recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+    result.pending_total = store_orders.pending_count(store) + (
+        counts.pending if options.dry_run else 0
+    )
+    return result
+
+
+def window_start(now: datetime, window_days: int = 365) -> date:
+    """The day before the revenue window opens: lines dated after it count.
+
+    With a 365-day window on 2026-03-10, an order of 2025-03-11 counts and one of
+    2025-03-10 (exactly 365 days ago) does not.
+    """
+    return now.date() - timedelta(days=window_days)
+
+
+def derive_customer_figures(store: Store, now: datetime, window_days: int = 365) -> int:
+    """Recompute revenue_12m, revenue_lifetime, order_count, first/last purchase and the
+    average interval for every customer with order lines; returns how many have lines.
+    """
+    return store_orders.derive_figures(store, window_start(now, window_days).isoformat())
+
+
+def attach_pending_orders(
+    store: Store, now: datetime, window_days: int = 365
+) -> int:
+    """After a customer import: attach waiting order lines to customers that now exist and,
+    when any were attached (or orders exist at all), re-derive the figures. Returns how
+    many lines were attached.
+    """
+    if not store_orders.has_order_lines(store):
+        return 0
+    attached = store_orders.attach_pending(store)
+    derive_customer_figures(store, now, window_days)
+    return attached
+
+
+def purchase_reason(
+    last_purchase: date | None,
+    avg_interval_days: float | None,
+    order_count: int | None,
+    now: datetime,
+    *,
+    thank_you_days: int = 14,
+    at_risk_factor: float = 2.0,
+) -> str | None:
+    """``"thank_you"``, ``"at_risk"`` or None for one customer's purchase figures (pure).
+
+    Thank-you: the last purchase is at most ``thank_you_days`` old (and not in the future).
+    At risk: the customer has a usual rhythm (two or more order days) and the days since
+    the last order exceed ``at_risk_factor`` times the average interval.
+    """
+    if last_purchase is None:
+        return None
+    today = now.date()
+    days = (today - last_purchase).days
+    if 0 <= days <= thank_you_days:
+        return "thank_you"
+    if (
+        avg_interval_days
+        and avg_interval_days > 0
+        and (order_count or 0) >= 2
+        and days > at_risk_factor * avg_interval_days
+    ):
+        return "at_risk"
+    return None

@@ -1,0 +1,223 @@
+"""Queries for imports: staging rows in temporary tables, merging them, recording imports.
+
+Staging goes to TEMP tables of this connection (they never touch the database file and
+take no lock on it), so a long file holds the write lock only for the short merge at the
+end, and ``--dry-run`` can count exactly what an import would do without writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+
+from calls.store import Store
+
+# Columns of a staged customer record, in order (calls.importer builds these tuples).
+STAGE_COLUMNS = (
+    "line", "key", "ref", "name", "company", "phone", "phone_raw", "phone_ext",
+    "phone_region", "phone_type", "time_zones", "phone2", "phone2_raw", "email", "country",
+    "revenue", "customer_since", "last_purchase", "birthday", "owner", "extra", "row_hash",
+)
+_VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. owner: copied into customers
+
+
+@dataclass
+class MergeCounts:
+    """What a merge did (or, in a dry run, would do)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    import_id: int | None = None
+
+
+class Staging:
+    """Temporary tables holding one import's prepared rows and rejects."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        conn = store.db.conn
+        self._commit()
+        conn.execute("DROP TABLE IF EXISTS temp.import_stage")
+        conn.execute("DROP TABLE IF EXISTS temp.import_rejects")
+        conn.execute("DROP TABLE IF EXISTS temp.import_win")
+        cols = ", ".join(
+            f"{c} INTEGER" if c == "line" else f"{c} REAL" if c == "revenue" else f"{c} TEXT"
+            for c in STAGE_COLUMNS
+        )
+        conn.execute(f"CREATE TEMP TABLE import_stage ({cols})")
+        conn.execute("CREATE TEMP TABLE import_rejects (line INTEGER, raw TEXT, reason TEXT)")
+        self._commit()
+        marks = ", ".join("?" for _ in STAGE_COLUMNS)
+        self._insert = f"INSERT INTO temp.import_stage VALUES ({marks})"
+
+    def _commit(self) -> None:
+        conn = self.store.db.conn
+        if conn.in_transaction:
+            conn.commit()
+
+    def add(self, records: list[tuple], rejects: list[tuple]) -> None:
+        """Stage prepared records (STAGE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
+        conn = self.store.db.conn
+        if records:
+            conn.executemany(self._insert, records)
+        if rejects:
+            conn.executemany("INSERT INTO temp.import_rejects VALUES (?, ?, ?)", rejects)
+        self._commit()
+
+    def merge(
+        self,
+        *,
+        match_on: str,
+        provided: list[str],
+        import_row: dict,
+        now: str,
+        dry_run: bool,
+    ) -> MergeCounts:
+        """Merge the staged rows into ``customers``: last row per key wins, unchanged rows
+        are left alone, only ``provided`` columns are updated. Records the import and its
+        rejects. With ``dry_run`` only counts, writing nothing to the database file.
+        """
+        conn = self.store.db.conn
+        conn.execute("CREATE INDEX temp.import_stage_key ON import_stage(key, line)")
+        conn.execute(
+            """
+            CREATE TEMP TABLE import_win AS
+            SELECT s.*, CAST(NULL AS INTEGER) AS cid FROM temp.import_stage AS s
+            WHERE s.line = (SELECT max(line) FROM temp.import_stage AS t WHERE t.key = s.key)
+            """
+        )
+        self._commit()
+        if dry_run:
+            return self._match_and_count(match_on)
+        with self.store.write():
+            counts = self._match_and_count(match_on)
+            row = dict(import_row)
+            row.update(
+                inserted=counts.inserted,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+                duplicates=counts.duplicates,
+                finished_at=now,
+            )
+            names = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cur = conn.execute(f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values()))
+            import_id = cur.lastrowid
+            counts.import_id = import_id
+            self._apply(provided, import_id, now)
+            conn.execute(
+                "INSERT INTO rejects (import_id, line, raw, reason) "
+                "SELECT ?, line, raw, reason FROM temp.import_rejects ORDER BY line",
+                (import_id,),
+            )
+        return counts
+
+    def _match_and_count(self, match_on: str) -> MergeCounts:
+        conn = self.store.db.conn
+        if match_on == "ref":
+            conn.execute(
+                "UPDATE temp.import_win SET cid = "
+                "(SELECT id FROM customers AS c WHERE c.ref = import_win.ref)"
+            )
+        else:
+            # No id column: match on the number; a customer whose ref is this number
+            # (created by an earlier phone-keyed import) is the same customer too.
+            conn.execute(
+                """
+                UPDATE temp.import_win SET cid = coalesce(
+                    (SELECT min(id) FROM customers AS c WHERE c.phone = import_win.phone),
+                    (SELECT id FROM customers AS c WHERE c.ref = import_win.ref))
+                """
+            )
+            conn.execute(
+                "UPDATE temp.import_win SET ref = "
+                "(SELECT ref FROM customers AS c WHERE c.id = import_win.cid) "
+                "WHERE cid IS NOT NULL"
+            )
+        total = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
+        inserted, unchanged, won = conn.execute(
+            """
+            SELECT sum(w.cid IS NULL), sum(c.row_hash IS NOT NULL AND c.row_hash = w.row_hash),
+                   count(*)
+            FROM temp.import_win AS w LEFT JOIN customers AS c ON c.id = w.cid
+            """
+        ).fetchone()
+        inserted, unchanged = inserted or 0, unchanged or 0
+        return MergeCounts(
+            inserted=inserted,
+            unchanged=unchanged,
+            updated=won - inserted - unchanged,
+            duplicates=total - won,
+        )
+
+    def _apply(self, provided: list[str], import_id: int, now: str) -> None:
+        conn = self.store.db.conn
+        sets = ", ".join(f"{c} = w.{c}" for c in provided if c != "name")
+        if "name" in provided:
+            sets += ", name = coalesce(w.name, '')"
+        conn.execute(
+            f"""
+            UPDATE customers AS c SET {sets},
+                number_status = CASE WHEN c.phone IS w.phone THEN c.number_status ELSE 'ok' END,
+                extra = CASE WHEN w.extra IS NULL THEN c.extra
+                             WHEN c.extra IS NULL THEN w.extra
+                             ELSE json_patch(c.extra, w.extra) END,
+                row_hash = w.row_hash, import_id = ?, updated_at = ?
+            FROM temp.import_win AS w
+            WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash
+            """,
+            (import_id, now),
+        )
+        cols = ", ".join(_VALUE_COLUMNS)
+        select = ", ".join(
+            "coalesce(name, '')" if c == "name" else c for c in _VALUE_COLUMNS
+        )
+        conn.execute(
+            f"""
+            INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at, updated_at)
+            SELECT {select}, extra, row_hash, ?, ?, ? FROM temp.import_win
+            WHERE cid IS NULL ORDER BY line
+            """,
+            (import_id, now, now),
+        )
+
+    def close(self) -> None:
+        """Drop the temporary tables."""
+        conn = self.store.db.conn
+        # The connection may already be closed after an error: nothing left to drop then.
+        with contextlib.suppress(sqlite3.ProgrammingError, sqlite3.OperationalError):
+            if conn.in_transaction:
+                conn.commit()
+            for name in ("import_stage", "import_rejects", "import_win"):
+                conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            conn.commit()
+
+
+def record_import(store: Store, row: dict) -> int:
+    """Insert an ``imports`` row (for imports that do not stage, e.g. DNC lists); its id."""
+    with store.write():
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cur = store.db.conn.execute(
+            f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values())
+        )
+        return cur.lastrowid
+
+
+def last_imports(store: Store, kind: str | None = None, limit: int = 10) -> list[dict]:
+    """The most recent imports, newest first."""
+    if kind:
+        return store.all(
+            "SELECT * FROM imports WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit)
+        )
+    return store.all("SELECT * FROM imports ORDER BY id DESC LIMIT ?", (limit,))
+
+
+def rejects_for(store: Store, import_id: int) -> list[dict]:
+    """The rejected rows of one import, by line."""
+    return store.all(
+        "SELECT line, raw, reason FROM rejects WHERE import_id = ? ORDER BY line", (import_id,)
+    )

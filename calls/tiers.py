@@ -1,0 +1,69 @@
+"""Tiers A/B/C by the 80/20 rule.
+
+Sort customers by revenue, highest first. A = the customers who together make the first
+``a_share`` (80 %) of all revenue, B = those up to ``b_share`` (95 %), C = the rest
+(including everyone with no revenue). The customer whose revenue crosses a boundary
+belongs to the higher tier: the top customers *make* the first 80 %.
+
+Revenue is the 12-month revenue from order lines when the customer has any
+(``revenue_12m``), else the yearly revenue from the imported list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from calls.store import Store
+from calls.store import customers as store_customers
+
+__all__ = ["assign_tiers", "recompute_tiers"]
+
+
+def assign_tiers(
+    revenues: Iterable[tuple[int, float | None]], a_share: float = 0.80, b_share: float = 0.95
+) -> dict[int, str]:
+    """``{id: tier}`` for ``(id, revenue)`` pairs; pure, no database.
+
+    Ties in revenue are broken by id so the result does not depend on input order.
+    """
+    if not 0 < a_share <= b_share <= 1:
+        raise ValueError(f"tier shares must satisfy 0 < a ({a_share}) <= b ({b_share}) <= 1")
+    items = sorted(
+        ((cid, max(rev or 0.0, 0.0)) for cid, rev in revenues), key=lambda x: (-x[1], x[0])
+    )
+    total = sum(rev for _, rev in items)
+    tiers: dict[int, str] = {}
+    before = 0.0
+    # A tiny tolerance: float sums of many amounts must not push an exact 80 % boundary
+    # customer into the next tier.
+    eps = total * 1e-12
+    for cid, rev in items:
+        if rev <= 0 or total <= 0:
+            tiers[cid] = "C"
+        elif before < a_share * total - eps:
+            tiers[cid] = "A"
+        elif before < b_share * total - eps:
+            tiers[cid] = "B"
+        else:
+            tiers[cid] = "C"
+        before += rev
+    return tiers
+
+
+def recompute_tiers(store: Store, a_share: object = 0.80, b_share: float = 0.95) -> int:
+    """Recompute every customer's tier; returns how many tiers changed.
+
+    ``a_share`` may also be a policy (anything with ``.tiers.a_share`` / ``.tiers.b_share``,
+    e.g. ``calls.policy.load_policy(...)``), so callers can pass the policy through.
+    """
+    tiers_section = getattr(a_share, "tiers", None)
+    if tiers_section is not None:
+        a, b = float(tiers_section.a_share), float(tiers_section.b_share)
+    else:
+        a, b = float(a_share), float(b_share)  # type: ignore[arg-type]
+    with store.write():
+        rows = store_customers.tier_inputs(store)
+        wanted = assign_tiers(((cid, rev) for cid, rev, _ in rows), a, b)
+        changes = [(wanted[cid], cid) for cid, _, tier in rows if tier != wanted[cid]]
+        store_customers.set_tiers(store, changes)
+    return len(changes)

@@ -1,0 +1,216 @@
+"""The customer importer: columns, upsert, duplicates, rejects, re-import, tiers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from calls.errors import UserError
+from calls.importer import ImportOptions, detect_columns, import_customers, parse_mapping
+from calls.store.customers import get_customer
+
+DATA = Path(__file__).parent / "data"
+
+HEADER = ["Customer Id", "First Name", "Last Name", "Country", "Phone", "Annual Revenue",
+          "Last Purchase", "Birthday", "Account Owner", "Segment"]
+
+
+def write_list(path: Path, rows: list[list[str]], header=HEADER) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+ROWS = [
+    ["C1", "Ann", "Lee", "US", "(212) 555-0100", "$80,000", "2026-02-01", "1980-03-12", "Kim", "retail"],
+    ["C2", "Jean", "Dupont", "France", "01 42 68 53 00", "15000", "2025-12-01", "", "Kim", ""],
+    ["C3", "Max", "Müller", "Deutschland", "030 12345678", "3.000,00", "", "14.03.1975", "Lou", ""],
+    ["C4", "Amy", "Pond", "United Kingdom", "020 8366 1177 x12", "2000", "", "", "", "vip"],
+    ["C5", "Bad", "Number", "US", "-4396", "100", "", "", "", ""],
+]
+
+
+def test_import_inserts_and_normalises(store, now, tmp_path):
+    path = write_list(tmp_path / "list.csv", ROWS)
+    result = import_customers(store, path, ImportOptions(), now)
+    assert (result.rows_read, result.inserted, result.rejected) == (5, 4, 1)
+    assert result.match_on == "ref"
+    ann = get_customer(store, "C1")
+    assert ann.name == "Ann Lee"
+    assert ann.phone == "+12125550100"
+    assert ann.phone_raw == "(212) 555-0100"
+    assert ann.time_zones == ("America/New_York",)
+    assert ann.revenue == 80000
+    assert str(ann.last_purchase) == "2026-02-01"
+    assert str(ann.birthday) == "1980-03-12"
+    assert ann.owner == "Kim"
+    assert ann.extra == {"Segment": "retail"}
+    max_ = get_customer(store, "C3")
+    assert (max_.phone, max_.country, max_.revenue) == ("+493012345678", "DE", 3000.0)
+    assert str(max_.birthday) == "1975-03-14"
+    amy = get_customer(store, "C4")
+    assert (amy.phone, amy.phone_ext, amy.phone_region) == ("+442083661177", "12", "GB")
+    assert get_customer(store, "C5") is None
+    reject = store.one("SELECT * FROM rejects")
+    assert reject["line"] == 6
+    assert "negative number" in reject["reason"]
+    assert json.loads(reject["raw"])["Phone"] == "-4396"
+    imp = store.one("SELECT * FROM imports")
+    assert (imp["kind"], imp["rows_read"], imp["inserted"], imp["rejected"]) == (
+        "customers", 5, 4, 1)
+    assert imp["file_hash"]
+    # Tiers follow revenue: 80000 of 100000 is the first 80 %.
+    tiers = dict(store.db.conn.execute("SELECT ref, tier FROM customers"))
+    assert tiers == {"C1": "A", "C2": "B", "C3": "C", "C4": "C"}
+
+
+def test_reimport_changes_nothing(store, now, tmp_path):
+    path = write_list(tmp_path / "list.csv", ROWS)
+    import_customers(store, path, ImportOptions(), now)
+    before = store.all("SELECT * FROM customers ORDER BY id")
+    again = import_customers(store, path, ImportOptions(), now)
+    assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 4, 1)
+    assert store.all("SELECT * FROM customers ORDER BY id") == before
+
+
+def test_changed_row_is_updated_and_untouched_columns_kept(store, now, tmp_path):
+    import_customers(store, write_list(tmp_path / "a.csv", ROWS), ImportOptions(), now)
+    with store.write():
+        store.db.conn.execute(
+            "UPDATE customers SET do_not_call = 1, number_status = 'wrong_number' "
+            "WHERE ref IN ('C1', 'C2')"
+        )
+    rows = [list(r) for r in ROWS]
+    rows[0][4] = "(212) 555-0199"       # new number for C1
+    rows[1][5] = "16000"                # new revenue for C2
+    result = import_customers(store, write_list(tmp_path / "b.csv", rows), ImportOptions(), now)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 2, 2)
+    c1 = get_customer(store, "C1")
+    assert c1.phone == "+12125550199"
+    assert c1.number_status == "ok"          # a new number is worth trying
+    assert c1.do_not_call                      # the list never clears a do-not-call
+    c2 = get_customer(store, "C2")
+    assert c2.revenue == 16000
+    assert c2.number_status == "wrong_number"  # same number: still wrong
+    # A list without a revenue column leaves revenue alone.
+    slim = write_list(tmp_path / "slim.csv", [["C2", "01 42 68 53 00"]],
+                      header=["Customer Id", "Phone"])
+    import_customers(store, slim, ImportOptions(), now)
+    assert get_customer(store, "C2").revenue == 16000
+    assert get_customer(store, "C2").name == "Jean Dupont"
+
+
+def test_duplicates_in_one_file_last_one_wins(store, now, tmp_path):
+    rows = [ROWS[0], ["C1", "Ann", "Lee-Smith", "US", "(212) 555-0100", "1", "", "", "", ""],
+            ROWS[1]]
+    path = write_list(tmp_path / "dup.csv", rows)
+    result = import_customers(store, path, ImportOptions(), now)
+    assert (result.rows_read, result.inserted, result.duplicates) == (3, 2, 1)
+    assert get_customer(store, "C1").name == "Ann Lee-Smith"
+    again = import_customers(store, path, ImportOptions(), now)
+    assert (again.inserted, again.updated, again.unchanged, again.duplicates) == (0, 0, 2, 1)
+
+
+def test_without_id_column_matches_on_phone(store, now, tmp_path):
+    header = ["Name", "Telephone", "Spend"]
+    path = write_list(tmp_path / "p.csv", [["Ann", "212-555-0100", "10"],
+                                           ["Bob", "+1 212 555 0100", "20"],
+                                           ["Cy", "212 555 0101", "5"]], header=header)
+    result = import_customers(store, path, ImportOptions(), now)
+    assert result.match_on == "phone"
+    assert (result.inserted, result.duplicates) == (2, 1)
+    bob = get_customer(store, "+12125550100")
+    assert (bob.name, bob.revenue) == ("Bob", 20)
+    path2 = write_list(tmp_path / "p2.csv", [["Robert", "(212) 555-0100", "20"]], header=header)
+    result2 = import_customers(store, path2, ImportOptions(), now)
+    assert (result2.inserted, result2.updated) == (0, 1)
+    assert get_customer(store, "+12125550100").name == "Robert"
+
+
+def test_region_option_for_rows_without_country(store, now, tmp_path):
+    path = write_list(tmp_path / "uk.csv", [["U1", "020 8366 1177"]], header=["id", "phone"])
+    result = import_customers(store, path, ImportOptions(region="GB"), now)
+    assert result.inserted == 1
+    assert get_customer(store, "U1").phone == "+442083661177"
+    with pytest.raises(UserError, match="--region"):
+        import_customers(store, path, ImportOptions(region="XX"), now)
+
+
+def test_dry_run_writes_nothing_but_counts(store, now, tmp_path):
+    path = write_list(tmp_path / "list.csv", ROWS)
+    result = import_customers(store, path, ImportOptions(dry_run=True), now)
+    assert (result.inserted, result.rejected, result.dry_run) == (4, 1, True)
+    assert store.scalar("SELECT count(*) FROM customers") == 0
+    assert store.scalar("SELECT count(*) FROM imports") == 0
+    assert store.scalar("SELECT count(*) FROM rejects") == 0
+
+
+def test_rejects_file_is_private_and_complete(store, now, tmp_path):
+    out = tmp_path / "rejects.csv"
+    path = write_list(tmp_path / "list.csv", ROWS + [["C6", "", "", "", "", "", "", "", "", ""],
+                                                     ["C7", "", "", "", "212 555 0100", "lots",
+                                                      "", "", "", ""]])
+    result = import_customers(store, path, ImportOptions(rejects_path=out), now)
+    assert result.rejected == 3
+    assert out.stat().st_mode & 0o777 == 0o600
+    rows = list(csv.DictReader(out.open()))
+    assert [r["line"] for r in rows] == ["6", "7", "8"]
+    assert "negative" in rows[0]["reason"]
+    assert "no phone number" in rows[1]["reason"]
+    assert "Annual Revenue" in rows[2]["reason"] and "not an amount" in rows[2]["reason"]
+    assert rows[0]["Phone"] == "-4396"
+
+
+def test_excel_damaged_roundtrip_is_rejected_not_fixed(store, now):
+    result = import_customers(store, DATA / "excel_roundtrip_sample.csv", ImportOptions(), now)
+    reasons = {r.line: r.reason for r in result.rejects}
+    # Line 15 of the sample: 'Phone 1' became -4396 in Excel.
+    assert "negative number" in reasons[15]
+    assert result.rows_read == result.inserted + result.rejected
+    # Dates came back DD-MM-YYYY from Excel; the column is read day-first.
+    for c in store.all("SELECT customer_since FROM customers"):
+        assert c["customer_since"][:4] in ("2020", "2021", "2022")
+    # Phone 2 of line 14 is -8098: the customer stays (Phone 1 is fine), the bad second
+    # number is kept as text only.
+    row = store.one("SELECT phone2, phone2_raw FROM customers WHERE ref = 'ec75Fb9C6A0DcF1'")
+    if row is not None:
+        assert row["phone2"] is None and row["phone2_raw"] == "-8098"
+
+
+def test_column_detection_and_map():
+    headers = ["Kundennummer", "Vorname", "Nachname", "Telefon", "Mobile", "E-Mail", "Umsatz",
+               "Geburtstag", "Kunde seit", "Betreuer", "Notes"]
+    cols = detect_columns(headers)
+    assert cols == {
+        "ref": "Kundennummer", "first_name": "Vorname", "last_name": "Nachname",
+        "phone": "Telefon", "phone2": "Mobile", "email": "E-Mail", "revenue": "Umsatz",
+        "birthday": "Geburtstag", "customer_since": "Kunde seit", "owner": "Betreuer",
+    }
+    cols = detect_columns(["ID", "Tel", "Cell"], parse_mapping(["phone=cell"]))
+    assert cols["phone"] == "Cell"
+    assert cols.get("phone2") != "Cell"
+    with pytest.raises(UserError, match="no phone column found.*Name, Email"):
+        detect_columns(["Name", "Email"])
+    with pytest.raises(UserError, match="unknown field 'fone'.*phone"):
+        detect_columns(["Name", "Tel"], {"fone": "Tel"})
+    with pytest.raises(UserError, match="no column 'Telephone'.*Name, Tel"):
+        detect_columns(["Name", "Tel"], {"phone": "Telephone"})
+    with pytest.raises(UserError, match="FIELD=Header"):
+        parse_mapping(["phone"])
+
+
+def test_parallel_preparation_gives_the_same_result(store, now, tmp_path):
+    rows = [[f"C{i}", "A", "B", "US", f"(212) 555-{i:04d}", str(i), "", "", "", ""]
+            for i in range(3000)]
+    rows.append(["C10", "A", "B", "US", "-1", "", "", "", "", ""])
+    path = write_list(tmp_path / "big.csv", rows)
+    result = import_customers(store, path, ImportOptions(workers=2), now)
+    assert (result.rows_read, result.inserted, result.rejected, result.duplicates) == (
+        3001, 3000, 1, 0)
+    again = import_customers(store, path, ImportOptions(workers=1), now)
+    assert (again.unchanged, again.updated, again.inserted) == (3000, 0, 0)

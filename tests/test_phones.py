@@ -1,0 +1,139 @@
+"""Phone normalisation: formats people type, extensions, invalid numbers, country columns."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import phonenumbers
+import pytest
+
+from calls.phones import PhoneError, normalise_phone, region_for_country
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164"),
+    [
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("415.555.2671", "US", "+14155552671"),
+        ("415-555-2671", "US", "+14155552671"),
+        ("4155552671", "US", "+14155552671"),
+        ("1 (415) 555-2671", "US", "+14155552671"),
+        ("+1-415-555-2671", "DE", "+14155552671"),       # international speaks for itself
+        ("001-415-555-2671", "US", "+14155552671"),      # 00 + country code
+        ("011 44 20 8366 1177", "US", "+442083661177"),  # US international prefix
+        ("020 8366 1177", "GB", "+442083661177"),
+        ("+44 (0)20 8366 1177", "US", "+442083661177"),
+        ("0044 20 8366 1177", "FR", "+442083661177"),
+        ("030 12345678", "DE", "+493012345678"),
+        ("+49 30 12345678", "US", "+493012345678"),
+        ("01 42 68 53 00", "FR", "+33142685300"),
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("(604) 555-1234", "CA", "+16045551234"),
+    ],
+)
+def test_formats_people_type(raw, region, e164):
+    assert normalise_phone(raw, region).e164 == e164
+
+
+def test_region_type_and_time_zones():
+    us = normalise_phone("(212) 555-0100", "US")
+    assert us.region == "US"
+    assert us.time_zones == ("America/New_York",)
+    assert us.number_type == "fixed_line_or_mobile"
+    ca = normalise_phone("604 555 1234", "US")  # a Canadian area code inside +1
+    assert ca.region == "CA" and ca.time_zones == ("America/Vancouver",)
+    de_mobile = normalise_phone("0151 23456789", "DE")
+    assert de_mobile.number_type == "mobile"
+    assert de_mobile.time_zones == ("Europe/Berlin",)
+    assert normalise_phone("0800 123 4567", "GB").number_type == "toll_free"
+
+
+def test_extensions_are_kept():
+    for raw in ("(415) 555-2671 x123", "415.555.2671 ext. 123", "+1 415 555 2671 #123"):
+        phone = normalise_phone(raw, "US")
+        assert phone.e164 == "+14155552671"
+        assert phone.ext == "123"
+        assert phone.raw == raw
+    assert normalise_phone("(415) 555-2671 x123", "US").national == "(415) 555-2671 ext. 123"
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("", "no phone number"),
+        ("   ", "no phone number"),
+        ("n/a", "no digits"),
+        ("-4396", "negative number"),      # Excel evaluated +1-696-155-3546 as a formula
+        ("-5361", "negative number"),
+        ("4.15555E+09", "scientific notation"),
+        ("555-0100", "not a valid number"),  # 7 digits: no area code
+        ("(123) 456-7890", "not a valid number"),  # area codes never start with 1
+        ("12", "too short"),
+        ("+999 1234 5678", "country calling code"),
+        ("415555267100000000", "too long"),
+    ],
+)
+def test_invalid_numbers_are_refused_with_a_reason(raw, words):
+    with pytest.raises(PhoneError) as info:
+        normalise_phone(raw, "US")
+    assert words in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_country_column_decides_the_region():
+    assert normalise_phone("030 12345678", country="Germany").e164 == "+493012345678"
+    assert normalise_phone("030 12345678", country="DE").e164 == "+493012345678"
+    assert normalise_phone("030 12345678", country="Deutschland").e164 == "+493012345678"
+    assert normalise_phone("01 42 68 53 00", country="France").region == "FR"
+    assert normalise_phone("020 8366 1177", country="United Kingdom").region == "GB"
+    assert normalise_phone("020 8366 1177", country="UK").region == "GB"
+    # A US number in a row whose country is Chile is not a Chilean number: refused.
+    with pytest.raises(PhoneError, match="CL"):
+        normalise_phone("229.077.5154", country="Chile")
+    # Unknown country text: the default region applies.
+    assert normalise_phone("(415) 555-2671", "US", country="Atlantis").e164 == "+14155552671"
+
+
+def test_region_for_country_names_and_codes():
+    assert region_for_country("United States") == "US"
+    assert region_for_country("usa") == "US"
+    assert region_for_country("Côte d'Ivoire") == "CI"
+    assert region_for_country("GBR") == "GB"
+    assert region_for_country("Allemagne") == "DE"
+    assert region_for_country("ca") == "CA"
+    assert region_for_country("") is None
+    assert region_for_country("Nowhere") is None
+
+
+def test_libphonenumber_example_numbers():
+    """Google's example number for each type agrees with phonenumbers' own validation."""
+    with open(DATA / "libphonenumber_examples.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) > 100
+    for row in rows:
+        expected_valid = phonenumbers.is_valid_number(
+            phonenumbers.parse(row["national_number"], row["region"])
+        )
+        if expected_valid:
+            phone = normalise_phone(row["national_number"], row["region"])
+            assert phone.e164 == row["expected_e164"], row
+            parsed = phonenumbers.parse(row["national_number"], row["region"])
+            expected_type = phonenumbers.number_type(parsed)
+            assert phonenumbers.PhoneNumberType.to_string(expected_type).lower() == (
+                phone.number_type
+            ), row
+        else:
+            with pytest.raises(PhoneError):
+                normalise_phone(row["national_number"], row["region"])
+
+
+def test_numeric_cells():
+    assert normalise_phone(4155552671.0, "US").e164 == "+14155552671"
+    assert normalise_phone(4155552671, "US").e164 == "+14155552671"
+    with pytest.raises(PhoneError, match="negative"):
+        normalise_phone(-4396, "US")
+    with pytest.raises(PhoneError):
+        normalise_phone(None)
