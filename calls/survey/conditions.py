@@ -142,7 +142,7 @@ KEYWORDS = {"and", "or", "not", "in", "true", "false"}
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 
-_NUMBER = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -170,7 +170,7 @@ def tokenize(source: str) -> list[Token]:
         if ch in " \t\r\n":
             i += 1
             continue
-        if ch.isdigit():
+        if ch in "0123456789":  # not str.isdigit(): that accepts '²' and other digits
             m = _NUMBER.match(source, i)
             assert m is not None
             text = m.group(0)

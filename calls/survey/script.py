@@ -447,9 +447,10 @@ class _Checker:
             node = cond.Name(parts, fill.start)
             if len(parts) == 1 and answers is None and parts[0] not in ("customer",):
                 # Openings are read before any answer exists.
-                self.add(where, f"'{field_name}': fill-in {{{fill.name}}} is an answer, and "
-                         "no answer is known yet here; use {caller}, {customer.<field>}, "
-                         "{fix.<field>} or {occasion.<field>}")
+                self.add(where, f"'{field_name}': unknown fill-in {{{fill.name}}}"
+                         + _did_you_mean(parts[0], ["caller"])
+                         + "; before the questions only {caller}, {customer.<field>}, "
+                         "{fix.<field>} and {occasion.<field>} are known")
                 continue
             self.name_kind(node, answers or {}, later, where,
                            f"'{field_name}' fill-in {{{fill.name}}}")

@@ -1,0 +1,142 @@
+"""``carecall script check / list / show`` through the real CLI."""
+
+import json
+
+from typer.testing import CliRunner
+
+from calls.cli import app
+from calls.store import Store
+from calls.store.scripts import store_script
+from calls.survey import load_script
+
+runner = CliRunner()
+
+GOOD = """
+name = "mine"
+version = "3"
+purpose = "care"
+opening = "Hello {customer.name}, this is {caller}."
+closing = "Bye."
+
+[[questions]]
+key = "nps"
+type = "nps"
+text = "Recommend us?"
+
+[[questions]]
+key = "why"
+type = "choice"
+text = "Why? [pick one]"
+when = 'nps <= 6'
+options = ["late", "broken"]
+
+[[rules]]
+when = 'why in ["late"]'
+kind = "fix_problem"
+"""
+
+
+def test_check_a_good_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    result = runner.invoke(app, ["script", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"ok  {path}: mine v3, 2 questions, 1 rules" in result.output
+
+
+def test_check_reports_every_problem_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace("nps <= 6", "nps <= 6 &&").replace('"choice"', '"choise"')
+                   + '[[rules]]\nkind = "gift"\ndue = "soon"\n')
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD)
+    result = runner.invoke(app, ["script", "check", str(good), str(bad),
+                                 str(tmp_path / "none.toml")])
+    assert result.exit_code == 2
+    assert f"ok  {good}" in result.stdout
+    err = result.stderr
+    assert f"{bad}: question 'why': unknown type 'choise'" in err
+    assert f"{bad}: question 'why': syntax error in 'when' at column 10" in err
+    assert f"{bad}: rule 2: bad due offset 'soon'" in err
+    assert "none.toml not found" in err
+    assert "Traceback" not in result.output
+
+
+def test_check_json(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace('key = "why"', 'key = "nps"'))
+    result = runner.invoke(app, ["script", "check", "--json", "quarterly", str(bad)])
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data[0]["ok"] and data[0]["questions"] == 13
+    assert data[1]["problems"] == [
+        f"{bad}: question 'nps': duplicate question key 'nps'",
+        f"{bad}: rule 1: 'when' refers to unknown question 'why' (at column 1)"]
+
+
+def test_list_shows_files_and_stored_versions(db_path, now):
+    with Store.open(db_path) as store:
+        store_script(store, load_script("quarterly"), now)
+    result = runner.invoke(app, ["script", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [f["name"] for f in data["files"]] == ["occasion", "quarterly", "recovery",
+                                                 "thank_you"]
+    assert all(f["origin"] == "shipped" and f["valid"] for f in data["files"])
+    assert [(s["name"], s["version"], s["calls"]) for s in data["stored"]] == [
+        ("quarterly", "1", 0)]
+    text = runner.invoke(app, ["script", "list"])
+    assert text.exit_code == 0
+    assert "Quarterly care call" in text.stdout and "Stored in the database" in text.stdout
+
+
+def test_list_includes_a_scripts_directory_and_flags_invalid_files(db_path, tmp_path,
+                                                                   monkeypatch):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "mine.toml").write_text(GOOD)
+    (folder / "broken.toml").write_text("name = ")
+    monkeypatch.setenv("CARECALL_SCRIPTS", str(folder))
+    data = json.loads(runner.invoke(app, ["script", "list", "--json"]).stdout)
+    files = {f["name"]: f for f in data["files"]}
+    assert files["mine"]["origin"] == str(folder) and files["mine"]["valid"]
+    assert not files["broken"]["valid"] and "not valid TOML" in files["broken"]["problem"]
+    assert "No script versions stored yet" in runner.invoke(app, ["script", "list"]).stdout
+
+
+def test_show_a_shipped_script():
+    result = runner.invoke(app, ["script", "show", "quarterly"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "quarterly v1 (care): Quarterly care call" in out
+    assert "improve (text)  when nps <= 8" in out
+    assert "rule 1 (detractor): fix_problem for account_owner, due +2d, when nps <= 6" in out
+
+
+def test_show_a_file_keeps_brackets_and_prints_json_and_raw(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    out = runner.invoke(app, ["script", "show", str(path)]).stdout
+    assert "Why? [pick one]" in out and 'when why in ["late"]' in out
+    data = json.loads(runner.invoke(app, ["script", "show", str(path), "--json"]).stdout)
+    assert data["questions"][1]["options"] == [{"value": "late", "label": "late"},
+                                               {"value": "broken", "label": "broken"}]
+    assert data["rules"][0]["owner"] == "account_owner"
+    assert runner.invoke(app, ["script", "show", str(path), "--raw"]).stdout == GOOD
+
+
+def test_show_a_stored_version(db_path, now):
+    with Store.open(db_path) as store:
+        script_id = store_script(store, load_script("recovery"), now)
+    result = runner.invoke(app, ["script", "show", "--stored", str(script_id)])
+    assert result.exit_code == 0, result.output
+    assert "recovery v1" in result.stdout
+    missing = runner.invoke(app, ["script", "show", "--stored", "42"])
+    assert missing.exit_code == 2 and "no stored script with id 42" in missing.stderr
+
+
+def test_show_errors_exit_2():
+    result = runner.invoke(app, ["script", "show", "nope"])
+    assert result.exit_code == 2
+    assert "no script named 'nope'" in result.stderr
+    assert runner.invoke(app, ["script", "show"]).exit_code == 2
