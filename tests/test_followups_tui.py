@@ -1,0 +1,171 @@
+"""Pilot: the follow-ups screen marks a fix done and the recovery call appears in the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+from test_followups_support import add_customer
+
+from calls import followups as fu
+
+calling = pytest.importorskip("calls.calling")
+queue = pytest.importorskip("calls.queue")
+app_module = pytest.importorskip("tui.app")
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run (workers, messages) until ``condition()`` holds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+
+
+def queue_ready(app) -> bool:
+    """The queue screen is up, loaded and has the keyboard."""
+    from tui.screens.queue import QueueScreen
+
+    screen = app.screen
+    return isinstance(screen, QueueScreen) and screen.view is not None and app.focused is not None
+
+
+def _table_keys(screen) -> list[str]:
+    from textual.widgets import DataTable
+
+    table = screen.query_one(DataTable)
+    return [row.value for row in table.rows]
+
+
+@pytest.fixture
+def detractor(store, now):
+    """A customer whose care call today was a detractor: a fix_problem for olga."""
+    cid = add_customer(
+        store,
+        "C1",
+        "Ann Able",
+        owner="olga",
+        tier="A",
+        phone="+12125550101",
+        phone_region="US",
+        country="US",
+        time_zones=json.dumps(["America/New_York"]),
+        revenue=50000.0,
+    )
+    add_customer(
+        store,
+        "C2",
+        "Bo Brown",
+        owner="olga",
+        tier="C",
+        phone="+12125550102",
+        phone_region="US",
+        country="US",
+        time_zones=json.dumps(["America/New_York"]),
+        revenue=100.0,
+    )
+    assert queue.claim_customer(store, cid, "bob", now)
+    call = calling.start_call(store, cid, "bob", now)
+    calling.record_outcome(store, call, "completed", now + timedelta(minutes=5))
+    spec = type(
+        "Spec",
+        (),
+        {
+            "kind": "fix_problem",
+            "owner": "account_owner",
+            "due_at": now + timedelta(days=2),
+            "note": "Late delivery",
+        },
+    )
+    [fix] = fu.apply_rule_followups(store, call, [spec], "bob", now + timedelta(minutes=5))
+    return cid, fix
+
+
+async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(db_path, store, now, detractor):
+    from tui.screens.followups import FollowupsScreen
+    from tui.screens.queue import QueueScreen
+
+    customer_id, fix = detractor
+    later = now + timedelta(hours=1)
+    assert customer_id not in [e.customer.id for e in queue.build_queue(store, "olga", later)]
+    app = app_module.make_app(db_path, "olga", clock=later)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: queue_ready(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        await pilot.press("enter")  # an empty note is refused for a fix
+        assert app.screen is not screen
+        await pilot.press(*"Refunded shipping")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: fu.get_followup(store, fix.id).status == "done")
+        await wait_for(pilot, lambda: _table_keys(screen) == [])
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await wait_for(pilot, lambda: str(customer_id) in _table_keys(app.screen))
+        assert _table_keys(app.screen)[0] == str(customer_id)  # recovery comes first
+
+    closed = fu.get_followup(store, fix.id)
+    assert (closed.closed_by, closed.close_note) == ("olga", "Refunded shipping")
+    recovery = fu.recovery_for(store, fix.id)
+    assert recovery is not None and recovery.status == "open"
+    soon = later + timedelta(minutes=5)  # the app clock ran on from `later`
+    [entry] = [e for e in queue.build_queue(store, "carl", soon) if e.customer.id == customer_id]
+    assert entry.reason_codes[0] == "recovery"
+
+
+async def test_reschedule_cancel_and_team_view(db_path, store, now, detractor):
+    from tui.screens.followups import FollowupsScreen
+
+    customer_id, fix = detractor
+    other = fu.add_followup(
+        store,
+        kind="send_info",
+        customer_id=customer_id,
+        owner="zed",
+        due_at=now,
+        details="brochure",
+        now=now,
+    )
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: queue_ready(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
+        # Reschedule: a bad time is refused in the dialog, a good one saved.
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        await pilot.press(*"soonish", "enter")
+        assert app.screen is not screen
+        for _ in range(7):
+            await pilot.press("backspace")
+        await pilot.press(*"+3d", "enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        # The app's clock started at now + 1 h and runs on: +3d from the moment of typing.
+        start = now + timedelta(hours=1, days=3)
+        await wait_for(
+            pilot,
+            lambda: start <= fu.get_followup(store, fix.id).due_at <= start + timedelta(minutes=2),
+        )
+        # The team view shows everybody's.
+        await pilot.press("t")
+        await wait_for(pilot, lambda: set(_table_keys(screen)) == {str(fix.id), str(other.id)})
+        # Cancel zed's follow-up from the team view.
+        table_keys = _table_keys(screen)
+        await pilot.press(*["up"] * len(table_keys))
+        await pilot.press(*["down"] * table_keys.index(str(other.id)))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        await pilot.press(*"found it online", "enter")
+        await wait_for(pilot, lambda: fu.get_followup(store, other.id).status == "cancelled")
+        assert fu.get_followup(store, other.id).close_note == "found it online"
+        assert fu.get_followup(store, fix.id).status == "open"

@@ -1,0 +1,622 @@
+"""The follow-ups screen: my callbacks and actions (or the team's), due first.
+
+Keys: d marks the highlighted follow-up done (with a note; closing a fix_problem puts a
+recovery call in the queue), s reschedules it, x cancels it, o opens the customer (their
+card and every follow-up), t switches between my follow-ups and the team's, / filters,
+Esc goes back. Also here: :class:`CallbackAnnouncer`, which the app runs on any screen
+to announce callbacks due in the next minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from calls import followups as fu
+from calls.errors import UserError
+from calls.store.customers import get_customer
+from tui.widgets.shift_bar import ShiftBar
+
+REFRESH_SECONDS = 30
+LIMIT = 500
+# Kinds the caller makes by phone: shown in the customer's local time.
+_PHONE_KINDS = fu.CALL_KINDS
+
+
+def _zone(names: tuple[str, ...] | list[str] | None) -> ZoneInfo:
+    for name in names or ():
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # an unknown zone name in old data: try the next, else UTC
+    return ZoneInfo("UTC")
+
+
+def _local_zone():
+    return datetime.now().astimezone().tzinfo
+
+
+def format_due(f: fu.Followup, now: datetime, zone) -> str:
+    """``today 14:30`` / ``tomorrow 09:00`` / ``Tue 10 Mar 14:30`` in ``zone``; ``-`` if none."""
+    if f.due_at is None:
+        return "-"
+    local = f.due_at.astimezone(zone)
+    today = now.astimezone(zone).date()
+    days = (local.date() - today).days
+    if days == 0:
+        return f"today {local:%H:%M}"
+    if days == 1:
+        return f"tomorrow {local:%H:%M}"
+    if days == -1:
+        return f"yesterday {local:%H:%M}"
+    return f"{local:%a %d %b %H:%M}"
+
+
+# -- database work (runs on the app's database thread) ---------------------------------
+
+
+@dataclass
+class FollowupsView:
+    """What the screen shows: the follow-ups and each customer's time zones."""
+
+    rows: list[fu.Followup]
+    zones: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+def load_followups(store, owner: str | None, limit: int = LIMIT) -> FollowupsView:
+    """Open follow-ups (of ``owner``, or everybody's with None), due first."""
+    rows = fu.list_followups(store, owner=owner)[:limit]
+    zones: dict[int, tuple[str, ...]] = {}
+    for f in rows:
+        if f.customer_id not in zones:
+            customer = get_customer(store, f.customer_id)
+            zones[f.customer_id] = customer.time_zones if customer else ()
+    return FollowupsView(rows, zones)
+
+
+@dataclass
+class CustomerFollowups:
+    """One customer with all their follow-ups (any status)."""
+
+    customer: Any
+    followups: list[fu.Followup]
+
+
+def load_customer(store, customer_id: int) -> CustomerFollowups:
+    """The customer and every follow-up they have had, newest due first."""
+    customer = get_customer(store, customer_id)
+    if customer is None:
+        raise UserError(f"no customer with id {customer_id}")
+    rows = fu.list_followups(store, customer_id=customer_id, status=None)
+    return CustomerFollowups(customer, rows)
+
+
+def close_with_recovery(store, followup_id: int, by: str, note: str, now: datetime, policy):
+    """Close a follow-up; returns it and the recovery call it opened (if any)."""
+    closed = fu.close_followup(store, followup_id, by=by, note=note, now=now, policy=policy)
+    recovery = fu.recovery_for(store, closed.id) if closed.kind == "fix_problem" else None
+    return closed, recovery
+
+
+# -- dialogs ----------------------------------------------------------------------------
+
+
+class _Dialog(ModalScreen):
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CloseNoteScreen(_Dialog):
+    """Ask for the closing note; required when closing a fix_problem. Returns the note."""
+
+    def __init__(self, f: fu.Followup, verb: str = "done") -> None:
+        super().__init__()
+        self.followup = f
+        self.verb = verb
+        self.required = verb == "done" and f.kind == "fix_problem"
+
+    def compose(self) -> ComposeResult:
+        f = self.followup
+        what = "Mark done" if self.verb == "done" else "Cancel"
+        with Vertical(classes="dialog"):
+            yield Label(
+                f"[b]{what} #{f.id} {f.kind.replace('_', ' ')}[/b] — "
+                f"{escape(f.customer_name or f.customer_ref)}",
+                classes="title",
+            )
+            if f.details:
+                yield Static(escape(f.details), classes="hint")
+            if self.required:
+                prompt = "What was done? (the recovery call tells the customer)"
+            elif self.verb == "done":
+                prompt = "Note (optional)"
+            else:
+                prompt = "Why is it cancelled?"
+            yield Label(prompt)
+            yield Input(id="close-note", placeholder="Enter to save, Esc to go back")
+            yield Static("", id="error", classes="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#close-note", Input).focus()
+
+    @on(Input.Submitted, "#close-note")
+    def _submit(self, event: Input.Submitted) -> None:
+        note = event.value.strip()
+        if self.required and not note:
+            self.query_one("#error", Static).update("Say what was done to fix it.")
+            return
+        self.dismiss(note)
+
+
+class RescheduleScreen(_Dialog):
+    """Ask for a new due time (read in the zone given). Returns the UTC moment."""
+
+    def __init__(self, f: fu.Followup, now: datetime, zone, zone_label: str) -> None:
+        super().__init__()
+        self.followup = f
+        self.now = now
+        self.zone = zone
+        self.zone_label = zone_label
+
+    def compose(self) -> ComposeResult:
+        f = self.followup
+        with Vertical(classes="dialog"):
+            yield Label(
+                f"[b]Reschedule #{f.id} {f.kind.replace('_', ' ')}[/b] — "
+                f"{escape(f.customer_name or f.customer_ref)}",
+                classes="title",
+            )
+            yield Static(f"Now due {format_due(f, self.now, self.zone)} ({self.zone_label})")
+            yield Input(id="new-due", placeholder="+2h, +3d, tomorrow, 2026-03-15T14:30")
+            yield Static(f"Times are {escape(self.zone_label)} time.", classes="hint")
+            yield Static("", id="error", classes="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#new-due", Input).focus()
+
+    @on(Input.Submitted, "#new-due")
+    def _submit(self, event: Input.Submitted) -> None:
+        try:
+            when = fu.parse_when(event.value, self.now, self.zone)
+        except UserError as exc:
+            self.query_one("#error", Static).update(escape(str(exc)))
+            return
+        self.dismiss(when)
+
+
+class CustomerFollowupsScreen(_Dialog):
+    """A customer's card and every follow-up they have had."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close")]
+
+    def __init__(self, data: CustomerFollowups, now: datetime) -> None:
+        super().__init__()
+        self.data = data
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        c = self.data.customer
+        zone = _zone(c.time_zones)
+        lines = [
+            f"[b]{escape(c.name or c.ref)}[/b]  {escape(c.company or '')}  ({escape(c.ref)})",
+            (
+                f"Phone {escape(c.phone or '-')} · tier {c.tier or '-'} · owner "
+                f"{escape(c.owner or '-')} · their time {self.now.astimezone(zone):%a %H:%M}"
+            ),
+        ]
+        if c.do_not_call:
+            lines.append("[red]On the do-not-call list[/red]")
+        if c.birthday or c.customer_since:
+            lines.append(f"Birthday {c.birthday or '-'} · customer since {c.customer_since or '-'}")
+        lines.append("")
+        if not self.data.followups:
+            lines.append("No follow-ups.")
+        for f in self.data.followups:
+            head = (
+                f"#{f.id} [b]{f.kind.replace('_', ' ')}[/b] · {f.status} · "
+                f"due {format_due(f, self.now, _local_zone())} · {escape(f.owner or 'anyone')}"
+            )
+            lines.append(head)
+            if f.details:
+                lines.append("   " + escape(f.details.replace("\n", "\n   ")))
+            if f.status != "open":
+                closed = f"   closed by {escape(f.closed_by or '?')}"
+                if f.close_note:
+                    closed += f": {escape(f.close_note)}"
+                lines.append(closed)
+            if f.score_before is not None or f.score_after is not None:
+                lines.append(f"   NPS {f.score_before} -> {f.score_after}")
+        with Vertical(classes="dialog"):
+            with VerticalScroll(id="customer-followups"):
+                yield Static("\n".join(lines))
+            yield Static("Esc: close", classes="hint")
+
+
+# -- the screen -------------------------------------------------------------------------
+
+
+class FollowupsScreen(Screen):
+    """The caller's own follow-ups, due first; t switches to the team's."""
+
+    DEFAULT_CSS = """
+    FollowupsScreen #fu-status { height: auto; padding: 0 1; color: $text-muted; }
+    FollowupsScreen #fu-filter { display: none; height: 3; }
+    FollowupsScreen #fu-filter.shown { display: block; }
+    FollowupsScreen #fu-table { height: 1fr; }
+    FollowupsScreen #fu-details { height: auto; max-height: 4; padding: 0 1;
+                                  background: $panel; }
+    #customer-followups { height: auto; max-height: 18; }
+    """
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done"),
+        Binding("s", "reschedule", "Reschedule", tooltip="Move the highlighted follow-up"),
+        Binding("x", "cancel_followup", "Cancel it", tooltip="Cancel the highlighted follow-up"),
+        Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups"),
+        Binding(
+            "t", "toggle_team", "Team/mine", tooltip="Switch between my follow-ups and the team's"
+        ),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter follow-ups"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the follow-ups"),
+        Binding("escape", "back", "Back", tooltip="Back to the queue"),
+    ]
+
+    def __init__(self, team: bool = False) -> None:
+        super().__init__()
+        self.team = team
+        self.view: FollowupsView | None = None
+        self.filter_text = ""
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield ShiftBar()
+        yield Static("Loading follow-ups…", id="fu-status")
+        yield Input(
+            placeholder="filter: name, ref, kind, owner or note (Esc clears)", id="fu-filter"
+        )
+        table: DataTable = DataTable(id="fu-table", cursor_type="row", zebra_stripes=True)
+        table.add_column("Due", width=16, key="due")
+        table.add_column("Kind", width=14, key="kind")
+        table.add_column("Customer", width=20, key="customer")
+        table.add_column("Owner", width=10, key="owner")
+        table.add_column("What", key="what")
+        yield table
+        yield Static("", id="fu-details")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.query_one(DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Reload in the background (skipped while a load is running)."""
+        if self._loading:
+            return
+        self._loading = True
+        owner = None if self.team else self.app.caller
+        self.app.db(load_followups, owner, on_done=self._loaded, on_error=self._load_failed)
+
+    def _load_failed(self, exc: Exception) -> None:
+        self._loading = False
+        self.app.show_error(exc)
+
+    def _loaded(self, view: FollowupsView) -> None:
+        self._loading = False
+        self.view = view
+        self._fill()
+
+    def _rows(self) -> list[fu.Followup]:
+        if self.view is None:
+            return []
+        needle = self.filter_text.lower().strip()
+        if not needle:
+            return list(self.view.rows)
+        return [
+            f
+            for f in self.view.rows
+            if needle
+            in " ".join(
+                (
+                    f.customer_name,
+                    f.customer_ref,
+                    f.customer_company or "",
+                    f.kind,
+                    f.owner or "anyone",
+                    f.details,
+                )
+            ).lower()
+        ]
+
+    def _zone_for(self, f: fu.Followup):
+        if f.kind in _PHONE_KINDS and self.view is not None:
+            names = self.view.zones.get(f.customer_id)
+            if names:
+                return _zone(names), f"their ({names[0]})"
+        return _local_zone(), "your"
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        keep = self._selected_id()
+        table.clear()
+        now = self.app.now()
+        rows = self._rows()
+        for f in rows:
+            zone, _label = self._zone_for(f)
+            due = format_due(f, now, zone)
+            if f.is_overdue(now):
+                due = f"[red]{due}[/red]"
+            what = f.details.splitlines()[0] if f.details else ""
+            table.add_row(
+                due,
+                f.kind.replace("_", " "),
+                escape(f.customer_name or f.customer_ref),
+                escape(f.owner or "anyone"),
+                escape(what),
+                key=str(f.id),
+            )
+        if keep is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(str(keep)))
+            except RowDoesNotExist:
+                pass  # the row is gone (closed elsewhere): stay where we are
+        self._status(rows, now)
+        self._show_details()
+        self.refresh_bindings()
+
+    def _status(self, rows: list[fu.Followup], now: datetime) -> None:
+        whose = "The team's" if self.team else "My"
+        total = len(self.view.rows) if self.view else 0
+        overdue = sum(1 for f in rows if f.is_overdue(now))
+        due = sum(1 for f in rows if f.is_due(now))
+        text = f"[b]{whose} open follow-ups: {total}[/b]"
+        if self.filter_text:
+            text += f" · {len(rows)} match “{escape(self.filter_text)}”"
+        text += f" · due now {due} · overdue {overdue}"
+        text += " · t: " + ("mine" if self.team else "team view")
+        if not total:
+            text += " — nothing to do."
+        self.query_one("#fu-status", Static).update(text)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_details()
+
+    def _show_details(self) -> None:
+        f = self._selected()
+        box = self.query_one("#fu-details", Static)
+        if f is None:
+            box.update("")
+            return
+        _zone_obj, label = self._zone_for(f)
+        bits = [f"#{f.id} {escape(f.customer_ref)}"]
+        if f.customer_company:
+            bits.append(escape(f.customer_company))
+        bits.append(f"created by {escape(f.created_by or f.source or '?')}")
+        if f.due_at is not None:
+            bits.append(f"due in {label} time")
+        text = " · ".join(bits)
+        if f.details:
+            text += "\n" + escape(f.details)
+        box.update(text)
+
+    # -- selection -------------------------------------------------------------------
+
+    def _selected_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if not table.row_count or table.cursor_row is None:
+            return None
+        try:
+            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        except CellDoesNotExist:  # cursor outside the rows while the table refills
+            return None
+        return int(key) if key is not None else None
+
+    def _selected(self) -> fu.Followup | None:
+        wanted = self._selected_id()
+        if wanted is None or self.view is None:
+            return None
+        return next((f for f in self.view.rows if f.id == wanted), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = isinstance(self.focused, Input)
+        if action in ("done", "reschedule", "cancel_followup", "open_customer"):
+            return not typing and self._selected() is not None
+        if action in ("toggle_team", "filter", "refresh"):
+            return not typing
+        return True
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.filter_text or self.query_one("#fu-filter").has_class("shown"):
+            self._clear_filter()
+            return
+        self.app.pop_screen()
+
+    def action_toggle_team(self) -> None:
+        self.team = not self.team
+        self.view = None
+        self.action_refresh()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#fu-filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def _clear_filter(self) -> None:
+        box = self.query_one("#fu-filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.filter_text = ""
+        self._fill()
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#fu-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._fill()
+
+    @on(Input.Submitted, "#fu-filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_done(self) -> None:
+        f = self._selected()
+        if f is None:
+            return
+
+        def closed(note: str | None) -> None:
+            if note is None:
+                return
+            app = self.app
+            app.db(
+                close_with_recovery,
+                f.id,
+                app.caller,
+                note,
+                app.now(),
+                app.policy,
+                on_done=self._closed,
+            )
+
+        self.app.push_screen(CloseNoteScreen(f, "done"), closed)
+
+    def _closed(self, result) -> None:
+        closed, recovery = result
+        message = f"Done: #{closed.id} {closed.kind.replace('_', ' ')} for {closed.customer_name}."
+        if recovery is not None:
+            message += " A recovery call is now in the queue."
+        elif closed.kind == "fix_problem":
+            message += " No recovery call: the customer is on the do-not-call list."
+        self.notify(message)
+        self.action_refresh()
+
+    def action_cancel_followup(self) -> None:
+        f = self._selected()
+        if f is None:
+            return
+
+        def cancelled(note: str | None) -> None:
+            if note is None:
+                return
+            app = self.app
+            app.db(
+                fu.cancel_followup,
+                f.id,
+                by=app.caller,
+                note=note,
+                now=app.now(),
+                on_done=lambda g: (self.notify(f"Cancelled #{g.id}."), self.action_refresh()),
+            )
+
+        self.app.push_screen(CloseNoteScreen(f, "cancel"), cancelled)
+
+    def action_reschedule(self) -> None:
+        f = self._selected()
+        if f is None:
+            return
+        zone, label = self._zone_for(f)
+        now = self.app.now()
+
+        def chosen(when: datetime | None) -> None:
+            if when is None:
+                return
+            app = self.app
+            app.db(
+                fu.reschedule_followup,
+                f.id,
+                when,
+                app.caller,
+                app.now(),
+                on_done=lambda g: (
+                    self.notify(f"#{g.id} now due {format_due(g, app.now(), zone)}."),
+                    self.action_refresh(),
+                ),
+            )
+
+        self.app.push_screen(RescheduleScreen(f, now, zone, label), chosen)
+
+    def action_open_customer(self) -> None:
+        f = self._selected()
+        if f is None:
+            return
+        app = self.app
+        app.db(
+            load_customer,
+            f.customer_id,
+            on_done=lambda data: app.push_screen(CustomerFollowupsScreen(data, app.now())),
+        )
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_open_customer()
+
+
+# -- callbacks due soon, announced on any screen ---------------------------------------
+
+
+class CallbackAnnouncer:
+    """Announces (``notify``) the caller's callbacks due in the next minutes, once each.
+
+    ``CallbackAnnouncer(app).start()`` from the app's ``on_mount``; it checks every
+    ``every`` seconds on the database thread. A rescheduled callback is announced again.
+    """
+
+    def __init__(self, app, minutes: int = 10, every: float = 60.0) -> None:
+        self.app = app
+        self.minutes = minutes
+        self.every = every
+        self._announced: set[tuple[int, str]] = set()
+
+    def start(self) -> None:
+        """Check now and then every ``every`` seconds."""
+        self.check()
+        self.app.set_interval(self.every, self.check)
+
+    def check(self) -> None:
+        """Look for callbacks due soon (in the background)."""
+        app = self.app
+        app.db(
+            fu.callbacks_due_soon,
+            app.caller,
+            app.now(),
+            self.minutes,
+            on_done=self._announce,
+            on_error=lambda _exc: None,
+        )
+
+    def _announce(self, due: list[fu.Followup]) -> None:
+        now = self.app.now()
+        for f in due:
+            key = (f.id, f.due_at.isoformat() if f.due_at else "")
+            if key in self._announced:
+                continue
+            self._announced.add(key)
+            minutes = round((f.due_at - now).total_seconds() / 60) if f.due_at else 0
+            when = f"in {minutes} min" if minutes > 0 else "now"
+            whose = "your" if f.owner else "a"
+            self.app.notify(
+                f"Callback due {when}: {f.customer_name or f.customer_ref}"
+                + (f" ({f.details.splitlines()[0]})" if f.details else ""),
+                title=f"{whose.capitalize()} callback",
+                timeout=20,
+            )
