@@ -30,6 +30,24 @@ CallerOption = Annotated[
     typer.Option("--caller", help="Caller name (default: $CARECALL_CALLER, else login name)."),
 ]
 
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="Care policy TOML file (default: $CARECALL_POLICY, else the built-in defaults).",
+        show_default=False,
+    ),
+]
+
+
+def load_policy_option(path: Path | None):
+    """The policy from ``--policy`` / ``$CARECALL_POLICY``, or fail with the file and key."""
+    from calls.policy import load_policy
+
+    with user_errors():
+        return load_policy(path)
+
+
 console = Console()
 err_console = Console(stderr=True)
 

@@ -1,9 +1,284 @@
-"""Commands for this area (see calls/cli.py)."""
+"""carecall queue, next, release, dnc add / import / list / remove (see docs/queue.md)."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from calls.clock import UTC, now_utc
+from calls.commands.common import (
+    CallerOption,
+    DbOption,
+    JsonOption,
+    PolicyOption,
+    console,
+    fail,
+    load_policy_option,
+    open_store,
+    resolve_caller,
+    user_errors,
+)
+from calls.policy import format_duration
+
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Act as if it were this moment (ISO time; without an offset "
+                              "it is UTC), e.g. 2026-03-10T15:00Z.", show_default=False),
+]
+RegionOption = Annotated[
+    str,
+    typer.Option("--region", help="Country for numbers written without +country code."),
+]
+
+
+def parse_moment(text: str | None) -> datetime:
+    """``--at``: an ISO 8601 moment (UTC when it has no offset), else the current time."""
+    if not text:
+        return now_utc()
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--at: cannot read {text!r} as a time; use e.g. 2026-03-10T15:00Z")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _opening_line(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "nobody becomes callable in the next 7 days"
+    return (f"next ones open at {when:%Y-%m-%d %H:%M} UTC "
+            f"(in {format_duration(when - now)})")
+
+
+def _print_entries(entries, caller: str, now: datetime) -> None:
+    table = Table(title=f"Queue for {caller} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
+    for col in ("#", "ref", "name", "company", "tier", "phone", "local time", "reasons"):
+        table.add_column(col, overflow="fold")
+    for i, e in enumerate(entries, 1):
+        c = e.customer
+        table.add_row(str(i), c.ref, c.name, c.company or "", c.tier or "", c.phone or "",
+                      f"{e.local_time:%H:%M} {e.time_zone}", "; ".join(e.reasons))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    """Add queue, next, release and dnc to the app."""
+
+    @app.command("queue")
+    def queue_command(
+        caller: CallerOption = None,
+        at: AtOption = None,
+        limit: Annotated[int, typer.Option("--limit", min=1, max=10_000,
+                                           help="How many rows.")] = 50,
+        explain_ref: Annotated[str | None, typer.Option(
+            "--explain", metavar="REF",
+            help="Say why this customer is or is not callable now, and when next.")] = None,
+        as_json: JsonOption = False,
+        policy_file: PolicyOption = None,
+        db: DbOption = None,
+    ) -> None:
+        """Print the caller's call queue: who to call next and why."""
+        from calls.queue import build_queue, explain, next_opening
+
+        policy = load_policy_option(policy_file)
+        now = parse_moment(at)
+        who = resolve_caller(caller)
+        store = open_store(db)
+        with user_errors():
+            if explain_ref is not None:
+                ex = explain(store, explain_ref, who, now, policy)
+                if as_json:
+                    print(json.dumps(ex.to_dict(), indent=2, ensure_ascii=False))
+                    return
+                c = ex.customer
+                console.print(f"[bold]{c.ref}[/] {c.name}"
+                              f"{' (' + c.company + ')' if c.company else ''} {c.phone or ''}",
+                              highlight=False)
+                console.print(f"local time {ex.local_time:%a %H:%M} {ex.time_zone}; calling "
+                              f"window {'open' if ex.window_open else 'closed'}",
+                              highlight=False)
+                for line in ex.lines:
+                    console.print(f"  {line}", highlight=False, markup=False)
+                return
+            entries = build_queue(store, who, now, policy, limit=limit)
+            if as_json:
+                print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+                return
+            if not entries:
+                console.print(f"Nobody to call for {who} at {now:%Y-%m-%d %H:%M} UTC; "
+                              f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                              highlight=False)
+                return
+            _print_entries(entries, who, now)
+
+    @app.command("next")
+    def next_command(
+        caller: CallerOption = None,
+        at: AtOption = None,
+        as_json: JsonOption = False,
+        policy_file: PolicyOption = None,
+        db: DbOption = None,
+    ) -> None:
+        """Claim the top customer of the caller's queue and print them."""
+        from calls.queue import claim_next, next_opening
+
+        policy = load_policy_option(policy_file)
+        now = parse_moment(at)
+        who = resolve_caller(caller)
+        store = open_store(db)
+        with user_errors():
+            entry = claim_next(store, who, now, policy)
+            if entry is None:
+                if as_json:
+                    print("null")
+                    return
+                console.print(f"Nobody to call for {who}; "
+                              f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                              highlight=False)
+                return
+            if as_json:
+                print(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False))
+                return
+            c = entry.customer
+            lease = policy.claims.lease_minutes
+            console.print(f"[bold]{c.ref}[/] {c.name}{' (' + c.company + ')' if c.company else ''}"
+                          f" {c.phone}  {entry.local_time:%H:%M} {entry.time_zone}"
+                          f"  tier {c.tier or '-'}", highlight=False)
+            for reason in entry.reasons:
+                console.print(f"  {reason}", highlight=False, markup=False)
+            console.print(f"claimed for {who} for {lease} min", highlight=False)
+
+    @app.command("release")
+    def release_command(
+        ref: Annotated[str | None, typer.Argument(
+            help="Release only this customer (default: all the caller's claims).")] = None,
+        caller: CallerOption = None,
+        db: DbOption = None,
+    ) -> None:
+        """Give back the customers the caller has claimed."""
+        from calls.queue import release
+        from calls.store.customers import get_customer
+
+        who = resolve_caller(caller)
+        store = open_store(db)
+        with user_errors():
+            customer_id = None
+            if ref is not None:
+                found = get_customer(store, ref)
+                if found is None:
+                    fail(f"no customer {ref!r}")
+                customer_id = found.id
+            released = release(store, who, customer_id)
+        console.print(f"released {len(released)} claim{'s' if len(released) != 1 else ''} "
+                      f"of {who}", highlight=False)
+
+    dnc_app = typer.Typer(help="The do-not-call list: numbers that are never queued.",
+                          no_args_is_help=True)
+    app.add_typer(dnc_app, name="dnc")
+
+    @dnc_app.command("add")
+    def dnc_add(
+        number: Annotated[str, typer.Argument(help="The number, in any usual format.")],
+        reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+        region: RegionOption = "US",
+        db: DbOption = None,
+    ) -> None:
+        """Put a number on the do-not-call list."""
+        from calls.dnc import add_number
+
+        store = open_store(db)
+        with user_errors():
+            entry, added = add_number(store, number, now_utc(), reason=reason,
+                                      added_by=resolve_caller(None), region=region.upper())
+        if added:
+            console.print(f"added {entry.phone} to the do-not-call list", highlight=False)
+        else:
+            console.print(f"{entry.phone} is already on the do-not-call list "
+                          f"(since {entry.added_at:%Y-%m-%d})", highlight=False)
+
+    @dnc_app.command("import")
+    def dnc_import(
+        file: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX, JSON or NDJSON file.")],
+        column: Annotated[str | None, typer.Option(
+            "--column", help="The column with the numbers (default: guessed).")] = None,
+        reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+        sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet.")] = None,
+        region: RegionOption = "US",
+        as_json: JsonOption = False,
+        db: DbOption = None,
+    ) -> None:
+        """Add every number in a file to the do-not-call list."""
+        from calls.dnc import import_numbers
+
+        store = open_store(db)
+        with user_errors():
+            result = import_numbers(store, file, now_utc(), column=column, reason=reason,
+                                    region=region.upper(), sheet=sheet,
+                                    added_by=resolve_caller(None))
+        if as_json:
+            print(json.dumps({
+                "file": result.file, "column": result.column, "rows_read": result.rows_read,
+                "added": result.added, "already": result.already,
+                "rejected": [{"line": ln, "raw": raw, "reason": why}
+                             for ln, raw, why in result.rejected],
+                "import_id": result.import_id,
+            }, indent=2, ensure_ascii=False))
+            return
+        console.print(f"{result.file} (column {result.column!r}): {result.rows_read} read, "
+                      f"{result.added} added, {result.already} already listed, "
+                      f"{len(result.rejected)} rejected", highlight=False)
+        for line, raw, why in result.rejected[:20]:
+            console.print(f"  line {line}: {raw!r}: {why}", highlight=False, markup=False)
+        if len(result.rejected) > 20:
+            console.print(f"  ... and {len(result.rejected) - 20} more "
+                          f"(import #{result.import_id})", highlight=False)
+
+    @dnc_app.command("list")
+    def dnc_list(
+        limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+        as_json: JsonOption = False,
+        db: DbOption = None,
+    ) -> None:
+        """Show the do-not-call list, newest first."""
+        from calls.dnc import list_numbers
+
+        store = open_store(db)
+        entries = list_numbers(store, limit)
+        if as_json:
+            print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+            return
+        if not entries:
+            console.print("The do-not-call list is empty.")
+            return
+        table = Table()
+        for col in ("number", "added", "source", "reason", "customers"):
+            table.add_column(col, overflow="fold")
+        for e in entries:
+            table.add_row(e.phone, f"{e.added_at:%Y-%m-%d}", e.source or "", e.reason or "",
+                          str(e.customers))
+        console.print(table)
+
+    @dnc_app.command("remove")
+    def dnc_remove(
+        number: Annotated[str, typer.Argument(help="The number, in any usual format.")],
+        region: RegionOption = "US",
+        db: DbOption = None,
+    ) -> None:
+        """Take a number off the do-not-call list (its customers may be called again)."""
+        from calls.dnc import remove_number
+
+        store = open_store(db)
+        with user_errors():
+            phone, removed, cleared = remove_number(store, number, now_utc(),
+                                                    region=region.upper())
+        if not removed:
+            fail(f"{phone} is not on the do-not-call list")
+        extra = (f"; cleared the do-not-call flag of {cleared} customer"
+                 f"{'s' if cleared != 1 else ''}") if cleared else ""
+        console.print(f"removed {phone} from the do-not-call list{extra}", highlight=False)
