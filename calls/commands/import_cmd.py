@@ -213,9 +213,14 @@ def demo_command(
                 highlight=False,
             )
         return
+    import sys
+
     try:
         from calls.commands.shift_cmd import launch_shift
     except ImportError:
+        launch_shift = None
+    if launch_shift is None or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # No terminal to draw the shift on (a script, CI): say what to run instead.
         common.console.print(f"Next: carecall shift --db {path}", highlight=False)
         return
     with common.user_errors():

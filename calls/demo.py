@@ -1,0 +1,96 @@
+"""The demo database: the shipped demo list, imported like any list.
+
+``carecall demo`` builds it (``--db``, else ``$CARECALL_DB``, else ``carecall-demo.db`` in
+the user data directory). The list's purchase and "customer since" dates are written
+relative to :data:`DEMO_ANCHOR` and moved forward to today, so thank-you calls and
+overdue care calls look the same whatever day the demo runs. Running it again imports the
+same list again: nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from datetime import date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from calls.clock import now_utc
+from calls.importer import ImportOptions, import_customers
+from calls.store import APP_NAME, Store
+
+__all__ = ["DEMO_ANCHOR", "build_demo", "demo_db_path", "demo_list_path"]
+
+# The day the demo list's dates are relative to (scripts/make_demo_list.py ANCHOR).
+DEMO_ANCHOR = date(2026, 11, 22)
+_SHIFTED = ("Customer Since", "Last Purchase")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DOTTED = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+def demo_list_path() -> Path:
+    """The demo customer list shipped inside the package."""
+    return Path(str(resources.files("calls") / "data" / "demo_customers.csv"))
+
+
+def demo_db_path(db: str | os.PathLike | None = None) -> Path:
+    """``--db``, else ``$CARECALL_DB``, else ``carecall-demo.db`` in the user data dir."""
+    if db:
+        return Path(db).expanduser()
+    env = os.environ.get("CARECALL_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "carecall-demo.db"
+
+
+def _shift(text: str, days: int) -> str:
+    """Move an ISO or DD.MM.YYYY date ``days`` forward, keeping its format."""
+    if _ISO.match(text):
+        return (date.fromisoformat(text) + timedelta(days=days)).isoformat()
+    match = _DOTTED.match(text)
+    if match:
+        day = date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        return (day + timedelta(days=days)).strftime("%d.%m.%Y")
+    return text  # a deliberately bad value stays bad
+
+
+def _dated_copy(source: Path, today: date, target: Path) -> None:
+    days = (today - DEMO_ANCHOR).days
+    with open(source, newline="", encoding="utf-8") as src, open(
+        target, "w", newline="", encoding="utf-8"
+    ) as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        for row in reader:
+            for column in _SHIFTED:
+                if row.get(column):
+                    row[column] = _shift(row[column], days)
+            writer.writerow(row)
+
+
+def build_demo(path: str | os.PathLike, now: datetime | None = None) -> dict:
+    """Create or refresh the demo database at ``path``; a summary dict for the CLI."""
+    now = now or now_utc()
+    with tempfile.TemporaryDirectory(prefix="carecall-demo-") as tmp:
+        listing = Path(tmp) / "demo_customers.csv"
+        _dated_copy(demo_list_path(), now.date(), listing)
+        with Store.open(path) as store:
+            result = import_customers(
+                store, listing, ImportOptions(region="US", by_user="demo"), now
+            )
+            from calls.store.customers import count_customers, tier_counts
+
+            return {
+                "db": str(Path(path)),
+                "customers": count_customers(store),
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "rejected": result.rejected,
+                "duplicates": result.duplicates,
+                "tiers": {k: v for k, v in tier_counts(store).items() if k},
+            }

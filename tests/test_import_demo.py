@@ -1,0 +1,78 @@
+"""`carecall demo`: the shipped list becomes a realistic database, and re-running is safe."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from typer.testing import CliRunner
+
+from calls.cli import app
+from calls.demo import DEMO_ANCHOR, build_demo, demo_db_path, demo_list_path
+from calls.store import Store
+
+runner = CliRunner()
+
+
+def test_demo_builds_once_and_never_duplicates(tmp_path, monkeypatch):
+    db = tmp_path / "demo.db"
+    first = runner.invoke(app, ["demo", "--db", str(db), "--no-shift", "--json"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert summary["customers"] >= 300
+    assert summary["inserted"] == summary["customers"]
+    assert 5 <= summary["rejected"] <= 10          # the deliberate bad rows
+    assert set(summary["tiers"]) == {"A", "B", "C"}
+    again = json.loads(runner.invoke(app, ["demo", "--db", str(db), "--no-shift", "--json"]).output)
+    assert (again["inserted"], again["customers"]) == (0, summary["customers"])
+    with Store.open(db) as store:
+        regions = {r["phone_region"] for r in store.all("SELECT DISTINCT phone_region FROM customers")}
+        assert {"US", "CA", "GB", "DE", "FR"} <= regions
+        zones = store.all("SELECT DISTINCT time_zones FROM customers WHERE phone_region = 'US'")
+        assert len(zones) >= 4                      # several US time zones
+        assert store.scalar("SELECT count(*) FROM customers WHERE phone_ext IS NOT NULL") > 0
+        assert store.scalar("SELECT count(DISTINCT owner) FROM customers") >= 4
+        # Birthdays around the new year are in the list.
+        assert store.scalar(
+            "SELECT count(*) FROM customers WHERE strftime('%m-%d', birthday) "
+            "IN ('12-30', '12-31', '01-01', '01-03')") >= 3
+        # 80/20: the A tier is a minority of customers holding most of the revenue.
+        a_count, a_rev = store.one(
+            "SELECT count(*) AS n, sum(revenue) AS r FROM customers WHERE tier = 'A'").values()
+        total = store.scalar("SELECT sum(revenue) FROM customers")
+        assert a_count < summary["customers"] * 0.3 and a_rev >= 0.8 * total * 0.99
+    assert db.stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_without_terminal_says_what_to_run(tmp_path):
+    db = tmp_path / "demo.db"
+    result = runner.invoke(app, ["demo", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert f"carecall shift --db {db}" in result.output.replace("\n", "")
+
+
+def test_demo_dates_follow_today(tmp_path):
+    later = datetime(2027, 5, 1, 12, tzinfo=UTC)
+    db = tmp_path / "d.db"
+    build_demo(db, now=datetime(DEMO_ANCHOR.year, DEMO_ANCHOR.month, DEMO_ANCHOR.day,
+                                tzinfo=UTC))
+    with Store.open(db) as store:
+        at_anchor = store.scalar("SELECT max(last_purchase) FROM customers")
+    db2 = tmp_path / "d2.db"
+    build_demo(db2, now=later)
+    with Store.open(db2) as store:
+        moved = store.scalar("SELECT max(last_purchase) FROM customers")
+    assert at_anchor <= DEMO_ANCHOR.isoformat()
+    shift = (later.date() - DEMO_ANCHOR).days
+    from datetime import date, timedelta
+
+    assert moved == (date.fromisoformat(at_anchor) + timedelta(days=shift)).isoformat()
+
+
+def test_demo_db_path_rules(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARECALL_DB", str(tmp_path / "env.db"))
+    assert demo_db_path(tmp_path / "x.db") == tmp_path / "x.db"
+    assert demo_db_path(None) == tmp_path / "env.db"
+    monkeypatch.delenv("CARECALL_DB")
+    assert demo_db_path(None).name == "carecall-demo.db"
+    assert demo_list_path().exists()
