@@ -299,3 +299,13 @@ def test_scripts_directory_overrides_shipped(tmp_path, monkeypatch):
     assert load_script("quarterly").keys == ("nps",)
     assert load_script("extra").name == "extra"
     assert load_script("recovery").purpose == "recovery"
+
+
+def test_the_example_in_the_docs_is_valid():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scripts.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    script = parse_script(example, "docs/scripts.md")
+    assert script.keys == ("nps", "improve", "area", "topics", "staff", "visit", "referral_ok")
+    assert [r.kind for r in script.rules] == ["fix_problem", "referral", "thank_you_note"]
