@@ -97,3 +97,45 @@ values = st.one_of(
 def test_evaluate_never_raises(tree, env):
     result = evaluate(tree, lambda parts: env.get(parts[0]))
     assert isinstance(result, bool)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.lists(st.sampled_from(TOKENS + ["customer.nope", "fix.score", "why",
+                                                   "topics", '"late"', "customer"]),
+                          max_size=12).map(" ".join),
+                 trees.map(to_source)))
+def test_the_validator_only_reports_problems(text):
+    """Any condition in a script gives a valid script or problems, never an exception."""
+    import json
+
+    from calls.survey.script import check_script_text
+
+    script = f"""
+name = "t"
+version = "1"
+purpose = "care"
+opening = "Hi"
+closing = "Bye"
+[[questions]]
+key = "why"
+type = "choice"
+text = "?"
+options = ["late", "broken"]
+[[questions]]
+key = "topics"
+type = "multi_choice"
+text = "?"
+options = ["a", "b"]
+[[questions]]
+key = "x"
+type = "text"
+text = "?"
+when = {json.dumps(text, ensure_ascii=False)}
+[[rules]]
+kind = "gift"
+when = {json.dumps(text, ensure_ascii=False)}
+"""
+    problems, parsed = check_script_text(script, "t.toml")
+    assert (parsed is None) == bool(problems)
+    for problem in problems:
+        assert problem.file == "t.toml"

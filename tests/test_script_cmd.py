@@ -140,3 +140,16 @@ def test_show_errors_exit_2():
     assert result.exit_code == 2
     assert "no script named 'nope'" in result.stderr
     assert runner.invoke(app, ["script", "show"]).exit_code == 2
+
+
+def test_check_a_directory(tmp_path):
+    (tmp_path / "a.toml").write_text(GOOD)
+    (tmp_path / "b.toml").write_text(GOOD.replace('kind = "fix_problem"', 'kind = "fix"'))
+    result = runner.invoke(app, ["script", "check", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"ok  {tmp_path / 'a.toml'}" in result.stdout
+    assert f"{tmp_path / 'b.toml'}: rule 1: unknown follow-up kind 'fix'" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["script", "check", str(empty)])
+    assert result.exit_code == 2 and "not found" in result.stderr

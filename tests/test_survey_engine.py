@@ -7,7 +7,7 @@ import pytest
 from calls.models import Customer
 from calls.survey import metrics
 from calls.survey.engine import AnswerError, SurveySession, answer_help, parse_answer
-from calls.survey.script import parse_script
+from calls.survey.script import load_script, parse_script
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -433,3 +433,34 @@ def test_nps_categories_and_score():
         "promoter": 1, "passive": 1, "detractor": 1}
     assert metrics.csat_share([5, 4, 3, 1]) == 50.0
     assert metrics.csat_share([]) is None
+
+
+# -- occasion context ---------------------------------------------------------------------
+
+
+def test_occasion_context_birthday_anniversary_and_leap_day():
+    from calls.survey.context import occasion_context, ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    birthday = customer(birthday=date(1980, 3, 14), customer_since=None)
+    assert occasion_context(birthday, NOW) == {
+        "occasion": {"what": "your birthday", "date": date(2026, 3, 14), "years": None}}
+    assert occasion_context(birthday, NOW, days_ahead=2) == {}
+    # a few days late still counts
+    assert occasion_context(customer(birthday=date(1980, 3, 8), customer_since=None),
+                            NOW)["occasion"]["date"] == date(2026, 3, 8)
+    since = customer(customer_since=date(2016, 3, 20))
+    assert occasion_context(since, NOW)["occasion"]["what"] == "your 10th anniversary with us"
+    leap = customer(birthday=date(1988, 2, 29), customer_since=None)
+    assert occasion_context(leap, datetime(2027, 2, 20, tzinfo=UTC))["occasion"]["date"] == (
+        date(2027, 2, 28))
+    new_year = customer(birthday=date(1970, 1, 2), customer_since=None)
+    assert occasion_context(new_year, datetime(2026, 12, 28, tzinfo=UTC))["occasion"][
+        "date"] == date(2027, 1, 2)
+    # the nearer of the two wins
+    both = customer(birthday=date(1980, 3, 20), customer_since=date(2020, 3, 12))
+    assert occasion_context(both, NOW)["occasion"]["years"] == 6
+    # and the occasion script reads it
+    s = SurveySession(load_script("occasion"), both, "Sam", context=occasion_context(both, NOW))
+    assert "because your 6th anniversary with us is coming up" in s.opening_text()

@@ -36,16 +36,30 @@ script_app = typer.Typer(
 )
 
 
+def _expand(files: list[str]) -> list[str]:
+    """Directories stand for the .toml files in them."""
+    out: list[str] = []
+    for name in files:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            found = sorted(str(p) for p in path.glob("*.toml"))
+            out.extend(found or [f"{name}/*.toml"])
+        else:
+            out.append(name)
+    return out
+
+
 @script_app.command("check")
 def check_command(
     files: Annotated[list[str], typer.Argument(
-        help="Script files (.toml) or names of available scripts.", show_default=False)],
+        help="Script files (.toml), directories of them, or names of available scripts.",
+        show_default=False)],
     json_out: JsonOption = False,
 ) -> None:
     """Validate scripts: every problem names the file, the question and what is wrong."""
     results = []
     failed = False
-    for name in files:
+    for name in _expand(files):
         try:
             text, source = read_script_source(name)
         except UserError as exc:

@@ -3,6 +3,7 @@ engine that walks a script during a call (``engine``) and the NPS/CSAT helpers
 (``metrics``). Pure core: no database, no clock, no UI."""
 
 from calls.survey.conditions import ConditionError
+from calls.survey.context import occasion_context
 from calls.survey.engine import (
     Answered,
     AnswerError,
@@ -63,6 +64,7 @@ __all__ = [
     "nps_category",
     "nps_counts",
     "nps_score",
+    "occasion_context",
     "parse_answer",
     "parse_script",
     "script_for_purpose",
