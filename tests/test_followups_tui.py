@@ -169,3 +169,30 @@ async def test_reschedule_cancel_and_team_view(db_path, store, now, detractor):
         await wait_for(pilot, lambda: fu.get_followup(store, other.id).status == "cancelled")
         assert fu.get_followup(store, other.id).close_note == "found it online"
         assert fu.get_followup(store, fix.id).status == "open"
+
+
+async def test_callback_due_soon_is_announced_on_any_screen(db_path, store, now):
+    zone = json.dumps(["America/New_York"])
+    mine = add_customer(store, "C7", "Cara Call", phone="+12125550107", time_zones=zone)
+    theirs = add_customer(store, "C8", "Dov Dial", phone="+12125550108", time_zones=zone)
+    later = add_customer(store, "C9", "Eve Later", phone="+12125550109", time_zones=zone)
+    for cid, owner, minutes, note in (
+        (mine, "olga", 7, "about the invoice"),
+        (theirs, "zed", 3, "zed's own"),
+        (later, "olga", 45, "not yet"),
+    ):
+        fu.add_followup(
+            store,
+            kind="callback",
+            customer_id=cid,
+            owner=owner,
+            due_at=now + timedelta(minutes=minutes),
+            details=note,
+            now=now,
+        )
+    app = app_module.make_app(db_path, "olga", clock=now)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: queue_ready(app))
+        await wait_for(pilot, lambda: any("Cara Call" in n.message for n in app._notifications))
+        messages = [n.message for n in app._notifications if "Callback" in n.message]
+        assert messages == ["Callback due in 7 min: Cara Call (about the invoice)"]
