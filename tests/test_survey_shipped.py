@@ -212,3 +212,12 @@ def test_every_question_text_renders_without_placeholders(name):
     texts += [s.question_text(q.key) for q in s.script.questions]
     for text in texts:
         assert "{" not in text and "}" not in text
+
+
+def test_recovery_of_a_former_promoter_is_not_a_win_back():
+    was_promoter = {"fix": {**FIX["fix"], "score": 10}}
+    _, result = run("recovery", {"fixed_ok": "y", "nps": "9", "referral_ok": "n"},
+                    context=was_promoter)
+    assert kinds(result) == set()
+    _, result = run("recovery", {"fixed_ok": "y", "nps": "9", "referral_ok": "n"})
+    assert kinds(result) == {("thank_you_note", "Sam")}     # score before not known
