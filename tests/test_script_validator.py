@@ -309,3 +309,9 @@ def test_the_example_in_the_docs_is_valid():
     script = parse_script(example, "docs/scripts.md")
     assert script.keys == ("nps", "improve", "area", "topics", "staff", "visit", "referral_ok")
     assert [r.kind for r in script.rules] == ["fix_problem", "referral", "thank_you_note"]
+
+
+def test_a_bare_customer_field_suggests_the_dotted_name():
+    assert one_problem(NPS + '[[rules]]\nkind = "gift"\nwhen = \'tier == "A"\'\n').endswith(
+        "'when' refers to unknown question 'tier' (at column 1) (did you mean "
+        "'customer.tier'?)")

@@ -379,9 +379,11 @@ class _Checker:
             self.add(where, f"{what} refers to '{head}', which is not asked before this "
                      f"question ({col})")
             return None
-        known = list(earlier or {}) + ["customer", "fix", "occasion"]
-        self.add(where, f"{what} refers to unknown question '{head}' ({col})"
-                 + _did_you_mean(head, known))
+        if head in CUSTOMER_FIELDS:
+            hint = f" (did you mean 'customer.{head}'?)"
+        else:
+            hint = _did_you_mean(head, list(earlier or {}) + ["customer", "fix", "occasion"])
+        self.add(where, f"{what} refers to unknown question '{head}' ({col})" + hint)
         return None
 
     def condition(self, source: Any, where: str, earlier: Mapping[str, Question],
