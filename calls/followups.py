@@ -133,7 +133,7 @@ def check_kind(kind: str) -> str:
 
 
 def _customer(store: Store, customer_id: int) -> dict:
-    row = q.customer_row(store, customer_id)
+    row = q.customer_brief(store, customer_id)
     if row is None:
         raise UserError(f"no customer with id {customer_id}")
     return row

@@ -92,6 +92,16 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+# Occasions planned per write transaction: big enough to make a first run on a large
+# list fast, small enough that callers writing at the same time never wait long.
+BATCH = 200
+
+
+def _batches(rows: list[dict], size: int = BATCH):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
 def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner") -> PlanResult:
     """Create the calendar-driven follow-ups due in the planning window; idempotent."""
     start = now.astimezone(UTC).date()
@@ -107,70 +117,74 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
     stamp = to_iso(now)
 
     for column, label in (("birthday", "birthday"), ("customer_since", "anniversary")):
-        for row in list(q.customers_with_dates_on(store, column, days)):
-            original = parse_date(row[column])
-            if original is None:
-                continue
-            when = days[original.strftime("%m-%d")]
-            if label == "anniversary":
-                years = when.year - original.year
-                if years < 1:
-                    continue  # became a customer this year: nothing to celebrate yet
-                what = f"{_ordinal(years)} anniversary as a customer"
-            else:
-                what = "birthday"
-            key = f"{label}:{when.isoformat()}"
+        keys = {f"{label}:{d.isoformat()}" for d in days.values()}
+        result.already_planned += q.count_planned(store, keys)
+        rows = q.customers_with_dates_on(store, column, days, skip_keys=keys)
+        for batch in _batches(rows):
             with store.write():
+                for row in batch:
+                    original = parse_date(row["day"])
+                    if original is None:
+                        continue
+                    when = days[original.strftime("%m-%d")]
+                    if label == "anniversary":
+                        years = when.year - original.year
+                        if years < 1:
+                            continue  # became a customer this year: nothing to celebrate yet
+                        what = f"{_ordinal(years)} anniversary as a customer"
+                    else:
+                        what = "birthday"
+                    key = f"{label}:{when.isoformat()}"
+                    if q.is_planned(store, row["id"], key):
+                        continue  # another planner run (another shift start) got here first
+                    if row["is_dnc"] and not mail_dnc:
+                        result.skipped_dnc += 1
+                        continue
+                    tier = (row.get("tier") or "").upper()
+                    kind = "gift" if tier in gift_tiers else "thank_you_note"
+                    item = "a gift" if kind == "gift" else "a handwritten card"
+                    f = add_followup(
+                        store,
+                        kind=kind,
+                        customer_id=row["id"],
+                        owner=row.get("owner") or None,
+                        due_at=_due(when, now, post_days),
+                        details=f"{what.capitalize()} on {when:%a %d %b %Y}: send {item}.",
+                        now=now,
+                        created_by=by,
+                        source="planner",
+                        occasion=f"{what} {when.isoformat()}",
+                    )
+                    q.record_planned(store, row["id"], key, f.id, stamp)
+                    result.planned.append(f)
+
+    result.already_planned += q.count_unreached_planned(store)
+    for batch in _batches(q.unreached_cycles(store)):
+        with store.write():
+            for row in batch:
+                key = f"unreached:{row['cycle_key']}"
                 if q.is_planned(store, row["id"], key):
-                    result.already_planned += 1
                     continue
-                if row["is_dnc"] and not mail_dnc:
+                if row["is_dnc"]:
                     result.skipped_dnc += 1
                     continue
-                kind = "gift" if (row.get("tier") or "").upper() in gift_tiers else "thank_you_note"
-                item = "a gift" if kind == "gift" else "a handwritten card"
-                occasion = f"{what} {when.isoformat()}"
+                ended = row.get("ended") or ""
                 f = add_followup(
                     store,
-                    kind=kind,
+                    kind="unreached_letter",
                     customer_id=row["id"],
                     owner=row.get("owner") or None,
-                    due_at=_due(when, now, post_days),
-                    details=f"{what.capitalize()} on {when:%a %d %b %Y}: send {item}.",
+                    due_at=now,
+                    details=(
+                        "We could not reach this customer by phone"
+                        + (f" (cycle ended {ended[:10]})" if ended else "")
+                        + ": send a letter or e-mail asking how we are doing and when to call."
+                    ),
                     now=now,
                     created_by=by,
                     source="planner",
-                    occasion=occasion,
+                    occasion=f"unreached {ended[:10]}".strip(),
                 )
                 q.record_planned(store, row["id"], key, f.id, stamp)
                 result.planned.append(f)
-
-    for row in q.unreached_cycles(store):
-        key = f"unreached:{row['cycle_key']}"
-        with store.write():
-            if q.is_planned(store, row["id"], key):
-                result.already_planned += 1
-                continue
-            if row["is_dnc"]:
-                result.skipped_dnc += 1
-                continue
-            ended = row.get("ended") or ""
-            f = add_followup(
-                store,
-                kind="unreached_letter",
-                customer_id=row["id"],
-                owner=row.get("owner") or None,
-                due_at=now,
-                details=(
-                    "We could not reach this customer by phone"
-                    + (f" (cycle ended {ended[:10]})" if ended else "")
-                    + ": send a letter or e-mail asking how we are doing and when to call."
-                ),
-                now=now,
-                created_by=by,
-                source="planner",
-                occasion=f"unreached {ended[:10]}".strip(),
-            )
-            q.record_planned(store, row["id"], key, f.id, stamp)
-            result.planned.append(f)
     return result

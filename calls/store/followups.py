@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from calls.store import Store
 
@@ -108,6 +108,11 @@ def customer_row(store: Store, customer_id: int) -> dict | None:
     return store.one("SELECT * FROM customers WHERE id = ?", (customer_id,))
 
 
+def customer_brief(store: Store, customer_id: int) -> dict | None:
+    """id, ref, name and owner of a customer (what a new follow-up needs), or None."""
+    return store.one("SELECT id, ref, name, owner FROM customers WHERE id = ?", (customer_id,))
+
+
 def customer_row_by_ref(store: Store, ref: str) -> dict | None:
     """The customers row for a ref."""
     return store.one("SELECT * FROM customers WHERE ref = ?", (ref,))
@@ -186,28 +191,45 @@ def record_planned(
     )
 
 
-def customers_with_dates_on(store: Store, column: str, month_days: Iterable[str]) -> Iterator[dict]:
-    """Customers whose ``birthday`` / ``customer_since`` falls on one of the MM-DD given."""
+def customers_with_dates_on(
+    store: Store, column: str, month_days: Iterable[str], skip_keys: Iterable[str] = ()
+) -> list[dict]:
+    """Customers whose ``birthday`` / ``customer_since`` falls on one of the MM-DD given,
+    leaving out those with one of ``skip_keys`` already in the planner's memory."""
     if column not in {"birthday", "customer_since"}:
         raise ValueError(column)
     days = sorted(set(month_days))
     if not days:
-        return iter(())
+        return []
+    keys = sorted(set(skip_keys))
     marks = ", ".join("?" for _ in days)
-    return iter(
-        store.db.query(
-            f"""
-            SELECT c.*,
-                c.do_not_call
-                    OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
-                    OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
-            FROM customers c
-            WHERE {column} IS NOT NULL AND substr({column}, 6, 5) IN ({marks})
-            ORDER BY c.id
-            """,
-            days,
+    skip = ""
+    if keys:
+        skip = (
+            "AND NOT EXISTS (SELECT 1 FROM followup_plan p WHERE p.customer_id = c.id "
+            f"AND p.key IN ({', '.join('?' for _ in keys)}))"
         )
+    return store.all(
+        f"""
+        SELECT c.id, c.ref, c.tier, c.owner, c.{column} AS day,
+            c.do_not_call
+                OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+                OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
+        FROM customers c
+        WHERE {column} IS NOT NULL AND substr({column}, 6, 5) IN ({marks}) {skip}
+        ORDER BY c.id
+        """,
+        [*days, *keys],
     )
+
+
+def count_planned(store: Store, keys: Iterable[str]) -> int:
+    """How many (customer, key) the planner remembers for these keys."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return 0
+    marks = ", ".join("?" for _ in wanted)
+    return store.scalar(f"SELECT count(*) FROM followup_plan WHERE key IN ({marks})", wanted) or 0
 
 
 def table_columns(store: Store, table: str) -> set[str]:
@@ -233,25 +255,47 @@ def recovery_rows(store: Store) -> list[dict]:
 
 
 def unreached_cycles(store: Store) -> list[dict]:
-    """Customers whose last care cycle ended unreached, with a key for that cycle.
+    """Customers whose last care cycle ended unreached and who have no letter planned for
+    that cycle yet (``cycle_key`` names the cycle: when it ended).
 
-    The queue keeps the cycle state on ``customers`` (its own migration); until those
-    columns exist there is nothing to read and this returns no rows.
+    The queue keeps the cycle state on ``customers`` (its migration); without those
+    columns there is nothing to read and this returns no rows.
     """
     columns = table_columns(store, "customers")
-    if "cycle_status" not in columns:
+    if "cycle_status" not in columns or "cycle_ended_at" not in columns:
         return []
-    ended = "cycle_ended_at" if "cycle_ended_at" in columns else "updated_at"
     return store.all(
-        f"""
-        SELECT c.id, c.owner, c.{ended} AS ended, coalesce(c.{ended}, '') AS cycle_key,
+        """
+        SELECT c.id, c.owner, c.cycle_ended_at AS ended,
+            coalesce(c.cycle_ended_at, '') AS cycle_key,
             c.do_not_call
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
         FROM customers c
         WHERE c.cycle_status = 'unreached'
+          AND NOT EXISTS (
+              SELECT 1 FROM followup_plan p
+              WHERE p.customer_id = c.id
+                AND p.key = 'unreached:' || coalesce(c.cycle_ended_at, ''))
         ORDER BY c.id
         """
+    )
+
+
+def count_unreached_planned(store: Store) -> int:
+    """Unreached customers whose current cycle already has its letter planned."""
+    columns = table_columns(store, "customers")
+    if "cycle_status" not in columns or "cycle_ended_at" not in columns:
+        return 0
+    return (
+        store.scalar(
+            """
+            SELECT count(*) FROM customers c JOIN followup_plan p
+              ON p.customer_id = c.id AND p.key = 'unreached:' || coalesce(c.cycle_ended_at, '')
+            WHERE c.cycle_status = 'unreached'
+            """
+        )
+        or 0
     )
 
 
