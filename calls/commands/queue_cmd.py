@@ -27,8 +27,12 @@ from calls.policy import format_duration
 
 AtOption = Annotated[
     str | None,
-    typer.Option("--at", help="Act as if it were this moment (ISO time; without an offset "
-                              "it is UTC), e.g. 2026-03-10T15:00Z.", show_default=False),
+    typer.Option(
+        "--at",
+        help="Act as if it were this moment (ISO time; without an offset "
+        "it is UTC), e.g. 2026-03-10T15:00Z.",
+        show_default=False,
+    ),
 ]
 RegionOption = Annotated[
     str,
@@ -52,8 +56,7 @@ def parse_moment(text: str | None) -> datetime:
 def _opening_line(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "nobody becomes callable in the next 7 days"
-    return (f"next ones open at {when:%Y-%m-%d %H:%M} UTC "
-            f"(in {format_duration(when - now)})")
+    return f"next ones open at {when:%Y-%m-%d %H:%M} UTC (in {format_duration(when - now)})"
 
 
 def _print_entries(entries, caller: str, now: datetime) -> None:
@@ -62,8 +65,16 @@ def _print_entries(entries, caller: str, now: datetime) -> None:
         table.add_column(col, overflow="fold")
     for i, e in enumerate(entries, 1):
         c = e.customer
-        table.add_row(str(i), c.ref, c.name, c.company or "", c.tier or "", c.phone or "",
-                      f"{e.local_time:%H:%M} {e.time_zone}", "; ".join(e.reasons))
+        table.add_row(
+            str(i),
+            c.ref,
+            c.name,
+            c.company or "",
+            c.tier or "",
+            c.phone or "",
+            f"{e.local_time:%H:%M} {e.time_zone}",
+            "; ".join(e.reasons),
+        )
     console.print(table)
 
 
@@ -74,11 +85,17 @@ def register(app: typer.Typer) -> None:
     def queue_command(
         caller: CallerOption = None,
         at: AtOption = None,
-        limit: Annotated[int, typer.Option("--limit", min=1, max=10_000,
-                                           help="How many rows.")] = 50,
-        explain_ref: Annotated[str | None, typer.Option(
-            "--explain", metavar="REF",
-            help="Say why this customer is or is not callable now, and when next.")] = None,
+        limit: Annotated[
+            int, typer.Option("--limit", min=1, max=10_000, help="How many rows.")
+        ] = 50,
+        explain_ref: Annotated[
+            str | None,
+            typer.Option(
+                "--explain",
+                metavar="REF",
+                help="Say why this customer is or is not callable now, and when next.",
+            ),
+        ] = None,
         as_json: JsonOption = False,
         policy_file: PolicyOption = None,
         db: DbOption = None,
@@ -97,23 +114,32 @@ def register(app: typer.Typer) -> None:
                     print(json.dumps(ex.to_dict(), indent=2, ensure_ascii=False))
                     return
                 c = ex.customer
-                console.print(f"[bold]{c.ref}[/] {c.name}"
-                              f"{' (' + c.company + ')' if c.company else ''} {c.phone or ''}",
-                              highlight=False)
-                console.print(f"local time {ex.local_time:%a %H:%M} {ex.time_zone}; calling "
-                              f"window {'open' if ex.window_open else 'closed'}",
-                              highlight=False)
+                console.print(
+                    f"[bold]{c.ref}[/] {c.name}"
+                    f"{' (' + c.company + ')' if c.company else ''} {c.phone or ''}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                console.print(
+                    f"local time {ex.local_time:%a %H:%M} {ex.time_zone}; calling "
+                    f"window {'open' if ex.window_open else 'closed'}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 for line in ex.lines:
-                    console.print(f"  {line}", highlight=False, markup=False)
+                    console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
                 return
             entries = build_queue(store, who, now, policy, limit=limit)
             if as_json:
                 print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
                 return
             if not entries:
-                console.print(f"Nobody to call for {who} at {now:%Y-%m-%d %H:%M} UTC; "
-                              f"{_opening_line(next_opening(store, who, now, policy), now)}.",
-                              highlight=False)
+                console.print(
+                    f"Nobody to call for {who} at {now:%Y-%m-%d %H:%M} UTC; "
+                    f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 return
             _print_entries(entries, who, now)
 
@@ -138,26 +164,35 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     print("null")
                     return
-                console.print(f"Nobody to call for {who}; "
-                              f"{_opening_line(next_opening(store, who, now, policy), now)}.",
-                              highlight=False)
+                console.print(
+                    f"Nobody to call for {who}; "
+                    f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 return
             if as_json:
                 print(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False))
                 return
             c = entry.customer
             lease = policy.claims.lease_minutes
-            console.print(f"[bold]{c.ref}[/] {c.name}{' (' + c.company + ')' if c.company else ''}"
-                          f" {c.phone}  {entry.local_time:%H:%M} {entry.time_zone}"
-                          f"  tier {c.tier or '-'}", highlight=False)
+            console.print(
+                f"[bold]{c.ref}[/] {c.name}{' (' + c.company + ')' if c.company else ''}"
+                f" {c.phone}  {entry.local_time:%H:%M} {entry.time_zone}"
+                f"  tier {c.tier or '-'}",
+                highlight=False,
+                soft_wrap=True,
+            )
             for reason in entry.reasons:
-                console.print(f"  {reason}", highlight=False, markup=False)
-            console.print(f"claimed for {who} for {lease} min", highlight=False)
+                console.print(f"  {reason}", highlight=False, markup=False, soft_wrap=True)
+            console.print(f"claimed for {who} for {lease} min", highlight=False, soft_wrap=True)
 
     @app.command("release")
     def release_command(
-        ref: Annotated[str | None, typer.Argument(
-            help="Release only this customer (default: all the caller's claims).")] = None,
+        ref: Annotated[
+            str | None,
+            typer.Argument(help="Release only this customer (default: all the caller's claims)."),
+        ] = None,
         caller: CallerOption = None,
         db: DbOption = None,
     ) -> None:
@@ -175,11 +210,15 @@ def register(app: typer.Typer) -> None:
                     fail(f"no customer {ref!r}")
                 customer_id = found.id
             released = release(store, who, customer_id)
-        console.print(f"released {len(released)} claim{'s' if len(released) != 1 else ''} "
-                      f"of {who}", highlight=False)
+        console.print(
+            f"released {len(released)} claim{'s' if len(released) != 1 else ''} of {who}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
-    dnc_app = typer.Typer(help="The do-not-call list: numbers that are never queued.",
-                          no_args_is_help=True)
+    dnc_app = typer.Typer(
+        help="The do-not-call list: numbers that are never queued.", no_args_is_help=True
+    )
     app.add_typer(dnc_app, name="dnc")
 
     @dnc_app.command("add")
@@ -194,19 +233,33 @@ def register(app: typer.Typer) -> None:
 
         store = open_store(db)
         with user_errors():
-            entry, added = add_number(store, number, now_utc(), reason=reason,
-                                      added_by=resolve_caller(None), region=region.upper())
+            entry, added = add_number(
+                store,
+                number,
+                now_utc(),
+                reason=reason,
+                added_by=resolve_caller(None),
+                region=region.upper(),
+            )
         if added:
-            console.print(f"added {entry.phone} to the do-not-call list", highlight=False)
+            console.print(
+                f"added {entry.phone} to the do-not-call list", highlight=False, soft_wrap=True
+            )
         else:
-            console.print(f"{entry.phone} is already on the do-not-call list "
-                          f"(since {entry.added_at:%Y-%m-%d})", highlight=False)
+            console.print(
+                f"{entry.phone} is already on the do-not-call list "
+                f"(since {entry.added_at:%Y-%m-%d})",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     @dnc_app.command("import")
     def dnc_import(
         file: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX, JSON or NDJSON file.")],
-        column: Annotated[str | None, typer.Option(
-            "--column", help="The column with the numbers (default: guessed).")] = None,
+        column: Annotated[
+            str | None,
+            typer.Option("--column", help="The column with the numbers (default: guessed)."),
+        ] = None,
         reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
         sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet.")] = None,
         region: RegionOption = "US",
@@ -218,26 +271,53 @@ def register(app: typer.Typer) -> None:
 
         store = open_store(db)
         with user_errors():
-            result = import_numbers(store, file, now_utc(), column=column, reason=reason,
-                                    region=region.upper(), sheet=sheet,
-                                    added_by=resolve_caller(None))
+            result = import_numbers(
+                store,
+                file,
+                now_utc(),
+                column=column,
+                reason=reason,
+                region=region.upper(),
+                sheet=sheet,
+                added_by=resolve_caller(None),
+            )
         if as_json:
-            print(json.dumps({
-                "file": result.file, "column": result.column, "rows_read": result.rows_read,
-                "added": result.added, "already": result.already,
-                "rejected": [{"line": ln, "raw": raw, "reason": why}
-                             for ln, raw, why in result.rejected],
-                "import_id": result.import_id,
-            }, indent=2, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "file": result.file,
+                        "column": result.column,
+                        "rows_read": result.rows_read,
+                        "added": result.added,
+                        "already": result.already,
+                        "rejected": [
+                            {"line": ln, "raw": raw, "reason": why}
+                            for ln, raw, why in result.rejected
+                        ],
+                        "import_id": result.import_id,
+                    },
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
             return
-        console.print(f"{result.file} (column {result.column!r}): {result.rows_read} read, "
-                      f"{result.added} added, {result.already} already listed, "
-                      f"{len(result.rejected)} rejected", highlight=False)
+        console.print(
+            f"{result.file} (column {result.column!r}): {result.rows_read} read, "
+            f"{result.added} added, {result.already} already listed, "
+            f"{len(result.rejected)} rejected",
+            highlight=False,
+            soft_wrap=True,
+        )
         for line, raw, why in result.rejected[:20]:
-            console.print(f"  line {line}: {raw!r}: {why}", highlight=False, markup=False)
+            console.print(
+                f"  line {line}: {raw!r}: {why}", highlight=False, markup=False, soft_wrap=True
+            )
         if len(result.rejected) > 20:
-            console.print(f"  ... and {len(result.rejected) - 20} more "
-                          f"(import #{result.import_id})", highlight=False)
+            console.print(
+                f"  ... and {len(result.rejected) - 20} more (import #{result.import_id})",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     @dnc_app.command("list")
     def dnc_list(
@@ -260,8 +340,9 @@ def register(app: typer.Typer) -> None:
         for col in ("number", "added", "source", "reason", "customers"):
             table.add_column(col, overflow="fold")
         for e in entries:
-            table.add_row(e.phone, f"{e.added_at:%Y-%m-%d}", e.source or "", e.reason or "",
-                          str(e.customers))
+            table.add_row(
+                e.phone, f"{e.added_at:%Y-%m-%d}", e.source or "", e.reason or "", str(e.customers)
+            )
         console.print(table)
 
     @dnc_app.command("remove")
@@ -275,10 +356,14 @@ def register(app: typer.Typer) -> None:
 
         store = open_store(db)
         with user_errors():
-            phone, removed, cleared = remove_number(store, number, now_utc(),
-                                                    region=region.upper())
+            phone, removed, cleared = remove_number(store, number, now_utc(), region=region.upper())
         if not removed:
             fail(f"{phone} is not on the do-not-call list")
-        extra = (f"; cleared the do-not-call flag of {cleared} customer"
-                 f"{'s' if cleared != 1 else ''}") if cleared else ""
-        console.print(f"removed {phone} from the do-not-call list{extra}", highlight=False)
+        extra = (
+            (f"; cleared the do-not-call flag of {cleared} customer{'s' if cleared != 1 else ''}")
+            if cleared
+            else ""
+        )
+        console.print(
+            f"removed {phone} from the do-not-call list{extra}", highlight=False, soft_wrap=True
+        )

@@ -1,0 +1,103 @@
+"""Several processes claim from one database file at once: nobody is handed out twice and
+no "database is locked" escapes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from test_queue_support import CHICAGO, NY, add_customer
+
+from calls.store import Store
+
+WORKER = textwrap.dedent(
+    """
+    import json, pathlib, sys, time
+    from calls.clock import from_iso
+    from calls.calling import record_outcome, start_call
+    from calls.queue import claim_next
+    from calls.store import Store
+
+    db, name, now_text, mode = sys.argv[1:5]
+    now = from_iso(now_text)
+    store = Store.open(db)
+    # Start together: say we are ready, wait for the go.
+    folder = pathlib.Path(db).parent
+    (folder / f"ready-{name}").touch()
+    while not (folder / "go").exists():
+        time.sleep(0.005)
+    got = []
+    i = 0
+    while True:
+        i += 1
+        # "hold": a new caller name per claim, so every claim stays held (nobody
+        # releases); "call": one caller who calls each customer and records the outcome.
+        caller = f"{name}-{i}" if mode == "hold" else name
+        entry = claim_next(store, caller, now)
+        if entry is None:
+            break
+        got.append(entry.customer.id)
+        time.sleep(0.003)  # a caller does something between claims; lets others in
+        if mode == "call":
+            call_id = start_call(store, entry.customer.id, caller, now)
+            record_outcome(store, call_id, "completed", now)
+    print(json.dumps(got))
+    """
+)
+
+NOW = "2026-03-10T15:00:00Z"   # a Tuesday: New York and Chicago are open
+
+
+def _run_workers(db_path, mode: str, processes: int) -> list[list[int]]:
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(db_path), f"p{i}", NOW, mode],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(processes)
+    ]
+    ready = [db_path.parent / f"ready-p{i}" for i in range(processes)]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready):
+        assert time.monotonic() < deadline, "workers did not start"
+        assert all(p.poll() is None for p in procs), procs[0].communicate()[1]
+        time.sleep(0.01)
+    (db_path.parent / "go").touch()
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        assert "locked" not in err and "Traceback" not in err, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+@pytest.mark.parametrize("mode", ["hold", "call"])
+def test_concurrent_claims_hand_out_each_customer_once(db_path, mode):
+    store = Store.open(db_path)
+    n = 200
+    for i in range(n):
+        add_customer(store, where=NY if i % 2 else CHICAGO, revenue=float(i))
+    store.close()
+
+    results = _run_workers(db_path, mode, processes=4)
+
+    handed = [cid for got in results for cid in got]
+    assert len(handed) == len(set(handed)), "a customer was handed to two callers"
+    assert sorted(handed) == list(range(1, n + 1))
+    # More than one process did real work (they did run at the same time).
+    assert sum(1 for got in results if got) >= 2
+    store = Store.open(db_path)
+    if mode == "hold":
+        claims = store.all("SELECT customer_id, caller FROM claims")
+        assert len(claims) == n
+    else:
+        per_customer = store.all("SELECT customer_id, count(*) AS n FROM calls "
+                                 "GROUP BY customer_id")
+        assert len(per_customer) == n and all(r["n"] == 1 for r in per_customer)
+        assert store.scalar("SELECT count(*) FROM claims") == 0
+        assert store.scalar(
+            "SELECT count(*) FROM customers WHERE cycle_status = 'reached'") == n
+    store.close()

@@ -1,0 +1,88 @@
+"""The do-not-call list: CLI add / import / list / remove, and the queue never offering it."""
+
+from __future__ import annotations
+
+import json
+
+from test_queue_support import NY, add_customer
+from typer.testing import CliRunner
+
+from calls.cli import app
+
+runner = CliRunner()
+AT = "2026-03-10T15:00:00Z"
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def queued(at=AT):
+    return [r["ref"] for r in json.loads(run("queue", "--at", at, "--json").stdout)]
+
+
+def test_add_any_format_list_and_remove(store):
+    add_customer(store, "R1", where=NY, phone="+12125550101")
+    add_customer(store, "R2", where=NY, phone="+12125550102")
+    assert queued() == ["R1", "R2"]
+    result = run("dnc", "add", "(212) 555-0101", "--reason", "asked by letter")
+    assert result.exit_code == 0 and "+12125550101" in result.stdout
+    row = store.one("SELECT * FROM dnc")
+    assert row["phone"] == "+12125550101" and row["reason"] == "asked by letter"
+    assert queued() == ["R2"]
+    again = run("dnc", "add", "+1 212-555-0101")
+    assert again.exit_code == 0 and "already" in again.stdout
+    assert store.scalar("SELECT count(*) FROM dnc") == 1
+    listed = json.loads(run("dnc", "list", "--json").stdout)
+    assert listed[0]["phone"] == "+12125550101" and listed[0]["customers"] == 1
+    assert "+12125550101" in run("dnc", "list").stdout
+    removed = run("dnc", "remove", "212.555.0101")
+    assert removed.exit_code == 0
+    assert store.scalar("SELECT count(*) FROM dnc") == 0
+    assert queued() == ["R1", "R2"]
+    not_there = run("dnc", "remove", "212.555.0101")
+    assert not_there.exit_code == 2 and "not on the do-not-call list" in not_there.stderr
+
+
+def test_bad_number_is_refused(store):
+    result = run("dnc", "add", "12")
+    assert result.exit_code == 2 and "not a valid phone number" in result.stderr
+    assert store.scalar("SELECT count(*) FROM dnc") == 0
+
+
+def test_import_a_list_with_rejects(store, tmp_path):
+    add_customer(store, "R1", where=NY, phone="+12125550101")
+    f = tmp_path / "dnc.csv"
+    f.write_text("Name,Phone Number\nA,212-555-0101\nB,not a number\nC,+44 20 7946 0105\n"
+                 "D,(212) 555-0101\n", encoding="utf-8")
+    result = run("dnc", "import", str(f), "--reason", "national list", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["column"] == "Phone Number"
+    assert (data["rows_read"], data["added"], data["already"]) == (4, 2, 1)
+    assert [r["line"] for r in data["rejected"]] == [3]
+    phones = {r["phone"] for r in store.all("SELECT phone FROM dnc")}
+    assert phones == {"+12125550101", "+442079460105"}
+    imp = store.one("SELECT * FROM imports WHERE kind = 'dnc'")
+    assert imp["inserted"] == 2 and imp["rejected"] == 1
+    assert store.scalar("SELECT count(*) FROM rejects WHERE import_id = ?", (imp["id"],)) == 1
+    assert queued() == []
+
+
+def test_import_a_bare_list_without_header(store, tmp_path):
+    f = tmp_path / "numbers.txt"
+    f.write_text("2125550101\n2125550102\n", encoding="utf-8")
+    result = run("dnc", "import", str(f))
+    assert result.exit_code == 0, result.output
+    assert store.scalar("SELECT count(*) FROM dnc") == 2
+
+
+def test_import_errors(store, tmp_path):
+    missing = run("dnc", "import", str(tmp_path / "none.csv"))
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    f = tmp_path / "two.csv"
+    f.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = run("dnc", "import", str(f))
+    assert result.exit_code == 2 and "--column" in result.stderr
+    wrong = run("dnc", "import", str(f), "--column", "zzz")
+    assert wrong.exit_code == 2 and "no column 'zzz'" in wrong.stderr
