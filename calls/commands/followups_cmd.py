@@ -168,9 +168,9 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _title(owner, kind, due, overdue, status) -> str:
-    parts = [status if status != "all" else "all", "follow-ups"]
+    parts = ["follow-ups" if status == "all" else f"{status} follow-ups"]
     if kind:
-        parts.insert(1, kind)
+        parts.insert(0, kind)
     if owner:
         parts.append(f"for {owner}")
     if due:
@@ -184,31 +184,37 @@ def _print_table(rows: list[fu.Followup], now: datetime, title: str) -> None:
     if not rows:
         common.console.print(f"No {title}.")
         return
-    table = Table(title=f"{len(rows)} {title}", title_justify="left")
-    table.add_column("ID", justify="right")
-    table.add_column("Kind")
-    table.add_column("Customer")
-    table.add_column("Owner")
-    table.add_column("Due")
-    table.add_column("Status")
-    table.add_column("Details", overflow="fold", max_width=48)
+    table = Table(title=f"{len(rows)} × {title}", title_justify="left")
+    show_status = any(f.status != "open" for f in rows)
+    table.add_column("ID", justify="right", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Customer", max_width=24)
+    table.add_column("Owner", max_width=12)
+    table.add_column("Due", no_wrap=True)
+    if show_status:
+        table.add_column("Status", no_wrap=True)
+    table.add_column("Details", overflow="fold", ratio=1)
     for f in rows:
         due_text = _when(f.due_at)
         if f.is_overdue(now):
-            due_text = f"[red]{due_text} overdue[/]"
+            due_text = f"[red]{due_text}![/]"
         first = f.details.splitlines()[0] if f.details else ""
         more = len(f.details.splitlines()) - 1
         if more > 0:
             first += f" (+{more} more)"
-        table.add_row(
+        cells = [
             str(f.id),
             f.kind,
             f"{f.customer_ref} {f.customer_name}",
             f.owner or "anyone",
             due_text,
-            f.status,
-            first,
-        )
+        ]
+        if show_status:
+            cells.append(f.status)
+        cells.append(first)
+        table.add_row(*cells)
+    if any(f.is_overdue(now) for f in rows):
+        table.caption = "! overdue"
     common.console.print(table)
 
 
@@ -396,18 +402,27 @@ def plan_command(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         return
     start, end = result.window or (now.date(), now.date())
+    # An occasion may join a follow-up planned for another one: show each once, as it is now.
+    latest: dict[int, fu.Followup] = {}
+    for f in result.planned:
+        latest[f.id] = f
     common.console.print(
-        f"Planned {len(result.planned)} follow-ups for {start} to {end} "
+        f"Planned {_count(len(result.planned), 'occasion')} in "
+        f"{_count(len(latest), 'follow-up')} for {start} to {end} "
         f"({result.already_planned} already planned, {result.skipped_dnc} left alone: "
         "do-not-call).",
         highlight=False,
     )
-    for f in result.planned:
+    for f in latest.values():
         common.console.print(
             f"  #{f.id} {f.kind:<16} {f.customer_ref} {f.customer_name}: {f.occasion or ''} "
             f"(due {_when(f.due_at)}, owner {f.owner or 'anyone'})",
             highlight=False,
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def register(app: typer.Typer) -> None:
