@@ -248,7 +248,7 @@ def test_several_problems_are_all_reported():
     assert len(found) == 2
     error = pytest.raises(ScriptError, parse_script, HEAD + body, "t.toml").value
     assert len(error.problems) == 2
-    assert str(error).endswith("(and 1 more problem)")
+    assert str(error).endswith("(and 1 more problem: 'carecall script check t.toml' lists them)")
     assert isinstance(error, UserError)
 
 

@@ -198,7 +198,8 @@ class ScriptError(UserError):
         self.problems = problems
         first = str(problems[0]) if problems else "invalid script"
         more = len(problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
+        suffix = (f" (and {more} more problem{'s' if more > 1 else ''}: "
+                  f"'carecall script check {problems[0].file}' lists them)") if more > 0 else ""
         super().__init__(first + suffix)
 
 
