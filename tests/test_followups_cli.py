@@ -216,7 +216,7 @@ def test_user_errors_are_one_line_and_exit_2(runner, people, args, message):
 def test_plan_and_mail_merge_csv(runner, store, people, tmp_path):
     r = run(runner, "plan", "--at", "2026-03-10")
     assert r.exit_code == 0, r.output
-    assert "Planned 2 follow-ups" in r.output
+    assert "Planned 2 occasions in 2 follow-ups" in r.output
     again = run(runner, "plan", "--at", "2026-03-10", "--json")
     assert json.loads(again.output)["planned"] == []
     assert json.loads(again.output)["already_planned"] == 2
