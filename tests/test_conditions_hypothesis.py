@@ -99,7 +99,7 @@ def test_evaluate_never_raises(tree, env):
     assert isinstance(result, bool)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.lists(st.sampled_from(TOKENS + ["customer.nope", "fix.score", "why",
                                                    "topics", '"late"', "customer"]),
                           max_size=12).map(" ".join),
