@@ -1,9 +1,99 @@
-"""Commands for this area (see calls/cli.py)."""
+"""``carecall shift`` (and ``carecall`` with no command): open the caller's shift app."""
 
 from __future__ import annotations
 
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from calls.commands import common
+from calls.errors import UserError
+
+ScriptOption = Annotated[
+    str | None,
+    typer.Option("--script", help="Script name or TOML file for every call "
+                 "(default: chosen per call from the reason)."),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Start the shift clock at this ISO time (it then runs forward); "
+                 "for training, demos and tests. Without an offset: UTC."),
+]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="Care policy TOML (default: $CARECALL_POLICY, else built-in)."),
+]
+
+
+def parse_at(text: str | None) -> datetime | None:
+    """``--at``: an ISO 8601 moment; without an offset it is read as UTC."""
+    if text is None or not text.strip():
+        return None
+    from calls.clock import from_iso
+
+    try:
+        return from_iso(text.strip())
+    except ValueError:
+        raise UserError(
+            f"--at: cannot read {text!r} as a time; use e.g. 2026-03-10T15:00Z"
+        ) from None
+
+
+def launch_shift(
+    db_path: str | Path | None,
+    caller: str | None,
+    script: str | None = None,
+    at: str | datetime | None = None,
+    policy: str | Path | None = None,
+) -> None:
+    """Open the shift app for ``caller`` on the database (used by ``carecall demo`` too).
+
+    Raises ``UserError`` for a database, policy, script or time the app cannot use, and
+    when there is no terminal to draw on.
+    """
+    from calls.store import Store, resolve_db_path
+
+    path = resolve_db_path(db_path)
+    # Open once here so a bad path or a foreign file is one clear line, not a crash
+    # inside the app; this also applies any pending migrations before the workers start.
+    Store.open(path).close()
+    start = parse_at(at) if isinstance(at, str) or at is None else at
+    caller_name = common.resolve_caller(caller)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError("the shift app needs a terminal (stdin and stdout must be a TTY)")
+    from tui.app import make_app
+
+    app = make_app(path, caller_name, script=script, policy=policy, clock=start)
+    stats = app.run()
+    if stats is not None:
+        common.console.print(
+            f"Shift ended for {caller_name}: {stats.calls} calls, {stats.contacts} contacts, "
+            f"{stats.completes} completes.",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    """Add ``carecall shift`` and make ``carecall`` alone open the shift."""
+
+    @app.callback(invoke_without_command=True)
+    def _default(ctx: typer.Context) -> None:
+        """Customer care-call programmes. With no command: open your call shift."""
+        if ctx.invoked_subcommand is None:
+            with common.user_errors():
+                launch_shift(None, None)
+
+    @app.command("shift")
+    def shift(
+        caller: common.CallerOption = None,
+        script: ScriptOption = None,
+        at: AtOption = None,
+        db: common.DbOption = None,
+        policy: PolicyOption = None,
+    ) -> None:
+        """Open your call shift: the queue, the call screen, the script, wrap-up."""
+        with common.user_errors():
+            launch_shift(db, caller, script=script, at=at, policy=policy)

@@ -1,0 +1,44 @@
+"""Helpers for the Pilot-driven shift app tests: a small customer list and a settled pilot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from calls.importer import ImportOptions, import_customers
+from calls.store import Store
+
+# Tuesday 10 March 2026, 15:00 UTC: 10:00 in Chicago, 11:00 in New York, 08:00 in Los
+# Angeles (not yet callable), 16:00 in Berlin, 15:00 in London.
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+CUSTOMERS = Path(__file__).parent / "data" / "tui_customers.csv"
+
+_KEY_NAMES = {" ": "space", ".": "full_stop", ",": "comma", ":": "colon", "-": "minus",
+              "/": "slash", "@": "at", "+": "plus", "'": "apostrophe"}
+
+
+def make_db(path: Path, now: datetime = NOW) -> Path:
+    """A database with the five test customers."""
+    with Store.open(path) as store:
+        import_customers(store, CUSTOMERS, ImportOptions(workers=1), now)
+    return path
+
+
+async def settle(pilot, rounds: int = 6) -> None:
+    """Let database workers finish and their results reach the screens."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press keys one at a time, settling after each."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, 3)
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type text into the focused field."""
+    await pilot.press(*[_KEY_NAMES.get(ch, ch) for ch in text])
+    await settle(pilot, 2)

@@ -1,0 +1,197 @@
+"""The call-shift app: one factory (``make_app``) that the CLI and the tests share.
+
+The app owns the shift: who is calling, the clock, the policy and script choice, the
+database service (one thread, one ``Store``) and the shift's running figures. Screens
+ask for database work with :meth:`CareCallApp.db`, which runs it off the UI thread and
+reports back on it; an error becomes a notification, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker
+
+from calls.errors import UserError
+from calls.outcomes import CONTACT, Outcome
+from tui.clock import Clock, resolve_clock
+from tui.commands import ShiftCommands
+from tui.service import DbService
+
+
+@dataclass
+class ShiftStats:
+    """What this caller has done since the shift started (the shift bar and summary)."""
+
+    started: datetime
+    calls: int = 0
+    contacts: int = 0
+    completes: int = 0
+    nps: list[int] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    followups: int = 0
+
+    def add(self, outcome: Outcome, nps: int | None = None, followups: int = 0) -> None:
+        """Count one finished call."""
+        self.calls += 1
+        self.outcomes[outcome] += 1
+        if outcome in CONTACT:
+            self.contacts += 1
+        if outcome is Outcome.COMPLETED:
+            self.completes += 1
+        if nps is not None:
+            self.nps.append(nps)
+        self.followups += followups
+
+    @property
+    def nps_score(self) -> float | None:
+        """% promoters − % detractors over this shift's answers, or None without answers."""
+        if not self.nps:
+            return None
+        promoters = sum(1 for v in self.nps if v >= 9)
+        detractors = sum(1 for v in self.nps if v <= 6)
+        return 100.0 * (promoters - detractors) / len(self.nps)
+
+
+class CareCallApp(App[ShiftStats | None]):
+    """A caller's shift: queue, call, script, wrap-up, next."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "carecall"
+    COMMANDS = App.COMMANDS | {ShiftCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
+                priority=True),
+    ]
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        caller: str,
+        *,
+        script: str | None = None,
+        policy: Any = None,
+        clock: Clock | datetime | None = None,
+    ) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.caller = caller
+        self.script_name = script
+        self.policy = policy
+        self.now: Clock = resolve_clock(clock)
+        self.service = DbService(self.db_path)
+        self.stats = ShiftStats(started=self.now())
+        self.sub_title = caller
+
+    # -- database work ---------------------------------------------------------------
+
+    def db(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        description: str = "",
+        **kwargs: Any,
+    ) -> Worker:
+        """Run ``fn(store, *args, **kwargs)`` on the database thread, in order of asking.
+
+        ``on_done(result)`` runs on the UI thread afterwards; an exception goes to
+        ``on_error`` or, by default, becomes an error notification.
+        """
+        future = self.service.submit(fn, *args, **kwargs)
+
+        def wait() -> Any:
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - reported to the caller, never a traceback
+                self._deliver(on_error or self.show_error, exc)
+                return None
+            if on_done is not None:
+                self._deliver(on_done, result)
+            return result
+
+        return self.run_worker(
+            wait, thread=True, group="db", exit_on_error=False,
+            description=description or getattr(fn, "__name__", "db"),
+        )
+
+    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        if not self.is_running:
+            return
+        try:
+            self.call_from_thread(self._safe_call, callback, value)
+        except RuntimeError:  # the app is shutting down
+            pass
+
+    def _safe_call(self, callback: Callable[[Any], None], value: Any) -> None:
+        try:
+            callback(value)
+        except Exception as exc:  # noqa: BLE001 - a bug in a screen must not kill the shift
+            self.show_error(exc)
+
+    def show_error(self, exc: BaseException) -> None:
+        """One clear notification for a failed database call."""
+        if isinstance(exc, UserError):
+            message = str(exc)
+        else:
+            from calls.store import is_locked_error
+
+            if is_locked_error(exc):
+                message = "The database is busy (another caller is writing); try again."
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+        self.notify(message, title="Could not save or load", severity="error", timeout=8)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.start import StartScreen
+
+        self.push_screen(StartScreen())
+        # Callbacks due in the next minutes are announced on any screen (follow-ups area).
+        from tui.screens.followups import CallbackAnnouncer
+
+        CallbackAnnouncer(self).start()
+
+    def action_end_shift(self) -> None:
+        """Show the shift summary; from there the caller quits or goes back."""
+        from tui.screens.summary import ShiftSummaryScreen
+
+        if isinstance(self.screen, ShiftSummaryScreen):
+            self.exit(self.stats)
+            return
+        self.push_screen(ShiftSummaryScreen())
+
+    async def on_unmount(self) -> None:
+        self.service.close()
+
+
+def make_app(
+    db_path: str | Path,
+    caller: str,
+    *,
+    script: str | None = None,
+    policy: Any = None,
+    clock: Clock | datetime | None = None,
+) -> CareCallApp:
+    """Build the shift app. The CLI (``carecall shift``) and the tests both come here.
+
+    ``script``: a script name or path to use on every call (else chosen per call);
+    ``policy``: a ``Policy``, a TOML path, or None (``CARECALL_POLICY`` or the defaults);
+    ``clock``: a callable returning an aware UTC datetime, a starting moment (the clock
+    then runs forward, as ``--at`` does), or None for the real time.
+    """
+    from calls.policy import Policy, load_policy
+
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock)

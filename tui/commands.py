@@ -1,0 +1,56 @@
+"""The command palette: every action of the current screen that applies now, by name.
+
+The palette is built from the screens' own ``BINDINGS`` (filtered by ``check_action``),
+so a new key on a screen is in the palette without a second list to keep in step.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+def _binding_list(node) -> list[Binding]:
+    out: list[Binding] = []
+    for bindings in node._bindings.key_to_bindings.values():
+        out.extend(bindings)
+    return out
+
+
+class ShiftCommands(Provider):
+    """Every action on the current screen that applies now, searchable by name."""
+
+    def _hits(self) -> list[tuple[str, str, object]]:
+        screen = self.screen
+        hits: list[tuple[str, str, object]] = []
+        seen: set[str] = set()
+        for node in (screen, screen.app):
+            for binding in _binding_list(node):
+                if not binding.description or binding.action in seen:
+                    continue
+                try:
+                    allowed = node.check_action(binding.action, ())
+                except Exception:  # noqa: BLE001 - a screen half torn down: leave it out
+                    allowed = False
+                if allowed is not True:
+                    continue
+                seen.add(binding.action)
+                title = binding.tooltip or binding.description
+                key = binding.key_display or binding.key
+                hits.append((title, f"key: {key}", partial(node.run_action, binding.action)))
+        for title, help_text, callback in getattr(screen, "extra_commands", list)():
+            hits.append((title, help_text, callback))
+        return hits
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._hits():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._hits():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

@@ -1,0 +1,272 @@
+"""The queue screen: who to call next and why; n takes the top customer, Enter the highlighted."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tui import core
+from tui.timeparse import zone_of
+from tui.widgets.shift_bar import ShiftBar
+
+REFRESH_SECONDS = 30
+PAGE = 200
+
+
+class QueueScreen(Screen):
+    """The caller's queue; refreshes by itself and after every call."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "take_next", "Next customer", tooltip="Take the next customer (claims the top row)"),
+        Binding("enter", "take_selected", "Take", tooltip="Take the highlighted customer"),
+        Binding("e", "explain", "Explain", tooltip="Why this customer is (not) in the queue now"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the queue by name, company or reason"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the queue now"),
+        Binding("f", "followups", "Follow-ups", tooltip="My callbacks and follow-ups"),
+        Binding("ctrl+d", "dashboard", "Dashboard", show=False, tooltip="The supervisor dashboard"),
+    ]
+
+    AUTO_FOCUS = "#queue-table"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: core.QueueView | None = None
+        self.filter_text = ""
+        self._loading = False
+        self._taking = False
+        self._pending_unfinished: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield ShiftBar()
+        yield Static("Loading the queue…", id="queue-status")
+        yield Input(placeholder="filter: name, company, ref or reason (Esc clears)", id="queue-filter")
+        table: DataTable = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        table.add_column("Customer", width=22, key="name")
+        table.add_column("Company", width=16, key="company")
+        table.add_column("T", width=1, key="tier")
+        table.add_column("Their time", width=10, key="local")
+        table.add_column("Why now", key="why")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+        if self._pending_unfinished:
+            rest, self._pending_unfinished = self._pending_unfinished, []
+            self.offer_resume(rest)
+
+    # -- loading ---------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Reload the queue in the background (skipped while a load is running)."""
+        if self._loading:
+            return
+        self._loading = True
+        app = self.app
+        app.db(core.load_queue, app.caller, app.now(), app.policy, PAGE,
+               on_done=self._loaded, on_error=self._load_failed)
+
+    def _load_failed(self, exc: Exception) -> None:
+        self._loading = False
+        self.app.show_error(exc)
+
+    def _loaded(self, view: core.QueueView) -> None:
+        self._loading = False
+        self.view = view
+        self._fill()
+
+    def _rows(self) -> list[Any]:
+        if self.view is None:
+            return []
+        needle = self.filter_text.lower().strip()
+        if not needle:
+            return list(self.view.entries)
+        return [e for e in self.view.entries if needle in core.entry_search_text(e)]
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        keep = None
+        if table.row_count and table.is_valid_row_index(table.cursor_row):
+            keep = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        table.clear()
+        now = self.app.now()
+        rows = self._rows()
+        for entry in rows:
+            customer = entry.customer
+            local = now.astimezone(zone_of(customer.time_zones))
+            table.add_row(
+                escape(customer.name or customer.ref),
+                escape(customer.company or ""),
+                customer.tier or "",
+                f"{local:%a %H:%M}",
+                escape("; ".join(core.entry_reasons(entry))),
+                key=str(customer.id),
+            )
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._status(len(rows))
+        self.refresh_bindings()
+
+    def _status(self, shown: int) -> None:
+        view = self.view
+        status = self.query_one("#queue-status", Static)
+        if view is None:
+            return
+        parts: list[str] = []
+        if self.filter_text:
+            parts.append(f"{shown} of {len(view.entries)} match “{escape(self.filter_text)}”")
+        elif view.entries:
+            more = "+" if len(view.entries) >= PAGE else ""
+            parts.append(f"[b]{len(view.entries)}{more}[/b] to call now — n takes the top one")
+        else:
+            parts.append("[b]Nobody to call right now.[/b]")
+        if view.waiting_line:
+            parts.append(escape(view.waiting_line))
+        status.update("  ·  ".join(parts))
+
+    # -- filter ----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.filter_text = ""
+        self._fill()
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#queue-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._fill()
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    # -- actions ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        has_rows = self.query_one(DataTable).row_count > 0
+        if action in ("take_selected", "explain"):
+            return has_rows and not isinstance(self.focused, Input)
+        if action == "take_next":
+            return bool(self.view and self.view.entries) and not isinstance(self.focused, Input)
+        if action == "clear_filter":
+            return bool(self.filter_text) or self.query_one("#queue-filter").has_class("shown")
+        if action in ("filter", "refresh", "followups", "dashboard"):
+            if isinstance(self.focused, Input):
+                return False
+            if action == "followups":
+                return core.has_screen("followups")
+            if action == "dashboard":
+                return core.has_screen("dashboard")
+        return True
+
+    def _selected_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return int(key) if key is not None else None
+
+    def action_take_next(self) -> None:
+        if self._taking:
+            return
+        self._taking = True
+        app = self.app
+        app.db(core.take_next, app.caller, app.now(), app.policy, app.script_name,
+               on_done=self._taken, on_error=self._take_failed)
+
+    def action_take_selected(self) -> None:
+        customer_id = self._selected_id()
+        if customer_id is None or self._taking:
+            return
+        self._taking = True
+        app = self.app
+        app.db(core.take_customer, customer_id, app.caller, app.now(), app.policy,
+               app.script_name, on_done=self._taken, on_error=self._take_failed)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_take_selected()
+
+    def _take_failed(self, exc: Exception) -> None:
+        self._taking = False
+        self.app.show_error(exc)
+        self.action_refresh()
+
+    def _taken(self, context: core.CallContext | None) -> None:
+        self._taking = False
+        if context is None:
+            self.notify("Nobody left to call right now.", severity="warning")
+            self.action_refresh()
+            return
+        from tui.screens.call import CallScreen
+
+        self.app.push_screen(CallScreen(context), self._call_ended)
+
+    def _call_ended(self, result: str | None) -> None:
+        # The next customer is offered at once after a saved call; a skip comes back here.
+        if result == "done" and not self._pending_unfinished:
+            self.action_take_next()
+
+    def action_explain(self) -> None:
+        customer_id = self._selected_id()
+        if customer_id is None:
+            return
+        app = self.app
+        app.db(core.explain_customer, customer_id, app.caller, app.now(), app.policy,
+               on_done=self._explained)
+
+    def _explained(self, result: tuple[str, list[str]]) -> None:
+        from tui.screens.modals import ExplainScreen
+
+        title, lines = result
+        self.app.push_screen(ExplainScreen(title, lines))
+
+    def action_followups(self) -> None:
+        core.open_screen(self.app, "followups")
+
+    def action_dashboard(self) -> None:
+        core.open_screen(self.app, "dashboard")
+
+    # -- resume ----------------------------------------------------------------------
+
+    def offer_resume(self, unfinished: list[Any]) -> None:
+        """Ask about each unfinished call of this caller, one after another."""
+        if not unfinished:
+            return
+        from tui.screens.resume import ResumeScreen
+
+        call, rest = unfinished[0], unfinished[1:]
+
+        def answered(choice: str | None) -> None:
+            app = self.app
+            if choice == "resume":
+                self._pending_unfinished = rest  # offered again when this call is done
+                app.db(core.resume_call, call, app.caller, app.now(), app.policy,
+                       app.script_name, on_done=self._taken, on_error=self._take_failed)
+                return
+            if choice == "partial":
+                app.db(core.close_partial, call, app.caller, app.now(), app.policy,
+                       on_done=lambda _r: (self.notify("Closed as partial."),
+                                           self.action_refresh()))
+            self.offer_resume(rest)
+
+        self.app.push_screen(ResumeScreen(call), answered)

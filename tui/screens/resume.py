@@ -1,0 +1,42 @@
+"""The resume prompt: a call of this caller was left unfinished (the terminal died)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from tui import core
+
+
+class ResumeScreen(ModalScreen[str | None]):
+    """Resume the unfinished call (r), close it as partial (p), or decide later (Esc)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "choose('resume')", "Resume"),
+        Binding("p", "choose('partial')", "Close as partial"),
+        Binding("escape", "choose('later')", "Later"),
+    ]
+
+    def __init__(self, call: Any) -> None:
+        super().__init__()
+        self.call = call
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("[b]Unfinished call[/b]", classes="title")
+            yield Static(escape(core.describe_unfinished(self.call, self.app.now())))
+            close = ("close it as partial" if self.call.call.connected_at
+                     else "close it as not reached (no answer)")
+            yield Static(
+                "Everything entered so far was saved.\n\n"
+                f"[b]r[/b] resume the call · [b]p[/b] {close} · [b]Esc[/b] later",
+            )
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)

@@ -1,0 +1,54 @@
+"""The shift summary, shown when the caller ends the shift."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from calls.outcomes import LABEL
+from tui.widgets.shift_bar import format_duration, format_nps
+
+
+class ShiftSummaryScreen(ModalScreen[None]):
+    """Calls, contacts, completes, outcomes and NPS of this shift; q ends it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q,enter,ctrl+q", "quit_shift", "End shift", priority=True),
+        Binding("escape", "back", "Back to work"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        stats = app.stats
+        now = app.now()
+        lines = [
+            f"Caller           {escape(app.caller)}",
+            f"On shift         {format_duration((now - stats.started).total_seconds())}",
+            f"Calls            {stats.calls}",
+            f"Contacts         {stats.contacts}",
+            f"Completes        {stats.completes}",
+            f"NPS this shift   {format_nps(stats.nps_score)}"
+            + (f"  ({len(stats.nps)} answers)" if stats.nps else ""),
+            f"Follow-ups made  {stats.followups}",
+        ]
+        if stats.outcomes:
+            lines.append("")
+            lines.append("Outcomes")
+            for outcome, count in stats.outcomes.most_common():
+                lines.append(f"  {LABEL[outcome]:<18} {count}")
+        with Vertical(classes="dialog"):
+            yield Label("[b]Shift summary[/b]", classes="title")
+            yield Static("\n".join(lines), id="summary")
+            yield Static("q / Enter: end the shift · Esc: back to work", classes="hint")
+
+    def action_quit_shift(self) -> None:
+        self.app.exit(self.app.stats)
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,49 @@
+"""The shift bar: caller, time on shift, calls, contacts, completes, the shift's NPS, the time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.markup import escape
+from textual.widgets import Static
+
+
+def format_duration(seconds: float) -> str:
+    """``1h 05m`` / ``12m``."""
+    minutes = int(max(seconds, 0) // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def format_nps(score: float | None) -> str:
+    """``+40`` / ``-12`` / ``–`` (no answers yet)."""
+    if score is None:
+        return "–"
+    return f"{score:+.0f}"
+
+
+class ShiftBar(Static):
+    """One line at the top of every shift screen; refreshes itself every few seconds."""
+
+    DEFAULT_CSS = """
+    ShiftBar { height: 1; background: $primary-background; color: $text; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        self.update_bar()
+        self.set_interval(5, self.update_bar)
+
+    def update_bar(self) -> None:
+        """Redraw from the app's figures and clock."""
+        app = self.app
+        stats = getattr(app, "stats", None)
+        if stats is None:
+            return
+        now: datetime = app.now()
+        local = now.astimezone()
+        self.update(
+            f"[b]{escape(app.caller)}[/b]  on shift {format_duration((now - stats.started).total_seconds())}"
+            f"  │ calls {stats.calls}  contacts {stats.contacts}  completes {stats.completes}"
+            f"  │ NPS {format_nps(stats.nps_score)}"
+            f"  │ {local:%a %H:%M}"
+        )
