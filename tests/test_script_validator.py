@@ -315,3 +315,10 @@ def test_a_bare_customer_field_suggests_the_dotted_name():
     assert one_problem(NPS + '[[rules]]\nkind = "gift"\nwhen = \'tier == "A"\'\n').endswith(
         "'when' refers to unknown question 'tier' (at column 1) (did you mean "
         "'customer.tier'?)")
+
+
+def test_unreadable_entry_in_the_scripts_directory(tmp_path, monkeypatch):
+    (tmp_path / "odd.toml").mkdir()            # a directory where a file should be
+    monkeypatch.setenv("CARECALL_SCRIPTS", str(tmp_path))
+    with pytest.raises(UserError, match="cannot read .*odd.toml"):
+        load_script("odd")

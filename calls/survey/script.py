@@ -892,22 +892,26 @@ def read_script_source(name_or_path: str | os.PathLike) -> tuple[str, str]:
             raise UserError(f"script file {text_name} not found")
         if path.is_dir():
             raise UserError(f"{text_name} is a directory, not a script file")
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read {text_name}: {exc.strerror}") from None
-        try:
-            return raw.decode("utf-8-sig"), text_name
-        except UnicodeDecodeError:
-            raise UserError(f"{text_name}: a script must be UTF-8 text") from None
+        return _read_file(path, text_name), text_name
     for entry in available_scripts():
         if entry.name == text_name:
             if entry.origin == "shipped":
                 text = (_shipped_dir() / f"{text_name}.toml").read_text(encoding="utf-8")
                 return text, f"shipped:{text_name}"
-            return Path(entry.path).read_text(encoding="utf-8-sig"), entry.path
+            return _read_file(Path(entry.path), entry.path), entry.path
     names = ", ".join(f.name for f in available_scripts())
     raise UserError(f"no script named '{text_name}' (available: {names}; or give a .toml path)")
+
+
+def _read_file(path: Path, label: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {label}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{label}: a script must be UTF-8 text") from None
 
 
 def load_script(name_or_path: str | os.PathLike) -> Script:
