@@ -181,7 +181,7 @@ class RescheduleScreen(_Dialog):
             )
             yield Static(f"Now due {format_due(f, self.now, self.zone)} ({self.zone_label})")
             yield Input(id="new-due", placeholder="+2h, +3d, tomorrow, 2026-03-15T14:30")
-            yield Static(f"Times are {escape(self.zone_label)} time.", classes="hint")
+            yield Static(f"Times are in {escape(self.zone_label)}.", classes="hint")
             yield Static("", id="error", classes="error")
 
     def on_mount(self) -> None:
@@ -199,6 +199,10 @@ class RescheduleScreen(_Dialog):
 
 class CustomerFollowupsScreen(_Dialog):
     """A customer's card and every follow-up they have had."""
+
+    DEFAULT_CSS = """
+    CustomerFollowupsScreen #customer-followups { height: auto; max-height: 18; }
+    """
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close")]
 
@@ -225,9 +229,14 @@ class CustomerFollowupsScreen(_Dialog):
         if not self.data.followups:
             lines.append("No follow-ups.")
         for f in self.data.followups:
+            # Calls are due in the customer's time (as they asked), the rest in ours.
+            theirs = f.kind in _PHONE_KINDS and bool(c.time_zones)
+            due = format_due(f, self.now, zone if theirs else _local_zone())
+            if theirs and f.due_at is not None:
+                due += " their time"
             head = (
                 f"#{f.id} [b]{f.kind.replace('_', ' ')}[/b] · {f.status} · "
-                f"due {format_due(f, self.now, _local_zone())} · {escape(f.owner or 'anyone')}"
+                f"due {due} · {escape(f.owner or 'anyone')}"
             )
             lines.append(head)
             if f.details:
@@ -258,18 +267,17 @@ class FollowupsScreen(Screen):
     FollowupsScreen #fu-table { height: 1fr; }
     FollowupsScreen #fu-details { height: auto; max-height: 4; padding: 0 1;
                                   background: $panel; }
-    #customer-followups { height: auto; max-height: 18; }
     """
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done"),
-        Binding("s", "reschedule", "Reschedule", tooltip="Move the highlighted follow-up"),
-        Binding("x", "cancel_followup", "Cancel it", tooltip="Cancel the highlighted follow-up"),
+        Binding("s", "reschedule", "Move", tooltip="Reschedule the highlighted follow-up"),
+        Binding("x", "cancel_followup", "Cancel", tooltip="Cancel the highlighted follow-up"),
         Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups"),
+        Binding("t", "toggle_team", "Team", tooltip="Switch between my follow-ups and the team's"),
         Binding(
-            "t", "toggle_team", "Team/mine", tooltip="Switch between my follow-ups and the team's"
+            "slash", "filter", "Filter", key_display="/", show=False, tooltip="Filter follow-ups"
         ),
-        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter follow-ups"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the follow-ups"),
         Binding("escape", "back", "Back", tooltip="Back to the queue"),
     ]
@@ -290,8 +298,8 @@ class FollowupsScreen(Screen):
         table: DataTable = DataTable(id="fu-table", cursor_type="row", zebra_stripes=True)
         table.add_column("Due", width=16, key="due")
         table.add_column("Kind", width=14, key="kind")
-        table.add_column("Customer", width=20, key="customer")
-        table.add_column("Owner", width=10, key="owner")
+        table.add_column("Customer", width=18, key="customer")
+        table.add_column("Owner", width=8, key="owner")
         table.add_column("What", key="what")
         yield table
         yield Static("", id="fu-details")
@@ -350,8 +358,8 @@ class FollowupsScreen(Screen):
         if f.kind in _PHONE_KINDS and self.view is not None:
             names = self.view.zones.get(f.customer_id)
             if names:
-                return _zone(names), f"their ({names[0]})"
-        return _local_zone(), "your"
+                return _zone(names), f"their time, {names[0]}"
+        return _local_zone(), "your time"
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -412,7 +420,7 @@ class FollowupsScreen(Screen):
             bits.append(escape(f.customer_company))
         bits.append(f"created by {escape(f.created_by or f.source or '?')}")
         if f.due_at is not None:
-            bits.append(f"due in {label} time")
+            bits.append(f"due in {label}")
         text = " · ".join(bits)
         if f.details:
             text += "\n" + escape(f.details)
