@@ -233,7 +233,7 @@ class FollowupFigures:
 class LoopFigures:
     """The detractor loop: detractors heard, loops closed, scores before and after."""
 
-    detractors: int           # customers with a detractor answer in the period
+    detractors: int           # detractor answers (0–6) heard in the period
     loops_closed: int         # recovery calls made in the period with a score after
     won_back: int             # of those, score after >= 7 (no longer a detractor)
     avg_score_change: float | None
@@ -447,7 +447,7 @@ def build_report(
 
     step("follow-ups")
     followups = followup_figures(store, start, end, as_of)
-    loop = LoopFigures(**q.loop_figures(store, start, end))
+    loop = LoopFigures(detractors=nps.detractors, **q.loop_figures(store, start, end))
 
     groups: list[GroupRow] = []
     if by:

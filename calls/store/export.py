@@ -7,6 +7,7 @@ turns into local times and drops).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ class TableSpec:
     time_filter: str | None   # the column --since/--until filter on
     order: str
     moments: tuple[str, ...]  # UTC moment columns that get a local time beside them
+    # The same SELECT without the customers join, for large exports: the customer's ref
+    # and zone then come from an in-memory lookup by ``_cid`` (see customer_lookup), since
+    # one random customers lookup per row would cost more than everything else together.
+    light: str | None = None
 
 
 SPECS: dict[str, TableSpec] = {
@@ -45,6 +50,9 @@ SPECS: dict[str, TableSpec] = {
         "t.callback_personal, t.notes, cu.time_zones AS _tz "
         "FROM calls t LEFT JOIN customers cu ON cu.id = t.customer_id",
         "t.started_at", "t.id", ("started_at", "connected_at", "ended_at", "callback_at"),
+        "SELECT t.id, t.customer_id, NULL AS customer_ref, t.caller, t.script_id, "
+        "t.reason, t.started_at, t.connected_at, t.ended_at, t.outcome, t.callback_at, "
+        "t.callback_personal, t.notes, NULL AS _tz, t.customer_id AS _cid FROM calls t",
     ),
     "answers": TableSpec(
         "answers",
@@ -55,6 +63,11 @@ SPECS: dict[str, TableSpec] = {
         "LEFT JOIN customers cu ON cu.id = c.customer_id "
         "LEFT JOIN scripts s ON s.id = c.script_id",
         "t.answered_at", "t.call_id, t.key", ("answered_at",),
+        "SELECT t.call_id, c.customer_id, NULL AS customer_ref, c.caller, "
+        "s.name AS script, s.version AS script_version, t.key, t.qtype, t.value, "
+        "t.answered_at, NULL AS _tz, c.customer_id AS _cid "
+        "FROM answers t JOIN calls c ON c.id = t.call_id "
+        "LEFT JOIN scripts s ON s.id = c.script_id",
     ),
     "followups": TableSpec(
         "followups",
@@ -98,13 +111,35 @@ def count_rows(store: Store, table: str, start: str | None, end: str | None) -> 
     return store.scalar(f"SELECT count(*){frm}{where}", params) or 0
 
 
+def customer_lookup(store: Store) -> tuple[list[str | None], array, list[str | None]]:
+    """Every customer's ref and time-zone list, compactly, indexed by customer id:
+    ``refs[id]``, and ``zone_texts[zone_index[id]]`` (the JSON text as stored)."""
+    top = store.scalar("SELECT max(id) FROM customers") or 0
+    refs: list[str | None] = [None] * (top + 1)
+    zone_index = array("I", bytes(4 * (top + 1)))
+    zone_texts: list[str | None] = [None]
+    seen: dict[str | None, int] = {None: 0}
+    for cid, ref, zones in store.db.conn.execute("SELECT id, ref, time_zones FROM customers"):
+        refs[cid] = ref
+        i = seen.get(zones)
+        if i is None:
+            i = seen[zones] = len(zone_texts)
+            zone_texts.append(zones)
+        zone_index[cid] = i
+    return refs, zone_index, zone_texts
+
+
 def iter_rows(
-    store: Store, table: str, start: str | None, end: str | None
+    store: Store, table: str, start: str | None, end: str | None, *, light: bool = False
 ) -> tuple[list[str], Iterator[list[tuple]]]:
-    """The column names and an iterator of row batches for ``table`` in ``[start, end)``."""
+    """The column names and an iterator of row batches for ``table`` in ``[start, end)``.
+
+    ``light``: the SELECT without the customers join (the caller fills in ``customer_ref``
+    and ``_tz`` from :func:`customer_lookup` by the ``_cid`` column)."""
     spec = SPECS[table]
     where, params = _where(spec, start, end)
-    cursor = store.db.conn.execute(f"{spec.select}{where} ORDER BY {spec.order}", params)
+    select = spec.light if light and spec.light else spec.select
+    cursor = store.db.conn.execute(f"{select}{where} ORDER BY {spec.order}", params)
     names = [d[0] for d in cursor.description]
 
     def batches() -> Iterator[list[tuple]]:

@@ -1,0 +1,245 @@
+"""Exports: every format read back and compared with the database; local times; 0600."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+from datetime import UTC, date, datetime
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from calls.cli import app
+from calls.errors import UserError
+from calls.export import LocalTimes, export_table
+from calls.store import reports as q
+
+
+@pytest.fixture
+def filled(store):
+    """Two customers in different zones, three calls, answers from two script versions."""
+    for ref, zones in (("r1", ["America/New_York"]), ("r2", ["Asia/Kolkata"]), ("r3", None)):
+        store.db["customers"].insert({
+            "ref": ref, "name": f"Name, {ref}", "phone": "+12025550100",
+            "time_zones": json.dumps(zones) if zones else None,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        })
+    ids = {r["ref"]: r["id"] for r in store.all("SELECT id, ref FROM customers")}
+    store.db["scripts"].insert_all([
+        {"id": 1, "name": "care", "version": "1", "hash": "h1", "text": "",
+         "stored_at": "2026-01-01T00:00:00Z"},
+        {"id": 2, "name": "care", "version": "2", "hash": "h2", "text": "",
+         "stored_at": "2026-01-01T00:00:00Z"},
+    ])
+    call_ids = q.insert_calls(store, [
+        {"customer_id": ids["r1"], "caller": "ann", "script_id": 1,
+         "started_at": "2026-03-10T15:00:00Z", "ended_at": "2026-03-10T15:05:00Z",
+         "outcome": "completed", "notes": 'said "hi",\nthen left'},
+        {"customer_id": ids["r2"], "caller": "bob", "script_id": 2,
+         "started_at": "2026-03-11T06:30:00Z", "ended_at": "2026-03-11T06:40:00Z",
+         "outcome": "completed"},
+        {"customer_id": ids["r3"], "caller": "bob", "script_id": None,
+         "started_at": "2026-02-01T12:00:00Z", "ended_at": "2026-02-01T12:01:00Z",
+         "outcome": "no_answer"},
+    ])
+    q.insert_answers(store, [
+        (call_ids[0], "nps", "nps", 9, "2026-03-10T15:02:00Z"),
+        (call_ids[0], "better", "text", "faster delivery", "2026-03-10T15:03:00Z"),
+        (call_ids[0], "topics", "multi_choice", ["price", "speed"], "2026-03-10T15:04:00Z"),
+        (call_ids[1], "nps", "nps", 3, "2026-03-11T06:35:00Z"),
+    ])
+    return store, ids, call_ids
+
+
+def _db_calls(store):
+    return store.all("SELECT * FROM calls ORDER BY id")
+
+
+def test_local_times_across_dst_and_half_hour_zones():
+    lt = LocalTimes()
+    assert lt.convert("America/New_York", "2026-03-10T15:00:00Z") == "2026-03-10T11:00:00-04:00"
+    assert lt.convert("America/New_York", "2026-03-07T15:00:00Z") == "2026-03-07T10:00:00-05:00"
+    # the DST change in New York: 2026-03-08 07:00 UTC
+    assert lt.convert("America/New_York", "2026-03-08T06:59:59Z") == "2026-03-08T01:59:59-05:00"
+    assert lt.convert("America/New_York", "2026-03-08T07:00:00Z") == "2026-03-08T03:00:00-04:00"
+    assert lt.convert("Asia/Kolkata", "2026-03-11T06:30:00Z") == "2026-03-11T12:00:00+05:30"
+    assert lt.convert("Australia/Lord_Howe", "2026-04-04T15:00:00Z") == \
+        "2026-04-05T01:30:00+10:30"
+    assert lt.convert("", "2026-03-11T06:30:00Z") == ""
+    assert lt.convert("Europe/Berlin", None) == ""
+
+
+def test_export_calls_csv_matches_database(filled, tmp_path):
+    store, _ids, _ = filled
+    out = tmp_path / "calls.csv"
+    n = export_table(store, "calls", out, fmt="csv")
+    assert n == 3
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    db_rows = _db_calls(store)
+    assert [int(r["id"]) for r in rows] == [r["id"] for r in db_rows]
+    for got, want in zip(rows, db_rows):
+        for col in ("caller", "started_at", "ended_at", "outcome"):
+            assert got[col] == (want[col] or "")
+        assert got["notes"] == (want["notes"] or "")
+    assert rows[0]["customer_ref"] == "r1"
+    assert rows[0]["started_at_local"] == "2026-03-10T11:00:00-04:00"
+    assert rows[0]["time_zone"] == "America/New_York"
+    assert rows[1]["started_at_local"] == "2026-03-11T12:00:00+05:30"
+    assert rows[2]["time_zone"] == "" and rows[2]["started_at_local"] == ""
+    header = list(rows[0])
+    assert header.index("started_at_local") == header.index("started_at") + 1
+
+
+def test_export_json_ndjson_xlsx(filled, tmp_path):
+    store, *_ = filled
+    db_rows = _db_calls(store)
+    export_table(store, "calls", tmp_path / "c.json", fmt="json")
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert [r["id"] for r in data] == [r["id"] for r in db_rows]
+    assert data[0]["notes"] == db_rows[0]["notes"]
+    assert data[2]["connected_at"] is None
+
+    export_table(store, "calls", tmp_path / "c.ndjson", fmt="ndjson")
+    lines = (tmp_path / "c.ndjson").read_text().splitlines()
+    assert [json.loads(x)["outcome"] for x in lines] == [r["outcome"] for r in db_rows]
+
+    n = export_table(store, "calls", tmp_path / "c.xlsx", fmt="xlsx")
+    assert n == 3 and stat.S_IMODE(os.stat(tmp_path / "c.xlsx").st_mode) == 0o600
+    ws = load_workbook(tmp_path / "c.xlsx", read_only=True).active
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[0]
+    assert [r[header.index("id")] for r in rows[1:]] == [r["id"] for r in db_rows]
+    assert rows[1][header.index("started_at_local")] == "2026-03-10T11:00:00-04:00"
+
+
+def test_empty_json_is_valid(store, tmp_path):
+    export_table(store, "calls", tmp_path / "e.json", fmt="json")
+    assert json.loads((tmp_path / "e.json").read_text()) == []
+
+
+def test_export_answers_long_and_wide(filled, tmp_path):
+    store, _ids, call_ids = filled
+    buf = io.StringIO()
+    export_table(store, "answers", buf, fmt="csv")
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert len(rows) == store.scalar("SELECT count(*) FROM answers")
+    topics = next(r for r in rows if r["key"] == "topics")
+    assert topics["value"] == "price; speed" and topics["script_version"] == "1"
+    assert topics["answered_at_local"] == "2026-03-10T11:04:00-04:00"
+
+    buf = io.StringIO()
+    export_table(store, "answers", buf, fmt="ndjson")
+    nested = [json.loads(x) for x in buf.getvalue().splitlines()]
+    assert next(r for r in nested if r["key"] == "topics")["value"] == ["price", "speed"]
+
+    buf = io.StringIO()
+    n = export_table(store, "answers", buf, fmt="csv", wide=True)
+    wide = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert n == 2 and [int(r["call_id"]) for r in wide] == call_ids[:2]
+    assert wide[0]["nps [care v1]"] == "9" and wide[0]["nps [care v2]"] == ""
+    assert wide[1]["nps [care v2]"] == "3"
+    assert wide[0]["better [care v1]"] == "faster delivery"
+    header = list(wide[0])
+    assert header.index("nps [care v1]") < header.index("better [care v1]")
+
+
+def test_since_until_filter(filled):
+    store, *_ = filled
+    buf = io.StringIO()
+    n = export_table(store, "calls", buf, since=date(2026, 3, 1), until=date(2026, 3, 10))
+    assert n == 1
+    with pytest.raises(UserError):
+        export_table(store, "calls", io.StringIO(), since=date(2026, 3, 2),
+                     until=date(2026, 3, 1))
+
+
+def test_other_tables(filled, tmp_path):
+    store, ids, _ = filled
+    store.db["dnc"].insert({"phone": "+12025550199", "source": "customer", "reason": "asked",
+                            "added_at": "2026-03-01T10:00:00Z"})
+    imp = store.db["imports"].insert({"kind": "customers", "file": "list.csv",
+                                      "started_at": "2026-03-01T09:00:00Z"}).last_pk
+    store.db["rejects"].insert({"import_id": imp, "line": 7, "raw": json.dumps({"phone": "x"}),
+                                "reason": "phone: not a number"})
+    q.insert_followups(store, [{"kind": "gift", "customer_id": ids["r1"], "status": "open",
+                                "created_at": "2026-03-10T15:06:00Z",
+                                "due_at": "2026-03-20T15:00:00Z"}])
+    for table, count in (("customers", 3), ("dnc", 1), ("rejects", 1), ("followups", 1)):
+        buf = io.StringIO()
+        assert export_table(store, table, buf, fmt="ndjson") == count
+        rows = [json.loads(x) for x in buf.getvalue().splitlines()]
+        assert len(rows) == count
+    buf = io.StringIO()
+    export_table(store, "rejects", buf, fmt="ndjson")
+    assert json.loads(buf.getvalue())["raw"] == {"phone": "x"}
+    buf = io.StringIO()
+    export_table(store, "followups", buf, fmt="ndjson")
+    fu = json.loads(buf.getvalue())
+    assert fu["due_at_local"] == "2026-03-20T11:00:00-04:00" and fu["customer_ref"] == "r1"
+
+
+def test_cli_export(filled, db_path, tmp_path):
+    out = tmp_path / "a.xlsx"
+    result = CliRunner().invoke(app, ["export", "answers", "--wide", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    ws = load_workbook(out, read_only=True).active
+    assert len(list(ws.iter_rows(values_only=True))) == 3
+    result = CliRunner().invoke(app, ["export", "calls", "--format", "ndjson"])
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 3
+
+
+def test_cli_export_existing_file_becomes_private(filled, db_path, tmp_path):
+    out = tmp_path / "old.csv"
+    out.write_text("old")
+    os.chmod(out, 0o644)
+    result = CliRunner().invoke(app, ["export", "calls", "-o", str(out)])
+    assert result.exit_code == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert out.read_text().startswith("id,")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["export", "orders"], "cannot export"),
+    (["export", "calls", "--format", "pdf"], "--format"),
+    (["export", "calls", "--wide"], "--wide"),
+    (["export", "calls", "--format", "xlsx"], "-o FILE"),
+    (["export", "calls", "--since", "yesterday"], "--since"),
+    (["export", "calls", "-o", "/nonexistent/dir/x.csv"], "does not exist"),
+])
+def test_cli_export_bad_input(store, args, needle):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_interrupted_export_leaves_no_file(filled, tmp_path, monkeypatch):
+    store, *_ = filled
+    import calls.export as ex
+
+    def boom(*_a, **_k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ex, "_write_csv", boom)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(RuntimeError):
+        export_table(store, "calls", out_dir / "x.csv")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_local_time_of_a_moment_exactly_at_transition_hour_cache():
+    # the cache keys by hour: two moments in the same UTC hour around no transition agree
+    lt = LocalTimes()
+    a = lt.convert("Europe/Berlin", "2026-10-25T00:59:59Z")   # before the change at 01:00Z
+    b = lt.convert("Europe/Berlin", "2026-10-25T01:00:00Z")
+    assert a == "2026-10-25T02:59:59+02:00" and b == "2026-10-25T02:00:00+01:00"
+    assert datetime.fromisoformat(b) > datetime.fromisoformat(a).astimezone(UTC)

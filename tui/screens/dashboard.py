@@ -1,0 +1,271 @@
+"""The supervisor's dashboard: today's shift per caller, the week's rates and NPS, coverage
+per tier and the follow-up backlog, refreshing by itself.
+
+The figures come from ``calls.reports.build_dashboard`` in a thread worker that opens its
+own read connection: a dashboard query over a large database must never queue in front
+of (or behind) a caller's writes on the app's database thread, and WAL lets it read while
+others write. Charts are drawn with Textual's own widgets (``Sparkline`` for the 30-day
+lines, block bars for coverage): no plotting dependency is needed for four small charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
+
+from calls.clock import now_utc
+from calls.reports import Dashboard, build_dashboard
+
+REFRESH_SECONDS = 30.0
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _aht(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    m, s = divmod(round(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+def coverage_bar(share: float | None, width: int = 20) -> str:
+    """A text bar for a percentage: ``██████░░░░``."""
+    if share is None:
+        return "░" * width
+    full = round(width * max(0.0, min(share, 100.0)) / 100)
+    return "█" * full + "░" * (width - full)
+
+
+class DashboardScreen(Screen[None]):
+    """Live supervisor figures; ``r`` refreshes now, ``escape`` goes back."""
+
+    DEFAULT_CSS = """
+    DashboardScreen #dash-body { height: 1fr; }
+    DashboardScreen .dash-row { height: auto; }
+    DashboardScreen .dash-box { width: 1fr; height: auto; border: round $primary 50%;
+                                padding: 0 1; }
+    DashboardScreen .dash-title { color: $text-muted; text-style: bold; }
+    DashboardScreen #today { height: auto; max-height: 12; }
+    DashboardScreen #backlog { height: auto; max-height: 8; }
+    DashboardScreen Sparkline { height: 2; margin: 0 0 1 0; }
+    DashboardScreen #updated { color: $text-muted; height: 1; padding: 0 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "refresh_now", "Refresh", tooltip="Refresh the dashboard now"),
+        Binding("escape", "back", "Back", tooltip="Leave the dashboard"),
+    ]
+
+    def __init__(
+        self,
+        db_path: str | Path | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        policy: Any = None,
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
+        super().__init__()
+        self._db_path = Path(db_path) if db_path is not None else None
+        self._clock = clock
+        self._policy = policy
+        self.refresh_seconds = refresh_seconds
+        self.data: Dashboard | None = None
+        self.loads = 0
+
+    # -- where things come from (the shift app provides them when we run inside it) -------
+
+    @property
+    def db_path(self) -> Path:
+        """The database file: given, else the app's."""
+        if self._db_path is not None:
+            return self._db_path
+        return Path(self.app.db_path)
+
+    def now(self) -> datetime:
+        """The clock: given, else the app's ``now()``, else the real time."""
+        if self._clock is not None:
+            return self._clock()
+        app_now = getattr(self.app, "now", None)
+        return app_now() if callable(app_now) else now_utc()
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="dash-body"):
+            with Vertical(classes="dash-box"):
+                yield Label("Today's shift", classes="dash-title")
+                yield DataTable(id="today", cursor_type="row", zebra_stripes=True)
+            with Horizontal(classes="dash-row"):
+                with Vertical(classes="dash-box"):
+                    yield Label("Last 7 days", classes="dash-title")
+                    yield Static("loading…", id="week")
+                with Vertical(classes="dash-box"):
+                    yield Label("Coverage per tier", classes="dash-title")
+                    yield Static("loading…", id="coverage")
+            with Horizontal(classes="dash-row"):
+                with Vertical(classes="dash-box"):
+                    yield Label("NPS per day, last 30 days", classes="dash-title")
+                    yield Sparkline([], id="nps-line")
+                    yield Label("Attempts per day, last 30 days", classes="dash-title")
+                    yield Sparkline([], id="attempts-line")
+                    yield Static("", id="lines-caption")
+                with Vertical(classes="dash-box"):
+                    yield Label("Follow-up backlog", classes="dash-title")
+                    yield DataTable(id="backlog", cursor_type="row")
+        yield Static("", id="updated")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "carecall"
+        self.sub_title = "Supervisor dashboard"
+        today = self.query_one("#today", DataTable)
+        today.add_columns("caller", "tries", "contacts", "done", "RR1", "NPS", "calls/h", "AHT")
+        backlog = self.query_one("#backlog", DataTable)
+        backlog.add_columns("kind", "open", "overdue", "done 7d", "median d")
+        self.load()
+        if self.refresh_seconds:
+            self.set_interval(self.refresh_seconds, self.load)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def load(self) -> None:
+        """Compute the figures on a worker thread with a connection of its own."""
+        from calls.store import Store
+
+        now = self.now()
+        try:
+            store = Store.open(self.db_path)
+            try:
+                data = build_dashboard(store, now, self._policy or getattr(self.app, "policy",
+                                                                           None))
+            finally:
+                store.close()
+        except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self.show, data)
+
+    def _failed(self, exc: Exception) -> None:
+        from calls.errors import UserError
+        from calls.store import is_locked_error
+
+        if isinstance(exc, UserError):
+            message = str(exc)
+        elif is_locked_error(exc):
+            message = "The database is busy; the dashboard will try again."
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        self.notify(message, title="Dashboard not refreshed", severity="error", timeout=8)
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show(self, data: Dashboard) -> None:
+        """Put a fresh set of figures on the screen."""
+        self.data = data
+        self.loads += 1
+        today = self.query_one("#today", DataTable)
+        today.clear()
+        for g in data.today:
+            today.add_row(escape(g.key), f"{g.activity.attempts}", f"{g.activity.contacts}",
+                          f"{g.activity.completes}", _pct(g.rates["RR1"]), _num(g.nps.score),
+                          _num(g.calls_per_hour), _aht(g.median_handle_seconds), key=g.key)
+        t = data.today_total
+        if not data.today:
+            today.add_row("(no calls yet today)", "", "", "", "", "", "", "")
+        else:
+            today.add_row("[b]all[/b]", f"{t.attempts}", f"{t.contacts}", f"{t.completes}",
+                          "", "", "", "", key="__all__")
+
+        r = data.week_rates
+        nps = data.week_nps
+        nps_text = (f"NPS [b]{_num(nps.score)}[/b]  ({nps.promoters} promoters, "
+                    f"{nps.passives} passives, {nps.detractors} detractors)"
+                    if nps.responses else "NPS –  (no answers)")
+        cases = sum(v for k, v in data.week_counts.items() if k != "NE")
+        self.query_one("#week", Static).update(
+            f"{cases} cases · RR1 {_pct(r['RR1'])} · CON1 {_pct(r['CON1'])}\n"
+            f"COOP1 {_pct(r['COOP1'])} · REF1 {_pct(r['REF1'])}\n{nps_text}"
+        )
+
+        lines = []
+        for tier in data.coverage.tiers:
+            lines.append(f"{escape(tier.tier)} {coverage_bar(tier.share, 14)} "
+                         f"{_num(tier.share)}%  of {tier.customers:,} ({tier.cadence_days} d)")
+        lines.append(f"not reached in a year: [b]{data.coverage.not_reached:,}[/b]")
+        self.query_one("#coverage", Static).update("\n".join(lines))
+
+        scores = [s for _, s in data.daily_nps if s is not None]
+        self.query_one("#nps-line", Sparkline).data = scores
+        self.query_one("#attempts-line", Sparkline).data = [n for _, n in data.daily_attempts]
+        days_with = len(scores)
+        self.query_one("#lines-caption", Static).update(
+            f"NPS on {days_with} days with answers"
+            + (f", last {scores[-1]:.0f}" if scores else "")
+            + f"; {sum(n for _, n in data.daily_attempts):,} attempts in 30 days"
+        )
+
+        backlog = self.query_one("#backlog", DataTable)
+        backlog.clear()
+        for f in data.followups:
+            if f.open or f.done or f.overdue:
+                backlog.add_row(f.kind, f"{f.open}", f"{f.overdue}", f"{f.done}",
+                                _num(f.median_days_to_close), key=f.kind)
+        if not backlog.row_count:
+            backlog.add_row("(none)", "", "", "", "")
+        self.query_one("#updated", Static).update(
+            f"updated {data.now} (UTC) · refreshes every {self.refresh_seconds:g} s · r: now"
+        )
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_refresh_now(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+
+class DashboardApp(App[None]):
+    """The dashboard on its own (``carecall dashboard``), for a supervisor's terminal."""
+
+    TITLE = "carecall"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q,q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, db_path: str | Path, *, clock: Callable[[], datetime] | None = None,
+                 policy: Any = None, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.now = clock or now_utc
+        self.policy = policy
+        self._refresh_seconds = refresh_seconds
+
+    def on_mount(self) -> None:
+        self.push_screen(DashboardScreen(refresh_seconds=self._refresh_seconds))
+
+
+def run_dashboard(db_path: str | Path, policy: Any = None) -> None:
+    """Open the dashboard (``carecall dashboard``)."""
+    DashboardApp(db_path, policy=policy).run()
