@@ -156,7 +156,9 @@ def resolve_owner(owner: str | None, customer: dict, caller: str | None) -> str 
 def _join_details(old: str | None, new: str | None) -> str:
     old = (old or "").strip()
     new = (new or "").strip()
-    if not new or new in old:
+    # The same note again (a rule applied twice for one call) is not repeated; a note
+    # that merely contains old words ("late" after "late delivery") is new information.
+    if not new or new == old or new in old.splitlines() or old.endswith("\n" + new):
         return old
     return f"{old}\n{new}" if old else new
 

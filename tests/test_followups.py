@@ -387,3 +387,22 @@ def test_mail_merge_columns_follow_the_list(store, now):
     assert rows[1][8:10] == ["10115", "DE"]
     assert rows[0][11:13] == ["birthday 2026-03-15", "Thanks!"]
     assert "Shoe size" not in headers
+
+
+def test_joining_keeps_short_new_notes(store, now, ann):
+    f = fu.add_followup(
+        store,
+        kind="escalate",
+        customer_id=ann,
+        owner="x",
+        due_at=None,
+        details="late delivery",
+        now=now,
+    )
+    g = fu.add_followup(
+        store, kind="escalate", customer_id=ann, owner="x", due_at=None, details="late", now=now
+    )
+    h = fu.add_followup(
+        store, kind="escalate", customer_id=ann, owner="x", due_at=None, details="late", now=now
+    )
+    assert f.id == g.id == h.id and h.details == "late delivery\nlate"
