@@ -153,3 +153,70 @@ def test_check_a_directory(tmp_path):
     empty.mkdir()
     result = runner.invoke(app, ["script", "check", str(empty)])
     assert result.exit_code == 2 and "not found" in result.stderr
+
+
+# -- script try ---------------------------------------------------------------------------
+
+
+def test_try_with_answers_on_the_command_line():
+    result = runner.invoke(app, [
+        "script", "try", "quarterly", "--at", "2026-03-10T15:00:00Z", "--caller", "Sam",
+        "--json", "-a", "nps=3", "-a", "going_well=", "-a", "improve=too slow",
+        "-a", "problem_area=delivery", "-a", "last_order_csat=2", "-a", "contact_ok=y",
+        "-a", "need=n", "-a", "send_info=n", "-a", "anything_else=",
+    ])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["complete"] and data["nps_category"] == "detractor"
+    assert data["answers"]["going_well"] is None
+    assert data["followups"] == [{
+        "kind": "fix_problem", "owner": "Account Owner", "due_at": "2026-03-12T15:00:00Z",
+        "note": "Detractor (NPS 3), Delivery / lead times: too slow. May contact: yes.",
+        "rule": "rule 1 (detractor)"}]
+
+
+def test_try_reads_answers_from_stdin_with_back_and_refusals():
+    result = runner.invoke(
+        app, ["script", "try", "occasion", "--at", "2026-03-10T15:00:00Z", "--caller", "Sam"],
+        input="11\n2\n<\n10\ny\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "11 is out of range" in out
+    assert "What should we do better?" in out        # 2 is a detractor...
+    assert "nps: 10" in out and "improve" not in out.split("Answers")[1]   # ...until changed
+    assert "thank_you_note for Sam" in out and "gift for Account Owner" in out
+
+
+def test_try_stops_when_input_ends_and_shows_what_is_missing():
+    result = runner.invoke(app, ["script", "try", "recovery", "--fix-note", "new parts"],
+                           input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "what we have done about it: new parts." in result.stdout
+    assert "call stops here" in result.stdout
+    assert "still unanswered: nps" in result.stdout
+
+
+def test_try_refuses_a_bad_preset_and_a_bad_customer(db_path):
+    bad = runner.invoke(app, ["script", "try", "quarterly", "-a", "nps=11"])
+    assert bad.exit_code == 2 and "--answer nps=11: 11 is out of range" in bad.stderr
+    form = runner.invoke(app, ["script", "try", "quarterly", "-a", "nps"])
+    assert form.exit_code == 2 and "write KEY=VALUE" in form.stderr
+    nobody = runner.invoke(app, ["script", "try", "quarterly", "--customer", "X9"], input="")
+    assert nobody.exit_code == 2 and "no customer with ref 'X9'" in nobody.stderr
+    when = runner.invoke(app, ["script", "try", "quarterly", "--at", "soon"])
+    assert when.exit_code == 2 and "not an ISO time" in when.stderr
+
+
+def test_try_with_a_customer_from_the_database(store, now):
+    stamp = "2026-01-01T00:00:00Z"
+    with store.write() as db:
+        db.execute("INSERT INTO customers (ref, name, owner, tier, customer_since, "
+                   "created_at, updated_at) VALUES ('C7', 'Grace Hopper', 'Dana', 'A', "
+                   "'2010-03-12', ?, ?)", (stamp, stamp))
+    result = runner.invoke(app, ["script", "try", "occasion", "--customer", "C7", "--at",
+                                 "2026-03-10T15:00:00Z", "-a", "nps=9", "-a", "card_ok=y"])
+    assert result.exit_code == 0, result.output
+    assert "Hello Grace Hopper" in result.stdout
+    assert "because your 16th anniversary with us is coming up" in result.stdout
+    assert "gift for Dana" in result.stdout
+    assert "warning" not in result.stderr

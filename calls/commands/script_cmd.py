@@ -1,8 +1,10 @@
-"""``carecall script check / list / show``: validate, list and print survey scripts."""
+"""``carecall script check / list / show / try``: validate, list, print and rehearse scripts."""
 
 from __future__ import annotations
 
 import json
+import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,17 +12,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from calls.clock import from_iso, now_utc, to_iso
 from calls.commands.common import (
+    CallerOption,
     DbOption,
     JsonOption,
     console,
     err_console,
     fail,
     open_store,
+    resolve_caller,
     user_errors,
 )
 from calls.errors import UserError
-from calls.survey.engine import answer_help
+from calls.models import Customer
+from calls.survey.context import occasion_context
+from calls.survey.engine import AnswerError, SurveySession, answer_help
 from calls.survey.script import (
     Script,
     available_scripts,
@@ -31,7 +38,7 @@ from calls.survey.script import (
 
 script_app = typer.Typer(
     name="script",
-    help="Survey scripts: check a TOML file, list the scripts available, show one.",
+    help="Survey scripts: check a TOML file, list the scripts available, show one, try one.",
     no_args_is_help=True,
 )
 
@@ -225,6 +232,148 @@ def show_command(
         return
     for line in _describe(script):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _sample_customer(today: date) -> Customer:
+    """A made-up customer for rehearsing a script without a database."""
+    return Customer(id=0, ref="SAMPLE", name="Alex Sample", company="Sample Trading Ltd",
+                    tier="A", owner="Account Owner", revenue=25000.0,
+                    customer_since=today.replace(year=today.year - 6) - timedelta(days=30),
+                    last_purchase=today - timedelta(days=10),
+                    birthday=date(1980, today.month, min(today.day, 28)))
+
+
+def _presets(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--answer {item!r}: write KEY=VALUE, e.g. --answer nps=9")
+        out[key.strip()] = value
+    return out
+
+
+@script_app.command("try")
+def try_command(
+    name: Annotated[str, typer.Argument(help="A script name or a .toml file.",
+                                        show_default=False)],
+    answer: Annotated[list[str] | None, typer.Option(
+        "--answer", "-a", help="KEY=VALUE: answer a question without being asked "
+        "(repeat; an empty VALUE skips it).", show_default=False)] = None,
+    customer_ref: Annotated[str | None, typer.Option(
+        "--customer", help="Use this customer from the database (default: a made-up one).",
+        show_default=False)] = None,
+    fix_note: Annotated[str | None, typer.Option(
+        "--fix-note", help="What was fixed, for a recovery script's {fix.note}.",
+        show_default=False)] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="The moment of the call (ISO time; default now): due times and "
+        "derived customer fields.", show_default=False)] = None,
+    caller: CallerOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Rehearse a script: read its lines, answer its questions, see the follow-ups it makes.
+
+    Nothing is written to the database. Questions without an --answer are asked on the
+    terminal: type the answer, Enter alone to skip, '<' to go back.
+    """
+    with user_errors():
+        script = load_script(Path(name) if name.endswith(".toml") else name)
+        try:
+            now = from_iso(at) if at else now_utc()
+        except ValueError:
+            fail(f"--at {at!r} is not an ISO time such as 2026-03-10T15:00:00Z")
+        if customer_ref:
+            from calls.store.customers import get_customer
+
+            store = open_store(db)
+            try:
+                customer = get_customer(store, customer_ref)
+            finally:
+                store.close()
+            if customer is None:
+                fail(f"no customer with ref {customer_ref!r}")
+        else:
+            customer = _sample_customer(now.date())
+    presets = _presets(answer or [])
+    context = dict(occasion_context(customer, now))
+    if fix_note is not None:
+        context["fix"] = {"note": fix_note}
+    session = SurveySession(script, customer, resolve_caller(caller), context=context, now=now)
+    quiet = json_out
+
+    def say(text: str) -> None:
+        if not quiet:
+            console.print(text, highlight=False, soft_wrap=True)
+
+    say(f"[bold]{escape(script.name)}[/] v{escape(script.version)} for "
+        f"{escape(customer.name)} ({escape(customer.ref)})\n")
+    say(f"[yellow]Say:[/] {escape(session.opening_text())}")
+    consent = session.consent_text()
+    if consent:
+        say(f"[yellow]Say:[/] {escape(consent)}")
+    stopped = False
+    while (q := session.current()) is not None:
+        say(f"\n[bold]{escape(q.key)}[/] ({q.type.replace('_', ' ')}"
+            + ("" if q.required else ", optional") + f"): {escape(session.question_text(q.key))}")
+        hint = session.hint_text(q.key)
+        if hint:
+            say(f"  [dim]{escape(hint)}[/]")
+        say(f"  [dim]answer: {escape(answer_help(q))}[/]")
+        if q.key in presets:
+            raw = presets.pop(q.key)
+            say(f"> {escape(raw)}")
+            try:
+                session.answer(q.key, raw) if raw.strip() else session.skip(q.key)
+            except AnswerError as exc:
+                fail(f"--answer {q.key}={raw}: {exc.reason}")
+            continue
+        if not quiet:
+            console.print("> ", end="")
+        line = sys.stdin.readline()
+        if not line:
+            stopped = True
+            say("\n[yellow]No more answers: the call stops here (as if broken off).[/]")
+            break
+        text = line.rstrip("\n")
+        if not sys.stdin.isatty():
+            say(escape(text))  # piped answers: show them as if typed
+        try:
+            if text.strip() == "<":
+                if session.back() is None:
+                    say("  [red]already at the first question[/]")
+            elif not text.strip():
+                session.skip(q.key)
+            else:
+                session.answer(q.key, text)
+        except AnswerError as exc:
+            say(f"  [red]{escape(exc.reason)}[/]")
+    for key in presets:
+        err_console.print(f"[yellow]warning:[/] --answer {escape(key)}: not asked on this path",
+                          highlight=False)
+    result = session.finish(now)
+    if json_out:
+        console.print_json(json.dumps({
+            "script": script.name, "version": script.version, "complete": result.complete,
+            "missing": list(result.missing), "answers": result.stored_answers(),
+            "nps_category": result.nps_category,
+            "followups": [{"kind": f.kind, "owner": f.owner, "due_at": to_iso(f.due_at),
+                           "note": f.note, "rule": f.rule} for f in result.followups],
+        }))
+        return
+    if not stopped:
+        say(f"\n[yellow]Say:[/] {escape(result.closing)}")
+    say("\n[bold]Answers[/]")
+    for step in session.path():
+        if step.state != "open":
+            say(f"  {escape(step.key)}: {escape(step.display or '(skipped)')}")
+    if result.missing:
+        say("  [yellow]still unanswered:[/] " + ", ".join(result.missing))
+    say("\n[bold]Follow-ups[/]" if result.followups else "\nNo follow-ups.")
+    for f in result.followups:
+        say(f"  {f.kind} for {escape(f.owner)}, due {to_iso(f.due_at)}: {escape(f.note)} "
+            f"[dim]({escape(f.rule)})[/]")
 
 
 def register(app: typer.Typer) -> None:
