@@ -26,6 +26,7 @@ obviously-correct evaluation of every customer.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -144,7 +145,11 @@ class Explanation:
 
 def zones_of(row: dict) -> tuple[str, ...]:
     """The IANA zones stored for a customer's number ('[]' or bad JSON: none)."""
-    text = row.get("time_zones")
+    return _zones_text(row.get("time_zones"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _zones_text(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     try:
@@ -172,7 +177,17 @@ def row_window(row: dict, now: datetime, policy: Policy) -> WindowState:
 
 
 def _local(row: dict, now: datetime, policy: Policy) -> tuple[datetime, str]:
-    return local_now(zones_of(row), now, policy)
+    return _local_cached(zones_of(row), now, policy)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_cached(zones: tuple[str, ...], now: datetime, policy: Policy):
+    return local_now(zones, now, policy)
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso(moment: datetime) -> str:
+    return to_iso(moment)
 
 
 def _tier_label(tier: str | None) -> str:
@@ -189,8 +204,8 @@ def _days_phrase(days: int, future: bool = True) -> str:
 
 def _qualifying_callbacks(followups: Iterable[dict], caller: str, now: datetime,
                           policy: Policy) -> list[dict]:
-    nowt = to_iso(now)
-    grace_cut = to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes))
+    nowt = _iso(now)
+    grace_cut = _iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes))
     out = []
     for f in followups:
         if f["kind"] != "callback":
@@ -211,24 +226,27 @@ def _local_clock(moment: datetime, row: dict, now: datetime, policy: Policy) -> 
 
 
 def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: datetime,
-                     policy: Policy = DEFAULT_POLICY) -> list[Reason]:
+                     policy: Policy = DEFAULT_POLICY, *, only: str | None = None
+                     ) -> list[Reason]:
     """Every reason to call this customer now, best first (pure: no database, no clock).
 
     ``row`` is a ``customers`` row; ``followups`` its open callback / recovery_call rows.
     Exclusions (do-not-call, window, claims ...) are not considered here: see
-    :func:`customer_blockers`.
+    :func:`customer_blockers`. ``only`` computes just that reason (the queue's hot path).
     """
     followups = list(followups)
-    order = {code: i for i, code in enumerate(policy.queue.reason_order)}
     out: list[Reason] = []
-    nowt = to_iso(now)
-    local, _zone = _local(row, now, policy)
-    today = local.date()
+    nowt = _iso(now)
+    today = _local(row, now, policy)[0].date()
     ended = row.get("cycle_ended_at")
     tier = row.get("tier")
 
+    def want(code: str) -> bool:
+        return only is None or only == code
+
     # 1. callbacks
-    cbs = _qualifying_callbacks(followups, caller, now, policy)
+    cbs = _qualifying_callbacks(followups, caller, now, policy) if (
+        followups and want("callback")) else []
     if cbs:
         first = min(cbs, key=lambda f: (f.get("due_at") or "", f["id"]))
         due = first.get("due_at") or ""
@@ -243,7 +261,8 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
 
     # 2. recovery calls
     recs = [f for f in followups
-            if f["kind"] == "recovery_call" and (f.get("due_at") or "") <= nowt]
+            if f["kind"] == "recovery_call" and (f.get("due_at") or "") <= nowt] if (
+        want("recovery")) else []
     if recs:
         due = min(f.get("due_at") or "" for f in recs)
         out.append(Reason("recovery", "recovery call: their problem was fixed, ask again",
@@ -251,7 +270,7 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
 
     # 3. thank-you after a purchase
     lp = parse_date(row.get("last_purchase"))
-    if lp is not None:
+    if lp is not None and want("thank_you"):
         days = (today - lp).days
         if 0 <= days <= policy.purchases.thank_you_days and not (
                 ended and ended >= lp.isoformat()):
@@ -262,14 +281,16 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
     # 4. occasions
     occasions: list[Reason] = []
     ahead = policy.occasions.days_ahead
-    bday = parse_date(row.get("birthday")) if policy.occasions.birthday else None
+    bday = parse_date(row.get("birthday")) if (
+        policy.occasions.birthday and want("occasion")) else None
     if bday is not None:
         occ = next_occurrence(bday, today)
         days = (occ - today).days
         if days <= ahead and not (ended and ended >= (occ - timedelta(days=ahead)).isoformat()):
             occasions.append(Reason("occasion", f"birthday {_days_phrase(days)}",
                                     (occ.isoformat(), bday.isoformat()[5:])))
-    since = parse_date(row.get("customer_since")) if policy.occasions.anniversary else None
+    since = parse_date(row.get("customer_since")) if (
+        policy.occasions.anniversary and want("occasion")) else None
     if since is not None:
         occ = next_occurrence(since, today)
         days = (occ - today).days
@@ -284,7 +305,8 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
 
     # 5. at risk: buying slowed
     avg = row.get("avg_order_interval_days")
-    if (lp is not None and avg is not None and (row.get("order_count") or 0) >= 2):
+    if (want("at_risk") and lp is not None and avg is not None
+            and (row.get("order_count") or 0) >= 2):
         start = at_risk_date(lp, float(avg), policy)
         if start <= today and not (ended and ended >= start.isoformat()):
             since_days = (today - lp).days
@@ -297,9 +319,9 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
     # 6. overdue care call / 7. never called
     attempts = row.get("cycle_attempts") or 0
     tries = f" ({attempts} attempt{'s' if attempts != 1 else ''} so far)" if attempts else ""
-    if ended:
+    if ended and want("overdue"):
         interval = policy.interval(tier)
-        if ended <= to_iso(now - interval):
+        if ended <= _iso(now - interval):
             ended_at = from_iso(ended)
             overdue_days = (now - (ended_at + interval)).days
             ratio = (now - ended_at).total_seconds() / interval.total_seconds()
@@ -307,7 +329,7 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
                 f"{overdue_days} day{'s' if overdue_days != 1 else ''} overdue")
             out.append(Reason("overdue", f"{_tier_label(tier)}care call {when}{tries}",
                               (-ratio,)))
-    else:
+    elif not ended and want("never_called"):
         revenue = row.get("revenue")
         if attempts:
             text = f"{_tier_label(tier)}first care call, not reached yet{tries}"
@@ -316,7 +338,9 @@ def customer_reasons(row: dict, followups: Iterable[dict], caller: str, now: dat
         out.append(Reason("never_called", text,
                           (tier_rank(tier), revenue is None, -(revenue or 0.0))))
 
-    out.sort(key=lambda r: (order[r.code], r.key))
+    if len(out) > 1:
+        order = {code: i for i, code in enumerate(policy.queue.reason_order)}
+        out.sort(key=lambda r: (order[r.code], r.key))
     return out
 
 
@@ -422,12 +446,11 @@ class _Run:
             "grace_cut": to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes)),
         }
         self.utc_today = now.date()
+        self.tiers = q.tier_values(store)
 
     def _reason(self, row: dict, code: str) -> Reason | None:
-        for r in customer_reasons(row, (), self.caller, self.now, self.policy):
-            if r.code == code:
-                return r
-        return None
+        found = customer_reasons(row, (), self.caller, self.now, self.policy, only=code)
+        return found[0] if found else None
 
     def candidates(self, code: str) -> Iterator[tuple[dict, Reason | None]]:
         """Rows for one reason in priority order (SQL superset; exact check follows)."""
@@ -441,10 +464,9 @@ class _Run:
         elif code == "thank_you":
             lp_min = (today - timedelta(days=self.policy.purchases.thank_you_days + 1))
             lp_max = today + timedelta(days=1)
-            for tier in q.TIER_GROUPS:  # tier first: concatenation keeps the order
-                for row in q.thank_you_stream(s, tier, lp_min.isoformat(), lp_max.isoformat(),
-                                              p):
-                    yield row, self._reason(row, code)
+            yield from self._by_tier(
+                lambda t: q.thank_you_stream(s, t, lp_min.isoformat(), lp_max.isoformat(), p),
+                code)
         elif code == "occasion":
             if not (self.policy.occasions.birthday or self.policy.occasions.anniversary):
                 return
@@ -453,24 +475,30 @@ class _Run:
                                ("customer_since", self.policy.occasions.anniversary)):
                 if on:
                     streams.append(self._occasion_rows(column))
-            for row in heapq.merge(*streams, key=lambda rr: rr[1].key + (rr[0]["id"],)):
-                yield row
+            yield from heapq.merge(*streams, key=_merge_key)
         elif code == "at_risk":
             factor = self.policy.purchases.at_risk_factor
             q.ensure_at_risk_index(s, factor)
             day_max = (today + timedelta(days=1)).isoformat()
-            for row in q.at_risk_stream(s, factor, day_max, p):
-                yield row, self._reason(row, code)
+            yield from self._exact(q.at_risk_stream(s, factor, day_max, p), code)
         elif code == "overdue":
-            streams = []
-            for tier in q.TIER_GROUPS:
-                cut = to_iso(self.now - self.policy.interval(tier))
-                streams.append(self._exact(q.overdue_stream(s, tier, cut, p), code))
-            yield from heapq.merge(*streams, key=lambda rr: rr[1].key + (rr[0]["id"],))
+            streams = [
+                self._exact(q.overdue_stream(s, t, to_iso(self.now - self.policy.interval(t)), p),
+                            code)
+                for t in self.tiers
+            ]
+            yield from heapq.merge(*streams, key=_merge_key)
         elif code == "never_called":
-            for tier in q.TIER_GROUPS:
-                for row in q.never_stream(s, tier, p):
-                    yield row, self._reason(row, code)
+            yield from self._by_tier(lambda t: q.never_stream(s, t, p), code)
+
+    def _by_tier(self, make, code: str) -> Iterator[tuple[dict, Reason]]:
+        """A, B, C one after the other (tier comes first in the key); other tier values
+        (no tier yet) share the last rank, so their streams are merged."""
+        for tier in ("A", "B", "C"):
+            if tier in self.tiers:
+                yield from self._exact(make(tier), code)
+        others = [self._exact(make(t), code) for t in self.tiers if t not in ("A", "B", "C")]
+        yield from heapq.merge(*others, key=_merge_key)
 
     def _exact(self, rows: Iterator[dict], code: str) -> Iterator[tuple[dict, Reason]]:
         for row in rows:
@@ -498,6 +526,10 @@ class _Run:
                     if r.code == "occasion" and r.text.startswith(wanted):
                         yield row, r
                         break
+
+
+def _merge_key(item: tuple[dict, Reason]) -> tuple:
+    return (*item[1].key, item[0]["id"])
 
 
 def _md(d: date) -> str:

@@ -16,21 +16,6 @@ from calls.store import Store
 ZONE_KEY = "ifnull(c.phone_region, '') || '|' || ifnull(c.time_zones, '')"
 _ZONE_KEY_INDEXED = "ifnull(phone_region, '') || '|' || ifnull(time_zones, '')"
 
-# Tier groups: A, B, C use the indexes; anything else (no tier yet) is one more group.
-TIER_GROUPS: tuple[str | None, ...] = ("A", "B", "C", None)
-
-
-def _tier_clause(tier: str | None) -> str:
-    if tier is None:
-        return "(c.tier IS NULL OR c.tier NOT IN ('A', 'B', 'C'))"
-    return "c.tier = :tier"
-
-
-def _indexed(tier: str | None, index: str) -> str:
-    # The "no tier" group matches several index values: let the planner choose.
-    return f"INDEXED BY {index}" if tier is not None else ""
-
-
 # Exclusions that hold whatever the reason. Parameters: now, caller, open_keys (JSON list
 # of zone keys whose calling window is open), grace_cut (now minus the personal-callback
 # grace period).
@@ -95,17 +80,32 @@ def recovery_stream(store: Store, params: dict) -> Iterator[dict]:
     return stream(store, sql, params)
 
 
+def _ordered(inner: str, outer_where: str, extra_cols: str = "") -> str:
+    """Read ``inner`` (an index range in index order) lazily and filter it outside.
+
+    The inner query runs as a co-routine, so rows come out in the index's order as they
+    are read; with every filter in one flat query SQLite may instead estimate a small
+    result and sort all of it first, reading the whole range before the first row.
+    """
+    return f"""
+        SELECT c.*{extra_cols} FROM ({inner} LIMIT -1) AS c
+        WHERE {outer_where} AND {EXCLUSIONS}
+    """
+
+
+def _tier_term(tier: str | None) -> str:
+    return "c.tier IS NULL" if tier is None else "c.tier = :tier"
+
+
 def thank_you_stream(store: Store, tier: str | None, lp_min: str, lp_max: str,
                      params: dict) -> Iterator[dict]:
-    """Customers of one tier group who bought between the dates and were not called since."""
-    sql = f"""
-        SELECT c.* FROM customers c {_indexed(tier, 'idx_customers_tier_purchase')}
-        WHERE {_tier_clause(tier)}
-          AND c.last_purchase >= :lp_min AND c.last_purchase <= :lp_max
-          AND (c.cycle_ended_at IS NULL OR c.cycle_ended_at < c.last_purchase)
-          AND {EXCLUSIONS}
+    """Customers of one tier who bought between the dates and were not called since."""
+    inner = f"""
+        SELECT * FROM customers c INDEXED BY idx_customers_tier_purchase
+        WHERE {_tier_term(tier)} AND c.last_purchase >= :lp_min AND c.last_purchase <= :lp_max
         ORDER BY c.last_purchase, c.id
     """
+    sql = _ordered(inner, "(c.cycle_ended_at IS NULL OR c.cycle_ended_at < c.last_purchase)")
     return stream(store, sql, {**params, "tier": tier, "lp_min": lp_min, "lp_max": lp_max})
 
 
@@ -124,24 +124,24 @@ def occasion_stream(store: Store, column: str, year: int, md_lo: str, md_hi: str
     feb29 = f"{year}-02-29" if leap else f"{year}-02-28"
     since_clause = "AND substr(c.customer_since, 1, 4) < :year_text" if (
         column == "customer_since") else ""
-    sql = f"""
-        SELECT c.* FROM customers c INDEXED BY {index}
+    inner = f"""
+        SELECT * FROM customers c INDEXED BY {index}
         WHERE {md} BETWEEN :md_lo AND :md_hi
-          {since_clause}
-          AND (c.cycle_ended_at IS NULL OR c.cycle_ended_at < date(
-                CASE {md} WHEN '02-29' THEN :feb29 ELSE :year_text || '-' || {md} END,
-                :minus_days))
-          AND {EXCLUSIONS}
         ORDER BY {md}, c.id
     """
-    return stream(store, sql, {**params, "md_lo": md_lo, "md_hi": md_hi, "feb29": feb29,
-                               "year_text": f"{year:04d}", "minus_days": f"-{days_ahead} days"})
+    outer = f"""(c.cycle_ended_at IS NULL OR c.cycle_ended_at < date(
+                CASE {md} WHEN '02-29' THEN :feb29 ELSE :year_text || '-' || {md} END,
+                :minus_days)) {since_clause}"""
+    return stream(store, _ordered(inner, outer),
+                  {**params, "md_lo": md_lo, "md_hi": md_hi, "feb29": feb29,
+                   "year_text": f"{year:04d}", "minus_days": f"-{days_ahead} days"})
 
 
-def at_risk_expr(factor: float) -> str:
+def at_risk_expr(factor: float, alias: str = "") -> str:
     """The SQL date a customer starts counting as "buying slowed" (matches its index)."""
-    return (f"date(last_purchase, '+' || (CAST({float(factor)!r} * avg_order_interval_days "
-            f"AS INTEGER) + 1) || ' days')")
+    a = f"{alias}." if alias else ""
+    return (f"date({a}last_purchase, '+' || (CAST({float(factor)!r} * "
+            f"{a}avg_order_interval_days AS INTEGER) + 1) || ' days')")
 
 
 def at_risk_index_name(factor: float) -> str:
@@ -165,37 +165,49 @@ def ensure_at_risk_index(store: Store, factor: float) -> None:
 def at_risk_stream(store: Store, factor: float, day_max: str, params: dict) -> Iterator[dict]:
     """Customers whose buying slowed on or before ``day_max`` and not called since."""
     expr = at_risk_expr(factor)
-    sql = f"""
-        SELECT c.*, {expr} AS _risk FROM customers c INDEXED BY {at_risk_index_name(factor)}
-        WHERE c.order_count >= 2 AND {expr} <= :day_max
-          AND (c.cycle_ended_at IS NULL OR c.cycle_ended_at < {expr})
-          AND {EXCLUSIONS}
-        ORDER BY {expr}, c.id
+    inner = f"""
+        SELECT *, {expr} AS _risk FROM customers INDEXED BY {at_risk_index_name(factor)}
+        WHERE order_count >= 2 AND {expr} <= :day_max
+        ORDER BY {expr}, id
     """
+    sql = _ordered(inner, "(c.cycle_ended_at IS NULL OR c.cycle_ended_at < c._risk)")
     return stream(store, sql, {**params, "day_max": day_max})
 
 
 def overdue_stream(store: Store, tier: str | None, cut: str, params: dict) -> Iterator[dict]:
-    """Customers of one tier group whose last cycle ended on or before ``cut``, oldest first."""
-    sql = f"""
-        SELECT c.* FROM customers c {_indexed(tier, 'idx_customers_overdue')}
-        WHERE {_tier_clause(tier)}
-          AND c.cycle_ended_at IS NOT NULL AND c.cycle_ended_at <= :cut
-          AND {EXCLUSIONS}
+    """Customers of one tier whose last cycle ended on or before ``cut``, oldest first."""
+    inner = f"""
+        SELECT * FROM customers c INDEXED BY idx_customers_overdue
+        WHERE {_tier_term(tier)} AND c.cycle_ended_at IS NOT NULL AND c.cycle_ended_at <= :cut
         ORDER BY c.cycle_ended_at, c.id
     """
-    return stream(store, sql, {**params, "tier": tier, "cut": cut})
+    return stream(store, _ordered(inner, "1"), {**params, "tier": tier, "cut": cut})
 
 
 def never_stream(store: Store, tier: str | None, params: dict) -> Iterator[dict]:
-    """Customers of one tier group with no care cycle ended yet, highest revenue first."""
-    sql = f"""
-        SELECT c.* FROM customers c {_indexed(tier, 'idx_customers_never')}
-        WHERE {_tier_clause(tier)} AND c.cycle_ended_at IS NULL
-          AND {EXCLUSIONS}
+    """Customers of one tier with no care cycle ended yet, highest revenue first."""
+    inner = f"""
+        SELECT * FROM customers c INDEXED BY idx_customers_never
+        WHERE {_tier_term(tier)} AND c.cycle_ended_at IS NULL
         ORDER BY c.revenue DESC, c.id
     """
-    return stream(store, sql, {**params, "tier": tier})
+    return stream(store, _ordered(inner, "1"), {**params, "tier": tier})
+
+
+def tier_values(store: Store) -> list[str | None]:
+    """Every distinct tier value in use (None for customers without a tier), via the index."""
+    conn = store.db.conn
+    out: list[str | None] = []
+    if conn.execute("SELECT 1 FROM customers INDEXED BY idx_customers_overdue "
+                    "WHERE tier IS NULL LIMIT 1").fetchone():
+        out.append(None)
+    row = conn.execute("SELECT min(tier) FROM customers INDEXED BY idx_customers_overdue "
+                       "WHERE tier IS NOT NULL").fetchone()
+    while row and row[0] is not None:
+        out.append(row[0])
+        row = conn.execute("SELECT min(tier) FROM customers INDEXED BY idx_customers_overdue "
+                           "WHERE tier > ?", (row[0],)).fetchone()
+    return out
 
 
 def zone_keys(store: Store) -> list[str]:
