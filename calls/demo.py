@@ -83,9 +83,14 @@ def build_demo(path: str | os.PathLike, now: datetime | None = None) -> dict:
             result = import_customers(
                 store, listing, ImportOptions(region="US", by_user="demo"), now
             )
+            from calls.demo_history import generate_history
             from calls.store.customers import count_customers, tier_counts
 
+            # A past year of calls, answers and follow-ups (only into a database that has
+            # no calls yet), so that reports and the dashboard show something at once.
+            history = generate_history(store, now)
             return {
+                "history": history,
                 "db": str(Path(path)),
                 "customers": count_customers(store),
                 "inserted": result.inserted,

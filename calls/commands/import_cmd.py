@@ -206,6 +206,14 @@ def demo_command(
             "Tiers: " + ", ".join(f"{t} {summary['tiers'].get(t, 0)}" for t in ("A", "B", "C")),
             highlight=False,
         )
+        history = summary.get("history") or {}
+        if history and not history.get("skipped"):
+            console.print(
+                f"History: a past year of {history['calls']} calls, {history['answers']} "
+                f"answers and {history['followups']} follow-ups (try: carecall report, "
+                "carecall dashboard).",
+                highlight=False,
+            )
     if no_shift:
         if not json_out:
             common.console.print(

@@ -463,6 +463,30 @@ def insert_followups(store: Store, rows: list[dict]) -> list[int]:
     return ids
 
 
+def demo_customers(store: Store) -> list[dict]:
+    """Customers a simulated history may call (not on do-not-call, number in order)."""
+    return store.all(
+        "SELECT id, tier, owner, time_zones, last_purchase FROM customers "
+        "WHERE do_not_call = 0 AND coalesce(number_status, 'ok') = 'ok' ORDER BY id"
+    )
+
+
+_CARE_STATE = ("cycle_status", "cycle_ended_at", "cycle_attempts", "retry_after",
+               "last_outcome", "last_call_at")
+
+
+def set_care_state(store: Store, customer_id: int, state: dict) -> None:
+    """Write the queue-state columns a replayed history ends with (those the schema has)."""
+    have = _columns(store, "customers")
+    values = {k: state.get(k) for k in _CARE_STATE if k in have}
+    if not values:
+        return
+    sets = ", ".join(f"{k} = ?" for k in values)
+    with store.write() as db:
+        db.conn.execute(f"UPDATE customers SET {sets} WHERE id = ?",
+                        (*values.values(), customer_id))
+
+
 def count_calls(store: Store) -> int:
     """How many calls the database holds."""
     return store.scalar("SELECT count(*) FROM calls") or 0
