@@ -158,8 +158,9 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
                     q.record_planned(store, row["id"], key, f.id, stamp)
                     result.planned.append(f)
 
-    result.already_planned += q.count_unreached_planned(store)
-    for batch in _batches(q.unreached_cycles(store)):
+    unreached = q.unreached_cycles(store)
+    result.already_planned += sum(1 for row in unreached if row["planned"])
+    for batch in _batches([row for row in unreached if not row["planned"]]):
         with store.write():
             for row in batch:
                 key = f"unreached:{row['cycle_key']}"

@@ -255,8 +255,8 @@ def recovery_rows(store: Store) -> list[dict]:
 
 
 def unreached_cycles(store: Store) -> list[dict]:
-    """Customers whose last care cycle ended unreached and who have no letter planned for
-    that cycle yet (``cycle_key`` names the cycle: when it ended).
+    """Customers whose last care cycle ended unreached, each with ``cycle_key`` (when the
+    cycle ended) and ``planned`` (a letter for that cycle is already planned).
 
     The queue keeps the cycle state on ``customers`` (its migration); without those
     columns there is nothing to read and this returns no rows.
@@ -264,39 +264,24 @@ def unreached_cycles(store: Store) -> list[dict]:
     columns = table_columns(store, "customers")
     if "cycle_status" not in columns or "cycle_ended_at" not in columns:
         return []
-    return store.all(
+    rows = store.all(
         """
         SELECT c.id, c.owner, c.cycle_ended_at AS ended,
             coalesce(c.cycle_ended_at, '') AS cycle_key,
             c.do_not_call
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
-                OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
+                OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc,
+            EXISTS (
+                SELECT 1 FROM followup_plan p
+                WHERE p.customer_id = c.id
+                  AND p.key = 'unreached:' || coalesce(c.cycle_ended_at, '')) AS planned
         FROM customers c
         WHERE c.cycle_status = 'unreached'
-          AND NOT EXISTS (
-              SELECT 1 FROM followup_plan p
-              WHERE p.customer_id = c.id
-                AND p.key = 'unreached:' || coalesce(c.cycle_ended_at, ''))
-        ORDER BY c.id
         """
     )
-
-
-def count_unreached_planned(store: Store) -> int:
-    """Unreached customers whose current cycle already has its letter planned."""
-    columns = table_columns(store, "customers")
-    if "cycle_status" not in columns or "cycle_ended_at" not in columns:
-        return 0
-    return (
-        store.scalar(
-            """
-            SELECT count(*) FROM customers c JOIN followup_plan p
-              ON p.customer_id = c.id AND p.key = 'unreached:' || coalesce(c.cycle_ended_at, '')
-            WHERE c.cycle_status = 'unreached'
-            """
-        )
-        or 0
-    )
+    # Sorted here: an ORDER BY would make SQLite scan every customer instead of the
+    # partial index of unreached ones.
+    return sorted(rows, key=lambda row: row["id"])
 
 
 def customer_rows_by_ids(store: Store, ids: Iterable[int]) -> dict[int, dict]:

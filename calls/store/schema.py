@@ -341,3 +341,13 @@ def _report_indexes_2(db: Database) -> None:
     # time, the index hands them over already grouped.
     db.execute("DROP INDEX IF EXISTS idx_answers_type_time")
     db.execute("CREATE INDEX idx_answers_type_value ON answers(qtype, value, answered_at)")
+
+
+@migrations(name="followups_0002_unreached_index")
+def _followups_unreached_index(db: Database) -> None:
+    # The planner looks for customers whose cycle ended unreached at every shift start;
+    # a partial index keeps that from scanning every customer.
+    db.execute(
+        "CREATE INDEX idx_customers_unreached ON customers(cycle_ended_at) "
+        "WHERE cycle_status = 'unreached'"
+    )
