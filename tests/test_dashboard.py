@@ -105,3 +105,25 @@ async def test_dashboard_empty_database(store, db_path):
         await _loaded(pilot, screen)
         today = screen.query_one("#today", DataTable)
         assert today.get_row_at(0)[0] == "(no calls yet today)"
+
+
+async def test_dashboard_inside_the_shift_app(store, db_path):
+    """The shift app opens the dashboard with no arguments (db, clock, policy are the app's)."""
+    from tui.app import make_app
+
+    _fill(store)
+    app = make_app(db_path, "ann", clock=NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(20):          # let the shift's own first screens settle
+            await pilot.pause()
+        screen = DashboardScreen(refresh_seconds=0)
+        await app.push_screen(screen)
+        await _loaded(pilot, screen)
+        assert app.screen is screen, app.screen_stack
+        today = screen.query_one("#today", DataTable)
+        assert today.get_row_at(0)[0] == "ann"
+        depth = len(app.screen_stack)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == depth - 1
+        assert app.is_running

@@ -21,10 +21,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
+from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from calls.clock import now_utc
 from calls.reports import Dashboard, build_dashboard
+from tui.commands import ShiftCommands
 
 REFRESH_SECONDS = 30.0
 
@@ -65,6 +66,7 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #backlog { height: auto; max-height: 8; }
     DashboardScreen Sparkline { height: 2; margin: 0 0 1 0; }
     DashboardScreen #updated { color: $text-muted; height: 1; padding: 0 1; }
+    DashboardScreen #dash-heading { height: 1; padding: 0 1; background: $panel; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -107,7 +109,7 @@ class DashboardScreen(Screen[None]):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Static("[b]carecall[/b] · supervisor dashboard", id="dash-heading")
         with VerticalScroll(id="dash-body"):
             with Vertical(classes="dash-box"):
                 yield Label("Today's shift", classes="dash-title")
@@ -133,8 +135,6 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "carecall"
-        self.sub_title = "Supervisor dashboard"
         today = self.query_one("#today", DataTable)
         today.add_columns("caller", "tries", "contacts", "done", "RR1", "NPS", "calls/h", "AHT")
         backlog = self.query_one("#backlog", DataTable)
@@ -240,18 +240,22 @@ class DashboardScreen(Screen[None]):
         self.load()
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
+        # On its own (carecall dashboard) leaving the dashboard quits; inside the shift app
+        # it goes back to the screen it was opened from.
+        if isinstance(self.app, DashboardApp) or len(self.app.screen_stack) <= 2:
             self.app.exit()
+        else:
+            self.app.pop_screen()
 
 
 class DashboardApp(App[None]):
     """The dashboard on its own (``carecall dashboard``), for a supervisor's terminal."""
 
     TITLE = "carecall"
+    # The shift app's palette provider: every key of the screen, searchable by name.
+    COMMANDS = App.COMMANDS | {ShiftCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q,q", "quit", "Quit", priority=True),
+        Binding("ctrl+q,q", "quit", "Quit", tooltip="Quit the dashboard", priority=True),
     ]
 
     def __init__(self, db_path: str | Path, *, clock: Callable[[], datetime] | None = None,
