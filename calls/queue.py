@@ -721,6 +721,28 @@ def _entry_if_callable(store: Store, customer_id: int, caller: str, now: datetim
                       row["id"]), win.closes_at)
 
 
+def queue_entry(store: Store, customer_id: int, caller: str, now: datetime,
+                policy: Policy = DEFAULT_POLICY) -> QueueEntry:
+    """One customer as a queue row (reasons and codes, local time), callable or not.
+
+    Use :func:`explain` to learn whether and why not; this is for a customer the caller
+    picked who may sit below the first page.
+    """
+    row = q.customer_rows(store, [customer_id]).get(customer_id)
+    if row is None:
+        raise UserError(f"no customer #{customer_id}")
+    fus = q.open_call_followups(store, [customer_id])
+    reasons = customer_reasons(row, fus, caller, now, policy)
+    local, zone = _local(row, now, policy)
+    win = row_window(row, now, policy)
+    mine = any(c["caller"] == caller and c["expires_at"] > to_iso(now)
+               for c in q.claims_rows(store, [customer_id]))
+    priority = (priority_key(reasons[0], customer_id, policy) if reasons
+                else (len(policy.queue.reason_order), customer_id))
+    return QueueEntry(Customer.from_row(row), [r.text for r in reasons],
+                      [r.code for r in reasons], local, zone, priority, win.closes_at, mine)
+
+
 def claim_next(store: Store, caller: str, now: datetime,
                policy: Policy = DEFAULT_POLICY) -> QueueEntry | None:
     """Claim the top of the caller's queue (a lease) and return it; None when empty.

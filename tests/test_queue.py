@@ -194,3 +194,13 @@ def test_anniversary_and_29_february(store):
     assert got["anniv"] == ["never called (B-tier)"]   # the anniversary is 18 days away
     got = dict(rows(store))
     assert got["anniv"][0] == "customer for 5 years in 5 days"
+
+
+def test_queue_entry_for_a_picked_customer(store):
+    from calls.queue import queue_entry
+
+    cid = add_customer(store, "x", last_purchase="2026-03-09", where=LA)
+    entry = queue_entry(store, cid, "ann", NOW)
+    assert entry.reason_codes == ["thank_you", "never_called"]
+    assert entry.time_zone == "America/Los_Angeles" and entry.local_time.hour == 8
+    assert entry.window_closes_at is None   # LA is closed at 08:00
