@@ -196,3 +196,53 @@ async def test_callback_due_soon_is_announced_on_any_screen(db_path, store, now)
         await wait_for(pilot, lambda: any("Cara Call" in n.message for n in app._notifications))
         messages = [n.message for n in app._notifications if "Callback" in n.message]
         assert messages == ["Callback due in 7 min: Cara Call (about the invoice)"]
+
+
+async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, now):
+    from tui.screens.call import CallScreen
+    from tui.screens.followups import FollowupsScreen
+
+    zone = json.dumps(["America/New_York"])
+    cid = add_customer(
+        store,
+        "C5",
+        "Cal Back",
+        phone="+12125550105",
+        phone_region="US",
+        country="US",
+        time_zones=zone,
+    )
+    cb = fu.add_followup(
+        store,
+        kind="callback",
+        customer_id=cid,
+        owner="olga",
+        due_at=now + timedelta(minutes=30),
+        details="after lunch",
+        now=now,
+    )
+    note = fu.add_followup(
+        store,
+        kind="send_info",
+        customer_id=cid,
+        owner="olga",
+        due_at=now,
+        details="brochure",
+        now=now,
+    )
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(minutes=30))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: queue_ready(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: set(_table_keys(screen)) == {str(cb.id), str(note.id)})
+        keys = _table_keys(screen)
+        # "Call now" only applies to calls: not offered on the send_info row.
+        await pilot.press(*["up"] * len(keys), *["down"] * keys.index(str(note.id)))
+        assert screen.check_action("call_now", ()) is False
+        await pilot.press(*["up"] * len(keys), *["down"] * keys.index(str(cb.id)))
+        assert screen.check_action("call_now", ()) is True
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CallScreen))
+    assert store.scalar("SELECT caller FROM claims WHERE customer_id = ?", (cid,)) == "olga"

@@ -1,7 +1,8 @@
 """The follow-ups screen: my callbacks and actions (or the team's), due first.
 
 Keys: d marks the highlighted follow-up done (with a note; closing a fix_problem puts a
-recovery call in the queue), s reschedules it, x cancels it, o opens the customer (their
+recovery call in the queue), s reschedules it, x cancels it, c calls the customer now (a
+callback or recovery call), o opens the customer (their
 card and every follow-up), t switches between my follow-ups and the team's, / filters,
 Esc goes back. Also here: :class:`CallbackAnnouncer`, which the app runs on any screen
 to announce callbacks due in the next minutes.
@@ -273,6 +274,7 @@ class FollowupsScreen(Screen):
         Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done"),
         Binding("s", "reschedule", "Move", tooltip="Reschedule the highlighted follow-up"),
         Binding("x", "cancel_followup", "Cancel", tooltip="Cancel the highlighted follow-up"),
+        Binding("c", "call_now", "Call now", tooltip="Take this customer and call them now"),
         Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups"),
         Binding("t", "toggle_team", "Team", tooltip="Switch between my follow-ups and the team's"),
         Binding(
@@ -448,6 +450,9 @@ class FollowupsScreen(Screen):
         typing = isinstance(self.focused, Input)
         if action in ("done", "reschedule", "cancel_followup", "open_customer"):
             return not typing and self._selected() is not None
+        if action == "call_now":
+            selected = self._selected()
+            return not typing and selected is not None and selected.kind in _PHONE_KINDS
         if action in ("toggle_team", "filter", "refresh"):
             return not typing
         return True
@@ -562,6 +567,30 @@ class FollowupsScreen(Screen):
             )
 
         self.app.push_screen(RescheduleScreen(f, now, zone, label), chosen)
+
+    def action_call_now(self) -> None:
+        """Claim the customer of a callback / recovery call and open the call screen."""
+        f = self._selected()
+        if f is None or f.kind not in _PHONE_KINDS:
+            return
+        from tui import core
+
+        app = self.app
+        app.db(
+            core.take_customer,
+            f.customer_id,
+            app.caller,
+            app.now(),
+            app.policy,
+            app.script_name,
+            on_done=self._taken,
+        )
+
+    def _taken(self, context) -> None:
+        from tui.screens.call import CallScreen
+
+        # Back here when the call is over; the list reloads on resume.
+        self.app.push_screen(CallScreen(context))
 
     def action_open_customer(self) -> None:
         f = self._selected()
