@@ -309,8 +309,13 @@ class FollowupsScreen(Screen):
 
     def on_mount(self) -> None:
         self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.set_interval(REFRESH_SECONDS, self._tick)
         self.query_one(DataTable).focus()
+
+    def _tick(self) -> None:
+        # Only the screen on top reloads by itself; a covered one reloads when resumed.
+        if self.is_current:
+            self.action_refresh()
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
