@@ -34,6 +34,10 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def _pct0(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
 def _num(value: float | None, digits: int = 1, signed: bool = False) -> str:
     if value is None:
         return "–"
@@ -169,23 +173,23 @@ def render_groups(report: rp.Report) -> Table:
     """The ``--by`` table (fits 80 columns: the full rates are in --json)."""
     table = Table(title=f"By {report.by}", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False)
-    table.add_column(report.by, overflow="fold", min_width=8)
-    for col in ("tries", "cases", "contacts", "done", "RR1", "CON1", "NPS"):
+    table.add_column(report.by, overflow="fold")
+    for col in ("tries", "cases", "talked", "done", "RR1", "CON1", "NPS"):
         table.add_column(col, justify="right", no_wrap=True)
     if report.by == "caller":
-        table.add_column("calls/h", justify="right", no_wrap=True)
+        table.add_column("/hour", justify="right", no_wrap=True)
         table.add_column("AHT", justify="right", no_wrap=True)
     if not report.groups:
         table.add_row("(no calls)")
     for g in report.groups:
         cells = [g.key, f"{g.activity.attempts:,}", f"{g.activity.cases:,}",
                  f"{g.activity.contacts:,}", f"{g.activity.completes:,}",
-                 _pct(g.rates["RR1"]), _pct(g.rates["CON1"]), _num(g.nps.score)]
+                 _pct0(g.rates["RR1"]), _pct0(g.rates["CON1"]), _num(g.nps.score)]
         if report.by == "caller":
             cells += [_num(g.calls_per_hour), _duration(g.median_handle_seconds)]
         table.add_row(*cells)
-    table.caption = ("tries = attempts, done = completes"
-                     + (", AHT = median handle time (start to outcome)"
+    table.caption = ("tries = attempts, talked = contacts, done = completes"
+                     + ("; /hour = attempts per active hour, AHT = median handle time"
                         if report.by == "caller" else ""))
     table.caption_justify = "left"
     return table
