@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker
@@ -150,6 +151,27 @@ class CareCallApp(App[ShiftStats | None]):
             else:
                 message = f"{type(exc).__name__}: {exc}"
         self.notify(message, title="Could not save or load", severity="error", timeout=8)
+
+    # -- keys -------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys for a screen that asks for them in order go to that screen first.
+
+        Textual forwards each key to the widget focused at that moment and runs bindings
+        when the key comes back up; on the call screen a burst of keys (fast typing, SSH)
+        must be handled one by one, each seeing what the one before changed. Priority
+        bindings (ctrl+q, the palette) still come first.
+        """
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and getattr(self.screen, "ORDERED_KEYS", False)
+        ):
+            self.app_focus = True
+            if not await self._check_bindings(event.key, priority=True):
+                self.screen._forward_event(event)
+            return
+        await super().on_event(event)
 
     # -- lifecycle -------------------------------------------------------------------
 

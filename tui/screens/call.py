@@ -9,15 +9,18 @@ outcome is written when the caller confirms it on the wrap-up screen.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any, ClassVar
 
 from rich.markup import escape
-from textual import on
+from textual import events, on
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TextArea
 
 from calls.outcomes import LABEL, Outcome
@@ -26,8 +29,9 @@ from tui.timeparse import zone_of
 from tui.widgets.answers import (
     AnswerError,
     AnswerSubmitted,
-    ChoiceAnswer,
-    ScaleAnswer,
+    ChoiceModel,
+    KeyAnswer,
+    ScaleModel,
     TextAnswer,
 )
 from tui.widgets.card import CustomerCard, HistoryView
@@ -56,12 +60,36 @@ DIAL_OUTCOMES = (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.OTH
 TALK_OUTCOMES = (Outcome.CALLBACK, Outcome.REFUSED, Outcome.DO_NOT_CALL)
 
 
+async def _deliver(widget: Widget, event: events.Key) -> bool:
+    """Let ``widget`` handle a key as Textual would (its key handlers, then its own
+    bindings); True when it used the key."""
+    if type(widget)._on_key is not Widget._on_key:  # e.g. Input, TextArea: typing
+        await widget._on_key(event)
+    else:
+        await widget.handle_key(event)
+    on_key = getattr(widget, "on_key", None)
+    if on_key is not None and not (event._stop_propagation or event._no_default_action):
+        result = on_key(event)
+        if inspect.isawaitable(result):
+            await result
+    if event._stop_propagation or event._no_default_action:
+        return True
+    for binding in widget._bindings.key_to_bindings.get(event.key, []):
+        _namespace, name, params = parse_action(binding.action)
+        if widget.check_action(name, params) is True:
+            await widget.run_action(binding.action)
+            return True
+    return False
+
+
 class ScriptPanel(Vertical, can_focus=True):
     """The script: the current line to read (scrolls) and the answer widget under it."""
 
 
 class CallScreen(Screen[str | None]):
     """One call, from dialling to the wrap-up. Dismisses with ``"done"`` or ``"skipped"``."""
+
+    ORDERED_KEYS = True  # the app sends every key here first (see on_key)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "connect", "Connected", tooltip="The customer answered: start the script"),
@@ -126,7 +154,9 @@ class CallScreen(Screen[str | None]):
                 with panel:
                     with VerticalScroll(id="script-scroll", can_focus=False):
                         yield Static(id="script-text")
-                    yield Vertical(id="answer-box")
+                    with Vertical(id="answer-box"):
+                        yield KeyAnswer(id="key-answer")
+                        yield TextAnswer(id="text-answer")
                     yield AnswerError(id="answer-error")
                 notes = TextArea(ctx.notes, id="notes", soft_wrap=True, tab_behavior="focus")
                 notes.border_title = "Notes (ctrl+n)"
@@ -135,6 +165,9 @@ class CallScreen(Screen[str | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        keys = self.query_one("#key-answer", KeyAnswer)
+        typed = self.query_one("#text-answer", TextAnswer)
+        keys.answer_handler = typed.answer_handler = self.take_answer
         self.context.notes_now_fn = lambda: self._notes_text
         self.query_one("#answer-error", AnswerError).show(None)
         self.query_one("#history", HistoryView).show(self.context.history, self.context.followups)
@@ -161,8 +194,9 @@ class CallScreen(Screen[str | None]):
 
     def _draw_script(self) -> None:
         text = self.query_one("#script-text", Static)
-        box = self.query_one("#answer-box", Vertical)
-        box.remove_children()
+        keys = self.query_one("#key-answer", KeyAnswer)
+        typed = self.query_one("#text-answer", TextAnswer)
+        keys.display = typed.display = False
         self.query_one("#answer-error", AnswerError).show(None)
         ctx = self.context
         session = self.session
@@ -175,7 +209,7 @@ class CallScreen(Screen[str | None]):
                 "voicemail [b]v[/b].\n\n"
                 f"[dim]Opening:[/dim] {escape(session.opening_text())}"
             )
-            self.query_one("#script", ScriptPanel).focus()
+            self.set_focus(self.query_one("#script", ScriptPanel))
         elif self.phase == "opening":
             consent = session.consent_text()
             text.update(
@@ -183,7 +217,7 @@ class CallScreen(Screen[str | None]):
                 + (f"\n\n[b yellow]Then:[/b yellow] {escape(consent)}" if consent else "")
                 + "\n\n[b]Enter[/b]: first question"
             )
-            self.query_one("#script", ScriptPanel).focus()
+            self.set_focus(self.query_one("#script", ScriptPanel))
         else:
             question = session.current()
             if question is None:
@@ -193,13 +227,20 @@ class CallScreen(Screen[str | None]):
                     f"{escape(session.closing_text())}\n\n"
                     "[b]Enter[/b]: wrap up the call (completed) · [b]↑[/b]: change an answer"
                 )
-                self.query_one("#script", ScriptPanel).focus()
+                self.set_focus(self.query_one("#script", ScriptPanel))
             else:
                 self.phase = "script"
                 text.update(self._question_text(question))
-                widget = self._answer_widget(question)
-                box.mount(widget)
-                widget.focus()
+                self.query_one("#script-scroll", VerticalScroll).scroll_home(animate=False)
+                model = self._answer_model(question)
+                if model is not None:
+                    keys.configure(model)
+                    keys.display = True
+                    self.set_focus(keys)
+                else:
+                    typed.configure(question.type, self.session.value(question.key))
+                    typed.display = True
+                    self.set_focus(typed)
         self._draw_outcome_bar()
         self.refresh_bindings()
 
@@ -217,38 +258,66 @@ class CallScreen(Screen[str | None]):
             parts.append(f"[i dim]{escape(hint)}[/i dim]")
         return "\n".join(parts)
 
-    def _answer_widget(self, question: Any):
+    def _answer_model(self, question: Any) -> ScaleModel | ChoiceModel | None:
+        """The key pad for the question, or None when it is typed (text, number, date)."""
         value = self.session.value(question.key)
         kind = question.type
         if kind == "nps":
-            return ScaleAnswer(0, 10, value, labels=("not at all", "extremely likely"))
+            return ScaleModel(0, 10, value, labels=("not at all", "extremely likely"))
         if kind == "rating":
-            return ScaleAnswer(1, 5, value, labels=("very dissatisfied", "very satisfied"))
+            return ScaleModel(1, 5, value, labels=("very dissatisfied", "very satisfied"))
         if kind == "yes_no":
-            return ChoiceAnswer([(True, "yes"), (False, "no")], value=value, yes_no=True)
+            return ChoiceModel([(True, "yes"), (False, "no")], value=value, yes_no=True)
         if kind in ("choice", "multi_choice"):
-            return ChoiceAnswer([(o.value, o.label) for o in question.options],
-                                multi=kind == "multi_choice", value=value)
-        return TextAnswer(kind, value)
+            return ChoiceModel([(o.value, o.label) for o in question.options],
+                               multi=kind == "multi_choice", value=value)
+        return None
 
     @on(AnswerSubmitted)
     def _answered(self, event: AnswerSubmitted) -> None:
         event.stop()
+        self.take_answer(event.value)
+
+    def take_answer(self, value: Any) -> None:
+        """The caller answered the current question (None: skip it)."""
         session = self.session
         question = session.current()
         if question is None:
             return
         try:
-            if event.value is None:
+            if value is None:
                 change = session.skip(question.key)
             else:
-                change = session.answer(question.key, event.value)
+                change = session.answer(question.key, value)
         except ValueError as exc:  # the engine's AnswerError: its reason, for the caller
             self.query_one("#answer-error", AnswerError).show(str(exc))
             return
         app = self.app
         app.db(core.save_answer, self.context.handle, change, app.now())
         self._draw_script()
+
+    async def on_key(self, event: events.Key) -> None:
+        """Every key of this screen, in the order it was typed (see ``CareCallApp.on_event``).
+
+        Textual normally hands a key to the widget focused when the key is read and runs
+        bindings later, at the app; a caller typing ahead (``c`` Enter ``1`` ``0`` ``great
+        service`` Enter …, or keys arriving in one burst over SSH) would have keys land on a
+        widget that is no longer in use. Here each key is handled completely — by the widget
+        focused *now*, then this screen's bindings — before the next one is read.
+        """
+        focused = self.focused
+        if focused is not None and await _deliver(focused, event):
+            event.stop()
+            event.prevent_default()
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            _namespace, name, params = parse_action(binding.action)
+            if self.check_action(name, params) is True:
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
+        # Not ours: it bubbles on to the app (tab, the command palette …).
 
     def action_previous(self) -> None:
         if self.session.back() is not None:
@@ -387,14 +456,16 @@ class CallScreen(Screen[str | None]):
             notes.focus()
 
     def action_leave_field(self) -> None:
-        """Leave a text field: back to the answer (or the script panel)."""
+        """Leave a text field: back to the answer pad (or the script panel)."""
         self._flush_notes()
-        box = self.query_one("#answer-box", Vertical)
-        focusables = [w for w in box.query("*") if w.can_focus]
-        if focusables and not (self.focused in focusables and isinstance(self.focused, Input)):
-            focusables[0].focus()
+        keys = self.query_one("#key-answer", KeyAnswer)
+        typed = self.query_one("#text-answer", TextAnswer)
+        if self.focused is not keys and keys.display:
+            self.set_focus(keys)
+        elif self.focused is not typed and typed.display:
+            self.set_focus(typed)
         else:
-            self.query_one("#script", ScriptPanel).focus()
+            self.set_focus(self.query_one("#script", ScriptPanel))
 
     @on(TextArea.Changed, "#notes")
     def _notes_changed(self, event: TextArea.Changed) -> None:

@@ -62,7 +62,14 @@ def quick_callback_times(now: datetime, zone: ZoneInfo) -> list[tuple[str, datet
         ("tomorrow morning, 10:00", wall(1, 10)),
         ("in a week, same time", wall(7)),
     ]
-    return choices
+    # One line per moment: at 10:00 "tomorrow, same time" is "tomorrow morning, 10:00".
+    seen: set[datetime] = set()
+    unique = []
+    for label, at in choices:
+        if at not in seen:
+            seen.add(at)
+            unique.append((label, at))
+    return unique
 
 
 class CallbackScreen(_Modal):
@@ -93,10 +100,12 @@ class CallbackScreen(_Modal):
                 *[Option(f"{n}  {label:<24} {format_local(at, self.zone, self.now)}", id=str(n))
                   for n, (label, at) in enumerate(self.choices, start=1)],
                 id="quick",
+                compact=True,
             )
-            yield Input(placeholder=f"or type their time: {HELP}", id="when")
+            yield Input(placeholder=f"or type their time: {HELP}", id="when", compact=True)
             yield Static("", id="error", classes="error")
-            yield Checkbox("Personal: only I call back (ctrl+o)", self.personal, id="personal")
+            yield Checkbox("Personal: only I call back (ctrl+o)", self.personal, id="personal",
+                           compact=True)
             yield Static("digit or ↑↓ Enter: pick · Tab: type a time · Esc: cancel",
                          classes="hint")
 
@@ -151,7 +160,7 @@ class DncConfirmScreen(_Modal):
                 f"{escape(self.customer_name)} asked never to be called again.\n"
                 f"{escape(self.phone)} goes on the do-not-call list and is never queued again."
             )
-            yield Input(value="customer asked not to be called", id="reason")
+            yield Input(value="customer asked not to be called", id="reason", compact=True)
             yield Static("Enter: confirm · Esc: cancel", classes="hint")
 
     def on_mount(self) -> None:
@@ -185,7 +194,8 @@ class WrongNumberScreen(_Modal):
         with Vertical(classes="dialog"):
             yield Label("[b]Wrong number[/b]", classes="title")
             yield Static(f"{escape(self.phone)} does not reach {escape(self.customer_name)}.")
-            yield Input(placeholder="the right number, if you got it (empty: none)", id="number")
+            yield Input(placeholder="the right number, if you got it (empty: none)", id="number",
+                        compact=True)
             yield Static("", id="error", classes="error")
             yield Static("Enter: save · Esc: cancel", classes="hint")
 
@@ -250,13 +260,16 @@ class FollowupScreen(_Modal):
         kinds = [k for k in FOLLOWUP_KINDS if k not in ("callback", "recovery_call")]
         with Vertical(classes="dialog"):
             yield Label("[b]Add a follow-up[/b]", classes="title")
-            yield OptionList(*[Option(KIND_LABELS.get(k, k), id=k) for k in kinds], id="kind")
+            yield OptionList(*[Option(KIND_LABELS.get(k, k), id=k) for k in kinds], id="kind",
+                             compact=True)
             owner_hint = f"me ({self.caller})"
             if self.account_owner:
                 owner_hint += f", owner ({self.account_owner})"
-            yield Input(placeholder=f"owner: {owner_hint} or a name", id="owner", value="me")
-            yield Input(placeholder=f"due (their time): {HELP}", id="due", value="+1d")
-            yield Input(placeholder="note", id="note")
+            yield Input(placeholder=f"owner: {owner_hint} or a name", id="owner", value="me",
+                        compact=True)
+            yield Input(placeholder=f"due (their time): {HELP}", id="due", value="+1d",
+                        compact=True)
+            yield Input(placeholder="note", id="note", compact=True)
             yield Static("", id="error", classes="error")
             yield Static("↑↓ kind · Tab next field · Enter in the note: save · Esc: cancel",
                          classes="hint")

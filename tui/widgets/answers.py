@@ -10,7 +10,7 @@ Enter is 1) and there is no timer to race.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -61,27 +61,20 @@ class DigitEntry:
         self.pending = None
 
 
-class ScaleAnswer(Widget, can_focus=True):
+class ScaleModel:
     """NPS (0–10) or rating (1–5): digits, left/right to move, Enter to take."""
 
-    DEFAULT_CSS = """
-    ScaleAnswer { height: 3; padding: 0 1; }
-    ScaleAnswer:focus { background: $boost; }
-    """
-
     def __init__(self, low: int, high: int, value: int | None = None,
-                 labels: tuple[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 labels: tuple[str, str] | None = None) -> None:
         self.low, self.high = low, high
         self.value = value
         self.cursor = value
         self.labels = labels
         self.entry = DigitEntry(range(low, high + 1))
 
-    def render(self) -> Text:
+    def render(self, focused: bool) -> Text:
         text = Text()
         for n in range(self.low, self.high + 1):
-            cell = f" {n} "
             if self.entry.pending == n:
                 style = "bold reverse yellow"
             elif self.cursor == n:
@@ -90,14 +83,15 @@ class ScaleAnswer(Widget, can_focus=True):
                 style = "bold underline"
             else:
                 style = ""
-            text.append(cell, style=style)
+            text.append(f" {n} ", style=style)
         text.append("\n")
         if self.entry.pending is not None:
-            nxt = [v for v in range(self.low, self.high + 1)
-                   if str(v).startswith(str(self.entry.pending)) and v != self.entry.pending]
-            text.append(f"{self.entry.pending}…  Enter = {self.entry.pending}", style="yellow")
-            if nxt:
-                text.append(f", next digit for {nxt[0]}" + ("" if len(nxt) == 1 else "…"),
+            pending = self.entry.pending
+            longer = [v for v in range(self.low, self.high + 1)
+                      if str(v).startswith(str(pending)) and v != pending]
+            text.append(f"{pending}…  Enter = {pending}", style="yellow")
+            if longer:
+                text.append(f", next digit for {longer[0]}" + ("" if len(longer) == 1 else "…"),
                             style="yellow")
         elif self.labels:
             text.append(f"{self.low} {self.labels[0]} … {self.high} {self.labels[1]}",
@@ -106,58 +100,44 @@ class ScaleAnswer(Widget, can_focus=True):
             text.append("type the number", style="dim")
         return text
 
-    def _take(self, value: int | None) -> None:
-        self.refresh()
-        if value is not None:
-            self.value = self.cursor = value
-            self.post_message(AnswerSubmitted(value))
-
-    def on_key(self, event: events.Key) -> None:
-        key = event.key
+    def key(self, key: str) -> tuple[bool, Any]:
+        """Handle a key: (handled, answer); the answer is ``_NOTHING`` until one is taken."""
         if key.isdigit() and len(key) == 1:
-            event.stop()
-            event.prevent_default()
-            self._take(self.entry.digit(int(key)))
-        elif key == "enter":
-            event.stop()
-            event.prevent_default()
+            value = self.entry.digit(int(key))
+            return True, (_NOTHING if value is None else self._take(value))
+        if key == "enter":
             if self.entry.pending is not None:
-                self._take(self.entry.enter())
-            elif self.cursor is not None:
-                self._take(self.cursor)
-            else:
-                self.post_message(AnswerSubmitted(None))
-        elif key in ("left", "right"):
-            event.stop()
+                value = self.entry.enter()
+                return True, (_NOTHING if value is None else self._take(value))
+            if self.cursor is not None:
+                return True, self._take(self.cursor)
+            return True, None  # skip (the engine refuses it for a required question)
+        if key in ("left", "right"):
             self.entry.clear()
-            start = self.cursor if self.cursor is not None else (
-                self.low if key == "right" else self.high)
             step = 1 if key == "right" else -1
             if self.cursor is None:
-                self.cursor = start
+                self.cursor = self.low if step > 0 else self.high
             else:
-                self.cursor = min(self.high, max(self.low, start + step))
-            self.refresh()
-        elif key in ("backspace", "escape") and self.entry.pending is not None:
-            event.stop()
+                self.cursor = min(self.high, max(self.low, self.cursor + step))
+            return True, _NOTHING
+        if key in ("backspace", "escape") and self.entry.pending is not None:
             self.entry.clear()
-            self.refresh()
+            return True, _NOTHING
+        return False, _NOTHING
+
+    def _take(self, value: int) -> int:
+        self.value = self.cursor = value
+        return value
 
 
-class ChoiceAnswer(Widget, can_focus=True):
-    """A list of numbered options: a digit picks one (``multi``: toggles; Enter takes them).
+class ChoiceModel:
+    """Numbered options: a digit picks one (``multi``: toggles; Enter takes them).
 
     ``yes_no`` questions are two options answered with ``y`` / ``n`` as well as 1 / 2.
     """
 
-    DEFAULT_CSS = """
-    ChoiceAnswer { height: auto; padding: 0 1; }
-    ChoiceAnswer:focus { background: $boost; }
-    """
-
     def __init__(self, options: Sequence[tuple[Any, str]], *, multi: bool = False,
-                 value: Any = None, yes_no: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 value: Any = None, yes_no: bool = False) -> None:
         self.options = list(options)
         self.multi = multi
         self.yes_no = yes_no
@@ -169,109 +149,155 @@ class ChoiceAnswer(Widget, can_focus=True):
         self.cursor = next((i for i, (v, _l) in enumerate(self.options) if v == value), 0)
         self.entry = DigitEntry(range(1, len(self.options) + 1))
 
-    def render(self) -> Text:
+    def render(self, focused: bool) -> Text:
         text = Text()
         for i, (val, label) in enumerate(self.options):
             number = i + 1
-            marker = ""
-            if self.multi:
-                marker = "[x] " if i in self.selected else "[ ] "
-            key = f"{number}"
-            if self.yes_no:
-                key = "y" if val is True else "n"
-            line_style = "bold reverse" if i == self.cursor and self.has_focus else ""
-            if not self.multi and self.value == val:
-                line_style = (line_style + " underline").strip()
+            marker = ("[x] " if i in self.selected else "[ ] ") if self.multi else ""
+            key = ("y" if val is True else "n") if self.yes_no else f"{number}"
+            style = "bold reverse" if i == self.cursor and focused and not self.yes_no else ""
+            if not self.multi and self.value == val and self.value is not None:
+                style = (style + " underline").strip()
             if self.entry.pending == number:
-                line_style = "bold reverse yellow"
+                style = "bold reverse yellow"
             text.append(f" {key} ", style="bold")
-            text.append(f"{marker}{label}", style=line_style)
+            text.append(f"{marker}{label}", style=style)
             text.append("\n")
-        hint = ("digits toggle, Enter takes the ticked ones" if self.multi
-                else "y / n" if self.yes_no else "type the number (j/k and Enter also work)")
         if self.entry.pending is not None:
-            hint = f"{self.entry.pending}…  Enter = {self.entry.pending}, or the next digit"
-        text.append(hint, style="dim" if self.entry.pending is None else "yellow")
+            text.append(f"{self.entry.pending}…  Enter = {self.entry.pending}, or the next digit",
+                        style="yellow")
+        elif self.multi:
+            text.append("digits tick, Enter takes the ticked ones", style="dim")
+        elif not self.yes_no:
+            text.append("type the number", style="dim")
         return text
 
-    def _pick(self, index: int) -> None:
+    def key(self, key: str) -> tuple[bool, Any]:
+        """Handle a key: (handled, answer); the answer is ``_NOTHING`` until one is taken."""
+        if self.yes_no and key in ("y", "n"):
+            want = key == "y"
+            index = next(i for i, (v, _l) in enumerate(self.options) if v is want)
+            return True, self._pick(index)
+        if key.isdigit() and len(key) == 1:
+            number = self.entry.digit(int(key))
+            return True, (_NOTHING if number is None else self._pick(number - 1))
+        if key == "enter":
+            if self.entry.pending is not None:
+                number = self.entry.enter()
+                return True, (_NOTHING if number is None else self._pick(number - 1))
+            if self.multi:
+                chosen = [self.options[i][0] for i in sorted(self.selected)]
+                return True, (chosen or None)
+            if self.yes_no and self.value is None:
+                return True, None
+            return True, self._pick(self.cursor)
+        if key == "space" and self.multi:
+            return True, self._pick(self.cursor)
+        return False, _NOTHING
+
+    def _pick(self, index: int) -> Any:
         self.cursor = index
         if self.multi:
             self.selected ^= {index}
-            self.refresh()
-            return
+            return _NOTHING
         self.value = self.options[index][0]
-        self.refresh()
-        self.post_message(AnswerSubmitted(self.value))
+        return self.value
+
+
+_NOTHING = object()  # a key was handled but no answer was taken yet
+
+
+class KeyAnswer(Widget, can_focus=True):
+    """The answer pad for questions answered with single keys (scales, choices, yes/no).
+
+    One pad stays mounted for the whole call and is re-configured for each question.
+    """
+
+    DEFAULT_CSS = """
+    KeyAnswer { height: auto; padding: 0 1; }
+    KeyAnswer:focus { background: $boost; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model: ScaleModel | ChoiceModel | None = None
+
+    def configure(self, model: ScaleModel | ChoiceModel | None) -> None:
+        """Show ``model`` (None: nothing to answer with keys)."""
+        self.model = model
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        return self.model.render(self.has_focus) if self.model else Text("")
+
+    def apply_key(self, key: str) -> bool:
+        """Apply a key to the current question; True when the key was used."""
+        if self.model is None:
+            return False
+        handled, answer = self.model.key(key)
+        if handled:
+            self.refresh(layout=True)
+            if answer is not _NOTHING:
+                _submit(self, answer)
+        return handled
 
     def on_key(self, event: events.Key) -> None:
-        key = event.key
-        if self.yes_no and key in ("y", "n"):
+        if self.apply_key(event.key):
             event.stop()
             event.prevent_default()
-            want = key == "y"
-            index = next(i for i, (v, _l) in enumerate(self.options) if v is want)
-            self._pick(index)
-        elif key.isdigit() and len(key) == 1:
-            event.stop()
-            event.prevent_default()
-            number = self.entry.digit(int(key))
-            self.refresh()
-            if number is not None:
-                self._pick(number - 1)
-        elif key == "enter":
-            event.stop()
-            event.prevent_default()
-            if self.entry.pending is not None:
-                number = self.entry.enter()
-                if number is not None:
-                    self._pick(number - 1)
-                return
-            if self.multi:
-                chosen = [self.options[i][0] for i in sorted(self.selected)]
-                self.post_message(AnswerSubmitted(chosen or None))
-            else:
-                self._pick(self.cursor)
-        elif key == "space" and self.multi:
-            event.stop()
-            event.prevent_default()
-            self._pick(self.cursor)
-        elif key in ("j", "k") and not self.yes_no:
-            # ↑/↓ belong to the script (previous / next question); j/k move in the list.
-            event.stop()
-            step = 1 if key == "j" else -1
-            self.cursor = (self.cursor + step) % len(self.options)
-            self.refresh()
+
+
+def _submit(widget: Widget, value: Any) -> None:
+    """Hand an answer to the screen at once (so the next key finds the next question),
+    else as a message."""
+    handler = getattr(widget, "answer_handler", None)
+    if handler is not None:
+        handler(value)
+    else:
+        widget.post_message(AnswerSubmitted(value))
 
 
 class TextAnswer(Input):
-    """A line of text, a number or a date; Enter takes it (empty: skip)."""
+    """A line of text, a number or a date; Enter takes it (empty: skip).
 
-    def __init__(self, qtype: str, value: Any = None, **kwargs: Any) -> None:
-        placeholder = {"number": "a number, Enter", "date": "YYYY-MM-DD, Enter"}.get(
-            qtype, "type the answer, Enter (empty: skip)")
-        super().__init__(
-            value="" if value is None else str(value),
-            placeholder=placeholder,
-            type="number" if qtype == "number" else "text",
-            **kwargs,
-        )
+    Like :class:`KeyAnswer` it stays mounted for the whole call.
+    """
+
+    PLACEHOLDERS: ClassVar[dict[str, str]] = {
+        "number": "a number, Enter",
+        "date": "YYYY-MM-DD, Enter",
+        "text": "type the answer, Enter",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.qtype = "text"
+
+    def configure(self, qtype: str, value: Any = None) -> None:
+        """Prepare for a question of type ``qtype`` with its current answer."""
         self.qtype = qtype
+        self.placeholder = self.PLACEHOLDERS.get(qtype, self.PLACEHOLDERS["text"])
+        self.value = "" if value is None else str(value)
+        self.cursor_position = len(self.value)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            # Taken here, not through the Input's binding (which runs later, at the app):
+            # the keys typed after Enter must already find the next question.
+            event.stop()
+            event.prevent_default()
+            self.submit_now()
+            return
+        await super()._on_key(event)
 
     async def action_submit(self) -> None:
+        self.submit_now()
+
+    def submit_now(self) -> None:
+        """Take what is typed (empty: skip)."""
         text = self.value.strip()
-        if not text:
-            self.post_message(AnswerSubmitted(None))
-            return
-        if self.qtype == "number":
-            try:
-                number = float(text)
-            except ValueError:
-                self.app.bell()
-                return
-            self.post_message(AnswerSubmitted(int(number) if number.is_integer() else number))
-            return
-        self.post_message(AnswerSubmitted(text))
+        # The engine reads numbers and dates from text and says why a value is refused.
+        _submit(self, text or None)
 
 
 class AnswerError(Static):
