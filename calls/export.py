@@ -272,28 +272,10 @@ def _nested(value):
 # -- writers ---------------------------------------------------------------------------------
 
 
-def _write_csv(fh: IO, cols: list[str], rows: Iterable[list]) -> int:
+def _write_csv(fh: IO, cols: list[str], rows: Iterable[list]) -> None:
     writer = csv.writer(fh)
     writer.writerow(cols)
-    counter = _Counter(rows)
-    writer.writerows(counter)   # the loop runs in C
-    return counter.n
-
-
-class _Counter:
-    """Passes rows through, counting them."""
-
-    def __init__(self, rows: Iterable[list]):
-        self.rows = iter(rows)
-        self.n = 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        row = next(self.rows)
-        self.n += 1
-        return row
+    writer.writerows(rows)   # the loop runs in C
 
 
 def _json_ready(cols: list[str], nest: bool) -> list[int]:
@@ -376,9 +358,27 @@ def export_table(
     start = day_start(since) if since else None
     end = day_start(until + timedelta(days=1)) if until else None
 
+    if out is None or out == "-":
+        if fmt == "xlsx":
+            raise UserError("xlsx needs a file: add -o FILE.xlsx")
+        out = sys.stdout
+    conn = store.db.conn
+    # One read snapshot for the count and the rows: they agree even while callers write.
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        return _export(store, table, out, fmt, start, end, wide, progress, total)
+    finally:
+        if own and conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def _export(store: Store, table: str, out, fmt: str, start: str | None, end: str | None,
+            wide: bool, progress: Progress | None, total: Callable[[int], None] | None) -> int:
     if wide:
         cols, rows = _wide(store, start, end, fmt, progress)
-        count = q.count_wide(store, start, end) if total else 0
+        count = q.count_wide(store, start, end)
     else:
         count = q.count_rows(store, table, start, end)
         lookup = None
@@ -394,24 +394,20 @@ def export_table(
             rows = _plain_rows(rows, cols, table)
     if total:
         total(count)
-
-    if out is None or out == "-":
-        if fmt == "xlsx":
-            raise UserError("xlsx needs a file: add -o FILE.xlsx")
-        return _write(sys.stdout, cols, rows, fmt, table)
     if isinstance(out, io.IOBase) or hasattr(out, "write"):
-        return _write(out, cols, rows, fmt, table)
+        _write(out, cols, rows, fmt, table)
+        return count
     target = PrivateOutput(Path(out), binary=fmt == "xlsx")
     try:
-        n = _write(target.fh, cols, rows, fmt, table)
+        _write(target.fh, cols, rows, fmt, table)
     except BaseException:
         target.abort()
         raise
     target.commit()
-    return n
+    return count
 
 
-def _write(fh: IO, cols: list[str], rows: Iterable[list], fmt: str, title: str) -> int:
+def _write(fh: IO, cols: list[str], rows: Iterable[list], fmt: str, title: str) -> int | None:
     if fmt == "csv":
         return _write_csv(fh, cols, rows)
     if fmt == "json":
