@@ -30,6 +30,8 @@ from calls.store.customers import get_customer
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
+# Width of the Due, Kind, Customer and Owner columns plus cell padding and the scrollbar.
+_FIXED_COLUMNS = 16 + 14 + 18 + 8 + 2 * 5 + 2
 LIMIT = 500
 # Kinds the caller makes by phone: shown in the customer's local time.
 _PHONE_KINDS = fu.CALL_KINDS
@@ -317,6 +319,10 @@ class FollowupsScreen(Screen):
         if self.is_current:
             self.action_refresh()
 
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self._fill()
+
     def on_screen_resume(self) -> None:
         self.action_refresh()
 
@@ -374,12 +380,16 @@ class FollowupsScreen(Screen):
         table.clear()
         now = self.app.now()
         rows = self._rows()
+        # The last column gets what is left of the width: no sideways scrolling at 80x24.
+        room = max(12, self.size.width - _FIXED_COLUMNS)
         for f in rows:
             zone, _label = self._zone_for(f)
             due = format_due(f, now, zone)
             if f.is_overdue(now):
                 due = f"[red]{due}[/red]"
             what = f.details.splitlines()[0] if f.details else ""
+            if len(what) > room:
+                what = what[: max(room - 1, 1)] + "…"
             table.add_row(
                 due,
                 f.kind.replace("_", " "),
