@@ -179,9 +179,11 @@ class CareCallApp(App[ShiftStats | None]):
         from tui.screens.start import StartScreen
 
         self.push_screen(StartScreen())
-        # Callbacks due in the next minutes are announced on any screen (follow-ups area).
-        from tui.screens.followups import CallbackAnnouncer
-
+        try:
+            from tui.screens.followups import CallbackAnnouncer
+        except ImportError:  # the follow-ups screen ships with its own area
+            return
+        # Callbacks due in the next minutes are announced on any screen.
         CallbackAnnouncer(self).start()
 
     def action_end_shift(self) -> None:

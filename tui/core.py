@@ -547,4 +547,7 @@ def open_screen(app: Any, name: str) -> None:
     if cls is None:
         app.notify(f"The {name} screen is not available yet.", severity="warning")
         return
-    app.push_screen(cls())
+    if name == "dashboard":
+        app.push_screen(cls(clock=app.now, policy=app.policy))
+    else:
+        app.push_screen(cls())

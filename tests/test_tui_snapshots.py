@@ -1,0 +1,63 @@
+"""SVG snapshots of the shift app's main screens at 80x24 and a fixed clock.
+
+Update after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the report before committing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.tui_helpers import NOW, make_db, settle
+from tui.app import make_app
+from tui.clock import FixedClock
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    # The shift bar shows the caller's own clock: pin the machine's zone as well.
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield make_app(make_db(tmp_path / "snap.db"), "ann", clock=FixedClock(NOW))
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+async def _keys(pilot, *keys):
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, 3)
+
+
+def test_queue_screen(snap_compare, app):
+    async def run_before(pilot):
+        await _keys(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_call_screen_nps_question(snap_compare, app):
+    async def run_before(pilot):
+        await _keys(pilot, "n", "c", "enter", "1")   # "1" waits: 1 or 10?
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_call_screen_detractor_branch(snap_compare, app):
+    async def run_before(pilot):
+        await _keys(pilot, "n", "c", "enter", "4", "enter")   # 4, going well: skipped
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_wrap_up_screen(snap_compare, app):
+    async def run_before(pilot):
+        await _keys(pilot, "n", "c", "enter", "9", "enter", "5", "y", "n",
+                    "n", "n", "enter", "enter")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
