@@ -640,7 +640,10 @@ class CallbackAnnouncer:
         self._announced: set[tuple[int, str]] = set()
 
     def start(self) -> None:
-        """Check now and then every ``every`` seconds."""
+        """Check now and then every ``every`` seconds (one announcer per app)."""
+        if getattr(self.app, "_callback_announcer", None) is not None:
+            return  # already running: the same callback must not be announced twice
+        self.app._callback_announcer = self
         self.check()
         self.app.set_interval(self.every, self.check)
 
