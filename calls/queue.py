@@ -45,6 +45,7 @@ from calls.policy import (
     WindowState,
     at_risk_date,
     format_duration,
+    local_date,
     local_now,
     next_occurrence,
     tier_rank,
@@ -445,8 +446,13 @@ class _Run:
             "open_keys": json.dumps(open_keys),
             "grace_cut": to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes)),
         }
-        self.utc_today = now.date()
-        self.tiers = q.tier_values(store)
+        # The customers' local dates: only open zones matter (nobody else is offered),
+        # so the date ranges of the purchase and occasion reasons are exact, not padded.
+        days = [local_date(_split_key(k)[1], now, policy) for k in open_keys]
+        self.day_lo = min(days, default=now.date())
+        self.day_hi = max(days, default=now.date())
+        self.tiers = q.tier_values(store) if open_keys else []
+        q.tune(store)
 
     def _reason(self, row: dict, code: str) -> Reason | None:
         found = customer_reasons(row, (), self.caller, self.now, self.policy, only=code)
@@ -454,7 +460,7 @@ class _Run:
 
     def candidates(self, code: str) -> Iterator[tuple[dict, Reason | None]]:
         """Rows for one reason in priority order (SQL superset; exact check follows)."""
-        s, p, today = self.store, self.params, self.utc_today
+        s, p = self.store, self.params
         if code == "callback":
             for row in q.callback_stream(s, p):
                 yield row, Reason("callback", "", (row["_due"],))
@@ -462,8 +468,8 @@ class _Run:
             for row in q.recovery_stream(s, p):
                 yield row, Reason("recovery", "", (row["_due"],))
         elif code == "thank_you":
-            lp_min = (today - timedelta(days=self.policy.purchases.thank_you_days + 1))
-            lp_max = today + timedelta(days=1)
+            lp_min = self.day_lo - timedelta(days=self.policy.purchases.thank_you_days)
+            lp_max = self.day_hi
             yield from self._by_tier(
                 lambda t: q.thank_you_stream(s, t, lp_min.isoformat(), lp_max.isoformat(), p),
                 code)
@@ -479,7 +485,7 @@ class _Run:
         elif code == "at_risk":
             factor = self.policy.purchases.at_risk_factor
             q.ensure_at_risk_index(s, factor)
-            day_max = (today + timedelta(days=1)).isoformat()
+            day_max = self.day_hi.isoformat()
             yield from self._exact(q.at_risk_stream(s, factor, day_max, p), code)
         elif code == "overdue":
             streams = [
@@ -509,8 +515,8 @@ class _Run:
     def _occasion_rows(self, column: str) -> Iterator[tuple[dict, Reason]]:
         """Birthday or anniversary candidates, by occasion date, with the exact reason."""
         ahead = self.policy.occasions.days_ahead
-        first = self.utc_today - timedelta(days=1)
-        last = self.utc_today + timedelta(days=ahead + 1)
+        first = self.day_lo
+        last = self.day_hi + timedelta(days=ahead)
         ranges: list[tuple[int, str, str]] = []
         if first.year == last.year:
             ranges.append((first.year, _md(first), _md(last)))
@@ -522,8 +528,9 @@ class _Run:
             if hi == "02-28" and not _leap(year):
                 hi = "02-29"  # 29 February counts as the 28th in a common year
             for row in q.occasion_stream(self.store, column, year, lo, hi, ahead, self.params):
-                for r in customer_reasons(row, (), self.caller, self.now, self.policy):
-                    if r.code == "occasion" and r.text.startswith(wanted):
+                for r in customer_reasons(row, (), self.caller, self.now, self.policy,
+                                          only="occasion"):
+                    if r.text.startswith(wanted):
                         yield row, r
                         break
 
