@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from calls.clock import UTC, now_utc
@@ -60,21 +61,28 @@ def _opening_line(when: datetime | None, now: datetime) -> str:
 
 
 def _print_entries(entries, caller: str, now: datetime) -> None:
-    table = Table(title=f"Queue for {caller} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
-    for col in ("#", "ref", "name", "company", "tier", "phone", "local time", "reasons"):
-        table.add_column(col, overflow="fold")
+    # At 80 columns the reasons need the room more than the phone (--json has it all).
+    wide = console.width >= 110
+    table = Table(
+        title=f"Queue for {caller} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("ref", no_wrap=True)
+    table.add_column("name / company", ratio=2)
+    table.add_column("tier", no_wrap=True)
+    if wide:
+        table.add_column("phone", no_wrap=True)
+    table.add_column("local", no_wrap=True)
+    table.add_column("why now", ratio=3)
     for i, e in enumerate(entries, 1):
         c = e.customer
-        table.add_row(
-            str(i),
-            c.ref,
-            c.name,
-            c.company or "",
-            c.tier or "",
-            c.phone or "",
-            f"{e.local_time:%H:%M} {e.time_zone}",
-            "; ".join(e.reasons),
-        )
+        who = escape(c.name) + (f"\n[dim]{escape(c.company)}[/]" if c.company else "")
+        place = e.time_zone.rsplit("/", 1)[-1].replace("_", " ")
+        cells = [str(i), escape(c.ref), who, c.tier or ""]
+        if wide:
+            cells.append(c.phone or "")
+        cells += [f"{e.local_time:%H:%M}\n[dim]{escape(place)}[/]", escape("\n".join(e.reasons))]
+        table.add_row(*cells)
     console.print(table)
 
 
