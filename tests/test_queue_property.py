@@ -16,7 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from calls.clock import to_iso
-from calls.policy import DEFAULT_POLICY, REASONS, OccasionsPolicy, QueuePolicy
+from calls.policy import (
+    DEFAULT_POLICY,
+    REASONS,
+    CallbacksPolicy,
+    OccasionsPolicy,
+    PurchasesPolicy,
+    QueuePolicy,
+)
 from calls.queue import build_queue, claim_next, customer_reasons, priority_key, row_window
 from calls.store import Store
 
@@ -189,6 +196,10 @@ def _policies(rng: random.Random):
         occasions=OccasionsPolicy(days_ahead=rng.choice([0, 3, 14]),
                                   birthday=rng.random() < 0.8,
                                   anniversary=rng.random() < 0.8),
+        purchases=PurchasesPolicy(thank_you_days=rng.choice([0, 5, 30]),
+                                  at_risk_factor=rng.choice([1.5, 2.0, 3.25])),
+        cadence_days={"A": rng.choice([30, 90]), "B": 180, "C": rng.choice([200, 365])},
+        callbacks=CallbacksPolicy(personal_grace_minutes=rng.choice([0, 15, 240])),
     )
 
 
