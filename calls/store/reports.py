@@ -301,6 +301,9 @@ def coverage_counts(
     since their tier's cutoff; customers with no contact since ``unreached_cutoff``;
     and how many are on do-not-call (left out of both).
 
+    Every customer on the list counts, whenever it was imported (a list imported today
+    holds customers who existed before); do-not-call is the flag as it is now.
+
     Customers are read in id order and each one's calls are found in the (customer, time,
     outcome) index, so both sides are walked in the same order. Every cutoff must be at
     or after ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
@@ -320,13 +323,13 @@ def coverage_counts(
                         ELSE 0 END)
              FROM calls c WHERE c.customer_id = cu.id
              AND c.started_at >= :window AND c.started_at < :as_of))
-        FROM customers cu WHERE cu.do_not_call = 0 AND cu.created_at < :as_of
+        FROM customers cu WHERE cu.do_not_call = 0
         GROUP BY 1
         """,
         params,
     ).fetchall()
     dnc = store.scalar(
-        "SELECT count(*) FROM customers WHERE do_not_call != 0 AND created_at < ?", (as_of,)
+        "SELECT count(*) FROM customers WHERE do_not_call != 0"
     )
     tiers = {}
     not_reached = 0
@@ -348,7 +351,7 @@ def iter_not_reached(store: Store, as_of: str, unreached_cutoff: str) -> Iterato
             (SELECT max(c.started_at) FROM calls c WHERE c.customer_id = cu.id
              AND c.started_at < :as_of) AS last_attempt
         FROM customers cu
-        WHERE cu.do_not_call = 0 AND cu.created_at < :as_of AND NOT EXISTS (
+        WHERE cu.do_not_call = 0 AND NOT EXISTS (
             SELECT 1 FROM calls c WHERE c.customer_id = cu.id
             AND c.started_at >= :unreached AND c.started_at < :as_of
             AND c.outcome IN {_CONTACT_SQL})

@@ -207,8 +207,9 @@ class DashboardScreen(Screen[None]):
 
         lines = []
         for tier in data.coverage.tiers:
-            lines.append(f"{escape(tier.tier)} {coverage_bar(tier.share, 14)} "
-                         f"{_num(tier.share)}%  of {tier.customers:,} ({tier.cadence_days} d)")
+            share = "–" if tier.share is None else f"{tier.share:.0f}%"
+            lines.append(f"{escape(tier.tier)} {coverage_bar(tier.share, 10)} {share:>4} "
+                         f"of {tier.customers:,} ({tier.cadence_days}d)")
         lines.append(f"not reached in a year: [b]{data.coverage.not_reached:,}[/b]")
         self.query_one("#coverage", Static).update("\n".join(lines))
 
@@ -231,7 +232,9 @@ class DashboardScreen(Screen[None]):
         if not backlog.row_count:
             backlog.add_row("(none)", "", "", "", "")
         self.query_one("#updated", Static).update(
-            f"updated {data.now} (UTC) · refreshes every {self.refresh_seconds:g} s · r: now"
+            f"updated {data.now} (UTC) · "
+            + (f"refreshes every {self.refresh_seconds:g} s · " if self.refresh_seconds else "")
+            + "r: refresh now"
         )
 
     # -- actions ----------------------------------------------------------------------------
