@@ -492,8 +492,10 @@ def list_followups(
     status: str | None = "open",
     due_before: datetime | None = None,
     customer_id: int | None = None,
+    limit: int | None = None,
 ) -> list[Followup]:
-    """Follow-ups matching every filter given (``status=None``: any status), due first."""
+    """Follow-ups matching every filter given (``status=None``: any status), due first
+    (at most ``limit``)."""
     if kind is not None:
         kind = check_kind(kind)
     if status is not None and status not in ("open", "done", "cancelled"):
@@ -505,8 +507,24 @@ def list_followups(
         status=status,
         due_before=to_iso(due_before) if due_before else None,
         customer_id=customer_id,
+        limit=limit,
     )
     return [Followup.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class OpenCounts:
+    """How many follow-ups are open, due now and overdue (for one owner or everybody)."""
+
+    open: int
+    due: int
+    overdue: int
+
+
+def count_open(store: Store, now: datetime, owner: str | None = None) -> OpenCounts:
+    """Open follow-ups of ``owner`` (None: everybody's): in all, due by now, overdue."""
+    total, due, overdue = q.count_open_rows(store, to_iso(now), owner)
+    return OpenCounts(total, due, overdue)
 
 
 def callbacks_due_soon(

@@ -406,3 +406,20 @@ def test_joining_keeps_short_new_notes(store, now, ann):
         store, kind="escalate", customer_id=ann, owner="x", due_at=None, details="late", now=now
     )
     assert f.id == g.id == h.id and h.details == "late delivery\nlate"
+
+
+def test_count_open_and_limit(store, now, ann):
+    other = add_customer(store, "C5", "Eve")
+    for cid, kind, owner, due in (
+        (ann, "gift", "olga", now - timedelta(hours=1)),
+        (ann, "send_info", "olga", now),
+        (other, "referral", "olga", now + timedelta(days=1)),
+        (other, "escalate", "zed", None),
+    ):
+        fu.add_followup(
+            store, kind=kind, customer_id=cid, owner=owner, due_at=due, details="", now=now
+        )
+    assert fu.count_open(store, now) == fu.OpenCounts(open=4, due=2, overdue=1)
+    assert fu.count_open(store, now, "olga") == fu.OpenCounts(open=3, due=2, overdue=1)
+    first = fu.list_followups(store, limit=2)
+    assert [f.kind for f in first] == ["gift", "send_info"]

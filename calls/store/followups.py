@@ -103,6 +103,20 @@ def query_followup_rows(
     return store.all(sql, params)
 
 
+def count_open_rows(store: Store, now: str, owner: str | None = None) -> tuple[int, int, int]:
+    """(open, due by ``now``, overdue before ``now``) follow-ups, of one owner or all."""
+    sql = (
+        "SELECT count(*), coalesce(sum(due_at <= :now), 0), coalesce(sum(due_at < :now), 0) "
+        "FROM followups WHERE status = 'open'"
+    )
+    params: dict = {"now": now}
+    if owner is not None:
+        sql += " AND owner = :owner"
+        params["owner"] = owner
+    row = store.db.conn.execute(sql, params).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def customer_row(store: Store, customer_id: int) -> dict | None:
     """The customers row for an id."""
     return store.one("SELECT * FROM customers WHERE id = ?", (customer_id,))

@@ -71,21 +71,26 @@ def format_due(f: fu.Followup, now: datetime, zone) -> str:
 
 @dataclass
 class FollowupsView:
-    """What the screen shows: the follow-ups and each customer's time zones."""
+    """What the screen shows: the first follow-ups, each customer's time zones, and the
+    counts over all of them (the list stops at ``LIMIT``)."""
 
     rows: list[fu.Followup]
     zones: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    counts: fu.OpenCounts | None = None
 
 
-def load_followups(store, owner: str | None, limit: int = LIMIT) -> FollowupsView:
+def load_followups(
+    store, owner: str | None, now: datetime | None = None, limit: int = LIMIT
+) -> FollowupsView:
     """Open follow-ups (of ``owner``, or everybody's with None), due first."""
-    rows = fu.list_followups(store, owner=owner)[:limit]
+    rows = fu.list_followups(store, owner=owner, limit=limit)
     zones: dict[int, tuple[str, ...]] = {}
     for f in rows:
         if f.customer_id not in zones:
             customer = get_customer(store, f.customer_id)
             zones[f.customer_id] = customer.time_zones if customer else ()
-    return FollowupsView(rows, zones)
+    counts = fu.count_open(store, now, owner) if now is not None else None
+    return FollowupsView(rows, zones, counts)
 
 
 @dataclass
@@ -334,7 +339,9 @@ class FollowupsScreen(Screen):
             return
         self._loading = True
         owner = None if self.team else self.app.caller
-        self.app.db(load_followups, owner, on_done=self._loaded, on_error=self._load_failed)
+        self.app.db(
+            load_followups, owner, self.app.now(), on_done=self._loaded, on_error=self._load_failed
+        )
 
     def _load_failed(self, exc: Exception) -> None:
         self._loading = False
@@ -409,10 +416,18 @@ class FollowupsScreen(Screen):
 
     def _status(self, rows: list[fu.Followup], now: datetime) -> None:
         whose = "The team's" if self.team else "My"
-        total = len(self.view.rows) if self.view else 0
-        overdue = sum(1 for f in rows if f.is_overdue(now))
-        due = sum(1 for f in rows if f.is_due(now))
+        view = self.view
+        shown = len(view.rows) if view else 0
+        counts = view.counts if view else None
+        if counts is not None and not self.filter_text:
+            total, due, overdue = counts.open, counts.due, counts.overdue
+        else:
+            total = shown
+            due = sum(1 for f in rows if f.is_due(now))
+            overdue = sum(1 for f in rows if f.is_overdue(now))
         text = f"[b]{whose} open follow-ups: {total}[/b]"
+        if total > shown and not self.filter_text:
+            text += f" (first {shown})"
         if self.filter_text:
             text += f" · {len(rows)} match “{escape(self.filter_text)}”"
         text += f" · due now {due} · overdue {overdue}"
