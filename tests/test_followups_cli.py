@@ -250,3 +250,18 @@ def test_csv_output_refuses_a_directory_and_neutralises_formulas(runner, store, 
     r = run(runner, "followups", "--format", "csv")
     [row] = list(csv.DictReader(io.StringIO(r.output)))
     assert row["note"] == '\'=HYPERLINK("x")'
+
+
+def test_limit_in_table_and_json(runner, store, people):
+    for kind in ("gift", "referral", "send_info"):
+        assert (
+            run(runner, "followups", "add", "C1", kind, "--due", "+1d", "--at", AT).exit_code == 0
+        )
+    r = run(runner, "followups", "--limit", "2", "--at", AT)
+    assert r.exit_code == 0 and "and more" in r.output
+    assert "gift" in r.output and "referral" in r.output and "send_info" not in r.output
+    data = json.loads(run(runner, "followups", "--json", "--limit", "2").output)
+    assert len(data) == 2
+    assert len(json.loads(run(runner, "followups", "--json").output)) == 3
+    r = run(runner, "followups", "--at", AT)
+    assert "and more" not in r.output

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import os
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +19,9 @@ from calls.commands import common
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.store import followups as q
+
+# Rows a table shows unless --limit says otherwise.
+TABLE_ROWS = 100
 
 followups_app = typer.Typer(
     help="Follow-ups: callbacks, fixes, notes, gifts, referrals; list, add, close.",
@@ -101,6 +104,12 @@ def followups_list(
         Path | None,
         typer.Option("-o", "--output", help="Write to this file (created owner-only)."),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", min=1, help="At most this many (default: 100 in a table, all in csv/json)."
+        ),
+    ] = None,
     json_out: common.JsonOption = False,
     caller: common.CallerOption = None,
     at: AtOption = None,
@@ -132,6 +141,10 @@ def followups_list(
         if due:
             local_end = datetime.combine(now.astimezone(_local_zone()).date(), time(23, 59, 59))
             due_before = local_end.replace(tzinfo=_local_zone()).astimezone(UTC)
+        elif overdue:
+            due_before = now - timedelta(seconds=1)  # strictly past its due time
+        # A table is read by a person: 100 rows unless asked; files get everything.
+        wanted = limit if limit is not None else (TABLE_ROWS if fmt == "table" else None)
         rows = fu.list_followups(
             store,
             owner=who,
@@ -139,9 +152,10 @@ def followups_list(
             status=None if status == "all" else status,
             due_before=due_before,
             customer_id=customer_id,
+            limit=wanted + 1 if wanted is not None else None,
         )
-        if overdue:
-            rows = [f for f in rows if f.is_overdue(now)]
+        more = wanted is not None and len(rows) > wanted
+        rows = rows[:wanted] if wanted is not None else rows
         if fmt == "json":
             text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
             _emit(text + "\n", output)
@@ -157,6 +171,11 @@ def followups_list(
                 common.err_console.print(f"Wrote {len(table)} follow-ups to {output}")
             return
     _print_table(rows, now, title=_title(who, kind, due, overdue, status))
+    if more:
+        common.console.print(
+            "… and more: --limit N shows more, --format csv -o FILE writes them all.",
+            highlight=False,
+        )
 
 
 def _emit(text: str, output: Path | None) -> None:
