@@ -679,28 +679,31 @@ LOOKAHEAD_DAYS = 14
 def window_state(country: str | None, zones: tuple[str, ...] | list[str], now: datetime,
                  policy: Policy = DEFAULT_POLICY) -> WindowState:
     """The calling window for a number in ``country`` mapping to ``zones`` (all must be open)."""
-    return _window_state_cached(country or None, tuple(zones), _minute(now), policy)
-
-
-def _minute(now: datetime) -> datetime:
-    return now.astimezone(ZoneInfo("UTC")).replace(microsecond=0)
+    now = now.astimezone(ZoneInfo("UTC"))
+    use = usable_zones(tuple(zones), policy)
+    for a, b in _merged_intervals(country or None, use, now.date(), policy):
+        if b <= now:
+            continue
+        if a <= now:
+            return WindowState(True, b, None, use)
+        return WindowState(False, None, a, use)
+    return WindowState(False, None, None, use)
 
 
 @functools.lru_cache(maxsize=4096)
-def _window_state_cached(country: str | None, zones: tuple[str, ...], now: datetime,
-                         policy: Policy) -> WindowState:
-    use = usable_zones(zones, policy)
+def _merged_intervals(country: str | None, zones: tuple[str, ...], day: date,
+                      policy: Policy) -> tuple[tuple[datetime, datetime], ...]:
+    """Open intervals (UTC) common to all ``zones`` from about ``day`` for two weeks.
+
+    Cached per day, so a queue refreshed every few seconds looks the window up instead
+    of working the calendar out again.
+    """
+    start = datetime.combine(day, time(), tzinfo=ZoneInfo("UTC"))
     merged: list[tuple[datetime, datetime]] | None = None
-    for z in use:
-        iv = zone_intervals(country, z, now, LOOKAHEAD_DAYS, policy)
+    for z in zones:
+        iv = zone_intervals(country, z, start, LOOKAHEAD_DAYS + 1, policy)
         merged = iv if merged is None else _intersect(merged, iv)
-    merged = merged or []
-    for a, b in merged:
-        if a <= now < b:
-            return WindowState(True, b, None, use)
-        if a > now:
-            return WindowState(False, None, a, use)
-    return WindowState(False, None, None, use)
+    return tuple(merged or ())
 
 
 def local_now(zones: tuple[str, ...] | list[str], now: datetime,
