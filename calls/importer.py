@@ -23,12 +23,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from calls.clock import to_iso
 from calls.errors import UserError
 from calls.phones import PhoneError, is_known_region, normalise_phone, region_for_country
-from calls.readers import Table, read_table
+from calls.readers import CsvChunkParser, Table, raw_csv_chunks, read_table
 from calls.store import Store
 from calls.store import imports as store_imports
 from calls.values import clean_ref, detect_day_first, parse_amount, parse_date_text
@@ -233,97 +234,145 @@ class _Config:
     region: str
     match_on: str
     day_first: dict[str, bool]
+    headers: tuple[str, ...] = ()
+
+    def index(self, name: str) -> int:
+        """Position of a field's column in a record, or -1 when the list lacks it."""
+        header = self.columns.get(name)
+        return self.headers.index(header) if header else -1
 
 
 # A staged record: the order of the temporary table's columns (store/imports.py).
 STAGE_COLUMNS = store_imports.STAGE_COLUMNS
+_TEXT_FIELDS = ("ref", "name", "first_name", "last_name", "company", "phone", "phone2",
+                "email", "country", "revenue", "owner", *DATE_FIELDS)
 
 
-def _prepare(config: _Config, line: int, row: dict[str, str]) -> tuple:
-    """One row -> ``("ok", record_tuple)`` or ``("reject", line, reason, row)``."""
+@lru_cache(maxsize=4096)
+def _zones_json(zones: tuple[str, ...]) -> str:
+    return json.dumps(list(zones))
+
+
+@lru_cache(maxsize=65536)
+def _date_iso(text: str, day_first: bool, no_year: bool) -> str:
+    """A date cell as ``YYYY-MM-DD`` (cached: lists repeat dates a lot)."""
+    value = parse_date_text(text, day_first, allow_no_year=no_year)
+    return value.isoformat() if value else ""
+
+
+def _prepare(config: _Config, line: int, values: list[str], overflow: dict | None,
+             pos: dict[str, int], extra_pos: list[tuple[str, int]]) -> tuple:
+    """One record -> ``("ok", record_tuple)`` or ``("reject", line, reason, row)``."""
     cols = config.columns
-
-    def get(name: str) -> str:
-        header = cols.get(name)
-        return row.get(header, "") if header else ""
-
+    get = {name: (values[i] if i >= 0 else "") for name, i in pos.items()}
     try:
-        ref = clean_ref(get("ref")) if "ref" in cols else ""
+        ref = clean_ref(get["ref"]) if get["ref"] else ""
         if config.match_on == "ref" and not ref:
             raise ValueError(f"no customer id ({cols['ref']} is empty)")
-        country_text = get("country")
+        country_text = get["country"]
         country = region_for_country(country_text) if country_text else None
-        phone_text = get("phone")
-        if not phone_text.strip():
+        phone_text = get["phone"]
+        if not phone_text:
             raise ValueError(f"no phone number ({cols['phone']} is empty)")
         try:
             phone = normalise_phone(phone_text, country or config.region)
         except PhoneError as exc:
             raise ValueError(f"{cols['phone']}: {exc}") from None
         phone2 = phone2_raw = None
-        phone2_text = get("phone2")
-        if phone2_text.strip():
+        phone2_text = get["phone2"]
+        if phone2_text:
             phone2_raw = phone2_text
             try:
                 phone2 = normalise_phone(phone2_text, country or config.region).e164
             except PhoneError:
                 phone2 = None  # kept as text; the primary number is what we call
-        name = get("name").strip()
+        name = get["name"]
         if not name:
-            name = " ".join(p for p in (get("first_name").strip(), get("last_name").strip()) if p)
-        revenue_text = get("revenue")
+            first, last = get["first_name"], get["last_name"]
+            name = f"{first} {last}" if first and last else first or last
+        revenue_text = get["revenue"]
         try:
             revenue = parse_amount(revenue_text) if revenue_text else None
         except ValueError as exc:
             raise ValueError(f"{cols['revenue']}: {exc}") from None
         dates = {}
         for name_ in DATE_FIELDS:
-            text = get(name_)
+            text = get[name_]
             try:
-                value = parse_date_text(
-                    text, bool(config.day_first.get(name_)), allow_no_year=name_ == "birthday"
+                dates[name_] = _date_iso(
+                    text, config.day_first.get(name_, False), name_ == "birthday"
                 ) if text else None
             except ValueError as exc:
                 raise ValueError(f"{cols[name_]}: {exc}") from None
-            dates[name_] = value.isoformat() if value else None
-        extra = {h: row[h] for h in config.extra_headers if row.get(h, "")}
-        for h, v in row.items():
+        extra = {h: values[i] for h, i in extra_pos if values[i]}
+        if overflow:
             # Cells past the header row (a ragged CSV) are kept too.
-            if h.startswith("column ") and h not in config.extra_headers and v:
-                extra[h] = v
-        email = get("email").strip().lower() or None
-        values = (
+            extra.update(overflow)
+        record = (
             ref or phone.e164,
             name,
-            get("company").strip() or None,
+            get["company"] or None,
             phone.e164,
             phone_text,
             phone.ext,
             phone.region,
             phone.number_type,
-            json.dumps(list(phone.time_zones)),
+            _zones_json(phone.time_zones),
             phone2,
             phone2_raw,
-            email,
+            get["email"].lower() or None,
             country or phone.region,
             revenue,
             dates["customer_since"],
             dates["last_purchase"],
             dates["birthday"],
-            get("owner").strip() or None,
+            get["owner"] or None,
             json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
         )
         digest = hashlib.blake2b(
-            json.dumps(values, ensure_ascii=False).encode(), digest_size=12
+            "\x1f".join("" if v is None else str(v) for v in record).encode(),
+            digest_size=12,
         ).hexdigest()
         key = ref if config.match_on == "ref" else phone.e164
-        return ("ok", (line, key, *values, digest, int(phone2_raw is not None and not phone2)))
+        return ("ok", (line, key, *record, digest, int(phone2_raw is not None and not phone2)))
     except ValueError as exc:
+        row = dict(zip(config.headers, values))
+        if overflow:
+            row.update(overflow)
         return ("reject", line, str(exc), row)
 
 
-def _prepare_chunk(config: _Config, chunk: list[tuple[int, dict[str, str]]]) -> list[tuple]:
-    return [_prepare(config, line, row) for line, row in chunk]
+def _prepare_chunk(config: _Config, chunk: list[tuple]) -> list[tuple]:
+    pos = {name: config.index(name) for name in _TEXT_FIELDS}
+    extra_pos = [(h, config.headers.index(h)) for h in config.extra_headers]
+    return [
+        _prepare(config, line, values, overflow, pos, extra_pos)
+        for line, values, overflow in chunk
+    ]
+
+
+def table_chunks(table: Table, rows: int) -> Iterator[object]:
+    """The table in chunks for :func:`prepare_in_chunks`: raw text for CSV (cheap to send
+    to a worker, which parses it), lists of records otherwise.
+    """
+    if table.format in ("csv", "tsv"):
+        parser = CsvChunkParser(table.delimiter or ",", len(table.headers))
+        for first, text in raw_csv_chunks(table, rows):
+            yield (parser, first, text)
+    else:
+        yield from _chunks(table.records(), rows)
+
+
+def chunk_records(chunk: object) -> list[tuple]:
+    """The records of a chunk from :func:`table_chunks` (parsing raw CSV text here)."""
+    if isinstance(chunk, tuple):
+        parser, first, text = chunk
+        return parser(first, text)
+    return chunk  # type: ignore[return-value]
+
+
+def _prepare_any(config: _Config, chunk: object) -> list[tuple]:
+    return _prepare_chunk(config, chunk_records(chunk))
 
 
 _WORKER: tuple[Callable, object] | None = None
@@ -340,7 +389,7 @@ def _worker_chunk(chunk: list) -> list:
     return fn(config, chunk)
 
 
-def _chunks(rows: Iterator[tuple[int, dict[str, str]]], size: int) -> Iterator[list]:
+def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list]:
     chunk: list = []
     for item in rows:
         chunk.append(item)
@@ -352,28 +401,30 @@ def _chunks(rows: Iterator[tuple[int, dict[str, str]]], size: int) -> Iterator[l
 
 
 def prepare_in_chunks(
-    rows: Iterator[tuple[int, dict[str, str]]],
-    fn: Callable[[object, list], list],
+    chunks: Iterable,
+    fn: Callable[[object, object], list],
     config: object,
     workers: int,
-    chunk_rows: int = _CHUNK_ROWS,
 ) -> Iterator[list]:
-    """``fn(config, chunk)`` over chunks of ``rows``, results in file order.
+    """``fn(config, chunk)`` over ``chunks``, results in order.
 
     With ``workers > 1`` the chunks go to a process pool (``fn`` and ``config`` must be
     picklable: a module-level function and a dataclass). At most a few chunks are in
     flight, so a file of any size is held a few thousand rows at a time
     (``Pool.imap`` would read the whole file ahead into its task queue).
     """
-    chunks = _chunks(rows, chunk_rows)
     if workers <= 1:
         for chunk in chunks:
             yield fn(config, chunk)
         return
     import multiprocessing
 
-    # forkserver: never fork a process that holds a SQLite connection and threads.
-    ctx = multiprocessing.get_context("forkserver")
+    # fork where there is one: workers start at once, and (unlike spawn / forkserver) the
+    # caller's main module is not re-imported, so a script without a __main__ guard still
+    # works. The workers only compute: they never touch the parent's SQLite connection or
+    # its threads, and leave with os._exit.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ctx.Pool(workers, initializer=_worker_init, initargs=(fn, config)) as pool:
         pending: deque = deque()
         for chunk in chunks:
@@ -448,6 +499,7 @@ def import_customers(
         region=region,
         match_on=match_on,
         day_first=sample_dates(table, columns, DATE_FIELDS, region),
+        headers=tuple(table.headers),
     )
     result = ImportResult(
         file=str(Path(path)),
@@ -463,7 +515,9 @@ def import_customers(
     stage = store_imports.Staging(store)
     try:
         workers = worker_count(table, options.workers)
-        for prepared in prepare_in_chunks(table.rows(), _prepare_chunk, config, workers):
+        for prepared in prepare_in_chunks(
+            table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers
+        ):
             ok: list[tuple] = []
             rejected: list[tuple] = []
             for item in prepared:

@@ -31,8 +31,10 @@ from calls.importer import (
     _file_hash,
     _norm_header,
     _RejectsFile,
+    chunk_records,
     prepare_in_chunks,
     sample_dates,
+    table_chunks,
     worker_count,
 )
 from calls.readers import read_table
@@ -187,6 +189,7 @@ def detect_order_columns(
 class _OrderConfig:
     columns: dict[str, str]
     day_first: bool
+    headers: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=65536)
@@ -205,7 +208,7 @@ def _number(text: str) -> float | None:
         return parse_amount(text)
 
 
-def _prepare_orders(config: _OrderConfig, chunk: list[tuple[int, dict[str, str]]]) -> list:
+def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
     """Each line -> ``("ok", stage_tuple, flags)``, ``("none",)`` or ``("reject", ...)``."""
     cols = config.columns
     c_ref = cols["customer_ref"]
@@ -218,7 +221,9 @@ def _prepare_orders(config: _OrderConfig, chunk: list[tuple[int, dict[str, str]]
     c_item = cols.get("item")
     c_desc = cols.get("description")
     out: list = []
-    for line, row in chunk:
+    headers = config.headers
+    for line, values, overflow in chunk_records(chunk):
+        row = dict(zip(headers, values))
         try:
             ref = clean_ref(row.get(c_ref, ""))
             if not ref:
@@ -294,7 +299,9 @@ def import_orders(
     table = read_table(path, sheet=options.sheet)
     columns = detect_order_columns(table.headers, options.mapping)
     day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
-    config = _OrderConfig(columns=columns, day_first=day_first.get("date", False))
+    config = _OrderConfig(
+        columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers)
+    )
     result = OrderImportResult(
         file=str(Path(path)), format=table.format, encoding=table.encoding,
         sheet=table.sheet, columns=columns, dry_run=options.dry_run,
@@ -303,7 +310,9 @@ def import_orders(
     stage = store_orders.OrderStaging(store)
     try:
         workers = worker_count(table, options.workers)
-        for prepared in prepare_in_chunks(table.rows(), _prepare_orders, config, workers, 5000):
+        for prepared in prepare_in_chunks(
+            table_chunks(table, 5000), _prepare_orders, config, workers
+        ):
             ok: list[tuple] = []
             rejected: list[tuple] = []
             for item in prepared:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from calls.errors import UserError
 
-__all__ = ["FORMATS", "Table", "read_table"]
+__all__ = ["FORMATS", "CsvChunkParser", "Table", "raw_csv_chunks", "read_table"]
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson")
 _DELIMITERS = ",;\t|"
@@ -57,6 +57,25 @@ class Table:
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Stream the data rows (blank rows are skipped)."""
         return self._opener(self)  # type: ignore[misc]
+
+    def records(self) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
+        """Like :meth:`rows`, as ``(line, values aligned with headers, overflow)``.
+
+        Cheaper than dicts for bulk work (and to send to worker processes); ``overflow``
+        holds cells under no header (``{"column 7": ...}``) and is usually None.
+        """
+        if self.format in ("csv", "tsv"):
+            return _csv_records(self)
+        return self._records_from_rows()
+
+    def _records_from_rows(self) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
+        headers = self.headers
+        known = set(headers)
+        for line, row in self.rows():
+            values = [row.get(h, "") for h in headers]
+            overflow = {k: v for k, v in row.items() if k not in known} if len(row) > len(
+                headers) else None
+            yield line, values, overflow or None
 
 
 def read_table(
@@ -227,9 +246,8 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
-    headers = table.headers
-    width = len(headers)
+def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
+    width = len(table.headers)
     with open(table.path, "rb") as raw:
         fh = io.TextIOWrapper(raw, encoding=table.encoding, newline="")
         reader = csv.reader(fh, delimiter=table.delimiter or ",")
@@ -241,18 +259,107 @@ def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
                 start = reader.line_num + 1
                 if n % 512 == 0:
                     table.progress_done = raw.tell()
-                if not record or not any(c.strip() for c in record):
+                if not record or not any(record):
                     continue
-                if len(record) < width:
-                    record = record + [""] * (width - len(record))
-                row = {h: v.strip() for h, v in zip(headers, record)}
-                for i in range(width, len(record)):
-                    if record[i].strip():
-                        row[f"column {i + 1}"] = record[i].strip()
-                yield line, row
+                values = [v.strip() for v in record]
+                if not any(values):
+                    continue
+                overflow = None
+                if len(values) < width:
+                    values.extend([""] * (width - len(values)))
+                elif len(values) > width:
+                    overflow = {f"column {i + 1}": v for i, v in enumerate(values) if
+                                i >= width and v} or None
+                    del values[width:]
+                yield line, values, overflow
         except csv.Error as exc:
             raise UserError(f"{table.path}: line {reader.line_num}: {exc}") from None
         table.progress_done = table.progress_total
+
+
+@dataclass(frozen=True)
+class CsvChunkParser:
+    """Parses a chunk of raw CSV text (whole records) into records, e.g. in a worker process.
+
+    Sending raw text to worker processes costs a fraction of sending parsed rows.
+    """
+
+    delimiter: str
+    width: int
+
+    def __call__(self, first_line: int, text: str) -> list[tuple[int, list[str], dict | None]]:
+        """``(line, values, overflow)`` for each non-blank record of ``text``."""
+        out: list = []
+        width = self.width
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        start = first_line
+        try:
+            for record in reader:
+                line = start
+                start = first_line + reader.line_num
+                if not record:
+                    continue
+                values = [v.strip() for v in record]
+                if not any(values):
+                    continue
+                overflow = None
+                if len(values) < width:
+                    values.extend([""] * (width - len(values)))
+                elif len(values) > width:
+                    overflow = {f"column {i + 1}": v for i, v in enumerate(values) if
+                                i >= width and v} or None
+                    del values[width:]
+                out.append((line, values, overflow))
+        except csv.Error as exc:
+            raise UserError(f"line {start}: {exc}") from None
+        return out
+
+
+def raw_csv_chunks(table: Table, rows_per_chunk: int) -> Iterator[tuple[int, str]]:
+    """``(first line number, text)`` chunks of whole CSV records after the header.
+
+    A record ends at a line break outside quotes: with RFC 4180 quoting (a quote inside a
+    field is doubled) that is where the count of quote characters so far is even.
+    """
+    with open(table.path, "rb") as raw:
+        fh = io.TextIOWrapper(raw, encoding=table.encoding, newline="")
+        line_no = 0
+        in_quotes = False
+        # Skip the header record (it may span lines too).
+        for text_line in fh:
+            line_no += 1
+            if text_line.count('"') % 2:
+                in_quotes = not in_quotes
+            if not in_quotes:
+                break
+        buffer: list[str] = []
+        first = line_no + 1
+        records = 0
+        for text_line in fh:
+            line_no += 1
+            buffer.append(text_line)
+            if text_line.count('"') % 2:
+                in_quotes = not in_quotes
+            if not in_quotes:
+                records += 1
+                if records >= rows_per_chunk:
+                    table.progress_done = raw.tell()
+                    yield first, "".join(buffer)
+                    buffer = []
+                    records = 0
+                    first = line_no + 1
+        if buffer:
+            yield first, "".join(buffer)
+        table.progress_done = table.progress_total
+
+
+def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
+    headers = table.headers
+    for line, values, overflow in _csv_records(table):
+        row = dict(zip(headers, values))
+        if overflow:
+            row.update(overflow)
+        yield line, row
 
 
 # -- XLSX ------------------------------------------------------------------------------

@@ -61,9 +61,7 @@ def recompute_tiers(store: Store, a_share: object = 0.80, b_share: float = 0.95)
         a, b = float(tiers_section.a_share), float(tiers_section.b_share)
     else:
         a, b = float(a_share), float(b_share)  # type: ignore[arg-type]
+    if not 0 < a <= b <= 1:
+        raise ValueError(f"tier shares must satisfy 0 < a ({a}) <= b ({b}) <= 1")
     with store.write():
-        rows = store_customers.tier_inputs(store)
-        wanted = assign_tiers(((cid, rev) for cid, rev, _ in rows), a, b)
-        changes = [(wanted[cid], cid) for cid, _, tier in rows if tier != wanted[cid]]
-        store_customers.set_tiers(store, changes)
-    return len(changes)
+        return store_customers.apply_tiers(store, a, b)

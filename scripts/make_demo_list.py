@@ -110,7 +110,9 @@ def us_number(rng: random.Random, area: str, country: str) -> str:
 
 
 def gb_number(rng: random.Random, prefix: str) -> str:
-    digits = prefix.replace(" ", "") + f"{rng.randint(0, 999):03d}"
+    head = prefix.replace(" ", "")
+    width = 10 - len(head)   # UK national significant numbers have 10 digits
+    digits = head + f"{rng.randint(0, 10 ** width - 1):0{width}d}"
     if digits.startswith("7"):
         national = f"0{digits[:4]} {digits[4:]}"
         intl = f"+44 {digits[:4]} {digits[4:]}"

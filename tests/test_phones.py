@@ -137,3 +137,78 @@ def test_numeric_cells():
         normalise_phone(-4396, "US")
     with pytest.raises(PhoneError):
         normalise_phone(None)
+
+
+def test_shipped_country_names_match_phonenumbers_locale_data():
+    import json
+    from importlib import resources
+
+    from calls.phones import build_country_aliases
+
+    shipped = json.loads(
+        (resources.files("calls") / "data" / "country_names.json").read_text("utf-8")
+    )
+    assert shipped == build_country_aliases()
+
+
+def _reference(raw: str, region: str):
+    """phonenumbers' public API only: what normalise_phone must agree with."""
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:].lstrip(" -.")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        number.extension or None,
+        phonenumbers.region_code_for_number(number),
+        phonenumbers.PhoneNumberType.to_string(phonenumbers.number_type(number)).lower(),
+    )
+
+
+def test_fast_path_agrees_with_phonenumbers_on_generated_numbers():
+    import random
+
+    rng = random.Random(11)
+    seps = [" ", "-", ".", "", "/"]
+    samples = []
+    for _ in range(4000):
+        region = rng.choice(["US", "CA", "GB", "DE", "FR"])
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 12)))
+        if rng.random() < 0.5:
+            digits = rng.choice(["0", "1", "", "00", "+1", "+44", "+49", "+33", "+44 (0)"]) + digits
+        sep = rng.choice(seps)
+        cut = rng.randint(1, 4)
+        text = digits[:cut] + sep + digits[cut:cut + 3] + sep + digits[cut + 3:]
+        if rng.random() < 0.3:
+            text = f"({text[:3]}) {text[3:]}"
+        if rng.random() < 0.1:
+            text += rng.choice([" x12", " ext. 345", "#9", " ext 7"])
+        samples.append((text, region))
+    # Real numbers in every shape, so the valid side is well covered too.
+    for _ in range(1500):
+        area = rng.choice(["212", "415", "604", "416", "907", "808"])
+        line = f"{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        samples.append((rng.choice([f"({area}) {line[:3]}-{line[3:]}", f"1-{area}-{line}",
+                                    f"+1 {area} {line}", f"{area}.{line[:3]}.{line[3:]}"]), "US"))
+        samples.append((rng.choice(["020 7946 0", "0161 496 0", "07911 1", "+44 7400 3"])
+                        + f"{rng.randint(0, 99999):05d}"[: rng.randint(3, 5)], "GB"))
+        samples.append((rng.choice(["030 ", "0151 ", "+49 89 ", "(040) "])
+                        + str(rng.randint(100000, 99999999)), "DE"))
+        samples.append((rng.choice(["01 ", "06 ", "+33 7 ", "04."])
+                        + " ".join(f"{rng.randint(0, 99):02d}" for _ in range(4)), "FR"))
+    valid = 0
+    for text, region in samples:
+        expected = _reference(text, region)
+        try:
+            phone = normalise_phone(text, region)
+            got = (phone.e164, phone.ext, phone.region, phone.number_type)
+        except PhoneError:
+            got = None
+        assert got == expected, (text, region)
+        valid += got is not None
+    assert valid > 2000

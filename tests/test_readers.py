@@ -146,3 +146,26 @@ def test_unreadable_files_are_user_errors(tmp_path, name, content, message):
 def test_sheet_option_only_for_excel(tmp_path):
     with pytest.raises(UserError, match="--sheet"):
         read_table(_write_delimited(tmp_path / "l.csv", ","), sheet="x")
+
+
+def test_raw_chunks_parse_like_the_streaming_reader(tmp_path):
+    from calls.readers import CsvChunkParser, raw_csv_chunks
+
+    path = tmp_path / "tricky.csv"
+    path.write_text(
+        '"Name","Notes\nmore",Phone\n'
+        'A,"one\n""quoted"" two\nthree",1\n'
+        "\n"
+        'B,,2,extra\n'
+        '"C ""x""",plain,3\r\n'
+        "D,x\n"
+    )
+    table = read_table(path)
+    expected = list(table.records())
+    parser = CsvChunkParser(",", len(table.headers))
+    for size in (1, 2, 10):
+        got = [rec for first, text in raw_csv_chunks(table, size) for rec in parser(first, text)]
+        assert got == expected
+    assert [line for line, _, _ in expected] == [3, 7, 8, 9]
+    assert expected[0][1][1] == 'one\n"quoted" two\nthree'
+    assert expected[1][2] == {"column 4": "extra"}

@@ -75,3 +75,21 @@ def test_recompute_accepts_a_policy(store):
     assert dict(store.db.conn.execute("SELECT ref, tier FROM customers")) == {
         "a": "A", "b": "B", "c": "C"
     }
+
+
+def test_store_rule_equals_pure_rule(store):
+    import random
+
+    rng = random.Random(5)
+    with store.write():
+        for i in range(400):
+            rev = None if rng.random() < 0.1 else round(400 * rng.paretovariate(1.16), 2)
+            r12 = round(rng.uniform(-10, 5000), 2) if rng.random() < 0.2 else None
+            store.db.conn.execute(
+                "INSERT INTO customers (ref, name, revenue, revenue_12m, created_at, updated_at)"
+                " VALUES (?, '', ?, ?, 'x', 'x')", (f"R{i}", rev, r12))
+    for a, b in ((0.8, 0.95), (0.5, 0.5), (0.6, 1.0)):
+        recompute_tiers(store, a, b)
+        rows = store.all("SELECT id, coalesce(revenue_12m, revenue) AS r, tier FROM customers")
+        expected = assign_tiers([(r["id"], r["r"]) for r in rows], a, b)
+        assert {r["id"]: r["tier"] for r in rows} == expected
