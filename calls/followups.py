@@ -279,25 +279,68 @@ def add_followup(
                     changes["owner"] = owner
             q.update_followup_row(store, existing["id"], **changes)
             return _get(store, existing["id"])
-        new_id = q.insert_followup_row(
+        return insert_new_followup(
             store,
-            {
-                "kind": kind,
-                "customer_id": customer_id,
-                "call_id": call_id,
-                "owner": owner,
-                "due_at": to_iso(due_at) if due_at else None,
-                "status": "open",
-                "details": (details or "").strip(),
-                "source": source,
-                "created_at": to_iso(now),
-                "created_by": created_by,
-                "occasion": occasion,
-                "parent_id": parent_id,
-                "score_before": score_before,
-            },
+            customer=customer,
+            kind=kind,
+            owner=owner,
+            due_at=due_at,
+            details=details,
+            now=now,
+            call_id=call_id,
+            created_by=created_by,
+            source=source,
+            occasion=occasion,
+            parent_id=parent_id,
+            score_before=score_before,
         )
-        return _get(store, new_id)
+
+
+def insert_new_followup(
+    store: Store,
+    *,
+    customer: dict,
+    kind: str,
+    owner: str | None,
+    due_at: datetime | None,
+    details: str | None,
+    now: datetime,
+    call_id: int | None = None,
+    created_by: str | None = None,
+    source: str = "hand",
+    occasion: str | None = None,
+    parent_id: int | None = None,
+    score_before: int | None = None,
+) -> Followup:
+    """Insert a new follow-up row without the checks of :func:`add_followup`: the caller
+    knows the kind is valid, no open one of the kind exists for the customer and the
+    do-not-call rule does not apply (the planner, for its notes, gifts and letters).
+    ``customer`` needs ``id``, ``ref``, ``name`` and ``company``."""
+    values = {
+        "kind": kind,
+        "customer_id": customer["id"],
+        "call_id": call_id,
+        "owner": owner,
+        "due_at": to_iso(due_at) if due_at else None,
+        "status": "open",
+        "details": (details or "").strip(),
+        "source": source,
+        "created_at": to_iso(now),
+        "created_by": created_by,
+        "occasion": occasion,
+        "parent_id": parent_id,
+        "score_before": score_before,
+    }
+    new_id = q.insert_followup_row(store, values)
+    return Followup.from_row(
+        {
+            **values,
+            "id": new_id,
+            "customer_ref": customer.get("ref"),
+            "customer_name": customer.get("name"),
+            "customer_company": customer.get("company"),
+        }
+    )
 
 
 def _spec_due(value: Any, now: datetime) -> datetime | None:

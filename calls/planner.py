@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from calls.clock import UTC, parse_date, to_iso
-from calls.followups import Followup, _policy_value, add_followup
+from calls.followups import Followup, _policy_value, add_followup, insert_new_followup
 from calls.store import Store
 from calls.store import followups as q
 
@@ -102,6 +102,18 @@ def _batches(rows: list[dict], size: int = BATCH):
         yield rows[start : start + size]
 
 
+def _add(
+    store: Store, open_now: set[tuple[int, str]], row: dict, *, kind: str, **values: Any
+) -> Followup:
+    """A planned follow-up: joins the customer's open one of the kind, else a new row
+    (the quick way: the planner already knows the customer and that none is open)."""
+    key = (row["id"], kind)
+    if key in open_now:
+        return add_followup(store, kind=kind, customer_id=row["id"], source="planner", **values)
+    open_now.add(key)
+    return insert_new_followup(store, customer=row, kind=kind, source="planner", **values)
+
+
 def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner") -> PlanResult:
     """Create the calendar-driven follow-ups due in the planning window; idempotent."""
     start = now.astimezone(UTC).date()
@@ -122,6 +134,7 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
         rows = q.customers_with_dates_on(store, column, days, skip_keys=keys)
         for batch in _batches(rows):
             with store.write():
+                open_now = q.open_kinds(store, (row["id"] for row in batch))
                 for row in batch:
                     original = parse_date(row["day"])
                     if original is None:
@@ -143,16 +156,16 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
                     tier = (row.get("tier") or "").upper()
                     kind = "gift" if tier in gift_tiers else "thank_you_note"
                     item = "a gift" if kind == "gift" else "a handwritten card"
-                    f = add_followup(
+                    f = _add(
                         store,
+                        open_now,
+                        row,
                         kind=kind,
-                        customer_id=row["id"],
                         owner=row.get("owner") or None,
                         due_at=_due(when, now, post_days),
                         details=f"{what.capitalize()} on {when:%a %d %b %Y}: send {item}.",
                         now=now,
                         created_by=by,
-                        source="planner",
                         occasion=f"{what} {when.isoformat()}",
                     )
                     q.record_planned(store, row["id"], key, f.id, stamp)
@@ -162,6 +175,7 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
     result.already_planned += sum(1 for row in unreached if row["planned"])
     for batch in _batches([row for row in unreached if not row["planned"]]):
         with store.write():
+            open_now = q.open_kinds(store, (row["id"] for row in batch))
             for row in batch:
                 key = f"unreached:{row['cycle_key']}"
                 if q.is_planned(store, row["id"], key):
@@ -170,10 +184,11 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
                     result.skipped_dnc += 1
                     continue
                 ended = row.get("ended") or ""
-                f = add_followup(
+                f = _add(
                     store,
+                    open_now,
+                    row,
                     kind="unreached_letter",
-                    customer_id=row["id"],
                     owner=row.get("owner") or None,
                     due_at=now,
                     details=(
@@ -183,7 +198,6 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
                     ),
                     now=now,
                     created_by=by,
-                    source="planner",
                     occasion=f"unreached {ended[:10]}".strip(),
                 )
                 q.record_planned(store, row["id"], key, f.id, stamp)

@@ -168,3 +168,22 @@ def test_unreached_letter_once_per_ended_cycle(store, now):
         )
     [again] = plan(store, now + timedelta(days=183), policy()).planned
     assert again.kind == "unreached_letter" and again.id != result.planned[0].id
+
+
+def test_planned_note_joins_an_open_note_from_a_call(store, now):
+    cid = add_customer(store, "J1", "Jo", birthday="1980-03-15", owner="olga")
+    rule_note = fu.add_followup(
+        store,
+        kind="thank_you_note",
+        customer_id=cid,
+        owner="bob",
+        due_at=now,
+        details="Thank them for 10 years",
+        now=now,
+        source="rule",
+    )
+    [f] = plan(store, now, policy()).planned
+    assert f.id == rule_note.id and f.owner == "bob" and f.due_at == now
+    assert f.details.startswith("Thank them for 10 years\nBirthday on Sun 15 Mar 2026")
+    assert f.occasion == "birthday 2026-03-15"
+    assert store.scalar("SELECT count(*) FROM followups") == 1

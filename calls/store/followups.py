@@ -123,8 +123,26 @@ def customer_row(store: Store, customer_id: int) -> dict | None:
 
 
 def customer_brief(store: Store, customer_id: int) -> dict | None:
-    """id, ref, name and owner of a customer (what a new follow-up needs), or None."""
-    return store.one("SELECT id, ref, name, owner FROM customers WHERE id = ?", (customer_id,))
+    """id, ref, name, company and owner of a customer (what a new follow-up needs)."""
+    return store.one(
+        "SELECT id, ref, name, company, owner FROM customers WHERE id = ?", (customer_id,)
+    )
+
+
+def open_kinds(store: Store, customer_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(customer id, kind) of every open follow-up of these customers."""
+    ids = sorted(set(customer_ids))
+    out: set[tuple[int, str]] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for customer_id, kind in store.db.conn.execute(
+            f"SELECT customer_id, kind FROM followups "
+            f"WHERE status = 'open' AND customer_id IN ({marks})",
+            chunk,
+        ):
+            out.add((customer_id, kind))
+    return out
 
 
 def customer_row_by_ref(store: Store, ref: str) -> dict | None:
@@ -225,7 +243,7 @@ def customers_with_dates_on(
         )
     return store.all(
         f"""
-        SELECT c.id, c.ref, c.tier, c.owner, c.{column} AS day,
+        SELECT c.id, c.ref, c.name, c.company, c.tier, c.owner, c.{column} AS day,
             c.do_not_call
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc
@@ -280,7 +298,7 @@ def unreached_cycles(store: Store) -> list[dict]:
         return []
     rows = store.all(
         """
-        SELECT c.id, c.owner, c.cycle_ended_at AS ended,
+        SELECT c.id, c.ref, c.name, c.company, c.owner, c.cycle_ended_at AS ended,
             coalesce(c.cycle_ended_at, '') AS cycle_key,
             c.do_not_call
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
