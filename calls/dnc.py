@@ -103,6 +103,11 @@ def list_numbers(store: Store, limit: int | None = None) -> list[DncEntry]:
     return [DncEntry.from_row(r) for r in q.list_rows(store, limit)]
 
 
+def count_numbers(store: Store) -> int:
+    """How many numbers are on the list."""
+    return q.count(store)
+
+
 def is_listed(store: Store, phone: str) -> DncEntry | None:
     """The list entry for an E.164 number, or None."""
     row = q.dnc_row(store, phone)

@@ -86,3 +86,14 @@ def test_import_errors(store, tmp_path):
     assert result.exit_code == 2 and "--column" in result.stderr
     wrong = run("dnc", "import", str(f), "--column", "zzz")
     assert wrong.exit_code == 2 and "no column 'zzz'" in wrong.stderr
+
+
+def test_list_shows_100_and_says_how_many_more(store):
+    with store.write():
+        store.db["dnc"].insert_all(
+            {"phone": f"+1212555{i:04d}", "added_at": "2026-01-01T00:00:00Z"} for i in range(150)
+        )
+    result = run("dnc", "list")
+    assert result.exit_code == 0 and "100 of 150 numbers shown" in result.stdout
+    assert len(json.loads(run("dnc", "list", "--json").stdout)) == 150
+    assert len(json.loads(run("dnc", "list", "--json", "--limit", "7").stdout)) == 7

@@ -329,15 +329,19 @@ def register(app: typer.Typer) -> None:
 
     @dnc_app.command("list")
     def dnc_list(
-        limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+        limit: Annotated[
+            int | None,
+            typer.Option("--limit", min=1, help="How many (default: all with --json, else 100)."),
+        ] = None,
         as_json: JsonOption = False,
         db: DbOption = None,
     ) -> None:
         """Show the do-not-call list, newest first."""
-        from calls.dnc import list_numbers
+        from calls.dnc import count_numbers, list_numbers
 
         store = open_store(db)
-        entries = list_numbers(store, limit)
+        shown = limit if (limit or as_json) else 100
+        entries = list_numbers(store, shown)
         if as_json:
             print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
             return
@@ -352,6 +356,13 @@ def register(app: typer.Typer) -> None:
                 e.phone, f"{e.added_at:%Y-%m-%d}", e.source or "", e.reason or "", str(e.customers)
             )
         console.print(table)
+        total = count_numbers(store)
+        if total > len(entries):
+            console.print(
+                f"{len(entries)} of {total} numbers shown (--limit N, or --json for all)",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     @dnc_app.command("remove")
     def dnc_remove(
