@@ -339,16 +339,25 @@ class FollowupsScreen(Screen):
             return
         self._loading = True
         owner = None if self.team else self.app.caller
+        team = self.team
         self.app.db(
-            load_followups, owner, self.app.now(), on_done=self._loaded, on_error=self._load_failed
+            load_followups,
+            owner,
+            self.app.now(),
+            on_done=lambda view: self._loaded(view, team),
+            on_error=self._load_failed,
         )
 
     def _load_failed(self, exc: Exception) -> None:
         self._loading = False
         self.app.show_error(exc)
 
-    def _loaded(self, view: FollowupsView) -> None:
+    def _loaded(self, view: FollowupsView, team: bool) -> None:
         self._loading = False
+        if team != self.team:
+            # The caller switched views while this was loading: load the one wanted now.
+            self.action_refresh()
+            return
         self.view = view
         self._fill()
 
