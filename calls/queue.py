@@ -650,6 +650,10 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
         lines.extend(b.text for b in blockers)
         if reasons:
             lines.append("would be called for: " + "; ".join(r.text for r in reasons))
+    for claim in q.claims_rows(store, [cust.id]):
+        if claim["caller"] == caller and claim["expires_at"] > to_iso(now):
+            lines.append(f"you hold this customer (claim until "
+                         f"{from_iso(claim['expires_at']):%H:%M} UTC)")
     status = row.get("cycle_status")
     due = care_due_at(row, policy)
     if status == "unreached" and row.get("cycle_ended_at"):

@@ -204,3 +204,12 @@ def test_queue_entry_for_a_picked_customer(store):
     assert entry.reason_codes == ["thank_you", "never_called"]
     assert entry.time_zone == "America/Los_Angeles" and entry.local_time.hour == 8
     assert entry.window_closes_at is None   # LA is closed at 08:00
+
+
+def test_explain_says_when_the_caller_holds_the_customer(store):
+    cid = add_customer(store, "x")
+    assert claim_next(store, "ann", NOW).customer.id == cid
+    ex = explain(store, cid, "ann", NOW)
+    assert ex.callable and "you hold this customer (claim until 15:30 UTC)" in ex.lines
+    other = explain(store, cid, "bob", NOW)
+    assert not other.callable and other.lines[0].startswith("being called by ann")
