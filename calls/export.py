@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
@@ -80,13 +81,8 @@ class LocalTimes:
         return cache
 
     def slow(self, zone: str, moment: str | None) -> str:
-        """:meth:`convert`, also filling the zone's hour cache for the inline fast path."""
-        result = self.convert(zone, moment)
-        if result and zone and moment and len(moment) == 20:
-            hit = self._hours.get((zone, moment[:13]))
-            if hit:
-                self.zone_cache(zone)[moment[:13]] = hit
-        return result
+        """:meth:`convert`; the day it fills also goes to the zone's inline hour cache."""
+        return self.convert(zone, moment)
 
     def convert(self, zone: str, moment: str | None) -> str:
         """``moment`` (store UTC text) in ``zone`` as ISO text with offset; '' if none."""
@@ -97,11 +93,35 @@ class LocalTimes:
         key = (zone, moment[:13])
         hit = self._hours.get(key, False)
         if hit is False:
-            hit = self._hours[key] = self._hour(zone, moment[:13])
+            self._fill_day(zone, moment[:10])
+            hit = self._hours.get(key)
         if hit is None:
             return self._exact(zone, moment)
         prefix, suffix = hit
         return prefix + moment[13:19] + suffix
+
+    def _fill_day(self, zone: str, day: str) -> None:
+        """Cache the 24 UTC hours of ``day`` in ``zone``: one zone lookup for the whole day
+        when its offset does not change that day (nearly every day), else hour by hour."""
+        try:
+            start = datetime.fromisoformat(day + "T00:00:00+00:00")
+        except ValueError:
+            return
+        tz = ZoneInfo(zone)
+        first = start.astimezone(tz)
+        offset = first.utcoffset()
+        same = offset == (start + timedelta(seconds=86399)).astimezone(tz).utcoffset()
+        inline = self.zone_cache(zone)
+        for h in range(24):
+            key = f"{day}T{h:02d}"
+            if same and offset is not None and not offset.total_seconds() % 3600:
+                hit = ((start + timedelta(hours=h) + offset).strftime("%Y-%m-%dT%H"),
+                       first.isoformat()[19:])
+            else:
+                hit = self._hour(zone, key)
+            self._hours[(zone, key)] = hit
+            if hit is not None:
+                inline[key] = hit
 
     @staticmethod
     def _hour(zone: str, hour: str) -> tuple[str, str] | None:
@@ -188,13 +208,19 @@ def _header(names: list[str], moments: Iterable[str], local: bool) -> tuple[list
 
 def _shape_rows(
     batches: Iterator[list[tuple]], names: list[str], plan: list, progress: Progress | None,
-    lookup: tuple | None = None,
-) -> Iterator[list]:
+    lookup: tuple | None = None, *, csv_lines: bool = False, plain: frozenset[str] = frozenset(),
+) -> Iterator:
     """Rows as output lists, local times filled in from the customer's zone.
 
     The per-row work is compiled once into a small function (one list display per row
     instead of a loop over the columns): at millions of rows the loop itself would be
     the cost.
+
+    ``csv_lines``: yield each row as a finished CSV line instead (RFC 4180, as the csv
+    module writes it): columns that can never hold a comma, quote or line break (ids,
+    times, codes) are written as they are, the others through the quoting function, so
+    the per-field work of a CSV writer is spent only where it is needed. ``plain``:
+    columns of JSON answer values shown as plain text.
     """
     local = LocalTimes()
     tz_index = names.index("_tz")
@@ -203,10 +229,17 @@ def _shape_rows(
         if p is None:
             cells.append("zone")
         elif p >= 0:
-            if lookup is not None and names[p] == "customer_ref":
-                cells.append("(refs[cid] if cid is not None and cid < n else None)")
+            name = names[p]
+            if lookup is not None and name == "customer_ref":
+                expr = "(refs[cid] if cid is not None and cid < n else None)"
             else:
-                cells.append(f"r[{p}]")
+                expr = f"r[{p}]"
+            if name in plain:
+                expr = f"plain({expr})"
+            if csv_lines:
+                expr = (f"('' if {expr} is None else {expr})"
+                        if name in _CSV_SAFE and name not in plain else f"q({expr})")
+            cells.append(expr)
         else:
             # fast path inline: the hour is cached for this zone; else the slow call
             i = -1 - p
@@ -221,18 +254,23 @@ def _shape_rows(
         )
     else:
         zone_line = f"zone = zone_name(r[{tz_index}])"
+    if csv_lines:
+        body = 'yield f"' + ",".join("{" + c + "}" for c in cells) + '\\r\\n"'
+    else:
+        body = "yield [" + ", ".join(cells) + "]"
     source = (
         "def shape(batches):\n"
         "    for rows in batches:\n"
         "        for r in rows:\n"
         f"            {zone_line}\n"
         "            zc = by_zone.get(zone) or zone_cache(zone)\n"
-        f"            yield [{', '.join(cells)}]\n"
+        f"            {body}\n"
         "        if progress:\n"
         "            progress(len(rows))\n"
     )
     env: dict = {"slow": local.slow, "zone_cache": local.zone_cache, "by_zone": local.by_zone,
-                 "zone_name": _zone_name, "progress": progress}
+                 "zone_name": _zone_name, "progress": progress, "q": _csv_field,
+                 "plain": _plain}
     if lookup is not None:
         refs, zone_index, zone_texts = lookup
         env.update(refs=refs, zone_index=zone_index, n=len(refs),
@@ -240,6 +278,31 @@ def _shape_rows(
     # The source holds only column positions we computed, never text from the database.
     exec(compile(source, "<export-shape>", "exec"), env)  # noqa: S102
     return env["shape"](batches)
+
+
+# Columns whose values are numbers, store times or our own codes: never a comma, a quote
+# or a line break, so a CSV line can carry them unquoted.
+_CSV_SAFE = frozenset({
+    "id", "customer_id", "call_id", "script_id", "import_id", "parent_id", "closed_call_id",
+    "line", "callback_personal", "score_before", "score_after", "do_not_call",
+    "revenue", "revenue_12m", "revenue_lifetime", "order_count", "avg_order_interval_days",
+    "started_at", "connected_at", "ended_at", "callback_at", "answered_at", "due_at",
+    "created_at", "updated_at", "closed_at", "dnc_at", "added_at", "imported_at",
+    "customer_since", "last_purchase", "birthday", "first_purchase",
+    "outcome", "qtype", "status", "kind", "tier", "number_status", "phone_type",
+})
+_NEEDS_QUOTES = re.compile(r'[",\r\n]').search
+
+
+def _csv_field(value) -> str:
+    """One CSV field as the csv module writes it (minimal quoting)."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        return str(value)
+    if _NEEDS_QUOTES(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _plain(value):
@@ -389,9 +452,12 @@ def _export(store: Store, table: str, out, fmt: str, start: str | None, end: str
         names_out = [n for n in names if n != "_cid"]
         has_tz = table not in ("rejects", "dnc")
         cols, plan = _header(names_out, q.SPECS[table].moments, has_tz)
-        rows = _shape_rows(batches, names, plan, progress, lookup)
-        if fmt in ("csv", "xlsx"):
-            rows = _plain_rows(rows, cols, table)
+        plain = frozenset({"value"}) if table == "answers" and fmt in ("csv", "xlsx") else (
+            frozenset())
+        rows = _shape_rows(batches, names, plan, progress, lookup, csv_lines=fmt == "csv",
+                           plain=plain)
+        if fmt == "csv":
+            fmt = "csv-lines"
     if total:
         total(count)
     if isinstance(out, io.IOBase) or hasattr(out, "write"):
@@ -410,25 +476,15 @@ def _export(store: Store, table: str, out, fmt: str, start: str | None, end: str
 def _write(fh: IO, cols: list[str], rows: Iterable[list], fmt: str, title: str) -> int | None:
     if fmt == "csv":
         return _write_csv(fh, cols, rows)
+    if fmt == "csv-lines":
+        _write_csv(fh, cols, ())
+        fh.writelines(rows)   # finished lines; the file buffers them into large writes
+        return None
     if fmt == "json":
         return _write_json(fh, cols, rows, lines=False)
     if fmt == "ndjson":
         return _write_json(fh, cols, rows, lines=True)
     return _write_xlsx(fh, cols, rows, title)
-
-
-def _plain_rows(rows: Iterator[list], cols: list[str], table: str) -> Iterator[list]:
-    """In CSV/XLSX an answer's JSON value is shown as plain text."""
-    if table != "answers":
-        return rows
-    i = cols.index("value")
-
-    def gen() -> Iterator[list]:
-        for row in rows:
-            row[i] = _plain(row[i])
-            yield row
-
-    return gen()
 
 
 def _wide(store: Store, start: str | None, end: str | None, fmt: str,

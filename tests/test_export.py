@@ -69,6 +69,10 @@ def test_local_times_across_dst_and_half_hour_zones():
     assert lt.convert("Asia/Kolkata", "2026-03-11T06:30:00Z") == "2026-03-11T12:00:00+05:30"
     assert lt.convert("Australia/Lord_Howe", "2026-04-04T15:00:00Z") == \
         "2026-04-05T01:30:00+10:30"
+    # the local date differs from the UTC date (both directions)
+    assert lt.convert("America/Los_Angeles", "2026-03-10T03:15:00Z") == \
+        "2026-03-09T20:15:00-07:00"
+    assert lt.convert("Asia/Tokyo", "2026-12-31T20:00:01Z") == "2027-01-01T05:00:01+09:00"
     assert lt.convert("", "2026-03-11T06:30:00Z") == ""
     assert lt.convert("Europe/Berlin", None) == ""
 
@@ -243,3 +247,39 @@ def test_local_time_of_a_moment_exactly_at_transition_hour_cache():
     b = lt.convert("Europe/Berlin", "2026-10-25T01:00:00Z")
     assert a == "2026-10-25T02:59:59+02:00" and b == "2026-10-25T02:00:00+01:00"
     assert datetime.fromisoformat(b) > datetime.fromisoformat(a).astimezone(UTC)
+
+
+def test_csv_lines_equal_the_csv_module(filled):
+    """The fast CSV path writes exactly what csv.writer writes for the same rows."""
+    store, *_ = filled
+    store.db["calls"].insert({"customer_id": 1, "caller": 'o"neil, jr', "reason": "a\rb",
+                              "started_at": "2026-03-12T10:00:00Z", "outcome": "busy",
+                              "notes": " lead space,"})
+    for table in ("calls", "answers", "customers"):
+        fast = io.StringIO()
+        export_table(store, table, fast, fmt="csv")
+        rows = [json.loads(x) for x in _ndjson(store, table)]
+        ref = io.StringIO()
+        writer = csv.writer(ref)
+        header = list(rows[0])
+        writer.writerow(header)
+        for r in rows:
+            cells = []
+            for k in header:
+                v = r[k]
+                if table == "answers" and k == "value":
+                    v = "; ".join(v) if isinstance(v, list) else v
+                elif isinstance(v, (list, dict)):
+                    v = json.dumps(v)
+                cells.append(v)
+            writer.writerow(cells)
+        if table == "customers":   # JSON columns are nested in JSON, text in CSV
+            assert fast.getvalue().splitlines()[0] == ref.getvalue().splitlines()[0]
+            continue
+        assert fast.getvalue() == ref.getvalue(), table
+
+
+def _ndjson(store, table):
+    buf = io.StringIO()
+    export_table(store, table, buf, fmt="ndjson")
+    return buf.getvalue().splitlines()
