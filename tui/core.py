@@ -462,6 +462,15 @@ def skip(store: Store, handle: CallHandle, now: datetime) -> None:
     skip_customer(store, handle.caller, handle.customer_id, now, handle.policy)
 
 
+def release_untouched(store: Store, handles: list[CallHandle]) -> None:
+    """Give back customers that were taken but never called (the shift is ending)."""
+    from calls.queue import release
+
+    for handle in handles:
+        if not handle.started:
+            release(store, handle.caller, handle.customer_id)
+
+
 def add_hand_followup(store: Store, handle: CallHandle, draft: Any, caller: str,
                       now: datetime) -> Any:
     """A follow-up the caller added during the call (linked to the call)."""

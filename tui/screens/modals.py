@@ -188,7 +188,7 @@ class WrongNumberScreen(_Modal):
         super().__init__()
         self.customer_name = customer_name
         self.phone = phone
-        self.region = region or "US"
+        self.phone_region = region or "US"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -211,7 +211,7 @@ class WrongNumberScreen(_Modal):
         from calls.phones import PhoneError, normalise_phone
 
         try:
-            phone = normalise_phone(text, self.region)
+            phone = normalise_phone(text, self.phone_region)
         except PhoneError as exc:
             self.query_one("#error", Static).update(escape(f"not a valid number: {exc}"))
             return

@@ -48,7 +48,16 @@ class ShiftSummaryScreen(ModalScreen[None]):
             yield Static("q / Enter: end the shift · Esc: back to work", classes="hint")
 
     def action_quit_shift(self) -> None:
-        self.app.exit(self.app.stats)
+        app = self.app
+        from tui import core
+        from tui.screens.call import CallScreen
+
+        # A customer taken but not yet called goes back to the queue for the others; a
+        # call in progress keeps its claim (the caller is offered to resume it).
+        handles = [s.context.handle for s in app.screen_stack
+                   if isinstance(s, CallScreen) and not s.context.handle.started]
+        app.db(core.release_untouched, handles, on_done=lambda _r: app.exit(app.stats),
+               on_error=lambda _e: app.exit(app.stats))
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -36,10 +36,11 @@ def _count(store: Store) -> int:
     return count_customers(store)
 
 
-def _load_demo(store: Store) -> int:
-    from calls.demo import load_demo
+def _load_demo(store: Store, now) -> int:
+    from calls.demo import build_demo
 
-    load_demo(store)
+    # build_demo opens its own connection to the same file (WAL: fine beside ours).
+    build_demo(store.path, now)
     return _count(store)
 
 
@@ -73,7 +74,7 @@ class WelcomeScreen(Screen):
 
     def action_demo(self) -> None:
         self.notify("Loading the demo customers…")
-        self.app.db(_load_demo, on_done=self._counted)
+        self.app.db(_load_demo, self.app.now(), on_done=self._counted)
 
     def _counted(self, count: int) -> None:
         if count and self.is_current:

@@ -52,11 +52,12 @@ def card_text(customer: Customer, now: datetime, window: tuple[bool, str] | None
             state += f" [dim]{escape(text)}[/dim]"
     lines.append(f"{local:%a %H:%M} {escape(zones)}  {state}")
     tier = customer.tier or "–"
-    owner = f" · owner {escape(customer.owner)}" if customer.owner else ""
-    lines.append(f"Tier [b]{escape(tier)}[/b] · {_money(customer.revenue)}/yr{owner}")
-    lines.append(f"Since {_day(customer.customer_since)} · bought {_day(customer.last_purchase)}")
-    if customer.birthday:
-        lines.append(f"Born {_birthday(customer.birthday)}")
+    lines.append(f"Tier [b]{escape(tier)}[/b] · {_money(customer.revenue)}/yr"
+                 f" · since {_day(customer.customer_since)}")
+    born = f" · born {_birthday(customer.birthday)}" if customer.birthday else ""
+    lines.append(f"Bought {_day(customer.last_purchase)}{born}")
+    if customer.owner:
+        lines.append(f"Owner {escape(customer.owner)}")
     if reasons:
         lines.append("[b]Why now:[/b] " + escape("; ".join(reasons)))
     if customer.do_not_call:

@@ -1,0 +1,218 @@
+"""The shift app's other screens and keys, driven with the Pilot and checked in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from calls.store import Store
+from tests.test_tui_calls import _all, _one
+from tests.tui_helpers import NOW, make_db, press, settle, type_text
+from tui.app import make_app
+from tui.clock import FixedClock
+from tui.screens.call import CallScreen
+from tui.screens.modals import CallbackScreen, ExplainScreen
+from tui.screens.queue import QueueScreen
+from tui.screens.summary import ShiftSummaryScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.screens.wrapup import WrapUpScreen
+
+
+@pytest.fixture
+def shift_db(tmp_path):
+    return make_db(tmp_path / "shift.db")
+
+
+def _app(db, clock=None, caller="ann"):
+    return make_app(db, caller, clock=clock or FixedClock(NOW))
+
+
+def _notes(app):
+    return [n.message for n in app._notifications]
+
+
+async def test_an_empty_database_opens_the_welcome_screen_and_loads_the_demo(tmp_path):
+    app = _app(tmp_path / "empty.db")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, WelcomeScreen)
+        text = str(app.screen.query_one("Markdown").source)
+        assert "carecall import" in text and "carecall demo" in text
+        await press(pilot, "d")
+        await settle(pilot, 20)
+        assert isinstance(app.screen, QueueScreen), _notes(app)
+        assert app.screen.view.entries  # a Tuesday afternoon: people to call
+    with Store.open(tmp_path / "empty.db") as store:
+        assert store.scalar("SELECT count(*) FROM customers") > 100
+
+
+async def test_queue_filter_and_explain(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        table = queue.query_one("DataTable")
+        assert table.row_count == 4            # Carla (Los Angeles, 08:00) is not callable
+        await press(pilot, "slash")
+        await type_text(pilot, "delta")
+        assert table.row_count == 1
+        await press(pilot, "enter", "e")
+        await settle(pilot)
+        assert isinstance(app.screen, ExplainScreen)
+        assert "Dieter Weber" in app.screen.title_text
+        assert any("Europe/Berlin" in line for line in app.screen.lines)
+        await press(pilot, "escape")
+        await press(pilot, "escape")           # clears the filter
+        assert table.row_count == 4
+
+
+async def test_a_closed_window_says_when_the_next_customers_open(shift_db):
+    sunday = datetime(2026, 3, 8, 15, 0, tzinfo=NOW.tzinfo)
+    app = _app(shift_db, clock=FixedClock(sunday))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert queue.view.entries == []
+        assert "can be called from" in queue.view.waiting_line
+        status = str(queue.query_one("#queue-status").render())
+        assert "Nobody to call right now" in status and "can be called from Mon" in status
+
+
+async def test_wrong_number_with_the_right_number(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        customer = app.screen.context.customer
+        await press(pilot, "w")
+        await type_text(pilot, "312 555 0188")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, WrapUpScreen)
+        await press(pilot, "enter")
+        await settle(pilot)
+    row = _one(shift_db, "SELECT * FROM calls WHERE customer_id = ?", (customer.id,))
+    assert row["outcome"] == "wrong_number"
+    cust = _one(shift_db, "SELECT phone, number_status FROM customers WHERE id = ?",
+                (customer.id,))
+    assert cust["phone"] == "+13125550188" and cust["number_status"] == "ok"
+
+
+async def test_wrong_number_refuses_an_invalid_correction(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n", "w")
+        await type_text(pilot, "12")
+        await press(pilot, "enter")
+        assert "not a valid number" in str(app.screen.query_one("#error").render())
+        await press(pilot, "escape")
+        assert isinstance(app.screen, CallScreen)
+
+
+async def test_a_follow_up_added_by_hand_during_the_call(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n", "c")
+        customer = app.screen.context.customer
+        await press(pilot, "ctrl+f")
+        await press(pilot, "down", "down", "down")          # fix, note, gift, send info
+        await press(pilot, "enter")                         # kind chosen: to the owner
+        await press(pilot, "enter")                         # owner: me
+        await press(pilot, "enter")                         # due: +1d
+        await type_text(pilot, "price list 2026")
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CallScreen)
+        call_id = app.screen.context.handle.call_id
+    rows = _all(shift_db, "SELECT * FROM followups WHERE customer_id = ?", (customer.id,))
+    assert len(rows) == 1
+    f = rows[0]
+    assert (f["kind"], f["owner"], f["source"], f["call_id"]) == ("send_info", "ann", "hand",
+                                                                  call_id)
+    assert f["details"] == "price list 2026"
+    assert f["due_at"] == "2026-03-11T15:00:00Z"
+
+
+async def test_callback_quick_choice_for_anyone(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n", "k")
+        customer = app.screen.customer_name if isinstance(app.screen, CallbackScreen) else None
+        assert customer == "Jane Doe"
+        await press(pilot, "ctrl+o", "4")                    # anyone; tomorrow, same time
+        assert isinstance(app.screen, WrapUpScreen)
+        assert "anyone" in str(app.screen.query_one("#wrapup-body").render())
+        await press(pilot, "enter")
+        await settle(pilot)
+    fu = _one(shift_db, "SELECT * FROM followups WHERE kind = 'callback'")
+    assert fu["owner"] is None and fu["due_at"] == "2026-03-11T15:00:00Z"
+
+
+async def test_command_palette_takes_the_next_customer(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+p")
+        await type_text(pilot, "next customer")
+        await settle(pilot)
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CallScreen), app.screen
+
+
+async def test_end_of_shift_summary(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n", "n", "enter")                # a no answer
+        await settle(pilot)
+        await press(pilot, "s", "ctrl+q")
+        assert isinstance(app.screen, ShiftSummaryScreen)
+        summary = str(app.screen.query_one("#summary").render())
+        assert "Calls            1" in summary and "No answer" in summary
+        await press(pilot, "escape")
+        assert isinstance(app.screen, QueueScreen)
+        await press(pilot, "ctrl+q", "q")
+    assert app.return_value is app.stats and app.stats.calls == 1
+
+
+async def test_followups_screen_opens_from_the_queue(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f")
+        assert type(app.screen).__name__ == "FollowupsScreen"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_skipped_customer_leaves_no_call(shift_db):
+    clock = FixedClock(NOW)
+    app = _app(shift_db, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        skipped = app.screen.context.customer
+        await press(pilot, "s")
+        assert isinstance(app.screen, QueueScreen)
+        assert skipped.id not in [e.customer.id for e in app.screen.view.entries]
+        await press(pilot, "n")
+        assert app.screen.context.customer.id != skipped.id
+    assert _all(shift_db, "SELECT * FROM calls") == []
+    assert clock() == NOW
+
+
+async def test_ending_the_shift_gives_back_a_customer_not_yet_called(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, CallScreen)
+        assert _all(shift_db, "SELECT * FROM claims WHERE caller = 'ann'")
+        await press(pilot, "ctrl+q", "q")
+        await settle(pilot)
+    assert _all(shift_db, "SELECT * FROM claims WHERE caller = 'ann'") == []
+    assert _all(shift_db, "SELECT * FROM calls") == []
