@@ -191,3 +191,29 @@ def test_start_call_refuses_a_customer_claimed_by_someone_else(store):
     assert claim_next(store, "bob", NOW).customer.id == cid
     with pytest.raises(UserError, match="being called by bob"):
         start_call(store, cid, "ann", NOW)
+
+
+def test_callback_row_written_directly_when_followups_area_is_missing(store, monkeypatch):
+    import sys
+
+    cid = add_customer(store, "R1")
+    call_id = start_call(store, cid, "ann", NOW)
+    # Without calls.followups (an install without that area) the row is still written.
+    monkeypatch.setitem(sys.modules, "calls.followups", None)
+    record_outcome(store, call_id, "callback", NOW, callback_at=NOW + timedelta(hours=2))
+    row = store.one("SELECT * FROM followups WHERE kind = 'callback'")
+    assert row["owner"] == "ann" and row["due_at"] == to_iso(NOW + timedelta(hours=2))
+    assert row["status"] == "open" and row["source"] == "outcome"
+    assert ids(store, "ann", NOW + timedelta(hours=2))[0] == cid
+
+
+def test_a_new_tier_moves_the_next_care_call(store):
+    cid = add_customer(store, "R1", tier="C")
+    call_id = start_call(store, cid, "ann", NOW)
+    record_outcome(store, call_id, "completed", NOW)
+    later = NOW + timedelta(days=100)
+    assert cid not in ids(store, now=later)          # C: a year
+    with store.write():
+        store.db["customers"].update(cid, {"tier": "A"})
+    assert cid in ids(store, now=later)              # A: 90 days, already 10 overdue
+    assert build_queue(store, "ann", later)[0].reasons == ["A-tier care call 10 days overdue"]
