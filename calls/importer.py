@@ -118,6 +118,7 @@ class ImportOptions:
     workers: int | None = None                   # None: every core for big files
     a_share: float = 0.80
     b_share: float = 0.95
+    revenue_window_days: int = 365               # for figures of attached order lines
     progress: Callable[[int, int], None] | None = None   # (done, total) in table units
 
 
@@ -575,7 +576,7 @@ def _after_customer_import(store: Store, now: datetime, options: ImportOptions) 
     from calls.orders import attach_pending_orders
     from calls.tiers import recompute_tiers
 
-    attached = attach_pending_orders(store, now)
+    attached = attach_pending_orders(store, now, options.revenue_window_days)
     recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
     return attached
 

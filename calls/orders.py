@@ -211,42 +211,43 @@ def _number(text: str) -> float | None:
 def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
     """Each line -> ``("ok", stage_tuple, flags)``, ``("none",)`` or ``("reject", ...)``."""
     cols = config.columns
-    c_ref = cols["customer_ref"]
-    c_date = cols["date"]
-    c_no = cols.get("order_no")
-    c_qty = cols.get("quantity")
-    c_price = cols.get("unit_price")
-    c_amount = cols.get("amount")
-    c_cur = cols.get("currency")
-    c_item = cols.get("item")
-    c_desc = cols.get("description")
-    out: list = []
     headers = config.headers
-    for line, values, overflow in chunk_records(chunk):
-        row = dict(zip(headers, values))
+
+    def at(name: str) -> int:
+        return headers.index(cols[name]) if name in cols else -1
+
+    i_ref, i_date, i_no, i_qty, i_price, i_amount, i_cur, i_item, i_desc = (
+        at(n) for n in ("customer_ref", "date", "order_no", "quantity", "unit_price", "amount",
+                        "currency", "item", "description")
+    )
+    c_date, c_qty = cols["date"], cols.get("quantity")
+    c_price, c_amount = cols.get("unit_price"), cols.get("amount")
+    day_first = config.day_first
+    out: list = []
+    for line, values, _overflow in chunk_records(chunk):
         try:
-            ref = clean_ref(row.get(c_ref, ""))
+            ref = clean_ref(values[i_ref])
             if not ref:
                 out.append(("none",))
                 continue
-            date_text = row.get(c_date, "")
+            date_text = values[i_date]
             if not date_text:
                 raise ValueError(f"{c_date}: no date")
             try:
-                ordered_at, order_date = _when(date_text, config.day_first)
+                ordered_at, order_date = _when(date_text, day_first)
             except ValueError as exc:
                 raise ValueError(f"{c_date}: {exc}") from None
-            qty_text = row.get(c_qty, "") if c_qty else ""
+            qty_text = values[i_qty] if i_qty >= 0 else ""
             try:
                 quantity = _number(qty_text) if qty_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_qty}: {exc}") from None
-            price_text = row.get(c_price, "") if c_price else ""
+            price_text = values[i_price] if i_price >= 0 else ""
             try:
                 price = _number(price_text) if price_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_price}: {exc}") from None
-            amount_text = row.get(c_amount, "") if c_amount else ""
+            amount_text = values[i_amount] if i_amount >= 0 else ""
             try:
                 amount = _number(amount_text) if amount_text else None
             except ValueError as exc:
@@ -259,35 +260,34 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
                 if price is None:
                     raise ValueError(f"no {c_price or c_amount}")
                 amount = (1.0 if quantity is None else quantity) * price
-            order_no = (row.get(c_no, "") if c_no else "").strip()
+            order_no = values[i_no] if i_no >= 0 else ""
             cancellation = bool(
-                _CANCEL_NO.match(order_no) or (quantity is not None and quantity < 0)
-                or amount < 0
-            )
+                (quantity is not None and quantity < 0) or amount < 0
+                or (order_no[:1] in "Cc" and _CANCEL_NO.match(order_no))
+            ) if order_no else bool((quantity is not None and quantity < 0) or amount < 0)
             if cancellation:
                 amount = -abs(amount)
             if not order_no:
                 # No order numbers: one order per customer and day.
                 order_no = f"{ref}@{order_date}"
             amount = round(amount, 4)
-            item = (row.get(c_item, "") if c_item else "").strip() or None
-            desc = (row.get(c_desc, "") if c_desc else "").strip() or None
-            currency = (row.get(c_cur, "") if c_cur else "").strip().upper() or None
+            item = (values[i_item] if i_item >= 0 else "") or None
+            desc = (values[i_desc] if i_desc >= 0 else "") or None
+            currency = (values[i_cur].upper() if i_cur >= 0 else "") or None
             key = "\x1f".join(
                 (ref, order_no, ordered_at, item or "", desc or "", repr(quantity),
                  repr(price), repr(amount), currency or "")
             )
             digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-            flags = (cancellation, price == 0 or (price is None and amount == 0))
             out.append((
                 "ok",
                 (line, ref, order_no, ordered_at, order_date, item, desc, quantity, price,
                  amount, currency, int(cancellation), digest),
-                flags,
+                (cancellation, price == 0 or (price is None and amount == 0)),
             ))
         except ValueError as exc:
-            negative = "negative price" in str(exc)
-            out.append(("reject", line, str(exc), row, negative))
+            row = dict(zip(headers, values))
+            out.append(("reject", line, str(exc), row, "negative price" in str(exc)))
     return out
 
 

@@ -48,10 +48,8 @@ PolicyOption = Annotated[
 
 def tier_shares(policy_path: Path | None) -> tuple[float, float, object]:
     """``(a_share, b_share, policy)`` from the care policy (defaults without one)."""
-    try:
-        from calls.policy import load_policy
-    except ImportError:  # the policy module arrives with the queue area
-        return 0.80, 0.95, None
+    from calls.policy import load_policy
+
     policy = load_policy(policy_path)
     return policy.tiers.a_share, policy.tiers.b_share, policy
 
@@ -107,8 +105,9 @@ def import_command(
     from calls.importer import ImportOptions, import_customers, parse_mapping
 
     with common.user_errors():
-        a_share, b_share, _ = tier_shares(policy)
+        a_share, b_share, pol = tier_shares(policy)
         options = ImportOptions(
+            revenue_window_days=pol.purchases.revenue_window_days,
             region=region,
             mapping=parse_mapping(mapping or []),
             sheet=sheet,
