@@ -187,3 +187,38 @@ def test_planned_note_joins_an_open_note_from_a_call(store, now):
     assert f.details.startswith("Thank them for 10 years\nBirthday on Sun 15 Mar 2026")
     assert f.occasion == "birthday 2026-03-15"
     assert store.scalar("SELECT count(*) FROM followups") == 1
+
+
+def test_daily_runs_over_fifteen_months_plan_every_occasion_exactly_once(store):
+    import random
+
+    rng = random.Random(2028)
+    people = {}
+    for i in range(30):
+        if i < 3:
+            birthday = date(1984, 2, 29)  # leap-day birthdays
+        else:
+            birthday = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
+        people[add_customer(store, f"Y{i:02d}", f"P{i}", birthday=birthday.isoformat())] = birthday
+    first, last = date(2027, 12, 1), date(2029, 3, 10)
+    day = first
+    while day <= last:
+        moment = datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+        for f in plan(store, moment, policy(days_ahead=10)).planned:
+            # Notes go out on time: due no later than three days before the occasion.
+            occasion = date.fromisoformat(f.occasion.split()[-1])
+            assert f.due_at.date() <= max(occasion - timedelta(days=3), moment.date())
+            fu.close_followup(store, f.id, by="olga", note="posted", now=moment)
+        day += timedelta(days=1)
+    window_end = last + timedelta(days=10)
+    expected = set()
+    for cid, birthday in people.items():
+        for year in (2027, 2028, 2029):
+            when = occasion_date(birthday.month, birthday.day, year)
+            if first <= when <= window_end:
+                expected.add((cid, f"birthday:{when.isoformat()}"))
+    got = {(r["customer_id"], r["key"]) for r in store.all("SELECT * FROM followup_plan")}
+    assert len(expected) >= 30 and got == expected
+    assert store.scalar("SELECT count(*) FROM followups") == len(expected)
+    leap = {k for c, k in got if people[c] == date(1984, 2, 29)}
+    assert {k.split(":")[1] for k in leap} == {"2028-02-29", "2029-02-28"}
