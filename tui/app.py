@@ -9,15 +9,16 @@ reports back on it; an error becomes a notification, never a traceback.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.worker import Worker
 
 from calls.errors import UserError
@@ -185,6 +186,15 @@ class CareCallApp(App[ShiftStats | None]):
             return
         # Callbacks due in the next minutes are announced on any screen.
         CallbackAnnouncer(self).start()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own palette commands, with Quit going through the shift summary."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":
+                yield SystemCommand("Quit", "End the shift (shows a summary first)",
+                                    self.action_end_shift)
+            else:
+                yield command
 
     def action_end_shift(self) -> None:
         """Show the shift summary; from there the caller quits or goes back."""

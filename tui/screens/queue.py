@@ -19,11 +19,19 @@ REFRESH_SECONDS = 30
 PAGE = 200
 
 
+class QueueTable(DataTable):
+    """The queue rows; Enter (take the highlighted customer) is shown in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Take", tooltip="Take the highlighted customer"),
+    ]
+
+
 class QueueScreen(Screen):
     """The caller's queue; refreshes by itself and after every call."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "take_next", "Next customer", tooltip="Take the next customer (claims the top row)"),
+        Binding("n", "take_next", "Next", tooltip="Take the next customer (claims the top row)"),
         Binding("enter", "take_selected", "Take", tooltip="Take the highlighted customer"),
         Binding("e", "explain", "Explain", tooltip="Why this customer is (not) in the queue now"),
         Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the queue by name, company or reason"),
@@ -47,7 +55,7 @@ class QueueScreen(Screen):
         yield ShiftBar()
         yield Static("Loading the queue…", id="queue-status")
         yield Input(placeholder="filter: name, company, ref or reason (Esc clears)", id="queue-filter")
-        table: DataTable = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable = QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         table.add_column("Customer", width=22, key="name")
         table.add_column("Company", width=16, key="company")
         table.add_column("T", width=1, key="tier")
@@ -58,7 +66,13 @@ class QueueScreen(Screen):
 
     def on_mount(self) -> None:
         self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.set_interval(REFRESH_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        # Only while the caller looks at the queue: during a call the database thread
+        # has better things to do (the queue reloads when the call is over).
+        if self.is_current:
+            self.action_refresh()
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
