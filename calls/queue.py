@@ -452,7 +452,6 @@ class _Run:
         self.day_lo = min(days, default=now.date())
         self.day_hi = max(days, default=now.date())
         self.tiers = q.tier_values(store) if open_keys else []
-        q.tune(store)
 
     def _reason(self, row: dict, code: str) -> Reason | None:
         found = customer_reasons(row, (), self.caller, self.now, self.policy, only=code)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import sqlite_utils
 
@@ -29,6 +30,10 @@ from calls.errors import UserError
 
 # How long a connection waits for another writer before SQLite gives up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
+# Read through a memory map: the queue and the reports read rows scattered over a large
+# file, and mapped pages are shared by every connection instead of copied into each one's
+# small page cache (2-3x faster queue on a million customers, scripts/bench_queue.py).
+MMAP_BYTES = 1 << 30
 # Extra, application-level retries when SQLite still reports the database as locked
 # (e.g. a checkpoint racing a writer); each retry backs off a little longer.
 LOCK_RETRIES = 8
@@ -124,6 +129,7 @@ class Store:
         self._retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}").fetchall()
 
     def migrate(self) -> None:
         """Apply pending migrations, one transaction each, safe against concurrent openers."""
@@ -145,7 +151,7 @@ class Store:
         """Close the connection."""
         self.db.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

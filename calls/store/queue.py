@@ -40,20 +40,6 @@ EXCLUSIONS = f"""
 """
 
 
-# Read the database through a memory map: the queue reads rows scattered over a large
-# file, and mapped pages are shared by every connection instead of copied into each one's
-# small page cache (2-3x faster on a million customers, see scripts/bench_queue.py).
-MMAP_BYTES = 1 << 30
-
-
-def tune(store: Store) -> None:
-    """Per-connection settings for the queue's reads (once per store)."""
-    if getattr(store, "_queue_tuned", False):
-        return
-    store.db.conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}").fetchall()
-    store._queue_tuned = True  # type: ignore[attr-defined]
-
-
 def stream(store: Store, sql: str, params: dict) -> Iterator[dict]:
     """Rows of ``sql`` as dicts, read lazily (the caller stops when its page is full)."""
     cursor = store.db.conn.execute(sql, params)
