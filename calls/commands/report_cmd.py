@@ -52,16 +52,26 @@ def _duration(seconds: float | None) -> str:
 
 
 @contextlib.contextmanager
-def _steps(enabled: bool) -> Iterator:
-    """A progress display for the report's steps (only when someone watches stderr)."""
+def _steps(enabled: bool, total: int) -> Iterator:
+    """A progress bar over the report's steps (only when someone watches stderr)."""
     if not enabled:
         yield None
         return
-    progress = Progress(TextColumn("[bold]report[/] {task.description}"), TimeElapsedColumn(),
+    progress = Progress(TextColumn("[bold]report[/] {task.description:<14}"), BarColumn(),
+                        TaskProgressColumn(), TimeElapsedColumn(),
                         console=common.err_console, transient=True)
     with progress:
-        task = progress.add_task("starting", total=None)
-        yield lambda label: progress.update(task, description=label)
+        task = progress.add_task("starting", total=total)
+        started = False
+
+        def step(label: str) -> None:
+            nonlocal started
+            if started:
+                progress.advance(task)
+            started = True
+            progress.update(task, description=label)
+
+        yield step
 
 
 # -- text rendering -------------------------------------------------------------------------
@@ -241,7 +251,8 @@ def report(
             pol = load_policy(policy)
         store = common.open_store(db)
         try:
-            with _steps(sys.stderr.isatty()) as step:
+            steps = 4 + (by is not None) + (html is not None)
+            with _steps(sys.stderr.isatty(), steps) as step:
                 result = rp.build_report(store, now_utc(), first, last, by=by, e=e, policy=pol,
                                          weekly=html is not None, progress=step)
             if html is not None:
