@@ -254,3 +254,35 @@ async def test_unfinished_call_closed_as_partial(shift_db):
         assert isinstance(app2.screen, QueueScreen)
     row = _one(shift_db, "SELECT * FROM calls WHERE customer_id = ?", (customer.id,))
     assert row["outcome"] == "partial" and row["ended_at"] is not None
+
+
+async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(shift_db,
+                                                                           monkeypatch):
+    import tui.core as core
+
+    real = core.save_answer
+    failures = []
+
+    def flaky(store, handle, change, now):
+        if change.key == "going_well" and not failures:
+            failures.append(change.key)
+            raise RuntimeError("disk hiccup")
+        return real(store, handle, change, now)
+
+    monkeypatch.setattr(core, "save_answer", flaky)
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await _take_next(pilot)
+        await press(pilot, "c", "enter", "9")
+        await type_text(pilot, "kind people")
+        await press(pilot, "enter")
+        assert failures == ["going_well"]
+        assert any("disk hiccup" in n.message for n in app._notifications)
+        await press(pilot, "5", "y", "n", "n", "n", "enter", "enter", "enter")
+        await settle(pilot)
+        call_id = call.context.handle.call_id
+    answers = {r["key"]: r["value"] for r in _all(
+        shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
+    assert answers["going_well"] == '"kind people"'
+    row = _one(shift_db, "SELECT outcome FROM calls WHERE id = ?", (call_id,))
+    assert row["outcome"] == "completed"

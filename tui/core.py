@@ -482,9 +482,38 @@ def add_hand_followup(store: Store, handle: CallHandle, draft: Any, caller: str,
                         call_id=call_id, created_by=caller, source="hand")
 
 
+def _sync_answers(store: Store, call_id: int, answers: list[tuple[str, str, Any]],
+                  now: datetime) -> None:
+    from calls.store.scripts import answers_for_call, delete_answer
+    from calls.store.scripts import save_answer as store_answer
+
+    stored = answers_for_call(store, call_id)
+    keep = {key for key, _qtype, _value in answers}
+    for key, qtype, value in answers:
+        if key not in stored or stored[key] != value:
+            store_answer(store, call_id, key, qtype, value, now)
+    for key in stored:
+        if key not in keep:
+            delete_answer(store, call_id, key)
+
+
+def final_answers(session: SurveySession) -> list[tuple[str, str, Any]]:
+    """(key, question type, stored value) of every answer on the path, skips included."""
+    from calls.survey import to_stored
+
+    return [(step.key, step.question.type, to_stored(step.value))
+            for step in session.path() if step.state != "open"]
+
+
 def finish_call(store: Store, handle: CallHandle, pending: PendingOutcome, specs: list[Any],
-                now: datetime, notes: str) -> FinishResult:
-    """Write the outcome, the rule follow-ups and a corrected number; say what follows."""
+                now: datetime, notes: str,
+                answers: list[tuple[str, str, Any]] | None = None) -> FinishResult:
+    """Write the outcome, the rule follow-ups and a corrected number; say what follows.
+
+    ``answers`` (the path as the screen shows it) are written again first, in the same
+    transaction: if an earlier background write failed, the record still matches what
+    the caller saw and confirmed.
+    """
     from calls.calling import correct_number, mark_connected, record_outcome
     from calls.followups import apply_rule_followups
     from calls.outcomes import CONTACT
@@ -501,6 +530,8 @@ def finish_call(store: Store, handle: CallHandle, pending: PendingOutcome, specs
     made: list[Any] = []
     messages: list[str] = []
     with store.write():
+        if answers is not None:
+            _sync_answers(store, call_id, answers, now)
         record_outcome(
             store, call_id, outcome, now, policy=handle.policy,
             callback_at=callback.at if callback is not None else None,

@@ -56,17 +56,24 @@ def launch_shift(
     """
     from calls.store import Store, resolve_db_path
 
+    from calls.policy import load_policy
+    from calls.survey import load_script
+
     path = resolve_db_path(db_path)
-    # Open once here so a bad path or a foreign file is one clear line, not a crash
-    # inside the app; this also applies any pending migrations before the workers start.
+    # Everything a user can get wrong is checked here, before the screen is taken over,
+    # so it is one clear line: the database (this also applies pending migrations before
+    # the app's workers start), the time, the policy and the script.
     Store.open(path).close()
     start = parse_at(at) if isinstance(at, str) or at is None else at
+    care_policy = load_policy(policy)
+    if script:
+        load_script(script)
     caller_name = common.resolve_caller(caller)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the shift app needs a terminal (stdin and stdout must be a TTY)")
     from tui.app import make_app
 
-    app = make_app(path, caller_name, script=script, policy=policy, clock=start)
+    app = make_app(path, caller_name, script=script, policy=care_policy, clock=start)
     stats = app.run()
     if stats is not None:
         common.console.print(

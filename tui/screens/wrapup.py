@@ -106,7 +106,8 @@ class WrapUpScreen(Screen[str | None]):
         app = self.app
         specs = core.rule_followups(self.context.session, self.pending.outcome, app.now())
         app.db(core.finish_call, self.context.handle, self.pending, specs, app.now(),
-               self.context.notes_now(), on_done=self._saved, on_error=self._failed)
+               self.context.notes_now(), core.final_answers(self.context.session),
+               on_done=self._saved, on_error=self._failed)
 
     def _failed(self, exc: Exception) -> None:
         self._saving = False

@@ -1,0 +1,67 @@
+"""``carecall shift`` and ``carecall`` alone: what a user can get wrong is one line and exit 2."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from calls.cli import app
+from calls.commands.shift_cmd import parse_at
+from calls.errors import UserError
+from tests.tui_helpers import NOW, make_db
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def shift_db(tmp_path):
+    return make_db(tmp_path / "shift.db")
+
+
+def _fails(args, needle):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_shift_needs_a_terminal(shift_db):
+    _fails(["shift", "--db", str(shift_db)], "needs a terminal")
+
+
+def test_no_command_opens_the_shift_and_needs_a_terminal(shift_db):
+    _fails([], "needs a terminal")
+
+
+def test_help_still_works():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0 and "shift" in result.output
+    result = runner.invoke(app, ["shift", "--help"])
+    assert result.exit_code == 0 and "--at" in result.output
+
+
+def test_bad_at_time(shift_db):
+    _fails(["shift", "--db", str(shift_db), "--at", "tuesday-ish"], "--at")
+
+
+def test_unknown_script(shift_db):
+    _fails(["shift", "--db", str(shift_db), "--script", "no_such_script"], "no_such_script")
+
+
+def test_missing_policy_file(shift_db, tmp_path):
+    _fails(["shift", "--db", str(shift_db), "--policy", str(tmp_path / "nope.toml")],
+           "nope.toml")
+
+
+def test_database_path_is_a_directory(tmp_path):
+    _fails(["shift", "--db", str(tmp_path)], "directory")
+
+
+def test_parse_at():
+    assert parse_at("2026-03-10T15:00:00Z") == NOW
+    assert parse_at("2026-03-10T15:00") == NOW            # no offset: UTC
+    assert parse_at("2026-03-10T10:00-05:00") == NOW
+    assert parse_at(None) is None
+    with pytest.raises(UserError):
+        parse_at("10/03/2026")
