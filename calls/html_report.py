@@ -116,7 +116,9 @@ def line_chart(points: list[tuple[str, float | None]], *, lo: float, hi: float,
 def bar_chart(bars: list[tuple[str, float, str]], *, maximum: float, title: str,
               unit: str = "", width: int = 440) -> str:
     """Horizontal SVG bars: (label, value, colour)."""
-    row, left = 24, 110
+    row = 24
+    # room for the longest label (about 7 px a character at 11 px)
+    left = max(60, 7 * max((len(label) for label, _, _ in bars), default=0) + 12)
     height = max(row * len(bars) + 10, 40)
     w = width - left - 60
     parts = [_svg_open(width, height, title)]
