@@ -208,6 +208,16 @@ def _number(text: str) -> float | None:
         return parse_amount(text)
 
 
+def line_key(text: str) -> int:
+    """The 64-bit key of an order line's content (order_lines.id).
+
+    The first 8 bytes of a 12-byte BLAKE2b digest, as a signed integer: the same key the
+    migration gave lines stored under the earlier 12-byte hex hash.
+    """
+    digest = hashlib.blake2b(text.encode(), digest_size=12).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
     """Each line -> ``("ok", stage_tuple, flags)``, ``("none",)`` or ``("reject", ...)``."""
     cols = config.columns
@@ -278,11 +288,10 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
                 (ref, order_no, ordered_at, item or "", desc or "", repr(quantity),
                  repr(price), repr(amount), currency or "")
             )
-            digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
             out.append((
                 "ok",
-                (line, ref, order_no, ordered_at, order_date, item, desc, quantity, price,
-                 amount, currency, int(cancellation), digest),
+                (line_key(key), ref, order_no, ordered_at, order_date, item, desc, quantity,
+                 price, amount, currency, int(cancellation)),
                 (cancellation, price == 0 or (price is None and amount == 0)),
             ))
         except ValueError as exc:
@@ -307,7 +316,20 @@ def import_orders(
         sheet=table.sheet, columns=columns, dry_run=options.dry_run,
     )
     rejects_writer = _RejectsFile(options.rejects_path, table.headers)
-    stage = store_orders.OrderStaging(store)
+    sink: store_orders.OrderWriter | store_orders.OrderDryRun
+    if options.dry_run:
+        sink = store_orders.OrderDryRun(store)
+    else:
+        sink = store_orders.OrderWriter(store, {
+            "kind": "orders",
+            "file": str(Path(path).resolve()),
+            "file_hash": _file_hash(Path(path)),
+            "format": table.format,
+            "encoding": table.encoding,
+            "sheet": table.sheet,
+            "by_user": options.by_user,
+            "started_at": to_iso(now),
+        })
     try:
         workers = worker_count(table, options.workers)
         for prepared in prepare_in_chunks(
@@ -330,37 +352,25 @@ def import_orders(
                     result.negative_price += negative
                     if len(result.rejects) < 20:
                         result.rejects.append(Reject(line, reason, raw))
-            stage.add(ok, rejected)
+            sink.add(ok, rejected)
             result.rows_read += len(prepared)
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
         rejects_writer.close()
-        counts = stage.merge(
-            import_row={
-                "kind": "orders",
-                "file": str(Path(path).resolve()),
-                "file_hash": _file_hash(Path(path)),
-                "format": table.format,
-                "encoding": table.encoding,
-                "sheet": table.sheet,
-                "options": json.dumps({
-                    "map": options.mapping,
-                    "no_customer": result.no_customer,
-                    "pending": 0,
-                    "cancellations": result.cancellations,
-                    "zero_price": result.zero_price,
-                }),
-                "by_user": options.by_user,
-                "started_at": to_iso(now),
-                "finished_at": to_iso(now),
-                "rows_read": result.rows_read,
-                "rejected": result.rejected,
-            },
-            dry_run=options.dry_run,
-        )
+        counts = sink.finish({
+            "options": json.dumps({
+                "map": options.mapping,
+                "no_customer": result.no_customer,
+                "cancellations": result.cancellations,
+                "zero_price": result.zero_price,
+            }),
+            "finished_at": to_iso(now),
+            "rows_read": result.rows_read,
+            "rejected": result.rejected,
+        })
     finally:
-        stage.close()
+        sink.close()
         rejects_writer.close()
     result.added = counts.added
     result.pending = counts.pending

@@ -194,3 +194,31 @@ def test_purchase_reason():
     assert purchase_reason(None, None, 0, now) is None
     assert purchase_reason(date(2026, 3, 1), 30, 5, now, thank_you_days=3) is None
     assert purchase_reason(date(2026, 1, 20), 30, 5, now, at_risk_factor=1.5) == "at_risk"
+
+
+def test_migration_keeps_lines_stored_under_the_old_hash(tmp_path):
+    """orders_0002 re-keys lines by the first 8 bytes of their old 12-byte hex hash, which
+    is the key a re-import computes: nothing is stored twice."""
+    import hashlib
+    import sqlite3
+
+    import sqlite_utils
+
+    from calls.orders import line_key
+    from calls.store import Store
+    from calls.store.schema import migrations
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    later = [m.name for m in migrations._migrations if m.name == "orders_0002_order_lines_keyed_by_hash"]
+    migrations.apply(db, stop_before=later)
+    text = "K1\x1f100\x1f2026-01-05 00:00:00"
+    old_hex = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    db.execute(
+        "INSERT INTO order_lines (customer_ref, order_no, ordered_at, order_date, amount, "
+        "line_hash) VALUES ('K1', '100', '2026-01-05 00:00:00', '2026-01-05', 5, ?)", [old_hex])
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        assert store.scalar("SELECT id FROM order_lines") == line_key(text)
+        assert store.scalar("SELECT amount FROM order_lines") == 5

@@ -33,6 +33,29 @@ class MergeCounts:
     import_id: int | None = None
 
 
+# Page cache for bulk imports (KiB, negative = size): random inserts into large B-trees
+# (the unique ref index, the order-line hashes) thrash SQLite's default 2 MB cache.
+BULK_CACHE_KIB = 65536
+
+
+def use_bulk_cache(store: Store) -> tuple[int, int]:
+    """Give the connection a larger page cache (main and temp); returns the old sizes."""
+    conn = store.db.conn
+    old = (conn.execute("PRAGMA main.cache_size").fetchone()[0],
+           conn.execute("PRAGMA temp.cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA main.cache_size=-{BULK_CACHE_KIB}")
+    conn.execute(f"PRAGMA temp.cache_size=-{BULK_CACHE_KIB}")
+    return old
+
+
+def restore_cache(store: Store, old: tuple[int, int]) -> None:
+    """Undo :func:`use_bulk_cache` (the connection may live on, e.g. in the TUI)."""
+    conn = store.db.conn
+    with contextlib.suppress(sqlite3.ProgrammingError, sqlite3.OperationalError):
+        conn.execute(f"PRAGMA main.cache_size={int(old[0])}")
+        conn.execute(f"PRAGMA temp.cache_size={int(old[1])}")
+
+
 class Staging:
     """Temporary tables holding one import's prepared rows and rejects."""
 
@@ -40,6 +63,7 @@ class Staging:
         self.store = store
         conn = store.db.conn
         self._commit()
+        self._old_cache = use_bulk_cache(store)
         conn.execute("DROP TABLE IF EXISTS temp.import_stage")
         conn.execute("DROP TABLE IF EXISTS temp.import_rejects")
         conn.execute("DROP TABLE IF EXISTS temp.import_win")
@@ -194,6 +218,7 @@ class Staging:
             for name in ("import_stage", "import_rejects", "import_win"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
             conn.commit()
+        restore_cache(self.store, self._old_cache)
 
 
 def record_import(store: Store, row: dict) -> int:

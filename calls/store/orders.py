@@ -5,143 +5,176 @@ deriving each customer's purchase figures.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from dataclasses import dataclass
 
 from calls.store import Store
+from calls.store.imports import restore_cache, use_bulk_cache
 
-# Columns of a staged order line, in order (calls.orders builds these tuples).
-STAGE_COLUMNS = (
-    "line", "customer_ref", "order_no", "ordered_at", "order_date", "item", "description",
-    "quantity", "unit_price", "amount", "currency", "cancellation", "line_hash",
+# Columns of a prepared order line, in order (calls.orders builds these tuples); ``key``
+# is the line's 64-bit content hash, the primary key of order_lines.
+LINE_COLUMNS = (
+    "key", "customer_ref", "order_no", "ordered_at", "order_date", "item", "description",
+    "quantity", "unit_price", "amount", "currency", "cancellation",
 )
-_LINE_COLUMNS = STAGE_COLUMNS[1:]
-# Lines moved into order_lines per write transaction: callers' writes get their turn
-# between batches during a long import.
-_MERGE_BATCH = 200_000
+_STORED = ("id", *LINE_COLUMNS[1:])
 
 
 @dataclass
 class OrderMergeCounts:
-    """What an orders merge did (or, in a dry run, would do)."""
+    """What an orders import did (or, in a dry run, would do)."""
 
     added: int = 0         # new lines for known customers
     pending: int = 0       # new lines kept aside for customers not in the database
-    existing: int = 0      # lines already stored by an earlier import
+    existing: int = 0      # lines an earlier import already stored
     duplicates: int = 0    # exact repeats inside this file
     import_id: int | None = None
 
 
-class OrderStaging:
-    """Temporary tables holding one orders import's prepared lines and rejects."""
+class OrderWriter:
+    """Stores an import's lines chunk by chunk, each chunk in its own short write
+    transaction (callers' writes get their turn in between).
 
-    def __init__(self, store: Store):
+    A line whose key is already stored is "existing" when an earlier import stored it and
+    a "duplicate" when this import did (an exact repeat inside the file).
+    """
+
+    def __init__(self, store: Store, import_row: dict):
         self.store = store
+        self.counts = OrderMergeCounts()
+        self._old_cache = use_bulk_cache(store)
         conn = store.db.conn
-        self._commit()
-        for name in ("order_stage", "order_rejects", "order_new"):
-            conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-        types = {"line": "INTEGER", "quantity": "REAL", "unit_price": "REAL",
-                 "amount": "REAL", "cancellation": "INTEGER"}
-        cols = ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in STAGE_COLUMNS)
-        conn.execute(f"CREATE TEMP TABLE order_stage ({cols})")
-        conn.execute("CREATE TEMP TABLE order_rejects (line INTEGER, raw TEXT, reason TEXT)")
-        self._commit()
-        marks = ", ".join("?" for _ in STAGE_COLUMNS)
-        self._insert = f"INSERT INTO temp.order_stage VALUES ({marks})"
-
-    def _commit(self) -> None:
-        conn = self.store.db.conn
-        if conn.in_transaction:
-            conn.commit()
+        with store.write():
+            names = ", ".join(import_row)
+            marks = ", ".join("?" for _ in import_row)
+            cur = conn.execute(
+                f"INSERT INTO imports ({names}) VALUES ({marks})", list(import_row.values())
+            )
+            self.counts.import_id = cur.lastrowid
+        cols = ", ".join(_STORED)
+        marks = ", ".join("?" for _ in _STORED)
+        self._insert = (
+            f"INSERT OR IGNORE INTO order_lines ({cols}, customer_id, import_id) VALUES "
+            f"({marks}, (SELECT id FROM customers WHERE ref = ?), ?)"
+        )
 
     def add(self, lines: list[tuple], rejects: list[tuple]) -> None:
-        """Stage prepared lines (STAGE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
+        """Store prepared lines (LINE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
         conn = self.store.db.conn
-        if lines:
-            conn.executemany(self._insert, lines)
-        if rejects:
-            conn.executemany("INSERT INTO temp.order_rejects VALUES (?, ?, ?)", rejects)
-        self._commit()
-
-    def merge(self, *, import_row: dict, dry_run: bool) -> OrderMergeCounts:
-        """Store the lines not seen before (first occurrence of each exact line), attached
-        to their customer by ref or kept pending; record the import and its rejects.
-        """
-        conn = self.store.db.conn
-        total = conn.execute("SELECT count(*) FROM temp.order_stage").fetchone()[0]
-        # One row per distinct line (its first occurrence) that the database lacks.
-        conn.execute(
-            f"""
-            CREATE TEMP TABLE order_new AS
-            SELECT {", ".join(_LINE_COLUMNS)}, min(line) AS line
-            FROM temp.order_stage GROUP BY line_hash
-            """
-        )
-        distinct = conn.execute("SELECT count(*) FROM temp.order_new").fetchone()[0]
-        conn.execute(
-            "DELETE FROM temp.order_new WHERE line_hash IN (SELECT line_hash FROM order_lines)"
-        )
-        conn.execute("ALTER TABLE temp.order_new ADD COLUMN customer_id INTEGER")
-        conn.execute(
-            "UPDATE temp.order_new SET customer_id = "
-            "(SELECT id FROM customers AS c WHERE c.ref = order_new.customer_ref)"
-        )
-        added, pending = conn.execute(
-            "SELECT coalesce(sum(customer_id IS NOT NULL), 0), coalesce(sum(customer_id IS NULL), 0) "
-            "FROM temp.order_new"
-        ).fetchone()
-        self._commit()
-        counts = OrderMergeCounts(
-            added=added,
-            pending=pending,
-            existing=distinct - added - pending,
-            duplicates=total - distinct,
-        )
-        if dry_run:
-            return counts
+        import_id = self.counts.import_id
         with self.store.write():
-            row = dict(import_row)
-            row.update(
-                inserted=added + pending,
+            if lines:
+                keys = json.dumps([line[0] for line in lines])
+                # A join from the keys (rowid lookups), not "id IN (...)", which SQLite
+                # may answer by scanning the whole table.
+                known = dict(conn.execute(
+                    "SELECT o.id, o.import_id FROM json_each(?) AS k "
+                    "JOIN order_lines AS o ON o.id = k.value", (keys,)
+                ).fetchall())
+                new: list[tuple] = []
+                seen: set[int] = set()
+                for line in lines:
+                    key = line[0]
+                    if key in seen:
+                        self.counts.duplicates += 1
+                    elif key in known:
+                        if known[key] == import_id:
+                            self.counts.duplicates += 1
+                        else:
+                            self.counts.existing += 1
+                    else:
+                        new.append((*line, line[1], import_id))
+                    seen.add(key)
+                conn.executemany(self._insert, new)
+                self.counts.added += len(new)
+            if rejects:
+                conn.executemany(
+                    "INSERT INTO rejects (import_id, line, raw, reason) VALUES (?, ?, ?, ?)",
+                    [(import_id, *r) for r in rejects],
+                )
+
+    def finish(self, row: dict) -> OrderMergeCounts:
+        """Split new lines into added / pending and complete the imports row."""
+        conn = self.store.db.conn
+        counts = self.counts
+        with self.store.write():
+            counts.pending = conn.execute(
+                "SELECT count(*) FROM order_lines WHERE customer_id IS NULL AND import_id = ?",
+                (counts.import_id,),
+            ).fetchone()[0]
+            counts.added -= counts.pending
+            values = dict(row)
+            values.update(
+                inserted=counts.added + counts.pending,
                 unchanged=counts.existing,
                 duplicates=counts.duplicates,
             )
-            names = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            cur = conn.execute(f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values()))
-            counts.import_id = cur.lastrowid
-        last = conn.execute("SELECT max(rowid) FROM temp.order_new").fetchone()[0] or 0
-        cols = ", ".join(_LINE_COLUMNS)
-        for start in range(0, last, _MERGE_BATCH):
-            with self.store.write():
-                # OR IGNORE: another import of the same lines may have landed meanwhile.
-                conn.execute(
-                    f"""
-                    INSERT OR IGNORE INTO order_lines ({cols}, customer_id, import_id)
-                    SELECT {cols}, customer_id, ? FROM temp.order_new
-                    WHERE rowid > ? AND rowid <= ? ORDER BY line
-                    """,
-                    (counts.import_id, start, start + _MERGE_BATCH),
-                )
-        with self.store.write():
+            sets = ", ".join(f"{k} = ?" for k in values)
             conn.execute(
-                "INSERT INTO rejects (import_id, line, raw, reason) "
-                "SELECT ?, line, raw, reason FROM temp.order_rejects ORDER BY line",
-                (counts.import_id,),
+                f"UPDATE imports SET {sets} WHERE id = ?", [*values.values(), counts.import_id]
             )
         return counts
 
     def close(self) -> None:
-        """Drop the temporary tables."""
+        """Give the connection its usual page cache back."""
+        restore_cache(self.store, self._old_cache)
+
+
+class OrderDryRun:
+    """Counts what an import would do, writing only to TEMP tables of this connection."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        conn = store.db.conn
+        if conn.in_transaction:
+            conn.commit()
+        self._old_cache = use_bulk_cache(store)
+        conn.execute("DROP TABLE IF EXISTS temp.order_dry")
+        conn.execute(
+            "CREATE TEMP TABLE order_dry (key INTEGER PRIMARY KEY, customer_ref TEXT)"
+        )
+        self.counts = OrderMergeCounts()
+        self._read = 0
+
+    def add(self, lines: list[tuple], rejects: list[tuple]) -> None:
+        """Remember each distinct line once (the first occurrence)."""
         conn = self.store.db.conn
-        # The connection may already be closed after an error: nothing left to drop then.
+        if lines:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO temp.order_dry VALUES (?, ?)",
+                [(line[0], line[1]) for line in lines],
+            )
+            self.counts.duplicates += len(lines) - (conn.total_changes - before)
+        if conn.in_transaction:
+            conn.commit()
+
+    def finish(self, row: dict) -> OrderMergeCounts:
+        """The counts: distinct lines already stored, and new ones by customer known or not."""
+        conn = self.store.db.conn
+        counts = self.counts
+        counts.existing, counts.added, counts.pending = conn.execute(
+            """
+            SELECT coalesce(sum(o.id IS NOT NULL), 0),
+                   coalesce(sum(o.id IS NULL AND c.id IS NOT NULL), 0),
+                   coalesce(sum(o.id IS NULL AND c.id IS NULL), 0)
+            FROM temp.order_dry AS d
+            LEFT JOIN order_lines AS o ON o.id = d.key
+            LEFT JOIN customers AS c ON c.ref = d.customer_ref
+            """
+        ).fetchone()
+        return counts
+
+    def close(self) -> None:
+        """Drop the temporary table."""
+        conn = self.store.db.conn
         with contextlib.suppress(sqlite3.ProgrammingError, sqlite3.OperationalError):
             if conn.in_transaction:
                 conn.commit()
-            for name in ("order_stage", "order_rejects", "order_new"):
-                conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            conn.execute("DROP TABLE IF EXISTS temp.order_dry")
             conn.commit()
+        restore_cache(self.store, self._old_cache)
 
 
 def attach_pending(store: Store) -> int:

@@ -351,3 +351,52 @@ def _followups_unreached_index(db: Database) -> None:
         "CREATE INDEX idx_customers_unreached ON customers(cycle_ended_at) "
         "WHERE cycle_status = 'unreached'"
     )
+
+
+@migrations(name="orders_0002_order_lines_keyed_by_hash")
+def _order_lines_keyed_by_hash(db: Database) -> None:
+    # The line's 64-bit content hash becomes the primary key: one B-tree instead of a
+    # table plus a unique text index, and "is this exact line stored?" is a rowid lookup.
+    # Existing rows keep their identity: the new key is the first 8 bytes of the old hash.
+    def key_from_hex(text: str) -> int:
+        return int.from_bytes(bytes.fromhex(text[:16]), "big", signed=True)
+
+    db.conn.create_function("carecall_key_from_hex", 1, key_from_hex, deterministic=True)
+    db.execute(
+        """
+        CREATE TABLE order_lines_new (
+            id INTEGER PRIMARY KEY,            -- 64-bit hash of the line's content
+            customer_id INTEGER REFERENCES customers(id),   -- NULL: customer not known yet
+            customer_ref TEXT NOT NULL,
+            order_no TEXT NOT NULL,
+            ordered_at TEXT NOT NULL,          -- as the export gave it (local, no zone)
+            order_date TEXT NOT NULL,          -- YYYY-MM-DD
+            item TEXT,                         -- stock code / SKU
+            description TEXT,
+            quantity REAL,
+            unit_price REAL,
+            amount REAL NOT NULL,              -- signed: credit notes are negative
+            currency TEXT,
+            cancellation INTEGER NOT NULL DEFAULT 0,
+            import_id INTEGER REFERENCES imports(id)
+        )
+        """
+    )
+    db.execute(
+        """
+        INSERT OR IGNORE INTO order_lines_new
+        SELECT carecall_key_from_hex(line_hash), customer_id, customer_ref, order_no,
+               ordered_at, order_date, item, description, quantity, unit_price, amount,
+               currency, cancellation, import_id
+        FROM order_lines
+        """
+    )
+    db.execute("DROP TABLE order_lines")
+    db.execute("ALTER TABLE order_lines_new RENAME TO order_lines")
+    db.execute(
+        "CREATE INDEX idx_order_lines_customer ON order_lines(customer_id, order_date, amount)"
+    )
+    db.execute(
+        "CREATE INDEX idx_order_lines_pending ON order_lines(customer_ref) "
+        "WHERE customer_id IS NULL"
+    )
