@@ -258,7 +258,7 @@ async def test_unfinished_call_closed_as_partial(shift_db):
 
 async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(shift_db,
                                                                            monkeypatch):
-    import tui.core as core
+    from tui import core
 
     real = core.save_answer
     failures = []

@@ -54,9 +54,8 @@ def launch_shift(
     Raises ``UserError`` for a database, policy, script or time the app cannot use, and
     when there is no terminal to draw on.
     """
-    from calls.store import Store, resolve_db_path
-
     from calls.policy import load_policy
+    from calls.store import Store, resolve_db_path
     from calls.survey import load_script
 
     path = resolve_db_path(db_path)
