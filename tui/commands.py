@@ -26,9 +26,15 @@ class ShiftCommands(Provider):
         screen = self.screen
         hits: list[tuple[str, str, object]] = []
         seen: set[str] = set()
-        for node in (screen, screen.app):
+        app = screen.app
+        # The app's own keys only (End shift), not Textual's focus/copy plumbing.
+        app_actions = {b.action for b in getattr(type(app), "BINDINGS", [])
+                       if isinstance(b, Binding)}
+        for node in (screen, app):
             for binding in _binding_list(node):
                 if not binding.description or binding.action in seen:
+                    continue
+                if node is app and binding.action not in app_actions:
                     continue
                 try:
                     allowed = node.check_action(binding.action, ())
