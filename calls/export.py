@@ -231,14 +231,18 @@ def _shape_rows(
         elif p >= 0:
             name = names[p]
             if lookup is not None and name == "customer_ref":
-                expr = "(refs[cid] if cid is not None and cid < n else None)"
+                expr = "ref"
             else:
                 expr = f"r[{p}]"
             if name in plain:
                 expr = f"plain({expr})"
             if csv_lines:
-                expr = (f"('' if {expr} is None else {expr})"
-                        if name in _CSV_SAFE and name not in plain else f"q({expr})")
+                if name in _CSV_SAFE and name not in plain:
+                    expr = f"('' if {expr} is None else {expr})"
+                else:
+                    # text: quoted only when it holds a comma, quote or line break
+                    expr = (f"('' if (v := {expr}) is None else "
+                            f"(v if type(v) is str and not nq(v) else q(v)))")
             cells.append(expr)
         else:
             # fast path inline: the hour is cached for this zone; else the slow call
@@ -248,12 +252,21 @@ def _shape_rows(
                 f"else (slow(zone, m) if m else ''))"
             )
     if lookup is not None:
+        # zone, its hour cache and the ref straight from the compact lookup by customer id
         zone_line = (
             f"cid = r[{names.index('_cid')}]\n"
-            "            zone = zones[zone_index[cid]] if cid is not None and cid < n else ''"
+            "            if cid is not None and cid < n:\n"
+            "                zi = zone_index[cid]\n"
+            "                ref = refs[cid]\n"
+            "            else:\n"
+            "                zi = 0\n"
+            "                ref = None\n"
+            "            zone = zones[zi]\n"
+            "            zc = zcaches[zi]"
         )
     else:
-        zone_line = f"zone = zone_name(r[{tz_index}])"
+        zone_line = (f"zone = zone_name(r[{tz_index}])\n"
+                     "            zc = by_zone.get(zone) or zone_cache(zone)")
     if csv_lines:
         body = 'yield f"' + ",".join("{" + c + "}" for c in cells) + '\\r\\n"'
     else:
@@ -263,18 +276,19 @@ def _shape_rows(
         "    for rows in batches:\n"
         "        for r in rows:\n"
         f"            {zone_line}\n"
-        "            zc = by_zone.get(zone) or zone_cache(zone)\n"
         f"            {body}\n"
         "        if progress:\n"
         "            progress(len(rows))\n"
     )
     env: dict = {"slow": local.slow, "zone_cache": local.zone_cache, "by_zone": local.by_zone,
                  "zone_name": _zone_name, "progress": progress, "q": _csv_field,
+                 "nq": _NEEDS_QUOTES,
                  "plain": _plain}
     if lookup is not None:
         refs, zone_index, zone_texts = lookup
-        env.update(refs=refs, zone_index=zone_index, n=len(refs),
-                   zones=[_zone_name(t) for t in zone_texts])
+        zones = [_zone_name(t) for t in zone_texts]
+        env.update(refs=refs, zone_index=zone_index, n=len(refs), zones=zones,
+                   zcaches=[local.zone_cache(z) for z in zones])
     # The source holds only column positions we computed, never text from the database.
     exec(compile(source, "<export-shape>", "exec"), env)  # noqa: S102
     return env["shape"](batches)
