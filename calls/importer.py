@@ -557,6 +557,7 @@ def import_customers(
             },
             now=to_iso(now),
             dry_run=options.dry_run,
+            tier_shares=(options.a_share, options.b_share),
         )
     finally:
         stage.close()

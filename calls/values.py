@@ -30,6 +30,8 @@ def clean_ref(text: str) -> str:
 
 def parse_amount(text: str) -> float | None:
     """A money amount: ``1,234.56``, ``1.234,56``, ``$1 200``, ``(12.50)``, ``-3``; '' -> None."""
+    if text.replace(".", "", 1).isdigit():
+        return float(text)  # the common case: plain digits, no separators or signs
     raw = text
     text = text.strip()
     if not text:

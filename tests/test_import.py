@@ -214,3 +214,26 @@ def test_parallel_preparation_gives_the_same_result(store, now, tmp_path):
         3001, 3000, 1, 0)
     again = import_customers(store, path, ImportOptions(workers=1), now)
     assert (again.unchanged, again.updated, again.inserted) == (3000, 0, 0)
+
+
+def test_tiers_given_at_insert_are_the_rule(store, now, tmp_path, monkeypatch):
+    """The merge inserts new customers with their tier; the full rule then changes none."""
+    import calls.tiers
+
+    real = calls.tiers.recompute_tiers
+    changed: list[int] = []
+
+    def recording(*args, **kwargs):
+        changed.append(real(*args, **kwargs))
+        return changed[-1]
+
+    monkeypatch.setattr(calls.tiers, "recompute_tiers", recording)
+
+    rows = [[f"N{i}", "A", "B", "US", f"(212) 555-{i:04d}", str((i * 37) % 500), "", "", "",
+             ""] for i in range(400)]
+    import_customers(store, write_list(tmp_path / "a.csv", rows[:150]), ImportOptions(), now)
+    # A second list adds customers and changes revenues of known ones (ties included).
+    more = [[r[0], *r[1:5], str((int(r[5]) * 3) % 250), *r[6:]] for r in rows[100:]]
+    import_customers(store, write_list(tmp_path / "b.csv", more), ImportOptions(), now)
+    assert changed == [0, 0]
+    assert store.scalar("SELECT count(*) FROM customers WHERE tier IS NULL") == 0

@@ -34,6 +34,20 @@ def tier_inputs(store: Store) -> list[tuple[int, float | None, str | None]]:
     ]
 
 
+# The 80/20 rule in SQL over a CTE ``base(k, r)`` (k: the id, or the id a new customer will
+# get; r: revenue >= 0); shared by apply_tiers and the customer import's merge.
+TIER_RANKING_SQL = """
+    ranked AS (
+        SELECT *, sum(r) OVER (ORDER BY r DESC, k ROWS UNBOUNDED PRECEDING) - r AS before
+        FROM base
+    ), total AS (SELECT coalesce(sum(r), 0) AS t FROM base)"""
+TIER_CASE_SQL = """CASE
+    WHEN r <= 0 OR t <= 0 THEN 'C'
+    WHEN before < :a * t - t * 1e-12 THEN 'A'
+    WHEN before < :b * t - t * 1e-12 THEN 'B'
+    ELSE 'C' END"""
+
+
 def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
     """Set every customer's tier by the 80/20 rule in one statement; how many changed.
 
@@ -43,24 +57,13 @@ def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
     conn = store.db.conn
     before = conn.total_changes
     conn.execute(
-        """
+        f"""
         WITH base AS (
-            SELECT id, max(coalesce(revenue_12m, revenue, 0), 0) AS r FROM customers
-        ), ranked AS (
-            SELECT id, r,
-                   sum(r) OVER (ORDER BY r DESC, id ROWS UNBOUNDED PRECEDING) - r AS before
-            FROM base
-        ), total AS (SELECT coalesce(sum(r), 0) AS t FROM base),
-        wanted AS (
-            SELECT id, CASE
-                WHEN r <= 0 OR t <= 0 THEN 'C'
-                WHEN before < :a * t - t * 1e-12 THEN 'A'
-                WHEN before < :b * t - t * 1e-12 THEN 'B'
-                ELSE 'C' END AS tier
-            FROM ranked, total
-        )
+            SELECT id AS k, max(coalesce(revenue_12m, revenue, 0), 0) AS r FROM customers
+        ), {TIER_RANKING_SQL},
+        wanted AS (SELECT k, {TIER_CASE_SQL} AS tier FROM ranked, total)
         UPDATE customers SET tier = wanted.tier FROM wanted
-        WHERE customers.id = wanted.id AND customers.tier IS NOT wanted.tier
+        WHERE customers.id = wanted.k AND customers.tier IS NOT wanted.tier
         """,
         {"a": a_share, "b": b_share},
     )

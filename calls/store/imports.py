@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from calls.store import Store
+from calls.store.customers import TIER_CASE_SQL, TIER_RANKING_SQL
 
 # Columns of a staged customer record, in order (calls.importer builds these tuples).
 STAGE_COLUMNS = (
@@ -35,7 +36,7 @@ class MergeCounts:
 
 # Page cache for bulk imports (KiB, negative = size): random inserts into large B-trees
 # (the unique ref index, the order-line hashes) thrash SQLite's default 2 MB cache.
-BULK_CACHE_KIB = 65536
+BULK_CACHE_KIB = 32768
 
 
 def use_bulk_cache(store: Store) -> tuple[int, int]:
@@ -99,6 +100,7 @@ class Staging:
         import_row: dict,
         now: str,
         dry_run: bool,
+        tier_shares: tuple[float, float] | None = None,
     ) -> MergeCounts:
         """Merge the staged rows into ``customers``: last row per key wins, unchanged rows
         are left alone, only ``provided`` columns are updated. Records the import and its
@@ -131,7 +133,7 @@ class Staging:
             cur = conn.execute(f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values()))
             import_id = cur.lastrowid
             counts.import_id = import_id
-            self._apply(provided, import_id, now)
+            self._apply(provided, import_id, now, tier_shares)
             conn.execute(
                 "INSERT INTO rejects (import_id, line, raw, reason) "
                 "SELECT ?, line, raw, reason FROM temp.import_rejects ORDER BY line",
@@ -177,7 +179,10 @@ class Staging:
             duplicates=total - won,
         )
 
-    def _apply(self, provided: list[str], import_id: int, now: str) -> None:
+    def _apply(
+        self, provided: list[str], import_id: int, now: str,
+        shares: tuple[float, float] | None,
+    ) -> None:
         conn = self.store.db.conn
         sets = ", ".join(f"{c} = w.{c}" for c in provided if c != "name")
         if "name" in provided:
@@ -197,16 +202,59 @@ class Staging:
         )
         cols = ", ".join(_VALUE_COLUMNS)
         select = ", ".join(
-            "coalesce(name, '')" if c == "name" else c for c in _VALUE_COLUMNS
+            "coalesce(w.name, '')" if c == "name" else f"w.{c}" for c in _VALUE_COLUMNS
+        )
+        if shares is None:
+            conn.execute(
+                f"""
+                INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at,
+                                       updated_at)
+                SELECT {select}, w.extra, w.row_hash, ?, ?, ? FROM temp.import_win AS w
+                WHERE w.cid IS NULL ORDER BY w.line
+                """,
+                (import_id, now, now),
+            )
+            return
+        # New customers are inserted with their tier already computed (over everyone,
+        # themselves included): re-tiering them after the insert would rewrite every new
+        # row and its tier indexes once more. New ids follow max(id) in line order, which
+        # is the tie-break the tier rule uses. The import's final recompute_tiers then finds
+        # nothing (or only what attached order lines changed) to do.
+        conn.execute("DROP TABLE IF EXISTS temp.import_tiers")
+        conn.execute(
+            f"""
+            CREATE TEMP TABLE import_tiers AS
+            WITH base AS (
+                SELECT id AS k, NULL AS line, max(coalesce(revenue_12m, revenue, 0), 0) AS r
+                FROM customers
+                UNION ALL
+                SELECT (SELECT coalesce(max(id), 0) FROM customers)
+                           + row_number() OVER (ORDER BY line),
+                       line, max(coalesce(revenue, 0), 0)
+                FROM temp.import_win WHERE cid IS NULL
+            ), {TIER_RANKING_SQL}
+            SELECT k, line, {TIER_CASE_SQL} AS tier FROM ranked, total
+            """,
+            {"a": shares[0], "b": shares[1]},
+        )
+        conn.execute("CREATE INDEX temp.import_tiers_line ON import_tiers(line)")
+        conn.execute(
+            """
+            UPDATE customers SET tier = t.tier FROM temp.import_tiers AS t
+            WHERE t.line IS NULL AND t.k = customers.id AND customers.tier IS NOT t.tier
+            """
         )
         conn.execute(
             f"""
-            INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at, updated_at)
-            SELECT {select}, extra, row_hash, ?, ?, ? FROM temp.import_win
-            WHERE cid IS NULL ORDER BY line
+            INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at, updated_at,
+                                   tier)
+            SELECT {select}, w.extra, w.row_hash, ?, ?, ?, t.tier
+            FROM temp.import_win AS w JOIN temp.import_tiers AS t ON t.line = w.line
+            WHERE w.cid IS NULL ORDER BY w.line
             """,
             (import_id, now, now),
         )
+        conn.execute("DROP TABLE temp.import_tiers")
 
     def close(self) -> None:
         """Drop the temporary tables."""
