@@ -216,3 +216,13 @@ async def test_ending_the_shift_gives_back_a_customer_not_yet_called(shift_db):
         await settle(pilot)
     assert _all(shift_db, "SELECT * FROM claims WHERE caller = 'ann'") == []
     assert _all(shift_db, "SELECT * FROM calls") == []
+
+
+async def test_the_planner_runs_when_the_shift_starts(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, 10)
+        assert isinstance(app.screen, QueueScreen)
+    rows = _all(shift_db, "SELECT f.kind, c.ref FROM followups f "
+                          "JOIN customers c ON c.id = f.customer_id WHERE f.source = 'planner'")
+    assert ("thank_you_note", "C003") in {(r["kind"], r["ref"]) for r in rows}

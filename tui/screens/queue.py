@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -43,8 +44,9 @@ class QueueScreen(Screen):
 
     AUTO_FOCUS = "#queue-table"
 
-    def __init__(self) -> None:
+    def __init__(self, on_first_load: Callable[[], None] | None = None) -> None:
         super().__init__()
+        self._on_first_load = on_first_load
         self.view: core.QueueView | None = None
         self.filter_text = ""
         self._loading = False
@@ -99,6 +101,9 @@ class QueueScreen(Screen):
         self._loading = False
         self.view = view
         self._fill()
+        if self._on_first_load is not None:
+            callback, self._on_first_load = self._on_first_load, None
+            callback()
 
     def _rows(self) -> list[Any]:
         if self.view is None:

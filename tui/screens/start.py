@@ -23,41 +23,26 @@ class StartInfo:
 
     customers: int
     unfinished: list[Any] = field(default_factory=list)
-    planned: int = 0
-    plan_error: str | None = None
 
 
-def load_start(store: Store, caller: str, now: datetime, policy: Any) -> StartInfo:
-    """Count customers, find this caller's unfinished calls, run the (idempotent) planner."""
+def load_start(store: Store, caller: str) -> StartInfo:
+    """Count customers and find this caller's unfinished calls."""
     from calls.store.customers import count_customers
 
     count = count_customers(store)
     info = StartInfo(customers=count)
-    if not count:
-        return info
-    from tui.core import unfinished
+    if count:
+        from tui.core import unfinished
 
-    info.unfinished = unfinished(store, caller)
-    try:
-        from calls.planner import plan
-    except ImportError:  # the planner ships with the follow-ups area
-        return info
-    try:
-        result = plan(store, now=now, policy=policy)
-        info.planned = _count_planned(result)
-    except Exception as exc:  # noqa: BLE001 - the shift must open even if planning fails
-        info.plan_error = str(exc)
+        info.unfinished = unfinished(store, caller)
     return info
 
 
-def _count_planned(result: Any) -> int:
-    for name in ("planned", "created"):
-        value = getattr(result, name, None)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, (list, tuple)):
-            return len(value)
-    return 0
+def run_planner(store: Store, now: datetime, policy: Any) -> int:
+    """The calendar follow-ups (idempotent; ``carecall plan`` does the same): how many new."""
+    from calls.planner import plan
+
+    return len(plan(store, now=now, policy=policy).planned)
 
 
 class StartScreen(Screen):
@@ -68,8 +53,7 @@ class StartScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.app
-        app.db(load_start, app.caller, app.now(), app.policy, on_done=self._started,
-               on_error=self._failed)
+        app.db(load_start, app.caller, on_done=self._started, on_error=self._failed)
 
     def _failed(self, exc: Exception) -> None:
         self.app.show_error(exc)
@@ -84,9 +68,15 @@ class StartScreen(Screen):
         if not info.customers:
             self.app.switch_screen(WelcomeScreen())
             return
-        queue = QueueScreen()
-        self.app.switch_screen(queue)
-        if info.plan_error:
-            self.app.notify(f"Planning follow-ups failed: {info.plan_error}", severity="warning")
+        app = self.app
+
+        def plan() -> None:
+            # After the queue's first load: the shift opens without waiting for it.
+            app.db(run_planner, app.now(), app.policy,
+                   on_error=lambda exc: app.notify(f"Planning follow-ups failed: {exc}",
+                                                   severity="warning"))
+
+        queue = QueueScreen(on_first_load=plan)
+        app.switch_screen(queue)
         if info.unfinished:
             queue.offer_resume(info.unfinished)

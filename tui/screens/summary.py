@@ -37,6 +37,12 @@ class ShiftSummaryScreen(ModalScreen[None]):
             + (f"  ({len(stats.nps)} answers)" if stats.nps else ""),
             f"Follow-ups made  {stats.followups}",
         ]
+        open_calls = [s.context for s in app.screen_stack
+                      if type(s).__name__ == "CallScreen" and s.context.handle.started]
+        for context in open_calls:
+            lines.append("")
+            lines.append(f"[yellow]The call with {escape(context.customer.name)} is not "
+                         "finished: it is offered to resume when you start again.[/yellow]")
         if stats.outcomes:
             lines.append("")
             lines.append("Outcomes")
