@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from calls.clock import UTC, to_iso
@@ -557,23 +557,35 @@ class Dashboard:
     followups: list[FollowupFigures]
 
 
-def build_dashboard(store, now: datetime, policy: Any = None) -> Dashboard:
-    """Today's shift per caller, the last 7 days' rates and NPS, coverage and the backlog."""
+def build_dashboard(store, now: datetime, policy: Any = None, tz: tzinfo = UTC) -> Dashboard:
+    """Today's shift per caller, the last 7 days' rates and NPS, coverage and the backlog.
+
+    "Today" and the days of the 30-day lines are days in ``tz`` (the supervisor's zone);
+    the days of the lines use today's UTC offset, so around a DST change a call within an
+    hour of midnight may land on the neighbouring day.
+    """
     from calls.store import reports as q
 
-    today = now.astimezone(UTC).date()
-    start_today = day_start(today)
-    end = day_start(today + timedelta(days=1))
-    week_start = day_start(today - timedelta(days=6))
-    month_start = day_start(today - timedelta(days=29))
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+
+    def start_of(day: date) -> str:
+        return to_iso(datetime.combine(day, time(0), tzinfo=tz))
+
+    start_today = start_of(today)
+    end = start_of(today + timedelta(days=1))
+    week_start = start_of(today - timedelta(days=6))
+    month_start = start_of(today - timedelta(days=29))
+    offset = local_now.utcoffset() or timedelta(0)
+    shift = f"{int(offset.total_seconds() // 60):+d} minutes"
     callers = group_rows(store, start_today, end, "caller")
     total = activity_from_outcomes(
         q.outcome_counts(store, start_today, end),
         sum(q.case_families(store, start_today, end).values()),
     )
     week_counts = family_counts(q.case_families(store, week_start, end))
-    daily_nps_hist = q.daily_nps_histogram(store, month_start, end)
-    daily_attempts = q.daily_attempts(store, month_start, end)
+    daily_nps_hist = q.daily_nps_histogram(store, month_start, end, shift)
+    daily_attempts = q.daily_attempts(store, month_start, end, shift)
     days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
     as_of = to_iso(now)
     return Dashboard(

@@ -53,6 +53,23 @@ def test_build_dashboard(store):
     assert {f.kind: f.overdue for f in d.followups}["fix_problem"] == 1
 
 
+def test_dashboard_days_are_the_supervisors_days(store):
+    """In New York, 01:00 UTC on Mar 10 is still Mar 9: that call is yesterday's."""
+    from zoneinfo import ZoneInfo
+
+    ids = add_customers(store, ("a", "A"))
+    q.insert_calls(store, [
+        call(ids["a"], "no_answer", datetime(2026, 3, 10, 1, 0, tzinfo=UTC), "ann"),
+        call(ids["a"], "completed", datetime(2026, 3, 10, 14, 0, tzinfo=UTC), "bob"),
+    ])
+    ny = build_dashboard(store, NOW, tz=ZoneInfo("America/New_York"))
+    assert [g.key for g in ny.today] == ["bob"]
+    assert ny.daily_attempts[-2:] == [("2026-03-09", 1), ("2026-03-10", 1)]
+    utc = build_dashboard(store, NOW)
+    assert [g.key for g in utc.today] == ["ann", "bob"]
+    assert utc.daily_attempts[-1] == ("2026-03-10", 2)
+
+
 def test_coverage_bar():
     assert coverage_bar(50.0, 10) == "█████░░░░░"
     assert coverage_bar(None, 4) == "░░░░"
@@ -61,7 +78,7 @@ def test_coverage_bar():
 
 async def test_dashboard_shows_and_refreshes(store, db_path):
     ids = _fill(store)
-    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0)
+    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
@@ -91,7 +108,7 @@ async def test_dashboard_shows_and_refreshes(store, db_path):
 
 async def test_dashboard_refreshes_by_itself(store, db_path):
     _fill(store)
-    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0.05)
+    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0.05, tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await _loaded(pilot, screen, 3)
@@ -99,7 +116,7 @@ async def test_dashboard_refreshes_by_itself(store, db_path):
 
 
 async def test_dashboard_empty_database(store, db_path):
-    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0)
+    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await _loaded(pilot, screen)
@@ -116,7 +133,7 @@ async def test_dashboard_inside_the_shift_app(store, db_path):
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(20):          # let the shift's own first screens settle
             await pilot.pause()
-        screen = DashboardScreen(refresh_seconds=0)
+        screen = DashboardScreen(refresh_seconds=0, tz=UTC)
         await app.push_screen(screen)
         await _loaded(pilot, screen)
         assert app.screen is screen, app.screen_stack

@@ -192,12 +192,14 @@ def handle_time_histogram(store: Store, start: str, end: str) -> dict[str, dict[
     return out
 
 
-def daily_attempts(store: Store, start: str, end: str) -> dict[str, int]:
-    """{YYYY-MM-DD: attempts} (UTC days)."""
+def daily_attempts(store: Store, start: str, end: str, shift: str = "+0 minutes"
+                   ) -> dict[str, int]:
+    """{YYYY-MM-DD: attempts}, days shifted from UTC by ``shift`` (an SQLite modifier
+    such as "-300 minutes")."""
     rows = store.db.conn.execute(
-        "SELECT substr(started_at, 1, 10), count(*) FROM calls "
+        "SELECT date(started_at, ?), count(*) FROM calls "
         "WHERE started_at >= ? AND started_at < ? GROUP BY 1",
-        (start, end),
+        (shift, start, end),
     )
     return dict(rows.fetchall())
 
@@ -257,13 +259,15 @@ def nps_histogram_by(store: Store, start: str, end: str, by: str) -> dict:
     return _relabel(store, by, out)
 
 
-def daily_nps_histogram(store: Store, start: str, end: str) -> dict[str, dict[int, int]]:
-    """{YYYY-MM-DD: {score: answers}} for the dashboard's NPS line."""
+def daily_nps_histogram(store: Store, start: str, end: str, shift: str = "+0 minutes"
+                        ) -> dict[str, dict[int, int]]:
+    """{YYYY-MM-DD: {score: answers}} for the dashboard's NPS line (days as in
+    :func:`daily_attempts`)."""
     rows = store.db.conn.execute(
-        f"SELECT substr(a.answered_at, 1, 10), {_SCORE_SQL} AS s, count(*) FROM answers a "
+        f"SELECT date(a.answered_at, ?), {_SCORE_SQL} AS s, count(*) FROM answers a "
         "WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
         "AND a.value IS NOT NULL GROUP BY 1, 2",
-        (start, end),
+        (shift, start, end),
     )
     out: dict[str, dict[int, int]] = {}
     for day, score, n in rows:

@@ -11,7 +11,7 @@ lines, block bars for coverage): no plotting dependency is needed for four small
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from calls.clock import now_utc
+from calls.clock import UTC, from_iso, now_utc
 from calls.reports import Dashboard, build_dashboard
 from tui.commands import ShiftCommands
 
@@ -81,8 +81,11 @@ class DashboardScreen(Screen[None]):
         clock: Callable[[], datetime] | None = None,
         policy: Any = None,
         refresh_seconds: float = REFRESH_SECONDS,
+        tz: tzinfo | None = None,
     ) -> None:
         super().__init__()
+        # "Today" is the supervisor's today: the zone of this terminal unless told.
+        self.tz = tz or datetime.now().astimezone().tzinfo or UTC
         self._db_path = Path(db_path) if db_path is not None else None
         self._clock = clock
         self._policy = policy
@@ -154,8 +157,8 @@ class DashboardScreen(Screen[None]):
         try:
             store = Store.open(self.db_path)
             try:
-                data = build_dashboard(store, now, self._policy or getattr(self.app, "policy",
-                                                                           None))
+                policy = self._policy or getattr(self.app, "policy", None)
+                data = build_dashboard(store, now, policy, self.tz)
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
@@ -232,7 +235,7 @@ class DashboardScreen(Screen[None]):
         if not backlog.row_count:
             backlog.add_row("(none)", "", "", "", "")
         self.query_one("#updated", Static).update(
-            f"updated {data.now} (UTC) · "
+            f"updated {from_iso(data.now).astimezone(self.tz):%Y-%m-%d %H:%M} · "
             + (f"refreshes every {self.refresh_seconds:g} s · " if self.refresh_seconds else "")
             + "r: refresh now"
         )
@@ -262,15 +265,17 @@ class DashboardApp(App[None]):
     ]
 
     def __init__(self, db_path: str | Path, *, clock: Callable[[], datetime] | None = None,
-                 policy: Any = None, refresh_seconds: float = REFRESH_SECONDS) -> None:
+                 policy: Any = None, refresh_seconds: float = REFRESH_SECONDS,
+                 tz: tzinfo | None = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.now = clock or now_utc
         self.policy = policy
         self._refresh_seconds = refresh_seconds
+        self._tz = tz
 
     def on_mount(self) -> None:
-        self.push_screen(DashboardScreen(refresh_seconds=self._refresh_seconds))
+        self.push_screen(DashboardScreen(refresh_seconds=self._refresh_seconds, tz=self._tz))
 
 
 def run_dashboard(db_path: str | Path, policy: Any = None) -> None:
