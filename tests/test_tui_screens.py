@@ -226,3 +226,36 @@ async def test_the_planner_runs_when_the_shift_starts(shift_db):
     rows = _all(shift_db, "SELECT f.kind, c.ref FROM followups f "
                           "JOIN customers c ON c.id = f.customer_id WHERE f.source = 'planner'")
     assert ("thank_you_note", "C003") in {(r["kind"], r["ref"]) for r in rows}
+
+
+async def test_enter_takes_the_highlighted_customer(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "enter")
+        assert isinstance(app.screen, CallScreen)
+        assert app.screen.context.customer.ref == "C002"
+        assert _one(shift_db, "SELECT caller FROM claims WHERE customer_id = ?",
+                    (app.screen.context.customer.id,))["caller"] == "ann"
+
+
+async def test_a_recovery_call_reads_the_recovery_script(shift_db):
+    from calls.followups import add_followup, close_followup
+
+    with Store.open(shift_db) as store:
+        emma = store.one("SELECT id FROM customers WHERE ref = 'C005'")["id"]
+        fix = add_followup(store, kind="fix_problem", customer_id=emma, owner="Sam Owner",
+                           due_at=None, details="late delivery", now=NOW, source="hand")
+        close_followup(store, fix.id, by="Sam Owner", note="new courier from next week",
+                       now=NOW)
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.view.entries[0].customer.ref == "C005"
+        await press(pilot, "n")
+        call = app.screen
+        assert call.session.script.name == "recovery"
+        await press(pilot, "c")
+        # The opening on screen tells the customer what was fixed.
+        shown = str(call.query_one("#script-text").render())
+        assert "new courier from next week" in shown

@@ -342,9 +342,9 @@ def take_next(store: Store, caller: str, now: datetime, policy: Any,
 
 
 def take_customer(store: Store, customer_id: int, caller: str, now: datetime, policy: Any,
-                  script_name: str | None) -> CallContext:
+                  script_name: str | None, *, entry: Any = None) -> CallContext:
     """Claim one chosen customer; UserError when another caller has them or they cannot be
-    called now."""
+    called now. ``entry``: the queue row the caller picked (its reasons choose the script)."""
     from calls.errors import UserError
     from calls.queue import claim_customer, explain
 
@@ -353,7 +353,10 @@ def take_customer(store: Store, customer_id: int, caller: str, now: datetime, po
         detail = "; ".join(why.blockers) or "not callable now"
         raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
     why = explain(store, customer_id, caller, now, policy)
-    codes = _reason_codes(store, customer_id, caller, now, policy)
+    if entry is not None and entry.customer.id == customer_id:
+        codes = list(entry.reason_codes)
+    else:
+        codes = _reason_codes(store, customer_id, caller, now, policy)
     script = pick_script(script_name, codes)
     return _context(store, why.customer, list(why.reasons), codes, caller, now, policy, script)
 

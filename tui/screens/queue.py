@@ -17,7 +17,7 @@ from tui.timeparse import zone_of
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
-PAGE = 200
+PAGE = 100  # rows loaded (and filtered); the screen shows about 20
 
 
 class QueueTable(DataTable):
@@ -218,8 +218,10 @@ class QueueScreen(Screen):
             return
         self._taking = True
         app = self.app
+        entry = next((e for e in (self.view.entries if self.view else [])
+                      if e.customer.id == customer_id), None)
         app.db(core.take_customer, customer_id, app.caller, app.now(), app.policy,
-               app.script_name, on_done=self._taken, on_error=self._take_failed)
+               app.script_name, entry=entry, on_done=self._taken, on_error=self._take_failed)
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
