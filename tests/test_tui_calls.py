@@ -286,3 +286,41 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(shift
     assert answers["going_well"] == '"kind people"'
     row = _one(shift_db, "SELECT outcome FROM calls WHERE id = ?", (call_id,))
     assert row["outcome"] == "completed"
+
+
+async def test_every_answer_type_from_the_keyboard(shift_db):
+    from pathlib import Path
+
+    script = Path(__file__).parent / "data" / "tui_all_types.toml"
+    app = make_app(shift_db, "ann", script=str(script), clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await _take_next(pilot)
+        await press(pilot, "c", "enter", "4")                # rating
+        await press(pilot, "1", "3", "enter")                # e-mail and post
+        await type_text(pilot, "1x")                          # not a number: refused
+        await press(pilot, "enter")
+        assert call.session.current().key == "staff"
+        assert "not a number" in str(call.query_one("#answer-error").render())
+        await press(pilot, "backspace", "backspace")
+        await type_text(pilot, "250")
+        await press(pilot, "enter")
+        await type_text(pilot, "2026-13-01")
+        await press(pilot, "enter")
+        assert call.session.current().key == "renewal"       # no 13th month
+        for _ in range(10):
+            await press(pilot, "backspace")
+        await type_text(pilot, "2026-09-30")
+        await press(pilot, "enter")
+        await press(pilot, "1", "1")                          # option 11 of 12
+        assert call.phase == "done"
+        await press(pilot, "up")                              # back to the region
+        assert call.session.current().key == "region"
+        await press(pilot, "1", "enter")                      # "1" waits; Enter: option 1
+        assert call.phase == "done"
+        await press(pilot, "enter", "enter")
+        await settle(pilot)
+        call_id = call.context.handle.call_id
+    answers = {r["key"]: r["value"] for r in _all(
+        shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
+    assert answers == {"score": "4", "channels": '["email", "post"]', "staff": "250",
+                       "renewal": '"2026-09-30"', "region": '"r1"'}
