@@ -72,7 +72,7 @@ class ScaleModel:
         self.labels = labels
         self.entry = DigitEntry(range(low, high + 1))
 
-    def render(self, focused: bool) -> Text:
+    def render(self, focused: bool, width: int = 80) -> Text:
         text = Text()
         for n in range(self.low, self.high + 1):
             if self.entry.pending == n:
@@ -149,8 +149,13 @@ class ChoiceModel:
         self.cursor = next((i for i, (v, _l) in enumerate(self.options) if v == value), 0)
         self.entry = DigitEntry(range(1, len(self.options) + 1))
 
-    def render(self, focused: bool) -> Text:
+    # More options than this flow on a few lines instead of one line each (80x24).
+    LIST_MAX = 6
+
+    def render(self, focused: bool, width: int = 80) -> Text:
         text = Text()
+        flow = len(self.options) > self.LIST_MAX
+        used = 0
         for i, (val, label) in enumerate(self.options):
             number = i + 1
             marker = ("[x] " if i in self.selected else "[ ] ") if self.multi else ""
@@ -160,8 +165,23 @@ class ChoiceModel:
                 style = (style + " underline").strip()
             if self.entry.pending == number:
                 style = "bold reverse yellow"
-            text.append(f" {key} ", style="bold")
-            text.append(f"{marker}{label}", style=style)
+            if flow:
+                # Options side by side, a new line only between two options.
+                cell = len(key) + 1 + len(marker) + len(label)
+                if used and used + 2 + cell > width:
+                    text.append("\n")
+                    used = 0
+                elif used:
+                    text.append("  ")
+                    used += 2
+                text.append(f"{key} ", style="bold")
+                text.append(f"{marker}{label}", style=style)
+                used += cell
+            else:
+                text.append(f" {key} ", style="bold")
+                text.append(f"{marker}{label}", style=style)
+                text.append("\n")
+        if flow:
             text.append("\n")
         if self.entry.pending is not None:
             text.append(f"{self.entry.pending}…  Enter = {self.entry.pending}, or the next digit",
@@ -228,7 +248,9 @@ class KeyAnswer(Widget, can_focus=True):
         self.refresh(layout=True)
 
     def render(self) -> Text:
-        return self.model.render(self.has_focus) if self.model else Text("")
+        if self.model is None:
+            return Text("")
+        return self.model.render(self.has_focus, max(self.content_size.width, 20))
 
     def apply_key(self, key: str) -> bool:
         """Apply a key to the current question; True when the key was used."""
