@@ -209,7 +209,7 @@ def _number(text: str) -> float | None:
 
 
 def line_key(text: str) -> int:
-    """The 64-bit key of an order line's content (order_lines.id).
+    """The 64-bit key of an order line's content (order_lines.line_key).
 
     The first 8 bytes of a 12-byte BLAKE2b digest, as a signed integer: the same key the
     migration gave lines stored under the earlier 12-byte hex hash.

@@ -220,5 +220,5 @@ def test_migration_keeps_lines_stored_under_the_old_hash(tmp_path):
     db.conn.commit()
     db.close()
     with Store.open(path) as store:
-        assert store.scalar("SELECT id FROM order_lines") == line_key(text)
+        assert store.scalar("SELECT line_key FROM order_lines") == line_key(text)
         assert store.scalar("SELECT amount FROM order_lines") == 5

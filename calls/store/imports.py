@@ -39,13 +39,15 @@ class MergeCounts:
 BULK_CACHE_KIB = 32768
 
 
-def use_bulk_cache(store: Store) -> tuple[int, int]:
+def use_bulk_cache(
+    store: Store, main_kib: int = BULK_CACHE_KIB, temp_kib: int = BULK_CACHE_KIB
+) -> tuple[int, int]:
     """Give the connection a larger page cache (main and temp); returns the old sizes."""
     conn = store.db.conn
     old = (conn.execute("PRAGMA main.cache_size").fetchone()[0],
            conn.execute("PRAGMA temp.cache_size").fetchone()[0])
-    conn.execute(f"PRAGMA main.cache_size=-{BULK_CACHE_KIB}")
-    conn.execute(f"PRAGMA temp.cache_size=-{BULK_CACHE_KIB}")
+    conn.execute(f"PRAGMA main.cache_size=-{int(main_kib)}")
+    conn.execute(f"PRAGMA temp.cache_size=-{int(temp_kib)}")
     return old
 
 

@@ -18,7 +18,13 @@ LINE_COLUMNS = (
     "key", "customer_ref", "order_no", "ordered_at", "order_date", "item", "description",
     "quantity", "unit_price", "amount", "currency", "cancellation",
 )
-_STORED = ("id", *LINE_COLUMNS[1:])
+_STORED = ("line_key", *LINE_COLUMNS[1:])
+# Lines stored per write transaction: each commit writes the index pages it dirtied, so
+# fewer, larger transactions write far less; one still takes only a second or two.
+_WRITE_BATCH = 50_000
+# The page cache while storing lines: the key and customer indexes of a few million
+# lines fit, so random index inserts stay in memory.
+_ORDERS_CACHE_KIB = 98304
 
 
 @dataclass
@@ -43,7 +49,9 @@ class OrderWriter:
     def __init__(self, store: Store, import_row: dict):
         self.store = store
         self.counts = OrderMergeCounts()
-        self._old_cache = use_bulk_cache(store)
+        self._old_cache = use_bulk_cache(store, main_kib=_ORDERS_CACHE_KIB, temp_kib=4096)
+        self._lines: list[tuple] = []
+        self._rejects: list[tuple] = []
         conn = store.db.conn
         with store.write():
             names = ", ".join(import_row)
@@ -60,17 +68,27 @@ class OrderWriter:
         )
 
     def add(self, lines: list[tuple], rejects: list[tuple]) -> None:
-        """Store prepared lines (LINE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
+        """Queue prepared lines (LINE_COLUMNS tuples) and rejects ``(line, raw, reason)``;
+        they are written a batch at a time.
+        """
+        self._lines.extend(lines)
+        self._rejects.extend(rejects)
+        if len(self._lines) >= _WRITE_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
         conn = self.store.db.conn
         import_id = self.counts.import_id
+        lines, self._lines = self._lines, []
+        rejects, self._rejects = self._rejects, []
         with self.store.write():
             if lines:
                 keys = json.dumps([line[0] for line in lines])
-                # A join from the keys (rowid lookups), not "id IN (...)", which SQLite
-                # may answer by scanning the whole table.
+                # A join from the keys (index lookups), not "line_key IN (...)", which
+                # SQLite may answer by scanning the whole table.
                 known = dict(conn.execute(
-                    "SELECT o.id, o.import_id FROM json_each(?) AS k "
-                    "JOIN order_lines AS o ON o.id = k.value", (keys,)
+                    "SELECT o.line_key, o.import_id FROM json_each(?) AS k "
+                    "JOIN order_lines AS o ON o.line_key = k.value", (keys,)
                 ).fetchall())
                 new: list[tuple] = []
                 seen: set[int] = set()
@@ -96,6 +114,7 @@ class OrderWriter:
 
     def finish(self, row: dict) -> OrderMergeCounts:
         """Split new lines into added / pending and complete the imports row."""
+        self._flush()
         conn = self.store.db.conn
         counts = self.counts
         with self.store.write():
@@ -156,11 +175,11 @@ class OrderDryRun:
         counts = self.counts
         counts.existing, counts.added, counts.pending = conn.execute(
             """
-            SELECT coalesce(sum(o.id IS NOT NULL), 0),
-                   coalesce(sum(o.id IS NULL AND c.id IS NOT NULL), 0),
-                   coalesce(sum(o.id IS NULL AND c.id IS NULL), 0)
+            SELECT coalesce(sum(o.line_key IS NOT NULL), 0),
+                   coalesce(sum(o.line_key IS NULL AND c.id IS NOT NULL), 0),
+                   coalesce(sum(o.line_key IS NULL AND c.id IS NULL), 0)
             FROM temp.order_dry AS d
-            LEFT JOIN order_lines AS o ON o.id = d.key
+            LEFT JOIN order_lines AS o ON o.line_key = d.key
             LEFT JOIN customers AS c ON c.ref = d.customer_ref
             """
         ).fetchone()

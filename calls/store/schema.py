@@ -400,3 +400,51 @@ def _order_lines_keyed_by_hash(db: Database) -> None:
         "CREATE INDEX idx_order_lines_pending ON order_lines(customer_ref) "
         "WHERE customer_id IS NULL"
     )
+
+
+@migrations(name="orders_0003_order_lines_appended")
+def _order_lines_appended(db: Database) -> None:
+    # Rows keyed by their hash land at random places in the table, so every chunk of a
+    # bulk import rewrote pages all over it (and the WAL with them). Rows now get
+    # ascending ids (appended) and the hash moves to a compact unique index.
+    db.execute(
+        """
+        CREATE TABLE order_lines_new (
+            id INTEGER PRIMARY KEY,
+            line_key INTEGER NOT NULL,         -- 64-bit hash of the line's content
+            customer_id INTEGER REFERENCES customers(id),   -- NULL: customer not known yet
+            customer_ref TEXT NOT NULL,
+            order_no TEXT NOT NULL,
+            ordered_at TEXT NOT NULL,          -- as the export gave it (local, no zone)
+            order_date TEXT NOT NULL,          -- YYYY-MM-DD
+            item TEXT,                         -- stock code / SKU
+            description TEXT,
+            quantity REAL,
+            unit_price REAL,
+            amount REAL NOT NULL,              -- signed: credit notes are negative
+            currency TEXT,
+            cancellation INTEGER NOT NULL DEFAULT 0,
+            import_id INTEGER REFERENCES imports(id)
+        )
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO order_lines_new (line_key, customer_id, customer_ref, order_no, ordered_at,
+            order_date, item, description, quantity, unit_price, amount, currency,
+            cancellation, import_id)
+        SELECT id, customer_id, customer_ref, order_no, ordered_at, order_date, item,
+               description, quantity, unit_price, amount, currency, cancellation, import_id
+        FROM order_lines ORDER BY import_id, id
+        """
+    )
+    db.execute("DROP TABLE order_lines")
+    db.execute("ALTER TABLE order_lines_new RENAME TO order_lines")
+    db.execute("CREATE UNIQUE INDEX idx_order_lines_key ON order_lines(line_key)")
+    db.execute(
+        "CREATE INDEX idx_order_lines_customer ON order_lines(customer_id, order_date, amount)"
+    )
+    db.execute(
+        "CREATE INDEX idx_order_lines_pending ON order_lines(customer_ref) "
+        "WHERE customer_id IS NULL"
+    )
