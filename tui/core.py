@@ -388,8 +388,9 @@ def resume_call(store: Store, item: UnfinishedCall, caller: str, now: datetime, 
     else:
         script = pick_script(script_name, [call.reason] if call.reason else [])
     customer = get_customer(store, call.customer_id) or item.customer
-    context = _context(store, customer, [], [call.reason] if call.reason else [], caller, now,
-                       policy, script, answers=answers_for_call(store, call.id))
+    why = "resumed call" + (f" ({call.reason.replace('_', ' ')})" if call.reason else "")
+    context = _context(store, customer, [why], [call.reason] if call.reason else [], caller,
+                       now, policy, script, answers=answers_for_call(store, call.id))
     context.handle.call_id = call.id
     context.handle.taken_at = call.started_at
     context.handle.connected = call.connected_at is not None

@@ -70,13 +70,14 @@ class StartScreen(Screen):
             return
         app = self.app
 
-        def plan() -> None:
-            # After the queue's first load: the shift opens without waiting for it.
+        def first_load() -> None:
+            # Once the queue is on screen: the resume prompt over it, and the planner (the
+            # shift opens without waiting for it).
+            if info.unfinished:
+                queue.offer_resume(info.unfinished)
             app.db(run_planner, app.now(), app.policy,
                    on_error=lambda exc: app.notify(f"Planning follow-ups failed: {exc}",
                                                    severity="warning"))
 
-        queue = QueueScreen(on_first_load=plan)
+        queue = QueueScreen(on_first_load=first_load)
         app.switch_screen(queue)
-        if info.unfinished:
-            queue.offer_resume(info.unfinished)
