@@ -7,6 +7,7 @@ and look at the report before committing.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from tui.app import make_app
 from tui.clock import FixedClock
 
 SIZE = (80, 24)
+SCRIPT = Path(__file__).parent / "data" / "tui_quarterly.toml"
 
 
 @pytest.fixture
@@ -22,7 +24,8 @@ def app(tmp_path, monkeypatch):
     # The shift bar shows the caller's own clock: pin the machine's zone as well.
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    yield make_app(make_db(tmp_path / "snap.db"), "ann", clock=FixedClock(NOW))
+    yield make_app(make_db(tmp_path / "snap.db"), "ann", script=str(SCRIPT),
+                   clock=FixedClock(NOW))
     monkeypatch.delenv("TZ")
     time.tzset()
 
