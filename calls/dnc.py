@@ -62,10 +62,22 @@ class DncImportResult:
     import_id: int | None = None
 
 
+def check_region(region: str) -> str:
+    """``region`` upper-cased if phone numbers know it as a country, else UserError."""
+    import phonenumbers
+
+    code = (region or "").strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise UserError(f"region {region!r} is not a country code phone numbers know "
+                        "(use a two-letter code such as US, GB or DE)")
+    return code
+
+
 def parse_number(raw: str, region: str = "US") -> str:
     """A number as E.164, or UserError saying why it is not one."""
     from calls.phones import PhoneError, normalise_phone
 
+    region = check_region(region)
     try:
         return normalise_phone(raw, default_region=region).e164
     except PhoneError as exc:
@@ -143,11 +155,17 @@ def import_numbers(store: Store, path: str | os.PathLike, now: datetime, *,
     tel / mobile, else the only column. A one-column file without a header works too (its
     first line is a number). Lines that are not valid numbers are rejected with the reason.
     """
+    import csv
+
     from calls.phones import PhoneError, normalise_phone
     from calls.readers import read_table
 
+    region = check_region(region)
     p = Path(path).expanduser()
-    table = read_table(p, sheet=sheet)
+    try:
+        table = read_table(p, sheet=sheet)
+    except csv.Error as exc:  # e.g. a binary file named .csv
+        raise UserError(f"{p}: cannot read it as a table ({exc})") from None
     headers = list(table.headers)
     col = _pick_column(headers, column)
     result = DncImportResult(file=str(p), column=col)
@@ -178,10 +196,14 @@ def import_numbers(store: Store, path: str | os.PathLike, now: datetime, *,
         try:
             normalise_phone(headers[0], default_region=region)
             take(1, headers[0])
+            result.column = None
         except PhoneError:
             pass
-    for line, values in table.rows():
-        take(line, values.get(col, ""))
+    try:
+        for line, values in table.rows():
+            take(line, values.get(col, ""))
+    except csv.Error as exc:
+        raise UserError(f"{p}: cannot read it as a table ({exc})") from None
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     with store.write():
         added = q.insert_numbers(store, records)

@@ -604,7 +604,9 @@ def _resolve(store: Store, customer: Customer | int | str) -> Customer:
     if isinstance(customer, Customer):
         return customer
     found = get_customer(store, customer)
-    if found is None and isinstance(customer, str) and customer.isdigit():
+    # A customer id is a 64-bit SQLite integer: longer digit strings are no id at all.
+    if (found is None and isinstance(customer, str) and customer.isdigit()
+            and int(customer) < 2**63):
         found = get_customer(store, int(customer))
     if found is None:
         raise UserError(f"no customer {customer!r} (give a ref or an id)")

@@ -97,3 +97,35 @@ def test_list_shows_100_and_says_how_many_more(store):
     assert result.exit_code == 0 and "100 of 150 numbers shown" in result.stdout
     assert len(json.loads(run("dnc", "list", "--json").stdout)) == 150
     assert len(json.loads(run("dnc", "list", "--json", "--limit", "7").stdout)) == 7
+
+
+def test_unknown_region_is_refused(store, tmp_path):
+    result = run("dnc", "add", "020 7946 0958", "--region", "ZZ")
+    assert result.exit_code == 2 and "region 'ZZ'" in result.stderr
+    f = tmp_path / "n.txt"
+    f.write_text("020 7946 0958\n", encoding="utf-8")
+    imported = run("dnc", "import", str(f), "--region", "XX")
+    assert imported.exit_code == 2 and "region 'XX'" in imported.stderr
+    assert store.scalar("SELECT count(*) FROM dnc") == 0
+    assert run("dnc", "add", "020 7946 0958", "--region", "gb").exit_code == 0
+    assert store.scalar("SELECT phone FROM dnc") == "+442079460958"
+
+
+def test_headerless_list_says_so_and_rejects_name_the_number_once(store, tmp_path):
+    f = tmp_path / "numbers.txt"
+    f.write_text("+1 212 555 0199\nfoo\n", encoding="utf-8")
+    result = run("dnc", "import", str(f))
+    assert result.exit_code == 0, result.output
+    assert "(no header)" in result.stdout and "column '+1 212" not in result.stdout
+    assert "line 2: 'foo' has no digits" in result.stdout
+    assert store.scalar("SELECT phone FROM dnc") == "+12125550199"
+    as_json = json.loads(run("dnc", "import", str(f), "--json").stdout)
+    assert as_json["column"] is None
+
+
+def test_import_of_a_binary_file_is_one_line(store, tmp_path):
+    f = tmp_path / "junk.csv"
+    f.write_bytes(b"\x7fELF\x02\x01\x01\x00\r\x00phone\nx\r\x00y\n" * 50)
+    result = run("dnc", "import", str(f))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1

@@ -96,3 +96,16 @@ def test_policy_from_environment_changes_the_queue(store, tmp_path, monkeypatch)
     monkeypatch.setenv("CARECALL_POLICY", str(policy))
     assert json.loads(run("queue", "--at", AT, "--json").stdout) == []
     assert len(json.loads(run("queue", "--at", "2026-03-10T16:30Z", "--json").stdout)) == 1
+
+
+def test_out_of_range_moments_ids_and_markup_are_one_line(store):
+    add_customer(store, "R1", where=NY)
+    for at in ("0001-01-01T00:00Z", "9999-12-31T23:59Z"):
+        for cmd in (["queue"], ["next", "--caller", "ann"], ["queue", "--explain", "R1"]):
+            result = run(*cmd, "--at", at)
+            assert result.exit_code == 2 and "too far" in result.stderr, (cmd, result.output)
+    huge = run("queue", "--explain", "9" * 30, "--at", AT)
+    assert huge.exit_code == 2 and "no customer" in huge.stderr
+    # A ref that looks like Rich markup is printed as it was typed, not parsed.
+    markup = run("queue", "--explain", "x[/]", "--at", AT)
+    assert markup.exit_code == 2 and "no customer 'x[/]'" in markup.stderr

@@ -84,7 +84,7 @@ def test_list_shows_files_and_stored_versions(db_path, now):
                                                  "thank_you"]
     assert all(f["origin"] == "shipped" and f["valid"] for f in data["files"])
     assert [(s["name"], s["version"], s["calls"]) for s in data["stored"]] == [
-        ("quarterly", "1", 0)]
+        ("quarterly", "2", 0)]
     text = runner.invoke(app, ["script", "list"])
     assert text.exit_code == 0
     assert "Quarterly care call" in text.stdout and "Stored in the database" in text.stdout
@@ -108,7 +108,7 @@ def test_show_a_shipped_script():
     result = runner.invoke(app, ["script", "show", "quarterly"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "quarterly v1 (care): Quarterly care call" in out
+    assert "quarterly v2 (care): Quarterly care call" in out
     assert "improve (text)  when nps <= 8" in out
     assert "rule 1 (detractor): fix_problem for account_owner, due +2d, when nps <= 6" in out
 
@@ -130,7 +130,7 @@ def test_show_a_stored_version(db_path, now):
         script_id = store_script(store, load_script("recovery"), now)
     result = runner.invoke(app, ["script", "show", "--stored", str(script_id)])
     assert result.exit_code == 0, result.output
-    assert "recovery v1" in result.stdout
+    assert "recovery v2" in result.stdout
     missing = runner.invoke(app, ["script", "show", "--stored", "42"])
     assert missing.exit_code == 2 and "no stored script with id 42" in missing.stderr
 
@@ -220,3 +220,20 @@ def test_try_with_a_customer_from_the_database(store, now):
     assert "because your 16th anniversary with us is coming up" in result.stdout
     assert "gift for Dana" in result.stdout
     assert "warning" not in result.stderr
+
+
+def test_try_presets_past_a_stopped_call_say_why_they_were_not_used():
+    result = runner.invoke(app, ["script", "try", "quarterly", "-a", "nps=3",
+                                 "-a", "improve=too slow", "-a", "nosuch=1"], input="")
+    assert result.exit_code == 0, result.output
+    assert "--answer improve: the call stopped before this question" in result.stderr
+    assert "not asked on this path" not in result.stderr
+
+
+def test_check_prints_problems_with_brackets_as_written(tmp_path):
+    f = tmp_path / "empty[1].toml"
+    f.write_text('name = "t"\nversion = 1\npurpose = "care"\nopening = "Hi"\nclosing = "Bye"\n',
+                 encoding="utf-8")
+    result = runner.invoke(app, ["script", "check", str(f)])
+    assert result.exit_code == 2
+    assert "empty[1].toml" in result.stderr and "add [[questions]] tables" in result.stderr

@@ -221,3 +221,27 @@ def test_recovery_of_a_former_promoter_is_not_a_win_back():
     assert kinds(result) == set()
     _, result = run("recovery", {"fixed_ok": "y", "nps": "9", "referral_ok": "n"})
     assert kinds(result) == {("thank_you_note", "Sam")}     # score before not known
+
+
+def test_a_call_broken_off_after_the_score_still_writes_readable_notes():
+    """Regression: a detractor who hangs up after the NPS got "Detractor (NPS 3), : . ..."."""
+    from calls.survey.engine import SurveySession
+
+    customer = Customer(id=1, ref="C1", name="Ann Lee", tier="B", owner="olga")
+    for name in ("quarterly", "occasion", "recovery", "thank_you"):
+        script = load_script(name)
+        session = SurveySession(script, customer, "bob", now=NOW)
+        first = session.current()
+        assert first is not None
+        if first.key != "nps":  # reach the score through the script's own path
+            continue
+        session.answer("nps", "3")
+        result = session.finish(NOW)
+        assert not result.complete
+        for f in result.followups:
+            assert ": ." not in f.note and "()" not in f.note and not f.note.endswith(": "), f.note
+    quarterly = SurveySession(load_script("quarterly"), customer, "bob", now=NOW)
+    quarterly.answer("nps", "3")
+    [fix] = [f for f in quarterly.finish(NOW).followups if f.kind == "fix_problem"]
+    assert fix.note == ("Detractor (NPS 3), area not given: no reason given. "
+                        "May contact: not asked.")

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from calls.errors import UserError
 from calls.store import Store
@@ -54,7 +55,8 @@ err_console = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     """Print one clear line on stderr and exit with code 2 (a user error)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # The message may quote user input ("[x]", "a[/]"): never read it as Rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -51,6 +51,9 @@ def parse_moment(text: str | None) -> datetime:
         fail(f"--at: cannot read {text!r} as a time; use e.g. 2026-03-10T15:00Z")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    # Calling windows look a day or more either side: year 1 or 9999 would overflow.
+    if not 1900 <= moment.year <= 9000:
+        fail(f"--at: {text!r} is too far from today (give a year between 1900 and 9000)")
     return moment.astimezone(UTC)
 
 
@@ -310,16 +313,18 @@ def register(app: typer.Typer) -> None:
             )
             return
         console.print(
-            f"{result.file} (column {result.column!r}): {result.rows_read} read, "
+            f"{result.file} "
+            f"({f'column {result.column!r}' if result.column is not None else 'no header'}): "
+            f"{result.rows_read} read, "
             f"{result.added} added, {result.already} already listed, "
             f"{len(result.rejected)} rejected",
             highlight=False,
             soft_wrap=True,
         )
         for line, raw, why in result.rejected[:20]:
-            console.print(
-                f"  line {line}: {raw!r}: {why}", highlight=False, markup=False, soft_wrap=True
-            )
+            # Most reasons quote the number already; do not say it twice.
+            said = why if repr(raw) in why else f"{raw!r}: {why}"
+            console.print(f"  line {line}: {said}", highlight=False, markup=False, soft_wrap=True)
         if len(result.rejected) > 20:
             console.print(
                 f"  ... and {len(result.rejected) - 20} more (import #{result.import_id})",

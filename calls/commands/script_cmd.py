@@ -88,12 +88,13 @@ def check_command(
         for result in results:
             if result["ok"]:
                 console.print(
-                    f"[green]ok[/]  {result['file']}: {result['name']} v{result['version']}, "
+                    f"[green]ok[/]  {escape(result['file'])}: {escape(result['name'])} "
+                    f"v{escape(str(result['version']))}, "
                     f"{result['questions']} questions, {result['rules']} rules",
                     highlight=False, soft_wrap=True)
             else:
                 for problem in result["problems"]:
-                    err_console.print(f"[bold red]error:[/] {problem}", highlight=False,
+                    err_console.print(f"[bold red]error:[/] {escape(problem)}", highlight=False,
                                       soft_wrap=True)
     if failed:
         raise typer.Exit(code=2)
@@ -349,8 +350,10 @@ def try_command(
                 session.answer(q.key, text)
         except AnswerError as exc:
             say(f"  [red]{escape(exc.reason)}[/]")
+    # A call that stopped for want of an answer never reached the later presets.
+    unused = "the call stopped before this question" if stopped else "not asked on this path"
     for key in presets:
-        err_console.print(f"[yellow]warning:[/] --answer {escape(key)}: not asked on this path",
+        err_console.print(f"[yellow]warning:[/] --answer {escape(key)}: {unused}",
                           highlight=False)
     result = session.finish(now)
     if json_out:
