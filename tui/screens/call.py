@@ -181,7 +181,14 @@ class CallScreen(Screen[str | None]):
 
     def _renew_claim(self) -> None:
         if not self._leaving:
-            self.app.db(core.keep_claim, self.context.handle, self.app.now())
+            self.app.db(core.keep_claim, self.context.handle, self.app.now(),
+                        on_done=self._claim_renewed)
+
+    def _claim_renewed(self, kept: bool) -> None:
+        if not kept and not self._leaving:
+            self.notify(f"Another caller now holds {self.context.customer.name}: "
+                        "finish what you are doing and check before calling again.",
+                        severity="warning", timeout=15)
 
     def _draw_card(self) -> None:
         ctx = self.context

@@ -43,6 +43,8 @@ def card_text(customer: Customer, now: datetime, window: tuple[bool, str] | None
     if customer.phone and customer.phone != phone:
         ext = f" x{customer.phone_ext}" if customer.phone_ext else ""
         lines[0] += f"  [dim]{escape(customer.phone)}{escape(ext)}[/dim]"
+    if customer.phone2:
+        lines.append(f"[dim]also[/dim] {escape(customer.phone2)}")
     zones = ", ".join(customer.time_zones) or "UTC (zone unknown)"
     state = ""
     if window is not None:
