@@ -41,22 +41,30 @@ BULK_CACHE_KIB = 32768
 
 def use_bulk_cache(
     store: Store, main_kib: int = BULK_CACHE_KIB, temp_kib: int = BULK_CACHE_KIB
-) -> tuple[int, int]:
-    """Give the connection a larger page cache (main and temp); returns the old sizes."""
+) -> tuple[int, int, int]:
+    """Give the connection a larger page cache (main and temp) and no memory map for the
+    length of a bulk import; returns the old settings for :func:`restore_cache`.
+
+    A bulk import reads and writes most of the file once: mapping it would only make the
+    whole file count as the process's memory (and a large map is no faster for that).
+    """
     conn = store.db.conn
     old = (conn.execute("PRAGMA main.cache_size").fetchone()[0],
-           conn.execute("PRAGMA temp.cache_size").fetchone()[0])
+           conn.execute("PRAGMA temp.cache_size").fetchone()[0],
+           conn.execute("PRAGMA mmap_size").fetchone()[0])
     conn.execute(f"PRAGMA main.cache_size=-{int(main_kib)}")
     conn.execute(f"PRAGMA temp.cache_size=-{int(temp_kib)}")
+    conn.execute("PRAGMA mmap_size=0").fetchall()
     return old
 
 
-def restore_cache(store: Store, old: tuple[int, int]) -> None:
+def restore_cache(store: Store, old: tuple[int, int, int]) -> None:
     """Undo :func:`use_bulk_cache` (the connection may live on, e.g. in the TUI)."""
     conn = store.db.conn
     with contextlib.suppress(sqlite3.ProgrammingError, sqlite3.OperationalError):
         conn.execute(f"PRAGMA main.cache_size={int(old[0])}")
         conn.execute(f"PRAGMA temp.cache_size={int(old[1])}")
+        conn.execute(f"PRAGMA mmap_size={int(old[2])}").fetchall()
 
 
 class Staging:

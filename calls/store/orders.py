@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from calls.store import Store
@@ -220,58 +221,89 @@ def has_order_lines(store: Store) -> bool:
     return store.scalar("SELECT 1 FROM order_lines LIMIT 1") is not None
 
 
+def _figures(window_start: str, rows) -> Iterator[tuple]:
+    """Per-customer figures from ``(customer_id, order_no, order_date, amount,
+    cancellation)`` rows sorted by customer: ``(r12, lifetime, orders, first, last,
+    avg interval, customer_id)``.
+    """
+    from datetime import date
+
+    current = None
+    lifetime = r12 = 0.0
+    orders: set[str] = set()
+    days: set[str] = set()
+    for cid, order_no, day, amount, cancellation in rows:
+        if cid != current:
+            if current is not None:
+                yield _figure_row(current, r12, lifetime, orders, days, date)
+            current, lifetime, r12 = cid, 0.0, 0.0
+            orders, days = set(), set()
+        lifetime += amount
+        if day > window_start:
+            r12 += amount
+        if not cancellation:
+            orders.add(order_no)
+            days.add(day)
+    if current is not None:
+        yield _figure_row(current, r12, lifetime, orders, days, date)
+
+
+def _figure_row(cid, r12, lifetime, orders, days, date) -> tuple:
+    first = min(days) if days else None
+    last = max(days) if days else None
+    interval = None
+    if len(days) >= 2:
+        span = (date.fromisoformat(last) - date.fromisoformat(first)).days
+        interval = round(span / (len(days) - 1), 1)
+    return (round(r12, 2), round(lifetime, 2), len(orders), first, last, interval, cid)
+
+
 def derive_figures(store: Store, window_start: str) -> int:
     """Recompute every customer's purchase figures from their order lines.
 
     ``revenue_12m`` sums lines dated after ``window_start`` (YYYY-MM-DD, exclusive);
     cancellations count (negative) in revenue, not in orders, first or last purchase.
     The average interval is over distinct order days. Returns how many customers have lines.
+
+    The lines are streamed in customer order and summed here, one customer at a time:
+    memory stays flat however many lines there are (SQL's count(DISTINCT ...) per group
+    held them all), and the figures are written in batches.
     """
     conn = store.db.conn
     if conn.in_transaction:
         conn.commit()
-    conn.execute("DROP TABLE IF EXISTS temp.order_figures")
-    conn.execute(
-        """
-        CREATE TEMP TABLE order_figures AS
-        SELECT customer_id,
-               round(sum(amount), 2) AS lifetime,
-               round(sum(CASE WHEN order_date > ? THEN amount ELSE 0 END), 2) AS r12,
-               count(DISTINCT CASE WHEN cancellation = 0 THEN order_no END) AS orders,
-               min(CASE WHEN cancellation = 0 THEN order_date END) AS first_day,
-               max(CASE WHEN cancellation = 0 THEN order_date END) AS last_day,
-               count(DISTINCT CASE WHEN cancellation = 0 THEN order_date END) AS days
-        FROM order_lines WHERE customer_id IS NOT NULL GROUP BY customer_id
-        """,
-        (window_start,),
-    )
-    conn.commit()
+    old = use_bulk_cache(store, main_kib=8192, temp_kib=2048)
     try:
-        with store.write():
-            conn.execute(
-                """
-                UPDATE customers AS c SET
-                    revenue_12m = f.r12,
-                    revenue_lifetime = f.lifetime,
-                    order_count = f.orders,
-                    first_purchase = f.first_day,
-                    last_purchase = CASE
-                        WHEN f.last_day IS NULL THEN c.last_purchase
-                        WHEN c.last_purchase IS NULL OR c.last_purchase < f.last_day
-                            THEN f.last_day
-                        ELSE c.last_purchase END,
-                    avg_order_interval_days = CASE WHEN f.days >= 2 THEN
-                        round((julianday(f.last_day) - julianday(f.first_day)) / (f.days - 1), 1)
-                        END
-                FROM temp.order_figures AS f
-                WHERE c.id = f.customer_id
-                """
-            )
-        return store.scalar("SELECT count(*) FROM temp.order_figures") or 0
+        return _derive(store, window_start)
     finally:
-        conn.execute("DROP TABLE IF EXISTS temp.order_figures")
-        if conn.in_transaction:
-            conn.commit()
+        restore_cache(store, old)
+
+
+def _derive(store: Store, window_start: str) -> int:
+    conn = store.db.conn
+    rows = conn.execute(
+        """
+        SELECT customer_id, order_no, order_date, amount, cancellation FROM order_lines
+        WHERE customer_id IS NOT NULL ORDER BY customer_id
+        """
+    )
+    update = """
+        UPDATE customers SET revenue_12m = ?, revenue_lifetime = ?, order_count = ?,
+            first_purchase = ?,
+            last_purchase = CASE
+                WHEN ?5 IS NULL THEN last_purchase
+                WHEN last_purchase IS NULL OR last_purchase < ?5 THEN ?5
+                ELSE last_purchase END,
+            avg_order_interval_days = ?
+        WHERE id = ?
+    """
+    # Read everything first into compact tuples per customer, then write: a read cursor
+    # open across write transactions on the same connection would see its own writes.
+    figures = list(_figures(window_start, rows))
+    for start in range(0, len(figures), 20_000):
+        with store.write():
+            conn.executemany(update, figures[start:start + 20_000])
+    return len(figures)
 
 
 def customer_orders(store: Store, customer_id: int, limit: int = 10) -> list[dict]:
