@@ -164,7 +164,8 @@ def _join_details(old: str | None, new: str | None) -> str:
 
 
 def _get(store: Store, followup_id: int) -> Followup:
-    row = q.get_followup_row(store, followup_id)
+    # Ids are 64-bit SQLite integers: a longer number is no follow-up at all.
+    row = q.get_followup_row(store, followup_id) if 0 < followup_id < 2**63 else None
     if row is None:
         raise UserError(f"no follow-up #{followup_id}")
     return Followup.from_row(row)
@@ -192,6 +193,18 @@ def parse_when(text: str, now: datetime, tz: tzinfo | None = None) -> datetime:
     """A due time a person typed: ``+30m``, ``+4h``, ``+2d``, ``+1w``, ``now``, ``today``,
     ``tomorrow``, ``YYYY-MM-DD`` (09:00 that day) or an ISO time; times without an offset
     are in ``tz`` (default UTC). UserError for anything else."""
+    try:
+        moment = _parse_when(text, now, tz)
+    except OverflowError:  # "+99999999d", "0001-01-01" in a zone west of UTC
+        moment = None
+    # Years far from now overflow the date arithmetic of windows, plans and ISO text.
+    if moment is None or not 1900 <= moment.year <= 9000:
+        raise UserError(f"the time {text!r} is too far from today "
+                        "(give a year between 1900 and 9000)")
+    return moment
+
+
+def _parse_when(text: str, now: datetime, tz: tzinfo | None) -> datetime:
     value = (text or "").strip().lower()
     zone = tz or UTC
     if not value:

@@ -369,10 +369,18 @@ def activity_from_outcomes(outcomes: Mapping[str | None, int], cases: int) -> Ac
 
 def parse_day(text: str, option: str) -> date:
     """A ``YYYY-MM-DD`` (or ISO moment) from the command line; UserError otherwise."""
+    value = text.strip()
     try:
-        return date.fromisoformat(text.strip()[:10])
+        day = (date.fromisoformat(value) if len(value) <= 10
+               else datetime.fromisoformat(value).date())
     except ValueError:
         raise UserError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)") from None
+    # The previous period (for the NPS change) and the week buckets reach back and ahead
+    # of the period: far years would overflow the calendar.
+    if not 1900 <= day.year <= 2999:
+        raise UserError(f"{option}: {text!r} is too far from today "
+                        "(give a year between 1900 and 2999)")
+    return day
 
 
 def period_bounds(

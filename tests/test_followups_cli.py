@@ -204,6 +204,14 @@ def test_cancel_and_reschedule(runner, store, people):
         (["followups", "--format", "xml"], "unknown format"),
         (["followups", "--customer", "NOPE"], "no customer"),
         (["plan", "--at", "2026-02-30"], "cannot read the date"),
+        # Regression: these overflowed the date arithmetic or SQLite's integers (tracebacks).
+        (["followups", "add", "C1", "gift", "--due", "+99999999d"], "too far from today"),
+        (["followups", "add", "C1", "gift", "--due", "0001-01-01"], "too far from today"),
+        (["followups", "done", "9" * 30], "no follow-up #999"),
+        (["followups", "--at", "0001-01-01T00:00Z"], "too far from today"),
+        (["plan", "--at", "0001-01-01"], "too far from today"),
+        (["plan", "--at", "9999-12-31"], "too far from today"),
+        (["plan", "--at", "9999-12-31T10:00"], "too far from today"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(runner, people, args, message):
@@ -265,3 +273,15 @@ def test_limit_in_table_and_json(runner, store, people):
     assert len(json.loads(run(runner, "followups", "--json").output)) == 3
     r = run(runner, "followups", "--at", AT)
     assert "and more" not in r.output
+
+
+def test_notes_owners_and_names_print_as_written_not_as_markup(runner, store, people):
+    """Regression: a note or owner with "[/]" crashed the table (a traceback)."""
+    r = run(runner, "followups", "add", "C1", "escalate", "--note", "[/] urgent [bold]",
+            "--owner", "[red]olga", "--at", AT)
+    assert r.exit_code == 0, r.output
+    table = run(runner, "followups", "--at", AT)
+    assert table.exit_code == 0, table.output
+    assert "[/] urgent [bold]" in table.stdout and "[red]olga" in table.stdout
+    mine = run(runner, "followups", "--owner", "x[/]", "--at", AT)
+    assert mine.exit_code == 0 and "No open follow-ups for x[/]." in mine.stdout

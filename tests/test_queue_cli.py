@@ -109,3 +109,17 @@ def test_out_of_range_moments_ids_and_markup_are_one_line(store):
     # A ref that looks like Rich markup is printed as it was typed, not parsed.
     markup = run("queue", "--explain", "x[/]", "--at", AT)
     assert markup.exit_code == 2 and "no customer 'x[/]'" in markup.stderr
+
+
+def test_names_notes_and_callers_print_as_written_not_as_markup(store):
+    """Regression: "[/]" in a name, a DNC reason or a caller name crashed Rich (traceback)."""
+    add_customer(store, "R1", where=NY, name="Eve [/] Evil", company="[bold]Co")
+    assert run("dnc", "add", "+1 212 555 0177", "--reason", "[/] by letter").exit_code == 0
+    listed = run("dnc", "list")
+    assert listed.exit_code == 0 and "[/] by letter" in listed.stdout
+    explained = run("queue", "--explain", "R1", "--at", AT)
+    assert explained.exit_code == 0 and "Eve [/] Evil ([bold]Co)" in explained.stdout
+    queue = run("queue", "--at", AT, "--caller", "[red]ann")
+    assert queue.exit_code == 0 and "[red]ann" in queue.stdout and "Eve [/] Evil" in queue.stdout
+    claimed = run("next", "--caller", "x[/]", "--at", AT)
+    assert claimed.exit_code == 0 and "claimed for x[/]" in claimed.stdout

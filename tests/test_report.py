@@ -364,9 +364,24 @@ def test_cli_report_text_and_by(period_db, db_path):
     (["--by", "colour"], "--by"),
     (["--e", "2"], "between 0 and 1"),
     (["--since", "2026-03-09", "--until", "2026-03-01"], "after"),
+    # Regression: far years overflowed the previous-period arithmetic (a traceback), and
+    # anything after the first ten characters was silently ignored.
+    (["--since", "0001-01-01"], "too far"),
+    (["--until", "9999-12-31"], "too far"),
+    (["--until", "2026-03-01garbage"], "not a date"),
 ])
 def test_cli_report_bad_input(store, args, needle):
     result = CliRunner().invoke(app, ["report", *args])
     assert result.exit_code == 2
     assert needle in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_report_prints_caller_names_as_written(period_db, db_path):
+    """Regression: a caller named "x[/]" crashed the --by caller table (Rich markup)."""
+    store, ids, _ = period_db
+    q.insert_calls(store, [call(ids["b"], "completed", day(5), "x[/]")])
+    result = CliRunner().invoke(app, ["report", "--since", "2026-03-01", "--until",
+                                      "2026-03-09", "--by", "caller"])
+    assert result.exit_code == 0, result.output
+    assert "x[/]" in result.output

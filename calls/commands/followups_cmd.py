@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from calls import followups as fu
@@ -168,7 +169,8 @@ def followups_list(
             writer.writerows([[_safe_cell(v) for v in r] for r in table])
             _emit(buffer.getvalue(), output)
             if output is not None:
-                common.err_console.print(f"Wrote {len(table)} follow-ups to {output}")
+                common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,
+                                         highlight=False)
             return
     _print_table(rows, now, title=_title(who, kind, due, overdue, status))
     if more:
@@ -201,9 +203,10 @@ def _title(owner, kind, due, overdue, status) -> str:
 
 def _print_table(rows: list[fu.Followup], now: datetime, title: str) -> None:
     if not rows:
-        common.console.print(f"No {title}.")
+        common.console.print(f"No {title}.", markup=False, highlight=False)
         return
-    table = Table(title=f"{len(rows)} × {title}", title_justify="left")
+    # Names, owners and notes are typed by people: "[urgent]" must print as written.
+    table = Table(title=escape(f"{len(rows)} × {title}"), title_justify="left")
     show_status = any(f.status != "open" for f in rows)
     table.add_column("ID", justify="right", no_wrap=True)
     table.add_column("Kind", no_wrap=True)
@@ -224,13 +227,13 @@ def _print_table(rows: list[fu.Followup], now: datetime, title: str) -> None:
         cells = [
             str(f.id),
             f.kind,
-            f"{f.customer_ref} {f.customer_name}",
-            f.owner or "anyone",
+            escape(f"{f.customer_ref} {f.customer_name}"),
+            escape(f.owner or "anyone"),
             due_text,
         ]
         if show_status:
             cells.append(f.status)
-        cells.append(first)
+        cells.append(escape(first))
         table.add_row(*cells)
     if any(f.is_overdue(now) for f in rows):
         table.caption = "! overdue"
@@ -244,6 +247,7 @@ def _print_one(f: fu.Followup) -> None:
         f"#{f.id} {f.kind} for {f.customer_ref} {f.customer_name}: owner {owner}, "
         f"due {due}, {f.status}",
         highlight=False,
+        markup=False,
     )
 
 
@@ -328,7 +332,8 @@ def followups_done(
         out["recovery_call"] = recovery.to_dict() if recovery else None
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
-    common.console.print(f"Closed #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.")
+    common.console.print(f"Closed #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.",
+                         markup=False, highlight=False)
     if recovery is not None:
         common.console.print(
             f"Recovery call #{recovery.id} is in the queue, due {_when(recovery.due_at)}."
@@ -355,7 +360,8 @@ def followups_cancel(
     if json_out:
         typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
         return
-    common.console.print(f"Cancelled #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.")
+    common.console.print(f"Cancelled #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.",
+                         markup=False, highlight=False)
 
 
 @followups_app.command("reschedule")
@@ -410,6 +416,9 @@ def plan_command(
             day = date.fromisoformat(at.strip())
         except ValueError:
             common.fail(f"cannot read the date {at!r}; use YYYY-MM-DD or an ISO time")
+        if not 1900 <= day.year <= 9000:  # the plan's window would overflow the calendar
+            common.fail(f"the date {at!r} is too far from today (give a year between 1900 "
+                        "and 9000)")
         now = datetime.combine(day, time(9, 0), tzinfo=_local_zone()).astimezone(UTC)
     else:
         now = _now(at)
@@ -437,6 +446,7 @@ def plan_command(
             f"  #{f.id} {f.kind:<16} {f.customer_ref} {f.customer_name}: {f.occasion or ''} "
             f"(due {_when(f.due_at)}, owner {f.owner or 'anyone'})",
             highlight=False,
+            markup=False,
         )
 
 

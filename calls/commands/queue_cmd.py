@@ -67,7 +67,7 @@ def _print_entries(entries, caller: str, now: datetime) -> None:
     # At 80 columns the reasons need the room more than the phone (--json has it all).
     wide = console.width >= 110
     table = Table(
-        title=f"Queue for {caller} at {now:%Y-%m-%d %H:%M} UTC", title_justify="left"
+        title=escape(f"Queue for {caller} at {now:%Y-%m-%d %H:%M} UTC"), title_justify="left"
     )
     table.add_column("#", justify="right")
     table.add_column("ref", no_wrap=True)
@@ -125,9 +125,10 @@ def register(app: typer.Typer) -> None:
                     print(json.dumps(ex.to_dict(), indent=2, ensure_ascii=False))
                     return
                 c = ex.customer
+                # Names and companies come from imported lists: never Rich markup.
                 console.print(
-                    f"[bold]{c.ref}[/] {c.name}"
-                    f"{' (' + c.company + ')' if c.company else ''} {c.phone or ''}",
+                    f"[bold]{escape(c.ref)}[/] {escape(c.name)}"
+                    f"{' (' + escape(c.company) + ')' if c.company else ''} {c.phone or ''}",
                     highlight=False,
                     soft_wrap=True,
                 )
@@ -149,6 +150,7 @@ def register(app: typer.Typer) -> None:
                     f"Nobody to call for {who} at {now:%Y-%m-%d %H:%M} UTC; "
                     f"{_opening_line(next_opening(store, who, now, policy), now)}.",
                     highlight=False,
+                    markup=False,
                     soft_wrap=True,
                 )
                 return
@@ -179,6 +181,7 @@ def register(app: typer.Typer) -> None:
                     f"Nobody to call for {who}; "
                     f"{_opening_line(next_opening(store, who, now, policy), now)}.",
                     highlight=False,
+                    markup=False,
                     soft_wrap=True,
                 )
                 return
@@ -188,7 +191,8 @@ def register(app: typer.Typer) -> None:
             c = entry.customer
             lease = policy.claims.lease_minutes
             console.print(
-                f"[bold]{c.ref}[/] {c.name}{' (' + c.company + ')' if c.company else ''}"
+                f"[bold]{escape(c.ref)}[/] {escape(c.name)}"
+                f"{' (' + escape(c.company) + ')' if c.company else ''}"
                 f" {c.phone}  {entry.local_time:%H:%M} {entry.time_zone}"
                 f"  tier {c.tier or '-'}",
                 highlight=False,
@@ -196,7 +200,8 @@ def register(app: typer.Typer) -> None:
             )
             for reason in entry.reasons:
                 console.print(f"  {reason}", highlight=False, markup=False, soft_wrap=True)
-            console.print(f"claimed for {who} for {lease} min", highlight=False, soft_wrap=True)
+            console.print(f"claimed for {who} for {lease} min", highlight=False, markup=False,
+                          soft_wrap=True)
 
     @app.command("release")
     def release_command(
@@ -224,6 +229,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"released {len(released)} claim{'s' if len(released) != 1 else ''} of {who}",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
 
@@ -319,6 +325,7 @@ def register(app: typer.Typer) -> None:
             f"{result.added} added, {result.already} already listed, "
             f"{len(result.rejected)} rejected",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
         for line, raw, why in result.rejected[:20]:
@@ -358,7 +365,8 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, overflow="fold")
         for e in entries:
             table.add_row(
-                e.phone, f"{e.added_at:%Y-%m-%d}", e.source or "", e.reason or "", str(e.customers)
+                e.phone, f"{e.added_at:%Y-%m-%d}", escape(e.source or ""), escape(e.reason or ""),
+                str(e.customers),
             )
         console.print(table)
         total = count_numbers(store)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -102,7 +103,7 @@ def render_report(report: rp.Report) -> list:
                 label = LABEL[Outcome(code)]
             except ValueError:
                 label = code
-            mix.add_row(label, f"{n:,}", _pct(n / a.attempts if a.attempts else None))
+            mix.add_row(escape(label), f"{n:,}", _pct(n / a.attempts if a.attempts else None))
         out.append(mix)
 
         rates = Table(title=f"AAPOR rates over cases (e = {report.e:g})", title_justify="left")
@@ -192,7 +193,8 @@ def render_groups(report: rp.Report) -> Table:
     if not report.groups:
         table.add_row("(no calls)")
     for g in report.groups:
-        cells = [g.key, f"{g.activity.attempts:,}", f"{g.activity.cases:,}",
+        # Caller names and script versions are typed by people: never Rich markup.
+        cells = [escape(str(g.key)), f"{g.activity.attempts:,}", f"{g.activity.cases:,}",
                  f"{g.activity.contacts:,}", f"{g.activity.completes:,}",
                  _pct0(g.rates["RR1"]), _pct0(g.rates["CON1"]), _num(g.nps.score)]
         if report.by == "caller":
@@ -265,7 +267,7 @@ def report(
                 for part in render_report(result):
                     common.console.print(part)
                 if html is not None:
-                    common.console.print(f"HTML report written to {html}")
+                    common.console.print(f"HTML report written to {html}", markup=False)
         finally:
             store.close()
 
