@@ -52,6 +52,7 @@ class QueueScreen(Screen):
         self._loading = False
         self._taking = False
         self._pending_unfinished: list[Any] = []
+        self._in_call = False
 
     def compose(self) -> ComposeResult:
         yield ShiftBar()
@@ -77,10 +78,10 @@ class QueueScreen(Screen):
             self.action_refresh()
 
     def on_screen_resume(self) -> None:
+        if self._in_call:
+            # Back from a call: _call_ended decides (the next customer first, then the list).
+            return
         self.action_refresh()
-        if self._pending_unfinished:
-            rest, self._pending_unfinished = self._pending_unfinished, []
-            self.offer_resume(rest)
 
     # -- loading ---------------------------------------------------------------------
 
@@ -240,12 +241,20 @@ class QueueScreen(Screen):
             return
         from tui.screens.call import CallScreen
 
+        self._in_call = True
         self.app.push_screen(CallScreen(context), self._call_ended)
 
     def _call_ended(self, result: str | None) -> None:
-        # The next customer is offered at once after a saved call; a skip comes back here.
+        # The next customer is offered at once after a saved call (before the list is
+        # reloaded: the caller waits for the customer, not for the list); a skip comes
+        # back here.
+        self._in_call = False
         if result == "done" and not self._pending_unfinished:
             self.action_take_next()
+        self.action_refresh()
+        if self._pending_unfinished:
+            rest, self._pending_unfinished = self._pending_unfinished, []
+            self.offer_resume(rest)
 
     def action_explain(self) -> None:
         customer_id = self._selected_id()
