@@ -577,8 +577,12 @@ def _after_customer_import(store: Store, now: datetime, options: ImportOptions) 
     from calls.orders import attach_pending_orders
     from calls.tiers import recompute_tiers
 
-    attached = attach_pending_orders(store, now, options.revenue_window_days)
-    recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+    old = store_imports.use_bulk_cache(store, main_kib=8192, temp_kib=2048)
+    try:
+        attached = attach_pending_orders(store, now, options.revenue_window_days)
+        recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+    finally:
+        store_imports.restore_cache(store, old)
     return attached
 
 

@@ -378,13 +378,18 @@ def import_orders(
     result.duplicates = counts.duplicates
     result.import_id = counts.import_id
     if not options.dry_run:
-        store_orders.attach_pending(store)
-        result.customers_with_orders = derive_customer_figures(
-            store, now, options.revenue_window_days
-        )
+        from calls.store.imports import restore_cache, use_bulk_cache
         from calls.tiers import recompute_tiers
 
-        recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+        old = use_bulk_cache(store, main_kib=8192, temp_kib=2048)
+        try:
+            store_orders.attach_pending(store)
+            result.customers_with_orders = derive_customer_figures(
+                store, now, options.revenue_window_days
+            )
+            recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+        finally:
+            restore_cache(store, old)
     result.pending_total = store_orders.pending_count(store) + (
         counts.pending if options.dry_run else 0
     )
