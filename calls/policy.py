@@ -486,6 +486,13 @@ def _outcomes(table: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...
     return tuple(value)
 
 
+def _known_regions() -> frozenset[str]:
+    """The ISO 3166 codes of the countries phone numbers can belong to."""
+    import phonenumbers
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
 def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
     _check_keys(table, {"hours", "countries", "fallback_time_zone", "skip_holidays"}, "calling")
     hours = dict(d.hours)
@@ -495,6 +502,10 @@ def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
         prefix = f"calling.countries.{code}"
         if len(code) != 2 or not code.isalpha() or not code.isupper():
             raise _KeyError(prefix, "country must be a two-letter code like US or CA")
+        if code not in _known_regions():
+            # A typo (UK for GB) would silently never apply: refuse it like an unknown key.
+            hint = " (the United Kingdom is GB)" if code == "UK" else ""
+            raise _KeyError(prefix, f"unknown country code {code!r}{hint}")
         if not isinstance(rules, dict):
             raise _KeyError(prefix, "must be a table")
         _check_keys(rules, {"hours", "earliest", "latest", "skip_holidays"}, prefix)

@@ -45,6 +45,7 @@ from calls.policy import (
     WindowState,
     at_risk_date,
     format_duration,
+    holiday_name,
     local_date,
     local_now,
     next_occurrence,
@@ -411,14 +412,17 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
     if not win.open:
         local, _zone = _local(row, now, policy)
         zones = ", ".join(win.zones)
+        # "outside calling hours: 11:00" on a Thursday puzzles a supervisor: name the holiday.
+        holiday = holiday_name(row.get("phone_region") or None, local.date(), policy)
+        closed = f"closed for {holiday}" if holiday else "outside calling hours"
         if win.opens_at is not None:
             opens_local, _ = _local(row, win.opens_at, policy)
             when = (opens_local.strftime("%H:%M") if opens_local.date() == local.date()
                     else opens_local.strftime("%a %H:%M"))
-            text = (f"outside calling hours: {local:%H:%M} in {zones}, opens {when} "
+            text = (f"{closed}: {local:%H:%M} in {zones}, opens {when} "
                     f"(in {format_duration(win.opens_at - now)})")
         else:
-            text = f"outside calling hours: {local:%H:%M} in {zones}, no opening in 2 weeks"
+            text = f"{closed}: {local:%H:%M} in {zones}, no opening in 2 weeks"
         out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None))
     return out
 

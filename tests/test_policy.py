@@ -116,6 +116,9 @@ def test_env_variable_names_the_file(tmp_path, monkeypatch):
         ("[calling.hours]\nfunday = \"09:00-10:00\"\n", "calling.hours.funday"),
         ("[calling.hours]\ntue = \"9-5\"\n", "calling.hours.tue"),
         ("[calling.countries.usa]\nlatest = \"20:00\"\n", "calling.countries.usa"),
+        # Regression: a code no number has (UK for GB) was accepted and never applied.
+        ("[calling.countries.UK]\nlatest = \"20:00\"\n", "calling.countries.UK"),
+        ("[calling.countries.XX.hours]\nsun = \"10:00-12:00\"\n", "calling.countries.XX"),
         ("[calling]\nfallback_time_zone = \"Mars/Olympus\"\n", "calling.fallback_time_zone"),
         ("[retry]\nnot_an_outcome = 5\n", "retry.not_an_outcome"),
         ("[retry]\nbusy = -1\n", "retry.busy"),

@@ -213,3 +213,17 @@ def test_explain_says_when_the_caller_holds_the_customer(store):
     assert ex.callable and "you hold this customer (claim until 15:30 UTC)" in ex.lines
     other = explain(store, cid, "bob", NOW)
     assert not other.callable and other.lines[0].startswith("being called by ann")
+
+
+def test_explain_names_the_public_holiday_that_closes_the_window(store):
+    """Regression: a closed holiday read "outside calling hours: 11:00" on a Thursday."""
+    import pytest
+
+    pytest.importorskip("holidays")
+    add_customer(store, "ny", where=NY)
+    thanksgiving = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # 11:00 in New York
+    closed = explain(store, "ny", "ann", thanksgiving)
+    assert closed.lines[0] == ("closed for Thanksgiving Day: 11:00 in America/New_York, "
+                               "opens Fri 09:00 (in 22 h)")
+    early = explain(store, "ny", "ann", thanksgiving + timedelta(hours=20))  # Fri 07:00
+    assert early.lines[0].startswith("outside calling hours: 07:00 in America/New_York")

@@ -237,3 +237,22 @@ def test_check_prints_problems_with_brackets_as_written(tmp_path):
     result = runner.invoke(app, ["script", "check", str(f)])
     assert result.exit_code == 2
     assert "empty[1].toml" in result.stderr and "add [[questions]] tables" in result.stderr
+
+
+def test_far_moments_huge_ids_and_long_conditions_are_one_short_line(tmp_path):
+    """Regression: --stored 10**22 and try --at year 1 were tracebacks; a 10,000-character
+    condition was echoed whole."""
+    stored = runner.invoke(app, ["script", "show", "--stored", "9" * 25])
+    assert stored.exit_code == 2 and "no stored script" in stored.stderr
+    early = runner.invoke(app, ["script", "try", "quarterly", "--at", "0001-01-01T00:00Z",
+                                "-a", "nps=9"], input="")
+    assert early.exit_code == 2 and "too far" in early.stderr
+    f = tmp_path / "long.toml"
+    long_when = "(" * 3000 + "nps" + ")" * 3000
+    f.write_text('name = "t"\nversion = 1\npurpose = "care"\nopening = "Hi"\nclosing = "Bye"\n'
+                 '[[questions]]\nkey = "nps"\ntype = "nps"\ntext = "x"\n'
+                 f'[[questions]]\nkey = "q"\ntype = "text"\ntext = "y"\nwhen = "{long_when}"\n',
+                 encoding="utf-8")
+    checked = runner.invoke(app, ["script", "check", str(f)])
+    assert checked.exit_code == 2 and "longer than 2000 characters" in checked.stderr
+    assert len(checked.stderr) < 400

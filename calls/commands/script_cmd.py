@@ -285,6 +285,8 @@ def try_command(
             now = from_iso(at) if at else now_utc()
         except ValueError:
             fail(f"--at {at!r} is not an ISO time such as 2026-03-10T15:00:00Z")
+        if not 1900 <= now.year <= 9000:  # the sample customer's dates count years back
+            fail(f"--at {at!r} is too far from today (give a year between 1900 and 9000)")
         if customer_ref:
             from calls.store.customers import get_customer
 

@@ -50,6 +50,8 @@ def store_script(store: Store, script: Script, now: datetime | None = None) -> i
 
 def get_stored_script(store: Store, script_id: int) -> StoredScript | None:
     """A stored script version with its text, or None."""
+    if not 0 < script_id < 2**63:  # no SQLite row id can be this: not an error, just none
+        return None
     row = store.one(
         "SELECT s.*, (SELECT count(*) FROM calls c WHERE c.script_id = s.id) AS calls "
         "FROM scripts s WHERE s.id = ?",

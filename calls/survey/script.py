@@ -396,8 +396,13 @@ class _Checker:
         try:
             node = cond.parse(source)
         except cond.ConditionError as exc:
+            # Quote a long condition around the error only: the line must stay readable.
+            shown = source if len(source) <= 80 else (
+                ("..." if exc.position > 40 else "")
+                + source[max(0, exc.position - 40):exc.position + 40]
+                + ("..." if exc.position + 40 < len(source) else ""))
             self.add(where, f"syntax error in 'when' at column {exc.position + 1}: "
-                     f"{exc.message} (in '{source}')")
+                     f"{exc.message} (in '{shown}')")
             return None
         before = len(self.problems)
         self._check(node, where, earlier, later)
