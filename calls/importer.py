@@ -120,6 +120,7 @@ class ImportOptions:
     b_share: float = 0.95
     revenue_window_days: int = 365               # for figures of attached order lines
     progress: Callable[[int, int], None] | None = None   # (done, total) in table units
+    phase: Callable[[str], None] | None = None           # "Saving ...": a step without rows
 
 
 @dataclass
@@ -537,6 +538,8 @@ def import_customers(
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
         rejects_writer.close()
+        if options.phase:
+            options.phase("Saving customers")
         counts = stage.merge(
             match_on=match_on,
             provided=_provided_columns(columns),
@@ -568,6 +571,8 @@ def import_customers(
     result.duplicates = counts.duplicates
     result.import_id = counts.import_id
     if not options.dry_run:
+        if options.phase:
+            options.phase("Re-tiering")
         result.orders_attached = _after_customer_import(store, now, options)
     return result
 

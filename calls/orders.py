@@ -104,6 +104,7 @@ class OrderImportOptions:
     a_share: float = 0.80
     b_share: float = 0.95
     progress: Callable[[int, int], None] | None = None
+    phase: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -358,6 +359,8 @@ def import_orders(
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
         rejects_writer.close()
+        if options.phase:
+            options.phase("Saving order lines")
         counts = sink.finish({
             "options": json.dumps({
                 "map": options.mapping,
@@ -381,6 +384,8 @@ def import_orders(
         from calls.store.imports import restore_cache, use_bulk_cache
         from calls.tiers import recompute_tiers
 
+        if options.phase:
+            options.phase("Deriving customer figures")
         old = use_bulk_cache(store, main_kib=8192, temp_kib=2048)
         try:
             store_orders.attach_pending(store)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -54,8 +54,23 @@ def tier_shares(policy_path: Path | None) -> tuple[float, float, object]:
     return policy.tiers.a_share, policy.tiers.b_share, policy
 
 
+class _Bar:
+    """The two callbacks an import reports through: rows done, and the step it is on."""
+
+    def __init__(self, progress, task):
+        self._progress = progress
+        self._task = task
+
+    def update(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total or None)
+
+    def phase(self, text: str) -> None:
+        # The rows are read; what follows (the merge, re-tiering) has no row count.
+        self._progress.update(self._task, description=text, completed=0, total=None)
+
+
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(label: str) -> Iterator[_Bar | None]:
     """A Rich progress bar when stdout is a terminal, else nothing (``None``)."""
     if not common.stdout_is_terminal():
         yield None
@@ -66,12 +81,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
         "[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
         TimeRemainingColumn(), console=common.console, transient=True,
     ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None)
-
-        yield update
+        yield _Bar(progress, progress.add_task(label, total=None))
 
 
 def print_rejects(rejects: list, total: int, rejects_path: Path | None) -> None:
@@ -119,8 +129,9 @@ def import_command(
         )
         store = common.open_store(db)
         try:
-            with progress_bar(f"Importing {file.name}") as update:
-                options.progress = update
+            with progress_bar(f"Importing {file.name}") as bar:
+                if bar is not None:
+                    options.progress, options.phase = bar.update, bar.phase
                 result = import_customers(store, file, options, now_utc())
             tiers = None
             if not dry_run:

@@ -74,8 +74,9 @@ def import_orders_command(
         )
         store = common.open_store(db)
         try:
-            with progress_bar(f"Importing {file.name}") as update:
-                options.progress = update
+            with progress_bar(f"Importing {file.name}") as bar:
+                if bar is not None:
+                    options.progress, options.phase = bar.update, bar.phase
                 result = import_orders(store, file, options, now_utc())
         finally:
             store.close()
