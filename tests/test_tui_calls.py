@@ -324,3 +324,25 @@ async def test_every_answer_type_from_the_keyboard(shift_db):
         shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
     assert answers == {"score": "4", "channels": '["email", "post"]', "staff": "250",
                        "renewal": '"2026-09-30"', "region": '"r1"'}
+
+
+async def test_changing_an_earlier_answer_reruns_the_branching_in_the_database(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await _take_next(pilot)
+        await press(pilot, "c", "enter", "3")
+        await type_text(pilot, "the team")
+        await press(pilot, "enter")
+        await type_text(pilot, "answer faster")
+        await press(pilot, "enter", "1")                      # improve, problem area
+        assert call.session.current().key == "last_order_csat"
+        await press(pilot, "up", "up", "up", "up")
+        assert call.session.current().key == "nps"
+        await press(pilot, "1", "0")                          # a promoter after all
+        assert call.session.current().key == "last_order_csat"
+        call_id = call.context.handle.call_id
+        keys = {r["key"] for r in _all(shift_db, "SELECT key FROM answers WHERE call_id = ?",
+                                       (call_id,))}
+        assert keys == {"nps", "going_well"}                  # improve, problem_area dropped
+        assert _one(shift_db, "SELECT value FROM answers WHERE call_id = ? AND key = 'nps'",
+                    (call_id,))["value"] == "10"

@@ -295,6 +295,16 @@ class TextAnswer(Input):
         super().__init__(**kwargs)
         self.qtype = "text"
 
+    # An Input is a ScrollView: its up/down/page keys would scroll a one-line field. They
+    # belong to the script (previous / next question).
+    _SCROLL_ACTIONS = frozenset({"scroll_up", "scroll_down", "page_up", "page_down",
+                                 "scroll_home", "scroll_end"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._SCROLL_ACTIONS:
+            return False
+        return super().check_action(action, parameters)
+
     def configure(self, qtype: str, value: Any = None) -> None:
         """Prepare for a question of type ``qtype`` with its current answer."""
         self.qtype = qtype
