@@ -123,3 +123,15 @@ def test_names_notes_and_callers_print_as_written_not_as_markup(store):
     assert queue.exit_code == 0 and "[red]ann" in queue.stdout and "Eve [/] Evil" in queue.stdout
     claimed = run("next", "--caller", "x[/]", "--at", AT)
     assert claimed.exit_code == 0 and "claimed for x[/]" in claimed.stdout
+
+
+def test_a_blank_caller_name_is_refused(store):
+    """Regression: "--caller '  '" printed a queue "for   " and claimed for a blank name."""
+    add_customer(store, "R1", where=NY)
+    for cmd in (["queue"], ["next"], ["release"]):
+        result = run(*cmd, "--caller", "   ", "--at", AT) if cmd != ["release"] else run(
+            *cmd, "--caller", "   ")
+        assert result.exit_code == 2 and "--caller" in result.stderr, (cmd, result.output)
+    assert store.scalar("SELECT count(*) FROM claims") == 0
+    padded = run("next", "--caller", " ann ", "--at", AT)
+    assert padded.exit_code == 0 and store.scalar("SELECT caller FROM claims") == "ann"

@@ -77,8 +77,11 @@ def open_store(db: Path | None) -> Store:
 
 def resolve_caller(caller: str | None) -> str:
     """``--caller``, else ``CARECALL_CALLER``, else the login name."""
+    if caller is not None and not caller.strip():
+        # A blank name would own claims and follow-ups nobody can ask for by name.
+        fail("--caller: give a name (or leave the option out)")
     if caller:
-        return caller
+        return caller.strip()
     env = os.environ.get("CARECALL_CALLER")
     if env:
         return env
