@@ -359,7 +359,8 @@ def table_chunks(table: Table, rows: int) -> Iterator[object]:
     """
     if table.format in ("csv", "tsv"):
         parser = CsvChunkParser(table.delimiter or ",", len(table.headers))
-        for first, text in raw_csv_chunks(table, rows):
+        # Blocks of about ``rows`` rows of a typical list (~150 characters a row).
+        for first, text in raw_csv_chunks(table, rows * 150):
             yield (parser, first, text)
     else:
         yield from _chunks(table.records(), rows)

@@ -315,42 +315,64 @@ class CsvChunkParser:
         return out
 
 
-def raw_csv_chunks(table: Table, rows_per_chunk: int) -> Iterator[tuple[int, str]]:
+def _line_breaks(text: str) -> int:
+    """Line breaks as the csv module counts them (\n, \r\n and a lone \r)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def raw_csv_chunks(table: Table, chunk_chars: int = 1 << 19) -> Iterator[tuple[int, str]]:
     """``(first line number, text)`` chunks of whole CSV records after the header.
 
-    A record ends at a line break outside quotes: with RFC 4180 quoting (a quote inside a
-    field is doubled) that is where the count of quote characters so far is even.
+    The file is read in blocks and cut at the last line break outside quotes: with RFC 4180
+    quoting (a quote inside a field is doubled) that is a break with an even number of
+    quote characters before it. Counting is done by ``str.count``, so the reading process
+    spends almost nothing per row; the workers parse the records.
     """
     with open(table.path, "rb") as raw:
         fh = io.TextIOWrapper(raw, encoding=table.encoding, newline="")
         line_no = 0
-        in_quotes = False
-        # Skip the header record (it may span lines too).
-        for text_line in fh:
-            line_no += 1
-            if text_line.count('"') % 2:
-                in_quotes = not in_quotes
-            if not in_quotes:
+        # The header record (it may span lines too).
+        quotes = 0
+        while True:
+            text_line = fh.readline()
+            if not text_line:
                 break
-        buffer: list[str] = []
-        first = line_no + 1
-        records = 0
-        for text_line in fh:
-            line_no += 1
-            buffer.append(text_line)
-            if text_line.count('"') % 2:
-                in_quotes = not in_quotes
-            if not in_quotes:
-                records += 1
-                if records >= rows_per_chunk:
-                    table.progress_done = raw.tell()
-                    yield first, "".join(buffer)
-                    buffer = []
-                    records = 0
-                    first = line_no + 1
-        if buffer:
-            yield first, "".join(buffer)
+            line_no += _line_breaks(text_line) or 1
+            quotes += text_line.count('"')
+            if quotes % 2 == 0:
+                break
+        carry = ""
+        while True:
+            block = fh.read(max(1, chunk_chars))
+            if not block:
+                break
+            text = carry + block
+            cut = _last_break_outside_quotes(text)
+            if cut < 0:
+                carry = text
+                continue
+            chunk, carry = text[:cut], text[cut:]
+            table.progress_done = raw.tell()
+            yield line_no + 1, chunk
+            line_no += _line_breaks(chunk)
+        if carry:
+            yield line_no + 1, carry
         table.progress_done = table.progress_total
+
+
+def _last_break_outside_quotes(text: str) -> int:
+    """The index just after the last line break outside quotes, or -1."""
+    end = len(text)
+    while True:
+        pos = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end))
+        if pos < 0:
+            return -1
+        if pos + 1 == len(text) and text[pos] == "\r":
+            end = pos          # a \r at the very end may be half of \r\n: cut earlier
+            continue
+        if text.count('"', 0, pos) % 2 == 0:
+            return pos + 1
+        end = pos
 
 
 def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:

@@ -163,9 +163,25 @@ def test_raw_chunks_parse_like_the_streaming_reader(tmp_path):
     table = read_table(path)
     expected = list(table.records())
     parser = CsvChunkParser(",", len(table.headers))
-    for size in (1, 2, 10):
+    for size in (1, 2, 7, 10, 64, 1 << 16):
         got = [rec for first, text in raw_csv_chunks(table, size) for rec in parser(first, text)]
-        assert got == expected
+        assert got == expected, size
     assert [line for line, _, _ in expected] == [3, 7, 8, 9]
     assert expected[0][1][1] == 'one\n"quoted" two\nthree'
     assert expected[1][2] == {"column 4": "extra"}
+
+
+def test_raw_chunks_on_real_crlf_exports():
+    from pathlib import Path
+
+    from calls.readers import CsvChunkParser, raw_csv_chunks
+
+    data = Path(__file__).parent / "data"
+    for name in ("datablist_customers_10.csv", "excel_roundtrip_sample.csv",
+                 "uci_retail_sample.csv"):
+        table = read_table(data / name)
+        expected = list(table.records())
+        parser = CsvChunkParser(table.delimiter or ",", len(table.headers))
+        for size in (3, 100, 1 << 20):
+            got = [r for first, text in raw_csv_chunks(table, size) for r in parser(first, text)]
+            assert got == expected, (name, size)
