@@ -385,7 +385,7 @@ class CallScreen(Screen[str | None]):
         if action == "leave_field":
             return typing
         if action == "explain":
-            return not typing
+            return self.phase == "ready" and not typing
         return True
 
     def action_connect(self) -> None:
