@@ -8,8 +8,10 @@ customer's number here too (``calls.calling.record_outcome``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -126,7 +128,8 @@ def is_listed(store: Store, phone: str) -> DncEntry | None:
     return DncEntry.from_row(row) if row else None
 
 
-def _pick_column(headers: list[str], column: str | None) -> str:
+def _pick_column(headers: list[str], column: str | None,
+                 valid_in: Callable[[str], int] | None = None) -> str:
     if column is not None:
         if column not in headers:
             raise UserError(f"no column {column!r}; the file has: {', '.join(headers)}")
@@ -136,9 +139,14 @@ def _pick_column(headers: list[str], column: str | None) -> str:
         for h, n in norm.items():
             if n == wanted:
                 return h
-    for h, n in norm.items():
-        if any(w in n for w in ("phone", "number", "tel", "mobile")):
-            return h
+    loose = [h for h, n in norm.items()
+             if any(w in n for w in ("phone", "number", "tel", "mobile", "e164"))]
+    if len(loose) > 1 and valid_in is not None:
+        # "number_type" and "national_number" both say number: take the column whose
+        # first rows are phone numbers (ties keep the file's order).
+        return max(loose, key=lambda h: (valid_in(h), -loose.index(h)))
+    if loose:
+        return loose[0]
     if len(headers) == 1:
         return headers[0]
     raise UserError(f"cannot tell which column holds the numbers ({', '.join(headers)}); "
@@ -167,7 +175,22 @@ def import_numbers(store: Store, path: str | os.PathLike, now: datetime, *,
     except csv.Error as exc:  # e.g. a binary file named .csv
         raise UserError(f"{p}: cannot read it as a table ({exc})") from None
     headers = list(table.headers)
-    col = _pick_column(headers, column)
+
+    def valid_in(header: str) -> int:
+        """How many of the first 50 rows hold a valid number in ``header``."""
+        count = 0
+        for _line, values in itertools.islice(table.rows(), 50):
+            try:
+                normalise_phone((values.get(header) or "").strip(), default_region=region)
+            except PhoneError:
+                continue
+            count += 1
+        return count
+
+    try:
+        col = _pick_column(headers, column, valid_in)
+    except csv.Error as exc:
+        raise UserError(f"{p}: cannot read it as a table ({exc})") from None
     result = DncImportResult(file=str(p), column=col)
     records: list[tuple] = []
     seen: set[str] = set()

@@ -129,3 +129,14 @@ def test_import_of_a_binary_file_is_one_line(store, tmp_path):
     result = run("dnc", "import", str(f))
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.stderr.count("\n") == 1
+
+
+def test_the_column_guess_prefers_the_one_holding_numbers(store, tmp_path):
+    """Regression: a file with "number_type" before "expected_e164" had every line rejected."""
+    f = tmp_path / "numbers.csv"
+    f.write_text("region,number_type,expected_e164\nUS,MOBILE,+12125550101\n"
+                 "GB,FIXED_LINE,+442079460958\n", encoding="utf-8")
+    result = run("dnc", "import", str(f), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["column"] == "expected_e164" and data["added"] == 2 and not data["rejected"]

@@ -212,6 +212,7 @@ def test_cancel_and_reschedule(runner, store, people):
         (["plan", "--at", "0001-01-01"], "too far from today"),
         (["plan", "--at", "9999-12-31"], "too far from today"),
         (["plan", "--at", "9999-12-31T10:00"], "too far from today"),
+        (["followups", "--json", "--format", "csv"], "not both"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(runner, people, args, message):

@@ -123,6 +123,8 @@ def followups_list(
         common.fail("use --owner NAME or --mine, not both")
     if due and overdue:
         common.fail("use --due or --overdue, not both")
+    if json_out and fmt.lower() not in ("table", "json"):
+        common.fail(f"use --json or --format {fmt}, not both")
     fmt = "json" if json_out else fmt.lower()
     if fmt not in ("table", "csv", "json"):
         common.fail(f"unknown format {fmt!r}; use table, csv or json")
