@@ -7,7 +7,8 @@ import io
 import json
 import os
 import stat
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -283,3 +284,104 @@ def _ndjson(store, table):
     buf = io.StringIO()
     export_table(store, table, buf, fmt="ndjson")
     return buf.getvalue().splitlines()
+
+
+@pytest.fixture
+def across_dst(store):
+    """More calls than twice the customers (the export then reads calls without the
+    customers join, refs and zones from the in-memory lookup), in zones whose offset
+    changes inside the export period: New York (spring forward and fall back), London,
+    Lord Howe (a half-hour change) and Kolkata (+05:30), plus a customer without a zone."""
+    zones = {"ny": "America/New_York", "ldn": "Europe/London", "lh": "Australia/Lord_Howe",
+             "in": "Asia/Kolkata", "none": None}
+    for ref, zone in zones.items():
+        store.db["customers"].insert({
+            "ref": f'{ref}, "x"' if ref == "ldn" else ref, "name": ref, "phone": "+12025550100",
+            "time_zones": json.dumps([zone]) if zone else None,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        })
+    ids = {r["name"]: r["id"] for r in store.all("SELECT id, name FROM customers")}
+    moments = [
+        "2026-03-08T06:59:59Z", "2026-03-08T07:00:00Z", "2026-03-08T07:30:00Z",  # NY spring
+        "2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z",                          # London
+        "2026-04-04T14:59:59Z", "2026-04-04T15:00:00Z", "2026-04-04T15:30:00Z",  # Lord Howe
+        "2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:30:00Z",  # NY fall back
+        "2026-10-04T15:59:59Z", "2026-10-04T16:00:00Z",                          # Lord Howe
+    ]
+    rows = []
+    for n, moment in enumerate(moments):
+        for name in zones:
+            began = datetime.fromisoformat(moment)
+            rows.append({
+                "customer_id": ids[name], "caller": 'o"neil, jr' if n % 3 == 0 else "ann",
+                "reason": "a\nb" if n % 4 == 0 else None, "started_at": moment,
+                "connected_at": moment if n % 2 else None,
+                # ends an hour and a half later: across the change when the start is before
+                "ended_at": (began + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "outcome": "completed" if n % 2 else "no_answer",
+                "callback_at": "2030-06-01T12:00:00Z" if n == 4 else None,
+                "notes": "said, \"hi\"" if n == 5 else None,
+            })
+    q.insert_calls(store, rows)
+    return store, zones
+
+
+def _expected_local(zone, moment):
+    if not zone or not moment:
+        return ""
+    return datetime.fromisoformat(moment).astimezone(
+        ZoneInfo(zone)).isoformat()
+
+
+def test_large_export_local_times_across_dst(across_dst, tmp_path):
+    store, zones = across_dst
+    assert store.scalar("SELECT count(*) FROM calls") > 2 * store.scalar(
+        "SELECT count(*) FROM customers")
+    out = tmp_path / "calls.csv"
+    export_table(store, "calls", out, fmt="csv")
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    db_rows = store.all("SELECT c.*, cu.ref, cu.name FROM calls c "
+                        "JOIN customers cu ON cu.id = c.customer_id ORDER BY c.id")
+    assert [int(r["id"]) for r in rows] == [r["id"] for r in db_rows]
+    for got, want in zip(rows, db_rows):
+        zone = zones[want["name"]]
+        assert got["customer_ref"] == want["ref"]
+        assert got["time_zone"] == (zone or "")
+        for col in ("caller", "reason", "notes", "outcome", "started_at", "connected_at",
+                    "ended_at", "callback_at"):
+            assert got[col] == (want[col] or ""), col
+        for col in ("started_at", "connected_at", "ended_at", "callback_at"):
+            assert got[f"{col}_local"] == _expected_local(zone, want[col]), (col, want[col])
+    # spot checks written out: the switch itself
+    ny = [r for r in rows if r["time_zone"] == "America/New_York"]
+    assert ny[0]["started_at_local"] == "2026-03-08T01:59:59-05:00"
+    assert ny[1]["started_at_local"] == "2026-03-08T03:00:00-04:00"
+    assert ny[0]["ended_at_local"] == "2026-03-08T04:29:59-04:00"
+    fall = [r for r in ny if r["started_at"].startswith("2026-11-01")]
+    assert [r["started_at_local"] for r in fall] == [
+        "2026-11-01T01:30:00-04:00", "2026-11-01T01:00:00-05:00", "2026-11-01T01:30:00-05:00"]
+    lh = [r for r in rows if r["time_zone"] == "Australia/Lord_Howe"]
+    assert lh[5]["started_at_local"] == "2026-04-05T01:59:59+11:00"
+    assert lh[6]["started_at_local"] == "2026-04-05T01:30:00+10:30"
+
+
+def test_large_export_csv_equals_the_small_one(across_dst):
+    """The lookup path (many calls per customer) writes what the joined path writes."""
+    store, _ = across_dst
+    large = io.StringIO()
+    export_table(store, "calls", large, fmt="csv")
+    for fmt in ("csv", "ndjson"):
+        big = io.StringIO()
+        export_table(store, "calls", big, fmt=fmt)
+        # adding customers makes the same export take the joined path
+        for i in range(200):
+            store.db["customers"].insert({
+                "ref": f"pad{i}", "name": f"pad{i}", "phone": "+12025550100",
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"})
+        small = io.StringIO()
+        export_table(store, "calls", small, fmt=fmt)
+        assert big.getvalue() == small.getvalue(), fmt
+        store.db.conn.execute("DELETE FROM customers WHERE ref LIKE 'pad%'")
+        store.db.conn.commit()
+    assert large.getvalue().count("\r\n") == store.scalar("SELECT count(*) FROM calls") + 1

@@ -26,8 +26,10 @@ class TableSpec:
     order: str
     moments: tuple[str, ...]  # UTC moment columns that get a local time beside them
     # The same SELECT without the customers join, for large exports: the customer's ref
-    # and zone then come from an in-memory lookup by ``_cid`` (see customer_lookup), since
-    # one random customers lookup per row would cost more than everything else together.
+    # and zone then come from an in-memory lookup by ``customer_id`` (see customer_lookup),
+    # since one random customers lookup per row would cost more than everything else
+    # together. It leaves out the columns the lookup fills (customer_ref, _tz): every
+    # column fetched costs, at millions of rows (see iter_rows for the names it reports).
     light: str | None = None
 
 
@@ -50,9 +52,9 @@ SPECS: dict[str, TableSpec] = {
         "t.callback_personal, t.notes, cu.time_zones AS _tz "
         "FROM calls t LEFT JOIN customers cu ON cu.id = t.customer_id",
         "t.started_at", "t.id", ("started_at", "connected_at", "ended_at", "callback_at"),
-        "SELECT t.id, t.customer_id, NULL AS customer_ref, t.caller, t.script_id, "
+        "SELECT t.id, t.customer_id, t.caller, t.script_id, "
         "t.reason, t.started_at, t.connected_at, t.ended_at, t.outcome, t.callback_at, "
-        "t.callback_personal, t.notes, NULL AS _tz, t.customer_id AS _cid FROM calls t",
+        "t.callback_personal, t.notes FROM calls t",
     ),
     "answers": TableSpec(
         "answers",
@@ -63,9 +65,9 @@ SPECS: dict[str, TableSpec] = {
         "LEFT JOIN customers cu ON cu.id = c.customer_id "
         "LEFT JOIN scripts s ON s.id = c.script_id",
         "t.answered_at", "t.call_id, t.key", ("answered_at",),
-        "SELECT t.call_id, c.customer_id, NULL AS customer_ref, c.caller, "
+        "SELECT t.call_id, c.customer_id, c.caller, "
         "s.name AS script, s.version AS script_version, t.key, t.qtype, t.value, "
-        "t.answered_at, NULL AS _tz, c.customer_id AS _cid "
+        "t.answered_at "
         "FROM answers t JOIN calls c ON c.id = t.call_id "
         "LEFT JOIN scripts s ON s.id = c.script_id",
     ),
@@ -135,7 +137,9 @@ def iter_rows(
     """The column names and an iterator of row batches for ``table`` in ``[start, end)``.
 
     ``light``: the SELECT without the customers join (the caller fills in ``customer_ref``
-    and ``_tz`` from :func:`customer_lookup` by the ``_cid`` column)."""
+    and ``_tz`` from :func:`customer_lookup` by the ``customer_id`` column). The names
+    are the full SELECT's either way; a light row has no ``customer_ref`` or ``_tz``
+    value: :func:`light_positions` maps names to the row's positions."""
     spec = SPECS[table]
     where, params = _where(spec, start, end)
     select = spec.light if light and spec.light else spec.select
@@ -145,6 +149,9 @@ def iter_rows(
         order = "t.started_at, t.id"
     cursor = store.db.conn.execute(f"{select}{where} ORDER BY {order}", params)
     names = [d[0] for d in cursor.description]
+    if select is spec.light:
+        names.insert(names.index("customer_id") + 1, "customer_ref")
+        names.append("_tz")
 
     def batches() -> Iterator[list[tuple]]:
         while True:
@@ -154,6 +161,20 @@ def iter_rows(
             yield rows
 
     return names, batches()
+
+
+def light_positions(names: list[str]) -> list[int | None]:
+    """For the names :func:`iter_rows` reports for a light SELECT: each name's position
+    in a row, None for the columns the lookup fills."""
+    positions: list[int | None] = []
+    at = 0
+    for name in names:
+        if name in ("customer_ref", "_tz"):
+            positions.append(None)
+        else:
+            positions.append(at)
+            at += 1
+    return positions
 
 
 def wide_columns(store: Store, start: str | None, end: str | None) -> list[tuple]:
