@@ -65,7 +65,7 @@ class OrderWriter:
         marks = ", ".join("?" for _ in _STORED)
         self._insert = (
             f"INSERT OR IGNORE INTO order_lines ({cols}, customer_id, import_id) VALUES "
-            f"({marks}, (SELECT id FROM customers WHERE ref = ?), ?)"
+            f"({marks}, ?, ?)"
         )
 
     def add(self, lines: list[tuple], rejects: list[tuple]) -> None:
@@ -91,6 +91,12 @@ class OrderWriter:
                     "SELECT o.line_key, o.import_id FROM json_each(?) AS k "
                     "JOIN order_lines AS o ON o.line_key = k.value", (keys,)
                 ).fetchall())
+                # The batch's customers in one query (a lookup per line costs more).
+                refs = json.dumps(sorted({line[1] for line in lines}))
+                ids = dict(conn.execute(
+                    "SELECT k.value, c.id FROM json_each(?) AS k "
+                    "JOIN customers AS c ON c.ref = k.value", (refs,)
+                ).fetchall())
                 new: list[tuple] = []
                 seen: set[int] = set()
                 for line in lines:
@@ -103,7 +109,7 @@ class OrderWriter:
                         else:
                             self.counts.existing += 1
                     else:
-                        new.append((*line, line[1], import_id))
+                        new.append((*line, ids.get(line[1]), import_id))
                     seen.add(key)
                 conn.executemany(self._insert, new)
                 self.counts.added += len(new)
