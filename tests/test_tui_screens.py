@@ -259,3 +259,19 @@ async def test_a_recovery_call_reads_the_recovery_script(shift_db):
         # The opening on screen tells the customer what was fixed.
         shown = str(call.query_one("#script-text").render())
         assert "new courier from next week" in shown
+
+
+async def test_palette_offers_only_the_outcomes_that_apply_now(shift_db):
+    from tui.commands import ShiftCommands
+
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        call = app.screen
+        titles = {title for title, _help, _cb in ShiftCommands(call)._hits()}
+        assert "Outcome: No answer" in titles and "Outcome: Partial" not in titles
+        await press(pilot, "c", "enter")
+        titles = {title for title, _help, _cb in ShiftCommands(call)._hits()}
+        assert "Outcome: Partial" in titles and "Outcome: No answer" not in titles
+        assert "End the shift (shows a summary)" in titles

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from textual.actions import parse as parse_action
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -36,8 +37,9 @@ class ShiftCommands(Provider):
                     continue
                 if node is app and binding.action not in app_actions:
                     continue
+                _namespace, name, params = parse_action(binding.action)
                 try:
-                    allowed = node.check_action(binding.action, ())
+                    allowed = node.check_action(name, params)
                 except Exception:  # noqa: BLE001 - a screen half torn down: leave it out
                     allowed = False
                 if allowed is not True:
