@@ -51,9 +51,10 @@ def quick_callback_times(now: datetime, zone: ZoneInfo) -> list[tuple[str, datet
             base = base.replace(hour=hour, minute=minute)
         return base.replace(tzinfo=zone).astimezone(now.tzinfo)
 
+    minute = now.replace(second=0, microsecond=0)  # a callback is set to the minute
     choices = [
-        ("in 1 hour", now + timedelta(hours=1)),
-        ("in 2 hours", now + timedelta(hours=2)),
+        ("in 1 hour", minute + timedelta(hours=1)),
+        ("in 2 hours", minute + timedelta(hours=2)),
     ]
     if local.hour < 16:
         choices.append(("later today, 17:00", wall(0, 17)))
