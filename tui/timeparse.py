@@ -59,7 +59,7 @@ def parse_local_time(text: str, now: datetime, zone: ZoneInfo) -> datetime:
             # "+3d" means the same wall-clock time three days on, across DST changes too.
             target = (local_now.replace(tzinfo=None) + delta).replace(tzinfo=zone)
             return target.astimezone(UTC)
-        return (now + delta).astimezone(UTC)
+        return (now + delta).replace(second=0, microsecond=0).astimezone(UTC)
 
     day: date | None = None
     rest = raw
