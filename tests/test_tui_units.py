@@ -163,3 +163,34 @@ def test_shift_stats():
     stats.add(Outcome.REFUSED)
     assert (stats.calls, stats.contacts, stats.completes) == (5, 4, 2)
     assert stats.nps_score == pytest.approx(0.0)   # 1 promoter, 1 detractor of 3
+
+
+def test_digit_entry_never_yields_a_value_off_the_scale():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.integers(1, 30), st.lists(st.sampled_from([*"0123456789", "enter"]), max_size=30))
+    def check(size, keys):
+        valid = range(1, size + 1)
+        entry = DigitEntry(valid)
+        for key in keys:
+            value = entry.enter() if key == "enter" else entry.digit(int(key))
+            assert value is None or value in valid
+            # A number is only left waiting while a longer valid number could follow.
+            if entry.pending is not None:
+                assert any(str(v).startswith(str(entry.pending)) and v != entry.pending
+                           for v in valid)
+
+    check()
+
+
+@pytest.mark.parametrize("size", [5, 9, 11, 12, 30, 99])
+def test_every_value_of_any_scale_is_reachable_in_two_keys(size):
+    for value in range(1, size + 1):
+        entry = DigitEntry(range(1, size + 1))
+        got = None
+        for ch in str(value):
+            got = entry.digit(int(ch))
+        if got is None:
+            got = entry.enter()
+        assert got == value
