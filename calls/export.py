@@ -226,6 +226,7 @@ def _shape_rows(
     tz_index = names.index("_tz")
     # where each named column is in a row (a light row lacks those the lookup fills)
     pos = q.light_positions(names) if lookup is not None else list(range(len(names)))
+    memos: list[_FieldMemo] = []
     cells = []
     for p in plan:
         if p is None:
@@ -242,9 +243,13 @@ def _shape_rows(
                 if name in _CSV_SAFE and name not in plain:
                     expr = f"('' if {expr} is None else {expr})"
                 else:
-                    # text: quoted only when it holds a comma, quote or line break
-                    expr = (f"('' if (v := {expr}) is None else "
-                            f"(v if type(v) is str and not nq(v) else q(v)))")
+                    # text: quoted only when it holds a comma, quote or line break; the
+                    # fields of values seen before come from a memo (callers, reasons,
+                    # refs and codes repeat row after row)
+                    memo = _FieldMemo()
+                    memos.append(memo)
+                    k = len(memos) - 1
+                    expr = (f"(f{k}[v] if (v := {expr}) in f{k} else field{k}(v))")
             cells.append(expr)
         else:
             # fast path inline: the hour is cached for this zone; else the slow call
@@ -296,6 +301,9 @@ def _shape_rows(
                  "zone_name": _zone_name, "progress": progress, "q": _csv_field,
                  "nq": _NEEDS_QUOTES,
                  "plain": _plain}
+    for k, memo in enumerate(memos):
+        env[f"f{k}"] = memo.fields
+        env[f"field{k}"] = memo.field
     if lookup is not None:
         refs, zone_index, zone_texts = lookup
         zones = [_zone_name(t) for t in zone_texts]
@@ -318,6 +326,23 @@ _CSV_SAFE = frozenset({
     "outcome", "qtype", "status", "kind", "tier", "number_status", "phone_type",
 })
 _NEEDS_QUOTES = re.compile(r'[",\r\n]').search
+
+
+class _FieldMemo:
+    """CSV fields of one column's values, remembered for the values seen first (a bounded
+    number: a column of unique notes must not grow it without end)."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.fields: dict = {None: ""}
+
+    def field(self, value) -> str:
+        text = _csv_field(value)
+        # text only: a number would also match its equal of another type (1, 1.0, True)
+        if type(value) is str and len(self.fields) < self.LIMIT:
+            self.fields[value] = text
+        return text
 
 
 def _csv_field(value) -> str:
