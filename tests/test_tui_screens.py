@@ -275,3 +275,24 @@ async def test_palette_offers_only_the_outcomes_that_apply_now(shift_db):
         titles = {title for title, _help, _cb in ShiftCommands(call)._hits()}
         assert "Outcome: Partial" in titles and "Outcome: No answer" not in titles
         assert "End the shift (shows a summary)" in titles
+
+
+async def test_a_customer_another_caller_just_took_cannot_be_taken(shift_db):
+    from calls.policy import DEFAULT_POLICY
+    from calls.queue import claim_next
+
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        top = app.screen.view.entries[0].customer
+        with Store.open(shift_db) as store:           # bob, at another terminal
+            assert claim_next(store, "bob", NOW, DEFAULT_POLICY).customer.id == top.id
+        await press(pilot, "enter")                    # ann takes the row she still sees
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert any("cannot be taken" in m for m in _notes(app)), _notes(app)
+        assert top.id not in [e.customer.id for e in app.screen.view.entries]
+        await press(pilot, "n")                        # the next one is someone else
+        assert app.screen.context.customer.id != top.id
+    assert _one(shift_db, "SELECT caller FROM claims WHERE customer_id = ?",
+                (top.id,))["caller"] == "bob"
