@@ -170,7 +170,7 @@ class CallScreen(Screen[str | None]):
         keys.answer_handler = typed.answer_handler = self.take_answer
         self.context.notes_now_fn = lambda: self._notes_text
         self.query_one("#answer-error", AnswerError).show(None)
-        self.query_one("#history", HistoryView).show(self.context.history, self.context.followups)
+        self._draw_history()
         self._draw_card()
         self._draw_script()
         self.set_interval(30, self._draw_card)
@@ -178,6 +178,11 @@ class CallScreen(Screen[str | None]):
         self.set_interval(CLAIM_RENEW_SECONDS, self._renew_claim)
         if self.context.resumed:
             self.notify(f"Resumed the call with {self.context.customer.name}.")
+
+    def _draw_history(self) -> None:
+        ctx = self.context
+        self.query_one("#history", HistoryView).show(ctx.history, ctx.followups,
+                                                    ctx.customer.time_zones, self.app.now())
 
     def _renew_claim(self) -> None:
         if not self._leaving:
@@ -509,7 +514,7 @@ class CallScreen(Screen[str | None]):
     def _followup_added(self, followup: Any) -> None:
         self.context.followups_made.append(followup)
         self.context.followups = [f for f in self.context.followups if f.id != followup.id] + [followup]
-        self.query_one("#history", HistoryView).show(self.context.history, self.context.followups)
+        self._draw_history()
         self.notify(f"Follow-up added: {followup.kind.replace('_', ' ')}")
 
     def on_unmount(self) -> None:

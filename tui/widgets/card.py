@@ -9,7 +9,7 @@ from rich.markup import escape
 from textual.widgets import Static
 
 from calls.models import Customer
-from tui.timeparse import zone_of
+from tui.timeparse import format_local, zone_of
 
 
 def _money(value: float | None) -> str:
@@ -74,16 +74,18 @@ class CustomerCard(Static):
 class HistoryView(Static):
     """Previous calls (date, caller, outcome, scores, notes) and open follow-ups."""
 
-    def show(self, calls: list[Any], followups: list[Any], zone_name: str | None = None) -> None:
-        """Render the history lines (newest call first)."""
+    def show(self, calls: list[Any], followups: list[Any], zones: tuple[str, ...] = (),
+             now: datetime | None = None) -> None:
+        """Render the history lines (newest call first); due times in the customer's time."""
         lines: list[str] = []
+        zone = zone_of(zones)
         if followups:
             lines.append("[b]Open follow-ups[/b]")
             for f in followups:
-                due = f" due {f.due_at:%Y-%m-%d %H:%M}" if f.due_at else ""
+                due = f" due {format_local(f.due_at, zone, now)}" if f.due_at else ""
                 owner = f" · {escape(f.owner)}" if f.owner else ""
                 detail = f" — {escape(_first_line(f.details))}" if f.details else ""
-                lines.append(f"• {escape(f.kind)}{due}{owner}{detail}")
+                lines.append(f"• {escape(f.kind.replace('_', ' '))}{due}{owner}{detail}")
         lines.append("[b]Previous calls[/b]" if calls else "[dim]No previous calls.[/dim]")
         for c in calls:
             lines.append(escape(c))
