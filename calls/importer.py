@@ -581,12 +581,15 @@ def import_customers(
 def _after_customer_import(store: Store, now: datetime, options: ImportOptions) -> int:
     """Attach order lines waiting for these customers, then re-derive figures and tiers."""
     from calls.orders import attach_pending_orders
+    from calls.store.orders import has_order_lines
     from calls.tiers import recompute_tiers
 
     old = store_imports.use_bulk_cache(store, main_kib=8192, temp_kib=2048)
     try:
         attached = attach_pending_orders(store, now, options.revenue_window_days)
-        recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
+        # The merge already tiered everyone; only re-derived order figures can change that.
+        if has_order_lines(store):
+            recompute_tiers(store, a_share=options.a_share, b_share=options.b_share)
     finally:
         store_imports.restore_cache(store, old)
     return attached

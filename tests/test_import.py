@@ -216,24 +216,21 @@ def test_parallel_preparation_gives_the_same_result(store, now, tmp_path):
     assert (again.unchanged, again.updated, again.inserted) == (3000, 0, 0)
 
 
-def test_tiers_given_at_insert_are_the_rule(store, now, tmp_path, monkeypatch):
-    """The merge inserts new customers with their tier; the full rule then changes none."""
-    import calls.tiers
-
-    real = calls.tiers.recompute_tiers
-    changed: list[int] = []
-
-    def recording(*args, **kwargs):
-        changed.append(real(*args, **kwargs))
-        return changed[-1]
-
-    monkeypatch.setattr(calls.tiers, "recompute_tiers", recording)
+def test_tiers_given_at_insert_are_the_rule(store, now, tmp_path):
+    """The merge tiers everyone (new customers at insert); the full rule then changes none."""
+    from calls.tiers import recompute_tiers
 
     rows = [[f"N{i}", "A", "B", "US", f"(212) 555-{i:04d}", str((i * 37) % 500), "", "", "",
              ""] for i in range(400)]
     import_customers(store, write_list(tmp_path / "a.csv", rows[:150]), ImportOptions(), now)
     # A second list adds customers and changes revenues of known ones (ties included).
     more = [[r[0], *r[1:5], str((int(r[5]) * 3) % 250), *r[6:]] for r in rows[100:]]
+    import_customers(store, write_list(tmp_path / "a2.csv", rows[:150]), ImportOptions(), now)
+    assert recompute_tiers(store) == 0
     import_customers(store, write_list(tmp_path / "b.csv", more), ImportOptions(), now)
-    assert changed == [0, 0]
+    assert recompute_tiers(store) == 0
+    # New thresholds in the policy apply at the next import, even one that changes nothing.
+    import_customers(store, write_list(tmp_path / "b.csv", more),
+                     ImportOptions(a_share=0.5, b_share=0.7), now)
+    assert recompute_tiers(store, 0.5, 0.7) == 0
     assert store.scalar("SELECT count(*) FROM customers WHERE tier IS NULL") == 0
