@@ -37,6 +37,7 @@ class CallRecord:
     connected_at: datetime | None = None
     ended_at: datetime | None = None
     outcome: Outcome | None = None
+    chosen_outcome: Outcome | None = None   # picked, not yet recorded (call still open)
     callback_at: datetime | None = None
     callback_personal: bool | None = None
     notes: str | None = None
@@ -54,10 +55,13 @@ class CallRecord:
         def moment(key: str) -> datetime | None:
             return from_iso(row[key]) if row.get(key) else None
 
-        try:
-            outcome = Outcome(row["outcome"]) if row.get("outcome") else None
-        except ValueError:
-            outcome = None
+        def code(key: str) -> Outcome | None:
+            try:
+                return Outcome(row[key]) if row.get(key) else None
+            except ValueError:
+                return None
+
+        outcome = code("outcome")
         personal = row.get("callback_personal")
         return cls(
             id=row["id"],
@@ -69,6 +73,7 @@ class CallRecord:
             connected_at=moment("connected_at"),
             ended_at=moment("ended_at"),
             outcome=outcome,
+            chosen_outcome=code("chosen_outcome"),
             callback_at=moment("callback_at"),
             callback_personal=None if personal is None else bool(personal),
             notes=row.get("notes"),
@@ -191,6 +196,25 @@ def save_notes(store: Store, call_id: int, notes: str) -> None:
     with store.write():
         _call(store, call_id)
         q.set_notes(store, call_id, notes)
+
+
+def choose_outcome(store: Store, call_id: int, outcome: Outcome | str, *,
+                   callback_at: datetime | None = None,
+                   callback_personal: bool = True) -> None:
+    """Write the outcome the caller picked, the moment they pick it.
+
+    The call stays open: :func:`record_outcome` ends it at wrap-up and applies what
+    follows. If the terminal dies in between, :func:`unfinished_calls` returns the call
+    with its ``chosen_outcome`` so it can be closed as the caller meant.
+    """
+    chosen = Outcome(outcome)
+    with store.write():
+        row = _call(store, call_id)
+        if row.get("ended_at"):
+            raise UserError(f"call #{call_id} has already ended")
+        q.set_chosen_outcome(store, call_id, chosen.value,
+                             to_iso(callback_at) if callback_at else None,
+                             callback_personal if callback_at else None)
 
 
 def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: datetime, *,

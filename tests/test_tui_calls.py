@@ -346,3 +346,26 @@ async def test_changing_an_earlier_answer_reruns_the_branching_in_the_database(s
         assert keys == {"nps", "going_well"}                  # improve, problem_area dropped
         assert _one(shift_db, "SELECT value FROM answers WHERE call_id = ? AND key = 'nps'",
                     (call_id,))["value"] == "10"
+
+
+async def test_an_outcome_is_kept_the_moment_it_is_picked(shift_db):
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await _take_next(pilot)
+        customer = call.context.customer
+        await press(pilot, "b")                      # busy: the wrap-up screen opens
+        await settle(pilot)
+        # The terminal dies on the wrap-up screen, before the caller confirms.
+
+    row = _one(shift_db, "SELECT * FROM calls WHERE customer_id = ?", (customer.id,))
+    assert row["ended_at"] is None and row["outcome"] is None
+    assert row["chosen_outcome"] == "busy"
+
+    app2 = _app(shift_db)
+    async with app2.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app2.screen, ResumeScreen)
+        await press(pilot, "p")                      # close it: as the caller meant
+        await settle(pilot)
+    row = _one(shift_db, "SELECT * FROM calls WHERE customer_id = ?", (customer.id,))
+    assert row["outcome"] == "busy" and row["ended_at"] is not None

@@ -180,11 +180,18 @@ def pick_script(script_name: str | None, reason_codes: list[str]):
     return load_script(DEFAULT_SCRIPT)
 
 
-def _session_context(store: Store, customer_id: int) -> dict:
+def _session_context(store: Store, customer: Customer, now: datetime, policy: Any) -> dict:
+    """Fill-ins beyond the customer: what was fixed (recovery) and the occasion (birthday,
+    anniversary) the occasion script speaks of."""
     from calls.followups import recovery_context
+    from calls.survey import occasion_context
 
-    fix = recovery_context(store, customer_id)
-    return {"fix": fix} if fix else {}
+    days_ahead = getattr(getattr(policy, "occasions", None), "days_ahead", 14)
+    context: dict = dict(occasion_context(customer, now, days_ahead=days_ahead))
+    fix = recovery_context(store, customer.id)
+    if fix:
+        context["fix"] = fix
+    return context
 
 
 def _history_lines(store: Store, customer_id: int, exclude: int | None = None) -> list[str]:
@@ -304,6 +311,8 @@ def describe_unfinished(item: UnfinishedCall, now: datetime) -> str:
         who += f" ({customer.company})"
     state = "talking" if call.connected_at else "dialling"
     answers = f", {item.answers} answer{'s' if item.answers != 1 else ''} saved" if item.answers else ""
+    if call.chosen_outcome is not None:
+        answers += f", outcome picked: {LABEL[call.chosen_outcome]}"
     started = call.started_at.astimezone()
     return f"Call with {who}, started {started:%a %d %b %H:%M} ({state}{answers})."
 
@@ -316,7 +325,7 @@ def _context(store: Store, customer: Customer, reasons: list[str], codes: list[s
     handle = CallHandle(customer_id=customer.id, caller=caller, taken_at=now,
                         reason=codes[0] if codes else None, script=script, policy=policy)
     session = SurveySession(script, customer, caller, answers,
-                            context=_session_context(store, customer.id), now=now)
+                            context=_session_context(store, customer, now, policy), now=now)
     return CallContext(
         handle=handle,
         customer=customer,
@@ -363,14 +372,9 @@ def take_customer(store: Store, customer_id: int, caller: str, now: datetime, po
 
 def _reason_codes(store: Store, customer_id: int, caller: str, now: datetime,
                   policy: Any) -> list[str]:
-    from calls.queue import build_queue
+    from calls.queue import queue_entry
 
-    # The queue's own entry carries the codes; a customer below the first page gets the
-    # default script, which is what a care call would use anyway.
-    for entry in build_queue(store, caller, now, policy, limit=200):
-        if entry.customer.id == customer_id:
-            return list(entry.reason_codes)
-    return []
+    return list(queue_entry(store, customer_id, caller, now, policy).reason_codes)
 
 
 def resume_call(store: Store, item: UnfinishedCall, caller: str, now: datetime, policy: Any,
@@ -403,11 +407,21 @@ def resume_call(store: Store, item: UnfinishedCall, caller: str, now: datetime, 
 
 def close_partial(store: Store, item: UnfinishedCall, caller: str, now: datetime,
                   policy: Any) -> None:
-    """End an unfinished call as partial (or no answer if nobody had answered)."""
+    """End an unfinished call with the outcome the caller had picked, else as partial (or
+    no answer if nobody had answered)."""
     from calls.calling import record_outcome
 
-    outcome = Outcome.PARTIAL if item.call.connected_at else Outcome.NO_ANSWER
-    record_outcome(store, item.call.id, outcome, now, policy=policy)
+    call = item.call
+    chosen = call.chosen_outcome
+    if chosen is not None and (chosen is not Outcome.CALLBACK or call.callback_at):
+        # The caller had picked an outcome before the terminal died: keep their word.
+        record_outcome(store, call.id, chosen, now, policy=policy,
+                       callback_at=call.callback_at,
+                       callback_personal=bool(call.callback_personal)
+                       if call.callback_personal is not None else True)
+        return
+    outcome = Outcome.PARTIAL if call.connected_at else Outcome.NO_ANSWER
+    record_outcome(store, call.id, outcome, now, policy=policy)
 
 
 def _ensure_started(store: Store, handle: CallHandle) -> int:
@@ -450,6 +464,17 @@ def save_notes(store: Store, handle: CallHandle, text: str, now: datetime) -> No
 
     call_id = _ensure_started(store, handle)
     store_notes(store, call_id, text)
+
+
+def choose_outcome(store: Store, handle: CallHandle, pending: PendingOutcome) -> None:
+    """Write the outcome the caller just picked (the call ends at wrap-up)."""
+    from calls.calling import choose_outcome as store_choice
+
+    call_id = _ensure_started(store, handle)
+    callback = pending.callback
+    store_choice(store, call_id, pending.outcome,
+                 callback_at=callback.at if callback is not None else None,
+                 callback_personal=callback.personal if callback is not None else True)
 
 
 def keep_claim(store: Store, handle: CallHandle, now: datetime) -> bool:

@@ -37,6 +37,16 @@ def set_notes(store: Store, call_id: int, notes: str) -> None:
     store.db.execute("UPDATE calls SET notes = ? WHERE id = ?", (notes, call_id))
 
 
+def set_chosen_outcome(store: Store, call_id: int, outcome: str, callback_at: str | None,
+                       callback_personal: bool | None) -> None:
+    """Keep the outcome the caller picked on a call that has not ended yet."""
+    store.db.execute(
+        "UPDATE calls SET chosen_outcome = ?, callback_at = ?, callback_personal = ? "
+        "WHERE id = ? AND ended_at IS NULL",
+        (outcome, callback_at, callback_personal, call_id),
+    )
+
+
 def end_call(store: Store, call_id: int, ended_at: str, outcome: str,
              callback_at: str | None, callback_personal: bool | None,
              notes: str | None) -> None:

@@ -448,3 +448,11 @@ def _order_lines_appended(db: Database) -> None:
         "CREATE INDEX idx_order_lines_pending ON order_lines(customer_ref) "
         "WHERE customer_id IS NULL"
     )
+
+
+@migrations(name="calls_0001_chosen_outcome")
+def _calls_chosen_outcome(db: Database) -> None:
+    # The outcome a caller picked, written the moment they picked it. ``outcome`` stays
+    # NULL until the call ends at wrap-up (reports count only ended outcomes); a terminal
+    # that dies in between leaves the choice here for the resume prompt.
+    db.execute("ALTER TABLE calls ADD COLUMN chosen_outcome TEXT")

@@ -435,6 +435,9 @@ class CallScreen(Screen[str | None]):
 
         self._flush_notes()
         pending = core.PendingOutcome(outcome=outcome, **extra)
+        # Written now, not at wrap-up: a terminal that dies on the wrap-up screen must not
+        # lose the caller's choice (the resume prompt closes the call with it).
+        self.app.db(core.choose_outcome, self.context.handle, pending)
 
         def finished(result: str | None) -> None:
             if result == "done":

@@ -15,11 +15,11 @@ from tui import core
 
 
 class ResumeScreen(ModalScreen[str | None]):
-    """Resume the unfinished call (r), close it as partial (p), or decide later (Esc)."""
+    """Resume the unfinished call (r), close it (p), or decide later (Esc)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "choose('resume')", "Resume"),
-        Binding("p", "choose('partial')", "Close as partial"),
+        Binding("p", "choose('partial')", "Close it"),
         Binding("escape", "choose('later')", "Later"),
     ]
 
@@ -31,8 +31,13 @@ class ResumeScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label("[b]Unfinished call[/b]", classes="title")
             yield Static(escape(core.describe_unfinished(self.call, self.app.now())))
-            close = ("close it as partial" if self.call.call.connected_at
-                     else "close it as not reached (no answer)")
+            chosen = self.call.call.chosen_outcome
+            if chosen is not None:
+                close = f"close it as {core.LABEL[chosen].lower()} (the outcome you picked)"
+            elif self.call.call.connected_at:
+                close = "close it as partial"
+            else:
+                close = "close it as not reached (no answer)"
             yield Static(
                 "Everything entered so far was saved.\n\n"
                 f"[b]r[/b] resume the call · [b]p[/b] {close} · [b]Esc[/b] later",
