@@ -6,9 +6,8 @@ One fixed format keeps text comparison in SQL equal to time comparison.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-UTC = timezone.utc
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -26,7 +25,7 @@ def to_iso(moment: datetime) -> str:
 
 def from_iso(text: str) -> datetime:
     """Parse the store's text form (or any ISO 8601 moment with an offset) into UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from calls.store import Store
 
 # A fixed "now" for tests: a Tuesday afternoon in UTC (morning in the Americas).
-FIXED_NOW = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture

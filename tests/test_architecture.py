@@ -34,7 +34,8 @@ def test_core_function_level_ui_imports_only_in_cli_commands():
             if isinstance(node, ast.ImportFrom) and node.module:
                 if node.module.split(".")[0] in {"textual", "tui"}:
                     offenders.append(str(path))
-            elif isinstance(node, ast.Import):
-                if any(a.name.split(".")[0] in {"textual", "tui"} for a in node.names):
-                    offenders.append(str(path))
+            elif isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] in {"textual", "tui"} for a in node.names
+            ):
+                offenders.append(str(path))
     assert not offenders, offenders

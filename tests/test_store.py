@@ -50,10 +50,9 @@ def test_not_a_database_is_a_user_error(tmp_path):
 
 
 def test_write_rolls_back_on_error(store):
-    with pytest.raises(RuntimeError):
-        with store.write() as db:
-            db.execute("INSERT INTO dnc(phone, added_at) VALUES ('+12015550123', 'x')")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.write() as db:
+        db.execute("INSERT INTO dnc(phone, added_at) VALUES ('+12015550123', 'x')")
+        raise RuntimeError("boom")
     assert store.scalar("SELECT count(*) FROM dnc") == 0
     with store.write() as db:
         db.execute("INSERT INTO dnc(phone, added_at) VALUES ('+12015550123', 'x')")
@@ -61,6 +60,5 @@ def test_write_rolls_back_on_error(store):
 
 
 def test_foreign_keys_enforced(store):
-    with pytest.raises(sqlite3.IntegrityError):
-        with store.write() as db:
-            db.execute("INSERT INTO rejects(import_id, line, raw, reason) VALUES (99, 1, '{}', 'x')")
+    with pytest.raises(sqlite3.IntegrityError), store.write() as db:
+        db.execute("INSERT INTO rejects(import_id, line, raw, reason) VALUES (99, 1, '{}', 'x')")

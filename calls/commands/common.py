@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ from calls.errors import UserError
 from calls.store import Store
 
 DbOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--db",
         help="Database file (default: $CARECALL_DB, else carecall.db in the user data dir).",
@@ -27,7 +27,7 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CallerOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--caller", help="Caller name (default: $CARECALL_CALLER, else login name)."),
 ]
 
@@ -87,7 +87,7 @@ def resolve_caller(caller: str | None) -> str:
         return env
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except (KeyError, OSError):  # no login name in some containers
         return "caller"
 
 
