@@ -36,3 +36,26 @@ def parse_date(text: str | None) -> date | None:
     if not text:
         return None
     return date.fromisoformat(text[:10])
+
+
+def parse_user_moment(text: str, option: str = "--at") -> datetime:
+    """A moment a user typed (ISO 8601; UTC when it has no offset), in UTC.
+
+    Raises ``UserError`` naming ``option`` for text that is not a time, or a year so far
+    away that calling windows (which look a day or more either side) would overflow.
+    """
+    from calls.errors import UserError
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"{option}: cannot read {text!r} as a time; use e.g. 2026-03-10T15:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if not 1900 <= moment.year <= 9000:
+        raise UserError(
+            f"{option}: {text!r} is too far from today (give a year between 1900 and 9000)"
+        )
+    return moment.astimezone(UTC)

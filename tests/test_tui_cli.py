@@ -65,3 +65,14 @@ def test_parse_at():
     assert parse_at(None) is None
     with pytest.raises(UserError):
         parse_at("10/03/2026")
+
+
+def test_shift_at_far_year_is_one_line(db_path):
+    from typer.testing import CliRunner
+
+    from calls.cli import app
+
+    result = CliRunner().invoke(app, ["shift", "--at", "0001-01-01T00:00Z"])
+    assert result.exit_code == 2
+    assert "too far from today" in result.output
+    assert "Traceback" not in result.output

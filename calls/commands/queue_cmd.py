@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from calls.clock import UTC, now_utc
+from calls.clock import now_utc, parse_user_moment
 from calls.commands.common import (
     CallerOption,
     DbOption,
@@ -45,16 +45,8 @@ def parse_moment(text: str | None) -> datetime:
     """``--at``: an ISO 8601 moment (UTC when it has no offset), else the current time."""
     if not text:
         return now_utc()
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        fail(f"--at: cannot read {text!r} as a time; use e.g. 2026-03-10T15:00Z")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    # Calling windows look a day or more either side: year 1 or 9999 would overflow.
-    if not 1900 <= moment.year <= 9000:
-        fail(f"--at: {text!r} is too far from today (give a year between 1900 and 9000)")
-    return moment.astimezone(UTC)
+    with user_errors():
+        return parse_user_moment(text)
 
 
 def _opening_line(when: datetime | None, now: datetime) -> str:

@@ -32,14 +32,9 @@ def parse_at(text: str | None) -> datetime | None:
     """``--at``: an ISO 8601 moment; without an offset it is read as UTC."""
     if text is None or not text.strip():
         return None
-    from calls.clock import from_iso
+    from calls.clock import parse_user_moment
 
-    try:
-        return from_iso(text.strip())
-    except ValueError:
-        raise UserError(
-            f"--at: cannot read {text!r} as a time; use e.g. 2026-03-10T15:00Z"
-        ) from None
+    return parse_user_moment(text)
 
 
 def launch_shift(
