@@ -62,3 +62,9 @@ def test_write_rolls_back_on_error(store):
 def test_foreign_keys_enforced(store):
     with pytest.raises(sqlite3.IntegrityError), store.write() as db:
         db.execute("INSERT INTO rejects(import_id, line, raw, reason) VALUES (99, 1, '{}', 'x')")
+
+
+def test_database_in_a_missing_folder_is_refused(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        Store.open(tmp_path / "no-such-folder" / "x.db")
+    assert not (tmp_path / "no-such-folder").exists()

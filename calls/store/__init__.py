@@ -100,6 +100,13 @@ class Store:
             resolved = resolve_db_path(path)
             if resolved.exists() and resolved.is_dir():
                 raise UserError(f"{resolved} is a directory, not a database file")
+            # A new database may be created anywhere the user points, but not in a folder
+            # that does not exist: that is nearly always a typo in --db / CARECALL_DB. Only
+            # the user data directory (the default location) is created on first use.
+            if not resolved.parent.exists() and resolved.parent != default_db_path().parent:
+                raise UserError(
+                    f"cannot create database {resolved}: folder {resolved.parent} does not exist"
+                )
             try:
                 _create_private_file(resolved)
             except OSError as exc:
