@@ -4,7 +4,8 @@
 the user data directory). The list's purchase and "customer since" dates are written
 relative to :data:`DEMO_ANCHOR` and moved forward to today, so thank-you calls and
 overdue care calls look the same whatever day the demo runs. Running it again imports the
-same list again: nothing is duplicated.
+same list again: nothing is duplicated. The demo's order lines (purchase figures,
+thank-you and "buying slowed" calls) are loaded once, into a database without any.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from calls.clock import now_utc
 from calls.importer import ImportOptions, import_customers
 from calls.store import APP_NAME, Store
 
-__all__ = ["DEMO_ANCHOR", "build_demo", "demo_db_path", "demo_list_path"]
+__all__ = ["DEMO_ANCHOR", "build_demo", "demo_db_path", "demo_list_path", "demo_orders_path"]
 
 # The day the demo list's dates are relative to (scripts/make_demo_list.py ANCHOR).
 DEMO_ANCHOR = date(2026, 11, 22)
@@ -58,7 +59,14 @@ def _shift(text: str, days: int) -> str:
     return text  # a deliberately bad value stays bad
 
 
-def _dated_copy(source: Path, today: date, target: Path) -> None:
+def demo_orders_path() -> Path:
+    """The demo order lines shipped inside the package."""
+    return Path(str(resources.files("calls") / "data" / "demo_orders.csv"))
+
+
+def _dated_copy(
+    source: Path, today: date, target: Path, columns: tuple[str, ...] = _SHIFTED
+) -> None:
     days = (today - DEMO_ANCHOR).days
     with open(source, newline="", encoding="utf-8") as src, open(
         target, "w", newline="", encoding="utf-8"
@@ -67,7 +75,7 @@ def _dated_copy(source: Path, today: date, target: Path) -> None:
         writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
         writer.writeheader()
         for row in reader:
-            for column in _SHIFTED:
+            for column in columns:
                 if row.get(column):
                     row[column] = _shift(row[column], days)
             writer.writerow(row)
@@ -84,7 +92,20 @@ def build_demo(path: str | os.PathLike, now: datetime | None = None) -> dict:
                 store, listing, ImportOptions(region="US", by_user="demo"), now
             )
             from calls.demo_history import generate_history
+            from calls.orders import OrderImportOptions, import_orders
             from calls.store.customers import count_customers, tier_counts
+            from calls.store.orders import has_order_lines
+
+            orders_added = 0
+            if not has_order_lines(store):
+                # Only into a database without order lines: the lines' dates move with
+                # today, so on a later day the same orders would look new.
+                orders = Path(tmp) / "demo_orders.csv"
+                _dated_copy(demo_orders_path(), now.date(), orders, ("Date",))
+                done = import_orders(
+                    store, orders, OrderImportOptions(by_user="demo", region="US"), now
+                )
+                orders_added = done.added
 
             # A past year of calls, answers and follow-ups (only into a database that has
             # no calls yet), so that reports and the dashboard show something at once.
@@ -97,5 +118,6 @@ def build_demo(path: str | os.PathLike, now: datetime | None = None) -> dict:
                 "updated": result.updated,
                 "rejected": result.rejected,
                 "duplicates": result.duplicates,
+                "order_lines": orders_added,
                 "tiers": {k: v for k, v in tier_counts(store).items() if k},
             }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generate the demo customer list shipped with carecall (calls/data/demo_customers.csv).
+"""Generate the demo customer list shipped with carecall (calls/data/demo_customers.csv)
+and its order lines (calls/data/demo_orders.csv).
 
 Deterministic (fixed seed): run it again and the file is identical. The list has a few
 hundred customers in the US (several time zones), Canada, the UK, Germany and France, with
@@ -276,6 +277,54 @@ def make_rows(count: int, seed: int = 2026) -> list[dict[str, str]]:
     return rows
 
 
+CURRENCY = {"US": "USD", "CA": "CAD", "GB": "GBP", "DE": "EUR", "FR": "EUR"}
+
+
+def make_orders(rows: list[dict[str, str]], seed: int = 7) -> list[dict[str, str]]:
+    """Order lines for the demo customers: their last 12 months add up to about the
+    list's yearly revenue, the last order falls on the list's last purchase, bigger
+    customers order more often, and a few orders were cancelled (credit notes "C...").
+    """
+    from calls.phones import region_for_country
+    from calls.values import parse_amount, parse_date_text
+
+    rng = random.Random(seed)
+    lines: list[dict[str, str]] = []
+    invoice = 10000
+    seen: set[str] = set()
+    for row in rows:
+        ref = row["Customer Id"]
+        if ref in seen:
+            continue
+        seen.add(ref)
+        try:
+            revenue = parse_amount(row["Annual Revenue"]) or 0.0
+            last = parse_date_text(row["Last Purchase"], day_first=True)
+        except ValueError:
+            continue  # the deliberately bad rows get no orders
+        if not revenue or last is None or not row["Phone"]:
+            continue
+        country = region_for_country(row["Country"]) or "US"
+        per_year = max(1, min(24, int(revenue / 1500) + rng.randint(0, 2)))
+        interval = 365 / per_year
+        amounts = [rng.uniform(0.5, 1.5) for _ in range(per_year)]
+        scale = revenue / sum(amounts)
+        day = last
+        for k in range(per_year + rng.randint(0, 3)):   # a little history before the year
+            invoice += 1
+            amount = round((amounts[k] if k < per_year else amounts[0]) * scale, 2)
+            lines.append({"Invoice": str(invoice), "Customer Id": ref, "Date": day.isoformat(),
+                          "Amount": f"{amount:.2f}", "Currency": CURRENCY[country]})
+            if rng.random() < 0.03:
+                invoice += 1
+                lines.append({"Invoice": f"C{invoice}", "Customer Id": ref,
+                              "Date": day.isoformat(), "Amount": f"{-amount / 2:.2f}",
+                              "Currency": CURRENCY[country]})
+            day -= timedelta(days=max(1, round(interval * rng.uniform(0.6, 1.4))))
+    lines.sort(key=lambda line: (line["Date"], line["Invoice"]))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
@@ -288,6 +337,13 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {len(rows)} rows to {args.out}")
+    orders = make_orders(rows)
+    orders_out = args.out.with_name("demo_orders.csv")
+    with open(orders_out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(orders[0]))
+        writer.writeheader()
+        writer.writerows(orders)
+    print(f"wrote {len(orders)} order lines to {orders_out}")
 
 
 if __name__ == "__main__":

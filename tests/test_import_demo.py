@@ -25,6 +25,7 @@ def test_demo_builds_once_and_never_duplicates(tmp_path, monkeypatch):
     assert set(summary["tiers"]) == {"A", "B", "C"}
     again = json.loads(runner.invoke(app, ["demo", "--db", str(db), "--no-shift", "--json"]).output)
     assert (again["inserted"], again["customers"]) == (0, summary["customers"])
+    assert again["order_lines"] == 0   # loaded once
     with Store.open(db) as store:
         regions = {r["phone_region"] for r in store.all("SELECT DISTINCT phone_region FROM customers")}
         assert {"US", "CA", "GB", "DE", "FR"} <= regions
@@ -37,10 +38,25 @@ def test_demo_builds_once_and_never_duplicates(tmp_path, monkeypatch):
             "SELECT count(*) FROM customers WHERE strftime('%m-%d', birthday) "
             "IN ('12-30', '12-31', '01-01', '01-03')") >= 3
         # 80/20: the A tier is a minority of customers holding most of the revenue.
+        # (Tiers follow the 12-month revenue from the demo's order lines where there are any.)
+        basis = "max(coalesce(revenue_12m, revenue, 0), 0)"
         a_count, a_rev = store.one(
-            "SELECT count(*) AS n, sum(revenue) AS r FROM customers WHERE tier = 'A'").values()
-        total = store.scalar("SELECT sum(revenue) FROM customers")
+            f"SELECT count(*) AS n, sum({basis}) AS r FROM customers WHERE tier = 'A'").values()
+        total = store.scalar(f"SELECT sum({basis}) FROM customers")
         assert a_count < summary["customers"] * 0.3 and a_rev >= 0.8 * total * 0.99
+        # The demo's order lines: purchase figures, and both purchase reasons occur.
+        assert summary["order_lines"] > 1000
+        assert store.scalar("SELECT count(*) FROM customers WHERE order_count >= 2") > 200
+        from calls.clock import now_utc, parse_date
+        from calls.orders import purchase_reason
+
+        reasons = [
+            purchase_reason(parse_date(r["last_purchase"]), r["avg_order_interval_days"],
+                            r["order_count"], now_utc())
+            for r in store.all("SELECT last_purchase, avg_order_interval_days, order_count "
+                               "FROM customers")
+        ]
+        assert reasons.count("thank_you") >= 5 and reasons.count("at_risk") >= 5
     assert db.stat().st_mode & 0o777 == 0o600
 
 

@@ -216,6 +216,8 @@ def demo_command(
             "Tiers: " + ", ".join(f"{t} {summary['tiers'].get(t, 0)}" for t in ("A", "B", "C")),
             highlight=False,
         )
+        if summary.get("order_lines"):
+            console.print(f"Loaded {summary['order_lines']} demo order lines.", highlight=False)
         history = summary.get("history") or {}
         if history and not history.get("skipped"):
             console.print(
