@@ -121,3 +121,33 @@ def build_demo(path: str | os.PathLike, now: datetime | None = None) -> dict:
                 "order_lines": orders_added,
                 "tiers": {k: v for k, v in tier_counts(store).items() if k},
             }
+
+
+# Mid-day in UTC: 12:00 in New York, 09:00 in Los Angeles, 17:00 in London, 18:00 in
+# Paris and Berlin, so every demo country is inside its calling hours on a weekday.
+_DEMO_HOUR_UTC = 17
+
+
+def demo_shift_start(store: Store, now: datetime, policy=None) -> datetime | None:
+    """When the demo shift's clock should start: None (now) if somebody can be called now,
+    else the next weekday afternoon (UTC) at which the demo queue is full.
+
+    A demo opened on a Sunday or at night would otherwise show an empty queue; the shift
+    app runs its clock from this moment instead (as ``carecall shift --at`` does).
+    """
+    from calls.policy import DEFAULT_POLICY
+    from calls.queue import build_queue, next_opening
+
+    policy = policy or DEFAULT_POLICY
+    if build_queue(store, "demo", now, policy, limit=1):
+        return None
+    day = now.date()
+    for offset in range(8):
+        candidate_day = day + timedelta(days=offset)
+        candidate = datetime(candidate_day.year, candidate_day.month, candidate_day.day,
+                             _DEMO_HOUR_UTC, tzinfo=now.tzinfo)
+        if candidate <= now or candidate_day.weekday() >= 5:
+            continue
+        if build_queue(store, "demo", candidate, policy, limit=1):
+            return candidate
+    return next_opening(store, "demo", now, policy)

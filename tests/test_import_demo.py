@@ -92,3 +92,21 @@ def test_demo_db_path_rules(tmp_path, monkeypatch):
     monkeypatch.delenv("CARECALL_DB")
     assert demo_db_path(None).name == "carecall-demo.db"
     assert demo_list_path().exists()
+
+
+def test_demo_shift_starts_when_the_demo_customers_can_be_called(tmp_path):
+    from datetime import datetime
+
+    from calls.demo import build_demo, demo_shift_start
+    from calls.queue import build_queue
+    from calls.store import Store
+
+    path = tmp_path / "demo.db"
+    sunday = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
+    tuesday = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    build_demo(path, now=sunday)
+    with Store.open(path) as store:
+        start = demo_shift_start(store, sunday)
+        assert start == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday
+        assert len(build_queue(store, "demo", start, limit=50)) >= 20
+        assert demo_shift_start(store, tuesday) is None   # callable now: no clock shift

@@ -243,8 +243,20 @@ def demo_command(
         # No terminal to draw the shift on (a script, CI): say what to run instead.
         common.console.print(f"Next: carecall shift --db {path}", highlight=False)
         return
+    from calls.clock import now_utc
+    from calls.demo import demo_shift_start
+    from calls.store import Store
+
+    with common.user_errors(), Store.open(path) as store:
+        start = demo_shift_start(store, now_utc())
+    if start is not None:
+        common.console.print(
+            f"Nobody in the demo list can be called right now (outside their calling hours), "
+            f"so the demo shift runs its clock from {start:%a %d %b %H:%M} UTC.",
+            highlight=False,
+        )
     with common.user_errors():
-        launch_shift(path, caller="demo")
+        launch_shift(path, caller="demo", at=start)
 
 
 def register(app: typer.Typer) -> None:
