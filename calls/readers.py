@@ -209,7 +209,12 @@ def _open_csv(p: Path, delimiter: str | None) -> Table:
         raise UserError(f"{p}: the file is empty")
     if delimiter is None:
         delimiter = _sniff_delimiter(sample)
-    header_row = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    if "\x00" in sample:
+        raise UserError(f"{p}: this is not a text table (it holds binary data)")
+    try:
+        header_row = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise UserError(f"{p}: cannot read the first line as CSV ({exc})") from None
     headers = _clean_headers(header_row)
     if not any(h for h in header_row if h and h.strip()):
         raise UserError(f"{p}: the first line has no column names")

@@ -185,3 +185,15 @@ def test_raw_chunks_on_real_crlf_exports():
         for size in (3, 100, 1 << 20):
             got = [r for first, text in raw_csv_chunks(table, size) for r in parser(first, text)]
             assert got == expected, (name, size)
+
+
+def test_binary_file_is_one_clear_error(tmp_path):
+    import pytest
+
+    from calls.errors import UserError
+    from calls.readers import read_table
+
+    path = tmp_path / "list.csv"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00\r\x00\x00name,phone\n\x00\x00")
+    with pytest.raises(UserError, match="binary"):
+        read_table(path)
