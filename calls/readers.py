@@ -209,7 +209,9 @@ def _open_csv(p: Path, delimiter: str | None) -> Table:
         raise UserError(f"{p}: the file is empty")
     if delimiter is None:
         delimiter = _sniff_delimiter(sample)
-    if "\x00" in sample:
+    # A NUL in a cell can happen in a real export; a NUL in the header line means the
+    # file is not a text table at all (a binary file, a zip renamed .csv ...).
+    if "\x00" in sample.split("\n", 1)[0]:
         raise UserError(f"{p}: this is not a text table (it holds binary data)")
     try:
         header_row = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
