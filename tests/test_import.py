@@ -234,3 +234,28 @@ def test_tiers_given_at_insert_are_the_rule(store, now, tmp_path):
                      ImportOptions(a_share=0.5, b_share=0.7), now)
     assert recompute_tiers(store, 0.5, 0.7) == 0
     assert store.scalar("SELECT count(*) FROM customers WHERE tier IS NULL") == 0
+
+
+def _customer_indexes(store) -> list[tuple]:
+    return [tuple(r) for r in store.db.conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers' "
+        "ORDER BY name")]
+
+
+def test_first_import_keeps_every_index_as_migrated(store, now, tmp_path):
+    """A first import builds the indexes after the insert; they end up exactly as defined."""
+    migrated = _customer_indexes(store)
+    assert len(migrated) > 5
+    path = write_list(tmp_path / "list.csv", ROWS)
+    assert import_customers(store, path, ImportOptions(), now).inserted == 4
+    assert _customer_indexes(store) == migrated
+    assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # The indexes are in use and complete: a lookup through each one finds the rows.
+    assert store.scalar("SELECT count(*) FROM customers INDEXED BY idx_customers_phone "
+                        "WHERE phone = '+12125550100'") == 1
+    # A second import into a table with rows maintains the indexes as usual.
+    more = write_list(tmp_path / "more.csv", [["C9", "Zoe", "Ray", "US", "(212) 555-0199",
+                                               "10", "", "", "", ""]])
+    assert import_customers(store, more, ImportOptions(), now).inserted == 1
+    assert _customer_indexes(store) == migrated
+    assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
