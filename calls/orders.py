@@ -191,6 +191,20 @@ class _OrderConfig:
     columns: dict[str, str]
     day_first: bool
     headers: tuple[str, ...] = ()
+    # Customer ref -> id when the import started; the workers resolve each line's customer
+    # (a line whose customer arrives later is stored pending and attached at the end).
+    customer_ids: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Prepared:
+    """One chunk's lines, prepared: stored rows plus what the import reports."""
+
+    rows: list[tuple] = field(default_factory=list)   # LINE_COLUMNS + customer_id
+    rejects: list[tuple] = field(default_factory=list)  # (line, reason, raw, negative)
+    no_customer: int = 0
+    cancellations: int = 0
+    zero_price: int = 0
 
 
 @lru_cache(maxsize=65536)
@@ -219,8 +233,12 @@ def line_key(text: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
-    """Each line -> ``("ok", stage_tuple, flags)``, ``("none",)`` or ``("reject", ...)``."""
+def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
+    """The lines of a chunk as rows to store, rejects and counts (see :class:`_Prepared`).
+
+    Runs in the worker processes: whatever is done here per line is off the writing
+    process, so lines come back as ready-to-insert tuples and the counts pre-summed.
+    """
     cols = config.columns
     headers = config.headers
 
@@ -234,12 +252,15 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
     c_date, c_qty = cols["date"], cols.get("quantity")
     c_price, c_amount = cols.get("unit_price"), cols.get("amount")
     day_first = config.day_first
-    out: list = []
+    ids_get = config.customer_ids.get
+    out = _Prepared()
+    rows_append = out.rows.append
+    cancellations = zero_price = no_customer = 0
     for line, values, _overflow in chunk_records(chunk):
         try:
             ref = clean_ref(values[i_ref])
             if not ref:
-                out.append(("none",))
+                no_customer += 1
                 continue
             date_text = values[i_date]
             if not date_text:
@@ -289,15 +310,18 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> list:
                 (ref, order_no, ordered_at, item or "", desc or "", repr(quantity),
                  repr(price), repr(amount), currency or "")
             )
-            out.append((
-                "ok",
+            rows_append(
                 (line_key(key), ref, order_no, ordered_at, order_date, item, desc, quantity,
-                 price, amount, currency, int(cancellation)),
-                (cancellation, price == 0 or (price is None and amount == 0)),
-            ))
+                 price, amount, currency, int(cancellation), ids_get(ref))
+            )
+            if cancellation:
+                cancellations += 1
+            if price == 0 or (price is None and amount == 0):
+                zero_price += 1
         except ValueError as exc:
             row = dict(zip(headers, values))
-            out.append(("reject", line, str(exc), row, "negative price" in str(exc)))
+            out.rejects.append((line, str(exc), row, "negative price" in str(exc)))
+    out.no_customer, out.cancellations, out.zero_price = no_customer, cancellations, zero_price
     return out
 
 
@@ -310,7 +334,8 @@ def import_orders(
     columns = detect_order_columns(table.headers, options.mapping)
     day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
     config = _OrderConfig(
-        columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers)
+        columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers),
+        customer_ids=store_orders.customer_ids(store),
     )
     result = OrderImportResult(
         file=str(Path(path)), format=table.format, encoding=table.encoding,
@@ -336,25 +361,18 @@ def import_orders(
         for prepared in prepare_in_chunks(
             table_chunks(table, 5000), _prepare_orders, config, workers
         ):
-            ok: list[tuple] = []
             rejected: list[tuple] = []
-            for item in prepared:
-                kind = item[0]
-                if kind == "ok":
-                    ok.append(item[1])
-                    result.cancellations += item[2][0]
-                    result.zero_price += item[2][1]
-                elif kind == "none":
-                    result.no_customer += 1
-                else:
-                    _, line, reason, raw, negative = item
-                    rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
-                    rejects_writer.write(line, reason, raw)
-                    result.negative_price += negative
-                    if len(result.rejects) < 20:
-                        result.rejects.append(Reject(line, reason, raw))
-            sink.add(ok, rejected)
-            result.rows_read += len(prepared)
+            for line, reason, raw, negative in prepared.rejects:
+                rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
+                rejects_writer.write(line, reason, raw)
+                result.negative_price += negative
+                if len(result.rejects) < 20:
+                    result.rejects.append(Reject(line, reason, raw))
+            sink.add(prepared.rows, rejected)
+            result.no_customer += prepared.no_customer
+            result.cancellations += prepared.cancellations
+            result.zero_price += prepared.zero_price
+            result.rows_read += len(prepared.rows) + len(rejected) + prepared.no_customer
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)

@@ -24,6 +24,10 @@ _FLOAT_ID = re.compile(r"^(\d+)\.0+$")
 def clean_ref(text: str) -> str:
     """A customer id as the list meant it: trimmed, ``12923.0`` (a float export) -> ``12923``."""
     text = text.strip()
+    if text.isdigit():
+        return text  # the common cases, without a regular expression
+    if text.endswith(".0") and text[:-2].isdigit():
+        return text[:-2]
     match = _FLOAT_ID.match(text)
     return match.group(1) if match else text
 

@@ -14,10 +14,11 @@ from calls.store import Store
 from calls.store.imports import restore_cache, use_bulk_cache
 
 # Columns of a prepared order line, in order (calls.orders builds these tuples); ``key``
-# is the line's 64-bit content hash, the primary key of order_lines.
+# is the line's 64-bit content hash (order_lines.line_key, unique); ``customer_id`` is
+# None for a customer not in the database (yet).
 LINE_COLUMNS = (
     "key", "customer_ref", "order_no", "ordered_at", "order_date", "item", "description",
-    "quantity", "unit_price", "amount", "currency", "cancellation",
+    "quantity", "unit_price", "amount", "currency", "cancellation", "customer_id",
 )
 _STORED = ("line_key", *LINE_COLUMNS[1:])
 # Lines stored per write transaction: each commit writes the index pages it dirtied, so
@@ -63,9 +64,11 @@ class OrderWriter:
             self.counts.import_id = cur.lastrowid
         cols = ", ".join(_STORED)
         marks = ", ".join("?" for _ in _STORED)
+        # The import id is a constant of every row (an int from lastrowid): written into
+        # the statement, the prepared tuples go to SQLite as they are, without a copy each.
         self._insert = (
-            f"INSERT OR IGNORE INTO order_lines ({cols}, customer_id, import_id) VALUES "
-            f"({marks}, ?, ?)"
+            f"INSERT OR IGNORE INTO order_lines ({cols}, import_id) VALUES "
+            f"({marks}, {int(self.counts.import_id)})"
         )
 
     def add(self, lines: list[tuple], rejects: list[tuple]) -> None:
@@ -84,35 +87,32 @@ class OrderWriter:
         rejects, self._rejects = self._rejects, []
         with self.store.write():
             if lines:
-                keys = json.dumps([line[0] for line in lines])
-                # A join from the keys (index lookups), not "line_key IN (...)", which
-                # SQLite may answer by scanning the whole table.
-                known = dict(conn.execute(
-                    "SELECT o.line_key, o.import_id FROM json_each(?) AS k "
-                    "JOIN order_lines AS o ON o.line_key = k.value", (keys,)
-                ).fetchall())
-                # The batch's customers in one query (a lookup per line costs more).
-                refs = json.dumps(sorted({line[1] for line in lines}))
-                ids = dict(conn.execute(
-                    "SELECT k.value, c.id FROM json_each(?) AS k "
-                    "JOIN customers AS c ON c.ref = k.value", (refs,)
-                ).fetchall())
-                new: list[tuple] = []
-                seen: set[int] = set()
-                for line in lines:
-                    key = line[0]
-                    if key in seen:
-                        self.counts.duplicates += 1
-                    elif key in known:
-                        if known[key] == import_id:
-                            self.counts.duplicates += 1
-                        else:
-                            self.counts.existing += 1
-                    else:
-                        new.append((*line, ids.get(line[1]), import_id))
-                    seen.add(key)
-                conn.executemany(self._insert, new)
-                self.counts.added += len(new)
+                # One row per distinct key, in file order (exact repeats in the batch are
+                # duplicates).
+                distinct = {line[0]: line for line in lines}
+                self.counts.duplicates += len(lines) - len(distinct)
+                last_id = conn.execute("SELECT coalesce(max(id), 0) FROM order_lines")
+                last_id = last_id.fetchone()[0]
+                before = conn.total_changes
+                conn.executemany(self._insert, distinct.values())
+                inserted = conn.total_changes - before
+                self.counts.added += inserted
+                if inserted < len(distinct):
+                    # Some keys were stored already (rows up to last_id): by an earlier
+                    # import (existing) or an earlier batch of this one (duplicates). Only
+                    # then are the keys looked up: a fresh import skips the lookups.
+                    keys = json.dumps(list(distinct))
+                    # A join from the keys (index lookups), not "line_key IN (...)", which
+                    # SQLite may answer by scanning the whole table.
+                    mine, other = conn.execute(
+                        "SELECT coalesce(sum(o.import_id IS ?1), 0), "
+                        "       coalesce(sum(o.import_id IS NOT ?1), 0) "
+                        "FROM json_each(?2) AS k "
+                        "JOIN order_lines AS o ON o.line_key = k.value WHERE o.id <= ?3",
+                        (import_id, keys, last_id),
+                    ).fetchone()
+                    self.counts.duplicates += mine
+                    self.counts.existing += other
             if rejects:
                 conn.executemany(
                     "INSERT INTO rejects (import_id, line, raw, reason) VALUES (?, ?, ?, ?)",
@@ -215,6 +215,11 @@ def attach_pending(store: Store) -> int:
             """
         )
         return cur.rowcount
+
+
+def customer_ids(store: Store) -> dict[str, int]:
+    """Every customer's id by ref (order lines are matched to customers on the ref)."""
+    return dict(store.db.conn.execute("SELECT ref, id FROM customers"))
 
 
 def pending_count(store: Store) -> int:
