@@ -250,6 +250,11 @@ _TEXT_FIELDS = ("ref", "name", "first_name", "last_name", "company", "phone", "p
                 "email", "country", "revenue", "owner", *DATE_FIELDS)
 
 
+# One encoder for the extra columns of every row: json.dumps with options builds a new
+# encoder per call, which costs more than encoding a small dict.
+_extra_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 @lru_cache(maxsize=4096)
 def _zones_json(zones: tuple[str, ...]) -> str:
     return json.dumps(list(zones))
@@ -329,10 +334,12 @@ def _prepare(config: _Config, line: int, values: list[str], overflow: dict | Non
             dates["last_purchase"],
             dates["birthday"],
             get["owner"] or None,
-            json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
+            _extra_json(extra) if extra else None,
         )
         digest = hashlib.blake2b(
-            "\x1f".join("" if v is None else str(v) for v in record).encode(),
+            "\x1f".join([
+                v if v.__class__ is str else "" if v is None else str(v) for v in record
+            ]).encode(),
             digest_size=12,
         ).hexdigest()
         key = ref if config.match_on == "ref" else phone.e164
@@ -344,13 +351,32 @@ def _prepare(config: _Config, line: int, values: list[str], overflow: dict | Non
         return ("reject", line, str(exc), row)
 
 
-def _prepare_chunk(config: _Config, chunk: list[tuple]) -> list[tuple]:
+@dataclass
+class _Prepared:
+    """A prepared chunk: staged records (STAGE_COLUMNS), rejects, invalid second numbers."""
+
+    records: list[tuple]
+    rejects: list[tuple[int, str, dict[str, str]]]    # (line, reason, raw row)
+    phone2_invalid: int = 0
+
+    @property
+    def rows(self) -> int:
+        return len(self.records) + len(self.rejects)
+
+
+def _prepare_chunk(config: _Config, chunk: list[tuple]) -> _Prepared:
+    # Sorted here, in the worker, so the parent only hands the records on to SQLite.
     pos = {name: config.index(name) for name in _TEXT_FIELDS}
     extra_pos = [(h, config.headers.index(h)) for h in config.extra_headers]
-    return [
-        _prepare(config, line, values, overflow, pos, extra_pos)
-        for line, values, overflow in chunk
-    ]
+    out = _Prepared([], [])
+    for line, values, overflow in chunk:
+        item = _prepare(config, line, values, overflow, pos, extra_pos)
+        if item[0] == "ok":
+            out.records.append(item[1][:-1])
+            out.phone2_invalid += item[1][-1]
+        else:
+            out.rejects.append(item[1:])
+    return out
 
 
 def table_chunks(table: Table, rows: int) -> Iterator[object]:
@@ -374,7 +400,7 @@ def chunk_records(chunk: object) -> list[tuple]:
     return chunk  # type: ignore[return-value]
 
 
-def _prepare_any(config: _Config, chunk: object) -> list[tuple]:
+def _prepare_any(config: _Config, chunk: object) -> _Prepared:
     return _prepare_chunk(config, chunk_records(chunk))
 
 
@@ -521,20 +547,15 @@ def import_customers(
         for prepared in prepare_in_chunks(
             table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers
         ):
-            ok: list[tuple] = []
             rejected: list[tuple] = []
-            for item in prepared:
-                if item[0] == "ok":
-                    ok.append(item[1][:-1])
-                    result.phone2_invalid += item[1][-1]
-                else:
-                    _, line, reason, raw = item
-                    rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
-                    rejects_writer.write(line, reason, raw)
-                    if len(result.rejects) < 20:
-                        result.rejects.append(Reject(line, reason, raw))
-            stage.add(ok, rejected)
-            result.rows_read += len(prepared)
+            for line, reason, raw in prepared.rejects:
+                rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
+                rejects_writer.write(line, reason, raw)
+                if len(result.rejects) < 20:
+                    result.rejects.append(Reject(line, reason, raw))
+            stage.add(prepared.records, rejected)
+            result.phone2_invalid += prepared.phone2_invalid
+            result.rows_read += prepared.rows
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
