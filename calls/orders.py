@@ -14,11 +14,13 @@ exceed ``at_risk_factor`` times the customer's usual interval.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -233,6 +235,28 @@ def line_key(text: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _chunk_rows(chunk: object) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, cells)`` for each non-empty record of a chunk, cells not yet
+    trimmed (only the cells an order line uses are: a CSV chunk is parsed here with
+    ``csv.reader`` directly, without a record per row that trims every cell).
+    """
+    if isinstance(chunk, tuple):
+        parser, first, text = chunk
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=parser.delimiter)
+        start = first
+        try:
+            for record in reader:
+                line = start
+                start = first + reader.line_num
+                if record:
+                    yield line, record
+        except csv.Error as exc:
+            raise UserError(f"line {start}: {exc}") from None
+    else:
+        for line, values, _overflow in chunk_records(chunk):
+            yield line, values
+
+
 def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
     """The lines of a chunk as rows to store, rejects and counts (see :class:`_Prepared`).
 
@@ -256,30 +280,36 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
     out = _Prepared()
     rows_append = out.rows.append
     cancellations = zero_price = no_customer = 0
-    for line, values, _overflow in chunk_records(chunk):
+    width = len(headers)
+    for line, values in _chunk_rows(chunk):
+        if len(values) < width:
+            values = values + [""] * (width - len(values))
         try:
-            ref = clean_ref(values[i_ref])
+            ref = values[i_ref].strip()
+            if not ref.isdigit():
+                ref = clean_ref(ref)
             if not ref:
-                no_customer += 1
-                continue
-            date_text = values[i_date]
+                if any(v.strip() for v in values):
+                    no_customer += 1
+                continue   # a blank line is not a line
+            date_text = values[i_date].strip()
             if not date_text:
                 raise ValueError(f"{c_date}: no date")
             try:
                 ordered_at, order_date = _when(date_text, day_first)
             except ValueError as exc:
                 raise ValueError(f"{c_date}: {exc}") from None
-            qty_text = values[i_qty] if i_qty >= 0 else ""
+            qty_text = values[i_qty].strip() if i_qty >= 0 else ""
             try:
                 quantity = _number(qty_text) if qty_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_qty}: {exc}") from None
-            price_text = values[i_price] if i_price >= 0 else ""
+            price_text = values[i_price].strip() if i_price >= 0 else ""
             try:
                 price = _number(price_text) if price_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_price}: {exc}") from None
-            amount_text = values[i_amount] if i_amount >= 0 else ""
+            amount_text = values[i_amount].strip() if i_amount >= 0 else ""
             try:
                 amount = _number(amount_text) if amount_text else None
             except ValueError as exc:
@@ -292,7 +322,7 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
                 if price is None:
                     raise ValueError(f"no {c_price or c_amount}")
                 amount = (1.0 if quantity is None else quantity) * price
-            order_no = values[i_no] if i_no >= 0 else ""
+            order_no = values[i_no].strip() if i_no >= 0 else ""
             cancellation = bool(
                 (quantity is not None and quantity < 0) or amount < 0
                 or (order_no[:1] in "Cc" and _CANCEL_NO.match(order_no))
@@ -303,9 +333,9 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
                 # No order numbers: one order per customer and day.
                 order_no = f"{ref}@{order_date}"
             amount = round(amount, 4)
-            item = (values[i_item] if i_item >= 0 else "") or None
-            desc = (values[i_desc] if i_desc >= 0 else "") or None
-            currency = (values[i_cur].upper() if i_cur >= 0 else "") or None
+            item = (values[i_item].strip() if i_item >= 0 else "") or None
+            desc = (values[i_desc].strip() if i_desc >= 0 else "") or None
+            currency = (values[i_cur].strip().upper() if i_cur >= 0 else "") or None
             key = "\x1f".join(
                 (ref, order_no, ordered_at, item or "", desc or "", repr(quantity),
                  repr(price), repr(amount), currency or "")
@@ -319,7 +349,7 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
             if price == 0 or (price is None and amount == 0):
                 zero_price += 1
         except ValueError as exc:
-            row = dict(zip(headers, values))
+            row = dict(zip(headers, (v.strip() for v in values)))
             out.rejects.append((line, str(exc), row, "negative price" in str(exc)))
     out.no_customer, out.cancellations, out.zero_price = no_customer, cancellations, zero_price
     return out

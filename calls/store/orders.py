@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from calls.store import Store
 from calls.store.imports import restore_cache, use_bulk_cache
@@ -23,7 +23,7 @@ LINE_COLUMNS = (
 _STORED = ("line_key", *LINE_COLUMNS[1:])
 # Lines stored per write transaction: each commit writes the index pages it dirtied, so
 # fewer, larger transactions write far less; one still takes only a second or two.
-_WRITE_BATCH = 50_000
+_WRITE_BATCH = 100_000
 # The page cache while storing lines: the key and customer indexes of a few million
 # lines fit, so random index inserts stay in memory.
 _ORDERS_CACHE_KIB = 98304
@@ -232,41 +232,14 @@ def has_order_lines(store: Store) -> bool:
     return store.scalar("SELECT 1 FROM order_lines LIMIT 1") is not None
 
 
-def _figures(window_start: str, rows) -> Iterator[tuple]:
-    """Per-customer figures from ``(customer_id, order_no, order_date, amount,
-    cancellation)`` rows sorted by customer: ``(r12, lifetime, orders, first, last,
-    avg interval, customer_id)``.
-    """
-    from datetime import date
-
-    current = None
-    lifetime = r12 = 0.0
-    orders: set[str] = set()
-    days: set[str] = set()
-    for cid, order_no, day, amount, cancellation in rows:
-        if cid != current:
-            if current is not None:
-                yield _figure_row(current, r12, lifetime, orders, days, date)
-            current, lifetime, r12 = cid, 0.0, 0.0
-            orders, days = set(), set()
-        lifetime += amount
-        if day > window_start:
-            r12 += amount
-        if not cancellation:
-            orders.add(order_no)
-            days.add(day)
-    if current is not None:
-        yield _figure_row(current, r12, lifetime, orders, days, date)
-
-
-def _figure_row(cid, r12, lifetime, orders, days, date) -> tuple:
-    first = min(days) if days else None
-    last = max(days) if days else None
+def _figure_row(row: tuple) -> tuple:
+    """An UPDATE's parameters from one customer's aggregate row (adds the interval)."""
+    cid, r12, lifetime, orders, first, last, days = row
     interval = None
-    if len(days) >= 2:
+    if days >= 2:
         span = (date.fromisoformat(last) - date.fromisoformat(first)).days
-        interval = round(span / (len(days) - 1), 1)
-    return (round(r12, 2), round(lifetime, 2), len(orders), first, last, interval, cid)
+        interval = round(span / (days - 1), 1)
+    return (r12, lifetime, orders, first, last, interval, cid)
 
 
 def derive_figures(store: Store, window_start: str) -> int:
@@ -276,9 +249,9 @@ def derive_figures(store: Store, window_start: str) -> int:
     cancellations count (negative) in revenue, not in orders, first or last purchase.
     The average interval is over distinct order days. Returns how many customers have lines.
 
-    The lines are streamed in customer order and summed here, one customer at a time:
-    memory stays flat however many lines there are (SQL's count(DISTINCT ...) per group
-    held them all), and the figures are written in batches.
+    One GROUP BY over the customer index: SQLite sums the lines of one customer at a time
+    (its DISTINCT sets are per group, so memory stays flat however many lines there are),
+    and the figures are written in batches.
     """
     conn = store.db.conn
     if conn.in_transaction:
@@ -294,9 +267,17 @@ def _derive(store: Store, window_start: str) -> int:
     conn = store.db.conn
     rows = conn.execute(
         """
-        SELECT customer_id, order_no, order_date, amount, cancellation FROM order_lines
-        WHERE customer_id IS NOT NULL ORDER BY customer_id
-        """
+        SELECT customer_id,
+               round(total(CASE WHEN order_date > ?1 THEN amount END), 2),
+               round(total(amount), 2),
+               count(DISTINCT CASE WHEN NOT cancellation THEN order_no END),
+               min(CASE WHEN NOT cancellation THEN order_date END),
+               max(CASE WHEN NOT cancellation THEN order_date END),
+               count(DISTINCT CASE WHEN NOT cancellation THEN order_date END)
+        FROM order_lines WHERE customer_id IS NOT NULL
+        GROUP BY customer_id
+        """,
+        (window_start,),
     )
     update = """
         UPDATE customers SET revenue_12m = ?, revenue_lifetime = ?, order_count = ?,
@@ -310,7 +291,7 @@ def _derive(store: Store, window_start: str) -> int:
     """
     # Read everything first into compact tuples per customer, then write: a read cursor
     # open across write transactions on the same connection would see its own writes.
-    figures = list(_figures(window_start, rows))
+    figures = [_figure_row(row) for row in rows]
     for start in range(0, len(figures), 20_000):
         with store.write():
             conn.executemany(update, figures[start:start + 20_000])
