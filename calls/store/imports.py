@@ -77,16 +77,21 @@ class Staging:
         self._old_cache = use_bulk_cache(store)
         conn.execute("DROP TABLE IF EXISTS temp.import_stage")
         conn.execute("DROP TABLE IF EXISTS temp.import_rejects")
-        conn.execute("DROP TABLE IF EXISTS temp.import_win")
-        self._columns = ", ".join(
-            f"{c} INTEGER" if c == "line" else f"{c} REAL" if c == "revenue" else f"{c} TEXT"
+        # Keyed by line (a file line holds one record; rows arrive in line order, so
+        # staging is an append): new customers are later inserted in line order by walking
+        # this table instead of sorting every wide row. ``cid``: the matched customer.
+        cols = ", ".join(
+            "line INTEGER PRIMARY KEY" if c == "line" else f"{c} REAL" if c == "revenue"
+            else f"{c} TEXT"
             for c in STAGE_COLUMNS
         )
-        conn.execute(f"CREATE TEMP TABLE import_stage ({self._columns})")
+        conn.execute(f"CREATE TEMP TABLE import_stage ({cols}, cid INTEGER)")
         conn.execute("CREATE TEMP TABLE import_rejects (line INTEGER, raw TEXT, reason TEXT)")
         self._commit()
         marks = ", ".join("?" for _ in STAGE_COLUMNS)
-        self._insert = f"INSERT INTO temp.import_stage VALUES ({marks})"
+        self._insert = (
+            f"INSERT INTO temp.import_stage ({', '.join(STAGE_COLUMNS)}) VALUES ({marks})"
+        )
 
     def _commit(self) -> None:
         conn = self.store.db.conn
@@ -117,24 +122,22 @@ class Staging:
         rejects. With ``dry_run`` only counts, writing nothing to the database file.
         """
         conn = self.store.db.conn
+        total = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
         conn.execute("CREATE INDEX temp.import_stage_key ON import_stage(key, line)")
-        # Keyed by line (a file line holds one record): new customers are inserted in line
-        # order, which is then a walk of this table instead of a sort of every wide row.
-        # Staged rows arrive in line order, so filling it is (nearly always) an append.
-        columns = self._columns.replace("line INTEGER", "line INTEGER PRIMARY KEY", 1)
-        conn.execute(f"CREATE TEMP TABLE import_win ({columns}, cid INTEGER)")
+        # Only the last row of a key stays (the winners): deleting the few duplicates in
+        # place is much cheaper than copying every winner into another table.
         conn.execute(
             """
-            INSERT INTO temp.import_win
-            SELECT s.*, NULL FROM temp.import_stage AS s
-            WHERE s.line = (SELECT max(line) FROM temp.import_stage AS t WHERE t.key = s.key)
+            DELETE FROM temp.import_stage
+            WHERE line < (SELECT max(line) FROM temp.import_stage AS t
+                          WHERE t.key = import_stage.key)
             """
         )
         self._commit()
         if dry_run:
-            return self._match_and_count(match_on)
+            return self._match_and_count(match_on, total)
         with self.store.write():
-            counts = self._match_and_count(match_on)
+            counts = self._match_and_count(match_on, total)
             row = dict(import_row)
             row.update(
                 inserted=counts.inserted,
@@ -156,34 +159,33 @@ class Staging:
             )
         return counts
 
-    def _match_and_count(self, match_on: str) -> MergeCounts:
+    def _match_and_count(self, match_on: str, total: int) -> MergeCounts:
         conn = self.store.db.conn
         if match_on == "ref":
             conn.execute(
-                "UPDATE temp.import_win SET cid = "
-                "(SELECT id FROM customers AS c WHERE c.ref = import_win.ref)"
+                "UPDATE temp.import_stage SET cid = "
+                "(SELECT id FROM customers AS c WHERE c.ref = import_stage.ref)"
             )
         else:
             # No id column: match on the number; a customer whose ref is this number
             # (created by an earlier phone-keyed import) is the same customer too.
             conn.execute(
                 """
-                UPDATE temp.import_win SET cid = coalesce(
-                    (SELECT min(id) FROM customers AS c WHERE c.phone = import_win.phone),
-                    (SELECT id FROM customers AS c WHERE c.ref = import_win.ref))
+                UPDATE temp.import_stage SET cid = coalesce(
+                    (SELECT min(id) FROM customers AS c WHERE c.phone = import_stage.phone),
+                    (SELECT id FROM customers AS c WHERE c.ref = import_stage.ref))
                 """
             )
             conn.execute(
-                "UPDATE temp.import_win SET ref = "
-                "(SELECT ref FROM customers AS c WHERE c.id = import_win.cid) "
+                "UPDATE temp.import_stage SET ref = "
+                "(SELECT ref FROM customers AS c WHERE c.id = import_stage.cid) "
                 "WHERE cid IS NOT NULL"
             )
-        total = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
         inserted, unchanged, won = conn.execute(
             """
             SELECT sum(w.cid IS NULL), sum(c.row_hash IS NOT NULL AND c.row_hash = w.row_hash),
                    count(*)
-            FROM temp.import_win AS w LEFT JOIN customers AS c ON c.id = w.cid
+            FROM temp.import_stage AS w LEFT JOIN customers AS c ON c.id = w.cid
             """
         ).fetchone()
         inserted, unchanged = inserted or 0, unchanged or 0
@@ -210,7 +212,7 @@ class Staging:
                              WHEN c.extra IS NULL THEN w.extra
                              ELSE json_patch(c.extra, w.extra) END,
                 row_hash = w.row_hash, import_id = ?, updated_at = ?
-            FROM temp.import_win AS w
+            FROM temp.import_stage AS w
             WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash
             """,
             (import_id, now),
@@ -238,7 +240,7 @@ class Staging:
                 f"""
                 INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at,
                                        updated_at)
-                SELECT {select}, w.extra, w.row_hash, ?, ?, ? FROM temp.import_win AS w
+                SELECT {select}, w.extra, w.row_hash, ?, ?, ? FROM temp.import_stage AS w
                 WHERE w.cid IS NULL ORDER BY w.line
                 """,
                 (import_id, now, now),
@@ -260,7 +262,7 @@ class Staging:
                 SELECT (SELECT coalesce(max(id), 0) FROM customers)
                            + row_number() OVER (ORDER BY line),
                        line, max(coalesce(revenue, 0), 0)
-                FROM temp.import_win WHERE cid IS NULL
+                FROM temp.import_stage WHERE cid IS NULL
             ), {TIER_RANKING_SQL}
             SELECT k, line, {TIER_CASE_SQL} AS tier FROM ranked, total
             """,
@@ -278,7 +280,7 @@ class Staging:
             INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at, updated_at,
                                    tier)
             SELECT {select}, w.extra, w.row_hash, ?, ?, ?, t.tier
-            FROM temp.import_win AS w JOIN temp.import_tiers AS t ON t.line = w.line
+            FROM temp.import_stage AS w JOIN temp.import_tiers AS t ON t.line = w.line
             WHERE w.cid IS NULL ORDER BY w.line
             """,
             (import_id, now, now),
@@ -292,7 +294,7 @@ class Staging:
         with contextlib.suppress(sqlite3.ProgrammingError, sqlite3.OperationalError):
             if conn.in_transaction:
                 conn.commit()
-            for name in ("import_stage", "import_rejects", "import_win"):
+            for name in ("import_stage", "import_rejects"):
                 conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
             conn.commit()
         restore_cache(self.store, self._old_cache)
