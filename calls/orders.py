@@ -281,13 +281,16 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
     rows_append = out.rows.append
     cancellations = zero_price = no_customer = 0
     width = len(headers)
+    refs: dict[str, str] = {}
     for line, values in _chunk_rows(chunk):
         if len(values) < width:
             values = values + [""] * (width - len(values))
         try:
-            ref = values[i_ref].strip()
-            if not ref.isdigit():
-                ref = clean_ref(ref)
+            raw_ref = values[i_ref]
+            ref = refs.get(raw_ref)
+            if ref is None:
+                # An invoice's lines repeat its customer: cleaned once per chunk.
+                ref = refs[raw_ref] = clean_ref(raw_ref)
             if not ref:
                 if any(v.strip() for v in values):
                     no_customer += 1
