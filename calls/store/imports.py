@@ -161,7 +161,9 @@ class Staging:
 
     def _match_and_count(self, match_on: str, total: int) -> MergeCounts:
         conn = self.store.db.conn
-        if match_on == "ref":
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+            pass  # a first import: nothing to match (cid stays NULL), no need to look
+        elif match_on == "ref":
             conn.execute(
                 "UPDATE temp.import_stage SET cid = "
                 "(SELECT id FROM customers AS c WHERE c.ref = import_stage.ref)"
