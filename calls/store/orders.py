@@ -52,8 +52,8 @@ class OrderWriter:
         self.store = store
         self.counts = OrderMergeCounts()
         self._old_cache = use_bulk_cache(store, main_kib=_ORDERS_CACHE_KIB, temp_kib=4096)
-        self._lines: list[tuple] = []
-        self._rejects: list[tuple] = []
+        self._tx: contextlib.AbstractContextManager | None = None   # the open batch
+        self._in_batch = 0
         conn = store.db.conn
         with store.write():
             names = ", ".join(import_row)
@@ -72,56 +72,68 @@ class OrderWriter:
         )
 
     def add(self, lines: list[tuple], rejects: list[tuple]) -> None:
-        """Queue prepared lines (LINE_COLUMNS tuples) and rejects ``(line, raw, reason)``;
-        they are written a batch at a time.
-        """
-        self._lines.extend(lines)
-        self._rejects.extend(rejects)
-        if len(self._lines) >= _WRITE_BATCH:
-            self._flush()
+        """Store prepared lines (LINE_COLUMNS tuples) and rejects ``(line, raw, reason)``.
 
-    def _flush(self) -> None:
+        They go into the open write transaction at once (the writing process works while
+        the workers prepare the next chunks, instead of both waiting in turn); the
+        transaction is committed every ``_WRITE_BATCH`` lines.
+        """
+        if not lines and not rejects:
+            return
+        if self._tx is None:
+            tx = self.store.write()
+            tx.__enter__()
+            self._tx = tx
+        self._store(lines, rejects)
+        self._in_batch += len(lines)
+        if self._in_batch >= _WRITE_BATCH:
+            self._commit()
+
+    def _commit(self) -> None:
+        tx, self._tx = self._tx, None
+        self._in_batch = 0
+        if tx is not None:
+            tx.__exit__(None, None, None)
+
+    def _store(self, lines: list[tuple], rejects: list[tuple]) -> None:
         conn = self.store.db.conn
         import_id = self.counts.import_id
-        lines, self._lines = self._lines, []
-        rejects, self._rejects = self._rejects, []
-        with self.store.write():
-            if lines:
-                # One row per distinct key, in file order (exact repeats in the batch are
-                # duplicates).
-                distinct = {line[0]: line for line in lines}
-                self.counts.duplicates += len(lines) - len(distinct)
-                last_id = conn.execute("SELECT coalesce(max(id), 0) FROM order_lines")
-                last_id = last_id.fetchone()[0]
-                before = conn.total_changes
-                conn.executemany(self._insert, distinct.values())
-                inserted = conn.total_changes - before
-                self.counts.added += inserted
-                if inserted < len(distinct):
-                    # Some keys were stored already (rows up to last_id): by an earlier
-                    # import (existing) or an earlier batch of this one (duplicates). Only
-                    # then are the keys looked up: a fresh import skips the lookups.
-                    keys = json.dumps(list(distinct))
-                    # A join from the keys (index lookups), not "line_key IN (...)", which
-                    # SQLite may answer by scanning the whole table.
-                    mine, other = conn.execute(
-                        "SELECT coalesce(sum(o.import_id IS ?1), 0), "
-                        "       coalesce(sum(o.import_id IS NOT ?1), 0) "
-                        "FROM json_each(?2) AS k "
-                        "JOIN order_lines AS o ON o.line_key = k.value WHERE o.id <= ?3",
-                        (import_id, keys, last_id),
-                    ).fetchone()
-                    self.counts.duplicates += mine
-                    self.counts.existing += other
-            if rejects:
-                conn.executemany(
-                    "INSERT INTO rejects (import_id, line, raw, reason) VALUES (?, ?, ?, ?)",
-                    [(import_id, *r) for r in rejects],
-                )
+        if lines:
+            # One row per distinct key, in file order (exact repeats in the chunk are
+            # duplicates).
+            distinct = {line[0]: line for line in lines}
+            self.counts.duplicates += len(lines) - len(distinct)
+            last_id = conn.execute("SELECT coalesce(max(id), 0) FROM order_lines")
+            last_id = last_id.fetchone()[0]
+            before = conn.total_changes
+            conn.executemany(self._insert, distinct.values())
+            inserted = conn.total_changes - before
+            self.counts.added += inserted
+            if inserted < len(distinct):
+                # Some keys were stored already (rows up to last_id): by an earlier
+                # import (existing) or an earlier chunk of this one (duplicates). Only
+                # then are the keys looked up: new lines cost no lookups.
+                keys = json.dumps(list(distinct))
+                # A join from the keys (index lookups), not "line_key IN (...)", which
+                # SQLite may answer by scanning the whole table.
+                mine, other = conn.execute(
+                    "SELECT coalesce(sum(o.import_id IS ?1), 0), "
+                    "       coalesce(sum(o.import_id IS NOT ?1), 0) "
+                    "FROM json_each(?2) AS k "
+                    "JOIN order_lines AS o ON o.line_key = k.value WHERE o.id <= ?3",
+                    (import_id, keys, last_id),
+                ).fetchone()
+                self.counts.duplicates += mine
+                self.counts.existing += other
+        if rejects:
+            conn.executemany(
+                "INSERT INTO rejects (import_id, line, raw, reason) VALUES (?, ?, ?, ?)",
+                [(import_id, *r) for r in rejects],
+            )
 
     def finish(self, row: dict) -> OrderMergeCounts:
         """Split new lines into added / pending and complete the imports row."""
-        self._flush()
+        self._commit()
         conn = self.store.db.conn
         counts = self.counts
         with self.store.write():
@@ -143,7 +155,17 @@ class OrderWriter:
         return counts
 
     def close(self) -> None:
-        """Give the connection its usual page cache back."""
+        """Commit what an interrupted import stored (every stored line is complete, and
+        running the import again adds the rest), give the connection its cache back.
+        """
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            try:
+                tx.__exit__(None, None, None)
+            except sqlite3.Error:
+                conn = self.store.db.conn
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
         restore_cache(self.store, self._old_cache)
 
 
