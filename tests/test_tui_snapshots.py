@@ -35,6 +35,11 @@ async def _keys(pilot, *keys):
     for key in keys:
         await pilot.press(key)
         await settle(pilot, 3)
+    # On a busy machine a screen's last refresh can lag its worker: settle longer before
+    # the picture is taken, so the snapshot never catches a half-drawn screen.
+    await settle(pilot, 10)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.2)
 
 
 def test_queue_screen(snap_compare, app):
