@@ -240,8 +240,10 @@ def report(
     json_out: common.JsonOption = False,
     db: common.DbOption = None,
 ) -> None:
-    """Supervisor report for a period (default: the last 30 days): activity, AAPOR rates,
-    NPS and CSAT, coverage per tier, follow-ups and the detractor loop."""
+    """Supervisor report for a period (default: the last 30 days).
+
+    Activity, AAPOR rates, NPS and CSAT, coverage per tier, follow-ups and the detractor loop.
+    """
     with common.user_errors():
         first, last = _day(since, "--since"), _day(until, "--until")
         if by is not None and by not in rp.GROUPINGS:
@@ -324,8 +326,10 @@ def export(
 
 
 def dashboard(db: common.DbOption = None) -> None:
-    """The supervisor's live dashboard (today's shift, the week's rates and NPS, coverage,
-    the follow-up backlog), refreshing by itself."""
+    """The supervisor's live dashboard, refreshing by itself.
+
+    Today's shift per caller, the week's rates and NPS, coverage per tier, the follow-up backlog.
+    """
     from calls.store import resolve_db_path
 
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
