@@ -44,6 +44,24 @@ def _register_all() -> None:
 _register_all()
 
 
+def run_shift_app(db_path, caller: str, *, script, policy, clock):
+    """Build the shift app with the shared factory and run it; returns the shift's figures.
+
+    The only places the core touches the UI: Textual is imported here, inside the
+    functions that launch an app, never at module level.
+    """
+    from tui.app import make_app
+
+    return make_app(db_path, caller, script=script, policy=policy, clock=clock).run()
+
+
+def run_dashboard_app(db_path) -> None:
+    """Run the supervisor's dashboard on the database."""
+    from tui.screens.dashboard import run_dashboard
+
+    run_dashboard(db_path)
+
+
 def main() -> None:
     """Console-script entry point: run the app; a locked database is a message, not a trace."""
     try:

@@ -335,9 +335,9 @@ def dashboard(db: common.DbOption = None) -> None:
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
     store.close()
     path = resolve_db_path(db)
-    from tui.screens.dashboard import run_dashboard
+    from calls.cli import run_dashboard_app
 
-    run_dashboard(path)
+    run_dashboard_app(path)
 
 
 def register(app: typer.Typer) -> None:

@@ -65,10 +65,9 @@ def launch_shift(
     caller_name = common.resolve_caller(caller)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the shift app needs a terminal (stdin and stdout must be a TTY)")
-    from tui.app import make_app
+    from calls.cli import run_shift_app
 
-    app = make_app(path, caller_name, script=script, policy=care_policy, clock=start)
-    stats = app.run()
+    stats = run_shift_app(path, caller_name, script=script, policy=care_policy, clock=start)
     if stats is not None:
         common.console.print(
             f"Shift ended for {caller_name}: {stats.calls} calls, {stats.contacts} contacts, "
