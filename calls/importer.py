@@ -176,20 +176,21 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
-def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
-    """Customer field -> header, from recognised names; ``mapping`` overrides.
+def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[str]],
+                  mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """Field -> header: ``mapping`` (``--map``) first, then each field's recognised names.
 
-    Raises :class:`UserError` for a mapping naming an unknown field or header, and for a
-    list without a phone column (listing the headers it saw).
+    Shared by customer and order imports. Raises :class:`UserError` for a mapping that
+    names an unknown field or a header the file does not have.
     """
     mapping = mapping or {}
     by_lower = {h.lower(): h for h in headers}
     chosen: dict[str, str] = {}
     for name, header in mapping.items():
-        if name not in FIELDS:
+        if name not in fields:
             raise UserError(
                 f"--map {name}={header}: unknown field {name!r} "
-                f"(fields: {', '.join(FIELDS)})"
+                f"(fields: {', '.join(fields)})"
             )
         actual = by_lower.get(header.lower())
         if actual is None:
@@ -200,7 +201,7 @@ def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) ->
         chosen[name] = actual
     used = set(chosen.values())
     normalised = {h: _norm_header(h) for h in headers}
-    for name, synonyms in FIELDS.items():
+    for name, synonyms in fields.items():
         if name in chosen:
             continue
         for synonym in synonyms:
@@ -211,13 +212,24 @@ def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) ->
                 chosen[name] = match
                 used.add(match)
                 break
+    return chosen
+
+
+def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """Customer field -> header, from recognised names; ``mapping`` overrides.
+
+    Raises :class:`UserError` for a mapping naming an unknown field or header, and for a
+    list without a phone column (listing the headers it saw).
+    """
+    mapping = mapping or {}
+    chosen = match_columns(headers, FIELDS, mapping)
     # "Name" next to first/last names is usually something else (a company name).
     if (
         "name" in chosen
         and ("first_name" in chosen or "last_name" in chosen)
         and "name" not in mapping
     ):
-        used.discard(chosen.pop("name"))
+        chosen.pop("name")
     if "phone" not in chosen:
         raise UserError(
             "no phone column found (columns: " + ", ".join(headers) + "); "

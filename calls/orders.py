@@ -31,9 +31,9 @@ from calls.errors import UserError
 from calls.importer import (
     Reject,
     _file_hash,
-    _norm_header,
     _RejectsFile,
     chunk_records,
+    match_columns,
     prepare_in_chunks,
     sample_dates,
     table_chunks,
@@ -150,33 +150,7 @@ def detect_order_columns(
     """Order field -> header; ``mapping`` (``--map``) overrides. Raises UserError when the
     file lacks a customer ref, a date, or both price and amount.
     """
-    mapping = mapping or {}
-    by_lower = {h.lower(): h for h in headers}
-    chosen: dict[str, str] = {}
-    for name, header in mapping.items():
-        if name not in ORDER_FIELDS:
-            raise UserError(
-                f"--map {name}={header}: unknown field {name!r} "
-                f"(fields: {', '.join(ORDER_FIELDS)})"
-            )
-        actual = by_lower.get(header.lower())
-        if actual is None:
-            raise UserError(
-                f"--map {name}={header}: no column {header!r} in the file "
-                f"(columns: {', '.join(headers)})"
-            )
-        chosen[name] = actual
-    used = set(chosen.values())
-    normalised = {h: _norm_header(h) for h in headers}
-    for name, synonyms in ORDER_FIELDS.items():
-        if name in chosen:
-            continue
-        for synonym in synonyms:
-            match = next((h for h in headers if h not in used and normalised[h] == synonym), None)
-            if match:
-                chosen[name] = match
-                used.add(match)
-                break
+    chosen = match_columns(headers, ORDER_FIELDS, mapping)
     missing = [n for n in ("customer_ref", "date") if n not in chosen]
     if "unit_price" not in chosen and "amount" not in chosen:
         missing.append("unit_price or amount")
