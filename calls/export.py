@@ -70,14 +70,14 @@ class LocalTimes:
 
     def __init__(self) -> None:
         self._hours: dict[tuple[str, str], tuple[str, str] | None] = {}
-        self.by_zone: dict[str, dict[str, tuple[str, str]]] = {}
+        self.by_zone: dict[str, _HourCache] = {}
 
-    def zone_cache(self, zone: str) -> dict[str, tuple[str, str]]:
-        """{UTC hour text: (local prefix, offset suffix)} for ``zone``, filled by
-        :meth:`slow`; generated export code reads it inline (no call per value)."""
+    def zone_cache(self, zone: str) -> _HourCache:
+        """{UTC hour text: (local prefix, offset suffix) or None} for ``zone``, filled on
+        first use; generated export code reads it inline (a subscript, no call per value)."""
         cache = self.by_zone.get(zone)
         if cache is None:
-            cache = self.by_zone[zone] = {}
+            cache = self.by_zone[zone] = _HourCache(self, zone)
         return cache
 
     def slow(self, zone: str, moment: str | None) -> str:
@@ -120,8 +120,7 @@ class LocalTimes:
             else:
                 hit = self._hour(zone, key)
             self._hours[(zone, key)] = hit
-            if hit is not None:
-                inline[key] = hit
+            inline[key] = hit
 
     @staticmethod
     def _hour(zone: str, hour: str) -> tuple[str, str] | None:
@@ -144,6 +143,24 @@ class LocalTimes:
             return from_iso(moment).astimezone(ZoneInfo(zone)).isoformat()
         except ValueError:
             return ""
+
+
+class _HourCache(dict):
+    """One zone's hours for :class:`LocalTimes`: a missing hour fills its whole day.
+
+    None for an hour the exact path must convert (an offset change inside it, a
+    non-whole-hour offset, text that is not a store moment, or no zone at all)."""
+
+    def __init__(self, local: LocalTimes, zone: str):
+        super().__init__()
+        self._local = local
+        self._zone = zone
+
+    def __missing__(self, hour: str) -> tuple[str, str] | None:
+        if self._zone and len(hour) == 13 and hour[10] == "T":
+            self._local._fill_day(self._zone, hour[:10])
+        # a day that could not be read leaves its hours out: remember them as exact-only
+        return self.setdefault(hour, None)
 
 
 # -- output files ----------------------------------------------------------------------------
@@ -239,41 +256,40 @@ def _shape_rows(
                 expr = f"c{pos[p]}"
             if name in plain:
                 expr = f"plain({expr})"
-            if csv_lines:
+            if csv_lines and expr == "ref":
+                pass          # the lookup's refs are ready CSV fields (see below)
+            elif csv_lines:
                 if name in _CSV_SAFE and name not in plain:
                     expr = f"('' if {expr} is None else {expr})"
                 else:
                     # text: quoted only when it holds a comma, quote or line break; the
                     # fields of values seen before come from a memo (callers, reasons,
                     # refs and codes repeat row after row)
-                    memo = _FieldMemo()
-                    memos.append(memo)
-                    k = len(memos) - 1
-                    expr = (f"(f{k}[v] if (v := {expr}) in f{k} else field{k}(v))")
+                    memos.append(_FieldMemo())
+                    expr = f"f{len(memos) - 1}[{expr}]"
             cells.append(expr)
         else:
             # fast path inline: the hour is cached for this zone; else the slow call
             i = -1 - p
             cells.append(
-                f"((h[0] + m[13:19] + h[1]) if (m := c{pos[i]}) and (h := zc.get(m[:13])) "
+                f"((h[0] + m[13:19] + h[1]) if (m := c{pos[i]}) and (h := zc[m[:13]]) "
                 f"else (slow(zone, m) if m else ''))"
             )
     if lookup is not None:
         # zone, its hour cache and the ref straight from the compact lookup by customer id
+        # (a customer id outside the lookup cannot happen in one snapshot, but costs
+        # nothing to allow for: a try block is free until it catches)
         zone_line = (
-            f"cid = c{pos[names.index('customer_id')]}\n"
-            "            if cid is not None and cid < n:\n"
-            "                zi = zone_index[cid]\n"
-            "                ref = refs[cid]\n"
-            "            else:\n"
-            "                zi = 0\n"
-            "                ref = None\n"
-            "            zone = zones[zi]\n"
-            "            zc = zcaches[zi]"
+            "try:\n"
+            f"                zone, zc = zone_caches[zone_index[c{pos[names.index('customer_id')]}]]\n"
+            f"                ref = refs[c{pos[names.index('customer_id')]}]\n"
+            "            except (IndexError, TypeError):\n"
+            "                zone, zc = zone_caches[0]\n"
+            "                ref = no_ref"
         )
     else:
         zone_line = (f"zone = zone_name(c{tz_index})\n"
-                     "            zc = by_zone.get(zone) or zone_cache(zone)")
+                     "            zc = by_zone[zone] if zone in by_zone else zone_cache(zone)")
     # each row unpacked into locals c0, c1, ... at once: reading a local is cheaper
     # than indexing the row for every use
     width = sum(p is not None for p in pos)
@@ -302,13 +318,14 @@ def _shape_rows(
                  "nq": _NEEDS_QUOTES,
                  "plain": _plain}
     for k, memo in enumerate(memos):
-        env[f"f{k}"] = memo.fields
-        env[f"field{k}"] = memo.field
+        env[f"f{k}"] = memo
     if lookup is not None:
         refs, zone_index, zone_texts = lookup
+        if csv_lines:
+            refs = _csv_fields(refs)
         zones = [_zone_name(t) for t in zone_texts]
-        env.update(refs=refs, zone_index=zone_index, n=len(refs), zones=zones,
-                   zcaches=[local.zone_cache(z) for z in zones])
+        env.update(refs=refs, zone_index=zone_index, no_ref="" if csv_lines else None,
+                   zone_caches=[(z, local.zone_cache(z)) for z in zones])
     # The source holds only column positions we computed, never text from the database.
     exec(compile(source, "<export-shape>", "exec"), env)  # noqa: S102
     return env["shape"](batches)
@@ -328,20 +345,21 @@ _CSV_SAFE = frozenset({
 _NEEDS_QUOTES = re.compile(r'[",\r\n]').search
 
 
-class _FieldMemo:
-    """CSV fields of one column's values, remembered for the values seen first (a bounded
-    number: a column of unique notes must not grow it without end)."""
+class _FieldMemo(dict):
+    """CSV fields of one column's values by value: ``memo[value]``. Values not seen yet
+    are quoted on first use and remembered, up to a bound (a column of unique notes must
+    not grow it without end)."""
 
     LIMIT = 4096
 
     def __init__(self) -> None:
-        self.fields: dict = {None: ""}
+        super().__init__({None: ""})
 
-    def field(self, value) -> str:
+    def __missing__(self, value) -> str:
         text = _csv_field(value)
         # text only: a number would also match its equal of another type (1, 1.0, True)
-        if type(value) is str and len(self.fields) < self.LIMIT:
-            self.fields[value] = text
+        if type(value) is str and len(self) < self.LIMIT:
+            self[value] = text
         return text
 
 
@@ -354,6 +372,15 @@ def _csv_field(value) -> str:
     if _NEEDS_QUOTES(value):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+def _csv_fields(values: list[str | None]) -> list[str]:
+    """``values`` as CSV fields, all at once: one search over the whole list finds
+    whether any needs quoting (refs almost never do), instead of one call per value."""
+    fields = ["" if v is None else v for v in values]
+    if _NEEDS_QUOTES("\x00".join(fields)):
+        fields = [_csv_field(v) for v in fields]
+    return fields
 
 
 def _plain(value):

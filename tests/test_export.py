@@ -398,10 +398,11 @@ def test_field_memo_quotes_remembers_text_only_and_stays_bounded():
     from calls.export import _FieldMemo
 
     memo = _FieldMemo()
-    assert memo.field('say "hi", then') == '"say ""hi"", then"'
-    assert memo.fields['say "hi", then'] == '"say ""hi"", then"'
-    assert memo.field(1) == "1" and memo.field(1.0) == "1.0"
-    assert 1 not in memo.fields and 1.0 not in memo.fields   # 1 == 1.0: never shared
+    assert memo['say "hi", then'] == '"say ""hi"", then"'
+    assert dict.get(memo, 'say "hi", then') == '"say ""hi"", then"'   # remembered
+    assert memo[None] == ""
+    assert memo[1] == "1" and memo[1.0] == "1.0"
+    assert 1 not in memo and 1.0 not in memo   # 1 == 1.0: never shared
     for i in range(2 * _FieldMemo.LIMIT):
-        assert memo.field(f"note {i}") == f"note {i}"
-    assert len(memo.fields) == _FieldMemo.LIMIT
+        assert memo[f"note {i}"] == f"note {i}"
+    assert len(memo) == _FieldMemo.LIMIT
