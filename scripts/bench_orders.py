@@ -45,9 +45,15 @@ PRODUCTS = [(f"{20000 + i}", f"PRODUCT {i} {w}", round(0.5 + (i % 40) * 0.37, 2)
 
 
 def generate(path: Path, lines: int, customers: int, seed: int = 3) -> None:
-    """Write ``lines`` order lines, streaming; invoices of 1-30 lines for random customers."""
+    """Write ``lines`` order lines, streaming; invoices of 1-30 lines for random customers.
+
+    Invoices come in date order over two years, as an ERP or shop exports them (the UCI
+    Online Retail file too): invoice numbers and dates rise together.
+    """
     rng = random.Random(seed)
-    start = datetime(2024, 12, 1, 8, 0)
+    when = datetime(2024, 12, 1, 8, 0)
+    # an invoice holds 15.5 lines on average: spread the invoices over two years
+    step = 2 * 365 * 24 * 3600 / (lines / 15.5)
     invoice = 500000
     written = 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -56,7 +62,7 @@ def generate(path: Path, lines: int, customers: int, seed: int = 3) -> None:
         while written < lines:
             invoice += 1
             cust = "" if rng.random() < 0.05 else f"{10000 + rng.randrange(customers)}.0"
-            when = start + timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
+            when += timedelta(seconds=rng.uniform(0, 2 * step))
             cancel = rng.random() < 0.02
             number = f"C{invoice}" if cancel else str(invoice)
             stamp = when.strftime("%Y-%m-%d %H:%M:%S")

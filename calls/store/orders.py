@@ -14,8 +14,8 @@ from calls.store import Store
 from calls.store.imports import restore_cache, use_bulk_cache
 
 # Columns of a prepared order line, in order (calls.orders builds these tuples); ``key``
-# is the line's 64-bit content hash (order_lines.line_key, unique); ``customer_id`` is
-# None for a customer not in the database (yet).
+# is the line's 64-bit content hash (order_lines.line_key, unique with the order date);
+# ``customer_id`` is None for a customer not in the database (yet).
 LINE_COLUMNS = (
     "key", "customer_ref", "order_no", "ordered_at", "order_date", "item", "description",
     "quantity", "unit_price", "amount", "currency", "cancellation", "customer_id",
@@ -103,7 +103,7 @@ class OrderWriter:
         if lines:
             # One row per distinct key, in file order (exact repeats in the chunk are
             # duplicates).
-            distinct = {line[0]: line for line in lines}
+            distinct = {(line[4], line[0]): line for line in lines}   # (day, key)
             self.counts.duplicates += len(lines) - len(distinct)
             last_id = conn.execute("SELECT coalesce(max(id), 0) FROM order_lines")
             last_id = last_id.fetchone()[0]
@@ -116,13 +116,14 @@ class OrderWriter:
                 # import (existing) or an earlier chunk of this one (duplicates). Only
                 # then are the keys looked up: new lines cost no lookups.
                 keys = json.dumps(list(distinct))
-                # A join from the keys (index lookups), not "line_key IN (...)", which
-                # SQLite may answer by scanning the whole table.
+                # A join from the keys (index lookups), not "... IN (...)", which SQLite
+                # may answer by scanning the whole table.
                 mine, other = conn.execute(
                     "SELECT coalesce(sum(o.import_id IS ?1), 0), "
                     "       coalesce(sum(o.import_id IS NOT ?1), 0) "
-                    "FROM json_each(?2) AS k "
-                    "JOIN order_lines AS o ON o.line_key = k.value WHERE o.id <= ?3",
+                    "FROM json_each(?2) AS k JOIN order_lines AS o "
+                    "ON o.order_date = json_extract(k.value, '$[0]') "
+                    "AND o.line_key = json_extract(k.value, '$[1]') WHERE o.id <= ?3",
                     (import_id, keys, last_id),
                 ).fetchone()
                 self.counts.duplicates += mine
@@ -182,7 +183,8 @@ class OrderDryRun:
         self._old_cache = use_bulk_cache(store)
         conn.execute("DROP TABLE IF EXISTS temp.order_dry")
         conn.execute(
-            "CREATE TEMP TABLE order_dry (key INTEGER PRIMARY KEY, customer_ref TEXT)"
+            "CREATE TEMP TABLE order_dry (day TEXT, key INTEGER, customer_ref TEXT, "
+            "PRIMARY KEY (day, key))"
         )
         self.counts = OrderMergeCounts()
         self._read = 0
@@ -193,8 +195,8 @@ class OrderDryRun:
         if lines:
             before = conn.total_changes
             conn.executemany(
-                "INSERT OR IGNORE INTO temp.order_dry VALUES (?, ?)",
-                [(line[0], line[1]) for line in lines],
+                "INSERT OR IGNORE INTO temp.order_dry VALUES (?, ?, ?)",
+                [(line[4], line[0], line[1]) for line in lines],
             )
             self.counts.duplicates += len(lines) - (conn.total_changes - before)
         if conn.in_transaction:
@@ -210,7 +212,7 @@ class OrderDryRun:
                    coalesce(sum(o.line_key IS NULL AND c.id IS NOT NULL), 0),
                    coalesce(sum(o.line_key IS NULL AND c.id IS NULL), 0)
             FROM temp.order_dry AS d
-            LEFT JOIN order_lines AS o ON o.line_key = d.key
+            LEFT JOIN order_lines AS o ON o.order_date = d.day AND o.line_key = d.key
             LEFT JOIN customers AS c ON c.ref = d.customer_ref
             """
         ).fetchone()
