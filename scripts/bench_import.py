@@ -134,6 +134,9 @@ def main() -> None:
         print(f"generated {args.rows:,} rows ({listing.stat().st_size / 1e6:.1f} MB) "
               f"in {time.perf_counter() - t:.1f}s; cores: {os.cpu_count()}")
 
+        # Both tools load into new databases (a --keep directory may hold the last run's).
+        for name in ("carecall.db", "carecall.db-wal", "carecall.db-shm", "reference.db"):
+            (work / name).unlink(missing_ok=True)
         cmd = [sys.executable, __file__, "--child-import", str(listing), str(work / "carecall.db")]
         if args.workers:
             cmd += ["--workers", str(args.workers)]

@@ -212,3 +212,34 @@ def test_fast_path_agrees_with_phonenumbers_on_generated_numbers():
         assert got == expected, (text, region)
         valid += got is not None
     assert valid > 2000
+
+
+def test_number_type_agrees_with_phonenumbers_in_every_region():
+    """The compiled type check gives phonenumbers' answer: each region's example numbers
+    of every type, and neighbours of them (a digit changed, one dropped or added)."""
+    from phonenumbers.phonenumberutil import PhoneMetadata, _number_type_helper
+
+    from calls.phones import _SPECIAL_TYPES, _number_type
+
+    descs = ["general_desc", "fixed_line", "mobile", *(name for name, _ in _SPECIAL_TYPES)]
+    compared = 0
+    regions = [PhoneMetadata.metadata_for_region(r) for r in sorted(
+        phonenumbers.SUPPORTED_REGIONS)]
+    non_geographic = [PhoneMetadata.metadata_for_nongeo_region(code) for code in sorted(
+        phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)]
+    for metadata in regions + non_geographic:
+        region = metadata.id
+        for name in descs:
+            desc = getattr(metadata, name)
+            example = desc.example_number if desc is not None else None
+            if not example:
+                continue
+            variants = {example, example[:-1], example + "5"}
+            for i in range(len(example)):
+                for digit in "0159":
+                    variants.add(example[:i] + digit + example[i + 1:])
+            for nsn in variants:
+                assert _number_type(nsn, metadata) == _number_type_helper(nsn, metadata), (
+                    region, name, nsn)
+                compared += 1
+    assert compared > 20_000

@@ -105,7 +105,8 @@ class Staging:
             conn.executemany(self._insert, records)
         if rejects:
             conn.executemany("INSERT INTO temp.import_rejects VALUES (?, ?, ?)", rejects)
-        self._commit()
+        # No commit per chunk: the transaction holds temp tables only (no lock on the
+        # database file), and one commit at the merge writes the temp pages once.
 
     def merge(
         self,
