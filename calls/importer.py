@@ -263,9 +263,25 @@ _TEXT_FIELDS = ("ref", "name", "first_name", "last_name", "company", "phone", "p
                 "email", "country", "revenue", "owner", *DATE_FIELDS)
 
 
-# One encoder for the extra columns of every row: json.dumps with options builds a new
-# encoder per call, which costs more than encoding a small dict.
-_extra_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+def _make_extra_json() -> Callable[[dict], str]:
+    """The JSON text of a row's extra columns (keys sorted, not ASCII-escaped).
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which costs more than
+    encoding a small dict: this one is built once (where the C encoder exists).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+    def refuse(value: object) -> object:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    encode = make(None, refuse, json.encoder.encode_basestring, None, ": ", ", ",
+                  True, False, True)   # sort keys, no skipped keys, NaN allowed
+    return lambda extra: "".join(encode(extra, 0))
+
+
+_extra_json = _make_extra_json()
 
 
 @lru_cache(maxsize=4096)

@@ -430,14 +430,31 @@ def _region_and_type(country_code: int, nsn: str) -> tuple[str, int]:
     return "", PhoneNumberType.UNKNOWN
 
 
+_ALL_TZ_LENGTHS = tuple(range(TIMEZONE_LONGEST_PREFIX, 0, -1))
+
+
+@lru_cache(maxsize=1)
+def _tz_prefix_lengths() -> dict[str, tuple[int, ...]]:
+    """For each two leading digits, the lengths of the zone table's prefixes that start
+    with them (one-digit prefixes included), longest first."""
+    lengths: dict[str, set[int]] = {}
+    for prefix in TIMEZONE_DATA:
+        for lead in ([prefix[:2]] if len(prefix) > 1 else [prefix + d for d in "0123456789"]):
+            lengths.setdefault(lead, set()).add(len(prefix))
+    return {lead: tuple(sorted(found, reverse=True)) for lead, found in lengths.items()}
+
+
 def _zones(e164: str, ntype: int, country_code: int) -> tuple[str, ...]:
     """IANA zones for a valid number (phonenumbers.timezone without re-validating it)."""
     if is_number_type_geographical(ntype, country_code):
         digits = e164[1:]
-        for length in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
-            zones = TIMEZONE_DATA.get(digits[:length])
-            if zones is not None:
-                return tuple(z for z in zones if z != "Etc/Unknown")
+        # Only the prefix lengths the zone table has for the number's first two digits
+        # can match: longest first, as phonenumbers looks them up.
+        for length in _tz_prefix_lengths().get(digits[:2], _ALL_TZ_LENGTHS):
+            if length <= len(digits):
+                zones = TIMEZONE_DATA.get(digits[:length])
+                if zones is not None:
+                    return tuple(z for z in zones if z != "Etc/Unknown")
         return ()
     return tuple(
         z for z in pn_timezone._country_level_time_zones_for_number(

@@ -259,3 +259,10 @@ def test_first_import_keeps_every_index_as_migrated(store, now, tmp_path):
     assert import_customers(store, more, ImportOptions(), now).inserted == 1
     assert _customer_indexes(store) == migrated
     assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_extra_columns_json_is_what_json_dumps_writes():
+    from calls.importer import _extra_json
+
+    for extra in ({"b": "2", "a": 'say "hi"'}, {"Städt": "Köln\nNord", "x": "\u2028"}, {}):
+        assert _extra_json(extra) == json.dumps(extra, ensure_ascii=False, sort_keys=True)

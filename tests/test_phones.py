@@ -243,3 +243,21 @@ def test_number_type_agrees_with_phonenumbers_in_every_region():
                     region, name, nsn)
                 compared += 1
     assert compared > 20_000
+
+
+def test_time_zones_agree_with_phonenumbers_for_example_numbers():
+    from phonenumbers import timezone
+
+    from calls.phones import phone_parts
+
+    compared = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is None or not phonenumbers.is_valid_number(number):
+                continue
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            want = tuple(z for z in timezone.time_zones_for_number(number) if z != "Etc/Unknown")
+            assert phone_parts(e164, region)[4] == want, (region, e164)
+            compared += 1
+    assert compared > 300
