@@ -546,6 +546,42 @@ def sample_dates(
     return out
 
 
+def _tier_guess(
+    table: Table, columns: dict[str, str], shares: tuple[float, float]
+) -> tuple[float, float] | None:
+    """The lowest revenue in tier A and in tier B among the first rows of the list (for
+    :class:`calls.store.imports.FirstLoad`), or None without revenues to go by."""
+    from calls.tiers import assign_tiers
+
+    header = columns.get("revenue")
+    if header is None:
+        return None
+    revenues: list[tuple[int, float]] = []
+    rows = table.rows()
+    try:
+        for i, (_line, row) in enumerate(rows):
+            if i >= _DATE_SAMPLE_ROWS:
+                break
+            try:
+                value = parse_amount(str(row.get(header) or ""))
+            except ValueError:
+                continue
+            if value is not None and value > 0:
+                revenues.append((i, value))
+    finally:
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+    try:
+        tiers = assign_tiers(revenues, *shares)
+    except ValueError:
+        return None   # shares out of order: the exact tiering at the end says so, if at all
+    lowest = {t: min((r for i, r in revenues if tiers[i] == t), default=None) for t in "AB"}
+    if lowest["A"] is None:
+        return None
+    return lowest["A"], lowest["B"] if lowest["B"] is not None else lowest["A"]
+
+
 # -- the import ------------------------------------------------------------------------
 
 
@@ -581,7 +617,26 @@ def import_customers(
         dry_run=options.dry_run,
     )
     rejects_writer = _RejectsFile(options.rejects_path, table.headers)
-    stage = store_imports.Staging(store)
+    import_row = {
+        "kind": "customers",
+        "file": str(Path(path).resolve()),
+        "file_hash": _file_hash(Path(path)),
+        "format": table.format,
+        "encoding": table.encoding,
+        "sheet": table.sheet,
+        "options": json.dumps({"region": region, "map": options.mapping, "match_on": match_on}),
+        "by_user": options.by_user,
+        "started_at": to_iso(now),
+    }
+    shares = (options.a_share, options.b_share)
+    # A first list into an empty table goes straight in; anything else is staged and
+    # merged (matching, unchanged rows, a dry run's counts).
+    sink: store_imports.FirstLoad | store_imports.Staging | None = None
+    if not options.dry_run and match_on == "ref":
+        sink = store_imports.FirstLoad.start(store, import_row, to_iso(now), shares,
+                                             _tier_guess(table, columns, shares))
+    if sink is None:
+        sink = store_imports.Staging(store)
     try:
         workers = worker_count(table, options.workers)
         for prepared in prepare_in_chunks(
@@ -593,7 +648,7 @@ def import_customers(
                 rejects_writer.write(line, reason, raw)
                 if len(result.rejects) < 20:
                     result.rejects.append(Reject(line, reason, raw))
-            stage.add(prepared.records, rejected)
+            sink.add(prepared.records, rejected)
             result.phone2_invalid += prepared.phone2_invalid
             result.rows_read += prepared.rows
             result.rejected += len(rejected)
@@ -602,30 +657,20 @@ def import_customers(
         rejects_writer.close()
         if options.phase:
             options.phase("Saving customers")
-        counts = stage.merge(
-            match_on=match_on,
-            provided=_provided_columns(columns),
-            import_row={
-                "kind": "customers",
-                "file": str(Path(path).resolve()),
-                "file_hash": _file_hash(Path(path)),
-                "format": table.format,
-                "encoding": table.encoding,
-                "sheet": table.sheet,
-                "options": json.dumps(
-                    {"region": region, "map": options.mapping, "match_on": match_on}
-                ),
-                "by_user": options.by_user,
-                "started_at": to_iso(now),
-                "rows_read": result.rows_read,
-                "rejected": result.rejected,
-            },
-            now=to_iso(now),
-            dry_run=options.dry_run,
-            tier_shares=(options.a_share, options.b_share),
-        )
+        counted = {"rows_read": result.rows_read, "rejected": result.rejected}
+        if isinstance(sink, store_imports.FirstLoad):
+            counts = sink.finish(counted)
+        else:
+            counts = sink.merge(
+                match_on=match_on,
+                provided=_provided_columns(columns),
+                import_row={**import_row, **counted},
+                now=to_iso(now),
+                dry_run=options.dry_run,
+                tier_shares=shares,
+            )
     finally:
-        stage.close()
+        sink.close()
         rejects_writer.close()
     result.inserted = counts.inserted
     result.updated = counts.updated

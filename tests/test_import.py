@@ -266,3 +266,78 @@ def test_extra_columns_json_is_what_json_dumps_writes():
 
     for extra in ({"b": "2", "a": 'say "hi"'}, {"Städt": "Köln\nNord", "x": "\u2028"}, {}):
         assert _extra_json(extra) == json.dumps(extra, ensure_ascii=False, sort_keys=True)
+
+
+def _customers_by_ref(store) -> dict[str, dict]:
+    skip = {"id", "import_id", "created_at", "updated_at"}
+    return {r["ref"]: {k: v for k, v in r.items() if k not in skip}
+            for r in store.all("SELECT * FROM customers")}
+
+
+def test_first_load_stores_what_staging_stores(store, now, tmp_path, monkeypatch):
+    """A list loaded straight into the empty table (duplicates, rejects, tiers with a
+    guessed start) ends exactly as the staged merge leaves it."""
+    from calls.store import Store
+    from calls.store.imports import FirstLoad
+
+    rows = [[f"C{i}", "A", "B", "US", f"(212) 555-{i:04d}", str((i * 7919) % 1000 + i / 1000),
+             "", "", "", "vip" if i % 3 else ""] for i in range(600)]
+    rows += [["C5", "Again", "Later", "US", "(212) 555-0999", "5", "", "", "", "x"],
+             ["C7", "Bad", "Phone", "US", "-4396", "1", "", "", "", ""]]
+    path = write_list(tmp_path / "list.csv", rows)
+    first = import_customers(store, path, ImportOptions(), now)
+    assert store.scalar("SELECT count(*) FROM imports") == 1
+    other = Store.open(tmp_path / "staged.db")
+    monkeypatch.setattr(FirstLoad, "start", classmethod(lambda cls, *a, **k: None))
+    staged = import_customers(other, path, ImportOptions(), now)
+    counts = ("rows_read", "inserted", "updated", "unchanged", "rejected", "duplicates")
+    assert [getattr(first, c) for c in counts] == [getattr(staged, c) for c in counts]
+    assert (first.inserted, first.duplicates, first.rejected) == (600, 1, 1)
+    assert _customers_by_ref(store) == _customers_by_ref(other)
+    assert get_customer(store, "C5").name == "Again Later"       # the last row won
+    assert store.all("SELECT line, reason FROM rejects") == other.all(
+        "SELECT line, reason FROM rejects")
+    other.close()
+
+
+def test_first_load_that_fails_leaves_the_table_as_it_was(store, now, tmp_path, monkeypatch):
+    from calls.store.imports import FirstLoad
+
+    migrated = _customer_indexes(store)
+    rows = [[f"C{i}", "A", "B", "US", f"(212) 555-{i:04d}", "10", "", "", "", ""]
+            for i in range(50)]
+    path = write_list(tmp_path / "list.csv", rows)
+    calls = []
+    add = FirstLoad.add
+
+    def add_then_fail(self, records, rejects):
+        calls.append(len(records))
+        add(self, records, rejects)
+        raise KeyboardInterrupt   # the user pressed Ctrl-C mid-import
+
+    monkeypatch.setattr(FirstLoad, "add", add_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        import_customers(store, path, ImportOptions(), now)
+    assert calls
+    assert store.scalar("SELECT count(*) FROM customers") == 0
+    assert store.scalar("SELECT count(*) FROM imports") == 0
+    assert _customer_indexes(store) == migrated          # the dropped indexes came back
+    assert not store.db.conn.in_transaction
+    monkeypatch.undo()
+    assert import_customers(store, path, ImportOptions(), now).inserted == 50
+
+
+def test_first_load_only_into_an_empty_table(store, now, tmp_path):
+    """With customers present the loader steps aside at once, leaving the lock free."""
+    from calls.store import Store
+    from calls.store.imports import FirstLoad
+
+    path = write_list(tmp_path / "list.csv", ROWS)
+    import_customers(store, path, ImportOptions(), now)
+    assert FirstLoad.start(store, {"kind": "customers", "started_at": "x"}, "x") is None
+    assert not store.db.conn.in_transaction
+    other = Store.open(store.path)
+    with other.write():            # another terminal can write straight away
+        other.db.conn.execute("UPDATE customers SET owner = 'Sam' WHERE ref = 'C1'")
+    other.close()
+    assert get_customer(store, "C1").owner == "Sam"

@@ -49,25 +49,47 @@ TIER_CASE_SQL = """CASE
 
 
 def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
-    """Set every customer's tier by the 80/20 rule in one statement; how many changed.
+    """Set every customer's tier by the 80/20 rule; how many changed.
 
     The same rule as :func:`calls.tiers.assign_tiers` (a test keeps them equal), in SQL so
     that a list of hundreds of thousands of customers is re-tiered in well under a second.
+    Tiers follow the ranking (revenue, highest first; ties by id): one ranking pass finds
+    the last customer of A and of B, then one scan rewrites only the customers whose tier
+    is not the one their place gives (most keep theirs; a row rewritten costs).
     """
     conn = store.db.conn
-    before = conn.total_changes
-    conn.execute(
+    revenue = "max(coalesce(revenue_12m, revenue, 0), 0)"
+    cuts = {"A": (None, None), "B": (None, None)}
+    for tier, r, k in conn.execute(
         f"""
-        WITH base AS (
-            SELECT id AS k, max(coalesce(revenue_12m, revenue, 0), 0) AS r FROM customers
-        ), {TIER_RANKING_SQL},
-        wanted AS (SELECT k, {TIER_CASE_SQL} AS tier FROM ranked, total)
-        UPDATE customers SET tier = wanted.tier FROM wanted
-        WHERE customers.id = wanted.k AND customers.tier IS NOT wanted.tier
+        WITH base AS (SELECT id AS k, {revenue} AS r FROM customers),
+        ranked AS (
+            SELECT k, r, sum(r) OVER w - r AS before, row_number() OVER w AS pos
+            FROM base WINDOW w AS (ORDER BY r DESC, k ROWS UNBOUNDED PRECEDING)
+        ), total AS (SELECT coalesce(sum(r), 0) AS t FROM base),
+        tiered AS MATERIALIZED (SELECT k, r, pos, {TIER_CASE_SQL} AS tier FROM ranked, total)
+        SELECT 'A', r, k FROM (SELECT max(pos), r, k FROM tiered WHERE tier = 'A')
+        UNION ALL
+        SELECT 'B', r, k FROM (SELECT max(pos), r, k FROM tiered WHERE tier = 'B')
         """,
         {"a": a_share, "b": b_share},
+    ):
+        cuts[tier] = (r, k)
+    # A customer is in A when they rank at or above the last A (the bare columns of
+    # max(pos) are that row's), else in B when at or above the last B, else in C.
+    (ra, ka), (rb, kb) = cuts["A"], cuts["B"]
+    place = (
+        f"CASE WHEN {revenue} <= 0 THEN 'C' "
+        f"WHEN :ra IS NOT NULL AND ({revenue} > :ra OR ({revenue} = :ra AND id <= :ka)) "
+        "THEN 'A' "
+        f"WHEN :rb IS NOT NULL AND ({revenue} > :rb OR ({revenue} = :rb AND id <= :kb)) "
+        "THEN 'B' ELSE 'C' END"
     )
-    # rowcount is -1 for a statement that starts with WITH; total_changes is exact.
+    before = conn.total_changes
+    conn.execute(
+        f"UPDATE customers SET tier = {place} WHERE tier IS NOT {place}",
+        {"ra": ra, "ka": ka, "rb": rb, "kb": kb},
+    )
     return conn.total_changes - before
 
 

@@ -308,6 +308,131 @@ class Staging:
         restore_cache(self.store, self._old_cache)
 
 
+class FirstLoad:
+    """Loads a list into an empty ``customers`` table as it is read: rows go straight into
+    the table inside one write transaction, with the secondary indexes built once at the
+    end (:meth:`finish`).
+
+    Staging would copy every row twice (into a temporary table, then into customers) and
+    sort the stage to find duplicates; on an empty table neither is needed: a key seen
+    again updates the row it made (the last row wins, as with staging). The write lock is
+    held for the whole import (readers go on reading; a second import waits, then finds
+    the table filled and stages). Only for lists matched on ``ref`` (the unique key) and
+    never for a dry run. :meth:`start` returns None when the table is not empty.
+    """
+
+    def __init__(self, store: Store, import_row: dict, now: str,
+                 tier_shares: tuple[float, float] | None):
+        self.store = store
+        self.rows = 0
+        self._shares = tier_shares
+        self._import_row = import_row
+        self._tx: contextlib.AbstractContextManager | None = None
+        self._old_cache: tuple[int, int, int] | None = None
+        self._rebuild: list[str] = []
+        self._now = now
+
+    @classmethod
+    def start(cls, store: Store, import_row: dict, now: str,
+              tier_shares: tuple[float, float] | None = None,
+              tier_guess: tuple[float, float] | None = None) -> FirstLoad | None:
+        """Take the write lock; a loader if ``customers`` is empty, else None (unlocked).
+
+        ``tier_guess``: the lowest revenues of tiers A and B in a sample of the list. Rows
+        go in with the tier their revenue suggests, so that tiering everyone exactly at
+        the end rewrites only the few rows the guess got wrong (a row rewritten costs
+        about as much as the insert did).
+        """
+        conn = store.db.conn
+        if conn.in_transaction:
+            conn.commit()
+        load = cls(store, import_row, now, tier_shares)
+        load._old_cache = use_bulk_cache(store)
+        tx = store.write()
+        tx.__enter__()
+        try:
+            if conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+                tx.__exit__(None, None, None)
+                restore_cache(store, load._old_cache)
+                return None
+            load._tx = tx
+            names = ", ".join(import_row)
+            marks = ", ".join("?" for _ in import_row)
+            load.import_id = conn.execute(
+                f"INSERT INTO imports ({names}) VALUES ({marks})", list(import_row.values())
+            ).lastrowid
+            load._rebuild = _drop_indexes_if_empty(conn, "customers")
+        except BaseException:
+            load.close()
+            raise
+        # Parameters by number: a staged record (STAGE_COLUMNS) binds as it is, its line
+        # and key (?1, ?2) unused. The import id and the time are constants of the load.
+        values = ", ".join(
+            f"coalesce(?{i}, '')" if c == "name" else f"?{i}"
+            for i, c in enumerate(STAGE_COLUMNS, start=1) if c not in ("line", "key")
+        )
+        stored = [c for c in STAGE_COLUMNS if c not in ("line", "key")]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in [*stored, "tier"] if c != "ref")
+        tier = "NULL"
+        if tier_shares is not None:
+            tier = "'C'"
+            if tier_guess is not None:
+                # Thresholds are floats we computed (repr is exact), never text from a file.
+                r = f"?{STAGE_COLUMNS.index('revenue') + 1}"
+                a, b = (repr(float(v)) for v in tier_guess)
+                tier = (f"CASE WHEN {r} > 0 AND {r} >= {a} THEN 'A' "
+                        f"WHEN {r} > 0 AND {r} >= {b} THEN 'B' ELSE 'C' END")
+        load._insert = (
+            f"INSERT INTO customers ({', '.join(stored)}, import_id, created_at, updated_at, "
+            f"tier) VALUES ({values}, {int(load.import_id)}, '{now}', '{now}', {tier}) "
+            f"ON CONFLICT (ref) DO UPDATE SET {updates}"
+        )
+        return load
+
+    def add(self, records: list[tuple], rejects: list[tuple]) -> None:
+        """Store prepared records (STAGE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
+        conn = self.store.db.conn
+        if records:
+            conn.executemany(self._insert, records)
+            self.rows += len(records)
+        if rejects:
+            conn.executemany(
+                "INSERT INTO rejects (import_id, line, raw, reason) VALUES (?, ?, ?, ?)",
+                [(self.import_id, *r) for r in rejects],
+            )
+
+    def finish(self, counts_row: dict) -> MergeCounts:
+        """Tier everyone, build the indexes, complete the imports row, commit."""
+        from calls.store.customers import apply_tiers
+
+        conn = self.store.db.conn
+        stored = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+        counts = MergeCounts(inserted=stored, duplicates=self.rows - stored,
+                             import_id=self.import_id)
+        if self._shares is not None:
+            apply_tiers(self.store, *self._shares)
+        for sql in self._rebuild:
+            conn.execute(sql)
+        row = dict(counts_row, inserted=counts.inserted, updated=0, unchanged=0,
+                   duplicates=counts.duplicates, finished_at=self._now)
+        sets = ", ".join(f"{k} = ?" for k in row)
+        conn.execute(f"UPDATE imports SET {sets} WHERE id = ?", [*row.values(), self.import_id])
+        tx, self._tx = self._tx, None
+        tx.__exit__(None, None, None)
+        return counts
+
+    def close(self) -> None:
+        """Roll back an unfinished load (nothing of it stays), give the cache back."""
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            exc = RuntimeError("import interrupted")
+            with contextlib.suppress(sqlite3.Error, RuntimeError):
+                tx.__exit__(type(exc), exc, None)
+        if self._old_cache is not None:
+            restore_cache(self.store, self._old_cache)
+            self._old_cache = None
+
+
 def _drop_indexes_if_empty(conn: sqlite3.Connection, table: str) -> list[str]:
     """Drop the secondary indexes of ``table`` when it holds no rows (inside the caller's
     write transaction); the ``CREATE INDEX`` statements that put them back, exactly as the
