@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui_helpers import NOW, make_db, settle
+from tests.tui_helpers import NOW, make_db, settle, steady_cursors
 from tui.app import make_app
 from tui.clock import FixedClock
 
@@ -38,6 +38,7 @@ async def _keys(pilot, *keys):
     # On a busy machine a screen's last refresh can lag its worker: settle longer before
     # the picture is taken, so the snapshot never catches a half-drawn screen.
     await settle(pilot, 10)
+    steady_cursors(pilot.app)
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)
 

@@ -31,6 +31,17 @@ async def settle(pilot, rounds: int = 6) -> None:
         await pilot.pause(0.02)
 
 
+def steady_cursors(app) -> None:
+    """Stop the text cursors blinking (shown steadily): a picture taken mid-blink would
+    differ from the stored one by the cursor alone."""
+    from textual.widgets import Input, TextArea
+
+    for widget in app.screen.query(Input):
+        widget.cursor_blink = False
+    for widget in app.screen.query(TextArea):
+        widget.cursor_blink = False
+
+
 async def press(pilot, *keys: str) -> None:
     """Press keys one at a time, settling after each."""
     for key in keys:
