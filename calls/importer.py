@@ -617,17 +617,9 @@ def import_customers(
         dry_run=options.dry_run,
     )
     rejects_writer = _RejectsFile(options.rejects_path, table.headers)
-    import_row = {
-        "kind": "customers",
-        "file": str(Path(path).resolve()),
-        "file_hash": _file_hash(Path(path)),
-        "format": table.format,
-        "encoding": table.encoding,
-        "sheet": table.sheet,
-        "options": json.dumps({"region": region, "map": options.mapping, "match_on": match_on}),
-        "by_user": options.by_user,
-        "started_at": to_iso(now),
-    }
+    import_row = import_record("customers", path, table, options.by_user, now)
+    import_row["options"] = json.dumps(
+        {"region": region, "map": options.mapping, "match_on": match_on})
     shares = (options.a_share, options.b_share)
     # A first list into an empty table goes straight in; anything else is staged and
     # merged (matching, unchanged rows, a dry run's counts).
@@ -713,6 +705,21 @@ def _provided_columns(columns: dict[str, str]) -> list[str]:
     provided += [c for c in simple if c in columns]
     provided.append("country")
     return provided
+
+
+def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str | None,
+                  now: datetime) -> dict:
+    """The ``imports`` row of an import starting now (its counts come at the end)."""
+    return {
+        "kind": kind,
+        "file": str(Path(path).resolve()),
+        "file_hash": _file_hash(Path(path)),
+        "format": table.format,
+        "encoding": table.encoding,
+        "sheet": table.sheet,
+        "by_user": by_user,
+        "started_at": to_iso(now),
+    }
 
 
 def _file_hash(path: Path) -> str:

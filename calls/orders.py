@@ -30,9 +30,9 @@ from calls.clock import to_iso
 from calls.errors import UserError
 from calls.importer import (
     Reject,
-    _file_hash,
     _RejectsFile,
     chunk_records,
+    import_record,
     match_columns,
     prepare_in_chunks,
     sample_dates,
@@ -353,16 +353,8 @@ def import_orders(
     if options.dry_run:
         sink = store_orders.OrderDryRun(store)
     else:
-        sink = store_orders.OrderWriter(store, {
-            "kind": "orders",
-            "file": str(Path(path).resolve()),
-            "file_hash": _file_hash(Path(path)),
-            "format": table.format,
-            "encoding": table.encoding,
-            "sheet": table.sheet,
-            "by_user": options.by_user,
-            "started_at": to_iso(now),
-        })
+        sink = store_orders.OrderWriter(
+            store, import_record("orders", path, table, options.by_user, now))
     try:
         workers = worker_count(table, options.workers)
         for prepared in prepare_in_chunks(
