@@ -12,7 +12,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class DncEntry:
     added_at: datetime
     added_by: str | None
     customers: int = 0      # customers with this number
+    calls_cancelled: int = 0   # open callbacks / recovery calls cancelled by adding it
 
     @classmethod
     def from_row(cls, row: dict) -> DncEntry:
@@ -62,6 +63,7 @@ class DncImportResult:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw, reason
     column: str | None = None
     import_id: int | None = None
+    calls_cancelled: int = 0   # open callbacks / recovery calls of now-listed customers
 
 
 def check_region(region: str) -> str:
@@ -95,8 +97,16 @@ def add_number(store: Store, raw: str, now: datetime, *, reason: str | None = No
         added = q.insert_numbers(store, [(phone, raw.strip(), source, reason, to_iso(now),
                                           added_by)]) > 0
         row = q.dnc_row(store, phone)
+        cancelled = _cancel_calls(store, now, added_by, f"{phone} put on the do-not-call list")
     assert row is not None
-    return DncEntry.from_row(row), added
+    return replace(DncEntry.from_row(row), calls_cancelled=cancelled), added
+
+
+def _cancel_calls(store: Store, now: datetime, by: str | None, why: str) -> int:
+    """No callback or recovery call stays open for a customer who must not be called."""
+    from calls.store.followups import cancel_calls_of_dnc_customers
+
+    return cancel_calls_of_dnc_customers(store, to_iso(now), by or "dnc", why)
 
 
 def remove_number(store: Store, raw: str, now: datetime, *,
@@ -232,6 +242,8 @@ def import_numbers(store: Store, path: str | os.PathLike, now: datetime, *,
         added = q.insert_numbers(store, records)
         result.already += len(records) - added
         result.added = added
+        result.calls_cancelled = _cancel_calls(
+            store, now, added_by, f"number put on the do-not-call list ({p.name})")
         result.import_id = q.record_import(store, {
             "file": str(p), "file_hash": digest, "format": table.format,
             "encoding": table.encoding, "sheet": table.sheet,

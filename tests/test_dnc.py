@@ -140,3 +140,35 @@ def test_the_column_guess_prefers_the_one_holding_numbers(store, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["column"] == "expected_e164" and data["added"] == 2 and not data["rejected"]
+
+
+def test_a_number_put_on_the_list_cancels_its_customers_calls_only(store, tmp_path):
+    """Open callbacks and recovery calls of the customer go; letters and gifts stay."""
+    from datetime import UTC, datetime, timedelta
+
+    from calls.followups import add_followup
+
+    now = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+    listed = add_customer(store, "D1", where=NY, phone="+12125550111")
+    second = add_customer(store, "D2", where=NY, phone="+12125550112", phone2="+12125550113")
+    other = add_customer(store, "D3", where=NY, phone="+12125550114")
+    ids = {}
+    for name, cid, kind in [("cb", listed, "callback"), ("note", listed, "thank_you_note"),
+                            ("rec", second, "recovery_call"), ("keep", other, "callback")]:
+        ids[name] = add_followup(store, kind=kind, customer_id=cid, owner="ann",
+                                 due_at=now + timedelta(days=1), details=name, now=now).id
+
+    def status(name):
+        return store.scalar("SELECT status FROM followups WHERE id = ?", (ids[name],))
+
+    result = run("dnc", "add", "(212) 555-0111")
+    assert result.exit_code == 0 and "cancelled 1 open callback" in result.stdout
+    assert (status("cb"), status("note"), status("rec"), status("keep")) == (
+        "cancelled", "open", "open", "open")
+    note = store.one("SELECT close_note, closed_by FROM followups WHERE id = ?", (ids["cb"],))
+    assert "+12125550111 put on the do-not-call list" in note["close_note"]
+    # A list holding a customer's second number cancels theirs too.
+    (tmp_path / "dnc.csv").write_text("phone\n212-555-0113\n", encoding="utf-8")
+    imported = json.loads(run("dnc", "import", str(tmp_path / "dnc.csv"), "--json").stdout)
+    assert imported["calls_cancelled"] == 1
+    assert (status("rec"), status("keep")) == ("cancelled", "open")

@@ -225,6 +225,15 @@ def register(app: typer.Typer) -> None:
             soft_wrap=True,
         )
 
+    def _say_cancelled(count: int) -> None:
+        if count:
+            console.print(
+                f"cancelled {count} open callback or recovery call"
+                f"{'s' if count != 1 else ''} of customers now on the list "
+                "(carecall followups --status cancelled)",
+                highlight=False, markup=False, soft_wrap=True,
+            )
+
     dnc_app = typer.Typer(
         help="The do-not-call list: numbers that are never queued.", no_args_is_help=True
     )
@@ -261,6 +270,7 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+        _say_cancelled(entry.calls_cancelled)
 
     @dnc_app.command("import")
     def dnc_import(
@@ -304,6 +314,7 @@ def register(app: typer.Typer) -> None:
                             for ln, raw, why in result.rejected
                         ],
                         "import_id": result.import_id,
+                        "calls_cancelled": result.calls_cancelled,
                     },
                     indent=2,
                     ensure_ascii=False,
@@ -320,6 +331,7 @@ def register(app: typer.Typer) -> None:
             markup=False,
             soft_wrap=True,
         )
+        _say_cancelled(result.calls_cancelled)
         for line, raw, why in result.rejected[:20]:
             # Most reasons quote the number already; do not say it twice.
             said = why if repr(raw) in why else f"{raw!r}: {why}"

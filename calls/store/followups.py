@@ -164,6 +164,27 @@ def customer_is_dnc(store: Store, customer_id: int) -> bool:
     return bool(row and row["dnc"])
 
 
+def cancel_calls_of_dnc_customers(store: Store, stamp: str, by: str | None,
+                                  note: str) -> int:
+    """Cancel the open callbacks and recovery calls of customers who must not be called
+    (flagged, or a number of theirs on the DNC list); how many. Call inside store.write().
+    """
+    cur = store.db.conn.execute(
+        """
+        UPDATE followups SET status = 'cancelled', closed_at = ?, closed_by = ?,
+                             close_note = ?
+        WHERE status = 'open' AND kind IN ('callback', 'recovery_call')
+          AND EXISTS (
+              SELECT 1 FROM customers AS c WHERE c.id = followups.customer_id AND (
+                  c.do_not_call != 0
+                  OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+                  OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2)))
+        """,
+        (stamp, by, note),
+    )
+    return cur.rowcount
+
+
 def call_row(store: Store, call_id: int) -> dict | None:
     """One calls row."""
     return store.one("SELECT * FROM calls WHERE id = ?", (call_id,))
