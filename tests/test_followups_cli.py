@@ -286,3 +286,13 @@ def test_notes_owners_and_names_print_as_written_not_as_markup(runner, store, pe
     assert "[/] urgent [bold]" in table.stdout and "[red]olga" in table.stdout
     mine = run(runner, "followups", "--owner", "x[/]", "--at", AT)
     assert mine.exit_code == 0 and "No open follow-ups for x[/]." in mine.stdout
+
+
+def test_owner_filter_ignores_case(runner, store, people):
+    r = run(runner, "followups", "add", "C1", "send_info", "--note", "Catalogue",
+            "--owner", "Olga", "--caller", "bob", "--at", AT)
+    assert r.exit_code == 0, r.output
+    for spelled in ("olga", "OLGA", "Olga"):
+        listed = json.loads(run(runner, "followups", "--owner", spelled, "--json").stdout)
+        assert [f["details"] for f in listed] == ["Catalogue"], spelled
+    assert json.loads(run(runner, "followups", "--owner", "olg", "--json").stdout) == []

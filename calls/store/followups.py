@@ -77,7 +77,8 @@ def query_followup_rows(
     where: list[str] = []
     params: list = []
     if owner is not None:
-        where.append("f.owner = ?")
+        # owners are names people type ("Kim", "kim"): the same owner either way
+        where.append("f.owner = ? COLLATE NOCASE")
         params.append(owner)
     if kind is not None:
         where.append("f.kind = ?")
@@ -111,7 +112,7 @@ def count_open_rows(store: Store, now: str, owner: str | None = None) -> tuple[i
     )
     params: dict = {"now": now}
     if owner is not None:
-        sql += " AND owner = :owner"
+        sql += " AND owner = :owner COLLATE NOCASE"
         params["owner"] = owner
     row = store.db.conn.execute(sql, params).fetchone()
     return int(row[0]), int(row[1]), int(row[2])
