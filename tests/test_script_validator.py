@@ -322,3 +322,14 @@ def test_unreadable_entry_in_the_scripts_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("CARECALL_SCRIPTS", str(tmp_path))
     with pytest.raises(UserError, match="cannot read .*odd.toml"):
         load_script("odd")
+
+
+def test_a_version_number_that_toml_would_shorten_must_be_text():
+    head = HEAD.replace('version = "1"', "version = 1.10  # spring edition")
+    found = problems(NPS, head)
+    assert len(found) == 1 and 'write it as text: version = "1.10"' in found[0], found
+    for fine in ('version = 2.5', 'version = 3', 'version = "1.10"'):
+        found, script = check_script_text(HEAD.replace('version = "1"', fine) + NPS, "t.toml")
+        assert not found and script is not None, fine
+    assert check_script_text(HEAD.replace('version = "1"', "version = 2.5") + NPS)[1].version \
+        == "2.5"

@@ -758,6 +758,11 @@ def parse_script(text: str, source: str = "<text>") -> Script:
     return script
 
 
+# The literal of a top-level ``version = <number>`` line, as written.
+_VERSION_LITERAL = re.compile(r"^[ \t]*version[ \t]*=[ \t]*([0-9][0-9._eE+-]*)[ \t]*(?:#.*)?$",
+                              re.MULTILINE)
+
+
 def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem], Script | None]:
     """Every problem in a script's text, and the script when there are none."""
     checker = _Checker(source)
@@ -783,6 +788,13 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
     elif not str(version).strip():
         checker.add(top, "'version' is empty")
         version = None
+    elif isinstance(version, float):
+        # TOML reads 1.10 as the number 1.1: the version stored would not be the one written
+        written = _VERSION_LITERAL.search(text)
+        if written and written.group(1) != str(version):
+            checker.add(top, f"'version = {written.group(1)}' reads as the number {version}; "
+                             f'write it as text: version = "{written.group(1)}"')
+            version = None
     purpose = data.get("purpose")
     if purpose is None:
         checker.add(top, "'purpose' is missing (e.g. " + ", ".join(KNOWN_PURPOSES[:4]) + ")")
