@@ -28,6 +28,7 @@ from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.outcomes import CONTACT, Outcome
+from calls.phones import country_name
 from calls.store import Store
 from calls.store import followups as q
 
@@ -793,7 +794,8 @@ def mail_merge_table(
         row = [str(f.id), f.kind, f.customer_ref, f.customer_name, f.customer_company or ""]
         row += ["" if extra.get(k) is None else str(extra.get(k)) for k in columns]
         if use_country:
-            row.append(customer.get("country") or "")
+            # the letter goes out with the country's name ("Germany"), not its code
+            row.append(country_name(customer.get("country")))
         row += [
             customer.get("email") or "",
             f.occasion or "",

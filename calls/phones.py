@@ -31,6 +31,7 @@ enable_pattern_cache()
 __all__ = [
     "Phone",
     "PhoneError",
+    "country_name",
     "is_known_region",
     "normalise_phone",
     "phone_parts",
@@ -143,6 +144,40 @@ def build_country_aliases() -> dict[str, str]:
     for alias, region in extra.items():
         names[_fold(alias)] = region
     return names
+
+
+def build_country_names() -> dict[str, str]:
+    """Region code -> the country's English name ("DE" -> "Germany"), from phonenumbers'
+    locale data; ships as ``calls/data/country_names_en.json`` (a test checks it matches)."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names: dict[str, str] = {}
+    for region, by_lang in LOCALE_DATA.items():
+        if len(region) != 2:
+            continue
+        name = by_lang.get("en")
+        if name and name.startswith("*"):        # "*aa": the same as language aa
+            name = by_lang.get(name[1:])
+        if name and not name.startswith("*"):
+            names[region] = name
+    return dict(sorted(names.items()))
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    import json
+    from importlib import resources
+
+    text = (resources.files("calls") / "data" / "country_names_en.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def country_name(region: str | None) -> str:
+    """The English name of a region code ("FR" -> "France"); the code itself when unknown,
+    '' for none."""
+    if not region:
+        return ""
+    return _country_names().get(region.upper(), region)
 
 
 def _fold(text: str) -> str:

@@ -384,7 +384,7 @@ def test_mail_merge_columns_follow_the_list(store, now):
         "owner",
     ]
     assert rows[0][2:9] == ["M1", "Mia", "Acme", "1 Main St", "Springfield", "12345", ""]
-    assert rows[1][8:10] == ["10115", "DE"]
+    assert rows[1][8:10] == ["10115", "Germany"]   # the name a letter carries, not the code
     assert rows[0][11:13] == ["birthday 2026-03-15", "Thanks!"]
     assert "Shoe size" not in headers
 

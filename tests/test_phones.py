@@ -151,6 +151,21 @@ def test_shipped_country_names_match_phonenumbers_locale_data():
     assert shipped == build_country_aliases()
 
 
+def test_shipped_english_country_names_match_phonenumbers_locale_data():
+    import json
+    from importlib import resources
+
+    from calls.phones import build_country_names, country_name
+
+    shipped = json.loads(
+        (resources.files("calls") / "data" / "country_names_en.json").read_text("utf-8")
+    )
+    assert shipped == build_country_names()
+    assert (country_name("DE"), country_name("gb"), country_name(None)) == (
+        "Germany", "United Kingdom", "")
+    assert country_name("ZZ") == "ZZ"
+
+
 def _reference(raw: str, region: str):
     """phonenumbers' public API only: what normalise_phone must agree with."""
     text = raw.strip()
