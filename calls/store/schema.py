@@ -476,3 +476,10 @@ def _orders_line_key_by_date(db: Database) -> None:
     # lines are duplicates as before.
     db.execute("DROP INDEX IF EXISTS idx_order_lines_key")
     db.execute("CREATE UNIQUE INDEX idx_order_lines_key ON order_lines(order_date, line_key)")
+
+
+@migrations(name="customers_0001_drop_unused_revenue_index")
+def _customers_drop_revenue_index(db: Database) -> None:
+    # No query reads customers by revenue alone (the queue's "never called" order has its
+    # own (tier, revenue) index): this one only cost every import and every update a write.
+    db.execute("DROP INDEX IF EXISTS idx_customers_revenue")
