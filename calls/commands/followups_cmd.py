@@ -255,8 +255,9 @@ def _print_one(f: fu.Followup) -> None:
 
 @followups_app.command("add")
 def followups_add(
-    ref: Annotated[str, typer.Argument(help="The customer's ref.")],
-    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(FOLLOWUP_KINDS)}.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer's ref.")],
+    kind: Annotated[str, typer.Argument(
+        metavar="KIND", help=f"One of: {', '.join(FOLLOWUP_KINDS)}.")],
     owner: Annotated[
         str | None,
         typer.Option(
@@ -369,7 +370,8 @@ def followups_cancel(
 @followups_app.command("reschedule")
 def followups_reschedule(
     followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
-    when: Annotated[str, typer.Argument(help="+2d, +4h, tomorrow, 2026-03-15 or an ISO time.")],
+    when: Annotated[str, typer.Argument(
+        metavar="WHEN", help="+2d, +4h, tomorrow, 2026-03-15 or an ISO time.")],
     json_out: common.JsonOption = False,
     caller: common.CallerOption = None,
     at: AtOption = None,

@@ -99,7 +99,8 @@ def print_rejects(rejects: list, total: int, rejects_path: Path | None) -> None:
 
 
 def import_command(
-    file: Annotated[Path, typer.Argument(help="Customer list: CSV, TSV, XLSX, JSON or NDJSON.",
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="Customer list: CSV, TSV, XLSX, JSON or NDJSON.",
                                          show_default=False)],
     db: common.DbOption = None,
     mapping: MapOption = None,

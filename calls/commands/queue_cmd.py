@@ -199,7 +199,8 @@ def register(app: typer.Typer) -> None:
     def release_command(
         ref: Annotated[
             str | None,
-            typer.Argument(help="Release only this customer (default: all the caller's claims)."),
+            typer.Argument(metavar="[REF]",
+                           help="Release only this customer (default: all the caller's claims)."),
         ] = None,
         caller: CallerOption = None,
         db: DbOption = None,
@@ -241,7 +242,8 @@ def register(app: typer.Typer) -> None:
 
     @dnc_app.command("add")
     def dnc_add(
-        number: Annotated[str, typer.Argument(help="The number, in any usual format.")],
+        number: Annotated[str, typer.Argument(
+            metavar="NUMBER", help="The number, in any usual format.")],
         reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
         region: RegionOption = "US",
         db: DbOption = None,
@@ -274,7 +276,8 @@ def register(app: typer.Typer) -> None:
 
     @dnc_app.command("import")
     def dnc_import(
-        file: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX, JSON or NDJSON file.")],
+        file: Annotated[Path, typer.Argument(
+            metavar="FILE", help="CSV, TSV, XLSX, JSON or NDJSON file.")],
         column: Annotated[
             str | None,
             typer.Option("--column", help="The column with the numbers (default: guessed)."),
@@ -383,7 +386,8 @@ def register(app: typer.Typer) -> None:
 
     @dnc_app.command("remove")
     def dnc_remove(
-        number: Annotated[str, typer.Argument(help="The number, in any usual format.")],
+        number: Annotated[str, typer.Argument(
+            metavar="NUMBER", help="The number, in any usual format.")],
         region: RegionOption = "US",
         db: DbOption = None,
     ) -> None:

@@ -275,7 +275,8 @@ def report(
 
 
 def export(
-    table: Annotated[str, typer.Argument(help="customers, calls, answers, followups, rejects "
+    table: Annotated[str, typer.Argument(
+        metavar="TABLE", help="customers, calls, answers, followups, rejects "
                                               "or dnc.", show_default=False)],
     since: SinceOption = None,
     until: UntilOption = None,
