@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
     def release_command(
         ref: Annotated[
             str | None,
-            typer.Argument(metavar="[REF]",
+            typer.Argument(metavar="REF",
                            help="Release only this customer (default: all the caller's claims)."),
         ] = None,
         caller: CallerOption = None,

@@ -58,7 +58,7 @@ def _expand(files: list[str]) -> list[str]:
 
 @script_app.command("check")
 def check_command(
-    files: Annotated[list[str], typer.Argument(metavar="FILE...",
+    files: Annotated[list[str], typer.Argument(metavar="FILE",
         help="Script files (.toml), directories of them, or names of available scripts.",
         show_default=False)],
     json_out: JsonOption = False,
@@ -189,7 +189,7 @@ def _describe(script: Script) -> list[str]:
 
 @script_app.command("show")
 def show_command(
-    name: Annotated[str | None, typer.Argument(metavar="[NAME]",
+    name: Annotated[str | None, typer.Argument(metavar="NAME",
         help="A script name (see 'script list') or a .toml file.", show_default=False)] = None,
     stored: Annotated[int | None, typer.Option(
         "--stored", help="Show the stored version with this id instead (see 'script list').",
