@@ -406,3 +406,30 @@ def test_field_memo_quotes_remembers_text_only_and_stays_bounded():
     for i in range(2 * _FieldMemo.LIMIT):
         assert memo[f"note {i}"] == f"note {i}"
     assert len(memo) == _FieldMemo.LIMIT
+
+
+def test_customer_lookup_with_and_without_gaps_in_ids(store):
+    """Dense ids take the batch path, ids with gaps the general one: the same lookup."""
+    for i in range(6):
+        store.db["customers"].insert({
+            "ref": f"L{i}", "name": f"L{i}", "phone": "+12025550100",
+            "time_zones": json.dumps(["Europe/Paris" if i % 2 else "America/Chicago"]),
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"})
+    store.db.conn.commit()
+
+    def check():
+        from calls.store.export import customer_lookup
+
+        refs, zone_index, zone_texts = customer_lookup(store)
+        rows = store.all("SELECT id, ref, time_zones FROM customers")
+        assert len(refs) == max(r["id"] for r in rows) + 1
+        for r in rows:
+            assert refs[r["id"]] == r["ref"]
+            assert zone_texts[zone_index[r["id"]]] == r["time_zones"]
+        return refs
+
+    assert None not in check()[1:]                      # 1..6, no gaps
+    store.db.conn.execute("DELETE FROM customers WHERE ref = 'L2'")
+    store.db.conn.commit()
+    refs = check()
+    assert refs[3] is None and refs[4] == "L3"           # the gap stays a gap
