@@ -222,3 +222,24 @@ def test_migration_keeps_lines_stored_under_the_old_hash(tmp_path):
     with Store.open(path) as store:
         assert store.scalar("SELECT line_key FROM order_lines") == line_key(text)
         assert store.scalar("SELECT amount FROM order_lines") == 5
+
+
+def test_reimport_counts_repeats_across_chunks_as_duplicates(store, tmp_path, monkeypatch):
+    """Imported again, a file's repeated lines are still its duplicates (not 'already
+    stored'), also when a repeat falls in a later chunk than its first copy."""
+    import calls.orders as orders_module
+
+    customers(store, tmp_path, ["A1", "A2"])
+    header = ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
+    rows = [[str(100 + i), "A1" if i % 2 else "A2", f"2026-01-{1 + i % 28:02d}", "1", "10"]
+            for i in range(40)]
+    rows += [rows[3], rows[30], rows[30]]            # repeats, far from their first copy
+    path = write(tmp_path / "o.csv", header, rows)
+    small = orders_module.table_chunks
+    monkeypatch.setattr(orders_module, "table_chunks", lambda table, _rows: small(table, 2))
+    first = import_orders(store, path, OrderImportOptions(workers=1), NOW)
+    assert (first.added, first.existing, first.duplicates) == (40, 0, 3)
+    again = import_orders(store, path, OrderImportOptions(workers=1), NOW)
+    assert (again.added, again.existing, again.duplicates) == (0, 40, 3)
+    dry = import_orders(store, path, OrderImportOptions(dry_run=True, workers=1), NOW)
+    assert (dry.added, dry.existing, dry.duplicates) == (0, 40, 3)

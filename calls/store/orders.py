@@ -64,6 +64,11 @@ class OrderWriter:
                 f"INSERT INTO imports ({names}) VALUES ({marks})", list(import_row.values())
             )
             self.counts.import_id = cur.lastrowid
+        # Lines an earlier import stored, as this import meets them: meeting one again
+        # later in the file makes it a duplicate, as a line this import stored would be.
+        conn.execute("DROP TABLE IF EXISTS temp.order_seen")
+        conn.execute("CREATE TEMP TABLE order_seen (day TEXT, key INTEGER, "
+                     "PRIMARY KEY (day, key)) WITHOUT ROWID")
         cols = ", ".join(_STORED)
         marks = ", ".join("?" for _ in _STORED)
         # The import id is a constant of every row (an int from lastrowid): written into
@@ -126,8 +131,20 @@ class OrderWriter:
                     "AND o.line_key = json_extract(k.value, '$[1]') WHERE o.id <= ?3",
                     (import_id, keys, last_id),
                 ).fetchone()
-                self.counts.duplicates += mine
-                self.counts.existing += other
+                first_seen = 0
+                if other:
+                    before = conn.total_changes
+                    conn.execute(
+                        "INSERT OR IGNORE INTO temp.order_seen "
+                        "SELECT o.order_date, o.line_key FROM json_each(?2) AS k "
+                        "JOIN order_lines AS o ON o.order_date = json_extract(k.value, '$[0]') "
+                        "AND o.line_key = json_extract(k.value, '$[1]') "
+                        "WHERE o.id <= ?3 AND o.import_id IS NOT ?1",
+                        (import_id, keys, last_id),
+                    )
+                    first_seen = conn.total_changes - before
+                self.counts.duplicates += mine + other - first_seen
+                self.counts.existing += first_seen
         if rejects:
             conn.executemany(
                 "INSERT INTO rejects (import_id, line, raw, reason) VALUES (?, ?, ?, ?)",
@@ -162,13 +179,17 @@ class OrderWriter:
         running the import again adds the rest), give the connection its cache back.
         """
         tx, self._tx = self._tx, None
+        conn = self.store.db.conn
         if tx is not None:
             try:
                 tx.__exit__(None, None, None)
             except sqlite3.Error:
-                conn = self.store.db.conn
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.ProgrammingError, sqlite3.OperationalError):
+            conn.execute("DROP TABLE IF EXISTS temp.order_seen")
+            if conn.in_transaction:
+                conn.commit()
         restore_cache(self.store, self._old_cache)
 
 
