@@ -10,6 +10,7 @@ interrupted export never leaves half a file behind under the real name.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -34,6 +35,15 @@ FORMATS = ("csv", "json", "ndjson", "xlsx")
 _JSON_COLUMNS = {"time_zones", "extra", "raw", "value"}
 
 Progress = Callable[[int], None]
+# From this many rows a CSV export is shaped and written by a worker process (below it,
+# starting one costs more than it saves).
+_OFFLOAD_MIN_ROWS = 200_000
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
 
 
 # -- local times ---------------------------------------------------------------------------
@@ -226,6 +236,7 @@ def _header(names: list[str], moments: Iterable[str], local: bool) -> tuple[list
 def _shape_rows(
     batches: Iterator[list[tuple]], names: list[str], plan: list, progress: Progress | None,
     lookup: tuple | None = None, *, csv_lines: bool = False, plain: frozenset[str] = frozenset(),
+    offload: bool = False,
 ) -> Iterator:
     """Rows as output lists, local times filled in from the customer's zone.
 
@@ -298,21 +309,25 @@ def _shape_rows(
         # a batch's lines are joined and handed over as one text: one write per batch
         # instead of one per row
         body = 'add(f"' + ",".join("{" + c + "}" for c in cells) + '\\r\\n")'
-        start, end = "        out = []\n        add = out.append\n", '        yield "".join(out)\n'
+        source = (
+            "def shape_batch(rows):\n"
+            "        out = []\n"
+            "        add = out.append\n"
+            f"        for {row} in rows:\n"
+            f"            {zone_line}\n"
+            f"            {body}\n"
+            '        return "".join(out)\n'
+        )
     else:
-        body = "yield [" + ", ".join(cells) + "]"
-        start = end = ""
-    source = (
-        "def shape(batches):\n"
-        "    for rows in batches:\n"
-        f"{start}"
-        f"        for {row} in rows:\n"
-        f"            {zone_line}\n"
-        f"            {body}\n"
-        f"{end}"
-        "        if progress:\n"
-        "            progress(len(rows))\n"
-    )
+        source = (
+            "def shape(batches):\n"
+            "    for rows in batches:\n"
+            f"        for {row} in rows:\n"
+            f"            {zone_line}\n"
+            f"            yield [{', '.join(cells)}]\n"
+            "        if progress:\n"
+            "            progress(len(rows))\n"
+        )
     env: dict = {"slow": local.slow, "zone_cache": local.zone_cache, "by_zone": local.by_zone,
                  "zone_name": _zone_name, "progress": progress, "q": _csv_field,
                  "nq": _NEEDS_QUOTES,
@@ -328,7 +343,92 @@ def _shape_rows(
                    zone_caches=[(z, local.zone_cache(z)) for z in zones])
     # The source holds only column positions we computed, never text from the database.
     exec(compile(source, "<export-shape>", "exec"), env)  # noqa: S102
+    if csv_lines:
+        return _CsvBatches(batches, env["shape_batch"], progress, offload)
     return env["shape"](batches)
+
+
+class _CsvBatches:
+    """Batches of rows and the compiled function that turns one into CSV text."""
+
+    def __init__(self, batches: Iterator[list[tuple]], shape: Callable[[list], str],
+                 progress: Progress | None, offload: bool):
+        self.batches, self.shape, self.progress, self.offload = batches, shape, progress, offload
+
+    def __iter__(self) -> Iterator[str]:
+        for rows in self.batches:
+            yield self.shape(rows)
+            if self.progress:
+                self.progress(len(rows))
+
+    def write_to(self, fh: IO) -> None:
+        """Write every batch's text to ``fh``: here, or (``offload``) by a worker."""
+        if self.offload:
+            _write_in_worker(fh, self)
+        else:
+            fh.writelines(self)   # finished lines, one text per batch
+
+
+def _write_in_worker(fh: IO, csv_batches: _CsvBatches) -> None:
+    """This process reads the rows and hands them over; one forked worker (which inherits
+    the compiled shaping, the customer lookup and the caches) turns them into text and
+    writes it, in order. Reading and shaping then run on two cores.
+
+    The rows go one way only, through a pipe that holds a few batches: this process
+    waits when the worker is behind, and the worker never writes back until the end
+    (its "done" or the error it met), so neither can wait on the other.
+    """
+    import multiprocessing
+
+    fh.flush()    # the worker must not inherit (and write again) what is buffered here
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    ctx = multiprocessing.get_context("fork")
+    rows_in, rows_out = ctx.Pipe(duplex=False)
+    status_in, status_out = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_shape_and_write, daemon=True, name="carecall-export",
+                         args=(fh, csv_batches.shape, rows_in, status_out))
+    worker.start()
+    rows_in.close()
+    status_out.close()
+    status: tuple[str, BaseException | None] = (
+        "error", OSError("the export's worker process stopped"))
+    try:
+        try:
+            for rows in csv_batches.batches:
+                rows_out.send(rows)
+                if csv_batches.progress:
+                    csv_batches.progress(len(rows))
+            rows_out.send(None)
+        except (BrokenPipeError, ConnectionResetError):
+            pass          # the worker stopped: its status says why
+        with contextlib.suppress(EOFError, OSError):
+            status = status_in.recv()
+    finally:
+        rows_out.close()
+        status_in.close()
+        worker.join(timeout=30)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+    if status[0] != "ok":
+        raise status[1]   # what the worker met (a full disk, a closed pipe), as if met here
+
+
+def _shape_and_write(fh: IO, shape: Callable[[list], str], rows_in, status_out) -> None:
+    """The worker of :func:`_write_in_worker`: shape and write until the end marker."""
+    try:
+        while (rows := rows_in.recv()) is not None:
+            fh.write(shape(rows))
+        fh.flush()
+        status_out.send(("ok", None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the reading process
+        try:
+            status_out.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            with contextlib.suppress(OSError):
+                status_out.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 # Columns whose values are numbers, store times or our own codes: never a comma, a quote
@@ -532,8 +632,12 @@ def _export(store: Store, table: str, out, fmt: str, start: str | None, end: str
         cols, plan = _header(names_out, q.SPECS[table].moments, has_tz)
         plain = frozenset({"value"}) if table == "answers" and fmt in ("csv", "xlsx") else (
             frozenset())
+        # A large CSV export is shaped and written by a second process (see
+        # _write_in_worker) where processes can be forked and there is a second core.
+        offload = (fmt == "csv" and count >= _OFFLOAD_MIN_ROWS and (os.cpu_count() or 1) > 1
+                   and "fork" in _start_methods())
         rows = _shape_rows(batches, names, plan, progress, lookup, csv_lines=fmt == "csv",
-                           plain=plain)
+                           plain=plain, offload=offload)
         if fmt == "csv":
             fmt = "csv-lines"
     if total:
@@ -544,6 +648,9 @@ def _export(store: Store, table: str, out, fmt: str, start: str | None, end: str
     target = PrivateOutput(Path(out), binary=fmt == "xlsx")
     try:
         _write(target.fh, cols, rows, fmt, table)
+    except OSError as exc:
+        target.abort()
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     except BaseException:
         target.abort()
         raise
@@ -556,7 +663,7 @@ def _write(fh: IO, cols: list[str], rows: Iterable[list], fmt: str, title: str) 
         return _write_csv(fh, cols, rows)
     if fmt == "csv-lines":
         _write_csv(fh, cols, ())
-        fh.writelines(rows)   # finished lines, one text per batch
+        rows.write_to(fh)     # type: ignore[attr-defined]  # a _CsvBatches
         return None
     if fmt == "json":
         return _write_json(fh, cols, rows, lines=False)

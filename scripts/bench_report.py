@@ -127,25 +127,42 @@ def peak_mb() -> float:
 
 
 class AnonPeak:
-    """Samples the process's anonymous (private, non-file) resident memory every 20 ms:
-    what the report and the export themselves allocate, without the mapped database."""
+    """Samples the anonymous (private, non-file) resident memory of this process and of
+    its child processes (the export's worker) every 20 ms: what the report and the export
+    themselves allocate, without the mapped database."""
 
     def __init__(self) -> None:
         self.peak = 0
+        self.children_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
-    def now_kb() -> int:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
+    def now_kb(pid: str = "self") -> int:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("RssAnon:"):
+                        return int(line.split()[1])
+        except OSError:   # the child has just ended
+            pass
         return 0
+
+    @staticmethod
+    def children() -> list[str]:
+        found: list[str] = []
+        for tasks in Path("/proc/self/task").glob("*/children"):
+            try:
+                found += tasks.read_text().split()
+            except OSError:
+                continue
+        return found
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, self.now_kb())
+            together = sum(self.now_kb(pid) for pid in self.children())
+            self.children_peak = max(self.children_peak, together)
             self._stop.wait(0.02)
 
     def __enter__(self) -> Self:
@@ -158,12 +175,19 @@ class AnonPeak:
         self.peak = max(self.peak, self.now_kb())
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's ended child processes (the export's worker)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def measure(path: Path) -> None:
     """Run the report and the export on ``path`` and print figures with references."""
     with AnonPeak() as anon:
         _measure(path)
     print(f"peak private memory (report + export): {anon.peak / 1024:6.0f} MB "
-          "(target < 300 MB)")
+          f"(target < 300 MB); the export's worker process: {anon.children_peak / 1024:.0f} MB "
+          "(its pages shared with this process, e.g. the customer lookup, count in both)")
     print(f"peak resident incl. the memory-mapped database file: {peak_mb():6.0f} MB")
     load = os.getloadavg()[0]
     print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores "
@@ -205,9 +229,11 @@ def _measure(path: Path) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "calls.csv"
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, k0 = time.perf_counter(), time.process_time(), children_cpu()
         written = export_table(store, "calls", out, fmt="csv")
-        t_export, cpu_export = time.perf_counter() - t0, time.process_time() - c0
+        t_export = time.perf_counter() - t0
+        # the export's worker process included: the CPU the export cost in all
+        cpu_export = time.process_time() - c0 + children_cpu() - k0
         size = out.stat().st_size
         mode = out.stat().st_mode & 0o777
     store.close()
@@ -221,8 +247,8 @@ def _measure(path: Path) -> None:
     print(f"export     calls csv:              {written / t_export:>10,.0f} rows/s   "
           f"(target > 200,000; {t_export / ref_dump:.1f}x the raw dump time, "
           f"{size / 1e6:.0f} MB, mode {mode:o})")
-    print(f"  by CPU time: raw dump {dumped / cpu_dump:,.0f} rows/s, export "
-          f"{written / cpu_export:,.0f} rows/s ({cpu_export / cpu_dump:.1f}x)")
+    print(f"  by CPU time (the export's worker included): raw dump {dumped / cpu_dump:,.0f} "
+          f"rows/s, export {written / cpu_export:,.0f} rows/s ({cpu_export / cpu_dump:.1f}x)")
 
 
 
