@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from calls.store import Store
@@ -234,8 +235,7 @@ class Staging:
         # and an error rolls the drop back with everything else.
         rebuild = _drop_indexes_if_empty(conn, "customers")
         self._insert_new(cols, select, import_id, now, shares)
-        for sql in rebuild:
-            conn.execute(sql)
+        _build_indexes(conn, rebuild)
 
     def _insert_new(
         self, cols: str, select: str, import_id: int, now: str,
@@ -409,10 +409,11 @@ class FirstLoad:
         stored = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
         counts = MergeCounts(inserted=stored, duplicates=self.rows - stored,
                              import_id=self.import_id)
-        if self._shares is not None:
-            apply_tiers(self.store, *self._shares)
-        for sql in self._rebuild:
-            conn.execute(sql)
+        with _small_sorts(conn):
+            if self._shares is not None:
+                apply_tiers(self.store, *self._shares)
+            for sql in self._rebuild:
+                conn.execute(sql)
         row = dict(counts_row, inserted=counts.inserted, updated=0, unchanged=0,
                    duplicates=counts.duplicates, finished_at=self._now)
         sets = ", ".join(f"{k} = ?" for k in row)
@@ -431,6 +432,32 @@ class FirstLoad:
         if self._old_cache is not None:
             restore_cache(self.store, self._old_cache)
             self._old_cache = None
+
+
+# The page cache while building indexes: SQLite's sorter keeps runs of this size in
+# memory and merges them; small runs that stay in the CPU's caches sort faster than one
+# large run (building the customer indexes of 200,000 rows: ~1.0 s at 2 MB, 1.2-2.0 s at
+# 32 MB on the development machine).
+_INDEX_BUILD_CACHE_KIB = 2048
+
+
+@contextlib.contextmanager
+def _small_sorts(conn: sqlite3.Connection) -> Iterator[None]:
+    """Big sorts (index builds, the tier ranking) with the sorter's memory kept small."""
+    old = conn.execute("PRAGMA main.cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA main.cache_size=-{_INDEX_BUILD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA main.cache_size={int(old)}")
+
+
+def _build_indexes(conn: sqlite3.Connection, statements: list[str]) -> None:
+    """Run ``CREATE INDEX`` statements with the sorter's memory kept small."""
+    if statements:
+        with _small_sorts(conn):
+            for sql in statements:
+                conn.execute(sql)
 
 
 def _drop_indexes_if_empty(conn: sqlite3.Connection, table: str) -> list[str]:
