@@ -12,7 +12,8 @@ runs:
 - "next ones open at" when every window is closed;
 
 and prints each against a reference run in the same process: a plain indexed
-``SELECT ... ORDER BY revenue DESC LIMIT 50`` on the same table.
+``SELECT * ... ORDER BY phone LIMIT 50`` on the same table (50 index entries, 50 rows
+fetched by id: the least a page of 50 customers costs).
 Targets (issue 3): first page < 50 ms, claim < 10 ms.
 
     python scripts/bench_queue.py [--customers N] [--runs R] [--rebuild]
@@ -215,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs
 
     def reference():
-        return store.all("SELECT * FROM customers ORDER BY revenue DESC LIMIT 50")
+        # (the revenue index this reference once read is gone: customers_0001)
+        return store.all("SELECT * FROM customers INDEXED BY idx_customers_phone "
+                         "ORDER BY phone LIMIT 50")
 
     ref_ms, _ = _median_ms(reference, runs)
     print(f"reference: plain indexed SELECT of 50 rows: {ref_ms:.2f} ms (median of {runs})")
