@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -389,7 +390,11 @@ def _write_in_worker(fh: IO, csv_batches: _CsvBatches) -> None:
     status_in, status_out = ctx.Pipe(duplex=False)
     worker = ctx.Process(target=_shape_and_write, daemon=True, name="carecall-export",
                          args=(fh, csv_batches.shape, rows_in, status_out))
-    worker.start()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads (a progress bar's): the
+        # worker only runs the shaping and writes the file, it takes no lock they hold.
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        worker.start()
     rows_in.close()
     status_out.close()
     status: tuple[str, BaseException | None] = (

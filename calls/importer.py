@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -494,7 +495,12 @@ def prepare_in_chunks(
     # its threads, and leave with os._exit.
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(workers, initializer=_worker_init, initargs=(fn, config)) as pool:
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads (a progress bar's): the
+        # workers only compute, they take no lock those threads hold.
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(fn, config))
+    with pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(_worker_chunk, (chunk,)))
