@@ -534,17 +534,9 @@ def sample_dates(
     if not wanted:
         return {}
     samples: dict[str, list[str]] = {f: [] for f in wanted}
-    rows = table.rows()
-    try:
-        for i, (_line, row) in enumerate(rows):
-            if i >= _DATE_SAMPLE_ROWS:
-                break
-            for name, header in wanted.items():
-                samples[name].append(row.get(header, ""))
-    finally:
-        close = getattr(rows, "close", None)
-        if close:
-            close()
+    for _line, row in table.head(_DATE_SAMPLE_ROWS):
+        for name, header in wanted.items():
+            samples[name].append(row.get(header, ""))
     out = {}
     for name, values in samples.items():
         decided = detect_day_first(values)
@@ -563,21 +555,13 @@ def _tier_guess(
     if header is None:
         return None
     revenues: list[tuple[int, float]] = []
-    rows = table.rows()
-    try:
-        for i, (_line, row) in enumerate(rows):
-            if i >= _DATE_SAMPLE_ROWS:
-                break
-            try:
-                value = parse_amount(str(row.get(header) or ""))
-            except ValueError:
-                continue
-            if value is not None and value > 0:
-                revenues.append((i, value))
-    finally:
-        close = getattr(rows, "close", None)
-        if close:
-            close()
+    for i, (_line, row) in enumerate(table.head(_DATE_SAMPLE_ROWS)):
+        try:
+            value = parse_amount(str(row.get(header) or ""))
+        except ValueError:
+            continue
+        if value is not None and value > 0:
+            revenues.append((i, value))
     try:
         tiers = assign_tiers(revenues, *shares)
     except ValueError:

@@ -16,6 +16,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import sys
@@ -54,9 +55,24 @@ class Table:
     progress_done: int = 0
     _opener: object = field(default=None, repr=False)
 
+    _head: list[tuple[int, dict[str, str]]] | None = field(default=None, repr=False)
+
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Stream the data rows (blank rows are skipped)."""
         return self._opener(self)  # type: ignore[misc]
+
+    def head(self, n: int) -> list[tuple[int, dict[str, str]]]:
+        """The first ``n`` data rows as :meth:`rows` gives them, read once and kept (the
+        samples that decide date order and tiers all read the same rows)."""
+        if self._head is None or len(self._head) < n:
+            rows = self.rows()
+            try:
+                self._head = list(itertools.islice(rows, n))
+            finally:
+                close = getattr(rows, "close", None)
+                if close:
+                    close()
+        return self._head[:n]
 
     def records(self) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
         """Like :meth:`rows`, as ``(line, values aligned with headers, overflow)``.
