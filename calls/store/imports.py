@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from calls.store import Store
-from calls.store.customers import TIER_CASE_SQL, TIER_RANKING_SQL
+from calls.store.customers import TIER_CASE_SQL, TIER_RANKING_SQL, apply_tiers
 
 # Columns of a staged customer record, in order (calls.importer builds these tuples).
 STAGE_COLUMNS = (
@@ -321,12 +321,10 @@ class FirstLoad:
     never for a dry run. :meth:`start` returns None when the table is not empty.
     """
 
-    def __init__(self, store: Store, import_row: dict, now: str,
-                 tier_shares: tuple[float, float] | None):
+    def __init__(self, store: Store, now: str, tier_shares: tuple[float, float] | None):
         self.store = store
         self.rows = 0
         self._shares = tier_shares
-        self._import_row = import_row
         self._tx: contextlib.AbstractContextManager | None = None
         self._old_cache: tuple[int, int, int] | None = None
         self._rebuild: list[str] = []
@@ -346,7 +344,7 @@ class FirstLoad:
         conn = store.db.conn
         if conn.in_transaction:
             conn.commit()
-        load = cls(store, import_row, now, tier_shares)
+        load = cls(store, now, tier_shares)
         load._old_cache = use_bulk_cache(store)
         tx = store.write()
         tx.__enter__()
@@ -403,8 +401,6 @@ class FirstLoad:
 
     def finish(self, counts_row: dict) -> MergeCounts:
         """Tier everyone, build the indexes, complete the imports row, commit."""
-        from calls.store.customers import apply_tiers
-
         conn = self.store.db.conn
         stored = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
         counts = MergeCounts(inserted=stored, duplicates=self.rows - stored,
@@ -438,14 +434,14 @@ class FirstLoad:
 # memory and merges them; small runs that stay in the CPU's caches sort faster than one
 # large run (building the customer indexes of 200,000 rows: ~1.0 s at 2 MB, 1.2-2.0 s at
 # 32 MB on the development machine).
-_INDEX_BUILD_CACHE_KIB = 2048
+_SORT_CACHE_KIB = 2048
 
 
 @contextlib.contextmanager
 def _small_sorts(conn: sqlite3.Connection) -> Iterator[None]:
     """Big sorts (index builds, the tier ranking) with the sorter's memory kept small."""
     old = conn.execute("PRAGMA main.cache_size").fetchone()[0]
-    conn.execute(f"PRAGMA main.cache_size=-{_INDEX_BUILD_CACHE_KIB}")
+    conn.execute(f"PRAGMA main.cache_size=-{_SORT_CACHE_KIB}")
     try:
         yield
     finally:
