@@ -67,7 +67,7 @@ def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
             SELECT k, r, sum(r) OVER w - r AS before, row_number() OVER w AS pos
             FROM base WINDOW w AS (ORDER BY r DESC, k ROWS UNBOUNDED PRECEDING)
         ), total AS (SELECT coalesce(sum(r), 0) AS t FROM base),
-        tiered AS MATERIALIZED (SELECT k, r, pos, {TIER_CASE_SQL} AS tier FROM ranked, total)
+        tiered AS (SELECT k, r, pos, {TIER_CASE_SQL} AS tier FROM ranked, total)
         SELECT 'A', r, k FROM (SELECT max(pos), r, k FROM tiered WHERE tier = 'A')
         UNION ALL
         SELECT 'B', r, k FROM (SELECT max(pos), r, k FROM tiered WHERE tier = 'B')
