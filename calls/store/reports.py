@@ -114,14 +114,28 @@ def outcome_counts_by(store: Store, start: str, end: str, by: str) -> dict:
     """{group key: {outcome: attempts}} for the ``--by`` breakdown."""
     expr, join = _group(by)
     rows = store.db.conn.execute(
-        f"SELECT {expr}, c.outcome, count(*) FROM calls c {join} "
-        "WHERE c.started_at >= ? AND c.started_at < ? GROUP BY 1, 2",
+        f"SELECT {expr}, c.outcome, count(*) FROM calls c {_scan_hint(store, start, end)} "
+        f"{join} WHERE c.started_at >= ? AND c.started_at < ? GROUP BY 1, 2",
         (start, end),
     )
     out: dict = {}
     for key, outcome, n in rows:
         out.setdefault(key, {})[outcome] = n
     return _relabel(store, by, out)
+
+
+def _scan_hint(store: Store, start: str, end: str) -> str:
+    """``NOT INDEXED`` when the period holds a large share of all calls: a breakdown that
+    sorts the period's calls anyway reads them faster straight from the table than
+    through the time index (one table lookup per call): a year of 3,000,000 calls by
+    caller 2.9 -> 2.0 s."""
+    total = store.scalar("SELECT max(id) FROM calls") or 0
+    if total < 50_000:
+        return ""
+    in_period = store.scalar(
+        "SELECT count(*) FROM calls WHERE started_at >= ? AND started_at < ?", (start, end)
+    ) or 0
+    return "NOT INDEXED" if in_period * 5 > total else ""
 
 
 def _by_customer_index(store: Store, start: str, end: str) -> str:
@@ -154,7 +168,8 @@ def case_families_by(store: Store, start: str, end: str, by: str) -> dict:
     expr, join = _group(by)
     rows = store.db.conn.execute(
         f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_RANK_SQL}) AS rank "
-        f"FROM calls c {join} WHERE c.started_at >= ? AND c.started_at < ? "
+        f"FROM calls c {_scan_hint(store, start, end)} {join} "
+        "WHERE c.started_at >= ? AND c.started_at < ? "
         "AND c.outcome IS NOT NULL GROUP BY g, c.customer_id) GROUP BY g, rank",
         (start, end),
     )
@@ -171,6 +186,7 @@ def caller_worked_seconds(store: Store, start: str, end: str) -> dict[str, tuple
     logged-in time, which carecall does not record)."""
     rows = store.db.conn.execute(
         "SELECT caller, count(*), count(DISTINCT substr(started_at, 1, 15)) FROM calls "
+        f"{_scan_hint(store, start, end)} "
         "WHERE started_at >= ? AND started_at < ? AND outcome IS NOT NULL GROUP BY caller",
         (start, end),
     )
@@ -181,7 +197,8 @@ def handle_time_histogram(store: Store, start: str, end: str) -> dict[str, dict[
     """{caller: {seconds from start to outcome: attempts}} for the median handle time."""
     rows = store.db.conn.execute(
         "SELECT caller, unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) "
-        "FROM calls WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL "
+        f"FROM calls {_scan_hint(store, start, end)} "
+        "WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL "
         "GROUP BY caller, d",
         (start, end),
     )
