@@ -363,11 +363,22 @@ class _CsvBatches:
                 self.progress(len(rows))
 
     def write_to(self, fh: IO) -> None:
-        """Write every batch's text to ``fh``: here, or (``offload``) by a worker."""
-        if self.offload:
+        """Write every batch's text to ``fh``: here, or (``offload``, and ``fh`` is a real
+        file or pipe a forked process can write to) by a worker."""
+        if self.offload and _has_fd(fh):
             _write_in_worker(fh, self)
         else:
             fh.writelines(self)   # finished lines, one text per batch
+
+
+def _has_fd(fh: IO) -> bool:
+    """True for a stream over an OS file descriptor (an in-memory one is not: a worker
+    would write into its own copy of it)."""
+    try:
+        fh.fileno()
+    except (AttributeError, OSError, ValueError):   # io.UnsupportedOperation is both
+        return False
+    return True
 
 
 def _write_in_worker(fh: IO, csv_batches: _CsvBatches) -> None:

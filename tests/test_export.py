@@ -504,3 +504,16 @@ def test_export_to_stdout_with_a_worker_writes_everything_once(across_dst):
     records = list(csv.reader(io.StringIO(out.stdout, newline="")))
     assert sum(r[0] == "id" for r in records) == 1
     assert len(records) == store.scalar("SELECT count(*) FROM calls") + 1
+
+
+def test_a_large_export_into_memory_stays_in_this_process(across_dst, monkeypatch):
+    """An in-memory stream has no file a worker could write to: the rows are shaped here."""
+    import calls.export as export_module
+
+    store, _ = across_dst
+    alone = io.StringIO()
+    export_table(store, "calls", alone, fmt="csv")
+    monkeypatch.setattr(export_module, "_OFFLOAD_MIN_ROWS", 1)
+    into_memory = io.StringIO()
+    export_table(store, "calls", into_memory, fmt="csv")
+    assert into_memory.getvalue() == alone.getvalue()
