@@ -101,7 +101,7 @@ def print_rejects(rejects: list, total: int, rejects_path: Path | None) -> None:
 def import_command(
     file: Annotated[Path, typer.Argument(
         metavar="FILE", help="Customer list: CSV, TSV, XLSX, JSON or NDJSON.",
-                                         show_default=False)],
+        show_default=False)],
     db: common.DbOption = None,
     mapping: MapOption = None,
     region: RegionOption = "US",

@@ -45,7 +45,7 @@ def _policy(policy_path: Path | None):
 def import_orders_command(
     file: Annotated[Path, typer.Argument(
         metavar="FILE", help="Order lines: CSV, TSV, XLSX, JSON or NDJSON.",
-                                         show_default=False)],
+        show_default=False)],
     db: common.DbOption = None,
     mapping: OrderMapOption = None,
     region: DateRegionOption = "US",
@@ -168,8 +168,8 @@ def customer_card(store, ref: str, now, policy) -> dict:
 
 @customers_app.command("show")
 def show_command(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer's ref (id from the list).",
-                                       show_default=False)],
+    ref: Annotated[str, typer.Argument(
+        metavar="REF", help="The customer's ref (id from the list).", show_default=False)],
     db: common.DbOption = None,
     policy: PolicyOption = None,
     json_out: common.JsonOption = False,

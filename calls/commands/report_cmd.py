@@ -276,8 +276,8 @@ def report(
 
 def export(
     table: Annotated[str, typer.Argument(
-        metavar="TABLE", help="customers, calls, answers, followups, rejects "
-                                              "or dnc.", show_default=False)],
+        metavar="TABLE", help="customers, calls, answers, followups, rejects or dnc.",
+        show_default=False)],
     since: SinceOption = None,
     until: UntilOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json, ndjson or xlsx.")] = "",

@@ -58,8 +58,8 @@ def _expand(files: list[str]) -> list[str]:
 
 @script_app.command("check")
 def check_command(
-    files: Annotated[list[str], typer.Argument(metavar="FILE",
-        help="Script files (.toml), directories of them, or names of available scripts.",
+    files: Annotated[list[str], typer.Argument(
+        metavar="FILE", help="Script files (.toml), directories of them, or names of available scripts.",
         show_default=False)],
     json_out: JsonOption = False,
 ) -> None:
@@ -189,8 +189,8 @@ def _describe(script: Script) -> list[str]:
 
 @script_app.command("show")
 def show_command(
-    name: Annotated[str | None, typer.Argument(metavar="NAME",
-        help="A script name (see 'script list') or a .toml file.", show_default=False)] = None,
+    name: Annotated[str | None, typer.Argument(
+        metavar="NAME", help="A script name (see 'script list') or a .toml file.", show_default=False)] = None,
     stored: Annotated[int | None, typer.Option(
         "--stored", help="Show the stored version with this id instead (see 'script list').",
         show_default=False)] = None,
@@ -256,8 +256,8 @@ def _presets(values: list[str]) -> dict[str, str]:
 
 @script_app.command("try")
 def try_command(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="A script name or a .toml file.",
-                                        show_default=False)],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="A script name or a .toml file.", show_default=False)],
     answer: Annotated[list[str] | None, typer.Option(
         "--answer", "-a", help="KEY=VALUE: answer a question without being asked "
         "(repeat; an empty VALUE skips it).", show_default=False)] = None,
