@@ -269,6 +269,22 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
+def _record(record: list[str], width: int) -> tuple[list[str], dict | None] | None:
+    """A CSV record as ``(values, overflow)``: cells trimmed, padded to the header's
+    ``width``, cells past it kept as ``{"column N": text}``; None for a blank record."""
+    values = [v.strip() for v in record]
+    if not any(values):
+        return None
+    overflow = None
+    if len(values) < width:
+        values.extend([""] * (width - len(values)))
+    elif len(values) > width:
+        overflow = {f"column {i + 1}": v for i, v in enumerate(values) if
+                    i >= width and v} or None
+        del values[width:]
+    return values, overflow
+
+
 def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
     width = len(table.headers)
     with open(table.path, "rb") as raw:
@@ -282,19 +298,8 @@ def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] 
                 start = reader.line_num + 1
                 if n % 512 == 0:
                     table.progress_done = raw.tell()
-                if not record or not any(record):
-                    continue
-                values = [v.strip() for v in record]
-                if not any(values):
-                    continue
-                overflow = None
-                if len(values) < width:
-                    values.extend([""] * (width - len(values)))
-                elif len(values) > width:
-                    overflow = {f"column {i + 1}": v for i, v in enumerate(values) if
-                                i >= width and v} or None
-                    del values[width:]
-                yield line, values, overflow
+                if record and any(record) and (shaped := _record(record, width)):
+                    yield line, *shaped
         except csv.Error as exc:
             raise UserError(f"{table.path}: line {reader.line_num}: {exc}") from None
         table.progress_done = table.progress_total
@@ -320,19 +325,8 @@ class CsvChunkParser:
             for record in reader:
                 line = start
                 start = first_line + reader.line_num
-                if not record:
-                    continue
-                values = [v.strip() for v in record]
-                if not any(values):
-                    continue
-                overflow = None
-                if len(values) < width:
-                    values.extend([""] * (width - len(values)))
-                elif len(values) > width:
-                    overflow = {f"column {i + 1}": v for i, v in enumerate(values) if
-                                i >= width and v} or None
-                    del values[width:]
-                out.append((line, values, overflow))
+                if record and (shaped := _record(record, width)):
+                    out.append((line, *shaped))
         except csv.Error as exc:
             raise UserError(f"line {start}: {exc}") from None
         return out
