@@ -12,6 +12,22 @@ from calls.store import Store
 FIXED_NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory, monkeypatch):
+    """Every test gets its own data, config and cache folders: nothing a test does may touch
+    the user's real ~/.local/share/carecall or ~/.config/carecall, and a developer's own
+    environment (CARECALL_* variables, a config file) must not change a test's result."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
+                     ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")):
+        (home / sub).mkdir()
+        monkeypatch.setenv(var, str(home / sub))
+    import os
+
+    for var in [v for v in os.environ if v.startswith("CARECALL_")]:
+        monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture
 def db_path(tmp_path, monkeypatch):
     """A database path in a temp dir; CARECALL_DB points at it for CLI tests."""

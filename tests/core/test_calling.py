@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_queue_support import NY, add_customer
+from tests.support.queue import NY, add_customer
 
 from calls.calling import (
     call_history,

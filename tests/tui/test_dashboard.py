@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Sparkline, Static
 
 from calls.reports import build_dashboard
 from calls.store import reports as q
-from tests.test_report import add_customers, call
+from tests.core.test_report import add_customers, call
 from tui.screens.dashboard import DashboardApp, DashboardScreen, coverage_bar
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)

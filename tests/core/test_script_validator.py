@@ -304,7 +304,7 @@ def test_scripts_directory_overrides_shipped(tmp_path, monkeypatch):
 def test_the_example_in_the_docs_is_valid():
     from pathlib import Path
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "scripts.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scripts.md").read_text()
     example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
     script = parse_script(example, "docs/scripts.md")
     assert script.keys == ("nps", "improve", "area", "topics", "staff", "visit", "referral_ok")

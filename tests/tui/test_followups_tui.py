@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from test_followups_support import add_customer
+from tests.support.followups import add_customer
 
 from calls import followups as fu
 

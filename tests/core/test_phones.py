@@ -10,7 +10,7 @@ import pytest
 
 from calls.phones import PhoneError, normalise_phone, region_for_country
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_followups_support import Spec, add_call, add_customer
+from tests.support.followups import Spec, add_call, add_customer
 
 from calls import followups as fu
 from calls.errors import UserError

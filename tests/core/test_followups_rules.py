@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from test_followups_support import add_call, add_customer
+from tests.support.followups import add_call, add_customer
 
 from calls import followups as fu
 from calls.store.customers import get_customer

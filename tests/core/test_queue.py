@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from test_queue_support import CHICAGO, LA, NY, TOKYO, TWO_ZONES, add_customer, add_followup
+from tests.support.queue import CHICAGO, LA, NY, TOKYO, TWO_ZONES, add_customer, add_followup
 
 from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY, QueuePolicy

@@ -10,7 +10,7 @@ from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY
 from calls.queue import build_queue
 from calls.store import Store
-from tests.tui_helpers import NOW, make_db, press, settle, type_text
+from tests.support.tui import NOW, make_db, press, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen
@@ -291,7 +291,7 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(shift
 async def test_every_answer_type_from_the_keyboard(shift_db):
     from pathlib import Path
 
-    script = Path(__file__).parent / "data" / "tui_all_types.toml"
+    script = Path(__file__).resolve().parents[1] / "data" / "tui_all_types.toml"
     app = make_app(shift_db, "ann", script=str(script), clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_queue_support import LA, NY, add_customer
+from tests.support.queue import LA, NY, add_customer
 from typer.testing import CliRunner
 
 from calls.cli import app

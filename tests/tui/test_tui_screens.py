@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from calls.store import Store
-from tests.test_tui_calls import _all, _one
-from tests.tui_helpers import NOW, make_db, press, settle, type_text
+from tests.tui.test_tui_calls import _all, _one
+from tests.support.tui import NOW, make_db, press, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen

@@ -176,7 +176,7 @@ def test_raw_chunks_on_real_crlf_exports():
 
     from calls.readers import CsvChunkParser, raw_csv_chunks
 
-    data = Path(__file__).parent / "data"
+    data = Path(__file__).resolve().parents[1] / "data"
     for name in ("datablist_customers_10.csv", "excel_roundtrip_sample.csv",
                  "uci_retail_sample.csv"):
         table = read_table(data / name)

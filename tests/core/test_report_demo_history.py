@@ -10,7 +10,7 @@ from calls.clock import from_iso
 from calls.demo_history import generate_history
 from calls.reports import build_report
 from calls.store import Store
-from tests.test_report import add_customers
+from tests.core.test_report import add_customers
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 

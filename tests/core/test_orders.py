@@ -19,7 +19,7 @@ from calls.orders import (
 )
 from calls.store.customers import get_customer
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 

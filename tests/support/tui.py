@@ -11,7 +11,7 @@ from calls.store import Store
 # Tuesday 10 March 2026, 15:00 UTC: 10:00 in Chicago, 11:00 in New York, 08:00 in Los
 # Angeles (not yet callable), 16:00 in Berlin, 15:00 in London.
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
-CUSTOMERS = Path(__file__).parent / "data" / "tui_customers.csv"
+CUSTOMERS = Path(__file__).resolve().parents[1] / "data" / "tui_customers.csv"
 
 _KEY_NAMES = {" ": "space", ".": "full_stop", ",": "comma", ":": "colon", "-": "minus",
               "/": "slash", "@": "at", "+": "plus", "'": "apostrophe"}

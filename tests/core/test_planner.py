@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from test_followups_support import add_customer
+from tests.support.followups import add_customer
 
 from calls import followups as fu
 from calls.planner import occasion_date, plan, window_days

@@ -13,7 +13,7 @@ from calls import reports as rp
 from calls.cli import app
 from calls.html_report import bar_chart, line_chart, render_html
 from calls.store import reports as q
-from tests.test_report import add_customers, call
+from tests.core.test_report import add_customers, call
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 

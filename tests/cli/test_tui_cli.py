@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from calls.cli import app
 from calls.commands.shift_cmd import parse_at
 from calls.errors import UserError
-from tests.tui_helpers import NOW, make_db
+from tests.support.tui import NOW, make_db
 
 runner = CliRunner()
 

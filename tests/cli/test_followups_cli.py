@@ -10,7 +10,7 @@ import stat
 from datetime import UTC, datetime
 
 import pytest
-from test_followups_support import Spec, add_call, add_customer
+from tests.support.followups import Spec, add_call, add_customer
 from typer.testing import CliRunner
 
 from calls import followups as fu

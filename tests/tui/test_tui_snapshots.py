@@ -1,6 +1,6 @@
 """SVG snapshots of the shift app's main screens at 80x24 and a fixed clock.
 
-Update after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+Update after an intended change with ``pytest tests/tui/test_tui_snapshots.py --snapshot-update``
 and look at the report before committing.
 """
 
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui_helpers import NOW, make_db, settle, steady_cursors
+from tests.support.tui import NOW, make_db, settle, steady_cursors
 from tui.app import make_app
 from tui.clock import FixedClock
 
 SIZE = (80, 24)
-SCRIPT = Path(__file__).parent / "data" / "tui_quarterly.toml"
+SCRIPT = Path(__file__).resolve().parents[1] / "data" / "tui_quarterly.toml"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from calls.errors import UserError
 from calls.importer import ImportOptions, detect_columns, import_customers, parse_mapping
 from calls.store.customers import get_customer
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 HEADER = ["Customer Id", "First Name", "Last Name", "Country", "Phone", "Annual Revenue",
           "Last Purchase", "Birthday", "Account Owner", "Segment"]

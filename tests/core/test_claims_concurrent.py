@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from test_queue_support import CHICAGO, NY, add_customer
+from tests.support.queue import CHICAGO, NY, add_customer
 
 from calls.store import Store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from datetime import UTC, date, datetime, timedelta
 
-from test_followups_support import add_customer
+from tests.support.followups import add_customer
 
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
