@@ -26,6 +26,7 @@ from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
 from tui.commands import ShiftCommands
 from tui.keys import handle_in_order, is_ordered
+from tui.screens.followups import CallbackAnnouncer
 from tui.service import DbService
 
 
@@ -92,6 +93,7 @@ class CareCallApp(App[ShiftStats | None]):
         self.now: Clock = resolve_clock(clock)
         self.service = DbService(self.db_path)
         self.stats = ShiftStats(started=self.now())
+        self.callback_announcer = CallbackAnnouncer(self)
         self.sub_title = caller
 
     # -- database work ---------------------------------------------------------------
@@ -175,12 +177,8 @@ class CareCallApp(App[ShiftStats | None]):
         from tui.screens.start import StartScreen
 
         self.push_screen(StartScreen())
-        try:
-            from tui.screens.followups import CallbackAnnouncer
-        except ImportError:  # the follow-ups screen ships with its own area
-            return
         # Callbacks due in the next minutes are announced on any screen.
-        CallbackAnnouncer(self).start()
+        self.callback_announcer.start()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette commands, with Quit going through the shift summary."""

@@ -547,12 +547,12 @@ class FollowupsScreen(Screen):
                 note,
                 app.now(),
                 app.policy,
-                on_done=self._closed,
+                on_done=self._marked_done,
             )
 
         self.app.push_screen(CloseNoteScreen(f, "done"), closed)
 
-    def _closed(self, result) -> None:
+    def _marked_done(self, result) -> None:
         closed, recovery = result
         message = f"Done: #{closed.id} {closed.kind.replace('_', ' ')} for {closed.customer_name}."
         if recovery is not None:
@@ -653,8 +653,8 @@ class FollowupsScreen(Screen):
 class CallbackAnnouncer:
     """Announces (``notify``) the caller's callbacks due in the next minutes, once each.
 
-    ``CallbackAnnouncer(app).start()`` from the app's ``on_mount``; it checks every
-    ``every`` seconds on the database thread. A rescheduled callback is announced again.
+    The app makes one in its ``on_mount`` and starts it; it checks every ``every``
+    seconds on the database thread. A rescheduled callback is announced again.
     """
 
     def __init__(self, app, minutes: int = 10, every: float = 60.0) -> None:
@@ -662,12 +662,13 @@ class CallbackAnnouncer:
         self.minutes = minutes
         self.every = every
         self._announced: set[tuple[int, str]] = set()
+        self._started = False
 
     def start(self) -> None:
-        """Check now and then every ``every`` seconds (one announcer per app)."""
-        if getattr(self.app, "_callback_announcer", None) is not None:
+        """Check now and then every ``every`` seconds."""
+        if self._started:
             return  # already running: the same callback must not be announced twice
-        self.app._callback_announcer = self
+        self._started = True
         self.check()
         self.app.set_interval(self.every, self.check)
 
