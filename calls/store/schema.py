@@ -510,6 +510,8 @@ def _audit_trail(db: Database) -> None:
     db.execute(
         "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+    )
+
 
 @migrations(name="loop_0001_deadlines_history_escalations")
 def _loop_deadlines_history_escalations(db: Database) -> None:
