@@ -21,6 +21,7 @@ AREAS = (
     "shift_cmd",       # shift (and no command)
     "followups_cmd",   # followups, plan
     "report_cmd",      # report, export, dashboard
+    "audit_cmd",       # audit
 )
 
 ROOT_HELP = "Customer care-call programmes: import lists, work the call queue, report."
@@ -50,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'report': ('report_cmd', 'Supervisor report for a period (default: the last 30 days).'),
     'export': ('report_cmd', "Export a table with times in UTC and in the customer's local time beside them."),
     'dashboard': ('report_cmd', "The supervisor's live dashboard, refreshing by itself."),
+    'audit': ('audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),
 }
 # -- end of generated block --------------------------------------------------------------
 
