@@ -19,6 +19,7 @@ from calls.clock import UTC, now_utc
 from calls.commands import common
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
+from calls.policy import load_policy
 from calls.store import followups as q
 
 # Rows a table shows unless --limit says otherwise.
@@ -327,7 +328,7 @@ def followups_done(
     me = common.resolve_caller(caller)
     store = common.open_store(db)
     with common.user_errors():
-        policy = _load_policy(None)
+        policy = load_policy(None)
         f = fu.close_followup(store, followup_id, by=me, note=note, now=now, policy=policy)
         recovery = fu.recovery_for(store, f.id) if f.kind == "fix_problem" else None
     if json_out:
@@ -390,15 +391,6 @@ def followups_reschedule(
     common.console.print(f"Follow-up #{f.id} is now due {_when(f.due_at)}.")
 
 
-def _load_policy(path: Path | None) -> Any:
-    """The care policy (``--policy``, else ``CARECALL_POLICY``, else the defaults)."""
-    try:
-        from calls.policy import load_policy
-    except ImportError:  # the policy module belongs to the queue area
-        return None
-    return load_policy(path)
-
-
 def plan_command(
     at: Annotated[
         str | None,
@@ -428,7 +420,7 @@ def plan_command(
         now = _now(at)
     store = common.open_store(db)
     with common.user_errors():
-        policy = _load_policy(policy_file)
+        policy = load_policy(policy_file)
         result = plan(store, now, policy)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
