@@ -483,3 +483,31 @@ def _customers_drop_revenue_index(db: Database) -> None:
     # No query reads customers by revenue alone (the queue's "never called" order has its
     # own (tier, revenue) index): this one only cost every import and every update a write.
     db.execute("DROP INDEX IF EXISTS idx_customers_revenue")
+
+
+@migrations(name="audit_0001_trail")
+def _audit_trail(db: Database) -> None:
+    # Who did what and when. Append-only: rows are written in the same transaction as the
+    # change they describe, and the triggers make SQLite refuse to change or remove one.
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,                  -- UTC moment of the change
+            actor TEXT NOT NULL,               -- account name, else the OS login
+            action TEXT NOT NULL,              -- e.g. dnc.remove, login.failed
+            subject TEXT,                      -- what it was done to (a number, a ref, a name)
+            details TEXT                       -- JSON object
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_audit_at ON audit(at)")
+    db.execute("CREATE INDEX idx_audit_actor ON audit(actor, at)")
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+    )
