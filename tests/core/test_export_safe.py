@@ -115,7 +115,7 @@ def test_csv_cells_are_exact_apart_from_the_apostrophe(hostile):
     calls = _csv_rows(hostile, "calls")
     header = calls[0]
     assert [dict(zip(header, r))["notes"] for r in calls[1:]] == ["'" + t for t in HOSTILE]
-    assert [dict(zip(header, r))["customer_ref"] for r in calls[1:]][0] == "'" + HOSTILE[0]
+    assert dict(zip(header, calls[1]))["customer_ref"] == "'" + HOSTILE[0]
 
 
 def test_csv_through_the_customer_lookup_is_safe_too(hostile):
