@@ -105,6 +105,7 @@ def record(store: Store, actor: str, action: str, subject: str | None = None,
         raise ValueError(f"unknown audit action {action!r}; add it to calls.audit.ACTIONS")
     if not actor:
         raise ValueError("an audit row needs an actor")
+    details = {k: v for k, v in (details or {}).items() if v is not None}
     text = json.dumps(details, sort_keys=True, default=str) if details else None
     with store.write():
         return q.insert_entry(store, to_iso(now), actor, action,
