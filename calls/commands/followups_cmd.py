@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from calls.clock import UTC, now_utc
 from calls.commands import common
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
+from calls.outfile import open_output
 from calls.store import followups as q
 
 # Rows a table shows unless --limit says otherwise.
@@ -53,20 +53,6 @@ def _when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
     return moment.astimezone(_local_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-def _private_file(path: Path) -> io.TextIOWrapper:
-    """Open ``path`` for writing, created (or reset) readable by its owner only."""
-    if path.is_dir():
-        raise UserError(f"{path} is a directory; give a file name with -o")
-    if not path.parent.exists():
-        raise UserError(f"the folder {path.parent} does not exist")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
-    return open(fd, "w", encoding="utf-8", newline="")
 
 
 def _safe_cell(value: str) -> str:
@@ -183,10 +169,7 @@ def followups_list(
 
 
 def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    with common.user_errors(), _private_file(output) as fh:
+    with common.user_errors(), open_output(output, label="-o") as fh:
         fh.write(text)
 
 
