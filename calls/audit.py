@@ -112,6 +112,19 @@ def record(store: Store, actor: str, action: str, subject: str | None = None,
                               None if subject is None else str(subject), text)
 
 
+def note_policy(store: Store, policy: Any, actor: str, *, now: datetime) -> bool:
+    """Record ``policy.load`` the first time a policy file's version (its hash) is used;
+    True when it was new. The built-in defaults are not a file and are not recorded."""
+    digest = getattr(policy, "source_hash", None)
+    if not digest:
+        return False
+    with store.write():
+        if q.select_entries(store, action="policy.load", subject=digest, limit=1):
+            return False
+        record(store, actor, "policy.load", digest, {"file": policy.source}, now=now)
+    return True
+
+
 def check_action(kind: str) -> str:
     """A kind or family a user typed for ``--action``, or a UserError listing the kinds."""
     kind = kind.strip().lower()

@@ -259,6 +259,7 @@ class Policy:
     accounts: AccountsPolicy = field(default_factory=AccountsPolicy)
     floor: FloorPolicy = field(default_factory=FloorPolicy)
     source: str | None = None  # the file it was loaded from, for messages
+    source_hash: str | None = None  # sha256 of that file: the version the audit trail names
 
     def interval(self, tier: str | None) -> timedelta:
         """The care-call interval for a tier; an unknown tier is treated as C."""
@@ -302,7 +303,10 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         policy = policy_from_dict(data)
     except _KeyError as exc:
         raise UserError(f"{p}: {exc.key}: {exc.message}") from None
-    return replace(policy, source=str(p))
+    import hashlib
+
+    return replace(policy, source=str(p),
+                   source_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 class _KeyError(Exception):
