@@ -30,6 +30,7 @@ _AREAS = (
     "shift_cmd",       # carecall shift (and no command), dashboard (issue: TUI)
     "followups_cmd",   # carecall followups, plan                   (issue: follow-ups)
     "report_cmd",      # carecall report, export                    (issue: reports)
+    "serve_cmd",       # carecall serve (browser seats)            (issue 13: team)
     "users_cmd",       # carecall users add/list/disable/passwd/role (issue 13: team)
     "audit_cmd",       # carecall audit                             (issue 13: team)
 )
@@ -46,7 +47,8 @@ def _register_all() -> None:
 _register_all()
 
 
-def run_shift_app(db_path, caller: str, *, script, policy, clock):
+def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
+                  seat: str = "terminal"):
     """Build the shift app with the shared factory and run it; returns the shift's figures.
 
     The only places the core touches the UI: Textual is imported here, inside the
@@ -54,7 +56,8 @@ def run_shift_app(db_path, caller: str, *, script, policy, clock):
     """
     from tui.app import make_app
 
-    return make_app(db_path, caller, script=script, policy=policy, clock=clock).run()
+    return make_app(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
+                    seat=seat).run()
 
 
 def run_dashboard_app(db_path) -> None:

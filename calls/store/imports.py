@@ -488,7 +488,9 @@ def audit_import(store: Store, import_id: int) -> None:
     details = {k: row[k] for k in ("kind", "rows_read", "inserted", "updated", "unchanged",
                                    "rejected", "duplicates", "file_hash") if row[k]}
     details["import_id"] = import_id
-    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"] or "unknown",
+    from calls.audit import os_login
+
+    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"] or os_login(),
                  "import", row["file"], json.dumps(details, sort_keys=True))
 
 
