@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,7 +86,10 @@ class AuditEntry:
 
 
 def os_login() -> str:
-    """The OS login running this process (the actor of a command without an account)."""
+    """The OS login of the person at this seat: the one sudo names (a per-person SSH
+    seat running carecall as the service account), else the login running this process."""
+    if os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers

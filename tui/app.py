@@ -73,6 +73,7 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
                 priority=True),
+        Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)"),
     ]
 
     def __init__(

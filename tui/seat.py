@@ -14,6 +14,7 @@ from datetime import datetime
 
 from textual import events
 
+from calls import floor
 from calls.accounts import Actor, can, logout, record_login
 
 IDLE_CHECK_SECONDS = 5.0
@@ -33,6 +34,9 @@ class SeatMixin:
         self.locked = False
         self._last_input: datetime | None = None
         self._signed_out = False
+        # The seat's floor state now (calls.floor.SeatState), for the shift bar.
+        self.seat_state: floor.SeatState | None = None
+        self.call_started_at: datetime | None = None  # the call timer's start
 
     @property
     def signed_in(self) -> bool:
@@ -77,6 +81,7 @@ class SeatMixin:
         self.actor = actor
         self.caller = actor.name
         self._last_input = self.now()
+        self.set_seat_state("ready")
         trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
         self.sub_title = f"{actor.label}{trial}"  # type: ignore[attr-defined]
         if actor.solo:
@@ -113,15 +118,78 @@ class SeatMixin:
 
         self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
 
+    # -- floor state --------------------------------------------------------------------
+
+    def set_seat_state(self, state: str, *, reason: str | None = None,
+                       customer_id: int | None = None, call_id: int | None = None,
+                       on_done: Callable[[floor.SeatState], None] | None = None) -> None:
+        """Log the seat's new state (ready, paused ...) and show it in the shift bar."""
+        def done(new: floor.SeatState) -> None:
+            self.seat_state_changed(new)
+            if on_done is not None:
+                on_done(new)
+
+        self.db(floor.set_state, self.caller, state, now=self.now(), reason=reason,  # type: ignore[attr-defined]
+                customer_id=customer_id, call_id=call_id, policy=self.policy,  # type: ignore[attr-defined]
+                on_done=done)
+
+    def seat_state_changed(self, new: floor.SeatState) -> None:
+        """The seat's state changed (here, or as the call session moved it)."""
+        old = self.seat_state
+        if new.state in floor.CALL_STATES:
+            if old is None or old.call_id != new.call_id or old.state not in floor.CALL_STATES:
+                self.call_started_at = new.since
+        else:
+            self.call_started_at = None
+        self.seat_state = new
+
+    def pause_allowed(self) -> bool:
+        """Pausing is for between calls: the queue, the welcome and follow-ups screens."""
+        from tui.screens.followups import FollowupsScreen
+        from tui.screens.queue import QueueScreen
+        from tui.screens.welcome import WelcomeScreen
+
+        return (self.signed_in and not self.locked
+                and isinstance(self.screen, (QueueScreen, WelcomeScreen, FollowupsScreen)))  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return self.pause_allowed()
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def action_pause(self) -> None:
+        """``p``: pick a reason; the seat shows how long it has been paused until resumed."""
+        from tui.screens.team import PausedScreen, PauseScreen
+
+        if not self.pause_allowed():
+            return
+
+        def resumed(_: None) -> None:
+            self.set_seat_state("ready")
+
+        def chosen(reason: str | None) -> None:
+            if reason is None:
+                return
+            self.set_seat_state(
+                "paused", reason=reason,
+                on_done=lambda _: self.push_screen(PausedScreen(reason), resumed))  # type: ignore[attr-defined]
+
+        self.push_screen(PauseScreen(self.policy.floor.pause_reasons), chosen)  # type: ignore[attr-defined]
+
     # -- signing out --------------------------------------------------------------------
 
     def sign_out(self) -> None:
-        """Record the logout (once), on the database thread, before the service closes."""
-        if self._signed_out or self.actor is None or self.actor.solo:
+        """End the seat's floor state and record the logout (once), on the database
+        thread, before the service closes."""
+        if self._signed_out or self.actor is None:
             return
         self._signed_out = True
-        future = self.service.submit(logout, self.actor, now=self.now(), seat=self.seat)  # type: ignore[attr-defined]
+
+        def leave(store) -> None:
+            floor.sign_off(store, self.caller, now=self.now())
+            logout(store, self.actor, now=self.now(), seat=self.seat)
+
         try:
-            future.result(timeout=10)
+            self.service.submit(leave).result(timeout=10)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - closing the seat must not fail on the way out
             pass

@@ -68,6 +68,15 @@ def test_callers_and_strangers_are_refused_in_one_line(store, now, monkeypatch):
     assert [a.name for a in acc.list_accounts(store)] == ["ann", "bob", "boss", "sue"]
 
 
+def test_a_sudo_seat_is_the_person_sudo_names(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "carecall")
+    monkeypatch.setenv("SUDO_USER", "sue")
+    assert run("users", "list").exit_code == 0  # sue is a supervisor
+    monkeypatch.setenv("SUDO_USER", "ann")
+    assert run("users", "list").exit_code == 2
+
+
 def test_bad_input_exit_2(store, now, monkeypatch):
     make_team(store, now)
     as_os_login(monkeypatch, "boss")

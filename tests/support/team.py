@@ -9,6 +9,7 @@ PW = "correct horse battery"
 
 def as_os_login(monkeypatch, login: str) -> None:
     """Run the next commands as if ``login`` were the OS user (getpass reads LOGNAME first)."""
+    monkeypatch.delenv("SUDO_USER", raising=False)
     for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
         monkeypatch.setenv(var, login)
 

@@ -9,9 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui.widgets.shift_bar import ShiftBar
 
 
 class _TeamDialog(ModalScreen):
@@ -70,3 +72,55 @@ class PauseScreen(_TeamDialog):
     def chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.dismiss(event.option.id)
+
+
+class PausedScreen(Screen[None]):
+    """The seat is paused: no customer is offered; shows the reason and how long."""
+
+    DEFAULT_CSS = """
+    PausedScreen { align: center middle; }
+    PausedScreen #paused-box { width: 50; max-width: 100%; height: auto; padding: 1 2;
+                               border: round $warning; }
+    PausedScreen #paused-title { text-style: bold; }
+    PausedScreen #paused-time { margin: 1 0; }
+    PausedScreen #paused-note { color: $text-muted; }
+    PausedScreen ShiftBar { dock: top; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "resume", "Back to work", tooltip="End the pause: ready for calls"),
+        Binding("r", "resume", "Back to work", show=False),
+    ]
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="paused-box"):
+            yield Label(f"Paused · {escape(self.reason)}", id="paused-title")
+            yield Static("", id="paused-time")
+            yield Static("No customer is offered while you are paused.", id="paused-note")
+        yield ShiftBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(1, self.tick)
+
+    def tick(self) -> None:
+        state = getattr(self.app, "seat_state", None)
+        if state is None or state.state != "paused":
+            return
+        seconds = int(state.elapsed(self.app.now()).total_seconds())
+        self.query_one("#paused-time", Static).update(f"for {clock_text(seconds)}")
+
+    def action_resume(self) -> None:
+        self.dismiss(None)
+
+
+def clock_text(seconds: float) -> str:
+    """``4:07`` / ``1:02:09``: a running timer."""
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
