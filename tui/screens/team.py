@@ -25,7 +25,8 @@ class _TeamDialog(ModalScreen):
     _TeamDialog .dialog-note { color: $text-muted; margin-top: 1; }
     _TeamDialog OptionList { height: auto; max-height: 10; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel",
+                                                     id="team-dialog-cancel")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -87,8 +88,9 @@ class PausedScreen(Screen[None]):
     PausedScreen ShiftBar { dock: top; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "resume", "Back to work", tooltip="End the pause: ready for calls"),
-        Binding("r", "resume", "Back to work", show=False),
+        Binding("enter", "resume", "Back to work", tooltip="End the pause: ready for calls",
+                id="paused-resume"),
+        Binding("r", "resume", "Back to work", show=False, id="paused-resume-r"),
     ]
 
     def __init__(self, reason: str) -> None:
