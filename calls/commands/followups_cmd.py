@@ -149,11 +149,13 @@ def followups_list(
         if fmt == "json":
             text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
             _emit(text + "\n", output)
+            _exported(store, output, fmt, len(rows), now)
             return
         if fmt == "html":
             from calls.letters import render_letters
 
             _emit(render_letters(store, rows, load_policy(None), now), output)
+            _exported(store, output, fmt, len(rows), now)
             if output is not None:
                 common.err_console.print(f"Wrote {_count(len(rows), 'letter')} to {output}",
                                          markup=False, highlight=False)
@@ -163,6 +165,7 @@ def followups_list(
             buffer = io.StringIO()
             write_csv(buffer, headers, safe_rows(table), excel=excel)
             _emit(buffer.getvalue(), output)
+            _exported(store, output, fmt, len(table), now)
             if output is not None:
                 common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,
                                          highlight=False)
@@ -238,6 +241,16 @@ def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
 def _waited(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
     return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h"
+
+
+def _exported(store, output: Path | None, fmt: str, rows: int, now: datetime) -> None:
+    """A follow-up list written to a file is an export: an audit row (what, rows, where)."""
+    if output is None:
+        return
+    from calls import audit
+
+    audit.record(store, common.cli_actor(store).name, "export", "followups",
+                 {"rows": rows, "to": str(output), "format": fmt}, now=now)
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -100,6 +100,11 @@ def test_imports_and_exports(store, now, monkeypatch, tmp_path):
     [e] = audit.entries(store, action="export")
     assert (e.actor, e.subject, e.details["rows"], e.details["to"]) == (
         "carecall", "customers", stored, str(out))
+    notes = tmp_path / "notes.csv"
+    assert run("followups", "--format", "csv", "-o", str(notes)).exit_code == 0
+    assert run("followups", "--json").exit_code == 0  # on screen: not an export
+    e = audit.entries(store, action="export")[-1]
+    assert (e.subject, e.details["rows"], e.details["to"]) == ("followups", 0, str(notes))
 
 
 def test_a_refused_import_changes_nothing(store, now, monkeypatch):
