@@ -157,13 +157,17 @@ def can(actor: Actor, permission: str) -> bool:
     return _RANK[actor.role] >= _RANK[role]
 
 
+def who_may(permission: str) -> str:
+    """``only a supervisor or admin may open the dashboard`` (what a refusal says)."""
+    role, what = PERMISSIONS[permission]
+    who = "an admin" if role == "admin" else f"a {role} or admin"
+    return f"only {who} may {what}"
+
+
 def require(actor: Actor, permission: str) -> None:
     """Raise :class:`Refused` (one clear line) unless ``actor`` may do ``permission``."""
     if not can(actor, permission):
-        role, what = PERMISSIONS[permission]
-        raise Refused(f"refused: only a {role} or admin may {what} ({actor.name} is a "
-                      f"{actor.role})" if role != "admin" else
-                      f"refused: only an admin may {what} ({actor.name} is a {actor.role})")
+        raise Refused(f"refused: {who_may(permission)} ({actor.name} is a {actor.role})")
 
 
 def require_owner(actor: Actor, owner: str | None, permission: str = "followups.team") -> None:

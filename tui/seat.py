@@ -50,11 +50,9 @@ class SeatMixin:
         """True when allowed; else a clear notice (a refusal is not an error) and False."""
         if self.may(permission):
             return True
-        from calls.accounts import PERMISSIONS
+        from calls.accounts import who_may
 
-        role, what = PERMISSIONS[permission]
-        who = "an admin" if role == "admin" else f"a {role} or admin"
-        self.notify(f"Only {who} may {what}.", title="Not for your role",  # type: ignore[attr-defined]
+        self.notify(f"{who_may(permission).capitalize()}.", title="Not for your role",  # type: ignore[attr-defined]
                     severity="warning", timeout=6)
         return False
 

@@ -119,25 +119,24 @@ def register(app: typer.Typer) -> None:
         if not team_mode(store):
             console.print("No active admin: this database is still a one-person trial.")
 
-    @users_app.command("disable")
-    def users_disable(name: NameArg, db: DbOption = None) -> None:
-        """Disable an account: it can no longer log in (its history stays)."""
+    def set_active(name: str, active: bool, db) -> None:
         from calls.accounts import set_active
 
         store = open_store(db)
         with user_errors():
-            account = set_active(store, name, False, actor=cli_actor(store), now=now_utc())
-        console.print(f"disabled {escape(account.name)}", highlight=False)
+            account = set_active(store, name, active, actor=cli_actor(store), now=now_utc())
+        console.print(f"{'enabled' if active else 'disabled'} {escape(account.name)}",
+                      highlight=False)
+
+    @users_app.command("disable")
+    def users_disable(name: NameArg, db: DbOption = None) -> None:
+        """Disable an account: it can no longer log in (its history stays)."""
+        set_active(name, False, db)
 
     @users_app.command("enable")
     def users_enable(name: NameArg, db: DbOption = None) -> None:
         """Enable a disabled account again."""
-        from calls.accounts import set_active
-
-        store = open_store(db)
-        with user_errors():
-            account = set_active(store, name, True, actor=cli_actor(store), now=now_utc())
-        console.print(f"enabled {escape(account.name)}", highlight=False)
+        set_active(name, True, db)
 
     @users_app.command("passwd")
     def users_passwd(name: NameArg, password_stdin: PasswordStdin = False,
