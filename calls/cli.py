@@ -31,6 +31,7 @@ _AREAS = (
     "followups_cmd",   # carecall followups, plan                   (issue: follow-ups)
     "report_cmd",      # carecall report, export                    (issue: reports)
     "audit_cmd",       # carecall audit                             (issue 13: team)
+    "themes_cmd",      # carecall themes (list, suggest, tag)       (issue 17: loop)
 )
 
 
