@@ -21,6 +21,10 @@ from calls.models import FOLLOWUP_KINDS
 from calls.outfile import open_output
 from calls.store import followups as q
 
+Kind = common.choices("Kind", FOLLOWUP_KINDS)
+Status = common.choices("Status", ("open", "done", "cancelled", "all"))
+ListFormat = common.choices("ListFormat", ("table", "csv", "json", "html"))
+
 # Rows a table shows unless --limit says otherwise.
 TABLE_ROWS = 100
 
@@ -73,21 +77,24 @@ def followups_list(
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's.")] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only the caller's own.")] = False,
     kind: Annotated[
-        str | None,
-        typer.Option("--kind", help=f"Only this kind: {', '.join(FOLLOWUP_KINDS)}."),
+        Kind | None,
+        typer.Option("--kind", help="Only this kind.", case_sensitive=False),
     ] = None,
     due: Annotated[bool, typer.Option("--due", help="Only those due by the end of today.")] = False,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only those past their due time.")
     ] = False,
-    status: Annotated[str, typer.Option("--status", help="open, done, cancelled or all.")] = "open",
+    status: Annotated[
+        Status, typer.Option("--status", help="Which follow-ups.", case_sensitive=False)
+    ] = Status.open,
     customer: Annotated[
         str | None, typer.Option("--customer", help="Only this customer (ref).")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="table, csv (mail merge), json or html (letters "
-                          "ready to print, one page per customer).")
-    ] = "table",
+        ListFormat, typer.Option("--format", help="table, csv (mail merge), json or html "
+                                 "(letters ready to print, one page per customer).",
+                                 case_sensitive=False)
+    ] = ListFormat.table,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write to this file (created owner-only)."),
