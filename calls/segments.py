@@ -170,7 +170,7 @@ def weekly_nps_svg(weeks: list[tuple[str, NPS]], min_answers: int, *, width: int
     def y(v: float) -> float:
         return top + h * (100 - v) / 200
 
-    title = f"NPS by week (weeks with fewer than {min_answers} answers are gaps)"
+    title = "NPS by week"  # the caption says which weeks are gaps
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
              f"<title>{escape(title)}</title>"]
