@@ -19,6 +19,7 @@ from calls.commands import common
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.outfile import open_output
+from calls.policy import load_policy
 from calls.store import followups as q
 
 Kind = common.choices("Kind", FOLLOWUP_KINDS)
@@ -161,7 +162,7 @@ def followups_list(
         if fmt == "html":
             from calls.letters import render_letters
 
-            _emit(render_letters(store, rows, _load_policy(None), now), output)
+            _emit(render_letters(store, rows, load_policy(None), now), output)
             if output is not None:
                 common.err_console.print(f"Wrote {_count(len(rows), 'letter')} to {output}",
                                          markup=False, highlight=False)
@@ -192,7 +193,7 @@ def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
     follow-up past its due time or a deadline, saying whether and when it was escalated."""
     from calls import deadlines as dl
 
-    policy = _load_policy(None)
+    policy = load_policy(None)
     dl.escalate_overdue(store, now, policy)
     items = dl.overdue_followups(store, now, policy, owner=owner, kind=kind,
                                  customer_id=customer_id)
@@ -387,7 +388,7 @@ def followups_done(
     me = common.resolve_caller(caller)
     store = common.open_store(db)
     with common.user_errors():
-        policy = _load_policy(None)
+        policy = load_policy(None)
         if theme or root_cause:
             from calls.themes import check_themes
 
@@ -535,15 +536,6 @@ def followups_history(
             f"the customer had waited {_waited(e.waited)}.", markup=False, highlight=False)
 
 
-def _load_policy(path: Path | None) -> Any:
-    """The care policy (``--policy``, else ``CARECALL_POLICY``, else the defaults)."""
-    try:
-        from calls.policy import load_policy
-    except ImportError:  # the policy module belongs to the queue area
-        return None
-    return load_policy(path)
-
-
 def plan_command(
     at: Annotated[
         str | None,
@@ -573,7 +565,7 @@ def plan_command(
         now = _now(at)
     store = common.open_store(db)
     with common.user_errors():
-        policy = _load_policy(policy_file)
+        policy = load_policy(policy_file)
         result = plan(store, now, policy)
         from calls.deadlines import escalate_overdue
 
