@@ -24,6 +24,7 @@ AREAS = (
     "serve_cmd",       # serve (browser seats)
     "users_cmd",       # users add/list/disable/enable/passwd/role
     "audit_cmd",       # audit
+    "themes_cmd",      # themes (issue 17)
 )
 
 ROOT_HELP = "Customer care-call programmes: import lists, work the call queue, report."
@@ -56,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'serve': ('serve_cmd', 'Serve the shift app to browsers: each browser tab is one seat with its own login.'),
     'users': ('users_cmd', 'Accounts and roles: caller, supervisor, admin.'),
     'audit': ('audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),
+    'themes': ('themes_cmd', 'Themes of what customers say: the vocabulary, suggestions, confirming tags.'),
 }
 # -- end of generated block --------------------------------------------------------------
 
