@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.support.team import PW, as_os_login, make_team
 from typer.testing import CliRunner
 
 from calls import accounts as acc
 from calls import audit
 from calls.cli import app
+from tests.support.team import PW, as_os_login, make_team
 
 runner = CliRunner()
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.support.team import make_team
-from tests.support.tui import NOW, make_db, press, settle
 from textual.widgets import DataTable, Static
 
 from calls import accounts as acc
 from calls import floor
 from calls.store import Store
+from tests.support.team import make_team
+from tests.support.tui import NOW, make_db, press, settle
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.queue import QueueScreen
