@@ -74,7 +74,7 @@ def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: s
         stamp = to_iso(now)
         q.close_open(store, caller, stamp)
         q.insert_state(store, caller, state, reason, customer_id, call_id, stamp)
-        return SeatState.from_row(q.open_state(store, caller))
+    return SeatState(caller, state, from_iso(stamp), reason, customer_id, call_id)
 
 
 def sign_off(store: Store, caller: str, *, now: datetime) -> None:
