@@ -16,6 +16,7 @@ from typing import Any
 
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
+from calls.followups import add_followup, on_call_ended
 from calls.models import Customer
 from calls.outcomes import Outcome, parse_outcome
 from calls.policy import DEFAULT_POLICY, Policy
@@ -217,14 +218,9 @@ def choose_outcome(store: Store, call_id: int, outcome: Outcome | str, *,
                              callback_personal if callback_at else None)
 
 
-def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: datetime, *,
-                   policy: Policy = DEFAULT_POLICY, callback_at: datetime | None = None,
-                   callback_personal: bool = True, notes: str | None = None) -> CallRecord:
-    """End a call with its outcome and apply what follows from it (see the module doc).
-
-    ``callback_at`` (required for a callback) is the moment the customer asked for,
-    timezone-aware (the TUI builds it in the customer's local time); it is stored in UTC.
-    """
+def check_outcome(outcome: Outcome | str, callback_at: datetime | None = None) -> Outcome:
+    """The outcome for a code, checked against the callback time it needs (a callback)
+    or must not have (anything else); UserError says what is wrong."""
     try:
         code = parse_outcome(str(outcome))
     except ValueError as exc:
@@ -236,6 +232,18 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
             raise UserError("the callback time needs a time zone")
     elif callback_at is not None:
         raise UserError("a callback time only goes with the callback outcome")
+    return code
+
+
+def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: datetime, *,
+                   policy: Policy = DEFAULT_POLICY, callback_at: datetime | None = None,
+                   callback_personal: bool = True, notes: str | None = None) -> CallRecord:
+    """End a call with its outcome and apply what follows from it (see the module doc).
+
+    ``callback_at`` (required for a callback) is the moment the customer asked for,
+    timezone-aware (the TUI builds it in the customer's local time); it is stored in UTC.
+    """
+    code = check_outcome(outcome, callback_at)
     stamp = to_iso(now)
     with store.write():
         row = _call(store, call_id)
@@ -261,7 +269,7 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
         if code == Outcome.CALLBACK:
             _open_callback(store, customer_id, call_id, caller, callback_at, callback_personal,
                            notes, now)
-        _on_call_ended(store, call_id, now)
+        on_call_ended(store, call_id, now)
         return _record(store, call_id)
 
 
@@ -272,23 +280,9 @@ def _open_callback(store: Store, customer_id: int, call_id: int, caller: str,
     details = f"asked to be called back (call #{call_id})"
     if notes:
         details += f": {notes.strip()}"
-    try:
-        from calls.followups import add_followup
-    except ImportError:  # the follow-ups area is not installed: write the row ourselves
-        q.insert_callback_followup(store, customer_id, call_id, owner, to_iso(callback_at),
-                                   details, to_iso(now), caller)
-        return
     add_followup(store, kind="callback", customer_id=customer_id, owner=owner,
                  due_at=callback_at, details=details, now=now, call_id=call_id,
                  created_by=caller, source="outcome")
-
-
-def _on_call_ended(store: Store, call_id: int, now: datetime) -> None:
-    try:
-        from calls.followups import on_call_ended
-    except ImportError:
-        return
-    on_call_ended(store, call_id, now)
 
 
 def _record(store: Store, call_id: int) -> CallRecord:
