@@ -4,6 +4,7 @@
 moves the customer's care-queue state on (:func:`next_care_state`), releases the claim,
 puts a do-not-call number on the DNC list, marks a wrong number, opens the callback
 follow-up, and finally lets ``calls.followups.on_call_ended`` close what the call answered.
+Which outcome does what is its entry in the outcome table (``calls/outcomes.py``).
 All of it is one transaction: a crash leaves either the whole outcome or none of it.
 """
 
@@ -225,9 +226,9 @@ def check_outcome(outcome: Outcome | str, callback_at: datetime | None = None) -
         code = parse_outcome(str(outcome))
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if code == Outcome.CALLBACK:
+    if code.spec.needs_callback:
         if callback_at is None:
-            raise UserError("a callback needs the time the customer asked for")
+            raise UserError(f"a {code.value} needs the time the customer asked for")
         if callback_at.tzinfo is None:
             raise UserError("the callback time needs a time zone")
     elif callback_at is not None:
@@ -253,20 +254,20 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
         caller = row["caller"]
         cb_text = to_iso(callback_at) if callback_at is not None else None
         q.end_call(store, call_id, stamp, code.value, cb_text,
-                   callback_personal if code == Outcome.CALLBACK else None, notes)
+                   callback_personal if code.spec.needs_callback else None, notes)
         state = q.customer_state(store, customer_id)
         changes = next_care_state(state, code, now, policy)
-        if code == Outcome.DO_NOT_CALL:
+        if code.spec.dnc:
             changes.update(do_not_call=1, dnc_reason=f"asked on call #{call_id}", dnc_at=stamp)
             if state.get("phone"):
                 q.add_to_dnc(store, state["phone"], state.get("phone_raw"), "call",
                              f"customer {state['ref']} asked on call #{call_id}", stamp, caller)
-        elif code in (Outcome.WRONG_NUMBER, Outcome.DISCONNECTED):
+        elif code.spec.flags_number:
             changes["number_status"] = code.value
         changes["updated_at"] = stamp
         q.update_customer(store, customer_id, changes)
         q.delete_claim(store, customer_id, caller)
-        if code == Outcome.CALLBACK:
+        if code.spec.needs_callback:
             _open_callback(store, customer_id, call_id, caller, callback_at, callback_personal,
                            notes, now)
         on_call_ended(store, call_id, now)

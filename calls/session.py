@@ -66,7 +66,7 @@ from calls.queue import (
 from calls.queue import release as release_claim
 from calls.store import Store
 from calls.store.customers import get_customer
-from calls.store.scripts import answers_for_call, delete_answer, script_from_store, store_script
+from calls.store.scripts import answers_for_call, delete_answer, store_script
 from calls.store.scripts import save_answer as store_answer
 from calls.survey import (
     Answered,
@@ -77,6 +77,7 @@ from calls.survey import (
     SurveySession,
     load_script,
     occasion_context,
+    stored_script,
     to_stored,
 )
 
@@ -91,14 +92,6 @@ SCRIPT_FOR_REASON = {
 }
 DEFAULT_SCRIPT = "quarterly"
 
-# Outcomes after which the script's rules make follow-ups (the customer answered
-# questions); the others (nobody reached, wrong number, do not call) make none.
-RULE_OUTCOMES = frozenset({Outcome.COMPLETED, Outcome.PARTIAL, Outcome.CALLBACK,
-                           Outcome.REFUSED})
-# Outcomes that mean someone answered the phone: the call is marked connected.
-CONNECTED_OUTCOMES = CONTACT | {Outcome.OTHER_CONTACT}
-
-
 def pick_script(script_name: str | None, reason_codes: list[str] | tuple[str, ...]) -> Script:
     """The script for a call: the one named, else the one the first reason calls for."""
     if script_name:
@@ -111,8 +104,9 @@ def pick_script(script_name: str | None, reason_codes: list[str] | tuple[str, ..
 
 
 def rules_apply(outcome: Outcome) -> bool:
-    """Whether the script's rules make follow-ups after a call with this outcome."""
-    return Outcome(outcome) in RULE_OUTCOMES
+    """Whether the script's rules make follow-ups after a call with this outcome (the
+    outcome table's ``rules``: the customer answered questions)."""
+    return Outcome(outcome).spec.rules
 
 
 # -- what the steps return --------------------------------------------------------------
@@ -264,7 +258,7 @@ class CallSession:
             raise UserError(f"{customer.name or customer.ref} is being called by another "
                             "caller now")
         if call.script_id is not None:
-            used = script_from_store(store, call.script_id)
+            used = stored_script(store, call.script_id)
         else:
             used = pick_script(script, [call.reason] if call.reason else [])
         why = "resumed call" + (f" ({call.reason.replace('_', ' ')})" if call.reason else "")
@@ -313,6 +307,38 @@ class CallSession:
         """Skip an optional question (AnswerError for a required one); write it with
         :meth:`save`."""
         return self.survey.skip(self._key(key))
+
+    def answer_all(self, answers: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> None:
+        """Validate answers given all at once (a call logged afterwards): (key, text) pairs
+        in any order, applied in the script's order; optional questions left out before a
+        given one count as skipped. UserError names the answer and what is wrong. Pure:
+        :meth:`wrap_up` writes them."""
+        order = {key: i for i, key in enumerate(self.script.keys)}
+        seen: set[str] = set()
+        for key, _value in answers:
+            if key not in order:
+                raise UserError(f"answer {key}: script {self.script.name} "
+                                f"v{self.script.version} has no question {key!r} "
+                                f"(its questions: {', '.join(self.script.keys)})")
+            if key in seen:
+                raise UserError(f"answer {key}: given twice")
+            seen.add(key)
+        for key, value in sorted(answers, key=lambda pair: order[pair[0]]):
+            try:
+                self._skip_optional_before(key)
+                self.answer(key, value)
+            except AnswerError as exc:
+                raise UserError(f"answer {key}={value}: {exc.reason}") from None
+
+    def _skip_optional_before(self, key: str | None) -> None:
+        """Skip open optional questions up to ``key`` (None: to the end of the script)."""
+        while (current := self.current()) is not None and current.key != key \
+                and not current.required:
+            path = [step.key for step in self.survey.path()]
+            if key is not None and (key not in path
+                                    or path.index(key) < path.index(current.key)):
+                return
+            self.survey.skip(current.key)
 
     def back(self) -> Question | None:
         """Back to the previous question to change its answer (None at the first)."""
@@ -468,7 +494,7 @@ class CallSession:
         try:
             with store.write():
                 call_id = self._ensure_started(store)
-                if chosen.outcome in CONNECTED_OUTCOMES and not self.connected:
+                if chosen.outcome.spec.connected and not self.connected:
                     mark_connected(store, call_id, now)
                 _sync_answers(store, call_id, plan.answers, now)
                 record = record_outcome(
@@ -485,7 +511,7 @@ class CallSession:
                 self.call_id = None   # rolled back with the rest
             raise
         self.ended = True
-        self.connected = self.connected or chosen.outcome in CONNECTED_OUTCOMES
+        self.connected = self.connected or chosen.outcome.spec.connected
         customer = get_customer(store, self.customer.id) or self.customer
         next_at = None
         if chosen.outcome not in (Outcome.COMPLETED, Outcome.DO_NOT_CALL):
@@ -550,3 +576,36 @@ def release_untouched(store: Store, sessions: list[CallSession]) -> None:
     for session in sessions:
         if session.call_id is None:
             release_claim(store, session.caller, session.customer.id)
+
+
+# -- a call made outside the app ---------------------------------------------------------
+
+
+def log_call(store: Store, customer: int | str, outcome: Outcome | str, caller: str,
+             now: datetime, policy: Policy = DEFAULT_POLICY, *,
+             answers: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+             notes: str | None = None, script: str | None = None,
+             callback_at: datetime | None = None,
+             callback_personal: bool = True) -> WrapUpResult:
+    """Record a call made outside the app (``carecall log-call``), exactly as the app
+    would have: the same session, validation and wrap-up, in one transaction.
+
+    ``answers`` are (question key, text) pairs in any order; each is validated against the
+    script (the one named, else the one the customer's queue reason calls for). Optional
+    questions left out before a given one count as skipped. UserError names what is wrong.
+    """
+    session = CallSession.open(store, customer, caller, now, policy, script)
+    chosen = session.choose(outcome, callback_at=callback_at,
+                            callback_personal=callback_personal)
+    if answers and chosen.outcome not in CONTACT:
+        talk = ", ".join(o.value for o in Outcome if o in CONTACT)
+        raise UserError(f"answers go with an outcome where the customer was reached ({talk}),"
+                        f" not {chosen.outcome.value}")
+    session.answer_all(answers)
+    if chosen.outcome is Outcome.COMPLETED:
+        session._skip_optional_before(None)
+        if session.current() is not None:
+            left = ", ".join(session.survey.missing())
+            raise UserError(f"completed means the script was finished; not answered: {left} "
+                            "(log it as partial, or give those answers)")
+    return session.wrap_up(store, now, session.plan_wrap_up(now, notes or ""))

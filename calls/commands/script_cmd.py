@@ -201,11 +201,11 @@ def show_command(
     """Print a script: its lines, its questions with their conditions, and its rules."""
     with user_errors():
         if stored is not None:
-            from calls.store.scripts import script_from_store
+            from calls.survey import stored_script
 
             store = open_store(db)
             try:
-                script = script_from_store(store, stored)
+                script = stored_script(store, stored)
             finally:
                 store.close()
             if name is not None and script.name != name:

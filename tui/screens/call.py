@@ -42,24 +42,12 @@ from tui.widgets.shift_bar import ShiftBar
 NOTES_DEBOUNCE = 0.6  # seconds of quiet typing before the notes are saved
 CLAIM_RENEW_SECONDS = 60
 
-# Outcome keys: one per outcome (completed is Enter once the script is done).
-OUTCOME_KEYS: dict[Outcome, str] = {
-    Outcome.NO_ANSWER: "n",
-    Outcome.BUSY: "b",
-    Outcome.VOICEMAIL: "v",
-    Outcome.OTHER_CONTACT: "o",
-    Outcome.WRONG_NUMBER: "w",
-    Outcome.DISCONNECTED: "x",
-    Outcome.CALLBACK: "k",
-    Outcome.REFUSED: "r",
-    Outcome.DO_NOT_CALL: "d",
-    Outcome.PARTIAL: "p",
-}
-# Before the customer is on the line.
-DIAL_OUTCOMES = (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.OTHER_CONTACT,
-                 Outcome.WRONG_NUMBER, Outcome.DISCONNECTED)
-# Talking with the customer (before or during the script).
-TALK_OUTCOMES = (Outcome.CALLBACK, Outcome.REFUSED, Outcome.DO_NOT_CALL)
+
+
+def outcome_keys() -> dict[Outcome, str]:
+    """Each outcome's key on this screen, from the outcome table (completed is Enter once
+    the script is done)."""
+    return {o: o.spec.key for o in Outcome if o.spec.key}
 
 
 async def _deliver(widget: Widget, event: events.Key) -> bool:
@@ -98,7 +86,7 @@ class CallScreen(Screen[str | None]):
         *[
             Binding(key, f"outcome('{outcome.value}')", LABEL[outcome],
                     tooltip=f"Outcome: {LABEL[outcome]}", show=False)
-            for outcome, key in OUTCOME_KEYS.items()
+            for outcome, key in outcome_keys().items()
         ],
         Binding("enter", "first_question", "First question",
                 tooltip="The customer agreed: go to the first question"),
@@ -219,8 +207,10 @@ class CallScreen(Screen[str | None]):
             text.update(
                 f"[b]Dial {escape(phone)}[/b]\n\n"
                 "When the customer answers press [b]c[/b] and read the opening.\n"
-                "Someone else answered: [b]o[/b]. No answer: [b]n[/b], busy [b]b[/b], "
-                "voicemail [b]v[/b].\n\n"
+                f"Someone else answered: [b]{Outcome.OTHER_CONTACT.spec.key}[/b]. "
+                f"No answer: [b]{Outcome.NO_ANSWER.spec.key}[/b], "
+                f"busy [b]{Outcome.BUSY.spec.key}[/b], "
+                f"voicemail [b]{Outcome.VOICEMAIL.spec.key}[/b].\n\n"
                 f"[dim]Opening:[/dim] {escape(survey.opening_text())}"
             )
             self.set_focus(self.query_one("#script", ScriptPanel))
@@ -344,18 +334,15 @@ class CallScreen(Screen[str | None]):
     # -- outcomes --------------------------------------------------------------------
 
     def _allowed_outcomes(self) -> tuple[Outcome, ...]:
-        if self.phase == "ready":
-            return DIAL_OUTCOMES + TALK_OUTCOMES
-        if self.phase == "opening":
-            return TALK_OUTCOMES + (Outcome.OTHER_CONTACT,)
-        return TALK_OUTCOMES + (Outcome.PARTIAL,)
+        """The outcomes with a key in this phase, in the table's order."""
+        return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases)
 
     def _draw_outcome_bar(self) -> None:
         parts = []
         if self.phase == "ready":
             parts.append("[b]c[/b] Connected")
         for outcome in self._allowed_outcomes():
-            parts.append(f"[b]{OUTCOME_KEYS[outcome]}[/b] {LABEL[outcome]}")
+            parts.append(f"[b]{outcome.spec.key}[/b] {LABEL[outcome]}")
         if self.phase == "done":
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))
@@ -413,13 +400,13 @@ class CallScreen(Screen[str | None]):
         customer = self.customer
         from tui.screens import modals
 
-        if outcome is Outcome.CALLBACK:
+        if outcome.spec.needs_callback:
             self.app.push_screen(
                 modals.CallbackScreen(customer.name, self.zone, self.app.now()),
                 lambda choice: choice and self._wrap_up(outcome, callback_at=choice.at,
                                                         callback_personal=choice.personal),
             )
-        elif outcome is Outcome.DO_NOT_CALL:
+        elif outcome.spec.dnc:
             self.app.push_screen(
                 modals.DncConfirmScreen(customer.name, self.national or customer.phone or ""),
                 lambda reason: reason and self._wrap_up(outcome, dnc_reason=reason),

@@ -59,14 +59,14 @@ class WrapUpScreen(Screen[str | None]):
         title = f"[b]Wrap-up:[/b] {name} — [b]{LABEL[outcome]}[/b]"
         lines: list[str] = []
         now = self.app.now()
-        if outcome is Outcome.CALLBACK and chosen.callback_at is not None:
+        if outcome.spec.needs_callback and chosen.callback_at is not None:
             who = "personal (you)" if chosen.callback_personal else "anyone"
             lines.append(
                 f"Call back {format_local(chosen.callback_at, self.zone, now)} their time"
                 f" ({self.zone.key}), {who}."
             )
         number = core.national_format(customer.phone) or customer.phone or ""
-        if outcome is Outcome.DO_NOT_CALL:
+        if outcome.spec.dnc:
             lines.append(f"{escape(number)} goes on the "
                          f"do-not-call list: {escape(chosen.dnc_reason or '')}")
         if outcome is Outcome.WRONG_NUMBER:
