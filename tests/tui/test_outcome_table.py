@@ -26,11 +26,15 @@ def with_new_outcome():
     """The table with one more entry, and the call screen built from it (then undone)."""
     import tui.screens.call as call_module
 
+    # The screen's bindings are made when its class is: rebuild the module with the new
+    # entry, then put the original objects back (other tests hold the original class).
+    saved = dict(call_module.__dict__)
     outcomes.add(MESSAGE)
     importlib.reload(call_module)
     yield Outcome("left_message")
     outcomes.remove("left_message")
-    importlib.reload(call_module)
+    call_module.__dict__.clear()
+    call_module.__dict__.update(saved)
 
 
 async def test_a_new_outcome_entry_is_on_the_call_screen_and_in_reports(tmp_path,
