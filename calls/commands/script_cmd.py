@@ -35,6 +35,7 @@ from calls.survey.script import (
     load_script,
     read_script_source,
 )
+from calls.survey.types import question_type
 
 script_app = typer.Typer(
     name="script",
@@ -172,7 +173,7 @@ def _describe(script: Script) -> list[str]:
         lines.append(f"    {e(q.text)}")
         if q.hint:
             lines.append(f"    [dim]hint: {e(q.hint)}[/]")
-        if q.options or q.type in ("number", "date"):
+        if question_type(q.type).show_help:
             lines.append(f"    [dim]answer: {e(answer_help(q))}[/]")
     lines.append("")
     lines.append(f"[bold]closing:[/] {e(script.closing)}")

@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
+from calls.survey.types import question_type
 from tui import core
 from tui.keys import OrderedKeys
 from tui.timeparse import zone_of
@@ -218,7 +219,8 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                     keys.display = True
                     self.set_focus(keys)
                 else:
-                    typed.configure(question.type, self.session.value(question.key))
+                    typed.configure(question.type, self.session.value(question.key),
+                                    placeholder=question_type(question.type).placeholder)
                     typed.display = True
                     self.set_focus(typed)
         self._draw_outcome_bar()
@@ -239,18 +241,16 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         return "\n".join(parts)
 
     def _answer_model(self, question: Any) -> ScaleModel | ChoiceModel | None:
-        """The key pad for the question, or None when it is typed (text, number, date)."""
+        """The key pad the question's type asks for (``calls.survey.types``), or None when
+        the answer is typed into a field."""
         value = self.session.value(question.key)
-        kind = question.type
-        if kind == "nps":
-            return ScaleModel(0, 10, value, labels=("not at all", "extremely likely"))
-        if kind == "rating":
-            return ScaleModel(1, 5, value, labels=("very dissatisfied", "very satisfied"))
-        if kind == "yes_no":
-            return ChoiceModel([(True, "yes"), (False, "no")], value=value, yes_no=True)
-        if kind in ("choice", "multi_choice"):
-            return ChoiceModel([(o.value, o.label) for o in question.options],
-                               multi=kind == "multi_choice", value=value)
+        unit = question_type(question.type)
+        if unit.pad == "scale" and unit.scale is not None:
+            low, high = unit.scale
+            return ScaleModel(low, high, value, labels=unit.scale_labels)
+        if unit.pad in ("yes_no", "choice"):
+            return ChoiceModel(unit.choices(question), value=value, yes_no=unit.pad == "yes_no",
+                               multi=unit.kind == "options")
         return None
 
     @on(AnswerSubmitted)
