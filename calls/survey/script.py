@@ -754,11 +754,25 @@ def _rule(checker: _Checker, raw: Any, index: int, questions: dict[str, Question
 
 
 def parse_script(text: str, source: str = "<text>") -> Script:
-    """Parse and validate a script's TOML text; raises :class:`ScriptError` listing problems."""
-    problems, script = check_script_text(text, source)
-    if problems or script is None:
-        raise ScriptError(problems)
+    """Parse and validate a script's TOML text; raises :class:`ScriptError` listing problems.
+
+    A text seen before gives the same (immutable) Script at once: every call parses its
+    script, and the queue's reasons pick among a few, so parsing is done once per version.
+    """
+    key = (text, source, len(type_names()))
+    script = _PARSED.get(key)
+    if script is None:
+        problems, script = check_script_text(text, source)
+        if problems or script is None:
+            raise ScriptError(problems)
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[key] = script
     return script
+
+
+# Scripts parsed so far, by (text, source, number of question types known).
+_PARSED: dict[tuple[str, str, int], Script] = {}
 
 
 # The literal of a top-level ``version = <number>`` line, as written.
