@@ -8,7 +8,6 @@ writing steps the screens hand to ``app.db``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -171,41 +170,3 @@ def wrap_up_messages(result: WrapUpResult) -> list[str]:
         local = result.next_callable_at.astimezone(zone_of(result.customer.time_zones))
         messages.append(f"{name} can be called again from {local:%a %H:%M} their time.")
     return messages
-
-
-# -- screens other areas provide --------------------------------------------------------
-
-_SCREENS = {
-    "followups": ("tui.screens.followups", ("FollowupsScreen", "FollowUpsScreen")),
-    "dashboard": ("tui.screens.dashboard", ("DashboardScreen",)),
-}
-
-
-def _screen_class(name: str):
-    module_name, class_names = _SCREENS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    for class_name in class_names:
-        cls = getattr(module, class_name, None)
-        if cls is not None:
-            return cls
-    return None
-
-
-def has_screen(name: str) -> bool:
-    """True when another area's screen (follow-ups, dashboard) is installed."""
-    return _screen_class(name) is not None
-
-
-def open_screen(app: Any, name: str) -> None:
-    """Push another area's screen, if it is installed."""
-    cls = _screen_class(name)
-    if cls is None:
-        app.notify(f"The {name} screen is not available yet.", severity="warning")
-        return
-    if name == "dashboard":
-        app.push_screen(cls(clock=app.now, policy=app.policy))
-    else:
-        app.push_screen(cls())

@@ -191,12 +191,7 @@ class QueueScreen(Screen):
         if action == "clear_filter":
             return bool(self.filter_text) or self.query_one("#queue-filter").has_class("shown")
         if action in ("filter", "refresh", "followups", "dashboard"):
-            if isinstance(self.focused, Input):
-                return False
-            if action == "followups":
-                return core.has_screen("followups")
-            if action == "dashboard":
-                return core.has_screen("dashboard")
+            return not isinstance(self.focused, Input)
         return True
 
     def _selected_id(self) -> int | None:
@@ -274,10 +269,15 @@ class QueueScreen(Screen):
         self.app.push_screen(ExplainScreen(title, lines))
 
     def action_followups(self) -> None:
-        core.open_screen(self.app, "followups")
+        from tui.screens.followups import FollowupsScreen
+
+        self.app.push_screen(FollowupsScreen())
 
     def action_dashboard(self) -> None:
-        core.open_screen(self.app, "dashboard")
+        from tui.screens.dashboard import DashboardScreen
+
+        app = self.app
+        app.push_screen(DashboardScreen(clock=app.now, policy=app.policy))
 
     # -- resume ----------------------------------------------------------------------
 
