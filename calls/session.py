@@ -381,7 +381,7 @@ class CallSession:
         """The call's id, starting the call (and storing its script version) on first use."""
         if self.call_id is None:
             with store.write():
-                script_id = store_script(store, self.script, self.taken_at)
+                script_id = store_script(store, self.script, self.taken_at, by=self.caller)
                 self.call_id = start_call(store, self.customer.id, self.caller, self.taken_at,
                                           script_id=script_id, reason=self.reason,
                                           policy=self.policy)

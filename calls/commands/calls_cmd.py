@@ -14,11 +14,11 @@ from calls.commands.common import (
     DbOption,
     JsonOption,
     PolicyOption,
+    caller_for,
     console,
     fail,
     load_policy_option,
     open_store,
-    resolve_caller,
     user_errors,
 )
 from calls.outcomes import LABEL, Outcome
@@ -83,13 +83,13 @@ def register(app: typer.Typer) -> None:
         from calls.store.customers import get_customer
 
         policy = load_policy_option(policy_file)
-        who = resolve_caller(caller)
         pairs = _answer_pairs(answer or [])
         with user_errors():
             now = parse_user_moment(at) if at else now_utc()
         if now > now_utc() + timedelta(minutes=5):
             fail(f"--at: {at} is in the future; log a call once it was made")
         store = open_store(db)
+        who = caller_for(store, caller)
         with user_errors():
             customer = get_customer(store, ref)
             if customer is None:

@@ -274,10 +274,11 @@ class QueueScreen(Screen):
         self.app.push_screen(FollowupsScreen())
 
     def action_dashboard(self) -> None:
-        from tui.screens.dashboard import DashboardScreen
+        if self.app.refuse_unless("dashboard"):
+            from tui.screens.dashboard import DashboardScreen
 
-        app = self.app
-        app.push_screen(DashboardScreen(clock=app.now, policy=app.policy))
+            app = self.app
+            app.push_screen(DashboardScreen(clock=app.now, policy=app.policy))
 
     # -- resume ----------------------------------------------------------------------
 
