@@ -430,7 +430,7 @@ def _ensure_started(store: Store, handle: CallHandle) -> int:
         from calls.calling import start_call
         from calls.store.scripts import store_script
 
-        script_id = store_script(store, handle.script, handle.taken_at)
+        script_id = store_script(store, handle.script, handle.taken_at, by=handle.caller)
         handle.call_id = start_call(store, handle.customer_id, handle.caller, handle.taken_at,
                                     script_id=script_id, reason=handle.reason,
                                     policy=handle.policy)
@@ -570,7 +570,7 @@ def finish_call(store: Store, handle: CallHandle, pending: PendingOutcome, specs
         if specs:
             made = apply_rule_followups(store, call_id, specs, handle.caller, now)
         if outcome is Outcome.WRONG_NUMBER and pending.new_number:
-            correct_number(store, handle.customer_id, pending.new_number, now)
+            correct_number(store, handle.customer_id, pending.new_number, now, by=handle.caller)
     customer = get_customer(store, handle.customer_id)
     name = customer.name if customer else "the customer"
     messages.append(f"Saved: {name} — {LABEL[outcome]}.")
