@@ -38,9 +38,13 @@ def bar(app) -> str:
 
 
 async def test_pause_with_a_reason_shows_how_long_and_hides_the_queue(tmp_path):
+    from calls.policy import policy_from_dict
+
     path = team_db(tmp_path)
     clock = FixedClock(NOW)
-    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    # The pause below lasts 12 minutes without a key: long enough for the idle lock too.
+    policy = policy_from_dict({"accounts": {"idle_lock_minutes": 60}})
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"), policy=policy)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
@@ -170,7 +174,7 @@ async def test_the_seat_follows_the_call_and_the_bar_shows_it(tmp_path):
         app.seat_tick()
         await settle(pilot)
         assert app.seat_state.state == "wrapup"
-        assert "wrap-up 0:00 (call 0:" in bar(app)
+        assert "wrap-up 0:" in bar(app) and "(call 0:" in bar(app)
         clock.advance(seconds=15)
         await press(pilot, "enter")
         await settle(pilot)
