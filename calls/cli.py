@@ -25,6 +25,7 @@ app = typer.Typer(
 _AREAS = (
     "import_cmd",      # carecall import, demo                      (issue: foundation)
     "orders_cmd",      # carecall import-orders, customers          (issue: purchases)
+    "customers_cmd",   # carecall customers find/add/edit/number    (issue 15: shift)
     "queue_cmd",       # carecall queue, next, release, dnc          (issue: queue)
     "script_cmd",      # carecall script check/list/show            (issue: scripts)
     "shift_cmd",       # carecall shift (and no command), dashboard (issue: TUI)

@@ -19,7 +19,8 @@ from calls.store.customers import TIER_CASE_SQL, TIER_RANKING_SQL, apply_tiers
 STAGE_COLUMNS = (
     "line", "key", "ref", "name", "company", "phone", "phone_raw", "phone_ext",
     "phone_region", "phone_type", "time_zones", "phone2", "phone2_raw", "email", "country",
-    "revenue", "customer_since", "last_purchase", "birthday", "owner", "extra", "row_hash",
+    "revenue", "customer_since", "last_purchase", "birthday", "owner", "first_name",
+    "last_name", "salutation", "language", "extra", "row_hash",
 )
 _VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. owner: copied into customers
 
