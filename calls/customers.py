@@ -19,11 +19,11 @@ from calls.clock import to_iso
 from calls.errors import UserError
 from calls.language import parse_language, parse_salutation
 from calls.models import Customer
-from calls.phones import Phone, PhoneError, normalise_phone, region_for_country
+from calls.ingest.phones import Phone, PhoneError, normalise_phone, region_for_country
 from calls.store import Store
 from calls.store import customers as q
 from calls.store.customers import get_customer
-from calls.values import clean_ref, parse_amount, parse_date_text
+from calls.ingest.values import clean_ref, parse_amount, parse_date_text
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -217,7 +217,7 @@ def _owner_of_number(store: Store, e164: str, customer_id: int | None) -> Custom
 
 
 def _retier(store: Store, policy) -> None:
-    from calls.tiers import recompute_tiers
+    from calls.ingest.tiers import recompute_tiers
 
     recompute_tiers(store, policy) if policy is not None else recompute_tiers(store)
 

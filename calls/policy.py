@@ -766,35 +766,6 @@ def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
 # -- tiers --------------------------------------------------------------------------
 
 
-def tier_for_share(cumulative_share_before: float, policy: Policy = DEFAULT_POLICY) -> str:
-    """The tier of a customer whose revenue starts at this share of the total (sorted desc).
-
-    A customer is A while the customers before it make less than ``a_share`` of revenue:
-    A = the customers who together make the first 80 %.
-    """
-    if cumulative_share_before < policy.tiers.a_share:
-        return "A"
-    if cumulative_share_before < policy.tiers.b_share:
-        return "B"
-    return "C"
-
-
-def assign_tiers(revenues: list[float | None], policy: Policy = DEFAULT_POLICY) -> list[str]:
-    """Tiers for customers with these revenues (same order). No revenue counts as 0."""
-    values = [max(r or 0.0, 0.0) for r in revenues]
-    total = sum(values)
-    order = sorted(range(len(values)), key=lambda i: -values[i])
-    out = ["C"] * len(values)
-    running = 0.0
-    for i in order:
-        if total <= 0 or values[i] <= 0:
-            out[i] = "C"
-            continue
-        out[i] = tier_for_share(running / total, policy)
-        running += values[i]
-    return out
-
-
 def tier_rank(tier: str | None) -> int:
     """A 0, B 1, C 2, anything else 3 (queue order)."""
     return {"A": 0, "B": 1, "C": 2}.get(tier or "", 3)
@@ -821,23 +792,12 @@ def _zoneinfo(name: str) -> ZoneInfo:
 
 @functools.lru_cache(maxsize=256)
 def _holiday_calendar(country: str, year: int):
-    try:
-        import holidays  # optional extra
-    except ImportError:
-        return None
+    import holidays  # imported on first use: its country data is large
+
     try:
         return holidays.country_holidays(country, years=year)
     except (NotImplementedError, KeyError, AttributeError):
         return None
-
-
-def holidays_available() -> bool:
-    """True when the optional ``holidays`` package is installed."""
-    try:
-        import holidays  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def holiday_name(country: str | None, day: date, policy: Policy) -> str | None:

@@ -213,4 +213,6 @@ def number_command(
 
 
 def register(app: typer.Typer) -> None:
-    """The commands join ``carecall customers`` (registered by ``orders_cmd``)."""
+    """Add ``carecall customers`` (``show`` comes from ``orders_cmd``, with the orders)."""
+    app.add_typer(customers_app, name="customers",
+                  help="Customers: find anyone in the list, show, add or correct one.")

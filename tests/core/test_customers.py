@@ -17,7 +17,7 @@ from calls.customers import (
     search_customers,
 )
 from calls.errors import UserError
-from calls.importer import ImportOptions, import_customers
+from calls.ingest.customers import ImportOptions, import_customers
 from calls.language import address, customer_language
 from calls.store.customers import get_customer
 
