@@ -86,3 +86,22 @@ def test_bad_input_is_one_line_and_exit_2(runner, listed, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert _customer(listed, "DE-1") == before
+
+
+def test_callbacks_as_an_ics_calendar(runner, listed, tmp_path):
+    import icalendar
+
+    for ref, when in (("DE-1", "2026-03-11T09:00:00Z"), ("FR-1", "2026-03-12T14:30:00Z")):
+        result = runner.invoke(app, ["followups", "add", ref, "callback",
+                                     "--owner", "olga", "--due", when, "--note", "asked"])
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "callbacks.ics"
+    result = runner.invoke(app, ["followups", "--kind", "callback", "--format", "ics",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 events" in result.output
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    events = icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+    assert [str(e["summary"]) for e in events] == [
+        "Callback: Klaus Becker (Becker Bau GmbH)", "Callback: Claire Dupont (Dupont SARL)"]
+    assert "Customer's time: 10:00 (Europe/Berlin)" in str(events[0]["description"])
