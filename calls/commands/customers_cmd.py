@@ -29,12 +29,6 @@ RegionOption = Annotated[
 ]
 
 
-def _actor() -> str:
-    from calls.audit import os_login
-
-    return os_login()
-
-
 def _customer_dict(store, customer) -> dict:
     from calls.customers import numbers_for
     from calls.language import customer_language
@@ -80,8 +74,8 @@ def _print_customer(store, customer, title: str) -> None:
 
 
 def _change(db, fields, policy, work) -> None:
-    """Read ``--set`` and ``--policy``, open the store and run ``work(store, changes, now,
-    policy)``; user errors end in one line and exit 2."""
+    """Read ``--set`` and ``--policy``, open the store, check the role and run
+    ``work(store, changes, now, policy, actor)``; user errors end in one line and exit 2."""
     from calls.clock import now_utc
     from calls.customers import parse_assignments
 
@@ -90,7 +84,8 @@ def _change(db, fields, policy, work) -> None:
         pol = common.load_policy_option(policy)
         store = common.open_store(db)
         try:
-            work(store, changes, now_utc(), pol)
+            actor = common.require(store, "customers.edit")
+            work(store, changes, now_utc(), pol, actor.name)
         finally:
             store.close()
 
@@ -145,8 +140,8 @@ def add_command(
     """Add a customer by hand: carecall customers add --set name=... --set phone=...."""
     from calls.customers import add_customer
 
-    def work(store, changes, now, pol):
-        customer = add_customer(store, changes, by=_actor(), now=now, ref=ref,
+    def work(store, changes, now, pol, by):
+        customer = add_customer(store, changes, by=by, now=now, ref=ref,
                                 default_region=region, policy=pol)
         if json_out:
             typer.echo(json.dumps(_customer_dict(store, customer), indent=2,
@@ -170,8 +165,8 @@ def edit_command(
     """Correct a customer's details: carecall customers edit REF --set phone=...."""
     from calls.customers import edit_customer
 
-    def work(store, changes, now, pol):
-        customer, changed = edit_customer(store, ref, changes, by=_actor(), now=now,
+    def work(store, changes, now, pol, by):
+        customer, changed = edit_customer(store, ref, changes, by=by, now=now,
                                           default_region=region, policy=pol)
         if json_out:
             out = _customer_dict(store, customer)
@@ -204,7 +199,8 @@ def number_command(
     with common.user_errors():
         store = common.open_store(db)
         try:
-            added = add_number(store, ref, number, by=_actor(), now=now_utc(), label=label,
+            actor = common.require(store, "customers.edit")
+            added = add_number(store, ref, number, by=actor.name, now=now_utc(), label=label,
                                default_region=region)
             customer = find_customer(store, ref)
             _print_customer(store, customer, f"Added {added.e164} to {customer.name}")

@@ -214,3 +214,11 @@ def drop_number(store: Store, customer_id: int, e164: str) -> None:
     """Remove a number from the customer's extra numbers."""
     store.db.execute(
         "DELETE FROM customer_numbers WHERE customer_id = ? AND e164 = ?", (customer_id, e164))
+
+
+def database_is_new(store: Store) -> bool:
+    """True for a database nothing was ever put in: no customer, import, call or account
+    (only such a database may receive the demo customers)."""
+    return not store.scalar(
+        "SELECT EXISTS (SELECT 1 FROM customers) OR EXISTS (SELECT 1 FROM imports) "
+        "OR EXISTS (SELECT 1 FROM calls) OR EXISTS (SELECT 1 FROM accounts)")
