@@ -10,12 +10,12 @@ STATE_COLUMNS = ("cycle_status", "cycle_ended_at", "cycle_attempts", "retry_afte
 
 
 def insert_call(store: Store, customer_id: int, caller: str, started_at: str,
-                script_id: int | None, reason: str | None) -> int:
+                script_id: int | None, reason: str | None, inbound: bool = False) -> int:
     """A new call row (in progress); returns its id."""
     cur = store.db.execute(
-        "INSERT INTO calls(customer_id, caller, script_id, reason, started_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (customer_id, caller, script_id, reason, started_at),
+        "INSERT INTO calls(customer_id, caller, script_id, reason, started_at, inbound) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (customer_id, caller, script_id, reason, started_at, int(inbound)),
     )
     return cur.lastrowid
 
@@ -92,19 +92,6 @@ def delete_claim(store: Store, customer_id: int, caller: str) -> None:
     """Release the caller's claim on a customer."""
     store.db.execute("DELETE FROM claims WHERE customer_id = ? AND caller = ?",
                      (customer_id, caller))
-
-
-def insert_callback_followup(store: Store, customer_id: int, call_id: int, owner: str | None,
-                             due_at: str, details: str, created_at: str, created_by: str) -> int:
-    """A ``callback`` follow-up row (used only when calls.followups is not available)."""
-    cur = store.db.execute(
-        "INSERT INTO followups(kind, customer_id, call_id, owner, due_at, status, details, "
-        "source, created_at, created_by) VALUES ('callback', ?, ?, ?, ?, 'open', ?, 'outcome', "
-        "?, ?)",
-        (customer_id, call_id, owner, due_at, details, created_at, created_by),
-    )
-    return cur.lastrowid
-
 
 def unfinished_rows(store: Store, caller: str) -> list[dict]:
     """The caller's calls that were started and never ended, oldest first."""

@@ -85,7 +85,7 @@ async def test_search_by_a_national_number_opens_the_german_customer_in_german(l
         await press(pilot, "enter")
         await settle(pilot, 10)
         assert isinstance(app.screen, CallScreen)
-        assert app.screen.context.customer.ref == "DE-1"
+        assert app.screen.session.customer.ref == "DE-1"
         await press(pilot, "c")
         assert "Guten Tag Herr Becker, hier spricht Olga vom Kundenservice" in _script_text(app)
     [call] = _call_rows(lang_db)
@@ -172,7 +172,7 @@ async def test_the_agenda_lists_my_callbacks_by_day_and_calls_one(lang_db):
         await press(pilot, "enter")
         await settle(pilot, 10)
         assert isinstance(app.screen, CallScreen)
-        assert app.screen.context.customer.ref == "FR-2"
+        assert app.screen.session.customer.ref == "FR-2"
 
 
 def test_the_reason_gets_its_room_at_80_columns_and_company_shortens_first():
