@@ -115,3 +115,25 @@ def test_every_binding_has_an_id():
                     and not any(k.arg == "id" for k in node.keywords)):
                 offenders.append(f"{path.relative_to(TUI.parent)}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_binding_ids_are_unique_and_documented():
+    """One id, one binding (a keymap entry must not move two keys); docs/config.md lists
+    every id a user can remap."""
+    from textual.binding import Binding
+
+    from tui.keymap import binding_ids
+
+    owners: dict[str, set[str]] = {}
+    for path, tree in _tui_modules():
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            for node in ast.walk(cls):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Binding":
+                    for k in node.keywords:
+                        if k.arg == "id" and isinstance(k.value, ast.Constant):
+                            owners.setdefault(k.value.value, set()).add(cls.name)
+    assert not {i: c for i, c in owners.items() if len(c) > 1}
+    ids = binding_ids()
+    assert all(isinstance(b, Binding) for b in ids.values())
+    doc = (CORE.parent / "docs" / "config.md").read_text(encoding="utf-8")
+    assert not [i for i in ids if f"| `{i}` |" not in doc]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,12 +19,15 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker
 
+from calls.config import Config, load_config, save_setting
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
 from tui.commands import ShiftCommands
+from tui.keymap import check_config
 from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
 from tui.service import DbService
@@ -84,8 +87,16 @@ class CareCallApp(App[ShiftStats | None]):
         script: str | None = None,
         policy: Any = None,
         clock: Clock | datetime | None = None,
+        config: Config | None = None,
     ) -> None:
         super().__init__()
+        self.config = config or Config()
+        # The user's keys by binding id (``[keymap]``), as Posting does; the command
+        # palette shows them too.
+        self.keymap: dict[str, str] = dict(self.config.keymap)
+        self.set_keymap(self.keymap)
+        if self.config.ui.theme:
+            self.theme = self.config.ui.theme
         self.db_path = Path(db_path)
         self.caller = caller
         self.script_name = script
@@ -176,9 +187,25 @@ class CareCallApp(App[ShiftStats | None]):
     def on_mount(self) -> None:
         from tui.screens.start import StartScreen
 
+        # A theme the caller picks (command palette) is remembered for the next start.
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.push_screen(StartScreen())
         # Callbacks due in the next minutes are announced on any screen.
         self.callback_announcer.start()
+
+    def _remember_theme(self, theme: Theme) -> None:
+        if theme.name == self.config.ui.theme:
+            return
+        self.config = replace(self.config, ui=replace(self.config.ui, theme=theme.name))
+
+        def save() -> None:
+            try:
+                save_setting("ui", "theme", theme.name, self.config.path)
+            except UserError as exc:
+                self.call_from_thread(self.show_error, exc)
+
+        self.run_worker(save, thread=True, group="config", exit_on_error=False,
+                        description="remember the theme")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette commands, with Quit going through the shift summary."""
@@ -209,16 +236,23 @@ def make_app(
     script: str | None = None,
     policy: Any = None,
     clock: Clock | datetime | None = None,
+    config: Config | None = None,
 ) -> CareCallApp:
     """Build the shift app. The CLI (``carecall shift``) and the tests both come here.
 
     ``script``: a script name or path to use on every call (else chosen per call);
     ``policy``: a ``Policy``, a TOML path, or None (``CARECALL_POLICY`` or the defaults);
     ``clock``: a callable returning an aware UTC datetime, a starting moment (the clock
-    then runs forward, as ``--at`` does), or None for the real time.
+    then runs forward, as ``--at`` does), or None for the real time;
+    ``config``: the user's config file (:func:`calls.config.load_config`; None: read it).
+    A theme or a binding id in it that the app does not know raises ``ConfigError``.
     """
     from calls.policy import Policy, load_policy
 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock)
+    if config is None:
+        config = load_config()
+    check_config(config)
+    return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock,
+                       config=config)

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from calls.outcomes import LABEL, Outcome
 from tui import core
-from tui.keys import OrderedKeys
+from tui.keys import OrderedKeys, shown_key
 from tui.timeparse import zone_of
 from tui.widgets.answers import (
     AnswerError,
@@ -192,9 +192,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             phone = ctx.national or ctx.customer.phone or "the customer"
             text.update(
                 f"[b]Dial {escape(phone)}[/b]\n\n"
-                "When the customer answers press [b]c[/b] and read the opening.\n"
-                "Someone else answered: [b]o[/b]. No answer: [b]n[/b], busy [b]b[/b], "
-                "voicemail [b]v[/b].\n\n"
+                f"When the customer answers press [b]{self._key('call-connect', 'c')}[/b] "
+                "and read the opening.\n"
+                f"Someone else answered: [b]{self._outcome_key(Outcome.OTHER_CONTACT)}[/b]. "
+                f"No answer: [b]{self._outcome_key(Outcome.NO_ANSWER)}[/b], "
+                f"busy [b]{self._outcome_key(Outcome.BUSY)}[/b], "
+                f"voicemail [b]{self._outcome_key(Outcome.VOICEMAIL)}[/b].\n\n"
                 f"[dim]Opening:[/dim] {escape(session.opening_text())}"
             )
             self.set_focus(self.query_one("#script", ScriptPanel))
@@ -301,12 +304,19 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return TALK_OUTCOMES + (Outcome.OTHER_CONTACT,)
         return TALK_OUTCOMES + (Outcome.PARTIAL,)
 
+    def _key(self, binding_id: str, default: str) -> str:
+        """The key the caller presses for a binding (theirs, if the keymap changed it)."""
+        return escape(shown_key(self.app, binding_id, default))
+
+    def _outcome_key(self, outcome: Outcome) -> str:
+        return self._key(f"call-{outcome.value.replace('_', '-')}", OUTCOME_KEYS[outcome])
+
     def _draw_outcome_bar(self) -> None:
         parts = []
         if self.phase == "ready":
-            parts.append("[b]c[/b] Connected")
+            parts.append(f"[b]{self._key('call-connect', 'c')}[/b] Connected")
         for outcome in self._allowed_outcomes():
-            parts.append(f"[b]{OUTCOME_KEYS[outcome]}[/b] {LABEL[outcome]}")
+            parts.append(f"[b]{self._outcome_key(outcome)}[/b] {LABEL[outcome]}")
         if self.phase == "done":
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))
