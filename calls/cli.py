@@ -72,7 +72,8 @@ def _fast_answer(argv: list[str]) -> bool:
     return False
 
 
-def run_shift_app(db_path, caller: str, *, script, policy, clock, config=None):
+def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
+                  seat: str = "terminal", config=None):
     """Build the shift app with the shared factory and run it; returns the shift's figures.
 
     The only places the core touches the UI: Textual is imported here, inside the
@@ -80,8 +81,8 @@ def run_shift_app(db_path, caller: str, *, script, policy, clock, config=None):
     """
     from tui.app import make_app
 
-    return make_app(db_path, caller, script=script, policy=policy, clock=clock,
-                    config=config).run()
+    return make_app(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
+                    seat=seat, config=config).run()
 
 
 def check_ui_config(config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from calls.clock import now_utc
 from calls.commands import common
 from calls.errors import UserError
 
@@ -59,26 +61,55 @@ def launch_shift(
     # so it is one clear line: the config file, the database (this also applies pending
     # migrations before the app's workers start), the time, the policy and the script.
     config = load_config()
-    Store.open(path).close()
+    from calls.cli import check_ui_config, run_shift_app
+
+    check_ui_config(config)
     start = parse_at(at) if isinstance(at, str) or at is None else at
     care_policy = load_policy(policy)
     if script:
         load_script(script)
-    caller_name = common.resolve_caller(caller)
-    from calls.cli import check_ui_config, run_shift_app
+    served = served_seat()
+    with Store.open(path) as store:
+        actor = seat_for(store, caller, served)
+        if actor is not None and not actor.solo:
+            from calls.audit import note_policy
 
-    check_ui_config(config)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            note_policy(store, care_policy, actor.name, now=now_utc())
+    caller_name = actor.name if actor is not None else ""
+    # A browser seat (carecall serve) draws through textual-serve's web driver, not a TTY.
+    if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the shift app needs a terminal (stdin and stdout must be a TTY)")
 
     stats = run_shift_app(path, caller_name, script=script, policy=care_policy, clock=start,
-                          config=config)
-    if stats is not None:
+                          actor=actor, seat="web" if served else "terminal", config=config)
+    if stats is not None and not served and caller_name:
         common.console.print(
             f"Shift ended for {caller_name}: {stats.calls} calls, {stats.contacts} contacts, "
             f"{stats.completes} completes.",
             highlight=False,
         )
+
+
+def served_seat() -> bool:
+    """True in a browser seat: ``carecall serve`` runs each tab's app with the web driver."""
+    return os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver")
+
+
+def seat_for(store, caller: str | None, served: bool):
+    """Who opens this seat without a password (``calls.accounts.Actor``), or None for the
+    login screen: the one-person trial's person, or, in a terminal seat, the account the
+    OS login maps to (``--caller`` may only name it). A browser seat always signs in."""
+    from calls.accounts import check_caller, seat_actor, team_mode, trial_actor
+    from calls.audit import os_login
+
+    if not team_mode(store):
+        return trial_actor(common.resolve_caller(caller))
+    if served:
+        return None
+    actor = seat_actor(store, os_login())
+    if actor is not None:
+        check_caller(actor, caller)
+    return actor
 
 
 def register(app: typer.Typer) -> None:
