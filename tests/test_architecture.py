@@ -136,4 +136,5 @@ def test_binding_ids_are_unique_and_documented():
     ids = binding_ids()
     assert all(isinstance(b, Binding) for b in ids.values())
     doc = (CORE.parent / "docs" / "config.md").read_text(encoding="utf-8")
-    assert not [i for i in ids if f"| `{i}` |" not in doc]
+    missing = [i for i in ids if f"| `{i}` |" not in doc]
+    assert not missing, f"add these binding ids to the table in docs/config.md: {missing}"
