@@ -93,11 +93,11 @@ def check_ui_config(config) -> None:
     check_config(config)
 
 
-def run_dashboard_app(db_path) -> None:
+def run_dashboard_app(db_path, actor=None) -> None:
     """Run the supervisor's dashboard on the database."""
     from tui.screens.dashboard import run_dashboard
 
-    run_dashboard(db_path)
+    run_dashboard(db_path, actor=actor)
 
 
 def main() -> None:
