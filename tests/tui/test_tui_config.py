@@ -45,7 +45,7 @@ async def test_a_keymap_file_remaps_keys(shift_db, tmp_path):
         assert isinstance(app.screen, WrapUpScreen)
         await press(pilot, "enter")
         await settle(pilot)
-        call_id = call.context.handle.call_id
+        call_id = call.session.call_id
     with Store.open(shift_db) as store:
         assert store.one("SELECT outcome FROM calls WHERE id = ?", (call_id,))["outcome"] == \
             "no_answer"
