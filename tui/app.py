@@ -186,6 +186,10 @@ class CareCallApp(App[ShiftStats | None]):
             return
         # Callbacks due in the next minutes are announced on any screen.
         CallbackAnnouncer(self).start()
+        from tui.widgets.escalations import EscalationWatcher
+
+        # Follow-ups past a deadline are escalated and announced (issue 17).
+        EscalationWatcher(self).start()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette commands, with Quit going through the shift summary."""
