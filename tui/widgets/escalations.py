@@ -44,12 +44,13 @@ class EscalationWatcher:
         self.every = every
         self.announced: set[int] = set()
         self._first = True
+        self._started = False
 
     def start(self) -> None:
-        """Check now and then every ``every`` seconds (one watcher per app)."""
-        if getattr(self.app, "_escalation_watcher", None) is not None:
-            return
-        self.app._escalation_watcher = self
+        """Check now and then every ``every`` seconds."""
+        if self._started:
+            return  # already running: an escalation must not be announced twice
+        self._started = True
         self.check()
         self.app.set_interval(self.every, self.check)
 
