@@ -48,6 +48,16 @@ def _aht(seconds: float | None) -> str:
     return f"{m}:{s:02d}"
 
 
+def load_floor(store, now: datetime, tz: tzinfo) -> list:
+    """The floor view for a supervisor (customers named), "today" in ``tz``."""
+    from datetime import time as clock_time
+
+    from calls.floor import floor_view
+
+    start = datetime.combine(now.astimezone(tz).date(), clock_time(0), tzinfo=tz)
+    return floor_view(store, now, start, show_customers=True)
+
+
 def coverage_bar(share: float | None, width: int = 20) -> str:
     """A text bar for a percentage: ``██████░░░░``."""
     if share is None:
@@ -66,6 +76,7 @@ class DashboardScreen(Screen[None]):
                                 padding: 0 1; }
     DashboardScreen .dash-title { color: $text-muted; text-style: bold; }
     DashboardScreen #today { height: auto; max-height: 12; }
+    DashboardScreen #floor { height: auto; max-height: 14; }
     DashboardScreen #backlog { height: auto; max-height: 8; }
     DashboardScreen #escalated { height: auto; max-height: 10; }
     DashboardScreen Sparkline { height: 2; margin: 0 0 1 0; }
@@ -95,6 +106,7 @@ class DashboardScreen(Screen[None]):
         self._policy = policy
         self.refresh_seconds = refresh_seconds
         self.data: Dashboard | None = None
+        self.floor: list = []
         self.loads = 0
         self._escalations_seen: set[int] | None = None  # None: the first load announces none
 
@@ -119,6 +131,9 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("[b]carecall[/b] · supervisor dashboard", id="dash-heading")
         with VerticalScroll(id="dash-body"):
+            with Vertical(classes="dash-box"):
+                yield Label("The floor now", classes="dash-title")
+                yield DataTable(id="floor", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="dash-box"):
                 yield Label("Today's shift", classes="dash-title")
                 yield DataTable(id="today", cursor_type="row", zebra_stripes=True)
@@ -146,6 +161,8 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#floor", DataTable).add_columns(
+            "caller", "state", "for", "customer", "calls", "cont.", "done", "calls/h", "handle")
         today = self.query_one("#today", DataTable)
         today.add_columns("caller", "tries", "contacts", "done", "RR1", "NPS", "calls/h", "AHT")
         backlog = self.query_one("#backlog", DataTable)
@@ -169,16 +186,24 @@ class DashboardScreen(Screen[None]):
             try:
                 policy = self._policy or getattr(self.app, "policy", None)
                 data = build_dashboard(store, now, policy, self.tz)
+<<<<<<< HEAD
                 # The dashboard is the supervisors' screen: it escalates what missed a
                 # deadline (once each) even when no shift app is running.
                 escalations = check_escalations(store, now, policy or DEFAULT_POLICY)
+=======
+                floor = load_floor(store, now, self.tz)
+>>>>>>> main
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
             self.app.call_from_thread(self._failed, exc)
             return
         self.app.call_from_thread(self.show, data)
+<<<<<<< HEAD
         self.app.call_from_thread(self.show_escalations, escalations)
+=======
+        self.app.call_from_thread(self.show_floor, floor)
+>>>>>>> main
 
     def _failed(self, exc: Exception) -> None:
         from calls.errors import UserError
@@ -193,6 +218,23 @@ class DashboardScreen(Screen[None]):
         self.notify(message, title="Dashboard not refreshed", severity="error", timeout=8)
 
     # -- showing ----------------------------------------------------------------------------
+
+    def show_floor(self, rows: list) -> None:
+        """Every caller now: state and for how long, the customer on the line, today's
+        calls, contacts and completes, calls per hour and handle time from the states."""
+        from tui.screens.team import clock_text
+
+        self.floor = rows
+        table = self.query_one("#floor", DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(
+                escape(r.display or r.caller), escape(r.label),
+                clock_text(r.in_state_seconds) if r.in_state_seconds is not None else "",
+                escape(r.customer or ""), f"{r.calls}", f"{r.contacts}", f"{r.completes}",
+                _num(r.calls_per_hour), _aht(r.handle_seconds), key=r.caller)
+        if not rows:
+            table.add_row("(nobody on the floor yet)", "", "", "", "", "", "", "", "")
 
     def show(self, data: Dashboard) -> None:
         """Put a fresh set of figures on the screen."""
