@@ -186,24 +186,18 @@ class DashboardScreen(Screen[None]):
             try:
                 policy = self._policy or getattr(self.app, "policy", None)
                 data = build_dashboard(store, now, policy, self.tz)
-<<<<<<< HEAD
+                floor = load_floor(store, now, self.tz)
                 # The dashboard is the supervisors' screen: it escalates what missed a
                 # deadline (once each) even when no shift app is running.
                 escalations = check_escalations(store, now, policy or DEFAULT_POLICY)
-=======
-                floor = load_floor(store, now, self.tz)
->>>>>>> main
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
             self.app.call_from_thread(self._failed, exc)
             return
         self.app.call_from_thread(self.show, data)
-<<<<<<< HEAD
-        self.app.call_from_thread(self.show_escalations, escalations)
-=======
         self.app.call_from_thread(self.show_floor, floor)
->>>>>>> main
+        self.app.call_from_thread(self.show_escalations, escalations)
 
     def _failed(self, exc: Exception) -> None:
         from calls.errors import UserError
