@@ -60,8 +60,7 @@ async def test_a_caller_not_concerned_sees_no_notice(db_path, store, now, late_f
 
     policy = tmp_path / "p.toml"
     policy.write_text('[deadlines]\nsupervisors = ["sam"]\n')
-    app = app_module.CareCallApp(db_path, "kim", script=None, policy=load_policy(policy),
-                                 clock=now)
+    app = app_module.make_app(db_path, "kim", policy=load_policy(policy), clock=now)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: store.scalar(
             "SELECT count(*) FROM followup_escalations") == 1)

@@ -63,8 +63,12 @@ class EscalationWatcher:
     def _announce(self, escalations: list[dl.Escalation]) -> None:
         user = getattr(self.app, "caller", None)
         policy = getattr(self.app, "policy", None) or dl.DEFAULT_POLICY
+        actor = getattr(self.app, "actor", None)
+        if actor is None:
+            return  # nobody signed in yet (the login screen): tell them once they are
         mine = [e for e in escalations
-                if e.id not in self.announced and dl.sees_escalation(user, e, policy)]
+                if e.id not in self.announced
+                and dl.sees_escalation(user, e, policy, actor.role, actor.solo)]
         self.announced.update(e.id for e in mine)
         if not mine:
             self._first = False
