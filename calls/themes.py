@@ -412,3 +412,46 @@ def build_theme_report(store: Store, first: date, last: date,
         monthly_respondents=[month_respondents[m] for m in months],
         untagged=untagged, confirmed=confirmed, answers=len(rows), fixed=fixed,
     )
+
+
+# -- at wrap-up ---------------------------------------------------------------------------
+
+
+def wrap_up_items(answers, policy: Policy = DEFAULT_POLICY) -> list[TaggedText]:
+    """The open answers of a call being wrapped up, with the themes suggested for each
+    (pure: ``answers`` are ``(key, qtype, value)`` or objects with ``key``, ``qtype`` and
+    ``stored``; skipped and non-text answers are left out)."""
+    out = []
+    for answer in answers:
+        if isinstance(answer, tuple):
+            key, qtype, value = answer
+        else:
+            key, qtype, value = answer.key, answer.qtype, answer.stored
+        text = answer_text(value) if qtype == "text" else ""
+        if not text.strip():
+            continue
+        out.append(TaggedText(text, suggest(text, policy.themes), None, answer_key=key))
+    return out
+
+
+def record_wrap_up_themes(store: Store, call_id: int, answers, confirmed: dict | None,
+                          by: str | None, now: datetime,
+                          policy: Policy = DEFAULT_POLICY) -> list[TaggedText]:
+    """Store the themes of a call's open answers at wrap-up: the suggestions, and what
+    the caller confirmed (``confirmed``: answer key -> themes; a key left out, or None,
+    stays a suggestion). Runs inside the wrap-up's transaction (nested ``store.write()``)."""
+    stamp = to_iso(now)
+    out = []
+    with store.write():
+        for item in wrap_up_items(answers, policy):
+            q.replace_tags(store, item.suggested, "suggested", stamp, by, call_id=call_id,
+                           answer_key=item.answer_key)
+            chosen = None
+            if confirmed is not None and item.answer_key in confirmed:
+                chosen = check_themes(list(confirmed[item.answer_key]), policy.themes)
+                q.replace_tags(store, chosen, "confirmed", stamp, by, call_id=call_id,
+                               answer_key=item.answer_key)
+                q.put_review(store, stamp, by, call_id=call_id, answer_key=item.answer_key)
+            out.append(TaggedText(item.text, item.suggested, chosen, call_id=call_id,
+                                  answer_key=item.answer_key))
+    return out
