@@ -262,10 +262,10 @@ _SHORT = {"first_contact": "contact", "close": "close"}
 
 
 def _short(moment: datetime, now: datetime, time: bool = False) -> str:
-    """A moment in few letters: "15:00" within a day, else "Mar 12" ("Mar 12 15:00" with
+    """A moment in few letters: "15:00" today, else "Mar 12" ("Mar 12 15:00" with
     ``time``), "2025-03-12" in another year."""
     local = moment.astimezone(_local_zone())
-    if abs(now - moment) < timedelta(hours=20):
+    if local.date() == now.astimezone(_local_zone()).date():
         return local.strftime("%H:%M")
     if local.year != now.astimezone(_local_zone()).year:
         return local.strftime("%Y-%m-%d")
