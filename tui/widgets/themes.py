@@ -2,7 +2,7 @@
 closing a fix.
 
 ``ThemesScreen(items, vocabulary, root_cause=...)`` shows each text with the themes the
-keywords suggest already ticked; space ticks or unticks a theme, Enter confirms (the
+keywords suggest already ticked; space ticks or unticks a theme, Tab goes to the next answer, Enter confirms (the
 confirmed themes then win over any suggestion), Esc leaves them as suggestions. For a
 fix, ``r`` says whether it removed the cause for everyone (root cause) or fixed this
 customer's problem. It returns a :class:`ThemeChoice` per item, or None when skipped.
@@ -48,7 +48,10 @@ class ThemesScreen(ModalScreen[ThemeChoice | None]):
         Binding("enter", "confirm", "Confirm", priority=True, id="themes-confirm"),
         Binding("escape", "skip", "Skip", id="themes-skip"),
         Binding("r", "root_cause", "Root cause", id="themes-root-cause"),
-        Binding("tab", "focus_next", "Next text", show=False, id="themes-next"),
+        Binding("tab", "next_list", "Next answer", show=False, priority=True,
+                id="themes-next"),
+        Binding("shift+tab", "next_list(-1)", "Previous answer", show=False, priority=True,
+                id="themes-previous"),
     ]
 
     def __init__(self, items: list[ThemeItem], vocabulary: list[tuple[str, str]], *,
@@ -76,8 +79,10 @@ class ThemesScreen(ModalScreen[ThemeChoice | None]):
             if self.ask_root_cause:
                 yield Checkbox("Root cause fixed: the cause is gone for everyone",
                                self.root_cause, id="themes-root")
-            yield Static("space: tick or untick · Enter: confirm · Esc: keep the "
-                         "suggestions" + (" · r: root cause" if self.ask_root_cause else ""),
+            yield Static("space: tick or untick · "
+                         + ("Tab: next answer · " if len(self.items) > 1 else "")
+                         + "Enter: confirm · Esc: keep the suggestions"
+                         + (" · r: root cause" if self.ask_root_cause else ""),
                          classes="hint")
 
     def on_mount(self) -> None:
@@ -91,6 +96,14 @@ class ThemesScreen(ModalScreen[ThemeChoice | None]):
     def action_root_cause(self) -> None:
         box = self.query_one("#themes-root", Checkbox)
         box.value = not box.value
+
+    def action_next_list(self, step: int = 1) -> None:
+        """Move to the next (or previous) answer's list of themes."""
+        lists = list(self.query(SelectionList))
+        if not lists:
+            return
+        current = lists.index(self.focused) if self.focused in lists else -1
+        lists[(current + step) % len(lists)].focus()
 
     def action_skip(self) -> None:
         self.dismiss(None)
