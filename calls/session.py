@@ -511,7 +511,8 @@ class CallSession:
                 record_wrap_up_themes(store, call_id, plan.answers, plan.themes, self.caller,
                                       now, self.policy)
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
-                    correct_number(store, self.customer.id, chosen.new_number, now)
+                    correct_number(store, self.customer.id, chosen.new_number, now,
+                                   by=self.caller)
         except BaseException:
             if started_here:
                 self.call_id = None   # rolled back with the rest
