@@ -169,6 +169,11 @@ class SeatMixin:
         else:
             self.call_started_at = None
         self.seat_state = new
+        # Show it now, not at the shift bar's next one-second tick.
+        from tui.widgets.shift_bar import ShiftBar
+
+        for bar in self.query(ShiftBar):  # type: ignore[attr-defined]
+            bar.update_bar()
 
     def pause_allowed(self) -> bool:
         """Pausing is for between calls: the queue, the welcome and follow-ups screens."""

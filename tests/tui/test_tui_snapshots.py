@@ -38,6 +38,13 @@ async def _keys(pilot, *keys):
     # On a busy machine a screen's last refresh can lag its worker: settle longer before
     # the picture is taken, so the snapshot never catches a half-drawn screen.
     await settle(pilot, 10)
+    # The seat's state follows the call on a timer (every few seconds): take the picture
+    # after one such step, whenever the timer last ran.
+    pilot.app.seat_tick()
+    await settle(pilot, 4)
+    # Notifications time out by the wall clock: on a slow run one is still up. The
+    # pictures are of the screens; notifications have tests of their own.
+    pilot.app.clear_notifications()
     steady_cursors(pilot.app)
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)
