@@ -22,11 +22,13 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from calls.errors import UserError
 
-__all__ = ["DialSettings", "Dialled", "dial", "dial_args", "parse_dial_section"]
+__all__ = ["DialSettings", "Dialled", "dial", "dial_args", "load_dial_settings",
+           "parse_dial_section"]
 
 # What a dial command or URL may ask for.
 PLACEHOLDERS = ("e164", "digits", "national")
@@ -148,3 +150,27 @@ def dial(settings: DialSettings, e164: str, national: str | None = None) -> Dial
         raise UserError(f"dial: {args[0]} failed (exit {proc.returncode})"
                         + (f": {reason[0][:200]}" if reason else ""))
     return Dialled(tuple(args), running=False)
+
+
+def config_path() -> Path:
+    """The config file: ``$CARECALL_CONFIG``, else ``config.toml`` in the user config dir."""
+    from platformdirs import user_config_dir
+
+    override = os.environ.get("CARECALL_CONFIG")
+    return Path(override) if override else Path(user_config_dir("carecall")) / "config.toml"
+
+
+def load_dial_settings(path: Path | None = None) -> DialSettings:
+    """The ``[dial]`` section of the config file (no file or no section: dial by hand).
+    UserError naming the file for a file that cannot be read."""
+    import tomllib
+
+    path = path or config_path()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return DialSettings()
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"{path}: {exc}") from None
+    return parse_dial_section(data.get("dial"), f"{path}: [dial]")

@@ -131,6 +131,7 @@ class AnswerLine:
     qtype: str
     stored: Any          # JSON-ready value (None = skipped)
     display: str         # in words; "(skipped)" for a skip
+    text: str = ""       # the question as the caller read it (callers never see keys)
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,8 @@ class CallSession:
         """The answers on the path, skips included, in path order."""
         return tuple(
             AnswerLine(step.key, step.question.type, to_stored(step.value),
-                       step.display if step.state == "answered" else "(skipped)")
+                       step.display if step.state == "answered" else "(skipped)",
+                       self.survey.question_text(step.key))
             for step in self.survey.path() if step.state != "open"
         )
 

@@ -243,3 +243,62 @@ async def test_a_screenshot_goes_to_a_folder_made_for_it(tmp_path, monkeypatch):
         app.action_screenshot()
         await settle(pilot, 10)
     assert downloads.is_dir() and list(downloads.glob("*.svg"))
+
+
+async def test_the_dial_key_runs_the_dial_command_with_the_e164_number(tmp_path, monkeypatch):
+    import stat
+    import sys
+
+    log = tmp_path / "dialled.txt"
+    phone = tmp_path / "softphone"
+    phone.write_text(f"#!{sys.executable}\nimport sys\n"
+                     f"open({str(log)!r}, 'w').write(' '.join(sys.argv[1:]))\n")
+    phone.chmod(phone.stat().st_mode | stat.S_IXUSR)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[dial]\ncommand = "{phone} dial {{e164}}"\n')
+    monkeypatch.setenv("CARECALL_CONFIG", str(config))
+    db = make_db(tmp_path / "s.db")
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "n")
+        await settle(pilot, 10)
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
+        card = str(screen.query_one("#card").render())
+        assert screen.customer.phone in card
+        await press(pilot, "ctrl+d")
+        for _ in range(100):
+            await settle(pilot)
+            if log.exists() and log.read_text():
+                break
+        assert log.read_text() == f"dial {screen.customer.phone}"
+    with Store.open(db) as store:     # the call started when the caller dialled
+        assert store.scalar("SELECT count(*) FROM calls WHERE ended_at IS NULL") == 1
+
+
+async def test_an_inbound_call_is_taken_outside_the_calling_window(lang_db):
+    from datetime import datetime
+
+    from tui.clock import FixedClock as Clock
+
+    sunday = datetime(2026, 3, 8, 15, 0, tzinfo=NOW.tzinfo)      # no calls on a Sunday
+    app = make_app(lang_db, "olga", clock=Clock(sunday))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        await type_text(pilot, "becker")
+        await settle(pilot, 10)
+        await press(pilot, "down", "enter")                         # outbound: refused
+        await settle(pilot, 10)
+        assert isinstance(app.screen, QueueScreen)
+        await press(pilot, "slash")
+        await type_text(pilot, "becker")
+        await settle(pilot, 10)
+        await press(pilot, "down", "i")                             # they called us
+        await settle(pilot, 10)
+        assert isinstance(app.screen, CallScreen) and app.screen.session.inbound
+        await press(pilot, "c")
+        await settle(pilot, 5)
+    with Store.open(lang_db) as store:
+        assert store.scalar("SELECT inbound FROM calls") == 1

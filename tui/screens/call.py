@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
 
+from calls.dial import DialSettings, dial, load_dial_settings
 from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
@@ -59,6 +60,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "connect", "Connected", tooltip="The customer answered: start the script", id="call-connect"),
+        Binding("ctrl+d", "dial", "Dial", tooltip="Dial the number with your phone ([dial] in the config file)", id="call-dial"),
         *[
             Binding(key, f"outcome('{outcome.value}')", LABEL[outcome],
                     tooltip=f"Outcome: {LABEL[outcome]}", show=False,
@@ -141,6 +143,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self._draw_card()
         self._draw_script()
         self.set_interval(30, self._draw_card)
+        self.dial_settings = DialSettings()
+        try:
+            self.dial_settings = load_dial_settings()
+        except UserError as exc:
+            self.notify(f"Dialling by hand: {exc}", severity="warning", timeout=10)
+        self.refresh_bindings()
         # Keep the claim while the call lasts, so no other caller is handed this customer.
         self.set_interval(CLAIM_RENEW_SECONDS, self._renew_claim)
         if self.session.resumed:
@@ -316,6 +324,9 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return outcome in self._allowed_outcomes()
         if action == "connect":
             return self.phase == "ready" and not typing
+        if action == "dial":
+            return (self.phase == "ready" and not typing and bool(self.customer.phone)
+                    and getattr(self, "dial_settings", DialSettings()).enabled)
         if action == "complete":
             return self.phase == "done" and not typing
         if action == "first_question":
@@ -334,6 +345,25 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         if action == "explain":
             return self.phase == "ready" and not typing
         return True
+
+    def action_dial(self) -> None:
+        """Run the dial command for the customer's number (E.164), off the UI thread."""
+        number, national = self.customer.phone, self.national
+        settings = self.dial_settings
+        if not number:
+            return
+        app = self.app
+        app.db(self.session.start)            # the call (and its dialling time) starts now
+
+        def run() -> None:
+            try:
+                dial(settings, number, national)
+            except UserError as exc:
+                app.notify(str(exc), severity="warning", timeout=10)
+                return
+            app.notify(f"Dialling {national or number}… c when they answer.", timeout=4)
+
+        self.run_worker(run, thread=True, exit_on_error=False, group="dial")
 
     def action_connect(self) -> None:
         self.phase = "opening"

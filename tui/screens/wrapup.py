@@ -79,7 +79,8 @@ class WrapUpScreen(Screen[str | None]):
         if plan.answers:
             lines.append("[b]Answers[/b]")
             for answer in plan.answers:
-                lines.append(f"  {escape(answer.key)}: [b]{escape(answer.display)}[/b]")
+                lines.append(f"  {escape(short_question(answer.text or answer.key))}: "
+                             f"[b]{escape(answer.display)}[/b]")
         elif outcome in (Outcome.COMPLETED, Outcome.PARTIAL):
             lines.append("[dim]No answers recorded.[/dim]")
         made = session.hand_followups
@@ -144,3 +145,8 @@ class WrapUpScreen(Screen[str | None]):
         app.push_screen(
             FollowupScreen(app.caller, self.session.customer.owner, self.zone, app.now()), drafted
         )
+
+
+def short_question(text: str, width: int = 44) -> str:
+    """A question shortened to fit beside its answer at 80 columns."""
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
