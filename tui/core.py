@@ -8,7 +8,7 @@ writing steps the screens hand to ``app.db``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -134,8 +134,11 @@ def card(session: CallSession, now: datetime, window: tuple[bool, str] | None) -
     """The customer card's markup."""
     from tui.widgets.card import card_text
 
-    return card_text(session.customer, now, window, list(session.reasons),
-                     national_format(session.customer.phone))
+    customer = session.customer
+    if session.number != customer.phone:   # another of their numbers is being dialled
+        customer = replace(customer, phone=session.number, phone_raw=None, phone_ext=None)
+    return card_text(customer, now, window, list(session.reasons),
+                     national_format(customer.phone))
 
 
 def describe_spec(spec: Any) -> str:

@@ -302,3 +302,62 @@ async def test_an_inbound_call_is_taken_outside_the_calling_window(lang_db):
         await settle(pilot, 5)
     with Store.open(lang_db) as store:
         assert store.scalar("SELECT inbound FROM calls") == 1
+
+
+async def test_a_callback_is_not_announced_to_the_caller_already_on_that_call(
+    lang_db, notifications
+):
+    app = _app(lang_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "slash")
+        await type_text(pilot, "dupont")
+        await settle(pilot, 10)
+        await press(pilot, "enter")
+        await settle(pilot, 10)
+        assert isinstance(app.screen, CallScreen)
+        with Store.open(lang_db) as store:
+            for ref in ("FR-1", "DE-2"):
+                cid = store.scalar("SELECT id FROM customers WHERE ref = ?", (ref,))
+                fu.add_followup(store, kind="callback", customer_id=cid, owner="olga",
+                                due_at=NOW + timedelta(minutes=3), details=None, now=NOW)
+        app.callback_announcer.check()
+        await settle(pilot, 10)
+        app.callback_announcer.check()      # and only once
+        await settle(pilot, 10)
+    due = [m for m in notifications.messages() if m.startswith("Callback due")]
+    assert due == ["Callback due in 3 min: Anna Schmidt"]
+
+
+async def test_a_wrong_number_offers_the_second_number_before_ending_the_attempt(lang_db):
+    from tui.screens.modals import ConfirmScreen
+    from tui.screens.wrapup import WrapUpScreen
+
+    app = _app(lang_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "slash")
+        await type_text(pilot, "becker")
+        await settle(pilot, 10)
+        await press(pilot, "enter")
+        await settle(pilot, 10)
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
+        await press(pilot, "w")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Try their second number, 0171 2345678" in app.screen.question
+        await press(pilot, "y")
+        await settle(pilot, 10)
+        assert app.screen is screen and screen.session.number == "+491712345678"
+        assert "0171 2345678" in str(screen.query_one("#card").render())
+        await press(pilot, "n")                      # no answer there either: no third
+        await settle(pilot, 10)
+        assert isinstance(app.screen, WrapUpScreen)
+        await press(pilot, "enter")
+        await settle(pilot, 10)
+    with Store.open(lang_db) as store:
+        row = store.one("SELECT * FROM customers WHERE ref = 'DE-1'")
+        assert (row["phone"], row["number_status"]) == ("+491712345678", "ok")
+        assert store.one("SELECT status FROM customer_numbers WHERE e164 = '+49301234567'"
+                         )["status"] == "wrong_number"
+        assert store.scalar("SELECT outcome FROM calls") == "no_answer"

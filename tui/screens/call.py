@@ -348,7 +348,8 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def action_dial(self) -> None:
         """Run the dial command for the customer's number (E.164), off the UI thread."""
-        number, national = self.customer.phone, self.national
+        number = self.session.number
+        national = core.national_format(number)
         settings = self.dial_settings
         if not number:
             return
@@ -380,6 +381,36 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def action_outcome(self, code: str) -> None:
         outcome = Outcome(code)
+        following = self.session.next_number()
+        if outcome in (Outcome.NO_ANSWER, Outcome.WRONG_NUMBER) and following is not None:
+            from tui.screens.modals import ConfirmScreen
+
+            what = "No answer" if outcome is Outcome.NO_ANSWER else "Wrong number"
+            national = core.national_format(following.e164) or following.e164
+
+            def chosen(try_it: bool | None) -> None:
+                if try_it:
+                    self.app.db(self.session.try_next_number, self.app.now(),
+                                wrong=outcome is Outcome.WRONG_NUMBER,
+                                on_done=self._switched_number)
+                else:
+                    self._record_outcome(outcome)
+
+            self.app.push_screen(ConfirmScreen(
+                f"{what} on {core.national_format(self.session.number)}. "
+                f"Try their {following.label} number, {national}, before ending "
+                "this attempt?"), chosen)
+            return
+        self._record_outcome(outcome)
+
+    def _switched_number(self, number) -> None:
+        self.customer = self.session.customer
+        self.national = core.national_format(number.e164)
+        self._draw_card()
+        self.refresh_bindings()
+        self.notify(f"Now dial {self.national or number.e164}.", timeout=4)
+
+    def _record_outcome(self, outcome: Outcome) -> None:
         customer = self.customer
         from tui.screens import modals
 
