@@ -3,7 +3,6 @@ the agenda, the welcome screen's demo, screenshots."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +43,16 @@ def _script_text(app) -> str:
 def _call_rows(db):
     with Store.open(db) as store:
         return store.all("SELECT c.*, k.ref FROM calls c JOIN customers k ON k.id = c.customer_id")
+
+
+async def _find(pilot, text: str, *keys: str) -> None:
+    """``/`` on the queue, type ``text``, wait for the results, then press ``keys``."""
+    await press(pilot, "slash")
+    await type_text(pilot, text)
+    await settle(pilot, 10)
+    if keys:
+        await press(pilot, *keys)
+        await settle(pilot, 10)
 
 
 async def _queue(pilot):
@@ -96,11 +105,7 @@ async def test_a_french_customer_is_greeted_with_madame(lang_db):
     app = _app(lang_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await _queue(pilot)
-        await press(pilot, "slash")
-        await type_text(pilot, "dupont")
-        await settle(pilot, 10)
-        await press(pilot, "enter")
-        await settle(pilot, 10)
+        await _find(pilot, "dupont", "enter")
         await press(pilot, "c")
         assert "Bonjour Madame Dupont" in _script_text(app)
 
@@ -310,11 +315,7 @@ async def test_a_callback_is_not_announced_to_the_caller_already_on_that_call(
     app = _app(lang_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await _queue(pilot)
-        await press(pilot, "slash")
-        await type_text(pilot, "dupont")
-        await settle(pilot, 10)
-        await press(pilot, "enter")
-        await settle(pilot, 10)
+        await _find(pilot, "dupont", "enter")
         assert isinstance(app.screen, CallScreen)
         with Store.open(lang_db) as store:
             for ref in ("FR-1", "DE-2"):
@@ -336,11 +337,7 @@ async def test_a_wrong_number_offers_the_second_number_before_ending_the_attempt
     app = _app(lang_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await _queue(pilot)
-        await press(pilot, "slash")
-        await type_text(pilot, "becker")
-        await settle(pilot, 10)
-        await press(pilot, "enter")
-        await settle(pilot, 10)
+        await _find(pilot, "becker", "enter")
         screen = app.screen
         assert isinstance(screen, CallScreen)
         await press(pilot, "w")
@@ -361,3 +358,18 @@ async def test_a_wrong_number_offers_the_second_number_before_ending_the_attempt
         assert store.one("SELECT status FROM customer_numbers WHERE e164 = '+49301234567'"
                          )["status"] == "wrong_number"
         assert store.scalar("SELECT outcome FROM calls") == "no_answer"
+
+
+async def test_the_call_timer_starts_when_the_customer_answers(tmp_path):
+    from tests.support.tui import settle as wait
+
+    clock = FixedClock(NOW)
+    app = make_app(make_db(tmp_path / "s.db"), "olga", clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "n")
+        clock.advance(seconds=30)             # ringing: not talk time
+        await press(pilot, "c")
+        app.seat_tick()
+        await wait(pilot)
+        assert app.call_started_at == NOW + timedelta(seconds=30)

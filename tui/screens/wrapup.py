@@ -124,8 +124,7 @@ class WrapUpScreen(Screen[str | None]):
         app = self.app
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
-        for line in core.wrap_up_messages(result):
-            app.notify(line, timeout=6)
+        app.notify(core.wrap_up_message(result), timeout=5)
         self.dismiss("done")
 
     def action_add_followup(self) -> None:
