@@ -22,7 +22,6 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote
 
 from calls.errors import UserError
@@ -152,25 +151,13 @@ def dial(settings: DialSettings, e164: str, national: str | None = None) -> Dial
     return Dialled(tuple(args), running=False)
 
 
-def config_path() -> Path:
-    """The config file: ``$CARECALL_CONFIG``, else ``config.toml`` in the user config dir."""
-    from platformdirs import user_config_dir
 
-    override = os.environ.get("CARECALL_CONFIG")
-    return Path(override) if override else Path(user_config_dir("carecall")) / "config.toml"
+def load_dial_settings(config=None) -> DialSettings:
+    """The ``[dial]`` section of the config file (``calls.config``; none: dial by hand).
+    UserError naming the file for a bad file or a bad dial setting."""
+    from calls.config import load_config
 
-
-def load_dial_settings(path: Path | None = None) -> DialSettings:
-    """The ``[dial]`` section of the config file (no file or no section: dial by hand).
-    UserError naming the file for a file that cannot be read."""
-    import tomllib
-
-    path = path or config_path()
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        return DialSettings()
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{path}: {exc}") from None
-    return parse_dial_section(data.get("dial"), f"{path}: [dial]")
+    config = config or load_config()
+    table = {k: v for k, v in (("command", config.dial.command), ("url", config.dial.url))
+             if v is not None}
+    return parse_dial_section(table, f"config file {config.path}: [dial]")
