@@ -64,7 +64,7 @@ def _steps(enabled: bool, total: int) -> Iterator:
         return
     progress = Progress(TextColumn("[bold]report[/] {task.description:<14}"), BarColumn(),
                         TaskProgressColumn(), TimeElapsedColumn(),
-                        console=common.err_console, transient=True)
+                        console=common.err_console.rich(), transient=True)
     with progress:
         task = progress.add_task("starting", total=total)
         started = False
@@ -360,7 +360,7 @@ def export(
             else:
                 bar = Progress(TextColumn(f"[bold]export {table}[/]"), BarColumn(),
                                TaskProgressColumn(), TimeElapsedColumn(),
-                               console=common.err_console, transient=True)
+                               console=common.err_console.rich(), transient=True)
                 with bar:
                     task = bar.add_task(table, total=None)
                     n = export_table(
@@ -387,12 +387,12 @@ def dashboard(db: common.DbOption = None) -> None:
     from calls.store import resolve_db_path
 
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
-    common.require(store, "dashboard")
+    actor = common.require(store, "dashboard")
     store.close()
     path = resolve_db_path(db)
     from calls.cli import run_dashboard_app
 
-    run_dashboard_app(path)
+    run_dashboard_app(path, actor)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.support.team import PW, as_os_login, make_team
 from typer.testing import CliRunner
 
 from calls import accounts as acc
 from calls import audit
 from calls.cli import app
+from tests.support.team import PW, as_os_login, make_team
 
 runner = CliRunner()
 
@@ -62,6 +62,12 @@ def test_callers_and_strangers_are_refused_in_one_line(store, now, monkeypatch):
     assert out.exit_code == 2 and "only a supervisor or admin may list the accounts" in out.stderr
     out = run("audit")
     assert out.exit_code == 2 and "refused" in out.stderr
+    as_os_login(monkeypatch, "sue")  # a supervisor lists accounts but does not manage them
+    assert run("users", "list").exit_code == 0 and run("audit").exit_code == 0
+    out = run("users", "role", "ann", "admin")
+    assert out.exit_code == 2 and "only an admin may manage accounts (sue is a supervisor)" \
+        in out.stderr
+    assert run("users", "disable", "bob").exit_code == 2
     as_os_login(monkeypatch, "stranger")
     out = run("users", "list")
     assert out.exit_code == 2 and "OS login 'stranger' has no carecall account" in out.stderr
@@ -90,3 +96,13 @@ def test_bad_input_exit_2(store, now, monkeypatch):
     assert out.exit_code == 2 and "no account named 'nobody'" in out.stderr
     out = run("users", "add", "ann", "--role", "caller", "--password-stdin", input=PW + "\n")
     assert out.exit_code == 2 and "already exists" in out.stderr
+
+
+def test_a_terminal_seat_may_name_only_its_own_account(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "ann")
+    out = run("shift", "--caller", "bob")
+    assert out.exit_code == 2 and "--caller may only name your own account (ann)" in out.stderr
+    out = run("queue", "--caller", "bob")
+    assert out.exit_code == 2 and "your own account" in out.stderr
+    assert run("queue", "--caller", "ann", "--json").exit_code == 0
