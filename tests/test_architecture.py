@@ -204,3 +204,14 @@ def test_the_tui_check_catches_a_screen_that_writes(tmp_path):
     assert "calls.store.scripts.save_answer" in found
     assert "calls.queue.claim_next" in found and "build_queue" not in found
     assert ".write()" in found
+
+
+def test_tui_css_lives_in_tcss_files():
+    """Styles are in ``tui/**/*.tcss`` (CSS_PATH), never inline ``DEFAULT_CSS``/``CSS``."""
+    offenders = []
+    for path, tree in _tui_modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id in ("DEFAULT_CSS", "CSS") for t in node.targets):
+                offenders.append(f"{path.relative_to(TUI.parent)}:{node.lineno}")
+    assert not offenders, offenders
