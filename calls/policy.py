@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from calls import rules as lawrules
 from calls.errors import UserError
 from calls.outcomes import Outcome
 
@@ -79,25 +80,13 @@ class CallingPolicy:
             6: (),
         }
     )
-    countries: dict[str, CountryRules] = field(
-        default_factory=lambda: {
-            "US": CountryRules(earliest=480, latest=1260),
-            "CA": CountryRules(
-                hours={
-                    0: ((540, 1290),),
-                    1: ((540, 1290),),
-                    2: ((540, 1290),),
-                    3: ((540, 1290),),
-                    4: ((540, 1290),),
-                    5: ((600, 1080),),
-                    6: ((600, 1080),),
-                }
-            ),
-        }
-    )
+    # Narrowing per country (ISO 3166 alpha-2). The law of each place is not here: it
+    # is in the rule packs (calls/data/rules/), which every window also obeys.
+    countries: dict[str, CountryRules] = field(default_factory=dict)
     # Used when the phone number maps to no known time zone.
     fallback_time_zone: str = "UTC"
-    # Public holidays of the number's country are closed (needs the `holidays` package).
+    # Public holidays of the number's country and region are closed (where a rule pack
+    # closes them by law, this cannot be turned off).
     skip_holidays: bool = True
 
 
@@ -493,6 +482,49 @@ def _known_regions() -> frozenset[str]:
     return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
+def _refuse_widening(code: str, raw: dict, rules: CountryRules,
+                     hours: dict[int, DayHours]) -> None:
+    """A country section may narrow the country's rule pack, never widen it.
+
+    Checked for what the section sets: its hours (or the global hours clipped to its
+    earliest / latest), and turning holidays off where the law closes them.
+    """
+    prefix = f"calling.countries.{code}"
+    if "skip_holidays" in raw and rules.skip_holidays is False:
+        found = lawrules.rules_for(code, "holidays", national=True)
+        law = found[0] if found else None
+        if law is not None:
+            raise _KeyError(f"{prefix}.skip_holidays",
+                            f"the law closes public holidays: {law.cites()}")
+    for wd in range(7):
+        legal, _limiting = lawrules.legal_hours(code, wd, national=True)
+        if legal == lawrules.FULL_DAY:
+            continue
+        problem = None
+        if "earliest" in raw and legal and rules.earliest < legal[0][0]:
+            problem = "earliest"
+        elif "latest" in raw and legal and rules.latest > legal[-1][1]:
+            problem = "latest"
+        elif "hours" in raw and wd in rules.hours:
+            spans = rules.hours[wd]
+            if rules.earliest is not None or rules.latest is not None:
+                lo = rules.earliest if rules.earliest is not None else 0
+                hi = rules.latest if rules.latest is not None else 24 * 60
+                spans = lawrules.intersect_spans(spans, ((lo, hi),))
+            if not lawrules.within(spans, legal):
+                problem = "hours"
+        if problem is None:
+            continue
+        law = next((r for r in lawrules.rules_for(code, "hours", national=True)
+                    if wd in r.hours), None)
+        allowed = ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}"
+                            for s, e in legal) or "no calls"
+        cite = law.cites() if law else f"the {code} rule pack"
+        raise _KeyError(f"{prefix}.{problem}",
+                        f"widens the legal window on {WEEKDAYS[wd].title()} "
+                        f"(the law allows {allowed}): {cite}")
+
+
 def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
     _check_keys(table, {"hours", "countries", "fallback_time_zone", "skip_holidays"}, "calling")
     hours = dict(d.hours)
@@ -520,6 +552,7 @@ def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
         skip = (_bool(rules["skip_holidays"], f"{prefix}.skip_holidays")
                 if "skip_holidays" in rules else base.skip_holidays)
         countries[code] = CountryRules(c_hours, earliest, latest, skip)
+        _refuse_widening(code, rules, countries[code], hours)
     fallback = _zone(table.get("fallback_time_zone", d.fallback_time_zone),
                      "calling.fallback_time_zone")
     skip = _bool(table.get("skip_holidays", d.skip_holidays), "calling.skip_holidays")
@@ -583,60 +616,71 @@ def _zoneinfo(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-@functools.lru_cache(maxsize=256)
-def _holiday_calendar(country: str, year: int):
-    try:
-        import holidays  # optional extra
-    except ImportError:
-        return None
-    try:
-        return holidays.country_holidays(country, years=year)
-    except (NotImplementedError, KeyError, AttributeError):
-        return None
-
-
 def holidays_available() -> bool:
-    """True when the optional ``holidays`` package is installed."""
-    try:
-        import holidays  # noqa: F401
-    except ImportError:
-        return False
+    """True: ``holidays`` is a required dependency (kept for callers that asked)."""
     return True
 
 
-def holiday_name(country: str | None, day: date, policy: Policy) -> str | None:
-    """The public holiday on ``day`` in ``country`` if the policy skips holidays there."""
-    if not country:
+def holiday_name(jurisdiction: str | None, day: date, policy: Policy) -> str | None:
+    """The public holiday that closes ``day`` for numbers of ``jurisdiction``, or None.
+
+    ``jurisdiction`` is a code from :func:`calls.rules.jurisdiction` (``"US-FL"``,
+    ``"DE-BY"``, ``"FR"``); the region's own holidays count. Closed when the policy skips
+    holidays there, or always where a rule pack closes them by law (France, Australia ...).
+    """
+    if not jurisdiction:
         return None
+    country = jurisdiction[:2]
     rules = policy.calling.countries.get(country)
     skip = rules.skip_holidays if rules and rules.skip_holidays is not None else (
         policy.calling.skip_holidays)
-    if not skip:
+    if not skip and lawrules.holiday_rule(jurisdiction) is None:
         return None
-    cal = _holiday_calendar(country, day.year)
-    if cal is None:
-        return None
-    return cal.get(day)
+    return lawrules.public_holiday(jurisdiction, day)
 
 
-def day_spans(country: str | None, day: date, policy: Policy) -> DayHours:
-    """Open spans (minutes of the local day) for a number of ``country`` on ``day``."""
-    if holiday_name(country, day, policy):
+def day_spans(jurisdiction: str | None, day: date, policy: Policy) -> DayHours:
+    """Open spans (minutes of the local day) for a number of ``jurisdiction`` on ``day``.
+
+    The policy's hours (the country's own where it sets them, clipped to its earliest and
+    latest), narrowed by every rule pack of the jurisdiction; closed on public holidays.
+    """
+    if holiday_name(jurisdiction, day, policy):
         return ()
-    rules = policy.calling.countries.get(country or "")
+    country = (jurisdiction or "")[:2]
+    rules = policy.calling.countries.get(country)
     wd = day.weekday()
     spans = policy.calling.hours.get(wd, ())
     if rules:
         spans = rules.hours.get(wd, spans)
         lo = rules.earliest if rules.earliest is not None else 0
         hi = rules.latest if rules.latest is not None else 24 * 60
-        clipped = []
-        for s, e in spans:
-            s, e = max(s, lo), min(e, hi)
-            if e > s:
-                clipped.append((s, e))
-        spans = tuple(clipped)
+        spans = lawrules.intersect_spans(spans, ((lo, hi),))
+    if jurisdiction:
+        spans = lawrules.intersect_spans(spans, lawrules.legal_hours(jurisdiction, wd)[0])
     return spans
+
+
+def closing_law(jurisdiction: str | None, local: datetime, policy: Policy
+                ) -> lawrules.Rule | None:
+    """The pack rule that keeps the window shut at ``local`` (the customer's own time).
+
+    None when the law allows a call then and only the policy's own hours (or its holiday
+    setting) close it.
+    """
+    if not jurisdiction:
+        return None
+    day = local.date()
+    if lawrules.public_holiday(jurisdiction, day):
+        rule = lawrules.holiday_rule(jurisdiction)
+        if rule is not None:
+            return rule
+    minute = local.hour * 60 + local.minute
+    for rule in lawrules.rules_for(jurisdiction, "hours"):
+        spans = rule.hours.get(day.weekday())
+        if spans is not None and not any(s <= minute < e for s, e in spans):
+            return rule
+    return None
 
 
 def _local_to_utc(day: date, minute: int, tz: ZoneInfo) -> datetime:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from calls import rules as lawrules
 from calls.clock import from_iso, parse_date, to_iso
 from calls.errors import UserError
 from calls.models import Customer
@@ -44,6 +45,7 @@ from calls.policy import (
     Policy,
     WindowState,
     at_risk_date,
+    closing_law,
     format_duration,
     holiday_name,
     local_date,
@@ -164,18 +166,27 @@ def _zones_text(text: str | None) -> tuple[str, ...]:
 
 
 def zone_key(row: dict) -> str:
-    """The key the store groups calling windows by (number's region and zones)."""
-    return f"{row.get('phone_region') or ''}|{row.get('time_zones') or ''}"
+    """The key the store groups calling windows by (see ``calls.store.queue.ZONE_KEY``)."""
+    return (f"{row.get('phone_region') or ''}|{row.get('time_zones') or ''}|"
+            f"{lawrules.area_code(row.get('phone'))}|{row.get('region') or ''}")
 
 
+@functools.lru_cache(maxsize=8192)
 def _split_key(key: str) -> tuple[str | None, tuple[str, ...]]:
-    region, _, zones = key.partition("|")
-    return region or None, zones_of({"time_zones": zones})
+    """A zone key as (jurisdiction code, zones)."""
+    country, zones, npa, region = (key.split("|") + ["", "", ""])[:4]
+    return (lawrules.jurisdiction(country, npa, region) or None,
+            zones_of({"time_zones": zones}))
+
+
+def row_jurisdiction(row: dict) -> str | None:
+    """The jurisdiction code of a customer (``"US-FL"``, ``"FR"``; None: no country)."""
+    return _split_key(zone_key(row))[0]
 
 
 def row_window(row: dict, now: datetime, policy: Policy) -> WindowState:
     """The calling window of a customer's number at ``now``."""
-    return window_state(row.get("phone_region") or None, zones_of(row), now, policy)
+    return window_state(row_jurisdiction(row), zones_of(row), now, policy)
 
 
 def _local(row: dict, now: datetime, policy: Policy) -> tuple[datetime, str]:
@@ -413,7 +424,8 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
         local, _zone = _local(row, now, policy)
         zones = ", ".join(win.zones)
         # "outside calling hours: 11:00" on a Thursday puzzles a supervisor: name the holiday.
-        holiday = holiday_name(row.get("phone_region") or None, local.date(), policy)
+        jurisdiction = row_jurisdiction(row)
+        holiday = holiday_name(jurisdiction, local.date(), policy)
         closed = f"closed for {holiday}" if holiday else "outside calling hours"
         if win.opens_at is not None:
             opens_local, _ = _local(row, win.opens_at, policy)
@@ -423,6 +435,10 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
                     f"(in {format_duration(win.opens_at - now)})")
         else:
             text = f"{closed}: {local:%H:%M} in {zones}, no opening in 2 weeks"
+        law = closing_law(jurisdiction, local, policy)
+        if law is not None:
+            # The supervisor sees which law, not only that the window is shut.
+            text += f"; by law: {law.cites()}"
         out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None))
     return out
 

@@ -13,8 +13,18 @@ from collections.abc import Iterator
 
 from calls.store import Store
 
-ZONE_KEY = "ifnull(c.phone_region, '') || '|' || ifnull(c.time_zones, '')"
-_ZONE_KEY_INDEXED = "ifnull(phone_region, '') || '|' || ifnull(time_zones, '')"
+# The calling window of a customer depends on the number's country, its zones, its
+# North American area code (the state's rule pack) and the list's region: the "zone key".
+_ZONE_KEY_INDEXED = (
+    "ifnull(phone_region, '') || '|' || ifnull(time_zones, '') || '|' || "
+    "CASE WHEN substr(phone, 1, 2) = '+1' THEN substr(phone, 3, 3) ELSE '' END || '|' || "
+    "ifnull(region, '')"
+)
+ZONE_KEY = (
+    "ifnull(c.phone_region, '') || '|' || ifnull(c.time_zones, '') || '|' || "
+    "CASE WHEN substr(c.phone, 1, 2) = '+1' THEN substr(c.phone, 3, 3) ELSE '' END || '|' || "
+    "ifnull(c.region, '')"
+)
 
 # Exclusions that hold whatever the reason. Parameters: now, caller, open_keys (JSON list
 # of zone keys whose calling window is open), grace_cut (now minus the personal-callback
@@ -211,7 +221,7 @@ def tier_values(store: Store) -> list[str | None]:
 
 
 def zone_keys(store: Store) -> list[str]:
-    """Every distinct zone key (``region|time_zones``) in use: one index seek per key."""
+    """Every distinct zone key (``country|time_zones|area code|region``) in use: one index seek per key."""
     keys: list[str] = []
     conn = store.db.conn
     last = None

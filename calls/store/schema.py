@@ -483,3 +483,20 @@ def _customers_drop_revenue_index(db: Database) -> None:
     # No query reads customers by revenue alone (the queue's "never called" order has its
     # own (tier, revenue) index): this one only cost every import and every update a write.
     db.execute("DROP INDEX IF EXISTS idx_customers_revenue")
+
+
+@migrations(name="rules_0001_region_and_jurisdiction_zone_key")
+def _rules_region_zone_key(db: Database) -> None:
+    # The state / province / Land the customer list gives (a code such as FL, ON, BY):
+    # with the number's area code it decides which rule packs and regional holidays apply.
+    db.execute("ALTER TABLE customers ADD COLUMN region TEXT")
+    # The queue groups customers by everything their calling window depends on: the
+    # number's country and zones, its North American area code (the state's law), and
+    # the list's region (docs/lawful.md). One index seek per group finds the groups.
+    db.execute("DROP INDEX IF EXISTS idx_customers_zone_key")
+    db.execute(
+        "CREATE INDEX idx_customers_zone_key ON customers("
+        "ifnull(phone_region, '') || '|' || ifnull(time_zones, '') || '|' || "
+        "CASE WHEN substr(phone, 1, 2) = '+1' THEN substr(phone, 3, 3) ELSE '' END || '|' || "
+        "ifnull(region, ''))"
+    )

@@ -53,3 +53,13 @@ def add_followup(store: Store, customer_id: int, kind: str, due_at: str | None,
             "status": status, "details": "", "source": "hand",
             "created_at": "2025-01-01T00:00:00Z",
         }).last_pk
+
+# Numbers whose rule packs differ (area code -> state; country packs).
+PARIS = ("+33142685300", "FR", ["Europe/Paris"])
+BERLIN = ("+493012345678", "DE", ["Europe/Berlin"])
+MUNICH = ("+498912345678", "DE", ["Europe/Berlin"])
+LOUISVILLE = ("+15025550100", "US", ["America/Kentucky/Louisville"])
+MIAMI = ("+13055550100", "US", ["America/New_York"])
+HOUSTON = ("+17135550100", "US", ["America/Chicago"])
+BIRMINGHAM_AL = ("+12055550100", "US", ["America/Chicago"])
+SYDNEY = ("+61291234567", "AU", ["Australia/Sydney"])
