@@ -30,6 +30,7 @@ _AREAS = (
     "shift_cmd",       # carecall shift (and no command), dashboard (issue: TUI)
     "followups_cmd",   # carecall followups, plan                   (issue: follow-ups)
     "report_cmd",      # carecall report, export                    (issue: reports)
+    "audit_cmd",       # carecall audit                             (issue 13: team)
 )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calls.clock import from_iso
 from calls.errors import UserError
+from calls.outfile import open_output
 from calls.store import Store
 from calls.store import export as q
 
@@ -172,45 +172,6 @@ class _HourCache(dict):
             self._local._fill_day(self._zone, hour[:10])
         # a day that could not be read leaves its hours out: remember them as exact-only
         return self.setdefault(hour, None)
-
-
-# -- output files ----------------------------------------------------------------------------
-
-
-def open_private(path: Path, binary: bool = False) -> IO:
-    """Create (or truncate) ``path`` readable and writable by its owner only."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
-    if binary:
-        return os.fdopen(fd, "wb")
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
-
-
-class PrivateOutput:
-    """A temporary 0600 file next to the target, renamed over it on success."""
-
-    def __init__(self, path: Path, binary: bool):
-        self.path = path
-        if path.exists() and path.is_dir():
-            raise UserError(f"{path} is a directory")
-        if not path.parent.exists():
-            raise UserError(f"cannot write {path}: {path.parent} does not exist")
-        self.tmp = path.with_name(f".{path.name}.part")
-        self.fh = open_private(self.tmp, binary)
-
-    def commit(self) -> None:
-        self.fh.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.fh.close()
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
 
 
 # -- row shaping -----------------------------------------------------------------------------
@@ -615,10 +576,8 @@ def export_table(
     start = day_start(since) if since else None
     end = day_start(until + timedelta(days=1)) if until else None
 
-    if out is None or out == "-":
-        if fmt == "xlsx":
-            raise UserError("xlsx needs a file: add -o FILE.xlsx")
-        out = sys.stdout
+    if (out is None or out == "-") and fmt == "xlsx":
+        raise UserError("xlsx needs a file: add -o FILE.xlsx")
     conn = store.db.conn
     # One read snapshot for the count and the rows: they agree even while callers write.
     own = not conn.in_transaction
@@ -658,19 +617,11 @@ def _export(store: Store, table: str, out, fmt: str, start: str | None, end: str
             fmt = "csv-lines"
     if total:
         total(count)
-    if isinstance(out, io.IOBase) or hasattr(out, "write"):
-        _write(out, cols, rows, fmt, table)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        _write(out, cols, rows, fmt, table)       # an open stream the caller owns
         return count
-    target = PrivateOutput(Path(out), binary=fmt == "xlsx")
-    try:
-        _write(target.fh, cols, rows, fmt, table)
-    except OSError as exc:
-        target.abort()
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        target.abort()
-        raise
-    target.commit()
+    with open_output(out, binary=fmt == "xlsx") as fh:
+        _write(fh, cols, rows, fmt, table)
     return count
 
 

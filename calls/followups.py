@@ -30,6 +30,7 @@ from calls.models import FOLLOWUP_KINDS
 from calls.outcomes import CONTACT, Outcome
 from calls.phones import country_name
 from calls.store import Store
+from calls.store import deadlines as dq
 from calls.store import followups as q
 
 # Follow-ups that put the customer back in the call queue (never for do-not-call customers).
@@ -66,6 +67,8 @@ class Followup:
     score_after: int | None = None
     closed_call_id: int | None = None
     occasion: str | None = None
+    first_contact_at: datetime | None = None
+    first_contact_by: str | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> Followup:
@@ -93,6 +96,9 @@ class Followup:
             score_after=row.get("score_after"),
             closed_call_id=row.get("closed_call_id"),
             occasion=row.get("occasion"),
+            first_contact_at=(from_iso(row["first_contact_at"])
+                              if row.get("first_contact_at") else None),
+            first_contact_by=row.get("first_contact_by"),
         )
 
     def is_overdue(self, now: datetime) -> bool:
@@ -461,6 +467,9 @@ def close_followup(
                     parent_id=f.id,
                     score_before=before,
                 )
+        # Closing is a contact at the latest (a note posted, a fix done): the deadlines
+        # measure the time to first contact of every closed follow-up.
+        dq.set_first_contact(store, f.id, to_iso(now), by)
         q.update_followup_row(
             store,
             f.id,
@@ -470,6 +479,22 @@ def close_followup(
             close_note=close_note,
             closed_call_id=call_id,
         )
+        return _get(store, f.id)
+
+
+def record_contact(store: Store, followup_id: int, *, by: str, note: str | None,
+                   now: datetime) -> Followup:
+    """Record that the customer was contacted about an open follow-up (the first contact
+    the deadlines measure: a detractor's fix within 48 hours). A later contact only adds
+    its note; a call that reaches the customer records it by itself."""
+    with store.write():
+        f = _get(store, followup_id)
+        _require_open(f, "record a contact on")
+        dq.set_first_contact(store, f.id, to_iso(now), by)
+        line = f"[{to_iso(now)} {by}] contacted the customer"
+        note = (note or "").strip()
+        q.update_followup_row(store, f.id,
+                              details=_join_details(f.details, f"{line}: {note}" if note else line))
         return _get(store, f.id)
 
 
@@ -609,6 +634,9 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
     - A completed call closes the customer's open recovery call, recording the NPS the
       customer gave on it: the detractor loop is closed with the score before and after.
     - A do-not-call outcome cancels the customer's open callbacks and recovery calls.
+    - Reaching the customer records the first contact on their open follow-ups and
+      closes an open unreached letter (reached after all).
+    - A call that ended the care cycle unreached plans the unreached letter at once.
     """
     with store.write():
         call = q.call_row(store, call_id)
@@ -624,8 +652,27 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
         started = call["started_at"]
         stamp = to_iso(now)
         touched: list[int] = []
+        if outcome in CONTACT:
+            # Talking to the customer is the first contact about what they had waiting.
+            dq.first_contact_on_call(store, call["customer_id"], started, stamp, caller,
+                                     call_id)
         open_rows = q.query_followup_rows(store, customer_id=call["customer_id"], status="open")
         for row in open_rows:
+            if (row["kind"] == "unreached_letter" and outcome in CONTACT
+                    and row["created_at"] <= started):
+                # Reached after all: the letter asking when to call is no longer needed.
+                q.update_followup_row(
+                    store,
+                    row["id"],
+                    status="done",
+                    closed_at=stamp,
+                    closed_by=caller,
+                    close_note=f"customer reached by phone after all: {outcome.value} "
+                    f"(call #{call_id})",
+                    closed_call_id=call_id,
+                )
+                touched.append(row["id"])
+                continue
             if row["kind"] not in CALL_KINDS:
                 continue
             if row["call_id"] == call_id and row["kind"] == "callback":
@@ -672,6 +719,11 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
                     score_after=after,
                 )
                 touched.append(row["id"])
+        # The attempt cap closed the cycle unreached on this very call: the letter is
+        # planned now, due today, not at the next shift's planner run.
+        from calls.planner import plan_letter_now
+
+        plan_letter_now(store, call["customer_id"], call["ended_at"] or stamp, now)
         return [_get(store, i) for i in touched]
 
 

@@ -256,12 +256,8 @@ def _figure(svg: str, caption: str) -> str:
 
 def write_html_report(report: Report, path: Path) -> None:
     """Write the page to ``path`` (owner-only: it names callers and figures)."""
-    from calls.export import PrivateOutput
+    from calls.outfile import open_output
 
-    target = PrivateOutput(Path(path), binary=False)
-    try:
-        target.fh.write(render_html(report))
-    except BaseException:
-        target.abort()
-        raise
-    target.commit()
+    page = render_html(report)
+    with open_output(path, label="--html") as fh:
+        fh.write(page)

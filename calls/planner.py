@@ -177,29 +177,52 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
         with store.write():
             open_now = q.open_kinds(store, (row["id"] for row in batch))
             for row in batch:
-                key = f"unreached:{row['cycle_key']}"
-                if q.is_planned(store, row["id"], key):
-                    continue
-                if row["is_dnc"]:
-                    result.skipped_dnc += 1
-                    continue
-                ended = row.get("ended") or ""
-                f = _add(
-                    store,
-                    open_now,
-                    row,
-                    kind="unreached_letter",
-                    owner=row.get("owner") or None,
-                    due_at=now,
-                    details=(
-                        "We could not reach this customer by phone"
-                        + (f" (cycle ended {ended[:10]})" if ended else "")
-                        + ": send a letter or e-mail asking how we are doing and when to call."
-                    ),
-                    now=now,
-                    created_by=by,
-                    occasion=f"unreached {ended[:10]}".strip(),
-                )
-                q.record_planned(store, row["id"], key, f.id, stamp)
-                result.planned.append(f)
+                f = _plan_letter(store, open_now, row, now, by, result)
+                if f is not None:
+                    result.planned.append(f)
     return result
+
+
+def _plan_letter(store: Store, open_now: set, row: dict, now: datetime, by: str,
+                 result: PlanResult | None = None) -> Followup | None:
+    """The unreached letter for one row of ``unreached_cycles`` (inside ``store.write()``);
+    None when it was planned before or the customer must not be contacted."""
+    key = f"unreached:{row['cycle_key']}"
+    if q.is_planned(store, row["id"], key):
+        return None
+    if row["is_dnc"]:
+        if result is not None:
+            result.skipped_dnc += 1
+        return None
+    ended = row.get("ended") or ""
+    f = _add(
+        store,
+        open_now,
+        row,
+        kind="unreached_letter",
+        owner=row.get("owner") or None,
+        due_at=now,
+        details=(
+            "We could not reach this customer by phone"
+            + (f" (cycle ended {ended[:10]})" if ended else "")
+            + ": send a letter or e-mail asking how we are doing and when to call."
+        ),
+        now=now,
+        created_by=by,
+        occasion=f"unreached {ended[:10]}".strip(),
+    )
+    q.record_planned(store, row["id"], key, f.id, to_iso(now))
+    return f
+
+
+def plan_letter_now(store: Store, customer_id: int, ended_at: str, now: datetime,
+                    by: str = "planner") -> Followup | None:
+    """Plan the unreached letter of a customer whose care cycle ended unreached at
+    ``ended_at`` (the call that used the last attempt), due now; the planner's next run
+    sees it as already planned. None when the cycle did not end unreached then. Call
+    inside ``store.write()`` (``on_call_ended`` does)."""
+    row = q.unreached_cycle(store, customer_id)
+    if row is None or row["ended"] != ended_at or row["planned"]:
+        return None
+    open_now = q.open_kinds(store, [customer_id])
+    return _plan_letter(store, open_now, row, now, by)

@@ -174,6 +174,123 @@ class FollowupsPolicy:
     mail_dnc: bool = False
 
 
+# -- loop (issue 17): deadlines and escalation, themes, segments ----------------------
+
+# Kinds of follow-up a deadline may be set for (calls.models.FOLLOWUP_KINDS).
+DEADLINE_KEYS = {"first_contact_hours", "close_hours", "at_due", "grace_minutes",
+                 "before_occasion"}
+
+
+@dataclass(frozen=True)
+class KindDeadline:
+    """The deadlines of one follow-up kind, counted from when it was opened.
+
+    ``first_contact_hours``: the customer is contacted about it within this time;
+    ``close_hours``: it is done within this time; ``at_due``: its own due time is the
+    deadline (callbacks), ``grace_minutes`` after it; ``before_occasion``: done before the
+    day of its occasion (notes and gifts; the due time when it names no occasion).
+    """
+
+    first_contact_hours: float | None = None
+    close_hours: float | None = None
+    at_due: bool = False
+    grace_minutes: int = 0
+    before_occasion: bool = False
+
+
+def _default_deadlines() -> dict[str, KindDeadline]:
+    return {
+        # CustomerGauge's published target: a detractor contacted within 48 hours.
+        "fix_problem": KindDeadline(first_contact_hours=48, close_hours=240),
+        # A callback is made at the time asked for (a personal one is anyone's after the
+        # same grace the queue gives: callbacks.personal_grace_minutes).
+        "callback": KindDeadline(at_due=True, grace_minutes=15),
+        "recovery_call": KindDeadline(close_hours=72),
+        "thank_you_note": KindDeadline(before_occasion=True),
+        "gift": KindDeadline(before_occasion=True),
+        "send_info": KindDeadline(close_hours=48),
+        "referral": KindDeadline(close_hours=14 * 24),
+        "escalate": KindDeadline(first_contact_hours=24, close_hours=5 * 24),
+        "sales_lead": KindDeadline(first_contact_hours=48),
+        "unreached_letter": KindDeadline(close_hours=72),
+    }
+
+
+@dataclass(frozen=True)
+class DeadlinesPolicy:
+    """Deadlines per follow-up kind, and whom a missed one is escalated to."""
+
+    kinds: dict[str, KindDeadline] = field(default_factory=_default_deadlines)
+    # Until accounts name each owner's supervisor: the supervisors, as a group.
+    supervisors: tuple[str, ...] = ()
+    group: str = "supervisors"
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One theme of the vocabulary: its key, a label, keywords per language."""
+
+    key: str
+    label: str
+    words: dict[str, tuple[str, ...]]
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """Every keyword, all languages."""
+        return tuple(w for lang in sorted(self.words) for w in self.words[lang])
+
+
+def _default_themes() -> tuple[Theme, ...]:
+    # Shipped data (a test checks it reads like a policy file's [themes.words]).
+    return tuple(
+        Theme(key, value["label"],
+              {lang: tuple(words) for lang, words in value.items() if lang != "label"})
+        for key, value in _read_default_themes().items()
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _read_default_themes() -> dict:
+    path = Path(__file__).parent / "data" / "themes.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class ThemesPolicy:
+    """The theme vocabulary (defaults: calls/data/themes.toml) and how many to suggest."""
+
+    vocabulary: tuple[Theme, ...] = field(default_factory=_default_themes)
+    max_suggestions: int = 3
+
+    def get(self, key: str) -> Theme | None:
+        """The theme with this key, or None."""
+        return next((t for t in self.vocabulary if t.key == key), None)
+
+
+@dataclass(frozen=True)
+class SegmentsPolicy:
+    """Segments with fewer answers than this are shown but not ranked; weeks with fewer
+    NPS answers are gaps in the weekly chart."""
+
+    min_answers: int = 30
+    min_week_answers: int = 5
+
+
+@dataclass(frozen=True)
+class LettersPolicy:
+    """The letter to customers a care cycle could not reach (printable batch)."""
+
+    sender: str = ""
+    subject: str = "We tried to reach you"
+    body: str = (
+        "Dear {name},\n\n"
+        "we tried several times to call you to ask how we are doing, and could not reach "
+        "you. Your opinion matters to us: please tell us when we may call you, or simply "
+        "reply to this letter with anything we could do better.\n\n"
+        "Kind regards"
+    )
+
+
 @dataclass(frozen=True)
 class QueuePolicy:
     """The order of the queue's reasons (first = called first)."""
@@ -196,6 +313,11 @@ class Policy:
     purchases: PurchasesPolicy = field(default_factory=PurchasesPolicy)
     followups: FollowupsPolicy = field(default_factory=FollowupsPolicy)
     queue: QueuePolicy = field(default_factory=QueuePolicy)
+    # loop (issue 17)
+    deadlines: DeadlinesPolicy = field(default_factory=DeadlinesPolicy)
+    themes: ThemesPolicy = field(default_factory=ThemesPolicy)
+    segments: SegmentsPolicy = field(default_factory=SegmentsPolicy)
+    letters: LettersPolicy = field(default_factory=LettersPolicy)
     source: str | None = None  # the file it was loaded from, for messages
 
     def interval(self, tier: str | None) -> timedelta:
@@ -360,7 +482,7 @@ def policy_from_dict(data: dict) -> Policy:
     sections = {
         "tiers", "cadence_days", "calling", "retry", "cycle", "claims", "callbacks",
         "occasions", "purchases", "followups", "queue",
-    }
+    } | LOOP_SECTIONS
     _check_keys(data, sections, "")
 
     t = _table(data, "tiers")
@@ -463,7 +585,121 @@ def policy_from_dict(data: dict) -> Policy:
 
     return Policy(tiers=tiers, cadence_days=cadence, calling=calling, retry=retry, cycle=cycle,
                   claims=claims, callbacks=callbacks, occasions=occasions, purchases=purchases,
-                  followups=followups, queue=queue)
+                  followups=followups, queue=queue, **_loop_sections(data, d))
+
+
+# -- loop (issue 17): reading [deadlines], [themes], [segments], [letters] ----------------
+
+LOOP_SECTIONS = {"deadlines", "themes", "segments", "letters"}
+
+
+def _loop_sections(data: dict, d: Policy) -> dict[str, Any]:
+    """The loop's policy sections from parsed TOML (keyword arguments for Policy)."""
+    from calls.models import FOLLOWUP_KINDS
+
+    de = _table(data, "deadlines")
+    _check_keys(de, {"supervisors", "group", *FOLLOWUP_KINDS}, "deadlines")
+    kinds = dict(d.deadlines.kinds)
+    for kind in FOLLOWUP_KINDS:
+        if kind not in de:
+            continue
+        prefix = f"deadlines.{kind}"
+        t = _table(de, kind, "deadlines")
+        _check_keys(t, DEADLINE_KEYS, prefix)
+        base = kinds.get(kind, KindDeadline())  # keys not named keep the default
+
+        def hours(key: str, base_value: float | None, t=t, prefix=prefix) -> float | None:
+            if key not in t:
+                return base_value
+            return _float(t[key], f"{prefix}.{key}", 0.0, 24.0 * 366) or None
+
+        kinds[kind] = KindDeadline(
+            first_contact_hours=hours("first_contact_hours", base.first_contact_hours),
+            close_hours=hours("close_hours", base.close_hours),
+            at_due=_bool(t.get("at_due", base.at_due), f"{prefix}.at_due"),
+            grace_minutes=_int(t.get("grace_minutes", base.grace_minutes),
+                               f"{prefix}.grace_minutes", 0, 7 * 24 * 60, " minutes"),
+            before_occasion=_bool(t.get("before_occasion", base.before_occasion),
+                                  f"{prefix}.before_occasion"),
+        )
+    supervisors = de.get("supervisors", list(d.deadlines.supervisors))
+    if not isinstance(supervisors, list) or not all(
+            isinstance(x, str) and x.strip() for x in supervisors):
+        raise _KeyError("deadlines.supervisors", f"must be a list of names, got {supervisors!r}")
+    group = de.get("group", d.deadlines.group)
+    if not isinstance(group, str) or not group.strip():
+        raise _KeyError("deadlines.group", f"must be a name, got {group!r}")
+    deadlines = DeadlinesPolicy(kinds, tuple(s.strip() for s in supervisors), group.strip())
+
+    th = _table(data, "themes")
+    _check_keys(th, {"max_suggestions", "drop", "words"}, "themes")
+    vocabulary = {t.key: t for t in d.themes.vocabulary}
+    drop = th.get("drop", [])
+    if not isinstance(drop, list) or any(k not in vocabulary for k in drop):
+        raise _KeyError("themes.drop", f"must be a list of themes from: "
+                        f"{', '.join(vocabulary)}; got {drop!r}")
+    for key in drop:
+        vocabulary.pop(key)
+    for theme in _themes_from_toml(_table(th, "words", "themes"), "themes.words"):
+        vocabulary[theme.key] = theme
+    themes = ThemesPolicy(
+        vocabulary=tuple(vocabulary.values()),
+        max_suggestions=_int(th.get("max_suggestions", d.themes.max_suggestions),
+                             "themes.max_suggestions", 1, 20),
+    )
+
+    se = _table(data, "segments")
+    _check_keys(se, {"min_answers", "min_week_answers"}, "segments")
+    segments = SegmentsPolicy(
+        min_answers=_int(se.get("min_answers", d.segments.min_answers),
+                         "segments.min_answers", 1, 100000),
+        min_week_answers=_int(se.get("min_week_answers", d.segments.min_week_answers),
+                              "segments.min_week_answers", 1, 100000),
+    )
+
+    le = _table(data, "letters")
+    _check_keys(le, {"sender", "subject", "body"}, "letters")
+    for key in ("sender", "subject", "body"):
+        if key in le and not isinstance(le[key], str):
+            raise _KeyError(f"letters.{key}", f"must be text, got {le[key]!r}")
+    letters = LettersPolicy(
+        sender=le.get("sender", d.letters.sender),
+        subject=le.get("subject", d.letters.subject),
+        body=le.get("body", d.letters.body),
+    )
+    return {"deadlines": deadlines, "themes": themes, "segments": segments, "letters": letters}
+
+
+_THEME_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _themes_from_toml(table: dict, prefix: str) -> tuple[Theme, ...]:
+    """Themes from ``{key: {label, en: [...], de: [...], fr: [...], ...}}``."""
+    out = []
+    for key, value in table.items():
+        where = f"{prefix}.{key}"
+        if not key or not set(key) <= _THEME_KEY_CHARS:
+            raise _KeyError(where, "a theme key is lower-case letters, digits and _")
+        if not isinstance(value, dict):
+            raise _KeyError(where, "must be a table with a label and keyword lists")
+        label = value.get("label", key.replace("_", " ").capitalize())
+        if not isinstance(label, str) or not label.strip():
+            raise _KeyError(f"{where}.label", f"must be text, got {label!r}")
+        words: dict[str, tuple[str, ...]] = {}
+        for lang, items in value.items():
+            if lang == "label":
+                continue
+            if len(lang) != 2 or not lang.isalpha() or not lang.islower():
+                raise _KeyError(f"{where}.{lang}", "unknown key (a two-letter language "
+                                "code like en, de, fr, or label)")
+            if not isinstance(items, list) or not all(
+                    isinstance(w, str) and w.strip() for w in items):
+                raise _KeyError(f"{where}.{lang}", f"must be a list of keywords, got {items!r}")
+            words[lang] = tuple(w.strip() for w in items)
+        if not words:
+            raise _KeyError(where, "needs keywords in at least one language (en = [...])")
+        out.append(Theme(key, label.strip(), words))
+    return tuple(out)
 
 
 def _outcomes(table: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:

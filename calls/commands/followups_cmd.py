@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,10 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from calls import followups as fu
-from calls.clock import UTC, now_utc
+from calls.clock import UTC, now_utc, to_iso
 from calls.commands import common
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
+from calls.outfile import open_output
 from calls.store import followups as q
 
 # Rows a table shows unless --limit says otherwise.
@@ -55,20 +55,6 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(_local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def _private_file(path: Path) -> io.TextIOWrapper:
-    """Open ``path`` for writing, created (or reset) readable by its owner only."""
-    if path.is_dir():
-        raise UserError(f"{path} is a directory; give a file name with -o")
-    if not path.parent.exists():
-        raise UserError(f"the folder {path.parent} does not exist")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
-    return open(fd, "w", encoding="utf-8", newline="")
-
-
 def _safe_cell(value: str) -> str:
     # A cell starting with = + - @ is run as a formula by spreadsheet programs; a
     # leading apostrophe keeps it text (numbers like -5 or +1 555 stay as they are).
@@ -99,7 +85,8 @@ def followups_list(
         str | None, typer.Option("--customer", help="Only this customer (ref).")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="table, csv (mail merge) or json.")
+        str, typer.Option("--format", help="table, csv (mail merge), json or html (letters "
+                          "ready to print, one page per customer).")
     ] = "table",
     output: Annotated[
         Path | None,
@@ -126,8 +113,8 @@ def followups_list(
     if json_out and fmt.lower() not in ("table", "json"):
         common.fail(f"use --json or --format {fmt}, not both")
     fmt = "json" if json_out else fmt.lower()
-    if fmt not in ("table", "csv", "json"):
-        common.fail(f"unknown format {fmt!r}; use table, csv or json")
+    if fmt not in ("table", "csv", "json", "html"):
+        common.fail(f"unknown format {fmt!r}; use table, csv, json or html")
     if output is not None and fmt == "table":
         fmt = "csv"
     now = _now(at)
@@ -140,12 +127,13 @@ def followups_list(
             if row is None:
                 raise UserError(f"no customer with ref {customer!r}")
             customer_id = row["id"]
+        if overdue:
+            _list_overdue(store, now, who, kind, customer_id, fmt, output, limit)
+            return
         due_before = None
         if due:
             local_end = datetime.combine(now.astimezone(_local_zone()).date(), time(23, 59, 59))
             due_before = local_end.replace(tzinfo=_local_zone()).astimezone(UTC)
-        elif overdue:
-            due_before = now - timedelta(seconds=1)  # strictly past its due time
         # A table is read by a person: 100 rows unless asked; files get everything.
         wanted = limit if limit is not None else (TABLE_ROWS if fmt == "table" else None)
         rows = fu.list_followups(
@@ -162,6 +150,14 @@ def followups_list(
         if fmt == "json":
             text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
             _emit(text + "\n", output)
+            return
+        if fmt == "html":
+            from calls.letters import render_letters
+
+            _emit(render_letters(store, rows, _load_policy(None), now), output)
+            if output is not None:
+                common.err_console.print(f"Wrote {_count(len(rows), 'letter')} to {output}",
+                                         markup=False, highlight=False)
             return
         if fmt == "csv":
             headers, table = fu.mail_merge(store, rows)
@@ -182,11 +178,59 @@ def followups_list(
         )
 
 
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=False)
+def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
+                  customer_id: int | None, fmt: str, output: Path | None,
+                  limit: int | None) -> None:
+    """``followups --overdue``: escalate what is past a deadline, then list every open
+    follow-up past its due time or a deadline, saying whether and when it was escalated."""
+    from calls import deadlines as dl
+
+    policy = _load_policy(None)
+    dl.escalate_overdue(store, now, policy)
+    items = dl.overdue_followups(store, now, policy, owner=owner, kind=kind,
+                                 customer_id=customer_id)
+    wanted = limit if limit is not None else (TABLE_ROWS if fmt == "table" else None)
+    more = wanted is not None and len(items) > wanted
+    items = items[:wanted] if wanted is not None else items
+    if fmt == "json":
+        _emit(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False) + "\n",
+              output)
         return
-    with common.user_errors(), _private_file(output) as fh:
+    if fmt in ("csv", "html"):
+        raise UserError("--overdue lists in a table or --json; write letters or a mail "
+                        "merge with --kind and --format csv/html")
+    title = _title(owner, kind, False, True, "open")
+    if not items:
+        common.console.print(f"No {title}.", markup=False, highlight=False)
+        return
+    table = Table(title=escape(f"{len(items)} × {title}"), title_justify="left")
+    for name, opts in (("ID", {"justify": "right", "no_wrap": True}), ("Kind", {"no_wrap": True}),
+                       ("Customer", {"max_width": 20}), ("Owner", {"max_width": 10}),
+                       ("Late for", {"max_width": 18}), ("Escalated", {"ratio": 1})):
+        table.add_column(name, **opts)
+    for item in items:
+        f = item.followup
+        late = [f"{dl.DEADLINE_LABEL[d.name]} {_when(d.at)}" for d in item.missed]
+        if f.due_at is not None and f.due_at < now and not late:
+            late.append(f"due {_when(f.due_at)}")
+        escalated = "; ".join(
+            f"to {e.escalated_to} {_when(e.escalated_at)} ({dl.DEADLINE_LABEL[e.deadline]}, "
+            f"waited {_waited(e.waited)})" for e in item.escalations) or "no"
+        table.add_row(str(f.id), f.kind, escape(f"{f.customer_ref} {f.customer_name}"),
+                      escape(f.owner or "anyone"), escape("\n".join(late)), escape(escalated))
+    common.console.print(table)
+    if more:
+        common.console.print("… and more: --limit N shows more, --json gives them all.",
+                             highlight=False)
+
+
+def _waited(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h"
+
+
+def _emit(text: str, output: Path | None) -> None:
+    with common.user_errors(), open_output(output, label="-o") as fh:
         fh.write(text)
 
 
@@ -390,6 +434,72 @@ def followups_reschedule(
     common.console.print(f"Follow-up #{f.id} is now due {_when(f.due_at)}.")
 
 
+@followups_app.command("contacted")
+def followups_contacted(
+    followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
+    note: NoteOption = None,
+    json_out: common.JsonOption = False,
+    caller: common.CallerOption = None,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Record that you contacted the customer about it (a fix's first contact: 48 hours)."""
+    now = _now(at)
+    me = common.resolve_caller(caller)
+    store = common.open_store(db)
+    with common.user_errors():
+        f = fu.record_contact(store, followup_id, by=me, note=note, now=now)
+    if json_out:
+        typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
+        return
+    common.console.print(
+        f"#{f.id} {f.kind} for {f.customer_ref} {f.customer_name}: first contact "
+        f"{_when(f.first_contact_at)} by {f.first_contact_by}.", markup=False, highlight=False)
+
+
+@followups_app.command("history")
+def followups_history(
+    followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
+    json_out: common.JsonOption = False,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Each status a follow-up has been in, for how long, and its escalations."""
+    from calls import deadlines as dl
+
+    now = _now(at)
+    store = common.open_store(db)
+    with common.user_errors():
+        f = fu.get_followup(store, followup_id)
+        spells = dl.status_history(store, f.id)
+        escalations = dl.escalations_by_followup(store, [f.id]).get(f.id, [])
+    if json_out:
+        typer.echo(json.dumps({
+            "followup": f.to_dict(),
+            "history": [{"status": s.status, "since": to_iso(s.since),
+                         "until": to_iso(s.until) if s.until else None, "by": s.by,
+                         "hours": round(s.duration(now).total_seconds() / 3600, 1)}
+                        for s in spells],
+            "escalations": [e.to_dict() for e in escalations],
+        }, ensure_ascii=False))
+        return
+    _print_one(f)
+    table = Table(box=None, show_header=True)
+    for col in ("status", "since", "for", "by"):
+        table.add_column(col)
+    for spell in spells:
+        closed = spell.status in ("done", "cancelled")
+        table.add_row(spell.status, _when(spell.since),
+                      "" if closed else _waited(spell.duration(now))
+                      + ("" if spell.until else " so far"), escape(spell.by or ""))
+    common.console.print(table)
+    for e in escalations:
+        common.console.print(
+            f"Escalated to {e.escalated_to} {_when(e.escalated_at)}: "
+            f"{dl.DEADLINE_LABEL[e.deadline]} was due {_when(e.deadline_at)}; "
+            f"the customer had waited {_waited(e.waited)}.", markup=False, highlight=False)
+
+
 def _load_policy(path: Path | None) -> Any:
     """The care policy (``--policy``, else ``CARECALL_POLICY``, else the defaults)."""
     try:
@@ -430,8 +540,13 @@ def plan_command(
     with common.user_errors():
         policy = _load_policy(policy_file)
         result = plan(store, now, policy)
+        from calls.deadlines import escalate_overdue
+
+        escalated = escalate_overdue(store, now, policy)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        data = result.to_dict()
+        data["escalated"] = [{"followup_id": e.followup_id, **e.to_dict()} for e in escalated]
+        typer.echo(json.dumps(data, ensure_ascii=False))
         return
     start, end = result.window or (now.date(), now.date())
     # An occasion may join a follow-up planned for another one: show each once, as it is now.
@@ -452,6 +567,10 @@ def plan_command(
             highlight=False,
             markup=False,
         )
+    if escalated:
+        common.console.print(
+            f"Escalated {_count(len(escalated), 'follow-up deadline')} past due "
+            "(carecall followups --overdue lists them).", highlight=False)
 
 
 def _count(n: int, noun: str) -> str:

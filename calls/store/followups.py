@@ -308,18 +308,8 @@ def recovery_rows(store: Store) -> list[dict]:
     )
 
 
-def unreached_cycles(store: Store) -> list[dict]:
-    """Customers whose last care cycle ended unreached, each with ``cycle_key`` (when the
-    cycle ended) and ``planned`` (a letter for that cycle is already planned).
-
-    The queue keeps the cycle state on ``customers`` (its migration); without those
-    columns there is nothing to read and this returns no rows.
-    """
-    columns = table_columns(store, "customers")
-    if "cycle_status" not in columns or "cycle_ended_at" not in columns:
-        return []
-    rows = store.all(
-        """
+# A customer whose cycle ended unreached, and whether its letter is already planned.
+_UNREACHED_SELECT = """
         SELECT c.id, c.ref, c.name, c.company, c.owner, c.cycle_ended_at AS ended,
             coalesce(c.cycle_ended_at, '') AS cycle_key,
             c.do_not_call
@@ -330,12 +320,32 @@ def unreached_cycles(store: Store) -> list[dict]:
                 WHERE p.customer_id = c.id
                   AND p.key = 'unreached:' || coalesce(c.cycle_ended_at, '')) AS planned
         FROM customers c
-        WHERE c.cycle_status = 'unreached'
-        """
-    )
+"""
+
+
+def unreached_cycles(store: Store) -> list[dict]:
+    """Customers whose last care cycle ended unreached, each with ``cycle_key`` (when the
+    cycle ended) and ``planned`` (a letter for that cycle is already planned).
+
+    The queue keeps the cycle state on ``customers`` (its migration); without those
+    columns there is nothing to read and this returns no rows.
+    """
+    columns = table_columns(store, "customers")
+    if "cycle_status" not in columns or "cycle_ended_at" not in columns:
+        return []
+    rows = store.all(_UNREACHED_SELECT + " WHERE c.cycle_status = 'unreached'")
     # Sorted here: an ORDER BY would make SQLite scan every customer instead of the
     # partial index of unreached ones.
     return sorted(rows, key=lambda row: row["id"])
+
+
+def unreached_cycle(store: Store, customer_id: int) -> dict | None:
+    """One customer's row as :func:`unreached_cycles` gives it, or None when their last
+    care cycle did not end unreached."""
+    if "cycle_status" not in table_columns(store, "customers"):
+        return None
+    return store.one(_UNREACHED_SELECT + " WHERE c.id = ? AND c.cycle_status = 'unreached'",
+                     (customer_id,))
 
 
 def customer_rows_by_ids(store: Store, ids: Iterable[int]) -> dict[int, dict]:

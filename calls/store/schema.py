@@ -485,6 +485,164 @@ def _customers_drop_revenue_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_customers_revenue")
 
 
+@migrations(name="audit_0001_trail")
+def _audit_trail(db: Database) -> None:
+    # Who did what and when. Append-only: rows are written in the same transaction as the
+    # change they describe, and the triggers make SQLite refuse to change or remove one.
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,                  -- UTC moment of the change
+            actor TEXT NOT NULL,               -- account name, else the OS login
+            action TEXT NOT NULL,              -- e.g. dnc.remove, login.failed
+            subject TEXT,                      -- what it was done to (a number, a ref, a name)
+            details TEXT                       -- JSON object
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_audit_at ON audit(at)")
+    db.execute("CREATE INDEX idx_audit_actor ON audit(actor, at)")
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+    )
+
+
+@migrations(name="loop_0001_deadlines_history_escalations")
+def _loop_deadlines_history_escalations(db: Database) -> None:
+    # First contact with the customer about a follow-up (a call that reached them, the
+    # owner saying so, or the close): the deadlines measure time to it.
+    db.execute("ALTER TABLE followups ADD COLUMN first_contact_at TEXT")
+    db.execute("ALTER TABLE followups ADD COLUMN first_contact_by TEXT")
+    # Every status a follow-up has been in, from when, by whom. Written by triggers so
+    # that no writer (the loop, the queue, a bulk DNC cancel, another area's code) can
+    # change a status without it being recorded: time in each status is the gap between
+    # a row and the next.
+    db.execute(
+        """
+        CREATE TABLE followup_history (
+            id INTEGER PRIMARY KEY,
+            followup_id INTEGER NOT NULL REFERENCES followups(id),
+            status TEXT NOT NULL,              -- open | contacted | done | cancelled
+            at TEXT NOT NULL,
+            by TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_followup_history ON followup_history(followup_id, at)")
+    db.execute(
+        """
+        CREATE TRIGGER followup_history_insert AFTER INSERT ON followups
+        BEGIN
+            INSERT INTO followup_history (followup_id, status, at, by)
+            VALUES (NEW.id, NEW.status, NEW.created_at, NEW.created_by);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER followup_history_status AFTER UPDATE OF status ON followups
+        WHEN OLD.status IS NOT NEW.status
+        BEGIN
+            INSERT INTO followup_history (followup_id, status, at, by)
+            VALUES (NEW.id, NEW.status,
+                    coalesce(NEW.closed_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+                    NEW.closed_by);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER followup_history_contact AFTER UPDATE OF first_contact_at ON followups
+        WHEN OLD.first_contact_at IS NULL AND NEW.first_contact_at IS NOT NULL
+        BEGIN
+            INSERT INTO followup_history (followup_id, status, at, by)
+            VALUES (NEW.id, 'contacted', NEW.first_contact_at, NEW.first_contact_by);
+        END
+        """
+    )
+    # The follow-ups that existed before: opened when created, closed when closed.
+    db.execute(
+        "INSERT INTO followup_history (followup_id, status, at, by) "
+        "SELECT id, 'open', created_at, created_by FROM followups"
+    )
+    db.execute(
+        "INSERT INTO followup_history (followup_id, status, at, by) "
+        "SELECT id, status, closed_at, closed_by FROM followups "
+        "WHERE status != 'open' AND closed_at IS NOT NULL"
+    )
+    # A follow-up past a deadline is escalated once per deadline (first contact, close):
+    # to whom, when, and how long the customer had waited by then.
+    db.execute(
+        """
+        CREATE TABLE followup_escalations (
+            id INTEGER PRIMARY KEY,
+            followup_id INTEGER NOT NULL REFERENCES followups(id),
+            deadline TEXT NOT NULL,            -- first_contact | close
+            deadline_at TEXT NOT NULL,
+            escalated_at TEXT NOT NULL,
+            escalated_to TEXT NOT NULL,        -- the owner's supervisor, or the group
+            owner TEXT,                        -- the owner at the time
+            waited_seconds INTEGER NOT NULL,   -- from the follow-up opened to escalated_at
+            UNIQUE (followup_id, deadline)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_followup_escalations_at ON followup_escalations(escalated_at)")
+
+
+@migrations(name="themes_0001_tags_and_reviews")
+def _themes_tags_and_reviews(db: Database) -> None:
+    # Theme tags on what customers say: an open answer (call_id + answer_key) or a
+    # follow-up (its problem and fix notes). 'suggested' rows record what the keywords
+    # proposed when someone was shown them; 'confirmed' rows are what a person chose.
+    db.execute(
+        """
+        CREATE TABLE theme_tags (
+            id INTEGER PRIMARY KEY,
+            call_id INTEGER REFERENCES calls(id),
+            answer_key TEXT,
+            followup_id INTEGER REFERENCES followups(id),
+            theme TEXT NOT NULL,
+            source TEXT NOT NULL,              -- suggested | confirmed
+            tagged_at TEXT NOT NULL,
+            tagged_by TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_theme_tags_answer ON theme_tags(call_id, answer_key)")
+    db.execute("CREATE INDEX idx_theme_tags_followup ON theme_tags(followup_id)")
+    # A person looked at the tags of an answer or a follow-up and confirmed them (maybe
+    # none): from then on the confirmed set wins over whatever the keywords suggest.
+    # root_cause: a fix that removed the cause, not only this customer's problem.
+    db.execute(
+        """
+        CREATE TABLE theme_reviews (
+            id INTEGER PRIMARY KEY,
+            call_id INTEGER REFERENCES calls(id),
+            answer_key TEXT,
+            followup_id INTEGER REFERENCES followups(id),
+            root_cause INTEGER NOT NULL DEFAULT 0,
+            reviewed_at TEXT NOT NULL,
+            reviewed_by TEXT
+        )
+        """
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX idx_theme_reviews_answer ON theme_reviews(call_id, answer_key) "
+        "WHERE call_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX idx_theme_reviews_followup ON theme_reviews(followup_id) "
+        "WHERE followup_id IS NOT NULL"
+    )
+
+
 @migrations(name="rules_0001_region_and_jurisdiction_zone_key")
 def _rules_region_zone_key(db: Database) -> None:
     # The state / province / Land the customer list gives (a code such as FL, ON, BY):

@@ -85,7 +85,9 @@ def detractor(store, now):
     return cid, fix
 
 
-async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(db_path, store, now, detractor):
+async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
+    db_path, store, now, detractor, notifications
+):
     from tui.screens.followups import FollowupsScreen
     from tui.screens.queue import QueueScreen
 
@@ -107,6 +109,9 @@ async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(db_path, store,
         await pilot.press("enter")
         await wait_for(pilot, lambda: fu.get_followup(store, fix.id).status == "done")
         await wait_for(pilot, lambda: _table_keys(screen) == [])
+        # The caller is told the recovery call is queued, and sees no error.
+        await wait_for(pilot, lambda: any("recovery call" in m for m in notifications.messages()))
+        assert notifications.messages("error") == []
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
         await wait_for(pilot, lambda: str(customer_id) in _table_keys(app.screen))

@@ -256,8 +256,10 @@ async def test_unfinished_call_closed_as_partial(shift_db):
     assert row["outcome"] == "partial" and row["ended_at"] is not None
 
 
-async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(shift_db,
-                                                                           monkeypatch):
+async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
+    shift_db, monkeypatch, notifications
+):
+    notifications.expect_error("disk hiccup")
     from tui import core
 
     real = core.save_answer

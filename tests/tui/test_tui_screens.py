@@ -277,7 +277,8 @@ async def test_palette_offers_only_the_outcomes_that_apply_now(shift_db):
         assert "End the shift (shows a summary)" in titles
 
 
-async def test_a_customer_another_caller_just_took_cannot_be_taken(shift_db):
+async def test_a_customer_another_caller_just_took_cannot_be_taken(shift_db, notifications):
+    notifications.expect_error("cannot be taken: being called by")
     from calls.policy import DEFAULT_POLICY
     from calls.queue import claim_next
 

@@ -547,12 +547,14 @@ class FollowupsScreen(Screen):
                 note,
                 app.now(),
                 app.policy,
-                on_done=self._closed,
+                on_done=self._show_closed,
             )
 
         self.app.push_screen(CloseNoteScreen(f, "done"), closed)
 
-    def _closed(self, result) -> None:
+    # Not ``_closed``: Textual keeps a ``_closed`` flag on every message pump, and a
+    # method of that name was replaced by it ("'bool' object is not callable").
+    def _show_closed(self, result) -> None:
         closed, recovery = result
         message = f"Done: #{closed.id} {closed.kind.replace('_', ' ')} for {closed.customer_name}."
         if recovery is not None:

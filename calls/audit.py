@@ -1,0 +1,133 @@
+"""The audit trail: an append-only record of who did what and when.
+
+Every auditable change calls :func:`record` *inside* the ``store.write()`` transaction that
+makes the change, so the row and the change commit together or not at all (a failed
+change leaves no audit row). Nothing in carecall updates or deletes an audit row; the
+table's triggers refuse it.
+
+The actor is the logged-in account's name; a command-line action with no account
+records the OS login (:func:`os_login`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from calls.clock import from_iso, to_iso
+from calls.errors import UserError
+from calls.store import Store
+from calls.store import audit as q
+
+# Every kind of action the trail records, with what it means. A family is the part before
+# the dot: ``carecall audit --action dnc`` lists both ``dnc.add`` and ``dnc.remove``.
+ACTIONS: dict[str, str] = {
+    "login": "signed in at a seat",
+    "login.failed": "a wrong password or an unknown or disabled account at a seat",
+    "login.locked": "an account locked after too many wrong passwords",
+    "logout": "signed out (or the seat closed)",
+    "unlock": "unlocked an idle seat with the password",
+    "dnc.add": "a number put on the do-not-call list",
+    "dnc.remove": "a number taken off the do-not-call list (with the reason)",
+    "followup.close": "a follow-up closed (done)",
+    "followup.cancel": "a follow-up cancelled",
+    "followup.reassign": "a follow-up given to another owner",
+    "customer.edit": "customer data changed by hand",
+    "customer.number": "a customer's phone number corrected",
+    "import": "a customer, order or do-not-call list imported",
+    "export": "data written out of carecall (what, how many rows, where)",
+    "account.add": "an account created",
+    "account.role": "an account's role changed",
+    "account.disable": "an account disabled",
+    "account.enable": "an account enabled again",
+    "account.password": "an account's password set",
+    "claims.release": "a caller's claims released by a supervisor",
+    "seat.pause": "a caller paused by a supervisor",
+    "policy.load": "a care policy file loaded (its hash)",
+    "script.load": "a survey script version loaded",
+}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the trail."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: dict) -> AuditEntry:
+        return cls(
+            id=row["id"],
+            at=from_iso(row["at"]),
+            actor=row["actor"],
+            action=row["action"],
+            subject=row["subject"],
+            details=json.loads(row["details"]) if row["details"] else {},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": to_iso(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "subject": self.subject,
+            "details": self.details,
+        }
+
+
+def os_login() -> str:
+    """The OS login running this process (the actor of a command without an account)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def record(store: Store, actor: str, action: str, subject: str | None = None,
+           details: dict[str, Any] | None = None, *, now: datetime) -> int:
+    """Append one audit row and return its id.
+
+    Call it inside the ``store.write()`` that makes the change (it joins that
+    transaction, so a change that fails leaves no row). Called outside one, the row is
+    written in a transaction of its own (for events that change nothing else, such as a
+    failed login). ``action`` must be one of :data:`ACTIONS`.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; add it to calls.audit.ACTIONS")
+    if not actor:
+        raise ValueError("an audit row needs an actor")
+    text = json.dumps(details, sort_keys=True, default=str) if details else None
+    with store.write():
+        return q.insert_entry(store, to_iso(now), actor, action,
+                              None if subject is None else str(subject), text)
+
+
+def check_action(kind: str) -> str:
+    """A kind or family a user typed for ``--action``, or a UserError listing the kinds."""
+    kind = kind.strip().lower()
+    families = {a.split(".")[0] for a in ACTIONS}
+    if kind in ACTIONS or kind in families:
+        return kind
+    raise UserError(f"--action: unknown kind {kind!r}; known: {', '.join(sorted(ACTIONS))}")
+
+
+def entries(store: Store, *, since: datetime | None = None, until: datetime | None = None,
+            actor: str | None = None, action: str | None = None, subject: str | None = None,
+            limit: int | None = None) -> list[AuditEntry]:
+    """The trail, oldest first, filtered; ``limit`` keeps the most recent rows."""
+    rows = q.select_entries(
+        store,
+        since=to_iso(since) if since else None,
+        until=to_iso(until) if until else None,
+        actor=actor, action=action, subject=subject, limit=limit,
+    )
+    return [AuditEntry.from_row(r) for r in rows]

@@ -1,0 +1,68 @@
+"""carecall audit: read the audit trail (who did what and when). See docs/team.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from calls.clock import parse_user_moment
+from calls.commands.common import DbOption, JsonOption, console, open_store, user_errors
+
+
+def _details_text(details: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in details.items())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit`` to the app."""
+
+    @app.command("audit")
+    def audit(
+        since: Annotated[str | None, typer.Option(
+            "--since", metavar="DATE",
+            help="From this day or moment on (ISO, UTC), e.g. 2026-03-10.")] = None,
+        user: Annotated[str | None, typer.Option(
+            "--user", metavar="NAME", help="Only what this account (or OS login) did.")] = None,
+        action: Annotated[str | None, typer.Option(
+            "--action", metavar="KIND",
+            help="Only this kind (e.g. dnc.remove) or family (e.g. dnc, login).")] = None,
+        limit: Annotated[int | None, typer.Option(
+            "--limit", min=1, help="Only the most recent N rows (default: all with "
+            "--json, else 200).")] = None,
+        as_json: JsonOption = False,
+        db: DbOption = None,
+    ) -> None:
+        """Show the audit trail, oldest first: logins, do-not-call changes, follow-ups
+        closed or reassigned, customer corrections, imports, exports, accounts, policy and
+        script versions. Nothing can change or delete a row."""
+        from calls import audit as trail
+
+        with user_errors():
+            start = parse_user_moment(since, "--since") if since else None
+            kind = trail.check_action(action) if action else None
+        store = open_store(db)
+        shown = limit if (limit or as_json) else 200
+        rows = trail.entries(store, since=start, actor=user, action=kind, limit=shown)
+        if as_json:
+            print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+            return
+        if not rows:
+            console.print("No audit rows match.")
+            return
+        table = Table()
+        table.add_column("when (UTC)", no_wrap=True)
+        table.add_column("who", no_wrap=True)
+        table.add_column("action", no_wrap=True)
+        table.add_column("subject", overflow="fold")
+        table.add_column("details", overflow="fold", ratio=1)
+        for r in rows:
+            table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", escape(r.actor), r.action,
+                          escape(r.subject or ""), escape(_details_text(r.details)))
+        console.print(table)
+        if limit is None and len(rows) == shown:
+            console.print(f"the most recent {shown} rows (--limit N, or --json for all)",
+                          highlight=False, soft_wrap=True)

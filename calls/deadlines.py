@@ -1,0 +1,394 @@
+"""Follow-up deadlines and escalation (issue 17).
+
+Each follow-up kind has deadlines in the policy (``[deadlines]``, see docs/followups.md):
+a detractor's ``fix_problem`` is first contacted within 48 hours and closed within 10
+days, a callback is made at its time, a note or gift goes out before its occasion. The
+pure functions here say which deadlines a follow-up has and which it has missed at
+``now``; :func:`escalate_overdue` records, once per follow-up and deadline, that a missed
+one was escalated to the owner's supervisor (until accounts name supervisors: the
+policy's ``deadlines.supervisors``, as a group), with how long the customer had waited.
+:func:`deadline_figures` gives the report its share closed on time and the median times
+to first contact and to close, per kind and owner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from statistics import median
+from typing import Any
+
+from calls.clock import UTC, from_iso, to_iso
+from calls.policy import DEFAULT_POLICY, KindDeadline, Policy
+from calls.store import Store
+from calls.store import deadlines as q
+
+FIRST_CONTACT = "first_contact"
+CLOSE = "close"
+DEADLINE_LABEL = {FIRST_CONTACT: "first contact", CLOSE: "close"}
+_DAY = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One deadline of a follow-up: ``first_contact`` or ``close``, and its moment."""
+
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A missed deadline, escalated once: to whom, when, how long the customer waited."""
+
+    id: int
+    followup_id: int
+    deadline: str
+    deadline_at: datetime
+    escalated_at: datetime
+    escalated_to: str
+    owner: str | None
+    waited: timedelta
+    kind: str = ""
+    status: str = "open"
+    customer_ref: str = ""
+    customer_name: str = ""
+
+    @classmethod
+    def from_row(cls, row: dict) -> Escalation:
+        """Build from a row of :func:`calls.store.deadlines.escalation_rows`."""
+        return cls(
+            id=row["id"],
+            followup_id=row["followup_id"],
+            deadline=row["deadline"],
+            deadline_at=from_iso(row["deadline_at"]),
+            escalated_at=from_iso(row["escalated_at"]),
+            escalated_to=row["escalated_to"],
+            owner=row.get("owner"),
+            waited=timedelta(seconds=row["waited_seconds"]),
+            kind=row.get("kind") or "",
+            status=row.get("status") or "open",
+            customer_ref=row.get("customer_ref") or "",
+            customer_name=row.get("customer_name") or "",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (moments as store text, the wait in hours)."""
+        return {
+            "deadline": self.deadline,
+            "deadline_at": to_iso(self.deadline_at),
+            "escalated_at": to_iso(self.escalated_at),
+            "escalated_to": self.escalated_to,
+            "owner": self.owner,
+            "waited_hours": round(self.waited.total_seconds() / 3600, 1),
+        }
+
+
+# -- pure ----------------------------------------------------------------------------
+
+
+def occasion_day(occasion: str | None) -> date | None:
+    """The day of a note's or gift's occasion ("birthday 2026-03-15"), or None."""
+    if not occasion:
+        return None
+    days = []
+    for text in _DAY.findall(occasion):
+        try:
+            days.append(date.fromisoformat(text))
+        except ValueError:
+            continue
+    return min(days) if days else None  # two occasions in one note: the first one
+
+
+def deadlines_for(kind: str, created_at: datetime, due_at: datetime | None,
+                  occasion: str | None, policy: Policy = DEFAULT_POLICY) -> list[Deadline]:
+    """The deadlines of a follow-up of ``kind`` opened at ``created_at``.
+
+    The close deadline is the earliest of: ``close_hours`` after it was opened; its due
+    time plus ``grace_minutes`` (``at_due``); the start (UTC) of its occasion's day
+    (``before_occasion``; the due time when it names no occasion day).
+    """
+    rule: KindDeadline | None = policy.deadlines.kinds.get(kind)
+    if rule is None:
+        return []
+    out: list[Deadline] = []
+    if rule.first_contact_hours:
+        out.append(Deadline(FIRST_CONTACT, created_at + timedelta(hours=rule.first_contact_hours)))
+    closes: list[datetime] = []
+    if rule.close_hours:
+        closes.append(created_at + timedelta(hours=rule.close_hours))
+    if rule.at_due and due_at is not None:
+        closes.append(due_at + timedelta(minutes=rule.grace_minutes))
+    if rule.before_occasion:
+        day = occasion_day(occasion)
+        if day is not None:
+            closes.append(datetime.combine(day, time(0), tzinfo=UTC))
+        elif due_at is not None:
+            closes.append(due_at + timedelta(minutes=rule.grace_minutes))
+    if closes:
+        out.append(Deadline(CLOSE, min(closes)))
+    return out
+
+
+def missed_deadlines(kind: str, status: str, created_at: datetime, due_at: datetime | None,
+                     occasion: str | None, first_contact_at: datetime | None, now: datetime,
+                     policy: Policy = DEFAULT_POLICY) -> list[Deadline]:
+    """The deadlines an open follow-up has missed at ``now`` (strictly past them; at the
+    deadline itself it is still on time). A first contact already made is not missed."""
+    if status != "open":
+        return []
+    out = []
+    for d in deadlines_for(kind, created_at, due_at, occasion, policy):
+        if d.name == FIRST_CONTACT and first_contact_at is not None:
+            continue
+        if now > d.at:
+            out.append(d)
+    return out
+
+
+def _moment(row: dict, key: str) -> datetime | None:
+    return from_iso(row[key]) if row.get(key) else None
+
+
+def _row_missed(row: dict, now: datetime, policy: Policy) -> list[Deadline]:
+    return missed_deadlines(row["kind"], row["status"], from_iso(row["created_at"]),
+                            _moment(row, "due_at"), row.get("occasion"),
+                            _moment(row, "first_contact_at"), now, policy)
+
+
+# -- escalation ----------------------------------------------------------------------
+
+
+def supervisor_for(store: Store, owner: str | None, policy: Policy = DEFAULT_POLICY) -> str:
+    """Whom a missed deadline of ``owner``'s goes to: the owner's supervisor once accounts
+    say who that is, else the policy's supervisors (as a group), else the group's name."""
+    try:
+        from calls import accounts  # the team area's accounts and roles, once on main
+    except ImportError:
+        accounts = None
+    finder = getattr(accounts, "supervisor_of", None) if accounts is not None else None
+    if finder is not None and owner:
+        try:
+            found = finder(store, owner)
+        except Exception:  # noqa: BLE001 - an unknown owner falls back to the group
+            found = None
+        if found:
+            return str(found)
+    if policy.deadlines.supervisors:
+        return ", ".join(policy.deadlines.supervisors)
+    return policy.deadlines.group
+
+
+def escalate_overdue(store: Store, now: datetime,
+                     policy: Policy = DEFAULT_POLICY) -> list[Escalation]:
+    """Escalate every open follow-up past a deadline that was not escalated yet for that
+    deadline; returns the new escalations. Idempotent: run it as often as you like (the
+    list, the dashboard, the shift app and ``carecall plan`` do)."""
+    stamp = to_iso(now)
+    new_ids: list[int] = []
+    with store.write():
+        for row in q.open_followup_rows(store, policy.deadlines.kinds):
+            done = set((row.get("escalated") or "").split(","))
+            for d in _row_missed(row, now, policy):
+                if d.name in done:
+                    continue
+                waited = now - from_iso(row["created_at"])
+                new_id = q.insert_escalation(store, {
+                    "followup_id": row["id"],
+                    "deadline": d.name,
+                    "deadline_at": to_iso(d.at),
+                    "escalated_at": stamp,
+                    "escalated_to": supervisor_for(store, row.get("owner"), policy),
+                    "owner": row.get("owner"),
+                    "waited_seconds": max(int(waited.total_seconds()), 0),
+                })
+                if new_id is not None:
+                    new_ids.append(new_id)
+        if not new_ids:
+            return []
+        rows = q.escalation_rows(store, since=stamp)
+    return [Escalation.from_row(r) for r in rows if r["id"] in set(new_ids)]
+
+
+def escalations_by_followup(store: Store, followup_ids) -> dict[int, list[Escalation]]:
+    """Escalations of these follow-ups, oldest first, by follow-up id."""
+    out: dict[int, list[Escalation]] = {}
+    for row in reversed(q.escalation_rows(store, followup_ids=followup_ids)):
+        out.setdefault(row["followup_id"], []).append(Escalation.from_row(row))
+    return out
+
+
+def open_escalations(store: Store, limit: int | None = None) -> list[Escalation]:
+    """Escalations of follow-ups still open, newest first (the dashboard's list)."""
+    return [Escalation.from_row(r) for r in q.escalation_rows(store, open_only=True,
+                                                               limit=limit)]
+
+
+def escalations_since(store: Store, since: datetime) -> list[Escalation]:
+    """Escalations made at or after ``since`` of follow-ups still open, newest first."""
+    return [Escalation.from_row(r)
+            for r in q.escalation_rows(store, since=to_iso(since), open_only=True)]
+
+
+def sees_escalation(user: str | None, e: Escalation, policy: Policy = DEFAULT_POLICY) -> bool:
+    """True when ``user`` should be told about ``e``: its owner, whoever it went to, any of
+    the policy's supervisors, or anybody while no supervisors are named (a trial)."""
+    if not user:
+        return False
+    name = user.casefold()
+    if e.owner and e.owner.casefold() == name:
+        return True
+    targets = {t.strip().casefold() for t in e.escalated_to.split(",")}
+    if name in targets:
+        return True
+    named = {s.casefold() for s in policy.deadlines.supervisors}
+    return name in named or (not named and e.escalated_to == policy.deadlines.group)
+
+
+# -- the overdue view --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    """An open follow-up past its due time or a deadline, and its escalations."""
+
+    followup: Any  # calls.followups.Followup
+    missed: list[Deadline]
+    escalations: list[Escalation]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The follow-up's JSON with ``missed_deadlines`` and ``escalations``."""
+        out = self.followup.to_dict()
+        out["missed_deadlines"] = [{"deadline": d.name, "deadline_at": to_iso(d.at)}
+                                   for d in self.missed]
+        out["escalated"] = bool(self.escalations)
+        out["escalations"] = [e.to_dict() for e in self.escalations]
+        return out
+
+
+def overdue_followups(store: Store, now: datetime, policy: Policy = DEFAULT_POLICY, *,
+                      owner: str | None = None, kind: str | None = None,
+                      customer_id: int | None = None) -> list[OverdueItem]:
+    """Open follow-ups past their due time or past a deadline at ``now``, due first."""
+    from calls.followups import Followup, list_followups
+
+    by_id: dict[int, Followup] = {
+        f.id: f for f in list_followups(store, owner=owner, kind=kind, status="open",
+                                        due_before=now - timedelta(seconds=1),
+                                        customer_id=customer_id)
+    }
+    missed: dict[int, list[Deadline]] = {}
+    for row in q.open_followup_rows(store, policy.deadlines.kinds, owner=owner, kind=kind):
+        if customer_id is not None and row["customer_id"] != customer_id:
+            continue
+        late = _row_missed(row, now, policy)
+        if late:
+            missed[row["id"]] = late
+            by_id.setdefault(row["id"], Followup.from_row(row))
+    for f in by_id.values():
+        missed.setdefault(f.id, [d for d in deadlines_for(
+            f.kind, f.created_at, f.due_at, f.occasion, policy) if now > d.at and not (
+                d.name == FIRST_CONTACT and f.first_contact_at is not None)])
+    escalations = escalations_by_followup(store, by_id)
+    items = [OverdueItem(f, missed[f.id], escalations.get(f.id, [])) for f in by_id.values()]
+    far = datetime.max.replace(tzinfo=UTC)
+
+    def first_due(item: OverdueItem) -> tuple:
+        moments = [d.at for d in item.missed]
+        if item.followup.due_at is not None:
+            moments.append(item.followup.due_at)
+        return (min(moments) if moments else far, item.followup.id)
+
+    return sorted(items, key=first_due)
+
+
+# -- history -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusSpell:
+    """A time a follow-up spent in one status (``until`` None: still in it)."""
+
+    status: str
+    since: datetime
+    until: datetime | None
+    by: str | None
+
+    def duration(self, now: datetime) -> timedelta:
+        """How long it was (or has been, at ``now``) in this status."""
+        return (self.until or now) - self.since
+
+
+def status_history(store: Store, followup_id: int) -> list[StatusSpell]:
+    """Each status the follow-up has been in, from when to when, and who moved it there."""
+    rows = q.history_rows(store, followup_id)
+    out = []
+    for i, row in enumerate(rows):
+        until = from_iso(rows[i + 1]["at"]) if i + 1 < len(rows) else None
+        if row["status"] in ("done", "cancelled"):
+            until = from_iso(row["at"])  # the end: no time is spent "in" a closed status
+        out.append(StatusSpell(row["status"], from_iso(row["at"]), until, row.get("by")))
+    return out
+
+
+# -- the report's figures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineFigures:
+    """Per kind and owner: closed on time, median hours to first contact and to close."""
+
+    kind: str
+    owner: str
+    opened: int                    # opened in the period
+    closed: int                    # done in the period
+    closed_on_time: int            # of those, done by their close deadline
+    on_time_share: float | None    # % of closed (with a close deadline) done on time
+    contacted: int                 # first contacted in the period
+    median_hours_to_first_contact: float | None
+    median_hours_to_close: float | None
+    escalated: int                 # follow-ups of these with an escalation
+    open_past_deadline: int        # still open and past a deadline at the end
+
+
+def deadline_figures(store: Store, start: str, end: str, as_of: datetime,
+                     policy: Policy = DEFAULT_POLICY) -> list[DeadlineFigures]:
+    """The deadline figures for ``[start, end)``; open ones are judged at ``as_of``."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in q.figure_rows(store, start, end):
+        key = (row["kind"], row.get("owner") or "anyone")
+        g = groups.setdefault(key, {"opened": 0, "closed": 0, "on_time": 0, "with_deadline": 0,
+                                    "contact": [], "close": [], "escalated": 0, "past": 0})
+        created = from_iso(row["created_at"])
+        if start <= row["created_at"] < end:
+            g["opened"] += 1
+        if row["escalations"]:
+            g["escalated"] += 1
+        first = _moment(row, "first_contact_at")
+        if first is not None and start <= row["first_contact_at"] < end:
+            g["contact"].append((first - created).total_seconds() / 3600)
+        closed = _moment(row, "closed_at")
+        if row["status"] == "done" and closed is not None and start <= row["closed_at"] < end:
+            g["closed"] += 1
+            g["close"].append((closed - created).total_seconds() / 3600)
+            close = [d for d in deadlines_for(row["kind"], created, _moment(row, "due_at"),
+                                              row.get("occasion"), policy) if d.name == CLOSE]
+            if close:
+                g["with_deadline"] += 1
+                g["on_time"] += closed <= close[0].at
+        if _row_missed(row, as_of, policy):
+            g["past"] += 1
+    out = []
+    for (kind, owner), g in sorted(groups.items()):
+        out.append(DeadlineFigures(
+            kind=kind, owner=owner, opened=g["opened"], closed=g["closed"],
+            closed_on_time=g["on_time"],
+            on_time_share=(round(100.0 * g["on_time"] / g["with_deadline"], 1)
+                           if g["with_deadline"] else None),
+            contacted=len(g["contact"]),
+            median_hours_to_first_contact=round(median(g["contact"]), 1) if g["contact"] else None,
+            median_hours_to_close=round(median(g["close"]), 1) if g["close"] else None,
+            escalated=g["escalated"], open_past_deadline=g["past"],
+        ))
+    return out

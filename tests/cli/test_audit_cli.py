@@ -1,0 +1,43 @@
+"""carecall audit: the trail as a table and as JSON, with filters; bad filters exit 2."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from typer.testing import CliRunner
+
+from calls import audit
+from calls.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_audit_json_and_filters(store, now):
+    audit.record(store, "ann", "dnc.remove", "+12125550101", {"reason": "customer asked"},
+                 now=now)
+    audit.record(store, "bob", "login", "bob", now=now + timedelta(days=1))
+    data = json.loads(run("audit", "--json").stdout)
+    assert [(d["actor"], d["action"]) for d in data] == [("ann", "dnc.remove"), ("bob", "login")]
+    assert data[0]["details"] == {"reason": "customer asked"}
+    assert data[0]["at"] == "2026-03-10T15:00:00Z"
+    only = json.loads(run("audit", "--json", "--user", "bob").stdout)
+    assert [d["actor"] for d in only] == ["bob"]
+    fam = json.loads(run("audit", "--json", "--action", "dnc").stdout)
+    assert [d["action"] for d in fam] == ["dnc.remove"]
+    later = json.loads(run("audit", "--json", "--since", "2026-03-11").stdout)
+    assert [d["actor"] for d in later] == ["bob"]
+    table = run("audit")
+    assert table.exit_code == 0 and "dnc.remove" in table.stdout and "reason=customer" in table.stdout
+
+
+def test_audit_bad_filters_exit_2(store):
+    bad = run("audit", "--action", "nope")
+    assert bad.exit_code == 2 and "unknown kind" in bad.stderr
+    bad = run("audit", "--since", "yesterday-ish")
+    assert bad.exit_code == 2 and "--since" in bad.stderr
+    assert run("audit").stdout.strip() == "No audit rows match."
