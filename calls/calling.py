@@ -330,7 +330,7 @@ def correct_number(store: Store, customer_id: int, raw: str, now: datetime) -> C
     """Replace a customer's phone number (after a wrong number); the customer can be
     called again. The number is read in the old number's region unless written
     internationally. UserError for a number that is not valid."""
-    from calls.phones import PhoneError, normalise_phone
+    from calls.ingest.phones import PhoneError, normalise_phone
 
     with store.write():
         state = q.customer_state(store, customer_id)

@@ -1,48 +1,75 @@
 """The ``carecall`` command line: thin Typer commands over the core.
 
-Each area registers its commands from ``calls/commands/<area>.py``.
+Each area registers its commands from ``calls/commands/<area>.py`` (``register(app)``).
+A command line imports only the area it names: ``calls/commands/catalogue.py`` says which
+area holds which command (and each command's one-line help, for ``carecall --help``
+without importing any area). ``calls.cli.app`` is the whole app, every area registered
+(tests and shell completion use it).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 
-import typer
-
-from calls.commands import common
-
-app = typer.Typer(
-    name="carecall",
-    help="Customer care-call programmes: import lists, work the call queue, report.",
-    no_args_is_help=False,
-    add_completion=False,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
-
-# Area modules; each has register(app). Order is the order of --help.
-_AREAS = (
-    "import_cmd",      # carecall import, demo                      (issue: foundation)
-    "orders_cmd",      # carecall import-orders, customers          (issue: purchases)
-    "queue_cmd",       # carecall queue, next, release, dnc          (issue: queue)
-    "script_cmd",      # carecall script check/list/show            (issue: scripts)
-    "shift_cmd",       # carecall shift (and no command), dashboard (issue: TUI)
-    "followups_cmd",   # carecall followups, plan                   (issue: follow-ups)
-    "report_cmd",      # carecall report, export                    (issue: reports)
-    "audit_cmd",       # carecall audit                             (issue 13: team)
-)
+# Root options that take no value, so the first other word is the command's name.
+_ROOT_FLAGS = {"-q", "--quiet"}
+_COMPLETION_VAR = "_CARECALL_COMPLETE"
 
 
-def _register_all() -> None:
+def _root_app():
+    """A Typer app with the root options and no command registered yet."""
+    import typer
+
+    from calls.commands import common
+
+    root = typer.Typer(
+        cls=common.CarecallGroup,
+        name="carecall",
+        help="Customer care-call programmes: import lists, work the call queue, report.",
+        no_args_is_help=False,
+        add_completion=True,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+    )
+
+    root.callback(invoke_without_command=True)(common.root_callback)
+    return root
+
+
+def build_app(areas: tuple[str, ...] | None = None):
+    """The Typer app with ``areas`` registered (all of them when None)."""
     import importlib
 
-    for area in _AREAS:
-        module = importlib.import_module(f"calls.commands.{area}")
-        module.register(app)
+    from calls.commands import catalogue, common
+
+    root = _root_app()
+    for area in areas if areas is not None else catalogue.AREAS:
+        importlib.import_module(f"calls.commands.{area}").register(root)
+    return root
 
 
-_register_all()
+def _command_word(argv: list[str]) -> str | None:
+    """The command a command line names (the first word that is not a root flag)."""
+    for word in argv:
+        if word in _ROOT_FLAGS:
+            continue
+        return None if word.startswith("-") else word
+    return None
+
+
+def _fast_answer(argv: list[str]) -> bool:
+    """Answer ``--help`` and ``--version`` without importing Typer; True when answered."""
+    if argv in (["--help"], ["-h"]):
+        from calls.commands import catalogue
+
+        sys.stdout.write(catalogue.root_help())
+        return True
+    if argv == ["--version"]:
+        from calls import __version__
+
+        sys.stdout.write(f"carecall {__version__}\n")
+        return True
+    return False
 
 
 def run_shift_app(db_path, caller: str, *, script, policy, clock):
@@ -64,9 +91,28 @@ def run_dashboard_app(db_path) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: run the app; a locked database is a message, not a trace."""
+    """Console-script entry point: import only the named command's area, then run it.
+
+    A locked database is a message, not a trace.
+    """
+    import os
+    import sqlite3
+
+    argv = sys.argv[1:]
+    if _fast_answer(argv):
+        return
+    from calls.commands import catalogue, common
+
+    word = _command_word(argv)
+    area = catalogue.COMMANDS.get(word, (None,))[0] if word else None
+    if os.environ.get(_COMPLETION_VAR) or (word is not None and area is None):
+        areas = None                      # completion or an unknown word: everything
+    elif word is None:
+        areas = ("shift_cmd",)            # no command: the shift (or root --help)
+    else:
+        areas = (area,)
     try:
-        app()
+        build_app(areas)(prog_name="carecall")
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             common.err_console.print(
@@ -75,3 +121,12 @@ def main() -> None:
             )
             sys.exit(2)
         raise
+
+
+def __getattr__(name: str):
+    # ``calls.cli.app``: the whole app, built on first use (tests, completion scripts).
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)

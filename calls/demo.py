@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from calls.clock import now_utc
-from calls.importer import ImportOptions, import_customers
+from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import APP_NAME, Store
 
 __all__ = ["DEMO_ANCHOR", "build_demo", "demo_db_path", "demo_list_path", "demo_orders_path"]
@@ -92,7 +92,7 @@ def build_demo(path: str | os.PathLike, now: datetime | None = None) -> dict:
                 store, listing, ImportOptions(region="US", by_user="demo"), now
             )
             from calls.demo_history import generate_history
-            from calls.orders import OrderImportOptions, import_orders
+            from calls.ingest.orders import OrderImportOptions, import_orders
             from calls.store.customers import count_customers, tier_counts
             from calls.store.orders import has_order_lines
 

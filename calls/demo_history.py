@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from calls.calling import next_care_state
 from calls.clock import UTC, to_iso
 from calls.outcomes import Outcome
 from calls.store import Store
 from calls.store import reports as q
+from calls.store.scripts import store_script
+from calls.survey.script import load_script
 
 CALLERS = ("alex", "sam", "jo", "kim", "ravi")
 SEED = 2026
@@ -78,11 +81,6 @@ class _History:
     def _scripts(self) -> dict[str, tuple[int | None, frozenset[str]]]:
         """The shipped scripts the history uses: id in the store and question keys."""
         out: dict[str, tuple[int | None, frozenset[str]]] = {}
-        try:
-            from calls.store.scripts import store_script
-            from calls.survey.script import load_script
-        except ImportError:  # the survey area not installed: calls without a script
-            return {"quarterly": (None, frozenset({"nps"})), "recovery": (None, frozenset())}
         for name in ("quarterly", "recovery"):
             script = load_script(name)
             out[name] = (store_script(self.store, script, self.now), frozenset(script.keys))
@@ -112,10 +110,6 @@ class _History:
         return call_id, ended
 
     def _advance_state(self, c: _Customer, outcome: Outcome, ended: datetime) -> None:
-        try:
-            from calls.calling import next_care_state
-        except ImportError:
-            return
         c.state = next_care_state(c.state, outcome, ended, self.policy)
 
     def answer(self, call_id: int, script: str, at: datetime, values: dict) -> None:

@@ -1,6 +1,6 @@
 """The company's do-not-call list: numbers that are never queued, whichever customer has them.
 
-Numbers are stored in E.164 (``calls.phones.normalise_phone``), so "+1 (212) 555-0100",
+Numbers are stored in E.164 (``calls.ingest.phones.normalise_phone``), so "+1 (212) 555-0100",
 "212-555-0100" and "+12125550100" are one entry. A ``do_not_call`` call outcome adds the
 customer's number here too (``calls.calling.record_outcome``).
 """
@@ -79,7 +79,7 @@ def check_region(region: str) -> str:
 
 def parse_number(raw: str, region: str = "US") -> str:
     """A number as E.164, or UserError saying why it is not one."""
-    from calls.phones import PhoneError, normalise_phone
+    from calls.ingest.phones import PhoneError, normalise_phone
 
     region = check_region(region)
     try:
@@ -175,8 +175,8 @@ def import_numbers(store: Store, path: str | os.PathLike, now: datetime, *,
     """
     import csv
 
-    from calls.phones import PhoneError, normalise_phone
-    from calls.readers import read_table
+    from calls.ingest.phones import PhoneError, normalise_phone
+    from calls.ingest.readers import read_table
 
     region = check_region(region)
     p = Path(path).expanduser()

@@ -26,9 +26,9 @@ from typing import Any
 
 from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
+from calls.ingest.phones import country_name
 from calls.models import FOLLOWUP_KINDS
 from calls.outcomes import CONTACT, Outcome
-from calls.phones import country_name
 from calls.store import Store
 from calls.store import deadlines as dq
 from calls.store import followups as q

@@ -799,35 +799,6 @@ def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
 # -- tiers --------------------------------------------------------------------------
 
 
-def tier_for_share(cumulative_share_before: float, policy: Policy = DEFAULT_POLICY) -> str:
-    """The tier of a customer whose revenue starts at this share of the total (sorted desc).
-
-    A customer is A while the customers before it make less than ``a_share`` of revenue:
-    A = the customers who together make the first 80 %.
-    """
-    if cumulative_share_before < policy.tiers.a_share:
-        return "A"
-    if cumulative_share_before < policy.tiers.b_share:
-        return "B"
-    return "C"
-
-
-def assign_tiers(revenues: list[float | None], policy: Policy = DEFAULT_POLICY) -> list[str]:
-    """Tiers for customers with these revenues (same order). No revenue counts as 0."""
-    values = [max(r or 0.0, 0.0) for r in revenues]
-    total = sum(values)
-    order = sorted(range(len(values)), key=lambda i: -values[i])
-    out = ["C"] * len(values)
-    running = 0.0
-    for i in order:
-        if total <= 0 or values[i] <= 0:
-            out[i] = "C"
-            continue
-        out[i] = tier_for_share(running / total, policy)
-        running += values[i]
-    return out
-
-
 def tier_rank(tier: str | None) -> int:
     """A 0, B 1, C 2, anything else 3 (queue order)."""
     return {"A": 0, "B": 1, "C": 2}.get(tier or "", 3)
@@ -850,11 +821,6 @@ def _zoneinfo(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def holidays_available() -> bool:
-    """True: ``holidays`` is a required dependency (kept for callers that asked)."""
-    return True
 
 
 def holiday_name(jurisdiction: str | None, day: date, policy: Policy) -> str | None:

@@ -81,7 +81,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 def child_import(file: str, db: str, workers: int | None) -> None:
     """Run one import in this process and print its result and peak memory as JSON."""
     from calls.clock import now_utc
-    from calls.importer import ImportOptions, import_customers
+    from calls.ingest.customers import ImportOptions, import_customers
     from calls.store import Store
 
     start = time.perf_counter()

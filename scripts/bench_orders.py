@@ -93,7 +93,7 @@ def make_customers(db: Path, customers: int) -> None:
 def child_import(file: str, db: str, workers: int | None) -> None:
     """Run one orders import in this process; print its result and peak memory as JSON."""
     from calls.clock import now_utc
-    from calls.orders import OrderImportOptions, import_orders
+    from calls.ingest.orders import OrderImportOptions, import_orders
     from calls.store import Store
 
     start = time.perf_counter()

@@ -32,7 +32,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from calls.clock import to_iso
-from calls.policy import DEFAULT_POLICY, REASONS, QueuePolicy, assign_tiers
+from calls.ingest.tiers import assign_tiers
+from calls.policy import DEFAULT_POLICY, REASONS, QueuePolicy
 from calls.queue import build_queue, claim_next, explain, next_opening
 from calls.store import Store
 
@@ -77,7 +78,8 @@ def _customers(n: int, rng: random.Random):
         acc += share
         cum.append(acc)
     revenues = [round(rng.paretovariate(1.16) * 200, 2) for _ in range(n)]
-    tiers = assign_tiers(revenues, DEFAULT_POLICY)
+    tiers = assign_tiers(enumerate(revenues), DEFAULT_POLICY.tiers.a_share,
+                         DEFAULT_POLICY.tiers.b_share)
     today = BASE.date()
     stamp = "2025-01-01T00:00:00Z"
     for i in range(1, n + 1):

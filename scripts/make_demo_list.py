@@ -150,7 +150,7 @@ def fr_number(rng: random.Random, prefix: str) -> str:
 
 
 def _valid(number: str, country: str) -> bool:
-    from calls.phones import PhoneError, normalise_phone
+    from calls.ingest.phones import PhoneError, normalise_phone
 
     try:
         normalise_phone(number, country)
@@ -285,8 +285,8 @@ def make_orders(rows: list[dict[str, str]], seed: int = 7) -> list[dict[str, str
     list's yearly revenue, the last order falls on the list's last purchase, bigger
     customers order more often, and a few orders were cancelled (credit notes "C...").
     """
-    from calls.phones import region_for_country
-    from calls.values import parse_amount, parse_date_text
+    from calls.ingest.phones import region_for_country
+    from calls.ingest.values import parse_amount, parse_date_text
 
     rng = random.Random(seed)
     lines: list[dict[str, str]] = []

@@ -7,11 +7,14 @@ import getpass
 import os
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup, TyperOption
 from rich.markup import escape
 
 from calls.errors import UserError
@@ -21,24 +24,198 @@ DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
-        help="Database file (default: $CARECALL_DB, else carecall.db in the user data dir).",
+        envvar="CARECALL_DB",
+        help="Database file (default: carecall.db in the user data dir).",
         show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CallerOption = Annotated[
     str | None,
-    typer.Option("--caller", help="Caller name (default: $CARECALL_CALLER, else login name)."),
+    typer.Option("--caller", envvar="CARECALL_CALLER",
+                 help="Caller name (default: your login name)."),
 ]
 
 PolicyOption = Annotated[
     Path | None,
     typer.Option(
         "--policy",
-        help="Care policy TOML file (default: $CARECALL_POLICY, else the built-in defaults).",
+        envvar="CARECALL_POLICY",
+        help="Care policy TOML file (default: the built-in defaults).",
         show_default=False,
     ),
 ]
+
+
+def choices(name: str, values) -> type[StrEnum]:
+    """An enum of the words an option accepts, so ``--help`` lists them and Typer refuses
+    anything else (exit 2); members are ``str``, so the core receives plain words."""
+    return StrEnum(name, {v: v for v in values})
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from calls import __version__
+
+        print(f"carecall {__version__}")
+        raise typer.Exit()
+
+
+VersionOption = Annotated[
+    bool,
+    typer.Option("--version", callback=_print_version, is_eager=True,
+                 help="Show carecall's version and exit."),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option("-q", "--quiet",
+                 help="Print only what was asked for and errors: no progress bars or summaries."),
+]
+
+_quiet = {"on": False}
+
+
+def set_quiet(on: bool) -> None:
+    """``carecall -q``: no progress bars, no summary lines (results and errors still shown)."""
+    _quiet["on"] = bool(on)
+
+
+def quiet() -> bool:
+    """True under ``carecall -q``."""
+    return _quiet["on"]
+
+
+def note(message: str) -> None:
+    """A line on stderr about what was done (e.g. "N rows written"); silent under ``-q``."""
+    if not _quiet["on"]:
+        err_console.print(message, highlight=False, markup=False)
+
+
+# Commands whose standard output is only a summary of what they changed: ``-q`` silences
+# it (errors still go to stderr; ``--json`` output is still printed, it was asked for).
+SUMMARY_COMMANDS = frozenset({
+    ("import",), ("import-orders",), ("demo",), ("plan",), ("release",), ("log-call",),
+    ("dnc", "add"), ("dnc", "import"), ("dnc", "remove"),
+    ("followups", "add"), ("followups", "done"), ("followups", "cancel"),
+    ("followups", "reschedule"), ("followups", "reassign"),
+    ("customers", "add"), ("customers", "edit"), ("consent", "add"), ("consent", "withdraw"),
+    ("users", "add"), ("users", "disable"), ("users", "passwd"), ("users", "role"),
+})
+
+
+def command_words(argv: list[str]) -> list[str]:
+    """The command (and subcommand) a command line names: its first words after root flags."""
+    words: list[str] = []
+    for word in argv:
+        if word.startswith("-"):
+            if words:
+                break
+            continue
+        words.append(word)
+        if len(words) == 2:
+            break
+    return words
+
+
+def _quiet_summary(argv: list[str]) -> bool:
+    words = command_words(argv)
+    if not words or ("-q" not in argv and "--quiet" not in argv) or "--json" in argv:
+        return False
+    return tuple(words[:1]) in SUMMARY_COMMANDS or tuple(words[:2]) in SUMMARY_COMMANDS
+
+
+def root_callback(
+    ctx: typer.Context,
+    version: VersionOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Customer care-call programmes. With no command: open your call shift."""
+    set_quiet(quiet)
+    if ctx.invoked_subcommand is None:
+        from calls.commands.shift_cmd import launch_shift
+
+        with user_errors():
+            launch_shift(None, None)
+
+
+class CarecallGroup(TyperGroup):
+    """The root command group: every option's help shows a word for its value (FILE, N,
+    DATE, the choices) and flags show none, instead of Typer's ``<str>``/``<bool>`` tags."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _name_values(self)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        """Run the command line; a usage error (a missing argument, a word not among the
+        choices) is one line on stderr and exit 2, like every other user error."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        console.quiet = _quiet_summary(argv)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            err_console.print("Aborted.", highlight=False)
+            sys.exit(1)
+        except Exception as exc:
+            # Typer's usage errors (its own copy of Click's ClickException, not exported)
+            # carry a message and an exit code; anything else is a bug and propagates.
+            if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+                raise
+            hint = ""
+            command = getattr(getattr(exc, "ctx", None), "command_path", None)
+            if command:
+                hint = f" (see {command} --help)"
+            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}{escape(hint)}",
+                              highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        finally:
+            console.quiet = False
+            set_quiet(False)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _value_word(param) -> str:
+    """What a reader should type for a parameter's value (Typer's own parameter objects)."""
+    if not isinstance(param, TyperOption):
+        return param.name.upper().replace("_", "-")
+    desc = param.type_descriptor
+    if desc.is_choice:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    if desc.is_path:
+        info = desc.parameter_info
+        return "DIR" if info.dir_okay and not info.file_okay else "FILE"
+    base = desc.annotation
+    if base is int:
+        return "N"
+    if base is float:
+        return "NUMBER"
+    return "TEXT"
+
+
+def _no_tag(ctx=None) -> None:
+    return None
+
+
+def _name_values(command) -> None:
+    # The help option is made on first use and then kept: make it now, and show no tag.
+    helper = command.get_help_option(SimpleNamespace(help_option_names=["--help"]))
+    if helper is not None:
+        helper.metavar = ""
+    for param in command.params:
+        is_option = isinstance(param, TyperOption)
+        if param.metavar is None:
+            flag = is_option and (param.is_flag or param.count)
+            param.metavar = "" if flag else _value_word(param)
+        if is_option and param.envvar:
+            param.show_envvar = True
+        if not is_option:
+            # An argument's name already says what to type (REF, FILE): no second tag.
+            param.display_type_rich = _no_tag
+    for sub in getattr(command, "commands", {}).values():
+        _name_values(sub)
 
 
 def load_policy_option(path: Path | None):
@@ -92,5 +269,5 @@ def resolve_caller(caller: str | None) -> str:
 
 
 def stdout_is_terminal() -> bool:
-    """True when a person is watching stdout (progress bars only then)."""
-    return sys.stdout.isatty()
+    """True when a person is watching stdout (progress bars only then, never under -q)."""
+    return sys.stdout.isatty() and not _quiet["on"]

@@ -19,7 +19,12 @@ from calls.commands import common
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.outfile import open_output
+from calls.policy import load_policy
 from calls.store import followups as q
+
+Kind = common.choices("Kind", FOLLOWUP_KINDS)
+Status = common.choices("Status", ("open", "done", "cancelled", "all"))
+ListFormat = common.choices("ListFormat", ("table", "csv", "json", "html"))
 
 # Rows a table shows unless --limit says otherwise.
 TABLE_ROWS = 100
@@ -73,21 +78,24 @@ def followups_list(
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's.")] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only the caller's own.")] = False,
     kind: Annotated[
-        str | None,
-        typer.Option("--kind", help=f"Only this kind: {', '.join(FOLLOWUP_KINDS)}."),
+        Kind | None,
+        typer.Option("--kind", help="Only this kind.", case_sensitive=False),
     ] = None,
     due: Annotated[bool, typer.Option("--due", help="Only those due by the end of today.")] = False,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only those past their due time.")
     ] = False,
-    status: Annotated[str, typer.Option("--status", help="open, done, cancelled or all.")] = "open",
+    status: Annotated[
+        Status, typer.Option("--status", help="Which follow-ups.", case_sensitive=False)
+    ] = Status.open,
     customer: Annotated[
         str | None, typer.Option("--customer", help="Only this customer (ref).")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="table, csv (mail merge), json or html (letters "
-                          "ready to print, one page per customer).")
-    ] = "table",
+        ListFormat, typer.Option("--format", help="table, csv (mail merge), json or html "
+                                 "(letters ready to print, one page per customer).",
+                                 case_sensitive=False)
+    ] = ListFormat.table,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write to this file (created owner-only)."),
@@ -154,7 +162,7 @@ def followups_list(
         if fmt == "html":
             from calls.letters import render_letters
 
-            _emit(render_letters(store, rows, _load_policy(None), now), output)
+            _emit(render_letters(store, rows, load_policy(None), now), output)
             if output is not None:
                 common.err_console.print(f"Wrote {_count(len(rows), 'letter')} to {output}",
                                          markup=False, highlight=False)
@@ -185,7 +193,7 @@ def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
     follow-up past its due time or a deadline, saying whether and when it was escalated."""
     from calls import deadlines as dl
 
-    policy = _load_policy(None)
+    policy = load_policy(None)
     dl.escalate_overdue(store, now, policy)
     items = dl.overdue_followups(store, now, policy, owner=owner, kind=kind,
                                  customer_id=customer_id)
@@ -371,7 +379,7 @@ def followups_done(
     me = common.resolve_caller(caller)
     store = common.open_store(db)
     with common.user_errors():
-        policy = _load_policy(None)
+        policy = load_policy(None)
         f = fu.close_followup(store, followup_id, by=me, note=note, now=now, policy=policy)
         recovery = fu.recovery_for(store, f.id) if f.kind == "fix_problem" else None
     if json_out:
@@ -500,15 +508,6 @@ def followups_history(
             f"the customer had waited {_waited(e.waited)}.", markup=False, highlight=False)
 
 
-def _load_policy(path: Path | None) -> Any:
-    """The care policy (``--policy``, else ``CARECALL_POLICY``, else the defaults)."""
-    try:
-        from calls.policy import load_policy
-    except ImportError:  # the policy module belongs to the queue area
-        return None
-    return load_policy(path)
-
-
 def plan_command(
     at: Annotated[
         str | None,
@@ -538,7 +537,7 @@ def plan_command(
         now = _now(at)
     store = common.open_store(db)
     with common.user_errors():
-        policy = _load_policy(policy_file)
+        policy = load_policy(policy_file)
         result = plan(store, now, policy)
         from calls.deadlines import escalate_overdue
 

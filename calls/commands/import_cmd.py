@@ -113,7 +113,8 @@ def import_command(
 ) -> None:
     """Import (or update) customers from a list; re-importing the same list changes nothing."""
     from calls.clock import now_utc
-    from calls.importer import ImportOptions, import_customers, parse_mapping
+    from calls.ingest.customers import ImportOptions, import_customers
+    from calls.ingest.pipeline import parse_mapping
 
     with common.user_errors():
         a_share, b_share, pol = tier_shares(policy)
@@ -236,11 +237,9 @@ def demo_command(
         return
     import sys
 
-    try:
-        from calls.commands.shift_cmd import launch_shift
-    except ImportError:
-        launch_shift = None
-    if launch_shift is None or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    from calls.commands.shift_cmd import launch_shift
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # No terminal to draw the shift on (a script, CI): say what to run instead.
         common.console.print(f"Next: carecall shift --db {path}", highlight=False)
         return

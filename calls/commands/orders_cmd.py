@@ -57,8 +57,8 @@ def import_orders_command(
 ) -> None:
     """Import order / invoice lines; derive revenue, tiers and purchase dates per customer."""
     from calls.clock import now_utc
-    from calls.importer import parse_mapping
-    from calls.orders import OrderImportOptions, import_orders
+    from calls.ingest.orders import OrderImportOptions, import_orders
+    from calls.ingest.pipeline import parse_mapping
 
     with common.user_errors():
         pol = _policy(policy)
@@ -117,9 +117,9 @@ def import_orders_command(
 def customer_card(store, ref: str, now, policy) -> dict:
     """Everything ``customers show`` prints, as a dict (also the ``--json`` output)."""
     from calls.errors import UserError
+    from calls.ingest.values import clean_ref
     from calls.orders import purchase_reason
     from calls.store import orders as store_orders
-    from calls.values import clean_ref
 
     row = store_orders.customer_row(store, ref) or store_orders.customer_row(
         store, clean_ref(ref)

@@ -31,6 +31,10 @@ UntilOption = Annotated[
 ]
 
 
+Grouping = common.choices("Grouping", rp.GROUPINGS)
+ExportFormat = common.choices("ExportFormat", ("csv", "json", "ndjson", "xlsx"))
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -218,15 +222,19 @@ def report(
     since: SinceOption = None,
     until: UntilOption = None,
     by: Annotated[
-        str | None,
+        Grouping | None,
         typer.Option("--by", help="Break down by caller, tier, script or week.",
-                     show_default=False),
+                     show_default=False, case_sensitive=False),
     ] = None,
     e: Annotated[
         float,
-        typer.Option("--e", help="Estimated share of unknown-eligibility cases that are "
-                     "eligible (AAPOR e, 0–1)."),
+        typer.Option("--eligible-share", help="Estimated share of unknown-eligibility cases "
+                     "that are eligible (AAPOR e, 0–1)."),
     ] = 1.0,
+    e_alias: Annotated[
+        float | None,
+        typer.Option("--e", hidden=True, help="Old name of --eligible-share."),
+    ] = None,
     html: Annotated[
         Path | None,
         typer.Option("--html", help="Also write the report as one self-contained HTML page.",
@@ -246,6 +254,8 @@ def report(
     """
     with common.user_errors():
         first, last = _day(since, "--since"), _day(until, "--until")
+        if e_alias is not None:
+            e = e_alias
         if by is not None and by not in rp.GROUPINGS:
             raise UserError(f"--by {by!r}: use one of {', '.join(rp.GROUPINGS)}")
         pol = None
@@ -269,7 +279,7 @@ def report(
                 for part in render_report(result):
                     common.console.print(part)
                 if html is not None:
-                    common.console.print(f"HTML report written to {html}", markup=False)
+                    common.note(f"HTML report written to {html}")
         finally:
             store.close()
 
@@ -280,7 +290,11 @@ def export(
         show_default=False)],
     since: SinceOption = None,
     until: UntilOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json, ndjson or xlsx.")] = "",
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", "-f", help="File format (default: from the file's name, "
+                     "else csv).", case_sensitive=False, show_default=False),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: stdout; xlsx needs a "
@@ -323,7 +337,7 @@ def export(
         finally:
             store.close()
     if output is not None:
-        common.err_console.print(f"{n:,} rows written to {output}", highlight=False)
+        common.note(f"{n:,} rows written to {output}")
 
 
 def dashboard(db: common.DbOption = None) -> None:

@@ -77,14 +77,7 @@ def launch_shift(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``carecall shift`` and make ``carecall`` alone open the shift."""
-
-    @app.callback(invoke_without_command=True)
-    def _default(ctx: typer.Context) -> None:
-        """Customer care-call programmes. With no command: open your call shift."""
-        if ctx.invoked_subcommand is None:
-            with common.user_errors():
-                launch_shift(None, None)
+    """Add ``carecall shift`` (``carecall`` alone opens it too: ``common.root_callback``)."""
 
     @app.command("shift")
     def shift(

@@ -51,7 +51,7 @@ TIER_CASE_SQL = """CASE
 def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
     """Set every customer's tier by the 80/20 rule; how many changed.
 
-    The same rule as :func:`calls.tiers.assign_tiers` (a test keeps them equal), in SQL so
+    The same rule as :func:`calls.ingest.tiers.assign_tiers` (a test keeps them equal), in SQL so
     that a list of hundreds of thousands of customers is re-tiered in well under a second.
     Tiers follow the ranking (revenue, highest first; ties by id): one ranking pass finds
     the last customer of A and of B, then one scan rewrites only the customers whose tier

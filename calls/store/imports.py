@@ -8,19 +8,62 @@ end, and ``--dry-run`` can count exactly what an import would do without writing
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from calls.store import Store
 from calls.store.customers import TIER_CASE_SQL, TIER_RANKING_SQL, apply_tiers
 
-# Columns of a staged customer record, in order (calls.importer builds these tuples).
-STAGE_COLUMNS = (
-    "line", "key", "ref", "name", "company", "phone", "phone_raw", "phone_ext",
-    "phone_region", "phone_type", "time_zones", "phone2", "phone2_raw", "email", "country",
-    "revenue", "customer_since", "last_purchase", "birthday", "owner", "extra", "row_hash",
-)
+
+class StagedCustomer(NamedTuple):
+    """One prepared customer row of an import, as the stage and the first load take it.
+
+    ``line``: where the row is in the file; ``key``: what it is matched on (its ref, or its
+    E.164 number when the list has no refs); ``row_hash``: a digest of the stored values
+    (``ref`` .. ``extra``), so that the merge can tell an unchanged customer without
+    comparing every column. Build it by name and finish it with :meth:`with_hash`.
+    """
+
+    line: int
+    key: str
+    ref: str
+    name: str | None
+    company: str | None
+    phone: str
+    phone_raw: str
+    phone_ext: str | None
+    phone_region: str | None
+    phone_type: str | None
+    time_zones: str
+    phone2: str | None
+    phone2_raw: str | None
+    email: str | None
+    country: str | None
+    revenue: float | None
+    customer_since: str | None
+    last_purchase: str | None
+    birthday: str | None
+    owner: str | None
+    extra: str | None
+    row_hash: str = ""
+
+    def with_hash(self) -> StagedCustomer:
+        """This record with ``row_hash`` filled from its stored values."""
+        digest = hashlib.blake2b(
+            "\x1f".join([
+                v if v.__class__ is str else "" if v is None else str(v)
+                for v in self[2:-1]
+            ]).encode(),
+            digest_size=12,
+        ).hexdigest()
+        return self._replace(row_hash=digest)
+
+
+# The stage's columns: a StagedCustomer binds as it is.
+STAGE_COLUMNS = StagedCustomer._fields
 _VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. owner: copied into customers
 
 
@@ -103,8 +146,8 @@ class Staging:
         if conn.in_transaction:
             conn.commit()
 
-    def add(self, records: list[tuple], rejects: list[tuple]) -> None:
-        """Stage prepared records (STAGE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
+    def add(self, records: list[StagedCustomer], rejects: list[tuple]) -> None:
+        """Stage prepared records (:class:`StagedCustomer`) and rejects ``(line, raw, reason)``."""
         conn = self.store.db.conn
         if records:
             conn.executemany(self._insert, records)
@@ -387,8 +430,8 @@ class FirstLoad:
         )
         return load
 
-    def add(self, records: list[tuple], rejects: list[tuple]) -> None:
-        """Store prepared records (STAGE_COLUMNS tuples) and rejects ``(line, raw, reason)``."""
+    def add(self, records: list[StagedCustomer], rejects: list[tuple]) -> None:
+        """Store prepared records (:class:`StagedCustomer`) and rejects ``(line, raw, reason)``."""
         conn = self.store.db.conn
         if records:
             conn.executemany(self._insert, records)

@@ -200,8 +200,8 @@ def test_cancel_and_reschedule(runner, store, people):
         (["followups", "done", "99"], "no follow-up #99"),
         (["followups", "--owner", "x", "--mine"], "not both"),
         (["followups", "--due", "--overdue"], "not both"),
-        (["followups", "--kind", "cake"], "unknown follow-up kind"),
-        (["followups", "--format", "xml"], "unknown format"),
+        (["followups", "--kind", "cake"], "'cake' is not one of"),
+        (["followups", "--format", "xml"], "'xml' is not one of"),
         (["followups", "--customer", "NOPE"], "no customer"),
         (["plan", "--at", "2026-02-30"], "cannot read the date"),
         # Regression: these overflowed the date arithmetic or SQLite's integers (tracebacks).

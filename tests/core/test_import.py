@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from calls.errors import UserError
-from calls.importer import ImportOptions, detect_columns, import_customers, parse_mapping
+from calls.ingest.customers import ImportOptions, detect_columns, import_customers
+from calls.ingest.pipeline import parse_mapping
 from calls.store.customers import get_customer
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -218,7 +219,7 @@ def test_parallel_preparation_gives_the_same_result(store, now, tmp_path):
 
 def test_tiers_given_at_insert_are_the_rule(store, now, tmp_path):
     """The merge tiers everyone (new customers at insert); the full rule then changes none."""
-    from calls.tiers import recompute_tiers
+    from calls.ingest.tiers import recompute_tiers
 
     rows = [[f"N{i}", "A", "B", "US", f"(212) 555-{i:04d}", str((i * 37) % 500), "", "", "",
              ""] for i in range(400)]
@@ -262,7 +263,7 @@ def test_first_import_keeps_every_index_as_migrated(store, now, tmp_path):
 
 
 def test_extra_columns_json_is_what_json_dumps_writes():
-    from calls.importer import _extra_json
+    from calls.ingest.customers import _extra_json
 
     for extra in ({"b": "2", "a": 'say "hi"'}, {"Städt": "Köln\nNord", "x": "\u2028"}, {}):
         assert _extra_json(extra) == json.dumps(extra, ensure_ascii=False, sort_keys=True)

@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from calls.errors import UserError
-from calls.importer import ImportOptions, import_customers
-from calls.orders import (
-    OrderImportOptions,
-    detect_order_columns,
-    import_orders,
-    purchase_reason,
-    window_start,
-)
+from calls.ingest.customers import ImportOptions, import_customers
+from calls.ingest.orders import OrderImportOptions, detect_order_columns, import_orders
+from calls.orders import purchase_reason, window_start
 from calls.store.customers import get_customer
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -204,7 +199,7 @@ def test_migration_keeps_lines_stored_under_the_old_hash(tmp_path):
 
     import sqlite_utils
 
-    from calls.orders import line_key
+    from calls.ingest.orders import line_key
     from calls.store import Store
     from calls.store.schema import migrations
 
@@ -227,7 +222,7 @@ def test_migration_keeps_lines_stored_under_the_old_hash(tmp_path):
 def test_reimport_counts_repeats_across_chunks_as_duplicates(store, tmp_path, monkeypatch):
     """Imported again, a file's repeated lines are still its duplicates (not 'already
     stored'), also when a repeat falls in a later chunk than its first copy."""
-    import calls.orders as orders_module
+    import calls.ingest.orders as orders_module
 
     customers(store, tmp_path, ["A1", "A2"])
     header = ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]

@@ -8,8 +8,8 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calls.importer import ImportOptions, import_customers
-from calls.orders import OrderImportOptions, import_orders
+from calls.ingest.customers import ImportOptions, import_customers
+from calls.ingest.orders import OrderImportOptions, import_orders
 from calls.store import Store
 from tests.conftest import FIXED_NOW
 

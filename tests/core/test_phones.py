@@ -8,7 +8,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from calls.phones import PhoneError, normalise_phone, region_for_country
+from calls.ingest.phones import PhoneError, normalise_phone, region_for_country
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -143,7 +143,7 @@ def test_shipped_country_names_match_phonenumbers_locale_data():
     import json
     from importlib import resources
 
-    from calls.phones import build_country_aliases
+    from calls.ingest.phones import build_country_aliases
 
     shipped = json.loads(
         (resources.files("calls") / "data" / "country_names.json").read_text("utf-8")
@@ -155,7 +155,7 @@ def test_shipped_english_country_names_match_phonenumbers_locale_data():
     import json
     from importlib import resources
 
-    from calls.phones import build_country_names, country_name
+    from calls.ingest.phones import build_country_names, country_name
 
     shipped = json.loads(
         (resources.files("calls") / "data" / "country_names_en.json").read_text("utf-8")
@@ -234,7 +234,7 @@ def test_number_type_agrees_with_phonenumbers_in_every_region():
     of every type, and neighbours of them (a digit changed, one dropped or added)."""
     from phonenumbers.phonenumberutil import PhoneMetadata, _number_type_helper
 
-    from calls.phones import _SPECIAL_TYPES, _number_type
+    from calls.ingest.phones import _SPECIAL_TYPES, _number_type
 
     descs = ["general_desc", "fixed_line", "mobile", *(name for name, _ in _SPECIAL_TYPES)]
     compared = 0
@@ -263,7 +263,7 @@ def test_number_type_agrees_with_phonenumbers_in_every_region():
 def test_time_zones_agree_with_phonenumbers_for_example_numbers():
     from phonenumbers import timezone
 
-    from calls.phones import phone_parts
+    from calls.ingest.phones import phone_parts
 
     compared = 0
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):

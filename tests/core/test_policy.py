@@ -11,7 +11,6 @@ from calls.errors import UserError
 from calls.policy import (
     DEFAULT_POLICY,
     CallingPolicy,
-    assign_tiers,
     at_risk_date,
     format_duration,
     load_policy,
@@ -286,16 +285,6 @@ def test_at_risk_date():
     # Usually every 10 days, factor 2: at risk once more than 20 days have passed.
     assert at_risk_date(date(2026, 1, 1), 10.0, DEFAULT_POLICY) == date(2026, 1, 22)
     assert at_risk_date(date(2026, 1, 1), 10.4, DEFAULT_POLICY) == date(2026, 1, 21 + 1)
-
-
-def test_tiers_80_20():
-    # 100 customers: one with 800, the rest 100 / 99 ... revenue shares decide.
-    revenues = [800.0, 100.0, 50.0, 30.0, 20.0, None, 0.0]
-    tiers = assign_tiers(revenues)
-    assert tiers[0] == "A"            # the first 80 % of 1000
-    assert tiers[1] == "B"            # 80 % .. 90 %
-    assert tiers[2] == "B"            # 90 % .. 95 %
-    assert tiers[3] == "C" and tiers[4] == "C" and tiers[5] == "C" and tiers[6] == "C"
 
 
 def test_format_duration():

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from calls.errors import UserError
-from calls.readers import read_table
+from calls.ingest.readers import read_table
 
 ROWS = [
     ("Customer Id", "Name", "Phone", "Revenue"),
@@ -149,7 +149,7 @@ def test_sheet_option_only_for_excel(tmp_path):
 
 
 def test_raw_chunks_parse_like_the_streaming_reader(tmp_path):
-    from calls.readers import CsvChunkParser, raw_csv_chunks
+    from calls.ingest.readers import CsvChunkParser, raw_csv_chunks
 
     path = tmp_path / "tricky.csv"
     path.write_text(
@@ -174,7 +174,7 @@ def test_raw_chunks_parse_like_the_streaming_reader(tmp_path):
 def test_raw_chunks_on_real_crlf_exports():
     from pathlib import Path
 
-    from calls.readers import CsvChunkParser, raw_csv_chunks
+    from calls.ingest.readers import CsvChunkParser, raw_csv_chunks
 
     data = Path(__file__).resolve().parents[1] / "data"
     for name in ("datablist_customers_10.csv", "excel_roundtrip_sample.csv",
@@ -191,7 +191,7 @@ def test_binary_file_is_one_clear_error(tmp_path):
     import pytest
 
     from calls.errors import UserError
-    from calls.readers import read_table
+    from calls.ingest.readers import read_table
 
     path = tmp_path / "list.csv"
     path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00\r\x00\x00name,phone\n\x00\x00")

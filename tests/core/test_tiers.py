@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calls.tiers import assign_tiers, recompute_tiers
+from calls.ingest.tiers import assign_tiers, recompute_tiers
 
 
 def test_eighty_fifteen_five():
@@ -93,3 +93,13 @@ def test_store_rule_equals_pure_rule(store):
         rows = store.all("SELECT id, coalesce(revenue_12m, revenue) AS r, tier FROM customers")
         expected = assign_tiers([(r["id"], r["r"]) for r in rows], a, b)
         assert {r["id"]: r["tier"] for r in rows} == expected
+
+
+def test_tiers_80_20_shares_of_revenue():
+    # Revenue shares decide: 800 of 1000 is the first 80 %, then up to 95 %, then the rest.
+    revenues = [800.0, 100.0, 50.0, 30.0, 20.0, None, 0.0]
+    tiers = assign_tiers(enumerate(revenues))
+    assert tiers[0] == "A"            # the first 80 % of 1000
+    assert tiers[1] == "B"            # 80 % .. 90 %
+    assert tiers[2] == "B"            # 90 % .. 95 %
+    assert tiers[3] == "C" and tiers[4] == "C" and tiers[5] == "C" and tiers[6] == "C"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from calls.values import (
+from calls.ingest.values import (
     clean_ref,
     detect_day_first,
     parse_amount,

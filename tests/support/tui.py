@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from calls.importer import ImportOptions, import_customers
+from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import Store
 
 # Tuesday 10 March 2026, 15:00 UTC: 10:00 in Chicago, 11:00 in New York, 08:00 in Los

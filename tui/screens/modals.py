@@ -209,7 +209,7 @@ class WrongNumberScreen(_Modal):
         if not text:
             self.dismiss(WrongNumber(None))
             return
-        from calls.phones import PhoneError, normalise_phone
+        from calls.ingest.phones import PhoneError, normalise_phone
 
         try:
             phone = normalise_phone(text, self.phone_region)

@@ -407,10 +407,7 @@ def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
 def _open_xlsx(p: Path, sheet: str | None) -> Table:
     import zipfile
 
-    try:
-        from openpyxl import load_workbook
-    except ImportError:  # pragma: no cover - a runtime dependency
-        raise UserError("reading .xlsx needs openpyxl (pip install openpyxl)") from None
+    from openpyxl import load_workbook
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

@@ -2,7 +2,7 @@
 
 The flow, built to stream files of any size in bounded memory:
 
-1. :func:`calls.readers.read_table` opens the file; :func:`detect_columns` maps its headers
+1. :func:`calls.ingest.readers.read_table` opens the file; :func:`detect_columns` maps its headers
    to customer fields (``--map field=Header`` overrides).
 2. Rows are prepared in chunks (phone parsing is the slow part, so big files use a
    process pool across the cores); each row becomes a staged record or a reject.
@@ -14,14 +14,9 @@ The flow, built to stream files of any size in bounded memory:
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
-import re
-import warnings
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -30,20 +25,34 @@ from pathlib import Path
 
 from calls.clock import to_iso
 from calls.errors import UserError
-from calls.phones import PhoneError, is_known_region, phone_parts, region_for_country
-from calls.readers import CsvChunkParser, Table, raw_csv_chunks, read_table
+from calls.ingest.phones import PhoneError, is_known_region, phone_parts, region_for_country
+from calls.ingest.pipeline import (
+    SAMPLE_ROWS,
+    Reject,
+    RejectsFile,
+    chunk_records,
+    import_record,
+    match_columns,
+    prepare_in_chunks,
+    sample_dates,
+    table_chunks,
+    worker_count,
+)
+from calls.ingest.readers import Table, read_table
+from calls.ingest.tiers import assign_tiers, recompute_tiers
+from calls.ingest.values import clean_ref, parse_amount, parse_date_text
+from calls.orders import attach_pending_orders
 from calls.store import Store
 from calls.store import imports as store_imports
-from calls.values import clean_ref, detect_day_first, parse_amount, parse_date_text
+from calls.store.imports import StagedCustomer
+from calls.store.orders import has_order_lines
 
 __all__ = [
     "FIELDS",
     "ImportOptions",
     "ImportResult",
-    "Reject",
     "detect_columns",
     "import_customers",
-    "parse_mapping",
 ]
 
 # Customer fields a list can fill, with the header names recognised for each (compared
@@ -95,16 +104,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 DATE_FIELDS = ("last_purchase", "birthday", "customer_since")
-# How many rows are read ahead to decide whether a date column is day- or month-first.
-_DATE_SAMPLE_ROWS = 2000
 # Rows per chunk handed to a worker process.
 _CHUNK_ROWS = 2000
-# Files smaller than this are prepared in-process: a pool costs more than it saves.
-_PARALLEL_MIN_BYTES = 2_000_000
-
-
-def _norm_header(text: str) -> str:
-    return re.sub(r"[\s_\-./#()]+", "", text.lower())
 
 
 @dataclass
@@ -123,15 +124,6 @@ class ImportOptions:
     revenue_window_days: int = 365               # for figures of attached order lines
     progress: Callable[[int, int], None] | None = None   # (done, total) in table units
     phase: Callable[[str], None] | None = None           # "Saving ...": a step without rows
-
-
-@dataclass
-class Reject:
-    """One rejected row: where it was, what it held, why."""
-
-    line: int
-    reason: str
-    raw: dict[str, str]
 
 
 @dataclass
@@ -165,56 +157,6 @@ class ImportResult:
 
 
 # -- columns ---------------------------------------------------------------------------
-
-
-def parse_mapping(items: Iterable[str]) -> dict[str, str]:
-    """``["phone=Tel", "ref=Kundennr"]`` -> ``{"phone": "Tel", "ref": "Kundennr"}``."""
-    mapping: dict[str, str] = {}
-    for item in items:
-        name, sep, header = item.partition("=")
-        if not sep or not name.strip() or not header.strip():
-            raise UserError(f"--map {item!r}: expected FIELD=Header, e.g. --map phone=Tel")
-        mapping[name.strip().lower()] = header.strip()
-    return mapping
-
-
-def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[str]],
-                  mapping: dict[str, str] | None = None) -> dict[str, str]:
-    """Field -> header: ``mapping`` (``--map``) first, then each field's recognised names.
-
-    Shared by customer and order imports. Raises :class:`UserError` for a mapping that
-    names an unknown field or a header the file does not have.
-    """
-    mapping = mapping or {}
-    by_lower = {h.lower(): h for h in headers}
-    chosen: dict[str, str] = {}
-    for name, header in mapping.items():
-        if name not in fields:
-            raise UserError(
-                f"--map {name}={header}: unknown field {name!r} "
-                f"(fields: {', '.join(fields)})"
-            )
-        actual = by_lower.get(header.lower())
-        if actual is None:
-            raise UserError(
-                f"--map {name}={header}: no column {header!r} in the file "
-                f"(columns: {', '.join(headers)})"
-            )
-        chosen[name] = actual
-    used = set(chosen.values())
-    normalised = {h: _norm_header(h) for h in headers}
-    for name, synonyms in fields.items():
-        if name in chosen:
-            continue
-        for synonym in synonyms:
-            match = next(
-                (h for h in headers if h not in used and normalised[h] == synonym), None
-            )
-            if match:
-                chosen[name] = match
-                used.add(match)
-                break
-    return chosen
 
 
 def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
@@ -258,8 +200,6 @@ class _Config:
         return self.headers.index(header) if header else -1
 
 
-# A staged record: the order of the temporary table's columns (store/imports.py).
-STAGE_COLUMNS = store_imports.STAGE_COLUMNS
 _TEXT_FIELDS = ("ref", "name", "first_name", "last_name", "company", "phone", "phone2",
                 "email", "country", "revenue", "owner", *DATE_FIELDS)
 
@@ -298,7 +238,7 @@ def _date_iso(text: str, day_first: bool, no_year: bool) -> str:
 
 
 def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tuple]:
-    """A function turning one record into ``("ok", staged tuple, second number invalid)``
+    """A function turning one record into ``("ok", StagedCustomer, second number invalid)``
     or ``("reject", line, reason, row)``, specialised to ``config``'s columns.
 
     Built once per worker: the column positions are bound up front, so a record's fields
@@ -361,20 +301,17 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             if overflow:
                 # Cells past the header row (a ragged CSV) are kept too.
                 extra.update(overflow)
-            record = (
-                ref or e164, name, company or None, e164, phone_text, ext, number_region,
-                number_type, _zones_json(zones), phone2, phone2_raw, email.lower() or None,
-                country or number_region, revenue, since, last_purchase, birthday,
-                owner or None, _extra_json(extra) if extra else None,
+            record = StagedCustomer(
+                line=line, key=ref if by_ref else e164, ref=ref or e164, name=name,
+                company=company or None, phone=e164, phone_raw=phone_text, phone_ext=ext,
+                phone_region=number_region, phone_type=number_type,
+                time_zones=_zones_json(zones), phone2=phone2, phone2_raw=phone2_raw,
+                email=email.lower() or None, country=country or number_region,
+                revenue=revenue, customer_since=since, last_purchase=last_purchase,
+                birthday=birthday, owner=owner or None,
+                extra=_extra_json(extra) if extra else None,
             )
-            digest = hashlib.blake2b(
-                "\x1f".join([
-                    v if v.__class__ is str else "" if v is None else str(v) for v in record
-                ]).encode(),
-                digest_size=12,
-            ).hexdigest()
-            return ("ok", (line, ref if by_ref else e164, *record, digest),
-                    phone2_raw is not None and not phone2)
+            return ("ok", record.with_hash(), phone2_raw is not None and not phone2)
         except ValueError as exc:
             del values[width:]
             row = dict(zip(config.headers, values))
@@ -387,7 +324,7 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
 
 @dataclass
 class _Prepared:
-    """A prepared chunk: staged records (STAGE_COLUMNS), rejects, invalid second numbers."""
+    """A prepared chunk: staged records (StagedCustomer), rejects, invalid second numbers."""
 
     records: list[tuple]
     rejects: list[tuple[int, str, dict[str, str]]]    # (line, reason, raw row)
@@ -420,128 +357,8 @@ def _prepare_chunk(config: _Config, chunk: list[tuple]) -> _Prepared:
 _maker: tuple[_Config, Callable] | None = None
 
 
-def table_chunks(table: Table, rows: int) -> Iterator[object]:
-    """The table in chunks for :func:`prepare_in_chunks`: raw text for CSV (cheap to send
-    to a worker, which parses it), lists of records otherwise.
-    """
-    if table.format in ("csv", "tsv"):
-        parser = CsvChunkParser(table.delimiter or ",", len(table.headers))
-        # Blocks of about ``rows`` rows of a typical list (~150 characters a row).
-        for first, text in raw_csv_chunks(table, rows * 150):
-            yield (parser, first, text)
-    else:
-        yield from _chunks(table.records(), rows)
-
-
-def chunk_records(chunk: object) -> list[tuple]:
-    """The records of a chunk from :func:`table_chunks` (parsing raw CSV text here)."""
-    if isinstance(chunk, tuple):
-        parser, first, text = chunk
-        return parser(first, text)
-    return chunk  # type: ignore[return-value]
-
-
 def _prepare_any(config: _Config, chunk: object) -> _Prepared:
     return _prepare_chunk(config, chunk_records(chunk))
-
-
-_WORKER: tuple[Callable, object] | None = None
-
-
-def _worker_init(fn: Callable, config: object) -> None:
-    global _WORKER
-    _WORKER = (fn, config)
-
-
-def _worker_chunk(chunk: list) -> list:
-    assert _WORKER is not None
-    fn, config = _WORKER
-    return fn(config, chunk)
-
-
-def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def prepare_in_chunks(
-    chunks: Iterable,
-    fn: Callable[[object, object], list],
-    config: object,
-    workers: int,
-) -> Iterator[list]:
-    """``fn(config, chunk)`` over ``chunks``, results in order.
-
-    With ``workers > 1`` the chunks go to a process pool (``fn`` and ``config`` must be
-    picklable: a module-level function and a dataclass). At most a few chunks are in
-    flight, so a file of any size is held a few thousand rows at a time
-    (``Pool.imap`` would read the whole file ahead into its task queue).
-    """
-    if workers <= 1:
-        for chunk in chunks:
-            yield fn(config, chunk)
-        return
-    import multiprocessing
-
-    # fork where there is one: workers start at once, and (unlike spawn / forkserver) the
-    # caller's main module is not re-imported, so a script without a __main__ guard still
-    # works. The workers only compute: they never touch the parent's SQLite connection or
-    # its threads, and leave with os._exit.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about forking a process with threads (a progress bar's): the
-        # workers only compute, they take no lock those threads hold.
-        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(fn, config))
-    with pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
-            if len(pending) >= workers * 3:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-
-
-def worker_count(table: Table, requested: int | None) -> int:
-    """How many processes should prepare the rows of ``table``."""
-    if requested is not None:
-        return max(1, requested)
-    if table.format in ("csv", "tsv", "ndjson") and table.progress_total < _PARALLEL_MIN_BYTES:
-        return 1
-    if table.format in ("xlsx", "json") and table.progress_total < 20_000:
-        return 1
-    return max(1, os.cpu_count() or 1)
-
-
-def default_day_first(region: str) -> bool:
-    """Undecided ``a/b/yyyy`` dates: month first in the US, day first elsewhere."""
-    return region.upper() not in ("US", "PH", "FM", "MH", "PW")
-
-
-def sample_dates(
-    table: Table, columns: dict[str, str], fields: Iterable[str], region: str
-) -> dict[str, bool]:
-    """Day-first or month-first for each date column, from the first rows of the file."""
-    wanted = {f: columns[f] for f in fields if f in columns}
-    if not wanted:
-        return {}
-    samples: dict[str, list[str]] = {f: [] for f in wanted}
-    for _line, row in table.head(_DATE_SAMPLE_ROWS):
-        for name, header in wanted.items():
-            samples[name].append(row.get(header, ""))
-    out = {}
-    for name, values in samples.items():
-        decided = detect_day_first(values)
-        out[name] = default_day_first(region) if decided is None else decided
-    return out
 
 
 def _tier_guess(
@@ -549,13 +366,11 @@ def _tier_guess(
 ) -> tuple[float, float] | None:
     """The lowest revenue in tier A and in tier B among the first rows of the list (for
     :class:`calls.store.imports.FirstLoad`), or None without revenues to go by."""
-    from calls.tiers import assign_tiers
-
     header = columns.get("revenue")
     if header is None:
         return None
     revenues: list[tuple[int, float]] = []
-    for i, (_line, row) in enumerate(table.head(_DATE_SAMPLE_ROWS)):
+    for i, (_line, row) in enumerate(table.head(SAMPLE_ROWS)):
         try:
             value = parse_amount(str(row.get(header) or ""))
         except ValueError:
@@ -606,7 +421,7 @@ def import_customers(
         match_on=match_on,
         dry_run=options.dry_run,
     )
-    rejects_writer = _RejectsFile(options.rejects_path, table.headers)
+    rejects_writer = RejectsFile(options.rejects_path, table.headers)
     import_row = import_record("customers", path, table, options.by_user, now)
     import_row["options"] = json.dumps(
         {"region": region, "map": options.mapping, "match_on": match_on})
@@ -668,10 +483,6 @@ def import_customers(
 
 def _after_customer_import(store: Store, now: datetime, options: ImportOptions) -> int:
     """Attach order lines waiting for these customers, then re-derive figures and tiers."""
-    from calls.orders import attach_pending_orders
-    from calls.store.orders import has_order_lines
-    from calls.tiers import recompute_tiers
-
     old = store_imports.use_bulk_cache(store, main_kib=8192, temp_kib=2048)
     try:
         attached = attach_pending_orders(store, now, options.revenue_window_days)
@@ -697,54 +508,3 @@ def _provided_columns(columns: dict[str, str]) -> list[str]:
     return provided
 
 
-def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str | None,
-                  now: datetime) -> dict:
-    """The ``imports`` row of an import starting now (its counts come at the end)."""
-    return {
-        "kind": kind,
-        "file": str(Path(path).resolve()),
-        "file_hash": _file_hash(Path(path)),
-        "format": table.format,
-        "encoding": table.encoding,
-        "sheet": table.sheet,
-        "by_user": by_user,
-        "started_at": to_iso(now),
-    }
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class _RejectsFile:
-    """``--rejects FILE``: line, reason, then the row's own columns; created 0600."""
-
-    def __init__(self, path: Path | None, headers: list[str]):
-        self._fh = None
-        self._writer = None
-        self._headers = headers
-        if path is None:
-            return
-        path = Path(path).expanduser()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)
-        except OSError as exc:
-            raise UserError(f"--rejects {path}: {exc.strerror}") from None
-        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._fh)
-        self._writer.writerow(["line", "reason", *headers])
-
-    def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
-        if self._writer is not None:
-            self._writer.writerow([line, reason, *(raw.get(h, "") for h in self._headers)])
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-            self._writer = None

@@ -1,0 +1,288 @@
+"""What customer and order imports share: columns, chunks, worker processes, rejects.
+
+A file is read by :func:`calls.ingest.readers.read_table`; its headers are matched to the
+import's fields (:func:`match_columns`, ``--map`` first); its rows go in chunks
+(:func:`table_chunks`) through a preparing function, in worker processes for big files
+(:func:`prepare_in_chunks`, measured in ``scripts/bench_import.py``: the plain path is the
+same function called in this process, and a test holds both equal); rejected rows are
+kept (:class:`Reject`, :class:`RejectsFile` for ``--rejects FILE``); the import itself is
+recorded with :func:`import_record`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from calls.clock import to_iso
+from calls.errors import UserError
+from calls.ingest.readers import CsvChunkParser, Table, raw_csv_chunks
+from calls.ingest.values import detect_day_first
+
+__all__ = [
+    "Reject",
+    "RejectsFile",
+    "chunk_records",
+    "default_day_first",
+    "import_record",
+    "match_columns",
+    "parse_mapping",
+    "prepare_in_chunks",
+    "sample_dates",
+    "table_chunks",
+    "worker_count",
+]
+
+# How many rows are read ahead to decide whether a date column is day- or month-first.
+SAMPLE_ROWS = 2000
+# Files smaller than this are prepared in-process: a pool costs more than it saves.
+_PARALLEL_MIN_BYTES = 2_000_000
+
+
+def _norm_header(text: str) -> str:
+    return re.sub(r"[\s_\-./#()]+", "", text.lower())
+
+
+
+@dataclass
+class Reject:
+    """One rejected row: where it was, what it held, why."""
+
+    line: int
+    reason: str
+    raw: dict[str, str]
+
+
+
+def parse_mapping(items: Iterable[str]) -> dict[str, str]:
+    """``["phone=Tel", "ref=Kundennr"]`` -> ``{"phone": "Tel", "ref": "Kundennr"}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        name, sep, header = item.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise UserError(f"--map {item!r}: expected FIELD=Header, e.g. --map phone=Tel")
+        mapping[name.strip().lower()] = header.strip()
+    return mapping
+
+
+def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[str]],
+                  mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """Field -> header: ``mapping`` (``--map``) first, then each field's recognised names.
+
+    Shared by customer and order imports. Raises :class:`UserError` for a mapping that
+    names an unknown field or a header the file does not have.
+    """
+    mapping = mapping or {}
+    by_lower = {h.lower(): h for h in headers}
+    chosen: dict[str, str] = {}
+    for name, header in mapping.items():
+        if name not in fields:
+            raise UserError(
+                f"--map {name}={header}: unknown field {name!r} "
+                f"(fields: {', '.join(fields)})"
+            )
+        actual = by_lower.get(header.lower())
+        if actual is None:
+            raise UserError(
+                f"--map {name}={header}: no column {header!r} in the file "
+                f"(columns: {', '.join(headers)})"
+            )
+        chosen[name] = actual
+    used = set(chosen.values())
+    normalised = {h: _norm_header(h) for h in headers}
+    for name, synonyms in fields.items():
+        if name in chosen:
+            continue
+        for synonym in synonyms:
+            match = next(
+                (h for h in headers if h not in used and normalised[h] == synonym), None
+            )
+            if match:
+                chosen[name] = match
+                used.add(match)
+                break
+    return chosen
+
+
+
+def table_chunks(table: Table, rows: int) -> Iterator[object]:
+    """The table in chunks for :func:`prepare_in_chunks`: raw text for CSV (cheap to send
+    to a worker, which parses it), lists of records otherwise.
+    """
+    if table.format in ("csv", "tsv"):
+        parser = CsvChunkParser(table.delimiter or ",", len(table.headers))
+        # Blocks of about ``rows`` rows of a typical list (~150 characters a row).
+        for first, text in raw_csv_chunks(table, rows * 150):
+            yield (parser, first, text)
+    else:
+        yield from _chunks(table.records(), rows)
+
+
+def chunk_records(chunk: object) -> list[tuple]:
+    """The records of a chunk from :func:`table_chunks` (parsing raw CSV text here)."""
+    if isinstance(chunk, tuple):
+        parser, first, text = chunk
+        return parser(first, text)
+    return chunk  # type: ignore[return-value]
+
+
+
+_WORKER: tuple[Callable, object] | None = None
+
+
+def _worker_init(fn: Callable, config: object) -> None:
+    global _WORKER
+    _WORKER = (fn, config)
+
+
+def _worker_chunk(chunk: list) -> list:
+    assert _WORKER is not None
+    fn, config = _WORKER
+    return fn(config, chunk)
+
+
+def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def prepare_in_chunks(
+    chunks: Iterable,
+    fn: Callable[[object, object], list],
+    config: object,
+    workers: int,
+) -> Iterator[list]:
+    """``fn(config, chunk)`` over ``chunks``, results in order.
+
+    With ``workers > 1`` the chunks go to a process pool (``fn`` and ``config`` must be
+    picklable: a module-level function and a dataclass). At most a few chunks are in
+    flight, so a file of any size is held a few thousand rows at a time
+    (``Pool.imap`` would read the whole file ahead into its task queue).
+    """
+    if workers <= 1:
+        for chunk in chunks:
+            yield fn(config, chunk)
+        return
+    import multiprocessing
+
+    # fork where there is one: workers start at once, and (unlike spawn / forkserver) the
+    # caller's main module is not re-imported, so a script without a __main__ guard still
+    # works. The workers only compute: they never touch the parent's SQLite connection or
+    # its threads, and leave with os._exit.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads (a progress bar's): the
+        # workers only compute, they take no lock those threads hold.
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(fn, config))
+    with pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            if len(pending) >= workers * 3:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def worker_count(table: Table, requested: int | None) -> int:
+    """How many processes should prepare the rows of ``table``."""
+    if requested is not None:
+        return max(1, requested)
+    if table.format in ("csv", "tsv", "ndjson") and table.progress_total < _PARALLEL_MIN_BYTES:
+        return 1
+    if table.format in ("xlsx", "json") and table.progress_total < 20_000:
+        return 1
+    return max(1, os.cpu_count() or 1)
+
+
+def default_day_first(region: str) -> bool:
+    """Undecided ``a/b/yyyy`` dates: month first in the US, day first elsewhere."""
+    return region.upper() not in ("US", "PH", "FM", "MH", "PW")
+
+
+def sample_dates(
+    table: Table, columns: dict[str, str], fields: Iterable[str], region: str
+) -> dict[str, bool]:
+    """Day-first or month-first for each date column, from the first rows of the file."""
+    wanted = {f: columns[f] for f in fields if f in columns}
+    if not wanted:
+        return {}
+    samples: dict[str, list[str]] = {f: [] for f in wanted}
+    for _line, row in table.head(SAMPLE_ROWS):
+        for name, header in wanted.items():
+            samples[name].append(row.get(header, ""))
+    out = {}
+    for name, values in samples.items():
+        decided = detect_day_first(values)
+        out[name] = default_day_first(region) if decided is None else decided
+    return out
+
+
+
+def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str | None,
+                  now: datetime) -> dict:
+    """The ``imports`` row of an import starting now (its counts come at the end)."""
+    return {
+        "kind": kind,
+        "file": str(Path(path).resolve()),
+        "file_hash": _file_hash(Path(path)),
+        "format": table.format,
+        "encoding": table.encoding,
+        "sheet": table.sheet,
+        "by_user": by_user,
+        "started_at": to_iso(now),
+    }
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class RejectsFile:
+    """``--rejects FILE``: line, reason, then the row's own columns; created 0600."""
+
+    def __init__(self, path: Path | None, headers: list[str]):
+        self._fh = None
+        self._writer = None
+        self._headers = headers
+        if path is None:
+            return
+        path = Path(path).expanduser()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+        except OSError as exc:
+            raise UserError(f"--rejects {path}: {exc.strerror}") from None
+        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(["line", "reason", *headers])
+
+    def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
+        if self._writer is not None:
+            self._writer.writerow([line, reason, *(raw.get(h, "") for h in self._headers)])
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            self._writer = None
