@@ -298,6 +298,34 @@ class QueuePolicy:
     reason_order: tuple[str, ...] = REASONS
 
 
+# lawful (issue 14): the company's own contact limits; the rule packs' limits are floors.
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """How often one customer may be called, from every reason together.
+
+    The law's caps (France 4 calls in 30 days, Florida 3 in 24 hours ...) apply on top:
+    the stricter wins. A callback the customer asked for is not held by these company
+    limits (it is by the law's).
+    """
+
+    max_attempts: int = 6          # calls (any outcome) ...
+    attempts_days: int = 7         # ... within this many days
+    max_contacts: int = 3          # calls that reached the customer ...
+    contacts_days: int = 7         # ... within this many days
+    refusal_quiet_days: int = 7    # no call for this long after a refusal
+    voicemails_per_cycle: int = 1  # messages left on a machine per care cycle
+
+
+@dataclass(frozen=True)
+class LawfulPolicy:
+    """Defaults for the legal basis of calls (docs/lawful.md)."""
+
+    # A customer whose list says neither: the rules for consumers are the stricter.
+    default_customer_type: str = "consumer"
+
+
 @dataclass(frozen=True)
 class Policy:
     """The whole care policy. Build with :func:`load_policy`; DEFAULT_POLICY is the defaults."""
@@ -318,6 +346,9 @@ class Policy:
     themes: ThemesPolicy = field(default_factory=ThemesPolicy)
     segments: SegmentsPolicy = field(default_factory=SegmentsPolicy)
     letters: LettersPolicy = field(default_factory=LettersPolicy)
+    # lawful (issue 14)
+    contact: ContactPolicy = field(default_factory=ContactPolicy)
+    lawful: LawfulPolicy = field(default_factory=LawfulPolicy)
     source: str | None = None  # the file it was loaded from, for messages
 
     def interval(self, tier: str | None) -> timedelta:
@@ -482,7 +513,7 @@ def policy_from_dict(data: dict) -> Policy:
     sections = {
         "tiers", "cadence_days", "calling", "retry", "cycle", "claims", "callbacks",
         "occasions", "purchases", "followups", "queue",
-    } | LOOP_SECTIONS
+    } | LOOP_SECTIONS | LAWFUL_SECTIONS
     _check_keys(data, sections, "")
 
     t = _table(data, "tiers")
@@ -585,10 +616,33 @@ def policy_from_dict(data: dict) -> Policy:
 
     return Policy(tiers=tiers, cadence_days=cadence, calling=calling, retry=retry, cycle=cycle,
                   claims=claims, callbacks=callbacks, occasions=occasions, purchases=purchases,
-                  followups=followups, queue=queue, **_loop_sections(data, d))
+                  followups=followups, queue=queue, **_loop_sections(data, d),
+                  **_lawful_sections(data, d))
 
 
 # -- loop (issue 17): reading [deadlines], [themes], [segments], [letters] ----------------
+
+LAWFUL_SECTIONS = {"contact", "lawful"}
+
+
+def _lawful_sections(data: dict, d: Policy) -> dict[str, Any]:
+    """The ``[contact]`` and ``[lawful]`` sections (issue 14)."""
+    c = _table(data, "contact")
+    keys = {"max_attempts": (1, 100, ""), "attempts_days": (1, 365, " days"),
+            "max_contacts": (1, 100, ""), "contacts_days": (1, 365, " days"),
+            "refusal_quiet_days": (0, 365, " days"), "voicemails_per_cycle": (0, 100, "")}
+    _check_keys(c, set(keys), "contact")
+    contact = ContactPolicy(**{
+        k: _int(c.get(k, getattr(d.contact, k)), f"contact.{k}", lo, hi, unit)
+        for k, (lo, hi, unit) in keys.items()})
+    law = _table(data, "lawful")
+    _check_keys(law, {"default_customer_type"}, "lawful")
+    ctype = law.get("default_customer_type", d.lawful.default_customer_type)
+    if ctype not in lawrules.CUSTOMER_TYPES:
+        raise _KeyError("lawful.default_customer_type",
+                        f"must be consumer or business, got {ctype!r}")
+    return {"contact": contact, "lawful": LawfulPolicy(ctype)}
+
 
 LOOP_SECTIONS = {"deadlines", "themes", "segments", "letters"}
 

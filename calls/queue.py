@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from calls import lawful
 from calls import rules as lawrules
 from calls.clock import from_iso, parse_date, to_iso
 from calls.errors import UserError
@@ -443,6 +444,46 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
     return out
 
 
+# -- lawful: basis, caps, quiet periods --------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _need_consent(day: date) -> list[str]:
+    """"country|customer type" pairs whose care calls need recorded consent (SQL filter)."""
+    return sorted(f"{code}|{kind}" for code in lawrules.packs() if len(code) == 2
+                  for kind in lawrules.CUSTOMER_TYPES
+                  if lawful.needs_consent_only(code, "care", kind, day))
+
+
+def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
+                    asked: bool = False, cut: str | None = None,
+                    calls: list[dict] | None = None) -> list[Blocker]:
+    """Why the law or the contact policy holds this customer back now (empty: nothing).
+
+    The basis for a care call (consent, contract, relationship), the caps on calls per
+    period and the quiet period after a refusal. ``calls``: the customer's recent calls
+    when the caller has them (else read here, only when the last call is recent enough).
+    """
+    out: list[Blocker] = []
+    jurisdiction = row_jurisdiction(row) or ""
+    basis = lawful.basis_for(row, "care", now, policy, jurisdiction)
+    if not basis.ok:
+        out.append(Blocker("basis", basis.text, permanent=True))
+    cut = cut or to_iso(now - lawful.horizon(policy))
+    if calls is None:
+        last = row.get("last_call_at")
+        if not last or last < cut:
+            return out
+        calls = q.recent_calls(store, [row["id"]], cut).get(row["id"], [])
+    kind = lawful.customer_type(row, policy)
+    for hold in lawful.contact_holds(lawful.past_calls(calls), now, policy,
+                                     jurisdiction=jurisdiction, kind=kind, asked=asked):
+        out.append(Blocker(hold.code, f"{hold.text}; again from "
+                                      f"{_local_clock(hold.until, row, now, policy)} their time",
+                           until=hold.until))
+    return out
+
+
 # -- the fast queue ------------------------------------------------------------------------
 
 
@@ -465,13 +506,22 @@ class _Run:
             "caller": caller,
             "open_keys": json.dumps(open_keys),
             "grace_cut": to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes)),
+            "default_type": policy.lawful.default_customer_type,
+            "need_consent": json.dumps(_need_consent(now.date())),
         }
+        # Earlier calls hold a customer only this far back (caps, quiet periods).
+        self.call_cut = to_iso(now - lawful.horizon(policy))
         # The customers' local dates: only open zones matter (nobody else is offered),
         # so the date ranges of the purchase and occasion reasons are exact, not padded.
         days = [local_date(_split_key(k)[1], now, policy) for k in open_keys]
         self.day_lo = min(days, default=now.date())
         self.day_hi = max(days, default=now.date())
         self.tiers = q.tier_values(store) if open_keys else []
+
+    def allowed(self, row: dict, reason: Reason) -> bool:
+        """The lawful checks SQL cannot make: the basis in full, caps, quiet periods."""
+        return not lawful_blockers(self.store, row, self.now, self.policy,
+                                   asked=reason.code == "callback", cut=self.call_cut)
 
     def _reason(self, row: dict, code: str) -> Reason | None:
         found = customer_reasons(row, (), self.caller, self.now, self.policy, only=code)
@@ -580,7 +630,7 @@ def build_queue(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
         if len(picked) >= limit:
             break
         for row, reason in run.candidates(code):
-            if reason is None or row["id"] in seen:
+            if reason is None or row["id"] in seen or not run.allowed(row, reason):
                 continue
             seen.add(row["id"])
             picked.append(row)
@@ -644,6 +694,8 @@ def _status(store: Store, customer_id: int, caller: str, now: datetime, policy: 
     blockers = customer_blockers(row, fus, claims[0] if claims else None,
                                  skips[0] if skips else None, dnc, caller, now, policy)
     reasons = customer_reasons(row, fus, caller, now, policy)
+    blockers += lawful_blockers(store, row, now, policy,
+                                asked=bool(reasons) and reasons[0].code == "callback")
     return row, fus, blockers, reasons
 
 

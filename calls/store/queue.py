@@ -28,7 +28,8 @@ ZONE_KEY = (
 
 # Exclusions that hold whatever the reason. Parameters: now, caller, open_keys (JSON list
 # of zone keys whose calling window is open), grace_cut (now minus the personal-callback
-# grace period).
+# grace period), need_consent (JSON list of "country|customer type" whose calls need
+# recorded consent, e.g. "DE|consumer") and default_type (the policy's customer type).
 EXCLUSIONS = f"""
     c.do_not_call = 0
     AND c.number_status = 'ok'
@@ -36,6 +37,10 @@ EXCLUSIONS = f"""
     AND (c.retry_after IS NULL OR c.retry_after <= :now)
     AND ({ZONE_KEY}) IN (SELECT value FROM json_each(:open_keys))
     AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+    AND ifnull(c.consent_calls, '') != 'withdrawn'
+    AND (c.consent_calls = 'given'
+         OR (ifnull(c.phone_region, '') || '|' || ifnull(c.customer_type, :default_type))
+            NOT IN (SELECT value FROM json_each(:need_consent)))
     AND c.id NOT IN (SELECT customer_id FROM claims
                      WHERE caller != :caller AND expires_at > :now)
     AND c.id NOT IN (SELECT customer_id FROM skips WHERE caller = :caller AND until > :now)
@@ -389,3 +394,17 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
         "AND strftime('%Y-%m-%dT%H:%M:%SZ', due_at, ?) > ? ORDER BY t LIMIT ?",
         (f"+{grace_minutes} minutes", caller, f"+{grace_minutes} minutes", now, limit))]
     return [t for t in out if t]
+
+
+def recent_calls(store: Store, ids: list[int], since: str) -> dict[int, list[dict]]:
+    """Calls started at or after ``since`` per customer (``started_at``, ``outcome``)."""
+    out: dict[int, list[dict]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.all(
+                f"SELECT customer_id, started_at, outcome FROM calls "
+                f"WHERE customer_id IN ({marks}) AND started_at >= ? ORDER BY started_at",
+                [*chunk, since]):
+            out.setdefault(row["customer_id"], []).append(row)
+    return out

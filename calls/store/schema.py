@@ -658,3 +658,37 @@ def _rules_region_zone_key(db: Database) -> None:
         "CASE WHEN substr(phone, 1, 2) = '+1' THEN substr(phone, 3, 3) ELSE '' END || '|' || "
         "ifnull(region, ''))"
     )
+
+
+@migrations(name="consent_0001_records_and_customer_basis")
+def _consent_records(db: Database) -> None:
+    # Every consent a customer gave or withdrew, with when, how and the proof: kept as
+    # evidence (UWG § 7a asks for it), never changed. The newest row per (customer, what)
+    # is the one in force; the customers columns below repeat it for the queue.
+    db.execute(
+        """
+        CREATE TABLE consents (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            what TEXT NOT NULL,                -- calls | marketing | recording | share
+            state TEXT NOT NULL,               -- given | withdrawn
+            at TEXT NOT NULL,                  -- when the customer gave / withdrew it (UTC)
+            how TEXT NOT NULL,                 -- list | call | letter | web
+            proof TEXT,                        -- the words, the document, the form
+            call_id INTEGER REFERENCES calls(id),
+            recorded_by TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_consents_customer ON consents(customer_id, what, at)")
+    for column, kind in (
+        ("customer_type", "TEXT"),      # consumer | business | NULL (the policy's default)
+        ("contract", "INTEGER"),        # 1: a current contract (a basis in some packs)
+        ("consent_calls", "TEXT"),      # given | withdrawn | NULL (none recorded)
+        ("consent_marketing", "TEXT"),
+        ("consent_recording", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
+    # The recording notice's answer, on the call it was asked in (yes / no / NULL).
+    db.execute("ALTER TABLE calls ADD COLUMN recording_ok TEXT")

@@ -142,8 +142,9 @@ def test_the_default_install_honours_christmas_day(store):
 
 
 def test_regional_holidays_from_the_list_region(store):
-    add_customer(store, "by", where=MUNICH, region="BY")
-    add_customer(store, "be", where=MUNICH, region="BE")
+    # Businesses: German law presumes their consent (consumers need it recorded).
+    add_customer(store, "by", where=MUNICH, region="BY", customer_type="business")
+    add_customer(store, "be", where=MUNICH, region="BE", customer_type="business")
     # Tuesday 6 January 2026 (Epiphany: a holiday in Bavaria, not in Berlin), 11:00.
     got = [e.customer.ref for e in build_queue(store, "ann", utc("2026-01-06T10:00"))]
     assert got == ["be"]
