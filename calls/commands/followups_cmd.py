@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date, datetime, time, timedelta
@@ -20,6 +19,7 @@ from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.outfile import open_output
 from calls.policy import load_policy
+from calls.sheets import safe_rows, write_csv
 from calls.store import followups as q
 
 Kind = common.choices("Kind", FOLLOWUP_KINDS)
@@ -60,18 +60,6 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(_local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def _safe_cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs; a
-    # leading apostrophe keeps it text (numbers like -5 or +1 555 stay as they are).
-    if value and value[0] in "=+-@\t\r" and not _looks_numeric(value):
-        return "'" + value
-    return value
-
-
-def _looks_numeric(value: str) -> bool:
-    return bool(value) and all(ch in "+-0123456789 .()" for ch in value)
-
-
 @followups_app.callback()
 def followups_list(
     ctx: typer.Context,
@@ -106,6 +94,9 @@ def followups_list(
             "--limit", min=1, help="At most this many (default: 100 in a table, all in csv/json)."
         ),
     ] = None,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="csv for Excel: starts with a UTF-8 byte order mark.")
+    ] = False,
     json_out: common.JsonOption = False,
     caller: common.CallerOption = None,
     at: AtOption = None,
@@ -170,9 +161,7 @@ def followups_list(
         if fmt == "csv":
             headers, table = fu.mail_merge(store, rows)
             buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(headers)
-            writer.writerows([[_safe_cell(v) for v in r] for r in table])
+            write_csv(buffer, headers, safe_rows(table), excel=excel)
             _emit(buffer.getvalue(), output)
             if output is not None:
                 common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,

@@ -303,9 +303,17 @@ def export(
     wide: Annotated[
         bool, typer.Option("--wide", help="answers: one row per call, one column per question.")
     ] = False,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="CSV for Excel: starts with a UTF-8 byte order "
+                           "mark so that names with accents open right.")
+    ] = False,
     db: common.DbOption = None,
 ) -> None:
-    """Export a table with times in UTC and in the customer's local time beside them."""
+    """Export a table with times in UTC and in the customer's local time beside them.
+
+    CSV and XLSX are safe to open in a spreadsheet: a cell that would run as a formula
+    (starting with = + - @) is kept as text.
+    """
     from calls.export import FORMATS, TABLES, export_table
 
     with common.user_errors():
@@ -322,7 +330,7 @@ def export(
             show = output is not None and sys.stderr.isatty()
             if not show:
                 n = export_table(store, table, output, fmt=fmt, since=first, until=last,
-                                 wide=wide)
+                                 wide=wide, excel=excel)
             else:
                 bar = Progress(TextColumn(f"[bold]export {table}[/]"), BarColumn(),
                                TaskProgressColumn(), TimeElapsedColumn(),
@@ -331,7 +339,7 @@ def export(
                     task = bar.add_task(table, total=None)
                     n = export_table(
                         store, table, output, fmt=fmt, since=first, until=last, wide=wide,
-                        total=lambda t: bar.update(task, total=t),
+                        excel=excel, total=lambda t: bar.update(task, total=t),
                         progress=lambda k: bar.advance(task, k),
                     )
         finally:
