@@ -111,6 +111,14 @@ class Blocker:
     text: str
     until: datetime | None = None
     permanent: bool = False
+    # What holds them, for counts per rule: a pack rule's id ("FR.hours"), a policy key
+    # ("policy calling.hours"), else the code.
+    rule: str = ""
+
+    @property
+    def label(self) -> str:
+        """The rule (or the code) this blocker counts under in ``queue --held``."""
+        return self.rule or self.code
 
 
 @dataclass(frozen=True)
@@ -440,7 +448,10 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
         if law is not None:
             # The supervisor sees which law, not only that the window is shut.
             text += f"; by law: {law.cites()}"
-        out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None))
+        rule = (law.id if law is not None else
+                "policy calling.skip_holidays" if holiday else "policy calling.hours")
+        out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None,
+                           rule=rule))
     return out
 
 
@@ -468,7 +479,8 @@ def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
     jurisdiction = row_jurisdiction(row) or ""
     basis = lawful.basis_for(row, "care", now, policy, jurisdiction)
     if not basis.ok:
-        out.append(Blocker("basis", basis.text, permanent=True))
+        out.append(Blocker("basis", basis.text, permanent=True,
+                           rule=basis.rule.id if basis.rule else "consent withdrawn"))
     cut = cut or to_iso(now - lawful.horizon(policy))
     if calls is None:
         last = row.get("last_call_at")
@@ -480,7 +492,8 @@ def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
                                      jurisdiction=jurisdiction, kind=kind, asked=asked):
         out.append(Blocker(hold.code, f"{hold.text}; again from "
                                       f"{_local_clock(hold.until, row, now, policy)} their time",
-                           until=hold.until))
+                           until=hold.until,
+                           rule=hold.rule.id if hold.rule else f"policy contact ({hold.code})"))
     return out
 
 
@@ -741,6 +754,7 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
     attempts = row.get("cycle_attempts") or 0
     if attempts:
         lines.append(f"{attempts} of {policy.cycle.max_attempts} attempts used this cycle")
+    lines.append(_law_line(row, policy))
     next_at = None if is_callable else _next_callable(row, blockers, reasons, due, now, policy)
     if is_callable:
         next_at = now
@@ -760,6 +774,88 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
         state={k: row.get(k) for k in ("cycle_status", "cycle_ended_at", "cycle_attempts",
                                        "retry_after", "last_outcome", "last_call_at")},
     )
+
+
+def _law_line(row: dict, policy: Policy) -> str:
+    """"rules: US-FL (United States (federal), Florida); consumer" for explain."""
+    code = row_jurisdiction(row)
+    kind = lawful.customer_type(row, policy)
+    if not code:
+        return f"rules: no country known for the number; {kind}"
+    names = ", ".join(p.name for p in lawrules.packs_for(code)) or "no rule pack"
+    return f"rules: {code} ({names}); {kind}"
+
+
+# -- held back: who is not offered now, and why ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """A customer with a reason to be called who is held back now, and by what."""
+
+    customer: Customer
+    reasons: list[str]
+    blockers: list[Blocker]
+    opens_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``carecall queue --held --json``)."""
+        return {"ref": self.customer.ref, "name": self.customer.name,
+                "reasons": self.reasons,
+                "held_by": [{"rule": b.label, "why": b.text,
+                             "until": to_iso(b.until) if b.until else None}
+                            for b in self.blockers],
+                "opens_at": to_iso(self.opens_at) if self.opens_at else None}
+
+
+# Blockers that are not "held back now" but out of the queue for good or by a person.
+_NOT_HELD = {"no_phone", "do_not_call", "dnc_list", "number", "claimed", "skipped"}
+
+
+def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY
+              ) -> list[Held]:
+    """Every customer with a reason to be called who is held back now, and by what.
+
+    Reads every customer (a supervisor's look before the shift, not the hot path): the
+    calling window (the law's hours and holidays, the policy's), the basis, the caps and
+    quiet periods, retry delays and callbacks set for later. Customers who are out for
+    good (do-not-call, wrong number) or held by another caller are not listed.
+    """
+    fus: dict[int, list[dict]] = {}
+    for f in q.open_call_followups(store):
+        fus.setdefault(f["customer_id"], []).append(f)
+    cut = to_iso(now - lawful.horizon(policy))
+    listed = q.all_dnc_phones(store)
+    out: list[Held] = []
+    for row in q.all_customer_rows(store):
+        if (row.get("do_not_call") or (row.get("number_status") or "ok") != "ok"
+                or not row.get("phone") or row["phone"] in listed):
+            continue
+        mine = fus.get(row["id"], ())
+        reasons = customer_reasons(row, mine, caller, now, policy)
+        if not reasons:
+            continue
+        blockers = [b for b in customer_blockers(row, mine, None, None, None, caller, now,
+                                                 policy)
+                    if b.code not in _NOT_HELD]
+        blockers += lawful_blockers(store, row, now, policy,
+                                    asked=reasons[0].code == "callback", cut=cut)
+        if not blockers:
+            continue
+        opens = None if any(b.permanent for b in blockers) else _next_callable(
+            row, blockers, reasons, None, now, policy)
+        out.append(Held(Customer.from_row(row), [r.text for r in reasons], blockers, opens))
+    return out
+
+
+def held_counts(held: list[Held]) -> dict[str, int]:
+    """How many held customers each rule holds back (a customer may count under several),
+    most first."""
+    counts: dict[str, int] = {}
+    for h in held:
+        for label in dict.fromkeys(b.label for b in h.blockers):
+            counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _next_callable(row: dict, blockers: list[Blocker], reasons: list[Reason],

@@ -76,3 +76,24 @@ def test_a_policy_that_widens_the_law_is_refused_with_the_rule(store, tmp_path):
     err = result.stderr.strip()
     assert len(err.splitlines()) == 1
     assert "calling.countries.US.earliest" in err and "47 CFR § 64.1200" in err
+
+
+def test_queue_held_lists_who_is_held_back_with_counts_per_rule(store):
+    from tests.support.queue import MIAMI, NY, PARIS
+
+    add_customer(store, "K1", name="Birgit", where=BERLIN)          # no consent
+    add_customer(store, "F1", name="Amélie", where=PARIS)           # lunch break
+    add_customer(store, "M1", name="Mia", where=MIAMI)              # before our 09:00
+    add_customer(store, "N1", name="Ned", where=NY, do_not_call=1)  # out for good
+    at = "2026-03-10T12:30:00Z"     # 13:30 Paris, 08:30 Miami
+    result = run("queue", "--held", "--at", at, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["held"] == 3
+    assert data["by_rule"] == {"DE.consent": 1, "FR.hours": 1, "policy calling.hours": 1}
+    by_ref = {c["ref"]: c for c in data["customers"]}
+    assert by_ref["F1"]["opens_at"] == "2026-03-10T13:00:00Z"
+    assert by_ref["K1"]["opens_at"] is None
+    table = run("queue", "--held", "--at", at)
+    assert "3 held back" in table.stdout and "FR.hours" in table.stdout
+    assert run("queue", "--held", "--explain", "K1").exit_code == 2
