@@ -48,9 +48,15 @@ QUESTION_TYPES = ("nps", "rating", "yes_no", "choice", "multi_choice", "text", "
 KNOWN_PURPOSES = ("care", "thank_you", "recovery", "occasion", "welcome", "win_back", "other")
 OWNER_KEYWORDS = ("account_owner", "caller")
 
-_TOP_KEYS = ("name", "version", "purpose", "title", "description", "opening", "consent",
+# Why a call is made, for the law (docs/lawful.md): a marketing question raises a care
+# or survey call to marketing.
+CALL_PURPOSES = ("care", "survey", "marketing")
+
+_TOP_KEYS = ("name", "version", "purpose", "call_purpose", "title", "description", "opening",
+             "consent",
              "closing", "questions", "rules")
-_QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max")
+_QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max",
+                  "marketing")
 _RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
 
 # What a name in a condition or a fill-in can refer to besides answer keys, and the kind
@@ -114,6 +120,9 @@ class Question:
     options: tuple[Option, ...] = ()
     min: float | None = None
     max: float | None = None
+    # A referral ask or a sales question: asked only when the customer's basis allows
+    # marketing, and answering it makes the call a marketing call.
+    marketing: bool = False
 
     def option(self, value: str) -> Option | None:
         """The option with this value, or None."""
@@ -155,6 +164,7 @@ class Script:
     title: str | None = None
     description: str | None = None
     text: str = ""              # the TOML text it was read from (stored with every call)
+    call_purpose: str = "care"  # care | survey | marketing (CALL_PURPOSES)
     source: str = "<text>"      # file path, or "shipped:<name>"
 
     @property
@@ -652,6 +662,10 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
     if not isinstance(required, bool):
         checker.add(where, "'required' must be true or false")
         required = True
+    marketing = raw.get("marketing", False)
+    if not isinstance(marketing, bool):
+        checker.add(where, "'marketing' must be true or false")
+        marketing = False
     options: tuple[Option, ...] = ()
     if qtype in ("choice", "multi_choice"):
         if "options" not in raw:
@@ -689,7 +703,7 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
         return None
     return Question(key=key, type=qtype, text=text, hint=hint, required=required,
                     when=when, condition=condition, options=options,
-                    min=bounds["min"], max=bounds["max"])
+                    min=bounds["min"], max=bounds["max"], marketing=marketing)
 
 
 def _owner_problem(owner: Any) -> str | None:
@@ -801,6 +815,11 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
     elif not isinstance(purpose, str) or not _KEY_RE.match(purpose):
         checker.add(top, "'purpose' must be a lower-case word such as care or thank_you")
         purpose = None
+    call_purpose = data.get("call_purpose", "care")
+    if call_purpose not in CALL_PURPOSES:
+        checker.add(top, f"'call_purpose' must be one of {', '.join(CALL_PURPOSES)}, "
+                         f"got {call_purpose!r}")
+        call_purpose = "care"
     title = _check_text(checker, data, "title", top, required=False)
     description = _check_text(checker, data, "description", top, required=False)
     opening = _check_text(checker, data, "opening", "opening", required=True)
@@ -847,6 +866,7 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
         name=name, version=str(version).strip(), purpose=purpose, opening=opening,
         closing=closing, questions=tuple(questions.values()), rules=tuple(rules),
         consent=consent, title=title, description=description, text=text, source=source,
+        call_purpose=call_purpose,
     )
 
 
