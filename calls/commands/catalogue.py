@@ -22,6 +22,7 @@ AREAS = (
     "followups_cmd",   # followups, plan
     "report_cmd",      # report, export, dashboard
     "audit_cmd",       # audit
+    "themes_cmd",      # themes (issue 17)
     "consent_cmd",     # consent add/withdraw/type/show
 )
 
@@ -53,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'export': ('report_cmd', "Export a table with times in UTC and in the customer's local time beside them."),
     'dashboard': ('report_cmd', "The supervisor's live dashboard, refreshing by itself."),
     'audit': ('audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),
+    'themes': ('themes_cmd', 'Themes of what customers say: the vocabulary, suggestions, confirming tags.'),
     'consent': ('consent_cmd', "A customer's consents: to calls, marketing, recording, sharing a referral; and whether they are a consumer or a business."),
 }
 # -- end of generated block --------------------------------------------------------------
