@@ -8,7 +8,7 @@ once: the queue, a call in progress and the next ``explain`` all read it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from calls import audit
@@ -119,3 +119,111 @@ def set_type(store: Store, customer_id: int, *, customer_type: str | None = None
         details = {k: v for k, v in (("customer_type", customer_type), ("contract", contract))
                    if v is not None}
         audit.record(store, actor, "customer.edit", ref, details, now=now)
+
+
+# -- from a customer list ---------------------------------------------------------------------
+
+# List columns carecall reads for the law (besides the customer fields): recognised by
+# these (normalised) header names, or named with ``--map field=HEADER``.
+LIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "region": ("region", "state", "province", "stateprovince", "bundesland", "county",
+               "territory"),
+    "customer_type": ("customertype", "type", "b2b", "b2bb2c", "kundentyp", "typeclient",
+                      "segment"),
+    "contract": ("contract", "hascontract", "currentcontract", "vertrag", "contrat"),
+    "consent_calls": ("consentcalls", "consentcall", "callconsent", "consentphone",
+                      "phoneconsent", "einwilligungtelefon", "consentementappel"),
+    "consent_marketing": ("consentmarketing", "marketingconsent", "optin", "marketingoptin",
+                          "einwilligungwerbung"),
+    "consent_recording": ("consentrecording", "recordingconsent"),
+}
+_YES = {"yes", "y", "true", "1", "x", "given", "ja", "j", "oui", "optin", "opt-in", "granted"}
+_NO = {"no", "n", "false", "0", "withdrawn", "nein", "non", "optout", "opt-out", "refused"}
+_BUSINESS = {"business", "b2b", "company", "firm", "corporate", "gewerblich", "firma",
+             "professionnel", "pro", "entreprise"}
+_CONSUMER = {"consumer", "b2c", "private", "privat", "individual", "particulier", "person"}
+
+
+def split_mapping(mapping: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``--map`` entries as (customer fields, lawful list fields)."""
+    mapping = mapping or {}
+    core = {k: v for k, v in mapping.items() if k not in LIST_FIELDS}
+    return core, {k: v for k, v in mapping.items() if k in LIST_FIELDS}
+
+
+def list_columns(headers: list[str], mapping: dict[str, str], taken: set[str]
+                 ) -> dict[str, str]:
+    """Lawful field -> header in this list (``taken``: headers already used for fields)."""
+    from calls.ingest.pipeline import match_columns
+
+    return match_columns([h for h in headers if h not in taken], LIST_FIELDS, mapping)
+
+
+def _day(text: str) -> date | None:
+    """A consent column holding the day it was given (ISO date), else None."""
+    try:
+        return date.fromisoformat(text[:10]) if len(text) >= 10 else None
+    except ValueError:
+        return None
+
+
+def _yes_no(text: str) -> bool | None:
+    word = text.strip().lower().replace(" ", "")
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    return None
+
+
+def apply_list(store: Store, columns: dict[str, str], *, file: str, actor: str,
+               now: datetime) -> dict[str, int]:
+    """Apply the lawful columns of an imported list to its customers; counts per field.
+
+    The values were kept in each customer's extra data by the import. A consent column
+    records a consent (how ``list``, the proof naming the file and column) only when it
+    changes what is in force; a date in it is when the consent was given.
+    """
+    if not columns:
+        return {}
+    counts = {field: 0 for field in columns}
+    headers = list(columns.values())
+    rows = list(q.customers_with_extra(store, headers))
+    with store.write():
+        for row, values in rows:
+            for field, header in columns.items():
+                text = values.get(header)
+                if text is None or not str(text).strip():
+                    continue
+                text = str(text).strip()
+                if field == "region":
+                    if row["region"] != text.upper():
+                        q.set_region(store, row["id"], text.upper())
+                        counts[field] += 1
+                elif field == "customer_type":
+                    word = text.lower().replace(" ", "")
+                    kind = ("business" if word in _BUSINESS else
+                            "consumer" if word in _CONSUMER else None)
+                    if kind and row["customer_type"] != kind:
+                        q.set_customer_basis(store, row["id"], customer_type=kind)
+                        counts[field] += 1
+                elif field == "contract":
+                    flag = _yes_no(text)
+                    if flag is not None and bool(row["contract"]) != flag:
+                        q.set_customer_basis(store, row["id"], contract=flag)
+                        counts[field] += 1
+                else:
+                    what = field.removeprefix("consent_")
+                    day = _day(text)
+                    given = True if day is not None else _yes_no(text)
+                    if given is None:
+                        continue
+                    state = "given" if given else "withdrawn"
+                    if row[field] == state:
+                        continue
+                    at = (datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo)
+                          if day is not None and day <= now.date() else now)
+                    record(store, row["id"], what, given, how="list", actor=actor, now=now,
+                           at=at, proof=f"{file}: column {header!r} = {text!r}")
+                    counts[field] += 1
+    return counts

@@ -23,6 +23,8 @@ from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
+from calls import audit
+from calls import consent as lawful_list
 from calls.clock import to_iso
 from calls.errors import UserError
 from calls.ingest.phones import PhoneError, is_known_region, phone_parts, region_for_country
@@ -399,7 +401,11 @@ def import_customers(
     if not is_known_region(region):
         raise UserError(f"--region {options.region!r}: not a known region code (e.g. US, GB, DE)")
     table = read_table(path, sheet=options.sheet)
-    columns = detect_columns(table.headers, options.mapping)
+    # The law's columns (region, consumer or business, consents: docs/lawful.md) stay in
+    # the extra data and are applied once the customers are in.
+    core_map, basis_map = lawful_list.split_mapping(options.mapping)
+    columns = detect_columns(table.headers, core_map)
+    basis_columns = lawful_list.list_columns(table.headers, basis_map, set(columns.values()))
     mapped = set(columns.values())
     extra_headers = tuple(h for h in table.headers if h not in mapped)
     match_on = "ref" if "ref" in columns else "phone"
@@ -478,6 +484,12 @@ def import_customers(
         if options.phase:
             options.phase("Re-tiering")
         result.orders_attached = _after_customer_import(store, now, options)
+        if basis_columns:
+            if options.phase:
+                options.phase("Consents and customer types")
+            lawful_list.apply_list(store, basis_columns, file=Path(path).name,
+                                   actor=options.by_user or audit.os_login(), now=now)
+    result.columns = {**columns, **basis_columns}
     return result
 
 

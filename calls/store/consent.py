@@ -48,3 +48,22 @@ def set_customer_basis(store: Store, customer_id: int, *, customer_type: str | N
 def set_call_recording(store: Store, call_id: int, answer: str | None) -> None:
     """Store the recording notice's answer (yes / no) on a call. Inside store.write()."""
     store.db.execute("UPDATE calls SET recording_ok = ? WHERE id = ?", (answer, call_id))
+
+
+def customers_with_extra(store: Store, headers: list[str]):
+    """(id, ref, current basis columns, {header: value}) of customers whose extra data
+    holds any of ``headers`` (the lawful columns a list brought)."""
+    picks = ", ".join(f"json_extract(extra, ?) AS h{i}" for i in range(len(headers)))
+    paths = [f'$."{h}"' for h in headers]
+    any_of = " OR ".join(f"h{i} IS NOT NULL" for i in range(len(headers)))
+    sql = (f"SELECT * FROM (SELECT id, ref, region, customer_type, contract, consent_calls, "
+           f"consent_marketing, consent_recording, {picks} FROM customers "
+           f"WHERE extra IS NOT NULL) WHERE {any_of}")
+    for row in store.db.query(sql, paths):
+        values = {h: row[f"h{i}"] for i, h in enumerate(headers)}
+        yield row, values
+
+
+def set_region(store: Store, customer_id: int, region: str | None) -> None:
+    """The list's state / province / Land code. Inside store.write()."""
+    store.db.execute("UPDATE customers SET region = ? WHERE id = ?", (region, customer_id))

@@ -97,3 +97,31 @@ def test_queue_held_lists_who_is_held_back_with_counts_per_rule(store):
     table = run("queue", "--held", "--at", at)
     assert "3 held back" in table.stdout and "FR.hours" in table.stdout
     assert run("queue", "--held", "--explain", "K1").exit_code == 2
+
+
+def test_import_reads_region_type_and_consent_columns(store, tmp_path):
+    from pathlib import Path
+
+    listing = Path(__file__).resolve().parents[1] / "data" / "lawful_list.csv"
+    result = run("import", str(listing), "--json")
+    assert result.exit_code == 0, result.output
+    columns = json.loads(result.stdout)["columns"]
+    assert columns["region"] == "State" and columns["consent_calls"] == "Consent Calls"
+    rows = {r["ref"]: r for r in store.all(
+        "SELECT ref, region, customer_type, consent_calls, consent_marketing FROM customers")}
+    assert rows["K1"] == {"ref": "K1", "region": "BE", "customer_type": "consumer",
+                          "consent_calls": "given", "consent_marketing": "withdrawn"}
+    assert rows["K3"]["customer_type"] == "business"
+    assert rows["U1"]["consent_marketing"] == "given"
+    proof = store.one("SELECT at, how, proof FROM consents WHERE what = 'calls'")
+    assert proof == {"at": "2026-01-05T00:00:00Z", "how": "list",
+                     "proof": "lawful_list.csv: column 'Consent Calls' = '2026-01-05'"}
+    # Birgit (consent) and Acme (business) are callable; Hans (consumer, none) is not.
+    assert queue_refs() == ["K1", "K3"]
+    # The same list again records nothing new.
+    assert run("import", str(listing)).exit_code == 0
+    assert store.scalar("SELECT count(*) FROM consents") == 3
+    # --map names a column by hand.
+    mapped = run("import", str(listing), "--map", "consent_calls=Opt-in", "--json")
+    assert mapped.exit_code == 0, mapped.output
+    assert json.loads(mapped.stdout)["columns"]["consent_calls"] == "Opt-in"
