@@ -227,3 +227,25 @@ def apply_list(store: Store, columns: dict[str, str], *, file: str, actor: str,
                            at=at, proof=f"{file}: column {header!r} = {text!r}")
                     counts[field] += 1
     return counts
+
+
+# -- permissions asked in a call ---------------------------------------------------------------
+
+
+def followup_refused(store: Store, call_id: int | None) -> bool:
+    """True when the customer answered "no" in this call to a question asking permission
+    to get back to them (``permission = "followup"`` in the script)."""
+    from calls.store.scripts import answers_for_call, script_from_store
+
+    if call_id is None:
+        return False
+    script_id = store.scalar("SELECT script_id FROM calls WHERE id = ?", (call_id,))
+    if script_id is None:
+        return False
+    try:
+        script = script_from_store(store, script_id)
+    except UserError:
+        return False
+    keys = {q.key for q in script.questions if q.permission == "followup"}
+    answers = answers_for_call(store, call_id)
+    return any(answers.get(k) is False for k in keys)

@@ -56,7 +56,10 @@ _TOP_KEYS = ("name", "version", "purpose", "call_purpose", "title", "description
              "consent",
              "closing", "questions", "rules")
 _QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max",
-                  "marketing")
+                  "marketing", "permission")
+# What a yes/no question may ask permission for: "followup" = may we get back to you about
+# what you told us (a "no" means no recovery call: docs/lawful.md).
+PERMISSIONS = ("followup",)
 _RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
 
 # What a name in a condition or a fill-in can refer to besides answer keys, and the kind
@@ -123,6 +126,8 @@ class Question:
     # A referral ask or a sales question: asked only when the customer's basis allows
     # marketing, and answering it makes the call a marketing call.
     marketing: bool = False
+    # A yes/no question asking the customer's permission (PERMISSIONS), honoured after.
+    permission: str | None = None
 
     def option(self, value: str) -> Option | None:
         """The option with this value, or None."""
@@ -666,6 +671,11 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
     if not isinstance(marketing, bool):
         checker.add(where, "'marketing' must be true or false")
         marketing = False
+    permission = raw.get("permission")
+    if permission is not None and (permission not in PERMISSIONS or qtype != "yes_no"):
+        checker.add(where, f"'permission' must be one of {', '.join(PERMISSIONS)} "
+                           "on a yes_no question")
+        permission = None
     options: tuple[Option, ...] = ()
     if qtype in ("choice", "multi_choice"):
         if "options" not in raw:
@@ -703,7 +713,8 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
         return None
     return Question(key=key, type=qtype, text=text, hint=hint, required=required,
                     when=when, condition=condition, options=options,
-                    min=bounds["min"], max=bounds["max"], marketing=marketing)
+                    min=bounds["min"], max=bounds["max"], marketing=marketing,
+                    permission=permission)
 
 
 def _owner_problem(owner: Any) -> str | None:
