@@ -15,6 +15,7 @@ Everything here takes ``now`` and reads no clock and no database.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -122,15 +123,20 @@ def past_calls(rows: Iterable[dict]) -> list[PastCall]:
             if r.get("started_at")]
 
 
-def horizon(policy: Policy = DEFAULT_POLICY) -> timedelta:
-    """How far back a call can still hold a customer (the longest cap or quiet period)."""
-    spans = [timedelta(days=policy.contact.attempts_days),
-             timedelta(days=policy.contact.contacts_days),
-             timedelta(days=policy.contact.refusal_quiet_days)]
-    for pack in lawrules.packs().values():
-        for rule in pack.rules:
-            spans += [s for s in (rule.period, rule.quiet) if s is not None]
-    return max(spans)
+def horizon(policy: Policy = DEFAULT_POLICY, jurisdiction: str | None = None) -> timedelta:
+    """How far back a call can still hold a customer (the longest cap or quiet period):
+    of any jurisdiction, or of this one (a customer whose last call is older is free)."""
+    c = policy.contact
+    return max(timedelta(days=max(c.attempts_days, c.contacts_days, c.refusal_quiet_days)),
+               _law_horizon(jurisdiction))
+
+
+@functools.lru_cache(maxsize=1024)
+def _law_horizon(jurisdiction: str | None) -> timedelta:
+    found = (lawrules.packs().values() if jurisdiction is None
+             else lawrules.packs_for(jurisdiction))
+    return max((s for p in found for r in p.rules for s in (r.period, r.quiet)
+                if s is not None), default=timedelta(0))
 
 
 def contact_holds(calls: list[PastCall], now: datetime, policy: Policy = DEFAULT_POLICY, *,

@@ -467,8 +467,7 @@ def _need_consent(day: date) -> list[str]:
 
 
 def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
-                    asked: bool = False, cut: str | None = None,
-                    calls: list[dict] | None = None) -> list[Blocker]:
+                    asked: bool = False, calls: list[dict] | None = None) -> list[Blocker]:
     """Why the law or the contact policy holds this customer back now (empty: nothing).
 
     The basis for a care call (consent, contract, relationship), the caps on calls per
@@ -481,12 +480,14 @@ def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
     if not basis.ok:
         out.append(Blocker("basis", basis.text, permanent=True,
                            rule=basis.rule.id if basis.rule else "consent withdrawn"))
-    cut = cut or to_iso(now - lawful.horizon(policy))
     if calls is None:
+        # Most customers were not called recently enough for any cap of their own
+        # jurisdiction to matter: no query for them (the queue's hot path).
         last = row.get("last_call_at")
-        if not last or last < cut:
+        mine = _iso(now - lawful.horizon(policy, jurisdiction))
+        if not last or last < mine:
             return out
-        calls = q.recent_calls(store, [row["id"]], cut).get(row["id"], [])
+        calls = q.recent_calls(store, [row["id"]], mine).get(row["id"], [])
     kind = lawful.customer_type(row, policy)
     for hold in lawful.contact_holds(lawful.past_calls(calls), now, policy,
                                      jurisdiction=jurisdiction, kind=kind, asked=asked):
@@ -522,8 +523,6 @@ class _Run:
             "default_type": policy.lawful.default_customer_type,
             "need_consent": json.dumps(_need_consent(now.date())),
         }
-        # Earlier calls hold a customer only this far back (caps, quiet periods).
-        self.call_cut = to_iso(now - lawful.horizon(policy))
         # The customers' local dates: only open zones matter (nobody else is offered),
         # so the date ranges of the purchase and occasion reasons are exact, not padded.
         days = [local_date(_split_key(k)[1], now, policy) for k in open_keys]
@@ -534,7 +533,7 @@ class _Run:
     def allowed(self, row: dict, reason: Reason) -> bool:
         """The lawful checks SQL cannot make: the basis in full, caps, quiet periods."""
         return not lawful_blockers(self.store, row, self.now, self.policy,
-                                   asked=reason.code == "callback", cut=self.call_cut)
+                                   asked=reason.code == "callback")
 
     def _reason(self, row: dict, code: str) -> Reason | None:
         found = customer_reasons(row, (), self.caller, self.now, self.policy, only=code)
@@ -824,7 +823,6 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
     fus: dict[int, list[dict]] = {}
     for f in q.open_call_followups(store):
         fus.setdefault(f["customer_id"], []).append(f)
-    cut = to_iso(now - lawful.horizon(policy))
     listed = q.all_dnc_phones(store)
     out: list[Held] = []
     for row in q.all_customer_rows(store):
@@ -839,7 +837,7 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
                                                  policy)
                     if b.code not in _NOT_HELD]
         blockers += lawful_blockers(store, row, now, policy,
-                                    asked=reasons[0].code == "callback", cut=cut)
+                                    asked=reasons[0].code == "callback")
         if not blockers:
             continue
         opens = None if any(b.permanent for b in blockers) else _next_callable(

@@ -399,12 +399,14 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
 def recent_calls(store: Store, ids: list[int], since: str) -> dict[int, list[dict]]:
     """Calls started at or after ``since`` per customer (``started_at``, ``outcome``)."""
     out: dict[int, list[dict]] = {}
+    conn = store.db.conn
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ", ".join("?" for _ in chunk)
-        for row in store.all(
+        # Plain cursor: this runs for queue candidates called recently (the hot path).
+        for cid, started, outcome in conn.execute(
                 f"SELECT customer_id, started_at, outcome FROM calls "
                 f"WHERE customer_id IN ({marks}) AND started_at >= ? ORDER BY started_at",
                 [*chunk, since]):
-            out.setdefault(row["customer_id"], []).append(row)
+            out.setdefault(cid, []).append({"started_at": started, "outcome": outcome})
     return out

@@ -690,5 +690,7 @@ def _consent_records(db: Database) -> None:
         ("consent_recording", "TEXT"),
     ):
         db.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
-    # The recording notice's answer, on the call it was asked in (yes / no / NULL).
+    # The recording notice's answer, on the call it was asked in (yes / no / NULL), and
+    # the call's purpose for the law (care / survey / marketing; NULL: calls made before).
     db.execute("ALTER TABLE calls ADD COLUMN recording_ok TEXT")
+    db.execute("ALTER TABLE calls ADD COLUMN purpose TEXT")
