@@ -753,7 +753,8 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
     attempts = row.get("cycle_attempts") or 0
     if attempts:
         lines.append(f"{attempts} of {policy.cycle.max_attempts} attempts used this cycle")
-    lines.append(_law_line(row, policy))
+    if not is_callable:
+        lines.append(_law_line(row, policy))
     next_at = None if is_callable else _next_callable(row, blockers, reasons, due, now, policy)
     if is_callable:
         next_at = now
