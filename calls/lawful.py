@@ -191,3 +191,28 @@ def voicemails_left(calls: list[PastCall], cycle_start: datetime | None) -> int:
     """Voicemails left since the current care cycle began (None: since ever)."""
     return sum(1 for c in calls if c.outcome == Outcome.VOICEMAIL.value
                and (cycle_start is None or c.started_at > cycle_start))
+
+
+# -- in a call (the call session asks these) ---------------------------------------------------
+
+
+def marketing_allowed(store, customer_id: int, now: datetime,
+                      policy: Policy = DEFAULT_POLICY) -> bool:
+    """May marketing questions be asked of this customer now (their basis for marketing)?"""
+    from calls.store.queue import customer_rows
+
+    row = customer_rows(store, [customer_id]).get(customer_id)
+    return row is not None and basis_for(row, "marketing", now, policy).ok
+
+
+def check_voicemail(store, customer_id: int, policy: Policy = DEFAULT_POLICY) -> None:
+    """Refuse a voicemail beyond ``contact.voicemails_per_cycle`` in the customer's current
+    care cycle (a UserError that says what to pick instead)."""
+    from calls.errors import UserError
+    from calls.store.consent import voicemails_this_cycle
+
+    limit = policy.contact.voicemails_per_cycle
+    if voicemails_this_cycle(store, customer_id) >= limit:
+        raise UserError(f"a voicemail was already left this care cycle (policy "
+                        f"contact.voicemails_per_cycle = {limit}): leave no message, "
+                        "pick no answer")

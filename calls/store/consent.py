@@ -67,3 +67,16 @@ def customers_with_extra(store: Store, headers: list[str]):
 def set_region(store: Store, customer_id: int, region: str | None) -> None:
     """The list's state / province / Land code. Inside store.write()."""
     store.db.execute("UPDATE customers SET region = ? WHERE id = ?", (region, customer_id))
+
+
+def set_call_purpose(store: Store, call_id: int, purpose: str) -> None:
+    """The call's purpose for the law (care / survey / marketing). Inside store.write()."""
+    store.db.execute("UPDATE calls SET purpose = ? WHERE id = ?", (purpose, call_id))
+
+
+def voicemails_this_cycle(store: Store, customer_id: int) -> int:
+    """Voicemails left since the customer's last care cycle ended (ever, if none)."""
+    return store.scalar(
+        "SELECT count(*) FROM calls c JOIN customers cu ON cu.id = c.customer_id "
+        "WHERE c.customer_id = ? AND c.outcome = 'voicemail' "
+        "AND c.started_at > ifnull(cu.cycle_ended_at, '')", (customer_id,)) or 0
