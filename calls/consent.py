@@ -123,40 +123,11 @@ def set_type(store: Store, customer_id: int, *, customer_type: str | None = None
 
 # -- from a customer list ---------------------------------------------------------------------
 
-# List columns carecall reads for the law (besides the customer fields): recognised by
-# these (normalised) header names, or named with ``--map field=HEADER``.
-LIST_FIELDS: dict[str, tuple[str, ...]] = {
-    "region": ("region", "state", "province", "stateprovince", "bundesland", "county",
-               "territory"),
-    "customer_type": ("customertype", "type", "b2b", "b2bb2c", "kundentyp", "typeclient",
-                      "segment"),
-    "contract": ("contract", "hascontract", "currentcontract", "vertrag", "contrat"),
-    "consent_calls": ("consentcalls", "consentcall", "callconsent", "consentphone",
-                      "phoneconsent", "einwilligungtelefon", "consentementappel"),
-    "consent_marketing": ("consentmarketing", "marketingconsent", "optin", "marketingoptin",
-                          "einwilligungwerbung"),
-    "consent_recording": ("consentrecording", "recordingconsent"),
-}
 _YES = {"yes", "y", "true", "1", "x", "given", "ja", "j", "oui", "optin", "opt-in", "granted"}
 _NO = {"no", "n", "false", "0", "withdrawn", "nein", "non", "optout", "opt-out", "refused"}
 _BUSINESS = {"business", "b2b", "company", "firm", "corporate", "gewerblich", "firma",
              "professionnel", "pro", "entreprise"}
 _CONSUMER = {"consumer", "b2c", "private", "privat", "individual", "particulier", "person"}
-
-
-def split_mapping(mapping: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
-    """``--map`` entries as (customer fields, lawful list fields)."""
-    mapping = mapping or {}
-    core = {k: v for k, v in mapping.items() if k not in LIST_FIELDS}
-    return core, {k: v for k, v in mapping.items() if k in LIST_FIELDS}
-
-
-def list_columns(headers: list[str], mapping: dict[str, str], taken: set[str]
-                 ) -> dict[str, str]:
-    """Lawful field -> header in this list (``taken``: headers already used for fields)."""
-    from calls.ingest.pipeline import match_columns
-
-    return match_columns([h for h in headers if h not in taken], LIST_FIELDS, mapping)
 
 
 def _day(text: str) -> date | None:
