@@ -503,7 +503,7 @@ def import_customers(
             )
     finally:
         sink.close()
-        rejects_writer.close()
+        rejects_writer.abort()      # a no-op once closed: only a stopped import removes it
     result.inserted = counts.inserted
     result.updated = counts.updated
     result.unchanged = counts.unchanged

@@ -387,7 +387,7 @@ def import_orders(
         })
     finally:
         sink.close()
-        rejects_writer.close()
+        rejects_writer.abort()      # a no-op once closed: only a stopped import removes it
     result.added = counts.added
     result.pending = counts.pending
     result.existing = counts.existing

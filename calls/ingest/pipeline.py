@@ -26,6 +26,8 @@ from calls.clock import to_iso
 from calls.errors import UserError
 from calls.ingest.readers import CsvChunkParser, Table, raw_csv_chunks
 from calls.ingest.values import detect_day_first
+from calls.outfile import open_output
+from calls.sheets import safe_text
 
 __all__ = [
     "Reject",
@@ -259,30 +261,48 @@ def _file_hash(path: Path) -> str:
 
 
 class RejectsFile:
-    """``--rejects FILE``: line, reason, then the row's own columns; created 0600."""
+    """``--rejects FILE``: line, reason, then the row's own columns, written through
+    :func:`calls.outfile.open_output` (0600; the file takes its name only when the
+    import finished: :meth:`close`; :meth:`abort` removes what was started). Cells are
+    safe to open in a spreadsheet (a rejected row is exactly where a formula hides)."""
+
+    class _Aborted(Exception):
+        """Thrown into the output to make it remove its temporary file."""
 
     def __init__(self, path: Path | None, headers: list[str]):
-        self._fh = None
+        self._output = None
         self._writer = None
         self._headers = headers
         if path is None:
             return
-        path = Path(path).expanduser()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)
-        except OSError as exc:
-            raise UserError(f"--rejects {path}: {exc.strerror}") from None
-        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._fh)
-        self._writer.writerow(["line", "reason", *headers])
+        self._output = open_output(path, label="--rejects")
+        self._writer = csv.writer(self._output.__enter__())
+        self._guard(self._writer.writerow, ["line", "reason", *map(safe_text, headers)])
 
     def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
         if self._writer is not None:
-            self._writer.writerow([line, reason, *(raw.get(h, "") for h in self._headers)])
+            self._guard(self._writer.writerow,
+                        [line, safe_text(reason), *(safe_text(raw.get(h, ""))
+                                                    for h in self._headers)])
+
+    def _guard(self, write, row: list) -> None:
+        try:
+            write(row)
+        except OSError as exc:
+            # the output removes its temporary file and raises the one-line UserError
+            output, self._output, self._writer = self._output, None, None
+            output.__exit__(type(exc), exc, exc.__traceback__)
+            raise
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-            self._writer = None
+        """The import is complete: the file takes its name."""
+        if self._output is not None:
+            output, self._output, self._writer = self._output, None, None
+            output.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        """The import stopped: nothing is left behind (a no-op after :meth:`close`)."""
+        if self._output is not None:
+            output, self._output, self._writer = self._output, None, None
+            error = self._Aborted()
+            output.__exit__(type(error), error, None)
