@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tests.support.queue import BERLIN, MIAMI, NY, PARIS, add_customer
+from tests.support.queue import (
+    BERLIN,
+    MIAMI,
+    NY,
+    PARIS,
+    add_customer,
+    every_hour_policy,
+    utc,
+)
 
 from calls import audit, consent
 from calls.calling import record_outcome, start_call
@@ -13,12 +21,7 @@ from calls.lawful import PastCall, basis_for, contact_holds
 from calls.policy import DEFAULT_POLICY, policy_from_dict
 from calls.queue import build_queue, explain
 
-EVERY_HOUR = policy_from_dict({"calling": {"skip_holidays": False, "hours": {
-    "weekdays": "00:00-24:00", "weekend": "00:00-24:00"}}})
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+EVERY_HOUR = every_hour_policy()
 
 
 def refs(store, now, policy=DEFAULT_POLICY) -> list[str]:

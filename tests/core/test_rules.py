@@ -6,7 +6,7 @@ the window; the default policy's own hours are narrower and apply on top.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from tests.support.queue import (
@@ -21,6 +21,8 @@ from tests.support.queue import (
     SYDNEY,
     TORONTO,
     add_customer,
+    every_hour_policy,
+    utc,
 )
 
 from calls import rules
@@ -28,12 +30,7 @@ from calls.errors import UserError
 from calls.policy import DEFAULT_POLICY, load_policy, policy_from_dict, window_state
 from calls.queue import build_queue, explain
 
-EVERY_HOUR = policy_from_dict({"calling": {"skip_holidays": False, "hours": {
-    "weekdays": "00:00-24:00", "weekend": "00:00-24:00"}}})
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+EVERY_HOUR = every_hour_policy()
 
 
 def offered(store, now, policy=EVERY_HOUR) -> list[str]:
