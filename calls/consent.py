@@ -206,7 +206,8 @@ def apply_list(store: Store, columns: dict[str, str], *, file: str, actor: str,
 def followup_refused(store: Store, call_id: int | None) -> bool:
     """True when the customer answered "no" in this call to a question asking permission
     to get back to them (``permission = "followup"`` in the script)."""
-    from calls.store.scripts import answers_for_call, script_from_store
+    from calls.store.scripts import answers_for_call
+    from calls.survey.stored import stored_script
 
     if call_id is None:
         return False
@@ -214,7 +215,7 @@ def followup_refused(store: Store, call_id: int | None) -> bool:
     if script_id is None:
         return False
     try:
-        script = script_from_store(store, script_id)
+        script = stored_script(store, script_id)
     except UserError:
         return False
     keys = {q.key for q in script.questions if q.permission == "followup"}
