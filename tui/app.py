@@ -24,6 +24,7 @@ from textual.worker import Worker
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
+from tui.comfort import ShiftComfort
 from tui.commands import ShiftCommands
 from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
@@ -65,7 +66,7 @@ class ShiftStats:
         return 100.0 * (promoters - detractors) / len(self.nps)
 
 
-class CareCallApp(SeatMixin, App[ShiftStats | None]):
+class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
     """A caller's shift: queue, call, script, wrap-up, next."""
 
     CSS_PATH = "app.tcss"
@@ -77,6 +78,7 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
                 priority=True, id="end-shift"),
         Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)",
                 id="pause"),
+        *ShiftComfort.COMFORT_BINDINGS,
     ]
 
     def __init__(
