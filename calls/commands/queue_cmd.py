@@ -86,6 +86,8 @@ def _print_entries(entries, caller: str, now: datetime) -> None:
 
 def _print_held(store, caller: str, now: datetime, policy, limit: int, as_json: bool) -> None:
     """``queue --held``: who is held back now, why, when they open; counts per rule."""
+    from rich.table import Table
+
     from calls.queue import held_back, held_counts
 
     rows = held_back(store, caller, now, policy)
