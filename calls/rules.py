@@ -368,9 +368,10 @@ def public_holiday(code: str, day: date) -> str | None:
     if not country:
         return None
     for sub in subs or (None,):
-        if sub is not None and sub not in subdivisions(country):
-            sub = None
         cal = _calendar(country, sub, day.year)
+        if cal is None and sub is not None:
+            # A region the calendars do not know: the country's own holidays still close.
+            cal = _calendar(country, None, day.year)
         if cal is not None:
             name = cal.get(day)
             if name:
