@@ -44,6 +44,7 @@ from calls.calling import (
 )
 from calls.calling import choose_outcome as keep_chosen_outcome
 from calls.calling import save_notes as store_notes
+from calls.customers import PhoneNumber, mark_number, numbers_for, use_as_main
 from calls import consent
 from calls import lawful as lawful_session
 from calls.errors import UserError
@@ -67,6 +68,7 @@ from calls.queue import (
 )
 from calls.queue import release as release_claim
 from calls.store import Store
+from calls.themes import record_wrap_up_themes
 from calls.store.consent import set_call_purpose, set_call_recording
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
@@ -134,6 +136,7 @@ class AnswerLine:
     qtype: str
     stored: Any          # JSON-ready value (None = skipped)
     display: str         # in words; "(skipped)" for a skip
+    text: str = ""       # the question as the caller read it (callers never see keys)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ class WrapUpPlan:
     answers: tuple[AnswerLine, ...]
     rule_followups: tuple[FollowupSpec, ...]
     notes: str
+    # The themes the caller confirmed per open answer (key -> themes; issue 17); None or a
+    # key left out: the keywords' suggestions are stored, unconfirmed.
+    themes: dict[str, tuple[str, ...]] | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -195,6 +201,9 @@ class CallSession:
     hand_followups: list[Followup] = field(default_factory=list)
     ended: bool = False
     inbound: bool = False                     # the customer called us (see take)
+    numbers: tuple[PhoneNumber, ...] = ()     # the customer's numbers, in the order to try
+    dialled: str | None = None                # the number dialled now (None: the main one)
+    tried: list[str] = field(default_factory=list)   # numbers tried before in this attempt
     calls_withdrawn: bool = False              # the customer withdrew consent in this call
 
     # -- taking a customer ----------------------------------------------------------
@@ -219,6 +228,7 @@ class CallSession:
             taken_at=now, reason=reason_codes[0] if reason_codes else None,
             reasons=tuple(reasons), history=history,
             followups=tuple(list_followups(store, customer_id=customer.id)),
+            numbers=tuple(numbers_for(store, customer)),
         )
 
     @classmethod
@@ -377,7 +387,8 @@ class CallSession:
         """The answers on the path, skips included, in path order."""
         return tuple(
             AnswerLine(step.key, step.question.type, to_stored(step.value),
-                       step.display if step.state == "answered" else "(skipped)")
+                       step.display if step.state == "answered" else "(skipped)",
+                       self.survey.question_text(step.key))
             for step in self.survey.path() if step.state != "open"
         )
 
@@ -473,6 +484,38 @@ class CallSession:
         self.followups = tuple(f for f in self.followups if f.id != made.id) + (made,)
         return made
 
+    # -- several numbers -------------------------------------------------------------
+
+    @property
+    def number(self) -> str | None:
+        """The number being dialled now (E.164)."""
+        return self.dialled or self.customer.phone
+
+    def next_number(self) -> PhoneNumber | None:
+        """The customer's next number to try in this attempt (after no answer or a wrong
+        number on this one), or None when there is none left."""
+        tried = {*self.tried, self.number}
+        return next((n for n in self.numbers if n.callable and n.e164 not in tried), None)
+
+    def try_next_number(self, store: Store, now: datetime, *, wrong: bool) -> PhoneNumber:
+        """Dial the next number in the same attempt. ``wrong``: the number just dialled does
+        not reach the customer: it is marked so, and when it was the main number the next
+        one becomes the main one (so the queue can call them again)."""
+        following = self.next_number()
+        if following is None:
+            raise UserError(f"{self.customer.name} has no other number to try")
+        current = self.number
+        if wrong and current:
+            with store.write():
+                mark_number(store, self.customer, current, "wrong_number", by=self.caller,
+                            now=now)
+                if current == self.customer.phone:
+                    use_as_main(store, self.customer, following.e164, by=self.caller, now=now)
+            self.customer = get_customer(store, self.customer.id) or self.customer
+        if current:
+            self.tried.append(current)
+        self.dialled = following.e164
+        return following
     # -- what the customer says about consent (issue 14) --------------------------------
 
     def record_consent(self, store: Store, what: str, given: bool, now: datetime,
@@ -557,9 +600,15 @@ class CallSession:
                 made = (apply_rule_followups(store, call_id, list(plan.rule_followups),
                                              self.caller, now)
                         if plan.rule_followups else [])
+                record_wrap_up_themes(store, call_id, plan.answers, plan.themes, self.caller,
+                                      now, self.policy)
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
                     correct_number(store, self.customer.id, chosen.new_number, now,
                                    by=self.caller)
+                elif (chosen.outcome.spec.connected and self.dialled
+                      and self.dialled != self.customer.phone):
+                    # Another number reached them: it is the one to call next time.
+                    use_as_main(store, self.customer, self.dialled, by=self.caller, now=now)
         except BaseException:
             if started_here:
                 self.call_id = None   # rolled back with the rest

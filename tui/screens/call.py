@@ -20,12 +20,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
 
+from calls.dial import DialSettings, dial, load_dial_settings
 from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
 from calls.survey.types import question_type
 from tui import core
-from tui.keys import OrderedKeys
+from tui.keys import OrderedKeys, shown_key
 from tui.timeparse import zone_of
 from tui.widgets.answers import (
     AnswerError,
@@ -59,6 +60,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "connect", "Connected", tooltip="The customer answered: start the script", id="call-connect"),
+        Binding("ctrl+d", "dial", "Dial", tooltip="Dial the number with your phone ([dial] in the config file)", id="call-dial"),
         *[
             Binding(key, f"outcome('{outcome.value}')", LABEL[outcome],
                     tooltip=f"Outcome: {LABEL[outcome]}", show=False,
@@ -141,6 +143,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self._draw_card()
         self._draw_script()
         self.set_interval(30, self._draw_card)
+        self.dial_settings = DialSettings()
+        try:
+            self.dial_settings = load_dial_settings(getattr(self.app, "config", None))
+        except UserError as exc:
+            self.notify(f"Dialling by hand: {exc}", severity="warning", timeout=10)
+        self.refresh_bindings()
         # Keep the claim while the call lasts, so no other caller is handed this customer.
         self.set_interval(CLAIM_RENEW_SECONDS, self._renew_claim)
         if self.session.resumed:
@@ -183,11 +191,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             phone = self.national or self.customer.phone or "the customer"
             text.update(
                 f"[b]Dial {escape(phone)}[/b]\n\n"
-                "When the customer answers press [b]c[/b] and read the opening.\n"
-                f"Someone else answered: [b]{Outcome.OTHER_CONTACT.spec.key}[/b]. "
-                f"No answer: [b]{Outcome.NO_ANSWER.spec.key}[/b], "
-                f"busy [b]{Outcome.BUSY.spec.key}[/b], "
-                f"voicemail [b]{Outcome.VOICEMAIL.spec.key}[/b].\n\n"
+                f"When the customer answers press [b]{self._key('call-connect', 'c')}[/b] "
+                "and read the opening.\n"
+                f"Someone else answered: [b]{self._outcome_key(Outcome.OTHER_CONTACT)}[/b]. "
+                f"No answer: [b]{self._outcome_key(Outcome.NO_ANSWER)}[/b], "
+                f"busy [b]{self._outcome_key(Outcome.BUSY)}[/b], "
+                f"voicemail [b]{self._outcome_key(Outcome.VOICEMAIL)}[/b].\n\n"
                 f"[dim]Opening:[/dim] {escape(survey.opening_text())}"
             )
             self.set_focus(self.query_one("#script", ScriptPanel))
@@ -290,12 +299,19 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         """The outcomes with a key in this phase, in the table's order."""
         return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases)
 
+    def _key(self, binding_id: str, default: str) -> str:
+        """The key the caller presses for a binding (theirs, if the keymap changed it)."""
+        return escape(shown_key(self.app, binding_id, default))
+
+    def _outcome_key(self, outcome: Outcome) -> str:
+        return self._key(f"call-{outcome.value.replace('_', '-')}", outcome.spec.key)
+
     def _draw_outcome_bar(self) -> None:
         parts = []
         if self.phase == "ready":
-            parts.append("[b]c[/b] Connected")
+            parts.append(f"[b]{self._key('call-connect', 'c')}[/b] Connected")
         for outcome in self._allowed_outcomes():
-            parts.append(f"[b]{outcome.spec.key}[/b] {LABEL[outcome]}")
+            parts.append(f"[b]{self._outcome_key(outcome)}[/b] {LABEL[outcome]}")
         if self.phase == "done":
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))
@@ -316,6 +332,9 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return outcome in self._allowed_outcomes()
         if action == "connect":
             return self.phase == "ready" and not typing
+        if action == "dial":
+            return (self.phase == "ready" and not typing and bool(self.customer.phone)
+                    and getattr(self, "dial_settings", DialSettings()).enabled)
         if action == "complete":
             return self.phase == "done" and not typing
         if action == "first_question":
@@ -335,6 +354,26 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return self.phase == "ready" and not typing
         return True
 
+    def action_dial(self) -> None:
+        """Run the dial command for the customer's number (E.164), off the UI thread."""
+        number = self.session.number
+        national = core.national_format(number)
+        settings = self.dial_settings
+        if not number:
+            return
+        app = self.app
+        app.db(self.session.start)            # the call (and its dialling time) starts now
+
+        def run() -> None:
+            try:
+                dial(settings, number, national)
+            except UserError as exc:
+                app.notify(str(exc), severity="warning", timeout=10)
+                return
+            app.notify(f"Dialling {national or number}… c when they answer.", timeout=4)
+
+        self.run_worker(run, thread=True, exit_on_error=False, group="dial")
+
     def action_connect(self) -> None:
         self.phase = "opening"
         app = self.app
@@ -350,6 +389,36 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def action_outcome(self, code: str) -> None:
         outcome = Outcome(code)
+        following = self.session.next_number()
+        if outcome in (Outcome.NO_ANSWER, Outcome.WRONG_NUMBER) and following is not None:
+            from tui.screens.modals import ConfirmScreen
+
+            what = "No answer" if outcome is Outcome.NO_ANSWER else "Wrong number"
+            national = core.national_format(following.e164) or following.e164
+
+            def chosen(try_it: bool | None) -> None:
+                if try_it:
+                    self.app.db(self.session.try_next_number, self.app.now(),
+                                wrong=outcome is Outcome.WRONG_NUMBER,
+                                on_done=self._switched_number)
+                else:
+                    self._record_outcome(outcome)
+
+            self.app.push_screen(ConfirmScreen(
+                f"{what} on {core.national_format(self.session.number)}. "
+                f"Try their {following.label} number, {national}, before ending "
+                "this attempt?"), chosen)
+            return
+        self._record_outcome(outcome)
+
+    def _switched_number(self, number) -> None:
+        self.customer = self.session.customer
+        self.national = core.national_format(number.e164)
+        self._draw_card()
+        self.refresh_bindings()
+        self.notify(f"Now dial {self.national or number.e164}.", timeout=4)
+
+    def _record_outcome(self, outcome: Outcome) -> None:
         customer = self.customer
         from tui.screens import modals
 

@@ -111,11 +111,18 @@ def load_customer(store, customer_id: int) -> CustomerFollowups:
 
 
 def close_with_recovery(store, followup_id: int, by: str, note: str, now: datetime, policy,
-                        actor=None):
-    """Close a follow-up; returns it and the recovery call it opened (if any)."""
+                        actor=None, themes: Any = None):
+    """Close a follow-up; returns it and the recovery call it opened (if any). A fix gets
+    its themes: ``themes`` (a ThemeChoice) confirmed, else the suggestions stored."""
     closed = fu.close_followup(store, followup_id, by=by, note=note, now=now, policy=policy,
                                actor=actor)
     recovery = fu.recovery_for(store, closed.id) if closed.kind == "fix_problem" else None
+    if closed.kind == "fix_problem":
+        from calls.themes import tag_followup
+
+        chosen = themes.themes.get("fix") if themes is not None else None
+        tag_followup(store, closed.id, now, by, chosen=chosen,
+                     root_cause=bool(themes and themes.root_cause), policy=policy)
     return closed, recovery
 
 
@@ -210,9 +217,7 @@ class RescheduleScreen(_Dialog):
 class CustomerFollowupsScreen(_Dialog):
     """A customer's card and every follow-up they have had."""
 
-    DEFAULT_CSS = """
-    CustomerFollowupsScreen #customer-followups { height: auto; max-height: 18; }
-    """
+    CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close", id="customer-followups-close")]
 
@@ -270,14 +275,7 @@ class CustomerFollowupsScreen(_Dialog):
 class FollowupsScreen(Screen):
     """The caller's own follow-ups, due first; t switches to the team's."""
 
-    DEFAULT_CSS = """
-    FollowupsScreen #fu-status { height: auto; padding: 0 1; color: $text-muted; }
-    FollowupsScreen #fu-filter { display: none; height: 3; }
-    FollowupsScreen #fu-filter.shown { display: block; }
-    FollowupsScreen #fu-table { height: 1fr; }
-    FollowupsScreen #fu-details { height: auto; max-height: 4; padding: 0 1;
-                                  background: $panel; }
-    """
+    CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done", id="followups-done"),
@@ -545,9 +543,7 @@ class FollowupsScreen(Screen):
         if f is None:
             return
 
-        def closed(note: str | None) -> None:
-            if note is None:
-                return
+        def close(note: str, themes: Any = None) -> None:
             app = self.app
             app.db(
                 close_with_recovery,
@@ -557,8 +553,29 @@ class FollowupsScreen(Screen):
                 app.now(),
                 app.policy,
                 actor=app.actor,
+                themes=themes,
                 on_done=self._show_closed,
             )
+
+        def closed(note: str | None) -> None:
+            if note is None:
+                return
+            if f.kind != "fix_problem":
+                close(note)
+                return
+            # The owner confirms what the problem was about, and whether the fix removed
+            # the cause for everyone (issue 17); Esc keeps the suggested themes.
+            from calls.themes import followup_text, suggest
+            from tui.widgets.themes import ThemeItem, ThemesScreen
+
+            policy = self.app.policy
+            text = followup_text(f.details, note)
+            item = ThemeItem("fix", "Problem and fix", text, tuple(suggest(text, policy.themes)))
+            vocabulary = [(t.key, t.label) for t in policy.themes.vocabulary]
+            self.app.push_screen(
+                ThemesScreen([item], vocabulary, root_cause=False,
+                             title=f"Themes of fix #{f.id}"),
+                lambda choice: close(note, choice))
 
         self.app.push_screen(CloseNoteScreen(f, "done"), closed)
 
@@ -718,13 +735,24 @@ class CallbackAnnouncer:
             on_error=lambda _exc: None,
         )
 
+    def _on_the_phone_with(self) -> int | None:
+        """The customer the caller is on a call with now (any screen of the call)."""
+        for screen in reversed(self.app.screen_stack):
+            session = getattr(screen, "session", None)
+            if session is not None and not getattr(session, "ended", True):
+                return session.customer.id
+        return None
+
     def _announce(self, due: list[fu.Followup]) -> None:
         now = self.app.now()
+        busy_with = self._on_the_phone_with()
         for f in due:
             key = (f.id, f.due_at.isoformat() if f.due_at else "")
             if key in self._announced:
                 continue
             self._announced.add(key)
+            if f.customer_id == busy_with:
+                continue          # the caller is on that very call: nothing to announce
             minutes = round((f.due_at - now).total_seconds() / 60) if f.due_at else 0
             when = f"in {minutes} min" if minutes > 0 else "now"
             whose = "your" if f.owner else "a"
