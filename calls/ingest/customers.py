@@ -394,6 +394,13 @@ def import_customers(
     store: Store, path: str | os.PathLike, options: ImportOptions | None, now: datetime
 ) -> ImportResult:
     """Import the customer list at ``path``; see the module docstring for the steps."""
+    with store.storage_errors():   # a full disk or a read-only file: one line
+        return _import_customers(store, path, options, now)
+
+
+def _import_customers(
+    store: Store, path: str | os.PathLike, options: ImportOptions | None, now: datetime
+) -> ImportResult:
     options = options or ImportOptions()
     region = (options.region or "US").upper()
     if not is_known_region(region):
@@ -421,6 +428,8 @@ def import_customers(
         match_on=match_on,
         dry_run=options.dry_run,
     )
+    if not options.dry_run:
+        store.require_writable()
     rejects_writer = RejectsFile(options.rejects_path, table.headers)
     import_row = import_record("customers", path, table, options.by_user, now)
     import_row["options"] = json.dumps(
@@ -451,7 +460,7 @@ def import_customers(
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
-        rejects_writer.close()
+        rejects_writer.finish()
         if options.phase:
             options.phase("Saving customers")
         counted = {"rows_read": result.rows_read, "rejected": result.rejected}
@@ -466,9 +475,11 @@ def import_customers(
                 dry_run=options.dry_run,
                 tier_shares=shares,
             )
+    except BaseException:
+        rejects_writer.discard()
+        raise
     finally:
         sink.close()
-        rejects_writer.close()
     result.inserted = counts.inserted
     result.updated = counts.updated
     result.unchanged = counts.unchanged

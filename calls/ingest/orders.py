@@ -332,6 +332,13 @@ def import_orders(
     store: Store, path: str | os.PathLike, options: OrderImportOptions | None, now: datetime
 ) -> OrderImportResult:
     """Import the order lines in ``path``, attach what can be attached, derive, re-tier."""
+    with store.storage_errors():   # a full disk or a read-only file: one line
+        return _import_orders(store, path, options, now)
+
+
+def _import_orders(
+    store: Store, path: str | os.PathLike, options: OrderImportOptions | None, now: datetime
+) -> OrderImportResult:
     options = options or OrderImportOptions()
     table = read_table(path, sheet=options.sheet)
     columns = detect_order_columns(table.headers, options.mapping)
@@ -344,6 +351,8 @@ def import_orders(
         file=str(Path(path)), format=table.format, encoding=table.encoding,
         sheet=table.sheet, columns=columns, dry_run=options.dry_run,
     )
+    if not options.dry_run:
+        store.require_writable()
     rejects_writer = RejectsFile(options.rejects_path, table.headers)
     sink: store_orders.OrderWriter | store_orders.OrderDryRun
     if options.dry_run:
@@ -371,7 +380,7 @@ def import_orders(
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
-        rejects_writer.close()
+        rejects_writer.finish()
         if options.phase:
             options.phase("Saving order lines")
         counts = sink.finish({
@@ -385,9 +394,11 @@ def import_orders(
             "rows_read": result.rows_read,
             "rejected": result.rejected,
         })
+    except BaseException:
+        rejects_writer.discard()
+        raise
     finally:
         sink.close()
-        rejects_writer.close()
     result.added = counts.added
     result.pending = counts.pending
     result.existing = counts.existing

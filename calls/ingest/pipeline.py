@@ -11,6 +11,7 @@ recorded with :func:`import_record`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import os
@@ -26,6 +27,7 @@ from calls.clock import to_iso
 from calls.errors import UserError
 from calls.ingest.readers import CsvChunkParser, Table, raw_csv_chunks
 from calls.ingest.values import detect_day_first
+from calls.outfile import open_output
 
 __all__ = [
     "Reject",
@@ -259,30 +261,58 @@ def _file_hash(path: Path) -> str:
 
 
 class RejectsFile:
-    """``--rejects FILE``: line, reason, then the row's own columns; created 0600."""
+    """``--rejects FILE``: line, reason, then the row's own columns.
+
+    Written through :func:`calls.outfile.open_output` (a regular file through a 0600
+    temporary renamed into place; a pipe or ``-`` straight). :meth:`finish` completes it,
+    :meth:`abort` removes what was started (an import that fails leaves no rejects file),
+    :meth:`discard` removes a finished regular file again (the import failed after it).
+    """
+
+    class _Aborted(Exception):
+        pass
 
     def __init__(self, path: Path | None, headers: list[str]):
-        self._fh = None
+        self._stack = contextlib.ExitStack()
         self._writer = None
         self._headers = headers
-        if path is None:
+        self._path = Path(path).expanduser() if path is not None else None
+        self._regular = False
+        if self._path is None:
             return
-        path = Path(path).expanduser()
+        self._regular = not self._path.exists() or self._path.is_file()
+        fh = self._stack.enter_context(open_output(self._path, label="--rejects"))
+        self._writer = csv.writer(fh)
+        self._write([["line", "reason", *headers]])
+
+    def _write(self, rows: list[list]) -> None:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)
+            self._writer.writerows(rows)
         except OSError as exc:
-            raise UserError(f"--rejects {path}: {exc.strerror}") from None
-        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._fh)
-        self._writer.writerow(["line", "reason", *headers])
+            error = UserError(f"cannot write {self._path} (--rejects): {exc.strerror or exc}")
+            self.abort()
+            raise error from None
 
     def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
         if self._writer is not None:
-            self._writer.writerow([line, reason, *(raw.get(h, "") for h in self._headers)])
+            self._write([[line, reason, *(raw.get(h, "") for h in self._headers)]])
 
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+    def finish(self) -> None:
+        """Complete the file (renamed into place); raises UserError when that fails."""
+        if self._writer is not None:
             self._writer = None
+            self._stack.close()
+
+    def abort(self) -> None:
+        """Remove an unfinished file (a no-op once finished)."""
+        if self._writer is not None:
+            self._writer = None
+            with contextlib.suppress(self._Aborted, UserError):
+                self._stack.__exit__(self._Aborted, self._Aborted(), None)
+
+    def discard(self) -> None:
+        """Remove the finished file again (the import it belongs to did not happen)."""
+        self.abort()
+        if self._path is not None and self._regular:
+            with contextlib.suppress(OSError):
+                self._path.unlink()

@@ -641,3 +641,10 @@ def _themes_tags_and_reviews(db: Database) -> None:
         "CREATE UNIQUE INDEX idx_theme_reviews_followup ON theme_reviews(followup_id) "
         "WHERE followup_id IS NOT NULL"
     )
+
+
+@migrations(name="store_0001_carecall_meta")
+def _carecall_meta(db: Database) -> None:
+    # What the store knows about itself: ``schema_version`` is the carecall version that
+    # last migrated the schema, so that an older carecall can say which version it needs.
+    db.execute("CREATE TABLE carecall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
