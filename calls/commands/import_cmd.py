@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from calls.commands import common
 
@@ -159,6 +160,8 @@ def import_command(
             f"[yellow]note:[/] the file is not UTF-8; read it as {result.encoding}.",
             highlight=False,
         )
+    if result.encoding_note:
+        console.print(f"[yellow]note:[/] {escape(result.encoding_note)}.", highlight=False)
     cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
     console.print(f"Columns: {cols}; matched on {result.match_on}", highlight=False)
     if result.extra_columns:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from calls.commands import common
 from calls.commands.import_cmd import (
@@ -89,6 +90,8 @@ def import_orders_command(
     note = f", encoding {result.encoding}" if result.encoding not in (None, "utf-8-sig") else ""
     sheet_note = f", sheet {result.sheet}" if result.sheet else ""
     console.print(f"{head}: {result.file} ({result.format}{note}{sheet_note})", highlight=False)
+    if result.encoding_note:
+        console.print(f"[yellow]note:[/] {escape(result.encoding_note)}.", highlight=False)
     cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
     console.print(f"Columns: {cols}", highlight=False)
     would = "would be " if dry_run else ""

@@ -30,7 +30,9 @@ from calls.ingest.pipeline import (
     SAMPLE_ROWS,
     Reject,
     RejectsFile,
+    about_file,
     chunk_records,
+    header_list,
     import_record,
     match_columns,
     prepare_in_chunks,
@@ -40,7 +42,13 @@ from calls.ingest.pipeline import (
 )
 from calls.ingest.readers import Table, read_table
 from calls.ingest.tiers import assign_tiers, recompute_tiers
-from calls.ingest.values import clean_ref, parse_amount, parse_date_text
+from calls.ingest.values import (
+    clean_ref,
+    control_character,
+    latest_date,
+    parse_amount,
+    parse_date_text,
+)
 from calls.orders import attach_pending_orders
 from calls.store import Store
 from calls.store import imports as store_imports
@@ -137,6 +145,7 @@ class ImportResult:
     columns: dict[str, str]          # field -> header used
     extra_columns: list[str]         # headers kept as extra data
     match_on: str                    # "ref" or "phone"
+    encoding_note: str | None = None   # stray lines of a mixed file
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -176,7 +185,7 @@ def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) ->
         chosen.pop("name")
     if "phone" not in chosen:
         raise UserError(
-            "no phone column found (columns: " + ", ".join(headers) + "); "
+            "no phone column found (columns: " + header_list(headers) + "); "
             "name it with --map phone=HEADER"
         )
     return chosen
@@ -193,6 +202,9 @@ class _Config:
     match_on: str
     day_first: dict[str, bool]
     headers: tuple[str, ...] = ()
+    # Dates after this one (YYYY-MM-DD) are in the future: no birthday, customer-since or
+    # last purchase can be.
+    latest_date: str = "9999-12-31"
 
     def index(self, name: str) -> int:
         """Position of a field's column in a record, or -1 when the list lacks it."""
@@ -257,13 +269,18 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
     since_df, last_df, birth_df = (first_day["customer_since"], first_day["last_purchase"],
                                    first_day["birthday"])
 
+    latest = config.latest_date
+
     def date_cell(name: str, text: str, day_first: bool) -> str | None:
         if not text:
             return None
         try:
-            return _date_iso(text, day_first, name == "birthday")
+            iso = _date_iso(text, day_first, name == "birthday")
         except ValueError as exc:
             raise ValueError(f"{cols[name]}: {exc}") from None
+        if iso > latest:
+            raise ValueError(f"{cols[name]}: {text} is in the future")
+        return iso
 
     def make(line: int, values: list[str], overflow: dict | None) -> tuple:
         values.append("")
@@ -290,14 +307,24 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                     phone2 = None  # kept as text; the primary number is what we call
             if not name:
                 name = f"{first} {last}" if first and last else first or last
+            if (bad := control_character(f"{ref}{name}{company}{email}{owner}")) is not None:
+                raise ValueError(_control_reason(cols, bad, ref_text, name, first, last,
+                                                 company, email, owner))
             try:
                 revenue = parse_amount(revenue_text) if revenue_text else None
             except ValueError as exc:
                 raise ValueError(f"{cols['revenue']}: {exc}") from None
+            if revenue is not None and revenue < 0:
+                raise ValueError(f"{cols['revenue']}: {revenue_text} is negative "
+                                 "(yearly revenue is 0 or more)")
             since = date_cell("customer_since", since_text, since_df)
             last_purchase = date_cell("last_purchase", last_text, last_df)
             birthday = date_cell("birthday", birth_text, birth_df)
             extra = {h: values[i] for h, i in extra_pos if values[i]}
+            if extra and "\x00" in "".join(extra.values()):
+                header = next(h for h, v in extra.items() if "\x00" in v)
+                raise ValueError(f"{header}: holds a NUL character (U+0000): binary data, "
+                                 "not text")
             if overflow:
                 # Cells past the header row (a ragged CSV) are kept too.
                 extra.update(overflow)
@@ -320,6 +347,15 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             return ("reject", line, str(exc), row)
 
     return make
+
+
+def _control_reason(cols: dict[str, str], bad: str, *fields: str) -> str:
+    """Which column holds the control character ``bad`` (U+XXXX) and what it is."""
+    names = ("ref", "name", "first_name", "last_name", "company", "email", "owner")
+    for field_name, text in zip(names, fields, strict=True):
+        if text and control_character(text) == bad and field_name in cols:
+            return f"{cols[field_name]}: holds a control character ({bad}), not text"
+    return f"holds a control character ({bad}), not text"
 
 
 @dataclass
@@ -406,7 +442,8 @@ def _import_customers(
     if not is_known_region(region):
         raise UserError(f"--region {options.region!r}: not a known region code (e.g. US, GB, DE)")
     table = read_table(path, sheet=options.sheet)
-    columns = detect_columns(table.headers, options.mapping)
+    with about_file(table.path):
+        columns = detect_columns(table.headers, options.mapping)
     mapped = set(columns.values())
     extra_headers = tuple(h for h in table.headers if h not in mapped)
     match_on = "ref" if "ref" in columns else "phone"
@@ -417,11 +454,13 @@ def _import_customers(
         match_on=match_on,
         day_first=sample_dates(table, columns, DATE_FIELDS, region),
         headers=tuple(table.headers),
+        latest_date=latest_date(now),
     )
     result = ImportResult(
         file=str(Path(path)),
         format=table.format,
         encoding=table.encoding,
+        encoding_note=table.encoding_note,
         sheet=table.sheet,
         columns=columns,
         extra_columns=list(extra_headers),

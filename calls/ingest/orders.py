@@ -26,7 +26,9 @@ from calls.errors import UserError
 from calls.ingest.pipeline import (
     Reject,
     RejectsFile,
+    about_file,
     chunk_records,
+    header_list,
     import_record,
     match_columns,
     prepare_in_chunks,
@@ -36,7 +38,7 @@ from calls.ingest.pipeline import (
 )
 from calls.ingest.readers import read_table
 from calls.ingest.tiers import recompute_tiers
-from calls.ingest.values import clean_ref, parse_amount, parse_datetime_text
+from calls.ingest.values import clean_ref, latest_date, parse_datetime_text, parse_number
 from calls.orders import derive_customer_figures
 from calls.store import Store
 from calls.store import orders as store_orders
@@ -117,6 +119,7 @@ class OrderImportResult:
     encoding: str | None
     sheet: str | None
     columns: dict[str, str]
+    encoding_note: str | None = None   # stray lines of a mixed file
     rows_read: int = 0
     added: int = 0            # new lines for customers in the database
     pending: int = 0          # new lines kept aside for customers not (yet) imported
@@ -152,7 +155,7 @@ def detect_order_columns(
         missing.append("unit_price or amount")
     if missing:
         raise UserError(
-            f"no {' / '.join(missing)} column found (columns: {', '.join(headers)}); "
+            f"no {' / '.join(missing)} column found (columns: {header_list(headers)}); "
             f"name it with --map FIELD=HEADER"
         )
     return chosen
@@ -163,6 +166,8 @@ class _OrderConfig:
     columns: dict[str, str]
     day_first: bool
     headers: tuple[str, ...] = ()
+    # Order dates after this one (YYYY-MM-DD) are in the future: refused.
+    latest_date: str = "9999-12-31"
     # Customer ref -> id when the import started; the workers resolve each line's customer
     # (a line whose customer arrives later is stored pending and attached at the end).
     customer_ids: dict[str, int] = field(default_factory=dict)
@@ -186,13 +191,6 @@ def _when(text: str, day_first: bool) -> tuple[str, str]:
     if moment is None:
         raise ValueError("no date")
     return moment.isoformat(sep=" "), moment.date().isoformat()
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)   # the common case, fast
-    except ValueError:
-        return parse_amount(text)
 
 
 def line_key(text: str) -> int:
@@ -247,6 +245,7 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
     c_price, c_amount = cols.get("unit_price"), cols.get("amount")
     day_first = config.day_first
     ids_get = config.customer_ids.get
+    latest = config.latest_date
     out = _Prepared()
     rows_append = out.rows.append
     cancellations = zero_price = no_customer = 0
@@ -272,19 +271,21 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
                 ordered_at, order_date = _when(date_text, day_first)
             except ValueError as exc:
                 raise ValueError(f"{c_date}: {exc}") from None
+            if order_date > latest:
+                raise ValueError(f"{c_date}: {date_text} is in the future")
             qty_text = values[i_qty].strip() if i_qty >= 0 else ""
             try:
-                quantity = _number(qty_text) if qty_text else None
+                quantity = parse_number(qty_text) if qty_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_qty}: {exc}") from None
             price_text = values[i_price].strip() if i_price >= 0 else ""
             try:
-                price = _number(price_text) if price_text else None
+                price = parse_number(price_text) if price_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_price}: {exc}") from None
             amount_text = values[i_amount].strip() if i_amount >= 0 else ""
             try:
-                amount = _number(amount_text) if amount_text else None
+                amount = parse_number(amount_text) if amount_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_amount}: {exc}") from None
             if price is not None and price < 0:
@@ -341,15 +342,17 @@ def _import_orders(
 ) -> OrderImportResult:
     options = options or OrderImportOptions()
     table = read_table(path, sheet=options.sheet)
-    columns = detect_order_columns(table.headers, options.mapping)
+    with about_file(table.path):
+        columns = detect_order_columns(table.headers, options.mapping)
     day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
     config = _OrderConfig(
         columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers),
-        customer_ids=store_orders.customer_ids(store),
+        customer_ids=store_orders.customer_ids(store), latest_date=latest_date(now),
     )
     result = OrderImportResult(
         file=str(Path(path)), format=table.format, encoding=table.encoding,
-        sheet=table.sheet, columns=columns, dry_run=options.dry_run,
+        encoding_note=table.encoding_note, sheet=table.sheet, columns=columns,
+        dry_run=options.dry_run,
     )
     if not options.dry_run:
         store.require_writable()

@@ -32,8 +32,10 @@ from calls.outfile import open_output
 __all__ = [
     "Reject",
     "RejectsFile",
+    "about_file",
     "chunk_records",
     "default_day_first",
+    "header_list",
     "import_record",
     "match_columns",
     "parse_mapping",
@@ -75,6 +77,24 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+def header_list(headers: list[str]) -> str:
+    """The headers for a message: each cut short, and not more than 30 of them."""
+    shown = [h if len(h) <= 40 else h[:37] + "..." for h in headers[:30]]
+    return ", ".join(shown) + (f" and {len(headers) - 30} more" if len(headers) > 30 else "")
+
+
+@contextlib.contextmanager
+def about_file(path: str | os.PathLike) -> Iterator[None]:
+    """Prefix a :class:`UserError` raised inside with the file it is about."""
+    try:
+        yield
+    except UserError as exc:
+        text = str(exc)
+        if str(path) in text:
+            raise
+        raise UserError(f"{path}: {text}") from None
+
+
 def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[str]],
                   mapping: dict[str, str] | None = None) -> dict[str, str]:
     """Field -> header: ``mapping`` (``--map``) first, then each field's recognised names.
@@ -95,7 +115,7 @@ def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[s
         if actual is None:
             raise UserError(
                 f"--map {name}={header}: no column {header!r} in the file "
-                f"(columns: {', '.join(headers)})"
+                f"(columns: {header_list(headers)})"
             )
         chosen[name] = actual
     used = set(chosen.values())
