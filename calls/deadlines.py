@@ -365,9 +365,13 @@ def deadline_figures(store: Store, start: str, end: str, as_of: datetime,
             g["opened"] += 1
         if row["escalations"]:
             g["escalated"] += 1
-        first = _moment(row, "first_contact_at")
-        if first is not None and start <= row["first_contact_at"] < end:
-            g["contact"].append((first - created).total_seconds() / 3600)
+        first_text = row.get("first_contact_at")
+        if first_text is None and row["status"] == "done":
+            # Closed before first contacts were recorded (or written closed by an
+            # import): the close was the contact at the latest.
+            first_text = row.get("closed_at")
+        if first_text and start <= first_text < end:
+            g["contact"].append((from_iso(first_text) - created).total_seconds() / 3600)
         closed = _moment(row, "closed_at")
         if row["status"] == "done" and closed is not None and start <= row["closed_at"] < end:
             g["closed"] += 1

@@ -28,6 +28,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f3f5f7}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}
 figure{margin:0}figcaption{font-size:.9rem;color:#5b6875}
 .empty{color:#5b6875;font-style:italic}
+h3{font-size:1rem;margin:1.2rem 0 .2rem}tr.thin td{color:#8a96a3}
 svg text{font-family:inherit;font-size:11px;fill:#3b4754}
 """
 
@@ -168,9 +169,12 @@ def render_html(report: Report) -> str:
     out.append("<h2>Trends and mix</h2>")
     charts = []
     if r.weekly:
+        from calls.segments import weekly_nps_svg
+
         charts.append(_figure(
-            line_chart([(g.key, g.nps.score) for g in r.weekly], lo=-100, hi=100,
-                       title="NPS by week"), "NPS by week (week starting)"))
+            weekly_nps_svg([(g.key, g.nps) for g in r.weekly], r.min_week_answers),
+            f"NPS by week (week starting; answers below each week; fewer than "
+            f"{r.min_week_answers} answers: a gap)"))
         charts.append(_figure(
             line_chart([(g.key, None if g.rates["CON1"] is None else 100 * g.rates["CON1"])
                         for g in r.weekly], lo=0, hi=100, unit="%",
@@ -246,6 +250,10 @@ def render_html(report: Report) -> str:
                  g.activity.completes, _pct(g.rates["RR1"]), _pct(g.rates["COOP1"]),
                  _pct(g.rates["CON1"]), _num(g.nps.score)] for g in r.groups]
         out.append(_table(headers, rows))
+    if r.sections:
+        from calls.loop_sections import sections_html
+
+        out.extend(sections_html(r.sections))
     out.append("</body></html>")
     return "\n".join(out)
 

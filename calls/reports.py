@@ -288,6 +288,11 @@ class Report:
     by: str | None = None
     groups: list[GroupRow] = field(default_factory=list)
     weekly: list[GroupRow] = field(default_factory=list)
+    # Weeks with fewer NPS answers are gaps in the weekly chart (policy segments).
+    min_week_answers: int = 5
+    # Sections other areas add (name -> object with to_json()): deadlines, themes,
+    # segments (calls/loop_sections.py).
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -330,6 +335,8 @@ class Report:
         if self.by:
             data["by"] = self.by
             data["groups"] = [_group_json(g) for g in self.groups]
+        for name, section in self.sections.items():
+            data[name] = section.to_json()
         return data
 
 
@@ -471,6 +478,8 @@ def build_report(
         activity=activity, counts=counts, rates=rates, nps=nps, nps_previous=nps_prev,
         nps_change=change, csat=csat, coverage=coverage, followups=followups, loop=loop,
         by=by, groups=groups, weekly=weeks,
+        min_week_answers=int(getattr(getattr(policy, "segments", None), "min_week_answers",
+                                     5)),
     )
 
 

@@ -25,6 +25,8 @@ from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
 from tui.commands import ShiftCommands
+from tui.keys import handle_in_order, is_ordered
+from tui.screens.followups import CallbackAnnouncer
 from tui.service import DbService
 
 
@@ -71,7 +73,7 @@ class CareCallApp(App[ShiftStats | None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
-                priority=True),
+                priority=True, id="end-shift"),
     ]
 
     def __init__(
@@ -91,6 +93,7 @@ class CareCallApp(App[ShiftStats | None]):
         self.now: Clock = resolve_clock(clock)
         self.service = DbService(self.db_path)
         self.stats = ShiftStats(started=self.now())
+        self.callback_announcer = CallbackAnnouncer(self)
         self.sub_title = caller
 
     # -- database work ---------------------------------------------------------------
@@ -156,21 +159,15 @@ class CareCallApp(App[ShiftStats | None]):
     # -- keys -------------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        """Keys for a screen that asks for them in order go to that screen first.
-
-        Textual forwards each key to the widget focused at that moment and runs bindings
-        when the key comes back up; on the call screen a burst of keys (fast typing, SSH)
-        must be handled one by one, each seeing what the one before changed. Priority
-        bindings (ctrl+q, the palette) still come first.
-        """
+        """Keys for a screen that wants them in typing order are handled there, one by one
+        (see :mod:`tui.keys`); every other event goes Textual's way."""
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded
-            and getattr(self.screen, "ORDERED_KEYS", False)
+            and is_ordered(self.screen)
         ):
             self.app_focus = True
-            if not await self._check_bindings(event.key, priority=True):
-                self.screen._forward_event(event)
+            await handle_in_order(self.screen, event)
             return
         await super().on_event(event)
 
@@ -180,12 +177,8 @@ class CareCallApp(App[ShiftStats | None]):
         from tui.screens.start import StartScreen
 
         self.push_screen(StartScreen())
-        try:
-            from tui.screens.followups import CallbackAnnouncer
-        except ImportError:  # the follow-ups screen ships with its own area
-            return
         # Callbacks due in the next minutes are announced on any screen.
-        CallbackAnnouncer(self).start()
+        self.callback_announcer.start()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette commands, with Quit going through the shift summary."""

@@ -1,7 +1,8 @@
 """The command palette: every action of the current screen that applies now, by name.
 
 The palette is built from the screens' own ``BINDINGS`` (filtered by ``check_action``),
-so a new key on a screen is in the palette without a second list to keep in step.
+so a new key on a screen is in the palette without a second list to keep in step; the
+key shown is the user's (``[keymap]`` in the config file) where they remapped it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,6 @@ from functools import partial
 from textual.actions import parse as parse_action
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-
-def _binding_list(node) -> list[Binding]:
-    out: list[Binding] = []
-    for bindings in node._bindings.key_to_bindings.values():
-        out.extend(bindings)
-    return out
 
 
 class ShiftCommands(Provider):
@@ -31,8 +25,9 @@ class ShiftCommands(Provider):
         # The app's own keys only (End shift), not Textual's focus/copy plumbing.
         app_actions = {b.action for b in getattr(type(app), "BINDINGS", [])
                        if isinstance(b, Binding)}
+        keymap = getattr(app, "keymap", {})
         for node in (screen, app):
-            for binding in _binding_list(node):
+            for binding in Binding.make_bindings(getattr(type(node), "BINDINGS", [])):
                 if not binding.description or binding.action in seen:
                     continue
                 if node is app and binding.action not in app_actions:
@@ -46,7 +41,7 @@ class ShiftCommands(Provider):
                     continue
                 seen.add(binding.action)
                 title = binding.tooltip or binding.description
-                key = binding.key_display or binding.key
+                key = keymap.get(binding.id, binding.key_display or binding.key)
                 hits.append((title, f"key: {key}", partial(node.run_action, binding.action)))
         for title, help_text, callback in getattr(screen, "extra_commands", list)():
             hits.append((title, help_text, callback))

@@ -22,6 +22,7 @@ AREAS = (
     "followups_cmd",   # followups, plan
     "report_cmd",      # report, export, dashboard
     "audit_cmd",       # audit
+    "themes_cmd",      # themes (issue 17)
 )
 
 ROOT_HELP = "Customer care-call programmes: import lists, work the call queue, report."
@@ -52,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'export': ('report_cmd', "Export a table with times in UTC and in the customer's local time beside them."),
     'dashboard': ('report_cmd', "The supervisor's live dashboard, refreshing by itself."),
     'audit': ('audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),
+    'themes': ('themes_cmd', 'Themes of what customers say: the vocabulary, suggestions, confirming tags.'),
 }
 # -- end of generated block --------------------------------------------------------------
 

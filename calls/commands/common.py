@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import getpass
 import os
 import sys
@@ -179,25 +180,31 @@ class CarecallGroup(TyperGroup):
 
 
 def _value_word(param) -> str:
-    """What a reader should type for a parameter's value (Typer's own parameter objects)."""
+    """What a reader should type for a parameter's value."""
     if not isinstance(param, TyperOption):
         return param.name.upper().replace("_", "-")
-    desc = param.type_descriptor
-    if desc.is_choice:
-        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
-    if desc.is_path:
+    desc = getattr(param, "type_descriptor", None)
+    if desc is not None:  # Typer 0.29 (a venv made before the pin below 0.29)
+        if desc.is_choice:
+            return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+        name = ("path" if desc.is_path else
+                {int: "integer", float: "float"}.get(desc.annotation, "text"))
         info = desc.parameter_info
-        return "DIR" if info.dir_okay and not info.file_okay else "FILE"
-    base = desc.annotation
-    if base is int:
-        return "N"
-    if base is float:
-        return "NUMBER"
-    return "TEXT"
+        dir_only = name == "path" and info.dir_okay and not info.file_okay
+    else:                 # Typer 0.26-0.28: its own copy of Click's parameter types
+        kind = param.type
+        choices = getattr(kind, "choices", None)
+        if choices:
+            return "|".join(str(getattr(c, "value", c)) for c in choices)
+        name = getattr(kind, "name", "")
+        dir_only = name == "path" and kind.dir_okay and not kind.file_okay
+    if name == "path":
+        return "DIR" if dir_only else "FILE"
+    return {"integer": "N", "float": "NUMBER", "datetime": "DATE"}.get(name, "TEXT")
 
 
-def _no_tag(ctx=None) -> None:
-    return None
+def _no_tag(param=None, ctx=None) -> str:
+    return ""
 
 
 def _name_values(command) -> None:
@@ -214,7 +221,10 @@ def _name_values(command) -> None:
             param.show_envvar = True
         if not is_option:
             # An argument's name already says what to type (REF, FILE): no second tag.
-            param.display_type_rich = _no_tag
+            param.display_type_rich = _no_tag           # Typer 0.29
+            if hasattr(param, "type"):                  # Typer 0.26-0.28
+                param.type = copy.copy(param.type)
+                param.type.get_metavar = _no_tag
     for sub in getattr(command, "commands", {}).values():
         _name_values(sub)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date, datetime, time, timedelta
@@ -20,6 +19,7 @@ from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.outfile import open_output
 from calls.policy import load_policy
+from calls.sheets import safe_rows, write_csv
 from calls.store import followups as q
 
 Kind = common.choices("Kind", FOLLOWUP_KINDS)
@@ -60,18 +60,6 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(_local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def _safe_cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheet programs; a
-    # leading apostrophe keeps it text (numbers like -5 or +1 555 stay as they are).
-    if value and value[0] in "=+-@\t\r" and not _looks_numeric(value):
-        return "'" + value
-    return value
-
-
-def _looks_numeric(value: str) -> bool:
-    return bool(value) and all(ch in "+-0123456789 .()" for ch in value)
-
-
 @followups_app.callback()
 def followups_list(
     ctx: typer.Context,
@@ -106,6 +94,9 @@ def followups_list(
             "--limit", min=1, help="At most this many (default: 100 in a table, all in csv/json)."
         ),
     ] = None,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="csv for Excel: starts with a UTF-8 byte order mark.")
+    ] = False,
     json_out: common.JsonOption = False,
     caller: common.CallerOption = None,
     at: AtOption = None,
@@ -170,9 +161,7 @@ def followups_list(
         if fmt == "csv":
             headers, table = fu.mail_merge(store, rows)
             buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(headers)
-            writer.writerows([[_safe_cell(v) for v in r] for r in table])
+            write_csv(buffer, headers, safe_rows(table), excel=excel)
             _emit(buffer.getvalue(), output)
             if output is not None:
                 common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,
@@ -369,6 +358,15 @@ def followups_add(
 def followups_done(
     followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
     note: NoteOption = None,
+    theme: Annotated[
+        list[str] | None,
+        typer.Option("--theme", help="A fix's theme (repeatable; confirms them instead of "
+                     "the ones suggested from the notes).", show_default=False),
+    ] = None,
+    root_cause: Annotated[
+        bool, typer.Option("--root-cause", help="The fix removed the cause for everyone, "
+                           "not only this customer's problem.")
+    ] = False,
     json_out: common.JsonOption = False,
     caller: common.CallerOption = None,
     at: AtOption = None,
@@ -380,15 +378,34 @@ def followups_done(
     store = common.open_store(db)
     with common.user_errors():
         policy = load_policy(None)
+        if theme or root_cause:
+            from calls.themes import check_themes
+
+            # Checked before closing: a typo must not leave the fix closed untagged.
+            check_themes(theme or [], policy.themes)
+            if fu.get_followup(store, followup_id).kind != "fix_problem":
+                raise UserError("--theme and --root-cause are for closing a fix_problem")
         f = fu.close_followup(store, followup_id, by=me, note=note, now=now, policy=policy)
         recovery = fu.recovery_for(store, f.id) if f.kind == "fix_problem" else None
+        tagged = None
+        if f.kind == "fix_problem":
+            from calls.themes import tag_followup
+
+            tagged = tag_followup(store, f.id, now, me, chosen=theme if (theme or root_cause)
+                                  else None, root_cause=root_cause, policy=policy)
     if json_out:
         out: dict[str, Any] = f.to_dict()
         out["recovery_call"] = recovery.to_dict() if recovery else None
+        out["themes"] = tagged.to_dict() if tagged else None
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
     common.console.print(f"Closed #{f.id} {f.kind} for {f.customer_ref} {f.customer_name}.",
                          markup=False, highlight=False)
+    if tagged is not None:
+        how = "confirmed" if tagged.confirmed is not None else "suggested (confirm with --theme)"
+        common.console.print(
+            f"Themes {how}: {', '.join(tagged.themes) or 'none'}"
+            + ("; root cause fixed" if tagged.root_cause else ""), markup=False, highlight=False)
     if recovery is not None:
         common.console.print(
             f"Recovery call #{recovery.id} is in the queue, due {_when(recovery.due_at)}."

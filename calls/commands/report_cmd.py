@@ -181,6 +181,10 @@ def render_report(report: rp.Report) -> list:
 
     if report.by:
         out.append(render_groups(report))
+    if report.sections:
+        from calls.commands.loop_render import render_sections
+
+        out.extend(render_sections(report.sections))
     return out
 
 
@@ -245,12 +249,23 @@ def report(
         typer.Option("--policy", help="Policy TOML (cadence per tier); default "
                      "$CARECALL_POLICY, else the built-in defaults.", show_default=False),
     ] = None,
+    themes: Annotated[
+        bool, typer.Option("--themes", help="Also the themes of what customers say: top "
+                           "themes per NPS group, by month, causes fixed.")
+    ] = False,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option("--segment", help="NPS and CSAT by a customer attribute (tier, country, "
+                     "owner, region or a list column) with the 95 % margin; repeatable.",
+                     show_default=False),
+    ] = None,
     json_out: common.JsonOption = False,
     db: common.DbOption = None,
 ) -> None:
     """Supervisor report for a period (default: the last 30 days).
 
-    Activity, AAPOR rates, NPS and CSAT, coverage per tier, follow-ups and the detractor loop.
+    Activity, AAPOR rates, NPS and CSAT, coverage per tier, follow-ups and the detractor loop,
+    follow-up deadlines per kind and owner; --themes and --segment add those sections.
     """
     with common.user_errors():
         first, last = _day(since, "--since"), _day(until, "--until")
@@ -267,8 +282,17 @@ def report(
         try:
             steps = 4 + (by is not None) + (html is not None)
             with _steps(sys.stderr.isatty(), steps) as step:
-                result = rp.build_report(store, now_utc(), first, last, by=by, e=e, policy=pol,
+                now = now_utc()
+                result = rp.build_report(store, now, first, last, by=by, e=e, policy=pol,
                                          weekly=html is not None, progress=step)
+                from calls.loop_sections import build_sections
+
+                # The HTML page always has the themes, and segments by tier unless asked.
+                result.sections = build_sections(
+                    store, now, rp.parse_day(result.since, "--since"),
+                    rp.parse_day(result.until, "--until"), pol,
+                    themes=themes or html is not None,
+                    segments=segment or (["tier"] if html is not None else []))
             if html is not None:
                 from calls.html_report import write_html_report
 
@@ -303,9 +327,17 @@ def export(
     wide: Annotated[
         bool, typer.Option("--wide", help="answers: one row per call, one column per question.")
     ] = False,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="CSV for Excel: starts with a UTF-8 byte order "
+                           "mark so that names with accents open right.")
+    ] = False,
     db: common.DbOption = None,
 ) -> None:
-    """Export a table with times in UTC and in the customer's local time beside them."""
+    """Export a table with times in UTC and in the customer's local time beside them.
+
+    CSV and XLSX are safe to open in a spreadsheet: a cell that would run as a formula
+    (starting with = + - @) is kept as text.
+    """
     from calls.export import FORMATS, TABLES, export_table
 
     with common.user_errors():
@@ -322,7 +354,7 @@ def export(
             show = output is not None and sys.stderr.isatty()
             if not show:
                 n = export_table(store, table, output, fmt=fmt, since=first, until=last,
-                                 wide=wide)
+                                 wide=wide, excel=excel)
             else:
                 bar = Progress(TextColumn(f"[bold]export {table}[/]"), BarColumn(),
                                TaskProgressColumn(), TimeElapsedColumn(),
@@ -331,7 +363,7 @@ def export(
                     task = bar.add_task(table, total=None)
                     n = export_table(
                         store, table, output, fmt=fmt, since=first, until=last, wide=wide,
-                        total=lambda t: bar.update(task, total=t),
+                        excel=excel, total=lambda t: bar.update(task, total=t),
                         progress=lambda k: bar.advance(task, k),
                     )
         finally:

@@ -154,14 +154,19 @@ def customer_lookup(store: Store) -> tuple[list[str | None], array, list[str | N
 
 
 def iter_rows(
-    store: Store, table: str, start: str | None, end: str | None, *, light: bool = False
+    store: Store, table: str, start: str | None, end: str | None, *, light: bool = False,
+    blanks: bool = False,
 ) -> tuple[list[str], Iterator[list[tuple]]]:
     """The column names and an iterator of row batches for ``table`` in ``[start, end)``.
 
     ``light``: the SELECT without the customers join (the caller fills in ``customer_ref``
     and ``_tz`` from :func:`customer_lookup` by the ``customer_id`` column). The names
     are the full SELECT's either way; a light row has no ``customer_ref`` or ``_tz``
-    value: :func:`light_positions` maps names to the row's positions."""
+    value: :func:`light_positions` maps names to the row's positions.
+
+    ``blanks``: NULL comes as '' and an integer as its text (what a CSV cell holds for
+    them), turned in SQLite rather than checked value by value in Python; a last column
+    ``_cid`` then holds ``customer_id`` as a number, for the lookup."""
     spec = SPECS[table]
     where, params = _where(spec, start, end)
     select = spec.light if light and spec.light else spec.select
@@ -169,7 +174,21 @@ def iter_rows(
     if where and table == "calls":
         # The time index serves the filter; ordering by it too avoids sorting the period.
         order = "t.started_at, t.id"
-    cursor = store.db.conn.execute(f"{select}{where} ORDER BY {order}", params)
+    conn = store.db.conn
+    query = f"{select}{where} ORDER BY {order}"
+    if blanks:
+        inner = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
+        # integers as their text too (a CSV line is joined from text); reals stay numbers
+        columns = ", ".join(
+            f"CASE typeof(q.\"{name}\") WHEN 'integer' THEN CAST(q.\"{name}\" AS TEXT) "
+            f"WHEN 'null' THEN '' ELSE q.\"{name}\" END AS \"{name}\"" for name in inner)
+        # the same query, flattened by SQLite: ordered by the same columns, by their names
+        outer_order = ", ".join(f'q."{part.strip().removeprefix("t.")}"'
+                                for part in order.split(","))
+        if "customer_id" in inner:
+            columns += ", q.customer_id AS _cid"   # as a number too: it is looked up by
+        query = f"SELECT {columns} FROM ({select}{where}) q ORDER BY {outer_order}"
+    cursor = conn.execute(query, params)
     names = [d[0] for d in cursor.description]
     if select is spec.light:
         names.insert(names.index("customer_id") + 1, "customer_ref")

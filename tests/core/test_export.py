@@ -233,7 +233,7 @@ def test_interrupted_export_leaves_no_file(filled, tmp_path, monkeypatch):
     def boom(*_a, **_k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ex, "_write_csv", boom)
+    monkeypatch.setattr(ex, "_write", boom)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     with pytest.raises(RuntimeError):
@@ -394,18 +394,19 @@ def test_large_export_equals_the_small_one(across_dst, table):
         store.db.conn.commit()
 
 
-def test_field_memo_quotes_remembers_text_only_and_stays_bounded():
-    from calls.export import _FieldMemo
+def test_csv_cells_quote_neutralise_remember_text_only_and_stay_bounded():
+    from calls.export import _CsvCells
 
-    memo = _FieldMemo()
+    memo = _CsvCells()
     assert memo['say "hi", then'] == '"say ""hi"", then"'
     assert dict.get(memo, 'say "hi", then') == '"say ""hi"", then"'   # remembered
-    assert memo[None] == ""
+    assert memo['=HYPERLINK("x", "y")'] == '"\'=HYPERLINK(""x"", ""y"")"'
+    assert memo[None] == "" and memo[""] == ""
     assert memo[1] == "1" and memo[1.0] == "1.0"
     assert 1 not in memo and 1.0 not in memo   # 1 == 1.0: never shared
-    for i in range(2 * _FieldMemo.LIMIT):
+    for i in range(2 * _CsvCells.LIMIT):
         assert memo[f"note {i}"] == f"note {i}"
-    assert len(memo) == _FieldMemo.LIMIT
+    assert len(memo) == _CsvCells.LIMIT
 
 
 def test_customer_lookup_with_and_without_gaps_in_ids(store):
@@ -433,87 +434,3 @@ def test_customer_lookup_with_and_without_gaps_in_ids(store):
     store.db.conn.commit()
     refs = check()
     assert refs[3] is None and refs[4] == "L3"           # the gap stays a gap
-
-
-def test_large_csv_shaped_and_written_by_a_worker_is_the_same_file(across_dst, monkeypatch,
-                                                                   tmp_path):
-    """From _OFFLOAD_MIN_ROWS rows a forked worker shapes and writes: byte for byte the
-    file this process writes alone, progress counted here."""
-    import calls.export as export_module
-
-    store, _ = across_dst
-    for table in ("calls", "customers"):
-        alone = io.StringIO()
-        export_table(store, table, alone, fmt="csv")
-        monkeypatch.setattr(export_module, "_OFFLOAD_MIN_ROWS", 1)
-        monkeypatch.setattr(export_module.q, "BATCH", 7)      # many batches, kept in order
-        offloaded: list[int] = []
-        monkeypatch.setattr(export_module, "_write_in_worker", lambda fh, b, _f=(
-            export_module._write_in_worker), _seen=offloaded: _seen.append(1) or _f(fh, b))
-        path = tmp_path / f"{table}.csv"
-        done = []
-        n = export_table(store, table, path, fmt="csv", progress=done.append)
-        monkeypatch.undo()
-        assert offloaded, table
-        assert path.read_bytes().decode("utf-8") == alone.getvalue(), table
-        assert n == sum(done) == store.scalar(f"SELECT count(*) FROM {table}")
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-
-
-def test_a_worker_that_fails_leaves_no_file_and_one_clear_error(across_dst, monkeypatch,
-                                                                tmp_path):
-    import calls.export as export_module
-
-    store, _ = across_dst
-    monkeypatch.setattr(export_module, "_OFFLOAD_MIN_ROWS", 1)
-    monkeypatch.setattr(export_module.q, "BATCH", 5)
-    real = export_module._shape_and_write
-
-    def full_disk(fh, shape, rows_in, status_out):
-        shaped = []
-
-        def shape_then_fail(rows):
-            shaped.append(1)
-            if len(shaped) > 2:
-                raise OSError(28, "No space left on device")
-            return shape(rows)
-        real(fh, shape_then_fail, rows_in, status_out)
-
-    monkeypatch.setattr(export_module, "_shape_and_write", full_disk)
-    path = tmp_path / "calls.csv"
-    with pytest.raises(UserError, match="No space left on device"):
-        export_table(store, "calls", path, fmt="csv")
-    assert not path.exists() and not list(tmp_path.glob(".calls.csv*"))
-
-
-def test_export_to_stdout_with_a_worker_writes_everything_once(across_dst):
-    """The worker writes to the same stdout; nothing buffered here is written twice."""
-    import subprocess
-    import sys
-
-    store, _ = across_dst
-    store.db.conn.commit()
-    code = (
-        "import sys, calls.export as e; e._OFFLOAD_MIN_ROWS = 1; "
-        "from calls.cli import app; sys.argv = ['carecall', 'export', 'calls', '--db', "
-        f"{str(store.path)!r}]; app()"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, timeout=120)
-    assert out.returncode == 0, out.stderr
-    records = list(csv.reader(io.StringIO(out.stdout, newline="")))
-    assert sum(r[0] == "id" for r in records) == 1
-    assert len(records) == store.scalar("SELECT count(*) FROM calls") + 1
-
-
-def test_a_large_export_into_memory_stays_in_this_process(across_dst, monkeypatch):
-    """An in-memory stream has no file a worker could write to: the rows are shaped here."""
-    import calls.export as export_module
-
-    store, _ = across_dst
-    alone = io.StringIO()
-    export_table(store, "calls", alone, fmt="csv")
-    monkeypatch.setattr(export_module, "_OFFLOAD_MIN_ROWS", 1)
-    into_memory = io.StringIO()
-    export_table(store, "calls", into_memory, fmt="csv")
-    assert into_memory.getvalue() == alone.getvalue()

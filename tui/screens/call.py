@@ -9,22 +9,20 @@ outcome is written when the caller confirms it on the wrap-up screen.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from typing import Any, ClassVar
 
 from rich.markup import escape
-from textual import events, on
-from textual.actions import parse as parse_action
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TextArea
 
 from calls.outcomes import LABEL, Outcome
 from tui import core
+from tui.keys import OrderedKeys
 from tui.timeparse import zone_of
 from tui.widgets.answers import (
     AnswerError,
@@ -35,6 +33,7 @@ from tui.widgets.answers import (
     TextAnswer,
 )
 from tui.widgets.card import CustomerCard, HistoryView
+from tui.widgets.notes import NotesArea
 from tui.widgets.shift_bar import ShiftBar
 
 NOTES_DEBOUNCE = 0.6  # seconds of quiet typing before the notes are saved
@@ -60,57 +59,34 @@ DIAL_OUTCOMES = (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.OTH
 TALK_OUTCOMES = (Outcome.CALLBACK, Outcome.REFUSED, Outcome.DO_NOT_CALL)
 
 
-async def _deliver(widget: Widget, event: events.Key) -> bool:
-    """Let ``widget`` handle a key as Textual would (its key handlers, then its own
-    bindings); True when it used the key."""
-    if type(widget)._on_key is not Widget._on_key:  # e.g. Input, TextArea: typing
-        await widget._on_key(event)
-    else:
-        await widget.handle_key(event)
-    on_key = getattr(widget, "on_key", None)
-    if on_key is not None and not (event._stop_propagation or event._no_default_action):
-        result = on_key(event)
-        if inspect.isawaitable(result):
-            await result
-    if event._stop_propagation or event._no_default_action:
-        return True
-    for binding in widget._bindings.key_to_bindings.get(event.key, []):
-        _namespace, name, params = parse_action(binding.action)
-        if widget.check_action(name, params) is True:
-            await widget.run_action(binding.action)
-            return True
-    return False
-
-
 class ScriptPanel(Vertical, can_focus=True):
     """The script: the current line to read (scrolls) and the answer widget under it."""
 
 
-class CallScreen(Screen[str | None]):
+class CallScreen(OrderedKeys, Screen[str | None]):
     """One call, from dialling to the wrap-up. Dismisses with ``"done"`` or ``"skipped"``."""
 
-    ORDERED_KEYS = True  # the app sends every key here first (see on_key)
-
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "connect", "Connected", tooltip="The customer answered: start the script"),
+        Binding("c", "connect", "Connected", tooltip="The customer answered: start the script", id="call-connect"),
         *[
             Binding(key, f"outcome('{outcome.value}')", LABEL[outcome],
-                    tooltip=f"Outcome: {LABEL[outcome]}", show=False)
+                    tooltip=f"Outcome: {LABEL[outcome]}", show=False,
+                    id=f"call-{outcome.value.replace('_', '-')}")
             for outcome, key in OUTCOME_KEYS.items()
         ],
         Binding("enter", "first_question", "First question",
-                tooltip="The customer agreed: go to the first question"),
-        Binding("enter", "complete", "Wrap up", tooltip="Outcome: Completed (wrap up)"),
+                tooltip="The customer agreed: go to the first question", id="call-first-question"),
+        Binding("enter", "complete", "Wrap up", tooltip="Outcome: Completed (wrap up)", id="call-complete"),
         Binding("up,pageup", "previous", "Back", key_display="↑",
-                tooltip="Back to the previous question"),
+                tooltip="Back to the previous question", id="call-previous"),
         Binding("down,pagedown", "forward", "Fwd", key_display="↓", show=False,
-                tooltip="Forward to the next unanswered question"),
-        Binding("ctrl+n", "notes", "Notes", priority=True, tooltip="Write notes (saved as you type)"),
+                tooltip="Forward to the next unanswered question", id="call-forward"),
+        Binding("ctrl+n", "notes", "Notes", priority=True, tooltip="Write notes (saved as you type)", id="call-notes"),
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True,
-                tooltip="Add a follow-up by hand"),
-        Binding("escape", "leave_field", "Script", show=False),
-        Binding("s", "skip", "Skip", tooltip="Skip this customer (back to the queue)"),
-        Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is called now"),
+                tooltip="Add a follow-up by hand", id="call-add-followup"),
+        Binding("escape", "leave_field", "Script", show=False, id="call-leave-field"),
+        Binding("s", "skip", "Skip", tooltip="Skip this customer (back to the queue)", id="call-skip"),
+        Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is called now", id="call-explain"),
     ]
 
     def __init__(self, context: core.CallContext) -> None:
@@ -158,7 +134,7 @@ class CallScreen(Screen[str | None]):
                         yield KeyAnswer(id="key-answer")
                         yield TextAnswer(id="text-answer")
                     yield AnswerError(id="answer-error")
-                notes = TextArea(ctx.notes, id="notes", soft_wrap=True, tab_behavior="focus")
+                notes = NotesArea(ctx.notes, id="notes", soft_wrap=True, tab_behavior="focus")
                 notes.border_title = "Notes (ctrl+n)"
                 yield notes
         yield Static(id="outcome-bar")
@@ -307,29 +283,6 @@ class CallScreen(Screen[str | None]):
         app = self.app
         app.db(core.save_answer, self.context.handle, change, app.now())
         self._draw_script()
-
-    async def on_key(self, event: events.Key) -> None:
-        """Every key of this screen, in the order it was typed (see ``CareCallApp.on_event``).
-
-        Textual normally hands a key to the widget focused when the key is read and runs
-        bindings later, at the app; a caller typing ahead (``c`` Enter ``1`` ``0`` ``great
-        service`` Enter …, or keys arriving in one burst over SSH) would have keys land on a
-        widget that is no longer in use. Here each key is handled completely — by the widget
-        focused *now*, then this screen's bindings — before the next one is read.
-        """
-        focused = self.focused
-        if focused is not None and await _deliver(focused, event):
-            event.stop()
-            event.prevent_default()
-            return
-        for binding in self._bindings.key_to_bindings.get(event.key, []):
-            _namespace, name, params = parse_action(binding.action)
-            if self.check_action(name, params) is True:
-                event.stop()
-                event.prevent_default()
-                await self.run_action(binding.action)
-                return
-        # Not ours: it bubbles on to the app (tab, the command palette …).
 
     def action_previous(self) -> None:
         if self.session.back() is not None:

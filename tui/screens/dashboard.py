@@ -70,8 +70,8 @@ class DashboardScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "refresh_now", "Refresh", tooltip="Refresh the dashboard now"),
-        Binding("escape", "back", "Back", tooltip="Leave the dashboard"),
+        Binding("r", "refresh_now", "Refresh", tooltip="Refresh the dashboard now", id="dashboard-refresh-now"),
+        Binding("escape", "back", "Back", tooltip="Leave the dashboard", id="dashboard-back"),
     ]
 
     def __init__(
@@ -261,7 +261,7 @@ class DashboardApp(App[None]):
     # The shift app's palette provider: every key of the screen, searchable by name.
     COMMANDS = App.COMMANDS | {ShiftCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q,q", "quit", "Quit", tooltip="Quit the dashboard", priority=True),
+        Binding("ctrl+q,q", "quit", "Quit", tooltip="Quit the dashboard", priority=True, id="dashboard-quit"),
     ]
 
     def __init__(self, db_path: str | Path, *, clock: Callable[[], datetime] | None = None,

@@ -121,7 +121,7 @@ def close_with_recovery(store, followup_id: int, by: str, note: str, now: dateti
 
 
 class _Dialog(ModalScreen):
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", id="followups-dialog-cancel")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -212,7 +212,7 @@ class CustomerFollowupsScreen(_Dialog):
     CustomerFollowupsScreen #customer-followups { height: auto; max-height: 18; }
     """
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close")]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close", id="customer-followups-close")]
 
     def __init__(self, data: CustomerFollowups, now: datetime) -> None:
         super().__init__()
@@ -278,17 +278,17 @@ class FollowupsScreen(Screen):
     """
 
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done"),
-        Binding("s", "reschedule", "Move", tooltip="Reschedule the highlighted follow-up"),
-        Binding("x", "cancel_followup", "Cancel", tooltip="Cancel the highlighted follow-up"),
-        Binding("c", "call_now", "Call now", tooltip="Take this customer and call them now"),
-        Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups"),
-        Binding("t", "toggle_team", "Team", tooltip="Switch between my follow-ups and the team's"),
+        Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done", id="followups-done"),
+        Binding("s", "reschedule", "Move", tooltip="Reschedule the highlighted follow-up", id="followups-reschedule"),
+        Binding("x", "cancel_followup", "Cancel", tooltip="Cancel the highlighted follow-up", id="followups-cancel-followup"),
+        Binding("c", "call_now", "Call now", tooltip="Take this customer and call them now", id="followups-call-now"),
+        Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups", id="followups-open-customer"),
+        Binding("t", "toggle_team", "Team", tooltip="Switch between my follow-ups and the team's", id="followups-toggle-team"),
         Binding(
             "slash", "filter", "Filter", key_display="/", show=False, tooltip="Filter follow-ups"
-        ),
-        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the follow-ups"),
-        Binding("escape", "back", "Back", tooltip="Back to the queue"),
+        , id="followups-filter"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the follow-ups", id="followups-refresh"),
+        Binding("escape", "back", "Back", tooltip="Back to the queue", id="followups-back"),
     ]
 
     def __init__(self, team: bool = False) -> None:
@@ -655,8 +655,8 @@ class FollowupsScreen(Screen):
 class CallbackAnnouncer:
     """Announces (``notify``) the caller's callbacks due in the next minutes, once each.
 
-    ``CallbackAnnouncer(app).start()`` from the app's ``on_mount``; it checks every
-    ``every`` seconds on the database thread. A rescheduled callback is announced again.
+    The app makes one in its ``on_mount`` and starts it; it checks every ``every``
+    seconds on the database thread. A rescheduled callback is announced again.
     """
 
     def __init__(self, app, minutes: int = 10, every: float = 60.0) -> None:
@@ -664,12 +664,13 @@ class CallbackAnnouncer:
         self.minutes = minutes
         self.every = every
         self._announced: set[tuple[int, str]] = set()
+        self._started = False
 
     def start(self) -> None:
-        """Check now and then every ``every`` seconds (one announcer per app)."""
-        if getattr(self.app, "_callback_announcer", None) is not None:
+        """Check now and then every ``every`` seconds."""
+        if self._started:
             return  # already running: the same callback must not be announced twice
-        self.app._callback_announcer = self
+        self._started = True
         self.check()
         self.app.set_interval(self.every, self.check)
 

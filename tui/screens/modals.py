@@ -23,7 +23,7 @@ from tui.timeparse import HELP, format_local, parse_due, parse_local_time
 class _Modal(ModalScreen):
     """A centred dialog that Esc cancels."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="dialog-cancel")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -77,9 +77,9 @@ class CallbackScreen(_Modal):
     """Ask when to call back, in the customer's local time, and for whom."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+o", "toggle_personal", "Personal/anyone", priority=True),
-        *[Binding(str(n), f"quick({n})", show=False) for n in range(1, 7)],
+        Binding("escape", "cancel", "Cancel", id="callback-cancel"),
+        Binding("ctrl+o", "toggle_personal", "Personal/anyone", priority=True, id="callback-toggle-personal"),
+        *[Binding(str(n), f"quick({n})", show=False, id=f"callback-quick-{n}") for n in range(1, 7)],
     ]
 
     def __init__(self, customer_name: str, zone: ZoneInfo, now: datetime,
@@ -324,7 +324,7 @@ class FollowupScreen(_Modal):
 class ExplainScreen(_Modal):
     """Why a customer is (or is not) callable now, in words."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,e", "cancel", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,e", "cancel", "Close", id="explain-close")]
 
     def __init__(self, title: str, lines: list[str]) -> None:
         super().__init__()
@@ -345,8 +345,8 @@ class ConfirmScreen(_Modal):
     """A question answered with y (True) or n / Esc (False)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
     ]
 
     def __init__(self, question: str) -> None:

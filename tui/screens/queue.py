@@ -24,7 +24,7 @@ class QueueTable(DataTable):
     """The queue rows; Enter (take the highlighted customer) is shown in the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Take", tooltip="Take the highlighted customer"),
+        Binding("enter", "select_cursor", "Take", tooltip="Take the highlighted customer", id="queue-table-take"),
     ]
 
 
@@ -32,14 +32,14 @@ class QueueScreen(Screen):
     """The caller's queue; refreshes by itself and after every call."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "take_next", "Next", tooltip="Take the next customer (claims the top row)"),
-        Binding("enter", "take_selected", "Take", tooltip="Take the highlighted customer"),
-        Binding("e", "explain", "Explain", tooltip="Why this customer is (not) in the queue now"),
-        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the queue by name, company or reason"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the queue now"),
-        Binding("f", "followups", "Follow-ups", tooltip="My callbacks and follow-ups"),
-        Binding("ctrl+d", "dashboard", "Dashboard", show=False, tooltip="The supervisor dashboard"),
+        Binding("n", "take_next", "Next", tooltip="Take the next customer (claims the top row)", id="queue-take-next"),
+        Binding("enter", "take_selected", "Take", tooltip="Take the highlighted customer", id="queue-take-selected"),
+        Binding("e", "explain", "Explain", tooltip="Why this customer is (not) in the queue now", id="queue-explain"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the queue by name, company or reason", id="queue-filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="queue-clear-filter"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the queue now", id="queue-refresh"),
+        Binding("f", "followups", "Follow-ups", tooltip="My callbacks and follow-ups", id="queue-followups"),
+        Binding("ctrl+d", "dashboard", "Dashboard", show=False, tooltip="The supervisor dashboard", id="queue-dashboard"),
     ]
 
     AUTO_FOCUS = "#queue-table"

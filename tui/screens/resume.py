@@ -18,9 +18,9 @@ class ResumeScreen(ModalScreen[str | None]):
     """Resume the unfinished call (r), close it (p), or decide later (Esc)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "choose('resume')", "Resume"),
-        Binding("p", "choose('partial')", "Close it"),
-        Binding("escape", "choose('later')", "Later"),
+        Binding("r", "choose('resume')", "Resume", id="resume-resume"),
+        Binding("p", "choose('partial')", "Close it", id="resume-partial"),
+        Binding("escape", "choose('later')", "Later", id="resume-later"),
     ]
 
     def __init__(self, call: Any) -> None:

@@ -19,8 +19,8 @@ class ShiftSummaryScreen(ModalScreen[None]):
     """Calls, contacts, completes, outcomes and NPS of this shift; q ends it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q,enter,ctrl+q", "quit_shift", "End shift", priority=True),
-        Binding("escape", "back", "Back to work"),
+        Binding("q,enter,ctrl+q", "quit_shift", "End shift", priority=True, id="summary-quit-shift"),
+        Binding("escape", "back", "Back to work", id="summary-back"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -48,8 +48,8 @@ class WelcomeScreen(Screen):
     """Shown instead of an empty queue."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "demo", "Load demo customers"),
-        Binding("r", "recheck", "Look again"),
+        Binding("d", "demo", "Load demo customers", id="welcome-demo"),
+        Binding("r", "recheck", "Look again", id="welcome-recheck"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -21,9 +21,9 @@ class WrapUpScreen(Screen[str | None]):
     """Review before the outcome is written. Dismisses ``"done"`` after saving, else None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer"),
-        Binding("escape", "back", "Back to the call"),
-        Binding("ctrl+f", "add_followup", "Follow-up", priority=True, tooltip="Add a follow-up by hand"),
+        Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
+        Binding("escape", "back", "Back to the call", id="wrapup-back"),
+        Binding("ctrl+f", "add_followup", "Follow-up", priority=True, tooltip="Add a follow-up by hand", id="wrapup-add-followup"),
     ]
 
     def __init__(self, context: core.CallContext, pending: core.PendingOutcome) -> None:

@@ -19,6 +19,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui.keys import type_into_input
+
 
 class AnswerSubmitted(Message):
     """The caller entered an answer (``value`` None means: skip this question)."""
@@ -263,10 +265,9 @@ class KeyAnswer(Widget, can_focus=True):
                 _submit(self, answer)
         return handled
 
-    def on_key(self, event: events.Key) -> None:
-        if self.apply_key(event.key):
-            event.stop()
-            event.prevent_default()
+    def type_key(self, event: events.Key) -> bool:
+        """The call screen's keys, in typing order (see :mod:`tui.keys`)."""
+        return self.apply_key(event.key)
 
 
 def _submit(widget: Widget, value: Any) -> None:
@@ -312,15 +313,13 @@ class TextAnswer(Input):
         self.value = "" if value is None else str(value)
         self.cursor_position = len(self.value)
 
-    async def _on_key(self, event: events.Key) -> None:
+    def type_key(self, event: events.Key) -> bool:
+        """The call screen's keys, in typing order (see :mod:`tui.keys`): Enter takes the
+        answer at once, so the keys typed after it already find the next question."""
         if event.key == "enter":
-            # Taken here, not through the Input's binding (which runs later, at the app):
-            # the keys typed after Enter must already find the next question.
-            event.stop()
-            event.prevent_default()
             self.submit_now()
-            return
-        await super()._on_key(event)
+            return True
+        return type_into_input(self, event)
 
     async def action_submit(self) -> None:
         self.submit_now()
