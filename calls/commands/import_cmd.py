@@ -175,6 +175,10 @@ def import_command(
         f"{result.rejected} rejected, {result.duplicates} duplicates (last one wins)",
         highlight=False,
     )
+    if result.unchanged_since is not None:
+        console.print(
+            f"The file and the options are those of import #{result.unchanged_since}: "
+            "nothing changed since, nothing to do.", highlight=False)
     if result.phone2_invalid:
         console.print(
             f"{result.phone2_invalid} second numbers are not valid; kept as text only.",

@@ -102,6 +102,10 @@ def import_orders_command(
         f"{result.no_customer} without a customer id, {result.rejected} rejected",
         highlight=False,
     )
+    if result.unchanged_since is not None:
+        console.print(
+            f"The file and the options are those of import #{result.unchanged_since}: "
+            "every line is stored already, nothing to do.", highlight=False)
     console.print(
         f"Cancellations / credit notes: {result.cancellations}; zero prices: "
         f"{result.zero_price}; negative prices (rejected): {result.negative_price}",

@@ -14,10 +14,11 @@ The flow, built to stream files of any size in bounded memory:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -49,7 +50,7 @@ from calls.ingest.values import (
     parse_amount,
     parse_date_text,
 )
-from calls.orders import attach_pending_orders
+from calls.orders import attach_pending_orders, window_start
 from calls.store import Store
 from calls.store import imports as store_imports
 from calls.store.imports import StagedCustomer
@@ -156,6 +157,7 @@ class ImportResult:
     import_id: int | None = None
     orders_attached: int = 0
     phone2_invalid: int = 0
+    unchanged_since: int | None = None   # the import whose file this one found again
     rejects: list[Reject] = field(default_factory=list)   # the first few, for display
 
     def to_dict(self) -> dict:
@@ -205,6 +207,10 @@ class _Config:
     # Dates after this one (YYYY-MM-DD) are in the future: no birthday, customer-since or
     # last purchase can be.
     latest_date: str = "9999-12-31"
+    # How this import reads a row (see :func:`_fingerprint`), and the source hashes of
+    # the rows the customers' last imports read (rows met again are not read again).
+    fingerprint: str = ""
+    known: frozenset[int] = frozenset()
 
     def index(self, name: str) -> int:
         """Position of a field's column in a record, or -1 when the list lacks it."""
@@ -282,7 +288,18 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             raise ValueError(f"{cols[name]}: {text} is in the future")
         return iso
 
+    fingerprint = config.fingerprint
+    known = config.known
+    ref_at = config.index("ref")
+
     def make(line: int, values: list[str], overflow: dict | None) -> tuple:
+        source = fingerprint + "\x1f".join(values)
+        if overflow:
+            source += repr(sorted(overflow.items()))
+        source_hash = int.from_bytes(
+            hashlib.blake2b(source.encode(), digest_size=8).digest(), "big", signed=True)
+        if source_hash in known and by_ref:
+            return ("skip", line, clean_ref(values[ref_at]))
         values.append("")
         (ref_text, name, first, last, company, phone_text, phone2_text, email, country_text,
          revenue_text, owner, last_text, birth_text, since_text) = pick(values)
@@ -336,7 +353,7 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                 email=email.lower() or None, country=country or number_region,
                 revenue=revenue, customer_since=since, last_purchase=last_purchase,
                 birthday=birthday, owner=owner or None,
-                extra=_extra_json(extra) if extra else None,
+                extra=_extra_json(extra) if extra else None, source_hash=source_hash,
             )
             return ("ok", record.with_hash(), phone2_raw is not None and not phone2)
         except ValueError as exc:
@@ -347,6 +364,17 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             return ("reject", line, str(exc), row)
 
     return make
+
+
+def _fingerprint(config: _Config) -> str:
+    """What decides how a row is read (columns, region, date order, this carecall's
+    version): a row's source hash includes it, so a row read differently is read again."""
+    from calls import __version__
+
+    decisions = (__version__, config.headers, sorted(config.columns.items()),
+                 config.extra_headers, config.region, config.match_on,
+                 sorted(config.day_first.items()))
+    return hashlib.blake2b(repr(decisions).encode(), digest_size=8).hexdigest() + "\x1e"
 
 
 def _control_reason(cols: dict[str, str], bad: str, *fields: str) -> str:
@@ -365,10 +393,12 @@ class _Prepared:
     records: list[tuple]
     rejects: list[tuple[int, str, dict[str, str]]]    # (line, reason, raw row)
     phone2_invalid: int = 0
+    # (line, key) of rows read exactly as the customer's last import read them
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
-        return len(self.records) + len(self.rejects)
+        return len(self.records) + len(self.rejects) + len(self.skipped)
 
 
 def _prepare_chunk(config: _Config, chunk: list[tuple]) -> _Prepared:
@@ -383,6 +413,8 @@ def _prepare_chunk(config: _Config, chunk: list[tuple]) -> _Prepared:
         if item[0] == "ok":
             add(item[1])
             out.phone2_invalid += item[2]
+        elif item[0] == "skip":
+            out.skipped.append(item[1:])
         else:
             out.rejects.append(item[1:])
     return out
@@ -456,6 +488,9 @@ def _import_customers(
         headers=tuple(table.headers),
         latest_date=latest_date(now),
     )
+    config = replace(config, fingerprint=_fingerprint(config),
+                     known=store_imports.known_source_hashes(store) if match_on == "ref"
+                     else frozenset())
     result = ImportResult(
         file=str(Path(path)),
         format=table.format,
@@ -471,9 +506,24 @@ def _import_customers(
         store.require_writable()
     rejects_writer = RejectsFile(options.rejects_path, table.headers)
     import_row = import_record("customers", path, table, options.by_user, now)
-    import_row["options"] = json.dumps(
-        {"region": region, "map": options.mapping, "match_on": match_on})
     shares = (options.a_share, options.b_share)
+    recorded = {"region": region, "map": options.mapping, "match_on": match_on,
+                "tiers": list(shares)}
+    if has_order_lines(store):
+        # Tiers follow the 12-month revenue of the order lines, whose window moves with
+        # the day: an import made on another day re-derives them.
+        recorded["window_start"] = window_start(now, options.revenue_window_days).isoformat()
+    import_row["options"] = json.dumps(recorded)
+    earlier = store_imports.same_file_as_last(store, "customers", import_row["file_hash"],
+                                              recorded)
+    if earlier is not None:
+        # The file and the options of the last import: it can change nothing. Its counts
+        # and rejects are that import's; only the record of this one is written.
+        try:
+            return _repeat(store, result, earlier, import_row, rejects_writer, options, now)
+        except BaseException:
+            rejects_writer.discard()
+            raise
     # A first list into an empty table goes straight in; anything else is staged and
     # merged (matching, unchanged rows, a dry run's counts).
     sink: store_imports.FirstLoad | store_imports.Staging | None = None
@@ -493,7 +543,10 @@ def _import_customers(
                 rejects_writer.write(line, reason, raw)
                 if len(result.rejects) < 20:
                     result.rejects.append(Reject(line, reason, raw))
-            sink.add(prepared.records, rejected)
+            if prepared.skipped:
+                sink.add(prepared.records, rejected, prepared.skipped)
+            else:
+                sink.add(prepared.records, rejected)
             result.phone2_invalid += prepared.phone2_invalid
             result.rows_read += prepared.rows
             result.rejected += len(rejected)
@@ -528,6 +581,29 @@ def _import_customers(
         if options.phase:
             options.phase("Re-tiering")
         result.orders_attached = _after_customer_import(store, now, options)
+    return result
+
+
+def _repeat(store: Store, result: ImportResult, earlier: dict, import_row: dict,
+            rejects_writer: RejectsFile, options: ImportOptions, now: datetime) -> ImportResult:
+    """The result of importing again the file ``earlier`` imported (unchanged)."""
+    for row in store_imports.rejects_for(store, earlier["id"]):
+        raw = json.loads(row["raw"])
+        rejects_writer.write(row["line"], row["reason"], raw)
+        if len(result.rejects) < 20:
+            result.rejects.append(Reject(row["line"], row["reason"], raw))
+    rejects_writer.finish()
+    result.rows_read, result.rejected, result.duplicates = (
+        earlier["rows_read"], earlier["rejected"], earlier["duplicates"])
+    result.unchanged = result.rows_read - result.rejected - result.duplicates
+    result.unchanged_since = earlier["id"]
+    if not options.dry_run:
+        recorded = {**json.loads(import_row["options"]), "unchanged_since": earlier["id"]}
+        result.import_id = store_imports.record_repeat(store, {
+            **import_row, "options": json.dumps(recorded), "rows_read": result.rows_read,
+            "unchanged": result.unchanged, "rejected": result.rejected,
+            "duplicates": result.duplicates, "finished_at": to_iso(now),
+        }, earlier["id"])
     return result
 
 

@@ -39,8 +39,9 @@ from calls.ingest.pipeline import (
 from calls.ingest.readers import read_table
 from calls.ingest.tiers import recompute_tiers
 from calls.ingest.values import clean_ref, latest_date, parse_datetime_text, parse_number
-from calls.orders import derive_customer_figures
+from calls.orders import derive_customer_figures, window_start
 from calls.store import Store
+from calls.store import imports as store_imports
 from calls.store import orders as store_orders
 from calls.store.imports import restore_cache, use_bulk_cache
 
@@ -132,6 +133,7 @@ class OrderImportResult:
     negative_price: int = 0   # lines with a negative price (rejected; reported)
     customers_with_orders: int = 0
     pending_total: int = 0    # lines waiting for their customer after this import
+    unchanged_since: int | None = None   # the import whose file this one found again
     dry_run: bool = False
     import_id: int | None = None
     rejects: list[Reject] = field(default_factory=list)
@@ -344,11 +346,6 @@ def _import_orders(
     table = read_table(path, sheet=options.sheet)
     with about_file(table.path):
         columns = detect_order_columns(table.headers, options.mapping)
-    day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
-    config = _OrderConfig(
-        columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers),
-        customer_ids=store_orders.customer_ids(store), latest_date=latest_date(now),
-    )
     result = OrderImportResult(
         file=str(Path(path)), format=table.format, encoding=table.encoding,
         encoding_note=table.encoding_note, sheet=table.sheet, columns=columns,
@@ -356,13 +353,32 @@ def _import_orders(
     )
     if not options.dry_run:
         store.require_writable()
+    import_row = import_record("orders", path, table, options.by_user, now)
+    # The revenue window moves with the day: the figures of an import made on another
+    # day are not the figures of today's.
+    recorded = {"map": options.mapping, "region": options.region.upper(),
+                "window_start": window_start(now, options.revenue_window_days).isoformat(),
+                "tiers": [options.a_share, options.b_share]}
     rejects_writer = RejectsFile(options.rejects_path, table.headers)
+    earlier = store_imports.same_file_as_last(store, "orders", import_row["file_hash"],
+                                              recorded)
+    if earlier is not None:
+        # The file and the options of the last orders import: every line is stored.
+        try:
+            return _repeat(store, result, earlier, import_row, rejects_writer, options, now)
+        except BaseException:
+            rejects_writer.discard()
+            raise
+    day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
+    config = _OrderConfig(
+        columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers),
+        customer_ids=store_orders.customer_ids(store), latest_date=latest_date(now),
+    )
     sink: store_orders.OrderWriter | store_orders.OrderDryRun
     if options.dry_run:
         sink = store_orders.OrderDryRun(store)
     else:
-        sink = store_orders.OrderWriter(
-            store, import_record("orders", path, table, options.by_user, now))
+        sink = store_orders.OrderWriter(store, import_row)
     try:
         workers = worker_count(table, options.workers)
         for prepared in prepare_in_chunks(
@@ -388,7 +404,7 @@ def _import_orders(
             options.phase("Saving order lines")
         counts = sink.finish({
             "options": json.dumps({
-                "map": options.mapping,
+                **recorded,
                 "no_customer": result.no_customer,
                 "cancellations": result.cancellations,
                 "zero_price": result.zero_price,
@@ -422,4 +438,36 @@ def _import_orders(
     result.pending_total = store_orders.pending_count(store) + (
         counts.pending if options.dry_run else 0
     )
+    return result
+
+
+def _repeat(store: Store, result: OrderImportResult, earlier: dict, import_row: dict,
+            rejects_writer: RejectsFile, options: OrderImportOptions,
+            now: datetime) -> OrderImportResult:
+    """The result of importing again the file ``earlier`` imported (unchanged): every line
+    it stored is stored, its rejects are this import's rejects."""
+    for row in store_imports.rejects_for(store, earlier["id"]):
+        raw = json.loads(row["raw"])
+        rejects_writer.write(row["line"], row["reason"], raw)
+        result.negative_price += "negative price" in row["reason"]
+        if len(result.rejects) < 20:
+            result.rejects.append(Reject(row["line"], row["reason"], raw))
+    rejects_writer.finish()
+    recorded = json.loads(earlier["options"])
+    result.rows_read, result.rejected, result.duplicates = (
+        earlier["rows_read"], earlier["rejected"], earlier["duplicates"])
+    result.existing = earlier["inserted"] + earlier["unchanged"]
+    result.no_customer = recorded.get("no_customer", 0)
+    result.cancellations = recorded.get("cancellations", 0)
+    result.zero_price = recorded.get("zero_price", 0)
+    result.unchanged_since = earlier["id"]
+    result.customers_with_orders = store_orders.customers_with_orders(store)
+    result.pending_total = store_orders.pending_count(store)
+    if not options.dry_run:
+        result.import_id = store_imports.record_repeat(store, {
+            **import_row, "options": json.dumps({**recorded, "unchanged_since": earlier["id"]}),
+            "rows_read": result.rows_read, "unchanged": result.existing,
+            "rejected": result.rejected, "duplicates": result.duplicates,
+            "finished_at": to_iso(now),
+        }, earlier["id"])
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,13 +50,16 @@ class StagedCustomer(NamedTuple):
     owner: str | None
     extra: str | None
     row_hash: str = ""
+    # A digest of the file's row as it was read (its cells and how they were read): a
+    # later import meeting the same row again need not read it again.
+    source_hash: int | None = None
 
     def with_hash(self) -> StagedCustomer:
         """This record with ``row_hash`` filled from its stored values."""
         digest = hashlib.blake2b(
             "\x1f".join([
                 v if v.__class__ is str else "" if v is None else str(v)
-                for v in self[2:-1]
+                for v in self[2:_ROW_HASH]
             ]).encode(),
             digest_size=12,
         ).hexdigest()
@@ -64,7 +68,8 @@ class StagedCustomer(NamedTuple):
 
 # The stage's columns: a StagedCustomer binds as it is.
 STAGE_COLUMNS = StagedCustomer._fields
-_VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. owner: copied into customers
+_ROW_HASH = STAGE_COLUMNS.index("row_hash")
+_VALUE_COLUMNS = STAGE_COLUMNS[2:STAGE_COLUMNS.index("extra")]   # ref .. owner
 
 
 @dataclass
@@ -133,7 +138,10 @@ class Staging:
             else f"{c} TEXT"
             for c in STAGE_COLUMNS
         )
-        conn.execute(f"CREATE TEMP TABLE import_stage ({cols}, cid INTEGER)")
+        # ``skip``: a row the file holds exactly as the customer's last import read it
+        # (only its line and key are staged: it takes part in "last row wins", no more).
+        conn.execute(f"CREATE TEMP TABLE import_stage ({cols}, cid INTEGER, "
+                     "skip INTEGER NOT NULL DEFAULT 0)")
         conn.execute("CREATE TEMP TABLE import_rejects (line INTEGER, raw TEXT, reason TEXT)")
         self._commit()
         marks = ", ".join("?" for _ in STAGE_COLUMNS)
@@ -146,11 +154,16 @@ class Staging:
         if conn.in_transaction:
             conn.commit()
 
-    def add(self, records: list[StagedCustomer], rejects: list[tuple]) -> None:
-        """Stage prepared records (:class:`StagedCustomer`) and rejects ``(line, raw, reason)``."""
+    def add(self, records: list[StagedCustomer], rejects: list[tuple],
+            skipped: list[tuple[int, str]] = ()) -> None:
+        """Stage prepared records (:class:`StagedCustomer`), rejects ``(line, raw, reason)``
+        and rows met again unchanged ``(line, key)`` (matched on ref)."""
         conn = self.store.db.conn
         if records:
             conn.executemany(self._insert, records)
+        if skipped:
+            conn.executemany("INSERT INTO temp.import_stage (line, key, ref, skip) "
+                             "VALUES (?1, ?2, ?2, 1)", skipped)
         if rejects:
             conn.executemany("INSERT INTO temp.import_rejects VALUES (?, ?, ?)", rejects)
         # No commit per chunk: the transaction holds temp tables only (no lock on the
@@ -234,7 +247,8 @@ class Staging:
             )
         inserted, unchanged, won = conn.execute(
             """
-            SELECT sum(w.cid IS NULL), sum(c.row_hash IS NOT NULL AND c.row_hash = w.row_hash),
+            SELECT sum(w.cid IS NULL AND NOT w.skip),
+                   sum(w.skip OR (c.row_hash IS NOT NULL AND c.row_hash = w.row_hash)),
                    count(*)
             FROM temp.import_stage AS w LEFT JOIN customers AS c ON c.id = w.cid
             """
@@ -262,11 +276,22 @@ class Staging:
                 extra = CASE WHEN w.extra IS NULL THEN c.extra
                              WHEN c.extra IS NULL THEN w.extra
                              ELSE json_patch(c.extra, w.extra) END,
-                row_hash = w.row_hash, import_id = ?, updated_at = ?
+                row_hash = w.row_hash, source_hash = w.source_hash, import_id = ?,
+                updated_at = ?
             FROM temp.import_stage AS w
-            WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash
+            WHERE c.id = w.cid AND NOT w.skip AND c.row_hash IS NOT w.row_hash
             """,
             (import_id, now),
+        )
+        # Unchanged customers learn how the file spells them (an import before rows were
+        # hashed, or the same values written differently), so the next import skips them.
+        conn.execute(
+            """
+            UPDATE customers AS c SET source_hash = w.source_hash
+            FROM temp.import_stage AS w
+            WHERE c.id = w.cid AND NOT w.skip AND c.row_hash IS w.row_hash
+              AND c.source_hash IS NOT w.source_hash
+            """
         )
         cols = ", ".join(_VALUE_COLUMNS)
         select = ", ".join(
@@ -285,13 +310,20 @@ class Staging:
         shares: tuple[float, float] | None,
     ) -> None:
         conn = self.store.db.conn
+        if shares is not None and not conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM temp.import_stage "
+                "WHERE cid IS NULL AND NOT skip)").fetchone()[0]:
+            # No new customer: the one-pass re-tiering of everyone is all there is to do.
+            apply_tiers(self.store, *shares)
+            return
         if shares is None:
             conn.execute(
                 f"""
-                INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at,
-                                       updated_at)
-                SELECT {select}, w.extra, w.row_hash, ?, ?, ? FROM temp.import_stage AS w
-                WHERE w.cid IS NULL ORDER BY w.line
+                INSERT INTO customers ({cols}, extra, row_hash, source_hash, import_id,
+                                       created_at, updated_at)
+                SELECT {select}, w.extra, w.row_hash, w.source_hash, ?, ?, ?
+                FROM temp.import_stage AS w
+                WHERE w.cid IS NULL AND NOT w.skip ORDER BY w.line
                 """,
                 (import_id, now, now),
             )
@@ -312,7 +344,7 @@ class Staging:
                 SELECT (SELECT coalesce(max(id), 0) FROM customers)
                            + row_number() OVER (ORDER BY line),
                        line, max(coalesce(revenue, 0), 0)
-                FROM temp.import_stage WHERE cid IS NULL
+                FROM temp.import_stage WHERE cid IS NULL AND NOT skip
             ), {TIER_RANKING_SQL}
             SELECT k, line, {TIER_CASE_SQL} AS tier FROM ranked, total
             """,
@@ -327,11 +359,11 @@ class Staging:
         )
         conn.execute(
             f"""
-            INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at, updated_at,
-                                   tier)
-            SELECT {select}, w.extra, w.row_hash, ?, ?, ?, t.tier
+            INSERT INTO customers ({cols}, extra, row_hash, source_hash, import_id, created_at,
+                                   updated_at, tier)
+            SELECT {select}, w.extra, w.row_hash, w.source_hash, ?, ?, ?, t.tier
             FROM temp.import_stage AS w JOIN temp.import_tiers AS t ON t.line = w.line
-            WHERE w.cid IS NULL ORDER BY w.line
+            WHERE w.cid IS NULL AND NOT w.skip ORDER BY w.line
             """,
             (import_id, now, now),
         )
@@ -544,3 +576,46 @@ def rejects_for(store: Store, import_id: int) -> list[dict]:
     return store.all(
         "SELECT line, raw, reason FROM rejects WHERE import_id = ? ORDER BY line", (import_id,)
     )
+
+
+def known_source_hashes(store: Store) -> frozenset[int]:
+    """The source hashes of every customer (how the rows of their last import read)."""
+    return frozenset(
+        row[0] for row in store.db.conn.execute(
+            "SELECT source_hash FROM customers WHERE source_hash IS NOT NULL"))
+
+
+def same_file_as_last(store: Store, kind: str, file_hash: str, options: dict) -> dict | None:
+    """The last finished import of ``kind`` when it read the same file (by content hash)
+    with the same options, else None: importing it again can change nothing.
+
+    ``options`` are compared with what that import recorded under the same keys.
+    """
+    row = store.one(
+        "SELECT * FROM imports WHERE kind = ? AND finished_at IS NOT NULL AND dry_run = 0 "
+        "ORDER BY id DESC LIMIT 1", (kind,))
+    if row is None or row["file_hash"] != file_hash:
+        return None
+    try:
+        recorded = json.loads(row["options"] or "{}")
+    except ValueError:
+        return None
+    if any(recorded.get(key) != value for key, value in options.items()):
+        return None
+    return row
+
+
+def record_repeat(store: Store, row: dict, earlier_id: int) -> int:
+    """Record an import that found its file unchanged since import ``earlier_id``: its row,
+    with the earlier import's rejects copied (each import keeps its own). Its id."""
+    with store.write():
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn = store.db.conn
+        import_id = conn.execute(
+            f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values())).lastrowid
+        conn.execute(
+            "INSERT INTO rejects (import_id, line, raw, reason) "
+            "SELECT ?, line, raw, reason FROM rejects WHERE import_id = ? ORDER BY line",
+            (import_id, earlier_id))
+        return import_id

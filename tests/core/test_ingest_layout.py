@@ -11,7 +11,9 @@ import calls.ingest
 # Lowest first: a module may import only the ones before it (and the core outside ingest).
 LAYERS = ["values", "phones", "readers", "tiers", "pipeline", "customers", "orders"]
 # What the package may use from the rest of the core: never the UI, the queue or a call.
-OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders"}
+OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders", "calls.outfile"}
+# ``from calls import __version__``: the package itself (its version) is fine too.
+PACKAGE = "calls"
 
 
 def _calls_imports(path: Path) -> set[str]:
@@ -33,7 +35,7 @@ def test_ingest_modules_import_only_lower_layers():
         for module in _calls_imports(folder / f"{name}.py"):
             inside = module in allowed
             outside = any(module == o or module.startswith(o + ".") for o in OUTSIDE)
-            assert inside or outside, f"calls/ingest/{name}.py imports {module}"
+            assert inside or outside or module == PACKAGE, f"calls/ingest/{name}.py imports {module}"
 
 
 def test_purchase_figures_do_not_import_the_importers():
