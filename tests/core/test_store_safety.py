@@ -102,10 +102,8 @@ def test_an_import_into_a_full_disk_is_one_line_and_changes_nothing(db_path, tmp
     _filled(db_path, tmp_path)
     before = db_digest(db_path)
     big = tmp_path / "big.csv"
-    with open(big, "w") as fh:
-        fh.write("Customer Id,Name,Phone,Revenue,Notes\n")
-        for i in range(3000):
-            fh.write(f"N{i},Name {i},(212) 555-{i % 10000:04d},{i},{'x' * 200}\n")
+    big.write_text("Customer Id,Name,Phone,Revenue,Notes\n" + "".join(
+        f"N{i},Name {i},(212) 555-{i % 10000:04d},{i},{'x' * 200}\n" for i in range(3000)))
     set_pragmas = Store._set_pragmas
 
     def small_disk(self):
