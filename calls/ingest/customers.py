@@ -36,12 +36,13 @@ from calls.ingest.pipeline import (
     header_list,
     import_record,
     match_columns,
+    named,
     prepare_in_chunks,
     sample_dates,
     table_chunks,
     worker_count,
 )
-from calls.ingest.readers import Table, read_table
+from calls.ingest.readers import CsvChunkParser, Table, read_table
 from calls.ingest.tiers import assign_tiers, recompute_tiers
 from calls.ingest.values import (
     clean_ref,
@@ -210,7 +211,7 @@ class _Config:
     # How this import reads a row (see :func:`_fingerprint`), and the source hashes of
     # the rows the customers' last imports read (rows met again are not read again).
     fingerprint: str = ""
-    known: frozenset[int] = frozenset()
+    known: dict[int, str] = field(default_factory=dict)   # source hash -> customer ref
 
     def index(self, name: str) -> int:
         """Position of a field's column in a record, or -1 when the list lacks it."""
@@ -289,17 +290,19 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
         return iso
 
     fingerprint = config.fingerprint
-    known = config.known
-    ref_at = config.index("ref")
+    known = config.known if by_ref else {}
 
-    def make(line: int, values: list[str], overflow: dict | None) -> tuple:
-        source = fingerprint + "\x1f".join(values)
-        if overflow:
-            source += repr(sorted(overflow.items()))
-        source_hash = int.from_bytes(
-            hashlib.blake2b(source.encode(), digest_size=8).digest(), "big", signed=True)
-        if source_hash in known and by_ref:
-            return ("skip", line, clean_ref(values[ref_at]))
+    def make(line: int, values: list[str], overflow: dict | None,
+             source_hash: int | None = None) -> tuple:
+        if source_hash is None:
+            # A row read from cells (a workbook, JSON): its hash is over its cells.
+            source = "\x1f".join(values)
+            if overflow:
+                source += repr(sorted(overflow.items()))
+            source_hash = source_hash_of(fingerprint, source)
+            key = known.get(source_hash)
+            if key is not None:
+                return ("skip", line, key)
         values.append("")
         (ref_text, name, first, last, company, phone_text, phone2_text, email, country_text,
          revenue_text, owner, last_text, birth_text, since_text) = pick(values)
@@ -426,7 +429,80 @@ _maker: tuple[_Config, Callable] | None = None
 
 
 def _prepare_any(config: _Config, chunk: object) -> _Prepared:
+    if isinstance(chunk, tuple) and (len(chunk[2]) == 0 or "\r" not in chunk[2]
+                                     or chunk[2].count("\r") == chunk[2].count("\r\n")):
+        return _prepare_csv(config, *chunk)
+    # Old Mac line ends (a lone CR): read every row from its cells.
     return _prepare_chunk(config, chunk_records(chunk))
+
+
+def source_hash_of(fingerprint: str, text: str) -> int:
+    """The 64-bit source hash of a row's text as this import reads it (a signed int)."""
+    return int.from_bytes(hashlib.blake2b((fingerprint + text).encode(), digest_size=8)
+                          .digest(), "big", signed=True)
+
+
+def _prepare_csv(config: _Config, parser: CsvChunkParser, first: int,
+                 text: str) -> _Prepared:
+    """A chunk of CSV text: each record's own text is hashed; a record the customers'
+    last imports read exactly so is skipped without being parsed, the others are parsed
+    (in runs, by ``parser``) and prepared with their hash.
+
+    Records end at a line break outside quotes, as in :func:`raw_csv_chunks`; line
+    numbers are counted as the parser counts them (no lone CR here).
+    """
+    global _maker
+    if _maker is None or _maker[0] is not config:
+        _maker = (config, _record_maker(config))
+    make = _maker[1]
+    known = config.known if config.match_on == "ref" else {}
+    fingerprint = config.fingerprint
+    out = _Prepared([], [])
+    hashes: dict[int, int] = {}
+    runs: list[tuple[int, str]] = []
+    run_start = run_line = -1
+    pos, line, size = 0, first, len(text)
+    find, count = text.find, text.count
+    while pos < size:
+        end = find("\n", pos)
+        end = size if end < 0 else end + 1
+        lines = 1
+        quotes = count('"', pos, end)
+        while quotes % 2 and end < size:      # a quoted cell goes on to the next line
+            after = find("\n", end)
+            after = size if after < 0 else after + 1
+            quotes += count('"', end, after)
+            end, lines = after, lines + 1
+        record = text[pos:end].rstrip("\r\n")
+        if record.strip():
+            source_hash = source_hash_of(fingerprint, record)
+            key = known.get(source_hash)
+            if key is not None:
+                if run_start >= 0:
+                    runs.append((run_line, text[run_start:pos]))
+                    run_start = -1
+                out.skipped.append((line, key))
+            else:
+                if run_start < 0:
+                    run_start, run_line = pos, line
+                hashes[line] = source_hash
+        pos, line = end, line + lines
+    if run_start >= 0:
+        runs.append((run_line, text[run_start:]))
+    add = out.records.append
+    for run_line, run_text in runs:
+        for line, values, overflow in parser(run_line, run_text):
+            item = make(line, values, overflow, hashes.get(line) or _UNKNOWN)
+            if item[0] == "ok":
+                add(item[1])
+                out.phone2_invalid += item[2]
+            else:
+                out.rejects.append(item[1:])
+    return out
+
+
+# The hash of a record whose text was not seen whole (it cannot match a known row).
+_UNKNOWN = 0
 
 
 def _tier_guess(
@@ -490,7 +566,7 @@ def _import_customers(
     )
     config = replace(config, fingerprint=_fingerprint(config),
                      known=store_imports.known_source_hashes(store) if match_on == "ref"
-                     else frozenset())
+                     else {})
     result = ImportResult(
         file=str(Path(path)),
         format=table.format,
@@ -532,21 +608,24 @@ def _import_customers(
                                              _tier_guess(table, columns, shares))
     if sink is None:
         sink = store_imports.Staging(store)
+    # Rows read exactly as the customers' last import read them: key -> last line.
+    skipped: dict[str, int] = {}
+    skipped_duplicates = 0
     try:
         workers = worker_count(table, options.workers)
-        for prepared in prepare_in_chunks(
+        for prepared in named(table.path, prepare_in_chunks(
             table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers
-        ):
+        )):
             rejected: list[tuple] = []
             for line, reason, raw in prepared.rejects:
                 rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
                 rejects_writer.write(line, reason, raw)
                 if len(result.rejects) < 20:
                     result.rejects.append(Reject(line, reason, raw))
-            if prepared.skipped:
-                sink.add(prepared.records, rejected, prepared.skipped)
-            else:
-                sink.add(prepared.records, rejected)
+            for line, key in prepared.skipped:
+                skipped_duplicates += key in skipped
+                skipped[key] = line
+            sink.add(prepared.records, rejected)
             result.phone2_invalid += prepared.phone2_invalid
             result.rows_read += prepared.rows
             result.rejected += len(rejected)
@@ -566,6 +645,8 @@ def _import_customers(
                 now=to_iso(now),
                 dry_run=options.dry_run,
                 tier_shares=shares,
+                skipped=skipped,
+                skipped_duplicates=skipped_duplicates,
             )
     except BaseException:
         rejects_writer.discard()

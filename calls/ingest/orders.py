@@ -31,12 +31,13 @@ from calls.ingest.pipeline import (
     header_list,
     import_record,
     match_columns,
+    named,
     prepare_in_chunks,
     sample_dates,
     table_chunks,
     worker_count,
 )
-from calls.ingest.readers import read_table
+from calls.ingest.readers import check_quotes, read_table
 from calls.ingest.tiers import recompute_tiers
 from calls.ingest.values import clean_ref, latest_date, parse_datetime_text, parse_number
 from calls.orders import derive_customer_figures, window_start
@@ -218,6 +219,8 @@ def _chunk_rows(chunk: object) -> Iterator[tuple[int, list[str]]]:
             for record in reader:
                 line = start
                 start = first + reader.line_num
+                if start - line > 1:
+                    check_quotes(record, line, start, parser.delimiter, parser.width)
                 if record:
                     yield line, record
         except csv.Error as exc:
@@ -381,9 +384,9 @@ def _import_orders(
         sink = store_orders.OrderWriter(store, import_row)
     try:
         workers = worker_count(table, options.workers)
-        for prepared in prepare_in_chunks(
+        for prepared in named(table.path, prepare_in_chunks(
             table_chunks(table, 5000), _prepare_orders, config, workers
-        ):
+        )):
             rejected: list[tuple] = []
             for line, reason, raw, negative in prepared.rejects:
                 rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))

@@ -38,6 +38,7 @@ __all__ = [
     "header_list",
     "import_record",
     "match_columns",
+    "named",
     "parse_mapping",
     "prepare_in_chunks",
     "sample_dates",
@@ -93,6 +94,13 @@ def about_file(path: str | os.PathLike) -> Iterator[None]:
         if str(path) in text:
             raise
         raise UserError(f"{path}: {text}") from None
+
+
+def named(path: str | os.PathLike, items: Iterable) -> Iterator:
+    """``items``, with a :class:`UserError` raised while producing them (a bad line found
+    in a worker process, say) prefixed with the file it is about."""
+    with about_file(path):
+        yield from items
 
 
 def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[str]],

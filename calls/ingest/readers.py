@@ -29,7 +29,8 @@ from pathlib import Path
 
 from calls.errors import UserError
 
-__all__ = ["FORMATS", "CsvChunkParser", "Table", "raw_csv_chunks", "read_table"]
+__all__ = ["FORMATS", "CsvChunkParser", "Table", "check_quotes", "raw_csv_chunks",
+           "read_table"]
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson")
 _DELIMITERS = ",;\t|"
@@ -448,12 +449,35 @@ def _record(record: list[str], width: int) -> tuple[list[str], dict | None] | No
     return values, overflow
 
 
+def check_quotes(record: list[str], line: int, next_line: int, delimiter: str,
+                 width: int) -> None:
+    """Refuse a record that an unbalanced quote made swallow the rows after it.
+
+    Called for records spanning several lines (``line`` to ``next_line - 1``): a cell
+    may hold line breaks (a note), but when a line inside a cell holds as many
+    delimiters as a row has, the quote that opened the cell was never closed and the
+    rows after it were read as its text. Raises :class:`UserError` naming the lines.
+    """
+    if width < 2:
+        return
+    for cell in record:
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        inner = cell.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]
+        if any(part.count(delimiter) >= width - 1 for part in inner):
+            raise UserError(
+                f"line {line}: a quote opened in this row is not closed, so lines "
+                f"{line + 1}-{next_line - 1} were read as the text of one cell; close the "
+                "quote (or double a quote inside a cell: \"\"), then import again")
+
+
 def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
     width = len(table.headers)
     with open(table.path, "rb") as raw:
         fh = io.TextIOWrapper(raw, encoding=table.encoding, errors=table.errors,
                               newline="")
-        reader = csv.reader(fh, delimiter=table.delimiter or ",")
+        delimiter = table.delimiter or ","
+        reader = csv.reader(fh, delimiter=delimiter)
         try:
             next(reader)  # header
             start = reader.line_num + 1
@@ -462,10 +486,14 @@ def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] 
                 start = reader.line_num + 1
                 if n % 512 == 0:
                     table.progress_done = raw.tell()
+                if start - line > 1:
+                    check_quotes(record, line, start, delimiter, width)
                 if record and any(record) and (shaped := _record(record, width)):
                     yield line, *shaped
         except csv.Error as exc:
             raise UserError(f"{table.path}: line {reader.line_num}: {exc}") from None
+        except UserError as exc:
+            raise UserError(f"{table.path}: {exc}") from None
         table.progress_done = table.progress_total
 
 
@@ -489,6 +517,8 @@ class CsvChunkParser:
             for record in reader:
                 line = start
                 start = first_line + reader.line_num
+                if start - line > 1:
+                    check_quotes(record, line, start, self.delimiter, width)
                 if record and (shaped := _record(record, width)):
                     out.append((line, *shaped))
         except csv.Error as exc:
@@ -600,8 +630,18 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
         headers = _clean_headers(header_row)
         total = ws.max_row or 0
         title = ws.title
+        unsaved = _formulas_without_values(p, ws._worksheet_path)
     finally:
         wb.close()
+    if unsaved:
+        shown = ", ".join(unsaved[:5]) + (f" and {len(unsaved) - 5} more" if len(unsaved) > 5
+                                          else "")
+        raise UserError(
+            f"{p.name}: sheet {title!r}: "
+            f"{f'cells {shown} hold' if len(unsaved) > 1 else f'cell {shown} holds'} "
+            "a formula with no saved value (the program that wrote the file did not "
+            "calculate it); open the file in Excel or LibreOffice and save it, or paste the "
+            "values, then import again")
     return Table(
         path=p,
         format="xlsx",
@@ -611,6 +651,46 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
         progress_total=total,
         _opener=lambda t: _xlsx_rows(t, header_line),
     )
+
+
+def _formulas_without_values(p: Path, member: str) -> list[str]:
+    """The cells (``C7``) of a sheet that hold a formula but no saved result: read with
+    saved values only, they would come out empty without a word.
+
+    The sheet's XML is searched for formulas first (most lists have none: one fast scan);
+    only then is it parsed.
+    """
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    try:
+        with zipfile.ZipFile(p) as archive:
+            with archive.open(member.lstrip("/")) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                        break
+                    tail = chunk[-3:]
+                else:
+                    return []
+            found: list[str] = []
+            with archive.open(member.lstrip("/")) as fh:
+                for _event, cell in iterparse(fh):
+                    if not cell.tag.endswith("}c"):
+                        continue
+                    formula = value = None
+                    for child in cell:
+                        if child.tag.endswith("}f"):
+                            formula = child
+                        elif child.tag.endswith("}v") or child.tag.endswith("}is"):
+                            value = child
+                    if formula is not None and (value is None or not (
+                            value.text or len(value))):
+                        found.append(cell.get("r", "?"))
+                    cell.clear()
+            return found
+    except (KeyError, zipfile.BadZipFile, OSError, SyntaxError):
+        return []   # openpyxl read the sheet: what it gives is what there is
 
 
 def _xlsx_rows(table: Table, header_line: int) -> Iterator[tuple[int, dict[str, str]]]:

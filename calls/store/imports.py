@@ -82,6 +82,12 @@ class MergeCounts:
     duplicates: int = 0
     import_id: int | None = None
 
+    def plus(self, unchanged: int, duplicates: int) -> MergeCounts:
+        """These counts with rows that were never staged added."""
+        self.unchanged += unchanged
+        self.duplicates += duplicates
+        return self
+
 
 # Page cache for bulk imports (KiB, negative = size): random inserts into large B-trees
 # (the unique ref index, the order-line hashes) thrash SQLite's default 2 MB cache.
@@ -138,10 +144,7 @@ class Staging:
             else f"{c} TEXT"
             for c in STAGE_COLUMNS
         )
-        # ``skip``: a row the file holds exactly as the customer's last import read it
-        # (only its line and key are staged: it takes part in "last row wins", no more).
-        conn.execute(f"CREATE TEMP TABLE import_stage ({cols}, cid INTEGER, "
-                     "skip INTEGER NOT NULL DEFAULT 0)")
+        conn.execute(f"CREATE TEMP TABLE import_stage ({cols}, cid INTEGER)")
         conn.execute("CREATE TEMP TABLE import_rejects (line INTEGER, raw TEXT, reason TEXT)")
         self._commit()
         marks = ", ".join("?" for _ in STAGE_COLUMNS)
@@ -154,16 +157,11 @@ class Staging:
         if conn.in_transaction:
             conn.commit()
 
-    def add(self, records: list[StagedCustomer], rejects: list[tuple],
-            skipped: list[tuple[int, str]] = ()) -> None:
-        """Stage prepared records (:class:`StagedCustomer`), rejects ``(line, raw, reason)``
-        and rows met again unchanged ``(line, key)`` (matched on ref)."""
+    def add(self, records: list[StagedCustomer], rejects: list[tuple]) -> None:
+        """Stage prepared records (:class:`StagedCustomer`) and rejects ``(line, raw, reason)``."""
         conn = self.store.db.conn
         if records:
             conn.executemany(self._insert, records)
-        if skipped:
-            conn.executemany("INSERT INTO temp.import_stage (line, key, ref, skip) "
-                             "VALUES (?1, ?2, ?2, 1)", skipped)
         if rejects:
             conn.executemany("INSERT INTO temp.import_rejects VALUES (?, ?, ?)", rejects)
         # No commit per chunk: the transaction holds temp tables only (no lock on the
@@ -178,12 +176,21 @@ class Staging:
         now: str,
         dry_run: bool,
         tier_shares: tuple[float, float] | None = None,
+        skipped: dict[str, int] | None = None,
+        skipped_duplicates: int = 0,
     ) -> MergeCounts:
         """Merge the staged rows into ``customers``: last row per key wins, unchanged rows
         are left alone, only ``provided`` columns are updated. Records the import and its
         rejects. With ``dry_run`` only counts, writing nothing to the database file.
+
+        ``skipped``: key -> last line of the rows the import did not read because they are
+        exactly what the customer's last import read (unchanged, never staged), and
+        ``skipped_duplicates`` the repeats among them: they take part in "last row wins"
+        and in the counts.
         """
         conn = self.store.db.conn
+        extra_unchanged, extra_duplicates = self._resolve_skipped(skipped or {})
+        extra_duplicates += skipped_duplicates
         total = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
         conn.execute("CREATE INDEX temp.import_stage_key ON import_stage(key, line)")
         # Only the last row of a key stays (the winners): deleting the few duplicates in
@@ -197,9 +204,11 @@ class Staging:
         )
         self._commit()
         if dry_run:
-            return self._match_and_count(match_on, total)
+            return self._match_and_count(match_on, total).plus(extra_unchanged,
+                                                               extra_duplicates)
         with self.store.write():
-            counts = self._match_and_count(match_on, total)
+            counts = self._match_and_count(match_on, total).plus(extra_unchanged,
+                                                                 extra_duplicates)
             row = dict(import_row)
             row.update(
                 inserted=counts.inserted,
@@ -220,6 +229,28 @@ class Staging:
                 (import_id,),
             )
         return counts
+
+    def _resolve_skipped(self, skipped: dict[str, int]) -> tuple[int, int]:
+        """Rows skipped as unchanged against the staged rows of the same key: the later
+        line wins, the other is a duplicate (a staged loser is dropped from the stage).
+        Returns (unchanged winners among the skipped, duplicates found)."""
+        if not skipped:
+            return 0, 0
+        conn = self.store.db.conn
+        lost: list[tuple[int]] = []
+        duplicates = 0
+        for key, line in conn.execute("SELECT key, line FROM temp.import_stage").fetchall():
+            last = skipped.get(key)
+            if last is None:
+                continue
+            duplicates += 1
+            if last > line:
+                lost.append((line,))
+            else:
+                del skipped[key]
+        if lost:
+            conn.executemany("DELETE FROM temp.import_stage WHERE line = ?", lost)
+        return len(skipped), duplicates
 
     def _match_and_count(self, match_on: str, total: int) -> MergeCounts:
         conn = self.store.db.conn
@@ -247,8 +278,7 @@ class Staging:
             )
         inserted, unchanged, won = conn.execute(
             """
-            SELECT sum(w.cid IS NULL AND NOT w.skip),
-                   sum(w.skip OR (c.row_hash IS NOT NULL AND c.row_hash = w.row_hash)),
+            SELECT sum(w.cid IS NULL), sum(c.row_hash IS NOT NULL AND c.row_hash = w.row_hash),
                    count(*)
             FROM temp.import_stage AS w LEFT JOIN customers AS c ON c.id = w.cid
             """
@@ -279,7 +309,7 @@ class Staging:
                 row_hash = w.row_hash, source_hash = w.source_hash, import_id = ?,
                 updated_at = ?
             FROM temp.import_stage AS w
-            WHERE c.id = w.cid AND NOT w.skip AND c.row_hash IS NOT w.row_hash
+            WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash
             """,
             (import_id, now),
         )
@@ -289,7 +319,7 @@ class Staging:
             """
             UPDATE customers AS c SET source_hash = w.source_hash
             FROM temp.import_stage AS w
-            WHERE c.id = w.cid AND NOT w.skip AND c.row_hash IS w.row_hash
+            WHERE c.id = w.cid AND c.row_hash IS w.row_hash
               AND c.source_hash IS NOT w.source_hash
             """
         )
@@ -311,8 +341,8 @@ class Staging:
     ) -> None:
         conn = self.store.db.conn
         if shares is not None and not conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM temp.import_stage "
-                "WHERE cid IS NULL AND NOT skip)").fetchone()[0]:
+                "SELECT EXISTS (SELECT 1 FROM temp.import_stage WHERE cid IS NULL)"
+        ).fetchone()[0]:
             # No new customer: the one-pass re-tiering of everyone is all there is to do.
             apply_tiers(self.store, *shares)
             return
@@ -323,7 +353,7 @@ class Staging:
                                        created_at, updated_at)
                 SELECT {select}, w.extra, w.row_hash, w.source_hash, ?, ?, ?
                 FROM temp.import_stage AS w
-                WHERE w.cid IS NULL AND NOT w.skip ORDER BY w.line
+                WHERE w.cid IS NULL ORDER BY w.line
                 """,
                 (import_id, now, now),
             )
@@ -344,7 +374,7 @@ class Staging:
                 SELECT (SELECT coalesce(max(id), 0) FROM customers)
                            + row_number() OVER (ORDER BY line),
                        line, max(coalesce(revenue, 0), 0)
-                FROM temp.import_stage WHERE cid IS NULL AND NOT skip
+                FROM temp.import_stage WHERE cid IS NULL
             ), {TIER_RANKING_SQL}
             SELECT k, line, {TIER_CASE_SQL} AS tier FROM ranked, total
             """,
@@ -363,7 +393,7 @@ class Staging:
                                    updated_at, tier)
             SELECT {select}, w.extra, w.row_hash, w.source_hash, ?, ?, ?, t.tier
             FROM temp.import_stage AS w JOIN temp.import_tiers AS t ON t.line = w.line
-            WHERE w.cid IS NULL AND NOT w.skip ORDER BY w.line
+            WHERE w.cid IS NULL ORDER BY w.line
             """,
             (import_id, now, now),
         )
@@ -578,11 +608,11 @@ def rejects_for(store: Store, import_id: int) -> list[dict]:
     )
 
 
-def known_source_hashes(store: Store) -> frozenset[int]:
-    """The source hashes of every customer (how the rows of their last import read)."""
-    return frozenset(
-        row[0] for row in store.db.conn.execute(
-            "SELECT source_hash FROM customers WHERE source_hash IS NOT NULL"))
+def known_source_hashes(store: Store) -> dict[int, str]:
+    """Source hash -> ref of every customer that has one (how the row of their last import
+    read): a row met again with the same hash is that customer, unchanged."""
+    return dict(store.db.conn.execute(
+        "SELECT source_hash, ref FROM customers WHERE source_hash IS NOT NULL"))
 
 
 def same_file_as_last(store: Store, kind: str, file_hash: str, options: dict) -> dict | None:
