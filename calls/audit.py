@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,7 +86,10 @@ class AuditEntry:
 
 
 def os_login() -> str:
-    """The OS login running this process (the actor of a command without an account)."""
+    """The OS login of the person at this seat: the one sudo names (a per-person SSH
+    seat running carecall as the service account), else the login running this process."""
+    if os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
@@ -105,10 +109,24 @@ def record(store: Store, actor: str, action: str, subject: str | None = None,
         raise ValueError(f"unknown audit action {action!r}; add it to calls.audit.ACTIONS")
     if not actor:
         raise ValueError("an audit row needs an actor")
+    details = {k: v for k, v in (details or {}).items() if v is not None}
     text = json.dumps(details, sort_keys=True, default=str) if details else None
     with store.write():
         return q.insert_entry(store, to_iso(now), actor, action,
                               None if subject is None else str(subject), text)
+
+
+def note_policy(store: Store, policy: Any, actor: str, *, now: datetime) -> bool:
+    """Record ``policy.load`` the first time a policy file's version (its hash) is used;
+    True when it was new. The built-in defaults are not a file and are not recorded."""
+    digest = getattr(policy, "source_hash", None)
+    if not digest:
+        return False
+    with store.write():
+        if q.select_entries(store, action="policy.load", subject=digest, limit=1):
+            return False
+        record(store, actor, "policy.load", digest, {"file": policy.source}, now=now)
+    return True
 
 
 def check_action(kind: str) -> str:

@@ -72,7 +72,8 @@ def _fast_answer(argv: list[str]) -> bool:
     return False
 
 
-def run_shift_app(db_path, caller: str, *, script, policy, clock):
+def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
+                  seat: str = "terminal"):
     """Build the shift app with the shared factory and run it; returns the shift's figures.
 
     The only places the core touches the UI: Textual is imported here, inside the
@@ -80,7 +81,8 @@ def run_shift_app(db_path, caller: str, *, script, policy, clock):
     """
     from tui.app import make_app
 
-    return make_app(db_path, caller, script=script, policy=policy, clock=clock).run()
+    return make_app(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
+                    seat=seat).run()
 
 
 def run_dashboard_app(db_path) -> None:

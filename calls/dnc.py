@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.store import Store
@@ -98,6 +99,10 @@ def add_number(store: Store, raw: str, now: datetime, *, reason: str | None = No
                                           added_by)]) > 0
         row = q.dnc_row(store, phone)
         cancelled = _cancel_calls(store, now, added_by, f"{phone} put on the do-not-call list")
+        if added:
+            audit.record(store, added_by or audit.os_login(), "dnc.add", phone,
+                         {"reason": reason, "source": source, "calls_cancelled": cancelled},
+                         now=now)
     assert row is not None
     return replace(DncEntry.from_row(row), calls_cancelled=cancelled), added
 
@@ -109,16 +114,27 @@ def _cancel_calls(store: Store, now: datetime, by: str | None, why: str) -> int:
     return cancel_calls_of_dnc_customers(store, to_iso(now), by or "dnc", why)
 
 
-def remove_number(store: Store, raw: str, now: datetime, *,
+def remove_number(store: Store, raw: str, now: datetime, *, reason: str, by: str,
                   region: str = "US") -> tuple[str, bool, int]:
     """Take a number off the list and clear the do-not-call flag of customers with it.
 
-    Returns (E.164, whether it was listed, customers whose flag was cleared).
+    The reason is required (a number is listed because someone asked): it goes into the
+    audit trail with who removed it. Returns (E.164, whether it was listed, customers
+    whose flag was cleared).
     """
     phone = parse_number(raw, region)
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError("say why the number may be called again (--reason TEXT)")
     with store.write():
+        entry = q.dnc_row(store, phone)
         removed = q.delete_number(store, phone)
         cleared = q.clear_customer_flags(store, phone, to_iso(now)) if removed else 0
+        if removed:
+            audit.record(store, by, "dnc.remove", phone,
+                         {"reason": reason, "listed_at": entry["added_at"],
+                          "listed_reason": entry["reason"], "customers_cleared": cleared},
+                         now=now)
     return phone, removed, cleared
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from calls import audit
 from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
 from calls.ingest.phones import country_name
@@ -181,6 +182,14 @@ def _get(store: Store, followup_id: int) -> Followup:
 def get_followup(store: Store, followup_id: int) -> Followup:
     """One follow-up by id; UserError if there is none."""
     return _get(store, followup_id)
+
+
+def _check_actor(actor: Any, f: Followup) -> None:
+    """A caller works only their own follow-ups; supervisors and admins the team's."""
+    if actor is not None:
+        from calls.accounts import require_owner
+
+        require_owner(actor, f.owner, "followups.team")
 
 
 def _require_open(f: Followup, action: str) -> None:
@@ -427,8 +436,12 @@ def close_followup(
     now: datetime,
     policy: Any = None,
     call_id: int | None = None,
+    actor: Any = None,
 ) -> Followup:
     """Mark a follow-up done, with a closing note saying what was done.
+
+    ``actor`` (a :class:`calls.accounts.Actor`) is checked: a caller closes only their own
+    follow-ups. The closing is an audit row by ``by``.
 
     Closing a ``fix_problem`` needs that note (it is what the recovery call tells the
     customer) and opens a ``recovery_call`` for the customer (not for a do-not-call
@@ -439,6 +452,7 @@ def close_followup(
     with store.write():
         f = _get(store, followup_id)
         _require_open(f, "close")
+        _check_actor(actor, f)
         if f.kind == "fix_problem" and not note:
             raise UserError(
                 f"say what was done to close fix_problem #{f.id} (--note): "
@@ -479,6 +493,9 @@ def close_followup(
             close_note=close_note,
             closed_call_id=call_id,
         )
+        audit.record(store, by, "followup.close", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "owner": f.owner,
+                      "note": close_note, "call_id": call_id}, now=now)
         return _get(store, f.id)
 
 
@@ -534,30 +551,70 @@ def recovery_context(store: Store, customer_id: int) -> dict[str, Any] | None:
 
 
 def cancel_followup(
-    store: Store, followup_id: int, *, by: str, note: str | None, now: datetime
+    store: Store, followup_id: int, *, by: str, note: str | None, now: datetime,
+    actor: Any = None,
 ) -> Followup:
-    """Cancel an open follow-up (nothing more will be done); the note says why."""
+    """Cancel an open follow-up (nothing more will be done); the note says why.
+    ``actor`` is checked as for :func:`close_followup`; the cancelling is an audit row."""
     with store.write():
         f = _get(store, followup_id)
         _require_open(f, "cancel")
+        _check_actor(actor, f)
+        note = (note or "").strip() or None
         q.update_followup_row(
             store,
             f.id,
             status="cancelled",
             closed_at=to_iso(now),
             closed_by=by,
-            close_note=(note or "").strip() or None,
+            close_note=note,
         )
+        audit.record(store, by, "followup.cancel", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "owner": f.owner,
+                      "note": note}, now=now)
+        return _get(store, f.id)
+
+
+def reassign_followup(
+    store: Store, followup_id: int, owner: str | None, *, by: str, now: datetime,
+    actor: Any = None,
+) -> Followup:
+    """Give an open follow-up to another owner (None = anyone). Supervisors and admins
+    only when ``actor`` is given; with accounts in force the new owner must be an active
+    account. The change is noted in the details and is an audit row."""
+    from calls.accounts import require, team_mode
+    from calls.store.accounts import account_row
+
+    owner = (owner or "").strip() or None
+    with store.write():
+        f = _get(store, followup_id)
+        _require_open(f, "reassign")
+        if actor is not None:
+            require(actor, "followups.reassign")
+        if owner and team_mode(store):
+            row = account_row(store, owner)
+            if row is None or not row["active"]:
+                raise UserError(f"no active account named {owner!r} to give #{f.id} to")
+            owner = row["name"]
+        if owner == f.owner:
+            return f
+        line = f"[{to_iso(now)} {by}] reassigned from {f.owner or 'anyone'} to {owner or 'anyone'}"
+        q.update_followup_row(store, f.id, owner=owner, details=_join_details(f.details, line))
+        audit.record(store, by, "followup.reassign", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "from": f.owner or "anyone",
+                      "to": owner or "anyone"}, now=now)
         return _get(store, f.id)
 
 
 def reschedule_followup(
-    store: Store, followup_id: int, due_at: datetime, by: str, now: datetime
+    store: Store, followup_id: int, due_at: datetime, by: str, now: datetime,
+    actor: Any = None,
 ) -> Followup:
     """Move an open follow-up's due time; the change is noted in its details."""
     with store.write():
         f = _get(store, followup_id)
         _require_open(f, "reschedule")
+        _check_actor(actor, f)
         old = to_iso(f.due_at) if f.due_at else "no due time"
         line = f"[{to_iso(now)} {by}] rescheduled from {old} to {to_iso(due_at)}"
         q.update_followup_row(

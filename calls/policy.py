@@ -309,6 +309,55 @@ class QueuePolicy:
     reason_order: tuple[str, ...] = REASONS
 
 
+# -- team: accounts, seats, floor states (issue 13) ------------------------------------
+
+# Why a caller is paused; the dashboard and the floor report group by these codes.
+PAUSE_REASONS = ("break", "lunch", "training", "meeting", "coaching", "technical")
+
+
+@dataclass(frozen=True)
+class AccountsPolicy:
+    """Logins: lockout after wrong passwords, the idle lock, password length."""
+
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    # An unattended seat shows customer data: it locks after this long without a key.
+    idle_lock_minutes: int = 5
+    min_password_length: int = 10
+
+
+@dataclass(frozen=True)
+class FloorPolicy:
+    """Seat states: the reason codes a caller may pause with."""
+
+    pause_reasons: tuple[str, ...] = PAUSE_REASONS
+
+
+def _team_sections(data: dict) -> dict[str, Any]:
+    """The ``[accounts]`` and ``[floor]`` sections, as Policy keyword arguments."""
+    d = AccountsPolicy()
+    a = _table(data, "accounts")
+    _check_keys(a, set(d.__dataclass_fields__), "accounts")
+    accounts = AccountsPolicy(
+        max_failed_logins=_int(a.get("max_failed_logins", d.max_failed_logins),
+                               "accounts.max_failed_logins", 1, 100),
+        lockout_minutes=_int(a.get("lockout_minutes", d.lockout_minutes),
+                             "accounts.lockout_minutes", 1, 7 * 24 * 60, " minutes"),
+        idle_lock_minutes=_int(a.get("idle_lock_minutes", d.idle_lock_minutes),
+                               "accounts.idle_lock_minutes", 1, 8 * 60, " minutes"),
+        min_password_length=_int(a.get("min_password_length", d.min_password_length),
+                                 "accounts.min_password_length", 8, 128, " characters"),
+    )
+    f = _table(data, "floor")
+    _check_keys(f, {"pause_reasons"}, "floor")
+    reasons = f.get("pause_reasons", list(PAUSE_REASONS))
+    if (not isinstance(reasons, list) or not reasons
+            or not all(isinstance(r, str) and r.strip() for r in reasons)):
+        raise _KeyError("floor.pause_reasons", f"must be a list of reason codes, got {reasons!r}")
+    floor = FloorPolicy(tuple(r.strip().lower() for r in reasons))
+    return {"accounts": accounts, "floor": floor}
+
+
 @dataclass(frozen=True)
 class Policy:
     """The whole care policy. Build with :func:`load_policy`; DEFAULT_POLICY is the defaults."""
@@ -324,12 +373,15 @@ class Policy:
     purchases: PurchasesPolicy = field(default_factory=PurchasesPolicy)
     followups: FollowupsPolicy = field(default_factory=FollowupsPolicy)
     queue: QueuePolicy = field(default_factory=QueuePolicy)
+    accounts: AccountsPolicy = field(default_factory=AccountsPolicy)
+    floor: FloorPolicy = field(default_factory=FloorPolicy)
     # loop (issue 17)
     deadlines: DeadlinesPolicy = field(default_factory=DeadlinesPolicy)
     themes: ThemesPolicy = field(default_factory=ThemesPolicy)
     segments: SegmentsPolicy = field(default_factory=SegmentsPolicy)
     letters: LettersPolicy = field(default_factory=LettersPolicy)
     source: str | None = None  # the file it was loaded from, for messages
+    source_hash: str | None = None  # sha256 of that file: the version the audit trail names
 
     def interval(self, tier: str | None) -> timedelta:
         """The care-call interval for a tier; an unknown tier is treated as C."""
@@ -375,7 +427,10 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         policy = policy_from_dict(data)
     except _KeyError as exc:
         raise UserError(f"{p}: {exc.key}: {exc.message}") from None
-    return replace(policy, source=str(p))
+    import hashlib
+
+    return replace(policy, source=str(p),
+                   source_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 class _KeyError(Exception):
@@ -495,6 +550,7 @@ def policy_from_dict(data: dict) -> Policy:
     sections = {
         "tiers", "cadence_days", "calling", "retry", "cycle", "claims", "callbacks",
         "occasions", "purchases", "followups", "queue",
+        "accounts", "floor",
     } | LOOP_SECTIONS
     _check_keys(data, sections, "")
 
@@ -598,7 +654,8 @@ def policy_from_dict(data: dict) -> Policy:
 
     return Policy(tiers=tiers, cadence_days=cadence, calling=calling, retry=retry, cycle=cycle,
                   claims=claims, callbacks=callbacks, occasions=occasions, purchases=purchases,
-                  followups=followups, queue=queue, **_loop_sections(data, d))
+                  followups=followups, queue=queue, **_team_sections(data),
+                  **_loop_sections(data, d))
 
 
 # -- loop (issue 17): reading [deadlines], [themes], [segments], [letters] ----------------

@@ -47,3 +47,15 @@ def store(db_path):
 @pytest.fixture
 def now():
     return FIXED_NOW
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    """argon2 with the production cost takes a good part of a second per hash on a busy
+    machine; tests hash with the same algorithm at its smallest cost."""
+    from argon2 import PasswordHasher
+
+    import calls.accounts
+
+    monkeypatch.setattr(calls.accounts, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))

@@ -27,6 +27,7 @@ from tui.clock import Clock, resolve_clock
 from tui.commands import ShiftCommands
 from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
+from tui.seat import SeatMixin
 from tui.service import DbService
 
 
@@ -64,7 +65,7 @@ class ShiftStats:
         return 100.0 * (promoters - detractors) / len(self.nps)
 
 
-class CareCallApp(App[ShiftStats | None]):
+class CareCallApp(SeatMixin, App[ShiftStats | None]):
     """A caller's shift: queue, call, script, wrap-up, next."""
 
     CSS_PATH = "app.tcss"
@@ -74,6 +75,8 @@ class CareCallApp(App[ShiftStats | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
                 priority=True, id="end-shift"),
+        Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)",
+                id="pause"),
     ]
 
     def __init__(
@@ -84,10 +87,14 @@ class CareCallApp(App[ShiftStats | None]):
         script: str | None = None,
         policy: Any = None,
         clock: Clock | datetime | None = None,
+        actor: Any = None,
+        seat: str = "terminal",
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
-        self.caller = caller
+        # Who sits here (calls.accounts.Actor); None = the login screen comes first.
+        self.init_seat(actor, seat)
+        self.caller = actor.name if actor is not None else caller
         self.script_name = script
         self.policy = policy
         self.now: Clock = resolve_clock(clock)
@@ -145,6 +152,12 @@ class CareCallApp(App[ShiftStats | None]):
 
     def show_error(self, exc: BaseException) -> None:
         """One clear notification for a failed database call."""
+        from calls.accounts import Refused
+
+        if isinstance(exc, Refused):  # a refusal is a notice, not an error
+            self.notify(str(exc).removeprefix("refused: "), title="Not for your role",
+                        severity="warning", timeout=6)
+            return
         if isinstance(exc, UserError):
             message = str(exc)
         else:
@@ -161,6 +174,7 @@ class CareCallApp(App[ShiftStats | None]):
     async def on_event(self, event: events.Event) -> None:
         """Keys for a screen that wants them in typing order are handled there, one by one
         (see :mod:`tui.keys`); every other event goes Textual's way."""
+        self.note_input(event)
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded
@@ -174,6 +188,10 @@ class CareCallApp(App[ShiftStats | None]):
     # -- lifecycle -------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        # Sign in first where the seat is nobody's yet (tui/seat.py), then the shift.
+        self.start_seat(self._begin_shift)
+
+    def _begin_shift(self) -> None:
         from tui.screens.start import StartScreen
 
         self.push_screen(StartScreen())
@@ -193,12 +211,16 @@ class CareCallApp(App[ShiftStats | None]):
         """Show the shift summary; from there the caller quits or goes back."""
         from tui.screens.summary import ShiftSummaryScreen
 
+        if not self.signed_in or self.locked:
+            self.exit(None if not self.signed_in else self.stats)  # signs out (on_unmount)
+            return
         if isinstance(self.screen, ShiftSummaryScreen):
             self.exit(self.stats)
             return
         self.push_screen(ShiftSummaryScreen())
 
     async def on_unmount(self) -> None:
+        self.sign_out()
         self.service.close()
 
 
@@ -209,16 +231,26 @@ def make_app(
     script: str | None = None,
     policy: Any = None,
     clock: Clock | datetime | None = None,
+    actor: Any = None,
+    seat: str = "terminal",
 ) -> CareCallApp:
     """Build the shift app. The CLI (``carecall shift``) and the tests both come here.
 
     ``script``: a script name or path to use on every call (else chosen per call);
     ``policy``: a ``Policy``, a TOML path, or None (``CARECALL_POLICY`` or the defaults);
     ``clock``: a callable returning an aware UTC datetime, a starting moment (the clock
-    then runs forward, as ``--at`` does), or None for the real time.
+    then runs forward, as ``--at`` does), or None for the real time; ``actor``: who sits
+    here (``calls.accounts.Actor``: the trial's person or a mapped OS login), None to open
+    on the login screen; ``seat``: "terminal" or "web" (for the audit trail).
     """
     from calls.policy import Policy, load_policy
 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock)
+    if actor is None and caller and seat == "terminal":
+        from calls.accounts import trial_actor
+
+        # Tests and older callers pass only a name: the one-person trial's person.
+        actor = trial_actor(caller)
+    return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
+                       seat=seat)

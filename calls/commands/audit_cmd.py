@@ -10,7 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from calls.clock import parse_user_moment
-from calls.commands.common import DbOption, JsonOption, console, open_store, user_errors
+from calls.commands.common import (
+    DbOption,
+    JsonOption,
+    console,
+    open_store,
+    require,
+    user_errors,
+)
 
 
 def _details_text(details: dict) -> str:
@@ -45,6 +52,7 @@ def register(app: typer.Typer) -> None:
             start = parse_user_moment(since, "--since") if since else None
             kind = trail.check_action(action) if action else None
         store = open_store(db)
+        require(store, "audit.read")
         shown = limit if (limit or as_json) else 200
         rows = trail.entries(store, since=start, actor=user, action=kind, limit=shown)
         if as_json:

@@ -21,6 +21,8 @@ AREAS = (
     "shift_cmd",       # shift (and no command)
     "followups_cmd",   # followups, plan
     "report_cmd",      # report, export, dashboard
+    "serve_cmd",       # serve (browser seats)
+    "users_cmd",       # users add/list/disable/enable/passwd/role
     "audit_cmd",       # audit
     "themes_cmd",      # themes (issue 17)
 )
@@ -43,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'customers': ('orders_cmd', 'Look up customers.'),
     'queue': ('queue_cmd', "Print the caller's call queue: who to call next and why."),
     'next': ('queue_cmd', "Claim the top customer of the caller's queue and print them."),
-    'release': ('queue_cmd', 'Give back the customers the caller has claimed.'),
+    'release': ('queue_cmd', "Give back the customers the caller has claimed (a supervisor: any caller's)."),
     'dnc': ('queue_cmd', 'The do-not-call list: numbers that are never queued.'),
     'script': ('script_cmd', 'Survey scripts: check a TOML file, list the scripts available, show one, try one.'),
     'shift': ('shift_cmd', 'Open your call shift: the queue, the call screen, the script, wrap-up.'),
@@ -52,6 +54,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'report': ('report_cmd', 'Supervisor report for a period (default: the last 30 days).'),
     'export': ('report_cmd', "Export a table with times in UTC and in the customer's local time beside them."),
     'dashboard': ('report_cmd', "The supervisor's live dashboard, refreshing by itself."),
+    'serve': ('serve_cmd', 'Serve the shift app to browsers: each browser tab is one seat with its own login.'),
+    'users': ('users_cmd', 'Accounts and roles: caller, supervisor, admin.'),
     'audit': ('audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),
     'themes': ('themes_cmd', 'Themes of what customers say: the vocabulary, suggestions, confirming tags.'),
 }

@@ -299,6 +299,38 @@ def resolve_caller(caller: str | None) -> str:
         return "caller"
 
 
+def cli_actor(store: Store):
+    """Who runs this command: the account the OS login maps to once accounts are in force,
+    else (the one-person trial) the OS login with every right. Refused: one line, exit 2."""
+    from calls.accounts import cli_actor as actor_of
+    from calls.audit import os_login
+
+    with user_errors():
+        return actor_of(store, os_login())
+
+
+def require(store: Store, permission: str):
+    """The command's actor, after checking their role may ``permission`` (else exit 2)."""
+    from calls.accounts import require as check
+
+    actor = cli_actor(store)
+    with user_errors():
+        check(actor, permission)
+    return actor
+
+
+def caller_for(store: Store, caller: str | None) -> str:
+    """The caller a command works as. In the trial: ``--caller``, ``$CARECALL_CALLER``, else
+    the login name; with accounts: the OS login's account (``--caller`` may name only it)."""
+    from calls.accounts import check_caller
+
+    actor = cli_actor(store)
+    if actor.solo:
+        return resolve_caller(caller)
+    with user_errors():
+        return check_caller(actor, caller)
+
+
 def stdout_is_terminal() -> bool:
     """True when a person is watching stdout (progress bars only then, never under -q)."""
     return sys.stdout.isatty() and not _quiet["on"]

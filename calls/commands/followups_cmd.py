@@ -117,8 +117,8 @@ def followups_list(
     if output is not None and fmt == "table":
         fmt = "csv"
     now = _now(at)
-    who = common.resolve_caller(caller) if mine else owner
     store = common.open_store(db)
+    who = _owner_shown(store, owner, mine, caller)
     with common.user_errors():
         customer_id = None
         if customer:
@@ -149,11 +149,13 @@ def followups_list(
         if fmt == "json":
             text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
             _emit(text + "\n", output)
+            _exported(store, output, fmt, len(rows), now)
             return
         if fmt == "html":
             from calls.letters import render_letters
 
             _emit(render_letters(store, rows, load_policy(None), now), output)
+            _exported(store, output, fmt, len(rows), now)
             if output is not None:
                 common.err_console.print(f"Wrote {_count(len(rows), 'letter')} to {output}",
                                          markup=False, highlight=False)
@@ -163,6 +165,7 @@ def followups_list(
             buffer = io.StringIO()
             write_csv(buffer, headers, safe_rows(table), excel=excel)
             _emit(buffer.getvalue(), output)
+            _exported(store, output, fmt, len(table), now)
             if output is not None:
                 common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,
                                          highlight=False)
@@ -173,6 +176,20 @@ def followups_list(
             "… and more: --limit N shows more, --format csv -o FILE writes them all.",
             highlight=False,
         )
+
+
+def _owner_shown(store, owner: str | None, mine: bool, caller: str | None) -> str | None:
+    """Whose follow-ups a list shows: a caller sees only their own, supervisors anyone's."""
+    from calls.accounts import can, require_owner
+
+    if mine:
+        return common.caller_for(store, caller)
+    actor = common.cli_actor(store)
+    if actor.solo or can(actor, "followups.team"):
+        return owner
+    with common.user_errors():
+        require_owner(actor, owner or actor.name)
+    return actor.name
 
 
 def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
@@ -224,6 +241,16 @@ def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
 def _waited(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
     return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h"
+
+
+def _exported(store, output: Path | None, fmt: str, rows: int, now: datetime) -> None:
+    """A follow-up list written to a file is an export: an audit row (what, rows, where)."""
+    if output is None:
+        return
+    from calls import audit
+
+    audit.record(store, common.cli_actor(store).name, "export", "followups",
+                 {"rows": rows, "to": str(output), "format": fmt}, now=now)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -318,8 +345,8 @@ def followups_add(
 ) -> None:
     """Add a follow-up for a customer (joins an open one of the same kind)."""
     now = _now(at)
-    me = common.resolve_caller(caller)
     store = common.open_store(db)
+    me = common.caller_for(store, caller)
     with common.user_errors():
         kind = fu.check_kind(kind)
         customer = q.customer_row_by_ref(store, ref)
@@ -374,8 +401,9 @@ def followups_done(
 ) -> None:
     """Mark a follow-up done (for fix_problem, say what was done: it schedules the recovery call)."""
     now = _now(at)
-    me = common.resolve_caller(caller)
     store = common.open_store(db)
+    me = common.caller_for(store, caller)
+    actor = common.cli_actor(store)
     with common.user_errors():
         policy = load_policy(None)
         if theme or root_cause:
@@ -385,7 +413,8 @@ def followups_done(
             check_themes(theme or [], policy.themes)
             if fu.get_followup(store, followup_id).kind != "fix_problem":
                 raise UserError("--theme and --root-cause are for closing a fix_problem")
-        f = fu.close_followup(store, followup_id, by=me, note=note, now=now, policy=policy)
+        f = fu.close_followup(store, followup_id, by=me, note=note, now=now, policy=policy,
+                              actor=actor)
         recovery = fu.recovery_for(store, f.id) if f.kind == "fix_problem" else None
         tagged = None
         if f.kind == "fix_problem":
@@ -425,10 +454,11 @@ def followups_cancel(
 ) -> None:
     """Cancel a follow-up that will not be done (say why with --note)."""
     now = _now(at)
-    me = common.resolve_caller(caller)
     store = common.open_store(db)
+    me = common.caller_for(store, caller)
+    actor = common.cli_actor(store)
     with common.user_errors():
-        f = fu.cancel_followup(store, followup_id, by=me, note=note, now=now)
+        f = fu.cancel_followup(store, followup_id, by=me, note=note, now=now, actor=actor)
     if json_out:
         typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
         return
@@ -448,15 +478,39 @@ def followups_reschedule(
 ) -> None:
     """Move a follow-up's due time."""
     now = _now(at)
-    me = common.resolve_caller(caller)
     store = common.open_store(db)
+    me = common.caller_for(store, caller)
+    actor = common.cli_actor(store)
     with common.user_errors():
         due_at = fu.parse_when(when, now, _local_zone())
-        f = fu.reschedule_followup(store, followup_id, due_at, me, now)
+        f = fu.reschedule_followup(store, followup_id, due_at, me, now, actor=actor)
     if json_out:
         typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
         return
     common.console.print(f"Follow-up #{f.id} is now due {_when(f.due_at)}.")
+
+
+@followups_app.command("reassign")
+def followups_reassign(
+    followup_id: Annotated[int, typer.Argument(metavar="ID", help="The follow-up's id.")],
+    to: Annotated[str, typer.Option(
+        "--to", metavar="NAME", help="The new owner's account name, or 'anyone'.")],
+    json_out: common.JsonOption = False,
+    at: AtOption = None,
+    db: common.DbOption = None,
+) -> None:
+    """Give a follow-up to another owner (supervisors and admins)."""
+    now = _now(at)
+    store = common.open_store(db)
+    actor = common.cli_actor(store)
+    owner = None if to.strip().lower() == "anyone" else to
+    with common.user_errors():
+        f = fu.reassign_followup(store, followup_id, owner, by=actor.name, now=now, actor=actor)
+    if json_out:
+        typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
+        return
+    common.console.print(f"Follow-up #{f.id} is now {f.owner or 'anyone'}'s.", markup=False,
+                         highlight=False)
 
 
 @followups_app.command("contacted")
@@ -470,8 +524,8 @@ def followups_contacted(
 ) -> None:
     """Record that you contacted the customer about it (a fix's first contact: 48 hours)."""
     now = _now(at)
-    me = common.resolve_caller(caller)
     store = common.open_store(db)
+    me = common.caller_for(store, caller)
     with common.user_errors():
         f = fu.record_contact(store, followup_id, by=me, note=note, now=now)
     if json_out:

@@ -125,12 +125,12 @@ def import_command(
             mapping=parse_mapping(mapping or []),
             sheet=sheet,
             dry_run=dry_run,
-            by_user=common.resolve_caller(None),
             rejects_path=rejects,
             a_share=a_share,
             b_share=b_share,
         )
         store = common.open_store(db)
+        options.by_user = common.require(store, "import").name
         try:
             with progress_bar(f"Importing {file.name}") as bar:
                 if bar is not None:

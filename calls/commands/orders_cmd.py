@@ -67,7 +67,6 @@ def import_orders_command(
             mapping=parse_mapping(mapping or []),
             sheet=sheet,
             dry_run=dry_run,
-            by_user=common.resolve_caller(None),
             region=region.upper(),
             rejects_path=rejects,
             revenue_window_days=pol.purchases.revenue_window_days,
@@ -75,6 +74,7 @@ def import_orders_command(
             b_share=pol.tiers.b_share,
         )
         store = common.open_store(db)
+        options.by_user = common.require(store, "import").name
         try:
             with progress_bar(f"Importing {file.name}") as bar:
                 if bar is not None:

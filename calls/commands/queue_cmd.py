@@ -16,13 +16,15 @@ from calls.commands import common
 from calls.commands.common import (
     CallerOption,
     DbOption,
+    caller_for,
+    cli_actor,
     JsonOption,
     PolicyOption,
     console,
     fail,
     load_policy_option,
     open_store,
-    resolve_caller,
+    require,
     user_errors,
 )
 from calls.policy import format_duration
@@ -106,8 +108,8 @@ def register(app: typer.Typer) -> None:
 
         policy = load_policy_option(policy_file)
         now = parse_moment(at)
-        who = resolve_caller(caller)
         store = open_store(db)
+        who = caller_for(store, caller)
         with user_errors():
             if explain_ref is not None:
                 ex = explain(store, explain_ref, who, now, policy)
@@ -159,8 +161,8 @@ def register(app: typer.Typer) -> None:
 
         policy = load_policy_option(policy_file)
         now = parse_moment(at)
-        who = resolve_caller(caller)
         store = open_store(db)
+        who = caller_for(store, caller)
         with user_errors():
             entry = claim_next(store, who, now, policy)
             if entry is None:
@@ -203,13 +205,21 @@ def register(app: typer.Typer) -> None:
         caller: CallerOption = None,
         db: DbOption = None,
     ) -> None:
-        """Give back the customers the caller has claimed."""
+        """Give back the customers the caller has claimed (a supervisor: any caller's)."""
+        from calls import audit
         from calls.queue import release
         from calls.store.customers import get_customer
 
-        who = resolve_caller(caller)
         store = open_store(db)
-        with user_errors():
+        actor = cli_actor(store)
+        someone_else = (caller is not None and not actor.solo
+                        and caller.strip().lower() != actor.name.lower())
+        if someone_else:
+            actor = require(store, "floor.manage")
+            who = caller.strip()
+        else:
+            who = caller_for(store, caller)
+        with user_errors(), store.write():
             customer_id = None
             if ref is not None:
                 found = get_customer(store, ref)
@@ -217,6 +227,9 @@ def register(app: typer.Typer) -> None:
                     fail(f"no customer {ref!r}")
                 customer_id = found.id
             released = release(store, who, customer_id)
+            if someone_else and released:
+                audit.record(store, actor.name, "claims.release", who,
+                             {"customers": len(released), "ref": ref}, now=now_utc())
         console.print(
             f"released {len(released)} claim{'s' if len(released) != 1 else ''} of {who}",
             highlight=False,
@@ -250,13 +263,14 @@ def register(app: typer.Typer) -> None:
         from calls.dnc import add_number
 
         store = open_store(db)
+        actor = require(store, "dnc.manage")
         with user_errors():
             entry, added = add_number(
                 store,
                 number,
                 now_utc(),
                 reason=reason,
-                added_by=resolve_caller(None),
+                added_by=actor.name,
                 region=region.upper(),
             )
         if added:
@@ -290,6 +304,7 @@ def register(app: typer.Typer) -> None:
         from calls.dnc import import_numbers
 
         store = open_store(db)
+        actor = require(store, "dnc.manage")
         with user_errors():
             result = import_numbers(
                 store,
@@ -299,7 +314,7 @@ def register(app: typer.Typer) -> None:
                 reason=reason,
                 region=region.upper(),
                 sheet=sheet,
-                added_by=resolve_caller(None),
+                added_by=actor.name,
             )
         if as_json:
             print(
@@ -386,6 +401,9 @@ def register(app: typer.Typer) -> None:
     def dnc_remove(
         number: Annotated[str, typer.Argument(
             metavar="NUMBER", help="The number, in any usual format.")],
+        reason: Annotated[str, typer.Option(
+            "--reason", help="Why it may be called again (required; kept in the audit trail).",
+            show_default=False)],
         region: RegionOption = "US",
         db: DbOption = None,
     ) -> None:
@@ -393,8 +411,10 @@ def register(app: typer.Typer) -> None:
         from calls.dnc import remove_number
 
         store = open_store(db)
+        actor = require(store, "dnc.manage")
         with user_errors():
-            phone, removed, cleared = remove_number(store, number, now_utc(), region=region.upper())
+            phone, removed, cleared = remove_number(store, number, now_utc(), reason=reason,
+                                                    by=actor.name, region=region.upper())
         if not removed:
             fail(f"{phone} is not on the do-not-call list")
         extra = (

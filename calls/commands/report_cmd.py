@@ -279,6 +279,7 @@ def report(
 
             pol = load_policy(policy)
         store = common.open_store(db)
+        common.require(store, "reports")
         try:
             steps = 4 + (by is not None) + (html is not None)
             with _steps(sys.stderr.isatty(), steps) as step:
@@ -350,6 +351,7 @@ def export(
         fmt = fmt.lower()
         first, last = _day(since, "--since"), _day(until, "--until")
         store = common.open_store(db)
+        actor = common.require(store, "reports")
         try:
             show = output is not None and sys.stderr.isatty()
             if not show:
@@ -366,6 +368,11 @@ def export(
                         excel=excel, total=lambda t: bar.update(task, total=t),
                         progress=lambda k: bar.advance(task, k),
                     )
+            from calls import audit
+
+            audit.record(store, actor.name, "export", table,
+                         {"rows": n, "to": str(output) if output else "stdout", "format": fmt,
+                          "since": first, "until": last, "wide": wide or None}, now=now_utc())
         finally:
             store.close()
     if output is not None:
@@ -380,6 +387,7 @@ def dashboard(db: common.DbOption = None) -> None:
     from calls.store import resolve_db_path
 
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
+    common.require(store, "dashboard")
     store.close()
     path = resolve_db_path(db)
     from calls.cli import run_dashboard_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from calls.clock import now_utc
 from calls.commands import common
 from calls.errors import UserError
 
@@ -57,23 +59,53 @@ def launch_shift(
     # Everything a user can get wrong is checked here, before the screen is taken over,
     # so it is one clear line: the database (this also applies pending migrations before
     # the app's workers start), the time, the policy and the script.
-    Store.open(path).close()
     start = parse_at(at) if isinstance(at, str) or at is None else at
     care_policy = load_policy(policy)
     if script:
         load_script(script)
-    caller_name = common.resolve_caller(caller)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    served = served_seat()
+    with Store.open(path) as store:
+        actor = seat_for(store, caller, served)
+        if actor is not None and not actor.solo:
+            from calls.audit import note_policy
+
+            note_policy(store, care_policy, actor.name, now=now_utc())
+    caller_name = actor.name if actor is not None else ""
+    # A browser seat (carecall serve) draws through textual-serve's web driver, not a TTY.
+    if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the shift app needs a terminal (stdin and stdout must be a TTY)")
     from calls.cli import run_shift_app
 
-    stats = run_shift_app(path, caller_name, script=script, policy=care_policy, clock=start)
-    if stats is not None:
+    stats = run_shift_app(path, caller_name, script=script, policy=care_policy, clock=start,
+                          actor=actor, seat="web" if served else "terminal")
+    if stats is not None and not served and caller_name:
         common.console.print(
             f"Shift ended for {caller_name}: {stats.calls} calls, {stats.contacts} contacts, "
             f"{stats.completes} completes.",
             highlight=False,
         )
+
+
+def served_seat() -> bool:
+    """True in a browser seat: ``carecall serve`` runs each tab's app with the web driver."""
+    return os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver")
+
+
+def seat_for(store, caller: str | None, served: bool):
+    """Who opens this seat without a password (``calls.accounts.Actor``), or None for the
+    login screen: the one-person trial's person, or, in a terminal seat, the account the
+    OS login maps to (``--caller`` may only name it). A browser seat always signs in."""
+    from calls.accounts import check_caller, seat_actor, team_mode, trial_actor
+    from calls.audit import os_login
+
+    if not team_mode(store):
+        return trial_actor(common.resolve_caller(caller))
+    if served:
+        return None
+    actor = seat_actor(store, os_login())
+    if actor is not None:
+        check_caller(actor, caller)
+    return actor
 
 
 def register(app: typer.Typer) -> None:

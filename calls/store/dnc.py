@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from calls.store import Store
+from calls.store.imports import audit_import
 
 
 def dnc_row(store: Store, phone: str) -> dict | None:
@@ -78,4 +79,5 @@ def record_import(store: Store, values: dict, rejects: list[tuple[int, dict, str
         [(import_id, line, json.dumps(raw, ensure_ascii=False), reason)
          for line, raw, reason in rejects],
     )
+    audit_import(store, import_id)
     return import_id

@@ -228,6 +228,7 @@ class Staging:
                 "SELECT ?, line, raw, reason FROM temp.import_rejects ORDER BY line",
                 (import_id,),
             )
+            audit_import(self.store, import_id)
         return counts
 
     def _resolve_skipped(self, skipped: dict[str, int]) -> tuple[int, int]:
@@ -519,6 +520,7 @@ class FirstLoad:
                    duplicates=counts.duplicates, finished_at=self._now)
         sets = ", ".join(f"{k} = ?" for k in row)
         conn.execute(f"UPDATE imports SET {sets} WHERE id = ?", [*row.values(), self.import_id])
+        audit_import(self.store, self.import_id)
         tx, self._tx = self._tx, None
         tx.__exit__(None, None, None)
         return counts
@@ -581,6 +583,21 @@ def _drop_indexes_if_empty(conn: sqlite3.Connection, table: str) -> list[str]:
     return [sql for _name, sql in indexes]
 
 
+def audit_import(store: Store, import_id: int) -> None:
+    """The audit row of a finished import (who, what file, the counts), written in the
+    import's own transaction. Call inside store.write() once the imports row is complete."""
+    from calls.store.audit import insert_entry
+
+    row = store.one("SELECT * FROM imports WHERE id = ?", (import_id,))
+    details = {k: row[k] for k in ("kind", "rows_read", "inserted", "updated", "unchanged",
+                                   "rejected", "duplicates", "file_hash") if row[k]}
+    details["import_id"] = import_id
+    from calls.audit import os_login
+
+    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"] or os_login(),
+                 "import", row["file"], json.dumps(details, sort_keys=True))
+
+
 def record_import(store: Store, row: dict) -> int:
     """Insert an ``imports`` row (for imports that do not stage, e.g. DNC lists); its id."""
     with store.write():
@@ -589,6 +606,7 @@ def record_import(store: Store, row: dict) -> int:
         cur = store.db.conn.execute(
             f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values())
         )
+        audit_import(store, cur.lastrowid)
         return cur.lastrowid
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from calls.store import Store
-from calls.store.imports import restore_cache, use_bulk_cache
+from calls.store.imports import audit_import, restore_cache, use_bulk_cache
 
 # Columns of a prepared order line, in order (calls.orders builds these tuples); ``key``
 # is the line's 64-bit content hash (order_lines.line_key, unique with the order date);
@@ -172,6 +172,7 @@ class OrderWriter:
             conn.execute(
                 f"UPDATE imports SET {sets} WHERE id = ?", [*values.values(), counts.import_id]
             )
+            audit_import(self.store, counts.import_id)
         return counts
 
     def close(self) -> None:

@@ -643,6 +643,53 @@ def _themes_tags_and_reviews(db: Database) -> None:
     )
 
 
+@migrations(name="accounts_0001_accounts")
+def _accounts(db: Database) -> None:
+    # People who work a seat. No rows = the one-person trial; once an active admin exists
+    # every seat needs an account. Passwords are argon2id hashes, never clear text.
+    db.execute(
+        """
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,  -- what calls, claims, follow-ups carry
+            display TEXT,                      -- "Ann Lee", for screens and scripts
+            role TEXT NOT NULL CHECK (role IN ('caller', 'supervisor', 'admin')),
+            os_login TEXT UNIQUE,              -- a terminal seat's OS login maps here
+            password_hash TEXT,                -- argon2id; NULL = no password set yet
+            active INTEGER NOT NULL DEFAULT 1,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,                 -- lockout after too many wrong passwords
+            last_login_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations(name="floor_0001_seat_states")
+def _floor_seat_states(db: Database) -> None:
+    # Each seat's states (ready, dialling, talking, wrap-up, paused) as intervals: the
+    # open one (ended_at NULL) is the seat's state now; closed ones give handle time and
+    # calls per hour without estimates.
+    db.execute(
+        """
+        CREATE TABLE seat_states (
+            id INTEGER PRIMARY KEY,
+            caller TEXT NOT NULL,              -- account name (or the trial's caller name)
+            state TEXT NOT NULL,               -- ready | dialling | talking | wrapup | paused
+            reason TEXT,                       -- pause reason code (policy floor.pause_reasons)
+            customer_id INTEGER,
+            call_id INTEGER,
+            started_at TEXT NOT NULL,
+            ended_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_seat_states_caller ON seat_states(caller, started_at)")
+    db.execute("CREATE INDEX idx_seat_states_open ON seat_states(caller) WHERE ended_at IS NULL")
+
+
 @migrations(name="store_0001_carecall_meta")
 def _carecall_meta(db: Database) -> None:
     # What the store knows about itself: ``schema_version`` is the carecall version that

@@ -32,19 +32,29 @@ class StoredScript:
     text: str = ""
 
 
-def store_script(store: Store, script: Script, now: datetime | None = None) -> int:
-    """The id of this script version in the store, storing it the first time it is seen."""
+def store_script(store: Store, script: Script, now: datetime | None = None,
+                 by: str | None = None) -> int:
+    """The id of this script version in the store, storing it the first time it is seen
+    (with an audit row ``script.load`` by ``by``, else the OS login)."""
+    from calls.store.audit import insert_entry
+
     digest = script.hash
     with store.write() as db:
         row = store.one("SELECT id FROM scripts WHERE hash = ?", (digest,))
         if row:
             return row["id"]
+        stamp = to_iso(now or now_utc())
         cursor = db.execute(
             "INSERT INTO scripts (name, version, purpose, hash, text, stored_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (script.name, script.version, script.purpose, digest, script.text,
-             to_iso(now or now_utc())),
+            (script.name, script.version, script.purpose, digest, script.text, stamp),
         )
+        if by is None:
+            from calls.audit import os_login
+
+            by = os_login()
+        insert_entry(store, stamp, by, "script.load", f"{script.name} v{script.version}",
+                     json.dumps({"hash": digest, "script_id": cursor.lastrowid}))
         return cursor.lastrowid
 
 

@@ -36,11 +36,16 @@ def test_add_any_format_list_and_remove(store):
     listed = json.loads(run("dnc", "list", "--json").stdout)
     assert listed[0]["phone"] == "+12125550101" and listed[0]["customers"] == 1
     assert "+12125550101" in run("dnc", "list").stdout
-    removed = run("dnc", "remove", "212.555.0101")
+    no_reason = run("dnc", "remove", "212.555.0101")
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.stderr
+    blank = run("dnc", "remove", "212.555.0101", "--reason", "  ")
+    assert blank.exit_code == 2 and "say why" in blank.stderr
+    assert store.scalar("SELECT count(*) FROM dnc") == 1
+    removed = run("dnc", "remove", "212.555.0101", "--reason", "listed by mistake")
     assert removed.exit_code == 0
     assert store.scalar("SELECT count(*) FROM dnc") == 0
     assert queued() == ["R1", "R2"]
-    not_there = run("dnc", "remove", "212.555.0101")
+    not_there = run("dnc", "remove", "212.555.0101", "--reason", "again")
     assert not_there.exit_code == 2 and "not on the do-not-call list" in not_there.stderr
 
 

@@ -45,6 +45,16 @@ def _aht(seconds: float | None) -> str:
     return f"{m}:{s:02d}"
 
 
+def load_floor(store, now: datetime, tz: tzinfo) -> list:
+    """The floor view for a supervisor (customers named), "today" in ``tz``."""
+    from datetime import time as clock_time
+
+    from calls.floor import floor_view
+
+    start = datetime.combine(now.astimezone(tz).date(), clock_time(0), tzinfo=tz)
+    return floor_view(store, now, start, show_customers=True)
+
+
 def coverage_bar(share: float | None, width: int = 20) -> str:
     """A text bar for a percentage: ``██████░░░░``."""
     if share is None:
@@ -63,6 +73,7 @@ class DashboardScreen(Screen[None]):
                                 padding: 0 1; }
     DashboardScreen .dash-title { color: $text-muted; text-style: bold; }
     DashboardScreen #today { height: auto; max-height: 12; }
+    DashboardScreen #floor { height: auto; max-height: 14; }
     DashboardScreen #backlog { height: auto; max-height: 8; }
     DashboardScreen Sparkline { height: 2; margin: 0 0 1 0; }
     DashboardScreen #updated { color: $text-muted; height: 1; padding: 0 1; }
@@ -91,6 +102,7 @@ class DashboardScreen(Screen[None]):
         self._policy = policy
         self.refresh_seconds = refresh_seconds
         self.data: Dashboard | None = None
+        self.floor: list = []
         self.loads = 0
 
     # -- where things come from (the shift app provides them when we run inside it) -------
@@ -115,6 +127,9 @@ class DashboardScreen(Screen[None]):
         yield Static("[b]carecall[/b] · supervisor dashboard", id="dash-heading")
         with VerticalScroll(id="dash-body"):
             with Vertical(classes="dash-box"):
+                yield Label("The floor now", classes="dash-title")
+                yield DataTable(id="floor", cursor_type="row", zebra_stripes=True)
+            with Vertical(classes="dash-box"):
                 yield Label("Today's shift", classes="dash-title")
                 yield DataTable(id="today", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="dash-row"):
@@ -138,6 +153,8 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#floor", DataTable).add_columns(
+            "caller", "state", "for", "customer", "calls", "cont.", "done", "calls/h", "handle")
         today = self.query_one("#today", DataTable)
         today.add_columns("caller", "tries", "contacts", "done", "RR1", "NPS", "calls/h", "AHT")
         backlog = self.query_one("#backlog", DataTable)
@@ -159,12 +176,14 @@ class DashboardScreen(Screen[None]):
             try:
                 policy = self._policy or getattr(self.app, "policy", None)
                 data = build_dashboard(store, now, policy, self.tz)
+                floor = load_floor(store, now, self.tz)
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
             self.app.call_from_thread(self._failed, exc)
             return
         self.app.call_from_thread(self.show, data)
+        self.app.call_from_thread(self.show_floor, floor)
 
     def _failed(self, exc: Exception) -> None:
         from calls.errors import UserError
@@ -179,6 +198,23 @@ class DashboardScreen(Screen[None]):
         self.notify(message, title="Dashboard not refreshed", severity="error", timeout=8)
 
     # -- showing ----------------------------------------------------------------------------
+
+    def show_floor(self, rows: list) -> None:
+        """Every caller now: state and for how long, the customer on the line, today's
+        calls, contacts and completes, calls per hour and handle time from the states."""
+        from tui.screens.team import clock_text
+
+        self.floor = rows
+        table = self.query_one("#floor", DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(
+                escape(r.display or r.caller), escape(r.label),
+                clock_text(r.in_state_seconds) if r.in_state_seconds is not None else "",
+                escape(r.customer or ""), f"{r.calls}", f"{r.contacts}", f"{r.completes}",
+                _num(r.calls_per_hour), _aht(r.handle_seconds), key=r.caller)
+        if not rows:
+            table.add_row("(nobody on the floor yet)", "", "", "", "", "", "", "", "")
 
     def show(self, data: Dashboard) -> None:
         """Put a fresh set of figures on the screen."""

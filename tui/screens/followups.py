@@ -110,9 +110,11 @@ def load_customer(store, customer_id: int) -> CustomerFollowups:
     return CustomerFollowups(customer, rows)
 
 
-def close_with_recovery(store, followup_id: int, by: str, note: str, now: datetime, policy):
+def close_with_recovery(store, followup_id: int, by: str, note: str, now: datetime, policy,
+                        actor=None):
     """Close a follow-up; returns it and the recovery call it opened (if any)."""
-    closed = fu.close_followup(store, followup_id, by=by, note=note, now=now, policy=policy)
+    closed = fu.close_followup(store, followup_id, by=by, note=note, now=now, policy=policy,
+                               actor=actor)
     recovery = fu.recovery_for(store, closed.id) if closed.kind == "fix_problem" else None
     return closed, recovery
 
@@ -284,6 +286,8 @@ class FollowupsScreen(Screen):
         Binding("c", "call_now", "Call now", tooltip="Take this customer and call them now", id="followups-call-now"),
         Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups", id="followups-open-customer"),
         Binding("t", "toggle_team", "Team", tooltip="Switch between my follow-ups and the team's", id="followups-toggle-team"),
+        Binding("g", "reassign", "Give to", tooltip="Give the highlighted follow-up to someone "
+                "else (supervisors)", id="followups-reassign"),
         Binding(
             "slash", "filter", "Filter", key_display="/", show=False, tooltip="Filter follow-ups"
         , id="followups-filter"),
@@ -489,6 +493,9 @@ class FollowupsScreen(Screen):
         typing = isinstance(self.focused, Input)
         if action in ("done", "reschedule", "cancel_followup", "open_customer"):
             return not typing and self._selected() is not None
+        if action == "reassign":
+            return (not typing and self._selected() is not None
+                    and self.app.may("followups.reassign"))
         if action == "call_now":
             selected = self._selected()
             return not typing and selected is not None and selected.kind in _PHONE_KINDS
@@ -505,6 +512,8 @@ class FollowupsScreen(Screen):
         self.app.pop_screen()
 
     def action_toggle_team(self) -> None:
+        if not self.team and not self.app.refuse_unless("followups.team"):
+            return
         self.team = not self.team
         self.view = None
         self.action_refresh()
@@ -547,6 +556,7 @@ class FollowupsScreen(Screen):
                 note,
                 app.now(),
                 app.policy,
+                actor=app.actor,
                 on_done=self._show_closed,
             )
 
@@ -579,6 +589,7 @@ class FollowupsScreen(Screen):
                 by=app.caller,
                 note=note,
                 now=app.now(),
+                actor=app.actor,
                 on_done=lambda g: (self.notify(f"Cancelled #{g.id}."), self.action_refresh()),
             )
 
@@ -601,6 +612,7 @@ class FollowupsScreen(Screen):
                 when,
                 app.caller,
                 app.now(),
+                actor=app.actor,
                 on_done=lambda g: (
                     self.notify(f"#{g.id} now due {format_due(g, app.now(), zone)}."),
                     self.action_refresh(),
@@ -608,6 +620,26 @@ class FollowupsScreen(Screen):
             )
 
         self.app.push_screen(RescheduleScreen(f, now, zone, label), chosen)
+
+    def action_reassign(self) -> None:
+        """A supervisor gives the follow-up to another owner (or anyone)."""
+        f = self._selected()
+        if f is None or not self.app.refuse_unless("followups.reassign"):
+            return
+        from tui.screens.team import ReassignScreen
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            app = self.app
+            owner = None if name.lower() == "anyone" else name
+            app.db(fu.reassign_followup, f.id, owner, by=app.caller, now=app.now(),
+                   actor=app.actor,
+                   on_done=lambda g: (self.notify(f"#{g.id} is now {g.owner or 'anyone'}'s."),
+                                      self.action_refresh()))
+
+        what = f"#{f.id} {f.kind.replace('_', ' ')} for {f.customer_name}"
+        self.app.push_screen(ReassignScreen(what, f.owner), chosen)
 
     def action_call_now(self) -> None:
         """Claim the customer of a callback / recovery call and open the call screen."""

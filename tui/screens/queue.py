@@ -274,7 +274,8 @@ class QueueScreen(Screen):
         core.open_screen(self.app, "followups")
 
     def action_dashboard(self) -> None:
-        core.open_screen(self.app, "dashboard")
+        if self.app.refuse_unless("dashboard"):
+            core.open_screen(self.app, "dashboard")
 
     # -- resume ----------------------------------------------------------------------
 

@@ -22,6 +22,20 @@ def format_nps(score: float | None) -> str:
     return f"{score:+.0f}"
 
 
+def seat_text(app, now: datetime) -> str:
+    """``  │ talking 2:13`` (the seat's state and how long), with the call timer in a call."""
+    from tui.screens.team import clock_text
+
+    state = getattr(app, "seat_state", None)
+    if state is None:
+        return ""
+    text = f"  │ {escape(state.label)} {clock_text(state.elapsed(now).total_seconds())}"
+    started = getattr(app, "call_started_at", None)
+    if started is not None and state.state != "dialling":
+        text += f" (call {clock_text((now - started).total_seconds())})"
+    return text
+
+
 class ShiftBar(Static):
     """One line at the top of every shift screen; refreshes itself every few seconds."""
 
@@ -31,7 +45,8 @@ class ShiftBar(Static):
 
     def on_mount(self) -> None:
         self.update_bar()
-        self.set_interval(5, self.update_bar)
+        # Every second: the seat's state and the call timer run on it.
+        self.set_interval(1, self.update_bar)
 
     def update_bar(self) -> None:
         """Redraw from the app's figures and clock."""
@@ -43,6 +58,7 @@ class ShiftBar(Static):
         local = now.astimezone()
         self.update(
             f"[b]{escape(app.caller)}[/b]  on shift {format_duration((now - stats.started).total_seconds())}"
+            f"{seat_text(app, now)}"
             f"  │ calls {stats.calls}  contacts {stats.contacts}  completes {stats.completes}"
             f"  │ NPS {format_nps(stats.nps_score)}"
             f"  │ {local:%a %H:%M}"

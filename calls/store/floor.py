@@ -1,0 +1,60 @@
+"""Queries on ``seat_states`` (each seat's states as intervals) for the floor view."""
+
+from __future__ import annotations
+
+from calls.store import Store
+
+
+def open_state(store: Store, caller: str) -> dict | None:
+    """The caller's state now (the interval not yet ended), or None."""
+    return store.one("SELECT * FROM seat_states WHERE caller = ? AND ended_at IS NULL "
+                     "ORDER BY id DESC LIMIT 1", (caller,))
+
+
+def close_open(store: Store, caller: str, now: str) -> None:
+    """End the caller's open interval(s) at ``now``. Call inside store.write()."""
+    store.db.execute("UPDATE seat_states SET ended_at = max(started_at, ?) "
+                     "WHERE caller = ? AND ended_at IS NULL", (now, caller))
+
+
+def insert_state(store: Store, caller: str, state: str, reason: str | None,
+                 customer_id: int | None, call_id: int | None, now: str) -> int:
+    """Open a new interval. Call inside store.write()."""
+    cur = store.db.execute(
+        "INSERT INTO seat_states(caller, state, reason, customer_id, call_id, started_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (caller, state, reason, customer_id, call_id, now))
+    return cur.lastrowid
+
+
+def open_states(store: Store) -> list[dict]:
+    """Every open interval with the customer's name and ref (for supervisors)."""
+    return store.all(
+        "SELECT s.*, c.name AS customer_name, c.ref AS customer_ref FROM seat_states s "
+        "LEFT JOIN customers c ON c.id = s.customer_id WHERE s.ended_at IS NULL ORDER BY s.id")
+
+
+def state_seconds(store: Store, start: str, now: str) -> list[dict]:
+    """Per caller and state: seconds spent in [start, now] and the calls worked in it."""
+    return store.all(
+        """
+        SELECT caller, state,
+               sum(max(0, strftime('%s', min(coalesce(ended_at, :now), :now))
+                        - strftime('%s', max(started_at, :start)))) AS seconds,
+               count(DISTINCT call_id) AS calls
+        FROM seat_states
+        WHERE started_at < :now AND coalesce(ended_at, :now) > :start
+        GROUP BY caller, state
+        """, {"start": start, "now": now})
+
+
+def calls_by_outcome(store: Store, start: str, now: str) -> list[dict]:
+    """Per caller and outcome: how many calls started in [start, now]."""
+    return store.all(
+        "SELECT caller, outcome, count(*) AS n FROM calls WHERE started_at >= ? "
+        "AND started_at < ? GROUP BY caller, outcome", (start, now))
+
+
+def active_account_names(store: Store) -> list[tuple[str, str | None]]:
+    """(name, display) of active accounts that work calls (callers and supervisors)."""
+    return [(r["name"], r["display"]) for r in store.all(
+        "SELECT name, display FROM accounts WHERE active = 1 AND role != 'admin' ORDER BY name")]

@@ -1,0 +1,92 @@
+"""carecall users: add / list / passwd / role / disable, the first admin, refusals exit 2."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.team import PW, as_os_login, make_team
+from typer.testing import CliRunner
+
+from calls import accounts as acc
+from calls import audit
+from calls.cli import app
+
+runner = CliRunner()
+
+
+def run(*args, input=None):
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_first_admin_maps_to_the_os_login_and_starts_the_team(store, monkeypatch):
+    as_os_login(monkeypatch, "carecall")
+    assert "one-person trial" in run("users", "list").stdout
+    added = run("users", "add", "boss", "--role", "admin", "--password-stdin", input=PW + "\n")
+    assert added.exit_code == 0, added.output
+    assert "OS login carecall" in added.stdout and "accounts are now in force" in added.stdout
+    out = run("users", "add", "ann", "--role", "caller", "--display", "Ann Lee",
+              "--login", "ann", "--password-stdin", input=PW + "\n")
+    assert out.exit_code == 0, out.output
+    data = json.loads(run("users", "list", "--json").stdout)
+    assert [(d["name"], d["role"], d["login"]) for d in data] == [
+        ("ann", "caller", "ann"), ("boss", "admin", "carecall")]
+    assert "password_hash" not in data[0] and all(PW not in json.dumps(d) for d in data)
+    assert acc.verify_password(store.scalar("SELECT password_hash FROM accounts "
+                                            "WHERE name='ann'"), PW)
+    rows = [(e.actor, e.action, e.subject) for e in audit.entries(store)]
+    assert rows == [("carecall", "account.add", "boss"), ("boss", "account.add", "ann")]
+
+
+def test_role_passwd_disable(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "boss")
+    assert run("users", "role", "ann", "supervisor").exit_code == 0
+    assert acc.get_account(store, "ann").role == "supervisor"
+    out = run("users", "passwd", "bob", "--password-stdin", input="another long one\n")
+    assert out.exit_code == 0, out.output
+    assert acc.login(store, "bob", "another long one", now=now).name == "bob"
+    assert run("users", "disable", "bob").exit_code == 0
+    assert not acc.get_account(store, "bob").active
+    assert run("users", "enable", "bob").exit_code == 0
+    kinds = [e.action for e in audit.entries(store, actor="boss")][3:]
+    assert kinds == ["account.role", "account.password", "account.disable", "account.enable"]
+
+
+def test_callers_and_strangers_are_refused_in_one_line(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "ann")
+    out = run("users", "add", "eve", "--role", "admin", "--password-stdin", input=PW + "\n")
+    assert out.exit_code == 2 and "only an admin may manage accounts" in out.stderr
+    assert out.stderr.count("\n") == 1
+    out = run("users", "list")
+    assert out.exit_code == 2 and "only a supervisor or admin may list the accounts" in out.stderr
+    out = run("audit")
+    assert out.exit_code == 2 and "refused" in out.stderr
+    as_os_login(monkeypatch, "stranger")
+    out = run("users", "list")
+    assert out.exit_code == 2 and "OS login 'stranger' has no carecall account" in out.stderr
+    assert [a.name for a in acc.list_accounts(store)] == ["ann", "bob", "boss", "sue"]
+
+
+def test_a_sudo_seat_is_the_person_sudo_names(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "carecall")
+    monkeypatch.setenv("SUDO_USER", "sue")
+    assert run("users", "list").exit_code == 0  # sue is a supervisor
+    monkeypatch.setenv("SUDO_USER", "ann")
+    assert run("users", "list").exit_code == 2
+
+
+def test_bad_input_exit_2(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "boss")
+    out = run("users", "add", "x", "--role", "caller")  # no terminal for the prompt
+    assert out.exit_code == 2 and "--password-stdin" in out.stderr
+    out = run("users", "add", "x", "--role", "caller", "--password-stdin", input="short\n")
+    assert out.exit_code == 2 and "at least 10 characters" in out.stderr
+    out = run("users", "role", "ann", "king")
+    assert out.exit_code == 2 and "unknown role" in out.stderr
+    out = run("users", "passwd", "nobody", "--password-stdin", input=PW + "\n")
+    assert out.exit_code == 2 and "no account named 'nobody'" in out.stderr
+    out = run("users", "add", "ann", "--role", "caller", "--password-stdin", input=PW + "\n")
+    assert out.exit_code == 2 and "already exists" in out.stderr

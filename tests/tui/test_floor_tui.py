@@ -1,0 +1,94 @@
+"""Floor status in the app: p pauses with a reason and shows how long (no queue while
+paused), the shift bar shows the state, the dashboard shows every caller (fixed clock)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.support.team import make_team
+from tests.support.tui import NOW, make_db, press, settle
+from textual.widgets import DataTable, Static
+
+from calls import accounts as acc
+from calls import floor
+from calls.store import Store
+from tui.app import make_app
+from tui.clock import FixedClock
+from tui.screens.queue import QueueScreen
+from tui.screens.team import PausedScreen, PauseScreen
+from tui.widgets.shift_bar import ShiftBar
+
+
+def team_db(tmp_path):
+    path = make_db(tmp_path / "team.db")
+    with Store.open(path) as store:
+        make_team(store, NOW)
+    return path
+
+
+def actor(path, name):
+    with Store.open(path) as store:
+        return acc.get_account(store, name).as_actor()
+
+
+def bar(app) -> str:
+    widget = app.screen.query_one(ShiftBar)
+    widget.update_bar()
+    return str(widget.render())
+
+
+async def test_pause_with_a_reason_shows_how_long_and_hides_the_queue(tmp_path):
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert "ready 0:00" in bar(app)
+        await press(pilot, "p")
+        assert isinstance(app.screen, PauseScreen)
+        await press(pilot, "down", "enter")  # break, lunch, ...
+        await settle(pilot)
+        assert isinstance(app.screen, PausedScreen)
+        assert "Paused · lunch" in str(app.screen.query_one("#paused-title").render())
+        assert not app.screen.query(DataTable)  # no queue on the paused screen
+        clock.advance(minutes=12, seconds=5)
+        app.screen.tick()
+        assert str(app.screen.query_one("#paused-time", Static).render()) == "for 12:05"
+        assert "paused (lunch) 12:05" in bar(app)
+        with Store.open(path) as store:
+            assert floor.current_state(store, "ann").label == "paused (lunch)"
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        with Store.open(path) as store:
+            now_state = floor.current_state(store, "ann")
+            assert now_state.state == "ready" and now_state.since == NOW + timedelta(minutes=12,
+                                                                                    seconds=5)
+    with Store.open(path) as store:
+        assert floor.current_state(store, "ann") is None  # signed out: the seat is closed
+        assert store.scalar("SELECT count(*) FROM seat_states WHERE caller = 'ann'") == 3
+
+
+async def test_the_dashboard_shows_every_caller_live(tmp_path):
+    path = team_db(tmp_path)
+    with Store.open(path) as store:
+        cid = store.scalar("SELECT id FROM customers WHERE name LIKE 'Alma%' OR id = 1 "
+                           "ORDER BY id LIMIT 1")
+        name = store.scalar("SELECT name FROM customers WHERE id = ?", [cid])
+        floor.set_state(store, "ann", "talking", now=NOW - timedelta(minutes=3),
+                        customer_id=cid, call_id=None)
+        floor.set_state(store, "bob", "paused", now=NOW - timedelta(minutes=10), reason="break")
+    app = make_app(path, "sue", clock=FixedClock(NOW), actor=actor(path, "sue"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+d")
+        await settle(pilot, 10)
+        rows = {r.caller: r for r in app.screen.floor}
+        assert rows["ann"].state == "talking" and rows["ann"].in_state_seconds == 180
+        assert rows["ann"].customer.startswith(name)
+        assert rows["bob"].label == "paused (break)"
+        table = app.screen.query_one("#floor", DataTable)
+        cells = [str(c) for c in table.get_row("ann")]
+        assert cells[:3] == ["Ann Lee", "talking", "3:00"] and cells[3].startswith(name)
+        assert [str(c) for c in table.get_row("bob")][1:3] == ["paused (break)", "10:00"]

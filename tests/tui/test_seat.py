@@ -1,0 +1,162 @@
+"""Seats in the app: the login screen, the idle lock, sign-out, and roles refused with a
+notice (Pilot, fixed clock), asserting on the screen and on the audit trail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.support.team import PW, make_team
+from tests.support.tui import NOW, make_db, press, settle, type_text
+from textual.widgets import Input, Static
+
+from calls import accounts as acc
+from calls import audit
+from calls.store import Store
+from tui.app import make_app
+from tui.clock import FixedClock
+from tui.screens.login import LockScreen, LoginScreen
+from tui.screens.queue import QueueScreen
+
+
+def team_db(tmp_path):
+    path = make_db(tmp_path / "team.db")
+    with Store.open(path) as store:
+        make_team(store, NOW)
+    return path
+
+
+def trail(path, **kw):
+    with Store.open(path) as store:
+        return [(e.actor, e.action) for e in audit.entries(store, **kw)]
+
+
+def notices(app):
+    return [n.message for n in app._notifications]
+
+
+async def sign_in(pilot, name, password):
+    await type_text(pilot, name)
+    await press(pilot, "enter")
+    await type_text(pilot, password)
+    await press(pilot, "enter")
+    await settle(pilot, 10)
+
+
+async def test_a_browser_seat_signs_in_and_out(tmp_path):
+    path = team_db(tmp_path)
+    app = make_app(path, "", clock=FixedClock(NOW), seat="web")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        await sign_in(pilot, "ann", "not my password")
+        assert isinstance(app.screen, LoginScreen)
+        error = str(app.screen.query_one("#login-error", Static).render())
+        assert "wrong name or password" in error
+        assert app.screen.query_one("#login-password", Input).value == ""
+        app.screen.query_one("#login-name", Input).value = ""
+        app.screen.query_one("#login-name", Input).focus()
+        await sign_in(pilot, "ann", PW)
+        assert isinstance(app.screen, QueueScreen), notices(app)
+        assert app.caller == "ann" and "Ann Lee" in app.sub_title and "caller" in app.sub_title
+        await press(pilot, "ctrl+q")
+        await press(pilot, "ctrl+q")
+    assert trail(path, actor="ann") == [("ann", "login.failed"), ("ann", "login"),
+                                        ("ann", "logout")]
+    with Store.open(path) as store:
+        [signed] = [e for e in audit.entries(store, action="login") if e.action == "login"]
+        assert signed.details == {"seat": "web"}
+
+
+async def test_five_wrong_passwords_lock_the_account(tmp_path):
+    path = team_db(tmp_path)
+    app = make_app(path, "", clock=FixedClock(NOW), seat="web")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await type_text(pilot, "bob")
+        await press(pilot, "enter")
+        for _ in range(5):
+            await type_text(pilot, "guess-guess")
+            await press(pilot, "enter")
+            await settle(pilot, 6)
+        error = str(app.screen.query_one("#login-error", Static).render())
+        assert "locked for 15 minutes" in error
+        await type_text(pilot, PW)
+        await press(pilot, "enter")
+        await settle(pilot, 6)
+        assert isinstance(app.screen, LoginScreen)
+        assert "locked until 15:15 UTC" in str(app.screen.query_one("#login-error").render())
+    assert ("bob", "login.locked") in trail(path, actor="bob")
+
+
+async def test_an_idle_seat_locks_and_the_password_opens_it(tmp_path):
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    with Store.open(path) as store:
+        ann = acc.get_account(store, "ann").as_actor()
+    app = make_app(path, "ann", clock=clock, actor=ann)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        clock.advance(minutes=4)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)  # not idle long enough (policy: 5 min)
+        clock.advance(minutes=1)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        # Nothing of the queue (customer names) is on the locked screen.
+        shown = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "Seat locked" in shown and "Ann Lee" in shown and "Alpha" not in shown
+        await type_text(pilot, "wrong one!")
+        await press(pilot, "enter")
+        await settle(pilot, 6)
+        assert isinstance(app.screen, LockScreen)
+        await type_text(pilot, PW)
+        await press(pilot, "enter")
+        await settle(pilot, 6)
+        assert isinstance(app.screen, QueueScreen)
+        clock.advance(minutes=3)
+        await press(pilot, "down")  # a key: attended again, the idle time starts over
+        clock.advance(minutes=3)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+    assert trail(path, actor="ann") == [("ann", "login"), ("ann", "login.failed"),
+                                        ("ann", "unlock"), ("ann", "logout")]
+
+
+async def test_a_caller_is_refused_the_dashboard_and_the_team_with_a_notice(tmp_path):
+    path = team_db(tmp_path)
+    with Store.open(path) as store:
+        ann = acc.get_account(store, "ann").as_actor()
+        sue = acc.get_account(store, "sue").as_actor()
+    app = make_app(path, "ann", clock=FixedClock(NOW), actor=ann)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+d")
+        assert isinstance(app.screen, QueueScreen)
+        assert "Only a supervisor or admin may open the dashboard." in notices(app)
+        app.screen.action_followups()
+        await settle(pilot)
+        await press(pilot, "t")
+        assert not app.screen.team
+        assert "Only a supervisor or admin may work other callers' follow-ups." in notices(app)
+    app = make_app(path, "sue", clock=FixedClock(NOW), actor=sue)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+d")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "DashboardScreen"
+
+
+async def test_the_trial_says_so(tmp_path):
+    path = make_db(tmp_path / "trial.db")
+    app = make_app(path, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert any("one-person trial" in n for n in notices(app))
+        app.lock_if_idle()
+        assert not app.locked  # nobody to unlock it: the trial never locks
+    assert trail(path, action="login") == [] and trail(path, action="logout") == []

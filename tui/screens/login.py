@@ -1,0 +1,132 @@
+"""Who sits in this seat: the login screen, and the lock an idle seat falls into.
+
+Both check the password with :func:`calls.accounts.login` on the database thread (every
+attempt is an audit row; wrong passwords count towards the lockout). The lock screen
+covers the whole seat (customer data must not stay on an unattended screen) and only the
+account that locked it, or ctrl+q (sign out), leaves it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from calls.accounts import Account, Actor, login
+
+
+class _PasswordScreen(Screen[Actor]):
+    """A centred form that checks a password and returns the account's actor."""
+
+    DEFAULT_CSS = """
+    _PasswordScreen { align: center middle; background: $background; }
+    _PasswordScreen #login-box { width: 60; max-width: 100%; height: auto;
+                                 border: round $primary; padding: 1 2; }
+    _PasswordScreen #login-title { text-style: bold; margin-bottom: 1; }
+    _PasswordScreen #login-note { color: $text-muted; margin-top: 1; }
+    _PasswordScreen #login-error { color: $error; height: auto; }
+    _PasswordScreen Input { margin-bottom: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = []
+    unlock = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = False
+
+    def title_text(self) -> str:
+        raise NotImplementedError
+
+    def note_text(self) -> str:
+        return "ctrl+q signs out and closes the seat"
+
+    def name_value(self) -> str:
+        return self.query_one("#login-name", Input).value
+
+    def compose_fields(self) -> ComposeResult:
+        yield Input(placeholder="password", password=True, id="login-password")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login-box"):
+            yield Label(self.title_text(), id="login-title")
+            yield from self.compose_fields()
+            yield Static("", id="login-error")
+            yield Static(self.note_text(), id="login-note")
+        yield Footer()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "login-name":
+            self.query_one("#login-password", Input).focus()
+            return
+        name, password = self.name_value().strip(), event.value
+        if not name or not password or self.busy:
+            return
+        self.busy = True
+        app = self.app
+        app.db(login, name, password, now=app.now(), seat=app.seat, policy=app.policy,
+               unlock=self.unlock, on_done=self._accepted, on_error=self._refused)
+
+    def _accepted(self, account: Account) -> None:
+        self.busy = False
+        self.dismiss(account.as_actor())
+
+    def _refused(self, exc: Exception) -> None:
+        from calls.errors import UserError
+
+        self.busy = False
+        password = self.query_one("#login-password", Input)
+        password.value = ""
+        password.focus()
+        message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        self.query_one("#login-error", Static).update(escape(message))
+
+
+class LoginScreen(_PasswordScreen):
+    """The first screen of a seat that is not yet anyone's: account name and password."""
+
+    def title_text(self) -> str:
+        return "carecall · sign in"
+
+    def compose_fields(self) -> ComposeResult:
+        yield Input(placeholder="account name", id="login-name")
+        yield from super().compose_fields()
+
+    def note_text(self) -> str:
+        return "Enter moves on · ctrl+q closes the seat"
+
+
+class LockScreen(_PasswordScreen):
+    """An idle seat, locked: the signed-in account's password opens it again."""
+
+    unlock = True
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def title_text(self) -> str:
+        return f"Seat locked · {self.actor.label}"
+
+    def name_value(self) -> str:
+        return self.actor.name
+
+    def note_text(self) -> str:
+        return ("The seat locked itself after a while without a key (customer data is on it).\n"
+                "Type your password to go on · ctrl+q signs out")
+
+    def on_mount(self) -> None:
+        self.query_one("#login-password", Input).focus()
+
+    def _accepted(self, account: Account) -> None:
+        self.busy = False
+        if account.name.lower() != self.actor.name.lower():  # cannot happen: name is fixed
+            return
+        self.dismiss(account.as_actor())

@@ -1,0 +1,128 @@
+"""Small dialogs of the team feature: give a follow-up to someone, pause with a reason."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.widgets.shift_bar import ShiftBar
+
+
+class _TeamDialog(ModalScreen):
+    DEFAULT_CSS = """
+    _TeamDialog { align: center middle; }
+    _TeamDialog > Vertical { width: 56; max-width: 100%; height: auto; padding: 1 2;
+                             border: round $primary; background: $surface; }
+    _TeamDialog .dialog-title { text-style: bold; margin-bottom: 1; }
+    _TeamDialog .dialog-note { color: $text-muted; margin-top: 1; }
+    _TeamDialog OptionList { height: auto; max-height: 10; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel",
+                                                     id="team-dialog-cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReassignScreen(_TeamDialog):
+    """Who gets this follow-up: an account name, or "anyone". Returns the text typed."""
+
+    def __init__(self, what: str, current: str | None) -> None:
+        super().__init__()
+        self.what = what
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Give {escape(self.what)} to…", classes="dialog-title")
+            yield Input(placeholder="account name, or anyone", id="reassign-to")
+            yield Static(f"now: {escape(self.current or 'anyone')} · Enter gives · Esc cancels",
+                         classes="dialog-note")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+
+class PauseScreen(_TeamDialog):
+    """Why the caller steps away: one of the policy's reason codes. Returns the code."""
+
+    def __init__(self, reasons: tuple[str, ...]) -> None:
+        super().__init__()
+        self.reasons = reasons
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Pause: why?", classes="dialog-title")
+            yield OptionList(*[Option(r.replace("_", " "), id=r) for r in self.reasons],
+                             id="pause-reasons")
+            yield Static("No customer is offered while you are paused · Esc cancels",
+                         classes="dialog-note")
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+
+class PausedScreen(Screen[None]):
+    """The seat is paused: no customer is offered; shows the reason and how long."""
+
+    DEFAULT_CSS = """
+    PausedScreen { align: center middle; }
+    PausedScreen #paused-box { width: 50; max-width: 100%; height: auto; padding: 1 2;
+                               border: round $warning; }
+    PausedScreen #paused-title { text-style: bold; }
+    PausedScreen #paused-time { margin: 1 0; }
+    PausedScreen #paused-note { color: $text-muted; }
+    PausedScreen ShiftBar { dock: top; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "resume", "Back to work", tooltip="End the pause: ready for calls",
+                id="paused-resume"),
+        Binding("r", "resume", "Back to work", show=False, id="paused-resume-r"),
+    ]
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="paused-box"):
+            yield Label(f"Paused · {escape(self.reason)}", id="paused-title")
+            yield Static("", id="paused-time")
+            yield Static("No customer is offered while you are paused.", id="paused-note")
+        yield ShiftBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(1, self.tick)
+
+    def tick(self) -> None:
+        state = getattr(self.app, "seat_state", None)
+        if state is None or state.state != "paused":
+            return
+        seconds = int(state.elapsed(self.app.now()).total_seconds())
+        self.query_one("#paused-time", Static).update(f"for {clock_text(seconds)}")
+
+    def action_resume(self) -> None:
+        self.dismiss(None)
+
+
+def clock_text(seconds: float) -> str:
+    """``4:07`` / ``1:02:09``: a running timer."""
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

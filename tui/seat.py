@@ -1,0 +1,193 @@
+"""The seat: who is signed in to this app, the idle lock, signing out.
+
+Mixed into the shift app (``CareCallApp``). A seat starts either with a known actor (the
+one-person trial, or a terminal seat whose OS login maps to an account) or on the login
+screen (a browser seat, an unmapped terminal). Once signed in, ``app.caller`` is the
+account name everything is recorded under. A seat with an account locks itself after the
+policy's ``accounts.idle_lock_minutes`` without a key or a click; ctrl+q signs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual import events
+
+from calls import floor
+from calls.accounts import Actor, can, logout, record_login
+
+IDLE_CHECK_SECONDS = 5.0
+
+
+class SeatMixin:
+    """Sign-in, idle lock and sign-out for the shift app (needs ``db``, ``now``, ``policy``)."""
+
+    actor: Actor | None
+    seat: str
+    caller: str
+    now: Callable[[], datetime]
+
+    def init_seat(self, actor: Actor | None, seat: str) -> None:
+        self.actor = actor
+        self.seat = seat
+        self.locked = False
+        self._last_input: datetime | None = None
+        self._signed_out = False
+        # The seat's floor state now (calls.floor.SeatState), for the shift bar.
+        self.seat_state: floor.SeatState | None = None
+        self.call_started_at: datetime | None = None  # the call timer's start
+
+    @property
+    def signed_in(self) -> bool:
+        return self.actor is not None
+
+    def may(self, permission: str) -> bool:
+        """Whether the seat's account may ``permission`` (see ``calls.accounts``)."""
+        return self.actor is not None and can(self.actor, permission)
+
+    def refuse_unless(self, permission: str) -> bool:
+        """True when allowed; else a clear notice (a refusal is not an error) and False."""
+        if self.may(permission):
+            return True
+        from calls.accounts import who_may
+
+        self.notify(f"{who_may(permission).capitalize()}.", title="Not for your role",  # type: ignore[attr-defined]
+                    severity="warning", timeout=6)
+        return False
+
+    def start_seat(self, begin: Callable[[], None]) -> None:
+        """Sign in if needed, then ``begin`` the shift; start watching for idleness."""
+        from tui.screens.login import LoginScreen
+
+        def signed_in(actor: Actor | None) -> None:
+            if actor is None:
+                return
+            self._take(actor)
+            begin()
+
+        if self.actor is None:
+            self.push_screen(LoginScreen(), signed_in)  # type: ignore[attr-defined]
+        else:
+            self._take(self.actor)
+            if not self.actor.solo:
+                self.db(record_login, self.actor, now=self.now(), seat=self.seat)  # type: ignore[attr-defined]
+            begin()
+        self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)  # type: ignore[attr-defined]
+
+    def _take(self, actor: Actor) -> None:
+        self.actor = actor
+        self.caller = actor.name
+        self._last_input = self.now()
+        self.set_seat_state("ready")
+        trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
+        self.sub_title = f"{actor.label}{trial}"  # type: ignore[attr-defined]
+        if actor.solo:
+            self.notify("No accounts on this database: a one-person trial. "  # type: ignore[attr-defined]
+                        "`carecall users add NAME --role admin` starts a team.",
+                        title="One-person trial", timeout=8)
+
+    # -- idle lock ----------------------------------------------------------------------
+
+    def note_input(self, event: events.Event) -> None:
+        """A key or a click: the seat is attended."""
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = self.now()
+
+    def lock_if_idle(self) -> None:
+        """Lock the seat once it has been idle for the policy's time."""
+        if self.locked or self.actor is None or self.actor.solo or self._last_input is None:
+            return
+        minutes = self.policy.accounts.idle_lock_minutes  # type: ignore[attr-defined]
+        if (self.now() - self._last_input).total_seconds() >= minutes * 60:
+            self.lock_seat()
+
+    def lock_seat(self) -> None:
+        """Cover the seat with the lock screen until the account's password is typed."""
+        from tui.screens.login import LockScreen
+
+        if self.locked or self.actor is None or self.actor.solo:
+            return
+        self.locked = True
+
+        def unlocked(actor: Actor | None) -> None:
+            self.locked = False
+            self._last_input = self.now()
+
+        self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
+
+    # -- floor state --------------------------------------------------------------------
+
+    def set_seat_state(self, state: str, *, reason: str | None = None,
+                       customer_id: int | None = None, call_id: int | None = None,
+                       on_done: Callable[[floor.SeatState], None] | None = None) -> None:
+        """Log the seat's new state (ready, paused ...) and show it in the shift bar."""
+        def done(new: floor.SeatState) -> None:
+            self.seat_state_changed(new)
+            if on_done is not None:
+                on_done(new)
+
+        self.db(floor.set_state, self.caller, state, now=self.now(), reason=reason,  # type: ignore[attr-defined]
+                customer_id=customer_id, call_id=call_id, policy=self.policy,  # type: ignore[attr-defined]
+                on_done=done)
+
+    def seat_state_changed(self, new: floor.SeatState) -> None:
+        """The seat's state changed (here, or as the call session moved it)."""
+        old = self.seat_state
+        if new.state in floor.CALL_STATES:
+            if old is None or old.call_id != new.call_id or old.state not in floor.CALL_STATES:
+                self.call_started_at = new.since
+        else:
+            self.call_started_at = None
+        self.seat_state = new
+
+    def pause_allowed(self) -> bool:
+        """Pausing is for between calls: the queue, the welcome and follow-ups screens."""
+        from tui.screens.followups import FollowupsScreen
+        from tui.screens.queue import QueueScreen
+        from tui.screens.welcome import WelcomeScreen
+
+        return (self.signed_in and not self.locked
+                and isinstance(self.screen, (QueueScreen, WelcomeScreen, FollowupsScreen)))  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return self.pause_allowed()
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def action_pause(self) -> None:
+        """``p``: pick a reason; the seat shows how long it has been paused until resumed."""
+        from tui.screens.team import PausedScreen, PauseScreen
+
+        if not self.pause_allowed():
+            return
+
+        def resumed(_: None) -> None:
+            self.set_seat_state("ready")
+
+        def chosen(reason: str | None) -> None:
+            if reason is None:
+                return
+            self.set_seat_state(
+                "paused", reason=reason,
+                on_done=lambda _: self.push_screen(PausedScreen(reason), resumed))  # type: ignore[attr-defined]
+
+        self.push_screen(PauseScreen(self.policy.floor.pause_reasons), chosen)  # type: ignore[attr-defined]
+
+    # -- signing out --------------------------------------------------------------------
+
+    def sign_out(self) -> None:
+        """End the seat's floor state and record the logout (once), on the database
+        thread, before the service closes."""
+        if self._signed_out or self.actor is None:
+            return
+        self._signed_out = True
+
+        def leave(store) -> None:
+            floor.sign_off(store, self.caller, now=self.now())
+            logout(store, self.actor, now=self.now(), seat=self.seat)
+
+        try:
+            self.service.submit(leave).result(timeout=10)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - closing the seat must not fail on the way out
+            pass
