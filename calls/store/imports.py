@@ -666,4 +666,5 @@ def record_repeat(store: Store, row: dict, earlier_id: int) -> int:
             "INSERT INTO rejects (import_id, line, raw, reason) "
             "SELECT ?, line, raw, reason FROM rejects WHERE import_id = ? ORDER BY line",
             (import_id, earlier_id))
+        audit_import(store, import_id)
         return import_id
