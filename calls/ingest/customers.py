@@ -595,11 +595,8 @@ def _import_customers(
     if earlier is not None:
         # The file and the options of the last import: it can change nothing. Its counts
         # and rejects are that import's; only the record of this one is written.
-        try:
+        with rejects_writer.discarding():
             return _repeat(store, result, earlier, import_row, rejects_writer, options, now)
-        except BaseException:
-            rejects_writer.discard()
-            raise
     # A first list into an empty table goes straight in; anything else is staged and
     # merged (matching, unchanged rows, a dry run's counts).
     sink: store_imports.FirstLoad | store_imports.Staging | None = None
@@ -668,11 +665,7 @@ def _import_customers(
 def _repeat(store: Store, result: ImportResult, earlier: dict, import_row: dict,
             rejects_writer: RejectsFile, options: ImportOptions, now: datetime) -> ImportResult:
     """The result of importing again the file ``earlier`` imported (unchanged)."""
-    for row in store_imports.rejects_for(store, earlier["id"]):
-        raw = json.loads(row["raw"])
-        rejects_writer.write(row["line"], row["reason"], raw)
-        if len(result.rejects) < 20:
-            result.rejects.append(Reject(row["line"], row["reason"], raw))
+    rejects_writer.replay(store_imports.rejects_for(store, earlier["id"]), result.rejects)
     rejects_writer.finish()
     result.rows_read, result.rejected, result.duplicates = (
         earlier["rows_read"], earlier["rejected"], earlier["duplicates"])

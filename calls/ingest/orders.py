@@ -367,11 +367,8 @@ def _import_orders(
                                               recorded)
     if earlier is not None:
         # The file and the options of the last orders import: every line is stored.
-        try:
+        with rejects_writer.discarding():
             return _repeat(store, result, earlier, import_row, rejects_writer, options, now)
-        except BaseException:
-            rejects_writer.discard()
-            raise
     day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
     config = _OrderConfig(
         columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers),
@@ -449,12 +446,9 @@ def _repeat(store: Store, result: OrderImportResult, earlier: dict, import_row: 
             now: datetime) -> OrderImportResult:
     """The result of importing again the file ``earlier`` imported (unchanged): every line
     it stored is stored, its rejects are this import's rejects."""
-    for row in store_imports.rejects_for(store, earlier["id"]):
-        raw = json.loads(row["raw"])
-        rejects_writer.write(row["line"], row["reason"], raw)
-        result.negative_price += "negative price" in row["reason"]
-        if len(result.rejects) < 20:
-            result.rejects.append(Reject(row["line"], row["reason"], raw))
+    reasons = rejects_writer.replay(store_imports.rejects_for(store, earlier["id"]),
+                                    result.rejects)
+    result.negative_price = sum("negative price" in reason for reason in reasons)
     rejects_writer.finish()
     recorded = json.loads(earlier["options"])
     result.rows_read, result.rejected, result.duplicates = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import json
 import os
 import re
 import warnings
@@ -337,6 +338,27 @@ class RejectsFile:
             self._writer = None
             with contextlib.suppress(self._Aborted, UserError):
                 self._stack.__exit__(self._Aborted, self._Aborted(), None)
+
+    @contextlib.contextmanager
+    def discarding(self) -> Iterator[None]:
+        """Remove the file again when the block fails (the import did not happen)."""
+        try:
+            yield
+        except BaseException:
+            self.discard()
+            raise
+
+    def replay(self, rejects: Iterable[dict], shown: list[Reject]) -> list[str]:
+        """Write an earlier import's rejected rows (``line``, ``raw`` JSON, ``reason``)
+        again, keep the first 20 in ``shown``; their reasons."""
+        reasons = []
+        for row in rejects:
+            raw = json.loads(row["raw"])
+            self.write(row["line"], row["reason"], raw)
+            if len(shown) < 20:
+                shown.append(Reject(row["line"], row["reason"], raw))
+            reasons.append(row["reason"])
+        return reasons
 
     def discard(self) -> None:
         """Remove the finished file again (the import it belongs to did not happen)."""

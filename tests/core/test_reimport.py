@@ -73,3 +73,23 @@ def test_a_changed_file_gives_what_a_full_read_gives(tmp_path, now):
         import_customers(store, changed_path, ImportOptions(workers=1), now)
         fresh = _state(store)
     assert again == fresh
+
+
+def test_an_unchanged_order_file_is_recognised(store, now, tmp_path):
+    from calls.ingest.orders import OrderImportOptions, import_orders
+
+    import_customers(store, _write(tmp_path / "list.csv", _rows(5)), ImportOptions(), now)
+    path = tmp_path / "orders.csv"
+    path.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+                    "1,C1,2026-01-05,2,10\n2,C2,2026-01-06,1,-5\n3,,2026-01-07,1,5\n"
+                    "4,C7,2026-01-08,1,5\n1,C1,2026-01-05,2,10\n")
+    first = import_orders(store, path, OrderImportOptions(workers=1), now)
+    again = import_orders(store, path, OrderImportOptions(workers=1), now)
+    assert again.unchanged_since == first.import_id
+    assert (again.rows_read, again.added, again.pending, again.existing, again.duplicates,
+            again.no_customer, again.rejected, again.negative_price) == (
+        5, 0, 0, 2, 1, 1, 1, 1)
+    assert again.rows_read == (again.added + again.pending + again.existing
+                               + again.duplicates + again.no_customer + again.rejected)
+    assert store.scalar("SELECT count(*) FROM order_lines") == 2
+    assert again.pending_total == 1
