@@ -54,7 +54,7 @@ from calls.ingest.values import (
 from calls.orders import attach_pending_orders, window_start
 from calls.store import Store
 from calls.store import imports as store_imports
-from calls.store.imports import StagedCustomer
+from calls.store.imports import staged_customer
 from calls.store.orders import has_order_lines
 
 __all__ = [
@@ -348,17 +348,18 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             if overflow:
                 # Cells past the header row (a ragged CSV) are kept too.
                 extra.update(overflow)
-            record = StagedCustomer(
-                line=line, key=ref if by_ref else e164, ref=ref or e164, name=name,
-                company=company or None, phone=e164, phone_raw=phone_text, phone_ext=ext,
-                phone_region=number_region, phone_type=number_type,
-                time_zones=_zones_json(zones), phone2=phone2, phone2_raw=phone2_raw,
-                email=email.lower() or None, country=country or number_region,
-                revenue=revenue, customer_since=since, last_purchase=last_purchase,
-                birthday=birthday, owner=owner or None,
-                extra=_extra_json(extra) if extra else None, source_hash=source_hash,
-            )
-            return ("ok", record.with_hash(), phone2_raw is not None and not phone2)
+            record = staged_customer({
+                "line": line, "key": ref if by_ref else e164, "ref": ref or e164,
+                "name": name, "company": company or None, "phone": e164,
+                "phone_raw": phone_text, "phone_ext": ext, "phone_region": number_region,
+                "phone_type": number_type, "time_zones": _zones_json(zones),
+                "phone2": phone2, "phone2_raw": phone2_raw, "email": email.lower() or None,
+                "country": country or number_region, "revenue": revenue,
+                "customer_since": since, "last_purchase": last_purchase,
+                "birthday": birthday, "owner": owner or None,
+                "extra": _extra_json(extra) if extra else None, "source_hash": source_hash,
+            })
+            return ("ok", record, phone2_raw is not None and not phone2)
         except ValueError as exc:
             del values[width:]
             row = dict(zip(config.headers, values))
@@ -461,32 +462,44 @@ def _prepare_csv(config: _Config, parser: CsvChunkParser, first: int,
     hashes: dict[int, int] = {}
     runs: list[tuple[int, str]] = []
     run_start = run_line = -1
-    pos, line, size = 0, first, len(text)
-    find, count = text.find, text.count
-    while pos < size:
-        end = find("\n", pos)
-        end = size if end < 0 else end + 1
-        lines = 1
-        quotes = count('"', pos, end)
-        while quotes % 2 and end < size:      # a quoted cell goes on to the next line
-            after = find("\n", end)
-            after = size if after < 0 else after + 1
-            quotes += count('"', end, after)
-            end, lines = after, lines + 1
-        record = text[pos:end].rstrip("\r\n")
-        if record.strip():
-            source_hash = source_hash_of(fingerprint, record)
-            key = known.get(source_hash)
-            if key is not None:
-                if run_start >= 0:
-                    runs.append((run_line, text[run_start:pos]))
-                    run_start = -1
-                out.skipped.append((line, key))
-            else:
-                if run_start < 0:
-                    run_start, run_line = pos, line
-                hashes[line] = source_hash
-        pos, line = end, line + lines
+    skipped = out.skipped.append
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()              # the text ends with a line break
+    pos, line, i, count = 0, first, 0, len(pieces)
+    while i < count:
+        piece = pieces[i]
+        start, record_line, lines = pos, line, 1
+        pos += len(piece) + 1
+        if '"' in piece and piece.count('"') % 2:
+            # A quoted cell goes on over the next lines until its quote closes.
+            parts = [piece]
+            quotes = piece.count('"')
+            while quotes % 2 and i + lines < count:
+                more = pieces[i + lines]
+                parts.append(more)
+                quotes += more.count('"')
+                pos += len(more) + 1
+                lines += 1
+            piece = "\n".join(parts)
+        i += lines
+        line += lines
+        record = piece.removesuffix("\r")
+        if not record.strip():
+            continue
+        source_hash = from_bytes(blake2b((fingerprint + record).encode(), digest_size=8)
+                                 .digest(), "big", signed=True)
+        key = known.get(source_hash)
+        if key is not None:
+            if run_start >= 0:
+                runs.append((run_line, text[run_start:start]))
+                run_start = -1
+            skipped((record_line, key))
+        else:
+            if run_start < 0:
+                run_start, run_line = start, record_line
+            hashes[record_line] = source_hash
     if run_start >= 0:
         runs.append((run_line, text[run_start:]))
     add = out.records.append
