@@ -85,11 +85,11 @@ def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
                     seat=seat).run()
 
 
-def run_dashboard_app(db_path) -> None:
+def run_dashboard_app(db_path, actor=None) -> None:
     """Run the supervisor's dashboard on the database."""
     from tui.screens.dashboard import run_dashboard
 
-    run_dashboard(db_path)
+    run_dashboard(db_path, actor=actor)
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: s
         stamp = to_iso(now)
         q.close_open(store, caller, stamp)
         q.insert_state(store, caller, state, reason, customer_id, call_id, stamp)
-        return SeatState.from_row(q.open_state(store, caller))
+    return SeatState(caller, state, from_iso(stamp), reason, customer_id, call_id)
 
 
 def sign_off(store: Store, caller: str, *, now: datetime) -> None:
@@ -174,3 +174,36 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
             handle_seconds=handled / worked if worked else None,
         ))
     return view
+
+
+# -- a supervisor acting on a caller's seat ---------------------------------------------
+
+
+def pause_caller(store: Store, caller: str, reason: str, *, actor, now: datetime,
+                 policy: Policy = DEFAULT_POLICY) -> SeatState:
+    """A supervisor pauses a caller (e.g. for coaching): their seat stops offering
+    customers until they resume. Audited; supervisors and admins only."""
+    from calls import audit
+    from calls.accounts import require
+
+    require(actor, "floor.manage")
+    with store.write():
+        state = set_state(store, caller, "paused", now=now, reason=reason, policy=policy)
+        audit.record(store, actor.name, "seat.pause", caller, {"reason": reason}, now=now)
+    return state
+
+
+def release_caller(store: Store, caller: str, *, actor, now: datetime) -> int:
+    """A supervisor gives back every customer a caller has claimed (a seat that left in a
+    hurry); how many. Audited; supervisors and admins only."""
+    from calls import audit
+    from calls.accounts import require
+    from calls.queue import release
+
+    require(actor, "floor.manage")
+    with store.write():
+        released = release(store, caller)
+        if released:
+            audit.record(store, actor.name, "claims.release", caller,
+                         {"customers": len(released)}, now=now)
+    return len(released)

@@ -529,8 +529,7 @@ def group_rows(store, start: str, end: str, by: str, e: float = 1.0) -> list[Gro
     """The ``--by`` breakdown: activity, rates and NPS per caller / tier / script / week."""
     from calls.store import reports as q
 
-    outcomes = q.outcome_counts_by(store, start, end, by)
-    families = q.case_families_by(store, start, end, by)
+    families, outcomes = q.figures_by(store, start, end, by)
     nps_hist = q.nps_histogram_by(store, start, end, by)
     per_hour: dict[str, float | None] = {}
     handle: dict[str, float | None] = {}

@@ -73,7 +73,26 @@ class SeatMixin:
             if not self.actor.solo:
                 self.db(record_login, self.actor, now=self.now(), seat=self.seat)  # type: ignore[attr-defined]
             begin()
-        self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)  # type: ignore[attr-defined]
+        self.set_interval(IDLE_CHECK_SECONDS, self.seat_tick)  # type: ignore[attr-defined]
+
+    def seat_tick(self) -> None:
+        """Every few seconds: lock an idle seat; notice a pause a supervisor set."""
+        self.lock_if_idle()
+        if self.signed_in and self.pause_allowed():
+            self.db(floor.current_state, self.caller, on_done=self.paused_elsewhere)  # type: ignore[attr-defined]
+
+    def paused_elsewhere(self, state: floor.SeatState | None) -> None:
+        """A supervisor paused this seat from the dashboard: stop offering customers."""
+        from tui.screens.team import PausedScreen
+
+        if state is None or state.state != "paused" or not self.pause_allowed():
+            return
+        if self.seat_state is not None and self.seat_state.state == "paused":
+            return  # this seat's own pause, already on screen
+        self.seat_state_changed(state)
+        self.notify(f"Your supervisor paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
+        self.push_screen(PausedScreen(state.reason or ""),  # type: ignore[attr-defined]
+                         lambda _: self.set_seat_state("ready"))
 
     def _take(self, actor: Actor) -> None:
         self.actor = actor
@@ -189,5 +208,5 @@ class SeatMixin:
 
         try:
             self.service.submit(leave).result(timeout=10)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - closing the seat must not fail on the way out
+        except Exception:  # noqa: BLE001, S110 - closing the seat must not fail on the way out
             pass

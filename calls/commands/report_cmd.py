@@ -387,12 +387,12 @@ def dashboard(db: common.DbOption = None) -> None:
     from calls.store import resolve_db_path
 
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
-    common.require(store, "dashboard")
+    actor = common.require(store, "dashboard")
     store.close()
     path = resolve_db_path(db)
     from calls.cli import run_dashboard_app
 
-    run_dashboard_app(path)
+    run_dashboard_app(path, actor)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ from calls.errors import UserError
 from calls.ingest.readers import CsvChunkParser, Table, raw_csv_chunks
 from calls.ingest.values import detect_day_first
 from calls.outfile import open_output
+from calls.sheets import safe_text
 
 __all__ = [
     "Reject",
@@ -290,7 +291,8 @@ def _file_hash(path: Path) -> str:
 
 
 class RejectsFile:
-    """``--rejects FILE``: line, reason, then the row's own columns.
+    """``--rejects FILE``: line, reason, then the row's own columns, every cell safe to
+    open in a spreadsheet (a rejected row is exactly where a formula hides).
 
     Written through :func:`calls.outfile.open_output` (a regular file through a 0600
     temporary renamed into place; a pipe or ``-`` straight). :meth:`finish` completes it,
@@ -312,7 +314,7 @@ class RejectsFile:
         self._regular = not self._path.exists() or self._path.is_file()
         fh = self._stack.enter_context(open_output(self._path, label="--rejects"))
         self._writer = csv.writer(fh)
-        self._write([["line", "reason", *headers]])
+        self._write([["line", "reason", *map(safe_text, headers)]])
 
     def _write(self, rows: list[list]) -> None:
         try:
@@ -324,7 +326,8 @@ class RejectsFile:
 
     def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
         if self._writer is not None:
-            self._write([[line, reason, *(raw.get(h, "") for h in self._headers)]])
+            self._write([[line, safe_text(reason),
+                          *(safe_text(raw.get(h, "")) for h in self._headers)]])
 
     def finish(self) -> None:
         """Complete the file (renamed into place); raises UserError when that fails."""

@@ -181,32 +181,155 @@ def case_families_by(store: Store, start: str, end: str, by: str) -> dict:
     return _relabel(store, by, out)
 
 
+# -- the --by breakdown, one group at a time ---------------------------------------------------
+#
+# A case is a (group, customer) pair; its disposition is the best rank of its attempts. One
+# GROUP BY over (group, customer) would sort every call of the period (a year: 3,000,000).
+# Instead each group's calls are read in customer order (from an index, or a small sort
+# within one week) and the cases are counted as they stream by. The plain GROUP BY queries
+# they replace are kept in tests/support/reports.py, which checks both agree.
+
+_FAMILY_SUMS = ", ".join(f"sum(r = {i + 1})" for i in range(len(FAMILY_ORDER)))
+
+
+def _group_figures(conn, source: str, where: str, params: tuple) -> tuple[dict, dict]:
+    """({family: cases}, {outcome (None: in progress): attempts}) of the calls
+    ``FROM calls c {source} WHERE {where}``, which must come in customer order."""
+    cases = conn.execute(
+        f"SELECT {_FAMILY_SUMS} FROM (SELECT min({_RANK_SQL}) AS r FROM calls c {source} "
+        f"WHERE {where} AND c.outcome IS NOT NULL GROUP BY c.customer_id)", params,
+    ).fetchone()
+    families = {FAMILY_ORDER[i]: n for i, n in enumerate(cases) if n}
+    outcomes = dict(conn.execute(
+        f"SELECT c.outcome, count(*) FROM calls c {source} WHERE {where} GROUP BY c.outcome",
+        params,
+    ).fetchall())
+    return families, outcomes
+
+
+def callers(store: Store) -> list[str]:
+    """Every caller with a call, in order: one index step per caller (not a scan)."""
+    return [r[0] for r in store.db.conn.execute(
+        "WITH RECURSIVE next(caller) AS ("
+        " SELECT min(caller) FROM calls"
+        " UNION ALL SELECT (SELECT min(caller) FROM calls WHERE caller > next.caller)"
+        " FROM next WHERE next.caller IS NOT NULL)"
+        " SELECT caller FROM next WHERE caller IS NOT NULL")]
+
+
+def figures_by(store: Store, start: str, end: str, by: str) -> tuple[dict, dict]:
+    """({group key: {family: cases}}, {group key: {outcome: attempts}}) in ``[start, end)``
+    for ``--by caller``, ``tier``, ``week`` or ``script`` (groups without calls left out)."""
+    conn = store.db.conn
+    families: dict = {}
+    outcomes: dict = {}
+
+    def add(key, figures: tuple[dict, dict]) -> None:
+        cases, attempts = figures
+        if cases:
+            families[key] = cases
+        if attempts:
+            outcomes[key] = attempts
+
+    period = "c.started_at >= ? AND c.started_at < ?"
+    if by == "caller":
+        for caller in callers(store):
+            add(caller, _group_figures(conn, "INDEXED BY idx_calls_caller_customer",
+                                       f"c.caller = ? AND {period}", (caller, start, end)))
+    elif by == "week":
+        # Monday 00:00 UTC of each week the period touches; a week's calls are few enough
+        # to sort by customer in memory
+        for week, first, last in _weeks(conn, start, end):
+            add(week, _group_figures(conn, "INDEXED BY idx_calls_started", period,
+                                     (max(first, start), min(last, end))))
+    elif by == "tier":
+        return _figures_by_tier(store, start, end)
+    else:
+        return case_families_by(store, start, end, by), outcome_counts_by(store, start, end, by)
+    return families, outcomes
+
+
+def _weeks(conn, start: str, end: str) -> list[tuple[str, str, str]]:
+    """(Monday as YYYY-MM-DD, its start, the next Monday's start) for each week touching
+    ``[start, end)``, as the ``week`` grouping names them."""
+    first = conn.execute("SELECT date(?, '-6 days', 'weekday 1')", (start,)).fetchone()[0]
+    weeks = []
+    day = first
+    while f"{day}T00:00:00Z" < end:
+        after = conn.execute("SELECT date(?, '+7 days')", (day,)).fetchone()[0]
+        weeks.append((day, f"{day}T00:00:00Z", f"{after}T00:00:00Z"))
+        day = after
+    return weeks
+
+
+def _figures_by_tier(store: Store, start: str, end: str) -> tuple[dict, dict]:
+    """:func:`figures_by` for tiers: a case is a customer (its tier is the customer's), so
+    the period's calls are read once in customer order from the (customer, time, outcome)
+    index and only the cases are grouped by tier."""
+    conn = store.db.conn
+    known = tuple(o.value for o in Outcome)
+    totals = ", ".join(f"sum(o{i})" for i in range(len(known)))
+    rows = conn.execute(
+        f"SELECT coalesce(cu.tier, '?'), x.r, count(*), sum(x.n), sum(x.pending), {totals} "
+        f"FROM (SELECT c.customer_id, min({_RANK_SQL}) AS r, count(*) AS n, "
+        f"sum(c.outcome IS NULL) AS pending, "
+        + ", ".join(f"sum(c.outcome IS '{code}') AS o{i}" for i, code in enumerate(known))
+        + " FROM calls c INDEXED BY idx_calls_customer_time_outcome "
+        "WHERE c.started_at >= ? AND c.started_at < ? GROUP BY c.customer_id) x "
+        "JOIN customers cu ON cu.id = x.customer_id GROUP BY 1, 2",
+        (start, end),
+    ).fetchall()
+    families: dict = {}
+    outcomes: dict = {}
+    unknown = False
+    for tier, rank, cases, attempts, pending, *counts in rows:
+        if rank:
+            families.setdefault(tier, {})[FAMILY_ORDER[rank - 1]] = cases
+        tier_outcomes = outcomes.setdefault(tier, {})
+        for code, n in zip(known, counts):
+            if n:
+                tier_outcomes[code] = tier_outcomes.get(code, 0) + n
+        if pending:
+            tier_outcomes[None] = tier_outcomes.get(None, 0) + pending
+        unknown = unknown or attempts != pending + sum(counts)
+    if unknown:
+        # a code carecall does not know (an old or hand-edited row): counted as it is named
+        outcomes = outcome_counts_by(store, start, end, "tier")
+    return families, outcomes
+
+
 def caller_worked_seconds(store: Store, start: str, end: str) -> dict[str, tuple[int, int]]:
     """{caller: (attempts, seconds on the phone)}, where time on the phone counts every
     10-minute slot in which the caller started a call (a cheap, honest stand-in for
-    logged-in time, which carecall does not record)."""
-    rows = store.db.conn.execute(
-        "SELECT caller, count(*), count(DISTINCT substr(started_at, 1, 15)) FROM calls "
-        f"{_scan_hint(store, start, end)} "
-        "WHERE started_at >= ? AND started_at < ? AND outcome IS NOT NULL GROUP BY caller",
-        (start, end),
-    )
-    return {caller: (n, slots * 600) for caller, n, slots in rows}
+    logged-in time, which carecall does not record). Caller by caller from the covering
+    (caller, customer, ...) index: no sort of the whole period."""
+    out = {}
+    for caller in callers(store):
+        n, slots = store.db.conn.execute(
+            "SELECT count(*), count(DISTINCT substr(started_at, 1, 15)) "
+            "FROM calls INDEXED BY idx_calls_caller_customer WHERE caller = ? "
+            "AND started_at >= ? AND started_at < ? AND outcome IS NOT NULL",
+            (caller, start, end),
+        ).fetchone()
+        if n:
+            out[caller] = (n, slots * 600)
+    return out
 
 
 def handle_time_histogram(store: Store, start: str, end: str) -> dict[str, dict[int, int]]:
-    """{caller: {seconds from start to outcome: attempts}} for the median handle time."""
-    rows = store.db.conn.execute(
-        "SELECT caller, unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) "
-        f"FROM calls {_scan_hint(store, start, end)} "
-        "WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL "
-        "GROUP BY caller, d",
-        (start, end),
-    )
+    """{caller: {seconds from start to outcome: attempts}} for the median handle time
+    (caller by caller, as :func:`caller_worked_seconds`)."""
     out: dict[str, dict[int, int]] = {}
-    for caller, seconds, n in rows:
-        if seconds is not None:
-            out.setdefault(caller, {})[seconds] = n
+    for caller in callers(store):
+        rows = store.db.conn.execute(
+            "SELECT unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) "
+            "FROM calls INDEXED BY idx_calls_caller_customer WHERE caller = ? "
+            "AND started_at >= ? AND started_at < ? AND ended_at IS NOT NULL GROUP BY d",
+            (caller, start, end),
+        )
+        hist = {seconds: n for seconds, n in rows if seconds is not None}
+        if hist:
+            out[caller] = hist
     return out
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.queue import NY, add_customer, add_followup
-from tests.support.team import as_os_login, make_team
 from typer.testing import CliRunner
 
 from calls import audit
 from calls.cli import app
+from tests.support.queue import NY, add_customer, add_followup
+from tests.support.team import as_os_login, make_team
 
 runner = CliRunner()
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -28,6 +28,8 @@ WRITERS = {
     "report --html": ["report", *PERIOD, "--html", "{out}"],
     "followups -o": ["followups", "--status", "all", "-o", "{out}"],
     "followups --format json": ["followups", "--format", "json", "-o", "{out}"],
+    "import --rejects": ["import", "{list}", "--dry-run", "--rejects", "{out}"],
+    "import-orders --rejects": ["import-orders", "{orders}", "--rejects", "{out}"],
 }
 
 
@@ -46,8 +48,27 @@ def filled(store, now):
     return store
 
 
+@pytest.fixture(autouse=True)
+def lists(tmp_path_factory):
+    """A customer list and an order file with bad rows (for --rejects), whose cells
+    start like formulas."""
+    folder = tmp_path_factory.mktemp("lists")
+    rows = [("C1", "Ann", "(212) 555-0100")] + [
+        (f"B{n}", "=HYPERLINK(\"x\")", "555") for n in range(300)]
+    with open(folder / "list.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([("Customer Id", "Name", "Phone"), *rows])
+    with open(folder / "orders.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([("Customer Id", "Order Date", "Amount"),
+                                  *[("=1+1", "not a date", "x") for _ in range(300)]])
+    _PATHS.update(list=str(folder / "list.csv"), orders=str(folder / "orders.csv"))
+
+
+_PATHS: dict[str, str] = {}
+
+
 def _run(args: list[str], out) -> object:
-    return CliRunner().invoke(app, [a.replace("{out}", str(out)) for a in args])
+    return CliRunner().invoke(app, [a.replace("{out}", str(out)).replace(
+        "{list}", _PATHS["list"]).replace("{orders}", _PATHS["orders"]) for a in args])
 
 
 def _one_error_line(result) -> str:
@@ -105,6 +126,15 @@ def _through_a_pipe(tmp_path, args: list[str]) -> list[dict]:
 def test_export_into_a_named_pipe_reaches_its_reader(filled, tmp_path):
     rows = _through_a_pipe(tmp_path, ["export", "calls", "-f", "csv", "-o", "{out}"])
     assert len(rows) == 320 and {r["caller"] for r in rows} == {"ann"}
+
+
+def test_rejects_file_is_safe_in_a_spreadsheet(filled, tmp_path):
+    out = tmp_path / "rejects.csv"
+    result = _run(WRITERS["import --rejects"], out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert rows[0] == ["line", "reason", "Customer Id", "Name", "Phone"]
+    assert len(rows) == 301 and {r[3] for r in rows[1:]} == {'\'=HYPERLINK("x")'}
 
 
 def test_mail_merge_into_a_named_pipe_reaches_its_reader(filled, tmp_path):

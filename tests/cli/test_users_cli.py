@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.support.team import PW, as_os_login, make_team
 from typer.testing import CliRunner
 
 from calls import accounts as acc
 from calls import audit
 from calls.cli import app
+from tests.support.team import PW, as_os_login, make_team
 
 runner = CliRunner()
 
@@ -90,3 +90,13 @@ def test_bad_input_exit_2(store, now, monkeypatch):
     assert out.exit_code == 2 and "no account named 'nobody'" in out.stderr
     out = run("users", "add", "ann", "--role", "caller", "--password-stdin", input=PW + "\n")
     assert out.exit_code == 2 and "already exists" in out.stderr
+
+
+def test_a_terminal_seat_may_name_only_its_own_account(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "ann")
+    out = run("shift", "--caller", "bob")
+    assert out.exit_code == 2 and "--caller may only name your own account (ann)" in out.stderr
+    out = run("queue", "--caller", "bob")
+    assert out.exit_code == 2 and "your own account" in out.stderr
+    assert run("queue", "--caller", "ann", "--json").exit_code == 0

@@ -35,20 +35,17 @@ def test_filters_by_user_action_family_and_since(store, now):
 
 def test_rows_cannot_be_changed_or_deleted(store, now):
     audit.record(store, "ann", "dnc.add", "1", now=now)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        with store.write():
-            store.db.execute("UPDATE audit SET actor = 'mallory'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        with store.write():
-            store.db.execute("DELETE FROM audit")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.write():
+        store.db.execute("UPDATE audit SET actor = 'mallory'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.write():
+        store.db.execute("DELETE FROM audit")
     assert [r.actor for r in audit.entries(store)] == ["ann"]
 
 
 def test_a_failed_change_leaves_no_row(store, now):
-    with pytest.raises(RuntimeError):
-        with store.write():
-            audit.record(store, "ann", "customer.edit", "R1", now=now)
-            raise RuntimeError("the change failed after the row was written")
+    with pytest.raises(RuntimeError), store.write():
+        audit.record(store, "ann", "customer.edit", "R1", now=now)
+        raise RuntimeError("the change failed after the row was written")
     assert audit.entries(store) == []
 
 

@@ -11,10 +11,9 @@ import sys
 import textwrap
 import time
 
+from calls.store import Store
 from tests.support.queue import CHICAGO, NY, add_customer
 from tests.support.team import make_team
-
-from calls.store import Store
 
 SEAT = textwrap.dedent(
     """

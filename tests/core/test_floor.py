@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.support.queue import NY, add_customer
-from tests.support.team import make_team
 
 from calls import floor
 from calls.errors import UserError
 from calls.policy import policy_from_dict
+from tests.support.queue import NY, add_customer
+from tests.support.team import make_team
 
 
 def add_call(store, customer_id, caller, started, outcome):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.support.team import make_team
-from tests.support.tui import NOW, make_db, press, settle
 from textual.widgets import DataTable, Static
 
 from calls import accounts as acc
 from calls import floor
 from calls.store import Store
+from tests.support.team import make_team
+from tests.support.tui import NOW, make_db, press, settle
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.queue import QueueScreen
@@ -92,3 +92,58 @@ async def test_the_dashboard_shows_every_caller_live(tmp_path):
         cells = [str(c) for c in table.get_row("ann")]
         assert cells[:3] == ["Ann Lee", "talking", "3:00"] and cells[3].startswith(name)
         assert [str(c) for c in table.get_row("bob")][1:3] == ["paused (break)", "10:00"]
+
+
+async def test_a_supervisor_pauses_a_caller_and_releases_claims(tmp_path):
+    from calls import audit
+    from calls.queue import claim_next
+
+    path = team_db(tmp_path)
+    with Store.open(path) as store:
+        floor.set_state(store, "ann", "ready", now=NOW - timedelta(minutes=1))
+        assert claim_next(store, "bob", NOW) is not None
+    sue = make_app(path, "sue", clock=FixedClock(NOW), actor=actor(path, "sue"))
+    async with sue.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+d")
+        await settle(pilot, 10)
+        table = sue.screen.query_one("#floor", DataTable)
+        table.focus()
+        table.move_cursor(row=[r.caller for r in sue.screen.floor].index("ann"))
+        await press(pilot, "z")
+        assert isinstance(sue.screen, PauseScreen)
+        await press(pilot, "down", "down", "down", "down", "enter")  # coaching
+        await settle(pilot, 10)
+        table.move_cursor(row=[r.caller for r in sue.screen.floor].index("bob"))
+        await press(pilot, "x")
+        await settle(pilot, 10)
+    with Store.open(path) as store:
+        assert floor.current_state(store, "ann").label == "paused (coaching)"
+        assert store.scalar("SELECT count(*) FROM claims WHERE caller = 'bob'") == 0
+        assert [(e.actor, e.action, e.subject) for e in audit.entries(store, actor="sue")
+                if e.action in ("seat.pause", "claims.release")] == [
+            ("sue", "seat.pause", "ann"), ("sue", "claims.release", "bob")]
+    # Ann's seat notices at its next tick and offers no customer until she resumes.
+    ann = make_app(path, "ann", clock=FixedClock(NOW), actor=actor(path, "ann"))
+    async with ann.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(ann.screen, QueueScreen)
+        with Store.open(path) as store:
+            pause_by_sue = floor.set_state(store, "ann", "paused", now=NOW, reason="coaching")
+        ann.seat_tick()
+        await settle(pilot, 6)
+        assert isinstance(ann.screen, PausedScreen) and ann.seat_state == pause_by_sue
+        assert any("paused this seat (coaching)" in n.message for n in ann._notifications)
+
+
+async def test_a_caller_cannot_pause_others():
+    import pytest
+
+    from calls.accounts import Actor, Refused
+    from calls.floor import pause_caller
+
+    store = Store.open(":memory:")
+    caller = Actor("ann", "caller", account_id=3)
+    with pytest.raises(Refused, match="only a supervisor or admin may pause a caller"):
+        pause_caller(store, "bob", "break", actor=caller, now=NOW)
+    assert store.scalar("SELECT count(*) FROM seat_states") == 0

@@ -58,7 +58,10 @@ def test_followups_screen_snapshot(snap_compare, db_path, store, now):
         details="10 years with us",
         now=now,
     )
-    app = app_module.make_app(db_path, "olga", clock=now)
+    # A clock that stands still: the shift bar shows how long the seat has been ready.
+    from tui.clock import FixedClock
+
+    app = app_module.make_app(db_path, "olga", clock=FixedClock(now))
 
     async def open_followups(pilot) -> None:
         for _ in range(200):

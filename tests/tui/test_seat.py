@@ -3,15 +3,13 @@ notice (Pilot, fixed clock), asserting on the screen and on the audit trail."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from tests.support.team import PW, make_team
-from tests.support.tui import NOW, make_db, press, settle, type_text
 from textual.widgets import Input, Static
 
 from calls import accounts as acc
 from calls import audit
 from calls.store import Store
+from tests.support.team import PW, make_team
+from tests.support.tui import NOW, make_db, press, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.login import LockScreen, LoginScreen

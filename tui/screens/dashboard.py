@@ -81,6 +81,10 @@ class DashboardScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("z", "pause_caller", "Pause caller", id="dashboard-pause-caller",
+                tooltip="Pause the highlighted caller (e.g. for coaching): no more customers"),
+        Binding("x", "release_caller", "Release claims", id="dashboard-release-caller",
+                tooltip="Give back every customer the highlighted caller holds"),
         Binding("r", "refresh_now", "Refresh", tooltip="Refresh the dashboard now", id="dashboard-refresh-now"),
         Binding("escape", "back", "Back", tooltip="Leave the dashboard", id="dashboard-back"),
     ]
@@ -186,9 +190,14 @@ class DashboardScreen(Screen[None]):
         self.app.call_from_thread(self.show_floor, floor)
 
     def _failed(self, exc: Exception) -> None:
+        from calls.accounts import Refused
         from calls.errors import UserError
         from calls.store import is_locked_error
 
+        if isinstance(exc, Refused):
+            self.notify(str(exc).removeprefix("refused: "), title="Not for your role",
+                        severity="warning")
+            return
         if isinstance(exc, UserError):
             message = str(exc)
         elif is_locked_error(exc):
@@ -278,6 +287,68 @@ class DashboardScreen(Screen[None]):
 
     # -- actions ----------------------------------------------------------------------------
 
+    def _floor_caller(self) -> str | None:
+        """The caller highlighted in the floor table, if the floor table has the focus."""
+        table = self.query_one("#floor", DataTable)
+        if not self.floor or self.focused is not table or table.cursor_row < 0:
+            return None
+        return self.floor[table.cursor_row].caller if table.cursor_row < len(self.floor) \
+            else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause_caller", "release_caller"):
+            return self._floor_caller() is not None
+        return True
+
+    def _act_on_caller(self, fn: Callable[..., Any], caller: str, done: str, **kwargs) -> None:
+        """Run a supervisor's floor action on a worker thread with its own connection."""
+        from calls.store import Store
+
+        actor = getattr(self.app, "actor", None)
+        if actor is None:
+            self.notify("Only a supervisor or admin may pause a caller or release their "
+                        "claims.", severity="warning")
+            return
+        now = self.now()
+
+        def run() -> None:
+            try:
+                with Store.open(self.db_path) as store:
+                    result = fn(store, caller, actor=actor, now=now, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - a notice, never a traceback
+                self.app.call_from_thread(self._failed, exc)
+                return
+            self.app.call_from_thread(self.notify, done.format(caller=caller, n=result))
+            self.app.call_from_thread(self.load)
+
+        self.run_worker(run, thread=True, group="dashboard-act", exit_on_error=False)
+
+    def action_pause_caller(self) -> None:
+        from calls.floor import pause_caller
+        from tui.screens.team import PauseScreen
+
+        caller = self._floor_caller()
+        if caller is None:
+            return
+        policy = self._policy or getattr(self.app, "policy", None)
+        from calls.policy import DEFAULT_POLICY
+
+        policy = policy or DEFAULT_POLICY
+
+        def chosen(reason: str | None) -> None:
+            if reason is not None:
+                self._act_on_caller(pause_caller, caller, "{caller} is paused.", reason=reason,
+                                    policy=policy)
+
+        self.app.push_screen(PauseScreen(policy.floor.pause_reasons), chosen)
+
+    def action_release_caller(self) -> None:
+        from calls.floor import release_caller
+
+        caller = self._floor_caller()
+        if caller is not None:
+            self._act_on_caller(release_caller, caller, "Released {n} claim(s) of {caller}.")
+
     def action_refresh_now(self) -> None:
         self.load()
 
@@ -302,9 +373,10 @@ class DashboardApp(App[None]):
 
     def __init__(self, db_path: str | Path, *, clock: Callable[[], datetime] | None = None,
                  policy: Any = None, refresh_seconds: float = REFRESH_SECONDS,
-                 tz: tzinfo | None = None) -> None:
+                 tz: tzinfo | None = None, actor: Any = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
+        self.actor = actor  # calls.accounts.Actor: who pauses or releases a caller
         self.now = clock or now_utc
         self.policy = policy
         self._refresh_seconds = refresh_seconds
@@ -314,6 +386,6 @@ class DashboardApp(App[None]):
         self.push_screen(DashboardScreen(refresh_seconds=self._refresh_seconds, tz=self._tz))
 
 
-def run_dashboard(db_path: str | Path, policy: Any = None) -> None:
-    """Open the dashboard (``carecall dashboard``)."""
-    DashboardApp(db_path, policy=policy).run()
+def run_dashboard(db_path: str | Path, policy: Any = None, actor: Any = None) -> None:
+    """Open the dashboard (``carecall dashboard``) for ``actor`` (a supervisor or admin)."""
+    DashboardApp(db_path, policy=policy, actor=actor).run()

@@ -1,0 +1,57 @@
+"""The plain GROUP BY queries for the report's --by breakdown: what the streamed,
+group-by-group queries in calls/store/reports.py must agree with."""
+
+from __future__ import annotations
+
+from calls.outcomes import FAMILY_ORDER
+from calls.store import Store
+from calls.store.reports import _RANK_SQL
+
+_GROUP_SQL = {
+    "caller": ("c.caller", ""),
+    "tier": ("coalesce(cu.tier, '?')", "JOIN customers cu ON cu.id = c.customer_id"),
+    "week": ("date(c.started_at, '-6 days', 'weekday 1')", ""),
+}
+
+
+def plain_figures_by(store: Store, start: str, end: str, by: str) -> tuple[dict, dict]:
+    """({group: {family: cases}}, {group: {outcome: attempts}}), one GROUP BY each."""
+    expr, join = _GROUP_SQL[by]
+    conn = store.db.conn
+    families: dict = {}
+    for key, rank, n in conn.execute(
+        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_RANK_SQL}) AS rank "
+        f"FROM calls c {join} WHERE c.started_at >= ? AND c.started_at < ? "
+        "AND c.outcome IS NOT NULL GROUP BY g, c.customer_id) GROUP BY g, rank",
+        (start, end),
+    ):
+        if rank:
+            families.setdefault(key, {})[FAMILY_ORDER[rank - 1]] = n
+    outcomes: dict = {}
+    for key, outcome, n in conn.execute(
+        f"SELECT {expr}, c.outcome, count(*) FROM calls c {join} "
+        "WHERE c.started_at >= ? AND c.started_at < ? GROUP BY 1, 2",
+        (start, end),
+    ):
+        outcomes.setdefault(key, {})[outcome] = n
+    return families, outcomes
+
+
+def plain_caller_time(store: Store, start: str, end: str) -> tuple[dict, dict]:
+    """({caller: (attempts, seconds)}, {caller: {handle seconds: attempts}})."""
+    conn = store.db.conn
+    worked = {
+        caller: (n, slots * 600) for caller, n, slots in conn.execute(
+            "SELECT caller, count(*), count(DISTINCT substr(started_at, 1, 15)) FROM calls "
+            "WHERE started_at >= ? AND started_at < ? AND outcome IS NOT NULL GROUP BY caller",
+            (start, end))
+    }
+    handle: dict = {}
+    for caller, seconds, n in conn.execute(
+        "SELECT caller, unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) FROM calls "
+        "WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL GROUP BY caller, d",
+        (start, end),
+    ):
+        if seconds is not None:
+            handle.setdefault(caller, {})[seconds] = n
+    return worked, handle
