@@ -309,6 +309,7 @@ class RejectsFile:
         self._headers = headers
         self._path = Path(path).expanduser() if path is not None else None
         self._regular = False
+        self._finished = False       # renamed into place by finish()
         if self._path is None:
             return
         self._regular = not self._path.exists() or self._path.is_file()
@@ -320,9 +321,12 @@ class RejectsFile:
         try:
             self._writer.writerows(rows)
         except OSError as exc:
-            error = UserError(f"cannot write {self._path} (--rejects): {exc.strerror or exc}")
-            self.abort()
-            raise error from None
+            # The output removes its temporary file and raises its one-line UserError
+            # (which also says whether an old file of that name is unchanged).
+            self._writer = None
+            stack, self._stack = self._stack, contextlib.ExitStack()
+            stack.__exit__(type(exc), exc, exc.__traceback__)
+            raise
 
     def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
         if self._writer is not None:
@@ -334,6 +338,7 @@ class RejectsFile:
         if self._writer is not None:
             self._writer = None
             self._stack.close()
+            self._finished = True
 
     def abort(self) -> None:
         """Remove an unfinished file (a no-op once finished)."""
@@ -366,6 +371,7 @@ class RejectsFile:
     def discard(self) -> None:
         """Remove the finished file again (the import it belongs to did not happen)."""
         self.abort()
-        if self._path is not None and self._regular:
+        if self._finished and self._regular:
+            self._finished = False
             with contextlib.suppress(OSError):
                 self._path.unlink()
