@@ -4,6 +4,7 @@
 moves the customer's care-queue state on (:func:`next_care_state`), releases the claim,
 puts a do-not-call number on the DNC list, marks a wrong number, opens the callback
 follow-up, and finally lets ``calls.followups.on_call_ended`` close what the call answered.
+Which outcome does what is its entry in the outcome table (``calls/outcomes.py``).
 All of it is one transaction: a crash leaves either the whole outcome or none of it.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
+from calls.followups import add_followup, on_call_ended
 from calls.models import Customer
 from calls.outcomes import Outcome, parse_outcome
 from calls.policy import DEFAULT_POLICY, Policy
@@ -217,6 +219,23 @@ def choose_outcome(store: Store, call_id: int, outcome: Outcome | str, *,
                              callback_personal if callback_at else None)
 
 
+def check_outcome(outcome: Outcome | str, callback_at: datetime | None = None) -> Outcome:
+    """The outcome for a code, checked against the callback time it needs (a callback)
+    or must not have (anything else); UserError says what is wrong."""
+    try:
+        code = parse_outcome(str(outcome))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if code.spec.needs_callback:
+        if callback_at is None:
+            raise UserError(f"a {code.value} needs the time the customer asked for")
+        if callback_at.tzinfo is None:
+            raise UserError("the callback time needs a time zone")
+    elif callback_at is not None:
+        raise UserError("a callback time only goes with the callback outcome")
+    return code
+
+
 def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: datetime, *,
                    policy: Policy = DEFAULT_POLICY, callback_at: datetime | None = None,
                    callback_personal: bool = True, notes: str | None = None) -> CallRecord:
@@ -225,17 +244,7 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
     ``callback_at`` (required for a callback) is the moment the customer asked for,
     timezone-aware (the TUI builds it in the customer's local time); it is stored in UTC.
     """
-    try:
-        code = parse_outcome(str(outcome))
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if code == Outcome.CALLBACK:
-        if callback_at is None:
-            raise UserError("a callback needs the time the customer asked for")
-        if callback_at.tzinfo is None:
-            raise UserError("the callback time needs a time zone")
-    elif callback_at is not None:
-        raise UserError("a callback time only goes with the callback outcome")
+    code = check_outcome(outcome, callback_at)
     stamp = to_iso(now)
     with store.write():
         row = _call(store, call_id)
@@ -245,23 +254,23 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
         caller = row["caller"]
         cb_text = to_iso(callback_at) if callback_at is not None else None
         q.end_call(store, call_id, stamp, code.value, cb_text,
-                   callback_personal if code == Outcome.CALLBACK else None, notes)
+                   callback_personal if code.spec.needs_callback else None, notes)
         state = q.customer_state(store, customer_id)
         changes = next_care_state(state, code, now, policy)
-        if code == Outcome.DO_NOT_CALL:
+        if code.spec.dnc:
             changes.update(do_not_call=1, dnc_reason=f"asked on call #{call_id}", dnc_at=stamp)
             if state.get("phone"):
                 q.add_to_dnc(store, state["phone"], state.get("phone_raw"), "call",
                              f"customer {state['ref']} asked on call #{call_id}", stamp, caller)
-        elif code in (Outcome.WRONG_NUMBER, Outcome.DISCONNECTED):
+        elif code.spec.flags_number:
             changes["number_status"] = code.value
         changes["updated_at"] = stamp
         q.update_customer(store, customer_id, changes)
         q.delete_claim(store, customer_id, caller)
-        if code == Outcome.CALLBACK:
+        if code.spec.needs_callback:
             _open_callback(store, customer_id, call_id, caller, callback_at, callback_personal,
                            notes, now)
-        _on_call_ended(store, call_id, now)
+        on_call_ended(store, call_id, now)
         return _record(store, call_id)
 
 
@@ -272,23 +281,9 @@ def _open_callback(store: Store, customer_id: int, call_id: int, caller: str,
     details = f"asked to be called back (call #{call_id})"
     if notes:
         details += f": {notes.strip()}"
-    try:
-        from calls.followups import add_followup
-    except ImportError:  # the follow-ups area is not installed: write the row ourselves
-        q.insert_callback_followup(store, customer_id, call_id, owner, to_iso(callback_at),
-                                   details, to_iso(now), caller)
-        return
     add_followup(store, kind="callback", customer_id=customer_id, owner=owner,
                  due_at=callback_at, details=details, now=now, call_id=call_id,
                  created_by=caller, source="outcome")
-
-
-def _on_call_ended(store: Store, call_id: int, now: datetime) -> None:
-    try:
-        from calls.followups import on_call_ended
-    except ImportError:
-        return
-    on_call_ended(store, call_id, now)
 
 
 def _record(store: Store, call_id: int) -> CallRecord:

@@ -105,14 +105,10 @@ class CallingPolicy:
 class RetryPolicy:
     """How long a customer waits after a failed attempt, per outcome (minutes)."""
 
+    # Defaults from the outcome table (calls/outcomes.py): each entry's retry_minutes.
     minutes: dict[str, int] = field(
-        default_factory=lambda: {
-            Outcome.NO_ANSWER.value: 180,
-            Outcome.BUSY.value: 30,
-            Outcome.VOICEMAIL.value: 1440,
-            Outcome.REFUSED.value: 7 * 1440,
-            Outcome.OTHER_CONTACT.value: 240,
-        }
+        default_factory=lambda: {o.value: o.spec.retry_minutes for o in Outcome
+                                 if o.spec.retry_minutes}
     )
 
     def delay(self, outcome: str) -> timedelta | None:
@@ -126,16 +122,13 @@ class CyclePolicy:
     """A care cycle ends with a contact, or unreached after ``max_attempts`` attempts."""
 
     max_attempts: int = 5
-    # Outcomes that count as the care call being made (the cycle is closed).
-    closing_outcomes: tuple[str, ...] = (Outcome.COMPLETED.value, Outcome.PARTIAL.value)
-    # Outcomes that count as an attempt towards the cap.
-    counted_outcomes: tuple[str, ...] = (
-        Outcome.NO_ANSWER.value,
-        Outcome.BUSY.value,
-        Outcome.VOICEMAIL.value,
-        Outcome.REFUSED.value,
-        Outcome.OTHER_CONTACT.value,
-    )
+    # Outcomes that count as the care call being made (the cycle is closed); defaults
+    # from the outcome table's ends_cycle.
+    closing_outcomes: tuple[str, ...] = field(
+        default_factory=lambda: tuple(o.value for o in Outcome if o.spec.ends_cycle))
+    # Outcomes that count as an attempt towards the cap (the table's counts_attempt).
+    counted_outcomes: tuple[str, ...] = field(
+        default_factory=lambda: tuple(o.value for o in Outcome if o.spec.counts_attempt))
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,68 @@ def test_every_binding_has_an_id():
                     and not any(k.arg == "id" for k in node.keywords)):
                 offenders.append(f"{path.relative_to(TUI.parent)}:{node.lineno}")
     assert not offenders, offenders
+
+
+# -- the TUI displays; the core's call session works the call ----------------------------
+
+# What the TUI may import from the store: the handle and reads. Everything that writes is
+# reached through a core service (a call only through calls.session).
+STORE_READS = {"Store", "is_locked_error", "get_customer", "count_customers", "tier_counts"}
+# Working a call outside the session: never from the TUI.
+CALL_WRITES = {
+    "calls.calling": None,  # the whole module: the session wraps it
+    "calls.queue": {"claim_next", "claim_customer", "renew_claim", "release", "skip_customer"},
+    "calls.followups": {"add_followup", "apply_rule_followups"},
+}
+# Methods that open a transaction or run SQL on a connection.
+TRANSACTION_CALLS = {"write", "atomic", "execute", "executemany", "executescript"}
+
+
+def _imported(path: Path):
+    """(module, name or None) for every import in a file, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, None
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                yield node.module, alias.name
+
+
+def _tui_offenders(root: Path) -> list[str]:
+    offenders = []
+    for path in root.rglob("*.py"):
+        where = path.relative_to(root.parent)
+        for module, name in _imported(path):
+            if module == "calls.store" or module.startswith("calls.store."):
+                if name is None or name not in STORE_READS:
+                    offenders.append(f"{where}: {module}.{name or '*'}")
+            elif module in CALL_WRITES:
+                banned = CALL_WRITES[module]
+                if banned is None or name is None or name in banned:
+                    offenders.append(f"{where}: {module}.{name or '*'}")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in TRANSACTION_CALLS):
+                offenders.append(f"{where}:{node.lineno}: .{node.func.attr}()")
+    return offenders
+
+
+def test_tui_opens_no_transaction_and_calls_no_store_write():
+    offenders = _tui_offenders(TUI)
+    assert not offenders, offenders
+
+
+def test_the_tui_check_catches_a_screen_that_writes(tmp_path):
+    bad = tmp_path / "tui"
+    bad.mkdir()
+    (bad / "screen.py").write_text(
+        "from calls.store.scripts import save_answer\n"
+        "from calls.queue import claim_next, build_queue\n"
+        "def f(store):\n    with store.write():\n        pass\n", encoding="utf-8")
+    found = " ".join(_tui_offenders(bad))
+    assert "calls.store.scripts.save_answer" in found
+    assert "calls.queue.claim_next" in found and "build_queue" not in found
+    assert ".write()" in found

@@ -19,6 +19,7 @@ AREAS = (
     "queue_cmd",       # queue, next, release, dnc
     "script_cmd",      # script check/list/show/try
     "shift_cmd",       # shift (and no command)
+    "calls_cmd",       # log-call
     "followups_cmd",   # followups, plan
     "report_cmd",      # report, export, dashboard
     "serve_cmd",       # serve (browser seats)
@@ -49,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'dnc': ('queue_cmd', 'The do-not-call list: numbers that are never queued.'),
     'script': ('script_cmd', 'Survey scripts: check a TOML file, list the scripts available, show one, try one.'),
     'shift': ('shift_cmd', 'Open your call shift: the queue, the call screen, the script, wrap-up.'),
+    'log-call': ('calls_cmd', 'Record a call made outside the app (a callback from a mobile, an inbound call).'),
     'plan': ('followups_cmd', 'Plan calendar follow-ups: notes/gifts before birthdays and anniversaries, letters to unreached customers.'),
     'followups': ('followups_cmd', 'Follow-ups: callbacks, fixes, notes, gifts, referrals; list, add, close.'),
     'report': ('report_cmd', 'Supervisor report for a period (default: the last 30 days).'),

@@ -36,6 +36,7 @@ from calls.survey.script import (
     load_script,
     read_script_source,
 )
+from calls.survey.types import question_type
 
 script_app = typer.Typer(
     name="script",
@@ -173,7 +174,7 @@ def _describe(script: Script) -> list[str]:
         lines.append(f"    {e(q.text)}")
         if q.hint:
             lines.append(f"    [dim]hint: {e(q.hint)}[/]")
-        if q.options or q.type in ("number", "date"):
+        if question_type(q.type).show_help:
             lines.append(f"    [dim]answer: {e(answer_help(q))}[/]")
     lines.append("")
     lines.append(f"[bold]closing:[/] {e(script.closing)}")
@@ -202,11 +203,11 @@ def show_command(
     """Print a script: its lines, its questions with their conditions, and its rules."""
     with user_errors():
         if stored is not None:
-            from calls.store.scripts import script_from_store
+            from calls.survey import stored_script
 
             store = open_store(db)
             try:
-                script = script_from_store(store, stored)
+                script = stored_script(store, stored)
             finally:
                 store.close()
             if name is not None and script.name != name:

@@ -93,19 +93,6 @@ def delete_claim(store: Store, customer_id: int, caller: str) -> None:
     store.db.execute("DELETE FROM claims WHERE customer_id = ? AND caller = ?",
                      (customer_id, caller))
 
-
-def insert_callback_followup(store: Store, customer_id: int, call_id: int, owner: str | None,
-                             due_at: str, details: str, created_at: str, created_by: str) -> int:
-    """A ``callback`` follow-up row (used only when calls.followups is not available)."""
-    cur = store.db.execute(
-        "INSERT INTO followups(kind, customer_id, call_id, owner, due_at, status, details, "
-        "source, created_at, created_by) VALUES ('callback', ?, ?, ?, ?, 'open', ?, 'outcome', "
-        "?, ?)",
-        (customer_id, call_id, owner, due_at, details, created_at, created_by),
-    )
-    return cur.lastrowid
-
-
 def unfinished_rows(store: Store, caller: str) -> list[dict]:
     """The caller's calls that were started and never ended, oldest first."""
     return store.all(

@@ -14,22 +14,25 @@ from calls.outcomes import CONTACT, FAMILY, FAMILY_ORDER, Outcome
 from calls.store import Store
 
 # The rank of each outcome's AAPOR family (1 = best), as one SQL CASE so that SQLite can
-# take the best disposition of a case with min().
+# take the best disposition of a case with min(). Built from the outcome table on each
+# query (a few microseconds), so a new entry counts at once.
 # The WHENs come in the order outcomes are most common, so that the typical row matches early.
-_BY_FREQUENCY = (
-    Outcome.NO_ANSWER, Outcome.COMPLETED, Outcome.VOICEMAIL, Outcome.BUSY, Outcome.REFUSED,
-    Outcome.CALLBACK, Outcome.PARTIAL, Outcome.OTHER_CONTACT, Outcome.WRONG_NUMBER,
-    Outcome.DISCONNECTED, Outcome.DO_NOT_CALL,
-)
-_RANK_SQL = (
-    "CASE c.outcome "
-    + " ".join(
-        f"WHEN '{o.value}' THEN {FAMILY_ORDER.index(FAMILY[o]) + 1}"
-        for o in (*_BY_FREQUENCY, *(o for o in Outcome if o not in _BY_FREQUENCY))
-    )
-    + " END"
-)
-_CONTACT_SQL = "(" + ", ".join(f"'{o.value}'" for o in sorted(CONTACT)) + ")"
+_BY_FREQUENCY = ("no_answer", "completed", "voicemail", "busy", "refused", "callback",
+                 "partial", "other_contact", "wrong_number", "disconnected", "do_not_call")
+
+
+def _rank_sql() -> str:
+    known = [o for o in _BY_FREQUENCY if o in Outcome]
+    order = [Outcome(o) for o in known] + [o for o in Outcome if o.value not in known]
+    return ("CASE c.outcome "
+            + " ".join(f"WHEN '{o.value}' THEN {FAMILY_ORDER.index(FAMILY[o]) + 1}"
+                       for o in order)
+            + " END")
+
+
+def _contact_sql() -> str:
+    return "(" + ", ".join(f"'{o.value}'" for o in sorted(CONTACT)) + ")"
+
 
 # The --by groupings: a fixed set of SQL expressions over ``calls c`` (never user text).
 _GROUP_SQL = {
@@ -156,7 +159,7 @@ def case_families(store: Store, start: str, end: str) -> dict[str, int]:
     """Cases (customers attempted in the period) per best AAPOR family of their attempts."""
     hint = _by_customer_index(store, start, end)
     rows = store.db.conn.execute(
-        f"SELECT rank, count(*) FROM (SELECT min({_RANK_SQL}) AS rank FROM calls c {hint} "
+        f"SELECT rank, count(*) FROM (SELECT min({_rank_sql()}) AS rank FROM calls c {hint} "
         "WHERE c.started_at >= ? AND c.started_at < ? AND c.outcome IS NOT NULL "
         "GROUP BY c.customer_id) GROUP BY rank",
         (start, end),
@@ -168,7 +171,7 @@ def case_families_by(store: Store, start: str, end: str, by: str) -> dict:
     """{group key: {family: cases}}: a case per (group, customer)."""
     expr, join = _group(by)
     rows = store.db.conn.execute(
-        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_RANK_SQL}) AS rank "
+        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_rank_sql()}) AS rank "
         f"FROM calls c {_scan_hint(store, start, end)} {join} "
         "WHERE c.started_at >= ? AND c.started_at < ? "
         "AND c.outcome IS NOT NULL GROUP BY g, c.customer_id) GROUP BY g, rank",
@@ -463,7 +466,7 @@ def coverage_counts(
             (SELECT max(CASE
                         WHEN c.outcome = 'completed' AND c.started_at >= {case_sql}
                             THEN {_PACK + 1}
-                        WHEN c.outcome IN {_CONTACT_SQL} AND c.started_at >= :unreached
+                        WHEN c.outcome IN {_contact_sql()} AND c.started_at >= :unreached
                             THEN 1
                         ELSE 0 END)
              FROM calls c WHERE c.customer_id = cu.id
@@ -492,14 +495,14 @@ def iter_not_reached(store: Store, as_of: str, unreached_cutoff: str) -> Iterato
         f"""
         SELECT cu.ref, cu.name, cu.company, cu.phone, cu.tier, cu.owner,
             (SELECT max(c.started_at) FROM calls c WHERE c.customer_id = cu.id
-             AND c.started_at < :as_of AND c.outcome IN {_CONTACT_SQL}) AS last_contact,
+             AND c.started_at < :as_of AND c.outcome IN {_contact_sql()}) AS last_contact,
             (SELECT max(c.started_at) FROM calls c WHERE c.customer_id = cu.id
              AND c.started_at < :as_of) AS last_attempt
         FROM customers cu
         WHERE cu.do_not_call = 0 AND NOT EXISTS (
             SELECT 1 FROM calls c WHERE c.customer_id = cu.id
             AND c.started_at >= :unreached AND c.started_at < :as_of
-            AND c.outcome IN {_CONTACT_SQL})
+            AND c.outcome IN {_contact_sql()})
         ORDER BY coalesce(cu.tier, '~'), cu.ref
         """,
         {"as_of": as_of, "unreached": unreached_cutoff},

@@ -1,5 +1,7 @@
 """Queries on script versions and call answers.
 
+The store keeps a script's text; ``calls.survey.stored_script`` parses it.
+
 Every script version a call used is stored once (by the sha256 of its text), so old
 answers stay readable after the file changes. Answers are stored per (call, question
 key) the moment they are given, as JSON.
@@ -10,12 +12,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from calls.clock import now_utc, to_iso
-from calls.errors import UserError
 from calls.store import Store
-from calls.survey.script import Script, parse_script
+
+
+class ScriptVersion(Protocol):
+    """What the store keeps of a script (``calls.survey.Script`` has it)."""
+
+    name: str
+    version: str
+    purpose: str | None
+    hash: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -31,8 +41,14 @@ class StoredScript:
     calls: int = 0            # how many calls used it
     text: str = ""
 
+    @property
+    def source(self) -> str:
+        """How error messages name this version."""
+        return f"stored script {self.id} ({self.name} v{self.version})"
 
-def store_script(store: Store, script: Script, now: datetime | None = None,
+
+
+def store_script(store: Store, script: ScriptVersion, now: datetime | None = None,
                  by: str | None = None) -> int:
     """The id of this script version in the store, storing it the first time it is seen
     (with an audit row ``script.load`` by ``by``, else the OS login)."""
@@ -68,15 +84,6 @@ def get_stored_script(store: Store, script_id: int) -> StoredScript | None:
         (script_id,),
     )
     return _stored(row, with_text=True) if row else None
-
-
-def script_from_store(store: Store, script_id: int) -> Script:
-    """The script a call used, parsed from its stored text (UserError if unknown)."""
-    stored = get_stored_script(store, script_id)
-    if stored is None:
-        raise UserError(f"no stored script with id {script_id}")
-    return parse_script(stored.text, f"stored script {script_id} ({stored.name} "
-                                     f"v{stored.version})")
 
 
 def list_scripts(store: Store) -> list[StoredScript]:

@@ -1,6 +1,7 @@
 """Survey scripts: the TOML format (``script``), safe conditions (``conditions``), the
 engine that walks a script during a call (``engine``) and the NPS/CSAT helpers
-(``metrics``). Pure core: no database, no clock, no UI."""
+(``metrics``). Pure core: no clock, no UI, and no database but ``stored_script``, which
+parses the text of a version the store kept."""
 
 from calls.survey.conditions import ConditionError
 from calls.survey.context import occasion_context
@@ -38,6 +39,7 @@ from calls.survey.script import (
     script_for_purpose,
     shipped_script_names,
 )
+from calls.survey.stored import stored_script
 
 __all__ = [
     "DETRACTOR",
@@ -69,5 +71,6 @@ __all__ = [
     "parse_script",
     "script_for_purpose",
     "shipped_script_names",
+    "stored_script",
     "to_stored",
 ]

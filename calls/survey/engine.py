@@ -9,8 +9,6 @@ gives the answers on the path and the follow-ups the script's rules create.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,18 +17,8 @@ from typing import Any
 from calls.models import Customer
 from calls.survey import conditions as cond
 from calls.survey.metrics import nps_category
-from calls.survey.script import Question, Script, format_value, render
-
-MAX_TEXT = 5000
-
-
-class AnswerError(ValueError):
-    """An answer the engine refuses; the message is the reason, for the caller to read."""
-
-    def __init__(self, reason: str, key: str | None = None):
-        self.reason = reason
-        self.key = key
-        super().__init__(reason)
+from calls.survey.script import Question, Script, render
+from calls.survey.types import AnswerError, question_type, to_stored
 
 
 @dataclass(frozen=True)
@@ -114,169 +102,12 @@ class SurveyResult:
         return {k: to_stored(v) for k, v in self.answers.items()}
 
 
-def to_stored(value: Any) -> Any:
-    """A typed answer as a JSON-ready value (dates as ``YYYY-MM-DD``, lists as lists)."""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-# -- parsing what the caller typed --------------------------------------------------------
-
-_YES = {"y", "yes", "true", "t"}
-_NO = {"n", "no", "false", "f"}
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# -- answers, through the type's unit (calls/survey/types.py) ----------------------------
 
 
 def answer_help(q: Question) -> str:
     """What the caller may type for a question, in a few words."""
-    if q.type == "nps":
-        return "0-10"
-    if q.type == "rating":
-        return "1-5"
-    if q.type == "yes_no":
-        return "y or n"
-    if q.type in ("choice", "multi_choice"):
-        listed = "  ".join(f"{i} {o.label}" for i, o in enumerate(q.options, 1))
-        more = " (several: 1,3)" if q.type == "multi_choice" else ""
-        return listed + more
-    if q.type == "number":
-        if q.min is not None and q.max is not None:
-            return f"a number from {format_value(q.min)} to {format_value(q.max)}"
-        if q.min is not None:
-            return f"a number, at least {format_value(q.min)}"
-        if q.max is not None:
-            return f"a number, at most {format_value(q.max)}"
-        return "a number"
-    if q.type == "date":
-        return "a date, YYYY-MM-DD"
-    return "text"
-
-
-def _scale(q: Question, raw: Any, low: int, high: int, what: str) -> int:
-    reason = f"{what} is a whole number from {low} to {high}"
-    if isinstance(raw, str):
-        text = raw.strip()
-        if not text.isdigit():
-            raise AnswerError(f"'{text}' is not a score: {reason}", q.key)
-        value = int(text)
-    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise AnswerError(reason, q.key)
-    elif isinstance(raw, float):
-        if not raw.is_integer():
-            raise AnswerError(reason, q.key)
-        value = int(raw)
-    else:
-        value = raw
-    if not low <= value <= high:
-        raise AnswerError(f"{value} is out of range: {reason}", q.key)
-    return value
-
-
-def _yes_no(q: Question, raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        text = raw.strip().casefold()
-        if text in _YES:
-            return True
-        if text in _NO:
-            return False
-        raise AnswerError(f"'{raw.strip()}' is not yes or no: type y or n", q.key)
-    raise AnswerError("answer yes or no (y or n)", q.key)
-
-
-def _option(q: Question, raw: Any) -> str:
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
-        raise AnswerError("choose one of the options", q.key)
-    text = str(raw).strip()
-    folded = text.casefold()
-    for option in q.options:           # the exact value first: it may itself be a digit
-        if option.value == text:
-            return option.value
-    if text.isdigit():
-        number = int(text)
-        if 1 <= number <= len(q.options):
-            return q.options[number - 1].value
-        raise AnswerError(f"there is no option {number}: choose 1 to {len(q.options)}", q.key)
-    for option in q.options:
-        if folded in (option.value.casefold(), option.label.casefold()):
-            return option.value
-    prefixed = [o for o in q.options
-                if o.value.casefold().startswith(folded) or o.label.casefold().startswith(folded)]
-    if len(prefixed) == 1 and folded:
-        return prefixed[0].value
-    if len(prefixed) > 1:
-        raise AnswerError(f"'{text}' fits several options ("
-                          + ", ".join(o.label for o in prefixed) + "); type more or a number",
-                          q.key)
-    raise AnswerError(f"'{text}' is not one of the options: {answer_help(q)}", q.key)
-
-
-def _options(q: Question, raw: Any) -> list[str]:
-    if isinstance(raw, str):
-        parts = [p for p in (s.strip() for s in raw.split(",")) if p]
-    elif isinstance(raw, (list, tuple, set, frozenset)):
-        parts = list(raw)
-    else:
-        raise AnswerError("choose one or more of the options", q.key)
-    if not parts:
-        raise AnswerError("choose at least one option", q.key)
-    chosen = {_option(q, part) for part in parts}
-    return [o.value for o in q.options if o.value in chosen]
-
-
-def _text(q: Question, raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise AnswerError("the answer must be text", q.key)
-    text = raw.strip()
-    if len(text) > MAX_TEXT:
-        raise AnswerError(f"the answer is longer than {MAX_TEXT} characters", q.key)
-    return text
-
-
-def _number(q: Question, raw: Any) -> int | float:
-    if isinstance(raw, str):
-        text = raw.strip().replace(" ", "").replace("_", "")
-        if not _NUMBER_RE.match(text):
-            raise AnswerError(f"'{raw.strip()}' is not a number", q.key)
-        value: int | float = float(text) if "." in text else int(text)
-    elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise AnswerError("the answer must be a number", q.key)
-    else:
-        value = raw
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise AnswerError("the answer must be a finite number", q.key)
-        if value.is_integer() and abs(value) < 2**53:
-            value = int(value)
-    if q.min is not None and value < q.min:
-        raise AnswerError(f"{format_value(value)} is below the minimum, "
-                          f"{format_value(q.min)}", q.key)
-    if q.max is not None and value > q.max:
-        raise AnswerError(f"{format_value(value)} is above the maximum, "
-                          f"{format_value(q.max)}", q.key)
-    return value
-
-
-def _date(q: Question, raw: Any) -> date:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        text = raw.strip()
-        try:
-            if len(text) != 10:
-                raise ValueError
-            return date.fromisoformat(text)
-        except ValueError:
-            raise AnswerError(f"'{text}' is not a date: write it as YYYY-MM-DD", q.key) from None
-    raise AnswerError("the answer must be a date (YYYY-MM-DD)", q.key)
+    return question_type(q.type).help(q)
 
 
 def parse_answer(q: Question, raw: Any) -> Any:
@@ -287,33 +118,19 @@ def parse_answer(q: Question, raw: Any) -> Any:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         extra = "" if q.required else " (this question is optional: skip it instead)"
         raise AnswerError("no answer given" + extra, q.key)
-    if q.type == "nps":
-        return _scale(q, raw, 0, 10, "an NPS answer")
-    if q.type == "rating":
-        return _scale(q, raw, 1, 5, "a rating")
-    if q.type == "yes_no":
-        return _yes_no(q, raw)
-    if q.type == "choice":
-        return _option(q, raw)
-    if q.type == "multi_choice":
-        return _options(q, raw)
-    if q.type == "text":
-        return _text(q, raw)
-    if q.type == "number":
-        return _number(q, raw)
-    return _date(q, raw)
+    return question_type(q.type).parse(q, raw)
 
 
 def display_answer(q: Question, value: Any) -> str:
     """An answer as words: option labels, yes/no, dates spelled out."""
     if value is None:
         return ""
-    if q.type == "choice":
-        option = q.option(value)
-        return option.label if option else str(value)
-    if q.type == "multi_choice":
-        return ", ".join((q.option(v).label if q.option(v) else str(v)) for v in value)
-    return format_value(value)
+    return question_type(q.type).display(q, value)
+
+
+def stored_answer(q: Question, value: Any) -> Any:
+    """An answer in the JSON-ready form the store keeps (None for a skip)."""
+    return None if value is None else question_type(q.type).store(value)
 
 
 # -- the session --------------------------------------------------------------------------
@@ -515,7 +332,7 @@ class SurveySession:
         if self._focus == key:
             self._focus = None
         dropped = self._prune()
-        return Answered(key, q.type, value, to_stored(value), dropped)
+        return Answered(key, q.type, value, stored_answer(q, value), dropped)
 
     def skip(self, key: str | None = None) -> Answered:
         """Skip the current (or the given) question; required questions cannot be skipped."""

@@ -43,8 +43,10 @@ from typing import Any
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.survey import conditions as cond
+from calls.survey.types import question_type, type_names
 
-QUESTION_TYPES = ("nps", "rating", "yes_no", "choice", "multi_choice", "text", "number", "date")
+# The type names scripts may use: the registry of question types (calls/survey/types.py).
+QUESTION_TYPES = type_names()
 KNOWN_PURPOSES = ("care", "thank_you", "recovery", "occasion", "welcome", "win_back", "other")
 OWNER_KEYWORDS = ("account_owner", "caller")
 
@@ -294,10 +296,7 @@ class _Kind:
 
 
 def _question_kind(q: Question) -> _Kind:
-    kind = {
-        "nps": "number", "rating": "number", "number": "number", "yes_no": "bool",
-        "choice": "option", "multi_choice": "options", "text": "text", "date": "date",
-    }[q.type]
+    kind = question_type(q.type).kind
     return _Kind(kind, f"'{q.key}' ({q.type.replace('_', ' ')})",
                  tuple(o.value for o in q.options))
 
@@ -640,12 +639,14 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
     before = len(checker.problems)
     _unknown_keys(checker, raw, _QUESTION_KEYS, where)
     qtype = raw.get("type")
+    names = type_names()
     if qtype is None:
-        checker.add(where, "'type' is missing (one of " + ", ".join(QUESTION_TYPES) + ")")
-    elif qtype not in QUESTION_TYPES:
-        checker.add(where, f"unknown type {qtype!r}" + _did_you_mean(str(qtype), QUESTION_TYPES)
-                    + " (one of " + ", ".join(QUESTION_TYPES) + ")")
+        checker.add(where, "'type' is missing (one of " + ", ".join(names) + ")")
+    elif qtype not in names:
+        checker.add(where, f"unknown type {qtype!r}" + _did_you_mean(str(qtype), names)
+                    + " (one of " + ", ".join(names) + ")")
         qtype = None
+    unit = question_type(qtype) if qtype is not None else None
     text = _check_text(checker, raw, "text", where, required=True)
     hint = _check_text(checker, raw, "hint", where, required=False)
     required = raw.get("required", True)
@@ -653,7 +654,7 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
         checker.add(where, "'required' must be true or false")
         required = True
     options: tuple[Option, ...] = ()
-    if qtype in ("choice", "multi_choice"):
+    if unit is not None and unit.takes_options:
         if "options" not in raw:
             checker.add(where, f"a {qtype} question needs 'options'")
         else:
@@ -661,13 +662,15 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
             if len(options) < 2 and len(checker.problems) == before:
                 checker.add(where, f"a {qtype} question needs at least two options")
     elif "options" in raw and qtype is not None:
-        checker.add(where, f"'options' only apply to choice and multi_choice, not {qtype}")
+        with_options = " and ".join(n for n in names if question_type(n).takes_options)
+        checker.add(where, f"'options' only apply to {with_options}, not {qtype}")
     bounds: dict[str, float | None] = {"min": None, "max": None}
     for bound in ("min", "max"):
         if bound in raw:
             value = raw[bound]
-            if qtype is not None and qtype != "number":
-                checker.add(where, f"'{bound}' only applies to number questions")
+            if unit is not None and not unit.takes_bounds:
+                with_bounds = " and ".join(n for n in names if question_type(n).takes_bounds)
+                checker.add(where, f"'{bound}' only applies to {with_bounds} questions")
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 checker.add(where, f"'{bound}' must be a number")
             else:
@@ -751,11 +754,25 @@ def _rule(checker: _Checker, raw: Any, index: int, questions: dict[str, Question
 
 
 def parse_script(text: str, source: str = "<text>") -> Script:
-    """Parse and validate a script's TOML text; raises :class:`ScriptError` listing problems."""
-    problems, script = check_script_text(text, source)
-    if problems or script is None:
-        raise ScriptError(problems)
+    """Parse and validate a script's TOML text; raises :class:`ScriptError` listing problems.
+
+    A text seen before gives the same (immutable) Script at once: every call parses its
+    script, and the queue's reasons pick among a few, so parsing is done once per version.
+    """
+    key = (text, source, len(type_names()))
+    script = _PARSED.get(key)
+    if script is None:
+        problems, script = check_script_text(text, source)
+        if problems or script is None:
+            raise ScriptError(problems)
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[key] = script
     return script
+
+
+# Scripts parsed so far, by (text, source, number of question types known).
+_PARSED: dict[tuple[str, str, int], Script] = {}
 
 
 # The literal of a top-level ``version = <number>`` line, as written.

@@ -14,10 +14,9 @@ from calls.store.scripts import (
     get_stored_script,
     list_scripts,
     save_answer,
-    script_from_store,
     store_script,
 )
-from calls.survey import SurveySession, load_script, parse_script
+from calls.survey import SurveySession, load_script, parse_script, stored_script
 
 
 def _call(store, now, script_id=None) -> int:
@@ -59,10 +58,10 @@ def test_a_changed_text_is_a_new_version(store, now):
 
 def test_script_from_store_reads_the_version_a_call_used(store, now):
     script_id = store_script(store, load_script("recovery"), now)
-    again = script_from_store(store, script_id)
+    again = stored_script(store, script_id)
     assert again.keys == load_script("recovery").keys
     with pytest.raises(UserError, match="no stored script with id 99"):
-        script_from_store(store, 99)
+        stored_script(store, 99)
 
 
 def test_save_answer_upserts_and_keeps_types(store, now):

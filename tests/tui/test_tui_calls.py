@@ -56,7 +56,7 @@ async def test_detractor_completes_the_quarterly_script(shift_db):
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         assert customer.ref == "C001"  # A tier, highest revenue, never called
         await press(pilot, "c", "enter")
         assert call.session.current().key == "nps"
@@ -88,7 +88,7 @@ async def test_detractor_completes_the_quarterly_script(shift_db):
         await settle(pilot)
         # The next customer is offered at once.
         assert isinstance(app.screen, CallScreen), [n.message for n in app._notifications]
-        assert app.screen.context.customer.id != customer.id
+        assert app.screen.session.customer.id != customer.id
         assert app.stats.completes == 1 and app.stats.nps == [3]
 
     call_row = _one(shift_db, "SELECT * FROM calls WHERE customer_id = ?", (customer.id,))
@@ -114,14 +114,14 @@ async def test_no_answer_leaves_the_queue_until_the_retry_delay(shift_db):
     app = _app(shift_db, clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         await press(pilot, "n")
         assert isinstance(app.screen, WrapUpScreen)
         await press(pilot, "enter")
         await settle(pilot)
         # The next customer was offered; skip back to the queue.
         assert isinstance(app.screen, CallScreen)
-        assert app.screen.context.customer.id != customer.id
+        assert app.screen.session.customer.id != customer.id
         await press(pilot, "s")
         queue = app.screen
         assert isinstance(queue, QueueScreen)
@@ -143,7 +143,7 @@ async def test_callback_at_a_set_time_comes_back_first_for_the_caller(shift_db):
     app = _app(shift_db, clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         assert customer.time_zones == ("America/Chicago",)
         await press(pilot, "c", "k")
         await press(pilot, "tab")
@@ -176,7 +176,7 @@ async def test_do_not_call_puts_the_number_on_the_dnc_list(shift_db):
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         await press(pilot, "c", "d")
         await press(pilot, "enter")                  # confirm (reason prefilled)
         assert isinstance(app.screen, WrapUpScreen)
@@ -198,7 +198,7 @@ async def test_resume_after_the_app_is_dropped_mid_call(shift_db):
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         await press(pilot, "c", "enter", "9")
         await type_text(pilot, "quick service")
         await press(pilot, "enter")
@@ -219,8 +219,8 @@ async def test_resume_after_the_app_is_dropped_mid_call(shift_db):
         await press(pilot, "r")
         call = app2.screen
         assert isinstance(call, CallScreen)
-        assert call.context.customer.id == customer.id
-        assert call.context.handle.call_id == row["id"]
+        assert call.session.customer.id == customer.id
+        assert call.session.call_id == row["id"]
         assert call.session.value("nps") == 9
         assert call.session.current().key == "last_order_csat"
         await press(pilot, "5", "y")                 # csat, may contact
@@ -243,7 +243,7 @@ async def test_unfinished_call_closed_as_partial(shift_db):
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         await press(pilot, "c", "enter", "7")
     app2 = _app(shift_db)
     async with app2.run_test(size=(80, 24)) as pilot:
@@ -260,18 +260,18 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
     shift_db, monkeypatch, notifications
 ):
     notifications.expect_error("disk hiccup")
-    from tui import core
+    from calls.session import CallSession
 
-    real = core.save_answer
+    real = CallSession.save
     failures = []
 
-    def flaky(store, handle, change, now):
+    def flaky(self, store, change, now):
         if change.key == "going_well" and not failures:
             failures.append(change.key)
             raise RuntimeError("disk hiccup")
-        return real(store, handle, change, now)
+        return real(self, store, change, now)
 
-    monkeypatch.setattr(core, "save_answer", flaky)
+    monkeypatch.setattr(CallSession, "save", flaky)
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
@@ -282,7 +282,7 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
         assert any("disk hiccup" in n.message for n in app._notifications)
         await press(pilot, "5", "y", "n", "n", "n", "enter", "enter", "enter")
         await settle(pilot)
-        call_id = call.context.handle.call_id
+        call_id = call.session.call_id
     answers = {r["key"]: r["value"] for r in _all(
         shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
     assert answers["going_well"] == '"kind people"'
@@ -321,7 +321,7 @@ async def test_every_answer_type_from_the_keyboard(shift_db):
         assert call.phase == "done"
         await press(pilot, "enter", "enter")
         await settle(pilot)
-        call_id = call.context.handle.call_id
+        call_id = call.session.call_id
     answers = {r["key"]: r["value"] for r in _all(
         shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
     assert answers == {"score": "4", "channels": '["email", "post"]', "staff": "250",
@@ -342,7 +342,7 @@ async def test_changing_an_earlier_answer_reruns_the_branching_in_the_database(s
         assert call.session.current().key == "nps"
         await press(pilot, "1", "0")                          # a promoter after all
         assert call.session.current().key == "last_order_csat"
-        call_id = call.context.handle.call_id
+        call_id = call.session.call_id
         keys = {r["key"] for r in _all(shift_db, "SELECT key FROM answers WHERE call_id = ?",
                                        (call_id,))}
         assert keys == {"nps", "going_well"}                  # improve, problem_area dropped
@@ -354,7 +354,7 @@ async def test_an_outcome_is_kept_the_moment_it_is_picked(shift_db):
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        customer = call.context.customer
+        customer = call.session.customer
         await press(pilot, "b")                      # busy: the wrap-up screen opens
         await settle(pilot)
         # The terminal dies on the wrap-up screen, before the caller confirms.

@@ -42,7 +42,7 @@ async def test_a_burst_of_keys_lands_in_typing_order(shift_db):
                "enter", "1", "2", "y", "n", "n", "enter")
         await settle(pilot, 10)
         assert call.phase == "done"
-        call_id = call.context.handle.call_id
+        call_id = call.session.call_id
         _burst(app, "enter")
         await settle(pilot)
         assert isinstance(app.screen, WrapUpScreen)

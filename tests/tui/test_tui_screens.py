@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from calls.store import Store
-from tests.tui.test_tui_calls import _all, _one
 from tests.support.tui import NOW, make_db, press, settle, type_text
+from tests.tui.test_tui_calls import _all, _one
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen
@@ -84,7 +84,7 @@ async def test_wrong_number_with_the_right_number(shift_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "n")
-        customer = app.screen.context.customer
+        customer = app.screen.session.customer
         await press(pilot, "w")
         await type_text(pilot, "312 555 0188")
         await press(pilot, "enter")
@@ -115,7 +115,7 @@ async def test_a_follow_up_added_by_hand_during_the_call(shift_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "n", "c")
-        customer = app.screen.context.customer
+        customer = app.screen.session.customer
         await press(pilot, "ctrl+f")
         await press(pilot, "down", "down", "down")          # fix, note, gift, send info
         await press(pilot, "enter")                         # kind chosen: to the owner
@@ -125,7 +125,7 @@ async def test_a_follow_up_added_by_hand_during_the_call(shift_db):
         await press(pilot, "enter")
         await settle(pilot)
         assert isinstance(app.screen, CallScreen)
-        call_id = app.screen.context.handle.call_id
+        call_id = app.screen.session.call_id
     rows = _all(shift_db, "SELECT * FROM followups WHERE customer_id = ?", (customer.id,))
     assert len(rows) == 1
     f = rows[0]
@@ -195,12 +195,12 @@ async def test_skipped_customer_leaves_no_call(shift_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "n")
-        skipped = app.screen.context.customer
+        skipped = app.screen.session.customer
         await press(pilot, "s")
         assert isinstance(app.screen, QueueScreen)
         assert skipped.id not in [e.customer.id for e in app.screen.view.entries]
         await press(pilot, "n")
-        assert app.screen.context.customer.id != skipped.id
+        assert app.screen.session.customer.id != skipped.id
     assert _all(shift_db, "SELECT * FROM calls") == []
     assert clock() == NOW
 
@@ -234,9 +234,9 @@ async def test_enter_takes_the_highlighted_customer(shift_db):
         await settle(pilot)
         await press(pilot, "down", "enter")
         assert isinstance(app.screen, CallScreen)
-        assert app.screen.context.customer.ref == "C002"
+        assert app.screen.session.customer.ref == "C002"
         assert _one(shift_db, "SELECT caller FROM claims WHERE customer_id = ?",
-                    (app.screen.context.customer.id,))["caller"] == "ann"
+                    (app.screen.session.customer.id,))["caller"] == "ann"
 
 
 async def test_a_recovery_call_reads_the_recovery_script(shift_db):
@@ -294,6 +294,6 @@ async def test_a_customer_another_caller_just_took_cannot_be_taken(shift_db, not
         assert any("cannot be taken" in m for m in _notes(app)), _notes(app)
         assert top.id not in [e.customer.id for e in app.screen.view.entries]
         await press(pilot, "n")                        # the next one is someone else
-        assert app.screen.context.customer.id != top.id
+        assert app.screen.session.customer.id != top.id
     assert _one(shift_db, "SELECT caller FROM claims WHERE customer_id = ?",
                 (top.id,))["caller"] == "bob"

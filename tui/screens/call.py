@@ -20,7 +20,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
 
+from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
+from calls.session import CallSession
+from calls.survey.types import question_type
 from tui import core
 from tui.keys import OrderedKeys
 from tui.timeparse import zone_of
@@ -39,24 +42,12 @@ from tui.widgets.shift_bar import ShiftBar
 NOTES_DEBOUNCE = 0.6  # seconds of quiet typing before the notes are saved
 CLAIM_RENEW_SECONDS = 60
 
-# Outcome keys: one per outcome (completed is Enter once the script is done).
-OUTCOME_KEYS: dict[Outcome, str] = {
-    Outcome.NO_ANSWER: "n",
-    Outcome.BUSY: "b",
-    Outcome.VOICEMAIL: "v",
-    Outcome.OTHER_CONTACT: "o",
-    Outcome.WRONG_NUMBER: "w",
-    Outcome.DISCONNECTED: "x",
-    Outcome.CALLBACK: "k",
-    Outcome.REFUSED: "r",
-    Outcome.DO_NOT_CALL: "d",
-    Outcome.PARTIAL: "p",
-}
-# Before the customer is on the line.
-DIAL_OUTCOMES = (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.OTHER_CONTACT,
-                 Outcome.WRONG_NUMBER, Outcome.DISCONNECTED)
-# Talking with the customer (before or during the script).
-TALK_OUTCOMES = (Outcome.CALLBACK, Outcome.REFUSED, Outcome.DO_NOT_CALL)
+
+
+def outcome_keys() -> dict[Outcome, str]:
+    """Each outcome's key on this screen, from the outcome table (completed is Enter once
+    the script is done)."""
+    return {o: o.spec.key for o in Outcome if o.spec.key}
 
 
 class ScriptPanel(Vertical, can_focus=True):
@@ -72,7 +63,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             Binding(key, f"outcome('{outcome.value}')", LABEL[outcome],
                     tooltip=f"Outcome: {LABEL[outcome]}", show=False,
                     id=f"call-{outcome.value.replace('_', '-')}")
-            for outcome, key in OUTCOME_KEYS.items()
+            for outcome, key in outcome_keys().items()
         ],
         Binding("enter", "first_question", "First question",
                 tooltip="The customer agreed: go to the first question", id="call-first-question"),
@@ -89,33 +80,34 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is called now", id="call-explain"),
     ]
 
-    def __init__(self, context: core.CallContext) -> None:
+    def __init__(self, session: CallSession) -> None:
         super().__init__()
-        self.context = context
-        self.session = context.session
-        self.zone = zone_of(context.customer.time_zones)
-        if not context.connected:
+        self.session = session
+        self.customer = session.customer
+        self.national = core.national_format(session.customer.phone)
+        self.zone = zone_of(session.customer.time_zones)
+        if not session.connected:
             self.phase = "ready"
-        elif any(step.state != "open" for step in context.session.path()):
+        elif session.answer_lines():
             self.phase = "script"
         else:
             self.phase = "opening"
         self._notes_timer: Timer | None = None
-        self._notes_saved = context.notes
-        self._notes_text = context.notes
+        self._notes_saved = session.notes
+        self._notes_text = session.notes
         self._leaving = False
 
     # -- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        ctx = self.context
+        session = self.session
         yield ShiftBar()
         with Horizontal(id="call-body"):
             with Vertical(id="call-left"):
                 card = CustomerCard(id="card")
-                title = ctx.customer.name or ctx.customer.ref
-                if ctx.customer.company:
-                    title += f" · {ctx.customer.company}"
+                title = self.customer.name or self.customer.ref
+                if self.customer.company:
+                    title += f" · {self.customer.company}"
                 card.border_title = escape(title)
                 yield card
                 history = VerticalScroll(id="history-box")
@@ -134,7 +126,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                         yield KeyAnswer(id="key-answer")
                         yield TextAnswer(id="text-answer")
                     yield AnswerError(id="answer-error")
-                notes = NotesArea(ctx.notes, id="notes", soft_wrap=True, tab_behavior="focus")
+                notes = NotesArea(session.notes, id="notes", soft_wrap=True, tab_behavior="focus")
                 notes.border_title = "Notes (ctrl+n)"
                 yield notes
         yield Static(id="outcome-bar")
@@ -144,7 +136,6 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         keys = self.query_one("#key-answer", KeyAnswer)
         typed = self.query_one("#text-answer", TextAnswer)
         keys.answer_handler = typed.answer_handler = self.take_answer
-        self.context.notes_now_fn = lambda: self._notes_text
         self.query_one("#answer-error", AnswerError).show(None)
         self._draw_history()
         self._draw_card()
@@ -152,30 +143,30 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self.set_interval(30, self._draw_card)
         # Keep the claim while the call lasts, so no other caller is handed this customer.
         self.set_interval(CLAIM_RENEW_SECONDS, self._renew_claim)
-        if self.context.resumed:
-            self.notify(f"Resumed the call with {self.context.customer.name}.")
+        if self.session.resumed:
+            self.notify(f"Resumed the call with {self.customer.name}.")
 
     def _draw_history(self) -> None:
-        ctx = self.context
-        self.query_one("#history", HistoryView).show(ctx.history, ctx.followups,
-                                                    ctx.customer.time_zones, self.app.now())
+        session = self.session
+        self.query_one("#history", HistoryView).show(core.history_lines(session),
+                                                    list(session.followups),
+                                                    self.customer.time_zones, self.app.now())
 
     def _renew_claim(self) -> None:
         if not self._leaving:
-            self.app.db(core.keep_claim, self.context.handle, self.app.now(),
+            self.app.db(self.session.keep_claim, self.app.now(),
                         on_done=self._claim_renewed)
 
     def _claim_renewed(self, kept: bool) -> None:
         if not kept and not self._leaving:
-            self.notify(f"Another caller now holds {self.context.customer.name}: "
+            self.notify(f"Another caller now holds {self.customer.name}: "
                         "finish what you are doing and check before calling again.",
                         severity="warning", timeout=15)
 
     def _draw_card(self) -> None:
-        ctx = self.context
-        window = core.window_status(self.app.policy, ctx.customer, self.app.now())
+        window = core.window_status(self.app.policy, self.customer, self.app.now())
         self.query_one("#card", CustomerCard).update(
-            core.card(ctx, self.app.now(), window)
+            core.card(self.session, self.app.now(), window)
         )
 
     # -- the script ------------------------------------------------------------------
@@ -186,22 +177,24 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         typed = self.query_one("#text-answer", TextAnswer)
         keys.display = typed.display = False
         self.query_one("#answer-error", AnswerError).show(None)
-        ctx = self.context
         session = self.session
+        survey = session.survey
         if self.phase == "ready":
-            phone = ctx.national or ctx.customer.phone or "the customer"
+            phone = self.national or self.customer.phone or "the customer"
             text.update(
                 f"[b]Dial {escape(phone)}[/b]\n\n"
                 "When the customer answers press [b]c[/b] and read the opening.\n"
-                "Someone else answered: [b]o[/b]. No answer: [b]n[/b], busy [b]b[/b], "
-                "voicemail [b]v[/b].\n\n"
-                f"[dim]Opening:[/dim] {escape(session.opening_text())}"
+                f"Someone else answered: [b]{Outcome.OTHER_CONTACT.spec.key}[/b]. "
+                f"No answer: [b]{Outcome.NO_ANSWER.spec.key}[/b], "
+                f"busy [b]{Outcome.BUSY.spec.key}[/b], "
+                f"voicemail [b]{Outcome.VOICEMAIL.spec.key}[/b].\n\n"
+                f"[dim]Opening:[/dim] {escape(survey.opening_text())}"
             )
             self.set_focus(self.query_one("#script", ScriptPanel))
         elif self.phase == "opening":
-            consent = session.consent_text()
+            consent = survey.consent_text()
             text.update(
-                f"[b]Read:[/b] {escape(session.opening_text())}"
+                f"[b]Read:[/b] {escape(survey.opening_text())}"
                 + (f"\n\n[b yellow]Then:[/b yellow] {escape(consent)}" if consent else "")
                 + "\n\n[b]Enter[/b]: first question"
             )
@@ -212,7 +205,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                 self.phase = "done"
                 text.update(
                     "[b]All questions answered.[/b] Read the closing:\n\n"
-                    f"{escape(session.closing_text())}\n\n"
+                    f"{escape(survey.closing_text())}\n\n"
                     "[b]Enter[/b]: wrap up the call (completed) · [b]↑[/b]: change an answer"
                 )
                 self.set_focus(self.query_one("#script", ScriptPanel))
@@ -226,39 +219,38 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                     keys.display = True
                     self.set_focus(keys)
                 else:
-                    typed.configure(question.type, self.session.value(question.key))
+                    typed.configure(question.type, self.session.value(question.key),
+                                    placeholder=question_type(question.type).placeholder)
                     typed.display = True
                     self.set_focus(typed)
         self._draw_outcome_bar()
         self.refresh_bindings()
 
     def _question_text(self, question: Any) -> str:
-        session = self.session
-        steps = session.path()
+        survey = self.session.survey
+        steps = survey.path()
         keys = [step.key for step in steps]
         number = keys.index(question.key) + 1 if question.key in keys else 0
         parts = []
         required = "" if question.required else " [dim](optional: Enter skips)[/dim]"
         parts.append(f"[dim]Q{number}/{len(keys)}[/dim]{required}")
-        parts.append(f"[b]{escape(session.question_text(question.key))}[/b]")
-        hint = session.hint_text(question.key)
+        parts.append(f"[b]{escape(survey.question_text(question.key))}[/b]")
+        hint = survey.hint_text(question.key)
         if hint:
             parts.append(f"[i dim]{escape(hint)}[/i dim]")
         return "\n".join(parts)
 
     def _answer_model(self, question: Any) -> ScaleModel | ChoiceModel | None:
-        """The key pad for the question, or None when it is typed (text, number, date)."""
+        """The key pad the question's type asks for (``calls.survey.types``), or None when
+        the answer is typed into a field."""
         value = self.session.value(question.key)
-        kind = question.type
-        if kind == "nps":
-            return ScaleModel(0, 10, value, labels=("not at all", "extremely likely"))
-        if kind == "rating":
-            return ScaleModel(1, 5, value, labels=("very dissatisfied", "very satisfied"))
-        if kind == "yes_no":
-            return ChoiceModel([(True, "yes"), (False, "no")], value=value, yes_no=True)
-        if kind in ("choice", "multi_choice"):
-            return ChoiceModel([(o.value, o.label) for o in question.options],
-                               multi=kind == "multi_choice", value=value)
+        unit = question_type(question.type)
+        if unit.pad == "scale" and unit.scale is not None:
+            low, high = unit.scale
+            return ScaleModel(low, high, value, labels=unit.scale_labels)
+        if unit.pad in ("yes_no", "choice"):
+            return ChoiceModel(unit.choices(question), value=value, yes_no=unit.pad == "yes_no",
+                               multi=unit.kind == "options")
         return None
 
     @on(AnswerSubmitted)
@@ -281,7 +273,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             self.query_one("#answer-error", AnswerError).show(str(exc))
             return
         app = self.app
-        app.db(core.save_answer, self.context.handle, change, app.now())
+        app.db(session.save, change, app.now())
         self._draw_script()
 
     def action_previous(self) -> None:
@@ -295,18 +287,15 @@ class CallScreen(OrderedKeys, Screen[str | None]):
     # -- outcomes --------------------------------------------------------------------
 
     def _allowed_outcomes(self) -> tuple[Outcome, ...]:
-        if self.phase == "ready":
-            return DIAL_OUTCOMES + TALK_OUTCOMES
-        if self.phase == "opening":
-            return TALK_OUTCOMES + (Outcome.OTHER_CONTACT,)
-        return TALK_OUTCOMES + (Outcome.PARTIAL,)
+        """The outcomes with a key in this phase, in the table's order."""
+        return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases)
 
     def _draw_outcome_bar(self) -> None:
         parts = []
         if self.phase == "ready":
             parts.append("[b]c[/b] Connected")
         for outcome in self._allowed_outcomes():
-            parts.append(f"[b]{OUTCOME_KEYS[outcome]}[/b] {LABEL[outcome]}")
+            parts.append(f"[b]{outcome.spec.key}[/b] {LABEL[outcome]}")
         if self.phase == "done":
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))
@@ -337,9 +326,9 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             current = self.session.current()
             if action == "forward":
                 return current is not None and self.session.value(current.key) is not None
-            return any(step.state != "open" for step in self.session.path())
+            return bool(self.session.answer_lines())
         if action == "skip":
-            return self.phase == "ready" and not self.context.handle.started and not typing
+            return self.phase == "ready" and self.session.call_id is None and not typing
         if action == "leave_field":
             return typing
         if action == "explain":
@@ -349,7 +338,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
     def action_connect(self) -> None:
         self.phase = "opening"
         app = self.app
-        app.db(core.connect, self.context.handle, app.now())
+        app.db(self.session.connect, app.now())
         self._draw_script()
 
     def action_first_question(self) -> None:
@@ -361,22 +350,23 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def action_outcome(self, code: str) -> None:
         outcome = Outcome(code)
-        customer = self.context.customer
+        customer = self.customer
         from tui.screens import modals
 
-        if outcome is Outcome.CALLBACK:
+        if outcome.spec.needs_callback:
             self.app.push_screen(
                 modals.CallbackScreen(customer.name, self.zone, self.app.now()),
-                lambda choice: choice and self._wrap_up(outcome, callback=choice),
+                lambda choice: choice and self._wrap_up(outcome, callback_at=choice.at,
+                                                        callback_personal=choice.personal),
             )
-        elif outcome is Outcome.DO_NOT_CALL:
+        elif outcome.spec.dnc:
             self.app.push_screen(
-                modals.DncConfirmScreen(customer.name, self.context.national or customer.phone or ""),
+                modals.DncConfirmScreen(customer.name, self.national or customer.phone or ""),
                 lambda reason: reason and self._wrap_up(outcome, dnc_reason=reason),
             )
         elif outcome is Outcome.WRONG_NUMBER:
             self.app.push_screen(
-                modals.WrongNumberScreen(customer.name, self.context.national or customer.phone or "",
+                modals.WrongNumberScreen(customer.name, self.national or customer.phone or "",
                                          customer.phone_region),
                 lambda result: result and self._wrap_up(outcome, new_number=result.new_number),
             )
@@ -387,10 +377,14 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         from tui.screens.wrapup import WrapUpScreen
 
         self._flush_notes()
-        pending = core.PendingOutcome(outcome=outcome, **extra)
+        try:
+            chosen = self.session.choose(outcome, **extra)
+        except UserError as exc:
+            self.app.show_error(exc)
+            return
         # Written now, not at wrap-up: a terminal that dies on the wrap-up screen must not
         # lose the caller's choice (the resume prompt closes the call with it).
-        self.app.db(core.choose_outcome, self.context.handle, pending)
+        self.app.db(self.session.keep_outcome, chosen)
 
         def finished(result: str | None) -> None:
             if result == "done":
@@ -399,19 +393,20 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             else:
                 self._draw_script()
 
-        self.app.push_screen(WrapUpScreen(self.context, pending), finished)
+        self.app.push_screen(WrapUpScreen(self.session, chosen, lambda: self._notes_text),
+                             finished)
 
     def action_skip(self) -> None:
         app = self.app
         self._leaving = True
-        app.db(core.skip, self.context.handle, app.now())
+        app.db(self.session.give_back, app.now())
         self.dismiss("skipped")
 
     def action_explain(self) -> None:
         from tui.screens.modals import ExplainScreen
 
         app = self.app
-        app.db(core.explain_customer, self.context.customer.id, app.caller, app.now(),
+        app.db(core.explain_customer, self.customer.id, app.caller, app.now(),
                app.policy, on_done=lambda r: app.push_screen(ExplainScreen(*r)))
 
     # -- notes and hand follow-ups ---------------------------------------------------
@@ -450,13 +445,13 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         if text != self._notes_saved:
             self._notes_saved = text
             app = self.app
-            app.db(core.save_notes, self.context.handle, text, app.now())
+            app.db(self.session.save_notes, text, app.now())
 
     def action_add_followup(self) -> None:
         from tui.screens.modals import FollowupScreen
 
         self.app.push_screen(
-            FollowupScreen(self.app.caller, self.context.customer.owner, self.zone, self.app.now()),
+            FollowupScreen(self.app.caller, self.customer.owner, self.zone, self.app.now()),
             self._followup_drafted,
         )
 
@@ -464,12 +459,10 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         if draft is None:
             return
         app = self.app
-        app.db(core.add_hand_followup, self.context.handle, draft, app.caller, app.now(),
-               on_done=self._followup_added)
+        app.db(self.session.add_followup, draft.kind, app.now(), owner=draft.owner,
+               due_at=draft.due_at, note=draft.note, on_done=self._followup_added)
 
     def _followup_added(self, followup: Any) -> None:
-        self.context.followups_made.append(followup)
-        self.context.followups = [f for f in self.context.followups if f.id != followup.id] + [followup]
         self._draw_history()
         self.notify(f"Follow-up added: {followup.kind.replace('_', ' ')}")
 

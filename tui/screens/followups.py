@@ -646,11 +646,11 @@ class FollowupsScreen(Screen):
         f = self._selected()
         if f is None or f.kind not in _PHONE_KINDS:
             return
-        from tui import core
+        from calls.session import CallSession
 
         app = self.app
         app.db(
-            core.take_customer,
+            CallSession.take,
             f.customer_id,
             app.caller,
             app.now(),
@@ -659,11 +659,11 @@ class FollowupsScreen(Screen):
             on_done=self._taken,
         )
 
-    def _taken(self, context) -> None:
+    def _taken(self, session) -> None:
         from tui.screens.call import CallScreen
 
         # Back here when the call is over; the list reloads on resume.
-        self.app.push_screen(CallScreen(context))
+        self.app.push_screen(CallScreen(session))
 
     def action_open_customer(self) -> None:
         f = self._selected()

@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from calls.session import CallSession, close_unfinished
 from tui import core
 from tui.timeparse import zone_of
 from tui.widgets.shift_bar import ShiftBar
@@ -190,12 +191,7 @@ class QueueScreen(Screen):
         if action == "clear_filter":
             return bool(self.filter_text) or self.query_one("#queue-filter").has_class("shown")
         if action in ("filter", "refresh", "followups", "dashboard"):
-            if isinstance(self.focused, Input):
-                return False
-            if action == "followups":
-                return core.has_screen("followups")
-            if action == "dashboard":
-                return core.has_screen("dashboard")
+            return not isinstance(self.focused, Input)
         return True
 
     def _selected_id(self) -> int | None:
@@ -210,7 +206,7 @@ class QueueScreen(Screen):
             return
         self._taking = True
         app = self.app
-        app.db(core.take_next, app.caller, app.now(), app.policy, app.script_name,
+        app.db(CallSession.take_next, app.caller, app.now(), app.policy, app.script_name,
                on_done=self._taken, on_error=self._take_failed)
 
     def action_take_selected(self) -> None:
@@ -221,8 +217,10 @@ class QueueScreen(Screen):
         app = self.app
         entry = next((e for e in (self.view.entries if self.view else [])
                       if e.customer.id == customer_id), None)
-        app.db(core.take_customer, customer_id, app.caller, app.now(), app.policy,
-               app.script_name, entry=entry, on_done=self._taken, on_error=self._take_failed)
+        app.db(CallSession.take, customer_id, app.caller, app.now(), app.policy,
+               app.script_name,
+               reason_codes=list(entry.reason_codes) if entry is not None else None,
+               on_done=self._taken, on_error=self._take_failed)
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
@@ -233,16 +231,16 @@ class QueueScreen(Screen):
         self.app.show_error(exc)
         self.action_refresh()
 
-    def _taken(self, context: core.CallContext | None) -> None:
+    def _taken(self, session: CallSession | None) -> None:
         self._taking = False
-        if context is None:
+        if session is None:
             self.notify("Nobody left to call right now.", severity="warning")
             self.action_refresh()
             return
         from tui.screens.call import CallScreen
 
         self._in_call = True
-        self.app.push_screen(CallScreen(context), self._call_ended)
+        self.app.push_screen(CallScreen(session), self._call_ended)
 
     def _call_ended(self, result: str | None) -> None:
         # The next customer is offered at once after a saved call (before the list is
@@ -271,11 +269,16 @@ class QueueScreen(Screen):
         self.app.push_screen(ExplainScreen(title, lines))
 
     def action_followups(self) -> None:
-        core.open_screen(self.app, "followups")
+        from tui.screens.followups import FollowupsScreen
+
+        self.app.push_screen(FollowupsScreen())
 
     def action_dashboard(self) -> None:
         if self.app.refuse_unless("dashboard"):
-            core.open_screen(self.app, "dashboard")
+            from tui.screens.dashboard import DashboardScreen
+
+            app = self.app
+            app.push_screen(DashboardScreen(clock=app.now, policy=app.policy))
 
     # -- resume ----------------------------------------------------------------------
 
@@ -291,11 +294,11 @@ class QueueScreen(Screen):
             app = self.app
             if choice == "resume":
                 self._pending_unfinished = rest  # offered again when this call is done
-                app.db(core.resume_call, call, app.caller, app.now(), app.policy,
+                app.db(CallSession.resume, call.call.id, app.caller, app.now(), app.policy,
                        app.script_name, on_done=self._taken, on_error=self._take_failed)
                 return
             if choice == "partial":
-                app.db(core.close_partial, call, app.caller, app.now(), app.policy,
+                app.db(close_unfinished, call.call.id, app.caller, app.now(), app.policy,
                        on_done=lambda _r: (self.notify("Closed as partial."),
                                            self.action_refresh()))
             self.offer_resume(rest)

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from calls.outcomes import LABEL
 from tui import core
 
 
@@ -33,7 +34,7 @@ class ResumeScreen(ModalScreen[str | None]):
             yield Static(escape(core.describe_unfinished(self.call, self.app.now())))
             chosen = self.call.call.chosen_outcome
             if chosen is not None:
-                close = f"close it as {core.LABEL[chosen].lower()} (the outcome you picked)"
+                close = f"close it as {LABEL[chosen].lower()} (the outcome you picked)"
             elif self.call.call.connected_at:
                 close = "close it as partial"
             else:

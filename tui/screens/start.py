@@ -32,7 +32,7 @@ def load_start(store: Store, caller: str) -> StartInfo:
     count = count_customers(store)
     info = StartInfo(customers=count)
     if count:
-        from tui.core import unfinished
+        from calls.session import unfinished
 
         info.unfinished = unfinished(store, caller)
     return info

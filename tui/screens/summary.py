@@ -37,11 +37,11 @@ class ShiftSummaryScreen(ModalScreen[None]):
             + (f"  ({len(stats.nps)} answers)" if stats.nps else ""),
             f"Follow-ups made  {stats.followups}",
         ]
-        open_calls = [s.context for s in app.screen_stack
-                      if type(s).__name__ == "CallScreen" and s.context.handle.started]
-        for context in open_calls:
+        open_calls = [s.session for s in app.screen_stack
+                      if type(s).__name__ == "CallScreen" and s.session.call_id is not None]
+        for session in open_calls:
             lines.append("")
-            lines.append(f"[yellow]The call with {escape(context.customer.name)} is not "
+            lines.append(f"[yellow]The call with {escape(session.customer.name)} is not "
                          "finished: it is offered to resume when you start again.[/yellow]")
         if stats.outcomes:
             lines.append("")
@@ -55,14 +55,13 @@ class ShiftSummaryScreen(ModalScreen[None]):
 
     def action_quit_shift(self) -> None:
         app = self.app
-        from tui import core
+        from calls.session import release_untouched
         from tui.screens.call import CallScreen
 
         # A customer taken but not yet called goes back to the queue for the others; a
         # call in progress keeps its claim (the caller is offered to resume it).
-        handles = [s.context.handle for s in app.screen_stack
-                   if isinstance(s, CallScreen) and not s.context.handle.started]
-        app.db(core.release_untouched, handles, on_done=lambda _r: app.exit(app.stats),
+        sessions = [s.session for s in app.screen_stack if isinstance(s, CallScreen)]
+        app.db(release_untouched, sessions, on_done=lambda _r: app.exit(app.stats),
                on_error=lambda _e: app.exit(app.stats))
 
     def action_back(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -12,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from calls.outcomes import LABEL, Outcome
+from calls.session import CallSession, ChosenOutcome, WrapUpPlan, WrapUpResult
 from tui import core
 from tui.timeparse import format_local, zone_of
 from tui.widgets.shift_bar import ShiftBar
@@ -26,11 +28,13 @@ class WrapUpScreen(Screen[str | None]):
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True, tooltip="Add a follow-up by hand", id="wrapup-add-followup"),
     ]
 
-    def __init__(self, context: core.CallContext, pending: core.PendingOutcome) -> None:
+    def __init__(self, session: CallSession, chosen: ChosenOutcome,
+                 notes_now: Callable[[], str]) -> None:
         super().__init__()
-        self.context = context
-        self.pending = pending
-        self.zone = zone_of(context.customer.time_zones)
+        self.session = session
+        self.chosen = chosen
+        self.notes_now = notes_now          # the notes as typed right now (the call screen's)
+        self.zone = zone_of(session.customer.time_zones)
         self._saving = False
 
     def compose(self) -> ComposeResult:
@@ -43,50 +47,53 @@ class WrapUpScreen(Screen[str | None]):
     def on_mount(self) -> None:
         self._draw()
 
+    def _plan(self) -> WrapUpPlan:
+        return self.session.plan_wrap_up(self.app.now(), self.notes_now(), self.chosen)
+
     def _draw(self) -> None:
-        ctx, pending = self.context, self.pending
-        outcome = pending.outcome
-        name = escape(ctx.customer.name or ctx.customer.ref)
+        session, chosen = self.session, self.chosen
+        customer = session.customer
+        outcome = chosen.outcome
+        plan = self._plan()
+        name = escape(customer.name or customer.ref)
         title = f"[b]Wrap-up:[/b] {name} — [b]{LABEL[outcome]}[/b]"
         lines: list[str] = []
         now = self.app.now()
-        if outcome is Outcome.CALLBACK and pending.callback is not None:
-            who = "personal (you)" if pending.callback.personal else "anyone"
+        if outcome.spec.needs_callback and chosen.callback_at is not None:
+            who = "personal (you)" if chosen.callback_personal else "anyone"
             lines.append(
-                f"Call back {format_local(pending.callback.at, self.zone, now)} their time"
+                f"Call back {format_local(chosen.callback_at, self.zone, now)} their time"
                 f" ({self.zone.key}), {who}."
             )
-        if outcome is Outcome.DO_NOT_CALL:
-            lines.append(f"{escape(ctx.national or ctx.customer.phone or '')} goes on the "
-                         f"do-not-call list: {escape(pending.dnc_reason or '')}")
+        number = core.national_format(customer.phone) or customer.phone or ""
+        if outcome.spec.dnc:
+            lines.append(f"{escape(number)} goes on the "
+                         f"do-not-call list: {escape(chosen.dnc_reason or '')}")
         if outcome is Outcome.WRONG_NUMBER:
-            if pending.new_number:
-                lines.append(f"Number corrected to {escape(pending.new_number)}.")
+            if chosen.new_number:
+                lines.append(f"Number corrected to {escape(chosen.new_number)}.")
             else:
                 lines.append("The number is marked wrong; the customer leaves the queue "
                              "until someone corrects it.")
-        answers = core.answer_lines(self.context.session)
         lines.append("")
-        if answers:
+        if plan.answers:
             lines.append("[b]Answers[/b]")
-            for question, value in answers:
-                lines.append(f"  {escape(question)}: [b]{escape(value)}[/b]")
+            for answer in plan.answers:
+                lines.append(f"  {escape(answer.key)}: [b]{escape(answer.display)}[/b]")
         elif outcome in (Outcome.COMPLETED, Outcome.PARTIAL):
             lines.append("[dim]No answers recorded.[/dim]")
-        specs = core.rule_followups(self.context.session, outcome, now)
-        made = self.context.followups_made
-        if specs or made:
+        made = session.hand_followups
+        if plan.rule_followups or made:
             lines.append("")
             lines.append("[b]Follow-ups[/b]")
-            for spec in specs:
+            for spec in plan.rule_followups:
                 lines.append(f"  + {escape(core.describe_spec(spec))} [dim](from the script)[/dim]")
             for f in made:
                 lines.append(f"  ✓ {escape(f.kind.replace('_', ' '))} [dim](added by you)[/dim]")
-        notes = self.context.notes_now()
-        if notes.strip():
+        if plan.notes.strip():
             lines.append("")
             lines.append("[b]Notes[/b]")
-            lines.append(escape(notes.strip()))
+            lines.append(escape(plan.notes.strip()))
         lines.append("")
         lines.append("[b]Enter[/b]: save and take the next customer · [b]Esc[/b]: back to the call")
         self.query_one("#wrapup-title", Static).update(title)
@@ -104,9 +111,7 @@ class WrapUpScreen(Screen[str | None]):
         self._saving = True
         self.refresh_bindings()
         app = self.app
-        specs = core.rule_followups(self.context.session, self.pending.outcome, app.now())
-        app.db(core.finish_call, self.context.handle, self.pending, specs, app.now(),
-               self.context.notes_now(), core.final_answers(self.context.session),
+        app.db(self.session.wrap_up, app.now(), self._plan(),
                on_done=self._saved, on_error=self._failed)
 
     def _failed(self, exc: Exception) -> None:
@@ -114,11 +119,11 @@ class WrapUpScreen(Screen[str | None]):
         self.refresh_bindings()
         self.app.show_error(exc)
 
-    def _saved(self, result: core.FinishResult) -> None:
+    def _saved(self, result: WrapUpResult) -> None:
         app = self.app
-        app.stats.add(self.pending.outcome, nps=core.nps_value(self.context.session, self.pending.outcome),
-                      followups=len(result.followups) + len(self.context.followups_made))
-        for line in result.messages:
+        app.stats.add(self.chosen.outcome, nps=result.nps,
+                      followups=len(result.followups) + len(self.session.hand_followups))
+        for line in core.wrap_up_messages(result):
             app.notify(line, timeout=6)
         self.dismiss("done")
 
@@ -130,13 +135,12 @@ class WrapUpScreen(Screen[str | None]):
         def drafted(draft: Any) -> None:
             if draft is None:
                 return
-            app.db(core.add_hand_followup, self.context.handle, draft, app.caller, app.now(),
-                   on_done=added)
+            app.db(self.session.add_followup, draft.kind, app.now(), owner=draft.owner,
+                   due_at=draft.due_at, note=draft.note, on_done=added)
 
-        def added(followup: Any) -> None:
-            self.context.followups_made.append(followup)
+        def added(_followup: Any) -> None:
             self._draw()
 
         app.push_screen(
-            FollowupScreen(app.caller, self.context.customer.owner, self.zone, app.now()), drafted
+            FollowupScreen(app.caller, self.session.customer.owner, self.zone, app.now()), drafted
         )

@@ -306,10 +306,11 @@ class TextAnswer(Input):
             return False
         return super().check_action(action, parameters)
 
-    def configure(self, qtype: str, value: Any = None) -> None:
-        """Prepare for a question of type ``qtype`` with its current answer."""
+    def configure(self, qtype: str, value: Any = None, placeholder: str | None = None) -> None:
+        """Prepare for a question of type ``qtype`` with its current answer (``placeholder``:
+        the type's own hint, else one of PLACEHOLDERS)."""
         self.qtype = qtype
-        self.placeholder = self.PLACEHOLDERS.get(qtype, self.PLACEHOLDERS["text"])
+        self.placeholder = placeholder or self.PLACEHOLDERS.get(qtype, self.PLACEHOLDERS["text"])
         self.value = "" if value is None else str(value)
         self.cursor_position = len(self.value)
 

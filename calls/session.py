@@ -1,0 +1,611 @@
+"""The call session: the one way to work a call, from taking a customer to the wrap-up.
+
+A :class:`CallSession` is one call as a seat sees it. It is made by taking a customer
+(:meth:`CallSession.take_next`, :meth:`CallSession.take`), by picking an unfinished call
+up again (:meth:`CallSession.resume`) or, for a call made outside the app, by
+:meth:`CallSession.open`. Every step takes ``now`` and the store where it writes, and
+returns dataclasses:
+
+- **deciding** steps are pure and instant (they validate and move the script along):
+  :meth:`answer`, :meth:`skip`, :meth:`back`, :meth:`forward`, :meth:`choose`,
+  :meth:`plan_wrap_up`. A seat runs them where the caller types, so the next key already
+  sees the next question;
+- **writing** steps take the store: :meth:`connect`, :meth:`save` (one answer, the moment
+  it is given), :meth:`save_notes`, :meth:`keep_outcome` (the outcome is kept the moment
+  it is picked, in ``calls.chosen_outcome``), :meth:`add_followup`, :meth:`keep_claim`,
+  :meth:`give_back`, and :meth:`wrap_up`, which writes the answers, the outcome and what it
+  implies, the rule follow-ups and a corrected number in ONE transaction: a failure in the
+  middle leaves nothing of it written.
+
+The call row is made by the first write (a customer taken and given back leaves no call
+record), with ``started_at`` = the moment the customer was taken.
+
+A seat runs the writing steps on its database thread, in the order they were asked for;
+:meth:`record_answer` and :func:`log_call` combine the two kinds for callers that do not
+type (``carecall log-call``, the floor benchmark).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from calls.calling import (
+    CallRecord,
+    call_history,
+    check_outcome,
+    correct_number,
+    get_call,
+    mark_connected,
+    record_outcome,
+    start_call,
+    unfinished_calls,
+)
+from calls.calling import choose_outcome as keep_chosen_outcome
+from calls.calling import save_notes as store_notes
+from calls.errors import UserError
+from calls.followups import (
+    Followup,
+    add_followup,
+    apply_rule_followups,
+    list_followups,
+    recovery_context,
+)
+from calls.models import Customer
+from calls.outcomes import CONTACT, Outcome
+from calls.policy import DEFAULT_POLICY, Policy
+from calls.queue import (
+    claim_customer,
+    claim_next,
+    explain,
+    queue_entry,
+    renew_claim,
+    skip_customer,
+)
+from calls.queue import release as release_claim
+from calls.store import Store
+from calls.store.customers import get_customer
+from calls.store.scripts import answers_for_call, delete_answer, store_script
+from calls.store.scripts import save_answer as store_answer
+from calls.survey import (
+    Answered,
+    AnswerError,
+    FollowupSpec,
+    Question,
+    Script,
+    SurveySession,
+    load_script,
+    occasion_context,
+    stored_script,
+    to_stored,
+)
+
+# Which shipped script a queue reason calls for, when the seat names none.
+SCRIPT_FOR_REASON = {
+    "recovery": "recovery",
+    "thank_you": "thank_you",
+    "purchase": "thank_you",
+    "occasion": "occasion",
+    "birthday": "occasion",
+    "anniversary": "occasion",
+}
+DEFAULT_SCRIPT = "quarterly"
+
+def pick_script(script_name: str | None, reason_codes: list[str] | tuple[str, ...]) -> Script:
+    """The script for a call: the one named, else the one the first reason calls for."""
+    if script_name:
+        return load_script(script_name)
+    for code in reason_codes:
+        name = SCRIPT_FOR_REASON.get(code)
+        if name:
+            return load_script(name)
+    return load_script(DEFAULT_SCRIPT)
+
+
+def rules_apply(outcome: Outcome) -> bool:
+    """Whether the script's rules make follow-ups after a call with this outcome (the
+    outcome table's ``rules``: the customer answered questions)."""
+    return Outcome(outcome).spec.rules
+
+
+# -- what the steps return --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChosenOutcome:
+    """The outcome the caller picked, with what it carries (validated by :meth:`choose`)."""
+
+    outcome: Outcome
+    callback_at: datetime | None = None   # the moment the customer asked for (callback)
+    callback_personal: bool = True        # only this caller makes the callback
+    dnc_reason: str | None = None         # what the customer said (do not call)
+    new_number: str | None = None         # the right number, when the caller got it
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One answer on the path as the wrap-up shows it and writes it."""
+
+    key: str
+    qtype: str
+    stored: Any          # JSON-ready value (None = skipped)
+    display: str         # in words; "(skipped)" for a skip
+
+
+@dataclass(frozen=True)
+class WrapUpPlan:
+    """What :meth:`CallSession.wrap_up` will write: shown to the caller before they confirm."""
+
+    chosen: ChosenOutcome
+    answers: tuple[AnswerLine, ...]
+    rule_followups: tuple[FollowupSpec, ...]
+    notes: str
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.chosen.outcome
+
+
+@dataclass(frozen=True)
+class WrapUpResult:
+    """What the wrap-up wrote, and when the customer can be called again."""
+
+    call: CallRecord
+    customer: Customer
+    followups: tuple[Followup, ...]           # made by the script's rules
+    next_callable_at: datetime | None         # None: not before the next cycle / never
+    nps: int | None                           # the call's NPS answer, if any
+
+
+@dataclass(frozen=True)
+class UnfinishedCall:
+    """A call this caller started and never ended (a terminal died mid-call)."""
+
+    call: CallRecord
+    customer: Customer
+    answers: int                              # how many answers were saved
+
+
+# -- the session --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class CallSession:
+    """One call from taking the customer to the wrap-up (see the module doc)."""
+
+    customer: Customer
+    caller: str
+    policy: Policy
+    script: Script
+    survey: SurveySession
+    taken_at: datetime
+    reason: str | None = None                 # the queue reason code the call is for
+    reasons: tuple[str, ...] = ()             # why now, in words
+    history: tuple[CallRecord, ...] = ()      # the customer's earlier calls, newest first
+    followups: tuple[Followup, ...] = ()      # the customer's open follow-ups
+    call_id: int | None = None
+    connected: bool = False
+    notes: str = ""
+    chosen: ChosenOutcome | None = None
+    resumed: bool = False
+    hand_followups: list[Followup] = field(default_factory=list)
+    ended: bool = False
+
+    # -- taking a customer ----------------------------------------------------------
+
+    @classmethod
+    def _make(cls, store: Store, customer: Customer, caller: str, now: datetime,
+              policy: Policy, script: Script, reason_codes: list[str], reasons: list[str],
+              *, answers: dict | None = None, exclude_call: int | None = None) -> CallSession:
+        days_ahead = getattr(getattr(policy, "occasions", None), "days_ahead", 14)
+        context: dict = dict(occasion_context(customer, now, days_ahead=days_ahead))
+        fix = recovery_context(store, customer.id)
+        if fix:
+            context["fix"] = fix
+        survey = SurveySession(script, customer, caller, answers, context=context, now=now)
+        history = tuple(c for c in call_history(store, customer.id) if c.id != exclude_call)
+        return cls(
+            customer=customer, caller=caller, policy=policy, script=script, survey=survey,
+            taken_at=now, reason=reason_codes[0] if reason_codes else None,
+            reasons=tuple(reasons), history=history,
+            followups=tuple(list_followups(store, customer_id=customer.id)),
+        )
+
+    @classmethod
+    def take_next(cls, store: Store, caller: str, now: datetime,
+                  policy: Policy = DEFAULT_POLICY, script: str | None = None
+                  ) -> CallSession | None:
+        """Claim the top of the caller's queue; None when nobody can be called now.
+
+        ``script``: a script name or path for every call, else the reason picks it.
+        """
+        entry = claim_next(store, caller, now, policy)
+        if entry is None:
+            return None
+        codes = list(entry.reason_codes)
+        return cls._make(store, entry.customer, caller, now, policy, pick_script(script, codes),
+                         codes, [str(r) for r in entry.reasons])
+
+    @classmethod
+    def take(cls, store: Store, customer_id: int, caller: str, now: datetime,
+             policy: Policy = DEFAULT_POLICY, script: str | None = None, *,
+             reason_codes: list[str] | None = None) -> CallSession:
+        """Claim one chosen customer. UserError when another caller has them or they cannot
+        be called now. ``reason_codes``: the reasons of the queue row the caller picked (they
+        choose the script); else the queue's reasons for the customer now."""
+        if not claim_customer(store, customer_id, caller, now, policy):
+            why = explain(store, customer_id, caller, now, policy)
+            detail = "; ".join(why.blockers) or "not callable now"
+            raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
+        why = explain(store, customer_id, caller, now, policy)
+        if reason_codes is None:
+            reason_codes = list(queue_entry(store, customer_id, caller, now, policy).reason_codes)
+        return cls._make(store, why.customer, caller, now, policy,
+                         pick_script(script, reason_codes), list(reason_codes),
+                         list(why.reasons))
+
+    @classmethod
+    def resume(cls, store: Store, call_id: int, caller: str, now: datetime,
+               policy: Policy = DEFAULT_POLICY, script: str | None = None) -> CallSession:
+        """Pick an unfinished call of this caller up again: the same script version, its
+        answers, notes and picked outcome. UserError when another caller holds the customer."""
+        call = _own_unfinished(store, call_id, caller)
+        customer = get_customer(store, call.customer_id)
+        if customer is None:
+            raise UserError(f"call #{call_id}: the customer is gone")
+        if not renew_claim(store, call.customer_id, caller, now, policy):
+            raise UserError(f"{customer.name or customer.ref} is being called by another "
+                            "caller now")
+        if call.script_id is not None:
+            used = stored_script(store, call.script_id)
+        else:
+            used = pick_script(script, [call.reason] if call.reason else [])
+        why = "resumed call" + (f" ({call.reason.replace('_', ' ')})" if call.reason else "")
+        session = cls._make(store, customer, caller, now, policy, used,
+                            [call.reason] if call.reason else [], [why],
+                            answers=answers_for_call(store, call.id), exclude_call=call.id)
+        session.call_id = call.id
+        session.taken_at = call.started_at
+        session.connected = call.connected_at is not None
+        session.notes = call.notes or ""
+        session.resumed = True
+        if call.chosen_outcome is not None:
+            session.chosen = ChosenOutcome(call.chosen_outcome, call.callback_at,
+                                           bool(call.callback_personal)
+                                           if call.callback_personal is not None else True)
+        return session
+
+    @classmethod
+    def open(cls, store: Store, customer: Customer | int | str, caller: str, now: datetime,
+             policy: Policy = DEFAULT_POLICY, script: str | None = None) -> CallSession:
+        """A call made outside the queue (a callback from a mobile, an inbound call): no
+        claim and no calling window; starting it still refuses a customer who must not be
+        called or whom another caller holds. ``customer``: an id, a ref or a Customer."""
+        if not caller:
+            raise UserError("a call needs a caller name")
+        found = customer if isinstance(customer, Customer) else get_customer(store, customer)
+        if found is None:
+            raise UserError(f"no customer {customer!r}")
+        codes = list(queue_entry(store, found.id, caller, now, policy).reason_codes)
+        return cls._make(store, found, caller, now, policy, pick_script(script, codes), codes,
+                         [])
+
+    # -- the script (pure) -------------------------------------------------------------
+
+    def current(self) -> Question | None:
+        """The question to read now; None when the script is done."""
+        return self.survey.current()
+
+    def answer(self, key: str | None, value: Any) -> Answered:
+        """Validate an answer (keyboard text or a typed value) to ``key`` (None: the current
+        question) and move the script on; AnswerError says why a value is refused. Write
+        the returned change with :meth:`save`."""
+        return self.survey.answer(self._key(key), value)
+
+    def skip(self, key: str | None = None) -> Answered:
+        """Skip an optional question (AnswerError for a required one); write it with
+        :meth:`save`."""
+        return self.survey.skip(self._key(key))
+
+    def answer_all(self, answers: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> None:
+        """Validate answers given all at once (a call logged afterwards): (key, text) pairs
+        in any order, applied in the script's order; optional questions left out before a
+        given one count as skipped. UserError names the answer and what is wrong. Pure:
+        :meth:`wrap_up` writes them."""
+        order = {key: i for i, key in enumerate(self.script.keys)}
+        seen: set[str] = set()
+        for key, _value in answers:
+            if key not in order:
+                raise UserError(f"answer {key}: script {self.script.name} "
+                                f"v{self.script.version} has no question {key!r} "
+                                f"(its questions: {', '.join(self.script.keys)})")
+            if key in seen:
+                raise UserError(f"answer {key}: given twice")
+            seen.add(key)
+        for key, value in sorted(answers, key=lambda pair: order[pair[0]]):
+            try:
+                self._skip_optional_before(key)
+                self.answer(key, value)
+            except AnswerError as exc:
+                raise UserError(f"answer {key}={value}: {exc.reason}") from None
+
+    def _skip_optional_before(self, key: str | None) -> None:
+        """Skip open optional questions up to ``key`` (None: to the end of the script)."""
+        while (current := self.current()) is not None and current.key != key \
+                and not current.required:
+            path = [step.key for step in self.survey.path()]
+            if key is not None and (key not in path
+                                    or path.index(key) < path.index(current.key)):
+                return
+            self.survey.skip(current.key)
+
+    def back(self) -> Question | None:
+        """Back to the previous question to change its answer (None at the first)."""
+        return self.survey.back()
+
+    def forward(self) -> Question | None:
+        """Leave the earlier answer as it is and go on where the call was."""
+        return self.survey.forward()
+
+    def _key(self, key: str | None) -> str:
+        if key is not None:
+            return key
+        question = self.survey.current()
+        if question is None:
+            raise AnswerError("there is no question left to answer")
+        return question.key
+
+    def value(self, key: str) -> Any:
+        """The current answer to a question on the path (None if unanswered or skipped)."""
+        return self.survey.value(key)
+
+    def answer_lines(self) -> tuple[AnswerLine, ...]:
+        """The answers on the path, skips included, in path order."""
+        return tuple(
+            AnswerLine(step.key, step.question.type, to_stored(step.value),
+                       step.display if step.state == "answered" else "(skipped)")
+            for step in self.survey.path() if step.state != "open"
+        )
+
+    def nps(self) -> int | None:
+        """The call's NPS answer, if the customer gave one."""
+        for step in self.survey.path():
+            if step.question.type == "nps" and step.state == "answered":
+                return step.value
+        return None
+
+    # -- writing steps -----------------------------------------------------------------
+
+    def _ensure_started(self, store: Store) -> int:
+        """The call's id, starting the call (and storing its script version) on first use."""
+        if self.call_id is None:
+            with store.write():
+                script_id = store_script(store, self.script, self.taken_at, by=self.caller)
+                self.call_id = start_call(store, self.customer.id, self.caller, self.taken_at,
+                                          script_id=script_id, reason=self.reason,
+                                          policy=self.policy)
+        return self.call_id
+
+    def start(self, store: Store) -> int:
+        """Start the call now (the caller dials); returns its id. The other writing steps
+        start it themselves when needed."""
+        return self._ensure_started(store)
+
+    def connect(self, store: Store, now: datetime) -> None:
+        """The customer (or someone) answered."""
+        with store.write():
+            mark_connected(store, self._ensure_started(store), now)
+        self.connected = True
+
+    def save(self, store: Store, change: Answered, now: datetime) -> None:
+        """Write one answer (or skip) and delete the answers the change took off the path."""
+        with store.write():
+            call_id = self._ensure_started(store)
+            store_answer(store, call_id, change.key, change.qtype, change.stored, now)
+            for key in change.dropped:
+                delete_answer(store, call_id, key)
+
+    def record_answer(self, store: Store, key: str | None, value: Any,
+                      now: datetime) -> Answered:
+        """Validate and write one answer at once (:meth:`answer` then :meth:`save`)."""
+        change = self.answer(key, value)
+        self.save(store, change, now)
+        return change
+
+    def save_notes(self, store: Store, text: str, now: datetime) -> None:
+        """Write the call's notes as they stand."""
+        with store.write():
+            store_notes(store, self._ensure_started(store), text)
+        self.notes = text
+
+    def choose(self, outcome: Outcome | str, *, callback_at: datetime | None = None,
+               callback_personal: bool = True, dnc_reason: str | None = None,
+               new_number: str | None = None) -> ChosenOutcome:
+        """Validate the outcome the caller picked (UserError says what is missing); keep it
+        with :meth:`keep_outcome` and end the call with :meth:`wrap_up`."""
+        code = check_outcome(outcome, callback_at)
+        if new_number is not None and code is not Outcome.WRONG_NUMBER:
+            raise UserError("a corrected number only goes with the wrong_number outcome")
+        chosen = ChosenOutcome(code, callback_at, callback_personal,
+                               (dnc_reason or "").strip() or None,
+                               (new_number or "").strip() or None)
+        self.chosen = chosen
+        return chosen
+
+    def keep_outcome(self, store: Store, chosen: ChosenOutcome) -> None:
+        """Write the picked outcome at once (the call ends at wrap-up; a terminal that dies
+        in between leaves it for the resume prompt)."""
+        with store.write():
+            keep_chosen_outcome(store, self._ensure_started(store), chosen.outcome,
+                                callback_at=chosen.callback_at,
+                                callback_personal=chosen.callback_personal)
+        self.chosen = chosen
+
+    def add_followup(self, store: Store, kind: str, now: datetime, *, owner: str | None = None,
+                     due_at: datetime | None = None, note: str = "") -> Followup:
+        """A follow-up the caller adds by hand during the call (linked to the call)."""
+        with store.write():
+            made = add_followup(store, kind=kind, customer_id=self.customer.id, owner=owner,
+                                due_at=due_at, details=note, now=now,
+                                call_id=self._ensure_started(store), created_by=self.caller,
+                                source="hand")
+        self.hand_followups.append(made)
+        self.followups = tuple(f for f in self.followups if f.id != made.id) + (made,)
+        return made
+
+    def keep_claim(self, store: Store, now: datetime) -> bool:
+        """Renew the caller's lease on the customer while the call lasts; False when another
+        caller holds them now."""
+        return renew_claim(store, self.customer.id, self.caller, now, self.policy)
+
+    def give_back(self, store: Store, now: datetime) -> None:
+        """Skip the customer: give them back to the queue without a call outcome."""
+        skip_customer(store, self.caller, self.customer.id, now, self.policy)
+
+    # -- the wrap-up -----------------------------------------------------------------
+
+    def plan_wrap_up(self, now: datetime, notes: str | None = None,
+                     chosen: ChosenOutcome | None = None) -> WrapUpPlan:
+        """What the wrap-up will write for the picked outcome (pure): the answers on the
+        path, the follow-ups the script's rules make (none without answers, or for an
+        outcome where nobody answered questions) and the notes."""
+        chosen = chosen or self.chosen
+        if chosen is None:
+            raise UserError("pick an outcome first")
+        answers = self.answer_lines()
+        specs: tuple[FollowupSpec, ...] = ()
+        if rules_apply(chosen.outcome) and self.survey.answers():
+            specs = tuple(self.survey.followups(now))
+        return WrapUpPlan(chosen, answers, specs, self.notes if notes is None else notes)
+
+    def wrap_up(self, store: Store, now: datetime, plan: WrapUpPlan | None = None) -> WrapUpResult:
+        """End the call: in one transaction, start it if needed, write the answers on the
+        path (again: a background write that failed is mended), end the call with its
+        outcome (queue state, DNC, callback, what the call answered), the rule follow-ups
+        and a corrected number. Nothing of it is written if any part fails."""
+        plan = plan or self.plan_wrap_up(now)
+        chosen = plan.chosen
+        notes = plan.notes
+        if chosen.outcome is Outcome.DO_NOT_CALL and chosen.dnc_reason:
+            notes = (notes.rstrip() + "\n" if notes.strip() else "") + \
+                f"Do not call: {chosen.dnc_reason}"
+        started_here = self.call_id is None
+        try:
+            with store.write():
+                call_id = self._ensure_started(store)
+                if chosen.outcome.spec.connected and not self.connected:
+                    mark_connected(store, call_id, now)
+                _sync_answers(store, call_id, plan.answers, now)
+                record = record_outcome(
+                    store, call_id, chosen.outcome, now, policy=self.policy,
+                    callback_at=chosen.callback_at, callback_personal=chosen.callback_personal,
+                    notes=notes)
+                made = (apply_rule_followups(store, call_id, list(plan.rule_followups),
+                                             self.caller, now)
+                        if plan.rule_followups else [])
+                if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
+                    correct_number(store, self.customer.id, chosen.new_number, now)
+        except BaseException:
+            if started_here:
+                self.call_id = None   # rolled back with the rest
+            raise
+        self.ended = True
+        self.connected = self.connected or chosen.outcome.spec.connected
+        customer = get_customer(store, self.customer.id) or self.customer
+        next_at = None
+        if chosen.outcome not in (Outcome.COMPLETED, Outcome.DO_NOT_CALL):
+            why = explain(store, self.customer.id, self.caller, now, self.policy)
+            if why.next_callable_at is not None and why.next_callable_at > now:
+                next_at = why.next_callable_at
+        return WrapUpResult(record, customer, tuple(made), next_at, self.nps())
+
+
+def _sync_answers(store: Store, call_id: int, answers: tuple[AnswerLine, ...],
+                  now: datetime) -> None:
+    stored = answers_for_call(store, call_id)
+    keep = {line.key for line in answers}
+    for line in answers:
+        if line.key not in stored or stored[line.key] != line.stored:
+            store_answer(store, call_id, line.key, line.qtype, line.stored, now)
+    for key in stored:
+        if key not in keep:
+            delete_answer(store, call_id, key)
+
+
+def _own_unfinished(store: Store, call_id: int, caller: str) -> CallRecord:
+    call = get_call(store, call_id)
+    if call.caller != caller:
+        raise UserError(f"call #{call_id} is {call.caller}'s, not {caller}'s")
+    if call.ended_at is not None:
+        raise UserError(f"call #{call_id} has already ended")
+    return call
+
+
+# -- unfinished calls and leftovers ------------------------------------------------------
+
+
+def unfinished(store: Store, caller: str) -> list[UnfinishedCall]:
+    """The caller's unfinished calls (a terminal died mid-call), oldest first."""
+    out = []
+    for call in unfinished_calls(store, caller):
+        customer = get_customer(store, call.customer_id)
+        if customer is not None:
+            out.append(UnfinishedCall(call, customer, len(answers_for_call(store, call.id))))
+    return out
+
+
+def close_unfinished(store: Store, call_id: int, caller: str, now: datetime,
+                     policy: Policy = DEFAULT_POLICY) -> CallRecord:
+    """End an unfinished call with the outcome the caller had picked, else as partial (or
+    no answer if nobody had answered)."""
+    call = _own_unfinished(store, call_id, caller)
+    chosen = call.chosen_outcome
+    if chosen is not None and (chosen is not Outcome.CALLBACK or call.callback_at):
+        # The caller had picked an outcome before the terminal died: keep their word.
+        return record_outcome(store, call.id, chosen, now, policy=policy,
+                              callback_at=call.callback_at,
+                              callback_personal=bool(call.callback_personal)
+                              if call.callback_personal is not None else True)
+    outcome = Outcome.PARTIAL if call.connected_at else Outcome.NO_ANSWER
+    return record_outcome(store, call.id, outcome, now, policy=policy)
+
+
+def release_untouched(store: Store, sessions: list[CallSession]) -> None:
+    """Give back customers that were taken but never called (the shift is ending)."""
+    for session in sessions:
+        if session.call_id is None:
+            release_claim(store, session.caller, session.customer.id)
+
+
+# -- a call made outside the app ---------------------------------------------------------
+
+
+def log_call(store: Store, customer: int | str, outcome: Outcome | str, caller: str,
+             now: datetime, policy: Policy = DEFAULT_POLICY, *,
+             answers: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+             notes: str | None = None, script: str | None = None,
+             callback_at: datetime | None = None,
+             callback_personal: bool = True) -> WrapUpResult:
+    """Record a call made outside the app (``carecall log-call``), exactly as the app
+    would have: the same session, validation and wrap-up, in one transaction.
+
+    ``answers`` are (question key, text) pairs in any order; each is validated against the
+    script (the one named, else the one the customer's queue reason calls for). Optional
+    questions left out before a given one count as skipped. UserError names what is wrong.
+    """
+    session = CallSession.open(store, customer, caller, now, policy, script)
+    chosen = session.choose(outcome, callback_at=callback_at,
+                            callback_personal=callback_personal)
+    if answers and chosen.outcome not in CONTACT:
+        talk = ", ".join(o.value for o in Outcome if o in CONTACT)
+        raise UserError(f"answers go with an outcome where the customer was reached ({talk}),"
+                        f" not {chosen.outcome.value}")
+    session.answer_all(answers)
+    if chosen.outcome is Outcome.COMPLETED:
+        session._skip_optional_before(None)
+        if session.current() is not None:
+            left = ", ".join(session.survey.missing())
+            raise UserError(f"completed means the script was finished; not answered: {left} "
+                            "(log it as partial, or give those answers)")
+    return session.wrap_up(store, now, session.plan_wrap_up(now, notes or ""))

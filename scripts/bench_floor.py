@@ -1,0 +1,477 @@
+"""A simulated call floor: many seats work one database through the core call session.
+
+Each run copies a prepared database (the queue benchmark's generator, 100,000 customers
+by default; built once in bench-out/) and starts:
+
+- ``--procs`` caller processes, each working ``seats / procs`` seats. A seat does what a
+  caller does, through ``calls.session.CallSession`` only: take the next customer, dial,
+  connect (4 in 5) or an outcome for nobody answering, eight answers (each written at
+  once), a note, an outcome (kept at once), now and then a follow-up by hand or a
+  callback, the wrap-up (one transaction), next. Between steps a seat waits a compressed
+  human pause (``--speed``: 20 means a step every 0.75 s per seat instead of 15 s);
+- one supervisor process refreshing the dashboard (``calls.reports.build_dashboard``)
+  every ``--dashboard-every`` seconds;
+- one import process importing a fresh list of customers (staged and merged) in a loop.
+
+A process runs its seats one step at a time (each seat has its own connection, like a
+seat's own process would); the latency of a step is the time the core call took, the
+figure a caller feels on top of drawing. The lag of the simulator itself (a step starting
+later than planned) is printed too: when it grows, the machine is saturated.
+
+It prints per-step p50/p99 latency, calls per second, and three counts that must be 0:
+customers handed to two seats at once, writes lost (a call or answer a seat was told was
+saved and the database does not hold) and "database is locked" errors reaching a caller.
+The reference in the same run: the same core steps by one seat alone on the same data.
+
+    python scripts/bench_floor.py [--seats 50,100,200,400] [--procs 4] [--seconds 30]
+                                  [--speed 20] [--customers 100000] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import heapq
+import importlib.util
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from calls.outcomes import Outcome
+from calls.policy import DEFAULT_POLICY
+from calls.session import CallSession
+from calls.store import Store, is_locked_error
+from calls.survey import AnswerError
+from calls.survey.types import question_type
+
+OUT = HERE.parent / "bench-out"
+STEPS = ("take", "connect", "answer", "note", "outcome", "followup", "wrap_up")
+HUMAN_STEP_SECONDS = 15.0   # a caller's step every ~15 s: a 3-4 minute call of ~14 steps
+
+
+def _bench_queue():
+    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _answer_for(question, rng: random.Random):
+    """A plausible answer a customer gives, as a caller would type it."""
+    unit = question_type(question.type)
+    if unit.pad == "scale" and unit.scale:
+        low, high = unit.scale
+        return str(rng.choice(range(low, high + 1)))
+    if unit.pad == "yes_no":
+        return rng.choice(["y", "n"])
+    if unit.pad == "choice":
+        return str(rng.randint(1, len(question.options)))
+    if question.type == "number":
+        return str(rng.randint(int(question.min or 0), int(question.max or 100)))
+    if question.type == "date":
+        return "2026-04-01"
+    return rng.choice(["fine", "quick delivery", "price went up", "nothing", "the new range"])
+
+
+class Seat:
+    """One caller working calls through the session, one step per ``step()``."""
+
+    def __init__(self, name: str, db: Path, clock, rng: random.Random, log: dict):
+        self.name = name
+        self.store = Store.open(db)
+        self.clock = clock
+        self.rng = rng
+        self.log = log
+        self.session: CallSession | None = None
+        self.plan: list[str] = []
+        self.answers_left = 0
+
+    def _timed(self, step: str, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if is_locked_error(exc):
+                self.log["locked"] += 1
+            else:
+                self.log["errors"].append(f"{step}: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.log["lat"][step].append(time.perf_counter() - t0)
+
+    def step(self) -> None:
+        """The next thing this caller does."""
+        now = self.clock()
+        try:
+            if self.session is None:
+                self._take(now)
+            else:
+                self._next(now)
+        except Exception:  # noqa: BLE001 - logged in _timed; drop the call, take another
+            if self.session is not None and self.session.call_id is not None \
+                    and not self.session.ended:
+                self.log["abandoned"] += 1
+            self.session = None
+
+    def _take(self, now) -> None:
+        session = self._timed("take", CallSession.take_next, self.store, self.name, now,
+                              DEFAULT_POLICY, "quarterly")
+        if session is None:
+            self.log["empty"] += 1
+            return
+        self.session = session
+        self.log["taken"].append((session.customer.id, self.name, time.time()))
+        connect = self.rng.random() < 0.8
+        self.plan = ["connect", *["answer"] * 8, "note"] if connect else ["no_contact"]
+        if connect and self.rng.random() < 0.1:
+            self.plan.append("followup")
+        self.plan.append("outcome")
+        self.plan.append("wrap_up")
+
+    def _next(self, now) -> None:
+        s = self.session
+        action = self.plan.pop(0)
+        if action == "connect":
+            self._timed("connect", s.connect, self.store, now)
+        elif action == "answer":
+            question = s.current()
+            if question is None:
+                return
+            value = _answer_for(question, self.rng)
+            try:
+                change = s.answer(question.key, value)
+            except AnswerError:
+                change = s.skip(question.key) if not question.required else None
+            if change is not None:
+                self._timed("answer", s.save, self.store, change, now)
+                self.log["answers"] += 1
+        elif action == "note":
+            self._timed("note", s.save_notes, self.store, "customer in a good mood", now)
+        elif action == "followup":
+            self._timed("followup", s.add_followup, self.store, "send_info", now,
+                        owner=self.name, due_at=now + timedelta(days=1), note="price list")
+        elif action in ("outcome", "no_contact"):
+            if action == "no_contact":
+                outcome = self.rng.choice([Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL])
+                chosen = s.choose(outcome)
+            elif self.rng.random() < 0.08:
+                chosen = s.choose(Outcome.CALLBACK, callback_at=now + timedelta(days=1))
+            elif s.current() is None:
+                chosen = s.choose(Outcome.COMPLETED)
+            else:
+                chosen = s.choose(Outcome.PARTIAL)
+            self._timed("outcome", s.keep_outcome, self.store, chosen)
+            if action == "no_contact":
+                self.plan = ["wrap_up"]
+        elif action == "wrap_up":
+            result = self._timed("wrap_up", s.wrap_up, self.store, now)
+            self.log["calls"].append((result.call.id, s.customer.id, self.name,
+                                      result.call.outcome.value, len(s.answer_lines())))
+            self.log["released"].append((s.customer.id, self.name, time.time()))
+            self.session = None
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _start(ready, start) -> float:
+    """Wait until every process is ready; the moment all of them begin."""
+    ready.wait()
+    ready.wait()              # the parent has written the start time in between
+    t0 = start.value
+    time.sleep(max(0.0, t0 - time.time()))
+    return t0
+
+
+def _caller_process(index: int, seats: int, db: str, seconds: float, speed: float,
+                    base_iso: str, ready, start, out: str) -> None:
+    from calls.clock import from_iso
+
+    base = from_iso(base_iso)
+    rng = random.Random(1000 + index)
+    t0 = 0.0
+
+    def clock():
+        return base + timedelta(seconds=(time.time() - t0) * speed)
+
+    log = {"lat": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
+           "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": []}
+    pause = HUMAN_STEP_SECONDS / speed
+    team = [Seat(f"p{index}s{i}", Path(db), clock, rng, log) for i in range(seats)]
+    t0 = _start(ready, start)
+    # Each seat's first step comes at a random moment of its first pause.
+    heap = [(t0 + rng.uniform(0, pause), i) for i in range(seats)]
+    heapq.heapify(heap)
+    end = t0 + seconds
+    while heap:
+        due, i = heapq.heappop(heap)
+        if due >= end:
+            break
+        wait = due - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            log["lag"].append(-wait)
+        team[i].step()
+        heapq.heappush(heap, (time.time() + rng.uniform(0.5, 1.5) * pause, i))
+    for seat in team:
+        seat.close()
+    Path(out).write_text(json.dumps(log))
+
+
+def _supervisor_process(db: str, seconds: float, every: float, speed: float, base_iso: str,
+                        ready, start, out: str) -> None:
+    from calls.clock import from_iso
+    from calls.reports import build_dashboard
+
+    base = from_iso(base_iso)
+    store = Store.open(Path(db))
+    t0 = _start(ready, start)
+    lat, locked, errors = [], 0, []
+    while time.time() < t0 + seconds:
+        now = base + timedelta(seconds=(time.time() - t0) * speed)
+        start = time.perf_counter()
+        try:
+            build_dashboard(store, now, DEFAULT_POLICY)
+        except Exception as exc:  # noqa: BLE001
+            locked += is_locked_error(exc)
+            errors.append(str(exc))
+        lat.append(time.perf_counter() - start)
+        time.sleep(every)
+    store.close()
+    Path(out).write_text(json.dumps({"lat": lat, "locked": locked, "errors": errors}))
+
+
+def _import_process(db: str, seconds: float, rows: int, ready, start, out: str) -> None:
+    from calls.clock import now_utc
+    from calls.ingest.customers import ImportOptions, import_customers
+
+    store = Store.open(Path(db))
+    t0 = _start(ready, start)
+    lat, locked, errors, n = [], 0, [], 0
+    folder = Path(out).parent
+    while time.time() < t0 + seconds:
+        path = folder / f"import-{n}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["ref", "name", "company", "phone", "revenue"])
+            for i in range(rows):
+                w.writerow([f"N{n:02d}{i:06d}", f"New {n}-{i}", "Newco",
+                            f"+1212{(n * rows + i) % 10_000_000:07d}", 100 + i % 900])
+        start = time.perf_counter()
+        try:
+            import_customers(store, path, ImportOptions(workers=1), now_utc())
+        except Exception as exc:  # noqa: BLE001
+            locked += is_locked_error(exc)
+            errors.append(f"{type(exc).__name__}: {exc}")
+        lat.append(time.perf_counter() - start)
+        n += 1
+    store.close()
+    Path(out).write_text(json.dumps({"lat": lat, "locked": locked, "errors": errors,
+                                     "imports": n}))
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return values[k] * 1000
+
+
+def _handed_twice(taken: list, released: list) -> int:
+    """Customers two seats held at the same time (a take before the other's release)."""
+    events = [(t, 0, c, s) for c, s, t in taken] + [(t, 1, c, s) for c, s, t in released]
+    holder: dict[int, str] = {}
+    twice = 0
+    for _t, kind, customer, seat in sorted(events):
+        if kind == 0:
+            if customer in holder and holder[customer] != seat:
+                twice += 1
+            holder[customer] = seat
+        elif holder.get(customer) == seat:
+            del holder[customer]
+    return twice
+
+
+def _lost_writes(db: Path, calls: list) -> int:
+    """Calls a seat was told were wrapped up that the database lacks or holds otherwise."""
+    store = Store.open(db)
+    lost = 0
+    for call_id, customer_id, seat, outcome, answers in calls:
+        row = store.one("SELECT customer_id, caller, outcome, ended_at FROM calls WHERE id = ?",
+                        (call_id,))
+        if (row is None or row["customer_id"] != customer_id or row["caller"] != seat
+                or row["outcome"] != outcome or row["ended_at"] is None):
+            lost += 1
+            continue
+        held = store.scalar("SELECT count(*) FROM answers WHERE call_id = ?", (call_id,))
+        if held != answers:
+            lost += 1
+    store.close()
+    return lost
+
+
+def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
+    """The same steps by one seat alone: median ms per step."""
+    log = {"lat": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
+           "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0}
+    seat = Seat("ref", db, lambda: base, random.Random(1), log)
+    while len(log["calls"]) < calls:
+        seat.step()
+        if log["empty"] > 5:
+            break
+    seat.close()
+    return {s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v}
+
+
+def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
+        dashboard_every: float, import_rows: int) -> dict:
+    from calls.clock import to_iso
+
+    work = db.parent / f"floor-run-{seats}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    copy = work / "floor.db"
+    shutil.copy(db, copy)
+    procs = max(1, min(procs, seats))
+    per = [seats // procs + (1 if i < seats % procs else 0) for i in range(procs)]
+    ctx = mp.get_context("spawn")
+    ready = ctx.Barrier(procs + 3)
+    start = ctx.Value("d", 0.0)
+    children = [ctx.Process(target=_caller_process,
+                            args=(i, n, str(copy), seconds, speed, to_iso(base), ready, start,
+                                  str(work / f"caller-{i}.json")))
+                for i, n in enumerate(per)]
+    children.append(ctx.Process(target=_supervisor_process,
+                                args=(str(copy), seconds, dashboard_every, speed, to_iso(base),
+                                      ready, start, str(work / "supervisor.json"))))
+    children.append(ctx.Process(target=_import_process,
+                                args=(str(copy), seconds, import_rows, ready, start,
+                                      str(work / "import.json"))))
+    for child in children:
+        child.start()
+    ready.wait(timeout=300)        # every process has opened its connections
+    start.value = time.time() + 0.5   # everyone starts together
+    ready.wait(timeout=60)
+    for child in children:
+        child.join(timeout=seconds + 120)
+        if child.is_alive():
+            child.kill()
+    lat: dict[str, list[float]] = {s: [] for s in STEPS}
+    locked, errors, taken, released, calls, lag = 0, [], [], [], [], []
+    answers = empty = abandoned = 0
+    for i in range(procs):
+        path = work / f"caller-{i}.json"
+        if not path.exists():
+            errors.append(f"caller process {i} left no result")
+            continue
+        log = json.loads(path.read_text())
+        for s in STEPS:
+            lat[s] += log["lat"][s]
+        locked += log["locked"]
+        errors += log["errors"]
+        taken += log["taken"]
+        released += log["released"]
+        calls += log["calls"]
+        lag += log["lag"]
+        answers += log["answers"]
+        empty += log["empty"]
+        abandoned += log["abandoned"]
+    sup = json.loads((work / "supervisor.json").read_text()) \
+        if (work / "supervisor.json").exists() else {"lat": [], "locked": 0, "errors": []}
+    imp = json.loads((work / "import.json").read_text()) \
+        if (work / "import.json").exists() else {"lat": [], "locked": 0, "errors": [],
+                                                  "imports": 0}
+    result = {
+        "seats": seats, "procs": procs, "seconds": seconds, "speed": speed,
+        "calls": len(calls), "calls_per_s": len(calls) / seconds, "answers": answers,
+        "steps": sum(len(v) for v in lat.values()),
+        "lat": {s: (_pct(v, 0.5), _pct(v, 0.99), len(v)) for s, v in lat.items()},
+        "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
+        "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, imp["imports"]),
+        "lag_p99": _pct(lag, 0.99) if lag else 0.0,
+        "handed_twice": _handed_twice(taken, released),
+        "lost": _lost_writes(copy, calls),
+        "locked": locked + sup["locked"] + imp["locked"],
+        "errors": errors + sup["errors"] + imp["errors"],
+        "empty": empty, "abandoned": abandoned,
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seats", default="50,100,200,400")
+    ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--speed", type=float, default=20.0)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--dashboard-every", type=float, default=2.0)
+    ap.add_argument("--import-rows", type=int, default=2000)
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args(argv)
+    bq = _bench_queue()
+    OUT.mkdir(exist_ok=True)
+    db = OUT / f"floor_{args.customers}.db"
+    if args.rebuild or not db.exists():
+        print(f"building {db} ...", flush=True)
+        bq.build(db, args.customers)
+    base = bq.BASE
+    ref_db = OUT / "floor-ref.db"
+    shutil.copy(db, ref_db)
+    ref = reference(ref_db, base)
+    for extra in ("", "-wal", "-shm"):
+        Path(str(ref_db) + extra).unlink(missing_ok=True)
+    cores = os.cpu_count()
+    print(f"database: {db.name} ({args.customers:,} customers), {cores} cores; seats step every "
+          f"{HUMAN_STEP_SECONDS / args.speed:.2f} s (human pace x{args.speed:g}: one seat here "
+          f"is {args.speed:g} real seats of load); {args.seconds:g} s per run; a supervisor "
+          f"refreshes the dashboard every {args.dashboard_every:g} s and an import of "
+          f"{args.import_rows:,} customers runs in a loop\n")
+    print("reference, one seat alone (median ms): "
+          + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()) + "\n")
+    crossing = None
+    for seats in [int(x) for x in args.seats.split(",")]:
+        r = run(db, seats, args.procs, args.seconds, args.speed, base, args.dashboard_every,
+                args.import_rows)
+        worst = max(p99 for _p50, p99, n in r["lat"].values() if n)
+        print(f"== {seats} seats ({r['procs']} caller processes): {r['calls']} calls, "
+              f"{r['calls_per_s']:.1f} calls/s, {r['steps']} steps, {r['answers']} answers")
+        print("  step        p50 ms   p99 ms      n   (p50 / reference)")
+        for s, (p50, p99, n) in r["lat"].items():
+            if n:
+                print(f"  {s:<10} {p50:7.2f} {p99:8.2f} {n:6d}   {p50 / ref.get(s, p50):5.1f}x")
+        d50, d99, dn = r["dashboard"]
+        i50, imax, inum = r["import"]
+        print(f"  dashboard  {d50:7.1f} {d99:8.1f} {dn:6d}   (supervisor refresh)")
+        print(f"  import     {i50:7.0f} {imax:8.0f} {inum:6d}   (median / longest, ms)")
+        print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
+              f"calls dropped by an error {r['abandoned']}")
+        print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
+              f"'database is locked' reaching a caller: {r['locked']}   other errors: "
+              f"{len(r['errors'])}")
+        for line in r["errors"][:5]:
+            print(f"    {line}")
+        if crossing is None and worst > 100:
+            crossing = seats
+        print(f"  worst step p99: {worst:.1f} ms -> {'over' if worst > 100 else 'within'} "
+              f"100 ms\n", flush=True)
+    print("p99 per step crosses 100 ms at: "
+          + (f"{crossing} seats" if crossing else "none of the runs"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
