@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.followups import add_followup, on_call_ended
@@ -262,6 +263,9 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
             if state.get("phone"):
                 q.add_to_dnc(store, state["phone"], state.get("phone_raw"), "call",
                              f"customer {state['ref']} asked on call #{call_id}", stamp, caller)
+                audit.record(store, caller, "dnc.add", state["phone"],
+                             {"source": "call", "call_id": call_id, "customer": state["ref"]},
+                             now=now)
         elif code.spec.flags_number:
             changes["number_status"] = code.value
         changes["updated_at"] = stamp
@@ -321,10 +325,12 @@ def call_history(store: Store, customer_id: int) -> list[CallRecord]:
     return [CallRecord.from_row(r, scores.get(r["id"])) for r in rows]
 
 
-def correct_number(store: Store, customer_id: int, raw: str, now: datetime) -> Customer:
+def correct_number(store: Store, customer_id: int, raw: str, now: datetime,
+                   by: str | None = None) -> Customer:
     """Replace a customer's phone number (after a wrong number); the customer can be
     called again. The number is read in the old number's region unless written
-    internationally. UserError for a number that is not valid."""
+    internationally. UserError for a number that is not valid. An audit row
+    ``customer.number`` by ``by`` (else the OS login) says from what to what."""
     from calls.ingest.phones import PhoneError, normalise_phone
 
     with store.write():
@@ -346,6 +352,8 @@ def correct_number(store: Store, customer_id: int, raw: str, now: datetime) -> C
             "retry_after": None,
             "updated_at": to_iso(now),
         })
+        audit.record(store, by or audit.os_login(), "customer.number", state.get("ref"),
+                     {"from": state.get("phone"), "to": phone.e164}, now=now)
     found = get_customer(store, customer_id)
     assert found is not None
     return found

@@ -77,6 +77,40 @@ def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: s
     return SeatState(caller, state, from_iso(stamp), reason, customer_id, call_id)
 
 
+def follow_calls(store: Store, caller: str, *, now: datetime) -> SeatState | None:
+    """Move the seat along the caller's call as the call session records it: dialling
+    from the call's start, talking from its connection, wrap-up once an outcome is
+    picked, ready from its end. The times are the call's own (wrap-up: when first seen),
+    so the log is exact however often this runs; states a short call went through
+    between two runs are logged too. A paused seat is left alone."""
+    with store.write():
+        current = current_state(store, caller)
+        if current is None or current.state == "paused":
+            return current
+        call = q.seat_call(store, caller, to_iso(current.since))
+        if call is None:
+            return current
+        steps = [("dialling", call["started_at"])]
+        if call["connected_at"]:
+            steps.append(("talking", call["connected_at"]))
+        if call["chosen_outcome"] or call["ended_at"]:
+            steps.append(("wrapup", call["ended_at"] or to_iso(now)))
+        if call["ended_at"]:
+            steps.append(("ready", call["ended_at"]))
+        logged = q.logged_states_of_call(store, caller, call["id"])
+        state = current
+        for name, at in steps:
+            moment = from_iso(at)
+            if name in logged or (name == "ready" and state.state == "ready"
+                                  and state.since >= moment):
+                continue
+            on_call = name != "ready"
+            state = set_state(store, caller, name, now=max(moment, state.since),
+                              customer_id=call["customer_id"] if on_call else None,
+                              call_id=call["id"] if on_call else None)
+        return state
+
+
 def sign_off(store: Store, caller: str, *, now: datetime) -> None:
     """The seat closed: its open state ends now."""
     with store.write():

@@ -505,7 +505,8 @@ class CallSession:
                                              self.caller, now)
                         if plan.rule_followups else [])
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
-                    correct_number(store, self.customer.id, chosen.new_number, now)
+                    correct_number(store, self.customer.id, chosen.new_number, now,
+                                   by=self.caller)
         except BaseException:
             if started_here:
                 self.call_id = None   # rolled back with the rest

@@ -17,7 +17,9 @@ from textual import events
 from calls import floor
 from calls.accounts import Actor, can, logout, record_login
 
-IDLE_CHECK_SECONDS = 5.0
+# How often the seat looks at itself: the idle lock, the state of the call in progress,
+# a pause a supervisor set. State times come from the call record, not from this tick.
+SEAT_TICK_SECONDS = 2.0
 
 
 class SeatMixin:
@@ -73,22 +75,30 @@ class SeatMixin:
             if not self.actor.solo:
                 self.db(record_login, self.actor, now=self.now(), seat=self.seat)  # type: ignore[attr-defined]
             begin()
-        self.set_interval(IDLE_CHECK_SECONDS, self.seat_tick)  # type: ignore[attr-defined]
+        self.set_interval(SEAT_TICK_SECONDS, self.seat_tick)  # type: ignore[attr-defined]
 
     def seat_tick(self) -> None:
-        """Every few seconds: lock an idle seat; notice a pause a supervisor set."""
+        """Every few seconds: lock an idle seat; move the seat's state along the call the
+        call session is working (dialling, talking, wrap-up, ready); notice a pause a
+        supervisor set."""
         self.lock_if_idle()
-        if self.signed_in and self.pause_allowed():
-            self.db(floor.current_state, self.caller, on_done=self.paused_elsewhere)  # type: ignore[attr-defined]
+        if self.signed_in:
+            self.db(floor.follow_calls, self.caller, now=self.now(), on_done=self.seat_looked)  # type: ignore[attr-defined]
 
-    def paused_elsewhere(self, state: floor.SeatState | None) -> None:
-        """A supervisor paused this seat from the dashboard: stop offering customers."""
+    def seat_looked(self, state: floor.SeatState | None) -> None:
+        """The seat's state as the database has it now."""
         from tui.screens.team import PausedScreen
 
-        if state is None or state.state != "paused" or not self.pause_allowed():
+        if state is None:
             return
-        if self.seat_state is not None and self.seat_state.state == "paused":
-            return  # this seat's own pause, already on screen
+        if state.state != "paused" or (self.seat_state is not None
+                                       and self.seat_state.state == "paused"):
+            if state != self.seat_state:
+                self.seat_state_changed(state)
+            return
+        if not self.pause_allowed():
+            return
+        # A supervisor paused this seat from the dashboard: stop offering customers.
         self.seat_state_changed(state)
         self.notify(f"Your supervisor paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
         self.push_screen(PausedScreen(state.reason or ""),  # type: ignore[attr-defined]

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from calls.commands import common
 
@@ -80,7 +79,7 @@ def progress_bar(label: str) -> Iterator[_Bar | None]:
 
     with Progress(
         "[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-        TimeRemainingColumn(), console=common.console, transient=True,
+        TimeRemainingColumn(), console=common.console.rich(), transient=True,
     ) as progress:
         yield _Bar(progress, progress.add_task(label, total=None))
 
@@ -161,7 +160,7 @@ def import_command(
             highlight=False,
         )
     if result.encoding_note:
-        console.print(f"[yellow]note:[/] {escape(result.encoding_note)}.", highlight=False)
+        console.print(f"[yellow]note:[/] {common.escape(result.encoding_note)}.", highlight=False)
     cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
     console.print(f"Columns: {cols}; matched on {result.match_on}", highlight=False)
     if result.extra_columns:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from calls.commands import common
 from calls.commands.import_cmd import (
@@ -91,7 +90,7 @@ def import_orders_command(
     sheet_note = f", sheet {result.sheet}" if result.sheet else ""
     console.print(f"{head}: {result.file} ({result.format}{note}{sheet_note})", highlight=False)
     if result.encoding_note:
-        console.print(f"[yellow]note:[/] {escape(result.encoding_note)}.", highlight=False)
+        console.print(f"[yellow]note:[/] {common.escape(result.encoding_note)}.", highlight=False)
     cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
     console.print(f"Columns: {cols}", highlight=False)
     would = "would be " if dry_run else ""

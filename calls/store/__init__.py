@@ -155,7 +155,7 @@ class Store:
         """
         if str(path) == ":memory:":
             conn = sqlite3.connect(":memory:", check_same_thread=False)
-            store = cls(sqlite_utils.Database(conn), None)
+            store = cls(sqlite_utils.Database(conn, execute_plugins=False), None)
         else:
             resolved = resolve_db_path(path)
             if resolved.exists() and resolved.is_dir():
@@ -174,7 +174,11 @@ class Store:
             read_only = _read_only_reason(resolved)
             try:
                 conn = _connect(resolved, read_only is not None)
-                store = cls(sqlite_utils.Database(conn), resolved, read_only)
+                # No sqlite-utils plugins: finding them scans every installed package's
+                # entry points at each start (tens of ms), and third-party code has no
+                # business running on a connection that holds personal data.
+                store = cls(sqlite_utils.Database(conn, execute_plugins=False), resolved,
+                            read_only)
                 store._set_pragmas()
             except sqlite3.DatabaseError as exc:
                 if (error := _translated(resolved, exc)) is not None:

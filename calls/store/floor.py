@@ -58,3 +58,22 @@ def active_account_names(store: Store) -> list[tuple[str, str | None]]:
     """(name, display) of active accounts that work calls (callers and supervisors)."""
     return [(r["name"], r["display"]) for r in store.all(
         "SELECT name, display FROM accounts WHERE active = 1 AND role != 'admin' ORDER BY name")]
+
+
+def seat_call(store: Store, caller: str, since: str) -> dict | None:
+    """The caller's call in progress, else their latest call ended at or after ``since``."""
+    row = store.one("SELECT id, customer_id, started_at, connected_at, ended_at, chosen_outcome "
+                    "FROM calls WHERE caller = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
+                    (caller,))
+    if row is not None:
+        return row
+    return store.one("SELECT id, customer_id, started_at, connected_at, ended_at, chosen_outcome "
+                     "FROM calls WHERE caller = ? AND ended_at >= ? ORDER BY id DESC LIMIT 1",
+                     (caller, since))
+
+
+def logged_states_of_call(store: Store, caller: str, call_id: int) -> set[str]:
+    """The states already logged for one call of this caller."""
+    return {r["state"] for r in store.all(
+        "SELECT DISTINCT state FROM seat_states WHERE caller = ? AND call_id = ?",
+        (caller, call_id))}

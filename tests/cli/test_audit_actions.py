@@ -152,3 +152,24 @@ def test_script_and_policy_versions(store, now, tmp_path):
     assert audit.note_policy(store, load_policy(f), "sue", now=now)
     assert not audit.note_policy(store, load_policy(None), "sue", now=now)  # the defaults
     assert [e.details["file"] for e in audit.entries(store, action="policy.load")] == [str(f)] * 2
+
+
+def test_calls_audit_a_do_not_call_and_a_number_correction(store, now):
+    from calls.calling import correct_number, record_outcome, start_call
+
+    cid = add_customer(store, "R1", where=NY, phone="+12125550101")
+    call = start_call(store, cid, "ann", now)
+    record_outcome(store, call, "do_not_call", now)
+    assert rows(store, "dnc.add") == [("ann", "+12125550101",
+                                       {"source": "call", "call_id": call, "customer": "R1"})]
+    other = add_customer(store, "R2", where=NY, phone="+12125550102")
+    correct_number(store, other, "(212) 555-0199", now, by="ann")
+    assert rows(store, "customer.number") == [("ann", "R2", {"from": "+12125550102",
+                                                             "to": "+12125550199"})]
+    import pytest
+
+    from calls.errors import UserError
+
+    with pytest.raises(UserError):
+        correct_number(store, other, "12", now, by="ann")  # not a number: no change, no row
+    assert len(rows(store, "customer.number")) == 1

@@ -59,3 +59,25 @@ def test_served_app_answers_http_on_loopback(db_path, tmp_path):
 def test_a_bad_database_path_is_one_line(tmp_path):
     out = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "nope" / "x.db")])
     assert out.exit_code == 2 and "does not exist" in out.stderr
+
+
+def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypatch):
+    import calls.cli
+    from calls.store import Store
+    from tests.support.team import make_team
+
+    with Store.open(db_path) as store:
+        make_team(store, now)
+    seen = {}
+
+    def fake_run(path, caller, **kwargs):
+        seen.update(kwargs, caller=caller)
+
+    monkeypatch.setattr(calls.cli, "run_shift_app", fake_run)
+    out = CliRunner().invoke(app, ["shift"])  # CliRunner: no TTY
+    assert out.exit_code == 2 and "needs a terminal" in out.stderr and not seen
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    out = CliRunner().invoke(app, ["shift"])
+    assert out.exit_code == 0, out.output
+    # A browser seat always opens on the login screen, whatever the service's OS login.
+    assert seen["seat"] == "web" and seen["actor"] is None and seen["caller"] == ""

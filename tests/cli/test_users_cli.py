@@ -62,6 +62,12 @@ def test_callers_and_strangers_are_refused_in_one_line(store, now, monkeypatch):
     assert out.exit_code == 2 and "only a supervisor or admin may list the accounts" in out.stderr
     out = run("audit")
     assert out.exit_code == 2 and "refused" in out.stderr
+    as_os_login(monkeypatch, "sue")  # a supervisor lists accounts but does not manage them
+    assert run("users", "list").exit_code == 0 and run("audit").exit_code == 0
+    out = run("users", "role", "ann", "admin")
+    assert out.exit_code == 2 and "only an admin may manage accounts (sue is a supervisor)" \
+        in out.stderr
+    assert run("users", "disable", "bob").exit_code == 2
     as_os_login(monkeypatch, "stranger")
     out = run("users", "list")
     assert out.exit_code == 2 and "OS login 'stranger' has no carecall account" in out.stderr

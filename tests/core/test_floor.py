@@ -74,3 +74,44 @@ def test_floor_view_per_caller(store, now):
     assert view["sue"].state == "away" and view["sue"].calls == 0
     hidden = {v.caller: v for v in floor.floor_view(store, now, start, show_customers=False)}
     assert hidden["ann"].customer is None
+
+
+def test_the_seat_follows_the_call_record(store, now):
+    from calls.calling import choose_outcome, mark_connected, record_outcome, start_call
+
+    cid = add_customer(store, "R1", where=NY)
+    floor.set_state(store, "ann", "ready", now=now)
+    t = now + timedelta(minutes=1)
+    call = start_call(store, cid, "ann", t)
+    s = floor.follow_calls(store, "ann", now=t + timedelta(seconds=2))
+    assert (s.state, s.since, s.call_id, s.customer_id) == ("dialling", t, call, cid)
+    mark_connected(store, call, t + timedelta(seconds=20))
+    s = floor.follow_calls(store, "ann", now=t + timedelta(seconds=25))
+    assert (s.state, s.since) == ("talking", t + timedelta(seconds=20))
+    choose_outcome(store, call, "completed")
+    s = floor.follow_calls(store, "ann", now=t + timedelta(minutes=5))
+    assert (s.state, s.since) == ("wrapup", t + timedelta(minutes=5))
+    assert floor.follow_calls(store, "ann", now=t + timedelta(minutes=6)) == s  # no change
+    record_outcome(store, call, "completed", t + timedelta(minutes=7))
+    s = floor.follow_calls(store, "ann", now=t + timedelta(minutes=7, seconds=3))
+    assert (s.state, s.since, s.call_id) == ("ready", t + timedelta(minutes=7), None)
+    assert floor.follow_calls(store, "ann", now=t + timedelta(minutes=8)) == s
+    # A short call that began and ended between two looks is logged whole.
+    u = t + timedelta(minutes=10)
+    quick = start_call(store, cid, "ann", u)
+    record_outcome(store, quick, "no_answer", u + timedelta(seconds=30))
+    s = floor.follow_calls(store, "ann", now=u + timedelta(minutes=1))
+    assert (s.state, s.since) == ("ready", u + timedelta(seconds=30))
+    rows = store.all("SELECT state, started_at, ended_at, call_id FROM seat_states "
+                     "WHERE caller = 'ann' ORDER BY id")
+    assert [(r["state"], r["call_id"]) for r in rows] == [
+        ("ready", None), ("dialling", call), ("talking", call), ("wrapup", call),
+        ("ready", None), ("dialling", quick), ("wrapup", quick), ("ready", None)]
+    view = {v.caller: v for v in floor.floor_view(store, u + timedelta(minutes=1), now,
+                                                   show_customers=True)}
+    # Handle time: call one 7 min (start to end), call two 30 s.
+    assert view["ann"].handle_seconds == (7 * 60 + 30) / 2
+    # Paused seats are left alone.
+    floor.set_state(store, "ann", "paused", now=u + timedelta(minutes=2), reason="break")
+    start_call(store, cid, "ann", u + timedelta(minutes=3))
+    assert floor.follow_calls(store, "ann", now=u + timedelta(minutes=4)).state == "paused"

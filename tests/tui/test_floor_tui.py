@@ -38,9 +38,13 @@ def bar(app) -> str:
 
 
 async def test_pause_with_a_reason_shows_how_long_and_hides_the_queue(tmp_path):
+    from calls.policy import policy_from_dict
+
     path = team_db(tmp_path)
     clock = FixedClock(NOW)
-    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    # The pause below lasts 12 minutes without a key: long enough for the idle lock too.
+    policy = policy_from_dict({"accounts": {"idle_lock_minutes": 60}})
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"), policy=policy)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
@@ -132,6 +136,9 @@ async def test_a_supervisor_pauses_a_caller_and_releases_claims(tmp_path):
             pause_by_sue = floor.set_state(store, "ann", "paused", now=NOW, reason="coaching")
         ann.seat_tick()
         await settle(pilot, 6)
+        assert isinstance(ann.screen, PausedScreen)
+        ann.seat_tick()  # looking again changes nothing
+        await settle(pilot, 6)
         assert isinstance(ann.screen, PausedScreen) and ann.seat_state == pause_by_sue
         assert any("paused this seat (coaching)" in n.message for n in ann._notifications)
 
@@ -147,3 +154,36 @@ async def test_a_caller_cannot_pause_others():
     with pytest.raises(Refused, match="only a supervisor or admin may pause a caller"):
         pause_caller(store, "bob", "break", actor=caller, now=NOW)
     assert store.scalar("SELECT count(*) FROM seat_states") == 0
+
+
+async def test_the_seat_follows_the_call_and_the_bar_shows_it(tmp_path):
+    from tui.screens.call import CallScreen
+    from tui.screens.wrapup import WrapUpScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, CallScreen)
+        clock.advance(seconds=40)
+        await press(pilot, "n")  # no answer
+        assert isinstance(app.screen, WrapUpScreen)
+        clock.advance(seconds=10)
+        app.seat_tick()
+        await settle(pilot)
+        assert app.seat_state.state == "wrapup"
+        assert "wrap-up 0:" in bar(app) and "(call 0:" in bar(app)
+        clock.advance(seconds=15)
+        await press(pilot, "enter")
+        await settle(pilot)
+        app.seat_tick()
+        await settle(pilot)
+        assert app.seat_state.state in ("ready", "dialling")
+    with Store.open(path) as store:
+        states = [r["state"] for r in store.all(
+            "SELECT state FROM seat_states WHERE caller = 'ann' ORDER BY id")]
+        call = store.one("SELECT * FROM calls WHERE caller = 'ann' ORDER BY id LIMIT 1")
+    assert states[:4] == ["ready", "dialling", "wrapup", "ready"], states
+    assert call["outcome"] == "no_answer"
