@@ -191,6 +191,7 @@ class CallSession:
     resumed: bool = False
     hand_followups: list[Followup] = field(default_factory=list)
     ended: bool = False
+    inbound: bool = False                     # the customer called us (see take)
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -230,20 +231,24 @@ class CallSession:
     @classmethod
     def take(cls, store: Store, customer_id: int, caller: str, now: datetime,
              policy: Policy = DEFAULT_POLICY, script: str | None = None, *,
-             reason_codes: list[str] | None = None) -> CallSession:
+             reason_codes: list[str] | None = None, inbound: bool = False) -> CallSession:
         """Claim one chosen customer. UserError when another caller has them or they cannot
         be called now. ``reason_codes``: the reasons of the queue row the caller picked (they
-        choose the script); else the queue's reasons for the customer now."""
-        if not claim_customer(store, customer_id, caller, now, policy):
+        choose the script); else the queue's reasons for the customer now. ``inbound``: the
+        customer called us: allowed outside the calling window (never against the
+        do-not-call list), and the call is recorded as inbound."""
+        if not claim_customer(store, customer_id, caller, now, policy, inbound=inbound):
             why = explain(store, customer_id, caller, now, policy)
             detail = "; ".join(why.blockers) or "not callable now"
             raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
         why = explain(store, customer_id, caller, now, policy)
         if reason_codes is None:
             reason_codes = list(queue_entry(store, customer_id, caller, now, policy).reason_codes)
-        return cls._make(store, why.customer, caller, now, policy,
-                         pick_script(script, reason_codes), list(reason_codes),
-                         list(why.reasons))
+        session = cls._make(store, why.customer, caller, now, policy,
+                            pick_script(script, reason_codes), list(reason_codes),
+                            ["inbound call: they called us"] if inbound else list(why.reasons))
+        session.inbound = inbound
+        return session
 
     @classmethod
     def resume(cls, store: Store, call_id: int, caller: str, now: datetime,
@@ -384,7 +389,7 @@ class CallSession:
                 script_id = store_script(store, self.script, self.taken_at, by=self.caller)
                 self.call_id = start_call(store, self.customer.id, self.caller, self.taken_at,
                                           script_id=script_id, reason=self.reason,
-                                          policy=self.policy)
+                                          policy=self.policy, inbound=self.inbound)
         return self.call_id
 
     def start(self, store: Store) -> int:

@@ -24,7 +24,7 @@ from calls.store import followups as q
 
 Kind = common.choices("Kind", FOLLOWUP_KINDS)
 Status = common.choices("Status", ("open", "done", "cancelled", "all"))
-ListFormat = common.choices("ListFormat", ("table", "csv", "json", "html"))
+ListFormat = common.choices("ListFormat", ("table", "csv", "json", "html", "ics"))
 
 # Rows a table shows unless --limit says otherwise.
 TABLE_ROWS = 100
@@ -80,8 +80,9 @@ def followups_list(
         str | None, typer.Option("--customer", help="Only this customer (ref).")
     ] = None,
     fmt: Annotated[
-        ListFormat, typer.Option("--format", help="table, csv (mail merge), json or html "
-                                 "(letters ready to print, one page per customer).",
+        ListFormat, typer.Option("--format", help="table, csv (mail merge), json, html "
+                                 "(letters ready to print, one page per customer) or ics "
+                                 "(a calendar: one event per due time).",
                                  case_sensitive=False)
     ] = ListFormat.table,
     output: Annotated[
@@ -112,8 +113,8 @@ def followups_list(
     if json_out and fmt.lower() not in ("table", "json"):
         common.fail(f"use --json or --format {fmt}, not both")
     fmt = "json" if json_out else fmt.lower()
-    if fmt not in ("table", "csv", "json", "html"):
-        common.fail(f"unknown format {fmt!r}; use table, csv, json or html")
+    if fmt not in ("table", "csv", "json", "html", "ics"):
+        common.fail(f"unknown format {fmt!r}; use table, csv, json, html or ics")
     if output is not None and fmt == "table":
         fmt = "csv"
     now = _now(at)
@@ -150,6 +151,15 @@ def followups_list(
             text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
             _emit(text + "\n", output)
             _exported(store, output, fmt, len(rows), now)
+            return
+        if fmt == "ics":
+            from calls.agenda import followups_ics
+
+            _emit(followups_ics(store, rows, now), output)
+            if output is not None:
+                dated = sum(1 for f in rows if f.due_at is not None)
+                common.err_console.print(f"Wrote {_count(dated, 'event')} to {output}",
+                                         markup=False, highlight=False)
             return
         if fmt == "html":
             from calls.letters import render_letters
@@ -210,9 +220,9 @@ def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
         _emit(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False) + "\n",
               output)
         return
-    if fmt in ("csv", "html"):
-        raise UserError("--overdue lists in a table or --json; write letters or a mail "
-                        "merge with --kind and --format csv/html")
+    if fmt in ("csv", "html", "ics"):
+        raise UserError("--overdue lists in a table or --json; write letters, a mail "
+                        "merge or a calendar with --kind and --format csv/html/ics")
     title = _title(owner, kind, False, True, "open")
     if not items:
         common.console.print(f"No {title}.", markup=False, highlight=False)

@@ -51,6 +51,7 @@ from calls.ingest.values import (
     parse_amount,
     parse_date_text,
 )
+from calls.language import parse_language, parse_salutation
 from calls.orders import attach_pending_orders, window_start
 from calls.store import Store
 from calls.store import imports as store_imports
@@ -89,7 +90,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "phone2": (
         "phone2", "secondaryphone", "alternatephone", "altphone", "otherphone",
         "telephone2", "tel2", "phonenumber2", "mobile", "mobilephone", "cell", "cellphone",
-        "handy", "fax",
+        "handy", "mobil", "mobiltelefon", "fax",
     ),
     "email": ("email", "email1", "emailaddress", "mail", "emailadresse", "courriel"),
     "country": ("country", "countrycode", "countryregion", "nation", "land", "pays"),
@@ -110,6 +111,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "owner": (
         "owner", "accountowner", "leadowner", "salesrep", "rep", "accountmanager",
         "keyaccountmanager", "betreuer",
+    ),
+    "salutation": (
+        "salutation", "anrede", "civilite", "gender", "geschlecht", "sex", "genre",
+    ),
+    "language": (
+        "language", "lang", "preferredlanguage", "locale", "sprache", "langue",
+        "korrespondenzsprache",
     ),
 }
 
@@ -220,7 +228,7 @@ class _Config:
 
 
 _TEXT_FIELDS = ("ref", "name", "first_name", "last_name", "company", "phone", "phone2",
-                "email", "country", "revenue", "owner", *DATE_FIELDS)
+                "email", "country", "revenue", "owner", "salutation", "language", *DATE_FIELDS)
 
 
 def _make_extra_json() -> Callable[[dict], str]:
@@ -242,6 +250,11 @@ def _make_extra_json() -> Callable[[dict], str]:
 
 
 _extra_json = _make_extra_json()
+
+
+# Lists repeat a handful of languages and salutations: read each spelling once.
+_language = lru_cache(maxsize=256)(parse_language)
+_salutation = lru_cache(maxsize=256)(parse_salutation)
 
 
 @lru_cache(maxsize=4096)
@@ -305,7 +318,8 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                 return ("skip", line, key)
         values.append("")
         (ref_text, name, first, last, company, phone_text, phone2_text, email, country_text,
-         revenue_text, owner, last_text, birth_text, since_text) = pick(values)
+         revenue_text, owner, salutation_text, language_text, last_text, birth_text,
+         since_text) = pick(values)
         try:
             ref = clean_ref(ref_text) if ref_text else ""
             if by_ref and not ref:
@@ -340,6 +354,11 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             since = date_cell("customer_since", since_text, since_df)
             last_purchase = date_cell("last_purchase", last_text, last_df)
             birthday = date_cell("birthday", birth_text, birth_df)
+            try:
+                language = _language(language_text) if language_text else None
+            except ValueError as exc:
+                raise ValueError(f"{cols['language']}: {exc}") from None
+            salutation = _salutation(salutation_text) if salutation_text else None
             extra = {h: values[i] for h, i in extra_pos if values[i]}
             if extra and "\x00" in "".join(extra.values()):
                 header = next(h for h, v in extra.items() if "\x00" in v)
@@ -356,7 +375,8 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                 "phone2": phone2, "phone2_raw": phone2_raw, "email": email.lower() or None,
                 "country": country or number_region, "revenue": revenue,
                 "customer_since": since, "last_purchase": last_purchase,
-                "birthday": birthday, "owner": owner or None,
+                "birthday": birthday, "owner": owner or None, "first_name": first or None,
+                "last_name": last or None, "salutation": salutation, "language": language,
                 "extra": _extra_json(extra) if extra else None, "source_hash": source_hash,
             })
             return ("ok", record, phone2_raw is not None and not phone2)
@@ -715,7 +735,7 @@ def _provided_columns(columns: dict[str, str]) -> list[str]:
     if "phone2" in columns:
         provided += ["phone2", "phone2_raw"]
     simple = ("company", "email", "revenue", "customer_since", "last_purchase", "birthday",
-              "owner")
+              "owner", "first_name", "last_name", "salutation", "language")
     provided += [c for c in simple if c in columns]
     provided.append("country")
     return provided

@@ -49,6 +49,10 @@ class StagedCustomer(NamedTuple):
     last_purchase: str | None
     birthday: str | None
     owner: str | None
+    first_name: str | None
+    last_name: str | None
+    salutation: str | None            # "mr" | "ms" | None
+    language: str | None              # ISO 639-1 from the list; None: from the country
     extra: str | None
     row_hash: str = ""
     # A digest of the file's row as it was read (its cells and how they were read): a
