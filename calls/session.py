@@ -65,6 +65,7 @@ from calls.queue import (
 )
 from calls.queue import release as release_claim
 from calls.store import Store
+from calls.themes import record_wrap_up_themes
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
 from calls.store.scripts import save_answer as store_answer
@@ -141,6 +142,9 @@ class WrapUpPlan:
     answers: tuple[AnswerLine, ...]
     rule_followups: tuple[FollowupSpec, ...]
     notes: str
+    # The themes the caller confirmed per open answer (key -> themes; issue 17); None or a
+    # key left out: the keywords' suggestions are stored, unconfirmed.
+    themes: dict[str, tuple[str, ...]] | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -509,6 +513,8 @@ class CallSession:
                 made = (apply_rule_followups(store, call_id, list(plan.rule_followups),
                                              self.caller, now)
                         if plan.rule_followups else [])
+                record_wrap_up_themes(store, call_id, plan.answers, plan.themes, self.caller,
+                                      now, self.policy)
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
                     correct_number(store, self.customer.id, chosen.new_number, now,
                                    by=self.caller)

@@ -33,6 +33,7 @@ from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
 from tui.seat import SeatMixin
 from tui.service import DbService
+from tui.widgets.escalations import EscalationWatcher
 
 
 @dataclass
@@ -114,6 +115,7 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         self.service = DbService(self.db_path)
         self.stats = ShiftStats(started=self.now())
         self.callback_announcer = CallbackAnnouncer(self)
+        self.escalation_watcher = EscalationWatcher(self)
         self.sub_title = caller
 
     # -- database work ---------------------------------------------------------------
@@ -212,6 +214,8 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         self.push_screen(StartScreen())
         # Callbacks due in the next minutes are announced on any screen.
         self.callback_announcer.start()
+        # Follow-ups past a deadline are escalated and announced (issue 17).
+        self.escalation_watcher.start()
 
     def _remember_theme(self, theme: Theme) -> None:
         if theme.name == self.config.ui.theme:
