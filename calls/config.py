@@ -61,12 +61,21 @@ class DefaultsConfig:
 
 
 @dataclass(frozen=True)
+class DialConfig:
+    """``[dial]``: how this seat dials (checked by :func:`calls.dial.parse_dial_section`)."""
+
+    command: str | None = None  # a softphone's command line: "linphonecsh dial {e164}"
+    url: str | None = None      # or a click-to-call URL, opened with the system's opener
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything in the config file (defaults where it says nothing)."""
 
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     ui: UiConfig = field(default_factory=UiConfig)
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
+    dial: DialConfig = field(default_factory=DialConfig)
     path: Path | None = None  # the file it came from (None: built-in defaults only)
 
 

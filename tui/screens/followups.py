@@ -217,9 +217,7 @@ class RescheduleScreen(_Dialog):
 class CustomerFollowupsScreen(_Dialog):
     """A customer's card and every follow-up they have had."""
 
-    DEFAULT_CSS = """
-    CustomerFollowupsScreen #customer-followups { height: auto; max-height: 18; }
-    """
+    CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close", id="customer-followups-close")]
 
@@ -277,14 +275,7 @@ class CustomerFollowupsScreen(_Dialog):
 class FollowupsScreen(Screen):
     """The caller's own follow-ups, due first; t switches to the team's."""
 
-    DEFAULT_CSS = """
-    FollowupsScreen #fu-status { height: auto; padding: 0 1; color: $text-muted; }
-    FollowupsScreen #fu-filter { display: none; height: 3; }
-    FollowupsScreen #fu-filter.shown { display: block; }
-    FollowupsScreen #fu-table { height: 1fr; }
-    FollowupsScreen #fu-details { height: auto; max-height: 4; padding: 0 1;
-                                  background: $panel; }
-    """
+    CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done", id="followups-done"),
@@ -744,13 +735,24 @@ class CallbackAnnouncer:
             on_error=lambda _exc: None,
         )
 
+    def _on_the_phone_with(self) -> int | None:
+        """The customer the caller is on a call with now (any screen of the call)."""
+        for screen in reversed(self.app.screen_stack):
+            session = getattr(screen, "session", None)
+            if session is not None and not getattr(session, "ended", True):
+                return session.customer.id
+        return None
+
     def _announce(self, due: list[fu.Followup]) -> None:
         now = self.app.now()
+        busy_with = self._on_the_phone_with()
         for f in due:
             key = (f.id, f.due_at.isoformat() if f.due_at else "")
             if key in self._announced:
                 continue
             self._announced.add(key)
+            if f.customer_id == busy_with:
+                continue          # the caller is on that very call: nothing to announce
             minutes = round((f.due_at - now).total_seconds() / 60) if f.due_at else 0
             when = f"in {minutes} min" if minutes > 0 else "now"
             whose = "your" if f.owner else "a"
