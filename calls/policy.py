@@ -435,6 +435,8 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{p}: not valid TOML ({exc})") from None
+    except RecursionError:   # tomllib recurses per level: a hostile or broken file
+        raise UserError(f"{p}: not valid TOML (arrays or tables nested too deeply)") from None
     try:
         policy = policy_from_dict(data)
     except _KeyError as exc:

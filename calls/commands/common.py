@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import SimpleNamespace
@@ -288,6 +289,26 @@ def user_errors() -> Iterator[None]:
         yield
     except UserError as exc:
         fail(str(exc))
+
+
+def check_at(text: str | None) -> str | None:
+    """``--at`` as given (None when left out); a blank value is refused: it would quietly
+    mean "now" to a script that meant to give a moment."""
+    if text is not None and not text.strip():
+        fail("--at is empty: give a moment such as 2026-03-10T15:00:00Z, or leave --at out "
+             "for now")
+    return text
+
+
+def parse_at(text: str | None) -> datetime:
+    """``--at``: an ISO 8601 moment (UTC when it has no offset), now when left out; a
+    blank or unreadable value is refused with one line."""
+    from calls.clock import now_utc, parse_user_moment
+
+    if check_at(text) is None:
+        return now_utc()
+    with user_errors():
+        return parse_user_moment(text)
 
 
 def open_store(db: Path | None) -> Store:

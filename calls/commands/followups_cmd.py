@@ -48,7 +48,7 @@ def _local_zone():
 
 
 def _now(at: str | None) -> datetime:
-    if not at:
+    if not common.check_at(at):
         return now_utc()
     with common.user_errors():
         return fu.parse_when(at, now_utc(), _local_zone())
@@ -641,7 +641,7 @@ def plan_command(
     to unreached customers. Safe to run again: nothing is planned twice."""
     from calls.planner import plan
 
-    if at and len(at.strip()) == 10:
+    if common.check_at(at) and len(at.strip()) == 10:
         try:
             day = date.fromisoformat(at.strip())
         except ValueError:

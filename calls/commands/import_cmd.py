@@ -167,6 +167,8 @@ def import_command(
             f"[yellow]note:[/] the file is not UTF-8; read it as {result.encoding}.",
             highlight=False,
         )
+    if result.encoding_note:
+        console.print(f"[yellow]note:[/] {common.escape(result.encoding_note)}.", highlight=False)
     cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
     console.print(f"Columns: {cols}; matched on {result.match_on}", highlight=False)
     if result.extra_columns:
@@ -180,6 +182,10 @@ def import_command(
         f"{result.rejected} rejected, {result.duplicates} duplicates (last one wins)",
         highlight=False,
     )
+    if result.unchanged_since is not None:
+        console.print(
+            f"The file and the options are those of import #{result.unchanged_since}: "
+            "nothing changed since, nothing to do.", highlight=False)
     if result.phone2_invalid:
         console.print(
             f"{result.phone2_invalid} second numbers are not valid; kept as text only.",

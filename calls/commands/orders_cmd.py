@@ -89,6 +89,8 @@ def import_orders_command(
     note = f", encoding {result.encoding}" if result.encoding not in (None, "utf-8-sig") else ""
     sheet_note = f", sheet {result.sheet}" if result.sheet else ""
     console.print(f"{head}: {result.file} ({result.format}{note}{sheet_note})", highlight=False)
+    if result.encoding_note:
+        console.print(f"[yellow]note:[/] {common.escape(result.encoding_note)}.", highlight=False)
     cols = ", ".join(f"{k}={v!r}" for k, v in result.columns.items())
     console.print(f"Columns: {cols}", highlight=False)
     would = "would be " if dry_run else ""
@@ -99,6 +101,10 @@ def import_orders_command(
         f"{result.no_customer} without a customer id, {result.rejected} rejected",
         highlight=False,
     )
+    if result.unchanged_since is not None:
+        console.print(
+            f"The file and the options are those of import #{result.unchanged_since}: "
+            "every line is stored already, nothing to do.", highlight=False)
     console.print(
         f"Cancellations / credit notes: {result.cancellations}; zero prices: "
         f"{result.zero_price}; negative prices (rejected): {result.negative_price}",

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from calls.clock import now_utc, parse_user_moment
+from calls.clock import now_utc
+from calls.commands import common
 from calls.commands.common import (
     CallerOption,
     DbOption,
@@ -44,10 +45,7 @@ RegionOption = Annotated[
 
 def parse_moment(text: str | None) -> datetime:
     """``--at``: an ISO 8601 moment (UTC when it has no offset), else the current time."""
-    if not text:
-        return now_utc()
-    with user_errors():
-        return parse_user_moment(text)
+    return common.parse_at(text)
 
 
 def _opening_line(when: datetime | None, now: datetime) -> str:

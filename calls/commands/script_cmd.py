@@ -17,6 +17,7 @@ from calls.commands.common import (
     CallerOption,
     DbOption,
     JsonOption,
+    check_at,
     console,
     err_console,
     fail,
@@ -287,7 +288,7 @@ def try_command(
     with user_errors():
         script = load_script(Path(name) if name.endswith(".toml") else name)
         try:
-            now = from_iso(at) if at else now_utc()
+            now = from_iso(at) if check_at(at) else now_utc()
         except ValueError:
             fail(f"--at {at!r} is not an ISO time such as 2026-03-10T15:00:00Z")
         if not 1900 <= now.year <= 9000:  # the sample customer's dates count years back

@@ -124,5 +124,6 @@ def register(app: typer.Typer) -> None:
         policy: PolicyOption = None,
     ) -> None:
         """Open your call shift: the queue, the call screen, the script, wrap-up."""
+        common.check_at(at)
         with common.user_errors():
             launch_shift(db, caller, script=script, at=at, policy=policy)

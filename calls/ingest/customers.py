@@ -14,10 +14,11 @@ The flow, built to stream files of any size in bounded memory:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -25,27 +26,36 @@ from pathlib import Path
 
 from calls.clock import to_iso
 from calls.errors import UserError
-from calls.language import parse_language, parse_salutation
 from calls.ingest.phones import PhoneError, is_known_region, phone_parts, region_for_country
 from calls.ingest.pipeline import (
     SAMPLE_ROWS,
     Reject,
     RejectsFile,
+    about_file,
     chunk_records,
+    header_list,
     import_record,
     match_columns,
+    named,
     prepare_in_chunks,
     sample_dates,
     table_chunks,
     worker_count,
 )
-from calls.ingest.readers import Table, read_table
+from calls.ingest.readers import CsvChunkParser, Table, read_table
 from calls.ingest.tiers import assign_tiers, recompute_tiers
-from calls.ingest.values import clean_ref, parse_amount, parse_date_text
-from calls.orders import attach_pending_orders
+from calls.ingest.values import (
+    clean_ref,
+    control_character,
+    latest_date,
+    parse_amount,
+    parse_date_text,
+)
+from calls.language import parse_language, parse_salutation
+from calls.orders import attach_pending_orders, window_start
 from calls.store import Store
 from calls.store import imports as store_imports
-from calls.store.imports import StagedCustomer
+from calls.store.imports import staged_customer
 from calls.store.orders import has_order_lines
 
 __all__ = [
@@ -145,6 +155,7 @@ class ImportResult:
     columns: dict[str, str]          # field -> header used
     extra_columns: list[str]         # headers kept as extra data
     match_on: str                    # "ref" or "phone"
+    encoding_note: str | None = None   # stray lines of a mixed file
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -155,6 +166,7 @@ class ImportResult:
     import_id: int | None = None
     orders_attached: int = 0
     phone2_invalid: int = 0
+    unchanged_since: int | None = None   # the import whose file this one found again
     # region, customer type, contract, consent columns (field -> header): docs/lawful.md
     lawful_columns: dict[str, str] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)   # the first few, for display
@@ -215,7 +227,7 @@ def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) ->
         chosen.pop("name")
     if "phone" not in chosen:
         raise UserError(
-            "no phone column found (columns: " + ", ".join(headers) + "); "
+            "no phone column found (columns: " + header_list(headers) + "); "
             "name it with --map phone=HEADER"
         )
     return chosen
@@ -232,6 +244,13 @@ class _Config:
     match_on: str
     day_first: dict[str, bool]
     headers: tuple[str, ...] = ()
+    # Dates after this one (YYYY-MM-DD) are in the future: no birthday, customer-since or
+    # last purchase can be.
+    latest_date: str = "9999-12-31"
+    # How this import reads a row (see :func:`_fingerprint`), and the source hashes of
+    # the rows the customers' last imports read (rows met again are not read again).
+    fingerprint: str = ""
+    known: dict[int, str] = field(default_factory=dict)   # source hash -> customer ref
 
     def index(self, name: str) -> int:
         """Position of a field's column in a record, or -1 when the list lacks it."""
@@ -301,15 +320,33 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
     since_df, last_df, birth_df = (first_day["customer_since"], first_day["last_purchase"],
                                    first_day["birthday"])
 
+    latest = config.latest_date
+
     def date_cell(name: str, text: str, day_first: bool) -> str | None:
         if not text:
             return None
         try:
-            return _date_iso(text, day_first, name == "birthday")
+            iso = _date_iso(text, day_first, name == "birthday")
         except ValueError as exc:
             raise ValueError(f"{cols[name]}: {exc}") from None
+        if iso > latest:
+            raise ValueError(f"{cols[name]}: {text} is in the future")
+        return iso
 
-    def make(line: int, values: list[str], overflow: dict | None) -> tuple:
+    fingerprint = config.fingerprint
+    known = config.known if by_ref else {}
+
+    def make(line: int, values: list[str], overflow: dict | None,
+             source_hash: int | None = None) -> tuple:
+        if source_hash is None:
+            # A row read from cells (a workbook, JSON): its hash is over its cells.
+            source = "\x1f".join(values)
+            if overflow:
+                source += repr(sorted(overflow.items()))
+            source_hash = source_hash_of(fingerprint, source)
+            key = known.get(source_hash)
+            if key is not None:
+                return ("skip", line, key)
         values.append("")
         (ref_text, name, first, last, company, phone_text, phone2_text, email, country_text,
          revenue_text, owner, salutation_text, language_text, last_text, birth_text,
@@ -335,10 +372,16 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                     phone2 = None  # kept as text; the primary number is what we call
             if not name:
                 name = f"{first} {last}" if first and last else first or last
+            if (bad := control_character(f"{ref}{name}{company}{email}{owner}")) is not None:
+                raise ValueError(_control_reason(cols, bad, ref_text, name, first, last,
+                                                 company, email, owner))
             try:
                 revenue = parse_amount(revenue_text) if revenue_text else None
             except ValueError as exc:
                 raise ValueError(f"{cols['revenue']}: {exc}") from None
+            if revenue is not None and revenue < 0:
+                raise ValueError(f"{cols['revenue']}: {revenue_text} is negative "
+                                 "(yearly revenue is 0 or more)")
             since = date_cell("customer_since", since_text, since_df)
             last_purchase = date_cell("last_purchase", last_text, last_df)
             birthday = date_cell("birthday", birth_text, birth_df)
@@ -348,21 +391,26 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                 raise ValueError(f"{cols['language']}: {exc}") from None
             salutation = _salutation(salutation_text) if salutation_text else None
             extra = {h: values[i] for h, i in extra_pos if values[i]}
+            if extra and "\x00" in "".join(extra.values()):
+                header = next(h for h, v in extra.items() if "\x00" in v)
+                raise ValueError(f"{header}: holds a NUL character (U+0000): binary data, "
+                                 "not text")
             if overflow:
                 # Cells past the header row (a ragged CSV) are kept too.
                 extra.update(overflow)
-            record = StagedCustomer(
-                line=line, key=ref if by_ref else e164, ref=ref or e164, name=name,
-                company=company or None, phone=e164, phone_raw=phone_text, phone_ext=ext,
-                phone_region=number_region, phone_type=number_type,
-                time_zones=_zones_json(zones), phone2=phone2, phone2_raw=phone2_raw,
-                email=email.lower() or None, country=country or number_region,
-                revenue=revenue, customer_since=since, last_purchase=last_purchase,
-                birthday=birthday, owner=owner or None, first_name=first or None,
-                last_name=last or None, salutation=salutation, language=language,
-                extra=_extra_json(extra) if extra else None,
-            )
-            return ("ok", record.with_hash(), phone2_raw is not None and not phone2)
+            record = staged_customer({
+                "line": line, "key": ref if by_ref else e164, "ref": ref or e164,
+                "name": name, "company": company or None, "phone": e164,
+                "phone_raw": phone_text, "phone_ext": ext, "phone_region": number_region,
+                "phone_type": number_type, "time_zones": _zones_json(zones),
+                "phone2": phone2, "phone2_raw": phone2_raw, "email": email.lower() or None,
+                "country": country or number_region, "revenue": revenue,
+                "customer_since": since, "last_purchase": last_purchase,
+                "birthday": birthday, "owner": owner or None, "first_name": first or None,
+                "last_name": last or None, "salutation": salutation, "language": language,
+                "extra": _extra_json(extra) if extra else None, "source_hash": source_hash,
+            })
+            return ("ok", record, phone2_raw is not None and not phone2)
         except ValueError as exc:
             del values[width:]
             row = dict(zip(config.headers, values))
@@ -373,6 +421,26 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
     return make
 
 
+def _fingerprint(config: _Config) -> str:
+    """What decides how a row is read (columns, region, date order, this carecall's
+    version): a row's source hash includes it, so a row read differently is read again."""
+    from calls import __version__
+
+    decisions = (__version__, config.headers, sorted(config.columns.items()),
+                 config.extra_headers, config.region, config.match_on,
+                 sorted(config.day_first.items()))
+    return hashlib.blake2b(repr(decisions).encode(), digest_size=8).hexdigest() + "\x1e"
+
+
+def _control_reason(cols: dict[str, str], bad: str, *fields: str) -> str:
+    """Which column holds the control character ``bad`` (U+XXXX) and what it is."""
+    names = ("ref", "name", "first_name", "last_name", "company", "email", "owner")
+    for field_name, text in zip(names, fields, strict=True):
+        if text and control_character(text) == bad and field_name in cols:
+            return f"{cols[field_name]}: holds a control character ({bad}), not text"
+    return f"holds a control character ({bad}), not text"
+
+
 @dataclass
 class _Prepared:
     """A prepared chunk: staged records (StagedCustomer), rejects, invalid second numbers."""
@@ -380,10 +448,12 @@ class _Prepared:
     records: list[tuple]
     rejects: list[tuple[int, str, dict[str, str]]]    # (line, reason, raw row)
     phone2_invalid: int = 0
+    # (line, key) of rows read exactly as the customer's last import read them
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
-        return len(self.records) + len(self.rejects)
+        return len(self.records) + len(self.rejects) + len(self.skipped)
 
 
 def _prepare_chunk(config: _Config, chunk: list[tuple]) -> _Prepared:
@@ -398,6 +468,8 @@ def _prepare_chunk(config: _Config, chunk: list[tuple]) -> _Prepared:
         if item[0] == "ok":
             add(item[1])
             out.phone2_invalid += item[2]
+        elif item[0] == "skip":
+            out.skipped.append(item[1:])
         else:
             out.rejects.append(item[1:])
     return out
@@ -409,7 +481,92 @@ _maker: tuple[_Config, Callable] | None = None
 
 
 def _prepare_any(config: _Config, chunk: object) -> _Prepared:
+    if isinstance(chunk, tuple) and (len(chunk[2]) == 0 or "\r" not in chunk[2]
+                                     or chunk[2].count("\r") == chunk[2].count("\r\n")):
+        return _prepare_csv(config, *chunk)
+    # Old Mac line ends (a lone CR): read every row from its cells.
     return _prepare_chunk(config, chunk_records(chunk))
+
+
+def source_hash_of(fingerprint: str, text: str) -> int:
+    """The 64-bit source hash of a row's text as this import reads it (a signed int)."""
+    return int.from_bytes(hashlib.blake2b((fingerprint + text).encode(), digest_size=8)
+                          .digest(), "big", signed=True)
+
+
+def _prepare_csv(config: _Config, parser: CsvChunkParser, first: int,
+                 text: str) -> _Prepared:
+    """A chunk of CSV text: each record's own text is hashed; a record the customers'
+    last imports read exactly so is skipped without being parsed, the others are parsed
+    (in runs, by ``parser``) and prepared with their hash.
+
+    Records end at a line break outside quotes, as in :func:`raw_csv_chunks`; line
+    numbers are counted as the parser counts them (no lone CR here).
+    """
+    global _maker
+    if _maker is None or _maker[0] is not config:
+        _maker = (config, _record_maker(config))
+    make = _maker[1]
+    known = config.known if config.match_on == "ref" else {}
+    fingerprint = config.fingerprint
+    out = _Prepared([], [])
+    hashes: dict[int, int] = {}
+    runs: list[tuple[int, str]] = []
+    run_start = run_line = -1
+    skipped = out.skipped.append
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()              # the text ends with a line break
+    pos, line, i, count = 0, first, 0, len(pieces)
+    while i < count:
+        piece = pieces[i]
+        start, record_line, lines = pos, line, 1
+        pos += len(piece) + 1
+        if '"' in piece and piece.count('"') % 2:
+            # A quoted cell goes on over the next lines until its quote closes.
+            parts = [piece]
+            quotes = piece.count('"')
+            while quotes % 2 and i + lines < count:
+                more = pieces[i + lines]
+                parts.append(more)
+                quotes += more.count('"')
+                pos += len(more) + 1
+                lines += 1
+            piece = "\n".join(parts)
+        i += lines
+        line += lines
+        record = piece.removesuffix("\r")
+        if not record.strip():
+            continue
+        source_hash = from_bytes(blake2b((fingerprint + record).encode(), digest_size=8)
+                                 .digest(), "big", signed=True)
+        key = known.get(source_hash)
+        if key is not None:
+            if run_start >= 0:
+                runs.append((run_line, text[run_start:start]))
+                run_start = -1
+            skipped((record_line, key))
+        else:
+            if run_start < 0:
+                run_start, run_line = start, record_line
+            hashes[record_line] = source_hash
+    if run_start >= 0:
+        runs.append((run_line, text[run_start:]))
+    add = out.records.append
+    for run_line, run_text in runs:
+        for line, values, overflow in parser(run_line, run_text):
+            item = make(line, values, overflow, hashes.get(line) or _UNKNOWN)
+            if item[0] == "ok":
+                add(item[1])
+                out.phone2_invalid += item[2]
+            else:
+                out.rejects.append(item[1:])
+    return out
+
+
+# The hash of a record whose text was not seen whole (it cannot match a known row).
+_UNKNOWN = 0
 
 
 def _tier_guess(
@@ -445,6 +602,13 @@ def import_customers(
     store: Store, path: str | os.PathLike, options: ImportOptions | None, now: datetime
 ) -> ImportResult:
     """Import the customer list at ``path``; see the module docstring for the steps."""
+    with store.storage_errors():   # a full disk or a read-only file: one line
+        return _import_customers(store, path, options, now)
+
+
+def _import_customers(
+    store: Store, path: str | os.PathLike, options: ImportOptions | None, now: datetime
+) -> ImportResult:
     options = options or ImportOptions()
     region = (options.region or "US").upper()
     if not is_known_region(region):
@@ -453,8 +617,9 @@ def import_customers(
     # The law's columns (region, consumer or business, consents: docs/lawful.md) stay in
     # the extra data and are applied once the customers are in.
     core_map, basis_map = split_mapping(options.mapping)
-    columns = detect_columns(table.headers, core_map)
-    basis_columns = lawful_columns(table.headers, basis_map, set(columns.values()))
+    with about_file(table.path):
+        columns = detect_columns(table.headers, core_map)
+        basis_columns = lawful_columns(table.headers, basis_map, set(columns.values()))
     mapped = set(columns.values())
     extra_headers = tuple(h for h in table.headers if h not in mapped)
     match_on = "ref" if "ref" in columns else "phone"
@@ -465,22 +630,41 @@ def import_customers(
         match_on=match_on,
         day_first=sample_dates(table, columns, DATE_FIELDS, region),
         headers=tuple(table.headers),
+        latest_date=latest_date(now),
     )
+    config = replace(config, fingerprint=_fingerprint(config),
+                     known=store_imports.known_source_hashes(store) if match_on == "ref"
+                     else {})
     result = ImportResult(
         file=str(Path(path)),
         format=table.format,
         encoding=table.encoding,
+        encoding_note=table.encoding_note,
         sheet=table.sheet,
         columns=columns,
         extra_columns=list(extra_headers),
         match_on=match_on,
         dry_run=options.dry_run,
     )
+    if not options.dry_run:
+        store.require_writable()
     rejects_writer = RejectsFile(options.rejects_path, table.headers)
     import_row = import_record("customers", path, table, options.by_user, now)
-    import_row["options"] = json.dumps(
-        {"region": region, "map": options.mapping, "match_on": match_on})
     shares = (options.a_share, options.b_share)
+    recorded = {"region": region, "map": options.mapping, "match_on": match_on,
+                "tiers": list(shares)}
+    if has_order_lines(store):
+        # Tiers follow the 12-month revenue of the order lines, whose window moves with
+        # the day: an import made on another day re-derives them.
+        recorded["window_start"] = window_start(now, options.revenue_window_days).isoformat()
+    import_row["options"] = json.dumps(recorded)
+    earlier = store_imports.same_file_as_last(store, "customers", import_row["file_hash"],
+                                              recorded)
+    if earlier is not None:
+        # The file and the options of the last import: it can change nothing. Its counts
+        # and rejects are that import's; only the record of this one is written.
+        with rejects_writer.discarding():
+            return _repeat(store, result, earlier, import_row, rejects_writer, options, now)
     # A first list into an empty table goes straight in; anything else is staged and
     # merged (matching, unchanged rows, a dry run's counts).
     sink: store_imports.FirstLoad | store_imports.Staging | None = None
@@ -489,24 +673,30 @@ def import_customers(
                                              _tier_guess(table, columns, shares))
     if sink is None:
         sink = store_imports.Staging(store)
+    # Rows read exactly as the customers' last import read them: key -> last line.
+    skipped: dict[str, int] = {}
+    skipped_duplicates = 0
     try:
         workers = worker_count(table, options.workers)
-        for prepared in prepare_in_chunks(
+        for prepared in named(table.path, prepare_in_chunks(
             table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers
-        ):
+        )):
             rejected: list[tuple] = []
             for line, reason, raw in prepared.rejects:
                 rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
                 rejects_writer.write(line, reason, raw)
                 if len(result.rejects) < 20:
                     result.rejects.append(Reject(line, reason, raw))
+            for line, key in prepared.skipped:
+                skipped_duplicates += key in skipped
+                skipped[key] = line
             sink.add(prepared.records, rejected)
             result.phone2_invalid += prepared.phone2_invalid
             result.rows_read += prepared.rows
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
-        rejects_writer.close()
+        rejects_writer.finish()
         if options.phase:
             options.phase("Saving customers")
         counted = {"rows_read": result.rows_read, "rejected": result.rejected}
@@ -520,10 +710,14 @@ def import_customers(
                 now=to_iso(now),
                 dry_run=options.dry_run,
                 tier_shares=shares,
+                skipped=skipped,
+                skipped_duplicates=skipped_duplicates,
             )
+    except BaseException:
+        rejects_writer.discard()
+        raise
     finally:
         sink.close()
-        rejects_writer.abort()      # a no-op once closed: only a stopped import removes it
     result.inserted = counts.inserted
     result.updated = counts.updated
     result.unchanged = counts.unchanged
@@ -537,6 +731,25 @@ def import_customers(
     # consent is an audited action above this package.
     result.lawful_columns = basis_columns
     result.columns = {**columns, **basis_columns}
+    return result
+
+
+def _repeat(store: Store, result: ImportResult, earlier: dict, import_row: dict,
+            rejects_writer: RejectsFile, options: ImportOptions, now: datetime) -> ImportResult:
+    """The result of importing again the file ``earlier`` imported (unchanged)."""
+    rejects_writer.replay(store_imports.rejects_for(store, earlier["id"]), result.rejects)
+    rejects_writer.finish()
+    result.rows_read, result.rejected, result.duplicates = (
+        earlier["rows_read"], earlier["rejected"], earlier["duplicates"])
+    result.unchanged = result.rows_read - result.rejected - result.duplicates
+    result.unchanged_since = earlier["id"]
+    if not options.dry_run:
+        recorded = {**json.loads(import_row["options"]), "unchanged_since": earlier["id"]}
+        result.import_id = store_imports.record_repeat(store, {
+            **import_row, "options": json.dumps(recorded), "rows_read": result.rows_read,
+            "unchanged": result.unchanged, "rejected": result.rejected,
+            "duplicates": result.duplicates, "finished_at": to_iso(now),
+        }, earlier["id"])
     return result
 
 

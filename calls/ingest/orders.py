@@ -26,19 +26,23 @@ from calls.errors import UserError
 from calls.ingest.pipeline import (
     Reject,
     RejectsFile,
+    about_file,
     chunk_records,
+    header_list,
     import_record,
     match_columns,
+    named,
     prepare_in_chunks,
     sample_dates,
     table_chunks,
     worker_count,
 )
-from calls.ingest.readers import read_table
+from calls.ingest.readers import check_quotes, read_table
 from calls.ingest.tiers import recompute_tiers
-from calls.ingest.values import clean_ref, parse_amount, parse_datetime_text
-from calls.orders import derive_customer_figures
+from calls.ingest.values import clean_ref, latest_date, parse_datetime_text, parse_number
+from calls.orders import derive_customer_figures, window_start
 from calls.store import Store
+from calls.store import imports as store_imports
 from calls.store import orders as store_orders
 from calls.store.imports import restore_cache, use_bulk_cache
 
@@ -117,6 +121,7 @@ class OrderImportResult:
     encoding: str | None
     sheet: str | None
     columns: dict[str, str]
+    encoding_note: str | None = None   # stray lines of a mixed file
     rows_read: int = 0
     added: int = 0            # new lines for customers in the database
     pending: int = 0          # new lines kept aside for customers not (yet) imported
@@ -129,6 +134,7 @@ class OrderImportResult:
     negative_price: int = 0   # lines with a negative price (rejected; reported)
     customers_with_orders: int = 0
     pending_total: int = 0    # lines waiting for their customer after this import
+    unchanged_since: int | None = None   # the import whose file this one found again
     dry_run: bool = False
     import_id: int | None = None
     rejects: list[Reject] = field(default_factory=list)
@@ -152,7 +158,7 @@ def detect_order_columns(
         missing.append("unit_price or amount")
     if missing:
         raise UserError(
-            f"no {' / '.join(missing)} column found (columns: {', '.join(headers)}); "
+            f"no {' / '.join(missing)} column found (columns: {header_list(headers)}); "
             f"name it with --map FIELD=HEADER"
         )
     return chosen
@@ -163,6 +169,8 @@ class _OrderConfig:
     columns: dict[str, str]
     day_first: bool
     headers: tuple[str, ...] = ()
+    # Order dates after this one (YYYY-MM-DD) are in the future: refused.
+    latest_date: str = "9999-12-31"
     # Customer ref -> id when the import started; the workers resolve each line's customer
     # (a line whose customer arrives later is stored pending and attached at the end).
     customer_ids: dict[str, int] = field(default_factory=dict)
@@ -188,13 +196,6 @@ def _when(text: str, day_first: bool) -> tuple[str, str]:
     return moment.isoformat(sep=" "), moment.date().isoformat()
 
 
-def _number(text: str) -> float | None:
-    try:
-        return float(text)   # the common case, fast
-    except ValueError:
-        return parse_amount(text)
-
-
 def line_key(text: str) -> int:
     """The 64-bit key of an order line's content (order_lines.line_key).
 
@@ -218,6 +219,8 @@ def _chunk_rows(chunk: object) -> Iterator[tuple[int, list[str]]]:
             for record in reader:
                 line = start
                 start = first + reader.line_num
+                if start - line > 1:
+                    check_quotes(record, line, start, parser.delimiter, parser.width)
                 if record:
                     yield line, record
         except csv.Error as exc:
@@ -247,6 +250,7 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
     c_price, c_amount = cols.get("unit_price"), cols.get("amount")
     day_first = config.day_first
     ids_get = config.customer_ids.get
+    latest = config.latest_date
     out = _Prepared()
     rows_append = out.rows.append
     cancellations = zero_price = no_customer = 0
@@ -272,19 +276,21 @@ def _prepare_orders(config: _OrderConfig, chunk: object) -> _Prepared:
                 ordered_at, order_date = _when(date_text, day_first)
             except ValueError as exc:
                 raise ValueError(f"{c_date}: {exc}") from None
+            if order_date > latest:
+                raise ValueError(f"{c_date}: {date_text} is in the future")
             qty_text = values[i_qty].strip() if i_qty >= 0 else ""
             try:
-                quantity = _number(qty_text) if qty_text else None
+                quantity = parse_number(qty_text) if qty_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_qty}: {exc}") from None
             price_text = values[i_price].strip() if i_price >= 0 else ""
             try:
-                price = _number(price_text) if price_text else None
+                price = parse_number(price_text) if price_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_price}: {exc}") from None
             amount_text = values[i_amount].strip() if i_amount >= 0 else ""
             try:
-                amount = _number(amount_text) if amount_text else None
+                amount = parse_number(amount_text) if amount_text else None
             except ValueError as exc:
                 raise ValueError(f"{c_amount}: {exc}") from None
             if price is not None and price < 0:
@@ -332,30 +338,52 @@ def import_orders(
     store: Store, path: str | os.PathLike, options: OrderImportOptions | None, now: datetime
 ) -> OrderImportResult:
     """Import the order lines in ``path``, attach what can be attached, derive, re-tier."""
+    with store.storage_errors():   # a full disk or a read-only file: one line
+        return _import_orders(store, path, options, now)
+
+
+def _import_orders(
+    store: Store, path: str | os.PathLike, options: OrderImportOptions | None, now: datetime
+) -> OrderImportResult:
     options = options or OrderImportOptions()
     table = read_table(path, sheet=options.sheet)
-    columns = detect_order_columns(table.headers, options.mapping)
+    with about_file(table.path):
+        columns = detect_order_columns(table.headers, options.mapping)
+    result = OrderImportResult(
+        file=str(Path(path)), format=table.format, encoding=table.encoding,
+        encoding_note=table.encoding_note, sheet=table.sheet, columns=columns,
+        dry_run=options.dry_run,
+    )
+    if not options.dry_run:
+        store.require_writable()
+    import_row = import_record("orders", path, table, options.by_user, now)
+    # The revenue window moves with the day: the figures of an import made on another
+    # day are not the figures of today's.
+    recorded = {"map": options.mapping, "region": options.region.upper(),
+                "window_start": window_start(now, options.revenue_window_days).isoformat(),
+                "tiers": [options.a_share, options.b_share]}
+    rejects_writer = RejectsFile(options.rejects_path, table.headers)
+    earlier = store_imports.same_file_as_last(store, "orders", import_row["file_hash"],
+                                              recorded)
+    if earlier is not None:
+        # The file and the options of the last orders import: every line is stored.
+        with rejects_writer.discarding():
+            return _repeat(store, result, earlier, import_row, rejects_writer, options, now)
     day_first = sample_dates(table, {"date": columns["date"]}, ["date"], options.region)
     config = _OrderConfig(
         columns=columns, day_first=day_first.get("date", False), headers=tuple(table.headers),
-        customer_ids=store_orders.customer_ids(store),
+        customer_ids=store_orders.customer_ids(store), latest_date=latest_date(now),
     )
-    result = OrderImportResult(
-        file=str(Path(path)), format=table.format, encoding=table.encoding,
-        sheet=table.sheet, columns=columns, dry_run=options.dry_run,
-    )
-    rejects_writer = RejectsFile(options.rejects_path, table.headers)
     sink: store_orders.OrderWriter | store_orders.OrderDryRun
     if options.dry_run:
         sink = store_orders.OrderDryRun(store)
     else:
-        sink = store_orders.OrderWriter(
-            store, import_record("orders", path, table, options.by_user, now))
+        sink = store_orders.OrderWriter(store, import_row)
     try:
         workers = worker_count(table, options.workers)
-        for prepared in prepare_in_chunks(
+        for prepared in named(table.path, prepare_in_chunks(
             table_chunks(table, 5000), _prepare_orders, config, workers
-        ):
+        )):
             rejected: list[tuple] = []
             for line, reason, raw, negative in prepared.rejects:
                 rejected.append((line, json.dumps(raw, ensure_ascii=False), reason))
@@ -371,12 +399,12 @@ def import_orders(
             result.rejected += len(rejected)
             if options.progress:
                 options.progress(table.progress_done, table.progress_total)
-        rejects_writer.close()
+        rejects_writer.finish()
         if options.phase:
             options.phase("Saving order lines")
         counts = sink.finish({
             "options": json.dumps({
-                "map": options.mapping,
+                **recorded,
                 "no_customer": result.no_customer,
                 "cancellations": result.cancellations,
                 "zero_price": result.zero_price,
@@ -385,9 +413,11 @@ def import_orders(
             "rows_read": result.rows_read,
             "rejected": result.rejected,
         })
+    except BaseException:
+        rejects_writer.discard()
+        raise
     finally:
         sink.close()
-        rejects_writer.abort()      # a no-op once closed: only a stopped import removes it
     result.added = counts.added
     result.pending = counts.pending
     result.existing = counts.existing
@@ -408,4 +438,33 @@ def import_orders(
     result.pending_total = store_orders.pending_count(store) + (
         counts.pending if options.dry_run else 0
     )
+    return result
+
+
+def _repeat(store: Store, result: OrderImportResult, earlier: dict, import_row: dict,
+            rejects_writer: RejectsFile, options: OrderImportOptions,
+            now: datetime) -> OrderImportResult:
+    """The result of importing again the file ``earlier`` imported (unchanged): every line
+    it stored is stored, its rejects are this import's rejects."""
+    reasons = rejects_writer.replay(store_imports.rejects_for(store, earlier["id"]),
+                                    result.rejects)
+    result.negative_price = sum("negative price" in reason for reason in reasons)
+    rejects_writer.finish()
+    recorded = json.loads(earlier["options"])
+    result.rows_read, result.rejected, result.duplicates = (
+        earlier["rows_read"], earlier["rejected"], earlier["duplicates"])
+    result.existing = earlier["inserted"] + earlier["unchanged"]
+    result.no_customer = recorded.get("no_customer", 0)
+    result.cancellations = recorded.get("cancellations", 0)
+    result.zero_price = recorded.get("zero_price", 0)
+    result.unchanged_since = earlier["id"]
+    result.customers_with_orders = store_orders.customers_with_orders(store)
+    result.pending_total = store_orders.pending_count(store)
+    if not options.dry_run:
+        result.import_id = store_imports.record_repeat(store, {
+            **import_row, "options": json.dumps({**recorded, "unchanged_since": earlier["id"]}),
+            "rows_read": result.rows_read, "unchanged": result.existing,
+            "rejected": result.rejected, "duplicates": result.duplicates,
+            "finished_at": to_iso(now),
+        }, earlier["id"])
     return result

@@ -11,8 +11,10 @@ recorded with :func:`import_record`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import json
 import os
 import re
 import warnings
@@ -32,10 +34,13 @@ from calls.sheets import safe_text
 __all__ = [
     "Reject",
     "RejectsFile",
+    "about_file",
     "chunk_records",
     "default_day_first",
+    "header_list",
     "import_record",
     "match_columns",
+    "named",
     "parse_mapping",
     "prepare_in_chunks",
     "sample_dates",
@@ -75,6 +80,31 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+def header_list(headers: list[str]) -> str:
+    """The headers for a message: each cut short, and not more than 30 of them."""
+    shown = [h if len(h) <= 40 else h[:37] + "..." for h in headers[:30]]
+    return ", ".join(shown) + (f" and {len(headers) - 30} more" if len(headers) > 30 else "")
+
+
+@contextlib.contextmanager
+def about_file(path: str | os.PathLike) -> Iterator[None]:
+    """Prefix a :class:`UserError` raised inside with the file it is about."""
+    try:
+        yield
+    except UserError as exc:
+        text = str(exc)
+        if str(path) in text:
+            raise
+        raise UserError(f"{path}: {text}") from None
+
+
+def named(path: str | os.PathLike, items: Iterable) -> Iterator:
+    """``items``, with a :class:`UserError` raised while producing them (a bad line found
+    in a worker process, say) prefixed with the file it is about."""
+    with about_file(path):
+        yield from items
+
+
 def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[str]],
                   mapping: dict[str, str] | None = None) -> dict[str, str]:
     """Field -> header: ``mapping`` (``--map``) first, then each field's recognised names.
@@ -95,7 +125,7 @@ def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[s
         if actual is None:
             raise UserError(
                 f"--map {name}={header}: no column {header!r} in the file "
-                f"(columns: {', '.join(headers)})"
+                f"(columns: {header_list(headers)})"
             )
         chosen[name] = actual
     used = set(chosen.values())
@@ -261,48 +291,87 @@ def _file_hash(path: Path) -> str:
 
 
 class RejectsFile:
-    """``--rejects FILE``: line, reason, then the row's own columns, written through
-    :func:`calls.outfile.open_output` (0600; the file takes its name only when the
-    import finished: :meth:`close`; :meth:`abort` removes what was started). Cells are
-    safe to open in a spreadsheet (a rejected row is exactly where a formula hides)."""
+    """``--rejects FILE``: line, reason, then the row's own columns, every cell safe to
+    open in a spreadsheet (a rejected row is exactly where a formula hides).
+
+    Written through :func:`calls.outfile.open_output` (a regular file through a 0600
+    temporary renamed into place; a pipe or ``-`` straight). :meth:`finish` completes it,
+    :meth:`abort` removes what was started (an import that fails leaves no rejects file),
+    :meth:`discard` removes a finished regular file again (the import failed after it).
+    """
 
     class _Aborted(Exception):
-        """Thrown into the output to make it remove its temporary file."""
+        pass
 
     def __init__(self, path: Path | None, headers: list[str]):
-        self._output = None
+        self._stack = contextlib.ExitStack()
         self._writer = None
         self._headers = headers
-        if path is None:
+        self._path = Path(path).expanduser() if path is not None else None
+        self._regular = False
+        self._finished = False       # renamed into place by finish()
+        if self._path is None:
             return
-        self._output = open_output(path, label="--rejects")
-        self._writer = csv.writer(self._output.__enter__())
-        self._guard(self._writer.writerow, ["line", "reason", *map(safe_text, headers)])
+        self._regular = not self._path.exists() or self._path.is_file()
+        fh = self._stack.enter_context(open_output(self._path, label="--rejects"))
+        self._writer = csv.writer(fh)
+        self._write([["line", "reason", *map(safe_text, headers)]])
+
+    def _write(self, rows: list[list]) -> None:
+        try:
+            self._writer.writerows(rows)
+        except OSError as exc:
+            # The output removes its temporary file and raises its one-line UserError
+            # (which also says whether an old file of that name is unchanged).
+            self._writer = None
+            stack, self._stack = self._stack, contextlib.ExitStack()
+            stack.__exit__(type(exc), exc, exc.__traceback__)
+            raise
 
     def write(self, line: int, reason: str, raw: dict[str, str]) -> None:
         if self._writer is not None:
-            self._guard(self._writer.writerow,
-                        [line, safe_text(reason), *(safe_text(raw.get(h, ""))
-                                                    for h in self._headers)])
+            self._write([[line, safe_text(reason),
+                          *(safe_text(raw.get(h, "")) for h in self._headers)]])
 
-    def _guard(self, write, row: list) -> None:
-        try:
-            write(row)
-        except OSError as exc:
-            # the output removes its temporary file and raises the one-line UserError
-            output, self._output, self._writer = self._output, None, None
-            output.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-
-    def close(self) -> None:
-        """The import is complete: the file takes its name."""
-        if self._output is not None:
-            output, self._output, self._writer = self._output, None, None
-            output.__exit__(None, None, None)
+    def finish(self) -> None:
+        """Complete the file (renamed into place); raises UserError when that fails."""
+        if self._writer is not None:
+            self._writer = None
+            self._stack.close()
+            self._finished = True
 
     def abort(self) -> None:
-        """The import stopped: nothing is left behind (a no-op after :meth:`close`)."""
-        if self._output is not None:
-            output, self._output, self._writer = self._output, None, None
-            error = self._Aborted()
-            output.__exit__(type(error), error, None)
+        """Remove an unfinished file (a no-op once finished)."""
+        if self._writer is not None:
+            self._writer = None
+            with contextlib.suppress(self._Aborted, UserError):
+                self._stack.__exit__(self._Aborted, self._Aborted(), None)
+
+    @contextlib.contextmanager
+    def discarding(self) -> Iterator[None]:
+        """Remove the file again when the block fails (the import did not happen)."""
+        try:
+            yield
+        except BaseException:
+            self.discard()
+            raise
+
+    def replay(self, rejects: Iterable[dict], shown: list[Reject]) -> list[str]:
+        """Write an earlier import's rejected rows (``line``, ``raw`` JSON, ``reason``)
+        again, keep the first 20 in ``shown``; their reasons."""
+        reasons = []
+        for row in rejects:
+            raw = json.loads(row["raw"])
+            self.write(row["line"], row["reason"], raw)
+            if len(shown) < 20:
+                shown.append(Reject(row["line"], row["reason"], raw))
+            reasons.append(row["reason"])
+        return reasons
+
+    def discard(self) -> None:
+        """Remove the finished file again (the import it belongs to did not happen)."""
+        self.abort()
+        if self._finished and self._regular:
+            self._finished = False
+            with contextlib.suppress(OSError):
+                self._path.unlink()

@@ -1,8 +1,10 @@
 """Read tabular files (customer lists, order exports, DNC lists) as a stream of text rows.
 
 Formats: CSV (delimiter sniffed: comma, semicolon, tab, pipe), TSV, XLSX (first sheet or a
-named one), a JSON array of objects and NDJSON. Encodings: UTF-8 with or without BOM, and
-a cp1252 (then Latin-1) fallback that the table reports in :attr:`Table.encoding`.
+named one), a JSON array of objects and NDJSON. Encodings are decided per file (UTF-8 with
+or without BOM, UTF-16 as Excel's "Unicode text" writes it, else what charset-normalizer
+finds) and per line where a UTF-8 file holds stray lines in another encoding; the table
+reports them in :attr:`Table.encoding` and :attr:`Table.encoding_note`.
 
 Every cell comes out as text (``""`` for empty), so the importers see one shape whatever
 the file was; numbers that a spreadsheet stored as floats come out without a spurious
@@ -19,6 +21,7 @@ import io
 import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +29,8 @@ from pathlib import Path
 
 from calls.errors import UserError
 
-__all__ = ["FORMATS", "CsvChunkParser", "Table", "raw_csv_chunks", "read_table"]
+__all__ = ["FORMATS", "CsvChunkParser", "Table", "check_quotes", "raw_csv_chunks",
+           "read_table"]
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson")
 _DELIMITERS = ",;\t|"
@@ -50,6 +54,11 @@ class Table:
     encoding: str | None
     headers: list[str]
     sheet: str | None = None
+    # How undecodable bytes are read: "strict", or the handler that reads the lines of a
+    # mixed file that are not UTF-8 in their own encoding (see ``encoding_note``).
+    errors: str = "strict"
+    # What a supervisor should know about the encoding (a mixed file), or None.
+    encoding_note: str | None = None
     delimiter: str | None = None
     progress_total: int = 0
     progress_done: int = 0
@@ -147,30 +156,182 @@ def _format_from_name(p: Path) -> str:
 # -- encodings -----------------------------------------------------------------------
 
 
-def _detect_encoding(p: Path) -> str:
-    """``utf-8-sig`` when the whole file decodes as UTF-8, else cp1252, else latin-1.
+@dataclass(frozen=True)
+class _Encoding:
+    """How a text file is decoded: the codec, the error handler, a note for the summary."""
 
-    The whole file is checked in chunks (a bad byte can sit anywhere; it would crash the
-    reader half-way through an import otherwise) without holding it in memory.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    name: str
+    errors: str = "strict"
+    note: str | None = None
+
+
+# Encodings of the Latin-script family that a detector cannot tell apart on a short list
+# of names; Windows-1252 (what Excel writes as "CSV" in Western locales) is read for them
+# whenever it decodes the file.
+_LATIN_FAMILY = {
+    "cp1252", "cp1250", "cp1257", "cp1254", "latin_1", "iso8859_1", "iso8859_2",
+    "iso8859_3", "iso8859_4", "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14",
+    "iso8859_15", "iso8859_16", "cp437", "cp850", "cp852", "cp857", "cp858", "cp775",
+    "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish", "hp_roman8",
+}
+# Single-byte encodings: the only ones a mixed file's stray lines are read in (a byte at
+# a time, where UTF-8 fails).
+_SINGLE_BYTE = _LATIN_FAMILY | {
+    "cp1251", "cp1253", "cp1255", "cp1256", "koi8_r", "koi8_u", "iso8859_5", "iso8859_7",
+    "cp866", "mac_cyrillic", "mac_greek",
+}
+# Bytes that never occur in a text table (C0 controls but TAB, LF, VT, FF, CR, and ESC/SUB
+# that old exports sometimes carry).
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 26, 27))
+
+
+def _decodes(p: Path, encoding: str) -> bool:
+    """True when the whole file decodes in ``encoding`` (checked in chunks: a bad byte
+    can sit anywhere, and the file need not fit in memory)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     with open(p, "rb") as fh:
         try:
             while chunk := fh.read(1 << 20):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
-            return "utf-8-sig"
         except UnicodeDecodeError:
-            pass
-    decoder = codecs.getincrementaldecoder("cp1252")()
+            return False
+    return True
+
+
+def _utf16(head: bytes) -> str | None:
+    """``utf-16`` / ``utf-32`` for a file that starts with their byte order mark, or
+    ``utf-16-le`` / ``-be`` for one without a mark whose every other byte is NUL (Excel's
+    "Unicode text" is UTF-16 with a mark)."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[: 4096 - 4096 % 2]
+    if len(sample) >= 4:
+        half = len(sample) // 2
+        if sample[1::2].count(0) > 0.6 * half and sample[0::2].count(0) < 0.1 * half:
+            return "utf-16-le"
+        if sample[0::2].count(0) > 0.6 * half and sample[1::2].count(0) < 0.1 * half:
+            return "utf-16-be"
+    return None
+
+
+def _detector_guess(data: bytes) -> str | None:
+    """The encoding of ``data`` (a Python codec name) by charset-normalizer, or None when
+    no text encoding fits (binary data).
+
+    On a short list the detector often cannot tell the Latin-script code pages apart, and
+    may rank one above a Cyrillic or Greek page that fits as well: when the non-ASCII
+    letters read in Windows-1252 make whole words (``Èâàí`` rather than ``Müller``) the
+    text is in another script, and the best-ranked page outside the Latin family wins.
+    """
+    import charset_normalizer
+
+    matches = list(charset_normalizer.from_bytes(data))
+    if not matches:
+        return None
+    names = [codecs.lookup(m.encoding).name.replace("-", "_") for m in matches]
+    if names[0] in _LATIN_FAMILY and _other_script(data):
+        for name in names:
+            if name not in _LATIN_FAMILY:
+                return name
+    return names[0]
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _other_script(data: bytes) -> bool:
+    """True when the words with non-ASCII letters, read as Windows-1252, are mostly made
+    of them: Cyrillic or Greek text, not a Western name with an accent."""
+    text = data.decode("cp1252", "replace")
+    shares = [sum(ord(c) > 127 for c in w) / len(w) for w in _WORD.findall(text)
+              if not w.isascii()]
+    return bool(shares) and sum(shares) / len(shares) > 0.5
+
+
+def _fallback_errors(encoding: str) -> str:
+    """The name of a codec error handler that reads bytes UTF-8 rejects in ``encoding``
+    (registered once per encoding; single-byte encodings only, so a byte is a character)."""
+    name = f"carecall-{encoding}"
+    try:
+        codecs.lookup_error(name)
+    except LookupError:
+        def handler(exc: UnicodeDecodeError) -> tuple[str, int]:
+            return exc.object[exc.start:exc.end].decode(encoding, "replace"), exc.end
+
+        codecs.register_error(name, handler)
+    return name
+
+
+def _line_list(lines: list[int], total: int) -> str:
+    shown = ", ".join(str(n) for n in lines[:5])
+    return f"line {shown}" if total == 1 else f"lines {shown}" + (" ..." if total > 5 else "")
+
+
+def _detect_encoding(p: Path) -> _Encoding:
+    """How to decode ``p``: per file, and per line where a UTF-8 file holds lines in
+    another encoding. Raises :class:`UserError` for binary data.
+
+    UTF-8 (with or without BOM) when the whole file decodes as UTF-8 (the fast path);
+    UTF-16/32 by their byte order mark (or NUL bytes); otherwise each line is tried: a
+    file whose other lines are UTF-8 is read as UTF-8 with the stray lines in the
+    encoding charset-normalizer finds for them, and a file with no UTF-8 at all in the
+    encoding it finds for the file (Windows-1252 for the Latin family whenever it fits).
+    """
     with open(p, "rb") as fh:
-        try:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            return "cp1252"
-        except UnicodeDecodeError:
-            # cp1252 leaves five bytes undefined; Latin-1 decodes every byte.
-            return "latin-1"
+        head = fh.read(_SNIFF_BYTES)
+    wide = _utf16(head)
+    if wide is not None:
+        if not _decodes(p, wide):
+            raise UserError(f"{p}: this is not a text table (it starts like {wide} text, "
+                            "but holds bytes that are not)")
+        return _Encoding(wide)
+    if _decodes(p, "utf-8"):
+        # Valid UTF-8 is text (a control character in a cell is that row's problem).
+        return _Encoding("utf-8-sig")
+    if sum(head.count(bytes([b])) for b in _BINARY_BYTES) > max(16, len(head) // 100):
+        raise UserError(f"{p}: this is not a text table (it holds binary data)")
+    utf8_lines = 0
+    stray: list[int] = []
+    stray_bytes = bytearray()
+    total_stray = 0
+    with open(p, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                total_stray += 1
+                if len(stray) < 1000:
+                    stray.append(number)
+                if len(stray_bytes) < _SNIFF_BYTES:
+                    stray_bytes += line
+                continue
+            utf8_lines += 1
+    if utf8_lines and total_stray:
+        guess = _detector_guess(bytes(stray_bytes))
+        other = "cp1252" if guess is None or guess in _LATIN_FAMILY or (
+            guess not in _SINGLE_BYTE) else guess
+        note = (f"{_line_list(stray, total_stray)} not UTF-8 like the rest; read as "
+                f"{other}")
+        return _Encoding("utf-8-sig", _fallback_errors(other), note)
+    with open(p, "rb") as fh:
+        sample = fh.read(1 << 20)
+    guess = _detector_guess(sample)
+    if (guess is None or guess in _LATIN_FAMILY) and _decodes(p, "cp1252"):
+        return _Encoding("cp1252")
+    # A multi-byte encoding needs some evidence: one stray byte (A\x81B) reads as a
+    # Shift-JIS character as well as anything else.
+    evidence = guess in _SINGLE_BYTE or sum(b > 127 for b in sample) >= 8
+    if guess is not None and guess not in ("ascii", "utf_8") and evidence and _decodes(
+            p, guess):
+        return _Encoding(guess)
+    # Latin-1 decodes every byte: a file no detector recognises, read as what it most
+    # likely is (cp1252 leaves five bytes undefined).
+    return _Encoding("latin-1")
 
 
 def _clean_headers(raw: list[str]) -> list[str]:
@@ -218,8 +379,9 @@ def _text(value: object) -> str:
 
 
 def _open_csv(p: Path, delimiter: str | None) -> Table:
-    encoding = _detect_encoding(p)
-    with open(p, encoding=encoding, newline="") as fh:
+    decided = _detect_encoding(p)
+    encoding = decided.name
+    with open(p, encoding=encoding, errors=decided.errors, newline="") as fh:
         sample = fh.read(_SNIFF_BYTES)
     if not sample.strip():
         raise UserError(f"{p}: the file is empty")
@@ -241,6 +403,8 @@ def _open_csv(p: Path, delimiter: str | None) -> Table:
         format="tsv" if delimiter == "\t" else "csv",
         encoding=encoding,
         headers=headers,
+        errors=decided.errors,
+        encoding_note=decided.note,
         delimiter=delimiter,
         progress_total=p.stat().st_size,
         _opener=_csv_rows,
@@ -285,11 +449,35 @@ def _record(record: list[str], width: int) -> tuple[list[str], dict | None] | No
     return values, overflow
 
 
+def check_quotes(record: list[str], line: int, next_line: int, delimiter: str,
+                 width: int) -> None:
+    """Refuse a record that an unbalanced quote made swallow the rows after it.
+
+    Called for records spanning several lines (``line`` to ``next_line - 1``): a cell
+    may hold line breaks (a note), but when a line inside a cell holds as many
+    delimiters as a row has, the quote that opened the cell was never closed and the
+    rows after it were read as its text. Raises :class:`UserError` naming the lines.
+    """
+    if width < 2:
+        return
+    for cell in record:
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        inner = cell.replace("\r\n", "\n").replace("\r", "\n").split("\n")[1:]
+        if any(part.count(delimiter) >= width - 1 for part in inner):
+            raise UserError(
+                f"line {line}: a quote opened in this row is not closed, so lines "
+                f"{line + 1}-{next_line - 1} were read as the text of one cell; close the "
+                "quote (or double a quote inside a cell: \"\"), then import again")
+
+
 def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
     width = len(table.headers)
     with open(table.path, "rb") as raw:
-        fh = io.TextIOWrapper(raw, encoding=table.encoding, newline="")
-        reader = csv.reader(fh, delimiter=table.delimiter or ",")
+        fh = io.TextIOWrapper(raw, encoding=table.encoding, errors=table.errors,
+                              newline="")
+        delimiter = table.delimiter or ","
+        reader = csv.reader(fh, delimiter=delimiter)
         try:
             next(reader)  # header
             start = reader.line_num + 1
@@ -298,10 +486,14 @@ def _csv_records(table: Table) -> Iterator[tuple[int, list[str], dict[str, str] 
                 start = reader.line_num + 1
                 if n % 512 == 0:
                     table.progress_done = raw.tell()
+                if start - line > 1:
+                    check_quotes(record, line, start, delimiter, width)
                 if record and any(record) and (shaped := _record(record, width)):
                     yield line, *shaped
         except csv.Error as exc:
             raise UserError(f"{table.path}: line {reader.line_num}: {exc}") from None
+        except UserError as exc:
+            raise UserError(f"{table.path}: {exc}") from None
         table.progress_done = table.progress_total
 
 
@@ -325,6 +517,8 @@ class CsvChunkParser:
             for record in reader:
                 line = start
                 start = first_line + reader.line_num
+                if start - line > 1:
+                    check_quotes(record, line, start, self.delimiter, width)
                 if record and (shaped := _record(record, width)):
                     out.append((line, *shaped))
         except csv.Error as exc:
@@ -346,7 +540,8 @@ def raw_csv_chunks(table: Table, chunk_chars: int = 1 << 19) -> Iterator[tuple[i
     spends almost nothing per row; the workers parse the records.
     """
     with open(table.path, "rb") as raw:
-        fh = io.TextIOWrapper(raw, encoding=table.encoding, newline="")
+        fh = io.TextIOWrapper(raw, encoding=table.encoding, errors=table.errors,
+                              newline="")
         line_no = 0
         # The header record (it may span lines too).
         quotes = 0
@@ -435,8 +630,18 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
         headers = _clean_headers(header_row)
         total = ws.max_row or 0
         title = ws.title
+        unsaved = _formulas_without_values(p, ws._worksheet_path)
     finally:
         wb.close()
+    if unsaved:
+        shown = ", ".join(unsaved[:5]) + (f" and {len(unsaved) - 5} more" if len(unsaved) > 5
+                                          else "")
+        raise UserError(
+            f"{p.name}: sheet {title!r}: "
+            f"{f'cells {shown} hold' if len(unsaved) > 1 else f'cell {shown} holds'} "
+            "a formula with no saved value (the program that wrote the file did not "
+            "calculate it); open the file in Excel or LibreOffice and save it, or paste the "
+            "values, then import again")
     return Table(
         path=p,
         format="xlsx",
@@ -446,6 +651,46 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
         progress_total=total,
         _opener=lambda t: _xlsx_rows(t, header_line),
     )
+
+
+def _formulas_without_values(p: Path, member: str) -> list[str]:
+    """The cells (``C7``) of a sheet that hold a formula but no saved result: read with
+    saved values only, they would come out empty without a word.
+
+    The sheet's XML is searched for formulas first (most lists have none: one fast scan);
+    only then is it parsed.
+    """
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    try:
+        with zipfile.ZipFile(p) as archive:
+            with archive.open(member.lstrip("/")) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                        break
+                    tail = chunk[-3:]
+                else:
+                    return []
+            found: list[str] = []
+            with archive.open(member.lstrip("/")) as fh:
+                for _event, cell in iterparse(fh):
+                    if not cell.tag.endswith("}c"):
+                        continue
+                    formula = value = None
+                    for child in cell:
+                        if child.tag.endswith("}f"):
+                            formula = child
+                        elif child.tag.endswith("}v") or child.tag.endswith("}is"):
+                            value = child
+                    if formula is not None and (value is None or not (
+                            value.text or len(value))):
+                        found.append(cell.get("r", "?"))
+                    cell.clear()
+            return found
+    except (KeyError, zipfile.BadZipFile, OSError, SyntaxError):
+        return []   # openpyxl read the sheet: what it gives is what there is
 
 
 def _xlsx_rows(table: Table, header_line: int) -> Iterator[tuple[int, dict[str, str]]]:
@@ -480,9 +725,10 @@ def _xlsx_rows(table: Table, header_line: int) -> Iterator[tuple[int, dict[str, 
 
 
 def _open_json(p: Path) -> Table:
-    encoding = _detect_encoding(p)
+    decided = _detect_encoding(p)
+    encoding = decided.name
     try:
-        with open(p, encoding=encoding) as fh:
+        with open(p, encoding=encoding, errors=decided.errors) as fh:
             data = json.load(fh)
     except json.JSONDecodeError as exc:
         raise UserError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
@@ -506,8 +752,8 @@ def _open_json(p: Path) -> Table:
             yield i, _object_row(item, t.headers)
 
     return Table(
-        path=p, format="json", encoding=encoding, headers=headers,
-        progress_total=len(objects), _opener=rows,
+        path=p, format="json", encoding=encoding, headers=headers, errors=decided.errors,
+        encoding_note=decided.note, progress_total=len(objects), _opener=rows,
     )
 
 
@@ -527,9 +773,10 @@ def _object_row(item: dict, headers: list[str]) -> dict[str, str]:
 
 
 def _open_ndjson(p: Path) -> Table:
-    encoding = _detect_encoding(p)
+    decided = _detect_encoding(p)
+    encoding = decided.name
     first: list[dict] = []
-    with open(p, encoding=encoding) as fh:
+    with open(p, encoding=encoding, errors=decided.errors) as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -542,7 +789,7 @@ def _open_ndjson(p: Path) -> Table:
 
     def rows(t: Table) -> Iterator[tuple[int, dict[str, str]]]:
         with open(p, "rb") as raw:
-            fh = io.TextIOWrapper(raw, encoding=encoding)
+            fh = io.TextIOWrapper(raw, encoding=encoding, errors=decided.errors)
             for line_no, line in enumerate(fh, start=1):
                 if line_no % 512 == 0:
                     t.progress_done = raw.tell()
@@ -552,8 +799,8 @@ def _open_ndjson(p: Path) -> Table:
         t.progress_done = t.progress_total
 
     return Table(
-        path=p, format="ndjson", encoding=encoding, headers=headers,
-        progress_total=p.stat().st_size, _opener=rows,
+        path=p, format="ndjson", encoding=encoding, headers=headers, errors=decided.errors,
+        encoding_note=decided.note, progress_total=p.stat().st_size, _opener=rows,
     )
 
 

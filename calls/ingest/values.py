@@ -6,15 +6,19 @@ with a reason a supervisor can read when a value cannot be understood.
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 __all__ = [
     "clean_ref",
+    "control_character",
     "detect_day_first",
+    "latest_date",
     "parse_amount",
     "parse_date_text",
     "parse_datetime_text",
+    "parse_number",
 ]
 
 _CURRENCY = re.compile(r"[\$€£¥₹]|\b(?:USD|EUR|GBP|CAD|CHF|AUD)\b", re.IGNORECASE)
@@ -32,10 +36,38 @@ def clean_ref(text: str) -> str:
     return match.group(1) if match else text
 
 
+def _shown(raw: str) -> str:
+    """A cell's text quoted for a message, cut short when long."""
+    raw = raw.strip()
+    return repr(raw if len(raw) <= 40 else raw[:37] + "...")
+
+
+def _finite(value: float, raw: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{_shown(raw)} is not a finite number")
+    return value
+
+
+def parse_number(text: str) -> float | None:
+    """A quantity or a price: what :func:`float` reads (the common case, fast), else an
+    amount as :func:`parse_amount` reads it; never NaN or infinite; '' -> None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return parse_amount(text)
+    if value - value != 0.0:      # NaN or infinite (the fast test: both give NaN here)
+        raise ValueError(f"{_shown(text)} is not a finite number")
+    return value
+
+
 def parse_amount(text: str) -> float | None:
-    """A money amount: ``1,234.56``, ``1.234,56``, ``$1 200``, ``(12.50)``, ``-3``; '' -> None."""
+    """A money amount: ``1,234.56``, ``1.234,56``, ``$1 200``, ``(12.50)``, ``-3``; '' -> None.
+
+    Never NaN or infinite (``1e999`` and 400 digits are refused, not stored as ``inf``).
+    """
     if text.replace(".", "", 1).isdigit():
-        return float(text)  # the common case: plain digits, no separators or signs
+        # The common case: plain digits, no separators or signs.
+        return _finite(float(text), text)
     raw = text
     text = text.strip()
     if not text:
@@ -66,10 +98,27 @@ def parse_amount(text: str) -> float | None:
     elif text.count(".") > 1:
         text = text.replace(".", "")          # 1.234.567: thousands
     try:
-        value = float(text)
+        value = _finite(float(text), raw)
     except ValueError:
         raise ValueError(f"{raw!r} is not an amount") from None
     return -value if negative else value
+
+
+# Characters no name, id or address holds: C0 and C1 controls and DEL (a NUL cuts the
+# text short in many tools; a line break breaks every one-line display).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` as a readable code (``U+0000``), or None."""
+    match = _CONTROL.search(text)
+    return f"U+{ord(match.group()):04X}" if match else None
+
+
+def latest_date(now: datetime) -> str:
+    """The latest date (``YYYY-MM-DD``) that is today somewhere on Earth at ``now``: a
+    date after it is in the future for everyone (UTC+14 is the earliest clock)."""
+    return (now.astimezone(UTC) + timedelta(hours=14)).date().isoformat()
 
 
 _ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -65,13 +66,49 @@ def resolve_db_path(db: str | os.PathLike | None) -> Path:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create an empty database file readable and writable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create an empty database file readable and writable by its owner only (0600), and
+    a missing data folder for it readable by its owner only (0700), whatever the umask."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # mkdir's mode is filtered by the umask; the folder holds personal data.
+        os.chmod(path.parent, 0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return
     os.close(fd)
+
+
+def _read_only_reason(path: Path) -> str | None:
+    """Why the database at ``path`` can only be read (None when it can be written).
+
+    SQLite writes beside the file (the ``-wal`` and ``-shm`` files of WAL mode), so a
+    read-only folder makes the database read-only too.
+    """
+    if not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        for side in ("-wal", "-shm"):
+            beside = path.with_name(path.name + side)
+            if not (beside.exists() and os.access(beside, os.W_OK)):
+                return f"its folder {path.parent} is read-only"
+    return None
+
+
+def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
+    """The one line a user should see for a storage failure SQLite reports, or None."""
+    text = str(exc).lower()
+    where = path or "the database"
+    if "disk is full" in text or "database or disk is full" in text:
+        return UserError(f"{where}: the disk is full; nothing was saved (free some space "
+                         "and run the command again)")
+    if "readonly" in text or "read-only" in text:
+        return UserError(f"{where} is read-only: this command changes the database "
+                         "(reading commands still work)")
+    if "disk i/o error" in text:
+        return UserError(f"{where}: the disk reported an error while writing; nothing was "
+                         "saved")
+    return None
 
 
 def is_locked_error(exc: BaseException) -> bool:
@@ -81,12 +118,35 @@ def is_locked_error(exc: BaseException) -> bool:
     )
 
 
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    """A connection to ``path``; read-only ones through SQLite's ``mode=ro``.
+
+    A WAL database in a read-only folder cannot get its ``-shm`` index: SQLite then needs
+    ``immutable=1`` to read it at all (nobody can write there either).
+    """
+    timeout = BUSY_TIMEOUT_MS / 1000
+    if not read_only:
+        return sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout,
+                               check_same_thread=False)
+    return conn
+
+
 class Store:
     """An open carecall database: a sqlite-utils ``Database`` plus transaction helpers."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None):
+    def __init__(self, db: sqlite_utils.Database, path: Path | None,
+                 read_only: str | None = None):
         self.db = db
         self.path = path
+        # Why this database can only be read (the file or its folder), or None.
+        self.read_only = read_only
         self._write_depth = 0
         self._thread = threading.get_ident()
 
@@ -117,16 +177,21 @@ class Store:
                 _create_private_file(resolved)
             except OSError as exc:
                 raise UserError(f"cannot create database {resolved}: {exc.strerror}") from None
+            read_only = _read_only_reason(resolved)
             try:
-                conn = sqlite3.connect(
-                    str(resolved), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-                )
+                conn = _connect(resolved, read_only is not None)
                 # No sqlite-utils plugins: finding them scans every installed package's
                 # entry points at each start (tens of ms), and third-party code has no
                 # business running on a connection that holds personal data.
-                store = cls(sqlite_utils.Database(conn, execute_plugins=False), resolved)
+                store = cls(sqlite_utils.Database(conn, execute_plugins=False), resolved,
+                            read_only)
                 store._set_pragmas()
             except sqlite3.DatabaseError as exc:
+                if (error := _translated(resolved, exc)) is not None:
+                    raise error from None
+                if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+                    raise UserError(f"cannot open database {resolved}: "
+                                    f"{read_only or 'unable to open it'}") from None
                 raise UserError(f"{resolved} is not a carecall database ({exc})") from None
         if migrate:
             try:
@@ -134,34 +199,77 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 if is_locked_error(exc):
                     raise
+                store.close()
+                if (error := _translated(store.path, exc)) is not None:
+                    raise error from None
                 raise UserError(f"{store.path} is not a carecall database ({exc})") from None
+            except UserError:
+                store.close()
+                raise
         return store
 
     def _set_pragmas(self) -> None:
         conn = self.db.conn
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        # journal_mode=WAL needs a brief exclusive moment on a fresh file; retry if
-        # another process is creating the same database right now.
-        self._retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
+        if self.read_only is None:
+            # journal_mode=WAL needs a brief exclusive moment on a fresh file; retry if
+            # another process is creating the same database right now.
+            self._retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}").fetchall()
 
     def migrate(self) -> None:
-        """Apply pending migrations, one transaction each, safe against concurrent openers."""
+        """Apply pending migrations, one transaction each, safe against concurrent openers.
+
+        Refuses (:class:`UserError`) a database written by a newer carecall (it has
+        migrations this one does not know: writing to it could break it), and a read-only
+        database that would need migrating.
+        """
+        from calls import __version__
         from calls.store.schema import migrations
 
+        self._refuse_newer_schema(migrations, __version__)
+        applied = False
         for _ in range(len(migrations._migrations) + 1):
             if not migrations.pending(self.db):
-                return
+                break
+            if self.read_only is not None:
+                raise UserError(
+                    f"{self.path} needs upgrading to this carecall's schema, but "
+                    f"{self.read_only}; open it once with write access")
             # Take the write lock first, then look again: another process may have
             # applied the same migration while we waited.
             with self.write():
                 pending = migrations.pending(self.db)
                 if not pending:
-                    return
+                    break
                 later = [m.name for m in pending[1:]]
                 migrations.apply(self.db, stop_before=later or None)
+                applied = True
+        if applied:
+            with self.write():
+                self.db.execute(
+                    "INSERT INTO carecall_meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [__version__])
+
+    def _refuse_newer_schema(self, migrations, version: str) -> None:
+        known = {m.name for m in migrations._migrations}
+        unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
+        if not unknown:
+            return
+        needs = None
+        if self.db["carecall_meta"].exists():
+            row = self.one("SELECT value FROM carecall_meta WHERE key = 'schema_version'")
+            needs = row["value"] if row else None
+        needs_text = f"carecall {needs} or newer" if needs and needs != version else (
+            "a newer carecall")
+        shown = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3
+                                          else "")
+        raise UserError(
+            f"{self.path or 'the database'} was written by a newer carecall: it needs "
+            f"{needs_text} (this is carecall {version}, which does not know its schema "
+            f"changes {shown}); upgrade carecall to use it")
 
     def close(self) -> None:
         """Close the connection."""
@@ -202,18 +310,50 @@ class Store:
             finally:
                 self._write_depth -= 1
             return
-        self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        self.require_writable()
+        try:
+            self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.OperationalError as exc:
+            if (error := _translated(self.path, exc)) is not None:
+                raise error from None
+            raise
         self._write_depth = 1
         try:
             yield self.db
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and (error := _translated(self.path, exc)):
+                raise error from None
             raise
         else:
-            self._retry_locked(lambda: conn.execute("COMMIT"))
+            try:
+                self._retry_locked(lambda: conn.execute("COMMIT"))
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if (error := _translated(self.path, exc)) is not None:
+                    raise error from None
+                raise
         finally:
             self._write_depth = 0
+
+    def require_writable(self) -> None:
+        """Refuse with one line when this database can only be read."""
+        if self.read_only is not None:
+            raise UserError(f"{self.path} is read-only ({self.read_only}): this command "
+                            "changes the database (reading commands still work)")
+
+    @contextlib.contextmanager
+    def storage_errors(self) -> Iterator[None]:
+        """Turn a full disk, a read-only file or an I/O error from SQLite into one
+        :class:`UserError` naming this database (for writes outside :meth:`write`)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if (error := _translated(self.path, exc)) is not None:
+                raise error from None
+            raise
 
     # -- small helpers used by every area module ------------------------------------
 

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from calls.store import Store
@@ -25,7 +26,7 @@ class StagedCustomer(NamedTuple):
     ``line``: where the row is in the file; ``key``: what it is matched on (its ref, or its
     E.164 number when the list has no refs); ``row_hash``: a digest of the stored values
     (``ref`` .. ``extra``), so that the merge can tell an unchanged customer without
-    comparing every column. Build it by name and finish it with :meth:`with_hash`.
+    comparing every column. Build it by name with :func:`staged_customer`.
     """
 
     line: int
@@ -54,22 +55,32 @@ class StagedCustomer(NamedTuple):
     language: str | None              # ISO 639-1 from the list; None: from the country
     extra: str | None
     row_hash: str = ""
-
-    def with_hash(self) -> StagedCustomer:
-        """This record with ``row_hash`` filled from its stored values."""
-        digest = hashlib.blake2b(
-            "\x1f".join([
-                v if v.__class__ is str else "" if v is None else str(v)
-                for v in self[2:-1]
-            ]).encode(),
-            digest_size=12,
-        ).hexdigest()
-        return self._replace(row_hash=digest)
+    # A digest of the file's row as it was read (its cells and how they were read): a
+    # later import meeting the same row again need not read it again.
+    source_hash: int | None = None
 
 
 # The stage's columns: a StagedCustomer binds as it is.
 STAGE_COLUMNS = StagedCustomer._fields
-_VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. language: copied into customers
+_HASHED = itemgetter(*STAGE_COLUMNS[2:STAGE_COLUMNS.index("row_hash")])   # ref .. extra
+
+
+def staged_customer(fields: dict) -> StagedCustomer:
+    """A :class:`StagedCustomer` from its fields by name (all but ``row_hash``, which is
+    computed here from the stored values).
+
+    A dict and one C call per row, where keyword arguments would bind 22 parameters in
+    Python: this runs once per row of every import.
+    """
+    values = _HASHED(fields)
+    digest = hashlib.blake2b(
+        "\x1f".join([v if v.__class__ is str else "" if v is None else str(v)
+                     for v in values]).encode(),
+        digest_size=12,
+    ).hexdigest()
+    return tuple.__new__(StagedCustomer, (fields["line"], fields["key"], *values, digest,
+                                          fields["source_hash"]))
+_VALUE_COLUMNS = STAGE_COLUMNS[2:STAGE_COLUMNS.index("extra")]   # ref .. owner
 
 
 @dataclass
@@ -81,6 +92,12 @@ class MergeCounts:
     unchanged: int = 0
     duplicates: int = 0
     import_id: int | None = None
+
+    def plus(self, unchanged: int, duplicates: int) -> MergeCounts:
+        """These counts with rows that were never staged added."""
+        self.unchanged += unchanged
+        self.duplicates += duplicates
+        return self
 
 
 # Page cache for bulk imports (KiB, negative = size): random inserts into large B-trees
@@ -170,12 +187,21 @@ class Staging:
         now: str,
         dry_run: bool,
         tier_shares: tuple[float, float] | None = None,
+        skipped: dict[str, int] | None = None,
+        skipped_duplicates: int = 0,
     ) -> MergeCounts:
         """Merge the staged rows into ``customers``: last row per key wins, unchanged rows
         are left alone, only ``provided`` columns are updated. Records the import and its
         rejects. With ``dry_run`` only counts, writing nothing to the database file.
+
+        ``skipped``: key -> last line of the rows the import did not read because they are
+        exactly what the customer's last import read (unchanged, never staged), and
+        ``skipped_duplicates`` the repeats among them: they take part in "last row wins"
+        and in the counts.
         """
         conn = self.store.db.conn
+        extra_unchanged, extra_duplicates = self._resolve_skipped(skipped or {})
+        extra_duplicates += skipped_duplicates
         total = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
         conn.execute("CREATE INDEX temp.import_stage_key ON import_stage(key, line)")
         # Only the last row of a key stays (the winners): deleting the few duplicates in
@@ -189,9 +215,11 @@ class Staging:
         )
         self._commit()
         if dry_run:
-            return self._match_and_count(match_on, total)
+            return self._match_and_count(match_on, total).plus(extra_unchanged,
+                                                               extra_duplicates)
         with self.store.write():
-            counts = self._match_and_count(match_on, total)
+            counts = self._match_and_count(match_on, total).plus(extra_unchanged,
+                                                                 extra_duplicates)
             row = dict(import_row)
             row.update(
                 inserted=counts.inserted,
@@ -213,6 +241,28 @@ class Staging:
             )
             audit_import(self.store, import_id)
         return counts
+
+    def _resolve_skipped(self, skipped: dict[str, int]) -> tuple[int, int]:
+        """Rows skipped as unchanged against the staged rows of the same key: the later
+        line wins, the other is a duplicate (a staged loser is dropped from the stage).
+        Returns (unchanged winners among the skipped, duplicates found)."""
+        if not skipped:
+            return 0, 0
+        conn = self.store.db.conn
+        lost: list[tuple[int]] = []
+        duplicates = 0
+        for key, line in conn.execute("SELECT key, line FROM temp.import_stage").fetchall():
+            last = skipped.get(key)
+            if last is None:
+                continue
+            duplicates += 1
+            if last > line:
+                lost.append((line,))
+            else:
+                del skipped[key]
+        if lost:
+            conn.executemany("DELETE FROM temp.import_stage WHERE line = ?", lost)
+        return len(skipped), duplicates
 
     def _match_and_count(self, match_on: str, total: int) -> MergeCounts:
         conn = self.store.db.conn
@@ -268,11 +318,22 @@ class Staging:
                 extra = CASE WHEN w.extra IS NULL THEN c.extra
                              WHEN c.extra IS NULL THEN w.extra
                              ELSE json_patch(c.extra, w.extra) END,
-                row_hash = w.row_hash, import_id = ?, updated_at = ?
+                row_hash = w.row_hash, source_hash = w.source_hash, import_id = ?,
+                updated_at = ?
             FROM temp.import_stage AS w
             WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash
             """,
             (import_id, now),
+        )
+        # Unchanged customers learn how the file spells them (an import before rows were
+        # hashed, or the same values written differently), so the next import skips them.
+        conn.execute(
+            """
+            UPDATE customers AS c SET source_hash = w.source_hash
+            FROM temp.import_stage AS w
+            WHERE c.id = w.cid AND c.row_hash IS w.row_hash
+              AND c.source_hash IS NOT w.source_hash
+            """
         )
         cols = ", ".join(_VALUE_COLUMNS)
         select = ", ".join(
@@ -291,12 +352,19 @@ class Staging:
         shares: tuple[float, float] | None,
     ) -> None:
         conn = self.store.db.conn
+        if shares is not None and not conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM temp.import_stage WHERE cid IS NULL)"
+        ).fetchone()[0]:
+            # No new customer: the one-pass re-tiering of everyone is all there is to do.
+            apply_tiers(self.store, *shares)
+            return
         if shares is None:
             conn.execute(
                 f"""
-                INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at,
-                                       updated_at)
-                SELECT {select}, w.extra, w.row_hash, ?, ?, ? FROM temp.import_stage AS w
+                INSERT INTO customers ({cols}, extra, row_hash, source_hash, import_id,
+                                       created_at, updated_at)
+                SELECT {select}, w.extra, w.row_hash, w.source_hash, ?, ?, ?
+                FROM temp.import_stage AS w
                 WHERE w.cid IS NULL ORDER BY w.line
                 """,
                 (import_id, now, now),
@@ -333,9 +401,9 @@ class Staging:
         )
         conn.execute(
             f"""
-            INSERT INTO customers ({cols}, extra, row_hash, import_id, created_at, updated_at,
-                                   tier)
-            SELECT {select}, w.extra, w.row_hash, ?, ?, ?, t.tier
+            INSERT INTO customers ({cols}, extra, row_hash, source_hash, import_id, created_at,
+                                   updated_at, tier)
+            SELECT {select}, w.extra, w.row_hash, w.source_hash, ?, ?, ?, t.tier
             FROM temp.import_stage AS w JOIN temp.import_tiers AS t ON t.line = w.line
             WHERE w.cid IS NULL ORDER BY w.line
             """,
@@ -567,3 +635,47 @@ def rejects_for(store: Store, import_id: int) -> list[dict]:
     return store.all(
         "SELECT line, raw, reason FROM rejects WHERE import_id = ? ORDER BY line", (import_id,)
     )
+
+
+def known_source_hashes(store: Store) -> dict[int, str]:
+    """Source hash -> ref of every customer that has one (how the row of their last import
+    read): a row met again with the same hash is that customer, unchanged."""
+    return dict(store.db.conn.execute(
+        "SELECT source_hash, ref FROM customers WHERE source_hash IS NOT NULL"))
+
+
+def same_file_as_last(store: Store, kind: str, file_hash: str, options: dict) -> dict | None:
+    """The last finished import of ``kind`` when it read the same file (by content hash)
+    with the same options, else None: importing it again can change nothing.
+
+    ``options`` are compared with what that import recorded under the same keys.
+    """
+    row = store.one(
+        "SELECT * FROM imports WHERE kind = ? AND finished_at IS NOT NULL AND dry_run = 0 "
+        "ORDER BY id DESC LIMIT 1", (kind,))
+    if row is None or row["file_hash"] != file_hash:
+        return None
+    try:
+        recorded = json.loads(row["options"] or "{}")
+    except ValueError:
+        return None
+    if any(recorded.get(key) != value for key, value in options.items()):
+        return None
+    return row
+
+
+def record_repeat(store: Store, row: dict, earlier_id: int) -> int:
+    """Record an import that found its file unchanged since import ``earlier_id``: its row,
+    with the earlier import's rejects copied (each import keeps its own). Its id."""
+    with store.write():
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn = store.db.conn
+        import_id = conn.execute(
+            f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values())).lastrowid
+        conn.execute(
+            "INSERT INTO rejects (import_id, line, raw, reason) "
+            "SELECT ?, line, raw, reason FROM rejects WHERE import_id = ? ORDER BY line",
+            (import_id, earlier_id))
+        audit_import(store, import_id)
+        return import_id

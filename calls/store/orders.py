@@ -275,6 +275,11 @@ def pending_count(store: Store) -> int:
     return store.scalar("SELECT count(*) FROM order_lines WHERE customer_id IS NULL") or 0
 
 
+def customers_with_orders(store: Store) -> int:
+    """How many customers have order lines (purchase figures derived from them)."""
+    return store.scalar("SELECT count(*) FROM customers WHERE order_count > 0") or 0
+
+
 def has_order_lines(store: Store) -> bool:
     """True when any order line is stored."""
     return store.scalar("SELECT 1 FROM order_lines LIMIT 1") is not None

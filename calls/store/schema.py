@@ -787,3 +787,17 @@ def _consent_records(db: Database) -> None:
     # the call's purpose for the law (care / survey / marketing; NULL: calls made before).
     db.execute("ALTER TABLE calls ADD COLUMN recording_ok TEXT")
     db.execute("ALTER TABLE calls ADD COLUMN purpose TEXT")
+
+
+@migrations(name="store_0001_carecall_meta")
+def _carecall_meta(db: Database) -> None:
+    # What the store knows about itself: ``schema_version`` is the carecall version that
+    # last migrated the schema, so that an older carecall can say which version it needs.
+    db.execute("CREATE TABLE carecall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations(name="ingest_0001_customers_source_hash")
+def _customers_source_hash(db: Database) -> None:
+    # A 64-bit digest of the list row a customer was last imported from (its cells and
+    # the way the import read them): importing the list again skips the rows it knows.
+    db.execute("ALTER TABLE customers ADD COLUMN source_hash INTEGER")

@@ -855,7 +855,16 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
     except tomllib.TOMLDecodeError as exc:
         checker.add("TOML", f"not valid TOML: {exc}")
         return checker.problems, None
+    except RecursionError:
+        # tomllib reads nested arrays and tables recursively: thousands of levels are a
+        # hostile or broken file, never a script.
+        checker.add("TOML", "not valid TOML: arrays or tables nested too deeply")
+        return checker.problems, None
     top = "script"
+    if not any(key in data for key in ("name", "version", "opening", "questions")):
+        # Some other TOML file (or none at all): one line says it, not one per missing key.
+        checker.add(top, "not a carecall script (no name, version, opening or questions)")
+        return checker.problems, None
     _unknown_keys(checker, data, _TOP_KEYS, top)
     name = data.get("name")
     if name is None:

@@ -15,6 +15,8 @@ LAYERS = ["values", "phones", "readers", "tiers", "pipeline", "customers", "orde
 # how lists spell languages and salutations (leaf modules)
 OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders", "calls.outfile",
            "calls.sheets", "calls.language"}
+# ``from calls import __version__``: the package itself (its version) is fine too.
+PACKAGE = "calls"
 
 
 def _calls_imports(path: Path) -> set[str]:
@@ -36,7 +38,7 @@ def test_ingest_modules_import_only_lower_layers():
         for module in _calls_imports(folder / f"{name}.py"):
             inside = module in allowed
             outside = any(module == o or module.startswith(o + ".") for o in OUTSIDE)
-            assert inside or outside, f"calls/ingest/{name}.py imports {module}"
+            assert inside or outside or module == PACKAGE, f"calls/ingest/{name}.py imports {module}"
 
 
 def test_purchase_figures_do_not_import_the_importers():
