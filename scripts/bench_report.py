@@ -206,7 +206,7 @@ def _measure(path: Path) -> None:
     from calls.export import export_table
     from calls.reports import build_report, day_start
     from calls.store import Store
-    from calls.store.reports import _RANK_SQL
+    from calls.store.reports import _rank_sql
 
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
           flush=True)
@@ -224,7 +224,7 @@ def _measure(path: Path) -> None:
     period = f"started_at >= '{start}' AND started_at < '{end}'"
     shell_report = (
         f"SELECT outcome, count(*) FROM calls WHERE {period} GROUP BY outcome; "
-        f"SELECT rank, count(*) FROM (SELECT min({_RANK_SQL}) AS rank FROM calls c "
+        f"SELECT rank, count(*) FROM (SELECT min({_rank_sql()}) AS rank FROM calls c "
         f"WHERE {period} AND outcome IS NOT NULL GROUP BY customer_id) GROUP BY rank; "
         "SELECT value, count(*) FROM answers WHERE qtype = 'nps' AND "
         f"answered_at >= '{start}' AND answered_at < '{end}' GROUP BY value;")

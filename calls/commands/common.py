@@ -14,9 +14,7 @@ from types import SimpleNamespace
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup, TyperOption
-from rich.markup import escape
 
 from calls.errors import UserError
 from calls.store import Store
@@ -236,8 +234,44 @@ def load_policy_option(path: Path | None):
         return load_policy(path)
 
 
-console = Console()
-err_console = Console(stderr=True)
+def escape(text: str) -> str:
+    """``rich.markup.escape``: text typed by people (names, notes) printed as written."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+class LazyConsole:
+    """A Rich Console made on first use: a command that prints JSON or nothing (``queue
+    --json``, ``-q``) never imports Rich (a third of ``carecall queue``'s start-up)."""
+
+    def __init__(self, **options) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def _real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            object.__setattr__(self, "_console", Console(**self._options))
+        return self._console
+
+    def rich(self):
+        """The Rich Console itself (for Rich objects that take one, e.g. a Progress)."""
+        return self._real()
+
+    def __getattr__(self, name: str):
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if self._console is None:       # e.g. quiet: kept until the console is made
+            self._options[name] = value
+        else:
+            setattr(self._console, name, value)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 def fail(message: str) -> NoReturn:

@@ -79,7 +79,7 @@ def progress_bar(label: str) -> Iterator[_Bar | None]:
 
     with Progress(
         "[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-        TimeRemainingColumn(), console=common.console, transient=True,
+        TimeRemainingColumn(), console=common.console.rich(), transient=True,
     ) as progress:
         yield _Bar(progress, progress.add_task(label, total=None))
 

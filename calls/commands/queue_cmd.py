@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from calls.clock import now_utc, parse_user_moment
 from calls.commands.common import (
@@ -20,6 +18,7 @@ from calls.commands.common import (
     JsonOption,
     PolicyOption,
     console,
+    escape,
     fail,
     load_policy_option,
     open_store,
@@ -60,6 +59,8 @@ def _opening_line(when: datetime | None, now: datetime) -> str:
 def _print_entries(entries, caller: str, now: datetime) -> None:
     # At 80 columns the reasons need the room more than the phone (--json has it all).
     wide = console.width >= 110
+    from rich.table import Table
+
     table = Table(
         title=escape(f"Queue for {caller} at {now:%Y-%m-%d %H:%M} UTC"), title_justify="left"
     )
@@ -382,6 +383,8 @@ def register(app: typer.Typer) -> None:
         if not entries:
             console.print("The do-not-call list is empty.")
             return
+        from rich.table import Table
+
         table = Table()
         for col in ("number", "added", "source", "reason", "customers"):
             table.add_column(col, overflow="fold")

@@ -64,7 +64,7 @@ def _steps(enabled: bool, total: int) -> Iterator:
         return
     progress = Progress(TextColumn("[bold]report[/] {task.description:<14}"), BarColumn(),
                         TaskProgressColumn(), TimeElapsedColumn(),
-                        console=common.err_console, transient=True)
+                        console=common.err_console.rich(), transient=True)
     with progress:
         task = progress.add_task("starting", total=total)
         started = False
@@ -360,7 +360,7 @@ def export(
             else:
                 bar = Progress(TextColumn(f"[bold]export {table}[/]"), BarColumn(),
                                TaskProgressColumn(), TimeElapsedColumn(),
-                               console=common.err_console, transient=True)
+                               console=common.err_console.rich(), transient=True)
                 with bar:
                     task = bar.add_task(table, total=None)
                     n = export_table(

@@ -95,7 +95,7 @@ class Store:
         """
         if str(path) == ":memory:":
             conn = sqlite3.connect(":memory:", check_same_thread=False)
-            store = cls(sqlite_utils.Database(conn), None)
+            store = cls(sqlite_utils.Database(conn, execute_plugins=False), None)
         else:
             resolved = resolve_db_path(path)
             if resolved.exists() and resolved.is_dir():
@@ -115,7 +115,10 @@ class Store:
                 conn = sqlite3.connect(
                     str(resolved), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
                 )
-                store = cls(sqlite_utils.Database(conn), resolved)
+                # No sqlite-utils plugins: finding them scans every installed package's
+                # entry points at each start (tens of ms), and third-party code has no
+                # business running on a connection that holds personal data.
+                store = cls(sqlite_utils.Database(conn, execute_plugins=False), resolved)
                 store._set_pragmas()
             except sqlite3.DatabaseError as exc:
                 raise UserError(f"{resolved} is not a carecall database ({exc})") from None

@@ -199,7 +199,7 @@ def _group_figures(conn, source: str, where: str, params: tuple) -> tuple[dict, 
     """({family: cases}, {outcome (None: in progress): attempts}) of the calls
     ``FROM calls c {source} WHERE {where}``, which must come in customer order."""
     cases = conn.execute(
-        f"SELECT {_FAMILY_SUMS} FROM (SELECT min({_RANK_SQL}) AS r FROM calls c {source} "
+        f"SELECT {_FAMILY_SUMS} FROM (SELECT min({_rank_sql()}) AS r FROM calls c {source} "
         f"WHERE {where} AND c.outcome IS NOT NULL GROUP BY c.customer_id)", params,
     ).fetchone()
     families = {FAMILY_ORDER[i]: n for i, n in enumerate(cases) if n}
@@ -274,7 +274,7 @@ def _figures_by_tier(store: Store, start: str, end: str) -> tuple[dict, dict]:
     totals = ", ".join(f"sum(o{i})" for i in range(len(known)))
     rows = conn.execute(
         f"SELECT coalesce(cu.tier, '?'), x.r, count(*), sum(x.n), sum(x.pending), {totals} "
-        f"FROM (SELECT c.customer_id, min({_RANK_SQL}) AS r, count(*) AS n, "
+        f"FROM (SELECT c.customer_id, min({_rank_sql()}) AS r, count(*) AS n, "
         f"sum(c.outcome IS NULL) AS pending, "
         + ", ".join(f"sum(c.outcome IS '{code}') AS o{i}" for i, code in enumerate(known))
         + " FROM calls c INDEXED BY idx_calls_customer_time_outcome "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from calls.outcomes import FAMILY_ORDER
 from calls.store import Store
-from calls.store.reports import _RANK_SQL
+from calls.store.reports import _rank_sql
 
 _GROUP_SQL = {
     "caller": ("c.caller", ""),
@@ -20,7 +20,7 @@ def plain_figures_by(store: Store, start: str, end: str, by: str) -> tuple[dict,
     conn = store.db.conn
     families: dict = {}
     for key, rank, n in conn.execute(
-        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_RANK_SQL}) AS rank "
+        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_rank_sql()}) AS rank "
         f"FROM calls c {join} WHERE c.started_at >= ? AND c.started_at < ? "
         "AND c.outcome IS NOT NULL GROUP BY g, c.customer_id) GROUP BY g, rank",
         (start, end),
