@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "reports": ("supervisor", "run reports and exports"),
     "import": ("supervisor", "import lists"),
     "dnc.manage": ("supervisor", "change the do-not-call list by hand"),
+    "customers.edit": ("supervisor", "add or correct customers"),
     "audit.read": ("supervisor", "read the audit trail"),
     "accounts.read": ("supervisor", "list the accounts"),
     "accounts.manage": ("admin", "manage accounts"),

@@ -36,6 +36,7 @@ ACTIONS: dict[str, str] = {
     "followup.close": "a follow-up closed (done)",
     "followup.cancel": "a follow-up cancelled",
     "followup.reassign": "a follow-up given to another owner",
+    "customer.add": "a customer added by hand",
     "customer.edit": "customer data changed by hand",
     "customer.number": "a customer's phone number corrected",
     "import": "a customer, order or do-not-call list imported",

@@ -148,7 +148,7 @@ def _call(store: Store, call_id: int) -> dict:
 
 def start_call(store: Store, customer_id: int, caller: str, now: datetime, *,
                script_id: int | None = None, reason: str | None = None,
-               policy: Policy = DEFAULT_POLICY) -> int:
+               policy: Policy = DEFAULT_POLICY, inbound: bool = False) -> int:
     """Start a call to a customer (the caller dials now); returns the call id.
 
     The caller's claim on the customer is renewed for the call (the lease covers the
@@ -177,7 +177,7 @@ def start_call(store: Store, customer_id: int, caller: str, now: datetime, *,
         claim = q.live_claim(store, customer_id, stamp)
         if claim is not None and claim["caller"] != caller:
             raise UserError(f"{who} is being called by {claim['caller']}")
-        call_id = q.insert_call(store, customer_id, caller, stamp, script_id, reason)
+        call_id = q.insert_call(store, customer_id, caller, stamp, script_id, reason, inbound)
         from calls.store.queue import put_claim
 
         put_claim(store, customer_id, caller, stamp,

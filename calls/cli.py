@@ -73,7 +73,7 @@ def _fast_answer(argv: list[str]) -> bool:
 
 
 def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
-                  seat: str = "terminal"):
+                  seat: str = "terminal", config=None):
     """Build the shift app with the shared factory and run it; returns the shift's figures.
 
     The only places the core touches the UI: Textual is imported here, inside the
@@ -82,7 +82,15 @@ def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
     from tui.app import make_app
 
     return make_app(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
-                    seat=seat).run()
+                    seat=seat, config=config).run()
+
+
+def check_ui_config(config) -> None:
+    """Raise ``ConfigError`` for a ``[keymap]`` id or ``[ui] theme`` the app does not have
+    (before the screen is taken over, so it is one line and exit 2)."""
+    from tui.keymap import check_config
+
+    check_config(config)
 
 
 def run_dashboard_app(db_path, actor=None) -> None:

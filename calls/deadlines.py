@@ -5,8 +5,8 @@ a detractor's ``fix_problem`` is first contacted within 48 hours and closed with
 days, a callback is made at its time, a note or gift goes out before its occasion. The
 pure functions here say which deadlines a follow-up has and which it has missed at
 ``now``; :func:`escalate_overdue` records, once per follow-up and deadline, that a missed
-one was escalated to the owner's supervisor (until accounts name supervisors: the
-policy's ``deadlines.supervisors``, as a group), with how long the customer had waited.
+one was escalated to the supervisors (the policy's ``deadlines.supervisors``, else the
+supervisor accounts, as a group), with how long the customer had waited.
 :func:`deadline_figures` gives the report its share closed on time and the median times
 to first contact and to close, per kind and owner.
 """
@@ -161,22 +161,20 @@ def _row_missed(row: dict, now: datetime, policy: Policy) -> list[Deadline]:
 
 
 def supervisor_for(store: Store, owner: str | None, policy: Policy = DEFAULT_POLICY) -> str:
-    """Whom a missed deadline of ``owner``'s goes to: the owner's supervisor once accounts
-    say who that is, else the policy's supervisors (as a group), else the group's name."""
-    try:
-        from calls import accounts  # the team area's accounts and roles, once on main
-    except ImportError:
-        accounts = None
-    finder = getattr(accounts, "supervisor_of", None) if accounts is not None else None
-    if finder is not None and owner:
-        try:
-            found = finder(store, owner)
-        except Exception:  # noqa: BLE001 - an unknown owner falls back to the group
-            found = None
-        if found:
-            return str(found)
+    """Whom a missed deadline of ``owner``'s goes to. Accounts have roles but no "whose
+    supervisor" yet, so the supervisors as a group: the policy's
+    ``deadlines.supervisors`` when it names them, else the active supervisor accounts
+    (the admins where there is no supervisor), else the group's name (a trial)."""
     if policy.deadlines.supervisors:
         return ", ".join(policy.deadlines.supervisors)
+    from calls import accounts
+
+    if accounts.team_mode(store):
+        active = [a for a in accounts.list_accounts(store) if a.active]
+        names = ([a.name for a in active if a.role == "supervisor"]
+                 or [a.name for a in active if a.role == "admin"])
+        if names:
+            return ", ".join(names)
     return policy.deadlines.group
 
 
@@ -231,9 +229,11 @@ def escalations_since(store: Store, since: datetime) -> list[Escalation]:
             for r in q.escalation_rows(store, since=to_iso(since), open_only=True)]
 
 
-def sees_escalation(user: str | None, e: Escalation, policy: Policy = DEFAULT_POLICY) -> bool:
-    """True when ``user`` should be told about ``e``: its owner, whoever it went to, any of
-    the policy's supervisors, or anybody while no supervisors are named (a trial)."""
+def sees_escalation(user: str | None, e: Escalation, policy: Policy = DEFAULT_POLICY,
+                    role: str | None = None, solo: bool = True) -> bool:
+    """True when ``user`` should be told about ``e``: its owner; whoever it went to; a
+    supervisor or admin account (``role``, with accounts in force: ``solo`` False); in a
+    trial (``solo``) the policy's supervisors, or anybody while none are named."""
     if not user:
         return False
     name = user.casefold()
@@ -242,6 +242,8 @@ def sees_escalation(user: str | None, e: Escalation, policy: Policy = DEFAULT_PO
     targets = {t.strip().casefold() for t in e.escalated_to.split(",")}
     if name in targets:
         return True
+    if not solo:
+        return role in ("supervisor", "admin")
     named = {s.casefold() for s in policy.deadlines.supervisors}
     return name in named or (not named and e.escalated_to == policy.deadlines.group)
 

@@ -37,6 +37,10 @@ class Customer:
     dnc_at: str | None = None
     number_status: str = "ok"
     extra: dict = field(default_factory=dict)
+    first_name: str | None = None
+    last_name: str | None = None
+    salutation: str | None = None     # "mr" | "ms" | None (calls.language renders it)
+    language: str | None = None       # ISO 639-1; None: from the country
 
     @classmethod
     def from_row(cls, row: dict) -> Customer:
@@ -68,6 +72,10 @@ class Customer:
             dnc_at=row.get("dnc_at"),
             number_status=row.get("number_status") or "ok",
             extra=json.loads(extra) if extra else {},
+            first_name=row.get("first_name"),
+            last_name=row.get("last_name"),
+            salutation=row.get("salutation"),
+            language=row.get("language"),
         )
 
 

@@ -722,10 +722,12 @@ def _lease_end(now: datetime, policy: Policy) -> str:
 
 def _entry_if_callable(store: Store, customer_id: int, caller: str, now: datetime,
                        policy: Policy, *, ignore_skip: bool = False,
-                       need_reason: bool = True) -> QueueEntry | None:
+                       need_reason: bool = True,
+                       ignore: frozenset[str] = frozenset()) -> QueueEntry | None:
     row, _fus, blockers, reasons = _status(store, customer_id, caller, now, policy)
     if ignore_skip:
         blockers = [b for b in blockers if b.code != "skipped"]
+    blockers = [b for b in blockers if b.code not in ignore]
     if blockers or (need_reason and not reasons):
         return None
     entries = _entries(store, [row], caller, now, policy)
@@ -784,10 +786,16 @@ def claim_next(store: Store, caller: str, now: datetime,
         return replace(entry, claimed_by_me=True)
 
 
+# What an inbound call (the customer called us) may do that an outbound one may not: be
+# taken outside the calling window, before a retry wait or an agreed callback time.
+INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal"})
+
+
 def claim_customer(store: Store, customer_id: int, caller: str, now: datetime,
-                   policy: Policy = DEFAULT_POLICY) -> bool:
+                   policy: Policy = DEFAULT_POLICY, *, inbound: bool = False) -> bool:
     """Claim one chosen customer for the caller; False if someone else holds them or they
-    cannot be called now. The caller's other claims are released."""
+    cannot be called now (``inbound``: the customer called us, see
+    :data:`INBOUND_IGNORES`). The caller's other claims are released."""
     nowt = to_iso(now)
     with store.write():
         q.delete_expired_claims(store, nowt)
@@ -795,7 +803,8 @@ def claim_customer(store: Store, customer_id: int, caller: str, now: datetime,
         if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
             return False
         entry = _entry_if_callable(store, customer_id, caller, now, policy, ignore_skip=True,
-                                   need_reason=False)
+                                   need_reason=False,
+                                   ignore=INBOUND_IGNORES if inbound else frozenset())
         if entry is None:
             return False
         for other in q.live_claims_of(store, caller, nowt):

@@ -160,9 +160,11 @@ def weekly_nps_svg(weeks: list[tuple[str, NPS]], min_answers: int, *, width: int
     """An SVG line of NPS by week with the answers per week under each point and the
     values on hover (``<title>``); weeks with fewer than ``min_answers`` answers are gaps
     (a pale band saying so), never a swing from +100 to -100."""
-    left, right, top, bottom = 40, 10, 10, 44
-    w, h = width - left - right, height - top - bottom
     n = len(weeks)
+    # at least 26 px a week: room for every week's count of answers under it
+    width = max(width, 26 * n + 70)
+    left, right, top, bottom = 40, 24, 10, 44
+    w, h = width - left - right, height - top - bottom
 
     def x(i: int) -> float:
         return left + (w * i / (n - 1) if n > 1 else w / 2)
@@ -177,11 +179,12 @@ def weekly_nps_svg(weeks: list[tuple[str, NPS]], min_answers: int, *, width: int
     for tick in (-100, 0, 100):
         parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
                      f'stroke="{"#9aa5b1" if tick == 0 else "#e6eaee"}"/>')
-        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:+d}'
+        label = {-100: "−100", 0: "0", 100: "+100"}[tick]
+        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{label}'
                      "</text>")
     segment: list[str] = []
     lines: list[list[str]] = []
-    step = max(1, n // 8)
+    step = max(1, n // max(1, w // 60))   # a week label every ~60 px
     for i, (week, nps) in enumerate(weeks):
         label = f"week of {week}: "
         thin = nps.responses < min_answers or nps.score is None
@@ -215,7 +218,7 @@ def weekly_nps_svg(weeks: list[tuple[str, NPS]], min_answers: int, *, width: int
         if len(seg) > 1:
             parts.append('<polyline fill="none" stroke="#1565c0" stroke-width="2" '
                          f'points="{" ".join(seg)}"/>')
-    parts.append(f'<text x="{left - 4}" y="{height - 8}" text-anchor="end" fill="#5b6875">n'
+    parts.append(f'<text x="{left - 14}" y="{height - 8}" text-anchor="end" fill="#5b6875">n'
                  "</text>")
     parts.append("</svg>")
     return "".join(parts)

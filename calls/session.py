@@ -65,6 +65,7 @@ from calls.queue import (
 )
 from calls.queue import release as release_claim
 from calls.store import Store
+from calls.themes import record_wrap_up_themes
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
 from calls.store.scripts import save_answer as store_answer
@@ -141,6 +142,9 @@ class WrapUpPlan:
     answers: tuple[AnswerLine, ...]
     rule_followups: tuple[FollowupSpec, ...]
     notes: str
+    # The themes the caller confirmed per open answer (key -> themes; issue 17); None or a
+    # key left out: the keywords' suggestions are stored, unconfirmed.
+    themes: dict[str, tuple[str, ...]] | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -191,6 +195,7 @@ class CallSession:
     resumed: bool = False
     hand_followups: list[Followup] = field(default_factory=list)
     ended: bool = False
+    inbound: bool = False                     # the customer called us (see take)
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -230,20 +235,24 @@ class CallSession:
     @classmethod
     def take(cls, store: Store, customer_id: int, caller: str, now: datetime,
              policy: Policy = DEFAULT_POLICY, script: str | None = None, *,
-             reason_codes: list[str] | None = None) -> CallSession:
+             reason_codes: list[str] | None = None, inbound: bool = False) -> CallSession:
         """Claim one chosen customer. UserError when another caller has them or they cannot
         be called now. ``reason_codes``: the reasons of the queue row the caller picked (they
-        choose the script); else the queue's reasons for the customer now."""
-        if not claim_customer(store, customer_id, caller, now, policy):
+        choose the script); else the queue's reasons for the customer now. ``inbound``: the
+        customer called us: allowed outside the calling window (never against the
+        do-not-call list), and the call is recorded as inbound."""
+        if not claim_customer(store, customer_id, caller, now, policy, inbound=inbound):
             why = explain(store, customer_id, caller, now, policy)
             detail = "; ".join(why.blockers) or "not callable now"
             raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
         why = explain(store, customer_id, caller, now, policy)
         if reason_codes is None:
             reason_codes = list(queue_entry(store, customer_id, caller, now, policy).reason_codes)
-        return cls._make(store, why.customer, caller, now, policy,
-                         pick_script(script, reason_codes), list(reason_codes),
-                         list(why.reasons))
+        session = cls._make(store, why.customer, caller, now, policy,
+                            pick_script(script, reason_codes), list(reason_codes),
+                            ["inbound call: they called us"] if inbound else list(why.reasons))
+        session.inbound = inbound
+        return session
 
     @classmethod
     def resume(cls, store: Store, call_id: int, caller: str, now: datetime,
@@ -384,7 +393,7 @@ class CallSession:
                 script_id = store_script(store, self.script, self.taken_at, by=self.caller)
                 self.call_id = start_call(store, self.customer.id, self.caller, self.taken_at,
                                           script_id=script_id, reason=self.reason,
-                                          policy=self.policy)
+                                          policy=self.policy, inbound=self.inbound)
         return self.call_id
 
     def start(self, store: Store) -> int:
@@ -504,6 +513,8 @@ class CallSession:
                 made = (apply_rule_followups(store, call_id, list(plan.rule_followups),
                                              self.caller, now)
                         if plan.rule_followups else [])
+                record_wrap_up_themes(store, call_id, plan.answers, plan.themes, self.caller,
+                                      now, self.policy)
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
                     correct_number(store, self.customer.id, chosen.new_number, now,
                                    by=self.caller)

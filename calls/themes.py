@@ -7,7 +7,8 @@ fix's problem and what was done) and proposes themes. Text is compared without c
 accents (``Qualität`` = ``qualitat``, ``livré`` = ``livre``, ``ß`` = ``ss``); a keyword of
 five letters or more matches the start of a word (``deliver`` -> ``delivered``), one of
 six or more also inside a compound (``versand`` -> ``Paketversand``), shorter ones only a
-whole word or its plural (``cher``/``chers``, never ``chercher``). That light stemming is
+whole word or its plural (``cher``/``chers``, never ``chercher``); a keyword of several
+words matches them in a row, its first word at the start of a word. That light stemming is
 enough for a short answer on the phone; a keyword list per language stays readable for
 the admin who edits it.
 
@@ -71,38 +72,101 @@ def _phrase_at(phrase: tuple[str, ...], text_words: list[str], i: int) -> bool:
     return all(_word_matches(k, text_words[i + j]) for j, k in enumerate(phrase))
 
 
-_COMPILED: dict[int, tuple[ThemesPolicy, tuple]] = {}
+@dataclass(frozen=True)
+class _Matcher:
+    """A vocabulary compiled for speed: one-word keywords by how they match, phrases apart."""
+
+    exact: dict[str, frozenset[str]]          # word (and its plurals) -> themes
+    prefix: dict[str, frozenset[str]]         # start of a word -> themes
+    prefix_lengths: tuple[int, ...]
+    infix: tuple[tuple[str, str], ...]        # (keyword, theme): inside a compound word
+    # several words in a row, by how their first word is found (as ``exact``/``prefix``)
+    phrase_exact: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
+    phrase_prefix: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
 
 
-def _compiled(themes: ThemesPolicy) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
+_COMPILED: dict[int, tuple[ThemesPolicy, _Matcher]] = {}
+
+
+def _compiled(themes: ThemesPolicy) -> _Matcher:
     # Policies are never changed once loaded: compile each one once (kept by identity;
     # the entry holds the policy so that its id is not reused while cached).
     cached = _COMPILED.get(id(themes))
     if cached is not None and cached[0] is themes:
         return cached[1]
-    out = []
+    exact: dict[str, set[str]] = {}
+    prefix: dict[str, set[str]] = {}
+    infix: set[tuple[str, str]] = set()
+    phrases: set[tuple[tuple[str, ...], str]] = set()
     for theme in themes.vocabulary:
-        phrases = {tuple(words(k)) for k in theme.keywords}
-        out.append((theme.key, tuple(sorted(p for p in phrases if p))))
+        for keyword in theme.keywords:
+            phrase = tuple(words(keyword))
+            if not phrase:
+                continue
+            if len(phrase) > 1:
+                phrases.add((phrase, theme.key))
+                continue
+            k = phrase[0]
+            if len(k) <= 4:
+                for form in (k, k + "s", k + "e", k + "es", k + "x"):
+                    exact.setdefault(form, set()).add(theme.key)
+            else:
+                prefix.setdefault(k, set()).add(theme.key)
+                if len(k) >= 6:
+                    infix.add((k, theme.key))
+    phrase_exact: dict[str, list] = {}
+    phrase_prefix: dict[str, list] = {}
+    for phrase, theme in sorted(phrases):
+        first = phrase[0]
+        if len(first) <= 4:
+            for form in (first, first + "s", first + "e", first + "es", first + "x"):
+                phrase_exact.setdefault(form, []).append((phrase, theme))
+        else:
+            phrase_prefix.setdefault(first, []).append((phrase, theme))
+    matcher = _Matcher(
+        exact={w: frozenset(t) for w, t in exact.items()},
+        prefix={p: frozenset(t) for p, t in prefix.items()},
+        prefix_lengths=tuple(sorted({len(p) for p in (*prefix, *phrase_prefix)})),
+        infix=tuple(sorted(infix)),
+        phrase_exact={w: tuple(v) for w, v in phrase_exact.items()},
+        phrase_prefix={w: tuple(v) for w, v in phrase_prefix.items()},
+    )
     if len(_COMPILED) > 32:
         _COMPILED.clear()
-    _COMPILED[id(themes)] = (themes, tuple(out))
-    return tuple(out)
+    _COMPILED[id(themes)] = (themes, matcher)
+    return matcher
+
+
+def _themes_at(m: _Matcher, text_words: list[str], i: int) -> set[str]:
+    """The themes with a keyword matching at word ``i``."""
+    word = text_words[i]
+    found = set(m.exact.get(word, ()))
+    candidates = list(m.phrase_exact.get(word, ()))
+    for length in m.prefix_lengths:
+        if length > len(word):
+            break
+        start = word[:length]
+        found.update(m.prefix.get(start, ()))
+        candidates.extend(m.phrase_prefix.get(start, ()))
+    if len(word) > 6:
+        found.update(theme for k, theme in m.infix if theme not in found and k in word)
+    for phrase, theme in candidates:
+        if theme not in found and _phrase_at(phrase, text_words, i):
+            found.add(theme)
+    return found
 
 
 def theme_hits(text: str | None, themes: ThemesPolicy = DEFAULT_POLICY.themes) -> dict[str, int]:
-    """How many keyword hits each theme has in ``text`` (themes without hits left out)."""
+    """How many words of ``text`` start a keyword of each theme (themes without hits left
+    out)."""
     if not text:
         return {}
     text_words = words(text)
+    matcher = _compiled(themes)
     hits: dict[str, int] = {}
-    for key, phrases in _compiled(themes):
-        n = 0
-        for i in range(len(text_words)):
-            if any(_phrase_at(p, text_words, i) for p in phrases):
-                n += 1
-        if n:
-            hits[key] = n
+    for i in range(len(text_words)):
+        for theme in _themes_at(matcher, text_words, i):
+            hits[theme] = hits.get(theme, 0) + 1
     return hits
 
 
@@ -412,3 +476,46 @@ def build_theme_report(store: Store, first: date, last: date,
         monthly_respondents=[month_respondents[m] for m in months],
         untagged=untagged, confirmed=confirmed, answers=len(rows), fixed=fixed,
     )
+
+
+# -- at wrap-up ---------------------------------------------------------------------------
+
+
+def wrap_up_items(answers, policy: Policy = DEFAULT_POLICY) -> list[TaggedText]:
+    """The open answers of a call being wrapped up, with the themes suggested for each
+    (pure: ``answers`` are ``(key, qtype, value)`` or objects with ``key``, ``qtype`` and
+    ``stored``; skipped and non-text answers are left out)."""
+    out = []
+    for answer in answers:
+        if isinstance(answer, tuple):
+            key, qtype, value = answer
+        else:
+            key, qtype, value = answer.key, answer.qtype, answer.stored
+        text = answer_text(value) if qtype == "text" else ""
+        if not text.strip():
+            continue
+        out.append(TaggedText(text, suggest(text, policy.themes), None, answer_key=key))
+    return out
+
+
+def record_wrap_up_themes(store: Store, call_id: int, answers, confirmed: dict | None,
+                          by: str | None, now: datetime,
+                          policy: Policy = DEFAULT_POLICY) -> list[TaggedText]:
+    """Store the themes of a call's open answers at wrap-up: the suggestions, and what
+    the caller confirmed (``confirmed``: answer key -> themes; a key left out, or None,
+    stays a suggestion). Runs inside the wrap-up's transaction (nested ``store.write()``)."""
+    stamp = to_iso(now)
+    out = []
+    with store.write():
+        for item in wrap_up_items(answers, policy):
+            q.replace_tags(store, item.suggested, "suggested", stamp, by, call_id=call_id,
+                           answer_key=item.answer_key)
+            chosen = None
+            if confirmed is not None and item.answer_key in confirmed:
+                chosen = check_themes(list(confirmed[item.answer_key]), policy.themes)
+                q.replace_tags(store, chosen, "confirmed", stamp, by, call_id=call_id,
+                               answer_key=item.answer_key)
+                q.put_review(store, stamp, by, call_id=call_id, answer_key=item.answer_key)
+            out.append(TaggedText(item.text, item.suggested, chosen, call_id=call_id,
+                                  answer_key=item.answer_key))
+    return out

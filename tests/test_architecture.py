@@ -117,11 +117,35 @@ def test_every_binding_has_an_id():
     assert not offenders, offenders
 
 
+def test_binding_ids_are_unique_and_documented():
+    """One id, one binding (a keymap entry must not move two keys); docs/config.md lists
+    every id a user can remap."""
+    from textual.binding import Binding
+
+    from tui.keymap import binding_ids
+
+    owners: dict[str, set[str]] = {}
+    for path, tree in _tui_modules():
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            for node in ast.walk(cls):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Binding":
+                    for k in node.keywords:
+                        if k.arg == "id" and isinstance(k.value, ast.Constant):
+                            owners.setdefault(k.value.value, set()).add(cls.name)
+    assert not {i: c for i, c in owners.items() if len(c) > 1}
+    ids = binding_ids()
+    assert all(isinstance(b, Binding) for b in ids.values())
+    doc = (CORE.parent / "docs" / "config.md").read_text(encoding="utf-8")
+    missing = [i for i in ids if f"| `{i}` |" not in doc]
+    assert not missing, f"add these binding ids to the table in docs/config.md: {missing}"
+
+
 # -- the TUI displays; the core's call session works the call ----------------------------
 
 # What the TUI may import from the store: the handle and reads. Everything that writes is
 # reached through a core service (a call only through calls.session).
-STORE_READS = {"Store", "is_locked_error", "get_customer", "count_customers", "tier_counts"}
+STORE_READS = {"Store", "is_locked_error", "get_customer", "count_customers", "tier_counts",
+               "database_is_new"}
 # Working a call outside the session: never from the TUI.
 CALL_WRITES = {
     "calls.calling": None,  # the whole module: the session wraps it

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,16 +19,21 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker
 
+from calls.config import Config, load_config, save_setting
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
+from tui.comfort import ShiftComfort
 from tui.commands import ShiftCommands
+from tui.keymap import check_config
 from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
 from tui.seat import SeatMixin
 from tui.service import DbService
+from tui.widgets.escalations import EscalationWatcher
 
 
 @dataclass
@@ -65,7 +70,7 @@ class ShiftStats:
         return 100.0 * (promoters - detractors) / len(self.nps)
 
 
-class CareCallApp(SeatMixin, App[ShiftStats | None]):
+class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
     """A caller's shift: queue, call, script, wrap-up, next."""
 
     CSS_PATH = "app.tcss"
@@ -77,6 +82,7 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
                 priority=True, id="end-shift"),
         Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)",
                 id="pause"),
+        *ShiftComfort.COMFORT_BINDINGS,
     ]
 
     def __init__(
@@ -89,8 +95,16 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
         clock: Clock | datetime | None = None,
         actor: Any = None,
         seat: str = "terminal",
+        config: Config | None = None,
     ) -> None:
         super().__init__()
+        self.config = config or Config()
+        # The user's keys by binding id (``[keymap]``), as Posting does; the command
+        # palette shows them too.
+        self.keymap: dict[str, str] = dict(self.config.keymap)
+        self.set_keymap(self.keymap)
+        if self.config.ui.theme:
+            self.theme = self.config.ui.theme
         self.db_path = Path(db_path)
         # Who sits here (calls.accounts.Actor); None = the login screen comes first.
         self.init_seat(actor, seat)
@@ -101,6 +115,7 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
         self.service = DbService(self.db_path)
         self.stats = ShiftStats(started=self.now())
         self.callback_announcer = CallbackAnnouncer(self)
+        self.escalation_watcher = EscalationWatcher(self)
         self.sub_title = caller
 
     # -- database work ---------------------------------------------------------------
@@ -189,6 +204,8 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
     # -- lifecycle -------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        # A theme the caller picks (command palette) is remembered for the next start.
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         # Sign in first where the seat is nobody's yet (tui/seat.py), then the shift.
         self.start_seat(self._begin_shift)
 
@@ -198,6 +215,22 @@ class CareCallApp(SeatMixin, App[ShiftStats | None]):
         self.push_screen(StartScreen())
         # Callbacks due in the next minutes are announced on any screen.
         self.callback_announcer.start()
+        # Follow-ups past a deadline are escalated and announced (issue 17).
+        self.escalation_watcher.start()
+
+    def _remember_theme(self, theme: Theme) -> None:
+        if theme.name == self.config.ui.theme:
+            return
+        self.config = replace(self.config, ui=replace(self.config.ui, theme=theme.name))
+
+        def save() -> None:
+            try:
+                save_setting("ui", "theme", theme.name, self.config.path)
+            except UserError as exc:
+                self.call_from_thread(self.show_error, exc)
+
+        self.run_worker(save, thread=True, group="config", exit_on_error=False,
+                        description="remember the theme")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette commands, with Quit going through the shift summary."""
@@ -234,6 +267,7 @@ def make_app(
     clock: Clock | datetime | None = None,
     actor: Any = None,
     seat: str = "terminal",
+    config: Config | None = None,
 ) -> CareCallApp:
     """Build the shift app. The CLI (``carecall shift``) and the tests both come here.
 
@@ -242,7 +276,9 @@ def make_app(
     ``clock``: a callable returning an aware UTC datetime, a starting moment (the clock
     then runs forward, as ``--at`` does), or None for the real time; ``actor``: who sits
     here (``calls.accounts.Actor``: the trial's person or a mapped OS login), None to open
-    on the login screen; ``seat``: "terminal" or "web" (for the audit trail).
+    on the login screen; ``seat``: "terminal" or "web" (for the audit trail);
+    ``config``: the user's config file (:func:`calls.config.load_config`; None: read it).
+    A theme or a binding id in it that the app does not know raises ``ConfigError``.
     """
     from calls.policy import Policy, load_policy
 
@@ -253,5 +289,8 @@ def make_app(
 
         # Tests and older callers pass only a name: the one-person trial's person.
         actor = trial_actor(caller)
+    if config is None:
+        config = load_config()
+    check_config(config)
     return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
-                       seat=seat)
+                       seat=seat, config=config)

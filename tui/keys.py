@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from textual import events
+from textual.app import App
+from textual.keys import format_key
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
@@ -54,6 +56,16 @@ async def handle_in_order(screen: Screen, event: events.Key) -> None:
         return
     if active is not None and active.enabled:
         await app.run_action(active.binding.action, active.node)
+
+
+def shown_key(app: App, binding_id: str, default: str) -> str:
+    """How to show the key of binding ``binding_id`` in text on screen: the first key the
+    user's keymap gives it, else ``default``."""
+    keys = getattr(app, "keymap", {}).get(binding_id, "")
+    first = keys.split(",")[0].strip()
+    if not first:
+        return default
+    return format_key(first)
 
 
 def type_into_input(field: Input, event: events.Key) -> bool:

@@ -15,7 +15,8 @@ import textwrap
 # Area modules in calls/commands; each has register(app). Order is the order of --help.
 AREAS = (
     "import_cmd",      # import, demo
-    "orders_cmd",      # import-orders, customers
+    "orders_cmd",      # import-orders
+    "customers_cmd",   # customers find/show/add/edit/number
     "queue_cmd",       # queue, next, release, dnc
     "script_cmd",      # script check/list/show/try
     "shift_cmd",       # shift (and no command)
@@ -43,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'import': ('import_cmd', 'Import (or update) customers from a list; re-importing the same list changes nothing.'),
     'demo': ('import_cmd', 'Build a demo database from the shipped demo list, then open a shift on it.'),
     'import-orders': ('orders_cmd', 'Import order / invoice lines; derive revenue, tiers and purchase dates per customer.'),
-    'customers': ('orders_cmd', 'Look up customers.'),
+    'customers': ('customers_cmd', 'Customers: find anyone in the list, show, add or correct one.'),
     'queue': ('queue_cmd', "Print the caller's call queue: who to call next and why."),
     'next': ('queue_cmd', "Claim the top customer of the caller's queue and print them."),
     'release': ('queue_cmd', "Give back the customers the caller has claimed (a supervisor: any caller's)."),

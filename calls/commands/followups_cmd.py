@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -24,7 +25,7 @@ from calls.store import followups as q
 
 Kind = common.choices("Kind", FOLLOWUP_KINDS)
 Status = common.choices("Status", ("open", "done", "cancelled", "all"))
-ListFormat = common.choices("ListFormat", ("table", "csv", "json", "html"))
+ListFormat = common.choices("ListFormat", ("table", "csv", "json", "html", "ics"))
 
 # Rows a table shows unless --limit says otherwise.
 TABLE_ROWS = 100
@@ -80,8 +81,9 @@ def followups_list(
         str | None, typer.Option("--customer", help="Only this customer (ref).")
     ] = None,
     fmt: Annotated[
-        ListFormat, typer.Option("--format", help="table, csv (mail merge), json or html "
-                                 "(letters ready to print, one page per customer).",
+        ListFormat, typer.Option("--format", help="table, csv (mail merge), json, html "
+                                 "(letters ready to print, one page per customer) or ics "
+                                 "(a calendar: one event per due time).",
                                  case_sensitive=False)
     ] = ListFormat.table,
     output: Annotated[
@@ -112,8 +114,8 @@ def followups_list(
     if json_out and fmt.lower() not in ("table", "json"):
         common.fail(f"use --json or --format {fmt}, not both")
     fmt = "json" if json_out else fmt.lower()
-    if fmt not in ("table", "csv", "json", "html"):
-        common.fail(f"unknown format {fmt!r}; use table, csv, json or html")
+    if fmt not in ("table", "csv", "json", "html", "ics"):
+        common.fail(f"unknown format {fmt!r}; use table, csv, json, html or ics")
     if output is not None and fmt == "table":
         fmt = "csv"
     now = _now(at)
@@ -150,6 +152,15 @@ def followups_list(
             text = json.dumps([f.to_dict() for f in rows], indent=2, ensure_ascii=False)
             _emit(text + "\n", output)
             _exported(store, output, fmt, len(rows), now)
+            return
+        if fmt == "ics":
+            from calls.agenda import followups_ics
+
+            _emit(followups_ics(store, rows, now), output)
+            if output is not None:
+                dated = sum(1 for f in rows if f.due_at is not None)
+                common.err_console.print(f"Wrote {_count(dated, 'event')} to {output}",
+                                         markup=False, highlight=False)
             return
         if fmt == "html":
             from calls.letters import render_letters
@@ -210,36 +221,71 @@ def _list_overdue(store, now: datetime, owner: str | None, kind: str | None,
         _emit(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False) + "\n",
               output)
         return
-    if fmt in ("csv", "html"):
-        raise UserError("--overdue lists in a table or --json; write letters or a mail "
-                        "merge with --kind and --format csv/html")
+    if fmt in ("csv", "html", "ics"):
+        raise UserError("--overdue lists in a table or --json; write letters, a mail "
+                        "merge or a calendar with --kind and --format csv/html/ics")
     title = _title(owner, kind, False, True, "open")
     if not items:
         common.console.print(f"No {title}.", markup=False, highlight=False)
         return
-    table = Table(title=escape(f"{len(items)} × {title}"), title_justify="left")
-    for name, opts in (("ID", {"justify": "right", "no_wrap": True}), ("Kind", {"no_wrap": True}),
-                       ("Customer", {"max_width": 20}), ("Owner", {"max_width": 10}),
-                       ("Late for", {"max_width": 18}), ("Escalated", {"ratio": 1})):
-        table.add_column(name, **opts)
+    table = Table(title=escape(f"{len(items)} × {title}"), title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("ID", justify="right", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Customer", no_wrap=True, overflow="ellipsis", max_width=14)
+    table.add_column("Owner", no_wrap=True, overflow="ellipsis", max_width=9)
+    table.add_column("Late for", no_wrap=True)
+    table.add_column("Waited", no_wrap=True, justify="right")
+    table.add_column("Escalated", no_wrap=True)
+    targets: set[str] = set()
     for item in items:
         f = item.followup
-        late = [f"{dl.DEADLINE_LABEL[d.name]} {_when(d.at)}" for d in item.missed]
-        if f.due_at is not None and f.due_at < now and not late:
-            late.append(f"due {_when(f.due_at)}")
-        escalated = "; ".join(
-            f"to {e.escalated_to} {_when(e.escalated_at)} ({dl.DEADLINE_LABEL[e.deadline]}, "
-            f"waited {_waited(e.waited)})" for e in item.escalations) or "no"
-        table.add_row(str(f.id), f.kind, escape(f"{f.customer_ref} {f.customer_name}"),
-                      escape(f.owner or "anyone"), escape("\n".join(late)), escape(escalated))
+        first = min(item.missed, key=lambda d: d.at) if item.missed else None
+        if first is not None:
+            late = f"{_SHORT[first.name]} {_short(first.at, now)}"
+        else:
+            late = f"due {_short(f.due_at, now)}" if f.due_at is not None else ""
+        if item.escalations:
+            last = item.escalations[-1]
+            targets.add(last.escalated_to)
+            escalated = _short(last.escalated_at, now, time=True)
+            if len(item.escalations) > 1:
+                escalated += f" {len(item.escalations)}×"
+        else:
+            escalated = "no"
+        table.add_row(str(f.id), f.kind, escape(f.customer_name or f.customer_ref),
+                      escape(f.owner or "anyone"), late, _waited(now - f.created_at),
+                      escalated)
+    table.caption = (
+        "Late for: the first deadline missed (contact = first contact); Waited: since it "
+        "was opened; Escalated: when (2×: first contact and close), to "
+        + (", ".join(sorted(targets)) if targets else "the supervisors")
+        + ". --json has every deadline and escalation.")
+    table.caption_justify = "left"
     common.console.print(table)
     if more:
         common.console.print("… and more: --limit N shows more, --json gives them all.",
                              highlight=False)
 
 
+_SHORT = {"first_contact": "contact", "close": "close"}
+
+
+def _short(moment: datetime, now: datetime, time: bool = False) -> str:
+    """A moment in few letters: "15:00" today, else "Mar 12" ("Mar 12 15:00" with
+    ``time``), "2025-03-12" in another year."""
+    local = moment.astimezone(_local_zone())
+    if local.date() == now.astimezone(_local_zone()).date():
+        return local.strftime("%H:%M")
+    if local.year != now.astimezone(_local_zone()).year:
+        return local.strftime("%Y-%m-%d")
+    return local.strftime("%b %d %H:%M" if time else "%b %d")
+
+
 def _waited(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
+    if hours >= 48:
+        return f"{hours // 24} d"
     return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h"
 
 

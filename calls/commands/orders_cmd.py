@@ -243,6 +243,5 @@ def _print_card(card: dict) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``carecall import-orders`` and ``carecall customers``."""
+    """Add ``carecall import-orders`` (``customers_cmd`` adds ``carecall customers``)."""
     app.command("import-orders")(import_orders_command)
-    app.add_typer(customers_app, name="customers")

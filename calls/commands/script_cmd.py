@@ -81,7 +81,8 @@ def check_command(
                             "problems": [str(p) for p in problems]})
         else:
             results.append({"file": source, "ok": True, "name": script.name,
-                            "version": script.version, "questions": len(script.questions),
+                            "version": script.version, "languages": list(script.languages),
+                            "questions": len(script.questions),
                             "rules": len(script.rules), "problems": []})
     if json_out:
         console.print_json(json.dumps(results))
@@ -90,7 +91,7 @@ def check_command(
             if result["ok"]:
                 console.print(
                     f"[green]ok[/]  {escape(result['file'])}: {escape(result['name'])} "
-                    f"v{escape(str(result['version']))}, "
+                    f"v{escape(str(result['version']))} ({', '.join(result['languages'])}), "
                     f"{result['questions']} questions, {result['rules']} rules",
                     highlight=False, soft_wrap=True)
             else:
@@ -271,6 +272,9 @@ def try_command(
     at: Annotated[str | None, typer.Option(
         "--at", help="The moment of the call (ISO time; default now): due times and "
         "derived customer fields.", show_default=False)] = None,
+    language: Annotated[str | None, typer.Option(
+        "--language", help="Read the script in this language (default: the customer's; "
+        "the made-up customer speaks the script's own).", show_default=False)] = None,
     caller: CallerOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -304,7 +308,11 @@ def try_command(
     context = dict(occasion_context(customer, now))
     if fix_note is not None:
         context["fix"] = {"note": fix_note}
-    session = SurveySession(script, customer, resolve_caller(caller), context=context, now=now)
+    if language is not None and language not in script.languages:
+        fail(f"--language {language!r}: {script.name} speaks "
+             + ", ".join(script.languages))
+    session = SurveySession(script, customer, resolve_caller(caller), context=context, now=now,
+                            language=language or (None if customer_ref else script.language))
     quiet = json_out
 
     def say(text: str) -> None:

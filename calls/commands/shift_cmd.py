@@ -51,14 +51,19 @@ def launch_shift(
     Raises ``UserError`` for a database, policy, script or time the app cannot use, and
     when there is no terminal to draw on.
     """
+    from calls.config import load_config
     from calls.policy import load_policy
     from calls.store import Store, resolve_db_path
     from calls.survey import load_script
 
     path = resolve_db_path(db_path)
     # Everything a user can get wrong is checked here, before the screen is taken over,
-    # so it is one clear line: the database (this also applies pending migrations before
-    # the app's workers start), the time, the policy and the script.
+    # so it is one clear line: the config file, the database (this also applies pending
+    # migrations before the app's workers start), the time, the policy and the script.
+    config = load_config()
+    from calls.cli import check_ui_config, run_shift_app
+
+    check_ui_config(config)
     start = parse_at(at) if isinstance(at, str) or at is None else at
     care_policy = load_policy(policy)
     if script:
@@ -74,10 +79,9 @@ def launch_shift(
     # A browser seat (carecall serve) draws through textual-serve's web driver, not a TTY.
     if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the shift app needs a terminal (stdin and stdout must be a TTY)")
-    from calls.cli import run_shift_app
 
     stats = run_shift_app(path, caller_name, script=script, policy=care_policy, clock=start,
-                          actor=actor, seat="web" if served else "terminal")
+                          actor=actor, seat="web" if served else "terminal", config=config)
     if stats is not None and not served and caller_name:
         common.console.print(
             f"Shift ended for {caller_name}: {stats.calls} calls, {stats.contacts} contacts, "

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from calls.clock import to_iso
 from calls.errors import UserError
+from calls.language import parse_language, parse_salutation
 from calls.ingest.phones import PhoneError, is_known_region, phone_parts, region_for_country
 from calls.ingest.pipeline import (
     SAMPLE_ROWS,
@@ -79,7 +80,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "phone2": (
         "phone2", "secondaryphone", "alternatephone", "altphone", "otherphone",
         "telephone2", "tel2", "phonenumber2", "mobile", "mobilephone", "cell", "cellphone",
-        "handy", "fax",
+        "handy", "mobil", "mobiltelefon", "fax",
     ),
     "email": ("email", "email1", "emailaddress", "mail", "emailadresse", "courriel"),
     "country": ("country", "countrycode", "countryregion", "nation", "land", "pays"),
@@ -100,6 +101,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "owner": (
         "owner", "accountowner", "leadowner", "salesrep", "rep", "accountmanager",
         "keyaccountmanager", "betreuer",
+    ),
+    "salutation": (
+        "salutation", "anrede", "civilite", "gender", "geschlecht", "sex", "genre",
+    ),
+    "language": (
+        "language", "lang", "preferredlanguage", "locale", "sprache", "langue",
+        "korrespondenzsprache",
     ),
 }
 
@@ -201,7 +209,7 @@ class _Config:
 
 
 _TEXT_FIELDS = ("ref", "name", "first_name", "last_name", "company", "phone", "phone2",
-                "email", "country", "revenue", "owner", *DATE_FIELDS)
+                "email", "country", "revenue", "owner", "salutation", "language", *DATE_FIELDS)
 
 
 def _make_extra_json() -> Callable[[dict], str]:
@@ -223,6 +231,11 @@ def _make_extra_json() -> Callable[[dict], str]:
 
 
 _extra_json = _make_extra_json()
+
+
+# Lists repeat a handful of languages and salutations: read each spelling once.
+_language = lru_cache(maxsize=256)(parse_language)
+_salutation = lru_cache(maxsize=256)(parse_salutation)
 
 
 @lru_cache(maxsize=4096)
@@ -268,7 +281,8 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
     def make(line: int, values: list[str], overflow: dict | None) -> tuple:
         values.append("")
         (ref_text, name, first, last, company, phone_text, phone2_text, email, country_text,
-         revenue_text, owner, last_text, birth_text, since_text) = pick(values)
+         revenue_text, owner, salutation_text, language_text, last_text, birth_text,
+         since_text) = pick(values)
         try:
             ref = clean_ref(ref_text) if ref_text else ""
             if by_ref and not ref:
@@ -297,6 +311,11 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
             since = date_cell("customer_since", since_text, since_df)
             last_purchase = date_cell("last_purchase", last_text, last_df)
             birthday = date_cell("birthday", birth_text, birth_df)
+            try:
+                language = _language(language_text) if language_text else None
+            except ValueError as exc:
+                raise ValueError(f"{cols['language']}: {exc}") from None
+            salutation = _salutation(salutation_text) if salutation_text else None
             extra = {h: values[i] for h, i in extra_pos if values[i]}
             if overflow:
                 # Cells past the header row (a ragged CSV) are kept too.
@@ -308,7 +327,8 @@ def _record_maker(config: _Config) -> Callable[[int, list[str], dict | None], tu
                 time_zones=_zones_json(zones), phone2=phone2, phone2_raw=phone2_raw,
                 email=email.lower() or None, country=country or number_region,
                 revenue=revenue, customer_since=since, last_purchase=last_purchase,
-                birthday=birthday, owner=owner or None,
+                birthday=birthday, owner=owner or None, first_name=first or None,
+                last_name=last or None, salutation=salutation, language=language,
                 extra=_extra_json(extra) if extra else None,
             )
             return ("ok", record.with_hash(), phone2_raw is not None and not phone2)
@@ -502,7 +522,7 @@ def _provided_columns(columns: dict[str, str]) -> list[str]:
     if "phone2" in columns:
         provided += ["phone2", "phone2_raw"]
     simple = ("company", "email", "revenue", "customer_since", "last_purchase", "birthday",
-              "owner")
+              "owner", "first_name", "last_name", "salutation", "language")
     provided += [c for c in simple if c in columns]
     provided.append("country")
     return provided

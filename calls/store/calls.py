@@ -10,12 +10,12 @@ STATE_COLUMNS = ("cycle_status", "cycle_ended_at", "cycle_attempts", "retry_afte
 
 
 def insert_call(store: Store, customer_id: int, caller: str, started_at: str,
-                script_id: int | None, reason: str | None) -> int:
+                script_id: int | None, reason: str | None, inbound: bool = False) -> int:
     """A new call row (in progress); returns its id."""
     cur = store.db.execute(
-        "INSERT INTO calls(customer_id, caller, script_id, reason, started_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (customer_id, caller, script_id, reason, started_at),
+        "INSERT INTO calls(customer_id, caller, script_id, reason, started_at, inbound) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (customer_id, caller, script_id, reason, started_at, int(inbound)),
     )
     return cur.lastrowid
 

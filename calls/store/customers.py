@@ -105,3 +105,120 @@ def tier_counts(store: Store) -> dict[str, int]:
         row["tier"]: row["n"]
         for row in store.all("SELECT tier, count(*) AS n FROM customers GROUP BY tier")
     }
+
+
+# -- search, add, edit, numbers (calls.customers) ----------------------------------------
+
+def _fold_text(text: str | None) -> str:
+    """Lower case without accents ("François Müller" -> "francois muller")."""
+    import unicodedata
+
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _with_fold(store: Store) -> None:
+    # SQLite's LIKE folds ASCII only: "ö" would not find "Ö", "francois" not "François".
+    store.db.conn.create_function("carecall_fold", 1, _fold_text, deterministic=True)
+
+
+def phone_regions(store: Store) -> list[str]:
+    """The regions of the customers' numbers (to read a number typed in national form)."""
+    return [r["phone_region"] for r in store.all(
+        "SELECT DISTINCT phone_region FROM customers WHERE phone_region IS NOT NULL")]
+
+
+def find_by_phones(store: Store, numbers: list[str]) -> list[Customer]:
+    """Customers any of whose numbers (primary, second, added) is one of ``numbers``."""
+    if not numbers:
+        return []
+    marks = ", ".join("?" for _ in numbers)
+    rows = store.all(
+        f"""SELECT * FROM customers WHERE id IN (
+                SELECT id FROM customers WHERE phone IN ({marks})
+                UNION SELECT id FROM customers WHERE phone2 IN ({marks})
+                UNION SELECT customer_id FROM customer_numbers WHERE e164 IN ({marks}))
+            ORDER BY name, id""",
+        [*numbers, *numbers, *numbers],
+    )
+    return [Customer.from_row(r) for r in rows]
+
+
+def find_by_words(store: Store, words: list[str], limit: int) -> list[Customer]:
+    """Customers whose name, company, e-mail or ref hold every word (accents and case
+    ignored), names that start with the first word first."""
+    if not words:
+        return []
+    _with_fold(store)
+    hay = ("carecall_fold(ifnull(name, '') || ' ' || ifnull(first_name, '') || ' ' || "
+           "ifnull(last_name, '') || ' ' || ifnull(company, '') || ' ' || ifnull(email, '') "
+           "|| ' ' || ref)")
+    folded = [_fold_text(w) for w in words]
+    where = " AND ".join(f"instr({hay}, ?) > 0" for _ in folded)
+    rows = store.all(
+        f"""SELECT * FROM customers WHERE {where}
+            ORDER BY (carecall_fold(name) LIKE ? || '%') DESC, name, id LIMIT ?""",
+        [*folded, folded[0], limit],
+    )
+    return [Customer.from_row(r) for r in rows]
+
+
+def insert_customer(store: Store, values: dict, now_iso: str) -> int:
+    """Add one customer row (inside the caller's write); returns its id."""
+    row = {**values, "created_at": now_iso, "updated_at": now_iso}
+    cols = ", ".join(row)
+    marks = ", ".join(f":{k}" for k in row)
+    cur = store.db.execute(f"INSERT INTO customers ({cols}) VALUES ({marks})", row)
+    return cur.lastrowid
+
+
+def set_customer_fields(store: Store, customer_id: int, values: dict, now_iso: str) -> None:
+    """Set customer columns (names come from calls.customers' field table, never users)."""
+    if not values:
+        return
+    row = {**values, "updated_at": now_iso}
+    sets = ", ".join(f"{k} = :{k}" for k in row)
+    store.db.execute(f"UPDATE customers SET {sets} WHERE id = :_id", {**row, "_id": customer_id})
+
+
+def customer_row(store: Store, customer_id: int) -> dict | None:
+    """The raw customer row (every column)."""
+    return store.one("SELECT * FROM customers WHERE id = ?", (customer_id,))
+
+
+def extra_numbers(store: Store, customer_id: int) -> list[dict]:
+    """The customer's numbers beyond the primary, in the order they were added."""
+    return store.all(
+        "SELECT * FROM customer_numbers WHERE customer_id = ? ORDER BY added_at, rowid",
+        (customer_id,),
+    )
+
+
+def put_number(store: Store, customer_id: int, e164: str, *, raw: str | None, ext: str | None,
+               label: str | None, status: str, source: str, now_iso: str,
+               by: str | None) -> None:
+    """Add a number to the customer's list, or update its label and status."""
+    store.db.execute(
+        """INSERT INTO customer_numbers
+               (customer_id, e164, raw, ext, label, status, source, added_at, added_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (customer_id, e164) DO UPDATE SET
+               label = coalesce(excluded.label, label), status = excluded.status""",
+        (customer_id, e164, raw, ext, label, status, source, now_iso, by),
+    )
+
+
+def drop_number(store: Store, customer_id: int, e164: str) -> None:
+    """Remove a number from the customer's extra numbers."""
+    store.db.execute(
+        "DELETE FROM customer_numbers WHERE customer_id = ? AND e164 = ?", (customer_id, e164))
+
+
+def database_is_new(store: Store) -> bool:
+    """True for a database nothing was ever put in: no customer, import, call or account
+    (only such a database may receive the demo customers)."""
+    return not store.scalar(
+        "SELECT EXISTS (SELECT 1 FROM customers) OR EXISTS (SELECT 1 FROM imports) "
+        "OR EXISTS (SELECT 1 FROM calls) OR EXISTS (SELECT 1 FROM accounts)")

@@ -48,6 +48,10 @@ class StagedCustomer(NamedTuple):
     last_purchase: str | None
     birthday: str | None
     owner: str | None
+    first_name: str | None
+    last_name: str | None
+    salutation: str | None            # "mr" | "ms" | None
+    language: str | None              # ISO 639-1 from the list; None: from the country
     extra: str | None
     row_hash: str = ""
 
@@ -65,7 +69,7 @@ class StagedCustomer(NamedTuple):
 
 # The stage's columns: a StagedCustomer binds as it is.
 STAGE_COLUMNS = StagedCustomer._fields
-_VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. owner: copied into customers
+_VALUE_COLUMNS = STAGE_COLUMNS[2:-2]   # ref .. language: copied into customers
 
 
 @dataclass

@@ -697,3 +697,40 @@ def _reports_calls_by_caller_index(db: Database) -> None:
     # customer) needs no sort of the period's calls (a year: 3,000,000; docs/reports.md).
     db.execute("CREATE INDEX idx_calls_caller_customer "
                "ON calls(caller, customer_id, started_at, outcome, ended_at)")
+
+
+@migrations(name="customers_0002_language_names_numbers")
+def _customers_language_names_numbers(db: Database) -> None:
+    # How a caller speaks to the customer: the list's first and last name, a salutation
+    # ("mr" / "ms", rendered per language: Herr, Madame, Mr ...) and a language code
+    # (NULL: from the country).
+    for column in ("first_name", "last_name", "salutation", "language"):
+        db.execute(f"ALTER TABLE customers ADD COLUMN {column} TEXT")
+    # Search by the list's second number finds the customer too.
+    db.execute("CREATE INDEX idx_customers_phone2 ON customers(phone2) WHERE phone2 IS NOT NULL")
+    # Numbers beyond the primary one: added by hand, and the list's second number once it
+    # has a status of its own (wrong, disconnected). The primary stays on customers.
+    db.execute(
+        """
+        CREATE TABLE customer_numbers (
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            e164 TEXT NOT NULL,
+            raw TEXT,
+            ext TEXT,
+            label TEXT,                        -- mobile, office, ... (free text)
+            status TEXT NOT NULL DEFAULT 'ok', -- ok | wrong_number | disconnected
+            source TEXT NOT NULL,              -- list | added
+            added_at TEXT NOT NULL,
+            added_by TEXT,
+            PRIMARY KEY (customer_id, e164)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_customer_numbers_e164 ON customer_numbers(e164)")
+
+
+@migrations(name="calls_0002_inbound")
+def _calls_inbound(db: Database) -> None:
+    # A call the customer made to us (returning a voicemail, calling in): worked like any
+    # other, allowed outside the calling window, and reported as inbound.
+    db.execute("ALTER TABLE calls ADD COLUMN inbound INTEGER NOT NULL DEFAULT 0")

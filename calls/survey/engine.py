@@ -10,14 +10,15 @@ gives the answers on the path and the follow-ups the script's rules create.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from calls.language import address, caller_first_name, customer_language, split_name
 from calls.models import Customer
 from calls.survey import conditions as cond
 from calls.survey.metrics import nps_category
-from calls.survey.script import Question, Script, render
+from calls.survey.script import Option, Question, Script, render
 from calls.survey.types import AnswerError, question_type, to_stored
 
 
@@ -151,7 +152,10 @@ class SurveySession:
     longer on the path, are left out (see :attr:`ignored` and :attr:`dropped_on_resume`).
     ``context`` supplies ``fix.*`` and ``occasion.*`` values (see ``CONTEXT_FIELDS``);
     ``now`` is the moment of the call, used for derived customer fields such as
-    ``customer.years_as_customer``.
+    ``customer.years_as_customer``. ``language`` is the language to read the script in
+    (default: the customer's, see :func:`calls.language.customer_language`); a language
+    the script has no translation for falls back to the script's own (:attr:`language`
+    says which one is used).
     """
 
     def __init__(
@@ -163,13 +167,20 @@ class SurveySession:
         *,
         context: Mapping[str, Mapping[str, Any]] | None = None,
         now: datetime | None = None,
+        language: str | None = None,
     ):
         self.script = script
+        wanted = language or customer_language(customer, default=script.language)
+        self.language = wanted if wanted in script.languages else script.language
+        self._translation = script.translations.get(self.language)
         self.customer = customer
         self.caller = caller
         self.context = {k: dict(v) for k, v in (context or {}).items()}
         self.now = now
         self._questions = {q.key: q for q in script.questions}
+        # What the caller reads and picks from: the questions in the call's language
+        # (rule notes for the team keep the script's own words).
+        self._local = {q.key: self._localise(q) for q in script.questions}
         self._values: dict[str, Any] = {}
         self._focus: str | None = None
         self.ignored: dict[str, str] = {}
@@ -190,6 +201,21 @@ class SurveySession:
 
     # -- values for conditions and fill-ins -------------------------------------------
 
+    def _localise(self, q: Question) -> Question:
+        words = self._translation.questions.get(q.key) if self._translation else None
+        if words is None:
+            return q
+        options = tuple(Option(o.value, words.labels.get(o.value, o.label)) for o in q.options)
+        return replace(q, text=words.text or q.text, hint=words.hint or q.hint,
+                       options=options)
+
+    def _text(self, name: str) -> str | None:
+        """A top-level text (opening, consent, closing) in the call's language."""
+        own = getattr(self.script, name)
+        if self._translation is None or own is None:
+            return own
+        return getattr(self._translation, name) or own
+
     def _today(self, now: datetime | None) -> date | None:
         moment = now or self.now
         return moment.date() if moment else None
@@ -204,12 +230,22 @@ class SurveySession:
             if c.last_purchase is None or today is None:
                 return None
             return (today - c.last_purchase).days
+        if name == "salutation":
+            return address(c, self.language) or None
+        if name == "language":
+            return self.language
+        if name in ("first_name", "last_name") and not getattr(c, name, None):
+            first, last = split_name(c.name)
+            return first if name == "first_name" else last
         value = getattr(c, name, None) if name in _CUSTOMER_ATTRS else None
         if isinstance(value, str) and not value.strip():
             return None
         return value
 
-    def _lookup(self, env: Mapping[str, Any], today: date | None, display: bool = False):
+    def _lookup(self, env: Mapping[str, Any], today: date | None, display: bool = False,
+                questions: Mapping[str, Question] | None = None):
+        shown = questions or self._questions
+
         def lookup(parts: tuple[str, ...]) -> Any:
             head = parts[0]
             if head == "customer" and len(parts) >= 2:
@@ -220,10 +256,12 @@ class SurveySession:
                 return self.context.get(head, {}).get(parts[1])
             if head == "caller" and len(parts) == 1:
                 return self.caller
+            if parts == ("caller", "first_name"):
+                return caller_first_name(self.caller)
             if len(parts) == 1 and head in env:
                 value = env[head]
-                if display and head in self._questions:
-                    return display_answer(self._questions[head], value) or None
+                if display and head in shown:
+                    return display_answer(shown[head], value) or None
                 return value
             return None
 
@@ -254,26 +292,29 @@ class SurveySession:
             self._focus = None
         return dropped
 
-    def _render(self, template: str, *, answers: bool, now: datetime | None = None) -> str:
+    def _render(self, template: str, *, answers: bool, now: datetime | None = None,
+                local: bool = True) -> str:
+        """Fill a text; ``local``: answers shown with the labels of the call's language."""
         env = self._env() if answers else {}
-        lookup = self._lookup(env, self._today(now), display=True)
+        lookup = self._lookup(env, self._today(now), display=True,
+                              questions=self._local if local else None)
         return render(template, lambda name: lookup(tuple(name.split("."))))
 
     # -- texts ---------------------------------------------------------------------------
 
     def opening_text(self) -> str:
         """The opening line with its fill-ins."""
-        return self._render(self.script.opening, answers=False)
+        return self._render(self._text("opening"), answers=False)
 
     def consent_text(self) -> str | None:
         """The recording/consent notice with its fill-ins, or None if the script has none."""
         if not self.script.consent:
             return None
-        return self._render(self.script.consent, answers=False)
+        return self._render(self._text("consent"), answers=False)
 
     def closing_text(self) -> str:
         """The closing line with its fill-ins (answers included)."""
-        return self._render(self.script.closing, answers=True)
+        return self._render(self._text("closing"), answers=True)
 
     def question_text(self, key: str) -> str:
         """A question's words with fill-ins (earlier answers included)."""
@@ -287,11 +328,17 @@ class SurveySession:
     # -- walking -------------------------------------------------------------------------
 
     def question(self, key: str) -> Question:
-        """The script's question with this key (AnswerError if there is none)."""
+        """The script's question with this key, in the call's language (AnswerError if
+        there is none)."""
         try:
-            return self._questions[key]
+            return self._local[key]
         except KeyError:
             raise AnswerError(f"the script has no question '{key}'", key) from None
+
+    def _named(self, key: str) -> str:
+        """A question as a caller knows it: its words, shortened."""
+        words = self.question_text(key)
+        return f"“{words[:57]}...”" if len(words) > 60 else f"“{words}”"
 
     def _frontier(self, path: list[str]) -> str | None:
         return next((k for k in path if k not in self._values), None)
@@ -300,10 +347,10 @@ class SurveySession:
         """The question to ask now, or None when every question on the path is done."""
         path = self._path_keys()
         if self._focus is not None and self._focus in path:
-            return self._questions[self._focus]
+            return self._local[self._focus]
         self._focus = None
         key = self._frontier(path)
-        return self._questions[key] if key else None
+        return self._local[key] if key else None
 
     def is_finished(self) -> bool:
         """True when no question on the path is left to ask."""
@@ -313,11 +360,11 @@ class SurveySession:
         self.question(key)
         path = self._path_keys()
         if key not in path:
-            raise AnswerError(f"'{key}' is not asked on this call (its condition does not "
-                              "hold)", key)
+            raise AnswerError(f"{self._named(key)} is not asked on this call (its condition "
+                              "does not hold)", key)
         frontier = self._frontier(path)
         if frontier is not None and path.index(key) > path.index(frontier):
-            raise AnswerError(f"answer '{frontier}' first", key)
+            raise AnswerError(f"answer {self._named(frontier)} first", key)
         return path
 
     def answer(self, key: str, raw: Any) -> Answered:
@@ -344,7 +391,7 @@ class SurveySession:
         q = self.question(key)
         self._check_reachable(key)
         if q.required:
-            raise AnswerError(f"'{key}' needs an answer; it cannot be skipped", key)
+            raise AnswerError("this question needs an answer; it cannot be skipped", key)
         self._values[key] = None
         if self._focus == key:
             self._focus = None
@@ -365,13 +412,13 @@ class SurveySession:
         if target is None:
             return None
         self._focus = target
-        return self._questions[target]
+        return self._local[target]
 
     def go_to(self, key: str) -> Question:
         """Go to an earlier question on the path to change its answer."""
         self._check_reachable(key)
         self._focus = key
-        return self._questions[key]
+        return self._local[key]
 
     def forward(self) -> Question | None:
         """Leave the earlier question as it is and continue where the call was."""
@@ -386,7 +433,7 @@ class SurveySession:
         """The questions on the path, in order, with their answers."""
         steps = []
         for key in self._path_keys():
-            q = self._questions[key]
+            q = self._local[key]
             if key in self._values:
                 value = self._values[key]
                 state = "skipped" if value is None else "answered"
@@ -426,7 +473,7 @@ class SurveySession:
             if rule.condition is not None and not cond.evaluate(rule.condition, lookup):
                 continue
             owner = self._owner(rule.owner)
-            note = self._render(rule.note, answers=True, now=now).strip()
+            note = self._render(rule.note, answers=True, now=now, local=False).strip()
             spec = FollowupSpec(rule.kind, owner, now + rule.due_delta, note, rule.label)
             key = (rule.kind, owner)
             if key in merged:
@@ -453,6 +500,7 @@ class SurveySession:
 
 
 _CUSTOMER_ATTRS = {
-    "ref", "name", "company", "phone", "email", "country", "revenue", "tier",
+    "ref", "name", "first_name", "last_name", "company", "phone", "email", "country",
+    "revenue", "tier",
     "customer_since", "last_purchase", "birthday", "owner", "do_not_call", "number_status",
 }

@@ -50,8 +50,11 @@ QUESTION_TYPES = type_names()
 KNOWN_PURPOSES = ("care", "thank_you", "recovery", "occasion", "welcome", "win_back", "other")
 OWNER_KEYWORDS = ("account_owner", "caller")
 
-_TOP_KEYS = ("name", "version", "purpose", "title", "description", "opening", "consent",
-             "closing", "questions", "rules")
+_TOP_KEYS = ("name", "version", "purpose", "title", "description", "language", "opening",
+             "consent", "closing", "questions", "rules", "translations")
+_TRANSLATION_KEYS = ("title", "opening", "consent", "closing", "questions")
+_QUESTION_TRANSLATION_KEYS = ("text", "hint", "options")
+_LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 _QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max")
 _RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
 
@@ -60,6 +63,12 @@ _RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
 CUSTOMER_FIELDS: dict[str, str] = {
     "ref": "text",
     "name": "text",
+    "first_name": "text",
+    "last_name": "text",
+    # How to address the customer in the call's language: "Herr Becker", "Madame Dupont",
+    # "Mr Smith", or the first name (calls.language.address).
+    "salutation": "text",
+    "language": "text",
     "company": "text",
     "phone": "text",
     "email": "text",
@@ -143,6 +152,27 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class QuestionText:
+    """A question's words in another language; None where the script's own are kept."""
+
+    text: str | None = None
+    hint: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)   # option value -> label
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A script's texts in one more language (missing ones fall back to the script's own)."""
+
+    language: str
+    title: str | None = None
+    opening: str | None = None
+    consent: str | None = None
+    closing: str | None = None
+    questions: Mapping[str, QuestionText] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Script:
     """A validated survey script."""
 
@@ -158,6 +188,13 @@ class Script:
     description: str | None = None
     text: str = ""              # the TOML text it was read from (stored with every call)
     source: str = "<text>"      # file path, or "shipped:<name>"
+    language: str = "en"        # the language of the texts above
+    translations: Mapping[str, Translation] = field(default_factory=dict)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language the script speaks, its own first."""
+        return (self.language, *sorted(self.translations))
 
     @property
     def hash(self) -> str:
@@ -360,6 +397,12 @@ class _Checker:
                          + _did_you_mean(parts[1], CUSTOMER_FIELDS))
                 return None
             return _Kind(CUSTOMER_FIELDS[parts[1]], node.dotted)
+        if head == "caller":
+            if parts in (("caller",), ("caller", "first_name")):
+                return _Kind("text", node.dotted)
+            self.add(where, f"{what}: unknown name '{node.dotted}' ({col}); the caller is "
+                     "{caller} or {caller.first_name}")
+            return None
         if head in CONTEXT_FIELDS:
             fields = CONTEXT_FIELDS[head]
             if len(parts) != 2 or parts[1] not in fields:
@@ -449,15 +492,15 @@ class _Checker:
             return
         for fill in found:
             parts = tuple(fill.name.split("."))
-            if parts == ("caller",):
+            if parts in (("caller",), ("caller", "first_name")):
                 continue
             node = cond.Name(parts, fill.start)
             if len(parts) == 1 and answers is None and parts[0] not in ("customer",):
                 # Openings are read before any answer exists.
                 self.add(where, f"'{field_name}': unknown fill-in {{{fill.name}}}"
                          + _did_you_mean(parts[0], ["caller"])
-                         + "; before the questions only {caller}, {customer.<field>}, "
-                         "{fix.<field>} and {occasion.<field>} are known")
+                         + "; before the questions only {caller}, {caller.first_name}, "
+                         "{customer.<field>}, {fix.<field>} and {occasion.<field>} are known")
                 continue
             self.name_kind(node, answers or {}, later, where,
                            f"'{field_name}' fill-in {{{fill.name}}}")
@@ -857,6 +900,13 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
         if rule is not None:
             rules.append(rule)
 
+    language = data.get("language", "en")
+    if not isinstance(language, str) or not _LANGUAGE_RE.match(language):
+        checker.add(top, "'language' is a two-letter code such as en, de or fr")
+        language = "en"
+    translations = _translations(checker, data.get("translations", {}), language, questions,
+                                 has_consent=consent is not None)
+
     if checker.problems:
         return checker.problems, None
     assert name and version is not None and purpose and opening and closing
@@ -864,7 +914,90 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
         name=name, version=str(version).strip(), purpose=purpose, opening=opening,
         closing=closing, questions=tuple(questions.values()), rules=tuple(rules),
         consent=consent, title=title, description=description, text=text, source=source,
+        language=language, translations=translations,
     )
+
+
+def _translations(checker: _Checker, raw: Any, own: str, questions: dict[str, Question], *,
+                  has_consent: bool) -> dict[str, Translation]:
+    """The ``[translations.<language>]`` tables, checked like the texts they translate."""
+    if not isinstance(raw, dict):
+        checker.add("translations", "'translations' must be a table of languages, e.g. "
+                    "[translations.de]")
+        return {}
+    out: dict[str, Translation] = {}
+    for lang, table in raw.items():
+        where = f"translation '{lang}'"
+        if not _LANGUAGE_RE.match(lang):
+            checker.add(where, "a language is a two-letter code such as de or fr")
+            continue
+        if lang == own:
+            checker.add(where, f"'{lang}' is the script's own language; write those texts "
+                        "at the top")
+            continue
+        if not isinstance(table, dict):
+            checker.add(where, f"must be a table ([translations.{lang}])")
+            continue
+        before = len(checker.problems)
+        _unknown_keys(checker, table, _TRANSLATION_KEYS, where)
+        texts = {k: _check_text(checker, table, k, where, required=False)
+                 for k in ("title", "opening", "consent", "closing")}
+        if texts["consent"] is not None and not has_consent:
+            checker.add(where, "'consent' translates a consent notice the script does not have")
+        for k in ("opening", "consent"):
+            if texts[k] is not None:
+                checker.fill_ins(texts[k], where, k, None, set())
+        if texts["closing"] is not None:
+            checker.fill_ins(texts["closing"], where, "closing", questions, set())
+        qtexts = _question_translations(checker, table.get("questions", {}), where, questions)
+        if len(checker.problems) == before:
+            out[lang] = Translation(lang, texts["title"], texts["opening"], texts["consent"],
+                                    texts["closing"], qtexts)
+    return out
+
+
+def _question_translations(checker: _Checker, raw: Any, where: str,
+                           questions: dict[str, Question]) -> dict[str, QuestionText]:
+    if not isinstance(raw, dict):
+        checker.add(where, "'questions' must be a table of question keys, e.g. "
+                    "[translations.de.questions.nps]")
+        return {}
+    keys = list(questions)
+    out: dict[str, QuestionText] = {}
+    for key, table in raw.items():
+        qwhere = f"{where}, question '{key}'"
+        if key not in questions:
+            checker.add(qwhere, "the script has no such question" + _did_you_mean(key, keys))
+            continue
+        if not isinstance(table, dict):
+            checker.add(qwhere, "must be a table with text, hint, options")
+            continue
+        _unknown_keys(checker, table, _QUESTION_TRANSLATION_KEYS, qwhere)
+        q = questions[key]
+        earlier = {k: questions[k] for k in keys[:keys.index(key)]}
+        text = _check_text(checker, table, "text", qwhere, required=False)
+        hint = _check_text(checker, table, "hint", qwhere, required=False)
+        for name, value in (("text", text), ("hint", hint)):
+            if value is not None:
+                checker.fill_ins(value, qwhere, name, earlier, set(keys[keys.index(key):]))
+        labels: dict[str, str] = {}
+        options = table.get("options", {})
+        if options and not q.options:
+            checker.add(qwhere, f"'options' only apply to choice questions, not {q.type}")
+        elif not isinstance(options, dict):
+            checker.add(qwhere, "'options' is a table of option value = label")
+        else:
+            for value, label in options.items():
+                if q.option(value) is None:
+                    checker.add(qwhere, f"'{value}' is not an option of '{key}'"
+                                + _did_you_mean(value, [o.value for o in q.options]))
+                elif not isinstance(label, str) or not label.strip() or "," in label:
+                    checker.add(qwhere, f"option '{value}': the label must be text "
+                                "without a comma")
+                else:
+                    labels[value] = label.strip()
+        out[key] = QuestionText(text, hint, labels)
+    return out
 
 
 # -- finding scripts ----------------------------------------------------------------------

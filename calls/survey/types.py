@@ -108,7 +108,7 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 def _scale_parser(what: str) -> Callable[[Question, Any], int]:
     def parse(q: Question, raw: Any) -> int:
         low, high = question_type(q.type).scale or (0, 0)
-        reason = f"{what} is a whole number from {low} to {high}"
+        reason = f"type a whole number from {low} to {high}"
         if isinstance(raw, str):
             text = raw.strip()
             if not text.isdigit():

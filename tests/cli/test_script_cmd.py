@@ -41,7 +41,7 @@ def test_check_a_good_file(tmp_path):
     path.write_text(GOOD)
     result = runner.invoke(app, ["script", "check", str(path)])
     assert result.exit_code == 0, result.output
-    assert f"ok  {path}: mine v3, 2 questions, 1 rules" in result.output
+    assert f"ok  {path}: mine v3 (en), 2 questions, 1 rules" in result.output
 
 
 def test_check_reports_every_problem_and_exits_2(tmp_path):
@@ -84,7 +84,7 @@ def test_list_shows_files_and_stored_versions(db_path, now):
                                                  "thank_you"]
     assert all(f["origin"] == "shipped" and f["valid"] for f in data["files"])
     assert [(s["name"], s["version"], s["calls"]) for s in data["stored"]] == [
-        ("quarterly", "2", 0)]
+        ("quarterly", "3", 0)]
     text = runner.invoke(app, ["script", "list"])
     assert text.exit_code == 0
     assert "Quarterly care call" in text.stdout and "Stored in the database" in text.stdout
@@ -108,7 +108,7 @@ def test_show_a_shipped_script():
     result = runner.invoke(app, ["script", "show", "quarterly"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "quarterly v2 (care): Quarterly care call" in out
+    assert "quarterly v3 (care): Quarterly care call" in out
     assert "improve (text)  when nps <= 8" in out
     assert "rule 1 (detractor): fix_problem for account_owner, due +2d, when nps <= 6" in out
 
@@ -130,7 +130,7 @@ def test_show_a_stored_version(db_path, now):
         script_id = store_script(store, load_script("recovery"), now)
     result = runner.invoke(app, ["script", "show", "--stored", str(script_id)])
     assert result.exit_code == 0, result.output
-    assert "recovery v2" in result.stdout
+    assert "recovery v3" in result.stdout
     missing = runner.invoke(app, ["script", "show", "--stored", "42"])
     assert missing.exit_code == 2 and "no stored script with id 42" in missing.stderr
 
@@ -216,7 +216,7 @@ def test_try_with_a_customer_from_the_database(store, now):
     result = runner.invoke(app, ["script", "try", "occasion", "--customer", "C7", "--at",
                                  "2026-03-10T15:00:00Z", "-a", "nps=9", "-a", "card_ok=y"])
     assert result.exit_code == 0, result.output
-    assert "Hello Grace Hopper" in result.stdout
+    assert "Hello Grace, this is" in result.stdout
     assert "because your 16th anniversary with us is coming up" in result.stdout
     assert "gift for Dana" in result.stdout
     assert "warning" not in result.stderr

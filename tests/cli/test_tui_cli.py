@@ -76,3 +76,26 @@ def test_shift_at_far_year_is_one_line(db_path):
     assert result.exit_code == 2
     assert "too far from today" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('[ui]\ntheme = "no-such-look"\n', "[ui] theme: no theme 'no-such-look'"),
+    ('[ui]\ntheme = 7\n', "[ui] theme must be text in quotes, not 7"),
+    ('[keymap]\ncall-teleport = "t"\n', "[keymap] call-teleport: no such binding"),
+    ('[keymap\n', "not valid TOML"),
+])
+def test_a_bad_config_file_is_one_line_naming_file_and_key(shift_db, tmp_path, monkeypatch,
+                                                           text, needle):
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    monkeypatch.setenv("CARECALL_CONFIG", str(config))
+    result = _fails(["shift", "--db", str(shift_db)], needle)
+    assert f"config file {config}" in result.output
+    assert "needs a terminal" not in result.output   # found before anything else
+
+
+def test_a_good_config_file_passes_on_to_the_terminal_check(shift_db, tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\ncall-no-answer = "u"\n\n[ui]\ntheme = "nord"\n')
+    monkeypatch.setenv("CARECALL_CONFIG", str(config))
+    _fails(["shift", "--db", str(shift_db)], "needs a terminal")

@@ -175,3 +175,18 @@ def test_report_figures_per_kind_and_owner(store, now, ann):
     pete = by_key[("fix_problem", "pete")]
     assert pete.closed == 0 and pete.on_time_share is None and pete.open_past_deadline == 1
     assert c.id
+
+
+def test_with_accounts_the_supervisor_accounts_receive_escalations(store, now, ann):
+    from calls import accounts
+
+    admin = accounts.trial_actor("root")
+    accounts.add_account(store, "boss", "admin", password=None, actor=admin, now=now)
+    accounts.add_account(store, "sam", "supervisor", password=None, actor=admin, now=now)
+    accounts.add_account(store, "olga", "caller", password=None, actor=admin, now=now)
+    _fix(store, ann, now)
+    [e] = dl.escalate_overdue(store, now + timedelta(days=3))
+    assert e.escalated_to == "sam"
+    assert dl.sees_escalation("boss", e, DEFAULT_POLICY, "admin", solo=False)
+    assert dl.sees_escalation("olga", e, DEFAULT_POLICY, "caller", solo=False)   # the owner
+    assert not dl.sees_escalation("kim", e, DEFAULT_POLICY, "caller", solo=False)

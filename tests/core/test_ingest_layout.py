@@ -11,9 +11,10 @@ import calls.ingest
 # Lowest first: a module may import only the ones before it (and the core outside ingest).
 LAYERS = ["values", "phones", "readers", "tiers", "pipeline", "customers", "orders"]
 # What the package may use from the rest of the core: never the UI, the queue or a call.
-# calls.outfile and calls.sheets: the one way to write a file and its cells (leaf modules)
+# calls.outfile and calls.sheets: the one way to write a file and its cells; calls.language:
+# how lists spell languages and salutations (leaf modules)
 OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders", "calls.outfile",
-           "calls.sheets"}
+           "calls.sheets", "calls.language"}
 
 
 def _calls_imports(path: Path) -> set[str]:

@@ -39,21 +39,21 @@ def test_store_script_once_by_hash(store, now):
     assert store_script(store, load_script("quarterly"), now + timedelta(days=1)) == first
     assert store.scalar("SELECT count(*) FROM scripts") == 1
     stored = get_stored_script(store, first)
-    assert (stored.name, stored.version, stored.purpose) == ("quarterly", "2", "care")
+    assert (stored.name, stored.version, stored.purpose) == ("quarterly", "3", "care")
     assert stored.hash == script.hash and stored.text == script.text
     assert stored.stored_at == "2026-03-10T15:00:00Z"
 
 
 def test_a_changed_text_is_a_new_version(store, now):
     script = load_script("occasion")
-    changed = parse_script(script.text.replace('version = "2"', 'version = "3"'), "x.toml")
+    changed = parse_script(script.text.replace('version = "3"', 'version = "4"'), "x.toml")
     a = store_script(store, script, now)
     b = store_script(store, changed, now)
     assert a != b
     _call(store, now, script_id=b)
     listed = list_scripts(store)
     assert [(s.name, s.version, s.calls) for s in listed] == [
-        ("occasion", "3", 1), ("occasion", "2", 0)]
+        ("occasion", "4", 1), ("occasion", "3", 0)]
 
 
 def test_script_from_store_reads_the_version_a_call_used(store, now):

@@ -142,3 +142,22 @@ def test_themes_report_on_the_sudzilla_survey(store):
     assert report.answers == 37            # two respondents left "why?" empty
     assert report.months == ["2019-11"] and report.monthly == {"content": [8], "safety": [4]}
     assert report.monthly_respondents == [39]
+
+
+def test_wrap_up_stores_suggestions_and_what_the_caller_confirmed(store):
+    from calls.themes import record_wrap_up_themes, wrap_up_items
+
+    answers = [("nps", "nps", 3), ("why", "text", "Rechnung doppelt abgebucht"),
+               ("else", "text", "Le livreur était très impoli"), ("skipped", "text", None)]
+    items = wrap_up_items(answers)
+    assert [(i.answer_key, i.suggested) for i in items] == [
+        ("why", ["billing"]), ("else", ["staff"])]
+    call = add_answered_call(store, "C9", NOW, {k: (t, v) for k, t, v in answers})
+    tagged = record_wrap_up_themes(store, call, answers, {"else": ["delivery", "staff"]},
+                                   "kim", NOW)
+    assert [(t.answer_key, t.themes, t.confirmed) for t in tagged] == [
+        ("why", ["billing"], None), ("else", ["delivery", "staff"], ["delivery", "staff"])]
+    report = build_theme_report(store, date(2026, 3, 1), date(2026, 3, 31))
+    [detractors] = [c for c in report.categories if c.category == "detractor"]
+    assert sorted(t.theme for t in detractors.themes) == ["billing", "delivery", "staff"]
+    assert report.confirmed == 1

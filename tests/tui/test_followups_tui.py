@@ -107,6 +107,9 @@ async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
         assert app.screen is not screen
         await pilot.press(*"Refunded shipping")
         await pilot.press("enter")
+        # the owner confirms the fix's themes (tests/tui/test_themes_tui.py tries them)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ThemesScreen")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: fu.get_followup(store, fix.id).status == "done")
         await wait_for(pilot, lambda: _table_keys(screen) == [])
         # The caller is told the recovery call is queued, and sees no error.

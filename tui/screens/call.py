@@ -25,7 +25,7 @@ from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
 from calls.survey.types import question_type
 from tui import core
-from tui.keys import OrderedKeys
+from tui.keys import OrderedKeys, shown_key
 from tui.timeparse import zone_of
 from tui.widgets.answers import (
     AnswerError,
@@ -183,11 +183,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             phone = self.national or self.customer.phone or "the customer"
             text.update(
                 f"[b]Dial {escape(phone)}[/b]\n\n"
-                "When the customer answers press [b]c[/b] and read the opening.\n"
-                f"Someone else answered: [b]{Outcome.OTHER_CONTACT.spec.key}[/b]. "
-                f"No answer: [b]{Outcome.NO_ANSWER.spec.key}[/b], "
-                f"busy [b]{Outcome.BUSY.spec.key}[/b], "
-                f"voicemail [b]{Outcome.VOICEMAIL.spec.key}[/b].\n\n"
+                f"When the customer answers press [b]{self._key('call-connect', 'c')}[/b] "
+                "and read the opening.\n"
+                f"Someone else answered: [b]{self._outcome_key(Outcome.OTHER_CONTACT)}[/b]. "
+                f"No answer: [b]{self._outcome_key(Outcome.NO_ANSWER)}[/b], "
+                f"busy [b]{self._outcome_key(Outcome.BUSY)}[/b], "
+                f"voicemail [b]{self._outcome_key(Outcome.VOICEMAIL)}[/b].\n\n"
                 f"[dim]Opening:[/dim] {escape(survey.opening_text())}"
             )
             self.set_focus(self.query_one("#script", ScriptPanel))
@@ -290,12 +291,19 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         """The outcomes with a key in this phase, in the table's order."""
         return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases)
 
+    def _key(self, binding_id: str, default: str) -> str:
+        """The key the caller presses for a binding (theirs, if the keymap changed it)."""
+        return escape(shown_key(self.app, binding_id, default))
+
+    def _outcome_key(self, outcome: Outcome) -> str:
+        return self._key(f"call-{outcome.value.replace('_', '-')}", outcome.spec.key)
+
     def _draw_outcome_bar(self) -> None:
         parts = []
         if self.phase == "ready":
-            parts.append("[b]c[/b] Connected")
+            parts.append(f"[b]{self._key('call-connect', 'c')}[/b] Connected")
         for outcome in self._allowed_outcomes():
-            parts.append(f"[b]{outcome.spec.key}[/b] {LABEL[outcome]}")
+            parts.append(f"[b]{self._outcome_key(outcome)}[/b] {LABEL[outcome]}")
         if self.phase == "done":
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))

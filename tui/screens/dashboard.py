@@ -24,8 +24,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from calls.clock import UTC, from_iso, now_utc
+from calls.deadlines import DEADLINE_LABEL, Escalation
+from calls.policy import DEFAULT_POLICY
 from calls.reports import Dashboard, build_dashboard
 from tui.commands import ShiftCommands
+from tui.widgets.escalations import check_escalations, describe, waited_text
 
 REFRESH_SECONDS = 30.0
 
@@ -75,6 +78,7 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #today { height: auto; max-height: 12; }
     DashboardScreen #floor { height: auto; max-height: 14; }
     DashboardScreen #backlog { height: auto; max-height: 8; }
+    DashboardScreen #escalated { height: auto; max-height: 10; }
     DashboardScreen Sparkline { height: 2; margin: 0 0 1 0; }
     DashboardScreen #updated { color: $text-muted; height: 1; padding: 0 1; }
     DashboardScreen #dash-heading { height: 1; padding: 0 1; background: $panel; }
@@ -108,6 +112,7 @@ class DashboardScreen(Screen[None]):
         self.data: Dashboard | None = None
         self.floor: list = []
         self.loads = 0
+        self._escalations_seen: set[int] | None = None  # None: the first load announces none
 
     # -- where things come from (the shift app provides them when we run inside it) -------
 
@@ -153,6 +158,9 @@ class DashboardScreen(Screen[None]):
                 with Vertical(classes="dash-box"):
                     yield Label("Follow-up backlog", classes="dash-title")
                     yield DataTable(id="backlog", cursor_type="row")
+            with Vertical(classes="dash-box"):
+                yield Label("Escalated: past their deadline", classes="dash-title")
+                yield DataTable(id="escalated", cursor_type="row", zebra_stripes=True)
         yield Static("", id="updated")
         yield Footer()
 
@@ -163,6 +171,8 @@ class DashboardScreen(Screen[None]):
         today.add_columns("caller", "tries", "contacts", "done", "RR1", "NPS", "calls/h", "AHT")
         backlog = self.query_one("#backlog", DataTable)
         backlog.add_columns("kind", "open", "overdue", "done 7d", "median d")
+        self.query_one("#escalated", DataTable).add_columns(
+            "#", "kind", "customer", "owner", "late for", "escalated", "waited")
         self.load()
         if self.refresh_seconds:
             self.set_interval(self.refresh_seconds, self.load)
@@ -181,6 +191,9 @@ class DashboardScreen(Screen[None]):
                 policy = self._policy or getattr(self.app, "policy", None)
                 data = build_dashboard(store, now, policy, self.tz)
                 floor = load_floor(store, now, self.tz)
+                # The dashboard is the supervisors' screen: it escalates what missed a
+                # deadline (once each) even when no shift app is running.
+                escalations = check_escalations(store, now, policy or DEFAULT_POLICY)
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
@@ -188,6 +201,7 @@ class DashboardScreen(Screen[None]):
             return
         self.app.call_from_thread(self.show, data)
         self.app.call_from_thread(self.show_floor, floor)
+        self.app.call_from_thread(self.show_escalations, escalations)
 
     def _failed(self, exc: Exception) -> None:
         from calls.accounts import Refused
@@ -284,6 +298,25 @@ class DashboardScreen(Screen[None]):
             + (f"refreshes every {self.refresh_seconds:g} s · " if self.refresh_seconds else "")
             + "r: refresh now"
         )
+
+    def show_escalations(self, escalations: list[Escalation]) -> None:
+        """The list of open escalated follow-ups; new ones since the last load announced."""
+        table = self.query_one("#escalated", DataTable)
+        table.clear()
+        for e in escalations:
+            table.add_row(
+                str(e.followup_id), e.kind, escape(e.customer_name or e.customer_ref),
+                escape(e.owner or "anyone"), DEADLINE_LABEL.get(e.deadline, e.deadline),
+                f"{e.escalated_at.astimezone(self.tz):%d %b %H:%M} to {escape(e.escalated_to)}",
+                waited_text(e.waited), key=str(e.id))
+        if not escalations:
+            table.add_row("", "(none)", "", "", "", "", "")
+        seen = self._escalations_seen
+        fresh = [e for e in escalations if e.id not in seen] if seen is not None else []
+        self._escalations_seen = {e.id for e in escalations}
+        for e in fresh:
+            self.notify(describe(e), title="Follow-up escalated", severity="warning",
+                        timeout=30)
 
     # -- actions ----------------------------------------------------------------------------
 

@@ -111,11 +111,18 @@ def load_customer(store, customer_id: int) -> CustomerFollowups:
 
 
 def close_with_recovery(store, followup_id: int, by: str, note: str, now: datetime, policy,
-                        actor=None):
-    """Close a follow-up; returns it and the recovery call it opened (if any)."""
+                        actor=None, themes: Any = None):
+    """Close a follow-up; returns it and the recovery call it opened (if any). A fix gets
+    its themes: ``themes`` (a ThemeChoice) confirmed, else the suggestions stored."""
     closed = fu.close_followup(store, followup_id, by=by, note=note, now=now, policy=policy,
                                actor=actor)
     recovery = fu.recovery_for(store, closed.id) if closed.kind == "fix_problem" else None
+    if closed.kind == "fix_problem":
+        from calls.themes import tag_followup
+
+        chosen = themes.themes.get("fix") if themes is not None else None
+        tag_followup(store, closed.id, now, by, chosen=chosen,
+                     root_cause=bool(themes and themes.root_cause), policy=policy)
     return closed, recovery
 
 
@@ -545,9 +552,7 @@ class FollowupsScreen(Screen):
         if f is None:
             return
 
-        def closed(note: str | None) -> None:
-            if note is None:
-                return
+        def close(note: str, themes: Any = None) -> None:
             app = self.app
             app.db(
                 close_with_recovery,
@@ -557,8 +562,29 @@ class FollowupsScreen(Screen):
                 app.now(),
                 app.policy,
                 actor=app.actor,
+                themes=themes,
                 on_done=self._show_closed,
             )
+
+        def closed(note: str | None) -> None:
+            if note is None:
+                return
+            if f.kind != "fix_problem":
+                close(note)
+                return
+            # The owner confirms what the problem was about, and whether the fix removed
+            # the cause for everyone (issue 17); Esc keeps the suggested themes.
+            from calls.themes import followup_text, suggest
+            from tui.widgets.themes import ThemeItem, ThemesScreen
+
+            policy = self.app.policy
+            text = followup_text(f.details, note)
+            item = ThemeItem("fix", "Problem and fix", text, tuple(suggest(text, policy.themes)))
+            vocabulary = [(t.key, t.label) for t in policy.themes.vocabulary]
+            self.app.push_screen(
+                ThemesScreen([item], vocabulary, root_cause=False,
+                             title=f"Themes of fix #{f.id}"),
+                lambda choice: close(note, choice))
 
         self.app.push_screen(CloseNoteScreen(f, "done"), closed)
 

@@ -35,8 +35,10 @@ class QueueScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "take_next", "Next", tooltip="Take the next customer (claims the top row)", id="queue-take-next"),
         Binding("enter", "take_selected", "Take", tooltip="Take the highlighted customer", id="queue-take-selected"),
-        Binding("e", "explain", "Explain", tooltip="Why this customer is (not) in the queue now", id="queue-explain"),
-        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter the queue by name, company or reason", id="queue-filter"),
+        Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is (not) in the queue now", id="queue-explain"),
+        Binding("slash", "search", "Find", key_display="/", tooltip="Find any customer in the whole list and call them now", id="queue-search"),
+        Binding("a", "agenda", "Callbacks", tooltip="My callbacks by day, at my clock and theirs", id="queue-agenda"),
+        Binding("ctrl+f", "filter", "Filter", show=False, tooltip="Filter the queue by name, company or reason", id="queue-filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="queue-clear-filter"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the queue now", id="queue-refresh"),
         Binding("f", "followups", "Follow-ups", tooltip="My callbacks and follow-ups", id="queue-followups"),
@@ -60,11 +62,7 @@ class QueueScreen(Screen):
         yield Static("Loading the queue…", id="queue-status")
         yield Input(placeholder="filter: name, company, ref or reason (Esc clears)", id="queue-filter")
         table: DataTable = QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
-        table.add_column("Customer", width=22, key="name")
-        table.add_column("Company", width=16, key="company")
-        table.add_column("T", width=1, key="tier")
-        table.add_column("Their time", width=10, key="local")
-        table.add_column("Why now", key="why")
+        self._add_columns(table, column_widths(80, 40))
         yield table
         yield Footer()
 
@@ -115,14 +113,31 @@ class QueueScreen(Screen):
             return list(self.view.entries)
         return [e for e in self.view.entries if needle in core.entry_search_text(e)]
 
+    @staticmethod
+    def _add_columns(table: DataTable, widths: dict[str, int]) -> None:
+        for key, label in (("name", "Customer"), ("company", "Company"), ("tier", "T"),
+                           ("local", "Their time"), ("why", "Why now")):
+            table.add_column(label, width=widths[key], key=key)
+        table.widths = widths  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self._fill()
+
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         keep = None
         if table.row_count and table.is_valid_row_index(table.cursor_row):
             keep = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        table.clear()
         now = self.app.now()
         rows = self._rows()
+        needed = max((len("; ".join(core.entry_reasons(e))) for e in rows), default=20)
+        widths = column_widths(table.size.width or self.size.width, needed)
+        if widths != getattr(table, "widths", None):
+            table.clear(columns=True)
+            self._add_columns(table, widths)
+        else:
+            table.clear()
         for entry in rows:
             customer = entry.customer
             local = now.astimezone(zone_of(customer.time_zones))
@@ -190,7 +205,7 @@ class QueueScreen(Screen):
             return bool(self.view and self.view.entries) and not isinstance(self.focused, Input)
         if action == "clear_filter":
             return bool(self.filter_text) or self.query_one("#queue-filter").has_class("shown")
-        if action in ("filter", "refresh", "followups", "dashboard"):
+        if action in ("filter", "refresh", "followups", "dashboard", "search", "agenda"):
             return not isinstance(self.focused, Input)
         return True
 
@@ -245,8 +260,10 @@ class QueueScreen(Screen):
     def _call_ended(self, result: str | None) -> None:
         # The next customer is offered at once after a saved call (before the list is
         # reloaded: the caller waits for the customer, not for the list); a skip comes
-        # back here.
+        # back here. A filter typed for the last customer would hide the next ones.
         self._in_call = False
+        if self.filter_text or self.query_one("#queue-filter").has_class("shown"):
+            self.action_clear_filter()
         if result == "done" and not self._pending_unfinished:
             self.action_take_next()
         self.action_refresh()
@@ -272,6 +289,46 @@ class QueueScreen(Screen):
         from tui.screens.followups import FollowupsScreen
 
         self.app.push_screen(FollowupsScreen())
+
+    # -- any customer, my callbacks --------------------------------------------------
+
+    def action_search(self) -> None:
+        from tui.screens.search import SearchScreen
+
+        app = self.app
+        region = _home_region(app)
+        self.app.push_screen(SearchScreen(region, may_edit=_may_edit_customers(app)),
+                             self._picked)
+
+    def _picked(self, pick) -> None:
+        if pick is not None:
+            self._take_customer(pick.customer_id, inbound=pick.inbound)
+
+    def action_agenda(self) -> None:
+        from tui.screens.agenda import AgendaScreen
+
+        self.app.push_screen(AgendaScreen(),
+                             lambda cid: cid is not None and self._take_customer(cid))
+
+    def _take_customer(self, customer_id: int, inbound: bool = False) -> None:
+        """Call a customer picked outside the queue's rows (search, agenda)."""
+        if self._taking:
+            return
+        self._taking = True
+        app = self.app
+        app.db(CallSession.take, customer_id, app.caller, app.now(), app.policy,
+               app.script_name, inbound=inbound, on_done=self._taken,
+               on_error=self._take_refused)
+
+    def _take_refused(self, exc: Exception) -> None:
+        # "cannot be taken: ..." is an answer, not a failure: said once, as a warning.
+        self._taking = False
+        from calls.errors import UserError
+
+        if isinstance(exc, UserError):
+            self.notify(str(exc), severity="warning", timeout=8)
+        else:
+            self.app.show_error(exc)
 
     def action_dashboard(self) -> None:
         if self.app.refuse_unless("dashboard"):
@@ -304,3 +361,34 @@ class QueueScreen(Screen):
             self.offer_resume(rest)
 
         self.app.push_screen(ResumeScreen(call), answered)
+
+
+def column_widths(width: int, why_needed: int) -> dict[str, int]:
+    """Column widths for a table ``width`` cells wide: the reason gets the room it needs
+    (up to what is left), the company shortens first, then the name."""
+    # Each column has a cell of padding on either side; the scroll bar takes two.
+    avail = max(width - 2 - 2 * 5, 40)
+    tier, local = 1, 9
+    rest = avail - tier - local
+    why = max(min(why_needed, rest - 14), min(24, rest - 14))
+    name = min(22, rest - why)
+    company = rest - why - name
+    if company > 18:                      # a wide terminal: the reason takes the spare
+        why += company - 18
+        company = 18
+    if company < 5:                       # too narrow to read: the name gets it
+        name += company
+        company = 0
+    return {"name": name, "company": company, "tier": tier, "local": local, "why": why}
+
+
+def _home_region(app) -> str:
+    """The region for numbers typed without a country code: the policy's, else US."""
+    region = getattr(getattr(app, "policy", None), "default_region", None)
+    return region if isinstance(region, str) and region else "US"
+
+
+def _may_edit_customers(app) -> bool:
+    """Supervisors and admins add and correct customers (in the one-person trial, the one
+    user may)."""
+    return app.may("customers.edit")

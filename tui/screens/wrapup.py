@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -26,6 +27,7 @@ class WrapUpScreen(Screen[str | None]):
         Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
         Binding("escape", "back", "Back to the call", id="wrapup-back"),
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True, tooltip="Add a follow-up by hand", id="wrapup-add-followup"),
+        Binding("t", "themes", "Themes", tooltip="Confirm or change the themes of what the customer said", id="wrapup-themes"),
     ]
 
     def __init__(self, session: CallSession, chosen: ChosenOutcome,
@@ -36,6 +38,8 @@ class WrapUpScreen(Screen[str | None]):
         self.notes_now = notes_now          # the notes as typed right now (the call screen's)
         self.zone = zone_of(session.customer.time_zones)
         self._saving = False
+        # Themes the caller confirmed per open answer (t); None: the suggestions stand.
+        self.confirmed_themes: dict[str, tuple[str, ...]] | None = None
 
     def compose(self) -> ComposeResult:
         yield ShiftBar()
@@ -48,7 +52,13 @@ class WrapUpScreen(Screen[str | None]):
         self._draw()
 
     def _plan(self) -> WrapUpPlan:
-        return self.session.plan_wrap_up(self.app.now(), self.notes_now(), self.chosen)
+        plan = self.session.plan_wrap_up(self.app.now(), self.notes_now(), self.chosen)
+        return replace(plan, themes=self.confirmed_themes)
+
+    def _theme_items(self, plan: WrapUpPlan) -> list:
+        from calls.themes import wrap_up_items
+
+        return wrap_up_items(plan.answers, self.app.policy)
 
     def _draw(self) -> None:
         session, chosen = self.session, self.chosen
@@ -82,6 +92,16 @@ class WrapUpScreen(Screen[str | None]):
                 lines.append(f"  {escape(answer.key)}: [b]{escape(answer.display)}[/b]")
         elif outcome in (Outcome.COMPLETED, Outcome.PARTIAL):
             lines.append("[dim]No answers recorded.[/dim]")
+        items = self._theme_items(plan)
+        if items:
+            lines.append("")
+            lines.append("[b]Themes[/b] [dim](t: confirm or change)[/dim]")
+            for item in items:
+                confirmed = (self.confirmed_themes or {}).get(item.answer_key)
+                themes = ", ".join(confirmed if confirmed is not None else item.suggested)
+                how = "confirmed" if confirmed is not None else "suggested"
+                lines.append(f"  {escape(item.answer_key)}: [b]{escape(themes or 'none')}"
+                             f"[/b] [dim]({how})[/dim]")
         made = session.hand_followups
         if plan.rule_followups or made:
             lines.append("")
@@ -100,7 +120,30 @@ class WrapUpScreen(Screen[str | None]):
         self.query_one("#wrapup-body", Static).update("\n".join(lines))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "themes":
+            return not self._saving and bool(self._theme_items(self._plan()))
         return not (action in ("confirm", "back") and self._saving)
+
+    def action_themes(self) -> None:
+        """Confirm or change the themes suggested for the open answers (issue 17)."""
+        from tui.widgets.themes import ThemeItem, ThemesScreen
+
+        confirmed = self.confirmed_themes or {}
+        items = [ThemeItem(i.answer_key, i.answer_key, i.text, tuple(i.suggested),
+                           confirmed.get(i.answer_key))
+                 for i in self._theme_items(self._plan())]
+        if not items:
+            return
+        vocabulary = [(t.key, t.label) for t in self.app.policy.themes.vocabulary]
+
+        def chosen(choice) -> None:
+            if choice is None:
+                return
+            self.confirmed_themes = {k: tuple(v) for k, v in choice.themes.items()}
+            self._draw()
+
+        self.app.push_screen(ThemesScreen(items, vocabulary, title="What did the customer "
+                                          "talk about?"), chosen)
 
     def action_back(self) -> None:
         self.dismiss(None)

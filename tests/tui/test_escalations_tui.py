@@ -1,0 +1,96 @@
+"""Pilot: a follow-up past its deadline is escalated and shown as a notice in the shift
+app and in the dashboard's list."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from textual.widgets import DataTable
+from tests.support.followups import add_customer
+
+from calls import followups as fu
+
+app_module = pytest.importorskip("tui.app")
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+
+
+def _toasts(app) -> list[str]:
+    """The text of the notices on screen."""
+    from textual.widgets._toast import Toast
+
+    return [str(t.render()) for t in app.screen.query(Toast)]
+
+
+@pytest.fixture
+def late_fix(store, now):
+    cid = add_customer(store, "C1", "Ann Able", owner="olga", phone="+12125550101")
+    return fu.add_followup(store, kind="fix_problem", customer_id=cid, owner="olga",
+                           due_at=None, details="parcel broken", now=now - timedelta(days=3))
+
+
+async def test_shift_app_escalates_and_shows_the_notice(db_path, store, now, late_fix):
+    app = app_module.make_app(db_path, "olga", clock=now)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: any("escalated" in n.title.lower()
+                                          for n in app._notifications))
+        [notice] = [n for n in app._notifications if n.title == "Follow-up escalated"]
+        assert "fix problem for Ann Able (owner olga): first contact was due 09 Mar" in (
+            notice.message)
+        assert "waited 3 d 0 h; escalated to supervisors" in notice.message
+        # on the queue screen (what the caller looks at) the notice is on screen
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "QueueScreen")
+        await wait_for(pilot, lambda: any("Ann Able" in text for text in _toasts(app)))
+    rows = store.all("SELECT followup_id, deadline, escalated_to FROM followup_escalations")
+    assert rows == [{"followup_id": late_fix.id, "deadline": "first_contact",
+                     "escalated_to": "supervisors"}]
+
+
+async def test_a_caller_not_concerned_sees_no_notice(db_path, store, now, late_fix, tmp_path):
+    from calls.policy import load_policy
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('[deadlines]\nsupervisors = ["sam"]\n')
+    app = app_module.make_app(db_path, "kim", policy=load_policy(policy), clock=now)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: store.scalar(
+            "SELECT count(*) FROM followup_escalations") == 1)
+        await pilot.pause(0.2)
+        assert not [n for n in app._notifications if "escalated" in n.title.lower()]
+
+
+async def test_dashboard_lists_escalations_and_announces_new_ones(db_path, store, now,
+                                                                  late_fix):
+    from tui.screens.dashboard import DashboardApp
+
+    clock = {"now": now}
+    app = DashboardApp(db_path, clock=lambda: clock["now"], refresh_seconds=0)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.loads >= 1)
+        await pilot.pause(0.1)
+        table = app.screen.query_one("#escalated", DataTable)
+        cells = [str(c) for c in table.get_row_at(0)]
+        assert cells[:5] == [str(late_fix.id), "fix_problem", "Ann Able", "olga",
+                             "first contact"]
+        assert "to supervisors" in cells[5] and cells[6] == "3 d 0 h"
+        assert not [n for n in app._notifications if n.title == "Follow-up escalated"]
+        # a second customer's callback falls past its time: the next load announces it
+        other = add_customer(store, "C2", "Bo Beck", owner="kim", phone="+12125550102")
+        fu.add_followup(store, kind="callback", customer_id=other, owner="kim",
+                        due_at=now + timedelta(hours=1), details="", now=now)
+        clock["now"] = now + timedelta(hours=2)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.screen.loads >= 2)
+        await pilot.pause(0.1)
+        [notice] = [n for n in app._notifications if n.title == "Follow-up escalated"]
+        assert notice.message.startswith("callback for Bo Beck (owner kim): close was due")
+        assert table.row_count == 2
