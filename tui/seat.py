@@ -94,7 +94,7 @@ class SeatMixin:
         try:
             state = self.service.submit(floor.follow_calls, self.caller,  # type: ignore[attr-defined]
                                         now=self.now()).result()
-        except Exception:  # noqa: BLE001, S110 - the next tick looks again
+        except Exception:  # noqa: BLE001 - the next tick looks again
             return
         self._deliver(self.seat_looked, state)  # type: ignore[attr-defined]
 
