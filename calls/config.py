@@ -50,11 +50,32 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class DefaultsConfig:
+    """``[defaults]``: what a command uses when neither its option nor its environment
+    variable says (``--db``/``CARECALL_DB``, ``--caller``/``CARECALL_CALLER``,
+    ``--policy``/``CARECALL_POLICY``)."""
+
+    db: str | None = None
+    caller: str | None = None
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class DialConfig:
+    """``[dial]``: how this seat dials (checked by :func:`calls.dial.parse_dial_section`)."""
+
+    command: str | None = None  # a softphone's command line: "linphonecsh dial {e164}"
+    url: str | None = None      # or a click-to-call URL, opened with the system's opener
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything in the config file (defaults where it says nothing)."""
 
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     ui: UiConfig = field(default_factory=UiConfig)
+    defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
+    dial: DialConfig = field(default_factory=DialConfig)
     path: Path | None = None  # the file it came from (None: built-in defaults only)
 
 
@@ -200,3 +221,9 @@ def _set_in_text(text: str, section: str, key: str, value: str) -> str:
         insert -= 1  # keep the blank lines between sections after the new setting
     lines.insert(insert, line)
     return "\n".join(lines) + "\n"
+
+
+def default_setting(name: str) -> str | None:
+    """``[defaults] name`` from the config file, or None (no file, or not set there)."""
+    value = getattr(load_config().defaults, name)
+    return value.strip() or None if isinstance(value, str) else None

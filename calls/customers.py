@@ -36,6 +36,7 @@ __all__ = [
     "numbers_for",
     "parse_assignments",
     "search_customers",
+    "use_as_main",
 ]
 
 NUMBER_STATUSES = ("ok", "wrong_number", "disconnected")
@@ -395,3 +396,25 @@ def mark_number(store: Store, customer: Customer, e164: str, status: str, *, by:
             source = "list" if e164 == customer.phone2 else "added"
             q.put_number(store, customer.id, e164, raw=None, ext=None, label=None,
                          status=status, source=source, now_iso=to_iso(now), by=by)
+
+
+def use_as_main(store: Store, customer: Customer, e164: str, *, by: str,
+                now: datetime) -> None:
+    """Make one of the customer's other numbers the main one (it reached them, or the main
+    one is wrong); the old main number stays in their list with its status. Joins the
+    caller's write transaction; audited."""
+    if e164 == customer.phone:
+        return
+    phone = _read_phone(e164, customer.phone_region or "US", "number")
+    with store.write():
+        row = q.customer_row(store, customer.id) or {}
+        if row.get("phone"):
+            q.put_number(store, customer.id, row["phone"], raw=row.get("phone_raw"),
+                         ext=row.get("phone_ext"), label="former main",
+                         status=row.get("number_status") or "ok", source="list",
+                         now_iso=to_iso(now), by=by)
+        q.drop_number(store, customer.id, phone.e164)
+        q.set_customer_fields(store, customer.id, {**_primary_columns(phone),
+                                                   "retry_after": None}, to_iso(now))
+        audit.record(store, by, "customer.number", customer.ref,
+                     {"main": [row.get("phone"), phone.e164]}, now=now)

@@ -26,7 +26,8 @@ from urllib.parse import quote
 
 from calls.errors import UserError
 
-__all__ = ["DialSettings", "Dialled", "dial", "dial_args", "parse_dial_section"]
+__all__ = ["DialSettings", "Dialled", "dial", "dial_args", "load_dial_settings",
+           "parse_dial_section"]
 
 # What a dial command or URL may ask for.
 PLACEHOLDERS = ("e164", "digits", "national")
@@ -148,3 +149,15 @@ def dial(settings: DialSettings, e164: str, national: str | None = None) -> Dial
         raise UserError(f"dial: {args[0]} failed (exit {proc.returncode})"
                         + (f": {reason[0][:200]}" if reason else ""))
     return Dialled(tuple(args), running=False)
+
+
+
+def load_dial_settings(config=None) -> DialSettings:
+    """The ``[dial]`` section of the config file (``calls.config``; none: dial by hand).
+    UserError naming the file for a bad file or a bad dial setting."""
+    from calls.config import load_config
+
+    config = config or load_config()
+    table = {k: v for k, v in (("command", config.dial.command), ("url", config.dial.url))
+             if v is not None}
+    return parse_dial_section(table, f"config file {config.path}: [dial]")

@@ -397,10 +397,11 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     Raises :class:`UserError` naming the file and the key for anything it cannot accept.
     """
     if path is None:
-        env = os.environ.get("CARECALL_POLICY")
-        if not env:
+        from calls.config import default_setting
+
+        path = os.environ.get("CARECALL_POLICY") or default_setting("policy")
+        if not path:
             return DEFAULT_POLICY
-        path = env
     p = Path(path).expanduser()
     try:
         text = p.read_text(encoding="utf-8")

@@ -44,6 +44,7 @@ from calls.calling import (
 )
 from calls.calling import choose_outcome as keep_chosen_outcome
 from calls.calling import save_notes as store_notes
+from calls.customers import PhoneNumber, mark_number, numbers_for, use_as_main
 from calls.errors import UserError
 from calls.followups import (
     Followup,
@@ -132,6 +133,7 @@ class AnswerLine:
     qtype: str
     stored: Any          # JSON-ready value (None = skipped)
     display: str         # in words; "(skipped)" for a skip
+    text: str = ""       # the question as the caller read it (callers never see keys)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,9 @@ class CallSession:
     hand_followups: list[Followup] = field(default_factory=list)
     ended: bool = False
     inbound: bool = False                     # the customer called us (see take)
+    numbers: tuple[PhoneNumber, ...] = ()     # the customer's numbers, in the order to try
+    dialled: str | None = None                # the number dialled now (None: the main one)
+    tried: list[str] = field(default_factory=list)   # numbers tried before in this attempt
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -215,6 +220,7 @@ class CallSession:
             taken_at=now, reason=reason_codes[0] if reason_codes else None,
             reasons=tuple(reasons), history=history,
             followups=tuple(list_followups(store, customer_id=customer.id)),
+            numbers=tuple(numbers_for(store, customer)),
         )
 
     @classmethod
@@ -373,7 +379,8 @@ class CallSession:
         """The answers on the path, skips included, in path order."""
         return tuple(
             AnswerLine(step.key, step.question.type, to_stored(step.value),
-                       step.display if step.state == "answered" else "(skipped)")
+                       step.display if step.state == "answered" else "(skipped)",
+                       self.survey.question_text(step.key))
             for step in self.survey.path() if step.state != "open"
         )
 
@@ -463,6 +470,39 @@ class CallSession:
         self.followups = tuple(f for f in self.followups if f.id != made.id) + (made,)
         return made
 
+    # -- several numbers -------------------------------------------------------------
+
+    @property
+    def number(self) -> str | None:
+        """The number being dialled now (E.164)."""
+        return self.dialled or self.customer.phone
+
+    def next_number(self) -> PhoneNumber | None:
+        """The customer's next number to try in this attempt (after no answer or a wrong
+        number on this one), or None when there is none left."""
+        tried = {*self.tried, self.number}
+        return next((n for n in self.numbers if n.callable and n.e164 not in tried), None)
+
+    def try_next_number(self, store: Store, now: datetime, *, wrong: bool) -> PhoneNumber:
+        """Dial the next number in the same attempt. ``wrong``: the number just dialled does
+        not reach the customer: it is marked so, and when it was the main number the next
+        one becomes the main one (so the queue can call them again)."""
+        following = self.next_number()
+        if following is None:
+            raise UserError(f"{self.customer.name} has no other number to try")
+        current = self.number
+        if wrong and current:
+            with store.write():
+                mark_number(store, self.customer, current, "wrong_number", by=self.caller,
+                            now=now)
+                if current == self.customer.phone:
+                    use_as_main(store, self.customer, following.e164, by=self.caller, now=now)
+            self.customer = get_customer(store, self.customer.id) or self.customer
+        if current:
+            self.tried.append(current)
+        self.dialled = following.e164
+        return following
+
     def keep_claim(self, store: Store, now: datetime) -> bool:
         """Renew the caller's lease on the customer while the call lasts; False when another
         caller holds them now."""
@@ -518,6 +558,10 @@ class CallSession:
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
                     correct_number(store, self.customer.id, chosen.new_number, now,
                                    by=self.caller)
+                elif (chosen.outcome.spec.connected and self.dialled
+                      and self.dialled != self.customer.phone):
+                    # Another number reached them: it is the one to call next time.
+                    use_as_main(store, self.customer, self.dialled, by=self.caller, now=now)
         except BaseException:
             if started_here:
                 self.call_id = None   # rolled back with the rest

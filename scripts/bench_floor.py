@@ -208,6 +208,13 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
            "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": []}
     pause = HUMAN_STEP_SECONDS / speed
     team = [Seat(f"p{index}s{i}", Path(db), clock, rng, log) for i in range(seats)]
+    # A shift starts by loading the queue: each seat reads it once (calendars, the script,
+    # its connection's pages) before the floor opens.
+    for seat in team:
+        seat.store.one("SELECT count(*) FROM customers")
+        warm = CallSession.take_next(seat.store, seat.name, base, DEFAULT_POLICY, "quarterly")
+        if warm is not None:
+            warm.give_back(seat.store, base)
     t0 = _start(ready, start)
     # Each seat's first step comes at a random moment of its first pause.
     heap = [(t0 + rng.uniform(0, pause), i) for i in range(seats)]
@@ -347,7 +354,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     procs = max(1, min(procs, seats))
     per = [seats // procs + (1 if i < seats % procs else 0) for i in range(procs)]
     ctx = mp.get_context("spawn")
-    ready = ctx.Barrier(procs + 3)
+    ready = ctx.Barrier(procs + 2 + (1 if import_rows else 0))
     start = ctx.Value("d", 0.0)
     children = [ctx.Process(target=_caller_process,
                             args=(i, n, str(copy), seconds, speed, to_iso(base), ready, start,
@@ -356,9 +363,10 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     children.append(ctx.Process(target=_supervisor_process,
                                 args=(str(copy), seconds, dashboard_every, speed, to_iso(base),
                                       ready, start, str(work / "supervisor.json"))))
-    children.append(ctx.Process(target=_import_process,
-                                args=(str(copy), seconds, import_rows, ready, start,
-                                      str(work / "import.json"))))
+    if import_rows:
+        children.append(ctx.Process(target=_import_process,
+                                    args=(str(copy), seconds, import_rows, ready, start,
+                                          str(work / "import.json"))))
     for child in children:
         child.start()
     ready.wait(timeout=300)        # every process has opened its connections
@@ -419,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--dashboard-every", type=float, default=2.0)
-    ap.add_argument("--import-rows", type=int, default=2000)
+    ap.add_argument("--import-rows", type=int, default=2000,
+                    help="customers per import in the import loop (0: no import)")
     ap.add_argument("--rebuild", action="store_true")
     args = ap.parse_args(argv)
     bq = _bench_queue()
@@ -438,8 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database: {db.name} ({args.customers:,} customers), {cores} cores; seats step every "
           f"{HUMAN_STEP_SECONDS / args.speed:.2f} s (human pace x{args.speed:g}: one seat here "
           f"is {args.speed:g} real seats of load); {args.seconds:g} s per run; a supervisor "
-          f"refreshes the dashboard every {args.dashboard_every:g} s and an import of "
-          f"{args.import_rows:,} customers runs in a loop\n")
+          f"refreshes the dashboard every {args.dashboard_every:g} s"
+          + (f" and an import of {args.import_rows:,} customers runs in a loop"
+             if args.import_rows else ", no import") + "\n")
     print("reference, one seat alone (median ms): "
           + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()) + "\n")
     crossing = None

@@ -75,7 +75,7 @@ def reference(path: Path, now, calls: int) -> dict[str, float]:
 async def through_the_app(path: Path, now, calls: int) -> dict[str, float]:
     """The same steps as a caller makes them in the app, timed from the key to the moment
     the result is on screen (the first frame drawn after it) or in the database."""
-    from tui import core
+    from calls.session import CallSession
     from tui.app import make_app
     from tui.clock import FixedClock
     from tui.screens.call import CallScreen
@@ -97,7 +97,7 @@ async def through_the_app(path: Path, now, calls: int) -> dict[str, float]:
         original_loaded(screen, view)
         screen.call_after_refresh(lambda: queue_drawn.append(time.perf_counter()))
 
-    original_save = core.save_answer
+    original_save = CallSession.save
 
     def save(*args, **kwargs):
         result = original_save(*args, **kwargs)
@@ -106,7 +106,7 @@ async def through_the_app(path: Path, now, calls: int) -> dict[str, float]:
 
     CallScreen.on_mount = on_mount
     QueueScreen._loaded = loaded
-    core.save_answer = save
+    CallSession.save = save
     # One script for every call, so that the same keys answer the first question.
     app = make_app(path, f"bench-app-{time.time_ns()}", script="quarterly", clock=FixedClock(now))
 
@@ -146,7 +146,7 @@ async def through_the_app(path: Path, now, calls: int) -> dict[str, float]:
     finally:
         CallScreen.on_mount = original_mount
         QueueScreen._loaded = original_loaded
-        core.save_answer = original_save
+        CallSession.save = original_save
     return {"first queue on screen": _median(first), "take next": _median(take),
             "answer saved": _median(answer), "wrap-up to next customer": _median(wrap)}
 

@@ -8,7 +8,7 @@ writing steps the screens hand to ``app.db``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -134,8 +134,11 @@ def card(session: CallSession, now: datetime, window: tuple[bool, str] | None) -
     """The customer card's markup."""
     from tui.widgets.card import card_text
 
-    return card_text(session.customer, now, window, list(session.reasons),
-                     national_format(session.customer.phone))
+    customer = session.customer
+    if session.number != customer.phone:   # another of their numbers is being dialled
+        customer = replace(customer, phone=session.number, phone_raw=None, phone_ext=None)
+    return card_text(customer, now, window, list(session.reasons),
+                     national_format(customer.phone))
 
 
 def describe_spec(spec: Any) -> str:
@@ -158,15 +161,16 @@ def describe_unfinished(item: UnfinishedCall, now: datetime) -> str:
     return f"Call with {who}, started {started:%a %d %b %H:%M} ({state}{answers})."
 
 
-def wrap_up_messages(result: WrapUpResult) -> list[str]:
-    """What the caller is told after a saved call."""
+def wrap_up_message(result: WrapUpResult) -> str:
+    """The one short line a caller is told after a saved call (the next customer is
+    already on the screen: more would only cover it)."""
     name = result.customer.name or "the customer"
     outcome = result.call.outcome
-    messages = [f"Saved: {name} — {LABEL[outcome] if outcome else 'ended'}."]
+    parts = [f"Saved {name}: {LABEL[outcome] if outcome else 'ended'}"]
     if result.followups:
-        messages.append("Follow-ups: " + ", ".join(f.kind.replace("_", " ")
-                                                   for f in result.followups))
+        count = len(result.followups)
+        parts.append(f"{count} follow-up{'s' if count != 1 else ''}")
     if result.next_callable_at is not None:
         local = result.next_callable_at.astimezone(zone_of(result.customer.time_zones))
-        messages.append(f"{name} can be called again from {local:%a %H:%M} their time.")
-    return messages
+        parts.append(f"again from {local:%a %H:%M} their time")
+    return " · ".join(parts)

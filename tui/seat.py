@@ -176,10 +176,11 @@ class SeatMixin:
     def seat_state_changed(self, new: floor.SeatState) -> None:
         """The seat's state changed (here, or as the call session moved it)."""
         old = self.seat_state
-        if new.state in floor.CALL_STATES:
-            if old is None or old.call_id != new.call_id or old.state not in floor.CALL_STATES:
-                self.call_started_at = new.since
-        else:
+        same_call = old is not None and old.call_id == new.call_id
+        if new.state == "talking" and not (same_call and old.state == "talking"):
+            # The call timer starts when the customer answers (dialling is not talk time).
+            self.call_started_at = new.since
+        elif new.state not in floor.CALL_STATES or not same_call:
             self.call_started_at = None
         self.seat_state = new
 

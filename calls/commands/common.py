@@ -306,6 +306,11 @@ def resolve_caller(caller: str | None) -> str:
     env = os.environ.get("CARECALL_CALLER")
     if env:
         return env
+    from calls.config import default_setting
+
+    configured = default_setting("caller")
+    if configured:
+        return configured
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers

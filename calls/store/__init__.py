@@ -49,12 +49,18 @@ def default_db_path() -> Path:
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> Path:
-    """``--db PATH``, else ``CARECALL_DB``, else the user data directory."""
+    """``--db PATH``, else ``CARECALL_DB``, else ``[defaults] db`` in the config file,
+    else the user data directory."""
     if db:
         return Path(db).expanduser()
     env = os.environ.get("CARECALL_DB")
     if env:
         return Path(env).expanduser()
+    from calls.config import default_setting
+
+    configured = default_setting("db")
+    if configured:
+        return Path(configured).expanduser()
     return default_db_path()
 
 

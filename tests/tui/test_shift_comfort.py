@@ -3,7 +3,6 @@ the agenda, the welcome screen's demo, screenshots."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +43,16 @@ def _script_text(app) -> str:
 def _call_rows(db):
     with Store.open(db) as store:
         return store.all("SELECT c.*, k.ref FROM calls c JOIN customers k ON k.id = c.customer_id")
+
+
+async def _find(pilot, text: str, *keys: str) -> None:
+    """``/`` on the queue, type ``text``, wait for the results, then press ``keys``."""
+    await press(pilot, "slash")
+    await type_text(pilot, text)
+    await settle(pilot, 10)
+    if keys:
+        await press(pilot, *keys)
+        await settle(pilot, 10)
 
 
 async def _queue(pilot):
@@ -96,11 +105,7 @@ async def test_a_french_customer_is_greeted_with_madame(lang_db):
     app = _app(lang_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await _queue(pilot)
-        await press(pilot, "slash")
-        await type_text(pilot, "dupont")
-        await settle(pilot, 10)
-        await press(pilot, "enter")
-        await settle(pilot, 10)
+        await _find(pilot, "dupont", "enter")
         await press(pilot, "c")
         assert "Bonjour Madame Dupont" in _script_text(app)
 
@@ -243,3 +248,128 @@ async def test_a_screenshot_goes_to_a_folder_made_for_it(tmp_path, monkeypatch):
         app.action_screenshot()
         await settle(pilot, 10)
     assert downloads.is_dir() and list(downloads.glob("*.svg"))
+
+
+async def test_the_dial_key_runs_the_dial_command_with_the_e164_number(tmp_path, monkeypatch):
+    import stat
+    import sys
+
+    log = tmp_path / "dialled.txt"
+    phone = tmp_path / "softphone"
+    phone.write_text(f"#!{sys.executable}\nimport sys\n"
+                     f"open({str(log)!r}, 'w').write(' '.join(sys.argv[1:]))\n")
+    phone.chmod(phone.stat().st_mode | stat.S_IXUSR)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[dial]\ncommand = "{phone} dial {{e164}}"\n')
+    monkeypatch.setenv("CARECALL_CONFIG", str(config))
+    db = make_db(tmp_path / "s.db")
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "n")
+        await settle(pilot, 10)
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
+        card = str(screen.query_one("#card").render())
+        assert screen.customer.phone in card
+        await press(pilot, "ctrl+d")
+        for _ in range(100):
+            await settle(pilot)
+            if log.exists() and log.read_text():
+                break
+        assert log.read_text() == f"dial {screen.customer.phone}"
+    with Store.open(db) as store:     # the call started when the caller dialled
+        assert store.scalar("SELECT count(*) FROM calls WHERE ended_at IS NULL") == 1
+
+
+async def test_an_inbound_call_is_taken_outside_the_calling_window(lang_db):
+    from datetime import datetime
+
+    from tui.clock import FixedClock as Clock
+
+    sunday = datetime(2026, 3, 8, 15, 0, tzinfo=NOW.tzinfo)      # no calls on a Sunday
+    app = make_app(lang_db, "olga", clock=Clock(sunday))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        await type_text(pilot, "becker")
+        await settle(pilot, 10)
+        await press(pilot, "down", "enter")                         # outbound: refused
+        await settle(pilot, 10)
+        assert isinstance(app.screen, QueueScreen)
+        await press(pilot, "slash")
+        await type_text(pilot, "becker")
+        await settle(pilot, 10)
+        await press(pilot, "down", "i")                             # they called us
+        await settle(pilot, 10)
+        assert isinstance(app.screen, CallScreen) and app.screen.session.inbound
+        await press(pilot, "c")
+        await settle(pilot, 5)
+    with Store.open(lang_db) as store:
+        assert store.scalar("SELECT inbound FROM calls") == 1
+
+
+async def test_a_callback_is_not_announced_to_the_caller_already_on_that_call(
+    lang_db, notifications
+):
+    app = _app(lang_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await _find(pilot, "dupont", "enter")
+        assert isinstance(app.screen, CallScreen)
+        with Store.open(lang_db) as store:
+            for ref in ("FR-1", "DE-2"):
+                cid = store.scalar("SELECT id FROM customers WHERE ref = ?", (ref,))
+                fu.add_followup(store, kind="callback", customer_id=cid, owner="olga",
+                                due_at=NOW + timedelta(minutes=3), details=None, now=NOW)
+        app.callback_announcer.check()
+        await settle(pilot, 10)
+        app.callback_announcer.check()      # and only once
+        await settle(pilot, 10)
+    due = [m for m in notifications.messages() if m.startswith("Callback due")]
+    assert due == ["Callback due in 3 min: Anna Schmidt"]
+
+
+async def test_a_wrong_number_offers_the_second_number_before_ending_the_attempt(lang_db):
+    from tui.screens.modals import ConfirmScreen
+    from tui.screens.wrapup import WrapUpScreen
+
+    app = _app(lang_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await _find(pilot, "becker", "enter")
+        screen = app.screen
+        assert isinstance(screen, CallScreen)
+        await press(pilot, "w")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Try their second number, 0171 2345678" in app.screen.question
+        await press(pilot, "y")
+        await settle(pilot, 10)
+        assert app.screen is screen and screen.session.number == "+491712345678"
+        assert "0171 2345678" in str(screen.query_one("#card").render())
+        await press(pilot, "n")                      # no answer there either: no third
+        await settle(pilot, 10)
+        assert isinstance(app.screen, WrapUpScreen)
+        await press(pilot, "enter")
+        await settle(pilot, 10)
+    with Store.open(lang_db) as store:
+        row = store.one("SELECT * FROM customers WHERE ref = 'DE-1'")
+        assert (row["phone"], row["number_status"]) == ("+491712345678", "ok")
+        assert store.one("SELECT status FROM customer_numbers WHERE e164 = '+49301234567'"
+                         )["status"] == "wrong_number"
+        assert store.scalar("SELECT outcome FROM calls") == "no_answer"
+
+
+async def test_the_call_timer_starts_when_the_customer_answers(tmp_path):
+    from tests.support.tui import settle as wait
+
+    clock = FixedClock(NOW)
+    app = make_app(make_db(tmp_path / "s.db"), "olga", clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "n")
+        clock.advance(seconds=30)             # ringing: not talk time
+        await press(pilot, "c")
+        app.seat_tick()
+        await wait(pilot)
+        assert app.call_started_at == NOW + timedelta(seconds=30)

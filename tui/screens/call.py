@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
 
+from calls.dial import DialSettings, dial, load_dial_settings
 from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
@@ -59,6 +60,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "connect", "Connected", tooltip="The customer answered: start the script", id="call-connect"),
+        Binding("ctrl+d", "dial", "Dial", tooltip="Dial the number with your phone ([dial] in the config file)", id="call-dial"),
         *[
             Binding(key, f"outcome('{outcome.value}')", LABEL[outcome],
                     tooltip=f"Outcome: {LABEL[outcome]}", show=False,
@@ -141,6 +143,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self._draw_card()
         self._draw_script()
         self.set_interval(30, self._draw_card)
+        self.dial_settings = DialSettings()
+        try:
+            self.dial_settings = load_dial_settings(getattr(self.app, "config", None))
+        except UserError as exc:
+            self.notify(f"Dialling by hand: {exc}", severity="warning", timeout=10)
+        self.refresh_bindings()
         # Keep the claim while the call lasts, so no other caller is handed this customer.
         self.set_interval(CLAIM_RENEW_SECONDS, self._renew_claim)
         if self.session.resumed:
@@ -324,6 +332,9 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return outcome in self._allowed_outcomes()
         if action == "connect":
             return self.phase == "ready" and not typing
+        if action == "dial":
+            return (self.phase == "ready" and not typing and bool(self.customer.phone)
+                    and getattr(self, "dial_settings", DialSettings()).enabled)
         if action == "complete":
             return self.phase == "done" and not typing
         if action == "first_question":
@@ -343,6 +354,26 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return self.phase == "ready" and not typing
         return True
 
+    def action_dial(self) -> None:
+        """Run the dial command for the customer's number (E.164), off the UI thread."""
+        number = self.session.number
+        national = core.national_format(number)
+        settings = self.dial_settings
+        if not number:
+            return
+        app = self.app
+        app.db(self.session.start)            # the call (and its dialling time) starts now
+
+        def run() -> None:
+            try:
+                dial(settings, number, national)
+            except UserError as exc:
+                app.notify(str(exc), severity="warning", timeout=10)
+                return
+            app.notify(f"Dialling {national or number}… c when they answer.", timeout=4)
+
+        self.run_worker(run, thread=True, exit_on_error=False, group="dial")
+
     def action_connect(self) -> None:
         self.phase = "opening"
         app = self.app
@@ -358,6 +389,36 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def action_outcome(self, code: str) -> None:
         outcome = Outcome(code)
+        following = self.session.next_number()
+        if outcome in (Outcome.NO_ANSWER, Outcome.WRONG_NUMBER) and following is not None:
+            from tui.screens.modals import ConfirmScreen
+
+            what = "No answer" if outcome is Outcome.NO_ANSWER else "Wrong number"
+            national = core.national_format(following.e164) or following.e164
+
+            def chosen(try_it: bool | None) -> None:
+                if try_it:
+                    self.app.db(self.session.try_next_number, self.app.now(),
+                                wrong=outcome is Outcome.WRONG_NUMBER,
+                                on_done=self._switched_number)
+                else:
+                    self._record_outcome(outcome)
+
+            self.app.push_screen(ConfirmScreen(
+                f"{what} on {core.national_format(self.session.number)}. "
+                f"Try their {following.label} number, {national}, before ending "
+                "this attempt?"), chosen)
+            return
+        self._record_outcome(outcome)
+
+    def _switched_number(self, number) -> None:
+        self.customer = self.session.customer
+        self.national = core.national_format(number.e164)
+        self._draw_card()
+        self.refresh_bindings()
+        self.notify(f"Now dial {self.national or number.e164}.", timeout=4)
+
+    def _record_outcome(self, outcome: Outcome) -> None:
         customer = self.customer
         from tui.screens import modals
 

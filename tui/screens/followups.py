@@ -744,13 +744,24 @@ class CallbackAnnouncer:
             on_error=lambda _exc: None,
         )
 
+    def _on_the_phone_with(self) -> int | None:
+        """The customer the caller is on a call with now (any screen of the call)."""
+        for screen in reversed(self.app.screen_stack):
+            session = getattr(screen, "session", None)
+            if session is not None and not getattr(session, "ended", True):
+                return session.customer.id
+        return None
+
     def _announce(self, due: list[fu.Followup]) -> None:
         now = self.app.now()
+        busy_with = self._on_the_phone_with()
         for f in due:
             key = (f.id, f.due_at.isoformat() if f.due_at else "")
             if key in self._announced:
                 continue
             self._announced.add(key)
+            if f.customer_id == busy_with:
+                continue          # the caller is on that very call: nothing to announce
             minutes = round((f.due_at - now).total_seconds() / 60) if f.due_at else 0
             when = f"in {minutes} min" if minutes > 0 else "now"
             whose = "your" if f.owner else "a"

@@ -89,7 +89,8 @@ class WrapUpScreen(Screen[str | None]):
         if plan.answers:
             lines.append("[b]Answers[/b]")
             for answer in plan.answers:
-                lines.append(f"  {escape(answer.key)}: [b]{escape(answer.display)}[/b]")
+                lines.append(f"  {escape(short_question(answer.text or answer.key))}: "
+                             f"[b]{escape(answer.display)}[/b]")
         elif outcome in (Outcome.COMPLETED, Outcome.PARTIAL):
             lines.append("[dim]No answers recorded.[/dim]")
         items = self._theme_items(plan)
@@ -166,8 +167,7 @@ class WrapUpScreen(Screen[str | None]):
         app = self.app
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
-        for line in core.wrap_up_messages(result):
-            app.notify(line, timeout=6)
+        app.notify(core.wrap_up_message(result), timeout=5)
         self.dismiss("done")
 
     def action_add_followup(self) -> None:
@@ -187,3 +187,8 @@ class WrapUpScreen(Screen[str | None]):
         app.push_screen(
             FollowupScreen(app.caller, self.session.customer.owner, self.zone, app.now()), drafted
         )
+
+
+def short_question(text: str, width: int = 44) -> str:
+    """A question shortened to fit beside its answer at 80 columns."""
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"

@@ -39,7 +39,9 @@ def card_text(customer: Customer, now: datetime, window: tuple[bool, str] | None
     zone = zone_of(customer.time_zones)
     local = now.astimezone(zone)
     phone = national or customer.phone_raw or customer.phone or "no number"
-    lines = [f"[b]{escape(phone)}[/b]"]
+    # A tel: link: a terminal that knows links (OSC 8) opens the softphone with a click.
+    lines = [f"[b][link='tel:{customer.phone}']{escape(phone)}[/link][/b]" if customer.phone
+             else f"[b]{escape(phone)}[/b]"]
     if customer.phone and customer.phone != phone:
         ext = f" x{customer.phone_ext}" if customer.phone_ext else ""
         lines[0] += f"  [dim]{escape(customer.phone)}{escape(ext)}[/dim]"
