@@ -183,6 +183,10 @@ class SeatMixin:
         elif new.state not in floor.CALL_STATES or not same_call:
             self.call_started_at = None
         self.seat_state = new
+        from tui.widgets.shift_bar import ShiftBar
+
+        for bar in self.screen.query(ShiftBar):  # type: ignore[attr-defined]
+            bar.update_bar()  # now, not at its next second
 
     def pause_allowed(self) -> bool:
         """Pausing is for between calls: the queue, the welcome and follow-ups screens."""
