@@ -39,6 +39,8 @@ ACTIONS: dict[str, str] = {
     "customer.add": "a customer added by hand",
     "customer.edit": "customer data changed by hand",
     "customer.number": "a customer's phone number corrected",
+    "consent.give": "a customer's consent recorded (calls, marketing, recording, share)",
+    "consent.withdraw": "a customer's consent withdrawn (takes effect at once)",
     "import": "a customer, order or do-not-call list imported",
     "export": "data written out of carecall (what, how many rows, where)",
     "account.add": "an account created",

@@ -104,6 +104,7 @@ class _History:
             "ended_at": to_iso(ended), "outcome": outcome.value,
             "callback_at": to_iso(callback_at) if callback_at else None,
             "callback_personal": 1 if callback_at else None,
+            "purpose": "care",   # the shipped scripts' call purpose (docs/lawful.md)
         }])
         self.calls += 1
         self._advance_state(c, outcome, ended)

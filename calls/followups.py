@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from calls import audit
+from calls import consent
 from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
 from calls.ingest.phones import country_name
@@ -462,6 +463,11 @@ def close_followup(
         if f.kind == "fix_problem":
             if q.customer_is_dnc(store, f.customer_id):
                 close_note = f"{note} (no recovery call: customer is on the do-not-call list)"
+            elif consent.followup_refused(store, f.call_id):
+                # They said no to "may we get back to you?": the fix is done and recorded,
+                # the loop closes without a call (docs/lawful.md).
+                close_note = (f"{note} (no recovery call: the customer said no to being "
+                              f"contacted about it)")
             else:
                 delay = float(_policy_value(policy, "followups", "recovery_delay_hours", 0) or 0)
                 before = f.score_before

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from calls import rules as lawrules
 from calls.errors import UserError
 from calls.outcomes import Outcome
 
@@ -79,25 +80,13 @@ class CallingPolicy:
             6: (),
         }
     )
-    countries: dict[str, CountryRules] = field(
-        default_factory=lambda: {
-            "US": CountryRules(earliest=480, latest=1260),
-            "CA": CountryRules(
-                hours={
-                    0: ((540, 1290),),
-                    1: ((540, 1290),),
-                    2: ((540, 1290),),
-                    3: ((540, 1290),),
-                    4: ((540, 1290),),
-                    5: ((600, 1080),),
-                    6: ((600, 1080),),
-                }
-            ),
-        }
-    )
+    # Narrowing per country (ISO 3166 alpha-2). The law of each place is not here: it
+    # is in the rule packs (calls/data/rules/), which every window also obeys.
+    countries: dict[str, CountryRules] = field(default_factory=dict)
     # Used when the phone number maps to no known time zone.
     fallback_time_zone: str = "UTC"
-    # Public holidays of the number's country are closed (needs the `holidays` package).
+    # Public holidays of the number's country and region are closed (where a rule pack
+    # closes them by law, this cannot be turned off).
     skip_holidays: bool = True
 
 
@@ -302,6 +291,34 @@ class QueuePolicy:
     reason_order: tuple[str, ...] = REASONS
 
 
+# lawful (issue 14): the company's own contact limits; the rule packs' limits are floors.
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """How often one customer may be called, from every reason together.
+
+    The law's caps (France 4 calls in 30 days, Florida 3 in 24 hours ...) apply on top:
+    the stricter wins. A callback the customer asked for is not held by these company
+    limits (it is by the law's).
+    """
+
+    max_attempts: int = 6          # calls (any outcome) ...
+    attempts_days: int = 7         # ... within this many days
+    max_contacts: int = 3          # calls that reached the customer ...
+    contacts_days: int = 7         # ... within this many days
+    refusal_quiet_days: int = 7    # no call for this long after a refusal
+    voicemails_per_cycle: int = 1  # messages left on a machine per care cycle
+
+
+@dataclass(frozen=True)
+class LawfulPolicy:
+    """Defaults for the legal basis of calls (docs/lawful.md)."""
+
+    # A customer whose list says neither: the rules for consumers are the stricter.
+    default_customer_type: str = "consumer"
+
+
 # -- team: accounts, seats, floor states (issue 13) ------------------------------------
 
 # Why a caller is paused; the dashboard and the floor report group by these codes.
@@ -373,6 +390,9 @@ class Policy:
     themes: ThemesPolicy = field(default_factory=ThemesPolicy)
     segments: SegmentsPolicy = field(default_factory=SegmentsPolicy)
     letters: LettersPolicy = field(default_factory=LettersPolicy)
+    # lawful (issue 14)
+    contact: ContactPolicy = field(default_factory=ContactPolicy)
+    lawful: LawfulPolicy = field(default_factory=LawfulPolicy)
     source: str | None = None  # the file it was loaded from, for messages
     source_hash: str | None = None  # sha256 of that file: the version the audit trail names
 
@@ -543,7 +563,7 @@ def policy_from_dict(data: dict) -> Policy:
         "tiers", "cadence_days", "calling", "retry", "cycle", "claims", "callbacks",
         "occasions", "purchases", "followups", "queue",
         "accounts", "floor",
-    } | LOOP_SECTIONS
+    } | LOOP_SECTIONS | LAWFUL_SECTIONS
     _check_keys(data, sections, "")
 
     t = _table(data, "tiers")
@@ -647,10 +667,32 @@ def policy_from_dict(data: dict) -> Policy:
     return Policy(tiers=tiers, cadence_days=cadence, calling=calling, retry=retry, cycle=cycle,
                   claims=claims, callbacks=callbacks, occasions=occasions, purchases=purchases,
                   followups=followups, queue=queue, **_team_sections(data),
-                  **_loop_sections(data, d))
+                  **_loop_sections(data, d), **_lawful_sections(data, d))
 
 
 # -- loop (issue 17): reading [deadlines], [themes], [segments], [letters] ----------------
+
+LAWFUL_SECTIONS = {"contact", "lawful"}
+
+
+def _lawful_sections(data: dict, d: Policy) -> dict[str, Any]:
+    """The ``[contact]`` and ``[lawful]`` sections (issue 14)."""
+    c = _table(data, "contact")
+    keys = {"max_attempts": (1, 100, ""), "attempts_days": (1, 365, " days"),
+            "max_contacts": (1, 100, ""), "contacts_days": (1, 365, " days"),
+            "refusal_quiet_days": (0, 365, " days"), "voicemails_per_cycle": (0, 100, "")}
+    _check_keys(c, set(keys), "contact")
+    contact = ContactPolicy(**{
+        k: _int(c.get(k, getattr(d.contact, k)), f"contact.{k}", lo, hi, unit)
+        for k, (lo, hi, unit) in keys.items()})
+    law = _table(data, "lawful")
+    _check_keys(law, {"default_customer_type"}, "lawful")
+    ctype = law.get("default_customer_type", d.lawful.default_customer_type)
+    if ctype not in lawrules.CUSTOMER_TYPES:
+        raise _KeyError("lawful.default_customer_type",
+                        f"must be consumer or business, got {ctype!r}")
+    return {"contact": contact, "lawful": LawfulPolicy(ctype)}
+
 
 LOOP_SECTIONS = {"deadlines", "themes", "segments", "letters"}
 
@@ -780,6 +822,49 @@ def _known_regions() -> frozenset[str]:
     return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
+def _refuse_widening(code: str, raw: dict, rules: CountryRules,
+                     hours: dict[int, DayHours]) -> None:
+    """A country section may narrow the country's rule pack, never widen it.
+
+    Checked for what the section sets: its hours (or the global hours clipped to its
+    earliest / latest), and turning holidays off where the law closes them.
+    """
+    prefix = f"calling.countries.{code}"
+    if "skip_holidays" in raw and rules.skip_holidays is False:
+        found = lawrules.rules_for(code, "holidays", national=True)
+        law = found[0] if found else None
+        if law is not None:
+            raise _KeyError(f"{prefix}.skip_holidays",
+                            f"the law closes public holidays: {law.cites()}")
+    for wd in range(7):
+        legal, _limiting = lawrules.legal_hours(code, wd, national=True)
+        if legal == lawrules.FULL_DAY:
+            continue
+        problem = None
+        if "earliest" in raw and legal and rules.earliest < legal[0][0]:
+            problem = "earliest"
+        elif "latest" in raw and legal and rules.latest > legal[-1][1]:
+            problem = "latest"
+        elif "hours" in raw and wd in rules.hours:
+            spans = rules.hours[wd]
+            if rules.earliest is not None or rules.latest is not None:
+                lo = rules.earliest if rules.earliest is not None else 0
+                hi = rules.latest if rules.latest is not None else 24 * 60
+                spans = lawrules.intersect_spans(spans, ((lo, hi),))
+            if not lawrules.within(spans, legal):
+                problem = "hours"
+        if problem is None:
+            continue
+        law = next((r for r in lawrules.rules_for(code, "hours", national=True)
+                    if wd in r.hours), None)
+        allowed = ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}"
+                            for s, e in legal) or "no calls"
+        cite = law.cites() if law else f"the {code} rule pack"
+        raise _KeyError(f"{prefix}.{problem}",
+                        f"widens the legal window on {WEEKDAYS[wd].title()} "
+                        f"(the law allows {allowed}): {cite}")
+
+
 def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
     _check_keys(table, {"hours", "countries", "fallback_time_zone", "skip_holidays"}, "calling")
     hours = dict(d.hours)
@@ -807,6 +892,7 @@ def _calling(table: dict, d: CallingPolicy) -> CallingPolicy:
         skip = (_bool(rules["skip_holidays"], f"{prefix}.skip_holidays")
                 if "skip_holidays" in rules else base.skip_holidays)
         countries[code] = CountryRules(c_hours, earliest, latest, skip)
+        _refuse_widening(code, rules, countries[code], hours)
     fallback = _zone(table.get("fallback_time_zone", d.fallback_time_zone),
                      "calling.fallback_time_zone")
     skip = _bool(table.get("skip_holidays", d.skip_holidays), "calling.skip_holidays")
@@ -841,46 +927,66 @@ def _zoneinfo(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _holiday_calendar(country: str, year: int):
-    # From the on-disk cache: building a calendar costs ~0.3 s of CPU per process.
-    from calls.holiday_dates import holidays_in
+def holiday_name(jurisdiction: str | None, day: date, policy: Policy) -> str | None:
+    """The public holiday that closes ``day`` for numbers of ``jurisdiction``, or None.
 
-    return holidays_in(country, None, year)
-
-
-def holiday_name(country: str | None, day: date, policy: Policy) -> str | None:
-    """The public holiday on ``day`` in ``country`` if the policy skips holidays there."""
-    if not country:
+    ``jurisdiction`` is a code from :func:`calls.rules.jurisdiction` (``"US-FL"``,
+    ``"DE-BY"``, ``"FR"``); the region's own holidays count. Closed when the policy skips
+    holidays there, or always where a rule pack closes them by law (France, Australia ...).
+    """
+    if not jurisdiction:
         return None
+    country = jurisdiction[:2]
     rules = policy.calling.countries.get(country)
     skip = rules.skip_holidays if rules and rules.skip_holidays is not None else (
         policy.calling.skip_holidays)
-    if not skip:
+    if not skip and lawrules.holiday_rule(jurisdiction) is None:
         return None
-    cal = _holiday_calendar(country, day.year)
-    if cal is None:
-        return None
-    return cal.get(day)
+    return lawrules.public_holiday(jurisdiction, day)
 
 
-def day_spans(country: str | None, day: date, policy: Policy) -> DayHours:
-    """Open spans (minutes of the local day) for a number of ``country`` on ``day``."""
-    if holiday_name(country, day, policy):
+def day_spans(jurisdiction: str | None, day: date, policy: Policy) -> DayHours:
+    """Open spans (minutes of the local day) for a number of ``jurisdiction`` on ``day``.
+
+    The policy's hours (the country's own where it sets them, clipped to its earliest and
+    latest), narrowed by every rule pack of the jurisdiction; closed on public holidays.
+    """
+    if holiday_name(jurisdiction, day, policy):
         return ()
-    rules = policy.calling.countries.get(country or "")
+    country = (jurisdiction or "")[:2]
+    rules = policy.calling.countries.get(country)
     wd = day.weekday()
     spans = policy.calling.hours.get(wd, ())
     if rules:
         spans = rules.hours.get(wd, spans)
         lo = rules.earliest if rules.earliest is not None else 0
         hi = rules.latest if rules.latest is not None else 24 * 60
-        clipped = []
-        for s, e in spans:
-            s, e = max(s, lo), min(e, hi)
-            if e > s:
-                clipped.append((s, e))
-        spans = tuple(clipped)
+        spans = lawrules.intersect_spans(spans, ((lo, hi),))
+    if jurisdiction:
+        spans = lawrules.intersect_spans(spans, lawrules.legal_hours(jurisdiction, wd)[0])
     return spans
+
+
+def closing_law(jurisdiction: str | None, local: datetime, policy: Policy
+                ) -> lawrules.Rule | None:
+    """The pack rule that keeps the window shut at ``local`` (the customer's own time).
+
+    None when the law allows a call then and only the policy's own hours (or its holiday
+    setting) close it.
+    """
+    if not jurisdiction:
+        return None
+    day = local.date()
+    if lawrules.public_holiday(jurisdiction, day):
+        rule = lawrules.holiday_rule(jurisdiction)
+        if rule is not None:
+            return rule
+    minute = local.hour * 60 + local.minute
+    for rule in lawrules.rules_for(jurisdiction, "hours"):
+        spans = rule.hours.get(day.weekday())
+        if spans is not None and not any(s <= minute < e for s, e in spans):
+            return rule
+    return None
 
 
 def _local_to_utc(day: date, minute: int, tz: ZoneInfo) -> datetime:

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from calls import lawful
+from calls import rules as lawrules
 from calls.clock import from_iso, parse_date, to_iso
 from calls.errors import UserError
 from calls.models import Customer
@@ -44,6 +46,7 @@ from calls.policy import (
     Policy,
     WindowState,
     at_risk_date,
+    closing_law,
     format_duration,
     holiday_name,
     local_date,
@@ -108,6 +111,14 @@ class Blocker:
     text: str
     until: datetime | None = None
     permanent: bool = False
+    # What holds them, for counts per rule: a pack rule's id ("FR.hours"), a policy key
+    # ("policy calling.hours"), else the code.
+    rule: str = ""
+
+    @property
+    def label(self) -> str:
+        """The rule (or the code) this blocker counts under in ``queue --held``."""
+        return self.rule or self.code
 
 
 @dataclass(frozen=True)
@@ -164,18 +175,27 @@ def _zones_text(text: str | None) -> tuple[str, ...]:
 
 
 def zone_key(row: dict) -> str:
-    """The key the store groups calling windows by (number's region and zones)."""
-    return f"{row.get('phone_region') or ''}|{row.get('time_zones') or ''}"
+    """The key the store groups calling windows by (see ``calls.store.queue.ZONE_KEY``)."""
+    return (f"{row.get('phone_region') or ''}|{row.get('time_zones') or ''}|"
+            f"{lawrules.area_code(row.get('phone'))}|{row.get('region') or ''}")
 
 
+@functools.lru_cache(maxsize=8192)
 def _split_key(key: str) -> tuple[str | None, tuple[str, ...]]:
-    region, _, zones = key.partition("|")
-    return region or None, zones_of({"time_zones": zones})
+    """A zone key as (jurisdiction code, zones)."""
+    country, zones, npa, region = (key.split("|") + ["", "", ""])[:4]
+    return (lawrules.jurisdiction(country, npa, region) or None,
+            zones_of({"time_zones": zones}))
+
+
+def row_jurisdiction(row: dict) -> str | None:
+    """The jurisdiction code of a customer (``"US-FL"``, ``"FR"``; None: no country)."""
+    return _split_key(zone_key(row))[0]
 
 
 def row_window(row: dict, now: datetime, policy: Policy) -> WindowState:
     """The calling window of a customer's number at ``now``."""
-    return window_state(row.get("phone_region") or None, zones_of(row), now, policy)
+    return window_state(row_jurisdiction(row), zones_of(row), now, policy)
 
 
 def _local(row: dict, now: datetime, policy: Policy) -> tuple[datetime, str]:
@@ -413,7 +433,8 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
         local, _zone = _local(row, now, policy)
         zones = ", ".join(win.zones)
         # "outside calling hours: 11:00" on a Thursday puzzles a supervisor: name the holiday.
-        holiday = holiday_name(row.get("phone_region") or None, local.date(), policy)
+        jurisdiction = row_jurisdiction(row)
+        holiday = holiday_name(jurisdiction, local.date(), policy)
         closed = f"closed for {holiday}" if holiday else "outside calling hours"
         if win.opens_at is not None:
             opens_local, _ = _local(row, win.opens_at, policy)
@@ -423,7 +444,57 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
                     f"(in {format_duration(win.opens_at - now)})")
         else:
             text = f"{closed}: {local:%H:%M} in {zones}, no opening in 2 weeks"
-        out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None))
+        law = closing_law(jurisdiction, local, policy)
+        if law is not None:
+            # The supervisor sees which law, not only that the window is shut.
+            text += f"; by law: {law.cites()}"
+        rule = (law.id if law is not None else
+                "policy calling.skip_holidays" if holiday else "policy calling.hours")
+        out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None,
+                           rule=rule))
+    return out
+
+
+# -- lawful: basis, caps, quiet periods --------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _need_consent(day: date) -> list[str]:
+    """"country|customer type" pairs whose care calls need recorded consent (SQL filter)."""
+    return sorted(f"{code}|{kind}" for code in lawrules.packs() if len(code) == 2
+                  for kind in lawrules.CUSTOMER_TYPES
+                  if lawful.needs_consent_only(code, "care", kind, day))
+
+
+def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
+                    asked: bool = False, calls: list[dict] | None = None) -> list[Blocker]:
+    """Why the law or the contact policy holds this customer back now (empty: nothing).
+
+    The basis for a care call (consent, contract, relationship), the caps on calls per
+    period and the quiet period after a refusal. ``calls``: the customer's recent calls
+    when the caller has them (else read here, only when the last call is recent enough).
+    """
+    out: list[Blocker] = []
+    jurisdiction = row_jurisdiction(row) or ""
+    basis = lawful.basis_for(row, "care", now, policy, jurisdiction)
+    if not basis.ok:
+        out.append(Blocker("basis", basis.text, permanent=True,
+                           rule=basis.rule.id if basis.rule else "consent withdrawn"))
+    if calls is None:
+        # Most customers were not called recently enough for any cap of their own
+        # jurisdiction to matter: no query for them (the queue's hot path).
+        last = row.get("last_call_at")
+        mine = _iso(now - lawful.horizon(policy, jurisdiction))
+        if not last or last < mine:
+            return out
+        calls = q.recent_calls(store, [row["id"]], mine).get(row["id"], [])
+    kind = lawful.customer_type(row, policy)
+    for hold in lawful.contact_holds(lawful.past_calls(calls), now, policy,
+                                     jurisdiction=jurisdiction, kind=kind, asked=asked):
+        out.append(Blocker(hold.code, f"{hold.text}; again from "
+                                      f"{_local_clock(hold.until, row, now, policy)} their time",
+                           until=hold.until,
+                           rule=hold.rule.id if hold.rule else f"policy contact ({hold.code})"))
     return out
 
 
@@ -449,6 +520,8 @@ class _Run:
             "caller": caller,
             "open_keys": json.dumps(open_keys),
             "grace_cut": to_iso(now - timedelta(minutes=policy.callbacks.personal_grace_minutes)),
+            "default_type": policy.lawful.default_customer_type,
+            "need_consent": json.dumps(_need_consent(now.date())),
         }
         # The customers' local dates: only open zones matter (nobody else is offered),
         # so the date ranges of the purchase and occasion reasons are exact, not padded.
@@ -456,6 +529,11 @@ class _Run:
         self.day_lo = min(days, default=now.date())
         self.day_hi = max(days, default=now.date())
         self.tiers = q.tier_values(store) if open_keys else []
+
+    def allowed(self, row: dict, reason: Reason) -> bool:
+        """The lawful checks SQL cannot make: the basis in full, caps, quiet periods."""
+        return not lawful_blockers(self.store, row, self.now, self.policy,
+                                   asked=reason.code == "callback")
 
     def _reason(self, row: dict, code: str) -> Reason | None:
         found = customer_reasons(row, (), self.caller, self.now, self.policy, only=code)
@@ -564,7 +642,7 @@ def build_queue(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
         if len(picked) >= limit:
             break
         for row, reason in run.candidates(code):
-            if reason is None or row["id"] in seen:
+            if reason is None or row["id"] in seen or not run.allowed(row, reason):
                 continue
             seen.add(row["id"])
             picked.append(row)
@@ -628,6 +706,8 @@ def _status(store: Store, customer_id: int, caller: str, now: datetime, policy: 
     blockers = customer_blockers(row, fus, claims[0] if claims else None,
                                  skips[0] if skips else None, dnc, caller, now, policy)
     reasons = customer_reasons(row, fus, caller, now, policy)
+    blockers += lawful_blockers(store, row, now, policy,
+                                asked=bool(reasons) and reasons[0].code == "callback")
     return row, fus, blockers, reasons
 
 
@@ -673,6 +753,8 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
     attempts = row.get("cycle_attempts") or 0
     if attempts:
         lines.append(f"{attempts} of {policy.cycle.max_attempts} attempts used this cycle")
+    if not is_callable:
+        lines.append(_law_line(row, policy))
     next_at = None if is_callable else _next_callable(row, blockers, reasons, due, now, policy)
     if is_callable:
         next_at = now
@@ -692,6 +774,87 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
         state={k: row.get(k) for k in ("cycle_status", "cycle_ended_at", "cycle_attempts",
                                        "retry_after", "last_outcome", "last_call_at")},
     )
+
+
+def _law_line(row: dict, policy: Policy) -> str:
+    """"rules: US-FL (United States (federal), Florida); consumer" for explain."""
+    code = row_jurisdiction(row)
+    kind = lawful.customer_type(row, policy)
+    if not code:
+        return f"rules: no country known for the number; {kind}"
+    names = ", ".join(p.name for p in lawrules.packs_for(code)) or "no rule pack"
+    return f"rules: {code} ({names}); {kind}"
+
+
+# -- held back: who is not offered now, and why ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """A customer with a reason to be called who is held back now, and by what."""
+
+    customer: Customer
+    reasons: list[str]
+    blockers: list[Blocker]
+    opens_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``carecall queue --held --json``)."""
+        return {"ref": self.customer.ref, "name": self.customer.name,
+                "reasons": self.reasons,
+                "held_by": [{"rule": b.label, "why": b.text,
+                             "until": to_iso(b.until) if b.until else None}
+                            for b in self.blockers],
+                "opens_at": to_iso(self.opens_at) if self.opens_at else None}
+
+
+# Blockers that are not "held back now" but out of the queue for good or by a person.
+_NOT_HELD = {"no_phone", "do_not_call", "dnc_list", "number", "claimed", "skipped"}
+
+
+def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY
+              ) -> list[Held]:
+    """Every customer with a reason to be called who is held back now, and by what.
+
+    Reads every customer (a supervisor's look before the shift, not the hot path): the
+    calling window (the law's hours and holidays, the policy's), the basis, the caps and
+    quiet periods, retry delays and callbacks set for later. Customers who are out for
+    good (do-not-call, wrong number) or held by another caller are not listed.
+    """
+    fus: dict[int, list[dict]] = {}
+    for f in q.open_call_followups(store):
+        fus.setdefault(f["customer_id"], []).append(f)
+    listed = q.all_dnc_phones(store)
+    out: list[Held] = []
+    for row in q.all_customer_rows(store):
+        if (row.get("do_not_call") or (row.get("number_status") or "ok") != "ok"
+                or not row.get("phone") or row["phone"] in listed):
+            continue
+        mine = fus.get(row["id"], ())
+        reasons = customer_reasons(row, mine, caller, now, policy)
+        if not reasons:
+            continue
+        blockers = [b for b in customer_blockers(row, mine, None, None, None, caller, now,
+                                                 policy)
+                    if b.code not in _NOT_HELD]
+        blockers += lawful_blockers(store, row, now, policy,
+                                    asked=reasons[0].code == "callback")
+        if not blockers:
+            continue
+        opens = None if any(b.permanent for b in blockers) else _next_callable(
+            row, blockers, reasons, None, now, policy)
+        out.append(Held(Customer.from_row(row), [r.text for r in reasons], blockers, opens))
+    return out
+
+
+def held_counts(held: list[Held]) -> dict[str, int]:
+    """How many held customers each rule holds back (a customer may count under several),
+    most first."""
+    counts: dict[str, int] = {}
+    for h in held:
+        for label in dict.fromkeys(b.label for b in h.blockers):
+            counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _next_callable(row: dict, blockers: list[Blocker], reasons: list[Reason],

@@ -30,7 +30,7 @@ RATE_NAMES = (
     "REF1", "REF2", "REF3",
     "CON1", "CON2", "CON3",
 )
-GROUPINGS = ("caller", "tier", "script", "week")
+GROUPINGS = ("caller", "tier", "script", "week", "purpose")
 DEFAULT_CADENCE_DAYS = {"A": 90, "B": 180, "C": 365}
 # "Not reached": no contact with the customer within this many days.
 NOT_REACHED_DAYS = 365

@@ -45,6 +45,8 @@ from calls.calling import (
 from calls.calling import choose_outcome as keep_chosen_outcome
 from calls.calling import save_notes as store_notes
 from calls.customers import PhoneNumber, mark_number, numbers_for, use_as_main
+from calls import consent
+from calls import lawful as lawful_session
 from calls.errors import UserError
 from calls.followups import (
     Followup,
@@ -67,6 +69,7 @@ from calls.queue import (
 from calls.queue import release as release_claim
 from calls.store import Store
 from calls.themes import record_wrap_up_themes
+from calls.store.consent import set_call_purpose, set_call_recording
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
 from calls.store.scripts import save_answer as store_answer
@@ -201,6 +204,7 @@ class CallSession:
     numbers: tuple[PhoneNumber, ...] = ()     # the customer's numbers, in the order to try
     dialled: str | None = None                # the number dialled now (None: the main one)
     tried: list[str] = field(default_factory=list)   # numbers tried before in this attempt
+    calls_withdrawn: bool = False              # the customer withdrew consent in this call
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -213,7 +217,11 @@ class CallSession:
         fix = recovery_context(store, customer.id)
         if fix:
             context["fix"] = fix
-        survey = SurveySession(script, customer, caller, answers, context=context, now=now)
+        # Marketing questions (referral asks, sales questions) only with a basis for
+        # marketing where the customer lives (docs/lawful.md).
+        marketing_ok = lawful_session.marketing_allowed(store, customer.id, now, policy)
+        survey = SurveySession(script, customer, caller, answers, context=context, now=now,
+                               marketing_allowed=marketing_ok)
         history = tuple(c for c in call_history(store, customer.id) if c.id != exclude_call)
         return cls(
             customer=customer, caller=caller, policy=policy, script=script, survey=survey,
@@ -441,6 +449,10 @@ class CallSession:
         """Validate the outcome the caller picked (UserError says what is missing); keep it
         with :meth:`keep_outcome` and end the call with :meth:`wrap_up`."""
         code = check_outcome(outcome, callback_at)
+        if code is Outcome.CALLBACK and self.calls_withdrawn:
+            raise UserError("the customer withdrew consent to be called: no callback; "
+                            "pick another outcome")
+
         if new_number is not None and code is not Outcome.WRONG_NUMBER:
             raise UserError("a corrected number only goes with the wrong_number outcome")
         chosen = ChosenOutcome(code, callback_at, callback_personal,
@@ -452,6 +464,8 @@ class CallSession:
     def keep_outcome(self, store: Store, chosen: ChosenOutcome) -> None:
         """Write the picked outcome at once (the call ends at wrap-up; a terminal that dies
         in between leaves it for the resume prompt)."""
+        if chosen.outcome is Outcome.VOICEMAIL:
+            lawful_session.check_voicemail(store, self.customer.id, self.policy)
         with store.write():
             keep_chosen_outcome(store, self._ensure_started(store), chosen.outcome,
                                 callback_at=chosen.callback_at,
@@ -502,6 +516,36 @@ class CallSession:
             self.tried.append(current)
         self.dialled = following.e164
         return following
+    # -- what the customer says about consent (issue 14) --------------------------------
+
+    def record_consent(self, store: Store, what: str, given: bool, now: datetime,
+                       proof: str | None = None) -> tuple[str, ...]:
+        """The customer gives or withdraws a consent during the call: recorded at once
+        (with an audit row) and in force at once. Withdrawing marketing takes the
+        marketing questions off the path (their answers are deleted; returned); withdrawing
+        calls also means no callback from this call."""
+        with store.write():
+            call_id = self._ensure_started(store)
+            consent.record(store, self.customer.id, what, given, how="call",
+                           actor=self.caller, now=now, call_id=call_id, proof=proof)
+            dropped: tuple[str, ...] = ()
+            if what in ("marketing", "calls"):
+                allowed = lawful_session.marketing_allowed(store, self.customer.id, now,
+                                                           self.policy)
+                dropped = self.survey.allow_marketing(allowed)
+                for key in dropped:
+                    delete_answer(store, call_id, key)
+            if what == "recording":
+                set_call_recording(store, call_id, "yes" if given else "no")
+        if what == "calls":
+            self.calls_withdrawn = not given
+        return dropped
+
+    def record_recording(self, store: Store, ok: bool, now: datetime) -> None:
+        """The customer's answer to the recording notice: stored on the call (exported
+        with it) and as a consent record."""
+        self.record_consent(store, "recording", ok, now,
+                            proof=self.script.consent or "recording notice")
 
     def keep_claim(self, store: Store, now: datetime) -> bool:
         """Renew the caller's lease on the customer while the call lasts; False when another
@@ -539,6 +583,8 @@ class CallSession:
         if chosen.outcome is Outcome.DO_NOT_CALL and chosen.dnc_reason:
             notes = (notes.rstrip() + "\n" if notes.strip() else "") + \
                 f"Do not call: {chosen.dnc_reason}"
+        if chosen.outcome is Outcome.VOICEMAIL:
+            lawful_session.check_voicemail(store, self.customer.id, self.policy)
         started_here = self.call_id is None
         try:
             with store.write():
@@ -546,6 +592,7 @@ class CallSession:
                 if chosen.outcome.spec.connected and not self.connected:
                     mark_connected(store, call_id, now)
                 _sync_answers(store, call_id, plan.answers, now)
+                set_call_purpose(store, call_id, self.survey.call_purpose)
                 record = record_outcome(
                     store, call_id, chosen.outcome, now, policy=self.policy,
                     callback_at=chosen.callback_at, callback_personal=chosen.callback_personal,

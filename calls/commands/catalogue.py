@@ -27,6 +27,7 @@ AREAS = (
     "users_cmd",       # users add/list/disable/enable/passwd/role
     "audit_cmd",       # audit
     "themes_cmd",      # themes (issue 17)
+    "consent_cmd",     # consent add/withdraw/type/show
 )
 
 ROOT_HELP = "Customer care-call programmes: import lists, work the call queue, report."
@@ -61,6 +62,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'users': ('users_cmd', 'Accounts and roles: caller, supervisor, admin.'),
     'audit': ('audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),
     'themes': ('themes_cmd', 'Themes of what customers say: the vocabulary, suggestions, confirming tags.'),
+    'consent': ('consent_cmd', "A customer's consents: to calls, marketing, recording, sharing a referral; and whether they are a consumer or a business."),
 }
 # -- end of generated block --------------------------------------------------------------
 

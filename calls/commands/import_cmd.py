@@ -135,6 +135,14 @@ def import_command(
                 if bar is not None:
                     options.progress, options.phase = bar.update, bar.phase
                 result = import_customers(store, file, options, now_utc())
+                if result.lawful_columns and not dry_run:
+                    # Region, consumer / business, contract, consents (docs/lawful.md).
+                    from calls.consent import apply_list
+
+                    if bar is not None:
+                        bar.phase("Consents and customer types")
+                    apply_list(store, result.lawful_columns, file=file.name,
+                               actor=options.by_user, now=now_utc())
             tiers = None
             if not dry_run:
                 from calls.store.customers import tier_counts

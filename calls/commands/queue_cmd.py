@@ -84,6 +84,42 @@ def _print_entries(entries, caller: str, now: datetime) -> None:
     console.print(table)
 
 
+def _print_held(store, caller: str, now: datetime, policy, limit: int, as_json: bool) -> None:
+    """``queue --held``: who is held back now, why, when they open; counts per rule."""
+    from rich.table import Table
+
+    from calls.queue import held_back, held_counts
+
+    rows = held_back(store, caller, now, policy)
+    counts = held_counts(rows)
+    if as_json:
+        print(json.dumps({"at": f"{now:%Y-%m-%dT%H:%M:%SZ}", "held": len(rows),
+                          "by_rule": counts, "customers": [h.to_dict() for h in rows]},
+                         indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        console.print(f"Nobody is held back at {now:%Y-%m-%d %H:%M} UTC.")
+        return
+    summary = Table(title=escape(f"{len(rows)} held back at {now:%Y-%m-%d %H:%M} UTC, by "
+                                 "rule"), title_justify="left")
+    summary.add_column("rule", overflow="fold")
+    summary.add_column("customers", justify="right")
+    for label, n in counts.items():
+        summary.add_row(escape(label), str(n))
+    console.print(summary)
+    table = Table(title=escape(f"First {min(limit, len(rows))} of {len(rows)}"),
+                  title_justify="left")
+    table.add_column("ref", no_wrap=True)
+    table.add_column("name", ratio=1)
+    table.add_column("held by", ratio=3)
+    table.add_column("opens (UTC)", no_wrap=True)
+    for h in rows[:limit]:
+        table.add_row(escape(h.customer.ref), escape(h.customer.name),
+                      escape("\n".join(b.text for b in h.blockers)),
+                      f"{h.opens_at:%a %d %b %H:%M}" if h.opens_at else "not by waiting")
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add queue, next, release and dnc to the app."""
 
@@ -102,6 +138,14 @@ def register(app: typer.Typer) -> None:
                 help="Say why this customer is or is not callable now, and when next.",
             ),
         ] = None,
+        held: Annotated[
+            bool,
+            typer.Option(
+                "--held",
+                help="List who has a reason to be called but is held back now, by which "
+                "rule (hours, holidays, consent, caps, quiet periods), with counts per rule.",
+            ),
+        ] = False,
         as_json: JsonOption = False,
         policy_file: PolicyOption = None,
         db: DbOption = None,
@@ -113,6 +157,11 @@ def register(app: typer.Typer) -> None:
         now = parse_moment(at)
         store = open_store(db)
         who = caller_for(store, caller)
+        if held and explain_ref is not None:
+            fail("--held and --explain: give one of them")
+        if held:
+            _print_held(store, who, now, policy, limit, as_json)
+            return
         with user_errors():
             if explain_ref is not None:
                 ex = explain(store, explain_ref, who, now, policy)

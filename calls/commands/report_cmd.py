@@ -227,7 +227,8 @@ def report(
     until: UntilOption = None,
     by: Annotated[
         Grouping | None,
-        typer.Option("--by", help="Break down by caller, tier, script or week.",
+        typer.Option("--by", help="Break down by caller, tier, script, week or purpose "
+                     "(care, survey, marketing).",
                      show_default=False, case_sensitive=False),
     ] = None,
     e: Annotated[

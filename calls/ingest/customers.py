@@ -155,6 +155,8 @@ class ImportResult:
     import_id: int | None = None
     orders_attached: int = 0
     phone2_invalid: int = 0
+    # region, customer type, contract, consent columns (field -> header): docs/lawful.md
+    lawful_columns: dict[str, str] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)   # the first few, for display
 
     def to_dict(self) -> dict:
@@ -165,6 +167,35 @@ class ImportResult:
 
 
 # -- columns ---------------------------------------------------------------------------
+
+# List columns carecall reads for the law (besides the customer fields): recognised by
+# these (normalised) header names, or named with ``--map field=HEADER``.
+LAWFUL_FIELDS: dict[str, tuple[str, ...]] = {
+    "region": ("region", "state", "province", "stateprovince", "bundesland", "county",
+               "territory"),
+    "customer_type": ("customertype", "type", "b2b", "b2bb2c", "kundentyp", "typeclient",
+                      "segment"),
+    "contract": ("contract", "hascontract", "currentcontract", "vertrag", "contrat"),
+    "consent_calls": ("consentcalls", "consentcall", "callconsent", "consentphone",
+                      "phoneconsent", "einwilligungtelefon", "consentementappel"),
+    "consent_marketing": ("consentmarketing", "marketingconsent", "optin", "marketingoptin",
+                          "einwilligungwerbung"),
+    "consent_recording": ("consentrecording", "recordingconsent"),
+}
+
+
+def split_mapping(mapping: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``--map`` entries as (customer fields, the law's list fields)."""
+    mapping = mapping or {}
+    core = {k: v for k, v in mapping.items() if k not in LAWFUL_FIELDS}
+    return core, {k: v for k, v in mapping.items() if k in LAWFUL_FIELDS}
+
+
+def lawful_columns(headers: list[str], mapping: dict[str, str], taken: set[str]
+                   ) -> dict[str, str]:
+    """The law's field -> header in this list (``taken``: headers used for fields)."""
+    return match_columns([h for h in headers if h not in taken], LAWFUL_FIELDS, mapping)
+
 
 
 def detect_columns(headers: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
@@ -419,7 +450,11 @@ def import_customers(
     if not is_known_region(region):
         raise UserError(f"--region {options.region!r}: not a known region code (e.g. US, GB, DE)")
     table = read_table(path, sheet=options.sheet)
-    columns = detect_columns(table.headers, options.mapping)
+    # The law's columns (region, consumer or business, consents: docs/lawful.md) stay in
+    # the extra data and are applied once the customers are in.
+    core_map, basis_map = split_mapping(options.mapping)
+    columns = detect_columns(table.headers, core_map)
+    basis_columns = lawful_columns(table.headers, basis_map, set(columns.values()))
     mapped = set(columns.values())
     extra_headers = tuple(h for h in table.headers if h not in mapped)
     match_on = "ref" if "ref" in columns else "phone"
@@ -498,6 +533,10 @@ def import_customers(
         if options.phase:
             options.phase("Re-tiering")
         result.orders_attached = _after_customer_import(store, now, options)
+    # Applied by calls.consent.apply_list (the import command runs it): recording a
+    # consent is an audited action above this package.
+    result.lawful_columns = basis_columns
+    result.columns = {**columns, **basis_columns}
     return result
 
 

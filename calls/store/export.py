@@ -42,7 +42,9 @@ SPECS: dict[str, TableSpec] = {
         "t.country, t.revenue, t.tier, t.customer_since, t.last_purchase, t.birthday, "
         "t.owner, t.do_not_call, t.dnc_reason, t.dnc_at, t.number_status, t.extra, "
         "t.revenue_12m, t.revenue_lifetime, t.order_count, t.first_purchase, "
-        "t.avg_order_interval_days, t.created_at, t.updated_at, t.time_zones AS _tz "
+        "t.avg_order_interval_days, t.created_at, t.updated_at, t.region, t.customer_type, "
+        "t.contract, t.consent_calls, t.consent_marketing, t.consent_recording, "
+        "t.time_zones AS _tz "
         "FROM customers t",
         "t.created_at", "t.id", ("dnc_at", "created_at", "updated_at"),
     ),
@@ -50,12 +52,12 @@ SPECS: dict[str, TableSpec] = {
         "calls",
         "SELECT t.id, t.customer_id, cu.ref AS customer_ref, t.caller, t.script_id, "
         "t.reason, t.started_at, t.connected_at, t.ended_at, t.outcome, t.callback_at, "
-        "t.callback_personal, t.notes, cu.time_zones AS _tz "
+        "t.callback_personal, t.notes, t.purpose, t.recording_ok, cu.time_zones AS _tz "
         "FROM calls t LEFT JOIN customers cu ON cu.id = t.customer_id",
         "t.started_at", "t.id", ("started_at", "connected_at", "ended_at", "callback_at"),
         "SELECT t.id, t.customer_id, t.caller, t.script_id, "
         "t.reason, t.started_at, t.connected_at, t.ended_at, t.outcome, t.callback_at, "
-        "t.callback_personal, t.notes FROM calls t",
+        "t.callback_personal, t.notes, t.purpose, t.recording_ok FROM calls t",
     ),
     "answers": TableSpec(
         "answers",

@@ -13,12 +13,23 @@ from collections.abc import Iterator
 
 from calls.store import Store
 
-ZONE_KEY = "ifnull(c.phone_region, '') || '|' || ifnull(c.time_zones, '')"
-_ZONE_KEY_INDEXED = "ifnull(phone_region, '') || '|' || ifnull(time_zones, '')"
+# The calling window of a customer depends on the number's country, its zones, its
+# North American area code (the state's rule pack) and the list's region: the "zone key".
+_ZONE_KEY_INDEXED = (
+    "ifnull(phone_region, '') || '|' || ifnull(time_zones, '') || '|' || "
+    "CASE WHEN substr(phone, 1, 2) = '+1' THEN substr(phone, 3, 3) ELSE '' END || '|' || "
+    "ifnull(region, '')"
+)
+ZONE_KEY = (
+    "ifnull(c.phone_region, '') || '|' || ifnull(c.time_zones, '') || '|' || "
+    "CASE WHEN substr(c.phone, 1, 2) = '+1' THEN substr(c.phone, 3, 3) ELSE '' END || '|' || "
+    "ifnull(c.region, '')"
+)
 
 # Exclusions that hold whatever the reason. Parameters: now, caller, open_keys (JSON list
 # of zone keys whose calling window is open), grace_cut (now minus the personal-callback
-# grace period).
+# grace period), need_consent (JSON list of "country|customer type" whose calls need
+# recorded consent, e.g. "DE|consumer") and default_type (the policy's customer type).
 EXCLUSIONS = f"""
     c.do_not_call = 0
     AND c.number_status = 'ok'
@@ -26,6 +37,10 @@ EXCLUSIONS = f"""
     AND (c.retry_after IS NULL OR c.retry_after <= :now)
     AND ({ZONE_KEY}) IN (SELECT value FROM json_each(:open_keys))
     AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+    AND ifnull(c.consent_calls, '') != 'withdrawn'
+    AND (c.consent_calls = 'given'
+         OR (ifnull(c.phone_region, '') || '|' || ifnull(c.customer_type, :default_type))
+            NOT IN (SELECT value FROM json_each(:need_consent)))
     AND c.id NOT IN (SELECT customer_id FROM claims
                      WHERE caller != :caller AND expires_at > :now)
     AND c.id NOT IN (SELECT customer_id FROM skips WHERE caller = :caller AND until > :now)
@@ -211,7 +226,7 @@ def tier_values(store: Store) -> list[str | None]:
 
 
 def zone_keys(store: Store) -> list[str]:
-    """Every distinct zone key (``region|time_zones``) in use: one index seek per key."""
+    """Every distinct zone key (``country|time_zones|area code|region``) in use: one index seek per key."""
     keys: list[str] = []
     conn = store.db.conn
     last = None
@@ -379,3 +394,19 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
         "AND strftime('%Y-%m-%dT%H:%M:%SZ', due_at, ?) > ? ORDER BY t LIMIT ?",
         (f"+{grace_minutes} minutes", caller, f"+{grace_minutes} minutes", now, limit))]
     return [t for t in out if t]
+
+
+def recent_calls(store: Store, ids: list[int], since: str) -> dict[int, list[dict]]:
+    """Calls started at or after ``since`` per customer (``started_at``, ``outcome``)."""
+    out: dict[int, list[dict]] = {}
+    conn = store.db.conn
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        # Plain cursor: this runs for queue candidates called recently (the hot path).
+        for cid, started, outcome in conn.execute(
+                f"SELECT customer_id, started_at, outcome FROM calls "
+                f"WHERE customer_id IN ({marks}) AND started_at >= ? ORDER BY started_at",
+                [*chunk, since]):
+            out.setdefault(cid, []).append({"started_at": started, "outcome": outcome})
+    return out

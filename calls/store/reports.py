@@ -40,6 +40,8 @@ _GROUP_SQL = {
     "tier": ("coalesce(cu.tier, '?')", "JOIN customers cu ON cu.id = c.customer_id"),
     "script": ("c.script_id", ""),
     "week": ("date(c.started_at, '-6 days', 'weekday 1')", ""),
+    # care / survey / marketing (docs/lawful.md); calls from before it was recorded: NULL
+    "purpose": ("c.purpose", ""),
 }
 
 # An NPS or rating answer is stored as JSON ("9"); json_extract also reads "\"9\"".

@@ -734,3 +734,56 @@ def _calls_inbound(db: Database) -> None:
     # A call the customer made to us (returning a voicemail, calling in): worked like any
     # other, allowed outside the calling window, and reported as inbound.
     db.execute("ALTER TABLE calls ADD COLUMN inbound INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations(name="rules_0001_region_and_jurisdiction_zone_key")
+def _rules_region_zone_key(db: Database) -> None:
+    # The state / province / Land the customer list gives (a code such as FL, ON, BY):
+    # with the number's area code it decides which rule packs and regional holidays apply.
+    db.execute("ALTER TABLE customers ADD COLUMN region TEXT")
+    # The queue groups customers by everything their calling window depends on: the
+    # number's country and zones, its North American area code (the state's law), and
+    # the list's region (docs/lawful.md). One index seek per group finds the groups.
+    db.execute("DROP INDEX IF EXISTS idx_customers_zone_key")
+    db.execute(
+        "CREATE INDEX idx_customers_zone_key ON customers("
+        "ifnull(phone_region, '') || '|' || ifnull(time_zones, '') || '|' || "
+        "CASE WHEN substr(phone, 1, 2) = '+1' THEN substr(phone, 3, 3) ELSE '' END || '|' || "
+        "ifnull(region, ''))"
+    )
+
+
+@migrations(name="consent_0001_records_and_customer_basis")
+def _consent_records(db: Database) -> None:
+    # Every consent a customer gave or withdrew, with when, how and the proof: kept as
+    # evidence (UWG § 7a asks for it), never changed. The newest row per (customer, what)
+    # is the one in force; the customers columns below repeat it for the queue.
+    db.execute(
+        """
+        CREATE TABLE consents (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            what TEXT NOT NULL,                -- calls | marketing | recording | share
+            state TEXT NOT NULL,               -- given | withdrawn
+            at TEXT NOT NULL,                  -- when the customer gave / withdrew it (UTC)
+            how TEXT NOT NULL,                 -- list | call | letter | web
+            proof TEXT,                        -- the words, the document, the form
+            call_id INTEGER REFERENCES calls(id),
+            recorded_by TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_consents_customer ON consents(customer_id, what, at)")
+    for column, kind in (
+        ("customer_type", "TEXT"),      # consumer | business | NULL (the policy's default)
+        ("contract", "INTEGER"),        # 1: a current contract (a basis in some packs)
+        ("consent_calls", "TEXT"),      # given | withdrawn | NULL (none recorded)
+        ("consent_marketing", "TEXT"),
+        ("consent_recording", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
+    # The recording notice's answer, on the call it was asked in (yes / no / NULL), and
+    # the call's purpose for the law (care / survey / marketing; NULL: calls made before).
+    db.execute("ALTER TABLE calls ADD COLUMN recording_ok TEXT")
+    db.execute("ALTER TABLE calls ADD COLUMN purpose TEXT")

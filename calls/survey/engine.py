@@ -167,9 +167,13 @@ class SurveySession:
         *,
         context: Mapping[str, Mapping[str, Any]] | None = None,
         now: datetime | None = None,
+        marketing_allowed: bool = True,
         language: str | None = None,
     ):
         self.script = script
+        # False: the customer's basis does not allow marketing, so marketing questions
+        # (referral asks, sales questions) are not on the path (docs/lawful.md).
+        self.marketing_allowed = marketing_allowed
         wanted = language or customer_language(customer, default=script.language)
         self.language = wanted if wanted in script.languages else script.language
         self._translation = script.translations.get(self.language)
@@ -277,11 +281,28 @@ class SurveySession:
         lookup = self._lookup(env, self._today(None))
         path = []
         for q in self.script.questions:
+            if q.marketing and not self.marketing_allowed:
+                continue
             if q.condition is None or cond.evaluate(q.condition, lookup):
                 path.append(q.key)
                 if q.key in self._values:
                     env[q.key] = self._values[q.key]
         return path
+
+    def allow_marketing(self, allowed: bool) -> tuple[str, ...]:
+        """Marketing questions on or off (consent given or withdrawn during the call);
+        returns the keys whose answers left the path."""
+        self.marketing_allowed = allowed
+        return self._prune()
+
+    @property
+    def call_purpose(self) -> str:
+        """The call's purpose for the law: the script's, raised to ``marketing`` once a
+        marketing question is answered."""
+        path = set(self._path_keys())
+        if any(self._questions[k].marketing for k in self._values if k in path):
+            return "marketing"
+        return self.script.call_purpose
 
     def _prune(self) -> tuple[str, ...]:
         on_path = set(self._path_keys())

@@ -50,12 +50,20 @@ QUESTION_TYPES = type_names()
 KNOWN_PURPOSES = ("care", "thank_you", "recovery", "occasion", "welcome", "win_back", "other")
 OWNER_KEYWORDS = ("account_owner", "caller")
 
-_TOP_KEYS = ("name", "version", "purpose", "title", "description", "language", "opening",
-             "consent", "closing", "questions", "rules", "translations")
+# Why a call is made, for the law (docs/lawful.md): a marketing question raises a care
+# or survey call to marketing.
+CALL_PURPOSES = ("care", "survey", "marketing")
+
+_TOP_KEYS = ("name", "version", "purpose", "call_purpose", "title", "description", "language",
+             "opening", "consent", "closing", "questions", "rules", "translations")
 _TRANSLATION_KEYS = ("title", "opening", "consent", "closing", "questions")
 _QUESTION_TRANSLATION_KEYS = ("text", "hint", "options")
 _LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
-_QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max")
+_QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max",
+                  "marketing", "permission")
+# What a yes/no question may ask permission for: "followup" = may we get back to you about
+# what you told us (a "no" means no recovery call: docs/lawful.md).
+PERMISSIONS = ("followup",)
 _RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
 
 # What a name in a condition or a fill-in can refer to besides answer keys, and the kind
@@ -125,6 +133,11 @@ class Question:
     options: tuple[Option, ...] = ()
     min: float | None = None
     max: float | None = None
+    # A referral ask or a sales question: asked only when the customer's basis allows
+    # marketing, and answering it makes the call a marketing call.
+    marketing: bool = False
+    # A yes/no question asking the customer's permission (PERMISSIONS), honoured after.
+    permission: str | None = None
 
     def option(self, value: str) -> Option | None:
         """The option with this value, or None."""
@@ -187,6 +200,7 @@ class Script:
     title: str | None = None
     description: str | None = None
     text: str = ""              # the TOML text it was read from (stored with every call)
+    call_purpose: str = "care"  # care | survey | marketing (CALL_PURPOSES)
     source: str = "<text>"      # file path, or "shipped:<name>"
     language: str = "en"        # the language of the texts above
     translations: Mapping[str, Translation] = field(default_factory=dict)
@@ -696,6 +710,15 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
     if not isinstance(required, bool):
         checker.add(where, "'required' must be true or false")
         required = True
+    marketing = raw.get("marketing", False)
+    if not isinstance(marketing, bool):
+        checker.add(where, "'marketing' must be true or false")
+        marketing = False
+    permission = raw.get("permission")
+    if permission is not None and (permission not in PERMISSIONS or qtype != "yes_no"):
+        checker.add(where, f"'permission' must be one of {', '.join(PERMISSIONS)} "
+                           "on a yes_no question")
+        permission = None
     options: tuple[Option, ...] = ()
     if unit is not None and unit.takes_options:
         if "options" not in raw:
@@ -735,7 +758,8 @@ def _question(checker: _Checker, raw: Any, index: int, earlier: dict[str, Questi
         return None
     return Question(key=key, type=qtype, text=text, hint=hint, required=required,
                     when=when, condition=condition, options=options,
-                    min=bounds["min"], max=bounds["max"])
+                    min=bounds["min"], max=bounds["max"], marketing=marketing,
+                    permission=permission)
 
 
 def _owner_problem(owner: Any) -> str | None:
@@ -861,6 +885,11 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
     elif not isinstance(purpose, str) or not _KEY_RE.match(purpose):
         checker.add(top, "'purpose' must be a lower-case word such as care or thank_you")
         purpose = None
+    call_purpose = data.get("call_purpose", "care")
+    if call_purpose not in CALL_PURPOSES:
+        checker.add(top, f"'call_purpose' must be one of {', '.join(CALL_PURPOSES)}, "
+                         f"got {call_purpose!r}")
+        call_purpose = "care"
     title = _check_text(checker, data, "title", top, required=False)
     description = _check_text(checker, data, "description", top, required=False)
     opening = _check_text(checker, data, "opening", "opening", required=True)
@@ -914,6 +943,7 @@ def check_script_text(text: str, source: str = "<text>") -> tuple[list[Problem],
         name=name, version=str(version).strip(), purpose=purpose, opening=opening,
         closing=closing, questions=tuple(questions.values()), rules=tuple(rules),
         consent=consent, title=title, description=description, text=text, source=source,
+        call_purpose=call_purpose,
         language=language, translations=translations,
     )
 

@@ -26,8 +26,11 @@ def log(*args):
 
 @pytest.fixture
 def people(store):
-    add_customer(store, "R1", name="Ada", where=NY, owner="Olga", tier="A")
-    add_customer(store, "R2", name="Bob", where=NY, tier="B")
+    # Both agreed to marketing: the quarterly script's referral and needs questions are
+    # asked only with a basis for marketing (issue 14).
+    add_customer(store, "R1", name="Ada", where=NY, owner="Olga", tier="A",
+                 consent_marketing="given")
+    add_customer(store, "R2", name="Bob", where=NY, tier="B", consent_marketing="given")
     return store
 
 

@@ -124,3 +124,19 @@ def test_customer_who_asks_not_to_be_called_is_never_put_back(store, now, ann):
     assert "do-not-call" in closed.close_note
     assert fu.recovery_for(store, fix.id) is None
     assert reasons_for(store, "carl", now + timedelta(days=1, hours=1), ann) is None
+
+
+def test_detractor_who_said_no_to_being_contacted_gets_no_recovery_call(store, now, ann):
+    # issue 14: "may we get back to you?" -> no. The fix is still done and recorded; the
+    # loop closes without a call.
+    make_call(store, ann, "bob", now, "quarterly", {**DETRACTOR, "contact_ok": False})
+    [fix] = fu.list_followups(store, kind="fix_problem")
+    day2 = now + timedelta(days=1)
+    closed = fu.close_followup(store, fix.id, by="olga", note="Refunded the delivery",
+                               now=day2)
+    assert closed.status == "done"
+    assert "no recovery call" in closed.close_note and "said no" in closed.close_note
+    assert fu.recovery_for(store, fix.id) is None
+    assert fu.list_followups(store, kind="recovery_call") == []
+    assert "recovery" not in (reasons_for(store, "carl", day2 + timedelta(minutes=5), ann)
+                              or [])

@@ -15,6 +15,7 @@ from calls.policy import (
     format_duration,
     load_policy,
     next_occurrence,
+    policy_from_dict,
     retry_after,
     window_state,
 )
@@ -88,8 +89,9 @@ reason_order = ["never_called", "callback", "recovery", "thank_you", "occasion",
     assert p.calling.hours[0] == ((510, 720), (780, 1140))
     assert p.calling.hours[6] == ()  # Sunday untouched: still closed
     assert p.calling.countries["US"].latest == 1230
-    assert p.calling.countries["US"].earliest == 480  # kept from the defaults
-    assert p.calling.countries["CA"] == DEFAULT_POLICY.calling.countries["CA"]
+    # The federal 08:00 limit is not a policy default any more: the US rule pack holds it.
+    assert p.calling.countries["US"].earliest is None
+    assert "CA" not in p.calling.countries
     assert p.retry.delay("no_answer") == timedelta(hours=1)
     assert p.retry.delay("busy") == timedelta(minutes=30)
     assert p.cycle.max_attempts == 3
@@ -169,21 +171,21 @@ NO_HOLIDAYS = replace(DEFAULT_POLICY, calling=replace(CallingPolicy(), skip_holi
 def test_weekday_window_in_local_time():
     # Tuesday 2026-03-10, New York is on EDT (UTC-4): 09:00-20:00 local = 13:00-24:00 UTC.
     ny = ("America/New_York",)
-    assert not window_state("US", ny, utc("2026-03-10T12:59"), NO_HOLIDAYS).open
-    w = window_state("US", ny, utc("2026-03-10T13:00"), NO_HOLIDAYS)
+    assert not window_state("US-NY", ny, utc("2026-03-10T12:59"), NO_HOLIDAYS).open
+    w = window_state("US-NY", ny, utc("2026-03-10T13:00"), NO_HOLIDAYS)
     assert w.open and w.closes_at == utc("2026-03-11T00:00")
-    closed = window_state("US", ny, utc("2026-03-11T00:00"), NO_HOLIDAYS)
+    closed = window_state("US-NY", ny, utc("2026-03-11T00:00"), NO_HOLIDAYS)
     assert not closed.open and closed.opens_at == utc("2026-03-11T13:00")
 
 
 def test_window_across_the_spring_dst_change():
     ny = ("America/New_York",)
     # Friday 2026-03-06 (EST, UTC-5): opens 14:00 UTC. Monday 2026-03-09 (EDT): 13:00 UTC.
-    assert window_state("US", ny, utc("2026-03-06T14:00"), NO_HOLIDAYS).open
-    assert not window_state("US", ny, utc("2026-03-06T13:30"), NO_HOLIDAYS).open
-    assert window_state("US", ny, utc("2026-03-09T13:00"), NO_HOLIDAYS).open
+    assert window_state("US-NY", ny, utc("2026-03-06T14:00"), NO_HOLIDAYS).open
+    assert not window_state("US-NY", ny, utc("2026-03-06T13:30"), NO_HOLIDAYS).open
+    assert window_state("US-NY", ny, utc("2026-03-09T13:00"), NO_HOLIDAYS).open
     # Saturday 10:00-17:00 EST; Sunday (the change day) closed; opens Monday 09:00 EDT.
-    sat = window_state("US", ny, utc("2026-03-07T22:30"), NO_HOLIDAYS)
+    sat = window_state("US-NY", ny, utc("2026-03-07T22:30"), NO_HOLIDAYS)
     assert not sat.open and sat.opens_at == utc("2026-03-09T13:00")
 
 
@@ -198,34 +200,38 @@ def test_window_across_the_autumn_dst_change_in_europe():
 def test_weekday_boundaries():
     ny = ("America/New_York",)
     # Saturday 2026-03-14 10:00-17:00 EDT = 14:00-21:00 UTC; Sunday closed all day.
-    assert window_state("US", ny, utc("2026-03-14T14:00"), NO_HOLIDAYS).open
-    assert not window_state("US", ny, utc("2026-03-14T21:00"), NO_HOLIDAYS).open
-    sunday = window_state("US", ny, utc("2026-03-15T16:00"), NO_HOLIDAYS)
+    assert window_state("US-NY", ny, utc("2026-03-14T14:00"), NO_HOLIDAYS).open
+    assert not window_state("US-NY", ny, utc("2026-03-14T21:00"), NO_HOLIDAYS).open
+    sunday = window_state("US-NY", ny, utc("2026-03-15T16:00"), NO_HOLIDAYS)
     assert not sunday.open and sunday.opens_at == utc("2026-03-16T13:00")
     # Friday 19:59 local is open; Friday 20:00 is not, and the next opening is Saturday 10:00.
-    assert window_state("US", ny, utc("2026-03-13T23:59"), NO_HOLIDAYS).open
-    fri = window_state("US", ny, utc("2026-03-14T00:00"), NO_HOLIDAYS)
+    assert window_state("US-NY", ny, utc("2026-03-13T23:59"), NO_HOLIDAYS).open
+    fri = window_state("US-NY", ny, utc("2026-03-14T00:00"), NO_HOLIDAYS)
     assert not fri.open and fri.opens_at == utc("2026-03-14T14:00")
 
 
 def test_number_with_several_zones_needs_all_open():
     both = ("America/Chicago", "America/New_York")
     # 13:30 UTC: 09:30 in New York but 08:30 in Chicago -> closed until Chicago opens.
-    w = window_state("US", both, utc("2026-03-10T13:30"), NO_HOLIDAYS)
+    w = window_state("US-NY", both, utc("2026-03-10T13:30"), NO_HOLIDAYS)
     assert not w.open and w.opens_at == utc("2026-03-10T14:00")
     # 00:30 UTC: 19:30 in Chicago but 20:30 in New York -> closed.
-    assert not window_state("US", both, utc("2026-03-11T00:30"), NO_HOLIDAYS).open
-    w = window_state("US", both, utc("2026-03-10T20:00"), NO_HOLIDAYS)
+    assert not window_state("US-NY", both, utc("2026-03-11T00:30"), NO_HOLIDAYS).open
+    w = window_state("US-NY", both, utc("2026-03-10T20:00"), NO_HOLIDAYS)
     assert w.open and w.closes_at == utc("2026-03-11T00:00")  # New York closes first
 
 
-def test_country_overrides_canada_and_the_us_federal_limit(tmp_path):
+def test_rule_packs_bound_canada_and_the_us_federal_limit(tmp_path):
     toronto = ("America/Toronto",)
-    # Canada: weekdays until 21:30, weekends (both days) 10:00-18:00.
-    assert window_state("CA", toronto, utc("2026-03-11T01:15"), NO_HOLIDAYS).open  # 21:15
-    assert not window_state("CA", toronto, utc("2026-03-11T01:30"), NO_HOLIDAYS).open
-    assert window_state("CA", toronto, utc("2026-03-15T21:00"), NO_HOLIDAYS).open  # Sun 17:00
-    assert not window_state("US", ("America/New_York",), utc("2026-03-15T21:00"),
+    every_hour = policy_from_dict({"calling": {"skip_holidays": False, "hours": {
+        "weekdays": "00:00-24:00", "weekend": "00:00-24:00"}}})
+    # Canada (CRTC): weekdays until 21:30, weekends (both days) 10:00-18:00.
+    assert window_state("CA", toronto, utc("2026-03-11T01:15"), every_hour).open  # 21:15
+    assert not window_state("CA", toronto, utc("2026-03-11T01:30"), every_hour).open
+    assert window_state("CA", toronto, utc("2026-03-15T21:00"), every_hour).open  # Sun 17:00
+    # The default policy's own hours are narrower: Sunday closed.
+    assert not window_state("CA", toronto, utc("2026-03-15T21:00"), NO_HOLIDAYS).open
+    assert not window_state("US-NY", ("America/New_York",), utc("2026-03-15T21:00"),
                             NO_HOLIDAYS).open
     # Widening the US hours cannot cross 08:00-21:00 local.
     f = tmp_path / "wide.toml"
@@ -233,9 +239,9 @@ def test_country_overrides_canada_and_the_us_federal_limit(tmp_path):
                  encoding="utf-8")
     wide = load_policy(f)
     ny = ("America/New_York",)
-    assert not window_state("US", ny, utc("2026-03-10T11:30"), wide).open    # 07:30
-    assert window_state("US", ny, utc("2026-03-10T12:00"), wide).open        # 08:00
-    assert not window_state("US", ny, utc("2026-03-11T01:00"), wide).open    # 21:00
+    assert not window_state("US-NY", ny, utc("2026-03-10T11:30"), wide).open    # 07:30
+    assert window_state("US-NY", ny, utc("2026-03-10T12:00"), wide).open        # 08:00
+    assert not window_state("US-NY", ny, utc("2026-03-11T01:00"), wide).open    # 21:00
     # ... while a country without a limit gets the wide hours.
     assert window_state("GB", ("Europe/London",), utc("2026-03-10T06:30"), wide).open
 
@@ -244,9 +250,9 @@ def test_public_holidays_are_closed_when_the_package_is_installed():
     pytest.importorskip("holidays")
     ny = ("America/New_York",)
     # Thanksgiving 2026 is Thursday 26 November.
-    assert not window_state("US", ny, utc("2026-11-26T16:00"), DEFAULT_POLICY).open
-    assert window_state("US", ny, utc("2026-11-26T16:00"), NO_HOLIDAYS).open
-    w = window_state("US", ny, utc("2026-11-26T16:00"), DEFAULT_POLICY)
+    assert not window_state("US-NY", ny, utc("2026-11-26T16:00"), DEFAULT_POLICY).open
+    assert window_state("US-NY", ny, utc("2026-11-26T16:00"), NO_HOLIDAYS).open
+    w = window_state("US-NY", ny, utc("2026-11-26T16:00"), DEFAULT_POLICY)
     assert w.opens_at == utc("2026-11-27T14:00")
 
 

@@ -104,6 +104,8 @@ def _random_db(store: Store, rng: random.Random, now: datetime, n: int) -> None:
             "cycle_attempts": rng.choice([None, 0, 1, 3]),
             "retry_after": (to_iso(now + timedelta(minutes=rng.randrange(-600, 600)))
                             if rng.random() < 0.2 else None),
+            "customer_type": rng.choice([None, None, "consumer", "business"]),
+            "consent_calls": rng.choice([None, None, "given", "withdrawn"]),
             "created_at": "2024-01-01T00:00:00Z",
             "updated_at": "2024-01-01T00:00:00Z",
         })
@@ -158,6 +160,12 @@ def reference_queue(store: Store, caller: str, now: datetime, policy) -> list[tu
         if row["do_not_call"] or row["number_status"] != "ok" or not row["phone"]:
             continue
         if row["phone"] in dnc:
+            continue
+        if row.get("consent_calls") == "withdrawn":
+            continue   # withdrawn consent to calls: nobody calls, anywhere
+        # German consumers (the default type) only with recorded consent (UWG § 7).
+        if (row["phone_region"] == "DE" and (row.get("customer_type") or "consumer")
+                == "consumer" and row.get("consent_calls") != "given"):
             continue
         if row["retry_after"] and row["retry_after"] > nowt:
             continue

@@ -53,3 +53,29 @@ def add_followup(store: Store, customer_id: int, kind: str, due_at: str | None,
             "status": status, "details": "", "source": "hand",
             "created_at": "2025-01-01T00:00:00Z",
         }).last_pk
+
+# Numbers whose rule packs differ (area code -> state; country packs).
+PARIS = ("+33142685300", "FR", ["Europe/Paris"])
+BERLIN = ("+493012345678", "DE", ["Europe/Berlin"])
+MUNICH = ("+498912345678", "DE", ["Europe/Berlin"])
+LOUISVILLE = ("+15025550100", "US", ["America/Kentucky/Louisville"])
+MIAMI = ("+13055550100", "US", ["America/New_York"])
+HOUSTON = ("+17135550100", "US", ["America/Chicago"])
+BIRMINGHAM_AL = ("+12055550100", "US", ["America/Chicago"])
+SYDNEY = ("+61291234567", "AU", ["Australia/Sydney"])
+
+
+def utc(text: str):
+    """An ISO time without an offset, in UTC."""
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def every_hour_policy():
+    """A policy open every hour of every day, holidays included: what is left closed is
+    closed by the law (the rule packs)."""
+    from calls.policy import policy_from_dict
+
+    return policy_from_dict({"calling": {"skip_holidays": False, "hours": {
+        "weekdays": "00:00-24:00", "weekend": "00:00-24:00"}}})

@@ -21,6 +21,12 @@ def make_db(path: Path, now: datetime = NOW) -> Path:
     """A database with the five test customers."""
     with Store.open(path) as store:
         import_customers(store, CUSTOMERS, ImportOptions(workers=1), now)
+        # Dieter Weber (Berlin) gave consent to be called: German consumers need it.
+        from calls import consent
+
+        dieter = store.scalar("SELECT id FROM customers WHERE ref = 'C004'")
+        consent.record(store, dieter, "calls", True, how="letter", actor="test", now=now,
+                       proof="signed form")
     return path
 
 

@@ -29,6 +29,12 @@ def lang_db(tmp_path):
     path = tmp_path / "lang.db"
     with Store.open(path) as store:
         import_customers(store, LANGUAGES, ImportOptions(workers=1), NOW)
+        # German consumers are called only with recorded consent (issue 14).
+        from calls import consent
+
+        for row in store.all("SELECT id FROM customers WHERE phone_region = 'DE'"):
+            consent.record(store, row["id"], "calls", True, how="letter", actor="test",
+                           now=NOW)
     return path
 
 

@@ -69,20 +69,7 @@ def coverage_bar(share: float | None, width: int = 20) -> str:
 class DashboardScreen(Screen[None]):
     """Live supervisor figures; ``r`` refreshes now, ``escape`` goes back."""
 
-    DEFAULT_CSS = """
-    DashboardScreen #dash-body { height: 1fr; }
-    DashboardScreen .dash-row { height: auto; }
-    DashboardScreen .dash-box { width: 1fr; height: auto; border: round $primary 50%;
-                                padding: 0 1; }
-    DashboardScreen .dash-title { color: $text-muted; text-style: bold; }
-    DashboardScreen #today { height: auto; max-height: 12; }
-    DashboardScreen #floor { height: auto; max-height: 14; }
-    DashboardScreen #backlog { height: auto; max-height: 8; }
-    DashboardScreen #escalated { height: auto; max-height: 10; }
-    DashboardScreen Sparkline { height: 2; margin: 0 0 1 0; }
-    DashboardScreen #updated { color: $text-muted; height: 1; padding: 0 1; }
-    DashboardScreen #dash-heading { height: 1; padding: 0 1; background: $panel; }
-    """
+    CSS_PATH = "dashboard.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("z", "pause_caller", "Pause caller", id="dashboard-pause-caller",

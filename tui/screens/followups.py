@@ -217,9 +217,7 @@ class RescheduleScreen(_Dialog):
 class CustomerFollowupsScreen(_Dialog):
     """A customer's card and every follow-up they have had."""
 
-    DEFAULT_CSS = """
-    CustomerFollowupsScreen #customer-followups { height: auto; max-height: 18; }
-    """
+    CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape,o,enter", "cancel", "Close", id="customer-followups-close")]
 
@@ -277,14 +275,7 @@ class CustomerFollowupsScreen(_Dialog):
 class FollowupsScreen(Screen):
     """The caller's own follow-ups, due first; t switches to the team's."""
 
-    DEFAULT_CSS = """
-    FollowupsScreen #fu-status { height: auto; padding: 0 1; color: $text-muted; }
-    FollowupsScreen #fu-filter { display: none; height: 3; }
-    FollowupsScreen #fu-filter.shown { display: block; }
-    FollowupsScreen #fu-table { height: 1fr; }
-    FollowupsScreen #fu-details { height: auto; max-height: 4; padding: 0 1;
-                                  background: $panel; }
-    """
+    CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("d", "done", "Done", tooltip="Mark the highlighted follow-up done", id="followups-done"),

@@ -24,15 +24,8 @@ from calls.accounts import Account, Actor, login
 class _PasswordScreen(Screen[Actor]):
     """A centred form that checks a password and returns the account's actor."""
 
-    DEFAULT_CSS = """
-    _PasswordScreen { align: center middle; background: $background; }
-    _PasswordScreen #login-box { width: 60; max-width: 100%; height: auto;
-                                 border: round $primary; padding: 1 2; }
-    _PasswordScreen #login-title { text-style: bold; margin-bottom: 1; }
-    _PasswordScreen #login-note { color: $text-muted; margin-top: 1; }
-    _PasswordScreen #login-error { color: $error; height: auto; }
-    _PasswordScreen Input { margin-bottom: 1; }
-    """
+    CSS_PATH = "login.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = []
     unlock = False
 

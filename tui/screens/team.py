@@ -17,14 +17,7 @@ from tui.widgets.shift_bar import ShiftBar
 
 
 class _TeamDialog(ModalScreen):
-    DEFAULT_CSS = """
-    _TeamDialog { align: center middle; }
-    _TeamDialog > Vertical { width: 56; max-width: 100%; height: auto; padding: 1 2;
-                             border: round $primary; background: $surface; }
-    _TeamDialog .dialog-title { text-style: bold; margin-bottom: 1; }
-    _TeamDialog .dialog-note { color: $text-muted; margin-top: 1; }
-    _TeamDialog OptionList { height: auto; max-height: 10; }
-    """
+    CSS_PATH = "team.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel",
                                                      id="team-dialog-cancel")]
 
@@ -78,15 +71,8 @@ class PauseScreen(_TeamDialog):
 class PausedScreen(Screen[None]):
     """The seat is paused: no customer is offered; shows the reason and how long."""
 
-    DEFAULT_CSS = """
-    PausedScreen { align: center middle; }
-    PausedScreen #paused-box { width: 50; max-width: 100%; height: auto; padding: 1 2;
-                               border: round $warning; }
-    PausedScreen #paused-title { text-style: bold; }
-    PausedScreen #paused-time { margin: 1 0; }
-    PausedScreen #paused-note { color: $text-muted; }
-    PausedScreen ShiftBar { dock: top; }
-    """
+    CSS_PATH = "team.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "resume", "Back to work", tooltip="End the pause: ready for calls",
                 id="paused-resume"),

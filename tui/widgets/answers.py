@@ -235,10 +235,6 @@ class KeyAnswer(Widget, can_focus=True):
     One pad stays mounted for the whole call and is re-configured for each question.
     """
 
-    DEFAULT_CSS = """
-    KeyAnswer { height: auto; padding: 0 1; }
-    KeyAnswer:focus { background: $boost; }
-    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -335,7 +331,6 @@ class TextAnswer(Input):
 class AnswerError(Static):
     """The engine's reason for refusing an answer, under the answer widget."""
 
-    DEFAULT_CSS = "AnswerError { color: $error; height: auto; padding: 0 1; }"
 
     def show(self, message: str | None) -> None:
         """Show ``message`` (None hides it)."""

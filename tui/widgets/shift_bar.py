@@ -39,9 +39,6 @@ def seat_text(app, now: datetime) -> str:
 class ShiftBar(Static):
     """One line at the top of every shift screen; refreshes itself every few seconds."""
 
-    DEFAULT_CSS = """
-    ShiftBar { height: 1; background: $primary-background; color: $text; padding: 0 1; }
-    """
 
     def on_mount(self) -> None:
         self.update_bar()
