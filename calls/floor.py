@@ -82,33 +82,46 @@ def follow_calls(store: Store, caller: str, *, now: datetime) -> SeatState | Non
     from the call's start, talking from its connection, wrap-up once an outcome is
     picked, ready from its end. The times are the call's own (wrap-up: when first seen),
     so the log is exact however often this runs; states a short call went through
-    between two runs are logged too. A paused seat is left alone."""
+    between two runs are logged too. A paused seat is left alone. Only reads unless the
+    seat has to move (it runs after every database step of a seat)."""
+    current, steps = _follow_plan(store, caller, now)
+    if not steps:
+        return current
     with store.write():
-        current = current_state(store, caller)
-        if current is None or current.state == "paused":
-            return current
-        call = q.seat_call(store, caller, to_iso(current.since))
-        if call is None:
-            return current
-        steps = [("dialling", call["started_at"])]
-        if call["connected_at"]:
-            steps.append(("talking", call["connected_at"]))
-        if call["chosen_outcome"] or call["ended_at"]:
-            steps.append(("wrapup", call["ended_at"] or to_iso(now)))
-        if call["ended_at"]:
-            steps.append(("ready", call["ended_at"]))
-        logged = q.logged_states_of_call(store, caller, call["id"])
+        current, steps = _follow_plan(store, caller, now)  # again, under the write lock
         state = current
-        for name, at in steps:
-            moment = from_iso(at)
-            if name in logged or (name == "ready" and state.state == "ready"
-                                  and state.since >= moment):
-                continue
-            on_call = name != "ready"
+        for name, moment, customer_id, call_id in steps:
             state = set_state(store, caller, name, now=max(moment, state.since),
-                              customer_id=call["customer_id"] if on_call else None,
-                              call_id=call["id"] if on_call else None)
+                              customer_id=customer_id, call_id=call_id)
         return state
+
+
+def _follow_plan(store: Store, caller: str, now: datetime):
+    """The seat's state now and the (state, at, customer, call) steps it is behind."""
+    current = current_state(store, caller)
+    if current is None or current.state == "paused":
+        return current, []
+    call = q.seat_call(store, caller, to_iso(current.since))
+    if call is None:
+        return current, []
+    wanted = [("dialling", call["started_at"])]
+    if call["connected_at"]:
+        wanted.append(("talking", call["connected_at"]))
+    if call["chosen_outcome"] or call["ended_at"]:
+        wanted.append(("wrapup", call["ended_at"] or to_iso(now)))
+    if call["ended_at"]:
+        wanted.append(("ready", call["ended_at"]))
+    logged = q.logged_states_of_call(store, caller, call["id"])
+    steps = []
+    for name, at in wanted:
+        moment = from_iso(at)
+        if name in logged or (name == "ready" and current.state == "ready"
+                              and current.since >= moment):
+            continue
+        on_call = name != "ready"
+        steps.append((name, moment, call["customer_id"] if on_call else None,
+                      call["id"] if on_call else None))
+    return current, steps
 
 
 def sign_off(store: Store, caller: str, *, now: datetime) -> None:

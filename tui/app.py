@@ -144,6 +144,7 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
                 return None
             if on_done is not None:
                 self._deliver(on_done, result)
+            self.look_after_db(fn)  # the seat's floor state follows the call (tui/seat.py)
             return result
 
         return self.run_worker(

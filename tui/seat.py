@@ -85,6 +85,19 @@ class SeatMixin:
         if self.signed_in:
             self.db(floor.follow_calls, self.caller, now=self.now(), on_done=self.seat_looked)  # type: ignore[attr-defined]
 
+    def look_after_db(self, fn: Callable[..., object]) -> None:
+        """After a database step of this seat (on its worker thread): move the seat along
+        the call that step may have started, connected or ended, at once (a read unless
+        the state changes)."""
+        if self.actor is None or getattr(fn, "__module__", "") == floor.__name__:
+            return
+        try:
+            state = self.service.submit(floor.follow_calls, self.caller,  # type: ignore[attr-defined]
+                                        now=self.now()).result()
+        except Exception:  # noqa: BLE001 - the next tick looks again
+            return
+        self._deliver(self.seat_looked, state)  # type: ignore[attr-defined]
+
     def seat_looked(self, state: floor.SeatState | None) -> None:
         """The seat's state as the database has it now."""
         from tui.screens.team import PausedScreen
@@ -170,11 +183,10 @@ class SeatMixin:
         elif new.state not in floor.CALL_STATES or not same_call:
             self.call_started_at = None
         self.seat_state = new
-        # Show it now, not at the shift bar's next one-second tick.
         from tui.widgets.shift_bar import ShiftBar
 
-        for bar in self.query(ShiftBar):  # type: ignore[attr-defined]
-            bar.update_bar()
+        for bar in self.screen.query(ShiftBar):  # type: ignore[attr-defined]
+            bar.update_bar()  # now, not at its next second
 
     def pause_allowed(self) -> bool:
         """Pausing is for between calls: the queue, the welcome and follow-ups screens."""
