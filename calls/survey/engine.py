@@ -381,6 +381,10 @@ class SurveySession:
         self.question(key)
         path = self._path_keys()
         if key not in path:
+            if self.question(key).marketing and not self.marketing_allowed:
+                raise AnswerError(f"{self._named(key)} is a marketing question: not asked "
+                                  "without a basis for marketing (no consent, or withdrawn)",
+                                  key)
             raise AnswerError(f"{self._named(key)} is not asked on this call (its condition "
                               "does not hold)", key)
         frontier = self._frontier(path)
