@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -1015,30 +1014,111 @@ def held_claims(store: Store, caller: str, now: datetime) -> list[int]:
 # -- when does the queue fill again ------------------------------------------------------
 
 
-def next_opening(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
-                 *, horizon: timedelta = timedelta(days=7), tries: int = 40) -> datetime | None:
-    """The next moment after ``now`` at which the caller's queue will not be empty.
+@dataclass(frozen=True)
+class Opening:
+    """When the caller's empty queue offers somebody again, who, and what holds them now."""
 
-    Looks at the moments something changes (a calling window opens, a retry delay or a
-    personal callback's grace ends, a callback falls due) and returns the first at which
-    :func:`build_queue` offers somebody; None if nobody within ``horizon``.
+    at: datetime
+    customer: Customer
+    why: str        # what holds them now ("4 calls within 30 days; by law: FR.attempts ...")
+    rule: str       # the rule (or the code) of that hold, "" when nothing holds them
+
+    def line(self, now: datetime) -> str:
+        """"2026-05-09 10:00 UTC (in 59d): Luc Martin, held by FR.refusal" for messages."""
+        who = self.customer.name or self.customer.ref
+        held = f", held by {self.rule}" if self.rule else f": {self.why}"
+        return (f"{self.at:%Y-%m-%d %H:%M} UTC (in {format_duration(self.at - now)}): "
+                f"{who}{held}")
+
+
+def _hold_periods(policy: Policy) -> set[timedelta]:
+    """Every period after which a call stops holding a customer: the caps' and quiet
+    periods of the policy and of every rule pack."""
+    c = policy.contact
+    out = {timedelta(days=d) for d in (c.attempts_days, c.contacts_days, c.refusal_quiet_days)
+           if d}
+    out |= {p for pack in lawrules.packs().values() for r in pack.rules
+            for p in (r.period, r.quiet) if p}
+    return out
+
+
+def opening_horizon(policy: Policy = DEFAULT_POLICY,
+                    horizon: timedelta = timedelta(days=7)) -> timedelta:
+    """How far :func:`next_opening_why` looks: ``horizon``, or past the longest cap or quiet
+    period when that is longer (France: 60 days after a refusal)."""
+    return max(horizon, lawful.horizon(policy) + timedelta(days=1))
+
+
+def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                     *, horizon: timedelta = timedelta(days=7), tries: int = 60
+                     ) -> Opening | None:
+    """The next moment after ``now`` at which the caller's queue will not be empty, the
+    customer it offers then and what holds them now; None if nobody within ``horizon`` (or
+    within the longest cap or quiet period, when that is longer).
+
+    Looks at the moments something changes: a calling window opens, a retry delay or a
+    personal callback's grace ends, a callback falls due, a care call falls due, a contact
+    cap or a quiet period after a refusal ends (a call leaves the period that counted it).
+    A cap that ends while the customer's window is shut opens with the window.
     """
-    moments: set[datetime] = set()
-    for key in q.zone_keys(store):
-        region, zones = _split_key(key)
-        ws = window_state(region, zones, now, policy)
-        if not ws.open and ws.opens_at is not None:
-            moments.add(ws.opens_at)
-        elif ws.open and ws.closes_at is not None:
-            # A zone open now may reopen tomorrow: its next opening is a moment too.
-            later = window_state(region, zones, ws.closes_at, policy)
-            if later.opens_at is not None:
-                moments.add(later.opens_at)
+    end = now + opening_horizon(policy, horizon)
+    keys = [_split_key(k) for k in q.zone_keys(store)]
+
+    def openings_after(t: datetime) -> set[datetime]:
+        found = set()
+        for region, zones in keys:
+            ws = window_state(region, zones, t, policy)
+            if not ws.open and ws.opens_at is not None:
+                found.add(ws.opens_at)
+            elif ws.open and ws.closes_at is not None:
+                # A zone open now may reopen tomorrow: its next opening is a moment too.
+                later = window_state(region, zones, ws.closes_at, policy)
+                if later.opens_at is not None:
+                    found.add(later.opens_at)
+        return found
+
+    moments: set[datetime] = openings_after(now)
     for text in q.upcoming_moments(store, to_iso(now), caller,
                                    policy.callbacks.personal_grace_minutes):
         moments.add(from_iso(text))
-    end = now + horizon
-    for t in itertools.islice(sorted(m for m in moments if now < m <= end), tries):
-        if build_queue(store, caller, t, policy, limit=1):
-            return t
+    for tier in q.tier_values(store):
+        due = q.first_care_due(store, tier, to_iso(now - policy.interval(tier)))
+        if due:
+            moments.add(from_iso(due) + policy.interval(tier))
+    ends: set[datetime] = set()
+    for period in _hold_periods(policy):
+        for text in q.calls_started_between(store, to_iso(now - period), to_iso(end - period)):
+            ends.add(from_iso(text) + period)
+    moments |= ends
+    todo = sorted(m for m in moments if now < m <= end)
+    tried: set[datetime] = set()
+    while todo and len(tried) < tries:
+        t = todo.pop(0)
+        if t in tried:
+            continue
+        tried.add(t)
+        found = build_queue(store, caller, t, policy, limit=1)
+        if found:
+            return _opening(store, found[0], caller, t, now, policy)
+        if t in ends:
+            # Free of the cap at t, but perhaps outside their window: it opens later.
+            todo = sorted({*todo, *(m for m in openings_after(t) if m <= end)} - tried)
     return None
+
+
+def _opening(store: Store, entry: QueueEntry, caller: str, at: datetime, now: datetime,
+             policy: Policy) -> Opening:
+    _row, _fus, blockers, _reasons = _status(store, entry.customer.id, caller, now, policy)
+    held = [b for b in blockers if b.code not in _NOT_HELD] or blockers
+    if not held:
+        return Opening(at, entry.customer, "their care call falls due", "")
+    # What holds them longest is what they wait for.
+    last = max(held, key=lambda b: b.until or at)
+    return Opening(at, entry.customer, last.text, last.label)
+
+
+def next_opening(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                 *, horizon: timedelta = timedelta(days=7), tries: int = 60) -> datetime | None:
+    """When the caller's empty queue offers somebody again (see :func:`next_opening_why`)."""
+    found = next_opening_why(store, caller, now, policy, horizon=horizon, tries=tries)
+    return found.at if found is not None else None

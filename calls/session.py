@@ -216,7 +216,9 @@ class CallSession:
     tried: list[str] = field(default_factory=list)   # numbers tried before in this attempt
     calls_withdrawn: bool = False              # the customer withdrew consent in this call
     withdrawn: set[str] = field(default_factory=set)   # consents withdrawn in this call
+    granted: set[str] = field(default_factory=set)     # consents given in this call
     recording: bool | None = None             # the answer to the recording notice (None: none)
+    recording_law: Any = None                 # the rule that needs that answer first (or None)
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -241,6 +243,7 @@ class CallSession:
             reasons=tuple(reasons), history=history,
             followups=tuple(list_followups(store, customer_id=customer.id)),
             numbers=tuple(numbers_for(store, customer)),
+            recording_law=lawful_session.customer_recording_rule(store, customer.id, policy),
         )
 
     @classmethod
@@ -308,10 +311,9 @@ class CallSession:
         for row in consents_of_call(store, call.id):   # oldest first: the last one counts
             if row["what"] == "recording":
                 session.recording = row["state"] == "given"
-            if row["state"] == "withdrawn":
-                session.withdrawn.add(row["what"])
-            else:
-                session.withdrawn.discard(row["what"])
+            given = row["state"] == "given"
+            (session.granted if given else session.withdrawn).add(row["what"])
+            (session.withdrawn if given else session.granted).discard(row["what"])
         session.calls_withdrawn = "calls" in session.withdrawn
         if call.chosen_outcome is not None:
             session.chosen = ChosenOutcome(call.chosen_outcome, call.callback_at,
@@ -539,9 +541,19 @@ class CallSession:
     # -- what the customer says about consent (issue 14) --------------------------------
 
     @property
-    def needs_recording_answer(self) -> bool:
-        """The script has a recording notice and the customer has not answered it yet."""
-        return bool(self.script.consent) and self.recording is None
+    def recording_notice(self) -> str | None:
+        """The recording notice to read after the opening (in the customer's language), or
+        None: the script has none, or calls are not recorded (``lawful.recording = "off"``)."""
+        if self.policy.lawful.recording == "off":
+            return None
+        return self.survey.consent_text()
+
+    @property
+    def recording_answer_needed(self) -> bool:
+        """The customer must answer the recording notice before the first question (a rule
+        pack needs all-party consent to recording, or the policy says always) and has not."""
+        return (self.recording is None and self.recording_law is not None
+                and self.recording_notice is not None)
 
     def record_consent(self, store: Store, what: str, given: bool, now: datetime,
                        proof: str | None = None) -> ConsentTaken:
@@ -568,13 +580,16 @@ class CallSession:
             self.calls_withdrawn = not given
         if what == "recording":
             self.recording = given
-        if given:
-            self.withdrawn.discard(what)
-        else:
-            self.withdrawn.add(what)
+        (self.granted if given else self.withdrawn).add(what)
+        (self.withdrawn if given else self.granted).discard(what)
         gone = {fid for fid, _kind in change.cancelled}
         self.followups = tuple(f for f in self.followups if f.id not in gone)
         return ConsentTaken(what, given, dropped, change.cancelled)
+
+    def answer_recording(self, ok: bool) -> None:
+        """The customer answered the recording notice (pure: the questions may start at
+        once); write it with :meth:`record_recording`."""
+        self.recording = ok
 
     def record_recording(self, store: Store, ok: bool, now: datetime) -> ConsentTaken:
         """The customer's answer to the recording notice: stored on the call (exported

@@ -130,7 +130,7 @@ async def through_the_app(path: Path, now, calls: int) -> dict[str, float]:
             await until(lambda: drawn)
             take.append(drawn[-1] - t0)
             for _ in range(calls):
-                await pilot.press("c", "enter")
+                await pilot.press("c", "y", "enter")
                 count = len(saved)
                 t0 = time.perf_counter()
                 await pilot.press("9")

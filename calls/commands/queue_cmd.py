@@ -14,10 +14,10 @@ from calls.commands import common
 from calls.commands.common import (
     CallerOption,
     DbOption,
-    caller_for,
-    cli_actor,
     JsonOption,
     PolicyOption,
+    caller_for,
+    cli_actor,
     console,
     escape,
     fail,
@@ -26,7 +26,6 @@ from calls.commands.common import (
     require,
     user_errors,
 )
-from calls.policy import format_duration
 
 AtOption = Annotated[
     str | None,
@@ -48,10 +47,14 @@ def parse_moment(text: str | None) -> datetime:
     return common.parse_at(text)
 
 
-def _opening_line(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "nobody becomes callable in the next 7 days"
-    return f"next ones open at {when:%Y-%m-%d %H:%M} UTC (in {format_duration(when - now)})"
+def _opening_line(store, caller: str, now: datetime, policy) -> str:
+    """"next ones open at ... : who, held by what" (or nobody within the horizon)."""
+    from calls.queue import next_opening_why, opening_horizon
+
+    found = next_opening_why(store, caller, now, policy)
+    if found is None:
+        return f"nobody becomes callable in the next {opening_horizon(policy).days} days"
+    return f"next ones open at {found.line(now)}"
 
 
 def _print_entries(entries, caller: str, now: datetime) -> None:
@@ -149,7 +152,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Print the caller's call queue: who to call next and why."""
-        from calls.queue import build_queue, explain, next_opening
+        from calls.queue import build_queue, explain
 
         policy = load_policy_option(policy_file)
         now = parse_moment(at)
@@ -190,7 +193,7 @@ def register(app: typer.Typer) -> None:
             if not entries:
                 console.print(
                     f"Nobody to call for {who} at {now:%Y-%m-%d %H:%M} UTC; "
-                    f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                    f"{_opening_line(store, who, now, policy)}.",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,
@@ -207,7 +210,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Claim the top customer of the caller's queue and print them."""
-        from calls.queue import claim_next, next_opening
+        from calls.queue import claim_next
 
         policy = load_policy_option(policy_file)
         now = parse_moment(at)
@@ -221,7 +224,7 @@ def register(app: typer.Typer) -> None:
                     return
                 console.print(
                     f"Nobody to call for {who}; "
-                    f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                    f"{_opening_line(store, who, now, policy)}.",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,

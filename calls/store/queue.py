@@ -396,6 +396,24 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
     return [t for t in out if t]
 
 
+def first_care_due(store: Store, tier: str | None, after: str) -> str | None:
+    """The earliest ``cycle_ended_at`` after ``after`` among customers of ``tier`` (the next
+    care call of that tier to fall due is one interval later)."""
+    if tier is None:
+        return store.scalar("SELECT min(cycle_ended_at) FROM customers WHERE tier IS NULL "
+                            "AND cycle_ended_at > ?", (after,))
+    return store.scalar("SELECT min(cycle_ended_at) FROM customers WHERE tier = ? "
+                        "AND cycle_ended_at > ?", (tier, after))
+
+
+def calls_started_between(store: Store, after: str, until: str, limit: int = 200) -> list[str]:
+    """The distinct start times of calls after ``after`` up to ``until``, earliest first
+    (when each leaves a cap's period, the customer it counted for may be free)."""
+    return [r["t"] for r in store.all(
+        "SELECT DISTINCT started_at AS t FROM calls WHERE started_at > ? AND started_at <= ? "
+        "ORDER BY started_at LIMIT ?", (after, until, limit))]
+
+
 def recent_calls(store: Store, ids: list[int], since: str) -> dict[int, list[dict]]:
     """Calls started at or after ``since`` per customer (``started_at``, ``outcome``)."""
     out: dict[int, list[dict]] = {}

@@ -186,8 +186,9 @@ QUARTERLY_PROMOTER = ["--answer", "nps=10", "--answer", "contact_ok=y",
 
 
 def test_recording_answer_and_withdrawn_consent_are_recorded_at_once(people):
+    from datetime import UTC, datetime
+
     from calls.followups import add_followup
-    from datetime import datetime, UTC
 
     cid = customer(people, "R1")["id"]
     earlier = add_followup(people, kind="callback", customer_id=cid, owner=None,

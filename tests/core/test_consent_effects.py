@@ -5,12 +5,12 @@ problem closes without a recovery call (issue 14)."""
 from __future__ import annotations
 
 import pytest
-from tests.support.queue import NY, add_customer, add_followup, utc
 
 from calls import audit, consent
 from calls.errors import UserError
 from calls.followups import add_followup as open_followup
 from calls.followups import close_followup
+from tests.support.queue import NY, add_customer, add_followup, utc
 
 NOW = utc("2026-03-10T15:00")
 
