@@ -86,35 +86,33 @@ def _print_entries(entries, caller: str, now: datetime) -> None:
 
 
 def _print_held(store, caller: str, now: datetime, policy, limit: int, as_json: bool) -> None:
-    """``queue --held``: who is held back now, why, when they open; counts per rule."""
+    """``queue --held``: how many are held back now and by which rule; the first ``limit``
+    of them with why and when they open."""
     from rich.table import Table
 
-    from calls.queue import held_back, held_counts
+    from calls.queue import held_report
 
-    rows = held_back(store, caller, now, policy)
-    counts = held_counts(rows)
+    report = held_report(store, caller, now, policy, limit=limit)
     if as_json:
-        print(json.dumps({"at": f"{now:%Y-%m-%dT%H:%M:%SZ}", "held": len(rows),
-                          "by_rule": counts, "customers": [h.to_dict() for h in rows]},
-                         indent=2, ensure_ascii=False))
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
-    if not rows:
+    if not report.total:
         console.print(f"Nobody is held back at {now:%Y-%m-%d %H:%M} UTC.")
         return
-    summary = Table(title=escape(f"{len(rows)} held back at {now:%Y-%m-%d %H:%M} UTC, by "
+    summary = Table(title=escape(f"{report.total} held back at {now:%Y-%m-%d %H:%M} UTC, by "
                                  "rule"), title_justify="left")
     summary.add_column("rule", overflow="fold")
     summary.add_column("customers", justify="right")
-    for label, n in counts.items():
+    for label, n in report.by_rule.items():
         summary.add_row(escape(label), str(n))
     console.print(summary)
-    table = Table(title=escape(f"First {min(limit, len(rows))} of {len(rows)}"),
+    table = Table(title=escape(f"First {len(report.customers)} of {report.total} (--limit)"),
                   title_justify="left")
     table.add_column("ref", no_wrap=True)
     table.add_column("name", ratio=1)
     table.add_column("held by", ratio=3)
     table.add_column("opens (UTC)", no_wrap=True)
-    for h in rows[:limit]:
+    for h in report.customers:
         table.add_row(escape(h.customer.ref), escape(h.customer.name),
                       escape("\n".join(b.text for b in h.blockers)),
                       f"{h.opens_at:%a %d %b %H:%M}" if h.opens_at else "not by waiting")
@@ -144,7 +142,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--held",
                 help="List who has a reason to be called but is held back now, by which "
-                "rule (hours, holidays, consent, caps, quiet periods), with counts per rule.",
+                "rule (hours, holidays, consent, caps, quiet periods), with counts per rule; "
+                "the first --limit of them.",
             ),
         ] = False,
         as_json: JsonOption = False,
