@@ -213,8 +213,13 @@ def _close_leftovers(db: str, now) -> None:
 
 
 async def _settle(app, pilot) -> None:
+    from textual.worker import WorkerCancelled
+
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one
+            pass
         await pilot.pause(0.02)
 
 

@@ -73,7 +73,7 @@ class ShiftStats:
 class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
     """A caller's shift: queue, call, script, wrap-up, next."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str]] = ["app.tcss", "widgets/key_bar.tcss"]
     TITLE = "carecall"
     COMMANDS = App.COMMANDS | {ShiftCommands}
     ENABLE_COMMAND_PALETTE = True

@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from calls.clock import UTC, from_iso, now_utc
 from calls.deadlines import DEADLINE_LABEL, Escalation
@@ -29,6 +29,7 @@ from calls.policy import DEFAULT_POLICY
 from calls.reports import Dashboard, build_dashboard
 from tui.commands import ShiftCommands
 from tui.widgets.escalations import check_escalations, describe, waited_text
+from tui.widgets.key_bar import KeyBar
 
 REFRESH_SECONDS = 30.0
 
@@ -149,7 +150,7 @@ class DashboardScreen(Screen[None]):
                 yield Label("Escalated: past their deadline", classes="dash-title")
                 yield DataTable(id="escalated", cursor_type="row", zebra_stripes=True)
         yield Static("", id="updated")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#floor", DataTable).add_columns(
@@ -385,6 +386,7 @@ class DashboardApp(App[None]):
     """The dashboard on its own (``carecall dashboard``), for a supervisor's terminal."""
 
     TITLE = "carecall"
+    CSS_PATH = "../widgets/key_bar.tcss"
     # The shift app's palette provider: every key of the screen, searchable by name.
     COMMANDS = App.COMMANDS | {ShiftCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
