@@ -6,9 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
-
 from calls.policy import DEFAULT_POLICY
 from calls.store import Store
 from tests.support.tui import NOW, make_db, press, settle
@@ -19,6 +16,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.wrapup import WrapUpScreen
 from tui.widgets.consent import ConsentScreen
+from tui.widgets.key_bar import KeyBar
 
 
 @pytest.fixture
@@ -36,9 +34,8 @@ def _all(db, sql, params=()):
 
 
 def _footer(app) -> list[str]:
-    """The descriptions the Footer shows now."""
-    footer = app.screen.query_one(Footer)
-    return [key.description for key in footer.query(FooterKey)]
+    """The descriptions the key bar (the screen's footer) shows now."""
+    return [item.description for item in app.screen.query_one(KeyBar).items]
 
 
 def _script(call: CallScreen) -> str:
