@@ -169,7 +169,11 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
     def show_error(self, exc: BaseException) -> None:
         """One clear notification for a failed database call."""
         from calls.accounts import Refused
+        from calls.floor import SeatPaused
 
+        if isinstance(exc, SeatPaused):  # paused from the dashboard a moment ago
+            self.seat_looked(exc.state)
+            return
         if isinstance(exc, Refused):  # a refusal is a notice, not an error
             self.notify(str(exc).removeprefix("refused: "), title="Not for your role",
                         severity="warning", timeout=6)

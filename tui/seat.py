@@ -16,9 +16,11 @@ from textual import events
 
 from calls import floor
 from calls.accounts import Actor, can, logout, record_login
+from calls.audit import note_policy
 
-# How often the seat looks at itself: the idle lock, the state of the call in progress,
-# a pause a supervisor set. State times come from the call record, not from this tick.
+# How often the seat looks at itself: the idle lock, and a pause a supervisor set (from
+# another seat). The call session moves the seat's state itself, in each step's
+# transaction; this tick only reads it.
 SEAT_TICK_SECONDS = 2.0
 
 
@@ -78,50 +80,71 @@ class SeatMixin:
         self.set_interval(SEAT_TICK_SECONDS, self.seat_tick)  # type: ignore[attr-defined]
 
     def seat_tick(self) -> None:
-        """Every few seconds: lock an idle seat; move the seat's state along the call the
-        call session is working (dialling, talking, wrap-up, ready); notice a pause a
-        supervisor set."""
+        """Every few seconds: lock an idle seat; notice a pause a supervisor set (a read)."""
         self.lock_if_idle()
         if self.signed_in:
-            self.db(floor.follow_calls, self.caller, now=self.now(), on_done=self.seat_looked)  # type: ignore[attr-defined]
+            self.db(floor.seat_now, self.caller, on_done=self.seat_looked)  # type: ignore[attr-defined]
 
     def look_after_db(self, fn: Callable[..., object]) -> None:
-        """After a database step of this seat (on its worker thread): move the seat along
-        the call that step may have started, connected or ended, at once (a read unless
-        the state changes)."""
+        """After a database step of this seat (on its worker thread): show the state the
+        step left the seat in (the call session moves it in the step's transaction)."""
         if self.actor is None or getattr(fn, "__module__", "") == floor.__name__:
             return
         try:
-            state = self.service.submit(floor.follow_calls, self.caller,  # type: ignore[attr-defined]
-                                        now=self.now()).result()
+            state = self.service.submit(floor.seat_now, self.caller).result()  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the next tick looks again
             return
         self._deliver(self.seat_looked, state)  # type: ignore[attr-defined]
 
     def seat_looked(self, state: floor.SeatState | None) -> None:
-        """The seat's state as the database has it now."""
-        from tui.screens.team import PausedScreen
-
+        """The seat's state as the database has it now: shown in the shift bar; a pause a
+        supervisor asked for is announced, and takes the seat off the queue between calls."""
         if state is None:
             return
-        if state.state != "paused" or (self.seat_state is not None
-                                       and self.seat_state.state == "paused"):
-            if state != self.seat_state:
-                self.seat_state_changed(state)
-            return
+        old = self.seat_state
+        if state != old:
+            self.seat_state_changed(state)
+        if state.pause_after and (old is None or old.pause_after != state.pause_after):
+            self.notify(f"Your supervisor asked for a pause ({state.pause_after}): it starts "  # type: ignore[attr-defined]
+                        "when this call's wrap-up is done.", title="Pause after this call",
+                        timeout=10)
+        if state.state == "paused" and (old is None or old.state != "paused"):
+            self.show_pause()
+
+    def show_pause(self) -> bool:
+        """True when the seat is paused (no customer may be offered); between calls the
+        paused screen is shown (once), saying who paused it when it was a supervisor."""
+        from tui.screens.team import PausedScreen
+
+        state = self.seat_state
+        if state is None or state.state != "paused":
+            return False
+        if any(isinstance(s, PausedScreen) for s in self.screen_stack):  # type: ignore[attr-defined]
+            return True
         if not self.pause_allowed():
-            return
-        # A supervisor paused this seat from the dashboard: stop offering customers.
-        self.seat_state_changed(state)
-        self.notify(f"Your supervisor paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
-        self.push_screen(PausedScreen(state.reason or ""),  # type: ignore[attr-defined]
-                         lambda _: self.set_seat_state("ready"))
+            return True   # shown when the caller is back between calls
+        by = state.set_by if state.set_by and state.set_by != self.caller else None
+        if by:
+            self.notify(f"{by} paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
+        self.push_screen(PausedScreen(state.reason or "", by=by),  # type: ignore[attr-defined]
+                         lambda _: self.set_seat_state("ready", on_done=self._resumed))
+        return True
+
+    def _resumed(self, _state: floor.SeatState) -> None:
+        """Back to work from the paused screen: the queue offers customers again."""
+        from tui.screens.queue import QueueScreen
+
+        if isinstance(self.screen, QueueScreen):  # type: ignore[attr-defined]
+            self.screen.action_refresh()  # type: ignore[attr-defined]
 
     def _take(self, actor: Actor) -> None:
         self.actor = actor
         self.caller = actor.name
         self._last_input = self.now()
-        self.set_seat_state("ready")
+        # Ready (and a seat that closed without signing out ends now).
+        self.db(floor.sign_on, self.caller, now=self.now(), on_done=self.seat_state_changed)  # type: ignore[attr-defined]
+        # The policy this seat's calls are made under, in the trail when it changed.
+        self.db(note_policy, self.policy, actor.name, now=self.now())  # type: ignore[attr-defined]
         trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
         self.sub_title = f"{actor.label}{trial}"  # type: ignore[attr-defined]
         if actor.solo:
@@ -198,26 +221,25 @@ class SeatMixin:
                 and isinstance(self.screen, (QueueScreen, WelcomeScreen, FollowupsScreen)))  # type: ignore[attr-defined]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from tui.screens.login import LockScreen, LoginScreen
+
         if action == "pause":
             return self.pause_allowed()
+        if action == "end_shift" and isinstance(self.screen, (LoginScreen, LockScreen)):  # type: ignore[attr-defined]
+            return False   # their own ctrl+q says what it does there (quit, sign out)
         return super().check_action(action, parameters)  # type: ignore[misc]
 
     def action_pause(self) -> None:
         """``p``: pick a reason; the seat shows how long it has been paused until resumed."""
-        from tui.screens.team import PausedScreen, PauseScreen
+        from tui.screens.team import PauseScreen
 
         if not self.pause_allowed():
             return
 
-        def resumed(_: None) -> None:
-            self.set_seat_state("ready")
-
         def chosen(reason: str | None) -> None:
             if reason is None:
                 return
-            self.set_seat_state(
-                "paused", reason=reason,
-                on_done=lambda _: self.push_screen(PausedScreen(reason), resumed))  # type: ignore[attr-defined]
+            self.set_seat_state("paused", reason=reason, on_done=lambda _: self.show_pause())
 
         self.push_screen(PauseScreen(self.policy.floor.pause_reasons), chosen)  # type: ignore[attr-defined]
 

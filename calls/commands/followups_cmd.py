@@ -572,8 +572,9 @@ def followups_contacted(
     now = _now(at)
     store = common.open_store(db)
     me = common.caller_for(store, caller)
+    actor = common.cli_actor(store)
     with common.user_errors():
-        f = fu.record_contact(store, followup_id, by=me, note=note, now=now)
+        f = fu.record_contact(store, followup_id, by=me, note=note, now=now, actor=actor)
     if json_out:
         typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
         return

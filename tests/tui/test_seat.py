@@ -158,3 +158,44 @@ async def test_the_trial_says_so(tmp_path):
         app.lock_if_idle()
         assert not app.locked  # nobody to unlock it: the trial never locks
     assert trail(path, action="login") == [] and trail(path, action="logout") == []
+
+
+def ctrl_q_says(app) -> str | None:
+    """What the footer shows for ctrl+q on the screen now (None: not shown)."""
+    from textual.widgets import Footer
+
+    footer = app.screen.query_one(Footer)
+    shown = [b for b in app.active_bindings.values()
+             if b.binding.show and b.enabled and "ctrl+q" in b.binding.key.split(",")]
+    assert footer is not None
+    return shown[0].binding.description if len(shown) == 1 else None
+
+
+async def test_ctrl_q_says_what_it_does_on_each_seat_screen(tmp_path):
+    from tui.screens.summary import ShiftSummaryScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "", clock=clock, seat="web")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert ctrl_q_says(app) == "Quit"     # nobody's shift to end here
+        await sign_in(pilot, "ann", PW)
+        assert isinstance(app.screen, QueueScreen)
+        assert ctrl_q_says(app) == "End shift"
+        clock.advance(minutes=6)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        assert ctrl_q_says(app) == "Sign out"
+        await press(pilot, "ctrl+q")          # signs out and closes the seat at once
+        await settle(pilot)
+        assert not isinstance(app.screen, ShiftSummaryScreen)
+    assert trail(path, actor="ann")[-1] == ("ann", "logout")
+    quitter = make_app(path, "", clock=clock, seat="web")
+    async with quitter.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+q")
+        await settle(pilot)
+    assert quitter.return_value is None and trail(path, action="login") == [("ann", "login")]

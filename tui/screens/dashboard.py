@@ -320,8 +320,10 @@ class DashboardScreen(Screen[None]):
             return self._floor_caller() is not None
         return True
 
-    def _act_on_caller(self, fn: Callable[..., Any], caller: str, done: str, **kwargs) -> None:
-        """Run a supervisor's floor action on a worker thread with its own connection."""
+    def _act_on_caller(self, fn: Callable[..., Any], caller: str,
+                       done: str | Callable[[Any], str], **kwargs) -> None:
+        """Run a supervisor's floor action on a worker thread with its own connection;
+        ``done``: the notice (a format with {caller} and {n}, or made from the result)."""
         from calls.store import Store
 
         actor = getattr(self.app, "actor", None)
@@ -338,7 +340,8 @@ class DashboardScreen(Screen[None]):
             except Exception as exc:  # noqa: BLE001 - a notice, never a traceback
                 self.app.call_from_thread(self._failed, exc)
                 return
-            self.app.call_from_thread(self.notify, done.format(caller=caller, n=result))
+            said = done(result) if callable(done) else done.format(caller=caller, n=result)
+            self.app.call_from_thread(self.notify, said)
             self.app.call_from_thread(self.load)
 
         self.run_worker(run, thread=True, group="dashboard-act", exit_on_error=False)
@@ -357,8 +360,10 @@ class DashboardScreen(Screen[None]):
 
         def chosen(reason: str | None) -> None:
             if reason is not None:
-                self._act_on_caller(pause_caller, caller, "{caller} is paused.", reason=reason,
-                                    policy=policy)
+                self._act_on_caller(pause_caller, caller, lambda state: (
+                    f"{caller} will be paused ({reason}) when the call's wrap-up is done."
+                    if state.pause_after else f"{caller} is paused ({reason})."),
+                    reason=reason, policy=policy)
 
         self.app.push_screen(PauseScreen(policy.floor.pause_reasons), chosen)
 

@@ -243,8 +243,18 @@ class QueueScreen(Screen):
 
     def _take_failed(self, exc: Exception) -> None:
         self._taking = False
-        self.app.show_error(exc)
+        if not self._paused(exc):
+            self.app.show_error(exc)
         self.action_refresh()
+
+    def _paused(self, exc: Exception) -> bool:
+        """A supervisor paused the seat a moment ago: the paused screen, not an error."""
+        from calls.floor import SeatPaused
+
+        if isinstance(exc, SeatPaused):
+            self.app.seat_looked(exc.state)
+            return True
+        return False
 
     def _taken(self, session: CallSession | None) -> None:
         self._taking = False
@@ -264,7 +274,7 @@ class QueueScreen(Screen):
         self._in_call = False
         if self.filter_text or self.query_one("#queue-filter").has_class("shown"):
             self.action_clear_filter()
-        if result == "done" and not self._pending_unfinished:
+        if result == "done" and not self._pending_unfinished and not self.app.show_pause():
             self.action_take_next()
         self.action_refresh()
         if self._pending_unfinished:
@@ -325,6 +335,8 @@ class QueueScreen(Screen):
         self._taking = False
         from calls.errors import UserError
 
+        if self._paused(exc):
+            return
         if isinstance(exc, UserError):
             self.notify(str(exc), severity="warning", timeout=8)
         else:

@@ -79,15 +79,18 @@ class PausedScreen(Screen[None]):
         Binding("r", "resume", "Back to work", show=False, id="paused-resume-r"),
     ]
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, by: str | None = None) -> None:
         super().__init__()
         self.reason = reason
+        self.by = by   # the supervisor who paused the seat (None: the caller, with p)
 
     def compose(self) -> ComposeResult:
+        who = f"{self.by} (supervisor) paused this seat. " if self.by else ""
         with Vertical(id="paused-box"):
             yield Label(f"Paused · {escape(self.reason)}", id="paused-title")
             yield Static("", id="paused-time")
-            yield Static("No customer is offered while you are paused.", id="paused-note")
+            yield Static(f"{who}No customer is offered while you are paused.",
+                         id="paused-note")
         yield ShiftBar()
         yield Footer()
 
