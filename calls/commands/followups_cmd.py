@@ -157,6 +157,7 @@ def followups_list(
             from calls.agenda import followups_ics
 
             _emit(followups_ics(store, rows, now), output)
+            _exported(store, output, fmt, len(rows), now)
             if output is not None:
                 dated = sum(1 for f in rows if f.due_at is not None)
                 common.err_console.print(f"Wrote {_count(dated, 'event')} to {output}",

@@ -249,3 +249,30 @@ def test_next_refuses_a_paused_seat(store, now, monkeypatch):
     floor.set_state(store, "ann", "ready", now=now)
     back = run("next", "--at", "2026-03-10T15:02:00Z")
     assert back.exit_code == 0 and "claimed for ann" in back.stdout
+
+
+def test_every_file_written_out_is_an_export(store, now, monkeypatch, tmp_path):
+    make_team(store, now)
+    cid = add_customer(store, "R1", where=NY)
+    add_followup(store, cid, "send_info", None, owner="ann")
+    as_os_login(monkeypatch, "sue")
+    ics = tmp_path / "due.ics"
+    assert run("followups", "--format", "ics", "-o", str(ics)).exit_code == 0
+    page = tmp_path / "report.html"
+    out = run("report", "--html", str(page))
+    assert out.exit_code == 0, out.output
+    assert page.exists() and ics.exists()
+    assert [(e.actor, e.subject, e.details["to"], e.details["format"])
+            for e in audit.entries(store, action="export")] == [
+        ("sue", "followups", str(ics), "ics"), ("sue", "report", str(page), "html")]
+
+
+def test_a_number_marked_wrong_in_a_call_is_audited(store, now):
+    from calls.customers import mark_number
+    from calls.store.customers import get_customer
+
+    cid = add_customer(store, "R1", where=NY, phone="+12125550101")
+    mark_number(store, get_customer(store, cid), "+12125550101", "wrong_number", by="ann",
+                now=now)
+    assert rows(store, "customer.number") == [
+        ("ann", "R1", {"number": "+12125550101", "status": "wrong_number"})]
