@@ -116,8 +116,10 @@ async def test_a_supervisor_pauses_a_caller_and_releases_claims(tmp_path):
         table.move_cursor(row=[r.caller for r in sue.screen.floor].index("ann"))
         await press(pilot, "z")
         assert isinstance(sue.screen, PauseScreen)
+        assert "Pause ann: why?" in str(sue.screen.query_one(".dialog-title").render())
         await press(pilot, "down", "down", "down", "down", "enter")  # coaching
         await settle(pilot, 10)
+        assert any(n.message == "ann is paused (coaching)." for n in sue._notifications)
         table.move_cursor(row=[r.caller for r in sue.screen.floor].index("bob"))
         await press(pilot, "x")
         await settle(pilot, 10)

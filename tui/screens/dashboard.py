@@ -365,7 +365,7 @@ class DashboardScreen(Screen[None]):
                     if state.pause_after else f"{caller} is paused ({reason})."),
                     reason=reason, policy=policy)
 
-        self.app.push_screen(PauseScreen(policy.floor.pause_reasons), chosen)
+        self.app.push_screen(PauseScreen(policy.floor.pause_reasons, who=caller), chosen)
 
     def action_release_caller(self) -> None:
         from calls.floor import release_caller
