@@ -14,7 +14,7 @@ handle time = time in dialling + talking + wrap-up / calls worked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from calls.clock import from_iso, to_iso
@@ -42,6 +42,8 @@ class SeatState:
     call_id: int | None = None
     pause_after: str | None = None   # a supervisor's pause, to start when the call ends
     set_by: str | None = None        # who paused the seat, when not the caller
+    # The seat the account is signed in at (seat_now); not part of the state itself.
+    token: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_row(cls, row: dict) -> SeatState:
@@ -158,11 +160,42 @@ def sign_on(store: Store, caller: str, *, now: datetime) -> SeatState:
         return set_state(store, caller, "ready", now=now)
 
 
-def sign_off(store: Store, caller: str, *, now: datetime) -> None:
-    """The seat closed: its open state ends now."""
+@dataclass(frozen=True)
+class SeatTaken:
+    """A seat signed in: its state, and the seat of the same account it took over (the
+    kind, terminal or web, and since when), if one was open."""
+
+    state: SeatState
+    replaced_kind: str | None = None
+    replaced_since: datetime | None = None
+
+
+def take_seat(store: Store, caller: str, *, token: str, kind: str,
+              now: datetime) -> SeatTaken:
+    """An account signs in at a seat (``token``: the seat's own random id): one account
+    sits at one seat, so a seat it was still signed in at is taken over (that seat sees
+    another token in :func:`seat_now` and closes itself; a call it left unfinished is
+    offered for resuming here). The seat is ready now."""
     with store.write():
+        before = q.seat_row(store, caller)
+        q.put_seat(store, caller, token, kind, to_iso(now))
+        state = replace(sign_on(store, caller, now=now), token=token)
+    if before is None or before["token"] == token:
+        return SeatTaken(state)
+    return SeatTaken(state, before["kind"], from_iso(before["opened_at"]))
+
+
+def sign_off(store: Store, caller: str, *, now: datetime, token: str | None = None) -> bool:
+    """The seat closed: its open state ends now. ``token``: the seat's id; a seat the
+    account has since signed in at elsewhere is left as it is (False)."""
+    with store.write():
+        seat = q.seat_row(store, caller)
+        if token is not None and seat is not None and seat["token"] != token:
+            return False
         q.close_open(store, caller, to_iso(now))
         q.drop_pause_request(store, caller)
+        q.drop_seat(store, caller)
+    return True
 
 
 def current_state(store: Store, caller: str) -> SeatState | None:
@@ -178,7 +211,9 @@ def seat_now(store: Store, caller: str) -> SeatState | None:
     if state is None:
         return None
     asked = q.pause_request(store, caller)
-    return replace(state, pause_after=asked["reason"]) if asked else state
+    seat = q.seat_row(store, caller)
+    return replace(state, pause_after=asked["reason"] if asked else None,
+                   token=seat["token"] if seat else None)
 
 
 def is_paused(store: Store, caller: str) -> bool:

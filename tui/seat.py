@@ -9,6 +9,7 @@ policy's ``accounts.idle_lock_minutes`` without a key or a click; ctrl+q signs o
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 
@@ -40,6 +41,9 @@ class SeatMixin:
         self._signed_out = False
         # The seat's floor state now (calls.floor.SeatState), for the shift bar.
         self.seat_state: floor.SeatState | None = None
+        # This seat's own id: the account's seat is this one until a sign-in elsewhere.
+        self.seat_token = secrets.token_hex(16)
+        self._taken_elsewhere = False
         self.call_started_at: datetime | None = None  # the call timer's start
 
     @property
@@ -73,9 +77,9 @@ class SeatMixin:
         if self.actor is None:
             self.push_screen(LoginScreen(), signed_in)  # type: ignore[attr-defined]
         else:
-            self._take(self.actor)
             if not self.actor.solo:
                 self.db(record_login, self.actor, now=self.now(), seat=self.seat)  # type: ignore[attr-defined]
+            self._take(self.actor)
             begin()
         self.set_interval(SEAT_TICK_SECONDS, self.seat_tick)  # type: ignore[attr-defined]
 
@@ -100,6 +104,9 @@ class SeatMixin:
         """The seat's state as the database has it now: shown in the shift bar; a pause a
         supervisor asked for is announced, and takes the seat off the queue between calls."""
         if state is None:
+            return
+        if state.token is not None and state.token != self.seat_token:
+            self._taken_over()
             return
         old = self.seat_state
         if state != old:
@@ -137,12 +144,28 @@ class SeatMixin:
         if isinstance(self.screen, QueueScreen):  # type: ignore[attr-defined]
             self.screen.action_refresh()  # type: ignore[attr-defined]
 
+    def _seat_taken(self, taken: floor.SeatTaken) -> None:
+        self.seat_state_changed(taken.state)
+        if taken.replaced_kind is not None:
+            since = f" since {taken.replaced_since:%H:%M} UTC" if taken.replaced_since else ""
+            self.notify(f"You were signed in at another seat ({taken.replaced_kind}{since}): "  # type: ignore[attr-defined]
+                        "it closes now. A call left open there is offered to resume here.",
+                        title="Signed in here", timeout=10)
+
+    def _taken_over(self) -> None:
+        """The account signed in at another seat: this one closes (no customer data stays
+        on it), leaving the floor state to the new seat."""
+        self._taken_elsewhere = True
+        self.exit(None, message=f"{self.caller} signed in at another seat: this seat is "  # type: ignore[attr-defined]
+                  "closed.")
+
     def _take(self, actor: Actor) -> None:
         self.actor = actor
         self.caller = actor.name
         self._last_input = self.now()
-        # Ready (and a seat that closed without signing out ends now).
-        self.db(floor.sign_on, self.caller, now=self.now(), on_done=self.seat_state_changed)  # type: ignore[attr-defined]
+        # Ready; one account sits at one seat: a seat it is still signed in at closes.
+        self.db(floor.take_seat, self.caller, token=self.seat_token, kind=self.seat,  # type: ignore[attr-defined]
+                now=self.now(), on_done=self._seat_taken)
         # The policy this seat's calls are made under, in the trail when it changed.
         self.db(note_policy, self.policy, actor.name, now=self.now())  # type: ignore[attr-defined]
         trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
@@ -253,8 +276,9 @@ class SeatMixin:
         self._signed_out = True
 
         def leave(store) -> None:
-            floor.sign_off(store, self.caller, now=self.now())
-            logout(store, self.actor, now=self.now(), seat=self.seat)
+            floor.sign_off(store, self.caller, now=self.now(), token=self.seat_token)
+            logout(store, self.actor, now=self.now(), seat=self.seat,
+                   why="signed in at another seat" if self._taken_elsewhere else None)
 
         try:
             self.service.submit(leave).result(timeout=10)  # type: ignore[attr-defined]

@@ -68,6 +68,24 @@ def attach_call(store: Store, state_id: int, call_id: int) -> None:
     store.db.execute("UPDATE seat_states SET call_id = ? WHERE id = ?", (call_id, state_id))
 
 
+def seat_row(store: Store, caller: str) -> dict | None:
+    """The seat the caller is signed in at now (token, kind, opened_at), or None."""
+    return store.one("SELECT * FROM seats WHERE caller = ?", (caller,))
+
+
+def put_seat(store: Store, caller: str, token: str, kind: str, now: str) -> None:
+    """The caller's seat is this one now. Call inside store.write()."""
+    store.db.execute(
+        "INSERT INTO seats(caller, token, kind, opened_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(caller) DO UPDATE SET token = excluded.token, kind = excluded.kind, "
+        "opened_at = excluded.opened_at", (caller, token, kind, now))
+
+
+def drop_seat(store: Store, caller: str) -> None:
+    """The caller has no seat now. Call inside store.write()."""
+    store.db.execute("DELETE FROM seats WHERE caller = ?", (caller,))
+
+
 def pause_request(store: Store, caller: str) -> dict | None:
     """The pause a supervisor asked for, to start when the caller's call ends, or None."""
     return store.one("SELECT * FROM seat_pause_requests WHERE caller = ?", (caller,))

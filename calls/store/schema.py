@@ -819,6 +819,18 @@ def _floor_pause_requests(db: Database) -> None:
     )
     # Who paused a seat when it was not the caller (a supervisor; NULL: the caller).
     db.execute("ALTER TABLE seat_states ADD COLUMN set_by TEXT")
+    # The seat each account is signed in at now (one per account): a second sign-in
+    # takes over, and the first seat closes itself when it sees another token here.
+    db.execute(
+        """
+        CREATE TABLE seats (
+            caller TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            kind TEXT NOT NULL,                -- terminal | web
+            opened_at TEXT NOT NULL
+        )
+        """
+    )
 
 
 @migrations(name="audit_0002_action_index")

@@ -197,3 +197,19 @@ def test_signing_off_forgets_a_pause_that_waited_for_a_call(store, now):
     floor.sign_off(store, "ann", now=now + timedelta(minutes=4))
     assert floor.call_step(store, "ann", "talking", now=now, customer_id=cid) is None
     assert floor.after_call(store, "ann", now=now) is None
+
+
+def test_one_account_sits_at_one_seat(store, now):
+    first = floor.take_seat(store, "ann", token="t1", kind="terminal", now=now)
+    assert (first.state.state, first.state.token, first.replaced_kind) == ("ready", "t1", None)
+    assert floor.seat_now(store, "ann").token == "t1"
+    later = now + timedelta(minutes=3)
+    second = floor.take_seat(store, "ann", token="t2", kind="web", now=later)
+    assert (second.replaced_kind, second.replaced_since) == ("terminal", now)
+    assert floor.seat_now(store, "ann").token == "t2"   # the first seat sees it and closes
+    # The first seat closing leaves the second one's state alone.
+    assert floor.sign_off(store, "ann", now=later, token="t1") is False
+    assert floor.current_state(store, "ann").state == "ready"   # still open
+    assert floor.sign_off(store, "ann", now=later + timedelta(minutes=1), token="t2") is True
+    assert floor.current_state(store, "ann") is None and floor.seat_now(store, "ann") is None
+    assert store.scalar("SELECT count(*) FROM seats") == 0
