@@ -44,6 +44,7 @@ class SeatMixin:
         # This seat's own id: the account's seat is this one until a sign-in elsewhere.
         self.seat_token = secrets.token_hex(16)
         self._taken_elsewhere = False
+        self._resuming = False   # back to work asked for, not yet saved
         self.call_started_at: datetime | None = None  # the call timer's start
 
     @property
@@ -115,8 +116,8 @@ class SeatMixin:
             self.notify(f"Your supervisor asked for a pause ({state.pause_after}): it starts "  # type: ignore[attr-defined]
                         "when this call's wrap-up is done.", title="Pause after this call",
                         timeout=10)
-        if state.state == "paused" and (old is None or old.state != "paused"):
-            self.show_pause()
+        if state.state == "paused":
+            self.show_pause()   # once: not again while it is shown
 
     def show_pause(self) -> bool:
         """True when the seat is paused (no customer may be offered); between calls the
@@ -124,7 +125,7 @@ class SeatMixin:
         from tui.screens.team import PausedScreen
 
         state = self.seat_state
-        if state is None or state.state != "paused":
+        if state is None or state.state != "paused" or self._resuming:
             return False
         if any(isinstance(s, PausedScreen) for s in self.screen_stack):  # type: ignore[attr-defined]
             return True
@@ -134,13 +135,20 @@ class SeatMixin:
         if by:
             self.notify(f"{by} paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
         self.push_screen(PausedScreen(state.reason or "", by=by),  # type: ignore[attr-defined]
-                         lambda _: self.set_seat_state("ready", on_done=self._resumed))
+                         lambda _: self._resume())
         return True
+
+    def _resume(self) -> None:
+        """Enter on the paused screen: ready (a look at the seat read before it was saved
+        must not bring the paused screen back)."""
+        self._resuming = True
+        self.set_seat_state("ready", on_done=self._resumed)
 
     def _resumed(self, _state: floor.SeatState) -> None:
         """Back to work from the paused screen: the queue offers customers again."""
         from tui.screens.queue import QueueScreen
 
+        self._resuming = False
         if isinstance(self.screen, QueueScreen):  # type: ignore[attr-defined]
             self.screen.action_refresh()  # type: ignore[attr-defined]
 
@@ -201,6 +209,7 @@ class SeatMixin:
         def unlocked(actor: Actor | None) -> None:
             self.locked = False
             self._last_input = self.now()
+            self.show_pause()   # a supervisor's pause that came while it was locked
 
         self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
 

@@ -246,3 +246,41 @@ async def test_a_pause_asked_during_a_call_takes_effect_after_the_wrap_up(tmp_pa
         await press(pilot, "n")
         await settle(pilot)
         assert isinstance(app.screen, CallScreen)   # customers are offered again
+
+
+async def test_a_pause_that_came_while_the_seat_was_locked_shows_after_unlocking(tmp_path):
+    from tests.support.team import PW
+    from tests.support.tui import type_text
+    from tui.screens.login import LockScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        clock.advance(minutes=6)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        with Store.open(path) as store:
+            floor.pause_caller(store, "ann", "meeting", actor=actor(path, "sue"), now=clock())
+        app.seat_tick()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)   # nothing shows through the lock
+        await type_text(pilot, PW)
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        assert isinstance(app.screen, PausedScreen)
+        # A customer asked for anyway (the queue under it) is refused: the paused screen.
+        app.pop_screen()
+        await settle(pilot)
+        await press(pilot, "n")
+        await settle(pilot, 8)
+        assert isinstance(app.screen, PausedScreen)
+        with Store.open(path) as store:
+            assert store.scalar("SELECT count(*) FROM claims WHERE caller = 'ann'") == 0
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        app.seat_tick()
+        await settle(pilot, 8)
+        assert isinstance(app.screen, QueueScreen) and app.seat_state.state == "ready"
