@@ -39,6 +39,7 @@ class SeatMixin:
         self.locked = False
         self._last_input: datetime | None = None
         self._signed_out = False
+        self._look_queued = False
         # The seat's floor state now (calls.floor.SeatState), for the shift bar.
         self.seat_state: floor.SeatState | None = None
         # This seat's own id: the account's seat is this one until a sign-in elsewhere.
@@ -87,19 +88,29 @@ class SeatMixin:
     def seat_tick(self) -> None:
         """Every few seconds: lock an idle seat; notice a pause a supervisor set (a read)."""
         self.lock_if_idle()
-        if self.signed_in:
-            self.db(floor.seat_now, self.caller, on_done=self.seat_looked)  # type: ignore[attr-defined]
+        if self.signed_in and self.on_floor:  # type: ignore[attr-defined]
+            self.db(floor.seat_now, self.caller, on_done=self.seat_looked,  # type: ignore[attr-defined]
+                    quiet=True, description="seat tick")
 
     def look_after_db(self, fn: Callable[..., object]) -> None:
-        """After a database step of this seat (on its worker thread): show the state the
-        step left the seat in (the call session moves it in the step's transaction)."""
-        if self.actor is None or getattr(fn, "__module__", "") == floor.__name__:
+        """After a database step of this seat: show the state the step left the seat in
+        (the call session moves it in the step's transaction; a read). One look waits in
+        the queue at a time: it reads the state after every step before it."""
+        if (self.actor is None or not self.on_floor  # type: ignore[attr-defined]
+                or getattr(fn, "__module__", "") == floor.__name__ or self._look_queued):
             return
-        try:
-            state = self.service.submit(floor.seat_now, self.caller).result()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - the next tick looks again
-            return
-        self._deliver(self.seat_looked, state)  # type: ignore[attr-defined]
+        self._look_queued = True
+
+        def looked(state: floor.SeatState | None) -> None:
+            self._look_queued = False
+            self.seat_looked(state)
+
+        def not_looked(_exc: Exception) -> bool:
+            self._look_queued = False
+            return True  # the next tick looks again
+
+        self.db(floor.seat_now, self.caller, on_done=looked,  # type: ignore[attr-defined]
+                on_error=not_looked, quiet=True, description="seat state")
 
     def seat_looked(self, state: floor.SeatState | None) -> None:
         """The seat's state as the database has it now: shown in the shift bar; a pause a
@@ -138,6 +149,14 @@ class SeatMixin:
                          lambda _: self._resume())
         return True
 
+    def show_error(self, exc: BaseException) -> None:
+        """A customer refused because a supervisor paused the seat a moment ago: the
+        paused screen says so (no error); anything else: the app's notice."""
+        if isinstance(exc, floor.SeatPaused):
+            self.seat_looked(exc.state)
+            return
+        super().show_error(exc)  # type: ignore[misc]
+
     def _resume(self) -> None:
         """Enter on the paused screen: ready (a look at the seat read before it was saved
         must not bring the paused screen back)."""
@@ -171,11 +190,12 @@ class SeatMixin:
         self.actor = actor
         self.caller = actor.name
         self._last_input = self.now()
-        # Ready; one account sits at one seat: a seat it is still signed in at closes.
-        self.db(floor.take_seat, self.caller, token=self.seat_token, kind=self.seat,  # type: ignore[attr-defined]
-                now=self.now(), on_done=self._seat_taken)
-        # The policy this seat's calls are made under, in the trail when it changed.
-        self.db(note_policy, self.policy, actor.name, now=self.now())  # type: ignore[attr-defined]
+        if self.on_floor:  # type: ignore[attr-defined]
+            # Ready; one account sits at one seat: a seat it is still signed in at closes.
+            self.db(floor.take_seat, self.caller, token=self.seat_token, kind=self.seat,  # type: ignore[attr-defined]
+                    now=self.now(), on_done=self._seat_taken)
+            # The policy this seat's calls are made under, in the trail when it changed.
+            self.db(note_policy, self.policy, actor.name, now=self.now())  # type: ignore[attr-defined]
         trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
         self.sub_title = f"{actor.label}{trial}"  # type: ignore[attr-defined]
         if actor.solo:
@@ -218,7 +238,11 @@ class SeatMixin:
     def set_seat_state(self, state: str, *, reason: str | None = None,
                        customer_id: int | None = None, call_id: int | None = None,
                        on_done: Callable[[floor.SeatState], None] | None = None) -> None:
-        """Log the seat's new state (ready, paused ...) and show it in the shift bar."""
+        """Log the seat's new state (ready, paused ...) and show it in the shift bar.
+        A seat that is not on the floor (the dashboard) has no state."""
+        if not self.on_floor:  # type: ignore[attr-defined]
+            return
+
         def done(new: floor.SeatState) -> None:
             self.seat_state_changed(new)
             if on_done is not None:
@@ -277,19 +301,19 @@ class SeatMixin:
 
     # -- signing out --------------------------------------------------------------------
 
-    def sign_out(self) -> None:
-        """End the seat's floor state and record the logout (once), on the database
-        thread, before the service closes."""
+    def sign_out_steps(self) -> Callable[[object], None] | None:
+        """What signing out writes (the seat's floor state ends, the logout is recorded),
+        once, as the app's last database step; None when there is nothing to record."""
         if self._signed_out or self.actor is None:
-            return
+            return None
         self._signed_out = True
+        actor, caller, seat, now = self.actor, self.caller, self.seat, self.now()
+        on_floor, token = self.on_floor, self.seat_token  # type: ignore[attr-defined]
 
         def leave(store) -> None:
-            floor.sign_off(store, self.caller, now=self.now(), token=self.seat_token)
-            logout(store, self.actor, now=self.now(), seat=self.seat,
+            if on_floor:
+                floor.sign_off(store, caller, now=now, token=token)
+            logout(store, actor, now=now, seat=seat,
                    why="signed in at another seat" if self._taken_elsewhere else None)
 
-        try:
-            self.service.submit(leave).result(timeout=10)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001, S110 - closing the seat must not fail on the way out
-            pass
+        return leave
