@@ -165,14 +165,12 @@ async def test_the_trial_says_so(tmp_path):
 
 
 def ctrl_q_says(app) -> str | None:
-    """What the footer shows for ctrl+q on the screen now (None: not shown)."""
-    from textual.widgets import Footer
+    """What the key bar shows for ctrl+q on the screen now (None: not shown)."""
+    from tui.widgets.key_bar import shown_keys
 
-    footer = app.screen.query_one(Footer)
-    shown = [b for b in app.active_bindings.values()
-             if b.binding.show and b.enabled and "ctrl+q" in b.binding.key.split(",")]
-    assert footer is not None
-    return shown[0].binding.description if len(shown) == 1 else None
+    items, _palette = shown_keys(app.screen)
+    shown = [i.description for i in items if i.enabled and "ctrl+q" in i.key.split(",")]
+    return shown[0] if len(shown) == 1 else None
 
 
 async def test_ctrl_q_says_what_it_does_on_each_seat_screen(tmp_path):
