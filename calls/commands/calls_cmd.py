@@ -19,6 +19,7 @@ from calls.commands.common import (
     console,
     fail,
     load_policy_option,
+    note_policy,
     open_store,
     user_errors,
 )
@@ -108,10 +109,12 @@ def register(app: typer.Typer) -> None:
                 fail(f"no customer with ref {ref!r}")
             callback = _callback_moment(callback_at, customer.time_zones) \
                 if callback_at else None
-            result = log_call(store, customer.id, outcome, who, now, policy,
-                              answers=pairs, notes=note, script=script, callback_at=callback,
-                              recording=None if recording is None else recording == "yes",
-                              withdraw=[str(w) for w in withdraw or ()])
+            with store.write():   # the policy it was logged under, with the call
+                note_policy(store, policy, who)
+                result = log_call(store, customer.id, outcome, who, now, policy, answers=pairs,
+                                  notes=note, script=script, callback_at=callback,
+                                  recording=None if recording is None else recording == "yes",
+                                  withdraw=[str(w) for w in withdraw or ()])
         if as_json:
             print(json.dumps({
                 "call": result.call.to_dict(),

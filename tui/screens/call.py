@@ -536,7 +536,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return
         # Written now, not at wrap-up: a terminal that dies on the wrap-up screen must not
         # lose the caller's choice (the resume prompt closes the call with it).
-        self.app.db(self.session.keep_outcome, chosen)
+        self.app.db(self.session.keep_outcome, chosen, self.app.now())
 
         def finished(result: str | None) -> None:
             if result == "done":
