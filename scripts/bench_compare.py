@@ -401,52 +401,82 @@ def spread(values: list[float]) -> float:
     return (max(values) - min(values)) / med if med else float("nan")
 
 
+def abba(rounds: int) -> list[str]:
+    """The order of the runs: old new, new old, old new, ... (a drift in the load over
+    the comparison falls on both sides alike)."""
+    order = []
+    for r in range(rounds):
+        order += ["old", "new"] if r % 2 == 0 else ["new", "old"]
+    return order
+
+
+def summarise(rounds: list[dict[str, dict[str, float]]], owner: dict[str, Figure]
+              ) -> list[dict]:
+    """Per figure, from rounds of ``{"old": figures, "new": figures}``: both medians, the
+    ratio new/old of the medians (for a rate old/new: above 1 is always slower), the
+    ratio in each round that has the figure on both sides, each side's runs."""
+    names = list(dict.fromkeys(k for r in rounds for side in ("new", "old") for k in r[side]))
+    rows = []
+    for name in names:
+        figure = owner[name]
+        olds = [r["old"][name] for r in rounds if name in r["old"]]
+        news = [r["new"][name] for r in rounds if name in r["new"]]
+        row = {"figure": name, "unit": figure.unit, "reference": figure.reference,
+               "old_runs": olds, "new_runs": news, "old": None, "new": None,
+               "ratio": None, "round_ratios": []}
+        if olds:
+            row["old"] = statistics.median(olds)
+        if news:
+            row["new"] = statistics.median(news)
+        if olds and news:
+            def slower(o: float, n: float) -> float:
+                return (o / n if figure.rate else n / o) if o and n else float("nan")
+            row["ratio"] = slower(row["old"], row["new"])
+            row["round_ratios"] = [slower(r["old"][name], r["new"][name]) for r in rounds
+                                   if name in r["old"] and name in r["new"]]
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    """The figures of one benchmark as a table (see :func:`summarise`)."""
+    print(f"  {'figure':<42} {'old':>10} {'new':>10} {'new/old':>8} {'per round':>13} "
+          f"{'spread old/new':>15}")
+    for row in rows:
+        name = row["figure"] + (" ref" if row["reference"] else "")
+        if row["ratio"] is None:
+            side = "new" if row["new"] is not None else "old"
+            print(f"  {name:<42} only at {side}: {row[side]:.2f} {row['unit']}")
+            continue
+        pairs = row["round_ratios"] or [float("nan")]
+        print(f"  {name:<42} {row['old']:>10.2f} {row['new']:>10.2f} {row['ratio']:>8.3f} "
+              f"{min(pairs):>6.2f}-{max(pairs):<6.2f} {100 * spread(row['old_runs']):>6.0f}%/"
+              f"{100 * spread(row['new_runs']):.0f}%  {row['unit']}")
+
+
 def compare(bench: Bench, old: Tree, new: Tree, rounds: int, full: bool) -> dict:
     """Run ``bench`` in ABBA order and print its table; return the figures as a dict."""
     args = bench.full if full else bench.small
     for tree in (old, new):
         prepare(bench, tree, new, args)
-    runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+    trees = {"old": old, "new": new}
+    done: list[dict[str, dict[str, float]]] = []
     loads: list[float] = []
     owner: dict[str, Figure] = {}
     seconds = 0.0
     rounds *= bench.repeat
-    for r in range(rounds):
-        order = (old, new) if r % 2 == 0 else (new, old)
-        for tree in order:
-            figures, load, wall = run_once(bench, tree, new, args, owner)
-            runs[tree.label].append(figures)
-            loads.append(load)
-            seconds += wall
-    names = list(dict.fromkeys(k for side in ("new", "old") for run in runs[side] for k in run))
+    for i, side in enumerate(abba(rounds)):
+        if i % 2 == 0:
+            done.append({})
+        figures, load, wall = run_once(bench, trees[side], new, args, owner)
+        done[-1][side] = figures
+        loads.append(load)
+        seconds += wall
     print(f"\n{bench.name} {' '.join(args)}  ({rounds} rounds ABBA, {seconds:.0f} s; load "
           f"{min(loads):.1f}-{max(loads):.1f}, median {statistics.median(loads):.1f}; "
           f"{bench.how})")
-    print(f"  {'figure':<38} {'old':>10} {'new':>10} {'new/old':>8} {'per round':>13} "
-          f"{'spread old/new':>15}")
-    rows = []
-    for name in names:
-        olds = [run[name] for run in runs["old"] if name in run]
-        news = [run[name] for run in runs["new"] if name in run]
-        figure = owner[name]
-        unit = figure.unit
-        if not olds or not news:
-            side = "new" if news else "old"
-            vals = news or olds
-            print(f"  {name:<38} only at {side}: {statistics.median(vals):.2f} {unit}")
-            continue
-        mo, mn = statistics.median(olds), statistics.median(news)
-        rate = figure.rate
-        ratio = (mo / mn if rate else mn / mo) if mo and mn else float("nan")
-        pairs = [(o / n if rate else n / o) for o, n in zip(olds, news, strict=False)
-                 if o and n]
-        ref = " ref" if figure.reference else ""
-        print(f"  {name + ref:<38} {mo:>10.2f} {mn:>10.2f} {ratio:>8.3f} "
-              f"{min(pairs):>6.2f}-{max(pairs):<6.2f} {100 * spread(olds):>6.0f}%/"
-              f"{100 * spread(news):.0f}%  {unit}")
-        rows.append({"figure": name, "unit": unit, "old": mo, "new": mn, "ratio": ratio,
-                     "round_ratios": pairs, "reference": bool(ref), "old_runs": olds,
-                     "new_runs": news})
+    rows = summarise(done, owner)
+    print_table(rows)
     sys.stdout.flush()
     return {"bench": bench.name, "args": list(args), "loads": loads, "how": bench.how,
             "figures": rows}
@@ -454,7 +484,8 @@ def compare(bench: Bench, old: Tree, new: Tree, rounds: int, full: bool) -> dict
 
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--driver":
-        {"report": driver_report, "script": driver_script, "survey": driver_survey}[sys.argv[2]](sys.argv[3:])
+        drivers = {"report": driver_report, "script": driver_script, "survey": driver_survey}
+        drivers[sys.argv[2]](sys.argv[3:])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("old", nargs="?", default="e5863d6")
