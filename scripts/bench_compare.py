@@ -446,10 +446,10 @@ def print_table(rows: list[dict]) -> None:
         name = row["figure"] + (" ref" if row["reference"] else "")
         if row["ratio"] is None:
             side = "new" if row["new"] is not None else "old"
-            print(f"  {name:<42} only at {side}: {row[side]:.2f} {row['unit']}")
+            print(f"  {name:<42} only at {side}: {row[side]:.4g} {row['unit']}")
             continue
         pairs = row["round_ratios"] or [float("nan")]
-        print(f"  {name:<42} {row['old']:>10.2f} {row['new']:>10.2f} {row['ratio']:>8.3f} "
+        print(f"  {name:<42} {row['old']:>10.4g} {row['new']:>10.4g} {row['ratio']:>8.3f} "
               f"{min(pairs):>6.2f}-{max(pairs):<6.2f} {100 * spread(row['old_runs']):>6.0f}%/"
               f"{100 * spread(row['new_runs']):.0f}%  {row['unit']}")
 
