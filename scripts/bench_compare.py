@@ -42,6 +42,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -501,6 +502,9 @@ def main() -> int:
         for b in BENCHES.values():
             print(f"{b.name:<24} {' '.join(b.small) or '(defaults)':<36} {b.how}")
         return 0
+    # Stopped by a signal, it still removes its worktrees (a background job ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     base = Path(tempfile.mkdtemp(prefix="carecall-compare-"))
     (base / "site").mkdir()
     (base / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
