@@ -76,7 +76,8 @@ class QuestionType:
     parse: Callable[[Question, Any], Any]        # validate; AnswerError says why not
     help: Callable[[Question], str]              # what the caller may type
     pad: str = "typed"                           # scale, yes_no, choice, typed
-    display: Callable[[Question, Any], str] = lambda _q, value: format_value(value)
+    # the answer in words; None: format_value (no call in between: it runs per step shown)
+    display: Callable[[Question, Any], str] | None = None
     store: Callable[[Any], Any] = to_stored      # the JSON-ready form
     takes_options: bool = False                  # the script gives 'options'
     takes_bounds: bool = False                   # the script may give 'min' / 'max'
