@@ -455,6 +455,25 @@ def print_table(rows: list[dict]) -> None:
               f"{100 * spread(row['new_runs']):.0f}%  {row['unit']}")
 
 
+def markdown(results: list[dict], old: str, new: str) -> str:
+    """The figures of a comparison as Markdown tables (for docs/performance.md)."""
+    out = []
+    for result in results:
+        loads = result["loads"]
+        out.append(f"**{result['bench']}** {' '.join(result['args'])} — load "
+                   f"{min(loads):.1f}-{max(loads):.1f} (median {statistics.median(loads):.1f})\n")
+        out.append(f"| figure | {old} | {new} | new/old | per round |\n|---|---|---|---|---|")
+        for row in result["figures"]:
+            name = row["figure"] + (" (ref)" if row["reference"] else "")
+            if row["ratio"] is None:
+                continue
+            pairs = row["round_ratios"]
+            out.append(f"| {name} | {row['old']:.4g} {row['unit']} | {row['new']:.4g} "
+                       f"{row['unit']} | {row['ratio']:.2f} | {min(pairs):.2f}-{max(pairs):.2f} |")
+        out.append("")
+    return "\n".join(out)
+
+
 def compare(bench: Bench, old: Tree, new: Tree, rounds: int, full: bool) -> dict:
     """Run ``bench`` in ABBA order and print its table; return the figures as a dict."""
     args = bench.full if full else bench.small
@@ -496,6 +515,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=4, help="ABBA rounds (one old + one new run)")
     ap.add_argument("--full", action="store_true", help="the benchmarks' full sizes")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--markdown", type=Path, help="also write them as Markdown tables")
     ap.add_argument("--list", action="store_true", help="say how each benchmark is run")
     args = ap.parse_args()
     if args.list:
@@ -532,6 +552,8 @@ def main() -> int:
         git("worktree", "prune")
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
+        if args.markdown:
+            args.markdown.write_text(markdown(results, args.old, args.new), encoding="utf-8")
     return 0
 
 

@@ -115,3 +115,16 @@ def test_reads_every_figure_the_script_prints_now(bc, bench, args):
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
     for figure in bc.BENCHES[bench].figures:
         assert figure.read(out), f"{figure.name} not found in:\n{out}"
+
+
+def test_markdown_table_for_the_docs(bc):
+    result = {"bench": "bench_survey:cpu", "args": ["--rounds", "300"], "loads": [6.0, 9.0],
+              "figures": [
+                  {"figure": "tomllib.loads", "reference": True, "ratio": 1.01, "old": 0.7,
+                   "new": 0.707, "unit": "ms", "round_ratios": [0.98, 1.04]},
+                  {"figure": "only new", "reference": False, "ratio": None, "old": None,
+                   "new": 1.0, "unit": "ms", "round_ratios": []}]}
+    text = bc.markdown([result], "e5863d6", "main")
+    assert "**bench_survey:cpu** --rounds 300 — load 6.0-9.0 (median 7.5)" in text
+    assert "| tomllib.loads (ref) | 0.7 ms | 0.707 ms | 1.01 | 0.98-1.04 |" in text
+    assert "only new" not in text
