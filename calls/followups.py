@@ -506,18 +506,23 @@ def close_followup(
 
 
 def record_contact(store: Store, followup_id: int, *, by: str, note: str | None,
-                   now: datetime) -> Followup:
+                   now: datetime, actor: Any = None) -> Followup:
     """Record that the customer was contacted about an open follow-up (the first contact
     the deadlines measure: a detractor's fix within 48 hours). A later contact only adds
-    its note; a call that reaches the customer records it by itself."""
+    its note; a call that reaches the customer records it by itself. ``actor`` is
+    checked as for :func:`close_followup`; the contact is an audit row by ``by``."""
     with store.write():
         f = _get(store, followup_id)
         _require_open(f, "record a contact on")
+        _check_actor(actor, f)
         dq.set_first_contact(store, f.id, to_iso(now), by)
         line = f"[{to_iso(now)} {by}] contacted the customer"
         note = (note or "").strip()
         q.update_followup_row(store, f.id,
                               details=_join_details(f.details, f"{line}: {note}" if note else line))
+        audit.record(store, by, "followup.contact", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "owner": f.owner,
+                      "note": note or None}, now=now)
         return _get(store, f.id)
 
 
@@ -626,6 +631,9 @@ def reschedule_followup(
         q.update_followup_row(
             store, f.id, due_at=to_iso(due_at), details=_join_details(f.details, line)
         )
+        audit.record(store, by, "followup.reschedule", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "from": old,
+                      "to": to_iso(due_at)}, now=now)
         return _get(store, f.id)
 
 

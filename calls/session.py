@@ -45,7 +45,7 @@ from calls.calling import (
 from calls.calling import choose_outcome as keep_chosen_outcome
 from calls.calling import save_notes as store_notes
 from calls.customers import PhoneNumber, mark_number, numbers_for, use_as_main
-from calls import consent
+from calls import consent, floor
 from calls import lawful as lawful_session
 from calls.errors import UserError
 from calls.followups import (
@@ -165,6 +165,7 @@ class WrapUpResult:
     followups: tuple[Followup, ...]           # made by the script's rules
     next_callable_at: datetime | None         # None: not before the next cycle / never
     nps: int | None                           # the call's NPS answer, if any
+    seat: floor.SeatState | None = None       # the seat after the call: ready or paused
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ class CallSession:
     dialled: str | None = None                # the number dialled now (None: the main one)
     tried: list[str] = field(default_factory=list)   # numbers tried before in this attempt
     calls_withdrawn: bool = False              # the customer withdrew consent in this call
+    # Taken from the queue at a seat: each step moves the seat's floor state with it, in
+    # the step's transaction (calls.floor); a call logged from outside (open) has none.
+    on_seat: bool = False
+    seat: floor.SeatState | None = None        # the seat's state after the last step
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -239,12 +244,18 @@ class CallSession:
 
         ``script``: a script name or path for every call, else the reason picks it.
         """
-        entry = claim_next(store, caller, now, policy)
-        if entry is None:
-            return None
+        with store.write():
+            floor.refuse_if_paused(store, caller)
+            entry = claim_next(store, caller, now, policy)
+            if entry is None:
+                return None
+            seat = floor.call_step(store, caller, "dialling", now=now,
+                                   customer_id=entry.customer.id)
         codes = list(entry.reason_codes)
-        return cls._make(store, entry.customer, caller, now, policy, pick_script(script, codes),
-                         codes, [str(r) for r in entry.reasons])
+        session = cls._make(store, entry.customer, caller, now, policy,
+                            pick_script(script, codes), codes, [str(r) for r in entry.reasons])
+        session.on_seat, session.seat = True, seat
+        return session
 
     @classmethod
     def take(cls, store: Store, customer_id: int, caller: str, now: datetime,
@@ -255,7 +266,12 @@ class CallSession:
         choose the script); else the queue's reasons for the customer now. ``inbound``: the
         customer called us: allowed outside the calling window (never against the
         do-not-call list), and the call is recorded as inbound."""
-        if not claim_customer(store, customer_id, caller, now, policy, inbound=inbound):
+        with store.write():
+            floor.refuse_if_paused(store, caller)
+            claimed = claim_customer(store, customer_id, caller, now, policy, inbound=inbound)
+            seat = (floor.call_step(store, caller, "dialling", now=now, customer_id=customer_id)
+                    if claimed else None)
+        if not claimed:
             why = explain(store, customer_id, caller, now, policy)
             detail = "; ".join(why.blockers) or "not callable now"
             raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
@@ -266,6 +282,7 @@ class CallSession:
                             pick_script(script, reason_codes), list(reason_codes),
                             ["inbound call: they called us"] if inbound else list(why.reasons))
         session.inbound = inbound
+        session.on_seat, session.seat = True, seat
         return session
 
     @classmethod
@@ -297,6 +314,8 @@ class CallSession:
             session.chosen = ChosenOutcome(call.chosen_outcome, call.callback_at,
                                            bool(call.callback_personal)
                                            if call.callback_personal is not None else True)
+        session.on_seat = True
+        session._move_seat(store, now)
         return session
 
     @classmethod
@@ -409,7 +428,18 @@ class CallSession:
                 self.call_id = start_call(store, self.customer.id, self.caller, self.taken_at,
                                           script_id=script_id, reason=self.reason,
                                           policy=self.policy, inbound=self.inbound)
+                self._move_seat(store, self.taken_at)
         return self.call_id
+
+    def _move_seat(self, store: Store, now: datetime) -> None:
+        """Put the seat in the call's state (inside the step's transaction): wrap-up once
+        an outcome is kept, talking once connected, else dialling."""
+        if not self.on_seat:
+            return
+        state = ("wrapup" if self.chosen is not None else
+                 "talking" if self.connected else "dialling")
+        self.seat = floor.call_step(store, self.caller, state, now=now,
+                                    customer_id=self.customer.id, call_id=self.call_id)
 
     def start(self, store: Store) -> int:
         """Start the call now (the caller dials); returns its id. The other writing steps
@@ -420,7 +450,8 @@ class CallSession:
         """The customer (or someone) answered."""
         with store.write():
             mark_connected(store, self._ensure_started(store), now)
-        self.connected = True
+            self.connected = True
+            self._move_seat(store, now)
 
     def save(self, store: Store, change: Answered, now: datetime) -> None:
         """Write one answer (or skip) and delete the answers the change took off the path."""
@@ -461,16 +492,23 @@ class CallSession:
         self.chosen = chosen
         return chosen
 
-    def keep_outcome(self, store: Store, chosen: ChosenOutcome) -> None:
+    def keep_outcome(self, store: Store, chosen: ChosenOutcome,
+                     now: datetime | None = None) -> None:
         """Write the picked outcome at once (the call ends at wrap-up; a terminal that dies
-        in between leaves it for the resume prompt)."""
+        in between leaves it for the resume prompt). ``now``: when it was picked (the
+        seat's wrap-up starts then; default: the real time)."""
+        if now is None:
+            from calls.clock import now_utc
+
+            now = now_utc()
         if chosen.outcome is Outcome.VOICEMAIL:
             lawful_session.check_voicemail(store, self.customer.id, self.policy)
         with store.write():
             keep_chosen_outcome(store, self._ensure_started(store), chosen.outcome,
                                 callback_at=chosen.callback_at,
                                 callback_personal=chosen.callback_personal)
-        self.chosen = chosen
+            self.chosen = chosen
+            self._move_seat(store, now)
 
     def add_followup(self, store: Store, kind: str, now: datetime, *, owner: str | None = None,
                      due_at: datetime | None = None, note: str = "") -> Followup:
@@ -552,9 +590,15 @@ class CallSession:
         caller holds them now."""
         return renew_claim(store, self.customer.id, self.caller, now, self.policy)
 
-    def give_back(self, store: Store, now: datetime) -> None:
-        """Skip the customer: give them back to the queue without a call outcome."""
-        skip_customer(store, self.caller, self.customer.id, now, self.policy)
+    def give_back(self, store: Store, now: datetime) -> floor.SeatState | None:
+        """Skip the customer: give them back to the queue without a call outcome. The
+        seat's state after it (ready, or the pause a supervisor asked for) is returned."""
+        with store.write():
+            skip_customer(store, self.caller, self.customer.id, now, self.policy)
+            seat = (floor.after_call(store, self.caller, now=now, policy=self.policy)
+                    if self.on_seat else None)
+        self.seat = seat
+        return seat
 
     # -- the wrap-up -----------------------------------------------------------------
 
@@ -609,11 +653,16 @@ class CallSession:
                       and self.dialled != self.customer.phone):
                     # Another number reached them: it is the one to call next time.
                     use_as_main(store, self.customer, self.dialled, by=self.caller, now=now)
+                # The seat: ready for the next customer, or the pause a supervisor asked
+                # for during the call.
+                seat = (floor.after_call(store, self.caller, now=now, policy=self.policy)
+                        if self.on_seat else None)
         except BaseException:
             if started_here:
                 self.call_id = None   # rolled back with the rest
             raise
         self.ended = True
+        self.seat = seat
         self.connected = self.connected or chosen.outcome.spec.connected
         customer = get_customer(store, self.customer.id) or self.customer
         next_at = None
@@ -621,7 +670,7 @@ class CallSession:
             why = explain(store, self.customer.id, self.caller, now, self.policy)
             if why.next_callable_at is not None and why.next_callable_at > now:
                 next_at = why.next_callable_at
-        return WrapUpResult(record, customer, tuple(made), next_at, self.nps())
+        return WrapUpResult(record, customer, tuple(made), next_at, self.nps(), self.seat)
 
 
 def _sync_answers(store: Store, call_id: int, answers: tuple[AnswerLine, ...],

@@ -18,6 +18,7 @@ from calls.commands.common import (
     console,
     fail,
     load_policy_option,
+    note_policy,
     open_store,
     user_errors,
 )
@@ -96,8 +97,10 @@ def register(app: typer.Typer) -> None:
                 fail(f"no customer with ref {ref!r}")
             callback = _callback_moment(callback_at, customer.time_zones) \
                 if callback_at else None
-            result = log_call(store, customer.id, outcome, who, now, policy,
-                              answers=pairs, notes=note, script=script, callback_at=callback)
+            with store.write():   # the policy it was logged under, with the call
+                note_policy(store, policy, who)
+                result = log_call(store, customer.id, outcome, who, now, policy, answers=pairs,
+                                  notes=note, script=script, callback_at=callback)
         if as_json:
             print(json.dumps({
                 "call": result.call.to_dict(),

@@ -214,7 +214,12 @@ def register(app: typer.Typer) -> None:
         store = open_store(db)
         who = caller_for(store, caller)
         with user_errors():
-            entry = claim_next(store, who, now, policy)
+            from calls.floor import refuse_if_paused
+
+            with store.write():   # no claim for a paused seat, checked under the write lock
+                refuse_if_paused(store, who)
+                common.note_policy(store, policy, who)
+                entry = claim_next(store, who, now, policy)
             if entry is None:
                 if as_json:
                     print("null")

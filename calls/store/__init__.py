@@ -9,7 +9,10 @@ Concurrency rules (several callers share one database file):
 - A write that depends on what it read (claiming a customer, upserting a row) runs inside
   :meth:`Store.write`, which starts with ``BEGIN IMMEDIATE`` so the write lock is taken
   before the read; a deferred transaction that upgrades to a write can fail at once with
-  "database is locked" whatever the busy timeout, an immediate one waits its turn.
+  "database is locked" whatever the busy timeout, an immediate one waits its turn (polling
+  for the lock with short jittered sleeps, see ``BEGIN_POLL_FIRST_S``).
+- Every caller waits for every write transaction: keep them short. Read and decide before
+  the lock (the queue, a merge's matching, the tier ranking), then check and write in it.
 - One :class:`Store` (one connection) per thread. The TUI opens one per worker thread.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -25,9 +29,8 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import quote
 
-import sqlite_utils
-
 from calls.errors import UserError
+from calls.store.database import Database
 
 # How long a connection waits for another writer before SQLite gives up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
@@ -38,6 +41,15 @@ MMAP_BYTES = 1 << 30
 # Extra, application-level retries when SQLite still reports the database as locked
 # (e.g. a checkpoint racing a writer); each retry backs off a little longer.
 LOCK_RETRIES = 8
+# A writer that finds the write lock taken polls for it itself, with short jittered
+# sleeps (first ~0.5 ms, doubling to ~8 ms; ~50 ms once it has waited a second), instead
+# of SQLite's busy handler, whose sleeps grow to 100 ms: a caller's write that queues
+# behind another short write gets in within a millisecond or two of the lock coming free,
+# not up to 100 ms later (scripts/bench_floor.py). Waiting still ends after the busy
+# timeout, with the same "database is locked" error.
+BEGIN_POLL_FIRST_S = 0.0005
+BEGIN_POLL_MAX_S = 0.008
+BEGIN_POLL_SLOW_S = 0.05
 
 APP_NAME = "carecall"
 
@@ -139,10 +151,10 @@ def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
 
 
 class Store:
-    """An open carecall database: a sqlite-utils ``Database`` plus transaction helpers."""
+    """An open carecall database: a :class:`~calls.store.database.Database` (sqlite-utils'
+    API, imported when first used) plus transaction helpers."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None,
-                 read_only: str | None = None):
+    def __init__(self, db: Database, path: Path | None, read_only: str | None = None):
         self.db = db
         self.path = path
         # Why this database can only be read (the file or its folder), or None.
@@ -161,7 +173,7 @@ class Store:
         """
         if str(path) == ":memory:":
             conn = sqlite3.connect(":memory:", check_same_thread=False)
-            store = cls(sqlite_utils.Database(conn, execute_plugins=False), None)
+            store = cls(Database(conn), None)
         else:
             resolved = resolve_db_path(path)
             if resolved.exists() and resolved.is_dir():
@@ -180,11 +192,7 @@ class Store:
             read_only = _read_only_reason(resolved)
             try:
                 conn = _connect(resolved, read_only is not None)
-                # No sqlite-utils plugins: finding them scans every installed package's
-                # entry points at each start (tens of ms), and third-party code has no
-                # business running on a connection that holds personal data.
-                store = cls(sqlite_utils.Database(conn, execute_plugins=False), resolved,
-                            read_only)
+                store = cls(Database(conn), resolved, read_only)
                 store._set_pragmas()
             except sqlite3.DatabaseError as exc:
                 if (error := _translated(resolved, exc)) is not None:
@@ -224,15 +232,16 @@ class Store:
 
         Refuses (:class:`UserError`) a database written by a newer carecall (it has
         migrations this one does not know: writing to it could break it), and a read-only
-        database that would need migrating.
+        database that would need migrating. An up-to-date database costs one query.
         """
         from calls import __version__
         from calls.store.schema import migrations
 
+        conn = self.db.conn
         self._refuse_newer_schema(migrations, __version__)
         applied = False
         for _ in range(len(migrations._migrations) + 1):
-            if not migrations.pending(self.db):
+            if not migrations.pending_names(conn):
                 break
             if self.read_only is not None:
                 raise UserError(
@@ -241,27 +250,27 @@ class Store:
             # Take the write lock first, then look again: another process may have
             # applied the same migration while we waited.
             with self.write():
-                pending = migrations.pending(self.db)
+                pending = migrations.pending_names(conn)
                 if not pending:
                     break
-                later = [m.name for m in pending[1:]]
-                migrations.apply(self.db, stop_before=later or None)
+                migrations.apply(self.db, stop_before=pending[1:] or None)
                 applied = True
         if applied:
             with self.write():
-                self.db.execute(
+                conn.execute(
                     "INSERT INTO carecall_meta (key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [__version__])
 
     def _refuse_newer_schema(self, migrations, version: str) -> None:
-        known = {m.name for m in migrations._migrations}
-        unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
+        known = set(migrations.names())
+        unknown = [n for n in migrations.applied_names(self.db.conn) if n not in known]
         if not unknown:
             return
         needs = None
-        if self.db["carecall_meta"].exists():
-            row = self.one("SELECT value FROM carecall_meta WHERE key = 'schema_version'")
-            needs = row["value"] if row else None
+        if self.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'carecall_meta'"):
+            needs = self.scalar(
+                "SELECT value FROM carecall_meta WHERE key = 'schema_version'")
         needs_text = f"carecall {needs} or newer" if needs and needs != version else (
             "a newer carecall")
         shown = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3
@@ -296,7 +305,7 @@ class Store:
                 delay = min(delay * 2, 1.0)
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
+    def write(self) -> Iterator[Database]:
         """A write transaction that holds the database write lock from its first statement.
 
         Nested calls join the outer transaction. Commits on success, rolls back on error.
@@ -312,7 +321,7 @@ class Store:
             return
         self.require_writable()
         try:
-            self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+            self._begin_immediate()
         except sqlite3.OperationalError as exc:
             if (error := _translated(self.path, exc)) is not None:
                 raise error from None
@@ -337,6 +346,32 @@ class Store:
                 raise
         finally:
             self._write_depth = 0
+
+    def _begin_immediate(self) -> None:
+        """``BEGIN IMMEDIATE``, polling for the write lock (see ``BEGIN_POLL_FIRST_S``)."""
+        conn = self.db.conn
+        # Only this statement tries without SQLite's own waiting: reads and the commit
+        # keep the busy timeout (a WAL reader waits only in rare recovery moments).
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            started = time.monotonic()
+            deadline = started + BUSY_TIMEOUT_MS / 1000
+            delay = BEGIN_POLL_FIRST_S
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not is_locked_error(exc):
+                        raise
+                now = time.monotonic()
+                if now >= deadline:
+                    raise
+                cap = BEGIN_POLL_MAX_S if now - started < 1.0 else BEGIN_POLL_SLOW_S
+                time.sleep(min(random.uniform(0.5, 1.5) * delay, deadline - now))
+                delay = min(delay * 2, cap)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def require_writable(self) -> None:
         """Refuse with one line when this database can only be read."""

@@ -44,13 +44,13 @@ async def _keys(pilot, *keys):
     # On a busy machine a screen's last refresh can lag its worker: settle longer before
     # the picture is taken, so the snapshot never catches a half-drawn screen.
     await settle(pilot, 10)
-    # The seat's state follows the call on a timer (every few seconds): take the picture
-    # after one such step, whenever the timer last ran.
+    # The call session moves the seat's state in each step; the shift bar shows it after
+    # the step's worker: show the state the database has now, whenever that was.
     from calls import floor
     from calls.store import Store
 
     with Store.open(pilot.app.db_path) as store:
-        state = floor.follow_calls(store, pilot.app.caller, now=pilot.app.now())
+        state = floor.seat_now(store, pilot.app.caller)
     pilot.app.seat_state_changed(state)
     await settle(pilot, 2)
     # Notifications time out by the wall clock: on a slow run one is still up. The
