@@ -127,7 +127,9 @@ BENCHES = {b.name: b for b in (
         Figure("{key} (core)", r"^  (?P<key>[a-z][a-z /-]+?)\s+" + V + r" ms\s+[\d.]+ ms"),
         Figure("{key} (app)", r"^  (?P<key>[a-z][a-z /-]+?)\s+[\d.]+ ms\s+" + V + " ms"),
     ), "OLD's own script; NEW runs bench_tui.py as of 53d5c29 (the last with --calls, "
-       "adapted to the call session; later it became #18's --against benchmark)",
+       "adapted to the call session; later it became #18's --against benchmark). It waits "
+       "for a new call screen per customer: a NEW that reuses the screen (#18) times out "
+       "on 'outcome saved / next'",
         prepare=("--customers", "100000", "--calls", "1"), pinned="53d5c29"),
     Bench("bench_cli", ("--runs", "7"), ("--runs", "15"), (
         Figure("python -c pass (cpu)", r"^  python -c pass\s+CPU\s+" + V, reference=True),
