@@ -285,6 +285,12 @@ def add_followup(
                 f"{customer['ref']} ({customer['name']}) is on the do-not-call list: "
                 f"no {kind.replace('_', ' ')}"
             )
+        against = consent.withdrawn_for(store, customer_id, kind)
+        if against is not None:
+            raise UserError(
+                f"{customer['ref']} ({customer['name']}) withdrew consent to {against}: "
+                f"no {kind.replace('_', ' ')}"
+            )
         existing = q.find_open_row(store, customer_id, kind)
         if existing is not None:
             changes: dict[str, Any] = {"details": _join_details(existing["details"], details)}
@@ -406,6 +412,8 @@ def apply_rule_followups(
             kind = check_kind(spec.kind)
             if kind in CALL_KINDS and dnc:
                 continue
+            if consent.withdrawn_for(store, customer["id"], kind) is not None:
+                continue  # the customer withdrew the consent this follow-up needs
             note = getattr(spec, "note", None) or getattr(spec, "details", None)
             made.append(
                 add_followup(
@@ -463,6 +471,9 @@ def close_followup(
         if f.kind == "fix_problem":
             if q.customer_is_dnc(store, f.customer_id):
                 close_note = f"{note} (no recovery call: customer is on the do-not-call list)"
+            elif consent.withdrawn_for(store, f.customer_id, "recovery_call") is not None:
+                close_note = (f"{note} (no recovery call: the customer withdrew consent to "
+                              f"be called)")
             elif consent.followup_refused(store, f.call_id):
                 # They said no to "may we get back to you?": the fix is done and recorded,
                 # the loop closes without a call (docs/lawful.md).

@@ -70,21 +70,21 @@ def test_queue_screen(snap_compare, app):
 
 def test_call_screen_nps_question(snap_compare, app):
     async def run_before(pilot):
-        await _keys(pilot, "n", "c", "enter", "1")   # "1" waits: 1 or 10?
+        await _keys(pilot, "n", "c", "y", "enter", "1")   # "1" waits: 1 or 10?
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_call_screen_detractor_branch(snap_compare, app):
     async def run_before(pilot):
-        await _keys(pilot, "n", "c", "enter", "4", "enter")   # 4, going well: skipped
+        await _keys(pilot, "n", "c", "y", "enter", "4", "enter")   # 4, going well: skipped
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_wrap_up_screen(snap_compare, app):
     async def run_before(pilot):
-        await _keys(pilot, "n", "c", "enter", "9", "enter", "5", "y", "n",
+        await _keys(pilot, "n", "c", "y", "enter", "9", "enter", "5", "y", "n",
                     "n", "n", "enter", "enter")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
