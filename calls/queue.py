@@ -1174,7 +1174,10 @@ class Opening:
     def line(self, now: datetime) -> str:
         """"2026-05-09 10:00 UTC (in 59d): Luc Martin, held by FR.refusal" for messages."""
         who = self.customer.name or self.customer.ref
-        held = f", held by {self.rule}" if self.rule else f": {self.why}"
+        # A rule of a pack ("FR.attempts") or of the policy is named; a person or a
+        # moment (a claim, a retry delay, a callback time) is said in words.
+        named = "." in self.rule or self.rule.startswith("policy")
+        held = f", held by {self.rule}" if named else f": {self.why}"
         return (f"{self.at:%Y-%m-%d %H:%M} UTC (in {format_duration(self.at - now)}): "
                 f"{who}{held}")
 
@@ -1228,6 +1231,8 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
     moments: set[datetime] = openings_after(now)
     for text in q.upcoming_moments(store, to_iso(now), caller,
                                    policy.callbacks.personal_grace_minutes):
+        moments.add(from_iso(text))
+    for text in q.claim_ends(store, to_iso(now), caller):
         moments.add(from_iso(text))
     for tier in q.tier_values(store):
         due = q.first_care_due(store, tier, to_iso(now - policy.interval(tier)))

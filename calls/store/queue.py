@@ -484,6 +484,17 @@ def held_other_rows(store: Store, p: dict) -> Iterator[dict]:
     return stream(store, sql, values)
 
 
+def claim_ends(store: Store, now: str, caller: str, limit: int = 10) -> list[str]:
+    """When other callers' claims and this caller's skips run out, earliest first."""
+    out = [r["t"] for r in store.all(
+        "SELECT DISTINCT expires_at AS t FROM claims WHERE caller != ? AND expires_at > ? "
+        "ORDER BY expires_at LIMIT ?", (caller, now, limit))]
+    out += [r["t"] for r in store.all(
+        "SELECT DISTINCT until AS t FROM skips WHERE caller = ? AND until > ? "
+        "ORDER BY until LIMIT ?", (caller, now, limit))]
+    return out
+
+
 def first_care_due(store: Store, tier: str | None, after: str) -> str | None:
     """The earliest ``cycle_ended_at`` after ``after`` among customers of ``tier`` (the next
     care call of that tier to fall due is one interval later)."""
