@@ -1242,21 +1242,34 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
     for period in _hold_periods(policy):
         for text in q.calls_started_between(store, to_iso(now - period), to_iso(end - period)):
             ends.add(from_iso(text) + period)
-    moments |= ends
-    todo = sorted(m for m in moments if now < m <= end)
-    tried: set[datetime] = set()
-    while todo and len(tried) < tries:
-        t = todo.pop(0)
-        if t in tried:
+    # First the moments the windows, delays and callbacks give; then, before the first of
+    # them that works, the ends of caps and quiet periods, earliest first (one that falls
+    # while the customer's window is shut brings the window's openings after it).
+    failed: set[datetime] = set()
+    first = None
+    for t in sorted(m for m in moments if now < m <= end)[:tries]:
+        found = build_queue(store, caller, t, policy, limit=1)
+        if found:
+            first = (t, found[0])
+            break
+        failed.add(t)
+    bound = first[0] if first else end
+    heap = sorted(m for m in ends if now < m < bound)
+    pops = 0
+    while heap and pops < 2 * tries:
+        t = heapq.heappop(heap)
+        if t in failed:
             continue
-        tried.add(t)
+        pops += 1
         found = build_queue(store, caller, t, policy, limit=1)
         if found:
             return _opening(store, found[0], caller, t, now, policy)
+        failed.add(t)
         if t in ends:
-            # Free of the cap at t, but perhaps outside their window: it opens later.
-            todo = sorted({*todo, *(m for m in openings_after(t) if m <= end)} - tried)
-    return None
+            for later in openings_after(t):
+                if later < bound and later not in failed:
+                    heapq.heappush(heap, later)
+    return _opening(store, first[1], caller, first[0], now, policy) if first else None
 
 
 def _opening(store: Store, entry: QueueEntry, caller: str, at: datetime, now: datetime,
