@@ -889,8 +889,9 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     total = 0
     held_keys: list[str] = []
     groups = q.held_groups(store, p)
-    reps = q.customer_rows(store, [g["rep"] for g in groups])
-    for group in groups:
+    simple = [g for g in groups if g["simple"]]
+    reps = q.customer_rows(store, [g["rep"] for g in simple])
+    for group in simple:
         held = _held_one(store, reps[group["rep"]], (), caller, now, policy)
         if held is None:
             continue
@@ -903,14 +904,15 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
         fus.setdefault(f["customer_id"], []).append(f)
     others: list[Held] = []
     since = p["recent_long"]
-    rows = q.held_other_rows(store, p)
-    while chunk := list(itertools.islice(rows, 500)):
+    ids = sorted(g["rep"] for g in groups if not g["simple"])
+    for start in range(0, len(ids), 500):
+        rows = q.customer_rows(store, ids[start:start + 500])
         # Their recent calls in one query per 500 (the caps and quiet periods).
-        recent = q.recent_calls(store, [r["id"] for r in chunk
+        recent = q.recent_calls(store, [i for i, r in rows.items()
                                         if (r.get("last_call_at") or "") >= since], since)
-        for row in chunk:
-            held = _held_one(store, row, fus.get(row["id"], ()), caller, now, policy,
-                             calls=recent.get(row["id"], []))
+        for cid in ids[start:start + 500]:
+            held = _held_one(store, rows[cid], fus.get(cid, ()), caller, now, policy,
+                             calls=recent.get(cid, []))
             if held is None:
                 continue
             total += 1
