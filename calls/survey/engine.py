@@ -19,7 +19,7 @@ from calls.models import Customer
 from calls.survey import conditions as cond
 from calls.survey.metrics import nps_category
 from calls.survey.script import Option, Question, Script, render
-from calls.survey.types import AnswerError, question_type, to_stored
+from calls.survey.types import AnswerError, format_value, question_type, to_stored
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ def display_answer(q: Question, value: Any) -> str:
     """An answer as words: option labels, yes/no, dates spelled out."""
     if value is None:
         return ""
-    return question_type(q.type).display(q, value)
+    display = question_type(q.type).display
+    return format_value(value) if display is None else display(q, value)
 
 
 def stored_answer(q: Question, value: Any) -> Any:
