@@ -1217,20 +1217,34 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
     end = now + opening_horizon(policy, horizon)
     keys = [_split_key(k) for k in q.zone_keys(store)]
 
-    def openings_after(t: datetime) -> set[datetime]:
-        found = set()
-        for region, zones in keys:
-            ws = window_state(region, zones, t, policy)
-            if not ws.open and ws.opens_at is not None:
-                found.add(ws.opens_at)
-            elif ws.open and ws.closes_at is not None:
-                # A zone open now may reopen tomorrow: its next opening is a moment too.
-                later = window_state(region, zones, ws.closes_at, policy)
-                if later.opens_at is not None:
-                    found.add(later.opens_at)
-        return found
+    # Per zone: open now until when, and its next opening after now.
+    open_until: dict[int, datetime | None] = {}
+    reopen: dict[int, datetime | None] = {}
 
-    moments: set[datetime] = openings_after(now)
+    def next_opening_of(i: int, t: datetime) -> tuple[datetime | None, datetime | None]:
+        region, zones = keys[i]
+        ws = window_state(region, zones, t, policy)
+        if not ws.open:
+            return None, ws.opens_at
+        if ws.closes_at is None:
+            return None, None
+        # A zone open now may reopen tomorrow: its next opening is a moment too.
+        return ws.closes_at, window_state(region, zones, ws.closes_at, policy).opens_at
+
+    for i in range(len(keys)):
+        open_until[i], reopen[i] = next_opening_of(i, now)
+
+    def maybe_open(t: datetime) -> bool:
+        """Whether some zone's window may be open at ``t`` (if not, nobody is offered)."""
+        return any((open_until[i] is not None and t < open_until[i])
+                   or (reopen[i] is not None and reopen[i] <= t) for i in open_until)
+
+    def openings_after(t: datetime) -> set[datetime]:
+        # A zone shut from now until past t opens at the moment already known.
+        return {o for i in open_until if reopen[i] is not None and reopen[i] <= t
+                for o in (next_opening_of(i, t)[1],) if o is not None}
+
+    moments: set[datetime] = {o for o in reopen.values() if o is not None}
     for text in q.upcoming_moments(store, to_iso(now), caller,
                                    policy.callbacks.personal_grace_minutes):
         moments.add(from_iso(text))
@@ -1263,7 +1277,7 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
         if t in failed:
             continue
         pops += 1
-        found = build_queue(store, caller, t, policy, limit=1)
+        found = build_queue(store, caller, t, policy, limit=1) if maybe_open(t) else []
         if found:
             return _opening(store, found[0], caller, t, now, policy)
         failed.add(t)
