@@ -345,10 +345,12 @@ def write_import_list(path: Path, n: int, rows: int) -> None:
                         f"+1212{2_000_000 + k % 7_000_000:07d}", 100 + i % 900])
 
 
-def _import_process(db: str, seconds: float, rows: int, pause: float, ready, start,
-                    out: str) -> None:
-    from calls.clock import now_utc
+def _import_process(db: str, seconds: float, rows: int, pause: float, speed: float,
+                    base_iso: str, ready, start, out: str) -> None:
+    from calls.clock import from_iso
     from calls.ingest.customers import ImportOptions, import_customers
+
+    base = from_iso(base_iso)
 
     holds: list[float] = []
     _measure_lock_holds(holds)
@@ -364,7 +366,10 @@ def _import_process(db: str, seconds: float, rows: int, pause: float, ready, sta
     while time.time() < t0 + seconds and n < len(lists):
         began = time.perf_counter()
         try:
-            result = import_customers(store, lists[n], ImportOptions(workers=1), now_utc())
+            # The floor's clock: the callers' claims are live then, so the import sees
+            # a floor at work and merges in chunks (as it would at a real shift).
+            now = base + timedelta(seconds=(time.time() - t0) * speed)
+            result = import_customers(store, lists[n], ImportOptions(workers=1), now)
             inserted += result.inserted
         except Exception as exc:  # noqa: BLE001
             locked += is_locked_error(exc)
@@ -465,7 +470,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     if import_rows:
         children.append(ctx.Process(target=_import_process,
                                     args=(str(copy), seconds, import_rows, import_pause,
-                                          ready, start, str(work / "import.json"))))
+                                          speed, to_iso(base), ready, start,
+                                          str(work / "import.json"))))
     for child in children:
         child.start()
     ready.wait(timeout=600)        # every process has opened its connections

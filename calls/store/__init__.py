@@ -108,6 +108,38 @@ def _read_only_reason(path: Path) -> str | None:
     return None
 
 
+# Bulk work on a database in use (an import's merge, re-tiering everyone) is split into
+# write transactions that each hold the lock about this long, with a pause between them
+# longer than a waiting writer's longest poll (jittered up to 1.5 x BEGIN_POLL_MAX_S), so
+# that callers' writes get in between the chunks.
+CHUNK_SECONDS = 0.025
+CHUNK_PAUSE_SECONDS = 1.5 * BEGIN_POLL_MAX_S
+
+
+class Pacer:
+    """Sizes the chunks of bulk work to hold the write lock about ``CHUNK_SECONDS`` each.
+
+    ``size`` rows go in the next chunk; :meth:`done` takes how long the chunk's write
+    transaction took, aims the next size at the target (smoothed: a chunk that waited for
+    a busy CPU should not halve the next one at once), copies the chunk's pages from the
+    write-ahead log into the database file (a passive checkpoint, which takes no write
+    lock) and pauses so that waiting writers get in. Checkpointing here keeps the log
+    short: otherwise the next caller whose commit finds it over SQLite's threshold (1,000
+    pages) would copy the bulk work's pages, and wait for the disk, within their step.
+    """
+
+    def __init__(self, store: Store, first: int = 500, low: int = 50, high: int = 20_000,
+                 seconds: float = CHUNK_SECONDS):
+        self.store = store
+        self.size, self.low, self.high, self.seconds = first, low, high, seconds
+
+    def done(self, held: float) -> None:
+        aimed = self.size * self.seconds / max(held, 1e-4)
+        self.size = max(self.low, min(self.high, int((self.size + aimed) / 2)))
+        self.store.checkpoint()
+        time.sleep(CHUNK_PAUSE_SECONDS)
+
+
 def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
     """The one line a user should see for a storage failure SQLite reports, or None."""
     text = str(exc).lower()
@@ -368,14 +400,23 @@ class Store:
                 except sqlite3.OperationalError as exc:
                     if not is_locked_error(exc):
                         raise
+                    busy = exc
                 now = time.monotonic()
                 if now >= deadline:
-                    raise
+                    raise busy
                 cap = BEGIN_POLL_MAX_S if now - started < 1.0 else BEGIN_POLL_SLOW_S
                 time.sleep(min(random.uniform(0.5, 1.5) * delay, deadline - now))
                 delay = min(delay * 2, cap)
         finally:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database file as far as readers
+        allow (``PASSIVE``: waits for no lock; a checkpoint already running elsewhere wins)."""
+        if self.path is None or self.read_only is not None or self.db.conn.in_transaction:
+            return
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def require_writable(self) -> None:
         """Refuse with one line when this database can only be read."""

@@ -10,9 +10,9 @@ import textwrap
 import time
 
 import pytest
-from tests.support.queue import CHICAGO, NY, add_customer
 
 from calls.store import Store
+from tests.support.queue import CHICAGO, NY, add_customer
 
 WORKER = textwrap.dedent(
     """
@@ -101,3 +101,51 @@ def test_concurrent_claims_hand_out_each_customer_once(db_path, mode):
         assert store.scalar(
             "SELECT count(*) FROM customers WHERE cycle_status = 'reached'") == n
     store.close()
+
+
+def test_a_claim_passes_over_a_customer_taken_after_the_queue_was_read(store, monkeypatch):
+    """The queue is read before the write lock: a customer another caller claimed (or
+    called) in between is checked again inside the lock and passed over."""
+    from calls import queue
+    from calls.clock import from_iso
+    from calls.store.queue import put_claim
+
+    now = from_iso(NOW)
+    for i in range(3):
+        add_customer(store, where=NY, revenue=float(100 - i))
+    read = queue.build_queue(store, "ann", now, limit=5)
+    top = read[0].customer.id
+    # Bob claims the top customer after ann's queue was read, before her claim.
+    with store.write():
+        put_claim(store, top, "bob", NOW, "2026-03-10T16:00:00Z")
+    monkeypatch.setattr(queue, "build_queue", lambda *a, **k: read)
+    entry = queue.claim_next(store, "ann", now)
+    assert entry is not None and entry.customer.id == read[1].customer.id
+    assert entry.claimed_by_me
+    holders = dict(store.db.conn.execute("SELECT customer_id, caller FROM claims"))
+    assert holders == {top: "bob", read[1].customer.id: "ann"}
+
+
+def test_a_claim_reads_the_queue_again_when_every_candidate_was_taken(store, monkeypatch):
+    from calls import queue
+    from calls.clock import from_iso
+    from calls.store.queue import put_claim
+
+    now = from_iso(NOW)
+    for i in range(3):
+        add_customer(store, where=NY, revenue=float(100 - i))
+    stale = queue.build_queue(store, "ann", now, limit=2)
+    with store.write():
+        for e in stale:
+            put_claim(store, e.customer.id, "bob", NOW, "2026-03-10T16:00:00Z")
+    real = queue.build_queue
+    reads = []
+
+    def first_stale(*args, **kwargs):
+        reads.append(1)
+        return stale if len(reads) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "build_queue", first_stale)
+    entry = queue.claim_next(store, "ann", now)
+    assert len(reads) == 2
+    assert entry is not None and entry.customer.id not in {e.customer.id for e in stale}

@@ -3,11 +3,11 @@ rows it does not know, with the result of reading them all."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import Store
+from tests.support.lists import write_list
 
 HEADER = ["Customer Id", "Name", "Phone", "Revenue", "Customer Since", "Notes"]
 COLUMNS = ("ref, name, phone, phone_raw, revenue, customer_since, extra, tier, row_hash, "
@@ -21,11 +21,7 @@ def _rows(n: int) -> list[list[str]]:
 
 
 def _write(path, rows):
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        w.writerows(rows)
-    return path
+    return write_list(path, HEADER, rows)
 
 
 def _state(store):
