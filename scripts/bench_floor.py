@@ -87,8 +87,10 @@ def _measure_lock_waits() -> None:
     Store._begin_immediate = timed
 
 
-def _measure_lock_holds(holds: list[float]) -> None:
-    """Wrap ``Store.write`` to record how long each outermost transaction held the lock."""
+def _measure_lock_holds(holds: list, label: bool = False) -> None:
+    """Wrap ``Store.write`` to record how long each outermost transaction held the lock
+    (from ``BEGIN IMMEDIATE`` to the end of ``COMMIT``); ``label``: with the name of the
+    function that opened it, as ``(seconds, name)``."""
     write = Store.write
 
     @contextlib.contextmanager
@@ -98,7 +100,8 @@ def _measure_lock_holds(holds: list[float]) -> None:
             t0 = time.perf_counter()
             yield db
         if outer:
-            holds.append(time.perf_counter() - t0)
+            held = time.perf_counter() - t0
+            holds.append((held, sys._getframe(2).f_code.co_name) if label else held)
 
     Store.write = timed
 
@@ -270,6 +273,8 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
 
     sys.setswitchinterval(0.001)
     _measure_lock_waits()
+    holds: list[float] = []
+    _measure_lock_holds(holds)
     base = from_iso(base_iso)
     t0 = 0.0
 
@@ -306,6 +311,7 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
             else:
                 log[key] += value
     log["cpu_s"] = cpu
+    log["holds"] = holds
     Path(out).write_text(json.dumps(log))
 
 
@@ -352,8 +358,8 @@ def _import_process(db: str, seconds: float, rows: int, pause: float, speed: flo
 
     base = from_iso(base_iso)
 
-    holds: list[float] = []
-    _measure_lock_holds(holds)
+    holds: list[tuple[float, str]] = []
+    _measure_lock_holds(holds, label=True)
     store = Store.open(Path(db))
     folder = Path(out).parent
     lists = [folder / f"import-{n}.csv" for n in range(20)]
@@ -436,6 +442,14 @@ def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
     return {s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v}
 
 
+def _by_label(holds: list) -> dict[str, tuple[int, float, float]]:
+    """Lock holds per function that opened the transaction: (count, p50 ms, max ms)."""
+    out: dict[str, list[float]] = {}
+    for held, name in holds:
+        out.setdefault(name, []).append(held)
+    return {name: (len(v), _pct(v, 0.5), max(v) * 1000) for name, v in out.items()}
+
+
 def _cpu_ticks() -> tuple[int, int]:
     """(busy, total) jiffies of all CPUs since boot (Linux /proc/stat; zeros elsewhere)."""
     try:
@@ -490,6 +504,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     locked, errors, taken, released, calls, lag = 0, [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
+    holds: list[float] = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
         if not path.exists():
@@ -510,6 +525,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         empty += log["empty"]
         abandoned += log["abandoned"]
         sim_cpu += log["cpu_s"]
+        holds += log["holds"]
     nothing = {"lat": [], "locked": 0, "errors": [], "cpu_s": 0.0}
     sup = json.loads((work / "supervisor.json").read_text()) \
         if (work / "supervisor.json").exists() else nothing
@@ -526,7 +542,9 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
                   for s in STEPS},
         "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
         "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
-                   imp["inserted"], max(imp["holds"] or [0]) * 1000, len(imp["holds"])),
+                   imp["inserted"], len(imp["holds"])),
+        "import_holds": _by_label(imp["holds"]),
+        "holds": (_pct(holds, 0.5), _pct(holds, 0.99), sum(holds) / seconds),
         "lag_p99": _pct(lag, 0.99) if lag else 0.0,
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
@@ -560,12 +578,17 @@ def report(r: dict, ref: dict[str, float]) -> float:
             print(f"  {s:<10} {p50:7.2f} {p99:8.2f} {n:6d}   {p50 / base:6.1f}x {p99 / base:7.1f}x"
                   f"  {c50:7.2f}  {c99:7.2f}  {w99:8.2f}")
     d50, d99, dn = r["dashboard"]
-    i50, imax, inum, inserted, hold, chunks = r["import"]
+    i50, imax, inum, inserted, chunks = r["import"]
+    h50, h99, busy = r["holds"]
     print(f"  dashboard  {d50:7.1f} {d99:8.1f} {dn:6d}   (supervisor refresh)")
     if inum:
         print(f"  import     {i50:7.0f} {imax:8.0f} {inum:6d}   (median / longest, ms; "
-              f"{inserted:,} customers in; the longest write-lock hold {hold:.1f} ms of "
-              f"{chunks} transactions)")
+              f"{inserted:,} customers in, {chunks} write transactions)")
+        print("    its write-lock holds: " + "; ".join(
+            f"{name} {n} x, p50 {p50:.1f} ms, longest {longest:.1f} ms"
+            for name, (n, p50, longest) in r["import_holds"].items()))
+    print(f"  the seats' write-lock holds: p50 {h50:.2f} ms, p99 {h99:.1f} ms; the lock "
+          f"was held by seats {busy:.0%} of the time")
     print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
           f"calls dropped by an error {r['abandoned']}")
     print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
@@ -582,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seats", default="50,100,200,400")
     ap.add_argument("--procs", type=int, default=0,
-                    help="caller processes (default: one per 25 seats, at least 4)")
+                    help="caller processes (default: one per 10 seats, 4 to 40)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--customers", type=int, default=100_000)
@@ -617,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
           + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()) + "\n")
     crossing = None
     for seats in [int(x) for x in args.seats.split(",")]:
-        procs = args.procs or max(4, seats // 25)
+        procs = args.procs or max(4, min(40, -(-seats // 10)))
         r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
                 args.import_rows, args.import_pause)
         worst = report(r, ref)

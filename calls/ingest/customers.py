@@ -569,6 +569,12 @@ def _prepare_csv(config: _Config, parser: CsvChunkParser, first: int,
     return out
 
 
+def _mostly_known(prepared: _Prepared) -> bool:
+    """Whether a list's first chunk was mostly rows read before (a list imported again):
+    then reading the rest in this process costs less than starting worker processes."""
+    return len(prepared.skipped) >= 0.9 * prepared.rows
+
+
 # The hash of a record whose text was not seen whole (it cannot match a known row).
 _UNKNOWN = 0
 
@@ -683,7 +689,8 @@ def _import_customers(
     try:
         workers = worker_count(table, options.workers)
         for prepared in named(table.path, prepare_in_chunks(
-            table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers
+            table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers,
+            _mostly_known if config.known else None,
         )):
             rejected: list[tuple] = []
             for line, reason, raw in prepared.rejects:

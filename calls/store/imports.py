@@ -293,11 +293,10 @@ class Staging:
         conn = self.store.db.conn
         won = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
         counts = MergeCounts(unchanged=unchanged, duplicates=total - won + duplicates)
-        # New customers go in with the tier their revenue gives against the ranking as it
-        # stands (read before any lock); ``retier`` then makes it exact.
-        cuts = tier_cuts(self.store, *tier_shares) if tier_shares is not None else None
         self._commit()
         if not chunked:
+            # New customers go in as C; ``retier``, in the same transaction, places them.
+            cuts = TierCuts(None, None) if tier_shares is not None else None
             with self.store.write():
                 counts.import_id = self._start_record(import_row, won)
                 self._merge_chunk(match_on, provided, counts, now, cuts, -1, _LAST_LINE)
@@ -305,6 +304,9 @@ class Staging:
                     retier(counts)
                 self._finish_record(counts, import_row, now)
             return counts
+        # New customers go in with the tier their revenue gives against the ranking as it
+        # stands (read before any lock), so that re-tiering rewrites few of them.
+        cuts = tier_cuts(self.store, *tier_shares) if tier_shares is not None else None
         pacer, done, last, committed = Pacer(self.store), 0, -1, None
         try:
             while done < won or counts.import_id is None:
