@@ -273,8 +273,8 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
 
     sys.setswitchinterval(0.001)
     _measure_lock_waits()
-    holds: list[float] = []
-    _measure_lock_holds(holds)
+    holds: list[tuple[float, str]] = []
+    _measure_lock_holds(holds, label=True)
     base = from_iso(base_iso)
     t0 = 0.0
 
@@ -442,12 +442,13 @@ def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
     return {s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v}
 
 
-def _by_label(holds: list) -> dict[str, tuple[int, float, float]]:
-    """Lock holds per function that opened the transaction: (count, p50 ms, max ms)."""
+def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, float]]:
+    """Lock holds per function that opened the transaction: (count, p50 ms, the ``top``
+    quantile in ms: the longest by default)."""
     out: dict[str, list[float]] = {}
     for held, name in holds:
         out.setdefault(name, []).append(held)
-    return {name: (len(v), _pct(v, 0.5), max(v) * 1000) for name, v in out.items()}
+    return {name: (len(v), _pct(v, 0.5), _pct(v, top)) for name, v in out.items()}
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -504,7 +505,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     locked, errors, taken, released, calls, lag = 0, [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
-    holds: list[float] = []
+    holds: list[tuple[float, str]] = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
         if not path.exists():
@@ -544,7 +545,9 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
                    imp["inserted"], len(imp["holds"])),
         "import_holds": _by_label(imp["holds"]),
-        "holds": (_pct(holds, 0.5), _pct(holds, 0.99), sum(holds) / seconds),
+        "holds": (_pct([h for h, _ in holds], 0.5), _pct([h for h, _ in holds], 0.99),
+                  sum(h for h, _ in holds) / seconds),
+        "seat_holds": _by_label(holds, 0.99),
         "lag_p99": _pct(lag, 0.99) if lag else 0.0,
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
@@ -588,7 +591,10 @@ def report(r: dict, ref: dict[str, float]) -> float:
             f"{name} {n} x, p50 {p50:.1f} ms, longest {longest:.1f} ms"
             for name, (n, p50, longest) in r["import_holds"].items()))
     print(f"  the seats' write-lock holds: p50 {h50:.2f} ms, p99 {h99:.1f} ms; the lock "
-          f"was held by seats {busy:.0%} of the time")
+          f"was held by seats {busy:.0%} of the time; by what opened them (p50 / p99 ms): "
+          + ", ".join(f"{name} {p50:.2f} / {p99:.1f}"
+                      for name, (n, p50, p99) in sorted(r["seat_holds"].items(),
+                                                        key=lambda kv: -kv[1][2])[:6]))
     print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
           f"calls dropped by an error {r['abandoned']}")
     print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
