@@ -43,14 +43,17 @@ MMAP_BYTES = 1 << 30
 # (e.g. a checkpoint racing a writer); each retry backs off a little longer.
 LOCK_RETRIES = 8
 # A writer that finds the write lock taken polls for it itself, with short jittered
-# sleeps (first ~0.5 ms, doubling to ~8 ms; ~50 ms once it has waited a second), instead
-# of SQLite's busy handler, whose sleeps grow to 100 ms: a caller's write that queues
-# behind another short write gets in within a millisecond or two of the lock coming free,
-# not up to 100 ms later (scripts/bench_floor.py). Waiting still ends after the busy
-# timeout, with the same "database is locked" error.
+# sleeps (first ~0.5 ms, doubling to ~8 ms), instead of SQLite's busy handler, whose
+# sleeps grow to 100 ms: a caller's write that queues behind another short write gets in
+# within a millisecond or two of the lock coming free, not up to 100 ms later
+# (scripts/bench_floor.py). A writer that has waited BEGIN_POLL_OLD_AFTER_S polls every
+# ~2 ms: with growing sleeps the longest waiters would lose to every newcomer, again and
+# again, on a busy floor. Waiting still ends after the busy timeout, with the same
+# "database is locked" error.
 BEGIN_POLL_FIRST_S = 0.0005
 BEGIN_POLL_MAX_S = 0.008
-BEGIN_POLL_SLOW_S = 0.05
+BEGIN_POLL_OLD_AFTER_S = 0.1
+BEGIN_POLL_OLD_S = 0.002
 
 APP_NAME = "carecall"
 
@@ -404,7 +407,9 @@ class Store:
                 now = time.monotonic()
                 if now >= deadline:
                     raise busy
-                cap = BEGIN_POLL_MAX_S if now - started < 1.0 else BEGIN_POLL_SLOW_S
+                cap = (BEGIN_POLL_MAX_S if now - started < BEGIN_POLL_OLD_AFTER_S
+                       else BEGIN_POLL_OLD_S)
+                delay = min(delay, cap)
                 time.sleep(min(random.uniform(0.5, 1.5) * delay, deadline - now))
                 delay = min(delay * 2, cap)
         finally:
