@@ -119,11 +119,38 @@ def test_a_claim_passes_over_a_customer_taken_after_the_queue_was_read(store, mo
     with store.write():
         put_claim(store, top, "bob", NOW, "2026-03-10T16:00:00Z")
     monkeypatch.setattr(queue, "build_queue", lambda *a, **k: read)
+    # Bob's claim is not seen before the lock either (it lands just after that look).
+    monkeypatch.setattr(queue.q, "claim_row", lambda store, customer_id: None)
     entry = queue.claim_next(store, "ann", now)
-    assert entry is not None and entry.customer.id == read[1].customer.id
+    others = {e.customer.id for e in read[1:]}
+    assert entry is not None and entry.customer.id in others
     assert entry.claimed_by_me
     holders = dict(store.db.conn.execute("SELECT customer_id, caller FROM claims"))
-    assert holders == {top: "bob", read[1].customer.id: "ann"}
+    assert holders == {top: "bob", entry.customer.id: "ann"}
+
+
+def test_a_floor_taking_at_once_spreads_over_the_next_customers(store, monkeypatch):
+    """The top customer first; when it is gone, the next ones in a random order."""
+    from calls import queue
+    from calls.clock import from_iso
+    from calls.store.queue import put_claim
+
+    now = from_iso(NOW)
+    for i in range(6):
+        add_customer(store, where=NY, revenue=float(100 - i))
+    read = queue.build_queue(store, "ann", now, limit=5)
+    assert queue.claim_next(store, "ann", now).customer.id == read[0].customer.id
+    with store.write():
+        store.db.execute("DELETE FROM claims")
+        put_claim(store, read[0].customer.id, "bob", NOW, "2026-03-10T16:00:00Z")
+    monkeypatch.setattr(queue, "build_queue", lambda *a, **k: read)
+    got = set()
+    for i in range(40):
+        entry = queue.claim_next(store, f"c{i}", now)
+        got.add(entry.customer.id)
+        with store.write():
+            store.db.execute("DELETE FROM claims WHERE caller = ?", (f"c{i}",))
+    assert read[0].customer.id not in got and len(got) >= 3
 
 
 def test_a_claim_reads_the_queue_again_when_every_candidate_was_taken(store, monkeypatch):
