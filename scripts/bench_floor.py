@@ -432,16 +432,24 @@ def _lost_writes(db: Path, calls: list) -> int:
     return lost
 
 
-def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
-    """The same steps by one seat alone: median ms per step."""
+def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
+    """The same steps by one seat alone: median ms per step, and its write-lock holds by
+    what opened them (count, p50 ms, p99 ms)."""
     log = _new_log()
     seat = Seat("ref", db, lambda: base, random.Random(1), log)
-    while len(log["calls"]) < calls:
-        seat.step()
-        if log["empty"] > 5:
-            break
+    holds: list[tuple[float, str]] = []
+    write = Store.write
+    _measure_lock_holds(holds, label=True)
+    try:
+        while len(log["calls"]) < calls:
+            seat.step()
+            if log["empty"] > 5:
+                break
+    finally:
+        Store.write = write
     seat.close()
-    return {s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v}
+    return ({s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v},
+            _by_label(holds, 0.99))
 
 
 def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, float]]:
@@ -634,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     Store.open(db).close()      # migrated once here, not by the first seat of every run
     ref_db = OUT / "floor-ref.db"
     shutil.copy(db, ref_db)
-    ref = reference(ref_db, base)
+    ref, ref_holds = reference(ref_db, base)
     for extra in ("", "-wal", "-shm"):
         Path(str(ref_db) + extra).unlink(missing_ok=True)
     cores = os.cpu_count()
@@ -646,7 +654,9 @@ def main(argv: list[str] | None = None) -> int:
              f"another ({args.import_pause:g} s apart)" if args.import_rows else ", no import")
           + f"; load average before the runs {os.getloadavg()[0]:.1f}\n")
     print("reference, one seat alone (median ms): "
-          + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()) + "\n")
+          + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()))
+    print("  its write-lock holds (p50 / p99 ms): " + ", ".join(
+        f"{name} {p50:.2f} / {p99:.2f}" for name, (_n, p50, p99) in ref_holds.items()) + "\n")
     crossing = None
     for seats in [int(x) for x in args.seats.split(",")]:
         procs = args.procs or max(4, min(40, -(-seats // 10)))
