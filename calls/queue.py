@@ -31,7 +31,7 @@ import heapq
 import itertools
 import json
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -1043,11 +1043,17 @@ CLAIM_CANDIDATES = (5, 20, 60)
 
 
 def claim_next(store: Store, caller: str, now: datetime,
-               policy: Policy = DEFAULT_POLICY) -> QueueEntry | None:
+               policy: Policy = DEFAULT_POLICY,
+               inside: Callable[[QueueEntry], object] | None = None) -> QueueEntry | None:
     """Claim the top of the caller's queue (a lease) and return it; None when empty.
 
     A caller who already holds a live claim on a callable customer gets that customer
     again (after a crash, or a second ``next`` before the call ended).
+
+    ``inside(entry)`` runs in the claim's own write transaction, after the claim (what
+    must happen with it or not at all, e.g. the seat's state; raising undoes the claim).
+    Do not call this inside another write transaction: the queue would then be read
+    while holding the lock, holding up every other seat.
 
     The queue is read before the write lock is taken (other callers' writes go on
     meanwhile); inside the lock only the chosen customer is checked again, exactly as
@@ -1060,6 +1066,8 @@ def claim_next(store: Store, caller: str, now: datetime,
     if q.live_claims_of(store, caller, nowt):
         with store.write():
             entry = _claim_held(store, caller, now, policy)
+            if entry is not None and inside is not None:
+                inside(entry)
         if entry is not None:
             return entry
     for limit in CLAIM_CANDIDATES:
@@ -1076,7 +1084,10 @@ def claim_next(store: Store, caller: str, now: datetime,
                     continue
                 q.delete_expired_claims(store, nowt)
                 q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
-                return replace(fresh, claimed_by_me=True)
+                claimed = replace(fresh, claimed_by_me=True)
+                if inside is not None:
+                    inside(claimed)
+                return claimed
     # The floor took every candidate of every reading: decide inside the lock.
     with store.write():
         q.delete_expired_claims(store, nowt)
@@ -1084,7 +1095,10 @@ def claim_next(store: Store, caller: str, now: datetime,
         if not entries:
             return None
         q.put_claim(store, entries[0].customer.id, caller, nowt, _lease_end(now, policy))
-        return replace(entries[0], claimed_by_me=True)
+        claimed = replace(entries[0], claimed_by_me=True)
+        if inside is not None:
+            inside(claimed)
+        return claimed
 
 
 def _claim_held(store: Store, caller: str, now: datetime, policy: Policy

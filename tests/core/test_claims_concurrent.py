@@ -176,3 +176,29 @@ def test_a_claim_reads_the_queue_again_when_every_candidate_was_taken(store, mon
     entry = queue.claim_next(store, "ann", now)
     assert len(reads) == 2
     assert entry is not None and entry.customer.id not in {e.customer.id for e in stale}
+
+
+def test_taking_the_next_customer_reads_the_queue_without_the_write_lock(store, monkeypatch):
+    """The call session's take: the queue is read outside any write transaction; the seat
+    state goes in the claim's own transaction (a paused seat still takes nobody)."""
+    from calls import floor, queue
+    from calls.clock import from_iso
+    from calls.session import CallSession
+
+    now = from_iso(NOW)
+    for i in range(3):
+        add_customer(store, where=NY, revenue=float(100 - i))
+    real = queue.build_queue
+    seen = []
+
+    def watch(s, *args, **kwargs):
+        seen.append(s.db.conn.in_transaction)
+        return real(s, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "build_queue", watch)
+    floor.sign_on(store, "ann", now=now)
+    session = CallSession.take_next(store, "ann", now)
+    assert session is not None and seen and not any(seen)
+    assert store.scalar("SELECT caller FROM claims WHERE customer_id = ?",
+                        (session.customer.id,)) == "ann"
+    assert floor.current_state(store, "ann").state == "dialling"
