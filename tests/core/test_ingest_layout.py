@@ -103,3 +103,29 @@ def test_forked_customer_preparation_equals_the_plain_path(tmp_path):
     plain = run(1)
     assert sum(len(chunk[0]) for chunk in plain) == 2990
     assert run(2) == plain
+
+
+def test_a_list_read_again_stays_in_this_process_with_the_same_result(tmp_path, monkeypatch):
+    """A re-import whose first chunk is mostly known rows reads the rest in this process
+    (no worker pool to start); a new list starts the pool. Same chunks either way."""
+    import multiprocessing
+
+    from calls.ingest.pipeline import prepare_in_chunks
+
+    def double(config, chunk):
+        return [config * x for x in chunk]
+
+    chunks = [[1, 2], [3], [4, 5]]
+    started = []
+    real = multiprocessing.get_context
+
+    def spy(method=None):
+        started.append(method)
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", spy)
+    serial = list(prepare_in_chunks(chunks, double, 2, 2, lambda first: True))
+    assert serial == [[2, 4], [6], [8, 10]] and started == []
+    pooled = list(prepare_in_chunks(chunks, double, 2, 2, lambda first: False))
+    assert pooled == serial and len(started) == 1
+    assert list(prepare_in_chunks([], double, 2, 2, lambda first: True)) == []
