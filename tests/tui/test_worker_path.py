@@ -201,8 +201,6 @@ async def test_a_wrap_up_that_fails_keeps_the_call_and_saves_on_the_next_enter(
 
 
 async def test_carecall_dashboard_is_the_same_app_opened_on_the_dashboard(shift_db):
-    from calls.cli import run_dashboard_app  # noqa: F401 - the CLI's way in exists
-
     with Store.open(shift_db) as store:
         before = store.scalar("SELECT count(*) FROM seat_states")
     app = _app(shift_db, caller="sam", mode="dashboard", refresh_seconds=0)
