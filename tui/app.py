@@ -77,7 +77,7 @@ class ShiftStats:
 class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None]):
     """A caller's shift (queue, call, script, wrap-up, next) or a supervisor's dashboard."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str]] = ["app.tcss", "widgets/key_bar.tcss"]
     TITLE = "carecall"
     COMMANDS = App.COMMANDS | {ShiftCommands}
     ENABLE_COMMAND_PALETTE = True

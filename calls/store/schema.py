@@ -6,8 +6,14 @@ that has shipped (databases in the field have already applied it).
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
+
+# The same decorator and table as sqlite-utils' Migrations; sqlite-utils itself is
+# imported only when a migration is applied (calls/store/database.py).
+from calls.store.database import Migrations
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 migrations = Migrations("carecall")
 

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from calls.dial import DialSettings, dial, load_dial_settings
 from calls.errors import UserError
@@ -37,6 +37,7 @@ from tui.widgets.answers import (
     TextAnswer,
 )
 from tui.widgets.card import CustomerCard, HistoryView
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.notes import NotesArea
 from tui.widgets.shift_bar import ShiftBar
 
@@ -132,7 +133,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                 notes.border_title = "Notes (ctrl+n)"
                 yield notes
         yield Static(id="outcome-bar")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         keys = self.query_one("#key-answer", KeyAnswer)

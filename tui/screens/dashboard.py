@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from calls.clock import UTC, from_iso
 from calls.deadlines import DEADLINE_LABEL, Escalation
@@ -30,6 +30,7 @@ from calls.policy import DEFAULT_POLICY
 from calls.reports import Dashboard, build_dashboard
 from tui.database import REPORTS
 from tui.widgets.escalations import check_escalations, describe, waited_text
+from tui.widgets.key_bar import KeyBar
 
 REFRESH_SECONDS = 30.0
 
@@ -143,7 +144,7 @@ class DashboardScreen(Screen[None]):
                 yield Label("Escalated: past their deadline", classes="dash-title")
                 yield DataTable(id="escalated", cursor_type="row", zebra_stripes=True)
         yield Static("", id="updated")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#floor", DataTable).add_columns(

@@ -16,9 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from calls.accounts import Account, Actor, login
+from tui.widgets.key_bar import KeyBar
 
 
 class _PasswordScreen(Screen[Actor]):
@@ -51,7 +52,7 @@ class _PasswordScreen(Screen[Actor]):
             yield from self.compose_fields()
             yield Static("", id="login-error")
             yield Static(self.note_text(), id="login-note")
-        yield Footer()
+        yield KeyBar()
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:

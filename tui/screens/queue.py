@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from calls.session import CallSession, close_unfinished
 from tui import core
 from tui.timeparse import zone_of
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
@@ -64,7 +65,7 @@ class QueueScreen(Screen):
         table: DataTable = QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         self._add_columns(table, column_widths(80, 40))
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.action_refresh()

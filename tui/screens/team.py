@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar, clock_text
 
 
@@ -89,7 +90,7 @@ class PausedScreen(Screen[None]):
             yield Static("", id="paused-time")
             yield Static("No customer is offered while you are paused.", id="paused-note")
         yield ShiftBar()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.tick()

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession, ChosenOutcome, WrapUpPlan, WrapUpResult
 from tui import core
 from tui.timeparse import format_local, zone_of
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 
@@ -46,7 +47,7 @@ class WrapUpScreen(Screen[str | None]):
         with VerticalScroll(id="wrapup"):
             yield Static(id="wrapup-title")
             yield Static(id="wrapup-body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._draw()
