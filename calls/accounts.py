@@ -442,8 +442,9 @@ def record_login(store: Store, actor: Actor, *, now: datetime, seat: str) -> Non
                      now=now)
 
 
-def logout(store: Store, actor: Actor, *, now: datetime, seat: str) -> None:
-    """A seat signed out (ctrl+q, or the seat closed)."""
+def logout(store: Store, actor: Actor, *, now: datetime, seat: str,
+           why: str | None = None) -> None:
+    """A seat signed out (ctrl+q, or the seat closed; ``why``: e.g. signed in elsewhere)."""
     if actor.solo:
         return
-    audit.record(store, actor.name, "logout", actor.name, {"seat": seat}, now=now)
+    audit.record(store, actor.name, "logout", actor.name, {"seat": seat, "why": why}, now=now)

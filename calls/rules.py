@@ -10,7 +10,9 @@ One TOML file per jurisdiction in ``calls/data/rules/`` (``us.toml``, ``us-fl.to
 - ``attempts``: at most ``max`` calls within ``days`` / ``hours`` (every reason together);
 - ``refusal``: no call for ``quiet_days`` after the customer refused;
 - ``basis``: calls of these ``purposes`` to these ``customers`` (consumer / business) need
-  one of the bases in ``needs`` (``consent``, ``contract``, ``relationship``).
+  one of the bases in ``needs`` (``consent``, ``contract``, ``relationship``);
+- ``recording``: a recorded call needs the consent of everyone on it (all-party consent):
+  the caller asks the script's recording notice and has the answer before going on.
 
 The jurisdiction of a customer comes from the number: the country, and for North American
 numbers the state or province of the area code (``area_codes.csv``), plus the region the
@@ -34,7 +36,7 @@ from calls.errors import UserError
 PURPOSES = ("care", "survey", "marketing")
 CUSTOMER_TYPES = ("consumer", "business")
 BASES = ("consent", "contract", "relationship")
-KINDS = ("hours", "holidays", "attempts", "refusal", "basis")
+KINDS = ("hours", "holidays", "attempts", "refusal", "basis", "recording")
 # Countries whose packs come per state or province: a number with no known one gets all.
 SUBDIVIDED = ("US", "CA")
 # The shipped packs (a folder of the installed package; importlib.resources would add

@@ -241,9 +241,19 @@ class QueueScreen(Screen):
     def _row_selected(self) -> None:
         self.action_take_selected()
 
-    def _take_failed(self, exc: Exception) -> None:
+    def _take_failed(self, exc: Exception) -> bool:
         self._taking = False  # the app's notice follows; the queue shows what is left
         self.action_refresh()
+        return self._paused(exc)   # paused a moment ago: the paused screen says it
+
+    def _paused(self, exc: Exception) -> bool:
+        """A supervisor paused the seat a moment ago: the paused screen, not an error."""
+        from calls.floor import SeatPaused
+
+        if isinstance(exc, SeatPaused):
+            self.app.seat_looked(exc.state)
+            return True
+        return False
 
     def _taken(self, session: CallSession | None) -> None:
         self._taking = False
@@ -263,7 +273,7 @@ class QueueScreen(Screen):
         self._in_call = False
         if self.filter_text or self.query_one("#queue-filter").has_class("shown"):
             self.action_clear_filter()
-        if result == "done" and not self._pending_unfinished:
+        if result == "done" and not self._pending_unfinished and not self.app.show_pause():
             self.action_take_next()
         self.action_refresh()
         if self._pending_unfinished:
@@ -324,6 +334,8 @@ class QueueScreen(Screen):
         self._taking = False
         from calls.errors import UserError
 
+        if self._paused(exc):
+            return True
         if isinstance(exc, UserError):
             self.notify(str(exc), severity="warning", timeout=8)
             return True
