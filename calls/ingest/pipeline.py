@@ -283,7 +283,10 @@ def sample_dates(
 
 def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str | None,
                   now: datetime) -> dict:
-    """The ``imports`` row of an import starting now (its counts come at the end)."""
+    """The ``imports`` row of an import starting now (its counts come at the end);
+    ``by_user`` None: the OS login (a library call without an account)."""
+    from calls.audit import os_login
+
     return {
         "kind": kind,
         "file": str(Path(path).resolve()),
@@ -291,7 +294,7 @@ def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str
         "format": table.format,
         "encoding": table.encoding,
         "sheet": table.sheet,
-        "by_user": by_user,
+        "by_user": by_user or os_login(),
         "started_at": to_iso(now),
     }
 

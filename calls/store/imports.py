@@ -824,16 +824,18 @@ def unfinished_imports(store: Store, kind: str) -> list[dict]:
 
 def audit_import(store: Store, import_id: int) -> None:
     """The audit row of a finished import (who, what file, the counts), written in the
-    import's own transaction. Call inside store.write() once the imports row is complete."""
+    import's own transaction. Call inside store.write() once the imports row is complete.
+    Who ran it is the row's ``by_user``, which the caller fills (the account, or the OS
+    login where there are no accounts): the store does not guess."""
     from calls.store.audit import insert_entry
 
     row = store.one("SELECT * FROM imports WHERE id = ?", (import_id,))
+    if not row["by_user"]:
+        raise ValueError(f"import {import_id} has no by_user: who ran it must be recorded")
     details = {k: row[k] for k in ("kind", "rows_read", "inserted", "updated", "unchanged",
                                    "rejected", "duplicates", "file_hash") if row[k]}
     details["import_id"] = import_id
-    from calls.audit import os_login
-
-    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"] or os_login(),
+    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"],
                  "import", row["file"], json.dumps(details, sort_keys=True))
 
 

@@ -12,9 +12,10 @@ import calls.ingest
 LAYERS = ["values", "phones", "readers", "tiers", "pipeline", "customers", "orders"]
 # What the package may use from the rest of the core: never the UI, the queue or a call.
 # calls.outfile and calls.sheets: the one way to write a file and its cells; calls.language:
-# how lists spell languages and salutations (leaf modules)
+# how lists spell languages and salutations (leaf modules); calls.audit: who ran an import
+# started without an account (the OS login; the store records it, never guesses it)
 OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders", "calls.outfile",
-           "calls.sheets", "calls.language"}
+           "calls.sheets", "calls.language", "calls.audit"}
 # ``from calls import __version__``: the package itself (its version) is fine too.
 PACKAGE = "calls"
 
