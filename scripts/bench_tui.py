@@ -287,7 +287,7 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
     for _ in range(repeat):
         take.append(await timed(("n",), on_call(session), "take next"))
         session = app.screen.session
-        await pilot.press("c", "enter")
+        await pilot.press("c", "y", "enter")
         await _settle(app, pilot)
         count = len(saved)
         t0 = clock()

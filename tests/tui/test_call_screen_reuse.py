@@ -28,7 +28,7 @@ def _shown(app) -> str:
 
 async def _partial_with_notes(pilot, call: CallScreen, score: str, notes: str) -> None:
     """Connect, answer the first question, write notes, pick Partial: the wrap-up shows."""
-    await press(pilot, "c", "enter", score, "ctrl+n")
+    await press(pilot, "c", "y", "enter", score, "ctrl+n")
     await type_text(pilot, notes)
     await press(pilot, "escape", "escape", "p")
     assert isinstance(pilot.app.screen, WrapUpScreen)

@@ -293,12 +293,15 @@ class DashboardScreen(Screen[None]):
             return self._floor_caller() is not None
         return True
 
-    def _act_on_caller(self, fn: Callable[..., Any], caller: str, done: str, **kwargs) -> None:
-        """A supervisor's floor action (audited, refused for a caller's role), then a reload."""
+    def _act_on_caller(self, fn: Callable[..., Any], caller: str,
+                       done: str | Callable[[Any], str], **kwargs) -> None:
+        """A supervisor's floor action (audited, refused for a caller's role), then a
+        reload; ``done``: the notice (a format with {caller} and {n}, or made from the
+        result)."""
         app = self.app
 
         def acted(result: Any) -> None:
-            self.notify(done.format(caller=caller, n=result))
+            self.notify(done(result) if callable(done) else done.format(caller=caller, n=result))
             self.load()
 
         app.db(fn, caller, actor=app.actor, now=app.now(), **kwargs, on_done=acted)
@@ -314,10 +317,12 @@ class DashboardScreen(Screen[None]):
 
         def chosen(reason: str | None) -> None:
             if reason is not None:
-                self._act_on_caller(pause_caller, caller, "{caller} is paused.", reason=reason,
-                                    policy=policy)
+                self._act_on_caller(pause_caller, caller, lambda state: (
+                    f"{caller} will be paused ({reason}) when the call's wrap-up is done."
+                    if state.pause_after else f"{caller} is paused ({reason})."),
+                    reason=reason, policy=policy)
 
-        self.app.push_screen(PauseScreen(policy.floor.pause_reasons), chosen)
+        self.app.push_screen(PauseScreen(policy.floor.pause_reasons, who=caller), chosen)
 
     def action_release_caller(self) -> None:
         from calls.floor import release_caller

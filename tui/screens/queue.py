@@ -243,9 +243,19 @@ class QueueScreen(Screen):
     def _row_selected(self) -> None:
         self.action_take_selected()
 
-    def _take_failed(self, exc: Exception) -> None:
+    def _take_failed(self, exc: Exception) -> bool:
         self._taking = False  # the app's notice follows; the queue shows what is left
         self.action_refresh()
+        return self._paused(exc)   # paused a moment ago: the paused screen says it
+
+    def _paused(self, exc: Exception) -> bool:
+        """A supervisor paused the seat a moment ago: the paused screen, not an error."""
+        from calls.floor import SeatPaused
+
+        if isinstance(exc, SeatPaused):
+            self.app.seat_looked(exc.state)
+            return True
+        return False
 
     def _taken(self, session: CallSession | None) -> None:
         self._taking = False
@@ -271,8 +281,8 @@ class QueueScreen(Screen):
 
     def _takes_next(self) -> bool:
         """After a saved call the next customer comes at once, unless calls left
-        unfinished wait to be offered again (see offer_resume)."""
-        return not self._pending_unfinished
+        unfinished wait to be offered again (see offer_resume) or the seat is paused."""
+        return not self._pending_unfinished and not self.app.show_pause()
 
     def _call_ended(self, result: str | None) -> None:
         # Back from the call screen: skipped, or saved with nobody to call next (or calls
@@ -280,6 +290,8 @@ class QueueScreen(Screen):
         self._in_call = False
         if self.filter_text or self.query_one("#queue-filter").has_class("shown"):
             self.action_clear_filter()
+        if result == "done":
+            self.app.show_pause()   # a pause asked for during the call shows now
         self.action_refresh()
         if self._pending_unfinished:
             rest, self._pending_unfinished = self._pending_unfinished, []
@@ -344,6 +356,8 @@ class QueueScreen(Screen):
         self._taking = False
         from calls.errors import UserError
 
+        if self._paused(exc):
+            return True
         if isinstance(exc, UserError):
             self.notify(str(exc), severity="warning", timeout=8)
             return True

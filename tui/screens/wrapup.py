@@ -188,6 +188,10 @@ class WrapUpScreen(Screen[str | None]):
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
         app.notify(core.wrap_up_message(result), timeout=5)
+        if result.seat is not None:
+            # Ready, or the pause a supervisor asked for during the call: known before
+            # the queue offers the next customer (a paused seat is refused the next one).
+            app.seat_state_changed(result.seat)
         if not self._next_asked:
             self.dismiss("done")
 
