@@ -268,13 +268,11 @@ class SeatMixin:
             bar.update_bar()  # now, not at its next second
 
     def pause_allowed(self) -> bool:
-        """Pausing is for between calls: the queue, the welcome and follow-ups screens."""
-        from tui.screens.followups import FollowupsScreen
-        from tui.screens.queue import QueueScreen
-        from tui.screens.welcome import WelcomeScreen
-
+        """Pausing is for between calls: the queue, the welcome and follow-ups screens (each
+        says so with ``BETWEEN_CALLS``; importing them here would load the welcome's
+        Markdown, which a shift with customers never shows, at the first key)."""
         return (self.signed_in and not self.locked
-                and isinstance(self.screen, (QueueScreen, WelcomeScreen, FollowupsScreen)))  # type: ignore[attr-defined]
+                and bool(getattr(self.screen, "BETWEEN_CALLS", False)))  # type: ignore[attr-defined]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         from tui.screens.login import LockScreen, LoginScreen

@@ -26,7 +26,7 @@ from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
 from calls.survey.types import question_type
-from tui import core
+from tui import core, memory
 from tui.keys import OrderedKeys, shown_key
 from tui.timeparse import zone_of
 from tui.widgets.answers import (
@@ -189,6 +189,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self._draw_card()
         self._draw_consent()
         self._draw_script()
+        memory.after_frame(self)     # the last customer's call is garbage now
         if self.session.resumed:
             self.notify(f"Resumed the call with {customer.name}.")
 

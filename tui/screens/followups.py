@@ -276,6 +276,8 @@ class CustomerFollowupsScreen(_Dialog):
 class FollowupsScreen(Screen):
     """The caller's own follow-ups, due first; t switches to the team's."""
 
+    BETWEEN_CALLS: ClassVar[bool] = True   # the seat may pause here (tui/seat.py)
+
     CSS_PATH = "followups.tcss"
 
     BINDINGS: ClassVar[list[Binding]] = [

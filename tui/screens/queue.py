@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from calls.session import CallSession, close_unfinished
-from tui import core
+from tui import core, memory
 from tui.timeparse import zone_of
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
@@ -32,6 +32,8 @@ class QueueTable(DataTable):
 
 class QueueScreen(Screen):
     """The caller's queue; refreshes by itself and after every call."""
+
+    BETWEEN_CALLS: ClassVar[bool] = True   # the seat may pause here (tui/seat.py)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "take_next", "Next", tooltip="Take the next customer (claims the top row)", id="queue-take-next"),
@@ -103,6 +105,7 @@ class QueueScreen(Screen):
         self._loading = False
         self.view = view
         self._fill()
+        memory.after_frame(self)     # the rows read are garbage now: give the pages back
         if self._on_first_load is not None:
             callback, self._on_first_load = self._on_first_load, None
             callback()

@@ -65,6 +65,8 @@ def _load_demo(store: Store, now) -> int:
 class WelcomeScreen(Screen):
     """Shown instead of an empty queue."""
 
+    BETWEEN_CALLS: ClassVar[bool] = True   # the seat may pause here (tui/seat.py)
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "demo", "Load demo customers", id="welcome-demo"),
         Binding("r", "recheck", "Look again", id="welcome-recheck"),
