@@ -53,3 +53,11 @@ def notifications(monkeypatch):
     unexpected = log.unexpected_errors()
     if unexpected:
         pytest.fail("error notification(s) the test did not expect: " + " | ".join(unexpected))
+
+
+@pytest.fixture
+def shift_db(tmp_path):
+    """A database with the five test customers (tests/support/tui.py)."""
+    from tests.support.tui import make_db
+
+    return make_db(tmp_path / "shift.db")
