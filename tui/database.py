@@ -206,10 +206,15 @@ class DatabaseWork:
         return job
 
     def _start_lane(self, lane: str) -> None:
+        # The lane's thread starts now (the loop's executor), not when the worker's task
+        # first runs: a write asked for by a key starts while the screen redraws. The
+        # Textual worker awaits it, so app.workers and wait_for_complete still see it.
+        import asyncio
+
+        running = asyncio.get_running_loop().run_in_executor(
+            None, self.lanes[lane].drain, self.post_message)  # type: ignore[attr-defined]
         self.run_worker(  # type: ignore[attr-defined]
-            lambda: self.lanes[lane].drain(self.post_message),  # type: ignore[attr-defined]
-            thread=True, group=f"db-{lane}", exit_on_error=False,
-            description=f"database ({lane})",
+            running, group=f"db-{lane}", exit_on_error=False, description=f"database ({lane})",
         )
 
     def on_worker_state_changed(self, event: Any) -> None:
