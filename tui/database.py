@@ -2,9 +2,9 @@
 
 ``app.db(fn, *args, on_done=..., **kwargs)`` (see :class:`DatabaseWork`) puts a
 :class:`DbJob` on a *lane*: a serial queue with one ``Store`` (one SQLite connection).
-When the lane is idle a Textual thread worker (group ``db-<lane>``) starts and runs the
-lane's jobs one at a time, in the order they were asked for, until the queue is empty;
-then the worker ends. Each job ends by posting one typed message to the app:
+When the lane is idle a thread of the loop's executor starts at once and runs the lane's
+jobs one at a time, in the order they were asked for, until the queue is empty; a Textual
+worker (group ``db-<lane>``) awaits it and ends with it. Each job ends by posting one typed message to the app:
 :class:`DbDone` (the result) or :class:`DbFailed` (the exception). The app handles both on
 the UI thread: ``on_done(result)``, or the one failure handler (``on_db_failed``), which
 gives the user one clear notice. Nothing waits on anything else: there is no long-lived
