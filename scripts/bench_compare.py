@@ -91,6 +91,9 @@ class Bench:
     prepare: tuple[str, ...] | None = None  # an unmeasured first run (builds its files)
     driver: str | None = None               # a shared driver in this file instead
     cpu_clock: bool = False                 # the script's timings read the CPU clock
+    # The script changed its options after this commit: NEW runs this commit's version
+    # (the last one with OLD's options that works the redesigned code).
+    pinned: str | None = None
     repeat: int = 1                         # rounds x this: quick, noisy benchmarks
 
 
@@ -123,7 +126,11 @@ BENCHES = {b.name: b for b in (
     Bench("bench_tui", ("--customers", "100000", "--calls", "10"), (), (
         Figure("{key} (core)", r"^  (?P<key>[a-z][a-z /-]+?)\s+" + V + r" ms\s+[\d.]+ ms"),
         Figure("{key} (app)", r"^  (?P<key>[a-z][a-z /-]+?)\s+[\d.]+ ms\s+" + V + " ms"),
-    ), "each revision's own script", prepare=("--customers", "100000", "--calls", "1")),
+    ), "OLD's own script; NEW runs bench_tui.py as of 53d5c29 (the last with --calls, "
+       "adapted to the call session; later it became #18's --against benchmark). It waits "
+       "for a new call screen per customer: a NEW that reuses the screen (#18) times out "
+       "on 'outcome saved / next'",
+        prepare=("--customers", "100000", "--calls", "1"), pinned="53d5c29"),
     Bench("bench_cli", ("--runs", "7"), ("--runs", "15"), (
         Figure("python -c pass (cpu)", r"^  python -c pass\s+CPU\s+" + V, reference=True),
         Figure("python -c 'import sqlite3' (cpu)", r"^  python -c 'import sqlite3'\s+CPU\s+" + V,
@@ -354,6 +361,11 @@ def command(bench: Bench, tree: Tree, new: Tree, args: tuple[str, ...]) -> list[
         return [py, str(HERE), "--driver", "survey", str(text), *args[1:]]
     stem = bench.name.removesuffix(":cpu")
     script = tree.path / "scripts" / f"{stem}.py"
+    if bench.pinned and tree is new:
+        script = tree.path / "scripts" / f"_{stem}_{bench.pinned}.py"
+        if not script.exists():
+            script.write_text(git("show", f"{bench.pinned}:scripts/{stem}.py") + "\n",
+                              encoding="utf-8")
     if bench.borrow and not script.exists():
         shutil.copy(new.path / "scripts" / f"{stem}.py", script)
     if bench.aliases or bench.cpu_clock:

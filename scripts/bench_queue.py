@@ -278,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
                               runs)
         ms2, when = _median_ms(lambda now=now: next_opening(store, "ann", now, DEFAULT_POLICY),
                                max(3, runs // 3))
+        opens = f"{when:%a %H:%M} UTC" if when else "none (next_opening returned None)"
         print(f"\n{label}: queue {ms:.2f} ms ({len(page)} rows); next ones open at "
-              f"{when:%a %H:%M} UTC, found in {ms2:.2f} ms")
+              f"{opens}, found in {ms2:.2f} ms")
 
     # queue --held (issue 14): the supervisor's look before a shift, against the first
     # page of the queue at the same moment (same run, same process).
