@@ -141,3 +141,18 @@ def test_no_referral_and_no_consent_to_share_on_a_no(store):
     s.wrap_up(store, LATER)
     assert store.scalar("SELECT count(*) FROM consents") == 0
     assert store.scalar("SELECT count(*) FROM followups WHERE kind = 'referral'") == 0
+
+
+def test_a_resumed_call_keeps_the_recording_answer_and_the_withdrawal(store):
+    from calls.session import CallSession as Session
+
+    add_customer(store, "R1", where=NY, name="Ada", phone="+13125550101")   # Illinois
+    s = take(store)
+    assert s.recording_law is not None and s.recording_law.id == "US-IL.recording"
+    assert s.recording_answer_needed
+    s.connect(store, NOW)
+    s.record_recording(store, False, NOW)
+    s.record_consent(store, "calls", False, NOW)
+    again = Session.resume(store, s.call_id, "ann", LATER, DEFAULT_POLICY)
+    assert again.recording is False and not again.recording_answer_needed
+    assert again.withdrawn == {"recording", "calls"} and again.calls_withdrawn
