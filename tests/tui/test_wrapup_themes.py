@@ -7,7 +7,7 @@ import pytest
 from textual.widgets import SelectionList, Static
 
 from calls.store import Store
-from tests.support.tui import NOW, make_db, press, settle, type_text
+from tests.support.tui import NOW, make_db, press, read_question, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen
@@ -36,7 +36,9 @@ async def _detractor_to_wrap_up(pilot):
     await type_text(pilot, "friendly staff")
     await press(pilot, "enter")
     await type_text(pilot, "faster delivery, the invoice was wrong")
-    await press(pilot, "enter", "1", "2", "y", "n", "n", "enter")
+    await press(pilot, "enter")
+    await read_question(pilot)
+    await press(pilot, "1", "2", "y", "n", "n", "enter")
     assert call.phase == "done"
     await press(pilot, "enter")
     assert isinstance(pilot.app.screen, WrapUpScreen)
