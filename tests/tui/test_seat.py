@@ -158,3 +158,53 @@ async def test_the_trial_says_so(tmp_path):
         app.lock_if_idle()
         assert not app.locked  # nobody to unlock it: the trial never locks
     assert trail(path, action="login") == [] and trail(path, action="logout") == []
+
+
+def _customers_and_trail(path):
+    with Store.open(path) as store:
+        customers = store.all("SELECT * FROM customers ORDER BY id")
+        actions = [r["action"] for r in store.all(
+            "SELECT action FROM audit WHERE action NOT IN ('login', 'logout') ORDER BY id")]
+    return customers, actions
+
+
+async def test_a_caller_is_refused_the_customer_form_with_a_notice(tmp_path, notifications):
+    from tui.screens.customer_form import CustomerFormScreen
+    from tui.screens.search import SearchScreen
+
+    path = team_db(tmp_path)
+    with Store.open(path) as store:
+        ann = acc.get_account(store, "ann").as_actor()
+    before = _customers_and_trail(path)
+    refusal = "Only a supervisor or admin may add or correct customers."
+    app = make_app(path, "ann", clock=FixedClock(NOW), actor=ann)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        await type_text(pilot, "weber")
+        await settle(pilot, 5)
+        await press(pilot, "down")                       # to the results
+        search = app.screen
+        assert isinstance(search, SearchScreen) and len(search.results) == 1
+        footer = " ".join(str(w.render()) for w in search.query("FooterKey"))
+        assert "Add customer" not in footer and "Correct" not in footer
+        await press(pilot, "a")                          # add: refused
+        assert app.screen is search
+        assert notices(app).count(refusal) == 1
+        await press(pilot, "c")                          # correct Dieter Weber: refused
+        assert app.screen is search
+        assert not any(isinstance(s, CustomerFormScreen) for s in app.screen_stack)
+        # Even a form opened another way does not save for a caller: the core refuses.
+        form = CustomerFormScreen(search.results[0][0])
+        app.push_screen(form)
+        await settle(pilot)
+        form.query_one("#field-phone").value = "+49 30 7654321"
+        await press(pilot, "ctrl+s")
+        await settle(pilot, 5)
+        assert app.screen is form
+        assert "only a supervisor or admin may add or correct customers" in str(
+            form.query_one("#form-error").render())
+    # One notice (a warning): the same words again while it is up are not repeated.
+    assert [s for s, m in notifications.shown if m == refusal] == ["warning"]
+    assert notifications.messages("error") == []
+    assert _customers_and_trail(path) == before          # nothing changed, nothing audited

@@ -42,10 +42,15 @@ def current_values(customer: Customer | None) -> dict[str, str]:
     return values
 
 
-def save(store, ref: str | None, changes: dict[str, str], by: str, now, region: str,
+def save(store, ref: str | None, changes: dict[str, str], actor, now, region: str,
          policy) -> Customer:
-    """Add (``ref`` None) or correct a customer (on the DB thread)."""
+    """Add (``ref`` None) or correct a customer (on the DB thread) as ``actor`` (a
+    ``calls.accounts.Actor``: refused unless their role may)."""
+    from calls.accounts import require
     from calls.customers import add_customer, edit_customer
+
+    require(actor, "customers.edit")
+    by = actor.name
 
     if ref is None:
         return add_customer(store, changes, by=by, now=now, default_region=region,
@@ -110,7 +115,7 @@ class CustomerFormScreen(ModalScreen[Customer | None]):
         self._saving = True
         app = self.app
         ref = self.customer.ref if self.customer is not None else None
-        app.db(save, ref, changes, app.caller, app.now(), self.home_region, app.policy,
+        app.db(save, ref, changes, app.actor, app.now(), self.home_region, app.policy,
                on_done=self._saved, on_error=self._refused)
 
     def _saved(self, customer: Customer) -> None:
