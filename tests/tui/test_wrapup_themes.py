@@ -55,8 +55,11 @@ async def test_caller_changes_the_suggested_themes_at_wrap_up(shift_db):
         session = await _detractor_to_wrap_up(pilot)
         body = _body(app)
         assert "Themes (t: confirm or change)" in body
-        assert "going_well: staff (suggested)" in body
-        assert "improve: delivery, billing (suggested)" in body
+        # The questions' words and the themes' labels: never a key (issue 15).
+        assert "What are we doing well for you?: Staff (suggested)" in body
+        assert "You gave us 3. What could we do better to e…: Delivery, Billing " \
+               "(suggested)" in body
+        assert "going_well" not in body and "improve:" not in body
         await press(pilot, "t")
         assert isinstance(app.screen, ThemesScreen)
         first, second = app.screen.query(SelectionList)
@@ -66,7 +69,7 @@ async def test_caller_changes_the_suggested_themes_at_wrap_up(shift_db):
         assert app.focused is second and second.selected == ["delivery"]
         await press(pilot, "enter")
         assert isinstance(app.screen, WrapUpScreen)
-        assert "improve: delivery (confirmed)" in _body(app)
+        assert "What could we do better to e…: Delivery (confirmed)" in _body(app)
         await press(pilot, "enter")
         await settle(pilot)
         call_id = session.call_id
