@@ -42,15 +42,18 @@ def current_values(customer: Customer | None) -> dict[str, str]:
     return values
 
 
-def save(store, ref: str | None, changes: dict[str, str], actor, now, region: str,
+def save(store, ref: str | None, changes: dict[str, str], actor, now, region: str | None,
          policy) -> Customer:
     """Add (``ref`` None) or correct a customer (on the DB thread) as ``actor`` (a
     ``calls.accounts.Actor``: refused unless their role may)."""
     from calls.accounts import require
     from calls.customers import add_customer, edit_customer
 
+    from calls.customers import home_region
+
     require(actor, "customers.edit")
     by = actor.name
+    region = home_region(store, region)
 
     if ref is None:
         return add_customer(store, changes, by=by, now=now, default_region=region,
@@ -70,7 +73,7 @@ class CustomerFormScreen(ModalScreen[Customer | None]):
         Binding("escape", "cancel", "Cancel", id="customer-form-cancel"),
     ]
 
-    def __init__(self, customer: Customer | None, region: str = "US") -> None:
+    def __init__(self, customer: Customer | None, region: str | None = None) -> None:
         super().__init__()
         self.customer = customer
         self.home_region = region

@@ -382,10 +382,12 @@ def column_widths(width: int, why_needed: int) -> dict[str, int]:
     return {"name": name, "company": company, "tier": tier, "local": local, "why": why}
 
 
-def _home_region(app) -> str:
-    """The region for numbers typed without a country code: the policy's, else US."""
-    region = getattr(getattr(app, "policy", None), "default_region", None)
-    return region if isinstance(region, str) and region else "US"
+def _home_region(app) -> str | None:
+    """The region for numbers typed without a country code: the config file's ``[defaults]
+    region``; None: the search reads them where most customers are (``home_region``)."""
+    config = getattr(app, "config", None)
+    region = getattr(getattr(config, "defaults", None), "region", None)
+    return region.strip().upper() if isinstance(region, str) and region.strip() else None
 
 
 def _may_edit_customers(app) -> bool:

@@ -35,7 +35,7 @@ class SearchPick:
     inbound: bool = False
 
 
-def search(store, text: str, region: str) -> list[tuple[Customer, str]]:
+def search(store, text: str, region: str | None) -> list[tuple[Customer, str]]:
     """Customers for ``text`` with their main number as a caller reads it (DB thread)."""
     from calls.customers import numbers_for, search_customers
 
@@ -70,7 +70,7 @@ class SearchScreen(ModalScreen[SearchPick | None]):
                 "(supervisors)", id="search-correct"),
     ]
 
-    def __init__(self, region: str = "US", may_edit: bool = False) -> None:
+    def __init__(self, region: str | None = None, may_edit: bool = False) -> None:
         super().__init__()
         self.home_region = region
         self.may_edit = may_edit
