@@ -93,11 +93,13 @@ def check_ui_config(config) -> None:
     check_config(config)
 
 
-def run_dashboard_app(db_path, actor=None) -> None:
-    """Run the supervisor's dashboard on the database."""
-    from tui.screens.dashboard import run_dashboard
+def run_dashboard_app(db_path, actor=None, config=None) -> None:
+    """Run the supervisor's dashboard on the database: the same app as a shift
+    (``make_app``), opened on the dashboard."""
+    from tui.app import make_app
 
-    run_dashboard(db_path, actor=actor)
+    make_app(db_path, actor.name if actor is not None else "", actor=actor, config=config,
+             mode="dashboard").run()
 
 
 def main() -> None:

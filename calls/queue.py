@@ -924,29 +924,65 @@ def queue_entry(store: Store, customer_id: int, caller: str, now: datetime,
                       [r.code for r in reasons], local, zone, priority, win.closes_at, mine)
 
 
+# How many customers from the top of the queue a claim reads before taking the write
+# lock: when several callers take at the same moment, the first gets the top customer and
+# the others the next ones, without reading the queue again.
+CLAIM_CANDIDATES = 5
+
+
 def claim_next(store: Store, caller: str, now: datetime,
                policy: Policy = DEFAULT_POLICY) -> QueueEntry | None:
     """Claim the top of the caller's queue (a lease) and return it; None when empty.
 
     A caller who already holds a live claim on a callable customer gets that customer
     again (after a crash, or a second ``next`` before the call ended).
+
+    The queue is read before the write lock is taken (other callers' writes go on
+    meanwhile); inside the lock only the chosen customer is checked again, exactly as
+    :func:`claim_customer` checks a customer picked from a list, and claimed. A customer
+    another caller took (or called) in between is passed over for the next one.
     """
     nowt = to_iso(now)
+    if q.live_claims_of(store, caller, nowt):
+        with store.write():
+            entry = _claim_held(store, caller, now, policy)
+        if entry is not None:
+            return entry
+    for _ in range(3):
+        entries = build_queue(store, caller, now, policy, limit=CLAIM_CANDIDATES)
+        if not entries:
+            return None
+        for entry in entries:
+            with store.write():
+                fresh = _entry_if_callable(store, entry.customer.id, caller, now, policy)
+                if fresh is None:
+                    continue
+                q.delete_expired_claims(store, nowt)
+                q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
+                return replace(fresh, claimed_by_me=True)
+    # The floor took every candidate three times over: wait for the lock and decide there.
     with store.write():
         q.delete_expired_claims(store, nowt)
-        for held in q.live_claims_of(store, caller, nowt):
-            entry = _entry_if_callable(store, held["customer_id"], caller, now, policy,
-                                       ignore_skip=True, need_reason=False)
-            if entry is not None:
-                q.put_claim(store, held["customer_id"], caller, nowt, _lease_end(now, policy))
-                return replace(entry, claimed_by_me=True)
-            q.delete_claims(store, caller, held["customer_id"])
         entries = build_queue(store, caller, now, policy, limit=1)
         if not entries:
             return None
-        entry = entries[0]
-        q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
-        return replace(entry, claimed_by_me=True)
+        q.put_claim(store, entries[0].customer.id, caller, nowt, _lease_end(now, policy))
+        return replace(entries[0], claimed_by_me=True)
+
+
+def _claim_held(store: Store, caller: str, now: datetime, policy: Policy
+                ) -> QueueEntry | None:
+    """The caller's live claim on a callable customer, renewed (inside store.write());
+    claims on customers no longer callable are dropped."""
+    nowt = to_iso(now)
+    for held in q.live_claims_of(store, caller, nowt):
+        entry = _entry_if_callable(store, held["customer_id"], caller, now, policy,
+                                   ignore_skip=True, need_reason=False)
+        if entry is not None:
+            q.put_claim(store, held["customer_id"], caller, nowt, _lease_end(now, policy))
+            return replace(entry, claimed_by_me=True)
+        q.delete_claims(store, caller, held["customer_id"])
+    return None
 
 
 # What an inbound call (the customer called us) may do that an outbound one may not: be

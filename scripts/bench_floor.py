@@ -3,43 +3,53 @@
 Each run copies a prepared database (the queue benchmark's generator, 100,000 customers
 by default; built once in bench-out/) and starts:
 
-- ``--procs`` caller processes, each working ``seats / procs`` seats. A seat does what a
-  caller does, through ``calls.session.CallSession`` only: take the next customer, dial,
-  connect (4 in 5) or an outcome for nobody answering, eight answers (each written at
-  once), a note, an outcome (kept at once), now and then a follow-up by hand or a
-  callback, the wrap-up (one transaction), next. Between steps a seat waits a compressed
-  human pause (``--speed``: 20 means a step every 0.75 s per seat instead of 15 s);
+- ``--procs`` caller processes, each hosting its share of the seats, one thread per seat
+  with the seat's own connection (a seat waiting for the database never holds up another
+  seat, as with one process per seat; the thread switch interval is 1 ms so a seat ready
+  to run waits for its process as briefly as for the kernel). A seat does what a caller
+  does, through ``calls.session.CallSession`` only: take the next customer, dial, connect
+  (4 in 5) or an outcome for nobody answering, eight answers (each written at once), a
+  note, an outcome (kept at once), now and then a follow-up by hand or a callback, the
+  wrap-up (one transaction), next. Between steps a seat waits a compressed human pause
+  (``--speed``: 20 means a step every 0.75 s per seat instead of 15 s);
 - one supervisor process refreshing the dashboard (``calls.reports.build_dashboard``)
   every ``--dashboard-every`` seconds;
-- one import process importing a fresh list of customers (staged and merged) in a loop.
+- one import process importing a list of ``--import-rows`` new customers (staged, merged
+  in chunks, re-tiered), again ``--import-pause`` seconds after each one ends.
 
-A process runs its seats one step at a time (each seat has its own connection, like a
-seat's own process would); the latency of a step is the time the core call took, the
-figure a caller feels on top of drawing. The lag of the simulator itself (a step starting
-later than planned) is printed too: when it grows, the machine is saturated.
+The latency of a step is the wall time of the core call, what a caller waits for on top
+of drawing; printed with its parts: the CPU time the step's own thread used, and the time
+it waited for the write lock. What is left (wall - CPU - lock) is waiting for a CPU: when
+that dominates, the machine is saturated, not the database. The load is stated beside
+every run: the load average, the machine's busy share during the run, and the share the
+simulator's own processes used (the rest is other work on the machine).
 
 It prints per-step p50/p99 latency, calls per second, and three counts that must be 0:
 customers handed to two seats at once, writes lost (a call or answer a seat was told was
 saved and the database does not hold) and "database is locked" errors reaching a caller.
-The reference in the same run: the same core steps by one seat alone on the same data.
+The reference in the same run: the same core steps by one seat alone on the same data;
+each step's p50 and p99 are also given as a multiple of the reference's median.
 
-    python scripts/bench_floor.py [--seats 50,100,200,400] [--procs 4] [--seconds 30]
-                                  [--speed 20] [--customers 100000] [--rebuild]
+    python scripts/bench_floor.py [--seats 50,100,200,400] [--procs N] [--seconds 30]
+                                  [--speed 20] [--customers 100000] [--import-rows 20000]
+                                  [--import-pause 5] [--rebuild]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
-import heapq
 import importlib.util
 import json
 import multiprocessing as mp
 import os
 import random
+import resource
 import shutil
 import statistics
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +67,40 @@ from calls.survey.types import question_type
 OUT = HERE.parent / "bench-out"
 STEPS = ("take", "connect", "answer", "note", "outcome", "followup", "wrap_up")
 HUMAN_STEP_SECONDS = 15.0   # a caller's step every ~15 s: a 3-4 minute call of ~14 steps
+
+# Time this thread spent waiting for the write lock (Store._begin_immediate), so that a
+# step's wall time can be split into its own CPU, lock waits and waiting for a CPU.
+_waits = threading.local()
+
+
+def _measure_lock_waits() -> None:
+    """Wrap ``Store._begin_immediate`` to add its duration to this thread's total."""
+    begin = Store._begin_immediate
+
+    def timed(self):
+        t0 = time.perf_counter()
+        try:
+            return begin(self)
+        finally:
+            _waits.total = getattr(_waits, "total", 0.0) + time.perf_counter() - t0
+
+    Store._begin_immediate = timed
+
+
+def _measure_lock_holds(holds: list[float]) -> None:
+    """Wrap ``Store.write`` to record how long each outermost transaction held the lock."""
+    write = Store.write
+
+    @contextlib.contextmanager
+    def timed(self):
+        outer = not (self._write_depth or self.db.conn.in_transaction)
+        with write(self) as db:
+            t0 = time.perf_counter()
+            yield db
+        if outer:
+            holds.append(time.perf_counter() - t0)
+
+    Store.write = timed
 
 
 def _bench_queue():
@@ -83,6 +127,12 @@ def _answer_for(question, rng: random.Random):
     return rng.choice(["fine", "quick delivery", "price went up", "nothing", "the new range"])
 
 
+def _new_log() -> dict:
+    return {"lat": {s: [] for s in STEPS}, "cpu": {s: [] for s in STEPS},
+            "wait": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
+            "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": []}
+
+
 class Seat:
     """One caller working calls through the session, one step per ``step()``."""
 
@@ -94,9 +144,10 @@ class Seat:
         self.log = log
         self.session: CallSession | None = None
         self.plan: list[str] = []
-        self.answers_left = 0
 
     def _timed(self, step: str, fn, *args, **kwargs):
+        _waits.total = 0.0
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
@@ -108,6 +159,8 @@ class Seat:
             raise
         finally:
             self.log["lat"][step].append(time.perf_counter() - t0)
+            self.log["cpu"][step].append(time.thread_time() - c0)
+            self.log["wait"][step].append(_waits.total)
 
     def step(self) -> None:
         """The next thing this caller does."""
@@ -193,21 +246,39 @@ def _start(ready, start) -> float:
     return t0
 
 
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _work_seat(seat: Seat, t0: float, end: float, pause: float, rng: random.Random) -> None:
+    """One seat's shift: a step, a human pause, the next step, until the end."""
+    due = t0 + rng.uniform(0, pause)      # the first step at a random moment of a pause
+    while due < end:
+        wait = due - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            seat.log["lag"].append(-wait)
+        seat.step()
+        due = time.time() + rng.uniform(0.5, 1.5) * pause
+
+
 def _caller_process(index: int, seats: int, db: str, seconds: float, speed: float,
                     base_iso: str, ready, start, out: str) -> None:
     from calls.clock import from_iso
 
+    sys.setswitchinterval(0.001)
+    _measure_lock_waits()
     base = from_iso(base_iso)
-    rng = random.Random(1000 + index)
     t0 = 0.0
 
     def clock():
         return base + timedelta(seconds=(time.time() - t0) * speed)
 
-    log = {"lat": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
-           "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": []}
     pause = HUMAN_STEP_SECONDS / speed
-    team = [Seat(f"p{index}s{i}", Path(db), clock, rng, log) for i in range(seats)]
+    team = [Seat(f"p{index}s{i}", Path(db), clock, random.Random(1000 * index + i), _new_log())
+            for i in range(seats)]
     # A shift starts by loading the queue: each seat reads it once (calendars, the script,
     # its connection's pages) before the floor opens.
     for seat in team:
@@ -215,24 +286,26 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
         warm = CallSession.take_next(seat.store, seat.name, base, DEFAULT_POLICY, "quarterly")
         if warm is not None:
             warm.give_back(seat.store, base)
+    cpu0 = _own_cpu()
     t0 = _start(ready, start)
-    # Each seat's first step comes at a random moment of its first pause.
-    heap = [(t0 + rng.uniform(0, pause), i) for i in range(seats)]
-    heapq.heapify(heap)
-    end = t0 + seconds
-    while heap:
-        due, i = heapq.heappop(heap)
-        if due >= end:
-            break
-        wait = due - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        else:
-            log["lag"].append(-wait)
-        team[i].step()
-        heapq.heappush(heap, (time.time() + rng.uniform(0.5, 1.5) * pause, i))
+    threads = [threading.Thread(target=_work_seat,
+                                args=(seat, t0, t0 + seconds, pause, random.Random(i)))
+               for i, seat in enumerate(team)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cpu = _own_cpu() - cpu0
+    log = _new_log()
     for seat in team:
         seat.close()
+        for key, value in seat.log.items():
+            if isinstance(value, dict):
+                for step, values in value.items():
+                    log[key][step] += values
+            else:
+                log[key] += value
+    log["cpu_s"] = cpu
     Path(out).write_text(json.dumps(log))
 
 
@@ -243,49 +316,66 @@ def _supervisor_process(db: str, seconds: float, every: float, speed: float, bas
 
     base = from_iso(base_iso)
     store = Store.open(Path(db))
+    cpu0 = _own_cpu()
     t0 = _start(ready, start)
     lat, locked, errors = [], 0, []
     while time.time() < t0 + seconds:
         now = base + timedelta(seconds=(time.time() - t0) * speed)
-        start = time.perf_counter()
+        began = time.perf_counter()
         try:
             build_dashboard(store, now, DEFAULT_POLICY)
         except Exception as exc:  # noqa: BLE001
             locked += is_locked_error(exc)
             errors.append(str(exc))
-        lat.append(time.perf_counter() - start)
+        lat.append(time.perf_counter() - began)
         time.sleep(every)
     store.close()
-    Path(out).write_text(json.dumps({"lat": lat, "locked": locked, "errors": errors}))
+    Path(out).write_text(json.dumps({"lat": lat, "locked": locked, "errors": errors,
+                                     "cpu_s": _own_cpu() - cpu0}))
 
 
-def _import_process(db: str, seconds: float, rows: int, ready, start, out: str) -> None:
+def write_import_list(path: Path, n: int, rows: int) -> None:
+    """List ``n`` of the import loop: ``rows`` new customers with valid New York numbers."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["ref", "name", "company", "phone", "revenue"])
+        for i in range(rows):
+            k = n * rows + i
+            w.writerow([f"N{n:02d}{i:06d}", f"New {n}-{i}", "Newco",
+                        f"+1212{2_000_000 + k % 7_000_000:07d}", 100 + i % 900])
+
+
+def _import_process(db: str, seconds: float, rows: int, pause: float, ready, start,
+                    out: str) -> None:
     from calls.clock import now_utc
     from calls.ingest.customers import ImportOptions, import_customers
 
+    holds: list[float] = []
+    _measure_lock_holds(holds)
     store = Store.open(Path(db))
-    t0 = _start(ready, start)
-    lat, locked, errors, n = [], 0, [], 0
     folder = Path(out).parent
-    while time.time() < t0 + seconds:
-        path = folder / f"import-{n}.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["ref", "name", "company", "phone", "revenue"])
-            for i in range(rows):
-                w.writerow([f"N{n:02d}{i:06d}", f"New {n}-{i}", "Newco",
-                            f"+1212{(n * rows + i) % 10_000_000:07d}", 100 + i % 900])
-        start = time.perf_counter()
+    lists = [folder / f"import-{n}.csv" for n in range(20)]
+    for n, path in enumerate(lists):
+        write_import_list(path, n, rows)
+    cpu0 = _own_cpu()
+    t0 = _start(ready, start)
+    lat, locked, errors, inserted, n = [], 0, [], 0, 0
+    time.sleep(min(2.0, seconds / 10))          # the floor is busy when the import comes
+    while time.time() < t0 + seconds and n < len(lists):
+        began = time.perf_counter()
         try:
-            import_customers(store, path, ImportOptions(workers=1), now_utc())
+            result = import_customers(store, lists[n], ImportOptions(workers=1), now_utc())
+            inserted += result.inserted
         except Exception as exc:  # noqa: BLE001
             locked += is_locked_error(exc)
             errors.append(f"{type(exc).__name__}: {exc}")
-        lat.append(time.perf_counter() - start)
+        lat.append(time.perf_counter() - began)
         n += 1
+        time.sleep(pause)
     store.close()
     Path(out).write_text(json.dumps({"lat": lat, "locked": locked, "errors": errors,
-                                     "imports": n}))
+                                     "imports": n, "inserted": inserted, "holds": holds,
+                                     "cpu_s": _own_cpu() - cpu0}))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -331,8 +421,7 @@ def _lost_writes(db: Path, calls: list) -> int:
 
 def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
     """The same steps by one seat alone: median ms per step."""
-    log = {"lat": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
-           "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0}
+    log = _new_log()
     seat = Seat("ref", db, lambda: base, random.Random(1), log)
     while len(log["calls"]) < calls:
         seat.step()
@@ -342,8 +431,18 @@ def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
     return {s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v}
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot (Linux /proc/stat; zeros elsewhere)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
 def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
-        dashboard_every: float, import_rows: int) -> dict:
+        dashboard_every: float, import_rows: int, import_pause: float) -> dict:
     from calls.clock import to_iso
 
     work = db.parent / f"floor-run-{seats}"
@@ -365,20 +464,26 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
                                       ready, start, str(work / "supervisor.json"))))
     if import_rows:
         children.append(ctx.Process(target=_import_process,
-                                    args=(str(copy), seconds, import_rows, ready, start,
-                                          str(work / "import.json"))))
+                                    args=(str(copy), seconds, import_rows, import_pause,
+                                          ready, start, str(work / "import.json"))))
     for child in children:
         child.start()
-    ready.wait(timeout=300)        # every process has opened its connections
+    ready.wait(timeout=600)        # every process has opened its connections
     start.value = time.time() + 0.5   # everyone starts together
+    busy0, total0 = _cpu_ticks()
     ready.wait(timeout=60)
     for child in children:
-        child.join(timeout=seconds + 120)
+        child.join(timeout=seconds + 300)
         if child.is_alive():
             child.kill()
+    busy1, total1 = _cpu_ticks()
+    load = os.getloadavg()[0]
     lat: dict[str, list[float]] = {s: [] for s in STEPS}
+    cpu: dict[str, list[float]] = {s: [] for s in STEPS}
+    wait: dict[str, list[float]] = {s: [] for s in STEPS}
     locked, errors, taken, released, calls, lag = 0, [], [], [], [], []
     answers = empty = abandoned = 0
+    sim_cpu = 0.0
     for i in range(procs):
         path = work / f"caller-{i}.json"
         if not path.exists():
@@ -387,6 +492,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         log = json.loads(path.read_text())
         for s in STEPS:
             lat[s] += log["lat"][s]
+            cpu[s] += log["cpu"][s]
+            wait[s] += log["wait"][s]
         locked += log["locked"]
         errors += log["errors"]
         taken += log["taken"]
@@ -396,39 +503,88 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         answers += log["answers"]
         empty += log["empty"]
         abandoned += log["abandoned"]
+        sim_cpu += log["cpu_s"]
+    nothing = {"lat": [], "locked": 0, "errors": [], "cpu_s": 0.0}
     sup = json.loads((work / "supervisor.json").read_text()) \
-        if (work / "supervisor.json").exists() else {"lat": [], "locked": 0, "errors": []}
+        if (work / "supervisor.json").exists() else nothing
     imp = json.loads((work / "import.json").read_text()) \
-        if (work / "import.json").exists() else {"lat": [], "locked": 0, "errors": [],
-                                                  "imports": 0}
+        if (work / "import.json").exists() else {**nothing, "imports": 0, "inserted": 0,
+                                                  "holds": []}
+    cores = os.cpu_count() or 1
     result = {
         "seats": seats, "procs": procs, "seconds": seconds, "speed": speed,
         "calls": len(calls), "calls_per_s": len(calls) / seconds, "answers": answers,
         "steps": sum(len(v) for v in lat.values()),
         "lat": {s: (_pct(v, 0.5), _pct(v, 0.99), len(v)) for s, v in lat.items()},
+        "parts": {s: (_pct(cpu[s], 0.5), _pct(cpu[s], 0.99), _pct(wait[s], 0.99))
+                  for s in STEPS},
         "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
-        "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, imp["imports"]),
+        "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
+                   imp["inserted"], max(imp["holds"] or [0]) * 1000, len(imp["holds"])),
         "lag_p99": _pct(lag, 0.99) if lag else 0.0,
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
         "locked": locked + sup["locked"] + imp["locked"],
         "errors": errors + sup["errors"] + imp["errors"],
         "empty": empty, "abandoned": abandoned,
+        "machine_busy": (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0,
+        "callers_cpu": sim_cpu / (seconds * cores),
+        "others_cpu": (sup["cpu_s"] + imp["cpu_s"]) / (seconds * cores),
+        "load": load,
     }
     shutil.rmtree(work, ignore_errors=True)
     return result
 
 
+def report(r: dict, ref: dict[str, float]) -> float:
+    """Print one run; returns its worst step p99 (ms)."""
+    worst = max(p99 for _p50, p99, n in r["lat"].values() if n)
+    print(f"== {r['seats']} seats ({r['procs']} caller processes; x{r['speed']:g} pace, the "
+          f"write load of {r['seats'] * r['speed']:,.0f} real seats): {r['calls']} calls, "
+          f"{r['calls_per_s']:.1f} calls/s, {r['steps']} steps, {r['answers']} answers")
+    print(f"  load: 1-min load average {r['load']:.1f}; machine busy {r['machine_busy']:.0%} "
+          f"of its CPUs, of which the caller processes {r['callers_cpu']:.0%}, dashboard and "
+          f"import {r['others_cpu']:.0%}, the rest other work")
+    print("  step        p50 ms   p99 ms      n   p50/ref  p99/ref   cpu p50  cpu p99  "
+          "lock wait p99")
+    for s, (p50, p99, n) in r["lat"].items():
+        if n:
+            c50, c99, w99 = r["parts"][s]
+            base = ref.get(s, p50)
+            print(f"  {s:<10} {p50:7.2f} {p99:8.2f} {n:6d}   {p50 / base:6.1f}x {p99 / base:7.1f}x"
+                  f"  {c50:7.2f}  {c99:7.2f}  {w99:8.2f}")
+    d50, d99, dn = r["dashboard"]
+    i50, imax, inum, inserted, hold, chunks = r["import"]
+    print(f"  dashboard  {d50:7.1f} {d99:8.1f} {dn:6d}   (supervisor refresh)")
+    if inum:
+        print(f"  import     {i50:7.0f} {imax:8.0f} {inum:6d}   (median / longest, ms; "
+              f"{inserted:,} customers in; the longest write-lock hold {hold:.1f} ms of "
+              f"{chunks} transactions)")
+    print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
+          f"calls dropped by an error {r['abandoned']}")
+    print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
+          f"'database is locked' reaching a caller: {r['locked']}   other errors: "
+          f"{len(r['errors'])}")
+    for line in r["errors"][:5]:
+        print(f"    {line}")
+    print(f"  worst step p99: {worst:.1f} ms -> {'over' if worst > 100 else 'within'} "
+          f"100 ms\n", flush=True)
+    return worst
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seats", default="50,100,200,400")
-    ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--procs", type=int, default=0,
+                    help="caller processes (default: one per 25 seats, at least 4)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--dashboard-every", type=float, default=2.0)
-    ap.add_argument("--import-rows", type=int, default=2000,
-                    help="customers per import in the import loop (0: no import)")
+    ap.add_argument("--import-rows", type=int, default=20_000,
+                    help="new customers per import in the import loop (0: no import)")
+    ap.add_argument("--import-pause", type=float, default=5.0,
+                    help="seconds between the end of one import and the next")
     ap.add_argument("--rebuild", action="store_true")
     args = ap.parse_args(argv)
     bq = _bench_queue()
@@ -448,36 +604,19 @@ def main(argv: list[str] | None = None) -> int:
           f"{HUMAN_STEP_SECONDS / args.speed:.2f} s (human pace x{args.speed:g}: one seat here "
           f"is {args.speed:g} real seats of load); {args.seconds:g} s per run; a supervisor "
           f"refreshes the dashboard every {args.dashboard_every:g} s"
-          + (f" and an import of {args.import_rows:,} customers runs in a loop"
-             if args.import_rows else ", no import") + "\n")
+          + (f" and lists of {args.import_rows:,} new customers are imported one after "
+             f"another ({args.import_pause:g} s apart)" if args.import_rows else ", no import")
+          + f"; load average before the runs {os.getloadavg()[0]:.1f}\n")
     print("reference, one seat alone (median ms): "
           + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()) + "\n")
     crossing = None
     for seats in [int(x) for x in args.seats.split(",")]:
-        r = run(db, seats, args.procs, args.seconds, args.speed, base, args.dashboard_every,
-                args.import_rows)
-        worst = max(p99 for _p50, p99, n in r["lat"].values() if n)
-        print(f"== {seats} seats ({r['procs']} caller processes): {r['calls']} calls, "
-              f"{r['calls_per_s']:.1f} calls/s, {r['steps']} steps, {r['answers']} answers")
-        print("  step        p50 ms   p99 ms      n   (p50 / reference)")
-        for s, (p50, p99, n) in r["lat"].items():
-            if n:
-                print(f"  {s:<10} {p50:7.2f} {p99:8.2f} {n:6d}   {p50 / ref.get(s, p50):5.1f}x")
-        d50, d99, dn = r["dashboard"]
-        i50, imax, inum = r["import"]
-        print(f"  dashboard  {d50:7.1f} {d99:8.1f} {dn:6d}   (supervisor refresh)")
-        print(f"  import     {i50:7.0f} {imax:8.0f} {inum:6d}   (median / longest, ms)")
-        print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
-              f"calls dropped by an error {r['abandoned']}")
-        print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
-              f"'database is locked' reaching a caller: {r['locked']}   other errors: "
-              f"{len(r['errors'])}")
-        for line in r["errors"][:5]:
-            print(f"    {line}")
+        procs = args.procs or max(4, seats // 25)
+        r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
+                args.import_rows, args.import_pause)
+        worst = report(r, ref)
         if crossing is None and worst > 100:
             crossing = seats
-        print(f"  worst step p99: {worst:.1f} ms -> {'over' if worst > 100 else 'within'} "
-              f"100 ms\n", flush=True)
     print("p99 per step crosses 100 ms at: "
           + (f"{crossing} seats" if crossing else "none of the runs"))
     return 0

@@ -1,15 +1,17 @@
-"""The call-shift app: one factory (``make_app``) that the CLI and the tests share.
+"""The carecall app: one factory (``make_app``) that the CLI and the tests share.
 
-The app owns the shift: who is calling, the clock, the policy and script choice, the
-database service (one thread, one ``Store``) and the shift's running figures. Screens
-ask for database work with :meth:`CareCallApp.db`, which runs it off the UI thread and
-reports back on it; an error becomes a notification, never a traceback.
+The app owns the seat: who is signed in, the clock, the policy and script choice, the
+database lanes and the shift's running figures. It opens on a caller's shift (the queue)
+or, with ``mode="dashboard"``, on the supervisor's dashboard (``carecall dashboard``).
+Screens ask for database work with ``app.db(fn, ...)`` (:mod:`tui.database`): a worker
+runs it off the UI thread and ends by posting a typed message; a failure becomes one
+notification, never a traceback.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker
 
 from calls.config import Config, load_config, save_setting
 from calls.errors import UserError
@@ -28,12 +29,15 @@ from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
 from tui.comfort import ShiftComfort
 from tui.commands import ShiftCommands
+from tui.database import DatabaseWork, DbJob
 from tui.keymap import check_config
 from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
 from tui.seat import SeatMixin
-from tui.service import DbService
 from tui.widgets.escalations import EscalationWatcher
+
+
+MODES = ("shift", "dashboard")
 
 
 @dataclass
@@ -70,8 +74,8 @@ class ShiftStats:
         return 100.0 * (promoters - detractors) / len(self.nps)
 
 
-class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
-    """A caller's shift: queue, call, script, wrap-up, next."""
+class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None]):
+    """A caller's shift (queue, call, script, wrap-up, next) or a supervisor's dashboard."""
 
     CSS_PATH = "app.tcss"
     TITLE = "carecall"
@@ -96,8 +100,14 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         actor: Any = None,
         seat: str = "terminal",
         config: Config | None = None,
+        mode: str = "shift",
+        dashboard_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
+        self.dashboard_options = dashboard_options or {}
         self.config = config or Config()
         # The user's keys by binding id (``[keymap]``), as Posting does; the command
         # palette shows them too.
@@ -112,78 +122,11 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         self.script_name = script
         self.policy = policy
         self.now: Clock = resolve_clock(clock)
-        self.service = DbService(self.db_path)
+        self.open_lanes(self.db_path)
         self.stats = ShiftStats(started=self.now())
         self.callback_announcer = CallbackAnnouncer(self)
         self.escalation_watcher = EscalationWatcher(self)
         self.sub_title = caller
-
-    # -- database work ---------------------------------------------------------------
-
-    def db(
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[Exception], None] | None = None,
-        description: str = "",
-        **kwargs: Any,
-    ) -> Worker:
-        """Run ``fn(store, *args, **kwargs)`` on the database thread, in order of asking.
-
-        ``on_done(result)`` runs on the UI thread afterwards; an exception goes to
-        ``on_error`` or, by default, becomes an error notification.
-        """
-        future = self.service.submit(fn, *args, **kwargs)
-
-        def wait() -> Any:
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - reported to the caller, never a traceback
-                self._deliver(on_error or self.show_error, exc)
-                return None
-            if on_done is not None:
-                self._deliver(on_done, result)
-            self.look_after_db(fn)  # the seat's floor state follows the call (tui/seat.py)
-            return result
-
-        return self.run_worker(
-            wait, thread=True, group="db", exit_on_error=False,
-            description=description or getattr(fn, "__name__", "db"),
-        )
-
-    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
-        if not self.is_running:
-            return
-        try:
-            self.call_from_thread(self._safe_call, callback, value)
-        except RuntimeError:  # the app is shutting down
-            pass
-
-    def _safe_call(self, callback: Callable[[Any], None], value: Any) -> None:
-        try:
-            callback(value)
-        except Exception as exc:  # noqa: BLE001 - a bug in a screen must not kill the shift
-            self.show_error(exc)
-
-    def show_error(self, exc: BaseException) -> None:
-        """One clear notification for a failed database call."""
-        from calls.accounts import Refused
-
-        if isinstance(exc, Refused):  # a refusal is a notice, not an error
-            self.notify(str(exc).removeprefix("refused: "), title="Not for your role",
-                        severity="warning", timeout=6)
-            return
-        if isinstance(exc, UserError):
-            message = str(exc)
-        else:
-            from calls.store import is_locked_error
-
-            if is_locked_error(exc):
-                message = "The database is busy (another caller is writing); try again."
-            else:
-                message = f"{type(exc).__name__}: {exc}"
-        self.notify(message, title="Could not save or load", severity="error", timeout=8)
 
     # -- keys -------------------------------------------------------------------------
 
@@ -209,7 +152,22 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         # Sign in first where the seat is nobody's yet (tui/seat.py), then the shift.
         self.start_seat(self._begin_shift)
 
+    @property
+    def on_floor(self) -> bool:
+        """A caller's seat is on the floor (its state is shown to supervisors); the
+        dashboard's is not."""
+        return self.mode == "shift"
+
+    def after_db(self, job: DbJob) -> None:
+        self.look_after_db(job.fn)  # the seat's floor state follows the call (tui/seat.py)
+
     def _begin_shift(self) -> None:
+        if self.mode == "dashboard":
+            from tui.screens.dashboard import DashboardScreen
+
+            # The dashboard announces escalations itself (its own list), with names.
+            self.push_screen(DashboardScreen(**self.dashboard_options))
+            return
         from tui.screens.start import StartScreen
 
         self.push_screen(StartScreen())
@@ -245,7 +203,7 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         """Show the shift summary; from there the caller quits or goes back."""
         from tui.screens.summary import ShiftSummaryScreen
 
-        if not self.signed_in or self.locked:
+        if not self.signed_in or self.locked or not self.on_floor:
             self.exit(None if not self.signed_in else self.stats)  # signs out (on_unmount)
             return
         if isinstance(self.screen, ShiftSummaryScreen):
@@ -254,8 +212,8 @@ class CareCallApp(ShiftComfort, SeatMixin, App[ShiftStats | None]):
         self.push_screen(ShiftSummaryScreen())
 
     async def on_unmount(self) -> None:
-        self.sign_out()
-        self.service.close()
+        # What the screens asked for is written first, then the seat signs out.
+        self.close_lanes(last=self.sign_out_steps())
 
 
 def make_app(
@@ -268,6 +226,9 @@ def make_app(
     actor: Any = None,
     seat: str = "terminal",
     config: Config | None = None,
+    mode: str = "shift",
+    refresh_seconds: float | None = None,
+    tz: Any = None,
 ) -> CareCallApp:
     """Build the shift app. The CLI (``carecall shift``) and the tests both come here.
 
@@ -279,6 +240,9 @@ def make_app(
     on the login screen; ``seat``: "terminal" or "web" (for the audit trail);
     ``config``: the user's config file (:func:`calls.config.load_config`; None: read it).
     A theme or a binding id in it that the app does not know raises ``ConfigError``.
+    ``mode``: "shift" (a caller's queue and calls) or "dashboard" (the supervisor's live
+    figures, ``carecall dashboard``; ``refresh_seconds`` and ``tz`` are the dashboard's:
+    how often it reloads and whose "today" it shows).
     """
     from calls.policy import Policy, load_policy
 
@@ -292,5 +256,8 @@ def make_app(
     if config is None:
         config = load_config()
     check_config(config)
+    options: dict[str, Any] = {"tz": tz}
+    if refresh_seconds is not None:
+        options["refresh_seconds"] = refresh_seconds
     return CareCallApp(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
-                       seat=seat, config=config)
+                       seat=seat, config=config, mode=mode, dashboard_options=options)

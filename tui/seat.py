@@ -36,6 +36,7 @@ class SeatMixin:
         self.locked = False
         self._last_input: datetime | None = None
         self._signed_out = False
+        self._look_queued = False
         # The seat's floor state now (calls.floor.SeatState), for the shift bar.
         self.seat_state: floor.SeatState | None = None
         self.call_started_at: datetime | None = None  # the call timer's start
@@ -82,21 +83,29 @@ class SeatMixin:
         call session is working (dialling, talking, wrap-up, ready); notice a pause a
         supervisor set."""
         self.lock_if_idle()
-        if self.signed_in:
-            self.db(floor.follow_calls, self.caller, now=self.now(), on_done=self.seat_looked)  # type: ignore[attr-defined]
+        if self.signed_in and self.on_floor:  # type: ignore[attr-defined]
+            self.db(floor.follow_calls, self.caller, now=self.now(), on_done=self.seat_looked,  # type: ignore[attr-defined]
+                    quiet=True, description="seat tick")
 
     def look_after_db(self, fn: Callable[..., object]) -> None:
-        """After a database step of this seat (on its worker thread): move the seat along
-        the call that step may have started, connected or ended, at once (a read unless
-        the state changes)."""
-        if self.actor is None or getattr(fn, "__module__", "") == floor.__name__:
+        """After a database step of this seat: move the seat along the call that step may
+        have started, connected or ended, at once (a read unless the state changes). One
+        look waits in the queue at a time: it reads the state after every step before it."""
+        if (self.actor is None or not self.on_floor  # type: ignore[attr-defined]
+                or getattr(fn, "__module__", "") == floor.__name__ or self._look_queued):
             return
-        try:
-            state = self.service.submit(floor.follow_calls, self.caller,  # type: ignore[attr-defined]
-                                        now=self.now()).result()
-        except Exception:  # noqa: BLE001 - the next tick looks again
-            return
-        self._deliver(self.seat_looked, state)  # type: ignore[attr-defined]
+        self._look_queued = True
+
+        def looked(state: floor.SeatState | None) -> None:
+            self._look_queued = False
+            self.seat_looked(state)
+
+        def not_looked(_exc: Exception) -> bool:
+            self._look_queued = False
+            return True  # the next tick looks again
+
+        self.db(floor.follow_calls, self.caller, now=self.now(), on_done=looked,  # type: ignore[attr-defined]
+                on_error=not_looked, quiet=True, description="seat state")
 
     def seat_looked(self, state: floor.SeatState | None) -> None:
         """The seat's state as the database has it now."""
@@ -163,7 +172,11 @@ class SeatMixin:
     def set_seat_state(self, state: str, *, reason: str | None = None,
                        customer_id: int | None = None, call_id: int | None = None,
                        on_done: Callable[[floor.SeatState], None] | None = None) -> None:
-        """Log the seat's new state (ready, paused ...) and show it in the shift bar."""
+        """Log the seat's new state (ready, paused ...) and show it in the shift bar.
+        A seat that is not on the floor (the dashboard) has no state."""
+        if not self.on_floor:  # type: ignore[attr-defined]
+            return
+
         def done(new: floor.SeatState) -> None:
             self.seat_state_changed(new)
             if on_done is not None:
@@ -223,18 +236,18 @@ class SeatMixin:
 
     # -- signing out --------------------------------------------------------------------
 
-    def sign_out(self) -> None:
-        """End the seat's floor state and record the logout (once), on the database
-        thread, before the service closes."""
+    def sign_out_steps(self) -> Callable[[object], None] | None:
+        """What signing out writes (the seat's floor state ends, the logout is recorded),
+        once, as the app's last database step; None when there is nothing to record."""
         if self._signed_out or self.actor is None:
-            return
+            return None
         self._signed_out = True
+        actor, caller, seat, now = self.actor, self.caller, self.seat, self.now()
+        on_floor = self.on_floor  # type: ignore[attr-defined]
 
         def leave(store) -> None:
-            floor.sign_off(store, self.caller, now=self.now())
-            logout(store, self.actor, now=self.now(), seat=self.seat)
+            if on_floor:
+                floor.sign_off(store, caller, now=now)
+            logout(store, actor, now=now, seat=seat)
 
-        try:
-            self.service.submit(leave).result(timeout=10)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001, S110 - closing the seat must not fail on the way out
-            pass
+        return leave

@@ -385,15 +385,24 @@ def dashboard(db: common.DbOption = None) -> None:
 
     Today's shift per caller, the week's rates and NPS, coverage per tier, the follow-up backlog.
     """
+    import sys
+
+    from calls.config import load_config
     from calls.store import resolve_db_path
 
+    # What a user can get wrong is one line before the screen is taken over: the config
+    # file, the database, the role, no terminal.
+    config = load_config()
+    from calls.cli import check_ui_config, run_dashboard_app
+
+    check_ui_config(config)
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
     actor = common.require(store, "dashboard")
     store.close()
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        common.fail("the dashboard needs a terminal (stdin and stdout must be a TTY)")
     path = resolve_db_path(db)
-    from calls.cli import run_dashboard_app
-
-    run_dashboard_app(path, actor)
+    run_dashboard_app(path, actor, config=config)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Sparkline, Static
 from calls.reports import build_dashboard
 from calls.store import reports as q
 from tests.core.test_report import add_customers, call
-from tui.screens.dashboard import DashboardApp, DashboardScreen, coverage_bar
+from tui.app import make_app
+from tui.screens.dashboard import DashboardScreen, coverage_bar
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -31,6 +32,11 @@ def _fill(store):
                                 "due_at": (NOW - timedelta(days=1)).strftime(
                                     "%Y-%m-%dT%H:%M:%SZ")}])
     return ids
+
+
+def dashboard_app(db_path, **options):
+    """``carecall dashboard``'s app: the shared factory, opened on the dashboard."""
+    return make_app(db_path, "sam", mode="dashboard", **options)
 
 
 async def _loaded(pilot, screen: DashboardScreen, count: int = 1) -> None:
@@ -78,7 +84,7 @@ def test_coverage_bar():
 
 async def test_dashboard_shows_and_refreshes(store, db_path):
     ids = _fill(store)
-    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
@@ -108,7 +114,7 @@ async def test_dashboard_shows_and_refreshes(store, db_path):
 
 async def test_dashboard_refreshes_by_itself(store, db_path):
     _fill(store)
-    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0.05, tz=UTC)
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0.05, tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await _loaded(pilot, screen, 3)
@@ -116,7 +122,7 @@ async def test_dashboard_refreshes_by_itself(store, db_path):
 
 
 async def test_dashboard_empty_database(store, db_path):
-    app = DashboardApp(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await _loaded(pilot, screen)
@@ -126,8 +132,6 @@ async def test_dashboard_empty_database(store, db_path):
 
 async def test_dashboard_inside_the_shift_app(store, db_path):
     """The shift app opens the dashboard with no arguments (db, clock, policy are the app's)."""
-    from tui.app import make_app
-
     _fill(store)
     app = make_app(db_path, "ann", clock=NOW)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -70,10 +70,9 @@ async def test_a_caller_not_concerned_sees_no_notice(db_path, store, now, late_f
 
 async def test_dashboard_lists_escalations_and_announces_new_ones(db_path, store, now,
                                                                   late_fix):
-    from tui.screens.dashboard import DashboardApp
-
     clock = {"now": now}
-    app = DashboardApp(db_path, clock=lambda: clock["now"], refresh_seconds=0)
+    app = app_module.make_app(db_path, "sam", clock=lambda: clock["now"], refresh_seconds=0,
+                              mode="dashboard")
     async with app.run_test(size=(100, 40)) as pilot:
         await wait_for(pilot, lambda: app.screen.loads >= 1)
         await pilot.pause(0.1)

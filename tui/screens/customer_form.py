@@ -125,10 +125,11 @@ class CustomerFormScreen(ModalScreen[Customer | None]):
         self._saving = False
         self.dismiss(customer)
 
-    def _refused(self, exc: Exception) -> None:
+    def _refused(self, exc: Exception) -> bool:
         # The form stays as typed: the user corrects the one field and saves again.
         self._saving = False
         self.query_one("#form-error", Static).update(escape(str(exc)))
+        return True  # said in place, under the form
 
     def action_cancel(self) -> None:
         self.dismiss(None)

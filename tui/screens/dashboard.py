@@ -1,33 +1,34 @@
 """The supervisor's dashboard: today's shift per caller, the week's rates and NPS, coverage
 per tier and the follow-up backlog, refreshing by itself.
 
-The figures come from ``calls.reports.build_dashboard`` in a thread worker that opens its
-own read connection: a dashboard query over a large database must never queue in front
-of (or behind) a caller's writes on the app's database thread, and WAL lets it read while
-others write. Charts are drawn with Textual's own widgets (``Sparkline`` for the 30-day
+It is a screen of the one app (``make_app(..., mode="dashboard")`` for ``carecall
+dashboard``, or pushed from a supervisor's queue). The figures come from
+``calls.reports.build_dashboard`` through the app's worker path on the ``reports`` lane
+(:mod:`tui.database`): a connection of its own, so that a dashboard query over a large
+database never queues in front of (or behind) a caller's writes, and WAL lets it read
+while others write. Pausing a caller or releasing their claims are the seat's writes. Charts are drawn with Textual's own widgets (``Sparkline`` for the 30-day
 lines, block bars for coverage): no plotting dependency is needed for four small charts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.markup import escape
-from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from calls.clock import UTC, from_iso, now_utc
+from calls.clock import UTC, from_iso
 from calls.deadlines import DEADLINE_LABEL, Escalation
 from calls.policy import DEFAULT_POLICY
 from calls.reports import Dashboard, build_dashboard
-from tui.commands import ShiftCommands
+from tui.database import REPORTS
 from tui.widgets.escalations import check_escalations, describe, waited_text
 
 REFRESH_SECONDS = 30.0
@@ -58,6 +59,22 @@ def load_floor(store, now: datetime, tz: tzinfo) -> list:
     return floor_view(store, now, start, show_customers=True)
 
 
+@dataclass(frozen=True)
+class DashboardLoad:
+    """One load of the dashboard: the figures, the floor and the open escalations."""
+
+    data: Dashboard
+    floor: list
+    escalations: list[Escalation]
+
+
+def load_dashboard(store, now: datetime, policy: Any, tz: tzinfo) -> DashboardLoad:
+    """Everything the dashboard shows, read in one go. The dashboard is the supervisors'
+    screen: it escalates what missed a deadline (once each) even when no caller's app runs."""
+    return DashboardLoad(build_dashboard(store, now, policy, tz), load_floor(store, now, tz),
+                         check_escalations(store, now, policy or DEFAULT_POLICY))
+
+
 def coverage_bar(share: float | None, width: int = 20) -> str:
     """A text bar for a percentage: ``██████░░░░``."""
     if share is None:
@@ -78,44 +95,21 @@ class DashboardScreen(Screen[None]):
                 tooltip="Give back every customer the highlighted caller holds"),
         Binding("r", "refresh_now", "Refresh", tooltip="Refresh the dashboard now", id="dashboard-refresh-now"),
         Binding("escape", "back", "Back", tooltip="Leave the dashboard", id="dashboard-back"),
+        Binding("q", "back", "Quit", show=False, id="dashboard-quit",
+                tooltip="Leave the dashboard (quits when opened on its own)"),
     ]
 
-    def __init__(
-        self,
-        db_path: str | Path | None = None,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        policy: Any = None,
-        refresh_seconds: float = REFRESH_SECONDS,
-        tz: tzinfo | None = None,
-    ) -> None:
+    def __init__(self, *, refresh_seconds: float = REFRESH_SECONDS,
+                 tz: tzinfo | None = None) -> None:
         super().__init__()
         # "Today" is the supervisor's today: the zone of this terminal unless told.
         self.tz = tz or datetime.now().astimezone().tzinfo or UTC
-        self._db_path = Path(db_path) if db_path is not None else None
-        self._clock = clock
-        self._policy = policy
         self.refresh_seconds = refresh_seconds
         self.data: Dashboard | None = None
         self.floor: list = []
         self.loads = 0
+        self._loading = False
         self._escalations_seen: set[int] | None = None  # None: the first load announces none
-
-    # -- where things come from (the shift app provides them when we run inside it) -------
-
-    @property
-    def db_path(self) -> Path:
-        """The database file: given, else the app's."""
-        if self._db_path is not None:
-            return self._db_path
-        return Path(self.app.db_path)
-
-    def now(self) -> datetime:
-        """The clock: given, else the app's ``now()``, else the real time."""
-        if self._clock is not None:
-            return self._clock()
-        app_now = getattr(self.app, "now", None)
-        return app_now() if callable(app_now) else now_utc()
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -166,46 +160,24 @@ class DashboardScreen(Screen[None]):
 
     # -- loading ----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def load(self) -> None:
-        """Compute the figures on a worker thread with a connection of its own."""
-        from calls.store import Store
-
-        now = self.now()
-        try:
-            store = Store.open(self.db_path)
-            try:
-                policy = self._policy or getattr(self.app, "policy", None)
-                data = build_dashboard(store, now, policy, self.tz)
-                floor = load_floor(store, now, self.tz)
-                # The dashboard is the supervisors' screen: it escalates what missed a
-                # deadline (once each) even when no shift app is running.
-                escalations = check_escalations(store, now, policy or DEFAULT_POLICY)
-            finally:
-                store.close()
-        except Exception as exc:  # noqa: BLE001 - shown as a notification; figures stay
-            self.app.call_from_thread(self._failed, exc)
+        """Load the figures through the app's worker path (one load at a time: a refresh
+        asked for while one runs is that one)."""
+        if self._loading:
             return
-        self.app.call_from_thread(self.show, data)
-        self.app.call_from_thread(self.show_floor, floor)
-        self.app.call_from_thread(self.show_escalations, escalations)
+        self._loading = True
+        app = self.app
+        app.db(load_dashboard, app.now(), app.policy, self.tz, lane=REPORTS,
+               on_done=self._loaded, on_error=self._failed, description="dashboard")
 
-    def _failed(self, exc: Exception) -> None:
-        from calls.accounts import Refused
-        from calls.errors import UserError
-        from calls.store import is_locked_error
+    def _loaded(self, load: DashboardLoad) -> None:
+        self._loading = False
+        self.show(load.data)
+        self.show_floor(load.floor)
+        self.show_escalations(load.escalations)
 
-        if isinstance(exc, Refused):
-            self.notify(str(exc).removeprefix("refused: "), title="Not for your role",
-                        severity="warning")
-            return
-        if isinstance(exc, UserError):
-            message = str(exc)
-        elif is_locked_error(exc):
-            message = "The database is busy; the dashboard will try again."
-        else:
-            message = f"{type(exc).__name__}: {exc}"
-        self.notify(message, title="Dashboard not refreshed", severity="error", timeout=8)
+    def _failed(self, _exc: Exception) -> None:
+        self._loading = False  # the figures on screen stay; the app's notice says why
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -321,27 +293,14 @@ class DashboardScreen(Screen[None]):
         return True
 
     def _act_on_caller(self, fn: Callable[..., Any], caller: str, done: str, **kwargs) -> None:
-        """Run a supervisor's floor action on a worker thread with its own connection."""
-        from calls.store import Store
+        """A supervisor's floor action (audited, refused for a caller's role), then a reload."""
+        app = self.app
 
-        actor = getattr(self.app, "actor", None)
-        if actor is None:
-            self.notify("Only a supervisor or admin may pause a caller or release their "
-                        "claims.", severity="warning")
-            return
-        now = self.now()
+        def acted(result: Any) -> None:
+            self.notify(done.format(caller=caller, n=result))
+            self.load()
 
-        def run() -> None:
-            try:
-                with Store.open(self.db_path) as store:
-                    result = fn(store, caller, actor=actor, now=now, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - a notice, never a traceback
-                self.app.call_from_thread(self._failed, exc)
-                return
-            self.app.call_from_thread(self.notify, done.format(caller=caller, n=result))
-            self.app.call_from_thread(self.load)
-
-        self.run_worker(run, thread=True, group="dashboard-act", exit_on_error=False)
+        app.db(fn, caller, actor=app.actor, now=app.now(), **kwargs, on_done=acted)
 
     def action_pause_caller(self) -> None:
         from calls.floor import pause_caller
@@ -350,10 +309,7 @@ class DashboardScreen(Screen[None]):
         caller = self._floor_caller()
         if caller is None:
             return
-        policy = self._policy or getattr(self.app, "policy", None)
-        from calls.policy import DEFAULT_POLICY
-
-        policy = policy or DEFAULT_POLICY
+        policy = self.app.policy or DEFAULT_POLICY
 
         def chosen(reason: str | None) -> None:
             if reason is not None:
@@ -373,39 +329,9 @@ class DashboardScreen(Screen[None]):
         self.load()
 
     def action_back(self) -> None:
-        # On its own (carecall dashboard) leaving the dashboard quits; inside the shift app
-        # it goes back to the screen it was opened from.
-        if isinstance(self.app, DashboardApp) or len(self.app.screen_stack) <= 2:
+        # Opened on its own (carecall dashboard) leaving the dashboard ends the app; from
+        # a supervisor's queue it goes back there.
+        if len(self.app.screen_stack) <= 2:
             self.app.exit()
         else:
             self.app.pop_screen()
-
-
-class DashboardApp(App[None]):
-    """The dashboard on its own (``carecall dashboard``), for a supervisor's terminal."""
-
-    TITLE = "carecall"
-    # The shift app's palette provider: every key of the screen, searchable by name.
-    COMMANDS = App.COMMANDS | {ShiftCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q,q", "quit", "Quit", tooltip="Quit the dashboard", priority=True, id="dashboard-quit"),
-    ]
-
-    def __init__(self, db_path: str | Path, *, clock: Callable[[], datetime] | None = None,
-                 policy: Any = None, refresh_seconds: float = REFRESH_SECONDS,
-                 tz: tzinfo | None = None, actor: Any = None) -> None:
-        super().__init__()
-        self.db_path = Path(db_path)
-        self.actor = actor  # calls.accounts.Actor: who pauses or releases a caller
-        self.now = clock or now_utc
-        self.policy = policy
-        self._refresh_seconds = refresh_seconds
-        self._tz = tz
-
-    def on_mount(self) -> None:
-        self.push_screen(DashboardScreen(refresh_seconds=self._refresh_seconds, tz=self._tz))
-
-
-def run_dashboard(db_path: str | Path, policy: Any = None, actor: Any = None) -> None:
-    """Open the dashboard (``carecall dashboard``) for ``actor`` (a supervisor or admin)."""
-    DashboardApp(db_path, policy=policy, actor=actor).run()

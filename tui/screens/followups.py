@@ -351,8 +351,7 @@ class FollowupsScreen(Screen):
         )
 
     def _load_failed(self, exc: Exception) -> None:
-        self._loading = False
-        self.app.show_error(exc)
+        self._loading = False  # the app's notice follows
 
     def _loaded(self, view: FollowupsView, team: bool) -> None:
         self._loading = False
@@ -732,7 +731,7 @@ class CallbackAnnouncer:
             app.now(),
             self.minutes,
             on_done=self._announce,
-            on_error=lambda _exc: None,
+            quiet=True,  # looked for again in a minute
         )
 
     def _on_the_phone_with(self) -> int | None:

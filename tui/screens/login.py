@@ -71,7 +71,7 @@ class _PasswordScreen(Screen[Actor]):
         self.busy = False
         self.dismiss(account.as_actor())
 
-    def _refused(self, exc: Exception) -> None:
+    def _refused(self, exc: Exception) -> bool:
         from calls.errors import UserError
 
         self.busy = False
@@ -80,6 +80,7 @@ class _PasswordScreen(Screen[Actor]):
         password.focus()
         message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         self.query_one("#login-error", Static).update(escape(message))
+        return True  # said in place, under the password
 
 
 class LoginScreen(_PasswordScreen):

@@ -94,8 +94,7 @@ class QueueScreen(Screen):
                on_done=self._loaded, on_error=self._load_failed)
 
     def _load_failed(self, exc: Exception) -> None:
-        self._loading = False
-        self.app.show_error(exc)
+        self._loading = False  # the app's notice follows; r tries again
 
     def _loaded(self, view: core.QueueView) -> None:
         self._loading = False
@@ -242,8 +241,7 @@ class QueueScreen(Screen):
         self.action_take_selected()
 
     def _take_failed(self, exc: Exception) -> None:
-        self._taking = False
-        self.app.show_error(exc)
+        self._taking = False  # the app's notice follows; the queue shows what is left
         self.action_refresh()
 
     def _taken(self, session: CallSession | None) -> None:
@@ -320,22 +318,21 @@ class QueueScreen(Screen):
                app.script_name, inbound=inbound, on_done=self._taken,
                on_error=self._take_refused)
 
-    def _take_refused(self, exc: Exception) -> None:
+    def _take_refused(self, exc: Exception) -> bool:
         # "cannot be taken: ..." is an answer, not a failure: said once, as a warning.
         self._taking = False
         from calls.errors import UserError
 
         if isinstance(exc, UserError):
             self.notify(str(exc), severity="warning", timeout=8)
-        else:
-            self.app.show_error(exc)
+            return True
+        return False
 
     def action_dashboard(self) -> None:
         if self.app.refuse_unless("dashboard"):
             from tui.screens.dashboard import DashboardScreen
 
-            app = self.app
-            app.push_screen(DashboardScreen(clock=app.now, policy=app.policy))
+            self.app.push_screen(DashboardScreen())
 
     # -- resume ----------------------------------------------------------------------
 

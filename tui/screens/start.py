@@ -56,7 +56,7 @@ class StartScreen(Screen):
         app.db(load_start, app.caller, on_done=self._started, on_error=self._failed)
 
     def _failed(self, exc: Exception) -> None:
-        self.app.show_error(exc)
+        # The app's notice follows; the screen says what it means for the shift.
         self.query_one("#starting", Static).update(
             f"Could not open the database {self.app.db_path}:\n{exc}\n\nctrl+q to quit."
         )
@@ -70,14 +70,17 @@ class StartScreen(Screen):
             return
         app = self.app
 
+        def planning_failed(exc: Exception) -> bool:
+            app.notify(f"Planning follow-ups failed: {exc}", severity="warning")
+            return True
+
         def first_load() -> None:
             # Once the queue is on screen: the resume prompt over it, and the planner (the
             # shift opens without waiting for it).
             if info.unfinished:
                 queue.offer_resume(info.unfinished)
             app.db(run_planner, app.now(), app.policy,
-                   on_error=lambda exc: app.notify(f"Planning follow-ups failed: {exc}",
-                                                   severity="warning"))
+                   on_error=planning_failed)
 
         queue = QueueScreen(on_first_load=first_load)
         app.switch_screen(queue)

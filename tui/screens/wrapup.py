@@ -170,9 +170,10 @@ class WrapUpScreen(Screen[str | None]):
                on_done=self._saved, on_error=self._failed)
 
     def _failed(self, exc: Exception) -> None:
+        # The call stays on this screen as it was (nothing of the wrap-up was written):
+        # the app's notice says why, Enter tries again, Esc goes back to the call.
         self._saving = False
         self.refresh_bindings()
-        self.app.show_error(exc)
 
     def _saved(self, result: WrapUpResult) -> None:
         app = self.app

@@ -58,7 +58,7 @@ class EscalationWatcher:
         """Escalate and look for escalations to announce (in the background)."""
         app = self.app
         app.db(check_escalations, app.now(), app.policy, on_done=self._announce,
-               on_error=lambda _exc: None, description="escalations")
+               quiet=True, description="escalations")  # again at the next check
 
     def _announce(self, escalations: list[dl.Escalation]) -> None:
         user = getattr(self.app, "caller", None)
