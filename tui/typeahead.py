@@ -15,7 +15,9 @@ the phase and the question):
    by a key of the same burst (keys read together, at machine speed): the caller typed the
    burst knowing the script, and it lands in order.
 2. A view that no key led to (a new customer, the screen coming back from a dialog) takes
-   no key read before it, burst or not.
+   no key read before it, burst or not, nor one read in the first moment it is up
+   (``LOOK_SECONDS``: nobody reads a new customer's card that fast; a "c" typed 50 ms
+   after the wrap-up's Enter must not connect the next customer).
 3. Keys that run on from typing in a text field, without a pause, answer nothing and pick
    no outcome: letters never, digits and Enter only inside the same burst.
 4. Typing into a text field (a typed answer, the notes) is always kept: it answers nothing
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 BURST_SECONDS = 0.02
 # Typing that goes on with gaps shorter than this has not stopped to read a new question.
 PAUSE_SECONDS = 0.5
+# A view no key led to (a new customer) takes no key for this long after it came up.
+LOOK_SECONDS = 0.3
 
 # Textual stamps keys with this clock (textual._time: perf_counter on Windows, else
 # monotonic); the views are timed with the same one.
@@ -109,6 +113,8 @@ class TypeAhead:
             return None
         if read_at < self.shown_at and self.reached_by != burst:
             return "typed before this was on screen"
+        if self.reached_by is None and read_at < self.shown_at + LOOK_SECONDS:
+            return "typed as this came up"
         running = self._text_until is not None and read_at < self._text_until
         if kind == SUBMIT:
             if running:                  # Enter after typing: the run goes on past it

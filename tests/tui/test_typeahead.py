@@ -21,7 +21,7 @@ from tui.clock import FixedClock
 from tui.screens.call import CallScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.wrapup import WrapUpScreen
-from tui.typeahead import BURST_SECONDS
+from tui.typeahead import BURST_SECONDS, LOOK_SECONDS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data" / "typeahead.toml"
 
@@ -211,3 +211,26 @@ async def test_keys_typed_before_the_next_customer_was_shown_are_not_used(shift_
         assert nxt.phase == "ready"
         assert nxt.session.call_id is None   # nothing started for the next customer
         assert "Not used: c[enter]" in _hint(nxt)
+
+
+async def test_a_key_typed_as_the_next_customer_comes_up_is_not_used(shift_db, monkeypatch):
+    """Read after the next customer was on screen, but in its first moment: the caller has
+    not read the card (a "c" typed right after the wrap-up's Enter)."""
+    import tui.typeahead
+
+    monkeypatch.setattr(tui.typeahead, "LOOK_SECONDS", LOOK_SECONDS)
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await _to_the_call(pilot)
+        await press(pilot, "n")
+        await press(pilot, "enter")                      # save: the next customer
+        await settle(pilot)
+        nxt = app.screen
+        assert isinstance(nxt, CallScreen) and nxt is not call
+        person = PersonTyping(nxt)
+        nxt.typeahead.restart()                          # it comes up on the timeline
+        await person.type(pilot, ["c"], gap=0.1)         # 0.1 s later
+        assert nxt.phase == "ready" and nxt.session.call_id is None
+        assert "Not used: c (typed as this came up)" in _hint(nxt)
+        await person.type(pilot, ["c"], gap=1.0)         # the card has been read
+        assert nxt.phase == "opening"
