@@ -230,6 +230,22 @@ class _History:
                             score_after=after, closed_call_id=rec_call)
         self.followup(**recovery)
 
+    def past_occasions(self) -> None:
+        """The cards and gifts the planner made for the last days' birthdays and
+        anniversaries, written and sent on time: without them the first planner run of a
+        new demo makes notes already past their occasion (escalated at once)."""
+        from calls.planner import plan
+
+        days = max(1, int(getattr(self.policy.occasions, "days_ahead", 14)))
+        planned = plan(self.store, self.now - timedelta(days=days), self.policy, by="demo")
+        closes = []
+        for f in planned.planned:
+            if f.due_at is not None and f.due_at < self.now and f.status == "open":
+                sent = max(f.created_at, f.due_at - timedelta(days=self.rng.uniform(0.5, 3)))
+                closes.append((f.id, to_iso(sent), f.owner or "office"))
+        q.close_followups_done(self.store, closes)
+        self.followups += len(planned.planned)
+
     # -- a customer's year ------------------------------------------------------------------
 
     def customer_year(self, c: _Customer) -> None:
@@ -315,6 +331,7 @@ def generate_history(store: Store, now: datetime, *, seed: int = SEED, policy=No
             called += 1
             if c.state:
                 q.set_care_state(store, c.id, c.state)
+    history.past_occasions()
     return {"skipped": False, "calls": history.calls, "answers": history.answers,
             "followups": history.followups, "customers": called}
 

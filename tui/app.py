@@ -82,8 +82,10 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
     COMMANDS = App.COMMANDS | {ShiftCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Not in the footers (no room at 80 columns for the keys of the moment): ? lists it,
+        # the palette has it, and ctrl+q ends a program everywhere.
         Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
-                priority=True, id="end-shift"),
+                priority=True, show=False, id="end-shift"),
         Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)",
                 id="pause"),
         *ShiftComfort.COMFORT_BINDINGS,

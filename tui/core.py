@@ -92,6 +92,24 @@ def national_format(e164: str | None) -> str | None:
         return None
 
 
+def flow_markup(parts: list[str], width: int, gap: str = "  ") -> str:
+    """Rich-markup ``parts`` side by side, a new line only between two parts (a key never
+    ends a line without its label: "w" / "Wrong number")."""
+    from rich.text import Text
+
+    lines: list[str] = []
+    line, used = "", 0
+    for part in parts:
+        size = Text.from_markup(part).cell_len
+        if used and used + len(gap) + size > width:
+            lines.append(line)
+            line, used = "", 0
+        line += (gap if used else "") + part
+        used += (len(gap) if used else 0) + size
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def short_question(text: str, width: int = 44) -> str:
     """A question shortened to fit beside its answer at 80 columns."""
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"

@@ -405,3 +405,23 @@ async def test_the_history_shows_past_scores_as_questions_in_the_customers_langu
         # The question's words in German (the wrap-up's short form), never its key.
         assert "Wie wahrscheinlich ist es auf einer Skala v…: 9" in history, history
         assert "nps" not in history
+
+
+def test_the_reasons_fit_whole_with_a_count_of_the_rest():
+    from tui.screens.queue import fit_reasons
+
+    reasons = ["bought 2 days ago: thank-you call", "A-tier care call overdue by 12 days"]
+    assert fit_reasons(reasons, 80) == "; ".join(reasons)
+    assert fit_reasons(reasons, 43) == "bought 2 days ago: thank-you call +1"
+    assert fit_reasons(["x" * 50, "y"], 43) == "x" * 39 + "… +1"
+    assert fit_reasons([], 20) == ""
+
+
+def test_outcome_keys_never_end_a_line_without_their_label():
+    from tui.core import flow_markup
+
+    parts = [f"[b]{k}[/b] {label}" for k, label in (
+        ("n", "No answer"), ("o", "Other person"), ("w", "Wrong number"), ("x", "Gone"))]
+    lines = flow_markup(parts, 40).split("\n")
+    assert lines == ["[b]n[/b] No answer  [b]o[/b] Other person",
+                     "[b]w[/b] Wrong number  [b]x[/b] Gone"]

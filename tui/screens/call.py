@@ -361,7 +361,14 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))
         lead = "Esc, then: " if typing and self.phase != "ready" else "Outcome: "
-        self.query_one("#outcome-bar", Static).update(lead + "  ".join(parts))
+        bar = self.query_one("#outcome-bar", Static)
+        width = bar.content_size.width or self.app.size.width - 2
+        if parts:
+            parts[0] = lead + parts[0]
+        bar.update(core.flow_markup(parts or [lead.rstrip()], width))
+
+    def on_resize(self) -> None:
+        self._draw_outcome_bar()
 
     def on_descendant_focus(self) -> None:
         if self.is_mounted:
