@@ -33,6 +33,14 @@ def test_demo_builds_once_and_never_duplicates(tmp_path, monkeypatch):
         assert len(zones) >= 4                      # several US time zones
         assert store.scalar("SELECT count(*) FROM customers WHERE phone_ext IS NOT NULL") > 0
         assert store.scalar("SELECT count(DISTINCT owner) FROM customers") >= 4
+        # German and French customers are addressed as they expect (issue 15).
+        from calls.language import address, customer_language
+        from calls.store.customers import get_customer
+
+        for ref, expected in (("CUST-0017", "Herr Schneider"), ("CUST-0003", "Frau Groß"),
+                              ("CUST-0004", "Monsieur Petit"), ("CUST-0002", "Isla")):
+            customer = get_customer(store, ref)
+            assert address(customer, customer_language(customer)) == expected
         # Birthdays around the new year are in the list.
         assert store.scalar(
             "SELECT count(*) FROM customers WHERE strftime('%m-%d', birthday) "
