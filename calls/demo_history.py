@@ -226,7 +226,8 @@ class _History:
             if not fixed_ok:
                 values["still_wrong"] = ("text", rng.choice(_IMPROVE))
             self.answer(rec_call, "recovery", rec_end - timedelta(seconds=90), values)
-            recovery.update(status="done", closed_at=to_iso(rec_end), closed_by="demo",
+            recovery.update(status="done", closed_at=to_iso(rec_end),
+                            closed_by=CALLERS[rec_call % len(CALLERS)],
                             score_after=after, closed_call_id=rec_call)
         self.followup(**recovery)
 
@@ -280,6 +281,10 @@ class _History:
                                   due_at=to_iso(callback),
                                   status="done" if answered else "open",
                                   closed_at=to_iso(callback) if answered else None,
+                                  # the caller who made the callback (no random draw: the
+                                  # rest of the history stays as it was)
+                                  closed_by=CALLERS[call_id % len(CALLERS)]
+                                  if answered else None,
                                   source="outcome")
                     t, reason = callback, "callback"
                     continue
@@ -295,7 +300,8 @@ class _History:
                                   created_at=to_iso(letter_at),
                                   due_at=to_iso(letter_at + timedelta(days=5)),
                                   status="done", closed_at=to_iso(letter_at + timedelta(
-                                      days=rng.uniform(1, 5))), source="planner",
+                                      days=rng.uniform(1, 5))), closed_by="office",
+                                  source="planner",
                                   details="Letter: we tried to reach you.")
             t = t + cadence + timedelta(days=rng.uniform(-7, 14))
 

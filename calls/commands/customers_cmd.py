@@ -41,15 +41,18 @@ def _region(store, region: str | None) -> str:
 
 def _customer_dict(store, customer) -> dict:
     from calls.customers import numbers_for
-    from calls.language import customer_language
+    from calls.language import address, customer_language, salutation_word
 
+    language = customer_language(customer)
     return {
         "ref": customer.ref,
         "name": customer.name,
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "salutation": customer.salutation,
-        "language": customer_language(customer),
+        "addressed_as": address(customer, language),
+        "salutation_word": salutation_word(customer.salutation, language),
+        "language": language,
         "company": customer.company,
         "country": customer.country,
         "email": customer.email,
@@ -71,10 +74,12 @@ def _print_customer(store, customer, title: str) -> None:
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    for key in ("ref", "name", "company", "salutation", "language", "country", "email",
-                "owner", "tier"):
+    for key in ("ref", "name", "company", "salutation_word", "addressed_as", "language",
+                "country", "email", "owner", "tier"):
         if data[key] not in (None, ""):
-            table.add_row(key.replace("_", " "), str(data[key]))
+            label = {"salutation_word": "salutation", "addressed_as": "addressed as"}.get(
+                key, key.replace("_", " "))
+            table.add_row(label, str(data[key]))
     for n in data["numbers"]:
         status = "" if n["status"] == "ok" else f"  ({n['status'].replace('_', ' ')})"
         table.add_row(f"{n['label']} number", n["e164"] + status)

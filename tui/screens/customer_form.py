@@ -29,7 +29,6 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("language", "Language"),
     ("owner", "Owner"),
 )
-_SALUTATION_WORDS = {"mr": "Mr", "ms": "Ms"}
 
 
 def current_values(customer: Customer | None) -> dict[str, str]:
@@ -37,7 +36,10 @@ def current_values(customer: Customer | None) -> dict[str, str]:
     if customer is None:
         return {name: "" for name, _ in FIELDS}
     values = {name: str(getattr(customer, name, None) or "") for name, _ in FIELDS}
-    values["salutation"] = _SALUTATION_WORDS.get(customer.salutation or "", "")
+    from calls.language import customer_language, salutation_word
+
+    # The word the customer's language uses ("Madame", "Herr"): the form reads it back.
+    values["salutation"] = salutation_word(customer.salutation, customer_language(customer))
     values["phone"] = customer.phone_raw or customer.phone or ""
     return values
 
