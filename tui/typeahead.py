@@ -45,7 +45,8 @@ LOOK_SECONDS = 0.3
 # monotonic); the views are timed with the same one.
 key_clock: Callable[[], float] = time.perf_counter if sys.platform == "win32" else time.monotonic
 
-FIELD = "field"      # typed into a text field (printable, editing keys, Esc)
+TYPED = "typed"      # a character typed into a text field (starts or goes on with a run)
+FIELD = "field"      # another key in a text field (editing keys, Esc): no typing
 SUBMIT = "submit"    # Enter in a typed-answer field: takes the answer
 LETTER = "letter"
 DIGIT = "digit"
@@ -55,7 +56,11 @@ OTHER = "other"      # Enter, arrows, Esc on a pad or the script
 def key_kind(key: str, character: str | None, in_field: bool, submits: bool = False) -> str:
     """How a key counts for the rules above (``submits``: Enter takes the field's answer)."""
     if in_field:
-        return SUBMIT if submits and key == "enter" else FIELD
+        if submits and key == "enter":
+            return SUBMIT
+        if character is not None and len(character) == 1 and character.isprintable():
+            return TYPED
+        return FIELD
     if character is not None and len(character) == 1 and character.isdigit():
         return DIGIT
     if character is not None and len(character) == 1 and character.isalpha():
@@ -108,8 +113,10 @@ class TypeAhead:
         self._last_key = max(read_at, self._last_key or read_at)
         burst = self._burst
         self._handling = None
-        if kind == FIELD:
+        if kind == TYPED:
             self._typing(read_at, burst)
+            return None
+        if kind == FIELD:
             return None
         if read_at < self.shown_at and self.reached_by != burst:
             return "typed before this was on screen"

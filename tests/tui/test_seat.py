@@ -160,6 +160,15 @@ async def test_the_trial_says_so(tmp_path):
     assert trail(path, action="login") == [] and trail(path, action="logout") == []
 
 
+async def _until(pilot, condition, seconds: float = 5.0) -> None:
+    """Wait (a busy machine) until ``condition()`` holds; fail if it never does."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    assert condition()
+
+
 def _customers_and_trail(path):
     with Store.open(path) as store:
         customers = store.all("SELECT * FROM customers ORDER BY id")
@@ -182,15 +191,16 @@ async def test_a_caller_is_refused_the_customer_form_with_a_notice(tmp_path, not
         await settle(pilot)
         await press(pilot, "slash")
         await type_text(pilot, "weber")
-        await settle(pilot, 5)
-        await press(pilot, "down")                       # to the results
         search = app.screen
-        assert isinstance(search, SearchScreen) and len(search.results) == 1
+        assert isinstance(search, SearchScreen)
+        await _until(pilot, lambda: len(search.results) == 1)    # the search waits 0.25 s
+        await press(pilot, "down")                       # to the results
+        await _until(pilot, lambda: search.focused is search.query_one("#search-results"))
         footer = " ".join(str(w.render()) for w in search.query("FooterKey"))
         assert "Add customer" not in footer and "Correct" not in footer
         await press(pilot, "a")                          # add: refused
         assert app.screen is search
-        assert notices(app).count(refusal) == 1
+        assert notifications.messages().count(refusal) == 1
         await press(pilot, "c")                          # correct Dieter Weber: refused
         assert app.screen is search
         assert not any(isinstance(s, CustomerFormScreen) for s in app.screen_stack)

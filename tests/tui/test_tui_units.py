@@ -197,7 +197,7 @@ def test_every_value_of_any_scale_is_reachable_in_two_keys(size):
 
 
 def test_type_ahead_rules_with_a_fixed_clock():
-    from tui.typeahead import DIGIT, FIELD, LETTER, OTHER, SUBMIT, TypeAhead
+    from tui.typeahead import DIGIT, FIELD, LETTER, OTHER, SUBMIT, TYPED, TypeAhead, key_kind
 
     clock = [100.0]
     guard = TypeAhead(clock=lambda: clock[0])
@@ -213,7 +213,7 @@ def test_type_ahead_rules_with_a_fixed_clock():
     guard.done()
     assert guard.check(100.9, DIGIT) == "typed before this was on screen"
     # Typing in a field, Enter, then letters straight on: never an answer.
-    assert guard.check(102.0, FIELD) is None
+    assert guard.check(102.0, TYPED) is None
     assert guard.check(102.1, SUBMIT) is None
     clock[0] = 102.15
     guard.show("q3")
@@ -221,6 +221,13 @@ def test_type_ahead_rules_with_a_fixed_clock():
     assert guard.check(102.2, LETTER) == "typed straight on from your typed answer"
     assert guard.check(102.6, LETTER) is not None     # still the same run (no pause)
     assert guard.check(103.3, LETTER) is None         # after a pause: read, then typed
-    # An Enter on an empty field (a skip) is no typing: the next key is free.
+    # An Enter on an empty field (a skip) is no typing, nor Esc out of it: the next key
+    # is free.
     assert guard.check(110.0, SUBMIT) is None
     assert guard.check(110.1, OTHER) is None
+    assert guard.check(111.0, FIELD) is None
+    assert guard.check(111.1, LETTER) is None
+    assert key_kind("escape", None, in_field=True) == FIELD
+    assert key_kind("n", "n", in_field=True) == TYPED
+    assert key_kind("enter", "\r", in_field=True, submits=True) == SUBMIT
+    assert key_kind("n", "n", in_field=False) == LETTER
