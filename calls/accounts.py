@@ -24,9 +24,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
@@ -55,16 +52,28 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-_hasher = PasswordHasher()
+# The argon2 hasher, made on first use: a command that checks no password (most do: the
+# terminal seat is the OS login) does not import argon2 (scripts/bench_cli.py).
+_hasher = None
 # Checked against when the account does not exist, so that an unknown name takes as long
 # to refuse as a wrong password (no way to probe for names by timing); made on first use.
 _dummy_hashes: dict[int, str] = {}
 
 
+def _password_hasher():
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher
+
+        _hasher = PasswordHasher()
+    return _hasher
+
+
 def _dummy_hash() -> str:
-    key = id(_hasher)
+    hasher = _password_hasher()
+    key = id(hasher)
     if key not in _dummy_hashes:
-        _dummy_hashes[key] = _hasher.hash("not a password of anyone")
+        _dummy_hashes[key] = hasher.hash("not a password of anyone")
     return _dummy_hashes[key]
 
 
@@ -233,13 +242,16 @@ def cli_actor(store: Store, os_login: str, *, trial_name: str | None = None) -> 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password`` (salted; parameters kept in the hash)."""
-    return _hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches the hash (constant time; False for no hash)."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+        return (_password_hasher().verify(password_hash or _dummy_hash(), password)
+                and bool(password_hash))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -407,7 +419,7 @@ def login(store: Store, name: str, password: str, *, now: datetime, seat: str = 
                 q.update_account(store, account.id, to_iso(now), **fields)
             else:
                 fields = {"failed_logins": 0, "locked_until": None, "last_login_at": to_iso(now)}
-                if _hasher.check_needs_rehash(row["password_hash"]):
+                if _password_hasher().check_needs_rehash(row["password_hash"]):
                     fields["password_hash"] = hash_password(password)
                 q.update_account(store, account.id, to_iso(now), **fields)
                 audit.record(store, account.name, "unlock" if unlock else "login", account.name,
@@ -430,8 +442,9 @@ def record_login(store: Store, actor: Actor, *, now: datetime, seat: str) -> Non
                      now=now)
 
 
-def logout(store: Store, actor: Actor, *, now: datetime, seat: str) -> None:
-    """A seat signed out (ctrl+q, or the seat closed)."""
+def logout(store: Store, actor: Actor, *, now: datetime, seat: str,
+           why: str | None = None) -> None:
+    """A seat signed out (ctrl+q, or the seat closed; ``why``: e.g. signed in elsewhere)."""
     if actor.solo:
         return
-    audit.record(store, actor.name, "logout", actor.name, {"seat": seat}, now=now)
+    audit.record(store, actor.name, "logout", actor.name, {"seat": seat, "why": why}, now=now)

@@ -36,6 +36,8 @@ ACTIONS: dict[str, str] = {
     "followup.close": "a follow-up closed (done)",
     "followup.cancel": "a follow-up cancelled",
     "followup.reassign": "a follow-up given to another owner",
+    "followup.reschedule": "a follow-up's due time moved",
+    "followup.contact": "the customer contacted about a follow-up (the first contact counts)",
     "customer.add": "a customer added by hand",
     "customer.edit": "customer data changed by hand",
     "customer.number": "a customer's phone number corrected",
@@ -119,16 +121,29 @@ def record(store: Store, actor: str, action: str, subject: str | None = None,
                               None if subject is None else str(subject), text)
 
 
-def note_policy(store: Store, policy: Any, actor: str, *, now: datetime) -> bool:
-    """Record ``policy.load`` the first time a policy file's version (its hash) is used;
-    True when it was new. The built-in defaults are not a file and are not recorded."""
+def policy_version(policy: Any) -> tuple[str, dict[str, Any]]:
+    """How the trail names a policy: a file by the sha256 of its text (and its path), the
+    built-in defaults by the carecall version that carries them."""
     digest = getattr(policy, "source_hash", None)
-    if not digest:
-        return False
+    if digest:
+        return digest, {"file": policy.source}
+    from calls import __version__
+
+    return f"built-in {__version__}", {"file": None}
+
+
+def note_policy(store: Store, policy: Any, actor: str, *, now: datetime) -> bool:
+    """Record ``policy.load`` when ``actor`` signs in at a seat or runs a command under a
+    policy other than the one the trail last named for them (a file's version is its
+    hash; the built-in defaults are named too); True when a row was written. So the
+    policy a person's calls, claims and imports were made under is their last
+    ``policy.load`` before them."""
+    subject, details = policy_version(policy)
     with store.write():
-        if q.select_entries(store, action="policy.load", subject=digest, limit=1):
+        last = q.last_entry(store, "policy.load", actor)
+        if last is not None and last["subject"] == subject:
             return False
-        record(store, actor, "policy.load", digest, {"file": policy.source}, now=now)
+        record(store, actor, "policy.load", subject, details, now=now)
     return True
 
 

@@ -72,27 +72,81 @@ def resolve(store: Store, ref: str | int) -> Customer:
     return found
 
 
+# What a withdrawal stops at once: the follow-ups that would contact the customer for
+# what they no longer allow (a callback or a recovery call is a call; a sales lead and a
+# referral ask are marketing; a referral uses the details the customer let us share).
+CANCELLED_BY_WITHDRAWAL = {
+    "calls": ("callback", "recovery_call"),
+    "marketing": ("sales_lead", "referral"),
+    "share": ("referral",),
+    "recording": (),
+}
+WITHDRAWAL_WORDS = {
+    "calls": "no more calls",
+    "marketing": "no marketing",
+    "share": "no sharing of a referral's details",
+    "recording": "no recording",
+}
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """A consent recorded, and the follow-ups its withdrawal cancelled (id, kind)."""
+
+    id: int
+    what: str
+    given: bool
+    cancelled: tuple[tuple[int, str], ...] = ()
+
+
 def record(store: Store, customer_id: int, what: str, given: bool, *, how: str,
            actor: str, now: datetime, at: datetime | None = None, proof: str | None = None,
            call_id: int | None = None) -> int:
     """Record a consent given (``given``) or withdrawn, with an audit row; returns its id.
 
-    ``at`` is when the customer gave it (default ``now``). Joins an open ``store.write()``
-    (a call's own transaction) or opens one.
+    See :func:`record_change` (which also says which follow-ups a withdrawal cancelled).
     """
+    return record_change(store, customer_id, what, given, how=how, actor=actor, now=now,
+                         at=at, proof=proof, call_id=call_id).id
+
+
+def record_change(store: Store, customer_id: int, what: str, given: bool, *, how: str,
+                  actor: str, now: datetime, at: datetime | None = None,
+                  proof: str | None = None, call_id: int | None = None) -> ConsentChange:
+    """Record a consent given (``given``) or withdrawn, with an audit row.
+
+    ``at`` is when the customer gave it (default ``now``). A withdrawal that is now in
+    force cancels the customer's open follow-ups that would go against it
+    (:data:`CANCELLED_BY_WITHDRAWAL`), each with an audit row. Joins an open
+    ``store.write()`` (a call's own transaction) or opens one.
+    """
+    from calls.store import followups as fq
+
     _check(what, how)
     if at is not None and at > now:
         raise UserError("a consent cannot be dated in the future")
     state = "given" if given else "withdrawn"
+    cancelled: list[dict] = []
     with store.write():
         rid = q.insert_consent(store, customer_id, what, state, to_iso(at or now), how, proof,
                                call_id, actor, to_iso(now))
         ref = store.scalar("SELECT ref FROM customers WHERE id = ?", (customer_id,))
+        if not given and q.state_in_force(store, customer_id, what) == "withdrawn":
+            why = (f"customer withdrew consent to {what} ({how}, "
+                   f"{(at or now):%Y-%m-%d}): {WITHDRAWAL_WORDS[what]}")
+            cancelled = fq.cancel_open_of_customer(
+                store, customer_id, CANCELLED_BY_WITHDRAWAL[what], to_iso(now), actor, why)
+            for row in cancelled:
+                audit.record(store, actor, "followup.cancel", f"#{row['id']}",
+                             {"kind": row["kind"], "customer": ref, "owner": row["owner"],
+                              "note": why}, now=now)
         audit.record(store, actor, "consent.give" if given else "consent.withdraw", ref,
                      {"what": what, "how": how, "at": to_iso(at or now),
                       **({"call_id": call_id} if call_id else {}),
-                      **({"proof": proof} if proof else {})}, now=now)
-    return rid
+                      **({"proof": proof} if proof else {}),
+                      **({"followups_cancelled": [r["id"] for r in cancelled]}
+                         if cancelled else {})}, now=now)
+    return ConsentChange(rid, what, given, tuple((r["id"], r["kind"]) for r in cancelled))
 
 
 def history(store: Store, customer_id: int) -> list[ConsentRecord]:
@@ -119,6 +173,15 @@ def set_type(store: Store, customer_id: int, *, customer_type: str | None = None
         details = {k: v for k, v in (("customer_type", customer_type), ("contract", contract))
                    if v is not None}
         audit.record(store, actor, "customer.edit", ref, details, now=now)
+
+
+def withdrawn_for(store: Store, customer_id: int, kind: str) -> str | None:
+    """The consent (calls, marketing, share) the customer withdrew that a follow-up of
+    ``kind`` would go against, or None when it may be opened."""
+    for what, kinds in CANCELLED_BY_WITHDRAWAL.items():
+        if kind in kinds and q.state_in_force(store, customer_id, what) == "withdrawn":
+            return what
+    return None
 
 
 # -- from a customer list ---------------------------------------------------------------------

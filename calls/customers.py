@@ -431,6 +431,8 @@ def mark_number(store: Store, customer: Customer, e164: str, status: str, *, by:
             source = "list" if e164 == customer.phone2 else "added"
             q.put_number(store, customer.id, e164, raw=None, ext=None, label=None,
                          status=status, source=source, now_iso=to_iso(now), by=by)
+        audit.record(store, by, "customer.number", customer.ref,
+                     {"number": e164, "status": status}, now=now)
 
 
 def use_as_main(store: Store, customer: Customer, e164: str, *, by: str,

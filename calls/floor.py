@@ -3,15 +3,18 @@
 A seat is in one state at a time, logged as intervals in ``seat_states``: ready (waiting
 for the next customer), dialling, talking, wrap-up, or paused with a reason code from
 the policy (``[floor] pause_reasons``: break, lunch, training, meeting, coaching,
-technical). The call session moves a seat through dialling, talking and wrap-up; the
-app sets ready and paused. Calls per hour and handle time come from these logged
+technical). The call session moves a seat in the transaction of each step
+(:func:`call_step`: dialling when a customer is taken, talking when they answer, wrap-up
+when an outcome is picked; :func:`after_call`: ready, or paused when a supervisor asked
+for a pause during the call); the seat itself signs on (ready), pauses and resumes.
+Calls per hour and handle time come from these logged
 intervals, not from estimates: calls per hour = calls / hours signed in and not paused;
 handle time = time in dialling + talking + wrap-up / calls worked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from calls.clock import from_iso, to_iso
@@ -37,11 +40,15 @@ class SeatState:
     reason: str | None = None
     customer_id: int | None = None
     call_id: int | None = None
+    pause_after: str | None = None   # a supervisor's pause, to start when the call ends
+    set_by: str | None = None        # who paused the seat, when not the caller
+    # The seat the account is signed in at (seat_now); not part of the state itself.
+    token: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_row(cls, row: dict) -> SeatState:
         return cls(row["caller"], row["state"], from_iso(row["started_at"]), row["reason"],
-                   row["customer_id"], row["call_id"])
+                   row["customer_id"], row["call_id"], set_by=row.get("set_by"))
 
     def elapsed(self, now: datetime) -> timedelta:
         """How long the seat has been in this state."""
@@ -55,9 +62,10 @@ class SeatState:
 
 def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: str | None = None,
               customer_id: int | None = None, call_id: int | None = None,
-              policy: Policy = DEFAULT_POLICY) -> SeatState:
+              policy: Policy = DEFAULT_POLICY, set_by: str | None = None) -> SeatState:
     """Move the caller's seat into ``state`` (the one before ends now). Setting the state
-    the seat is already in (same reason and call) changes nothing."""
+    the seat is already in (same reason and call) changes nothing. ``set_by``: who paused
+    the seat, when it was not the caller (a supervisor)."""
     if state not in STATES:
         raise ValueError(f"unknown seat state {state!r}")
     if state == "paused":
@@ -73,67 +81,139 @@ def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: s
             return SeatState.from_row(current)
         stamp = to_iso(now)
         q.close_open(store, caller, stamp)
-        q.insert_state(store, caller, state, reason, customer_id, call_id, stamp)
-    return SeatState(caller, state, from_iso(stamp), reason, customer_id, call_id)
+        q.insert_state(store, caller, state, reason, customer_id, call_id, stamp, set_by)
+    return SeatState(caller, state, from_iso(stamp), reason, customer_id, call_id,
+                     set_by=set_by)
 
 
-def follow_calls(store: Store, caller: str, *, now: datetime) -> SeatState | None:
-    """Move the seat along the caller's call as the call session records it: dialling
-    from the call's start, talking from its connection, wrap-up once an outcome is
-    picked, ready from its end. The times are the call's own (wrap-up: when first seen),
-    so the log is exact however often this runs; states a short call went through
-    between two runs are logged too. A paused seat is left alone. Only reads unless the
-    seat has to move (it runs after every database step of a seat)."""
-    current, steps = _follow_plan(store, caller, now)
-    if not steps:
-        return current
+class SeatPaused(UserError):
+    """The caller's seat is paused: no customer is offered until it is back to ready."""
+
+    def __init__(self, state: SeatState) -> None:
+        self.state = state
+        super().__init__(f"{state.caller} is paused ({state.reason}) since "
+                         f"{state.since:%H:%M} UTC: no customer is offered until the seat "
+                         "is back to ready (Enter on the shift's paused screen)")
+
+
+def refuse_if_paused(store: Store, caller: str) -> None:
+    """SeatPaused (a UserError) when the caller's seat is paused."""
+    state = current_state(store, caller)
+    if state is not None and state.state == "paused":
+        raise SeatPaused(state)
+
+
+def call_step(store: Store, caller: str, state: str, *, now: datetime, customer_id: int,
+              call_id: int | None = None) -> SeatState | None:
+    """The call session moved the caller's call on (``dialling`` when a customer is
+    taken, ``talking`` when they answer, ``wrapup`` when an outcome is picked): the seat
+    follows, in the caller's transaction. Only a seat that is open moves (a call logged
+    from the command line has none); a call row made after the customer was taken is
+    named on the interval that was opened for it. Returns the seat's state (None: no
+    seat open)."""
     with store.write():
-        current, steps = _follow_plan(store, caller, now)  # again, under the write lock
-        state = current
-        for name, moment, customer_id, call_id in steps:
-            state = set_state(store, caller, name, now=max(moment, state.since),
-                              customer_id=customer_id, call_id=call_id)
-        return state
+        current = current_state(store, caller)
+        if current is None:
+            return None
+        if current.state == state and current.customer_id == customer_id \
+                and current.call_id in (None, call_id):
+            if current.call_id is None and call_id is not None:
+                row = q.open_state(store, caller)
+                q.attach_call(store, row["id"], call_id)
+                return replace(current, call_id=call_id)
+            return current
+        return set_state(store, caller, state, now=now, customer_id=customer_id,
+                         call_id=call_id)
 
 
-def _follow_plan(store: Store, caller: str, now: datetime):
-    """The seat's state now and the (state, at, customer, call) steps it is behind."""
-    current = current_state(store, caller)
-    if current is None or current.state == "paused":
-        return current, []
-    call = q.seat_call(store, caller, to_iso(current.since))
-    if call is None:
-        return current, []
-    wanted = [("dialling", call["started_at"])]
-    if call["connected_at"]:
-        wanted.append(("talking", call["connected_at"]))
-    if call["chosen_outcome"] or call["ended_at"]:
-        wanted.append(("wrapup", call["ended_at"] or to_iso(now)))
-    if call["ended_at"]:
-        wanted.append(("ready", call["ended_at"]))
-    logged = q.logged_states_of_call(store, caller, call["id"])
-    steps = []
-    for name, at in wanted:
-        moment = from_iso(at)
-        if name in logged or (name == "ready" and current.state == "ready"
-                              and current.since >= moment):
-            continue
-        on_call = name != "ready"
-        steps.append((name, moment, call["customer_id"] if on_call else None,
-                      call["id"] if on_call else None))
-    return current, steps
-
-
-def sign_off(store: Store, caller: str, *, now: datetime) -> None:
-    """The seat closed: its open state ends now."""
+def after_call(store: Store, caller: str, *, now: datetime,
+               policy: Policy = DEFAULT_POLICY) -> SeatState | None:
+    """The call ended (wrap-up done, or the customer given back): the seat is ready, or
+    paused when a supervisor asked for a pause during the call. In the caller's
+    transaction; None when no seat is open."""
     with store.write():
+        if q.open_state(store, caller) is None:
+            return None
+        asked = q.pause_request(store, caller)
+        if asked is None:
+            return set_state(store, caller, "ready", now=now)
+        q.drop_pause_request(store, caller)
+        return set_state(store, caller, "paused", now=now, reason=asked["reason"],
+                         policy=_allowing(policy, asked["reason"]),
+                         set_by=asked["requested_by"])
+
+
+def _allowing(policy: Policy, reason: str) -> Policy:
+    """The policy, or one that allows ``reason``: a pause asked for under another seat's
+    policy still takes effect (the supervisor chose it from theirs)."""
+    if reason in policy.floor.pause_reasons:
+        return policy
+    return replace(policy, floor=replace(policy.floor,
+                                         pause_reasons=(*policy.floor.pause_reasons, reason)))
+
+
+def sign_on(store: Store, caller: str, *, now: datetime) -> SeatState:
+    """A seat opens: ready now (a seat that closed without signing out, e.g. a lost
+    connection, ends here, with any pause it was asked for)."""
+    with store.write():
+        q.drop_pause_request(store, caller)
+        return set_state(store, caller, "ready", now=now)
+
+
+@dataclass(frozen=True)
+class SeatTaken:
+    """A seat signed in: its state, and the seat of the same account it took over (the
+    kind, terminal or web, and since when), if one was open."""
+
+    state: SeatState
+    replaced_kind: str | None = None
+    replaced_since: datetime | None = None
+
+
+def take_seat(store: Store, caller: str, *, token: str, kind: str,
+              now: datetime) -> SeatTaken:
+    """An account signs in at a seat (``token``: the seat's own random id): one account
+    sits at one seat, so a seat it was still signed in at is taken over (that seat sees
+    another token in :func:`seat_now` and closes itself; a call it left unfinished is
+    offered for resuming here). The seat is ready now."""
+    with store.write():
+        before = q.seat_row(store, caller)
+        q.put_seat(store, caller, token, kind, to_iso(now))
+        state = replace(sign_on(store, caller, now=now), token=token)
+    if before is None or before["token"] == token:
+        return SeatTaken(state)
+    return SeatTaken(state, before["kind"], from_iso(before["opened_at"]))
+
+
+def sign_off(store: Store, caller: str, *, now: datetime, token: str | None = None) -> bool:
+    """The seat closed: its open state ends now. ``token``: the seat's id; a seat the
+    account has since signed in at elsewhere is left as it is (False)."""
+    with store.write():
+        seat = q.seat_row(store, caller)
+        if token is not None and seat is not None and seat["token"] != token:
+            return False
         q.close_open(store, caller, to_iso(now))
+        q.drop_pause_request(store, caller)
+        q.drop_seat(store, caller)
+    return True
 
 
 def current_state(store: Store, caller: str) -> SeatState | None:
     """The caller's state now, or None when no seat of theirs is open."""
     row = q.open_state(store, caller)
     return SeatState.from_row(row) if row else None
+
+
+def seat_now(store: Store, caller: str) -> SeatState | None:
+    """What the seat shows: its state now with the pause a supervisor asked for after
+    the call (``pause_after``), or None when no seat of theirs is open."""
+    state = current_state(store, caller)
+    if state is None:
+        return None
+    asked = q.pause_request(store, caller)
+    seat = q.seat_row(store, caller)
+    return replace(state, pause_after=asked["reason"] if asked else None,
+                   token=seat["token"] if seat else None)
 
 
 def is_paused(store: Store, caller: str) -> bool:
@@ -160,10 +240,13 @@ class CallerFloor:
     paused_seconds: float
     calls_per_hour: float | None
     handle_seconds: float | None     # average per call worked
+    pause_after: str | None = None   # a supervisor's pause waiting for the call to end
 
     @property
     def label(self) -> str:
         text = LABEL.get(self.state, self.state)
+        if self.pause_after:
+            return f"{text}, then paused ({self.pause_after})"
         return f"{text} ({self.reason})" if self.reason else text
 
     def to_dict(self) -> dict:
@@ -174,7 +257,7 @@ class CallerFloor:
             "calls": self.calls, "contacts": self.contacts, "completes": self.completes,
             "signed_in_seconds": self.signed_in_seconds,
             "paused_seconds": self.paused_seconds, "calls_per_hour": self.calls_per_hour,
-            "handle_seconds": self.handle_seconds,
+            "handle_seconds": self.handle_seconds, "pause_after": self.pause_after,
         }
 
 
@@ -186,6 +269,7 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
     start, stamp = to_iso(day_start), to_iso(now)
     names: dict[str, str | None] = dict(q.active_account_names(store))
     opened = {r["caller"]: r for r in q.open_states(store)}
+    asked = q.pause_requests(store)
     spent: dict[str, dict[str, tuple[float, int]]] = {}
     for r in q.state_seconds(store, start, stamp):
         spent.setdefault(r["caller"], {})[r["state"]] = (float(r["seconds"] or 0), r["calls"])
@@ -219,6 +303,7 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
             signed_in_seconds=working, paused_seconds=paused,
             calls_per_hour=calls / (working / 3600) if working >= 60 and calls else None,
             handle_seconds=handled / worked if worked else None,
+            pause_after=asked.get(caller) if row is not None else None,
         ))
     return view
 
@@ -229,14 +314,31 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
 def pause_caller(store: Store, caller: str, reason: str, *, actor, now: datetime,
                  policy: Policy = DEFAULT_POLICY) -> SeatState:
     """A supervisor pauses a caller (e.g. for coaching): their seat stops offering
-    customers until they resume. Audited; supervisors and admins only."""
+    customers until they resume. A caller on a call finishes it first: the pause starts
+    when their wrap-up is done (the state returned then has ``pause_after``). Audited;
+    supervisors and admins only; UserError for a caller with no seat open."""
     from calls import audit
     from calls.accounts import require
 
     require(actor, "floor.manage")
+    if reason not in policy.floor.pause_reasons:
+        raise UserError(f"pause reason {reason!r}: use one of "
+                        f"{', '.join(policy.floor.pause_reasons)}")
     with store.write():
-        state = set_state(store, caller, "paused", now=now, reason=reason, policy=policy)
-        audit.record(store, actor.name, "seat.pause", caller, {"reason": reason}, now=now)
+        current = current_state(store, caller)
+        if current is None:
+            raise UserError(f"{caller} has no seat open (signed out): nothing to pause")
+        if current.state in CALL_STATES:
+            q.put_pause_request(store, caller, reason, actor.name, to_iso(now))
+            state = replace(current, pause_after=reason)
+            when = "after the call"
+        else:
+            q.drop_pause_request(store, caller)
+            state = set_state(store, caller, "paused", now=now, reason=reason, policy=policy,
+                              set_by=actor.name)
+            when = "now"
+        audit.record(store, actor.name, "seat.pause", caller,
+                     {"reason": reason, "from": when}, now=now)
     return state
 
 

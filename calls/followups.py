@@ -285,6 +285,12 @@ def add_followup(
                 f"{customer['ref']} ({customer['name']}) is on the do-not-call list: "
                 f"no {kind.replace('_', ' ')}"
             )
+        against = consent.withdrawn_for(store, customer_id, kind)
+        if against is not None:
+            raise UserError(
+                f"{customer['ref']} ({customer['name']}) withdrew consent to {against}: "
+                f"no {kind.replace('_', ' ')}"
+            )
         existing = q.find_open_row(store, customer_id, kind)
         if existing is not None:
             changes: dict[str, Any] = {"details": _join_details(existing["details"], details)}
@@ -406,6 +412,8 @@ def apply_rule_followups(
             kind = check_kind(spec.kind)
             if kind in CALL_KINDS and dnc:
                 continue
+            if consent.withdrawn_for(store, customer["id"], kind) is not None:
+                continue  # the customer withdrew the consent this follow-up needs
             note = getattr(spec, "note", None) or getattr(spec, "details", None)
             made.append(
                 add_followup(
@@ -463,6 +471,9 @@ def close_followup(
         if f.kind == "fix_problem":
             if q.customer_is_dnc(store, f.customer_id):
                 close_note = f"{note} (no recovery call: customer is on the do-not-call list)"
+            elif consent.withdrawn_for(store, f.customer_id, "recovery_call") is not None:
+                close_note = (f"{note} (no recovery call: the customer withdrew consent to "
+                              f"be called)")
             elif consent.followup_refused(store, f.call_id):
                 # They said no to "may we get back to you?": the fix is done and recorded,
                 # the loop closes without a call (docs/lawful.md).
@@ -506,18 +517,23 @@ def close_followup(
 
 
 def record_contact(store: Store, followup_id: int, *, by: str, note: str | None,
-                   now: datetime) -> Followup:
+                   now: datetime, actor: Any = None) -> Followup:
     """Record that the customer was contacted about an open follow-up (the first contact
     the deadlines measure: a detractor's fix within 48 hours). A later contact only adds
-    its note; a call that reaches the customer records it by itself."""
+    its note; a call that reaches the customer records it by itself. ``actor`` is
+    checked as for :func:`close_followup`; the contact is an audit row by ``by``."""
     with store.write():
         f = _get(store, followup_id)
         _require_open(f, "record a contact on")
+        _check_actor(actor, f)
         dq.set_first_contact(store, f.id, to_iso(now), by)
         line = f"[{to_iso(now)} {by}] contacted the customer"
         note = (note or "").strip()
         q.update_followup_row(store, f.id,
                               details=_join_details(f.details, f"{line}: {note}" if note else line))
+        audit.record(store, by, "followup.contact", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "owner": f.owner,
+                      "note": note or None}, now=now)
         return _get(store, f.id)
 
 
@@ -626,6 +642,9 @@ def reschedule_followup(
         q.update_followup_row(
             store, f.id, due_at=to_iso(due_at), details=_join_details(f.details, line)
         )
+        audit.record(store, by, "followup.reschedule", f"#{f.id}",
+                     {"kind": f.kind, "customer": f.customer_ref, "from": old,
+                      "to": to_iso(due_at)}, now=now)
         return _get(store, f.id)
 
 

@@ -205,6 +205,31 @@ def marketing_allowed(store, customer_id: int, now: datetime,
     return row is not None and basis_for(row, "marketing", now, policy).ok
 
 
+def recording_rule(jurisdiction: str, policy: Policy = DEFAULT_POLICY) -> lawrules.Rule | None:
+    """The rule that makes the recording notice's answer needed before the questions
+    (all-party consent to recording where the customer is), or None. ``lawful.recording``:
+    "off" (calls are not recorded) needs none; "always" needs it everywhere."""
+    mode = policy.lawful.recording
+    if mode == "off":
+        return None
+    found = lawrules.rules_for(jurisdiction, "recording")
+    if found:
+        return found[0]
+    if mode == "always":
+        return lawrules.Rule(pack="policy", key="lawful.recording", kind="recording",
+                             source="policy lawful.recording = \"always\"")
+    return None
+
+
+def customer_recording_rule(store, customer_id: int, policy: Policy = DEFAULT_POLICY
+                            ) -> lawrules.Rule | None:
+    """:func:`recording_rule` for a customer in the store."""
+    from calls.store.queue import customer_rows
+
+    row = customer_rows(store, [customer_id]).get(customer_id)
+    return None if row is None else recording_rule(lawrules.row_jurisdiction(row), policy)
+
+
 def check_voicemail(store, customer_id: int, policy: Policy = DEFAULT_POLICY) -> None:
     """Refuse a voicemail beyond ``contact.voicemails_per_cycle`` in the customer's current
     care cycle (a UserError that says what to pick instead)."""

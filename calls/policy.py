@@ -317,6 +317,13 @@ class LawfulPolicy:
 
     # A customer whose list says neither: the rules for consumers are the stricter.
     default_customer_type: str = "consumer"
+    # The script's recording notice: "law" = asked on every call, and its answer needed
+    # before the questions where a rule pack requires all-party consent to recording;
+    # "always" = needed on every call; "off" = calls are not recorded, no notice.
+    recording: str = "law"
+
+
+RECORDING_MODES = ("law", "always", "off")
 
 
 # -- team: accounts, seats, floor states (issue 13) ------------------------------------
@@ -688,12 +695,16 @@ def _lawful_sections(data: dict, d: Policy) -> dict[str, Any]:
         k: _int(c.get(k, getattr(d.contact, k)), f"contact.{k}", lo, hi, unit)
         for k, (lo, hi, unit) in keys.items()})
     law = _table(data, "lawful")
-    _check_keys(law, {"default_customer_type"}, "lawful")
+    _check_keys(law, {"default_customer_type", "recording"}, "lawful")
     ctype = law.get("default_customer_type", d.lawful.default_customer_type)
     if ctype not in lawrules.CUSTOMER_TYPES:
         raise _KeyError("lawful.default_customer_type",
                         f"must be consumer or business, got {ctype!r}")
-    return {"contact": contact, "lawful": LawfulPolicy(ctype)}
+    recording = law.get("recording", d.lawful.recording)
+    if recording not in RECORDING_MODES:
+        raise _KeyError("lawful.recording",
+                        f"must be one of {', '.join(RECORDING_MODES)}, got {recording!r}")
+    return {"contact": contact, "lawful": LawfulPolicy(ctype, recording)}
 
 
 LOOP_SECTIONS = {"deadlines", "themes", "segments", "letters"}

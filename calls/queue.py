@@ -812,13 +812,33 @@ class Held:
 _NOT_HELD = {"no_phone", "do_not_call", "dnc_list", "number", "claimed", "skipped"}
 
 
+def _held_one(store: Store, row: dict, fus: Iterable[dict], caller: str, now: datetime,
+              policy: Policy, calls: list[dict] | None = None) -> Held | None:
+    """The customer as ``queue --held`` lists them, or None (no reason, or not held).
+    ``calls``: their calls since the longest cap or quiet period, when read already."""
+    fus = list(fus)
+    reasons = customer_reasons(row, fus, caller, now, policy)
+    if not reasons:
+        return None
+    blockers = [b for b in customer_blockers(row, fus, None, None, None, caller, now, policy)
+                if b.code not in _NOT_HELD]
+    blockers += lawful_blockers(store, row, now, policy, asked=reasons[0].code == "callback",
+                                calls=calls)
+    if not blockers:
+        return None
+    opens = None if any(b.permanent for b in blockers) else _next_callable(
+        row, blockers, reasons, None, now, policy)
+    return Held(Customer.from_row(row), [r.text for r in reasons], blockers, opens)
+
+
 def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY
               ) -> list[Held]:
-    """Every customer with a reason to be called who is held back now, and by what.
+    """Every customer with a reason to be called who is held back now, and by what, one
+    customer at a time (the reference :func:`held_report` is checked against; slow on a
+    large list).
 
-    Reads every customer (a supervisor's look before the shift, not the hot path): the
-    calling window (the law's hours and holidays, the policy's), the basis, the caps and
-    quiet periods, retry delays and callbacks set for later. Customers who are out for
+    The calling window (the law's hours and holidays, the policy's), the basis, the caps
+    and quiet periods, retry delays and callbacks set for later. Customers who are out for
     good (do-not-call, wrong number) or held by another caller are not listed.
     """
     fus: dict[int, list[dict]] = {}
@@ -830,21 +850,112 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
         if (row.get("do_not_call") or (row.get("number_status") or "ok") != "ok"
                 or not row.get("phone") or row["phone"] in listed):
             continue
-        mine = fus.get(row["id"], ())
-        reasons = customer_reasons(row, mine, caller, now, policy)
-        if not reasons:
-            continue
-        blockers = [b for b in customer_blockers(row, mine, None, None, None, caller, now,
-                                                 policy)
-                    if b.code not in _NOT_HELD]
-        blockers += lawful_blockers(store, row, now, policy,
-                                    asked=reasons[0].code == "callback")
-        if not blockers:
-            continue
-        opens = None if any(b.permanent for b in blockers) else _next_callable(
-            row, blockers, reasons, None, now, policy)
-        out.append(Held(Customer.from_row(row), [r.text for r in reasons], blockers, opens))
+        held = _held_one(store, row, fus.get(row["id"], ()), caller, now, policy)
+        if held is not None:
+            out.append(held)
     return out
+
+
+@dataclass(frozen=True)
+class HeldReport:
+    """Who is held back now: how many, how many per rule, and the first of them."""
+
+    at: datetime
+    total: int
+    by_rule: dict[str, int]          # rule (or code) -> customers, most first
+    customers: list[Held]            # the first ``limit`` held customers, by id
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``carecall queue --held --json``)."""
+        return {"at": to_iso(self.at), "held": self.total, "by_rule": self.by_rule,
+                "customers": [h.to_dict() for h in self.customers]}
+
+
+def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                limit: int = 50) -> HeldReport:
+    """Who has a reason to be called but is held back now, with counts per rule: the same
+    answer as :func:`held_back`, fast on a large list.
+
+    Most customers with a reason are due for a care call (never called, or overdue), not
+    called recently and without a callback or recovery call: what can hold them is the
+    calling window of their zone, a retry delay or their basis, all known from a few
+    columns. SQL counts them in groups of equal columns and one customer per group says
+    which rules hold the group. Everybody else who may have a reason (a callback, a
+    recovery call, a recent call under a cap, a purchase, an occasion, buying slowed) is
+    read and checked one by one, as :func:`held_back` does.
+    """
+    p = _held_params(store, now, policy)
+    counts: dict[str, int] = {}
+    total = 0
+    held_keys: list[str] = []
+    groups = q.held_groups(store, p)
+    reps = q.customer_rows(store, [g["rep"] for g in groups])
+    for group in groups:
+        held = _held_one(store, reps[group["rep"]], (), caller, now, policy)
+        if held is None:
+            continue
+        held_keys.append(group["gkey"])
+        total += group["n"]
+        for label in dict.fromkeys(b.label for b in held.blockers):
+            counts[label] = counts.get(label, 0) + group["n"]
+    fus: dict[int, list[dict]] = {}
+    for f in q.open_call_followups(store):
+        fus.setdefault(f["customer_id"], []).append(f)
+    others: list[Held] = []
+    since = p["recent_long"]
+    rows = q.held_other_rows(store, p)
+    while chunk := list(itertools.islice(rows, 500)):
+        # Their recent calls in one query per 500 (the caps and quiet periods).
+        recent = q.recent_calls(store, [r["id"] for r in chunk
+                                        if (r.get("last_call_at") or "") >= since], since)
+        for row in chunk:
+            held = _held_one(store, row, fus.get(row["id"], ()), caller, now, policy,
+                             calls=recent.get(row["id"], []))
+            if held is None:
+                continue
+            total += 1
+            for label in dict.fromkeys(b.label for b in held.blockers):
+                counts[label] = counts.get(label, 0) + 1
+            others.append(held)
+    first = [h for row in q.held_group_rows(store, p, held_keys, limit)
+             if (h := _held_one(store, row, (), caller, now, policy)) is not None]
+    listed = sorted(first + others, key=lambda h: h.customer.id)[:limit]
+    return HeldReport(now, total, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                      listed)
+
+
+def _held_params(store: Store, now: datetime, policy: Policy) -> dict[str, Any]:
+    """The parameters of the ``held_*`` queries (see :func:`held_report`)."""
+    today = now.date()
+    ahead = policy.occasions.days_ahead
+    # Local dates are within a day of UTC's: the ranges below are a little wider than
+    # needed; the exact check follows row by row.
+    lo, hi = today - timedelta(days=1), today + timedelta(days=ahead + 1)
+    md = [(lo.isoformat()[5:], hi.isoformat()[5:])] if lo.year == hi.year else [
+        (lo.isoformat()[5:], "12-31"), ("01-01", hi.isoformat()[5:])]
+    tiers = [t for t in q.tier_values(store)]
+    # A call holds a customer (caps, quiet periods) only as long as the longest period of
+    # their jurisdiction: the policy's, or a pack's longer one (France: 60 days).
+    short = lawful.horizon(policy, "")
+    long_countries = sorted({code[:2] for code in lawrules.packs()
+                             if lawful.horizon(policy, code) > short})
+    return {
+        "now": to_iso(now),
+        "tier_cuts": [(t, to_iso(now - policy.interval(t))) for t in tiers],
+        "default_cut": to_iso(now - policy.interval(None)),
+        "recent": to_iso(now - short),
+        "recent_long": to_iso(now - lawful.horizon(policy)),
+        "long_countries": long_countries,
+        # Surely a thank-you or "buying slowed" reason whatever the customer's local date.
+        "lp_in_lo": (today + timedelta(days=1 - policy.purchases.thank_you_days)).isoformat(),
+        "lp_in_hi": (today - timedelta(days=1)).isoformat(),
+        "risk_in": (today - timedelta(days=1)).isoformat(),
+        "lp_min": (lo - timedelta(days=policy.purchases.thank_you_days)).isoformat(),
+        "md_ranges": md if (policy.occasions.birthday or policy.occasions.anniversary) else [],
+        "risk_factor": policy.purchases.at_risk_factor,
+        "risk_day": hi.isoformat(),
+        "default_type": policy.lawful.default_customer_type,
+    }
 
 
 def held_counts(held: list[Held]) -> dict[str, int]:
@@ -1051,30 +1162,111 @@ def held_claims(store: Store, caller: str, now: datetime) -> list[int]:
 # -- when does the queue fill again ------------------------------------------------------
 
 
-def next_opening(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
-                 *, horizon: timedelta = timedelta(days=7), tries: int = 40) -> datetime | None:
-    """The next moment after ``now`` at which the caller's queue will not be empty.
+@dataclass(frozen=True)
+class Opening:
+    """When the caller's empty queue offers somebody again, who, and what holds them now."""
 
-    Looks at the moments something changes (a calling window opens, a retry delay or a
-    personal callback's grace ends, a callback falls due) and returns the first at which
-    :func:`build_queue` offers somebody; None if nobody within ``horizon``.
+    at: datetime
+    customer: Customer
+    why: str        # what holds them now ("4 calls within 30 days; by law: FR.attempts ...")
+    rule: str       # the rule (or the code) of that hold, "" when nothing holds them
+
+    def line(self, now: datetime) -> str:
+        """"2026-05-09 10:00 UTC (in 59d): Luc Martin, held by FR.refusal" for messages."""
+        who = self.customer.name or self.customer.ref
+        held = f", held by {self.rule}" if self.rule else f": {self.why}"
+        return (f"{self.at:%Y-%m-%d %H:%M} UTC (in {format_duration(self.at - now)}): "
+                f"{who}{held}")
+
+
+def _hold_periods(policy: Policy) -> set[timedelta]:
+    """Every period after which a call stops holding a customer: the caps' and quiet
+    periods of the policy and of every rule pack."""
+    c = policy.contact
+    out = {timedelta(days=d) for d in (c.attempts_days, c.contacts_days, c.refusal_quiet_days)
+           if d}
+    out |= {p for pack in lawrules.packs().values() for r in pack.rules
+            for p in (r.period, r.quiet) if p}
+    return out
+
+
+def opening_horizon(policy: Policy = DEFAULT_POLICY,
+                    horizon: timedelta = timedelta(days=7)) -> timedelta:
+    """How far :func:`next_opening_why` looks: ``horizon``, or past the longest cap or quiet
+    period when that is longer (France: 60 days after a refusal)."""
+    return max(horizon, lawful.horizon(policy) + timedelta(days=1))
+
+
+def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                     *, horizon: timedelta = timedelta(days=7), tries: int = 60
+                     ) -> Opening | None:
+    """The next moment after ``now`` at which the caller's queue will not be empty, the
+    customer it offers then and what holds them now; None if nobody within ``horizon`` (or
+    within the longest cap or quiet period, when that is longer).
+
+    Looks at the moments something changes: a calling window opens, a retry delay or a
+    personal callback's grace ends, a callback falls due, a care call falls due, a contact
+    cap or a quiet period after a refusal ends (a call leaves the period that counted it).
+    A cap that ends while the customer's window is shut opens with the window.
     """
-    moments: set[datetime] = set()
-    for key in q.zone_keys(store):
-        region, zones = _split_key(key)
-        ws = window_state(region, zones, now, policy)
-        if not ws.open and ws.opens_at is not None:
-            moments.add(ws.opens_at)
-        elif ws.open and ws.closes_at is not None:
-            # A zone open now may reopen tomorrow: its next opening is a moment too.
-            later = window_state(region, zones, ws.closes_at, policy)
-            if later.opens_at is not None:
-                moments.add(later.opens_at)
+    end = now + opening_horizon(policy, horizon)
+    keys = [_split_key(k) for k in q.zone_keys(store)]
+
+    def openings_after(t: datetime) -> set[datetime]:
+        found = set()
+        for region, zones in keys:
+            ws = window_state(region, zones, t, policy)
+            if not ws.open and ws.opens_at is not None:
+                found.add(ws.opens_at)
+            elif ws.open and ws.closes_at is not None:
+                # A zone open now may reopen tomorrow: its next opening is a moment too.
+                later = window_state(region, zones, ws.closes_at, policy)
+                if later.opens_at is not None:
+                    found.add(later.opens_at)
+        return found
+
+    moments: set[datetime] = openings_after(now)
     for text in q.upcoming_moments(store, to_iso(now), caller,
                                    policy.callbacks.personal_grace_minutes):
         moments.add(from_iso(text))
-    end = now + horizon
-    for t in itertools.islice(sorted(m for m in moments if now < m <= end), tries):
-        if build_queue(store, caller, t, policy, limit=1):
-            return t
+    for tier in q.tier_values(store):
+        due = q.first_care_due(store, tier, to_iso(now - policy.interval(tier)))
+        if due:
+            moments.add(from_iso(due) + policy.interval(tier))
+    ends: set[datetime] = set()
+    for period in _hold_periods(policy):
+        for text in q.calls_started_between(store, to_iso(now - period), to_iso(end - period)):
+            ends.add(from_iso(text) + period)
+    moments |= ends
+    todo = sorted(m for m in moments if now < m <= end)
+    tried: set[datetime] = set()
+    while todo and len(tried) < tries:
+        t = todo.pop(0)
+        if t in tried:
+            continue
+        tried.add(t)
+        found = build_queue(store, caller, t, policy, limit=1)
+        if found:
+            return _opening(store, found[0], caller, t, now, policy)
+        if t in ends:
+            # Free of the cap at t, but perhaps outside their window: it opens later.
+            todo = sorted({*todo, *(m for m in openings_after(t) if m <= end)} - tried)
     return None
+
+
+def _opening(store: Store, entry: QueueEntry, caller: str, at: datetime, now: datetime,
+             policy: Policy) -> Opening:
+    _row, _fus, blockers, _reasons = _status(store, entry.customer.id, caller, now, policy)
+    held = [b for b in blockers if b.code not in _NOT_HELD] or blockers
+    if not held:
+        return Opening(at, entry.customer, "their care call falls due", "")
+    # What holds them longest is what they wait for.
+    last = max(held, key=lambda b: b.until or at)
+    return Opening(at, entry.customer, last.text, last.label)
+
+
+def next_opening(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+                 *, horizon: timedelta = timedelta(days=7), tries: int = 60) -> datetime | None:
+    """When the caller's empty queue offers somebody again (see :func:`next_opening_why`)."""
+    found = next_opening_why(store, caller, now, policy, horizon=horizon, tries=tries)
+    return found.at if found is not None else None

@@ -10,7 +10,9 @@ One TOML file per jurisdiction in ``calls/data/rules/`` (``us.toml``, ``us-fl.to
 - ``attempts``: at most ``max`` calls within ``days`` / ``hours`` (every reason together);
 - ``refusal``: no call for ``quiet_days`` after the customer refused;
 - ``basis``: calls of these ``purposes`` to these ``customers`` (consumer / business) need
-  one of the bases in ``needs`` (``consent``, ``contract``, ``relationship``).
+  one of the bases in ``needs`` (``consent``, ``contract``, ``relationship``);
+- ``recording``: a recorded call needs the consent of everyone on it (all-party consent):
+  the caller asks the script's recording notice and has the answer before going on.
 
 The jurisdiction of a customer comes from the number: the country, and for North American
 numbers the state or province of the area code (``area_codes.csv``), plus the region the
@@ -27,16 +29,19 @@ import itertools
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from importlib import resources
+from pathlib import Path
 
 from calls.errors import UserError
 
 PURPOSES = ("care", "survey", "marketing")
 CUSTOMER_TYPES = ("consumer", "business")
 BASES = ("consent", "contract", "relationship")
-KINDS = ("hours", "holidays", "attempts", "refusal", "basis")
+KINDS = ("hours", "holidays", "attempts", "refusal", "basis", "recording")
 # Countries whose packs come per state or province: a number with no known one gets all.
 SUBDIVIDED = ("US", "CA")
+# The shipped packs (a folder of the installed package; importlib.resources would add
+# zipfile and ~5 ms to every command that looks at a rule).
+PACKS_FOLDER = Path(__file__).parent / "data" / "rules"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_DAY = ((0, 24 * 60),)
 
@@ -197,8 +202,7 @@ def parse_pack(text: str, name: str) -> Pack:
 def packs() -> dict[str, Pack]:
     """Every shipped pack by code (read once per process)."""
     out: dict[str, Pack] = {}
-    folder = resources.files("calls") / "data" / "rules"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+    for entry in sorted(PACKS_FOLDER.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             pack = parse_pack(entry.read_text(encoding="utf-8"), entry.name)
             out[pack.code] = pack
@@ -208,7 +212,7 @@ def packs() -> dict[str, Pack]:
 @functools.cache
 def area_codes() -> dict[str, tuple[str, ...]]:
     """NANP area code -> its state / province codes ("305" -> ("FL",))."""
-    path = resources.files("calls") / "data" / "rules" / "area_codes.csv"
+    path = PACKS_FOLDER / "area_codes.csv"
     out: dict[str, tuple[str, ...]] = {}
     with path.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):

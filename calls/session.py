@@ -45,7 +45,7 @@ from calls.calling import (
 from calls.calling import choose_outcome as keep_chosen_outcome
 from calls.calling import save_notes as store_notes
 from calls.customers import PhoneNumber, mark_number, numbers_for, use_as_main
-from calls import consent
+from calls import consent, floor
 from calls import lawful as lawful_session
 from calls.errors import UserError
 from calls.followups import (
@@ -69,7 +69,7 @@ from calls.queue import (
 from calls.queue import release as release_claim
 from calls.store import Store
 from calls.themes import record_wrap_up_themes
-from calls.store.consent import set_call_purpose, set_call_recording
+from calls.store.consent import consents_of_call, set_call_purpose, set_call_recording
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
 from calls.store.scripts import save_answer as store_answer
@@ -166,6 +166,17 @@ class WrapUpResult:
     followups: tuple[Followup, ...]           # made by the script's rules
     next_callable_at: datetime | None         # None: not before the next cycle / never
     nps: int | None                           # the call's NPS answer, if any
+    seat: floor.SeatState | None = None       # the seat after the call: ready or paused
+
+
+@dataclass(frozen=True)
+class ConsentTaken:
+    """A consent the customer gave or withdrew in the call, and what it changed at once."""
+
+    what: str
+    given: bool
+    dropped: tuple[str, ...] = ()               # questions (and answers) off the path
+    cancelled: tuple[tuple[int, str], ...] = ()  # follow-ups cancelled (id, kind)
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,14 @@ class CallSession:
     dialled: str | None = None                # the number dialled now (None: the main one)
     tried: list[str] = field(default_factory=list)   # numbers tried before in this attempt
     calls_withdrawn: bool = False              # the customer withdrew consent in this call
+    withdrawn: set[str] = field(default_factory=set)   # consents withdrawn in this call
+    granted: set[str] = field(default_factory=set)     # consents given in this call
+    recording: bool | None = None             # the answer to the recording notice (None: none)
+    recording_law: Any = None                 # the rule that needs that answer first (or None)
+    # Taken from the queue at a seat: each step moves the seat's floor state with it, in
+    # the step's transaction (calls.floor); a call logged from outside (open) has none.
+    on_seat: bool = False
+    seat: floor.SeatState | None = None        # the seat's state after the last step
 
     # -- taking a customer ----------------------------------------------------------
 
@@ -236,6 +255,7 @@ class CallSession:
             reasons=tuple(reasons), history=history, history_words=words,
             followups=tuple(list_followups(store, customer_id=customer.id)),
             numbers=tuple(numbers_for(store, customer)),
+            recording_law=lawful_session.customer_recording_rule(store, customer.id, policy),
         )
 
     @classmethod
@@ -246,12 +266,18 @@ class CallSession:
 
         ``script``: a script name or path for every call, else the reason picks it.
         """
-        entry = claim_next(store, caller, now, policy)
-        if entry is None:
-            return None
+        with store.write():
+            floor.refuse_if_paused(store, caller)
+            entry = claim_next(store, caller, now, policy)
+            if entry is None:
+                return None
+            seat = floor.call_step(store, caller, "dialling", now=now,
+                                   customer_id=entry.customer.id)
         codes = list(entry.reason_codes)
-        return cls._make(store, entry.customer, caller, now, policy, pick_script(script, codes),
-                         codes, [str(r) for r in entry.reasons])
+        session = cls._make(store, entry.customer, caller, now, policy,
+                            pick_script(script, codes), codes, [str(r) for r in entry.reasons])
+        session.on_seat, session.seat = True, seat
+        return session
 
     @classmethod
     def take(cls, store: Store, customer_id: int, caller: str, now: datetime,
@@ -262,7 +288,12 @@ class CallSession:
         choose the script); else the queue's reasons for the customer now. ``inbound``: the
         customer called us: allowed outside the calling window (never against the
         do-not-call list), and the call is recorded as inbound."""
-        if not claim_customer(store, customer_id, caller, now, policy, inbound=inbound):
+        with store.write():
+            floor.refuse_if_paused(store, caller)
+            claimed = claim_customer(store, customer_id, caller, now, policy, inbound=inbound)
+            seat = (floor.call_step(store, caller, "dialling", now=now, customer_id=customer_id)
+                    if claimed else None)
+        if not claimed:
             why = explain(store, customer_id, caller, now, policy)
             detail = "; ".join(why.blockers) or "not callable now"
             raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
@@ -273,6 +304,7 @@ class CallSession:
                             pick_script(script, reason_codes), list(reason_codes),
                             ["inbound call: they called us"] if inbound else list(why.reasons))
         session.inbound = inbound
+        session.on_seat, session.seat = True, seat
         return session
 
     @classmethod
@@ -300,10 +332,19 @@ class CallSession:
         session.connected = call.connected_at is not None
         session.notes = call.notes or ""
         session.resumed = True
+        for row in consents_of_call(store, call.id):   # oldest first: the last one counts
+            if row["what"] == "recording":
+                session.recording = row["state"] == "given"
+            given = row["state"] == "given"
+            (session.granted if given else session.withdrawn).add(row["what"])
+            (session.withdrawn if given else session.granted).discard(row["what"])
+        session.calls_withdrawn = "calls" in session.withdrawn
         if call.chosen_outcome is not None:
             session.chosen = ChosenOutcome(call.chosen_outcome, call.callback_at,
                                            bool(call.callback_personal)
                                            if call.callback_personal is not None else True)
+        session.on_seat = True
+        session._move_seat(store, now)
         return session
 
     @classmethod
@@ -416,7 +457,18 @@ class CallSession:
                 self.call_id = start_call(store, self.customer.id, self.caller, self.taken_at,
                                           script_id=script_id, reason=self.reason,
                                           policy=self.policy, inbound=self.inbound)
+                self._move_seat(store, self.taken_at)
         return self.call_id
+
+    def _move_seat(self, store: Store, now: datetime) -> None:
+        """Put the seat in the call's state (inside the step's transaction): wrap-up once
+        an outcome is kept, talking once connected, else dialling."""
+        if not self.on_seat:
+            return
+        state = ("wrapup" if self.chosen is not None else
+                 "talking" if self.connected else "dialling")
+        self.seat = floor.call_step(store, self.caller, state, now=now,
+                                    customer_id=self.customer.id, call_id=self.call_id)
 
     def start(self, store: Store) -> int:
         """Start the call now (the caller dials); returns its id. The other writing steps
@@ -427,7 +479,8 @@ class CallSession:
         """The customer (or someone) answered."""
         with store.write():
             mark_connected(store, self._ensure_started(store), now)
-        self.connected = True
+            self.connected = True
+            self._move_seat(store, now)
 
     def save(self, store: Store, change: Answered, now: datetime) -> None:
         """Write one answer (or skip) and delete the answers the change took off the path."""
@@ -468,16 +521,23 @@ class CallSession:
         self.chosen = chosen
         return chosen
 
-    def keep_outcome(self, store: Store, chosen: ChosenOutcome) -> None:
+    def keep_outcome(self, store: Store, chosen: ChosenOutcome,
+                     now: datetime | None = None) -> None:
         """Write the picked outcome at once (the call ends at wrap-up; a terminal that dies
-        in between leaves it for the resume prompt)."""
+        in between leaves it for the resume prompt). ``now``: when it was picked (the
+        seat's wrap-up starts then; default: the real time)."""
+        if now is None:
+            from calls.clock import now_utc
+
+            now = now_utc()
         if chosen.outcome is Outcome.VOICEMAIL:
             lawful_session.check_voicemail(store, self.customer.id, self.policy)
         with store.write():
             keep_chosen_outcome(store, self._ensure_started(store), chosen.outcome,
                                 callback_at=chosen.callback_at,
                                 callback_personal=chosen.callback_personal)
-        self.chosen = chosen
+            self.chosen = chosen
+            self._move_seat(store, now)
 
     def add_followup(self, store: Store, kind: str, now: datetime, *, owner: str | None = None,
                      due_at: datetime | None = None, note: str = "") -> Followup:
@@ -525,16 +585,33 @@ class CallSession:
         return following
     # -- what the customer says about consent (issue 14) --------------------------------
 
+    @property
+    def recording_notice(self) -> str | None:
+        """The recording notice to read after the opening (in the customer's language), or
+        None: the script has none, or calls are not recorded (``lawful.recording = "off"``)."""
+        if self.policy.lawful.recording == "off":
+            return None
+        return self.survey.consent_text()
+
+    @property
+    def recording_answer_needed(self) -> bool:
+        """The customer must answer the recording notice before the first question (a rule
+        pack needs all-party consent to recording, or the policy says always) and has not."""
+        return (self.recording is None and self.recording_law is not None
+                and self.recording_notice is not None)
+
     def record_consent(self, store: Store, what: str, given: bool, now: datetime,
-                       proof: str | None = None) -> tuple[str, ...]:
+                       proof: str | None = None) -> ConsentTaken:
         """The customer gives or withdraws a consent during the call: recorded at once
-        (with an audit row) and in force at once. Withdrawing marketing takes the
-        marketing questions off the path (their answers are deleted; returned); withdrawing
-        calls also means no callback from this call."""
+        (with an audit row) and in force at once. Withdrawing marketing (or calls) takes
+        the marketing questions off the path (their answers are deleted); withdrawing
+        calls also means no callback from this call; a withdrawal cancels the customer's
+        open follow-ups that go against it (``calls.consent.CANCELLED_BY_WITHDRAWAL``)."""
         with store.write():
             call_id = self._ensure_started(store)
-            consent.record(store, self.customer.id, what, given, how="call",
-                           actor=self.caller, now=now, call_id=call_id, proof=proof)
+            change = consent.record_change(store, self.customer.id, what, given, how="call",
+                                           actor=self.caller, now=now, call_id=call_id,
+                                           proof=proof)
             dropped: tuple[str, ...] = ()
             if what in ("marketing", "calls"):
                 allowed = lawful_session.marketing_allowed(store, self.customer.id, now,
@@ -546,22 +623,40 @@ class CallSession:
                 set_call_recording(store, call_id, "yes" if given else "no")
         if what == "calls":
             self.calls_withdrawn = not given
-        return dropped
+        if what == "recording":
+            self.recording = given
+        (self.granted if given else self.withdrawn).add(what)
+        (self.withdrawn if given else self.granted).discard(what)
+        gone = {fid for fid, _kind in change.cancelled}
+        self.followups = tuple(f for f in self.followups if f.id not in gone)
+        return ConsentTaken(what, given, dropped, change.cancelled)
 
-    def record_recording(self, store: Store, ok: bool, now: datetime) -> None:
+    def answer_recording(self, ok: bool) -> None:
+        """The customer answered the recording notice (pure: the questions may start at
+        once); write it with :meth:`record_recording`."""
+        self.recording = ok
+
+    def record_recording(self, store: Store, ok: bool, now: datetime) -> ConsentTaken:
         """The customer's answer to the recording notice: stored on the call (exported
         with it) and as a consent record."""
-        self.record_consent(store, "recording", ok, now,
-                            proof=self.script.consent or "recording notice")
+        return self.record_consent(store, "recording", ok, now,
+                                   proof=self.survey.consent_text() or self.script.consent
+                                   or "recording notice")
 
     def keep_claim(self, store: Store, now: datetime) -> bool:
         """Renew the caller's lease on the customer while the call lasts; False when another
         caller holds them now."""
         return renew_claim(store, self.customer.id, self.caller, now, self.policy)
 
-    def give_back(self, store: Store, now: datetime) -> None:
-        """Skip the customer: give them back to the queue without a call outcome."""
-        skip_customer(store, self.caller, self.customer.id, now, self.policy)
+    def give_back(self, store: Store, now: datetime) -> floor.SeatState | None:
+        """Skip the customer: give them back to the queue without a call outcome. The
+        seat's state after it (ready, or the pause a supervisor asked for) is returned."""
+        with store.write():
+            skip_customer(store, self.caller, self.customer.id, now, self.policy)
+            seat = (floor.after_call(store, self.caller, now=now, policy=self.policy)
+                    if self.on_seat else None)
+        self.seat = seat
+        return seat
 
     # -- the wrap-up -----------------------------------------------------------------
 
@@ -576,7 +671,9 @@ class CallSession:
         answers = self.answer_lines()
         specs: tuple[FollowupSpec, ...] = ()
         if rules_apply(chosen.outcome) and self.survey.answers():
-            specs = tuple(self.survey.followups(now))
+            against = {kind for what in self.withdrawn
+                       for kind in consent.CANCELLED_BY_WITHDRAWAL.get(what, ())}
+            specs = tuple(f for f in self.survey.followups(now) if f.kind not in against)
         return WrapUpPlan(chosen, answers, specs, self.notes if notes is None else notes)
 
     def wrap_up(self, store: Store, now: datetime, plan: WrapUpPlan | None = None) -> WrapUpResult:
@@ -616,11 +713,16 @@ class CallSession:
                       and self.dialled != self.customer.phone):
                     # Another number reached them: it is the one to call next time.
                     use_as_main(store, self.customer, self.dialled, by=self.caller, now=now)
+                # The seat: ready for the next customer, or the pause a supervisor asked
+                # for during the call.
+                seat = (floor.after_call(store, self.caller, now=now, policy=self.policy)
+                        if self.on_seat else None)
         except BaseException:
             if started_here:
                 self.call_id = None   # rolled back with the rest
             raise
         self.ended = True
+        self.seat = seat
         self.connected = self.connected or chosen.outcome.spec.connected
         customer = get_customer(store, self.customer.id) or self.customer
         next_at = None
@@ -628,7 +730,7 @@ class CallSession:
             why = explain(store, self.customer.id, self.caller, now, self.policy)
             if why.next_callable_at is not None and why.next_callable_at > now:
                 next_at = why.next_callable_at
-        return WrapUpResult(record, customer, tuple(made), next_at, self.nps())
+        return WrapUpResult(record, customer, tuple(made), next_at, self.nps(), self.seat)
 
 
 def _sync_answers(store: Store, call_id: int, answers: tuple[AnswerLine, ...],
@@ -696,21 +798,39 @@ def log_call(store: Store, customer: int | str, outcome: Outcome | str, caller: 
              answers: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
              notes: str | None = None, script: str | None = None,
              callback_at: datetime | None = None,
-             callback_personal: bool = True) -> WrapUpResult:
+             callback_personal: bool = True,
+             recording: bool | None = None,
+             withdraw: tuple[str, ...] | list[str] = ()) -> WrapUpResult:
     """Record a call made outside the app (``carecall log-call``), exactly as the app
     would have: the same session, validation and wrap-up, in one transaction.
 
     ``answers`` are (question key, text) pairs in any order; each is validated against the
     script (the one named, else the one the customer's queue reason calls for). Optional
-    questions left out before a given one count as skipped. UserError names what is wrong.
+    questions left out before a given one count as skipped. ``recording``: the customer's
+    answer to the recording notice; ``withdraw``: consents the customer withdrew in the
+    call (calls, marketing, recording, share), in force before the answers are checked (a
+    marketing answer after "no marketing" is refused). UserError names what is wrong.
     """
+    withdraw = tuple(dict.fromkeys(withdraw))
+    for what in withdraw:
+        if what not in consent.WHATS:
+            raise UserError(f"withdraw {what!r}: one of {', '.join(consent.WHATS)}")
+    if recording and "recording" in withdraw:
+        raise UserError("the recording notice was answered yes and consent to recording "
+                        "withdrawn: give one of them")
     session = CallSession.open(store, customer, caller, now, policy, script)
+    session.calls_withdrawn = "calls" in withdraw
     chosen = session.choose(outcome, callback_at=callback_at,
                             callback_personal=callback_personal)
-    if answers and chosen.outcome not in CONTACT:
+    said = [what for what, given in (("answers go", bool(answers)),
+                                     ("a recording answer goes", recording is not None),
+                                     ("a consent withdrawn goes", bool(withdraw))) if given]
+    if said and chosen.outcome not in CONTACT:
         talk = ", ".join(o.value for o in Outcome if o in CONTACT)
-        raise UserError(f"answers go with an outcome where the customer was reached ({talk}),"
-                        f" not {chosen.outcome.value}")
+        raise UserError(f"{said[0]} with an outcome where the customer was reached "
+                        f"({talk}), not {chosen.outcome.value}")
+    if {"calls", "marketing"} & set(withdraw):
+        session.survey.allow_marketing(False)
     session.answer_all(answers)
     if chosen.outcome is Outcome.COMPLETED:
         session._skip_optional_before(None)
@@ -718,4 +838,10 @@ def log_call(store: Store, customer: int | str, outcome: Outcome | str, caller: 
             left = ", ".join(session.survey.missing())
             raise UserError(f"completed means the script was finished; not answered: {left} "
                             "(log it as partial, or give those answers)")
-    return session.wrap_up(store, now, session.plan_wrap_up(now, notes or ""))
+    with store.write():
+        if recording is not None:
+            session.record_recording(store, recording, now)
+        for what in withdraw:
+            session.record_consent(store, what, False, now,
+                                   proof=(notes or "").strip() or "said on a logged call")
+        return session.wrap_up(store, now, session.plan_wrap_up(now, notes or ""))

@@ -34,7 +34,7 @@ from pathlib import Path
 from calls.clock import to_iso
 from calls.ingest.tiers import assign_tiers
 from calls.policy import DEFAULT_POLICY, REASONS, QueuePolicy
-from calls.queue import build_queue, claim_next, explain, next_opening
+from calls.queue import build_queue, claim_next, explain, held_back, held_report, next_opening
 from calls.store import Store
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out"
@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--held-slow", action="store_true",
+                    help="also time queue --held one customer at a time (slow: minutes at 1M)")
     args = ap.parse_args(argv)
 
     OUT.mkdir(exist_ok=True)
@@ -278,6 +280,26 @@ def main(argv: list[str] | None = None) -> int:
                                max(3, runs // 3))
         print(f"\n{label}: queue {ms:.2f} ms ({len(page)} rows); next ones open at "
               f"{when:%a %H:%M} UTC, found in {ms2:.2f} ms")
+
+    # queue --held (issue 14): the supervisor's look before a shift, against the first
+    # page of the queue at the same moment (same run, same process).
+    print("\nqueue --held (counts per rule + the first 50), against the first page:")
+    for label, now in (("Tue 15:00 UTC", BASE), ("Sunday 09:30 UTC", night)):
+        page_ms, _page = _median_ms(
+            lambda now=now: build_queue(store, "ann", now, DEFAULT_POLICY, 50), runs)
+        held_ms, report = _median_ms(
+            lambda now=now: held_report(store, "ann", now, DEFAULT_POLICY, limit=50),
+            max(3, runs // 3))
+        top = ", ".join(f"{k} {v}" for k, v in list(report.by_rule.items())[:3])
+        print(f"  {label}: {held_ms:8.1f} ms ({held_ms / page_ms:6.1f}x the first page "
+              f"{page_ms:.1f} ms; {held_ms / ref_ms:7.1f}x reference); "
+              f"{report.total} held ({top} ...)")
+        if args.held_slow:
+            t0 = time.perf_counter()
+            slow = held_back(store, "ann", now, DEFAULT_POLICY)
+            slow_ms = (time.perf_counter() - t0) * 1000
+            print(f"    one customer at a time (held_back, once): {slow_ms:9.1f} ms, "
+                  f"{len(slow)} held; the report is {slow_ms / held_ms:.1f}x faster")
 
     with store.write():
         store.db.execute("DELETE FROM claims WHERE caller LIKE 'bench-%'")

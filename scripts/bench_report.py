@@ -9,6 +9,12 @@ within 1.5x the plain report; the calls CSV export at >= 0.5x the rows/s of a
     python scripts/bench_report.py --customers 20000 --calls 60000
     python scripts/bench_report.py --db /tmp/bench.db --keep   # reuse the generated file
 
+Two "floor" lines say what the targets are up against, measured in the same run: the
+plain report plus only the cases of each breakdown, as one GROUP BY in the sqlite3 shell
+(the least a --by report adds, before its NPS, calls per hour and handle times); and the
+calls table read by Python's sqlite3 module and written by its csv module, with no local
+times, customer refs or formula checks (the most any Python export can reach).
+
 The database is generated in a child process (so the measured process's peak memory is
 the report's and the export's, not the generator's). Every figure is printed next to its
 reference, measured in the same run on the same file, as wall time and as CPU time (the
@@ -195,6 +201,18 @@ def _shell(path: Path, sql: str, out: Path | None = None, *flags: str) -> None:
         subprocess.run(["sqlite3", *flags, str(path), sql], stdout=fh, check=True)
 
 
+def _python_floor(conn, out: Path) -> None:
+    """``SELECT * FROM calls`` read by the sqlite3 module, written by ``csv.writer``."""
+    import csv
+
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        cursor = conn.execute("SELECT * FROM calls")
+        writer.writerow([d[0] for d in cursor.description])
+        while rows := cursor.fetchmany(5000):
+            writer.writerows(rows)
+
+
 def _line(label: str, value: str, ref: tuple[float, float], got: tuple[float, float],
           target: str) -> None:
     print(f"{label:<34} {value:>14}   wall {got[0] / ref[0]:5.2f}x  cpu {got[1] / ref[1]:5.2f}x"
@@ -206,7 +224,7 @@ def _measure(path: Path) -> None:
     from calls.export import export_table
     from calls.reports import build_report, day_start
     from calls.store import Store
-    from calls.store.reports import _rank_sql
+    from calls.store.reports import _GROUP_SQL, _rank_sql
 
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
           flush=True)
@@ -243,6 +261,16 @@ def _measure(path: Path) -> None:
         grouped = _timed(lambda by=by: build_report(store, NOW, since, until, by=by))
         _line(f"report     year --by {by}", f"{grouped[0]:.2f} s", plain, grouped,
               "target: within 1.5x")
+        # The least a breakdown adds: its cases alone (one GROUP BY group, customer) in
+        # the sqlite3 shell, on top of the plain report.
+        expr, join = _GROUP_SQL[by]
+        cases = _timed(lambda expr=expr, join=join: _shell(
+            path, f"SELECT g, r, count(*) FROM (SELECT {expr} AS g, min({_rank_sql()}) AS r "
+            f"FROM calls c {join} WHERE c.{period} AND c.outcome IS NOT NULL "
+            "GROUP BY g, c.customer_id) GROUP BY g, r;"))
+        _line(f"floor      plain + {by} cases, shell", f"{plain[0] + cases[0]:.2f} s",
+              plain, (plain[0] + cases[0], plain[1] + cases[1]),
+              "cases alone, no NPS, no times")
 
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         dump = _timed(lambda: _shell(path, "SELECT * FROM calls", Path(tmp) / "dump.csv",
@@ -251,6 +279,7 @@ def _measure(path: Path) -> None:
         export = _timed(lambda: export_table(store, "calls", out, fmt="csv"))
         size = out.stat().st_size
         mode = out.stat().st_mode & 0o777
+        floor = _timed(lambda: _python_floor(conn, Path(tmp) / "floor.csv"))
     store.close()
     print(f"{'reference  sqlite3 -csv dump':<34} {rows_all / dump[0]:>10,.0f} rows/s   "
           f"(cpu {rows_all / dump[1]:,.0f} rows/s)")
@@ -258,6 +287,12 @@ def _measure(path: Path) -> None:
     _line("export     calls csv", f"{export[2] / export[0]:>10,.0f} rows/s",
           (1 / dump[0], 1 / dump[1]), (1 / export[0], 1 / export[1]),
           f"target: >= 0.5x; {size / 1e6:.0f} MB, mode {mode:o}")
+    # What any Python export costs at least: the table's rows read through the sqlite3
+    # module and written by the csv module (C code), with no local times, no customer refs
+    # and no formula check.
+    _line("floor      python: cursor -> csv", f"{rows_all / floor[0]:>10,.0f} rows/s",
+          (1 / dump[0], 1 / dump[1]), (1 / floor[0], 1 / floor[1]),
+          "the most a Python export could reach")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -1,184 +1,525 @@
-"""How much the shift app adds on top of the core, on a large database.
+"""What a caller waits for in the shift app, on a large database, next to references
+measured in the same run (issue 18: every key <= 50 ms, start <= 300 ms, <= 50 MB).
 
 Builds (once, in bench-out/; --rebuild to redo) a database with the queue benchmark's
-generator (scripts/bench_queue.py), then, in the same process:
+generator (scripts/bench_queue.py), then measures, each the median of --repeat samples:
 
-- reference: the core calls the app makes, called directly — the queue's first page
-  (100 rows), claim_next + start_call, one answer written, record_outcome;
-- the app, headless through Textual's Pilot at 80x24 with a fixed clock: start to the
-  first queue on screen, ``n`` to the call screen, a key to the answer being in the
-  database, and the wrap-up's Enter to the next customer on screen.
+- **core alone** (in this process, its own connection): the calls behind each step —
+  taking the next customer, a wrap-up written, the follow-up list read, the dashboard's
+  figures computed.
+- **the app** (a child process per run, headless through Textual's Pilot at 80x24, fixed
+  clock, the bench caller ``owner1`` who owns about 300 open follow-ups):
+  ``n`` on the queue to the next customer's call screen drawn; the outcome key to the
+  wrap-up drawn; the wrap-up's Enter to the next customer drawn; ``f`` to the follow-ups
+  drawn with their list; ``r`` on the dashboard to the refreshed figures drawn; a digit to
+  the answer in the database.
+  "Drawn" is the first frame the compositor sends out (``App._display``) whose text holds
+  the result (the new customer's name, the follow-ups' count line, ...): what a terminal
+  would show, without the terminal's own write.
+- **start**: a fresh process per sample, from its exec to the queue drawn (the Python
+  start and every import included), next to ``python -c pass`` and a bare Textual app (a
+  footer and a 100-row DataTable) timed the same way, interleaved.
+- **private memory**: ``Anonymous`` from ``/proc/self/smaps_rollup`` (the process's
+  anonymous pages: Python's heap and objects, thread stacks, copied-on-write library
+  pages); the database is read through a memory map of the file, whose pages are shared
+  between seats in the page cache and so are not counted. Read after start, after the
+  calls, and at the end (after the follow-ups and the dashboard); the bare Textual app's
+  figure is the reference. ``Private_Dirty`` and ``Rss`` are printed beside it.
 
-Each is the median of several calls; the ratio app/core is the app's overhead (screens,
-workers, the database thread). There is no target in the issue; the point is that a
-caller never waits noticeably longer than the database does.
+``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
+same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
+so a before/after comparison shares the machine's load. The load average is printed
+before and after.
 
-    python scripts/bench_tui.py [--customers N] [--calls C] [--rebuild]
+    python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
+                                [--against REV] [--rebuild]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import json
+import os
+import re
 import statistics
+import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from calls.calling import record_outcome, start_call
-from calls.policy import DEFAULT_POLICY
-from calls.queue import build_queue, claim_next
-from calls.store import Store
-from calls.store.scripts import save_answer
-
-OUT = HERE.parent / "bench-out"
+ROOT = HERE.parent
+OUT = ROOT / "bench-out"
+CALLER = "owner1"  # the generator gives every ownerN about 300 open follow-ups
 
 
-def _bench_queue():
-    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def clock() -> float:
+    """CLOCK_MONOTONIC: one clock for every process on the machine (the start samples
+    begin in the parent and end in the child)."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def memory() -> dict[str, float]:
+    """This process's memory in MB from /proc/self/smaps_rollup (Linux)."""
+    fields: dict[str, float] = {}
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                parts = rest.split()
+                if len(parts) == 2 and parts[1] == "kB":
+                    fields[name] = int(parts[0]) / 1024
+    except OSError:
+        return {}
+    return {"anonymous": fields.get("Anonymous", float("nan")),
+            "private_dirty": fields.get("Private_Dirty", float("nan")),
+            "rss": fields.get("Rss", float("nan"))}
 
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def reference(path: Path, now, calls: int) -> dict[str, float]:
-    """The core calls alone, on their own connection."""
-    store = Store.open(path)
-    page, claim, answer, outcome = [], [], [], []
-    for i in range(calls):
-        t0 = time.perf_counter()
-        build_queue(store, f"ref-{i}", now, DEFAULT_POLICY, limit=100)
-        page.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        entry = claim_next(store, f"ref-{i}", now, DEFAULT_POLICY)
-        call_id = start_call(store, entry.customer.id, f"ref-{i}", now, policy=DEFAULT_POLICY)
-        claim.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        save_answer(store, call_id, "nps", "nps", 9, now)
-        answer.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        record_outcome(store, call_id, "no_answer", now, policy=DEFAULT_POLICY)
-        outcome.append(time.perf_counter() - t0)
-    store.close()
-    return {"queue page": _median(page), "take next": _median(claim),
-            "answer saved": _median(answer), "outcome saved": _median(outcome)}
+# -- frames ---------------------------------------------------------------------------
 
 
-async def through_the_app(path: Path, now, calls: int) -> dict[str, float]:
-    """The same steps as a caller makes them in the app, timed from the key to the moment
-    the result is on screen (the first frame drawn after it) or in the database."""
+class FrameWatch:
+    """Times the first frame that satisfies a test, from the app's own output.
+
+    Wraps the app's ``_display`` (where Textual hands each compositor update to the
+    driver): when armed, each frame's text is checked and the first one that passes
+    stops the clock.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.test = None
+        self.done: asyncio.Future | None = None
+        original = app._display
+
+        def display(screen, update) -> None:
+            original(screen, update)
+            if self.test is not None and update is not None and not self.done.done():
+                at, cpu = clock(), time.process_time()
+                if self.test(frame_text(update)):
+                    self.test = None
+                    self.done.set_result((at, cpu))
+
+        app._display = display
+
+    def arm(self, test) -> asyncio.Future:
+        self.done = asyncio.get_running_loop().create_future()
+        self.test = test
+        return self.done
+
+
+def frame_text(update) -> str:
+    """The characters of a compositor update (layout or chops), lines joined by newlines."""
+    parts: list[str] = []
+    for segment in update.__rich_console__(None, None):
+        if segment.control:
+            parts.append("\n")
+        else:
+            parts.append(segment.text)
+    return "".join(parts)
+
+
+def shows_name(text: str, name: str) -> bool:
+    """``Customer 12`` on screen, not as the start of ``Customer 123``."""
+    return re.search(re.escape(name) + r"(?![0-9])", text) is not None
+
+
+# -- the children ---------------------------------------------------------------------
+
+
+def _use_tree(tree: str) -> None:
+    sys.path.insert(0, tree)
+
+
+async def _bare_app(spawned: float) -> dict:
+    from textual.app import App
+    from textual.widgets import DataTable, Footer, Static
+
+    class Bare(App):
+        def compose(self):
+            yield Static("bare Textual")
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("Customer", "Company", "T", "Their time", "Why now")
+            for i in range(100):
+                table.add_row(f"Row {i}", f"Company {i}", "A", "Tue 10:00", "never called")
+
+    app = Bare()
+    async with app.run_test(size=(80, 24)):
+        watch = FrameWatch(app)
+        drawn, _cpu = await asyncio.wait_for(watch.arm(lambda t: "Row 1" in t), 30)
+        result = {"start": drawn - spawned, "memory": memory()}
+    return result
+
+
+async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int) -> dict:
+    """Start the app, time it to the queue drawn; with ``keys``, then time the keys."""
+    from datetime import datetime
+
     from calls.session import CallSession
     from tui.app import make_app
     from tui.clock import FixedClock
-    from tui.screens.call import CallScreen
-    from tui.screens.queue import QueueScreen
 
-    drawn: list[float] = []       # call screens: first frame drawn
-    queue_drawn: list[float] = []
-    saved: list[float] = []       # answers: in the database
-
-    original_mount = CallScreen.on_mount
-
-    def on_mount(screen):
-        original_mount(screen)
-        screen.call_after_refresh(lambda: drawn.append(time.perf_counter()))
-
-    original_loaded = QueueScreen._loaded
-
-    def loaded(screen, view):
-        original_loaded(screen, view)
-        screen.call_after_refresh(lambda: queue_drawn.append(time.perf_counter()))
-
+    now = datetime.fromisoformat(now_iso)
+    _close_leftovers(db, now)
+    saved: list[float] = []
     original_save = CallSession.save
 
     def save(*args, **kwargs):
         result = original_save(*args, **kwargs)
-        saved.append(time.perf_counter())
+        saved.append(clock())
         return result
 
-    CallScreen.on_mount = on_mount
-    QueueScreen._loaded = loaded
     CallSession.save = save
-    # One script for every call, so that the same keys answer the first question.
-    app = make_app(path, f"bench-app-{time.time_ns()}", script="quarterly", clock=FixedClock(now))
+    made = clock()
+    app = make_app(db, CALLER, script="quarterly", clock=FixedClock(now))
+    watch = FrameWatch(app)
+    queue_drawn = watch.arm(lambda t: "to call now" in t or "Nobody to call" in t)
+    import tui.app as tui_app
 
-    async def until(test, limit=30.0):
-        start = time.perf_counter()
-        while not test():
-            if time.perf_counter() - start > limit:
-                notes = [n.message for n in app._notifications]
-                raise TimeoutError(f"the app did not get there: {app.screen} {notes}")
+    result: dict = {"tree": tree, "module": tui_app.__file__}
+    async with app.run_test(size=(80, 24)) as pilot:
+        drawn, _cpu = await asyncio.wait_for(queue_drawn, 60)
+        result["start"] = drawn - spawned
+        result["start_in_process"] = drawn - made
+        result["memory_start"] = memory()
+        if keys:
+            await _keys(app, pilot, watch, keys, saved, result)
+        await pilot.press("ctrl+q", "q")
+    CallSession.save = original_save
+    return result
+
+
+def _close_leftovers(db: str, now) -> None:
+    """A run stopped half-way leaves the bench caller's calls open: close them, so that
+    the app opens on the queue and not on the resume prompt."""
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import close_unfinished, unfinished
+    from calls.store import Store
+
+    with Store.open(db) as store:
+        for item in unfinished(store, CALLER):
+            close_unfinished(store, item.call.id, CALLER, now, DEFAULT_POLICY)
+
+
+async def _settle(app, pilot) -> None:
+    from textual.worker import WorkerCancelled
+
+    for _ in range(3):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one
+            pass
+        await pilot.pause(0.02)
+
+
+async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
+                result: dict) -> None:
+    def on_call(previous):
+        def test(text: str) -> bool:
+            session = getattr(app.screen, "session", None)
+            return (type(app.screen).__name__ == "CallScreen" and session is not None
+                    and session is not previous and shows_name(text, session.customer.name))
+        return test
+
+    def on_screen(name: str, words: str):
+        return lambda text: type(app.screen).__name__ == name and words in text
+
+    cpu_used: dict[str, list[float]] = defaultdict(list)
+    profiler = None
+    if os.environ.get("BENCH_TUI_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+
+    async def timed(keys: tuple[str, ...], test, label: str = "") -> float:
+        await _settle(app, pilot)
+        if keys[:-1]:
+            await pilot.press(*keys[:-1])
+            await _settle(app, pilot)
+        done = watch.arm(test)
+        profile = profiler is not None and label == os.environ["BENCH_TUI_PROFILE"]
+        if profile:
+            profiler.enable()
+        t0, cpu0 = clock(), time.process_time()
+        await pilot.press(keys[-1])
+        at, cpu = await asyncio.wait_for(done, 60)
+        if profile:
+            profiler.disable()
+        cpu_used[label].append(cpu - cpu0)
+        return at - t0
+
+    await asyncio.sleep(0.5)  # the planner runs once the queue is drawn
+    take, wrap_open, wrap_next, answer = [], [], [], []
+    session = None
+    for _ in range(repeat):
+        take.append(await timed(("n",), on_call(session), "take next"))
+        session = app.screen.session
+        await pilot.press("c", "y", "enter")
+        await _settle(app, pilot)
+        count = len(saved)
+        t0 = clock()
+        await pilot.press("9")
+        while len(saved) == count:
             await asyncio.sleep(0.001)
+        answer.append(saved[-1] - t0)
+        wrap_open.append(await timed(("escape", "p"), on_screen("WrapUpScreen", "Wrap-up:"),
+                                     "wrap-up opens"))
+        wrap_next.append(await timed(("enter",), on_call(session), "wrap-up to next"))
+        session = app.screen.session
+        await _settle(app, pilot)
+        await pilot.press("s")   # give the offered customer back: next round starts at n
+        session = None
+    result["memory_calls"] = memory()
+    followups = []
+    for _ in range(repeat):
+        followups.append(await timed(("f",), on_screen("FollowupsScreen", "open follow-ups:"),
+                                     "follow-ups open"))
+        await pilot.press("escape")
+    await _settle(app, pilot)
+    await pilot.press("ctrl+d")
+    await _settle(app, pilot)
+    dashboard = []
+    screen = app.screen
+    if type(screen).__name__ == "DashboardScreen":
+        for _ in range(repeat):
+            loads = screen.loads
+            dashboard.append(await timed(
+                ("r",), lambda _t, loads=loads: screen.loads > loads, "dashboard refresh"))
+        await pilot.press("escape")
+    result["memory_end"] = memory()
+    if profiler is not None:
+        profiler.dump_stats(str(OUT / "bench_tui.prof"))
+    result.update({"take next": take, "wrap-up opens": wrap_open,
+                   "wrap-up to next": wrap_next, "answer saved": answer,
+                   "follow-ups open": followups, "dashboard refresh": dashboard,
+                   "cpu": cpu_used})
 
-    first, take, answer, wrap = [], [], [], []
-    try:
-        t0 = time.perf_counter()
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(lambda: queue_drawn)
-            first.append(queue_drawn[0] - t0)
-            await asyncio.sleep(0.5)                   # let the planner run first
-            t0 = time.perf_counter()
-            await pilot.press("n")
-            await until(lambda: drawn)
-            take.append(drawn[-1] - t0)
-            for _ in range(calls):
-                await pilot.press("c", "enter")
-                count = len(saved)
-                t0 = time.perf_counter()
-                await pilot.press("9")
-                await until(lambda count=count: len(saved) > count)
-                answer.append(saved[-1] - t0)
-                await pilot.press("escape", "p")       # break off: partial
-                count = len(drawn)
-                t0 = time.perf_counter()
-                await pilot.press("enter")             # save; the next customer comes
-                await until(lambda count=count: len(drawn) > count)
-                wrap.append(drawn[-1] - t0)
-            await pilot.press("ctrl+q", "q")
-    finally:
-        CallScreen.on_mount = original_mount
-        QueueScreen._loaded = original_loaded
-        CallSession.save = original_save
-    return {"first queue on screen": _median(first), "take next": _median(take),
-            "answer saved": _median(answer), "wrap-up to next customer": _median(wrap)}
+
+def child(args) -> int:
+    if args.child == "bare":
+        result = asyncio.run(_bare_app(args.spawned))
+    else:
+        _use_tree(args.tree)
+        result = asyncio.run(_app_start(args.tree, args.db, args.now, args.spawned,
+                                        args.repeat if args.child == "keys" else 0))
+    print("RESULT " + json.dumps(result))
+    return 0
+
+
+def spawn(kind: str, tree: Path, db: Path, now, repeat: int = 0) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--tree", str(tree),
+           "--db", str(db), "--now", now.isoformat(), "--repeat", str(repeat)]
+    spawned = clock()
+    out = subprocess.run(cmd + ["--spawned", repr(spawned)], capture_output=True, text=True,
+                         cwd=tree)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"{kind} run in {tree} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+
+
+def python_pass() -> float:
+    spawned = clock()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return clock() - spawned
+
+
+# -- the references: the core alone ----------------------------------------------------
+
+
+def reference(path: Path, now, repeat: int) -> dict[str, list[float]]:
+    """The core calls behind each step, on their own connection."""
+    sys.path.insert(0, str(ROOT))
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+    from calls.store import Store
+    from tui.core import load_queue
+    from tui.screens.dashboard import load_floor
+    from tui.screens.followups import load_followups
+
+    timings: dict[str, list[float]] = {k: [] for k in (
+        "queue page", "take next", "wrap-up written", "follow-ups read", "dashboard figures")}
+    store = Store.open(path)
+    for i in range(repeat):
+        caller = f"ref-{i}"
+        t0 = clock()
+        load_queue(store, caller, now, DEFAULT_POLICY, 100)
+        timings["queue page"].append(clock() - t0)
+        t0 = clock()
+        session = CallSession.take_next(store, caller, now, DEFAULT_POLICY, "quarterly")
+        timings["take next"].append(clock() - t0)
+        if session is None:
+            break
+        session.connect(store, now)
+        session.save(store, session.answer(session.current().key, 9), now)
+        session.choose("partial")
+        t0 = clock()
+        session.wrap_up(store, now, session.plan_wrap_up(now, ""))
+        timings["wrap-up written"].append(clock() - t0)
+        t0 = clock()
+        load_followups(store, CALLER, now)
+        timings["follow-ups read"].append(clock() - t0)
+    store.close()
+    from calls.reports import build_dashboard
+    from tui.widgets.escalations import check_escalations
+
+    tz = datetime_utc()
+    for _ in range(repeat):
+        t0 = clock()
+        with Store.open(path) as s:
+            build_dashboard(s, now, DEFAULT_POLICY, tz)
+            load_floor(s, now, tz)
+            check_escalations(s, now, DEFAULT_POLICY)
+        timings["dashboard figures"].append(clock() - t0)
+    return timings
+
+
+def datetime_utc():
+    from datetime import UTC
+
+    return UTC
+
+
+# -- the run --------------------------------------------------------------------------
+
+
+def checkout(rev: str) -> Path:
+    """REV as a git worktree under bench-out/ (made once per commit), bytecode compiled."""
+    sha = subprocess.run(["git", "rev-parse", "--verify", rev + "^{commit}"], cwd=ROOT,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    tree = OUT / f"against-{sha[:12]}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT,
+                       check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=tree,
+                   check=True, capture_output=True)
+    return tree
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=100_000)
-    ap.add_argument("--calls", type=int, default=15)
+    ap.add_argument("--repeat", type=int, default=20, help="samples per key (default 20)")
+    ap.add_argument("--starts", type=int, default=20, help="fresh-process starts (default 20)")
+    ap.add_argument("--against", metavar="REV", help="also run REV's app, interleaved")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--child", choices=("bare", "start", "keys"), help=argparse.SUPPRESS)
+    ap.add_argument("--tree", help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--now", help=argparse.SUPPRESS)
+    ap.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    bq = _bench_queue()
+    if args.child:
+        return child(args)
+
+    sys.path.insert(0, str(ROOT))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
+    bq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bq)
     OUT.mkdir(exist_ok=True)
     path = OUT / f"tui_{args.customers}.db"
     if args.rebuild or not path.exists():
         print(f"building {path} ...", flush=True)
         bq.build(path, args.customers)
     now = bq.BASE
-    print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC")
-    ref = reference(path, now, args.calls)
-    app = asyncio.run(through_the_app(path, now, args.calls))
-    print(f"\nmedian of {args.calls} calls            core alone     in the app    ratio")
-    pairs = [("queue page / app start", "queue page", "first queue on screen"),
-             ("take next customer", "take next", "take next"),
-             ("answer saved", "answer saved", "answer saved"),
-             ("outcome saved / next", "outcome saved", "wrap-up to next customer")]
-    for label, core_key, app_key in pairs:
-        c, a = ref[core_key] * 1000, app[app_key] * 1000
-        print(f"  {label:28s} {c:9.1f} ms  {a:10.1f} ms  {a / c:6.1f}x")
-    print("\nThe app's times run from the key to the first frame drawn with the result (or the"
-          "\nanswer in the database); 'app start' is the whole start-up to the queue drawn, and"
-          "\n'outcome saved / next' includes claiming and loading the next customer.")
+    load_before = os.getloadavg()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
+                   check=True, capture_output=True)
+    trees = {"this tree": ROOT}
+    if args.against:
+        trees[f"against {args.against}"] = checkout(args.against)
+    print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC,"
+          f" caller {CALLER}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
+
+    ref = reference(path, now, args.repeat)
+    starts: dict[str, list[float]] = {"python -c pass": [], "bare Textual": []}
+    starts.update({name: [] for name in trees})
+    bare_memory: dict = {}
+    for _ in range(args.starts):
+        starts["python -c pass"].append(python_pass())
+        bare = spawn("bare", ROOT, path, now)
+        starts["bare Textual"].append(bare["start"])
+        bare_memory = bare["memory"]
+        for name, tree in trees.items():
+            starts[name].append(spawn("start", tree, path, now)["start"])
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
+    order = list(trees) + list(reversed(trees)) if len(trees) > 1 else list(trees)
+    for name in order:
+        runs[name].append(spawn("keys", trees[name], path, now, args.repeat))
+    load_after = os.getloadavg()
+
+    def pooled(name: str, key: str) -> float:
+        return _median([v for run in runs[name] for v in run[key]])
+
+    def pooled_cpu(name: str, key: str) -> float:
+        return _median([v for run in runs[name] for v in run["cpu"].get(key, [])])
+
+    ms = 1000.0
+    names = list(trees)
+    print(f"\nstart to the queue drawn, median of {args.starts} fresh processes (from exec,"
+          " imports included):")
+    for label, values in starts.items():
+        print(f"  {label:32s} {_median(values) * ms:8.1f} ms")
+    base = _median(starts["bare Textual"])
+    for name in names:
+        print(f"  {name} / bare Textual: {_median(starts[name]) / base:.2f}x")
+    print("  after the imports (make_app to the queue drawn), median of the key runs:")
+    for name in names:
+        print(f"  {name:32s} {_median([r['start_in_process'] for r in runs[name]]) * ms:8.1f} ms")
+
+    rows = [("n → next customer drawn", "take next", "take next"),
+            ("outcome key → wrap-up drawn", None, "wrap-up opens"),
+            ("wrap-up Enter → next drawn", "wrap-up written", "wrap-up to next"),
+            ("f → follow-ups drawn", "follow-ups read", "follow-ups open"),
+            ("r → dashboard refreshed", "dashboard figures", "dashboard refresh"),
+            ("a digit → answer saved", None, "answer saved")]
+    head = "".join(f"{n[:22]:>24s}" for n in names)
+    print(f"\nkeys: median of {args.repeat} x {len(order) // len(names)} run(s), ms, wall (CPU of"
+          " the app's process)")
+    print(f"  {'':32s}{'core alone':>12s}{head}")
+    for label, core_key, app_key in rows:
+        core = _median(ref[core_key]) * ms if core_key else float("nan")
+        cells = "".join(f"{pooled(n, app_key) * ms:14.1f} ({pooled_cpu(n, app_key) * ms:6.1f})"
+                        for n in names)
+        print(f"  {label:32s}{core:12.1f}{cells}")
+    if len(names) == 2:
+        print("  ratio this tree / against, wall (CPU):")
+        for label, _, app_key in rows:
+            wall = pooled(names[0], app_key) / pooled(names[1], app_key)
+            cpu = pooled_cpu(names[0], app_key) / pooled_cpu(names[1], app_key) \
+                if runs[names[1]][0]["cpu"].get(app_key) else float("nan")
+            print(f"    {label:32s} {wall:5.2f}x ({cpu:.2f}x)")
+
+    print("\nprivate memory: Anonymous pages, MB (Private_Dirty, Rss in brackets)")
+    print(f"  {'bare Textual':32s} {_fmt_memory(bare_memory)}")
+    for name in names:
+        last = runs[name][-1]
+        for point, key in (("after start", "memory_start"),
+                           (f"after {args.repeat} calls", "memory_calls"),
+                           ("after follow-ups, dashboard", "memory_end")):
+            print(f"  {name + ', ' + point:32s} {_fmt_memory(last[key])}")
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     return 0
+
+
+def _fmt_memory(m: dict) -> str:
+    if not m:
+        return "n/a"
+    return f"{m['anonymous']:6.1f}  ({m['private_dirty']:.1f}, {m['rss']:.1f})"
 
 
 if __name__ == "__main__":

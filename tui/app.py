@@ -77,15 +77,13 @@ class ShiftStats:
 class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None]):
     """A caller's shift (queue, call, script, wrap-up, next) or a supervisor's dashboard."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str]] = ["app.tcss", "widgets/key_bar.tcss"]
     TITLE = "carecall"
     COMMANDS = App.COMMANDS | {ShiftCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Not in the footers (no room at 80 columns for the keys of the moment): ? lists it,
-        # the palette has it, and ctrl+q ends a program everywhere.
         Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
-                priority=True, show=False, id="end-shift"),
+                priority=True, id="end-shift"),
         Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)",
                 id="pause"),
         *ShiftComfort.COMFORT_BINDINGS,

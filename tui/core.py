@@ -46,18 +46,20 @@ def entry_search_text(entry: Any) -> str:
 def load_queue(store: Store, caller: str, now: datetime, policy: Any, limit: int) -> QueueView:
     """The first ``limit`` rows of the caller's queue; when it is empty, when it fills again."""
     from calls.policy import format_duration
-    from calls.queue import build_queue, next_opening
+    from calls.queue import build_queue, next_opening_why, opening_horizon
 
     entries = build_queue(store, caller, now, policy, limit=limit)
     waiting = None
     if not entries:
-        opening = next_opening(store, caller, now, policy)
+        opening = next_opening_why(store, caller, now, policy)
         if opening is None:
-            waiting = "nobody is due in the next 7 days"
+            waiting = f"nobody is due in the next {opening_horizon(policy).days} days"
         else:
-            local = opening.astimezone()
-            waiting = (f"the next customers can be called from {local:%a %H:%M} your time "
-                       f"(in {format_duration(opening - now)})")
+            local = opening.at.astimezone()
+            who = opening.customer.name or opening.customer.ref
+            held = f" (held by {opening.rule})" if opening.rule else ""
+            waiting = (f"the next customers can be called from {local:%a %d %b %H:%M} your "
+                       f"time (in {format_duration(opening.at - now)}): {who}{held}")
     return QueueView(entries=entries, waiting_line=waiting)
 
 

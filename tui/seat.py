@@ -9,6 +9,7 @@ policy's ``accounts.idle_lock_minutes`` without a key or a click; ctrl+q signs o
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,9 +17,11 @@ from textual import events
 
 from calls import floor
 from calls.accounts import Actor, can, logout, record_login
+from calls.audit import note_policy
 
-# How often the seat looks at itself: the idle lock, the state of the call in progress,
-# a pause a supervisor set. State times come from the call record, not from this tick.
+# How often the seat looks at itself: the idle lock, and a pause a supervisor set (from
+# another seat). The call session moves the seat's state itself, in each step's
+# transaction; this tick only reads it.
 SEAT_TICK_SECONDS = 2.0
 
 
@@ -39,6 +42,10 @@ class SeatMixin:
         self._look_queued = False
         # The seat's floor state now (calls.floor.SeatState), for the shift bar.
         self.seat_state: floor.SeatState | None = None
+        # This seat's own id: the account's seat is this one until a sign-in elsewhere.
+        self.seat_token = secrets.token_hex(16)
+        self._taken_elsewhere = False
+        self._resuming = False   # back to work asked for, not yet saved
         self.call_started_at: datetime | None = None  # the call timer's start
 
     @property
@@ -72,25 +79,23 @@ class SeatMixin:
         if self.actor is None:
             self.push_screen(LoginScreen(), signed_in)  # type: ignore[attr-defined]
         else:
-            self._take(self.actor)
             if not self.actor.solo:
                 self.db(record_login, self.actor, now=self.now(), seat=self.seat)  # type: ignore[attr-defined]
+            self._take(self.actor)
             begin()
         self.set_interval(SEAT_TICK_SECONDS, self.seat_tick)  # type: ignore[attr-defined]
 
     def seat_tick(self) -> None:
-        """Every few seconds: lock an idle seat; move the seat's state along the call the
-        call session is working (dialling, talking, wrap-up, ready); notice a pause a
-        supervisor set."""
+        """Every few seconds: lock an idle seat; notice a pause a supervisor set (a read)."""
         self.lock_if_idle()
         if self.signed_in and self.on_floor:  # type: ignore[attr-defined]
-            self.db(floor.follow_calls, self.caller, now=self.now(), on_done=self.seat_looked,  # type: ignore[attr-defined]
+            self.db(floor.seat_now, self.caller, on_done=self.seat_looked,  # type: ignore[attr-defined]
                     quiet=True, description="seat tick")
 
     def look_after_db(self, fn: Callable[..., object]) -> None:
-        """After a database step of this seat: move the seat along the call that step may
-        have started, connected or ended, at once (a read unless the state changes). One
-        look waits in the queue at a time: it reads the state after every step before it."""
+        """After a database step of this seat: show the state the step left the seat in
+        (the call session moves it in the step's transaction; a read). One look waits in
+        the queue at a time: it reads the state after every step before it."""
         if (self.actor is None or not self.on_floor  # type: ignore[attr-defined]
                 or getattr(fn, "__module__", "") == floor.__name__ or self._look_queued):
             return
@@ -104,33 +109,93 @@ class SeatMixin:
             self._look_queued = False
             return True  # the next tick looks again
 
-        self.db(floor.follow_calls, self.caller, now=self.now(), on_done=looked,  # type: ignore[attr-defined]
+        self.db(floor.seat_now, self.caller, on_done=looked,  # type: ignore[attr-defined]
                 on_error=not_looked, quiet=True, description="seat state")
 
     def seat_looked(self, state: floor.SeatState | None) -> None:
-        """The seat's state as the database has it now."""
-        from tui.screens.team import PausedScreen
-
+        """The seat's state as the database has it now: shown in the shift bar; a pause a
+        supervisor asked for is announced, and takes the seat off the queue between calls."""
         if state is None:
             return
-        if state.state != "paused" or (self.seat_state is not None
-                                       and self.seat_state.state == "paused"):
-            if state != self.seat_state:
-                self.seat_state_changed(state)
+        if state.token is not None and state.token != self.seat_token:
+            self._taken_over()
             return
+        old = self.seat_state
+        if state != old:
+            self.seat_state_changed(state)
+        if state.pause_after and (old is None or old.pause_after != state.pause_after):
+            self.notify(f"Your supervisor asked for a pause ({state.pause_after}): it starts "  # type: ignore[attr-defined]
+                        "when this call's wrap-up is done.", title="Pause after this call",
+                        timeout=10)
+        if state.state == "paused":
+            self.show_pause()   # once: not again while it is shown
+
+    def show_pause(self) -> bool:
+        """True when the seat is paused (no customer may be offered); between calls the
+        paused screen is shown (once), saying who paused it when it was a supervisor."""
+        from tui.screens.team import PausedScreen
+
+        state = self.seat_state
+        if state is None or state.state != "paused" or self._resuming:
+            return False
+        if any(isinstance(s, PausedScreen) for s in self.screen_stack):  # type: ignore[attr-defined]
+            return True
         if not self.pause_allowed():
+            return True   # shown when the caller is back between calls
+        by = state.set_by if state.set_by and state.set_by != self.caller else None
+        if by:
+            self.notify(f"{by} paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
+        self.push_screen(PausedScreen(state.reason or "", by=by),  # type: ignore[attr-defined]
+                         lambda _: self._resume())
+        return True
+
+    def show_error(self, exc: BaseException) -> None:
+        """A customer refused because a supervisor paused the seat a moment ago: the
+        paused screen says so (no error); anything else: the app's notice."""
+        if isinstance(exc, floor.SeatPaused):
+            self.seat_looked(exc.state)
             return
-        # A supervisor paused this seat from the dashboard: stop offering customers.
-        self.seat_state_changed(state)
-        self.notify(f"Your supervisor paused this seat ({state.reason}).", timeout=8)  # type: ignore[attr-defined]
-        self.push_screen(PausedScreen(state.reason or ""),  # type: ignore[attr-defined]
-                         lambda _: self.set_seat_state("ready"))
+        super().show_error(exc)  # type: ignore[misc]
+
+    def _resume(self) -> None:
+        """Enter on the paused screen: ready (a look at the seat read before it was saved
+        must not bring the paused screen back)."""
+        self._resuming = True
+        self.set_seat_state("ready", on_done=self._resumed)
+
+    def _resumed(self, _state: floor.SeatState) -> None:
+        """Back to work from the paused screen: the queue offers customers again."""
+        from tui.screens.queue import QueueScreen
+
+        self._resuming = False
+        if isinstance(self.screen, QueueScreen):  # type: ignore[attr-defined]
+            self.screen.action_refresh()  # type: ignore[attr-defined]
+
+    def _seat_taken(self, taken: floor.SeatTaken) -> None:
+        self.seat_state_changed(taken.state)
+        if taken.replaced_kind is not None:
+            since = f" since {taken.replaced_since:%H:%M} UTC" if taken.replaced_since else ""
+            self.notify(f"You were signed in at another seat ({taken.replaced_kind}{since}): "  # type: ignore[attr-defined]
+                        "it closes now. A call left open there is offered to resume here.",
+                        title="Signed in here", timeout=10)
+
+    def _taken_over(self) -> None:
+        """The account signed in at another seat: this one closes (no customer data stays
+        on it), leaving the floor state to the new seat."""
+        self._taken_elsewhere = True
+        self.exit(None, message=f"{self.caller} signed in at another seat: this seat is "  # type: ignore[attr-defined]
+                  "closed.")
 
     def _take(self, actor: Actor) -> None:
         self.actor = actor
         self.caller = actor.name
         self._last_input = self.now()
-        self.set_seat_state("ready")
+        if self.on_floor:  # type: ignore[attr-defined]
+            # Ready; one account sits at one seat: a seat it is still signed in at closes.
+            self.db(floor.take_seat, self.caller, token=self.seat_token, kind=self.seat,  # type: ignore[attr-defined]
+                    now=self.now(), on_done=self._seat_taken)
+            # The policy this seat's calls are made under, in the trail when it changed.
+            self.db(note_policy, self.policy, actor.name, now=self.now())  # type: ignore[attr-defined]
         trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
         self.sub_title = f"{actor.label}{trial}"  # type: ignore[attr-defined]
         if actor.solo:
@@ -164,6 +229,7 @@ class SeatMixin:
         def unlocked(actor: Actor | None) -> None:
             self.locked = False
             self._last_input = self.now()
+            self.show_pause()   # a supervisor's pause that came while it was locked
 
         self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
 
@@ -211,26 +277,25 @@ class SeatMixin:
                 and isinstance(self.screen, (QueueScreen, WelcomeScreen, FollowupsScreen)))  # type: ignore[attr-defined]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from tui.screens.login import LockScreen, LoginScreen
+
         if action == "pause":
             return self.pause_allowed()
+        if action == "end_shift" and isinstance(self.screen, (LoginScreen, LockScreen)):  # type: ignore[attr-defined]
+            return False   # their own ctrl+q says what it does there (quit, sign out)
         return super().check_action(action, parameters)  # type: ignore[misc]
 
     def action_pause(self) -> None:
         """``p``: pick a reason; the seat shows how long it has been paused until resumed."""
-        from tui.screens.team import PausedScreen, PauseScreen
+        from tui.screens.team import PauseScreen
 
         if not self.pause_allowed():
             return
 
-        def resumed(_: None) -> None:
-            self.set_seat_state("ready")
-
         def chosen(reason: str | None) -> None:
             if reason is None:
                 return
-            self.set_seat_state(
-                "paused", reason=reason,
-                on_done=lambda _: self.push_screen(PausedScreen(reason), resumed))  # type: ignore[attr-defined]
+            self.set_seat_state("paused", reason=reason, on_done=lambda _: self.show_pause())
 
         self.push_screen(PauseScreen(self.policy.floor.pause_reasons), chosen)  # type: ignore[attr-defined]
 
@@ -243,11 +308,12 @@ class SeatMixin:
             return None
         self._signed_out = True
         actor, caller, seat, now = self.actor, self.caller, self.seat, self.now()
-        on_floor = self.on_floor  # type: ignore[attr-defined]
+        on_floor, token = self.on_floor, self.seat_token  # type: ignore[attr-defined]
 
         def leave(store) -> None:
             if on_floor:
-                floor.sign_off(store, caller, now=now)
-            logout(store, actor, now=now, seat=seat)
+                floor.sign_off(store, caller, now=now, token=token)
+            logout(store, actor, now=now, seat=seat,
+                   why="signed in at another seat" if self._taken_elsewhere else None)
 
         return leave

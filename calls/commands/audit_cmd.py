@@ -20,8 +20,17 @@ from calls.commands.common import (
 )
 
 
+def _short(value: object) -> str:
+    """A value as the table shows it: a long hash cut to 12 characters (``--json`` has it
+    whole), so a row fits an 80-column terminal."""
+    text = str(value)
+    if len(text) > 16 and all(c in "0123456789abcdef" for c in text):
+        return text[:12] + "…"
+    return text
+
+
 def _details_text(details: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in details.items())
+    return ", ".join(f"{k}={_short(v)}" for k, v in details.items())
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +78,7 @@ def register(app: typer.Typer) -> None:
         table.add_column("details", overflow="fold", ratio=1)
         for r in rows:
             table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", escape(r.actor), r.action,
-                          escape(r.subject or ""), escape(_details_text(r.details)))
+                          escape(_short(r.subject or "")), escape(_details_text(r.details)))
         console.print(table)
         if limit is None and len(rows) == shown:
             console.print(f"the most recent {shown} rows (--limit N, or --json for all)",

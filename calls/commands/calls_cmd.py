@@ -15,13 +15,18 @@ from calls.commands.common import (
     JsonOption,
     PolicyOption,
     caller_for,
+    choices,
     console,
     fail,
     load_policy_option,
+    note_policy,
     open_store,
     user_errors,
 )
 from calls.outcomes import LABEL, Outcome
+
+YesNo = choices("YesNo", ("yes", "no"))
+Withdrawn = choices("Withdrawn", ("calls", "marketing", "recording", "share"))
 
 
 def _answer_pairs(texts: list[str]) -> list[tuple[str, str]]:
@@ -73,12 +78,20 @@ def register(app: typer.Typer) -> None:
             "--callback-at", help="For --outcome callback: when the customer asked to be "
             "called (ISO time; without an offset it is the customer's own time).",
             show_default=False)] = None,
+        recording: Annotated[YesNo | None, typer.Option(
+            "--recording", help="The customer's answer to the recording notice.",
+            show_default=False)] = None,
+        withdraw: Annotated[list[Withdrawn] | None, typer.Option(
+            "--withdraw", help="A consent the customer withdrew in the call, in force at "
+            "once: calls (no more calls), marketing, recording, share (repeat for each).",
+            show_default=False)] = None,
         as_json: JsonOption = False,
         policy_file: PolicyOption = None,
         db: DbOption = None,
     ) -> None:
         """Record a call made outside the app (a callback from a mobile, an inbound call)."""
         from calls.clock import now_utc, parse_user_moment, to_iso
+        from calls.consent import WITHDRAWAL_WORDS
         from calls.session import log_call
         from calls.store.customers import get_customer
 
@@ -96,8 +109,12 @@ def register(app: typer.Typer) -> None:
                 fail(f"no customer with ref {ref!r}")
             callback = _callback_moment(callback_at, customer.time_zones) \
                 if callback_at else None
-            result = log_call(store, customer.id, outcome, who, now, policy,
-                              answers=pairs, notes=note, script=script, callback_at=callback)
+            with store.write():   # the policy it was logged under, with the call
+                note_policy(store, policy, who)
+                result = log_call(store, customer.id, outcome, who, now, policy, answers=pairs,
+                                  notes=note, script=script, callback_at=callback,
+                                  recording=None if recording is None else recording == "yes",
+                                  withdraw=[str(w) for w in withdraw or ()])
         if as_json:
             print(json.dumps({
                 "call": result.call.to_dict(),
@@ -118,6 +135,11 @@ def register(app: typer.Typer) -> None:
             lines.append("Follow-ups: " + ", ".join(
                 f"{f.kind.replace('_', ' ')} (#{f.id}, {f.owner or 'anyone'})"
                 for f in result.followups))
+        if recording is not None:
+            lines.append("Recording: " + ("the customer agreed." if recording == "yes" else
+                                          "the customer said no."))
+        for what in dict.fromkeys(str(w) for w in withdraw or ()):
+            lines.append(f"Consent to {what} withdrawn: {WITHDRAWAL_WORDS[what]}, from now.")
         if result.next_callable_at is not None:
             lines.append(f"Next try from {result.next_callable_at:%Y-%m-%d %H:%M} UTC.")
         for line in lines:

@@ -348,6 +348,16 @@ def cli_actor(store: Store):
         return actor_of(store, os_login())
 
 
+def note_policy(store: Store, policy, who: str | None = None) -> None:
+    """Name the policy this command works under in the audit trail, when it is not the
+    one last named for ``who`` (default: the command's actor); see
+    :func:`calls.audit.note_policy`."""
+    from calls.audit import note_policy as note
+    from calls.clock import now_utc
+
+    note(store, policy, who or cli_actor(store).name, now=now_utc())
+
+
 def require(store: Store, permission: str):
     """The command's actor, after checking their role may ``permission`` (else exit 2)."""
     from calls.accounts import require as check

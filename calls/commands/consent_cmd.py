@@ -44,10 +44,14 @@ def _record(ref: str, what: str, given: bool, how: str, proof: str | None, at: s
         moment = parse_user_moment(at, "--at") if at else None
         store = open_store(db)
         customer = consent.resolve(store, ref)
-        consent.record(store, customer.id, str(what), given, how=str(how),
-                       actor=audit.os_login(), now=now_utc(), at=moment, proof=proof)
+        change = consent.record_change(store, customer.id, str(what), given, how=str(how),
+                                       actor=audit.os_login(), now=now_utc(), at=moment,
+                                       proof=proof)
     word = "given" if given else "withdrawn"
     note(f"{customer.ref}: consent to {what} {word} ({how})")
+    if change.cancelled:
+        note("cancelled: " + ", ".join(f"{kind.replace('_', ' ')} #{fid}"
+                                       for fid, kind in change.cancelled))
 
 
 def register(app: typer.Typer) -> None:

@@ -157,6 +157,7 @@ def followups_list(
             from calls.agenda import followups_ics
 
             _emit(followups_ics(store, rows, now), output)
+            _exported(store, output, fmt, len(rows), now)
             if output is not None:
                 dated = sum(1 for f in rows if f.due_at is not None)
                 common.err_console.print(f"Wrote {_count(dated, 'event')} to {output}",
@@ -572,8 +573,9 @@ def followups_contacted(
     now = _now(at)
     store = common.open_store(db)
     me = common.caller_for(store, caller)
+    actor = common.cli_actor(store)
     with common.user_errors():
-        f = fu.record_contact(store, followup_id, by=me, note=note, now=now)
+        f = fu.record_contact(store, followup_id, by=me, note=note, now=now, actor=actor)
     if json_out:
         typer.echo(json.dumps(f.to_dict(), ensure_ascii=False))
         return

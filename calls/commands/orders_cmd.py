@@ -74,6 +74,8 @@ def import_orders_command(
         )
         store = common.open_store(db)
         options.by_user = common.require(store, "import").name
+        if not dry_run:
+            common.note_policy(store, pol, options.by_user)   # its tier thresholds
         try:
             with progress_bar(f"Importing {file.name}") as bar:
                 if bar is not None:

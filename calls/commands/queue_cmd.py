@@ -14,10 +14,10 @@ from calls.commands import common
 from calls.commands.common import (
     CallerOption,
     DbOption,
-    caller_for,
-    cli_actor,
     JsonOption,
     PolicyOption,
+    caller_for,
+    cli_actor,
     console,
     escape,
     fail,
@@ -26,7 +26,6 @@ from calls.commands.common import (
     require,
     user_errors,
 )
-from calls.policy import format_duration
 
 AtOption = Annotated[
     str | None,
@@ -48,10 +47,14 @@ def parse_moment(text: str | None) -> datetime:
     return common.parse_at(text)
 
 
-def _opening_line(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "nobody becomes callable in the next 7 days"
-    return f"next ones open at {when:%Y-%m-%d %H:%M} UTC (in {format_duration(when - now)})"
+def _opening_line(store, caller: str, now: datetime, policy) -> str:
+    """"next ones open at ... : who, held by what" (or nobody within the horizon)."""
+    from calls.queue import next_opening_why, opening_horizon
+
+    found = next_opening_why(store, caller, now, policy)
+    if found is None:
+        return f"nobody becomes callable in the next {opening_horizon(policy).days} days"
+    return f"next ones open at {found.line(now)}"
 
 
 def _print_entries(entries, caller: str, now: datetime) -> None:
@@ -83,35 +86,33 @@ def _print_entries(entries, caller: str, now: datetime) -> None:
 
 
 def _print_held(store, caller: str, now: datetime, policy, limit: int, as_json: bool) -> None:
-    """``queue --held``: who is held back now, why, when they open; counts per rule."""
+    """``queue --held``: how many are held back now and by which rule; the first ``limit``
+    of them with why and when they open."""
     from rich.table import Table
 
-    from calls.queue import held_back, held_counts
+    from calls.queue import held_report
 
-    rows = held_back(store, caller, now, policy)
-    counts = held_counts(rows)
+    report = held_report(store, caller, now, policy, limit=limit)
     if as_json:
-        print(json.dumps({"at": f"{now:%Y-%m-%dT%H:%M:%SZ}", "held": len(rows),
-                          "by_rule": counts, "customers": [h.to_dict() for h in rows]},
-                         indent=2, ensure_ascii=False))
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
-    if not rows:
+    if not report.total:
         console.print(f"Nobody is held back at {now:%Y-%m-%d %H:%M} UTC.")
         return
-    summary = Table(title=escape(f"{len(rows)} held back at {now:%Y-%m-%d %H:%M} UTC, by "
+    summary = Table(title=escape(f"{report.total} held back at {now:%Y-%m-%d %H:%M} UTC, by "
                                  "rule"), title_justify="left")
     summary.add_column("rule", overflow="fold")
     summary.add_column("customers", justify="right")
-    for label, n in counts.items():
+    for label, n in report.by_rule.items():
         summary.add_row(escape(label), str(n))
     console.print(summary)
-    table = Table(title=escape(f"First {min(limit, len(rows))} of {len(rows)}"),
+    table = Table(title=escape(f"First {len(report.customers)} of {report.total} (--limit)"),
                   title_justify="left")
     table.add_column("ref", no_wrap=True)
     table.add_column("name", ratio=1)
     table.add_column("held by", ratio=3)
     table.add_column("opens (UTC)", no_wrap=True)
-    for h in rows[:limit]:
+    for h in report.customers:
         table.add_row(escape(h.customer.ref), escape(h.customer.name),
                       escape("\n".join(b.text for b in h.blockers)),
                       f"{h.opens_at:%a %d %b %H:%M}" if h.opens_at else "not by waiting")
@@ -141,7 +142,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--held",
                 help="List who has a reason to be called but is held back now, by which "
-                "rule (hours, holidays, consent, caps, quiet periods), with counts per rule.",
+                "rule (hours, holidays, consent, caps, quiet periods), with counts per rule; "
+                "the first --limit of them.",
             ),
         ] = False,
         as_json: JsonOption = False,
@@ -149,7 +151,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Print the caller's call queue: who to call next and why."""
-        from calls.queue import build_queue, explain, next_opening
+        from calls.queue import build_queue, explain
 
         policy = load_policy_option(policy_file)
         now = parse_moment(at)
@@ -190,7 +192,7 @@ def register(app: typer.Typer) -> None:
             if not entries:
                 console.print(
                     f"Nobody to call for {who} at {now:%Y-%m-%d %H:%M} UTC; "
-                    f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                    f"{_opening_line(store, who, now, policy)}.",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,
@@ -207,21 +209,26 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Claim the top customer of the caller's queue and print them."""
-        from calls.queue import claim_next, next_opening
+        from calls.queue import claim_next
 
         policy = load_policy_option(policy_file)
         now = parse_moment(at)
         store = open_store(db)
         who = caller_for(store, caller)
         with user_errors():
-            entry = claim_next(store, who, now, policy)
+            from calls.floor import refuse_if_paused
+
+            with store.write():   # no claim for a paused seat, checked under the write lock
+                refuse_if_paused(store, who)
+                common.note_policy(store, policy, who)
+                entry = claim_next(store, who, now, policy)
             if entry is None:
                 if as_json:
                     print("null")
                     return
                 console.print(
                     f"Nobody to call for {who}; "
-                    f"{_opening_line(next_opening(store, who, now, policy), now)}.",
+                    f"{_opening_line(store, who, now, policy)}.",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,

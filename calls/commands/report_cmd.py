@@ -280,7 +280,7 @@ def report(
 
             pol = load_policy(policy)
         store = common.open_store(db)
-        common.require(store, "reports")
+        actor = common.require(store, "reports")
         try:
             steps = 4 + (by is not None) + (html is not None)
             with _steps(sys.stderr.isatty(), steps) as step:
@@ -299,6 +299,12 @@ def report(
                 from calls.html_report import write_html_report
 
                 write_html_report(result, html)
+                from calls import audit
+
+                # It names callers and their figures: an export, in the trail.
+                audit.record(store, actor.name, "export", "report",
+                             {"to": str(html), "format": "html", "since": result.since,
+                              "until": result.until}, now=now)
             if json_out:
                 rp.write_report_json(store, result, sys.stdout)
             else:

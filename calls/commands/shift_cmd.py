@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from calls.clock import now_utc
 from calls.commands import common
 from calls.errors import UserError
 
@@ -71,10 +70,6 @@ def launch_shift(
     served = served_seat()
     with Store.open(path) as store:
         actor = seat_for(store, caller, served)
-        if actor is not None and not actor.solo:
-            from calls.audit import note_policy
-
-            note_policy(store, care_policy, actor.name, now=now_utc())
     caller_name = actor.name if actor is not None else ""
     # A browser seat (carecall serve) draws through textual-serve's web driver, not a TTY.
     if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import quote
 
-import sqlite_utils
-
 from calls.errors import UserError
+from calls.store.database import Database
 
 # How long a connection waits for another writer before SQLite gives up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
@@ -152,10 +151,10 @@ def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
 
 
 class Store:
-    """An open carecall database: a sqlite-utils ``Database`` plus transaction helpers."""
+    """An open carecall database: a :class:`~calls.store.database.Database` (sqlite-utils'
+    API, imported when first used) plus transaction helpers."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None,
-                 read_only: str | None = None):
+    def __init__(self, db: Database, path: Path | None, read_only: str | None = None):
         self.db = db
         self.path = path
         # Why this database can only be read (the file or its folder), or None.
@@ -174,7 +173,7 @@ class Store:
         """
         if str(path) == ":memory:":
             conn = sqlite3.connect(":memory:", check_same_thread=False)
-            store = cls(sqlite_utils.Database(conn, execute_plugins=False), None)
+            store = cls(Database(conn), None)
         else:
             resolved = resolve_db_path(path)
             if resolved.exists() and resolved.is_dir():
@@ -193,11 +192,7 @@ class Store:
             read_only = _read_only_reason(resolved)
             try:
                 conn = _connect(resolved, read_only is not None)
-                # No sqlite-utils plugins: finding them scans every installed package's
-                # entry points at each start (tens of ms), and third-party code has no
-                # business running on a connection that holds personal data.
-                store = cls(sqlite_utils.Database(conn, execute_plugins=False), resolved,
-                            read_only)
+                store = cls(Database(conn), resolved, read_only)
                 store._set_pragmas()
             except sqlite3.DatabaseError as exc:
                 if (error := _translated(resolved, exc)) is not None:
@@ -237,15 +232,16 @@ class Store:
 
         Refuses (:class:`UserError`) a database written by a newer carecall (it has
         migrations this one does not know: writing to it could break it), and a read-only
-        database that would need migrating.
+        database that would need migrating. An up-to-date database costs one query.
         """
         from calls import __version__
         from calls.store.schema import migrations
 
+        conn = self.db.conn
         self._refuse_newer_schema(migrations, __version__)
         applied = False
         for _ in range(len(migrations._migrations) + 1):
-            if not migrations.pending(self.db):
+            if not migrations.pending_names(conn):
                 break
             if self.read_only is not None:
                 raise UserError(
@@ -254,27 +250,27 @@ class Store:
             # Take the write lock first, then look again: another process may have
             # applied the same migration while we waited.
             with self.write():
-                pending = migrations.pending(self.db)
+                pending = migrations.pending_names(conn)
                 if not pending:
                     break
-                later = [m.name for m in pending[1:]]
-                migrations.apply(self.db, stop_before=later or None)
+                migrations.apply(self.db, stop_before=pending[1:] or None)
                 applied = True
         if applied:
             with self.write():
-                self.db.execute(
+                conn.execute(
                     "INSERT INTO carecall_meta (key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [__version__])
 
     def _refuse_newer_schema(self, migrations, version: str) -> None:
-        known = {m.name for m in migrations._migrations}
-        unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
+        known = set(migrations.names())
+        unknown = [n for n in migrations.applied_names(self.db.conn) if n not in known]
         if not unknown:
             return
         needs = None
-        if self.db["carecall_meta"].exists():
-            row = self.one("SELECT value FROM carecall_meta WHERE key = 'schema_version'")
-            needs = row["value"] if row else None
+        if self.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'carecall_meta'"):
+            needs = self.scalar(
+                "SELECT value FROM carecall_meta WHERE key = 'schema_version'")
         needs_text = f"carecall {needs} or newer" if needs and needs != version else (
             "a newer carecall")
         shown = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3
@@ -309,7 +305,7 @@ class Store:
                 delay = min(delay * 2, 1.0)
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
+    def write(self) -> Iterator[Database]:
         """A write transaction that holds the database write lock from its first statement.
 
         Nested calls join the outer transaction. Commits on success, rolls back on error.

@@ -18,6 +18,12 @@ def insert_entry(store: Store, at: str, actor: str, action: str, subject: str | 
     return cur.lastrowid
 
 
+def last_entry(store: Store, action: str, actor: str) -> dict | None:
+    """The most recent row of one kind by one actor, or None."""
+    return store.one("SELECT * FROM audit WHERE action = ? AND actor = ? ORDER BY id DESC "
+                     "LIMIT 1", (action, actor))
+
+
 def select_entries(store: Store, *, since: str | None = None, until: str | None = None,
                    actor: str | None = None, action: str | None = None,
                    subject: str | None = None, limit: int | None = None) -> list[dict]:

@@ -28,10 +28,23 @@ def insert_consent(store: Store, customer_id: int, what: str, state: str, at: st
     return cursor.lastrowid
 
 
+def state_in_force(store: Store, customer_id: int, what: str) -> str | None:
+    """given / withdrawn: the customer's newest record for ``what`` (None: none)."""
+    return store.scalar(
+        "SELECT state FROM consents WHERE customer_id = ? AND what = ? "
+        "ORDER BY at DESC, id DESC LIMIT 1", (customer_id, what))
+
+
 def consents_of(store: Store, customer_id: int) -> list[dict]:
     """Every consent record of a customer, oldest first."""
     return store.all("SELECT * FROM consents WHERE customer_id = ? ORDER BY at, id",
                      (customer_id,))
+
+
+def consents_of_call(store: Store, call_id: int) -> list[dict]:
+    """The consent records made during one call, oldest first."""
+    return store.all("SELECT what, state FROM consents WHERE call_id = ? ORDER BY id",
+                     (call_id,))
 
 
 def set_customer_basis(store: Store, customer_id: int, *, customer_type: str | None = None,

@@ -18,11 +18,13 @@ def close_open(store: Store, caller: str, now: str) -> None:
 
 
 def insert_state(store: Store, caller: str, state: str, reason: str | None,
-                 customer_id: int | None, call_id: int | None, now: str) -> int:
+                 customer_id: int | None, call_id: int | None, now: str,
+                 set_by: str | None = None) -> int:
     """Open a new interval. Call inside store.write()."""
     cur = store.db.execute(
-        "INSERT INTO seat_states(caller, state, reason, customer_id, call_id, started_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (caller, state, reason, customer_id, call_id, now))
+        "INSERT INTO seat_states(caller, state, reason, customer_id, call_id, started_at, "
+        "set_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (caller, state, reason, customer_id, call_id, now, set_by))
     return cur.lastrowid
 
 
@@ -60,20 +62,51 @@ def active_account_names(store: Store) -> list[tuple[str, str | None]]:
         "SELECT name, display FROM accounts WHERE active = 1 AND role != 'admin' ORDER BY name")]
 
 
-def seat_call(store: Store, caller: str, since: str) -> dict | None:
-    """The caller's call in progress, else their latest call ended at or after ``since``."""
-    row = store.one("SELECT id, customer_id, started_at, connected_at, ended_at, chosen_outcome "
-                    "FROM calls WHERE caller = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
-                    (caller,))
-    if row is not None:
-        return row
-    return store.one("SELECT id, customer_id, started_at, connected_at, ended_at, chosen_outcome "
-                     "FROM calls WHERE caller = ? AND ended_at >= ? ORDER BY id DESC LIMIT 1",
-                     (caller, since))
+def attach_call(store: Store, state_id: int, call_id: int) -> None:
+    """Name the call an open interval belongs to (the call row is made after the customer
+    was taken). Call inside store.write()."""
+    store.db.execute("UPDATE seat_states SET call_id = ? WHERE id = ?", (call_id, state_id))
 
 
-def logged_states_of_call(store: Store, caller: str, call_id: int) -> set[str]:
-    """The states already logged for one call of this caller."""
-    return {r["state"] for r in store.all(
-        "SELECT DISTINCT state FROM seat_states WHERE caller = ? AND call_id = ?",
-        (caller, call_id))}
+def seat_row(store: Store, caller: str) -> dict | None:
+    """The seat the caller is signed in at now (token, kind, opened_at), or None."""
+    return store.one("SELECT * FROM seats WHERE caller = ?", (caller,))
+
+
+def put_seat(store: Store, caller: str, token: str, kind: str, now: str) -> None:
+    """The caller's seat is this one now. Call inside store.write()."""
+    store.db.execute(
+        "INSERT INTO seats(caller, token, kind, opened_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(caller) DO UPDATE SET token = excluded.token, kind = excluded.kind, "
+        "opened_at = excluded.opened_at", (caller, token, kind, now))
+
+
+def drop_seat(store: Store, caller: str) -> None:
+    """The caller has no seat now. Call inside store.write()."""
+    store.db.execute("DELETE FROM seats WHERE caller = ?", (caller,))
+
+
+def pause_request(store: Store, caller: str) -> dict | None:
+    """The pause a supervisor asked for, to start when the caller's call ends, or None."""
+    return store.one("SELECT * FROM seat_pause_requests WHERE caller = ?", (caller,))
+
+
+def pause_requests(store: Store) -> dict[str, str]:
+    """caller -> reason of every pause waiting for a call to end."""
+    return {r["caller"]: r["reason"] for r in store.all(
+        "SELECT caller, reason FROM seat_pause_requests")}
+
+
+def put_pause_request(store: Store, caller: str, reason: str, by: str, now: str) -> None:
+    """Ask for a pause after the caller's call (replaces an earlier ask). Call inside
+    store.write()."""
+    store.db.execute(
+        "INSERT INTO seat_pause_requests(caller, reason, requested_by, requested_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT(caller) DO UPDATE SET reason = excluded.reason, "
+        "requested_by = excluded.requested_by, requested_at = excluded.requested_at",
+        (caller, reason, by, now))
+
+
+def drop_pause_request(store: Store, caller: str) -> None:
+    """Forget the caller's pending pause. Call inside store.write()."""
+    store.db.execute("DELETE FROM seat_pause_requests WHERE caller = ?", (caller,))

@@ -186,6 +186,30 @@ def cancel_calls_of_dnc_customers(store: Store, stamp: str, by: str | None,
     return cur.rowcount
 
 
+def cancel_open_of_customer(store: Store, customer_id: int, kinds: Iterable[str],
+                            stamp: str, by: str | None, note: str) -> list[dict]:
+    """Cancel a customer's open follow-ups of these kinds; returns the rows cancelled
+    (id, kind, owner). Call inside store.write()."""
+    wanted = sorted(set(kinds))
+    if not wanted:
+        return []
+    marks = ", ".join("?" for _ in wanted)
+    rows = store.all(
+        f"SELECT id, kind, owner FROM followups WHERE customer_id = ? AND status = 'open' "
+        f"AND kind IN ({marks}) ORDER BY id", (customer_id, *wanted))
+    for row in rows:
+        store.db.execute(
+            "UPDATE followups SET status = 'cancelled', closed_at = ?, closed_by = ?, "
+            "close_note = ? WHERE id = ?", (stamp, by, note, row["id"]))
+    return rows
+
+
+def consent_calls_withdrawn(store: Store, customer_id: int) -> bool:
+    """True when the customer's consent to calls in force is withdrawn."""
+    return store.scalar("SELECT consent_calls FROM customers WHERE id = ?",
+                        (customer_id,)) == "withdrawn"
+
+
 def call_row(store: Store, call_id: int) -> dict | None:
     """One calls row."""
     return store.one("SELECT * FROM calls WHERE id = ?", (call_id,))

@@ -8,6 +8,7 @@ each row in Python and stops reading once a page is full.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -394,6 +395,111 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
         "AND strftime('%Y-%m-%dT%H:%M:%SZ', due_at, ?) > ? ORDER BY t LIMIT ?",
         (f"+{grace_minutes} minutes", caller, f"+{grace_minutes} minutes", now, limit))]
     return [t for t in out if t]
+
+
+# -- queue --held: who is held back, counted in groups (calls.queue.held_report) ---------------
+
+_HELD_ELIGIBLE = """
+    ifnull(c.do_not_call, 0) = 0 AND ifnull(c.number_status, 'ok') = 'ok'
+    AND c.phone IS NOT NULL AND c.phone != ''
+    AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
+"""
+_HELD_CALL_FOLLOWUP = """c.id IN (SELECT customer_id FROM followups WHERE status = 'open'
+                                   AND kind IN ('callback', 'recovery_call'))"""
+_HELD_KEY = (f"({ZONE_KEY}) || '#' || (ifnull(c.retry_after, '') > :now) || '#' || "
+             "ifnull(c.consent_calls, '') || '#' || ifnull(c.customer_type, '')")
+
+
+def _held_terms(p: dict) -> tuple[str, str, dict]:
+    """(due, simple, named values): SQL terms for "due for a care call" and for the
+    customers whose holds a group decides: who surely have a reason (due, a thank-you or
+    buying slowed well inside the dates), no callback or recovery call, and no call recent
+    enough for a cap (see calls.queue.held_report)."""
+    values = {k: p[k] for k in ("now", "recent", "recent_long", "default_cut", "lp_in_lo",
+                                "lp_in_hi", "risk_in")}
+    whens = []
+    for i, (tier, cut) in enumerate(p["tier_cuts"]):
+        values[f"cut{i}"] = cut
+        if tier is None:
+            whens.append(f"WHEN c.tier IS NULL THEN :cut{i}")
+        else:
+            values[f"tier{i}"] = tier
+            whens.append(f"WHEN c.tier = :tier{i} THEN :cut{i}")
+    cut = f"CASE {' '.join(whens)} ELSE :default_cut END" if whens else ":default_cut"
+    due = f"(ifnull(c.cycle_ended_at, '') = '' OR c.cycle_ended_at <= {cut})"
+    risk = at_risk_expr(p["risk_factor"], "c")
+    sure = (f"({due} OR (c.last_purchase BETWEEN :lp_in_lo AND :lp_in_hi "
+            f"AND {_ENDED_BEFORE.format('c.last_purchase')}) "
+            f"OR (c.order_count >= 2 AND {risk} <= :risk_in AND {_ENDED_BEFORE.format(risk)}))")
+    long = ", ".join(f"'{country}'" for country in p["long_countries"])
+    recent = (f"(ifnull(c.last_call_at, '') >= :recent"
+              + (f" OR (c.phone_region IN ({long}) AND ifnull(c.last_call_at, '') >= "
+                 ":recent_long)" if long else "") + ")")
+    # ifnull: a NULL column makes a term NULL, and "NOT simple" must still be true then.
+    simple = (f"ifnull(({_HELD_ELIGIBLE} AND {sure} AND NOT {_HELD_CALL_FOLLOWUP} "
+              f"AND NOT {recent}), 0)")
+    return due, simple, values
+
+
+_ENDED_BEFORE = "(ifnull(c.cycle_ended_at, '') = '' OR c.cycle_ended_at < {})"
+
+
+def held_groups(store: Store, p: dict) -> list[dict]:
+    """Customers due for a care call whose holds follow from a few columns, in groups of
+    equal columns: ``gkey``, ``n`` and one of them (``rep``)."""
+    _due, simple, values = _held_terms(p)
+    return store.all(f"SELECT {_HELD_KEY} AS gkey, count(*) AS n, min(c.id) AS rep "
+                     f"FROM customers c WHERE {simple} GROUP BY gkey", values)
+
+
+def held_group_rows(store: Store, p: dict, keys: list[str], limit: int) -> list[dict]:
+    """The first ``limit`` customers (by id) of the groups ``keys``."""
+    if not keys or limit <= 0:
+        return []
+    _due, simple, values = _held_terms(p)
+    return store.all(f"SELECT c.* FROM customers c WHERE {simple} AND {_HELD_KEY} IN "
+                     f"(SELECT value FROM json_each(:keys)) ORDER BY c.id LIMIT :limit",
+                     {**values, "keys": json.dumps(keys), "limit": limit})
+
+
+def held_other_rows(store: Store, p: dict) -> Iterator[dict]:
+    """Every other customer who may have a reason to be called (a callback or recovery
+    call, a recent call with a care call due, a purchase, an occasion, buying slowed): a
+    superset, checked one by one."""
+    due, simple, values = _held_terms(p)
+    risk = at_risk_expr(p["risk_factor"], "c")
+    occasion = " OR ".join(
+        f"substr(c.{col}, 6, 5) BETWEEN :md_lo{i} AND :md_hi{i}"
+        for i, _r in enumerate(p["md_ranges"]) for col in ("birthday", "customer_since"))
+    for i, (lo, hi) in enumerate(p["md_ranges"]):
+        values[f"md_lo{i}"], values[f"md_hi{i}"] = lo, hi
+    maybe = [_HELD_CALL_FOLLOWUP, due,
+             f"(c.last_purchase >= :lp_min AND {_ENDED_BEFORE.format('c.last_purchase')})",
+             f"(c.order_count >= 2 AND {risk} <= :risk_day AND {_ENDED_BEFORE.format(risk)})"]
+    if occasion:
+        maybe.append(f"({occasion})")
+    values.update(lp_min=p["lp_min"], risk_day=p["risk_day"])
+    sql = (f"SELECT c.* FROM customers c WHERE {_HELD_ELIGIBLE} AND NOT {simple} "
+           f"AND ({' OR '.join(maybe)}) ORDER BY c.id")
+    return stream(store, sql, values)
+
+
+def first_care_due(store: Store, tier: str | None, after: str) -> str | None:
+    """The earliest ``cycle_ended_at`` after ``after`` among customers of ``tier`` (the next
+    care call of that tier to fall due is one interval later)."""
+    if tier is None:
+        return store.scalar("SELECT min(cycle_ended_at) FROM customers WHERE tier IS NULL "
+                            "AND cycle_ended_at > ?", (after,))
+    return store.scalar("SELECT min(cycle_ended_at) FROM customers WHERE tier = ? "
+                        "AND cycle_ended_at > ?", (tier, after))
+
+
+def calls_started_between(store: Store, after: str, until: str, limit: int = 200) -> list[str]:
+    """The distinct start times of calls after ``after`` up to ``until``, earliest first
+    (when each leaves a cap's period, the customer it counted for may be free)."""
+    return [r["t"] for r in store.all(
+        "SELECT DISTINCT started_at AS t FROM calls WHERE started_at > ? AND started_at <= ? "
+        "ORDER BY started_at LIMIT ?", (after, until, limit))]
 
 
 def recent_calls(store: Store, ids: list[int], since: str) -> dict[int, list[dict]]:

@@ -391,8 +391,12 @@ def rating_histogram(store: Store, start: str, end: str) -> dict[int, int]:
 def nps_histogram_by(store: Store, start: str, end: str, by: str) -> dict:
     """{group key: {score: answers}} (the group of the call the answer belongs to)."""
     expr, join = _group(by)
+    # For a long period, the answers are read in the table's order (the order they were
+    # given, so their calls are looked up in order too) instead of through the score index,
+    # which hands out call ids at random (a year at 1M/3M by caller: 2.6 -> 1.3 s CPU).
+    hint = "NOT INDEXED" if _holds_most_calls(store, start, end) else ""
     rows = store.db.conn.execute(
-        f"SELECT {expr}, {_SCORE_SQL} AS s, count(*) FROM answers a "
+        f"SELECT {expr}, {_SCORE_SQL} AS s, count(*) FROM answers a {hint} "
         f"JOIN calls c ON c.id = a.call_id {join} "
         "WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
         "AND a.value IS NOT NULL GROUP BY 1, 2",

@@ -6,8 +6,14 @@ that has shipped (databases in the field have already applied it).
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
+
+# The same decorator and table as sqlite-utils' Migrations; sqlite-utils itself is
+# imported only when a migration is applied (calls/store/database.py).
+from calls.store.database import Migrations
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 migrations = Migrations("carecall")
 
@@ -801,3 +807,40 @@ def _customers_source_hash(db: Database) -> None:
     # A 64-bit digest of the list row a customer was last imported from (its cells and
     # the way the import read them): importing the list again skips the rows it knows.
     db.execute("ALTER TABLE customers ADD COLUMN source_hash INTEGER")
+
+
+@migrations(name="floor_0002_pause_requests")
+def _floor_pause_requests(db: Database) -> None:
+    # A supervisor's pause asked for while the caller is on a call: it takes effect when
+    # the call's wrap-up is done (the seat goes to paused, not ready). One per caller.
+    db.execute(
+        """
+        CREATE TABLE seat_pause_requests (
+            caller TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        )
+        """
+    )
+    # Who paused a seat when it was not the caller (a supervisor; NULL: the caller).
+    db.execute("ALTER TABLE seat_states ADD COLUMN set_by TEXT")
+    # The seat each account is signed in at now (one per account): a second sign-in
+    # takes over, and the first seat closes itself when it sees another token here.
+    db.execute(
+        """
+        CREATE TABLE seats (
+            caller TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            kind TEXT NOT NULL,                -- terminal | web
+            opened_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations(name="audit_0002_action_index")
+def _audit_action_index(db: Database) -> None:
+    # The last row of one kind (the policy version in force: calls.audit.note_policy) and
+    # `carecall audit --action KIND` without reading the whole trail.
+    db.execute("CREATE INDEX idx_audit_action ON audit(action, id)")

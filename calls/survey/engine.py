@@ -19,7 +19,7 @@ from calls.models import Customer
 from calls.survey import conditions as cond
 from calls.survey.metrics import nps_category
 from calls.survey.script import Option, Question, Script, render
-from calls.survey.types import AnswerError, question_type, to_stored
+from calls.survey.types import AnswerError, format_value, question_type, to_stored
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ def display_answer(q: Question, value: Any) -> str:
     """An answer as words: option labels, yes/no, dates spelled out."""
     if value is None:
         return ""
-    return question_type(q.type).display(q, value)
+    display = question_type(q.type).display
+    return format_value(value) if display is None else display(q, value)
 
 
 def stored_answer(q: Question, value: Any) -> Any:
@@ -381,6 +382,10 @@ class SurveySession:
         self.question(key)
         path = self._path_keys()
         if key not in path:
+            if self.question(key).marketing and not self.marketing_allowed:
+                raise AnswerError(f"{self._named(key)} is a marketing question: not asked "
+                                  "without a basis for marketing (no consent, or withdrawn)",
+                                  key)
             raise AnswerError(f"{self._named(key)} is not asked on this call (its condition "
                               "does not hold)", key)
         frontier = self._frontier(path)

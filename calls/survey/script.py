@@ -43,7 +43,7 @@ from typing import Any
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
 from calls.survey import conditions as cond
-from calls.survey.types import question_type, type_names
+from calls.survey.types import format_value, question_type, type_names
 
 # The type names scripts may use: the registry of question types (calls/survey/types.py).
 QUESTION_TYPES = type_names()
@@ -260,8 +260,6 @@ class ScriptError(UserError):
 
 _FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _FILL_NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -291,23 +289,6 @@ def parse_fill_ins(template: str) -> list[FillIn]:
                              "name such as {customer.name}")
         found.append(FillIn(nm.group(1), fallback if sep else None, m.start()))
     return found
-
-
-def format_value(value: Any) -> str:
-    """A value as words a caller can read aloud."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value)
-    return str(value)
 
 
 def render(template: str, lookup: Callable[[str], Any]) -> str:

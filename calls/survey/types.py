@@ -46,10 +46,25 @@ def to_stored(value: Any) -> Any:
     return value
 
 
-def _format(value: Any) -> str:
-    from calls.survey.script import format_value  # script imports this module
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
 
-    return format_value(value)
+
+def format_value(value: Any) -> str:
+    """A value as words a caller can read aloud."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,8 @@ class QuestionType:
     parse: Callable[[Question, Any], Any]        # validate; AnswerError says why not
     help: Callable[[Question], str]              # what the caller may type
     pad: str = "typed"                           # scale, yes_no, choice, typed
-    display: Callable[[Question, Any], str] = lambda _q, value: _format(value)
+    # the answer in words; None: format_value (no call in between: it runs per step shown)
+    display: Callable[[Question, Any], str] | None = None
     store: Callable[[Any], Any] = to_stored      # the JSON-ready form
     takes_options: bool = False                  # the script gives 'options'
     takes_bounds: bool = False                   # the script may give 'min' / 'max'
@@ -223,19 +239,21 @@ def _number(q: Question, raw: Any) -> int | float:
         if value.is_integer() and abs(value) < 2**53:
             value = int(value)
     if q.min is not None and value < q.min:
-        raise AnswerError(f"{_format(value)} is below the minimum, {_format(q.min)}", q.key)
+        raise AnswerError(f"{format_value(value)} is below the minimum, "
+                          f"{format_value(q.min)}", q.key)
     if q.max is not None and value > q.max:
-        raise AnswerError(f"{_format(value)} is above the maximum, {_format(q.max)}", q.key)
+        raise AnswerError(f"{format_value(value)} is above the maximum, "
+                          f"{format_value(q.max)}", q.key)
     return value
 
 
 def _number_help(q: Question) -> str:
     if q.min is not None and q.max is not None:
-        return f"a number from {_format(q.min)} to {_format(q.max)}"
+        return f"a number from {format_value(q.min)} to {format_value(q.max)}"
     if q.min is not None:
-        return f"a number, at least {_format(q.min)}"
+        return f"a number, at least {format_value(q.min)}"
     if q.max is not None:
-        return f"a number, at most {_format(q.max)}"
+        return f"a number, at most {format_value(q.max)}"
     return "a number"
 
 

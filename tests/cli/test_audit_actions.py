@@ -146,12 +146,40 @@ def test_script_and_policy_versions(store, now, tmp_path):
     assert e.actor == "ann" and e.subject == f"{script.name} v{script.version}"
     f = tmp_path / "policy.toml"
     f.write_text("[claims]\nlease_minutes = 20\n", encoding="utf-8")
-    assert audit.note_policy(store, load_policy(f), "sue", now=now)
-    assert not audit.note_policy(store, load_policy(f), "sue", now=now)
+    first = load_policy(f)
+    assert audit.note_policy(store, first, "sue", now=now)
+    assert not audit.note_policy(store, load_policy(f), "sue", now=now)   # the same version
+    assert audit.note_policy(store, load_policy(f), "ann", now=now)       # ann's first
     f.write_text("[claims]\nlease_minutes = 25\n", encoding="utf-8")
-    assert audit.note_policy(store, load_policy(f), "sue", now=now)
-    assert not audit.note_policy(store, load_policy(None), "sue", now=now)  # the defaults
-    assert [e.details["file"] for e in audit.entries(store, action="policy.load")] == [str(f)] * 2
+    second = load_policy(f)
+    assert audit.note_policy(store, second, "sue", now=now)
+    assert audit.note_policy(store, load_policy(None), "sue", now=now)   # the defaults
+    assert audit.note_policy(store, second, "sue", now=now)   # back to it: named again
+    assert not audit.note_policy(store, second, "sue", now=now)
+    sues = [(e.subject, e.details.get("file")) for e in audit.entries(
+        store, action="policy.load", actor="sue")]
+    from calls import __version__
+
+    assert sues == [(first.source_hash, str(f)), (second.source_hash, str(f)),
+                    (f"built-in {__version__}", None), (second.source_hash, str(f))]
+
+
+def test_the_policy_each_command_works_under_is_named(store, now, monkeypatch, tmp_path):
+    make_team(store, now)
+    add_customer(store, "R1", where=NY)
+    add_customer(store, "R2", where=NY)
+    f = tmp_path / "policy.toml"
+    f.write_text("[claims]\nlease_minutes = 20\n", encoding="utf-8")
+    as_os_login(monkeypatch, "ann")
+    at = "2026-03-10T15:01:00Z"
+    assert run("next", "--policy", str(f), "--at", at).exit_code == 0
+    assert run("next", "--policy", str(f), "--at", at).exit_code == 0   # no new row
+    assert run("log-call", "R2", "--outcome", "no_answer", "--at", at).exit_code == 0   # the defaults
+    bad = run("log-call", "R2", "--outcome", "completed", "--answer", "nope=1",
+              "--policy", str(f), "--at", at)
+    assert bad.exit_code == 2   # refused: nothing of it written, not even the policy
+    assert [(e.actor, e.details.get("file")) for e in audit.entries(
+        store, action="policy.load")] == [("ann", str(f)), ("ann", None)]
 
 
 def test_calls_audit_a_do_not_call_and_a_number_correction(store, now):
@@ -173,3 +201,78 @@ def test_calls_audit_a_do_not_call_and_a_number_correction(store, now):
     with pytest.raises(UserError):
         correct_number(store, other, "12", now, by="ann")  # not a number: no change, no row
     assert len(rows(store, "customer.number")) == 1
+
+
+def test_followups_contacted_and_rescheduled_only_by_the_owner(store, now, monkeypatch):
+    make_team(store, now)
+    cid = add_customer(store, "R1", where=NY)
+    bobs = add_followup(store, cid, "fix_problem", None, owner="bob")
+    as_os_login(monkeypatch, "ann")
+    at = "2026-03-10T16:00:00Z"
+    for args in (("contacted", str(bobs)), ("reschedule", str(bobs), "+2d")):
+        refused = run("followups", *args, "--at", at)
+        assert refused.exit_code == 2 and "refused" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    row = store.one("SELECT first_contact_at, due_at FROM followups WHERE id = ?", [bobs])
+    assert row["first_contact_at"] is None and audit.entries(store, action="followup") == []
+    as_os_login(monkeypatch, "bob")
+    done = run("followups", "contacted", str(bobs), "--note", "left a message", "--at", at)
+    assert done.exit_code == 0, done.output
+    assert run("followups", "reschedule", str(bobs), "2026-03-12", "--at", at).exit_code == 0
+    as_os_login(monkeypatch, "sue")   # a supervisor may mark anyone's
+    assert run("followups", "contacted", str(bobs), "--at", at).exit_code == 0
+    assert [(e.actor, e.action, e.subject) for e in audit.entries(store, action="followup")] \
+        == [("bob", "followup.contact", f"#{bobs}"), ("bob", "followup.reschedule", f"#{bobs}"),
+            ("sue", "followup.contact", f"#{bobs}")]
+    first = audit.entries(store, action="followup.contact")[0]
+    assert first.details == {"kind": "fix_problem", "customer": "R1", "owner": "bob",
+                             "note": "left a message"}
+    assert store.scalar("SELECT first_contact_by FROM followups WHERE id = ?", [bobs]) == "bob"
+
+
+def test_next_refuses_a_paused_seat(store, now, monkeypatch):
+    from calls import floor
+    from calls.accounts import get_account
+
+    make_team(store, now)
+    add_customer(store, "R1", where=NY)
+    floor.sign_on(store, "ann", now=now)
+    floor.pause_caller(store, "ann", "coaching", actor=get_account(store, "sue").as_actor(),
+                       now=now)
+    as_os_login(monkeypatch, "ann")
+    out = run("next", "--at", "2026-03-10T15:01:00Z")
+    assert out.exit_code == 2
+    assert out.stderr.strip() == ("error: ann is paused (coaching) since 15:00 UTC: no customer "
+                                  "is offered until the seat is back to ready (Enter on the "
+                                  "shift's paused screen)")
+    assert store.scalar("SELECT count(*) FROM claims") == 0
+    floor.set_state(store, "ann", "ready", now=now)
+    back = run("next", "--at", "2026-03-10T15:02:00Z")
+    assert back.exit_code == 0 and "claimed for ann" in back.stdout
+
+
+def test_every_file_written_out_is_an_export(store, now, monkeypatch, tmp_path):
+    make_team(store, now)
+    cid = add_customer(store, "R1", where=NY)
+    add_followup(store, cid, "send_info", None, owner="ann")
+    as_os_login(monkeypatch, "sue")
+    ics = tmp_path / "due.ics"
+    assert run("followups", "--format", "ics", "-o", str(ics)).exit_code == 0
+    page = tmp_path / "report.html"
+    out = run("report", "--html", str(page))
+    assert out.exit_code == 0, out.output
+    assert page.exists() and ics.exists()
+    assert [(e.actor, e.subject, e.details["to"], e.details["format"])
+            for e in audit.entries(store, action="export")] == [
+        ("sue", "followups", str(ics), "ics"), ("sue", "report", str(page), "html")]
+
+
+def test_a_number_marked_wrong_in_a_call_is_audited(store, now):
+    from calls.customers import mark_number
+    from calls.store.customers import get_customer
+
+    cid = add_customer(store, "R1", where=NY, phone="+12125550101")
+    mark_number(store, get_customer(store, cid), "+12125550101", "wrong_number", by="ann",
+                now=now)
+    assert rows(store, "customer.number") == [
+        ("ann", "R1", {"number": "+12125550101", "status": "wrong_number"})]

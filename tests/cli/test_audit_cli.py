@@ -41,3 +41,12 @@ def test_audit_bad_filters_exit_2(store):
     bad = run("audit", "--since", "yesterday-ish")
     assert bad.exit_code == 2 and "--since" in bad.stderr
     assert run("audit").stdout.strip() == "No audit rows match."
+
+
+def test_the_table_cuts_long_hashes_the_json_keeps_them(store, now):
+    digest = "ab" * 32
+    audit.record(store, "sue", "policy.load", digest, {"file": "/srv/policy.toml"}, now=now)
+    out = CliRunner().invoke(app, ["audit"], env={"COLUMNS": "80"})
+    assert out.exit_code == 0 and "abababababab…" in out.stdout and digest not in out.stdout
+    data = CliRunner().invoke(app, ["audit", "--json"])
+    assert json.loads(data.stdout)[-1]["subject"] == digest

@@ -125,3 +125,15 @@ def test_import_reads_region_type_and_consent_columns(store, tmp_path):
     mapped = run("import", str(listing), "--map", "consent_calls=Opt-in", "--json")
     assert mapped.exit_code == 0, mapped.output
     assert json.loads(mapped.stdout)["columns"]["consent_calls"] == "Opt-in"
+
+
+def test_withdrawing_consent_to_calls_cancels_the_open_callback(store):
+    from tests.support.queue import add_followup
+
+    cid = add_customer(store, "K1", name="Birgit", where=BERLIN, consent_calls="given")
+    callback = add_followup(store, cid, "callback", "2026-03-12T10:00:00Z")
+    result = run("consent", "withdraw", "K1", "calls", "--how", "letter")
+    assert result.exit_code == 0, result.output
+    assert f"cancelled: callback #{callback}" in result.stderr
+    assert store.scalar("SELECT status FROM followups WHERE id = ?", (callback,)) == \
+        "cancelled"

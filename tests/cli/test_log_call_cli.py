@@ -177,3 +177,64 @@ def test_plain_output_says_what_was_logged(people):
     assert result.exit_code == 0
     assert "Logged call #1: R1 Ada — No answer, by ann at 2026-03-10 15:00 UTC." in result.stdout
     assert "Next try from 2026-03-10 18:00 UTC." in result.stdout
+
+
+# -- what the customer said about consent (issue 14) --------------------------------------
+
+QUARTERLY_PROMOTER = ["--answer", "nps=10", "--answer", "contact_ok=y",
+                      "--answer", "send_info=n"]
+
+
+def test_recording_answer_and_withdrawn_consent_are_recorded_at_once(people):
+    from datetime import UTC, datetime
+
+    from calls.followups import add_followup
+
+    cid = customer(people, "R1")["id"]
+    earlier = add_followup(people, kind="callback", customer_id=cid, owner=None,
+                           due_at=datetime(2026, 3, 20, 15, tzinfo=UTC), details="ring back",
+                           now=datetime(2026, 3, 1, tzinfo=UTC), created_by="ann",
+                           source="hand")
+    result = log("R1", "--at", AT, "--script", "quarterly", "--outcome", "partial",
+                 "--answer", "nps=10", "--recording", "no", "--withdraw", "calls",
+                 "--withdraw", "marketing")
+    assert result.exit_code == 0, result.output
+    assert "Recording: the customer said no." in result.stdout
+    assert "Consent to calls withdrawn: no more calls, from now." in result.stdout
+    assert "Consent to marketing withdrawn: no marketing, from now." in result.stdout
+    row = call_row(people, "R1")
+    assert row["recording_ok"] == "no" and row["purpose"] == "care"
+    assert people.all("SELECT what, state, how, call_id FROM consents ORDER BY id") == [
+        {"what": "recording", "state": "withdrawn", "how": "call", "call_id": row["id"]},
+        {"what": "calls", "state": "withdrawn", "how": "call", "call_id": row["id"]},
+        {"what": "marketing", "state": "withdrawn", "how": "call", "call_id": row["id"]}]
+    assert customer(people, "R1")["consent_calls"] == "withdrawn"
+    cancelled = people.one("SELECT status, close_note FROM followups WHERE id = ?",
+                           (earlier.id,))
+    assert cancelled["status"] == "cancelled"
+    assert "withdrew consent to calls" in cancelled["close_note"]
+    # Nobody is offered them any more, and explain says why.
+    shown = run("queue", "--explain", "R1", "--at", "2026-09-10T15:00:00Z")
+    assert "withdrew consent to be called" in shown.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--outcome", "callback", "--callback-at", "2026-03-12T10:00", "--withdraw", "calls"],
+     "withdrew consent to be called: no callback"),
+    (["--outcome", "busy", "--recording", "yes"], "a recording answer goes with an outcome"),
+    (["--outcome", "no_answer", "--withdraw", "calls"],
+     "a consent withdrawn goes with an outcome"),
+    (["--outcome", "partial", "--recording", "yes", "--withdraw", "recording"],
+     "answered yes and consent to recording withdrawn"),
+    (["--outcome", "partial", "--recording", "maybe"], "--recording"),
+    (["--outcome", "partial", "--withdraw", "everything"], "--withdraw"),
+    (["--outcome", "partial", "--withdraw", "marketing", "--answer", "nps=10",
+      "--answer", "contact_ok=y", "--answer", "referral_ok=y"], "answer referral_ok=y"),
+])
+def test_bad_consent_options_are_refused_with_one_line(people, args, message):
+    result = log("R1", "--at", AT, "--script", "quarterly", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert people.scalar("SELECT count(*) FROM calls") == 0
+    assert people.scalar("SELECT count(*) FROM consents") == 0

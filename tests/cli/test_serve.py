@@ -50,6 +50,14 @@ def test_served_app_answers_http_on_loopback(db_path, tmp_path):
                 time.sleep(0.3)
         assert page is not None, proc.stdout.read().decode() if proc.poll() is not None else ""
         assert "<html" in page.lower() and f"127.0.0.1:{port}/ws" in page
+        # Nothing leaves the machine: no web font, script or style from another host.
+        from calls.commands.serve_cmd import external_references
+
+        assert "googleapis" not in page and external_references(page) == []
+        font = f"http://127.0.0.1:{port}/static/fonts/RobotoMono-VariableFont_wght.ttf"
+        assert font in page
+        with urllib.request.urlopen(font, timeout=5) as resp:
+            assert resp.status == 200 and len(resp.read()) > 10_000
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
@@ -81,3 +89,16 @@ def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypat
     assert out.exit_code == 0, out.output
     # A browser seat always opens on the login screen, whatever the service's OS login.
     assert seen["seat"] == "web" and seen["actor"] is None and seen["caller"] == ""
+
+
+def test_the_page_template_is_made_local(tmp_path):
+    from calls.commands.serve_cmd import external_references, local_page
+
+    page = (local_page(tmp_path) / "app_index.html").read_text(encoding="utf-8")
+    assert external_references(page) == [] and "fonts/RobotoMono" in page
+    assert external_references('<link href="https://fonts.googleapis.com/css?x">') == [
+        "https://fonts.googleapis.com/css?x"]
+    assert external_references('<script src="//cdn.example.com/a.js">') == [
+        "//cdn.example.com/a.js"]
+    assert external_references('<svg xmlns="http://www.w3.org/2000/svg"> '
+                               'ws://127.0.0.1:8000/ws') == []

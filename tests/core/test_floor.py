@@ -76,42 +76,140 @@ def test_floor_view_per_caller(store, now):
     assert hidden["ann"].customer is None
 
 
-def test_the_seat_follows_the_call_record(store, now):
-    from calls.calling import choose_outcome, mark_connected, record_outcome, start_call
+def states(store, caller="ann"):
+    return [(r["state"], r["started_at"], r["call_id"]) for r in store.all(
+        "SELECT state, started_at, call_id FROM seat_states WHERE caller = ? ORDER BY id",
+        (caller,))]
 
-    cid = add_customer(store, "R1", where=NY)
-    floor.set_state(store, "ann", "ready", now=now)
-    t = now + timedelta(minutes=1)
-    call = start_call(store, cid, "ann", t)
-    s = floor.follow_calls(store, "ann", now=t + timedelta(seconds=2))
-    assert (s.state, s.since, s.call_id, s.customer_id) == ("dialling", t, call, cid)
-    mark_connected(store, call, t + timedelta(seconds=20))
-    s = floor.follow_calls(store, "ann", now=t + timedelta(seconds=25))
-    assert (s.state, s.since) == ("talking", t + timedelta(seconds=20))
-    choose_outcome(store, call, "completed")
-    s = floor.follow_calls(store, "ann", now=t + timedelta(minutes=5))
-    assert (s.state, s.since) == ("wrapup", t + timedelta(minutes=5))
-    assert floor.follow_calls(store, "ann", now=t + timedelta(minutes=6)) == s  # no change
-    record_outcome(store, call, "completed", t + timedelta(minutes=7))
-    s = floor.follow_calls(store, "ann", now=t + timedelta(minutes=7, seconds=3))
-    assert (s.state, s.since, s.call_id) == ("ready", t + timedelta(minutes=7), None)
-    assert floor.follow_calls(store, "ann", now=t + timedelta(minutes=8)) == s
-    # A short call that began and ended between two looks is logged whole.
-    u = t + timedelta(minutes=10)
-    quick = start_call(store, cid, "ann", u)
-    record_outcome(store, quick, "no_answer", u + timedelta(seconds=30))
-    s = floor.follow_calls(store, "ann", now=u + timedelta(minutes=1))
-    assert (s.state, s.since) == ("ready", u + timedelta(seconds=30))
-    rows = store.all("SELECT state, started_at, ended_at, call_id FROM seat_states "
-                     "WHERE caller = 'ann' ORDER BY id")
-    assert [(r["state"], r["call_id"]) for r in rows] == [
-        ("ready", None), ("dialling", call), ("talking", call), ("wrapup", call),
-        ("ready", None), ("dialling", quick), ("wrapup", quick), ("ready", None)]
-    view = {v.caller: v for v in floor.floor_view(store, u + timedelta(minutes=1), now,
+
+def test_the_call_session_moves_the_seat_at_each_step(store, now):
+    from calls.clock import to_iso
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+
+    add_customer(store, "R1", where=NY)
+    add_customer(store, "R2", where=NY)
+    floor.sign_on(store, "ann", now=now)
+    t = [now + timedelta(seconds=k) for k in range(0, 600, 10)]
+    s = CallSession.take_next(store, "ann", t[1], DEFAULT_POLICY, "quarterly")
+    # Taken: dialling at once, before any call record exists.
+    assert (s.seat.state, s.seat.since, s.seat.call_id) == ("dialling", t[1], None)
+    assert floor.current_state(store, "ann").customer_id == s.customer.id
+    s.start(store)   # the call row: named on the same interval, no new state
+    assert floor.current_state(store, "ann") == s.seat and s.seat.call_id == s.call_id
+    s.connect(store, t[3])
+    assert (s.seat.state, s.seat.since) == ("talking", t[3])
+    s.keep_outcome(store, s.choose("completed"), t[9])
+    assert (s.seat.state, s.seat.since) == ("wrapup", t[9])
+    result = s.wrap_up(store, t[12], s.plan_wrap_up(t[12]))
+    assert (result.seat.state, result.seat.since, result.seat.call_id) == ("ready", t[12], None)
+    call = s.call_id
+    # A customer taken and given back: dialling, then ready; no call, no call worked.
+    g = CallSession.take_next(store, "ann", t[20], DEFAULT_POLICY, "quarterly")
+    assert g.give_back(store, t[21]).state == "ready"
+    assert states(store) == [
+        ("ready", to_iso(now), None), ("dialling", to_iso(t[1]), call),
+        ("talking", to_iso(t[3]), call), ("wrapup", to_iso(t[9]), call),
+        ("ready", to_iso(t[12]), None), ("dialling", to_iso(t[20]), None),
+        ("ready", to_iso(t[21]), None)]
+    view = {v.caller: v for v in floor.floor_view(store, t[22], now, show_customers=True)}
+    assert view["ann"].handle_seconds == 110 + 10   # the call, plus the customer given back
+    # A call logged from outside the app (log-call) has no seat: the seat stays ready.
+    from calls.session import log_call
+
+    log_call(store, "R2", "no_answer", "ann", t[23])
+    assert floor.current_state(store, "ann").since == t[21]
+
+
+def test_a_resumed_call_puts_the_seat_where_the_call_was(store, now):
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+
+    add_customer(store, "R1", where=NY)
+    floor.sign_on(store, "ann", now=now)
+    s = CallSession.take_next(store, "ann", now, DEFAULT_POLICY, "quarterly")
+    s.connect(store, now + timedelta(seconds=5))
+    floor.sign_off(store, "ann", now=now + timedelta(minutes=1))   # the terminal died
+    floor.sign_on(store, "ann", now=now + timedelta(minutes=3))
+    r = CallSession.resume(store, s.call_id, "ann", now + timedelta(minutes=4), DEFAULT_POLICY)
+    assert (r.seat.state, r.seat.since, r.seat.call_id) == (
+        "talking", now + timedelta(minutes=4), s.call_id)
+
+
+def test_a_pause_asked_during_a_call_starts_when_the_wrap_up_is_done(store, now):
+    from calls import audit
+    from calls.accounts import get_account
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+
+    make_team(store, now)
+    sue = get_account(store, "sue").as_actor()
+    add_customer(store, "R1", where=NY)
+    add_customer(store, "R2", where=NY)
+    floor.sign_on(store, "ann", now=now)
+    s = CallSession.take_next(store, "ann", now, DEFAULT_POLICY, "quarterly")
+    s.connect(store, now + timedelta(seconds=5))
+    asked = floor.pause_caller(store, "ann", "coaching", actor=sue,
+                               now=now + timedelta(minutes=1))
+    # The call goes on: the seat is still talking, with the pause waiting.
+    assert (asked.state, asked.pause_after) == ("talking", "coaching")
+    assert floor.seat_now(store, "ann").pause_after == "coaching"
+    view = {v.caller: v for v in floor.floor_view(store, now + timedelta(minutes=2), now,
                                                    show_customers=True)}
-    # Handle time: call one 7 min (start to end), call two 30 s.
-    assert view["ann"].handle_seconds == (7 * 60 + 30) / 2
-    # Paused seats are left alone.
-    floor.set_state(store, "ann", "paused", now=u + timedelta(minutes=2), reason="break")
-    start_call(store, cid, "ann", u + timedelta(minutes=3))
-    assert floor.follow_calls(store, "ann", now=u + timedelta(minutes=4)).state == "paused"
+    assert view["ann"].label == "talking, then paused (coaching)"
+    s.keep_outcome(store, s.choose("completed"), now + timedelta(minutes=3))
+    done = s.wrap_up(store, now + timedelta(minutes=4))
+    assert (done.seat.state, done.seat.reason, done.seat.since) == (
+        "paused", "coaching", now + timedelta(minutes=4))
+    assert floor.seat_now(store, "ann").pause_after is None   # taken effect: asked no more
+    # Paused: no customer is offered, with one clear reason.
+    with pytest.raises(floor.SeatPaused, match=r"ann is paused \(coaching\) since 15:04"):
+        CallSession.take_next(store, "ann", now + timedelta(minutes=5), DEFAULT_POLICY)
+    cid = store.scalar("SELECT id FROM customers WHERE ref = 'R2'")
+    with pytest.raises(floor.SeatPaused):
+        CallSession.take(store, cid, "ann", now + timedelta(minutes=5), DEFAULT_POLICY)
+    assert store.scalar("SELECT count(*) FROM claims WHERE caller = 'ann'") == 0
+    row = [e for e in audit.entries(store, action="seat.pause")][-1]
+    assert (row.actor, row.subject, row.details) == (
+        "sue", "ann", {"reason": "coaching", "from": "after the call"})
+    # Between calls a pause is at once; a signed-out caller cannot be paused.
+    floor.set_state(store, "bob", "ready", now=now)
+    assert floor.pause_caller(store, "bob", "meeting", actor=sue, now=now).state == "paused"
+    with pytest.raises(UserError, match="boss has no seat open"):
+        floor.pause_caller(store, "boss", "meeting", actor=sue, now=now)
+    with pytest.raises(UserError, match="pause reason 'nap'"):
+        floor.pause_caller(store, "bob", "nap", actor=sue, now=now)
+
+
+def test_signing_off_forgets_a_pause_that_waited_for_a_call(store, now):
+    from calls.accounts import get_account
+
+    make_team(store, now)
+    sue = get_account(store, "sue").as_actor()
+    cid = add_customer(store, "R1", where=NY)
+    floor.sign_on(store, "ann", now=now)
+    floor.call_step(store, "ann", "dialling", now=now, customer_id=cid)
+    floor.pause_caller(store, "ann", "break", actor=sue, now=now)
+    floor.sign_off(store, "ann", now=now + timedelta(minutes=1))
+    floor.sign_on(store, "ann", now=now + timedelta(minutes=2))
+    assert floor.after_call(store, "ann", now=now + timedelta(minutes=3)).state == "ready"
+    # No seat open: the session's steps move nothing.
+    floor.sign_off(store, "ann", now=now + timedelta(minutes=4))
+    assert floor.call_step(store, "ann", "talking", now=now, customer_id=cid) is None
+    assert floor.after_call(store, "ann", now=now) is None
+
+
+def test_one_account_sits_at_one_seat(store, now):
+    first = floor.take_seat(store, "ann", token="t1", kind="terminal", now=now)
+    assert (first.state.state, first.state.token, first.replaced_kind) == ("ready", "t1", None)
+    assert floor.seat_now(store, "ann").token == "t1"
+    later = now + timedelta(minutes=3)
+    second = floor.take_seat(store, "ann", token="t2", kind="web", now=later)
+    assert (second.replaced_kind, second.replaced_since) == ("terminal", now)
+    assert floor.seat_now(store, "ann").token == "t2"   # the first seat sees it and closes
+    # The first seat closing leaves the second one's state alone.
+    assert floor.sign_off(store, "ann", now=later, token="t1") is False
+    assert floor.current_state(store, "ann").state == "ready"   # still open
+    assert floor.sign_off(store, "ann", now=later + timedelta(minutes=1), token="t2") is True
+    assert floor.current_state(store, "ann") is None and floor.seat_now(store, "ann") is None
+    assert store.scalar("SELECT count(*) FROM seats") == 0

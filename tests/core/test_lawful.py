@@ -148,3 +148,48 @@ def test_policy_caps_count_every_reason_and_law_is_the_floor():
 
 def test_stored_times_are_utc_text():
     assert to_iso(TUESDAY) == "2026-03-10T10:00:00Z"
+
+
+# -- "next ones open at": the end of a cap or a quiet period counts (issue 14) ---------------
+
+def test_next_opening_is_the_end_of_the_french_cap_then_of_the_quiet_period(store):
+    from calls.queue import next_opening_why
+
+    cid = add_customer(store, "fr", where=PARIS, name="Luc Martin")
+    policy = policy_from_dict({"cycle": {"max_attempts": 20}})
+    # Four calls in March, busy each time (Mon 2, Wed 4, Mon 9, Wed 11; 11:00 Paris).
+    for day in ("2026-03-02", "2026-03-04", "2026-03-09", "2026-03-11"):
+        _attempt(store, cid, utc(f"{day}T10:00"), "busy", policy)
+    now = utc("2026-03-20T10:00")                   # Friday 11:00 in Paris: window open
+    assert refs(store, now, policy) == []
+    found = next_opening_why(store, "ann", now, policy)
+    # The first call leaves the 30 days on Wed 1 April 10:00 UTC (12:00 in Paris, open).
+    assert found.at == utc("2026-04-01T10:00")
+    assert found.customer.ref == "fr" and found.rule == "FR.attempts"
+    assert "4 calls within 30 days" in found.why
+    assert refs(store, found.at, policy) == ["fr"]
+
+    # A refusal on 1 April: 60 quiet days, ending Sun 31 May 10:00 UTC. Sunday is closed
+    # in France: they open Monday 1 June at 10:00 Paris time (08:00 UTC).
+    _attempt(store, cid, utc("2026-04-01T10:00"), "refused", policy)
+    later = utc("2026-04-20T10:00")
+    found = next_opening_why(store, "ann", later, policy)
+    assert found.at == utc("2026-06-01T08:00")
+    assert found.rule == "FR.refusal" and "60 days" in found.why
+    assert refs(store, found.at, policy) == ["fr"]
+    assert refs(store, found.at - timedelta(minutes=1), policy) == []
+
+
+def test_next_opening_at_the_end_of_a_policy_cap(store):
+    from calls.queue import next_opening_why
+
+    cid = add_customer(store, "ny", where=NY)
+    policy = policy_from_dict({"cycle": {"max_attempts": 20},
+                               "contact": {"max_attempts": 2, "attempts_days": 3}})
+    _attempt(store, cid, utc("2026-03-09T14:00"), policy=policy)    # Mon 10:00 New York
+    _attempt(store, cid, utc("2026-03-10T14:00"), policy=policy)
+    now = utc("2026-03-10T20:00")
+    assert refs(store, now, policy) == []
+    found = next_opening_why(store, "ann", now, policy)
+    assert found.at == utc("2026-03-12T14:00")      # 3 days after the first call
+    assert found.rule == "policy contact (attempts)"

@@ -41,10 +41,10 @@ def test_consent_withdrawn_during_a_call_takes_effect_at_once(store):
     s.start(store)
     to(s, "referral_ok")
     assert s.current().key == "referral_ok"          # a US customer: relationship basis
-    dropped = s.record_consent(store, "calls", False, LATER, proof="asked not to be called")
+    taken = s.record_consent(store, "calls", False, LATER, proof="asked not to be called")
     # The referral question left the path at once, the queue and explain know it now.
     assert s.current() is None or s.current().key != "referral_ok"
-    assert "referral_ok" not in s.survey.answers() and dropped == ()
+    assert "referral_ok" not in s.survey.answers() and taken.dropped == ()
     with pytest.raises(UserError, match="withdrew consent"):
         s.choose("callback", callback_at=LATER + timedelta(days=1))
     s.choose("completed")

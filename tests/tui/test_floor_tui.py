@@ -116,8 +116,10 @@ async def test_a_supervisor_pauses_a_caller_and_releases_claims(tmp_path):
         table.move_cursor(row=[r.caller for r in sue.screen.floor].index("ann"))
         await press(pilot, "z")
         assert isinstance(sue.screen, PauseScreen)
+        assert "Pause ann: why?" in str(sue.screen.query_one(".dialog-title").render())
         await press(pilot, "down", "down", "down", "down", "enter")  # coaching
         await settle(pilot, 10)
+        assert any(n.message == "ann is paused (coaching)." for n in sue._notifications)
         table.move_cursor(row=[r.caller for r in sue.screen.floor].index("bob"))
         await press(pilot, "x")
         await settle(pilot, 10)
@@ -133,14 +135,15 @@ async def test_a_supervisor_pauses_a_caller_and_releases_claims(tmp_path):
         await settle(pilot)
         assert isinstance(ann.screen, QueueScreen)
         with Store.open(path) as store:
-            pause_by_sue = floor.set_state(store, "ann", "paused", now=NOW, reason="coaching")
+            pause_by_sue = floor.pause_caller(store, "ann", "coaching", now=NOW,
+                                              actor=actor(path, "sue"))
         ann.seat_tick()
         await settle(pilot, 6)
         assert isinstance(ann.screen, PausedScreen)
         ann.seat_tick()  # looking again changes nothing
         await settle(pilot, 6)
         assert isinstance(ann.screen, PausedScreen) and ann.seat_state == pause_by_sue
-        assert any("paused this seat (coaching)" in n.message for n in ann._notifications)
+        assert any("sue paused this seat (coaching)" in n.message for n in ann._notifications)
 
 
 async def test_a_caller_cannot_pause_others():
@@ -188,3 +191,96 @@ async def test_the_seat_follows_the_call_and_the_bar_shows_it(tmp_path):
         call = store.one("SELECT * FROM calls WHERE caller = 'ann' ORDER BY id LIMIT 1")
     assert states[:4] == ["ready", "dialling", "wrapup", "ready"], states
     assert call["outcome"] == "no_answer"
+
+
+async def test_a_pause_asked_during_a_call_takes_effect_after_the_wrap_up(tmp_path):
+    from calls import audit
+    from tui.screens.call import CallScreen
+    from tui.screens.wrapup import WrapUpScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, CallScreen)
+        assert app.seat_state.state == "dialling"   # at once, not at the next tick
+        taken = app.screen.session.customer.id
+        clock.advance(seconds=30)
+        with Store.open(path) as store:
+            floor.pause_caller(store, "ann", "coaching", actor=actor(path, "sue"),
+                               now=clock())
+            # The call goes on: still dialling, the pause waits for the call to end.
+            assert floor.current_state(store, "ann").state == "dialling"
+        app.seat_tick()
+        await settle(pilot)
+        assert isinstance(app.screen, CallScreen)
+        assert "dialling 0:30 · then coaching" in bar(app)
+        assert any("asked for a pause (coaching)" in n.message for n in app._notifications)
+        await press(pilot, "n")  # no answer
+        assert isinstance(app.screen, WrapUpScreen)
+        clock.advance(seconds=20)
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        # Wrap-up done: paused with the supervisor's reason, no next customer offered.
+        assert isinstance(app.screen, PausedScreen)
+        assert "Paused · coaching" in str(app.screen.query_one("#paused-title").render())
+        assert "sue (supervisor) paused this seat" in str(
+            app.screen.query_one("#paused-note").render())
+        assert "paused (coaching) 0:00" in bar(app)
+        with Store.open(path) as store:
+            now_state = floor.current_state(store, "ann")
+            assert (now_state.state, now_state.reason, now_state.since) == (
+                "paused", "coaching", NOW + timedelta(seconds=50))
+            assert store.scalar("SELECT count(*) FROM claims WHERE caller = 'ann'") == 0
+            assert store.one("SELECT outcome FROM calls WHERE customer_id = ?",
+                             [taken])["outcome"] == "no_answer"
+            assert [e.details["from"] for e in audit.entries(store, action="seat.pause")] \
+                == ["after the call"]
+        clock.advance(minutes=5)
+        await press(pilot, "enter")  # back to work
+        await settle(pilot, 8)
+        assert isinstance(app.screen, QueueScreen)
+        assert app.seat_state.state == "ready"
+        await press(pilot, "n")
+        await settle(pilot)
+        assert isinstance(app.screen, CallScreen)   # customers are offered again
+
+
+async def test_a_pause_that_came_while_the_seat_was_locked_shows_after_unlocking(tmp_path):
+    from tests.support.team import PW
+    from tests.support.tui import type_text
+    from tui.screens.login import LockScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        clock.advance(minutes=6)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        with Store.open(path) as store:
+            floor.pause_caller(store, "ann", "meeting", actor=actor(path, "sue"), now=clock())
+        app.seat_tick()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)   # nothing shows through the lock
+        await type_text(pilot, PW)
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        assert isinstance(app.screen, PausedScreen)
+        # A customer asked for anyway (the queue under it) is refused: the paused screen.
+        app.pop_screen()
+        await settle(pilot)
+        await press(pilot, "n")
+        await settle(pilot, 8)
+        assert isinstance(app.screen, PausedScreen)
+        with Store.open(path) as store:
+            assert store.scalar("SELECT count(*) FROM claims WHERE caller = 'ann'") == 0
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        app.seat_tick()
+        await settle(pilot, 8)
+        assert isinstance(app.screen, QueueScreen) and app.seat_state.state == "ready"

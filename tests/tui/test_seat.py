@@ -3,7 +3,10 @@ notice (Pilot, fixed clock), asserting on the screen and on the audit trail."""
 
 from __future__ import annotations
 
+import contextlib
+
 from textual.widgets import Input, Static
+from textual.worker import WorkerCancelled
 
 from calls import accounts as acc
 from calls import audit
@@ -59,7 +62,7 @@ async def test_a_browser_seat_signs_in_and_out(tmp_path):
         await press(pilot, "ctrl+q")
         await press(pilot, "ctrl+q")
     assert trail(path, actor="ann") == [("ann", "login.failed"), ("ann", "login"),
-                                        ("ann", "logout")]
+                                        ("ann", "policy.load"), ("ann", "logout")]
     with Store.open(path) as store:
         [signed] = [e for e in audit.entries(store, action="login") if e.action == "login"]
         assert signed.details == {"seat": "web"}
@@ -120,8 +123,9 @@ async def test_an_idle_seat_locks_and_the_password_opens_it(tmp_path):
         app.lock_if_idle()
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
-    assert trail(path, actor="ann") == [("ann", "login"), ("ann", "login.failed"),
-                                        ("ann", "unlock"), ("ann", "logout")]
+    assert trail(path, actor="ann") == [("ann", "login"), ("ann", "policy.load"),
+                                        ("ann", "login.failed"), ("ann", "unlock"),
+                                        ("ann", "logout")]
 
 
 async def test_a_caller_is_refused_the_dashboard_and_the_team_with_a_notice(tmp_path):
@@ -160,6 +164,72 @@ async def test_the_trial_says_so(tmp_path):
     assert trail(path, action="login") == [] and trail(path, action="logout") == []
 
 
+def ctrl_q_says(app) -> str | None:
+    """What the key bar shows for ctrl+q on the screen now (None: not shown)."""
+    from tui.widgets.key_bar import shown_keys
+
+    items, _palette = shown_keys(app.screen)
+    shown = [i.description for i in items if i.enabled and "ctrl+q" in i.key.split(",")]
+    return shown[0] if len(shown) == 1 else None
+
+
+async def test_ctrl_q_says_what_it_does_on_each_seat_screen(tmp_path):
+    from tui.screens.summary import ShiftSummaryScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "", clock=clock, seat="web")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert ctrl_q_says(app) == "Quit"     # nobody's shift to end here
+        await sign_in(pilot, "ann", PW)
+        assert isinstance(app.screen, QueueScreen)
+        assert ctrl_q_says(app) == "End shift"
+        clock.advance(minutes=6)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        assert ctrl_q_says(app) == "Sign out"
+        await press(pilot, "ctrl+q")          # signs out and closes the seat at once
+        await settle(pilot)
+        assert not isinstance(app.screen, ShiftSummaryScreen)
+    assert trail(path, actor="ann")[-1] == ("ann", "logout")
+    quitter = make_app(path, "", clock=clock, seat="web")
+    async with quitter.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+q")
+        await settle(pilot)
+    assert quitter.return_value is None and trail(path, action="login") == [("ann", "login")]
+
+
+async def test_signing_in_at_a_second_seat_closes_the_first(tmp_path):
+    from calls import floor
+
+    path = team_db(tmp_path)
+    with Store.open(path) as store:
+        ann = acc.get_account(store, "ann").as_actor()
+    app = make_app(path, "ann", clock=FixedClock(NOW), actor=ann)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        with Store.open(path) as store:
+            assert floor.seat_now(store, "ann").token == app.seat_token
+            # Ann signs in in a browser tab.
+            taken = floor.take_seat(store, "ann", token="browser", kind="web", now=NOW)
+            assert taken.replaced_kind == "terminal"
+        app.seat_tick()
+        with contextlib.suppress(WorkerCancelled):   # the seat closes while they wait
+            await settle(pilot, 6)
+    assert app.return_value is None and not app.is_running
+    with Store.open(path) as store:
+        # The browser seat is ann's seat now: the terminal's closing left it as it was.
+        now_state = floor.seat_now(store, "ann")
+        assert now_state.token == "browser" and now_state.state == "ready"
+        [out] = audit.entries(store, action="logout")
+        assert out.details == {"seat": "terminal", "why": "signed in at another seat"}
+
+
 async def _until(pilot, condition, seconds: float = 5.0) -> None:
     """Wait (a busy machine) until ``condition()`` holds; fail if it never does."""
     for _ in range(int(seconds / 0.05)):
@@ -196,8 +266,12 @@ async def test_a_caller_is_refused_the_customer_form_with_a_notice(tmp_path, not
         await _until(pilot, lambda: len(search.results) == 1)    # the search waits 0.25 s
         await press(pilot, "down")                       # to the results
         await _until(pilot, lambda: search.focused is search.query_one("#search-results"))
-        footer = " ".join(str(w.render()) for w in search.query("FooterKey"))
-        assert "Add customer" not in footer and "Correct" not in footer
+        from tui.widgets.key_bar import shown_keys
+
+        items, _palette = shown_keys(search)
+        offered = [i.description for i in items if i.enabled]
+        assert "Inbound call" in offered                 # the caller's own keys are there
+        assert "Add customer" not in offered and "Correct" not in offered
         await press(pilot, "a")                          # add: refused
         assert app.screen is search
         assert notifications.messages().count(refusal) == 1

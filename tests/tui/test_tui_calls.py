@@ -58,7 +58,7 @@ async def test_detractor_completes_the_quarterly_script(shift_db):
         call = await _take_next(pilot)
         customer = call.session.customer
         assert customer.ref == "C001"  # A tier, highest revenue, never called
-        await press(pilot, "c", "enter")
+        await press(pilot, "c", "y", "enter")
         assert call.session.current().key == "nps"
         await press(pilot, "3")
         assert call.session.current().key == "going_well"
@@ -200,7 +200,7 @@ async def test_resume_after_the_app_is_dropped_mid_call(shift_db):
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
         customer = call.session.customer
-        await press(pilot, "c", "enter", "9")
+        await press(pilot, "c", "y", "enter", "9")
         await type_text(pilot, "quick service")
         await press(pilot, "enter")
         assert call.session.current().key == "last_order_csat"
@@ -245,7 +245,7 @@ async def test_unfinished_call_closed_as_partial(shift_db):
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
         customer = call.session.customer
-        await press(pilot, "c", "enter", "7")
+        await press(pilot, "c", "y", "enter", "7")
     app2 = _app(shift_db)
     async with app2.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -276,7 +276,7 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        await press(pilot, "c", "enter", "9")
+        await press(pilot, "c", "y", "enter", "9")
         await type_text(pilot, "kind people")
         await press(pilot, "enter")
         assert failures == ["going_well"]
@@ -299,7 +299,7 @@ async def test_every_answer_type_from_the_keyboard(shift_db):
     app = make_app(shift_db, "ann", script=str(script), clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        await press(pilot, "c", "enter", "4")                # rating
+        await press(pilot, "c", "y", "enter", "4")                # rating
         await press(pilot, "1", "3", "enter")                # e-mail and post
         await type_text(pilot, "1x")                          # not a number: refused
         await press(pilot, "enter")
@@ -335,7 +335,7 @@ async def test_changing_an_earlier_answer_reruns_the_branching_in_the_database(s
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
-        await press(pilot, "c", "enter", "3")
+        await press(pilot, "c", "y", "enter", "3")
         await type_text(pilot, "the team")
         await press(pilot, "enter")
         await type_text(pilot, "answer faster")

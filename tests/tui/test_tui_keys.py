@@ -38,7 +38,7 @@ async def test_a_burst_of_keys_lands_in_typing_order(shift_db):
         assert isinstance(call, CallScreen)
         # Connect, opening, NPS 3 (a detractor), two typed answers, the problem area,
         # CSAT 2, three yes/no, the optional last question skipped: all in one burst.
-        _burst(app, "c", "enter", "3", "friendly staff", "enter", "faster delivery",
+        _burst(app, "c", "y", "enter", "3", "friendly staff", "enter", "faster delivery",
                "enter", "1", "2", "y", "n", "n", "enter")
         await settle(pilot, 10)
         assert call.phase == "done"

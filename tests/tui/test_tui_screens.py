@@ -271,7 +271,7 @@ async def test_palette_offers_only_the_outcomes_that_apply_now(shift_db):
         call = app.screen
         titles = {title for title, _help, _cb in ShiftCommands(call)._hits()}
         assert "Outcome: No answer" in titles and "Outcome: Partial" not in titles
-        await press(pilot, "c", "enter")
+        await press(pilot, "c", "y", "enter")
         titles = {title for title, _help, _cb in ShiftCommands(call)._hits()}
         assert "Outcome: Partial" in titles and "Outcome: No answer" not in titles
         assert "End the shift (shows a summary)" in titles

@@ -44,13 +44,13 @@ async def _keys(pilot, *keys):
     # On a busy machine a screen's last refresh can lag its worker: settle longer before
     # the picture is taken, so the snapshot never catches a half-drawn screen.
     await settle(pilot, 10)
-    # The seat's state follows the call on a timer (every few seconds): take the picture
-    # after one such step, whenever the timer last ran.
+    # The call session moves the seat's state in each step; the shift bar shows it after
+    # the step's worker: show the state the database has now, whenever that was.
     from calls import floor
     from calls.store import Store
 
     with Store.open(pilot.app.db_path) as store:
-        state = floor.follow_calls(store, pilot.app.caller, now=pilot.app.now())
+        state = floor.seat_now(store, pilot.app.caller)
     pilot.app.seat_state_changed(state)
     await settle(pilot, 2)
     # Notifications time out by the wall clock: on a slow run one is still up. The
@@ -70,21 +70,21 @@ def test_queue_screen(snap_compare, app):
 
 def test_call_screen_nps_question(snap_compare, app):
     async def run_before(pilot):
-        await _keys(pilot, "n", "c", "enter", "1")   # "1" waits: 1 or 10?
+        await _keys(pilot, "n", "c", "y", "enter", "1")   # "1" waits: 1 or 10?
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_call_screen_detractor_branch(snap_compare, app):
     async def run_before(pilot):
-        await _keys(pilot, "n", "c", "enter", "4", "enter")   # 4, going well: skipped
+        await _keys(pilot, "n", "c", "y", "enter", "4", "enter")   # 4, going well: skipped
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_wrap_up_screen(snap_compare, app):
     async def run_before(pilot):
-        await _keys(pilot, "n", "c", "enter", "9", "enter", "5", "y", "n",
+        await _keys(pilot, "n", "c", "y", "enter", "9", "enter", "5", "y", "n",
                     "n", "n", "enter", "enter")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -173,7 +173,7 @@ async def test_a_wrap_up_that_fails_keeps_the_call_and_saves_on_the_next_enter(
         call = app.screen
         assert isinstance(call, CallScreen)
         customer = call.session.customer
-        await press(pilot, "c", "enter", "9")
+        await press(pilot, "c", "y", "enter", "9")
         await press(pilot, "escape", "p")              # break off: partial
         assert isinstance(app.screen, WrapUpScreen)
         await press(pilot, "enter")

@@ -32,7 +32,7 @@ async def _detractor_to_wrap_up(pilot):
     await press(pilot, "n")
     call = pilot.app.screen
     assert isinstance(call, CallScreen)
-    await press(pilot, "c", "enter", "3")
+    await press(pilot, "c", "y", "enter", "3")
     await type_text(pilot, "friendly staff")
     await press(pilot, "enter")
     await type_text(pilot, "faster delivery, the invoice was wrong")

@@ -13,9 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from calls.agenda import AgendaDay
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 DAYS = 14
@@ -54,7 +55,7 @@ class AgendaScreen(Screen[int | None]):
         table.add_column("Customer", width=20, key="customer")
         table.add_column("Note", key="note")
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.action_refresh()

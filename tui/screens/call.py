@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from calls.dial import DialSettings, dial, load_dial_settings
 from calls.errors import UserError
@@ -38,6 +38,8 @@ from tui.widgets.answers import (
     TextAnswer,
 )
 from tui.widgets.card import CustomerCard, HistoryView
+from tui.widgets.consent import ConsentLine, ConsentPick, ConsentScreen
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.notes import NotesArea
 from tui.widgets.shift_bar import ShiftBar
 
@@ -79,6 +81,13 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True,
                 tooltip="Add a follow-up by hand", id="call-add-followup"),
         Binding("escape", "leave_field", "Script", show=False, id="call-leave-field"),
+        Binding("y", "recording(True)", "Recording OK",
+                tooltip="The customer agrees to the call being recorded", id="call-recording-yes"),
+        Binding("n", "recording(False)", "No recording",
+                tooltip="The customer does not want the call recorded", id="call-recording-no"),
+        Binding("c", "consent", "Consent",
+                tooltip="The customer gives or withdraws consent (no more calls, no marketing, "
+                        "no recording): in force at once", id="call-consent"),
         Binding("s", "skip", "Skip", tooltip="Skip this customer (back to the queue)", id="call-skip"),
         Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is called now", id="call-explain"),
     ]
@@ -132,11 +141,12 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                         yield KeyAnswer(id="key-answer")
                         yield TextAnswer(id="text-answer")
                     yield AnswerError(id="answer-error")
+                yield ConsentLine(id="consent-line")
                 notes = NotesArea(session.notes, id="notes", soft_wrap=True, tab_behavior="focus")
                 notes.border_title = "Notes (ctrl+n)"
                 yield notes
         yield Static(id="outcome-bar")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         keys = self.query_one("#key-answer", KeyAnswer)
@@ -146,6 +156,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self.typeahead.restart()
         self._draw_history()
         self._draw_card()
+        self._draw_consent()
         self._draw_script()
         self.set_interval(30, self._draw_card)
         self.dial_settings = DialSettings()
@@ -206,12 +217,8 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             )
             self.set_focus(self.query_one("#script", ScriptPanel))
         elif self.phase == "opening":
-            consent = survey.consent_text()
-            text.update(
-                f"[b]Read:[/b] {escape(survey.opening_text())}"
-                + (f"\n\n[b yellow]Then:[/b yellow] {escape(consent)}" if consent else "")
-                + "\n\n[b]Enter[/b]: first question"
-            )
+            text.update(f"[b]Read:[/b] {escape(survey.opening_text())}"
+                        + self._recording_text() + "\n\n" + self._opening_next())
             self.set_focus(self.query_one("#script", ScriptPanel))
         else:
             question = session.current()
@@ -274,6 +281,34 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def key_handled(self, event: events.Key) -> None:
         self.typeahead.done()
+
+    def _recording_text(self) -> str:
+        """The recording notice to read after the opening, and its answer keys."""
+        notice = self.session.recording_notice
+        if notice is None:
+            return ""
+        yes, no = self._key("call-recording-yes", "y"), self._key("call-recording-no", "n")
+        text = f"\n\n[b yellow]Then:[/b yellow] {escape(notice)}"
+        answer = self.session.recording
+        if answer is None:
+            text += f"\n[b]{yes}[/b] they agree · [b]{no}[/b] no recording"
+            law = self.session.recording_law
+            if law is not None:
+                text += f"\n[dim]Their answer is needed first: {escape(law.cites())}[/dim]"
+        elif answer:
+            text += f"\n[b]Recording: they agreed.[/b] ([b]{no}[/b]: they changed their mind)"
+        else:
+            text += "\n[b $error]No recording: switch the recording off now.[/]"
+        return text
+
+    def _opening_next(self) -> str:
+        if self.session.recording_answer_needed:
+            return "[b]Enter[/b]: first question, once they have answered"
+        return "[b]Enter[/b]: first question"
+
+    def _draw_consent(self) -> None:
+        session = self.session
+        self.query_one("#consent-line", ConsentLine).show(session.recording, session.withdrawn)
 
     def _question_text(self, question: Any) -> str:
         survey = self.session.survey
@@ -341,8 +376,10 @@ class CallScreen(OrderedKeys, Screen[str | None]):
     # -- outcomes --------------------------------------------------------------------
 
     def _allowed_outcomes(self) -> tuple[Outcome, ...]:
-        """The outcomes with a key in this phase, in the table's order."""
-        return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases)
+        """The outcomes with a key in this phase, in the table's order (no callback for a
+        customer who withdrew consent to calls in this call)."""
+        return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases
+                     and not (o.spec.needs_callback and self.session.calls_withdrawn))
 
     def _key(self, binding_id: str, default: str) -> str:
         """The key the caller presses for a binding (theirs, if the keymap changed it)."""
@@ -390,7 +427,13 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         if action == "complete":
             return self.phase == "done" and not typing
         if action == "first_question":
-            return self.phase == "opening" and not typing
+            return (self.phase == "opening" and not typing
+                    and not self.session.recording_answer_needed)
+        if action == "recording":
+            return (self.phase == "opening" and not typing
+                    and self.session.recording_notice is not None)
+        if action == "consent":
+            return self.phase != "ready" and not typing
         if action in ("previous", "forward"):
             if self.phase == "ready" or isinstance(self.focused, TextArea):
                 return False
@@ -431,6 +474,46 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         app = self.app
         app.db(self.session.connect, app.now())
         self._draw_script()
+
+    def action_recording(self, ok: bool) -> None:
+        """The customer answered the recording notice: kept at once, stored on the call."""
+        session = self.session
+        session.answer_recording(ok)
+        app = self.app
+        app.db(session.record_recording, ok, app.now(), on_done=lambda _r: self._draw_consent())
+        self._draw_consent()
+        self._draw_script()
+
+    def action_consent(self) -> None:
+        """The customer gives or withdraws a consent: pick which, in force at once."""
+        self.app.push_screen(ConsentScreen(self.customer.name or self.customer.ref),
+                             self._consent_picked)
+
+    def _consent_picked(self, pick: ConsentPick | None) -> None:
+        if pick is None:
+            return
+        app = self.app
+        if pick.what == "recording":
+            self.session.answer_recording(pick.given)
+        app.db(self.session.record_consent, pick.what, pick.given, app.now(),
+               proof="said during the call", on_done=self._consent_taken)
+
+    def _consent_taken(self, taken: Any) -> None:
+        from calls.consent import WITHDRAWAL_WORDS
+
+        self._draw_consent()
+        self._draw_history()
+        self._draw_script()
+        if taken.given:
+            message = f"Consent to {taken.what} recorded."
+        else:
+            message = f"{WITHDRAWAL_WORDS[taken.what].capitalize()}: recorded, in force now."
+        if taken.dropped:
+            message += f" {len(taken.dropped)} marketing answer(s) taken off the script."
+        if taken.cancelled:
+            message += " Cancelled: " + ", ".join(
+                f"{kind.replace('_', ' ')} #{fid}" for fid, kind in taken.cancelled) + "."
+        self.notify(message, timeout=8)
 
     def action_first_question(self) -> None:
         self.phase = "script"
@@ -505,7 +588,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             return
         # Written now, not at wrap-up: a terminal that dies on the wrap-up screen must not
         # lose the caller's choice (the resume prompt closes the call with it).
-        self.app.db(self.session.keep_outcome, chosen)
+        self.app.db(self.session.keep_outcome, chosen, self.app.now())
 
         def finished(result: str | None) -> None:
             if result == "done":

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from calls.clock import UTC, from_iso
 from calls.deadlines import DEADLINE_LABEL, Escalation
@@ -30,6 +30,7 @@ from calls.policy import DEFAULT_POLICY
 from calls.reports import Dashboard, build_dashboard
 from tui.database import REPORTS
 from tui.widgets.escalations import check_escalations, describe, waited_text
+from tui.widgets.key_bar import KeyBar
 
 REFRESH_SECONDS = 30.0
 
@@ -143,7 +144,7 @@ class DashboardScreen(Screen[None]):
                 yield Label("Escalated: past their deadline", classes="dash-title")
                 yield DataTable(id="escalated", cursor_type="row", zebra_stripes=True)
         yield Static("", id="updated")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#floor", DataTable).add_columns(
@@ -292,12 +293,15 @@ class DashboardScreen(Screen[None]):
             return self._floor_caller() is not None
         return True
 
-    def _act_on_caller(self, fn: Callable[..., Any], caller: str, done: str, **kwargs) -> None:
-        """A supervisor's floor action (audited, refused for a caller's role), then a reload."""
+    def _act_on_caller(self, fn: Callable[..., Any], caller: str,
+                       done: str | Callable[[Any], str], **kwargs) -> None:
+        """A supervisor's floor action (audited, refused for a caller's role), then a
+        reload; ``done``: the notice (a format with {caller} and {n}, or made from the
+        result)."""
         app = self.app
 
         def acted(result: Any) -> None:
-            self.notify(done.format(caller=caller, n=result))
+            self.notify(done(result) if callable(done) else done.format(caller=caller, n=result))
             self.load()
 
         app.db(fn, caller, actor=app.actor, now=app.now(), **kwargs, on_done=acted)
@@ -313,10 +317,12 @@ class DashboardScreen(Screen[None]):
 
         def chosen(reason: str | None) -> None:
             if reason is not None:
-                self._act_on_caller(pause_caller, caller, "{caller} is paused.", reason=reason,
-                                    policy=policy)
+                self._act_on_caller(pause_caller, caller, lambda state: (
+                    f"{caller} will be paused ({reason}) when the call's wrap-up is done."
+                    if state.pause_after else f"{caller} is paused ({reason})."),
+                    reason=reason, policy=policy)
 
-        self.app.push_screen(PauseScreen(policy.floor.pause_reasons), chosen)
+        self.app.push_screen(PauseScreen(policy.floor.pause_reasons, who=caller), chosen)
 
     def action_release_caller(self) -> None:
         from calls.floor import release_caller

@@ -21,12 +21,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from calls import followups as fu
 from calls.errors import UserError
 from calls.store.customers import get_customer
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
@@ -314,7 +315,7 @@ class FollowupsScreen(Screen):
         table.add_column("What", key="what")
         yield table
         yield Static("", id="fu-details")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.action_refresh()

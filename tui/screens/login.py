@@ -13,12 +13,13 @@ from typing import ClassVar
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from calls.accounts import Account, Actor, login
+from tui.widgets.key_bar import KeyBar
 
 
 class _PasswordScreen(Screen[Actor]):
@@ -28,6 +29,10 @@ class _PasswordScreen(Screen[Actor]):
 
     BINDINGS: ClassVar[list[BindingType]] = []
     unlock = False
+
+    def action_close_seat(self) -> None:
+        """ctrl+q here: close the seat at once (no shift summary; signs out if signed in)."""
+        self.app.action_end_shift()
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,7 +56,7 @@ class _PasswordScreen(Screen[Actor]):
             yield from self.compose_fields()
             yield Static("", id="login-error")
             yield Static(self.note_text(), id="login-note")
-        yield Footer()
+        yield KeyBar()
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
@@ -86,6 +91,12 @@ class _PasswordScreen(Screen[Actor]):
 class LoginScreen(_PasswordScreen):
     """The first screen of a seat that is not yet anyone's: account name and password."""
 
+    # The app's ctrl+q ("End shift") stands aside here: nobody's shift has begun.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "close_seat", "Quit", tooltip="Close this seat (nobody is signed in)",
+                priority=True, id="login-quit"),
+    ]
+
     def title_text(self) -> str:
         return "carecall · sign in"
 
@@ -101,6 +112,10 @@ class LockScreen(_PasswordScreen):
     """An idle seat, locked: the signed-in account's password opens it again."""
 
     unlock = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "close_seat", "Sign out", tooltip="Sign out and close this seat",
+                priority=True, id="lock-sign-out"),
+    ]
 
     def __init__(self, actor: Actor) -> None:
         super().__init__()

@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from calls.session import CallSession, close_unfinished
 from tui import core
 from tui.timeparse import zone_of
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
@@ -64,7 +65,7 @@ class QueueScreen(Screen):
         table: DataTable = QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         self._add_columns(table, column_widths(80, 40))
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.action_refresh()
@@ -240,9 +241,19 @@ class QueueScreen(Screen):
     def _row_selected(self) -> None:
         self.action_take_selected()
 
-    def _take_failed(self, exc: Exception) -> None:
+    def _take_failed(self, exc: Exception) -> bool:
         self._taking = False  # the app's notice follows; the queue shows what is left
         self.action_refresh()
+        return self._paused(exc)   # paused a moment ago: the paused screen says it
+
+    def _paused(self, exc: Exception) -> bool:
+        """A supervisor paused the seat a moment ago: the paused screen, not an error."""
+        from calls.floor import SeatPaused
+
+        if isinstance(exc, SeatPaused):
+            self.app.seat_looked(exc.state)
+            return True
+        return False
 
     def _taken(self, session: CallSession | None) -> None:
         self._taking = False
@@ -262,7 +273,7 @@ class QueueScreen(Screen):
         self._in_call = False
         if self.filter_text or self.query_one("#queue-filter").has_class("shown"):
             self.action_clear_filter()
-        if result == "done" and not self._pending_unfinished:
+        if result == "done" and not self._pending_unfinished and not self.app.show_pause():
             self.action_take_next()
         self.action_refresh()
         if self._pending_unfinished:
@@ -323,6 +334,8 @@ class QueueScreen(Screen):
         self._taking = False
         from calls.errors import UserError
 
+        if self._paused(exc):
+            return True
         if isinstance(exc, UserError):
             self.notify(str(exc), severity="warning", timeout=8)
             return True

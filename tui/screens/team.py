@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 
@@ -50,17 +51,23 @@ class ReassignScreen(_TeamDialog):
 class PauseScreen(_TeamDialog):
     """Why the caller steps away: one of the policy's reason codes. Returns the code."""
 
-    def __init__(self, reasons: tuple[str, ...]) -> None:
+    def __init__(self, reasons: tuple[str, ...], who: str | None = None) -> None:
         super().__init__()
         self.reasons = reasons
+        self.who = who   # a supervisor pausing a caller (None: the caller pauses)
 
     def compose(self) -> ComposeResult:
+        if self.who:
+            title = f"Pause {escape(self.who)}: why?"
+            note = ("A call in progress is finished first; then no customer is offered "
+                    "until they are back · Esc cancels")
+        else:
+            title, note = "Pause: why?", "No customer is offered while you are paused · Esc cancels"
         with Vertical():
-            yield Label("Pause: why?", classes="dialog-title")
+            yield Label(title, classes="dialog-title")
             yield OptionList(*[Option(r.replace("_", " "), id=r) for r in self.reasons],
                              id="pause-reasons")
-            yield Static("No customer is offered while you are paused · Esc cancels",
-                         classes="dialog-note")
+            yield Static(note, classes="dialog-note")
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
@@ -79,17 +86,20 @@ class PausedScreen(Screen[None]):
         Binding("r", "resume", "Back to work", show=False, id="paused-resume-r"),
     ]
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, by: str | None = None) -> None:
         super().__init__()
         self.reason = reason
+        self.by = by   # the supervisor who paused the seat (None: the caller, with p)
 
     def compose(self) -> ComposeResult:
+        who = f"{self.by} (supervisor) paused this seat. " if self.by else ""
         with Vertical(id="paused-box"):
             yield Label(f"Paused · {escape(self.reason)}", id="paused-title")
             yield Static("", id="paused-time")
-            yield Static("No customer is offered while you are paused.", id="paused-note")
+            yield Static(f"{who}No customer is offered while you are paused.",
+                         id="paused-note")
         yield ShiftBar()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.tick()

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Markdown
 
 from calls.store import Store
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 WELCOME = """\
@@ -77,7 +78,7 @@ class WelcomeScreen(Screen):
         yield ShiftBar()
         with Vertical(id="welcome"):
             yield Markdown(WELCOME.format(db=self.app.db_path, demo=""))
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.app.db(_is_new, on_done=self._looked)

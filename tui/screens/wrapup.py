@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession, ChosenOutcome, WrapUpPlan, WrapUpResult
 from tui import core
 from tui.timeparse import format_local, zone_of
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 
@@ -46,7 +47,7 @@ class WrapUpScreen(Screen[str | None]):
         with VerticalScroll(id="wrapup"):
             yield Static(id="wrapup-title")
             yield Static(id="wrapup-body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._draw()
@@ -180,6 +181,10 @@ class WrapUpScreen(Screen[str | None]):
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
         app.notify(core.wrap_up_message(result), timeout=5)
+        if result.seat is not None:
+            # Ready, or the pause a supervisor asked for during the call: known before
+            # the queue offers the next customer.
+            app.seat_state_changed(result.seat)
         self.dismiss("done")
 
     def action_add_followup(self) -> None:

@@ -33,6 +33,8 @@ def seat_text(app, now: datetime) -> str:
     started = getattr(app, "call_started_at", None)
     if started is not None and state.state != "dialling":
         text += f" (call {clock_text((now - started).total_seconds())})"
+    if state.pause_after:
+        text += f" · then {escape(state.pause_after)}"
     return text
 
 

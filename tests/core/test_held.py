@@ -1,0 +1,89 @@
+"""``queue --held`` at scale: the grouped report gives the same answer as checking every
+customer one by one, on random lists and moments (issue 14)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from tests.support.queue import (
+    BERLIN,
+    HOUSTON,
+    LA,
+    LOUISVILLE,
+    MIAMI,
+    NY,
+    PARIS,
+    SYDNEY,
+    add_customer,
+    add_followup,
+    utc,
+)
+
+from calls import consent
+from calls.calling import record_outcome, start_call
+from calls.clock import to_iso
+from calls.policy import DEFAULT_POLICY
+from calls.queue import held_back, held_counts, held_report
+
+PLACES = [NY, LA, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY]
+BASE = utc("2026-03-10T15:00")
+OUTCOMES = ["no_answer", "busy", "refused", "completed", "voicemail"]
+
+
+def _random_list(store, rng: random.Random, n: int = 160) -> None:
+    for i in range(n):
+        where = rng.choice(PLACES)
+        fields: dict = {"tier": rng.choice(["A", "B", "C", None])}
+        if rng.random() < 0.5:       # called before: a cycle ended some time ago
+            fields["cycle_ended_at"] = to_iso(BASE - timedelta(days=rng.randint(1, 400)))
+            fields["cycle_status"] = "reached"
+        if rng.random() < 0.2:
+            fields["retry_after"] = to_iso(BASE + timedelta(hours=rng.randint(-5, 30)))
+        if rng.random() < 0.3:
+            fields["last_purchase"] = (BASE - timedelta(days=rng.randint(0, 60))).date(
+                ).isoformat()
+            fields["order_count"] = rng.randint(1, 5)
+            fields["avg_order_interval_days"] = rng.choice([None, 5.0, 20.0, 90.0])
+        if rng.random() < 0.3:
+            fields["birthday"] = f"19{rng.randint(40, 99)}-03-{rng.randint(1, 28):02d}"
+        if rng.random() < 0.1:
+            fields["customer_type"] = "business"
+        if rng.random() < 0.05:
+            fields["do_not_call"] = 1
+        cid = add_customer(store, f"R{i:03d}", where=where, **fields)
+        if where is BERLIN and rng.random() < 0.5:
+            consent.record(store, cid, "calls", True, how="letter", actor="t",
+                           now=BASE - timedelta(days=30))
+        if rng.random() < 0.05:
+            consent.record(store, cid, "calls", False, how="call", actor="t",
+                           now=BASE - timedelta(days=3))
+        if rng.random() < 0.1:
+            add_followup(store, cid, rng.choice(["callback", "recovery_call"]),
+                         to_iso(BASE + timedelta(hours=rng.randint(-48, 48))),
+                         owner=rng.choice([None, "ann", "bob"]))
+        calls = 0 if fields.get("do_not_call") else rng.choice([0, 0, 0, 1, 2, 4])
+        for _ in range(calls):                          # recent calls: caps, quiet days
+            at = BASE - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+            call = start_call(store, cid, "ann", at)
+            record_outcome(store, call, rng.choice(OUTCOMES), at + timedelta(minutes=3))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_held_report_matches_checking_every_customer(store, seed):
+    rng = random.Random(seed)
+    _random_list(store, rng)
+    moments = [BASE, BASE + timedelta(hours=7), BASE + timedelta(days=4, hours=-13),
+               BASE + timedelta(days=5, hours=3)]
+    for now in moments:
+        slow = held_back(store, "ann", now, DEFAULT_POLICY)
+        fast = held_report(store, "ann", now, DEFAULT_POLICY, limit=10_000)
+        assert fast.total == len(slow), now
+        assert fast.by_rule == held_counts(slow), now
+        assert [h.customer.ref for h in fast.customers] == [h.customer.ref for h in slow]
+        assert [(h.opens_at, [b.text for b in h.blockers]) for h in fast.customers] == [
+            (h.opens_at, [b.text for b in h.blockers]) for h in slow]
+        first = held_report(store, "ann", now, DEFAULT_POLICY, limit=5)
+        assert [h.customer.ref for h in first.customers] == [
+            h.customer.ref for h in slow[:5]]
