@@ -243,7 +243,7 @@ def _customers_and_trail(path):
     with Store.open(path) as store:
         customers = store.all("SELECT * FROM customers ORDER BY id")
         actions = [r["action"] for r in store.all(
-            "SELECT action FROM audit WHERE action NOT IN ('login', 'logout') ORDER BY id")]
+            "SELECT action FROM audit WHERE action LIKE 'customer.%' ORDER BY id")]
     return customers, actions
 
 
