@@ -229,20 +229,25 @@ class RowShaper:
 
     def shape(self, rows: list[tuple]) -> list[list] | str:
         """One batch of store rows as output rows (``csv``: as one text of lines)."""
+        # Everything the loop reads is a local name: this runs millions of times, and an
+        # attribute lookup per row cost a quarter of it (measured on 300,000 calls).
         pick, pad = self._pick, (None,)
         moments, zone_at, ref_at = self._moments, self._zone_at, self._ref_at
         plain, text = self._plain, self._text
         refs = self._refs
+        if refs is not None:
+            cid_at, zones, zone_index = self._cid_at, self._zones, self._zone_index
+        exact, csv = LocalTimes.exact, self._csv
         out = []
         for row in rows:
             cells = list(pick(row + pad))
             if refs is not None:
                 try:
-                    cid = row[self._cid_at]
-                    zone, hours = self._zones[self._zone_index[cid]]
+                    cid = row[cid_at]
+                    zone, hours = zones[zone_index[cid]]
                     ref = refs[cid]
                 except (IndexError, TypeError):   # no such customer (not in one snapshot)
-                    zone, hours, ref = self._zones[0][0], self._zones[0][1], None
+                    zone, hours, ref = zones[0][0], zones[0][1], None
                 if ref_at is not None:
                     cells[ref_at] = ref
             elif zone_at is not None:
@@ -254,18 +259,25 @@ class RowShaper:
                     if not moment or not zone:
                         cells[to] = ""
                         continue
-                    # local_time() written out: this runs millions of times
+                    # local_time() written out
                     hit = hours[moment[:13]] if len(moment) == 20 and moment[19] == "Z" else None
                     cells[to] = (hit[0] + moment[13:19] + hit[1] if hit is not None
-                                 else LocalTimes.exact(zone, moment))
+                                 else exact(zone, moment))
                 cells[zone_at] = zone
             for at in plain:
                 cells[at] = _plain(cells[at])
             for at, memo in text:
                 cells[at] = memo[cells[at]]
-            out.append(cells)
-        if self._csv:
-            return "".join([_csv_line(cells) for cells in out])
+            if not csv:
+                out.append(cells)
+                continue
+            try:   # cells are finished CSV fields: text, or a REAL column's number
+                out.append(",".join(cells))
+            except TypeError:    # (the store gives integers as text, not reals)
+                out.append(",".join(map(str, cells)))
+        if csv:
+            out.append("")
+            return "\r\n".join(out)
         return out
 
     def rows(self, batches: Iterable[list[tuple]], progress: Progress | None = None
@@ -279,14 +291,6 @@ class RowShaper:
                 yield from self.shape(batch)
             if progress:
                 progress(len(batch))
-
-
-def _csv_line(cells: list) -> str:
-    """Cells that are finished CSV fields (text; a REAL column's numbers) as one line."""
-    try:
-        return ",".join(cells) + "\r\n"
-    except TypeError:          # a number: the store gives integers as text, not reals
-        return ",".join(map(str, cells)) + "\r\n"
 
 
 _NEEDS_QUOTES = re.compile(r'[",\r\n]').search

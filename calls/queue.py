@@ -889,8 +889,9 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     total = 0
     held_keys: list[str] = []
     groups = q.held_groups(store, p)
-    reps = q.customer_rows(store, [g["rep"] for g in groups])
-    for group in groups:
+    simple = [g for g in groups if g["simple"]]
+    reps = q.customer_rows(store, [g["rep"] for g in simple])
+    for group in simple:
         held = _held_one(store, reps[group["rep"]], (), caller, now, policy)
         if held is None:
             continue
@@ -903,14 +904,15 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
         fus.setdefault(f["customer_id"], []).append(f)
     others: list[Held] = []
     since = p["recent_long"]
-    rows = q.held_other_rows(store, p)
-    while chunk := list(itertools.islice(rows, 500)):
+    ids = sorted(g["rep"] for g in groups if not g["simple"])
+    for start in range(0, len(ids), 500):
+        rows = q.customer_rows(store, ids[start:start + 500])
         # Their recent calls in one query per 500 (the caps and quiet periods).
-        recent = q.recent_calls(store, [r["id"] for r in chunk
+        recent = q.recent_calls(store, [i for i, r in rows.items()
                                         if (r.get("last_call_at") or "") >= since], since)
-        for row in chunk:
-            held = _held_one(store, row, fus.get(row["id"], ()), caller, now, policy,
-                             calls=recent.get(row["id"], []))
+        for cid in ids[start:start + 500]:
+            held = _held_one(store, rows[cid], fus.get(cid, ()), caller, now, policy,
+                             calls=recent.get(cid, []))
             if held is None:
                 continue
             total += 1
@@ -1174,7 +1176,10 @@ class Opening:
     def line(self, now: datetime) -> str:
         """"2026-05-09 10:00 UTC (in 59d): Luc Martin, held by FR.refusal" for messages."""
         who = self.customer.name or self.customer.ref
-        held = f", held by {self.rule}" if self.rule else f": {self.why}"
+        # A rule of a pack ("FR.attempts") or of the policy is named; a person or a
+        # moment (a claim, a retry delay, a callback time) is said in words.
+        named = "." in self.rule or self.rule.startswith("policy")
+        held = f", held by {self.rule}" if named else f": {self.why}"
         return (f"{self.at:%Y-%m-%d %H:%M} UTC (in {format_duration(self.at - now)}): "
                 f"{who}{held}")
 
@@ -1212,22 +1217,38 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
     end = now + opening_horizon(policy, horizon)
     keys = [_split_key(k) for k in q.zone_keys(store)]
 
-    def openings_after(t: datetime) -> set[datetime]:
-        found = set()
-        for region, zones in keys:
-            ws = window_state(region, zones, t, policy)
-            if not ws.open and ws.opens_at is not None:
-                found.add(ws.opens_at)
-            elif ws.open and ws.closes_at is not None:
-                # A zone open now may reopen tomorrow: its next opening is a moment too.
-                later = window_state(region, zones, ws.closes_at, policy)
-                if later.opens_at is not None:
-                    found.add(later.opens_at)
-        return found
+    # Per zone: open now until when, and its next opening after now.
+    open_until: dict[int, datetime | None] = {}
+    reopen: dict[int, datetime | None] = {}
 
-    moments: set[datetime] = openings_after(now)
+    def next_opening_of(i: int, t: datetime) -> tuple[datetime | None, datetime | None]:
+        region, zones = keys[i]
+        ws = window_state(region, zones, t, policy)
+        if not ws.open:
+            return None, ws.opens_at
+        if ws.closes_at is None:
+            return None, None
+        # A zone open now may reopen tomorrow: its next opening is a moment too.
+        return ws.closes_at, window_state(region, zones, ws.closes_at, policy).opens_at
+
+    for i in range(len(keys)):
+        open_until[i], reopen[i] = next_opening_of(i, now)
+
+    def maybe_open(t: datetime) -> bool:
+        """Whether some zone's window may be open at ``t`` (if not, nobody is offered)."""
+        return any((open_until[i] is not None and t < open_until[i])
+                   or (reopen[i] is not None and reopen[i] <= t) for i in open_until)
+
+    def openings_after(t: datetime) -> set[datetime]:
+        # A zone shut from now until past t opens at the moment already known.
+        return {o for i in open_until if reopen[i] is not None and reopen[i] <= t
+                for o in (next_opening_of(i, t)[1],) if o is not None}
+
+    moments: set[datetime] = {o for o in reopen.values() if o is not None}
     for text in q.upcoming_moments(store, to_iso(now), caller,
                                    policy.callbacks.personal_grace_minutes):
+        moments.add(from_iso(text))
+    for text in q.claim_ends(store, to_iso(now), caller):
         moments.add(from_iso(text))
     for tier in q.tier_values(store):
         due = q.first_care_due(store, tier, to_iso(now - policy.interval(tier)))
@@ -1237,21 +1258,34 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
     for period in _hold_periods(policy):
         for text in q.calls_started_between(store, to_iso(now - period), to_iso(end - period)):
             ends.add(from_iso(text) + period)
-    moments |= ends
-    todo = sorted(m for m in moments if now < m <= end)
-    tried: set[datetime] = set()
-    while todo and len(tried) < tries:
-        t = todo.pop(0)
-        if t in tried:
-            continue
-        tried.add(t)
+    # First the moments the windows, delays and callbacks give; then, before the first of
+    # them that works, the ends of caps and quiet periods, earliest first (one that falls
+    # while the customer's window is shut brings the window's openings after it).
+    failed: set[datetime] = set()
+    first = None
+    for t in sorted(m for m in moments if now < m <= end)[:tries]:
         found = build_queue(store, caller, t, policy, limit=1)
         if found:
+            first = (t, found[0])
+            break
+        failed.add(t)
+    bound = first[0] if first else end
+    heap = sorted(m for m in ends if now < m < bound)
+    pops = 0
+    while heap and pops < 2 * tries:
+        t = heapq.heappop(heap)
+        if t in failed:
+            continue
+        pops += 1
+        found = build_queue(store, caller, t, policy, limit=1) if maybe_open(t) else []
+        if found:
             return _opening(store, found[0], caller, t, now, policy)
+        failed.add(t)
         if t in ends:
-            # Free of the cap at t, but perhaps outside their window: it opens later.
-            todo = sorted({*todo, *(m for m in openings_after(t) if m <= end)} - tried)
-    return None
+            for later in openings_after(t):
+                if later < bound and later not in failed:
+                    heapq.heappush(heap, later)
+    return _opening(store, first[1], caller, first[0], now, policy) if first else None
 
 
 def _opening(store: Store, entry: QueueEntry, caller: str, at: datetime, now: datetime,

@@ -585,6 +585,12 @@ class CallSession:
         return following
     # -- what the customer says about consent (issue 14) --------------------------------
 
+    def _shares(self, answers: tuple[AnswerLine, ...]) -> list[AnswerLine]:
+        """The answers that gave consent to share (a yes to a ``permission = "share"``
+        question)."""
+        keys = _share_keys(self.script)
+        return [line for line in answers if line.key in keys and line.stored is True]
+
     @property
     def recording_notice(self) -> str | None:
         """The recording notice to read after the opening (in the customer's language), or
@@ -696,6 +702,12 @@ class CallSession:
                 if chosen.outcome.spec.connected and not self.connected:
                     mark_connected(store, call_id, now)
                 _sync_answers(store, call_id, plan.answers, now)
+                for line in self._shares(plan.answers):
+                    # "May we mention your name / use what you share?" — yes: the
+                    # customer's consent to share, with the question as asked as proof.
+                    consent.record(store, self.customer.id, "share", True, how="call",
+                                   actor=self.caller, now=now, call_id=call_id,
+                                   proof=line.text or line.key)
                 set_call_purpose(store, call_id, self.survey.call_purpose)
                 record = record_outcome(
                     store, call_id, chosen.outcome, now, policy=self.policy,
@@ -731,6 +743,10 @@ class CallSession:
             if why.next_callable_at is not None and why.next_callable_at > now:
                 next_at = why.next_callable_at
         return WrapUpResult(record, customer, tuple(made), next_at, self.nps(), self.seat)
+
+
+def _share_keys(script: Script) -> frozenset[str]:
+    return frozenset(q.key for q in script.questions if q.permission == "share")
 
 
 def _sync_answers(store: Store, call_id: int, answers: tuple[AnswerLine, ...],

@@ -7,7 +7,10 @@ Prints figures and ratios against a reference measured in the same run:
 - floor_view over a day of CALLERS seats x CALLS calls each (4 states a call) against
   the dashboard's existing per-caller figures (``build_dashboard``) on the same data;
 - a login (argon2id verify with the production cost + the audit row) against one
-  set_state, so the ratio says how many state changes one login is worth.
+  set_state, so the ratio says how many state changes one login is worth;
+- a whole call through the call session (take, connect, outcome, wrap-up) at an open
+  seat, whose floor state moves in each step's transaction, against the same call by a
+  caller with no seat (nothing to move), alternating.
 
 Usage: python scripts/bench_seats.py [--callers 100] [--calls 60]
 """
@@ -121,6 +124,33 @@ def main() -> None:
         one_state = best(two_changes) / 2
         print(f"login: {login_s * 1000:.0f} ms (argon2id, production cost) = "
               f"{login_s / one_state:.0f} state changes")
+
+        # -- a call through the session, with and without a seat ---------------------------
+        from calls.customers import add_customer
+        from calls.session import CallSession
+
+        moment = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)   # 11:00 in New York
+        pairs = 40
+        for i in range(2 * pairs):
+            add_customer(store, {"name": f"Bench {i}", "phone": f"+1212555{2000 + i:04d}"},
+                         by="bench", now=moment - timedelta(days=30), ref=f"B{i:03d}")
+        floor.sign_on(store, "seated", now=moment)
+        spent = {"seated": 0.0, "unseated": 0.0}
+        warm = CallSession.take_next(store, "warm-up", moment, script="quarterly")  # caches
+        warm.give_back(store, moment)
+        for i in range(pairs):
+            # Alternating who goes first: neither pays more for what the other left behind.
+            for caller in ("seated", "unseated") if i % 2 else ("unseated", "seated"):
+                t = moment + timedelta(minutes=i)
+                t0 = time.perf_counter()
+                call = CallSession.take_next(store, caller, t, script="quarterly")
+                call.connect(store, t)
+                call.keep_outcome(store, call.choose("refused"), t)
+                call.wrap_up(store, t)
+                spent[caller] += time.perf_counter() - t0
+        seated, unseated = spent["seated"] / pairs, spent["unseated"] / pairs
+        print(f"a call through the session at a seat: {seated * 1000:.1f} ms "
+              f"(no seat {unseated * 1000:.1f} ms; ratio {seated / unseated:.2f})")
         store.close()
 
 

@@ -358,6 +358,18 @@ def note_policy(store: Store, policy, who: str | None = None) -> None:
     note(store, policy, who or cli_actor(store).name, now=now_utc())
 
 
+def audit_rejects(store: Store, by: str, path: Path | None, rows: int, source: Path) -> None:
+    """An import's rejected rows written to ``--rejects``: personal data leaving the
+    database, so an ``export`` row (what, how many, where), like any other file written."""
+    if path is None or not rows or str(path) == "-":
+        return
+    from calls import audit
+    from calls.clock import now_utc
+
+    audit.record(store, by, "export", "rejected rows",
+                 {"rows": rows, "to": str(path), "from": str(source)}, now=now_utc())
+
+
 def require(store: Store, permission: str):
     """The command's actor, after checking their role may ``permission`` (else exit 2)."""
     from calls.accounts import require as check

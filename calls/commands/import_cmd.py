@@ -137,6 +137,7 @@ def import_command(
                 if bar is not None:
                     options.progress, options.phase = bar.update, bar.phase
                 result = import_customers(store, file, options, now_utc())
+                common.audit_rejects(store, options.by_user, rejects, result.rejected, file)
                 if result.lawful_columns and not dry_run:
                     # Region, consumer / business, contract, consents (docs/lawful.md).
                     from calls.consent import apply_list

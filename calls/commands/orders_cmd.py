@@ -81,6 +81,7 @@ def import_orders_command(
                 if bar is not None:
                     options.progress, options.phase = bar.update, bar.phase
                 result = import_orders(store, file, options, now_utc())
+                common.audit_rejects(store, options.by_user, rejects, result.rejected, file)
         finally:
             store.close()
     if json_out:

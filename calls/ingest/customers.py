@@ -199,6 +199,11 @@ LAWFUL_FIELDS: dict[str, tuple[str, ...]] = {
 def split_mapping(mapping: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
     """``--map`` entries as (customer fields, the law's list fields)."""
     mapping = mapping or {}
+    for name, header in mapping.items():
+        if name not in FIELDS and name not in LAWFUL_FIELDS:
+            # Name the law's fields too: a supervisor mapping a consent column looks here.
+            raise UserError(f"--map {name}={header}: unknown field {name!r} (fields: "
+                            f"{', '.join([*FIELDS, *LAWFUL_FIELDS])})")
     core = {k: v for k, v in mapping.items() if k not in LAWFUL_FIELDS}
     return core, {k: v for k, v in mapping.items() if k in LAWFUL_FIELDS}
 

@@ -79,8 +79,9 @@ class Database:
         self.conn.close()
 
     def __getattr__(self, name: str):
-        # Only called for what this class does not define: sqlite-utils' API.
-        if name.startswith("__"):
+        # Only called for what this class does not define: sqlite-utils' API. (Never for
+        # its own fields: an instance half made, e.g. by copy, must not recurse.)
+        if name.startswith("__") or name in ("conn", "_full"):
             raise AttributeError(name)
         return getattr(self.full, name)
 

@@ -445,11 +445,41 @@ _ENDED_BEFORE = "(ifnull(c.cycle_ended_at, '') = '' OR c.cycle_ended_at < {})"
 
 
 def held_groups(store: Store, p: dict) -> list[dict]:
-    """Customers due for a care call whose holds follow from a few columns, in groups of
-    equal columns: ``gkey``, ``n`` and one of them (``rep``)."""
+    """One pass over the customers: those due for a care call whose holds follow from a
+    few columns, in groups of equal columns (``gkey``, ``n``, one of them ``rep``,
+    ``simple`` 1), and every other customer who may have a reason to be called (a
+    callback or recovery call, a recent call, a purchase, an occasion, buying slowed: a
+    superset, to check one by one) as a group of its own (``simple`` 0)."""
     _due, simple, values = _held_terms(p)
-    return store.all(f"SELECT {_HELD_KEY} AS gkey, count(*) AS n, min(c.id) AS rep "
-                     f"FROM customers c WHERE {simple} GROUP BY gkey", values)
+    maybe = _held_maybe(p, values)
+    # LIMIT -1 keeps the inner query a co-routine: each term is worked out once a row.
+    sql = f"""
+        SELECT gkey, count(*) AS n, min(id) AS rep, max(s) AS simple FROM (
+            SELECT id, s, CASE WHEN s THEN k ELSE '#' || id END AS gkey FROM (
+                SELECT c.id, {simple} AS s, {_HELD_KEY} AS k, {maybe} AS m
+                FROM customers c WHERE {_HELD_ELIGIBLE} LIMIT -1)
+            WHERE s OR m LIMIT -1)
+        GROUP BY gkey
+    """
+    return store.all(sql, values)
+
+
+def _held_maybe(p: dict, values: dict) -> str:
+    """The SQL term "may have a reason to be called" (a superset); adds its values."""
+    due, _simple, _values = _held_terms(p)
+    risk = at_risk_expr(p["risk_factor"], "c")
+    occasion = " OR ".join(
+        f"substr(c.{col}, 6, 5) BETWEEN :md_lo{i} AND :md_hi{i}"
+        for i, _r in enumerate(p["md_ranges"]) for col in ("birthday", "customer_since"))
+    for i, (lo, hi) in enumerate(p["md_ranges"]):
+        values[f"md_lo{i}"], values[f"md_hi{i}"] = lo, hi
+    values.update(lp_min=p["lp_min"], risk_day=p["risk_day"])
+    maybe = [_HELD_CALL_FOLLOWUP, due,
+             f"(c.last_purchase >= :lp_min AND {_ENDED_BEFORE.format('c.last_purchase')})",
+             f"(c.order_count >= 2 AND {risk} <= :risk_day AND {_ENDED_BEFORE.format(risk)})"]
+    if occasion:
+        maybe.append(f"({occasion})")
+    return f"ifnull(({' OR '.join(maybe)}), 0)"
 
 
 def held_group_rows(store: Store, p: dict, keys: list[str], limit: int) -> list[dict]:
@@ -462,26 +492,15 @@ def held_group_rows(store: Store, p: dict, keys: list[str], limit: int) -> list[
                      {**values, "keys": json.dumps(keys), "limit": limit})
 
 
-def held_other_rows(store: Store, p: dict) -> Iterator[dict]:
-    """Every other customer who may have a reason to be called (a callback or recovery
-    call, a recent call with a care call due, a purchase, an occasion, buying slowed): a
-    superset, checked one by one."""
-    due, simple, values = _held_terms(p)
-    risk = at_risk_expr(p["risk_factor"], "c")
-    occasion = " OR ".join(
-        f"substr(c.{col}, 6, 5) BETWEEN :md_lo{i} AND :md_hi{i}"
-        for i, _r in enumerate(p["md_ranges"]) for col in ("birthday", "customer_since"))
-    for i, (lo, hi) in enumerate(p["md_ranges"]):
-        values[f"md_lo{i}"], values[f"md_hi{i}"] = lo, hi
-    maybe = [_HELD_CALL_FOLLOWUP, due,
-             f"(c.last_purchase >= :lp_min AND {_ENDED_BEFORE.format('c.last_purchase')})",
-             f"(c.order_count >= 2 AND {risk} <= :risk_day AND {_ENDED_BEFORE.format(risk)})"]
-    if occasion:
-        maybe.append(f"({occasion})")
-    values.update(lp_min=p["lp_min"], risk_day=p["risk_day"])
-    sql = (f"SELECT c.* FROM customers c WHERE {_HELD_ELIGIBLE} AND NOT {simple} "
-           f"AND ({' OR '.join(maybe)}) ORDER BY c.id")
-    return stream(store, sql, values)
+def claim_ends(store: Store, now: str, caller: str, limit: int = 10) -> list[str]:
+    """When other callers' claims and this caller's skips run out, earliest first."""
+    out = [r["t"] for r in store.all(
+        "SELECT DISTINCT expires_at AS t FROM claims WHERE caller != ? AND expires_at > ? "
+        "ORDER BY expires_at LIMIT ?", (caller, now, limit))]
+    out += [r["t"] for r in store.all(
+        "SELECT DISTINCT until AS t FROM skips WHERE caller = ? AND until > ? "
+        "ORDER BY until LIMIT ?", (caller, now, limit))]
+    return out
 
 
 def first_care_due(store: Store, tier: str | None, after: str) -> str | None:

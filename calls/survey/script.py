@@ -62,8 +62,10 @@ _LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 _QUESTION_KEYS = ("key", "type", "text", "hint", "required", "when", "options", "min", "max",
                   "marketing", "permission")
 # What a yes/no question may ask permission for: "followup" = may we get back to you about
-# what you told us (a "no" means no recovery call: docs/lawful.md).
-PERMISSIONS = ("followup",)
+# what you told us (a "no" means no recovery call); "share" = may we use what you share
+# (a referral, your name): a "yes" is recorded as the customer's consent to share
+# (docs/lawful.md).
+PERMISSIONS = ("followup", "share")
 _RULE_KEYS = ("name", "when", "kind", "owner", "due", "note")
 
 # What a name in a condition or a fill-in can refer to besides answer keys, and the kind

@@ -276,3 +276,19 @@ def test_a_number_marked_wrong_in_a_call_is_audited(store, now):
                 now=now)
     assert rows(store, "customer.number") == [
         ("ann", "R1", {"number": "+12125550101", "status": "wrong_number"})]
+
+
+def test_rejected_rows_written_to_a_file_are_an_export(store, now, monkeypatch, tmp_path):
+    as_os_login(monkeypatch, "carecall")
+    src = tmp_path / "list.csv"
+    src.write_text("ref,name,phone\nR1,Ada Lee,+12125550101\nR2,Bo Bad,not a number\n",
+                   encoding="utf-8")
+    out = tmp_path / "rejects.csv"
+    done = run("import", str(src), "--rejects", str(out))
+    assert done.exit_code == 0, done.output
+    assert "not a number" in out.read_text(encoding="utf-8")
+    [e] = audit.entries(store, action="export")
+    assert (e.actor, e.subject, e.details) == (
+        "carecall", "rejected rows", {"rows": 1, "to": str(out), "from": str(src)})
+    assert run("import", str(src)).exit_code == 0   # no --rejects: no file, no row
+    assert len(audit.entries(store, action="export")) == 1

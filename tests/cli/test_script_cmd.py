@@ -84,7 +84,7 @@ def test_list_shows_files_and_stored_versions(db_path, now):
                                                  "thank_you"]
     assert all(f["origin"] == "shipped" and f["valid"] for f in data["files"])
     assert [(s["name"], s["version"], s["calls"]) for s in data["stored"]] == [
-        ("quarterly", "3", 0)]
+        ("quarterly", "4", 0)]
     text = runner.invoke(app, ["script", "list"])
     assert text.exit_code == 0
     assert "Quarterly care call" in text.stdout and "Stored in the database" in text.stdout
@@ -108,7 +108,7 @@ def test_show_a_shipped_script():
     result = runner.invoke(app, ["script", "show", "quarterly"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "quarterly v3 (care): Quarterly care call" in out
+    assert "quarterly v4 (care): Quarterly care call" in out
     assert "improve (text)  when nps <= 8" in out
     assert "rule 1 (detractor): fix_problem for account_owner, due +2d, when nps <= 6" in out
 
@@ -130,7 +130,7 @@ def test_show_a_stored_version(db_path, now):
         script_id = store_script(store, load_script("recovery"), now)
     result = runner.invoke(app, ["script", "show", "--stored", str(script_id)])
     assert result.exit_code == 0, result.output
-    assert "recovery v3" in result.stdout
+    assert "recovery v4" in result.stdout
     missing = runner.invoke(app, ["script", "show", "--stored", "42"])
     assert missing.exit_code == 2 and "no stored script with id 42" in missing.stderr
 

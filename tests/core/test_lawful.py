@@ -193,3 +193,15 @@ def test_next_opening_at_the_end_of_a_policy_cap(store):
     found = next_opening_why(store, "ann", now, policy)
     assert found.at == utc("2026-03-12T14:00")      # 3 days after the first call
     assert found.rule == "policy contact (attempts)"
+
+
+def test_next_opening_when_another_caller_holds_the_only_customer(store):
+    from calls.queue import claim_next, next_opening_why
+
+    add_customer(store, "ny", where=NY, name="Ned")
+    now = utc("2026-03-10T15:00")
+    assert claim_next(store, "bob", now) is not None
+    assert refs(store, now) == []
+    found = next_opening_why(store, "ann", now)
+    assert found.at == now + timedelta(minutes=DEFAULT_POLICY.claims.lease_minutes)
+    assert "being called by bob" in found.line(now) and "held by" not in found.line(now)

@@ -39,7 +39,7 @@ def test_store_script_once_by_hash(store, now):
     assert store_script(store, load_script("quarterly"), now + timedelta(days=1)) == first
     assert store.scalar("SELECT count(*) FROM scripts") == 1
     stored = get_stored_script(store, first)
-    assert (stored.name, stored.version, stored.purpose) == ("quarterly", "3", "care")
+    assert (stored.name, stored.version, stored.purpose) == ("quarterly", "4", "care")
     assert stored.hash == script.hash and stored.text == script.text
     assert stored.stored_at == "2026-03-10T15:00:00Z"
 

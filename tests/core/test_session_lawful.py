@@ -107,3 +107,37 @@ def test_one_voicemail_per_cycle(store):
         s2.keep_outcome(store, chosen)
     s2.choose("no_answer")
     s2.wrap_up(store, NOW + timedelta(days=2, minutes=1))
+
+
+def test_a_referral_is_kept_with_the_customers_consent_to_share(store):
+    add_customer(store, "R1", where=NY, name="Ada", last_purchase="2026-02-01")
+    s = take(store)
+    to(s, "referral_ok")
+    assert s.survey.question("referral_ok").permission == "share"
+    s.answer("referral_ok", True)
+    s.answer("referral_name", "Cy Young at Acme, 555 0101")
+    hint = s.survey.hint_text("referral_name")
+    assert "Nobody calls them on this word alone" in hint
+    s.choose("partial")
+    s.wrap_up(store, LATER)
+    [given] = store.all("SELECT what, state, how, call_id, proof FROM consents")
+    assert given["what"] == "share" and given["state"] == "given" and given["how"] == "call"
+    assert given["call_id"] == s.call_id and "may we mention your name" in given["proof"]
+    referral = store.one("SELECT status, details FROM followups WHERE kind = 'referral'")
+    assert referral["status"] == "open" and "Cy Young at Acme" in referral["details"]
+    assert "a basis of their own" in referral["details"]
+    # The customer takes it back: the referral ask is cancelled at once.
+    consent.record(store, s.customer.id, "share", False, how="letter", actor="sue",
+                   now=LATER + timedelta(days=1))
+    assert store.scalar("SELECT status FROM followups WHERE kind = 'referral'") == "cancelled"
+
+
+def test_no_referral_and_no_consent_to_share_on_a_no(store):
+    add_customer(store, "R1", where=NY, name="Ada", last_purchase="2026-02-01")
+    s = take(store)
+    to(s, "referral_ok")
+    s.answer("referral_ok", False)
+    s.choose("partial")
+    s.wrap_up(store, LATER)
+    assert store.scalar("SELECT count(*) FROM consents") == 0
+    assert store.scalar("SELECT count(*) FROM followups WHERE kind = 'referral'") == 0

@@ -65,7 +65,8 @@ def test_quarterly_promoter():
     })
     assert kinds(result) == {("referral", "Dana"), ("thank_you_note", "Sam")}
     referral = next(f for f in result.followups if f.kind == "referral")
-    assert referral.note == "Promoter (NPS 10) will refer: Bob Smith at Acme."
+    assert referral.note.startswith("Promoter (NPS 10) will refer: Bob Smith at Acme. The referred "
+                                   "person is not a customer")
     assert referral.due_at == NOW + timedelta(days=3)
     note = next(f for f in result.followups if f.kind == "thank_you_note")
     assert note.note.startswith("Handwritten thank-you: 10 years with us.")
@@ -120,7 +121,7 @@ def test_thank_you_promoter():
     assert "thank you for your recent order" in s.opening_text()
     assert kinds(result) == {("referral", "Dana"), ("thank_you_note", "Sam")}
     referral = next(f for f in result.followups if f.kind == "referral")
-    assert referral.note.endswith("will refer: ask for the name.")
+    assert "will refer: ask for the name. The referred person" in referral.note
 
 
 def test_thank_you_passive():

@@ -64,13 +64,13 @@ async def test_recording_answer_is_the_first_step_where_the_law_needs_it(shift_d
         await press(pilot, "c")
         shown = _script(call)
         assert "this call may be recorded" in shown
-        assert "Their answer is needed first: US-IL.recording" in shown
+        assert "Their answer is needed first (by law: US-IL.recording)" in shown
         assert "Recording OK" in _footer(app) and "No recording" in _footer(app)
         assert "First question" not in _footer(app)
         await press(pilot, "enter")                    # not yet: they have not answered
         assert call.phase == "opening"
         await press(pilot, "n")
-        assert "Not recorded: switch the recording off now" in _line(call)
+        assert "Not recorded: switch recording off" in _line(call)
         assert "No recording: switch the recording off now." in _script(call)
         assert "First question" in _footer(app)
         await press(pilot, "enter")
@@ -149,7 +149,7 @@ async def test_customer_withdraws_consent_during_the_call(shift_db, notification
         await press(pilot, "1")                        # "Do not call me again"
         await settle(pilot)
         assert isinstance(app.screen, CallScreen)
-        assert "No more calls: finish this call; no callback" in _line(call)
+        assert "No more calls: no callback" in _line(call)
         assert any(f"Cancelled: callback #{later.id}" in m for m in notifications.messages()), \
             notifications.messages()
         # No marketing without consent to calls: the referral ask left the script at once.

@@ -284,3 +284,23 @@ async def test_a_pause_that_came_while_the_seat_was_locked_shows_after_unlocking
         app.seat_tick()
         await settle(pilot, 8)
         assert isinstance(app.screen, QueueScreen) and app.seat_state.state == "ready"
+
+
+async def test_a_supervisor_pausing_a_seat_on_break_changes_what_it_says(tmp_path):
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "p", "enter")   # break
+        await settle(pilot)
+        assert isinstance(app.screen, PausedScreen)
+        clock.advance(minutes=3)
+        with Store.open(path) as store:
+            floor.pause_caller(store, "ann", "coaching", actor=actor(path, "sue"), now=clock())
+        app.seat_tick()
+        await settle(pilot)
+        app.screen.tick()
+        assert "Paused · coaching" in str(app.screen.query_one("#paused-title").render())
+        assert "sue (supervisor) paused" in str(app.screen.query_one("#paused-note").render())
+        assert str(app.screen.query_one("#paused-time").render()) == "for 0:00"

@@ -294,7 +294,8 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             text += f"\n[b]{yes}[/b] they agree · [b]{no}[/b] no recording"
             law = self.session.recording_law
             if law is not None:
-                text += f"\n[dim]Their answer is needed first: {escape(law.cites())}[/dim]"
+                # The rule's id only: its source is in explain and docs/lawful.md (80x24).
+                text += f"\n[dim]Their answer is needed first (by law: {escape(law.id)})[/dim]"
         elif answer:
             text += f"\n[b]Recording: they agreed.[/b] ([b]{no}[/b]: they changed their mind)"
         else:

@@ -111,6 +111,14 @@ class PausedScreen(Screen[None]):
             return
         seconds = int(state.elapsed(self.app.now()).total_seconds())
         self.query_one("#paused-time", Static).update(f"for {clock_text(seconds)}")
+        if state.reason and state.reason != self.reason:
+            # A supervisor paused the seat again, for another reason (coaching now).
+            self.reason = state.reason
+            self.by = state.set_by if state.set_by != getattr(self.app, "caller", None) else None
+            self.query_one("#paused-title", Label).update(f"Paused · {escape(self.reason)}")
+            who = f"{self.by} (supervisor) paused this seat. " if self.by else ""
+            self.query_one("#paused-note", Static).update(
+                f"{who}No customer is offered while you are paused.")
 
     def action_resume(self) -> None:
         self.dismiss(None)

@@ -2,7 +2,7 @@
 consents given or withdrawn (issue 14; docs/lawful.md).
 
 - :class:`ConsentLine`: one line on the call screen that says what restricts the rest of
-  the call ("Not recorded: switch the recording off now", "No more calls: ...").
+  the call ("Not recorded: switch recording off", "No more calls: no callback").
 - :class:`ConsentScreen`: the dialog the call screen's Consent key opens; returns a
   :class:`ConsentPick` (what, given) or None.
 """
@@ -83,9 +83,9 @@ class ConsentLine(Static):
         this call); hidden when nothing does (the line costs a row at 80x24)."""
         parts = []
         if recording is False or "recording" in withdrawn:
-            parts.append("[b $error]Not recorded:[/] switch the recording off now")
+            parts.append("[b $error]Not recorded:[/] switch recording off")
         if "calls" in withdrawn:
-            parts.append("[b $error]No more calls:[/] finish this call; no callback")
+            parts.append("[b $error]No more calls:[/] no callback")
         for what in ("marketing", "share"):
             if what in withdrawn:
                 parts.append(f"[b $warning]{escape(WITHDRAWAL_WORDS[what].capitalize())}[/]")
