@@ -19,6 +19,7 @@ from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.followups import add_followup, on_call_ended
+from calls.planner import plan_letter_now
 from calls.models import Customer
 from calls.outcomes import Outcome, parse_outcome
 from calls.policy import DEFAULT_POLICY, Policy
@@ -275,6 +276,9 @@ def record_outcome(store: Store, call_id: int, outcome: Outcome | str, now: date
             _open_callback(store, customer_id, call_id, caller, callback_at, callback_personal,
                            notes, now)
         on_call_ended(store, call_id, now)
+        # The attempt cap closed the cycle unreached on this very call: the letter is
+        # planned now, due today, not at the next shift's planner run.
+        plan_letter_now(store, customer_id, stamp, now)
         return _record(store, call_id)
 
 

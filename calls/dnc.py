@@ -264,7 +264,7 @@ def import_numbers(store: Store, path: str | os.PathLike, now: datetime, *,
             "file": str(p), "file_hash": digest, "format": table.format,
             "encoding": table.encoding, "sheet": table.sheet,
             "options": json.dumps({"column": col, "region": region, "reason": reason}),
-            "by_user": added_by, "started_at": stamp, "finished_at": stamp,
+            "by_user": added_by or audit.os_login(), "started_at": stamp, "finished_at": stamp,
             "rows_read": result.rows_read, "inserted": added, "unchanged": result.already,
             "rejected": len(result.rejected),
         }, [(line, {col: raw}, why) for line, raw, why in result.rejected])

@@ -718,7 +718,10 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
     - A do-not-call outcome cancels the customer's open callbacks and recovery calls.
     - Reaching the customer records the first contact on their open follow-ups and
       closes an open unreached letter (reached after all).
-    - A call that ended the care cycle unreached plans the unreached letter at once.
+
+    (A call that ended the care cycle unreached plans the unreached letter at once:
+    ``calls.calling.record_outcome`` asks the planner right after this, in the same
+    transaction; the planner builds on this module, not the other way round.)
     """
     with store.write():
         call = q.call_row(store, call_id)
@@ -801,11 +804,6 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
                     score_after=after,
                 )
                 touched.append(row["id"])
-        # The attempt cap closed the cycle unreached on this very call: the letter is
-        # planned now, due today, not at the next shift's planner run.
-        from calls.planner import plan_letter_now
-
-        plan_letter_now(store, call["customer_id"], call["ended_at"] or stamp, now)
         return [_get(store, i) for i in touched]
 
 

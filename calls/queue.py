@@ -30,7 +30,8 @@ import functools
 import heapq
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -1038,49 +1039,68 @@ def queue_entry(store: Store, customer_id: int, caller: str, now: datetime,
 
 
 # How many customers from the top of the queue a claim reads before taking the write
-# lock: when several callers take at the same moment, the first gets the top customer and
-# the others the next ones, without reading the queue again.
-CLAIM_CANDIDATES = 5
+# lock, per reading: when many callers take at the same moment, the first gets the top
+# customer and the others spread over the next ones, reading more if they all went.
+CLAIM_CANDIDATES = (5, 20, 60)
 
 
 def claim_next(store: Store, caller: str, now: datetime,
-               policy: Policy = DEFAULT_POLICY) -> QueueEntry | None:
+               policy: Policy = DEFAULT_POLICY,
+               inside: Callable[[QueueEntry], object] | None = None) -> QueueEntry | None:
     """Claim the top of the caller's queue (a lease) and return it; None when empty.
 
     A caller who already holds a live claim on a callable customer gets that customer
     again (after a crash, or a second ``next`` before the call ended).
 
+    ``inside(entry)`` runs in the claim's own write transaction, after the claim (what
+    must happen with it or not at all, e.g. the seat's state; raising undoes the claim).
+    Do not call this inside another write transaction: the queue would then be read
+    while holding the lock, holding up every other seat.
+
     The queue is read before the write lock is taken (other callers' writes go on
     meanwhile); inside the lock only the chosen customer is checked again, exactly as
     :func:`claim_customer` checks a customer picked from a list, and claimed. A customer
-    another caller took (or called) in between is passed over for the next one.
+    another caller took (or called) in between is passed over. The top customer is tried
+    first, the next few in a random order: a floor taking at the same moment spreads over
+    them instead of queueing for one customer after another.
     """
     nowt = to_iso(now)
     if q.live_claims_of(store, caller, nowt):
         with store.write():
             entry = _claim_held(store, caller, now, policy)
+            if entry is not None and inside is not None:
+                inside(entry)
         if entry is not None:
             return entry
-    for _ in range(3):
-        entries = build_queue(store, caller, now, policy, limit=CLAIM_CANDIDATES)
+    for limit in CLAIM_CANDIDATES:
+        entries = build_queue(store, caller, now, policy, limit=limit)
         if not entries:
             return None
-        for entry in entries:
+        for entry in [entries[0], *random.sample(entries[1:], len(entries) - 1)]:
+            held = q.claim_row(store, entry.customer.id)
+            if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
+                continue          # taken since the queue was read: no need for the lock
             with store.write():
                 fresh = _entry_if_callable(store, entry.customer.id, caller, now, policy)
                 if fresh is None:
                     continue
                 q.delete_expired_claims(store, nowt)
                 q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
-                return replace(fresh, claimed_by_me=True)
-    # The floor took every candidate three times over: wait for the lock and decide there.
+                claimed = replace(fresh, claimed_by_me=True)
+                if inside is not None:
+                    inside(claimed)
+                return claimed
+    # The floor took every candidate of every reading: decide inside the lock.
     with store.write():
         q.delete_expired_claims(store, nowt)
         entries = build_queue(store, caller, now, policy, limit=1)
         if not entries:
             return None
         q.put_claim(store, entries[0].customer.id, caller, nowt, _lease_end(now, policy))
-        return replace(entries[0], claimed_by_me=True)
+        claimed = replace(entries[0], claimed_by_me=True)
+        if inside is not None:
+            inside(claimed)
+        return claimed
 
 
 def _claim_held(store: Store, caller: str, now: datetime, policy: Policy

@@ -59,6 +59,7 @@ from calls.models import Customer
 from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy
 from calls.queue import (
+    QueueEntry,
     claim_customer,
     claim_next,
     explain,
@@ -266,13 +267,20 @@ class CallSession:
 
         ``script``: a script name or path for every call, else the reason picks it.
         """
-        with store.write():
+        # The queue is read outside the write lock (claim_next); the pause check and the
+        # seat's state go in the claim's own transaction.
+        floor.refuse_if_paused(store, caller)
+        seats: list = []
+
+        def with_claim(entry: QueueEntry) -> None:
             floor.refuse_if_paused(store, caller)
-            entry = claim_next(store, caller, now, policy)
-            if entry is None:
-                return None
-            seat = floor.call_step(store, caller, "dialling", now=now,
-                                   customer_id=entry.customer.id)
+            seats.append(floor.call_step(store, caller, "dialling", now=now,
+                                         customer_id=entry.customer.id))
+
+        entry = claim_next(store, caller, now, policy, inside=with_claim)
+        if entry is None:
+            return None
+        seat = seats[-1]
         codes = list(entry.reason_codes)
         session = cls._make(store, entry.customer, caller, now, policy,
                             pick_script(script, codes), codes, [str(r) for r in entry.reasons])

@@ -87,8 +87,10 @@ def _measure_lock_waits() -> None:
     Store._begin_immediate = timed
 
 
-def _measure_lock_holds(holds: list[float]) -> None:
-    """Wrap ``Store.write`` to record how long each outermost transaction held the lock."""
+def _measure_lock_holds(holds: list, label: bool = False) -> None:
+    """Wrap ``Store.write`` to record how long each outermost transaction held the lock
+    (from ``BEGIN IMMEDIATE`` to the end of ``COMMIT``); ``label``: with the name of the
+    function that opened it, as ``(seconds, name)``."""
     write = Store.write
 
     @contextlib.contextmanager
@@ -98,7 +100,8 @@ def _measure_lock_holds(holds: list[float]) -> None:
             t0 = time.perf_counter()
             yield db
         if outer:
-            holds.append(time.perf_counter() - t0)
+            held = time.perf_counter() - t0
+            holds.append((held, sys._getframe(2).f_code.co_name) if label else held)
 
     Store.write = timed
 
@@ -270,6 +273,8 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
 
     sys.setswitchinterval(0.001)
     _measure_lock_waits()
+    holds: list[tuple[float, str]] = []
+    _measure_lock_holds(holds, label=True)
     base = from_iso(base_iso)
     t0 = 0.0
 
@@ -288,6 +293,7 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
             warm.give_back(seat.store, base)
     cpu0 = _own_cpu()
     t0 = _start(ready, start)
+    holds.clear()                      # only the floor's own transactions count
     threads = [threading.Thread(target=_work_seat,
                                 args=(seat, t0, t0 + seconds, pause, random.Random(i)))
                for i, seat in enumerate(team)]
@@ -306,6 +312,7 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
             else:
                 log[key] += value
     log["cpu_s"] = cpu
+    log["holds"] = holds
     Path(out).write_text(json.dumps(log))
 
 
@@ -345,13 +352,15 @@ def write_import_list(path: Path, n: int, rows: int) -> None:
                         f"+1212{2_000_000 + k % 7_000_000:07d}", 100 + i % 900])
 
 
-def _import_process(db: str, seconds: float, rows: int, pause: float, ready, start,
-                    out: str) -> None:
-    from calls.clock import now_utc
+def _import_process(db: str, seconds: float, rows: int, pause: float, speed: float,
+                    base_iso: str, ready, start, out: str) -> None:
+    from calls.clock import from_iso
     from calls.ingest.customers import ImportOptions, import_customers
 
-    holds: list[float] = []
-    _measure_lock_holds(holds)
+    base = from_iso(base_iso)
+
+    holds: list[tuple[float, str]] = []
+    _measure_lock_holds(holds, label=True)
     store = Store.open(Path(db))
     folder = Path(out).parent
     lists = [folder / f"import-{n}.csv" for n in range(20)]
@@ -359,12 +368,16 @@ def _import_process(db: str, seconds: float, rows: int, pause: float, ready, sta
         write_import_list(path, n, rows)
     cpu0 = _own_cpu()
     t0 = _start(ready, start)
+    holds.clear()
     lat, locked, errors, inserted, n = [], 0, [], 0, 0
     time.sleep(min(2.0, seconds / 10))          # the floor is busy when the import comes
     while time.time() < t0 + seconds and n < len(lists):
         began = time.perf_counter()
         try:
-            result = import_customers(store, lists[n], ImportOptions(workers=1), now_utc())
+            # The floor's clock: the callers' claims are live then, so the import sees
+            # a floor at work and merges in chunks (as it would at a real shift).
+            now = base + timedelta(seconds=(time.time() - t0) * speed)
+            result = import_customers(store, lists[n], ImportOptions(workers=1), now)
             inserted += result.inserted
         except Exception as exc:  # noqa: BLE001
             locked += is_locked_error(exc)
@@ -419,16 +432,33 @@ def _lost_writes(db: Path, calls: list) -> int:
     return lost
 
 
-def reference(db: Path, base, calls: int = 30) -> dict[str, float]:
-    """The same steps by one seat alone: median ms per step."""
+def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
+    """The same steps by one seat alone: median ms per step, and its write-lock holds by
+    what opened them (count, p50 ms, p99 ms)."""
     log = _new_log()
     seat = Seat("ref", db, lambda: base, random.Random(1), log)
-    while len(log["calls"]) < calls:
-        seat.step()
-        if log["empty"] > 5:
-            break
+    holds: list[tuple[float, str]] = []
+    write = Store.write
+    _measure_lock_holds(holds, label=True)
+    try:
+        while len(log["calls"]) < calls:
+            seat.step()
+            if log["empty"] > 5:
+                break
+    finally:
+        Store.write = write
     seat.close()
-    return {s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v}
+    return ({s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v},
+            _by_label(holds, 0.99))
+
+
+def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, float]]:
+    """Lock holds per function that opened the transaction: (count, p50 ms, the ``top``
+    quantile in ms: the longest by default)."""
+    out: dict[str, list[float]] = {}
+    for held, name in holds:
+        out.setdefault(name, []).append(held)
+    return {name: (len(v), _pct(v, 0.5), _pct(v, top)) for name, v in out.items()}
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -465,7 +495,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     if import_rows:
         children.append(ctx.Process(target=_import_process,
                                     args=(str(copy), seconds, import_rows, import_pause,
-                                          ready, start, str(work / "import.json"))))
+                                          speed, to_iso(base), ready, start,
+                                          str(work / "import.json"))))
     for child in children:
         child.start()
     ready.wait(timeout=600)        # every process has opened its connections
@@ -484,6 +515,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     locked, errors, taken, released, calls, lag = 0, [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
+    holds: list[tuple[float, str]] = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
         if not path.exists():
@@ -504,6 +536,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         empty += log["empty"]
         abandoned += log["abandoned"]
         sim_cpu += log["cpu_s"]
+        holds += log["holds"]
     nothing = {"lat": [], "locked": 0, "errors": [], "cpu_s": 0.0}
     sup = json.loads((work / "supervisor.json").read_text()) \
         if (work / "supervisor.json").exists() else nothing
@@ -520,7 +553,11 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
                   for s in STEPS},
         "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
         "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
-                   imp["inserted"], max(imp["holds"] or [0]) * 1000, len(imp["holds"])),
+                   imp["inserted"], len(imp["holds"])),
+        "import_holds": _by_label(imp["holds"]),
+        "holds": (_pct([h for h, _ in holds], 0.5), _pct([h for h, _ in holds], 0.99),
+                  sum(h for h, _ in holds) / seconds),
+        "seat_holds": _by_label(holds, 0.99),
         "lag_p99": _pct(lag, 0.99) if lag else 0.0,
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
@@ -554,12 +591,20 @@ def report(r: dict, ref: dict[str, float]) -> float:
             print(f"  {s:<10} {p50:7.2f} {p99:8.2f} {n:6d}   {p50 / base:6.1f}x {p99 / base:7.1f}x"
                   f"  {c50:7.2f}  {c99:7.2f}  {w99:8.2f}")
     d50, d99, dn = r["dashboard"]
-    i50, imax, inum, inserted, hold, chunks = r["import"]
+    i50, imax, inum, inserted, chunks = r["import"]
+    h50, h99, busy = r["holds"]
     print(f"  dashboard  {d50:7.1f} {d99:8.1f} {dn:6d}   (supervisor refresh)")
     if inum:
         print(f"  import     {i50:7.0f} {imax:8.0f} {inum:6d}   (median / longest, ms; "
-              f"{inserted:,} customers in; the longest write-lock hold {hold:.1f} ms of "
-              f"{chunks} transactions)")
+              f"{inserted:,} customers in, {chunks} write transactions)")
+        print("    its write-lock holds: " + "; ".join(
+            f"{name} {n} x, p50 {p50:.1f} ms, longest {longest:.1f} ms"
+            for name, (n, p50, longest) in r["import_holds"].items()))
+    print(f"  the seats' write-lock holds: p50 {h50:.2f} ms, p99 {h99:.1f} ms; the lock "
+          f"was held by seats {busy:.0%} of the time; by what opened them (p50 / p99 ms): "
+          + ", ".join(f"{name} {p50:.2f} / {p99:.1f}"
+                      for name, (n, p50, p99) in sorted(r["seat_holds"].items(),
+                                                        key=lambda kv: -kv[1][2])[:6]))
     print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
           f"calls dropped by an error {r['abandoned']}")
     print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
@@ -576,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seats", default="50,100,200,400")
     ap.add_argument("--procs", type=int, default=0,
-                    help="caller processes (default: one per 25 seats, at least 4)")
+                    help="caller processes (default: one per 10 seats, 4 to 40)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--customers", type=int, default=100_000)
@@ -594,9 +639,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"building {db} ...", flush=True)
         bq.build(db, args.customers)
     base = bq.BASE
+    Store.open(db).close()      # migrated once here, not by the first seat of every run
     ref_db = OUT / "floor-ref.db"
     shutil.copy(db, ref_db)
-    ref = reference(ref_db, base)
+    ref, ref_holds = reference(ref_db, base)
     for extra in ("", "-wal", "-shm"):
         Path(str(ref_db) + extra).unlink(missing_ok=True)
     cores = os.cpu_count()
@@ -608,10 +654,12 @@ def main(argv: list[str] | None = None) -> int:
              f"another ({args.import_pause:g} s apart)" if args.import_rows else ", no import")
           + f"; load average before the runs {os.getloadavg()[0]:.1f}\n")
     print("reference, one seat alone (median ms): "
-          + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()) + "\n")
+          + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()))
+    print("  its write-lock holds (p50 / p99 ms): " + ", ".join(
+        f"{name} {p50:.2f} / {p99:.2f}" for name, (_n, p50, p99) in ref_holds.items()) + "\n")
     crossing = None
     for seats in [int(x) for x in args.seats.split(",")]:
-        procs = args.procs or max(4, seats // 25)
+        procs = args.procs or max(4, min(40, -(-seats // 10)))
         r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
                 args.import_rows, args.import_pause)
         worst = report(r, ref)

@@ -61,8 +61,30 @@ def clock() -> float:
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
-def memory() -> dict[str, float]:
-    """This process's memory in MB from /proc/self/smaps_rollup (Linux)."""
+def memory(point: str = "") -> dict[str, float]:
+    """This process's memory in MB from /proc/self/smaps_rollup (Linux). With
+    BENCH_TUI_TRACEMALLOC=N set, also prints the N largest holders of Python memory by
+    module (what allocates; tracemalloc's own bookkeeping inflates the MB figures)."""
+    top = int(os.environ.get("BENCH_TUI_TRACEMALLOC") or 0)
+    if top and point:
+        import tracemalloc
+
+        stats = tracemalloc.take_snapshot().statistics("filename")
+        by_package: dict[str, int] = defaultdict(int)
+        for stat in stats:
+            name = stat.traceback[0].filename
+            parts = Path(name).parts
+            key = name
+            for top_dir in ("site-packages", "calls", "tui", "python3.11"):
+                if top_dir in parts[:-1]:
+                    i = parts.index(top_dir)
+                    key = "/".join(parts[i:i + 2])
+                    break
+            by_package[key] += stat.size
+        total = sum(by_package.values())
+        print(f"-- tracemalloc at {point}: {total / 2**20:.1f} MB in Python objects", file=sys.stderr)
+        for key, size in sorted(by_package.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"   {size / 2**20:7.2f} MB  {key}", file=sys.stderr)
     fields: dict[str, float] = {}
     try:
         with open("/proc/self/smaps_rollup") as f:
@@ -192,7 +214,7 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
         drawn, _cpu = await asyncio.wait_for(queue_drawn, 60)
         result["start"] = drawn - spawned
         result["start_in_process"] = drawn - made
-        result["memory_start"] = memory()
+        result["memory_start"] = memory("start")
         if keys:
             await _keys(app, pilot, watch, keys, saved, result)
         await pilot.press("ctrl+q", "q")
@@ -280,7 +302,7 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
         await _settle(app, pilot)
         await pilot.press("s")   # give the offered customer back: next round starts at n
         session = None
-    result["memory_calls"] = memory()
+    result["memory_calls"] = memory("calls")
     followups = []
     for _ in range(repeat):
         followups.append(await timed(("f",), on_screen("FollowupsScreen", "open follow-ups:"),
@@ -297,7 +319,7 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
             dashboard.append(await timed(
                 ("r",), lambda _t, loads=loads: screen.loads > loads, "dashboard refresh"))
         await pilot.press("escape")
-    result["memory_end"] = memory()
+    result["memory_end"] = memory("end")
     if profiler is not None:
         profiler.dump_stats(str(OUT / "bench_tui.prof"))
     result.update({"take next": take, "wrap-up opens": wrap_open,
@@ -307,6 +329,10 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
 
 
 def child(args) -> int:
+    if os.environ.get("BENCH_TUI_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start()
     if args.child == "bare":
         result = asyncio.run(_bare_app(args.spawned))
     else:

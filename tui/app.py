@@ -84,6 +84,8 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "end_shift", "End shift", tooltip="End the shift (shows a summary)",
                 priority=True, id="end-shift"),
+        Binding("ctrl+q", "end_dashboard", "Quit", tooltip="Close the dashboard",
+                priority=True, id="end-dashboard"),
         Binding("p", "pause", "Pause", tooltip="Step away: pause with a reason (no calls offered)",
                 id="pause"),
         *ShiftComfort.COMFORT_BINDINGS,
@@ -198,6 +200,18 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
                                     self.action_end_shift)
             else:
                 yield command
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # ctrl+q ends a caller's shift (with its summary) or closes the dashboard.
+        if action == "end_shift":
+            return self.on_floor
+        if action == "end_dashboard":
+            return not self.on_floor
+        return super().check_action(action, parameters)
+
+    def action_end_dashboard(self) -> None:
+        """Close the dashboard app (signs out)."""
+        self.exit(None)
 
     def action_end_shift(self) -> None:
         """Show the shift summary; from there the caller quits or goes back."""

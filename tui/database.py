@@ -34,6 +34,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from textual.dom import DOMNode
 from textual.message import Message
 
 from calls.store import Store
@@ -224,6 +225,13 @@ class DatabaseWork:
 
     def on_db_done(self, message: DbDone) -> None:
         job = message.job
+        # A result for a screen or widget that has closed meanwhile (a dashboard load
+        # that ends after the supervisor left it) has nowhere to go: dropped. Failures
+        # are never dropped (on_db_failed).
+        owner = getattr(job.on_done, "__self__", None)
+        if isinstance(owner, DOMNode) and not owner.is_attached:
+            self.after_db(job)
+            return
         if job.on_done is not None:
             try:
                 job.on_done(message.result)

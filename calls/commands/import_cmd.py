@@ -151,11 +151,17 @@ def import_command(
                 from calls.store.customers import tier_counts
 
                 tiers = tier_counts(store)
+            from calls.ingest.customers import stopped_imports
+
+            stopped = stopped_imports(store)
         finally:
             store.close()
     if json_out:
         out = result.to_dict()
         out["tiers"] = tiers
+        out["stopped_imports"] = [
+            {k: row[k] for k in ("id", "file", "started_at", "by_user", "merged", "to_merge")}
+            for row in stopped]
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     console = common.console
@@ -205,6 +211,21 @@ def import_command(
             highlight=False,
         )
     print_rejects(result.rejects, result.rejected, rejects)
+    print_stopped(result.finishes, stopped)
+
+
+def print_stopped(finished: list[int], stopped: list[dict]) -> None:
+    """Imports that stopped half way: the ones this import completed, and the others."""
+    console = common.console
+    for import_id in finished:
+        console.print(f"This import completed import #{import_id}, which had stopped half "
+                      "way.", highlight=False)
+    for row in stopped:
+        console.print(
+            f"[yellow]note:[/] import #{row['id']} of {common.escape(row['file'])} (started "
+            f"{row['started_at']} by {common.escape(row['by_user'] or 'unknown')}) stopped "
+            f"after {row['merged'] or 0:,} of {row['to_merge']:,} rows: import that file "
+            "again to finish it.", highlight=False)
 
 
 def demo_command(

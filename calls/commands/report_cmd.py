@@ -399,7 +399,7 @@ def dashboard(db: common.DbOption = None) -> None:
     # What a user can get wrong is one line before the screen is taken over: the config
     # file, the database, the role, no terminal.
     config = load_config()
-    from calls.cli import check_ui_config, run_dashboard_app
+    from calls.commands.launch import check_ui_config, run_dashboard_app
 
     check_ui_config(config)
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file

@@ -60,7 +60,7 @@ def launch_shift(
     # so it is one clear line: the config file, the database (this also applies pending
     # migrations before the app's workers start), the time, the policy and the script.
     config = load_config()
-    from calls.cli import check_ui_config, run_shift_app
+    from calls.commands.launch import check_ui_config, run_shift_app
 
     check_ui_config(config)
     start = parse_at(at) if isinstance(at, str) or at is None else at

@@ -142,6 +142,9 @@ class ImportOptions:
     revenue_window_days: int = 365               # for figures of attached order lines
     progress: Callable[[int, int], None] | None = None   # (done, total) in table units
     phase: Callable[[str], None] | None = None           # "Saving ...": a step without rows
+    # Merge in short transactions (True), in one (False), or in chunks while callers work
+    # the floor (None: calls.store.imports.floor_is_live); docs/import.md.
+    chunked: bool | None = None
 
 
 @dataclass
@@ -167,6 +170,7 @@ class ImportResult:
     orders_attached: int = 0
     phone2_invalid: int = 0
     unchanged_since: int | None = None   # the import whose file this one found again
+    finishes: list[int] = field(default_factory=list)   # stopped imports of this file it completed
     # region, customer type, contract, consent columns (field -> header): docs/lawful.md
     lawful_columns: dict[str, str] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)   # the first few, for display
@@ -570,6 +574,12 @@ def _prepare_csv(config: _Config, parser: CsvChunkParser, first: int,
     return out
 
 
+def _mostly_known(prepared: _Prepared) -> bool:
+    """Whether a list's first chunk was mostly rows read before (a list imported again):
+    then reading the rest in this process costs less than starting worker processes."""
+    return len(prepared.skipped) >= 0.9 * prepared.rows
+
+
 # The hash of a record whose text was not seen whole (it cannot match a known row).
 _UNKNOWN = 0
 
@@ -684,7 +694,8 @@ def _import_customers(
     try:
         workers = worker_count(table, options.workers)
         for prepared in named(table.path, prepare_in_chunks(
-            table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers
+            table_chunks(table, _CHUNK_ROWS), _prepare_any, config, workers,
+            _mostly_known if config.known else None,
         )):
             rejected: list[tuple] = []
             for line, reason, raw in prepared.rejects:
@@ -708,6 +719,9 @@ def _import_customers(
         if isinstance(sink, store_imports.FirstLoad):
             counts = sink.finish(counted)
         else:
+            stopped = [] if options.dry_run else [
+                row["id"] for row in store_imports.unfinished_imports(store, "customers")
+                if row["file_hash"] == import_row["file_hash"]]
             counts = sink.merge(
                 match_on=match_on,
                 provided=_provided_columns(columns),
@@ -717,7 +731,10 @@ def _import_customers(
                 tier_shares=shares,
                 skipped=skipped,
                 skipped_duplicates=skipped_duplicates,
+                retier=_retier_after_merge(store, shares, options),
+                chunked=options.chunked,
             )
+            result.finishes = stopped
     except BaseException:
         rejects_writer.discard()
         raise
@@ -756,6 +773,47 @@ def _repeat(store: Store, result: ImportResult, earlier: dict, import_row: dict,
             "duplicates": result.duplicates, "finished_at": to_iso(now),
         }, earlier["id"])
     return result
+
+
+def _retier_after_merge(store: Store, shares: tuple[float, float], options: ImportOptions
+                        ) -> Callable[[store_imports.MergeCounts], None]:
+    """What a chunked merge calls once its rows are in: re-tier everyone (in short
+    transactions) when the ranking can have moved: new customers, a changed revenue, or
+    tier shares other than the last import's."""
+    last = store_imports.last_finished_import(store, "customers")
+    try:
+        last_shares = json.loads(last["options"] or "{}").get("tiers") if last else None
+    except ValueError:
+        last_shares = None
+
+    def retier(counts: store_imports.MergeCounts) -> None:
+        if counts.inserted or counts.revenue_changed or last_shares != list(shares):
+            if options.phase:
+                options.phase("Re-tiering")
+            recompute_tiers(store, a_share=shares[0], b_share=shares[1])
+
+    return retier
+
+
+def stopped_imports(store: Store) -> list[dict]:
+    """Customer imports whose merge stopped half way (the process that ran it is gone)
+    and that no later import of the same file finished: each says how far it got."""
+    return [row for row in store_imports.unfinished_imports(store, "customers")
+            if not _running(row["pid"])]
+
+
+def _running(pid: int | None) -> bool:
+    """Whether the process ``pid`` (on this server) may still be merging. This process
+    is not: a merge of its own that stopped has returned (or raised) to get here."""
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True          # someone else's process: alive
+    return True
 
 
 def _after_customer_import(store: Store, now: datetime, options: ImportOptions) -> int:

@@ -197,6 +197,7 @@ def prepare_in_chunks(
     fn: Callable[[object, object], list],
     config: object,
     workers: int,
+    stay_serial: Callable[[object], bool] | None = None,
 ) -> Iterator[list]:
     """``fn(config, chunk)`` over ``chunks``, results in order.
 
@@ -204,7 +205,20 @@ def prepare_in_chunks(
     picklable: a module-level function and a dataclass). At most a few chunks are in
     flight, so a file of any size is held a few thousand rows at a time
     (``Pool.imap`` would read the whole file ahead into its task queue).
+
+    ``stay_serial``: the first chunk is prepared in this process, and when this says so of
+    its result the rest is too (a list read again, whose rows are mostly known, costs less
+    here than starting the workers).
     """
+    chunks = iter(chunks)
+    if workers > 1 and stay_serial is not None:
+        first = next(chunks, None)
+        if first is None:
+            return
+        result = fn(config, first)
+        yield result
+        if stay_serial(result):
+            workers = 1
     if workers <= 1:
         for chunk in chunks:
             yield fn(config, chunk)
@@ -269,7 +283,10 @@ def sample_dates(
 
 def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str | None,
                   now: datetime) -> dict:
-    """The ``imports`` row of an import starting now (its counts come at the end)."""
+    """The ``imports`` row of an import starting now (its counts come at the end);
+    ``by_user`` None: the OS login (a library call without an account)."""
+    from calls.audit import os_login
+
     return {
         "kind": kind,
         "file": str(Path(path).resolve()),
@@ -277,7 +294,7 @@ def import_record(kind: str, path: str | os.PathLike, table: Table, by_user: str
         "format": table.format,
         "encoding": table.encoding,
         "sheet": table.sheet,
-        "by_user": by_user,
+        "by_user": by_user or os_login(),
         "started_at": to_iso(now),
     }
 

@@ -11,9 +11,10 @@ Revenue is the 12-month revenue from order lines when the customer has any
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from calls.store import Store
+from calls.store import Pacer, Store
 from calls.store import customers as store_customers
 
 __all__ = ["assign_tiers", "recompute_tiers"]
@@ -55,6 +56,12 @@ def recompute_tiers(store: Store, a_share: object = 0.80, b_share: float = 0.95)
 
     ``a_share`` may also be a policy (anything with ``.tiers.a_share`` / ``.tiers.b_share``,
     e.g. ``calls.policy.load_policy(...)``), so callers can pass the policy through.
+
+    The ranking and the list of customers in the wrong tier are read without the write
+    lock; the changes are written in short transactions (sized by
+    :class:`calls.store.Pacer`), each rewriting only customers still in the wrong tier. When the ranking
+    moved meanwhile (another import changed revenues), it is done again with the new one.
+    Inside a caller's transaction everything happens in it.
     """
     tiers_section = getattr(a_share, "tiers", None)
     if tiers_section is not None:
@@ -63,5 +70,24 @@ def recompute_tiers(store: Store, a_share: object = 0.80, b_share: float = 0.95)
         a, b = float(a_share), float(b_share)  # type: ignore[arg-type]
     if not 0 < a <= b <= 1:
         raise ValueError(f"tier shares must satisfy 0 < a ({a}) <= b ({b}) <= 1")
-    with store.write():
-        return store_customers.apply_tiers(store, a, b)
+    if store.db.conn.in_transaction:
+        with store.write():
+            return store_customers.apply_tiers(store, a, b)
+    changed = 0
+    cuts = store_customers.tier_cuts(store, a, b)
+    for _ in range(5):
+        wrong = store_customers.tier_mismatches(store, cuts)
+        pacer, start = Pacer(store, first=200), 0
+        while start < len(wrong):
+            began = time.perf_counter()
+            with store.write():
+                changed += store_customers.set_tiers_by_cuts(
+                    store, cuts, wrong[start:start + pacer.size])
+            start += pacer.size
+            if start < len(wrong):
+                pacer.done(time.perf_counter() - began)
+        now_cuts = store_customers.tier_cuts(store, a, b)
+        if now_cuts == cuts:
+            break
+        cuts = now_cuts
+    return changed

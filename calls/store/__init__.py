@@ -42,14 +42,17 @@ MMAP_BYTES = 1 << 30
 # (e.g. a checkpoint racing a writer); each retry backs off a little longer.
 LOCK_RETRIES = 8
 # A writer that finds the write lock taken polls for it itself, with short jittered
-# sleeps (first ~0.5 ms, doubling to ~8 ms; ~50 ms once it has waited a second), instead
-# of SQLite's busy handler, whose sleeps grow to 100 ms: a caller's write that queues
-# behind another short write gets in within a millisecond or two of the lock coming free,
-# not up to 100 ms later (scripts/bench_floor.py). Waiting still ends after the busy
-# timeout, with the same "database is locked" error.
+# sleeps (first ~0.5 ms, doubling to ~8 ms), instead of SQLite's busy handler, whose
+# sleeps grow to 100 ms: a caller's write that queues behind another short write gets in
+# within a millisecond or two of the lock coming free, not up to 100 ms later
+# (scripts/bench_floor.py). A writer that has waited BEGIN_POLL_OLD_AFTER_S polls every
+# ~2 ms: with growing sleeps the longest waiters would lose to every newcomer, again and
+# again, on a busy floor. Waiting still ends after the busy timeout, with the same
+# "database is locked" error.
 BEGIN_POLL_FIRST_S = 0.0005
 BEGIN_POLL_MAX_S = 0.008
-BEGIN_POLL_SLOW_S = 0.05
+BEGIN_POLL_OLD_AFTER_S = 0.1
+BEGIN_POLL_OLD_S = 0.002
 
 APP_NAME = "carecall"
 
@@ -105,6 +108,38 @@ def _read_only_reason(path: Path) -> str | None:
             if not (beside.exists() and os.access(beside, os.W_OK)):
                 return f"its folder {path.parent} is read-only"
     return None
+
+
+# Bulk work on a database in use (an import's merge, re-tiering everyone) is split into
+# write transactions that each hold the lock about this long, with a pause between them
+# longer than a waiting writer's longest poll (jittered up to 1.5 x BEGIN_POLL_MAX_S), so
+# that callers' writes get in between the chunks.
+CHUNK_SECONDS = 0.025
+CHUNK_PAUSE_SECONDS = 1.5 * BEGIN_POLL_MAX_S
+
+
+class Pacer:
+    """Sizes the chunks of bulk work to hold the write lock about ``CHUNK_SECONDS`` each.
+
+    ``size`` rows go in the next chunk; :meth:`done` takes how long the chunk's write
+    transaction took, aims the next size at the target (smoothed: a chunk that waited for
+    a busy CPU should not halve the next one at once), copies the chunk's pages from the
+    write-ahead log into the database file (a passive checkpoint, which takes no write
+    lock) and pauses so that waiting writers get in. Checkpointing here keeps the log
+    short: otherwise the next caller whose commit finds it over SQLite's threshold (1,000
+    pages) would copy the bulk work's pages, and wait for the disk, within their step.
+    """
+
+    def __init__(self, store: Store, first: int = 500, low: int = 50, high: int = 20_000,
+                 seconds: float = CHUNK_SECONDS):
+        self.store = store
+        self.size, self.low, self.high, self.seconds = first, low, high, seconds
+
+    def done(self, held: float) -> None:
+        aimed = self.size * self.seconds / max(held, 1e-4)
+        self.size = max(self.low, min(self.high, int((self.size + aimed) / 2)))
+        self.store.checkpoint()
+        time.sleep(CHUNK_PAUSE_SECONDS)
 
 
 def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
@@ -364,14 +399,25 @@ class Store:
                 except sqlite3.OperationalError as exc:
                     if not is_locked_error(exc):
                         raise
+                    busy = exc
                 now = time.monotonic()
                 if now >= deadline:
-                    raise
-                cap = BEGIN_POLL_MAX_S if now - started < 1.0 else BEGIN_POLL_SLOW_S
+                    raise busy
+                cap = (BEGIN_POLL_MAX_S if now - started < BEGIN_POLL_OLD_AFTER_S
+                       else BEGIN_POLL_OLD_S)
+                delay = min(delay, cap)
                 time.sleep(min(random.uniform(0.5, 1.5) * delay, deadline - now))
                 delay = min(delay * 2, cap)
         finally:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database file as far as readers
+        allow (``PASSIVE``: waits for no lock; a checkpoint already running elsewhere wins)."""
+        if self.path is None or self.read_only is not None or self.db.conn.in_transaction:
+            return
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def require_writable(self) -> None:
         """Refuse with one line when this database can only be read."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from calls.models import Customer
 from calls.store import Store
 
@@ -48,48 +50,110 @@ TIER_CASE_SQL = """CASE
     ELSE 'C' END"""
 
 
+# The revenue a customer is tiered by (the 12-month revenue of their order lines, else the
+# list's yearly revenue; never below 0), spelled exactly as in the index that ranks it
+# (``customers_0003_tier_rank_index``) so that SQLite walks that index instead of sorting.
+TIER_REVENUE_SQL = "max(coalesce(revenue_12m, revenue, 0), 0)"
+
+
+@dataclass(frozen=True)
+class TierCuts:
+    """The last customer of tier A and of tier B in the ranking (revenue, highest first;
+    ties by id): ``(revenue, id)`` each, None when the tier is empty. Everyone ranked at
+    or above the last A is in A, else at or above the last B in B, else in C."""
+
+    a: tuple[float, int] | None
+    b: tuple[float, int] | None
+
+
+def tier_cuts(store: Store, a_share: float, b_share: float) -> TierCuts:
+    """Where tiers A and B end by the 80/20 rule, reading the ranking index in order.
+
+    The same rule as :func:`calls.ingest.tiers.assign_tiers` (a test keeps them equal):
+    the revenues are summed in ranking order, as the rule sums them, and the walk stops at
+    the end of tier B (a fraction of the customers). A read: run it before taking the
+    write lock.
+    """
+    conn = store.db.conn
+    # Summed in ranking order, as the rule sums (the ORDER BY walks the ranking index;
+    # without it, e.g. while a first load has dropped the indexes, SQLite sorts).
+    order = f"ORDER BY {TIER_REVENUE_SQL} DESC, id"
+    total = conn.execute(
+        f"SELECT sum(r) FROM (SELECT {TIER_REVENUE_SQL} AS r FROM customers {order})"
+    ).fetchone()[0] or 0.0
+    cut_a = cut_b = None
+    if total > 0:
+        # A tiny tolerance: float sums of many amounts must not push an exact 80 % boundary
+        # customer into the next tier (as in assign_tiers and TIER_CASE_SQL).
+        limit_a = a_share * total - total * 1e-12
+        limit_b = b_share * total - total * 1e-12
+        before = 0.0
+        for r, k in conn.execute(f"SELECT {TIER_REVENUE_SQL}, id FROM customers {order}"):
+            if r <= 0:
+                break
+            if before < limit_a:
+                cut_a = (r, k)
+            elif before < limit_b:
+                cut_b = (r, k)
+            else:
+                break
+            before += r
+    return TierCuts(cut_a, cut_b)
+
+
+def _place_sql() -> str:
+    """The tier a customer's place in the ranking gives, for :func:`_cut_params`."""
+    r = TIER_REVENUE_SQL
+    return (
+        f"CASE WHEN {r} <= 0 THEN 'C' "
+        f"WHEN :ra IS NOT NULL AND ({r} > :ra OR ({r} = :ra AND id <= :ka)) THEN 'A' "
+        f"WHEN :rb IS NOT NULL AND ({r} > :rb OR ({r} = :rb AND id <= :kb)) THEN 'B' "
+        "ELSE 'C' END"
+    )
+
+
+def _cut_params(cuts: TierCuts) -> dict:
+    (ra, ka), (rb, kb) = cuts.a or (None, None), cuts.b or (None, None)
+    return {"ra": ra, "ka": ka, "rb": rb, "kb": kb}
+
+
+def tier_mismatches(store: Store, cuts: TierCuts) -> list[int]:
+    """Ids of the customers whose tier is not the one ``cuts`` give them (a read)."""
+    place = _place_sql()
+    return [row[0] for row in store.db.conn.execute(
+        f"SELECT id FROM customers WHERE tier IS NOT {place}", _cut_params(cuts))]
+
+
+def set_tiers_by_cuts(store: Store, cuts: TierCuts, ids: list[int]) -> int:
+    """Give these customers the tier ``cuts`` give them (inside store.write()); how many
+    changed. A customer already in the right tier is not rewritten."""
+    place = _place_sql()
+    conn = store.db.conn
+    before = conn.total_changes
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        params = {**_cut_params(cuts), **{f"i{n}": i for n, i in enumerate(chunk)}}
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        conn.execute(f"UPDATE customers SET tier = {place} "
+                     f"WHERE id IN ({marks}) AND tier IS NOT {place}", params)
+    return conn.total_changes - before
+
+
 def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
     """Set every customer's tier by the 80/20 rule; how many changed.
 
-    The same rule as :func:`calls.ingest.tiers.assign_tiers` (a test keeps them equal), in SQL so
-    that a list of hundreds of thousands of customers is re-tiered in well under a second.
-    Tiers follow the ranking (revenue, highest first; ties by id): one ranking pass finds
-    the last customer of A and of B, then one scan rewrites only the customers whose tier
-    is not the one their place gives (most keep theirs; a row rewritten costs).
+    Run inside the caller's write transaction (a first load, a merge that is one
+    transaction); :func:`calls.ingest.tiers.recompute_tiers` re-tiers a database in use
+    in short transactions. One walk of the ranking index finds the last customer of A and
+    of B, then one scan rewrites only the customers whose tier is not the one their place
+    gives (most keep theirs; a row rewritten costs).
     """
+    cuts = tier_cuts(store, a_share, b_share)
+    place = _place_sql()
     conn = store.db.conn
-    revenue = "max(coalesce(revenue_12m, revenue, 0), 0)"
-    cuts = {"A": (None, None), "B": (None, None)}
-    for tier, r, k in conn.execute(
-        f"""
-        WITH base AS (SELECT id AS k, {revenue} AS r FROM customers),
-        ranked AS (
-            SELECT k, r, sum(r) OVER w - r AS before, row_number() OVER w AS pos
-            FROM base WINDOW w AS (ORDER BY r DESC, k ROWS UNBOUNDED PRECEDING)
-        ), total AS (SELECT coalesce(sum(r), 0) AS t FROM base),
-        tiered AS (SELECT k, r, pos, {TIER_CASE_SQL} AS tier FROM ranked, total)
-        SELECT 'A', r, k FROM (SELECT max(pos), r, k FROM tiered WHERE tier = 'A')
-        UNION ALL
-        SELECT 'B', r, k FROM (SELECT max(pos), r, k FROM tiered WHERE tier = 'B')
-        """,
-        {"a": a_share, "b": b_share},
-    ):
-        cuts[tier] = (r, k)
-    # A customer is in A when they rank at or above the last A (the bare columns of
-    # max(pos) are that row's), else in B when at or above the last B, else in C.
-    (ra, ka), (rb, kb) = cuts["A"], cuts["B"]
-    place = (
-        f"CASE WHEN {revenue} <= 0 THEN 'C' "
-        f"WHEN :ra IS NOT NULL AND ({revenue} > :ra OR ({revenue} = :ra AND id <= :ka)) "
-        "THEN 'A' "
-        f"WHEN :rb IS NOT NULL AND ({revenue} > :rb OR ({revenue} = :rb AND id <= :kb)) "
-        "THEN 'B' ELSE 'C' END"
-    )
     before = conn.total_changes
-    conn.execute(
-        f"UPDATE customers SET tier = {place} WHERE tier IS NOT {place}",
-        {"ra": ra, "ka": ka, "rb": rb, "kb": kb},
-    )
+    conn.execute(f"UPDATE customers SET tier = {place} WHERE tier IS NOT {place}",
+                 _cut_params(cuts))
     return conn.total_changes - before
 
 

@@ -10,14 +10,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple
 
-from calls.store import Store
-from calls.store.customers import TIER_CASE_SQL, TIER_RANKING_SQL, apply_tiers
+from calls.errors import UserError
+from calls.store import Pacer, Store
+from calls.store.customers import (
+    TIER_CASE_SQL,
+    TIER_RANKING_SQL,
+    TierCuts,
+    apply_tiers,
+    tier_cuts,
+)
+
+_LAST_LINE = 2**62
 
 
 class StagedCustomer(NamedTuple):
@@ -92,6 +103,7 @@ class MergeCounts:
     unchanged: int = 0
     duplicates: int = 0
     import_id: int | None = None
+    revenue_changed: int = 0      # updated customers whose revenue changed (chunked merge)
 
     def plus(self, unchanged: int, duplicates: int) -> MergeCounts:
         """These counts with rows that were never staged added."""
@@ -189,10 +201,19 @@ class Staging:
         tier_shares: tuple[float, float] | None = None,
         skipped: dict[str, int] | None = None,
         skipped_duplicates: int = 0,
+        retier: Callable[[MergeCounts], None] | None = None,
+        chunked: bool | None = None,
     ) -> MergeCounts:
         """Merge the staged rows into ``customers``: last row per key wins, unchanged rows
         are left alone, only ``provided`` columns are updated. Records the import and its
         rejects. With ``dry_run`` only counts, writing nothing to the database file.
+
+        Into a table that has customers, while callers work the floor (``chunked`` None:
+        :func:`floor_is_live`), the merge commits in chunks of a few tens of milliseconds
+        each (:meth:`_merge_in_chunks`), so that callers are not held up; ``retier`` is
+        called with the counts once every row is in and before the import is marked
+        finished (re-tiering in its own short transactions then). Otherwise the same steps
+        run in one transaction: all or nothing.
 
         ``skipped``: key -> last line of the rows the import did not read because they are
         exactly what the customer's last import read (unchanged, never staged), and
@@ -217,6 +238,15 @@ class Staging:
         if dry_run:
             return self._match_and_count(match_on, total).plus(extra_unchanged,
                                                                extra_duplicates)
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+            if chunked is None:
+                chunked = floor_is_live(self.store, now)
+            return self._merge_in_chunks(
+                match_on=match_on, provided=provided, import_row=import_row, now=now,
+                tier_shares=tier_shares, total=total, unchanged=extra_unchanged,
+                duplicates=extra_duplicates, retier=retier, chunked=chunked)
+        # A list into an empty table: nobody can be calling yet; one transaction that
+        # builds the indexes once (see _apply).
         with self.store.write():
             counts = self._match_and_count(match_on, total).plus(extra_unchanged,
                                                                  extra_duplicates)
@@ -242,6 +272,152 @@ class Staging:
             audit_import(self.store, import_id)
         return counts
 
+    def _merge_in_chunks(
+        self, *, match_on: str, provided: list[str], import_row: dict, now: str,
+        tier_shares: tuple[float, float] | None, total: int, unchanged: int,
+        duplicates: int, retier: Callable[[MergeCounts], None] | None, chunked: bool,
+    ) -> MergeCounts:
+        """Merge the stage in line order, a chunk per write transaction (``chunked``), or
+        all of it in one.
+
+        Each chunk matches its rows again inside its transaction (another import may have
+        added a customer since), writes them and adds its counts to the ``imports`` row,
+        which the first chunk creates with ``finished_at`` empty and ``merged`` /
+        ``to_merge`` as progress. Chunks are sized by a :class:`calls.store.Pacer` to
+        hold the lock a few tens of milliseconds, with a pause between them so that
+        waiting writers get in. The last transaction stores the rejects, the final counts, the
+        audit row and ``finished_at``. A merge stopped half way (an error, Ctrl-C, a
+        killed process) leaves the chunks it committed and an unfinished ``imports`` row
+        (:func:`unfinished_imports`); importing the same file again finishes it.
+        """
+        conn = self.store.db.conn
+        won = conn.execute("SELECT count(*) FROM temp.import_stage").fetchone()[0]
+        counts = MergeCounts(unchanged=unchanged, duplicates=total - won + duplicates)
+        self._commit()
+        if not chunked:
+            # New customers go in as C; ``retier``, in the same transaction, places them.
+            cuts = TierCuts(None, None) if tier_shares is not None else None
+            with self.store.write():
+                counts.import_id = self._start_record(import_row, won)
+                self._merge_chunk(match_on, provided, counts, now, cuts, -1, _LAST_LINE)
+                if retier is not None:
+                    retier(counts)
+                self._finish_record(counts, import_row, now)
+            return counts
+        # New customers go in with the tier their revenue gives against the ranking as it
+        # stands (read before any lock), so that re-tiering rewrites few of them.
+        cuts = tier_cuts(self.store, *tier_shares) if tier_shares is not None else None
+        pacer, done, last, committed = Pacer(self.store), 0, -1, None
+        try:
+            while done < won or counts.import_id is None:
+                end = conn.execute(
+                    "SELECT line FROM temp.import_stage WHERE line > ? ORDER BY line "
+                    "LIMIT 1 OFFSET ?", (last, pacer.size - 1)).fetchone()
+                hi = end[0] if end else _LAST_LINE
+                began = time.perf_counter()
+                with self.store.write():
+                    if counts.import_id is None:
+                        import_id = self._start_record(import_row, won)
+                        counts.import_id = import_id
+                    rows = self._merge_chunk(match_on, provided, counts, now, cuts, last, hi)
+                done += rows
+                committed = counts.import_id
+                held = time.perf_counter() - began
+                self._commit()
+                last = hi
+                if done >= won:
+                    break
+                pacer.done(held)
+            if retier is not None:
+                retier(counts)
+            with self.store.write():
+                self._finish_record(counts, import_row, now)
+        except BaseException as exc:
+            if committed is None:
+                raise       # the first chunk rolled back: nothing of the import is saved
+            raise UserError(
+                f"{import_row['file']}: the import stopped after {done:,} of the {won:,} new "
+                f"or changed rows were merged ({_stop_reason(exc, self.store)}); those are "
+                "saved and import "
+                f"#{counts.import_id} is marked unfinished: import the same file again to "
+                "finish it") from exc
+        return counts
+
+    def _start_record(self, import_row: dict, to_merge: int) -> int:
+        """The ``imports`` row of a chunked merge, unfinished (inside store.write())."""
+        row = {**import_row, "to_merge": to_merge, "merged": 0, "pid": os.getpid()}
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        return self.store.db.conn.execute(
+            f"INSERT INTO imports ({names}) VALUES ({marks})", list(row.values())).lastrowid
+
+    def _merge_chunk(self, match_on: str, provided: list[str], counts: MergeCounts,
+                     now: str, cuts: TierCuts | None, lo: int, hi: int) -> int:
+        """Match and write the staged rows with ``lo < line <= hi`` (inside store.write());
+        adds to ``counts`` and the imports row; returns how many rows it merged."""
+        conn = self.store.db.conn
+        span = {"lo": lo, "hi": hi}
+        where = "line > :lo AND line <= :hi"
+        self._match(match_on, where, span)
+        rows, inserted, same, revenue = conn.execute(
+            f"""
+            SELECT count(*), sum(w.cid IS NULL),
+                   sum(c.row_hash IS NOT NULL AND c.row_hash = w.row_hash),
+                   sum(c.id IS NOT NULL AND c.row_hash IS NOT w.row_hash
+                       AND c.revenue IS NOT w.revenue)
+            FROM temp.import_stage AS w LEFT JOIN customers AS c ON c.id = w.cid
+            WHERE w.{where}
+            """, span).fetchone()
+        inserted, same, revenue = inserted or 0, same or 0, revenue or 0
+        updated = rows - inserted - same
+        import_id = counts.import_id
+        self._update_changed(provided, import_id, now, f"w.{where}", span)
+        cols = ", ".join(_VALUE_COLUMNS)
+        select = ", ".join(
+            "coalesce(w.name, '')" if c == "name" else f"w.{c}" for c in _VALUE_COLUMNS)
+        tier = "NULL"
+        params: dict = {**span, "import_id": import_id, "now": now}
+        if cuts is not None:
+            r = "max(coalesce(w.revenue, 0), 0)"
+            tier = (f"CASE WHEN {r} <= 0 THEN 'C' WHEN :ra IS NOT NULL AND {r} >= :ra THEN 'A' "
+                    f"WHEN :rb IS NOT NULL AND {r} >= :rb THEN 'B' ELSE 'C' END")
+            params["ra"] = cuts.a[0] if cuts.a else None
+            params["rb"] = cuts.b[0] if cuts.b else None
+        conn.execute(
+            f"""
+            INSERT INTO customers ({cols}, extra, row_hash, source_hash, import_id,
+                                   created_at, updated_at, tier)
+            SELECT {select}, w.extra, w.row_hash, w.source_hash, :import_id, :now, :now,
+                   {tier}
+            FROM temp.import_stage AS w
+            WHERE w.cid IS NULL AND w.{where} ORDER BY w.line
+            """, params)
+        counts.inserted += inserted
+        counts.updated += updated
+        counts.unchanged += same
+        counts.revenue_changed += revenue
+        conn.execute(
+            "UPDATE imports SET merged = merged + ?, inserted = ?, updated = ?, "
+            "unchanged = ?, duplicates = ? WHERE id = ?",
+            (rows, counts.inserted, counts.updated, counts.unchanged, counts.duplicates,
+             import_id))
+        return rows
+
+    def _finish_record(self, counts: MergeCounts, import_row: dict, now: str) -> None:
+        """The last transaction of a chunked merge: rejects, counts, audit, finished."""
+        conn = self.store.db.conn
+        conn.execute(
+            "INSERT INTO rejects (import_id, line, raw, reason) "
+            "SELECT ?, line, raw, reason FROM temp.import_rejects ORDER BY line",
+            (counts.import_id,))
+        conn.execute(
+            "UPDATE imports SET inserted = ?, updated = ?, unchanged = ?, duplicates = ?, "
+            "rows_read = ?, rejected = ?, finished_at = ? WHERE id = ?",
+            (counts.inserted, counts.updated, counts.unchanged, counts.duplicates,
+             import_row.get("rows_read", 0), import_row.get("rejected", 0), now,
+             counts.import_id))
+        audit_import(self.store, counts.import_id)
+
     def _resolve_skipped(self, skipped: dict[str, int]) -> tuple[int, int]:
         """Rows skipped as unchanged against the staged rows of the same key: the later
         line wins, the other is a duplicate (a staged loser is dropped from the stage).
@@ -266,28 +442,9 @@ class Staging:
 
     def _match_and_count(self, match_on: str, total: int) -> MergeCounts:
         conn = self.store.db.conn
-        if not conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
-            pass  # a first import: nothing to match (cid stays NULL), no need to look
-        elif match_on == "ref":
-            conn.execute(
-                "UPDATE temp.import_stage SET cid = "
-                "(SELECT id FROM customers AS c WHERE c.ref = import_stage.ref)"
-            )
-        else:
-            # No id column: match on the number; a customer whose ref is this number
-            # (created by an earlier phone-keyed import) is the same customer too.
-            conn.execute(
-                """
-                UPDATE temp.import_stage SET cid = coalesce(
-                    (SELECT min(id) FROM customers AS c WHERE c.phone = import_stage.phone),
-                    (SELECT id FROM customers AS c WHERE c.ref = import_stage.ref))
-                """
-            )
-            conn.execute(
-                "UPDATE temp.import_stage SET ref = "
-                "(SELECT ref FROM customers AS c WHERE c.id = import_stage.cid) "
-                "WHERE cid IS NOT NULL"
-            )
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
+            self._match(match_on, "1", {})
+        # (a first import: nothing to match, cid stays NULL, no need to look)
         inserted, unchanged, won = conn.execute(
             """
             SELECT sum(w.cid IS NULL), sum(c.row_hash IS NOT NULL AND c.row_hash = w.row_hash),
@@ -303,10 +460,33 @@ class Staging:
             duplicates=total - won,
         )
 
-    def _apply(
-        self, provided: list[str], import_id: int, now: str,
-        shares: tuple[float, float] | None,
-    ) -> None:
+    def _match(self, match_on: str, where: str, params: dict) -> None:
+        """Set ``cid`` (the matching customer) on the staged rows ``where`` selects."""
+        conn = self.store.db.conn
+        if match_on == "ref":
+            conn.execute(
+                "UPDATE temp.import_stage SET cid = "
+                f"(SELECT id FROM customers AS c WHERE c.ref = import_stage.ref) WHERE {where}",
+                params)
+            return
+        # No id column: match on the number; a customer whose ref is this number
+        # (created by an earlier phone-keyed import) is the same customer too.
+        conn.execute(
+            f"""
+            UPDATE temp.import_stage SET cid = coalesce(
+                (SELECT min(id) FROM customers AS c WHERE c.phone = import_stage.phone),
+                (SELECT id FROM customers AS c WHERE c.ref = import_stage.ref))
+            WHERE {where}
+            """, params)
+        conn.execute(
+            "UPDATE temp.import_stage SET ref = "
+            "(SELECT ref FROM customers AS c WHERE c.id = import_stage.cid) "
+            f"WHERE cid IS NOT NULL AND {where}", params)
+
+    def _update_changed(self, provided: list[str], import_id: int, now: str,
+                        where: str = "1", params: dict | None = None) -> None:
+        """Write the staged values of matched customers whose row changed, and teach
+        unchanged ones how the file spells them (their source hash)."""
         conn = self.store.db.conn
         sets = ", ".join(f"{c} = w.{c}" for c in provided if c != "name")
         if "name" in provided:
@@ -318,23 +498,29 @@ class Staging:
                 extra = CASE WHEN w.extra IS NULL THEN c.extra
                              WHEN c.extra IS NULL THEN w.extra
                              ELSE json_patch(c.extra, w.extra) END,
-                row_hash = w.row_hash, source_hash = w.source_hash, import_id = ?,
-                updated_at = ?
+                row_hash = w.row_hash, source_hash = w.source_hash, import_id = :import_id,
+                updated_at = :now
             FROM temp.import_stage AS w
-            WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash
+            WHERE c.id = w.cid AND c.row_hash IS NOT w.row_hash AND {where}
             """,
-            (import_id, now),
+            {**(params or {}), "import_id": import_id, "now": now},
         )
         # Unchanged customers learn how the file spells them (an import before rows were
         # hashed, or the same values written differently), so the next import skips them.
         conn.execute(
-            """
+            f"""
             UPDATE customers AS c SET source_hash = w.source_hash
             FROM temp.import_stage AS w
             WHERE c.id = w.cid AND c.row_hash IS w.row_hash
-              AND c.source_hash IS NOT w.source_hash
-            """
-        )
+              AND c.source_hash IS NOT w.source_hash AND {where}
+            """, params or {})
+
+    def _apply(
+        self, provided: list[str], import_id: int, now: str,
+        shares: tuple[float, float] | None,
+    ) -> None:
+        conn = self.store.db.conn
+        self._update_changed(provided, import_id, now)
         cols = ", ".join(_VALUE_COLUMNS)
         select = ", ".join(
             "coalesce(w.name, '')" if c == "name" else f"w.{c}" for c in _VALUE_COLUMNS
@@ -594,18 +780,62 @@ def _drop_indexes_if_empty(conn: sqlite3.Connection, table: str) -> list[str]:
     return [sql for _name, sql in indexes]
 
 
+def floor_is_live(store: Store, now: str) -> bool:
+    """Whether callers work the floor now: a live claim, or a seat whose state interval
+    opened in the last 12 hours is still open (an older one is a seat that died)."""
+    return bool(store.scalar(
+        "SELECT EXISTS (SELECT 1 FROM claims WHERE expires_at > :now) "
+        "OR EXISTS (SELECT 1 FROM seat_states WHERE ended_at IS NULL "
+        "           AND started_at > strftime('%Y-%m-%dT%H:%M:%SZ', :now, '-12 hours'))",
+        {"now": now}))
+
+
+def _stop_reason(exc: BaseException, store: Store) -> str:
+    """Why a chunked merge stopped, in a few words (the storage error under a UserError)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    for cause in (exc, exc.__context__, exc.__cause__):
+        if isinstance(cause, sqlite3.Error):
+            text = str(cause).lower()
+            if "full" in text:
+                return f"the disk is full: {store.path}"
+            if "readonly" in text or "read-only" in text:
+                return "the database became read-only"
+            if "i/o" in text:
+                return "the disk reported an error"
+            return str(cause)
+    return str(exc) or type(exc).__name__
+
+
+def unfinished_imports(store: Store, kind: str) -> list[dict]:
+    """Imports of ``kind`` whose chunked merge never finished and that no later finished
+    import of the same file completed, oldest first (``merged`` of ``to_merge`` rows in;
+    ``pid``: the process that ran it, which may still be running)."""
+    return store.all(
+        """
+        SELECT * FROM imports AS i
+        WHERE kind = ? AND finished_at IS NULL AND dry_run = 0 AND to_merge IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM imports AS later
+                          WHERE later.kind = i.kind AND later.file_hash = i.file_hash
+                            AND later.id > i.id AND later.finished_at IS NOT NULL)
+        ORDER BY id
+        """, (kind,))
+
+
 def audit_import(store: Store, import_id: int) -> None:
     """The audit row of a finished import (who, what file, the counts), written in the
-    import's own transaction. Call inside store.write() once the imports row is complete."""
+    import's own transaction. Call inside store.write() once the imports row is complete.
+    Who ran it is the row's ``by_user``, which the caller fills (the account, or the OS
+    login where there are no accounts): the store does not guess."""
     from calls.store.audit import insert_entry
 
     row = store.one("SELECT * FROM imports WHERE id = ?", (import_id,))
+    if not row["by_user"]:
+        raise ValueError(f"import {import_id} has no by_user: who ran it must be recorded")
     details = {k: row[k] for k in ("kind", "rows_read", "inserted", "updated", "unchanged",
                                    "rejected", "duplicates", "file_hash") if row[k]}
     details["import_id"] = import_id
-    from calls.audit import os_login
-
-    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"] or os_login(),
+    insert_entry(store, row["finished_at"] or row["started_at"], row["by_user"],
                  "import", row["file"], json.dumps(details, sort_keys=True))
 
 
@@ -644,15 +874,20 @@ def known_source_hashes(store: Store) -> dict[int, str]:
         "SELECT source_hash, ref FROM customers WHERE source_hash IS NOT NULL"))
 
 
+def last_finished_import(store: Store, kind: str) -> dict | None:
+    """The last finished (not dry-run) import of ``kind``, or None."""
+    return store.one(
+        "SELECT * FROM imports WHERE kind = ? AND finished_at IS NOT NULL AND dry_run = 0 "
+        "ORDER BY id DESC LIMIT 1", (kind,))
+
+
 def same_file_as_last(store: Store, kind: str, file_hash: str, options: dict) -> dict | None:
     """The last finished import of ``kind`` when it read the same file (by content hash)
     with the same options, else None: importing it again can change nothing.
 
     ``options`` are compared with what that import recorded under the same keys.
     """
-    row = store.one(
-        "SELECT * FROM imports WHERE kind = ? AND finished_at IS NOT NULL AND dry_run = 0 "
-        "ORDER BY id DESC LIMIT 1", (kind,))
+    row = last_finished_import(store, kind)
     if row is None or row["file_hash"] != file_hash:
         return None
     try:

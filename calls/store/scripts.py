@@ -48,10 +48,10 @@ class StoredScript:
 
 
 
-def store_script(store: Store, script: ScriptVersion, now: datetime | None = None,
-                 by: str | None = None) -> int:
+def store_script(store: Store, script: ScriptVersion, now: datetime | None = None, *,
+                 by: str) -> int:
     """The id of this script version in the store, storing it the first time it is seen
-    (with an audit row ``script.load`` by ``by``, else the OS login)."""
+    (with an audit row ``script.load`` by ``by``: the caller, account or OS login)."""
     from calls.store.audit import insert_entry
 
     digest = script.hash
@@ -65,10 +65,6 @@ def store_script(store: Store, script: ScriptVersion, now: datetime | None = Non
             "VALUES (?, ?, ?, ?, ?, ?)",
             (script.name, script.version, script.purpose, digest, script.text, stamp),
         )
-        if by is None:
-            from calls.audit import os_login
-
-            by = os_login()
         insert_entry(store, stamp, by, "script.load", f"{script.name} v{script.version}",
                      json.dumps({"hash": digest, "script_id": cursor.lastrowid}))
         return cursor.lastrowid

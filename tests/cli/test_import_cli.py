@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 
 from typer.testing import CliRunner
 
@@ -105,3 +106,53 @@ def test_cp1252_file_is_reported(db_path, tmp_path):
     assert "cp1252" in result.output
     with Store.open(db_path) as store:
         assert store.scalar("SELECT name FROM customers") == "Jürgen Groß"
+
+
+def test_an_import_stopped_half_way_is_one_line_and_the_next_import_says_so(
+        db_path, tmp_path, monkeypatch):
+    from calls.store import Pacer
+    from calls.store import imports as store_imports
+
+    first = _list(tmp_path, [(f"C{i}", f"N{i}", f"(212) 555-{i:04d}", str(i + 1))
+                             for i in range(30)])
+    assert runner.invoke(app, ["import", str(first)]).exit_code == 0
+    with Store.open(db_path) as store, store.write():   # a caller works the floor
+        store.db.execute("INSERT INTO claims (customer_id, caller, claimed_at, expires_at) "
+                         "VALUES (1, 'ann', '2026-01-01T00:00:00Z', '9999-01-01T00:00:00Z')")
+    second = _list(tmp_path, [(f"D{i}", f"M{i}", f"(312) 555-{i:04d}", "5")
+                              for i in range(40)], name="second.csv")
+    other = _list(tmp_path, [("E1", "Eve", "(415) 555-0101", "7")], name="other.csv")
+    merge_chunk = store_imports.Staging._merge_chunk
+    calls = []
+
+    def full_disk_on_the_third(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return merge_chunk(self, *args)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(store_imports, "Pacer", lambda s: Pacer(s, first=10, low=10, high=10))
+        mp.setattr(store_imports.Staging, "_merge_chunk", full_disk_on_the_third)
+        stopped = runner.invoke(app, ["import", str(second)])
+    assert stopped.exit_code == 2
+    lines = stopped.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stopped.output
+    assert ("second.csv: the import stopped after 20 of the 40 new or changed rows were "
+            f"merged (the disk is full: {db_path}); those are saved") in lines[0]
+    assert "import the same file again to finish it" in lines[0]
+    # Another import says an earlier one stopped half way, and how far it got.
+    later = runner.invoke(app, ["import", str(other)])
+    assert later.exit_code == 0, later.output
+    said = " ".join(later.output.split())
+    assert "stopped after 20 of 40 rows: import that file again to finish it" in said
+    as_json = json.loads(runner.invoke(app, ["import", str(other), "--json"]).output)
+    assert [(s["merged"], s["to_merge"]) for s in as_json["stopped_imports"]] == [(20, 40)]
+    # The same file finishes it.
+    again = runner.invoke(app, ["import", str(second)])
+    assert again.exit_code == 0, again.output
+    said = " ".join(again.output.split())
+    assert "20 inserted" in said and "which had stopped half way" in said
+    assert "note:" not in said
+    with Store.open(db_path) as store:
+        assert store.scalar("SELECT count(*) FROM customers WHERE ref LIKE 'D%'") == 40

@@ -76,7 +76,7 @@ def test_check_json(tmp_path):
 
 def test_list_shows_files_and_stored_versions(db_path, now):
     with Store.open(db_path) as store:
-        store_script(store, load_script("quarterly"), now)
+        store_script(store, load_script("quarterly"), now, by="test")
     result = runner.invoke(app, ["script", "list", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -127,7 +127,7 @@ def test_show_a_file_keeps_brackets_and_prints_json_and_raw(tmp_path):
 
 def test_show_a_stored_version(db_path, now):
     with Store.open(db_path) as store:
-        script_id = store_script(store, load_script("recovery"), now)
+        script_id = store_script(store, load_script("recovery"), now, by="test")
     result = runner.invoke(app, ["script", "show", "--stored", str(script_id)])
     assert result.exit_code == 0, result.output
     assert "recovery v4" in result.stdout

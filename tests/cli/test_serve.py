@@ -70,7 +70,7 @@ def test_a_bad_database_path_is_one_line(tmp_path):
 
 
 def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypatch):
-    import calls.cli
+    import calls.commands.launch
     from calls.store import Store
     from tests.support.team import make_team
 
@@ -81,7 +81,7 @@ def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypat
     def fake_run(path, caller, **kwargs):
         seen.update(kwargs, caller=caller)
 
-    monkeypatch.setattr(calls.cli, "run_shift_app", fake_run)
+    monkeypatch.setattr(calls.commands.launch, "run_shift_app", fake_run)
     out = CliRunner().invoke(app, ["shift"])  # CliRunner: no TTY
     assert out.exit_code == 2 and "needs a terminal" in out.stderr and not seen
     monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")

@@ -40,7 +40,7 @@ def make_call(store, customer_id, caller, now, script_name, answers, context=Non
     (call id, survey result)."""
     script = survey.load_script(script_name)
     assert queue.claim_customer(store, customer_id, caller, now)
-    script_id = scripts_store.store_script(store, script, now)
+    script_id = scripts_store.store_script(store, script, now, by="test")
     call_id = calling.start_call(store, customer_id, caller, now, script_id=script_id)
     customer = get_customer(store, customer_id)
     session = survey.SurveySession(script, customer, caller, context=context, now=now)

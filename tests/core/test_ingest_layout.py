@@ -12,9 +12,10 @@ import calls.ingest
 LAYERS = ["values", "phones", "readers", "tiers", "pipeline", "customers", "orders"]
 # What the package may use from the rest of the core: never the UI, the queue or a call.
 # calls.outfile and calls.sheets: the one way to write a file and its cells; calls.language:
-# how lists spell languages and salutations (leaf modules)
+# how lists spell languages and salutations (leaf modules); calls.audit: who ran an import
+# started without an account (the OS login; the store records it, never guesses it)
 OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders", "calls.outfile",
-           "calls.sheets", "calls.language"}
+           "calls.sheets", "calls.language", "calls.audit"}
 # ``from calls import __version__``: the package itself (its version) is fine too.
 PACKAGE = "calls"
 
@@ -103,3 +104,29 @@ def test_forked_customer_preparation_equals_the_plain_path(tmp_path):
     plain = run(1)
     assert sum(len(chunk[0]) for chunk in plain) == 2990
     assert run(2) == plain
+
+
+def test_a_list_read_again_stays_in_this_process_with_the_same_result(tmp_path, monkeypatch):
+    """A re-import whose first chunk is mostly known rows reads the rest in this process
+    (no worker pool to start); a new list starts the pool. Same chunks either way."""
+    import multiprocessing
+
+    from calls.ingest.pipeline import prepare_in_chunks
+
+    def double(config, chunk):
+        return [config * x for x in chunk]
+
+    chunks = [[1, 2], [3], [4, 5]]
+    started = []
+    real = multiprocessing.get_context
+
+    def spy(method=None):
+        started.append(method)
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", spy)
+    serial = list(prepare_in_chunks(chunks, double, 2, 2, lambda first: True))
+    assert serial == [[2, 4], [6], [8, 10]] and started == []
+    pooled = list(prepare_in_chunks(chunks, double, 2, 2, lambda first: False))
+    assert pooled == serial and len(started) == 1
+    assert list(prepare_in_chunks([], double, 2, 2, lambda first: True)) == []

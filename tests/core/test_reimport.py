@@ -3,11 +3,13 @@ rows it does not know, with the result of reading them all."""
 
 from __future__ import annotations
 
-import csv
 import json
+
+import pytest
 
 from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import Store
+from tests.support.lists import write_list
 
 HEADER = ["Customer Id", "Name", "Phone", "Revenue", "Customer Since", "Notes"]
 COLUMNS = ("ref, name, phone, phone_raw, revenue, customer_since, extra, tier, row_hash, "
@@ -21,11 +23,7 @@ def _rows(n: int) -> list[list[str]]:
 
 
 def _write(path, rows):
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        w.writerows(rows)
-    return path
+    return write_list(path, HEADER, rows)
 
 
 def _state(store):
@@ -51,23 +49,24 @@ def test_an_unchanged_file_is_recognised_and_recorded(store, now, tmp_path):
     assert other.unchanged_since is None
 
 
-def test_a_changed_file_gives_what_a_full_read_gives(tmp_path, now):
-    rows = _rows(300)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_changed_file_gives_what_a_full_read_gives(tmp_path, now, workers):
+    rows = _rows(2500)   # two chunks: the first is mostly known, the second is read here
     path = _write(tmp_path / "list.csv", rows)
     changed = [list(r) for r in rows]
     changed[10][3] = "12345"                 # a new revenue
     changed[103][5] = 'said "bye"\nand left'  # a multi-line cell changed
     changed.append(["C5", "Name 5 again", "(212) 555-0005", "77", "", ""])   # a repeat
-    changed.append(["C400", "New", "(212) 555-0400", "5", "", ""])            # a new one
+    changed.append(["C9000", "New", "(212) 555-9000", "5", "", ""])           # a new one
     changed.append(["C20", "Bad", "12", "5", "", ""])                         # a reject
     changed_path = _write(tmp_path / "changed.csv", changed)
     with Store.open(tmp_path / "again.db") as store:
-        import_customers(store, path, ImportOptions(workers=1), now)
+        import_customers(store, path, ImportOptions(workers=workers), now)
         skipped = store.scalar("SELECT count(*) FROM customers WHERE source_hash IS NOT NULL")
-        assert skipped == 300
-        result = import_customers(store, changed_path, ImportOptions(workers=1), now)
+        assert skipped == 2500
+        result = import_customers(store, changed_path, ImportOptions(workers=workers), now)
         assert (result.rows_read, result.inserted, result.updated, result.unchanged,
-                result.rejected, result.duplicates) == (303, 1, 3, 297, 1, 1)
+                result.rejected, result.duplicates) == (2503, 1, 3, 2497, 1, 1)
         again = _state(store)
     with Store.open(tmp_path / "fresh.db") as store:
         import_customers(store, changed_path, ImportOptions(workers=1), now)

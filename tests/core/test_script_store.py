@@ -35,8 +35,8 @@ def _call(store, now, script_id=None) -> int:
 
 def test_store_script_once_by_hash(store, now):
     script = load_script("quarterly")
-    first = store_script(store, script, now)
-    assert store_script(store, load_script("quarterly"), now + timedelta(days=1)) == first
+    first = store_script(store, script, now, by="test")
+    assert store_script(store, load_script("quarterly"), now + timedelta(days=1), by="test") == first
     assert store.scalar("SELECT count(*) FROM scripts") == 1
     stored = get_stored_script(store, first)
     assert (stored.name, stored.version, stored.purpose) == ("quarterly", "4", "care")
@@ -47,8 +47,8 @@ def test_store_script_once_by_hash(store, now):
 def test_a_changed_text_is_a_new_version(store, now):
     script = load_script("occasion")
     changed = parse_script(script.text.replace('version = "3"', 'version = "4"'), "x.toml")
-    a = store_script(store, script, now)
-    b = store_script(store, changed, now)
+    a = store_script(store, script, now, by="test")
+    b = store_script(store, changed, now, by="test")
     assert a != b
     _call(store, now, script_id=b)
     listed = list_scripts(store)
@@ -57,7 +57,7 @@ def test_a_changed_text_is_a_new_version(store, now):
 
 
 def test_script_from_store_reads_the_version_a_call_used(store, now):
-    script_id = store_script(store, load_script("recovery"), now)
+    script_id = store_script(store, load_script("recovery"), now, by="test")
     again = stored_script(store, script_id)
     assert again.keys == load_script("recovery").keys
     with pytest.raises(UserError, match="no stored script with id 99"):
@@ -103,7 +103,7 @@ def test_answers_go_with_their_call(store, now):
 def test_resume_a_call_from_the_store(store, now):
     """What the TUI does: save each answer, drop what leaves the path, resume later."""
     script = load_script("quarterly")
-    call_id = _call(store, now, store_script(store, script, now))
+    call_id = _call(store, now, store_script(store, script, now, by="test"))
     ada = Customer(id=1, ref="C1", name="Ada", owner="Dana", last_purchase=date(2026, 1, 5))
     s = SurveySession(script, ada, "Sam", now=now)
     for key, raw in (("nps", "2"), ("going_well", "nothing"), ("improve", "all of it"),

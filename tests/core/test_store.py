@@ -68,3 +68,39 @@ def test_database_in_a_missing_folder_is_refused(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         Store.open(tmp_path / "no-such-folder" / "x.db")
     assert not (tmp_path / "no-such-folder").exists()
+
+
+def test_a_writer_waits_for_the_lock_by_polling_then_gets_it(db_path, monkeypatch):
+    """A write transaction that finds the lock taken polls for it (no "database is
+    locked" while the other one is short), and says "locked" after the busy timeout."""
+    import threading
+
+    import calls.store as store_module
+
+    Store.open(db_path).close()
+    other = sqlite3.connect(db_path)
+    other.execute("BEGIN IMMEDIATE")
+    store = Store.open(db_path)
+    done = []
+
+    def write():
+        with store.write():
+            store.db.execute("INSERT INTO carecall_meta (key, value) VALUES ('k', 'v')")
+        done.append(True)
+
+    waiter = threading.Thread(target=write)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive() and not done          # waiting for the other writer
+    other.execute("COMMIT")
+    waiter.join(10)
+    assert done == [True]
+    assert store.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == \
+        store_module.BUSY_TIMEOUT_MS                   # reads keep the long timeout
+    other.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
+    with pytest.raises(sqlite3.OperationalError, match="locked"), store.write():
+        pass
+    other.execute("ROLLBACK")
+    other.close()
+    store.close()

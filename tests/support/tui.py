@@ -67,3 +67,38 @@ async def type_text(pilot, text: str) -> None:
     """Type text into the focused field."""
     await pilot.press(*[_KEY_NAMES.get(ch, ch) for ch in text])
     await settle(pilot, 2)
+
+
+def screen_lines(app) -> list[str]:
+    """What the terminal shows now, line by line (from Textual's SVG screenshot)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    rows: dict[float, dict[int, str]] = {}
+    for x, y, text in re.findall(
+            r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>', svg):
+        row = rows.setdefault(float(y), {})
+        for i, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+            row[round(float(x) / 12.2) + i] = char
+    lines = []
+    for _, row in sorted(rows.items()):
+        lines.append("".join(row.get(i, " ") for i in range(max(row) + 1)).rstrip())
+    return lines
+
+
+def db_rows(db: Path, sql: str, params=()) -> list[dict]:
+    """Rows of a query on the database file (a connection of the test's own)."""
+    with Store.open(db) as store:
+        return store.all(sql, params)
+
+
+async def take_next(pilot):
+    """From the queue, ``n``: the call screen with the next customer."""
+    from tui.screens.call import CallScreen
+
+    await settle(pilot)
+    await press(pilot, "n")
+    screen = pilot.app.screen
+    assert isinstance(screen, CallScreen), screen
+    return screen

@@ -63,3 +63,11 @@ def no_look_time(monkeypatch):
     import tui.typeahead
 
     monkeypatch.setattr(tui.typeahead, "LOOK_SECONDS", 0.0)
+
+
+@pytest.fixture
+def shift_db(tmp_path):
+    """A database with the five test customers (tests/support/tui.py)."""
+    from tests.support.tui import make_db
+
+    return make_db(tmp_path / "shift.db")

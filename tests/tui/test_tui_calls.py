@@ -276,6 +276,7 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
     app = _app(shift_db)
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
+        session = call.session           # the screen shows the next customer after the save
         await press(pilot, "c", "y", "enter", "9")
         await type_text(pilot, "kind people")
         await press(pilot, "enter")
@@ -284,7 +285,7 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
         await read_question(pilot)
         await press(pilot, "5", "y", "n", "n", "n", "enter", "enter", "enter")
         await settle(pilot)
-        call_id = call.session.call_id
+        call_id = session.call_id
     answers = {r["key"]: r["value"] for r in _all(
         shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
     assert answers["going_well"] == '"kind people"'
@@ -299,6 +300,7 @@ async def test_every_answer_type_from_the_keyboard(shift_db):
     app = make_app(shift_db, "ann", script=str(script), clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         call = await _take_next(pilot)
+        session = call.session           # the screen shows the next customer after the save
         await press(pilot, "c", "y", "enter", "4")                # rating
         await press(pilot, "1", "3", "enter")                # e-mail and post
         await type_text(pilot, "1x")                          # not a number: refused
@@ -324,7 +326,7 @@ async def test_every_answer_type_from_the_keyboard(shift_db):
         assert call.phase == "done"
         await press(pilot, "enter", "enter")
         await settle(pilot)
-        call_id = call.session.call_id
+        call_id = session.call_id
     answers = {r["key"]: r["value"] for r in _all(
         shift_db, "SELECT key, value FROM answers WHERE call_id = ?", (call_id,))}
     assert answers == {"score": "4", "channels": '["email", "post"]', "staff": "250",

@@ -43,9 +43,10 @@ async def test_a_keymap_file_remaps_keys(shift_db, tmp_path):
         assert app.screen is call
         await press(pilot, "u")
         assert isinstance(app.screen, WrapUpScreen)
+        session = call.session           # the screen shows the next customer after the save
         await press(pilot, "enter")
         await settle(pilot)
-        call_id = call.session.call_id
+        call_id = session.call_id
     with Store.open(shift_db) as store:
         assert store.one("SELECT outcome FROM calls WHERE id = ?", (call_id,))["outcome"] == \
             "no_answer"

@@ -201,8 +201,6 @@ async def test_a_wrap_up_that_fails_keeps_the_call_and_saves_on_the_next_enter(
 
 
 async def test_carecall_dashboard_is_the_same_app_opened_on_the_dashboard(shift_db):
-    from calls.cli import run_dashboard_app  # noqa: F401 - the CLI's way in exists
-
     with Store.open(shift_db) as store:
         before = store.scalar("SELECT count(*) FROM seat_states")
     app = _app(shift_db, caller="sam", mode="dashboard", refresh_seconds=0)
@@ -237,3 +235,22 @@ async def test_a_shift_seat_is_on_the_floor_and_leaves_it_at_the_end(shift_db):
         last = store.one("SELECT state, ended_at FROM seat_states WHERE caller = 'ann' "
                          "ORDER BY id DESC LIMIT 1")
     assert last["state"] == "ready" and last["ended_at"] is not None  # the seat closed
+
+
+async def test_a_dashboard_load_that_ends_after_the_screen_closed_is_dropped(shift_db):
+    """Leaving the dashboard while its figures load: no error about a screen gone."""
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        gate = threading.Event()
+        screen = DashboardScreen(refresh_seconds=0)
+        # Hold the reports lane until the screen is gone.
+        app.db(lambda store: gate.wait(5), lane="reports")
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert screen._loading
+        await press(pilot, "escape")
+        assert isinstance(app.screen, QueueScreen) and not screen.is_attached
+        gate.set()
+        await settle(pilot)
+        assert screen.loads == 0 and app.is_running

@@ -9,6 +9,7 @@ outcome is written when the caller confirms it on the wrap-up screen.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -92,8 +93,22 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is called now", id="call-explain"),
     ]
 
-    def __init__(self, session: CallSession) -> None:
+    def __init__(self, session: CallSession,
+                 takes_next: Callable[[], bool] | None = None) -> None:
         super().__init__()
+        # Whether a saved call goes straight on to the next customer on this same screen
+        # (the queue says; None: back to whoever pushed the screen).
+        self.takes_next = takes_next
+        self._notes_timer: Timer | None = None
+        # Which keys may act on what the screen shows (issue 15: never a question unseen);
+        # a new session (the next customer loaded here) restarts it (_show_view).
+        self.typeahead = TypeAhead()
+        self._shown_session: CallSession | None = None
+        self._take_session(session)
+
+    def _take_session(self, session: CallSession) -> None:
+        """Everything the screen holds about the call it shows, set in this one place:
+        :meth:`load` puts the next customer on the same screen through here."""
         self.session = session
         self.customer = session.customer
         self.national = core.national_format(session.customer.phone)
@@ -104,13 +119,18 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             self.phase = "script"
         else:
             self.phase = "opening"
-        self._notes_timer: Timer | None = None
+        if self._notes_timer is not None:
+            self._notes_timer.stop()
+        self._notes_timer = None
         self._notes_saved = session.notes
         self._notes_text = session.notes
         self._leaving = False
-        # Which keys may act on what the screen shows (issue 15: never a question unseen).
-        self.typeahead = TypeAhead()
-        self._shown_session: CallSession | None = None
+
+    def load(self, session: CallSession) -> None:
+        """Show the call with the next customer on this screen (built once per shift): the
+        card, history, script, notes and keys are all drawn again from ``session``."""
+        self._take_session(session)
+        self._draw_all()
 
     # -- layout ----------------------------------------------------------------------
 
@@ -119,22 +139,14 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         yield ShiftBar()
         with Horizontal(id="call-body"):
             with Vertical(id="call-left"):
-                card = CustomerCard(id="card")
-                title = self.customer.name or self.customer.ref
-                if self.customer.company:
-                    title += f" · {self.customer.company}"
-                card.border_title = escape(title)
-                yield card
+                yield CustomerCard(id="card")
                 history = VerticalScroll(id="history-box")
                 history.border_title = "History"
                 history.can_focus = False
                 with history:
                     yield HistoryView(id="history")
             with Vertical(id="call-right"):
-                panel = ScriptPanel(id="script")
-                script = self.session.script
-                panel.border_title = escape(f"{script.title or script.name} v{script.version}")
-                with panel:
+                with ScriptPanel(id="script"):
                     with VerticalScroll(id="script-scroll", can_focus=False):
                         yield Static(id="script-text")
                     with Vertical(id="answer-box"):
@@ -142,7 +154,8 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                         yield TextAnswer(id="text-answer")
                     yield AnswerError(id="answer-error")
                 yield ConsentLine(id="consent-line")
-                notes = NotesArea(session.notes, id="notes", soft_wrap=True, tab_behavior="focus")
+                notes = NotesArea(session.notes, id="notes", soft_wrap=True,
+                                  tab_behavior="focus")
                 notes.border_title = "Notes (ctrl+n)"
                 yield notes
         yield Static(id="outcome-bar")
@@ -152,23 +165,37 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         keys = self.query_one("#key-answer", KeyAnswer)
         typed = self.query_one("#text-answer", TextAnswer)
         keys.answer_handler = typed.answer_handler = self.take_answer
-        self.query_one("#answer-error", AnswerError).show(None)
-        self.typeahead.restart()
-        self._draw_history()
-        self._draw_card()
-        self._draw_consent()
-        self._draw_script()
         self.set_interval(30, self._draw_card)
         self.dial_settings = DialSettings()
         try:
             self.dial_settings = load_dial_settings(getattr(self.app, "config", None))
         except UserError as exc:
             self.notify(f"Dialling by hand: {exc}", severity="warning", timeout=10)
-        self.refresh_bindings()
         # Keep the claim while the call lasts, so no other caller is handed this customer.
         self.set_interval(CLAIM_RENEW_SECONDS, self._renew_claim)
+        self._draw_all()
+
+    def _draw_all(self) -> None:
+        """Draw every part of the screen from the session (on mount, and for each next
+        customer loaded into the screen)."""
+        customer, script = self.customer, self.session.script
+        title = customer.name or customer.ref
+        if customer.company:
+            title += f" · {customer.company}"
+        self.query_one("#card", CustomerCard).border_title = escape(title)
+        self.query_one("#script", ScriptPanel).border_title = escape(
+            f"{script.title or script.name} v{script.version}")
+        notes = self.query_one("#notes", NotesArea)
+        if notes.text != self.session.notes:
+            notes.load_text(self.session.notes)
+        self.query_one("#history-box", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#script-scroll", VerticalScroll).scroll_home(animate=False)
+        self._draw_history()
+        self._draw_card()
+        self._draw_consent()
+        self._draw_script()
         if self.session.resumed:
-            self.notify(f"Resumed the call with {self.customer.name}.")
+            self.notify(f"Resumed the call with {customer.name}.")
 
     def _draw_history(self) -> None:
         session = self.session
@@ -592,14 +619,24 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self.app.db(self.session.keep_outcome, chosen, self.app.now())
 
         def finished(result: str | None) -> None:
-            if result == "done":
+            if result == "done":           # saved; back to the queue
                 self._leaving = True
                 self.dismiss("done")
-            else:
+            elif result != "next":         # back to the call ("next": already loaded here)
                 self._draw_script()
 
-        self.app.push_screen(WrapUpScreen(self.session, chosen, lambda: self._notes_text),
-                             finished)
+        self.app.push_screen(WrapUpScreen(self.session, chosen, lambda: self._notes_text,
+                                          following=self), finished)
+
+    # -- the next customer (tui.screens.wrapup.Following) ----------------------------
+
+    def wants_next(self) -> bool:
+        """Whether saving this call takes the next customer onto this screen."""
+        return self.takes_next is not None and self.takes_next()
+
+    def show_next(self, session: CallSession) -> None:
+        """The next customer, taken as the last call was saved."""
+        self.load(session)
 
     def action_skip(self) -> None:
         app = self.app
@@ -671,7 +708,13 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         self._draw_history()
         self.notify(f"Follow-up added: {followup.kind.replace('_', ' ')}")
 
+    def on_screen_suspend(self) -> None:
+        # Covered (a dialog, the wrap-up) or left for the queue: the notes typed so far are
+        # saved now (the screen is kept for the next customer, not unmounted).
+        with contextlib.suppress(RuntimeError):
+            self._flush_notes()
+
     def on_unmount(self) -> None:
         # Leaving by any way (quit included) must not drop the last keystrokes of notes.
-        with contextlib.suppress(RuntimeError):  # the database thread has already stopped
+        with contextlib.suppress(RuntimeError):  # the database has already closed
             self._flush_notes()

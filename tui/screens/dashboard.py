@@ -185,7 +185,7 @@ class DashboardScreen(Screen[None]):
     def show_floor(self, rows: list) -> None:
         """Every caller now: state and for how long, the customer on the line, today's
         calls, contacts and completes, calls per hour and handle time from the states."""
-        from tui.screens.team import clock_text
+        from tui.widgets.shift_bar import clock_text
 
         self.floor = rows
         table = self.query_one("#floor", DataTable)

@@ -57,6 +57,8 @@ class QueueScreen(Screen):
         self._taking = False
         self._pending_unfinished: list[Any] = []
         self._in_call = False
+        # One call screen for the whole shift: each customer is loaded into it.
+        self._call_screen: Any = None
 
     def compose(self) -> ComposeResult:
         yield ShiftBar()
@@ -261,24 +263,44 @@ class QueueScreen(Screen):
             self.notify("Nobody left to call right now.", severity="warning")
             self.action_refresh()
             return
+        self._in_call = True
+        self.app.push_screen(self._call_screen_for(session), self._call_ended)
+
+    def _call_screen_for(self, session: CallSession):
+        """The shift's call screen with ``session`` loaded (built and installed the first
+        time: building a screen costs far more than drawing a customer into one)."""
         from tui.screens.call import CallScreen
 
-        self._in_call = True
-        self.app.push_screen(CallScreen(session), self._call_ended)
+        screen = self._call_screen
+        if screen is None:
+            screen = self._call_screen = CallScreen(session, takes_next=self._takes_next)
+            self.app.install_screen(screen, f"call-{id(self)}")
+        else:
+            screen.load(session)
+        return screen
+
+    def _takes_next(self) -> bool:
+        """After a saved call the next customer comes at once, unless calls left
+        unfinished wait to be offered again (see offer_resume) or the seat is paused."""
+        return not self._pending_unfinished and not self.app.show_pause()
 
     def _call_ended(self, result: str | None) -> None:
-        # The next customer is offered at once after a saved call (before the list is
-        # reloaded: the caller waits for the customer, not for the list); a skip comes
-        # back here. A filter typed for the last customer would hide the next ones.
+        # Back from the call screen: skipped, or saved with nobody to call next (or calls
+        # to resume). A filter typed for the last customer would hide the next ones.
         self._in_call = False
         if self.filter_text or self.query_one("#queue-filter").has_class("shown"):
             self.action_clear_filter()
-        if result == "done" and not self._pending_unfinished and not self.app.show_pause():
-            self.action_take_next()
+        if result == "done":
+            self.app.show_pause()   # a pause asked for during the call shows now
         self.action_refresh()
         if self._pending_unfinished:
             rest, self._pending_unfinished = self._pending_unfinished, []
             self.offer_resume(rest)
+
+    def on_unmount(self) -> None:
+        screen = self._call_screen
+        if screen is not None and screen not in self.app.screen_stack:
+            self.app.uninstall_screen(screen)
 
     def action_explain(self) -> None:
         customer_id = self._selected_id()

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.shift_bar import ShiftBar, clock_text
 
 
 class _TeamDialog(ModalScreen):
@@ -122,11 +122,3 @@ class PausedScreen(Screen[None]):
 
     def action_resume(self) -> None:
         self.dismiss(None)
-
-
-def clock_text(seconds: float) -> str:
-    """``4:07`` / ``1:02:09``: a running timer."""
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

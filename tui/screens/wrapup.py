@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -21,8 +21,18 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
 
 
+class Following(Protocol):
+    """The screen under the wrap-up that can take the next customer at once (the call
+    screen): asked as the caller saves, handed the next customer once it is taken."""
+
+    def wants_next(self) -> bool: ...
+
+    def show_next(self, session: CallSession) -> None: ...
+
+
 class WrapUpScreen(Screen[str | None]):
-    """Review before the outcome is written. Dismisses ``"done"`` after saving, else None."""
+    """Review before the outcome is written. Dismisses ``"done"`` after saving, ``"next"``
+    once the next customer is on the call screen under it, None to go back to the call."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
@@ -32,11 +42,13 @@ class WrapUpScreen(Screen[str | None]):
     ]
 
     def __init__(self, session: CallSession, chosen: ChosenOutcome,
-                 notes_now: Callable[[], str]) -> None:
+                 notes_now: Callable[[], str], following: Following | None = None) -> None:
         super().__init__()
         self.session = session
         self.chosen = chosen
         self.notes_now = notes_now          # the notes as typed right now (the call screen's)
+        self.following = following
+        self._next_asked = False
         self.zone = zone_of(session.customer.time_zones)
         self._saving = False
         # Themes the caller confirmed per open answer (t); None: the suggestions stand.
@@ -162,6 +174,8 @@ class WrapUpScreen(Screen[str | None]):
         self.dismiss(None)
 
     def action_confirm(self) -> None:
+        """Save; with the call screen under it wanting the next customer, take them in the
+        same turn of the database (right after the wrap-up, only if it was written)."""
         if self._saving:
             return
         self._saving = True
@@ -169,6 +183,10 @@ class WrapUpScreen(Screen[str | None]):
         app = self.app
         app.db(self.session.wrap_up, app.now(), self._plan(),
                on_done=self._saved, on_error=self._failed)
+        self._next_asked = self.following is not None and self.following.wants_next()
+        if self._next_asked:
+            app.db(core.take_next_after, self.session, app.caller, app.now(), app.policy,
+                   app.script_name, on_done=self._next_taken, on_error=self._next_failed)
 
     def _failed(self, exc: Exception) -> None:
         # The call stays on this screen as it was (nothing of the wrap-up was written):
@@ -183,9 +201,27 @@ class WrapUpScreen(Screen[str | None]):
         app.notify(core.wrap_up_message(result), timeout=5)
         if result.seat is not None:
             # Ready, or the pause a supervisor asked for during the call: known before
-            # the queue offers the next customer.
+            # the queue offers the next customer (a paused seat is refused the next one).
             app.seat_state_changed(result.seat)
-        self.dismiss("done")
+        if not self._next_asked:
+            self.dismiss("done")
+
+    def _next_taken(self, session: CallSession | None) -> None:
+        if not self.session.ended:
+            return  # the wrap-up failed (said by _failed): the call stays here
+        if session is None:
+            self.notify("Nobody left to call right now.", severity="warning")
+            self.dismiss("done")
+            return
+        # The next customer goes onto the call screen underneath while this one still
+        # covers it; no frame shows the last customer again.
+        with self.app.batch_update():
+            self.following.show_next(session)
+            self.dismiss("next")
+
+    def _next_failed(self, _exc: Exception) -> None:
+        if self.session.ended:
+            self.dismiss("done")  # saved; the next could not be taken (the app says why)
 
     def action_add_followup(self) -> None:
         from tui.screens.modals import FollowupScreen

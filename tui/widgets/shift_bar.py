@@ -22,10 +22,16 @@ def format_nps(score: float | None) -> str:
     return f"{score:+.0f}"
 
 
+def clock_text(seconds: float) -> str:
+    """``4:07`` / ``1:02:09``: a running timer."""
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def seat_text(app, now: datetime) -> str:
     """``  │ talking 2:13`` (the seat's state and how long), with the call timer in a call."""
-    from tui.screens.team import clock_text
-
     state = getattr(app, "seat_state", None)
     if state is None:
         return ""

@@ -1,0 +1,123 @@
+"""Calls in a row on one call screen (issue 18): each customer is loaded into the screen the
+shift built once, and nothing of the customer before shows: not their name, answers,
+notes or call timer."""
+
+from __future__ import annotations
+
+from calls.errors import UserError
+from calls.session import CallSession
+from tests.support.tui import (
+    NOW,
+    db_rows,
+    press,
+    screen_lines,
+    settle,
+    take_next,
+    type_text,
+)
+from tui.app import make_app
+from tui.clock import FixedClock
+from tui.screens.call import CallScreen
+from tui.screens.queue import QueueScreen
+from tui.screens.wrapup import WrapUpScreen
+
+
+def _shown(app) -> str:
+    return "\n".join(screen_lines(app))
+
+
+async def _partial_with_notes(pilot, call: CallScreen, score: str, notes: str) -> None:
+    """Connect, answer the first question, write notes, pick Partial: the wrap-up shows."""
+    await press(pilot, "c", "y", "enter", score, "ctrl+n")
+    await type_text(pilot, notes)
+    await press(pilot, "escape", "escape", "p")
+    assert isinstance(pilot.app.screen, WrapUpScreen)
+
+
+async def test_the_next_customer_comes_into_the_same_call_screen_with_nothing_of_the_last(
+        shift_db):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        first = call.session.customer
+        await _partial_with_notes(pilot, call, "3", "wants a call back in May")
+        shown = _shown(app)
+        assert "call 0:00" in shown                     # the call timer ran on this call
+        await press(pilot, "enter")
+        await settle(pilot)
+
+        assert app.screen is call                       # the same screen, not a new one
+        second = call.session.customer
+        assert second.id != first.id
+        shown = _shown(app)
+        assert second.name in shown and first.name not in shown
+        assert f"Dial {call.national}" in shown         # dialling: no question, no answer
+        assert "wants a call back" not in shown and call.query_one("#notes").text == ""
+        assert "(call " not in shown and app.call_started_at is None
+        assert call.phase == "ready" and not call.session.answer_lines()
+        assert call.session.notes == ""
+        # The database: the first call ended with its notes and answer; the second
+        # customer is claimed by ann, with no call written yet.
+        ended = db_rows(shift_db, "SELECT customer_id, outcome, notes FROM calls")
+        assert ended == [{"customer_id": first.id, "outcome": "partial",
+                          "notes": "wants a call back in May"}]
+        claims = db_rows(shift_db, "SELECT customer_id, caller FROM claims")
+        assert claims == [{"customer_id": second.id, "caller": "ann"}]
+
+        # And once more: the third customer on the same screen, the second one's notes gone.
+        await _partial_with_notes(pilot, call, "9", "happy with the new app")
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert app.screen is call
+        third = call.session.customer
+        assert third.id not in (first.id, second.id)
+        shown = _shown(app)
+        assert third.name in shown and second.name not in shown
+        assert "happy with the new app" not in shown
+        assert "calls 2" in shown
+
+
+async def test_no_one_left_goes_back_to_the_queue(shift_db):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        seen = []
+        while isinstance(app.screen, CallScreen):
+            seen.append(call.session.customer.id)
+            await press(pilot, "n")                     # no answer (tried again later)
+            assert isinstance(app.screen, WrapUpScreen)
+            await press(pilot, "enter")
+            await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert len(seen) == len(set(seen)) == 4         # everyone callable now, once each
+        assert "Nobody to call right now" in _shown(app)
+        assert not db_rows(shift_db, "SELECT * FROM claims")
+
+
+async def test_a_wrap_up_that_fails_stays_and_takes_nobody(shift_db, monkeypatch,
+                                                           notifications):
+    notifications.expect_error("the disk is full")
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        first = call.session.customer
+        original = CallSession.wrap_up
+
+        def failing(self, store, now, plan=None):
+            raise UserError("the disk is full")
+
+        monkeypatch.setattr(CallSession, "wrap_up", failing)
+        await press(pilot, "n")                         # no answer
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WrapUpScreen)     # still here: Enter tries again
+        assert call.session.customer.id == first.id
+        assert db_rows(shift_db, "SELECT customer_id FROM claims") == [{"customer_id": first.id}]
+        assert not db_rows(shift_db, "SELECT * FROM calls WHERE ended_at IS NOT NULL")
+
+        monkeypatch.setattr(CallSession, "wrap_up", original)
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert app.screen is call and call.session.customer.id != first.id
+        assert db_rows(shift_db, "SELECT customer_id, outcome FROM calls") == [
+            {"customer_id": first.id, "outcome": "no_answer"}]
