@@ -46,7 +46,8 @@ LOOK_SECONDS = 0.3
 key_clock: Callable[[], float] = time.perf_counter if sys.platform == "win32" else time.monotonic
 
 TYPED = "typed"      # a character typed into a text field (starts or goes on with a run)
-FIELD = "field"      # another key in a text field (editing keys, Esc): no typing
+FIELD = "field"      # another key in a text field (editing keys): no typing
+LEAVE = "leave"      # Esc or Tab out of a text field: the caller stopped typing on purpose
 SUBMIT = "submit"    # Enter in a typed-answer field: takes the answer
 LETTER = "letter"
 DIGIT = "digit"
@@ -60,6 +61,8 @@ def key_kind(key: str, character: str | None, in_field: bool, submits: bool = Fa
             return SUBMIT
         if character is not None and len(character) == 1 and character.isprintable():
             return TYPED
+        if key in ("escape", "tab", "shift+tab"):
+            return LEAVE
         return FIELD
     if character is not None and len(character) == 1 and character.isdigit():
         return DIGIT
@@ -117,6 +120,9 @@ class TypeAhead:
             self._typing(read_at, burst)
             return None
         if kind == FIELD:
+            return None
+        if kind == LEAVE:
+            self._text_until = None          # leaving the field ends the run of typing
             return None
         if read_at < self.shown_at and self.reached_by != burst:
             return "typed before this was on screen"

@@ -229,7 +229,8 @@ def test_type_ahead_rules_with_a_fixed_clock():
     assert guard.check(110.1, OTHER) is None
     assert guard.check(111.0, FIELD) is None
     assert guard.check(111.1, LETTER) is None
-    assert key_kind("escape", None, in_field=True) == FIELD
+    assert key_kind("escape", None, in_field=True) == "leave"
+    assert key_kind("backspace", None, in_field=True) == FIELD
     assert key_kind("n", "n", in_field=True) == TYPED
     assert key_kind("enter", "\r", in_field=True, submits=True) == SUBMIT
     assert key_kind("n", "n", in_field=False) == LETTER
