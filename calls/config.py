@@ -53,11 +53,13 @@ class UiConfig:
 class DefaultsConfig:
     """``[defaults]``: what a command uses when neither its option nor its environment
     variable says (``--db``/``CARECALL_DB``, ``--caller``/``CARECALL_CALLER``,
-    ``--policy``/``CARECALL_POLICY``)."""
+    ``--policy``/``CARECALL_POLICY``; ``region``: where a phone number typed without a
+    country code is read first, e.g. "DE"; unset: where most customers' numbers are)."""
 
     db: str | None = None
     caller: str | None = None
     policy: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)

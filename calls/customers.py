@@ -31,7 +31,9 @@ __all__ = [
     "add_customer",
     "add_number",
     "edit_customer",
+    "customer_regions",
     "find_customer",
+    "home_region",
     "mark_number",
     "numbers_for",
     "parse_assignments",
@@ -47,13 +49,44 @@ NUMBER_STATUSES = ("ok", "wrong_number", "disconnected")
 _PHONEISH = re.compile(r"^[\d\s()+./\-]+(?:\s*(?:x|ext\.?|#)\s*\d+)?$", re.IGNORECASE)
 
 
-def _candidate_numbers(store: Store, text: str, default_region: str) -> list[str]:
+def customer_regions(store: Store) -> list[str]:
+    """Every region the customers are in, most customers first: their main numbers'
+    regions, the countries the list gives, and the countries of their second and added
+    numbers (a US customer's UK mobile makes "07700 900123" readable)."""
+    import phonenumbers
+
+    regions = list(q.phone_regions(store))
+    countries, prefixes = q.number_places(store)
+    for country in countries:
+        region = region_for_country(country)
+        if region:
+            regions.append(region)
+    for prefix in prefixes:
+        digits = prefix[1:]
+        for size in (1, 2, 3):         # a country calling code has one to three digits
+            region = phonenumbers.region_code_for_country_code(int(digits[:size] or 0))
+            if region != "ZZ":
+                regions.append(region)
+                break
+    return list(dict.fromkeys(regions))
+
+
+def home_region(store: Store, configured: str | None = None) -> str:
+    """Where a number typed without a country code is read first: ``configured`` (the
+    config file's ``[defaults] region``), else where most customers' numbers are, else US."""
+    if configured and configured.strip():
+        return configured.strip().upper()
+    regions = q.phone_regions(store)
+    return regions[0] if regions else "US"
+
+
+def _candidate_numbers(store: Store, text: str, default_region: str | None) -> list[str]:
     """E.164 forms of ``text`` read as the import would, in the default region and in
-    every region the customers' numbers come from (a caller types "030 1234567" for a
-    Berlin customer on a US-default floor)."""
+    every region the customers are in (a caller types "030 1234567" for a Berlin
+    customer on a US floor, "020 7946 0958" for a London one)."""
     if not _PHONEISH.match(text.strip()) or sum(ch.isdigit() for ch in text) < 5:
         return []
-    regions = [default_region, *q.phone_regions(store)]
+    regions = [default_region or home_region(store), *customer_regions(store)]
     found: list[str] = []
     for region in dict.fromkeys(r.upper() for r in regions if r):
         try:
@@ -65,11 +98,13 @@ def _candidate_numbers(store: Store, text: str, default_region: str) -> list[str
     return found
 
 
-def search_customers(store: Store, text: str, *, default_region: str = "US",
+def search_customers(store: Store, text: str, *, default_region: str | None = None,
                      limit: int = 50) -> list[Customer]:
     """Every customer the text finds: by ref, by phone number in any format (any of the
-    customer's numbers), else by words of the name, company or e-mail (case and accents
-    ignored). Exact matches (ref, number) come first."""
+    customer's numbers; a national number is read in ``default_region``, else
+    :func:`home_region`, and in every region of :func:`customer_regions`), else by words
+    of the name, company or e-mail (case and accents ignored). Exact matches (ref,
+    number) come first."""
     text = (text or "").strip()
     if not text:
         return []

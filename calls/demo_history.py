@@ -163,33 +163,54 @@ class _History:
             self.closable("sales_lead", c, call_id, ended, owner, timedelta(days=5),
                           values["need_detail"][1])
 
+    def _late(self, share: float = 0.08) -> bool:
+        """Whether this follow-up is one of the few a busy team worked late."""
+        return self.rng.random() < share
+
+    def _contact(self, created: datetime, closed: datetime) -> datetime | None:
+        """When the owner first reached the customer: mostly within the 48 hours the
+        deadlines ask for (a few late), never after closing; None when not yet."""
+        hours = self.rng.uniform(50, 80) if self._late() else self.rng.uniform(2, 40)
+        contact = min(created + timedelta(hours=hours), closed)
+        return contact if contact < self.now else None
+
     def closable(self, kind: str, c: _Customer, call_id: int, created: datetime, owner: str,
-                 due: timedelta, note: str, done_share: float = 0.7) -> None:
-        closed = created + timedelta(days=self.rng.uniform(0.5, 12))
-        if created < self.now - timedelta(days=30):
-            done_share = 0.95   # old leads and referrals have mostly been worked
-        done = self.rng.random() < done_share and closed < self.now
+                 due: timedelta, note: str) -> None:
+        # Worked within days as a rule (a few late); only the last days' are still open.
+        days = self.rng.uniform(10, 20) if self._late() else self.rng.uniform(0.5, 8)
+        closed = created + timedelta(days=days)
+        done = closed < self.now
+        contact = self._contact(created, closed)
         self.followup(kind=kind, customer_id=c.id, call_id=call_id, owner=owner,
                       created_at=to_iso(created), due_at=to_iso(created + due),
                       status="done" if done else "open", details=note,
+                      first_contact_at=to_iso(contact) if contact else None,
                       closed_at=to_iso(closed) if done else None,
                       closed_by=owner if done else None)
 
     def detractor_loop(self, c: _Customer, call_id: int, ended: datetime, nps: int,
                        owner: str) -> None:
         rng = self.rng
-        fixed_at = ended + timedelta(days=rng.uniform(1, 12))
-        done = rng.random() < 0.8 and fixed_at < self.now
+        # The loop closes as the deadlines ask (first contact in 48 h, fixed in 10 days)
+        # for most detractors; a few are late, and only the last days' are still open. A
+        # new demo must not open on a year of escalations nobody would have let happen.
+        days = rng.uniform(10.5, 14) if self._late() else rng.uniform(1, 8)
+        fixed_at = ended + timedelta(days=days)
+        done = fixed_at < self.now
+        contact = self._contact(ended, fixed_at)
         fix_id = self.followup(
             kind="fix_problem", customer_id=c.id, call_id=call_id, owner=owner,
             created_at=to_iso(ended), due_at=to_iso(ended + timedelta(days=2)),
             status="done" if done else "open", details=f"Detractor (NPS {nps}).",
+            first_contact_at=to_iso(contact) if contact else None,
             closed_at=to_iso(fixed_at) if done else None, closed_by=owner if done else None,
             close_note="Sorted out with the customer." if done else None, score_before=nps,
         )
         if not done:
             return
-        recall = _office_moment(rng, fixed_at + timedelta(days=rng.uniform(1, 6)), c.zone)
+        # The recovery call within the 72 hours its deadline gives, now and then later.
+        wait = rng.uniform(3.2, 6) if self._late() else rng.uniform(0.3, 2.5)
+        recall = _office_moment(rng, fixed_at + timedelta(days=wait), c.zone)
         made = recall < self.now - timedelta(hours=1)
         recovery = {
             "kind": "recovery_call", "customer_id": c.id, "call_id": call_id, "owner": None,
@@ -205,9 +226,26 @@ class _History:
             if not fixed_ok:
                 values["still_wrong"] = ("text", rng.choice(_IMPROVE))
             self.answer(rec_call, "recovery", rec_end - timedelta(seconds=90), values)
-            recovery.update(status="done", closed_at=to_iso(rec_end), closed_by="demo",
+            recovery.update(status="done", closed_at=to_iso(rec_end),
+                            closed_by=CALLERS[rec_call % len(CALLERS)],
                             score_after=after, closed_call_id=rec_call)
         self.followup(**recovery)
+
+    def past_occasions(self) -> None:
+        """The cards and gifts the planner made for the last days' birthdays and
+        anniversaries, written and sent on time: without them the first planner run of a
+        new demo makes notes already past their occasion (escalated at once)."""
+        from calls.planner import plan
+
+        days = max(1, int(getattr(self.policy.occasions, "days_ahead", 14)))
+        planned = plan(self.store, self.now - timedelta(days=days), self.policy, by="demo")
+        closes = []
+        for f in planned.planned:
+            if f.due_at is not None and f.due_at < self.now and f.status == "open":
+                sent = max(f.created_at, f.due_at - timedelta(days=self.rng.uniform(0.5, 3)))
+                closes.append((f.id, to_iso(sent), f.owner or "office"))
+        q.close_followups_done(self.store, closes)
+        self.followups += len(planned.planned)
 
     # -- a customer's year ------------------------------------------------------------------
 
@@ -243,6 +281,10 @@ class _History:
                                   due_at=to_iso(callback),
                                   status="done" if answered else "open",
                                   closed_at=to_iso(callback) if answered else None,
+                                  # the caller who made the callback (no random draw: the
+                                  # rest of the history stays as it was)
+                                  closed_by=CALLERS[call_id % len(CALLERS)]
+                                  if answered else None,
                                   source="outcome")
                     t, reason = callback, "callback"
                     continue
@@ -258,7 +300,8 @@ class _History:
                                   created_at=to_iso(letter_at),
                                   due_at=to_iso(letter_at + timedelta(days=5)),
                                   status="done", closed_at=to_iso(letter_at + timedelta(
-                                      days=rng.uniform(1, 5))), source="planner",
+                                      days=rng.uniform(1, 5))), closed_by="office",
+                                  source="planner",
                                   details="Letter: we tried to reach you.")
             t = t + cadence + timedelta(days=rng.uniform(-7, 14))
 
@@ -294,6 +337,7 @@ def generate_history(store: Store, now: datetime, *, seed: int = SEED, policy=No
             called += 1
             if c.state:
                 q.set_care_state(store, c.id, c.state)
+    history.past_occasions()
     return {"skipped": False, "calls": history.calls, "answers": history.answers,
             "followups": history.followups, "customers": called}
 

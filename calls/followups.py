@@ -30,7 +30,7 @@ from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
 from calls.ingest.phones import country_name
 from calls.models import FOLLOWUP_KINDS
-from calls.outcomes import CONTACT, Outcome
+from calls.outcomes import CONTACT, LABEL, Outcome
 from calls.store import Store
 from calls.store import deadlines as dq
 from calls.store import followups as q
@@ -782,7 +782,7 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
                     status="done",
                     closed_at=stamp,
                     closed_by=caller,
-                    close_note=f"called back: {outcome.value} (call #{call_id})",
+                    close_note=f"called back: {LABEL[outcome].lower()} (call #{call_id})",
                     closed_call_id=call_id,
                 )
                 touched.append(row["id"])

@@ -135,6 +135,14 @@ _SALUTATIONS: dict[str, dict[str, str]] = {
 _FIRST_NAME_LANGUAGES = {"en", "da", "sv", "nb", "fi", "nl"}
 
 
+def salutation_word(salutation: str | None, language: str) -> str:
+    """A stored salutation (``mr`` / ``ms``) as ``language`` writes it ("Madame"); empty
+    for none."""
+    if not salutation:
+        return ""
+    return _SALUTATIONS.get(language, _SALUTATIONS["en"]).get(salutation, salutation)
+
+
 def split_name(name: str | None) -> tuple[str | None, str | None]:
     """A full name's first and last name ("Jane van der Berg" -> ("Jane", "van der Berg")
     is beyond this: the last word is the last name; lists with both columns are better)."""

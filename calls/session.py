@@ -83,6 +83,7 @@ from calls.survey import (
     SurveySession,
     load_script,
     occasion_context,
+    past_answer_words,
     stored_script,
     to_stored,
 )
@@ -204,6 +205,9 @@ class CallSession:
     reason: str | None = None                 # the queue reason code the call is for
     reasons: tuple[str, ...] = ()             # why now, in words
     history: tuple[CallRecord, ...] = ()      # the customer's earlier calls, newest first
+    # Each earlier call's scores as (the question's words in the customer's language, the
+    # answer), by call id: callers read words, never question keys.
+    history_words: dict[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     followups: tuple[Followup, ...] = ()      # the customer's open follow-ups
     call_id: int | None = None
     connected: bool = False
@@ -243,10 +247,13 @@ class CallSession:
         survey = SurveySession(script, customer, caller, answers, context=context, now=now,
                                marketing_allowed=marketing_ok)
         history = tuple(c for c in call_history(store, customer.id) if c.id != exclude_call)
+        scripts: dict = {}
+        words = {c.id: past_answer_words(store, c, customer, survey.language, scripts)
+                 for c in history if c.scores}
         return cls(
             customer=customer, caller=caller, policy=policy, script=script, survey=survey,
             taken_at=now, reason=reason_codes[0] if reason_codes else None,
-            reasons=tuple(reasons), history=history,
+            reasons=tuple(reasons), history=history, history_words=words,
             followups=tuple(list_followups(store, customer_id=customer.id)),
             numbers=tuple(numbers_for(store, customer)),
             recording_law=lawful_session.customer_recording_rule(store, customer.id, policy),

@@ -436,7 +436,8 @@ def checkout(rev: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=100_000)
-    ap.add_argument("--repeat", type=int, default=20, help="samples per key (default 20)")
+    ap.add_argument("--repeat", "--calls", type=int, default=20,
+                    help="samples per key (default 20; --calls: the old name)")
     ap.add_argument("--starts", type=int, default=20, help="fresh-process starts (default 20)")
     ap.add_argument("--against", metavar="REV", help="also run REV's app, interleaved")
     ap.add_argument("--rebuild", action="store_true")
@@ -529,6 +530,13 @@ def main(argv: list[str] | None = None) -> int:
             cpu = pooled_cpu(names[0], app_key) / pooled_cpu(names[1], app_key) \
                 if runs[names[1]][0]["cpu"].get(app_key) else float("nan")
             print(f"    {label:32s} {wall:5.2f}x ({cpu:.2f}x)")
+
+    # The old two-column lines (core ms, app ms) that scripts/bench_compare.py reads.
+    print("\ncore alone and in the app, this tree, medians:")
+    for label, core_key, app_key in rows:
+        if core_key:
+            print(f"  {app_key:28s} {_median(ref[core_key]) * ms:8.1f} ms "
+                  f"{pooled(names[0], app_key) * ms:10.1f} ms")
 
     print("\nprivate memory: Anonymous pages, MB (Private_Dirty, Rss in brackets)")
     print(f"  {'bare Textual':32s} {_fmt_memory(bare_memory)}")

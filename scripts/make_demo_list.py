@@ -46,6 +46,18 @@ FIRST = {
     "FR": ["Louis", "Camille", "Gabriel", "Léa", "Hugo", "Manon", "Jules", "Inès", "Théo",
            "Chloé", "Antoine", "Élodie", "Yasmine", "Benoît"],
 }
+# How a German or French customer is addressed ("Guten Tag Herr Weber", "Bonjour Madame
+# Petit"); English-speaking customers are greeted by their first name (calls.language).
+SALUTATION = {
+    "DE": {"Lukas": "Herr", "Anna": "Frau", "Jonas": "Herr", "Lea": "Frau", "Felix": "Herr",
+           "Marie": "Frau", "Maximilian": "Herr", "Sophie": "Frau", "Jürgen": "Herr",
+           "Katharina": "Frau", "Mehmet": "Herr", "Birgit": "Frau", "Sören": "Herr",
+           "Ute": "Frau"},
+    "FR": {"Louis": "Monsieur", "Camille": "Madame", "Gabriel": "Monsieur", "Léa": "Madame",
+           "Hugo": "Monsieur", "Manon": "Madame", "Jules": "Monsieur", "Inès": "Madame",
+           "Théo": "Monsieur", "Chloé": "Madame", "Antoine": "Monsieur", "Élodie": "Madame",
+           "Yasmine": "Madame", "Benoît": "Monsieur"},
+}
 LAST = {
     "US": ["Smith", "Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Rodriguez",
            "Martinez", "Lee", "Walker", "Young", "Nguyen", "Patel", "O'Connor", "Kim"],
@@ -230,6 +242,7 @@ def make_rows(count: int, seed: int = 2026) -> list[dict[str, str]]:
         no_country = phone.startswith("+") and rng.random() < 0.3
         rows.append({
             "Customer Id": f"CUST-{n:04d}",
+            "Salutation": SALUTATION.get(country, {}).get(first, ""),
             "First Name": first,
             "Last Name": last,
             "Company": rng.choice(COMPANY[country]),

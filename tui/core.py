@@ -104,24 +104,49 @@ def national_format(e164: str | None) -> str | None:
         return None
 
 
+def flow_markup(parts: list[str], width: int, gap: str = "  ") -> str:
+    """Rich-markup ``parts`` side by side, a new line only between two parts (a key never
+    ends a line without its label: "w" / "Wrong number")."""
+    from rich.text import Text
+
+    lines: list[str] = []
+    line, used = "", 0
+    for part in parts:
+        size = Text.from_markup(part).cell_len
+        if used and used + len(gap) + size > width:
+            lines.append(line)
+            line, used = "", 0
+        line += (gap if used else "") + part
+        used += (len(gap) if used else 0) + size
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def short_question(text: str, width: int = 44) -> str:
+    """A question shortened to fit beside its answer at 80 columns."""
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
 def history_lines(session: CallSession) -> list[str]:
-    """The customer's earlier calls, a line each, newest first."""
-    return [describe_history_item(item) for item in session.history]
+    """The customer's earlier calls, newest first: a line each, then a line per score
+    (the question's words in the customer's language, as the wrap-up shows them)."""
+    words = getattr(session, "history_words", {})
+    return [describe_history_item(item, words.get(item.id, ())) for item in session.history]
 
 
-def describe_history_item(item: Any) -> str:
-    """One previous call in a line: date, caller, outcome, scores, notes."""
+def describe_history_item(item: Any, words: tuple[tuple[str, str], ...] = ()) -> str:
+    """One previous call: date, caller, outcome, notes; under it the scores in words
+    (``words``: (question, answer) pairs; never the question keys)."""
     started = item.started_at if isinstance(item.started_at, datetime) else from_iso(item.started_at)
     outcome = LABEL.get(Outcome(item.outcome), item.outcome) if item.outcome else "unfinished"
     parts = [f"{started:%Y-%m-%d}", item.caller, outcome]
-    scores = getattr(item, "scores", None) or {}
-    for key, value in scores.items():
-        parts.append(f"{key} {value}")
     line = " · ".join(str(p) for p in parts)
     notes = (item.notes or "").strip()
     if notes:
         first = notes.splitlines()[0]
         line += f" — {first[:80]}"
+    for question, answer in words:
+        line += f"\n  {short_question(question)}: {answer}"
     return line
 
 

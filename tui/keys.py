@@ -13,6 +13,9 @@ read:
    field, the notes);
 3. else the binding Textual would run for the key (``Screen.active_bindings``: the focused
    widget's, then its containers', the screen's, the app's; the user's keymap applied).
+
+A screen that :class:`GuardsKeys` may refuse a key before steps 2 and 3 (the call screen:
+a key typed before the question it would answer was on screen, :mod:`tui.typeahead`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ class OrderedKeys:
     """Mixin for a screen whose keys are handled one by one, in typing order."""
 
 
+@runtime_checkable
+class GuardsKeys(Protocol):
+    """A screen that decides whether a key may act at all (after the priority bindings)."""
+
+    def accepts_key(self, event: events.Key) -> bool:
+        """False: the key is not used (the screen says so itself)."""
+        ...
+
+    def key_handled(self, event: events.Key) -> None:
+        """The key :meth:`accepts_key` let through has been handled."""
+        ...
+
+
 def is_ordered(screen: Screen) -> bool:
     """True when ``screen`` wants its keys in typing order."""
     return isinstance(screen, OrderedKeys)
@@ -51,11 +67,18 @@ async def handle_in_order(screen: Screen, event: events.Key) -> None:
     if active is not None and active.binding.priority and active.enabled:
         await app.run_action(active.binding.action, active.node)
         return
-    focused = screen.focused
-    if isinstance(focused, TypesKeys) and focused.type_key(event):
+    guard = screen if isinstance(screen, GuardsKeys) else None
+    if guard is not None and not guard.accepts_key(event):
         return
-    if active is not None and active.enabled:
-        await app.run_action(active.binding.action, active.node)
+    try:
+        focused = screen.focused
+        if isinstance(focused, TypesKeys) and focused.type_key(event):
+            return
+        if active is not None and active.enabled:
+            await app.run_action(active.binding.action, active.node)
+    finally:
+        if guard is not None:
+            guard.key_handled(event)
 
 
 def shown_key(app: App, binding_id: str, default: str) -> str:

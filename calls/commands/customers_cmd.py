@@ -23,23 +23,36 @@ SetOption = Annotated[
                  show_default=False),
 ]
 RegionOption = Annotated[
-    str,
-    typer.Option("--region", help="Region for numbers written without a country code when "
-                 "the customer has no country (as on import)."),
+    str | None,
+    typer.Option("--region", metavar="REGION",
+                 help="Region (DE, FR, GB, US...) for numbers written without a country "
+                 "code when the customer has no country. Default: [defaults] region in the "
+                 "config file, else where most customers' numbers are.", show_default=False),
 ]
+
+
+def _region(store, region: str | None) -> str:
+    """The region option, else the config file's, else where most customers are."""
+    from calls.config import default_setting
+    from calls.customers import home_region
+
+    return home_region(store, region or default_setting("region"))
 
 
 def _customer_dict(store, customer) -> dict:
     from calls.customers import numbers_for
-    from calls.language import customer_language
+    from calls.language import address, customer_language, salutation_word
 
+    language = customer_language(customer)
     return {
         "ref": customer.ref,
         "name": customer.name,
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "salutation": customer.salutation,
-        "language": customer_language(customer),
+        "addressed_as": address(customer, language),
+        "salutation_word": salutation_word(customer.salutation, language),
+        "language": language,
         "company": customer.company,
         "country": customer.country,
         "email": customer.email,
@@ -61,10 +74,12 @@ def _print_customer(store, customer, title: str) -> None:
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    for key in ("ref", "name", "company", "salutation", "language", "country", "email",
-                "owner", "tier"):
+    for key in ("ref", "name", "company", "salutation_word", "addressed_as", "language",
+                "country", "email", "owner", "tier"):
         if data[key] not in (None, ""):
-            table.add_row(key.replace("_", " "), str(data[key]))
+            label = {"salutation_word": "salutation", "addressed_as": "addressed as"}.get(
+                key, key.replace("_", " "))
+            table.add_row(label, str(data[key]))
     for n in data["numbers"]:
         status = "" if n["status"] == "ok" else f"  ({n['status'].replace('_', ' ')})"
         table.add_row(f"{n['label']} number", n["e164"] + status)
@@ -96,7 +111,7 @@ def find_command(
         metavar="TEXT", help="A name, company, ref or phone number (any format).",
         show_default=False)],
     db: common.DbOption = None,
-    region: RegionOption = "US",
+    region: RegionOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000,
                                        help="At most this many customers.")] = 20,
     json_out: common.JsonOption = False,
@@ -109,7 +124,8 @@ def find_command(
     with common.user_errors():
         store = common.open_store(db)
         try:
-            found = search_customers(store, text, default_region=region, limit=limit)
+            found = search_customers(store, text, default_region=_region(store, region),
+                                     limit=limit)
             rows = [_customer_dict(store, c) for c in found]
         finally:
             store.close()
@@ -133,7 +149,7 @@ def add_command(
         "--ref", help="The customer's ref (default: the phone number, as on import).",
         show_default=False)] = None,
     db: common.DbOption = None,
-    region: RegionOption = "US",
+    region: RegionOption = None,
     policy: common.PolicyOption = None,
     json_out: common.JsonOption = False,
 ) -> None:
@@ -142,7 +158,7 @@ def add_command(
 
     def work(store, changes, now, pol, by):
         customer = add_customer(store, changes, by=by, now=now, ref=ref,
-                                default_region=region, policy=pol)
+                                default_region=_region(store, region), policy=pol)
         if json_out:
             typer.echo(json.dumps(_customer_dict(store, customer), indent=2,
                                   ensure_ascii=False))
@@ -158,7 +174,7 @@ def edit_command(
                                        show_default=False)],
     fields: SetOption = None,
     db: common.DbOption = None,
-    region: RegionOption = "US",
+    region: RegionOption = None,
     policy: common.PolicyOption = None,
     json_out: common.JsonOption = False,
 ) -> None:
@@ -167,7 +183,7 @@ def edit_command(
 
     def work(store, changes, now, pol, by):
         customer, changed = edit_customer(store, ref, changes, by=by, now=now,
-                                          default_region=region, policy=pol)
+                                          default_region=_region(store, region), policy=pol)
         if json_out:
             out = _customer_dict(store, customer)
             out["changed"] = sorted(changed)
@@ -190,7 +206,7 @@ def number_command(
     label: Annotated[str | None, typer.Option("--label", help="What it is: mobile, office...",
                                               show_default=False)] = None,
     db: common.DbOption = None,
-    region: RegionOption = "US",
+    region: RegionOption = None,
 ) -> None:
     """Add another number to a customer (tried after the main and second numbers)."""
     from calls.clock import now_utc
@@ -201,7 +217,7 @@ def number_command(
         try:
             actor = common.require(store, "customers.edit")
             added = add_number(store, ref, number, by=actor.name, now=now_utc(), label=label,
-                               default_region=region)
+                               default_region=_region(store, region))
             customer = find_customer(store, ref)
             _print_customer(store, customer, f"Added {added.e164} to {customer.name}")
         finally:

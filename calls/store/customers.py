@@ -189,9 +189,22 @@ def _with_fold(store: Store) -> None:
 
 
 def phone_regions(store: Store) -> list[str]:
-    """The regions of the customers' numbers (to read a number typed in national form)."""
+    """The regions of the customers' main numbers, most customers first (to read a number
+    typed in national form)."""
     return [r["phone_region"] for r in store.all(
-        "SELECT DISTINCT phone_region FROM customers WHERE phone_region IS NOT NULL")]
+        "SELECT phone_region FROM customers WHERE phone_region IS NOT NULL "
+        "GROUP BY phone_region ORDER BY COUNT(*) DESC, phone_region")]
+
+
+def number_places(store: Store) -> tuple[list[str], list[str]]:
+    """What else says where customers are: the countries the list gives (as written) and
+    the first digits (``+44``…, four characters) of their second and added numbers."""
+    countries = [r["country"] for r in store.all(
+        "SELECT DISTINCT country FROM customers WHERE country IS NOT NULL AND country != ''")]
+    prefixes = [r["p"] for r in store.all(
+        "SELECT DISTINCT substr(phone2, 1, 4) AS p FROM customers WHERE phone2 LIKE '+%' "
+        "UNION SELECT DISTINCT substr(e164, 1, 4) FROM customer_numbers WHERE e164 LIKE '+%'")]
+    return countries, prefixes
 
 
 def find_by_phones(store: Store, numbers: list[str]) -> list[Customer]:

@@ -620,6 +620,15 @@ def insert_followups(store: Store, rows: list[dict]) -> list[int]:
     return ids
 
 
+def close_followups_done(store: Store, closes: list[tuple[int, str, str]]) -> None:
+    """Mark follow-ups done (the demo's past): ``(id, closed_at, closed_by)`` each."""
+    with store.write() as db:
+        for followup_id, closed_at, closed_by in closes:
+            db.conn.execute("UPDATE followups SET status = 'done', closed_at = ?, closed_by = ? "
+                            "WHERE id = ? AND status = 'open'",
+                            (closed_at, closed_by, followup_id))
+
+
 def demo_customers(store: Store) -> list[dict]:
     """Customers a simulated history may call (not on do-not-call, number in order)."""
     return store.all(

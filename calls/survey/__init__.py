@@ -39,7 +39,7 @@ from calls.survey.script import (
     script_for_purpose,
     shipped_script_names,
 )
-from calls.survey.stored import stored_script
+from calls.survey.stored import past_answer_words, stored_script
 
 __all__ = [
     "DETRACTOR",
@@ -71,6 +71,7 @@ __all__ = [
     "parse_script",
     "script_for_purpose",
     "shipped_script_names",
+    "past_answer_words",
     "stored_script",
     "to_stored",
 ]

@@ -38,6 +38,8 @@ def test_find_by_a_national_number(runner, listed):
     assert result.exit_code == 0, result.output
     [found] = json.loads(result.output)
     assert (found["ref"], found["language"], found["salutation"]) == ("DE-2", "de", "ms")
+    # ... and in words, as the caller will say it (never the stored code alone)
+    assert (found["salutation_word"], found["addressed_as"]) == ("Frau", "Frau Schmidt")
     result = runner.invoke(app, ["customers", "find", "no such person"])
     assert result.exit_code == 1 and "No customer matches" in result.output
 

@@ -10,7 +10,9 @@ from calls import audit
 from calls.customers import (
     add_customer,
     add_number,
+    customer_regions,
     edit_customer,
+    home_region,
     mark_number,
     numbers_for,
     parse_assignments,
@@ -22,6 +24,7 @@ from calls.language import address, customer_language
 from calls.store.customers import get_customer
 
 LIST = Path(__file__).resolve().parents[1] / "data" / "customers_languages.csv"
+ABROAD = Path(__file__).resolve().parents[1] / "data" / "customers_abroad.csv"
 
 
 @pytest.fixture
@@ -140,3 +143,43 @@ def test_several_numbers_in_order_with_status(listed, now):
     assert search_customers(listed, "0221 987654")[0].ref == "DE-1"
     with pytest.raises(UserError, match="already a number of"):
         add_number(listed, "DE-1", "+49 30 1234567", by="ann", now=now)
+
+
+@pytest.fixture
+def abroad(store, now):
+    """A US-based list with customers in Canada, the UK, France and Germany, written
+    internationally; one US customer has an Irish mobile as second number (no customer
+    lives in Ireland)."""
+    import_customers(store, ABROAD, ImportOptions(workers=1), now)
+    return store
+
+
+@pytest.mark.parametrize(("typed", "ref"), [
+    ("020 7946 0958", "GB-10"),          # London, as the customer says it
+    ("(020) 7946-0958", "GB-10"),
+    ("+44 (0)20 7946 0958", "GB-10"),
+    ("01 42 68 53 00", "FR-10"),         # Paris
+    ("01.42.68.53.00", "FR-10"),
+    ("030 1234567", "DE-10"),            # Berlin
+    ("(416) 555-0142", "CA-10"),         # Toronto: national format, the NANP
+    ("416.555.0142", "CA-10"),
+    ("087 123 4567", "US-10"),           # the Irish mobile of a US customer
+    ("(312) 555-0101", "US-10"),
+])
+def test_search_reads_a_national_number_in_every_country_the_customers_are_in(
+        abroad, typed, ref):
+    # No region given: the floor's own (most numbers are US here) and every other country.
+    assert [c.ref for c in search_customers(abroad, typed)] == [ref]
+
+
+def test_the_regions_come_from_numbers_countries_and_second_numbers(abroad, store, now):
+    assert home_region(abroad) == "US"                 # most customers' numbers
+    assert home_region(abroad, "de") == "DE"           # the config file says so
+    regions = customer_regions(abroad)
+    assert regions[0] == "US" and {"CA", "GB", "FR", "DE"} <= set(regions)
+    assert "IE" in regions                             # only a second number is there
+    # A country only a second number is in counts ("087..." above), and so does
+    # a country the list names for a customer whose number is elsewhere.
+    add_customer(abroad, {"name": "Ana Costa", "phone": "+1 617 555 0188",
+                          "country": "Portugal"}, by="ann", now=now)
+    assert "PT" in customer_regions(abroad)

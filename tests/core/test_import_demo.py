@@ -33,6 +33,14 @@ def test_demo_builds_once_and_never_duplicates(tmp_path, monkeypatch):
         assert len(zones) >= 4                      # several US time zones
         assert store.scalar("SELECT count(*) FROM customers WHERE phone_ext IS NOT NULL") > 0
         assert store.scalar("SELECT count(DISTINCT owner) FROM customers") >= 4
+        # German and French customers are addressed as they expect (issue 15).
+        from calls.language import address, customer_language
+        from calls.store.customers import get_customer
+
+        for ref, expected in (("CUST-0017", "Herr Schneider"), ("CUST-0003", "Frau Groß"),
+                              ("CUST-0004", "Monsieur Petit"), ("CUST-0002", "Isla")):
+            customer = get_customer(store, ref)
+            assert address(customer, customer_language(customer)) == expected
         # Birthdays around the new year are in the list.
         assert store.scalar(
             "SELECT count(*) FROM customers WHERE strftime('%m-%d', birthday) "
@@ -110,3 +118,26 @@ def test_demo_shift_starts_when_the_demo_customers_can_be_called(tmp_path):
         assert start == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday
         assert len(build_queue(store, "demo", start, limit=50)) >= 20
         assert demo_shift_start(store, tuesday) is None   # callable now: no clock shift
+
+
+def test_a_new_demo_opens_without_a_backlog_of_escalations(tmp_path):
+    """The shift's first planner run and escalation check on a new demo (issue 15): the
+    past year's loops were closed, the last days' cards were sent; at most a few recent
+    follow-ups are late, none by weeks."""
+    from datetime import timedelta
+
+    from calls.deadlines import escalate_overdue
+    from calls.planner import plan
+    from calls.policy import DEFAULT_POLICY
+
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    db = tmp_path / "demo.db"
+    build_demo(db, now)
+    with Store.open(db) as store:
+        plan(store, now, DEFAULT_POLICY)
+        late = escalate_overdue(store, now, DEFAULT_POLICY)
+        assert len(late) <= 3, late
+        assert all(e.waited <= timedelta(days=7) for e in late), late
+        # No card planned for an occasion that is already here (late the moment it is made).
+        assert not [e for e in late if e.kind in ("thank_you_note", "gift")], late
+        assert store.scalar("SELECT count(*) FROM followups WHERE status = 'done'") > 300

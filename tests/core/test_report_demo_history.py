@@ -93,3 +93,28 @@ def test_history_sets_the_queue_state(store):
     rows = store.all("SELECT c.id, c.last_call_at, max(k.ended_at) AS last FROM customers c "
                      "JOIN calls k ON k.customer_id = c.id GROUP BY c.id")
     assert rows and all(r["last_call_at"] == r["last"] for r in rows)
+
+
+def test_the_loops_mostly_close_on_time_and_only_recent_ones_are_open(store):
+    """A new demo must not open on a year of escalations (issue 15): most loops close
+    within their deadlines, a few late, and only the last days' are still open."""
+    from datetime import timedelta
+
+    from calls.deadlines import escalate_overdue
+
+    rows = [(f"c{i:03d}", "ABCCC"[i % 5]) for i in range(300)]
+    add_customers(store, *rows)
+    generate_history(store, NOW)
+    fixes = store.all("SELECT * FROM followups WHERE kind = 'fix_problem'")
+    assert len(fixes) >= 40
+    done = [f for f in fixes if f["status"] == "done"]
+    contacted = [f for f in done if f["first_contact_at"] is not None and (
+        from_iso(f["first_contact_at"]) - from_iso(f["created_at"]) <= timedelta(hours=48))]
+    on_time = [f for f in done if from_iso(f["closed_at"]) - from_iso(f["created_at"])
+               <= timedelta(days=10)]
+    assert len(contacted) >= 0.8 * len(done) and len(on_time) >= 0.8 * len(done)
+    assert len(on_time) < len(done)                      # ... but not all: a few are late
+    for f in store.all("SELECT * FROM followups WHERE status = 'open'"):
+        assert NOW - from_iso(f["created_at"]) <= timedelta(days=21), f
+    waits = [e.waited for e in escalate_overdue(store, NOW)]
+    assert len(waits) <= 5 and all(w <= timedelta(days=14) for w in waits), waits

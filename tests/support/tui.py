@@ -55,6 +55,14 @@ async def press(pilot, *keys: str) -> None:
         await settle(pilot, 3)
 
 
+async def read_question(pilot) -> None:
+    """Pause as a caller does to read the next question after a typed answer: keys that
+    run straight on from typing answer nothing (tui/typeahead.py)."""
+    from tui.typeahead import PAUSE_SECONDS
+
+    await pilot.pause(PAUSE_SECONDS + 0.05)
+
+
 async def type_text(pilot, text: str) -> None:
     """Type text into the focused field."""
     await pilot.press(*[_KEY_NAMES.get(ch, ch) for ch in text])

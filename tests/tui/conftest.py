@@ -55,6 +55,16 @@ def notifications(monkeypatch):
         pytest.fail("error notification(s) the test did not expect: " + " | ".join(unexpected))
 
 
+@pytest.fixture(autouse=True)
+def no_look_time(monkeypatch):
+    """The Pilot presses a key a few milliseconds after a new customer comes up, faster
+    than anyone reads a card: the type-ahead guard's look time (tui/typeahead.py) is off
+    here and tested on its own timeline in test_typeahead.py (``look_time``)."""
+    import tui.typeahead
+
+    monkeypatch.setattr(tui.typeahead, "LOOK_SECONDS", 0.0)
+
+
 @pytest.fixture
 def shift_db(tmp_path):
     """A database with the five test customers (tests/support/tui.py)."""

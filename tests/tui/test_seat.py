@@ -228,3 +228,67 @@ async def test_signing_in_at_a_second_seat_closes_the_first(tmp_path):
         assert now_state.token == "browser" and now_state.state == "ready"
         [out] = audit.entries(store, action="logout")
         assert out.details == {"seat": "terminal", "why": "signed in at another seat"}
+
+
+async def _until(pilot, condition, seconds: float = 5.0) -> None:
+    """Wait (a busy machine) until ``condition()`` holds; fail if it never does."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    assert condition()
+
+
+def _customers_and_trail(path):
+    with Store.open(path) as store:
+        customers = store.all("SELECT * FROM customers ORDER BY id")
+        actions = [r["action"] for r in store.all(
+            "SELECT action FROM audit WHERE action LIKE 'customer.%' ORDER BY id")]
+    return customers, actions
+
+
+async def test_a_caller_is_refused_the_customer_form_with_a_notice(tmp_path, notifications):
+    from tui.screens.customer_form import CustomerFormScreen
+    from tui.screens.search import SearchScreen
+
+    path = team_db(tmp_path)
+    with Store.open(path) as store:
+        ann = acc.get_account(store, "ann").as_actor()
+    before = _customers_and_trail(path)
+    refusal = "Only a supervisor or admin may add or correct customers."
+    app = make_app(path, "ann", clock=FixedClock(NOW), actor=ann)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        await type_text(pilot, "weber")
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        await _until(pilot, lambda: len(search.results) == 1)    # the search waits 0.25 s
+        await press(pilot, "down")                       # to the results
+        await _until(pilot, lambda: search.focused is search.query_one("#search-results"))
+        from tui.widgets.key_bar import shown_keys
+
+        items, _palette = shown_keys(search)
+        offered = [i.description for i in items if i.enabled]
+        assert "Inbound call" in offered                 # the caller's own keys are there
+        assert "Add customer" not in offered and "Correct" not in offered
+        await press(pilot, "a")                          # add: refused
+        assert app.screen is search
+        assert notifications.messages().count(refusal) == 1
+        await press(pilot, "c")                          # correct Dieter Weber: refused
+        assert app.screen is search
+        assert not any(isinstance(s, CustomerFormScreen) for s in app.screen_stack)
+        # Even a form opened another way does not save for a caller: the core refuses.
+        form = CustomerFormScreen(search.results[0][0])
+        app.push_screen(form)
+        await settle(pilot)
+        form.query_one("#field-phone").value = "+49 30 7654321"
+        await press(pilot, "ctrl+s")
+        await settle(pilot, 5)
+        assert app.screen is form
+        assert "only a supervisor or admin may add or correct customers" in str(
+            form.query_one("#form-error").render())
+    # One notice (a warning): the same words again while it is up are not repeated.
+    assert [s for s, m in notifications.shown if m == refusal] == ["warning"]
+    assert notifications.messages("error") == []
+    assert _customers_and_trail(path) == before          # nothing changed, nothing audited

@@ -379,3 +379,49 @@ async def test_the_call_timer_starts_when_the_customer_answers(tmp_path):
         app.seat_tick()
         await wait(pilot)
         assert app.call_started_at == NOW + timedelta(seconds=30)
+
+
+async def test_the_history_shows_past_scores_as_questions_in_the_customers_language(lang_db):
+    from calls.outcomes import Outcome
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+
+    before = NOW - timedelta(days=98)          # a Tuesday, 16:00 in Berlin
+    with Store.open(lang_db) as store:
+        becker = store.scalar("SELECT id FROM customers WHERE ref = 'DE-1'")
+        past = CallSession.take(store, becker, "olga", before, DEFAULT_POLICY, "quarterly")
+        past.connect(store, before)
+        past.record_answer(store, "nps", 9, before)
+        past.record_answer(store, "going_well", "schnelle Lieferung", before)
+        past.choose(Outcome.COMPLETED)
+        past.wrap_up(store, before + timedelta(minutes=5))
+    app = _app(lang_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await _find(pilot, "becker", "enter")
+        assert isinstance(app.screen, CallScreen)
+        history = str(app.screen.query_one("#history").render())
+        assert "Completed" in history
+        # The question's words in German (the wrap-up's short form), never its key.
+        assert "Wie wahrscheinlich ist es auf einer Skala v…: 9" in history, history
+        assert "nps" not in history
+
+
+def test_the_reasons_fit_whole_with_a_count_of_the_rest():
+    from tui.screens.queue import fit_reasons
+
+    reasons = ["bought 2 days ago: thank-you call", "A-tier care call overdue by 12 days"]
+    assert fit_reasons(reasons, 80) == "; ".join(reasons)
+    assert fit_reasons(reasons, 43) == "bought 2 days ago: thank-you call +1"
+    assert fit_reasons(["x" * 50, "y"], 43) == "x" * 39 + "… +1"
+    assert fit_reasons([], 20) == ""
+
+
+def test_outcome_keys_never_end_a_line_without_their_label():
+    from tui.core import flow_markup
+
+    parts = [f"[b]{k}[/b] {label}" for k, label in (
+        ("n", "No answer"), ("o", "Other person"), ("w", "Wrong number"), ("x", "Gone"))]
+    lines = flow_markup(parts, 40).split("\n")
+    assert lines == ["[b]n[/b] No answer  [b]o[/b] Other person",
+                     "[b]w[/b] Wrong number  [b]x[/b] Gone"]

@@ -10,7 +10,7 @@ from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY
 from calls.queue import build_queue
 from calls.store import Store
-from tests.support.tui import NOW, make_db, press, settle, type_text
+from tests.support.tui import NOW, make_db, press, read_question, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen
@@ -69,6 +69,7 @@ async def test_detractor_completes_the_quarterly_script(shift_db):
         await type_text(pilot, "faster delivery")
         await press(pilot, "enter")
         assert call.session.current().key == "problem_area"
+        await read_question(pilot)                   # keys typed straight on answer nothing
         await press(pilot, "1")                      # delivery
         assert call.session.current().key == "last_order_csat"
         await press(pilot, "2", "y", "n", "n")       # csat 2, may contact, no need, no info
@@ -281,6 +282,7 @@ async def test_wrap_up_writes_the_answers_a_failed_background_write_missed(
         await press(pilot, "enter")
         assert failures == ["going_well"]
         assert any("disk hiccup" in n.message for n in app._notifications)
+        await read_question(pilot)
         await press(pilot, "5", "y", "n", "n", "n", "enter", "enter", "enter")
         await settle(pilot)
         call_id = session.call_id
@@ -315,6 +317,7 @@ async def test_every_answer_type_from_the_keyboard(shift_db):
             await press(pilot, "backspace")
         await type_text(pilot, "2026-09-30")
         await press(pilot, "enter")
+        await read_question(pilot)
         await press(pilot, "1", "1")                          # option 11 of 12
         assert call.phase == "done"
         await press(pilot, "up")                              # back to the region
@@ -338,7 +341,9 @@ async def test_changing_an_earlier_answer_reruns_the_branching_in_the_database(s
         await type_text(pilot, "the team")
         await press(pilot, "enter")
         await type_text(pilot, "answer faster")
-        await press(pilot, "enter", "1")                      # improve, problem area
+        await press(pilot, "enter")                           # improve
+        await read_question(pilot)
+        await press(pilot, "1")                               # problem area
         assert call.session.current().key == "last_order_csat"
         await press(pilot, "up", "up", "up", "up")
         assert call.session.current().key == "nps"

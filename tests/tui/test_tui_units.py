@@ -196,3 +196,41 @@ def test_every_value_of_any_scale_is_reachable_in_two_keys(size):
         if got is None:
             got = entry.enter()
         assert got == value
+
+
+def test_type_ahead_rules_with_a_fixed_clock():
+    from tui.typeahead import DIGIT, FIELD, LETTER, OTHER, SUBMIT, TYPED, TypeAhead, key_kind
+
+    clock = [100.0]
+    guard = TypeAhead(clock=lambda: clock[0])
+    guard.restart()                                   # the call screen is up at 100.0
+    assert guard.check(99.0, LETTER) is not None      # read before: not used
+    assert guard.check(100.5, LETTER) is None         # read after: used
+    clock[0] = 101.0
+    guard.show("q1")                                  # that key led to q1 (burst of 100.5)
+    guard.done()
+    assert guard.check(100.505, DIGIT) is None        # same burst: lands in order
+    clock[0] = 101.2
+    guard.show("q2")
+    guard.done()
+    assert guard.check(100.9, DIGIT) == "typed before this was on screen"
+    # Typing in a field, Enter, then letters straight on: never an answer.
+    assert guard.check(102.0, TYPED) is None
+    assert guard.check(102.1, SUBMIT) is None
+    clock[0] = 102.15
+    guard.show("q3")
+    guard.done()
+    assert guard.check(102.2, LETTER) == "typed straight on from your typed answer"
+    assert guard.check(102.6, LETTER) is not None     # still the same run (no pause)
+    assert guard.check(103.3, LETTER) is None         # after a pause: read, then typed
+    # An Enter on an empty field (a skip) is no typing, nor Esc out of it: the next key
+    # is free.
+    assert guard.check(110.0, SUBMIT) is None
+    assert guard.check(110.1, OTHER) is None
+    assert guard.check(111.0, FIELD) is None
+    assert guard.check(111.1, LETTER) is None
+    assert key_kind("escape", None, in_field=True) == "leave"
+    assert key_kind("backspace", None, in_field=True) == FIELD
+    assert key_kind("n", "n", in_field=True) == TYPED
+    assert key_kind("enter", "\r", in_field=True, submits=True) == SUBMIT
+    assert key_kind("n", "n", in_field=False) == LETTER

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.markup import escape
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -29,6 +29,7 @@ from calls.survey.types import question_type
 from tui import core, memory
 from tui.keys import OrderedKeys, shown_key
 from tui.timeparse import zone_of
+from tui.typeahead import TypeAhead, key_kind
 from tui.widgets.answers import (
     AnswerError,
     AnswerSubmitted,
@@ -99,6 +100,10 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         # (the queue says; None: back to whoever pushed the screen).
         self.takes_next = takes_next
         self._notes_timer: Timer | None = None
+        # Which keys may act on what the screen shows (issue 15: never a question unseen);
+        # a new session (the next customer loaded here) restarts it (_show_view).
+        self.typeahead = TypeAhead()
+        self._shown_session: CallSession | None = None
         self._take_session(session)
 
     def _take_session(self, session: CallSession) -> None:
@@ -259,16 +264,51 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                 self.query_one("#script-scroll", VerticalScroll).scroll_home(animate=False)
                 model = self._answer_model(question)
                 if model is not None:
-                    keys.configure(model)
+                    keys.configure(model, key=question.key)
                     keys.display = True
                     self.set_focus(keys)
                 else:
                     typed.configure(question.type, self.session.value(question.key),
-                                    placeholder=question_type(question.type).placeholder)
+                                    placeholder=question_type(question.type).placeholder,
+                                    key=question.key)
                     typed.display = True
                     self.set_focus(typed)
         self._draw_outcome_bar()
         self.refresh_bindings()
+        self._show_view()
+
+    # -- keys typed ahead (tui/typeahead.py) ------------------------------------------
+
+    def _show_view(self) -> None:
+        """Tell the type-ahead guard what the caller sees now."""
+        if self.session is not self._shown_session:      # another customer (or the first)
+            self._shown_session = self.session
+            self.typeahead.restart()
+        current = self.session.current() if self.phase == "script" else None
+        self.typeahead.show((self.phase, current.key if current is not None else None))
+
+    def on_screen_resume(self) -> None:
+        # Back from a dialog (or just shown): keys typed for the dialog are not for the call.
+        self.typeahead.restart()
+
+    def accepts_key(self, event: events.Key) -> bool:
+        """Whether a key may act on the call now (:mod:`tui.typeahead`); a key that may not
+        is named in a quiet hint under the answer."""
+        focused = self.focused
+        kind = key_kind(event.key, event.character,
+                        in_field=isinstance(focused, (Input, TextArea))
+                        and event.key not in ("up", "down", "pageup", "pagedown"),
+                        submits=isinstance(focused, TextAnswer))
+        reason = self.typeahead.check(event.time, kind)
+        if reason is None:
+            return True
+        keys = self.typeahead.drop(event.key, event.character)
+        self.query_one("#answer-error", AnswerError).show(
+            f"Not used: {keys} ({reason}).", hint=True)
+        return False
+
+    def key_handled(self, event: events.Key) -> None:
+        self.typeahead.done()
 
     def _recording_text(self) -> str:
         """The recording notice to read after the opening, and its answer keys."""
@@ -329,13 +369,18 @@ class CallScreen(OrderedKeys, Screen[str | None]):
     @on(AnswerSubmitted)
     def _answered(self, event: AnswerSubmitted) -> None:
         event.stop()
-        self.take_answer(event.value)
+        self.take_answer(event.value, event.key)
 
-    def take_answer(self, value: Any) -> None:
-        """The caller answered the current question (None: skip it)."""
+    def take_answer(self, value: Any, key: str | None = None) -> None:
+        """The caller answered the current question (None: skip it); ``key``: the question
+        the answer was typed for (an answer for another question is not taken)."""
         session = self.session
         question = session.current()
-        if question is None:
+        if question is None or self.phase != "script":
+            return
+        if key is not None and key != question.key:
+            self.query_one("#answer-error", AnswerError).show(
+                "Not used: that answer was for another question.", hint=True)
             return
         try:
             if value is None:
@@ -382,7 +427,14 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             parts.append("[b]Enter[/b] Completed")
         typing = isinstance(self.focused, (Input, TextArea))
         lead = "Esc, then: " if typing and self.phase != "ready" else "Outcome: "
-        self.query_one("#outcome-bar", Static).update(lead + "  ".join(parts))
+        bar = self.query_one("#outcome-bar", Static)
+        width = bar.content_size.width or self.app.size.width - 2
+        if parts:
+            parts[0] = lead + parts[0]
+        bar.update(core.flow_markup(parts or [lead.rstrip()], width))
+
+    def on_resize(self) -> None:
+        self._draw_outcome_bar()
 
     def on_descendant_focus(self) -> None:
         if self.is_mounted:

@@ -29,7 +29,6 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("language", "Language"),
     ("owner", "Owner"),
 )
-_SALUTATION_WORDS = {"mr": "Mr", "ms": "Ms"}
 
 
 def current_values(customer: Customer | None) -> dict[str, str]:
@@ -37,15 +36,26 @@ def current_values(customer: Customer | None) -> dict[str, str]:
     if customer is None:
         return {name: "" for name, _ in FIELDS}
     values = {name: str(getattr(customer, name, None) or "") for name, _ in FIELDS}
-    values["salutation"] = _SALUTATION_WORDS.get(customer.salutation or "", "")
+    from calls.language import customer_language, salutation_word
+
+    # The word the customer's language uses ("Madame", "Herr"): the form reads it back.
+    values["salutation"] = salutation_word(customer.salutation, customer_language(customer))
     values["phone"] = customer.phone_raw or customer.phone or ""
     return values
 
 
-def save(store, ref: str | None, changes: dict[str, str], by: str, now, region: str,
+def save(store, ref: str | None, changes: dict[str, str], actor, now, region: str | None,
          policy) -> Customer:
-    """Add (``ref`` None) or correct a customer (on the DB thread)."""
+    """Add (``ref`` None) or correct a customer (on the DB thread) as ``actor`` (a
+    ``calls.accounts.Actor``: refused unless their role may)."""
+    from calls.accounts import require
     from calls.customers import add_customer, edit_customer
+
+    from calls.customers import home_region
+
+    require(actor, "customers.edit")
+    by = actor.name
+    region = home_region(store, region)
 
     if ref is None:
         return add_customer(store, changes, by=by, now=now, default_region=region,
@@ -65,7 +75,7 @@ class CustomerFormScreen(ModalScreen[Customer | None]):
         Binding("escape", "cancel", "Cancel", id="customer-form-cancel"),
     ]
 
-    def __init__(self, customer: Customer | None, region: str = "US") -> None:
+    def __init__(self, customer: Customer | None, region: str | None = None) -> None:
         super().__init__()
         self.customer = customer
         self.home_region = region
@@ -110,7 +120,7 @@ class CustomerFormScreen(ModalScreen[Customer | None]):
         self._saving = True
         app = self.app
         ref = self.customer.ref if self.customer is not None else None
-        app.db(save, ref, changes, app.caller, app.now(), self.home_region, app.policy,
+        app.db(save, ref, changes, app.actor, app.now(), self.home_region, app.policy,
                on_done=self._saved, on_error=self._refused)
 
     def _saved(self, customer: Customer) -> None:

@@ -22,10 +22,33 @@ ONE_COLUMN_ROWS = 16
 
 @dataclass(frozen=True)
 class HelpRow:
-    """One key and what it does."""
+    """One key and what it does (``label``: the short name, ``detail``: the rest)."""
 
     keys: str
-    what: str
+    label: str
+    detail: str = ""
+
+    @property
+    def what(self) -> str:
+        """The label and the detail in one line."""
+        return f"{self.label} — {self.detail}" if self.detail else self.label
+
+    def fitted(self, width: int) -> str:
+        """The line in ``width`` cells: the detail only when it fits whole (a word cut in
+        the middle helps nobody; the label alone still says what the key does)."""
+        return self.what if len(self.what) <= width else self.label
+
+
+def _words(description: str, tooltip: str | None) -> tuple[str, str]:
+    """A binding's label and detail: "Callback" and "outcome" for a tooltip "Outcome:
+    Callback" that only repeats the label."""
+    label = description or tooltip or ""
+    if not tooltip or tooltip.lower() == label.lower():
+        return label, ""
+    head, sep, tail = tooltip.partition(":")
+    if sep and tail.strip().lower() == label.lower():
+        return label, head.strip().lower()
+    return label, tooltip
 
 
 def help_rows(screen: Screen) -> list[HelpRow]:
@@ -33,28 +56,26 @@ def help_rows(screen: Screen) -> list[HelpRow]:
     one row per action, the focused widget's first, then the screen's, then the app's."""
     app = screen.app
     by_action: dict[tuple[int, str], list[str]] = {}
-    words: dict[tuple[int, str], str] = {}
+    words: dict[tuple[int, str], tuple[str, str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
         if not active.enabled or binding.action in _SKIP_ACTIONS:
             continue
         if not (binding.show or binding.tooltip):
             continue      # moving a cursor, Tab: what every list and form does
-        what = binding.description or binding.tooltip
-        if not what:
+        if not (binding.description or binding.tooltip):
             continue
-        if binding.tooltip and binding.tooltip.lower() != what.lower():
-            what = f"{what} — {binding.tooltip}"
+        what = _words(binding.description, binding.tooltip)
         key = (id(active.node), binding.action)
         by_action.setdefault(key, [])
         display = app.get_key_display(binding)
         if display not in by_action[key]:
             by_action[key].append(display)
         words.setdefault(key, what)
-    rows = [HelpRow(" ".join(keys), words[key]) for key, keys in by_action.items()]
+    rows = [HelpRow(" ".join(keys), *words[key]) for key, keys in by_action.items()]
     palette = app.get_key_display(
         Binding(app.COMMAND_PALETTE_BINDING, "command_palette", id="help-palette-key"))
-    rows.append(HelpRow(palette, "Command palette — everything else, by name"))
+    rows.append(HelpRow(palette, "Command palette", "everything else, by name"))
     return rows
 
 
@@ -63,7 +84,7 @@ def _table(rows: list[HelpRow], what_width: int) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(max_width=what_width, overflow="ellipsis", no_wrap=True)
     for row in rows:
-        table.add_row(escape(row.keys), escape(row.what))
+        table.add_row(escape(row.keys), escape(row.fitted(what_width)))
     return table
 
 
@@ -90,7 +111,7 @@ class HelpScreen(ModalScreen[None]):
                 body = Table.grid(padding=(0, 2))
                 body.add_column()
                 body.add_column()
-                body.add_row(_table(self.rows[:half], 26), _table(self.rows[half:], 26))
+                body.add_row(_table(self.rows[:half], 32), _table(self.rows[half:], 32))
             yield Static(body, id="help-keys")
             yield Static("[dim]Esc, ? or F1 closes this. Keys can be changed in the config "
                          "file (\\[keymap]).[/dim]", id="help-foot")

@@ -151,7 +151,7 @@ class QueueScreen(Screen):
                 escape(customer.company or ""),
                 customer.tier or "",
                 f"{local:%a %H:%M}",
-                escape("; ".join(core.entry_reasons(entry))),
+                escape(fit_reasons(core.entry_reasons(entry), widths["why"])),
                 key=str(customer.id),
             )
         if keep is not None and keep in table.rows:
@@ -403,7 +403,7 @@ def column_widths(width: int, why_needed: int) -> dict[str, int]:
     (up to what is left), the company shortens first, then the name."""
     # Each column has a cell of padding on either side; the scroll bar takes two.
     avail = max(width - 2 - 2 * 5, 40)
-    tier, local = 1, 9
+    tier, local = 1, 10                   # "Their time" / "Wed 14:05"
     rest = avail - tier - local
     why = max(min(why_needed, rest - 14), min(24, rest - 14))
     name = min(22, rest - why)
@@ -417,10 +417,35 @@ def column_widths(width: int, why_needed: int) -> dict[str, int]:
     return {"name": name, "company": company, "tier": tier, "local": local, "why": why}
 
 
-def _home_region(app) -> str:
-    """The region for numbers typed without a country code: the policy's, else US."""
-    region = getattr(getattr(app, "policy", None), "default_region", None)
-    return region if isinstance(region, str) and region else "US"
+def fit_reasons(reasons: list[str], width: int) -> str:
+    """The reasons that fit in ``width`` cells, whole, and "+N" for the rest (the card and
+    ``e`` show them all): a reason cut in the middle reads wrong ("A-tier ca")."""
+    if not reasons:
+        return ""
+    shown: list[str] = []
+    for i, reason in enumerate(reasons):
+        rest = len(reasons) - i - 1
+        more = f" +{rest}" if rest else ""
+        text = "; ".join([*shown, reason]) + more
+        if len(text) > width:
+            break
+        shown.append(reason)
+    else:
+        return "; ".join(shown)
+    left = len(reasons) - len(shown)
+    if not shown:                          # not even one fits: the first, shortened
+        more = f" +{left - 1}" if left > 1 else ""
+        room = max(width - len(more) - 1, 1)
+        return reasons[0][:room].rstrip() + "…" + more
+    return "; ".join(shown) + f" +{left}"
+
+
+def _home_region(app) -> str | None:
+    """The region for numbers typed without a country code: the config file's ``[defaults]
+    region``; None: the search reads them where most customers are (``home_region``)."""
+    config = getattr(app, "config", None)
+    region = getattr(getattr(config, "defaults", None), "region", None)
+    return region.strip().upper() if isinstance(region, str) and region.strip() else None
 
 
 def _may_edit_customers(app) -> bool:

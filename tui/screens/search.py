@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.markup import escape
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -35,7 +35,7 @@ class SearchPick:
     inbound: bool = False
 
 
-def search(store, text: str, region: str) -> list[tuple[Customer, str]]:
+def search(store, text: str, region: str | None) -> list[tuple[Customer, str]]:
     """Customers for ``text`` with their main number as a caller reads it (DB thread)."""
     from calls.customers import numbers_for, search_customers
 
@@ -70,7 +70,7 @@ class SearchScreen(ModalScreen[SearchPick | None]):
                 "(supervisors)", id="search-correct"),
     ]
 
-    def __init__(self, region: str = "US", may_edit: bool = False) -> None:
+    def __init__(self, region: str | None = None, may_edit: bool = False) -> None:
         super().__init__()
         self.home_region = region
         self.may_edit = may_edit
@@ -181,16 +181,31 @@ class SearchScreen(ModalScreen[SearchPick | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def on_key(self, event: events.Key) -> None:
+        # The supervisors' keys are not in a caller's footer; a caller who presses one
+        # anyway is told why nothing opens (a notice, not an error).
+        if self.may_edit or isinstance(self.focused, Input):
+            return
+        keymap = getattr(self.app, "keymap", {})
+        for binding_id, default in (("search-add", "a"), ("search-correct", "c")):
+            keys = [k.strip() for k in keymap.get(binding_id, default).split(",")]
+            if event.key in keys:
+                event.stop()
+                event.prevent_default()
+                self.app.refuse_unless("customers.edit")
+                return
+
     def action_add(self) -> None:
         from tui.screens.customer_form import CustomerFormScreen
 
-        self.app.push_screen(CustomerFormScreen(None, self.home_region), self._saved)
+        if self.app.refuse_unless("customers.edit"):
+            self.app.push_screen(CustomerFormScreen(None, self.home_region), self._saved)
 
     def action_correct(self) -> None:
         from tui.screens.customer_form import CustomerFormScreen
 
         customer = self._highlighted()
-        if customer is not None:
+        if customer is not None and self.app.refuse_unless("customers.edit"):
             self.app.push_screen(CustomerFormScreen(customer, self.home_region), self._saved)
 
     def _saved(self, customer: Customer | None) -> None:

@@ -68,6 +68,11 @@ class WrapUpScreen(Screen[str | None]):
         plan = self.session.plan_wrap_up(self.app.now(), self.notes_now(), self.chosen)
         return replace(plan, themes=self.confirmed_themes)
 
+    @staticmethod
+    def _questions(plan: WrapUpPlan) -> dict[str, str]:
+        """Each answered question's words (callers read words, never question keys)."""
+        return {a.key: a.text for a in plan.answers if a.text}
+
     def _theme_items(self, plan: WrapUpPlan) -> list:
         from calls.themes import wrap_up_items
 
@@ -102,7 +107,7 @@ class WrapUpScreen(Screen[str | None]):
         if plan.answers:
             lines.append("[b]Answers[/b]")
             for answer in plan.answers:
-                lines.append(f"  {escape(short_question(answer.text or answer.key))}: "
+                lines.append(f"  {escape(core.short_question(answer.text or answer.key))}: "
                              f"[b]{escape(answer.display)}[/b]")
         elif outcome in (Outcome.COMPLETED, Outcome.PARTIAL):
             lines.append("[dim]No answers recorded.[/dim]")
@@ -110,11 +115,15 @@ class WrapUpScreen(Screen[str | None]):
         if items:
             lines.append("")
             lines.append("[b]Themes[/b] [dim](t: confirm or change)[/dim]")
+            asked = self._questions(plan)
+            labels = {t.key: t.label for t in self.app.policy.themes.vocabulary}
             for item in items:
                 confirmed = (self.confirmed_themes or {}).get(item.answer_key)
-                themes = ", ".join(confirmed if confirmed is not None else item.suggested)
+                themes = ", ".join(labels.get(t, t) for t in
+                                   (confirmed if confirmed is not None else item.suggested))
                 how = "confirmed" if confirmed is not None else "suggested"
-                lines.append(f"  {escape(item.answer_key)}: [b]{escape(themes or 'none')}"
+                question = core.short_question(asked.get(item.answer_key, "What they said"))
+                lines.append(f"  {escape(question)}: [b]{escape(themes or 'none')}"
                              f"[/b] [dim]({how})[/dim]")
         made = session.hand_followups
         if plan.rule_followups or made:
@@ -143,9 +152,11 @@ class WrapUpScreen(Screen[str | None]):
         from tui.widgets.themes import ThemeItem, ThemesScreen
 
         confirmed = self.confirmed_themes or {}
-        items = [ThemeItem(i.answer_key, i.answer_key, i.text, tuple(i.suggested),
-                           confirmed.get(i.answer_key))
-                 for i in self._theme_items(self._plan())]
+        plan = self._plan()
+        asked = self._questions(plan)
+        items = [ThemeItem(i.answer_key, asked.get(i.answer_key, "What they said"), i.text,
+                           tuple(i.suggested), confirmed.get(i.answer_key))
+                 for i in self._theme_items(plan)]
         if not items:
             return
         vocabulary = [(t.key, t.label) for t in self.app.policy.themes.vocabulary]
@@ -229,8 +240,3 @@ class WrapUpScreen(Screen[str | None]):
         app.push_screen(
             FollowupScreen(app.caller, self.session.customer.owner, self.zone, app.now()), drafted
         )
-
-
-def short_question(text: str, width: int = 44) -> str:
-    """A question shortened to fit beside its answer at 80 columns."""
-    return text if len(text) <= width else text[:width - 1].rstrip() + "…"

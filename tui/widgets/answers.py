@@ -23,11 +23,13 @@ from tui.keys import type_into_input
 
 
 class AnswerSubmitted(Message):
-    """The caller entered an answer (``value`` None means: skip this question)."""
+    """The caller entered an answer (``value`` None means: skip this question) to the
+    question ``key`` (the one the widget was set up for)."""
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, key: str | None = None) -> None:
         super().__init__()
         self.value = value
+        self.key = key
 
 
 class DigitEntry:
@@ -135,7 +137,8 @@ class ScaleModel:
 class ChoiceModel:
     """Numbered options: a digit picks one (``multi``: toggles; Enter takes them).
 
-    ``yes_no`` questions are two options answered with ``y`` / ``n`` as well as 1 / 2.
+    ``yes_no`` questions are two options answered with ``y`` / ``n`` only: a digit typed
+    for a scale must not answer them (it is named in a hint instead).
     """
 
     def __init__(self, options: Sequence[tuple[Any, str]], *, multi: bool = False,
@@ -150,6 +153,7 @@ class ChoiceModel:
             self.selected = {i for i, (v, _l) in enumerate(self.options) if v in values}
         self.cursor = next((i for i, (v, _l) in enumerate(self.options) if v == value), 0)
         self.entry = DigitEntry(range(1, len(self.options) + 1))
+        self.refused: str | None = None     # a digit typed on a yes/no question
 
     # More options than this flow on a few lines instead of one line each (80x24).
     LIST_MAX = 6
@@ -188,6 +192,8 @@ class ChoiceModel:
         if self.entry.pending is not None:
             text.append(f"{self.entry.pending}…  Enter = {self.entry.pending}, or the next digit",
                         style="yellow")
+        elif self.refused is not None:
+            text.append(f"“{self.refused}” does not answer yes/no: press y or n", style="yellow")
         elif self.multi:
             text.append("digits tick, Enter takes the ticked ones", style="dim")
         elif not self.yes_no:
@@ -196,6 +202,10 @@ class ChoiceModel:
 
     def key(self, key: str) -> tuple[bool, Any]:
         """Handle a key: (handled, answer); the answer is ``_NOTHING`` until one is taken."""
+        self.refused = None
+        if self.yes_no and key.isdigit() and len(key) == 1:
+            self.refused = key
+            return True, _NOTHING
         if self.yes_no and key in ("y", "n"):
             want = key == "y"
             index = next(i for i, (v, _l) in enumerate(self.options) if v is want)
@@ -239,10 +249,13 @@ class KeyAnswer(Widget, can_focus=True):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model: ScaleModel | ChoiceModel | None = None
+        self.question_key: str | None = None
 
-    def configure(self, model: ScaleModel | ChoiceModel | None) -> None:
-        """Show ``model`` (None: nothing to answer with keys)."""
+    def configure(self, model: ScaleModel | ChoiceModel | None, key: str | None = None) -> None:
+        """Show ``model`` (None: nothing to answer with keys) for the question ``key``: the
+        answers it takes go to that question only."""
         self.model = model
+        self.question_key = key
         self.refresh(layout=True)
 
     def render(self) -> Text:
@@ -267,13 +280,14 @@ class KeyAnswer(Widget, can_focus=True):
 
 
 def _submit(widget: Widget, value: Any) -> None:
-    """Hand an answer to the screen at once (so the next key finds the next question),
-    else as a message."""
+    """Hand an answer (for the question the widget was set up for) to the screen at once,
+    so the next key finds the next question; else as a message."""
+    key = getattr(widget, "question_key", None)
     handler = getattr(widget, "answer_handler", None)
     if handler is not None:
-        handler(value)
+        handler(value, key)
     else:
-        widget.post_message(AnswerSubmitted(value))
+        widget.post_message(AnswerSubmitted(value, key))
 
 
 class TextAnswer(Input):
@@ -291,6 +305,7 @@ class TextAnswer(Input):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.qtype = "text"
+        self.question_key: str | None = None
 
     # An Input is a ScrollView: its up/down/page keys would scroll a one-line field. They
     # belong to the script (previous / next question).
@@ -302,10 +317,12 @@ class TextAnswer(Input):
             return False
         return super().check_action(action, parameters)
 
-    def configure(self, qtype: str, value: Any = None, placeholder: str | None = None) -> None:
-        """Prepare for a question of type ``qtype`` with its current answer (``placeholder``:
-        the type's own hint, else one of PLACEHOLDERS)."""
+    def configure(self, qtype: str, value: Any = None, placeholder: str | None = None,
+                  key: str | None = None) -> None:
+        """Prepare for the question ``key`` of type ``qtype`` with its current answer
+        (``placeholder``: the type's own hint, else one of PLACEHOLDERS)."""
         self.qtype = qtype
+        self.question_key = key
         self.placeholder = placeholder or self.PLACEHOLDERS.get(qtype, self.PLACEHOLDERS["text"])
         self.value = "" if value is None else str(value)
         self.cursor_position = len(self.value)
@@ -329,10 +346,11 @@ class TextAnswer(Input):
 
 
 class AnswerError(Static):
-    """The engine's reason for refusing an answer, under the answer widget."""
+    """The engine's reason for refusing an answer, under the answer widget; or, quieter, a
+    hint about keys that were not used (:mod:`tui.typeahead`)."""
 
-
-    def show(self, message: str | None) -> None:
-        """Show ``message`` (None hides it)."""
+    def show(self, message: str | None, *, hint: bool = False) -> None:
+        """Show ``message`` (None hides it); ``hint``: a notice, not a refusal."""
         self.update(escape(message or ""))
+        self.set_class(hint, "hint")
         self.display = bool(message)
