@@ -69,7 +69,8 @@ def test_a_read_only_database_reads_and_refuses_writes_in_one_line(db_path, tmp_
     path = _filled(db_path, tmp_path)
     before = db_digest(db_path)
     _pretend_read_only(monkeypatch, [db_path])
-    queue = runner.invoke(app, ["queue"])
+    # A fixed moment inside New York's calling hours: the run's clock must not decide.
+    queue = runner.invoke(app, ["queue", "--at", "2026-12-02T15:00Z"])
     assert queue.exit_code == 0, queue.output
     assert "Ann" in queue.output
     assert runner.invoke(app, ["report"]).exit_code == 0
