@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -17,6 +18,14 @@ from textual.theme import BUILTIN_THEMES
 from calls.config import Config, ConfigError, config_path
 
 _PACKAGES = ("tui", "tui.screens", "tui.widgets")
+
+
+def _named(cls: type) -> object:
+    """What the class's module names at the class's qualified name now."""
+    found: object = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found
 
 
 def binding_ids() -> dict[str, Binding]:
@@ -31,6 +40,9 @@ def binding_ids() -> dict[str, Binding]:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
         if cls.__module__.split(".")[0] != "tui":
+            continue
+        # A class its module no longer names (a reloaded module's old copy) is not the app's.
+        if _named(cls) is not cls:
             continue
         for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
             if binding.id:
