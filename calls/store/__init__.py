@@ -186,9 +186,74 @@ def is_locked_error(exc: BaseException) -> bool:
     )
 
 
-# One writer gate per database file in this process (see _begin_immediate).
+# Copying the write-ahead log into the database file (a checkpoint) is SQLite's job at
+# the commit that finds the log over 1,000 pages: that caller's step then waits for the
+# copy and two fsyncs (tens to hundreds of ms on a busy disk), and in a process hosting
+# many seats every seat behind it waits too (scripts/bench_floor.py). A long-running
+# process (a shift, a server's seats) turns that off on its connections and copies from a
+# thread of its own instead: `checkpoint_in_background()`.
+CHECKPOINT_EVERY_S = 0.5
+_background_checkpoints = False
+# One writer gate (see _begin_immediate) and one checkpointer per database file in this
+# process.
 _gates: dict[str, threading.RLock] = {}
 _gates_guard = threading.Lock()
+_checkpointers: dict[str, _Checkpointer] = {}
+
+
+def checkpoint_in_background(on: bool = True) -> None:
+    """From now on, databases this process opens copy their write-ahead log into the
+    database file from a background thread (at most every ``CHECKPOINT_EVERY_S``, after a
+    commit), not within a caller's commit. For long-running processes: a shift, a
+    server; a one-off command keeps SQLite's own checkpoints (it may exit at once)."""
+    global _background_checkpoints
+    _background_checkpoints = on
+
+
+class _Checkpointer:
+    """A daemon thread with its own connection that runs a ``PASSIVE`` checkpoint (no
+    lock taken, nobody waits for it) after commits, at most every ``CHECKPOINT_EVERY_S``."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._poked = threading.Event()
+        self.runs = 0
+        self._thread = threading.Thread(target=self._loop, name="carecall-checkpoint",
+                                        daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Something was committed: checkpoint soon."""
+        self._poked.set()
+
+    def _loop(self) -> None:
+        conn = None
+        while True:
+            self._poked.wait()
+            self._poked.clear()
+            try:
+                if conn is None:
+                    conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                           check_same_thread=False)
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self.runs += 1
+            except sqlite3.Error:
+                # Busy (another checkpoint runs), or the file went away: try at the next
+                # commit, on a fresh connection.
+                if conn is not None:
+                    conn.close()
+                conn = None
+            time.sleep(CHECKPOINT_EVERY_S)
+
+
+def _checkpointer(path: Path) -> _Checkpointer:
+    key = os.path.realpath(path)
+    with _gates_guard:
+        if key not in _checkpointers:
+            _checkpointers[key] = _Checkpointer(key)
+        return _checkpointers[key]
+
+
 
 
 def _writer_gate(path: Path | None) -> threading.RLock | None:
@@ -237,6 +302,7 @@ class Store:
         self._write_depth = 0
         self._thread = threading.get_ident()
         self._gate = _writer_gate(path) if read_only is None else None
+        self._checkpointer: _Checkpointer | None = None
 
     # -- opening -------------------------------------------------------------------
 
@@ -270,6 +336,9 @@ class Store:
                 conn = _connect(resolved, read_only is not None)
                 store = cls(Database(conn), resolved, read_only)
                 store._set_pragmas()
+                if _background_checkpoints and read_only is None:
+                    conn.execute("PRAGMA wal_autocheckpoint=0")
+                    store._checkpointer = _checkpointer(resolved)
             except sqlite3.DatabaseError as exc:
                 if (error := _translated(resolved, exc)) is not None:
                     raise error from None
@@ -414,6 +483,8 @@ class Store:
         else:
             try:
                 self._retry_locked(lambda: conn.execute("COMMIT"))
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
