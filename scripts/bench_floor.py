@@ -58,6 +58,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from calls.errors import UserError
+from calls.lawful import check_voicemail
 from calls.outcomes import Outcome
 from calls.policy import DEFAULT_POLICY
 from calls.session import CallSession
@@ -234,6 +236,11 @@ class Seat:
         elif action in ("outcome", "no_contact"):
             if action == "no_contact":
                 outcome = self.rng.choice([Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL])
+                if outcome is Outcome.VOICEMAIL:
+                    try:   # one message per care cycle: a caller told so picks no answer
+                        check_voicemail(self.store, s.customer.id, DEFAULT_POLICY)
+                    except UserError:
+                        outcome = Outcome.NO_ANSWER
                 chosen = s.choose(outcome)
             elif self.rng.random() < 0.08:
                 chosen = s.choose(Outcome.CALLBACK, callback_at=now + timedelta(days=1))

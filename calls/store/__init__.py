@@ -122,9 +122,10 @@ def _read_only_reason(path: Path) -> str | None:
 
 # Bulk work on a database in use (an import's merge, re-tiering everyone) is split into
 # write transactions that each hold the lock about this long, with a pause between them
-# longer than a waiting writer's longest poll (jittered up to 1.5 x BEGIN_POLL_MAX_S), so
-# that callers' writes get in between the chunks.
-CHUNK_SECONDS = 0.025
+# as long as the chunk held it (at least a waiting writer's longest poll, jittered up to
+# 1.5 x BEGIN_POLL_MAX_S): callers' writes that queued behind a chunk get in before the
+# next one, and bulk work never holds the lock more than about half the time.
+CHUNK_SECONDS = 0.015
 CHUNK_PAUSE_SECONDS = 1.5 * BEGIN_POLL_MAX_S
 
 
@@ -135,7 +136,8 @@ class Pacer:
     transaction took, aims the next size at the target (smoothed: a chunk that waited for
     a busy CPU should not halve the next one at once), copies the chunk's pages from the
     write-ahead log into the database file (a passive checkpoint, which takes no write
-    lock) and pauses so that waiting writers get in. Checkpointing here keeps the log
+    lock) and pauses as long as the chunk held the lock (at least ``CHUNK_PAUSE_SECONDS``,
+    at most four targets) so that waiting writers get in. Checkpointing here keeps the log
     short: otherwise the next caller whose commit finds it over SQLite's threshold (1,000
     pages) would copy the bulk work's pages, and wait for the disk, within their step.
     """
@@ -149,7 +151,7 @@ class Pacer:
         aimed = self.size * self.seconds / max(held, 1e-4)
         self.size = max(self.low, min(self.high, int((self.size + aimed) / 2)))
         self.store.checkpoint()
-        time.sleep(CHUNK_PAUSE_SECONDS)
+        time.sleep(max(CHUNK_PAUSE_SECONDS, min(held, 4 * self.seconds)))
 
 
 def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
@@ -227,22 +229,20 @@ class _Checkpointer:
         self._poked.set()
 
     def _loop(self) -> None:
-        conn = None
         while True:
             self._poked.wait()
             self._poked.clear()
-            try:
-                if conn is None:
-                    conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                           check_same_thread=False)
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                self.runs += 1
-            except sqlite3.Error:
-                # Busy (another checkpoint runs), or the file went away: try at the next
-                # commit, on a fresh connection.
-                if conn is not None:
+            # A connection per run, closed after it: between runs this thread holds nothing
+            # open (the last seat to close the database still cleans its log up).
+            with contextlib.suppress(sqlite3.Error):
+                # Busy (another checkpoint runs) or the file went away: the next commit
+                # pokes again.
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.runs += 1
+                finally:
                     conn.close()
-                conn = None
             time.sleep(CHECKPOINT_EVERY_S)
 
 

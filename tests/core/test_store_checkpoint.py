@@ -32,6 +32,8 @@ def _file_only(db_path) -> list[str]:
     try:
         return sorted(r[0] for r in conn.execute(
             "SELECT key FROM carecall_meta WHERE key LIKE 'row%'"))
+    except sqlite3.DatabaseError:
+        return []                               # not even the schema copied yet
     finally:
         conn.close()
 
