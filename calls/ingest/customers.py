@@ -197,6 +197,11 @@ LAWFUL_FIELDS: dict[str, tuple[str, ...]] = {
     "consent_marketing": ("consentmarketing", "marketingconsent", "optin", "marketingoptin",
                           "einwilligungwerbung"),
     "consent_recording": ("consentrecording", "recordingconsent"),
+    # Consent to pass on the customer's name (referrals): no current-state column on
+    # customers; the consent records say what is in force.
+    "consent_share": ("consentshare", "shareconsent", "consenttoshare", "consentreferral",
+                      "referralconsent", "referralok", "mayshare", "einwilligungweitergabe",
+                      "consentementpartage"),
 }
 
 
