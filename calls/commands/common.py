@@ -194,7 +194,10 @@ def _value_word(param) -> str:
         choices = getattr(kind, "choices", None)
         if choices:
             return "|".join(str(getattr(c, "value", c)) for c in choices)
-        name = getattr(kind, "name", "")
+        # IntRange / FloatRange (an option with min= or max=) are "int range" and
+        # "float range": they take the same words as their plain types
+        name = getattr(kind, "name", "").removesuffix(" range")
+        name = "integer" if name == "int" else name
         dir_only = name == "path" and kind.dir_okay and not kind.file_okay
     if name == "path":
         return "DIR" if dir_only else "FILE"
