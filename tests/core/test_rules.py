@@ -262,3 +262,27 @@ def test_holiday_calendars_are_built_only_for_the_countries_in_view():
     rules.public_holiday("FR", date(2026, 5, 1))
     rules.public_holiday("FR", date(2026, 5, 8))
     assert rules._calendar.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(("npa", "state"), [
+    ("203", "CT"), ("302", "DE"), ("617", "MA"), ("313", "MI"), ("406", "MT"), ("702", "NV"),
+    ("603", "NH"), ("215", "PA"), ("415", "CA"), ("312", "IL"), ("305", "FL"), ("410", "MD"),
+    ("206", "WA"),
+])
+def test_all_party_recording_states_need_the_answer(npa, state):
+    from calls.lawful import recording_rule
+
+    rule = recording_rule(rules.jurisdiction("US", npa))
+    assert rule is not None and rule.id == f"US-{state}.recording"
+    assert rule.source and rule.url.startswith(("https://", "http://"))
+
+
+@pytest.mark.parametrize("npa", ["503", "212", "512"])
+def test_one_party_states_need_no_answer(npa):
+    """Oregon's all-party rule is for conversations in person (ORS 165.540(1)(c)); a
+    participant may record a telephone call there (165.540(1)(a)), as in New York or Texas."""
+    from calls.lawful import recording_rule
+
+    assert recording_rule(rules.jurisdiction("US", npa)) is None
+    # A toll-free number may ring in any state: the answer is needed.
+    assert recording_rule(rules.jurisdiction("US", "800")) is not None
