@@ -28,7 +28,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Self
 from urllib.parse import quote
@@ -236,6 +236,9 @@ class Store:
         self.read_only = read_only
         self._write_depth = 0
         self._thread = threading.get_ident()
+        # What must be written with an import's audit row, in its transaction (see
+        # :meth:`with_import_audit`).
+        self._import_audit_also: list[Callable[[Store], None]] = []
         self._gate = _writer_gate(path) if read_only is None else None
 
     # -- opening -------------------------------------------------------------------
@@ -367,6 +370,28 @@ class Store:
         self.close()
 
     # -- transactions --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def with_import_audit(self, also: Callable[[Store], None]) -> Iterator[None]:
+        """While the block runs, ``also(store)`` is written in the transaction of the
+        next import's audit row, just before it (e.g. the ``policy.load`` row of the
+        policy the import tiers by): an import that fails, is refused or is a dry run
+        writes no audit row, so it leaves neither. The store does not know what ``also``
+        records (it imports nothing above it)."""
+        self._import_audit_also.append(also)
+        try:
+            yield
+        finally:
+            if also in self._import_audit_also:
+                self._import_audit_also.remove(also)
+
+    def run_import_audit_also(self) -> None:
+        """Write what :meth:`with_import_audit` asked for (once); inside the import's
+        last transaction, before its audit row."""
+        pending, self._import_audit_also = self._import_audit_also, []
+        for also in pending:
+            also(self)
+
 
     @staticmethod
     def _retry_locked(fn):
