@@ -843,6 +843,13 @@ def log_call(store: Store, customer: int | str, outcome: Outcome | str, caller: 
         raise UserError("the recording notice was answered yes and consent to recording "
                         "withdrawn: give one of them")
     session = CallSession.open(store, customer, caller, now, policy, script)
+    if answers and recording is None and "recording" not in withdraw \
+            and session.recording_answer_needed:
+        # As on the call screen: where recording needs everyone's consent, the questions
+        # come after the answer to the recording notice; a log without it is refused.
+        raise UserError("the customer's answer to the recording notice comes before the "
+                        f"questions here ({session.recording_law.cites()}): give "
+                        "--recording yes or --recording no")
     session.calls_withdrawn = "calls" in withdraw
     chosen = session.choose(outcome, callback_at=callback_at,
                             callback_personal=callback_personal)
