@@ -1128,8 +1128,21 @@ def _claim_held(store: Store, caller: str, now: datetime, policy: Policy
 
 
 # What an inbound call (the customer called us) may do that an outbound one may not: be
-# taken outside the calling window, before a retry wait or an agreed callback time.
-INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal"})
+# taken outside the calling window, before a retry wait or an agreed callback time, without
+# a basis for calling them (consent rules such as UWG § 7 are about calls we make), past
+# a cap or quiet period on our calls, on a number marked wrong (they are on the line: the
+# caller can correct it). The do-not-call list still holds (issue 15).
+INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal",
+                             "basis", "attempts", "contacts", "refusal", "number"})
+
+
+def blocker_texts(store: Store, customer_id: int, caller: str, now: datetime,
+                  policy: Policy = DEFAULT_POLICY, *, inbound: bool = False) -> list[str]:
+    """What keeps ``caller`` from taking this customer now, in words (empty: nothing);
+    ``inbound``: only what holds an inbound call too (see :data:`INBOUND_IGNORES`)."""
+    _row, _fus, blockers, _reasons = _status(store, customer_id, caller, now, policy)
+    ignore = INBOUND_IGNORES if inbound else frozenset()
+    return [b.text for b in blockers if b.code not in ignore and b.code != "skipped"]
 
 
 def claim_customer(store: Store, customer_id: int, caller: str, now: datetime,

@@ -60,6 +60,7 @@ from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy
 from calls.queue import (
     QueueEntry,
+    blocker_texts,
     claim_customer,
     claim_next,
     explain,
@@ -302,9 +303,12 @@ class CallSession:
             seat = (floor.call_step(store, caller, "dialling", now=now, customer_id=customer_id)
                     if claimed else None)
         if not claimed:
-            why = explain(store, customer_id, caller, now, policy)
-            detail = "; ".join(why.blockers) or "not callable now"
-            raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
+            who = get_customer(store, customer_id)
+            # Only what holds this call (an inbound one is not held by the window).
+            detail = "; ".join(blocker_texts(store, customer_id, caller, now, policy,
+                                             inbound=inbound)) or "not callable now"
+            name = (who.name or who.ref) if who is not None else f"#{customer_id}"
+            raise UserError(f"{name} cannot be taken: {detail}")
         why = explain(store, customer_id, caller, now, policy)
         if reason_codes is None:
             reason_codes = list(queue_entry(store, customer_id, caller, now, policy).reason_codes)
