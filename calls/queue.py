@@ -481,14 +481,18 @@ def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
     if not basis.ok:
         out.append(Blocker("basis", basis.text, permanent=True,
                            rule=basis.rule.id if basis.rule else "consent withdrawn"))
+    # Most customers were not called recently enough for any cap of their own
+    # jurisdiction to matter: no query for them (the queue's hot path). Calls handed in
+    # (read for many customers at once, from further back) pass the same test, so that
+    # both ways give one answer.
+    last = row.get("last_call_at")
+    mine = _iso(now - lawful.horizon(policy, jurisdiction))
+    if not last or last < mine:
+        return out
     if calls is None:
-        # Most customers were not called recently enough for any cap of their own
-        # jurisdiction to matter: no query for them (the queue's hot path).
-        last = row.get("last_call_at")
-        mine = _iso(now - lawful.horizon(policy, jurisdiction))
-        if not last or last < mine:
-            return out
         calls = q.recent_calls(store, [row["id"]], mine).get(row["id"], [])
+    else:
+        calls = [c for c in calls if (c.get("started_at") or "") >= mine]
     kind = lawful.customer_type(row, policy)
     for hold in lawful.contact_holds(lawful.past_calls(calls), now, policy,
                                      jurisdiction=jurisdiction, kind=kind, asked=asked):

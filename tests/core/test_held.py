@@ -70,7 +70,9 @@ def _random_list(store, rng: random.Random, n: int = 160) -> None:
             record_outcome(store, call, rng.choice(OUTCOMES), at + timedelta(minutes=3))
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+# Seeds 5 and 7 hold a customer whose calls were logged out of order (the last one logged
+# is not the latest): the grouped report once counted a refusal the reference ignores.
+@pytest.mark.parametrize("seed", range(1, 9))
 def test_held_report_matches_checking_every_customer(store, seed):
     rng = random.Random(seed)
     _random_list(store, rng)
