@@ -822,7 +822,14 @@ def _held_one(store: Store, row: dict, fus: Iterable[dict], caller: str, now: da
     """The customer as ``queue --held`` lists them, or None (no reason, or not held).
     ``calls``: their calls since the longest cap or quiet period, when read already."""
     fus = list(fus)
-    reasons = customer_reasons(row, fus, caller, now, policy)
+    return _held_checked(store, row, fus, customer_reasons(row, fus, caller, now, policy),
+                         caller, now, policy, calls)
+
+
+def _held_checked(store: Store, row: dict, fus: list[dict], reasons: list[Reason],
+                  caller: str, now: datetime, policy: Policy,
+                  calls: list[dict] | None = None) -> Held | None:
+    """:func:`_held_one` for a customer whose ``reasons`` are known."""
     if not reasons:
         return None
     blockers = [b for b in customer_blockers(row, fus, None, None, None, caller, now, policy)
@@ -861,6 +868,45 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
     return out
 
 
+class _AlikeHolds:
+    """The rules that hold a customer with a reason to be called, remembered per group of
+    alike customers: those without a callback or recovery call whose last call is too old
+    for any cap or quiet period of their jurisdiction. What holds them then follows from
+    the columns ``calls.store.queue`` groups the simple customers by (their zone key, a
+    retry delay running, consent, customer type), exactly as for those groups (a care
+    call's basis reads no other column; callbacks, the only reason that changes the caps,
+    come with a follow-up)."""
+
+    def __init__(self, now: datetime, policy: Policy):
+        self.now, self.policy = now, policy
+        self.nowt = to_iso(now)
+        self.known: dict[tuple, list[str]] = {}
+
+    def _key(self, row: dict, fus: Iterable[dict]) -> tuple | None:
+        if fus:
+            return None
+        zones = zone_key(row)
+        last = row.get("last_call_at")
+        if last and last >= _iso(self.now - lawful.horizon(
+                self.policy, _split_key(zones)[0] or "")):
+            return None
+        return (zones, (row.get("retry_after") or "") > self.nowt,
+                row.get("consent_calls"), row.get("customer_type"))
+
+    def labels(self, row: dict, fus: list[dict]) -> list[str] | None:
+        """The rules holding ``row``, a customer with a reason ([]: not held), or None
+        when not known this way."""
+        key = self._key(row, fus)
+        return None if key is None else self.known.get(key)
+
+    def learn(self, row: dict, fus: list[dict], labels: list[str]) -> None:
+        """Remember what holds ``row`` (a customer with a reason, checked in full) for
+        the customers alike."""
+        key = self._key(row, fus)
+        if key is not None:
+            self.known.setdefault(key, labels)
+
+
 @dataclass(frozen=True)
 class HeldReport:
     """Who is held back now: how many, how many per rule, and the first of them."""
@@ -887,7 +933,9 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     columns. SQL counts them in groups of equal columns and one customer per group says
     which rules hold the group. Everybody else who may have a reason (a callback, a
     recovery call, a recent call under a cap, a purchase, an occasion, buying slowed) is
-    read and checked one by one, as :func:`held_back` does.
+    read and their reasons worked out one by one; what holds them is checked as
+    :func:`held_back` does for the first ``limit`` of them and for anyone whose calls or
+    follow-ups matter, and taken from an alike customer for the rest (``_AlikeHolds``).
     """
     p = _held_params(store, now, policy)
     counts: dict[str, int] = {}
@@ -910,20 +958,34 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     others: list[Held] = []
     since = p["recent_long"]
     ids = sorted(g["rep"] for g in groups if not g["simple"])
+    alike = _AlikeHolds(now, policy)
     for start in range(0, len(ids), 500):
         rows = q.customer_rows(store, ids[start:start + 500])
         # Their recent calls in one query per 500 (the caps and quiet periods).
         recent = q.recent_calls(store, [i for i, r in rows.items()
                                         if (r.get("last_call_at") or "") >= since], since)
         for cid in ids[start:start + 500]:
-            held = _held_one(store, rows[cid], fus.get(cid, ()), caller, now, policy,
-                             calls=recent.get(cid, []))
-            if held is None:
+            row, cust_fus = rows[cid], fus.get(cid, ())
+            # Past the first ``limit`` (ids in order: they cannot be listed) only the
+            # rules count: the same as those of an alike customer, where that is known.
+            cust_fus = list(cust_fus)
+            reasons = customer_reasons(row, cust_fus, caller, now, policy)
+            if not reasons:
+                continue
+            labels = alike.labels(row, cust_fus) if len(others) >= limit else None
+            if labels is None:
+                held = _held_checked(store, row, cust_fus, reasons, caller, now, policy,
+                                     calls=recent.get(cid, []))
+                labels = [] if held is None else list(dict.fromkeys(
+                    b.label for b in held.blockers))
+                alike.learn(row, cust_fus, labels)
+                if held is not None and len(others) < limit:
+                    others.append(held)
+            if not labels:
                 continue
             total += 1
-            for label in dict.fromkeys(b.label for b in held.blockers):
+            for label in labels:
                 counts[label] = counts.get(label, 0) + 1
-            others.append(held)
     first = [h for row in q.held_group_rows(store, p, held_keys, limit)
              if (h := _held_one(store, row, (), caller, now, policy)) is not None]
     listed = sorted(first + others, key=lambda h: h.customer.id)[:limit]
