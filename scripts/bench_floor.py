@@ -620,8 +620,10 @@ def report(r: dict, ref: dict[str, float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seats", default="50,100,200,400")
+    ap.add_argument("--seats-per-proc", type=int, default=50,
+                    help="seats each caller process hosts (threads, one per seat)")
     ap.add_argument("--procs", type=int, default=0,
-                    help="caller processes (default: one per 10 seats, 4 to 40)")
+                    help="caller processes (default: seats / --seats-per-proc, rounded up)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--customers", type=int, default=100_000)
@@ -659,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{name} {p50:.2f} / {p99:.2f}" for name, (_n, p50, p99) in ref_holds.items()) + "\n")
     crossing = None
     for seats in [int(x) for x in args.seats.split(",")]:
-        procs = args.procs or max(4, min(40, -(-seats // 10)))
+        procs = args.procs or -(-seats // args.seats_per_proc)
         r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
                 args.import_rows, args.import_pause)
         worst = report(r, ref)

@@ -361,6 +361,16 @@ def note_policy(store: Store, policy, who: str | None = None) -> None:
     note(store, policy, who or cli_actor(store).name, now=now_utc())
 
 
+def import_policy(store: Store, policy, who: str):
+    """A block in which an import names the policy it tiers by (``policy.load``, when it
+    is not the one last named for ``who``) in the transaction of the import's own audit
+    row: an import that fails, is refused or is a dry run names nothing."""
+    from calls.audit import note_policy as note
+    from calls.clock import now_utc
+
+    return store.with_import_audit(lambda s: note(s, policy, who, now=now_utc()))
+
+
 def audit_rejects(store: Store, by: str, path: Path | None, rows: int, source: Path) -> None:
     """An import's rejected rows written to ``--rejects``: personal data leaving the
     database, so an ``export`` row (what, how many, where), like any other file written."""

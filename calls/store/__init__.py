@@ -9,8 +9,12 @@ Concurrency rules (several callers share one database file):
 - A write that depends on what it read (claiming a customer, upserting a row) runs inside
   :meth:`Store.write`, which starts with ``BEGIN IMMEDIATE`` so the write lock is taken
   before the read; a deferred transaction that upgrades to a write can fail at once with
-  "database is locked" whatever the busy timeout, an immediate one waits its turn (polling
+  "database is locked" whatever the busy timeout, an immediate one waits its turn (one
+  writer per process and database at a time, the others block without spinning; it polls
   for the lock with short jittered sleeps, see ``BEGIN_POLL_FIRST_S``).
+- Waiting is a latency, never an error: a write waits up to ``LOCK_WAIT_SECONDS`` (two
+  minutes) for the write lock, then gives up with :class:`DatabaseBusy`, one clear line
+  (nothing was saved); SQLite's raw "database is locked" never reaches a caller.
 - Every caller waits for every write transaction: keep them short. Read and decide before
   the lock (the queue, a merge's matching, the tier ranking), then check and write in it.
 - One :class:`Store` (one connection) per thread. The TUI opens one per worker thread.
@@ -24,7 +28,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Self
 from urllib.parse import quote
@@ -32,8 +36,12 @@ from urllib.parse import quote
 from calls.errors import UserError
 from calls.store.database import Database
 
-# How long a connection waits for another writer before SQLite gives up (milliseconds).
-BUSY_TIMEOUT_MS = 30_000
+# How long anything waits for a lock before giving up: a write for the write lock (the
+# process's writer gate, then SQLite's lock), a read or a commit for SQLite's rare locks
+# in WAL mode (SQLite's busy timeout). Only a transaction held this long (an order import
+# in one transaction, a migration) makes a caller's step fail, with DatabaseBusy.
+LOCK_WAIT_SECONDS = 120.0
+BUSY_TIMEOUT_MS = int(LOCK_WAIT_SECONDS * 1000)
 # Read through a memory map: the queue and the reports read rows scattered over a large
 # file, and mapped pages are shared by every connection instead of copied into each one's
 # small page cache (2-3x faster queue on a million customers, scripts/bench_queue.py).
@@ -47,8 +55,10 @@ LOCK_RETRIES = 8
 # within a millisecond or two of the lock coming free, not up to 100 ms later
 # (scripts/bench_floor.py). A writer that has waited BEGIN_POLL_OLD_AFTER_S polls every
 # ~2 ms: with growing sleeps the longest waiters would lose to every newcomer, again and
-# again, on a busy floor. Waiting still ends after the busy timeout, with the same
-# "database is locked" error.
+# again, on a busy floor. Only one thread per process and database polls (the writer
+# gate, _writer_gate): the others wait on a lock, without using a CPU, and a thread that
+# holds the write lock does not queue for the GIL behind dozens of polling threads.
+# Waiting ends after LOCK_WAIT_SECONDS, with DatabaseBusy.
 BEGIN_POLL_FIRST_S = 0.0005
 BEGIN_POLL_MAX_S = 0.008
 BEGIN_POLL_OLD_AFTER_S = 0.1
@@ -158,11 +168,41 @@ def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
     return None
 
 
+class DatabaseBusy(UserError):
+    """A write that waited ``LOCK_WAIT_SECONDS`` for the write lock and gave up: another
+    program held it all that time. Nothing was saved; the same step can be tried again."""
+
+    def __init__(self, path: Path | None, waited: float):
+        where = path or "the database"
+        super().__init__(f"{where} stayed busy for {waited:.0f} s (another program held "
+                         "its write lock all that time); nothing was saved: try again")
+        self.waited = waited
+
+
 def is_locked_error(exc: BaseException) -> bool:
-    """True for SQLite's 'database is locked' / 'busy' errors."""
-    return isinstance(exc, sqlite3.OperationalError) and (
+    """True for SQLite's 'database is locked' / 'busy' errors and :class:`DatabaseBusy`."""
+    return isinstance(exc, DatabaseBusy) or isinstance(exc, sqlite3.OperationalError) and (
         "locked" in str(exc) or "busy" in str(exc)
     )
+
+
+# One writer gate per database file in this process (see _begin_immediate).
+_gates: dict[str, threading.RLock] = {}
+_gates_guard = threading.Lock()
+
+
+def _writer_gate(path: Path | None) -> threading.RLock | None:
+    """The lock this process's writers of the database at ``path`` take before asking
+    SQLite for the write lock (None for a private in-memory database).
+
+    Re-entrant: a thread that writes through a second connection while its first holds a
+    transaction waits for SQLite as before (and gets DatabaseBusy), not for itself forever.
+    """
+    if path is None:
+        return None
+    key = os.path.realpath(path)
+    with _gates_guard:
+        return _gates.setdefault(key, threading.RLock())
 
 
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
@@ -196,6 +236,10 @@ class Store:
         self.read_only = read_only
         self._write_depth = 0
         self._thread = threading.get_ident()
+        # What must be written with an import's audit row, in its transaction (see
+        # :meth:`with_import_audit`).
+        self._import_audit_also: list[Callable[[Store], None]] = []
+        self._gate = _writer_gate(path) if read_only is None else None
 
     # -- opening -------------------------------------------------------------------
 
@@ -327,6 +371,28 @@ class Store:
 
     # -- transactions --------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def with_import_audit(self, also: Callable[[Store], None]) -> Iterator[None]:
+        """While the block runs, ``also(store)`` is written in the transaction of the
+        next import's audit row, just before it (e.g. the ``policy.load`` row of the
+        policy the import tiers by): an import that fails, is refused or is a dry run
+        writes no audit row, so it leaves neither. The store does not know what ``also``
+        records (it imports nothing above it)."""
+        self._import_audit_also.append(also)
+        try:
+            yield
+        finally:
+            if also in self._import_audit_also:
+                self._import_audit_also.remove(also)
+
+    def run_import_audit_also(self) -> None:
+        """Write what :meth:`with_import_audit` asked for (once); inside the import's
+        last transaction, before its audit row."""
+        pending, self._import_audit_also = self._import_audit_also, []
+        for also in pending:
+            also(self)
+
+
     @staticmethod
     def _retry_locked(fn):
         delay = 0.01
@@ -378,19 +444,36 @@ class Store:
                     conn.execute("ROLLBACK")
                 if (error := _translated(self.path, exc)) is not None:
                     raise error from None
+                if is_locked_error(exc):
+                    raise DatabaseBusy(self.path, LOCK_WAIT_SECONDS) from None
                 raise
         finally:
             self._write_depth = 0
+            if self._gate is not None:
+                self._gate.release()
 
     def _begin_immediate(self) -> None:
-        """``BEGIN IMMEDIATE``, polling for the write lock (see ``BEGIN_POLL_FIRST_S``)."""
+        """Take this process's writer gate, then ``BEGIN IMMEDIATE``, polling for SQLite's
+        write lock (see ``BEGIN_POLL_FIRST_S``); :class:`DatabaseBusy` after
+        ``LOCK_WAIT_SECONDS`` in all. On return the gate is held (``write`` releases it)."""
+        started = time.monotonic()
+        deadline = started + LOCK_WAIT_SECONDS
+        gate = self._gate
+        if gate is not None and not gate.acquire(timeout=LOCK_WAIT_SECONDS):
+            raise DatabaseBusy(self.path, time.monotonic() - started)
+        try:
+            self._poll_begin(started, deadline)
+        except BaseException:
+            if gate is not None:
+                gate.release()
+            raise
+
+    def _poll_begin(self, started: float, deadline: float) -> None:
         conn = self.db.conn
         # Only this statement tries without SQLite's own waiting: reads and the commit
         # keep the busy timeout (a WAL reader waits only in rare recovery moments).
         conn.execute("PRAGMA busy_timeout=0")
         try:
-            started = time.monotonic()
-            deadline = started + BUSY_TIMEOUT_MS / 1000
             delay = BEGIN_POLL_FIRST_S
             while True:
                 try:
@@ -399,10 +482,9 @@ class Store:
                 except sqlite3.OperationalError as exc:
                     if not is_locked_error(exc):
                         raise
-                    busy = exc
                 now = time.monotonic()
                 if now >= deadline:
-                    raise busy
+                    raise DatabaseBusy(self.path, now - started)
                 cap = (BEGIN_POLL_MAX_S if now - started < BEGIN_POLL_OLD_AFTER_S
                        else BEGIN_POLL_OLD_S)
                 delay = min(delay, cap)

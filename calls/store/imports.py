@@ -832,6 +832,7 @@ def audit_import(store: Store, import_id: int) -> None:
     row = store.one("SELECT * FROM imports WHERE id = ?", (import_id,))
     if not row["by_user"]:
         raise ValueError(f"import {import_id} has no by_user: who ran it must be recorded")
+    store.run_import_audit_also()   # e.g. the policy it was tiered by (Store.with_import_audit)
     details = {k: row[k] for k in ("kind", "rows_read", "inserted", "updated", "unchanged",
                                    "rejected", "duplicates", "file_hash") if row[k]}
     details["import_id"] = import_id
