@@ -51,7 +51,7 @@ ACTIONS: dict[str, str] = {
     "account.enable": "an account enabled again",
     "account.password": "an account's password set",
     "claims.release": "a caller's claims released by a supervisor",
-    "seat.pause": "a caller paused by a supervisor",
+    "seat.pause": "a seat paused with a reason: by its caller (p) or by a supervisor",
     "policy.load": "a care policy file loaded (its hash)",
     "script.load": "a survey script version loaded",
 }

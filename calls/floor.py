@@ -308,6 +308,29 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
     return view
 
 
+# -- pauses: the seat taken off the floor, with a reason (audited) ---------------------
+# Ready, dialling, talking and wrap-up are the floor's own states (the seat log, the
+# dashboard's figures); a pause is someone's decision to take a seat off the floor, with a
+# reason, so it is also an audit row ``seat.pause``: the caller's own (``p``) or a
+# supervisor's. Coming back to ready ends the pause in the seat log only.
+
+
+def pause_seat(store: Store, caller: str, reason: str, *, now: datetime,
+               policy: Policy = DEFAULT_POLICY) -> SeatState:
+    """The caller steps away (``p``, between calls): paused with one of the policy's
+    reasons, and a ``seat.pause`` audit row in the same transaction. Pausing a seat that
+    is already paused for the same reason changes nothing."""
+    from calls import audit
+
+    with store.write():
+        before = current_state(store, caller)
+        state = set_state(store, caller, "paused", now=now, reason=reason, policy=policy)
+        if before is None or (before.state, before.reason) != ("paused", reason):
+            audit.record(store, caller, "seat.pause", caller,
+                         {"reason": reason, "from": "now"}, now=now)
+    return state
+
+
 # -- a supervisor acting on a caller's seat ---------------------------------------------
 
 

@@ -293,7 +293,12 @@ class SeatMixin:
         def chosen(reason: str | None) -> None:
             if reason is None:
                 return
-            self.set_seat_state("paused", reason=reason, on_done=lambda _: self.show_pause())
+            self.db(floor.pause_seat, self.caller, reason, now=self.now(),  # type: ignore[attr-defined]
+                    policy=self.policy, on_done=paused)  # type: ignore[attr-defined]
+
+        def paused(state: floor.SeatState) -> None:
+            self.seat_state_changed(state)
+            self.show_pause()
 
         self.push_screen(PauseScreen(self.policy.floor.pause_reasons), chosen)  # type: ignore[attr-defined]
 

@@ -194,7 +194,10 @@ def _value_word(param) -> str:
         choices = getattr(kind, "choices", None)
         if choices:
             return "|".join(str(getattr(c, "value", c)) for c in choices)
-        name = getattr(kind, "name", "")
+        # IntRange / FloatRange (an option with min= or max=) are "int range" and
+        # "float range": they take the same words as their plain types
+        name = getattr(kind, "name", "").removesuffix(" range")
+        name = "integer" if name == "int" else name
         dir_only = name == "path" and kind.dir_okay and not kind.file_okay
     if name == "path":
         return "DIR" if dir_only else "FILE"
@@ -356,6 +359,16 @@ def note_policy(store: Store, policy, who: str | None = None) -> None:
     from calls.clock import now_utc
 
     note(store, policy, who or cli_actor(store).name, now=now_utc())
+
+
+def import_policy(store: Store, policy, who: str):
+    """A block in which an import names the policy it tiers by (``policy.load``, when it
+    is not the one last named for ``who``) in the transaction of the import's own audit
+    row: an import that fails, is refused or is a dry run names nothing."""
+    from calls.audit import note_policy as note
+    from calls.clock import now_utc
+
+    return store.with_import_audit(lambda s: note(s, policy, who, now=now_utc()))
 
 
 def audit_rejects(store: Store, by: str, path: Path | None, rows: int, source: Path) -> None:

@@ -130,10 +130,10 @@ def import_command(
         )
         store = common.open_store(db)
         options.by_user = common.require(store, "import").name
-        if not dry_run:
-            common.note_policy(store, pol, options.by_user)   # its tier thresholds
         try:
-            with progress_bar(f"Importing {file.name}") as bar:
+            # The policy of its tier thresholds is named with the import's audit row.
+            with (common.import_policy(store, pol, options.by_user),
+                  progress_bar(f"Importing {file.name}") as bar):
                 if bar is not None:
                     options.progress, options.phase = bar.update, bar.phase
                 result = import_customers(store, file, options, now_utc())

@@ -9,8 +9,12 @@ Concurrency rules (several callers share one database file):
 - A write that depends on what it read (claiming a customer, upserting a row) runs inside
   :meth:`Store.write`, which starts with ``BEGIN IMMEDIATE`` so the write lock is taken
   before the read; a deferred transaction that upgrades to a write can fail at once with
-  "database is locked" whatever the busy timeout, an immediate one waits its turn (polling
+  "database is locked" whatever the busy timeout, an immediate one waits its turn (one
+  writer per process and database at a time, the others block without spinning; it polls
   for the lock with short jittered sleeps, see ``BEGIN_POLL_FIRST_S``).
+- Waiting is a latency, never an error: a write waits up to ``LOCK_WAIT_SECONDS`` (two
+  minutes) for the write lock, then gives up with :class:`DatabaseBusy`, one clear line
+  (nothing was saved); SQLite's raw "database is locked" never reaches a caller.
 - Every caller waits for every write transaction: keep them short. Read and decide before
   the lock (the queue, a merge's matching, the tier ranking), then check and write in it.
 - One :class:`Store` (one connection) per thread. The TUI opens one per worker thread.
@@ -24,7 +28,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Self
 from urllib.parse import quote
@@ -32,8 +36,12 @@ from urllib.parse import quote
 from calls.errors import UserError
 from calls.store.database import Database
 
-# How long a connection waits for another writer before SQLite gives up (milliseconds).
-BUSY_TIMEOUT_MS = 30_000
+# How long anything waits for a lock before giving up: a write for the write lock (the
+# process's writer gate, then SQLite's lock), a read or a commit for SQLite's rare locks
+# in WAL mode (SQLite's busy timeout). Only a transaction held this long (an order import
+# in one transaction, a migration) makes a caller's step fail, with DatabaseBusy.
+LOCK_WAIT_SECONDS = 120.0
+BUSY_TIMEOUT_MS = int(LOCK_WAIT_SECONDS * 1000)
 # Read through a memory map: the queue and the reports read rows scattered over a large
 # file, and mapped pages are shared by every connection instead of copied into each one's
 # small page cache (2-3x faster queue on a million customers, scripts/bench_queue.py).
@@ -47,8 +55,10 @@ LOCK_RETRIES = 8
 # within a millisecond or two of the lock coming free, not up to 100 ms later
 # (scripts/bench_floor.py). A writer that has waited BEGIN_POLL_OLD_AFTER_S polls every
 # ~2 ms: with growing sleeps the longest waiters would lose to every newcomer, again and
-# again, on a busy floor. Waiting still ends after the busy timeout, with the same
-# "database is locked" error.
+# again, on a busy floor. Only one thread per process and database polls (the writer
+# gate, _writer_gate): the others wait on a lock, without using a CPU, and a thread that
+# holds the write lock does not queue for the GIL behind dozens of polling threads.
+# Waiting ends after LOCK_WAIT_SECONDS, with DatabaseBusy.
 BEGIN_POLL_FIRST_S = 0.0005
 BEGIN_POLL_MAX_S = 0.008
 BEGIN_POLL_OLD_AFTER_S = 0.1
@@ -112,9 +122,10 @@ def _read_only_reason(path: Path) -> str | None:
 
 # Bulk work on a database in use (an import's merge, re-tiering everyone) is split into
 # write transactions that each hold the lock about this long, with a pause between them
-# longer than a waiting writer's longest poll (jittered up to 1.5 x BEGIN_POLL_MAX_S), so
-# that callers' writes get in between the chunks.
-CHUNK_SECONDS = 0.025
+# as long as the chunk held it (at least a waiting writer's longest poll, jittered up to
+# 1.5 x BEGIN_POLL_MAX_S): callers' writes that queued behind a chunk get in before the
+# next one, and bulk work never holds the lock more than about half the time.
+CHUNK_SECONDS = 0.015
 CHUNK_PAUSE_SECONDS = 1.5 * BEGIN_POLL_MAX_S
 
 
@@ -125,7 +136,8 @@ class Pacer:
     transaction took, aims the next size at the target (smoothed: a chunk that waited for
     a busy CPU should not halve the next one at once), copies the chunk's pages from the
     write-ahead log into the database file (a passive checkpoint, which takes no write
-    lock) and pauses so that waiting writers get in. Checkpointing here keeps the log
+    lock) and pauses as long as the chunk held the lock (at least ``CHUNK_PAUSE_SECONDS``,
+    at most four targets) so that waiting writers get in. Checkpointing here keeps the log
     short: otherwise the next caller whose commit finds it over SQLite's threshold (1,000
     pages) would copy the bulk work's pages, and wait for the disk, within their step.
     """
@@ -139,7 +151,7 @@ class Pacer:
         aimed = self.size * self.seconds / max(held, 1e-4)
         self.size = max(self.low, min(self.high, int((self.size + aimed) / 2)))
         self.store.checkpoint()
-        time.sleep(CHUNK_PAUSE_SECONDS)
+        time.sleep(max(CHUNK_PAUSE_SECONDS, min(held, 4 * self.seconds)))
 
 
 def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
@@ -158,11 +170,104 @@ def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
     return None
 
 
+class DatabaseBusy(UserError):
+    """A write that waited ``LOCK_WAIT_SECONDS`` for the write lock and gave up: another
+    program held it all that time. Nothing was saved; the same step can be tried again."""
+
+    def __init__(self, path: Path | None, waited: float):
+        where = path or "the database"
+        super().__init__(f"{where} stayed busy for {waited:.0f} s (another program held "
+                         "its write lock all that time); nothing was saved: try again")
+        self.waited = waited
+
+
 def is_locked_error(exc: BaseException) -> bool:
-    """True for SQLite's 'database is locked' / 'busy' errors."""
-    return isinstance(exc, sqlite3.OperationalError) and (
+    """True for SQLite's 'database is locked' / 'busy' errors and :class:`DatabaseBusy`."""
+    return isinstance(exc, DatabaseBusy) or isinstance(exc, sqlite3.OperationalError) and (
         "locked" in str(exc) or "busy" in str(exc)
     )
+
+
+# Copying the write-ahead log into the database file (a checkpoint) is SQLite's job at
+# the commit that finds the log over 1,000 pages: that caller's step then waits for the
+# copy and two fsyncs (tens to hundreds of ms on a busy disk), and in a process hosting
+# many seats every seat behind it waits too (scripts/bench_floor.py). A long-running
+# process (a shift, a server's seats) turns that off on its connections and copies from a
+# thread of its own instead: `checkpoint_in_background()`.
+CHECKPOINT_EVERY_S = 0.5
+_background_checkpoints = False
+# One writer gate (see _begin_immediate) and one checkpointer per database file in this
+# process.
+_gates: dict[str, threading.RLock] = {}
+_gates_guard = threading.Lock()
+_checkpointers: dict[str, _Checkpointer] = {}
+
+
+def checkpoint_in_background(on: bool = True) -> None:
+    """From now on, databases this process opens copy their write-ahead log into the
+    database file from a background thread (at most every ``CHECKPOINT_EVERY_S``, after a
+    commit), not within a caller's commit. For long-running processes: a shift, a
+    server; a one-off command keeps SQLite's own checkpoints (it may exit at once)."""
+    global _background_checkpoints
+    _background_checkpoints = on
+
+
+class _Checkpointer:
+    """A daemon thread with its own connection that runs a ``PASSIVE`` checkpoint (no
+    lock taken, nobody waits for it) after commits, at most every ``CHECKPOINT_EVERY_S``."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._poked = threading.Event()
+        self.runs = 0
+        self._thread = threading.Thread(target=self._loop, name="carecall-checkpoint",
+                                        daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Something was committed: checkpoint soon."""
+        self._poked.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._poked.wait()
+            self._poked.clear()
+            # A connection per run, closed after it: between runs this thread holds nothing
+            # open (the last seat to close the database still cleans its log up).
+            with contextlib.suppress(sqlite3.Error):
+                # Busy (another checkpoint runs) or the file went away: the next commit
+                # pokes again.
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.runs += 1
+                finally:
+                    conn.close()
+            time.sleep(CHECKPOINT_EVERY_S)
+
+
+def _checkpointer(path: Path) -> _Checkpointer:
+    key = os.path.realpath(path)
+    with _gates_guard:
+        if key not in _checkpointers:
+            _checkpointers[key] = _Checkpointer(key)
+        return _checkpointers[key]
+
+
+
+
+def _writer_gate(path: Path | None) -> threading.RLock | None:
+    """The lock this process's writers of the database at ``path`` take before asking
+    SQLite for the write lock (None for a private in-memory database).
+
+    Re-entrant: a thread that writes through a second connection while its first holds a
+    transaction waits for SQLite as before (and gets DatabaseBusy), not for itself forever.
+    """
+    if path is None:
+        return None
+    key = os.path.realpath(path)
+    with _gates_guard:
+        return _gates.setdefault(key, threading.RLock())
 
 
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
@@ -196,6 +301,11 @@ class Store:
         self.read_only = read_only
         self._write_depth = 0
         self._thread = threading.get_ident()
+        # What must be written with an import's audit row, in its transaction (see
+        # :meth:`with_import_audit`).
+        self._import_audit_also: list[Callable[[Store], None]] = []
+        self._gate = _writer_gate(path) if read_only is None else None
+        self._checkpointer: _Checkpointer | None = None
 
     # -- opening -------------------------------------------------------------------
 
@@ -229,6 +339,9 @@ class Store:
                 conn = _connect(resolved, read_only is not None)
                 store = cls(Database(conn), resolved, read_only)
                 store._set_pragmas()
+                if _background_checkpoints and read_only is None:
+                    conn.execute("PRAGMA wal_autocheckpoint=0")
+                    store._checkpointer = _checkpointer(resolved)
             except sqlite3.DatabaseError as exc:
                 if (error := _translated(resolved, exc)) is not None:
                     raise error from None
@@ -327,6 +440,28 @@ class Store:
 
     # -- transactions --------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def with_import_audit(self, also: Callable[[Store], None]) -> Iterator[None]:
+        """While the block runs, ``also(store)`` is written in the transaction of the
+        next import's audit row, just before it (e.g. the ``policy.load`` row of the
+        policy the import tiers by): an import that fails, is refused or is a dry run
+        writes no audit row, so it leaves neither. The store does not know what ``also``
+        records (it imports nothing above it)."""
+        self._import_audit_also.append(also)
+        try:
+            yield
+        finally:
+            if also in self._import_audit_also:
+                self._import_audit_also.remove(also)
+
+    def run_import_audit_also(self) -> None:
+        """Write what :meth:`with_import_audit` asked for (once); inside the import's
+        last transaction, before its audit row."""
+        pending, self._import_audit_also = self._import_audit_also, []
+        for also in pending:
+            also(self)
+
+
     @staticmethod
     def _retry_locked(fn):
         delay = 0.01
@@ -373,24 +508,43 @@ class Store:
         else:
             try:
                 self._retry_locked(lambda: conn.execute("COMMIT"))
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if (error := _translated(self.path, exc)) is not None:
                     raise error from None
+                if is_locked_error(exc):
+                    raise DatabaseBusy(self.path, LOCK_WAIT_SECONDS) from None
                 raise
         finally:
             self._write_depth = 0
+            if self._gate is not None:
+                self._gate.release()
 
     def _begin_immediate(self) -> None:
-        """``BEGIN IMMEDIATE``, polling for the write lock (see ``BEGIN_POLL_FIRST_S``)."""
+        """Take this process's writer gate, then ``BEGIN IMMEDIATE``, polling for SQLite's
+        write lock (see ``BEGIN_POLL_FIRST_S``); :class:`DatabaseBusy` after
+        ``LOCK_WAIT_SECONDS`` in all. On return the gate is held (``write`` releases it)."""
+        started = time.monotonic()
+        deadline = started + LOCK_WAIT_SECONDS
+        gate = self._gate
+        if gate is not None and not gate.acquire(timeout=LOCK_WAIT_SECONDS):
+            raise DatabaseBusy(self.path, time.monotonic() - started)
+        try:
+            self._poll_begin(started, deadline)
+        except BaseException:
+            if gate is not None:
+                gate.release()
+            raise
+
+    def _poll_begin(self, started: float, deadline: float) -> None:
         conn = self.db.conn
         # Only this statement tries without SQLite's own waiting: reads and the commit
         # keep the busy timeout (a WAL reader waits only in rare recovery moments).
         conn.execute("PRAGMA busy_timeout=0")
         try:
-            started = time.monotonic()
-            deadline = started + BUSY_TIMEOUT_MS / 1000
             delay = BEGIN_POLL_FIRST_S
             while True:
                 try:
@@ -399,10 +553,9 @@ class Store:
                 except sqlite3.OperationalError as exc:
                     if not is_locked_error(exc):
                         raise
-                    busy = exc
                 now = time.monotonic()
                 if now >= deadline:
-                    raise busy
+                    raise DatabaseBusy(self.path, now - started)
                 cap = (BEGIN_POLL_MAX_S if now - started < BEGIN_POLL_OLD_AFTER_S
                        else BEGIN_POLL_OLD_S)
                 delay = min(delay, cap)

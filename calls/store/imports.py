@@ -314,8 +314,8 @@ class Staging:
                     "SELECT line FROM temp.import_stage WHERE line > ? ORDER BY line "
                     "LIMIT 1 OFFSET ?", (last, pacer.size - 1)).fetchone()
                 hi = end[0] if end else _LAST_LINE
-                began = time.perf_counter()
                 with self.store.write():
+                    began = time.perf_counter()       # the hold, not the wait for it
                     if counts.import_id is None:
                         import_id = self._start_record(import_row, won)
                         counts.import_id = import_id
@@ -832,6 +832,7 @@ def audit_import(store: Store, import_id: int) -> None:
     row = store.one("SELECT * FROM imports WHERE id = ?", (import_id,))
     if not row["by_user"]:
         raise ValueError(f"import {import_id} has no by_user: who ran it must be recorded")
+    store.run_import_audit_also()   # e.g. the policy it was tiered by (Store.with_import_audit)
     details = {k: row[k] for k in ("kind", "rows_read", "inserted", "updated", "unchanged",
                                    "rejected", "duplicates", "file_hash") if row[k]}
     details["import_id"] = import_id

@@ -292,3 +292,28 @@ def test_rejected_rows_written_to_a_file_are_an_export(store, now, monkeypatch, 
         "carecall", "rejected rows", {"rows": 1, "to": str(out), "from": str(src)})
     assert run("import", str(src)).exit_code == 0   # no --rejects: no file, no row
     assert len(audit.entries(store, action="export")) == 1
+
+
+def test_a_failed_import_names_no_policy(store, now, monkeypatch, tmp_path):
+    """The policy an import tiers by is named in the import's own transaction: a failed
+    import, or a dry run, leaves neither an import row nor a policy.load row."""
+    make_team(store, now)
+    as_os_login(monkeypatch, "sue")
+    bad = tmp_path / "no_phones.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    out = run("import", str(bad))
+    assert out.exit_code == 2 and "no phone column" in out.stderr
+    orders = tmp_path / "orders.csv"
+    orders.write_text("x\n1\n", encoding="utf-8")
+    assert run("import-orders", str(orders)).exit_code == 2
+    good = str(DATA / "datablist_customers_10.csv")
+    assert run("import", good, "--dry-run").exit_code == 0
+    assert audit.entries(store, action="policy") == []
+    assert audit.entries(store, action="import") == []
+    assert run("import", good).exit_code == 0
+    [policy_row, import_row] = [e for e in audit.entries(store) if e.actor == "sue"]
+    assert (policy_row.action, import_row.action) == ("policy.load", "import")
+    assert policy_row.id < import_row.id   # named before (and with) the import it governs
+    assert run("import", good).exit_code == 0   # the same policy: not named again
+    assert len(audit.entries(store, action="policy.load")) == 1
+    assert len(audit.entries(store, action="import")) == 2

@@ -93,6 +93,29 @@ def test_no_type_tags_in_any_help():
         assert not tags, (path, tags)
 
 
+def test_numbers_are_named_as_numbers_in_every_help():
+    """An option that takes a whole number says N (also with min=/max=, `[1<=x<=10000]`),
+    a decimal NUMBER; never TEXT."""
+    group = typer.main.get_command(app)
+    checked = 0
+    for path, command in _all_commands(group):
+        r = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        for param in command.params:
+            kind = getattr(param.type, "name", "")
+            word = {"integer": "N", "int": "N", "float": "NUMBER"}.get(kind.removesuffix(" range"))
+            if word is None or not param.opts:
+                continue
+            # the option's own row (its name first, maybe after a short alias)
+            row = re.search(rf"^\W*(?:-\w,?\s+)?{re.escape(param.opts[-1])}\s.*$",
+                            r.output, re.M)
+            if row is None:         # a hidden option
+                continue
+            assert re.search(rf"{re.escape(param.opts[-1])}\s+(?:-\w\s+)?{word}\b",
+                             row[0]), (path, row[0])
+            checked += 1
+    assert checked >= 5
+
+
 def test_environment_variables_shown_on_their_options():
     r = runner.invoke(app, ["queue", "--help"], env={"COLUMNS": "120"})
     for var in ("CARECALL_DB", "CARECALL_CALLER"):

@@ -213,3 +213,23 @@ def test_one_account_sits_at_one_seat(store, now):
     assert floor.sign_off(store, "ann", now=later + timedelta(minutes=1), token="t2") is True
     assert floor.current_state(store, "ann") is None and floor.seat_now(store, "ann") is None
     assert store.scalar("SELECT count(*) FROM seats") == 0
+
+
+def test_a_callers_own_pause_is_an_audit_row_in_its_transaction(store, now):
+    """Pauses with a reason are audit rows whoever takes the seat off the floor; ready,
+    dialling, talking and wrap-up are the seat log's only. A refused pause leaves neither."""
+    from calls import audit
+
+    floor.sign_on(store, "ann", now=now)
+    with pytest.raises(UserError, match="pause reason 'nap'"):
+        floor.pause_seat(store, "ann", "nap", now=now)
+    assert audit.entries(store) == [] and floor.current_state(store, "ann").state == "ready"
+    state = floor.pause_seat(store, "ann", "break", now=now + timedelta(minutes=1))
+    assert state.label == "paused (break)"
+    floor.pause_seat(store, "ann", "break", now=now + timedelta(minutes=2))   # already: no row
+    floor.pause_seat(store, "ann", "lunch", now=now + timedelta(minutes=3))   # a new reason
+    floor.set_state(store, "ann", "ready", now=now + timedelta(minutes=40))
+    assert [(e.actor, e.action, e.subject, e.details["reason"], e.at - now)
+            for e in audit.entries(store)] == [
+        ("ann", "seat.pause", "ann", "break", timedelta(minutes=1)),
+        ("ann", "seat.pause", "ann", "lunch", timedelta(minutes=3))]

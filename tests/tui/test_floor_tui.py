@@ -8,6 +8,7 @@ from datetime import timedelta
 from textual.widgets import DataTable, Static
 
 from calls import accounts as acc
+from calls import audit
 from calls import floor
 from calls.store import Store
 from tests.support.team import make_team
@@ -62,6 +63,9 @@ async def test_pause_with_a_reason_shows_how_long_and_hides_the_queue(tmp_path):
         assert "paused (lunch) 12:05" in bar(app)
         with Store.open(path) as store:
             assert floor.current_state(store, "ann").label == "paused (lunch)"
+            # A pause is someone's decision, with its reason: an audit row (ready is not).
+            assert [(e.actor, e.subject, e.details) for e in audit.entries(
+                store, action="seat")] == [("ann", "ann", {"reason": "lunch", "from": "now"})]
         await press(pilot, "enter")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
@@ -72,6 +76,7 @@ async def test_pause_with_a_reason_shows_how_long_and_hides_the_queue(tmp_path):
     with Store.open(path) as store:
         assert floor.current_state(store, "ann") is None  # signed out: the seat is closed
         assert store.scalar("SELECT count(*) FROM seat_states WHERE caller = 'ann'") == 3
+        assert len(audit.entries(store, action="seat.pause")) == 1   # back to ready: no row
 
 
 async def test_the_dashboard_shows_every_caller_live(tmp_path):
