@@ -158,8 +158,9 @@ class Explanation:
 
 
 def zones_of(row: dict) -> tuple[str, ...]:
-    """The IANA zones stored for a customer's number ('[]' or bad JSON: none)."""
-    return _zones_text(row.get("time_zones"))
+    """The IANA zones of a customer's number: those stored ('[]' or bad JSON: none); for
+    a toll-free number, those of the list's state (every state's when none is given)."""
+    return _split_key(zone_key(row))[1]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -185,8 +186,12 @@ def zone_key(row: dict) -> str:
 def _split_key(key: str) -> tuple[str | None, tuple[str, ...]]:
     """A zone key as (jurisdiction code, zones)."""
     country, zones, npa, region = (key.split("|") + ["", "", ""])[:4]
-    return (lawrules.jurisdiction(country, npa, region) or None,
-            zones_of({"time_zones": zones}))
+    code = lawrules.jurisdiction(country, npa, region)
+    found = _zones_text(zones)
+    if code and lawrules.is_toll_free(npa):
+        # A toll-free number rings wherever the business is: the list's state, else any.
+        found = lawrules.region_zones(*lawrules.split(code)) or found
+    return code or None, found
 
 
 def row_jurisdiction(row: dict) -> str | None:
@@ -800,7 +805,11 @@ def _law_line(row: dict, policy: Policy) -> str:
     if not code:
         return f"rules: no country known for the number; {kind}"
     names = ", ".join(p.name for p in lawrules.packs_for(code)) or "no rule pack"
-    return f"rules: {code} ({names}); {kind}"
+    line = f"rules: {code} ({names}); {kind}"
+    if lawrules.is_toll_free(lawrules.area_code(row.get("phone"))) and "-" not in code:
+        line += ("; a toll-free number: no state known, so every state's hours hold in "
+                 "every US time zone (set the customer's region to call in their state's)")
+    return line
 
 
 # -- held back: who is not offered now, and why ------------------------------------------------

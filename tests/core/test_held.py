@@ -16,6 +16,7 @@ from tests.support.queue import (
     NY,
     PARIS,
     SYDNEY,
+    TOLL_FREE_US,
     add_customer,
     add_followup,
     utc,
@@ -27,7 +28,7 @@ from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY
 from calls.queue import held_back, held_counts, held_report
 
-PLACES = [NY, LA, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY]
+PLACES = [NY, LA, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY, TOLL_FREE_US]
 BASE = utc("2026-03-10T15:00")
 OUTCOMES = ["no_answer", "busy", "refused", "completed", "voicemail"]
 
