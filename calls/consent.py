@@ -253,7 +253,9 @@ def apply_list(store: Store, columns: dict[str, str], *, file: str, actor: str,
                     if given is None:
                         continue
                     state = "given" if given else "withdrawn"
-                    if row[field] == state:
+                    current = (row[field] if field in row
+                               else q.state_in_force(store, row["id"], what))
+                    if current == state:
                         continue
                     at = (datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo)
                           if day is not None and day <= now.date() else now)

@@ -86,11 +86,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "phone", "phone1", "phonenumber", "telephone", "telephone1", "tel", "tel1",
         "primaryphone", "mainphone", "telephonenumber", "telefon", "telefonnummer",
         "mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "portable",
+        "workphone", "businessphone", "officephone", "homephone",
     ),
+    # The second number: "Second Phone", "Phone 2", "Alt Phone", "Mobile", "Telefon 2",
+    # "Téléphone 2" ... (a list with "Phone" and "Home Phone" gives the home one here).
     "phone2": (
-        "phone2", "secondaryphone", "alternatephone", "altphone", "otherphone",
-        "telephone2", "tel2", "phonenumber2", "mobile", "mobilephone", "cell", "cellphone",
-        "handy", "mobil", "mobiltelefon", "fax",
+        "phone2", "secondphone", "2ndphone", "secondnumber", "secondphonenumber",
+        "secondaryphone", "secondaryphonenumber", "secondarynumber", "alternatephone",
+        "alternativephone", "alternatenumber", "alternatephonenumber", "altphone",
+        "altnumber", "altphonenumber", "otherphone", "othernumber", "otherphonenumber",
+        "additionalphone", "telephone2", "tel2", "phonenumber2", "number2", "mobile",
+        "mobilephone", "mobilenumber", "cell", "cellphone", "cellnumber", "homephone",
+        "workphone", "businessphone", "officephone", "telefon2", "telefonnummer2",
+        "zweitetelefonnummer", "weiteretelefonnummer", "handy", "handynummer", "mobil",
+        "mobilnummer", "mobiltelefon", "festnetz", "autretelephone", "telephoneportable",
+        "portable", "fax",
     ),
     "email": ("email", "email1", "emailaddress", "mail", "emailadresse", "courriel"),
     "country": ("country", "countrycode", "countryregion", "nation", "land", "pays"),
@@ -197,6 +207,11 @@ LAWFUL_FIELDS: dict[str, tuple[str, ...]] = {
     "consent_marketing": ("consentmarketing", "marketingconsent", "optin", "marketingoptin",
                           "einwilligungwerbung"),
     "consent_recording": ("consentrecording", "recordingconsent"),
+    # Consent to pass on the customer's name (referrals): no current-state column on
+    # customers; the consent records say what is in force.
+    "consent_share": ("consentshare", "shareconsent", "consenttoshare", "consentreferral",
+                      "referralconsent", "referralok", "mayshare", "einwilligungweitergabe",
+                      "consentementpartage"),
 }
 
 

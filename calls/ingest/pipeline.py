@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -55,7 +56,9 @@ _PARALLEL_MIN_BYTES = 2_000_000
 
 
 def _norm_header(text: str) -> str:
-    return re.sub(r"[\s_\-./#()]+", "", text.lower())
+    # "Téléphone 2" reads as "telephone2": accents dropped, like spaces and punctuation.
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"[\s_\-./#()]+", "", "".join(c for c in folded if not unicodedata.combining(c)))
 
 
 
@@ -133,7 +136,7 @@ def match_columns(headers: list[str], fields: dict[str, tuple[str, ...] | list[s
     for name, synonyms in fields.items():
         if name in chosen:
             continue
-        for synonym in synonyms:
+        for synonym in map(_norm_header, synonyms):   # "währung" as "wahrung" too
             match = next(
                 (h for h in headers if h not in used and normalised[h] == synonym), None
             )

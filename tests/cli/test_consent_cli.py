@@ -137,3 +137,33 @@ def test_withdrawing_consent_to_calls_cancels_the_open_callback(store):
     assert f"cancelled: callback #{callback}" in result.stderr
     assert store.scalar("SELECT status FROM followups WHERE id = ?", (callback,)) == \
         "cancelled"
+
+
+def test_import_reads_the_consent_to_share_column(store, tmp_path):
+    listing = tmp_path / "referrals.csv"
+    listing.write_text("Customer Id,Name,Phone,Referral OK,Sharing\n"
+                       "R1,Ann,+1 305 555 0101,yes,\n"
+                       "R2,Bob,+1 305 555 0102,2026-02-01,no\n"
+                       "R3,Cy,+1 305 555 0103,,\n", encoding="utf-8")
+    result = run("import", str(listing), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["columns"]["consent_share"] == "Referral OK"
+    records = store.all("SELECT cu.ref, c.state, c.at, c.how, c.proof FROM consents c "
+                        "JOIN customers cu ON cu.id = c.customer_id "
+                        "WHERE c.what = 'share' ORDER BY cu.ref")
+    assert [(r["ref"], r["state"], r["how"]) for r in records] == [
+        ("R1", "given", "list"), ("R2", "given", "list")]
+    assert records[1]["at"] == "2026-02-01T00:00:00Z"
+    assert records[0]["proof"] == "referrals.csv: column 'Referral OK' = 'yes'"
+    shown = json.loads(run("consent", "show", "R1", "--json").stdout)
+    assert shown["current"]["share"]["state"] == "given", shown
+    # The same list again records nothing new (what is in force comes from the records).
+    assert run("import", str(listing)).exit_code == 0
+    assert store.scalar("SELECT count(*) FROM consents WHERE what = 'share'") == 2
+    # --map names another column: Bob's "no" withdraws it, Ann's empty cell leaves hers.
+    mapped = run("import", str(listing), "--map", "consent_share=Sharing", "--json")
+    assert mapped.exit_code == 0, mapped.output
+    states = {r["ref"]: r["state"] for r in store.all(
+        "SELECT cu.ref, c.state FROM consents c JOIN customers cu ON cu.id = c.customer_id "
+        "WHERE c.what = 'share' ORDER BY c.id")}
+    assert states == {"R1": "given", "R2": "withdrawn"}

@@ -83,7 +83,7 @@ def test_user_errors_exit_2_with_one_line(db_path, tmp_path):
         (["import", str(_list(tmp_path, ROWS)), "--map", "fone=Phone"], "unknown field 'fone'"),
         # The law's list fields are named too (issue 14).
         (["import", str(_list(tmp_path, ROWS)), "--map", "consent_call=Phone"],
-         "region, customer_type, contract, consent_calls, consent_marketing, consent_recording)"),
+         "region, customer_type, contract, consent_calls, consent_marketing, consent_recording, consent_share)"),
         (["import", str(_list(tmp_path, ROWS)), "--map", "phone=Tel"], "no column 'Tel'"),
         (["import", str(_list(tmp_path, ROWS)), "--map", "phone"], "FIELD=Header"),
         (["import", str(_list(tmp_path, ROWS)), "--region", "ZZ"], "--region"),

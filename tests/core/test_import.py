@@ -342,3 +342,26 @@ def test_first_load_only_into_an_empty_table(store, now, tmp_path):
         other.db.conn.execute("UPDATE customers SET owner = 'Sam' WHERE ref = 'C1'")
     other.close()
     assert get_customer(store, "C1").owner == "Sam"
+
+
+@pytest.mark.parametrize("header", [
+    "Second Phone", "Phone 2", "Phone #2", "2nd Phone", "Alt Phone", "Alternative Phone",
+    "Secondary Phone Number", "Other Phone", "Mobile", "Cell", "Home Phone", "Telefon 2",
+    "Zweite Telefonnummer", "Handynummer", "Téléphone 2", "Autre téléphone",
+])
+def test_second_phone_headers_are_the_second_number(header):
+    cols = detect_columns(["Customer Id", "Name", "Phone", header])
+    assert cols["phone"] == "Phone" and cols["phone2"] == header
+
+
+def test_a_second_phone_column_is_imported_as_the_second_number(store, now, tmp_path):
+    path = write_list(tmp_path / "two.csv", [["K1", "Anna", "B", "DE", "030 1234567", "1",
+                                              "", "", "", ""]])
+    text = path.read_text(encoding="utf-8").splitlines()
+    text = [text[0] + ",Second Phone", text[1] + ",0170 1234567"]
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    result = import_customers(store, path, ImportOptions(), now)
+    assert result.columns["phone2"] == "Second Phone"
+    row = store.one("SELECT phone, phone2, phone2_raw FROM customers WHERE ref = 'K1'")
+    assert row == {"phone": "+49301234567", "phone2": "+491701234567",
+                   "phone2_raw": "0170 1234567"}

@@ -205,3 +205,33 @@ def test_next_opening_when_another_caller_holds_the_only_customer(store):
     found = next_opening_why(store, "ann", now)
     assert found.at == now + timedelta(minutes=DEFAULT_POLICY.claims.lease_minutes)
     assert "being called by bob" in found.line(now) and "held by" not in found.line(now)
+
+
+def test_next_opening_on_a_sunday_with_a_call_history(store):
+    """Sunday, every window shut: the retry ends and cap ends of a real history (far more
+    than the moments tried) fall while nobody may be called; the next opening is still
+    Monday's window (a report had None: the tries were spent on shut moments)."""
+    from calls.queue import next_opening, next_opening_why
+
+    policy = policy_from_dict({"cycle": {"max_attempts": 20}})
+    saturday = utc("2026-03-14T14:00")                  # 10:00 in New York (EDT)
+    for i in range(150):
+        cid = add_customer(store, f"ny{i:03d}", where=NY)
+        # A voicemail on Saturday: tried again a day later, on Sunday (closed).
+        _attempt(store, cid, saturday + timedelta(minutes=2 * i), "voicemail", policy)
+    sunday = utc("2026-03-15T12:00")                    # 08:00 Sunday in New York
+    assert refs(store, sunday, policy) == []
+    monday = utc("2026-03-16T13:00")                    # 09:00 Monday in New York
+    assert next_opening(store, "ann", sunday, policy) == monday
+    found = next_opening_why(store, "ann", sunday, policy)
+    assert found.at == monday and found.customer.ref.startswith("ny")
+    assert refs(store, monday, policy)[:1] == [found.customer.ref]
+    # Late on Sunday too (every retry over, the window still shut).
+    assert next_opening(store, "ann", utc("2026-03-15T23:00"), policy) == monday
+    # Florida's 3 calls in 24 hours: 3 x 60 cap ends on Sunday, all while shut.
+    for i in range(60):
+        cid = add_customer(store, f"fl{i:03d}", where=MIAMI)
+        for k in range(3):
+            _attempt(store, cid, saturday + timedelta(hours=2 * k, minutes=i), "no_answer",
+                     policy)
+    assert next_opening(store, "ann", sunday, policy) == monday
