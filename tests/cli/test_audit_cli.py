@@ -50,3 +50,19 @@ def test_the_table_cuts_long_hashes_the_json_keeps_them(store, now):
     assert out.exit_code == 0 and "abababababab…" in out.stdout and digest not in out.stdout
     data = CliRunner().invoke(app, ["audit", "--json"])
     assert json.loads(data.stdout)[-1]["subject"] == digest
+
+
+def test_the_table_fits_80_columns_with_details_under_the_subject(store, now):
+    audit.record(store, "sue", "customer.edit", "R1",
+                 {"company": ["Mccarthy-Kelley", "Mccarthy Kelley LLC"], "email": [None, "a@b"]},
+                 now=now)
+    audit.record(store, "sue", "dnc.add", "+13606934419",
+                 {"reason": "asked by letter", "source": "manual", "calls_cancelled": 0},
+                 now=now)
+    out = CliRunner().invoke(app, ["audit"], env={"COLUMNS": "80"})
+    lines = out.stdout.splitlines()
+    assert out.exit_code == 0 and max(len(line) for line in lines) <= 80
+    text = " ".join(" ".join(line.strip("│ ").split()) for line in lines)
+    assert "company=Mccarthy-Kelley → Mccarthy Kelley LLC, email=– → a@b" in " ".join(
+        text.replace("│", " ").split())
+    assert "reason=asked by letter" in " ".join(text.replace("│", " ").split())

@@ -213,8 +213,9 @@ class QueueScreen(Screen):
             return bool(self.filter_text) or self.query_one("#queue-filter").has_class("shown")
         if action in ("filter", "refresh", "followups", "dashboard", "search", "agenda"):
             return not isinstance(self.focused, Input)
-        if action == "accounts":   # shown (key bar, palette) to admins only
-            return self.app.may("accounts.manage") and not isinstance(self.focused, Input)
+        if action == "accounts":   # shown (key bar, palette) to a team's admins only
+            return (self.app.may("accounts.manage") and not self.app.actor.solo
+                    and not isinstance(self.focused, Input))
         return True
 
     def _selected_id(self) -> int | None:
@@ -370,13 +371,8 @@ class QueueScreen(Screen):
         return False
 
     def on_key(self, event) -> None:
-        # The accounts key is an admin's (not in anyone else's key bar or palette); for
-        # anyone else it is a clear notice, not a key that silently does nothing.
-        key = self.app.keymap.get("queue-accounts", "u")
-        if (event.key == key and not self.app.may("accounts.manage")
-                and not isinstance(self.focused, Input)):
-            event.stop()
-            self.app.refuse_unless("accounts.manage")
+        # The accounts key is an admin's (not in anyone else's key bar or palette).
+        self.app.refuse_role_key(event, "queue-accounts", "u", "accounts.manage")
 
     def action_accounts(self) -> None:
         if self.app.refuse_unless("accounts.manage"):
