@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import heapq
 import importlib.util
 import json
 import multiprocessing as mp
@@ -57,10 +58,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from calls.errors import UserError
+from calls.lawful import check_voicemail
 from calls.outcomes import Outcome
 from calls.policy import DEFAULT_POLICY
 from calls.session import CallSession
-from calls.store import Store, is_locked_error
+from calls.store import Store, checkpoint_in_background, is_locked_error
 from calls.survey import AnswerError
 from calls.survey.types import question_type
 
@@ -131,9 +134,11 @@ def _answer_for(question, rng: random.Random):
 
 
 def _new_log() -> dict:
-    return {"lat": {s: [] for s in STEPS}, "cpu": {s: [] for s in STEPS},
+    return {"lat": {s: [] for s in STEPS}, "felt": {s: [] for s in STEPS},
+            "cpu": {s: [] for s in STEPS},
             "wait": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
-            "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": []}
+            "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": [],
+            "start": [], "series": []}
 
 
 class Seat:
@@ -147,6 +152,12 @@ class Seat:
         self.log = log
         self.session: CallSession | None = None
         self.plan: list[str] = []
+        # How late this step started (its process was busy with other seats' steps, or
+        # the thread waited for a CPU): the caller waits for it too.
+        self.late = 0.0
+        # False during the shift's start (every seat takes its first customer within one
+        # pause): those steps are counted apart, in log["start"].
+        self.counting = True
 
     def _timed(self, step: str, fn, *args, **kwargs):
         _waits.total = 0.0
@@ -161,9 +172,15 @@ class Seat:
                 self.log["errors"].append(f"{step}: {type(exc).__name__}: {exc}")
             raise
         finally:
-            self.log["lat"][step].append(time.perf_counter() - t0)
-            self.log["cpu"][step].append(time.thread_time() - c0)
-            self.log["wait"][step].append(_waits.total)
+            wall = time.perf_counter() - t0
+            if not self.counting:
+                self.log["start"].append(self.late + wall)
+            else:
+                self.log["series"].append((time.time() - self.late - wall, self.late + wall))
+                self.log["lat"][step].append(wall)
+                self.log["felt"][step].append(self.late + wall)
+                self.log["cpu"][step].append(time.thread_time() - c0)
+                self.log["wait"][step].append(_waits.total)
 
     def step(self) -> None:
         """The next thing this caller does."""
@@ -219,6 +236,11 @@ class Seat:
         elif action in ("outcome", "no_contact"):
             if action == "no_contact":
                 outcome = self.rng.choice([Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL])
+                if outcome is Outcome.VOICEMAIL:
+                    try:   # one message per care cycle: a caller told so picks no answer
+                        check_voicemail(self.store, s.customer.id, DEFAULT_POLICY)
+                    except UserError:
+                        outcome = Outcome.NO_ANSWER
                 chosen = s.choose(outcome)
             elif self.rng.random() < 0.08:
                 chosen = s.choose(Outcome.CALLBACK, callback_at=now + timedelta(days=1))
@@ -254,24 +276,49 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _work_seat(seat: Seat, t0: float, end: float, pause: float, rng: random.Random) -> None:
-    """One seat's shift: a step, a human pause, the next step, until the end."""
+def _work_seat(seat: Seat, t0: float, end: float, pause: float, rng: random.Random,
+               warmup: float) -> None:
+    """One seat's shift in its own thread: a step, a human pause, the next step."""
     due = t0 + rng.uniform(0, pause)      # the first step at a random moment of a pause
     while due < end:
-        wait = due - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        else:
-            seat.log["lag"].append(-wait)
-        seat.step()
+        _step_when_due(seat, due, t0 + warmup)
         due = time.time() + rng.uniform(0.5, 1.5) * pause
 
 
+def _step_when_due(seat: Seat, due: float, counted_from: float) -> None:
+    wait = due - time.time()
+    if wait > 0:
+        time.sleep(wait)
+    seat.late = max(0.0, -wait)
+    seat.counting = due >= counted_from
+    if seat.counting:
+        seat.log["lag"].append(seat.late)
+    seat.step()
+
+
+def _work_seats_in_turn(team: list[Seat], t0: float, end: float, pause: float,
+                        warmup: float) -> None:
+    """Every seat of a process in one thread, each step when it is due, one at a time (as a
+    server's event loop would run them): a step never shares its process while it holds
+    the write lock; a step due while another runs starts late, and that lag counts."""
+    rngs = [random.Random(i) for i in range(len(team))]
+    due = [(t0 + rng.uniform(0, pause), i) for i, rng in enumerate(rngs)]
+    heapq.heapify(due)
+    while due:
+        when, i = heapq.heappop(due)
+        if when >= end:
+            continue
+        _step_when_due(team[i], when, t0 + warmup)
+        heapq.heappush(due, (time.time() + rngs[i].uniform(0.5, 1.5) * pause, i))
+
+
 def _caller_process(index: int, seats: int, db: str, seconds: float, speed: float,
-                    base_iso: str, ready, start, out: str) -> None:
+                    base_iso: str, shape: str, warmup: float, ready, start,
+                    out: str) -> None:
     from calls.clock import from_iso
 
     sys.setswitchinterval(0.001)
+    checkpoint_in_background()           # as `carecall shift` does
     _measure_lock_waits()
     holds: list[tuple[float, str]] = []
     _measure_lock_holds(holds, label=True)
@@ -294,13 +341,17 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
     cpu0 = _own_cpu()
     t0 = _start(ready, start)
     holds.clear()                      # only the floor's own transactions count
-    threads = [threading.Thread(target=_work_seat,
-                                args=(seat, t0, t0 + seconds, pause, random.Random(i)))
-               for i, seat in enumerate(team)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    if shape == "loop":
+        _work_seats_in_turn(team, t0, t0 + seconds, pause, warmup)
+    else:
+        threads = [threading.Thread(target=_work_seat,
+                                    args=(seat, t0, t0 + seconds, pause, random.Random(i),
+                                          warmup))
+                   for i, seat in enumerate(team)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     cpu = _own_cpu() - cpu0
     log = _new_log()
     for seat in team:
@@ -461,6 +512,14 @@ def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, floa
     return {name: (len(v), _pct(v, 0.5), _pct(v, top)) for name, v in out.items()}
 
 
+def _by_second(series: list, t0: float, width: float = 2.0) -> list[tuple[float, float, int]]:
+    """Felt latency over the run: (from second, p99 ms, steps) per ``width`` seconds."""
+    buckets: dict[int, list[float]] = {}
+    for due, felt in series:
+        buckets.setdefault(int((due - t0) // width), []).append(felt)
+    return [(k * width, _pct(v, 0.99), len(v)) for k, v in sorted(buckets.items())]
+
+
 def _cpu_ticks() -> tuple[int, int]:
     """(busy, total) jiffies of all CPUs since boot (Linux /proc/stat; zeros elsewhere)."""
     try:
@@ -472,7 +531,8 @@ def _cpu_ticks() -> tuple[int, int]:
 
 
 def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
-        dashboard_every: float, import_rows: int, import_pause: float) -> dict:
+        dashboard_every: float, import_rows: int, import_pause: float,
+        shape: str = "loop", warmup: float = 0.0) -> dict:
     from calls.clock import to_iso
 
     work = db.parent / f"floor-run-{seats}"
@@ -486,8 +546,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     ready = ctx.Barrier(procs + 2 + (1 if import_rows else 0))
     start = ctx.Value("d", 0.0)
     children = [ctx.Process(target=_caller_process,
-                            args=(i, n, str(copy), seconds, speed, to_iso(base), ready, start,
-                                  str(work / f"caller-{i}.json")))
+                            args=(i, n, str(copy), seconds, speed, to_iso(base), shape,
+                                  warmup, ready, start, str(work / f"caller-{i}.json")))
                 for i, n in enumerate(per)]
     children.append(ctx.Process(target=_supervisor_process,
                                 args=(str(copy), seconds, dashboard_every, speed, to_iso(base),
@@ -502,6 +562,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     ready.wait(timeout=600)        # every process has opened its connections
     start.value = time.time() + 0.5   # everyone starts together
     busy0, total0 = _cpu_ticks()
+    load_before = os.getloadavg()[0]
     ready.wait(timeout=60)
     for child in children:
         child.join(timeout=seconds + 300)
@@ -510,9 +571,10 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     busy1, total1 = _cpu_ticks()
     load = os.getloadavg()[0]
     lat: dict[str, list[float]] = {s: [] for s in STEPS}
+    felt: dict[str, list[float]] = {s: [] for s in STEPS}
     cpu: dict[str, list[float]] = {s: [] for s in STEPS}
     wait: dict[str, list[float]] = {s: [] for s in STEPS}
-    locked, errors, taken, released, calls, lag = 0, [], [], [], [], []
+    locked, errors, taken, released, calls, lag, begun, series = 0, [], [], [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
     holds: list[tuple[float, str]] = []
@@ -524,6 +586,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         log = json.loads(path.read_text())
         for s in STEPS:
             lat[s] += log["lat"][s]
+            felt[s] += log["felt"][s]
             cpu[s] += log["cpu"][s]
             wait[s] += log["wait"][s]
         locked += log["locked"]
@@ -532,6 +595,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         released += log["released"]
         calls += log["calls"]
         lag += log["lag"]
+        begun += log["start"]
+        series += log["series"]
         answers += log["answers"]
         empty += log["empty"]
         abandoned += log["abandoned"]
@@ -545,10 +610,11 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
                                                   "holds": []}
     cores = os.cpu_count() or 1
     result = {
-        "seats": seats, "procs": procs, "seconds": seconds, "speed": speed,
+        "seats": seats, "procs": procs, "seconds": seconds, "speed": speed, "shape": shape,
         "calls": len(calls), "calls_per_s": len(calls) / seconds, "answers": answers,
         "steps": sum(len(v) for v in lat.values()),
         "lat": {s: (_pct(v, 0.5), _pct(v, 0.99), len(v)) for s, v in lat.items()},
+        "felt": {s: (_pct(v, 0.5), _pct(v, 0.99)) for s, v in felt.items()},
         "parts": {s: (_pct(cpu[s], 0.5), _pct(cpu[s], 0.99), _pct(wait[s], 0.99))
                   for s in STEPS},
         "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
@@ -559,6 +625,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
                   sum(h for h, _ in holds) / seconds),
         "seat_holds": _by_label(holds, 0.99),
         "lag_p99": _pct(lag, 0.99) if lag else 0.0,
+        "start": (warmup, _pct(begun, 0.5), _pct(begun, 0.99), len(begun)),
+        "series": _by_second(series, start.value),
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
         "locked": locked + sup["locked"] + imp["locked"],
@@ -567,29 +635,34 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         "machine_busy": (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0,
         "callers_cpu": sim_cpu / (seconds * cores),
         "others_cpu": (sup["cpu_s"] + imp["cpu_s"]) / (seconds * cores),
-        "load": load,
+        "load": load, "load_before": load_before,
     }
     shutil.rmtree(work, ignore_errors=True)
     return result
 
 
 def report(r: dict, ref: dict[str, float]) -> float:
-    """Print one run; returns its worst step p99 (ms)."""
-    worst = max(p99 for _p50, p99, n in r["lat"].values() if n)
-    print(f"== {r['seats']} seats ({r['procs']} caller processes; x{r['speed']:g} pace, the "
-          f"write load of {r['seats'] * r['speed']:,.0f} real seats): {r['calls']} calls, "
-          f"{r['calls_per_s']:.1f} calls/s, {r['steps']} steps, {r['answers']} answers")
-    print(f"  load: 1-min load average {r['load']:.1f}; machine busy {r['machine_busy']:.0%} "
-          f"of its CPUs, of which the caller processes {r['callers_cpu']:.0%}, dashboard and "
-          f"import {r['others_cpu']:.0%}, the rest other work")
-    print("  step        p50 ms   p99 ms      n   p50/ref  p99/ref   cpu p50  cpu p99  "
+    """Print one run; returns its worst step p99 (ms): as the caller feels it (from the
+    moment the step was due, so a step that started late counts its lag)."""
+    worst = max(r["felt"][s][1] for s, (_p50, _p99, n) in r["lat"].items() if n)
+    shape = ("one thread per process, seats in turn" if r["shape"] == "loop"
+             else "one thread per seat")
+    print(f"== {r['seats']} seats ({r['procs']} caller processes, {shape}; x{r['speed']:g} "
+          f"pace, the write load of {r['seats'] * r['speed']:,.0f} real seats): {r['calls']} "
+          f"calls, {r['calls_per_s']:.1f} calls/s, {r['steps']} steps, {r['answers']} answers")
+    print(f"  load: 1-min load average {r['load_before']:.1f} at the start, {r['load']:.1f} at "
+          f"the end; machine busy {r['machine_busy']:.0%} of its CPUs, of which the caller "
+          f"processes {r['callers_cpu']:.0%}, dashboard and import {r['others_cpu']:.0%}, "
+          "the rest other work")
+    print("  step       felt p50 felt p99   core p50 core p99      n  p99/ref   cpu p99  "
           "lock wait p99")
     for s, (p50, p99, n) in r["lat"].items():
         if n:
-            c50, c99, w99 = r["parts"][s]
+            f50, f99 = r["felt"][s]
+            _c50, c99, w99 = r["parts"][s]
             base = ref.get(s, p50)
-            print(f"  {s:<10} {p50:7.2f} {p99:8.2f} {n:6d}   {p50 / base:6.1f}x {p99 / base:7.1f}x"
-                  f"  {c50:7.2f}  {c99:7.2f}  {w99:8.2f}")
+            print(f"  {s:<10} {f50:8.2f} {f99:8.2f}   {p50:8.2f} {p99:8.2f} {n:6d} "
+                  f"{f99 / base:7.1f}x  {c99:7.2f}  {w99:8.2f}")
     d50, d99, dn = r["dashboard"]
     i50, imax, inum, inserted, chunks = r["import"]
     h50, h99, busy = r["holds"]
@@ -605,15 +678,21 @@ def report(r: dict, ref: dict[str, float]) -> float:
           + ", ".join(f"{name} {p50:.2f} / {p99:.1f}"
                       for name, (n, p50, p99) in sorted(r["seat_holds"].items(),
                                                         key=lambda kv: -kv[1][2])[:6]))
-    print(f"  simulator lag p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
+    w, s50, s99, sn = r["start"]
+    if sn:
+        print(f"  the shift's start (steps due in the first {w:g} s, not in the table): "
+              f"{sn} steps, felt p50 {s50:.0f} ms, p99 {s99:.0f} ms")
+    print("  felt p99 over the run (from second: ms): " + ", ".join(
+        f"{t:g}: {p99:.0f}" for t, p99, _n in r["series"]))
+    print(f"  steps started late by p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
           f"calls dropped by an error {r['abandoned']}")
     print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "
           f"'database is locked' reaching a caller: {r['locked']}   other errors: "
           f"{len(r['errors'])}")
     for line in r["errors"][:5]:
         print(f"    {line}")
-    print(f"  worst step p99: {worst:.1f} ms -> {'over' if worst > 100 else 'within'} "
-          f"100 ms\n", flush=True)
+    print(f"  worst step p99 (felt): {worst:.1f} ms -> "
+          f"{'over' if worst > 100 else 'within'} 100 ms\n", flush=True)
     return worst
 
 
@@ -624,6 +703,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="seats each caller process hosts (threads, one per seat)")
     ap.add_argument("--procs", type=int, default=0,
                     help="caller processes (default: seats / --seats-per-proc, rounded up)")
+    ap.add_argument("--warmup", type=float, default=None,
+                    help="seconds of shift start (every seat takes its first customer) "
+                         "reported apart from the table (default: two pauses)")
+    ap.add_argument("--shape", choices=("loop", "threads"), default="loop",
+                    help="loop: a process runs its seats' steps in turn in one thread (a "
+                         "server's event loop); threads: one thread per seat")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--speed", type=float, default=20.0)
     ap.add_argument("--customers", type=int, default=100_000)
@@ -662,8 +747,9 @@ def main(argv: list[str] | None = None) -> int:
     crossing = None
     for seats in [int(x) for x in args.seats.split(",")]:
         procs = args.procs or -(-seats // args.seats_per_proc)
+        warmup = args.warmup if args.warmup is not None else 2 * HUMAN_STEP_SECONDS / args.speed
         r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
-                args.import_rows, args.import_pause)
+                args.import_rows, args.import_pause, args.shape, warmup)
         worst = report(r, ref)
         if crossing is None and worst > 100:
             crossing = seats

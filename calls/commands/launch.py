@@ -11,7 +11,11 @@ from __future__ import annotations
 def run_shift_app(db_path, caller: str, *, script, policy, clock, actor=None,
                   seat: str = "terminal", config=None):
     """Build the shift app with the shared factory and run it; returns the shift's figures."""
+    from calls.store import checkpoint_in_background
     from tui.app import make_app
+
+    # A seat's step never copies the write-ahead log within its own commit.
+    checkpoint_in_background()
 
     return make_app(db_path, caller, script=script, policy=policy, clock=clock, actor=actor,
                     seat=seat, config=config).run()

@@ -122,9 +122,10 @@ def _read_only_reason(path: Path) -> str | None:
 
 # Bulk work on a database in use (an import's merge, re-tiering everyone) is split into
 # write transactions that each hold the lock about this long, with a pause between them
-# longer than a waiting writer's longest poll (jittered up to 1.5 x BEGIN_POLL_MAX_S), so
-# that callers' writes get in between the chunks.
-CHUNK_SECONDS = 0.025
+# as long as the chunk held it (at least a waiting writer's longest poll, jittered up to
+# 1.5 x BEGIN_POLL_MAX_S): callers' writes that queued behind a chunk get in before the
+# next one, and bulk work never holds the lock more than about half the time.
+CHUNK_SECONDS = 0.015
 CHUNK_PAUSE_SECONDS = 1.5 * BEGIN_POLL_MAX_S
 
 
@@ -135,7 +136,8 @@ class Pacer:
     transaction took, aims the next size at the target (smoothed: a chunk that waited for
     a busy CPU should not halve the next one at once), copies the chunk's pages from the
     write-ahead log into the database file (a passive checkpoint, which takes no write
-    lock) and pauses so that waiting writers get in. Checkpointing here keeps the log
+    lock) and pauses as long as the chunk held the lock (at least ``CHUNK_PAUSE_SECONDS``,
+    at most four targets) so that waiting writers get in. Checkpointing here keeps the log
     short: otherwise the next caller whose commit finds it over SQLite's threshold (1,000
     pages) would copy the bulk work's pages, and wait for the disk, within their step.
     """
@@ -149,7 +151,7 @@ class Pacer:
         aimed = self.size * self.seconds / max(held, 1e-4)
         self.size = max(self.low, min(self.high, int((self.size + aimed) / 2)))
         self.store.checkpoint()
-        time.sleep(CHUNK_PAUSE_SECONDS)
+        time.sleep(max(CHUNK_PAUSE_SECONDS, min(held, 4 * self.seconds)))
 
 
 def _translated(path: Path | None, exc: sqlite3.Error) -> UserError | None:
@@ -186,9 +188,72 @@ def is_locked_error(exc: BaseException) -> bool:
     )
 
 
-# One writer gate per database file in this process (see _begin_immediate).
+# Copying the write-ahead log into the database file (a checkpoint) is SQLite's job at
+# the commit that finds the log over 1,000 pages: that caller's step then waits for the
+# copy and two fsyncs (tens to hundreds of ms on a busy disk), and in a process hosting
+# many seats every seat behind it waits too (scripts/bench_floor.py). A long-running
+# process (a shift, a server's seats) turns that off on its connections and copies from a
+# thread of its own instead: `checkpoint_in_background()`.
+CHECKPOINT_EVERY_S = 0.5
+_background_checkpoints = False
+# One writer gate (see _begin_immediate) and one checkpointer per database file in this
+# process.
 _gates: dict[str, threading.RLock] = {}
 _gates_guard = threading.Lock()
+_checkpointers: dict[str, _Checkpointer] = {}
+
+
+def checkpoint_in_background(on: bool = True) -> None:
+    """From now on, databases this process opens copy their write-ahead log into the
+    database file from a background thread (at most every ``CHECKPOINT_EVERY_S``, after a
+    commit), not within a caller's commit. For long-running processes: a shift, a
+    server; a one-off command keeps SQLite's own checkpoints (it may exit at once)."""
+    global _background_checkpoints
+    _background_checkpoints = on
+
+
+class _Checkpointer:
+    """A daemon thread with its own connection that runs a ``PASSIVE`` checkpoint (no
+    lock taken, nobody waits for it) after commits, at most every ``CHECKPOINT_EVERY_S``."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._poked = threading.Event()
+        self.runs = 0
+        self._thread = threading.Thread(target=self._loop, name="carecall-checkpoint",
+                                        daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Something was committed: checkpoint soon."""
+        self._poked.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._poked.wait()
+            self._poked.clear()
+            # A connection per run, closed after it: between runs this thread holds nothing
+            # open (the last seat to close the database still cleans its log up).
+            with contextlib.suppress(sqlite3.Error):
+                # Busy (another checkpoint runs) or the file went away: the next commit
+                # pokes again.
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.runs += 1
+                finally:
+                    conn.close()
+            time.sleep(CHECKPOINT_EVERY_S)
+
+
+def _checkpointer(path: Path) -> _Checkpointer:
+    key = os.path.realpath(path)
+    with _gates_guard:
+        if key not in _checkpointers:
+            _checkpointers[key] = _Checkpointer(key)
+        return _checkpointers[key]
+
+
 
 
 def _writer_gate(path: Path | None) -> threading.RLock | None:
@@ -240,6 +305,7 @@ class Store:
         # :meth:`with_import_audit`).
         self._import_audit_also: list[Callable[[Store], None]] = []
         self._gate = _writer_gate(path) if read_only is None else None
+        self._checkpointer: _Checkpointer | None = None
 
     # -- opening -------------------------------------------------------------------
 
@@ -273,6 +339,9 @@ class Store:
                 conn = _connect(resolved, read_only is not None)
                 store = cls(Database(conn), resolved, read_only)
                 store._set_pragmas()
+                if _background_checkpoints and read_only is None:
+                    conn.execute("PRAGMA wal_autocheckpoint=0")
+                    store._checkpointer = _checkpointer(resolved)
             except sqlite3.DatabaseError as exc:
                 if (error := _translated(resolved, exc)) is not None:
                     raise error from None
@@ -439,6 +508,8 @@ class Store:
         else:
             try:
                 self._retry_locked(lambda: conn.execute("COMMIT"))
+                if self._checkpointer is not None:
+                    self._checkpointer.poke()
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

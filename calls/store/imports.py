@@ -314,8 +314,8 @@ class Staging:
                     "SELECT line FROM temp.import_stage WHERE line > ? ORDER BY line "
                     "LIMIT 1 OFFSET ?", (last, pacer.size - 1)).fetchone()
                 hi = end[0] if end else _LAST_LINE
-                began = time.perf_counter()
                 with self.store.write():
+                    began = time.perf_counter()       # the hold, not the wait for it
                     if counts.import_id is None:
                         import_id = self._start_record(import_row, won)
                         counts.import_id = import_id

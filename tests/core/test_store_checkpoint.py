@@ -1,0 +1,98 @@
+"""Checkpoints in the background (`calls.store.checkpoint_in_background`): a long-running
+process copies the write-ahead log into the database file from a thread of its own, so no
+caller's commit waits for the copy. The plain path is SQLite's own checkpoint at commit;
+both leave the same database."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from urllib.parse import quote
+
+import pytest
+
+import calls.store as store_module
+from calls.store import Store
+
+
+@pytest.fixture
+def background(monkeypatch):
+    """Background checkpoints on for this test only, with fresh checkpointer threads."""
+    monkeypatch.setattr(store_module, "_background_checkpoints", False)
+    monkeypatch.setattr(store_module, "_checkpointers", {})
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY_S", 0.01)
+    store_module.checkpoint_in_background()
+    return store_module
+
+
+def _file_only(db_path) -> list[str]:
+    """The keys the database *file* holds, ignoring the write-ahead log (what a checkpoint
+    has copied so far)."""
+    conn = sqlite3.connect(f"file:{quote(str(db_path))}?immutable=1", uri=True)
+    try:
+        return sorted(r[0] for r in conn.execute(
+            "SELECT key FROM carecall_meta WHERE key LIKE 'row%'"))
+    except sqlite3.DatabaseError:
+        return []                               # not even the schema copied yet
+    finally:
+        conn.close()
+
+
+def _write_rows(store: Store, n: int) -> None:
+    for i in range(n):
+        with store.write() as db:
+            db.execute("INSERT INTO carecall_meta (key, value) VALUES (?, 'v')", [f"row{i:03d}"])
+
+
+def test_commits_do_not_checkpoint_and_the_background_thread_does(db_path, background):
+    Store.open(db_path).close()
+    store = Store.open(db_path)
+    assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    _write_rows(store, 20)
+    deadline = time.monotonic() + 10
+    while len(_file_only(db_path)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _file_only(db_path) == [f"row{i:03d}" for i in range(20)]
+    assert background._checkpointers[str(db_path.resolve())].runs >= 1
+    store.close()
+
+
+def test_same_database_as_sqlites_own_checkpoints(tmp_path, monkeypatch):
+    """The same writes with background checkpoints and with SQLite's own leave the same
+    rows (read through SQLite, log included)."""
+    results = []
+    for on in (False, True):
+        monkeypatch.setattr(store_module, "_background_checkpoints", on)
+        monkeypatch.setattr(store_module, "_checkpointers", {})
+        path = tmp_path / f"db-{on}.db"
+        store = Store.open(path)
+        assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == \
+            (0 if on else 1000)
+        _write_rows(store, 30)
+        results.append(store.all("SELECT key, value FROM carecall_meta WHERE key LIKE 'row%' "
+                                 "ORDER BY key"))
+        store.close()
+    assert results[0] == results[1] and len(results[0]) == 30
+
+
+def test_a_memory_database_has_no_checkpointer(background):
+    memory = Store.open(":memory:")
+    assert memory._checkpointer is None
+    with memory.write() as db:                  # a commit without a checkpointer is fine
+        db.execute("INSERT INTO carecall_meta (key, value) VALUES ('row', 'v')")
+    memory.close()
+
+
+def test_a_shift_checkpoints_in_the_background(monkeypatch):
+    import tui.app
+    from calls.commands import launch
+
+    monkeypatch.setattr(store_module, "_background_checkpoints", False)
+
+    class App:
+        def run(self):
+            return "ran"
+
+    monkeypatch.setattr(tui.app, "make_app", lambda *a, **k: App())
+    assert launch.run_shift_app(None, "ann", script=None, policy=None, clock=None) == "ran"
+    assert store_module._background_checkpoints is True
