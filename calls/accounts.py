@@ -380,6 +380,22 @@ def set_active(store: Store, name: str, active: bool, *, actor: Actor,
                    {}, active=int(active))
 
 
+def set_login(store: Store, name: str, os_login: str | None, *, actor: Actor,
+              now: datetime) -> Account:
+    """Map an account to the OS login of its terminal seat (a person's own Unix user that
+    runs carecall through sudo: the seat opens without the login screen), or unmap it
+    (None). Admins only; one login, one account."""
+    os_login = os_login.strip() if os_login and os_login.strip() else None
+    with store.write():
+        before = get_account(store, name)
+        if os_login is not None:
+            taken = q.account_by_login(store, os_login)
+            if taken is not None and taken["id"] != before.id:
+                raise UserError(f"OS login {os_login!r} already maps to account {taken['name']}")
+        return _change(store, name, actor, now, "account.login",
+                       {"from": before.os_login, "to": os_login}, os_login=os_login)
+
+
 # -- logging in --------------------------------------------------------------------------
 
 

@@ -53,7 +53,8 @@ def register(app: typer.Typer) -> None:
             "--user", metavar="NAME", help="Only what this account (or OS login) did.")] = None,
         action: Annotated[str | None, typer.Option(
             "--action", metavar="KIND",
-            help="Only this kind (e.g. dnc.remove) or family (e.g. dnc, login).")] = None,
+            help="Only this kind (e.g. dnc.remove) or family (e.g. dnc; login is the "
+            "family: login, login.failed, login.locked).")] = None,
         limit: Annotated[int | None, typer.Option(
             "--limit", min=1, help="Only the most recent N rows (default: all with "
             "--json, else 200).")] = None,
