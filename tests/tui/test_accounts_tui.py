@@ -16,7 +16,13 @@ from tests.support.tui import NOW, make_db, press, screen_lines, settle, type_te
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.commands import ShiftCommands
-from tui.screens.accounts import AccountFormScreen, AccountsScreen, PasswordScreen, RoleScreen
+from tui.screens.accounts import (
+    AccountFormScreen,
+    AccountsScreen,
+    OsLoginScreen,
+    PasswordScreen,
+    RoleScreen,
+)
 from tui.screens.modals import ConfirmScreen
 from tui.screens.queue import QueueScreen
 
@@ -136,12 +142,21 @@ async def test_an_admin_lists_adds_and_changes_accounts(tmp_path):
         await press(pilot, "d", "y")
         await settle(pilot)
         assert account(path, "cy").active
+        # l: the OS login of the account's terminal seat
+        await press(pilot, "l")
+        assert isinstance(app.screen, OsLoginScreen)
+        await type_text(pilot, "cy_unix")
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert account(path, "cy").os_login == "cy_unix"
+        assert "terminal seat: OS login cy_unix" in str(
+            screen.query_one("#accounts-detail", Static).render())
         await press(pilot, "escape")
         assert isinstance(app.screen, QueueScreen)
-    assert [(who, what, subject) for who, what, subject, _ in trail(path, "account")][-5:] == [
+    assert [(who, what, subject) for who, what, subject, _ in trail(path, "account")][-6:] == [
         ("boss", "account.add", "cy"), ("boss", "account.role", "cy"),
         ("boss", "account.password", "cy"), ("boss", "account.disable", "cy"),
-        ("boss", "account.enable", "cy")]
+        ("boss", "account.enable", "cy"), ("boss", "account.login", "cy")]
     assert trail(path, "account.add")[-1][3] == {"role": "caller", "display": "Cy Ray",
                                                  "password_set": True}
 

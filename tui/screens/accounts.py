@@ -61,6 +61,8 @@ class AccountsScreen(Screen):
                 id="accounts-role"),
         Binding("d", "toggle", "Disable/enable", tooltip="Disable the highlighted account "
                 "(or enable it again)", id="accounts-toggle"),
+        Binding("l", "os_login", "OS login", show=False, tooltip="The OS login of the "
+                "highlighted account's terminal seat (sudo), or none", id="accounts-os-login"),
         Binding("escape", "back", "Back", tooltip="Back to the queue", id="accounts-back"),
     ]
     AUTO_FOCUS = "#accounts-table"
@@ -140,7 +142,7 @@ class AccountsScreen(Screen):
     # -- keys -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("password", "role", "toggle"):
+        if action in ("password", "role", "toggle", "os_login"):
             return self.current is not None
         return True
 
@@ -191,6 +193,14 @@ class AccountsScreen(Screen):
         self._open(PasswordScreen(account.name, self._min_password), lambda v, form: self._run(
             acc.set_password, account.name, v["password"], policy=self.app.policy,
             done_text="Password set for {name}.", form=form))
+
+    def action_os_login(self) -> None:
+        account = self._chosen()
+        if account is None:
+            return
+        self._open(OsLoginScreen(account), lambda v, form: self._run(
+            acc.set_login, account.name, v["login"] or None,
+            done_text="OS login of {name} saved.", form=form))
 
     @property
     def _min_password(self) -> int:
@@ -366,6 +376,32 @@ class PasswordScreen(_AccountDialog):
     def values(self) -> dict[str, str] | None:
         password = self._passwords()
         return None if password is None else {"password": password}
+
+
+class OsLoginScreen(_AccountDialog):
+    """The OS login an account's terminal seat maps to (empty: none)."""
+
+    def __init__(self, account: acc.Account) -> None:
+        super().__init__(0)
+        self.account = account
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="account-form", classes="dialog"):
+            yield Static(f"[b]OS login of {escape(self.account.name)}'s terminal seat[/b]",
+                         classes="title")
+            with Grid(id="account-fields"):
+                yield Label("OS login")
+                yield Input(self.account.os_login or "", placeholder="empty: signs in with "
+                            "name and password", id="account-login", compact=True)
+            yield Static("", id="account-error", classes="error")
+            yield Static("Their own Unix user, running carecall through sudo (docs/team.md) "
+                         "· Enter: save · Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#account-login", Input).focus()
+
+    def values(self) -> dict[str, str] | None:
+        return {"login": self.query_one("#account-login", Input).value.strip()}
 
 
 class RoleScreen(ModalScreen[str | None]):
