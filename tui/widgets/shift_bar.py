@@ -33,17 +33,16 @@ def clock_text(seconds: float) -> str:
 
 def seat_text(app, now: datetime) -> str:
     """``  │ talking 2:13`` (the seat's state and how long), with the call timer in a call
-    where it says more than the state's own time (in wrap-up: the whole call)."""
+    where it says more than the state's own time (in wrap-up: the whole call; talking
+    starts with the call timer, so there it would only repeat it)."""
     state = getattr(app, "seat_state", None)
     if state is None:
         return ""
-    in_state = clock_text(state.elapsed(now).total_seconds())
-    text = f"  │ {escape(state.label)} {in_state}"
+    text = f"  │ {escape(state.label)} {clock_text(state.elapsed(now).total_seconds())}"
     started = getattr(app, "call_started_at", None)
     if started is not None and state.state != "dialling":
-        call = clock_text((now - started).total_seconds())
-        if call != in_state:
-            text += f" (call {call})"
+        if state.state != "talking":
+            text += f" (call {clock_text((now - started).total_seconds())})"
     if state.pause_after:
         text += f" · then {escape(state.pause_after)}"
     return text
