@@ -406,6 +406,9 @@ _HELD_ELIGIBLE = """
 """
 _HELD_CALL_FOLLOWUP = """c.id IN (SELECT customer_id FROM followups WHERE status = 'open'
                                    AND kind IN ('callback', 'recovery_call'))"""
+# The customers' columns the group key reads.
+_HELD_KEY_COLUMNS = ("phone_region", "time_zones", "phone", "region", "retry_after",
+                     "consent_calls", "customer_type")
 _HELD_KEY = (f"({ZONE_KEY}) || '#' || (ifnull(c.retry_after, '') > :now) || '#' || "
              "ifnull(c.consent_calls, '') || '#' || ifnull(c.customer_type, '')")
 
@@ -452,13 +455,17 @@ def held_groups(store: Store, p: dict) -> list[dict]:
     superset, to check one by one) as a group of its own (``simple`` 0)."""
     _due, simple, values = _held_terms(p)
     maybe = _held_maybe(p, values)
-    # LIMIT -1 keeps the inner query a co-routine: each term is worked out once a row.
+    # A simple customer surely has a reason, so "may have one" holds for them too: rows
+    # are first filtered by "may have a reason" (about half of them pass), and only those
+    # work out "simple", and only the simple ones their group key (terms of a dozen SQL
+    # functions each: a million rows 3.6 -> 3.0 s CPU). LIMIT -1 keeps the inner query a
+    # co-routine: "simple" is worked out once a row.
+    columns = ", ".join(f"c.{name}" for name in _HELD_KEY_COLUMNS)
     sql = f"""
         SELECT gkey, count(*) AS n, min(id) AS rep, max(s) AS simple FROM (
-            SELECT id, s, CASE WHEN s THEN k ELSE '#' || id END AS gkey FROM (
-                SELECT c.id, {simple} AS s, {_HELD_KEY} AS k, {maybe} AS m
-                FROM customers c WHERE {_HELD_ELIGIBLE} LIMIT -1)
-            WHERE s OR m LIMIT -1)
+            SELECT c.id, c.s, CASE WHEN c.s THEN {_HELD_KEY} ELSE '#' || c.id END AS gkey
+            FROM (SELECT c.id, {simple} AS s, {columns} FROM customers c
+                  WHERE {_HELD_ELIGIBLE} AND {maybe} LIMIT -1) c)
         GROUP BY gkey
     """
     return store.all(sql, values)
