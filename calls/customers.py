@@ -172,6 +172,20 @@ def _country(value: str) -> str | None:
     return region
 
 
+def _region(value: str) -> str | None:
+    """A state / province / Land code ("FL", "on", "US-FL" -> "FL"): the law of that
+    region applies on top of the number's (docs/lawful.md)."""
+    code = value.strip().upper()
+    if len(code) > 3 and code[2] == "-":
+        code = code[3:]
+    if not code:
+        return None
+    if not re.fullmatch(r"[A-Z0-9]{1,3}", code):
+        raise ValueError(f"{value.strip()!r} is not a region code (a state, province or "
+                         "Land code: FL, ON, BY)")
+    return code
+
+
 def _salutation(value: str) -> str | None:
     if not value.strip():
         return None
@@ -192,6 +206,7 @@ EDITABLE_FIELDS: dict[str, Callable[[str], object]] = {
     "company": _text,
     "email": _email,
     "country": _country,
+    "region": _region,
     "owner": _text,
     "revenue": _amount,
     "customer_since": _date(False),
@@ -273,8 +288,10 @@ def add_customer(store: Store, fields: Mapping[str, str], *, by: str, now: datet
     if not values.get("name"):
         values["name"] = " ".join(
             str(v) for v in (values.get("first_name"), values.get("last_name")) if v)
-    if not values["name"]:
-        raise UserError("a customer needs a name (name=... or first_name= / last_name=)")
+    if not values["name"] and not values.get("company"):
+        # A business may be known by its company alone (as a list row may be).
+        raise UserError("a customer needs a name (name=... or first_name= / last_name=) "
+                        "or a company (company=...)")
     region = str(values.get("country") or default_region)
     phone = _read_phone(fields["phone"], region, "phone")
     values.update(_primary_columns(phone))

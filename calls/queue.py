@@ -158,8 +158,9 @@ class Explanation:
 
 
 def zones_of(row: dict) -> tuple[str, ...]:
-    """The IANA zones stored for a customer's number ('[]' or bad JSON: none)."""
-    return _zones_text(row.get("time_zones"))
+    """The IANA zones of a customer's number: those stored ('[]' or bad JSON: none); for
+    a toll-free number, those of the list's state (every state's when none is given)."""
+    return _split_key(zone_key(row))[1]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -185,8 +186,12 @@ def zone_key(row: dict) -> str:
 def _split_key(key: str) -> tuple[str | None, tuple[str, ...]]:
     """A zone key as (jurisdiction code, zones)."""
     country, zones, npa, region = (key.split("|") + ["", "", ""])[:4]
-    return (lawrules.jurisdiction(country, npa, region) or None,
-            zones_of({"time_zones": zones}))
+    code = lawrules.jurisdiction(country, npa, region)
+    found = _zones_text(zones)
+    if code and lawrules.is_toll_free(npa):
+        # A toll-free number rings wherever the business is: the list's state, else any.
+        found = lawrules.region_zones(*lawrules.split(code)) or found
+    return code or None, found
 
 
 def row_jurisdiction(row: dict) -> str | None:
@@ -475,28 +480,44 @@ def lawful_blockers(store: Store, row: dict, now: datetime, policy: Policy, *,
     period and the quiet period after a refusal. ``calls``: the customer's recent calls
     when the caller has them (else read here, only when the last call is recent enough).
     """
-    out: list[Blocker] = []
     jurisdiction = row_jurisdiction(row) or ""
+    return (basis_blockers(row, now, policy, jurisdiction)
+            + cap_blockers(store, row, now, policy, jurisdiction, asked=asked, calls=calls))
+
+
+def basis_blockers(row: dict, now: datetime, policy: Policy, jurisdiction: str
+                   ) -> list[Blocker]:
+    """The basis part of :func:`lawful_blockers` (consent, contract, relationship)."""
     basis = lawful.basis_for(row, "care", now, policy, jurisdiction)
-    if not basis.ok:
-        out.append(Blocker("basis", basis.text, permanent=True,
-                           rule=basis.rule.id if basis.rule else "consent withdrawn"))
+    if basis.ok:
+        return []
+    return [Blocker("basis", basis.text, permanent=True,
+                    rule=basis.rule.id if basis.rule else "consent withdrawn")]
+
+
+def cap_blockers(store: Store, row: dict, now: datetime, policy: Policy, jurisdiction: str,
+                 *, asked: bool = False, calls: list[dict] | None = None) -> list[Blocker]:
+    """The caps and quiet periods part of :func:`lawful_blockers`."""
+    # Most customers were not called recently enough for any cap of their own
+    # jurisdiction to matter: no query for them (the queue's hot path). Calls handed in
+    # (read for many customers at once, from further back) pass the same test, so that
+    # both ways give one answer.
+    last = row.get("last_call_at")
+    mine = _iso(now - lawful.horizon(policy, jurisdiction))
+    if not last or last < mine:
+        return []
     if calls is None:
-        # Most customers were not called recently enough for any cap of their own
-        # jurisdiction to matter: no query for them (the queue's hot path).
-        last = row.get("last_call_at")
-        mine = _iso(now - lawful.horizon(policy, jurisdiction))
-        if not last or last < mine:
-            return out
         calls = q.recent_calls(store, [row["id"]], mine).get(row["id"], [])
+    else:
+        calls = [c for c in calls if (c.get("started_at") or "") >= mine]
     kind = lawful.customer_type(row, policy)
-    for hold in lawful.contact_holds(lawful.past_calls(calls), now, policy,
-                                     jurisdiction=jurisdiction, kind=kind, asked=asked):
-        out.append(Blocker(hold.code, f"{hold.text}; again from "
-                                      f"{_local_clock(hold.until, row, now, policy)} their time",
-                           until=hold.until,
-                           rule=hold.rule.id if hold.rule else f"policy contact ({hold.code})"))
-    return out
+    return [Blocker(hold.code, f"{hold.text}; again from "
+                               f"{_local_clock(hold.until, row, now, policy)} their time",
+                    until=hold.until,
+                    rule=hold.rule.id if hold.rule else f"policy contact ({hold.code})")
+            for hold in lawful.contact_holds(lawful.past_calls(calls), now, policy,
+                                             jurisdiction=jurisdiction, kind=kind,
+                                             asked=asked)]
 
 
 # -- the fast queue ------------------------------------------------------------------------
@@ -784,7 +805,11 @@ def _law_line(row: dict, policy: Policy) -> str:
     if not code:
         return f"rules: no country known for the number; {kind}"
     names = ", ".join(p.name for p in lawrules.packs_for(code)) or "no rule pack"
-    return f"rules: {code} ({names}); {kind}"
+    line = f"rules: {code} ({names}); {kind}"
+    if lawrules.is_toll_free(lawrules.area_code(row.get("phone"))) and "-" not in code:
+        line += ("; a toll-free number: no state known, so every state's hours hold in "
+                 "every US time zone (set the customer's region to call in their state's)")
+    return line
 
 
 # -- held back: who is not offered now, and why ------------------------------------------------
@@ -857,6 +882,39 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
     return out
 
 
+class _AlikeHolds:
+    """What holds a customer with a reason to be called and no callback or recovery call
+    (so no callback reason either), in two parts: the rules that follow from the columns
+    ``calls.store.queue`` groups the simple customers by (their zone key: the calling
+    window; a retry delay running; consent and customer type: the basis of a care call),
+    worked out once per group of alike customers exactly as for those groups, and the
+    caps and quiet periods, from each one's own recent calls."""
+
+    def __init__(self, store: Store, caller: str, now: datetime, policy: Policy):
+        self.store, self.caller, self.now, self.policy = store, caller, now, policy
+        self.nowt = to_iso(now)
+        self.known: dict[tuple, list[str]] = {}
+
+    def labels(self, row: dict, fus: list[dict], calls: list[dict]) -> list[str] | None:
+        """The rules holding ``row``, a customer with a reason ([]: not held); None when
+        they have a callback or recovery call (check them in full)."""
+        if fus:
+            return None
+        zones = zone_key(row)
+        jurisdiction = _split_key(zones)[0] or ""
+        key = (zones, (row.get("retry_after") or "") > self.nowt,
+               row.get("consent_calls"), row.get("customer_type"))
+        alike = self.known.get(key)
+        if alike is None:
+            blockers = [b for b in customer_blockers(row, (), None, None, None, self.caller,
+                                                     self.now, self.policy)
+                        if b.code not in _NOT_HELD]
+            blockers += basis_blockers(row, self.now, self.policy, jurisdiction)
+            alike = self.known[key] = [b.label for b in blockers]
+        caps = cap_blockers(self.store, row, self.now, self.policy, jurisdiction, calls=calls)
+        return list(dict.fromkeys([*alike, *(b.label for b in caps)]))
+
+
 @dataclass(frozen=True)
 class HeldReport:
     """Who is held back now: how many, how many per rule, and the first of them."""
@@ -883,7 +941,10 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     columns. SQL counts them in groups of equal columns and one customer per group says
     which rules hold the group. Everybody else who may have a reason (a callback, a
     recovery call, a recent call under a cap, a purchase, an occasion, buying slowed) is
-    read and checked one by one, as :func:`held_back` does.
+    read and their reasons worked out one by one; what holds them is checked as
+    :func:`held_back` does for the first ``limit`` of them and for anyone with a callback
+    or recovery call; for the rest, the rules an alike customer's columns give plus their
+    own caps and quiet periods (``_AlikeHolds``).
     """
     p = _held_params(store, now, policy)
     counts: dict[str, int] = {}
@@ -906,20 +967,32 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     others: list[Held] = []
     since = p["recent_long"]
     ids = sorted(g["rep"] for g in groups if not g["simple"])
+    alike = _AlikeHolds(store, caller, now, policy)
     for start in range(0, len(ids), 500):
         rows = q.customer_rows(store, ids[start:start + 500])
         # Their recent calls in one query per 500 (the caps and quiet periods).
         recent = q.recent_calls(store, [i for i, r in rows.items()
                                         if (r.get("last_call_at") or "") >= since], since)
         for cid in ids[start:start + 500]:
-            held = _held_one(store, rows[cid], fus.get(cid, ()), caller, now, policy,
-                             calls=recent.get(cid, []))
-            if held is None:
+            row, cust_fus = rows[cid], list(fus.get(cid, ()))
+            calls = recent.get(cid, [])
+            # Past the first ``limit`` (ids in order: they cannot be listed) only the
+            # rules count: those of alike customers and their own caps (_AlikeHolds);
+            # their reasons only matter when something holds them.
+            labels = alike.labels(row, cust_fus, calls) if len(others) >= limit else None
+            if labels is None:
+                held = _held_one(store, row, cust_fus, caller, now, policy, calls=calls)
+                labels = [] if held is None else list(dict.fromkeys(
+                    b.label for b in held.blockers))
+                if held is not None and len(others) < limit:
+                    others.append(held)
+            elif labels and not customer_reasons(row, cust_fus, caller, now, policy):
+                labels = []
+            if not labels:
                 continue
             total += 1
-            for label in dict.fromkeys(b.label for b in held.blockers):
+            for label in labels:
                 counts[label] = counts.get(label, 0) + 1
-            others.append(held)
     first = [h for row in q.held_group_rows(store, p, held_keys, limit)
              if (h := _held_one(store, row, (), caller, now, policy)) is not None]
     listed = sorted(first + others, key=lambda h: h.customer.id)[:limit]
@@ -1119,8 +1192,21 @@ def _claim_held(store: Store, caller: str, now: datetime, policy: Policy
 
 
 # What an inbound call (the customer called us) may do that an outbound one may not: be
-# taken outside the calling window, before a retry wait or an agreed callback time.
-INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal"})
+# taken outside the calling window, before a retry wait or an agreed callback time, without
+# a basis for calling them (consent rules such as UWG § 7 are about calls we make), past
+# a cap or quiet period on our calls, on a number marked wrong (they are on the line: the
+# caller can correct it). The do-not-call list still holds (issue 15).
+INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal",
+                             "basis", "attempts", "contacts", "refusal", "number"})
+
+
+def blocker_texts(store: Store, customer_id: int, caller: str, now: datetime,
+                  policy: Policy = DEFAULT_POLICY, *, inbound: bool = False) -> list[str]:
+    """What keeps ``caller`` from taking this customer now, in words (empty: nothing);
+    ``inbound``: only what holds an inbound call too (see :data:`INBOUND_IGNORES`)."""
+    _row, _fus, blockers, _reasons = _status(store, customer_id, caller, now, policy)
+    ignore = INBOUND_IGNORES if inbound else frozenset()
+    return [b.text for b in blockers if b.code not in ignore and b.code != "skipped"]
 
 
 def claim_customer(store: Store, customer_id: int, caller: str, now: datetime,

@@ -222,6 +222,41 @@ def area_codes() -> dict[str, tuple[str, ...]]:
 
 # -- the jurisdiction of a number ------------------------------------------------------------
 
+# The North American toll-free area codes in service (NANPA, "Toll-Free Numbers":
+# https://www.nationalnanpa.com/number_resource_info/toll_free.html). Such a number says
+# nothing of where it rings: the list's region gives the state, else every state's rules
+# apply, in every state's time zones (docs/lawful.md, "Toll-free numbers").
+TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
+
+
+def is_toll_free(npa: str) -> bool:
+    """True for a North American toll-free area code ("800", "888" ...)."""
+    return npa in TOLL_FREE
+
+
+@functools.cache
+def region_zones(country: str, subs: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The IANA zones of a North American country's states or provinces (``subs``; every
+    one when empty), from their area codes, east to west ("US", ("FL",)) ->
+    ``("America/New_York", "America/Chicago")``. Empty when the table knows none."""
+    from zoneinfo import ZoneInfo
+
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    found: set[str] = set()
+    with (PACKS_FOLDER / "area_codes.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["country"] != country:
+                continue
+            if subs and not set(row["subdivisions"].split()) & set(subs):
+                continue
+            found.update(z for z in TIMEZONE_DATA.get("1" + row["area_code"], ())
+                         if z != "Etc/Unknown")
+    # East first (the card's local time is the first zone's), by the offset in January.
+    winter = datetime(2026, 1, 15, 12)
+    return tuple(sorted(found, key=lambda z: (-ZoneInfo(z).utcoffset(winter), z)))
+
+
 
 def area_code(phone: str | None) -> str:
     """The area code of a North American E.164 number ("+13055550100" -> "305"), else ""."""
@@ -371,6 +406,10 @@ def public_holiday(code: str, day: date) -> str | None:
     country, subs = split(code)
     if not country:
         return None
+    if not subs and country in SUBDIVIDED:
+        # No state known (a toll-free number): the states whose law closes their own
+        # holidays may be where it rings (the stricter candidate).
+        subs = (None, *_holiday_law_regions(country))
     for sub in subs or (None,):
         cal = _calendar(country, sub, day.year)
         if cal is None and sub is not None:
@@ -381,6 +420,13 @@ def public_holiday(code: str, day: date) -> str | None:
             if name:
                 return name
     return None
+
+
+@functools.cache
+def _holiday_law_regions(country: str) -> tuple[str, ...]:
+    return tuple(sorted(p.code[3:] for p in packs().values()
+                        if p.country == country and len(p.code) > 2
+                        and any(r.kind == "holidays" for r in p.rules)))
 
 
 def holiday_rule(code: str, purpose: str = "care", customer_type: str = "consumer"

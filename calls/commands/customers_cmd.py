@@ -192,7 +192,8 @@ def edit_command(
             common.console.print(f"{customer.name}: nothing changed.", highlight=False)
         else:
             shown = sorted(k for k in changed if not k.endswith("_raw"))
-            _print_customer(store, customer, f"Changed {', '.join(shown)} of {customer.name}")
+            who = customer.name or customer.company or customer.ref
+            _print_customer(store, customer, f"Changed {', '.join(shown)} of {who}")
 
     _change(db, fields, policy, work)
 

@@ -491,6 +491,12 @@ def _zones(e164: str, ntype: int, country_code: int) -> tuple[str, ...]:
                 if zones is not None:
                     return tuple(z for z in zones if z != "Etc/Unknown")
         return ()
+    if country_code == 1 and ntype == PhoneNumberType.TOLL_FREE:
+        # A North American toll-free number rings anywhere from the Caribbean to Guam: the
+        # US states' zones (the queue narrows them to the list's state; docs/lawful.md).
+        from calls.rules import region_zones
+
+        return region_zones("US")
     return tuple(
         z for z in pn_timezone._country_level_time_zones_for_number(
             phonenumbers.PhoneNumber(country_code=country_code)

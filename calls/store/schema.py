@@ -866,3 +866,17 @@ def _import_progress(db: Database) -> None:
     db.execute("ALTER TABLE imports ADD COLUMN merged INTEGER")
     db.execute("ALTER TABLE imports ADD COLUMN to_merge INTEGER")
     db.execute("ALTER TABLE imports ADD COLUMN pid INTEGER")
+
+
+@migrations(name="rules_0002_toll_free_zones")
+def _rules_toll_free_zones(db: Database) -> None:
+    # A North American toll-free number was stored with every zone of the numbering plan
+    # (Guam to Bermuda: no window is ever open in all of them); it rings in a US state,
+    # so it keeps the US states' zones (the queue narrows them to the list's region).
+    # (As calls.rules.region_zones("US") and TOLL_FREE gave them when this was written.)
+    zones = ('["America/New_York", "America/Chicago", "America/North_Dakota/Center", '
+             '"America/Boise", "America/Denver", "America/Phoenix", "America/Los_Angeles", '
+             '"America/Anchorage", "America/Adak", "Pacific/Honolulu"]')
+    codes = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
+    db.execute("UPDATE customers SET time_zones = ? WHERE substr(phone, 1, 5) IN "
+               "(?, ?, ?, ?, ?, ?, ?)", [zones, *codes])

@@ -81,6 +81,7 @@ def test_add_then_edit_then_add_a_number(runner, listed):
     (["customers", "edit", "DE-1", "--set", "phone=+49 30 12"], "not a valid phone number"),
     (["customers", "edit", "DE-1", "--set", "phone=089 7654321"], "already the number of"),
     (["customers", "number", "DE-1", "0171 2345678"], "already a number of"),
+    (["customers", "edit", "DE-1", "--set", "region=Bavaria!"], "not a region code"),
 ])
 def test_bad_input_is_one_line_and_exit_2(runner, listed, args, message):
     before = _customer(listed, "DE-1")
@@ -107,3 +108,26 @@ def test_callbacks_as_an_ics_calendar(runner, listed, tmp_path):
     assert [str(e["summary"]) for e in events] == [
         "Callback: Klaus Becker (Becker Bau GmbH)", "Callback: Claire Dupont (Dupont SARL)"]
     assert "Customer's time: 10:00 (Europe/Berlin)" in str(events[0]["description"])
+
+
+def test_a_business_toll_free_number_gets_its_state_from_the_region(runner, db_path):
+    """A toll-free number names no state: every state's hours hold in every US zone
+    (Tuesday 15:00 UTC is 08:00 in Los Angeles, 05:00 in Honolulu) until the customer's
+    region gives it one (Florida: open at 11:00 in Miami)."""
+    result = runner.invoke(app, ["customers", "add", "--ref", "B1", "--set", "company=Acme",
+                                 "--set", "phone=1-800-555-0100", "--set", "country=US"])
+    assert result.exit_code == 0, result.output
+    at = ["--at", "2026-03-10T15:00:00Z"]
+    shut = runner.invoke(app, ["queue", "--explain", "B1", *at])
+    assert shut.exit_code == 0, shut.output
+    assert "calling window closed" in shut.output
+    assert "toll-free number: no state known" in " ".join(shut.output.split())
+    assert "next callable 2026-03-10 20:00 UTC" in shut.output
+    edited = runner.invoke(app, ["customers", "edit", "B1", "--set", "region=fl"])
+    assert edited.exit_code == 0, edited.output
+    assert "Changed region of Acme" in edited.output
+    assert _customer(db_path, "B1").phone == "+18005550100"
+    with Store.open(db_path) as store:
+        assert store.scalar("SELECT region FROM customers WHERE ref = 'B1'") == "FL"
+    opened = runner.invoke(app, ["queue", "--explain", "B1", *at])
+    assert "callable now" in opened.output, opened.output

@@ -16,6 +16,7 @@ from tests.support.queue import (
     NY,
     PARIS,
     SYDNEY,
+    TOLL_FREE_US,
     add_customer,
     add_followup,
     utc,
@@ -27,7 +28,7 @@ from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY
 from calls.queue import held_back, held_counts, held_report
 
-PLACES = [NY, LA, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY]
+PLACES = [NY, LA, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY, TOLL_FREE_US]
 BASE = utc("2026-03-10T15:00")
 OUTCOMES = ["no_answer", "busy", "refused", "completed", "voicemail"]
 
@@ -70,7 +71,10 @@ def _random_list(store, rng: random.Random, n: int = 160) -> None:
             record_outcome(store, call, rng.choice(OUTCOMES), at + timedelta(minutes=3))
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+# Seeds 5 and 7 hold a customer whose calls were logged out of order (the last one logged
+# is not the latest): the grouped report once counted a refusal the reference ignores.
+# Seeds 7-11 catch a group key missing a column that decides the holds.
+@pytest.mark.parametrize("seed", range(1, 13))
 def test_held_report_matches_checking_every_customer(store, seed):
     rng = random.Random(seed)
     _random_list(store, rng)
@@ -85,5 +89,7 @@ def test_held_report_matches_checking_every_customer(store, seed):
         assert [(h.opens_at, [b.text for b in h.blockers]) for h in fast.customers] == [
             (h.opens_at, [b.text for b in h.blockers]) for h in slow]
         first = held_report(store, "ann", now, DEFAULT_POLICY, limit=5)
+        # past the first five, customers alike are counted by what holds one of them
+        assert (first.total, first.by_rule) == (fast.total, fast.by_rule), now
         assert [h.customer.ref for h in first.customers] == [
             h.customer.ref for h in slow[:5]]

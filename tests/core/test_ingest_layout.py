@@ -13,9 +13,10 @@ LAYERS = ["values", "phones", "readers", "tiers", "pipeline", "customers", "orde
 # What the package may use from the rest of the core: never the UI, the queue or a call.
 # calls.outfile and calls.sheets: the one way to write a file and its cells; calls.language:
 # how lists spell languages and salutations (leaf modules); calls.audit: who ran an import
-# started without an account (the OS login; the store records it, never guesses it)
+# started without an account (the OS login; the store records it, never guesses it);
+# calls.rules: the law's data (a leaf module: which zones a toll-free number rings in)
 OUTSIDE = {"calls.clock", "calls.errors", "calls.store", "calls.orders", "calls.outfile",
-           "calls.sheets", "calls.language", "calls.audit"}
+           "calls.sheets", "calls.language", "calls.audit", "calls.rules"}
 # ``from calls import __version__``: the package itself (its version) is fine too.
 PACKAGE = "calls"
 

@@ -54,6 +54,83 @@ def test_area_code_gives_the_state_and_shared_codes_give_every_candidate():
     assert {"US", "US-FL", "US-KY", "US-TX", "US-AL"} <= codes
 
 
+# Every zone phonenumbers gives a North American toll-free number (Guam to Bermuda): how
+# such numbers were stored before they got the US states' zones.
+NANP_WIDE = ["America/Adak", "America/Anchorage", "America/Barbados", "America/Chicago",
+             "America/Denver", "America/Halifax", "America/Los_Angeles", "America/New_York",
+             "America/Phoenix", "America/St_Johns", "Pacific/Guam", "Pacific/Honolulu",
+             "Pacific/Pago_Pago"]
+US_STATES_ZONES = ["America/New_York", "America/Chicago", "America/North_Dakota/Center",
+                   "America/Boise", "America/Denver", "America/Phoenix",
+                   "America/Los_Angeles", "America/Anchorage", "America/Adak",
+                   "Pacific/Honolulu"]
+
+
+def test_toll_free_numbers_ring_in_the_us_states_zones():
+    assert rules.is_toll_free("800") and rules.is_toll_free("833")
+    assert not rules.is_toll_free("305")
+    assert list(rules.region_zones("US")) == US_STATES_ZONES
+    assert rules.region_zones("US", ("FL",)) == ("America/New_York", "America/Chicago")
+    from calls.ingest.phones import normalise_phone
+
+    assert list(normalise_phone("1-888-555-0100").time_zones) == US_STATES_ZONES
+
+
+@pytest.mark.parametrize("zones", [NANP_WIDE, US_STATES_ZONES])
+def test_a_toll_free_number_is_called_in_every_states_hours(store, zones):
+    """No state known: the federal hours and the strictest state's (Kentucky from 10:00,
+    Rhode Island until 18:00, no Sunday) in every US state's zone, east to Hawaii."""
+    add_customer(store, "acme", where=("+18005550100", "US", zones), phone="+18005550100",
+                 customer_type="business", company="Acme Inc")
+    # Tuesday 10 March 2026 (EDT; Hawaii UTC-10): open from 10:00 in Honolulu (20:00
+    # UTC) until 18:00 in New York (22:00 UTC).
+    assert offered(store, utc("2026-03-10T19:59")) == []
+    assert offered(store, utc("2026-03-10T20:00")) == ["acme"]
+    assert offered(store, utc("2026-03-10T21:59")) == ["acme"]
+    assert offered(store, utc("2026-03-10T22:00")) == []
+    assert offered(store, utc("2026-03-15T21:00")) == []            # Sunday
+    # The default policy's own hours on top: still open in that span.
+    assert [e.customer.ref for e in build_queue(store, "ann", utc("2026-03-10T21:00"),
+                                                DEFAULT_POLICY)] == ["acme"]
+    why = explain(store, "acme", "ann", utc("2026-03-10T15:00"), EVERY_HOUR)
+    assert why.next_callable_at == utc("2026-03-10T20:00")
+    assert any("toll-free number: no state known" in line for line in why.lines)
+    # Where no state is known, the states whose law closes their holidays may be it:
+    # Mardi Gras (Louisiana) is closed, a plain Tuesday a week later is not.
+    assert offered(store, utc("2026-02-17T21:00")) == []
+    assert offered(store, utc("2026-02-24T21:00")) == ["acme"]
+
+
+def test_a_toll_free_number_with_the_lists_state_is_called_in_that_states_hours(store):
+    add_customer(store, "acme", where=("+18885550100", "US", NANP_WIDE),
+                 phone="+18885550100", region="FL")
+    # Florida: 08:00-20:00 in New York's and Chicago's zones (the Panhandle).
+    assert offered(store, utc("2026-03-10T12:59")) == []     # 07:59 Chicago... 08:59 NY
+    assert offered(store, utc("2026-03-10T13:00")) == ["acme"]
+    assert offered(store, utc("2026-03-10T23:59")) == ["acme"]     # 19:59 New York
+    assert offered(store, utc("2026-03-11T00:00")) == []
+    assert explain(store, "acme", "ann", utc("2026-03-10T15:00"), EVERY_HOUR).callable
+    why = explain(store, "acme", "ann", utc("2026-03-10T12:00"), EVERY_HOUR)
+    assert why.time_zone == "America/New_York"
+    assert why.next_callable_at == utc("2026-03-10T13:00")
+    assert "rules: US-FL (United States (federal), Florida); consumer" in why.lines
+
+
+def test_stored_toll_free_zones_are_rewritten_to_the_us_states(store):
+    import json
+
+    from calls.store.schema import _rules_toll_free_zones
+
+    tf = add_customer(store, "tf", where=("+18005550100", "US", NANP_WIDE), phone="+18005550100")
+    ny = add_customer(store, "ny", where=NY)
+    with store.write():
+        _rules_toll_free_zones(store.db)
+    zones = {r["id"]: json.loads(r["time_zones"]) for r in store.all(
+        "SELECT id, time_zones FROM customers")}
+    assert zones == {tf: US_STATES_ZONES, ny: ["America/New_York"]}
+    assert zones[tf] == list(rules.region_zones("US"))
+
+
 def test_every_rule_cites_its_source():
     for pack in rules.packs().values():
         assert pack.rules, pack.code
@@ -185,3 +262,27 @@ def test_holiday_calendars_are_built_only_for_the_countries_in_view():
     rules.public_holiday("FR", date(2026, 5, 1))
     rules.public_holiday("FR", date(2026, 5, 8))
     assert rules._calendar.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(("npa", "state"), [
+    ("203", "CT"), ("302", "DE"), ("617", "MA"), ("313", "MI"), ("406", "MT"), ("702", "NV"),
+    ("603", "NH"), ("215", "PA"), ("415", "CA"), ("312", "IL"), ("305", "FL"), ("410", "MD"),
+    ("206", "WA"),
+])
+def test_all_party_recording_states_need_the_answer(npa, state):
+    from calls.lawful import recording_rule
+
+    rule = recording_rule(rules.jurisdiction("US", npa))
+    assert rule is not None and rule.id == f"US-{state}.recording"
+    assert rule.source and rule.url.startswith(("https://", "http://"))
+
+
+@pytest.mark.parametrize("npa", ["503", "212", "512"])
+def test_one_party_states_need_no_answer(npa):
+    """Oregon's all-party rule is for conversations in person (ORS 165.540(1)(c)); a
+    participant may record a telephone call there (165.540(1)(a)), as in New York or Texas."""
+    from calls.lawful import recording_rule
+
+    assert recording_rule(rules.jurisdiction("US", npa)) is None
+    # A toll-free number may ring in any state: the answer is needed.
+    assert recording_rule(rules.jurisdiction("US", "800")) is not None

@@ -16,6 +16,13 @@ TOKYO = ("+81312345678", "JP", ["Asia/Tokyo"])
 # A number that maps to two zones: both must be open.
 TWO_ZONES = ("+18125550100", "US", ["America/Chicago", "America/New_York"])
 
+# A toll-free number (stored with the US states' zones; no state of its own).
+TOLL_FREE_US = ("+18005550100", "US", ["America/New_York", "America/Chicago",
+                                       "America/North_Dakota/Center", "America/Boise",
+                                       "America/Denver", "America/Phoenix",
+                                       "America/Los_Angeles", "America/Anchorage",
+                                       "America/Adak", "Pacific/Honolulu"])
+
 _counter = {"n": 0}
 
 
