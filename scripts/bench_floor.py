@@ -3,10 +3,11 @@
 Each run copies a prepared database (the queue benchmark's generator, 100,000 customers
 by default; built once in bench-out/) and starts:
 
-- ``--procs`` caller processes, each hosting its share of the seats, one thread per seat
-  with the seat's own connection (a seat waiting for the database never holds up another
-  seat, as with one process per seat; the thread switch interval is 1 ms so a seat ready
-  to run waits for its process as briefly as for the kernel). A seat does what a caller
+- caller processes, each hosting ``--seats-per-proc`` seats (50), each seat with its own
+  connection, run as ``carecall shift`` runs (``checkpoint_in_background()``). With
+  ``--shape loop`` (the default) a process runs its seats' steps one at a time in one
+  thread, each when it is due, as a server's event loop would; with ``--shape threads``
+  each seat has a thread (switch interval 1 ms). A seat does what a caller
   does, through ``calls.session.CallSession`` only: take the next customer, dial, connect
   (4 in 5) or an outcome for nobody answering, eight answers (each written at once), a
   note, an outcome (kept at once), now and then a follow-up by hand or a callback, the
@@ -17,12 +18,13 @@ by default; built once in bench-out/) and starts:
 - one import process importing a list of ``--import-rows`` new customers (staged, merged
   in chunks, re-tiered), again ``--import-pause`` seconds after each one ends.
 
-The latency of a step is the wall time of the core call, what a caller waits for on top
-of drawing; printed with its parts: the CPU time the step's own thread used, and the time
-it waited for the write lock. What is left (wall - CPU - lock) is waiting for a CPU: when
-that dominates, the machine is saturated, not the database. The load is stated beside
-every run: the load average, the machine's busy share during the run, and the share the
-simulator's own processes used (the rest is other work on the machine).
+The latency of a step is what a caller feels: from the moment the step was due (a step
+that started late because its process was busy counts its lag) to the end of the core
+call; printed with the core call alone and its parts: the CPU time the step's own thread
+used, and the time it waited for the write lock. The shift's start (``--warmup``, two
+pauses: every seat takes its first customer) is reported apart. The load is stated
+beside every run: the load average, the machine's busy share during the run, and the
+share the simulator's own processes used (the rest is other work on the machine).
 
 It prints per-step p50/p99 latency, calls per second, and three counts that must be 0:
 customers handed to two seats at once, writes lost (a call or answer a seat was told was
@@ -30,8 +32,9 @@ saved and the database does not hold) and "database is locked" errors reaching a
 The reference in the same run: the same core steps by one seat alone on the same data;
 each step's p50 and p99 are also given as a multiple of the reference's median.
 
-    python scripts/bench_floor.py [--seats 50,100,200,400] [--procs N] [--seconds 30]
-                                  [--speed 20] [--customers 100000] [--import-rows 20000]
+    python scripts/bench_floor.py [--seats 50,100,200,400] [--seats-per-proc 50]
+                                  [--shape loop|threads] [--seconds 30] [--speed 20]
+                                  [--warmup S] [--customers 100000] [--import-rows 20000]
                                   [--import-pause 5] [--rebuild]
 """
 
