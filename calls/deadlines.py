@@ -178,31 +178,77 @@ def supervisor_for(store: Store, owner: str | None, policy: Policy = DEFAULT_POL
     return policy.deadlines.group
 
 
+def missed_cuts(store: Store, policy: Policy, now: datetime,
+                kind: str | None = None) -> list[q.MissedCuts]:
+    """Per kind with deadlines (only ``kind`` when given): the moments a follow-up's
+    opening or due time must be at or before, and the occasions whose day has come, for
+    it to have missed a deadline at ``now``. The store picks the candidates by them;
+    :func:`missed_deadlines` stays the judge. (Occasion texts are read once each: a
+    note's occasion names its days in free text.)"""
+    today = now.astimezone(UTC).date()
+    rules = {name: rule for name, rule in sorted(policy.deadlines.kinds.items())
+             if kind is None or name == kind}
+    passed: list[str] = []
+    undated: list[str] = []
+    for text in q.open_occasions(store, [k for k, r in rules.items() if r.before_occasion]):
+        day = occasion_day(text)
+        if day is None:
+            undated.append(text)
+        elif day <= today:  # its day has begun (at or before now: the judge decides)
+            passed.append(text)
+    out = []
+    for name, rule in rules.items():
+        grace = to_iso(now - timedelta(minutes=rule.grace_minutes))
+        out.append(q.MissedCuts(
+            kind=name,
+            first_contact=(to_iso(now - timedelta(hours=rule.first_contact_hours))
+                           if rule.first_contact_hours else None),
+            close=to_iso(now - timedelta(hours=rule.close_hours)) if rule.close_hours else None,
+            due=grace if rule.at_due else None,
+            occasion_due=grace if rule.before_occasion else None,
+            occasions_passed=tuple(passed) if rule.before_occasion else (),
+            occasions_undated=tuple(undated) if rule.before_occasion else (),
+        ))
+    return out
+
+
+def _to_escalate(store: Store, now: datetime, policy: Policy) -> list[tuple[dict, Deadline]]:
+    """(follow-up row, missed deadline) not yet escalated at ``now``."""
+    out = []
+    for row in q.missed_candidate_rows(store, missed_cuts(store, policy, now), unescalated=True):
+        done = set((row.get("escalated") or "").split(","))
+        out += [(row, d) for d in _row_missed(row, now, policy) if d.name not in done]
+    return out
+
+
 def escalate_overdue(store: Store, now: datetime,
                      policy: Policy = DEFAULT_POLICY) -> list[Escalation]:
     """Escalate every open follow-up past a deadline that was not escalated yet for that
     deadline; returns the new escalations. Idempotent: run it as often as you like (the
-    list, the dashboard, the shift app and ``carecall plan`` do)."""
+    list, the dashboard, the shift app and ``carecall plan`` do).
+
+    Only the follow-ups that may have missed a deadline are read (:func:`missed_cuts`),
+    and the write lock is taken only when one has: a check with nothing to escalate is a
+    read of a few rows."""
+    if not _to_escalate(store, now, policy):
+        return []
     stamp = to_iso(now)
     new_ids: list[int] = []
     with store.write():
-        for row in q.open_followup_rows(store, policy.deadlines.kinds):
-            done = set((row.get("escalated") or "").split(","))
-            for d in _row_missed(row, now, policy):
-                if d.name in done:
-                    continue
-                waited = now - from_iso(row["created_at"])
-                new_id = q.insert_escalation(store, {
-                    "followup_id": row["id"],
-                    "deadline": d.name,
-                    "deadline_at": to_iso(d.at),
-                    "escalated_at": stamp,
-                    "escalated_to": supervisor_for(store, row.get("owner"), policy),
-                    "owner": row.get("owner"),
-                    "waited_seconds": max(int(waited.total_seconds()), 0),
-                })
-                if new_id is not None:
-                    new_ids.append(new_id)
+        # Read again under the lock: another seat may have escalated them meanwhile.
+        for row, d in _to_escalate(store, now, policy):
+            waited = now - from_iso(row["created_at"])
+            new_id = q.insert_escalation(store, {
+                "followup_id": row["id"],
+                "deadline": d.name,
+                "deadline_at": to_iso(d.at),
+                "escalated_at": stamp,
+                "escalated_to": supervisor_for(store, row.get("owner"), policy),
+                "owner": row.get("owner"),
+                "waited_seconds": max(int(waited.total_seconds()), 0),
+            })
+            if new_id is not None:
+                new_ids.append(new_id)
         if not new_ids:
             return []
         rows = q.escalation_rows(store, since=stamp)
@@ -281,7 +327,8 @@ def overdue_followups(store: Store, now: datetime, policy: Policy = DEFAULT_POLI
                                         customer_id=customer_id)
     }
     missed: dict[int, list[Deadline]] = {}
-    for row in q.open_followup_rows(store, policy.deadlines.kinds, owner=owner, kind=kind):
+    for row in q.missed_candidate_rows(store, missed_cuts(store, policy, now, kind),
+                                       owner=owner):
         if customer_id is not None and row["customer_id"] != customer_id:
             continue
         late = _row_missed(row, now, policy)

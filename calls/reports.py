@@ -558,12 +558,18 @@ def group_rows(store, start: str, end: str, by: str, e: float = 1.0) -> list[Gro
 
 
 @dataclass
-class Dashboard:
-    """What the supervisor's live screen shows."""
+class DashboardToday:
+    """The dashboard's live part: today's shift per caller and in all."""
 
     now: str
     today: list[GroupRow]             # today's shift, per caller
     today_total: Activity
+
+
+@dataclass
+class DashboardPeriod:
+    """The dashboard's longer view: the last 7 and 30 days, coverage and the backlog."""
+
     week_counts: dict[str, int]
     week_rates: dict[str, float | None]
     week_nps: NPS
@@ -573,41 +579,59 @@ class Dashboard:
     followups: list[FollowupFigures]
 
 
-def build_dashboard(store, now: datetime, policy: Any = None, tz: tzinfo = UTC) -> Dashboard:
-    """Today's shift per caller, the last 7 days' rates and NPS, coverage and the backlog.
+@dataclass
+class Dashboard(DashboardPeriod, DashboardToday):
+    """What the supervisor's live screen shows: both parts."""
 
-    "Today" and the days of the 30-day lines are days in ``tz`` (the supervisor's zone);
-    the days of the lines use today's UTC offset, so around a DST change a call within an
-    hour of midnight may land on the neighbouring day.
-    """
-    from calls.store import reports as q
 
+def _day_starts(now: datetime, tz: tzinfo) -> tuple[date, Callable[[date], str]]:
+    """Today in ``tz`` and a function giving the store text of a day's start there."""
     local_now = now.astimezone(tz)
-    today = local_now.date()
 
     def start_of(day: date) -> str:
         return to_iso(datetime.combine(day, time(0), tzinfo=tz))
 
+    return local_now.date(), start_of
+
+
+def dashboard_today(store, now: datetime, tz: tzinfo = UTC) -> DashboardToday:
+    """Today's shift per caller and in all ("today" in ``tz``, the supervisor's zone)."""
+    from calls.store import reports as q
+
+    today, start_of = _day_starts(now, tz)
     start_today = start_of(today)
+    end = start_of(today + timedelta(days=1))
+    return DashboardToday(
+        now=to_iso(now),
+        today=group_rows(store, start_today, end, "caller"),
+        today_total=activity_from_outcomes(
+            q.outcome_counts(store, start_today, end),
+            sum(q.case_families(store, start_today, end).values()),
+        ),
+    )
+
+
+def dashboard_period(store, now: datetime, policy: Any = None,
+                     tz: tzinfo = UTC) -> DashboardPeriod:
+    """The last 7 days' rates and NPS, the 30-day lines, coverage and the backlog.
+
+    The days of the 30-day lines are days in ``tz`` at today's UTC offset, so around a
+    DST change a call within an hour of midnight may land on the neighbouring day.
+    """
+    from calls.store import reports as q
+
+    today, start_of = _day_starts(now, tz)
     end = start_of(today + timedelta(days=1))
     week_start = start_of(today - timedelta(days=6))
     month_start = start_of(today - timedelta(days=29))
-    offset = local_now.utcoffset() or timedelta(0)
+    offset = now.astimezone(tz).utcoffset() or timedelta(0)
     shift = f"{int(offset.total_seconds() // 60):+d} minutes"
-    callers = group_rows(store, start_today, end, "caller")
-    total = activity_from_outcomes(
-        q.outcome_counts(store, start_today, end),
-        sum(q.case_families(store, start_today, end).values()),
-    )
     week_counts = family_counts(q.case_families(store, week_start, end))
     daily_nps_hist = q.daily_nps_histogram(store, month_start, end, shift)
     daily_attempts = q.daily_attempts(store, month_start, end, shift)
     days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
     as_of = to_iso(now)
-    return Dashboard(
-        now=as_of,
-        today=callers,
-        today_total=total,
+    return DashboardPeriod(
         week_counts=week_counts,
         week_rates=aapor_rates(week_counts),
         week_nps=nps_from_histogram(q.nps_histogram(store, week_start, end)),
@@ -616,6 +640,14 @@ def build_dashboard(store, now: datetime, policy: Any = None, tz: tzinfo = UTC) 
         coverage=coverage_as_of(store, as_of, policy),
         followups=followup_figures(store, week_start, end, as_of),
     )
+
+
+def build_dashboard(store, now: datetime, policy: Any = None, tz: tzinfo = UTC) -> Dashboard:
+    """Today's shift per caller, the last 7 days' rates and NPS, coverage and the backlog
+    (:func:`dashboard_today` and :func:`dashboard_period` in one)."""
+    today = dashboard_today(store, now, tz)
+    period = dashboard_period(store, now, policy, tz)
+    return Dashboard(**vars(today), **vars(period))
 
 
 # -- JSON output -------------------------------------------------------------------------------

@@ -3,10 +3,12 @@ per tier and the follow-up backlog, refreshing by itself.
 
 It is a screen of the one app (``make_app(..., mode="dashboard")`` for ``carecall
 dashboard``, or pushed from a supervisor's queue). The figures come from
-``calls.reports.build_dashboard`` through the app's worker path on the ``reports`` lane
+``calls.reports`` through the app's worker path on the ``reports`` lane
 (:mod:`tui.database`): a connection of its own, so that a dashboard query over a large
 database never queues in front of (or behind) a caller's writes, and WAL lets it read
-while others write. Pausing a caller or releasing their claims are the seat's writes. Charts are drawn with Textual's own widgets (``Sparkline`` for the 30-day
+while others write. Each load is two jobs: today's shift, the floor and the escalations
+first (:func:`load_live`, drawn at once), then the week, the 30-day lines, coverage and
+the backlog (``calls.reports.dashboard_period``: coverage reads every customer). Pausing a caller or releasing their claims are the seat's writes. Charts are drawn with Textual's own widgets (``Sparkline`` for the 30-day
 lines, block bars for coverage): no plotting dependency is needed for four small charts.
 """
 
@@ -27,10 +29,11 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 from calls.clock import UTC, from_iso
 from calls.deadlines import DEADLINE_LABEL, Escalation
 from calls.policy import DEFAULT_POLICY
-from calls.reports import Dashboard, build_dashboard
+from calls.reports import DashboardPeriod, DashboardToday, dashboard_period, dashboard_today
 from tui.database import REPORTS
 from tui.widgets.escalations import check_escalations, describe, waited_text
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.tables import Row, fill
 
 REFRESH_SECONDS = 30.0
 
@@ -61,18 +64,19 @@ def load_floor(store, now: datetime, tz: tzinfo) -> list:
 
 
 @dataclass(frozen=True)
-class DashboardLoad:
-    """One load of the dashboard: the figures, the floor and the open escalations."""
+class DashboardLive:
+    """The dashboard's first load: today's shift, the floor and the open escalations."""
 
-    data: Dashboard
+    today: DashboardToday
     floor: list
     escalations: list[Escalation]
 
 
-def load_dashboard(store, now: datetime, policy: Any, tz: tzinfo) -> DashboardLoad:
-    """Everything the dashboard shows, read in one go. The dashboard is the supervisors'
-    screen: it escalates what missed a deadline (once each) even when no caller's app runs."""
-    return DashboardLoad(build_dashboard(store, now, policy, tz), load_floor(store, now, tz),
+def load_live(store, now: datetime, policy: Any, tz: tzinfo) -> DashboardLive:
+    """What changes by the minute, read first so that it shows at once. The dashboard is
+    the supervisors' screen: it escalates what missed a deadline (once each) even when no
+    caller's app runs."""
+    return DashboardLive(dashboard_today(store, now, tz), load_floor(store, now, tz),
                          check_escalations(store, now, policy or DEFAULT_POLICY))
 
 
@@ -106,9 +110,11 @@ class DashboardScreen(Screen[None]):
         # "Today" is the supervisor's today: the zone of this terminal unless told.
         self.tz = tz or datetime.now().astimezone().tzinfo or UTC
         self.refresh_seconds = refresh_seconds
-        self.data: Dashboard | None = None
+        self.today: DashboardToday | None = None
+        self.period: DashboardPeriod | None = None
         self.floor: list = []
-        self.loads = 0
+        self.loads = 0        # complete loads drawn (both parts)
+        self.live_loads = 0   # first parts drawn
         self._loading = False
         self._escalations_seen: set[int] | None = None  # None: the first load announces none
 
@@ -162,20 +168,29 @@ class DashboardScreen(Screen[None]):
     # -- loading ----------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Load the figures through the app's worker path (one load at a time: a refresh
-        asked for while one runs is that one)."""
+        """Load the figures through the app's worker path, the live part first (one load
+        at a time: a refresh asked for while one runs is that one)."""
         if self._loading:
             return
         self._loading = True
         app = self.app
-        app.db(load_dashboard, app.now(), app.policy, self.tz, lane=REPORTS,
-               on_done=self._loaded, on_error=self._failed, description="dashboard")
+        now = app.now()
+        app.db(load_live, now, app.policy, self.tz, lane=REPORTS,
+               on_done=self._live_loaded, on_error=self._failed, description="dashboard")
+        app.db(dashboard_period, now, app.policy, self.tz, lane=REPORTS,
+               on_done=self._period_loaded, on_error=self._failed,
+               description="dashboard, last 30 days")
 
-    def _loaded(self, load: DashboardLoad) -> None:
+    def _live_loaded(self, live: DashboardLive) -> None:
+        self.show_today(live.today)
+        self.show_floor(live.floor)
+        self.show_escalations(live.escalations)
+        self.live_loads += 1
+
+    def _period_loaded(self, period: DashboardPeriod) -> None:
         self._loading = False
-        self.show(load.data)
-        self.show_floor(load.floor)
-        self.show_escalations(load.escalations)
+        self.show_period(period)
+        self.loads += 1
 
     def _failed(self, _exc: Exception) -> None:
         self._loading = False  # the figures on screen stay; the app's notice says why
@@ -188,34 +203,34 @@ class DashboardScreen(Screen[None]):
         from tui.widgets.shift_bar import clock_text
 
         self.floor = rows
-        table = self.query_one("#floor", DataTable)
-        table.clear()
-        for r in rows:
-            table.add_row(
-                escape(r.display or r.caller), escape(r.label),
-                clock_text(r.in_state_seconds) if r.in_state_seconds is not None else "",
-                escape(r.customer or ""), f"{r.calls}", f"{r.contacts}", f"{r.completes}",
-                _num(r.calls_per_hour), _aht(r.handle_seconds), key=r.caller)
-        if not rows:
-            table.add_row("(nobody on the floor yet)", "", "", "", "", "", "", "", "")
+        fill(self.query_one("#floor", DataTable), [(r.caller, (
+            escape(r.display or r.caller), escape(r.label),
+            clock_text(r.in_state_seconds) if r.in_state_seconds is not None else "",
+            escape(r.customer or ""), f"{r.calls}", f"{r.contacts}", f"{r.completes}",
+            _num(r.calls_per_hour), _aht(r.handle_seconds))) for r in rows]
+            or [("__none__", ("(nobody on the floor yet)", "", "", "", "", "", "", "", ""))])
 
-    def show(self, data: Dashboard) -> None:
-        """Put a fresh set of figures on the screen."""
-        self.data = data
-        self.loads += 1
-        today = self.query_one("#today", DataTable)
-        today.clear()
-        for g in data.today:
-            today.add_row(escape(g.key), f"{g.activity.attempts}", f"{g.activity.contacts}",
-                          f"{g.activity.completes}", _pct(g.rates["RR1"]), _num(g.nps.score),
-                          _num(g.calls_per_hour), _aht(g.median_handle_seconds), key=g.key)
+    def show_today(self, data: DashboardToday) -> None:
+        """Today's shift per caller, and when the figures were read."""
+        self.today = data
         t = data.today_total
-        if not data.today:
-            today.add_row("(no calls yet today)", "", "", "", "", "", "", "")
-        else:
-            today.add_row("[b]all[/b]", f"{t.attempts}", f"{t.contacts}", f"{t.completes}",
-                          "", "", "", "", key="__all__")
+        rows: list[Row] = [(g.key, (
+            escape(g.key), f"{g.activity.attempts}", f"{g.activity.contacts}",
+            f"{g.activity.completes}", _pct(g.rates["RR1"]), _num(g.nps.score),
+            _num(g.calls_per_hour), _aht(g.median_handle_seconds))) for g in data.today]
+        rows.append(("__all__", ("[b]all[/b]", f"{t.attempts}", f"{t.contacts}",
+                                 f"{t.completes}", "", "", "", "")) if data.today
+                    else ("__none__", ("(no calls yet today)", "", "", "", "", "", "", "")))
+        fill(self.query_one("#today", DataTable), rows)
+        self.query_one("#updated", Static).update(
+            f"updated {from_iso(data.now).astimezone(self.tz):%Y-%m-%d %H:%M} · "
+            + (f"refreshes every {self.refresh_seconds:g} s · " if self.refresh_seconds else "")
+            + "r: refresh now"
+        )
 
+    def show_period(self, data: DashboardPeriod) -> None:
+        """The last 7 days, the 30-day lines, coverage per tier and the backlog."""
+        self.period = data
         r = data.week_rates
         nps = data.week_nps
         nps_text = (f"NPS [b]{_num(nps.score)}[/b]  ({nps.promoters} promoters, "
@@ -245,32 +260,20 @@ class DashboardScreen(Screen[None]):
             + f"; {sum(n for _, n in data.daily_attempts):,} attempts in 30 days"
         )
 
-        backlog = self.query_one("#backlog", DataTable)
-        backlog.clear()
-        for f in data.followups:
-            if f.open or f.done or f.overdue:
-                backlog.add_row(f.kind, f"{f.open}", f"{f.overdue}", f"{f.done}",
-                                _num(f.median_days_to_close), key=f.kind)
-        if not backlog.row_count:
-            backlog.add_row("(none)", "", "", "", "")
-        self.query_one("#updated", Static).update(
-            f"updated {from_iso(data.now).astimezone(self.tz):%Y-%m-%d %H:%M} · "
-            + (f"refreshes every {self.refresh_seconds:g} s · " if self.refresh_seconds else "")
-            + "r: refresh now"
-        )
+        fill(self.query_one("#backlog", DataTable), [
+            (f.kind, (f.kind, f"{f.open}", f"{f.overdue}", f"{f.done}",
+                      _num(f.median_days_to_close)))
+            for f in data.followups if f.open or f.done or f.overdue
+        ] or [("__none__", ("(none)", "", "", "", ""))])
 
     def show_escalations(self, escalations: list[Escalation]) -> None:
         """The list of open escalated follow-ups; new ones since the last load announced."""
-        table = self.query_one("#escalated", DataTable)
-        table.clear()
-        for e in escalations:
-            table.add_row(
-                str(e.followup_id), e.kind, escape(e.customer_name or e.customer_ref),
-                escape(e.owner or "anyone"), DEADLINE_LABEL.get(e.deadline, e.deadline),
-                f"{e.escalated_at.astimezone(self.tz):%d %b %H:%M} to {escape(e.escalated_to)}",
-                waited_text(e.waited), key=str(e.id))
-        if not escalations:
-            table.add_row("", "(none)", "", "", "", "", "")
+        fill(self.query_one("#escalated", DataTable), [(str(e.id), (
+            str(e.followup_id), e.kind, escape(e.customer_name or e.customer_ref),
+            escape(e.owner or "anyone"), DEADLINE_LABEL.get(e.deadline, e.deadline),
+            f"{e.escalated_at.astimezone(self.tz):%d %b %H:%M} to {escape(e.escalated_to)}",
+            waited_text(e.waited))) for e in escalations]
+            or [("__none__", ("", "(none)", "", "", "", "", ""))])
         seen = self._escalations_seen
         fresh = [e for e in escalations if e.id not in seen] if seen is not None else []
         self._escalations_seen = {e.id for e in escalations}

@@ -1,0 +1,70 @@
+"""``tui.widgets.tables.fill`` (change only the cells that differ) shows what the plain
+``refill`` (clear, add every row) shows, for every kind of change between two loads."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable
+
+from tests.support.tui import screen_lines
+from tui.widgets.tables import fill, refill
+
+A = [("ann", ("Ann", "3", "ready")), ("bob", ("Bob", "12", "talking")),
+     ("cy", ("Cy", "0", "paused"))]
+LOADS = {
+    "the same rows": A,
+    "a cell changed": [("ann", ("Ann", "4", "talking")), *A[1:]],
+    "a cell grew": [A[0], ("bob", ("Bob", "1,234", "wrap-up (call 12:03)")), A[2]],
+    "a cell shrank": [A[0], ("bob", ("Bob", "1", "ok")), A[2]],
+    "a row more": [*A, ("dee", ("Dee", "1", "ready"))],
+    "a row less": A[:2],
+    "rows in another order": [A[1], A[0], A[2]],
+    "nothing left": [("__none__", ("(nobody)", "", ""))],
+    "markup": [("ann", ("[b]Ann[/b]", "3", "ready")), *A[1:]],
+}
+
+
+class Tables(App):
+    def compose(self):
+        yield DataTable(id="t")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("caller", "calls", "state")
+        refill(table, A)
+
+
+async def _shown(way, rows) -> list[str]:
+    app = Tables()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(DataTable)
+        way(table, rows)
+        await pilot.pause()
+        way(table, rows)        # a second load of the same rows changes nothing
+        await pilot.pause()
+        return screen_lines(app)
+
+
+@pytest.mark.parametrize("change", list(LOADS))
+async def test_fill_shows_what_clearing_and_adding_shows(change):
+    rows = LOADS[change]
+    assert await _shown(fill, rows) == await _shown(refill, rows)
+    assert any(rows[0][1][0].replace("[b]", "").replace("[/b]", "") in line
+               for line in await _shown(fill, rows))
+
+
+async def test_fill_keeps_the_cursor_on_its_row_when_the_rows_stay():
+    app = Tables()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(DataTable)
+        table.focus()
+        await pilot.press("down")
+        fill(table, LOADS["a cell changed"])
+        await pilot.pause()
+        assert table.cursor_row == 1
+        assert table.get_row_at(0)[1] == "4"
+        fill(table, LOADS["a row less"])          # other rows: built again, like refill
+        await pilot.pause()
+        assert table.row_count == 2
