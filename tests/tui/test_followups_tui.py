@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 from tests.support.followups import add_customer
+from tests.support.tui import screen_lines
 
 from calls import followups as fu
+from calls.clock import to_iso
 
 calling = pytest.importorskip("calls.calling")
 queue = pytest.importorskip("calls.queue")
@@ -254,3 +256,76 @@ async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, no
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CallScreen))
     assert store.scalar("SELECT caller FROM claims WHERE customer_id = ?", (cid,)) == "olga"
+
+
+async def test_a_long_list_shows_its_first_rows_at_once_and_ends_as_the_whole_list(
+        db_path, store, now, detractor, monkeypatch):
+    """The screen adds the rows that fit before the first frame and the rest in chunks:
+    in the end the table holds the list the database gave, in its order, and a row the
+    caller had highlighted stays highlighted across a reload."""
+    from textual.widgets import DataTable
+
+    from tui.screens import followups as screen_module
+    from tui.screens.followups import FollowupsScreen
+
+    customer_id, _fix = detractor
+    with store.write():  # straight in: add_followup keeps one open per customer and kind
+        store.db["followups"].insert_all(
+            {"kind": "send_info", "customer_id": customer_id, "owner": "olga",
+             "due_at": to_iso(now + timedelta(minutes=i)), "details": f"leaflet {i}",
+             "status": "open", "created_at": to_iso(now), "source": "hand"}
+            for i in range(260))
+    batches: list[int] = []
+    add_rows = FollowupsScreen._add_rows
+
+    def counted(self, filling, rows, *args):
+        batches.append(len(rows))
+        return add_rows(self, filling, rows, *args)
+
+    monkeypatch.setattr(FollowupsScreen, "_add_rows", counted)
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: queue_ready(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None)
+        table = screen.query_one(DataTable)
+        expected = [str(f.id) for f in fu.list_followups(store, owner="olga",
+                                                         limit=screen_module.LIMIT)]
+        assert len(expected) == 261
+        await wait_for(pilot, lambda: _table_keys(screen) == expected)
+        # a screenful and some before the first frame, then chunks
+        assert batches == [screen_module.FIRST_ROWS, screen_module.CHUNK_ROWS,
+                           screen_module.CHUNK_ROWS, 261 - screen_module.FIRST_ROWS - 200]
+        assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
+        # Highlight the 200th row, reload: it is highlighted again once its chunk is in.
+        table.move_cursor(row=199)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: table.row_count == 261 and table.cursor_row == 199)
+        assert screen._selected().id == int(expected[199])
+
+
+async def test_follow_ups_shown_again_are_the_same_screen_and_reload(
+        db_path, store, now, detractor):
+    """The queue keeps one follow-ups screen: shown again it has its list at once, and
+    its reload drops what was closed meanwhile and adds what is new."""
+    from tui.screens.followups import FollowupsScreen
+
+    customer_id, fix = detractor
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: queue_ready(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: queue_ready(app))
+        fu.cancel_followup(store, fix.id, by="olga", note="solved by phone", now=now)
+        info = fu.add_followup(store, kind="send_info", customer_id=customer_id, owner="olga",
+                               due_at=now, details="brochure", now=now)
+        await pilot.press("f")
+        assert app.screen is screen                      # not built again
+        await wait_for(pilot, lambda: _table_keys(screen) == [str(info.id)])
+        assert "brochure" in "\n".join(screen_lines(app))
