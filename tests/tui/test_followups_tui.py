@@ -36,6 +36,16 @@ def queue_ready(app) -> bool:
     return isinstance(screen, QueueScreen) and screen.view is not None and app.focused is not None
 
 
+async def open_followups(app, pilot):
+    """From the queue, ``f``: the follow-ups screen once it is on top."""
+    from tui.screens.followups import FollowupsScreen
+
+    await wait_for(pilot, lambda: queue_ready(app))
+    await pilot.press("f")
+    await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+    return app.screen
+
+
 def _table_keys(screen) -> list[str]:
     from textual.widgets import DataTable
 
@@ -90,7 +100,6 @@ def detractor(store, now):
 async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
     db_path, store, now, detractor, notifications
 ):
-    from tui.screens.followups import FollowupsScreen
     from tui.screens.queue import QueueScreen
 
     customer_id, fix = detractor
@@ -98,10 +107,7 @@ async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
     assert customer_id not in [e.customer.id for e in queue.build_queue(store, "olga", later)]
     app = app_module.make_app(db_path, "olga", clock=later)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
         await pilot.press("d")
         await wait_for(pilot, lambda: app.screen is not screen)
@@ -132,8 +138,6 @@ async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
 
 
 async def test_reschedule_cancel_and_team_view(db_path, store, now, detractor):
-    from tui.screens.followups import FollowupsScreen
-
     customer_id, fix = detractor
     other = fu.add_followup(
         store,
@@ -146,10 +150,7 @@ async def test_reschedule_cancel_and_team_view(db_path, store, now, detractor):
     )
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
         # Reschedule: a bad time is refused in the dialog, a good one saved.
         await pilot.press("s")
@@ -210,7 +211,6 @@ async def test_callback_due_soon_is_announced_on_any_screen(db_path, store, now)
 
 async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, now):
     from tui.screens.call import CallScreen
-    from tui.screens.followups import FollowupsScreen
 
     zone = json.dumps(["America/New_York"])
     cid = add_customer(
@@ -242,10 +242,7 @@ async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, no
     )
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(minutes=30))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: set(_table_keys(screen)) == {str(cb.id), str(note.id)})
         keys = _table_keys(screen)
         # "Call now" only applies to calls: not offered on the send_info row.
@@ -285,10 +282,7 @@ async def test_a_long_list_shows_its_first_rows_at_once_and_ends_as_the_whole_li
     monkeypatch.setattr(FollowupsScreen, "_add_rows", counted)
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: screen.view is not None)
         table = screen.query_one(DataTable)
         expected = [str(f.id) for f in fu.list_followups(store, owner="olga",
@@ -310,15 +304,11 @@ async def test_follow_ups_shown_again_are_the_same_screen_and_reload(
         db_path, store, now, detractor):
     """The queue keeps one follow-ups screen: shown again it has its list at once, and
     its reload drops what was closed meanwhile and adds what is new."""
-    from tui.screens.followups import FollowupsScreen
 
     customer_id, fix = detractor
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
         await pilot.press("escape")
         await wait_for(pilot, lambda: queue_ready(app))
