@@ -180,6 +180,18 @@ def require(actor: Actor, permission: str) -> None:
         raise Refused(f"refused: {who_may(permission)} ({actor.name} is a {actor.role})")
 
 
+def require_current(store: Store, actor: Actor, permission: str) -> None:
+    """:func:`require` against the account as the database has it now (inside the
+    change's transaction): a seat signed in as an admin who has since been demoted or
+    disabled is refused, though its ``Actor`` was read at sign-in."""
+    if not actor.solo:
+        row = q.account_row(store, actor.name)
+        if row is None or not row["active"]:
+            raise Refused(f"refused: account {actor.name} is disabled")
+        actor = Account.from_row(row).as_actor()
+    require(actor, permission)
+
+
 def require_owner(actor: Actor, owner: str | None, permission: str = "followups.team") -> None:
     """A caller acts on what is theirs; anything else needs ``permission``."""
     if owner is not None and owner.lower() == actor.name.lower():
@@ -306,7 +318,7 @@ def add_account(store: Store, name: str, role: str, *, password: str | None, act
     os_login = os_login.strip() if os_login and os_login.strip() else None
     with store.write():
         if team_mode(store):
-            require(actor, "accounts.manage")
+            require_current(store, actor, "accounts.manage")
         if q.account_row(store, name):
             raise UserError(f"an account named {name!r} already exists")
         if os_login and q.account_by_login(store, os_login):
@@ -325,7 +337,7 @@ def _change(store: Store, name: str, actor: Actor, now: datetime, action: str,
     with store.write():
         was_team = team_mode(store)
         if was_team:
-            require(actor, "accounts.manage")
+            require_current(store, actor, "accounts.manage")
         account = get_account(store, name)
         q.update_account(store, account.id, to_iso(now), **fields)
         audit.record(store, actor.name, action, account.name, details or None, now=now)
@@ -345,7 +357,7 @@ def set_password(store: Store, name: str, password: str, *, actor: Actor, now: d
     own = not actor.solo and actor.name.lower() == name.strip().lower()
     with store.write():
         if not own and team_mode(store):
-            require(actor, "accounts.manage")
+            require_current(store, actor, "accounts.manage")
         account = get_account(store, name)
         q.update_account(store, account.id, to_iso(now), password_hash=hashed,
                          failed_logins=0, locked_until=None)
@@ -366,6 +378,22 @@ def set_active(store: Store, name: str, active: bool, *, actor: Actor,
     """Disable (or enable again) an account; a disabled account cannot log in."""
     return _change(store, name, actor, now, "account.enable" if active else "account.disable",
                    {}, active=int(active))
+
+
+def set_login(store: Store, name: str, os_login: str | None, *, actor: Actor,
+              now: datetime) -> Account:
+    """Map an account to the OS login of its terminal seat (a person's own Unix user that
+    runs carecall through sudo: the seat opens without the login screen), or unmap it
+    (None). Admins only; one login, one account."""
+    os_login = os_login.strip() if os_login and os_login.strip() else None
+    with store.write():
+        before = get_account(store, name)
+        if os_login is not None:
+            taken = q.account_by_login(store, os_login)
+            if taken is not None and taken["id"] != before.id:
+                raise UserError(f"OS login {os_login!r} already maps to account {taken['name']}")
+        return _change(store, name, actor, now, "account.login",
+                       {"from": before.os_login, "to": os_login}, os_login=os_login)
 
 
 # -- logging in --------------------------------------------------------------------------

@@ -50,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "account.disable": "an account disabled",
     "account.enable": "an account enabled again",
     "account.password": "an account's password set",
+    "account.login": "an account mapped to (or unmapped from) a terminal seat's OS login",
     "claims.release": "a caller's claims released by a supervisor",
     "seat.pause": "a seat paused with a reason: by its caller (p) or by a supervisor",
     "policy.load": "a care policy file loaded (its hash)",

@@ -843,14 +843,7 @@ def _held_one(store: Store, row: dict, fus: Iterable[dict], caller: str, now: da
     """The customer as ``queue --held`` lists them, or None (no reason, or not held).
     ``calls``: their calls since the longest cap or quiet period, when read already."""
     fus = list(fus)
-    return _held_checked(store, row, fus, customer_reasons(row, fus, caller, now, policy),
-                         caller, now, policy, calls)
-
-
-def _held_checked(store: Store, row: dict, fus: list[dict], reasons: list[Reason],
-                  caller: str, now: datetime, policy: Policy,
-                  calls: list[dict] | None = None) -> Held | None:
-    """:func:`_held_one` for a customer whose ``reasons`` are known."""
+    reasons = customer_reasons(row, fus, caller, now, policy)
     if not reasons:
         return None
     blockers = [b for b in customer_blockers(row, fus, None, None, None, caller, now, policy)
@@ -981,22 +974,20 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
         recent = q.recent_calls(store, [i for i, r in rows.items()
                                         if (r.get("last_call_at") or "") >= since], since)
         for cid in ids[start:start + 500]:
-            row, cust_fus = rows[cid], fus.get(cid, ())
-            # Past the first ``limit`` (ids in order: they cannot be listed) only the
-            # rules count: those of alike customers and their own caps (_AlikeHolds).
-            cust_fus = list(cust_fus)
-            reasons = customer_reasons(row, cust_fus, caller, now, policy)
-            if not reasons:
-                continue
+            row, cust_fus = rows[cid], list(fus.get(cid, ()))
             calls = recent.get(cid, [])
+            # Past the first ``limit`` (ids in order: they cannot be listed) only the
+            # rules count: those of alike customers and their own caps (_AlikeHolds);
+            # their reasons only matter when something holds them.
             labels = alike.labels(row, cust_fus, calls) if len(others) >= limit else None
             if labels is None:
-                held = _held_checked(store, row, cust_fus, reasons, caller, now, policy,
-                                     calls=calls)
+                held = _held_one(store, row, cust_fus, caller, now, policy, calls=calls)
                 labels = [] if held is None else list(dict.fromkeys(
                     b.label for b in held.blockers))
                 if held is not None and len(others) < limit:
                     others.append(held)
+            elif labels and not customer_reasons(row, cust_fus, caller, now, policy):
+                labels = []
             if not labels:
                 continue
             total += 1
@@ -1201,8 +1192,21 @@ def _claim_held(store: Store, caller: str, now: datetime, policy: Policy
 
 
 # What an inbound call (the customer called us) may do that an outbound one may not: be
-# taken outside the calling window, before a retry wait or an agreed callback time.
-INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal"})
+# taken outside the calling window, before a retry wait or an agreed callback time, without
+# a basis for calling them (consent rules such as UWG § 7 are about calls we make), past
+# a cap or quiet period on our calls, on a number marked wrong (they are on the line: the
+# caller can correct it). The do-not-call list still holds (issue 15).
+INBOUND_IGNORES = frozenset({"window", "retry", "callback_later", "callback_personal",
+                             "basis", "attempts", "contacts", "refusal", "number"})
+
+
+def blocker_texts(store: Store, customer_id: int, caller: str, now: datetime,
+                  policy: Policy = DEFAULT_POLICY, *, inbound: bool = False) -> list[str]:
+    """What keeps ``caller`` from taking this customer now, in words (empty: nothing);
+    ``inbound``: only what holds an inbound call too (see :data:`INBOUND_IGNORES`)."""
+    _row, _fus, blockers, _reasons = _status(store, customer_id, caller, now, policy)
+    ignore = INBOUND_IGNORES if inbound else frozenset()
+    return [b.text for b in blockers if b.code not in ignore and b.code != "skipped"]
 
 
 def claim_customer(store: Store, customer_id: int, caller: str, now: datetime,

@@ -60,6 +60,7 @@ from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy
 from calls.queue import (
     QueueEntry,
+    blocker_texts,
     claim_customer,
     claim_next,
     explain,
@@ -302,9 +303,12 @@ class CallSession:
             seat = (floor.call_step(store, caller, "dialling", now=now, customer_id=customer_id)
                     if claimed else None)
         if not claimed:
-            why = explain(store, customer_id, caller, now, policy)
-            detail = "; ".join(why.blockers) or "not callable now"
-            raise UserError(f"{why.customer.name or why.customer.ref} cannot be taken: {detail}")
+            who = get_customer(store, customer_id)
+            # Only what holds this call (an inbound one is not held by the window).
+            detail = "; ".join(blocker_texts(store, customer_id, caller, now, policy,
+                                             inbound=inbound)) or "not callable now"
+            name = (who.name or who.ref) if who is not None else f"#{customer_id}"
+            raise UserError(f"{name} cannot be taken: {detail}")
         why = explain(store, customer_id, caller, now, policy)
         if reason_codes is None:
             reason_codes = list(queue_entry(store, customer_id, caller, now, policy).reason_codes)
@@ -843,6 +847,13 @@ def log_call(store: Store, customer: int | str, outcome: Outcome | str, caller: 
         raise UserError("the recording notice was answered yes and consent to recording "
                         "withdrawn: give one of them")
     session = CallSession.open(store, customer, caller, now, policy, script)
+    if answers and recording is None and "recording" not in withdraw \
+            and session.recording_answer_needed:
+        # As on the call screen: where recording needs everyone's consent, the questions
+        # come after the answer to the recording notice; a log without it is refused.
+        raise UserError("the customer's answer to the recording notice comes before the "
+                        f"questions here ({session.recording_law.cites()}): give "
+                        "--recording yes or --recording no")
     session.calls_withdrawn = "calls" in withdraw
     chosen = session.choose(outcome, callback_at=callback_at,
                             callback_personal=callback_personal)

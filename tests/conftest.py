@@ -26,6 +26,10 @@ def _private_user_dirs(tmp_path_factory, monkeypatch):
 
     for var in [v for v in os.environ if v.startswith("CARECALL_")]:
         monkeypatch.delenv(var, raising=False)
+    # Who sits at a seat is read from these (sudo's user, an SSH seat on the shared login):
+    # a test run through sudo or over SSH must not change whose seat a test opens.
+    for var in ("SUDO_USER", "SSH_CONNECTION"):
+        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

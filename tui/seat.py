@@ -66,6 +66,20 @@ class SeatMixin:
                     severity="warning", timeout=6)
         return False
 
+    def refuse_role_key(self, event: events.Key, binding_id: str, key: str,
+                        permission: str) -> bool:
+        """A key that is shown only to the roles that may use it (the key bar and the
+        palette list what applies) still answers anyone else, with the notice, instead of
+        doing nothing: call from a screen's ``on_key``. True when it answered."""
+        from textual.widgets import Input
+
+        if (event.key != self.keymap.get(binding_id, key) or self.may(permission)  # type: ignore[attr-defined]
+                or isinstance(self.focused, Input)):  # type: ignore[attr-defined]
+            return False
+        event.stop()
+        self.refuse_unless(permission)
+        return True
+
     def start_seat(self, begin: Callable[[], None]) -> None:
         """Sign in if needed, then ``begin`` the shift; start watching for idleness."""
         from tui.screens.login import LoginScreen

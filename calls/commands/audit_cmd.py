@@ -29,8 +29,16 @@ def _short(value: object) -> str:
     return text
 
 
+def _value_text(value: object) -> str:
+    """A detail's value: a change ``[before, after]`` as ``before → after``."""
+    if isinstance(value, list) and len(value) == 2:
+        before, after = value
+        return f"{_short(before if before not in (None, '') else '–')} → {_short(after)}"
+    return _short(value)
+
+
 def _details_text(details: dict) -> str:
-    return ", ".join(f"{k}={_short(v)}" for k, v in details.items())
+    return ", ".join(f"{k}={_value_text(v)}" for k, v in details.items())
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +53,8 @@ def register(app: typer.Typer) -> None:
             "--user", metavar="NAME", help="Only what this account (or OS login) did.")] = None,
         action: Annotated[str | None, typer.Option(
             "--action", metavar="KIND",
-            help="Only this kind (e.g. dnc.remove) or family (e.g. dnc, login).")] = None,
+            help="Only this kind (e.g. dnc.remove) or family (e.g. dnc; login is the "
+            "family: login, login.failed, login.locked).")] = None,
         limit: Annotated[int | None, typer.Option(
             "--limit", min=1, help="Only the most recent N rows (default: all with "
             "--json, else 200).")] = None,
@@ -70,15 +79,18 @@ def register(app: typer.Typer) -> None:
         if not rows:
             console.print("No audit rows match.")
             return
+        # The details go under the subject, in one wide column: in 80 columns a column
+        # of their own was 12 characters wide and cut every word.
         table = Table()
         table.add_column("when (UTC)", no_wrap=True)
         table.add_column("who", no_wrap=True)
         table.add_column("action", no_wrap=True)
-        table.add_column("subject", overflow="fold")
-        table.add_column("details", overflow="fold", ratio=1)
+        table.add_column("subject · details", overflow="fold", ratio=1)
         for r in rows:
-            table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", escape(r.actor), r.action,
-                          escape(_short(r.subject or "")), escape(_details_text(r.details)))
+            what = escape(_short(r.subject or ""))
+            if r.details:
+                what += f"\n[dim]{escape(_details_text(r.details))}[/dim]"
+            table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", escape(r.actor), r.action, what)
         console.print(table)
         if limit is None and len(rows) == shown:
             console.print(f"the most recent {shown} rows (--limit N, or --json for all)",

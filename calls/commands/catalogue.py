@@ -24,7 +24,7 @@ AREAS = (
     "followups_cmd",   # followups, plan
     "report_cmd",      # report, export, dashboard
     "serve_cmd",       # serve (browser seats)
-    "users_cmd",       # users add/list/disable/enable/passwd/role
+    "users_cmd",       # users add/list/disable/enable/passwd/role/login
     "audit_cmd",       # audit
     "themes_cmd",      # themes (issue 17)
     "consent_cmd",     # consent add/withdraw/type/show

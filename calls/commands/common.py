@@ -371,6 +371,14 @@ def import_policy(store: Store, policy, who: str):
     return store.with_import_audit(lambda s: note(s, policy, who, now=now_utc()))
 
 
+def output_where(path: Path | str | None) -> str:
+    """Where an export went, as the audit trail names it: the absolute path (a relative
+    one says nothing once the shell that ran it is gone), or ``stdout``."""
+    if path is None or str(path) == "-":
+        return "stdout"
+    return os.path.abspath(path)
+
+
 def audit_rejects(store: Store, by: str, path: Path | None, rows: int, source: Path) -> None:
     """An import's rejected rows written to ``--rejects``: personal data leaving the
     database, so an ``export`` row (what, how many, where), like any other file written."""
@@ -380,7 +388,7 @@ def audit_rejects(store: Store, by: str, path: Path | None, rows: int, source: P
     from calls.clock import now_utc
 
     audit.record(store, by, "export", "rejected rows",
-                 {"rows": rows, "to": str(path), "from": str(source)}, now=now_utc())
+                 {"rows": rows, "to": output_where(path), "from": output_where(source)}, now=now_utc())
 
 
 def require(store: Store, permission: str):

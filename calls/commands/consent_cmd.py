@@ -15,6 +15,7 @@ from calls.commands.common import (
     JsonOption,
     PolicyOption,
     choices,
+    cli_actor,
     console,
     load_policy_option,
     note,
@@ -38,14 +39,16 @@ AtOption = Annotated[str | None, typer.Option(
 
 def _record(ref: str, what: str, given: bool, how: str, proof: str | None, at: str | None,
             db) -> None:
-    from calls import audit, consent
+    from calls import consent
 
     with user_errors():
         moment = parse_user_moment(at, "--at") if at else None
         store = open_store(db)
         customer = consent.resolve(store, ref)
+        # Anyone with an account may record what a customer said (a withdrawal must never
+        # wait for a supervisor); the trail names the account, not the service's OS login.
         change = consent.record_change(store, customer.id, str(what), given, how=str(how),
-                                       actor=audit.os_login(), now=now_utc(), at=moment,
+                                       actor=cli_actor(store).name, now=now_utc(), at=moment,
                                        proof=proof)
     word = "given" if given else "withdrawn"
     note(f"{customer.ref}: consent to {what} {word} ({how})")
@@ -82,13 +85,13 @@ def register(app: typer.Typer) -> None:
                  ] = None,
                  db: DbOption = None) -> None:
         """Say whether the customer is a consumer or a business (the law differs)."""
-        from calls import audit, consent
+        from calls import consent
 
         with user_errors():
             store = open_store(db)
             customer = consent.resolve(store, ref)
             consent.set_type(store, customer.id, customer_type=str(kind), contract=contract,
-                             actor=audit.os_login(), now=now_utc())
+                             actor=cli_actor(store).name, now=now_utc())
         note(f"{customer.ref}: {kind}" + ("" if contract is None else
                                           f", contract {'yes' if contract else 'no'}"))
 

@@ -297,7 +297,7 @@ def _exported(store, output: Path | None, fmt: str, rows: int, now: datetime) ->
     from calls import audit
 
     audit.record(store, common.cli_actor(store).name, "export", "followups",
-                 {"rows": rows, "to": str(output), "format": fmt}, now=now)
+                 {"rows": rows, "to": common.output_where(output), "format": fmt}, now=now)
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -89,8 +89,10 @@ def print_rejects(rejects: list, total: int, rejects_path: Path | None) -> None:
     if not total:
         return
     console = common.console
-    console.print(f"[bold]Rejected rows[/] (first {len(rejects)} of {total}):", highlight=False)
-    for r in rejects[:10]:
+    shown = rejects[:10]
+    head = f"first {len(shown)} of {total}" if len(shown) < total else f"{total}"
+    console.print(f"[bold]Rejected rows[/] ({head}):", highlight=False)
+    for r in shown:
         console.print(f"  line {r.line}: {r.reason}", highlight=False, markup=False)
     if rejects_path:
         console.print(f"All rejected rows: {rejects_path}", highlight=False)

@@ -99,14 +99,16 @@ def _print_held(store, caller: str, now: datetime, policy, limit: int, as_json: 
     if not report.total:
         console.print(f"Nobody is held back at {now:%Y-%m-%d %H:%M} UTC.")
         return
-    summary = Table(title=escape(f"{report.total} held back at {now:%Y-%m-%d %H:%M} UTC, by "
-                                 "rule"), title_justify="left")
+    # The heading on its own line: as the title of a two-column table it wrapped to the
+    # table's width ("... 15:00 / UTC, by rule").
+    console.print(escape(f"{report.total:,} held back at {now:%Y-%m-%d %H:%M} UTC, by rule"))
+    summary = Table()
     summary.add_column("rule", overflow="fold")
     summary.add_column("customers", justify="right")
     for label, n in report.by_rule.items():
-        summary.add_row(escape(label), str(n))
+        summary.add_row(escape(label), f"{n:,}")
     console.print(summary)
-    table = Table(title=escape(f"First {len(report.customers)} of {report.total} (--limit)"),
+    table = Table(title=escape(f"First {len(report.customers)} of {report.total:,} (--limit)"),
                   title_justify="left")
     table.add_column("ref", no_wrap=True)
     table.add_column("name", ratio=1)

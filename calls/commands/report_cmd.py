@@ -303,7 +303,7 @@ def report(
 
                 # It names callers and their figures: an export, in the trail.
                 audit.record(store, actor.name, "export", "report",
-                             {"to": str(html), "format": "html", "since": result.since,
+                             {"to": common.output_where(html), "format": "html", "since": result.since,
                               "until": result.until}, now=now)
             if json_out:
                 rp.write_report_json(store, result, sys.stdout)
@@ -378,7 +378,7 @@ def export(
             from calls import audit
 
             audit.record(store, actor.name, "export", table,
-                         {"rows": n, "to": str(output) if output else "stdout", "format": fmt,
+                         {"rows": n, "to": common.output_where(output), "format": fmt,
                           "since": first, "until": last, "wide": wide or None}, now=now_utc())
         finally:
             store.close()

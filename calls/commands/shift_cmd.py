@@ -90,16 +90,25 @@ def served_seat() -> bool:
     return os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver")
 
 
+def shared_ssh_login() -> bool:
+    """True for a seat that came in over SSH as the service account itself (no sudo
+    naming the person): everyone who connects with a forced command arrives as that one
+    login, so it says nothing about who sits there, even though the first admin's
+    account maps to it for the command line."""
+    return bool(os.environ.get("SSH_CONNECTION")) and not os.environ.get("SUDO_USER")
+
+
 def seat_for(store, caller: str | None, served: bool):
     """Who opens this seat without a password (``calls.accounts.Actor``), or None for the
     login screen: the one-person trial's person, or, in a terminal seat, the account the
-    OS login maps to (``--caller`` may only name it). A browser seat always signs in."""
+    OS login maps to (``--caller`` may only name it). A browser seat, and an SSH seat
+    on the shared service login, always sign in."""
     from calls.accounts import check_caller, seat_actor, team_mode, trial_actor
     from calls.audit import os_login
 
     if not team_mode(store):
         return trial_actor(common.resolve_caller(caller))
-    if served:
+    if served or shared_ssh_login():
         return None
     actor = seat_actor(store, os_login())
     if actor is not None:

@@ -167,3 +167,27 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             account = set_role(store, name, role, actor=cli_actor(store), now=now_utc())
         console.print(f"{escape(account.name)} is now a {account.role}", highlight=False)
+
+    @users_app.command("login")
+    def users_login(
+        name: NameArg,
+        login: Annotated[str | None, typer.Argument(
+            metavar="OS_LOGIN", help="The OS login of this person's terminal seat (their own "
+            "Unix user, running carecall through sudo).")] = None,
+        none: Annotated[bool, typer.Option(
+            "--none", help="Unmap: the seat signs in with name and password.")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """Map an account to the OS login of its terminal seat (it opens without the login
+        screen), or unmap it with --none."""
+        from calls.accounts import set_login
+
+        if (login is None) == (not none):
+            fail("give the OS login, or --none to unmap (not both)")
+        store = open_store(db)
+        with user_errors():
+            account = set_login(store, name, None if none else login,
+                                actor=cli_actor(store), now=now_utc())
+        where = (f"OS login {account.os_login}" if account.os_login
+                 else "no OS login (signs in with name and password)")
+        console.print(f"{escape(account.name)}: {escape(where)}", highlight=False)

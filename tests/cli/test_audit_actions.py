@@ -262,9 +262,13 @@ def test_every_file_written_out_is_an_export(store, now, monkeypatch, tmp_path):
     out = run("report", "--html", str(page))
     assert out.exit_code == 0, out.output
     assert page.exists() and ics.exists()
+    monkeypatch.chdir(tmp_path)   # a relative -o is named by its absolute path
+    assert run("export", "calls", "-o", "calls.csv").exit_code == 0
+    assert run("export", "calls", "--format", "json").exit_code == 0
     assert [(e.actor, e.subject, e.details["to"], e.details["format"])
             for e in audit.entries(store, action="export")] == [
-        ("sue", "followups", str(ics), "ics"), ("sue", "report", str(page), "html")]
+        ("sue", "followups", str(ics), "ics"), ("sue", "report", str(page), "html"),
+        ("sue", "calls", str(tmp_path / "calls.csv"), "csv"), ("sue", "calls", "stdout", "json")]
 
 
 def test_a_number_marked_wrong_in_a_call_is_audited(store, now):
@@ -317,3 +321,21 @@ def test_a_failed_import_names_no_policy(store, now, monkeypatch, tmp_path):
     assert run("import", good).exit_code == 0   # the same policy: not named again
     assert len(audit.entries(store, action="policy.load")) == 1
     assert len(audit.entries(store, action="import")) == 2
+
+
+def test_consent_from_the_command_line_is_the_accounts(store, now, monkeypatch):
+    """With accounts, a consent recorded or withdrawn by hand (and a customer's type) is
+    the account's row, not the service's OS login; an OS login without one is refused."""
+    make_team(store, now)
+    add_customer(store, "R1", where=NY)
+    as_os_login(monkeypatch, "ann")
+    assert run("consent", "withdraw", "R1", "marketing", "--how", "letter").exit_code == 0
+    as_os_login(monkeypatch, "sue")
+    assert run("consent", "add", "R1", "calls", "--how", "letter").exit_code == 0
+    assert run("consent", "type", "R1", "business").exit_code == 0
+    as_os_login(monkeypatch, "carecall")
+    refused = run("consent", "add", "R1", "marketing")
+    assert refused.exit_code == 2 and "has no carecall account" in refused.stderr
+    assert [(e.actor, e.action) for e in audit.entries(store)
+            if e.action.startswith(("consent", "customer"))] == [
+        ("ann", "consent.withdraw"), ("sue", "consent.give"), ("sue", "customer.edit")]

@@ -50,3 +50,42 @@ def test_the_table_cuts_long_hashes_the_json_keeps_them(store, now):
     assert out.exit_code == 0 and "abababababab…" in out.stdout and digest not in out.stdout
     data = CliRunner().invoke(app, ["audit", "--json"])
     assert json.loads(data.stdout)[-1]["subject"] == digest
+
+
+def test_the_table_fits_80_columns_with_details_under_the_subject(store, now):
+    audit.record(store, "sue", "customer.edit", "R1",
+                 {"company": ["Mccarthy-Kelley", "Mccarthy Kelley LLC"], "email": [None, "a@b"]},
+                 now=now)
+    audit.record(store, "sue", "dnc.add", "+13606934419",
+                 {"reason": "asked by letter", "source": "manual", "calls_cancelled": 0},
+                 now=now)
+    out = CliRunner().invoke(app, ["audit"], env={"COLUMNS": "80"})
+    lines = out.stdout.splitlines()
+    assert out.exit_code == 0 and max(len(line) for line in lines) <= 80
+    text = " ".join(" ".join(line.strip("│ ").split()) for line in lines)
+    assert "company=Mccarthy-Kelley → Mccarthy Kelley LLC, email=– → a@b" in " ".join(
+        text.replace("│", " ").split())
+    assert "reason=asked by letter" in " ".join(text.replace("│", " ").split())
+
+
+def test_every_kind_and_family_is_read_back_by_action_user_and_since(store, now):
+    """``carecall audit`` reads back every kind the trail records, by kind and by family,
+    with --user and --since narrowing it: one row per kind, by alternating people."""
+    kinds = list(audit.ACTIONS)
+    for i, kind in enumerate(kinds):
+        audit.record(store, ("ann", "sue")[i % 2], kind, f"s{i}",
+                     now=now + timedelta(minutes=i))
+    for i, kind in enumerate(kinds):
+        rows = json.loads(run("audit", "--action", kind, "--json").stdout)
+        # A kind that is also a family ("login") reads the family: login.failed too.
+        assert [r["action"] for r in rows] == [k for k in kinds
+                                              if k == kind or k.startswith(kind + ".")]
+        assert rows[0]["subject"] == f"s{i}"
+    for family in {k.split(".")[0] for k in kinds}:
+        got = [d["action"] for d in json.loads(run("audit", "--action", family, "--json").stdout)]
+        assert got == [k for k in kinds if k.split(".")[0] == family]
+    later = now + timedelta(minutes=len(kinds) // 2)
+    sues = json.loads(run("audit", "--user", "sue", "--since", later.isoformat(),
+                          "--json").stdout)
+    assert [d["action"] for d in sues] == [
+        k for i, k in enumerate(kinds) if i % 2 and i >= len(kinds) // 2]

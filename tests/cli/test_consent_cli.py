@@ -95,7 +95,8 @@ def test_queue_held_lists_who_is_held_back_with_counts_per_rule(store):
     assert by_ref["F1"]["opens_at"] == "2026-03-10T13:00:00Z"
     assert by_ref["K1"]["opens_at"] is None
     table = run("queue", "--held", "--at", at)
-    assert "3 held back" in table.stdout and "FR.hours" in table.stdout
+    assert "3 held back at 2026-03-10 12:30 UTC, by rule\n" in table.stdout
+    assert "FR.hours" in table.stdout
     assert run("queue", "--held", "--explain", "K1").exit_code == 2
 
 

@@ -40,6 +40,18 @@ def test_import_prints_summary_and_fills_db(db_path, tmp_path):
     assert db_path.stat().st_mode & 0o777 == 0o600
 
 
+def test_the_rejected_rows_shown_are_the_ones_counted(db_path, tmp_path):
+    """The heading says how many rejected rows follow: all of them, or the first 10 of N."""
+    one = runner.invoke(app, ["import", str(_list(tmp_path, ROWS))])
+    assert "Rejected rows (1):" in one.output and "first" not in one.output
+    bad = [(f"X{i}", f"Bad {i}", "555", "1") for i in range(25)]
+    many = runner.invoke(app, ["import", str(_list(tmp_path, ROWS + bad, name="many.csv"))])
+    assert many.exit_code == 0, many.output
+    assert "Rejected rows (first 10 of 26):" in many.output
+    assert many.output.count("  line ") == 10
+    assert "Write them all to a file with --rejects FILE." in many.output
+
+
 def test_json_summary_and_reimport(db_path, tmp_path):
     path = _list(tmp_path, ROWS)
     first = json.loads(runner.invoke(app, ["import", str(path), "--json"]).output)

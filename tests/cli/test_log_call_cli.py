@@ -238,3 +238,30 @@ def test_bad_consent_options_are_refused_with_one_line(people, args, message):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert people.scalar("SELECT count(*) FROM calls") == 0
     assert people.scalar("SELECT count(*) FROM consents") == 0
+
+
+def test_answers_where_recording_needs_everyones_consent_need_the_recording_answer(store):
+    """Illinois (all-party consent to recording): as on the call screen, the questions come
+    after the answer to the recording notice. A log with answers and no --recording is
+    refused with one line naming the rule, and writes nothing."""
+    from tests.support.queue import CHICAGO
+
+    add_customer(store, "IL", name="Ida", where=CHICAGO, tier="A")
+    add_customer(store, "NY", name="Ned", where=NY, tier="A")
+    at = ["--at", AT, "--script", "quarterly", "--caller", "ann"]
+    refused = log("IL", "--outcome", "partial", "--answer", "nps=9", *at)
+    assert refused.exit_code == 2, refused.output
+    assert "answer to the recording notice" in refused.stderr
+    assert "US-IL.recording (Illinois Eavesdropping Act" in refused.stderr
+    assert "--recording yes or --recording no" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert store.scalar("SELECT count(*) FROM calls") == 0
+    # With the answer (either one), the call is logged and the answer kept on it.
+    logged = log("IL", "--outcome", "partial", "--answer", "nps=9", "--recording", "no", *at)
+    assert logged.exit_code == 0, logged.output
+    assert call_row(store, "IL")["recording_ok"] == "no"
+    # No questions asked (a refusal): nothing to wait for. New York: one-party consent.
+    assert log("IL", "--outcome", "refused", *at).exit_code == 0
+    ny = log("NY", "--outcome", "partial", "--answer", "nps=9", *at)
+    assert ny.exit_code == 0, ny.output
+    assert call_row(store, "NY")["recording_ok"] is None

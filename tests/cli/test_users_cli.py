@@ -83,6 +83,44 @@ def test_a_sudo_seat_is_the_person_sudo_names(store, now, monkeypatch):
     assert run("users", "list").exit_code == 2
 
 
+def test_an_ssh_seat_on_the_shared_login_signs_in(store, now, monkeypatch):
+    """Seats that SSH in as the service account (a forced command) all arrive as one OS
+    login, which the first admin's account maps to for the command line: such a seat
+    opens on the login screen, never as the admin. Through sudo it is the person sudo
+    names; at the server's own console, the mapped account."""
+    from calls.commands.shift_cmd import seat_for
+
+    make_team(store, now)
+    as_os_login(monkeypatch, "boss")   # the service account's login: boss's for the CLI
+    assert seat_for(store, None, served=False).name == "boss"
+    monkeypatch.setenv("SSH_CONNECTION", "203.0.113.9 52144 192.0.2.1 22")
+    assert seat_for(store, None, served=False) is None
+    assert seat_for(store, "boss", served=False) is None   # --caller proves nothing either
+    monkeypatch.setenv("SUDO_USER", "ann")
+    assert seat_for(store, None, served=False).name == "ann"
+    monkeypatch.delenv("SUDO_USER")
+    assert run("users", "list").exit_code == 0   # the command line stays the admin's
+
+
+def test_an_existing_account_is_mapped_to_an_os_login_and_back(store, now, monkeypatch):
+    make_team(store, now)
+    as_os_login(monkeypatch, "ann")
+    refused = run("users", "login", "bob", "bob_unix")
+    assert refused.exit_code == 2 and "only an admin may manage accounts" in refused.stderr
+    as_os_login(monkeypatch, "boss")
+    out = run("users", "login", "ann", "ann_unix")
+    assert out.exit_code == 0 and "ann: OS login ann_unix" in out.stdout
+    taken = run("users", "login", "bob", "ann_unix")
+    assert taken.exit_code == 2 and "already maps to account ann" in taken.stderr
+    assert run("users", "login", "ann").exit_code == 2           # neither a login nor --none
+    assert run("users", "login", "ann", "x", "--none").exit_code == 2
+    assert "no OS login" in run("users", "login", "ann", "--none").stdout
+    assert acc.get_account(store, "ann").os_login is None
+    assert [(e.actor, e.subject, e.details) for e in audit.entries(
+        store, action="account.login")] == [
+        ("boss", "ann", {"from": "ann", "to": "ann_unix"}), ("boss", "ann", {"from": "ann_unix"})]
+
+
 def test_bad_input_exit_2(store, now, monkeypatch):
     make_team(store, now)
     as_os_login(monkeypatch, "boss")

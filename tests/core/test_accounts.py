@@ -97,6 +97,28 @@ def test_role_changes_disable_and_last_admin(store, now):
                     ("account.disable", "bob", {})]
 
 
+def test_an_admin_demoted_since_sign_in_is_refused(store, now):
+    """A seat's Actor is read at sign-in; the accounts functions check the role the
+    database has now, so a demoted or disabled admin's open seat manages nothing."""
+    admin = team(store, now)
+    acc.set_role(store, "sue", "admin", actor=admin, now=now)
+    sue = acc.get_account(store, "sue").as_actor()            # signed in as an admin
+    acc.set_role(store, "sue", "supervisor", actor=admin, now=now)
+    before = len(audit.entries(store))
+    with pytest.raises(acc.Refused, match="only an admin may manage accounts"):
+        acc.set_role(store, "ann", "admin", actor=sue, now=now)
+    with pytest.raises(acc.Refused):
+        acc.add_account(store, "cy", "caller", password=PW, actor=sue, now=now)
+    with pytest.raises(acc.Refused):
+        acc.set_password(store, "ann", "another long one", actor=sue, now=now)
+    acc.set_role(store, "sue", "admin", actor=admin, now=now)
+    acc.set_active(store, "sue", False, actor=admin, now=now)
+    with pytest.raises(acc.Refused, match="account sue is disabled"):
+        acc.set_active(store, "ann", False, actor=sue, now=now)
+    assert acc.get_account(store, "ann").role == "caller" and acc.get_account(store, "ann").active
+    assert len(audit.entries(store)) == before + 2   # only boss's two changes
+
+
 def test_bad_names_roles_and_short_passwords(store, now):
     with pytest.raises(UserError, match="account name"):
         acc.add_account(store, "no spaces", "caller", password=PW, actor=TRIAL, now=now)

@@ -156,3 +156,35 @@ def test_a_resumed_call_keeps_the_recording_answer_and_the_withdrawal(store):
     again = Session.resume(store, s.call_id, "ann", LATER, DEFAULT_POLICY)
     assert again.recording is False and not again.recording_answer_needed
     assert again.withdrawn == {"recording", "calls"} and again.calls_withdrawn
+
+
+def test_an_inbound_call_from_a_german_consumer_without_consent_is_allowed(store):
+    """The consent rules (UWG § 7) are about calls we make: a German consumer who calls us
+    is taken, also on a Sunday night and with Florida-style caps used up; an outbound
+    call to them is refused naming both rules, and the do-not-call list holds for both."""
+    from tests.support.queue import BERLIN
+
+    cid = add_customer(store, "DE1", where=BERLIN, name="Jonas Becker")
+    sunday_night = datetime(2026, 3, 8, 22, 30, tzinfo=UTC)       # 23:30 in Berlin
+    with pytest.raises(UserError) as refused:
+        CallSession.take(store, cid, "ann", sunday_night, DEFAULT_POLICY, "quarterly")
+    text = str(refused.value)
+    assert text.startswith("Jonas Becker cannot be taken: ")
+    assert "outside calling hours" in text and "DE.consent" in text and "UWG" in text
+    s = CallSession.take(store, cid, "ann", sunday_night, DEFAULT_POLICY, "quarterly",
+                         inbound=True)
+    assert s.inbound and list(s.reasons) == ["inbound call: they called us"]
+    s.start(store)
+    s.connect(store, sunday_night + timedelta(minutes=1))
+    s.choose("partial")
+    s.wrap_up(store, sunday_night + timedelta(minutes=5))
+    assert store.one("SELECT inbound, outcome FROM calls") == {"inbound": 1,
+                                                               "outcome": "partial"}
+    # On the do-not-call list: refused inbound too, and only that is named.
+    with store.write():
+        store.db.execute("UPDATE customers SET do_not_call = 1, dnc_reason = 'asked' "
+                         "WHERE id = ?", (cid,))
+    later = sunday_night + timedelta(hours=1)
+    with pytest.raises(UserError) as dnc:
+        CallSession.take(store, cid, "bo", later, DEFAULT_POLICY, "quarterly", inbound=True)
+    assert str(dnc.value) == "Jonas Becker cannot be taken: asked not to be called (asked)"

@@ -8,11 +8,10 @@ from datetime import timedelta
 from textual.widgets import DataTable, Static
 
 from calls import accounts as acc
-from calls import audit
-from calls import floor
+from calls import audit, floor
 from calls.store import Store
 from tests.support.team import make_team
-from tests.support.tui import NOW, make_db, press, settle
+from tests.support.tui import NOW, make_db, press, screen_lines, settle
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.queue import QueueScreen
@@ -30,6 +29,13 @@ def team_db(tmp_path):
 def actor(path, name):
     with Store.open(path) as store:
         return acc.get_account(store, name).as_actor()
+
+
+def ann_shift(tmp_path):
+    """The team's database, a fixed clock, and ann's shift on it."""
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    return path, clock, make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
 
 
 def bar(app) -> str:
@@ -168,9 +174,7 @@ async def test_the_seat_follows_the_call_and_the_bar_shows_it(tmp_path):
     from tui.screens.call import CallScreen
     from tui.screens.wrapup import WrapUpScreen
 
-    path = team_db(tmp_path)
-    clock = FixedClock(NOW)
-    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    path, clock, app = ann_shift(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "n")
@@ -203,9 +207,7 @@ async def test_a_pause_asked_during_a_call_takes_effect_after_the_wrap_up(tmp_pa
     from tui.screens.call import CallScreen
     from tui.screens.wrapup import WrapUpScreen
 
-    path = team_db(tmp_path)
-    clock = FixedClock(NOW)
-    app = make_app(path, "ann", clock=clock, actor=actor(path, "ann"))
+    path, clock, app = ann_shift(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "n")
@@ -309,3 +311,31 @@ async def test_a_supervisor_pausing_a_seat_on_break_changes_what_it_says(tmp_pat
         assert "Paused · coaching" in str(app.screen.query_one("#paused-title").render())
         assert "sue (supervisor) paused" in str(app.screen.query_one("#paused-note").render())
         assert str(app.screen.query_one("#paused-time").render()) == "for 0:00"
+
+
+async def test_the_bar_fits_80_columns_in_a_call(tmp_path):
+    """In a call at 80x24 the bar still shows the counts, the NPS and the clock (shorter
+    words first); the call timer is shown where it says more than the state's time."""
+    from tui.screens.wrapup import WrapUpScreen
+
+    _path, clock, app = ann_shift(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        clock.advance(seconds=5)
+        await press(pilot, "c", "y")
+        clock.advance(seconds=62)
+        app.screen.query_one(ShiftBar).update_bar()
+        await settle(pilot)
+        top = screen_lines(app)[0]
+        local = NOW.astimezone() + timedelta(seconds=67)
+        assert "talking 1:02 │" in top and "(call" not in top   # the same time: once
+        assert top.endswith(f"calls 0 · contacts 0 · completes 0 │ NPS – │ {local:%a %H:%M}"), top
+        await press(pilot, "r")   # refused: wrap-up
+        assert isinstance(app.screen, WrapUpScreen)
+        clock.advance(seconds=3)
+        app.screen.query_one(ShiftBar).update_bar()
+        await settle(pilot)
+        top = screen_lines(app)[0]
+        assert "wrap-up 0:03 (call 1:05) │" in top, top
+        assert top.endswith(f"cont. 0 · compl. 0 │ NPS – │ {local:%H:%M}"), top

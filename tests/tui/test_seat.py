@@ -12,7 +12,7 @@ from calls import accounts as acc
 from calls import audit
 from calls.store import Store
 from tests.support.team import PW, make_team
-from tests.support.tui import NOW, make_db, press, settle, type_text
+from tests.support.tui import NOW, make_db, press, screen_lines, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.login import LockScreen, LoginScreen
@@ -141,13 +141,20 @@ async def test_a_caller_is_refused_the_dashboard_and_the_team_with_a_notice(tmp_
         assert "Only a supervisor or admin may open the dashboard." in notices(app)
         app.screen.action_followups()
         await settle(pilot)
+        # The team view's key is a supervisor's: not offered to a caller, but answered.
+        shown = "\n".join(screen_lines(app))
+        assert "t Team" not in shown and "team view" not in shown
         await press(pilot, "t")
         assert not app.screen.team
         assert "Only a supervisor or admin may work other callers' follow-ups." in notices(app)
     app = make_app(path, "sue", clock=FixedClock(NOW), actor=sue)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await press(pilot, "ctrl+d")
+        app.screen.action_followups()
+        await settle(pilot)
+        shown = "\n".join(screen_lines(app))
+        assert "t Team" in shown and "t: team view" in shown
+        await press(pilot, "escape", "ctrl+d")
         await settle(pilot)
         assert type(app.screen).__name__ == "DashboardScreen"
 

@@ -174,6 +174,10 @@ async def test_end_of_shift_summary(shift_db):
         summary = str(app.screen.query_one("#summary").render())
         assert "Calls            1" in summary and "No answer" in summary
         await press(pilot, "escape")
+        app.stats.nps.append(9)   # one answer is "1 answer"
+        await press(pilot, "ctrl+q")
+        assert "+100  (1 answer)\n" in str(app.screen.query_one("#summary").render())
+        await press(pilot, "escape")
         assert isinstance(app.screen, QueueScreen)
         await press(pilot, "ctrl+q", "q")
     assert app.return_value is app.stats and app.stats.calls == 1

@@ -466,7 +466,8 @@ class FollowupsScreen(Screen):
         if self.filter_text:
             text += f" · {len(rows)} match “{escape(self.filter_text)}”"
         text += f" · due now {due} · overdue {overdue}"
-        text += " · t: " + ("mine" if self.team else "team view")
+        if self.team or self.app.may("followups.team"):
+            text += " · t: " + ("mine" if self.team else "team view")
         if not total:
             text += " — nothing to do."
         self.query_one("#fu-status", Static).update(text)
@@ -521,7 +522,9 @@ class FollowupsScreen(Screen):
         if action == "call_now":
             selected = self._selected()
             return not typing and selected is not None and selected.kind in _PHONE_KINDS
-        if action in ("toggle_team", "filter", "refresh"):
+        if action == "toggle_team":   # shown to those who may see the team's only
+            return not typing and (self.team or self.app.may("followups.team"))
+        if action in ("filter", "refresh"):
             return not typing
         return True
 
@@ -532,6 +535,9 @@ class FollowupsScreen(Screen):
             self._clear_filter()
             return
         self.app.pop_screen()
+
+    def on_key(self, event) -> None:
+        self.app.refuse_role_key(event, "followups-toggle-team", "t", "followups.team")
 
     def action_toggle_team(self) -> None:
         if not self.team and not self.app.refuse_unless("followups.team"):

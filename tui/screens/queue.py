@@ -46,6 +46,7 @@ class QueueScreen(Screen):
         Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the queue now", id="queue-refresh"),
         Binding("f", "followups", "Follow-ups", tooltip="My callbacks and follow-ups", id="queue-followups"),
         Binding("ctrl+d", "dashboard", "Dashboard", show=False, tooltip="The supervisor dashboard", id="queue-dashboard"),
+        Binding("u", "accounts", "Accounts", tooltip="Manage accounts: add, password, role, disable (admins)", id="queue-accounts"),
     ]
 
     AUTO_FOCUS = "#queue-table"
@@ -213,6 +214,9 @@ class QueueScreen(Screen):
             return bool(self.filter_text) or self.query_one("#queue-filter").has_class("shown")
         if action in ("filter", "refresh", "followups", "dashboard", "search", "agenda"):
             return not isinstance(self.focused, Input)
+        if action == "accounts":   # shown (key bar, palette) to a team's admins only
+            return (self.app.may("accounts.manage") and not self.app.actor.solo
+                    and not isinstance(self.focused, Input))
         return True
 
     def _selected_id(self) -> int | None:
@@ -372,6 +376,16 @@ class QueueScreen(Screen):
             self.notify(str(exc), severity="warning", timeout=8)
             return True
         return False
+
+    def on_key(self, event) -> None:
+        # The accounts key is an admin's (not in anyone else's key bar or palette).
+        self.app.refuse_role_key(event, "queue-accounts", "u", "accounts.manage")
+
+    def action_accounts(self) -> None:
+        if self.app.refuse_unless("accounts.manage"):
+            from tui.screens.accounts import AccountsScreen
+
+            self.app.push_screen(AccountsScreen())
 
     def action_dashboard(self) -> None:
         if self.app.refuse_unless("dashboard"):

@@ -34,7 +34,7 @@ class ShiftSummaryScreen(ModalScreen[None]):
             f"Contacts         {stats.contacts}",
             f"Completes        {stats.completes}",
             f"NPS this shift   {format_nps(stats.nps_score)}"
-            + (f"  ({len(stats.nps)} answers)" if stats.nps else ""),
+            + (f"  ({len(stats.nps)} answer{'s' * (len(stats.nps) != 1)})" if stats.nps else ""),
             f"Follow-ups made  {stats.followups}",
         ]
         open_calls = [s.session for s in app.screen_stack

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.markup import escape
+from rich.text import Text
 from textual.widgets import Static
 
 
@@ -31,14 +32,17 @@ def clock_text(seconds: float) -> str:
 
 
 def seat_text(app, now: datetime) -> str:
-    """``  │ talking 2:13`` (the seat's state and how long), with the call timer in a call."""
+    """``  │ talking 2:13`` (the seat's state and how long), with the call timer in a call
+    where it says more than the state's own time (in wrap-up: the whole call; talking
+    starts with the call timer, so there it would only repeat it)."""
     state = getattr(app, "seat_state", None)
     if state is None:
         return ""
     text = f"  │ {escape(state.label)} {clock_text(state.elapsed(now).total_seconds())}"
     started = getattr(app, "call_started_at", None)
     if started is not None and state.state != "dialling":
-        text += f" (call {clock_text((now - started).total_seconds())})"
+        if state.state != "talking":
+            text += f" (call {clock_text((now - started).total_seconds())})"
     if state.pause_after:
         text += f" · then {escape(state.pause_after)}"
     return text
@@ -61,10 +65,25 @@ class ShiftBar(Static):
             return
         now: datetime = app.now()
         local = now.astimezone()
-        self.update(
-            f"[b]{escape(app.caller)}[/b]  on shift {format_duration((now - stats.started).total_seconds())}"
-            f"{seat_text(app, now)}"
-            f"  │ calls {stats.calls}  contacts {stats.contacts}  completes {stats.completes}"
-            f"  │ NPS {format_nps(stats.nps_score)}"
-            f"  │ {local:%a %H:%M}"
+        name = f"[b]{escape(app.caller)}[/b]"
+        shift = format_duration((now - stats.started).total_seconds())
+        seat = seat_text(app, now)
+        tight = seat.replace("  │", " │")
+        nps = f"NPS {format_nps(stats.nps_score)}"
+        c, k, d = stats.calls, stats.contacts, stats.completes
+        short = f"calls {c} · cont. {k} · compl. {d}"
+        # The longest form that fits the bar's width (80 columns during a call cut the
+        # counts and the clock off): shorter words first, then the weekday, the time on
+        # shift, the clock.
+        forms = (
+            (f"{name}  on shift {shift}{seat}  │ calls {c}  contacts {k}  completes {d}"
+             f"  │ {nps}  │ {local:%a %H:%M}"),
+            (f"{name} {shift}{tight} │ calls {c} · contacts {k} · completes {d} │ {nps}"
+             f" │ {local:%a %H:%M}"),
+            f"{name} {shift}{tight} │ {short} │ {nps} │ {local:%H:%M}",
+            f"{name}{tight} │ {short} │ {nps} │ {local:%H:%M}",
+            f"{name}{tight} │ {short} │ {nps}",
         )
+        width = self.content_size.width
+        fitting = [f for f in forms if not width or Text.from_markup(f).cell_len <= width]
+        self.update(fitting[0] if fitting else forms[-1])
