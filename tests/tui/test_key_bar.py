@@ -98,13 +98,29 @@ def cells(svg: str) -> dict:
 
 @pytest.mark.parametrize("case", [
     {},
-    {"size": (40, 10)},                        # more keys than room: cut before the palette
-    {"extra": 12, "size": (120, 10)},
+    {"extra": 12, "size": (300, 10)},
     {"palette": False},
     {"focus_input": True},                     # the Input's own bindings join in
 ])
 async def test_the_same_picture_as_the_footer(case):
     assert await picture(True, **case) == await picture(False, **case)
+
+
+async def test_keys_that_do_not_fit_leave_the_bar_whole_from_the_last():
+    """Where Textual's Footer cuts the line (and so the app's keys, which come last), the
+    key bar leaves out whole keys from the last one, the way back and help and pause
+    last of all; they still work."""
+    from tests.support.tui import screen_lines
+
+    app = Keys(True)
+    app.bind("escape", "leave", description="Back")
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.set_focus(None)
+        await pilot.pause()
+        # 28 cells left of the palette: n Next (8) and esc Back (10) of the 56 wanted.
+        assert screen_lines(app)[-1] == " n Next  esc Back" + " " * 11 + "▏^p palette"
+        await pilot.press("e")
+        assert app.pressed == ["explain"]
 
 
 async def test_keys_follow_check_action():
@@ -150,3 +166,31 @@ async def test_hover_shows_the_tooltip():
         await pilot.hover(Static, offset=(0, 0))
         await pilot.pause()
         assert bar.tooltip is None
+
+
+async def test_the_queue_keeps_pause_help_and_end_shift_at_80_columns(shift_db):
+    """The queue's own keys take the room first in Textual's order; at 80 columns the last
+    of them (Follow-ups) leaves the bar so that the app's keys fit: it is still its key,
+    and listed by help and the command palette."""
+    from tests.support.tui import NOW, press, screen_lines, settle
+
+    from tui.app import make_app
+    from tui.clock import FixedClock
+    from tui.screens.followups import FollowupsScreen
+
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = screen_lines(app)[-1]
+        assert bar == (" ⏎ Take  n Next  / Find  a Callbacks  f Follow-ups  p Pause  ? Help "
+                       "▏^p palette"), bar
+        await press(pilot, "f")
+        assert isinstance(app.screen, FollowupsScreen)
+        bar = screen_lines(app)[-1]
+        assert "esc Back" in bar and "p Pause  ? Help" in bar, bar
+    # Wide enough, every key is on the bar.
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(pilot)
+        bar = screen_lines(app)[-1]
+        assert "^q End shift" in bar and "p Pause" in bar and "? Help" in bar, bar

@@ -3,7 +3,8 @@
 It shows what Textual's ``Footer`` shows, the same way (the bindings with ``show=True``
 that apply now, one per action; a binding whose ``check_action`` says None dimmed, one
 that says False left out; the command palette's key on the right), and a click on a key
-presses it. The ``Footer`` builds a widget per key and rebuilds them all whenever the
+presses it. Where the keys do not fit (80 columns), whole keys leave the bar, help, pause
+and the way back last (:data:`KEPT`), instead of the line being cut. The ``Footer`` builds a widget per key and rebuilds them all whenever the
 bindings may have changed (every focus change, every ``refresh_bindings``): about a
 third of the time a caller waited for the next customer, and a few MB a screen. The
 key bar keeps a list of :class:`KeyItem` and repaints one line only when that list
@@ -23,6 +24,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 
+# The keys that stay on the bar when not all fit (at 80 columns): help (it lists every
+# key that applies), pause, and each screen's way back (escape). The others leave it from
+# the last one (the app's "End shift" first: it is ^q everywhere); they still work and
+# the help and the command palette list them.
+KEPT = frozenset({"help-question", "pause"})
+
+
 @dataclass(frozen=True)
 class KeyItem:
     """One key on the bar."""
@@ -32,6 +40,7 @@ class KeyItem:
     description: str
     enabled: bool
     tooltip: str = ""
+    keep: bool = False  # kept when room is short (see KEPT)
 
 
 def shown_keys(screen: Screen) -> tuple[tuple[KeyItem, ...], KeyItem | None]:
@@ -46,7 +55,8 @@ def shown_keys(screen: Screen) -> tuple[tuple[KeyItem, ...], KeyItem | None]:
             continue
         actions.add(binding.action)
         items.append(KeyItem(binding.key, app.get_key_display(binding), binding.description,
-                             enabled, tooltip))
+                             enabled, tooltip,
+                             keep=binding.id in KEPT or binding.key == "escape"))
     palette = None
     if app.ENABLE_COMMAND_PALETTE:
         found = active.get(app.COMMAND_PALETTE_BINDING)
@@ -118,7 +128,10 @@ class KeyBar(Widget, can_focus=False):
         spans: list[tuple[int, int, KeyItem]] = []
         segments: list[Segment] = []
         x = 0
-        for item in self.items:
+        # The palette's key on the right: "▏^p palette ".
+        right_width = (3 + cell_len(self.palette.display) + cell_len(self.palette.description)
+                       if self.palette is not None else 0)
+        for item in self._fitting(width - right_width):
             parts = self._item_segments(item)
             length = sum(cell_len(part.text) for part in parts)
             spans.append((x, x + length, item))
@@ -136,6 +149,23 @@ class KeyBar(Widget, can_focus=False):
             line = Strip.join([line, right])
         self._spans = spans
         return line.crop_extend(0, width, blank)
+
+    def _fitting(self, room: int) -> tuple[KeyItem, ...]:
+        """The keys to draw in ``room`` cells: when they do not all fit, keys not in
+        :data:`KEPT` are left out from the last one until the rest fit (Textual's Footer
+        would cut the line, and with it help and pause: the app's keys come last); what is
+        left out is still pressed by its key and listed by help and the palette."""
+        items = list(self.items)
+
+        def width() -> int:
+            return sum(cell_len(i.display) + cell_len(i.description) + 3 for i in items)
+
+        while width() > room:
+            drop = next((i for i in reversed(items) if not i.keep), None)
+            if drop is None:
+                break
+            items.remove(drop)
+        return tuple(items)
 
     # -- the mouse ----------------------------------------------------------------------
 
