@@ -3,10 +3,11 @@
 Each run copies a prepared database (the queue benchmark's generator, 100,000 customers
 by default; built once in bench-out/) and starts:
 
-- ``--procs`` caller processes, each hosting its share of the seats, one thread per seat
-  with the seat's own connection (a seat waiting for the database never holds up another
-  seat, as with one process per seat; the thread switch interval is 1 ms so a seat ready
-  to run waits for its process as briefly as for the kernel). A seat does what a caller
+- caller processes, each hosting ``--seats-per-proc`` seats (50), each seat with its own
+  connection, run as ``carecall shift`` runs (``checkpoint_in_background()``). With
+  ``--shape loop`` (the default) a process runs its seats' steps one at a time in one
+  thread, each when it is due, as a server's event loop would; with ``--shape threads``
+  each seat has a thread (switch interval 1 ms). A seat does what a caller
   does, through ``calls.session.CallSession`` only: take the next customer, dial, connect
   (4 in 5) or an outcome for nobody answering, eight answers (each written at once), a
   note, an outcome (kept at once), now and then a follow-up by hand or a callback, the
@@ -17,12 +18,13 @@ by default; built once in bench-out/) and starts:
 - one import process importing a list of ``--import-rows`` new customers (staged, merged
   in chunks, re-tiered), again ``--import-pause`` seconds after each one ends.
 
-The latency of a step is the wall time of the core call, what a caller waits for on top
-of drawing; printed with its parts: the CPU time the step's own thread used, and the time
-it waited for the write lock. What is left (wall - CPU - lock) is waiting for a CPU: when
-that dominates, the machine is saturated, not the database. The load is stated beside
-every run: the load average, the machine's busy share during the run, and the share the
-simulator's own processes used (the rest is other work on the machine).
+The latency of a step is what a caller feels: from the moment the step was due (a step
+that started late because its process was busy counts its lag) to the end of the core
+call; printed with the core call alone and its parts: the CPU time the step's own thread
+used, and the time it waited for the write lock. The shift's start (``--warmup``, two
+pauses: every seat takes its first customer) is reported apart. The load is stated
+beside every run: the load average, the machine's busy share during the run, and the
+share the simulator's own processes used (the rest is other work on the machine).
 
 It prints per-step p50/p99 latency, calls per second, and three counts that must be 0:
 customers handed to two seats at once, writes lost (a call or answer a seat was told was
@@ -30,8 +32,9 @@ saved and the database does not hold) and "database is locked" errors reaching a
 The reference in the same run: the same core steps by one seat alone on the same data;
 each step's p50 and p99 are also given as a multiple of the reference's median.
 
-    python scripts/bench_floor.py [--seats 50,100,200,400] [--procs N] [--seconds 30]
-                                  [--speed 20] [--customers 100000] [--import-rows 20000]
+    python scripts/bench_floor.py [--seats 50,100,200,400] [--seats-per-proc 50]
+                                  [--shape loop|threads] [--seconds 30] [--speed 20]
+                                  [--warmup S] [--customers 100000] [--import-rows 20000]
                                   [--import-pause 5] [--rebuild]
 """
 
@@ -93,7 +96,8 @@ def _measure_lock_waits() -> None:
 def _measure_lock_holds(holds: list, label: bool = False) -> None:
     """Wrap ``Store.write`` to record how long each outermost transaction held the lock
     (from ``BEGIN IMMEDIATE`` to the end of ``COMMIT``); ``label``: with the name of the
-    function that opened it, as ``(seconds, name)``."""
+    function that opened it and the CPU its thread used meanwhile, as ``(seconds, name,
+    cpu seconds)``: a hold much longer than its CPU waited for a CPU (or the disk)."""
     write = Store.write
 
     @contextlib.contextmanager
@@ -101,10 +105,12 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
         outer = not (self._write_depth or self.db.conn.in_transaction)
         with write(self) as db:
             t0 = time.perf_counter()
+            c0 = time.thread_time()
             yield db
         if outer:
             held = time.perf_counter() - t0
-            holds.append((held, sys._getframe(2).f_code.co_name) if label else held)
+            holds.append((held, sys._getframe(2).f_code.co_name, time.thread_time() - c0)
+                         if label else held)
 
     Store.write = timed
 
@@ -320,7 +326,7 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
     sys.setswitchinterval(0.001)
     checkpoint_in_background()           # as `carecall shift` does
     _measure_lock_waits()
-    holds: list[tuple[float, str]] = []
+    holds: list[tuple[float, str, float]] = []
     _measure_lock_holds(holds, label=True)
     base = from_iso(base_iso)
     t0 = 0.0
@@ -410,7 +416,7 @@ def _import_process(db: str, seconds: float, rows: int, pause: float, speed: flo
 
     base = from_iso(base_iso)
 
-    holds: list[tuple[float, str]] = []
+    holds: list[tuple[float, str, float]] = []
     _measure_lock_holds(holds, label=True)
     store = Store.open(Path(db))
     folder = Path(out).parent
@@ -488,7 +494,7 @@ def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
     what opened them (count, p50 ms, p99 ms)."""
     log = _new_log()
     seat = Seat("ref", db, lambda: base, random.Random(1), log)
-    holds: list[tuple[float, str]] = []
+    holds: list[tuple[float, str, float]] = []
     write = Store.write
     _measure_lock_holds(holds, label=True)
     try:
@@ -507,7 +513,7 @@ def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, floa
     """Lock holds per function that opened the transaction: (count, p50 ms, the ``top``
     quantile in ms: the longest by default)."""
     out: dict[str, list[float]] = {}
-    for held, name in holds:
+    for held, name, _cpu in holds:
         out.setdefault(name, []).append(held)
     return {name: (len(v), _pct(v, 0.5), _pct(v, top)) for name, v in out.items()}
 
@@ -577,7 +583,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     locked, errors, taken, released, calls, lag, begun, series = 0, [], [], [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
-    holds: list[tuple[float, str]] = []
+    holds: list[tuple[float, str, float]] = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
         if not path.exists():
@@ -621,8 +627,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
                    imp["inserted"], len(imp["holds"])),
         "import_holds": _by_label(imp["holds"]),
-        "holds": (_pct([h for h, _ in holds], 0.5), _pct([h for h, _ in holds], 0.99),
-                  sum(h for h, _ in holds) / seconds),
+        "holds": (_pct([h[0] for h in holds], 0.5), _pct([h[0] for h in holds], 0.99),
+                  sum(h[0] for h in holds) / seconds, _pct([h[2] for h in holds], 0.99)),
         "seat_holds": _by_label(holds, 0.99),
         "lag_p99": _pct(lag, 0.99) if lag else 0.0,
         "start": (warmup, _pct(begun, 0.5), _pct(begun, 0.99), len(begun)),
@@ -665,7 +671,7 @@ def report(r: dict, ref: dict[str, float]) -> float:
                   f"{f99 / base:7.1f}x  {c99:7.2f}  {w99:8.2f}")
     d50, d99, dn = r["dashboard"]
     i50, imax, inum, inserted, chunks = r["import"]
-    h50, h99, busy = r["holds"]
+    h50, h99, busy, hcpu99 = r["holds"]
     print(f"  dashboard  {d50:7.1f} {d99:8.1f} {dn:6d}   (supervisor refresh)")
     if inum:
         print(f"  import     {i50:7.0f} {imax:8.0f} {inum:6d}   (median / longest, ms; "
@@ -673,7 +679,8 @@ def report(r: dict, ref: dict[str, float]) -> float:
         print("    its write-lock holds: " + "; ".join(
             f"{name} {n} x, p50 {p50:.1f} ms, longest {longest:.1f} ms"
             for name, (n, p50, longest) in r["import_holds"].items()))
-    print(f"  the seats' write-lock holds: p50 {h50:.2f} ms, p99 {h99:.1f} ms; the lock "
+    print(f"  the seats' write-lock holds: p50 {h50:.2f} ms, p99 {h99:.1f} ms (their CPU "
+          f"p99 {hcpu99:.1f} ms); the lock "
           f"was held by seats {busy:.0%} of the time; by what opened them (p50 / p99 ms): "
           + ", ".join(f"{name} {p50:.2f} / {p99:.1f}"
                       for name, (n, p50, p99) in sorted(r["seat_holds"].items(),

@@ -109,6 +109,8 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
+        # Why the app closed without opening (the command line says it in one line).
+        self.refusal: str | None = None
         self.dashboard_options = dashboard_options or {}
         self.config = config or Config()
         # The user's keys by binding id (``[keymap]``), as Posting does; the command
@@ -166,6 +168,14 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
     def _begin_shift(self) -> None:
         if self.mode == "dashboard":
             from tui.screens.dashboard import DashboardScreen
+
+            if not self.may("dashboard"):   # signed in on the login screen as a caller
+                from calls.accounts import who_may
+
+                self.refusal = f"refused: {who_may('dashboard')} ({self.caller} is a " \
+                               f"{self.actor.role})"
+                self.exit(None, return_code=2)
+                return
 
             # The dashboard announces escalations itself (its own list), with names.
             self.push_screen(DashboardScreen(**self.dashboard_options))

@@ -341,6 +341,26 @@ def resolve_caller(caller: str | None) -> str:
         return "caller"
 
 
+def shared_ssh_login() -> bool:
+    """True for a seat that came in over SSH as the service account itself (no sudo
+    naming the person): everyone who connects with a forced command arrives as that one
+    login, so it says nothing about who sits there, even though the first admin's
+    account maps to it for the command line."""
+    return bool(os.environ.get("SSH_CONNECTION")) and not os.environ.get("SUDO_USER")
+
+
+def screen_actor(store: Store):
+    """Who a terminal app (the dashboard) opens for without a password: the trial's
+    person, or the account the OS login maps to; None for the login screen (an unmapped
+    login, a disabled account, an SSH seat on the shared login)."""
+    from calls.accounts import seat_actor, team_mode
+    from calls.audit import os_login
+
+    if team_mode(store) and shared_ssh_login():
+        return None
+    return seat_actor(store, os_login())
+
+
 def cli_actor(store: Store):
     """Who runs this command: the account the OS login maps to once accounts are in force,
     else (the one-person trial) the OS login with every right. Refused: one line, exit 2."""

@@ -29,10 +29,13 @@ def check_ui_config(config) -> None:
     check_config(config)
 
 
-def run_dashboard_app(db_path, actor=None, config=None) -> None:
+def run_dashboard_app(db_path, actor=None, config=None) -> str | None:
     """Run the supervisor's dashboard on the database: the same app as a shift
-    (``make_app``), opened on the dashboard."""
+    (``make_app``), opened on the dashboard (on the login screen first when ``actor`` is
+    None). Returns why it closed without opening (a caller signed in), or None."""
     from tui.app import make_app
 
-    make_app(db_path, actor.name if actor is not None else "", actor=actor, config=config,
-             mode="dashboard").run()
+    app = make_app(db_path, actor.name if actor is not None else "", actor=actor,
+                   config=config, mode="dashboard")
+    app.run()
+    return app.refusal

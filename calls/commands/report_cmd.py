@@ -403,12 +403,21 @@ def dashboard(db: common.DbOption = None) -> None:
 
     check_ui_config(config)
     store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
-    actor = common.require(store, "dashboard")
+    # A known seat is checked here (one line); any other signs in on the dashboard's
+    # login screen, which checks the role then.
+    actor = common.screen_actor(store)
+    if actor is not None:
+        from calls.accounts import require
+
+        with common.user_errors():
+            require(actor, "dashboard")
     store.close()
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         common.fail("the dashboard needs a terminal (stdin and stdout must be a TTY)")
     path = resolve_db_path(db)
-    run_dashboard_app(path, actor, config=config)
+    refusal = run_dashboard_app(path, actor, config=config)
+    if refusal:
+        common.fail(refusal)
 
 
 def register(app: typer.Typer) -> None:

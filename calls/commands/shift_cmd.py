@@ -90,14 +90,6 @@ def served_seat() -> bool:
     return os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver")
 
 
-def shared_ssh_login() -> bool:
-    """True for a seat that came in over SSH as the service account itself (no sudo
-    naming the person): everyone who connects with a forced command arrives as that one
-    login, so it says nothing about who sits there, even though the first admin's
-    account maps to it for the command line."""
-    return bool(os.environ.get("SSH_CONNECTION")) and not os.environ.get("SUDO_USER")
-
-
 def seat_for(store, caller: str | None, served: bool):
     """Who opens this seat without a password (``calls.accounts.Actor``), or None for the
     login screen: the one-person trial's person, or, in a terminal seat, the account the
@@ -108,7 +100,7 @@ def seat_for(store, caller: str | None, served: bool):
 
     if not team_mode(store):
         return trial_actor(common.resolve_caller(caller))
-    if served or shared_ssh_login():
+    if served or common.shared_ssh_login():
         return None
     actor = seat_actor(store, os_login())
     if actor is not None:

@@ -144,3 +144,17 @@ def test_a_terminal_seat_may_name_only_its_own_account(store, now, monkeypatch):
     out = run("queue", "--caller", "bob")
     assert out.exit_code == 2 and "your own account" in out.stderr
     assert run("queue", "--caller", "ann", "--json").exit_code == 0
+
+
+def test_the_dashboard_command_signs_in_an_unmapped_login(store, now, monkeypatch):
+    """An OS login with no account is not refused by carecall dashboard: the app opens
+    on its login screen (here there is no terminal to draw on); a mapped caller is
+    refused in one line before anything is drawn."""
+    make_team(store, now)
+    as_os_login(monkeypatch, "carecall")
+    out = run("dashboard")
+    assert out.exit_code == 2 and "the dashboard needs a terminal" in out.stderr
+    as_os_login(monkeypatch, "ann")
+    out = run("dashboard")
+    assert out.exit_code == 2 and (
+        "only a supervisor or admin may open the dashboard (ann is a caller)" in out.stderr)

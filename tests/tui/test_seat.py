@@ -299,3 +299,24 @@ async def test_a_caller_is_refused_the_customer_form_with_a_notice(tmp_path, not
     assert [s for s, m in notifications.shown if m == refusal] == ["warning"]
     assert notifications.messages("error") == []
     assert _customers_and_trail(path) == before          # nothing changed, nothing audited
+
+
+async def test_the_dashboard_of_an_unmapped_terminal_signs_in_and_checks_the_role(tmp_path):
+    """carecall dashboard on an OS login that maps to no account opens on the login
+    screen (as the shift does); a supervisor gets the dashboard, a caller a refusal that
+    the command line prints in one line (exit 2)."""
+    path = team_db(tmp_path)
+    app = make_app(path, "", clock=FixedClock(NOW), mode="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        await sign_in(pilot, "sue", PW)
+        assert type(app.screen).__name__ == "DashboardScreen"
+    assert app.refusal is None
+    app = make_app(path, "", clock=FixedClock(NOW), mode="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await sign_in(pilot, "ann", PW)
+    assert app.return_code == 2 and app.refusal == (
+        "refused: only a supervisor or admin may open the dashboard (ann is a caller)")
+    assert trail(path, actor="ann") == [("ann", "login"), ("ann", "logout")]

@@ -263,6 +263,10 @@ class _AccountDialog(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True, id="account-form-save"),
         Binding("escape", "cancel", "Cancel", id="account-form-cancel"),
+        # A binding, not Input.Submitted: the focus moves before the next key is handed
+        # out, so what is typed straight on (a paste, a fast typist) lands in the next field.
+        Binding("enter", "next_field", "Next field", show=False, priority=True,
+                id="account-form-next"),
     ]
 
     def __init__(self, min_password: int) -> None:
@@ -295,13 +299,12 @@ class _AccountDialog(ModalScreen[None]):
             return None
         return first
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    def action_next_field(self) -> None:
+        """Enter: the next field; on the last one, save."""
         inputs = list(self.query(Input))
-        at = inputs.index(event.input)
+        at = inputs.index(self.focused) if self.focused in inputs else len(inputs) - 1
         if at + 1 < len(inputs):
-            inputs[at + 1].focus()   # Enter moves on; on the last field it saves
+            self.set_focus(inputs[at + 1])
             return
         self.action_save()
 

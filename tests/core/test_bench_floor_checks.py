@@ -1,0 +1,55 @@
+"""The floor benchmark's own checks are real: a customer held by two seats at once and a
+wrap-up the database does not hold are counted (scripts/bench_floor.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sqlite3
+from pathlib import Path
+
+from tests.support.tui import NOW, make_db
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_floor.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_floor_under_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_customer_held_by_two_seats_at_once_is_counted():
+    bench = _bench()
+    one_after_another = [(7, "a", 1.0), (7, "b", 3.0)], [(7, "a", 2.0), (7, "b", 4.0)]
+    assert bench._handed_twice(*one_after_another) == 0
+    overlapping = [(7, "a", 1.0), (7, "b", 1.5)], [(7, "a", 2.0), (7, "b", 4.0)]
+    assert bench._handed_twice(*overlapping) == 1
+
+
+def test_calls_the_seats_wrapped_up_are_checked_against_the_database(tmp_path):
+    bench = _bench()
+    db = make_db(tmp_path / "floor.db")
+    logs = [bench._new_log() for _ in range(2)]
+    seats = [bench.Seat(f"s{i}", db, lambda: NOW, random.Random(i), logs[i])
+             for i in range(2)]
+    for _ in range(40):
+        for seat in seats:
+            seat.step()
+    for seat in seats:
+        seat.close()
+    calls = logs[0]["calls"] + logs[1]["calls"]
+    assert calls and not logs[0]["errors"] and not logs[1]["errors"]
+    assert bench._handed_twice(logs[0]["taken"] + logs[1]["taken"],
+                               logs[0]["released"] + logs[1]["released"]) == 0
+    assert bench._lost_writes(db, calls) == 0
+    answered = next(c for c in calls if c[4] > 0)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("DELETE FROM answers WHERE call_id = ? AND rowid = "
+                     "(SELECT min(rowid) FROM answers WHERE call_id = ?)",
+                     (answered[0], answered[0]))
+        conn.execute("UPDATE calls SET outcome = 'busy' WHERE id = ?", (calls[-1][0],))
+    conn.close()
+    assert bench._lost_writes(db, calls) == (2 if calls[-1][0] != answered[0] else 1)
