@@ -145,7 +145,7 @@ def test_binding_ids_are_unique_and_documented():
 # What the TUI may import from the store: the handle and reads. Everything that writes is
 # reached through a core service (a call only through calls.session).
 STORE_READS = {"Store", "is_locked_error", "get_customer", "count_customers", "tier_counts",
-               "database_is_new"}
+               "database_is_new", "time_zones_of"}
 # Working a call outside the session: never from the TUI.
 CALL_WRITES = {
     "calls.calling": None,  # the whole module: the session wraps it

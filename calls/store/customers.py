@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from calls.models import Customer
@@ -15,6 +16,17 @@ def get_customer(store: Store, key: str | int) -> Customer | None:
     else:
         row = store.one("SELECT * FROM customers WHERE ref = ?", (key,))
     return Customer.from_row(row) if row else None
+
+
+def time_zones_of(store: Store, ids) -> dict[int, tuple[str, ...]]:
+    """Each customer's time zones (as ``Customer.time_zones``), by id, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {cid: tuple(json.loads(zones)) if zones else () for cid, zones in
+            store.db.conn.execute(
+                "SELECT id, time_zones FROM customers WHERE id IN "
+                "(SELECT value FROM json_each(?))", (json.dumps(wanted),))}
 
 
 def count_customers(store: Store) -> int:

@@ -6,8 +6,9 @@ command such as ``carecall queue`` spent before its first query. A reading comma
 none of it, so:
 
 - :class:`Database` holds the ``sqlite3`` connection (``.conn``) and answers the plain
-  reads (:meth:`Database.query` of a ``SELECT``) itself; everything else (``execute``,
-  ``atomic``, ``db["table"]``, ...) is sqlite-utils' own ``Database`` on the same
+  reads (:meth:`Database.query` of a ``SELECT``) and, inside a transaction, ``execute``
+  and ``atomic`` itself (a shift app's writes: the app starts without sqlite-utils);
+  everything else (``db["table"]``, ...) is sqlite-utils' own ``Database`` on the same
   connection, created on first use (:attr:`Database.full`);
 - :class:`Migrations` registers the schema's migrations and says which are applied with
   one plain query; sqlite-utils' ``Migrations`` is built only to apply pending ones.
@@ -17,6 +18,8 @@ Both give the same answers as sqlite-utils (tests/core/test_store_database.py).
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -73,6 +76,40 @@ class Database:
         if len(set(keys)) != len(keys):
             return self.full.query(sql, params)
         return (dict(zip(keys, row)) for row in cursor)
+
+    # Inside a transaction (every ``store.write()``) sqlite-utils' ``execute`` and
+    # ``atomic`` are a plain statement and a savepoint: done here without importing it
+    # (sqlite-utils with click is ~100 ms of a shift app's start, and a seat writes at
+    # every step). Outside one, sqlite-utils decides (it commits a lone write itself).
+
+    def execute(self, sql: str, parameters: Sequence | dict[str, Any] | None = None
+                ) -> sqlite3.Cursor:
+        """Run one statement, as sqlite-utils' ``execute``."""
+        if not self.conn.in_transaction:
+            return self.full.execute(sql, parameters)
+        if parameters is not None:
+            return self.conn.execute(sql, parameters)
+        return self.conn.execute(sql)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """A transaction, or a savepoint inside one, as sqlite-utils' ``atomic``."""
+        if not self.conn.in_transaction:
+            with self.full.atomic():
+                yield self
+            return
+        savepoint = f"sqlite_utils_{secrets.token_hex(16)}"
+        self.conn.execute(f"SAVEPOINT {savepoint};")
+        try:
+            yield self
+        except BaseException:
+            # a RAISE(ROLLBACK) trigger can end the whole transaction, savepoints too
+            if self.conn.in_transaction:
+                self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint};")
+                self.conn.execute(f"RELEASE SAVEPOINT {savepoint};")
+            raise
+        else:
+            self.conn.execute(f"RELEASE SAVEPOINT {savepoint};")
 
     def close(self) -> None:
         """Close the connection."""

@@ -106,3 +106,31 @@ def test_a_reading_command_does_not_import_sqlite_utils(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stderr.strip().splitlines()[-1] == "False False"
+
+
+def test_inside_a_transaction_execute_and_atomic_do_what_sqlite_utils_does(tmp_path):
+    """Statements and savepoints (kept, or rolled back on an error) inside a transaction,
+    and a lone write outside one committed, on both connections alike."""
+    light, full = _pair(tmp_path)
+    for n, db in enumerate((light, full)):
+        other = sqlite3.connect(tmp_path / "pair.db")
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO dnc (phone, added_at) VALUES (?, 'x')", [f"+1202555011{n}"])
+        with db.atomic():
+            db.execute("INSERT INTO dnc (phone, added_at) VALUES ('+12025550120', 'x')")
+        with pytest.raises(sqlite3.IntegrityError), db.atomic():
+            db.execute("INSERT INTO dnc (phone, added_at) VALUES ('+12025550121', 'x')")
+            db.execute("INSERT INTO dnc (phone, added_at) VALUES ('+12025550120', 'x')")
+        assert db.conn.in_transaction
+        db.conn.execute("COMMIT")
+        assert [r[0] for r in other.execute("SELECT phone FROM dnc ORDER BY phone")] == [
+            f"+1202555011{n}", "+12025550120"]
+        other.execute("DELETE FROM dnc")
+        other.commit()
+        db.execute("INSERT INTO dnc (phone, added_at) VALUES ('+12025550130', 'x')")
+        assert not db.conn.in_transaction      # committed by itself
+        assert other.execute("SELECT count(*) FROM dnc").fetchone()[0] == 1
+        other.execute("DELETE FROM dnc")
+        other.commit()
+        other.close()
+

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 from tests.support.followups import add_customer
+from tests.support.tui import screen_lines
 
 from calls import followups as fu
+from calls.clock import to_iso
 
 calling = pytest.importorskip("calls.calling")
 queue = pytest.importorskip("calls.queue")
@@ -32,6 +34,16 @@ def queue_ready(app) -> bool:
 
     screen = app.screen
     return isinstance(screen, QueueScreen) and screen.view is not None and app.focused is not None
+
+
+async def open_followups(app, pilot):
+    """From the queue, ``f``: the follow-ups screen once it is on top."""
+    from tui.screens.followups import FollowupsScreen
+
+    await wait_for(pilot, lambda: queue_ready(app))
+    await pilot.press("f")
+    await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
+    return app.screen
 
 
 def _table_keys(screen) -> list[str]:
@@ -88,7 +100,6 @@ def detractor(store, now):
 async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
     db_path, store, now, detractor, notifications
 ):
-    from tui.screens.followups import FollowupsScreen
     from tui.screens.queue import QueueScreen
 
     customer_id, fix = detractor
@@ -96,10 +107,7 @@ async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
     assert customer_id not in [e.customer.id for e in queue.build_queue(store, "olga", later)]
     app = app_module.make_app(db_path, "olga", clock=later)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
         await pilot.press("d")
         await wait_for(pilot, lambda: app.screen is not screen)
@@ -130,8 +138,6 @@ async def test_mark_fix_done_puts_the_recovery_call_in_the_queue(
 
 
 async def test_reschedule_cancel_and_team_view(db_path, store, now, detractor):
-    from tui.screens.followups import FollowupsScreen
-
     customer_id, fix = detractor
     other = fu.add_followup(
         store,
@@ -144,10 +150,7 @@ async def test_reschedule_cancel_and_team_view(db_path, store, now, detractor):
     )
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
         # Reschedule: a bad time is refused in the dialog, a good one saved.
         await pilot.press("s")
@@ -208,7 +211,6 @@ async def test_callback_due_soon_is_announced_on_any_screen(db_path, store, now)
 
 async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, now):
     from tui.screens.call import CallScreen
-    from tui.screens.followups import FollowupsScreen
 
     zone = json.dumps(["America/New_York"])
     cid = add_customer(
@@ -240,10 +242,7 @@ async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, no
     )
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(minutes=30))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: queue_ready(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FollowupsScreen))
-        screen = app.screen
+        screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: set(_table_keys(screen)) == {str(cb.id), str(note.id)})
         keys = _table_keys(screen)
         # "Call now" only applies to calls: not offered on the send_info row.
@@ -254,3 +253,69 @@ async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, no
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CallScreen))
     assert store.scalar("SELECT caller FROM claims WHERE customer_id = ?", (cid,)) == "olga"
+
+
+async def test_a_long_list_shows_its_first_rows_at_once_and_ends_as_the_whole_list(
+        db_path, store, now, detractor, monkeypatch):
+    """The screen adds the rows that fit before the first frame and the rest in chunks:
+    in the end the table holds the list the database gave, in its order, and a row the
+    caller had highlighted stays highlighted across a reload."""
+    from textual.widgets import DataTable
+
+    from tui.screens import followups as screen_module
+    from tui.screens.followups import FollowupsScreen
+
+    customer_id, _fix = detractor
+    with store.write():  # straight in: add_followup keeps one open per customer and kind
+        store.db["followups"].insert_all(
+            {"kind": "send_info", "customer_id": customer_id, "owner": "olga",
+             "due_at": to_iso(now + timedelta(minutes=i)), "details": f"leaflet {i}",
+             "status": "open", "created_at": to_iso(now), "source": "hand"}
+            for i in range(260))
+    batches: list[int] = []
+    add_rows = FollowupsScreen._add_rows
+
+    def counted(self, filling, rows, *args):
+        batches.append(len(rows))
+        return add_rows(self, filling, rows, *args)
+
+    monkeypatch.setattr(FollowupsScreen, "_add_rows", counted)
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_followups(app, pilot)
+        await wait_for(pilot, lambda: screen.view is not None)
+        table = screen.query_one(DataTable)
+        expected = [str(f.id) for f in fu.list_followups(store, owner="olga",
+                                                         limit=screen_module.LIMIT)]
+        assert len(expected) == 261
+        await wait_for(pilot, lambda: _table_keys(screen) == expected)
+        # a screenful and some before the first frame, then chunks
+        assert batches == [screen_module.FIRST_ROWS, screen_module.CHUNK_ROWS,
+                           screen_module.CHUNK_ROWS, 261 - screen_module.FIRST_ROWS - 200]
+        assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
+        # Highlight the 200th row, reload: it is highlighted again once its chunk is in.
+        table.move_cursor(row=199)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: table.row_count == 261 and table.cursor_row == 199)
+        assert screen._selected().id == int(expected[199])
+
+
+async def test_follow_ups_shown_again_are_the_same_screen_and_reload(
+        db_path, store, now, detractor):
+    """The queue keeps one follow-ups screen: shown again it has its list at once, and
+    its reload drops what was closed meanwhile and adds what is new."""
+
+    customer_id, fix = detractor
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_followups(app, pilot)
+        await wait_for(pilot, lambda: _table_keys(screen) == [str(fix.id)])
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: queue_ready(app))
+        fu.cancel_followup(store, fix.id, by="olga", note="solved by phone", now=now)
+        info = fu.add_followup(store, kind="send_info", customer_id=customer_id, owner="olga",
+                               due_at=now, details="brochure", now=now)
+        await pilot.press("f")
+        assert app.screen is screen                      # not built again
+        await wait_for(pilot, lambda: _table_keys(screen) == [str(info.id)])
+        assert "brochure" in "\n".join(screen_lines(app))

@@ -26,14 +26,18 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from calls import followups as fu
 from calls.errors import UserError
-from calls.store.customers import get_customer
+from calls.store.customers import get_customer, time_zones_of
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.tables import Row, fill
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
 # Width of the Due, Kind, Customer and Owner columns plus cell padding and the scrollbar.
 _FIXED_COLUMNS = 16 + 14 + 18 + 8 + 2 * 5 + 2
 LIMIT = 500
+# Rows added before the first frame (at least: a screenful more is added), then per frame.
+FIRST_ROWS = 40
+CHUNK_ROWS = 100
 # Kinds the caller makes by phone: shown in the customer's local time.
 _PHONE_KINDS = fu.CALL_KINDS
 
@@ -85,11 +89,7 @@ def load_followups(
 ) -> FollowupsView:
     """Open follow-ups (of ``owner``, or everybody's with None), due first."""
     rows = fu.list_followups(store, owner=owner, limit=limit)
-    zones: dict[int, tuple[str, ...]] = {}
-    for f in rows:
-        if f.customer_id not in zones:
-            customer = get_customer(store, f.customer_id)
-            zones[f.customer_id] = customer.time_zones if customer else ()
+    zones = time_zones_of(store, (f.customer_id for f in rows))
     counts = fu.count_open(store, now, owner) if now is not None else None
     return FollowupsView(rows, zones, counts)
 
@@ -302,6 +302,7 @@ class FollowupsScreen(Screen):
         self.view: FollowupsView | None = None
         self.filter_text = ""
         self._loading = False
+        self._filling = 0   # counts fills: rows still to add belong to the last one
 
     def compose(self) -> ComposeResult:
         yield ShiftBar()
@@ -395,37 +396,58 @@ class FollowupsScreen(Screen):
         return _local_zone(), "your time"
 
     def _fill(self) -> None:
+        """Show the (filtered) list. The same rows as on screen (a reload, the screen
+        shown again): only the cells that changed (:func:`tui.widgets.tables.fill`).
+        Other rows: the ones that fit on screen at once, the rest in chunks after each
+        frame (500 rows took ~250 ms of the UI thread to add before the first frame)."""
         table = self.query_one(DataTable)
         keep = self._selected_id()
-        table.clear()
         now = self.app.now()
         rows = self._rows()
         # The last column gets what is left of the width: no sideways scrolling at 80x24.
         room = max(12, self.size.width - _FIXED_COLUMNS)
-        for f in rows:
-            zone, _label = self._zone_for(f)
-            due = format_due(f, now, zone)
-            if f.is_overdue(now):
-                due = f"[red]{due}[/red]"
-            what = f.details.splitlines()[0] if f.details else ""
-            if len(what) > room:
-                what = what[: max(room - 1, 1)] + "…"
-            table.add_row(
-                due,
-                f.kind.replace("_", " "),
-                escape(f.customer_name or f.customer_ref),
-                escape(f.owner or "anyone"),
-                escape(what),
-                key=str(f.id),
-            )
-        if keep is not None:
-            try:
-                table.move_cursor(row=table.get_row_index(str(keep)))
-            except RowDoesNotExist:
-                pass  # the row is gone (closed elsewhere): stay where we are
+        cells = [(str(f.id), self._cells(f, now, room)) for f in rows]
+        self._filling += 1
+        if [key for key, _ in cells] == [key.value for key in table.rows]:
+            fill(table, cells)
+        else:
+            table.clear()
+            first = max(FIRST_ROWS, table.size.height + 10)
+            self._add_rows(self._filling, cells[:first], cells[first:], keep)
         self._status(rows, now)
         self._show_details()
         self.refresh_bindings()
+
+    def _cells(self, f: fu.Followup, now: datetime, room: int) -> tuple[str, ...]:
+        """One follow-up's row: due (red when overdue), kind, customer, owner, what."""
+        zone, _label = self._zone_for(f)
+        due = format_due(f, now, zone)
+        if f.is_overdue(now):
+            due = f"[red]{due}[/red]"
+        what = f.details.splitlines()[0] if f.details else ""
+        if len(what) > room:
+            what = what[: max(room - 1, 1)] + "…"
+        return (due, f.kind.replace("_", " "), escape(f.customer_name or f.customer_ref),
+                escape(f.owner or "anyone"), escape(what))
+
+    def _add_rows(self, filling: int, rows: list[Row], rest: list[Row],
+                  keep: int | None) -> None:
+        """Add ``rows`` to the table, then ``rest`` in chunks, one per frame; a newer fill
+        (``filling`` changed: a reload, a filter) stops an older one."""
+        if filling != self._filling:
+            return
+        table = self.query_one(DataTable)
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        if keep is not None and table.cursor_row == 0:
+            try:
+                table.move_cursor(row=table.get_row_index(str(keep)))
+                self._show_details()
+            except RowDoesNotExist:
+                pass  # not added yet, or gone (closed elsewhere): stay where we are
+        if rest:
+            self.call_after_refresh(self._add_rows, filling, rest[:CHUNK_ROWS],
+                                    rest[CHUNK_ROWS:], keep)
 
     def _status(self, rows: list[fu.Followup], now: datetime) -> None:
         whose = "The team's" if self.team else "My"

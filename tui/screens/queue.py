@@ -62,6 +62,7 @@ class QueueScreen(Screen):
         self._in_call = False
         # One call screen for the whole shift: each customer is loaded into it.
         self._call_screen: Any = None
+        self._followups_screen: Any = None
 
     def compose(self) -> ComposeResult:
         yield ShiftBar()
@@ -305,9 +306,9 @@ class QueueScreen(Screen):
             self.offer_resume(rest)
 
     def on_unmount(self) -> None:
-        screen = self._call_screen
-        if screen is not None and screen not in self.app.screen_stack:
-            self.app.uninstall_screen(screen)
+        for screen in (self._call_screen, self._followups_screen):
+            if screen is not None and screen not in self.app.screen_stack:
+                self.app.uninstall_screen(screen)
 
     def action_explain(self) -> None:
         customer_id = self._selected_id()
@@ -324,9 +325,15 @@ class QueueScreen(Screen):
         self.app.push_screen(ExplainScreen(title, lines))
 
     def action_followups(self) -> None:
+        """The follow-ups screen: built the first time, then kept (installed) and shown
+        again with its last list at once while it reloads."""
         from tui.screens.followups import FollowupsScreen
 
-        self.app.push_screen(FollowupsScreen())
+        screen = self._followups_screen
+        if screen is None:
+            screen = self._followups_screen = FollowupsScreen()
+            self.app.install_screen(screen, f"followups-{id(self)}")
+        self.app.push_screen(screen)
 
     # -- any customer, my callbacks --------------------------------------------------
 

@@ -1,0 +1,30 @@
+"""What a shift app's start needs: not sqlite-utils (with click, ~100 ms of the start)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_a_shift_app_draws_its_queue_without_sqlite_utils(shift_db):
+    """A seat's app to its queue drawn (the seat signed in, its floor state written, the
+    queue read) imports no sqlite-utils: ``calls.store.database`` does its writes."""
+    code = (
+        "import asyncio, sys\n"
+        "from datetime import datetime, UTC\n"
+        "from tui.app import make_app\n"
+        "from tui.clock import FixedClock\n"
+        "async def main():\n"
+        f"    app = make_app({str(shift_db)!r}, 'ann', clock=FixedClock("
+        "datetime(2026, 3, 10, 15, tzinfo=UTC)))\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        for _ in range(100):\n"
+        "            await pilot.pause(0.05)\n"
+        "            if getattr(app.screen, 'view', None) is not None:\n"
+        "                break\n"
+        "        print(type(app.screen).__name__, app.screen.view is not None,\n"
+        "              'sqlite_utils' in sys.modules, file=sys.stderr)\n"
+        "asyncio.run(main())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert "QueueScreen True False" in done.stderr, done.stderr[-2000:]
