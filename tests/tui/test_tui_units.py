@@ -258,3 +258,35 @@ def test_the_cards_window_is_the_queues_with_state_hours():
     toll_free = Customer(id=3, ref="TF", name="Acme", phone="+18005550100", phone_region="US",
                          time_zones=("America/New_York", "Pacific/Honolulu"), region="FL")
     assert window_status(policy, toll_free, at)[0] is False
+
+
+def test_the_saved_line_names_the_date_of_a_far_next_call():
+    """After a partial call the next care call is months away: "again from Mon 12:00" would
+    read as next Monday."""
+    from dataclasses import dataclass
+    from datetime import UTC, datetime
+
+    from calls.models import Customer
+    from tui.core import wrap_up_message
+
+    @dataclass
+    class _Call:
+        outcome: Outcome
+        ended_at: datetime
+
+    @dataclass
+    class _Result:
+        call: _Call
+        customer: Customer
+        followups: tuple
+        next_callable_at: datetime | None
+
+    ended = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    who = Customer(id=1, ref="DE-1", name="Klaus Becker", time_zones=("Europe/Berlin",))
+    far = _Result(_Call(Outcome.PARTIAL, ended), who, (), datetime(2026, 6, 8, 10, 0, tzinfo=UTC))
+    assert wrap_up_message(far) == ("Saved Klaus Becker: Partial · again from Mon 08 Jun "
+                                    "12:00 their time")
+    near = _Result(_Call(Outcome.NO_ANSWER, ended), who, (),
+                   datetime(2026, 3, 10, 13, 0, tzinfo=UTC))
+    assert wrap_up_message(near) == ("Saved Klaus Becker: No answer · again from Tue 14:00 "
+                                     "their time")
