@@ -9,7 +9,7 @@ steps the screens hand to ``app.db``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from calls.clock import from_iso
@@ -152,12 +152,12 @@ def describe_history_item(item: Any, words: tuple[tuple[str, str], ...] = ()) ->
 
 def window_status(policy: Any, customer: Customer, now: datetime) -> tuple[bool, str] | None:
     """Whether the customer's calling window is open now, and when it changes."""
-    from calls.policy import window_state
+    from calls.queue import customer_window
 
     if not customer.time_zones:
         return None
-    state = window_state(customer.country or customer.phone_region, customer.time_zones, now,
-                         policy)
+    # The queue's window (state hours, holidays, the list's region), not the country's.
+    state = customer_window(customer, now, policy)
     zone = zone_of(customer.time_zones)
     if state.open:
         until = f"until {format_local(state.closes_at, zone, now)}" if state.closes_at else ""
@@ -209,5 +209,9 @@ def wrap_up_message(result: WrapUpResult) -> str:
         parts.append(f"{count} follow-up{'s' if count != 1 else ''}")
     if result.next_callable_at is not None:
         local = result.next_callable_at.astimezone(zone_of(result.customer.time_zones))
-        parts.append(f"again from {local:%a %H:%M} their time")
+        # "Mon 12:00" alone reads as next Monday: name the date when it is further off.
+        soon = result.next_callable_at - result.call.ended_at < timedelta(days=6) \
+            if result.call.ended_at else False
+        parts.append(f"again from {local:%a %H:%M} their time" if soon else
+                     f"again from {local:%a %d %b %H:%M} their time")
     return " · ".join(parts)
