@@ -41,6 +41,7 @@ class Customer:
     last_name: str | None = None
     salutation: str | None = None     # "mr" | "ms" | None (calls.language renders it)
     language: str | None = None       # ISO 639-1; None: from the country
+    region: str | None = None         # the list's state / province / Land (the law's rules)
 
     @classmethod
     def from_row(cls, row: dict) -> Customer:
@@ -76,6 +77,7 @@ class Customer:
             last_name=row.get("last_name"),
             salutation=row.get("salutation"),
             language=row.get("language"),
+            region=row.get("region"),
         )
 
 

@@ -204,6 +204,15 @@ def row_window(row: dict, now: datetime, policy: Policy) -> WindowState:
     return window_state(row_jurisdiction(row), zones_of(row), now, policy)
 
 
+def customer_window(customer: Customer, now: datetime, policy: Policy = DEFAULT_POLICY
+                    ) -> WindowState:
+    """The calling window of a customer at ``now``, as the queue sees it (their number's
+    jurisdiction and the list's region: state hours, holidays, a toll-free number)."""
+    return row_window({"phone": customer.phone, "phone_region": customer.phone_region,
+                       "region": customer.region,
+                       "time_zones": json.dumps(list(customer.time_zones))}, now, policy)
+
+
 def _local(row: dict, now: datetime, policy: Policy) -> tuple[datetime, str]:
     return _local_cached(zones_of(row), now, policy)
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import gc
 import heapq
 import importlib.util
 import json
@@ -344,6 +345,11 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
         warm = CallSession.take_next(seat.store, seat.name, base, DEFAULT_POLICY, "quarterly")
         if warm is not None:
             warm.give_back(seat.store, base)
+    # Python's cyclic collector scans every object a process holds: 50 seats' sessions in
+    # one process made its full collections 80-140 ms, stalling all 50 (and the lock when
+    # one fell inside a transaction). A real seat's process holds one seat's objects: the
+    # simulator keeps that cost of its own shape out, as a server does after start-up.
+    gc.freeze()
     cpu0 = _own_cpu()
     t0 = _start(ready, start)
     holds.clear()                      # only the floor's own transactions count

@@ -152,12 +152,12 @@ def describe_history_item(item: Any, words: tuple[tuple[str, str], ...] = ()) ->
 
 def window_status(policy: Any, customer: Customer, now: datetime) -> tuple[bool, str] | None:
     """Whether the customer's calling window is open now, and when it changes."""
-    from calls.policy import window_state
+    from calls.queue import customer_window
 
     if not customer.time_zones:
         return None
-    state = window_state(customer.country or customer.phone_region, customer.time_zones, now,
-                         policy)
+    # The queue's window (state hours, holidays, the list's region), not the country's.
+    state = customer_window(customer, now, policy)
     zone = zone_of(customer.time_zones)
     if state.open:
         until = f"until {format_local(state.closes_at, zone, now)}" if state.closes_at else ""

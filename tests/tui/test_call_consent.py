@@ -64,7 +64,7 @@ async def test_recording_answer_is_the_first_step_where_the_law_needs_it(shift_d
         await press(pilot, "c")
         shown = _script(call)
         assert "this call may be recorded" in shown
-        assert "Their answer is needed first (by law: US-IL.recording)" in shown
+        assert "needed before the first question (by law: US-IL.recording)" in shown
         assert "Recording OK" in _footer(app) and "No recording" in _footer(app)
         assert "First question" not in _footer(app)
         await press(pilot, "enter")                    # not yet: they have not answered
@@ -92,7 +92,7 @@ async def test_where_no_law_needs_it_the_answer_is_asked_but_enter_goes_on(shift
         assert call.customer.ref == "C002"             # ... New York: one-party consent
         await press(pilot, "c")
         assert "this call may be recorded" in _script(call)
-        assert "needed first" not in _script(call)
+        assert "needed before" not in _script(call)
         assert "Recording OK" in _footer(app) and "First question" in _footer(app)
         await press(pilot, "y")
         assert "Recording: they agreed." in _script(call)

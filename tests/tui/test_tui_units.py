@@ -234,3 +234,27 @@ def test_type_ahead_rules_with_a_fixed_clock():
     assert key_kind("n", "n", in_field=True) == TYPED
     assert key_kind("enter", "\r", in_field=True, submits=True) == SUBMIT
     assert key_kind("n", "n", in_field=False) == LETTER
+
+
+def test_the_cards_window_is_the_queues_with_state_hours():
+    """Florida closes at 20:00 (Fla. Stat. § 501.616), New York at the federal 21:00: the
+    card says what the queue says, not the country's window."""
+    from datetime import UTC, datetime
+
+    from tests.support.queue import every_hour_policy
+
+    from calls.models import Customer
+    from tui.core import window_status
+
+    policy = every_hour_policy()
+    at = datetime(2026, 3, 11, 0, 30, tzinfo=UTC)            # Tue 20:30 in New York (EDT)
+    miami = Customer(id=1, ref="FL", name="Flo", phone="+13055550100", phone_region="US",
+                     country="US", time_zones=("America/New_York",))
+    ny = Customer(id=2, ref="NY", name="Ned", phone="+12125550100", phone_region="US",
+                  country="US", time_zones=("America/New_York",))
+    assert window_status(policy, miami, at)[0] is False
+    assert window_status(policy, ny, at) == (True, "until today 21:00")
+    # A toll-free number with the list's state: that state's window.
+    toll_free = Customer(id=3, ref="TF", name="Acme", phone="+18005550100", phone_region="US",
+                         time_zones=("America/New_York", "Pacific/Honolulu"), region="FL")
+    assert window_status(policy, toll_free, at)[0] is False

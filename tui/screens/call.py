@@ -71,6 +71,15 @@ class CallScreen(OrderedKeys, Screen[str | None]):
                     id=f"call-{outcome.value.replace('_', '-')}")
             for outcome, key in outcome_keys().items()
         ],
+        # The recording answer's keys before Notes and Follow-up: at 80 columns the key bar
+        # leaves out its last keys, and these are the ones the caller needs then.
+        Binding("y", "recording(True)", "Recording OK",
+                tooltip="The customer agrees to the call being recorded", id="call-recording-yes"),
+        Binding("n", "recording(False)", "No recording",
+                tooltip="The customer does not want the call recorded", id="call-recording-no"),
+        Binding("c", "consent", "Consent",
+                tooltip="The customer gives or withdraws consent (no more calls, no marketing, "
+                        "no recording): in force at once", id="call-consent"),
         Binding("enter", "first_question", "First question",
                 tooltip="The customer agreed: go to the first question", id="call-first-question"),
         Binding("enter", "complete", "Wrap up", tooltip="Outcome: Completed (wrap up)", id="call-complete"),
@@ -82,13 +91,6 @@ class CallScreen(OrderedKeys, Screen[str | None]):
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True,
                 tooltip="Add a follow-up by hand", id="call-add-followup"),
         Binding("escape", "leave_field", "Script", show=False, id="call-leave-field"),
-        Binding("y", "recording(True)", "Recording OK",
-                tooltip="The customer agrees to the call being recorded", id="call-recording-yes"),
-        Binding("n", "recording(False)", "No recording",
-                tooltip="The customer does not want the call recorded", id="call-recording-no"),
-        Binding("c", "consent", "Consent",
-                tooltip="The customer gives or withdraws consent (no more calls, no marketing, "
-                        "no recording): in force at once", id="call-consent"),
         Binding("s", "skip", "Skip", tooltip="Skip this customer (back to the queue)", id="call-skip"),
         Binding("e", "explain", "Explain", show=False, tooltip="Why this customer is called now", id="call-explain"),
     ]
@@ -246,7 +248,7 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             self.set_focus(self.query_one("#script", ScriptPanel))
         elif self.phase == "opening":
             text.update(f"[b]Read:[/b] {escape(survey.opening_text())}"
-                        + self._recording_text() + "\n\n" + self._opening_next())
+                        + self._recording_text() + self._opening_next())
             self.set_focus(self.query_one("#script", ScriptPanel))
         else:
             question = session.current()
@@ -322,8 +324,10 @@ class CallScreen(OrderedKeys, Screen[str | None]):
             text += f"\n[b]{yes}[/b] they agree · [b]{no}[/b] no recording"
             law = self.session.recording_law
             if law is not None:
-                # The rule's id only: its source is in explain and docs/lawful.md (80x24).
-                text += f"\n[dim]Their answer is needed first (by law: {escape(law.id)})[/dim]"
+                # On the keys' line, and the rule's id only (its source is in explain and
+                # docs/lawful.md): a long German notice must leave it in sight at 80x24.
+                text += (f" [dim]— needed before the first question (by law: "
+                         f"{escape(law.id)})[/dim]")
         elif answer:
             text += f"\n[b]Recording: they agreed.[/b] ([b]{no}[/b]: they changed their mind)"
         else:
@@ -332,8 +336,8 @@ class CallScreen(OrderedKeys, Screen[str | None]):
 
     def _opening_next(self) -> str:
         if self.session.recording_answer_needed:
-            return "[b]Enter[/b]: first question, once they have answered"
-        return "[b]Enter[/b]: first question"
+            return ""   # the keys' line says the answer comes first; Enter waits for it
+        return "\n\n[b]Enter[/b]: first question"
 
     def _draw_consent(self) -> None:
         session = self.session
