@@ -198,14 +198,19 @@ def case_families_by(store: Store, start: str, end: str, by: str) -> dict:
 _FAMILY_SUMS = ", ".join(f"sum(r = {i + 1})" for i in range(len(FAMILY_ORDER)))
 
 
-def _group_figures(conn, source: str, where: str, params: tuple) -> tuple[dict, dict]:
-    """({family: cases}, {outcome (None: in progress): attempts}) of the calls
-    ``FROM calls c {source} WHERE {where}``, which must come in customer order."""
+def _group_cases(conn, source: str, where: str, params: tuple) -> dict:
+    """{family: cases} of the calls ``FROM calls c {source} WHERE {where}``."""
     cases = conn.execute(
         f"SELECT {_FAMILY_SUMS} FROM (SELECT min({_rank_sql()}) AS r FROM calls c {source} "
         f"WHERE {where} AND c.outcome IS NOT NULL GROUP BY c.customer_id)", params,
     ).fetchone()
-    families = {FAMILY_ORDER[i]: n for i, n in enumerate(cases) if n}
+    return {FAMILY_ORDER[i]: n for i, n in enumerate(cases) if n}
+
+
+def _group_figures(conn, source: str, where: str, params: tuple) -> tuple[dict, dict]:
+    """({family: cases}, {outcome (None: in progress): attempts}) of the calls
+    ``FROM calls c {source} WHERE {where}``, which must come in customer order."""
+    families = _group_cases(conn, source, where, params)
     outcomes = dict(conn.execute(
         f"SELECT c.outcome, count(*) FROM calls c {source} WHERE {where} GROUP BY c.outcome",
         params,
@@ -245,10 +250,12 @@ def figures_by(store: Store, start: str, end: str, by: str) -> tuple[dict, dict]
                                        f"c.caller = ? AND {period}", (caller, start, end)))
     elif by == "week":
         # Monday 00:00 UTC of each week the period touches; a week's calls are few enough
-        # to sort by customer in memory
+        # to sort by customer in memory. Its attempts per outcome are counts of index
+        # ranges, as the whole period's (a year at 100k/300k: 0.15 -> 0.05 s CPU).
         for week, first, last in _weeks(conn, start, end):
-            add(week, _group_figures(conn, "INDEXED BY idx_calls_started", period,
-                                     (max(first, start), min(last, end))))
+            lo, hi = max(first, start), min(last, end)
+            add(week, (_group_cases(conn, "INDEXED BY idx_calls_started", period, (lo, hi)),
+                       outcome_counts(store, lo, hi)))
     elif by == "tier":
         return _figures_by_tier(store, start, end)
     else:
