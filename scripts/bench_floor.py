@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import faulthandler
 import gc
 import heapq
 import importlib.util
@@ -75,6 +76,7 @@ from calls.survey.types import question_type
 OUT = HERE.parent / "bench-out"
 STEPS = ("take", "connect", "answer", "note", "outcome", "followup", "wrap_up")
 HUMAN_STEP_SECONDS = 15.0   # a caller's step every ~15 s: a 3-4 minute call of ~14 steps
+STALL_SECONDS = 2.0         # a step this late: its process's stacks are kept (loop shape)
 # Every process schedules and times on the monotonic clock: one clock for the whole
 # machine (Linux), which a step of the wall clock does not move.
 _now = time.monotonic
@@ -356,10 +358,12 @@ def _step_when_due(seat: Seat, due: float, counted_from: float) -> None:
 
 
 def _work_seats_in_turn(team: list[Seat], t0: float, end: float, pause: float,
-                        warmup: float) -> None:
+                        warmup: float, stalls=None) -> None:
     """Every seat of a process in one thread, each step when it is due, one at a time (as a
     server's event loop would run them): a step never shares its process while it holds
-    the write lock; a step due while another runs starts late, and that lag counts."""
+    the write lock; a step due while another runs starts late, and that lag counts.
+    ``stalls``: a file that gets every thread's stack whenever a step is not done
+    ``STALL_SECONDS`` after it was due (what the process was doing instead)."""
     rngs = [random.Random(i) for i in range(len(team))]
     due = [(t0 + rng.uniform(0, pause), i) for i, rng in enumerate(rngs)]
     heapq.heapify(due)
@@ -367,8 +371,12 @@ def _work_seats_in_turn(team: list[Seat], t0: float, end: float, pause: float,
         when, i = heapq.heappop(due)
         if when >= end:
             continue
+        if stalls is not None:
+            faulthandler.dump_traceback_later(max(0.0, when - _now()) + STALL_SECONDS,
+                                              file=stalls)
         _step_when_due(team[i], when, t0 + warmup)
         heapq.heappush(due, (_now() + rngs[i].uniform(0.5, 1.5) * pause, i))
+    faulthandler.cancel_dump_traceback_later()
 
 
 def _caller_process(index: int, seats: int, db: str, seconds: float, speed: float,
@@ -406,7 +414,8 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
     t0 = _start(ready, start)
     holds.clear()                      # only the floor's own transactions count
     if shape == "loop":
-        _work_seats_in_turn(team, t0, t0 + seconds, pause, warmup)
+        with open(Path(out).with_suffix(".stalls"), "w") as stalls:
+            _work_seats_in_turn(team, t0, t0 + seconds, pause, warmup, stalls)
     else:
         threads = [threading.Thread(target=_work_seat,
                                     args=(seat, t0, t0 + seconds, pause, random.Random(i),
@@ -641,8 +650,15 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     answers = empty = abandoned = 0
     sim_cpu = 0.0
     holds: list[tuple[float, str, float]] = []
+    stalls = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
+        dumps = path.with_suffix(".stalls")
+        kept_at = db.parent / f"floor-stalls-{seats}-caller-{i}.txt"
+        kept_at.unlink(missing_ok=True)
+        if dumps.exists() and dumps.stat().st_size:
+            shutil.copy(dumps, kept_at)
+            stalls.append((i, dumps.read_text().count("Timeout ("), str(kept_at)))
         if not path.exists():
             errors.append(f"caller process {i} left no result")
             continue
@@ -684,6 +700,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
                       _pct([x[4] for x in v], 0.99)) for s, v in kept.items()},
         "machine_pauses": [(a - start.value, b - a) for a, b in watch.pauses],
         "clock_steps": [(t - start.value, d) for t, d in watch.clock_steps],
+        "stalls": stalls,
         "paused_steps": (len(paused), max((x[1] for x in paused), default=0.0) * 1000),
         "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
         "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
@@ -759,6 +776,9 @@ def report(r: dict, ref: dict[str, float]) -> float:
               "this script's own idle ticker included (a pause of the (virtual) machine, not "
               f"carecall's work); the {n} steps due during it (longest {longest:.0f} ms) are "
               "left out of the table")
+    for proc, times, path in r["stalls"]:
+        print(f"  caller process {proc}: a step over {STALL_SECONDS:g} s late {times} x; "
+              f"the stacks of its threads each time: {path}")
     for at, stepped in r["clock_steps"]:
         print(f"  the wall clock was stepped by {stepped:+.1f} s at second {at:.0f} "
               "(the figures are on the monotonic clock)")
