@@ -11,7 +11,8 @@ generator (scripts/bench_queue.py), then measures, each the median of --repeat s
   clock, the bench caller ``owner1`` who owns about 300 open follow-ups):
   ``n`` on the queue to the next customer's call screen drawn; the outcome key to the
   wrap-up drawn; the wrap-up's Enter to the next customer drawn; ``f`` to the follow-ups
-  drawn with their list; ``r`` on the dashboard to the refreshed figures drawn; a digit to
+  drawn with their list; ``r`` on the dashboard to today's shift drawn (the first of its
+  two loads) and to the whole dashboard drawn (the second: coverage); a digit to
   the answer in the database.
   "Drawn" is the first frame the compositor sends out (``App._display``) whose text holds
   the result (the new customer's name, the follow-ups' count line, ...): what a terminal
@@ -29,7 +30,8 @@ generator (scripts/bench_queue.py), then measures, each the median of --repeat s
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
 so a before/after comparison shares the machine's load. The load average is printed
-before and after.
+before and after. A revision older than the database's schema refuses to open it (the
+store refuses a newer schema): compare against a revision with the same migrations.
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
                                 [--against REV] [--rebuild]
