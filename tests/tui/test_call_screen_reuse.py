@@ -127,6 +127,19 @@ async def test_a_wrap_up_that_fails_stays_and_takes_nobody(shift_db, monkeypatch
 # -- the kept screen's styles (tui.screens.call.KeptStyles) ----------------------------
 
 
+def _count_restyles(screen: CallScreen) -> list[int]:
+    """Counts the restyles of every widget of ``screen`` from now on (one item each)."""
+    restyles: list[int] = []
+    original = screen.update_node_styles
+
+    def counted(animate: bool = True) -> None:
+        restyles.append(1)
+        original(animate)
+
+    screen.update_node_styles = counted
+    return restyles
+
+
 async def _as_drawn_the_plain_way(pilot, screen: CallScreen) -> str:
     """The screen after the restyle of every widget Textual does for a pushed screen and
     with every text put on its widget again (``tui.widgets.text.show_text`` skips the
@@ -154,8 +167,9 @@ async def test_a_call_screen_shown_again_looks_as_if_restyled_from_scratch(shift
         assert app.screen is call
         await press(pilot, "s")                         # skipped: back to the queue
         assert isinstance(app.screen, QueueScreen)
+        restyles = _count_restyles(call)
         assert await take_next(pilot) is call
-        assert call._styled_for_css == app._css_update_count   # not restyled
+        assert not restyles                             # the styles it had were kept
         kept = app.export_screenshot()
         assert await _as_drawn_the_plain_way(pilot, call) == kept
 
@@ -169,7 +183,9 @@ async def test_a_theme_changed_on_the_queue_reaches_the_kept_call_screen(shift_d
         app.theme = "textual-light"                     # as the command palette does
         await settle(pilot)
         assert app.screen.styles.background != before
+        restyles = _count_restyles(call)
         assert await take_next(pilot) is call
+        assert restyles == [1]                          # restyled for the new theme
         assert call.styles.background == app.screen_stack[-2].styles.background
         kept = app.export_screenshot()
         assert await _as_drawn_the_plain_way(pilot, call) == kept
