@@ -131,6 +131,7 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
         self.typeahead = TypeAhead()
         self._shown_session: CallSession | None = None
         self._titles: dict[str | None, str] = {}    # border titles set, by widget id
+        self._saved_notice = ""     # the last call's "Saved ..." (see show_next)
         self._take_session(session)
 
     def _take_session(self, session: CallSession) -> None:
@@ -323,6 +324,9 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
     def on_screen_resume(self) -> None:
         # Back from a dialog (or just shown): keys typed for the dialog are not for the call.
         self.typeahead.restart()
+        if self._saved_notice:
+            notice, self._saved_notice = self._saved_notice, ""
+            self.call_after_refresh(self.notify, notice, timeout=5)
 
     def accepts_key(self, event: events.Key) -> bool:
         """Whether a key may act on the call now (:mod:`tui.typeahead`); a key that may not
@@ -670,9 +674,12 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
         """Whether saving this call takes the next customer onto this screen."""
         return self.takes_next is not None and self.takes_next()
 
-    def show_next(self, session: CallSession) -> None:
-        """The next customer, taken as the last call was saved."""
+    def show_next(self, session: CallSession, saved: str = "") -> None:
+        """The next customer, taken as the last call was saved; ``saved``: that call's
+        notice, said once this screen has drawn the next customer (not in the time the
+        caller waits for them)."""
         self.load(session)
+        self._saved_notice = saved
 
     def action_skip(self) -> None:
         app = self.app

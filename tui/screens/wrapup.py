@@ -27,7 +27,10 @@ class Following(Protocol):
 
     def wants_next(self) -> bool: ...
 
-    def show_next(self, session: CallSession) -> None: ...
+    def show_next(self, session: CallSession, saved: str) -> None:
+        """Show ``session``; ``saved``: the notice of the call just saved, to be said
+        once the next customer is drawn."""
+        ...
 
 
 class WrapUpScreen(Screen[str | None]):
@@ -49,6 +52,7 @@ class WrapUpScreen(Screen[str | None]):
         self.notes_now = notes_now          # the notes as typed right now (the call screen's)
         self.following = following
         self._next_asked = False
+        self._saved_message = ""            # the saved call's notice, until it is said
         self.zone = zone_of(session.customer.time_zones)
         self._saving = False
         # Themes the caller confirmed per open answer (t); None: the suggestions stand.
@@ -198,29 +202,42 @@ class WrapUpScreen(Screen[str | None]):
         app = self.app
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
-        app.notify(core.wrap_up_message(result), timeout=5)
         if result.seat is not None:
             # Ready, or the pause a supervisor asked for during the call: known before
             # the queue offers the next customer (a paused seat is refused the next one).
             app.seat_state_changed(result.seat)
+        self._saved_message = core.wrap_up_message(result)
         if not self._next_asked:
+            self._say_saved()
             self.dismiss("done")
+        # else: said by the call screen once the next customer is drawn. Said now, its
+        # notice would be built on this screen, which goes, and built again on the call
+        # screen, both while the caller waits for the next customer.
+
+    def _say_saved(self) -> None:
+        if self._saved_message:
+            self.app.notify(self._saved_message, timeout=5)
+            self._saved_message = ""
 
     def _next_taken(self, session: CallSession | None) -> None:
         if not self.session.ended:
             return  # the wrap-up failed (said by _failed): the call stays here
         if session is None:
-            self.notify("Nobody left to call right now.", severity="warning")
+            saved, self._saved_message = self._saved_message, ""
+            # One notice (of two asked for at once the app shows the last only).
+            self.notify(f"{saved}\nNobody left to call right now.", severity="warning")
             self.dismiss("done")
             return
         # The next customer goes onto the call screen underneath while this one still
         # covers it; no frame shows the last customer again.
+        saved, self._saved_message = self._saved_message, ""
         with self.app.batch_update():
-            self.following.show_next(session)
+            self.following.show_next(session, saved)
             self.dismiss("next")
 
     def _next_failed(self, _exc: Exception) -> None:
         if self.session.ended:
+            self._say_saved()
             self.dismiss("done")  # saved; the next could not be taken (the app says why)
 
     def action_add_followup(self) -> None:
