@@ -225,3 +225,28 @@ async def test_the_saved_notice_comes_over_the_next_customer_after_they_are_draw
             ("CallScreen", f"Saved {first}")]
         [toast] = call.query("Toast")
         assert str(toast.render()).startswith(f"Saved {first}: No answer")
+
+
+async def test_the_wrap_up_is_kept_too_and_shows_nothing_of_the_call_before(shift_db):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        first = call.session.customer
+        await _partial_with_notes(pilot, call, "3", "wants a call back in May")
+        wrapup = app.screen
+        assert "wants a call back in May" in _shown(app)
+        await press(pilot, "enter")
+        await settle(pilot)
+        second = call.session.customer
+        await press(pilot, "b")                         # busy: the wrap-up again
+        assert app.screen is wrapup                     # the same screen, loaded again
+        shown = _shown(app)
+        assert f"Wrap-up: {second.name} — Busy" in shown
+        assert first.name not in shown and "wants a call back" not in shown
+        assert "Answers" not in shown
+        await press(pilot, "enter")                     # saves: nothing left of _saving
+        await settle(pilot)
+        assert app.screen is call and call.session.customer.id not in (first.id, second.id)
+        rows = db_rows(shift_db, "SELECT customer_id, outcome FROM calls ORDER BY id")
+        assert rows == [{"customer_id": first.id, "outcome": "partial"},
+                        {"customer_id": second.id, "outcome": "busy"}]

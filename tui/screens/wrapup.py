@@ -16,9 +16,11 @@ from textual.widgets import Static
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession, ChosenOutcome, WrapUpPlan, WrapUpResult
 from tui import core
+from tui.screens.kept import KeptStyles
 from tui.timeparse import format_local, zone_of
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.text import show_text
 
 
 class Following(Protocol):
@@ -33,9 +35,13 @@ class Following(Protocol):
         ...
 
 
-class WrapUpScreen(Screen[str | None]):
+class WrapUpScreen(KeptStyles, Screen[str | None]):
     """Review before the outcome is written. Dismisses ``"done"`` after saving, ``"next"``
-    once the next customer is on the call screen under it, None to go back to the call."""
+    once the next customer is on the call screen under it, None to go back to the call.
+
+    The call screen keeps one for the shift and loads each call into it (:meth:`load`):
+    every per-call attribute is set in :meth:`_take_call`, everything shown is drawn by
+    :meth:`_draw`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
@@ -47,6 +53,11 @@ class WrapUpScreen(Screen[str | None]):
     def __init__(self, session: CallSession, chosen: ChosenOutcome,
                  notes_now: Callable[[], str], following: Following | None = None) -> None:
         super().__init__()
+        self._take_call(session, chosen, notes_now, following)
+
+    def _take_call(self, session: CallSession, chosen: ChosenOutcome,
+                   notes_now: Callable[[], str], following: Following | None) -> None:
+        """Everything the screen holds about the call it wraps up, set in this one place."""
         self.session = session
         self.chosen = chosen
         self.notes_now = notes_now          # the notes as typed right now (the call screen's)
@@ -64,6 +75,14 @@ class WrapUpScreen(Screen[str | None]):
             yield Static(id="wrapup-title")
             yield Static(id="wrapup-body")
         yield KeyBar()
+
+    def load(self, session: CallSession, chosen: ChosenOutcome,
+             notes_now: Callable[[], str], following: Following | None = None) -> None:
+        """Wrap up another call on this screen (kept by the call screen for the shift)."""
+        self._take_call(session, chosen, notes_now, following)
+        self.query_one("#wrapup", VerticalScroll).scroll_home(animate=False)
+        self._draw()
+        self.refresh_bindings()
 
     def on_mount(self) -> None:
         self._draw()
@@ -143,8 +162,8 @@ class WrapUpScreen(Screen[str | None]):
             lines.append(escape(plan.notes.strip()))
         lines.append("")
         lines.append("[b]Enter[/b]: save and take the next customer · [b]Esc[/b]: back to the call")
-        self.query_one("#wrapup-title", Static).update(title)
-        self.query_one("#wrapup-body", Static).update("\n".join(lines))
+        show_text(self.query_one("#wrapup-title", Static), title)
+        show_text(self.query_one("#wrapup-body", Static), "\n".join(lines))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "themes":
