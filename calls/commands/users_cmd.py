@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from calls.accounts import add_account, team_mode
         from calls.audit import os_login
 
-        store = open_store(db)
+        store = open_store(db, create=True)
         actor = cli_actor(store)
         first_admin = not team_mode(store) and role.strip().lower() == "admin"
         if first_admin and login is None:
@@ -130,7 +130,8 @@ def register(app: typer.Typer) -> None:
 
     @users_app.command("disable")
     def users_disable(name: NameArg, db: DbOption = None) -> None:
-        """Disable an account: it can no longer log in (its history stays)."""
+        """Disable an account: it can no longer log in, a seat it has open closes now and
+        the customers it claimed go back to the queue (its history stays)."""
         set_active(name, False, db)
 
     @users_app.command("enable")
