@@ -395,7 +395,7 @@ def reference(path: Path, now, repeat: int) -> dict[str, list[float]]:
     from calls.session import CallSession
     from calls.store import Store
     from tui.core import load_queue
-    from tui.screens.dashboard import load_floor
+    from calls.dashboard import load_floor
     from tui.screens.followups import load_followups
 
     timings: dict[str, list[float]] = {k: [] for k in (

@@ -68,3 +68,22 @@ async def test_fill_keeps_the_cursor_on_its_row_when_the_rows_stay():
         fill(table, LOADS["a row less"])          # other rows: built again, like refill
         await pilot.pause()
         assert table.row_count == 2
+
+
+async def test_fill_after_fill_follows_every_load():
+    """fill remembers what it last put on screen (to skip a load that changes nothing):
+    a run of loads ends on what refill of the last one shows."""
+    loads = [LOADS["a cell changed"], A, LOADS["a cell grew"], LOADS["a cell grew"],
+             LOADS["rows in another order"], A, LOADS["a cell shrank"]]
+
+    async def shown(way) -> list[str]:
+        app = Tables()
+        async with app.run_test(size=(60, 12)) as pilot:
+            table = app.query_one(DataTable)
+            for rows in loads:
+                way(table, rows)
+                await pilot.pause()
+            return screen_lines(app)
+
+    assert await shown(fill) == await shown(refill)
+    assert any("ok" in line for line in await shown(fill))

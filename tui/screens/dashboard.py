@@ -1,21 +1,23 @@
-"""The supervisor's dashboard: today's shift per caller, the week's rates and NPS, coverage
-per tier and the follow-up backlog, refreshing by itself.
+"""The supervisor's dashboard: the floor now, today's shift per caller, the week's rates
+and NPS, coverage per tier and the follow-up backlog, refreshing by itself.
 
 It is a screen of the one app (``make_app(..., mode="dashboard")`` for ``carecall
 dashboard``, or pushed from a supervisor's queue). The figures come from
-``calls.reports`` through the app's worker path on the ``reports`` lane
-(:mod:`tui.database`): a connection of its own, so that a dashboard query over a large
-database never queues in front of (or behind) a caller's writes, and WAL lets it read
-while others write. Each load is two jobs: today's shift, the floor and the escalations
-first (:func:`load_live`, drawn at once), then the week, the 30-day lines, coverage and
-the backlog (``calls.reports.dashboard_period``: coverage reads every customer). Pausing a caller or releasing their claims are the seat's writes. Charts are drawn with Textual's own widgets (``Sparkline`` for the 30-day
-lines, block bars for coverage): no plotting dependency is needed for four small charts.
+:class:`calls.dashboard.DashboardFigures` through the app's worker path on the
+``reports`` lane (:mod:`tui.database`): a connection of its own, so that a dashboard
+query over a large database never queues in front of (or behind) a caller's writes, and
+WAL lets it read while others write. Each load is two jobs: the floor, today's shift and
+the escalations first (drawn at once), then the week, the 30-day lines, coverage and the
+backlog. The figures are read again only when something was written or the clock moved
+past a moment that changes them; the screen draws again only what changed. Pausing a
+caller or releasing their claims are the seat's writes. Charts are drawn with Textual's
+own widgets (``Sparkline`` for the 30-day lines, block bars for coverage): no plotting
+dependency is needed for four small charts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
@@ -27,11 +29,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Sparkline, Static
 
 from calls.clock import UTC, from_iso
+from calls.dashboard import DashboardFigures, DashboardLive
 from calls.deadlines import DEADLINE_LABEL, Escalation
 from calls.policy import DEFAULT_POLICY
-from calls.reports import DashboardPeriod, DashboardToday, dashboard_period, dashboard_today
+from calls.reports import DashboardPeriod, DashboardToday
 from tui.database import REPORTS
-from tui.widgets.escalations import check_escalations, describe, waited_text
+from tui.widgets.escalations import describe, waited_text
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.tables import Row, fill
 
@@ -51,33 +54,6 @@ def _aht(seconds: float | None) -> str:
         return "–"
     m, s = divmod(round(seconds), 60)
     return f"{m}:{s:02d}"
-
-
-def load_floor(store, now: datetime, tz: tzinfo) -> list:
-    """The floor view for a supervisor (customers named), "today" in ``tz``."""
-    from datetime import time as clock_time
-
-    from calls.floor import floor_view
-
-    start = datetime.combine(now.astimezone(tz).date(), clock_time(0), tzinfo=tz)
-    return floor_view(store, now, start, show_customers=True)
-
-
-@dataclass(frozen=True)
-class DashboardLive:
-    """The dashboard's first load: today's shift, the floor and the open escalations."""
-
-    today: DashboardToday
-    floor: list
-    escalations: list[Escalation]
-
-
-def load_live(store, now: datetime, policy: Any, tz: tzinfo) -> DashboardLive:
-    """What changes by the minute, read first so that it shows at once. The dashboard is
-    the supervisors' screen: it escalates what missed a deadline (once each) even when no
-    caller's app runs."""
-    return DashboardLive(dashboard_today(store, now, tz), load_floor(store, now, tz),
-                         check_escalations(store, now, policy or DEFAULT_POLICY))
 
 
 def coverage_bar(share: float | None, width: int = 20) -> str:
@@ -112,11 +88,14 @@ class DashboardScreen(Screen[None]):
         self.refresh_seconds = refresh_seconds
         self.today: DashboardToday | None = None
         self.period: DashboardPeriod | None = None
+        self.escalations: list[Escalation] | None = None
         self.floor: list = []
         self.loads = 0        # complete loads drawn (both parts)
         self.live_loads = 0   # first parts drawn
         self._loading = False
         self._escalations_seen: set[int] | None = None  # None: the first load announces none
+        self.figures: DashboardFigures | None = None
+        self._texts: dict[str, str] = {}   # what each Static shows, by selector   # made at the first load (the app's policy)
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -175,13 +154,17 @@ class DashboardScreen(Screen[None]):
         self._loading = True
         app = self.app
         now = app.now()
-        app.db(load_live, now, app.policy, self.tz, lane=REPORTS,
+        if self.figures is None:
+            self.figures = DashboardFigures(app.policy, self.tz)
+        self.show_updated()
+        app.db(self.figures.live, now, lane=REPORTS,
                on_done=self._live_loaded, on_error=self._failed, description="dashboard")
-        app.db(dashboard_period, now, app.policy, self.tz, lane=REPORTS,
+        app.db(self.figures.period, now, lane=REPORTS,
                on_done=self._period_loaded, on_error=self._failed,
                description="dashboard, last 30 days")
 
     def _live_loaded(self, live: DashboardLive) -> None:
+        self.today = live.today
         self.show_today(live.today)
         self.show_floor(live.floor)
         self.show_escalations(live.escalations)
@@ -191,11 +174,27 @@ class DashboardScreen(Screen[None]):
         self._loading = False
         self.show_period(period)
         self.loads += 1
+        self.show_updated()
 
     def _failed(self, _exc: Exception) -> None:
         self._loading = False  # the figures on screen stay; the app's notice says why
+        self.show_updated()
 
     # -- showing ----------------------------------------------------------------------------
+    # Each refresh draws only what changed: a widget given new content lays out and paints
+    # again (tens of milliseconds for the whole screen), a compare costs microseconds.
+
+    def _show_text(self, selector: str, text: str, *, layout: bool = True) -> None:
+        """``text`` in the Static ``selector``, unless it shows that already (``layout``
+        False: a line of a fixed size, repainted without laying the screen out)."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(text, layout=layout)
+
+    def _show_line(self, selector: str, values: list) -> None:
+        line = self.query_one(selector, Sparkline)
+        if list(line.data or []) != values:
+            line.data = values
 
     def show_floor(self, rows: list) -> None:
         """Every caller now: state and for how long, the customer on the line, today's
@@ -222,11 +221,18 @@ class DashboardScreen(Screen[None]):
                                  f"{t.completes}", "", "", "", "")) if data.today
                     else ("__none__", ("(no calls yet today)", "", "", "", "", "", "", "")))
         fill(self.query_one("#today", DataTable), rows)
-        self.query_one("#updated", Static).update(
-            f"updated {from_iso(data.now).astimezone(self.tz):%Y-%m-%d %H:%M} · "
-            + (f"refreshes every {self.refresh_seconds:g} s · " if self.refresh_seconds else "")
-            + "r: refresh now"
-        )
+
+    def show_updated(self) -> None:
+        """The bottom line: when the figures on screen were read, and "refreshing…" while
+        a load runs (a refresh that finds nothing changed still shows it happened)."""
+        read = ("" if self.today is None else
+                f"updated {from_iso(self.today.now).astimezone(self.tz):%Y-%m-%d %H:%M} · ")
+        if self._loading:
+            text = read + "refreshing…"
+        else:
+            text = read + (f"refreshes every {self.refresh_seconds:g} s · "
+                           if self.refresh_seconds else "") + "r: refresh now"
+        self._show_text("#updated", text, layout=False)
 
     def show_period(self, data: DashboardPeriod) -> None:
         """The last 7 days, the 30-day lines, coverage per tier and the backlog."""
@@ -237,7 +243,7 @@ class DashboardScreen(Screen[None]):
                     f"{nps.passives} passives, {nps.detractors} detractors)"
                     if nps.responses else "NPS –  (no answers)")
         cases = sum(v for k, v in data.week_counts.items() if k != "NE")
-        self.query_one("#week", Static).update(
+        self._show_text("#week",
             f"{cases} cases · RR1 {_pct(r['RR1'])} · CON1 {_pct(r['CON1'])}\n"
             f"COOP1 {_pct(r['COOP1'])} · REF1 {_pct(r['REF1'])}\n{nps_text}"
         )
@@ -248,13 +254,13 @@ class DashboardScreen(Screen[None]):
             lines.append(f"{escape(tier.tier)} {coverage_bar(tier.share, 10)} {share:>4} "
                          f"of {tier.customers:,} ({tier.cadence_days}d)")
         lines.append(f"not reached in a year: [b]{data.coverage.not_reached:,}[/b]")
-        self.query_one("#coverage", Static).update("\n".join(lines))
+        self._show_text("#coverage", "\n".join(lines))
 
         scores = [s for _, s in data.daily_nps if s is not None]
-        self.query_one("#nps-line", Sparkline).data = scores
-        self.query_one("#attempts-line", Sparkline).data = [n for _, n in data.daily_attempts]
+        self._show_line("#nps-line", scores)
+        self._show_line("#attempts-line", [n for _, n in data.daily_attempts])
         days_with = len(scores)
-        self.query_one("#lines-caption", Static).update(
+        self._show_text("#lines-caption",
             f"NPS on {days_with} days with answers"
             + (f", last {scores[-1]:.0f}" if scores else "")
             + f"; {sum(n for _, n in data.daily_attempts):,} attempts in 30 days"
@@ -268,6 +274,9 @@ class DashboardScreen(Screen[None]):
 
     def show_escalations(self, escalations: list[Escalation]) -> None:
         """The list of open escalated follow-ups; new ones since the last load announced."""
+        if escalations == self.escalations:
+            return
+        self.escalations = escalations
         fill(self.query_one("#escalated", DataTable), [(str(e.id), (
             str(e.followup_id), e.kind, escape(e.customer_name or e.customer_ref),
             escape(e.owner or "anyone"), DEADLINE_LABEL.get(e.deadline, e.deadline),
