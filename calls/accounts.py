@@ -375,9 +375,21 @@ def set_role(store: Store, name: str, role: str, *, actor: Actor, now: datetime)
 
 def set_active(store: Store, name: str, active: bool, *, actor: Actor,
                now: datetime) -> Account:
-    """Disable (or enable again) an account; a disabled account cannot log in."""
-    return _change(store, name, actor, now, "account.enable" if active else "account.disable",
-                   {}, active=int(active))
+    """Disable (or enable again) an account; a disabled account cannot log in. Disabling
+    takes effect at once: in the same transaction its seat is signed off (the seat app
+    closes at its next look) and the customers it had claimed go back to the queue; a
+    call it left unfinished stays, for resuming when the account is enabled again."""
+    from calls.store import floor as seats
+    from calls.store import queue as claims
+
+    with store.write():
+        account = _change(store, name, actor, now,
+                          "account.enable" if active else "account.disable", {},
+                          active=int(active))
+        if not active:
+            seats.end_seat(store, account.name, to_iso(now))
+            claims.delete_claims(store, account.name, None)
+        return account
 
 
 def set_login(store: Store, name: str, os_login: str | None, *, actor: Actor,

@@ -124,17 +124,33 @@ def next_care_state(state: dict, outcome: Outcome | str, now: datetime,
     }
     if code in policy.cycle.closing_outcomes:
         out.update(cycle_status="reached", cycle_ended_at=stamp, cycle_attempts=0)
-        return out
+        return _keep_later_call(state, out)
     delay = policy.retry.delay(code)
     if code in policy.cycle.counted_outcomes:
         attempts += 1
         if attempts >= policy.cycle.max_attempts:
             out.update(cycle_status="unreached", cycle_ended_at=stamp, cycle_attempts=0)
-            return out
+            return _keep_later_call(state, out)
         out["cycle_attempts"] = attempts
     if delay:
         out["retry_after"] = to_iso(now + delay)
-    return out
+    return _keep_later_call(state, out)
+
+
+def _keep_later_call(state: dict, out: dict) -> dict:
+    """``out`` without moving the customer's last call backwards in time.
+
+    A call logged late (``log-call --at`` yesterday, after today's call in the app) still
+    counts towards the cycle, but the last call and its outcome stay today's, and the
+    retry delay the later call set is not shortened.
+    """
+    later = state.get("last_call_at")
+    if not later or later <= out["last_call_at"]:
+        return out
+    kept = dict(out, last_call_at=later, last_outcome=state.get("last_outcome"))
+    if state.get("retry_after") and (out["retry_after"] or "") < state["retry_after"]:
+        kept["retry_after"] = state["retry_after"]
+    return kept
 
 
 # -- the API ----------------------------------------------------------------------------

@@ -96,8 +96,21 @@ class SeatPaused(UserError):
                          "is back to ready (Enter on the shift's paused screen)")
 
 
+class AccountDisabled(UserError):
+    """The caller's account was disabled while its seat was open: no customer is offered."""
+
+    def __init__(self, caller: str) -> None:
+        self.caller = caller
+        super().__init__(f"account {caller} is disabled: no customer is offered; an admin "
+                         "can enable it again (carecall users enable)")
+
+
 def refuse_if_paused(store: Store, caller: str) -> None:
-    """SeatPaused (a UserError) when the caller's seat is paused."""
+    """SeatPaused (a UserError) when the caller's seat is paused; AccountDisabled when
+    the caller's account has been disabled (a caller without an account, as in a
+    one-person trial, is not refused here)."""
+    if not q.account_active(store, caller):
+        raise AccountDisabled(caller)
     state = current_state(store, caller)
     if state is not None and state.state == "paused":
         raise SeatPaused(state)
@@ -192,9 +205,7 @@ def sign_off(store: Store, caller: str, *, now: datetime, token: str | None = No
         seat = q.seat_row(store, caller)
         if token is not None and seat is not None and seat["token"] != token:
             return False
-        q.close_open(store, caller, to_iso(now))
-        q.drop_pause_request(store, caller)
-        q.drop_seat(store, caller)
+        q.end_seat(store, caller, to_iso(now))
     return True
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import faulthandler
 import gc
 import heapq
 import importlib.util
@@ -58,6 +59,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Self
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -74,6 +76,10 @@ from calls.survey.types import question_type
 OUT = HERE.parent / "bench-out"
 STEPS = ("take", "connect", "answer", "note", "outcome", "followup", "wrap_up")
 HUMAN_STEP_SECONDS = 15.0   # a caller's step every ~15 s: a 3-4 minute call of ~14 steps
+STALL_SECONDS = 2.0         # a step this late: its process's stacks are kept (loop shape)
+# Every process schedules and times on the monotonic clock: one clock for the whole
+# machine (Linux), which a step of the wall clock does not move.
+_now = time.monotonic
 
 # Time this thread spent waiting for the write lock (Store._begin_immediate), so that a
 # step's wall time can be split into its own CPU, lock waits and waiting for a CPU.
@@ -116,6 +122,55 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
     Store.write = timed
 
 
+class MachineWatch:
+    """Pauses of the whole machine and steps of its wall clock during a run, seen by a
+    thread of the parent process that does nothing else but tick every ``every`` s.
+
+    The parent idles while the floor runs, so a tick that comes more than ``threshold``
+    seconds late means no process ran: the (virtual) machine itself was stopped, e.g. while
+    its host took a snapshot of it (Linux logs "crng reseeded due to virtual machine fork"
+    when such a machine resumes). Every step due meanwhile counts the pause as its lag:
+    that is the machine, not carecall, so ``touches`` tells which steps to leave out of the
+    table (they are counted and shown apart). A wall clock that moves apart from the
+    monotonic one was stepped (the figures, on the monotonic clock, do not move with it)."""
+
+    def __init__(self, every: float = 0.02, threshold: float = 1.0):
+        self.every, self.threshold = every, threshold
+        self.pauses: list[tuple[float, float]] = []        # (from, to), monotonic seconds
+        self.clock_steps: list[tuple[float, float]] = []   # (when, seconds stepped)
+        self._last: tuple[float, float] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def tick(self, mono: float, wall: float) -> None:
+        """One look at both clocks."""
+        if self._last is not None:
+            mono0, wall0 = self._last
+            if mono - mono0 > self.threshold:
+                self.pauses.append((mono0, mono))
+            stepped = (wall - wall0) - (mono - mono0)
+            if abs(stepped) > self.threshold:
+                self.clock_steps.append((mono, stepped))
+        self._last = (mono, wall)
+
+    def touches(self, due: float, felt: float) -> bool:
+        """Whether a step due at ``due`` that took ``felt`` seconds overlaps a pause."""
+        return any(due <= end and due + felt >= begin for begin, end in self.pauses)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.tick(time.monotonic(), time.time())
+
+    def __enter__(self) -> Self:
+        self.tick(time.monotonic(), time.time())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _bench_queue():
     spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
     module = importlib.util.module_from_spec(spec)
@@ -141,11 +196,12 @@ def _answer_for(question, rng: random.Random):
 
 
 def _new_log() -> dict:
-    return {"lat": {s: [] for s in STEPS}, "felt": {s: [] for s in STEPS},
-            "cpu": {s: [] for s in STEPS},
-            "wait": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
+    """A seat's record. ``steps``: per step, ``(due, felt, core, cpu, lock wait)`` in
+    seconds (``due`` on the monotonic clock); ``lag``: ``(due, late)``; ``start``: the
+    shift's start, ``(due, felt)``."""
+    return {"steps": {s: [] for s in STEPS}, "locked": 0, "errors": [], "taken": [],
             "released": [], "calls": [], "answers": 0, "empty": 0, "abandoned": 0, "lag": [],
-            "start": [], "series": []}
+            "start": []}
 
 
 class Seat:
@@ -180,14 +236,12 @@ class Seat:
             raise
         finally:
             wall = time.perf_counter() - t0
+            due = _now() - wall - self.late
             if not self.counting:
-                self.log["start"].append(self.late + wall)
+                self.log["start"].append((due, self.late + wall))
             else:
-                self.log["series"].append((time.time() - self.late - wall, self.late + wall))
-                self.log["lat"][step].append(wall)
-                self.log["felt"][step].append(self.late + wall)
-                self.log["cpu"][step].append(time.thread_time() - c0)
-                self.log["wait"][step].append(_waits.total)
+                self.log["steps"][step].append((due, self.late + wall, wall,
+                                                time.thread_time() - c0, _waits.total))
 
     def step(self) -> None:
         """The next thing this caller does."""
@@ -210,7 +264,7 @@ class Seat:
             self.log["empty"] += 1
             return
         self.session = session
-        self.log["taken"].append((session.customer.id, self.name, time.time()))
+        self.log["taken"].append((session.customer.id, self.name, _now()))
         connect = self.rng.random() < 0.8
         self.plan = ["connect", *["answer"] * 8, "note"] if connect else ["no_contact"]
         if connect and self.rng.random() < 0.1:
@@ -262,7 +316,7 @@ class Seat:
             result = self._timed("wrap_up", s.wrap_up, self.store, now)
             self.log["calls"].append((result.call.id, s.customer.id, self.name,
                                       result.call.outcome.value, len(s.answer_lines())))
-            self.log["released"].append((s.customer.id, self.name, time.time()))
+            self.log["released"].append((s.customer.id, self.name, _now()))
             self.session = None
 
     def close(self) -> None:
@@ -274,7 +328,7 @@ def _start(ready, start) -> float:
     ready.wait()
     ready.wait()              # the parent has written the start time in between
     t0 = start.value
-    time.sleep(max(0.0, t0 - time.time()))
+    time.sleep(max(0.0, t0 - _now()))
     return t0
 
 
@@ -289,25 +343,27 @@ def _work_seat(seat: Seat, t0: float, end: float, pause: float, rng: random.Rand
     due = t0 + rng.uniform(0, pause)      # the first step at a random moment of a pause
     while due < end:
         _step_when_due(seat, due, t0 + warmup)
-        due = time.time() + rng.uniform(0.5, 1.5) * pause
+        due = _now() + rng.uniform(0.5, 1.5) * pause
 
 
 def _step_when_due(seat: Seat, due: float, counted_from: float) -> None:
-    wait = due - time.time()
+    wait = due - _now()
     if wait > 0:
         time.sleep(wait)
     seat.late = max(0.0, -wait)
     seat.counting = due >= counted_from
     if seat.counting:
-        seat.log["lag"].append(seat.late)
+        seat.log["lag"].append((due, seat.late))
     seat.step()
 
 
 def _work_seats_in_turn(team: list[Seat], t0: float, end: float, pause: float,
-                        warmup: float) -> None:
+                        warmup: float, stalls=None) -> None:
     """Every seat of a process in one thread, each step when it is due, one at a time (as a
     server's event loop would run them): a step never shares its process while it holds
-    the write lock; a step due while another runs starts late, and that lag counts."""
+    the write lock; a step due while another runs starts late, and that lag counts.
+    ``stalls``: a file that gets every thread's stack whenever a step is not done
+    ``STALL_SECONDS`` after it was due (what the process was doing instead)."""
     rngs = [random.Random(i) for i in range(len(team))]
     due = [(t0 + rng.uniform(0, pause), i) for i, rng in enumerate(rngs)]
     heapq.heapify(due)
@@ -315,8 +371,12 @@ def _work_seats_in_turn(team: list[Seat], t0: float, end: float, pause: float,
         when, i = heapq.heappop(due)
         if when >= end:
             continue
+        if stalls is not None:
+            faulthandler.dump_traceback_later(max(0.0, when - _now()) + STALL_SECONDS,
+                                              file=stalls)
         _step_when_due(team[i], when, t0 + warmup)
-        heapq.heappush(due, (time.time() + rngs[i].uniform(0.5, 1.5) * pause, i))
+        heapq.heappush(due, (_now() + rngs[i].uniform(0.5, 1.5) * pause, i))
+    faulthandler.cancel_dump_traceback_later()
 
 
 def _caller_process(index: int, seats: int, db: str, seconds: float, speed: float,
@@ -333,7 +393,7 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
     t0 = 0.0
 
     def clock():
-        return base + timedelta(seconds=(time.time() - t0) * speed)
+        return base + timedelta(seconds=(_now() - t0) * speed)
 
     pause = HUMAN_STEP_SECONDS / speed
     team = [Seat(f"p{index}s{i}", Path(db), clock, random.Random(1000 * index + i), _new_log())
@@ -354,7 +414,8 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
     t0 = _start(ready, start)
     holds.clear()                      # only the floor's own transactions count
     if shape == "loop":
-        _work_seats_in_turn(team, t0, t0 + seconds, pause, warmup)
+        with open(Path(out).with_suffix(".stalls"), "w") as stalls:
+            _work_seats_in_turn(team, t0, t0 + seconds, pause, warmup, stalls)
     else:
         threads = [threading.Thread(target=_work_seat,
                                     args=(seat, t0, t0 + seconds, pause, random.Random(i),
@@ -389,8 +450,8 @@ def _supervisor_process(db: str, seconds: float, every: float, speed: float, bas
     cpu0 = _own_cpu()
     t0 = _start(ready, start)
     lat, locked, errors = [], 0, []
-    while time.time() < t0 + seconds:
-        now = base + timedelta(seconds=(time.time() - t0) * speed)
+    while _now() < t0 + seconds:
+        now = base + timedelta(seconds=(_now() - t0) * speed)
         began = time.perf_counter()
         try:
             build_dashboard(store, now, DEFAULT_POLICY)
@@ -434,12 +495,12 @@ def _import_process(db: str, seconds: float, rows: int, pause: float, speed: flo
     holds.clear()
     lat, locked, errors, inserted, n = [], 0, [], 0, 0
     time.sleep(min(2.0, seconds / 10))          # the floor is busy when the import comes
-    while time.time() < t0 + seconds and n < len(lists):
+    while _now() < t0 + seconds and n < len(lists):
         began = time.perf_counter()
         try:
             # The floor's clock: the callers' claims are live then, so the import sees
             # a floor at work and merges in chunks (as it would at a real shift).
-            now = base + timedelta(seconds=(time.time() - t0) * speed)
+            now = base + timedelta(seconds=(_now() - t0) * speed)
             result = import_customers(store, lists[n], ImportOptions(workers=1), now)
             inserted += result.inserted
         except Exception as exc:  # noqa: BLE001
@@ -511,7 +572,8 @@ def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
     finally:
         Store.write = write
     seat.close()
-    return ({s: statistics.median(v) * 1000 for s, v in log["lat"].items() if v},
+    return ({s: statistics.median(x[2] for x in v) * 1000
+             for s, v in log["steps"].items() if v},
             _by_label(holds, 0.99))
 
 
@@ -572,35 +634,37 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     for child in children:
         child.start()
     ready.wait(timeout=600)        # every process has opened its connections
-    start.value = time.time() + 0.5   # everyone starts together
-    busy0, total0 = _cpu_ticks()
-    load_before = os.getloadavg()[0]
-    ready.wait(timeout=60)
-    for child in children:
-        child.join(timeout=seconds + 300)
-        if child.is_alive():
-            child.kill()
+    with MachineWatch() as watch:
+        start.value = _now() + 0.5   # everyone starts together
+        busy0, total0 = _cpu_ticks()
+        load_before = os.getloadavg()[0]
+        ready.wait(timeout=60)
+        for child in children:
+            child.join(timeout=seconds + 300)
+            if child.is_alive():
+                child.kill()
     busy1, total1 = _cpu_ticks()
     load = os.getloadavg()[0]
-    lat: dict[str, list[float]] = {s: [] for s in STEPS}
-    felt: dict[str, list[float]] = {s: [] for s in STEPS}
-    cpu: dict[str, list[float]] = {s: [] for s in STEPS}
-    wait: dict[str, list[float]] = {s: [] for s in STEPS}
-    locked, errors, taken, released, calls, lag, begun, series = 0, [], [], [], [], [], [], []
+    steps: dict[str, list[list[float]]] = {s: [] for s in STEPS}
+    locked, errors, taken, released, calls, lag, begun = 0, [], [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
     holds: list[tuple[float, str, float]] = []
+    stalls = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
+        dumps = path.with_suffix(".stalls")
+        kept_at = db.parent / f"floor-stalls-{seats}-caller-{i}.txt"
+        kept_at.unlink(missing_ok=True)
+        if dumps.exists() and dumps.stat().st_size:
+            shutil.copy(dumps, kept_at)
+            stalls.append((i, dumps.read_text().count("Timeout ("), str(kept_at)))
         if not path.exists():
             errors.append(f"caller process {i} left no result")
             continue
         log = json.loads(path.read_text())
         for s in STEPS:
-            lat[s] += log["lat"][s]
-            felt[s] += log["felt"][s]
-            cpu[s] += log["cpu"][s]
-            wait[s] += log["wait"][s]
+            steps[s] += log["steps"][s]
         locked += log["locked"]
         errors += log["errors"]
         taken += log["taken"]
@@ -608,7 +672,6 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         calls += log["calls"]
         lag += log["lag"]
         begun += log["start"]
-        series += log["series"]
         answers += log["answers"]
         empty += log["empty"]
         abandoned += log["abandoned"]
@@ -621,14 +684,24 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         if (work / "import.json").exists() else {**nothing, "imports": 0, "inserted": 0,
                                                   "holds": []}
     cores = os.cpu_count() or 1
+    # Steps that overlap a pause of the whole machine count the pause as their lag: shown
+    # apart (how many, their worst), not in the table.
+    kept = {s: [x for x in v if not watch.touches(x[0], x[1])] for s, v in steps.items()}
+    paused = [x for v in steps.values() for x in v if watch.touches(x[0], x[1])]
     result = {
         "seats": seats, "procs": procs, "seconds": seconds, "speed": speed, "shape": shape,
         "calls": len(calls), "calls_per_s": len(calls) / seconds, "answers": answers,
-        "steps": sum(len(v) for v in lat.values()),
-        "lat": {s: (_pct(v, 0.5), _pct(v, 0.99), len(v)) for s, v in lat.items()},
-        "felt": {s: (_pct(v, 0.5), _pct(v, 0.99)) for s, v in felt.items()},
-        "parts": {s: (_pct(cpu[s], 0.5), _pct(cpu[s], 0.99), _pct(wait[s], 0.99))
-                  for s in STEPS},
+        "steps": sum(len(v) for v in steps.values()),
+        "lat": {s: (_pct([x[2] for x in v], 0.5), _pct([x[2] for x in v], 0.99), len(v))
+                for s, v in kept.items()},
+        "felt": {s: (_pct([x[1] for x in v], 0.5), _pct([x[1] for x in v], 0.99))
+                 for s, v in kept.items()},
+        "parts": {s: (_pct([x[3] for x in v], 0.5), _pct([x[3] for x in v], 0.99),
+                      _pct([x[4] for x in v], 0.99)) for s, v in kept.items()},
+        "machine_pauses": [(a - start.value, b - a) for a, b in watch.pauses],
+        "clock_steps": [(t - start.value, d) for t, d in watch.clock_steps],
+        "stalls": stalls,
+        "paused_steps": (len(paused), max((x[1] for x in paused), default=0.0) * 1000),
         "dashboard": (_pct(sup["lat"], 0.5), _pct(sup["lat"], 0.99), len(sup["lat"])),
         "import": (_pct(imp["lat"], 0.5), max(imp["lat"] or [0]) * 1000, len(imp["lat"]),
                    imp["inserted"], len(imp["holds"])),
@@ -636,9 +709,11 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         "holds": (_pct([h[0] for h in holds], 0.5), _pct([h[0] for h in holds], 0.99),
                   sum(h[0] for h in holds) / seconds, _pct([h[2] for h in holds], 0.99)),
         "seat_holds": _by_label(holds, 0.99),
-        "lag_p99": _pct(lag, 0.99) if lag else 0.0,
-        "start": (warmup, _pct(begun, 0.5), _pct(begun, 0.99), len(begun)),
-        "series": _by_second(series, start.value),
+        "lag_p99": _pct([late for due, late in lag if not watch.touches(due, late)], 0.99)
+        if lag else 0.0,
+        "start": (warmup, _pct([x[1] for x in begun], 0.5), _pct([x[1] for x in begun], 0.99),
+                  len(begun)),
+        "series": _by_second([x[:2] for v in steps.values() for x in v], start.value),
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
         "locked": locked + sup["locked"] + imp["locked"],
@@ -695,6 +770,18 @@ def report(r: dict, ref: dict[str, float]) -> float:
     if sn:
         print(f"  the shift's start (steps due in the first {w:g} s, not in the table): "
               f"{sn} steps, felt p50 {s50:.0f} ms, p99 {s99:.0f} ms")
+    for at, paused in r["machine_pauses"]:
+        n, longest = r["paused_steps"]
+        print(f"  THE MACHINE STOPPED for {paused:.1f} s at second {at:.0f}: no process ran, "
+              "this script's own idle ticker included (a pause of the (virtual) machine, not "
+              f"carecall's work); the {n} steps due during it (longest {longest:.0f} ms) are "
+              "left out of the table")
+    for proc, times, path in r["stalls"]:
+        print(f"  caller process {proc}: a step over {STALL_SECONDS:g} s late {times} x; "
+              f"the stacks of its threads each time: {path}")
+    for at, stepped in r["clock_steps"]:
+        print(f"  the wall clock was stepped by {stepped:+.1f} s at second {at:.0f} "
+              "(the figures are on the monotonic clock)")
     print("  felt p99 over the run (from second: ms): " + ", ".join(
         f"{t:g}: {p99:.0f}" for t, p99, _n in r["series"]))
     print(f"  steps started late by p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "

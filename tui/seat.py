@@ -45,6 +45,7 @@ class SeatMixin:
         # This seat's own id: the account's seat is this one until a sign-in elsewhere.
         self.seat_token = secrets.token_hex(16)
         self._taken_elsewhere = False
+        self._disabled = False   # an admin disabled the account while the seat was open
         self._resuming = False   # back to work asked for, not yet saved
         self.call_started_at: datetime | None = None  # the call timer's start
 
@@ -130,6 +131,8 @@ class SeatMixin:
         """The seat's state as the database has it now: shown in the shift bar; a pause a
         supervisor asked for is announced, and takes the seat off the queue between calls."""
         if state is None:
+            if self.seat_state is not None and not (self._signed_out or self._disabled):
+                self._closed_by_admin()   # the seat was open: an admin closed it
             return
         if state.token is not None and state.token != self.seat_token:
             self._taken_over()
@@ -169,6 +172,9 @@ class SeatMixin:
         if isinstance(exc, floor.SeatPaused):
             self.seat_looked(exc.state)
             return
+        if isinstance(exc, floor.AccountDisabled):
+            self._closed_by_admin()
+            return
         super().show_error(exc)  # type: ignore[misc]
 
     def _resume(self) -> None:
@@ -199,6 +205,14 @@ class SeatMixin:
         self._taken_elsewhere = True
         self.exit(None, message=f"{self.caller} signed in at another seat: this seat is "  # type: ignore[attr-defined]
                   "closed.")
+
+    def _closed_by_admin(self) -> None:
+        """The account was disabled (its seat signed off by an admin): this seat closes at
+        once (no customer data stays on it). What was saved stays; an unfinished call is
+        offered for resuming if the account is enabled again."""
+        self._disabled = True
+        self.exit(None, message=f"The account {self.caller} was disabled by an admin: "  # type: ignore[attr-defined]
+                  "this seat is closed. Your saved work is kept.")
 
     def _take(self, actor: Actor) -> None:
         self.actor = actor
@@ -331,6 +345,7 @@ class SeatMixin:
             if on_floor:
                 floor.sign_off(store, caller, now=now, token=token)
             logout(store, actor, now=now, seat=seat,
-                   why="signed in at another seat" if self._taken_elsewhere else None)
+                   why=("signed in at another seat" if self._taken_elsewhere
+                        else "account disabled" if self._disabled else None))
 
         return leave

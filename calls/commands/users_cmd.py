@@ -130,7 +130,8 @@ def register(app: typer.Typer) -> None:
 
     @users_app.command("disable")
     def users_disable(name: NameArg, db: DbOption = None) -> None:
-        """Disable an account: it can no longer log in (its history stays)."""
+        """Disable an account: it can no longer log in, a seat it has open closes now and
+        the customers it claimed go back to the queue (its history stays)."""
         set_active(name, False, db)
 
     @users_app.command("enable")

@@ -62,6 +62,20 @@ def active_account_names(store: Store) -> list[tuple[str, str | None]]:
         "SELECT name, display FROM accounts WHERE active = 1 AND role != 'admin' ORDER BY name")]
 
 
+def end_seat(store: Store, caller: str, now: str) -> None:
+    """The caller's seat closes: its open state ends at ``now``, with its seat row and any
+    pause asked for after the call."""
+    close_open(store, caller, now)
+    drop_pause_request(store, caller)
+    drop_seat(store, caller)
+
+
+def account_active(store: Store, caller: str) -> bool:
+    """False only when ``caller`` names an account that is disabled (no account: True)."""
+    row = store.one("SELECT active FROM accounts WHERE name = ?", (caller,))
+    return row is None or bool(row["active"])
+
+
 def attach_call(store: Store, state_id: int, call_id: int) -> None:
     """Name the call an open interval belongs to (the call row is made after the customer
     was taken). Call inside store.write()."""

@@ -160,6 +160,17 @@ def test_the_queue_retries_after_a_logged_no_answer(people):
     assert "no answer" in json.dumps(why).lower()
 
 
+def test_a_call_logged_late_keeps_the_later_call_as_the_last(people):
+    assert log("R1", "--outcome", "busy", "--caller", "ann", "--at", AT).exit_code == 0
+    # yesterday's call from a mobile, logged after today's
+    assert log("R1", "--outcome", "voicemail", "--caller", "ann",
+               "--at", "2026-03-09T15:00:00Z").exit_code == 0
+    row = customer(people, "R1")
+    assert row["last_outcome"] == "busy"
+    assert row["last_call_at"].startswith("2026-03-10T15:00")
+    assert row["cycle_attempts"] == 2
+
+
 def test_reports_count_logged_calls(people):
     assert log("R1", "--outcome", "completed", "--caller", "ann", "--at", AT,
                "--script", "quarterly", *QUARTERLY_DONE).exit_code == 0

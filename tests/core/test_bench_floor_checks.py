@@ -53,3 +53,27 @@ def test_calls_the_seats_wrapped_up_are_checked_against_the_database(tmp_path):
         conn.execute("UPDATE calls SET outcome = 'busy' WHERE id = ?", (calls[-1][0],))
     conn.close()
     assert bench._lost_writes(db, calls) == (2 if calls[-1][0] != answered[0] else 1)
+
+
+def test_a_pause_of_the_whole_machine_is_seen_and_its_steps_told_apart():
+    """The parent's idle ticker comes 12 s late: no process ran (the virtual machine was
+    stopped). Steps that overlap that time are the machine's, not carecall's."""
+    watch = _bench().MachineWatch(every=0.02, threshold=1.0)
+    for mono, wall in [(100.0, 5000.0), (100.02, 5000.02), (112.5, 5012.5),
+                       (112.52, 5012.52)]:
+        watch.tick(mono, wall)
+    assert watch.pauses == [(100.02, 112.5)]
+    assert watch.clock_steps == []
+    assert watch.touches(99.5, 0.6)          # running when the machine stopped
+    assert watch.touches(105.0, 7.6)         # due while it was stopped
+    assert not watch.touches(99.0, 0.5)      # done before
+    assert not watch.touches(112.6, 0.05)    # due after
+
+
+def test_a_step_of_the_wall_clock_is_not_a_pause():
+    watch = _bench().MachineWatch(every=0.02, threshold=1.0)
+    for mono, wall in [(100.0, 5000.0), (100.02, 5012.02), (100.04, 5012.04)]:
+        watch.tick(mono, wall)
+    assert watch.pauses == []
+    assert [(at, round(by, 3)) for at, by in watch.clock_steps] == [(100.02, 12.0)]
+    assert not watch.touches(99.9, 0.2)

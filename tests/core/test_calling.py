@@ -62,6 +62,20 @@ def test_callback_and_wrong_number_do_not_count_as_attempts():
     assert next_care_state({"cycle_attempts": 1}, "wrong_number", NOW)["cycle_attempts"] == 1
 
 
+def test_a_call_logged_late_never_moves_the_last_call_backwards():
+    today = next_care_state({}, "no_answer", NOW)
+    yesterday = NOW - timedelta(days=1)
+    late = next_care_state(today, "voicemail", yesterday)
+    assert late["last_call_at"] == to_iso(NOW) and late["last_outcome"] == "no_answer"
+    assert late["retry_after"] == today["retry_after"]  # today's wait is not shortened
+    assert late["cycle_attempts"] == 2  # but the older attempt still counts
+    # an older completed call still closes the cycle; the last call stays today's
+    reached = next_care_state(today, "completed", yesterday)
+    assert reached["cycle_status"] == "reached" and reached["last_call_at"] == to_iso(NOW)
+    # a later call moves it forwards as always
+    assert next_care_state(today, "busy", NOW + timedelta(hours=4))["last_outcome"] == "busy"
+
+
 # -- the API --------------------------------------------------------------------------
 
 

@@ -233,3 +233,29 @@ def test_a_callers_own_pause_is_an_audit_row_in_its_transaction(store, now):
             for e in audit.entries(store)] == [
         ("ann", "seat.pause", "ann", "break", timedelta(minutes=1)),
         ("ann", "seat.pause", "ann", "lunch", timedelta(minutes=3))]
+
+
+def test_a_disabled_account_is_offered_no_customer_and_its_claims_go_back(store, now):
+    from calls import accounts
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+
+    make_team(store, now)
+    boss = accounts.get_account(store, "boss").as_actor()
+    add_customer(store, "R1", where=NY)
+    r2 = add_customer(store, "R2", where=NY)
+    floor.sign_on(store, "ann", now=now)
+    s = CallSession.take_next(store, "ann", now, DEFAULT_POLICY, "quarterly")
+    assert s is not None and floor.current_state(store, "ann").state == "dialling"
+    accounts.set_active(store, "ann", False, actor=boss, now=now + timedelta(minutes=1))
+    assert floor.current_state(store, "ann") is None          # the seat is signed off
+    assert store.scalar("SELECT count(*) FROM claims WHERE caller = 'ann'") == 0
+    later = now + timedelta(minutes=2)
+    with pytest.raises(floor.AccountDisabled, match="account ann is disabled"):
+        CallSession.take_next(store, "ann", later, DEFAULT_POLICY)
+    with pytest.raises(floor.AccountDisabled):
+        CallSession.take(store, r2, "ann", later, DEFAULT_POLICY)
+    # bob takes the customer ann had claimed; enabled again, ann is offered customers
+    assert CallSession.take_next(store, "bob", later, DEFAULT_POLICY).customer.ref == "R1"
+    accounts.set_active(store, "ann", True, actor=boss, now=later)
+    assert CallSession.take_next(store, "ann", later, DEFAULT_POLICY).customer.ref == "R2"

@@ -210,13 +210,18 @@ async def test_ctrl_q_says_what_it_does_on_each_seat_screen(tmp_path):
     assert quitter.return_value is None and trail(path, action="login") == [("ann", "login")]
 
 
-async def test_signing_in_at_a_second_seat_closes_the_first(tmp_path):
-    from calls import floor
-
+def ann_at_her_seat(tmp_path):
+    """A team database and ann's terminal seat on it (not yet running)."""
     path = team_db(tmp_path)
     with Store.open(path) as store:
         ann = acc.get_account(store, "ann").as_actor()
-    app = make_app(path, "ann", clock=FixedClock(NOW), actor=ann)
+    return path, make_app(path, "ann", clock=FixedClock(NOW), actor=ann)
+
+
+async def test_signing_in_at_a_second_seat_closes_the_first(tmp_path):
+    from calls import floor
+
+    path, app = ann_at_her_seat(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
@@ -235,6 +240,37 @@ async def test_signing_in_at_a_second_seat_closes_the_first(tmp_path):
         assert now_state.token == "browser" and now_state.state == "ready"
         [out] = audit.entries(store, action="logout")
         assert out.details == {"seat": "terminal", "why": "signed in at another seat"}
+
+
+async def test_disabling_an_account_closes_its_open_seat_at_once(tmp_path):
+    from calls import floor
+
+    path, app = ann_at_her_seat(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        await press(pilot, "n")          # ann is on a call when she is disabled
+        await settle(pilot)
+        await press(pilot, "c")          # the customer answered
+        await settle(pilot)
+        with Store.open(path) as store:
+            [claimed] = store.all("SELECT customer_id FROM claims WHERE caller = 'ann'")
+            boss = acc.get_account(store, "boss").as_actor()
+            acc.set_active(store, "ann", False, actor=boss, now=NOW)
+            assert floor.seat_now(store, "ann") is None     # the seat is signed off
+            assert store.all("SELECT customer_id FROM claims WHERE caller = 'ann'") == []
+        app.seat_tick()
+        with contextlib.suppress(WorkerCancelled):   # the seat closes while they wait
+            await settle(pilot, 6)
+    assert not app.is_running
+    with Store.open(path) as store:
+        # the call she was on stays, unfinished, for resuming if she is enabled again
+        assert store.all("SELECT caller FROM calls WHERE ended_at IS NULL") == [
+            {"caller": "ann"}]
+        [out] = audit.entries(store, action="logout")
+        assert out.details == {"seat": "terminal", "why": "account disabled"}
+        assert ("boss", "account.disable") in [(e.actor, e.action) for e in audit.entries(store)]
+    assert claimed
 
 
 async def _until(pilot, condition, seconds: float = 5.0) -> None:

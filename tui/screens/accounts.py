@@ -235,8 +235,9 @@ class AccountsScreen(Screen):
         from tui.screens.modals import ConfirmScreen
 
         if account.active:
-            question = (f"Disable {account.name}? They can no longer sign in; their calls, "
-                        "follow-ups and audit rows stay.")
+            question = (f"Disable {account.name}? They can no longer sign in and a seat "
+                        "they have open closes now; their calls, follow-ups and audit rows "
+                        "stay.")
         else:
             question = f"Enable {account.name} again? They can sign in with their password."
 
