@@ -449,12 +449,8 @@ def export_table(
     start = day_start(since) if since else None
     end = day_start(until + timedelta(days=1)) if until else None
 
-    conn = store.db.conn
     # One read snapshot for the count and the rows: they agree even while callers write.
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN")
-    try:
+    with store.reading():
         count, cols, rows, moments = _prepare(store, table, fmt, start, end, wide, progress)
         if total:
             total(count)
@@ -464,9 +460,6 @@ def export_table(
             with open_output(out, binary=fmt == "xlsx") as fh:
                 _write(fh, cols, rows, fmt, table, moments, excel)
         return count
-    finally:
-        if own and conn.in_transaction:
-            conn.execute("COMMIT")
 
 
 def _prepare(store: Store, table: str, fmt: str, start: str | None, end: str | None,

@@ -427,14 +427,24 @@ def build_report(
     Coverage and the follow-up backlog are measured as of the end of the period (or
     ``now`` if that is earlier). ``progress`` is called with a label before each step.
     """
-    from calls.store import reports as q
-
     if by is not None and by not in GROUPINGS:
         raise UserError(f"--by {by!r}: use one of {', '.join(GROUPINGS)}")
     if not 0 <= e <= 1:
         raise UserError(f"--e must be between 0 and 1, got {e}")
     step = progress or (lambda _label: None)
     first, last = period_bounds(since, until, now)
+    # one read snapshot: every figure of the report counts the same calls
+    with store.reading():
+        return _build_report(store, now, first, last, by=by, e=e, policy=policy,
+                             include_not_reached=include_not_reached, weekly=weekly,
+                             step=step)
+
+
+def _build_report(store, now: datetime, first: date, last: date, *, by: str | None,
+                  e: float, policy: Any, include_not_reached: bool, weekly: bool,
+                  step: Callable[[str], None]) -> Report:
+    from calls.store import reports as q
+
     start, end = day_start(first), day_start(last + timedelta(days=1))
     as_of = min(end, to_iso(now))
 
@@ -446,7 +456,8 @@ def build_report(
     rates = aapor_rates(counts, e)
 
     step("NPS and CSAT")
-    nps = nps_from_histogram(q.nps_histogram(store, start, end))
+    nps_hist = q.nps_histogram(store, start, end)
+    nps = nps_from_histogram(nps_hist)
     length = (last - first).days + 1
     prev_start = day_start(first - timedelta(days=length))
     nps_prev = nps_from_histogram(q.nps_histogram(store, prev_start, start))
@@ -467,7 +478,10 @@ def build_report(
     groups: list[GroupRow] = []
     if by:
         step(f"by {by}")
-        groups = group_rows(store, start, end, by, e)
+        # the tiers split the period's own figures (a case is a customer)
+        totals = (q.PeriodTotals(fams, outcomes, nps_hist) if by == "tier" else None)
+        rest = max(coverage.tiers, key=lambda t: t.customers).tier if coverage.tiers else None
+        groups = group_rows(store, start, end, by, e, totals=totals, largest_tier=rest)
     weeks: list[GroupRow] = []
     if weekly:
         step("weekly series")
@@ -525,12 +539,21 @@ def followup_figures(store, start: str, end: str, as_of: str) -> list[FollowupFi
     return out
 
 
-def group_rows(store, start: str, end: str, by: str, e: float = 1.0) -> list[GroupRow]:
-    """The ``--by`` breakdown: activity, rates and NPS per caller / tier / script / week."""
+def group_rows(store, start: str, end: str, by: str, e: float = 1.0, *,
+               totals=None, largest_tier: str | None = None) -> list[GroupRow]:
+    """The ``--by`` breakdown: activity, rates and NPS per caller / tier / script / week.
+
+    ``totals`` (:class:`calls.store.reports.PeriodTotals`, read in the same snapshot) lets
+    a long period's tiers be split off the whole period's figures, with ``largest_tier``
+    the one left to subtract (``calls.store.reports.tier_breakdown``)."""
     from calls.store import reports as q
 
-    families, outcomes = q.figures_by(store, start, end, by)
-    nps_hist = q.nps_histogram_by(store, start, end, by)
+    if by == "tier" and totals is not None and q.holds_most_calls(store, start, end):
+        families, outcomes, nps_hist = q.tier_breakdown(store, start, end, totals,
+                                                        largest_tier)
+    else:
+        families, outcomes = q.figures_by(store, start, end, by)
+        nps_hist = q.nps_histogram_by(store, start, end, by)
     per_hour: dict[str, float | None] = {}
     handle: dict[str, float | None] = {}
     if by == "caller":

@@ -8,6 +8,7 @@ within 1.5x the plain report; the calls CSV export at >= 0.5x the rows/s of a
     python scripts/bench_report.py                       # full size (takes a few minutes)
     python scripts/bench_report.py --customers 20000 --calls 60000
     python scripts/bench_report.py --db /tmp/bench.db --keep   # reuse the generated file
+    python scripts/bench_report.py --no-replay          # without the shell replays (faster)
 
 Two more lines say what the targets are up against, measured in the same run: each --by
 report's own SQL statements (captured from the connection) replayed by the sqlite3 shell,
@@ -173,10 +174,10 @@ def children_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def measure(path: Path) -> None:
+def measure(path: Path, replay: bool = True) -> None:
     """Run the report and the export on ``path`` and print figures with references."""
     with AnonPeak() as anon:
-        _measure(path)
+        _measure(path, replay)
     print(f"peak private memory (report + export): {anon.peak / 1024:6.0f} MB "
           "(target < 300 MB)")
     print(f"peak resident incl. the memory-mapped database file: {peak_mb():6.0f} MB")
@@ -229,7 +230,7 @@ def _line(label: str, value: str, ref: tuple[float, float], got: tuple[float, fl
           f"  the reference   ({target})", flush=True)
 
 
-def _measure(path: Path) -> None:
+def _measure(path: Path, replay: bool) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from calls.export import export_table
     from calls.reports import build_report, day_start
@@ -273,10 +274,12 @@ def _measure(path: Path) -> None:
             conn, seen, lambda: build_report(store, NOW, since, until, by=by)))
         _line(f"report     year --by {by}", f"{grouped[0]:.2f} s", plain, grouped,
               "target: within 1.5x")
+        if not replay:
+            continue
         # The same SQL statements, replayed by the sqlite3 shell: what SQLite alone needs
         # for this breakdown, against the plain report (carecall adds about nothing).
-        replay = _timed(lambda s=statements: _shell(path, "\n".join(s)))
-        _line(f"shell      --by {by}: its own SQL", f"{replay[0]:.2f} s", plain, replay,
+        shell = _timed(lambda s=statements: _shell(path, "\n".join(s)))
+        _line(f"shell      --by {by}: its own SQL", f"{shell[0]:.2f} s", plain, shell,
               f"{len(statements)} statements replayed")
 
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
@@ -309,6 +312,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3_000_000)
     parser.add_argument("--db", type=Path, help="database file (default: a temp file)")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) --db")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="leave out the --by reports' SQL replayed in the shell")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -328,7 +333,7 @@ def main() -> None:
                  "--customers", str(args.customers), "--calls", str(args.calls)],
                 check=True,
             )
-        measure(args.db)
+        measure(args.db, replay=not args.no_replay)
     finally:
         if tmpdir is not None:
             tmpdir.cleanup()

@@ -462,6 +462,22 @@ class Store:
             also(self)
 
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read snapshot for the queries run in the block: they agree with each other
+        even while callers write (WAL: writers are not held up). Inside a transaction
+        already, that one is the snapshot."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
     @staticmethod
     def _retry_locked(fn):
         delay = 0.01

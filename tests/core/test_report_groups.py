@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.support.reports import plain_caller_time, plain_figures_by
+from tests.support.reports import plain_caller_time, plain_figures_by, plain_nps_by
 
 from calls.outcomes import Outcome
 from calls.store import reports as q
@@ -27,15 +27,25 @@ def history(store):
                 (f"C{i}", f"C{i}", rng.choice(["A", "B", "C", None, "X"]),
                  "2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z"))
         codes = [o.value for o in Outcome] + [None, None, "legacy_code"]
+        # NPS as stored: JSON numbers, a quoted number, a fraction and text (left out)
+        scores = [str(n) for n in range(11)] + ['"9"', "7.0", "9.5", '"great"']
         for _ in range(900):
             began = START + timedelta(minutes=rng.randrange(90 * 24 * 60))
             outcome = rng.choice(codes)
             ended = None if outcome is None else began + timedelta(seconds=rng.randrange(900))
-            db.conn.execute(
+            call = db.conn.execute(
                 "INSERT INTO calls (customer_id, caller, started_at, ended_at, outcome) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (rng.randint(1, 60), rng.choice(["ann", "bob", "cy", "d[/]"]),
-                 began.strftime(FMT), ended.strftime(FMT) if ended else None, outcome))
+                 began.strftime(FMT), ended.strftime(FMT) if ended else None, outcome),
+            ).lastrowid
+            if rng.random() < 0.6:
+                # answered during the call or (a resumed call) days later
+                answered = began + timedelta(minutes=rng.choice([1, 5, 3 * 24 * 60]))
+                db.conn.execute(
+                    "INSERT INTO answers (call_id, key, qtype, value, answered_at) "
+                    "VALUES (?, 'nps', 'nps', ?, ?)",
+                    (call, rng.choice(scores), answered.strftime(FMT)))
     return store
 
 
@@ -62,3 +72,60 @@ def test_caller_time_equals_the_plain_group_by(history, period):
 
 def test_callers_in_order(history):
     assert q.callers(history) == ["ann", "bob", "cy", "d[/]"]
+
+
+@pytest.mark.parametrize("by", ["caller", "tier", "week"])
+@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+def test_nps_by_group_equals_the_plain_group_by(history, by, period):
+    assert q.nps_histogram_by(history, *period, by) == plain_nps_by(history, *period, by)
+
+
+@pytest.mark.parametrize("rest", ["A", "B", "C", "X", "?", "no such tier"])
+@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+def test_tiers_split_off_the_period_equal_the_plain_group_by(history, rest, period):
+    """Whichever tier is left to subtract, the split equals the plain GROUP BY."""
+    with history.reading():
+        totals = q.PeriodTotals(q.case_families(history, *period),
+                                q.outcome_counts(history, *period),
+                                q.nps_histogram(history, *period))
+        families, outcomes, nps = q.tier_breakdown(history, *period, totals, rest)
+    assert (families, outcomes) == plain_figures_by(history, *period, "tier")
+    assert nps == plain_nps_by(history, *period, "tier")
+
+
+def test_a_literal_question_mark_tier_shares_the_key_of_no_tier(history):
+    with history.write() as db:
+        db.conn.execute("UPDATE customers SET tier = '?' WHERE id IN (1, 2, 3)")
+    period = PERIODS[0]
+    plain = plain_figures_by(history, *period, "tier")
+    for rest in ("?", "C"):
+        totals = q.PeriodTotals(q.case_families(history, *period),
+                                q.outcome_counts(history, *period),
+                                q.nps_histogram(history, *period))
+        families, outcomes, nps = q.tier_breakdown(history, *period, totals, rest)
+        assert (families, outcomes) == plain
+        assert nps == plain_nps_by(history, *period, "tier")
+
+
+def test_report_by_tier_is_the_same_split_off_or_read_directly(history, monkeypatch):
+    """The report takes the split for a long period (many calls); the same rows either way."""
+    from datetime import date
+
+    from calls.reports import build_report
+
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+
+    split = []
+    real = q.tier_breakdown
+    monkeypatch.setattr(q, "tier_breakdown", lambda *a: split.append(a[-1]) or real(*a))
+
+    def rows(long_period: bool):
+        monkeypatch.setattr(q, "holds_most_calls", lambda *_a: long_period)
+        report = build_report(history, now, date(2025, 12, 1), date(2026, 3, 31), by="tier")
+        return [(g.key, g.activity, g.counts, g.nps) for g in report.groups]
+
+    direct = rows(False)
+    assert {key for key, *_ in direct} == {"A", "B", "C", "X", "?"}
+    assert not split
+    assert rows(True) == direct
+    assert len(split) == 1        # the tier with the most customers left to subtract

@@ -3,6 +3,8 @@ group-by-group queries in calls/store/reports.py must agree with."""
 
 from __future__ import annotations
 
+import json
+
 from calls.outcomes import FAMILY_ORDER
 from calls.store import Store
 from calls.store.reports import _rank_sql
@@ -55,3 +57,22 @@ def plain_caller_time(store: Store, start: str, end: str) -> tuple[dict, dict]:
         if seconds is not None:
             handle.setdefault(caller, {})[seconds] = n
     return worked, handle
+
+
+def plain_nps_by(store: Store, start: str, end: str, by: str) -> dict:
+    """{group: {score: NPS answers}}: one GROUP BY, each stored text read as the whole
+    period's histogram reads it (a whole number, else left out)."""
+    expr, join = _GROUP_SQL[by]
+    out: dict = {}
+    for key, value, n in store.db.conn.execute(
+        f"SELECT {expr}, a.value, count(*) FROM answers a JOIN calls c ON c.id = a.call_id "
+        f"{join} WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
+        "AND a.value IS NOT NULL GROUP BY 1, 2", (start, end)):
+        try:
+            score = float(json.loads(value))
+        except (TypeError, ValueError):
+            continue
+        if score.is_integer():
+            group = out.setdefault(key, {})
+            group[int(score)] = group.get(int(score), 0) + n
+    return out
