@@ -34,6 +34,7 @@ from calls.deadlines import DEADLINE_LABEL, Escalation
 from calls.floor import RATE_AFTER_SECONDS, CallerFloor
 from calls.policy import DEFAULT_POLICY
 from calls.reports import DashboardPeriod, DashboardToday, GroupRow
+from tui import memory
 from tui.database import REPORTS
 from tui.widgets.escalations import describe, waited_text
 from tui.widgets.key_bar import KeyBar
@@ -201,6 +202,7 @@ class DashboardScreen(Screen[None]):
         self.show_period(period)
         self.loads += 1
         self.show_updated()
+        memory.after_frame(self)   # what the load read is garbage now: give the pages back
 
     def _failed(self, _exc: Exception) -> None:
         self._loading = False  # the figures on screen stay; the app's notice says why
@@ -412,6 +414,10 @@ class DashboardScreen(Screen[None]):
 
     def action_refresh_now(self) -> None:
         self.load()
+
+    def on_unmount(self) -> None:
+        # Left for the queue: the dashboard's tables and figures are garbage now.
+        memory.after_frame(self.app)
 
     def action_back(self) -> None:
         """Back to the supervisor's queue."""
