@@ -19,7 +19,8 @@ generator (scripts/bench_queue.py), then measures, each the median of --repeat s
   reference); a digit to the answer in the database.
   "Drawn" is the first frame the compositor sends out (``App._display``) whose text holds
   the result (the new customer's name, the follow-ups' count line, ...): what a terminal
-  would show, without the terminal's own write.
+  would show, without the terminal's own write. Beside the medians, the p90 of the wall
+  clock (the slow tail a caller feels now and then: a garbage collection, a busy machine).
 - **start**: a fresh process per sample, from its exec to the queue drawn (the Python
   start and every import included), next to ``python -c pass`` and a bare Textual app (a
   footer and a 100-row DataTable) timed the same way, interleaved.
@@ -27,8 +28,8 @@ generator (scripts/bench_queue.py), then measures, each the median of --repeat s
   anonymous pages: Python's heap and objects, thread stacks, copied-on-write library
   pages); the database is read through a memory map of the file, whose pages are shared
   between seats in the page cache and so are not counted. Read after start, after the
-  calls, and at the end (after the follow-ups and the dashboard); the bare Textual app's
-  figure is the reference. ``Private_Dirty`` and ``Rss`` are printed beside it.
+  first whole call, after all the calls (does it grow?), and at the end (after the
+  follow-ups and the dashboard); the bare Textual app's figure is the reference. ``Private_Dirty`` and ``Rss`` are printed beside it.
 
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
@@ -107,6 +108,12 @@ def memory(point: str = "") -> dict[str, float]:
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def _p90(values: list[float]) -> float:
+    """The value nine in ten samples stay under (a key's slow tail: a garbage collection,
+    the machine's other work)."""
+    return statistics.quantiles(values, n=10)[-1] if len(values) >= 2 else float("nan")
 
 
 # -- frames ---------------------------------------------------------------------------
@@ -301,7 +308,7 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
     await asyncio.sleep(0.5)  # the planner runs once the queue is drawn
     take, wrap_open, wrap_next, answer = [], [], [], []
     session = None
-    for _ in range(repeat):
+    for i in range(repeat):
         take.append(await timed(("n",), on_call(session), "take next"))
         session = app.screen.session
         await pilot.press("c", "y", "enter")
@@ -321,6 +328,9 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
         await _settle(app, pilot)
         await pilot.press("s")   # give the offered customer back: next round starts at n
         session = None
+        if i == 0:               # one whole call worked, and the next customer given back
+            await _settle(app, pilot)
+            result["memory_one_call"] = memory("one call")
     result["memory_calls"] = memory("calls")
     followups = []
     for _ in range(repeat):
@@ -599,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
         cells = "".join(f"{pooled(n, app_key) * ms:14.1f} ({pooled_cpu(n, app_key) * ms:6.1f})"
                         for n in names)
         print(f"  {label:32s}{core:12.1f}{cells}")
+    print("  the slowest tenth (p90), wall:")
+    for label, _, app_key in rows:
+        cells = "".join(f"{_p90([v for r in runs[n] for v in r[app_key]]) * ms:22.1f}"
+                        for n in names)
+        print(f"  {label:32s}{'':12s}{cells}")
     if len(names) == 2:
         print("  ratio this tree / against, wall (CPU):")
         for label, _, app_key in rows:
@@ -619,9 +634,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         last = runs[name][-1]
         for point, key in (("after start", "memory_start"),
+                           ("after 1 call", "memory_one_call"),
                            (f"after {args.repeat} calls", "memory_calls"),
                            ("after follow-ups, dashboard", "memory_end")):
-            print(f"  {name + ', ' + point:32s} {_fmt_memory(last[key])}")
+            print(f"  {name + ', ' + point:32s} {_fmt_memory(last.get(key, {}))}")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     return 0
 

@@ -314,9 +314,21 @@ def parse_at(text: str | None) -> datetime:
         return parse_user_moment(text)
 
 
-def open_store(db: Path | None) -> Store:
-    """Open the database for a command, or fail with a clear message."""
+def open_store(db: Path | None, *, create: bool = False) -> Store:
+    """Open the database for a command, or fail with a clear message.
+
+    Only commands that put something in (``create``: import, adding customers, numbers
+    to the DNC list, accounts, a seat) start a new database; any other command on a
+    path with no database says so, since a typo in ``--db`` must not show an empty
+    report as if nothing had happened."""
+    from calls.store import resolve_db_path
+
     with user_errors():
+        if not create:
+            path = resolve_db_path(db)
+            if not path.exists():
+                fail(f"no database at {path}: start one with `carecall import FILE` "
+                     "(or try `carecall demo`), or name yours with --db or CARECALL_DB")
         return Store.open(db)
 
 

@@ -97,7 +97,7 @@ def _change(db, fields, policy, work) -> None:
     with common.user_errors():
         changes = parse_assignments(fields or [])
         pol = common.load_policy_option(policy)
-        store = common.open_store(db)
+        store = common.open_store(db, create=True)
         try:
             actor = common.require(store, "customers.edit")
             work(store, changes, now_utc(), pol, actor.name)

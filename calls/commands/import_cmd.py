@@ -130,7 +130,7 @@ def import_command(
             a_share=a_share,
             b_share=b_share,
         )
-        store = common.open_store(db)
+        store = common.open_store(db, create=True)
         options.by_user = common.require(store, "import").name
         try:
             # The policy of its tier thresholds is named with the import's audit row.

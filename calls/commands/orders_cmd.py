@@ -72,7 +72,7 @@ def import_orders_command(
             a_share=pol.tiers.a_share,
             b_share=pol.tiers.b_share,
         )
-        store = common.open_store(db)
+        store = common.open_store(db, create=True)
         options.by_user = common.require(store, "import").name
         try:
             # The policy of its tier thresholds is named with the import's audit row.

@@ -321,7 +321,7 @@ def register(app: typer.Typer) -> None:
         """Put a number on the do-not-call list."""
         from calls.dnc import add_number
 
-        store = open_store(db)
+        store = open_store(db, create=True)
         actor = require(store, "dnc.manage")
         with user_errors():
             entry, added = add_number(
@@ -362,7 +362,7 @@ def register(app: typer.Typer) -> None:
         """Add every number in a file to the do-not-call list."""
         from calls.dnc import import_numbers
 
-        store = open_store(db)
+        store = open_store(db, create=True)
         actor = require(store, "dnc.manage")
         with user_errors():
             result = import_numbers(

@@ -120,11 +120,15 @@ def list_command(db: DbOption = None, json_out: JsonOption = False) -> None:
             files.append({"name": entry.name, "origin": entry.origin, "path": entry.path,
                           "version": None, "purpose": None, "title": None, "questions": None,
                           "valid": False, "problem": str(exc)})
-    store = open_store(db)
-    try:
-        stored = list_scripts(store)
-    finally:
-        store.close()
+    from calls.store import resolve_db_path
+
+    stored = []   # no database yet (scripts are written before the first import): none stored
+    if resolve_db_path(db).exists():
+        store = open_store(db)
+        try:
+            stored = list_scripts(store)
+        finally:
+            store.close()
     if json_out:
         console.print_json(json.dumps({
             "files": files,

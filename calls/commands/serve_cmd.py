@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         from calls.store import resolve_db_path
 
         common.load_policy_option(policy)  # a bad policy is one line now, not in every tab
-        store = common.open_store(db)
+        store = common.open_store(db, create=True)
         store.close()
         path = resolve_db_path(db).resolve()
         if host not in ("127.0.0.1", "localhost", "::1"):

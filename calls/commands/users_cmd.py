@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from calls.accounts import add_account, team_mode
         from calls.audit import os_login
 
-        store = open_store(db)
+        store = open_store(db, create=True)
         actor = cli_actor(store)
         first_admin = not team_mode(store) and role.strip().lower() == "admin"
         if first_admin and login is None:

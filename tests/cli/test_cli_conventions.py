@@ -133,14 +133,14 @@ def test_usage_errors_are_one_line_exit_2():
         assert "╭" not in r.output
 
 
-def test_choices_are_listed_and_case_insensitive(db_path):
+def test_choices_are_listed_and_case_insensitive(store):
     r = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "120"})
     assert "caller|tier|script|week" in r.output
     r = runner.invoke(app, ["report", "--by", "TIER", "--json"])
     assert r.exit_code == 0, r.output
 
 
-def test_old_e_option_still_works_hidden(db_path):
+def test_old_e_option_still_works_hidden(store):
     r = runner.invoke(app, ["report", "--help"], env={"COLUMNS": "120"})
     assert "--eligible-share" in r.output and "--e " not in r.output
     old = runner.invoke(app, ["report", "--e", "0.5", "--json"])
@@ -167,3 +167,24 @@ def test_quiet_silences_summaries_not_results_or_errors(db_path, tmp_path):
 def test_build_app_registers_only_what_it_is_given():
     group = typer.main.get_command(build_app(("script_cmd",)))
     assert set(group.commands) == {"script"}
+
+
+@pytest.mark.parametrize("command", [["report"], ["queue"], ["export", "calls"], ["audit"],
+                                     ["followups"], ["users", "list"], ["dnc", "list"]])
+def test_a_command_on_a_database_that_is_not_there_says_so_and_creates_nothing(
+        tmp_path, command):
+    typo = tmp_path / "carecal.db"
+    r = runner.invoke(app, [*command, "--db", str(typo)])
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        f"error: no database at {typo}: start one with `carecall import FILE` (or try "
+        "`carecall demo`), or name yours with --db or CARECALL_DB"]
+    assert not typo.exists()
+
+
+def test_import_starts_a_new_database(tmp_path):
+    listing = tmp_path / "c.csv"
+    listing.write_text("id,name,phone,country\nC1,Ann,+12125550100,US\n")
+    fresh = tmp_path / "new.db"
+    assert runner.invoke(app, ["import", str(listing), "--db", str(fresh)]).exit_code == 0
+    assert runner.invoke(app, ["report", "--db", str(fresh)]).exit_code == 0

@@ -196,7 +196,7 @@ def test_try_stops_when_input_ends_and_shows_what_is_missing():
     assert "still unanswered: nps" in result.stdout
 
 
-def test_try_refuses_a_bad_preset_and_a_bad_customer(db_path):
+def test_try_refuses_a_bad_preset_and_a_bad_customer(store):
     bad = runner.invoke(app, ["script", "try", "quarterly", "-a", "nps=11"])
     assert bad.exit_code == 2 and "--answer nps=11: 11 is out of range" in bad.stderr
     form = runner.invoke(app, ["script", "try", "quarterly", "-a", "nps"])
@@ -239,7 +239,7 @@ def test_check_prints_problems_with_brackets_as_written(tmp_path):
     assert "empty[1].toml" in result.stderr and "add [[questions]] tables" in result.stderr
 
 
-def test_far_moments_huge_ids_and_long_conditions_are_one_short_line(tmp_path):
+def test_far_moments_huge_ids_and_long_conditions_are_one_short_line(store, tmp_path):
     """Regression: --stored 10**22 and try --at year 1 were tracebacks; a 10,000-character
     condition was echoed whole."""
     stored = runner.invoke(app, ["script", "show", "--stored", "9" * 25])

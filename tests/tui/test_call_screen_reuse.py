@@ -121,3 +121,71 @@ async def test_a_wrap_up_that_fails_stays_and_takes_nobody(shift_db, monkeypatch
         assert app.screen is call and call.session.customer.id != first.id
         assert db_rows(shift_db, "SELECT customer_id, outcome FROM calls") == [
             {"customer_id": first.id, "outcome": "no_answer"}]
+
+
+
+# -- the kept screen's styles (tui.screens.call.KeptStyles) ----------------------------
+
+
+def _count_restyles(screen: CallScreen) -> list[int]:
+    """Counts the restyles of every widget of ``screen`` from now on (one item each)."""
+    restyles: list[int] = []
+    original = screen.update_node_styles
+
+    def counted(animate: bool = True) -> None:
+        restyles.append(1)
+        original(animate)
+
+    screen.update_node_styles = counted
+    return restyles
+
+
+async def _as_drawn_the_plain_way(pilot, screen: CallScreen) -> str:
+    """The screen after the restyle of every widget Textual does for a pushed screen and
+    with every text put on its widget again (``tui.widgets.text.show_text`` skips the
+    same text), as an SVG screenshot."""
+    from textual.widgets import Static
+
+    screen.update_node_styles(animate=False)
+    for widget in screen.query(Static):
+        widget.update(widget.content)
+    screen.refresh(layout=True)
+    await settle(pilot)
+    return pilot.app.export_screenshot()
+
+
+async def test_a_call_screen_shown_again_looks_as_if_restyled_from_scratch(shift_db):
+    """Pushed again, the kept call screen skips Textual's restyle of every widget, and the
+    texts that did not change are not put again; what it shows is what the plain way
+    gives, character and colour alike."""
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        await press(pilot, "c", "y", "enter", "p")      # a question's pad, then partial
+        await press(pilot, "enter")                     # the next customer, same screen
+        await settle(pilot)
+        assert app.screen is call
+        await press(pilot, "s")                         # skipped: back to the queue
+        assert isinstance(app.screen, QueueScreen)
+        restyles = _count_restyles(call)
+        assert await take_next(pilot) is call
+        assert not restyles                             # the styles it had were kept
+        kept = app.export_screenshot()
+        assert await _as_drawn_the_plain_way(pilot, call) == kept
+
+
+async def test_a_theme_changed_on_the_queue_reaches_the_kept_call_screen(shift_db):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        before = call.styles.background
+        await press(pilot, "s")
+        app.theme = "textual-light"                     # as the command palette does
+        await settle(pilot)
+        assert app.screen.styles.background != before
+        restyles = _count_restyles(call)
+        assert await take_next(pilot) is call
+        assert restyles == [1]                          # restyled for the new theme
+        assert call.styles.background == app.screen_stack[-2].styles.background
+        kept = app.export_screenshot()
+        assert await _as_drawn_the_plain_way(pilot, call) == kept

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from tui.keys import type_into_input
+from tui.widgets.text import show_text
 
 
 class AnswerSubmitted(Message):
@@ -351,6 +352,6 @@ class AnswerError(Static):
 
     def show(self, message: str | None, *, hint: bool = False) -> None:
         """Show ``message`` (None hides it); ``hint``: a notice, not a refusal."""
-        self.update(escape(message or ""))
+        show_text(self, escape(message or ""))
         self.set_class(hint, "hint")
         self.display = bool(message)

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from calls.models import Customer
 from tui.timeparse import format_local, zone_of
+from tui.widgets.text import show_text
 
 
 def _money(value: float | None) -> str:
@@ -91,7 +92,7 @@ class HistoryView(Static):
         lines.append("[b]Previous calls[/b]" if calls else "[dim]No previous calls.[/dim]")
         for c in calls:
             lines.append(escape(c))
-        self.update("\n".join(lines))
+        show_text(self, "\n".join(lines))
 
 
 def _first_line(text: str, width: int = 60) -> str:

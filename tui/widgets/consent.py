@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from calls.consent import WITHDRAWAL_WORDS
+from tui.widgets.text import show_text
 
 
 @dataclass(frozen=True)
@@ -89,5 +90,5 @@ class ConsentLine(Static):
         for what in ("marketing", "share"):
             if what in withdrawn:
                 parts.append(f"[b $warning]{escape(WITHDRAWAL_WORDS[what].capitalize())}[/]")
-        self.update(" · ".join(parts))
+        show_text(self, " · ".join(parts))
         self.display = bool(parts)
