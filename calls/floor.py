@@ -233,6 +233,11 @@ def is_paused(store: Store, caller: str) -> bool:
     return state is not None and state.state == "paused"
 
 
+# Calls per hour is shown once a caller has worked this long today (signed in, not
+# paused): three calls in the first five minutes are not "36 an hour".
+RATE_AFTER_SECONDS = 30 * 60
+
+
 @dataclass(frozen=True)
 class CallerFloor:
     """One caller on the floor: now and today."""
@@ -312,7 +317,8 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
             contacts=sum(n for o, n in done.items() if o in contact_codes),
             completes=done.get(Outcome.COMPLETED.value, 0),
             signed_in_seconds=working, paused_seconds=paused,
-            calls_per_hour=calls / (working / 3600) if working >= 60 and calls else None,
+            calls_per_hour=(calls / (working / 3600)
+                            if working >= RATE_AFTER_SECONDS and calls else None),
             handle_seconds=handled / worked if worked else None,
             pause_after=asked.get(caller) if row is not None else None,
         ))

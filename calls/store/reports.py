@@ -8,8 +8,11 @@ of counts; ``calls/reports.py`` turns them into figures.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+
+from calls.clock import to_iso
 
 from calls.outcomes import CONTACT, FAMILY, FAMILY_ORDER, Outcome
 from calls.store import Store
@@ -629,6 +632,52 @@ def coverage_counts(
         tiers[tier] = (n, covered)
         not_reached += n - reached
     return {"tiers": tiers, "not_reached": not_reached, "do_not_call": dnc or 0}
+
+
+def change_stamp(store: Store) -> tuple[int, int]:
+    """What this connection has seen written so far: ``PRAGMA data_version`` (moves when
+    another connection commits) and the connection's own ``total_changes`` (its own
+    writes, which data_version does not count). Equal stamps: nothing was written."""
+    conn = store.db.conn
+    return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
+
+def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iterable[int]]
+                       ) -> str | None:
+    """The first moment after ``as_of`` at which the dashboard's period figures can change
+    by time alone, with no write (None: never): a call leaving a window (``call_windows``:
+    {outcome: window lengths in days}: a call with that outcome counts while it started
+    within the window before ``as_of``), a call or follow-up dated after ``as_of``
+    starting to count, a follow-up falling due or its recorded closing passing.
+
+    The figures at any moment in ``[as_of, returned]`` equal those at ``as_of``. Each
+    bound is an index lookup (the follow-ups: one pass, as their figures take anyway)."""
+    from calls.clock import from_iso
+
+    conn = store.db.conn
+    moment = from_iso(as_of)
+    bounds: list[str] = []
+    for outcome, windows in sorted(call_windows.items()):
+        for days in sorted(set(windows)):
+            first = conn.execute(
+                "SELECT min(started_at) FROM calls WHERE outcome = ? AND started_at >= ?",
+                (outcome, to_iso(moment - timedelta(days=days))),
+            ).fetchone()[0]
+            if first is not None:
+                bounds.append(to_iso(from_iso(first) + timedelta(days=days)))
+    later = conn.execute(
+        "SELECT min(started_at) FROM calls WHERE started_at >= ?", (as_of,)).fetchone()[0]
+    bounds.append(later)
+    bounds.extend(conn.execute(
+        """
+        SELECT min(CASE WHEN created_at >= :as_of THEN created_at END),
+               min(CASE WHEN closed_at >= :as_of THEN closed_at END),
+               min(CASE WHEN due_at >= :as_of
+                        AND (status = 'open' OR closed_at >= :as_of) THEN due_at END)
+        FROM followups
+        """, {"as_of": as_of}).fetchone())
+    found = [b for b in bounds if b is not None]
+    return min(found) if found else None
 
 
 def iter_not_reached(store: Store, as_of: str, unreached_cutoff: str) -> Iterator[dict]:

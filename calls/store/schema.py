@@ -880,3 +880,11 @@ def _rules_toll_free_zones(db: Database) -> None:
     codes = ("+1800", "+1833", "+1844", "+1855", "+1866", "+1877", "+1888")
     db.execute("UPDATE customers SET time_zones = ? WHERE substr(phone, 1, 5) IN "
                "(?, ?, ?, ?, ?, ?, ?)", [zones, *codes])
+
+
+@migrations(name="floor_0003_seat_states_by_end")
+def _floor_seat_states_by_end(db: Database) -> None:
+    # The dashboard's floor reads today's part of the seat log at every refresh: the
+    # intervals ended since the day began and the open ones. Without an index on the end
+    # it read the whole log (every day of every seat).
+    db.execute("CREATE INDEX idx_seat_states_ended ON seat_states(ended_at)")

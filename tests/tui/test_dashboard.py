@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from textual.widgets import DataTable, Sparkline, Static
 
+from calls.clock import to_iso
 from calls.reports import build_dashboard
+from calls.store import Store
 from calls.store import reports as q
 from tests.core.test_report import add_customers, call
 from tui.app import make_app
@@ -148,3 +150,174 @@ async def test_dashboard_inside_the_shift_app(store, db_path):
         await pilot.pause()
         assert len(app.screen_stack) == depth - 1
         assert app.is_running
+
+
+# -- what a supervisor meets (issue 18's trial) ---------------------------------------------
+
+
+def _work_a_call(store, caller: str, at: datetime, outcome: str = "completed") -> str:
+    """A seat works a call to its wrap-up through the core's call session; the name."""
+    from calls.policy import DEFAULT_POLICY
+    from calls.session import CallSession
+
+    session = CallSession.take_next(store, caller, at, DEFAULT_POLICY, "quarterly")
+    session.connect(store, at)
+    session.save(store, session.answer(session.current().key, 9), at)
+    session.choose(outcome)
+    end = at + timedelta(minutes=4)
+    session.wrap_up(store, end, session.plan_wrap_up(end, ""))
+    return session.customer.name
+
+
+def _texts(screen, selector: str) -> list[list[str]]:
+    table = screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_a_call_wrapped_up_at_a_seat_shows_at_the_next_refresh(store, db_path):
+    """Another connection (a caller's seat) wraps up a call: the very next refresh shows
+    it in today's shift, the 7 days and coverage, though the refresh before found nothing
+    new and read nothing again."""
+    add_customers(store, ("a", "A"), ("b", "A"))
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await _loaded(pilot, screen)
+        await pilot.press("r")
+        await _loaded(pilot, screen, 2)
+        assert screen.figures.reads["period"] == 1          # nothing written: kept
+        coverage = str(screen.query_one("#coverage", Static).render())
+        assert "A ░░░░░░░░░░   0% of 2" in coverage
+        assert _texts(screen, "#today") == [["(no calls yet today)"] + [""] * 7]
+
+        _work_a_call(store, "cy", NOW - timedelta(minutes=10))
+        await pilot.press("r")
+        await _loaded(pilot, screen, 3)
+        assert _texts(screen, "#today")[0][:4] == ["cy", "1", "1", "1"]
+        assert "A █████░░░░░  50% of 2" in str(screen.query_one("#coverage", Static).render())
+        assert str(screen.query_one("#week", Static).render()).startswith("1 cases")
+        assert "r: refresh now" in str(screen.query_one("#updated", Static).render())
+
+
+async def test_a_dashboard_opened_on_its_own_has_no_back(store, db_path):
+    """`carecall dashboard`: nothing to go back to, so no "esc Back" and esc does not
+    quit; q (or ctrl+q, shown) quits."""
+    from tests.support.tui import screen_lines
+
+    _fill(store)
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await _loaded(pilot, screen)
+        keys = screen_lines(app)[-1]
+        assert "Back" not in keys and "^q Quit" in keys and "r Refresh" in keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_from_the_queue_esc_goes_back(store, db_path):
+    from tests.support.tui import screen_lines
+
+    _fill(store)
+    app = make_app(db_path, "ann", clock=NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(20):
+            await pilot.pause()
+        under = app.screen
+        screen = DashboardScreen(refresh_seconds=0, tz=UTC)
+        await app.push_screen(screen)
+        await _loaded(pilot, screen)
+        assert "esc Back" in screen_lines(app)[-1]
+        await pilot.press("q")                 # q is back too, from the queue
+        await pilot.pause()
+        assert app.screen is under and app.is_running
+
+
+def _floor_db(tmp_path):
+    """Two callers on a fresh floor: ann signed in 5 minutes ago and did 3 calls, bob
+    has worked 2 hours; long names, a long state and a customer on the line."""
+    from calls import accounts as acc
+    from calls import floor
+    from tests.core.test_floor import add_call
+    from tests.support.queue import add_customer
+    from tests.support.team import make_team
+    from tests.support.tui import make_db
+
+    path = make_db(tmp_path / "floor.db")
+    with Store.open(path) as store:
+        make_team(store, NOW)
+        cid = add_customer(store, "R1", name="Anneliese Brandenburg-Schwedt")
+        for i in range(3):
+            add_call(store, cid, "ann", to_iso(NOW - timedelta(minutes=4 - i)), "no_answer")
+        floor.set_state(store, "ann", "ready", now=NOW - timedelta(minutes=5))
+        floor.set_state(store, "ann", "talking", now=NOW - timedelta(minutes=1),
+                        customer_id=cid, call_id=None)
+        floor.set_state(store, "bob", "ready", now=NOW - timedelta(hours=2))
+        for i in range(6):
+            add_call(store, cid, "bob", to_iso(NOW - timedelta(minutes=100 - 10 * i)),
+                     "completed")
+        floor.set_state(store, "bob", "wrapup", now=NOW - timedelta(minutes=2),
+                        customer_id=cid, call_id=None)
+        floor.pause_caller(store, "bob", "coaching", actor=acc.get_account(
+            store, "sue").as_actor(), now=NOW)
+    return path
+
+
+def _supervisors_dashboard(path):
+    """``carecall dashboard`` for sue (a supervisor) on ``path``."""
+    from calls import accounts
+
+    with Store.open(path) as store:
+        sue = accounts.get_account(store, "sue").as_actor()
+    return make_app(path, "sue", mode="dashboard", clock=lambda: NOW, refresh_seconds=0,
+                    tz=UTC, actor=sue)
+
+
+async def test_the_floor_fits_80_columns_and_every_figure_is_reachable(tmp_path):
+    from tests.support.tui import screen_lines
+
+    app = _supervisors_dashboard(_floor_db(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await _loaded(pilot, screen)
+        await pilot.pause()
+        for selector in ("#floor", "#today", "#backlog", "#escalated"):
+            table = screen.query_one(selector, DataTable)
+            assert table.virtual_size.width <= table.size.width, selector   # no sideways scroll
+        lines = screen_lines(app)
+        ann = next(line for line in lines if "Ann Lee" in line)
+        assert "talking" in ann and "1:00" in ann and "Anneliese" in ann and "…" in ann
+        bob = next(line for line in lines if "Bob" in line)
+        assert "wrap-up, then" in bob
+        # fresh floor: ann's 3 calls in 5 minutes are no rate; bob's 2 hours are
+        rows = {r[0]: r for r in _texts(screen, "#today")}
+        assert rows["Ann Lee"][6] == "–" and rows["Bob Lee"][6] == "3.0"
+
+        table = screen.query_one("#floor", DataTable)
+        table.focus()
+        table.move_cursor(row=[r.caller for r in screen.floor].index("ann"))
+        await pilot.press("enter")
+        await pilot.pause()
+        card = str(app.screen.query_one("#caller-figures-text", Static).render())
+        assert "on the line: Anneliese Brandenburg-Schwedt (R1)" in card
+        assert "calls per hour: – (shown after 30 minutes worked)" in card
+        assert "calls today: 3 tried, 0 reached, 0 completed" in card
+        assert "esc Close" in screen_lines(app)[-1]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_the_floor_at_120_columns_shows_every_column_uncut(tmp_path):
+    from tests.support.tui import screen_lines
+
+    app = _supervisors_dashboard(_floor_db(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot, app.screen)
+        await pilot.pause()
+        assert any("Anneliese Brandenburg-Schwedt (R1)" in line for line in screen_lines(app))
+        assert any("wrap-up, then paused (coaching)" in line for line in screen_lines(app))

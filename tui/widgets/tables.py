@@ -3,34 +3,51 @@
 A screen that reloads a table every few seconds (the dashboard) mostly gets the same rows
 back. Clearing the table and adding every row again costs a row object, a layout and a
 repaint per row (300 escalations: ~80 ms of the UI thread); :func:`fill` compares the new
-rows with those on screen and changes only the cells that differ, rebuilding only when the
-rows themselves (their keys, in order) changed; the cursor then stays on the row the user
-put it on. The picture is the same either way (tests/tui/test_tables.py holds the two to
-the same screen).
+rows with those it put on screen last and changes only the cells that differ (nothing at
+all, in one list compare, when no row changed), rebuilding only when the rows themselves
+(their keys, in order) changed; the cursor then stays on the row the user put it on. The
+picture is the same either way (tests/tui/test_tables.py holds the two to the same screen).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 Row = tuple[str | None, Sequence[str]]   # (row key, one text per column)
 
+# The rows each table was last given by fill/refill, to answer "nothing changed" at once.
+_SHOWN: WeakKeyDictionary[DataTable, list[tuple[str | None, tuple[str, ...]]]] = (
+    WeakKeyDictionary())
+
+
+def _rows(rows: Sequence[Row]) -> list[tuple[str | None, tuple[str, ...]]]:
+    return [(key, tuple(cells)) for key, cells in rows]
+
 
 def fill(table: DataTable, rows: Sequence[Row]) -> None:
     """Make ``table`` show ``rows`` (key, cells), changing as little as it can."""
-    keys = [key for key, _ in rows]
+    new = _rows(rows)
+    keys = [key for key, _ in new]
     shown = [row_key.value for row_key in table.rows]
     if keys != shown or None in keys:
         refill(table, rows)
         return
-    for r, (_, cells) in enumerate(rows):
+    last = _SHOWN.get(table)
+    if last == new:
+        return
+    for r, (_, cells) in enumerate(new):
+        if last is not None and last[r][1] == cells:
+            continue
         old = table.get_row_at(r)
         for c, value in enumerate(cells):
             if old[c] != value:
                 table.update_cell_at(Coordinate(r, c), value, update_width=True)
+    _SHOWN[table] = new
 
 
 def refill(table: DataTable, rows: Sequence[Row]) -> None:
@@ -38,3 +55,80 @@ def refill(table: DataTable, rows: Sequence[Row]) -> None:
     table.clear()
     for key, cells in rows:
         table.add_row(*cells, key=key)
+    _SHOWN[table] = _rows(rows)
+
+
+# -- fitting a table to the width it has ----------------------------------------------------
+# A DataTable wider than its box scrolls sideways: at 80 columns the figures on the right
+# are out of sight and nothing says so. A table given its width instead cuts its longest
+# texts (names, states) to a narrowest width with "…", and only when even that does not
+# fit leaves out whole columns, the least needed first (as the key bar leaves out keys);
+# what is cut or left out stays reachable where the screen says (the dashboard: Enter on
+# a caller).
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table fitted to its width."""
+
+    label: str
+    shrink: int | None = None   # the narrowest its texts may be cut to; None: never cut
+    keep: int = 0               # when columns must go, the lowest ``keep`` goes first
+
+
+CELL_PADDING = 2   # a DataTable cell's padding, one column each side
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, "…" at the end if it was cut."""
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def fit_columns(columns: Sequence[Column], rows: Sequence[Sequence[str]],
+                width: int) -> list[tuple[int, int]]:
+    """Which columns to show and how wide, as (column index, width), to fit ``width``
+    characters: every column at the width of its longest text while that fits; else the
+    cuttable ones cut, the widest first, down to their ``shrink``; else columns left out,
+    lowest ``keep`` first (the last of equals first), and the rest fitted again."""
+    natural = [max([len(c.label), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    shown = list(range(len(columns)))
+    while True:
+        widths = {i: natural[i] for i in shown}
+        over = sum(widths.values()) + CELL_PADDING * len(shown) - width
+        while over > 0:
+            cuttable = [i for i in shown if columns[i].shrink is not None
+                        and widths[i] > max(columns[i].shrink, len(columns[i].label))]
+            if not cuttable:
+                break
+            widest = max(cuttable, key=lambda i: (widths[i], i))
+            floor = max(columns[widest].shrink or 0, len(columns[widest].label))
+            others = sorted((widths[i] for i in cuttable if i != widest), reverse=True)
+            # down to the next widest cuttable column (so that cuts are shared), or as
+            # far as needed, never below the column's narrowest
+            step = max(widths[widest] - (others[0] if others else floor), 1)
+            take = min(step, over, widths[widest] - floor)
+            widths[widest] -= take
+            over -= take
+        if over <= 0 or len(shown) == 1:
+            return [(i, widths[i]) for i in shown]
+        drop = min(shown, key=lambda i: (columns[i].keep, -i))
+        shown.remove(drop)
+
+
+def fill_fitted(table: DataTable, columns: Sequence[Column],
+                rows: Sequence[tuple[str | None, Sequence[str]]], width: int,
+                markup: Callable[[str], str] = str) -> list[int]:
+    """Make ``table`` show ``rows`` (key, plain texts) fitted to ``width`` characters
+    (:func:`fit_columns`); ``markup`` turns a cut text into what the cell shows (e.g.
+    ``rich.markup.escape``). Returns the indexes of the columns shown. The columns are
+    made again only when another set of them is shown; the rows are filled as by
+    :func:`fill`."""
+    plan = fit_columns(columns, [cells for _, cells in rows], width)
+    labels = tuple(columns[i].label for i, _ in plan)
+    if tuple(str(c.label) for c in table.ordered_columns) != labels:
+        table.clear(columns=True)
+        _SHOWN.pop(table, None)
+        table.add_columns(*labels)
+    fill(table, [(key, tuple(markup(cut(cells[i], w)) for i, w in plan))
+                 for key, cells in rows])
+    return [i for i, _ in plan]
