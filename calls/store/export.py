@@ -7,6 +7,7 @@ turns into local times and drops).
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,8 +181,13 @@ def iter_rows(
     query = f"{select}{where} ORDER BY {order}"
     if blanks:
         inner = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
-        # integers as their text too (a CSV line is joined from text); reals stay numbers
+        texts = _text_columns(conn, table, select)
+        # integers as their text too (a CSV line is joined from text); reals stay numbers.
+        # A column of the table with text affinity holds only text (SQLite stores a number
+        # put there as its text), so NULL is all it can need turned: coalesce is a third
+        # of the CASE's cost (a calls export at 100k/300k: 1.18 -> 0.97 s CPU to read).
         columns = ", ".join(
+            f"coalesce(q.\"{name}\", '') AS \"{name}\"" if name in texts else
             f"CASE typeof(q.\"{name}\") WHEN 'integer' THEN CAST(q.\"{name}\" AS TEXT) "
             f"WHEN 'null' THEN '' ELSE q.\"{name}\" END AS \"{name}\"" for name in inner)
         # the same query, flattened by SQLite: ordered by the same columns, by their names
@@ -204,6 +210,20 @@ def iter_rows(
             yield rows
 
     return names, batches()
+
+
+def _text_columns(conn, table: str, select: str) -> set[str]:
+    """The columns ``select`` takes straight from ``table`` (as ``t.name`` or ``t.*``)
+    whose declared type gives them text affinity (SQLite's rule: CHAR, CLOB or TEXT in
+    it, and not INT)."""
+    out = set()
+    for _cid, name, decl, *_rest in conn.execute(f"PRAGMA table_info({table})"):
+        decl = (decl or "").upper()
+        text = "INT" not in decl and any(k in decl for k in ("CHAR", "CLOB", "TEXT"))
+        taken = "t.*" in select or re.search(rf"\bt\.{re.escape(name)}\s*(,|\sFROM\b)", select)
+        if text and taken:
+            out.add(name)
+    return out
 
 
 def light_positions(names: list[str]) -> list[int | None]:

@@ -256,6 +256,9 @@ def test_csv_lines_equal_the_csv_module(filled):
     store.db["calls"].insert({"customer_id": 1, "caller": 'o"neil, jr', "reason": "a\rb",
                               "started_at": "2026-03-12T10:00:00Z", "outcome": "busy",
                               "notes": " lead space,"})
+    # numbers given for text columns (stored as their text: read without a type check)
+    store.db["calls"].insert({"customer_id": 1, "caller": 5, "reason": 2.5,
+                              "started_at": "2026-03-12T11:00:00Z", "notes": -7})
     for table in ("calls", "answers", "customers"):
         fast = io.StringIO()
         export_table(store, table, fast, fmt="csv")
