@@ -228,7 +228,9 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
     import tui.app as tui_app
 
     result: dict = {"tree": tree, "module": tui_app.__file__}
-    async with app.run_test(size=(80, 24)) as pilot:
+    # Notices shown, as in a terminal (the Pilot leaves them out by default): building a
+    # notice's widgets is part of what a caller waits for after saving a call.
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         drawn, _cpu = await asyncio.wait_for(queue_drawn, 60)
         result["start"] = drawn - spawned
         result["start_in_process"] = drawn - made

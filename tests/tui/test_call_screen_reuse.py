@@ -35,7 +35,7 @@ async def _partial_with_notes(pilot, call: CallScreen, score: str, notes: str) -
 
 
 async def test_the_next_customer_comes_into_the_same_call_screen_with_nothing_of_the_last(
-        shift_db):
+        shift_db, notifications):
     app = make_app(shift_db, "ann", clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         call = await take_next(pilot)
@@ -50,6 +50,9 @@ async def test_the_next_customer_comes_into_the_same_call_screen_with_nothing_of
         second = call.session.customer
         assert second.id != first.id
         shown = _shown(app)
+        # The saved call's notice, said once, over the next customer's call screen.
+        saved = [m for m in notifications.messages() if m.startswith("Saved ")]
+        assert len(saved) == 1 and saved[0].startswith(f"Saved {first.name}: Partial")
         assert second.name in shown and first.name not in shown
         assert f"Dial {call.national}" in shown         # dialling: no question, no answer
         assert "wants a call back" not in shown and call.query_one("#notes").text == ""
@@ -77,7 +80,7 @@ async def test_the_next_customer_comes_into_the_same_call_screen_with_nothing_of
         assert "calls 2" in shown
 
 
-async def test_no_one_left_goes_back_to_the_queue(shift_db):
+async def test_no_one_left_goes_back_to_the_queue(shift_db, notifications):
     app = make_app(shift_db, "ann", clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         call = await take_next(pilot)
@@ -90,6 +93,9 @@ async def test_no_one_left_goes_back_to_the_queue(shift_db):
             await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
         assert len(seen) == len(set(seen)) == 4         # everyone callable now, once each
+        said = [m for m in notifications.messages() if m.startswith("Saved ")]
+        assert len(said) == 4                           # each call saved said so, once
+        assert said[-1].endswith("\nNobody left to call right now.")
         assert "Nobody to call right now" in _shown(app)
         assert not db_rows(shift_db, "SELECT * FROM claims")
 
@@ -189,3 +195,58 @@ async def test_a_theme_changed_on_the_queue_reaches_the_kept_call_screen(shift_d
         assert call.styles.background == app.screen_stack[-2].styles.background
         kept = app.export_screenshot()
         assert await _as_drawn_the_plain_way(pilot, call) == kept
+
+
+async def test_the_saved_notice_comes_over_the_next_customer_after_they_are_drawn(
+        shift_db, monkeypatch):
+    """The saved call's notice is asked for on the call screen once it shows the next
+    customer (asked for on the wrap-up, it was built there, which goes, and again on the
+    call screen, while the caller waited)."""
+    from tui.comfort import ShiftComfort
+
+    asked_on: list[tuple[str, str]] = []
+    original = ShiftComfort.notify
+
+    def notify(self, message, **kwargs):
+        asked_on.append((type(self.screen).__name__, str(message)))
+        return original(self, message, **kwargs)
+
+    monkeypatch.setattr(ShiftComfort, "notify", notify)
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        call = await take_next(pilot)
+        first = call.session.customer.name
+        await press(pilot, "n")                         # no answer: the wrap-up
+        asked_on.clear()
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert app.screen is call and call.session.customer.name != first
+        assert [(screen, m[:len(first) + 6]) for screen, m in asked_on] == [
+            ("CallScreen", f"Saved {first}")]
+        [toast] = call.query("Toast")
+        assert str(toast.render()).startswith(f"Saved {first}: No answer")
+
+
+async def test_the_wrap_up_is_kept_too_and_shows_nothing_of_the_call_before(shift_db):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        call = await take_next(pilot)
+        first = call.session.customer
+        await _partial_with_notes(pilot, call, "3", "wants a call back in May")
+        wrapup = app.screen
+        assert "wants a call back in May" in _shown(app)
+        await press(pilot, "enter")
+        await settle(pilot)
+        second = call.session.customer
+        await press(pilot, "b")                         # busy: the wrap-up again
+        assert app.screen is wrapup                     # the same screen, loaded again
+        shown = _shown(app)
+        assert f"Wrap-up: {second.name} — Busy" in shown
+        assert first.name not in shown and "wants a call back" not in shown
+        assert "Answers" not in shown
+        await press(pilot, "enter")                     # saves: nothing left of _saving
+        await settle(pilot)
+        assert app.screen is call and call.session.customer.id not in (first.id, second.id)
+        rows = db_rows(shift_db, "SELECT customer_id, outcome FROM calls ORDER BY id")
+        assert rows == [{"customer_id": first.id, "outcome": "partial"},
+                        {"customer_id": second.id, "outcome": "busy"}]

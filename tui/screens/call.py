@@ -29,6 +29,7 @@ from calls.session import CallSession
 from calls.survey.types import question_type
 from tui import core, memory
 from tui.keys import OrderedKeys, shown_key
+from tui.screens.kept import KeptStyles
 from tui.timeparse import zone_of
 from tui.typeahead import TypeAhead, key_kind
 from tui.widgets.answers import (
@@ -59,28 +60,6 @@ def outcome_keys() -> dict[Outcome, str]:
 
 class ScriptPanel(Vertical, can_focus=True):
     """The script: the current line to read (scrolls) and the answer widget under it."""
-
-
-class KeptStyles(Screen):
-    """A screen kept for the whole shift and pushed again for each customer: pushed, it
-    keeps the styles it has unless the theme changed meanwhile.
-
-    Textual restyles every widget of a screen it pushes (5-8 ms of the 25 the app spent
-    from ``n`` to the next customer drawn, measured quiet), though a kept screen's styles
-    are still those it was last shown with: classes, focus and display changed since were
-    styled as they changed (as on a screen that is covered and uncovered, which Textual
-    does not restyle). A new theme restyles only the screens on the stack, so a kept
-    screen pushed after one is restyled as before.
-    """
-
-    _styled_theme: str | None = None     # the app's theme when the screen was last shown
-
-    def on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Runs before Screen's own handler, which restyles when ``refresh_styles`` is set.
-        theme = self.app.theme
-        if self._styled_theme == theme:
-            event.refresh_styles = False
-        self._styled_theme = theme
 
 
 class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
@@ -131,6 +110,8 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
         self.typeahead = TypeAhead()
         self._shown_session: CallSession | None = None
         self._titles: dict[str | None, str] = {}    # border titles set, by widget id
+        self._saved_notice = ""     # the last call's "Saved ..." (see show_next)
+        self._wrapup: Any = None    # the wrap-up screen, built at the first wrap-up
         self._take_session(session)
 
     def _take_session(self, session: CallSession) -> None:
@@ -323,6 +304,9 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
     def on_screen_resume(self) -> None:
         # Back from a dialog (or just shown): keys typed for the dialog are not for the call.
         self.typeahead.restart()
+        if self._saved_notice:
+            notice, self._saved_notice = self._saved_notice, ""
+            self.call_after_refresh(self.notify, notice, timeout=5)
 
     def accepts_key(self, event: events.Key) -> bool:
         """Whether a key may act on the call now (:mod:`tui.typeahead`); a key that may not
@@ -661,8 +645,22 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
             elif result != "next":         # back to the call ("next": already loaded here)
                 self._draw_script()
 
-        self.app.push_screen(WrapUpScreen(self.session, chosen, lambda: self._notes_text,
-                                          following=self), finished)
+        screen = self._wrapup
+        if screen is not None:
+            screen.load(self.session, chosen, self._notes_now, following=self)
+        else:
+            screen = WrapUpScreen(self.session, chosen, self._notes_now, following=self)
+            if self.takes_next is not None:
+                # The shift's call screen (kept, see the queue) keeps its wrap-up too:
+                # built once, loaded with each call. Another call screen (a call from the
+                # follow-ups) leaves its wrap-up to Textual, which removes it once popped.
+                self._wrapup = screen
+                self.app.install_screen(screen, f"wrapup-{id(self)}")
+        self.app.push_screen(screen, finished)
+
+    def _notes_now(self) -> str:
+        """The notes as typed right now (the wrap-up shows them)."""
+        return self._notes_text
 
     # -- the next customer (tui.screens.wrapup.Following) ----------------------------
 
@@ -670,9 +668,12 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
         """Whether saving this call takes the next customer onto this screen."""
         return self.takes_next is not None and self.takes_next()
 
-    def show_next(self, session: CallSession) -> None:
-        """The next customer, taken as the last call was saved."""
+    def show_next(self, session: CallSession, saved: str = "") -> None:
+        """The next customer, taken as the last call was saved; ``saved``: that call's
+        notice, said once this screen has drawn the next customer (not in the time the
+        caller waits for them)."""
         self.load(session)
+        self._saved_notice = saved
 
     def action_skip(self) -> None:
         app = self.app
@@ -754,3 +755,7 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
         # Leaving by any way (quit included) must not drop the last keystrokes of notes.
         with contextlib.suppress(RuntimeError):  # the database has already closed
             self._flush_notes()
+        wrapup, self._wrapup = self._wrapup, None
+        if wrapup is not None and wrapup not in self.app.screen_stack:
+            self.app.uninstall_screen(wrapup)
+            wrapup.remove()

@@ -16,9 +16,11 @@ from textual.widgets import Static
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession, ChosenOutcome, WrapUpPlan, WrapUpResult
 from tui import core
+from tui.screens.kept import KeptStyles
 from tui.timeparse import format_local, zone_of
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.text import show_text
 
 
 class Following(Protocol):
@@ -27,12 +29,19 @@ class Following(Protocol):
 
     def wants_next(self) -> bool: ...
 
-    def show_next(self, session: CallSession) -> None: ...
+    def show_next(self, session: CallSession, saved: str) -> None:
+        """Show ``session``; ``saved``: the notice of the call just saved, to be said
+        once the next customer is drawn."""
+        ...
 
 
-class WrapUpScreen(Screen[str | None]):
+class WrapUpScreen(KeptStyles, Screen[str | None]):
     """Review before the outcome is written. Dismisses ``"done"`` after saving, ``"next"``
-    once the next customer is on the call screen under it, None to go back to the call."""
+    once the next customer is on the call screen under it, None to go back to the call.
+
+    The call screen keeps one for the shift and loads each call into it (:meth:`load`):
+    every per-call attribute is set in :meth:`_take_call`, everything shown is drawn by
+    :meth:`_draw`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
@@ -44,11 +53,17 @@ class WrapUpScreen(Screen[str | None]):
     def __init__(self, session: CallSession, chosen: ChosenOutcome,
                  notes_now: Callable[[], str], following: Following | None = None) -> None:
         super().__init__()
+        self._take_call(session, chosen, notes_now, following)
+
+    def _take_call(self, session: CallSession, chosen: ChosenOutcome,
+                   notes_now: Callable[[], str], following: Following | None) -> None:
+        """Everything the screen holds about the call it wraps up, set in this one place."""
         self.session = session
         self.chosen = chosen
         self.notes_now = notes_now          # the notes as typed right now (the call screen's)
         self.following = following
         self._next_asked = False
+        self._saved_message = ""            # the saved call's notice, until it is said
         self.zone = zone_of(session.customer.time_zones)
         self._saving = False
         # Themes the caller confirmed per open answer (t); None: the suggestions stand.
@@ -60,6 +75,14 @@ class WrapUpScreen(Screen[str | None]):
             yield Static(id="wrapup-title")
             yield Static(id="wrapup-body")
         yield KeyBar()
+
+    def load(self, session: CallSession, chosen: ChosenOutcome,
+             notes_now: Callable[[], str], following: Following | None = None) -> None:
+        """Wrap up another call on this screen (kept by the call screen for the shift)."""
+        self._take_call(session, chosen, notes_now, following)
+        self.query_one("#wrapup", VerticalScroll).scroll_home(animate=False)
+        self._draw()
+        self.refresh_bindings()
 
     def on_mount(self) -> None:
         self._draw()
@@ -139,8 +162,8 @@ class WrapUpScreen(Screen[str | None]):
             lines.append(escape(plan.notes.strip()))
         lines.append("")
         lines.append("[b]Enter[/b]: save and take the next customer · [b]Esc[/b]: back to the call")
-        self.query_one("#wrapup-title", Static).update(title)
-        self.query_one("#wrapup-body", Static).update("\n".join(lines))
+        show_text(self.query_one("#wrapup-title", Static), title)
+        show_text(self.query_one("#wrapup-body", Static), "\n".join(lines))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "themes":
@@ -198,29 +221,42 @@ class WrapUpScreen(Screen[str | None]):
         app = self.app
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
-        app.notify(core.wrap_up_message(result), timeout=5)
         if result.seat is not None:
             # Ready, or the pause a supervisor asked for during the call: known before
             # the queue offers the next customer (a paused seat is refused the next one).
             app.seat_state_changed(result.seat)
+        self._saved_message = core.wrap_up_message(result)
         if not self._next_asked:
+            self._say_saved()
             self.dismiss("done")
+        # else: said by the call screen once the next customer is drawn. Said now, its
+        # notice would be built on this screen, which goes, and built again on the call
+        # screen, both while the caller waits for the next customer.
+
+    def _say_saved(self) -> None:
+        if self._saved_message:
+            self.app.notify(self._saved_message, timeout=5)
+            self._saved_message = ""
 
     def _next_taken(self, session: CallSession | None) -> None:
         if not self.session.ended:
             return  # the wrap-up failed (said by _failed): the call stays here
         if session is None:
-            self.notify("Nobody left to call right now.", severity="warning")
+            saved, self._saved_message = self._saved_message, ""
+            # One notice (of two asked for at once the app shows the last only).
+            self.notify(f"{saved}\nNobody left to call right now.", severity="warning")
             self.dismiss("done")
             return
         # The next customer goes onto the call screen underneath while this one still
         # covers it; no frame shows the last customer again.
+        saved, self._saved_message = self._saved_message, ""
         with self.app.batch_update():
-            self.following.show_next(session)
+            self.following.show_next(session, saved)
             self.dismiss("next")
 
     def _next_failed(self, _exc: Exception) -> None:
         if self.session.ended:
+            self._say_saved()
             self.dismiss("done")  # saved; the next could not be taken (the app says why)
 
     def action_add_followup(self) -> None:
