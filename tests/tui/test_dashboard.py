@@ -14,6 +14,7 @@ from calls.store import reports as q
 from tests.core.test_report import add_customers, call
 from tui.app import make_app
 from tui.screens.dashboard import DashboardScreen, coverage_bar
+from tui.screens.help import HelpScreen
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -194,8 +195,9 @@ async def test_a_call_wrapped_up_at_a_seat_shows_at_the_next_refresh(store, db_p
         await pilot.press("r")
         await _loaded(pilot, screen, 3)
         assert _texts(screen, "#today")[0][:4] == ["cy", "1", "1", "1"]
-        assert "A █████░░░░░  50% of 2" in str(screen.query_one("#coverage", Static).render())
-        assert str(screen.query_one("#week", Static).render()).startswith("1 cases")
+        coverage = str(screen.query_one("#coverage", Static).render())
+        assert "A █████░░░░░  50% of 2" in coverage
+        assert str(screen.query_one("#week", Static).render()).startswith("1 case ·")
         assert "r: refresh now" in str(screen.query_one("#updated", Static).render())
 
 
@@ -214,6 +216,16 @@ async def test_a_dashboard_opened_on_its_own_has_no_back(store, db_path):
         await pilot.press("escape")
         await pilot.pause()
         assert app.is_running and app.screen is screen
+        await pilot.press("question_mark")              # the help names Enter on a caller
+        for _ in range(20):
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, HelpScreen)
+        rows = {r.what.split(" — ")[0]: r for r in app.screen.rows}
+        assert "All the figures of the highlighted caller" in rows["Caller"].what
+        assert rows["Caller"].keys == "⏎" and "Back" not in rows
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
         await pilot.press("q")
         await pilot.pause()
     assert not app.is_running
@@ -310,6 +322,11 @@ async def test_the_floor_fits_80_columns_and_every_figure_is_reachable(tmp_path)
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+        screen.set_focus(None)        # Enter with no table focused: the floor's caller
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "on the line: Anneliese" in str(
+            app.screen.query_one("#caller-figures-text", Static).render())
 
 
 async def test_the_floor_at_120_columns_shows_every_column_uncut(tmp_path):

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label, Sparkline, Static
@@ -92,6 +93,9 @@ class DashboardScreen(Screen[None]):
                 tooltip="Give back every customer the highlighted caller holds"),
         Binding("r", "refresh_now", "Refresh", tooltip="Refresh the dashboard now",
                 id="dashboard-refresh-now"),
+        Binding("enter", "caller_figures", "Caller", show=False, id="dashboard-caller",
+                tooltip="All the figures of the highlighted caller (also those left out at "
+                        "80 columns)"),
         Binding("escape", "back", "Back", tooltip="Back to the queue", id="dashboard-back"),
         Binding("q", "quit_or_back", "Quit", show=False, id="dashboard-quit",
                 tooltip="Quit the dashboard (back to the queue when opened from it)"),
@@ -106,14 +110,14 @@ class DashboardScreen(Screen[None]):
         self.today: DashboardToday | None = None
         self.period: DashboardPeriod | None = None
         self.escalations: list[Escalation] | None = None
-        self.floor: list = []
+        self.floor: list[CallerFloor] = []
         self.loads = 0        # complete loads drawn (both parts)
         self.live_loads = 0   # first parts drawn
         self._loading = False
         self._escalations_seen: set[int] | None = None  # None: the first load announces none
-        self.figures: DashboardFigures | None = None
+        self.figures: DashboardFigures | None = None  # made at the first load (app's policy)
         self.standalone = False       # opened by carecall dashboard (set on mount)
-        self._texts: dict[str, str] = {}   # what each Static shows, by selector   # made at the first load (the app's policy)
+        self._texts: dict[str, str] = {}   # what each Static shows, by selector
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -256,7 +260,8 @@ class DashboardScreen(Screen[None]):
         for g in data.today:
             seat = floor.get(g.key)
             rows.append((g.key, (
-                (seat.display if seat and seat.display else g.key), f"{g.activity.attempts}", f"{g.activity.contacts}",
+                (seat.display if seat and seat.display else g.key),
+                f"{g.activity.attempts}", f"{g.activity.contacts}",
                 f"{g.activity.completes}", _pct(g.rates["RR1"]), _num(g.nps.score),
                 _num(seat.calls_per_hour if seat else None),
                 _aht(seat.handle_seconds if seat else None))))
@@ -288,7 +293,8 @@ class DashboardScreen(Screen[None]):
                     if nps.responses else "NPS –  (no answers)")
         cases = sum(v for k, v in data.week_counts.items() if k != "NE")
         self._show_text("#week",
-            f"{cases} cases · RR1 {_pct(r['RR1'])} · CON1 {_pct(r['CON1'])}\n"
+            f"{cases} case{'' if cases == 1 else 's'} · RR1 {_pct(r['RR1'])} · "
+            f"CON1 {_pct(r['CON1'])}\n"
             f"COOP1 {_pct(r['COOP1'])} · REF1 {_pct(r['REF1'])}\n{nps_text}"
         )
 
@@ -338,14 +344,23 @@ class DashboardScreen(Screen[None]):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a caller (the floor or today's shift): every figure of theirs, also
         those the width of the screen leaves out of the tables."""
-        if event.data_table.id not in ("floor", "today"):
-            return
-        caller = event.row_key.value
+        if event.data_table.id in ("floor", "today"):
+            event.stop()
+            self._show_caller(event.row_key.value)
+
+    def action_caller_figures(self) -> None:
+        """Enter elsewhere than on the two tables (theirs selects the row, above): the
+        caller highlighted on the floor."""
+        table = self.query_one("#floor", DataTable)
+        if 0 <= table.cursor_row < table.row_count:
+            self._show_caller(table.coordinate_to_cell_key(
+                Coordinate(table.cursor_row, 0)).row_key.value)
+
+    def _show_caller(self, caller: str | None) -> None:
         seat = next((r for r in self.floor if r.caller == caller), None)
         shift = next((g for g in (self.today.today if self.today else []) if g.key == caller),
                      None)
-        if seat is not None or shift is not None:
-            event.stop()
+        if caller is not None and (seat is not None or shift is not None):
             self.app.push_screen(CallerFiguresScreen(caller, seat, shift))
 
     def _floor_caller(self) -> str | None:
