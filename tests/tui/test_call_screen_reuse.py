@@ -250,3 +250,26 @@ async def test_the_wrap_up_is_kept_too_and_shows_nothing_of_the_call_before(shif
         rows = db_rows(shift_db, "SELECT customer_id, outcome FROM calls ORDER BY id")
         assert rows == [{"customer_id": first.id, "outcome": "partial"},
                         {"customer_id": second.id, "outcome": "busy"}]
+
+
+async def test_notices_leave_no_empty_holders_piling_up_on_the_kept_screens(shift_db):
+    """Textual leaves a notice's holder behind when the notice goes early; on the screens
+    kept for the shift they are removed (tui.comfort.drop_empty_notice_holders), else
+    one more stays with each call."""
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        queue = app.screen
+        for _ in range(2):                              # 4 customers callable: 2 each
+            call = await take_next(pilot)
+            await press(pilot, "n")                     # no answer: the wrap-up
+            wrapup = app.screen
+            await press(pilot, "enter")                 # saved, the next one (or none)
+            await settle(pilot)
+            if app.screen is call:
+                await press(pilot, "s")                 # give them back: the queue
+            for i in range(4):
+                app.notify(f"notice {i} on the queue")
+                await settle(pilot)
+        for screen in (queue, call, wrapup):
+            holders = screen.query("ToastHolder")
+            assert len([h for h in holders if not h.children]) <= 1, screen

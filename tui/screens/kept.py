@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual import events
 from textual.screen import Screen
 
+from tui.comfort import drop_empty_notice_holders
+
 
 class KeptStyles(Screen):
     """A screen kept for the whole shift and pushed again for each customer (the call
@@ -27,3 +29,4 @@ class KeptStyles(Screen):
         if self._styled_theme == theme:
             event.refresh_styles = False
         self._styled_theme = theme
+        drop_empty_notice_holders(self)
