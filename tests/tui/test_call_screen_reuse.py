@@ -254,7 +254,7 @@ async def test_the_wrap_up_is_kept_too_and_shows_nothing_of_the_call_before(shif
 
 async def test_notices_leave_no_empty_holders_piling_up_on_the_kept_screens(shift_db):
     """Textual leaves a notice's holder behind when the notice goes early; on the screens
-    kept for the shift they are removed (tui.comfort.drop_empty_notice_holders), else
+    kept for the shift they are removed (tui.widgets.notices.drop_empty_notice_holders), else
     one more stays with each call."""
     app = make_app(shift_db, "ann", clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24), notifications=True) as pilot:

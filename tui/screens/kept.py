@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.screen import Screen
 
-from tui.comfort import drop_empty_notice_holders
+from tui.widgets.notices import drop_empty_notice_holders
 
 
 class KeptStyles(Screen):

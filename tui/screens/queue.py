@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from calls.session import CallSession, close_unfinished
 from tui import core, memory
-from tui.comfort import drop_empty_notice_holders
+from tui.widgets.notices import drop_empty_notice_holders
 from tui.timeparse import zone_of
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
@@ -85,7 +85,7 @@ class QueueScreen(Screen):
             self.action_refresh()
 
     def on_screen_resume(self) -> None:
-        drop_empty_notice_holders(self)     # kept all shift: see tui.comfort
+        drop_empty_notice_holders(self)     # kept all shift: see tui.widgets.notices
         if self._in_call:
             # Back from a call: _call_ended decides (the next customer first, then the list).
             return
