@@ -105,7 +105,7 @@ class AccountDisabled(UserError):
                          "can enable it again (carecall users enable)")
 
 
-def refuse_if_paused(store: Store, caller: str) -> None:
+def refuse_unless_ready_to_take(store: Store, caller: str) -> None:
     """SeatPaused (a UserError) when the caller's seat is paused; AccountDisabled when
     the caller's account has been disabled (a caller without an account, as in a
     one-person trial, is not refused here)."""

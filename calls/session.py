@@ -270,11 +270,11 @@ class CallSession:
         """
         # The queue is read outside the write lock (claim_next); the pause check and the
         # seat's state go in the claim's own transaction.
-        floor.refuse_if_paused(store, caller)
+        floor.refuse_unless_ready_to_take(store, caller)
         seats: list = []
 
         def with_claim(entry: QueueEntry) -> None:
-            floor.refuse_if_paused(store, caller)
+            floor.refuse_unless_ready_to_take(store, caller)
             seats.append(floor.call_step(store, caller, "dialling", now=now,
                                          customer_id=entry.customer.id))
 
@@ -298,7 +298,7 @@ class CallSession:
         customer called us: allowed outside the calling window (never against the
         do-not-call list), and the call is recorded as inbound."""
         with store.write():
-            floor.refuse_if_paused(store, caller)
+            floor.refuse_unless_ready_to_take(store, caller)
             claimed = claim_customer(store, customer_id, caller, now, policy, inbound=inbound)
             seat = (floor.call_step(store, caller, "dialling", now=now, customer_id=customer_id)
                     if claimed else None)

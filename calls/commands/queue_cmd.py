@@ -218,10 +218,10 @@ def register(app: typer.Typer) -> None:
         store = open_store(db)
         who = caller_for(store, caller)
         with user_errors():
-            from calls.floor import refuse_if_paused
+            from calls.floor import refuse_unless_ready_to_take
 
             with store.write():   # no claim for a paused seat, checked under the write lock
-                refuse_if_paused(store, who)
+                refuse_unless_ready_to_take(store, who)
                 common.note_policy(store, policy, who)
                 entry = claim_next(store, who, now, policy)
             if entry is None:
