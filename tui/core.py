@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from calls.clock import from_iso
@@ -100,6 +101,13 @@ def national_format(e164: str | None) -> str | None:
 def flow_markup(parts: list[str], width: int, gap: str = "  ") -> str:
     """Rich-markup ``parts`` side by side, a new line only between two parts (a key never
     ends a line without its label: "w" / "Wrong number")."""
+    return _flow_markup(tuple(parts), width, gap)
+
+
+@lru_cache(maxsize=32)
+def _flow_markup(parts: tuple[str, ...], width: int, gap: str) -> str:
+    # Kept: the call screen's outcome bar is the same few lines for every customer, and
+    # reading each part's markup again cost a millisecond of every next customer drawn.
     from rich.text import Text
 
     lines: list[str] = []
