@@ -386,42 +386,7 @@ def export(
         common.note(f"{n:,} rows written to {output}")
 
 
-def dashboard(db: common.DbOption = None) -> None:
-    """The supervisor's live dashboard, refreshing by itself.
-
-    Today's shift per caller, the week's rates and NPS, coverage per tier, the follow-up backlog.
-    """
-    import sys
-
-    from calls.config import load_config
-    from calls.store import resolve_db_path
-
-    # What a user can get wrong is one line before the screen is taken over: the config
-    # file, the database, the role, no terminal.
-    config = load_config()
-    from calls.commands.launch import check_ui_config, run_dashboard_app
-
-    check_ui_config(config)
-    store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
-    # A known seat is checked here (one line); any other signs in on the dashboard's
-    # login screen, which checks the role then.
-    actor = common.screen_actor(store)
-    if actor is not None:
-        from calls.accounts import require
-
-        with common.user_errors():
-            require(actor, "dashboard")
-    store.close()
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        common.fail("the dashboard needs a terminal (stdin and stdout must be a TTY)")
-    path = resolve_db_path(db)
-    refusal = run_dashboard_app(path, actor, config=config)
-    if refusal:
-        common.fail(refusal)
-
-
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the app."""
     app.command("report")(report)
     app.command("export")(export)
-    app.command("dashboard")(dashboard)
