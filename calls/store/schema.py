@@ -922,7 +922,7 @@ def _reports_caller_day_figures(db: Database) -> None:
             ended INTEGER NOT NULL,         -- calls with an end (ended_at)
             handle_seconds INTEGER NOT NULL,  -- their seconds from start to end
             PRIMARY KEY (caller, outcome, day)
-        ) WITHOUT ROWID
+        )
         """
     )
     db.execute(
@@ -932,7 +932,7 @@ def _reports_caller_day_figures(db: Database) -> None:
             slot TEXT NOT NULL,             -- substr(started_at, 1, 15): a 10-minute slot
             calls INTEGER NOT NULL,         -- calls the caller started in it
             PRIMARY KEY (caller, slot)
-        ) WITHOUT ROWID
+        )
         """
     )
     add = {
