@@ -571,7 +571,8 @@ _PACK = 2**32
 
 
 def coverage_counts(
-    store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str
+    store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str, *,
+    plain: bool = False,
 ) -> dict:
     """Per tier (NULL tier is "?"): callable customers and those with a completed call
     since their tier's cutoff; customers with no contact since ``unreached_cutoff``;
@@ -580,10 +581,19 @@ def coverage_counts(
     Every customer on the list counts, whenever it was imported (a list imported today
     holds customers who existed before); do-not-call is the flag as it is now.
 
-    Customers are read in id order and each one's calls are found in the (customer, time,
-    outcome) index, so both sides are walked in the same order. Every cutoff must be at
-    or after ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
+    Read from each customer's kept last completed call and last contact
+    (:mod:`calls.store.coverage`) while those mean what the outcome table says; else
+    (or with ``plain=True``, the reference) every customer's calls are walked:
+    customers in id order, each one's calls found in the (customer, time, outcome)
+    index, so both sides are walked in the same order. Every cutoff must be at or after
+    ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
     """
+    from calls.store import coverage
+
+    if not plain and coverage.in_step(store):
+        kept = coverage.counts(store, as_of, cutoffs, unreached_cutoff)
+        if kept is not None:
+            return kept
     case_sql, params = _tier_cutoff_sql(cutoffs)
     params.update(as_of=as_of, unreached=unreached_cutoff)
     window = min([unreached_cutoff, *cutoffs.values()])
