@@ -13,15 +13,17 @@ Private memory is ``Anonymous`` from ``/proc/self/smaps_rollup``: the process's 
 pages (Python's heap and objects, thread stacks, copied-on-write library pages). The
 database is read through a memory map of its file, whose pages are shared between seats
 in the page cache and so are not a seat's own. Printed at 0 calls (the queue drawn) and at
-each --at count of calls, beside ``Private_Dirty`` and ``Rss``; the reference is a bare
+each --at count of calls, beside ``Private_Dirty`` and ``Rss`` and the part SQLite holds
+in its own heap (page caches, prepared statements, sorters); the reference is a bare
 Textual app (a DataTable of 100 rows and a footer) drawn and then redrawn --calls times in
 a child of the same run. The load average is printed before and after.
 
 Diagnostics for finding what grows (they slow the run and tracemalloc's own bookkeeping
 inflates the MB figures, so they are off for the figures):
 
-- ``--trace N``: tracemalloc snapshots at the last two --at points, the N lines that grew
-  most between them (allocation sites, 8 frames deep).
+- ``--trace N``: tracemalloc started at the last but one --at point, the N allocation
+  sites (8 frames deep) of what is still alive at the last: what the calls between them
+  added and kept (tracing only those calls keeps the run bearable).
 - ``--types N``: live objects by type (``gc.get_objects``) at the last two --at points,
   the N types that grew most.
 
@@ -47,11 +49,25 @@ from bench_tui import CALLER, OUT, ROOT, _close_leftovers, _settle, memory
 HERE = Path(__file__).resolve().parent
 
 
+def sqlite_heap() -> float:
+    """MB SQLite holds in its own heap (page caches, prepared statements, sorters): part of
+    the process's anonymous pages; NaN where the library cannot be asked."""
+    import ctypes
+
+    try:
+        used = ctypes.CDLL("libsqlite3.so.0").sqlite3_memory_used
+    except (OSError, AttributeError):    # SQLite linked into Python itself
+        return float("nan")
+    used.restype = ctypes.c_int64
+    return used() / 2**20
+
+
 class Probe:
     """Memory at the points asked for, and the diagnostics between the last two."""
 
-    def __init__(self, trace: int, types: int) -> None:
+    def __init__(self, trace: int, types: int, marks: list[str]) -> None:
         self.trace = trace
+        self.marks = marks
         self.types = types
         self.points: dict[str, dict] = {}
         self.snapshots: list = []
@@ -60,10 +76,15 @@ class Probe:
     def take(self, label: str) -> None:
         gc.collect()
         self.points[label] = memory()    # bench_tui's: Anonymous, Private_Dirty, Rss
-        if self.trace:
+        self.points[label]["sqlite"] = sqlite_heap()
+        if self.trace and label in self.marks[-2:]:
             import tracemalloc
 
-            self.snapshots = [*self.snapshots[-1:], tracemalloc.take_snapshot()]
+            if label == self.marks[-2]:
+                tracemalloc.start(8)
+            else:
+                self.snapshots = [tracemalloc.take_snapshot()]
+                tracemalloc.stop()
         if self.types:
             counts = Counter(type(o).__qualname__ + " " + (type(o).__module__ or "")
                              for o in gc.get_objects())
@@ -73,11 +94,12 @@ class Probe:
 
     def report(self) -> dict:
         lines: list[str] = []
-        if len(self.snapshots) == 2:
-            stats = self.snapshots[1].compare_to(self.snapshots[0], "traceback")
-            grown = sorted(stats, key=lambda s: -s.size_diff)[:self.trace]
-            for stat in grown:
-                lines.append(f"{stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+6d} blocks")
+        if self.snapshots:
+            stats = self.snapshots[0].statistics("traceback")
+            lines.append(f"{sum(s.size for s in stats) / 2**20:.2f} MB allocated from "
+                         f"{self.marks[-2]} to {self.marks[-1]} calls and still alive")
+            for stat in stats[:self.trace]:
+                lines.append(f"{stat.size / 1024:+9.1f} KiB {stat.count:+6d} blocks")
                 lines.extend("      " + line for line in stat.traceback.format()[-16:])
         if len(self.counts) == 2:
             diff = self.counts[1].copy()
@@ -217,11 +239,8 @@ async def _bare(args, probe: Probe) -> None:
 
 
 def child(args) -> int:
-    if args.trace:
-        import tracemalloc
-
-        tracemalloc.start(8)
-    probe = Probe(args.trace, args.types)
+    marks = sorted({int(n) for n in args.at.split(",") if n} | {0, args.calls})
+    probe = Probe(args.trace, args.types, [str(n) for n in marks])
     if args.child == "bare":
         asyncio.run(_bare(args, probe))
     else:
@@ -252,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--followups-every", type=int, default=10, metavar="N")
     ap.add_argument("--dashboard-every", type=int, default=25, metavar="N")
     ap.add_argument("--trace", type=int, default=0, metavar="N",
-                    help="tracemalloc: the N sites that grew most between the last two points")
+                    help="tracemalloc: the N sites of what the calls between the last two points "
+                         "added and kept")
     ap.add_argument("--types", type=int, default=0, metavar="N",
                     help="gc: the N object types that grew most between the last two points")
     ap.add_argument("--rebuild", action="store_true")
@@ -288,11 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     print(f"\nprivate memory (Anonymous), MB; Private_Dirty and Rss in brackets "
           f"({time.monotonic() - t0:.0f} s):")
-    print(f"  {'calls':>6s} {'seat':>22s} {'bare Textual':>22s} {'seat - bare':>12s}")
+    print(f"  {'calls':>6s} {'seat':>22s} {'bare Textual':>22s} {'seat - bare':>12s}"
+          f" {'SQLite heap':>12s}")
     for label, m in seat["memory"].items():
         b = bare["memory"].get(label)
         print(f"  {label:>6s} {_fmt(m):>22s} {_fmt(b):>22s} "
-              f"{m['anonymous'] - b['anonymous']:12.1f}")
+              f"{m['anonymous'] - b['anonymous']:12.1f} {m['sqlite']:12.1f}")
     marks = list(seat["memory"])
     if len(marks) >= 3:
         a, z = marks[-2], marks[-1]
