@@ -2,7 +2,7 @@
 
 Each area registers its commands from ``calls/commands/<area>.py`` (``register(app)``).
 A command line imports only the area it names: ``calls/commands/catalogue.py`` says which
-area holds which command (and each command's one-line help, for ``carecall --help``
+area holds which command (the commands that open the app are the area ``tui.launch_cmd``) (and each command's one-line help, for ``carecall --help``
 without importing any area). ``calls.cli.app`` is the whole app, every area registered
 (tests and shell completion use it).
 """
@@ -40,11 +40,11 @@ def build_app(areas: tuple[str, ...] | None = None):
     """The Typer app with ``areas`` registered (all of them when None)."""
     import importlib
 
-    from calls.commands import catalogue, common
+    from calls.commands import catalogue
 
     root = _root_app()
     for area in areas if areas is not None else catalogue.AREAS:
-        importlib.import_module(f"calls.commands.{area}").register(root)
+        importlib.import_module(area).register(root)
     return root
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     if os.environ.get(_COMPLETION_VAR) or (word is not None and area is None):
         areas = None                      # completion or an unknown word: everything
     elif word is None:
-        areas = ("shift_cmd",)            # no command: the shift (or root --help)
+        areas = (catalogue.COMMANDS["shift"][0],)  # no command: the shift (or root --help)
     else:
         areas = (area,)
     try:

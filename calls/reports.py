@@ -31,6 +31,10 @@ RATE_NAMES = (
     "CON1", "CON2", "CON3",
 )
 GROUPINGS = ("caller", "tier", "script", "week", "purpose")
+# Groupings by something each call has: one customer's calls may fall in several groups, so
+# a row counts calls (each call is a case, with its own outcome's disposition); a tier is
+# the customer's, and a tier row counts customers (cases) as the whole report does.
+PER_CALL = ("caller", "script", "week", "purpose")
 DEFAULT_CADENCE_DAYS = {"A": 90, "B": 180, "C": 365}
 # "Not reached": no contact with the customer within this many days.
 NOT_REACHED_DAYS = 365
@@ -264,7 +268,7 @@ class GroupRow:
     rates: dict[str, float | None]
     nps: NPS
     calls_per_hour: float | None = None
-    median_handle_seconds: float | None = None
+    aht_seconds: float | None = None        # average handle time (per caller)
 
 
 @dataclass
@@ -334,6 +338,8 @@ class Report:
         }
         if self.by:
             data["by"] = self.by
+            # what a group's cases (and so its rates) count: calls, or customers
+            data["group_case"] = "call" if self.by in PER_CALL else "customer"
             data["groups"] = [_group_json(g) for g in self.groups]
         for name, section in self.sections.items():
             data[name] = section.to_json()
@@ -347,7 +353,7 @@ def _group_json(g: GroupRow) -> dict:
         "aapor": {**g.rates, "counts": dict(g.counts)},
         "nps": asdict(g.nps),
         "calls_per_hour": g.calls_per_hour,
-        "median_handle_seconds": g.median_handle_seconds,
+        "aht_seconds": g.aht_seconds,
     }
 
 
@@ -539,28 +545,57 @@ def followup_figures(store, start: str, end: str, as_of: str) -> list[FollowupFi
     return out
 
 
+def call_families(outcomes: Mapping[str | None, int]) -> dict[str, int]:
+    """{family: calls} when each call counts as its own case (a per-call breakdown): every
+    call with an outcome carecall knows, in its outcome's AAPOR family."""
+    out: dict[str, int] = {}
+    for code, n in outcomes.items():
+        try:
+            family = FAMILY[Outcome(code)]
+        except ValueError:      # in progress (None), or a code carecall does not know
+            continue
+        out[family] = out.get(family, 0) + n
+    return out
+
+
+def average_handle_seconds(seconds: float, calls: int) -> float | None:
+    """Average handle time (AHT): the seconds handling calls over the calls handled (None
+    when there were none). The report and the dashboard both show this figure."""
+    return seconds / calls if calls else None
+
+
 def group_rows(store, start: str, end: str, by: str, e: float = 1.0, *,
                totals=None, largest_tier: str | None = None) -> list[GroupRow]:
     """The ``--by`` breakdown: activity, rates and NPS per caller / tier / script / week.
 
+    Per tier a case is a customer, as in the whole report; per caller, week, script or
+    purpose every call is its own case (:data:`PER_CALL`, :func:`call_families`).
     ``totals`` (:class:`calls.store.reports.PeriodTotals`, read in the same snapshot) lets
     a long period's tiers be split off the whole period's figures, with ``largest_tier``
     the one left to subtract (``calls.store.reports.tier_breakdown``)."""
     from calls.store import reports as q
 
-    if by == "tier" and totals is not None and q.holds_most_calls(store, start, end):
-        families, outcomes, nps_hist = q.tier_breakdown(store, start, end, totals,
-                                                        largest_tier)
-    else:
-        families, outcomes = q.figures_by(store, start, end, by)
-        nps_hist = q.nps_histogram_by(store, start, end, by)
     per_hour: dict[str, float | None] = {}
     handle: dict[str, float | None] = {}
-    if by == "caller":
-        for caller, (attempts, seconds) in q.caller_worked_seconds(store, start, end).items():
-            per_hour[caller] = round(attempts * 3600.0 / seconds, 1) if seconds else None
-        for caller, hist in q.handle_time_histogram(store, start, end).items():
-            handle[caller] = median_from_histogram(hist)
+    if by not in PER_CALL:
+        if totals is not None and q.holds_most_calls(store, start, end):
+            families, outcomes, nps_hist = q.tier_breakdown(store, start, end, totals,
+                                                            largest_tier)
+        else:
+            families, outcomes = q.tier_figures(store, start, end)
+            nps_hist = q.nps_histogram_by(store, start, end, by)
+    else:
+        if by == "caller":
+            outcomes, handled = q.caller_calls(store, start, end)
+            handle = {caller: average_handle_seconds(seconds, calls)
+                      for caller, (seconds, calls) in handled.items()}
+            for caller, (attempts, seconds) in q.caller_worked_seconds(
+                    store, start, end).items():
+                per_hour[caller] = round(attempts * 3600.0 / seconds, 1) if seconds else None
+        else:
+            outcomes = q.calls_by(store, start, end, by)
+        families = {key: call_families(calls) for key, calls in outcomes.items()}
+        nps_hist = q.nps_histogram_by(store, start, end, by)
     rows = []
     for key in sorted(set(outcomes) | set(families), key=lambda k: (k is None, str(k))):
         fams = family_counts(families.get(key, {}))
@@ -572,7 +607,7 @@ def group_rows(store, start: str, end: str, by: str, e: float = 1.0, *,
             rates=aapor_rates(fams, e),
             nps=nps_from_histogram(nps_hist.get(key, {})),
             calls_per_hour=per_hour.get(key),
-            median_handle_seconds=handle.get(key),
+            aht_seconds=handle.get(key),
         ))
     return rows
 

@@ -31,6 +31,12 @@ generator (scripts/bench_queue.py), then measures, each the median of --repeat s
   first whole call, after all the calls (does it grow?), and at the end (after the
   follow-ups and the dashboard); the bare Textual app's figure is the reference. ``Private_Dirty`` and ``Rss`` are printed beside it.
 
+``--walk-coverage`` runs this tree's app a second time (interleaved, as ``--against``) with
+the kept coverage marks ignored (``calls.store.coverage.in_step`` answering False: every
+customer's calls walked, as before migration ``coverage_0001``): the reference for the
+dashboard's refresh after a write on the same database, which an older revision cannot
+open.
+
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
 so a before/after comparison shares the machine's load. The load average is printed
@@ -38,7 +44,7 @@ before and after. A revision older than the database's schema refuses to open it
 store refuses a newer schema): compare against a revision with the same migrations.
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
-                                [--against REV] [--rebuild]
+                                [--against REV] [--walk-coverage] [--rebuild]
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = ROOT / "bench-out"
 CALLER = "owner1"  # the generator gives every ownerN about 300 open follow-ups
+WALK_COVERAGE = "BENCH_TUI_WALK_COVERAGE"   # set in a child: the kept coverage ignored
 
 
 def clock() -> float:
@@ -205,6 +212,10 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
     from tui.clock import FixedClock
 
     now = datetime.fromisoformat(now_iso)
+    if os.environ.get(WALK_COVERAGE):
+        from calls.store import coverage
+
+        coverage.in_step = lambda store: False
     _close_leftovers(db, now)
     saved: list[float] = []
     original_save = CallSession.save
@@ -409,12 +420,16 @@ def child(args) -> int:
     return 0
 
 
-def spawn(kind: str, tree: Path, db: Path, now, repeat: int = 0) -> dict:
+def spawn(kind: str, tree: Path, db: Path, now, repeat: int = 0, *,
+          walk_coverage: bool = False) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--tree", str(tree),
            "--db", str(db), "--now", now.isoformat(), "--repeat", str(repeat)]
+    env = {k: v for k, v in os.environ.items() if k != WALK_COVERAGE}
+    if walk_coverage:
+        env[WALK_COVERAGE] = "1"
     spawned = clock()
     out = subprocess.run(cmd + ["--spawned", repr(spawned)], capture_output=True, text=True,
-                         cwd=tree)
+                         cwd=tree, env=env)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
@@ -494,6 +509,22 @@ def reference(path: Path, now, repeat: int) -> dict[str, list[float]]:
             load_floor(s, now, tz)
             check_escalations(s, now, DEFAULT_POLICY)
             timings["dashboard figures"].append(clock() - t0)
+        try:
+            from calls.store import coverage
+        except ImportError:      # a tree from before the kept coverage
+            return timings
+        timings["dashboard figures, coverage walked"] = []
+        kept_in_step = coverage.in_step
+        coverage.in_step = lambda store: False
+        try:
+            for _ in range(repeat):
+                t0 = clock()
+                build_dashboard(s, now, DEFAULT_POLICY, tz)
+                load_floor(s, now, tz)
+                check_escalations(s, now, DEFAULT_POLICY)
+                timings["dashboard figures, coverage walked"].append(clock() - t0)
+        finally:
+            coverage.in_step = kept_in_step
     return timings
 
 
@@ -526,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="samples per key (default 20; --calls: the old name)")
     ap.add_argument("--starts", type=int, default=20, help="fresh-process starts (default 20)")
     ap.add_argument("--against", metavar="REV", help="also run REV's app, interleaved")
+    ap.add_argument("--walk-coverage", action="store_true",
+                    help="also run this tree's app with the kept coverage ignored, interleaved")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--child", choices=("bare", "start", "keys"), help=argparse.SUPPRESS)
     ap.add_argument("--tree", help=argparse.SUPPRESS)
@@ -554,6 +587,9 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"this tree": ROOT}
     if args.against:
         trees[f"against {args.against}"] = checkout(args.against)
+    walked = "coverage walked"
+    if args.walk_coverage:
+        trees[walked] = ROOT
     print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC,"
           f" caller {CALLER}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
@@ -568,11 +604,13 @@ def main(argv: list[str] | None = None) -> int:
         starts["bare Textual"].append(bare["start"])
         bare_memory = bare["memory"]
         for name, tree in trees.items():
-            starts[name].append(spawn("start", tree, path, now)["start"])
+            starts[name].append(spawn("start", tree, path, now,
+                                      walk_coverage=name == walked)["start"])
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     order = list(trees) + list(reversed(trees)) if len(trees) > 1 else list(trees)
     for name in order:
-        runs[name].append(spawn("keys", trees[name], path, now, args.repeat))
+        runs[name].append(spawn("keys", trees[name], path, now, args.repeat,
+                                walk_coverage=name == walked))
     load_after = os.getloadavg()
 
     def pooled(name: str, key: str) -> float:
@@ -611,6 +649,9 @@ def main(argv: list[str] | None = None) -> int:
         cells = "".join(f"{pooled(n, app_key) * ms:14.1f} ({pooled_cpu(n, app_key) * ms:6.1f})"
                         for n in names)
         print(f"  {label:32s}{core:12.1f}{cells}")
+    if "dashboard figures, coverage walked" in ref:
+        print(f"  {'  core, coverage walked':32s}"
+              f"{_median(ref['dashboard figures, coverage walked']) * ms:12.1f}")
     print("  the slowest tenth (p90), wall:")
     for label, _, app_key in rows:
         cells = "".join(f"{_p90([v for r in runs[n] for v in r[app_key]]) * ms:22.1f}"

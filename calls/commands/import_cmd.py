@@ -1,4 +1,4 @@
-"""``carecall import FILE`` (load a customer list) and ``carecall demo``."""
+"""``carecall import FILE``: load a customer list (``carecall demo`` is in ``tui/launch_cmd.py``)."""
 
 from __future__ import annotations
 
@@ -230,76 +230,6 @@ def print_stopped(finished: list[int], stopped: list[dict]) -> None:
             "again to finish it.", highlight=False)
 
 
-def demo_command(
-    db: common.DbOption = None,
-    no_shift: Annotated[
-        bool, typer.Option("--no-shift", help="Only build the demo database; do not open the shift.")
-    ] = False,
-    json_out: common.JsonOption = False,
-) -> None:
-    """Build a demo database from the shipped demo list, then open a shift on it."""
-    from calls.demo import build_demo, demo_db_path
-
-    with common.user_errors():
-        path = demo_db_path(db)
-        summary = build_demo(path)
-    if json_out:
-        typer.echo(json.dumps(summary, indent=2))
-    else:
-        console = common.console
-        verb = "Built" if summary["inserted"] else "Up to date:"
-        console.print(
-            f"{verb} demo database {path}: {summary['customers']} customers "
-            f"({summary['inserted']} new, {summary['rejected']} rows of the demo list rejected "
-            f"on purpose: see `carecall import` for why).",
-            highlight=False,
-        )
-        console.print(
-            "Tiers: " + ", ".join(f"{t} {summary['tiers'].get(t, 0)}" for t in ("A", "B", "C")),
-            highlight=False,
-        )
-        if summary.get("order_lines"):
-            console.print(f"Loaded {summary['order_lines']} demo order lines.", highlight=False)
-        history = summary.get("history") or {}
-        if history and not history.get("skipped"):
-            console.print(
-                f"History: a past year of {history['calls']} calls, {history['answers']} "
-                f"answers and {history['followups']} follow-ups (try: carecall report, "
-                "carecall dashboard).",
-                highlight=False,
-            )
-    if no_shift:
-        if not json_out:
-            common.console.print(
-                f"Next: carecall shift --db {path}   (or: carecall queue --db {path})",
-                highlight=False,
-            )
-        return
-    import sys
-
-    from calls.commands.shift_cmd import launch_shift
-
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        # No terminal to draw the shift on (a script, CI): say what to run instead.
-        common.console.print(f"Next: carecall shift --db {path}", highlight=False)
-        return
-    from calls.clock import now_utc
-    from calls.demo import demo_shift_start
-    from calls.store import Store
-
-    with common.user_errors(), Store.open(path) as store:
-        start = demo_shift_start(store, now_utc())
-    if start is not None:
-        common.console.print(
-            f"Nobody in the demo list can be called right now (outside their calling hours), "
-            f"so the demo shift runs its clock from {start:%a %d %b %H:%M} UTC.",
-            highlight=False,
-        )
-    with common.user_errors():
-        launch_shift(path, caller="demo", at=start)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``carecall import`` and ``carecall demo``."""
+    """Add ``carecall import``."""
     app.command("import")(import_command)
-    app.command("demo")(demo_command)

@@ -190,10 +190,13 @@ def render_report(report: rp.Report) -> list:
 
 def render_groups(report: rp.Report) -> Table:
     """The ``--by`` table (fits 80 columns: the full rates are in --json)."""
-    table = Table(title=f"By {report.by}", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
+    per_call = report.by in rp.PER_CALL
+    table = Table(title=f"By {report.by} (rates per {'call' if per_call else 'customer'})",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column(report.by, overflow="fold")
-    for col in ("tries", "cases", "talked", "done", "RR1", "CON1", "NPS"):
+    # per call, a group's cases are its calls: the "cases" column would repeat "tries"
+    for col in ("tries", *(() if per_call else ("cases",)), "talked", "done", "RR1", "CON1",
+                "NPS"):
         table.add_column(col, justify="right", no_wrap=True)
     if report.by == "caller":
         table.add_column("/hour", justify="right", no_wrap=True)
@@ -202,14 +205,18 @@ def render_groups(report: rp.Report) -> Table:
         table.add_row("(no calls)")
     for g in report.groups:
         # Caller names and script versions are typed by people: never Rich markup.
-        cells = [escape(str(g.key)), f"{g.activity.attempts:,}", f"{g.activity.cases:,}",
+        cells = [escape(str(g.key)), f"{g.activity.attempts:,}",
+                 *(() if per_call else (f"{g.activity.cases:,}",)),
                  f"{g.activity.contacts:,}", f"{g.activity.completes:,}",
                  _pct0(g.rates["RR1"]), _pct0(g.rates["CON1"]), _num(g.nps.score)]
         if report.by == "caller":
-            cells += [_num(g.calls_per_hour), _duration(g.median_handle_seconds)]
+            cells += [_num(g.calls_per_hour), _duration(g.aht_seconds)]
         table.add_row(*cells)
-    table.caption = ("tries = attempts, talked = contacts, done = completes"
-                     + ("; /hour = attempts per active hour, AHT = median handle time"
+    table.caption = ("tries = attempts, talked = contacts, done = completes; "
+                     + ("each call counts with its own outcome: RR1 = completed calls / "
+                        "calls, CON1 = calls that reached someone / calls"
+                        if per_call else "a case is a customer (their best outcome)")
+                     + ("; /hour = calls per active hour, AHT = average handle time"
                         if report.by == "caller" else ""))
     table.caption_justify = "left"
     return table
@@ -228,7 +235,10 @@ def report(
     by: Annotated[
         Grouping | None,
         typer.Option("--by", help="Break down by caller, tier, script, week or purpose "
-                     "(care, survey, marketing).",
+                     "(care, survey, marketing). Per tier a case is a customer, as in the "
+                     "whole report; per caller, script, week or purpose every call counts "
+                     "with its own outcome (rates per call). By caller also calls per "
+                     "active hour and AHT, the average handle time (start to outcome).",
                      show_default=False, case_sensitive=False),
     ] = None,
     e: Annotated[
@@ -267,6 +277,9 @@ def report(
 
     Activity, AAPOR rates, NPS and CSAT, coverage per tier, follow-ups and the detractor loop,
     follow-up deadlines per kind and owner; --themes and --segment add those sections.
+    Rates are over cases: a case is a customer tried in the period, with the best outcome
+    of their calls. --by caller|script|week|purpose counts calls instead (each call with
+    its own outcome: attempts, contacts and completes add up to the whole report's).
     """
     with common.user_errors():
         first, last = _day(since, "--since"), _day(until, "--until")
@@ -386,42 +399,7 @@ def export(
         common.note(f"{n:,} rows written to {output}")
 
 
-def dashboard(db: common.DbOption = None) -> None:
-    """The supervisor's live dashboard, refreshing by itself.
-
-    Today's shift per caller, the week's rates and NPS, coverage per tier, the follow-up backlog.
-    """
-    import sys
-
-    from calls.config import load_config
-    from calls.store import resolve_db_path
-
-    # What a user can get wrong is one line before the screen is taken over: the config
-    # file, the database, the role, no terminal.
-    config = load_config()
-    from calls.commands.launch import check_ui_config, run_dashboard_app
-
-    check_ui_config(config)
-    store = common.open_store(db)  # fails cleanly on a bad path; migrates a new file
-    # A known seat is checked here (one line); any other signs in on the dashboard's
-    # login screen, which checks the role then.
-    actor = common.screen_actor(store)
-    if actor is not None:
-        from calls.accounts import require
-
-        with common.user_errors():
-            require(actor, "dashboard")
-    store.close()
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        common.fail("the dashboard needs a terminal (stdin and stdout must be a TTY)")
-    path = resolve_db_path(db)
-    refusal = run_dashboard_app(path, actor, config=config)
-    if refusal:
-        common.fail(refusal)
-
-
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the app."""
     app.command("report")(report)
     app.command("export")(export)
-    app.command("dashboard")(dashboard)

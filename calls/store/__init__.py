@@ -380,7 +380,8 @@ class Store:
 
         Refuses (:class:`UserError`) a database written by a newer carecall (it has
         migrations this one does not know: writing to it could break it), and a read-only
-        database that would need migrating. An up-to-date database costs one query.
+        database that would need migrating. An up-to-date database costs two queries (the
+        migrations, and the outcome table the kept coverage marks follow).
         """
         from calls import __version__
         from calls.store.schema import migrations
@@ -408,6 +409,11 @@ class Store:
                 conn.execute(
                     "INSERT INTO carecall_meta (key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [__version__])
+        # Which outcomes reach a customer is the code's outcome table; the kept coverage
+        # marks follow it (a recompute only when this code's table differs).
+        from calls.store.coverage import keep_in_step
+
+        keep_in_step(self)
 
     def _refuse_newer_schema(self, migrations, version: str) -> None:
         known = set(migrations.names())

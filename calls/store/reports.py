@@ -173,52 +173,50 @@ def case_families(store: Store, start: str, end: str) -> dict[str, int]:
     return {FAMILY_ORDER[rank - 1]: n for rank, n in rows if rank}
 
 
-def case_families_by(store: Store, start: str, end: str, by: str) -> dict:
-    """{group key: {family: cases}}: a case per (group, customer)."""
-    expr, join = _group(by)
-    rows = store.db.conn.execute(
-        f"SELECT g, rank, count(*) FROM (SELECT {expr} AS g, min({_rank_sql()}) AS rank "
-        f"FROM calls c {_scan_hint(store, start, end)} {join} "
-        "WHERE c.started_at >= ? AND c.started_at < ? "
-        "AND c.outcome IS NOT NULL GROUP BY g, c.customer_id) GROUP BY g, rank",
-        (start, end),
-    )
-    out: dict = {}
-    for key, rank, n in rows:
-        if rank:
-            out.setdefault(key, {})[FAMILY_ORDER[rank - 1]] = n
-    return _relabel(store, by, out)
-
-
-# -- the --by breakdown, one group at a time ---------------------------------------------------
-#
-# A case is a (group, customer) pair; its disposition is the best rank of its attempts. One
-# GROUP BY over (group, customer) would sort every call of the period (a year: 3,000,000).
-# Instead each group's calls are read in customer order (from an index, or a small sort
-# within one week) and the cases are counted as they stream by. The plain GROUP BY queries
-# they replace are kept in tests/support/reports.py, which checks both agree.
-
 _FAMILY_SUMS = ", ".join(f"sum(r = {i + 1})" for i in range(len(FAMILY_ORDER)))
 
+# -- the --by breakdown ------------------------------------------------------------------------
+#
+# A breakdown by something each call has (caller, week, script, purpose) counts calls: a
+# call is its own case, with its own outcome's disposition (one customer's calls may fall
+# in several groups; docs/reports.md "--by"). A breakdown by something the customer has
+# (tier) splits the period's cases. The plain GROUP BY queries these stand for are kept in
+# tests/support/reports.py, which checks both agree.
 
-def _group_cases(conn, source: str, where: str, params: tuple) -> dict:
-    """{family: cases} of the calls ``FROM calls c {source} WHERE {where}``."""
-    cases = conn.execute(
-        f"SELECT {_FAMILY_SUMS} FROM (SELECT min({_rank_sql()}) AS r FROM calls c {source} "
-        f"WHERE {where} AND c.outcome IS NOT NULL GROUP BY c.customer_id)", params,
-    ).fetchone()
-    return {FAMILY_ORDER[i]: n for i, n in enumerate(cases) if n}
+
+def calls_by(store: Store, start: str, end: str, by: str) -> dict:
+    """{group key: {outcome (None: in progress): calls}} in ``[start, end)`` for a
+    per-call breakdown (``caller``, ``week``, ``script``, ``purpose``; groups without
+    calls left out)."""
+    if by == "caller":
+        return caller_calls(store, start, end)[0]
+    if by == "week":
+        # a week's calls per outcome are counts of index ranges, as the whole period's
+        return _week_by_week(store, start, end, outcome_counts)
+    return outcome_counts_by(store, start, end, by)
 
 
-def _group_figures(conn, source: str, where: str, params: tuple) -> tuple[dict, dict]:
-    """({family: cases}, {outcome (None: in progress): attempts}) of the calls
-    ``FROM calls c {source} WHERE {where}``, which must come in customer order."""
-    families = _group_cases(conn, source, where, params)
-    outcomes = dict(conn.execute(
-        f"SELECT c.outcome, count(*) FROM calls c {source} WHERE {where} GROUP BY c.outcome",
-        params,
-    ).fetchall())
-    return families, outcomes
+def caller_calls(store: Store, start: str, end: str) -> tuple[dict, dict]:
+    """({caller: {outcome (None: in progress): calls}}, {caller: (handle seconds, calls
+    with an end)}) for calls started in ``[start, end)``; a call's handle seconds are from
+    its start to its end (the outcome recorded).
+
+    A long period is read in (caller, outcome) order from its covering index: one pass, no
+    sort; a short one (a day's shift) through the time index (:func:`_few_calls`)."""
+    index = ("idx_calls_started" if _few_calls(store, start, end)
+             else "idx_calls_caller_outcome")
+    outcomes: dict = {}
+    handle: dict = {}
+    for caller, outcome, n, seconds, ended in store.db.conn.execute(
+            "SELECT caller, outcome, count(*), "
+            "sum(unixepoch(ended_at) - unixepoch(started_at)), count(ended_at) "
+            f"FROM calls INDEXED BY {index} WHERE started_at >= ? AND started_at < ? "
+            "GROUP BY caller, outcome", (start, end)):
+        outcomes.setdefault(caller, {})[outcome] = n
+        if ended:
+            total, calls = handle.get(caller, (0, 0))
+            handle[caller] = (total + (seconds or 0), calls + ended)
+    return outcomes, handle
 
 
 def callers(store: Store) -> list[str]:
@@ -231,39 +229,22 @@ def callers(store: Store) -> list[str]:
         " SELECT caller FROM next WHERE caller IS NOT NULL")]
 
 
-def figures_by(store: Store, start: str, end: str, by: str) -> tuple[dict, dict]:
-    """({group key: {family: cases}}, {group key: {outcome: attempts}}) in ``[start, end)``
-    for ``--by caller``, ``tier``, ``week`` or ``script`` (groups without calls left out)."""
-    conn = store.db.conn
-    families: dict = {}
-    outcomes: dict = {}
+def tier_figures(store: Store, start: str, end: str) -> tuple[dict, dict]:
+    """({tier: {family: cases}}, {tier: {outcome: attempts}}) in ``[start, end)``: a case
+    is a customer, counted in the customer's tier ("?": none)."""
+    return _figures_by_tier(store, start, end)
 
-    def add(key, figures: tuple[dict, dict]) -> None:
-        cases, attempts = figures
-        if cases:
-            families[key] = cases
-        if attempts:
-            outcomes[key] = attempts
 
-    period = "c.started_at >= ? AND c.started_at < ?"
-    # A day's shift (few calls): one GROUP BY over the period, the last branch.
-    if by == "caller" and not _few_calls(store, start, end):
-        for caller in callers(store):
-            add(caller, _group_figures(conn, "INDEXED BY idx_calls_caller_customer",
-                                       f"c.caller = ? AND {period}", (caller, start, end)))
-    elif by == "week":
-        # Monday 00:00 UTC of each week the period touches; a week's calls are few enough
-        # to sort by customer in memory. Its attempts per outcome are counts of index
-        # ranges, as the whole period's (a year at 100k/300k: 0.15 -> 0.05 s CPU).
-        for week, first, last in _weeks(conn, start, end):
-            lo, hi = max(first, start), min(last, end)
-            add(week, (_group_cases(conn, "INDEXED BY idx_calls_started", period, (lo, hi)),
-                       outcome_counts(store, lo, hi)))
-    elif by == "tier":
-        return _figures_by_tier(store, start, end)
-    else:
-        return case_families_by(store, start, end, by), outcome_counts_by(store, start, end, by)
-    return families, outcomes
+def _week_by_week(store: Store, start: str, end: str, figures) -> dict:
+    """{Monday as YYYY-MM-DD: ``figures(store, lo, hi)``} for the part ``[lo, hi)`` of the
+    period in each week it touches (weeks whose figures are empty left out), as the
+    ``week`` grouping names them."""
+    out = {}
+    for week, first, last in _weeks(store.db.conn, start, end):
+        got = figures(store, max(first, start), min(last, end))
+        if got:
+            out[week] = got
+    return out
 
 
 def _weeks(conn, start: str, end: str) -> list[tuple[str, str, str]]:
@@ -429,9 +410,9 @@ def _few_calls(store: Store, start: str, end: str) -> bool:
 def caller_worked_seconds(store: Store, start: str, end: str) -> dict[str, tuple[int, int]]:
     """{caller: (attempts, seconds on the phone)}, where time on the phone counts every
     10-minute slot in which the caller started a call (a cheap, honest stand-in for
-    logged-in time, which carecall does not record). Caller by caller from the covering
-    (caller, customer, ...) index: no sort of the whole period; a short period in one
-    GROUP BY (:func:`_few_calls`)."""
+    logged-in time, which the seat log has only for calls made at a seat). Caller by
+    caller from the covering (caller, outcome, ...) index: no sort of the whole period; a
+    short period in one GROUP BY (:func:`_few_calls`)."""
     if _few_calls(store, start, end):
         return {caller: (n, slots * 600) for caller, n, slots in store.db.conn.execute(
             "SELECT caller, count(*), count(DISTINCT substr(started_at, 1, 15)) "
@@ -441,37 +422,12 @@ def caller_worked_seconds(store: Store, start: str, end: str) -> dict[str, tuple
     for caller in callers(store):
         n, slots = store.db.conn.execute(
             "SELECT count(*), count(DISTINCT substr(started_at, 1, 15)) "
-            "FROM calls INDEXED BY idx_calls_caller_customer WHERE caller = ? "
-            "AND started_at >= ? AND started_at < ? AND outcome IS NOT NULL",
+            "FROM calls INDEXED BY idx_calls_caller_outcome WHERE caller = ? "
+            "AND outcome IS NOT NULL AND started_at >= ? AND started_at < ?",
             (caller, start, end),
         ).fetchone()
         if n:
             out[caller] = (n, slots * 600)
-    return out
-
-
-def handle_time_histogram(store: Store, start: str, end: str) -> dict[str, dict[int, int]]:
-    """{caller: {seconds from start to outcome: attempts}} for the median handle time
-    (caller by caller, as :func:`caller_worked_seconds`)."""
-    out: dict[str, dict[int, int]] = {}
-    if _few_calls(store, start, end):
-        for caller, seconds, n in store.db.conn.execute(
-                "SELECT caller, unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) "
-                "FROM calls INDEXED BY idx_calls_started WHERE started_at >= ? "
-                "AND started_at < ? AND ended_at IS NOT NULL GROUP BY caller, d", (start, end)):
-            if seconds is not None:
-                out.setdefault(caller, {})[seconds] = n
-        return out
-    for caller in callers(store):
-        rows = store.db.conn.execute(
-            "SELECT unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) "
-            "FROM calls INDEXED BY idx_calls_caller_customer WHERE caller = ? "
-            "AND started_at >= ? AND started_at < ? AND ended_at IS NOT NULL GROUP BY d",
-            (caller, start, end),
-        )
-        hist = {seconds: n for seconds, n in rows if seconds is not None}
-        if hist:
-            out[caller] = hist
     return out
 
 
@@ -526,19 +482,29 @@ def rating_histogram(store: Store, start: str, end: str) -> dict[int, int]:
 
 
 def nps_histogram_by(store: Store, start: str, end: str, by: str) -> dict:
-    """{group key: {score: answers}} (the group of the call the answer belongs to)."""
+    """{group key: {score: answers}} of the NPS answers given in ``[start, end)``: per
+    week, the week the answer was given in (each week as the whole period's histogram
+    counts it); otherwise the group of the call the answer belongs to."""
+    if by == "week":
+        return _week_by_week(store, start, end, nps_histogram)
     expr, join = _group(by)
-    # For a long period, the answers are read in the table's order (the order they were
-    # given, so their calls are looked up in order too) instead of through the score index,
-    # which hands out call ids at random (a year at 1M/3M by caller: 2.6 -> 1.3 s CPU).
-    hint = "NOT INDEXED" if _holds_most_calls(store, start, end) else ""
-    rows = store.db.conn.execute(
-        f"SELECT {expr}, a.value, count(*) FROM answers a {hint} "
-        f"JOIN calls c ON c.id = a.call_id {join} "
-        "WHERE a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
-        "AND a.value IS NOT NULL GROUP BY 1, 2",
-        (start, end),
-    )
+    period = ("a.qtype = 'nps' AND a.answered_at >= ? AND a.answered_at < ? "
+              "AND a.value IS NOT NULL")
+    if by == "caller" and _holds_most_calls(store, start, end):
+        # A long period: the answers in the table's order (the order they were given, so
+        # their calls are looked up in order too), counted here rather than sorted by
+        # SQLite for a GROUP BY (a year at 1M/3M: 1.6 -> 0.9 s CPU).
+        from collections import Counter
+
+        pairs = Counter(store.db.conn.execute(
+            f"SELECT c.caller, a.value FROM answers a NOT INDEXED "
+            f"JOIN calls c ON c.id = a.call_id WHERE {period}", (start, end)))
+        rows = ((key, value, n) for (key, value), n in pairs.items())
+    else:
+        rows = store.db.conn.execute(
+            f"SELECT {expr}, a.value, count(*) FROM answers a "
+            f"JOIN calls c ON c.id = a.call_id {join} WHERE {period} GROUP BY 1, 2",
+            (start, end))
     # grouped on the stored text and read by _score, as the whole period's histogram is
     out: dict = {}
     for key, value, n in rows:
@@ -589,7 +555,8 @@ _PACK = 2**32
 
 
 def coverage_counts(
-    store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str
+    store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str, *,
+    plain: bool = False,
 ) -> dict:
     """Per tier (NULL tier is "?"): callable customers and those with a completed call
     since their tier's cutoff; customers with no contact since ``unreached_cutoff``;
@@ -598,10 +565,19 @@ def coverage_counts(
     Every customer on the list counts, whenever it was imported (a list imported today
     holds customers who existed before); do-not-call is the flag as it is now.
 
-    Customers are read in id order and each one's calls are found in the (customer, time,
-    outcome) index, so both sides are walked in the same order. Every cutoff must be at
-    or after ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
+    Read from each customer's kept last completed call and last contact
+    (:mod:`calls.store.coverage`) while those mean what the outcome table says; else
+    (or with ``plain=True``, the reference) every customer's calls are walked:
+    customers in id order, each one's calls found in the (customer, time, outcome)
+    index, so both sides are walked in the same order. Every cutoff must be at or after
+    ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
     """
+    from calls.store import coverage
+
+    if not plain and coverage.in_step(store):
+        kept = coverage.counts(store, as_of, cutoffs, unreached_cutoff)
+        if kept is not None:
+            return kept
     case_sql, params = _tier_cutoff_sql(cutoffs)
     params.update(as_of=as_of, unreached=unreached_cutoff)
     window = min([unreached_cutoff, *cutoffs.values()])

@@ -888,3 +888,82 @@ def _floor_seat_states_by_end(db: Database) -> None:
     # intervals ended since the day began and the open ones. Without an index on the end
     # it read the whole log (every day of every seat).
     db.execute("CREATE INDEX idx_seat_states_ended ON seat_states(ended_at)")
+
+
+@migrations(name="reports_0002_calls_by_caller_outcome")
+def _reports_calls_by_caller_outcome(db: Database) -> None:
+    # `report --by caller` counts each caller's calls per outcome with their handle time
+    # (a call is its own case there; docs/reports.md): read in (caller, outcome) order
+    # from this covering index, one pass and no sort. It replaces the (caller, customer)
+    # index, which served the per-customer cases a caller row no longer counts.
+    db.execute("DROP INDEX IF EXISTS idx_calls_caller_customer")
+    db.execute("CREATE INDEX idx_calls_caller_outcome "
+               "ON calls(caller, outcome, started_at, ended_at)")
+
+
+@migrations(name="coverage_0001_last_calls")
+def _coverage_last_calls(db: Database) -> None:
+    # Coverage without walking every customer's calls (calls/store/coverage.py): each
+    # customer's latest completed call and latest contact, kept by triggers on calls in
+    # the same transaction as the call. The contact outcomes the triggers use are a
+    # table, kept in line with calls.outcomes by calls.store.coverage.keep_in_step
+    # (these are CONTACT's codes when this was written).
+    from calls.store.coverage import recompute
+
+    db.execute("ALTER TABLE customers ADD COLUMN last_completed_at TEXT")
+    db.execute("ALTER TABLE customers ADD COLUMN last_contact_at TEXT")
+    db.execute("CREATE TABLE coverage_contact_outcomes (outcome TEXT PRIMARY KEY)")
+    contact = "(SELECT outcome FROM coverage_contact_outcomes)"
+    counts = f"(NEW.outcome = 'completed' OR NEW.outcome IN {contact})"
+    # A call written with its outcome (log-call, history): raise the two marks.
+    db.execute(
+        f"""
+        CREATE TRIGGER coverage_call_insert AFTER INSERT ON calls
+        WHEN {counts}
+        BEGIN
+            UPDATE customers SET
+                last_completed_at = CASE WHEN NEW.outcome = 'completed'
+                    AND coalesce(last_completed_at, '') < NEW.started_at
+                    THEN NEW.started_at ELSE last_completed_at END,
+                last_contact_at = CASE WHEN NEW.outcome IN {contact}
+                    AND coalesce(last_contact_at, '') < NEW.started_at
+                    THEN NEW.started_at ELSE last_contact_at END
+            WHERE id = NEW.customer_id;
+        END
+        """)
+    # An outcome given at wrap-up (or corrected), a call moved: recompute both customers'
+    # marks from their calls (a few rows in the customer's index).
+    recount = f"""
+            UPDATE customers SET
+                last_completed_at = (SELECT max(c.started_at) FROM calls c
+                    WHERE c.customer_id = customers.id AND +c.outcome = 'completed'),
+                last_contact_at = (SELECT max(c.started_at) FROM calls c
+                    WHERE c.customer_id = customers.id AND +c.outcome IN {contact})
+    """
+    db.execute(
+        f"""
+        CREATE TRIGGER coverage_call_update
+        AFTER UPDATE OF customer_id, started_at, outcome ON calls
+        WHEN (OLD.outcome IS NOT NEW.outcome OR OLD.started_at IS NOT NEW.started_at
+              OR OLD.customer_id IS NOT NEW.customer_id)
+            AND ({counts} OR {counts.replace('NEW.', 'OLD.')})
+        BEGIN
+            {recount} WHERE id IN (OLD.customer_id, NEW.customer_id);
+        END
+        """)
+    db.execute(
+        f"""
+        CREATE TRIGGER coverage_call_delete AFTER DELETE ON calls
+        WHEN {counts.replace('NEW.', 'OLD.')}
+        BEGIN
+            {recount} WHERE id = OLD.customer_id;
+        END
+        """)
+    recompute(db.conn, ("callback", "completed", "do_not_call", "partial", "refused"))
+    # Coverage's counts are ranges of these (customers per tier: the tier indexes).
+    db.execute("CREATE INDEX idx_customers_covered ON customers(do_not_call, tier, "
+               "last_completed_at) WHERE last_completed_at IS NOT NULL")
+    db.execute("CREATE INDEX idx_customers_reached ON customers(do_not_call, "
+               "last_contact_at) WHERE last_contact_at IS NOT NULL")
+    db.execute("CREATE INDEX idx_customers_dnc_tier ON customers(tier) "
+               "WHERE do_not_call != 0")

@@ -455,6 +455,15 @@ class SurveySession:
         """The current answer to a question on the path (None if unanswered or skipped)."""
         return self._env().get(key)
 
+    def question_number(self, key: str) -> tuple[int, int]:
+        """``(n, total)``: the question's place among every question this call may ask
+        (the script's, less marketing ones without consent), for "Q4/9". Numbers hold
+        still as answers open or close branches (a branch not taken skips numbers, as on
+        a paper script); ``n`` is 0 for a key not among them."""
+        keys = [q.key for q in self.script.questions
+                if not (q.marketing and not self.marketing_allowed)]
+        return (keys.index(key) + 1 if key in keys else 0), len(keys)
+
     def path(self) -> list[Step]:
         """The questions on the path, in order, with their answers."""
         steps = []

@@ -165,7 +165,7 @@ def test_quiet_silences_summaries_not_results_or_errors(db_path, tmp_path):
 
 
 def test_build_app_registers_only_what_it_is_given():
-    group = typer.main.get_command(build_app(("script_cmd",)))
+    group = typer.main.get_command(build_app(("calls.commands.script_cmd",)))
     assert set(group.commands) == {"script"}
 
 

@@ -70,7 +70,7 @@ def test_a_bad_database_path_is_one_line(tmp_path):
 
 
 def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypatch):
-    import calls.commands.launch
+    import tui.app
     from calls.store import Store
     from tests.support.team import make_team
 
@@ -78,10 +78,14 @@ def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypat
         make_team(store, now)
     seen = {}
 
-    def fake_run(path, caller, **kwargs):
-        seen.update(kwargs, caller=caller)
+    class FakeApp:
+        def __init__(self, path, caller, **kwargs):
+            seen.update(kwargs, caller=caller)
 
-    monkeypatch.setattr(calls.commands.launch, "run_shift_app", fake_run)
+        def run(self):
+            return None
+
+    monkeypatch.setattr(tui.app, "make_app", FakeApp)
     out = CliRunner().invoke(app, ["shift"])  # CliRunner: no TTY
     assert out.exit_code == 2 and "needs a terminal" in out.stderr and not seen
     monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from calls.cli import app
-from calls.commands.shift_cmd import parse_at
+from calls.commands.app_start import parse_at
 from calls.errors import UserError
 from tests.support.tui import NOW, make_db
 

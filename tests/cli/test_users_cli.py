@@ -88,7 +88,7 @@ def test_an_ssh_seat_on_the_shared_login_signs_in(store, now, monkeypatch):
     login, which the first admin's account maps to for the command line: such a seat
     opens on the login screen, never as the admin. Through sudo it is the person sudo
     names; at the server's own console, the mapped account."""
-    from calls.commands.shift_cmd import seat_for
+    from calls.commands.app_start import seat_for
 
     make_team(store, now)
     as_os_login(monkeypatch, "boss")   # the service account's login: boss's for the CLI

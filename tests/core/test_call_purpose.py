@@ -61,6 +61,14 @@ def test_marketing_question_asked_only_when_the_basis_allows_it():
     assert barred.call_purpose == "care"
 
 
+def test_questions_barred_for_marketing_are_not_counted_in_the_numbers():
+    script = parse_script(SCRIPT)
+    assert SurveySession(script, CUSTOMER, "ann").question_number("anything_else") == (3, 3)
+    barred = SurveySession(script, CUSTOMER, "ann", marketing_allowed=False)
+    assert barred.question_number("anything_else") == (2, 2)
+    assert barred.question_number("referral_ok") == (0, 2)
+
+
 def test_marketing_consent_withdrawn_mid_call_drops_the_question_at_once():
     script = parse_script(SCRIPT)
     s = SurveySession(script, CUSTOMER, "ann")

@@ -218,10 +218,22 @@ def test_by_caller_tier_week_script(period_db):
     r = rp.build_report(store, NOW, date(2026, 3, 1), date(2026, 3, 9), by="caller")
     by = {g.key: g for g in r.groups}
     assert set(by) == {"ann", "bob"}
-    assert by["bob"].counts["I"] == 1 and by["bob"].counts["O"] == 1
-    assert by["ann"].counts["R"] == 1 and by["ann"].counts["P"] == 1
-    assert by["ann"].activity.attempts == 6 and by["bob"].activity.attempts == 4
-    assert by["ann"].median_handle_seconds == 300
+    # per caller every call is a case with its own outcome: ann's no_answer, busy,
+    # refused, disconnected, partial and callback; bob's completed, voicemail,
+    # wrong_number, other_contact (and one in progress, no disposition)
+    assert by["ann"].counts == {"I": 0, "P": 1, "R": 2, "NC": 2, "O": 0, "UH": 0, "UO": 1,
+                                "NE": 0}
+    assert by["bob"].counts == {"I": 1, "P": 0, "R": 0, "NC": 1, "O": 1, "UH": 0, "UO": 1,
+                                "NE": 0}
+    assert by["ann"].activity.cases == by["ann"].activity.attempts == 6
+    assert by["bob"].activity.attempts == 4 and by["bob"].activity.in_progress == 1
+    assert by["bob"].rates["RR1"] == pytest.approx(1 / 4)      # completed calls / calls
+    assert by["bob"].rates["CON1"] == pytest.approx(2 / 4)     # reached someone / calls
+    # the callers' calls add up to the whole report's
+    plain = rp.build_report(store, NOW, date(2026, 3, 1), date(2026, 3, 9))
+    assert sum(g.activity.attempts for g in r.groups) == plain.activity.attempts
+    assert sum(g.activity.contacts for g in r.groups) == plain.activity.contacts
+    assert by["ann"].aht_seconds == 300          # every call 5 minutes, start to outcome
     assert by["ann"].calls_per_hour is not None
     r = rp.build_report(store, NOW, date(2026, 3, 1), date(2026, 3, 9), by="tier")
     tiers = {g.key: g.activity.cases for g in r.groups}

@@ -1,5 +1,5 @@
-"""The --by breakdown read group by group (caller, tier, week) equals the plain GROUP BY
-over the whole period, on a random history with every awkward case in it."""
+"""The --by breakdown (caller, week: calls per group; tier: customers per group) equals the
+plain GROUP BY over the whole period, on a random history with every awkward case in it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.support.reports import plain_caller_time, plain_figures_by, plain_nps_by
+from tests.support.reports import (plain_caller_time, plain_calls_by, plain_figures_by,
+                                   plain_nps_by)
 
 from calls.outcomes import Outcome
 from calls.store import reports as q
@@ -34,10 +35,11 @@ def history(store):
             outcome = rng.choice(codes)
             ended = None if outcome is None else began + timedelta(seconds=rng.randrange(900))
             call = db.conn.execute(
-                "INSERT INTO calls (customer_id, caller, started_at, ended_at, outcome) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO calls (customer_id, caller, started_at, ended_at, outcome, "
+                "purpose) VALUES (?, ?, ?, ?, ?, ?)",
                 (rng.randint(1, 60), rng.choice(["ann", "bob", "cy", "d[/]"]),
-                 began.strftime(FMT), ended.strftime(FMT) if ended else None, outcome),
+                 began.strftime(FMT), ended.strftime(FMT) if ended else None, outcome,
+                 rng.choice(["care", "survey", None])),
             ).lastrowid
             if rng.random() < 0.6:
                 # answered during the call or (a resumed call) days later
@@ -56,18 +58,71 @@ PERIODS = [("2025-12-01T00:00:00Z", "2026-05-01T00:00:00Z"),
            ("2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z")]
 
 
-@pytest.mark.parametrize("by", ["caller", "tier", "week"])
+@pytest.mark.parametrize("by", ["caller", "week", "script", "purpose"])
 @pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
-def test_groups_equal_the_plain_group_by(history, by, period):
-    got = q.figures_by(history, *period, by)
-    assert got == plain_figures_by(history, *period, by)
+@pytest.mark.parametrize("long_period", [False, True], ids=["short", "long"])
+def test_calls_per_group_equal_the_plain_group_by(history, by, period, long_period,
+                                                  monkeypatch):
+    """Read either way (a short period through the time index, a long one in caller
+    order), the calls per group and outcome are the plain GROUP BY's."""
+    monkeypatch.setattr(q, "_few_calls", lambda *_a: not long_period)
+    assert q.calls_by(history, *period, by) == plain_calls_by(history, *period, by)
 
 
 @pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
-def test_caller_time_equals_the_plain_group_by(history, period):
+def test_tier_cases_equal_the_plain_group_by(history, period):
+    assert q.tier_figures(history, *period) == plain_figures_by(history, *period, "tier")
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+@pytest.mark.parametrize("long_period", [False, True], ids=["short", "long"])
+def test_caller_time_equals_the_plain_group_by(history, period, long_period, monkeypatch):
+    monkeypatch.setattr(q, "_few_calls", lambda *_a: not long_period)
     worked, handle = plain_caller_time(history, *period)
     assert q.caller_worked_seconds(history, *period) == worked
-    assert q.handle_time_histogram(history, *period) == handle
+    outcomes, handled = q.caller_calls(history, *period)
+    assert handled == handle
+    assert outcomes == plain_calls_by(history, *period, "caller")
+
+
+def test_per_call_groups_add_up_to_the_report(history):
+    """Calls, contacts and completes per caller or week add up to the whole period's;
+    per tier the cases do (a customer has one tier)."""
+    from calls.reports import build_report
+
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    since, until = datetime(2025, 12, 1).date(), datetime(2026, 3, 31).date()
+    plain = build_report(history, now, since, until)
+    for by in ("caller", "week", "script", "purpose", "tier"):
+        groups = build_report(history, now, since, until, by=by).groups
+        for figure in ("attempts", "contacts", "completes", "in_progress"):
+            assert sum(getattr(g.activity, figure) for g in groups) == getattr(
+                plain.activity, figure), (by, figure)
+        if by == "tier":
+            assert sum(g.activity.cases for g in groups) == plain.activity.cases
+        else:   # each call with a known outcome is a case of its group
+            known = sum(n for code, n in plain.activity.outcomes.items()
+                        if code != "legacy_code")
+            assert sum(g.activity.cases for g in groups) == known, by
+
+
+def test_a_week_row_is_the_report_of_that_week(history):
+    """A whole week's row has the calls and the NPS of the report over that week."""
+    from datetime import date
+
+    from calls.reports import build_report, call_families, family_counts
+
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    rows = {g.key: g for g in build_report(history, now, date(2026, 1, 5), date(2026, 2, 1),
+                                          by="week").groups}
+    assert set(rows) == {"2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"}
+    for monday, row in rows.items():
+        first = date.fromisoformat(monday)
+        week = build_report(history, now, first, first + timedelta(days=6))
+        assert row.activity.attempts == week.activity.attempts
+        assert row.activity.outcomes == week.activity.outcomes
+        assert row.counts == family_counts(call_families(week.activity.outcomes))
+        assert row.nps == week.nps
 
 
 def test_callers_in_order(history):

@@ -83,16 +83,12 @@ def test_a_memory_database_has_no_checkpointer(background):
     memory.close()
 
 
-def test_a_shift_checkpoints_in_the_background(monkeypatch):
-    import tui.app
-    from calls.commands import launch
+def test_a_shift_checkpoints_in_the_background(monkeypatch, tmp_path):
+    from calls.commands.app_start import prepare_shift
 
     monkeypatch.setattr(store_module, "_background_checkpoints", False)
-
-    class App:
-        def run(self):
-            return "ran"
-
-    monkeypatch.setattr(tui.app, "make_app", lambda *a, **k: App())
-    assert launch.run_shift_app(None, "ann", script=None, policy=None, clock=None) == "ran"
+    # A browser seat: no terminal needed to get through the checks.
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    start = prepare_shift(tmp_path / "shift.db", None)
+    assert start.seat == "web" and start.path == tmp_path / "shift.db"
     assert store_module._background_checkpoints is True

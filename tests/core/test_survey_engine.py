@@ -137,6 +137,20 @@ def test_promoter_branch_skips_detractor_questions():
     assert keys(s) == ["nps", "topics", "referral_ok", "staff"]
 
 
+def test_question_numbers_hold_still_as_branches_open_and_close():
+    """"Q4/8" counts the script's questions, not the path so far: answering the NPS must
+    not change the number of the question on screen or the total (it read Q1/6, Q2/4)."""
+    s = session(tier="A")
+    total = len(SCRIPT.questions)
+    assert s.question_number("nps") == (1, total)
+    s.answer("nps", "10")                        # the detractor branch closes
+    assert s.question_number(s.current().key) == (4, total)      # topics, still the 4th
+    s.go_to("nps")
+    s.answer("nps", "3")                         # ... and opens again
+    assert s.question_number(s.current().key) == (2, total)      # improve
+    assert s.question_number("no-such-question") == (0, total)
+
+
 def test_customer_field_condition():
     assert "visit" in keys(session(tier="A"))
     assert "visit" not in keys(session(tier="B"))

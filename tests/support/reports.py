@@ -13,6 +13,8 @@ _GROUP_SQL = {
     "caller": ("c.caller", ""),
     "tier": ("coalesce(cu.tier, '?')", "JOIN customers cu ON cu.id = c.customer_id"),
     "week": ("date(c.started_at, '-6 days', 'weekday 1')", ""),
+    "script": ("c.script_id", ""),      # (no scripts in the tests' histories: no labels)
+    "purpose": ("c.purpose", ""),
 }
 
 
@@ -39,8 +41,14 @@ def plain_figures_by(store: Store, start: str, end: str, by: str) -> tuple[dict,
     return families, outcomes
 
 
+def plain_calls_by(store: Store, start: str, end: str, by: str) -> dict:
+    """{group: {outcome: calls}} (a per-call breakdown), one GROUP BY."""
+    return plain_figures_by(store, start, end, by)[1]
+
+
 def plain_caller_time(store: Store, start: str, end: str) -> tuple[dict, dict]:
-    """({caller: (attempts, seconds)}, {caller: {handle seconds: attempts}})."""
+    """({caller: (attempts, active seconds)}, {caller: (handle seconds, calls with an
+    end)})."""
     conn = store.db.conn
     worked = {
         caller: (n, slots * 600) for caller, n, slots in conn.execute(
@@ -48,21 +56,22 @@ def plain_caller_time(store: Store, start: str, end: str) -> tuple[dict, dict]:
             "WHERE started_at >= ? AND started_at < ? AND outcome IS NOT NULL GROUP BY caller",
             (start, end))
     }
-    handle: dict = {}
-    for caller, seconds, n in conn.execute(
-        "SELECT caller, unixepoch(ended_at) - unixepoch(started_at) AS d, count(*) FROM calls "
-        "WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL GROUP BY caller, d",
-        (start, end),
-    ):
-        if seconds is not None:
-            handle.setdefault(caller, {})[seconds] = n
+    handle = {
+        caller: (seconds or 0, n) for caller, seconds, n in conn.execute(
+            "SELECT caller, sum(unixepoch(ended_at) - unixepoch(started_at)), count(*) "
+            "FROM calls WHERE started_at >= ? AND started_at < ? AND ended_at IS NOT NULL "
+            "GROUP BY caller", (start, end))
+    }
     return worked, handle
 
 
 def plain_nps_by(store: Store, start: str, end: str, by: str) -> dict:
     """{group: {score: NPS answers}}: one GROUP BY, each stored text read as the whole
-    period's histogram reads it (a whole number, else left out)."""
+    period's histogram reads it (a whole number, else left out). Per week: the week the
+    answer was given in."""
     expr, join = _GROUP_SQL[by]
+    if by == "week":
+        expr = "date(a.answered_at, '-6 days', 'weekday 1')"
     out: dict = {}
     for key, value, n in store.db.conn.execute(
         f"SELECT {expr}, a.value, count(*) FROM answers a JOIN calls c ON c.id = a.call_id "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY
 from calls.queue import build_queue
 from calls.store import Store
-from tests.support.tui import NOW, make_db, press, read_question, settle, type_text
+from tests.support.tui import (
+    NOW, make_db, press, read_question, screen_lines, settle, type_text,
+)
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen
@@ -58,14 +61,24 @@ async def test_detractor_completes_the_quarterly_script(shift_db):
         call = await _take_next(pilot)
         customer = call.session.customer
         assert customer.ref == "C001"  # A tier, highest revenue, never called
+        numbers = []
+
+        def question_number():
+            found = [m for line in screen_lines(app) for m in re.findall(r"Q(\d+)/(\d+)", line)]
+            assert len(found) == 1, found
+            numbers.append(tuple(int(n) for n in found[0]))
+
         await press(pilot, "c", "y", "enter")
         assert call.session.current().key == "nps"
+        question_number()
         await press(pilot, "3")
         assert call.session.current().key == "going_well"
+        question_number()
         await type_text(pilot, "friendly staff")
         await press(pilot, "enter")
         # The improvement branch appears for a detractor.
         assert call.session.current().key == "improve"
+        question_number()
         await type_text(pilot, "faster delivery")
         await press(pilot, "enter")
         assert call.session.current().key == "problem_area"
@@ -74,6 +87,12 @@ async def test_detractor_completes_the_quarterly_script(shift_db):
         assert call.session.current().key == "last_order_csat"
         await press(pilot, "2", "y", "n", "n")       # csat 2, may contact, no need, no info
         assert call.session.current().key == "anything_else"
+        question_number()
+        # "Q3/12": the total holds still as the NPS opens the detractor branch, and the
+        # numbers only go up (the questions the branch leaves out are skipped numbers).
+        assert numbers[0][0] == 1 and len({total for _n, total in numbers}) == 1
+        assert [n for n, _t in numbers] == sorted({n for n, _t in numbers})
+        assert numbers[-1][0] == numbers[-1][1]      # "anything else" ends the script
         await press(pilot, "enter")                  # optional: skipped
         assert call.phase == "done"
         # Answers are in the database before the call is wrapped up.

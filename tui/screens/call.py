@@ -360,12 +360,10 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
 
     def _question_text(self, question: Any) -> str:
         survey = self.session.survey
-        steps = survey.path()
-        keys = [step.key for step in steps]
-        number = keys.index(question.key) + 1 if question.key in keys else 0
+        number, total = survey.question_number(question.key)
         parts = []
         required = "" if question.required else " [dim](optional: Enter skips)[/dim]"
-        parts.append(f"[dim]Q{number}/{len(keys)}[/dim]{required}")
+        parts.append(f"[dim]Q{number}/{total}[/dim]{required}")
         parts.append(f"[b]{escape(survey.question_text(question.key))}[/b]")
         hint = survey.hint_text(question.key)
         if hint:
