@@ -13,8 +13,10 @@ Private memory is ``Anonymous`` from ``/proc/self/smaps_rollup``: the process's 
 pages (Python's heap and objects, thread stacks, copied-on-write library pages). The
 database is read through a memory map of its file, whose pages are shared between seats
 in the page cache and so are not a seat's own. Printed at 0 calls (the queue drawn) and at
-each --at count of calls, beside ``Private_Dirty`` and ``Rss`` and the part SQLite holds
-in its own heap (page caches, prepared statements, sorters); the reference is a bare
+each --at count of calls, beside ``Private_Dirty`` and ``Rss``, and parts of it: the
+seat's live Python objects in Python's small-object allocator (and the arenas it holds
+for them: a freed block stays in an arena that still has a live one), and what SQLite
+holds in its own heap (page caches, prepared statements, sorters); the reference is a bare
 Textual app (a DataTable of 100 rows and a footer) drawn and then redrawn --calls times in
 a child of the same run. The load average is printed before and after.
 
@@ -62,6 +64,31 @@ def sqlite_heap() -> float:
     return used() / 2**20
 
 
+def python_heap() -> tuple[float, float]:
+    """MB in Python's small-object allocator (pymalloc): in live objects, and held in its
+    arenas (live plus free blocks that an arena with a live block keeps from the system)."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryFile() as f:    # sys._debugmallocstats writes to C's stderr
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(f.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode()
+
+    def figure(name: str) -> float:
+        found = re.search(re.escape(name) + r"\s*=\s*([\d,]+)", text)
+        return int(found.group(1).replace(",", "")) / 2**20 if found else float("nan")
+
+    return figure("# bytes in allocated blocks"), figure("Total")   # the arenas' total
+
+
 class Probe:
     """Memory at the points asked for, and the diagnostics between the last two."""
 
@@ -77,6 +104,7 @@ class Probe:
         gc.collect()
         self.points[label] = memory()    # bench_tui's: Anonymous, Private_Dirty, Rss
         self.points[label]["sqlite"] = sqlite_heap()
+        self.points[label]["python"], self.points[label]["arenas"] = python_heap()
         if self.trace and label in self.marks[-2:]:
             import tracemalloc
 
@@ -132,7 +160,7 @@ async def _shift(args, probe: Probe) -> None:
     from datetime import datetime
 
     import tui.typeahead
-    from tui.app import make_app
+    import tui.app as _tui_app
     from tui.clock import FixedClock
 
     # A person reads the new question before typing; the bench types at once.
@@ -140,7 +168,7 @@ async def _shift(args, probe: Probe) -> None:
     now = datetime.fromisoformat(args.now)
     _close_leftovers(args.db, now)
     marks = {int(n) for n in args.at.split(",") if n} | {args.calls}
-    app = make_app(args.db, CALLER, script="quarterly", clock=FixedClock(now))
+    app = _tui_app.make_app(args.db, CALLER, script="quarterly", clock=FixedClock(now))
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await _until(app, pilot, lambda: _screen(app) == "QueueScreen"
                      and getattr(app.screen, "view", None) is not None, "the queue")
@@ -309,11 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nprivate memory (Anonymous), MB; Private_Dirty and Rss in brackets "
           f"({time.monotonic() - t0:.0f} s):")
     print(f"  {'calls':>6s} {'seat':>22s} {'bare Textual':>22s} {'seat - bare':>12s}"
-          f" {'SQLite heap':>12s}")
+          f"   seat's Python objects (pymalloc arenas), SQLite")
     for label, m in seat["memory"].items():
         b = bare["memory"].get(label)
         print(f"  {label:>6s} {_fmt(m):>22s} {_fmt(b):>22s} "
-              f"{m['anonymous'] - b['anonymous']:12.1f} {m['sqlite']:12.1f}")
+              f"{m['anonymous'] - b['anonymous']:12.1f}   {m['python']:5.1f} ({m['arenas']:.1f}),"
+              f" {m['sqlite']:.1f}")
     marks = list(seat["memory"])
     if len(marks) >= 3:
         a, z = marks[-2], marks[-1]
