@@ -967,3 +967,19 @@ def _coverage_last_calls(db: Database) -> None:
                "last_contact_at) WHERE last_contact_at IS NOT NULL")
     db.execute("CREATE INDEX idx_customers_dnc_tier ON customers(tier) "
                "WHERE do_not_call != 0")
+
+
+@migrations(name="coverage_0002_followups_by_time")
+def _coverage_followups_by_time(db: Database) -> None:
+    # The escalation check (every seat and the dashboard, after every write) reads the
+    # open follow-ups that may have missed a deadline: per kind, those opened before a
+    # moment (created_at) or whose occasion's day has come, each an index range
+    # (calls.store.deadlines.missed_candidate_rows); without these it read every open
+    # follow-up. The due time is idx_followups_open_due's.
+    db.execute("CREATE INDEX idx_followups_open_created ON followups(status, kind, "
+               "created_at)")
+    db.execute("CREATE INDEX idx_followups_open_occasion ON followups(status, kind, "
+               "occasion)")
+    # The dashboard's backlog counts (calls.store.reports.followup_state) from ranges of
+    # these and of the closing time: those closed in the last week, or after a moment.
+    db.execute("CREATE INDEX idx_followups_closed ON followups(closed_at)")
