@@ -983,3 +983,43 @@ def _coverage_followups_by_time(db: Database) -> None:
     # The dashboard's backlog counts (calls.store.reports.followup_state) from ranges of
     # these and of the closing time: those closed in the last week, or after a moment.
     db.execute("CREATE INDEX idx_followups_closed ON followups(closed_at)")
+
+
+@migrations(name="coverage_0003_calls_written")
+def _coverage_calls_written(db: Database) -> None:
+    # The moments of the calls written lately (a call added, its outcome, customer or time
+    # changed, a call deleted: the earlier of its old and new start), newest kept, so a
+    # reader that summed up the days before today can tell whether a write since then
+    # reached back into them (calls.store.dashboard.calls_written_since): on a floor
+    # nearly every write is today's. The last JOURNAL_ROWS are kept.
+    db.execute("CREATE TABLE calls_written (seq INTEGER PRIMARY KEY, "
+               "started_at TEXT NOT NULL)")
+    prune = "DELETE FROM calls_written WHERE seq <= last_insert_rowid() - 1000;"
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_written_insert AFTER INSERT ON calls
+        BEGIN
+            INSERT INTO calls_written (started_at) VALUES (NEW.started_at);
+            {prune}
+        END
+        """)
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_written_update
+        AFTER UPDATE OF customer_id, started_at, outcome ON calls
+        WHEN OLD.outcome IS NOT NEW.outcome OR OLD.started_at IS NOT NEW.started_at
+            OR OLD.customer_id IS NOT NEW.customer_id
+        BEGIN
+            INSERT INTO calls_written (started_at)
+            VALUES (min(OLD.started_at, NEW.started_at));
+            {prune}
+        END
+        """)
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_written_delete AFTER DELETE ON calls
+        BEGIN
+            INSERT INTO calls_written (started_at) VALUES (OLD.started_at);
+            {prune}
+        END
+        """)

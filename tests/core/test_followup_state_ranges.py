@@ -1,6 +1,7 @@
-"""The backlog's counts per kind (``calls.store.reports.followup_state``) from index ranges
-answer what the plain reading of every follow-up answers: random follow-ups opened,
-due and closed before, at and after the moment asked, in and out of the period."""
+"""The backlog's counts per kind (``calls.store.reports.followup_state``) and the next
+moment a follow-up changes them by time alone, from index ranges and seeks, answer what
+the plain reading of every follow-up answers: random follow-ups opened, due and closed
+before, at and after the moment asked, in and out of the period."""
 
 from __future__ import annotations
 
@@ -44,3 +45,22 @@ def test_the_ranges_count_what_every_row_says(store, seed):
         end = rng.choice((as_of, to_iso(NOW + timedelta(days=1))))
         plain = q.followup_state(store, start, end, as_of, plain=True)
         assert q.followup_state(store, start, end, as_of) == plain, (seed, as_of)
+        conn = store.db.conn
+        assert (q._followups_next_change(conn, as_of)
+                == q.plain_followups_next_change(conn, as_of)), (seed, as_of)
+
+
+def test_a_follow_up_closed_later_still_falls_due_before_it_closes(store):
+    """Asked for a moment before it was closed, a follow-up was open then: its due time
+    is the next change, before any open one's."""
+    [cid] = add_customers(store, ("a", "A")).values()
+    hours = [to_iso(NOW + timedelta(hours=h)) for h in range(5)]
+    q.insert_followups(store, [
+        {"kind": "callback", "customer_id": cid, "status": "open", "created_at": hours[0],
+         "due_at": hours[4]},
+        {"kind": "gift", "customer_id": cid, "status": "done", "created_at": hours[0],
+         "due_at": hours[2], "closed_at": hours[3]},
+    ])
+    conn = store.db.conn
+    assert q._followups_next_change(conn, hours[1]) == [None, hours[3], hours[2]]
+    assert q.plain_followups_next_change(conn, hours[1]) == [None, hours[3], hours[2]]
