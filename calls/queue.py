@@ -1125,10 +1125,44 @@ def queue_entry(store: Store, customer_id: int, caller: str, now: datetime,
 # customer and the others spread over the next ones, reading more if they all went.
 CLAIM_CANDIDATES = (5, 20, 60)
 
+# How long the top of a caller's queue read ahead (while they wrap up a call) stands for
+# the queue when they then take the next customer. The customer is checked again at that
+# moment in any case (claimed by someone else, no longer callable: the queue is read
+# then); what it may miss is a customer who moved above them in between (a callback that
+# fell due), as if the caller had taken a few seconds earlier.
+AHEAD_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class QueueAhead:
+    """The top of a caller's queue read ahead of the take: while a call is wrapped up, the
+    next customer is looked up; the take then only checks them again and claims them
+    (:func:`claim_next`), instead of reading the queue in the time the caller waits."""
+
+    caller: str
+    read_at: datetime
+    top: QueueEntry | None            # the best customer then (None: nobody callable)
+    leaving: int | None = None        # the customer of the call being wrapped up
+
+    def usable(self, caller: str, now: datetime) -> bool:
+        """Whether this reading may stand for ``caller``'s queue at ``now``."""
+        return (self.top is not None and caller == self.caller
+                and self.read_at <= now <= self.read_at + timedelta(seconds=AHEAD_SECONDS))
+
+
+def read_ahead(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
+               leaving: int | None = None) -> QueueAhead:
+    """The top of ``caller``'s queue at ``now``, leaving out ``leaving`` (the customer
+    whose call is being wrapped up: the caller still holds them). A read; no lock."""
+    entries = build_queue(store, caller, now, policy, limit=2)
+    top = next((e for e in entries if e.customer.id != leaving), None)
+    return QueueAhead(caller, now, top, leaving)
+
 
 def claim_next(store: Store, caller: str, now: datetime,
                policy: Policy = DEFAULT_POLICY,
-               inside: Callable[[QueueEntry], object] | None = None) -> QueueEntry | None:
+               inside: Callable[[QueueEntry], object] | None = None,
+               ahead: QueueAhead | None = None) -> QueueEntry | None:
     """Claim the top of the caller's queue (a lease) and return it; None when empty.
 
     A caller who already holds a live claim on a callable customer gets that customer
@@ -1145,6 +1179,12 @@ def claim_next(store: Store, caller: str, now: datetime,
     another caller took (or called) in between is passed over. The top customer is tried
     first, the next few in a random order: a floor taking at the same moment spreads over
     them instead of queueing for one customer after another.
+
+    ``ahead``: the queue's top read a moment before (:func:`read_ahead`, while the call
+    before was wrapped up). When it is still usable (:meth:`QueueAhead.usable`) that
+    customer is checked again inside the lock and claimed without reading the queue; when
+    another caller took them, they are no longer callable, or the customer left then is
+    callable again (they might rank first), the queue is read as without it.
     """
     nowt = to_iso(now)
     if q.live_claims_of(store, caller, nowt):
@@ -1154,23 +1194,19 @@ def claim_next(store: Store, caller: str, now: datetime,
                 inside(entry)
         if entry is not None:
             return entry
+    if ahead is not None and ahead.usable(caller, now) and not (
+            ahead.leaving is not None
+            and _entry_if_callable(store, ahead.leaving, caller, now, policy) is not None):
+        claimed = _claim_candidate(store, ahead.top, caller, now, policy, inside)
+        if claimed is not None:
+            return claimed
     for limit in CLAIM_CANDIDATES:
         entries = build_queue(store, caller, now, policy, limit=limit)
         if not entries:
             return None
         for entry in [entries[0], *random.sample(entries[1:], len(entries) - 1)]:
-            held = q.claim_row(store, entry.customer.id)
-            if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
-                continue          # taken since the queue was read: no need for the lock
-            with store.write():
-                fresh = _entry_if_callable(store, entry.customer.id, caller, now, policy)
-                if fresh is None:
-                    continue
-                q.delete_expired_claims(store, nowt)
-                q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
-                claimed = replace(fresh, claimed_by_me=True)
-                if inside is not None:
-                    inside(claimed)
+            claimed = _claim_candidate(store, entry, caller, now, policy, inside)
+            if claimed is not None:
                 return claimed
     # The floor took every candidate of every reading: decide inside the lock.
     with store.write():
@@ -1180,6 +1216,27 @@ def claim_next(store: Store, caller: str, now: datetime,
             return None
         q.put_claim(store, entries[0].customer.id, caller, nowt, _lease_end(now, policy))
         claimed = replace(entries[0], claimed_by_me=True)
+        if inside is not None:
+            inside(claimed)
+        return claimed
+
+
+def _claim_candidate(store: Store, entry: QueueEntry, caller: str, now: datetime,
+                     policy: Policy, inside: Callable[[QueueEntry], object] | None
+                     ) -> QueueEntry | None:
+    """Claim ``entry`` (read from the queue before the lock) if it is still callable for
+    ``caller`` inside the write lock; None when another caller took it or it is not."""
+    nowt = to_iso(now)
+    held = q.claim_row(store, entry.customer.id)
+    if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
+        return None           # taken since the queue was read: no need for the lock
+    with store.write():
+        fresh = _entry_if_callable(store, entry.customer.id, caller, now, policy)
+        if fresh is None:
+            return None
+        q.delete_expired_claims(store, nowt)
+        q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
+        claimed = replace(fresh, claimed_by_me=True)
         if inside is not None:
             inside(claimed)
         return claimed

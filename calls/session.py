@@ -59,12 +59,14 @@ from calls.models import Customer
 from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy
 from calls.queue import (
+    QueueAhead,
     QueueEntry,
     blocker_texts,
     claim_customer,
     claim_next,
     explain,
     queue_entry,
+    read_ahead,
     renew_claim,
     skip_customer,
 )
@@ -172,6 +174,15 @@ class WrapUpResult:
 
 
 @dataclass(frozen=True)
+class SavedAndNext:
+    """A wrap-up and the next customer taken right after it (one step of a seat)."""
+
+    saved: WrapUpResult
+    next: CallSession | None            # None: nobody to call now, the seat paused, or refused
+    refused: Exception | None = None    # why the next could not be taken (the wrap-up stands)
+
+
+@dataclass(frozen=True)
 class ConsentTaken:
     """A consent the customer gave or withdrew in the call, and what it changed at once."""
 
@@ -262,11 +273,13 @@ class CallSession:
 
     @classmethod
     def take_next(cls, store: Store, caller: str, now: datetime,
-                  policy: Policy = DEFAULT_POLICY, script: str | None = None
-                  ) -> CallSession | None:
+                  policy: Policy = DEFAULT_POLICY, script: str | None = None, *,
+                  ahead: QueueAhead | None = None) -> CallSession | None:
         """Claim the top of the caller's queue; None when nobody can be called now.
 
         ``script``: a script name or path for every call, else the reason picks it.
+        ``ahead``: the queue's top read a moment before (:meth:`read_next`), checked again
+        and claimed without reading the queue while it stands (``calls.queue.claim_next``).
         """
         # The queue is read outside the write lock (claim_next); the pause check and the
         # seat's state go in the claim's own transaction.
@@ -278,7 +291,7 @@ class CallSession:
             seats.append(floor.call_step(store, caller, "dialling", now=now,
                                          customer_id=entry.customer.id))
 
-        entry = claim_next(store, caller, now, policy, inside=with_claim)
+        entry = claim_next(store, caller, now, policy, inside=with_claim, ahead=ahead)
         if entry is None:
             return None
         seat = seats[-1]
@@ -755,6 +768,32 @@ class CallSession:
             if why.next_callable_at is not None and why.next_callable_at > now:
                 next_at = why.next_callable_at
         return WrapUpResult(record, customer, tuple(made), next_at, self.nps(), self.seat)
+
+
+    # -- the next customer, while this call is wrapped up --------------------------
+
+    def read_next(self, store: Store, now: datetime) -> QueueAhead:
+        """The caller's next customer as the queue has them now, read while this call is
+        wrapped up, for :meth:`wrap_up_and_take_next` (a read: no lock, nothing claimed)."""
+        return read_ahead(store, self.caller, now, self.policy, leaving=self.customer.id)
+
+    def wrap_up_and_take_next(self, store: Store, now: datetime,
+                              plan: WrapUpPlan | None = None, *, script: str | None = None,
+                              ahead: QueueAhead | None = None) -> SavedAndNext:
+        """:meth:`wrap_up`, then the caller's next customer (:meth:`take_next`, ``script``
+        and ``ahead`` as there), as one step: a seat shows the next customer as soon as the
+        call is saved. A seat paused by the wrap-up (a supervisor's pause asked during the
+        call) takes nobody. A wrap-up that fails raises (nothing written, nobody taken); a
+        take that fails after it is returned as ``refused`` (the wrap-up stands)."""
+        saved = self.wrap_up(store, now, plan)
+        if saved.seat is not None and saved.seat.state == "paused":
+            return SavedAndNext(saved, None)
+        try:
+            following = CallSession.take_next(store, self.caller, now, self.policy, script,
+                                              ahead=ahead)
+        except Exception as exc:  # noqa: BLE001 - the call is saved; the seat says why
+            return SavedAndNext(saved, None, exc)
+        return SavedAndNext(saved, following)
 
 
 def _share_keys(script: Script) -> frozenset[str]:

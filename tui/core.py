@@ -1,8 +1,7 @@
 """What the screens read from the core, and how they show it.
 
-The queue reads (``load_queue``, ``explain_customer``) and ``take_next_after`` run on
-the database lane (``app.db`` passes the ``Store`` first); the rest turns core dataclasses
-into words. Nothing here writes but through ``calls.session.CallSession``, whose writing
+The queue reads (``load_queue``, ``explain_customer``) run on the database lane
+(``app.db`` passes the ``Store`` first); the rest turns core dataclasses into words. Nothing here writes but through ``calls.session.CallSession``, whose writing
 steps the screens hand to ``app.db``.
 """
 
@@ -61,16 +60,6 @@ def load_queue(store: Store, caller: str, now: datetime, policy: Any, limit: int
             waiting = (f"the next customers can be called from {local:%a %d %b %H:%M} your "
                        f"time (in {format_duration(opening.at - now)}): {who}{held}")
     return QueueView(entries=entries, waiting_line=waiting)
-
-
-def take_next_after(store: Store, finished: CallSession, caller: str, now: datetime,
-                    policy: Any, script: str | None) -> CallSession | None:
-    """The next customer, taken right after ``finished`` was wrapped up on the same lane
-    (None when nobody can be called now, or when that wrap-up failed: its claim is still
-    held, and the queue would hand the same customer back)."""
-    if not finished.ended:
-        return None
-    return CallSession.take_next(store, caller, now, policy, script)
 
 
 def explain_customer(store: Store, customer_id: int, caller: str, now: datetime,

@@ -86,3 +86,19 @@ def every_hour_policy():
 
     return policy_from_dict({"calling": {"skip_holidays": False, "hours": {
         "weekdays": "00:00-24:00", "weekend": "00:00-24:00"}}})
+
+
+def count_queue_reads(monkeypatch) -> list[int]:
+    """From now on ``calls.queue.build_queue`` adds an item to the list each time it runs
+    (a take that claims a customer read ahead must not read the queue again)."""
+    from calls import queue
+
+    reads: list[int] = []
+    real = queue.build_queue
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "build_queue", counted)
+    return reads

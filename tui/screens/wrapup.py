@@ -14,7 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from calls.outcomes import LABEL, Outcome
-from calls.session import CallSession, ChosenOutcome, WrapUpPlan, WrapUpResult
+from calls.queue import QueueAhead
+from calls.session import CallSession, ChosenOutcome, SavedAndNext, WrapUpPlan, WrapUpResult
 from tui import core
 from tui.screens.kept import KeptStyles
 from tui.timeparse import format_local, zone_of
@@ -62,8 +63,9 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
         self.chosen = chosen
         self.notes_now = notes_now          # the notes as typed right now (the call screen's)
         self.following = following
-        self._next_asked = False
-        self._saved_message = ""            # the saved call's notice, until it is said
+        # The next customer as the queue had them while this screen was up (read ahead:
+        # Enter then only checks them again and claims them; calls.queue.QueueAhead).
+        self._ahead: QueueAhead | None = None
         self.zone = zone_of(session.customer.time_zones)
         self._saving = False
         # Themes the caller confirmed per open answer (t); None: the suggestions stand.
@@ -86,6 +88,23 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
 
     def on_mount(self) -> None:
         self._draw()
+
+    def on_screen_resume(self) -> None:
+        # Shown (or back from a dialog): look up the next customer while the caller reads,
+        # once this screen is drawn (not in the time the caller waits for it).
+        if self.following is not None and not self._saving:
+            self.call_after_refresh(self._read_next)
+
+    def _read_next(self) -> None:
+        if self._saving or self.following is None or not self.following.wants_next():
+            return
+        self.app.db(self.session.read_next, self.app.now(), quiet=True,
+                    on_done=self._next_read)
+
+    def _next_read(self, ahead: QueueAhead) -> None:
+        # Read for this call (not one wrapped up here before), and not too late for it.
+        if ahead.leaving == self.session.customer.id and not self._saving:
+            self._ahead = ahead
 
     def _plan(self) -> WrapUpPlan:
         plan = self.session.plan_wrap_up(self.app.now(), self.notes_now(), self.chosen)
@@ -198,18 +217,25 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
 
     def action_confirm(self) -> None:
         """Save; with the call screen under it wanting the next customer, take them in the
-        same turn of the database (right after the wrap-up, only if it was written)."""
+        same step of the database (right after the wrap-up, only if it was written)."""
         if self._saving:
             return
         self._saving = True
-        self.refresh_bindings()
         app = self.app
-        app.db(self.session.wrap_up, app.now(), self._plan(),
-               on_done=self._saved, on_error=self._failed)
-        self._next_asked = self.following is not None and self.following.wants_next()
-        if self._next_asked:
-            app.db(core.take_next_after, self.session, app.caller, app.now(), app.policy,
-                   app.script_name, on_done=self._next_taken, on_error=self._next_failed)
+        if self.following is not None and self.following.wants_next():
+            app.db(self.session.wrap_up_and_take_next, app.now(), self._plan(),
+                   script=app.script_name, ahead=self._ahead,
+                   on_done=self._saved_and_next, on_error=self._failed)
+        else:
+            app.db(self.session.wrap_up, app.now(), self._plan(),
+                   on_done=self._saved, on_error=self._failed)
+        # The key bar is redrawn only if saving takes a while: check_action refuses a second
+        # Enter at once, and a frame drawn now would take from the next customer's time.
+        self.set_timer(0.25, self._show_saving)
+
+    def _show_saving(self) -> None:
+        if self._saving and self.is_current:
+            self.refresh_bindings()
 
     def _failed(self, exc: Exception) -> None:
         # The call stays on this screen as it was (nothing of the wrap-up was written):
@@ -217,47 +243,47 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
         self._saving = False
         self.refresh_bindings()
 
-    def _saved(self, result: WrapUpResult) -> None:
+    def _count(self, result: WrapUpResult, seat: Any = None) -> None:
+        """The shift's figures after the saved call, and the seat's state: ``seat`` (the
+        next customer's dialling), else the one the wrap-up left."""
         app = self.app
         app.stats.add(self.chosen.outcome, nps=result.nps,
                       followups=len(result.followups) + len(self.session.hand_followups))
-        if result.seat is not None:
+        seat = seat or result.seat
+        if seat is not None:
             # Ready, or the pause a supervisor asked for during the call: known before
             # the queue offers the next customer (a paused seat is refused the next one).
-            app.seat_state_changed(result.seat)
-        self._saved_message = core.wrap_up_message(result)
-        if not self._next_asked:
-            self._say_saved()
-            self.dismiss("done")
-        # else: said by the call screen once the next customer is drawn. Said now, its
-        # notice would be built on this screen, which goes, and built again on the call
-        # screen, both while the caller waits for the next customer.
+            app.seat_state_changed(seat)
 
-    def _say_saved(self) -> None:
-        if self._saved_message:
-            self.app.notify(self._saved_message, timeout=5)
-            self._saved_message = ""
+    def _saved(self, result: WrapUpResult) -> None:
+        self._count(result)
+        self.app.notify(core.wrap_up_message(result), timeout=5)
+        self.dismiss("done")
 
-    def _next_taken(self, session: CallSession | None) -> None:
-        if not self.session.ended:
-            return  # the wrap-up failed (said by _failed): the call stays here
+    def _saved_and_next(self, step: SavedAndNext) -> None:
+        saved = core.wrap_up_message(step.saved)
+        session = step.next
         if session is None:
-            saved, self._saved_message = self._saved_message, ""
-            # One notice (of two asked for at once the app shows the last only).
-            self.notify(f"{saved}\nNobody left to call right now.", severity="warning")
+            self._count(step.saved)
+            paused = step.saved.seat is not None and step.saved.seat.state == "paused"
+            if step.refused is not None:
+                self.notify(saved, timeout=5)
+                self.app.show_error(step.refused)     # saved; the next could not be taken
+            elif paused:
+                self.notify(saved, timeout=5)         # the paused screen follows
+            else:
+                # One notice (of two asked for at once the app shows the last only).
+                self.notify(f"{saved}\nNobody left to call right now.", severity="warning")
             self.dismiss("done")
             return
         # The next customer goes onto the call screen underneath while this one still
-        # covers it; no frame shows the last customer again.
-        saved, self._saved_message = self._saved_message, ""
+        # covers it; no frame shows the last customer again. The saved call's notice is
+        # said by the call screen once the next customer is drawn (said now, it would be
+        # built on this screen, which goes, and again on the call screen).
         with self.app.batch_update():
             self.following.show_next(session, saved)
             self.dismiss("next")
-
-    def _next_failed(self, _exc: Exception) -> None:
-        if self.session.ended:
-            self._say_saved()
-            self.dismiss("done")  # saved; the next could not be taken (the app says why)
+            self._count(step.saved, session.seat)
 
     def action_add_followup(self) -> None:
         from tui.screens.modals import FollowupScreen

@@ -6,7 +6,10 @@ from datetime import datetime
 
 from rich.markup import escape
 from rich.text import Text
+from textual.screen import Screen
 from textual.widgets import Static
+
+from tui.widgets.text import show_text
 
 
 def format_duration(seconds: float) -> str:
@@ -48,14 +51,40 @@ def seat_text(app, now: datetime) -> str:
     return text
 
 
-class ShiftBar(Static):
-    """One line at the top of every shift screen; refreshes itself every few seconds."""
+def shows(screen: Screen) -> bool:
+    """Whether ``screen`` can be seen: the one on top, or one under dialogs only (Textual's
+    ``is_current`` also counts the screen right under a full screen)."""
+    stack = screen.app.screen_stack
+    if screen not in stack:
+        return False
+    return all(above.is_modal for above in stack[stack.index(screen) + 1:])
 
+
+class ShiftBar(Static):
+    """One line at the top of every shift screen; redraws itself every second while its
+    screen shows. Screens kept all shift (the queue under a call, the wrap-up between
+    calls) keep their bar: a covered screen's bar waits, and catches up when shown again
+    (a seat at rest does no work for screens nobody sees)."""
+
+    ticking = False    # whether the bar redraws every second now (its screen shows)
 
     def on_mount(self) -> None:
         self.update_bar()
         # Every second: the seat's state and the call timer run on it.
-        self.set_interval(1, self.update_bar)
+        self.ticking = shows(self.screen)
+        self._ticks = self.set_interval(1, self.update_bar, pause=not self.ticking)
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, _top: object) -> None:
+        shown = shows(self.screen)
+        if shown == self.ticking:
+            return
+        self.ticking = shown
+        if shown:
+            self.update_bar()         # what changed while covered, at once
+            self._ticks.resume()
+        else:
+            self._ticks.pause()
 
     def update_bar(self) -> None:
         """Redraw from the app's figures and clock."""
@@ -86,4 +115,4 @@ class ShiftBar(Static):
         )
         width = self.content_size.width
         fitting = [f for f in forms if not width or Text.from_markup(f).cell_len <= width]
-        self.update(fitting[0] if fitting else forms[-1])
+        show_text(self, fitting[0] if fitting else forms[-1])
