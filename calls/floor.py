@@ -21,6 +21,7 @@ from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy
+from calls.reports import average_handle_seconds
 from calls.store import Store
 from calls.store import floor as q
 
@@ -319,7 +320,7 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
             signed_in_seconds=working, paused_seconds=paused,
             calls_per_hour=(calls / (working / 3600)
                             if working >= RATE_AFTER_SECONDS and calls else None),
-            handle_seconds=handled / worked if worked else None,
+            handle_seconds=average_handle_seconds(handled, worked),
             pause_after=asked.get(caller) if row is not None else None,
         ))
     return view

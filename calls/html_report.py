@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from calls.outcomes import LABEL, Outcome
-from calls.reports import NOT_REACHED_DAYS, RATE_NAMES, Report
+from calls.reports import NOT_REACHED_DAYS, PER_CALL, RATE_NAMES, Report
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -178,8 +178,8 @@ def render_html(report: Report) -> str:
         charts.append(_figure(
             line_chart([(g.key, None if g.rates["CON1"] is None else 100 * g.rates["CON1"])
                         for g in r.weekly], lo=0, hi=100, unit="%",
-                       title="Contact rate (CON1) by week"),
-            "Contact rate CON1 by week"))
+                       title="Contact rate (CON1) by week, per call"),
+            "Contact rate CON1 by week: the week's calls that reached someone"))
     if r.coverage.tiers:
         charts.append(_figure(
             bar_chart([(f"tier {t.tier}", t.share or 0.0, "#2e7d32") for t in r.coverage.tiers],
@@ -243,7 +243,8 @@ def render_html(report: Report) -> str:
                f"{_num(lp.avg_score_change, signed=True)}.</p>")
 
     if r.by:
-        out.append(f"<h2>By {escape(r.by)}</h2>")
+        per = "call" if r.by in PER_CALL else "customer"
+        out.append(f"<h2>By {escape(r.by)} (rates per {per})</h2>")
         headers = [r.by, "attempts", "cases", "contacts", "completes", "RR1", "COOP1", "CON1",
                    "NPS"]
         rows = [[g.key, g.activity.attempts, g.activity.cases, g.activity.contacts,

@@ -969,6 +969,92 @@ def _coverage_last_calls(db: Database) -> None:
                "WHERE do_not_call != 0")
 
 
+@migrations(name="reports_0003_caller_day_figures")
+def _reports_caller_day_figures(db: Database) -> None:
+    # `report --by caller` over long periods reads these two small tables instead of the
+    # calls (a year at 1M customers / 3M calls: ~40 callers x 365 days x 12 outcomes and
+    # the callers' active 10-minute slots, instead of 3M calls). Triggers keep them in the
+    # same statement as each change to a call (insert, the outcome and end at wrap-up, a
+    # moved start, a delete), so they always add up to the calls; tests/core/
+    # test_report_groups.py holds them to the plain GROUP BY through random writes. The
+    # (caller, outcome) index of reports_0002 is no longer read by anything: dropped, so
+    # a call writes no more index entries than before.
+    db.execute("DROP INDEX IF EXISTS idx_calls_caller_outcome")
+    db.execute(
+        """
+        CREATE TABLE caller_days (
+            caller TEXT NOT NULL,
+            outcome TEXT NOT NULL,          -- '' while the call is in progress
+            day TEXT NOT NULL,              -- substr(started_at, 1, 10): its UTC day
+            calls INTEGER NOT NULL,
+            ended INTEGER NOT NULL,         -- calls with an end (ended_at)
+            handle_seconds INTEGER NOT NULL,  -- their seconds from start to end
+            PRIMARY KEY (caller, outcome, day)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE caller_slots (
+            caller TEXT NOT NULL,
+            slot TEXT NOT NULL,             -- substr(started_at, 1, 15): a 10-minute slot
+            calls INTEGER NOT NULL,         -- calls the caller started in it
+            PRIMARY KEY (caller, slot)
+        )
+        """
+    )
+    add = {
+        "days": """
+            INSERT INTO caller_days (caller, outcome, day, calls, ended, handle_seconds)
+            VALUES ({r}.caller, coalesce({r}.outcome, ''), substr({r}.started_at, 1, 10), 1,
+                    {r}.ended_at IS NOT NULL,
+                    coalesce(unixepoch({r}.ended_at) - unixepoch({r}.started_at), 0))
+            ON CONFLICT DO UPDATE SET calls = calls + 1, ended = ended + excluded.ended,
+                handle_seconds = handle_seconds + excluded.handle_seconds;""",
+        "slots": """
+            INSERT INTO caller_slots (caller, slot, calls)
+            VALUES ({r}.caller, substr({r}.started_at, 1, 15), 1)
+            ON CONFLICT DO UPDATE SET calls = calls + 1;""",
+    }
+    take = {
+        "days": """
+            UPDATE caller_days SET calls = calls - 1,
+                ended = ended - ({r}.ended_at IS NOT NULL),
+                handle_seconds = handle_seconds
+                    - coalesce(unixepoch({r}.ended_at) - unixepoch({r}.started_at), 0)
+            WHERE caller = {r}.caller AND outcome = coalesce({r}.outcome, '')
+                AND day = substr({r}.started_at, 1, 10);
+            DELETE FROM caller_days WHERE caller = {r}.caller
+                AND outcome = coalesce({r}.outcome, '')
+                AND day = substr({r}.started_at, 1, 10) AND calls = 0;""",
+        "slots": """
+            UPDATE caller_slots SET calls = calls - 1
+            WHERE caller = {r}.caller AND slot = substr({r}.started_at, 1, 15);
+            DELETE FROM caller_slots WHERE caller = {r}.caller
+                AND slot = substr({r}.started_at, 1, 15) AND calls = 0;""",
+    }
+    db.execute("CREATE TRIGGER calls_caller_figures_insert AFTER INSERT ON calls BEGIN "
+               + add["days"].format(r="new") + add["slots"].format(r="new") + " END")
+    db.execute("CREATE TRIGGER calls_caller_figures_delete AFTER DELETE ON calls BEGIN "
+               + take["days"].format(r="old") + take["slots"].format(r="old") + " END")
+    db.execute("CREATE TRIGGER calls_caller_days_update "
+               "AFTER UPDATE OF caller, started_at, outcome, ended_at ON calls BEGIN "
+               + take["days"].format(r="old") + add["days"].format(r="new") + " END")
+    db.execute("CREATE TRIGGER calls_caller_slots_update AFTER UPDATE OF caller, started_at "
+               "ON calls WHEN old.caller IS NOT new.caller "
+               "OR old.started_at IS NOT new.started_at BEGIN "
+               + take["slots"].format(r="old") + add["slots"].format(r="new") + " END")
+    db.execute(
+        "INSERT INTO caller_days (caller, outcome, day, calls, ended, handle_seconds) "
+        "SELECT caller, coalesce(outcome, ''), substr(started_at, 1, 10), count(*), "
+        "count(ended_at), "
+        "sum(coalesce(unixepoch(ended_at) - unixepoch(started_at), 0)) "
+        "FROM calls GROUP BY 1, 2, 3")
+    db.execute(
+        "INSERT INTO caller_slots (caller, slot, calls) "
+        "SELECT caller, substr(started_at, 1, 15), count(*) FROM calls GROUP BY 1, 2")
+
+
 @migrations(name="coverage_0002_followups_by_time")
 def _coverage_followups_by_time(db: Database) -> None:
     # The escalation check (every seat and the dashboard, after every write) reads the

@@ -80,7 +80,7 @@ def test_page_is_self_contained_with_charts(store):
             assert key not in attrs, attrs
     assert names.count("svg") == 4     # NPS by week, CON1 by week, coverage, outcome mix
     svg_titles = [a.get("aria-label") for t, a in p.tags if t == "svg"]
-    assert svg_titles == ["NPS by week", "Contact rate (CON1) by week", "Coverage per tier",
+    assert svg_titles == ["NPS by week", "Contact rate (CON1) by week, per call", "Coverage per tier",
                           "Outcome mix"]
     assert "Care-call report" in p.headings
     assert any(h.startswith("AAPOR") for h in p.headings)

@@ -51,15 +51,18 @@ def history(store):
     return store
 
 
-# whole history; a period starting mid-week and ending mid-week; one day; an empty period
+# whole history; a period starting mid-week and ending mid-week; one day; an empty period;
+# a period that is not whole UTC days (the dashboard's day in New York, Kathmandu's +05:45)
 PERIODS = [("2025-12-01T00:00:00Z", "2026-05-01T00:00:00Z"),
            ("2026-01-14T00:00:00Z", "2026-02-20T00:00:00Z"),
            ("2026-02-03T00:00:00Z", "2026-02-04T00:00:00Z"),
-           ("2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z")]
+           ("2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z"),
+           ("2026-01-14T05:00:00Z", "2026-02-20T18:15:00Z")]
+IDS = ["all", "mid-week", "day", "empty", "not-whole-days"]
 
 
 @pytest.mark.parametrize("by", ["caller", "week", "script", "purpose"])
-@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+@pytest.mark.parametrize("period", PERIODS, ids=IDS)
 @pytest.mark.parametrize("long_period", [False, True], ids=["short", "long"])
 def test_calls_per_group_equal_the_plain_group_by(history, by, period, long_period,
                                                   monkeypatch):
@@ -69,12 +72,12 @@ def test_calls_per_group_equal_the_plain_group_by(history, by, period, long_peri
     assert q.calls_by(history, *period, by) == plain_calls_by(history, *period, by)
 
 
-@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+@pytest.mark.parametrize("period", PERIODS, ids=IDS)
 def test_tier_cases_equal_the_plain_group_by(history, period):
     assert q.tier_figures(history, *period) == plain_figures_by(history, *period, "tier")
 
 
-@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+@pytest.mark.parametrize("period", PERIODS, ids=IDS)
 @pytest.mark.parametrize("long_period", [False, True], ids=["short", "long"])
 def test_caller_time_equals_the_plain_group_by(history, period, long_period, monkeypatch):
     monkeypatch.setattr(q, "_few_calls", lambda *_a: not long_period)
@@ -125,18 +128,111 @@ def test_a_week_row_is_the_report_of_that_week(history):
         assert row.nps == week.nps
 
 
-def test_callers_in_order(history):
-    assert q.callers(history) == ["ann", "bob", "cy", "d[/]"]
+def _random_writes(store, rng, n):
+    """What happens to calls after they are made: wrap-ups (outcome and end), a call moved
+    to another caller or time, deletes, new calls; some rows touched twice."""
+    conn = store.db.conn
+    with store.write():
+        ids = [r[0] for r in conn.execute("SELECT id FROM calls")]
+        for _ in range(n):
+            call_id = rng.choice(ids)
+            kind = rng.randrange(5)
+            if kind == 0:
+                conn.execute("UPDATE calls SET outcome = ?, ended_at = ? WHERE id = ?",
+                             (rng.choice([o.value for o in Outcome] + [None, "legacy_code"]),
+                              rng.choice([None, "2026-02-03T10:04:00Z",
+                                          "2026-02-03T09:59:59Z", "not a time"]), call_id))
+            elif kind == 1:
+                conn.execute("UPDATE calls SET caller = ? WHERE id = ?",
+                             (rng.choice(["ann", "eve", "d[/]"]), call_id))
+            elif kind == 2:
+                began = START + timedelta(minutes=rng.randrange(90 * 24 * 60))
+                conn.execute("UPDATE calls SET started_at = ? WHERE id = ?",
+                             (began.strftime(FMT), call_id))
+            elif kind == 3:
+                conn.execute("DELETE FROM answers WHERE call_id = ?", (call_id,))
+                conn.execute("DELETE FROM calls WHERE id = ?", (call_id,))
+                ids.remove(call_id)
+            else:
+                began = START + timedelta(minutes=rng.randrange(90 * 24 * 60))
+                ids.append(conn.execute(
+                    "INSERT INTO calls (customer_id, caller, started_at, ended_at, outcome) "
+                    "VALUES (?, ?, ?, NULL, NULL)",
+                    (rng.randint(1, 60), rng.choice(["ann", "zoe"]), began.strftime(FMT)),
+                ).lastrowid)
+            # an update that names the columns and changes nothing
+            conn.execute("UPDATE calls SET caller = caller, outcome = outcome WHERE id = ?",
+                         (rng.choice(ids),))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_caller_day_tables_follow_every_write(history, seed, monkeypatch):
+    """The callers' day and slot tables, kept by triggers, give the plain GROUP BY's
+    figures after random writes (every period of whole days is read from them)."""
+    monkeypatch.setattr(q, "_few_calls", lambda *_a: False)
+    rng = random.Random(seed)
+    for _ in range(3):
+        _random_writes(history, rng, 60)
+        for period in PERIODS:
+            worked, handle = plain_caller_time(history, *period)
+            assert q.caller_worked_seconds(history, *period) == worked, period
+            outcomes, handled = q.caller_calls(history, *period)
+            assert handled == handle, period
+            assert outcomes == plain_calls_by(history, *period, "caller"), period
+            assert q.calls_by(history, *period, "week") == plain_calls_by(
+                history, *period, "week"), period
+    # nothing left behind: no empty rows, every count positive
+    conn = history.db.conn
+    assert conn.execute("SELECT count(*) FROM caller_days WHERE calls <= 0").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM caller_slots WHERE calls <= 0").fetchone()[0] == 0
+
+
+def test_caller_day_tables_are_filled_from_calls_made_before_them(store):
+    """The migration fills the tables from the calls already there."""
+    from calls.store import Store
+    from calls.store.database import Migrations
+
+    conn = store.db.conn
+    with store.write():
+        for trigger in ("insert", "delete"):
+            conn.execute(f"DROP TRIGGER calls_caller_figures_{trigger}")
+        for trigger in ("days", "slots"):
+            conn.execute(f"DROP TRIGGER calls_caller_{trigger}_update")
+        conn.execute("DROP TABLE caller_days")
+        conn.execute("DROP TABLE caller_slots")
+        conn.execute(f"DELETE FROM {Migrations.migrations_table} "
+                     "WHERE name = 'reports_0003_caller_day_figures'")
+        conn.execute("INSERT INTO customers (ref, name, created_at, updated_at) "
+                     "VALUES ('C1', 'C1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
+        for minute, outcome in ((0, "busy"), (3, "completed"), (25, None), (61, "busy")):
+            began = START + timedelta(minutes=minute)
+            conn.execute(
+                "INSERT INTO calls (customer_id, caller, started_at, ended_at, outcome) "
+                "VALUES (1, 'ann', ?, ?, ?)",
+                (began.strftime(FMT),
+                 (began + timedelta(seconds=90)).strftime(FMT) if outcome else None, outcome))
+    path = store.path
+    store.close()
+    again = Store.open(path)
+    try:
+        period = ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
+        assert q.caller_calls(again, *period) == (
+            {"ann": {"busy": 2, "completed": 1, None: 1}}, {"ann": (270, 3)})
+        assert q.caller_worked_seconds(again, *period) == {"ann": (3, 3 * 600)}   # :00, :20, 01:00
+        worked, handle = plain_caller_time(again, *period)
+        assert q.caller_worked_seconds(again, *period) == worked
+    finally:
+        again.close()
 
 
 @pytest.mark.parametrize("by", ["caller", "tier", "week"])
-@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+@pytest.mark.parametrize("period", PERIODS, ids=IDS)
 def test_nps_by_group_equals_the_plain_group_by(history, by, period):
     assert q.nps_histogram_by(history, *period, by) == plain_nps_by(history, *period, by)
 
 
 @pytest.mark.parametrize("rest", ["A", "B", "C", "X", "?", "no such tier"])
-@pytest.mark.parametrize("period", PERIODS, ids=["all", "mid-week", "day", "empty"])
+@pytest.mark.parametrize("period", PERIODS, ids=IDS)
 def test_tiers_split_off_the_period_equal_the_plain_group_by(history, rest, period):
     """Whichever tier is left to subtract, the split equals the plain GROUP BY."""
     with history.reading():

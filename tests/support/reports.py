@@ -52,9 +52,9 @@ def plain_caller_time(store: Store, start: str, end: str) -> tuple[dict, dict]:
     conn = store.db.conn
     worked = {
         caller: (n, slots * 600) for caller, n, slots in conn.execute(
-            "SELECT caller, count(*), count(DISTINCT substr(started_at, 1, 15)) FROM calls "
-            "WHERE started_at >= ? AND started_at < ? AND outcome IS NOT NULL GROUP BY caller",
-            (start, end))
+            "SELECT caller, sum(outcome IS NOT NULL), count(DISTINCT substr(started_at, 1, 15)) "
+            "FROM calls WHERE started_at >= ? AND started_at < ? GROUP BY caller "
+            "HAVING sum(outcome IS NOT NULL) > 0", (start, end))
     }
     handle = {
         caller: (seconds or 0, n) for caller, seconds, n in conn.execute(
