@@ -27,6 +27,7 @@ from calls.config import Config, load_config, save_setting
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from tui.clock import Clock, resolve_clock
+from tui import memory
 from tui.comfort import ShiftComfort
 from tui.commands import ShiftCommands
 from tui.database import DatabaseWork, DbJob
@@ -105,6 +106,7 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
         mode: str = "shift",
         dashboard_options: dict[str, Any] | None = None,
     ) -> None:
+        memory.mend_textual()    # before any widget is drawn: see tui.memory
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from calls.clock import from_iso
@@ -23,10 +24,13 @@ from tui.timeparse import format_local, zone_of
 
 @dataclass
 class QueueView:
-    """The first page of the caller's queue and, when it is short, when more open up."""
+    """The first page of the caller's queue and, when it is short, when more open up;
+    ``ahead``: its top as a reading ``n`` may claim without reading the queue again
+    (``calls.queue.QueueAhead``: checked again in the claim's lock, and only while fresh)."""
 
     entries: list[Any]
     waiting_line: str | None = None
+    ahead: Any = None
 
 
 def entry_reasons(entry: Any) -> list[str]:
@@ -45,9 +49,10 @@ def entry_search_text(entry: Any) -> str:
 def load_queue(store: Store, caller: str, now: datetime, policy: Any, limit: int) -> QueueView:
     """The first ``limit`` rows of the caller's queue; when it is empty, when it fills again."""
     from calls.policy import format_duration
-    from calls.queue import build_queue, next_opening_why, opening_horizon
+    from calls.queue import QueueAhead, build_queue, next_opening_why, opening_horizon
 
     entries = build_queue(store, caller, now, policy, limit=limit)
+    ahead = QueueAhead(caller, now, entries[0] if entries else None)
     waiting = None
     if not entries:
         opening = next_opening_why(store, caller, now, policy)
@@ -59,7 +64,7 @@ def load_queue(store: Store, caller: str, now: datetime, policy: Any, limit: int
             held = f" (held by {opening.rule})" if opening.rule else ""
             waiting = (f"the next customers can be called from {local:%a %d %b %H:%M} your "
                        f"time (in {format_duration(opening.at - now)}): {who}{held}")
-    return QueueView(entries=entries, waiting_line=waiting)
+    return QueueView(entries=entries, waiting_line=waiting, ahead=ahead)
 
 
 def explain_customer(store: Store, customer_id: int, caller: str, now: datetime,
@@ -96,6 +101,13 @@ def national_format(e164: str | None) -> str | None:
 def flow_markup(parts: list[str], width: int, gap: str = "  ") -> str:
     """Rich-markup ``parts`` side by side, a new line only between two parts (a key never
     ends a line without its label: "w" / "Wrong number")."""
+    return _flow_markup(tuple(parts), width, gap)
+
+
+@lru_cache(maxsize=32)
+def _flow_markup(parts: tuple[str, ...], width: int, gap: str) -> str:
+    # Kept: the call screen's outcome bar is the same few lines for every customer, and
+    # reading each part's markup again cost a millisecond of every next customer drawn.
     from rich.text import Text
 
     lines: list[str] = []

@@ -8,6 +8,8 @@ many fit. :func:`give_back` asks glibc's ``malloc_trim`` to return free pages (a
 millisecond); where the C library has no such call (musl, macOS, Windows) it does
 nothing. No garbage collection is forced: a full collection costs 100-400 ms on the UI
 thread and, measured, gave nothing back on top.
+
+:func:`mend_textual` bounds what Textual itself keeps of widgets long gone (see there).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import sys
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 
 @cache
@@ -44,3 +46,36 @@ def after_frame(widget) -> None:
     """:func:`give_back` once ``widget``'s screen has drawn what it was doing (never in
     the time a caller waits for a key)."""
     widget.call_after_refresh(give_back)
+
+
+def mend_textual() -> bool:
+    """Stop Textual keeping every widget's drawn lines after the widget is gone; True
+    when there was something to mend (idempotent).
+
+    ``StylesCache.get_inner_outer`` (Textual 8.2) is an ``lru_cache`` on a method, so its
+    1,024 entries are keyed by the widget's ``StylesCache`` as well as by the two colours
+    it computes from: each entry keeps a whole ``StylesCache`` alive, with the widget's
+    drawn lines (``Strip`` objects, each with its own caches of crops and filters) long
+    after the widget was removed (upstream issue Textualize/textual#6665, open). On a seat
+    every notice, follow-up list and dashboard table added entries: about 70 KB a call,
+    1,024 widgets' worth (tens of MB) before the cache would have dropped any. Mended: one
+    cache of the colours alone (the answer depends on nothing else), computed by the
+    original function. A Textual whose method is no longer such a cache is left alone.
+    """
+    from textual._styles_cache import StylesCache
+
+    method = StylesCache.__dict__.get("get_inner_outer")
+    compute = getattr(method, "__wrapped__", None)
+    if compute is None or not hasattr(method, "cache_info"):
+        return False
+
+    @lru_cache(1024)
+    def inner_outer(base_background, background):
+        return compute(StylesCache, base_background, background)
+
+    def get_inner_outer(self, base_background, background):
+        return inner_outer(base_background, background)
+
+    get_inner_outer.__doc__ = compute.__doc__
+    StylesCache.get_inner_outer = get_inner_outer
+    return True

@@ -124,8 +124,12 @@ class SeatMixin:
             self._look_queued = False
             return True  # the next tick looks again
 
-        self.db(floor.seat_now, self.caller, on_done=looked,  # type: ignore[attr-defined]
-                on_error=not_looked, quiet=True, description="seat state")
+        # Asked once the screen has drawn what the step brought (the next customer): a
+        # read started at once would run beside that drawing and take the UI thread's
+        # turns (one interpreter lock) while the caller waits for it.
+        self.call_after_refresh(  # type: ignore[attr-defined]
+            self.db, floor.seat_now, self.caller, on_done=looked, on_error=not_looked,
+            quiet=True, description="seat state")
 
     def seat_looked(self, state: floor.SeatState | None) -> None:
         """The seat's state as the database has it now: shown in the shift bar; a pause a

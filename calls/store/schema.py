@@ -1055,6 +1055,79 @@ def _reports_caller_day_figures(db: Database) -> None:
         "SELECT caller, substr(started_at, 1, 15), count(*) FROM calls GROUP BY 1, 2")
 
 
+@migrations(name="reports_0004_caller_nps_days")
+def _reports_caller_nps_days(db: Database) -> None:
+    # NPS per caller (`report --by caller`) from a small table instead of joining every
+    # NPS answer of the period to its call: per caller of the answer's call, UTC day it
+    # was given and stored value, the answers. Triggers keep it with the answers (insert,
+    # upsert, delete) and with the calls (a call moved to another caller, a call deleted:
+    # its answers leave first, in BEFORE DELETE, as the cascade that follows finds no
+    # call). Answers are written with an upsert (calls.store.scripts.save_answer):
+    # INSERT OR REPLACE would skip the delete trigger.
+    db.execute(
+        """
+        CREATE TABLE caller_nps_days (
+            caller TEXT NOT NULL,
+            day TEXT NOT NULL,              -- substr(answered_at, 1, 10)
+            value TEXT NOT NULL,            -- the stored answer (JSON text)
+            answers INTEGER NOT NULL,
+            PRIMARY KEY (caller, day, value)
+        )
+        """
+    )
+    nps = "{r}.qtype = 'nps' AND {r}.value IS NOT NULL"
+    add = """
+        INSERT INTO caller_nps_days (caller, day, value, answers)
+        SELECT c.caller, substr({r}.answered_at, 1, 10), {r}.value, 1 FROM calls c
+        WHERE c.id = {r}.call_id AND {nps}
+        ON CONFLICT DO UPDATE SET answers = answers + 1;"""
+    take = """
+        UPDATE caller_nps_days SET answers = answers - 1
+        WHERE {nps} AND caller = (SELECT c.caller FROM calls c WHERE c.id = {r}.call_id)
+            AND day = substr({r}.answered_at, 1, 10) AND value = {r}.value;
+        DELETE FROM caller_nps_days WHERE answers = 0 AND {nps}
+            AND caller = (SELECT c.caller FROM calls c WHERE c.id = {r}.call_id)
+            AND day = substr({r}.answered_at, 1, 10) AND value = {r}.value;"""
+
+    def sql(text: str, r: str) -> str:
+        return text.format(r=r, nps=nps.format(r=r))
+
+    db.execute("CREATE TRIGGER answers_caller_nps_insert AFTER INSERT ON answers BEGIN "
+               + sql(add, "new") + " END")
+    db.execute("CREATE TRIGGER answers_caller_nps_delete AFTER DELETE ON answers BEGIN "
+               + sql(take, "old") + " END")
+    db.execute("CREATE TRIGGER answers_caller_nps_update "
+               "AFTER UPDATE OF call_id, qtype, value, answered_at ON answers BEGIN "
+               + sql(take, "old") + sql(add, "new") + " END")
+    # A call's answers, out of the old caller's days and into the new one's.
+    moved = """
+        UPDATE caller_nps_days SET answers = answers - (
+            SELECT count(*) FROM answers a WHERE a.call_id = old.id AND {nps_a}
+                AND substr(a.answered_at, 1, 10) = caller_nps_days.day
+                AND a.value = caller_nps_days.value)
+        WHERE caller = old.caller AND EXISTS (
+            SELECT 1 FROM answers a WHERE a.call_id = old.id AND {nps_a}
+                AND substr(a.answered_at, 1, 10) = caller_nps_days.day
+                AND a.value = caller_nps_days.value);
+        DELETE FROM caller_nps_days WHERE caller = old.caller AND answers = 0;"""
+    nps_a = nps.format(r="a")
+    db.execute("CREATE TRIGGER calls_caller_nps_moved AFTER UPDATE OF caller ON calls "
+               "WHEN old.caller IS NOT new.caller BEGIN "
+               + moved.format(nps_a=nps_a)
+               + f"""
+        INSERT INTO caller_nps_days (caller, day, value, answers)
+        SELECT new.caller, substr(a.answered_at, 1, 10), a.value, count(*) FROM answers a
+        WHERE a.call_id = new.id AND {nps_a} GROUP BY 2, 3
+        ON CONFLICT DO UPDATE SET answers = answers + excluded.answers; END""")
+    db.execute("CREATE TRIGGER calls_caller_nps_delete BEFORE DELETE ON calls BEGIN "
+               + moved.format(nps_a=nps_a) + " END")
+    db.execute(
+        "INSERT INTO caller_nps_days (caller, day, value, answers) "
+        "SELECT c.caller, substr(a.answered_at, 1, 10), a.value, count(*) "
+        "FROM answers a JOIN calls c ON c.id = a.call_id "
+        f"WHERE {nps_a} GROUP BY 1, 2, 3")
+
+
 @migrations(name="coverage_0002_followups_by_time")
 def _coverage_followups_by_time(db: Database) -> None:
     # The escalation check (every seat and the dashboard, after every write) reads the

@@ -150,7 +150,8 @@ def _random_writes(store, rng, n):
                 conn.execute("UPDATE calls SET started_at = ? WHERE id = ?",
                              (began.strftime(FMT), call_id))
             elif kind == 3:
-                conn.execute("DELETE FROM answers WHERE call_id = ?", (call_id,))
+                if rng.random() < 0.5:      # else the cascade takes its answers
+                    conn.execute("DELETE FROM answers WHERE call_id = ?", (call_id,))
                 conn.execute("DELETE FROM calls WHERE id = ?", (call_id,))
                 ids.remove(call_id)
             else:
@@ -163,6 +164,27 @@ def _random_writes(store, rng, n):
             # an update that names the columns and changes nothing
             conn.execute("UPDATE calls SET caller = caller, outcome = outcome WHERE id = ?",
                          (rng.choice(ids),))
+            # answers given, changed (the upsert a call's answer takes), moved or removed
+            call_id = rng.choice(ids)
+            answered = (START + timedelta(minutes=rng.randrange(90 * 24 * 60))).strftime(FMT)
+            value = rng.choice([str(n) for n in range(11)] + ['"9"', "9.5", '"great"', None])
+            step = rng.randrange(4)
+            if step == 0:
+                conn.execute(
+                    "INSERT INTO answers (call_id, key, qtype, value, answered_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id, key) DO UPDATE SET "
+                    "qtype = excluded.qtype, value = excluded.value, "
+                    "answered_at = excluded.answered_at",
+                    (call_id, rng.choice(["nps", "nps2"]), rng.choice(["nps", "rating"]),
+                     value, answered))
+            elif step == 1:
+                conn.execute("UPDATE answers SET value = ?, answered_at = ? WHERE call_id = ?",
+                             (value, answered, call_id))
+            elif step == 2:
+                conn.execute("UPDATE answers SET qtype = ? WHERE call_id = ?",
+                             (rng.choice(["nps", "rating"]), call_id))
+            else:
+                conn.execute("DELETE FROM answers WHERE call_id = ?", (call_id,))
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -181,10 +203,14 @@ def test_caller_day_tables_follow_every_write(history, seed, monkeypatch):
             assert outcomes == plain_calls_by(history, *period, "caller"), period
             assert q.calls_by(history, *period, "week") == plain_calls_by(
                 history, *period, "week"), period
+            assert q.nps_histogram_by(history, *period, "caller") == plain_nps_by(
+                history, *period, "caller"), period
     # nothing left behind: no empty rows, every count positive
     conn = history.db.conn
     assert conn.execute("SELECT count(*) FROM caller_days WHERE calls <= 0").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM caller_slots WHERE calls <= 0").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM caller_nps_days WHERE answers <= 0").fetchone(
+        )[0] == 0
 
 
 def test_caller_day_tables_are_filled_from_calls_made_before_them(store):
@@ -200,17 +226,26 @@ def test_caller_day_tables_are_filled_from_calls_made_before_them(store):
             conn.execute(f"DROP TRIGGER calls_caller_{trigger}_update")
         conn.execute("DROP TABLE caller_days")
         conn.execute("DROP TABLE caller_slots")
-        conn.execute(f"DELETE FROM {Migrations.migrations_table} "
-                     "WHERE name = 'reports_0003_caller_day_figures'")
+        for trigger in ("answers_caller_nps_insert", "answers_caller_nps_delete",
+                        "answers_caller_nps_update", "calls_caller_nps_moved",
+                        "calls_caller_nps_delete"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DROP TABLE caller_nps_days")
+        conn.execute(f"DELETE FROM {Migrations.migrations_table} WHERE name IN "
+                     "('reports_0003_caller_day_figures', 'reports_0004_caller_nps_days')")
         conn.execute("INSERT INTO customers (ref, name, created_at, updated_at) "
                      "VALUES ('C1', 'C1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
         for minute, outcome in ((0, "busy"), (3, "completed"), (25, None), (61, "busy")):
             began = START + timedelta(minutes=minute)
-            conn.execute(
+            call_id = conn.execute(
                 "INSERT INTO calls (customer_id, caller, started_at, ended_at, outcome) "
                 "VALUES (1, 'ann', ?, ?, ?)",
                 (began.strftime(FMT),
-                 (began + timedelta(seconds=90)).strftime(FMT) if outcome else None, outcome))
+                 (began + timedelta(seconds=90)).strftime(FMT) if outcome else None, outcome),
+            ).lastrowid
+            if outcome == "completed":
+                conn.execute("INSERT INTO answers (call_id, key, qtype, value, answered_at) "
+                             "VALUES (?, 'nps', 'nps', '9', ?)", (call_id, began.strftime(FMT)))
     path = store.path
     store.close()
     again = Store.open(path)
@@ -221,6 +256,7 @@ def test_caller_day_tables_are_filled_from_calls_made_before_them(store):
         assert q.caller_worked_seconds(again, *period) == {"ann": (3, 3 * 600)}   # :00, :20, 01:00
         worked, handle = plain_caller_time(again, *period)
         assert q.caller_worked_seconds(again, *period) == worked
+        assert q.nps_histogram_by(again, *period, "caller") == {"ann": {9: 1}}
     finally:
         again.close()
 

@@ -45,3 +45,36 @@ async def test_the_app_gives_memory_back_after_the_queue_and_each_customer(shift
         await take_next(pilot)
         await settle(pilot)
         assert len(calls) > before                      # the customer was drawn
+
+
+async def test_widgets_gone_leave_no_drawn_lines_behind(shift_db, monkeypatch):
+    """Textual's ``StylesCache.get_inner_outer`` cache kept every drawn widget's lines alive
+    after the widget was removed (upstream #6665): a seat grew with every notice, list and
+    dashboard table. The shift app mends it at start (:func:`memory.mend_textual`)."""
+    import gc
+    import weakref
+
+    from textual._styles_cache import StylesCache
+    from textual.containers import Vertical
+    from textual.widgets import Static
+
+    # Textual's own method back after the test (the app mends it for the process).
+    monkeypatch.setattr(StylesCache, "get_inner_outer",
+                        StylesCache.__dict__["get_inner_outer"])
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        gone = []
+        for round_ in range(4):
+            box = Vertical(*(Static(f"line {round_} {i}") for i in range(15)))
+            box.styles.background = "darkblue"       # drawn on its own colours
+            await app.screen.mount(box)
+            await settle(pilot, 2)
+            gone.append([weakref.ref(w._styles_cache) for w in (box, *box.children)])
+            await box.remove()
+        del box
+        await settle(pilot, 2)
+        gc.collect()
+        # The last box's may still be in its parent's cache of shown children (one).
+        kept = [sum(1 for ref in refs if ref() is not None) for refs in gone[:-1]]
+        assert kept == [0, 0, 0]

@@ -1,7 +1,8 @@
-"""Save & next (issue 18): the wrap-up looks up the next customer while the caller reads
-it; Enter saves the call and claims that customer (checked again, in the same turn of the
-database), without reading the queue in the time the caller waits. A customer another
-seat took meanwhile is never handed twice."""
+"""Save & next, and `n` (issue 18): the next customer is looked up before the key (the
+wrap-up reads them while the caller reads it; `n` uses the queue's top row as the screen
+read it); the key claims that customer after a check in the claim's lock, without reading
+the queue in the time the caller waits. A customer another seat took meanwhile is never
+handed twice."""
 
 from __future__ import annotations
 
@@ -75,3 +76,35 @@ async def test_a_customer_another_seat_took_meanwhile_is_not_handed_twice(shift_
         claims = db_rows(shift_db, "SELECT customer_id, caller FROM claims ORDER BY caller")
         assert claims == [{"customer_id": got, "caller": "ann"},
                           {"customer_id": looked_up, "caller": "bob"}]
+
+
+# -- n on the queue: the top row as the screen read it ---------------------------------
+
+
+async def test_n_claims_the_top_row_shown_without_reading_the_queue_again(shift_db,
+                                                                         monkeypatch):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        top = app.screen.view.entries[0].customer
+        reads = count_queue_reads(monkeypatch)
+        call = await take_next(pilot)
+        assert call.session.customer.id == top.id and reads == []
+        assert top.name in "\n".join(screen_lines(app))
+        assert db_rows(shift_db, "SELECT customer_id, caller FROM claims") == [
+            {"customer_id": top.id, "caller": "ann"}]
+
+
+async def test_n_after_another_seat_took_the_top_row_takes_the_next_one(shift_db):
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        rows = [e.customer.id for e in app.screen.view.entries]
+        with Store.open(shift_db) as store:      # bob, at his seat, is quicker
+            bob = CallSession.take_next(store, "bob", NOW, DEFAULT_POLICY, "quarterly")
+        assert bob.customer.id == rows[0]
+        call = await take_next(pilot)
+        assert call.session.customer.id == rows[1]
+        claims = db_rows(shift_db, "SELECT customer_id, caller FROM claims ORDER BY caller")
+        assert claims == [{"customer_id": rows[1], "caller": "ann"},
+                          {"customer_id": rows[0], "caller": "bob"}]

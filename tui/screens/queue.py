@@ -233,7 +233,10 @@ class QueueScreen(Screen):
             return
         self._taking = True
         app = self.app
+        # The top row as the screen read it: claimed after a check in the claim's lock
+        # while that reading is fresh, else the queue is read again (calls.queue.claim_next).
         app.db(CallSession.take_next, app.caller, app.now(), app.policy, app.script_name,
+               ahead=self.view.ahead if self.view else None,
                on_done=self._taken, on_error=self._take_failed)
 
     def action_take_selected(self) -> None:
