@@ -1,4 +1,5 @@
-"""A shift bar on a screen nobody sees does no work (issue 18: idle CPU per seat).
+"""A screen nobody sees does no work (issue 18: idle CPU per seat): its shift bar stops,
+and the queue under a call does not reload itself.
 
 The queue, the call screen and the wrap-up are kept all shift, each with its shift bar;
 only the bar of the screen on show redraws every second. A covered bar catches up the
@@ -62,3 +63,34 @@ async def test_a_covered_screens_shift_bar_stops_and_catches_up_when_shown(shift
         assert _bar(queue) in drawn
         assert not _bar(call).ticking and not _bar(wrapup).ticking
         assert " 7m " in screen_lines(app)[0]     # time on shift, drawn as it showed
+
+
+async def test_the_queue_under_a_call_does_not_reload_itself(shift_db, monkeypatch):
+    """The queue reloads every half minute while the caller looks at it; under a call it
+    waits (Textual counts the screen right under a full screen as current)."""
+    from tui import core
+
+    loads: list[int] = []
+    real = core.load_queue
+
+    def counted(*args, **kwargs):
+        loads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core, "load_queue", counted)
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        await take_next(pilot)
+        loads.clear()
+        queue._tick()                     # the half-minute tick, during the call
+        await settle(pilot)
+        assert loads == []
+        await press(pilot, "s")           # skip: back on the queue (which reloads)
+        await settle(pilot)
+        assert app.screen is queue
+        loads.clear()
+        queue._tick()
+        await settle(pilot)
+        assert loads == [1]

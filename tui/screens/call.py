@@ -44,7 +44,7 @@ from tui.widgets.card import CustomerCard, HistoryView
 from tui.widgets.consent import ConsentLine, ConsentPick, ConsentScreen
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notes import NotesArea
-from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.shift_bar import ShiftBar, shows
 from tui.widgets.text import show_text
 
 NOTES_DEBOUNCE = 0.6  # seconds of quiet typing before the notes are saved
@@ -173,7 +173,7 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
         keys = self.query_one("#key-answer", KeyAnswer)
         typed = self.query_one("#text-answer", TextAnswer)
         keys.answer_handler = typed.answer_handler = self.take_answer
-        self.set_interval(30, self._draw_card)
+        self.set_interval(30, self._tick_card)
         self.dial_settings = DialSettings()
         try:
             self.dial_settings = load_dial_settings(getattr(self.app, "config", None))
@@ -228,6 +228,12 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
             self.notify(f"Another caller now holds {self.customer.name}: "
                         "finish what you are doing and check before calling again.",
                         severity="warning", timeout=15)
+
+    def _tick_card(self) -> None:
+        # The customer's time and window, while the screen shows (kept all shift, it is
+        # off the stack between calls; the next customer is drawn afresh).
+        if shows(self):
+            self._draw_card()
 
     def _draw_card(self) -> None:
         window = core.window_status(self.app.policy, self.customer, self.app.now())

@@ -29,7 +29,7 @@ from calls.errors import UserError
 from calls.store.customers import get_customer, time_zones_of
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.tables import Row, fill
-from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.shift_bar import ShiftBar, shows
 
 REFRESH_SECONDS = 30
 # Width of the Due, Kind, Customer and Owner columns plus cell padding and the scrollbar.
@@ -327,7 +327,7 @@ class FollowupsScreen(Screen):
 
     def _tick(self) -> None:
         # Only the screen on top reloads by itself; a covered one reloads when resumed.
-        if self.is_current:
+        if shows(self):   # (Textual's is_current holds under a full screen too)
             self.action_refresh()
 
     def on_resize(self) -> None:

@@ -17,7 +17,7 @@ from tui import core, memory
 from tui.widgets.notices import drop_empty_notice_holders
 from tui.timeparse import zone_of
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.shift_bar import ShiftBar, shows
 
 REFRESH_SECONDS = 30
 PAGE = 100  # rows loaded (and filtered); the screen shows about 20
@@ -81,7 +81,7 @@ class QueueScreen(Screen):
     def _tick(self) -> None:
         # Only while the caller looks at the queue: during a call the database thread
         # has better things to do (the queue reloads when the call is over).
-        if self.is_current:
+        if shows(self):   # (Textual's is_current holds under a full screen too)
             self.action_refresh()
 
     def on_screen_resume(self) -> None:

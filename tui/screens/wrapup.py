@@ -20,7 +20,7 @@ from tui import core
 from tui.screens.kept import KeptStyles
 from tui.timeparse import format_local, zone_of
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.shift_bar import ShiftBar, shows
 from tui.widgets.text import show_text
 
 
@@ -234,7 +234,7 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
         self.set_timer(0.25, self._show_saving)
 
     def _show_saving(self) -> None:
-        if self._saving and self.is_current:
+        if self._saving and shows(self):
             self.refresh_bindings()
 
     def _failed(self, exc: Exception) -> None:
