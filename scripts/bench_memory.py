@@ -20,6 +20,9 @@ holds in its own heap (page caches, prepared statements, sorters); the reference
 Textual app (a DataTable of 100 rows and a footer) drawn and then redrawn --calls times in
 a child of the same run. The load average is printed before and after.
 
+``--unmended`` also works the shift with Textual's ``StylesCache`` cache as it ships
+(without :func:`tui.memory.mend_textual`): the before of that fix, in the same run.
+
 Diagnostics for finding what grows (they slow the run and tracemalloc's own bookkeeping
 inflates the MB figures, so they are off for the figures):
 
@@ -30,7 +33,8 @@ inflates the MB figures, so they are off for the figures):
   the N types that grew most.
 
     python scripts/bench_memory.py [--calls 200] [--at 20,100] [--followups-every 10]
-                                   [--dashboard-every 25] [--trace N] [--types N]
+                                   [--dashboard-every 25] [--unmended] [--trace N]
+                                   [--types N]
 """
 
 from __future__ import annotations
@@ -273,6 +277,10 @@ def child(args) -> int:
         asyncio.run(_bare(args, probe))
     else:
         sys.path.insert(0, str(ROOT))
+        if args.child == "unmended":   # Textual's cache as it ships (tui.memory.mend_textual)
+            import tui.memory
+
+            tui.memory.mend_textual = lambda: False
         asyncio.run(_shift(args, probe))
     print("RESULT " + json.dumps(probe.report()))
     return 0
@@ -303,8 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                          "added and kept")
     ap.add_argument("--types", type=int, default=0, metavar="N",
                     help="gc: the N object types that grew most between the last two points")
+    ap.add_argument("--unmended", action="store_true",
+                    help="also a seat with Textual's StylesCache cache as it ships")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--child", choices=("bare", "seat"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("bare", "seat", "unmended"), help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--now", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -333,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     bare = spawn("bare", args, path, now)
     seat = spawn("seat", args, path, now)
+    unmended = spawn("unmended", args, path, now) if args.unmended else None
     load_after = os.getloadavg()
     print(f"\nprivate memory (Anonymous), MB; Private_Dirty and Rss in brackets "
           f"({time.monotonic() - t0:.0f} s):")
@@ -343,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:>6s} {_fmt(m):>22s} {_fmt(b):>22s} "
               f"{m['anonymous'] - b['anonymous']:12.1f}   {m['python']:5.1f} ({m['arenas']:.1f}),"
               f" {m['sqlite']:.1f}")
+    if unmended:
+        print("  Textual's StylesCache cache as it ships (not mended), MB:",
+              " / ".join(f"{label}: {m['anonymous']:.1f}"
+                         for label, m in unmended["memory"].items()))
     marks = list(seat["memory"])
     if len(marks) >= 3:
         a, z = marks[-2], marks[-1]
