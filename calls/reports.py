@@ -669,32 +669,64 @@ def dashboard_today(store, now: datetime, tz: tzinfo = UTC) -> DashboardToday:
     )
 
 
+@dataclass(frozen=True)
+class DashboardDays:
+    """The store-text bounds of the dashboard's days in a time zone: today from
+    ``today_start`` to ``end``, the last 7 days from ``week_start``, the last 30 from
+    ``month_start``; ``shift`` is today's UTC offset as an SQLite modifier (the 30-day
+    lines' days)."""
+
+    today: date
+    today_start: str
+    end: str
+    week_start: str
+    month_start: str
+    shift: str
+
+
+def dashboard_days(now: datetime, tz: tzinfo = UTC) -> DashboardDays:
+    """The dashboard's days at ``now`` in ``tz``."""
+    today, start_of = _day_starts(now, tz)
+    offset = now.astimezone(tz).utcoffset() or timedelta(0)
+    return DashboardDays(
+        today=today,
+        today_start=start_of(today),
+        end=start_of(today + timedelta(days=1)),
+        week_start=start_of(today - timedelta(days=6)),
+        month_start=start_of(today - timedelta(days=29)),
+        shift=f"{int(offset.total_seconds() // 60):+d} minutes",
+    )
+
+
 def dashboard_period(store, now: datetime, policy: Any = None,
-                     tz: tzinfo = UTC) -> DashboardPeriod:
+                     tz: tzinfo = UTC, *, week_families: Mapping[str, int] | None = None,
+                     attempts_by_day: Mapping[str, int] | None = None) -> DashboardPeriod:
     """The last 7 days' rates and NPS, the 30-day lines, coverage and the backlog.
 
     The days of the 30-day lines are days in ``tz`` at today's UTC offset, so around a
     DST change a call within an hour of midnight may land on the neighbouring day.
+    ``week_families`` (the 7 days' cases per family) and ``attempts_by_day`` (the 30
+    days' attempts per day), when given, are used as read (``calls.dashboard`` keeps the
+    days before today's).
     """
     from calls.store import reports as q
 
-    today, start_of = _day_starts(now, tz)
-    end = start_of(today + timedelta(days=1))
-    week_start = start_of(today - timedelta(days=6))
-    month_start = start_of(today - timedelta(days=29))
-    offset = now.astimezone(tz).utcoffset() or timedelta(0)
-    shift = f"{int(offset.total_seconds() // 60):+d} minutes"
-    week_counts = family_counts(q.case_families(store, week_start, end))
-    daily_nps_hist = q.daily_nps_histogram(store, month_start, end, shift)
-    daily_attempts = q.daily_attempts(store, month_start, end, shift)
-    days = [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
+    days_of = dashboard_days(now, tz)
+    end, week_start, month_start = days_of.end, days_of.week_start, days_of.month_start
+    if week_families is None:
+        week_families = q.case_families(store, week_start, end)
+    week_counts = family_counts(week_families)
+    daily_nps_hist = q.daily_nps_histogram(store, month_start, end, days_of.shift)
+    if attempts_by_day is None:
+        attempts_by_day = q.daily_attempts(store, month_start, end, days_of.shift)
+    days = [(days_of.today - timedelta(days=29 - i)).isoformat() for i in range(30)]
     as_of = to_iso(now)
     return DashboardPeriod(
         week_counts=week_counts,
         week_rates=aapor_rates(week_counts),
         week_nps=nps_from_histogram(q.nps_histogram(store, week_start, end)),
         daily_nps=[(d, nps_from_histogram(daily_nps_hist.get(d, {})).score) for d in days],
-        daily_attempts=[(d, daily_attempts.get(d, 0)) for d in days],
+        daily_attempts=[(d, attempts_by_day.get(d, 0)) for d in days],
         coverage=coverage_as_of(store, as_of, policy),
         followups=followup_figures(store, week_start, end, as_of),
     )

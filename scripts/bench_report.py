@@ -9,6 +9,7 @@ within 1.5x the plain report; the calls CSV export at >= 0.5x the rows/s of a
     python scripts/bench_report.py --customers 20000 --calls 60000
     python scripts/bench_report.py --db /tmp/bench.db --keep   # reuse the generated file
     python scripts/bench_report.py --no-replay          # without the shell replays (faster)
+    python scripts/bench_report.py --db F --keep --alternate 3   # reports only, alternating
 
 Two more lines say what the targets are up against, measured in the same run: each --by
 report's own SQL statements (captured from the connection) replayed by the sqlite3 shell,
@@ -306,6 +307,36 @@ def _measure(path: Path, replay: bool) -> None:
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
+def alternate(path: Path, rounds: int) -> None:
+    """The plain report and each --by report in turn, ``rounds`` times in one process: the
+    median CPU of each and its ratio to the plain report's, per round too (a shared
+    machine's load then weighs on all of them alike)."""
+    import statistics
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from calls.reports import build_report
+    from calls.store import Store
+
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    store = Store.open(path)
+    since, until = (NOW - timedelta(days=365)).date(), NOW.date()
+    build_report(store, NOW, since, until)       # warm the page cache once
+    cpu: dict[str, list[float]] = {"plain": [], "caller": [], "week": [], "tier": []}
+    for _ in range(rounds):
+        for by, runs in cpu.items():
+            runs.append(_timed(lambda by=by: build_report(
+                store, NOW, since, until, by=None if by == "plain" else by))[1])
+    store.close()
+    plain = statistics.median(cpu["plain"])
+    for by, runs in cpu.items():
+        per_round = ", ".join(f"{x / p:.2f}" for x, p in zip(runs, cpu["plain"]))
+        print(f"report --by {by:<7} median cpu {statistics.median(runs):6.2f} s  "
+              f"{statistics.median(runs) / plain:5.2f}x the plain report (rounds: {per_round})"
+              if by != "plain" else
+              f"report (plain)       median cpu {plain:6.2f} s", flush=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -314,6 +345,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) --db")
     parser.add_argument("--no-replay", action="store_true",
                         help="leave out the --by reports' SQL replayed in the shell")
+    parser.add_argument("--alternate", type=int, metavar="ROUNDS",
+                        help="only the reports: plain and each --by in turn, ROUNDS times "
+                        "in one process, median CPU ratios")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -333,7 +367,10 @@ def main() -> None:
                  "--customers", str(args.customers), "--calls", str(args.calls)],
                 check=True,
             )
-        measure(args.db, replay=not args.no_replay)
+        if args.alternate:
+            alternate(args.db, args.alternate)
+        else:
+            measure(args.db, replay=not args.no_replay)
     finally:
         if tmpdir is not None:
             tmpdir.cleanup()

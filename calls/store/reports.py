@@ -655,7 +655,42 @@ def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iter
     later = conn.execute(
         "SELECT min(started_at) FROM calls WHERE started_at >= ?", (as_of,)).fetchone()[0]
     bounds.append(later)
-    bounds.extend(conn.execute(
+    bounds.extend(_followups_next_change(conn, as_of))
+    found = [b for b in bounds if b is not None]
+    return min(found) if found else None
+
+
+def _followups_next_change(conn, as_of: str) -> list[str | None]:
+    """The first follow-up moments at or after ``as_of``: one opened, one closed, one
+    falling due while open (or closed only later). Seeks in the (status, kind, created /
+    due) and closing-time indexes, status and kind by status and kind, not a walk of
+    every follow-up (``plain_followups_next_change`` is the reading they replace)."""
+    created: list[str] = []
+    due: list[str] = []
+    for status, kind in _followup_status_kinds(conn):
+        first = conn.execute(
+            "SELECT min(created_at) FROM followups WHERE status = ? AND kind = ? "
+            "AND created_at >= ?", (status, kind, as_of)).fetchone()[0]
+        if first is not None:
+            created.append(first)
+        if status == "open":
+            first = conn.execute(
+                "SELECT min(due_at) FROM followups WHERE status = 'open' AND kind = ? "
+                "AND due_at >= ?", (kind, as_of)).fetchone()[0]
+            if first is not None:
+                due.append(first)
+    closed, closed_due = conn.execute(
+        "SELECT min(closed_at), min(CASE WHEN due_at >= :as_of AND status != 'open' "
+        "THEN due_at END) FROM followups INDEXED BY idx_followups_closed "
+        "WHERE closed_at >= :as_of", {"as_of": as_of}).fetchone()
+    if closed_due is not None:
+        due.append(closed_due)
+    return [min(created, default=None), closed, min(due, default=None)]
+
+
+def plain_followups_next_change(conn, as_of: str) -> list[str | None]:
+    """:func:`_followups_next_change` read from every follow-up (the tests' reference)."""
+    return list(conn.execute(
         """
         SELECT min(CASE WHEN created_at >= :as_of THEN created_at END),
                min(CASE WHEN closed_at >= :as_of THEN closed_at END),
@@ -663,8 +698,6 @@ def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iter
                         AND (status = 'open' OR closed_at >= :as_of) THEN due_at END)
         FROM followups
         """, {"as_of": as_of}).fetchone())
-    found = [b for b in bounds if b is not None]
-    return min(found) if found else None
 
 
 def iter_not_reached(store: Store, as_of: str, unreached_cutoff: str) -> Iterator[dict]:
@@ -694,8 +727,15 @@ def iter_not_reached(store: Store, as_of: str, unreached_cutoff: str) -> Iterato
 # -- follow-ups -------------------------------------------------------------------------------
 
 
-def followup_state(store: Store, start: str, end: str, as_of: str) -> dict[str, dict[str, int]]:
-    """Per kind: open and overdue at ``as_of``; done and cancelled within ``[start, end)``."""
+def followup_state(store: Store, start: str, end: str, as_of: str, *, plain: bool = False
+                   ) -> dict[str, dict[str, int]]:
+    """Per kind (every kind the table holds): open and overdue at ``as_of``; done and
+    cancelled within ``[start, end)``.
+
+    Counted from index ranges (:func:`_followup_state_ranges`); ``plain=True`` reads
+    every follow-up, the tests' reference."""
+    if not plain:
+        return _followup_state_ranges(store, start, end, as_of)
     rows = store.db.conn.execute(
         """
         SELECT kind,
@@ -712,6 +752,63 @@ def followup_state(store: Store, start: str, end: str, as_of: str) -> dict[str, 
         kind: {"open": o or 0, "overdue": od or 0, "done": d or 0, "cancelled": x or 0}
         for kind, o, od, d, x in rows
     }
+
+
+def _followup_status_kinds(conn) -> list[tuple[str, str]]:
+    """Every (status, kind) pair in the follow-ups table: a skip over the (status, kind)
+    index (a few seeks a pair, not a walk of the table)."""
+    pairs: list[tuple[str, str]] = []
+    status = conn.execute("SELECT min(status) FROM followups").fetchone()[0]
+    while status is not None:
+        kind = conn.execute("SELECT min(kind) FROM followups WHERE status = ?",
+                            (status,)).fetchone()[0]
+        while kind is not None:
+            pairs.append((status, kind))
+            kind = conn.execute("SELECT min(kind) FROM followups WHERE status = ? AND kind > ?",
+                                (status, kind)).fetchone()[0]
+        status = conn.execute("SELECT min(status) FROM followups WHERE status > ?",
+                              (status,)).fetchone()[0]
+    return pairs
+
+
+def _followup_kinds(conn) -> list[str]:
+    """Every kind in the follow-ups table."""
+    return sorted({kind for _status, kind in _followup_status_kinds(conn)})
+
+
+def _followup_state_ranges(store: Store, start: str, end: str, as_of: str
+                           ) -> dict[str, dict[str, int]]:
+    """:func:`followup_state` from index ranges: the open follow-ups per kind opened
+    before ``as_of`` and those due before it (the (status, kind, created / due) indexes);
+    the few opened at or after ``as_of`` taken back off; those closed at or after it (still
+    open then) and those closed within the period from the index on the closing time."""
+    conn = store.db.conn
+    out = {kind: {"open": 0, "overdue": 0, "done": 0, "cancelled": 0}
+           for kind in _followup_kinds(conn)}
+    for kind, figures in out.items():
+        figures["open"] = conn.execute(
+            "SELECT count(*) FROM followups WHERE status = 'open' AND kind = ? "
+            "AND created_at < ?", (kind, as_of)).fetchone()[0]
+        # Due before as_of, less those opened at or after it (not open yet then).
+        figures["overdue"] = conn.execute(
+            "SELECT count(*) FROM followups WHERE status = 'open' AND kind = ? "
+            "AND due_at < ?", (kind, as_of)).fetchone()[0] - conn.execute(
+            "SELECT count(*) FROM followups INDEXED BY idx_followups_open_created "
+            "WHERE status = 'open' AND kind = ? AND created_at >= ? AND due_at < ?",
+            (kind, as_of, as_of)).fetchone()[0]
+    # Closed at or after as_of: still open at as_of (if opened before it).
+    for kind, n, overdue in conn.execute(
+            "SELECT kind, count(*), count(CASE WHEN due_at < :as_of THEN 1 END) "
+            "FROM followups INDEXED BY idx_followups_closed WHERE closed_at >= :as_of "
+            "AND status != 'open' AND created_at < :as_of GROUP BY kind", {"as_of": as_of}):
+        out[kind]["open"] += n
+        out[kind]["overdue"] += overdue
+    for kind, status, n in conn.execute(
+            "SELECT kind, status, count(*) FROM followups INDEXED BY idx_followups_closed "
+            "WHERE closed_at >= ? AND closed_at < ? AND status IN ('done', 'cancelled') "
+            "GROUP BY kind, status", (start, end)):
+        out[kind][status] = n
+    return out
 
 
 def followup_close_histogram(store: Store, start: str, end: str) -> dict[str, dict[float, int]]:

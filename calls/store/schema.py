@@ -1126,3 +1126,59 @@ def _reports_caller_nps_days(db: Database) -> None:
         "SELECT c.caller, substr(a.answered_at, 1, 10), a.value, count(*) "
         "FROM answers a JOIN calls c ON c.id = a.call_id "
         f"WHERE {nps_a} GROUP BY 1, 2, 3")
+
+
+@migrations(name="coverage_0002_followups_by_time")
+def _coverage_followups_by_time(db: Database) -> None:
+    # The escalation check (every seat and the dashboard, after every write) reads the
+    # open follow-ups that may have missed a deadline: per kind, those opened before a
+    # moment (created_at) or whose occasion's day has come, each an index range
+    # (calls.store.deadlines.missed_candidate_rows); without these it read every open
+    # follow-up. The due time is idx_followups_open_due's.
+    db.execute("CREATE INDEX idx_followups_open_created ON followups(status, kind, "
+               "created_at)")
+    db.execute("CREATE INDEX idx_followups_open_occasion ON followups(status, kind, "
+               "occasion)")
+    # The dashboard's backlog counts (calls.store.reports.followup_state) from ranges of
+    # these and of the closing time: those closed in the last week, or after a moment.
+    db.execute("CREATE INDEX idx_followups_closed ON followups(closed_at)")
+
+
+@migrations(name="coverage_0003_calls_written")
+def _coverage_calls_written(db: Database) -> None:
+    # The moments of the calls written lately (a call added, its outcome, customer or time
+    # changed, a call deleted: the earlier of its old and new start), newest kept, so a
+    # reader that summed up the days before today can tell whether a write since then
+    # reached back into them (calls.store.dashboard.calls_written_since): on a floor
+    # nearly every write is today's. The last JOURNAL_ROWS are kept.
+    db.execute("CREATE TABLE calls_written (seq INTEGER PRIMARY KEY, "
+               "started_at TEXT NOT NULL)")
+    prune = "DELETE FROM calls_written WHERE seq <= last_insert_rowid() - 1000;"
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_written_insert AFTER INSERT ON calls
+        BEGIN
+            INSERT INTO calls_written (started_at) VALUES (NEW.started_at);
+            {prune}
+        END
+        """)
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_written_update
+        AFTER UPDATE OF customer_id, started_at, outcome ON calls
+        WHEN OLD.outcome IS NOT NEW.outcome OR OLD.started_at IS NOT NEW.started_at
+            OR OLD.customer_id IS NOT NEW.customer_id
+        BEGIN
+            INSERT INTO calls_written (started_at)
+            VALUES (min(OLD.started_at, NEW.started_at));
+            {prune}
+        END
+        """)
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_written_delete AFTER DELETE ON calls
+        BEGIN
+            INSERT INTO calls_written (started_at) VALUES (OLD.started_at);
+            {prune}
+        END
+        """)

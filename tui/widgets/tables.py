@@ -29,8 +29,9 @@ def _rows(rows: Sequence[Row]) -> list[tuple[str | None, tuple[str, ...]]]:
     return [(key, tuple(cells)) for key, cells in rows]
 
 
-def fill(table: DataTable, rows: Sequence[Row]) -> None:
-    """Make ``table`` show ``rows`` (key, cells), changing as little as it can."""
+def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) -> None:
+    """Make ``table`` show ``rows`` (key, cells), changing as little as it can.
+    ``update_width=False`` for columns of a set width (nothing to measure)."""
     new = _rows(rows)
     keys = [key for key, _ in new]
     shown = [row_key.value for row_key in table.rows]
@@ -46,7 +47,7 @@ def fill(table: DataTable, rows: Sequence[Row]) -> None:
         old = table.get_row_at(r)
         for c, value in enumerate(cells):
             if old[c] != value:
-                table.update_cell_at(Coordinate(r, c), value, update_width=True)
+                table.update_cell_at(Coordinate(r, c), value, update_width=update_width)
     _SHOWN[table] = new
 
 
@@ -121,14 +122,19 @@ def fill_fitted(table: DataTable, columns: Sequence[Column],
     """Make ``table`` show ``rows`` (key, plain texts) fitted to ``width`` characters
     (:func:`fit_columns`); ``markup`` turns a cut text into what the cell shows (e.g.
     ``rich.markup.escape``). Returns the indexes of the columns shown. The columns are
-    made again only when another set of them is shown; the rows are filled as by
-    :func:`fill`."""
+    made again only when another set of them, or another width, is shown; the rows are
+    filled as by :func:`fill`. The columns get the widths planned (every text is cut to
+    them), so a changed cell is not measured again, nor its whole column when it got
+    narrower (a refresh of the dashboard after a write changed dozens of cells).
+    """
     plan = fit_columns(columns, [cells for _, cells in rows], width)
-    labels = tuple(columns[i].label for i, _ in plan)
-    if tuple(str(c.label) for c in table.ordered_columns) != labels:
+    shape = tuple((columns[i].label, w) for i, w in plan)
+    if tuple((str(c.label), None if c.auto_width else c.width)
+             for c in table.ordered_columns) != shape:
         table.clear(columns=True)
         _SHOWN.pop(table, None)
-        table.add_columns(*labels)
+        for label, w in shape:
+            table.add_column(label, width=w)
     fill(table, [(key, tuple(markup(cut(cells[i], w)) for i, w in plan))
-                 for key, cells in rows])
+                 for key, cells in rows], update_width=False)
     return [i for i, _ in plan]

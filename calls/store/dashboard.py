@@ -1,0 +1,45 @@
+"""Queries behind the dashboard's cached period figures (``calls.dashboard``): what the
+days before today add up to, and whether a write since reached back into them."""
+
+from __future__ import annotations
+
+from calls.store import Store
+from calls.store.reports import _rank_sql
+
+# calls_written keeps this many of the latest writes (migration coverage_0003).
+JOURNAL_ROWS = 1000
+
+
+def calls_written_since(store: Store, seq: int | None) -> tuple[int, str | None, bool]:
+    """(the newest write's number, the earliest call start touched by a write after
+    ``seq``, whether the journal still reaches back to ``seq``). ``seq`` None: nothing
+    read before (the journal does not reach back). Read it *before* the figures it
+    guards: a write landing between the two is then seen again next time."""
+    conn = store.db.conn
+    low, high = conn.execute("SELECT min(seq), max(seq) FROM calls_written").fetchone()
+    high = high or 0
+    if seq is None:
+        return high, None, False
+    if seq >= high:
+        return high, None, True
+    reaches = low is not None and low <= seq + 1
+    earliest = conn.execute("SELECT min(started_at) FROM calls_written WHERE seq > ?",
+                            (seq,)).fetchone()[0]
+    return high, earliest, reaches
+
+
+def rank_rule() -> str:
+    """The outcome-to-rank rule as SQL (built from the outcome table): ranks read under
+    another rule must be read again."""
+    return _rank_sql()
+
+
+def case_ranks(store: Store, start: str, end: str) -> dict[int, int]:
+    """{customer id: the best AAPOR family rank (1 = I) of their attempts started in
+    ``[start, end)``} (customers whose attempts all have unknown outcomes left out):
+    the per-customer step of ``calls.store.reports.case_families``, so that two periods'
+    cases can be joined."""
+    return {cid: rank for cid, rank in store.db.conn.execute(
+        f"SELECT c.customer_id, min({_rank_sql()}) FROM calls c "
+        "WHERE c.started_at >= ? AND c.started_at < ? AND c.outcome IS NOT NULL "
+        "GROUP BY c.customer_id", (start, end)) if rank}
