@@ -50,9 +50,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_tui import CALLER, OUT, ROOT, _close_leftovers, _settle, memory
+from bench_tui import CALLER, ROOT, _close_leftovers, _settle, memory, prepare_database
 
-HERE = Path(__file__).resolve().parent
 
 
 def sqlite_heap() -> float:
@@ -321,19 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return child(args)
 
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
-    bq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bq)
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"tui_{args.customers}.db"
-    if args.rebuild or not path.exists():
-        print(f"building {path} ...", flush=True)
-        bq.build(path, args.customers)
-    now = bq.BASE
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
-                   check=True, capture_output=True)
+    path, now = prepare_database(args.customers, args.rebuild)
     print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC,"
           f" caller {CALLER}, 80x24, notices shown")
     print(f"follow-ups opened every {args.followups_every} calls, the dashboard every "

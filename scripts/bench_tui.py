@@ -509,16 +509,24 @@ def reference(path: Path, now, repeat: int) -> dict[str, list[float]]:
                 figures.live(s, now)
                 figures.period(s, now)
                 timings["dashboard kept, after a write"].append(clock() - t0)
+        def plain_figures(figures_of) -> None:
+            """The dashboard's plain reads: its figures, the floor, the escalation check."""
+            figures_of(s, now)
+            load_floor(s, now, tz)
+            check_escalations(s, now, DEFAULT_POLICY)
+
+        def today(store, at):
+            dashboard_today(store, at, tz)
+
+        def whole(store, at):
+            build_dashboard(store, at, DEFAULT_POLICY, tz)
+
         for _ in range(repeat):
             t0 = clock()
-            dashboard_today(s, now, tz)
-            load_floor(s, now, tz)
-            check_escalations(s, now, DEFAULT_POLICY)
+            plain_figures(today)
             timings["dashboard today"].append(clock() - t0)
             t0 = clock()
-            build_dashboard(s, now, DEFAULT_POLICY, tz)
-            load_floor(s, now, tz)
-            check_escalations(s, now, DEFAULT_POLICY)
+            plain_figures(whole)
             timings["dashboard figures"].append(clock() - t0)
         try:
             from calls.store import coverage
@@ -530,9 +538,7 @@ def reference(path: Path, now, repeat: int) -> dict[str, list[float]]:
         try:
             for _ in range(repeat):
                 t0 = clock()
-                build_dashboard(s, now, DEFAULT_POLICY, tz)
-                load_floor(s, now, tz)
-                check_escalations(s, now, DEFAULT_POLICY)
+                plain_figures(whole)
                 timings["dashboard figures, coverage walked"].append(clock() - t0)
         finally:
             coverage.in_step = kept_in_step
@@ -561,6 +567,24 @@ def checkout(rev: str) -> Path:
     return tree
 
 
+def prepare_database(customers: int, rebuild: bool = False):
+    """The benchmark's database (bench_queue's generator, built once in bench-out/) and the
+    moment its data is generated around; compiles the tree, since start-up is measured."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
+    bq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bq)
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"tui_{customers}.db"
+    if rebuild or not path.exists():
+        print(f"building {path} ...", flush=True)
+        bq.build(path, customers)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
+                   check=True, capture_output=True)
+    return path, bq.BASE
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=100_000)
@@ -581,20 +605,8 @@ def main(argv: list[str] | None = None) -> int:
         return child(args)
 
     sys.path.insert(0, str(ROOT))
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
-    bq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bq)
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"tui_{args.customers}.db"
-    if args.rebuild or not path.exists():
-        print(f"building {path} ...", flush=True)
-        bq.build(path, args.customers)
-    now = bq.BASE
+    path, now = prepare_database(args.customers, args.rebuild)
     load_before = os.getloadavg()
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
-                   check=True, capture_output=True)
     trees = {"this tree": ROOT}
     if args.against:
         trees[f"against {args.against}"] = checkout(args.against)
