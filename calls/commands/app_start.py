@@ -107,11 +107,9 @@ def say_shift_ended(start: ShiftStart, stats) -> None:
     """The line printed when a terminal shift ends: the caller's calls, contacts and
     completes (nothing for a browser seat or a shift that never signed in)."""
     if stats is not None and start.seat == "terminal" and start.caller:
-        common.console.print(
-            f"Shift ended for {start.caller}: {stats.calls} calls, {stats.contacts} contacts, "
-            f"{stats.completes} completes.",
-            highlight=False,
-        )
+        counts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in (
+            (stats.calls, "call"), (stats.contacts, "contact"), (stats.completes, "complete")))
+        common.console.print(f"Shift ended for {start.caller}: {counts}.", highlight=False)
 
 
 def prepare_dashboard(db_path: Path | None, *, check_ui: Callable[[Any], None]):

@@ -99,3 +99,22 @@ def test_a_good_config_file_passes_on_to_the_terminal_check(shift_db, tmp_path, 
     config.write_text('[keymap]\ncall-no-answer = "u"\n\n[ui]\ntheme = "nord"\n')
     monkeypatch.setenv("CARECALL_CONFIG", str(config))
     _fails(["shift", "--db", str(shift_db)], "needs a terminal")
+
+
+def test_the_shift_end_line_counts_in_words(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from calls.commands import app_start, common
+
+    said = []
+    monkeypatch.setattr(common.console, "print", lambda text, **kw: said.append(text))
+    start = app_start.ShiftStart(path=tmp_path / "x.db", caller="ann", actor=None,
+                                 seat="terminal", script=None, policy=None, clock=None,
+                                 config=None)
+    app_start.say_shift_ended(start, SimpleNamespace(calls=1, contacts=0, completes=2))
+    assert said == ["Shift ended for ann: 1 call, 0 contacts, 2 completes."]
+    app_start.say_shift_ended(start, None)                       # never signed in
+    app_start.say_shift_ended(
+        app_start.ShiftStart(**{**start.__dict__, "seat": "web"}),  # a browser tab: no line
+        SimpleNamespace(calls=1, contacts=1, completes=1))
+    assert len(said) == 1
