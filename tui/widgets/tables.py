@@ -17,6 +17,7 @@ from weakref import WeakKeyDictionary
 
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellType, ColumnKey, RowKey
 
 Row = tuple[str | None, Sequence[str]]   # (row key, one text per column)
 
@@ -29,6 +30,49 @@ def _rows(rows: Sequence[Row]) -> list[tuple[str | None, tuple[str, ...]]]:
     return [(key, tuple(cells)) for key, cells in rows]
 
 
+class FigureTable(DataTable):
+    """A ``DataTable`` whose changed cell draws again only its own row.
+
+    A plain DataTable counts each cell update as a change of the whole table: its cached
+    renderings (cells, rows, lines) are keyed by that count, so after one changed cell
+    every visible row goes through Rich again (the dashboard's today table after another
+    seat wrapped up a call: two rows changed, twelve rows and a header of eight cells
+    rendered, about 20 ms). Here a cell of a set width (``update_width=False``, as
+    :func:`fill_fitted` updates) drops the cached renderings of its own row and marks
+    only that row's lines for painting. The picture is the same
+    (tests/tui/test_tables.py holds it to a plain DataTable's); anything else, and a
+    Textual whose caches are not the ones this knows, takes the plain path.
+    """
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str,
+                    value: CellType, *, update_width: bool = False) -> None:
+        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        if (update_width or not _ROW_CACHES.issubset(vars(self))
+                or row_key not in self._row_locations
+                or column_key not in self._column_locations):
+            super().update_cell(row_key, column_key, value, update_width=update_width)
+            return
+        self._data[row_key][column_key] = value
+        row_index = self._row_locations.get(row_key)
+        region = self._get_row_region(row_index)
+        lines = range(region.y, region.y + region.height)
+        # The caches' keys (Textual 8.2): a cell's and a row line's start with the row
+        # key, a row's renderables are (update count, row index), a table line's start
+        # with its y (header included, scrolled: the row's region).
+        for cache, stale in ((self._cell_render_cache, lambda k: k[0] == row_key),
+                             (self._row_render_cache, lambda k: k[0] == row_key),
+                             (self._line_cache, lambda k: k[0] in lines)):
+            for key in [k for k in cache.keys() if stale(k)]:
+                cache.discard(key)
+        self._row_renderable_cache.discard((self._update_count, row_index))
+        self.refresh_row(row_index)
+
+
+_ROW_CACHES = frozenset({"_cell_render_cache", "_row_render_cache", "_line_cache",
+                         "_row_renderable_cache", "_update_count", "_data"})
+
+
 def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) -> None:
     """Make ``table`` show ``rows`` (key, cells), changing as little as it can.
     ``update_width=False`` for columns of a set width (nothing to measure)."""
@@ -36,7 +80,15 @@ def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) ->
     keys = [key for key, _ in new]
     shown = [row_key.value for row_key in table.rows]
     if keys != shown or None in keys:
+        # Rows came or went: built again; the cursor stays on its row's key (a caller
+        # highlighted to pause stays highlighted when another caller's first call adds
+        # a row above), else on the row it was at.
+        at = table.cursor_row
+        key = shown[at] if 0 <= at < len(shown) else None
         refill(table, rows)
+        row = keys.index(key) if key is not None and key in keys else min(at, len(keys) - 1)
+        if row > 0:
+            table.move_cursor(row=row, animate=False)
         return
     last = _SHOWN.get(table)
     if last == new:
