@@ -185,6 +185,47 @@ async def test_a_figure_table_follows_every_kind_of_load(change):
     assert await _picture(FigureTable, loads) == await _picture(DataTable, loads)
 
 
+async def _after_steps(kind, steps) -> str:
+    """The screenshot after ``steps`` (each a function of the app and its table, then a
+    frame) on a table of ``kind`` filled with MANY."""
+    app = Figures(kind)
+    async with app.run_test(size=(50, 8)) as pilot:
+        table = app.query_one(DataTable)
+        fill(table, MANY, update_width=False)
+        await pilot.pause()
+        for step in steps:
+            step(app, table)
+            await pilot.pause()
+        return app.export_screenshot()
+
+
+def _cursor_to(row):
+    return lambda _app, table: table.move_cursor(row=row, animate=False)
+
+
+STEPS = {
+    "the cursor moves over unchanged rows": [
+        lambda _a, t: t.focus(), _cursor_to(2), _cursor_to(4), _cursor_to(1)],
+    "the focus goes and comes": [
+        lambda _a, t: t.focus(), _cursor_to(3), lambda a, _t: a.set_focus(None),
+        lambda _a, t: t.focus()],
+    "the focus goes": [lambda _a, t: t.focus(), _cursor_to(3), lambda a, _t: a.set_focus(None)],
+    "the theme changes": [lambda _a, t: t.focus(), _cursor_to(1),
+                          lambda a, _t: setattr(a, "theme", "textual-light")],
+    "scrolled and back": [lambda _a, t: t.focus(), _cursor_to(11), _cursor_to(0)],
+    "stripes off": [lambda _a, t: setattr(t, "zebra_stripes", False)],
+    "a change after the cursor moved": [
+        lambda _a, t: t.focus(), _cursor_to(2),
+        lambda _a, t: fill(t, CHANGED, update_width=False), _cursor_to(3)],
+}
+
+
+@pytest.mark.parametrize("steps", list(STEPS))
+async def test_a_figure_table_follows_the_cursor_focus_theme_and_scroll(steps):
+    assert await _after_steps(FigureTable, STEPS[steps]) == await _after_steps(
+        DataTable, STEPS[steps])
+
+
 async def test_a_figure_table_draws_again_only_the_changed_row():
     app = Figures(FigureTable)
     async with app.run_test(size=(50, 8)) as pilot:

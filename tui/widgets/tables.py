@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellType, ColumnKey, RowKey
+from textual.widgets.data_table import Row
 
 Row = tuple[str | None, Sequence[str]]   # (row key, one text per column)
 
@@ -31,46 +33,66 @@ def _rows(rows: Sequence[Row]) -> list[tuple[str | None, tuple[str, ...]]]:
 
 
 class FigureTable(DataTable):
-    """A ``DataTable`` whose changed cell draws again only its own row.
+    """A ``DataTable`` that draws again only the lines whose row changed.
 
     A plain DataTable counts each cell update as a change of the whole table: its cached
-    renderings (cells, rows, lines) are keyed by that count, so after one changed cell
-    every visible row goes through Rich again (the dashboard's today table after another
-    seat wrapped up a call: two rows changed, twelve rows and a header of eight cells
-    rendered, about 20 ms). Here a cell of a set width (``update_width=False``, as
-    :func:`fill_fitted` updates) drops the cached renderings of its own row and marks
-    only that row's lines for painting. The picture is the same
-    (tests/tui/test_tables.py holds it to a plain DataTable's); anything else, and a
-    Textual whose caches are not the ones this knows, takes the plain path.
+    renderings are keyed by that count, so after one changed cell every visible row goes
+    through Rich again (the dashboard's today table after another seat wrapped up a call:
+    two rows changed, a header and eleven rows of eight cells rendered, about 20 ms).
+    This one keeps each line it drew under what that line shows (its row's cells, its
+    place for the stripes, whether the cursor is on it, the columns, the width, the
+    scroll, the focus) and hands the kept line back while none of that changed; the row
+    the mouse is over, and any table with fixed rows or columns or a cursor other than
+    a row's, is drawn the plain way. Public Textual API only (``render_lines`` /
+    ``render_line``, the Line API); the picture is the same
+    (tests/tui/test_tables.py holds it to a plain DataTable's).
     """
 
-    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str,
-                    value: CellType, *, update_width: bool = False) -> None:
-        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
-        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
-        if (update_width or not _ROW_CACHES.issubset(vars(self))
-                or row_key not in self._row_locations
-                or column_key not in self._column_locations):
-            super().update_cell(row_key, column_key, value, update_width=update_width)
-            return
-        self._data[row_key][column_key] = value
-        row_index = self._row_locations.get(row_key)
-        region = self._get_row_region(row_index)
-        lines = range(region.y, region.y + region.height)
-        # The caches' keys (Textual 8.2): a cell's and a row line's start with the row
-        # key, a row's renderables are (update count, row index), a table line's start
-        # with its y (header included, scrolled: the row's region).
-        for cache, stale in ((self._cell_render_cache, lambda k: k[0] == row_key),
-                             (self._row_render_cache, lambda k: k[0] == row_key),
-                             (self._line_cache, lambda k: k[0] in lines)):
-            for key in [k for k in cache.keys() if stale(k)]:
-                cache.discard(key)
-        self._row_renderable_cache.discard((self._update_count, row_index))
-        self.refresh_row(row_index)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.drawn_lines: dict[tuple, Strip] = {}
+        self.line_rows: list[tuple[Row, int, int]] = []   # per content line: row, index, line
 
+    def notify_style_update(self) -> None:
+        self.drawn_lines.clear()      # a theme or a style changed: every line looks otherwise
+        super().notify_style_update()
 
-_ROW_CACHES = frozenset({"_cell_render_cache", "_row_render_cache", "_line_cache",
-                         "_row_renderable_cache", "_update_count", "_data"})
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # which row each content line shows, once per paint (the Line API asks line by line)
+        self.line_rows = [(row, index, line) for index, row in enumerate(self.ordered_rows)
+                          for line in range(row.height)]
+        if len(self.drawn_lines) > 4 * (len(self.line_rows) + self.header_height + 8):
+            self.drawn_lines.clear()  # keep no more than a few screens' worth
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        key = self.line_key(y)
+        if key is None:
+            return super().render_line(y)
+        strip = self.drawn_lines.get(key)
+        if strip is None:
+            strip = self.drawn_lines[key] = super().render_line(y)
+        return strip
+
+    def line_key(self, y: int) -> tuple | None:
+        """What the line ``y`` (of the widget) shows, or None: draw it the plain way."""
+        if self.fixed_rows or self.fixed_columns or self.cursor_type not in ("row", "none"):
+            return None
+        scroll_x, scroll_y = self.scroll_offset
+        header = self.header_height if self.show_header else 0
+        common = (self.size, scroll_x, self.get_pseudo_class_state(), self.show_cursor,
+                  self.cursor_type, self.zebra_stripes,
+                  tuple((str(c.label), c.get_render_width(self)) for c in self.ordered_columns))
+        if y < header:
+            return ("header", y, *common)
+        at = y + scroll_y - header
+        if not 0 <= at < len(self.line_rows):
+            return None
+        row, index, line = self.line_rows[at]
+        if (self.mouse_hover and self.hover_coordinate.row == index) or row.label is not None:
+            return None
+        cursor = self.cursor_type == "row" and self.cursor_coordinate.row == index
+        return (row.key, line, index, tuple(self.get_row_at(index)), cursor, *common)
 
 
 def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) -> None:
