@@ -40,6 +40,11 @@ writes): the reference for the refresh after a write on the same database, which
 older revision cannot open. (The escalation check and the backlog's index ranges stay:
 their plain readings are gone from the code; tests hold them to it.)
 
+``--plain-tables`` runs this tree's app once more with the dashboard drawn the plain way:
+its tables plain DataTables (every visible row rendered again after any cell changes, not
+``tui.widgets.tables.FigureTable``) and every changed text laid out again (not
+``show_text(..., in_place=True)``): the reference for the drawing.
+
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
 so a before/after comparison shares the machine's load. The load average is printed
@@ -47,7 +52,8 @@ before and after. A revision older than the database's schema refuses to open it
 store refuses a newer schema): compare against a revision with the same migrations.
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
-                                [--against REV] [--plain-figures] [--rebuild]
+                                [--against REV] [--plain-figures] [--plain-tables]
+                                [--rebuild]
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ ROOT = HERE.parent
 OUT = ROOT / "bench-out"
 CALLER = "owner1"  # the generator gives every ownerN about 300 open follow-ups
 PLAIN_FIGURES = "BENCH_TUI_PLAIN_FIGURES"   # set in a child: what the dashboard keeps ignored
+PLAIN_TABLES = "BENCH_TUI_PLAIN_TABLES"     # set in a child: the dashboard drawn the plain way
 
 
 def clock() -> float:
@@ -221,6 +228,14 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
 
         coverage.in_step = lambda store: False
         calls.dashboard.calls_written_since = lambda store, seq: (0, None, False)
+    if os.environ.get(PLAIN_TABLES):
+        import tui.screens.dashboard as dashboard
+        from textual.widgets import DataTable
+
+        dashboard.FigureTable = DataTable        # every visible row rendered again
+        if hasattr(dashboard, "show_text"):      # every changed text laid out again
+            plain_show = dashboard.show_text
+            dashboard.show_text = lambda widget, text, in_place=False: plain_show(widget, text)
     _close_leftovers(db, now)
     saved: list[float] = []
     original_save = CallSession.save
@@ -431,12 +446,13 @@ def child(args) -> int:
 
 
 def spawn(kind: str, tree: Path, db: Path, now, repeat: int = 0, *,
-          plain_figures: bool = False) -> dict:
+          plain: str | None = None) -> dict:
+    """A child run of ``kind``; ``plain``: PLAIN_FIGURES or PLAIN_TABLES, set in it."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--tree", str(tree),
            "--db", str(db), "--now", now.isoformat(), "--repeat", str(repeat)]
-    env = {k: v for k, v in os.environ.items() if k != PLAIN_FIGURES}
-    if plain_figures:
-        env[PLAIN_FIGURES] = "1"
+    env = {k: v for k, v in os.environ.items() if k not in (PLAIN_FIGURES, PLAIN_TABLES)}
+    if plain:
+        env[plain] = "1"
     spawned = clock()
     out = subprocess.run(cmd + ["--spawned", repr(spawned)], capture_output=True, text=True,
                          cwd=tree, env=env)
@@ -621,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", metavar="REV", help="also run REV's app, interleaved")
     ap.add_argument("--plain-figures", action="store_true",
                     help="also run this tree's app with the dashboard's kept figures ignored")
+    ap.add_argument("--plain-tables", action="store_true",
+                    help="also run this tree's app with the dashboard drawn the plain way")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--child", choices=("bare", "start", "keys"), help=argparse.SUPPRESS)
     ap.add_argument("--tree", help=argparse.SUPPRESS)
@@ -637,9 +655,13 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"this tree": ROOT}
     if args.against:
         trees[f"against {args.against}"] = checkout(args.against)
-    walked = "plain figures"
+    plain: dict[str, str] = {}      # tree name: what its child runs the plain way
     if args.plain_figures:
-        trees[walked] = ROOT
+        trees["plain figures"] = ROOT
+        plain["plain figures"] = PLAIN_FIGURES
+    if args.plain_tables:
+        trees["plain tables"] = ROOT
+        plain["plain tables"] = PLAIN_TABLES
     print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC,"
           f" caller {CALLER}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
@@ -655,12 +677,12 @@ def main(argv: list[str] | None = None) -> int:
         bare_memory = bare["memory"]
         for name, tree in trees.items():
             starts[name].append(spawn("start", tree, path, now,
-                                      plain_figures=name == walked)["start"])
+                                      plain=plain.get(name))["start"])
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     order = list(trees) + list(reversed(trees)) if len(trees) > 1 else list(trees)
     for name in order:
         runs[name].append(spawn("keys", trees[name], path, now, args.repeat,
-                                plain_figures=name == walked))
+                                plain=plain.get(name)))
     load_after = os.getloadavg()
 
     def pooled(name: str, key: str) -> float:
@@ -709,12 +731,12 @@ def main(argv: list[str] | None = None) -> int:
         cells = "".join(f"{_p90([v for r in runs[n] for v in r[app_key]]) * ms:22.1f}"
                         for n in names)
         print(f"  {label:32s}{'':12s}{cells}")
-    if len(names) == 2:
-        print("  ratio this tree / against, wall (CPU):")
+    for other in names[1:]:
+        print(f"  ratio this tree / {other}, wall (CPU):")
         for label, _, app_key in rows:
-            wall = pooled(names[0], app_key) / pooled(names[1], app_key)
-            cpu = pooled_cpu(names[0], app_key) / pooled_cpu(names[1], app_key) \
-                if runs[names[1]][0]["cpu"].get(app_key) else float("nan")
+            wall = pooled(names[0], app_key) / pooled(other, app_key)
+            cpu = pooled_cpu(names[0], app_key) / pooled_cpu(other, app_key) \
+                if runs[other][0]["cpu"].get(app_key) else float("nan")
             print(f"    {label:32s} {wall:5.2f}x ({cpu:.2f}x)")
 
     # The old two-column lines (core ms, app ms) that scripts/bench_compare.py reads.
