@@ -100,11 +100,23 @@ def _measure_lock_waits() -> None:
     Store._begin_immediate = timed
 
 
+def _thread_switches() -> tuple[int, int, int]:
+    """This thread's (voluntary, involuntary) context switches and major page faults so
+    far (Linux ``RUSAGE_THREAD``; zeros elsewhere)."""
+    who = getattr(resource, "RUSAGE_THREAD", None)
+    if who is None:
+        return 0, 0, 0
+    usage = resource.getrusage(who)
+    return usage.ru_nvcsw, usage.ru_nivcsw, usage.ru_majflt
+
+
 def _measure_lock_holds(holds: list, label: bool = False) -> None:
     """Wrap ``Store.write`` to record how long each outermost transaction held the lock
     (from ``BEGIN IMMEDIATE`` to the end of ``COMMIT``); ``label``: with the name of the
-    function that opened it and the CPU its thread used meanwhile, as ``(seconds, name,
-    cpu seconds)``: a hold much longer than its CPU waited for a CPU (or the disk)."""
+    function that opened it, the CPU its thread used meanwhile, when it began (monotonic)
+    and what its thread waited for meanwhile, as ``(seconds, name, cpu seconds, began,
+    voluntary switches, involuntary switches, major faults)``: a hold much longer than its
+    CPU waited, for the disk or a lock (voluntary switches) or for a CPU (involuntary)."""
     write = Store.write
 
     @contextlib.contextmanager
@@ -113,11 +125,17 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
         with write(self) as db:
             t0 = time.perf_counter()
             c0 = time.thread_time()
+            s0 = _thread_switches() if label else None
             yield db
         if outer:
             held = time.perf_counter() - t0
-            holds.append((held, sys._getframe(2).f_code.co_name, time.thread_time() - c0)
-                         if label else held)
+            if label:
+                s1 = _thread_switches()
+                holds.append((held, sys._getframe(2).f_code.co_name,
+                              time.thread_time() - c0, _now() - held,
+                              *(b - a for a, b in zip(s0, s1))))
+            else:
+                holds.append(held)
 
     Store.write = timed
 
@@ -387,7 +405,7 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
     sys.setswitchinterval(0.001)
     checkpoint_in_background()           # as `carecall shift` does
     _measure_lock_waits()
-    holds: list[tuple[float, str, float]] = []
+    holds: list[tuple] = []
     _measure_lock_holds(holds, label=True)
     base = from_iso(base_iso)
     t0 = 0.0
@@ -483,7 +501,7 @@ def _import_process(db: str, seconds: float, rows: int, pause: float, speed: flo
 
     base = from_iso(base_iso)
 
-    holds: list[tuple[float, str, float]] = []
+    holds: list[tuple] = []
     _measure_lock_holds(holds, label=True)
     store = Store.open(Path(db))
     folder = Path(out).parent
@@ -561,7 +579,7 @@ def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
     what opened them (count, p50 ms, p99 ms)."""
     log = _new_log()
     seat = Seat("ref", db, lambda: base, random.Random(1), log)
-    holds: list[tuple[float, str, float]] = []
+    holds: list[tuple] = []
     write = Store.write
     _measure_lock_holds(holds, label=True)
     try:
@@ -581,17 +599,22 @@ def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, floa
     """Lock holds per function that opened the transaction: (count, p50 ms, the ``top``
     quantile in ms: the longest by default)."""
     out: dict[str, list[float]] = {}
-    for held, name, _cpu in holds:
+    for held, name, *_rest in holds:
         out.setdefault(name, []).append(held)
     return {name: (len(v), _pct(v, 0.5), _pct(v, top)) for name, v in out.items()}
 
 
-def _by_second(series: list, t0: float, width: float = 2.0) -> list[tuple[float, float, int]]:
-    """Felt latency over the run: (from second, p99 ms, steps) per ``width`` seconds."""
-    buckets: dict[int, list[float]] = {}
-    for due, felt in series:
-        buckets.setdefault(int((due - t0) // width), []).append(felt)
-    return [(k * width, _pct(v, 0.99), len(v)) for k, v in sorted(buckets.items())]
+def _by_second(series: list, t0: float, width: float = 2.0) -> list[tuple]:
+    """Felt latency over the run per ``width`` seconds, from steps ``(due, felt, core, cpu,
+    lock wait)``: (from second, felt p99 ms, steps, p99 of the lag (felt less the core
+    call: waiting for its process), p99 of the lock wait, p99 of the step's CPU)."""
+    buckets: dict[int, list] = {}
+    for step in series:
+        buckets.setdefault(int((step[0] - t0) // width), []).append(step)
+    return [(k * width, _pct([x[1] for x in v], 0.99), len(v),
+             _pct([x[1] - x[2] for x in v], 0.99), _pct([x[4] for x in v], 0.99),
+             _pct([x[3] for x in v], 0.99))
+            for k, v in sorted(buckets.items())]
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -649,7 +672,7 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     locked, errors, taken, released, calls, lag, begun = 0, [], [], [], [], [], []
     answers = empty = abandoned = 0
     sim_cpu = 0.0
-    holds: list[tuple[float, str, float]] = []
+    holds: list[tuple] = []
     stalls = []
     for i in range(procs):
         path = work / f"caller-{i}.json"
@@ -713,11 +736,18 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         "holds": (_pct([h[0] for h in holds], 0.5), _pct([h[0] for h in holds], 0.99),
                   sum(h[0] for h in holds) / seconds, _pct([h[2] for h in holds], 0.99)),
         "seat_holds": _by_label(holds, 0.99),
+        # the longest holds of the run, seats' and import's: (ms held, what opened it, who,
+        # CPU ms, from second, voluntary / involuntary context switches, major faults)
+        "longest_holds": [(h[0] * 1000, h[1], who, h[2] * 1000, h[3] - start.value, *h[4:])
+                          for h, who in heapq.nlargest(
+                              6, [(h, "seat") for h in holds]
+                              + [(h, "import") for h in imp["holds"]],
+                              key=lambda x: x[0][0])],
         "lag_p99": _pct([late for due, late in lag if not watch.touches(due, late)], 0.99)
         if lag else 0.0,
         "start": (warmup, _pct([x[1] for x in begun], 0.5), _pct([x[1] for x in begun], 0.99),
                   len(begun)),
-        "series": _by_second([x[:2] for v in steps.values() for x in v], start.value),
+        "series": _by_second([x for v in steps.values() for x in v], start.value),
         "handed_twice": _handed_twice(taken, released),
         "lost": _lost_writes(copy, calls),
         "locked": locked + sup["locked"] + imp["locked"],
@@ -772,6 +802,11 @@ def report(r: dict, ref: dict[str, float]) -> float:
           + ", ".join(f"{name} {p50:.2f} / {p99:.1f}"
                       for name, (n, p50, p99) in sorted(r["seat_holds"].items(),
                                                         key=lambda kv: -kv[1][2])[:6]))
+    print("  the longest write-lock holds (ms held: what, its CPU ms, from second; switches "
+          "while held, voluntary (waits for the disk or a lock) / involuntary (waits for a "
+          "CPU); major page faults): " + "; ".join(
+              f"{held:.0f}: {who} {name}, {cpu:.1f} CPU, s{at:.0f}, {vcs}/{ics}, {flt}"
+              for held, name, who, cpu, at, vcs, ics, flt in r["longest_holds"]))
     w, s50, s99, sn = r["start"]
     if sn:
         print(f"  the shift's start (steps due in the first {w:g} s, not in the table): "
@@ -789,7 +824,10 @@ def report(r: dict, ref: dict[str, float]) -> float:
         print(f"  the wall clock was stepped by {stepped:+.1f} s at second {at:.0f} "
               "(the figures are on the monotonic clock)")
     print("  felt p99 over the run (from second: ms): " + ", ".join(
-        f"{t:g}: {p99:.0f}" for t, p99, _n in r["series"]))
+        f"{t:g}: {p99:.0f}" for t, p99, *_rest in r["series"]))
+    print("    its parts' p99 (from second: lag / lock wait / CPU ms, steps): " + ", ".join(
+        f"{t:g}: {lag:.0f}/{wait:.0f}/{cpu:.1f} {n}"
+        for t, _p99, n, lag, wait, cpu in r["series"]))
     print(f"  steps started late by p99 {r['lag_p99']:.0f} ms; queue empty {r['empty']}; "
           f"calls dropped by an error {r['abandoned']}")
     print(f"  handed out twice: {r['handed_twice']}   writes lost: {r['lost']}   "

@@ -155,6 +155,8 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
     def on_mount(self) -> None:
         # A theme the caller picks (command palette) is remembered for the next start.
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        # A closed screen goes within seconds, not when its timers would have run.
+        self.set_interval(memory.SWEEP_SECONDS, memory.drop_cancelled_timers)
         # Sign in first where the seat is nobody's yet (tui/seat.py), then the shift.
         self.start_seat(self._begin_shift)
 

@@ -134,23 +134,30 @@ class Pacer:
 
     ``size`` rows go in the next chunk; :meth:`done` takes how long the chunk's write
     transaction took, aims the next size at the target (smoothed: a chunk that waited for
-    a busy CPU should not halve the next one at once), copies the chunk's pages from the
-    write-ahead log into the database file (a passive checkpoint, which takes no write
-    lock) and pauses as long as the chunk held the lock (at least ``CHUNK_PAUSE_SECONDS``,
-    at most four targets) so that waiting writers get in. Checkpointing here keeps the log
-    short: otherwise the next caller whose commit finds it over SQLite's threshold (1,000
-    pages) would copy the bulk work's pages, and wait for the disk, within their step.
+    a busy CPU should not halve the next one at once), copies the pages of the chunks
+    before from the write-ahead log into the database file every ``CHECKPOINT_FRAMES`` or
+    so (a passive checkpoint, which takes no write lock; :class:`CheckpointCadence`) and
+    pauses as long as the chunk held the lock (at least ``CHUNK_PAUSE_SECONDS``, at most
+    four targets) so that waiting writers get in. Checkpointing here keeps the log short:
+    otherwise the next caller whose commit finds it over SQLite's threshold (1,000 pages)
+    would copy the bulk work's pages, and wait for the disk, within their step.
     """
 
     def __init__(self, store: Store, first: int = 500, low: int = 50, high: int = 20_000,
                  seconds: float = CHUNK_SECONDS):
         self.store = store
         self.size, self.low, self.high, self.seconds = first, low, high, seconds
+        self.cadence = CheckpointCadence()
 
     def done(self, held: float) -> None:
         aimed = self.size * self.seconds / max(held, 1e-4)
         self.size = max(self.low, min(self.high, int((self.size + aimed) / 2)))
-        self.store.checkpoint()
+        # About every CHECKPOINT_FRAMES pages, not after every chunk: the chunk after a
+        # checkpoint that copied the whole log syncs the log's new header inside its
+        # transaction (see CHECKPOINT_FRAMES).
+        now = time.monotonic()
+        if self.cadence.due(now):
+            self.cadence.ran(now, self.store.checkpoint())
         time.sleep(max(CHUNK_PAUSE_SECONDS, min(held, 4 * self.seconds)))
 
 
@@ -194,7 +201,20 @@ def is_locked_error(exc: BaseException) -> bool:
 # many seats every seat behind it waits too (scripts/bench_floor.py). A long-running
 # process (a shift, a server's seats) turns that off on its connections and copies from a
 # thread of its own instead: `checkpoint_in_background()`.
+#
+# How often: about every CHECKPOINT_FRAMES pages written (SQLite's own threshold), not
+# after every commit. The first write after a checkpoint that copied the whole log starts
+# the log again from its beginning, and SQLite syncs the log's new header to disk right
+# then (synchronous=NORMAL; without it a power cut could corrupt the file), inside that
+# writer's transaction: every other writer waits for the disk. On this machine's shared
+# disk such a sync takes 2-6 ms typically and 150-570 ms at times; checkpointing every
+# 0.5 s after a commit made a writer pay it up to twice a second in every process, and an
+# import chunked for a live floor paid it at every chunk: its 15 ms chunks held the lock
+# 240-530 ms while using 5-10 ms of CPU (scripts/bench_floor.py, "the longest write-lock
+# holds"). ``CheckpointCadence`` spaces the checkpoints from the log's own size.
 CHECKPOINT_EVERY_S = 0.5
+CHECKPOINT_FRAMES = 1000
+CHECKPOINT_MAX_S = 30.0
 _background_checkpoints = False
 # One writer gate (see _begin_immediate) and one checkpointer per database file in this
 # process.
@@ -212,6 +232,35 @@ def checkpoint_in_background(on: bool = True) -> None:
     _background_checkpoints = on
 
 
+class CheckpointCadence:
+    """When the next checkpoint is due: about every ``CHECKPOINT_FRAMES`` pages written,
+    judged from how many the log held at the last checkpoint and how long they took to
+    come (SQLite's own autocheckpoint threshold, without a caller's commit doing the copy),
+    never sooner than ``CHECKPOINT_EVERY_S`` nor later than ``CHECKPOINT_MAX_S`` after the
+    last one. Pure: it takes the moments (monotonic seconds) it is told."""
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.wait = CHECKPOINT_EVERY_S
+
+    def due(self, now: float) -> bool:
+        """Whether a checkpoint is due at ``now`` (the first one always is)."""
+        return self.last is None or now - self.last >= self.wait
+
+    def ran(self, now: float, frames: int | None) -> None:
+        """A checkpoint ran at ``now`` and found ``frames`` pages in the log (SQLite's
+        ``wal_checkpoint`` answer; None when it could not say): space the next one so
+        that the log holds about ``CHECKPOINT_FRAMES`` by then. (A log that could not be
+        copied whole still counts its old pages: the next try comes sooner.)"""
+        since = CHECKPOINT_EVERY_S if self.last is None else now - self.last
+        self.last = now
+        if frames is None:
+            self.wait = CHECKPOINT_EVERY_S
+            return
+        self.wait = min(CHECKPOINT_MAX_S, max(
+            CHECKPOINT_EVERY_S, since * CHECKPOINT_FRAMES / max(frames, 1)))
+
+
 class _Checkpointer:
     """A daemon thread with its own connection that runs a ``PASSIVE`` checkpoint (no
     lock taken, nobody waits for it) after commits, at most every ``CHECKPOINT_EVERY_S``."""
@@ -220,6 +269,7 @@ class _Checkpointer:
         self.path = path
         self._poked = threading.Event()
         self.runs = 0
+        self.cadence = CheckpointCadence()
         self._thread = threading.Thread(target=self._loop, name="carecall-checkpoint",
                                         daemon=True)
         self._thread.start()
@@ -232,6 +282,14 @@ class _Checkpointer:
         while True:
             self._poked.wait()
             self._poked.clear()
+            now = time.monotonic()
+            if not self.cadence.due(now):
+                # Not yet: look again when it is (a commit meanwhile pokes again).
+                time.sleep(min(self.cadence.wait - (now - self.cadence.last),
+                               CHECKPOINT_EVERY_S))
+                self._poked.set()
+                continue
+            frames = None
             # A connection per run, closed after it: between runs this thread holds nothing
             # open (the last seat to close the database still cleans its log up).
             with contextlib.suppress(sqlite3.Error):
@@ -239,10 +297,12 @@ class _Checkpointer:
                 # pokes again.
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _busy, frames, _copied = conn.execute(
+                        "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.runs += 1
                 finally:
                     conn.close()
+            self.cadence.ran(time.monotonic(), frames if frames and frames > 0 else None)
             time.sleep(CHECKPOINT_EVERY_S)
 
 
@@ -586,13 +646,17 @@ class Store:
         finally:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> int | None:
         """Copy what the write-ahead log holds into the database file as far as readers
-        allow (``PASSIVE``: waits for no lock; a checkpoint already running elsewhere wins)."""
+        allow (``PASSIVE``: waits for no lock; a checkpoint already running elsewhere
+        wins). Returns how many pages the log held (None: no checkpoint was made)."""
         if self.path is None or self.read_only is not None or self.db.conn.in_transaction:
-            return
+            return None
         with contextlib.suppress(sqlite3.OperationalError):
-            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _busy, frames, _copied = self.db.conn.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return frames if frames >= 0 else None
+        return None
 
     def require_writable(self) -> None:
         """Refuse with one line when this database can only be read."""

@@ -19,7 +19,6 @@ Both give the same answers as sqlite-utils (tests/core/test_store_database.py).
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ class Database:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         self._full: sqlite_utils.Database | None = None
+        self._savepoint_depth = 0
         # sqlite-utils' Database sets this on every connection it wraps; carecall's
         # triggers were written (and tested) with it on.
         conn.execute("PRAGMA recursive_triggers=on")
@@ -98,18 +98,29 @@ class Database:
             with self.full.atomic():
                 yield self
             return
-        savepoint = f"sqlite_utils_{secrets.token_hex(16)}"
-        self.conn.execute(f"SAVEPOINT {savepoint};")
+        # One name per depth, not sqlite-utils' random one: each statement text is
+        # prepared once and kept in the connection's statement cache (128 texts); a seat
+        # opens ~20 savepoints a call, and random names filled the cache with texts used
+        # once, pushing out the seat's own ~70 statements, which were then prepared again
+        # inside the write lock (a wrap-up's UPDATE of calls compiles its 8 triggers):
+        # +0.6 ms of lock a wrap-up (scripts/bench_floor.py). Savepoints of one name nest:
+        # ROLLBACK TO / RELEASE act on the innermost of that name, which is this depth's.
+        self._savepoint_depth += 1
+        savepoint = f"carecall_{self._savepoint_depth}"
         try:
-            yield self
-        except BaseException:
-            # a RAISE(ROLLBACK) trigger can end the whole transaction, savepoints too
-            if self.conn.in_transaction:
-                self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint};")
-                self.conn.execute(f"RELEASE SAVEPOINT {savepoint};")
-            raise
-        else:
-            self.conn.execute(f"RELEASE SAVEPOINT {savepoint};")
+            self.conn.execute(f"SAVEPOINT {savepoint}")
+            try:
+                yield self
+            except BaseException:
+                # a RAISE(ROLLBACK) trigger can end the whole transaction, savepoints too
+                if self.conn.in_transaction:
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+        finally:
+            self._savepoint_depth -= 1
 
     def close(self) -> None:
         """Close the connection."""
@@ -118,7 +129,7 @@ class Database:
     def __getattr__(self, name: str):
         # Only called for what this class does not define: sqlite-utils' API. (Never for
         # its own fields: an instance half made, e.g. by copy, must not recurse.)
-        if name.startswith("__") or name in ("conn", "_full"):
+        if name.startswith("__") or name in ("conn", "_full", "_savepoint_depth"):
             raise AttributeError(name)
         return getattr(self.full, name)
 

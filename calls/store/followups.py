@@ -365,9 +365,8 @@ def unreached_cycles(store: Store) -> list[dict]:
 
 def unreached_cycle(store: Store, customer_id: int) -> dict | None:
     """One customer's row as :func:`unreached_cycles` gives it, or None when their last
-    care cycle did not end unreached."""
-    if "cycle_status" not in table_columns(store, "customers"):
-        return None
+    care cycle did not end unreached. For a wrap-up (inside its write lock), which has
+    just read and written the cycle columns: no look at the table's columns first."""
     return store.one(_UNREACHED_SELECT + " WHERE c.id = ? AND c.cycle_status = 'unreached'",
                      (customer_id,))
 

@@ -10,7 +10,7 @@ from calls.survey.script import Script, parse_script
 
 def stored_script(store: Store, script_id: int) -> Script:
     """The script a call used, parsed from its stored text (UserError if unknown)."""
-    stored = get_stored_script(store, script_id)
+    stored = get_stored_script(store, script_id, count_calls=False)
     if stored is None:
         raise UserError(f"no stored script with id {script_id}")
     return parse_script(stored.text, stored.source)

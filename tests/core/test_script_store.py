@@ -1,5 +1,6 @@
 """Script versions stored once; answers stored per (call, key) as they are given."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -42,6 +43,17 @@ def test_store_script_once_by_hash(store, now):
     assert (stored.name, stored.version, stored.purpose) == ("quarterly", "4", "care")
     assert stored.hash == script.hash and stored.text == script.text
     assert stored.stored_at == "2026-03-10T15:00:00Z"
+
+
+def test_a_stored_script_without_its_call_count_is_the_same_version(store, now):
+    script_id = store_script(store, load_script("quarterly"), now, by="test")
+    _call(store, now, script_id=script_id)
+    _call(store, now, script_id=script_id)
+    counted = get_stored_script(store, script_id)
+    plain = get_stored_script(store, script_id, count_calls=False)
+    assert counted.calls == 2 and plain.calls == 0
+    assert replace(plain, calls=2) == counted
+    assert get_stored_script(store, script_id + 1, count_calls=False) is None
 
 
 def test_a_changed_text_is_a_new_version(store, now):

@@ -333,3 +333,53 @@ def test_a_version_number_that_toml_would_shorten_must_be_text():
         assert not found and script is not None, fine
     assert check_script_text(HEAD.replace('version = "1"', "version = 2.5") + NPS)[1].version \
         == "2.5"
+
+
+def test_a_script_is_parsed_once_until_its_file_changes(tmp_path, monkeypatch):
+    """Every call loads its script by name: the parse is kept per file and made again
+    when the file is edited (even to the same size and modification time), replaced, or
+    hidden by a file of the same name in $CARECALL_SCRIPTS."""
+    import os
+
+    import calls.survey.script as script_module
+
+    parsed = []
+    real_parse = script_module.parse_script
+
+    def counting_parse(text, source="<text>"):
+        parsed.append(source)
+        return real_parse(text, source)
+
+    monkeypatch.setattr(script_module, "parse_script", counting_parse)
+    path = tmp_path / "mine.toml"
+    path.write_text(HEAD + NPS)
+    first = load_script(path)
+    assert load_script(path) is first and load_script(str(path)) is first
+    assert first == real_parse(path.read_text(), str(path))    # as read from the file
+    assert len(parsed) == 1
+
+    # Edited to the same size, its modification time put back: read again.
+    before = path.stat()
+    path.write_text((HEAD + NPS).replace("Recommend us?", "Recommend me?"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert load_script(path).question("nps").text == "Recommend me?"
+    # Replaced by another file (a new inode), longer.
+    other = tmp_path / "other.toml"
+    other.write_text((HEAD + NPS).replace("Recommend us?", "Would you recommend us?"))
+    other.replace(path)
+    assert load_script(path).question("nps").text == "Would you recommend us?"
+    assert len(parsed) == 3
+
+    # By name: the shipped script, then a file of that name in $CARECALL_SCRIPTS.
+    assert load_script("quarterly").source == "shipped:quarterly"
+    assert load_script("quarterly") is load_script("quarterly")
+    (tmp_path / "quarterly.toml").write_text(HEAD.replace('"t"', '"quarterly"') + NPS)
+    monkeypatch.setenv("CARECALL_SCRIPTS", str(tmp_path))
+    assert load_script("quarterly").keys == ("nps",)
+    # An edit that breaks it says so (nothing kept hides it), and mended it loads again.
+    (tmp_path / "quarterly.toml").write_text(HEAD + NPS + NPS)
+    with pytest.raises(ScriptError, match="duplicate"):
+        load_script("quarterly")
+    (tmp_path / "quarterly.toml").write_text(HEAD.replace('"t"', '"quarterly"') + NPS)
+    assert load_script("quarterly").name == "quarterly"

@@ -21,6 +21,7 @@ def background(monkeypatch):
     monkeypatch.setattr(store_module, "_background_checkpoints", False)
     monkeypatch.setattr(store_module, "_checkpointers", {})
     monkeypatch.setattr(store_module, "CHECKPOINT_EVERY_S", 0.01)
+    monkeypatch.setattr(store_module, "CHECKPOINT_FRAMES", 1)     # after every commit
     store_module.checkpoint_in_background()
     return store_module
 
@@ -92,3 +93,49 @@ def test_a_shift_checkpoints_in_the_background(monkeypatch, tmp_path):
     start = prepare_shift(tmp_path / "shift.db", None)
     assert start.seat == "web" and start.path == tmp_path / "shift.db"
     assert store_module._background_checkpoints is True
+
+
+def test_checkpoints_are_spaced_to_about_a_thousand_pages(monkeypatch):
+    """The cadence: the first checkpoint at once, then spaced so that the log holds about
+    CHECKPOINT_FRAMES pages at each (each one after a whole copy makes the next writer
+    sync the log inside its transaction), within CHECKPOINT_EVERY_S..CHECKPOINT_MAX_S."""
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY_S", 0.5)
+    monkeypatch.setattr(store_module, "CHECKPOINT_FRAMES", 1000)
+    monkeypatch.setattr(store_module, "CHECKPOINT_MAX_S", 30.0)
+    cadence = store_module.CheckpointCadence()
+    assert cadence.due(100.0)
+    cadence.ran(100.0, 50)                 # 50 pages in 0.5 s: 1,000 in 10 s
+    assert cadence.wait == pytest.approx(10.0)
+    assert not cadence.due(109.9) and cadence.due(110.0)
+    cadence.ran(110.0, 4000)               # a busy floor: 4,000 pages in 10 s
+    assert cadence.wait == pytest.approx(2.5)
+    cadence.ran(112.5, 100_000)            # an import: never sooner than every 0.5 s
+    assert cadence.wait == 0.5
+    cadence.ran(113.0, 1)                  # nearly idle: at most 30 s later
+    assert cadence.wait == 30.0
+    cadence.ran(143.0, None)               # no answer (not a log database): 0.5 s
+    assert cadence.wait == 0.5 and cadence.due(143.5)
+
+
+def test_a_quiet_log_is_copied_later_not_after_every_commit(db_path, background,
+                                                            monkeypatch):
+    """With the real threshold, a few commits after the first checkpoint wait in the log
+    (SQLite reads them from there) instead of restarting it at every commit."""
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY_S", 0.5)
+    monkeypatch.setattr(store_module, "CHECKPOINT_FRAMES", 1000)
+    monkeypatch.setattr(store_module, "CHECKPOINT_MAX_S", 30.0)
+    Store.open(db_path).close()
+    store = Store.open(db_path)
+    _write_rows(store, 1)
+    checkpointer = background._checkpointers[str(db_path.resolve())]
+    deadline = time.monotonic() + 10
+    while checkpointer.runs < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpointer.runs == 1 and checkpointer.cadence.wait > 1.0
+    for i in range(20):
+        with store.write() as db:
+            db.execute("INSERT INTO carecall_meta (key, value) VALUES (?, 'v')", [f"more{i}"])
+    time.sleep(0.3)
+    assert checkpointer.runs == 1
+    assert len(store.all("SELECT key FROM carecall_meta WHERE key LIKE 'more%'")) == 20
+    store.close()

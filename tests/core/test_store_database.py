@@ -134,3 +134,39 @@ def test_inside_a_transaction_execute_and_atomic_do_what_sqlite_utils_does(tmp_p
         other.commit()
         other.close()
 
+
+
+def test_nested_savepoints_keep_or_undo_their_own_level_under_few_names(tmp_path):
+    """Savepoints nest (an inner block that fails and is caught undoes only itself and
+    what it nested), and every block of one depth uses the same statement text, so that
+    a seat's savepoints do not fill the connection's statement cache with texts used
+    once (which pushed the seat's own statements out: prepared again in the lock)."""
+    light, _full = _pair(tmp_path)
+    texts: set[str] = set()
+    light.conn.set_trace_callback(lambda sql: texts.add(sql) if "SAVEPOINT" in sql else None)
+
+    def add(phone):
+        light.execute("INSERT INTO dnc (phone, added_at) VALUES (?, 'x')", [phone])
+
+    light.conn.execute("BEGIN IMMEDIATE")
+    for round_ in range(3):
+        with light.atomic():
+            add(f"+1202555{round_}100")
+            with light.atomic():
+                add(f"+1202555{round_}200")
+                with pytest.raises(sqlite3.IntegrityError), light.atomic():
+                    add(f"+1202555{round_}300")
+                    with light.atomic():
+                        add(f"+1202555{round_}400")
+                    add(f"+1202555{round_}100")      # already there: this level fails
+                add(f"+1202555{round_}500")
+        with pytest.raises(ValueError), light.atomic():
+            add(f"+1202555{round_}600")
+            raise ValueError("a step refused")
+    assert light.conn.in_transaction
+    light.conn.execute("COMMIT")
+    kept = [r[0] for r in light.conn.execute("SELECT phone FROM dnc ORDER BY phone")]
+    assert kept == sorted(f"+1202555{r}{k}" for r in range(3) for k in ("100", "200", "500"))
+    # Four depths, each SAVEPOINT / RELEASE / ROLLBACK TO under one name, in 3 rounds.
+    assert {sql.split()[-1] for sql in texts} == {f"carecall_{d}" for d in (1, 2, 3, 4)}
+    assert len(texts) <= 4 * 3

@@ -78,3 +78,73 @@ async def test_widgets_gone_leave_no_drawn_lines_behind(shift_db, monkeypatch):
         # The last box's may still be in its parent's cache of shown children (one).
         kept = [sum(1 for ref in refs if ref() is not None) for refs in gone[:-1]]
         assert kept == [0, 0, 0]
+
+
+async def test_a_cancelled_timer_no_longer_keeps_what_it_was_made_with():
+    """asyncio keeps a cancelled timer (and the context it was made in) until the moment
+    it was due; :func:`memory.drop_cancelled_timers` lets it go now and leaves the timers
+    still to run alone."""
+    import asyncio
+    import contextvars
+    import gc
+    import weakref
+
+    class Held:
+        pass
+
+    holder: contextvars.ContextVar[Held] = contextvars.ContextVar("holder")
+    loop = asyncio.get_running_loop()
+    held = Held()
+    gone = weakref.ref(held)
+    context = contextvars.copy_context()
+    context.run(holder.set, held)
+    ran = []
+    later = loop.call_later(3600, ran.append, "late", context=context)
+    soon = loop.call_later(0.01, ran.append, "soon")
+    later.cancel()
+    del held, context, later
+    gc.collect()
+    assert gone() is not None            # asyncio still holds the cancelled one
+    assert memory.drop_cancelled_timers(loop) >= 1
+    gc.collect()
+    assert gone() is None
+    assert not soon.cancelled()
+    await asyncio.sleep(0.05)
+    assert ran == ["soon"]               # the live timer still ran
+    assert memory.drop_cancelled_timers(loop) == 0
+
+
+async def test_a_closed_dashboard_is_let_go_at_once(shift_db, monkeypatch):
+    """The dashboard refreshes every 30 s: its cancelled timer kept a closed dashboard
+    (tables, drawn lines: ~4 MB) alive for up to 30 s; the app forgets cancelled timers
+    every few seconds (:data:`memory.SWEEP_SECONDS`)."""
+    import asyncio
+    import gc
+    import weakref
+
+    from tui.screens.dashboard import DashboardScreen
+
+    sweeps = []
+    real_drop = memory.drop_cancelled_timers
+    monkeypatch.setattr(memory, "SWEEP_SECONDS", 0.01)
+    monkeypatch.setattr(memory, "drop_cancelled_timers",
+                        lambda: sweeps.append(real_drop()))
+    app = make_app(shift_db, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        dashboard = weakref.ref(app.screen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, DashboardScreen)
+        for _ in range(100):             # the sweep runs on the app's interval
+            sweeps.clear()
+            await asyncio.sleep(0.02)
+            if sweeps:
+                break
+        assert sweeps
+        real_drop()       # whatever was cancelled since the last sweep
+        gc.collect()
+        assert dashboard() is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -60,6 +61,18 @@ def outcome_keys() -> dict[Outcome, str]:
 
 class ScriptPanel(Vertical, can_focus=True):
     """The script: the current line to read (scrolls) and the answer widget under it."""
+
+
+
+@lru_cache(maxsize=64)
+def _outcomes_with_keys(phase: str, calls_withdrawn: bool, table: tuple[Outcome, ...]
+                        ) -> tuple[Outcome, ...]:
+    """:meth:`CallScreen._allowed_outcomes`, worked out once per phase: the key bar asks
+    for each outcome's key (check_action) whenever the bindings may have changed, and
+    walking the table for each of them cost a third of it. ``table``: every outcome
+    now (tests add and remove outcomes)."""
+    return tuple(o for o in table if o.spec.key and phase in o.spec.phases
+                 and not (o.spec.needs_callback and calls_withdrawn))
 
 
 class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
@@ -430,8 +443,7 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
     def _allowed_outcomes(self) -> tuple[Outcome, ...]:
         """The outcomes with a key in this phase, in the table's order (no callback for a
         customer who withdrew consent to calls in this call)."""
-        return tuple(o for o in Outcome if o.spec.key and self.phase in o.spec.phases
-                     and not (o.spec.needs_callback and self.session.calls_withdrawn))
+        return _outcomes_with_keys(self.phase, self.session.calls_withdrawn, tuple(Outcome))
 
     def _key(self, binding_id: str, default: str) -> str:
         """The key the caller presses for a binding (theirs, if the keymap changed it)."""

@@ -23,6 +23,8 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.widgets.shift_bar import shows
+
 
 # The keys that stay on the bar when not all fit (at 80 columns): help (it lists every
 # key that applies), pause, and each screen's way back (escape). The others leave it from
@@ -89,15 +91,32 @@ class KeyBar(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         # The screen says when its bindings may have changed (after its first layout, and
-        # after each refresh_bindings or focus change), as it tells the Footer.
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        # after each refresh_bindings or focus change), as it tells the Footer. A step
+        # often says so several times in one turn (a focus change, a screen's own
+        # refresh_bindings, a resume: 4-6 times at a call's connect); the keys are worked
+        # out once, after the last of them (a signal is handled at the next opportunity
+        # anyway, so the bar shows the same keys in the same frame).
+        self._asked = False
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_may_change,
+                                                      immediate=True)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
 
+    def _bindings_may_change(self, screen: Screen) -> None:
+        if not self._asked:
+            self._asked = True
+            self.call_next(self._bindings_changed, screen)
+
     def _bindings_changed(self, screen: Screen) -> None:
+        self._asked = False
         if not self.app.app_focus or screen is not self.screen:
             return  # as the Footer: keys stay as they were while the app has no focus
+        if not shows(screen):
+            # Nobody sees this bar now (a screen being covered or popped, a kept call
+            # screen loaded under its wrap-up): shown again, a screen is resumed, which
+            # asks again.
+            return
         items, palette = shown_keys(screen)
         if (items, palette) != (self.items, self.palette):
             self.items, self.palette = items, palette
