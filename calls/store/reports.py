@@ -358,7 +358,8 @@ def tier_breakdown(store: Store, start: str, end: str, totals: PeriodTotals,
     A case is a customer, and each customer has one tier, so the tiers split the period's
     figures. Every tier but ``rest`` (as the ``--by`` key names it: "?" for none; the
     tier with the most customers is fastest) is read through its customers (the tier
-    index, then each one's calls in the customer index), and ``rest`` is what the
+    index, then each one's calls in the customer index and NPS answers in the kept
+    ``customer_nps_answers``), and ``rest`` is what the
     ``totals`` leave: the tier most customers are in (C, four in five of an 80/20 list)
     is never read. ``totals`` must come from the same read snapshot
     (:meth:`calls.store.Store.reading`)."""
@@ -379,29 +380,38 @@ def tier_breakdown(store: Store, start: str, end: str, totals: PeriodTotals,
                 group[k] = group.get(k, 0) + n
                 left[k] = left.get(k, 0) - n
 
-    through = ("FROM customers cu INDEXED BY idx_customers_tier_purchase "
-               "JOIN calls c INDEXED BY idx_calls_customer_time_outcome "
-               "ON c.customer_id = cu.id WHERE cu.tier IS :tier "
-               "AND c.started_at >= :start AND c.started_at < :end")
+    # One walk per tier (its customers in the tier index, each one's calls in the
+    # customer index) gives both its cases (the best family per customer) and its
+    # attempts per outcome: a sum per outcome the period holds, bound as parameters.
+    codes = list(totals.outcomes)
+    per_code = ", ".join(f"sum(c.outcome IS :o{i}) AS o{i}" for i in range(len(codes)))
+    code_sums = "".join(f", sum(o{i})" for i in range(len(codes)))
+    figures = (
+        f"SELECT {_FAMILY_SUMS}{code_sums} FROM (SELECT min({_rank_sql()}) AS r"
+        f"{', ' if codes else ''}{per_code} "
+        "FROM customers cu INDEXED BY idx_customers_tier_purchase "
+        "JOIN calls c INDEXED BY idx_calls_customer_time_outcome ON c.customer_id = cu.id "
+        "WHERE cu.tier IS :tier AND c.started_at >= :start AND c.started_at < :end "
+        "GROUP BY cu.id)")
+    # NPS answers of the tier's customers: one seek per customer in the kept
+    # customer_nps_answers (migration reports_0005), not one per call in answers.
+    answers = ("SELECT n.value, count(*) FROM customers cu INDEXED BY "
+               "idx_customers_tier_purchase JOIN customer_nps_answers n "
+               "ON n.customer_id = cu.id WHERE cu.tier IS :tier "
+               "AND n.answered_at >= :start AND n.answered_at < :end GROUP BY n.value")
     for tier in tiers:
         if tier == skip:
             continue
         key = "?" if tier is None else tier
-        params = {"tier": tier, "start": start, "end": end}
-        sums = conn.execute(
-            f"SELECT {_FAMILY_SUMS} FROM (SELECT min({_rank_sql()}) AS r {through} "
-            "AND c.outcome IS NOT NULL GROUP BY cu.id)", params).fetchone()
+        params = {"tier": tier, "start": start, "end": end,
+                  **{f"o{i}": code for i, code in enumerate(codes)}}
+        sums = conn.execute(figures, params).fetchone()
+        ranks, counts = sums[:len(FAMILY_ORDER)], sums[len(FAMILY_ORDER):]
         take(families, left_families, key,
-             {FAMILY_ORDER[i]: n for i, n in enumerate(sums) if n})
-        take(outcomes, left_outcomes, key, dict(conn.execute(
-            f"SELECT c.outcome, count(*) {through} GROUP BY c.outcome", params).fetchall()))
+             {FAMILY_ORDER[i]: n for i, n in enumerate(ranks) if n})
+        take(outcomes, left_outcomes, key, dict(zip(codes, counts)))
         scores: dict = {}
-        for value, n in conn.execute(
-                "SELECT a.value, count(*) FROM customers cu INDEXED BY "
-                "idx_customers_tier_purchase JOIN calls c INDEXED BY idx_calls_customer "
-                "ON c.customer_id = cu.id JOIN answers a ON a.call_id = c.id "
-                "WHERE cu.tier IS :tier AND a.qtype = 'nps' AND a.answered_at >= :start "
-                "AND a.answered_at < :end AND a.value IS NOT NULL GROUP BY a.value", params):
+        for value, n in conn.execute(answers, params):
             score = _score(value)
             if score is not None:
                 scores[score] = scores.get(score, 0) + n

@@ -280,6 +280,87 @@ def test_tiers_split_off_the_period_equal_the_plain_group_by(history, rest, peri
     assert nps == plain_nps_by(history, *period, "tier")
 
 
+def _customer_writes(store, rng, n):
+    """What happens to customers and their calls' answers: re-tiering (to and from no
+    tier), a call moved to another customer, an answer written with INSERT OR REPLACE."""
+    conn = store.db.conn
+    with store.write():
+        ids = [r[0] for r in conn.execute("SELECT id FROM calls")]
+        for _ in range(n):
+            kind = rng.randrange(3)
+            if kind == 0:
+                conn.execute("UPDATE customers SET tier = ? WHERE id = ?",
+                             (rng.choice(["A", "B", "C", None, "X", "?"]),
+                              rng.randint(1, 60)))
+            elif kind == 1:
+                conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?",
+                             (rng.randint(1, 60), rng.choice(ids)))
+            else:
+                answered = START + timedelta(minutes=rng.randrange(90 * 24 * 60))
+                conn.execute(
+                    "INSERT OR REPLACE INTO answers (call_id, key, qtype, value, answered_at) "
+                    "VALUES (?, 'nps', ?, ?, ?)",
+                    (rng.choice(ids), rng.choice(["nps", "rating"]),
+                     rng.choice(["3", "10", '"9"', None]), answered.strftime(FMT)))
+
+
+def _plain_customer_nps(conn) -> list[tuple]:
+    return conn.execute(
+        "SELECT c.customer_id, a.call_id, a.key, a.answered_at, a.value FROM answers a "
+        "JOIN calls c ON c.id = a.call_id WHERE a.qtype = 'nps' AND a.value IS NOT NULL "
+        "ORDER BY 1, 2, 3").fetchall()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tiers_follow_every_write_and_re_tiering(history, seed):
+    """The kept NPS answers by customer (what a tier's NPS is read from) stay the answers
+    of each customer's calls through random writes, re-tiering and calls moved between
+    customers; the tiers split off the period still equal the plain GROUP BY."""
+    rng = random.Random(seed)
+    conn = history.db.conn
+    for _ in range(3):
+        _random_writes(history, rng, 40)
+        _customer_writes(history, rng, 40)
+        assert conn.execute(
+            "SELECT customer_id, call_id, key, answered_at, value FROM customer_nps_answers "
+            "ORDER BY 1, 2, 3").fetchall() == _plain_customer_nps(conn)
+        for period in PERIODS[:3]:
+            with history.reading():
+                totals = q.PeriodTotals(q.case_families(history, *period),
+                                        q.outcome_counts(history, *period),
+                                        q.nps_histogram(history, *period))
+                families, outcomes, nps = q.tier_breakdown(history, *period, totals, "C")
+            assert (families, outcomes) == plain_figures_by(history, *period, "tier"), period
+            assert nps == plain_nps_by(history, *period, "tier"), period
+
+
+def test_kept_nps_answers_are_filled_from_answers_given_before_them(history):
+    """The migration fills customer_nps_answers from the answers already there."""
+    from calls.store import Store
+    from calls.store.database import Migrations
+
+    conn = history.db.conn
+    before = _plain_customer_nps(conn)
+    assert before
+    with history.write():
+        for trigger in ("answers_customer_nps_insert", "answers_customer_nps_delete",
+                        "answers_customer_nps_update", "calls_customer_nps_moved",
+                        "calls_customer_nps_delete"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DROP TABLE customer_nps_answers")
+        conn.execute(f"DELETE FROM {Migrations.migrations_table} "
+                     "WHERE name = 'reports_0005_customer_nps_answers'")
+    path = history.path
+    history.close()
+    again = Store.open(path)
+    try:
+        assert again.db.conn.execute(
+            "SELECT customer_id, call_id, key, answered_at, value FROM customer_nps_answers "
+            "ORDER BY 1, 2, 3").fetchall() == before
+    finally:
+        again.close()
+
+
 def test_a_literal_question_mark_tier_shares_the_key_of_no_tier(history):
     with history.write() as db:
         db.conn.execute("UPDATE customers SET tier = '?' WHERE id IN (1, 2, 3)")

@@ -18,8 +18,9 @@ def db_digest(path: Path) -> str:
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         for name in names:
             digest.update(name.encode())
-            for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid'):
-                digest.update(repr(row).encode())
+            # rows in a fixed order without rowid (a WITHOUT ROWID table has none)
+            for text in sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{name}"')):
+                digest.update(text.encode())
     finally:
         conn.close()
     return digest.hexdigest()
