@@ -22,6 +22,9 @@ can have changed:
   only when a write since reached back before today (the store's journal of call writes,
   :func:`calls.store.dashboard.calls_written_since`: on a floor nearly every write is
   today's), the day turned, or the outcome table changed;
+- *today*: today's calls are kept summed per 10-minute slot (:class:`_TodaySums`); a
+  write reads again only the slots from the earliest call it touched on (the journal
+  says; on a floor, the last minutes' slots), the NPS per caller whole;
 - *deadlines*: the escalation check (a deadline missed since the last check) runs after
   any write and otherwise once a minute (``escalate_every``; the shift app's own check
   runs as often): a deadline that passes on a quiet floor shows within that minute.
@@ -46,14 +49,16 @@ from calls.reports import (
     DashboardDays,
     DashboardPeriod,
     DashboardToday,
+    activity_from_outcomes,
     cadence_days,
+    caller_rows,
     dashboard_days,
     dashboard_period,
     dashboard_today,
 )
 from calls.store import Store
 from calls.store import reports as q
-from calls.store.dashboard import calls_written_since, case_ranks, rank_rule
+from calls.store.dashboard import calls_written_since, case_ranks, rank_rule, today_slots
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,78 @@ class _PastDays:
     attempts: dict[str, int]        # the 30 days before today: attempts per day
 
 
+@dataclass(frozen=True)
+class _TodaySlots:
+    """Today's calls summed per 10-minute slot (``calls.store.dashboard.today_slots``), as
+    of the journal's write ``seq``; ``base``: the slots before the slot ``boundary``
+    summed up (a refresh after a write re-reads the last minutes' slots and sums only the
+    slots from the boundary on onto a copy of it)."""
+
+    key: tuple
+    seq: int
+    calls: dict[str, list[tuple]]            # slot: [(caller, outcome, calls, seconds, ended)]
+    ranks: dict[str, dict[int, int | None]]  # slot: {customer: best rank}
+    boundary: str
+    base: _TodaySums
+
+
+# A refresh sums at most this many slots past the kept sum before moving its boundary up.
+RECENT_SLOTS = 12
+
+
+class _TodaySums:
+    """Today's per-caller parts summed over some slots (what ``calls.store.reports``
+    counts for ``dashboard_today``: calls per outcome, handle seconds and ended calls,
+    attempts and active slots per caller, calls per outcome in all, each customer's best
+    rank)."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict = {}
+        self.handled: dict = {}
+        self.attempts: dict = {}
+        self.active: dict = {}
+        self.totals: dict = {}
+        self.best: dict[int, int] = {}
+
+    def copy(self) -> _TodaySums:
+        out = _TodaySums()
+        out.outcomes = {caller: dict(by) for caller, by in self.outcomes.items()}
+        out.handled, out.attempts = dict(self.handled), dict(self.attempts)
+        out.active, out.totals, out.best = dict(self.active), dict(self.totals), dict(self.best)
+        return out
+
+    def add(self, rows: list[tuple], ranks: dict[int, int | None]) -> None:
+        """One slot's rows and ranks."""
+        callers = set()
+        for caller, outcome, n, seconds, ended in rows:
+            by = self.outcomes.setdefault(caller, {})
+            by[outcome] = by.get(outcome, 0) + n
+            self.totals[outcome] = self.totals.get(outcome, 0) + n
+            if ended:
+                total, calls = self.handled.get(caller, (0, 0))
+                self.handled[caller] = (total + seconds, calls + ended)
+            if outcome is not None:
+                self.attempts[caller] = self.attempts.get(caller, 0) + n
+            callers.add(caller)
+        for caller in callers:
+            self.active[caller] = self.active.get(caller, 0) + 1
+        best = self.best
+        for cid, rank in ranks.items():
+            if rank is not None and (cid not in best or rank < best[cid]):
+                best[cid] = rank
+
+    def today(self, nps_hist: dict, now: datetime) -> DashboardToday:
+        """``calls.reports.dashboard_today`` from these sums and the NPS per caller."""
+        worked = {caller: (n, self.active[caller] * 600)
+                  for caller, n in self.attempts.items() if n}
+        return DashboardToday(
+            now=to_iso(now),
+            today=caller_rows(self.outcomes, self.handled, worked, nps_hist),
+            today_total=activity_from_outcomes(
+                self.totals, sum(map(bool, self.best.values()))),
+        )
+
+
 class DashboardFigures:
     """The dashboard's two loads for one connection, each equal to the plain function's
     answer (:func:`live_figures`, ``calls.reports.dashboard_period``), read again only
@@ -119,8 +196,10 @@ class DashboardFigures:
         # (key, figures, read at, valid until): valid from the moment read to the bound
         self._period: tuple[tuple, DashboardPeriod, str, str | None] | None = None
         self._past: _PastDays | None = None
+        self._slots: _TodaySlots | None = None
+        self._sums: tuple[tuple, _TodaySums] | None = None    # ((key, seq), sums)
         self.reads = {"today": 0, "escalations": 0, "period": 0,   # for tests and benches
-                      "days before today": 0}
+                      "days before today": 0, "today's slots": 0}
 
     def _day(self, now: datetime) -> tuple:
         local = now.astimezone(self.tz)
@@ -140,12 +219,67 @@ class DashboardFigures:
             self.reads["escalations"] += 1
         key = (stamp, self._day(now))
         if self._today is None or self._today[0] != key:
-            self._today = (key, dashboard_today(store, now, self.tz))
+            self._today = (key, self._today_read(store, now))
             self.reads["today"] += 1
         today = self._today[1]
         if today.now != to_iso(now):
             today = replace(today, now=to_iso(now))
         return DashboardLive(today, load_floor(store, now, self.tz), self._escalations[1])
+
+    def _today_read(self, store: Store, now: datetime) -> DashboardToday:
+        """Today's shift from today's slots (:meth:`_today_sums`) and the NPS per caller,
+        read whole (answers are not in the journal; a few hundred rows)."""
+        days = dashboard_days(now, self.tz)
+        return self._today_sums(store, days).today(
+            q.nps_histogram_by(store, days.today_start, days.end, "caller"), now)
+
+    def _today_sums(self, store: Store, days: DashboardDays) -> _TodaySums:
+        """Today's calls summed: the slots no write since the last read reached kept, the
+        rest read again (the journal of call writes says from which slot on: on a floor,
+        the calls wrapped up in the last minutes)."""
+        start, end = days.today_start, days.end
+        key = (start, end, rank_rule())
+        kept = self._slots
+        seq, earliest, reaches = calls_written_since(store, kept.seq if kept else None)
+        if (kept is not None and kept.key == key and reaches and earliest is None
+                and self._sums is not None and self._sums[0] == (key, seq)):
+            return self._sums[1]          # nothing written to calls since: the same sums
+        if kept is None or kept.key != key or not reaches or (
+                earliest is not None and earliest < start):
+            calls: dict[str, list[tuple]] = {}
+            ranks: dict[str, dict[int, int | None]] = {}
+            since: str | None = start
+            self.reads["today's slots"] += 1
+        else:
+            since = None if earliest is None else max(start, earliest[:15])
+            calls = {slot: rows for slot, rows in kept.calls.items()
+                     if since is None or slot < since[:15]}
+            ranks = {slot: r for slot, r in kept.ranks.items()
+                     if since is None or slot < since[:15]}
+        if since is not None and since < end:
+            read_calls, read_ranks = today_slots(store, since, end)
+            for slot, *row in read_calls:
+                calls.setdefault(slot, []).append(tuple(row))
+            for slot, cid, rank in read_ranks:
+                ranks.setdefault(slot, {})[cid] = rank
+        order = sorted(calls.keys() | ranks.keys())
+        boundary, base = (kept.boundary, kept.base) if kept is not None else ("", None)
+        recent = [slot for slot in order if slot >= boundary]
+        if (base is None or kept.key != key or (since is not None and since[:15] < boundary)
+                or len(recent) > RECENT_SLOTS):
+            # the kept sum is stale (a slot under it was read again) or far behind: sum
+            # every slot but the newest into a new one
+            boundary = order[-1] if order else ""
+            base = _TodaySums()
+            for slot in order[:-1]:
+                base.add(calls.get(slot, []), ranks.get(slot, {}))
+            recent = order[-1:]
+        self._slots = _TodaySlots(key, seq, calls, ranks, boundary, base)
+        sums = base.copy()
+        for slot in recent:
+            sums.add(calls.get(slot, []), ranks.get(slot, {}))
+        self._sums = ((key, seq), sums)
+        return sums
 
     def period(self, store: Store, now: datetime) -> DashboardPeriod:
         """The last 7 and 30 days, coverage and the backlog at ``now``."""
@@ -166,7 +300,9 @@ class DashboardFigures:
         # The week's cases: the days before today's, each customer called today moved to
         # the better of their two ranks (or added).
         families = dict(past.families)
-        for cid, rank in case_ranks(store, days.today_start, days.end).items():
+        for cid, rank in self._today_sums(store, days).best.items():
+            if not rank:
+                continue      # as calls.store.dashboard.case_ranks leaves them out
             before = past.ranks.get(cid)
             if before is None or rank < before:
                 if before is not None:

@@ -575,8 +575,10 @@ def group_rows(store, start: str, end: str, by: str, e: float = 1.0, *,
     the one left to subtract (``calls.store.reports.tier_breakdown``)."""
     from calls.store import reports as q
 
-    per_hour: dict[str, float | None] = {}
-    handle: dict[str, float | None] = {}
+    if by == "caller":
+        outcomes, handled = q.caller_calls(store, start, end)
+        return caller_rows(outcomes, handled, q.caller_worked_seconds(store, start, end),
+                           q.nps_histogram_by(store, start, end, by), e)
     if by not in PER_CALL:
         if totals is not None and q.holds_most_calls(store, start, end):
             families, outcomes, nps_hist = q.tier_breakdown(store, start, end, totals,
@@ -585,17 +587,32 @@ def group_rows(store, start: str, end: str, by: str, e: float = 1.0, *,
             families, outcomes = q.tier_figures(store, start, end)
             nps_hist = q.nps_histogram_by(store, start, end, by)
     else:
-        if by == "caller":
-            outcomes, handled = q.caller_calls(store, start, end)
-            handle = {caller: average_handle_seconds(seconds, calls)
-                      for caller, (seconds, calls) in handled.items()}
-            for caller, (attempts, seconds) in q.caller_worked_seconds(
-                    store, start, end).items():
-                per_hour[caller] = round(attempts * 3600.0 / seconds, 1) if seconds else None
-        else:
-            outcomes = q.calls_by(store, start, end, by)
+        outcomes = q.calls_by(store, start, end, by)
         families = {key: call_families(calls) for key, calls in outcomes.items()}
         nps_hist = q.nps_histogram_by(store, start, end, by)
+    return _group_rows(outcomes, families, nps_hist, e)
+
+
+def caller_rows(outcomes: Mapping, handled: Mapping[str, tuple[float, int]],
+                worked: Mapping[str, tuple[int, int]], nps_hist: Mapping, e: float = 1.0
+                ) -> list[GroupRow]:
+    """The ``--by caller`` rows from their parts as the store counts them: {caller:
+    {outcome: calls}}, {caller: (handle seconds, calls with an end)}, {caller: (attempts,
+    seconds active)} and {caller: {score: answers}} (the dashboard keeps the parts of
+    today's shift between refreshes: ``calls.dashboard``)."""
+    handle = {caller: average_handle_seconds(seconds, calls)
+              for caller, (seconds, calls) in handled.items()}
+    per_hour = {caller: round(attempts * 3600.0 / seconds, 1) if seconds else None
+                for caller, (attempts, seconds) in worked.items()}
+    families = {key: call_families(calls) for key, calls in outcomes.items()}
+    return _group_rows(outcomes, families, nps_hist, e, per_hour, handle)
+
+
+def _group_rows(outcomes: Mapping, families: Mapping, nps_hist: Mapping, e: float,
+                per_hour: Mapping | None = None, handle: Mapping | None = None
+                ) -> list[GroupRow]:
+    per_hour = per_hour or {}
+    handle = handle or {}
     rows = []
     for key in sorted(set(outcomes) | set(families), key=lambda k: (k is None, str(k))):
         fams = family_counts(families.get(key, {}))

@@ -2,7 +2,8 @@
 measured in the same run (issue 18: every key <= 50 ms, start <= 300 ms, <= 50 MB).
 
 Builds (once, in bench-out/; --rebuild to redo) a database with the queue benchmark's
-generator (scripts/bench_queue.py), then measures, each the median of --repeat samples:
+generator (scripts/bench_queue.py), works on a fresh copy of it each run (the runs' calls
+do not pile up), then measures, each the median of --repeat samples:
 
 - **core alone** (in this process, its own connection): the calls behind each step —
   taking the next customer, a wrap-up written, the follow-up list read, the dashboard's
@@ -15,8 +16,8 @@ generator (scripts/bench_queue.py), then measures, each the median of --repeat s
   two loads) and to the whole dashboard drawn (the second: coverage), with nothing
   written since the last refresh (the dashboard reads again only what changed: its core
   reference is ``DashboardFigures`` finding nothing to read) and again right after
-  another seat wrapped up a call (everything read again: the plain computation is its
-  reference); a digit to the answer in the database.
+  another seat (one already on today's table) wrapped up a call (everything read again:
+  the plain computation is its reference); a digit to the answer in the database.
   "Drawn" is the first frame the compositor sends out (``App._display``) whose text holds
   the result (the new customer's name, the follow-ups' count line, ...): what a terminal
   would show, without the terminal's own write. Beside the medians, the p90 of the wall
@@ -39,6 +40,11 @@ writes): the reference for the refresh after a write on the same database, which
 older revision cannot open. (The escalation check and the backlog's index ranges stay:
 their plain readings are gone from the code; tests hold them to it.)
 
+``--plain-tables`` runs this tree's app once more with the dashboard drawn the plain way:
+its tables plain DataTables (every visible row rendered again after any cell changes, not
+``tui.widgets.tables.FigureTable``) and every changed text laid out again (not
+``show_text(..., in_place=True)``): the reference for the drawing.
+
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
 so a before/after comparison shares the machine's load. The load average is printed
@@ -46,7 +52,8 @@ before and after. A revision older than the database's schema refuses to open it
 store refuses a newer schema): compare against a revision with the same migrations.
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
-                                [--against REV] [--plain-figures] [--rebuild]
+                                [--against REV] [--plain-figures] [--plain-tables]
+                                [--rebuild]
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ ROOT = HERE.parent
 OUT = ROOT / "bench-out"
 CALLER = "owner1"  # the generator gives every ownerN about 300 open follow-ups
 PLAIN_FIGURES = "BENCH_TUI_PLAIN_FIGURES"   # set in a child: what the dashboard keeps ignored
+PLAIN_TABLES = "BENCH_TUI_PLAIN_TABLES"     # set in a child: the dashboard drawn the plain way
 
 
 def clock() -> float:
@@ -220,6 +228,14 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
 
         coverage.in_step = lambda store: False
         calls.dashboard.calls_written_since = lambda store, seq: (0, None, False)
+    if os.environ.get(PLAIN_TABLES):
+        import tui.screens.dashboard as dashboard
+        from textual.widgets import DataTable
+
+        dashboard.FigureTable = DataTable        # every visible row rendered again
+        if hasattr(dashboard, "show_text"):      # every changed text laid out again
+            plain_show = dashboard.show_text
+            dashboard.show_text = lambda widget, text, in_place=False: plain_show(widget, text)
     _close_leftovers(db, now)
     saved: list[float] = []
     original_save = CallSession.save
@@ -372,7 +388,12 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
             dashboard.append(await timed(
                 ("r",), lambda _t, loads=loads: screen.loads > loads, "dashboard refresh"))
         # The same after a write: another seat wraps up a call just before r (everything
-        # is read again: this is the plain computation's time, plus the drawing).
+        # is read again: this is the plain computation's time, plus the drawing). The
+        # seats have each wrapped up a call before (untimed): they are on today's table,
+        # as on a shift (a caller's first call of the day adds a row: rarer).
+        for i in range(repeat):
+            await asyncio.to_thread(_another_seat_calls, app.db_path, app.now(), i)
+        await pilot.press("r")
         for i in range(repeat):
             await _settle(app, pilot)
             await asyncio.to_thread(_another_seat_calls, app.db_path, app.now(), i)
@@ -425,12 +446,13 @@ def child(args) -> int:
 
 
 def spawn(kind: str, tree: Path, db: Path, now, repeat: int = 0, *,
-          plain_figures: bool = False) -> dict:
+          plain: str | None = None) -> dict:
+    """A child run of ``kind``; ``plain``: PLAIN_FIGURES or PLAIN_TABLES, set in it."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--tree", str(tree),
            "--db", str(db), "--now", now.isoformat(), "--repeat", str(repeat)]
-    env = {k: v for k, v in os.environ.items() if k != PLAIN_FIGURES}
-    if plain_figures:
-        env[PLAIN_FIGURES] = "1"
+    env = {k: v for k, v in os.environ.items() if k not in (PLAIN_FIGURES, PLAIN_TABLES)}
+    if plain:
+        env[plain] = "1"
     spawned = clock()
     out = subprocess.run(cmd + ["--spawned", repr(spawned)], capture_output=True, text=True,
                          cwd=tree, env=env)
@@ -576,13 +598,34 @@ def prepare_database(customers: int, rebuild: bool = False):
     bq = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bq)
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"tui_{customers}.db"
-    if rebuild or not path.exists():
-        print(f"building {path} ...", flush=True)
-        bq.build(path, customers)
+    built = OUT / f"tui_{customers}.db"
+    if rebuild or not built.exists():
+        print(f"building {built} ...", flush=True)
+        bq.build(built, customers)
     subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
                    check=True, capture_output=True)
-    return path, bq.BASE
+    return working_copy(built), bq.BASE
+
+
+def working_copy(built: Path) -> Path:
+    """A fresh copy of the built database for this run. The runs work calls at the
+    bench's fixed moment; on the built file itself they piled up run after run (2,600
+    calls at that moment after a day of runs), and figures that treat calls dated at or
+    after "now" apart (coverage) drifted from one run to the next."""
+    import sqlite3
+
+    path = built.with_name(built.stem + ".run.db")
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    source = sqlite3.connect(f"file:{built}?mode=ro", uri=True)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    path.chmod(0o600)   # personal data (made-up here): the owner's, as the app makes it
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -594,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", metavar="REV", help="also run REV's app, interleaved")
     ap.add_argument("--plain-figures", action="store_true",
                     help="also run this tree's app with the dashboard's kept figures ignored")
+    ap.add_argument("--plain-tables", action="store_true",
+                    help="also run this tree's app with the dashboard drawn the plain way")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--child", choices=("bare", "start", "keys"), help=argparse.SUPPRESS)
     ap.add_argument("--tree", help=argparse.SUPPRESS)
@@ -610,9 +655,13 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"this tree": ROOT}
     if args.against:
         trees[f"against {args.against}"] = checkout(args.against)
-    walked = "plain figures"
+    plain: dict[str, str] = {}      # tree name: what its child runs the plain way
     if args.plain_figures:
-        trees[walked] = ROOT
+        trees["plain figures"] = ROOT
+        plain["plain figures"] = PLAIN_FIGURES
+    if args.plain_tables:
+        trees["plain tables"] = ROOT
+        plain["plain tables"] = PLAIN_TABLES
     print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC,"
           f" caller {CALLER}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
@@ -628,12 +677,12 @@ def main(argv: list[str] | None = None) -> int:
         bare_memory = bare["memory"]
         for name, tree in trees.items():
             starts[name].append(spawn("start", tree, path, now,
-                                      plain_figures=name == walked)["start"])
+                                      plain=plain.get(name))["start"])
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     order = list(trees) + list(reversed(trees)) if len(trees) > 1 else list(trees)
     for name in order:
         runs[name].append(spawn("keys", trees[name], path, now, args.repeat,
-                                plain_figures=name == walked))
+                                plain=plain.get(name)))
     load_after = os.getloadavg()
 
     def pooled(name: str, key: str) -> float:
@@ -682,12 +731,12 @@ def main(argv: list[str] | None = None) -> int:
         cells = "".join(f"{_p90([v for r in runs[n] for v in r[app_key]]) * ms:22.1f}"
                         for n in names)
         print(f"  {label:32s}{'':12s}{cells}")
-    if len(names) == 2:
-        print("  ratio this tree / against, wall (CPU):")
+    for other in names[1:]:
+        print(f"  ratio this tree / {other}, wall (CPU):")
         for label, _, app_key in rows:
-            wall = pooled(names[0], app_key) / pooled(names[1], app_key)
-            cpu = pooled_cpu(names[0], app_key) / pooled_cpu(names[1], app_key) \
-                if runs[names[1]][0]["cpu"].get(app_key) else float("nan")
+            wall = pooled(names[0], app_key) / pooled(other, app_key)
+            cpu = pooled_cpu(names[0], app_key) / pooled_cpu(other, app_key) \
+                if runs[other][0]["cpu"].get(app_key) else float("nan")
             print(f"    {label:32s} {wall:5.2f}x ({cpu:.2f}x)")
 
     # The old two-column lines (core ms, app ms) that scripts/bench_compare.py reads.

@@ -43,3 +43,24 @@ def case_ranks(store: Store, start: str, end: str) -> dict[int, int]:
         f"SELECT c.customer_id, min({_rank_sql()}) FROM calls c "
         "WHERE c.started_at >= ? AND c.started_at < ? AND c.outcome IS NOT NULL "
         "GROUP BY c.customer_id", (start, end)) if rank}
+
+
+def today_slots(store: Store, start: str, end: str) -> tuple[list[tuple], list[tuple]]:
+    """The calls started in ``[start, end)`` summed per 10-minute slot (``substr(started_at,
+    1, 15)``, the slots a caller's active time is counted in): rows (slot, caller,
+    outcome (None: in progress), calls, handle seconds of those ended, calls ended) and
+    (slot, customer id, the best AAPOR family rank of their calls with an outcome in it)
+    -- the parts of ``calls.store.reports.caller_calls``, ``caller_worked_seconds``,
+    ``outcome_counts`` and ``case_families`` for a day's shift, which add up across
+    slots (``calls.dashboard`` keeps the slots a write did not touch)."""
+    conn = store.db.conn
+    calls = conn.execute(
+        "SELECT substr(started_at, 1, 15), caller, outcome, count(*), "
+        "coalesce(sum(unixepoch(ended_at) - unixepoch(started_at)), 0), count(ended_at) "
+        "FROM calls INDEXED BY idx_calls_started WHERE started_at >= ? AND started_at < ? "
+        "GROUP BY 1, 2, 3", (start, end)).fetchall()
+    ranks = conn.execute(
+        f"SELECT substr(c.started_at, 1, 15), c.customer_id, min({_rank_sql()}) "
+        "FROM calls c INDEXED BY idx_calls_started WHERE c.started_at >= ? "
+        "AND c.started_at < ? AND c.outcome IS NOT NULL GROUP BY 1, 2", (start, end)).fetchall()
+    return calls, ranks

@@ -8,7 +8,16 @@ from textual.app import App
 from textual.widgets import DataTable
 
 from tests.support.tui import screen_lines
-from tui.widgets.tables import CELL_PADDING, Column, cut, fill, fill_fitted, fit_columns, refill
+from tui.widgets.tables import (
+    CELL_PADDING,
+    Column,
+    FigureTable,
+    cut,
+    fill,
+    fill_fitted,
+    fit_columns,
+    refill,
+)
 
 A = [("ann", ("Ann", "3", "ready")), ("bob", ("Bob", "12", "talking")),
      ("cy", ("Cy", "0", "paused"))]
@@ -70,6 +79,23 @@ async def test_fill_keeps_the_cursor_on_its_row_when_the_rows_stay():
         assert table.row_count == 2
 
 
+async def test_fill_keeps_the_cursor_on_its_row_key_when_rows_come_and_go():
+    app = Tables()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(DataTable)
+        table.focus()
+        await pilot.press("down", "down")                 # on cy
+        fill(table, [("abe", ("Abe", "1", "ready")), *A])  # a row above it
+        await pilot.pause()
+        assert table.get_row_at(table.cursor_row)[0] == "Cy"
+        fill(table, [A[0], A[2]])                          # a row above it gone
+        await pilot.pause()
+        assert table.get_row_at(table.cursor_row)[0] == "Cy"
+        fill(table, A[:2])                                 # its own row gone: the last
+        await pilot.pause()
+        assert table.cursor_row == 1
+
+
 async def test_fill_after_fill_follows_every_load():
     """fill remembers what it last put on screen (to skip a load that changes nothing):
     a run of loads ends on what refill of the last one shows."""
@@ -87,6 +113,138 @@ async def test_fill_after_fill_follows_every_load():
 
     assert await shown(fill) == await shown(refill)
     assert any("ok" in line for line in await shown(fill))
+
+
+# -- a FigureTable draws again only the rows whose cells changed ----------------------------
+
+MANY = [(f"r{i}", (f"Caller {i}", str(i), "ready")) for i in range(12)]
+
+
+class Figures(App):
+    """One table (a FigureTable or a plain DataTable) of 6 lines: a header and 5 rows in
+    sight, zebra stripes, a row cursor, columns of set widths (as fill_fitted makes)."""
+
+    def __init__(self, kind: type[DataTable]) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def compose(self):
+        yield self.kind(id="t", zebra_stripes=True, cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.styles.height = 6
+        for label, width in (("caller", 10), ("calls", 5), ("state", 8)):
+            table.add_column(label, width=width)
+
+
+async def _picture(kind, loads, *, cursor: int = 0, scroll_to: int | None = None,
+                   focus: bool = True) -> str:
+    """The screenshot (characters and colours) after ``loads`` went in one after another,
+    through fill for a FigureTable, through refill (of the last load) for a DataTable."""
+    app = Figures(kind)
+    async with app.run_test(size=(50, 8)) as pilot:
+        table = app.query_one(DataTable)
+        if focus:
+            table.focus()
+        for rows in (loads if kind is FigureTable else loads[-1:]):
+            fill(table, rows, update_width=False) if kind is FigureTable else refill(table, rows)
+            if table.cursor_row != cursor:
+                table.move_cursor(row=cursor, animate=False)
+            await pilot.pause()
+        if scroll_to is not None:
+            table.scroll_to(y=scroll_to, animate=False)
+            await pilot.pause()
+        return app.export_screenshot()
+
+
+CHANGED = [(key, (name, str(int(n) * 10), "talking" if key in ("r1", "r3", "r9") else s))
+           for key, (name, n, s) in MANY]
+
+
+@pytest.mark.parametrize("cursor", [0, 1, 3])
+@pytest.mark.parametrize("focus", [True, False])
+async def test_a_figure_table_shows_what_a_plain_table_shows(cursor, focus):
+    """Cells changed on the cursor's row, on striped and plain rows, above and below the
+    cursor, out of sight: the same picture as the rows put in afresh."""
+    loads = [MANY, CHANGED]
+    assert await _picture(FigureTable, loads, cursor=cursor, focus=focus) == await _picture(
+        DataTable, loads, cursor=cursor, focus=focus)
+
+
+async def test_a_figure_table_changed_out_of_sight_shows_it_when_scrolled_to():
+    loads = [MANY, CHANGED, MANY, CHANGED]
+    for y in (0, 5, 9):
+        assert await _picture(FigureTable, loads, scroll_to=y) == await _picture(
+            DataTable, loads, scroll_to=y)
+
+
+@pytest.mark.parametrize("change", list(LOADS))
+async def test_a_figure_table_follows_every_kind_of_load(change):
+    loads = [A, LOADS[change], A, LOADS[change]]
+    assert await _picture(FigureTable, loads) == await _picture(DataTable, loads)
+
+
+async def _after_steps(kind, steps) -> str:
+    """The screenshot after ``steps`` (each a function of the app and its table, then a
+    frame) on a table of ``kind`` filled with MANY."""
+    app = Figures(kind)
+    async with app.run_test(size=(50, 8)) as pilot:
+        table = app.query_one(DataTable)
+        fill(table, MANY, update_width=False)
+        await pilot.pause()
+        for step in steps:
+            step(app, table)
+            await pilot.pause()
+        return app.export_screenshot()
+
+
+def _cursor_to(row):
+    return lambda _app, table: table.move_cursor(row=row, animate=False)
+
+
+STEPS = {
+    "the cursor moves over unchanged rows": [
+        lambda _a, t: t.focus(), _cursor_to(2), _cursor_to(4), _cursor_to(1)],
+    "the focus goes and comes": [
+        lambda _a, t: t.focus(), _cursor_to(3), lambda a, _t: a.set_focus(None),
+        lambda _a, t: t.focus()],
+    "the focus goes": [lambda _a, t: t.focus(), _cursor_to(3), lambda a, _t: a.set_focus(None)],
+    "the theme changes": [lambda _a, t: t.focus(), _cursor_to(1),
+                          lambda a, _t: setattr(a, "theme", "textual-light")],
+    "scrolled and back": [lambda _a, t: t.focus(), _cursor_to(11), _cursor_to(0)],
+    "stripes off": [lambda _a, t: setattr(t, "zebra_stripes", False)],
+    "a change after the cursor moved": [
+        lambda _a, t: t.focus(), _cursor_to(2),
+        lambda _a, t: fill(t, CHANGED, update_width=False), _cursor_to(3)],
+}
+
+
+@pytest.mark.parametrize("steps", list(STEPS))
+async def test_a_figure_table_follows_the_cursor_focus_theme_and_scroll(steps):
+    assert await _after_steps(FigureTable, STEPS[steps]) == await _after_steps(
+        DataTable, STEPS[steps])
+
+
+async def test_a_figure_table_draws_again_only_the_changed_row():
+    app = Figures(FigureTable)
+    async with app.run_test(size=(50, 8)) as pilot:
+        table = app.query_one(FigureTable)
+        fill(table, MANY, update_width=False)
+        await pilot.pause()
+        drawn: list[tuple[int, int]] = []
+        render_cell = table._render_cell
+
+        def counted(row, column, *args, **kwargs):
+            drawn.append((row, column))
+            return render_cell(row, column, *args, **kwargs)
+
+        table._render_cell = counted
+        fill(table, [MANY[0], MANY[1], (MANY[2][0], ("Caller 2", "99", "ready")), *MANY[3:]],
+             update_width=False)
+        await pilot.pause()
+        assert drawn and {row for row, _ in drawn} == {2}
+        assert "99" in "\n".join(screen_lines(app))
 
 
 # -- fitting to the width -------------------------------------------------------------------

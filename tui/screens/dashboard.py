@@ -39,7 +39,8 @@ from tui import memory
 from tui.database import REPORTS
 from tui.widgets.escalations import describe, waited_text
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.tables import Column, fill, fill_fitted
+from tui.widgets.tables import Column, FigureTable, fill, fill_fitted
+from tui.widgets.text import show_text
 
 REFRESH_SECONDS = 30.0
 
@@ -117,7 +118,6 @@ class DashboardScreen(Screen[None]):
         self._escalations_seen: set[int] | None = None  # None: the first load announces none
         self.figures: DashboardFigures | None = None  # made at the first load (app's policy)
         self.standalone = False       # opened by carecall dashboard (set on mount)
-        self._texts: dict[str, str] = {}   # what each Static shows, by selector
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -127,10 +127,10 @@ class DashboardScreen(Screen[None]):
             with Vertical(classes="dash-box"):
                 yield Label("The floor now · Enter on a caller: all their figures",
                             classes="dash-title")
-                yield DataTable(id="floor", cursor_type="row", zebra_stripes=True)
+                yield FigureTable(id="floor", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="dash-box"):
                 yield Label("Today's shift", classes="dash-title")
-                yield DataTable(id="today", cursor_type="row", zebra_stripes=True)
+                yield FigureTable(id="today", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="dash-row"):
                 with Vertical(classes="dash-box"):
                     yield Label("Last 7 days", classes="dash-title")
@@ -147,10 +147,10 @@ class DashboardScreen(Screen[None]):
                     yield Static("", id="lines-caption")
                 with Vertical(classes="dash-box", id="backlog-box"):
                     yield Label("Follow-up backlog (done, days: 7 d)", classes="dash-title")
-                    yield DataTable(id="backlog", cursor_type="row")
+                    yield FigureTable(id="backlog", cursor_type="row")
             with Vertical(classes="dash-box"):
                 yield Label("Escalated: past their deadline", classes="dash-title")
-                yield DataTable(id="escalated", cursor_type="row", zebra_stripes=True)
+                yield FigureTable(id="escalated", cursor_type="row", zebra_stripes=True)
         yield Static("", id="updated")
         yield KeyBar()
 
@@ -216,12 +216,11 @@ class DashboardScreen(Screen[None]):
     # Each refresh draws only what changed: a widget given new content lays out and paints
     # again (tens of milliseconds for the whole screen), a compare costs microseconds.
 
-    def _show_text(self, selector: str, text: str, *, layout: bool = True) -> None:
-        """``text`` in the Static ``selector``, unless it shows that already (``layout``
-        False: a line of a fixed size, repainted without laying the screen out)."""
-        if self._texts.get(selector) != text:
-            self._texts[selector] = text
-            self.query_one(selector, Static).update(text, layout=layout)
+    def _show_text(self, selector: str, text: str) -> None:
+        """``text`` in the Static ``selector``, unless it shows that already; the screen
+        is laid out again only when the text can change the widget's size (a refresh
+        mostly changes a few figures in lines that stay as long)."""
+        show_text(self.query_one(selector, Static), text, in_place=True)
 
     def _show_line(self, selector: str, values: list) -> None:
         line = self.query_one(selector, Sparkline)
@@ -281,7 +280,7 @@ class DashboardScreen(Screen[None]):
         else:
             text = read + (f"refreshes every {self.refresh_seconds:g} s · "
                            if self.refresh_seconds else "") + "r: refresh now"
-        self._show_text("#updated", text, layout=False)
+        self._show_text("#updated", text)
 
     def show_period(self, data: DashboardPeriod) -> None:
         """The last 7 days, the 30-day lines, coverage per tier and the backlog."""
