@@ -22,6 +22,10 @@ a child of the same run. The load average is printed before and after.
 
 ``--unmended`` also works the shift with Textual's ``StylesCache`` cache as it ships
 (without :func:`tui.memory.mend_textual`): the before of that fix, in the same run.
+``--unreleased`` also works it with what a seat lets go of after a step held as before:
+cancelled timers left to asyncio (:func:`tui.memory.drop_cancelled_timers` off: a closed
+dashboard lives until its 30 s timer was due), SQLite's page caches kept
+(``Store.shrink_memory`` off) and the closed follow-ups screen keeping its whole list.
 
 Diagnostics for finding what grows (they slow the run and tracemalloc's own bookkeeping
 inflates the MB figures, so they are off for the figures):
@@ -33,8 +37,8 @@ inflates the MB figures, so they are off for the figures):
   the N types that grew most.
 
     python scripts/bench_memory.py [--calls 200] [--at 20,100] [--followups-every 10]
-                                   [--dashboard-every 25] [--unmended] [--trace N]
-                                   [--types N]
+                                   [--dashboard-every 25] [--unmended] [--unreleased]
+                                   [--trace N] [--types N]
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_tui import CALLER, ROOT, _close_leftovers, _settle, memory, prepare_database
+from bench_tui import (CALLER, OUT, ROOT, _close_leftovers, _settle, memory, prepare_database,
+                       working_copy)
 
 
 
@@ -280,6 +285,14 @@ def child(args) -> int:
             import tui.memory
 
             tui.memory.mend_textual = lambda: False
+        if args.child == "unreleased":   # nothing let go of after a step (see --unreleased)
+            import tui.memory
+            from calls.store import Store
+            from tui.screens.followups import FollowupsScreen
+
+            tui.memory.drop_cancelled_timers = lambda loop=None: 0
+            Store.shrink_memory = lambda store: None
+            FollowupsScreen._keep_what_shows = lambda screen: None
         asyncio.run(_shift(args, probe))
     print("RESULT " + json.dumps(probe.report()))
     return 0
@@ -312,8 +325,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="gc: the N object types that grew most between the last two points")
     ap.add_argument("--unmended", action="store_true",
                     help="also a seat with Textual's StylesCache cache as it ships")
+    ap.add_argument("--unreleased", action="store_true",
+                    help="also a seat that lets nothing go after a step (timers, SQLite's "
+                         "caches, the follow-ups list)")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--child", choices=("bare", "seat", "unmended"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("bare", "seat", "unmended", "unreleased"),
+                    help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--now", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -328,9 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
     t0 = time.monotonic()
+    built = OUT / f"tui_{args.customers}.db"
     bare = spawn("bare", args, path, now)
     seat = spawn("seat", args, path, now)
-    unmended = spawn("unmended", args, path, now) if args.unmended else None
+    # Each further seat on a fresh copy (the seat before it wrote its calls at "now").
+    unmended = spawn("unmended", args, working_copy(built), now) if args.unmended else None
+    unreleased = (spawn("unreleased", args, working_copy(built), now) if args.unreleased
+                  else None)
     load_after = os.getloadavg()
     print(f"\nprivate memory (Anonymous), MB; Private_Dirty and Rss in brackets "
           f"({time.monotonic() - t0:.0f} s):")
@@ -345,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         print("  Textual's StylesCache cache as it ships (not mended), MB:",
               " / ".join(f"{label}: {m['anonymous']:.1f}"
                          for label, m in unmended["memory"].items()))
+    if unreleased:
+        print("  nothing let go of after a step (--unreleased), MB:",
+              " / ".join(f"{label}: {m['anonymous']:.1f} ({m['python']:.1f}, {m['sqlite']:.1f})"
+                         for label, m in unreleased["memory"].items()))
     marks = list(seat["memory"])
     if len(marks) >= 3:
         a, z = marks[-2], marks[-1]
