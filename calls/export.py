@@ -75,11 +75,14 @@ def _zone_name(time_zones_json: str | None) -> str:
 class LocalTimes:
     """Converts store UTC text to local ISO text, fast enough for millions of values.
 
-    Offsets only change at zone transitions, which fall on whole or half hours; so for
-    each (zone, UTC hour) whose offset is the same at both ends of the hour and is a
+    For each (zone, UTC hour) whose offset is the same at both ends of the hour and is a
     whole number of hours, the local date-and-hour prefix is cached, and a conversion is
     one dictionary lookup and a string join (:meth:`hours` gives a zone's cache for a
-    loop to read). Anything else takes the exact path (:meth:`exact`).
+    loop to read). A zone whose offset is not whole hours (+05:30, +05:45, -03:30) has
+    its hours cached with the minute at which the local hour turns
+    (:meth:`_HourCache.other`); an hour with a change of offset in it and text that is
+    not a store moment take the exact path (:meth:`exact`), which the tests hold every
+    conversion to.
     """
 
     def __init__(self) -> None:
@@ -109,21 +112,42 @@ class LocalTimes:
 
 def local_time(hours: _HourCache, zone: str, moment: str) -> str:
     """``moment`` in ``zone`` through the zone's hour cache (``moment`` not empty)."""
-    hit = hours[moment[:13]] if len(moment) == 20 and moment[19] == "Z" else None
+    tail = STORE_TAILS.get(moment[13:])
+    hit = hours[moment[:13]] if tail else None
     if hit is None:
-        return LocalTimes.exact(zone, moment)
-    return hit[0] + moment[13:19] + hit[1]
+        return hours.other(moment)
+    return hit[0] + tail + hit[1]
+
+
+# What follows the hour in a store moment (2026-03-10T15:04:05Z), ":MM:SSZ", for each
+# second of an hour -> what follows the hour in the local time, ":MM:SS". A moment whose
+# tail is not one of these is not read through the hour cache (its hour may look right
+# while the rest is not a time); one lookup both checks the tail and gives the minutes.
+STORE_TAILS = {f":{m:02d}:{s:02d}Z": f":{m:02d}:{s:02d}" for m in range(60) for s in range(60)}
 
 
 class _HourCache(dict):
     """One zone's hours for :class:`LocalTimes`: a missing hour fills its whole day.
 
-    None for an hour the exact path must convert (an offset change inside it, a
-    non-whole-hour offset, text that is not a store moment, or no zone at all)."""
+    None for an hour :meth:`other` must convert (an offset change inside it, a
+    non-whole-hour offset, text that is not a store hour, or no zone at all)."""
 
     def __init__(self, zone: str):
         super().__init__()
         self._zone = zone
+        self._parts = _PartHours(zone)
+
+    def other(self, moment: str) -> str:
+        """``moment`` (not empty) when its hour gave None: a store moment in an hour whose
+        offset is not whole hours through :class:`_PartHours`, anything else exactly
+        ('' if it cannot be read)."""
+        if moment[13:] in STORE_TAILS:
+            part = self._parts[moment[:13]]
+            if part is not None:
+                minute = moment[14:16]
+                return ((part[1] if minute < part[0] else part[2]) + part[3][minute]
+                        + moment[16:19] + part[4])
+        return LocalTimes.exact(self._zone, moment) if self._zone else ""
 
     def __missing__(self, hour: str) -> tuple[str, str] | None:
         if self._zone and len(hour) == 13 and hour[10] == "T":
@@ -159,6 +183,43 @@ class _HourCache(dict):
             return None
         text = a.isoformat()          # 2026-03-10T10:00:00-05:00
         return text[:13], text[19:]
+
+
+class _PartHours(dict):
+    """One zone's hours whose offset is not whole hours (+05:30, +05:45, -03:30), for
+    :meth:`_HourCache.other`: ``{UTC hour text: (turn, local hour before, local hour
+    after, minutes, offset suffix) or None}``. In such an hour the local hour changes
+    once, at UTC minute ``turn`` ("30" for +05:30), and a local minute is the UTC
+    minute moved by the offset's minutes (``minutes``, a table of the 60). None when
+    the offset changes inside the hour (or the text is not an hour): the exact path."""
+
+    def __init__(self, zone: str):
+        super().__init__()
+        self._zone = zone
+
+    def __missing__(self, hour: str) -> tuple | None:
+        value = None
+        try:
+            start = datetime.fromisoformat(hour + ":00:00+00:00")
+        except ValueError:
+            start = None
+        if start is not None and len(hour) == 13 and self._zone:
+            tz = ZoneInfo(self._zone)
+            local = start.astimezone(tz)
+            offset = local.utcoffset()
+            if offset == (start + timedelta(seconds=3599)).astimezone(tz).utcoffset():
+                shift = int(offset.total_seconds() // 60) % 60      # -03:30 -> 30
+                turn = 60 - shift
+                value = (f"{turn:02d}", (start + offset).strftime("%Y-%m-%dT%H"),
+                         (start + offset + timedelta(minutes=turn)).strftime("%Y-%m-%dT%H"),
+                         _SHIFTED_MINUTES[shift], local.isoformat()[19:])
+        self[hour] = value
+        return value
+
+
+# {shift: {"MM": "MM" moved on by shift minutes}}, for :class:`_PartHours`.
+_SHIFTED_MINUTES = {shift: {f"{m:02d}": f":{(m + shift) % 60:02d}" for m in range(60)}
+                    for shift in range(60)}
 
 
 # -- row shaping -----------------------------------------------------------------------------
@@ -237,7 +298,7 @@ class RowShaper:
         refs = self._refs
         if refs is not None:
             cid_at, zones, zone_index = self._cid_at, self._zones, self._zone_index
-        exact, csv = LocalTimes.exact, self._csv
+        tail_of, csv = STORE_TAILS.get, self._csv
         out = []
         for row in rows:
             cells = list(pick(row + pad))
@@ -260,9 +321,10 @@ class RowShaper:
                         cells[to] = ""
                         continue
                     # local_time() written out
-                    hit = hours[moment[:13]] if len(moment) == 20 and moment[19] == "Z" else None
-                    cells[to] = (hit[0] + moment[13:19] + hit[1] if hit is not None
-                                 else exact(zone, moment))
+                    tail = tail_of(moment[13:])
+                    hit = hours[moment[:13]] if tail else None
+                    cells[to] = (hit[0] + tail + hit[1] if hit is not None
+                                 else hours.other(moment))
                 cells[zone_at] = zone
             for at in plain:
                 cells[at] = _plain(cells[at])

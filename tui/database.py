@@ -26,6 +26,8 @@ caller's answer; WAL lets it read while the seat writes).
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -143,16 +145,28 @@ class Lane:
 
     def drain(self, post: Callable[[Message], Any]) -> int:
         """The worker's body: run queued jobs in order until none is left; each ends by
-        posting :class:`DbDone` or :class:`DbFailed` through ``post``. Returns how many."""
+        posting :class:`DbDone` or :class:`DbFailed` through ``post``. Returns how many.
+        When the lane runs dry its connection gives SQLite's spare heap back."""
         done = 0
         while True:
             with self._turn:
                 job = self._next()
                 if job is None:
+                    if done:
+                        self._give_back()
                     return done
                 ok, value = self._run(job)
             done += 1
             post(DbDone(job, value) if ok else DbFailed(job, value))
+
+    def _give_back(self) -> None:
+        # After the last job of a load (a follow-up list, a dashboard's figures, a step's
+        # writes) SQLite keeps the pages it read or wrote cached, up to 2 MB a connection;
+        # a seat holds hundreds of such connections on a server. Shrinking costs ~0.1 ms,
+        # and the database's pages come back through the memory map when next needed.
+        if self._store is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._store.shrink_memory()
 
     def close(self, last: Callable[[Store], Any] | None = None) -> None:
         """At the app's end: refuse new jobs, run the ones still queued (their results

@@ -658,6 +658,14 @@ class Store:
             return frames if frames >= 0 else None
         return None
 
+    def shrink_memory(self) -> None:
+        """Give back what this connection's SQLite holds and does not need now (its page
+        cache: up to 2 MB a connection, re-read through the memory map when next needed).
+        For a long-lived connection after a large read, when nothing else waits for it;
+        not inside a transaction (the pages in use stay)."""
+        if not self.db.conn.in_transaction:
+            self.db.conn.execute("PRAGMA shrink_memory")
+
     def require_writable(self) -> None:
         """Refuse with one line when this database can only be read."""
         if self.read_only is not None:

@@ -399,11 +399,14 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
 
 # -- queue --held: who is held back, counted in groups (calls.queue.held_report) ---------------
 
-_HELD_ELIGIBLE = """
+# Whom a hold can concern at all: the columns first, then the do-not-call list (an index
+# lookup a row: in the pass over every customer it goes after "may have a reason", which
+# drops about half of them first: 0.3-0.45 s less of ~2.5 s at 1M).
+_HELD_CALLABLE_COLUMNS = """
     ifnull(c.do_not_call, 0) = 0 AND ifnull(c.number_status, 'ok') = 'ok'
-    AND c.phone IS NOT NULL AND c.phone != ''
-    AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
-"""
+    AND c.phone IS NOT NULL AND c.phone != ''"""
+_HELD_NOT_ON_DNC = "NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)"
+_HELD_ELIGIBLE = f"{_HELD_CALLABLE_COLUMNS}\n    AND {_HELD_NOT_ON_DNC}\n"
 _HELD_CALL_FOLLOWUP = """c.id IN (SELECT customer_id FROM followups WHERE status = 'open'
                                    AND kind IN ('callback', 'recovery_call'))"""
 # The customers' columns the group key reads.
@@ -468,7 +471,8 @@ def held_groups(store: Store, p: dict) -> list[dict]:
         SELECT gkey, count(*) AS n, min(id) AS rep, max(s) AS simple FROM (
             SELECT c.id, c.s, CASE WHEN c.s THEN {_HELD_KEY} ELSE '#' || c.id END AS gkey
             FROM (SELECT c.id, {simple} AS s, {columns} FROM customers c
-                  WHERE {_HELD_ELIGIBLE} AND {maybe} LIMIT -1) c)
+                  WHERE {_HELD_CALLABLE_COLUMNS} AND {maybe} AND {_HELD_NOT_ON_DNC}
+                  LIMIT -1) c)
         GROUP BY gkey
     """
     return store.all(sql, values)

@@ -187,6 +187,11 @@ class SurveySession:
         # (rule notes for the team keep the script's own words).
         self._local = {q.key: self._localise(q) for q in script.questions}
         self._values: dict[str, Any] = {}
+        # The path is asked for many times a key (current question, fill-ins, the wrap-up's
+        # answers): kept until an answer changes (``_changes``), the marketing switch or
+        # the moment does (see _path_keys).
+        self._changes = 0
+        self._path_memo: tuple[tuple, tuple[str, ...]] | None = None
         self._focus: str | None = None
         self.ignored: dict[str, str] = {}
         for key, raw in (answers or {}).items():
@@ -278,6 +283,21 @@ class SurveySession:
         return {k: v for k, v in self._values.items() if k in path}
 
     def _path_keys(self) -> list[str]:
+        """The keys of the questions on the path, in order: worked out again only when
+        what the conditions read may have changed (an answer, the marketing switch, the
+        moment, the customer or caller object), else the last answer
+        (:meth:`_walk_path` is the plain walk)."""
+        key = (self._changes, self.marketing_allowed, self.now, id(self.customer),
+               self.caller, self.language)
+        memo = self._path_memo
+        if memo is not None and memo[0] == key:
+            return list(memo[1])
+        path = self._walk_path()
+        self._path_memo = (key, tuple(path))
+        return path
+
+    def _walk_path(self) -> list[str]:
+        """The path, every condition evaluated against the answers before it."""
         env: dict[str, Any] = {}
         lookup = self._lookup(env, self._today(None))
         path = []
@@ -310,6 +330,8 @@ class SurveySession:
         dropped = tuple(k for k in self._values if k not in on_path)
         for key in dropped:
             del self._values[key]
+        if dropped:
+            self._changes += 1
         if self._focus is not None and self._focus not in on_path:
             self._focus = None
         return dropped
@@ -402,6 +424,7 @@ class SurveySession:
         self._check_reachable(key)
         value = parse_answer(q, raw)
         self._values[key] = value
+        self._changes += 1
         if self._focus == key:
             self._focus = None
         dropped = self._prune()
@@ -419,6 +442,7 @@ class SurveySession:
         if q.required:
             raise AnswerError("this question needs an answer; it cannot be skipped", key)
         self._values[key] = None
+        self._changes += 1
         if self._focus == key:
             self._focus = None
         dropped = self._prune()

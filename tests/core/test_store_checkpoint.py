@@ -139,3 +139,41 @@ def test_a_quiet_log_is_copied_later_not_after_every_commit(db_path, background,
     assert checkpointer.runs == 1
     assert len(store.all("SELECT key FROM carecall_meta WHERE key LIKE 'more%'")) == 20
     store.close()
+
+
+def _sqlite_heap():
+    """Bytes the SQLite library in use holds in its heap, or None where it cannot be asked
+    (SQLite linked into Python itself)."""
+    import ctypes
+
+    try:
+        used = ctypes.CDLL("libsqlite3.so.0").sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return used()
+
+
+def test_shrink_memory_gives_the_page_cache_back(tmp_path):
+    """``Store.shrink_memory``: what a connection cached of a large read goes back (the
+    shift app's lanes call it when they run dry); in a transaction it leaves it be."""
+    path = tmp_path / "big.db"
+    with Store.open(path) as writer, Store.open(path) as reader:
+        writer.db.execute("CREATE TABLE big (v TEXT)")
+        with writer.write():      # ~1.7 MB, left in the write-ahead log (not checkpointed)
+            writer.db.conn.executemany("INSERT INTO big VALUES (?)",
+                                       ((f"{n:08d}" * 50,) for n in range(4000)))
+        before = _sqlite_heap()
+        if before is None:
+            pytest.skip("SQLite's heap cannot be read here")
+        assert reader.one("SELECT count(*) AS n, sum(length(v)) AS size FROM big") == {
+            "n": 4000, "size": 4000 * 400}                   # the log's pages: cached
+        held = _sqlite_heap()
+        if held - before < 2**20:
+            pytest.skip("not the SQLite library Python uses (its heap did not grow)")
+        reader.db.conn.execute("BEGIN")
+        reader.shrink_memory()                                   # in a transaction: kept
+        reader.db.conn.execute("COMMIT")
+        reader.shrink_memory()
+        assert _sqlite_heap() < held - 2**20
+        assert reader.one("SELECT count(*) AS n FROM big")["n"] == 4000

@@ -480,3 +480,71 @@ def test_occasion_context_birthday_anniversary_and_leap_day():
     # and the occasion script reads it
     s = SurveySession(load_script("occasion"), both, "Sam", context=occasion_context(both, NOW))
     assert "because your 6th anniversary with us is coming up" in s.opening_text()
+
+
+# -- the kept path ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_kept_path_is_the_walked_path_after_every_step(seed):
+    """The path is kept between keys (``_path_keys``) and worked out again only when an
+    answer, the marketing switch or the moment changed: random calls through the shipped
+    scripts (answers that open and close branches, skips, going back and changing an
+    earlier answer, marketing consent given and withdrawn), the kept path compared with
+    the plain walk (``_walk_path``) after every step."""
+    import random as _random
+
+    from calls.survey import shipped_script_names
+    from calls.survey.script import load_script as _load
+
+    rng = _random.Random(seed)
+    name = rng.choice(shipped_script_names())
+    customer = Customer(id=1, ref="C1", name="Ada Lovelace", company="Engines Ltd",
+                        owner="Dana", tier="A", customer_since=date(2015, 5, 1),
+                        last_purchase=date(2026, 2, 1))
+    context = {"fix": {"note": "parts replaced", "by": "Dana", "score": 3,
+                       "date": date(2026, 3, 1)}}
+    now = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+    s = SurveySession(_load(name), customer, "Sam", context=context, now=now,
+                      marketing_allowed=rng.random() < 0.5)
+
+    def agree():
+        assert s._path_keys() == s._walk_path(), (seed, name)
+
+    def a_value(q):
+        if q.type in ("nps",):
+            return str(rng.randint(0, 10))
+        if q.options:
+            return str(rng.randint(1, len(q.options)))
+        if q.type in ("yes_no",):
+            return rng.choice(["y", "n"])
+        if q.type in ("rating", "csat"):
+            return str(rng.randint(1, 5))
+        return rng.choice(["fine", "late delivery", "2026-04-01", "3"])
+
+    agree()
+    for _ in range(40):
+        op = rng.random()
+        q = s.current()
+        try:
+            if op < 0.55 and q is not None:
+                s.answer(q.key, a_value(q))
+            elif op < 0.65 and q is not None and not q.required:
+                s.skip()
+            elif op < 0.8:
+                answered = [k for k in s._walk_path() if k in s._values]
+                if answered:
+                    key = rng.choice(answered)
+                    s.answer(key, a_value(s.question(key)))
+            elif op < 0.9:
+                s.back()
+            else:
+                s.allow_marketing(not s.marketing_allowed)
+        except AnswerError:
+            pass
+        agree()
+        s.current()
+        agree()
+    if rng.random() < 0.5:
+        s.now = now + timedelta(days=400)      # another moment: conditions on dates
+        agree()

@@ -300,6 +300,44 @@ async def test_a_long_list_shows_its_first_rows_at_once_and_ends_as_the_whole_li
         assert screen._selected().id == int(expected[199])
 
 
+async def test_closed_follow_ups_keep_only_what_shows_again_first(
+        db_path, store, now, detractor):
+    """Kept all shift, a closed follow-ups screen holds only the rows down to a screenful
+    below the cursor (issue 18: a seat's memory); shown again it has them at once, the
+    cursor on the same follow-up, and ends with the whole list."""
+    from textual.widgets import DataTable
+
+    from tui.screens import followups as screen_module
+
+    customer_id, _fix = detractor
+    with store.write():
+        store.db["followups"].insert_all(
+            {"kind": "send_info", "customer_id": customer_id, "owner": "olga",
+             "due_at": to_iso(now + timedelta(minutes=i)), "details": f"leaflet {i}",
+             "status": "open", "created_at": to_iso(now), "source": "hand"}
+            for i in range(260))
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_followups(app, pilot)
+        table = screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 261)
+        whole = _table_keys(screen)
+        table.move_cursor(row=70)
+        chosen = screen._selected().id
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: queue_ready(app) and table.row_count < 261)
+        kept = 70 + table.size.height + 10
+        assert screen_module.FIRST_ROWS < kept < 261
+        assert _table_keys(screen) == whole[:kept]
+        assert [str(f.id) for f in screen.view.rows] == whole[:kept]
+        assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
+        await pilot.press("f")
+        assert app.screen is screen and screen._selected().id == chosen  # at once
+        await wait_for(pilot, lambda: _table_keys(screen) == whole)
+        assert screen._selected().id == chosen and len(screen.view.rows) == 261
+        assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
+
+
 async def test_follow_ups_shown_again_are_the_same_screen_and_reload(
         db_path, store, now, detractor):
     """The queue keeps one follow-ups screen: shown again it has its list at once, and

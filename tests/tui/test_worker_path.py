@@ -77,6 +77,20 @@ def test_two_workers_of_one_lane_still_run_its_jobs_one_at_a_time_in_order(tmp_p
     lane.close()
 
 
+def test_a_lane_gives_sqlites_heap_back_after_the_last_job_of_a_load(tmp_path, monkeypatch):
+    """Once its queue runs dry (the last job of a load), not between jobs."""
+    lane = Lane("seat", tmp_path / "l.db")
+    events: list[str] = []
+    monkeypatch.setattr(Store, "shrink_memory", lambda store: events.append("shrink"))
+    for n in range(3):
+        lane.put(DbJob(lambda store, n=n: events.append(f"job {n}")))
+    assert lane.drain(lambda m: None) == 3
+    assert events == ["job 0", "job 1", "job 2", "shrink"]
+    assert lane.drain(lambda m: None) == 0            # nothing ran: nothing to give back
+    assert events.count("shrink") == 1
+    lane.close()
+
+
 def test_closing_a_lane_writes_what_is_queued_then_the_last_step(tmp_path):
     path = tmp_path / "l.db"
     lane = Lane("seat", path)

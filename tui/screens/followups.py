@@ -331,11 +331,43 @@ class FollowupsScreen(Screen):
             self.action_refresh()
 
     def on_resize(self) -> None:
-        if self.view is not None:
+        if self.view is not None and shows(self):   # hidden: it reloads when shown again
             self._fill()
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+
+    def on_screen_suspend(self) -> None:
+        # Kept all shift (the queue shows it again at once), but closed or covered it
+        # needs only what it will show first: trimmed after the next frame.
+        self.app.call_after_refresh(self._keep_what_shows)
+
+    def _keep_what_shows(self) -> None:
+        """Keep only the rows down to a screenful below the cursor (what shows again
+        first, the cursor where it was), in the table and the list: a seat held the whole
+        list (up to ``LIMIT`` rows, ~1.5 MB at 300) all shift. Shown again, the screen
+        reloads and fills the rest as when it opened (``_fill``)."""
+        if shows(self) or self.view is None:
+            return
+        table = self.query_one(DataTable)
+        keep = max(FIRST_ROWS, (table.cursor_row or 0) + table.size.height + 10)
+        if table.row_count <= keep:
+            return
+        now = self.app.now()
+        room = max(12, self.size.width - _FIXED_COLUMNS)
+        rows = self._rows()[:keep]
+        kept = {f.id for f in rows}
+        cursor = table.cursor_coordinate
+        self._filling += 1      # rows still to be added by an earlier fill: not any more
+        table.clear()
+        for f in rows:
+            table.add_row(*self._cells(f, now, room), key=str(f.id))
+        table.cursor_coordinate = cursor
+        customers = {f.customer_id for f in rows}
+        view = self.view
+        self.view = FollowupsView([f for f in view.rows if f.id in kept],
+                                  {c: z for c, z in view.zones.items() if c in customers},
+                                  view.counts)
 
     # -- loading ---------------------------------------------------------------------
 
