@@ -211,10 +211,13 @@ def is_locked_error(exc: BaseException) -> bool:
 # 0.5 s after a commit made a writer pay it up to twice a second in every process, and an
 # import chunked for a live floor paid it at every chunk: its 15 ms chunks held the lock
 # 240-530 ms while using 5-10 ms of CPU (scripts/bench_floor.py, "the longest write-lock
-# holds"). ``CheckpointCadence`` spaces the checkpoints from the log's own size.
+# holds"). ``CheckpointCadence`` spaces the checkpoints from the log's own size, and at
+# most CHECKPOINT_MAX_S apart: a checkpoint is also when the log is synced to disk
+# (synchronous=NORMAL syncs no commit), so a power cut loses at most the commits since the
+# last one (a program that crashes loses nothing: the log is in the system's cache).
 CHECKPOINT_EVERY_S = 0.5
 CHECKPOINT_FRAMES = 1000
-CHECKPOINT_MAX_S = 30.0
+CHECKPOINT_MAX_S = 5.0
 _background_checkpoints = False
 # One writer gate (see _begin_immediate) and one checkpointer per database file in this
 # process.
