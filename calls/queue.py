@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import itertools
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator

@@ -438,7 +438,7 @@ def _held_terms(p: dict, checked: bool = False) -> tuple[str, str, dict]:
             f"AND {_ENDED_BEFORE.format('c.last_purchase')}) "
             f"OR (c.order_count >= 2 AND {risk} <= :risk_in AND {_ENDED_BEFORE.format(risk)}))")
     long = ", ".join(f"'{country}'" for country in p["long_countries"])
-    recent = (f"(ifnull(c.last_call_at, '') >= :recent"
+    recent = ("(ifnull(c.last_call_at, '') >= :recent"
               + (f" OR (c.phone_region IN ({long}) AND ifnull(c.last_call_at, '') >= "
                  ":recent_long)" if long else "") + ")")
     # ifnull: a NULL column makes a term NULL, and "NOT simple" must still be true then.

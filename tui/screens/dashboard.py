@@ -39,7 +39,7 @@ from tui import memory
 from tui.database import REPORTS
 from tui.widgets.escalations import describe, waited_text
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.tables import Column, FigureTable, fill, fill_fitted
+from tui.widgets.tables import Column, FigureTable, fill_fitted
 from tui.widgets.text import show_text
 
 REFRESH_SECONDS = 30.0

@@ -19,7 +19,7 @@ from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import Row
+from textual.widgets.data_table import Row as TableRow
 
 Row = tuple[str | None, Sequence[str]]   # (row key, one text per column)
 
@@ -51,7 +51,7 @@ class FigureTable(DataTable):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.drawn_lines: dict[tuple, Strip] = {}
-        self.line_rows: list[tuple[Row, int, int]] = []   # per content line: row, index, line
+        self.line_rows: list[tuple[TableRow, int, int]] = []   # per content line: row, index, line
 
     def notify_style_update(self) -> None:
         self.drawn_lines.clear()      # a theme or a style changed: every line looks otherwise
