@@ -88,17 +88,23 @@ def every_hour_policy():
         "weekdays": "00:00-24:00", "weekend": "00:00-24:00"}}})
 
 
+def count_calls(monkeypatch, owner, name: str) -> list[int]:
+    """From now on ``owner.name`` (a module's function) adds an item to the returned list
+    each time it runs, and still does what it did."""
+    calls: list[int] = []
+    real = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
 def count_queue_reads(monkeypatch) -> list[int]:
     """From now on ``calls.queue.build_queue`` adds an item to the list each time it runs
     (a take that claims a customer read ahead must not read the queue again)."""
     from calls import queue
 
-    reads: list[int] = []
-    real = queue.build_queue
-
-    def counted(*args, **kwargs):
-        reads.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(queue, "build_queue", counted)
-    return reads
+    return count_calls(monkeypatch, queue, "build_queue")

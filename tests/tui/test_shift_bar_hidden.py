@@ -7,6 +7,7 @@ moment its screen shows again (not a second later)."""
 
 from __future__ import annotations
 
+from tests.support.queue import count_calls
 from tests.support.tui import NOW, press, screen_lines, settle, take_next
 from tui.app import make_app
 from tui.clock import FixedClock
@@ -70,14 +71,7 @@ async def test_the_queue_under_a_call_does_not_reload_itself(shift_db, monkeypat
     waits (Textual counts the screen right under a full screen as current)."""
     from tui import core
 
-    loads: list[int] = []
-    real = core.load_queue
-
-    def counted(*args, **kwargs):
-        loads.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(core, "load_queue", counted)
+    loads = count_calls(monkeypatch, core, "load_queue")
     app = make_app(shift_db, "ann", clock=FixedClock(NOW))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
