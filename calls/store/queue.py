@@ -31,19 +31,23 @@ ZONE_KEY = (
 # of zone keys whose calling window is open), grace_cut (now minus the personal-callback
 # grace period), need_consent (JSON list of "country|customer type" whose calls need
 # recorded consent, e.g. "DE|consumer") and default_type (the policy's customer type).
+# SQLite tests them in this order: first what most often turns away the rows a take
+# passes over on a floor at work (waiting for a retry, claimed by another seat, a
+# closed window), so that those rows cost the fewest steps (a third fewer for the
+# thank-you stream 30 s into a 200-seat run; scripts/bench_floor.py).
 EXCLUSIONS = f"""
-    c.do_not_call = 0
+    (c.retry_after IS NULL OR c.retry_after <= :now)
+    AND c.id NOT IN (SELECT customer_id FROM claims
+                     WHERE caller != :caller AND expires_at > :now)
+    AND ({ZONE_KEY}) IN (SELECT value FROM json_each(:open_keys))
+    AND c.do_not_call = 0
     AND c.number_status = 'ok'
     AND c.phone IS NOT NULL AND c.phone != ''
-    AND (c.retry_after IS NULL OR c.retry_after <= :now)
-    AND ({ZONE_KEY}) IN (SELECT value FROM json_each(:open_keys))
     AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
     AND ifnull(c.consent_calls, '') != 'withdrawn'
     AND (c.consent_calls = 'given'
          OR (ifnull(c.phone_region, '') || '|' || ifnull(c.customer_type, :default_type))
             NOT IN (SELECT value FROM json_each(:need_consent)))
-    AND c.id NOT IN (SELECT customer_id FROM claims
-                     WHERE caller != :caller AND expires_at > :now)
     AND c.id NOT IN (SELECT customer_id FROM skips WHERE caller = :caller AND until > :now)
     AND c.id NOT IN (
         SELECT customer_id FROM followups
