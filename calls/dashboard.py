@@ -58,6 +58,7 @@ from calls.reports import (
 )
 from calls.store import Store
 from calls.store import reports as q
+from calls.store.coverage import KeptCounts
 from calls.store.dashboard import calls_written_since, case_ranks, rank_rule, today_slots
 
 
@@ -198,6 +199,7 @@ class DashboardFigures:
         self._past: _PastDays | None = None
         self._slots: _TodaySlots | None = None
         self._sums: tuple[tuple, _TodaySums] | None = None    # ((key, seq), sums)
+        self.coverage = KeptCounts()
         self.reads = {"today": 0, "escalations": 0, "period": 0,   # for tests and benches
                       "days before today": 0, "today's slots": 0}
 
@@ -312,7 +314,7 @@ class DashboardFigures:
         for day, n in q.daily_attempts(store, days.today_start, days.end, days.shift).items():
             attempts[day] = attempts.get(day, 0) + n
         figures = dashboard_period(store, now, self.policy, self.tz, week_families=families,
-                                   attempts_by_day=attempts)
+                                   attempts_by_day=attempts, kept_coverage=self.coverage)
         self._period = (key, figures, as_of, until)
         self.reads["period"] += 1
         return figures

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from calls.clock import to_iso
 
@@ -577,7 +578,7 @@ _PACK = 2**32
 
 def coverage_counts(
     store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str, *,
-    plain: bool = False,
+    plain: bool = False, kept: Any = None,
 ) -> dict:
     """Per tier (NULL tier is "?"): callable customers and those with a completed call
     since their tier's cutoff; customers with no contact since ``unreached_cutoff``;
@@ -592,13 +593,15 @@ def coverage_counts(
     customers in id order, each one's calls found in the (customer, time, outcome)
     index, so both sides are walked in the same order. Every cutoff must be at or after
     ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
+    ``kept``: a :class:`calls.store.coverage.KeptCounts` that answers for the kept
+    columns (a reader asking again and again: the dashboard).
     """
     from calls.store import coverage
 
     if not plain and coverage.in_step(store):
-        kept = coverage.counts(store, as_of, cutoffs, unreached_cutoff)
-        if kept is not None:
-            return kept
+        answer = (kept or coverage).counts(store, as_of, cutoffs, unreached_cutoff)
+        if answer is not None:
+            return answer
     case_sql, params = _tier_cutoff_sql(cutoffs)
     params.update(as_of=as_of, unreached=unreached_cutoff)
     window = min([unreached_cutoff, *cutoffs.values()])
