@@ -719,14 +719,16 @@ def dashboard_days(now: datetime, tz: tzinfo = UTC) -> DashboardDays:
 def dashboard_period(store, now: datetime, policy: Any = None,
                      tz: tzinfo = UTC, *, week_families: Mapping[str, int] | None = None,
                      attempts_by_day: Mapping[str, int] | None = None,
-                     kept_coverage: Any = None) -> DashboardPeriod:
+                     kept_coverage: Any = None,
+                     followups: list[FollowupFigures] | None = None) -> DashboardPeriod:
     """The last 7 days' rates and NPS, the 30-day lines, coverage and the backlog.
 
     The days of the 30-day lines are days in ``tz`` at today's UTC offset, so around a
     DST change a call within an hour of midnight may land on the neighbouring day.
     ``week_families`` (the 7 days' cases per family) and ``attempts_by_day`` (the 30
-    days' attempts per day), when given, are used as read (``calls.dashboard`` keeps the
-    days before today's); ``kept_coverage``: coverage's counts kept between reads
+    days' attempts per day) and ``followups`` (the backlog, :func:`followup_figures`),
+    when given, are used as read (``calls.dashboard`` keeps the days before today's and
+    the backlog); ``kept_coverage``: coverage's counts kept between reads
     (``calls.store.coverage.KeptCounts``).
     """
     from calls.store import reports as q
@@ -748,7 +750,8 @@ def dashboard_period(store, now: datetime, policy: Any = None,
         daily_nps=[(d, nps_from_histogram(daily_nps_hist.get(d, {})).score) for d in days],
         daily_attempts=[(d, attempts_by_day.get(d, 0)) for d in days],
         coverage=coverage_as_of(store, as_of, policy, kept=kept_coverage),
-        followups=followup_figures(store, week_start, end, as_of),
+        followups=(followup_figures(store, week_start, end, as_of) if followups is None
+                   else followups),
     )
 
 

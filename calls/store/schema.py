@@ -1310,3 +1310,30 @@ def _dashboard_coverage_changes(db: Database) -> None:
             UPDATE customers_removed SET n = n + 1 WHERE id = 1;
         END
         """)
+
+
+@migrations(name="dashboard_0003_followups_written")
+def _dashboard_followups_written(db: Database) -> None:
+    # The dashboard keeps the backlog's counts (every open follow-up per kind: index
+    # ranges over thousands) and skips the escalation check between its minutes while
+    # no follow-up was written (calls.dashboard): on a floor most writes are calls, and
+    # a call that reaches a customer only notes the first contact on their follow-ups,
+    # which moves no backlog figure and can only spare an escalation. A follow-up added
+    # or removed, or a change of what the backlog and the deadlines count, counts this
+    # one row up.
+    db.execute("CREATE TABLE followups_written (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "n INTEGER NOT NULL)")
+    db.execute("INSERT INTO followups_written (id, n) VALUES (1, 0)")
+    count_up = "UPDATE followups_written SET n = n + 1 WHERE id = 1;"
+    for event in ("INSERT", "DELETE"):
+        db.execute(f"CREATE TRIGGER followups_written_{event.lower()} AFTER {event} "
+                   f"ON followups BEGIN {count_up} END")
+    columns = ("kind", "status", "created_at", "due_at", "closed_at", "occasion", "owner",
+               "customer_id")
+    db.execute(
+        f"""
+        CREATE TRIGGER followups_written_update
+        AFTER UPDATE OF {', '.join(columns)} ON followups
+        WHEN {' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in columns)}
+        BEGIN {count_up} END
+        """)
