@@ -25,7 +25,11 @@ a child of the same run. The load average is printed before and after.
 ``--unreleased`` also works it with what a seat lets go of after a step held as before:
 cancelled timers left to asyncio (:func:`tui.memory.drop_cancelled_timers` off: a closed
 dashboard lives until its 30 s timer was due), SQLite's page caches kept
-(``Store.shrink_memory`` off) and the closed follow-ups screen keeping its whole list.
+(``Store.shrink_memory`` off), the closed follow-ups screen keeping its whole list and
+the closed dashboard's connection kept open (``app.rest_lane`` off).
+``--plain-heap`` also works it with glibc's own threshold for giving a big block pages
+of its own (:func:`tui.memory.keep_big_blocks_apart` off); ``--big-block BYTES`` sets
+that threshold for the seat (default :data:`tui.memory.BIG_BLOCK`).
 
 Diagnostics for finding what grows (they slow the run and tracemalloc's own bookkeeping
 inflates the MB figures, so they are off for the figures):
@@ -38,6 +42,7 @@ inflates the MB figures, so they are off for the figures):
 
     python scripts/bench_memory.py [--calls 200] [--at 20,100] [--followups-every 10]
                                    [--dashboard-every 25] [--unmended] [--unreleased]
+                                   [--plain-heap] [--big-block BYTES]
                                    [--trace N] [--types N]
 """
 
@@ -288,11 +293,19 @@ def child(args) -> int:
         if args.child == "unreleased":   # nothing let go of after a step (see --unreleased)
             import tui.memory
             from calls.store import Store
+            from tui.database import DatabaseWork
             from tui.screens.followups import FollowupsScreen
 
             tui.memory.drop_cancelled_timers = lambda loop=None: 0
             Store.shrink_memory = lambda store: None
             FollowupsScreen._keep_what_shows = lambda screen: None
+            DatabaseWork.rest_lane = lambda app, lane: None
+        import tui.memory
+
+        if args.child == "plain_heap":   # glibc's own mmap threshold (see --plain-heap)
+            tui.memory.keep_big_blocks_apart = lambda: False
+        elif args.big_block:
+            tui.memory.BIG_BLOCK = args.big_block
         asyncio.run(_shift(args, probe))
     print("RESULT " + json.dumps(probe.report()))
     return 0
@@ -303,7 +316,8 @@ def spawn(kind: str, args, db: Path, now) -> dict:
            "--now", now.isoformat(), "--calls", str(args.calls), "--at", args.at,
            "--followups-every", str(args.followups_every),
            "--dashboard-every", str(args.dashboard_every),
-           "--trace", str(args.trace), "--types", str(args.types)]
+           "--trace", str(args.trace), "--types", str(args.types),
+           "--big-block", str(args.big_block)]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -328,8 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unreleased", action="store_true",
                     help="also a seat that lets nothing go after a step (timers, SQLite's "
                          "caches, the follow-ups list)")
+    ap.add_argument("--plain-heap", action="store_true",
+                    help="also a seat with glibc's own threshold for mapping big blocks apart")
+    ap.add_argument("--big-block", type=int, default=0, metavar="BYTES",
+                    help="the seat's threshold for mapping a block apart (tui.memory.BIG_BLOCK)")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--child", choices=("bare", "seat", "unmended", "unreleased"),
+    ap.add_argument("--child", choices=("bare", "seat", "unmended", "unreleased", "plain_heap"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--now", help=argparse.SUPPRESS)
@@ -352,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     unmended = spawn("unmended", args, working_copy(built), now) if args.unmended else None
     unreleased = (spawn("unreleased", args, working_copy(built), now) if args.unreleased
                   else None)
+    plain_heap = (spawn("plain_heap", args, working_copy(built), now) if args.plain_heap
+                  else None)
     load_after = os.getloadavg()
     print(f"\nprivate memory (Anonymous), MB; Private_Dirty and Rss in brackets "
           f"({time.monotonic() - t0:.0f} s):")
@@ -370,6 +390,10 @@ def main(argv: list[str] | None = None) -> int:
         print("  nothing let go of after a step (--unreleased), MB:",
               " / ".join(f"{label}: {m['anonymous']:.1f} ({m['python']:.1f}, {m['sqlite']:.1f})"
                          for label, m in unreleased["memory"].items()))
+    if plain_heap:
+        print("  glibc's own threshold for big blocks (--plain-heap), MB:",
+              " / ".join(f"{label}: {m['anonymous']:.1f} ({m['python']:.1f}, {m['sqlite']:.1f})"
+                         for label, m in plain_heap["memory"].items()))
     marks = list(seat["memory"])
     if len(marks) >= 3:
         a, z = marks[-2], marks[-1]

@@ -102,6 +102,7 @@ class Lane:
         self._turn = threading.Lock()      # one job of this lane at a time, in order
         self._draining = False
         self._closed = False
+        self._rest = False                 # close the connection once the lane runs dry
         self._store: Store | None = None
 
     def put(self, job: DbJob) -> bool:
@@ -110,6 +111,7 @@ class Lane:
             if self._closed:
                 raise RuntimeError("the database is closed")
             self._jobs.append(job)
+            self._rest = False             # someone uses the lane again: keep it open
             if self._draining:
                 return False
             self._draining = True
@@ -125,12 +127,32 @@ class Lane:
             self._draining = True
             return True
 
-    def _next(self) -> DbJob | None:
+    def rest(self) -> bool:
+        """Close the lane's connection once the jobs already asked for have run (the
+        screen that used it has closed); a job asked for later opens it again. True when
+        no worker drains the lane: the caller starts one, which closes it."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._rest = True
+            if self._draining:
+                return False
+            self._draining = True
+            return True
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the lane holds a connection now."""
+        return self._store is not None
+
+    def _next(self) -> tuple[DbJob | None, bool]:
+        """The next job, or None and whether to close the connection (:meth:`rest`)."""
         with self._lock:
             if not self._jobs:
                 self._draining = False
-                return None
-            return self._jobs.popleft()
+                rest, self._rest = self._rest, False
+                return None, rest
+            return self._jobs.popleft(), False
 
     def _store_now(self) -> Store:
         if self._store is None:
@@ -150,9 +172,11 @@ class Lane:
         done = 0
         while True:
             with self._turn:
-                job = self._next()
+                job, rest = self._next()
                 if job is None:
-                    if done:
+                    if rest:
+                        self._close_store()
+                    elif done:
                         self._give_back()
                     return done
                 ok, value = self._run(job)
@@ -177,16 +201,20 @@ class Lane:
                 return
             self._closed = True
         with self._turn:
-            while (job := self._next()) is not None:
+            while (job := self._next()[0]) is not None:
                 self._run(job)
             if last is not None:
                 try:
                     last(self._store_now())
                 except Exception:  # noqa: BLE001, S110 - leaving must not fail on the way out
                     pass
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            self._close_store()
+
+    def _close_store(self) -> None:
+        # Only with ``_turn`` held: no job of the lane runs on the connection.
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
 
 class DatabaseWork:
@@ -218,6 +246,13 @@ class DatabaseWork:
         if self.lanes[lane].put(job):
             self._start_lane(lane)
         return job
+
+    def rest_lane(self, lane: str) -> None:
+        """Close ``lane``'s connection after the jobs already asked for on it (a screen
+        with a lane of its own has closed: the dashboard's reports connection, with its
+        caches, stayed open all shift); the next job on the lane opens it again."""
+        if self.lanes[lane].rest():
+            self._start_lane(lane)
 
     def _start_lane(self, lane: str) -> None:
         # The lane's thread starts now (the loop's executor), not when the worker's task

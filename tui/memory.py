@@ -9,6 +9,8 @@ millisecond); where the C library has no such call (musl, macOS, Windows) it doe
 nothing. No garbage collection is forced: a full collection costs 100-400 ms on the UI
 thread and, measured, gave nothing back on top.
 
+:func:`keep_big_blocks_apart` keeps large blocks out of the C heap, so that freeing
+them gives their pages back (a seat's high-water mark was made of them);
 :func:`mend_textual` bounds what Textual itself keeps of widgets long gone (see there);
 :func:`drop_cancelled_timers` lets a closed screen go at once rather than when its
 longest timer would have run.
@@ -25,19 +27,27 @@ from functools import cache, lru_cache
 
 # How often the app forgets cancelled timers (:func:`drop_cancelled_timers`).
 SWEEP_SECONDS = 2.0
+# Blocks from this size up get pages of their own (:func:`keep_big_blocks_apart`).
+BIG_BLOCK = 64 * 1024
+_M_MMAP_THRESHOLD = -3     # glibc's malloc.h: mallopt's parameter for that size
+
+
+def _glibc(name: str, *argtypes) -> Callable[..., int] | None:
+    """A function of the process's own C library when it is glibc's, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):          # not glibc (musl): no such call
+        return None
+    function.argtypes = list(argtypes)
+    function.restype = ctypes.c_int
+    return function
 
 
 @cache
 def _trim() -> Callable[[int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(None).malloc_trim   # the process's own C library
-    except (OSError, AttributeError):          # not glibc: no malloc_trim
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    return _glibc("malloc_trim", ctypes.c_size_t)
 
 
 def give_back() -> bool:
@@ -47,6 +57,25 @@ def give_back() -> bool:
         return False
     trim(0)
     return True
+
+
+@cache
+def keep_big_blocks_apart() -> bool:
+    """Give every C-heap block of :data:`BIG_BLOCK` bytes or more pages of its own,
+    returned to the system as soon as it is freed; True when the C library let us (glibc;
+    elsewhere nothing is done). Once per process.
+
+    glibc maps such blocks apart from its heap only above a threshold that it raises,
+    up to 32 MB, each time a mapped block is freed. After a seat's first large reads
+    (the dashboard's figures, the follow-ups list: Python lists and dicts of that size,
+    SQLite's page cache) the big blocks land in the heap among small ones that live on,
+    and the heap keeps its high-water mark: ``malloc_trim`` then finds few whole pages
+    to give back (measured: 0.1 MB of a seat's 57 MB). A fixed threshold keeps the
+    big, short-lived blocks out of the heap; each costs a map and an unmap, which the
+    key timings do not show (``scripts/bench_tui.py``).
+    """
+    mallopt = _glibc("mallopt", ctypes.c_int, ctypes.c_int)
+    return mallopt is not None and mallopt(_M_MMAP_THRESHOLD, BIG_BLOCK) == 1
 
 
 def after_frame(widget) -> None:

@@ -33,6 +33,43 @@ def test_give_back_returns_freed_pages_to_the_system():
     del pin
 
 
+_BIG_BLOCKS = """
+import sys
+from tui import memory
+if sys.argv[1] == "apart":
+    assert memory.keep_big_blocks_apart() is True
+def anonymous():
+    with open("/proc/self/smaps_rollup") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("Anonymous:")) / 1024
+big = bytearray(8 << 20)        # a mapped block freed: glibc raises its threshold to 8 MB
+del big
+blocks, pins = [], []
+for _ in range(300):            # 30 MB in 100 KB blocks, each followed by a small one
+    blocks.append(bytearray(100_000))
+    pins.append(bytearray(600))  # (over 512 bytes: from the C heap, not Python's pools)
+held = anonymous()
+del blocks
+print(round(held - anonymous(), 1))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_big_blocks_kept_apart_go_back_to_the_system_when_freed():
+    """:func:`memory.keep_big_blocks_apart`: freed big blocks go back at once, where
+    glibc's own rising threshold had put them in the heap between small blocks that
+    live on (the seat's high-water mark), and nothing gave them back until a trim."""
+    import subprocess
+    from pathlib import Path
+
+    def freed(how: str) -> float:
+        out = subprocess.run([sys.executable, "-c", _BIG_BLOCKS, how], capture_output=True,
+                             text=True, check=True, cwd=Path(__file__).parents[2])
+        return float(out.stdout)
+
+    assert freed("apart") > 25          # of the 30 MB
+    assert freed("plain") < 5           # glibc's own way: kept
+
+
 async def test_the_app_gives_memory_back_after_the_queue_and_each_customer(shift_db,
                                                                            monkeypatch):
     calls = []

@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from calls.errors import UserError
 from calls.store import Store
-from tests.support.tui import NOW, make_db, press, settle
+from tests.support.tui import NOW, make_db, press, screen_lines, settle
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.database import DbDone, DbFailed, DbJob, Lane
@@ -89,6 +89,30 @@ def test_a_lane_gives_sqlites_heap_back_after_the_last_job_of_a_load(tmp_path, m
     assert lane.drain(lambda m: None) == 0            # nothing ran: nothing to give back
     assert events.count("shrink") == 1
     lane.close()
+
+
+def test_a_rested_lane_closes_its_connection_after_what_was_asked_and_opens_again(tmp_path):
+    """``Lane.rest``: the jobs already queued still run on the connection, then it is
+    closed; a job asked for later (even before the lane ran dry) keeps or opens one."""
+    lane = Lane("reports", tmp_path / "l.db")
+    stores: list[Store] = []
+    lane.put(DbJob(lambda store: stores.append(store)))
+    assert lane.rest() is False                # a worker is due to drain: it closes
+    assert lane.drain(lambda m: None) == 1
+    assert len(stores) == 1 and not lane.is_open
+    with pytest.raises(Exception):             # that connection is closed for good
+        stores[0].scalar("SELECT 1")
+    assert lane.rest() is True                 # idle and closed: the worker only rests
+    assert lane.drain(lambda m: None) == 0 and not lane.is_open
+    lane.put(DbJob(lambda store: stores.append(store)))
+    lane.drain(lambda m: None)
+    assert lane.is_open and stores[1] is not stores[0]
+    lane.rest()
+    lane.put(DbJob(lambda store: stores.append(store)))   # used again before it ran dry
+    lane.drain(lambda m: None)
+    assert lane.is_open and stores[2] is stores[1]
+    lane.close()
+    assert lane.rest() is False and not lane.is_open
 
 
 def test_closing_a_lane_writes_what_is_queued_then_the_last_step(tmp_path):
@@ -268,3 +292,23 @@ async def test_a_dashboard_load_that_ends_after_the_screen_closed_is_dropped(shi
         gate.set()
         await settle(pilot)
         assert screen.loads == 0 and app.is_running
+
+
+async def test_the_dashboards_connection_closes_with_the_dashboard(shift_db):
+    """A seat that opened the dashboard does not keep its second connection all shift;
+    the dashboard opened again reads through a new one and shows the same figures."""
+    app = _app(shift_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.push_screen(DashboardScreen(refresh_seconds=0))
+        await settle(pilot)
+        first = screen_lines(app)
+        assert app.lanes["reports"].is_open and app.screen.loads == 1
+        await press(pilot, "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert not app.lanes["reports"].is_open
+        await app.push_screen(DashboardScreen(refresh_seconds=0))
+        await settle(pilot)
+        assert app.screen.loads == 1 and app.lanes["reports"].is_open
+        assert screen_lines(app) == first

@@ -430,8 +430,11 @@ class DashboardScreen(Screen[None]):
         self.load()
 
     def on_unmount(self) -> None:
-        # Left for the queue: the dashboard's tables and figures are garbage now.
+        # Left for the queue: the dashboard's tables and figures are garbage now, and its
+        # connection of its own is not needed until it opens again.
         memory.after_frame(self.app)
+        if not self.standalone:
+            self.app.rest_lane(REPORTS)
 
     def action_back(self) -> None:
         """Back to the supervisor's queue."""
