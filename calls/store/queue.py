@@ -97,14 +97,22 @@ def recovery_stream(store: Store, params: dict) -> Iterator[dict]:
 
 
 def _ordered(inner: str, outer_where: str, extra_cols: str = "") -> str:
-    """Read ``inner`` (an index range in index order) lazily and filter it outside.
+    """Read ``inner`` (an index range in index order, selecting ``c.id``) lazily and
+    filter it outside.
 
     The inner query runs as a co-routine, so rows come out in the index's order as they
     are read; with every filter in one flat query SQLite may instead estimate a small
     result and sort all of it first, reading the whole range before the first row.
+    The co-routine hands out only the ids, read from the index alone; each customer's row
+    is then looked up by id (``CROSS JOIN`` keeps the index's order as the outer loop).
+    A co-routine that selected ``*`` copied all of a customer's ~50 columns for every row
+    it passed, and on a floor at work a take passes many (customers claimed by the other
+    seats, called since, waiting for a retry, in a closed window: ~800 rows 30 s into
+    a 200-seat run, 3-4 ms a take; scripts/bench_floor.py).
     """
     return f"""
-        SELECT c.*{extra_cols} FROM ({inner} LIMIT -1) AS c
+        SELECT c.*{extra_cols} FROM ({inner} LIMIT -1) AS i
+        CROSS JOIN customers c ON c.id = i.id
         WHERE {outer_where} AND {EXCLUSIONS}
     """
 
@@ -117,7 +125,7 @@ def thank_you_stream(store: Store, tier: str | None, lp_min: str, lp_max: str,
                      params: dict) -> Iterator[dict]:
     """Customers of one tier who bought between the dates and were not called since."""
     inner = f"""
-        SELECT * FROM customers c INDEXED BY idx_customers_tier_purchase
+        SELECT c.id FROM customers c INDEXED BY idx_customers_tier_purchase
         WHERE {_tier_term(tier)} AND c.last_purchase >= :lp_min AND c.last_purchase <= :lp_max
         ORDER BY c.last_purchase, c.id
     """
@@ -141,7 +149,7 @@ def occasion_stream(store: Store, column: str, year: int, md_lo: str, md_hi: str
     since_clause = "AND substr(c.customer_since, 1, 4) < :year_text" if (
         column == "customer_since") else ""
     inner = f"""
-        SELECT * FROM customers c INDEXED BY {index}
+        SELECT c.id FROM customers c INDEXED BY {index}
         WHERE {md} BETWEEN :md_lo AND :md_hi
         ORDER BY {md}, c.id
     """
@@ -182,18 +190,19 @@ def at_risk_stream(store: Store, factor: float, day_max: str, params: dict) -> I
     """Customers whose buying slowed on or before ``day_max`` and not called since."""
     expr = at_risk_expr(factor)
     inner = f"""
-        SELECT *, {expr} AS _risk FROM customers INDEXED BY {at_risk_index_name(factor)}
+        SELECT id, {expr} AS _risk FROM customers INDEXED BY {at_risk_index_name(factor)}
         WHERE order_count >= 2 AND {expr} <= :day_max
         ORDER BY {expr}, id
     """
-    sql = _ordered(inner, "(c.cycle_ended_at IS NULL OR c.cycle_ended_at < c._risk)")
+    sql = _ordered(inner, "(c.cycle_ended_at IS NULL OR c.cycle_ended_at < i._risk)",
+                   ", i._risk AS _risk")
     return stream(store, sql, {**params, "day_max": day_max})
 
 
 def overdue_stream(store: Store, tier: str | None, cut: str, params: dict) -> Iterator[dict]:
     """Customers of one tier whose last cycle ended on or before ``cut``, oldest first."""
     inner = f"""
-        SELECT * FROM customers c INDEXED BY idx_customers_overdue
+        SELECT c.id FROM customers c INDEXED BY idx_customers_overdue
         WHERE {_tier_term(tier)} AND c.cycle_ended_at IS NOT NULL AND c.cycle_ended_at <= :cut
         ORDER BY c.cycle_ended_at, c.id
     """
@@ -203,7 +212,7 @@ def overdue_stream(store: Store, tier: str | None, cut: str, params: dict) -> It
 def never_stream(store: Store, tier: str | None, params: dict) -> Iterator[dict]:
     """Customers of one tier with no care cycle ended yet, highest revenue first."""
     inner = f"""
-        SELECT * FROM customers c INDEXED BY idx_customers_never
+        SELECT c.id FROM customers c INDEXED BY idx_customers_never
         WHERE {_tier_term(tier)} AND c.cycle_ended_at IS NULL
         ORDER BY c.revenue DESC, c.id
     """

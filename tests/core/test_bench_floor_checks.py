@@ -77,3 +77,40 @@ def test_a_step_of_the_wall_clock_is_not_a_pause():
     assert watch.pauses == []
     assert [(at, round(by, 3)) for at, by in watch.clock_steps] == [(100.02, 12.0)]
     assert not watch.touches(99.9, 0.2)
+
+
+def test_takes_and_releases_are_stamped_while_the_seat_holds_the_write_lock(tmp_path,
+                                                                          monkeypatch):
+    """A process that loses its CPU between a wrap-up's commit and the stamp must not
+    make the release look later than another seat's claim of the same customer: the
+    stamps are taken inside the claim's and the wrap-up's transactions."""
+    bench = _bench()
+    holds: list = []
+    monkeypatch.setattr(bench.Store, "write", bench.Store.write)   # restored after
+    bench._measure_lock_holds(holds, label=True)
+    wrap_up, take_next = bench.CallSession.wrap_up, bench.CallSession.take_next
+
+    def slow_wrap_up(self, *args, **kwargs):
+        result = wrap_up(self, *args, **kwargs)
+        bench.time.sleep(0.05)           # the process lost its CPU after the commit
+        return result
+
+    def slow_take_next(*args, **kwargs):
+        session = take_next(*args, **kwargs)
+        bench.time.sleep(0.05)
+        return session
+
+    monkeypatch.setattr(bench.CallSession, "wrap_up", slow_wrap_up)
+    monkeypatch.setattr(bench.CallSession, "take_next", staticmethod(slow_take_next))
+    db = make_db(tmp_path / "floor.db")
+    log = bench._new_log()
+    seat = bench.Seat("s0", db, lambda: NOW, random.Random(3), log)
+    while not log["released"]:
+        seat.step()
+    seat.close()
+    spans = {name: (began, began + held) for held, name, _cpu, began, *_ in holds}
+    claim_began, claim_ended = spans["_claim_candidate"]
+    wrap_began, wrap_ended = spans["wrap_up"]
+    taken_at, released_at = log["taken"][0][2], log["released"][0][2]
+    assert claim_began - 0.001 <= taken_at <= claim_ended
+    assert wrap_began - 0.001 <= released_at <= wrap_ended
