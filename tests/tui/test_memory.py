@@ -185,3 +185,46 @@ async def test_a_closed_dashboard_is_let_go_at_once(shift_db, monkeypatch):
         real_drop()       # whatever was cancelled since the last sweep
         gc.collect()
         assert dashboard() is None
+
+
+async def test_a_data_table_keeps_no_drawings_from_before_its_last_change(monkeypatch):
+    """:func:`memory.mend_data_table`: a DataTable's render caches, keyed by its count of
+    changes, no longer fill with drawings of rows long gone (a table refilled all shift);
+    the picture is the same as a plain DataTable's after refills, cell updates, cursor
+    moves and scrolling."""
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    class OneTable(App):
+        def compose(self):
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    async def draw() -> tuple[list[str], list[int]]:
+        app = OneTable()
+        pictures = []
+        async with app.run_test(size=(60, 12)) as pilot:
+            table = app.query_one(DataTable)
+            table.add_columns("Customer", "Figure")
+            for i in range(40):
+                table.add_row(f"customer {i}", f"[b]{i}[/b]", key=str(i))
+            figure = table.ordered_columns[1].key
+            for round_ in range(8):      # refilled in place (tui.widgets.tables.fill)
+                for i in range(0, 40, 3):
+                    table.update_cell(str(i), figure, f"[b]{i * round_}[/b]")
+                await pilot.pause()
+                table.move_cursor(row=(round_ * 7) % 40)
+                await pilot.pause()
+                pictures.append(app.export_screenshot())
+            table.add_row("a new customer", "1", key="new")
+            await pilot.pause()
+            pictures.append(app.export_screenshot())
+            sizes = [len(getattr(table, name)) for name in memory._TABLE_RENDER_CACHES]
+        return pictures, sizes
+
+    monkeypatch.delattr(DataTable, "_update_count", raising=False)   # as Textual ships it
+    plain, plain_sizes = await draw()
+    assert memory.mend_data_table() is True
+    assert memory.mend_data_table() is False                          # once
+    mended, mended_sizes = await draw()
+    assert mended == plain
+    assert sum(mended_sizes) * 4 < sum(plain_sizes)
