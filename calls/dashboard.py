@@ -40,7 +40,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from calls.clock import UTC, to_iso
-from calls.deadlines import Escalation, escalate_overdue, open_escalations
+from calls.deadlines import (Escalation, KeptEscalations, escalate_overdue,
+                             open_escalations)
 from calls.floor import CallerFloor, floor_view
 from calls.outcomes import CONTACT, FAMILY_ORDER, Outcome
 from calls.policy import DEFAULT_POLICY
@@ -55,10 +56,14 @@ from calls.reports import (
     dashboard_days,
     dashboard_period,
     dashboard_today,
+    followup_figures,
 )
 from calls.store import Store
 from calls.store import reports as q
-from calls.store.dashboard import calls_written_since, case_ranks, rank_rule, today_slots
+from calls.store.coverage import KeptCounts
+from calls.store.floor import calls_by_outcome as floor_calls_by_outcome
+from calls.store.dashboard import (calls_written_since, case_ranks, followups_version,
+                                   rank_rule, today_slots)
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,17 @@ class DashboardLive:
     escalations: list[Escalation]
 
 
-def load_floor(store: Store, now: datetime, tz: tzinfo) -> list[CallerFloor]:
-    """The floor view for a supervisor (customers named), "today" in ``tz``."""
-    start = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
-    return floor_view(store, now, start, show_customers=True)
+def load_floor(store: Store, now: datetime, tz: tzinfo,
+               outcomes: dict[str, dict[str | None, int]] | None = None) -> list[CallerFloor]:
+    """The floor view for a supervisor (customers named), "today" in ``tz``;
+    ``outcomes``: today's calls per caller and outcome up to ``now``, when known."""
+    return floor_view(store, now, floor_start(now, tz), show_customers=True,
+                      outcomes=outcomes)
+
+
+def floor_start(now: datetime, tz: tzinfo) -> datetime:
+    """The start of the floor's day (today in ``tz``)."""
+    return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
 
 def live_figures(store: Store, now: datetime, policy: Any = None,
@@ -198,8 +210,13 @@ class DashboardFigures:
         self._past: _PastDays | None = None
         self._slots: _TodaySlots | None = None
         self._sums: tuple[tuple, _TodaySums] | None = None    # ((key, seq), sums)
+        self.coverage = KeptCounts()
+        # (key, read at, valid until, figures, the follow-ups' next moments)
+        self._followups: tuple[tuple, str, str | None, list, list] | None = None
+        self.open_escalations = KeptEscalations()
         self.reads = {"today": 0, "escalations": 0, "period": 0,   # for tests and benches
-                      "days before today": 0, "today's slots": 0}
+                      "days before today": 0, "today's slots": 0, "follow-ups": 0,
+                      "escalation checks": 0}
 
     def _day(self, now: datetime) -> tuple:
         local = now.astimezone(self.tz)
@@ -209,13 +226,15 @@ class DashboardFigures:
         """Today's shift, the floor and the open escalations at ``now``."""
         stamp = q.change_stamp(store)
         checked = self._escalated
-        if (checked is None or checked[0] != stamp or not
+        written = followups_version(store)
+        if (checked is None or checked[0] != written or not
                 checked[1] <= now < checked[1] + self.escalate_every):
             escalate_overdue(store, now, self.policy)
             stamp = q.change_stamp(store)             # its own writes, if it escalated
-            self._escalated = (stamp, now)
+            self._escalated = (written, now)
+            self.reads["escalation checks"] += 1
         if self._escalations is None or self._escalations[0] != stamp:
-            self._escalations = (stamp, open_escalations(store))
+            self._escalations = (stamp, self.open_escalations.read(store))
             self.reads["escalations"] += 1
         key = (stamp, self._day(now))
         if self._today is None or self._today[0] != key:
@@ -224,7 +243,30 @@ class DashboardFigures:
         today = self._today[1]
         if today.now != to_iso(now):
             today = replace(today, now=to_iso(now))
-        return DashboardLive(today, load_floor(store, now, self.tz), self._escalations[1])
+        return DashboardLive(today, load_floor(store, now, self.tz,
+                                               self._floor_outcomes(store, now)),
+                             self._escalations[1])
+
+    def _floor_outcomes(self, store: Store, now: datetime
+                        ) -> dict[str, dict[str | None, int]] | None:
+        """Today's calls per caller and outcome started before ``now`` (the floor's), from
+        today's kept slots before the slot of ``now`` and the calls of that slot read;
+        None (the floor reads them) when the slots are not this day's or the kept sum
+        reaches past ``now``'s slot."""
+        slots = self._slots
+        start, stamp = to_iso(floor_start(now, self.tz)), to_iso(now)
+        slot = stamp[:15]
+        if slots is None or slots.key[0] != start or slots.boundary > slot:
+            return None
+        out = {caller: dict(by) for caller, by in slots.base.outcomes.items()}
+        rows = [row for at, rows in slots.calls.items() if slots.boundary <= at < slot
+                for row in rows]
+        rows += [(r["caller"], r["outcome"], r["n"]) for r in
+                 floor_calls_by_outcome(store, max(start, slot + "0:00Z"), stamp)]
+        for caller, outcome, n, *_ in rows:
+            by = out.setdefault(caller, {})
+            by[outcome] = by.get(outcome, 0) + n
+        return out
 
     def _today_read(self, store: Store, now: datetime) -> DashboardToday:
         """Today's shift from today's slots (:meth:`_today_sums`) and the NPS per caller,
@@ -294,8 +336,10 @@ class DashboardFigures:
                     return figures
                 return replace(figures, coverage=replace(figures.coverage, as_of=as_of))
         # The bound first: a write between the two reads moves the stamp (read again).
-        until = q.period_next_change(store, as_of, call_windows(self.policy))
         days = dashboard_days(now, self.tz)
+        followups, moments = self._followup_figures(store, days, as_of)
+        until = q.period_next_change(store, as_of, call_windows(self.policy),
+                                     followups=moments)
         past = self._days_before_today(store, days)
         # The week's cases: the days before today's, each customer called today moved to
         # the better of their two ranks (or added).
@@ -312,10 +356,30 @@ class DashboardFigures:
         for day, n in q.daily_attempts(store, days.today_start, days.end, days.shift).items():
             attempts[day] = attempts.get(day, 0) + n
         figures = dashboard_period(store, now, self.policy, self.tz, week_families=families,
-                                   attempts_by_day=attempts)
+                                   attempts_by_day=attempts, kept_coverage=self.coverage,
+                                   followups=followups)
         self._period = (key, figures, as_of, until)
         self.reads["period"] += 1
         return figures
+
+    def _followup_figures(self, store: Store, days: DashboardDays, as_of: str
+                          ) -> tuple[list, list[str | None]]:
+        """The backlog (``calls.reports.followup_figures``) and the follow-ups' next
+        moments (``calls.store.reports.followups_next_change``) at ``as_of``: kept while
+        no follow-up was written, the week is the same and ``as_of`` has not passed the
+        first of those moments (up to it, time alone changes no backlog figure)."""
+        key = (followups_version(store), days.week_start, days.end)
+        kept = self._followups
+        if kept is not None:
+            old_key, read_at, until, figures, moments = kept
+            if old_key == key and read_at <= as_of and (until is None or as_of <= until):
+                return figures, moments
+        moments = q.followups_next_change(store, as_of)
+        figures = followup_figures(store, days.week_start, days.end, as_of)
+        until = min((m for m in moments if m is not None), default=None)
+        self._followups = (key, as_of, until, figures, moments)
+        self.reads["follow-ups"] += 1
+        return figures, moments
 
     def _days_before_today(self, store: Store, days: DashboardDays) -> _PastDays:
         """The week's cases per customer and the 30 days' attempts per day before today,

@@ -269,6 +269,31 @@ def open_escalations(store: Store, limit: int | None = None) -> list[Escalation]
                                                                limit=limit)]
 
 
+class KeptEscalations:
+    """:func:`open_escalations` for a reader that asks again and again (the dashboard,
+    after every write): the rows are read each time, but an :class:`Escalation` is made
+    only for a row that differs from every row of the last answer (a few hundred open
+    escalations made into objects cost more than reading them), and the last answer
+    itself comes back when no row changed. The same answer
+    (tests/core/test_deadlines_kept.py)."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple] | None = None
+        self._made: dict[tuple, Escalation] = {}
+        self._answer: list[Escalation] = []
+
+    def read(self, store: Store) -> list[Escalation]:
+        columns, rows = q.escalation_tuples(store, open_only=True)
+        if rows == self._rows:
+            return self._answer
+        made = self._made
+        self._made = {row: made.get(row) or Escalation.from_row(dict(zip(columns, row)))
+                      for row in rows}
+        self._rows = rows
+        self._answer = [self._made[row] for row in rows]
+        return self._answer
+
+
 def escalations_since(store: Store, since: datetime) -> list[Escalation]:
     """Escalations made at or after ``since`` of follow-ups still open, newest first."""
     return [Escalation.from_row(r)

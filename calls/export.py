@@ -13,11 +13,15 @@ Adding an export format: a writer below that takes the header and an iterator of
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, timedelta
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
+from queue import SimpleQueue
 from typing import IO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -308,7 +312,8 @@ class RowShaper:
                     zone, hours = zones[zone_index[cid]]
                     ref = refs[cid]
                 except (IndexError, TypeError):   # no such customer (not in one snapshot)
-                    zone, hours, ref = zones[0][0], zones[0][1], None
+                    # no ref: an empty cell as the joined path writes it (was "None")
+                    zone, hours, ref = zones[0][0], zones[0][1], "" if csv else None
                 if ref_at is not None:
                     cells[ref_at] = ref
             elif zone_at is not None:
@@ -512,8 +517,17 @@ def export_table(
     end = day_start(until + timedelta(days=1)) if until else None
 
     # One read snapshot for the count and the rows: they agree even while callers write.
-    with store.reading():
-        count, cols, rows, moments = _prepare(store, table, fmt, start, end, wide, progress)
+    with ExitStack() as stack:
+        built = (sql_csv_chunks(store, table, start, end, progress)
+                 if fmt == "csv" and not wide else None)
+        if built is None:
+            stack.enter_context(store.reading())
+            count, cols, rows, moments = _prepare(store, table, fmt, start, end, wide,
+                                                  progress)
+        else:
+            count, cols, rows = built
+            stack.callback(rows.close)
+            moments = q.SPECS[table].moments
         if total:
             total(count)
         if out is not None and not isinstance(out, str) and hasattr(out, "write"):
@@ -547,6 +561,180 @@ def _prepare(store: Store, table: str, fmt: str, start: str | None, end: str | N
     shaper = RowShaper(names, spec.moments, local=table not in ("rejects", "dnc"),
                        lookup=lookup, plain=plain, csv=csv)
     return count, shaper.columns, shaper.rows(batches, progress), spec.moments
+
+
+# -- CSV lines built by SQLite ----------------------------------------------------------------
+
+# Below this many rows the plain path (its setup is a few milliseconds, this one's more).
+SQL_CSV_MIN_ROWS = 50_000
+# Rows per chunk: a chunk is one text in memory (about 200 bytes a row for calls).
+SQL_CSV_CHUNK_ROWS = 10_000
+# The hour table covers the days of the export's moments and this many after the last
+# (callbacks are asked for after the call); moments outside it take the plain path's
+# conversion, row by row.
+_HOURS_AFTER_DAYS = 62
+_HOURS_MAX_DAYS = 1200
+_HOUR_ROWS = 100_000
+
+
+def sql_workers() -> int:
+    """How many connections build CSV chunks at once: the cores this process may use
+    that the machine's load leaves free, at most 4; 0 (the plain path) when fewer than
+    two are free. One connection alone costs about what the plain path costs: the SQL
+    path pays only by building chunks in parallel (docs/reports.md "The calls CSV")."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:        # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:               # no load average to be had
+        load = 0.0
+    free = min(4, int(cores - load + 0.5))
+    return free if free >= 2 else 0
+
+
+def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
+                   progress: Progress | None = None, *, workers: int | None = None,
+                   min_rows: int | None = None
+                   ) -> tuple[int, list[str], Iterator[str]] | None:
+    """A CSV export of ``table`` built by SQLite (see calls.store.export's "CSV lines
+    built by SQLite"): (row count, header, the chunks of finished lines in order), or None
+    where the plain path must do it (another table, fewer than ``min_rows`` rows, no
+    snapshot to be had: see :func:`calls.store.export.snapshot_connections`).
+
+    ``workers`` connections, each on its own thread, build chunks of the same snapshot at
+    once; the chunks come back in order, at most two per connection waiting."""
+    if table not in q.SQL_CSV_TABLES:
+        return None
+    workers = workers or sql_workers()
+    if not workers:
+        return None
+    conns = q.snapshot_connections(store, workers)
+    if conns is None:
+        return None
+    try:
+        first = conns[0]
+        count = q._count_rows(first, table, start, end)
+        if count < (SQL_CSV_MIN_ROWS if min_rows is None else min_rows):
+            raise _Plain
+        names = [""]      # zone number -> name; 0 is no zone
+        zones = []
+        for text in q.zone_texts(first):
+            name = _zone_name(text)
+            if name and name not in names:
+                names.append(name)
+            zones.append((text, names.index(name) or None, name))
+        days, hours = _hour_days(names, q.moment_days(first, table))
+        local = LocalTimes()
+        functions = {
+            "py_cell": (1, csv_cell),
+            "py_text": (1, str),
+            "py_local": (2, lambda zone, moment: local.convert(names[zone], moment)),
+        }
+        with ThreadPoolExecutor(len(conns), thread_name_prefix="export") as pool:
+            list(pool.map(lambda conn: q.sql_csv_prepare(conn, zones, days, hours, functions,
+                                                         FORMULA_STARTS), conns))
+        plan = q.sql_csv(first, table, start, end, formula_starts=FORMULA_STARTS,
+                         our_values=_OUR_VALUES)
+        ranges = list(q.sql_csv_ranges(first, plan, SQL_CSV_CHUNK_ROWS))
+    except BaseException as exc:
+        for conn in conns:
+            conn.close()
+        if isinstance(exc, _Plain):
+            return None
+        raise
+    return count, plan.columns, _chunks(conns, plan, ranges, progress)
+
+
+class _Plain(Exception):
+    """The plain path is the better one here (sql_csv_chunks)."""
+
+
+def _hour_days(names: list[str], days: tuple[str | None, str | None]
+               ) -> tuple[list[tuple[int, str, int, str]], list[tuple[int, str, str, str]]]:
+    """The hours whose local time is the plain path's prefix and suffix (an hour of
+    :class:`_HourCache` that is not None), for the days from the first of ``days`` to
+    _HOURS_AFTER_DAYS after the last: whole days of one whole-hour offset as (zone number,
+    day, offset seconds, offset suffix), for SQLite to write out hour by hour (nearly
+    every day), and the hours of the other days as (zone number, UTC hour, local hour
+    prefix, offset suffix), from the plain path's own cache."""
+    try:
+        first = date.fromisoformat((days[0] or "")[:10])
+        last = date.fromisoformat((days[1] or "")[:10]) + timedelta(days=_HOURS_AFTER_DAYS)
+    except (ValueError, OverflowError):
+        return [], []
+    # years of four digits both ways (Python's %Y does not pad a year below 1000)
+    # at most _HOUR_ROWS hours (each connection holds them all): the last days first
+    zones = sum(1 for name in names if name)
+    span = min(_HOURS_MAX_DAYS, _HOUR_ROWS // (24 * zones) if zones else 0)
+    first = max(first - timedelta(days=1), last - timedelta(days=span), date(1001, 1, 1))
+    last = min(last, date(9998, 12, 31))
+    whole, hours = [], []
+    local = LocalTimes()
+    for number, name in enumerate(names):
+        if not name:
+            continue
+        tz = ZoneInfo(name)
+        cache = local.hours(name)
+        day = first
+        while day <= last:
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            offset = start.astimezone(tz).utcoffset()
+            if offset == (start + timedelta(seconds=86399)).astimezone(tz).utcoffset():
+                if not offset.total_seconds() % 3600:     # else no hour is prefix-and-suffix
+                    whole.append((number, day.isoformat(), int(offset.total_seconds()),
+                                  start.astimezone(tz).isoformat()[19:]))
+            else:
+                for h in range(24):
+                    key = f"{day.isoformat()}T{h:02d}"
+                    if (hit := cache[key]) is not None:
+                        hours.append((number, key, hit[0], hit[1]))
+            day += timedelta(days=1)
+    return whole, hours
+
+
+def _chunks(conns: list, plan, ranges: list[tuple], progress: Progress | None
+            ) -> Iterator[str]:
+    """Each range's lines (with their CRLF), in order, built on ``conns`` at once; the
+    connections are closed when the iterator ends or is closed."""
+    free: SimpleQueue = SimpleQueue()
+    for conn in conns:
+        free.put(conn)
+
+    def build(low, high) -> tuple[str | None, int]:
+        conn = free.get()
+        try:
+            return q.sql_csv_chunk(conn, plan, low, high)
+        finally:
+            free.put(conn)
+
+    ahead = 2 * len(conns)
+    pool = ThreadPoolExecutor(len(conns), thread_name_prefix="export")
+    waiting: list[Future] = []
+    try:
+        todo = iter(ranges)
+        for low, high in todo:
+            waiting.append(pool.submit(build, low, high))
+            if len(waiting) < ahead:
+                continue
+            yield from _done(waiting.pop(0), progress)
+        while waiting:
+            yield from _done(waiting.pop(0), progress)
+    finally:
+        for future in waiting:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for conn in conns:
+            conn.close()
+
+
+def _done(future: Future, progress: Progress | None) -> Iterator[str]:
+    text, rows = future.result()
+    if text is not None:
+        yield text + "\r\n"
+    if progress and rows:
+        progress(rows)
 
 
 def _wide(store: Store, start: str | None, end: str | None, fmt: str,

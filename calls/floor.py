@@ -279,10 +279,13 @@ class CallerFloor:
 
 
 def floor_view(store: Store, now: datetime, day_start: datetime, *,
-               show_customers: bool) -> list[CallerFloor]:
+               show_customers: bool,
+               outcomes: dict[str, dict[str | None, int]] | None = None) -> list[CallerFloor]:
     """Every caller: their state now and for how long, and today's figures (since
     ``day_start``). The current customer is named only when ``show_customers`` (a
-    supervisor's view)."""
+    supervisor's view). ``outcomes``: the calls started in [day_start, now) per caller
+    and outcome (None: in progress), when the caller has them (the dashboard keeps them
+    per 10-minute slot); else read."""
     start, stamp = to_iso(day_start), to_iso(now)
     names: dict[str, str | None] = dict(q.active_account_names(store))
     opened = {r["caller"]: r for r in q.open_states(store)}
@@ -290,9 +293,10 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
     spent: dict[str, dict[str, tuple[float, int]]] = {}
     for r in q.state_seconds(store, start, stamp):
         spent.setdefault(r["caller"], {})[r["state"]] = (float(r["seconds"] or 0), r["calls"])
-    outcomes: dict[str, dict[str | None, int]] = {}
-    for r in q.calls_by_outcome(store, start, stamp):
-        outcomes.setdefault(r["caller"], {})[r["outcome"]] = r["n"]
+    if outcomes is None:
+        outcomes = {}
+        for r in q.calls_by_outcome(store, start, stamp):
+            outcomes.setdefault(r["caller"], {})[r["outcome"]] = r["n"]
     everyone = sorted(set(names) | set(opened) | set(spent) | set(outcomes), key=str.lower)
     contact_codes = {o.value for o in CONTACT}
     view = []

@@ -503,9 +503,10 @@ def _build_report(store, now: datetime, first: date, last: date, *, by: str | No
     )
 
 
-def coverage_as_of(store, as_of: str, policy: Any = None, *, include_list: bool = False
-                   ) -> Coverage:
-    """Coverage per tier at the moment ``as_of`` (store text) and the customers not reached."""
+def coverage_as_of(store, as_of: str, policy: Any = None, *, include_list: bool = False,
+                   kept: Any = None) -> Coverage:
+    """Coverage per tier at the moment ``as_of`` (store text) and the customers not reached.
+    ``kept``: counts kept between reads (``calls.store.coverage.KeptCounts``)."""
     from calls.clock import from_iso
     from calls.store import reports as q
 
@@ -513,7 +514,7 @@ def coverage_as_of(store, as_of: str, policy: Any = None, *, include_list: bool 
     moment = from_iso(as_of)
     cutoffs = {t: to_iso(moment - timedelta(days=d)) for t, d in cadence.items()}
     unreached_cutoff = to_iso(moment - timedelta(days=NOT_REACHED_DAYS))
-    rows = q.coverage_counts(store, as_of, cutoffs, unreached_cutoff)
+    rows = q.coverage_counts(store, as_of, cutoffs, unreached_cutoff, kept=kept)
     tiers = []
     for tier in sorted(set(cadence) | set(rows["tiers"])):
         customers, covered = rows["tiers"].get(tier, (0, 0))
@@ -717,14 +718,18 @@ def dashboard_days(now: datetime, tz: tzinfo = UTC) -> DashboardDays:
 
 def dashboard_period(store, now: datetime, policy: Any = None,
                      tz: tzinfo = UTC, *, week_families: Mapping[str, int] | None = None,
-                     attempts_by_day: Mapping[str, int] | None = None) -> DashboardPeriod:
+                     attempts_by_day: Mapping[str, int] | None = None,
+                     kept_coverage: Any = None,
+                     followups: list[FollowupFigures] | None = None) -> DashboardPeriod:
     """The last 7 days' rates and NPS, the 30-day lines, coverage and the backlog.
 
     The days of the 30-day lines are days in ``tz`` at today's UTC offset, so around a
     DST change a call within an hour of midnight may land on the neighbouring day.
     ``week_families`` (the 7 days' cases per family) and ``attempts_by_day`` (the 30
-    days' attempts per day), when given, are used as read (``calls.dashboard`` keeps the
-    days before today's).
+    days' attempts per day) and ``followups`` (the backlog, :func:`followup_figures`),
+    when given, are used as read (``calls.dashboard`` keeps the days before today's and
+    the backlog); ``kept_coverage``: coverage's counts kept between reads
+    (``calls.store.coverage.KeptCounts``).
     """
     from calls.store import reports as q
 
@@ -744,8 +749,9 @@ def dashboard_period(store, now: datetime, policy: Any = None,
         week_nps=nps_from_histogram(q.nps_histogram(store, week_start, end)),
         daily_nps=[(d, nps_from_histogram(daily_nps_hist.get(d, {})).score) for d in days],
         daily_attempts=[(d, attempts_by_day.get(d, 0)) for d in days],
-        coverage=coverage_as_of(store, as_of, policy),
-        followups=followup_figures(store, week_start, end, as_of),
+        coverage=coverage_as_of(store, as_of, policy, kept=kept_coverage),
+        followups=(followup_figures(store, week_start, end, as_of) if followups is None
+                   else followups),
     )
 
 

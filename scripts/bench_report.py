@@ -337,23 +337,17 @@ def alternate(path: Path, rounds: int) -> None:
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def database_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the generated database (this script's and bench_export's)."""
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=3_000_000)
     parser.add_argument("--db", type=Path, help="database file (default: a temp file)")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) --db")
-    parser.add_argument("--no-replay", action="store_true",
-                        help="leave out the --by reports' SQL replayed in the shell")
-    parser.add_argument("--alternate", type=int, metavar="ROUNDS",
-                        help="only the reports: plain and each --by in turn, ROUNDS times "
-                        "in one process, median CPU ratios")
-    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
 
-    if args.generate_only:
-        generate(args.db, args.customers, args.calls)
-        return
+
+def on_database(args: argparse.Namespace, work) -> None:
+    """Generate the database of ``args`` (in a child process) unless --keep finds it,
+    run ``work(path)``, then remove it unless --keep."""
     tmpdir = None
     if args.db is None:
         tmpdir = tempfile.TemporaryDirectory()
@@ -367,10 +361,7 @@ def main() -> None:
                  "--customers", str(args.customers), "--calls", str(args.calls)],
                 check=True,
             )
-        if args.alternate:
-            alternate(args.db, args.alternate)
-        else:
-            measure(args.db, replay=not args.no_replay)
+        work(args.db)
     finally:
         if tmpdir is not None:
             tmpdir.cleanup()
@@ -379,6 +370,24 @@ def main() -> None:
                 p = Path(str(args.db) + suffix)
                 if p.exists():
                     os.unlink(p)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    database_options(parser)
+    parser.add_argument("--no-replay", action="store_true",
+                        help="leave out the --by reports' SQL replayed in the shell")
+    parser.add_argument("--alternate", type=int, metavar="ROUNDS",
+                        help="only the reports: plain and each --by in turn, ROUNDS times "
+                        "in one process, median CPU ratios")
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.generate_only:
+        generate(args.db, args.customers, args.calls)
+        return
+    on_database(args, lambda path: alternate(path, args.alternate) if args.alternate
+                else measure(path, replay=not args.no_replay))
 
 
 if __name__ == "__main__":

@@ -141,14 +141,15 @@ def set_tiers_by_cuts(store: Store, cuts: TierCuts, ids: list[int]) -> int:
     changed. A customer already in the right tier is not rewritten."""
     place = _place_sql()
     conn = store.db.conn
-    before = conn.total_changes
+    changed = 0       # the statements' own rows (total_changes also counts triggers' rows)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         params = {**_cut_params(cuts), **{f"i{n}": i for n, i in enumerate(chunk)}}
         marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        conn.execute(f"UPDATE customers SET tier = {place} "
-                     f"WHERE id IN ({marks}) AND tier IS NOT {place}", params)
-    return conn.total_changes - before
+        changed += conn.execute(f"UPDATE customers SET tier = {place} "
+                                f"WHERE id IN ({marks}) AND tier IS NOT {place}",
+                                params).rowcount
+    return changed
 
 
 def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
@@ -162,11 +163,10 @@ def apply_tiers(store: Store, a_share: float, b_share: float) -> int:
     """
     cuts = tier_cuts(store, a_share, b_share)
     place = _place_sql()
-    conn = store.db.conn
-    before = conn.total_changes
-    conn.execute(f"UPDATE customers SET tier = {place} WHERE tier IS NOT {place}",
-                 _cut_params(cuts))
-    return conn.total_changes - before
+    # The statement's own rows (total_changes would count the coverage journal's too).
+    return store.db.conn.execute(
+        f"UPDATE customers SET tier = {place} WHERE tier IS NOT {place}",
+        _cut_params(cuts)).rowcount
 
 
 def set_tiers(store: Store, changes: list[tuple[str, int]]) -> None:

@@ -28,6 +28,13 @@ def calls_written_since(store: Store, seq: int | None) -> tuple[int, str | None,
     return high, earliest, reaches
 
 
+def followups_version(store: Store) -> int:
+    """A number that moves with every write to a follow-up (insert, update, delete: a
+    counter kept by triggers, migration ``dashboard_0003``)."""
+    return store.db.conn.execute(
+        "SELECT n FROM followups_written WHERE id = 1").fetchone()[0]
+
+
 def rank_rule() -> str:
     """The outcome-to-rank rule as SQL (built from the outcome table): ranks read under
     another rule must be read again."""

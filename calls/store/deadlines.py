@@ -156,12 +156,26 @@ def escalation_rows(store: Store, *, followup_ids: Iterable[int] | None = None,
                     since: str | None = None, open_only: bool = False,
                     limit: int | None = None) -> list[dict]:
     """Escalations (newest first) with their follow-up's kind/status and customer."""
+    if followup_ids is not None and not set(followup_ids):
+        return []
+    return store.all(*_escalation_sql(followup_ids, since, open_only, limit))
+
+
+def escalation_tuples(store: Store, *, open_only: bool = False
+                      ) -> tuple[list[str], list[tuple]]:
+    """:func:`escalation_rows` as (column names, one tuple per row): for a reader that
+    keeps what it made of each row (``calls.deadlines.KeptEscalations``)."""
+    cursor = store.db.conn.execute(*_escalation_sql(None, None, open_only, None))
+    rows = cursor.fetchall()
+    return [d[0] for d in cursor.description], rows
+
+
+def _escalation_sql(followup_ids: Iterable[int] | None, since: str | None, open_only: bool,
+                    limit: int | None) -> tuple[str, list]:
     where: list[str] = []
     params: list = []
     if followup_ids is not None:
         ids = sorted(set(followup_ids))
-        if not ids:
-            return []
         where.append(f"e.followup_id IN ({', '.join('?' for _ in ids)})")
         params += ids
     if since is not None:
@@ -175,7 +189,7 @@ def escalation_rows(store: Store, *, followup_ids: Iterable[int] | None = None,
     sql += " ORDER BY e.escalated_at DESC, e.id DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return store.all(sql, params)
+    return sql, params
 
 
 def history_rows(store: Store, followup_id: int) -> list[dict]:

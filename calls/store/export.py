@@ -8,12 +8,13 @@ turns into local times and drops).
 from __future__ import annotations
 
 import re
+import sqlite3
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
-from calls.store import Store
+from calls.store import MMAP_BYTES, Store
 
 BATCH = 5_000
 
@@ -109,12 +110,17 @@ def _where(spec: TableSpec, start: str | None, end: str | None) -> tuple[str, li
 
 def count_rows(store: Store, table: str, start: str | None, end: str | None) -> int:
     """How many rows an export of ``table`` in ``[start, end)`` will write."""
+    return _count_rows(store.db.conn, table, start, end)
+
+
+def _count_rows(conn: sqlite3.Connection, table: str, start: str | None, end: str | None
+                ) -> int:
     spec = SPECS[table]
     frm = spec.select[spec.select.index(" FROM "):]
     where, params = _where(spec, start, end)
     if not where:
         frm = f" FROM {table} t"  # joins add no rows: count the table alone
-    return store.scalar(f"SELECT count(*){frm}{where}", params) or 0
+    return conn.execute(f"SELECT count(*){frm}{where}", params).fetchone()[0] or 0
 
 
 class _ZoneNumbers(dict):
@@ -287,3 +293,265 @@ def count_wide(store: Store, start: str | None, end: str | None) -> int:
         "SELECT count(DISTINCT a.call_id) FROM answers a JOIN calls c ON c.id = a.call_id"
         + where, params
     ) or 0
+
+
+
+# -- CSV lines built by SQLite, on several connections at once ------------------------------
+#
+# For a large CSV export of the tables below each line is built whole by SQLite (quoting,
+# the formula guard, the customer's ref and zone, the local times) and a chunk of lines
+# comes back as one text: no Python per row. SQLite steps without holding Python's GIL, so
+# several connections build chunks at once (calls.export.sql_csv_chunks). The lines equal
+# the plain path's (iter_rows + calls.export.RowShaper) byte for byte
+# (tests/core/test_export_sql_csv.py); what the SQL cannot say the same way it hands to the
+# plain path's own Python (``py_cell``, ``py_text``, ``py_local``), cell by cell: odd text
+# in a moment column, an hour with an offset change in it, a zone whose offset is not whole
+# hours, a cell to quote or neutralise.
+
+SQL_CSV_TABLES = ("calls",)
+# What follows the hour in a store moment, ":MM:SSZ" (calls.export.STORE_TAILS as a GLOB).
+_TAIL_GLOB = ":[0-5][0-9]:[0-5][0-9]Z"
+_HOURS_OF_A_DAY = ", ".join(f"('{h:02d}')" for h in range(24))
+_QUOTE_CHARS = ('"', ",", "\n", "\r")
+# How long the export waits for the write lock it holds while its readers start (see
+# snapshot_connections); a writer busy for longer than this: the plain path instead.
+_SNAPSHOT_LOCK_SECONDS = 2.0
+
+
+def _sql_text(text: str) -> str:
+    """``text`` (one character or more) as an SQL literal; control characters by char()."""
+    if len(text) == 1 and ord(text) < 32:
+        return f"char({ord(text)})"
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class SqlCsv:
+    """How one table's CSV chunks are built: ``sql`` takes ``params`` then a range
+    [from, to) of ``key`` and returns (the range's lines joined by CRLF, or NULL; their
+    count); ``sql_open`` the same for the last range, which has no end."""
+
+    sql: str
+    sql_open: str
+    params: list
+    table: str
+    key: str                  # the column the ranges are of (the order's first)
+    where: str                # the export's own filter (--since/--until)
+    columns: list[str]        # the CSV header
+
+
+def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
+    """SQL for calls.export.csv_cell of ``x`` as a printf() argument: plain text as it is
+    (NULL prints as ''), text that needs quoting or neutralising and anything that is not
+    text through ``py_cell``."""
+    starts = set(formula_starts)
+    assert not starts & set("[]^*?"), "a GLOB class cannot hold these as they are"
+    first = "[" + "".join(sorted(starts - {"-"})) + ("-" if "-" in starts else "") + "]*"
+    inside = "*[" + "".join(_QUOTE_CHARS) + "]*"
+    # NULL first: many text columns are mostly NULL, and the test is all it then costs
+    return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} GLOB {_sql_text(first)} "
+            f"OR {x} GLOB {_sql_text(inside)} OR typeof({x}) <> 'text' THEN py_cell({x}) "
+            f"ELSE {x} END")
+
+
+def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | None, *,
+            formula_starts: Iterable[str], our_values: Iterable[str]) -> SqlCsv:
+    """The chunk queries for ``table`` in ``[start, end)``, with the plain path's columns
+    in its order: each moment column followed by ``<name>_local``, ``customer_ref`` after
+    ``customer_id``, ``time_zone`` last. Cells of ``our_values`` (carecall's own codes,
+    numbers and moments) are written unchecked, other text through the formula guard and
+    quoting (as calls.export.RowShaper does). Runs on a connection :func:`sql_csv_prepare`
+    readied."""
+    spec = SPECS[table]
+    select = spec.light
+    names = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
+    texts = _text_columns(conn, table, select)
+    rowid = {name for _cid, name, decl, _nn, _default, pk
+             in conn.execute(f"PRAGMA table_info({table})")
+             if pk and (decl or "").upper() == "INTEGER"}
+    ours = frozenset(our_values)
+
+    def own(name: str, x: str) -> str:
+        # printf's %s writes text and integers as the plain path does, NULL as ''; a real
+        # or a blob (in a column of carecall's own values only by a mistake) through Python
+        if name in rowid:
+            return x
+        if name in texts:    # text affinity: text, NULL, or a blob
+            return f"iif(typeof({x}) = 'blob', py_text({x}), {x})"
+        return f"iif(typeof({x}) IN ('real', 'blob'), py_text({x}), {x})"
+
+    first = None
+
+    def local(x: str) -> str:
+        # The hour row joined for the first moment (h1) serves the others in the same
+        # hour (a call's connect and end mostly are); another hour is looked up; an hour
+        # without a row (an offset change in it, a part-hour zone, out of the table's
+        # days) and text that is not a store moment go to the plain path's conversion.
+        look = (f"(SELECT h.pre || substr({x}, 14, 6) || h.suf FROM x_hour h "
+                f"WHERE h.zone = k.zone AND h.hour = substr({x}, 1, 13) AND {x} GLOB h.pat)")
+        return (f"CASE WHEN {x} IS NULL THEN '' "
+                f"WHEN {x} GLOB h1.pat THEN h1.pre || substr({x}, 14, 6) || h1.suf "
+                f"WHEN {x} = '' OR k.zone IS NULL THEN '' "
+                f"ELSE coalesce({look}, py_local(k.zone, {x})) END")
+
+    cells, columns = [], []
+    for name in names:
+        x = f'q."{name}"'
+        columns.append(name)
+        if name == "customer_id":
+            cells += [own(name, x), "k.ref"]
+            columns.append("customer_ref")
+        elif name in spec.moments:
+            first = first or x
+            cells += [own(name, x), local(x)]
+            columns.append(f"{name}_local")
+        elif name in ours:
+            cells.append(own(name, x))
+        elif name in texts:
+            cells.append(_text_cell_sql(x, formula_starts))
+        else:
+            cells.append(f"iif(typeof({x}) IN ('integer', 'null'), {x}, py_cell({x}))")
+    cells.append("k.zname")
+    columns.append("time_zone")
+    where, params = _where(spec, start, end)
+    key = spec.time_filter if where else f"t.{names[0]}"
+    order = f'q."{spec.time_filter.removeprefix("t.")}", q."{names[0]}"' if where else \
+        f'q."{names[0]}"'
+    glue = " AND " if where else " WHERE "
+    # printf() writes a line for half the cost of || between coalesce()d cells
+    line = f"printf('{','.join(['%s'] * len(cells))}', {', '.join(cells)})"
+
+    def chunk(bounds: str) -> str:
+        return ("SELECT group_concat(line, char(13) || char(10)), count(*) FROM ("
+                f"SELECT {line} AS line "
+                f"FROM ({select}{where}{glue}{bounds}) q "
+                "LEFT JOIN x_cust k ON k.id = q.customer_id "
+                f"LEFT JOIN x_hour h1 ON h1.zone = k.zone AND h1.hour = substr({first}, 1, 13) "
+                f"ORDER BY {order})")
+
+    return SqlCsv(chunk(f"{key} >= ? AND {key} < ?"), chunk(f"{key} >= ?"), params, table,
+                  key, where, columns)
+
+
+def sql_csv_ranges(conn: sqlite3.Connection, plan: SqlCsv, rows: int
+                   ) -> Iterator[tuple[object, object | None]]:
+    """[from, to) ranges of ``plan.key`` of about ``rows`` rows each that together hold
+    every row of the export, in order; the last one's ``to`` is None (no end)."""
+    frm = f" FROM {plan.table} t{plan.where}"
+    glue = " AND " if plan.where else " WHERE "
+    # one query each: SQLite reads a min() or a max() alone off the index
+    low, top, count = (conn.execute(f"SELECT {f}({plan.key}){frm}", plan.params).fetchone()[0]
+                       for f in ("min", "max", "count"))
+    if low is None:
+        return
+    if isinstance(low, int) and isinstance(top, int) and top - low < 2 * count:
+        # integer keys without many gaps (ids): ranges of equal width
+        for at in range(low, top + 1, rows):
+            yield at, (at + rows if at + rows <= top else None)
+        return
+    step = (f"SELECT {plan.key}{frm}{glue}{plan.key} >= ? ORDER BY {plan.key} "
+            "LIMIT 1 OFFSET ?")
+    after = f"SELECT min({plan.key}){frm}{glue}{plan.key} > ?"
+    at = low
+    while True:
+        found = conn.execute(step, [*plan.params, at, rows]).fetchone()
+        if found is None:
+            yield at, None
+            return
+        to = found[0]
+        if to == at:   # more than a range's rows share one value: the range is that value
+            to = conn.execute(after, [*plan.params, at]).fetchone()[0]
+            if to is None:
+                yield at, None
+                return
+        yield at, to
+        at = to
+
+
+def sql_csv_chunk(conn: sqlite3.Connection, plan: SqlCsv, low, high) -> tuple[str | None, int]:
+    """The CSV lines (CRLF between them, None if no row) and row count of one range."""
+    if high is None:
+        return conn.execute(plan.sql_open, [*plan.params, low]).fetchone()
+    return conn.execute(plan.sql, [*plan.params, low, high]).fetchone()
+
+
+def zone_texts(conn: sqlite3.Connection) -> list[str | None]:
+    """Every distinct time-zone list (JSON text) customers hold."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT time_zones FROM customers")]
+
+
+def moment_days(conn: sqlite3.Connection, table: str) -> tuple[str | None, str | None]:
+    """The first and last value of ``table``'s time filter column that starts like a
+    store moment of a four-digit year (text that does not is left out), or None."""
+    column = SPECS[table].time_filter
+    # one query each: SQLite reads a min() or a max() alone off the index
+    return tuple(conn.execute(f"SELECT {f}({column}) FROM {table} t WHERE {column} >= "
+                              f"'1000-01-01' AND {column} < '9999-12-31'").fetchone()[0]
+                 for f in ("min", "max"))
+
+
+def sql_csv_prepare(conn: sqlite3.Connection, zones: list[tuple[str | None, int | None, str]],
+                    days: list[tuple[int, str, int, str]], hours: list[tuple[int, str, str, str]],
+                    functions: dict[str, tuple[int, Callable]],
+                    formula_starts: Iterable[str]) -> None:
+    """Ready ``conn`` for :func:`sql_csv`'s queries: the functions they call, and
+    temporary tables of every customer's ref (a finished CSV cell) and zone (``zones``:
+    time-zone JSON text, its number or None, its name) and of the hours whose local time
+    is a prefix and a suffix: ``days`` (zone number, day, offset seconds, offset suffix)
+    of one whole-hour offset, written out hour by hour here, and single ``hours`` (zone
+    number, UTC hour text, local hour text, offset suffix)."""
+    for name, (arity, function) in functions.items():
+        conn.create_function(name, arity, function, deterministic=True)
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("CREATE TEMP TABLE x_zone (tz TEXT PRIMARY KEY, zone INTEGER, name TEXT)")
+    conn.executemany("INSERT INTO x_zone VALUES (?, ?, ?)", [z for z in zones if z[0]])
+    conn.execute("CREATE TEMP TABLE x_cust (id INTEGER PRIMARY KEY, ref TEXT, zone INTEGER, "
+                 "zname TEXT)")
+    conn.execute(f"INSERT INTO x_cust SELECT c.id, {_text_cell_sql('c.ref', formula_starts)}, "
+                 "z.zone, z.name FROM main.customers c LEFT JOIN x_zone z ON z.tz = c.time_zones")
+    conn.execute("CREATE TEMP TABLE x_hour (zone INTEGER, hour TEXT, pre TEXT, suf TEXT, "
+                 "pat TEXT, PRIMARY KEY (zone, hour)) WITHOUT ROWID")
+    conn.executemany("INSERT INTO x_hour VALUES (?, ?, ?, ?, ? || ?)",
+                     [(*h, h[1], _TAIL_GLOB) for h in hours])
+    conn.execute("CREATE TEMP TABLE x_day (zone INTEGER, day TEXT, shift INTEGER, suf TEXT)")
+    conn.executemany("INSERT INTO x_day VALUES (?, ?, ?, ?)", days)
+    conn.execute(
+        "INSERT INTO x_hour SELECT d.zone, d.day || 'T' || h.hh, "
+        "strftime('%Y-%m-%dT%H', d.day || 'T' || h.hh || ':00:00', d.shift || ' seconds'), "
+        f"d.suf, d.day || 'T' || h.hh || {_sql_text(_TAIL_GLOB)} FROM x_day d, "
+        f"(SELECT column1 AS hh FROM (VALUES {_HOURS_OF_A_DAY})) h")
+
+
+def snapshot_connections(store: Store, count: int) -> list[sqlite3.Connection] | None:
+    """``count`` new read connections to ``store``'s file that all see the database as it
+    is now (one snapshot), each inside its read transaction; None when that cannot be
+    had: an in-memory or read-only database, a transaction open on the store's own
+    connection, or a writer holding the lock for longer than a moment.
+
+    SQLite gives a read transaction the snapshot of its first read; no commit lands
+    between the readers' first reads because a connection holds the write lock meanwhile
+    (writers wait a few milliseconds; nothing is written)."""
+    if store.path is None or store.read_only is not None or store.db.conn.in_transaction:
+        return None
+    conns: list[sqlite3.Connection] = []
+    try:
+        lock = sqlite3.connect(str(store.path), timeout=_SNAPSHOT_LOCK_SECONDS,
+                               isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        for _ in range(count):
+            conn = sqlite3.connect(str(store.path), isolation_level=None,
+                                   check_same_thread=False)
+            conns.append(conn)
+            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}").fetchall()
+            conn.execute("BEGIN")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        for conn in conns:
+            conn.close()
+        return None
+    finally:
+        lock.close()     # rolls the empty write transaction back
+    return conns

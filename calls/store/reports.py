@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from calls.clock import to_iso
 
@@ -577,7 +578,7 @@ _PACK = 2**32
 
 def coverage_counts(
     store: Store, as_of: str, cutoffs: Mapping[str, str], unreached_cutoff: str, *,
-    plain: bool = False,
+    plain: bool = False, kept: Any = None,
 ) -> dict:
     """Per tier (NULL tier is "?"): callable customers and those with a completed call
     since their tier's cutoff; customers with no contact since ``unreached_cutoff``;
@@ -592,13 +593,15 @@ def coverage_counts(
     customers in id order, each one's calls found in the (customer, time, outcome)
     index, so both sides are walked in the same order. Every cutoff must be at or after
     ``unreached_cutoff`` (cadences are at most a year; the policy checks this).
+    ``kept``: a :class:`calls.store.coverage.KeptCounts` that answers for the kept
+    columns (a reader asking again and again: the dashboard).
     """
     from calls.store import coverage
 
     if not plain and coverage.in_step(store):
-        kept = coverage.counts(store, as_of, cutoffs, unreached_cutoff)
-        if kept is not None:
-            return kept
+        answer = (kept or coverage).counts(store, as_of, cutoffs, unreached_cutoff)
+        if answer is not None:
+            return answer
     case_sql, params = _tier_cutoff_sql(cutoffs)
     params.update(as_of=as_of, unreached=unreached_cutoff)
     window = min([unreached_cutoff, *cutoffs.values()])
@@ -639,8 +642,8 @@ def change_stamp(store: Store) -> tuple[int, int]:
     return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
 
 
-def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iterable[int]]
-                       ) -> str | None:
+def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iterable[int]],
+                       *, followups: Iterable[str | None] | None = None) -> str | None:
     """The first moment after ``as_of`` at which the dashboard's period figures can change
     by time alone, with no write (None: never): a call leaving a window (``call_windows``:
     {outcome: window lengths in days}: a call with that outcome counts while it started
@@ -648,7 +651,8 @@ def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iter
     starting to count, a follow-up falling due or its recorded closing passing.
 
     The figures at any moment in ``[as_of, returned]`` equal those at ``as_of``. Each
-    bound is an index lookup (the follow-ups: one pass, as their figures take anyway)."""
+    bound is an index lookup (the follow-ups: one pass, as their figures take anyway;
+    ``followups``: :func:`followups_next_change` at ``as_of``, when read already)."""
     from calls.clock import from_iso
 
     conn = store.db.conn
@@ -665,16 +669,19 @@ def period_next_change(store: Store, as_of: str, call_windows: Mapping[str, Iter
     later = conn.execute(
         "SELECT min(started_at) FROM calls WHERE started_at >= ?", (as_of,)).fetchone()[0]
     bounds.append(later)
-    bounds.extend(_followups_next_change(conn, as_of))
+    bounds.extend(followups_next_change(store, as_of) if followups is None else followups)
     found = [b for b in bounds if b is not None]
     return min(found) if found else None
 
 
-def _followups_next_change(conn, as_of: str) -> list[str | None]:
+def followups_next_change(store: Store, as_of: str) -> list[str | None]:
     """The first follow-up moments at or after ``as_of``: one opened, one closed, one
-    falling due while open (or closed only later). Seeks in the (status, kind, created /
-    due) and closing-time indexes, status and kind by status and kind, not a walk of
-    every follow-up (``plain_followups_next_change`` is the reading they replace)."""
+    falling due while open (or closed only later): the follow-up figures
+    (:func:`followup_state`) at any moment up to the earliest of them equal those at
+    ``as_of``. Seeks in the (status, kind, created / due) and closing-time indexes,
+    status and kind by status and kind, not a walk of every follow-up
+    (``plain_followups_next_change`` is the reading they replace)."""
+    conn = store.db.conn
     created: list[str] = []
     due: list[str] = []
     for status, kind in _followup_status_kinds(conn):
@@ -699,7 +706,7 @@ def _followups_next_change(conn, as_of: str) -> list[str | None]:
 
 
 def plain_followups_next_change(conn, as_of: str) -> list[str | None]:
-    """:func:`_followups_next_change` read from every follow-up (the tests' reference)."""
+    """:func:`followups_next_change` read from every follow-up (the tests' reference)."""
     return list(conn.execute(
         """
         SELECT min(CASE WHEN created_at >= :as_of THEN created_at END),

@@ -1261,3 +1261,79 @@ def _dashboard_calls_written_callers(db: Database) -> None:
             DELETE FROM calls_written WHERE seq <= last_insert_rowid() - 1000;
         END
         """)
+
+
+@migrations(name="dashboard_0002_coverage_changes")
+def _dashboard_coverage_changes(db: Database) -> None:
+    # Coverage's counts (calls.store.coverage) walk index ranges of every customer
+    # (~10 ms at 100,000, more on a connection whose page cache a write just emptied);
+    # the dashboard keeps them between reads (calls.store.coverage.KeptCounts) and brings
+    # them up to date from what changed since. A customer's part depends on four columns:
+    # this journal holds each change of them, old and new (a wrap-up that moves the last
+    # completed/contact marks: one row, as the journal of call writes; the last 1000
+    # kept). Customers added are found by id (new ids are above the largest: SQLite's
+    # rowid); a customer removed only counts up customers_removed (the counts are then
+    # read whole again). No trigger on INSERT: any trigger there costs an import about
+    # twice the row's own insert.
+    db.execute(
+        """
+        CREATE TABLE coverage_changes (
+            seq INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL,
+            old_tier TEXT, old_dnc INTEGER, old_completed TEXT, old_contact TEXT,
+            new_tier TEXT, new_dnc INTEGER, new_completed TEXT, new_contact TEXT
+        )
+        """)
+    db.execute(
+        """
+        CREATE TRIGGER coverage_changes_update
+        AFTER UPDATE OF tier, do_not_call, last_completed_at, last_contact_at ON customers
+        WHEN OLD.tier IS NOT NEW.tier OR OLD.do_not_call IS NOT NEW.do_not_call
+            OR OLD.last_completed_at IS NOT NEW.last_completed_at
+            OR OLD.last_contact_at IS NOT NEW.last_contact_at
+        BEGIN
+            INSERT INTO coverage_changes (customer_id, old_tier, old_dnc, old_completed,
+                old_contact, new_tier, new_dnc, new_completed, new_contact)
+            VALUES (NEW.id, OLD.tier, OLD.do_not_call, OLD.last_completed_at,
+                    OLD.last_contact_at, NEW.tier, NEW.do_not_call, NEW.last_completed_at,
+                    NEW.last_contact_at);
+            DELETE FROM coverage_changes WHERE seq <= last_insert_rowid() - 1000;
+        END
+        """)
+    db.execute("CREATE TABLE customers_removed (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "n INTEGER NOT NULL)")
+    db.execute("INSERT INTO customers_removed (id, n) VALUES (1, 0)")
+    db.execute(
+        """
+        CREATE TRIGGER customers_removed AFTER DELETE ON customers
+        BEGIN
+            UPDATE customers_removed SET n = n + 1 WHERE id = 1;
+        END
+        """)
+
+
+@migrations(name="dashboard_0003_followups_written")
+def _dashboard_followups_written(db: Database) -> None:
+    # The dashboard keeps the backlog's counts (every open follow-up per kind: index
+    # ranges over thousands) and skips the escalation check between its minutes while
+    # no follow-up was written (calls.dashboard): on a floor most writes are calls, and
+    # a call that reaches a customer only notes the first contact on their follow-ups,
+    # which moves no backlog figure and can only spare an escalation. A follow-up added
+    # or removed, or a change of what the backlog and the deadlines count, counts this
+    # one row up.
+    db.execute("CREATE TABLE followups_written (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "n INTEGER NOT NULL)")
+    db.execute("INSERT INTO followups_written (id, n) VALUES (1, 0)")
+    count_up = "UPDATE followups_written SET n = n + 1 WHERE id = 1;"
+    for event in ("INSERT", "DELETE"):
+        db.execute(f"CREATE TRIGGER followups_written_{event.lower()} AFTER {event} "
+                   f"ON followups BEGIN {count_up} END")
+    columns = ("kind", "status", "created_at", "due_at", "closed_at", "occasion", "owner",
+               "customer_id")
+    db.execute(
+        f"""
+        CREATE TRIGGER followups_written_update
+        AFTER UPDATE OF {', '.join(columns)} ON followups
+        WHEN {' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in columns)}
+        BEGIN {count_up} END
+        """)

@@ -171,3 +171,31 @@ def test_a_missed_deadline_is_escalated_within_the_minute(store):
     assert figures.live(store, due + timedelta(seconds=1)).escalations == []
     [late] = figures.live(store, due + timedelta(seconds=30)).escalations
     assert late.kind == "fix_problem" and late.deadline == "first_contact"
+
+
+def test_the_backlog_is_kept_while_no_follow_up_is_written(db_path):
+    """Calls wrapped up and the clock moving by seconds: the backlog is not read again
+    (nor the escalation check run) until a follow-up is written (or the minute passed)."""
+    mine, other = Store.open(db_path), Store.open(db_path)
+    try:
+        ids = list(add_customers(mine, ("a", "A"), ("b", "B")).values())
+        q.insert_followups(other, [{"kind": "fix_problem", "customer_id": ids[0],
+                                    "status": "open", "created_at": to_iso(NOW),
+                                    "due_at": to_iso(NOW + timedelta(days=3))}])
+        figures = DashboardFigures(None, UTC)
+        now = NOW + timedelta(minutes=1)
+        for i in range(4):
+            q.insert_calls(other, [call(ids[i % 2], "completed", now, "ann")])
+            assert figures.live(mine, now) == live_figures(mine, now, None, UTC)
+            assert figures.period(mine, now) == dashboard_period(mine, now, None, UTC)
+            now += timedelta(seconds=5)
+        assert figures.reads["follow-ups"] == 1
+        assert figures.reads["escalation checks"] == 1
+        q.close_followups_done(other, [(1, to_iso(now), "sam")])
+        assert figures.live(mine, now) == live_figures(mine, now, None, UTC)
+        assert figures.period(mine, now) == dashboard_period(mine, now, None, UTC)
+        assert figures.reads["follow-ups"] == 2
+        assert figures.reads["escalation checks"] == 2
+    finally:
+        mine.close()
+        other.close()

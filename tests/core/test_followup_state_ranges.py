@@ -46,7 +46,7 @@ def test_the_ranges_count_what_every_row_says(store, seed):
         plain = q.followup_state(store, start, end, as_of, plain=True)
         assert q.followup_state(store, start, end, as_of) == plain, (seed, as_of)
         conn = store.db.conn
-        assert (q._followups_next_change(conn, as_of)
+        assert (q.followups_next_change(store, as_of)
                 == q.plain_followups_next_change(conn, as_of)), (seed, as_of)
 
 
@@ -62,5 +62,5 @@ def test_a_follow_up_closed_later_still_falls_due_before_it_closes(store):
          "due_at": hours[2], "closed_at": hours[3]},
     ])
     conn = store.db.conn
-    assert q._followups_next_change(conn, hours[1]) == [None, hours[3], hours[2]]
+    assert q.followups_next_change(store, hours[1]) == [None, hours[3], hours[2]]
     assert q.plain_followups_next_change(conn, hours[1]) == [None, hours[3], hours[2]]
