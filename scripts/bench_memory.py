@@ -20,9 +20,8 @@ holds in its own heap (page caches, prepared statements, sorters); the reference
 Textual app (a DataTable of 100 rows and a footer) drawn and then redrawn --calls times in
 a child of the same run. The load average is printed before and after.
 
-``--unmended`` also works the shift with Textual's ``StylesCache`` cache and DataTable's
-render caches as they ship (without :func:`tui.memory.mend_textual` and
-:func:`tui.memory.mend_data_table`): the before of those fixes, in the same run.
+``--unmended`` also works the shift with Textual's ``StylesCache`` cache as it ships
+(without :func:`tui.memory.mend_textual`): the before of that fix, in the same run.
 ``--unreleased`` also works it with what a seat lets go of after a step held as before:
 cancelled timers left to asyncio (:func:`tui.memory.drop_cancelled_timers` off: a closed
 dashboard lives until its 30 s timer was due), SQLite's page caches kept
@@ -287,11 +286,10 @@ def child(args) -> int:
         asyncio.run(_bare(args, probe))
     else:
         sys.path.insert(0, str(ROOT))
-        if args.child == "unmended":   # Textual's caches as they ship (tui.memory.mend_*)
+        if args.child == "unmended":   # Textual's cache as it ships (tui.memory.mend_textual)
             import tui.memory
 
             tui.memory.mend_textual = lambda: False
-            tui.memory.mend_data_table = lambda: False
         if args.child == "unreleased":   # nothing let go of after a step (see --unreleased)
             import tui.memory
             from calls.store import Store
@@ -385,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['anonymous'] - b['anonymous']:12.1f}   {m['python']:5.1f} ({m['arenas']:.1f}),"
               f" {m['sqlite']:.1f}")
     if unmended:
-        print("  Textual's StylesCache and DataTable caches as they ship (not mended), MB:",
+        print("  Textual's StylesCache cache as it ships (not mended), MB:",
               " / ".join(f"{label}: {m['anonymous']:.1f}"
                          for label, m in unmended["memory"].items()))
     if unreleased:

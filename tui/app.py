@@ -107,7 +107,6 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
         dashboard_options: dict[str, Any] | None = None,
     ) -> None:
         memory.mend_textual()    # before any widget is drawn: see tui.memory
-        memory.mend_data_table()
         memory.keep_big_blocks_apart()
         super().__init__()
         if mode not in MODES:

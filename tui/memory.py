@@ -11,8 +11,7 @@ thread and, measured, gave nothing back on top.
 
 :func:`keep_big_blocks_apart` keeps large blocks out of the C heap, so that freeing
 them gives their pages back (a seat's high-water mark was made of them);
-:func:`mend_textual` bounds what Textual itself keeps of widgets long gone (see there),
-:func:`mend_data_table` what a DataTable keeps of its drawings before its last change;
+:func:`mend_textual` bounds what Textual itself keeps of widgets long gone (see there);
 :func:`drop_cancelled_timers` lets a closed screen go at once rather than when its
 longest timer would have run.
 """
@@ -115,45 +114,6 @@ def mend_textual() -> bool:
 
     get_inner_outer.__doc__ = compute.__doc__
     StylesCache.get_inner_outer = get_inner_outer
-    return True
-
-
-# A DataTable's caches of what it drew, each keyed by the table's count of changes.
-_TABLE_RENDER_CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache",
-                        "_line_cache")
-
-
-def mend_data_table() -> bool:
-    """Let a Textual ``DataTable`` forget what it drew before its last change; True when
-    there was something to mend (idempotent).
-
-    Every key of a DataTable's render caches holds its count of changes
-    (``_update_count``, one more at each row added, cell updated, table cleared), so an
-    entry made before a change can never be asked for again; but the caches keep such
-    entries until they are full: 10,000 cells and 1,000 rows, lines and row renderings,
-    each a list of Rich segments. The queue refilled after every call and the follow-ups
-    list added in chunks filled them with drawings of rows long gone. Mended: the count
-    becomes a property that empties those four caches when it moves on (what they held
-    could not be used again; the picture is the same: ``tests/tui/test_memory.py``).
-    """
-    from textual.widgets import DataTable
-
-    if isinstance(DataTable.__dict__.get("_update_count"), property):
-        return False
-
-    def count(table) -> int:
-        return table.__dict__.get("_changes_drawn", 0)
-
-    def move_on(table, value: int) -> None:
-        state = table.__dict__
-        if state.get("_changes_drawn") != value:
-            for name in _TABLE_RENDER_CACHES:
-                cache = state.get(name)
-                if cache is not None:
-                    cache.clear()
-        state["_changes_drawn"] = value
-
-    DataTable._update_count = property(count, move_on)
     return True
 
 
