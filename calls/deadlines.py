@@ -14,6 +14,7 @@ to first contact and to close, per kind and owner.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import median
@@ -179,18 +180,20 @@ def supervisor_for(store: Store, owner: str | None, policy: Policy = DEFAULT_POL
 
 
 def missed_cuts(store: Store, policy: Policy, now: datetime,
-                kind: str | None = None) -> list[q.MissedCuts]:
+                kind: str | None = None, *, ids: Iterable[int] | None = None
+                ) -> list[q.MissedCuts]:
     """Per kind with deadlines (only ``kind`` when given): the moments a follow-up's
     opening or due time must be at or before, and the occasions whose day has come, for
     it to have missed a deadline at ``now``. The store picks the candidates by them;
     :func:`missed_deadlines` stays the judge. (Occasion texts are read once each: a
-    note's occasion names its days in free text.)"""
+    note's occasion names its days in free text; ``ids``: those of these follow-ups.)"""
     today = now.astimezone(UTC).date()
     rules = {name: rule for name, rule in sorted(policy.deadlines.kinds.items())
              if kind is None or name == kind}
     passed: list[str] = []
     undated: list[str] = []
-    for text in q.open_occasions(store, [k for k, r in rules.items() if r.before_occasion]):
+    for text in q.open_occasions(store, [k for k, r in rules.items() if r.before_occasion],
+                                 ids=ids):
         day = occasion_day(text)
         if day is None:
             undated.append(text)
@@ -212,31 +215,36 @@ def missed_cuts(store: Store, policy: Policy, now: datetime,
     return out
 
 
-def _to_escalate(store: Store, now: datetime, policy: Policy) -> list[tuple[dict, Deadline]]:
-    """(follow-up row, missed deadline) not yet escalated at ``now``."""
+def _to_escalate(store: Store, now: datetime, policy: Policy,
+                 ids: Iterable[int] | None = None) -> list[tuple[dict, Deadline]]:
+    """(follow-up row, missed deadline) not yet escalated at ``now`` (of ``ids`` only,
+    when given)."""
     out = []
-    for row in q.missed_candidate_rows(store, missed_cuts(store, policy, now), unescalated=True):
+    for row in q.missed_candidate_rows(store, missed_cuts(store, policy, now, ids=ids),
+                                       unescalated=True, ids=ids):
         done = set((row.get("escalated") or "").split(","))
         out += [(row, d) for d in _row_missed(row, now, policy) if d.name not in done]
     return out
 
 
-def escalate_overdue(store: Store, now: datetime,
-                     policy: Policy = DEFAULT_POLICY) -> list[Escalation]:
+def escalate_overdue(store: Store, now: datetime, policy: Policy = DEFAULT_POLICY, *,
+                     followup_ids: Iterable[int] | None = None) -> list[Escalation]:
     """Escalate every open follow-up past a deadline that was not escalated yet for that
     deadline; returns the new escalations. Idempotent: run it as often as you like (the
     list, the dashboard, the shift app and ``carecall plan`` do).
 
     Only the follow-ups that may have missed a deadline are read (:func:`missed_cuts`),
     and the write lock is taken only when one has: a check with nothing to escalate is a
-    read of a few rows."""
-    if not _to_escalate(store, now, policy):
+    read of a few rows. ``followup_ids``: check only these (the follow-ups written since
+    a check of every one: the others can only have become late by time since)."""
+    ids = None if followup_ids is None else sorted(set(followup_ids))
+    if ids == [] or not _to_escalate(store, now, policy, ids):
         return []
     stamp = to_iso(now)
     new_ids: list[int] = []
     with store.write():
         # Read again under the lock: another seat may have escalated them meanwhile.
-        for row, d in _to_escalate(store, now, policy):
+        for row, d in _to_escalate(store, now, policy, ids):
             waited = now - from_iso(row["created_at"])
             new_id = q.insert_escalation(store, {
                 "followup_id": row["id"],

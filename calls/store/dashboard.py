@@ -35,6 +35,26 @@ def followups_version(store: Store) -> int:
         "SELECT n FROM followups_written WHERE id = 1").fetchone()[0]
 
 
+def followups_written_seq(store: Store) -> int:
+    """The newest row of the journal of follow-up changes (migration ``dashboard_0004``)."""
+    return store.db.conn.execute("SELECT max(seq) FROM followups_changes").fetchone()[0] or 0
+
+
+def followups_written_since(store: Store, seq: int, writes: int) -> list[int] | None:
+    """The follow-ups written after the journal's row ``seq``, when the journal holds
+    every one of the ``writes`` the follow-ups' counter counted since (None: it cannot
+    tell: it no longer reaches back, or a write changed only what it does not note,
+    such as an occasion or an owner)."""
+    conn = store.db.conn
+    with store.reading():
+        low = conn.execute("SELECT min(seq) FROM followups_changes").fetchone()[0]
+        rows = conn.execute("SELECT followup_id FROM followups_changes WHERE seq > ?",
+                            (seq,)).fetchall()
+    if len(rows) != writes or (rows and (low is None or low > seq + 1)):
+        return None
+    return sorted({r[0] for r in rows})
+
+
 def rank_rule() -> str:
     """The outcome-to-rank rule as SQL (built from the outcome table): ranks read under
     another rule must be read again."""

@@ -79,19 +79,24 @@ class MissedCuts:
     occasions_undated: tuple[str, ...] = ()
 
 
-def open_occasions(store: Store, kinds: Iterable[str]) -> list[str]:
-    """The different occasion texts of open follow-ups of these kinds."""
+def open_occasions(store: Store, kinds: Iterable[str], *,
+                   ids: Iterable[int] | None = None) -> list[str]:
+    """The different occasion texts of open follow-ups of these kinds (``ids``: of these
+    follow-ups only)."""
     wanted = sorted(set(kinds))
     if not wanted:
         return []
     marks = ", ".join("?" for _ in wanted)
+    only, params = ("", []) if ids is None else (
+        " AND id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(set(ids)))])
     return [r[0] for r in store.db.conn.execute(
         f"SELECT DISTINCT occasion FROM followups WHERE status = 'open' AND kind IN ({marks})"
-        " AND occasion IS NOT NULL", wanted)]
+        f" AND occasion IS NOT NULL{only}", [*wanted, *params])]
 
 
 def missed_candidate_rows(store: Store, cuts: Iterable[MissedCuts], *,
-                          owner: str | None = None, unescalated: bool = False) -> list[dict]:
+                          owner: str | None = None, unescalated: bool = False,
+                          ids: Iterable[int] | None = None) -> list[dict]:
     """Open follow-ups (the rows of :func:`open_followup_rows`) that may have missed a
     deadline by the ``cuts``: every one that has is among them (and maybe a few that have
     not: check each). With ``unescalated``, only those with such a deadline not yet
@@ -100,10 +105,15 @@ def missed_candidate_rows(store: Store, cuts: Iterable[MissedCuts], *,
     Each (kind, deadline) is its own range of an index on the open follow-ups (kind and
     created, due or occasion: migration ``coverage_0002``), so a check reads the few
     candidates, not every open follow-up (a write on the floor makes every seat and the
-    dashboard check again: 9 ms -> under 1 at 11,000 open follow-ups).
+    dashboard check again: 9 ms -> under 1 at 11,000 open follow-ups). ``ids``: only
+    these follow-ups (those written since the last check).
     """
     branches: list[str] = []
     params: dict[str, str | None] = {}
+    only = ""
+    if ids is not None:
+        params["ids"] = json.dumps(sorted(set(ids)))
+        only = " AND f.id IN (SELECT value FROM json_each(:ids))"
 
     def escalated(name: str) -> str:
         if not unescalated:
@@ -113,7 +123,7 @@ def missed_candidate_rows(store: Store, cuts: Iterable[MissedCuts], *,
 
     def branch(p: str, where: str, deadline: str) -> None:
         branches.append(f"SELECT f.id FROM followups f WHERE f.status = 'open' "
-                        f"AND f.kind = :{p}kind AND {where}{escalated(deadline)}")
+                        f"AND f.kind = :{p}kind AND {where}{escalated(deadline)}{only}")
 
     for i, cut in enumerate(cuts):
         p = f"k{i}_"

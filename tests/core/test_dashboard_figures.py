@@ -199,3 +199,50 @@ def test_the_backlog_is_kept_while_no_follow_up_is_written(db_path):
     finally:
         mine.close()
         other.close()
+
+
+def test_after_a_follow_up_write_only_the_follow_ups_written_are_checked(store):
+    """Within the minute, a follow-up written already late is escalated at the next
+    refresh; one that became late by time alone waits for the minute's check of every
+    follow-up (as the documentation says); a write the journal of follow-ups does not
+    note (an occasion) makes the check read every one."""
+    ids = add_customers(store, ("a", "A"), ("b", "B"), ("c", "C"))
+
+    def fix(customer, created):
+        q.insert_followups(store, [{"kind": "fix_problem", "customer_id": ids[customer],
+                                    "status": "open", "created_at": to_iso(created),
+                                    "due_at": to_iso(created + timedelta(days=30))}])
+
+    figures = DashboardFigures(None, UTC)
+    fix("a", NOW - timedelta(hours=47, minutes=59, seconds=50))  # late in 10 s by time
+    assert figures.live(store, NOW).escalations == []
+    fix("b", NOW - timedelta(days=3))                            # written late
+    [late] = figures.live(store, NOW + timedelta(seconds=20)).escalations
+    assert late.customer_ref == "b"
+    with store.write():
+        store.db.conn.execute("UPDATE followups SET occasion = 'x' WHERE customer_id = ?",
+                              (ids["c"],))            # nothing of c's: a write of no follow-up
+        store.db.conn.execute("UPDATE followups SET owner = 'olga' WHERE customer_id = ?",
+                              (ids["b"],))            # noted by the counter only: all read
+    assert {e.customer_ref for e in figures.live(
+        store, NOW + timedelta(seconds=30)).escalations} == {"a", "b"}
+    fix("c", NOW)
+    assert len(figures.live(store, NOW + timedelta(seconds=40)).escalations) == 2
+    assert figures.reads["escalation checks"] == 4
+
+
+def test_a_check_of_the_follow_ups_written_finds_what_the_whole_check_finds_of_them(store):
+    """``escalate_overdue(..., followup_ids=)``: the escalations of those follow-ups, as a
+    check of every one would make them."""
+    from calls.deadlines import escalate_overdue
+
+    ids = add_customers(store, ("a", "A"), ("b", "B"))
+    q.insert_followups(store, [{"kind": "fix_problem", "customer_id": ids[c],
+                                "status": "open", "created_at": to_iso(NOW - timedelta(days=3)),
+                                "due_at": to_iso(NOW + timedelta(days=30))} for c in "ab"])
+    assert escalate_overdue(store, NOW, followup_ids=[]) == []
+    [one] = escalate_overdue(store, NOW, followup_ids=[2])
+    assert one.followup_id == 2
+    [other] = escalate_overdue(store, NOW)
+    assert other.followup_id == 1
+    assert escalate_overdue(store, NOW) == []
