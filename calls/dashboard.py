@@ -62,8 +62,8 @@ from calls.store import Store
 from calls.store import reports as q
 from calls.store.coverage import KeptCounts
 from calls.store.floor import calls_by_outcome as floor_calls_by_outcome
-from calls.store.dashboard import (calls_written_since, case_ranks, followups_version,
-                                   rank_rule, today_slots)
+from calls.store.dashboard import (KeptBacklog, calls_written_since, case_ranks,
+                                   followups_version, rank_rule, today_slots)
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,7 @@ class DashboardFigures:
         # (key, read at, valid until, figures, the follow-ups' next moments)
         self._followups: tuple[tuple, str, str | None, list, list] | None = None
         self.open_escalations = KeptEscalations()
+        self.backlog = KeptBacklog()
         self.reads = {"today": 0, "escalations": 0, "period": 0,   # for tests and benches
                       "days before today": 0, "today's slots": 0, "follow-ups": 0,
                       "escalation checks": 0}
@@ -367,15 +368,16 @@ class DashboardFigures:
         """The backlog (``calls.reports.followup_figures``) and the follow-ups' next
         moments (``calls.store.reports.followups_next_change``) at ``as_of``: kept while
         no follow-up was written, the week is the same and ``as_of`` has not passed the
-        first of those moments (up to it, time alone changes no backlog figure)."""
+        first of those moments (up to it, time alone changes no backlog figure); after a
+        write, the counts from the journal of follow-up changes (:class:`KeptBacklog`)."""
         key = (followups_version(store), days.week_start, days.end)
         kept = self._followups
         if kept is not None:
             old_key, read_at, until, figures, moments = kept
             if old_key == key and read_at <= as_of and (until is None or as_of <= until):
                 return figures, moments
-        moments = q.followups_next_change(store, as_of)
-        figures = followup_figures(store, days.week_start, days.end, as_of)
+        state, moments = self.backlog.read(store, days.week_start, days.end, as_of)
+        figures = followup_figures(store, days.week_start, days.end, as_of, state=state)
         until = min((m for m in moments if m is not None), default=None)
         self._followups = (key, as_of, until, figures, moments)
         self.reads["follow-ups"] += 1

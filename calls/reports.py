@@ -528,11 +528,16 @@ def coverage_as_of(store, as_of: str, policy: Any = None, *, include_list: bool 
     return Coverage(as_of, tiers, rows["not_reached"], rows["do_not_call"], listing)
 
 
-def followup_figures(store, start: str, end: str, as_of: str) -> list[FollowupFigures]:
-    """Per kind: open and overdue now, done and cancelled in the period, median days to close."""
+def followup_figures(store, start: str, end: str, as_of: str, *,
+                     state: Mapping[str, Mapping[str, int]] | None = None
+                     ) -> list[FollowupFigures]:
+    """Per kind: open and overdue now, done and cancelled in the period, median days to
+    close. ``state``: ``followup_state``'s answer, when read already (the dashboard keeps
+    it: ``calls.store.dashboard.KeptBacklog``)."""
     from calls.store import reports as q
 
-    state = q.followup_state(store, start, end, as_of)
+    if state is None:
+        state = q.followup_state(store, start, end, as_of)
     hist = q.followup_close_histogram(store, start, end)
     out = []
     for kind in sorted(set(state) | set(hist)):

@@ -48,8 +48,10 @@ its tables plain DataTables (every visible row rendered again after any cell cha
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
 so a before/after comparison shares the machine's load. The load average is printed
-before and after. A revision older than the database's schema refuses to open it (the
-store refuses a newer schema): compare against a revision with the same migrations.
+before and after. REV works on its own fresh copy of the built database (this tree's
+migrations, run on the first open, would leave a schema an older revision refuses; the
+built file itself is only read: it keeps the schema it was built with, so build it with
+the older of the two when REV is older than the build).
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
                                 [--against REV] [--plain-figures] [--plain-tables]
@@ -607,14 +609,14 @@ def prepare_database(customers: int, rebuild: bool = False):
     return working_copy(built), bq.BASE
 
 
-def working_copy(built: Path) -> Path:
-    """A fresh copy of the built database for this run. The runs work calls at the
-    bench's fixed moment; on the built file itself they piled up run after run (2,600
-    calls at that moment after a day of runs), and figures that treat calls dated at or
-    after "now" apart (coverage) drifted from one run to the next."""
+def working_copy(built: Path, name: str = "run") -> Path:
+    """A fresh copy of the built database for this run (``name``: which copy). The runs
+    work calls at the bench's fixed moment; on the built file itself they piled up run
+    after run (2,600 calls at that moment after a day of runs), and figures that treat
+    calls dated at or after "now" apart (coverage) drifted from one run to the next."""
     import sqlite3
 
-    path = built.with_name(built.stem + ".run.db")
+    path = built.with_name(f"{built.stem}.{name}.db")
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     source = sqlite3.connect(f"file:{built}?mode=ro", uri=True)
@@ -655,6 +657,12 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"this tree": ROOT}
     if args.against:
         trees[f"against {args.against}"] = checkout(args.against)
+    # Another revision's app works on its own copy of the built database: this tree's
+    # migrations (run on the first open) would leave a schema the older one refuses.
+    dbs = {name: path for name in trees}
+    if args.against:
+        dbs[f"against {args.against}"] = working_copy(OUT / f"tui_{args.customers}.db",
+                                                      "against")
     plain: dict[str, str] = {}      # tree name: what its child runs the plain way
     if args.plain_figures:
         trees["plain figures"] = ROOT
@@ -676,12 +684,12 @@ def main(argv: list[str] | None = None) -> int:
         starts["bare Textual"].append(bare["start"])
         bare_memory = bare["memory"]
         for name, tree in trees.items():
-            starts[name].append(spawn("start", tree, path, now,
+            starts[name].append(spawn("start", tree, dbs.get(name, path), now,
                                       plain=plain.get(name))["start"])
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     order = list(trees) + list(reversed(trees)) if len(trees) > 1 else list(trees)
     for name in order:
-        runs[name].append(spawn("keys", trees[name], path, now, args.repeat,
+        runs[name].append(spawn("keys", trees[name], dbs.get(name, path), now, args.repeat,
                                 plain=plain.get(name)))
     load_after = os.getloadavg()
 

@@ -71,3 +71,112 @@ def today_slots(store: Store, start: str, end: str) -> tuple[list[tuple], list[t
         "FROM calls c INDEXED BY idx_calls_started WHERE c.started_at >= ? "
         "AND c.started_at < ? AND c.outcome IS NOT NULL GROUP BY 1, 2", (start, end)).fetchall()
     return calls, ranks
+
+
+# -- the backlog kept between reads ---------------------------------------------------------
+
+_STATE_ZERO = {"open": 0, "overdue": 0, "done": 0, "cancelled": 0}
+_VERSION = ("kind, status, created_at, due_at, closed_at")
+
+
+class KeptBacklog:
+    """``calls.store.reports.followup_state`` and ``followups_next_change`` for a reader
+    that asks again and again (the dashboard): read whole once, then brought up to date
+    from the journal of follow-up changes (migration ``dashboard_0004``: each follow-up
+    added, removed or changed in what the backlog counts, old and new): each follow-up
+    written since counts as it was at the last read's moment taken away and as it is now
+    at this one added. The rest count the same at any moment up to the first follow-up
+    moment after the last read (``followups_next_change``); past it, or when the journal no
+    longer reaches back or the period moved, read whole again. The same answers
+    (tests/core/test_backlog_kept.py, through random writes and clock moves). One per
+    reader; one call at a time."""
+
+    def __init__(self) -> None:
+        # (period, seq, as_of, valid until, state, follow-ups per kind)
+        self._kept: tuple | None = None
+        self.reads = 0       # whole reads, for tests and benches
+
+    def read(self, store: Store, start: str, end: str, as_of: str
+             ) -> tuple[dict[str, dict[str, int]], list[str | None]]:
+        """(``followup_state(store, start, end, as_of)``, the follow-ups' next moments
+        (their earliest, as ``period_next_change`` takes them))."""
+        from calls.store import reports as q
+
+        conn = store.db.conn
+        with store.reading():       # the journal and the counts from one snapshot
+            low, high = conn.execute(
+                "SELECT min(seq), max(seq) FROM followups_changes").fetchone()
+            high = high or 0
+            kept = self._kept
+            if kept is not None:
+                period, seq, read_at, until, state, kinds = kept
+                if (period == (start, end) and read_at <= as_of
+                        and (until is None or as_of <= until)
+                        and seq <= high and (high == seq or (low is not None and low <= seq + 1))):
+                    return self._moved(conn, kept, high, as_of)
+            state = q.followup_state(store, start, end, as_of)
+            until = min((m for m in q.followups_next_change(store, as_of) if m is not None),
+                        default=None)
+            kinds: dict[str, int] = {}
+            for kind, n in conn.execute("SELECT kind, count(*) FROM followups INDEXED BY "
+                                        "idx_followups_open_due GROUP BY status, kind"):
+                kinds[kind] = kinds.get(kind, 0) + n
+            self._kept = ((start, end), high, as_of, until, state, kinds)
+            self.reads += 1
+            return _answer(state, kinds), [until]
+
+    def _moved(self, conn, kept: tuple, high: int, as_of: str
+               ) -> tuple[dict[str, dict[str, int]], list[str | None]]:
+        (start, end), seq, read_at, until, state, kinds = kept
+        state = {kind: dict(figures) for kind, figures in state.items()}
+        kinds = dict(kinds)
+        first: dict[int, tuple] = {}
+        last: dict[int, tuple] = {}
+        for fid, *row in conn.execute(
+                f"SELECT followup_id, {', '.join(f'old_{c}' for c in _VERSION.split(', '))}, "
+                f"{', '.join(f'new_{c}' for c in _VERSION.split(', '))} "
+                "FROM followups_changes WHERE seq > ? ORDER BY seq", (seq,)):
+            first.setdefault(fid, tuple(row[:5]))
+            last[fid] = tuple(row[5:])
+        for fid, now in last.items():
+            _count(state, kinds, first[fid], -1, start, end, read_at)
+            _count(state, kinds, now, 1, start, end, as_of)
+            until = min((m for m in (until, *_moments(now, as_of)) if m is not None),
+                        default=None)
+        self._kept = ((start, end), high, as_of, until, state, kinds)
+        return _answer(state, kinds), [until]
+
+
+def _answer(state: dict, kinds: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Every kind the table holds (as ``followup_state``), a copy."""
+    return {kind: dict(state.get(kind, _STATE_ZERO)) for kind, n in kinds.items() if n}
+
+
+def _count(state: dict, kinds: dict[str, int], version: tuple, sign: int, start: str,
+           end: str, as_of: str) -> None:
+    """Add (``sign`` 1) or take away (-1) one follow-up ``version`` (kind, status,
+    opened, due, closed; status None: not there) as ``followup_state`` counts it."""
+    kind, status, created, due, closed = version
+    if status is None:
+        return
+    kinds[kind] = kinds.get(kind, 0) + sign
+    figures = state.setdefault(kind, dict(_STATE_ZERO))
+    if created < as_of and (status == "open" or (closed is not None and closed >= as_of)):
+        figures["open"] += sign
+        if due is not None and due < as_of:
+            figures["overdue"] += sign
+    if status in ("done", "cancelled") and closed is not None and start <= closed < end:
+        figures[status] += sign
+
+
+def _moments(version: tuple, as_of: str) -> list[str]:
+    """A follow-up version's moments at or after ``as_of`` at which what it counts can
+    change (as ``plain_followups_next_change``)."""
+    _kind, status, created, due, closed = version
+    if status is None:
+        return []
+    out = [m for m in (created, closed) if m is not None and m >= as_of]
+    if due is not None and due >= as_of and (
+            status == "open" or (closed is not None and closed >= as_of)):
+        out.append(due)
+    return out

@@ -1337,3 +1337,52 @@ def _dashboard_followups_written(db: Database) -> None:
         WHEN {' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in columns)}
         BEGIN {count_up} END
         """)
+
+
+@migrations(name="dashboard_0004_followups_changes")
+def _dashboard_followups_changes(db: Database) -> None:
+    # The backlog's counts (calls.store.reports.followup_state: every open follow-up per
+    # kind, index ranges over thousands) kept between the dashboard's refreshes
+    # (calls.store.dashboard.KeptBacklog): on a floor a call often closes a callback or
+    # adds a thank-you note, and the counts then move by that one follow-up. This
+    # journal holds each follow-up added, removed, or changed in what the backlog counts
+    # (kind, status, opened, due, closed), old and new (NULL status: not there); the
+    # last 1000 kept.
+    columns = ("kind", "status", "created_at", "due_at", "closed_at")
+    db.execute(
+        f"""
+        CREATE TABLE followups_changes (
+            seq INTEGER PRIMARY KEY,
+            followup_id INTEGER NOT NULL,
+            {', '.join(f'old_{c} TEXT' for c in columns)},
+            {', '.join(f'new_{c} TEXT' for c in columns)}
+        )
+        """)
+    prune = "DELETE FROM followups_changes WHERE seq <= last_insert_rowid() - 1000;"
+    names = ", ".join(["followup_id", *(f"old_{c}" for c in columns),
+                       *(f"new_{c}" for c in columns)])
+
+    def values(old: bool, new: bool, row: str) -> str:
+        return ", ".join([f"{row}.id",
+                          *((f"OLD.{c}" if old else "NULL") for c in columns),
+                          *((f"NEW.{c}" if new else "NULL") for c in columns)])
+
+    for event, old, new, row in (("INSERT", False, True, "NEW"), ("DELETE", True, False, "OLD")):
+        db.execute(
+            f"""
+            CREATE TRIGGER followups_changes_{event.lower()} AFTER {event} ON followups
+            BEGIN
+                INSERT INTO followups_changes ({names}) VALUES ({values(old, new, row)});
+                {prune}
+            END
+            """)
+    db.execute(
+        f"""
+        CREATE TRIGGER followups_changes_update
+        AFTER UPDATE OF {', '.join(columns)} ON followups
+        WHEN {' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in columns)}
+        BEGIN
+            INSERT INTO followups_changes ({names}) VALUES ({values(True, True, 'NEW')});
+            {prune}
+        END
+        """)

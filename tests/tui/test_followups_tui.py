@@ -12,6 +12,7 @@ from tests.support.tui import screen_lines
 
 from calls import followups as fu
 from calls.clock import to_iso
+from tui.clock import FixedClock
 
 calling = pytest.importorskip("calls.calling")
 queue = pytest.importorskip("calls.queue")
@@ -301,10 +302,11 @@ async def test_a_long_list_shows_its_first_rows_at_once_and_ends_as_the_whole_li
 
 
 async def test_closed_follow_ups_keep_only_what_shows_again_first(
-        db_path, store, now, detractor):
+        db_path, store, now, detractor, monkeypatch):
     """Kept all shift, a closed follow-ups screen holds only the rows down to a screenful
     below the cursor (issue 18: a seat's memory); shown again it has them at once, the
-    cursor on the same follow-up, and ends with the whole list."""
+    cursor on the same follow-up, and ends with the whole list, the same rows as before:
+    the rows it kept stay (the reload adds the rest after them, issue 18: ``f``)."""
     from textual.widgets import DataTable
 
     from tui.screens import followups as screen_module
@@ -316,12 +318,14 @@ async def test_closed_follow_ups_keep_only_what_shows_again_first(
              "due_at": to_iso(now + timedelta(minutes=i)), "details": f"leaflet {i}",
              "status": "open", "created_at": to_iso(now), "source": "hand"}
             for i in range(260))
-    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    # A clock that stands still: the same rows drawn the same way when shown again.
+    app = app_module.make_app(db_path, "olga", clock=FixedClock(now + timedelta(hours=1)))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_followups(app, pilot)
         table = screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 261)
         whole = _table_keys(screen)
+        cells = [table.get_row_at(i) for i in range(table.row_count)]
         table.move_cursor(row=70)
         chosen = screen._selected().id
         await pilot.press("escape")
@@ -331,11 +335,15 @@ async def test_closed_follow_ups_keep_only_what_shows_again_first(
         assert _table_keys(screen) == whole[:kept]
         assert [str(f.id) for f in screen.view.rows] == whole[:kept]
         assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
+        cleared = []
+        monkeypatch.setattr(table, "clear", lambda *a, **k: cleared.append(1))
         await pilot.press("f")
         assert app.screen is screen and screen._selected().id == chosen  # at once
         await wait_for(pilot, lambda: _table_keys(screen) == whole)
         assert screen._selected().id == chosen and len(screen.view.rows) == 261
         assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
+        assert [table.get_row_at(i) for i in range(table.row_count)] == cells
+        assert not cleared
 
 
 async def test_follow_ups_shown_again_are_the_same_screen_and_reload(

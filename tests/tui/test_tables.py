@@ -297,3 +297,40 @@ async def test_fill_fitted_makes_the_columns_again_only_when_others_show():
         assert [str(c.label) for c in table.ordered_columns] == ["caller", "state", "for"]
         assert table.get_row_at(0)[1].endswith("…")
         assert not any("Anneliese" in line for line in screen_lines(app))
+
+
+async def test_fill_through_random_loads_keeps_each_row_under_its_key():
+    """Rows added, removed, reordered and changed at random (a new caller's first call
+    adds a row in the middle): the picture is refill's, each key holds its own cells, and
+    the rows that stay are not built again (only a new row is measured)."""
+    import random
+
+    rng = random.Random(5)
+    pool = [(f"k{i}", (f"Name {i}", str(i), "ready")) for i in range(9)]
+    loads = []
+    for _ in range(12):
+        rows = rng.sample(pool, rng.randint(1, 7))
+        if rng.random() < 0.5:
+            rows.sort()
+        loads.append([(key, (name, str(rng.randint(0, 3)), s)) for key, (name, _n, s) in rows])
+    loads.append([("k1", ("Same", "1", "x")), ("k2", ("Same", "1", "x"))])  # not told apart
+    loads.append(loads[0])
+
+    async def shown(way) -> list[list[str]]:
+        app = Tables()
+        pictures = []
+        async with app.run_test(size=(60, 12)) as pilot:
+            table = app.query_one(DataTable)
+            for rows in loads:
+                kept = {key: table.rows[key] for key, _ in rows if key in table.rows}
+                way(table, rows)
+                await pilot.pause()
+                pictures.append(screen_lines(app))
+                assert [r.key.value for r in table.ordered_rows] == [k for k, _ in rows]
+                for key, cells in rows:
+                    assert tuple(table.get_row(key)) == cells
+                if way is fill and len({c for _, c in rows}) == len(rows):
+                    assert all(table.rows[key] is row for key, row in kept.items())
+        return pictures
+
+    assert await shown(fill) == await shown(refill)

@@ -27,6 +27,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from calls import followups as fu
 from calls.errors import UserError
 from calls.store.customers import get_customer, time_zones_of
+from tui.screens.kept import KeptStyles
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.tables import Row, fill
 from tui.widgets.shift_bar import ShiftBar, shows
@@ -273,7 +274,7 @@ class CustomerFollowupsScreen(_Dialog):
 # -- the screen -------------------------------------------------------------------------
 
 
-class FollowupsScreen(Screen):
+class FollowupsScreen(KeptStyles, Screen):
     """The caller's own follow-ups, due first; t switches to the team's."""
 
     BETWEEN_CALLS: ClassVar[bool] = True   # the seat may pause here (tui/seat.py)
@@ -335,7 +336,11 @@ class FollowupsScreen(Screen):
             self._fill()
 
     def on_screen_resume(self) -> None:
-        self.action_refresh()
+        # Shown again, it shows its last list at once and reloads once that is drawn: the
+        # load's thread would share the interpreter with the drawing. (Shown the first
+        # time, the load asked for on mount is on its way.)
+        if not self._loading:
+            self.call_after_refresh(self.action_refresh)
 
     def on_screen_suspend(self) -> None:
         # Kept all shift (the queue shows it again at once), but closed or covered it
@@ -440,8 +445,12 @@ class FollowupsScreen(Screen):
         room = max(12, self.size.width - _FIXED_COLUMNS)
         cells = [(str(f.id), self._cells(f, now, room)) for f in rows]
         self._filling += 1
-        if [key for key, _ in cells] == [key.value for key in table.rows]:
-            fill(table, cells)
+        shown = [key.value for key in table.rows]
+        if [key for key, _ in cells[:len(shown)]] == shown and shown:
+            # The same rows, or (shown again after _keep_what_shows) the head of the
+            # list: only the cells that changed, and the rest added after the frame.
+            fill(table, cells[:len(shown)])
+            self._add_rows(self._filling, [], cells[len(shown):], None)
         else:
             table.clear()
             first = max(FIRST_ROWS, table.size.height + 10)

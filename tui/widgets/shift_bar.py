@@ -75,6 +75,11 @@ class ShiftBar(Static):
         self._ticks = self.set_interval(1, self.update_bar, pause=not self.ticking)
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
+    def on_resize(self) -> None:
+        # The form that fits depends on the width, unknown (0) when mounted: without this
+        # the first second showed the longest form cut off at the right.
+        self.update_bar()
+
     def _screen_changed(self, _top: object) -> None:
         shown = shows(self.screen)
         if shown == self.ticking:

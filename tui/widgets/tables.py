@@ -52,6 +52,7 @@ class FigureTable(DataTable):
         super().__init__(*args, **kwargs)
         self.drawn_lines: dict[tuple, Strip] = {}
         self.line_rows: list[tuple[TableRow, int, int]] = []   # per content line: row, index, line
+        self._paint: tuple | None = None   # what every line of the paint under way shares
 
     def notify_style_update(self) -> None:
         self.drawn_lines.clear()      # a theme or a style changed: every line looks otherwise
@@ -63,7 +64,11 @@ class FigureTable(DataTable):
                           for line in range(row.height)]
         if len(self.drawn_lines) > 4 * (len(self.line_rows) + self.header_height + 8):
             self.drawn_lines.clear()  # keep no more than a few screens' worth
-        return super().render_lines(crop)
+        self._paint = self._shared_key()   # once per paint, not once per line
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
 
     def render_line(self, y: int) -> Strip:
         key = self.line_key(y)
@@ -78,11 +83,7 @@ class FigureTable(DataTable):
         """What the line ``y`` (of the widget) shows, or None: draw it the plain way."""
         if self.fixed_rows or self.fixed_columns or self.cursor_type not in ("row", "none"):
             return None
-        scroll_x, scroll_y = self.scroll_offset
-        header = self.header_height if self.show_header else 0
-        common = (self.size, scroll_x, self.get_pseudo_class_state(), self.show_cursor,
-                  self.cursor_type, self.zebra_stripes,
-                  tuple((str(c.label), c.get_render_width(self)) for c in self.ordered_columns))
+        common, scroll_y, header = self._paint or self._shared_key()
         if y < header:
             return ("header", y, *common)
         at = y + scroll_y - header
@@ -94,23 +95,35 @@ class FigureTable(DataTable):
         cursor = self.cursor_type == "row" and self.cursor_coordinate.row == index
         return (row.key, line, index, tuple(self.get_row_at(index)), cursor, *common)
 
+    def _shared_key(self) -> tuple[tuple, int, int]:
+        """What every line's key shares (the size, the scroll, the focus, the cursor's
+        kind, the stripes, the columns), the vertical scroll and the header's height."""
+        scroll_x, scroll_y = self.scroll_offset
+        common = (self.size, scroll_x, self.get_pseudo_class_state(), self.show_cursor,
+                  self.cursor_type, self.zebra_stripes,
+                  tuple((str(c.label), c.get_render_width(self)) for c in self.ordered_columns))
+        return common, scroll_y, self.header_height if self.show_header else 0
+
 
 def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) -> None:
     """Make ``table`` show ``rows`` (key, cells), changing as little as it can.
     ``update_width=False`` for columns of a set width (nothing to measure)."""
     new = _rows(rows)
     keys = [key for key, _ in new]
-    shown = [row_key.value for row_key in table.rows]
+    shown = [row.key.value for row in table.ordered_rows]   # in the order on screen
     if keys != shown or None in keys:
-        # Rows came or went: built again; the cursor stays on its row's key (a caller
-        # highlighted to pause stays highlighted when another caller's first call adds
-        # a row above), else on the row it was at.
+        # Rows came or went: the new rows added, those gone removed, the rest put in
+        # order (or, when that cannot be told apart, built again); the cursor stays on
+        # its row's key (a caller highlighted to pause stays highlighted when another
+        # caller's first call adds a row above), else on the row it was at.
         at = table.cursor_row
         key = shown[at] if 0 <= at < len(shown) else None
-        refill(table, rows)
+        if not _rearrange(table, new, shown, update_width):
+            refill(table, rows)
         row = keys.index(key) if key is not None and key in keys else min(at, len(keys) - 1)
-        if row > 0:
+        if max(row, 0) != table.cursor_row:
             table.move_cursor(row=row, animate=False)
+        _SHOWN[table] = new
         return
     last = _SHOWN.get(table)
     if last == new:
@@ -123,6 +136,38 @@ def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) ->
             if old[c] != value:
                 table.update_cell_at(Coordinate(r, c), value, update_width=update_width)
     _SHOWN[table] = new
+
+
+def _rearrange(table: DataTable, new: list[tuple[str | None, tuple[str, ...]]],
+               shown: list[str | None], update_width: bool) -> bool:
+    """Make ``table`` (showing the rows ``fill`` last gave it, keys ``shown``) show
+    ``new`` by removing the rows gone, adding the new ones and sorting: a new row costs
+    its own measuring, not every row's (a refill measures every cell of every row again,
+    ~20 ms for the dashboard's 40 callers). False (nothing done) when the table holds
+    other rows than fill gave it, or a key or a whole row shows twice (the order could
+    not be told from the cells)."""
+    last = _SHOWN.get(table)
+    keys = [key for key, _ in new]
+    if (last is None or [key for key, _ in last] != shown or None in keys or None in shown
+            or len(set(keys)) != len(keys) or len({cells for _, cells in new}) != len(new)
+            or any(len(cells) != len(table.ordered_columns) for _, cells in new)):
+        return False
+    wanted, before = set(keys), dict(last)
+    for key in shown:
+        if key not in wanted:
+            table.remove_row(key)
+    columns = [column.key for column in table.ordered_columns]
+    for key, cells in new:
+        if key not in before:
+            table.add_row(*cells, key=key)
+            continue
+        for column, old, value in zip(columns, before[key], cells):
+            if old != value:
+                table.update_cell(key, column, value, update_width=update_width)
+    if [row.key.value for row in table.ordered_rows] != keys:
+        place = {cells: at for at, (_, cells) in enumerate(new)}
+        table.sort(key=lambda values: place[tuple(values)])
+    return True
 
 
 def refill(table: DataTable, rows: Sequence[Row]) -> None:
