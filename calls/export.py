@@ -579,9 +579,10 @@ _HOUR_ROWS = 100_000
 
 def sql_workers() -> int:
     """How many connections build CSV chunks at once: the cores this process may use
-    that the machine's load leaves free, at most 4; 0 (the plain path) when fewer than
-    two are free. One connection alone costs about what the plain path costs: the SQL
-    path pays only by building chunks in parallel (docs/reports.md "The calls CSV")."""
+    that the machine's load average leaves free, 1 to 4. One connection costs about the
+    plain path's CPU but its chunks are built while the main thread writes the ones
+    before; more pay only on free cores (two on a busy machine were slower than one:
+    docs/reports.md "The calls CSV built by SQLite")."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:        # not Linux
@@ -590,8 +591,7 @@ def sql_workers() -> int:
         load = os.getloadavg()[0]
     except OSError:               # no load average to be had
         load = 0.0
-    free = min(4, int(cores - load + 0.5))
-    return free if free >= 2 else 0
+    return max(1, min(4, int(cores - load + 0.5)))
 
 
 def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
@@ -608,8 +608,6 @@ def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
     if table not in q.SQL_CSV_TABLES:
         return None
     workers = workers or sql_workers()
-    if not workers:
-        return None
     conns = q.snapshot_connections(store, workers)
     if conns is None:
         return None
