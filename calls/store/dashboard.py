@@ -96,7 +96,11 @@ def today_slots(store: Store, start: str, end: str) -> tuple[list[tuple], list[t
 # -- the backlog kept between reads ---------------------------------------------------------
 
 _STATE_ZERO = {"open": 0, "overdue": 0, "done": 0, "cancelled": 0}
-_VERSION = ("kind, status, created_at, due_at, closed_at")
+# What the journal notes of a follow-up (migration dashboard_0004), old then new.
+_VERSION = ("kind", "status", "created_at", "due_at", "closed_at")
+_JOURNAL_SINCE = ("SELECT followup_id, "
+                  + ", ".join([*(f"old_{c}" for c in _VERSION), *(f"new_{c}" for c in _VERSION)])
+                  + " FROM followups_changes WHERE seq > ? ORDER BY seq")
 
 
 class KeptBacklog:
@@ -152,10 +156,7 @@ class KeptBacklog:
         kinds = dict(kinds)
         first: dict[int, tuple] = {}
         last: dict[int, tuple] = {}
-        for fid, *row in conn.execute(
-                f"SELECT followup_id, {', '.join(f'old_{c}' for c in _VERSION.split(', '))}, "
-                f"{', '.join(f'new_{c}' for c in _VERSION.split(', '))} "
-                "FROM followups_changes WHERE seq > ? ORDER BY seq", (seq,)):
+        for fid, *row in conn.execute(_JOURNAL_SINCE, (seq,)):
             first.setdefault(fid, tuple(row[:5]))
             last[fid] = tuple(row[5:])
         for fid, now in last.items():
