@@ -4,28 +4,23 @@ days before today add up to, and whether a write since reached back into them.""
 from __future__ import annotations
 
 from calls.store import Store
+from calls.store.journals import reach
 from calls.store.reports import _rank_sql
-
-# calls_written keeps this many of the latest writes (migration coverage_0003).
-JOURNAL_ROWS = 1000
 
 
 def calls_written_since(store: Store, seq: int | None) -> tuple[int, str | None, bool]:
     """(the newest write's number, the earliest call start touched by a write after
-    ``seq``, whether the journal still reaches back to ``seq``). ``seq`` None: nothing
-    read before (the journal does not reach back). Read it *before* the figures it
-    guards: a write landing between the two is then seen again next time."""
+    ``seq`` (None when it does not reach back), whether the journal still reaches back to
+    ``seq`` (:func:`calls.store.journals.reach`; ``seq`` None: nothing read before). Read
+    it *before* the figures it guards: a write landing between the two is then seen
+    again next time."""
     conn = store.db.conn
-    low, high = conn.execute("SELECT min(seq), max(seq) FROM calls_written").fetchone()
-    high = high or 0
-    if seq is None:
-        return high, None, False
-    if seq >= high:
-        return high, None, True
-    reaches = low is not None and low <= seq + 1
+    high, reaches = reach(conn, "calls_written", seq)
+    if not reaches or seq == high:
+        return high, None, reaches
     earliest = conn.execute("SELECT min(started_at) FROM calls_written WHERE seq > ?",
                             (seq,)).fetchone()[0]
-    return high, earliest, reaches
+    return high, earliest, True
 
 
 def followups_version(store: Store) -> int:
@@ -47,10 +42,10 @@ def followups_written_since(store: Store, seq: int, writes: int) -> list[int] | 
     such as an occasion or an owner)."""
     conn = store.db.conn
     with store.reading():
-        low = conn.execute("SELECT min(seq) FROM followups_changes").fetchone()[0]
+        high, reaches = reach(conn, "followups_changes", seq)
         rows = conn.execute("SELECT followup_id FROM followups_changes WHERE seq > ?",
-                            (seq,)).fetchall()
-    if len(rows) != writes or (rows and (low is None or low > seq + 1)):
+                            (seq,)).fetchall() if reaches and high > seq else []
+    if not reaches or len(rows) != writes:
         return None
     return sorted({r[0] for r in rows})
 
@@ -128,15 +123,12 @@ class KeptBacklog:
 
         conn = store.db.conn
         with store.reading():       # the journal and the counts from one snapshot
-            low, high = conn.execute(
-                "SELECT min(seq), max(seq) FROM followups_changes").fetchone()
-            high = high or 0
             kept = self._kept
-            if kept is not None:
-                period, seq, read_at, until, state, kinds = kept
+            high, reaches = reach(conn, "followups_changes", kept[1] if kept else None)
+            if kept is not None and reaches:
+                period, _seq, read_at, until, _state, _kinds = kept
                 if (period == (start, end) and read_at <= as_of
-                        and (until is None or as_of <= until)
-                        and seq <= high and (high == seq or (low is not None and low <= seq + 1))):
+                        and (until is None or as_of <= until)):
                     return self._moved(conn, kept, high, as_of)
             state = q.followup_state(store, start, end, as_of)
             until = min((m for m in q.followups_next_change(store, as_of) if m is not None),
