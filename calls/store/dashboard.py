@@ -23,30 +23,24 @@ def calls_written_since(store: Store, seq: int | None) -> tuple[int, str | None,
     return high, earliest, True
 
 
-def followups_version(store: Store) -> int:
-    """A number that moves with every write to a follow-up (insert, update, delete: a
-    counter kept by triggers, migration ``dashboard_0003``)."""
-    return store.db.conn.execute(
-        "SELECT n FROM followups_written WHERE id = 1").fetchone()[0]
-
-
 def followups_written_seq(store: Store) -> int:
-    """The newest row of the journal of follow-up changes (migration ``dashboard_0004``)."""
+    """The newest row of the journal of follow-up writes (migrations ``dashboard_0004``,
+    ``dashboard_0005``): it moves with every follow-up added, removed, or changed in what
+    the backlog or the deadlines depend on (kind, status, times, occasion, owner,
+    customer)."""
     return store.db.conn.execute("SELECT max(seq) FROM followups_changes").fetchone()[0] or 0
 
 
-def followups_written_since(store: Store, seq: int, writes: int) -> list[int] | None:
-    """The follow-ups written after the journal's row ``seq``, when the journal holds
-    every one of the ``writes`` the follow-ups' counter counted since (None: it cannot
-    tell: it no longer reaches back, or a write changed only what it does not note,
-    such as an occasion or an owner)."""
+def followups_written_since(store: Store, seq: int) -> list[int] | None:
+    """The follow-ups written after the journal's row ``seq`` (None: the journal no
+    longer reaches back to it)."""
     conn = store.db.conn
     with store.reading():
         high, reaches = reach(conn, "followups_changes", seq)
+        if not reaches:
+            return None
         rows = conn.execute("SELECT followup_id FROM followups_changes WHERE seq > ?",
-                            (seq,)).fetchall() if reaches and high > seq else []
-    if not reaches or len(rows) != writes:
-        return None
+                            (seq,)).fetchall() if high > seq else []
     return sorted({r[0] for r in rows})
 
 
@@ -91,7 +85,8 @@ def today_slots(store: Store, start: str, end: str) -> tuple[list[tuple], list[t
 # -- the backlog kept between reads ---------------------------------------------------------
 
 _STATE_ZERO = {"open": 0, "overdue": 0, "done": 0, "cancelled": 0}
-# What the journal notes of a follow-up (migration dashboard_0004), old then new.
+# What the journal notes of a follow-up (migration dashboard_0004), old then new (a change
+# of only its occasion, owner or customer: the same, dashboard_0005).
 _VERSION = ("kind", "status", "created_at", "due_at", "closed_at")
 _JOURNAL_SINCE = ("SELECT followup_id, "
                   + ", ".join([*(f"old_{c}" for c in _VERSION), *(f"new_{c}" for c in _VERSION)])

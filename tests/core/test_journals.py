@@ -54,3 +54,38 @@ def test_a_journal_reaches_back_until_it_dropped_a_row_after_the_last_read(store
 def test_only_a_journal_is_asked(store):
     with pytest.raises(ValueError):
         reach(store.db.conn, "customers", 0)
+
+
+def test_one_journal_of_follow_up_writes_after_the_upgrade(db_path):
+    """dashboard_0005: a database with the counter of follow-up writes loses it and its
+    triggers, keeps the journal's rows, and the journal then notes an owner, an occasion
+    or a customer changed (nothing else it did not note before)."""
+    from calls.store import Store
+    from calls.store.schema import migrations
+
+    names = migrations.names()
+    store = Store.open(db_path, migrate=False)
+    try:
+        migrations.apply(store.db, stop_before=names[names.index(
+            "dashboard_0005_one_followups_journal")])
+        store.db.conn.commit()
+        ids = list(add_customers(store, ("a", "A"), ("b", "B")).values())
+        q.insert_followups(store, [{"kind": "callback", "customer_id": ids[0],
+                                    "status": "open", "created_at": to_iso(NOW)}])
+        assert store.scalar("SELECT n FROM followups_written") == 1
+    finally:
+        store.close()
+    with Store.open(db_path) as store:
+        conn = store.db.conn
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE "
+                            "'followups_written%'").fetchall() == []
+        assert store.scalar("SELECT count(*) FROM followups_changes") == 1
+        for change in ("owner = 'olga'", "occasion = 'birthday 2026-04-01'",
+                       f"customer_id = {ids[1]}", "first_contact_at = '2026-03-10T15:00:00Z'",
+                       "owner = 'olga'"):
+            with store.write():
+                conn.execute(f"UPDATE followups SET {change}")
+        rows = conn.execute("SELECT followup_id, old_kind, new_kind, old_status, new_status "
+                            "FROM followups_changes ORDER BY seq").fetchall()
+        assert rows == [(1, None, "callback", None, "open")] + [
+            (1, "callback", "callback", "open", "open")] * 3
