@@ -63,8 +63,8 @@ from calls.store import reports as q
 from calls.store.coverage import KeptCounts
 from calls.store.floor import calls_by_outcome as floor_calls_by_outcome
 from calls.store.dashboard import (KeptBacklog, calls_written_since, case_ranks,
-                                   followups_version, followups_written_seq,
-                                   followups_written_since, rank_rule, today_slots)
+                                   followups_written_seq, followups_written_since,
+                                   rank_rule, today_slots)
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,8 @@ class DashboardFigures:
         self.policy = policy or DEFAULT_POLICY
         self.tz = tz
         self.escalate_every = escalate_every
-        # (follow-ups' version, their journal's seq, when every one was checked)
-        self._escalated: tuple[int, int, datetime] | None = None
+        # (the follow-ups' journal's newest row, when every one was checked)
+        self._escalated: tuple[int, datetime] | None = None
         self._today: tuple[tuple, DashboardToday] | None = None
         self._escalations: tuple[tuple, list[Escalation]] | None = None
         # (key, figures, read at, valid until): valid from the moment read to the bound
@@ -229,21 +229,20 @@ class DashboardFigures:
         """Today's shift, the floor and the open escalations at ``now``."""
         stamp = q.change_stamp(store)
         checked = self._escalated
-        with store.reading():
-            written, seq = followups_version(store), followups_written_seq(store)
-        if checked is None or not checked[2] <= now < checked[2] + self.escalate_every:
+        seq = followups_written_seq(store)
+        if checked is None or not checked[1] <= now < checked[1] + self.escalate_every:
             escalate_overdue(store, now, self.policy)       # every follow-up, once a minute
             stamp = q.change_stamp(store)             # its own writes, if it escalated
-            self._escalated = (written, seq, now)
+            self._escalated = (seq, now)
             self.reads["escalation checks"] += 1
-        elif checked[0] != written:
+        elif checked[0] != seq:
             # Follow-ups written since: those (the rest can only have become late by time,
-            # which the check of every one each minute catches).
+            # which the check of every one each minute catches); every one when the
+            # journal no longer reaches back.
             escalate_overdue(store, now, self.policy,
-                             followup_ids=followups_written_since(store, checked[1],
-                                                                  written - checked[0]))
+                             followup_ids=followups_written_since(store, checked[0]))
             stamp = q.change_stamp(store)
-            self._escalated = (written, seq, checked[2])
+            self._escalated = (seq, checked[1])
             self.reads["escalation checks"] += 1
         if self._escalations is None or self._escalations[0] != stamp:
             self._escalations = (stamp, self.open_escalations.read(store))
@@ -381,7 +380,7 @@ class DashboardFigures:
         no follow-up was written, the week is the same and ``as_of`` has not passed the
         first of those moments (up to it, time alone changes no backlog figure); after a
         write, the counts from the journal of follow-up changes (:class:`KeptBacklog`)."""
-        key = (followups_version(store), days.week_start, days.end)
+        key = (followups_written_seq(store), days.week_start, days.end)
         kept = self._followups
         if kept is not None:
             old_key, read_at, until, figures, moments = kept

@@ -712,21 +712,26 @@ def _entries(store: Store, rows: list[dict], caller: str, now: datetime, policy:
     out = []
     for row in rows:
         reasons = customer_reasons(row, fus.get(row["id"], ()), caller, now, policy)
-        if not reasons:
-            continue
-        local, zone = _local(row, now, policy)
-        ws = (windows or {}).get(zone_key(row)) or row_window(row, now, policy)
-        out.append(QueueEntry(
-            customer=Customer.from_row(row),
-            reasons=[r.text for r in reasons],
-            reason_codes=[r.code for r in reasons],
-            local_time=local,
-            time_zone=zone,
-            priority=priority_key(reasons[0], row["id"], policy),
-            window_closes_at=ws.closes_at,
-            claimed_by_me=row["id"] in mine,
-        ))
+        if reasons:
+            out.append(_entry(row, reasons, row["id"] in mine, now, policy, windows))
     return out
+
+
+def _entry(row: dict, reasons: list, mine: bool, now: datetime, policy: Policy,
+           windows: dict[str, WindowState] | None = None) -> QueueEntry:
+    """One queue row from a customer's row and their reasons (at least one)."""
+    local, zone = _local(row, now, policy)
+    ws = (windows or {}).get(zone_key(row)) or row_window(row, now, policy)
+    return QueueEntry(
+        customer=Customer.from_row(row),
+        reasons=[r.text for r in reasons],
+        reason_codes=[r.code for r in reasons],
+        local_time=local,
+        time_zone=zone,
+        priority=priority_key(reasons[0], row["id"], policy),
+        window_closes_at=ws.closes_at,
+        claimed_by_me=mine,
+    )
 
 
 # -- explain -----------------------------------------------------------------------------
@@ -746,6 +751,7 @@ def _resolve(store: Store, customer: Customer | int | str) -> Customer:
 
 
 def _status(store: Store, customer_id: int, caller: str, now: datetime, policy: Policy):
+    """The customer's row, open call follow-ups, blockers, reasons and claims rows."""
     row = q.customer_rows(store, [customer_id]).get(customer_id)
     if row is None:
         raise UserError(f"no customer #{customer_id}")
@@ -758,7 +764,7 @@ def _status(store: Store, customer_id: int, caller: str, now: datetime, policy: 
     reasons = customer_reasons(row, fus, caller, now, policy)
     blockers += lawful_blockers(store, row, now, policy,
                                 asked=bool(reasons) and reasons[0].code == "callback")
-    return row, fus, blockers, reasons
+    return row, fus, blockers, reasons, claims
 
 
 def care_due_at(row: dict, policy: Policy) -> datetime | None:
@@ -773,7 +779,7 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
             policy: Policy = DEFAULT_POLICY) -> Explanation:
     """Why ``customer`` is or is not callable by ``caller`` at ``now``, and when next."""
     cust = _resolve(store, customer)
-    row, _fus, blockers, reasons = _status(store, cust.id, caller, now, policy)
+    row, _fus, blockers, reasons, _claims = _status(store, cust.id, caller, now, policy)
     local, zone = _local(row, now, policy)
     win = row_window(row, now, policy)
     lines: list[str] = []
@@ -1115,15 +1121,18 @@ def _entry_if_callable(store: Store, customer_id: int, caller: str, now: datetim
                        policy: Policy, *, ignore_skip: bool = False,
                        need_reason: bool = True,
                        ignore: frozenset[str] = frozenset()) -> QueueEntry | None:
-    row, _fus, blockers, reasons = _status(store, customer_id, caller, now, policy)
+    row, _fus, blockers, reasons, claims = _status(store, customer_id, caller, now, policy)
     if ignore_skip:
         blockers = [b for b in blockers if b.code != "skipped"]
     blockers = [b for b in blockers if b.code not in ignore]
     if blockers or (need_reason and not reasons):
         return None
-    entries = _entries(store, [row], caller, now, policy)
-    if entries:
-        return entries[0]
+    if reasons:
+        # From what _status read (this runs inside a claim's write lock: no second
+        # reading of the customer's follow-ups and claims, no second reasoning).
+        nowt = to_iso(now)
+        mine = any(c["caller"] == caller and c["expires_at"] > nowt for c in claims)
+        return _entry(row, reasons, mine, now, policy)
     local, zone = _local(row, now, policy)
     win = row_window(row, now, policy)
     return QueueEntry(Customer.from_row(row), [], [], local, zone, (len(policy.queue.reason_order),
@@ -1302,7 +1311,7 @@ def blocker_texts(store: Store, customer_id: int, caller: str, now: datetime,
                   policy: Policy = DEFAULT_POLICY, *, inbound: bool = False) -> list[str]:
     """What keeps ``caller`` from taking this customer now, in words (empty: nothing);
     ``inbound``: only what holds an inbound call too (see :data:`INBOUND_IGNORES`)."""
-    _row, _fus, blockers, _reasons = _status(store, customer_id, caller, now, policy)
+    _row, _fus, blockers, _reasons, _claims = _status(store, customer_id, caller, now, policy)
     ignore = INBOUND_IGNORES if inbound else frozenset()
     return [b.text for b in blockers if b.code not in ignore and b.code != "skipped"]
 
@@ -1494,7 +1503,8 @@ def next_opening_why(store: Store, caller: str, now: datetime, policy: Policy = 
 
 def _opening(store: Store, entry: QueueEntry, caller: str, at: datetime, now: datetime,
              policy: Policy) -> Opening:
-    _row, _fus, blockers, _reasons = _status(store, entry.customer.id, caller, now, policy)
+    _row, _fus, blockers, _reasons, _claims = _status(store, entry.customer.id, caller, now,
+                                                      policy)
     held = [b for b in blockers if b.code not in _NOT_HELD] or blockers
     if not held:
         return Opening(at, entry.customer, "their care call falls due", "")

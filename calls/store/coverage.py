@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from calls.outcomes import CONTACT
 from calls.store import Store
+from calls.store.journals import reach
 
 COMPLETED = "completed"
 CONTACT_TABLE = "coverage_contact_outcomes"
@@ -284,12 +285,11 @@ class KeptCounts:
                 unreached_cutoff: str) -> RangeCounts:
         codes = stored_codes(conn)
         removed = conn.execute("SELECT n FROM customers_removed WHERE id = 1").fetchone()[0]
-        low, high = conn.execute("SELECT min(seq), max(seq) FROM coverage_changes").fetchone()
-        high = high or 0
-        last_id = conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 0
         k = self._kept
-        if (k is None or k.codes != codes or k.removed != removed or last_id < k.last_id
-                or high < k.seq or (high > k.seq and (low is None or low > k.seq + 1))):
+        high, reaches = reach(conn, "coverage_changes", k.seq if k else None)
+        last_id = conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 0
+        if (k is None or not reaches or k.codes != codes or k.removed != removed
+                or last_id < k.last_id):
             ranges = read_ranges(conn, _tiers(conn), as_of, cutoffs, unreached_cutoff)
             self.reads += 1
         else:

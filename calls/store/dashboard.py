@@ -4,54 +4,43 @@ days before today add up to, and whether a write since reached back into them.""
 from __future__ import annotations
 
 from calls.store import Store
+from calls.store.journals import reach
 from calls.store.reports import _rank_sql
-
-# calls_written keeps this many of the latest writes (migration coverage_0003).
-JOURNAL_ROWS = 1000
 
 
 def calls_written_since(store: Store, seq: int | None) -> tuple[int, str | None, bool]:
     """(the newest write's number, the earliest call start touched by a write after
-    ``seq``, whether the journal still reaches back to ``seq``). ``seq`` None: nothing
-    read before (the journal does not reach back). Read it *before* the figures it
-    guards: a write landing between the two is then seen again next time."""
+    ``seq`` (None when it does not reach back), whether the journal still reaches back to
+    ``seq`` (:func:`calls.store.journals.reach`; ``seq`` None: nothing read before). Read
+    it *before* the figures it guards: a write landing between the two is then seen
+    again next time."""
     conn = store.db.conn
-    low, high = conn.execute("SELECT min(seq), max(seq) FROM calls_written").fetchone()
-    high = high or 0
-    if seq is None:
-        return high, None, False
-    if seq >= high:
-        return high, None, True
-    reaches = low is not None and low <= seq + 1
+    high, reaches = reach(conn, "calls_written", seq)
+    if not reaches or seq == high:
+        return high, None, reaches
     earliest = conn.execute("SELECT min(started_at) FROM calls_written WHERE seq > ?",
                             (seq,)).fetchone()[0]
-    return high, earliest, reaches
-
-
-def followups_version(store: Store) -> int:
-    """A number that moves with every write to a follow-up (insert, update, delete: a
-    counter kept by triggers, migration ``dashboard_0003``)."""
-    return store.db.conn.execute(
-        "SELECT n FROM followups_written WHERE id = 1").fetchone()[0]
+    return high, earliest, True
 
 
 def followups_written_seq(store: Store) -> int:
-    """The newest row of the journal of follow-up changes (migration ``dashboard_0004``)."""
+    """The newest row of the journal of follow-up writes (migrations ``dashboard_0004``,
+    ``dashboard_0005``): it moves with every follow-up added, removed, or changed in what
+    the backlog or the deadlines depend on (kind, status, times, occasion, owner,
+    customer)."""
     return store.db.conn.execute("SELECT max(seq) FROM followups_changes").fetchone()[0] or 0
 
 
-def followups_written_since(store: Store, seq: int, writes: int) -> list[int] | None:
-    """The follow-ups written after the journal's row ``seq``, when the journal holds
-    every one of the ``writes`` the follow-ups' counter counted since (None: it cannot
-    tell: it no longer reaches back, or a write changed only what it does not note,
-    such as an occasion or an owner)."""
+def followups_written_since(store: Store, seq: int) -> list[int] | None:
+    """The follow-ups written after the journal's row ``seq`` (None: the journal no
+    longer reaches back to it)."""
     conn = store.db.conn
     with store.reading():
-        low = conn.execute("SELECT min(seq) FROM followups_changes").fetchone()[0]
+        high, reaches = reach(conn, "followups_changes", seq)
+        if not reaches:
+            return None
         rows = conn.execute("SELECT followup_id FROM followups_changes WHERE seq > ?",
-                            (seq,)).fetchall()
-    if len(rows) != writes or (rows and (low is None or low > seq + 1)):
-        return None
+                            (seq,)).fetchall() if high > seq else []
     return sorted({r[0] for r in rows})
 
 
@@ -96,7 +85,8 @@ def today_slots(store: Store, start: str, end: str) -> tuple[list[tuple], list[t
 # -- the backlog kept between reads ---------------------------------------------------------
 
 _STATE_ZERO = {"open": 0, "overdue": 0, "done": 0, "cancelled": 0}
-# What the journal notes of a follow-up (migration dashboard_0004), old then new.
+# What the journal notes of a follow-up (migration dashboard_0004), old then new (a change
+# of only its occasion, owner or customer: the same, dashboard_0005).
 _VERSION = ("kind", "status", "created_at", "due_at", "closed_at")
 _JOURNAL_SINCE = ("SELECT followup_id, "
                   + ", ".join([*(f"old_{c}" for c in _VERSION), *(f"new_{c}" for c in _VERSION)])
@@ -128,15 +118,12 @@ class KeptBacklog:
 
         conn = store.db.conn
         with store.reading():       # the journal and the counts from one snapshot
-            low, high = conn.execute(
-                "SELECT min(seq), max(seq) FROM followups_changes").fetchone()
-            high = high or 0
             kept = self._kept
-            if kept is not None:
-                period, seq, read_at, until, state, kinds = kept
+            high, reaches = reach(conn, "followups_changes", kept[1] if kept else None)
+            if kept is not None and reaches:
+                period, _seq, read_at, until, _state, _kinds = kept
                 if (period == (start, end) and read_at <= as_of
-                        and (until is None or as_of <= until)
-                        and seq <= high and (high == seq or (low is not None and low <= seq + 1))):
+                        and (until is None or as_of <= until)):
                     return self._moved(conn, kept, high, as_of)
             state = q.followup_state(store, start, end, as_of)
             until = min((m for m in q.followups_next_change(store, as_of) if m is not None),

@@ -1399,3 +1399,33 @@ def _queue_thank_you_open_index(db: Database) -> None:
         "CREATE INDEX idx_customers_thank_you ON customers(tier, last_purchase) "
         "WHERE cycle_ended_at IS NULL OR cycle_ended_at < last_purchase"
     )
+
+
+@migrations(name="dashboard_0005_one_followups_journal")
+def _dashboard_one_followups_journal(db: Database) -> None:
+    # The journal of follow-up changes (dashboard_0004) also takes a row when a
+    # follow-up's occasion, owner or customer changes (its old and new kind, status and
+    # times then the same: the backlog moves by nothing), so that its newest row says
+    # whether any follow-up was written since a reader's last, and which: the counter of
+    # follow-up writes (dashboard_0003), which said only that, goes with its triggers
+    # (one trigger and one row written less per follow-up write).
+    for event in ("insert", "delete", "update"):
+        db.execute(f"DROP TRIGGER followups_written_{event}")
+    db.execute("DROP TABLE followups_written")
+    counted = ("kind", "status", "created_at", "due_at", "closed_at")
+    columns = (*counted, "occasion", "owner", "customer_id")
+    db.execute("DROP TRIGGER followups_changes_update")
+    db.execute(
+        f"""
+        CREATE TRIGGER followups_changes_update
+        AFTER UPDATE OF {', '.join(columns)} ON followups
+        WHEN {' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in columns)}
+        BEGIN
+            INSERT INTO followups_changes (followup_id,
+                {', '.join(f'old_{c}' for c in counted)},
+                {', '.join(f'new_{c}' for c in counted)})
+            VALUES (NEW.id, {', '.join(f'OLD.{c}' for c in counted)},
+                {', '.join(f'NEW.{c}' for c in counted)});
+            DELETE FROM followups_changes WHERE seq <= last_insert_rowid() - 1000;
+        END
+        """)

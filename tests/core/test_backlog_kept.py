@@ -1,7 +1,7 @@
 """The dashboard's backlog counts kept between reads (``calls.store.dashboard.KeptBacklog``:
 read whole once, then from the journal of follow-up changes) answer what
 ``followup_state`` answers, through random follow-ups added, closed, reopened, moved,
-re-kinded and removed from two connections, the clock moving by seconds to days (and
+re-kinded, given another owner or occasion and removed from two connections, the clock moving by seconds to days (and
 back) and the week moving; the moment it names for the next change by time is never
 later than the real one."""
 
@@ -26,7 +26,7 @@ def _write(rng: random.Random, store: Store, cid: int, at: datetime) -> None:
     conn = store.db.conn
     ids = [r[0] for r in conn.execute("SELECT id FROM followups")]
     what = rng.choice(("add", "add", "close", "close", "reopen", "due", "kind", "delete",
-                       "first_contact"))
+                       "first_contact", "owner", "occasion"))
     if what == "add" or not ids:
         created = at - timedelta(hours=rng.uniform(-3, 200))
         row = {"kind": rng.choice(KINDS), "customer_id": cid, "status": "open",
@@ -60,6 +60,12 @@ def _write(rng: random.Random, store: Store, cid: int, at: datetime) -> None:
                         conn.execute(f"DELETE FROM {table} WHERE {fk[3]} = ?", (fid,))
             conn.execute("UPDATE followups SET parent_id = NULL WHERE parent_id = ?", (fid,))
             conn.execute("DELETE FROM followups WHERE id = ?", (fid,))
+        elif what == "owner":    # a journal row whose counted parts stay the same
+            conn.execute("UPDATE followups SET owner = ? WHERE id = ?",
+                         (rng.choice(("ann", "bob", None)), fid))
+        elif what == "occasion":
+            conn.execute("UPDATE followups SET occasion = ? WHERE id = ?",
+                         (f"birthday {(at + timedelta(days=rng.randint(-3, 3))).date()}", fid))
         else:          # not what the backlog counts: no journal row
             conn.execute("UPDATE followups SET first_contact_at = ? WHERE id = ?",
                          (to_iso(at), fid))

@@ -204,31 +204,61 @@ def test_the_backlog_is_kept_while_no_follow_up_is_written(db_path):
 def test_after_a_follow_up_write_only_the_follow_ups_written_are_checked(store):
     """Within the minute, a follow-up written already late is escalated at the next
     refresh; one that became late by time alone waits for the minute's check of every
-    follow-up (as the documentation says); a write the journal of follow-ups does not
-    note (an occasion) makes the check read every one."""
-    ids = add_customers(store, ("a", "A"), ("b", "B"), ("c", "C"))
+    follow-up (as the documentation says); so does one whose occasion moved into the past
+    (the journal of follow-ups notes an occasion, an owner or a customer changed too)."""
+    ids = add_customers(store, ("a", "A"), ("b", "B"), ("c", "C"), ("d", "D"))
 
-    def fix(customer, created):
-        q.insert_followups(store, [{"kind": "fix_problem", "customer_id": ids[customer],
+    def add(customer, created, kind="fix_problem"):
+        q.insert_followups(store, [{"kind": kind, "customer_id": ids[customer],
                                     "status": "open", "created_at": to_iso(created),
                                     "due_at": to_iso(created + timedelta(days=30))}])
 
     figures = DashboardFigures(None, UTC)
-    fix("a", NOW - timedelta(hours=47, minutes=59, seconds=50))  # late in 10 s by time
+    add("a", NOW - timedelta(hours=47, minutes=59, seconds=50))  # late in 10 s by time
+    add("d", NOW, "thank_you_note")                   # before its occasion: none named yet
     assert figures.live(store, NOW).escalations == []
-    fix("b", NOW - timedelta(days=3))                            # written late
+    add("b", NOW - timedelta(days=3))                            # written late
     [late] = figures.live(store, NOW + timedelta(seconds=20)).escalations
     assert late.customer_ref == "b"
+    assert figures.reads["escalation checks"] == 2
     with store.write():
-        store.db.conn.execute("UPDATE followups SET occasion = 'x' WHERE customer_id = ?",
-                              (ids["c"],))            # nothing of c's: a write of no follow-up
         store.db.conn.execute("UPDATE followups SET owner = 'olga' WHERE customer_id = ?",
-                              (ids["b"],))            # noted by the counter only: all read
+                              (ids["b"],))            # b checked again: nothing new
+    assert [e.customer_ref for e in figures.live(
+        store, NOW + timedelta(seconds=30)).escalations] == ["b"]     # a waits
+    assert figures.reads["escalation checks"] == 3
+    with store.write():
+        store.db.conn.execute(
+            "UPDATE followups SET occasion = ? WHERE customer_id = ?",
+            (f"birthday {(NOW - timedelta(days=1)).date()}", ids["d"]))   # missed now
     assert {e.customer_ref for e in figures.live(
-        store, NOW + timedelta(seconds=30)).escalations} == {"a", "b"}
-    fix("c", NOW)
-    assert len(figures.live(store, NOW + timedelta(seconds=40)).escalations) == 2
-    assert figures.reads["escalation checks"] == 4
+        store, NOW + timedelta(seconds=40)).escalations} == {"b", "d"}     # a still waits
+    assert {e.customer_ref for e in figures.live(
+        store, NOW + timedelta(seconds=61)).escalations} == {"a", "b", "d"}  # the minute's
+    assert figures.reads["escalation checks"] == 5
+    add("c", NOW)
+    assert len(figures.live(store, NOW + timedelta(seconds=70)).escalations) == 3
+    assert figures.reads["escalation checks"] == 6
+
+
+def test_a_check_after_more_follow_up_writes_than_the_journal_keeps_reads_every_one(store):
+    """The journal of follow-ups keeps its last 1,000 rows: past that, the check between
+    minutes cannot name the follow-ups written and reads every one."""
+    ids = add_customers(store, ("a", "A"), ("b", "B"))
+    q.insert_followups(store, [{"kind": "fix_problem", "customer_id": ids["a"],
+                                "status": "open", "created_at": to_iso(NOW),
+                                "due_at": to_iso(NOW + timedelta(days=3))}])
+    figures = DashboardFigures(None, UTC)
+    assert figures.live(store, NOW).escalations == []
+    q.insert_followups(store, [{"kind": "fix_problem", "customer_id": ids["b"],
+                                "status": "open", "created_at": to_iso(NOW - timedelta(days=3)),
+                                "due_at": to_iso(NOW + timedelta(days=3))}])   # written late
+    with store.write():
+        for i in range(1, 1001):       # then a thousand writes to a's: b's row dropped
+            store.db.conn.execute("UPDATE followups SET due_at = ? WHERE customer_id = ?",
+                                  (to_iso(NOW + timedelta(days=3, seconds=i)), ids["a"]))
+    assert [e.customer_ref for e in figures.live(
+        store, NOW + timedelta(seconds=10)).escalations] == ["b"]
 
 
 def test_a_check_of_the_follow_ups_written_finds_what_the_whole_check_finds_of_them(store):

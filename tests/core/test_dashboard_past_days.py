@@ -11,7 +11,8 @@ from calls.dashboard import DashboardFigures
 from calls.reports import dashboard_period
 from calls.store import Store
 from calls.store import reports as q
-from calls.store.dashboard import JOURNAL_ROWS, calls_written_since
+from calls.store.dashboard import calls_written_since
+from calls.store.journals import JOURNAL_ROWS
 from tests.core.test_report import add_customers, call
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)

@@ -31,6 +31,7 @@ from calls.survey.types import question_type
 from tui import core, memory
 from tui.keys import OrderedKeys, shown_key
 from tui.screens.kept import KeptStyles
+from tui.stack import shows
 from tui.timeparse import zone_of
 from tui.typeahead import TypeAhead, key_kind
 from tui.widgets.answers import (
@@ -45,7 +46,7 @@ from tui.widgets.card import CustomerCard, HistoryView
 from tui.widgets.consent import ConsentLine, ConsentPick, ConsentScreen
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notes import NotesArea
-from tui.widgets.shift_bar import ShiftBar, shows
+from tui.widgets.shift_bar import ShiftBar
 from tui.widgets.text import show_text
 
 NOTES_DEBOUNCE = 0.6  # seconds of quiet typing before the notes are saved

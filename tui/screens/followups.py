@@ -28,9 +28,10 @@ from calls import followups as fu
 from calls.errors import UserError
 from calls.store.customers import get_customer, time_zones_of
 from tui.screens.kept import KeptStyles
+from tui.stack import shows
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.tables import Row, fill
-from tui.widgets.shift_bar import ShiftBar, shows
+from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
 # Width of the Due, Kind, Customer and Owner columns plus cell padding and the scrollbar.

@@ -14,10 +14,11 @@ from textual.widgets import DataTable, Input, Static
 
 from calls.session import CallSession, close_unfinished
 from tui import core, memory
+from tui.stack import shows
 from tui.widgets.notices import drop_empty_notice_holders
 from tui.timeparse import zone_of
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.shift_bar import ShiftBar, shows
+from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30
 PAGE = 100  # rows loaded (and filtered); the screen shows about 20

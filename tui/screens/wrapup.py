@@ -18,9 +18,10 @@ from calls.queue import QueueAhead
 from calls.session import CallSession, ChosenOutcome, SavedAndNext, WrapUpPlan, WrapUpResult
 from tui import core
 from tui.screens.kept import KeptStyles
+from tui.stack import shows
 from tui.timeparse import format_local, zone_of
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.shift_bar import ShiftBar, shows
+from tui.widgets.shift_bar import ShiftBar
 from tui.widgets.text import show_text
 
 

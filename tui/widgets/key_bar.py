@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.widgets.shift_bar import shows
+from tui.stack import shows
 
 
 # The keys that stay on the bar when not all fit (at 80 columns): help (it lists every

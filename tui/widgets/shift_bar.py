@@ -6,9 +6,9 @@ from datetime import datetime
 
 from rich.markup import escape
 from rich.text import Text
-from textual.screen import Screen
 from textual.widgets import Static
 
+from tui.stack import shows
 from tui.widgets.text import show_text
 
 
@@ -49,15 +49,6 @@ def seat_text(app, now: datetime) -> str:
     if state.pause_after:
         text += f" · then {escape(state.pause_after)}"
     return text
-
-
-def shows(screen: Screen) -> bool:
-    """Whether ``screen`` can be seen: the one on top, or one under dialogs only (Textual's
-    ``is_current`` also counts the screen right under a full screen)."""
-    stack = screen.app.screen_stack
-    if screen not in stack:
-        return False
-    return all(above.is_modal for above in stack[stack.index(screen) + 1:])
 
 
 class ShiftBar(Static):
