@@ -222,3 +222,79 @@ def test_daily_runs_over_fifteen_months_plan_every_occasion_exactly_once(store):
     assert store.scalar("SELECT count(*) FROM followups") == len(expected)
     leap = {k for c, k in got if people[c] == date(1984, 2, 29)}
     assert {k.split(":")[1] for k in leap} == {"2028-02-29", "2029-02-28"}
+
+
+def _twin_lists(tmp_path, now):
+    """Two databases with the same customers: occasions in and out of the window, gift
+    tiers, do-not-call, cycles ended unreached (some letters planned before), a note
+    already open; returns both stores."""
+    import random
+
+    from calls.store import Store
+
+    stores = []
+    for name in ("keep", "count"):
+        store = Store.open(tmp_path / f"{name}.db")
+        rng = random.Random(7)
+        for i in range(120):
+            day = date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 40))
+            cid = add_customer(store, f"T{i:03d}", f"P{i}", birthday=day.isoformat(),
+                               customer_since=(now.date() - timedelta(
+                                   days=rng.randrange(30, 4000))).isoformat(),
+                               tier=rng.choice("ABC"), owner=rng.choice(["olga", "bob", None]),
+                               do_not_call=int(rng.random() < 0.1))
+            if i % 3 == 0:
+                with store.write():
+                    store.db.execute(
+                        "UPDATE customers SET cycle_status = 'unreached', cycle_ended_at = ? "
+                        "WHERE id = ?", (f"2026-03-0{1 + i % 8}T18:00:00Z", cid))
+            if i % 11 == 0:
+                fu.add_followup(store, kind="thank_you_note", customer_id=cid, owner="bob",
+                                due_at=now, details="from a call", now=now, source="rule")
+        # Letters of the first half of the unreached planned by an earlier run.
+        ids = [r["id"] for r in store.all(
+            "SELECT id FROM customers WHERE cycle_status = 'unreached' ORDER BY id")]
+        with store.write():
+            store.db.execute(
+                "UPDATE customers SET cycle_status = NULL WHERE id IN "
+                f"({', '.join(str(i) for i in ids[len(ids) // 2:])})")
+        plan(store, now - timedelta(days=1), policy(days_ahead=3))
+        with store.write():
+            store.db.execute(
+                "UPDATE customers SET cycle_status = 'unreached' WHERE id IN "
+                f"({', '.join(str(i) for i in ids[len(ids) // 2:])})")
+        stores.append(store)
+    return stores
+
+
+def test_counting_run_plans_the_same_as_the_run_that_keeps_the_follow_ups(tmp_path, now):
+    """plan(keep=False), a seat's run at shift start, writes the same follow-ups and counts
+    as the run that returns them (on twin databases), and the next runs plan nothing."""
+    from calls.store.followups import table_columns
+
+    keep, count = _twin_lists(tmp_path, now)
+    if "cycle_status" not in table_columns(keep, "customers"):
+        pytest.skip("the queue's cycle-state migration is not in this tree yet")
+    try:
+        kept = plan(keep, now, policy(days_ahead=20))
+        counted = plan(count, now, policy(days_ahead=20), keep=False)
+        assert counted.planned == [] and len(kept.planned) >= 20
+        assert counted.count == kept.count == len(kept.planned)
+        assert {f.kind for f in kept.planned} >= {"gift", "thank_you_note", "unreached_letter"}
+        assert (counted.already_planned, counted.skipped_dnc, counted.window) == (
+            kept.already_planned, kept.skipped_dnc, kept.window)
+        assert kept.already_planned > 0 and kept.skipped_dnc > 0
+
+        def written(store):
+            return (store.all("SELECT * FROM followups ORDER BY id"),
+                    store.all("SELECT * FROM followup_plan ORDER BY customer_id, key"))
+
+        assert written(count) == written(keep)
+        again_kept = plan(keep, now, policy(days_ahead=20))
+        again_counted = plan(count, now, policy(days_ahead=20), keep=False)
+        assert again_kept.planned == [] and again_counted.count == 0
+        assert again_counted.already_planned == again_kept.already_planned \
+            == kept.already_planned + kept.count
+    finally:
+        keep.close()
+        count.close()

@@ -42,7 +42,7 @@ def run_planner(store: Store, now: datetime, policy: Any) -> int:
     """The calendar follow-ups (idempotent; ``carecall plan`` does the same): how many new."""
     from calls.planner import plan
 
-    return len(plan(store, now=now, policy=policy).planned)
+    return plan(store, now=now, policy=policy, keep=False).count
 
 
 class StartScreen(Screen):
