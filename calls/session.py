@@ -72,7 +72,7 @@ from calls.queue import (
 )
 from calls.queue import release as release_claim
 from calls.store import Store
-from calls.themes import record_wrap_up_themes
+from calls.themes import record_wrap_up_themes, wrap_up_items
 from calls.store.consent import consents_of_call, set_call_purpose, set_call_recording
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
@@ -721,6 +721,9 @@ class CallSession:
         if chosen.outcome is Outcome.VOICEMAIL:
             lawful_session.check_voicemail(store, self.customer.id, self.policy)
         started_here = self.call_id is None
+        # Worked out before the write lock (pure: suggestions from the answers' words):
+        # every other seat waits while a wrap-up holds it.
+        themes = wrap_up_items(plan.answers, self.policy)
         try:
             with store.write():
                 call_id = self._ensure_started(store)
@@ -742,7 +745,7 @@ class CallSession:
                                              self.caller, now)
                         if plan.rule_followups else [])
                 record_wrap_up_themes(store, call_id, plan.answers, plan.themes, self.caller,
-                                      now, self.policy)
+                                      now, self.policy, items=themes)
                 if chosen.outcome is Outcome.WRONG_NUMBER and chosen.new_number:
                     correct_number(store, self.customer.id, chosen.new_number, now,
                                    by=self.caller)

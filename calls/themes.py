@@ -500,14 +500,18 @@ def wrap_up_items(answers, policy: Policy = DEFAULT_POLICY) -> list[TaggedText]:
 
 def record_wrap_up_themes(store: Store, call_id: int, answers, confirmed: dict | None,
                           by: str | None, now: datetime,
-                          policy: Policy = DEFAULT_POLICY) -> list[TaggedText]:
+                          policy: Policy = DEFAULT_POLICY, *,
+                          items: list[TaggedText] | None = None) -> list[TaggedText]:
     """Store the themes of a call's open answers at wrap-up: the suggestions, and what
     the caller confirmed (``confirmed``: answer key -> themes; a key left out, or None,
-    stays a suggestion). Runs inside the wrap-up's transaction (nested ``store.write()``)."""
+    stays a suggestion). Runs inside the wrap-up's transaction (nested ``store.write()``).
+    ``items``: ``wrap_up_items(answers, policy)`` worked out before that transaction."""
     stamp = to_iso(now)
     out = []
+    if items is None:
+        items = wrap_up_items(answers, policy)
     with store.write():
-        for item in wrap_up_items(answers, policy):
+        for item in items:
             q.replace_tags(store, item.suggested, "suggested", stamp, by, call_id=call_id,
                            answer_key=item.answer_key)
             chosen = None

@@ -35,7 +35,10 @@ each step's p50 and p99 are also given as a multiple of the reference's median.
     python scripts/bench_floor.py [--seats 50,100,200,400] [--seats-per-proc 50]
                                   [--shape loop|threads] [--seconds 30] [--speed 20]
                                   [--warmup S] [--customers 100000] [--import-rows 20000]
-                                  [--import-pause 5] [--rebuild]
+                                  [--import-pause 5] [--reference-calls 30] [--rebuild]
+
+``--seats 0`` runs the reference alone (``--reference-calls 300``: a lone seat's steps and
+write-lock holds, with the CPU used while holding the lock, to compare two trees).
 """
 
 from __future__ import annotations
@@ -592,7 +595,8 @@ def _lost_writes(db: Path, calls: list) -> int:
 
 def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
     """The same steps by one seat alone: median ms per step, and its write-lock holds by
-    what opened them (count, p50 ms, p99 ms)."""
+    what opened them (count, p50 ms, p99 ms, p50 of the CPU its thread used while holding
+    the lock, ms: what the load on the machine moves least)."""
     log = _new_log()
     seat = Seat("ref", db, lambda: base, random.Random(1), log)
     holds: list[tuple] = []
@@ -606,9 +610,13 @@ def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
     finally:
         Store.write = write
     seat.close()
+    cpu: dict[str, list[float]] = {}
+    for _held, name, used, *_rest in holds:
+        cpu.setdefault(name, []).append(used)
     return ({s: statistics.median(x[2] for x in v) * 1000
              for s, v in log["steps"].items() if v},
-            _by_label(holds, 0.99))
+            {name: (*figures, _pct(cpu[name], 0.5))
+             for name, figures in _by_label(holds, 0.99).items()})
 
 
 def _by_label(holds: list, top: float = 1.0) -> dict[str, tuple[int, float, float]]:
@@ -882,6 +890,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="new customers per import in the import loop (0: no import)")
     ap.add_argument("--import-pause", type=float, default=5.0,
                     help="seconds between the end of one import and the next")
+    ap.add_argument("--reference-calls", type=int, default=30,
+                    help="calls the lone seat of the reference makes")
     ap.add_argument("--rebuild", action="store_true")
     args = ap.parse_args(argv)
     bq = _bench_queue()
@@ -894,7 +904,7 @@ def main(argv: list[str] | None = None) -> int:
     Store.open(db).close()      # migrated once here, not by the first seat of every run
     ref_db = OUT / "floor-ref.db"
     shutil.copy(db, ref_db)
-    ref, ref_holds = reference(ref_db, base)
+    ref, ref_holds = reference(ref_db, base, args.reference_calls)
     for extra in ("", "-wal", "-shm"):
         Path(str(ref_db) + extra).unlink(missing_ok=True)
     cores = os.cpu_count()
@@ -907,10 +917,12 @@ def main(argv: list[str] | None = None) -> int:
           + f"; load average before the runs {os.getloadavg()[0]:.1f}\n")
     print("reference, one seat alone (median ms): "
           + "  ".join(f"{s} {v:.2f}" for s, v in ref.items()))
-    print("  its write-lock holds (p50 / p99 ms): " + ", ".join(
-        f"{name} {p50:.2f} / {p99:.2f}" for name, (_n, p50, p99) in ref_holds.items()) + "\n")
+    print(f"  its write-lock holds over {args.reference_calls} calls (p50 / p99 ms, CPU p50 ms "
+          "while held): " + ", ".join(
+              f"{name} {p50:.2f} / {p99:.2f}, {cpu:.2f}"
+              for name, (_n, p50, p99, cpu) in ref_holds.items()) + "\n")
     crossing = None
-    for seats in [int(x) for x in args.seats.split(",")]:
+    for seats in [int(x) for x in args.seats.split(",") if int(x) > 0]:   # 0: reference only
         procs = args.procs or -(-seats // args.seats_per_proc)
         warmup = args.warmup if args.warmup is not None else 2 * HUMAN_STEP_SECONDS / args.speed
         r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
@@ -918,8 +930,9 @@ def main(argv: list[str] | None = None) -> int:
         worst = report(r, ref)
         if crossing is None and worst > 100:
             crossing = seats
-    print("p99 per step crosses 100 ms at: "
-          + (f"{crossing} seats" if crossing else "none of the runs"))
+    if any(int(x) > 0 for x in args.seats.split(",")):
+        print("p99 per step crosses 100 ms at: "
+              + (f"{crossing} seats" if crossing else "none of the runs"))
     return 0
 
 

@@ -251,3 +251,31 @@ def test_claim_next_takes_the_reference_top_and_never_twice(tmp_path, seed):
         assert entry.customer.id not in handed
         handed.add(entry.customer.id)
     store.close()
+
+
+
+def test_a_customer_checked_again_in_the_claims_lock_is_the_row_the_queue_showed(tmp_path):
+    """A claim checks its customer again inside the write lock and builds their queue row
+    from that one reading (``_entry_if_callable``): the row equals the queue's own row for
+    them, field by field (reasons, local time, window, priority, claimed by the caller),
+    on random databases, policies and moments."""
+    from calls.queue import _entry_if_callable
+
+    checked = mine = 0
+    for seed in range(12):
+        rng = random.Random(2000 + seed)
+        store = Store.open(tmp_path / f"q{seed}.db")
+        base = _moment(rng)
+        _random_db(store, rng, base, rng.choice([40, 120]))
+        for policy in _policies(rng):
+            for _ in range(3):
+                now = base + timedelta(minutes=rng.randrange(-720, 720))
+                caller = rng.choice(CALLERS)
+                for entry in build_queue(store, caller, now, policy, limit=10_000):
+                    again = _entry_if_callable(store, entry.customer.id, caller, now, policy)
+                    assert again == entry, (seed, to_iso(now), caller, entry.customer.id)
+                    checked += 1
+                    mine += entry.claimed_by_me
+        store.close()
+    # Rows were compared, the caller's own claims among them (that field too is checked).
+    assert checked > 100 and mine > 0, (checked, mine)

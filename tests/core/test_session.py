@@ -195,6 +195,34 @@ def test_wrap_up_writes_outcome_rule_followups_and_queue_state(store, two):
                         (s.customer.id,)) == 0
 
 
+def test_wrap_up_works_out_theme_suggestions_before_taking_the_write_lock(store, two,
+                                                                         monkeypatch):
+    """Every other seat waits while a wrap-up holds the write lock: the themes suggested
+    for the open answers (pure work on their words) are worked out before it, and the
+    same suggestions are stored as when worked out inside it."""
+    from calls import themes
+
+    s = _detractor_call(store)
+    s.choose(Outcome.COMPLETED)
+    plan = s.plan_wrap_up(LATER, "")
+    expected = [(i.answer_key, i.suggested) for i in themes.wrap_up_items(plan.answers)]
+    assert any(suggested for _key, suggested in expected)
+    real, inside = themes.suggest, []
+
+    def suggest(*args, **kwargs):
+        inside.append(store.db.conn.in_transaction)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(themes, "suggest", suggest)
+    s.wrap_up(store, LATER, plan)
+    assert inside and not any(inside)
+    stored = {}
+    for r in store.all("SELECT answer_key, theme FROM theme_tags WHERE call_id = ? "
+                       "AND source = 'suggested' ORDER BY id", (s.call_id,)):
+        stored.setdefault(r["answer_key"], []).append(r["theme"])
+    assert [(k, v) for k, v in expected if v] == list(stored.items())
+
+
 def test_no_answer_wrap_up_sets_the_retry_and_makes_no_rule_followups(store, two):
     s = take(store)
     s.choose(Outcome.NO_ANSWER)
