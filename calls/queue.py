@@ -452,6 +452,16 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
         out.append(Blocker("retry", f"{label}{ago}, retry after "
                                     f"{_local_clock(until, row, now, policy)} their time",
                            until=until))
+    window = window_blocker(row, now, policy)
+    if window is not None:
+        out.append(window)
+    return out
+
+
+def window_blocker(row: dict, now: datetime, policy: Policy = DEFAULT_POLICY
+                   ) -> Blocker | None:
+    """The closed calling window of the customer's number at ``now`` (None: open); it
+    depends on the number's zone key alone (``zone_key``)."""
     win = row_window(row, now, policy)
     if not win.open:
         local, _zone = _local(row, now, policy)
@@ -474,9 +484,9 @@ def customer_blockers(row: dict, followups: Iterable[dict], claim: dict | None,
             text += f"; by law: {law.cites()}"
         rule = (law.id if law is not None else
                 "policy calling.skip_holidays" if holiday else "policy calling.hours")
-        out.append(Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None,
-                           rule=rule))
-    return out
+        return Blocker("window", text, until=win.opens_at, permanent=win.opens_at is None,
+                       rule=rule)
+    return None
 
 
 # -- lawful: basis, caps, quiet periods --------------------------------------------------------
@@ -906,39 +916,6 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
     return out
 
 
-class _AlikeHolds:
-    """What holds a customer with a reason to be called and no callback or recovery call
-    (so no callback reason either), in two parts: the rules that follow from the columns
-    ``calls.store.queue`` groups the simple customers by (their zone key: the calling
-    window; a retry delay running; consent and customer type: the basis of a care call),
-    worked out once per group of alike customers exactly as for those groups, and the
-    caps and quiet periods, from each one's own recent calls."""
-
-    def __init__(self, store: Store, caller: str, now: datetime, policy: Policy):
-        self.store, self.caller, self.now, self.policy = store, caller, now, policy
-        self.nowt = to_iso(now)
-        self.known: dict[tuple, list[str]] = {}
-
-    def labels(self, row: dict, fus: list[dict], calls: list[dict]) -> list[str] | None:
-        """The rules holding ``row``, a customer with a reason ([]: not held); None when
-        they have a callback or recovery call (check them in full)."""
-        if fus:
-            return None
-        zones = zone_key(row)
-        jurisdiction = _split_key(zones)[0] or ""
-        key = (zones, (row.get("retry_after") or "") > self.nowt,
-               row.get("consent_calls"), row.get("customer_type"))
-        alike = self.known.get(key)
-        if alike is None:
-            blockers = [b for b in customer_blockers(row, (), None, None, None, self.caller,
-                                                     self.now, self.policy)
-                        if b.code not in _NOT_HELD]
-            blockers += basis_blockers(row, self.now, self.policy, jurisdiction)
-            alike = self.known[key] = [b.label for b in blockers]
-        caps = cap_blockers(self.store, row, self.now, self.policy, jurisdiction, calls=calls)
-        return list(dict.fromkeys([*alike, *(b.label for b in caps)]))
-
-
 @dataclass(frozen=True)
 class HeldReport:
     """Who is held back now: how many, how many per rule, and the first of them."""
@@ -959,103 +936,149 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     """Who has a reason to be called but is held back now, with counts per rule: the same
     answer as :func:`held_back`, fast on a large list.
 
-    Most customers with a reason are due for a care call (never called, or overdue), not
-    called recently and without a callback or recovery call: what can hold them is the
-    calling window of their zone, a retry delay or their basis, all known from a few
-    columns. SQL counts them in groups of equal columns and one customer per group says
-    which rules hold the group. Everybody else who may have a reason (a callback, a
-    recovery call, a recent call under a cap, a purchase, an occasion, buying slowed) is
-    read and their reasons worked out one by one; what holds them is checked as
-    :func:`held_back` does for the first ``limit`` of them and for anyone with a callback
-    or recovery call; for the rest, the rules an alike customer's columns give plus their
-    own caps and quiet periods (``_AlikeHolds``).
+    Without a callback or recovery call and without calls recent enough for a cap, what
+    holds a customer follows from their zone key (the calling window; the local date their
+    reasons are counted by), a retry delay running, their consent and customer type (the
+    basis): the rules are worked out here once per zone and code (:class:`_HeldPlan`), and
+    SQL counts the customers with a reason per slot in one pass over the list. Everybody
+    else (a callback or recovery call, enough recent calls or a refusal for a cap to hold
+    them, an unusual customer type) is checked one by one as :func:`held_back` does, and
+    so are the first ``limit`` held customers, who are listed.
     """
-    p = _held_params(store, now, policy)
+    plan = _HeldPlan(store, caller, now, policy)
     counts: dict[str, int] = {}
     total = 0
-    held_keys: list[str] = []
-    groups = q.held_groups(store, p)
-    simple = [g for g in groups if g["simple"]]
-    reps = q.customer_rows(store, [g["rep"] for g in simple])
-    for group in simple:
-        held = _held_one(store, reps[group["rep"]], (), caller, now, policy)
-        if held is None:
-            continue
-        held_keys.append(group["gkey"])
-        total += group["n"]
-        for label in dict.fromkeys(b.label for b in held.blockers):
-            counts[label] = counts.get(label, 0) + group["n"]
+    slot_counts, singles = q.held_slots(store, plan.query)
+    for slot, n in slot_counts.items():
+        total += n
+        for label in plan.labels(slot):
+            counts[label] = counts.get(label, 0) + n
     fus: dict[int, list[dict]] = {}
     for f in q.open_call_followups(store):
         fus.setdefault(f["customer_id"], []).append(f)
-    others: list[Held] = []
-    since = p["recent_long"]
-    ids = sorted(g["rep"] for g in groups if not g["simple"])
-    alike = _AlikeHolds(store, caller, now, policy)
-    for start in range(0, len(ids), 500):
-        rows = q.customer_rows(store, ids[start:start + 500])
-        # Their recent calls in one query per 500 (the caps and quiet periods).
+    listed: list[Held] = []
+    since = _iso(now - lawful.horizon(policy))
+    for start in range(0, len(singles), 500):
+        chunk = singles[start:start + 500]
+        rows = q.customer_rows(store, chunk)
+        # Their recent calls in one query per 500 (cap_blockers keeps its own reach).
         recent = q.recent_calls(store, [i for i, r in rows.items()
                                         if (r.get("last_call_at") or "") >= since], since)
-        for cid in ids[start:start + 500]:
-            row, cust_fus = rows[cid], list(fus.get(cid, ()))
-            calls = recent.get(cid, [])
-            # Past the first ``limit`` (ids in order: they cannot be listed) only the
-            # rules count: those of alike customers and their own caps (_AlikeHolds);
-            # their reasons only matter when something holds them.
-            labels = alike.labels(row, cust_fus, calls) if len(others) >= limit else None
-            if labels is None:
-                held = _held_one(store, row, cust_fus, caller, now, policy, calls=calls)
-                labels = [] if held is None else list(dict.fromkeys(
-                    b.label for b in held.blockers))
-                if held is not None and len(others) < limit:
-                    others.append(held)
-            elif labels and not customer_reasons(row, cust_fus, caller, now, policy):
-                labels = []
-            if not labels:
+        for cid in chunk:
+            held = _held_one(store, rows[cid], fus.get(cid, ()), caller, now, policy,
+                             calls=recent.get(cid, []))
+            if held is None:
                 continue
             total += 1
-            for label in labels:
+            for label in dict.fromkeys(b.label for b in held.blockers):
                 counts[label] = counts.get(label, 0) + 1
-    first = [h for row in q.held_group_rows(store, p, held_keys, limit)
-             if (h := _held_one(store, row, (), caller, now, policy)) is not None]
-    listed = sorted(first + others, key=lambda h: h.customer.id)[:limit]
+            if len(listed) < limit:
+                listed.append(held)
+    first = q.customer_rows(store, q.held_slot_ids(store, plan.query, list(slot_counts), limit))
+    listed += [h for cid in sorted(first)
+               if (h := _held_one(store, first[cid], (), caller, now, policy)) is not None]
+    listed = sorted(listed, key=lambda h: h.customer.id)[:limit]
     return HeldReport(now, total, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
                       listed)
 
 
-def _held_params(store: Store, now: datetime, policy: Policy) -> dict[str, Any]:
-    """The parameters of the ``held_*`` queries (see :func:`held_report`)."""
-    today = now.date()
-    ahead = policy.occasions.days_ahead
-    # Local dates are within a day of UTC's: the ranges below are a little wider than
-    # needed; the exact check follows row by row.
-    lo, hi = today - timedelta(days=1), today + timedelta(days=ahead + 1)
-    md = [(lo.isoformat()[5:], hi.isoformat()[5:])] if lo.year == hi.year else [
-        (lo.isoformat()[5:], "12-31"), ("01-01", hi.isoformat()[5:])]
-    tiers = [t for t in q.tier_values(store)]
-    # A call holds a customer (caps, quiet periods) only as long as the longest period of
-    # their jurisdiction: the policy's, or a pack's longer one (France: 60 days).
-    short = lawful.horizon(policy, "")
-    long_countries = sorted({code[:2] for code in lawrules.packs()
-                             if lawful.horizon(policy, code) > short})
-    return {
-        "now": to_iso(now),
-        "tier_cuts": [(t, to_iso(now - policy.interval(t))) for t in tiers],
-        "default_cut": to_iso(now - policy.interval(None)),
-        "recent": to_iso(now - short),
-        "recent_long": to_iso(now - lawful.horizon(policy)),
-        "long_countries": long_countries,
-        # Surely a thank-you or "buying slowed" reason whatever the customer's local date.
-        "lp_in_lo": (today + timedelta(days=1 - policy.purchases.thank_you_days)).isoformat(),
-        "lp_in_hi": (today - timedelta(days=1)).isoformat(),
-        "risk_in": (today - timedelta(days=1)).isoformat(),
-        "lp_min": (lo - timedelta(days=policy.purchases.thank_you_days)).isoformat(),
-        "md_ranges": md if (policy.occasions.birthday or policy.occasions.anniversary) else [],
-        "risk_factor": policy.purchases.at_risk_factor,
-        "risk_day": hi.isoformat(),
-        "default_type": policy.lawful.default_customer_type,
-    }
+class _HeldPlan:
+    """What holds a customer without a callback, recovery call or recent calls, per zone
+    key and code (``calls.store.queue.HELD_CODES``), worked out with the same functions
+    as for one customer, and the zones grouped into classes that SQL counts alike."""
+
+    def __init__(self, store: Store, caller: str, now: datetime, policy: Policy):
+        self.now, self.policy = now, policy
+        keys = q.zone_keys(store)
+        reps = q.zone_key_rows(store, keys)
+        by_class: dict[tuple, int] = {}
+        zones: list[tuple[tuple[str, str, str, str], int]] = []
+        basis_cache: dict[tuple, list[str]] = {}
+        for key in keys:
+            parts = key.split("|")
+            if len(parts) != 4:
+                continue        # a "|" in the zones: its customers are checked one by one
+            zone = (parts[0], parts[1], parts[2], parts[3])
+            if key not in reps:
+                zones.append((zone, -1))    # gone since: whoever has it, one by one
+                continue
+            rep = {**reps[key], "do_not_call": 0, "number_status": "ok", "retry_after": None}
+            jurisdiction = row_jurisdiction(rep) or ""
+            if any(set(r.needs) - {"consent"}
+                   for kind in lawrules.CUSTOMER_TYPES
+                   for r in lawrules.rules_for(jurisdiction, "basis", "care", kind, now.date())):
+                zones.append((zone, -1))    # a basis from a contract or purchase: one by one
+                continue
+            window = window_blocker(rep, now, policy)
+            labels = []
+            for code in q.HELD_CODES:
+                retry, consent, kind = code // 16, code % 16 // 4, code % 4
+                found = [window.label] if window is not None else []
+                if retry:       # what customer_blockers says of a retry delay running
+                    found.append("retry")
+                basis_key = (jurisdiction, consent, kind)
+                if basis_key not in basis_cache:
+                    row = {**rep, "consent_calls": q.HELD_CONSENTS[consent],
+                           "customer_type": q.HELD_TYPES[kind]}
+                    basis_cache[basis_key] = [b.label for b in basis_blockers(
+                        row, now, policy, jurisdiction)]
+                labels.append(tuple(found + basis_cache[basis_key]))
+            today = _local(rep, now, policy)[0].date()
+            recent = _iso(now - lawful.horizon(policy, jurisdiction))
+            zones.append((zone, by_class.setdefault((today, recent, tuple(labels)),
+                                                    len(by_class))))
+        self.slot_labels: dict[int, tuple[str, ...]] = {}
+        classes = []
+        for j, (today, recent, labels) in enumerate(by_class):
+            for code, found in zip(q.HELD_CODES, labels, strict=True):
+                self.slot_labels[j * q.HELD_SLOTS_PER_CLASS + code] = found
+            classes.append(q.HeldClass(
+                today=today.isoformat(),
+                thank_you_from=(today - timedelta(
+                    days=policy.purchases.thank_you_days)).isoformat(),
+                birthdays=_occasion_days(today, policy.occasions.days_ahead)
+                if policy.occasions.birthday else (),
+                anniversaries=_occasion_days(today, policy.occasions.days_ahead, years=True)
+                if policy.occasions.anniversary else (),
+                recent_from=recent,
+                held_codes=tuple(c for c, found in zip(q.HELD_CODES, labels, strict=True)
+                                 if found)))
+        c = policy.contact
+        self.query = q.HeldQuery(
+            now=to_iso(now),
+            due_cuts=tuple((tier, to_iso(now - policy.interval(tier)))
+                           for tier in policy.cadence_days),
+            other_due_cut=to_iso(now - policy.interval(None)),
+            classes=tuple(classes),
+            zones=tuple(zones),
+            at_risk_factor=policy.purchases.at_risk_factor,
+            # A cap holds a customer only once they had this many calls in its period.
+            cap_calls=min([c.max_attempts, c.max_contacts]
+                          + [r.max_calls for p in lawrules.packs().values() for r in p.rules
+                             if r.kind == "attempts" and r.max_calls is not None]),
+            refusals=tuple(sorted(lawful.REFUSALS)))
+
+    def labels(self, slot: int) -> tuple[str, ...]:
+        """The rules that hold the customers of ``slot``."""
+        return self.slot_labels[slot]
+
+
+@functools.lru_cache(maxsize=16)
+def _occasion_days(today: date, ahead: int, years: bool = False) -> tuple:
+    """The month-days (of a leap year: 29 February too) whose next occurrence from
+    ``today`` is at most ``ahead`` days away, each with the moment a call since then
+    thanked for it (the days before it began), and with ``years`` the year it falls in (a
+    customer since before that year has an anniversary)."""
+    out = []
+    day = date(2000, 1, 1)
+    while day.year == 2000:
+        occ = next_occurrence(day, today)
+        if (occ - today).days <= ahead:
+            since = (occ - timedelta(days=ahead)).isoformat()
+            out.append((day.isoformat()[5:], since, str(occ.year)) if years
+                       else (day.isoformat()[5:], since))
+        day += timedelta(days=1)
+    return tuple(out)
 
 
 def held_counts(held: list[Held]) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from calls.store import Store
 
@@ -419,113 +420,279 @@ def upcoming_moments(store: Store, now: str, caller: str, grace_minutes: int,
     return [t for t in out if t]
 
 
-# -- queue --held: who is held back, counted in groups (calls.queue.held_report) ---------------
+# -- queue --held: who is held back, counted by slot (calls.queue.held_report) ---------------
 
-# Whom a hold can concern at all: the columns first, then the do-not-call list (an index
-# lookup a row: in the pass over every customer it goes after "may have a reason", which
-# drops about half of them first: 0.3-0.45 s less of ~2.5 s at 1M).
-_HELD_CALLABLE_COLUMNS = """
-    ifnull(c.do_not_call, 0) = 0 AND ifnull(c.number_status, 'ok') = 'ok'
+# A customer's "code": the columns besides the zone that decide what holds them when they
+# have no callback or recovery call and no recent calls: a retry delay running, their
+# consent to calls and their customer type (as the basis for a care call reads them).
+HELD_CONSENTS = (None, "given", "withdrawn")     # index 0: any other value, or none
+HELD_TYPES = ("consumer", "business", None)      # index 2: none given (the policy's default)
+# Any other customer type ("Business ") is checked one customer at a time.
+HELD_CODES = tuple(retry * 16 + consent * 4 + kind for retry in (0, 1)
+                   for consent in range(len(HELD_CONSENTS)) for kind in range(len(HELD_TYPES)))
+_HELD_CODE = """ifnull(c.retry_after > :now, 0) * 16
+    + CASE c.consent_calls WHEN 'given' THEN 4 WHEN 'withdrawn' THEN 8 ELSE 0 END
+    + CASE WHEN c.customer_type IS NULL OR c.customer_type = '' THEN 2
+           WHEN c.customer_type = 'consumer' THEN 0 WHEN c.customer_type = 'business' THEN 1
+           ELSE 3 END"""
+HELD_SLOTS_PER_CLASS = 32
+
+
+def held_code(retry: bool, consent: int, kind: int) -> int:
+    """The code of a retry flag, an index into HELD_CONSENTS and one into HELD_TYPES."""
+    return int(retry) * 16 + consent * 4 + kind
+
+
+@dataclass(frozen=True)
+class HeldClass:
+    """Zones alike at one moment for ``queue --held``: the same local date, the same rules
+    for each code, the same reach back of a call's caps."""
+
+    today: str                                    # their local date (YYYY-MM-DD)
+    thank_you_from: str                           # bought since: a thank-you is due
+    birthdays: tuple[tuple[str, str], ...]        # (month-day, no call since) for a reason
+    anniversaries: tuple[tuple[str, str, str], ...]   # (month-day, no call since, year)
+    recent_from: str                              # a call since then may hold them (caps)
+    held_codes: tuple[int, ...]                   # the codes something holds in these zones
+
+
+@dataclass(frozen=True)
+class HeldQuery:
+    """What ``held_slots`` counts: who is due (a care call), the zone classes, and when a
+    customer goes to the one-by-one check (see calls.queue.held_report)."""
+
+    now: str
+    due_cuts: tuple[tuple[str, str], ...]   # (tier, a cycle ended at or before this: due)
+    other_due_cut: str                      # any other tier
+    classes: tuple[HeldClass, ...]
+    # Every zone key in use as its four parts (``ZONE_KEY``) with its class (-1: its
+    # customers are checked one by one).
+    zones: tuple[tuple[tuple[str, str, str, str], int], ...]
+    at_risk_factor: float
+    cap_calls: int                          # fewer calls than this since recent_from: no cap
+    refusals: tuple[str, ...]               # outcomes that start a quiet period
+
+
+_HELD_ELIGIBLE = """(c.do_not_call IS NULL OR c.do_not_call IN (0, ''))
+    AND (c.number_status IS NULL OR c.number_status IN ('', 'ok'))
     AND c.phone IS NOT NULL AND c.phone != ''"""
-_HELD_NOT_ON_DNC = "NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)"
-_HELD_ELIGIBLE = f"{_HELD_CALLABLE_COLUMNS}\n    AND {_HELD_NOT_ON_DNC}\n"
 _HELD_CALL_FOLLOWUP = """c.id IN (SELECT customer_id FROM followups WHERE status = 'open'
                                    AND kind IN ('callback', 'recovery_call'))"""
-# The customers' columns the group key reads.
-_HELD_KEY_COLUMNS = ("phone_region", "time_zones", "phone", "region", "retry_after",
-                     "consent_calls", "customer_type")
-_HELD_KEY = (f"({ZONE_KEY}) || '#' || (ifnull(c.retry_after, '') > :now) || '#' || "
-             "ifnull(c.consent_calls, '') || '#' || ifnull(c.customer_type, '')")
 
 
-def _held_terms(p: dict, checked: bool = False) -> tuple[str, str, dict]:
-    """(due, simple, named values): SQL terms for "due for a care call" and for the
-    customers whose holds a group decides: who surely have a reason (due, a thank-you or
-    buying slowed well inside the dates), no callback or recovery call, and no call recent
-    enough for a cap (see calls.queue.held_report)."""
-    values = {k: p[k] for k in ("now", "recent", "recent_long", "default_cut", "lp_in_lo",
-                                "lp_in_hi", "risk_in")}
+def _held_zone_class(hq: HeldQuery, values: dict) -> str:
+    """The class of a customer's zone key (-1: none), by the time zones first: most time
+    zones have one class whatever the country, area code and region (a few comparisons
+    a row instead of building the key: a key a row cost ~1 s a million rows)."""
+    by_zones: dict[str, list[tuple[tuple[str, str, str], int]]] = {}
+    for (country, zones, npa, region), j in hq.zones:
+        by_zones.setdefault(zones, []).append(((country, npa, region), j))
+
+    def one(i: int, zones: str) -> str:
+        rest = by_zones[zones]
+        if len({j for _key, j in rest}) == 1:
+            return str(rest[0][1])
+        inner = []
+        for r, ((country, npa, region), j) in enumerate(rest):
+            values.update({f"tz{i}c{r}": country, f"tz{i}n{r}": npa, f"tz{i}r{r}": region})
+            inner.append(f"WHEN (ifnull(c.phone_region, ''), {_HELD_NPA}, ifnull(c.region, '')) "
+                         f"= (:tz{i}c{r}, :tz{i}n{r}, :tz{i}r{r}) THEN {j}")
+        return f"CASE {' '.join(inner)} ELSE -1 END"
+
+    names = sorted(by_zones)
+    for i, zones in enumerate(names):
+        values[f"tz{i}"] = zones
+
+    def tree(lo: int, hi: int) -> str:
+        # A search tree over the sorted zone sets: ~log2(n) comparisons a row, not ~n/2.
+        if hi - lo <= 3:
+            whens = " ".join(f"WHEN :tz{i} THEN {one(i, names[i])}" for i in range(lo, hi))
+            return f"CASE c.time_zones {whens} ELSE -1 END"
+        mid = (lo + hi) // 2
+        return f"CASE WHEN c.time_zones < :tz{mid} THEN {tree(lo, mid)} ELSE {tree(mid, hi)} END"
+
+    if not names:
+        return "-1"
+    empty = one(names.index(""), "") if "" in by_zones else "-1"
+    return f"CASE WHEN c.time_zones IS NULL THEN {empty} ELSE {tree(0, len(names))} END"
+
+
+_HELD_NPA = "CASE WHEN substr(c.phone, 1, 2) = '+1' THEN substr(c.phone, 3, 3) ELSE '' END"
+
+
+# The parts of a code as column tests that are never NULL (a NOT of them in a WHEN).
+_HELD_CONSENT_TESTS = ("(c.consent_calls IS NOT 'given' AND c.consent_calls IS NOT 'withdrawn')",
+                       "c.consent_calls IS 'given'", "c.consent_calls IS 'withdrawn'")
+_HELD_TYPE_TESTS = ("c.customer_type IS 'consumer'", "c.customer_type IS 'business'",
+                    "(c.customer_type IS NULL OR c.customer_type = '')")
+
+
+def _held_basis_codes(codes: list[int]) -> str:
+    """A column test true for the customers whose code (without a retry delay) is one of
+    ``codes``: cheaper than working out the code (~20 steps a row)."""
+    terms = []
+    for consent, test in enumerate(_HELD_CONSENT_TESTS):
+        kinds = [kind for kind in range(len(HELD_TYPES)) if consent * 4 + kind in codes]
+        if len(kinds) == len(HELD_TYPES):
+            terms.append(test)
+        elif kinds:
+            terms.append(f"({test} AND ({' OR '.join(_HELD_TYPE_TESTS[k] for k in kinds)}))")
+    return " OR ".join(terms) or "0"
+
+
+def _held_sql(hq: HeldQuery, values: dict, only: str = "") -> str:
+    """SELECT id, phone, k: every customer who may be held, with k their slot (class x 32
+    + code; -id: check them one by one; NULL: not held), in one pass over the customers
+    (``only`` "ids": those with ids in :lo-:hi; "apart": those on the do-not-call list or
+    with a callback or recovery call, through their indexes)."""
+    values["now"] = hq.now
     whens = []
-    for i, (tier, cut) in enumerate(p["tier_cuts"]):
-        values[f"cut{i}"] = cut
-        if tier is None:
-            whens.append(f"WHEN c.tier IS NULL THEN :cut{i}")
+    for i, (tier, cut) in enumerate(hq.due_cuts):
+        values[f"tier{i}"], values[f"cut{i}"] = tier, cut
+        whens.append(f"WHEN :tier{i} THEN :cut{i}")
+    values["other_cut"] = hq.other_due_cut
+    due = (f"(ifnull(c.cycle_ended_at, '') = '' OR c.cycle_ended_at <= "
+           f"CASE c.tier {' '.join(whens)} ELSE :other_cut END)")
+    risk = at_risk_expr(hq.at_risk_factor, "c")
+    branches = []
+    for j, cls in enumerate(hq.classes):
+        values[f"d{j}"], values[f"ty{j}"] = cls.today, cls.thank_you_from
+        values[f"rc{j}"] = cls.recent_from
+        thank_you = (f"(substr(c.last_purchase, 1, 10) BETWEEN :ty{j} AND :d{j} "
+                     f"AND ifnull(c.cycle_ended_at, '') < substr(c.last_purchase, 1, 10))")
+        reasons = [due, thank_you]
+        # An occasion: no call since the days before it began (NULL: not in days ahead).
+        # (the month-days' range first: one comparison for most customers)
+        if cls.birthdays:
+            cases = []
+            for b, (md, since) in enumerate(cls.birthdays):
+                values[f"b{j}_{b}"], values[f"bt{j}_{b}"] = md, since
+                cases.append(f"WHEN :b{j}_{b} THEN :bt{j}_{b}")
+            values[f"blo{j}"] = min(md for md, _since in cls.birthdays)
+            values[f"bhi{j}"] = max(md for md, _since in cls.birthdays)
+            reasons.append(f"(substr(c.birthday, 6, 5) BETWEEN :blo{j} AND :bhi{j} "
+                           f"AND ifnull(c.cycle_ended_at, '') < CASE substr(c.birthday, 6, 5) "
+                           f"{' '.join(cases)} END)")
+        if cls.anniversaries:
+            cases = []
+            for a, (md, since, year) in enumerate(cls.anniversaries):
+                values[f"a{j}_{a}"], values[f"at{j}_{a}"] = md, since
+                values[f"ay{j}_{a}"] = year
+                cases.append(f"WHEN :a{j}_{a} THEN CASE WHEN c.customer_since < :ay{j}_{a} "
+                             f"THEN :at{j}_{a} END")
+            values[f"alo{j}"] = min(md for md, _since, _year in cls.anniversaries)
+            values[f"ahi{j}"] = max(md for md, _since, _year in cls.anniversaries)
+            reasons.append(f"(substr(c.customer_since, 6, 5) BETWEEN :alo{j} AND :ahi{j} "
+                           f"AND ifnull(c.cycle_ended_at, '') < "
+                           f"CASE substr(c.customer_since, 6, 5) {' '.join(cases)} END)")
+        # Buying slowed: julianday() first, cheaper than building the date (0.3 against
+        # 0.5 s a million rows); the date only for the "no call since" test.
+        reasons.append(f"(c.order_count >= 2 AND c.avg_order_interval_days IS NOT NULL "
+                       f"AND julianday(substr(c.last_purchase, 1, 10)) + CAST("
+                       f"{float(hq.at_risk_factor)!r} * c.avg_order_interval_days AS INTEGER) "
+                       f"+ 1 <= julianday(:d{j}) AND ifnull(c.cycle_ended_at, '') < {risk})")
+        recent = f"ifnull(c.last_call_at >= :rc{j}, 0)"
+        slot = f"{j * HELD_SLOTS_PER_CLASS} + {_HELD_CODE}"
+        if len(cls.held_codes) == len(HELD_CODES):      # a closed window holds them all
+            skip, held = "", f"ELSE {slot}"
         else:
-            values[f"tier{i}"] = tier
-            whens.append(f"WHEN c.tier = :tier{i} THEN :cut{i}")
-    cut = f"CASE {' '.join(whens)} ELSE :default_cut END" if whens else ":default_cut"
-    due = f"(ifnull(c.cycle_ended_at, '') = '' OR c.cycle_ended_at <= {cut})"
-    risk = at_risk_expr(p["risk_factor"], "c")
-    sure = (f"({due} OR (c.last_purchase BETWEEN :lp_in_lo AND :lp_in_hi "
-            f"AND {_ENDED_BEFORE.format('c.last_purchase')}) "
-            f"OR (c.order_count >= 2 AND {risk} <= :risk_in AND {_ENDED_BEFORE.format(risk)}))")
-    long = ", ".join(f"'{country}'" for country in p["long_countries"])
-    recent = ("(ifnull(c.last_call_at, '') >= :recent"
-              + (f" OR (c.phone_region IN ({long}) AND ifnull(c.last_call_at, '') >= "
-                 ":recent_long)" if long else "") + ")")
-    # ifnull: a NULL column makes a term NULL, and "NOT simple" must still be true then.
-    # ``checked``: the query filters by _HELD_ELIGIBLE already (not twice a row: 0.2 s a
-    # pass at 1M, a do-not-call list lookup each).
-    eligible = "" if checked else f"{_HELD_ELIGIBLE} AND "
-    simple = (f"ifnull(({eligible}{sure} AND NOT {_HELD_CALL_FOLLOWUP} "
-              f"AND NOT {recent}), 0)")
-    return due, simple, values
+            codes = ", ".join(str(code) for code in cls.held_codes)
+            # Most customers of an open window are not held: tell them first, without
+            # their reasons, by the columns (a retry delay always holds: its code is not
+            # needed for those without one).
+            calm = [code for code in cls.held_codes if code < 16]
+            skip = (f"WHEN (c.retry_after IS NULL OR c.retry_after <= :now) "
+                    f"AND (c.last_call_at IS NULL OR c.last_call_at < :rc{j})"
+                    + (f" AND NOT ({_held_basis_codes(calm)})" if calm else "") + " THEN NULL")
+            if not set(range(16, 32)) & set(HELD_CODES) <= set(cls.held_codes):
+                skip = f"WHEN NOT (({_HELD_CODE}) IN ({codes}) OR {recent}) THEN NULL"
+            held = f"WHEN ({_HELD_CODE}) IN ({codes}) THEN {slot}"
+        # The reasons as a WHEN's condition: SQLite stops at the first that holds (as a
+        # value, an OR works out every term: 2.5 s instead of 0.7 s a million rows).
+        branches.append(f"""WHEN {j} THEN CASE {skip}
+            WHEN {' OR '.join(reasons)} THEN CASE
+                WHEN {recent} AND (SELECT count(*) >= :cap_calls OR ifnull(max(outcome IN
+                                   ({', '.join(f':refusal{r}' for r in range(len(hq.refusals)))})),
+                                   0)
+                                   FROM calls WHERE customer_id = c.id AND started_at >= :rc{j})
+                    THEN -c.id
+                {held} END
+            END""")
+    values["cap_calls"] = hq.cap_calls
+    values.update({f"refusal{r}": outcome for r, outcome in enumerate(hq.refusals)})
+    where = {"": "", "ids": " AND c.id BETWEEN :lo AND :hi",
+             "apart": f" AND ({_HELD_CALL_FOLLOWUP} OR {_HELD_ON_DNC})"}[only]
+    # A zone no class has, or a customer type the code does not know: one by one (-id).
+    return f"""
+        SELECT c.id, c.phone, CASE
+            WHEN c.customer_type IS NOT NULL
+                 AND c.customer_type NOT IN ('', 'consumer', 'business') THEN -c.id
+            ELSE CASE {_held_zone_class(hq, values)} WHEN -1 THEN -c.id {' '.join(branches)} END
+            END AS k
+        FROM customers c WHERE {_HELD_ELIGIBLE}{where}
+        LIMIT -1"""
 
 
-_ENDED_BEFORE = "(ifnull(c.cycle_ended_at, '') = '' OR c.cycle_ended_at < {})"
+_HELD_ON_DNC = "c.phone IN (SELECT phone FROM dnc)"
 
 
-def held_groups(store: Store, p: dict) -> list[dict]:
-    """One pass over the customers: those due for a care call whose holds follow from a
-    few columns, in groups of equal columns (``gkey``, ``n``, one of them ``rep``,
-    ``simple`` 1), and every other customer who may have a reason to be called (a
-    callback or recovery call, a recent call, a purchase, an occasion, buying slowed: a
-    superset, to check one by one) as a group of its own (``simple`` 0)."""
-    _due, simple, values = _held_terms(p, checked=True)
-    maybe = _held_maybe(p, values)
-    # A simple customer surely has a reason, so "may have one" holds for them too: rows
-    # are first filtered by "may have a reason" (about half of them pass), and only those
-    # work out "simple", and only the simple ones their group key (terms of a dozen SQL
-    # functions each: a million rows 3.6 -> 2.9 s CPU in the shell). LIMIT -1 keeps the
-    # inner query a co-routine: "simple" is worked out once a row.
-    columns = ", ".join(f"c.{name}" for name in _HELD_KEY_COLUMNS)
-    sql = f"""
-        SELECT gkey, count(*) AS n, min(id) AS rep, max(s) AS simple FROM (
-            SELECT c.id, c.s, CASE WHEN c.s THEN {_HELD_KEY} ELSE '#' || c.id END AS gkey
-            FROM (SELECT c.id, {simple} AS s, {columns} FROM customers c
-                  WHERE {_HELD_CALLABLE_COLUMNS} AND {maybe} AND {_HELD_NOT_ON_DNC}
-                  LIMIT -1) c)
-        GROUP BY gkey
-    """
-    return store.all(sql, values)
+def held_slots(store: Store, hq: HeldQuery) -> tuple[dict[int, int], list[int]]:
+    """Customers per slot that holds someone, and the ids of those to check one by one
+    (a callback or recovery call, a possible cap, a zone or customer type no slot has).
+
+    One pass over the customers counts them all by slot; then those on the do-not-call
+    list (never held) and those with a callback or recovery call (one by one) are read
+    through their indexes and taken out of their slots: cheaper than asking both of every
+    customer (two index lookups a row: ~0.35 s a million rows)."""
+    values: dict = {}
+    counts: dict[int, int] = {}
+    singles: set[int] = set()
+    sql = f"SELECT k, count(*) FROM ({_held_sql(hq, values)}) WHERE k IS NOT NULL GROUP BY k"
+    for k, n in store.db.conn.execute(sql, values):
+        if k < 0:
+            singles.add(-k)
+        else:
+            counts[k] = n
+    values = {}
+    apart = f"SELECT id, k, {_HELD_ON_DNC} AS listed FROM ({_held_sql(hq, values, 'apart')}) c"
+    for cid, k, listed in store.db.conn.execute(apart, values):
+        if k is not None and k >= 0:
+            counts[k] -= 1
+        elif k is not None:
+            singles.discard(cid)
+        if not listed:
+            singles.add(cid)
+    return {k: n for k, n in counts.items() if n}, sorted(singles)
 
 
-def _held_maybe(p: dict, values: dict) -> str:
-    """The SQL term "may have a reason to be called" (a superset); adds its values."""
-    due, _simple, _values = _held_terms(p)
-    risk = at_risk_expr(p["risk_factor"], "c")
-    occasion = " OR ".join(
-        f"substr(c.{col}, 6, 5) BETWEEN :md_lo{i} AND :md_hi{i}"
-        for i, _r in enumerate(p["md_ranges"]) for col in ("birthday", "customer_since"))
-    for i, (lo, hi) in enumerate(p["md_ranges"]):
-        values[f"md_lo{i}"], values[f"md_hi{i}"] = lo, hi
-    values.update(lp_min=p["lp_min"], risk_day=p["risk_day"])
-    maybe = [_HELD_CALL_FOLLOWUP, due,
-             f"(c.last_purchase >= :lp_min AND {_ENDED_BEFORE.format('c.last_purchase')})",
-             f"(c.order_count >= 2 AND {risk} <= :risk_day AND {_ENDED_BEFORE.format(risk)})"]
-    if occasion:
-        maybe.append(f"({occasion})")
-    return f"ifnull(({' OR '.join(maybe)}), 0)"
-
-
-def held_group_rows(store: Store, p: dict, keys: list[str], limit: int) -> list[dict]:
-    """The first ``limit`` customers (by id) of the groups ``keys``."""
-    if not keys or limit <= 0:
+def held_slot_ids(store: Store, hq: HeldQuery, slots: list[int], limit: int) -> list[int]:
+    """The first ``limit`` customer ids (in order) in ``slots`` (neither on the
+    do-not-call list nor with a callback or recovery call): read in growing id ranges, so
+    that a list whose first customers are held stops early."""
+    if not slots or limit <= 0:
         return []
-    _due, simple, values = _held_terms(p)
-    return store.all(f"SELECT c.* FROM customers c WHERE {simple} AND {_HELD_KEY} IN "
-                     f"(SELECT value FROM json_each(:keys)) ORDER BY c.id LIMIT :limit",
-                     {**values, "keys": json.dumps(keys), "limit": limit})
+    values: dict = {"slots": json.dumps(slots)}
+    sql = (f"SELECT id FROM ({_held_sql(hq, values, 'ids')}) c "
+           f"WHERE k IN (SELECT value FROM json_each(:slots)) AND NOT {_HELD_ON_DNC} "
+           f"AND NOT {_HELD_CALL_FOLLOWUP} ORDER BY id LIMIT :limit")
+    top = store.scalar("SELECT max(id) FROM customers") or 0
+    out: list[int] = []
+    lo, span = 1, 20_000
+    while lo <= top and len(out) < limit:
+        values.update(lo=lo, hi=lo + span - 1, limit=limit - len(out))
+        out += [r[0] for r in store.db.conn.execute(sql, values)]
+        lo, span = lo + span, span * 4
+    return out
+
+
+def zone_key_rows(store: Store, keys: list[str]) -> dict[str, dict]:
+    """One customers row per zone key (an index seek each)."""
+    out: dict[str, dict] = {}
+    for key in keys:
+        for row in store.db.query(f"SELECT * FROM customers c WHERE {ZONE_KEY} = ? LIMIT 1",
+                                  (key,)):
+            out[key] = row
+    return out
 
 
 def claim_ends(store: Store, now: str, caller: str, limit: int = 10) -> list[str]:
