@@ -25,9 +25,13 @@ can have changed:
 - *today*: today's calls are kept summed per 10-minute slot (:class:`_TodaySums`); a
   write reads again only the slots from the earliest call it touched on (the journal
   says; on a floor, the last minutes' slots), the NPS per caller whole;
-- *deadlines*: the escalation check (a deadline missed since the last check) runs after
-  any write and otherwise once a minute (``escalate_every``; the shift app's own check
-  runs as often): a deadline that passes on a quiet floor shows within that minute.
+- *deadlines*: the escalation check (a deadline missed since the last check) looks at
+  every open follow-up once a minute (``escalate_every``; the shift app's own check runs
+  as often) and, between, after a follow-up write, at the follow-ups written (the
+  journal of follow-up writes names them, :func:`calls.store.dashboard.followups_written_since`;
+  every one when it no longer reaches back); a call write alone checks none: a follow-up
+  cannot become late by it, and a deadline that passes by time alone shows within the
+  minute.
 
 Its answers equal the plain functions' at every moment (``tests/core/test_dashboard_figures.py``
 holds the two to the same figures through random writes and clock moves).

@@ -1,6 +1,6 @@
 """The journals that triggers keep of writes a reader keeps figures over (migrations
 ``coverage_0003`` / ``dashboard_0001``: ``calls_written``; ``dashboard_0002``:
-``coverage_changes``; ``dashboard_0004``: ``followups_changes``). Each numbers its rows
+``coverage_changes``; ``dashboard_0004`` / ``dashboard_0005``: ``followups_changes``). Each numbers its rows
 upwards (``seq``) and keeps the last :data:`JOURNAL_ROWS`; a reader keeps its figures as
 of the newest row it read and brings them up to date from the rows after it, which it
 may do only while the journal still holds every one of them (:func:`reach`)."""
