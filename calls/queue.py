@@ -1172,18 +1172,25 @@ CLAIM_CANDIDATES = (5, 20, 60)
 # then); what it may miss is a customer who moved above them in between (a callback that
 # fell due), as if the caller had taken a few seconds earlier.
 AHEAD_SECONDS = 30
+# How many customers from the top a reading ahead keeps: the top, and the next ones to try
+# when another seat took the top meanwhile (as many as a claim's first reading).
+AHEAD_READ = CLAIM_CANDIDATES[0]
 
 
 @dataclass(frozen=True)
 class QueueAhead:
     """The top of a caller's queue read ahead of the take: while a call is wrapped up, the
     next customer is looked up; the take then only checks them again and claims them
-    (:func:`claim_next`), instead of reading the queue in the time the caller waits."""
+    (:func:`claim_next`), instead of reading the queue in the time the caller waits.
+    On a busy floor another seat has often taken the top by then (every seat reads the
+    same top): the next few read with it are tried in their order, each checked again
+    the same way, before the queue is read again."""
 
     caller: str
     read_at: datetime
     top: QueueEntry | None            # the best customer then (None: nobody callable)
     leaving: int | None = None        # the customer of the call being wrapped up
+    after: tuple[QueueEntry, ...] = ()   # the next ones then, in the queue's order
 
     def usable(self, caller: str, now: datetime) -> bool:
         """Whether this reading may stand for ``caller``'s queue at ``now``."""
@@ -1194,10 +1201,12 @@ class QueueAhead:
 def read_ahead(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
                leaving: int | None = None) -> QueueAhead:
     """The top of ``caller``'s queue at ``now``, leaving out ``leaving`` (the customer
-    whose call is being wrapped up: the caller still holds them). A read; no lock."""
-    entries = build_queue(store, caller, now, policy, limit=2)
-    top = next((e for e in entries if e.customer.id != leaving), None)
-    return QueueAhead(caller, now, top, leaving)
+    whose call is being wrapped up: the caller still holds them), and the next few after
+    them (:attr:`QueueAhead.after`). A read; no lock."""
+    entries = [e for e in build_queue(store, caller, now, policy, limit=AHEAD_READ + 1)
+               if e.customer.id != leaving][:AHEAD_READ]
+    return QueueAhead(caller, now, entries[0] if entries else None, leaving,
+                      tuple(entries[1:]))
 
 
 def claim_next(store: Store, caller: str, now: datetime,
@@ -1224,8 +1233,11 @@ def claim_next(store: Store, caller: str, now: datetime,
     ``ahead``: the queue's top read a moment before (:func:`read_ahead`, while the call
     before was wrapped up). When it is still usable (:meth:`QueueAhead.usable`) that
     customer is checked again inside the lock and claimed without reading the queue; when
-    another caller took them, they are no longer callable, or the customer left then is
-    callable again (they might rank first), the queue is read as without it.
+    another caller took them or they are no longer callable, the next ones of the reading
+    are tried in order the same way (the first still free is whom the queue read now
+    would put first, unless someone moved above them meanwhile, as with the top). When
+    none of them can be had, or the customer left then is callable again (they might rank
+    first), the queue is read as without it.
     """
     nowt = to_iso(now)
     if q.live_claims_of(store, caller, nowt):
@@ -1238,9 +1250,10 @@ def claim_next(store: Store, caller: str, now: datetime,
     if ahead is not None and ahead.usable(caller, now) and not (
             ahead.leaving is not None
             and _entry_if_callable(store, ahead.leaving, caller, now, policy) is not None):
-        claimed = _claim_candidate(store, ahead.top, caller, now, policy, inside)
-        if claimed is not None:
-            return claimed
+        for entry in (ahead.top, *ahead.after):
+            claimed = _claim_candidate(store, entry, caller, now, policy, inside)
+            if claimed is not None:
+                return claimed
     for limit in CLAIM_CANDIDATES:
         entries = build_queue(store, caller, now, policy, limit=limit)
         if not entries:

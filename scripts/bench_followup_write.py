@@ -148,7 +148,7 @@ def main() -> None:
     paths = {d: work / f"{d}.db" for d in DESIGNS}
     fill(paths["before"], args.customers, args.followups)
     for design in ("now", "bare"):
-        shutil.copyfile(paths["before"], paths[design])
+        shutil.copy(paths["before"], paths[design])   # its 0600 mode too
     stores = {d: Store.open(paths[d]) for d in ("now", "bare")}
     stores["before"] = Store.open(paths["before"], migrate=False)
     drop_journal_triggers(stores["bare"])

@@ -49,10 +49,11 @@ def entry_search_text(entry: Any) -> str:
 def load_queue(store: Store, caller: str, now: datetime, policy: Any, limit: int) -> QueueView:
     """The first ``limit`` rows of the caller's queue; when it is empty, when it fills again."""
     from calls.policy import format_duration
-    from calls.queue import QueueAhead, build_queue, next_opening_why, opening_horizon
+    from calls.queue import AHEAD_READ, QueueAhead, build_queue, next_opening_why, opening_horizon
 
     entries = build_queue(store, caller, now, policy, limit=limit)
-    ahead = QueueAhead(caller, now, entries[0] if entries else None)
+    ahead = QueueAhead(caller, now, entries[0] if entries else None,
+                       after=tuple(entries[1:AHEAD_READ]))
     waiting = None
     if not entries:
         opening = next_opening_why(store, caller, now, policy)

@@ -151,16 +151,59 @@ def test_the_customer_read_ahead_is_claimed_without_reading_the_queue_again(stor
 
 def test_a_customer_taken_by_another_caller_meanwhile_is_not_handed_again(store,
                                                                          monkeypatch):
+    """On a busy floor another seat often takes the top read ahead: the next one read
+    with it is checked and claimed, still without reading the queue again."""
     ids = [add_customer(store, where=NY, revenue=float(1000 - i)) for i in range(4)]
     session, ahead = _taken_and_read(store, NOW)
+    assert [e.customer.id for e in ahead.after] == ids[2:]
     bob = CallSession.take_next(store, "bob", NOW + timedelta(seconds=8))
     assert bob.customer.id == ahead.top.customer.id == ids[1]     # bob was quicker
     reads = count_queue_reads(monkeypatch)
     step = _wrap_up_and_next(store, session, Outcome.COMPLETED, NOW + timedelta(seconds=20),
                              ahead)
-    assert step.next.customer.id == ids[2]   # the queue read again: the next one
-    assert reads                             # (read, not guessed)
+    assert step.next.customer.id == ids[2]   # the next one, as the queue now has it first
+    assert reads == []
     assert _claims(store) == {ids[1]: "bob", ids[2]: "ann"}
+
+
+def test_every_customer_read_ahead_taken_meanwhile_makes_the_queue_read(store,
+                                                                         monkeypatch):
+    ids = [add_customer(store, where=NY, revenue=float(1000 - i))
+           for i in range(queue.AHEAD_READ + 3)]
+    session, ahead = _taken_and_read(store, NOW)
+    read = [ahead.top, *ahead.after]
+    assert [e.customer.id for e in read] == ids[1:queue.AHEAD_READ + 1]
+    for i, entry in enumerate(read):      # the floor took all of them meanwhile
+        taken = CallSession.take(store, entry.customer.id, f"bob{i}", NOW + timedelta(seconds=8))
+        assert taken.customer.id == entry.customer.id
+    reads = count_queue_reads(monkeypatch)
+    step = _wrap_up_and_next(store, session, Outcome.COMPLETED, NOW + timedelta(seconds=20),
+                             ahead)
+    assert reads and step.next.customer.id == ids[queue.AHEAD_READ + 1]
+    assert _claims(store)[ids[queue.AHEAD_READ + 1]] == "ann"
+    assert sorted(c for c, who in _claims(store).items() if who == "ann") == [
+        ids[queue.AHEAD_READ + 1]]
+
+
+def test_a_floor_taking_at_once_with_readings_ahead_hands_nobody_twice(store):
+    """Seats that read ahead at the same moment (the same top, the same next ones) and
+    then take one after another: each gets a different customer, in the queue's order,
+    as many as were read ahead before anyone reads the queue again."""
+    ids = [add_customer(store, where=NY, revenue=float(1000 - i)) for i in range(12)]
+    taken = {name: CallSession.take_next(store, name, NOW, DEFAULT_POLICY, "quarterly")
+             for name in ("ann", "bob", "cy")}
+    sessions = {name: (s, s.read_next(store, NOW + timedelta(seconds=5)))
+                for name, s in taken.items()}
+    # Each read ahead while the three held ids[0..2]: the same top and next ones.
+    assert len({(a.top.customer.id, *(e.customer.id for e in a.after))
+                for _s, a in sessions.values()}) == 1
+    nexts = []
+    for s, ahead in sessions.values():
+        step = _wrap_up_and_next(store, s, Outcome.COMPLETED, NOW + timedelta(seconds=20),
+                                 ahead)
+        nexts.append(step.next.customer.id)
+    assert nexts == ids[3:6]
+    assert _claims(store) == dict(zip(ids[3:6], sessions, strict=True))
 
 
 def test_a_customer_no_longer_callable_is_passed_over(store):
