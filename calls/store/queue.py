@@ -480,40 +480,51 @@ _HELD_CALL_FOLLOWUP = """c.id IN (SELECT customer_id FROM followups WHERE status
                                    AND kind IN ('callback', 'recovery_call'))"""
 
 
-def _held_zone_class(hq: HeldQuery, values: dict) -> str:
-    """The class of a customer's zone key (-1: none), by the time zones first: most time
-    zones have one class whatever the country, area code and region (a few comparisons
-    a row instead of building the key: a key a row cost ~1 s a million rows)."""
+def _held_by_zone(hq: HeldQuery, values: dict, branch: list[str]) -> str:
+    """``branch[j]`` for a customer whose zone key is of class j (-c.id: none), chosen by
+    the time zones first (most time zones have one class whatever the country, area code
+    and region): a search tree over the sorted zone sets, ~log2(n) comparisons a row
+    (building the key a row cost ~1 s a million rows; a class number then a CASE on it,
+    ~10 steps a row more)."""
     by_zones: dict[str, list[tuple[tuple[str, str, str], int]]] = {}
     for (country, zones, npa, region), j in hq.zones:
         by_zones.setdefault(zones, []).append(((country, npa, region), j))
 
+    def of(j: int) -> str:
+        return "-c.id" if j < 0 else branch[j]
+
     def one(i: int, zones: str) -> str:
         rest = by_zones[zones]
         if len({j for _key, j in rest}) == 1:
-            return str(rest[0][1])
+            return of(rest[0][1])
+        # Area codes by country, region and class: one IN a group, not a test a key.
+        groups: dict[tuple[str, str, int], list[str]] = {}
+        for (country, npa, region), j in rest:
+            groups.setdefault((country, region, j), []).append(npa)
         inner = []
-        for r, ((country, npa, region), j) in enumerate(rest):
-            values.update({f"tz{i}c{r}": country, f"tz{i}n{r}": npa, f"tz{i}r{r}": region})
-            inner.append(f"WHEN (ifnull(c.phone_region, ''), {_HELD_NPA}, ifnull(c.region, '')) "
-                         f"= (:tz{i}c{r}, :tz{i}n{r}, :tz{i}r{r}) THEN {j}")
-        return f"CASE {' '.join(inner)} ELSE -1 END"
+        for g, ((country, region, j), npas) in enumerate(groups.items()):
+            values.update({f"tz{i}c{g}": country, f"tz{i}r{g}": region})
+            values.update({f"tz{i}n{g}_{n}": npa for n, npa in enumerate(npas)})
+            marks = ", ".join(f":tz{i}n{g}_{n}" for n in range(len(npas)))
+            inner.append(f"WHEN ifnull(c.phone_region, '') = :tz{i}c{g} "
+                         f"AND ifnull(c.region, '') = :tz{i}r{g} AND {_HELD_NPA} IN ({marks}) "
+                         f"THEN {of(j)}")
+        return f"CASE {' '.join(inner)} ELSE -c.id END"
 
     names = sorted(by_zones)
     for i, zones in enumerate(names):
         values[f"tz{i}"] = zones
 
     def tree(lo: int, hi: int) -> str:
-        # A search tree over the sorted zone sets: ~log2(n) comparisons a row, not ~n/2.
         if hi - lo <= 3:
             whens = " ".join(f"WHEN :tz{i} THEN {one(i, names[i])}" for i in range(lo, hi))
-            return f"CASE c.time_zones {whens} ELSE -1 END"
+            return f"CASE c.time_zones {whens} ELSE -c.id END"
         mid = (lo + hi) // 2
         return f"CASE WHEN c.time_zones < :tz{mid} THEN {tree(lo, mid)} ELSE {tree(mid, hi)} END"
 
     if not names:
-        return "-1"
-    empty = one(names.index(""), "") if "" in by_zones else "-1"
+        return "-c.id"
+    empty = one(names.index(""), "") if "" in by_zones else "-c.id"
     return f"CASE WHEN c.time_zones IS NULL THEN {empty} ELSE {tree(0, len(names))} END"
 
 
@@ -609,7 +620,7 @@ def _held_sql(hq: HeldQuery, values: dict, only: str = "") -> str:
             held = f"WHEN ({_HELD_CODE}) IN ({codes}) THEN {slot}"
         # The reasons as a WHEN's condition: SQLite stops at the first that holds (as a
         # value, an OR works out every term: 2.5 s instead of 0.7 s a million rows).
-        branches.append(f"""WHEN {j} THEN CASE {skip}
+        branches.append(f"""CASE {skip}
             WHEN {' OR '.join(reasons)} THEN CASE
                 WHEN {recent} AND (SELECT count(*) >= :cap_calls OR ifnull(max(outcome IN
                                    ({', '.join(f':refusal{r}' for r in range(len(hq.refusals)))})),
@@ -627,8 +638,7 @@ def _held_sql(hq: HeldQuery, values: dict, only: str = "") -> str:
         SELECT c.id, c.phone, CASE
             WHEN c.customer_type IS NOT NULL
                  AND c.customer_type NOT IN ('', 'consumer', 'business') THEN -c.id
-            ELSE CASE {_held_zone_class(hq, values)} WHEN -1 THEN -c.id {' '.join(branches)} END
-            END AS k
+            ELSE {_held_by_zone(hq, values, branches)} END AS k
         FROM customers c WHERE {_HELD_ELIGIBLE}{where}
         LIMIT -1"""
 

@@ -66,6 +66,11 @@ def _random_list(store, rng: random.Random, n: int = 160) -> None:
         if rng.random() < 0.5:       # called before: a cycle ended some time ago
             fields["cycle_ended_at"] = to_iso(BASE - timedelta(days=rng.randint(1, 400)))
             fields["cycle_status"] = "reached"
+        if rng.random() < 0.1:      # a care call falls due at a moment, give or take 1 s
+            tier = fields["tier"]
+            fields["cycle_ended_at"] = to_iso(rng.choice(MOMENTS) - DEFAULT_POLICY.interval(
+                tier) + timedelta(seconds=rng.choice([-1, 0, 1])))
+            fields["cycle_status"] = "reached"
         if rng.random() < 0.2:
             fields["retry_after"] = to_iso(BASE + timedelta(hours=rng.randint(-5, 30)))
         if rng.random() < 0.3:
