@@ -779,7 +779,7 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
             policy: Policy = DEFAULT_POLICY) -> Explanation:
     """Why ``customer`` is or is not callable by ``caller`` at ``now``, and when next."""
     cust = _resolve(store, customer)
-    row, _fus, blockers, reasons, _claims = _status(store, cust.id, caller, now, policy)
+    row, _fus, blockers, reasons, claims = _status(store, cust.id, caller, now, policy)
     local, zone = _local(row, now, policy)
     win = row_window(row, now, policy)
     lines: list[str] = []
@@ -791,7 +791,7 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
         lines.extend(b.text for b in blockers)
         if reasons:
             lines.append("would be called for: " + "; ".join(r.text for r in reasons))
-    for claim in q.claims_rows(store, [cust.id]):
+    for claim in claims:
         if claim["caller"] == caller and claim["expires_at"] > to_iso(now):
             lines.append(f"you hold this customer (claim until "
                          f"{from_iso(claim['expires_at']):%H:%M} UTC)")

@@ -107,6 +107,7 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
         dashboard_options: dict[str, Any] | None = None,
     ) -> None:
         memory.mend_textual()    # before any widget is drawn: see tui.memory
+        memory.mend_cache_clear()
         memory.keep_big_blocks_apart()
         super().__init__()
         if mode not in MODES:

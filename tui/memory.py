@@ -12,6 +12,7 @@ thread and, measured, gave nothing back on top.
 :func:`keep_big_blocks_apart` keeps large blocks out of the C heap, so that freeing
 them gives their pages back (a seat's high-water mark was made of them);
 :func:`mend_textual` bounds what Textual itself keeps of widgets long gone (see there);
+:func:`mend_cache_clear` lets what a cleared Textual cache held go at once;
 :func:`drop_cancelled_timers` lets a closed screen go at once rather than when its
 longest timer would have run.
 """
@@ -114,6 +115,46 @@ def mend_textual() -> bool:
 
     get_inner_outer.__doc__ = compute.__doc__
     StylesCache.get_inner_outer = get_inner_outer
+    return True
+
+
+_RING_END = object()     # the one key a mended LRUCache.clear leaves for the collector
+
+
+def mend_cache_clear() -> bool:
+    """Make Textual's ``LRUCache.clear`` unlink what it held, so that it is freed at once;
+    True when there was something to mend (idempotent).
+
+    ``LRUCache`` (Textual 8.2) keeps its entries in a ring of lists (``[prev, next, key,
+    value]``, the first entry linked to itself) and ``clear()`` drops its dict and its
+    head but leaves the ring: every entry, with what it held, becomes garbage in a
+    reference cycle that only the collector's rare full pass frees. A ``DataTable``
+    clears four such caches at each ``clear()`` (the queue after each call, the kept
+    follow-ups screen at each showing and closing): 1.1 MB of drawn rows (Rich texts,
+    segments, strips) per showing of the follow-ups waited for the collector, and
+    Python's allocator took new memory meanwhile (``scripts/bench_tui.py``). Mended: each
+    key discarded first (``discard`` unlinks its entry), through the cache's public
+    methods, then Textual's own ``clear``. A cache with no ``discard`` is left alone.
+    """
+    from textual.cache import LRUCache
+
+    original = LRUCache.clear
+    if getattr(original, "mended", False) or not hasattr(LRUCache, "discard"):
+        return False
+
+    def clear(self) -> None:
+        if len(self):
+            # ``discard`` leaves the ring's last entry linked to itself: let it be one
+            # that holds nothing (a 4-slot list for the collector, not a drawn row).
+            self.set(_RING_END, None)
+            for key in list(self.keys()):
+                if key is not _RING_END:
+                    self.discard(key)
+        original(self)
+
+    clear.__doc__ = original.__doc__
+    clear.mended = True            # type: ignore[attr-defined]
+    LRUCache.clear = clear         # type: ignore[method-assign]
     return True
 
 

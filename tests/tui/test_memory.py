@@ -185,3 +185,69 @@ async def test_a_closed_dashboard_is_let_go_at_once(shift_db, monkeypatch):
         real_drop()       # whatever was cancelled since the last sweep
         gc.collect()
         assert dashboard() is None
+
+
+def test_a_cleared_textual_cache_lets_go_of_what_it_held_at_once():
+    """Textual's ``LRUCache.clear`` left its entries in a ring of lists: everything they
+    held waited for the collector's full pass (a DataTable clears four such caches each
+    time it is cleared). Mended (:func:`memory.mend_cache_clear`), it is freed at once."""
+    import gc
+    import weakref
+
+    from textual.cache import LRUCache
+
+    memory.mend_cache_clear()
+    assert memory.mend_cache_clear() is False           # once
+
+    class Drawn:
+        pass
+
+    gc.disable()            # nothing freed by the collector meanwhile
+    try:
+        for size in (1, 2, 5, 1000):
+            cache: LRUCache[int, Drawn] = LRUCache(maxsize=size + 3)
+            values = [Drawn() for _ in range(size)]
+            for i, value in enumerate(values):
+                cache.set(i, value)
+            cache.get(0)                                  # the ring reordered
+            refs = [weakref.ref(v) for v in values]
+            del values, value
+            cache.clear()
+            assert [r() for r in refs] == [None] * size, size
+            assert len(cache) == 0 and cache.get(0) is None
+    finally:
+        gc.enable()
+
+
+def test_a_mended_cache_keeps_what_textuals_keeps():
+    """The mended ``clear`` changes what is freed, not what the cache answers: random
+    sets, gets, discards and clears against a plain least-recently-used model."""
+    import random
+    from collections import OrderedDict
+
+    from textual.cache import LRUCache
+
+    memory.mend_cache_clear()
+    rng = random.Random(18)
+    for maxsize in (1, 2, 3, 7):
+        cache: LRUCache[int, int] = LRUCache(maxsize)
+        model: OrderedDict[int, int] = OrderedDict()
+        for step in range(3000):
+            key, op = rng.randrange(10), rng.random()
+            if op < 0.45:
+                cache.set(key, step)
+                if key not in model:      # Textual keeps the first value of a key
+                    model[key] = step
+                    if len(model) > maxsize:
+                        model.popitem(last=False)
+            elif op < 0.85:
+                assert cache.get(key) == model.get(key), (maxsize, step)
+                if key in model:
+                    model.move_to_end(key)
+            elif op < 0.97:
+                cache.discard(key)
+                model.pop(key, None)
+            else:
+                cache.clear()
+                model.clear()
+            assert sorted(cache.keys()) == sorted(model), (maxsize, step)
