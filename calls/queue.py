@@ -953,7 +953,7 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     them, an unusual customer type) is checked one by one as :func:`held_back` does, and
     so are the first ``limit`` held customers, who are listed.
     """
-    plan = _HeldPlan(store, caller, now, policy)
+    plan = _HeldPlan(store, now, policy)
     counts: dict[str, int] = {}
     total = 0
     slot_counts, singles = q.held_slots(store, plan.query)
@@ -995,8 +995,7 @@ class _HeldPlan:
     key and code (``calls.store.queue.HELD_CODES``), worked out with the same functions
     as for one customer, and the zones grouped into classes that SQL counts alike."""
 
-    def __init__(self, store: Store, caller: str, now: datetime, policy: Policy):
-        self.now, self.policy = now, policy
+    def __init__(self, store: Store, now: datetime, policy: Policy):
         keys = q.zone_keys(store)
         reps = q.zone_key_rows(store, keys)
         by_class: dict[tuple, int] = {}
@@ -1020,7 +1019,7 @@ class _HeldPlan:
             window = window_blocker(rep, now, policy)
             labels = []
             for code in q.HELD_CODES:
-                retry, consent, kind = code // 16, code % 16 // 4, code % 4
+                retry, consent, kind = q.held_code_parts(code)
                 found = [window.label] if window is not None else []
                 if retry:       # what customer_blockers says of a retry delay running
                     found.append("retry")
