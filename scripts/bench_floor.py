@@ -132,14 +132,16 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
     @contextlib.contextmanager
     def timed(self):
         outer = not (self._write_depth or self.db.conn.in_transaction)
+        locked_at = 0.0
         with write(self) as db:
             if outer:
                 # While this connection holds the write lock: no other transaction
                 # commits between this moment and its own, so such moments order the
-                # floor's claims and releases exactly (see Seat.locked_at).
-                self.floor_locked_at = _now()
-                self.floor_locks = [*getattr(self, "floor_locks", ())[-15:],
-                                    self.floor_locked_at]
+                # floor's claims and releases exactly (see Seat.locked_at). The hold is
+                # said to begin at this same moment (one reading of the clock: a thread
+                # that lost its CPU between two readings made them ms apart).
+                locked_at = self.floor_locked_at = _now()
+                self.floor_locks = [*getattr(self, "floor_locks", ())[-15:], locked_at]
             t0 = time.perf_counter()
             c0 = time.thread_time()
             s0 = _thread_switches() if label else None
@@ -149,7 +151,7 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
             if label:
                 s1 = _thread_switches()
                 holds.append((held, sys._getframe(2).f_code.co_name,
-                              time.thread_time() - c0, _now() - held,
+                              time.thread_time() - c0, locked_at,
                               *(b - a for a, b in zip(s0, s1))))
             else:
                 holds.append(held)
