@@ -681,11 +681,19 @@ def _leap(year: int) -> bool:
 def build_queue(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT_POLICY,
                 limit: int = 50) -> list[QueueEntry]:
     """The caller's queue at ``now``: up to ``limit`` callable customers, best first."""
+    picked, windows = _picked(store, caller, now, policy, limit)
+    return _entries(store, picked, caller, now, policy, windows) if picked else []
+
+
+def _picked(store: Store, caller: str, now: datetime, policy: Policy, limit: int
+            ) -> tuple[list[dict], dict[str, WindowState]]:
+    """The rows of the first ``limit`` customers of the queue, best first (before they are
+    made queue rows), and the calling windows read for them."""
     if limit <= 0:
-        return []
+        return [], {}
     run = _Run(store, caller, now, policy)
     if not run.open_keys:
-        return []
+        return [], {}
     picked: list[dict] = []
     seen: set[int] = set()
     for code in policy.queue.reason_order:
@@ -698,7 +706,7 @@ def build_queue(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
             picked.append(row)
             if len(picked) >= limit:
                 break
-    return _entries(store, picked, caller, now, policy, run.windows)
+    return picked, run.windows
 
 
 def _entries(store: Store, rows: list[dict], caller: str, now: datetime, policy: Policy,
@@ -779,7 +787,7 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
             policy: Policy = DEFAULT_POLICY) -> Explanation:
     """Why ``customer`` is or is not callable by ``caller`` at ``now``, and when next."""
     cust = _resolve(store, customer)
-    row, _fus, blockers, reasons, _claims = _status(store, cust.id, caller, now, policy)
+    row, _fus, blockers, reasons, claims = _status(store, cust.id, caller, now, policy)
     local, zone = _local(row, now, policy)
     win = row_window(row, now, policy)
     lines: list[str] = []
@@ -791,7 +799,7 @@ def explain(store: Store, customer: Customer | int | str, caller: str, now: date
         lines.extend(b.text for b in blockers)
         if reasons:
             lines.append("would be called for: " + "; ".join(r.text for r in reasons))
-    for claim in q.claims_rows(store, [cust.id]):
+    for claim in claims:
         if claim["caller"] == caller and claim["expires_at"] > to_iso(now):
             lines.append(f"you hold this customer (claim until "
                          f"{from_iso(claim['expires_at']):%H:%M} UTC)")
@@ -945,7 +953,7 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     them, an unusual customer type) is checked one by one as :func:`held_back` does, and
     so are the first ``limit`` held customers, who are listed.
     """
-    plan = _HeldPlan(store, caller, now, policy)
+    plan = _HeldPlan(store, now, policy)
     counts: dict[str, int] = {}
     total = 0
     slot_counts, singles = q.held_slots(store, plan.query)
@@ -987,8 +995,7 @@ class _HeldPlan:
     key and code (``calls.store.queue.HELD_CODES``), worked out with the same functions
     as for one customer, and the zones grouped into classes that SQL counts alike."""
 
-    def __init__(self, store: Store, caller: str, now: datetime, policy: Policy):
-        self.now, self.policy = now, policy
+    def __init__(self, store: Store, now: datetime, policy: Policy):
         keys = q.zone_keys(store)
         reps = q.zone_key_rows(store, keys)
         by_class: dict[tuple, int] = {}
@@ -1012,7 +1019,7 @@ class _HeldPlan:
             window = window_blocker(rep, now, policy)
             labels = []
             for code in q.HELD_CODES:
-                retry, consent, kind = code // 16, code % 16 // 4, code % 4
+                retry, consent, kind = q.held_code_parts(code)
                 found = [window.label] if window is not None else []
                 if retry:       # what customer_blockers says of a retry delay running
                     found.append("retry")
@@ -1190,7 +1197,7 @@ class QueueAhead:
     read_at: datetime
     top: QueueEntry | None            # the best customer then (None: nobody callable)
     leaving: int | None = None        # the customer of the call being wrapped up
-    after: tuple[QueueEntry, ...] = ()   # the next ones then, in the queue's order
+    after: tuple[int, ...] = ()       # the ids of the next ones then, in the queue's order
 
     def usable(self, caller: str, now: datetime) -> bool:
         """Whether this reading may stand for ``caller``'s queue at ``now``."""
@@ -1203,10 +1210,16 @@ def read_ahead(store: Store, caller: str, now: datetime, policy: Policy = DEFAUL
     """The top of ``caller``'s queue at ``now``, leaving out ``leaving`` (the customer
     whose call is being wrapped up: the caller still holds them), and the next few after
     them (:attr:`QueueAhead.after`). A read; no lock."""
-    entries = [e for e in build_queue(store, caller, now, policy, limit=AHEAD_READ + 1)
-               if e.customer.id != leaving][:AHEAD_READ]
-    return QueueAhead(caller, now, entries[0] if entries else None, leaving,
-                      tuple(entries[1:]))
+    rows, windows = _picked(store, caller, now, policy, AHEAD_READ + 1)
+    rows = [r for r in rows if r["id"] != leaving]
+    # Only the top is made a queue row (the seat shows nobody else); the next ones are
+    # kept as ids: a claim checks each again from its own reading.
+    for k, row in enumerate(rows):
+        entries = _entries(store, [row], caller, now, policy, windows)
+        if entries:
+            return QueueAhead(caller, now, entries[0], leaving,
+                              tuple(r["id"] for r in rows[k + 1:AHEAD_READ]))
+    return QueueAhead(caller, now, None, leaving)
 
 
 def claim_next(store: Store, caller: str, now: datetime,
@@ -1250,8 +1263,8 @@ def claim_next(store: Store, caller: str, now: datetime,
     if ahead is not None and ahead.usable(caller, now) and not (
             ahead.leaving is not None
             and _entry_if_callable(store, ahead.leaving, caller, now, policy) is not None):
-        for entry in (ahead.top, *ahead.after):
-            claimed = _claim_candidate(store, entry, caller, now, policy, inside)
+        for customer_id in (ahead.top.customer.id, *ahead.after):
+            claimed = _claim_candidate(store, customer_id, caller, now, policy, inside)
             if claimed is not None:
                 return claimed
     for limit in CLAIM_CANDIDATES:
@@ -1259,7 +1272,7 @@ def claim_next(store: Store, caller: str, now: datetime,
         if not entries:
             return None
         for entry in [entries[0], *random.sample(entries[1:], len(entries) - 1)]:
-            claimed = _claim_candidate(store, entry, caller, now, policy, inside)
+            claimed = _claim_candidate(store, entry.customer.id, caller, now, policy, inside)
             if claimed is not None:
                 return claimed
     # The floor took every candidate of every reading: decide inside the lock.
@@ -1275,21 +1288,22 @@ def claim_next(store: Store, caller: str, now: datetime,
         return claimed
 
 
-def _claim_candidate(store: Store, entry: QueueEntry, caller: str, now: datetime,
+def _claim_candidate(store: Store, customer_id: int, caller: str, now: datetime,
                      policy: Policy, inside: Callable[[QueueEntry], object] | None
                      ) -> QueueEntry | None:
-    """Claim ``entry`` (read from the queue before the lock) if it is still callable for
-    ``caller`` inside the write lock; None when another caller took it or it is not."""
+    """Claim the customer (read from the queue before the lock) if they are still callable
+    for ``caller`` inside the write lock; None when another caller took them or they are
+    not."""
     nowt = to_iso(now)
-    held = q.claim_row(store, entry.customer.id)
+    held = q.claim_row(store, customer_id)
     if held is not None and held["caller"] != caller and held["expires_at"] > nowt:
         return None           # taken since the queue was read: no need for the lock
     with store.write():
-        fresh = _entry_if_callable(store, entry.customer.id, caller, now, policy)
+        fresh = _entry_if_callable(store, customer_id, caller, now, policy)
         if fresh is None:
             return None
         q.delete_expired_claims(store, nowt)
-        q.put_claim(store, entry.customer.id, caller, nowt, _lease_end(now, policy))
+        q.put_claim(store, customer_id, caller, nowt, _lease_end(now, policy))
         claimed = replace(fresh, claimed_by_me=True)
         if inside is not None:
             inside(claimed)

@@ -767,7 +767,8 @@ class CallSession:
         customer = get_customer(store, self.customer.id) or self.customer
         next_at = None
         if chosen.outcome not in (Outcome.COMPLETED, Outcome.DO_NOT_CALL):
-            why = explain(store, self.customer.id, self.caller, now, self.policy)
+            # The customer as an object: explain then reads their row once, not twice.
+            why = explain(store, self.customer, self.caller, now, self.policy)
             if why.next_callable_at is not None and why.next_callable_at > now:
                 next_at = why.next_callable_at
         return WrapUpResult(record, customer, tuple(made), next_at, self.nps(), self.seat)

@@ -36,8 +36,12 @@ each step's p50 and p99 are also given as a multiple of the reference's median.
                                   [--shape loop|threads] [--seconds 30] [--speed 20]
                                   [--warmup S] [--customers 100000] [--import-rows 20000]
                                   [--import-pause 5] [--reference-calls 30] [--rebuild]
+                                  [--flow steps|app]
 
-``--seats 0`` runs the reference alone (``--reference-calls 300``: a lone seat's steps and
+``--flow app`` works the calls as the shift's screens do: the wrap-up screen reads the next
+customer ahead while it shows (``read_ahead`` in the table: no caller waits for it), and
+Enter wraps up and takes them as one step (the ``wrap_up`` row is then "wrap-up Enter ->
+next customer"). ``--seats 0`` runs the reference alone (``--reference-calls 300``: a lone seat's steps and
 write-lock holds, with the CPU used while holding the lock, to compare two trees).
 """
 
@@ -77,7 +81,10 @@ from calls.survey import AnswerError
 from calls.survey.types import question_type
 
 OUT = HERE.parent / "bench-out"
-STEPS = ("take", "connect", "answer", "note", "outcome", "followup", "wrap_up")
+STEPS = ("take", "connect", "answer", "note", "outcome", "followup", "wrap_up", "read_ahead")
+# Work no caller waits for (``--flow app``: the wrap-up screen reads the next customer in
+# the background while the caller reads it): in the table, never the "worst felt" step.
+UNFELT = ("read_ahead",)
 HUMAN_STEP_SECONDS = 15.0   # a caller's step every ~15 s: a 3-4 minute call of ~14 steps
 STALL_SECONDS = 2.0         # a step this late: its process's stacks are kept (loop shape)
 # Every process schedules and times on the monotonic clock: one clock for the whole
@@ -125,12 +132,16 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
     @contextlib.contextmanager
     def timed(self):
         outer = not (self._write_depth or self.db.conn.in_transaction)
+        locked_at = 0.0
         with write(self) as db:
             if outer:
                 # While this connection holds the write lock: no other transaction
                 # commits between this moment and its own, so such moments order the
-                # floor's claims and releases exactly (see Seat.locked_at).
-                self.floor_locked_at = _now()
+                # floor's claims and releases exactly (see Seat.locked_at). The hold is
+                # said to begin at this same moment (one reading of the clock: a thread
+                # that lost its CPU between two readings made them ms apart).
+                locked_at = self.floor_locked_at = _now()
+                self.floor_locks = [*getattr(self, "floor_locks", ())[-15:], locked_at]
             t0 = time.perf_counter()
             c0 = time.thread_time()
             s0 = _thread_switches() if label else None
@@ -140,7 +151,7 @@ def _measure_lock_holds(holds: list, label: bool = False) -> None:
             if label:
                 s1 = _thread_switches()
                 holds.append((held, sys._getframe(2).f_code.co_name,
-                              time.thread_time() - c0, _now() - held,
+                              time.thread_time() - c0, locked_at,
                               *(b - a for a, b in zip(s0, s1))))
             else:
                 holds.append(held)
@@ -233,8 +244,15 @@ def _new_log() -> dict:
 class Seat:
     """One caller working calls through the session, one step per ``step()``."""
 
-    def __init__(self, name: str, db: Path, clock, rng: random.Random, log: dict):
+    def __init__(self, name: str, db: Path, clock, rng: random.Random, log: dict,
+                 flow: str = "steps"):
         self.name = name
+        # "steps": a take is a step of its own after the wrap-up; "app": as the shift's
+        # screens do it, the wrap-up screen reads the next customer ahead while it shows
+        # (CallSession.read_next) and Enter wraps up and takes them as one step
+        # (CallSession.wrap_up_and_take_next with that reading).
+        self.flow = flow
+        self.ahead = None
         self.store = Store.open(db)
         self.clock = clock
         self.rng = rng
@@ -289,8 +307,13 @@ class Seat:
         if session is None:
             self.log["empty"] += 1
             return
+        self._begin(session, self.locked_at())
+
+    def _begin(self, session: CallSession, taken_at: float) -> None:
+        """The call with ``session``'s customer, claimed at ``taken_at``: what the caller
+        will do in it."""
         self.session = session
-        self.log["taken"].append((session.customer.id, self.name, self.locked_at()))
+        self.log["taken"].append((session.customer.id, self.name, taken_at))
         connect = self.rng.random() < 0.8
         self.plan = ["connect", *["answer"] * 8, "note"] if connect else ["no_contact"]
         if connect and self.rng.random() < 0.1:
@@ -336,14 +359,43 @@ class Seat:
             else:
                 chosen = s.choose(Outcome.PARTIAL)
             self._timed("outcome", s.keep_outcome, self.store, chosen)
+            if self.flow == "app":
+                # The wrap-up screen shows and reads the next customer in the background:
+                # timed apart (no caller waits for it), its CPU still the process's.
+                late, self.late = self.late, 0.0
+                try:
+                    self.ahead = self._timed("read_ahead", s.read_next, self.store, now)
+                finally:
+                    self.late = late
             if action == "no_contact":
                 self.plan = ["wrap_up"]
+        elif action == "wrap_up" and self.flow == "app":
+            self.store.floor_locks = []
+            ahead, self.ahead = self.ahead, None
+            step = self._timed("wrap_up", s.wrap_up_and_take_next, self.store, now,
+                               script="quarterly", ahead=ahead)
+            # The wrap-up's transaction is the step's first; the claim, its last.
+            locks = self.store.floor_locks or [_now()]
+            self._wrapped_up(s, step.saved, locks[0])
+            if step.refused is not None:
+                if is_locked_error(step.refused):
+                    self.log["locked"] += 1
+                else:
+                    self.log["errors"].append(
+                        f"take: {type(step.refused).__name__}: {step.refused}")
+            elif step.next is None:
+                self.log["empty"] += 1
+            else:
+                self._begin(step.next, locks[-1])
         elif action == "wrap_up":
             result = self._timed("wrap_up", s.wrap_up, self.store, now)
-            self.log["calls"].append((result.call.id, s.customer.id, self.name,
-                                      result.call.outcome.value, len(s.answer_lines())))
-            self.log["released"].append((s.customer.id, self.name, self.locked_at()))
-            self.session = None
+            self._wrapped_up(s, result, self.locked_at())
+
+    def _wrapped_up(self, s: CallSession, result, released_at: float) -> None:
+        self.log["calls"].append((result.call.id, s.customer.id, self.name,
+                                  result.call.outcome.value, len(s.answer_lines())))
+        self.log["released"].append((s.customer.id, self.name, released_at))
+        self.session = None
 
     def locked_at(self) -> float:
         """When this seat's last write transaction held the write lock (monotonic; set by
@@ -418,7 +470,7 @@ def _work_seats_in_turn(team: list[Seat], t0: float, end: float, pause: float,
 
 def _caller_process(index: int, seats: int, db: str, seconds: float, speed: float,
                     base_iso: str, shape: str, warmup: float, ready, start,
-                    out: str) -> None:
+                    out: str, flow: str = "steps") -> None:
     from calls.clock import from_iso
 
     sys.setswitchinterval(0.001)
@@ -433,8 +485,8 @@ def _caller_process(index: int, seats: int, db: str, seconds: float, speed: floa
         return base + timedelta(seconds=(_now() - t0) * speed)
 
     pause = HUMAN_STEP_SECONDS / speed
-    team = [Seat(f"p{index}s{i}", Path(db), clock, random.Random(1000 * index + i), _new_log())
-            for i in range(seats)]
+    team = [Seat(f"p{index}s{i}", Path(db), clock, random.Random(1000 * index + i), _new_log(),
+                 flow) for i in range(seats)]
     # A shift starts by loading the queue: each seat reads it once (calendars, the script,
     # its connection's pages) before the floor opens.
     for seat in team:
@@ -593,12 +645,13 @@ def _lost_writes(db: Path, calls: list) -> int:
     return lost
 
 
-def reference(db: Path, base, calls: int = 30) -> tuple[dict[str, float], dict]:
+def reference(db: Path, base, calls: int = 30, flow: str = "steps"
+              ) -> tuple[dict[str, float], dict]:
     """The same steps by one seat alone: median ms per step, and its write-lock holds by
     what opened them (count, p50 ms, p99 ms, p50 of the CPU its thread used while holding
     the lock, ms: what the load on the machine moves least)."""
     log = _new_log()
-    seat = Seat("ref", db, lambda: base, random.Random(1), log)
+    seat = Seat("ref", db, lambda: base, random.Random(1), log, flow)
     holds: list[tuple] = []
     write = Store.write
     _measure_lock_holds(holds, label=True)
@@ -653,7 +706,7 @@ def _cpu_ticks() -> tuple[int, int]:
 
 def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
         dashboard_every: float, import_rows: int, import_pause: float,
-        shape: str = "loop", warmup: float = 0.0) -> dict:
+        shape: str = "loop", warmup: float = 0.0, flow: str = "steps") -> dict:
     from calls.clock import to_iso
 
     work = db.parent / f"floor-run-{seats}"
@@ -668,7 +721,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
     start = ctx.Value("d", 0.0)
     children = [ctx.Process(target=_caller_process,
                             args=(i, n, str(copy), seconds, speed, to_iso(base), shape,
-                                  warmup, ready, start, str(work / f"caller-{i}.json")))
+                                  warmup, ready, start, str(work / f"caller-{i}.json"),
+                                  flow))
                 for i, n in enumerate(per)]
     children.append(ctx.Process(target=_supervisor_process,
                                 args=(str(copy), seconds, dashboard_every, speed, to_iso(base),
@@ -789,7 +843,8 @@ def run(db: Path, seats: int, procs: int, seconds: float, speed: float, base,
 def report(r: dict, ref: dict[str, float]) -> float:
     """Print one run; returns its worst step p99 (ms): as the caller feels it (from the
     moment the step was due, so a step that started late counts its lag)."""
-    worst = max(r["felt"][s][1] for s, (_p50, _p99, n) in r["lat"].items() if n)
+    worst = max(r["felt"][s][1] for s, (_p50, _p99, n) in r["lat"].items()
+                if n and s not in UNFELT)
     shape = ("one thread per process, seats in turn" if r["shape"] == "loop"
              else "one thread per seat")
     print(f"== {r['seats']} seats ({r['procs']} caller processes, {shape}; x{r['speed']:g} "
@@ -890,6 +945,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="new customers per import in the import loop (0: no import)")
     ap.add_argument("--import-pause", type=float, default=5.0,
                     help="seconds between the end of one import and the next")
+    ap.add_argument("--flow", choices=("steps", "app"), default="steps",
+                    help="steps: the take a step of its own after the wrap-up; app: as the "
+                         "shift's screens, the next customer read ahead while the wrap-up "
+                         "shows, and the wrap-up and the take one step (wrap_up_and_take_next)")
     ap.add_argument("--reference-calls", type=int, default=30,
                     help="calls the lone seat of the reference makes")
     ap.add_argument("--rebuild", action="store_true")
@@ -904,13 +963,16 @@ def main(argv: list[str] | None = None) -> int:
     Store.open(db).close()      # migrated once here, not by the first seat of every run
     ref_db = OUT / "floor-ref.db"
     shutil.copy(db, ref_db)
-    ref, ref_holds = reference(ref_db, base, args.reference_calls)
+    ref, ref_holds = reference(ref_db, base, args.reference_calls, args.flow)
     for extra in ("", "-wal", "-shm"):
         Path(str(ref_db) + extra).unlink(missing_ok=True)
     cores = os.cpu_count()
     print(f"database: {db.name} ({args.customers:,} customers), {cores} cores; seats step every "
           f"{HUMAN_STEP_SECONDS / args.speed:.2f} s (human pace x{args.speed:g}: one seat here "
-          f"is {args.speed:g} real seats of load); {args.seconds:g} s per run; a supervisor "
+          f"is {args.speed:g} real seats of load); "
+          + ("the next customer read ahead while the wrap-up shows, the wrap-up and the take "
+             "one step (--flow app); " if args.flow == "app" else "")
+          + f"{args.seconds:g} s per run; a supervisor "
           f"refreshes the dashboard every {args.dashboard_every:g} s"
           + (f" and lists of {args.import_rows:,} new customers are imported one after "
              f"another ({args.import_pause:g} s apart)" if args.import_rows else ", no import")
@@ -926,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
         procs = args.procs or -(-seats // args.seats_per_proc)
         warmup = args.warmup if args.warmup is not None else 2 * HUMAN_STEP_SECONDS / args.speed
         r = run(db, seats, procs, args.seconds, args.speed, base, args.dashboard_every,
-                args.import_rows, args.import_pause, args.shape, warmup)
+                args.import_rows, args.import_pause, args.shape, warmup, args.flow)
         worst = report(r, ref)
         if crossing is None and worst > 100:
             crossing = seats

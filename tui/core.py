@@ -53,7 +53,7 @@ def load_queue(store: Store, caller: str, now: datetime, policy: Any, limit: int
 
     entries = build_queue(store, caller, now, policy, limit=limit)
     ahead = QueueAhead(caller, now, entries[0] if entries else None,
-                       after=tuple(entries[1:AHEAD_READ]))
+                       after=tuple(e.customer.id for e in entries[1:AHEAD_READ]))
     waiting = None
     if not entries:
         opening = next_opening_why(store, caller, now, policy)

@@ -438,9 +438,9 @@ _HELD_CODE = """ifnull(c.retry_after > :now, 0) * 16
 HELD_SLOTS_PER_CLASS = 32
 
 
-def held_code(retry: bool, consent: int, kind: int) -> int:
-    """The code of a retry flag, an index into HELD_CONSENTS and one into HELD_TYPES."""
-    return int(retry) * 16 + consent * 4 + kind
+def held_code_parts(code: int) -> tuple[bool, int, int]:
+    """A code as (a retry delay running, an index into HELD_CONSENTS, one into HELD_TYPES)."""
+    return bool(code // 16), code % 16 // 4, code % 4
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,39 @@ def test_takes_and_releases_are_stamped_while_the_seat_holds_the_write_lock(tmp_
     taken_at, released_at = log["taken"][0][2], log["released"][0][2]
     assert claim_began - 0.001 <= taken_at <= claim_ended
     assert wrap_began - 0.001 <= released_at <= wrap_ended
+
+
+def test_the_app_flow_stamps_the_wrap_up_and_the_claim_of_one_step_apart(tmp_path,
+                                                                       monkeypatch):
+    """``--flow app``: the wrap-up and the take of the next customer are one step
+    (``wrap_up_and_take_next`` with the customer read ahead); the release is stamped in
+    the wrap-up's transaction and the take in the claim's, not both at the step's end;
+    the reading ahead is used (the queue is not read again for the take)."""
+    bench = _bench()
+    holds: list = []
+    monkeypatch.setattr(bench.Store, "write", bench.Store.write)   # restored after
+    bench._measure_lock_holds(holds, label=True)
+    db = make_db(tmp_path / "floor.db")
+    logs = [bench._new_log() for _ in range(2)]
+    seats = [bench.Seat(f"s{i}", db, lambda: NOW, random.Random(i), logs[i], "app")
+             for i in range(2)]
+    for _ in range(40):       # five customers: each is called once (the clock stands)
+        for seat in seats:
+            seat.step()
+    for seat in seats:
+        seat.close()
+    spans = [(name, began, began + held) for held, name, _cpu, began, *_ in holds]
+
+    def inside(moment, name):
+        return any(n == name and b - 0.001 <= moment <= e for n, b, e in spans)
+
+    for log in logs:
+        assert not log["errors"]
+        assert all(inside(at, "wrap_up") for _c, _s, at in log["released"])
+        assert all(inside(at, "_claim_candidate") for _c, _s, at in log["taken"])
+    # Takes came with a wrap-up (after a seat's first), with the customer read ahead.
+    assert any(len(log["taken"]) >= 2 and log["steps"]["read_ahead"] for log in logs)
+    taken = logs[0]["taken"] + logs[1]["taken"]
+    released = logs[0]["released"] + logs[1]["released"]
+    assert bench._handed_twice(taken, released) == 0
+    assert bench._lost_writes(db, logs[0]["calls"] + logs[1]["calls"]) == 0

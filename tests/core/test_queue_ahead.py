@@ -155,7 +155,7 @@ def test_a_customer_taken_by_another_caller_meanwhile_is_not_handed_again(store,
     with it is checked and claimed, still without reading the queue again."""
     ids = [add_customer(store, where=NY, revenue=float(1000 - i)) for i in range(4)]
     session, ahead = _taken_and_read(store, NOW)
-    assert [e.customer.id for e in ahead.after] == ids[2:]
+    assert list(ahead.after) == ids[2:]
     bob = CallSession.take_next(store, "bob", NOW + timedelta(seconds=8))
     assert bob.customer.id == ahead.top.customer.id == ids[1]     # bob was quicker
     reads = count_queue_reads(monkeypatch)
@@ -171,11 +171,11 @@ def test_every_customer_read_ahead_taken_meanwhile_makes_the_queue_read(store,
     ids = [add_customer(store, where=NY, revenue=float(1000 - i))
            for i in range(queue.AHEAD_READ + 3)]
     session, ahead = _taken_and_read(store, NOW)
-    read = [ahead.top, *ahead.after]
-    assert [e.customer.id for e in read] == ids[1:queue.AHEAD_READ + 1]
-    for i, entry in enumerate(read):      # the floor took all of them meanwhile
-        taken = CallSession.take(store, entry.customer.id, f"bob{i}", NOW + timedelta(seconds=8))
-        assert taken.customer.id == entry.customer.id
+    read = [ahead.top.customer.id, *ahead.after]
+    assert read == ids[1:queue.AHEAD_READ + 1]
+    for i, customer_id in enumerate(read):      # the floor took all of them meanwhile
+        taken = CallSession.take(store, customer_id, f"bob{i}", NOW + timedelta(seconds=8))
+        assert taken.customer.id == customer_id
     reads = count_queue_reads(monkeypatch)
     step = _wrap_up_and_next(store, session, Outcome.COMPLETED, NOW + timedelta(seconds=20),
                              ahead)
@@ -195,8 +195,7 @@ def test_a_floor_taking_at_once_with_readings_ahead_hands_nobody_twice(store):
     sessions = {name: (s, s.read_next(store, NOW + timedelta(seconds=5)))
                 for name, s in taken.items()}
     # Each read ahead while the three held ids[0..2]: the same top and next ones.
-    assert len({(a.top.customer.id, *(e.customer.id for e in a.after))
-                for _s, a in sessions.values()}) == 1
+    assert len({(a.top.customer.id, *a.after) for _s, a in sessions.values()}) == 1
     nexts = []
     for s, ahead in sessions.values():
         step = _wrap_up_and_next(store, s, Outcome.COMPLETED, NOW + timedelta(seconds=20),
