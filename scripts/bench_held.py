@@ -84,25 +84,6 @@ def _tree(rev: str) -> Path:
     return tree
 
 
-def _copy(built: Path, name: str) -> Path:
-    """A copy of the database for another tree: opening a file migrates it to that tree's
-    schema, and a tree refuses a file a newer one has migrated."""
-    import sqlite3
-
-    path = built.with_name(f"{built.stem}.{name}.db")
-    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        old.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{built}?mode=ro", uri=True)
-    target = sqlite3.connect(path)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-    path.chmod(0o600)
-    return path
-
-
 def _process(tree: Path, args: list[str]) -> tuple[float, float, str]:
     """(CPU s, wall s, stdout) of one carecall process from ``tree``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -143,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     dbs = {"held": path, "queue": path}
     if args.against:
         trees[f"held {args.against}"] = _tree(args.against)
-        dbs[f"held {args.against}"] = _copy(path, "against")
+        dbs[f"held {args.against}"] = _bench_queue().working_copy(path, "against")
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {_load()}")
     store = Store.open(path)
     print(f"database: {path} ({store.scalar('SELECT count(*) FROM customers'):,} customers)")

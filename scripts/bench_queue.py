@@ -189,6 +189,26 @@ def build(path: Path, n: int, seed: int = 7) -> None:
     store.close()
 
 
+def working_copy(built: Path, name: str = "run") -> Path:
+    """A fresh copy of the built database beside it (``name``: which copy), for a run
+    whose writes must not pile up on the built file, or for another tree (opening a file
+    migrates it to that tree's schema, and a tree refuses a file a newer one migrated)."""
+    import sqlite3
+
+    path = built.with_name(f"{built.stem}.{name}.db")
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    source = sqlite3.connect(f"file:{built}?mode=ro", uri=True)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    path.chmod(0o600)   # personal data (made-up here): the owner's, as the app makes it
+    return path
+
+
 def _median_ms(fn, runs: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(runs):

@@ -594,11 +594,7 @@ def checkout(rev: str) -> Path:
 def prepare_database(customers: int, rebuild: bool = False):
     """The benchmark's database (bench_queue's generator, built once in bench-out/) and the
     moment its data is generated around; compiles the tree, since start-up is measured."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
-    bq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bq)
+    bq = _bench_queue()
     OUT.mkdir(exist_ok=True)
     built = OUT / f"tui_{customers}.db"
     if rebuild or not built.exists():
@@ -606,7 +602,7 @@ def prepare_database(customers: int, rebuild: bool = False):
         bq.build(built, customers)
     subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
                    check=True, capture_output=True)
-    return working_copy(built), bq.BASE
+    return bq.working_copy(built), bq.BASE
 
 
 def working_copy(built: Path, name: str = "run") -> Path:
@@ -614,20 +610,17 @@ def working_copy(built: Path, name: str = "run") -> Path:
     work calls at the bench's fixed moment; on the built file itself they piled up run
     after run (2,600 calls at that moment after a day of runs), and figures that treat
     calls dated at or after "now" apart (coverage) drifted from one run to the next."""
-    import sqlite3
+    return _bench_queue().working_copy(built, name)
 
-    path = built.with_name(f"{built.stem}.{name}.db")
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{built}?mode=ro", uri=True)
-    target = sqlite3.connect(path)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-    path.chmod(0o600)   # personal data (made-up here): the owner's, as the app makes it
-    return path
+
+def _bench_queue():
+    """scripts/bench_queue.py as a module: its generator and its database copies."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "bench_queue.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str] | None = None) -> int:
