@@ -118,6 +118,8 @@ def test_a_damaged_second_number_never_replaces_a_valid_one(store, now, tmp_path
     first = write_list(tmp_path / "customers.csv", DATABLIST, PRISTINE)
     import_customers(store, first, ImportOptions(workers=1), now)
     again = write_list(tmp_path / "customers_excel.csv", DATABLIST, ROUND_TRIP)
+    dry = import_customers(store, again, ImportOptions(workers=1, dry_run=True), now)
+    assert (dry.updated, dry.phone2_invalid, dry.phone2_kept) == (2, 2, 1)
     result = import_customers(store, again, ImportOptions(workers=1, chunked=chunked), now)
     assert (result.updated, result.phone2_invalid, result.phone2_kept) == (2, 2, 1)
     rows = {r["ref"]: r for r in store.all(
