@@ -34,7 +34,7 @@ async def _until(pilot, test, what: str) -> None:
 
 
 async def test_n_takes_a_customer_while_the_planner_still_runs(shift_db, monkeypatch):
-    import tui.screens.start as start
+    from tui.screens import start
 
     running, release, returned = threading.Event(), threading.Event(), threading.Event()
     lanes: list[str] = []
@@ -69,7 +69,7 @@ async def test_n_takes_a_customer_while_the_planner_still_runs(shift_db, monkeyp
 
 async def test_ctrl_q_while_the_planner_runs_ends_the_shift_and_stops_it(shift_db,
                                                                          monkeypatch):
-    import tui.screens.start as start
+    from tui.screens import start
 
     running, seen = threading.Event(), []
 
