@@ -19,9 +19,9 @@ from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.followups import add_followup, on_call_ended
-from calls.planner import plan_letter_now
 from calls.models import Customer
 from calls.outcomes import Outcome, parse_outcome
+from calls.planner import plan_letter_now
 from calls.policy import DEFAULT_POLICY, Policy
 from calls.store import Store
 from calls.store import calls as q

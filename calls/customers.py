@@ -9,6 +9,7 @@ transaction.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,21 +18,21 @@ from datetime import datetime
 from calls import audit
 from calls.clock import to_iso
 from calls.errors import UserError
+from calls.ingest.phones import Phone, PhoneError, normalise_phone, region_for_country
+from calls.ingest.values import clean_ref, parse_amount, parse_date_text
 from calls.language import parse_language, parse_salutation
 from calls.models import Customer
-from calls.ingest.phones import Phone, PhoneError, normalise_phone, region_for_country
 from calls.store import Store
 from calls.store import customers as q
 from calls.store.customers import get_customer
-from calls.ingest.values import clean_ref, parse_amount, parse_date_text
 
 __all__ = [
     "EDITABLE_FIELDS",
     "PhoneNumber",
     "add_customer",
     "add_number",
-    "edit_customer",
     "customer_regions",
+    "edit_customer",
     "find_customer",
     "home_region",
     "mark_number",
@@ -151,7 +152,7 @@ def _email(value: str) -> str | None:
 
 def _amount(value: str) -> float | None:
     amount = parse_amount(value.strip()) if value.strip() else None
-    if amount is not None and (amount != amount or amount in (float("inf"), float("-inf"))):
+    if amount is not None and not math.isfinite(amount):
         raise ValueError("not a finite amount")
     return amount
 

@@ -44,8 +44,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from calls.clock import UTC, to_iso
-from calls.deadlines import (Escalation, KeptEscalations, escalate_overdue,
-                             open_escalations)
+from calls.deadlines import Escalation, KeptEscalations, escalate_overdue, open_escalations
 from calls.floor import CallerFloor, floor_view
 from calls.outcomes import CONTACT, FAMILY_ORDER, Outcome
 from calls.policy import DEFAULT_POLICY
@@ -65,10 +64,16 @@ from calls.reports import (
 from calls.store import Store
 from calls.store import reports as q
 from calls.store.coverage import KeptCounts
+from calls.store.dashboard import (
+    KeptBacklog,
+    calls_written_since,
+    case_ranks,
+    followups_written_seq,
+    followups_written_since,
+    rank_rule,
+    today_slots,
+)
 from calls.store.floor import calls_by_outcome as floor_calls_by_outcome
-from calls.store.dashboard import (KeptBacklog, calls_written_since, case_ranks,
-                                   followups_written_seq, followups_written_since,
-                                   rank_rule, today_slots)
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,20 @@ def open_escalations(store: Store, limit: int | None = None) -> list[Escalation]
                                                                limit=limit)]
 
 
+def late_by_kind(escalations: Iterable[Escalation]) -> dict[str, int]:
+    """How many open follow-ups of each kind are late: past a deadline of theirs, so
+    escalated (``escalations``: :func:`open_escalations`' answer; a follow-up that missed
+    two deadlines counts once). Past its due time alone a follow-up is not late: a
+    recovery call or an unreached letter is due at once (from then on it may be done) and
+    late only past its deadline (72 hours by default); a callback is late 15 minutes
+    after its time. The dashboard's backlog shows it."""
+    kinds: dict[int, str] = {e.followup_id: e.kind for e in escalations if e.status == "open"}
+    late: dict[str, int] = {}
+    for kind in kinds.values():
+        late[kind] = late.get(kind, 0) + 1
+    return late
+
+
 class KeptEscalations:
     """:func:`open_escalations` for a reader that asks again and again (the dashboard,
     after every write): the rows are read each time, but an :class:`Escalation` is made

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from calls import audit
-from calls import consent
+from calls import audit, consent
 from calls.clock import UTC, from_iso, to_iso
 from calls.errors import UserError
 from calls.ingest.phones import country_name

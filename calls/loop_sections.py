@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
+from calls.clock import from_iso
 from calls.deadlines import DeadlineFigures, deadline_figures
 from calls.policy import DEFAULT_POLICY, Policy
 from calls.reports import day_start
@@ -54,7 +55,7 @@ def build_sections(store: Store, now: datetime, first: date, last: date,
     always the deadlines; the themes when asked; a segment report per attribute."""
     policy = policy or DEFAULT_POLICY
     start, end = day_start(first), day_start(last + timedelta(days=1))
-    as_of = min(now, datetime.fromisoformat(end.replace("Z", "+00:00")))
+    as_of = min(now, from_iso(end))
     out: dict[str, Any] = {
         "deadlines": DeadlinesSection(deadline_figures(store, start, end, as_of, policy)),
     }
@@ -100,9 +101,9 @@ def deadlines_html(section: DeadlinesSection) -> str:
 def themes_html(report: ThemeReport) -> str:
     """Top themes per NPS group, the trend by month, the causes fixed."""
     out = ["<h2>Themes of what customers say</h2>",
-           f"<p>{report.answers:,} open answers ({report.confirmed:,} with themes confirmed "
-           f"by a person, the rest suggested from keywords; {report.untagged:,} matched no "
-           "theme).</p>"]
+           (f"<p>{report.answers:,} open answers ({report.confirmed:,} with themes confirmed "
+            f"by a person, the rest suggested from keywords; {report.untagged:,} matched no "
+            "theme).</p>")]
     for c in report.categories:
         out.append(f"<h3>{escape(_CATEGORY_LABEL.get(c.category, c.category))}: "
                    f"{c.respondents:,} answers, {c.with_text:,} said why</h3>")

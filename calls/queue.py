@@ -956,8 +956,8 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
     plan = _HeldPlan(store, now, policy)
     counts: dict[str, int] = {}
     total = 0
-    slot_counts, singles = q.held_slots(store, plan.query)
-    for slot, n in slot_counts.items():
+    found = q.held_slots(store, plan.query, limit)
+    for slot, n in found.counts.items():
         total += n
         for label in plan.labels(slot):
             counts[label] = counts.get(label, 0) + n
@@ -966,8 +966,8 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
         fus.setdefault(f["customer_id"], []).append(f)
     listed: list[Held] = []
     since = _iso(now - lawful.horizon(policy))
-    for start in range(0, len(singles), 500):
-        chunk = singles[start:start + 500]
+    for start in range(0, len(found.singles), 500):
+        chunk = found.singles[start:start + 500]
         rows = q.customer_rows(store, chunk)
         # Their recent calls in one query per 500 (cap_blockers keeps its own reach).
         recent = q.recent_calls(store, [i for i, r in rows.items()
@@ -982,7 +982,7 @@ def held_report(store: Store, caller: str, now: datetime, policy: Policy = DEFAU
                 counts[label] = counts.get(label, 0) + 1
             if len(listed) < limit:
                 listed.append(held)
-    first = q.customer_rows(store, q.held_slot_ids(store, plan.query, list(slot_counts), limit))
+    first = q.customer_rows(store, found.first)
     listed += [h for cid in sorted(first)
                if (h := _held_one(store, first[cid], (), caller, now, policy)) is not None]
     listed = sorted(listed, key=lambda h: h.customer.id)[:limit]

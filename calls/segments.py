@@ -173,9 +173,9 @@ def weekly_nps_svg(weeks: list[tuple[str, NPS]], min_answers: int, *, width: int
         return top + h * (100 - v) / 200
 
     title = "NPS by week"  # the caption says which weeks are gaps
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
-             f"<title>{escape(title)}</title>"]
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
+              f"<title>{escape(title)}</title>")]
     for tick in (-100, 0, 100):
         parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
                      f'stroke="{"#9aa5b1" if tick == 0 else "#e6eaee"}"/>')

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from calls import consent, floor
+from calls import lawful as lawful_session
 from calls.calling import (
     CallRecord,
     call_history,
@@ -45,8 +47,6 @@ from calls.calling import (
 from calls.calling import choose_outcome as keep_chosen_outcome
 from calls.calling import save_notes as store_notes
 from calls.customers import PhoneNumber, mark_number, numbers_for, use_as_main
-from calls import consent, floor
-from calls import lawful as lawful_session
 from calls.errors import UserError
 from calls.followups import (
     Followup,
@@ -72,7 +72,6 @@ from calls.queue import (
 )
 from calls.queue import release as release_claim
 from calls.store import Store
-from calls.themes import record_wrap_up_themes, wrap_up_items
 from calls.store.consent import consents_of_call, set_call_purpose, set_call_recording
 from calls.store.customers import get_customer
 from calls.store.scripts import answers_for_call, delete_answer, store_script
@@ -90,6 +89,7 @@ from calls.survey import (
     stored_script,
     to_stored,
 )
+from calls.themes import record_wrap_up_themes, wrap_up_items
 
 # Which shipped script a queue reason calls for, when the seat names none.
 SCRIPT_FOR_REASON = {

@@ -15,11 +15,16 @@ customers) at two moments: Tuesday 15:00 UTC (the Americas' morning, Europe's af
   bytecode compiled; with ``--against REV`` REV's ``queue --held --json`` too (REV's tree
   from ``git archive`` under /tmp), interleaved, and whether its output is the same.
 
+With ``--called-lately`` the same again on a copy of that database where every customer
+was called this morning but the last 1,000 (a batch just added): at Tuesday 15:00 a few
+hundred are held, far apart in id order (buying slowed, callbacks) and among the last
+added (``bench-out/queue_N.lately.db``, made once).
+
 The load average is printed at the start and the end: on a shared machine compare the
 figures of one run with each other, not across runs.
 
     python scripts/bench_held.py [--customers N] [--runs R] [--starts S] [--against REV]
-                                 [--no-plain] [--rebuild]
+                                 [--no-plain] [--rebuild] [--called-lately]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import importlib.util
 import json
 import os
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -98,6 +104,24 @@ def _process(tree: Path, args: list[str]) -> tuple[float, float, str]:
     return cpu, wall, done.stdout
 
 
+def _called_lately(built: Path) -> Path:
+    """A copy of ``built`` where every customer but the last 1,000 ended a care cycle on
+    Tuesday 10 March 14:00 UTC and has no birthday or customer-since date (made once)."""
+    path = built.with_name(f"{built.stem}.lately.db")
+    if path.exists():
+        return path
+    made = _bench_queue().working_copy(built, "lately-making")
+    conn = sqlite3.connect(made)
+    top = conn.execute("SELECT max(id) FROM customers").fetchone()[0]
+    with conn:
+        conn.execute("UPDATE customers SET cycle_ended_at = '2026-03-10T14:00:00Z', "
+                     "cycle_status = 'reached', birthday = NULL, customer_since = NULL "
+                     "WHERE id <= ?", (top - 1000,))
+    conn.close()
+    made.rename(path)
+    return path
+
+
 def _ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:7.0f}"
 
@@ -111,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-plain", action="store_true",
                     help="leave out the one-by-one reference (minutes at 1M)")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--called-lately", action="store_true",
+                    help="also on a copy where all but the last 1,000 were called lately")
     args = ap.parse_args(argv)
 
     OUT.mkdir(exist_ok=True)
@@ -120,16 +146,33 @@ def main(argv: list[str] | None = None) -> int:
         _bench_queue().build(path, args.customers)
     subprocess.run([sys.executable, "-m", "compileall", "-q", "calls"], cwd=ROOT, check=True,
                    capture_output=True)
+    cases = [(path, MOMENTS)]
+    if args.called_lately:
+        cases.append((_called_lately(path), MOMENTS[:1]))
     trees = {"held": ROOT}
-    dbs = {"held": path, "queue": path}
     if args.against:
         trees[f"held {args.against}"] = _tree(args.against)
-        dbs[f"held {args.against}"] = _bench_queue().working_copy(path, "against")
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {_load()}")
-    store = Store.open(path)
-    print(f"database: {path} ({store.scalar('SELECT count(*) FROM customers'):,} customers)")
     same = True
-    for label, now in MOMENTS:
+    for db, moments in cases:
+        same = _case(db, moments, trees, args) and same
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {_load()}")
+    if not same:
+        print("ANSWERS DIFFER")
+    return 0 if same else 1
+
+
+def _case(path: Path, moments: list[tuple[str, datetime]], trees: dict[str, Path],
+          args: argparse.Namespace) -> bool:
+    """The figures on one database at ``moments``; whether every answer was the same."""
+    dbs = {"held": path, "queue": path}
+    for name in trees:
+        if name != "held":
+            dbs[name] = _bench_queue().working_copy(path, "against")
+    store = Store.open(path)
+    print(f"\ndatabase: {path} ({store.scalar('SELECT count(*) FROM customers'):,} customers)")
+    same = True
+    for label, now in moments:
         print(f"\n{label}")
         times, cpus = [], []
         report = None
@@ -183,10 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 same = same and agree
                 print(f"  {name}: same output as this tree: {'yes' if agree else 'NO'}")
     store.close()
-    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {_load()}")
-    if not same:
-        print("ANSWERS DIFFER")
-    return 0 if same else 1
+    return same
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from tui.clock import Clock, resolve_clock
 from tui import memory
 from tui.comfort import ShiftComfort
 from tui.commands import ShiftCommands
-from tui.database import REPORTS, DatabaseWork, DbJob
+from tui.database import SEAT, DatabaseWork, DbJob
 from tui.keymap import check_config
 from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
@@ -169,10 +169,10 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
         return self.mode == "shift"
 
     def after_db(self, job: DbJob) -> None:
-        # The seat's floor state follows the call (tui/seat.py); the reports lane's reads
-        # (the dashboard's) move no seat: no look after them (a read of its own beside
-        # the dashboard's next load).
-        if job.lane != REPORTS:
+        # The seat's floor state follows the call (tui/seat.py); the other lanes' work
+        # (the dashboard's reads, the planner) moves no seat: no look after it (a read of
+        # its own beside the dashboard's next load).
+        if job.lane == SEAT:
             self.look_after_db(job.fn)
 
     def _begin_shift(self) -> None:

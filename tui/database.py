@@ -19,9 +19,15 @@ one lock, popping and running in the same turn: at most one job of a lane runs a
 and jobs run in the order asked, even if two workers of the lane ever overlap (a worker
 Textual cancelled before it could start is replaced; see ``CareCallApp``).
 
-Lanes: ``"seat"`` (everything a seat does, in order) and ``"reports"`` (the dashboard's
+Lanes: ``"seat"`` (everything a seat does, in order), ``"reports"`` (the dashboard's
 long reads, on a connection of their own so that a report never queues in front of a
-caller's answer; WAL lets it read while the seat writes).
+caller's answer; WAL lets it read while the seat writes) and ``"planner"`` (the planner's
+run at a shift's start: seconds on a freshly imported list, which the seat's first ``n``
+waited behind when it ran on the seat's lane; its writes are short transactions, so the
+seat's claims get in between them).
+
+A job that may run long takes ``stop=app.lanes_closing.is_set`` and ends early when it
+turns True: the app sets it when it ends, before it waits for each lane's running job.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from calls.store import Store
 
 SEAT = "seat"
 REPORTS = "reports"
-LANES = (SEAT, REPORTS)
+PLANNER = "planner"
+LANES = (SEAT, REPORTS, PLANNER)
 
 _numbers = count(1)
 
@@ -226,6 +233,9 @@ class DatabaseWork:
 
     def open_lanes(self, db_path: str | Path) -> None:
         self.lanes = {name: Lane(name, db_path) for name in LANES}
+        # Set when the app ends: a long job (the planner) asks it between its
+        # transactions and stops, so that quitting does not wait for it.
+        self.lanes_closing = threading.Event()
 
     def db(
         self,
@@ -333,6 +343,8 @@ class DatabaseWork:
                     severity="error", timeout=8)
 
     def close_lanes(self, last: Callable[[Store], Any] | None = None) -> None:
-        """Finish every lane's queued work (the seat's last, then ``last(store)``)."""
+        """Finish every lane's queued work (the seat's last, then ``last(store)``); a long
+        job that asks ``lanes_closing`` stops at its next step."""
+        self.lanes_closing.set()
         for name, lane in self.lanes.items():
             lane.close(last if name == SEAT else None)

@@ -36,8 +36,8 @@ ROOT_OPTIONS = (
     ("--version", "Show carecall's version and exit."),
     ("-q, --quiet", "Print only what was asked for and errors: no progress bars or summaries."),
     ("--install-completion", "Install completion for the current shell."),
-    ("--show-completion", "Show completion for the current shell, to copy it or customize the "
-                          "installation."),
+    ("--show-completion", ("Show completion for the current shell, to copy it or customize the "
+                           "installation.")),
     ("--help", "Show this message and exit."),
 )
 

@@ -199,7 +199,9 @@ def import_command(
             "nothing changed since, nothing to do.", highlight=False)
     if result.phone2_invalid:
         console.print(
-            f"{result.phone2_invalid} second numbers are not valid; kept as text only.",
+            f"{result.phone2_invalid} second numbers are not valid; kept as text only"
+            + (f" ({result.phone2_kept} customers keep the valid second number on file)."
+               if result.phone2_kept else "."),
             highlight=False,
         )
     if result.orders_attached:

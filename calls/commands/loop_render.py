@@ -50,8 +50,8 @@ def render_deadlines(section: DeadlinesSection) -> Any:
 def render_themes(report: ThemeReport, top: int = 5) -> list[Any]:
     """Top themes per NPS group, the months, the causes fixed."""
     out: list[Any] = [
-        f"Themes: {report.answers:,} open answers, {report.confirmed:,} confirmed by a person, "
-        f"{report.untagged:,} matched no theme."]
+        (f"Themes: {report.answers:,} open answers, {report.confirmed:,} confirmed by a person, "
+         f"{report.untagged:,} matched no theme.")]
     table = Table(title="Top themes by NPS group", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     table.add_column("group")

@@ -179,6 +179,7 @@ class ImportResult:
     import_id: int | None = None
     orders_attached: int = 0
     phone2_invalid: int = 0
+    phone2_kept: int = 0                 # of those, customers who kept a valid one on file
     unchanged_since: int | None = None   # the import whose file this one found again
     finishes: list[int] = field(default_factory=list)   # stopped imports of this file it completed
     # region, customer type, contract, consent columns (field -> header): docs/lawful.md
@@ -758,6 +759,7 @@ def _import_customers(
     result.inserted = counts.inserted
     result.updated = counts.updated
     result.unchanged = counts.unchanged
+    result.phone2_kept = counts.phone2_kept
     result.duplicates = counts.duplicates
     result.import_id = counts.import_id
     if not options.dry_run:

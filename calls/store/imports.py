@@ -94,6 +94,12 @@ def staged_customer(fields: dict) -> StagedCustomer:
 _VALUE_COLUMNS = STAGE_COLUMNS[2:STAGE_COLUMNS.index("extra")]   # ref .. owner
 
 
+# A second number the list gives that is not valid (kept as text only) never replaces a
+# valid one on file: a list that went through a spreadsheet ('-8286' for '+1-270-871-7146').
+_KEEP_PHONE2 = ("(w.phone2 IS NULL AND w.phone2_raw IS NOT NULL "
+                "AND ifnull(c.phone2, '') != '')")
+
+
 @dataclass
 class MergeCounts:
     """What a merge did (or, in a dry run, would do)."""
@@ -104,6 +110,7 @@ class MergeCounts:
     duplicates: int = 0
     import_id: int | None = None
     revenue_changed: int = 0      # updated customers whose revenue changed (chunked merge)
+    phone2_kept: int = 0          # updated customers who kept their valid second number
 
     def plus(self, unchanged: int, duplicates: int) -> MergeCounts:
         """These counts with rows that were never staged added."""
@@ -371,7 +378,8 @@ class Staging:
         inserted, same, revenue = inserted or 0, same or 0, revenue or 0
         updated = rows - inserted - same
         import_id = counts.import_id
-        self._update_changed(provided, import_id, now, f"w.{where}", span)
+        counts.phone2_kept += self._update_changed(provided, import_id, now, f"w.{where}",
+                                                   span)
         cols = ", ".join(_VALUE_COLUMNS)
         select = ", ".join(
             "coalesce(w.name, '')" if c == "name" else f"w.{c}" for c in _VALUE_COLUMNS)
@@ -484,11 +492,21 @@ class Staging:
             f"WHERE cid IS NOT NULL AND {where}", params)
 
     def _update_changed(self, provided: list[str], import_id: int, now: str,
-                        where: str = "1", params: dict | None = None) -> None:
+                        where: str = "1", params: dict | None = None) -> int:
         """Write the staged values of matched customers whose row changed, and teach
-        unchanged ones how the file spells them (their source hash)."""
+        unchanged ones how the file spells them (their source hash). Returns how many of
+        those written kept the valid second number on file (the list's is not valid)."""
         conn = self.store.db.conn
-        sets = ", ".join(f"{c} = w.{c}" for c in provided if c != "name")
+        kept = 0
+        if "phone2" in provided:
+            kept = conn.execute(
+                f"""SELECT count(*) FROM temp.import_stage AS w JOIN customers AS c
+                    ON c.id = w.cid WHERE c.row_hash IS NOT w.row_hash AND {_KEEP_PHONE2}
+                    AND {where}""", params or {}).fetchone()[0]
+        sets = ", ".join(
+            f"{c} = CASE WHEN {_KEEP_PHONE2} THEN c.{c} ELSE w.{c} END"
+            if c in ("phone2", "phone2_raw") else f"{c} = w.{c}"
+            for c in provided if c != "name")
         if "name" in provided:
             sets += ", name = coalesce(w.name, '')"
         conn.execute(
@@ -514,6 +532,7 @@ class Staging:
             WHERE c.id = w.cid AND c.row_hash IS w.row_hash
               AND c.source_hash IS NOT w.source_hash AND {where}
             """, params or {})
+        return kept
 
     def _apply(
         self, provided: list[str], import_id: int, now: str,

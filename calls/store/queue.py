@@ -646,9 +646,26 @@ def _held_sql(hq: HeldQuery, values: dict, only: str = "") -> str:
 _HELD_ON_DNC = "c.phone IN (SELECT phone FROM dnc)"
 
 
-def held_slots(store: Store, hq: HeldQuery) -> tuple[dict[int, int], list[int]]:
-    """Customers per slot that holds someone, and the ids of those to check one by one
-    (a callback or recovery call, a possible cap, a zone or customer type no slot has).
+# A slot with at most this many customers gives their ids in the counting pass itself:
+# the ids of every held row are concatenated (~0.2 us a held row: ~0.1 s CPU for 496,000),
+# so that a few held customers far apart in id order need no second pass to be listed.
+_HELD_FEW = 1_000
+
+
+@dataclass(frozen=True)
+class HeldSlots:
+    """What ``held_slots`` found."""
+
+    counts: dict[int, int]      # slot -> its customers (not on the do-not-call list, no
+                                # callback or recovery call)
+    singles: list[int]          # the ids to check one by one
+    first: list[int]            # the lowest ids counted in a slot (as many as asked)
+
+
+def held_slots(store: Store, hq: HeldQuery, first: int) -> HeldSlots:
+    """Customers per slot that holds someone, the ids of those to check one by one (a
+    callback or recovery call, a possible cap, a zone or customer type no slot has), and
+    the ``first`` lowest ids counted in a slot (the ones listed).
 
     One pass over the customers counts them all by slot; then those on the do-not-call
     list (never held) and those with a callback or recovery call (one by one) are read
@@ -656,40 +673,62 @@ def held_slots(store: Store, hq: HeldQuery) -> tuple[dict[int, int], list[int]]:
     customer (two index lookups a row: ~0.35 s a million rows)."""
     values: dict = {}
     counts: dict[int, int] = {}
+    lowest: dict[int, int] = {}
+    few: dict[int, str] = {}
     singles: set[int] = set()
-    sql = f"SELECT k, count(*) FROM ({_held_sql(hq, values)}) WHERE k IS NOT NULL GROUP BY k"
-    for k, n in store.db.conn.execute(sql, values):
+    sql = (f"SELECT k, count(*), min(id), "
+           f"CASE WHEN count(*) <= {_HELD_FEW} THEN group_concat(id) END "
+           f"FROM ({_held_sql(hq, values)}) WHERE k IS NOT NULL GROUP BY k")
+    for k, n, low, ids in store.db.conn.execute(sql, values):
         if k < 0:
             singles.add(-k)
-        else:
-            counts[k] = n
+            continue
+        counts[k], lowest[k] = n, low
+        if ids is not None:
+            few[k] = ids
     values = {}
-    apart = f"SELECT id, k, {_HELD_ON_DNC} AS listed FROM ({_held_sql(hq, values, 'apart')}) c"
-    for cid, k, listed in store.db.conn.execute(apart, values):
+    apart: set[int] = set()
+    sql = f"SELECT id, k, {_HELD_ON_DNC} AS listed FROM ({_held_sql(hq, values, 'apart')}) c"
+    for cid, k, listed in store.db.conn.execute(sql, values):
+        apart.add(cid)
         if k is not None and k >= 0:
             counts[k] -= 1
         elif k is not None:
             singles.discard(cid)
         if not listed:
             singles.add(cid)
-    return {k: n for k, n in counts.items() if n}, sorted(singles)
+    counts = {k: n for k, n in counts.items() if n}
+    if first <= 0:
+        return HeldSlots(counts, sorted(singles), [])
+    # The slots with few customers: their ids came with the count.
+    small = sorted(cid for k in counts if k in few
+                   for cid in map(int, few[k].split(",")) if cid not in apart)[:first]
+    # The others: read in id ranges from the lowest of them, up to the last id that can
+    # still be among the first (a second pass over the whole list once read all of it
+    # when a few customers were held, far apart or late in id order: ~0.9 s a million).
+    big = [k for k in counts if k not in few]
+    wanted = min(first, sum(counts[k] for k in big))
+    found = _held_slot_ids(store, hq, big, min(lowest[k] for k in big),
+                           small[-1] if len(small) == first else None, wanted) if wanted else []
+    return HeldSlots(counts, sorted(singles), sorted(small + found)[:first])
 
 
-def held_slot_ids(store: Store, hq: HeldQuery, slots: list[int], limit: int) -> list[int]:
-    """The first ``limit`` customer ids (in order) in ``slots`` (neither on the
-    do-not-call list nor with a callback or recovery call): read in growing id ranges, so
-    that a list whose first customers are held stops early."""
-    if not slots or limit <= 0:
-        return []
+def _held_slot_ids(store: Store, hq: HeldQuery, slots: list[int], lo: int, hi: int | None,
+                   limit: int) -> list[int]:
+    """The first ``limit`` customer ids (in order) from ``lo`` to ``hi`` (None: the end)
+    in ``slots`` (neither on the do-not-call list nor with a callback or recovery call):
+    read in growing id ranges, so that a list whose first customers are held stops early."""
     values: dict = {"slots": json.dumps(slots)}
     sql = (f"SELECT id FROM ({_held_sql(hq, values, 'ids')}) c "
            f"WHERE k IN (SELECT value FROM json_each(:slots)) AND NOT {_HELD_ON_DNC} "
            f"AND NOT {_HELD_CALL_FOLLOWUP} ORDER BY id LIMIT :limit")
     top = store.scalar("SELECT max(id) FROM customers") or 0
+    if hi is not None:
+        top = min(top, hi)
     out: list[int] = []
-    lo, span = 1, 20_000
+    span = 20_000
     while lo <= top and len(out) < limit:
-        values.update(lo=lo, hi=lo + span - 1, limit=limit - len(out))
+        values.update(lo=lo, hi=min(lo + span - 1, top), limit=limit - len(out))
         out += [r[0] for r in store.db.conn.execute(sql, values)]
         lo, span = lo + span, span * 4
     return out

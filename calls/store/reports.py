@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from calls.clock import to_iso
-
 from calls.outcomes import CONTACT, FAMILY, FAMILY_ORDER, Outcome
 from calls.store import Store
 

@@ -69,9 +69,9 @@ __all__ = [
     "occasion_context",
     "parse_answer",
     "parse_script",
+    "past_answer_words",
     "script_for_purpose",
     "shipped_script_names",
-    "past_answer_words",
     "stored_script",
     "to_stored",
 ]

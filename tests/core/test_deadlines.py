@@ -190,3 +190,23 @@ def test_with_accounts_the_supervisor_accounts_receive_escalations(store, now, a
     assert dl.sees_escalation("boss", e, DEFAULT_POLICY, "admin", solo=False)
     assert dl.sees_escalation("olga", e, DEFAULT_POLICY, "caller", solo=False)   # the owner
     assert not dl.sees_escalation("kim", e, DEFAULT_POLICY, "caller", solo=False)
+
+
+def test_late_by_kind_counts_each_open_follow_up_past_a_deadline_once():
+    from datetime import UTC, datetime
+
+    from calls.deadlines import Escalation, late_by_kind
+
+    def escalation(i, followup_id, kind, deadline="close", status="open"):
+        at = datetime(2026, 3, 10, 9, tzinfo=UTC)
+        return Escalation(i, followup_id, deadline, at, at, "supervisors", None,
+                          timedelta(hours=1), kind=kind, status=status)
+
+    assert late_by_kind([]) == {}
+    assert late_by_kind([
+        escalation(1, 10, "fix_problem", "first_contact"),
+        escalation(2, 10, "fix_problem", "close"),          # the same follow-up: once
+        escalation(3, 11, "fix_problem"),
+        escalation(4, 12, "callback"),
+        escalation(5, 13, "callback", status="done"),       # closed since: not late
+    ]) == {"fix_problem": 2, "callback": 1}

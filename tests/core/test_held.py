@@ -30,6 +30,7 @@ from calls.calling import record_outcome, start_call
 from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY
 from calls.queue import held_back, held_counts, held_report
+from calls.store import queue as store_queue
 
 PLACES = [NY, LA, MIAMI, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY, TOLL_FREE_US, LONDON,
           TOKYO, TORONTO]
@@ -138,7 +139,7 @@ def _random_list(store, rng: random.Random, n: int = 160) -> None:
 # is not the latest): the grouped report once counted a refusal the reference ignores.
 # Seeds 7-11 catch a group key missing a column that decides the holds.
 @pytest.mark.parametrize("seed", range(1, 13))
-def test_held_report_matches_checking_every_customer(store, seed):
+def test_held_report_matches_checking_every_customer(store, seed, monkeypatch):
     rng = random.Random(seed)
     _random_list(store, rng)
     for now in MOMENTS:
@@ -154,3 +155,31 @@ def test_held_report_matches_checking_every_customer(store, seed):
         assert (first.total, first.by_rule) == (fast.total, fast.by_rule), now
         assert [h.customer.ref for h in first.customers] == [
             h.customer.ref for h in slow[:5]]
+        # The first ones of slots with many customers are read in id ranges after the
+        # pass (of those with few, the pass gives them): every slot many, or some.
+        for few in (0, 2):
+            monkeypatch.setattr(store_queue, "_HELD_FEW", few)
+            again = held_report(store, "ann", now, DEFAULT_POLICY, limit=5)
+            assert (again.total, again.by_rule) == (fast.total, fast.by_rule), (now, few)
+            assert [h.customer.ref for h in again.customers] == [
+                h.customer.ref for h in slow[:5]], (now, few)
+            monkeypatch.undo()
+
+
+
+@pytest.mark.parametrize("few", [0, 1000])
+def test_the_held_listed_are_found_when_few_and_last_in_id_order(store, monkeypatch, few):
+    """A list called lately but for the last ones added, whose window is shut: the first
+    held ones are found up to the list's last customer, whether the pass gives their ids
+    (a slot with few customers) or they are read in id ranges after it."""
+    monkeypatch.setattr(store_queue, "_HELD_FEW", few)
+    for _ in range(30):
+        add_customer(store, where=NY, cycle_ended_at=to_iso(BASE - timedelta(days=1)),
+                     cycle_status="reached")
+    last = [add_customer(store, where=SYDNEY) for _ in range(3)]     # 02:00 there
+    slow = held_back(store, "ann", BASE, DEFAULT_POLICY)
+    assert [h.customer.id for h in slow] == last
+    for limit in (1, 3, 50):
+        report = held_report(store, "ann", BASE, DEFAULT_POLICY, limit=limit)
+        assert report.total == 3
+        assert [h.customer.id for h in report.customers] == last[:limit]

@@ -92,3 +92,49 @@ def test_an_unchanged_order_file_is_recognised(store, now, tmp_path):
                                + again.duplicates + again.no_customer + again.rejected)
     assert store.scalar("SELECT count(*) FROM order_lines") == 2
     assert again.pending_total == 1
+
+
+# Two customers of the Datablist sample (datablist_customers-10000.csv) as written, then
+# as the same list comes back from a spreadsheet round trip: Excel evaluated the second
+# number '+1-270-871-7146' as a formula ('-8286') and rewrote the dates day first.
+DATABLIST = ["Index", "Customer Id", "First Name", "Last Name", "Company", "City", "Country",
+             "Phone 1", "Phone 2", "Email", "Subscription Date", "Website"]
+PRISTINE = [
+    ["3046", "fE3dcedce0bb637", "Patrick", "Lucero", "Williams PLC", "Annetteside",
+     "Montserrat", "5157952114", "+1-270-871-7146", "marcusgeorge@cortez-york.biz",
+     "2021-12-03", "https://foley.info/"],
+    ["7", "9b12Ae76fdBc9bE", "Clara", "Diaz", "Moss Ltd", "Leeton", "United States",
+     "(212) 555-0107", "", "clara@example.com", "2020-05-04", ""],
+]
+ROUND_TRIP = [
+    ["3046", "fE3dcedce0bb637", "Patrick", "Lucero", "Williams PLC", "Annetteside",
+     "Montserrat", "5157952114", "-8286", "marcusgeorge@cortez-york.biz",
+     "03-12-2021", "https://foley.info/"],
+    ["7", "9b12Ae76fdBc9bE", "Clara", "Diaz", "Moss Ltd", "Leeton", "United States",
+     "(212) 555-0107", "-4396", "clara@example.com", "04-05-2020", ""],
+]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_damaged_second_number_never_replaces_a_valid_one(store, now, tmp_path, chunked):
+    first = write_list(tmp_path / "customers.csv", DATABLIST, PRISTINE)
+    import_customers(store, first, ImportOptions(workers=1), now)
+    again = write_list(tmp_path / "customers_excel.csv", DATABLIST, ROUND_TRIP)
+    result = import_customers(store, again, ImportOptions(workers=1, chunked=chunked), now)
+    assert (result.updated, result.phone2_invalid, result.phone2_kept) == (2, 2, 1)
+    rows = {r["ref"]: r for r in store.all(
+        "SELECT ref, phone, phone2, phone2_raw FROM customers ORDER BY ref")}
+    # The valid second number and how the list wrote it stay; one never valid is replaced
+    # by the list's text, as a first import keeps it.
+    assert rows["fE3dcedce0bb637"]["phone2"] == "+12708717146"
+    assert rows["fE3dcedce0bb637"]["phone2_raw"] == "+1-270-871-7146"
+    assert (rows["9b12Ae76fdBc9bE"]["phone2"], rows["9b12Ae76fdBc9bE"]["phone2_raw"]) == (
+        None, "-4396")
+    # A valid new second number still replaces the one on file.
+    fixed = [list(r) for r in ROUND_TRIP]
+    fixed[0][8] = "+1-270-871-7199"
+    third = write_list(tmp_path / "customers_fixed.csv", DATABLIST, fixed)
+    result = import_customers(store, third, ImportOptions(workers=1, chunked=chunked), now)
+    assert result.phone2_kept == 0
+    assert store.scalar("SELECT phone2 FROM customers WHERE ref = 'fE3dcedce0bb637'") == (
+        "+12708717199")

@@ -338,3 +338,28 @@ async def test_the_floor_at_120_columns_shows_every_column_uncut(tmp_path):
         await pilot.pause()
         assert any("Anneliese Brandenburg-Schwedt (R1)" in line for line in screen_lines(app))
         assert any("wrap-up, then paused (coaching)" in line for line in screen_lines(app))
+
+
+async def test_a_recovery_call_due_at_once_is_not_late_until_its_deadline(store, db_path):
+    """Closing a fix_problem makes a recovery call due at once: the backlog shows it open,
+    not late; late once past its deadline (72 hours), as the escalated list has it."""
+    from calls.followups import add_followup, close_followup
+
+    ids = add_customers(store, ("a", "A"))
+    made = NOW - timedelta(minutes=1)
+    fix = add_followup(store, kind="fix_problem", customer_id=ids["a"], owner="sam",
+                       due_at=None, details="late delivery", now=made - timedelta(hours=1),
+                       source="hand")
+    close_followup(store, fix.id, by="sam", note="new courier", now=made)
+    clock = [NOW]
+    app = dashboard_app(db_path, clock=lambda: clock[0], refresh_seconds=0, tz=UTC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await _loaded(pilot, screen)
+        backlog = screen.query_one("#backlog", DataTable)
+        assert backlog.get_row("recovery_call")[1:3] == ["1", "0"]     # open, late
+        clock[0] = made + timedelta(hours=72, minutes=1)
+        await pilot.press("r")
+        await _loaded(pilot, screen, 2)
+        assert backlog.get_row("recovery_call")[1:3] == ["1", "1"]
+        assert [e.kind for e in screen.escalations] == ["recovery_call"]

@@ -31,7 +31,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 
 from calls.clock import UTC, from_iso
 from calls.dashboard import DashboardFigures, DashboardLive
-from calls.deadlines import DEADLINE_LABEL, Escalation
+from calls.deadlines import DEADLINE_LABEL, Escalation, late_by_kind
 from calls.floor import RATE_AFTER_SECONDS, CallerFloor
 from calls.policy import DEFAULT_POLICY
 from calls.reports import DashboardPeriod, DashboardToday, GroupRow
@@ -319,10 +319,14 @@ class DashboardScreen(Screen[None]):
 
     def _draw_backlog(self) -> None:
         table = self.query_one("#backlog", DataTable)
-        rows = [(f.kind, (f.kind, f"{f.open}", f"{f.overdue}", f"{f.done}",
+        # Late: past a deadline (escalated), not merely past the due time: a recovery
+        # call is due from the moment it is made.
+        late = late_by_kind(self.escalations or [])
+        rows = [(f.kind, (f.kind, f"{f.open}", f"{late.get(f.kind, 0)}", f"{f.done}",
                           _num(f.median_days_to_close)))
                 for f in (self.period.followups if self.period else [])
-                if f.open or f.done or f.overdue] or [("__none__", ("(none)", "", "", "", ""))]
+                if f.open or f.done or late.get(f.kind)] or [
+                    ("__none__", ("(none)", "", "", "", ""))]
         fill_fitted(table, BACKLOG_COLUMNS, rows, self._width_for(table, len(rows), 8), escape)
 
     def show_escalations(self, escalations: list[Escalation]) -> None:
@@ -331,6 +335,8 @@ class DashboardScreen(Screen[None]):
             return
         self.escalations = escalations
         self._draw_escalations()
+        if self.period is not None:
+            self._draw_backlog()          # its "late" column counts them
         seen = self._escalations_seen
         fresh = [e for e in escalations if e.id not in seen] if seen is not None else []
         self._escalations_seen = {e.id for e in escalations}

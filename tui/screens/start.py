@@ -6,6 +6,7 @@ prompt on top when this caller left calls unfinished.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,11 +39,14 @@ def load_start(store: Store, caller: str) -> StartInfo:
     return info
 
 
-def run_planner(store: Store, now: datetime, policy: Any) -> int:
-    """The calendar follow-ups (idempotent; ``carecall plan`` does the same): how many new."""
+def run_planner(store: Store, now: datetime, policy: Any,
+                stop: Callable[[], bool] | None = None) -> int:
+    """The calendar follow-ups (idempotent; ``carecall plan`` does the same): how many new.
+    ``stop``: asked between its transactions (the app is closing: the rest waits for the
+    next start)."""
     from calls.planner import plan
 
-    return plan(store, now=now, policy=policy, keep=False).count
+    return plan(store, now=now, policy=policy, keep=False, stop=stop).count
 
 
 class StartScreen(Screen):
@@ -62,6 +66,7 @@ class StartScreen(Screen):
         )
 
     def _started(self, info: StartInfo) -> None:
+        from tui.database import PLANNER
         from tui.screens.queue import QueueScreen
 
         if not info.customers:
@@ -73,17 +78,22 @@ class StartScreen(Screen):
             return
         app = self.app
 
+        def planned(_count: int) -> None:
+            app.rest_lane(PLANNER)      # its connection and caches, not needed all shift
+
         def planning_failed(exc: Exception) -> bool:
+            app.rest_lane(PLANNER)
             app.notify(f"Planning follow-ups failed: {exc}", severity="warning")
             return True
 
         def first_load() -> None:
             # Once the queue is on screen: the resume prompt over it, and the planner (the
-            # shift opens without waiting for it).
+            # shift opens without waiting for it) on a lane of its own: the seat's first
+            # n does not wait for it (seconds on a freshly imported list).
             if info.unfinished:
                 queue.offer_resume(info.unfinished)
-            app.db(run_planner, app.now(), app.policy,
-                   on_error=planning_failed)
+            app.db(run_planner, app.now(), app.policy, stop=app.lanes_closing.is_set,
+                   lane=PLANNER, on_done=planned, on_error=planning_failed)
 
         queue = QueueScreen(on_first_load=first_load)
         app.switch_screen(queue)
