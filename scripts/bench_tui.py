@@ -45,6 +45,13 @@ its tables plain DataTables (every visible row rendered again after any cell cha
 ``tui.widgets.tables.FigureTable``) and every changed text laid out again (not
 ``show_text(..., in_place=True)``): the reference for the drawing.
 
+Memory is read in each tree's last key run, on a copy of the database its first start
+already planned; one more key run per tree, on a fresh unplanned copy (the seat's planner
+plans the list beside the first keys), gives a first start's memory (its key figures are
+not pooled; ``--planned-only`` leaves it out). "Another seat" (the refresh after a write)
+works its calls in a process of its own, as on a floor: in a thread of the seat measured
+its connection and C heap were counted in that seat's memory.
+
 ``--against REV`` checks REV out into bench-out/ (a git worktree) and runs its app in the
 same way, interleaved with this tree's runs (start samples alternate; key runs go A B B A),
 so a before/after comparison shares the machine's load. The load average is printed
@@ -55,7 +62,7 @@ the older of the two when REV is older than the build).
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
                                 [--against REV] [--plain-figures] [--plain-tables]
-                                [--rebuild]
+                                [--planned-only] [--rebuild]
 """
 
 from __future__ import annotations
@@ -393,17 +400,24 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
         # is read again: this is the plain computation's time, plus the drawing). The
         # seats have each wrapped up a call before (untimed): they are on today's table,
         # as on a shift (a caller's first call of the day adds a row: rarer).
-        for i in range(repeat):
-            await asyncio.to_thread(_another_seat_calls, app.db_path, app.now(), i)
-        await pilot.press("r")
-        for i in range(repeat):
-            await _settle(app, pilot)
-            await asyncio.to_thread(_another_seat_calls, app.db_path, app.now(), i)
-            loads = screen.loads
-            dashboard_written.append(await timed(
-                ("r",), lambda _t, loads=loads: screen.loads > loads,
-                "dashboard after a write"))
+        other = await OtherSeat.start(app.db_path)
+        try:
+            for i in range(repeat):
+                await other.call(app.now(), i)
+            await pilot.press("r")
+            for i in range(repeat):
+                await _settle(app, pilot)
+                await other.call(app.now(), i)
+                loads = screen.loads
+                dashboard_written.append(await timed(
+                    ("r",), lambda _t, loads=loads: screen.loads > loads,
+                    "dashboard after a write"))
+        finally:
+            await other.stop()
         await pilot.press("escape")
+    # The closed dashboard is the app's to let go of: this coroutine's own reference
+    # (a cell the timed tests above close over) would keep it alive for the reading.
+    screen = None
     result["memory_end"] = memory("end")
     if profiler is not None:
         profiler.dump_stats(str(OUT / "bench_tui.prof"))
@@ -413,6 +427,46 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
                    "dashboard today": dashboard_live,
                    "dashboard after a write": dashboard_written,
                    "cpu": cpu_used})
+
+
+class OtherSeat:
+    """Another seat, in a process of its own as on a floor (in a thread of the seat
+    measured, its connection and its C heap counted in that seat's memory): each
+    :meth:`call` works a call to its wrap-up there (:func:`_another_seat_calls`)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, db) -> OtherSeat:
+        import tui.app
+
+        tree = str(Path(tui.app.__file__).resolve().parents[1])   # the seat's own tree
+        return cls(await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).resolve()), "--child", "seat", "--tree", tree,
+            "--db", str(db), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            cwd=tree))
+
+    async def call(self, now, i: int) -> None:
+        self.process.stdin.write(f"{i} {now.isoformat()}\n".encode())
+        await self.process.stdin.drain()
+        answer = await self.process.stdout.readline()
+        if answer.strip() != b"done":
+            raise RuntimeError(f"the other seat failed (exit {await self.process.wait()})")
+
+    async def stop(self) -> None:
+        self.process.stdin.close()
+        await self.process.wait()
+
+
+def _other_seat(db: str) -> None:
+    """The other seat's process: a call per line ("i now") read, "done" after each."""
+    from datetime import datetime
+
+    for line in sys.stdin:
+        i, now = line.split()
+        _another_seat_calls(db, datetime.fromisoformat(now), int(i))
+        print("done", flush=True)
 
 
 def _another_seat_calls(db, now, i: int) -> None:
@@ -437,6 +491,10 @@ def child(args) -> int:
         import tracemalloc
 
         tracemalloc.start()
+    if args.child == "seat":
+        _use_tree(args.tree)
+        _other_seat(args.db)
+        return 0
     if args.child == "bare":
         result = asyncio.run(_bare_app(args.spawned))
     else:
@@ -634,8 +692,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="also run this tree's app with the dashboard's kept figures ignored")
     ap.add_argument("--plain-tables", action="store_true",
                     help="also run this tree's app with the dashboard drawn the plain way")
+    ap.add_argument("--planned-only", action="store_true",
+                    help="no run on a fresh unplanned copy (a first start's memory)")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--child", choices=("bare", "start", "keys"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("bare", "start", "keys", "seat"), help=argparse.SUPPRESS)
     ap.add_argument("--tree", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--now", help=argparse.SUPPRESS)
@@ -684,6 +744,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in order:
         runs[name].append(spawn("keys", trees[name], dbs.get(name, path), now, args.repeat,
                                 plain=plain.get(name)))
+    # The runs above work on a copy the first start already planned (a seat's planner run
+    # at start plans an unplanned list once); a first start on a fresh unplanned copy, the
+    # planner running beside the first keys, for its memory (its keys are not pooled).
+    unplanned: dict[str, dict] = {}
+    if not args.planned_only:
+        for i, name in enumerate(n for n in trees if n not in plain):
+            fresh = working_copy(OUT / f"tui_{args.customers}.db", f"unplanned{i}")
+            unplanned[name] = spawn("keys", trees[name], fresh, now, args.repeat)
     load_after = os.getloadavg()
 
     def pooled(name: str, key: str) -> float:
@@ -756,6 +824,13 @@ def main(argv: list[str] | None = None) -> int:
                            (f"after {args.repeat} calls", "memory_calls"),
                            ("after follow-ups, dashboard", "memory_end")):
             print(f"  {name + ', ' + point:32s} {_fmt_memory(last.get(key, {}))}")
+    for name, first in unplanned.items():
+        print(f"  {name}, a first start on an unplanned list (a run of its own):")
+        for point, key in (("after start", "memory_start"),
+                           ("after 1 call", "memory_one_call"),
+                           (f"after {args.repeat} calls", "memory_calls"),
+                           ("after follow-ups, dashboard", "memory_end")):
+            print(f"    {point:30s} {_fmt_memory(first.get(key, {}))}")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     return 0
 
