@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from calls.cli import app
 from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import Store
 from tests.support.lists import write_list
@@ -130,6 +132,14 @@ def test_a_damaged_second_number_never_replaces_a_valid_one(store, now, tmp_path
     assert rows["fE3dcedce0bb637"]["phone2_raw"] == "+1-270-871-7146"
     assert (rows["9b12Ae76fdBc9bE"]["phone2"], rows["9b12Ae76fdBc9bE"]["phone2_raw"]) == (
         None, "-4396")
+    # The card shows both: the valid second number, and the text of one never valid.
+    card = " ".join(CliRunner().invoke(app, ["customers", "show", "fE3dcedce0bb637"]).stdout
+                    .split())
+    assert "Phone +15157952114" in card and "Also +12708717146 (second)" in card
+    card = " ".join(CliRunner().invoke(app, ["customers", "show", "9b12Ae76fdBc9bE"]).stdout
+                    .split())
+    assert "Second number as the list wrote it, not valid: -4396" in card
+    assert "Also" not in card
     # A valid new second number still replaces the one on file.
     fixed = [list(r) for r in ROUND_TRIP]
     fixed[0][8] = "+1-270-871-7199"
