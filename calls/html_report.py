@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from calls.outcomes import LABEL, Outcome
-from calls.reports import NOT_REACHED_DAYS, PER_CALL, RATE_NAMES, Report
+from calls.reports import NOT_REACHED_DAYS, PER_CALL, RATE_NAMES, Report, percent_text
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -41,7 +41,7 @@ _OUTCOME_COLOURS = {
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+    return percent_text(value)
 
 
 def _num(value: float | None, signed: bool = False) -> str:
@@ -221,7 +221,7 @@ def render_html(report: Report) -> str:
     out.append(_table(
         ["tier", "cadence (days)", "customers", "covered", "share"],
         [[t.tier, t.cadence_days, f"{t.customers:,}", f"{t.covered:,}",
-          _num(t.share) + ("%" if t.share is not None else "")] for t in r.coverage.tiers],
+          t.share_text()] for t in r.coverage.tiers],
     ))
     out.append(f"<p>Not reached in the last {NOT_REACHED_DAYS} days: "
                f"<b>{r.coverage.not_reached:,}</b> customers "

@@ -48,6 +48,24 @@ def _div(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+def percent_text(value: float | None, places: int = 1) -> str:
+    """A share (0..1) as a percentage to ``places`` decimals; ``–`` when there is none.
+
+    A share above 0 that would round to 0 reads ``<0.1%`` (3 of 7,368 is not nothing),
+    and one below 1 that would round to 100 reads ``>99.9%`` (one customer is still left).
+    """
+    if value is None:
+        return "–"
+    pct = 100 * value
+    text = f"{pct:.{places}f}"
+    step = 10 ** -places
+    if pct > 0 and float(text) == 0:
+        return f"<{step:.{places}f}%"
+    if pct < 100 and float(text) >= 100:
+        return f">{100 - step:.{places}f}%"
+    return f"{text}%"
+
+
 def aapor_rates(counts: Mapping[str, int | float], e: float = 1.0) -> dict[str, float | None]:
     """RR1–RR6, COOP1–COOP4, REF1–REF3 and CON1–CON3 from disposition counts.
 
@@ -199,6 +217,10 @@ class TierCoverage:
     customers: int
     covered: int
     share: float | None      # % of customers covered, one decimal
+
+    def share_text(self, places: int = 1) -> str:
+        """The share as people read it (:func:`percent_text`: 3 of 7,368 is ``<0.1%``)."""
+        return percent_text(self.covered / self.customers if self.customers else None, places)
 
 
 @dataclass

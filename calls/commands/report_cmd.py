@@ -36,11 +36,11 @@ ExportFormat = common.choices("ExportFormat", ("csv", "json", "ndjson", "xlsx"))
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+    return rp.percent_text(value)
 
 
 def _pct0(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+    return rp.percent_text(value, 0)
 
 
 def _num(value: float | None, digits: int = 1, signed: bool = False) -> str:
@@ -153,7 +153,7 @@ def render_report(report: rp.Report) -> list:
     cov.add_column("share", justify="right")
     for t in report.coverage.tiers:
         cov.add_row(t.tier, f"{t.cadence_days} d", f"{t.customers:,}", f"{t.covered:,}",
-                    _num(t.share) + ("%" if t.share is not None else ""))
+                    t.share_text())
     out.append(cov)
     out.append(
         f"Not reached in the last {rp.NOT_REACHED_DAYS} days: "

@@ -397,3 +397,16 @@ def test_cli_report_prints_caller_names_as_written(period_db, db_path):
                                       "2026-03-09", "--by", "caller"])
     assert result.exit_code == 0, result.output
     assert "x[/]" in result.output
+
+
+def test_percent_text_never_rounds_a_few_to_nothing_or_all():
+    from calls.reports import percent_text, tier_coverage
+
+    assert percent_text(None) == "–"
+    assert percent_text(0) == "0.0%" and percent_text(1) == "100.0%"
+    assert percent_text(3 / 7368) == "<0.1%"            # rounds to 0.0 but is not nothing
+    assert percent_text(7367 / 7368) == ">99.9%"        # rounds to 100.0 but one is left
+    assert percent_text(0.5) == "50.0%" and percent_text(0.25, 0) == "25%"
+    assert percent_text(1 / 200, 0) == "<1%" and percent_text(199 / 200, 0) == ">99%"
+    assert tier_coverage("A", 90, 7368, 3).share_text() == "<0.1%"
+    assert tier_coverage("A", 90, 0, 0).share_text() == "–"

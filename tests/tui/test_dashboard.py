@@ -363,3 +363,28 @@ async def test_a_recovery_call_due_at_once_is_not_late_until_its_deadline(store,
         await _loaded(pilot, screen, 2)
         assert backlog.get_row("recovery_call")[1:3] == ["1", "1"]
         assert [e.kind for e in screen.escalations] == ["recovery_call"]
+
+
+async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
+    """One day's NPS alone is no trend: the line stays empty (a lone bar filled its whole
+    width) and the caption counts "1 day"; a second day draws both."""
+    ids = add_customers(store, ("a", "A"), ("b", "A"))
+    first = call(ids["a"], "completed", NOW - timedelta(hours=2), "ann")
+    [first_id] = q.insert_calls(store, [first])
+    q.insert_answers(store, [(first_id, "nps", "nps", 10, first["ended_at"])])
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await _loaded(pilot, screen)
+        caption = str(screen.query_one("#lines-caption", Static).render())
+        assert "NPS on 1 day with answers, last 100" in caption
+        assert list(screen.query_one("#nps-line", Sparkline).data) == []
+
+        second = call(ids["b"], "completed", NOW - timedelta(days=2), "ann")
+        [second_id] = q.insert_calls(store, [second])
+        q.insert_answers(store, [(second_id, "nps", "nps", 0, second["ended_at"])])
+        await pilot.press("r")
+        await _loaded(pilot, screen, 2)
+        caption = str(screen.query_one("#lines-caption", Static).render())
+        assert "NPS on 2 days with answers" in caption
+        assert list(screen.query_one("#nps-line", Sparkline).data) == [-100, 100]

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label, Sparkline, Static
 
@@ -34,7 +34,7 @@ from calls.dashboard import DashboardFigures, DashboardLive
 from calls.deadlines import DEADLINE_LABEL, Escalation, late_by_kind
 from calls.floor import RATE_AFTER_SECONDS, CallerFloor
 from calls.policy import DEFAULT_POLICY
-from calls.reports import DashboardPeriod, DashboardToday, GroupRow
+from calls.reports import DashboardPeriod, DashboardToday, GroupRow, percent_text
 from tui import memory
 from tui.database import REPORTS
 from tui.widgets.escalations import describe, waited_text
@@ -60,7 +60,7 @@ ESCALATED_COLUMNS = (Column("#", keep=6), Column("kind", shrink=6, keep=7),
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+    return percent_text(value, 0)
 
 
 def _num(value: float | None) -> str:
@@ -299,18 +299,19 @@ class DashboardScreen(Screen[None]):
 
         lines = []
         for tier in data.coverage.tiers:
-            share = "–" if tier.share is None else f"{tier.share:.0f}%"
+            share = tier.share_text(0)
             lines.append(f"{escape(tier.tier)} {coverage_bar(tier.share, 10)} {share:>4} "
                          f"of {tier.customers:,} ({tier.cadence_days}d)")
         lines.append(f"not reached in a year: [b]{data.coverage.not_reached:,}[/b]")
         self._show_text("#coverage", "\n".join(lines))
 
         scores = [s for _, s in data.daily_nps if s is not None]
-        self._show_line("#nps-line", scores)
+        # One day's score alone would fill the line's whole width, as if it were a trend.
+        self._show_line("#nps-line", scores if len(scores) > 1 else [])
         self._show_line("#attempts-line", [n for _, n in data.daily_attempts])
         days_with = len(scores)
         self._show_text("#lines-caption",
-            f"NPS on {days_with} days with answers"
+            f"NPS on {days_with} day{'' if days_with == 1 else 's'} with answers"
             + (f", last {scores[-1]:.0f}" if scores else "")
             + f"; {sum(n for _, n in data.daily_attempts):,} attempts in 30 days"
         )
