@@ -136,8 +136,12 @@ def customer_card(store, ref: str, now, policy) -> dict:
     if row is None:
         raise UserError(f"no customer with ref {ref!r}")
     from calls.clock import parse_date
+    from calls.customers import numbers_for
+    from calls.models import Customer
 
     orders = store_orders.customer_orders(store, row["id"], limit=10)
+    others = [{"e164": n.e164, "raw": n.raw, "label": n.label, "status": n.status}
+              for n in numbers_for(store, Customer.from_row(row)) if not n.primary]
     reason = purchase_reason(
         parse_date(row.get("last_purchase")),
         row.get("avg_order_interval_days"),
@@ -155,6 +159,9 @@ def customer_card(store, ref: str, now, policy) -> dict:
         "phone_ext": row.get("phone_ext"),
         "phone_region": row.get("phone_region"),
         "time_zones": zones,
+        "other_numbers": others,
+        # A second number the list gave that is not valid, as it wrote it (kept as text).
+        "phone2_text": row.get("phone2_raw") if not row.get("phone2") else None,
         "email": row.get("email"),
         "country": row.get("country"),
         "owner": row.get("owner"),
@@ -216,6 +223,13 @@ def _print_card(card: dict) -> None:
         phone += f" ext. {card['phone_ext']}"
     zones = ", ".join(card["time_zones"]) or "—"
     console.print(f"Phone {phone} ({card['phone_region'] or '?'}; {zones})", highlight=False)
+    for other in card["other_numbers"]:
+        status = "" if other["status"] == "ok" else f", {other['status'].replace('_', ' ')}"
+        console.print(f"Also {other['e164']} ({other['label']}{status})", highlight=False,
+                      markup=False)
+    if card["phone2_text"]:
+        console.print(f"Second number as the list wrote it, not valid: {card['phone2_text']}",
+                      highlight=False, markup=False)
     if card["email"]:
         console.print(f"Email {card['email']}", highlight=False)
     if card["do_not_call"]:

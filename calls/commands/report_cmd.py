@@ -157,8 +157,10 @@ def render_report(report: rp.Report) -> list:
     out.append(cov)
     out.append(
         f"Not reached in the last {rp.NOT_REACHED_DAYS} days: "
-        f"[bold]{report.coverage.not_reached:,}[/] customers (the list: --json)"
-        + (f"; {report.coverage.do_not_call:,} on do-not-call are left out"
+        f"[bold]{report.coverage.not_reached:,}[/] "
+        f"customer{'' if report.coverage.not_reached == 1 else 's'} (the list: --json)"
+        + (f"; {report.coverage.do_not_call:,} on the do-not-call list "
+           f"{'is' if report.coverage.do_not_call == 1 else 'are'} left out"
            if report.coverage.do_not_call else "")
     )
 

@@ -243,8 +243,11 @@ class Staging:
         )
         self._commit()
         if dry_run:
-            return self._match_and_count(match_on, total).plus(extra_unchanged,
-                                                               extra_duplicates)
+            counts = self._match_and_count(match_on, total).plus(extra_unchanged,
+                                                                 extra_duplicates)
+            if "phone2" in provided:
+                counts.phone2_kept = self._phone2_kept("1", {})
+            return counts
         if conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]:
             if chunked is None:
                 chunked = floor_is_live(self.store, now)
@@ -497,12 +500,7 @@ class Staging:
         unchanged ones how the file spells them (their source hash). Returns how many of
         those written kept the valid second number on file (the list's is not valid)."""
         conn = self.store.db.conn
-        kept = 0
-        if "phone2" in provided:
-            kept = conn.execute(
-                f"""SELECT count(*) FROM temp.import_stage AS w JOIN customers AS c
-                    ON c.id = w.cid WHERE c.row_hash IS NOT w.row_hash AND {_KEEP_PHONE2}
-                    AND {where}""", params or {}).fetchone()[0]
+        kept = self._phone2_kept(where, params or {}) if "phone2" in provided else 0
         sets = ", ".join(
             f"{c} = CASE WHEN {_KEEP_PHONE2} THEN c.{c} ELSE w.{c} END"
             if c in ("phone2", "phone2_raw") else f"{c} = w.{c}"
@@ -533,6 +531,14 @@ class Staging:
               AND c.source_hash IS NOT w.source_hash AND {where}
             """, params or {})
         return kept
+
+    def _phone2_kept(self, where: str, params: dict) -> int:
+        """How many matched, changed customers ``where`` selects keep the valid second
+        number on file (the list's is not valid)."""
+        return self.store.db.conn.execute(
+            f"""SELECT count(*) FROM temp.import_stage AS w JOIN customers AS c
+                ON c.id = w.cid WHERE c.row_hash IS NOT w.row_hash AND {_KEEP_PHONE2}
+                AND {where}""", params).fetchone()[0]
 
     def _apply(
         self, provided: list[str], import_id: int, now: str,

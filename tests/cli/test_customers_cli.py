@@ -64,6 +64,9 @@ def test_add_then_edit_then_add_a_number(runner, listed):
                                  "--label", "office"])
     assert result.exit_code == 0, result.output
     assert "+33491000000" in result.output
+    card = " ".join(runner.invoke(app, ["customers", "show", "FR-9"]).output.split())
+    assert "Phone +33145678910" in card
+    assert "Also +33612345678 (second) Also +33491000000 (office)" in card
     with Store.open(listed) as store:
         assert [e.action for e in audit.entries(store, subject="FR-9")] == [
             "customer.add", "customer.number", "customer.number"]

@@ -100,3 +100,18 @@ def test_closing_a_fix_with_themes_and_root_cause(runner, store):
     assert "Themes confirmed: delivery; root cause fixed" in r.stdout
     assert store.one("SELECT root_cause, reviewed_by FROM theme_reviews WHERE followup_id = ?",
                      (f.id,)) == {"root_cause": 1, "reviewed_by": "olga"}
+
+
+def test_report_says_how_many_on_the_do_not_call_list_are_left_out(runner, store):
+    from tests.support.followups import add_customer
+    add_customer(store, "C1", "Ann Able", phone="+15555550101")
+    add_customer(store, "C2", "Bo Bell", phone="+15555550102", do_not_call=1)
+    r = runner.invoke(app, ["report"], catch_exceptions=False)
+    said = " ".join(r.stdout.split())
+    assert r.exit_code == 0
+    assert ("Not reached in the last 365 days: 1 customer (the list: --json); 1 on the "
+            "do-not-call list is left out") in said
+    add_customer(store, "C3", "Cy Cole", phone="+15555550103")
+    add_customer(store, "C4", "Di Dunn", phone="+15555550104", do_not_call=1)
+    said = " ".join(runner.invoke(app, ["report"], catch_exceptions=False).stdout.split())
+    assert "365 days: 2 customers (the list: --json); 2 on the do-not-call list are" in said

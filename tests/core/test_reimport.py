@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from calls.cli import app
 from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import Store
 from tests.support.lists import write_list
@@ -94,9 +96,10 @@ def test_an_unchanged_order_file_is_recognised(store, now, tmp_path):
     assert again.pending_total == 1
 
 
-# Two customers of the Datablist sample (datablist_customers-10000.csv) as written, then
-# as the same list comes back from a spreadsheet round trip: Excel evaluated the second
-# number '+1-270-871-7146' as a formula ('-8286') and rewrote the dates day first.
+# A customer of the Datablist sample (datablist_customers-10000.csv, line 3047) and one
+# made up without a second number, then as the list comes back from a spreadsheet round
+# trip (as in the sample's Excel copy): Excel evaluated the second number
+# '+1-270-871-7146' as a formula ('-8286') and rewrote the dates day first.
 DATABLIST = ["Index", "Customer Id", "First Name", "Last Name", "Company", "City", "Country",
              "Phone 1", "Phone 2", "Email", "Subscription Date", "Website"]
 PRISTINE = [
@@ -106,13 +109,10 @@ PRISTINE = [
     ["7", "9b12Ae76fdBc9bE", "Clara", "Diaz", "Moss Ltd", "Leeton", "United States",
      "(212) 555-0107", "", "clara@example.com", "2020-05-04", ""],
 ]
-ROUND_TRIP = [
-    ["3046", "fE3dcedce0bb637", "Patrick", "Lucero", "Williams PLC", "Annetteside",
-     "Montserrat", "5157952114", "-8286", "marcusgeorge@cortez-york.biz",
-     "03-12-2021", "https://foley.info/"],
-    ["7", "9b12Ae76fdBc9bE", "Clara", "Diaz", "Moss Ltd", "Leeton", "United States",
-     "(212) 555-0107", "-4396", "clara@example.com", "04-05-2020", ""],
-]
+# Excel's second numbers (a formula's result) and its dates (day first).
+ROUND_TRIP = [[*row[:8], phone2, row[9], since, row[11]]
+              for row, phone2, since in zip(PRISTINE, ["-8286", "-4396"],
+                                            ["03-12-2021", "04-05-2020"], strict=True)]
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -120,6 +120,8 @@ def test_a_damaged_second_number_never_replaces_a_valid_one(store, now, tmp_path
     first = write_list(tmp_path / "customers.csv", DATABLIST, PRISTINE)
     import_customers(store, first, ImportOptions(workers=1), now)
     again = write_list(tmp_path / "customers_excel.csv", DATABLIST, ROUND_TRIP)
+    dry = import_customers(store, again, ImportOptions(workers=1, dry_run=True), now)
+    assert (dry.updated, dry.phone2_invalid, dry.phone2_kept) == (2, 2, 1)
     result = import_customers(store, again, ImportOptions(workers=1, chunked=chunked), now)
     assert (result.updated, result.phone2_invalid, result.phone2_kept) == (2, 2, 1)
     rows = {r["ref"]: r for r in store.all(
@@ -130,6 +132,14 @@ def test_a_damaged_second_number_never_replaces_a_valid_one(store, now, tmp_path
     assert rows["fE3dcedce0bb637"]["phone2_raw"] == "+1-270-871-7146"
     assert (rows["9b12Ae76fdBc9bE"]["phone2"], rows["9b12Ae76fdBc9bE"]["phone2_raw"]) == (
         None, "-4396")
+    # The card shows both: the valid second number, and the text of one never valid.
+    card = " ".join(CliRunner().invoke(app, ["customers", "show", "fE3dcedce0bb637"]).stdout
+                    .split())
+    assert "Phone +15157952114" in card and "Also +12708717146 (second)" in card
+    card = " ".join(CliRunner().invoke(app, ["customers", "show", "9b12Ae76fdBc9bE"]).stdout
+                    .split())
+    assert "Second number as the list wrote it, not valid: -4396" in card
+    assert "Also" not in card
     # A valid new second number still replaces the one on file.
     fixed = [list(r) for r in ROUND_TRIP]
     fixed[0][8] = "+1-270-871-7199"
