@@ -298,3 +298,41 @@ def test_counting_run_plans_the_same_as_the_run_that_keeps_the_follow_ups(tmp_pa
     finally:
         keep.close()
         count.close()
+
+
+def test_row_tuples_give_the_rows_store_all_gives(store):
+    """The planner's lists kept as tuples (calls.store.followups.RowTuples): every row,
+    by index, slice and iteration, the dict ``store.all`` gives for the same query, in the
+    same order; and ``unreached_cycles`` / ``customers_with_dates_on`` the same rows as
+    their plain reading."""
+    from calls.store import followups as q
+    from calls.store.followups import table_columns
+
+    ids = [add_customer(store, f"R{i}", f"Name {i}", company=None if i % 3 else f"Co {i}",
+                        birthday=f"19{70 + i}-03-{10 + i % 5:02d}", tier="AB"[i % 2])
+           for i in range(12)]
+    if "cycle_status" in table_columns(store, "customers"):
+        with store.write():
+            store.db.conn.execute(
+                "UPDATE customers SET cycle_status = 'unreached', cycle_ended_at = ? "
+                "WHERE id % 2 = 0", ("2026-03-01T00:00:00Z",))
+    sql = "SELECT id, ref, name, company, birthday FROM customers ORDER BY id DESC"
+    plain = store.all(sql)
+    kept = q.RowTuples.read(store, sql)
+    assert len(kept) == len(plain) == len(ids)
+    assert list(kept) == plain
+    assert [kept[i] for i in range(len(kept))] == plain
+    assert kept[3:8] == plain[3:8] and kept[-1] == plain[-1] and kept[10:50] == plain[10:]
+    days = ["03-10", "03-12", "03-14"]
+    assert list(q.customers_with_dates_on(store, "birthday", days)) == store.all(
+        "SELECT c.id, c.ref, c.name, c.company, c.tier, c.owner, c.birthday AS day, "
+        "c.do_not_call OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone) "
+        "OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc "
+        "FROM customers c WHERE substr(birthday, 6, 5) IN ('03-10', '03-12', '03-14') "
+        "ORDER BY c.id")
+    unreached = list(q.unreached_cycles(store))
+    if "cycle_status" in table_columns(store, "customers"):
+        assert [row["id"] for row in unreached] == sorted(i for i in ids if i % 2 == 0)
+        assert unreached == sorted(store.all(q._UNREACHED_SELECT
+                                             + " WHERE c.cycle_status = 'unreached'"),
+                                   key=lambda row: row["id"])
