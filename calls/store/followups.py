@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from calls.store import Store
 
@@ -269,34 +269,9 @@ def record_planned(
     )
 
 
-class RowTuples(Sequence):
-    """Rows of a query kept as tuples, each made the dict ``store.all`` would give when it
-    is read (an index, a slice, iteration): the same rows at about half the memory, for a
-    reader that holds thousands of them while it works through them a chunk at a time (the
-    planner's run at a seat's first start on a fresh list: 7,828 unreached customers were
-    5.1 MB as dicts)."""
-
-    def __init__(self, columns: Sequence[str], rows: list[tuple]) -> None:
-        self.columns = tuple(columns)
-        self.rows = rows
-
-    @classmethod
-    def read(cls, store: Store, sql: str, params: tuple | list = ()) -> RowTuples:
-        cursor = store.db.conn.execute(sql, params)
-        return cls([d[0] for d in cursor.description], cursor.fetchall())
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [dict(zip(self.columns, row)) for row in self.rows[index]]
-        return dict(zip(self.columns, self.rows[index]))
-
-
 def customers_with_dates_on(
     store: Store, column: str, month_days: Iterable[str], skip_keys: Iterable[str] = ()
-) -> Sequence[dict]:
+) -> list[dict]:
     """Customers whose ``birthday`` / ``customer_since`` falls on one of the MM-DD given,
     leaving out those with one of ``skip_keys`` already in the planner's memory."""
     if column not in {"birthday", "customer_since"}:
@@ -312,8 +287,7 @@ def customers_with_dates_on(
             "AND NOT EXISTS (SELECT 1 FROM followup_plan p WHERE p.customer_id = c.id "
             f"AND p.key IN ({', '.join('?' for _ in keys)}))"
         )
-    return RowTuples.read(
-        store,
+    return store.all(
         f"""
         SELECT c.id, c.ref, c.name, c.company, c.tier, c.owner, c.{column} AS day,
             c.do_not_call
@@ -381,7 +355,7 @@ def _has_cycle_columns(store: Store) -> bool:
     return "cycle_status" in columns and "cycle_ended_at" in columns
 
 
-def unreached_cycles(store: Store, *, unplanned: bool = False) -> Sequence[dict]:
+def unreached_cycles(store: Store, *, unplanned: bool = False) -> list[dict]:
     """Customers whose last care cycle ended unreached, each with ``cycle_key`` (when the
     cycle ended) and ``planned`` (a letter for that cycle is already planned);
     ``unplanned``: only those without (the planner's work: a seat's planner run at shift
@@ -394,11 +368,10 @@ def unreached_cycles(store: Store, *, unplanned: bool = False) -> Sequence[dict]
     where = " WHERE c.cycle_status = 'unreached'"
     if unplanned:
         where += f" AND NOT {_UNREACHED_PLANNED}"
-    rows = RowTuples.read(store, _UNREACHED_SELECT + where)
+    rows = store.all(_UNREACHED_SELECT + where)
     # Sorted here: an ORDER BY would make SQLite scan every customer instead of the
     # partial index of unreached ones.
-    rows.rows.sort(key=lambda row: row[0])      # c.id, the first column
-    return rows
+    return sorted(rows, key=lambda row: row["id"])
 
 
 def count_unreached_planned(store: Store) -> int:
