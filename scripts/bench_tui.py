@@ -414,10 +414,11 @@ async def _keys(app, pilot, watch: FrameWatch, repeat: int, saved: list[float],
                     "dashboard after a write"))
         finally:
             await other.stop()
+        # The dashboard is the app's to let go of once closed: this coroutine's own
+        # reference (a cell the timed tests above close over) kept it alive.
+        screen = None
         await pilot.press("escape")
-    # The closed dashboard is the app's to let go of: this coroutine's own reference
-    # (a cell the timed tests above close over) would keep it alive for the reading.
-    screen = None
+    await _settle(app, pilot)      # what the app does once the queue is drawn again
     result["memory_end"] = memory("end")
     if profiler is not None:
         profiler.dump_stats(str(OUT / "bench_tui.prof"))
