@@ -19,14 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from operator import itemgetter
 from queue import SimpleQueue
 from typing import IO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from calls.clock import from_iso
 from calls.errors import UserError
+from calls.localtime import STORE_TAILS, LocalTimes, zone_name
 from calls.outfile import open_output
 from calls.sheets import BOM, FORMULA_STARTS, XlsxSheet, safe_text
 from calls.store import Store
@@ -51,179 +50,6 @@ _OUR_VALUES = frozenset({
 _DATE_COLUMNS = ("customer_since", "last_purchase", "birthday", "first_purchase")
 
 Progress = Callable[[int], None]
-
-
-# -- local times ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def _zone_name(time_zones_json: str | None) -> str:
-    """The first IANA zone of a customer's number, or '' (none, or an unknown name)."""
-    if not time_zones_json:
-        return ""
-    try:
-        zones = json.loads(time_zones_json)
-    except ValueError:
-        return ""
-    if isinstance(zones, str):
-        zones = [zones]
-    for name in zones or ():
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            continue
-        return name
-    return ""
-
-
-class LocalTimes:
-    """Converts store UTC text to local ISO text, fast enough for millions of values.
-
-    For each (zone, UTC hour) whose offset is the same at both ends of the hour and is a
-    whole number of hours, the local date-and-hour prefix is cached, and a conversion is
-    one dictionary lookup and a string join (:meth:`hours` gives a zone's cache for a
-    loop to read). A zone whose offset is not whole hours (+05:30, +05:45, -03:30) has
-    its hours cached with the minute at which the local hour turns
-    (:meth:`_HourCache.other`); an hour with a change of offset in it and text that is
-    not a store moment take the exact path (:meth:`exact`), which the tests hold every
-    conversion to.
-    """
-
-    def __init__(self) -> None:
-        self._zones: dict[str, _HourCache] = {}
-
-    def hours(self, zone: str) -> _HourCache:
-        """``{UTC hour text: (local prefix, offset suffix) or None}`` for ``zone``."""
-        cache = self._zones.get(zone)
-        if cache is None:
-            cache = self._zones[zone] = _HourCache(zone)
-        return cache
-
-    def convert(self, zone: str, moment: str | None) -> str:
-        """``moment`` (store UTC text) in ``zone`` as ISO text with offset; '' if none."""
-        if not moment or not zone:
-            return ""
-        return local_time(self.hours(zone), zone, moment)
-
-    @staticmethod
-    def exact(zone: str, moment: str) -> str:
-        """The conversion without the cache (any ISO text); '' if it cannot be read."""
-        try:
-            return from_iso(moment).astimezone(ZoneInfo(zone)).isoformat()
-        except (ValueError, ZoneInfoNotFoundError):
-            return ""
-
-
-def local_time(hours: _HourCache, zone: str, moment: str) -> str:
-    """``moment`` in ``zone`` through the zone's hour cache (``moment`` not empty)."""
-    tail = STORE_TAILS.get(moment[13:])
-    hit = hours[moment[:13]] if tail else None
-    if hit is None:
-        return hours.other(moment)
-    return hit[0] + tail + hit[1]
-
-
-# What follows the hour in a store moment (2026-03-10T15:04:05Z), ":MM:SSZ", for each
-# second of an hour -> what follows the hour in the local time, ":MM:SS". A moment whose
-# tail is not one of these is not read through the hour cache (its hour may look right
-# while the rest is not a time); one lookup both checks the tail and gives the minutes.
-STORE_TAILS = {f":{m:02d}:{s:02d}Z": f":{m:02d}:{s:02d}" for m in range(60) for s in range(60)}
-
-
-class _HourCache(dict):
-    """One zone's hours for :class:`LocalTimes`: a missing hour fills its whole day.
-
-    None for an hour :meth:`other` must convert (an offset change inside it, a
-    non-whole-hour offset, text that is not a store hour, or no zone at all)."""
-
-    def __init__(self, zone: str):
-        super().__init__()
-        self._zone = zone
-        self._parts = _PartHours(zone)
-
-    def other(self, moment: str) -> str:
-        """``moment`` (not empty) when its hour gave None: a store moment in an hour whose
-        offset is not whole hours through :class:`_PartHours`, anything else exactly
-        ('' if it cannot be read)."""
-        if moment[13:] in STORE_TAILS:
-            part = self._parts[moment[:13]]
-            if part is not None:
-                minute = moment[14:16]
-                return ((part[1] if minute < part[0] else part[2]) + part[3][minute]
-                        + moment[16:19] + part[4])
-        return LocalTimes.exact(self._zone, moment) if self._zone else ""
-
-    def __missing__(self, hour: str) -> tuple[str, str] | None:
-        if self._zone and len(hour) == 13 and hour[10] == "T":
-            self._fill_day(hour[:10])
-        # a day that could not be read leaves its hours out: remember them as exact-only
-        return self.setdefault(hour, None)
-
-    def _fill_day(self, day: str) -> None:
-        """Cache the 24 UTC hours of ``day``: one zone lookup for the whole day when its
-        offset does not change that day (nearly every day), else hour by hour."""
-        try:
-            start = datetime.fromisoformat(day + "T00:00:00+00:00")
-        except ValueError:
-            return
-        tz = ZoneInfo(self._zone)
-        first = start.astimezone(tz)
-        offset = first.utcoffset()
-        same = offset == (start + timedelta(seconds=86399)).astimezone(tz).utcoffset()
-        for h in range(24):
-            key = f"{day}T{h:02d}"
-            if same and offset is not None and not offset.total_seconds() % 3600:
-                self[key] = ((start + timedelta(hours=h) + offset).strftime("%Y-%m-%dT%H"),
-                             first.isoformat()[19:])
-            else:
-                self[key] = self._hour(tz, start + timedelta(hours=h))
-
-    @staticmethod
-    def _hour(tz: ZoneInfo, start: datetime) -> tuple[str, str] | None:
-        a = start.astimezone(tz)
-        offset = a.utcoffset()
-        if (offset != (start + timedelta(seconds=3599)).astimezone(tz).utcoffset()
-                or offset is None or offset.total_seconds() % 3600):
-            return None
-        text = a.isoformat()          # 2026-03-10T10:00:00-05:00
-        return text[:13], text[19:]
-
-
-class _PartHours(dict):
-    """One zone's hours whose offset is not whole hours (+05:30, +05:45, -03:30), for
-    :meth:`_HourCache.other`: ``{UTC hour text: (turn, local hour before, local hour
-    after, minutes, offset suffix) or None}``. In such an hour the local hour changes
-    once, at UTC minute ``turn`` ("30" for +05:30), and a local minute is the UTC
-    minute moved by the offset's minutes (``minutes``, a table of the 60). None when
-    the offset changes inside the hour (or the text is not an hour): the exact path."""
-
-    def __init__(self, zone: str):
-        super().__init__()
-        self._zone = zone
-
-    def __missing__(self, hour: str) -> tuple | None:
-        value = None
-        try:
-            start = datetime.fromisoformat(hour + ":00:00+00:00")
-        except ValueError:
-            start = None
-        if start is not None and len(hour) == 13 and self._zone:
-            tz = ZoneInfo(self._zone)
-            local = start.astimezone(tz)
-            offset = local.utcoffset()
-            if offset == (start + timedelta(seconds=3599)).astimezone(tz).utcoffset():
-                shift = int(offset.total_seconds() // 60) % 60      # -03:30 -> 30
-                turn = 60 - shift
-                value = (f"{turn:02d}", (start + offset).strftime("%Y-%m-%dT%H"),
-                         (start + offset + timedelta(minutes=turn)).strftime("%Y-%m-%dT%H"),
-                         _SHIFTED_MINUTES[shift], local.isoformat()[19:])
-        self[hour] = value
-        return value
-
-
-# {shift: {"MM": "MM" moved on by shift minutes}}, for :class:`_PartHours`.
-_SHIFTED_MINUTES = {shift: {f"{m:02d}": f":{(m + shift) % 60:02d}" for m in range(60)}
-                    for shift in range(60)}
 
 
 # -- row shaping -----------------------------------------------------------------------------
@@ -287,7 +113,7 @@ class RowShaper:
             self._cid_at = positions[names.index("_cid" if "_cid" in names else "customer_id")]
             self._refs = _csv_refs(refs) if csv else refs
             self._zone_index = zone_index
-            self._zones = [(z, self.local.hours(z)) for z in map(_zone_name, zone_texts)]
+            self._zones = [(z, self.local.hours(z)) for z in map(zone_name, zone_texts)]
         else:
             self._tz_at = names.index("_tz")
             self._refs = None
@@ -317,7 +143,7 @@ class RowShaper:
                 if ref_at is not None:
                     cells[ref_at] = ref
             elif zone_at is not None:
-                zone = _zone_name(row[self._tz_at])
+                zone = zone_name(row[self._tz_at])
                 hours = self.local.hours(zone)
             if zone_at is not None:
                 for at, to in moments:
@@ -619,7 +445,7 @@ def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
         names = [""]      # zone number -> name; 0 is no zone
         zones = []
         for text in q.zone_texts(first):
-            name = _zone_name(text)
+            name = zone_name(text)
             if name and name not in names:
                 names.append(name)
             zones.append((text, names.index(name) or None, name))
@@ -761,7 +587,7 @@ def _wide(store: Store, start: str | None, end: str | None, fmt: str,
                         if progress:
                             progress(1)
                     current = call_id
-                    zone = _zone_name(tz)
+                    zone = zone_name(tz)
                     row = [call_id, ref, caller, started, local.convert(zone, started), zone,
                            outcome, name, version] + [None] * len(labels)
                 col = index.get((script_id, key))

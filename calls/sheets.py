@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import re
+import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import IO, Self
@@ -158,10 +160,14 @@ class XlsxSheet:
         self._sheet.autofilter(0, 0, self._row, max(self._columns - 1, 0))
         try:
             self._workbook.close()
+            return
         except FileCreateError as exc:
             # XlsxWriter wraps the OSError of writing the file; the caller reports that
             inner = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
-            raise inner or OSError(str(exc)) from None
+            error = (OSError(inner.errno, inner.strerror, inner.filename) if inner
+                     else OSError(str(exc)))
+            _let_the_zip_go(exc, inner)
+        raise error
 
     def __enter__(self) -> Self:
         return self
@@ -169,6 +175,23 @@ class XlsxSheet:
     def __exit__(self, kind, *_exc) -> None:
         if kind is None:
             self.close()
+
+
+def _let_the_zip_go(*failures: BaseException | None) -> None:
+    """Finish now, quietly, the zip writer a failed write left open.
+
+    Only the failure's frames hold it. Left to be collected at exit, after the file was
+    closed, its own finishing failed again and printed a traceback under the one-line
+    error; here the file is still open and its second failure (the same full disk) is the
+    one already reported."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None
+    try:
+        for failure in failures:
+            if failure is not None:
+                traceback.clear_frames(failure.__traceback__)
+    finally:
+        sys.unraisablehook = hook
 
 
 def _sheet_title(title: str) -> str:

@@ -209,3 +209,34 @@ def test_json_keeps_the_text_as_it_is(hostile):
 def test_formula_starts_are_owasps():
     assert FORMULA_STARTS == frozenset("=+-@\t\r")
     assert date(2026, 1, 1)        # (dates are imported for the XLSX checks above)
+
+
+class _FullDisk(io.BytesIO):
+    """A file on a full disk: every write fails as the operating system says it."""
+
+    def write(self, data):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_under_an_xlsx_gives_one_error_and_no_late_traceback(monkeypatch):
+    """The zip writer a failed write leaves open must not fail again when it is collected
+    (it printed 'Exception ignored in ZipFile.__del__' and a traceback after the error)."""
+    import gc
+    import sys
+
+    from calls.sheets import XlsxSheet
+
+    late: list = []
+    monkeypatch.setattr(sys, "unraisablehook", late.append)
+    out = _FullDisk()
+    sheet = XlsxSheet(out, "customers", ["ref", "name"])
+    sheet.add(["C1", "Ann"])
+    with pytest.raises(OSError) as failure:
+        sheet.close()
+    assert failure.value.strerror == "No space left on device"
+    del failure, sheet
+    out.close()
+    gc.collect()
+    assert late == []
