@@ -6,6 +6,14 @@ their number), with its offset, e.g. ``2026-03-10T10:00:00-05:00``; a ``time_zon
 column names the zone. Files are written through :mod:`calls.outfile` (0600, complete
 or not at all); CSV and XLSX cells are safe to open in a spreadsheet (:mod:`calls.sheets`).
 
+Calls are exported with what each call row recorded when it was written
+(:mod:`calls.store.calls`): the customer's ref and zone at that moment and the moments'
+local times in that zone (the zone the customer's number had then). A customer whose
+number later moves to another zone, or whose row is gone, leaves the calls already made
+as they were; what a call did not record (written by an older carecall or plain SQL, a
+moment changed without it, a call moved to another customer) is computed from the
+customer as now, as it was before calls recorded it.
+
 Adding an export format: a writer below that takes the header and an iterator of rows
 (lists), and its name in ``FORMATS``.
 """

@@ -108,20 +108,32 @@ SPECS: dict[str, TableSpec] = {
 # The columns are the fresh path's (SPECS["calls"] with its local times), in its order.
 _CUSTOMER = "(SELECT cu.{} FROM customers cu WHERE cu.id = t.customer_id)"
 _ZONE = f"coalesce(t.time_zone, py_zone({_CUSTOMER.format('time_zones')}))"
-RECORDED_CALLS = (
-    "SELECT t.id, t.customer_id, "
-    f"CASE WHEN t.time_zone IS NULL THEN {_CUSTOMER.format('ref')} ELSE t.customer_ref END "
-    "AS customer_ref, t.caller, t.script_id, t.reason, "
-    + ", ".join(f"t.{m}, coalesce(t.{m}_local, py_local({_ZONE}, t.{m})) AS {m}_local"
-                for m in MOMENTS[:3])
-    + ", t.outcome, "
-    + f"t.{MOMENTS[3]}, coalesce(t.{MOMENTS[3]}_local, py_local({_ZONE}, t.{MOMENTS[3]})) "
-    f"AS {MOMENTS[3]}_local, "
-    "t.callback_personal, t.notes, t.purpose, t.recording_ok, "
-    f"{_ZONE} AS time_zone FROM calls t"
-)
+# (name, what a row did not record is computed by): the recorded columns
+_FALLBACK = {
+    "customer_ref": _CUSTOMER.format("ref"),
+    "time_zone": f"py_zone({_CUSTOMER.format('time_zones')})",
+    **{f"{m}_local": f"py_local({_ZONE}, t.{m})" for m in MOMENTS},
+}
+_CALL_COLUMNS = ("id", "customer_id", "customer_ref", "caller", "script_id", "reason",
+                 "started_at", "started_at_local", "connected_at", "connected_at_local",
+                 "ended_at", "ended_at_local", "outcome", "callback_at", "callback_at_local",
+                 "callback_personal", "notes", "purpose", "recording_ok", "time_zone")
+
+
+def _recorded(name: str) -> str:
+    """SQL for one column of :data:`RECORDED_CALLS`."""
+    if name == "customer_ref":     # recorded with the zone (a ref may be NULL: none then)
+        return f"CASE WHEN t.time_zone IS NULL THEN {_FALLBACK[name]} ELSE t.{name} END"
+    if name in _FALLBACK:
+        return f"coalesce(t.{name}, {_FALLBACK[name]})"
+    return f"t.{name}"
+
+
+RECORDED_CALLS = ("SELECT " + ", ".join(
+    f"{_recorded(name)} AS {name}" if name in _FALLBACK else f"t.{name}"
+    for name in _CALL_COLUMNS) + " FROM calls t")
 # The recorded columns the SELECT gives (text, or NULL where nothing was recorded).
-RECORDED_TEXT = frozenset({"customer_ref", "time_zone", *(f"{m}_local" for m in MOMENTS)})
+RECORDED_TEXT = frozenset(_FALLBACK)
 
 
 def recorded_functions() -> dict[str, tuple[int, Callable]]:
@@ -404,9 +416,8 @@ def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | 
     through the formula guard and quoting (as calls.export.RowShaper does). Runs on a
     connection :func:`sql_csv_prepare` readied."""
     spec = SPECS[table]
-    select = RECORDED_CALLS
-    names = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
-    texts = _text_columns(conn, table, select) | RECORDED_TEXT
+    names = list(_CALL_COLUMNS)
+    texts = _text_columns(conn, table, spec.light)
     rowid = {name for _cid, name, decl, _nn, _default, pk
              in conn.execute(f"PRAGMA table_info({table})")
              if pk and (decl or "").upper() == "INTEGER"}
@@ -417,14 +428,21 @@ def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | 
         # or a blob (in a column of carecall's own values only by a mistake) through Python
         if name in rowid:
             return x
-        if name in texts:    # text affinity: text, NULL, or a blob
-            return f"iif(typeof({x}) = 'blob', py_text({x}), {x})"
+        if name in texts:    # text affinity: text, NULL, or a blob (which sorts after
+            return f"iif({x} >= x'', py_text({x}), {x})"   # any text: no typeof() call)
         return f"iif(typeof({x}) IN ('real', 'blob'), py_text({x}), {x})"
 
     cells = []
     for name in names:
-        x = f'q."{name}"'
-        if name in ours:
+        x = f"t.{name}"
+        if name == "customer_ref":
+            # the guard's SQL names its cell several times: each branch its own column
+            cells.append(f"CASE WHEN t.time_zone IS NULL THEN "
+                         f"{_text_cell_sql(_FALLBACK[name], formula_starts)} "
+                         f"ELSE {_text_cell_sql(x, formula_starts)} END")
+        elif name in _FALLBACK:      # carecall's own text as recorded; NULL: computed
+            cells.append(f"iif({x} >= x'', py_text({x}), coalesce({x}, {_FALLBACK[name]}))")
+        elif name in ours:
             cells.append(own(name, x))
         elif name in texts:
             cells.append(_text_cell_sql(x, formula_starts))
@@ -432,15 +450,14 @@ def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | 
             cells.append(f"iif(typeof({x}) IN ('integer', 'null'), {x}, py_cell({x}))")
     where, params = _where(spec, start, end)
     key = spec.time_filter if where else f"t.{names[0]}"
-    order = f'q."{spec.time_filter.removeprefix("t.")}", q."{names[0]}"' if where else \
-        f'q."{names[0]}"'
+    order = f"{spec.time_filter}, t.{names[0]}" if where else f"t.{names[0]}"
     glue = " AND " if where else " WHERE "
     # printf() writes a line for half the cost of || between coalesce()d cells
     line = f"printf('{','.join(['%s'] * len(cells))}', {', '.join(cells)})"
 
     def chunk(bounds: str) -> str:
         return ("SELECT group_concat(line, char(13) || char(10)), count(*) FROM ("
-                f"SELECT {line} AS line FROM ({select}{where}{glue}{bounds}) q "
+                f"SELECT {line} AS line FROM calls t{where}{glue}{bounds} "
                 f"ORDER BY {order})")
 
     return SqlCsv(chunk(f"{key} >= ? AND {key} < ?"), chunk(f"{key} >= ?"), params, table,
