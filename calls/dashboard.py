@@ -65,6 +65,7 @@ from calls.store import Store
 from calls.store import reports as q
 from calls.store.coverage import KeptCounts
 from calls.store.dashboard import (
+    CaseRanks,
     KeptBacklog,
     calls_written_since,
     case_ranks,
@@ -124,7 +125,7 @@ class _PastDays:
 
     key: tuple
     seq: int
-    ranks: dict[int, int]           # the week's days before today: best rank per customer
+    ranks: CaseRanks                # the week's days before today: best rank per customer
     families: dict[str, int]        # ... and their cases per family
     attempts: dict[str, int]        # the 30 days before today: attempts per day
 

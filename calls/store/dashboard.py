@@ -3,6 +3,10 @@ days before today add up to, and whether a write since reached back into them.""
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+
 from calls.store import Store
 from calls.store.journals import reach
 from calls.store.reports import _rank_sql
@@ -50,15 +54,54 @@ def rank_rule() -> str:
     return _rank_sql()
 
 
-def case_ranks(store: Store, start: str, end: str) -> dict[int, int]:
+class CaseRanks:
+    """{customer id: best rank} kept small: the ids ascending in one array of 64-bit
+    integers, the ranks in bytes beside them. The dashboard keeps the week's ranks while
+    it is open (3,455 customers at 100,000: as a dict of int objects about 0.5 MB of a
+    seat's live objects, the most of any one thing it keeps; this way 31 KB). Answers
+    ``get``, ``values``, ``items`` and ``len`` as the dict would
+    (tests/core/test_dashboard_past_days.py)."""
+
+    __slots__ = ("ids", "ranks")
+
+    def __init__(self, pairs: Iterable[tuple[int, int]] = ()) -> None:
+        ids, ranks = array("q"), bytearray()
+        for cid, rank in pairs:
+            if ids and cid <= ids[-1]:
+                raise ValueError("customer ids must come ascending, each once")
+            ids.append(cid)
+            ranks.append(rank)
+        self.ids, self.ranks = ids, bytes(ranks)
+
+    def get(self, cid: int, default: int | None = None) -> int | None:
+        """The rank of ``cid``, or ``default`` when they have none."""
+        at = bisect_left(self.ids, cid)
+        return self.ranks[at] if at < len(self.ids) and self.ids[at] == cid else default
+
+    def values(self) -> Iterator[int]:
+        return iter(self.ranks)
+
+    def items(self) -> Iterator[tuple[int, int]]:
+        return zip(self.ids, self.ranks, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CaseRanks) and (self.ids, self.ranks) == (other.ids,
+                                                                           other.ranks)
+
+
+def case_ranks(store: Store, start: str, end: str) -> CaseRanks:
     """{customer id: the best AAPOR family rank (1 = I) of their attempts started in
     ``[start, end)``} (customers whose attempts all have unknown outcomes left out):
     the per-customer step of ``calls.store.reports.case_families``, so that two periods'
-    cases can be joined."""
-    return {cid: rank for cid, rank in store.db.conn.execute(
+    cases can be joined. Made row by row into a :class:`CaseRanks` (no dict of them
+    all on the way)."""
+    return CaseRanks((cid, rank) for cid, rank in store.db.conn.execute(
         f"SELECT c.customer_id, min({_rank_sql()}) FROM calls c "
         "WHERE c.started_at >= ? AND c.started_at < ? AND c.outcome IS NOT NULL "
-        "GROUP BY c.customer_id", (start, end)) if rank}
+        "GROUP BY c.customer_id ORDER BY c.customer_id", (start, end)) if rank)
 
 
 def today_slots(store: Store, start: str, end: str) -> tuple[list[tuple], list[tuple]]:

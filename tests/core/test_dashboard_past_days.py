@@ -4,15 +4,20 @@ writes (``calls.store.dashboard.calls_written_since``) tells."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from calls.clock import to_iso
 from calls.dashboard import DashboardFigures
+from calls.outcomes import Outcome
 from calls.reports import dashboard_period
 from calls.store import Store
 from calls.store import reports as q
-from calls.store.dashboard import calls_written_since
+from calls.store.dashboard import CaseRanks, calls_written_since, case_ranks
 from calls.store.journals import JOURNAL_ROWS
+from calls.store.reports import _rank_sql
 from tests.core.test_report import add_customers, call
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -57,3 +62,30 @@ def test_the_journal_says_when_it_no_longer_reaches_back(store):
                            for h in range(JOURNAL_ROWS + 5)])
     assert store.scalar("SELECT count(*) FROM calls_written") == JOURNAL_ROWS
     assert calls_written_since(store, newest)[2] is False
+
+
+def test_case_ranks_answer_as_the_dict_of_every_customer_they_are_made_from(store):
+    """``case_ranks`` keeps the week's ranks compactly (``CaseRanks``): every answer the
+    dashboard asks of it (a customer's rank, absent or present; the ranks; the pairs;
+    how many) is the plain dict's, read by the same grouping."""
+    rng = random.Random(18)
+    ids = list(add_customers(store, *((f"c{i}", "A") for i in range(120))).values())
+    outcomes = [o.value for o in Outcome] + [None]
+    q.insert_calls(store, [call(rng.choice(ids[5:-5]), rng.choice(outcomes),
+                                NOW - timedelta(days=rng.uniform(0, 9)))
+                           for _ in range(400)])
+    start, end = to_iso(NOW - timedelta(days=7)), to_iso(NOW - timedelta(hours=1))
+    plain = {cid: rank for cid, rank in store.db.conn.execute(
+        f"SELECT c.customer_id, min({_rank_sql()}) FROM calls c WHERE c.started_at >= ? "
+        "AND c.started_at < ? AND c.outcome IS NOT NULL GROUP BY c.customer_id",
+        (start, end)) if rank}
+    kept = case_ranks(store, start, end)
+    assert 50 < len(plain) < 110                      # some customers have none
+    assert len(kept) == len(plain)
+    assert dict(kept.items()) == plain
+    assert sorted(kept.values()) == sorted(plain.values())
+    for cid in [*ids, min(ids) - 1, max(ids) + 1, 0]:
+        assert kept.get(cid) == plain.get(cid), cid
+    assert CaseRanks() == CaseRanks([]) and CaseRanks().get(7) is None
+    with pytest.raises(ValueError):
+        CaseRanks([(3, 1), (2, 1)])                   # not ascending: refused

@@ -63,6 +63,7 @@ def test_unchanged_rows_keep_their_objects(store, now):
     dl.escalate_overdue(store, now + timedelta(hours=49))
     kept = dl.KeptEscalations()
     first = kept.read(store)
+    rows_first = list(kept._rows)
     with store.write():
         store.db.conn.execute("UPDATE customers SET name = 'Ann Other' WHERE id = ?", (ann,))
     second = kept.read(store)
@@ -72,3 +73,6 @@ def test_unchanged_rows_keep_their_objects(store, now):
     [ann_after] = [e for e in second if e.customer_name == "Ann Other"]
     [bob_after] = [e for e in second if e.customer_name == "Bob Bell"]
     assert bob_after is bob_before and ann_after is not ann_before
+    # the unchanged row is held as first read (its texts are its escalation's), not twice
+    [bob_row] = [r for r in rows_first if "Bob Bell" in r]
+    assert sum(r is bob_row for r in kept._rows) == 1 and len(kept._rows) == 2

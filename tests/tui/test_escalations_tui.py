@@ -93,3 +93,35 @@ async def test_dashboard_lists_escalations_and_announces_new_ones(db_path, store
         [notice] = [n for n in app._notifications if n.title == "Follow-up escalated"]
         assert notice.message.startswith("callback for Bo Beck (owner kim): close was due")
         assert table.row_count == 2
+
+
+async def test_a_long_escalated_list_holds_a_page_says_how_many_and_end_reaches_the_last(
+        db_path, store, now):
+    """80 escalations: the box's title says 80, the table holds the rows that show and a
+    page more (issue 18: a seat's memory), End on it reaches the last escalation of the
+    list, shown on screen."""
+    from calls.deadlines import open_escalations
+    from tests.support.tui import screen_lines
+    from tui.widgets.tables import PagedTable
+
+    for i in range(80):
+        cid = add_customer(store, f"C{i}", f"Late Customer{i:02d}", owner="olga",
+                           phone=f"+121255501{i:02d}")
+        fu.add_followup(store, kind="fix_problem", customer_id=cid, owner="olga",
+                        due_at=None, details="parcel broken",
+                        now=now - timedelta(days=3, minutes=i))
+    app = app_module.make_app(db_path, "sam", clock=now, refresh_seconds=0,
+                              mode="dashboard")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.loads >= 1)
+        await pilot.pause(0.1)
+        table = app.screen.query_one("#escalated", PagedTable)
+        assert table.total == 80 and table.row_count < 40
+        assert "Escalated: past their deadline (80)" in "\n".join(screen_lines(app))
+        last = open_escalations(store)[-1]
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert table.row_count == 80 and table.cursor_row == 79
+        assert str(table.get_row_at(79)[0]) == str(last.followup_id)
+        assert any(last.customer_name in line for line in screen_lines(app))

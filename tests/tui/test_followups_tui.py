@@ -7,11 +7,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from tests.support.followups import add_customer
-from tests.support.tui import screen_lines
 
 from calls import followups as fu
 from calls.clock import to_iso
+from tests.support.followups import add_customer
+from tests.support.tui import screen_lines
 from tui.clock import FixedClock
 
 calling = pytest.importorskip("calls.calling")
@@ -51,7 +51,7 @@ def _table_keys(screen) -> list[str]:
     from textual.widgets import DataTable
 
     table = screen.query_one(DataTable)
-    return [row.value for row in table.rows]
+    return [row.key.value for row in table.ordered_rows]   # in the order on screen
 
 
 @pytest.fixture
@@ -256,94 +256,131 @@ async def test_call_now_from_a_callback_opens_the_call_screen(db_path, store, no
     assert store.scalar("SELECT caller FROM claims WHERE customer_id = ?", (cid,)) == "olga"
 
 
-async def test_a_long_list_shows_its_first_rows_at_once_and_ends_as_the_whole_list(
-        db_path, store, now, detractor, monkeypatch):
-    """The screen adds the rows that fit before the first frame and the rest in chunks:
-    in the end the table holds the list the database gave, in its order, and a row the
-    caller had highlighted stays highlighted across a reload."""
-    from textual.widgets import DataTable
-
-    from tui.screens import followups as screen_module
-    from tui.screens.followups import FollowupsScreen
-
-    customer_id, _fix = detractor
+def _leaflets(store, customer_id, now, count=260) -> None:
     with store.write():  # straight in: add_followup keeps one open per customer and kind
         store.db["followups"].insert_all(
             {"kind": "send_info", "customer_id": customer_id, "owner": "olga",
              "due_at": to_iso(now + timedelta(minutes=i)), "details": f"leaflet {i}",
              "status": "open", "created_at": to_iso(now), "source": "hand"}
-            for i in range(260))
-    batches: list[int] = []
-    add_rows = FollowupsScreen._add_rows
+            for i in range(count))
 
-    def counted(self, filling, rows, *args):
-        batches.append(len(rows))
-        return add_rows(self, filling, rows, *args)
 
-    monkeypatch.setattr(FollowupsScreen, "_add_rows", counted)
+def _whole_list(screen) -> list[str]:
+    """The keys the table stands for: the rows it holds, then those it adds on demand."""
+    table = screen.query_one("#fu-table")
+    return _table_keys(screen) + [key for key, _ in table.pending]
+
+
+async def test_a_long_list_holds_a_page_and_reaches_its_last_row(
+        db_path, store, now, detractor):
+    """261 follow-ups: the count line says 261, the table holds the rows that show and a
+    page more (issue 18: a seat's memory), the rest come as the caller moves down: End
+    (and G, and page down far enough) reaches the last follow-up, shown on screen with
+    its details; a row highlighted far down stays highlighted across a reload."""
+    from tui.screens import followups as screen_module
+
+    customer_id, _fix = detractor
+    _leaflets(store, customer_id, now)
     app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_followups(app, pilot)
         await wait_for(pilot, lambda: screen.view is not None)
-        table = screen.query_one(DataTable)
+        table = screen.query_one("#fu-table")
         expected = [str(f.id) for f in fu.list_followups(store, owner="olga",
                                                          limit=screen_module.LIMIT)]
         assert len(expected) == 261
-        await wait_for(pilot, lambda: _table_keys(screen) == expected)
-        # a screenful and some before the first frame, then chunks
-        assert batches == [screen_module.FIRST_ROWS, screen_module.CHUNK_ROWS,
-                           screen_module.CHUNK_ROWS, 261 - screen_module.FIRST_ROWS - 200]
+        await wait_for(pilot, lambda: _whole_list(screen) == expected)
+        assert table.row_count <= screen_module.FIRST_ROWS + table.size.height + 10 < 261
         assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
-        # Highlight the 200th row, reload: it is highlighted again once its chunk is in.
+        last = fu.get_followup(store, int(expected[-1]))
+        await pilot.press("end")
+        await wait_for(pilot, lambda: screen._selected() is not None
+                       and screen._selected().id == last.id)
+        assert table.row_count == 261 and table.cursor_row == 260
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        assert last.details.splitlines()[0][:10] in text and f"#{last.id}" in text
+        await pilot.press("ctrl+home", "G")
+        assert screen._selected().id == last.id
+        # Highlight the 200th row, reload: the same follow-up is highlighted again.
         table.move_cursor(row=199)
         await pilot.press("r")
-        await wait_for(pilot, lambda: table.row_count == 261 and table.cursor_row == 199)
-        assert screen._selected().id == int(expected[199])
+        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not screen._loading)
+        assert table.cursor_row == 199 and screen._selected().id == int(expected[199])
+
+
+async def test_page_down_reaches_the_last_row_and_done_far_down_closes_that_one(
+        db_path, store, now, detractor):
+    """Page down alone walks a long list to its last row; ``d`` ten rows above it (a
+    note, Enter) closes that very follow-up: the notice names it, no error shows, the list reloads
+    without it and says 260."""
+    customer_id, _fix = detractor
+    _leaflets(store, customer_id, now)
+    app = app_module.make_app(db_path, "olga", clock=now + timedelta(hours=1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_followups(app, pilot)
+        await wait_for(pilot, lambda: screen.view is not None)
+        table = screen.query_one("#fu-table")
+        whole = list(_whole_list(screen))
+        for _ in range(40):
+            await pilot.press("pagedown")
+        assert table.cursor_row == 260 and screen._selected().id == int(whole[-1])
+        await pilot.press(*["up"] * 10)
+        chosen = screen._selected()
+        assert str(chosen.id) == whole[250] and chosen.kind == "send_info"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        await pilot.press(*"sent", "enter")
+        await wait_for(pilot, lambda: fu.get_followup(store, chosen.id).status == "done")
+        assert all(fu.get_followup(store, int(k)).status == "open"
+                   for k in whole if k != str(chosen.id))
+        await wait_for(pilot, lambda: app.screen is screen and str(chosen.id)
+                       not in _whole_list(screen) and len(_whole_list(screen)) == 260)
+        assert "My open follow-ups: 260" in str(screen.query_one("#fu-status").render())
+        notices = list(app._notifications)
+        assert any(f"Done: #{chosen.id}" in n.message for n in notices)
+        assert not [n for n in notices if n.severity == "error"]
 
 
 async def test_closed_follow_ups_keep_only_what_shows_again_first(
         db_path, store, now, detractor, monkeypatch):
     """Kept all shift, a closed follow-ups screen holds only the rows down to a screenful
-    below the cursor (issue 18: a seat's memory); shown again it has them at once, the
-    cursor on the same follow-up, and ends with the whole list, the same rows as before:
-    the rows it kept stay (the reload adds the rest after them, issue 18: ``f``)."""
-    from textual.widgets import DataTable
-
+    below the cursor, nothing pending (issue 18: a seat's memory); shown again it has
+    them at once, the cursor on the same follow-up, and stands for the whole list again,
+    the same rows as before: the rows it kept stay (no clear, issue 18: ``f``)."""
     from tui.screens import followups as screen_module
 
     customer_id, _fix = detractor
-    with store.write():
-        store.db["followups"].insert_all(
-            {"kind": "send_info", "customer_id": customer_id, "owner": "olga",
-             "due_at": to_iso(now + timedelta(minutes=i)), "details": f"leaflet {i}",
-             "status": "open", "created_at": to_iso(now), "source": "hand"}
-            for i in range(260))
+    _leaflets(store, customer_id, now)
     # A clock that stands still: the same rows drawn the same way when shown again.
     app = app_module.make_app(db_path, "olga", clock=FixedClock(now + timedelta(hours=1)))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_followups(app, pilot)
-        table = screen.query_one(DataTable)
-        await wait_for(pilot, lambda: table.row_count == 261)
-        whole = _table_keys(screen)
+        table = screen.query_one("#fu-table")
+        await wait_for(pilot, lambda: len(_whole_list(screen)) == 261)
+        whole = _whole_list(screen)
+        for _ in range(70):
+            await pilot.press("down")
+        assert table.cursor_row == 70
         cells = [table.get_row_at(i) for i in range(table.row_count)]
-        table.move_cursor(row=70)
         chosen = screen._selected().id
         await pilot.press("escape")
-        await wait_for(pilot, lambda: queue_ready(app) and table.row_count < 261)
         kept = 70 + table.size.height + 10
+        await wait_for(pilot, lambda: queue_ready(app) and table.row_count <= kept)
         assert screen_module.FIRST_ROWS < kept < 261
-        assert _table_keys(screen) == whole[:kept]
-        assert [str(f.id) for f in screen.view.rows] == whole[:kept]
+        assert _table_keys(screen) == whole[:min(kept, len(cells))] and not table.pending
+        assert [str(f.id) for f in screen.view.rows] == _table_keys(screen)
         assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
         cleared = []
         monkeypatch.setattr(table, "clear", lambda *a, **k: cleared.append(1))
         await pilot.press("f")
         assert app.screen is screen and screen._selected().id == chosen  # at once
-        await wait_for(pilot, lambda: _table_keys(screen) == whole)
+        await wait_for(pilot, lambda: _whole_list(screen) == whole)
         assert screen._selected().id == chosen and len(screen.view.rows) == 261
         assert "My open follow-ups: 261" in str(screen.query_one("#fu-status").render())
-        assert [table.get_row_at(i) for i in range(table.row_count)] == cells
-        assert not cleared
+        held = table.row_count
+        assert [table.get_row_at(i) for i in range(held)] == cells[:held] and not cleared
 
 
 async def test_follow_ups_shown_again_are_the_same_screen_and_reload(

@@ -12,6 +12,7 @@ from tui.widgets.tables import (
     CELL_PADDING,
     Column,
     FigureTable,
+    PagedTable,
     cut,
     fill,
     fill_fitted,
@@ -334,3 +335,90 @@ async def test_fill_through_random_loads_keeps_each_row_under_its_key():
         return pictures
 
     assert await shown(fill) == await shown(refill)
+
+
+# -- a table that holds a page of a long list -----------------------------------------------
+
+
+class TwoTables(App):
+    """A PagedTable given a long list beside a plain DataTable given every row."""
+
+    def __init__(self, rows) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self):
+        yield PagedTable(id="paged", cursor_type="row")
+        yield DataTable(id="plain", cursor_type="row")
+
+    def on_mount(self) -> None:
+        for table in self.query(DataTable):
+            table.styles.height = 12
+            table.add_columns("#", "name")
+        self.query_one("#paged", PagedTable).show(self.rows)
+        refill(self.query_one("#plain", DataTable), self.rows)
+
+
+def _at_cursor(table: DataTable) -> tuple[str | None, list]:
+    row = table.cursor_row
+    key = table.coordinate_to_cell_key((row, 0)).row_key.value
+    return key, table.get_row_at(row)
+
+
+LONG = [(f"k{i}", (str(i), f"name {i}")) for i in range(300)]
+PAGED_STEPS = [
+    ("down",) * 25, ("pagedown",) * 3, ("up",) * 4, ("end",), ("ctrl+home",),
+    ("pagedown",) * 40, ("G",), ("up", "up"), ("ctrl+end",), ("ctrl+home", "down"),
+]
+
+
+@pytest.mark.parametrize("steps", PAGED_STEPS, ids=lambda s: "+".join(s[:1]) + f"x{len(s)}")
+async def test_a_paged_table_reaches_every_row_a_whole_table_reaches(steps):
+    """The same keys on a paged table and on one holding every row put the cursor on the
+    same row (key and cells); the paged one holds a page at first, the rest pending,
+    and what it holds and what waits are the whole list in order. (End and G are the
+    paged table's keys for the last row; a plain DataTable's is ctrl+end.)"""
+    app = TwoTables(LONG)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        paged, plain = app.query_one("#paged", PagedTable), app.query_one("#plain", DataTable)
+        assert paged.row_count < 40 and paged.total == 300
+        for table in (paged, plain):
+            table.focus()
+            await pilot.press(*(("ctrl+end" if key in ("end", "G") and table is plain else key)
+                                for key in steps))
+            await pilot.pause()
+        assert _at_cursor(paged) == _at_cursor(plain)
+        keys = [row.key.value for row in paged.ordered_rows] + [k for k, _ in paged.pending]
+        assert keys == [k for k, _ in LONG]
+
+
+async def test_end_on_a_paged_table_shows_the_last_row_and_a_reload_keeps_what_was_added():
+    app = TwoTables(LONG)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        paged = app.query_one("#paged", PagedTable)
+        paged.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert paged.row_count == 300 and not paged.pending
+        assert _at_cursor(paged) == ("k299", ["299", "name 299"])
+        assert any("name 299" in line for line in screen_lines(app))
+        paged.show(LONG[:150])               # a reload: fewer rows, the cursor kept in range
+        await pilot.pause()
+        assert paged.row_count == 150 and paged.cursor_row == 149
+        paged.show(LONG)                     # again the whole list: what it held stays added
+        assert paged.row_count == 150 and len(paged.pending) == 150
+
+
+async def test_scrolling_a_paged_table_with_the_mouse_wheel_adds_the_next_page():
+    app = TwoTables(LONG)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        paged = app.query_one("#paged", PagedTable)
+        held = paged.row_count
+        for _ in range(12):
+            await pilot.scroll_down("#paged") if hasattr(pilot, "scroll_down") else \
+                paged.scroll_down(animate=False)
+            await pilot.pause()
+        assert paged.row_count > held

@@ -39,7 +39,7 @@ from tui import memory
 from tui.database import REPORTS
 from tui.widgets.escalations import describe, waited_text
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.tables import Column, FigureTable, fill_fitted
+from tui.widgets.tables import Column, FigureTable, PagedFigureTable, fill_fitted
 from tui.widgets.text import show_text
 
 REFRESH_SECONDS = 30.0
@@ -149,8 +149,10 @@ class DashboardScreen(Screen[None]):
                     yield Label("Follow-up backlog (done, days: 7 d)", classes="dash-title")
                     yield FigureTable(id="backlog", cursor_type="row")
             with Vertical(classes="dash-box"):
-                yield Label("Escalated: past their deadline", classes="dash-title")
-                yield FigureTable(id="escalated", cursor_type="row", zebra_stripes=True)
+                yield Label("Escalated: past their deadline", classes="dash-title",
+                            id="escalated-title")
+                # Hundreds on a large list: rows made for what shows and a page more.
+                yield PagedFigureTable(id="escalated", cursor_type="row", zebra_stripes=True)
         yield Static("", id="updated")
         yield KeyBar()
 
@@ -394,6 +396,11 @@ class DashboardScreen(Screen[None]):
             ("__none__", ("", "(none)", "", "", "", "", ""))]
         fill_fitted(table, ESCALATED_COLUMNS, rows, self._width_for(table, len(rows), 10),
                     escape)
+        count = len(self.escalations or [])
+        title = "Escalated: past their deadline" + (f" ({count:,})" if count else "")
+        label = self.query_one("#escalated-title", Label)
+        if str(label.render()) != title:
+            label.update(title)
 
     def _act_on_caller(self, fn: Callable[..., Any], caller: str,
                        done: str | Callable[[Any], str], **kwargs) -> None:

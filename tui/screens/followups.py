@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, Static
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist
 
 from calls import followups as fu
 from calls.errors import UserError
@@ -30,16 +30,16 @@ from calls.store.customers import get_customer, time_zones_of
 from tui.screens.kept import KeptStyles
 from tui.stack import shows
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.tables import Row, fill
 from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.tables import PagedTable
 
 REFRESH_SECONDS = 30
 # Width of the Due, Kind, Customer and Owner columns plus cell padding and the scrollbar.
 _FIXED_COLUMNS = 16 + 14 + 18 + 8 + 2 * 5 + 2
 LIMIT = 500
-# Rows added before the first frame (at least: a screenful more is added), then per frame.
+# Rows the table holds at first (at least: a screenful and ten); the rest are added a page
+# at a time as the cursor or the scroll comes near (tui.widgets.tables.PagedTable).
 FIRST_ROWS = 40
-CHUNK_ROWS = 100
 # Kinds the caller makes by phone: shown in the customer's local time.
 _PHONE_KINDS = fu.CALL_KINDS
 
@@ -304,7 +304,6 @@ class FollowupsScreen(KeptStyles, Screen):
         self.view: FollowupsView | None = None
         self.filter_text = ""
         self._loading = False
-        self._filling = 0   # counts fills: rows still to add belong to the last one
 
     def compose(self) -> ComposeResult:
         yield ShiftBar()
@@ -312,7 +311,7 @@ class FollowupsScreen(KeptStyles, Screen):
         yield Input(
             placeholder="filter: name, ref, kind, owner or note (Esc clears)", id="fu-filter"
         )
-        table: DataTable = DataTable(id="fu-table", cursor_type="row", zebra_stripes=True)
+        table = PagedTable(id="fu-table", cursor_type="row", zebra_stripes=True)
         table.add_column("Due", width=16, key="due")
         table.add_column("Kind", width=14, key="kind")
         table.add_column("Customer", width=18, key="customer")
@@ -352,27 +351,16 @@ class FollowupsScreen(KeptStyles, Screen):
         """Keep only the rows down to a screenful below the cursor (what shows again
         first, the cursor where it was), in the table and the list: a seat held the whole
         list (up to ``LIMIT`` rows, ~1.5 MB at 300) all shift. Shown again, the screen
-        reloads and fills the rest as when it opened (``_fill``)."""
+        reloads and pages the rest in as when it opened (``_fill``)."""
         if shows(self) or self.view is None:
             return
-        table = self.query_one(DataTable)
-        keep = max(FIRST_ROWS, (table.cursor_row or 0) + table.size.height + 10)
-        if table.row_count <= keep:
-            return
-        now = self.app.now()
-        room = max(12, self.size.width - _FIXED_COLUMNS)
-        rows = self._rows()[:keep]
-        kept = {f.id for f in rows}
-        cursor = table.cursor_coordinate
-        self._filling += 1      # rows still to be added by an earlier fill: not any more
-        table.clear()
-        for f in rows:
-            table.add_row(*self._cells(f, now, room), key=str(f.id))
-        table.cursor_coordinate = cursor
-        customers = {f.customer_id for f in rows}
+        table = self.query_one(PagedTable)
+        table.keep(max(FIRST_ROWS, (table.cursor_row or 0) + table.size.height + 10))
+        kept = {key.value for key in table.rows}
         view = self.view
-        self.view = FollowupsView([f for f in view.rows if f.id in kept],
-                                  {c: z for c, z in view.zones.items() if c in customers},
+        rows = [f for f in view.rows if str(f.id) in kept]
+        customers = {f.customer_id for f in rows}
+        self.view = FollowupsView(rows, {c: z for c, z in view.zones.items() if c in customers},
                                   view.counts)
 
     # -- loading ---------------------------------------------------------------------
@@ -434,28 +422,23 @@ class FollowupsScreen(KeptStyles, Screen):
         return _local_zone(), "your time"
 
     def _fill(self) -> None:
-        """Show the (filtered) list. The same rows as on screen (a reload, the screen
-        shown again): only the cells that changed (:func:`tui.widgets.tables.fill`).
-        Other rows: the ones that fit on screen at once, the rest in chunks after each
-        frame (500 rows took ~250 ms of the UI thread to add before the first frame)."""
-        table = self.query_one(DataTable)
+        """Show the (filtered) list: the rows that fit on screen and a page more in the
+        table (the rows it holds already changed only where they differ,
+        :meth:`tui.widgets.tables.PagedTable.show`), the rest added as the caller moves
+        down; the highlighted follow-up stays highlighted."""
+        table = self.query_one(PagedTable)
         keep = self._selected_id()
         now = self.app.now()
         rows = self._rows()
         # The last column gets what is left of the width: no sideways scrolling at 80x24.
         room = max(12, self.size.width - _FIXED_COLUMNS)
-        cells = [(str(f.id), self._cells(f, now, room)) for f in rows]
-        self._filling += 1
-        shown = [key.value for key in table.rows]
-        if [key for key, _ in cells[:len(shown)]] == shown and shown:
-            # The same rows, or (shown again after _keep_what_shows) the head of the
-            # list: only the cells that changed, and the rest added after the frame.
-            fill(table, cells[:len(shown)])
-            self._add_rows(self._filling, [], cells[len(shown):], None)
-        else:
-            table.clear()
-            first = max(FIRST_ROWS, table.size.height + 10)
-            self._add_rows(self._filling, cells[:first], cells[first:], keep)
+        first = max(FIRST_ROWS, table.size.height + 10)
+        at = next((i for i, f in enumerate(rows) if f.id == keep), None)
+        if at is not None:
+            first = max(first, at + table.size.height + 10)
+        table.show([(str(f.id), self._cells(f, now, room)) for f in rows], first)
+        if at is not None and table.cursor_row != at:
+            table.move_cursor(row=at)
         self._status(rows, now)
         self._show_details()
         self.refresh_bindings()
@@ -471,25 +454,6 @@ class FollowupsScreen(KeptStyles, Screen):
             what = what[: max(room - 1, 1)] + "…"
         return (due, f.kind.replace("_", " "), escape(f.customer_name or f.customer_ref),
                 escape(f.owner or "anyone"), escape(what))
-
-    def _add_rows(self, filling: int, rows: list[Row], rest: list[Row],
-                  keep: int | None) -> None:
-        """Add ``rows`` to the table, then ``rest`` in chunks, one per frame; a newer fill
-        (``filling`` changed: a reload, a filter) stops an older one."""
-        if filling != self._filling:
-            return
-        table = self.query_one(DataTable)
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
-        if keep is not None and table.cursor_row == 0:
-            try:
-                table.move_cursor(row=table.get_row_index(str(keep)))
-                self._show_details()
-            except RowDoesNotExist:
-                pass  # not added yet, or gone (closed elsewhere): stay where we are
-        if rest:
-            self.call_after_refresh(self._add_rows, filling, rest[:CHUNK_ROWS],
-                                    rest[CHUNK_ROWS:], keep)
 
     def _status(self, rows: list[fu.Followup], now: datetime) -> None:
         whose = "The team's" if self.team else "My"

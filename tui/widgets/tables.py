@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 from weakref import WeakKeyDictionary
 
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
@@ -103,6 +105,102 @@ class FigureTable(DataTable):
                   self.cursor_type, self.zebra_stripes,
                   tuple((str(c.label), c.get_render_width(self)) for c in self.ordered_columns))
         return common, scroll_y, self.header_height if self.show_header else 0
+
+
+class PagedTable(DataTable):
+    """A ``DataTable`` given a long list that holds rows only for what can be seen and a
+    page more: the rest waits as plain texts (``pending``) and is added a page at a
+    time as the cursor or the scroll comes near the last row added; End, ``G`` and
+    ctrl+end add everything and go to the last row. Each added row costs a row object,
+    its cells' measuring and drawn lines kept in the table's caches: a seat showed 300
+    follow-ups and 584 escalations whole (issue 18: a seat's memory). What the user
+    reaches is the same as with every row added (tests/tui/test_tables.py)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("end,G,ctrl+end", "last_row", "Last", show=False, id="table-last-row",
+                tooltip="The last row of a long list (follow-ups, escalations)"),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: list[Row] = []
+
+    @property
+    def total(self) -> int:
+        """The rows of the whole list: those added and those waiting."""
+        return self.row_count + len(self.pending)
+
+    def page_rows(self) -> int:
+        """Rows added at a time: a screenful and ten."""
+        return max(self.size.height, 10) + 10
+
+    def show(self, rows: Sequence[Row], first: int = 0, *, update_width: bool = True) -> None:
+        """Make the table stand for ``rows``: the first of them added (as many as it holds
+        now, and at least ``first`` and a page), changing as little as :func:`fill`
+        does; the rest pending."""
+        n = max(first, self.row_count, self.page_rows())
+        fill(self, rows[:n], update_width=update_width)
+        self.pending = list(rows[n:])
+
+    def more(self, count: int | None = None) -> int:
+        """Add ``count`` pending rows (a page; None: all); returns how many."""
+        count = len(self.pending) if count is None else min(count, len(self.pending))
+        if count <= 0:
+            return 0
+        adding, self.pending = self.pending[:count], self.pending[count:]
+        for key, cells in adding:
+            self.add_row(*cells, key=key)
+        shown = _SHOWN.get(self)
+        if shown is not None:
+            shown.extend(_rows(adding))
+        return count
+
+    def keep(self, count: int) -> None:
+        """Hold only the first ``count`` rows (the cursor where it was), nothing pending:
+        for a table kept out of sight (its drawn rows go with the rows cleared)."""
+        self.pending = []
+        if self.row_count <= count:
+            return
+        shown = _SHOWN.get(self)
+        if shown is None or [key for key, _ in shown] != [r.key.value for r in self.ordered_rows]:
+            shown = [(r.key.value, tuple(self.get_row(r.key))) for r in self.ordered_rows]
+        cursor = self.cursor_coordinate
+        refill(self, shown[:count])
+        self.cursor_coordinate = cursor
+
+    def _near_end(self, row: int) -> None:
+        """Rows added down to a page below ``row``."""
+        short = row + self.page_rows() - self.row_count
+        if short > 0 and self.pending:
+            self.more(max(short, self.page_rows()))
+
+    def action_cursor_down(self) -> None:
+        self._near_end(self.cursor_row + 1)
+        super().action_cursor_down()
+
+    def action_page_down(self) -> None:
+        self._near_end(self.cursor_row + 2 * self.page_rows())
+        super().action_page_down()
+
+    def action_last_row(self) -> None:
+        """The last row of the whole list, everything before it added."""
+        self.more()
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def action_scroll_bottom(self) -> None:
+        self.action_last_row()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Scrolled (the mouse wheel, the scrollbar) near the last row added: the next page.
+        if self.pending and new_value >= self.max_scroll_y - self.size.height:
+            self.call_after_refresh(self._near_end,
+                                    int(new_value) + self.size.height)
+
+
+class PagedFigureTable(PagedTable, FigureTable):
+    """A :class:`PagedTable` that draws again only the lines whose row changed."""
 
 
 def fill(table: DataTable, rows: Sequence[Row], *, update_width: bool = True) -> None:
@@ -237,13 +335,14 @@ def fit_columns(columns: Sequence[Column], rows: Sequence[Sequence[str]],
 
 def fill_fitted(table: DataTable, columns: Sequence[Column],
                 rows: Sequence[tuple[str | None, Sequence[str]]], width: int,
-                markup: Callable[[str], str] = str) -> list[int]:
+                markup: Callable[[str], str] = str, first: int = 0) -> list[int]:
     """Make ``table`` show ``rows`` (key, plain texts) fitted to ``width`` characters
     (:func:`fit_columns`); ``markup`` turns a cut text into what the cell shows (e.g.
     ``rich.markup.escape``). Returns the indexes of the columns shown. The columns are
     made again only when another set of them, or another width, is shown; the rows are
-    filled as by :func:`fill`. The columns get the widths planned (every text is cut to
-    them), so a changed cell is not measured again, nor its whole column when it got
+    filled as by :func:`fill` (a :class:`PagedTable`: the first ``first`` of them, by
+    :meth:`PagedTable.show`; the widths fit every row). The columns get the widths
+    planned (every text is cut to them), so a changed cell is not measured again, nor its whole column when it got
     narrower (a refresh of the dashboard after a write changed dozens of cells).
     """
     plan = fit_columns(columns, [cells for _, cells in rows], width)
@@ -254,6 +353,9 @@ def fill_fitted(table: DataTable, columns: Sequence[Column],
         _SHOWN.pop(table, None)
         for label, w in shape:
             table.add_column(label, width=w)
-    fill(table, [(key, tuple(markup(cut(cells[i], w)) for i, w in plan))
-                 for key, cells in rows], update_width=False)
+    fitted = [(key, tuple(markup(cut(cells[i], w)) for i, w in plan)) for key, cells in rows]
+    if isinstance(table, PagedTable):      # fitted to every row, the first ones added
+        table.show(fitted, first, update_width=False)
+    else:
+        fill(table, fitted, update_width=False)
     return [i for i, _ in plan]
