@@ -6,6 +6,14 @@ their number), with its offset, e.g. ``2026-03-10T10:00:00-05:00``; a ``time_zon
 column names the zone. Files are written through :mod:`calls.outfile` (0600, complete
 or not at all); CSV and XLSX cells are safe to open in a spreadsheet (:mod:`calls.sheets`).
 
+Calls are exported with what each call row recorded when it was written
+(:mod:`calls.store.calls`): the customer's ref and zone at that moment and the moments'
+local times in that zone (the zone the customer's number had then). A customer whose
+number later moves to another zone, or whose row is gone, leaves the calls already made
+as they were; what a call did not record (written by an older carecall or plain SQL, a
+moment changed without it, a call moved to another customer) is computed from the
+customer as now, as it was before calls recorded it.
+
 Adding an export format: a writer below that takes the header and an iterator of rows
 (lists), and its name in ``FORMATS``.
 """
@@ -18,11 +26,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from operator import itemgetter
 from queue import SimpleQueue
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from calls.errors import UserError
 from calls.localtime import STORE_TAILS, LocalTimes, zone_name
@@ -45,6 +52,9 @@ _OUR_VALUES = frozenset({
     "created_at", "updated_at", "closed_at", "dnc_at", "added_at", "imported_at",
     "customer_since", "last_purchase", "birthday", "first_purchase",
     "outcome", "qtype", "status", "kind", "tier", "number_status", "phone_type",
+    # what a call records for the export (local times and zone names: carecall's text)
+    "started_at_local", "connected_at_local", "ended_at_local", "callback_at_local",
+    "time_zone",
 })
 # Store dates (YYYY-MM-DD): native date cells in XLSX, like the moment columns.
 _DATE_COLUMNS = ("customer_since", "last_purchase", "birthday", "first_purchase")
@@ -115,7 +125,7 @@ class RowShaper:
             self._zone_index = zone_index
             self._zones = [(z, self.local.hours(z)) for z in map(zone_name, zone_texts)]
         else:
-            self._tz_at = names.index("_tz")
+            self._tz_at = names.index("_tz") if local else None
             self._refs = None
 
     def shape(self, rows: list[tuple]) -> list[list] | str:
@@ -319,12 +329,15 @@ def export_table(
     excel: bool = False,
     progress: Progress | None = None,
     total: Callable[[int], None] | None = None,
+    fresh: bool = False,
 ) -> int:
     """Write ``table`` (rows in ``since``..``until``, inclusive days in UTC) and return
     how many rows were written. ``out`` is a path, ``-`` or None for stdout, or an open
     stream (text; binary for xlsx). ``total`` is called once with the row count (for a
     progress bar), ``progress`` with each batch's size. ``wide`` (answers only) gives one
-    row per call; ``excel`` starts a CSV with a UTF-8 byte order mark."""
+    row per call; ``excel`` starts a CSV with a UTF-8 byte order mark. ``fresh`` (calls,
+    for tests): each call's customer ref, zone and local times computed from its customer
+    now instead of read from what the call recorded (see :func:`_prepare`)."""
     from calls.reports import day_start
 
     if table not in q.SPECS:
@@ -345,11 +358,11 @@ def export_table(
     # One read snapshot for the count and the rows: they agree even while callers write.
     with ExitStack() as stack:
         built = (sql_csv_chunks(store, table, start, end, progress)
-                 if fmt == "csv" and not wide else None)
+                 if fmt == "csv" and not wide and not fresh else None)
         if built is None:
             stack.enter_context(store.reading())
             count, cols, rows, moments = _prepare(store, table, fmt, start, end, wide,
-                                                  progress)
+                                                  progress, fresh)
         else:
             count, cols, rows = built
             stack.callback(rows.close)
@@ -365,9 +378,11 @@ def export_table(
 
 
 def _prepare(store: Store, table: str, fmt: str, start: str | None, end: str | None,
-             wide: bool, progress: Progress | None
+             wide: bool, progress: Progress | None, fresh: bool = False
              ) -> tuple[int, list[str], Iterator[list], tuple[str, ...]]:
-    """The row count, the output columns, the rows and the UTC moment columns."""
+    """The row count, the output columns, the rows and the UTC moment columns.
+    ``fresh`` (calls): each call's ref, zone and local times from its customer now, as
+    the export did before calls recorded them (the equivalence tests' reference)."""
     spec = q.SPECS[table]
     csv = fmt == "csv"
     if wide:
@@ -376,6 +391,12 @@ def _prepare(store: Store, table: str, fmt: str, start: str | None, end: str | N
             rows = (",".join(map(csv_cell, row)) + "\r\n" for row in rows)
         return q.count_wide(store, start, end), cols, rows, ("started_at",)
     count = q.count_rows(store, table, start, end)
+    if table == "calls" and not fresh:
+        # what each call recorded when it was written: its local times and zone are
+        # columns of the rows already (calls.store.export.RECORDED_CALLS)
+        names, batches = q.iter_rows(store, table, start, end, blanks=csv, recorded=True)
+        shaper = RowShaper(names, (), local=False, csv=csv)
+        return count, shaper.columns, shaper.rows(batches, progress), spec.moments
     lookup = None
     if spec.light and count > 2 * (store.scalar("SELECT count(*) FROM customers") or 0):
         # many rows per customer: refs and zones from memory instead of a join per row
@@ -395,12 +416,6 @@ def _prepare(store: Store, table: str, fmt: str, start: str | None, end: str | N
 SQL_CSV_MIN_ROWS = 50_000
 # Rows per chunk: a chunk is one text in memory (about 200 bytes a row for calls).
 SQL_CSV_CHUNK_ROWS = 10_000
-# The hour table covers the days of the export's moments and this many after the last
-# (callbacks are asked for after the call); moments outside it take the plain path's
-# conversion, row by row.
-_HOURS_AFTER_DAYS = 62
-_HOURS_MAX_DAYS = 1200
-_HOUR_ROWS = 100_000
 
 
 def sql_workers() -> int:
@@ -442,23 +457,9 @@ def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
         count = q._count_rows(first, table, start, end)
         if count < (SQL_CSV_MIN_ROWS if min_rows is None else min_rows):
             raise _Plain
-        names = [""]      # zone number -> name; 0 is no zone
-        zones = []
-        for text in q.zone_texts(first):
-            name = zone_name(text)
-            if name and name not in names:
-                names.append(name)
-            zones.append((text, names.index(name) or None, name))
-        days, hours = _hour_days(names, q.moment_days(first, table))
-        local = LocalTimes()
-        functions = {
-            "py_cell": (1, csv_cell),
-            "py_text": (1, str),
-            "py_local": (2, lambda zone, moment: local.convert(names[zone], moment)),
-        }
-        with ThreadPoolExecutor(len(conns), thread_name_prefix="export") as pool:
-            list(pool.map(lambda conn: q.sql_csv_prepare(conn, zones, days, hours, functions,
-                                                         FORMULA_STARTS), conns))
+        functions = {"py_cell": (1, csv_cell), "py_text": (1, str), **q.recorded_functions()}
+        for conn in conns:
+            q.sql_csv_prepare(conn, functions)
         plan = q.sql_csv(first, table, start, end, formula_starts=FORMULA_STARTS,
                          our_values=_OUR_VALUES)
         ranges = list(q.sql_csv_ranges(first, plan, SQL_CSV_CHUNK_ROWS))
@@ -473,49 +474,6 @@ def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
 
 class _Plain(Exception):
     """The plain path is the better one here (sql_csv_chunks)."""
-
-
-def _hour_days(names: list[str], days: tuple[str | None, str | None]
-               ) -> tuple[list[tuple[int, str, int, str]], list[tuple[int, str, str, str]]]:
-    """The hours whose local time is the plain path's prefix and suffix (an hour of
-    :class:`_HourCache` that is not None), for the days from the first of ``days`` to
-    _HOURS_AFTER_DAYS after the last: whole days of one whole-hour offset as (zone number,
-    day, offset seconds, offset suffix), for SQLite to write out hour by hour (nearly
-    every day), and the hours of the other days as (zone number, UTC hour, local hour
-    prefix, offset suffix), from the plain path's own cache."""
-    try:
-        first = date.fromisoformat((days[0] or "")[:10])
-        last = date.fromisoformat((days[1] or "")[:10]) + timedelta(days=_HOURS_AFTER_DAYS)
-    except (ValueError, OverflowError):
-        return [], []
-    # years of four digits both ways (Python's %Y does not pad a year below 1000)
-    # at most _HOUR_ROWS hours (each connection holds them all): the last days first
-    zones = sum(1 for name in names if name)
-    span = min(_HOURS_MAX_DAYS, _HOUR_ROWS // (24 * zones) if zones else 0)
-    first = max(first - timedelta(days=1), last - timedelta(days=span), date(1001, 1, 1))
-    last = min(last, date(9998, 12, 31))
-    whole, hours = [], []
-    local = LocalTimes()
-    for number, name in enumerate(names):
-        if not name:
-            continue
-        tz = ZoneInfo(name)
-        cache = local.hours(name)
-        day = first
-        while day <= last:
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            offset = start.astimezone(tz).utcoffset()
-            if offset == (start + timedelta(seconds=86399)).astimezone(tz).utcoffset():
-                if not offset.total_seconds() % 3600:     # else no hour is prefix-and-suffix
-                    whole.append((number, day.isoformat(), int(offset.total_seconds()),
-                                  start.astimezone(tz).isoformat()[19:]))
-            else:
-                for h in range(24):
-                    key = f"{day.isoformat()}T{h:02d}"
-                    if (hit := cache[key]) is not None:
-                        hours.append((number, key, hit[0], hit[1]))
-            day += timedelta(days=1)
-    return whole, hours
 
 
 def _chunks(conns: list, plan, ranges: list[tuple], progress: Progress | None

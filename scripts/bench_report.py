@@ -123,6 +123,13 @@ def generate(path: Path, customers: int, calls: int, seed: int = 7) -> None:
             conn.executemany(
                 "INSERT INTO followups (kind, customer_id, call_id, created_at, status, "
                 "closed_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)", followups)
+    if "time_zone" in {r[1] for r in conn.execute("PRAGMA table_info(calls)")}:
+        # what the app records on a call row when it writes one (calls.store.calls; a
+        # tree from before calls_0003_recorded_for_export has no such columns)
+        from calls.store.calls import fill_recorded
+
+        with store.write():
+            fill_recorded(conn)
     conn.execute("ANALYZE")
     store.close()
     print(f"generated {customers:,} customers, {calls:,} calls in "

@@ -359,7 +359,8 @@ def export(
     """Export a table with times in UTC and in the customer's local time beside them.
 
     CSV and XLSX are safe to open in a spreadsheet: a cell that would run as a formula
-    (starting with = + - @) is kept as text.
+    (starting with = + - @) is kept as text. Calls show the customer's ref and time zone,
+    and the local times, as they were when each call was written.
     """
     from calls.export import FORMATS, TABLES, export_table
 

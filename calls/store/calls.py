@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from calls.localtime import LocalTimes, zone_name
 from calls.store import Store
 
 # The customer columns that make up the queue state (queue_0001 migration).
@@ -9,13 +12,85 @@ STATE_COLUMNS = ("cycle_status", "cycle_ended_at", "cycle_attempts", "retry_afte
                  "last_outcome", "last_call_at")
 
 
+# -- what a call row records for the export --------------------------------------------
+#
+# A call row carries, written with the call, what `carecall export calls` writes beside it
+# (migration calls_0003_recorded_for_export): the customer's ref and time zone as they were
+# when the call was written, and each moment's local time in that zone. The export then
+# reads a row as it is instead of looking the customer up and converting four moments per
+# call (docs/reports.md "Recorded at the call"). NULL means "not recorded": a row written
+# by something else (an older carecall, the sqlite3 shell, a test's SQL), or a moment
+# changed without its local time (a trigger clears it); the export computes those as
+# before. Every store function that writes a call or moves one of its moments fills them.
+
+# The moment columns of a call, each with a ``<name>_local`` column beside it.
+MOMENTS = ("started_at", "connected_at", "ended_at", "callback_at")
+RECORDED = ("customer_ref", "time_zone", *(f"{m}_local" for m in MOMENTS))
+_LOCAL = LocalTimes()
+
+
+def local_text(zone: str | None, moment: str | None) -> str | None:
+    """``moment`` in ``zone`` as the export writes it ('' for no moment or no zone), or
+    None when the call's zone was not recorded (``zone`` None)."""
+    if zone is None:
+        return None
+    return _LOCAL.convert(zone, moment)
+
+
+def customer_recorded(store: Store, customer_id: int) -> tuple[str | None, str]:
+    """(ref, zone name) of a customer as a new call records them; (None, '') if there
+    is no such customer."""
+    row = store.db.conn.execute("SELECT ref, time_zones FROM customers WHERE id = ?",
+                                (customer_id,)).fetchone()
+    return (row[0], zone_name(row[1])) if row else (None, "")
+
+
+def recorded_values(ref: str | None, zone: str, moments: Iterable[str | None]) -> tuple:
+    """The RECORDED columns' values for a call of a customer with ``ref`` and ``zone``
+    whose MOMENTS are ``moments``."""
+    return (ref, zone, *(_LOCAL.convert(zone, m) for m in moments))
+
+
+def fill_recorded(conn, chunk: int = 10_000) -> int:
+    """Record the customer's ref and zone and the local times on every call that has
+    none (``time_zone`` NULL), from its customer as now, chunk by chunk of ids (memory
+    stays flat); returns how many calls were filled. What it writes is what the export
+    computed for them before they were recorded. Runs in the caller's transaction."""
+    top = conn.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0]
+    low = conn.execute("SELECT coalesce(min(id), 0) FROM calls").fetchone()[0]
+    filled = 0
+    sets = ", ".join(f"{name} = ?" for name in RECORDED)
+    while low <= top:
+        rows = conn.execute(
+            f"SELECT c.id, cu.ref, cu.time_zones, cu.id, {', '.join('c.' + m for m in MOMENTS)} "
+            "FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id "
+            "WHERE c.id >= ? AND c.id < ? AND c.time_zone IS NULL", (low, low + chunk)
+        ).fetchall()
+        conn.executemany(
+            f"UPDATE calls SET {sets} WHERE id = ?",
+            [(*recorded_values(ref, zone_name(zones) if found is not None else "", moments),
+              call_id) for call_id, ref, zones, found, *moments in rows])
+        filled += len(rows)
+        low += chunk
+    return filled
+
+
+def _zone_of(store: Store, call_id: int) -> str | None:
+    row = store.db.conn.execute("SELECT time_zone FROM calls WHERE id = ?",
+                                (call_id,)).fetchone()
+    return row[0] if row else None
+
+
 def insert_call(store: Store, customer_id: int, caller: str, started_at: str,
                 script_id: int | None, reason: str | None, inbound: bool = False) -> int:
-    """A new call row (in progress); returns its id."""
+    """A new call row (in progress), with its customer's ref and zone and its start's
+    local time recorded; returns its id."""
+    ref, zone = customer_recorded(store, customer_id)
     cur = store.db.execute(
-        "INSERT INTO calls(customer_id, caller, script_id, reason, started_at, inbound) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (customer_id, caller, script_id, reason, started_at, int(inbound)),
+        "INSERT INTO calls(customer_id, caller, script_id, reason, started_at, inbound, "
+        f"{', '.join(RECORDED)}) VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(RECORDED))})",
+        (customer_id, caller, script_id, reason, started_at, int(inbound),
+         *recorded_values(ref, zone, (started_at, None, None, None))),
     )
     return cur.lastrowid
 
@@ -28,7 +103,9 @@ def call_row(store: Store, call_id: int) -> dict | None:
 def set_connected(store: Store, call_id: int, at: str) -> None:
     """Mark when the customer answered (first time only)."""
     store.db.execute(
-        "UPDATE calls SET connected_at = ? WHERE id = ? AND connected_at IS NULL", (at, call_id)
+        "UPDATE calls SET connected_at = ?, connected_at_local = ? "
+        "WHERE id = ? AND connected_at IS NULL",
+        (at, local_text(_zone_of(store, call_id), at), call_id),
     )
 
 
@@ -41,9 +118,10 @@ def set_chosen_outcome(store: Store, call_id: int, outcome: str, callback_at: st
                        callback_personal: bool | None) -> None:
     """Keep the outcome the caller picked on a call that has not ended yet."""
     store.db.execute(
-        "UPDATE calls SET chosen_outcome = ?, callback_at = ?, callback_personal = ? "
-        "WHERE id = ? AND ended_at IS NULL",
-        (outcome, callback_at, callback_personal, call_id),
+        "UPDATE calls SET chosen_outcome = ?, callback_at = ?, callback_at_local = ?, "
+        "callback_personal = ? WHERE id = ? AND ended_at IS NULL",
+        (outcome, callback_at, local_text(_zone_of(store, call_id), callback_at),
+         callback_personal, call_id),
     )
 
 
@@ -51,10 +129,13 @@ def end_call(store: Store, call_id: int, ended_at: str, outcome: str,
              callback_at: str | None, callback_personal: bool | None,
              notes: str | None) -> None:
     """Close a call with its outcome (notes only replaced when given)."""
+    zone = _zone_of(store, call_id)
     store.db.execute(
-        "UPDATE calls SET ended_at = ?, outcome = ?, callback_at = ?, callback_personal = ?, "
-        "notes = coalesce(?, notes) WHERE id = ?",
-        (ended_at, outcome, callback_at,
+        "UPDATE calls SET ended_at = ?, ended_at_local = ?, outcome = ?, callback_at = ?, "
+        "callback_at_local = ?, callback_personal = ?, notes = coalesce(?, notes) "
+        "WHERE id = ?",
+        (ended_at, local_text(zone, ended_at), outcome, callback_at,
+         local_text(zone, callback_at),
          None if callback_personal is None else int(callback_personal), notes, call_id),
     )
 

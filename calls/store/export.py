@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
+from calls.localtime import LocalTimes, zone_name
 from calls.store import MMAP_BYTES, Store
+from calls.store.calls import MOMENTS
 
 BATCH = 5_000
 
@@ -97,6 +99,55 @@ SPECS: dict[str, TableSpec] = {
 }
 
 
+# `export calls` reads what each call row recorded when it was written (calls.store.calls,
+# "what a call row records"): the customer's ref and zone and the moments' local times.
+# What a row did not record (NULL: written by an older carecall or plain SQL, a moment
+# changed since, a call moved to another customer) is computed here as it was before calls
+# recorded it: the customer's ref and zone now (a lookup only for such rows) and the local
+# time through calls.localtime (``py_zone``, ``py_local``: :func:`recorded_functions`).
+# The columns are the fresh path's (SPECS["calls"] with its local times), in its order.
+_CUSTOMER = "(SELECT cu.{} FROM customers cu WHERE cu.id = t.customer_id)"
+_ZONE = f"coalesce(t.time_zone, py_zone({_CUSTOMER.format('time_zones')}))"
+# (name, what a row did not record is computed by): the recorded columns
+_FALLBACK = {
+    "customer_ref": _CUSTOMER.format("ref"),
+    "time_zone": f"py_zone({_CUSTOMER.format('time_zones')})",
+    **{f"{m}_local": f"py_local({_ZONE}, t.{m})" for m in MOMENTS},
+}
+_CALL_COLUMNS = ("id", "customer_id", "customer_ref", "caller", "script_id", "reason",
+                 "started_at", "started_at_local", "connected_at", "connected_at_local",
+                 "ended_at", "ended_at_local", "outcome", "callback_at", "callback_at_local",
+                 "callback_personal", "notes", "purpose", "recording_ok", "time_zone")
+
+
+def _recorded(name: str) -> str:
+    """SQL for one column of :data:`RECORDED_CALLS`."""
+    if name == "customer_ref":     # recorded with the zone (a ref may be NULL: none then)
+        return f"CASE WHEN t.time_zone IS NULL THEN {_FALLBACK[name]} ELSE t.{name} END"
+    if name in _FALLBACK:
+        return f"coalesce(t.{name}, {_FALLBACK[name]})"
+    return f"t.{name}"
+
+
+RECORDED_CALLS = ("SELECT " + ", ".join(
+    f"{_recorded(name)} AS {name}" if name in _FALLBACK else f"t.{name}"
+    for name in _CALL_COLUMNS) + " FROM calls t")
+# The recorded columns the SELECT gives (text, or NULL where nothing was recorded).
+RECORDED_TEXT = frozenset(_FALLBACK)
+
+
+def recorded_functions() -> dict[str, tuple[int, Callable]]:
+    """The SQL functions :data:`RECORDED_CALLS` calls for what a row did not record:
+    ``py_zone(time zones JSON)`` and ``py_local(zone, moment)`` (name: (arity, function))."""
+    return {"py_zone": (1, zone_name), "py_local": (2, LocalTimes().convert)}
+
+
+def _with_functions(conn: sqlite3.Connection, functions: dict[str, tuple[int, Callable]]
+                    ) -> None:
+    for name, (arity, function) in functions.items():
+        conn.create_function(name, arity, function, deterministic=True)
+
+
 def _where(spec: TableSpec, start: str | None, end: str | None) -> tuple[str, list]:
     clauses, params = [], []
     if start and spec.time_filter:
@@ -164,7 +215,7 @@ def customer_lookup(store: Store) -> tuple[list[str | None], array, list[str | N
 
 def iter_rows(
     store: Store, table: str, start: str | None, end: str | None, *, light: bool = False,
-    blanks: bool = False,
+    blanks: bool = False, recorded: bool = False,
 ) -> tuple[list[str], Iterator[list[tuple]]]:
     """The column names and an iterator of row batches for ``table`` in ``[start, end)``.
 
@@ -175,15 +226,21 @@ def iter_rows(
 
     ``blanks``: NULL comes as '' and an integer as its text (what a CSV cell holds for
     them), turned in SQLite rather than checked value by value in Python; a last column
-    ``_cid`` then holds ``customer_id`` as a number, for the lookup."""
+    ``_cid`` then holds ``customer_id`` as a number, for the lookup.
+
+    ``recorded`` (calls): :data:`RECORDED_CALLS`, what each call recorded when it was
+    written, with its local times and zone as columns (no ``_tz``)."""
     spec = SPECS[table]
     where, params = _where(spec, start, end)
     select = spec.light if light and spec.light else spec.select
+    conn = store.db.conn
+    if recorded:
+        select = RECORDED_CALLS
+        _with_functions(conn, recorded_functions())
     order = spec.order
     if where and table == "calls":
         # The time index serves the filter; ordering by it too avoids sorting the period.
         order = "t.started_at, t.id"
-    conn = store.db.conn
     query = f"{select}{where} ORDER BY {order}"
     if blanks:
         inner = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
@@ -299,19 +356,16 @@ def count_wide(store: Store, start: str | None, end: str | None) -> int:
 # -- CSV lines built by SQLite, on several connections at once ------------------------------
 #
 # For a large CSV export of the tables below each line is built whole by SQLite (quoting,
-# the formula guard, the customer's ref and zone, the local times) and a chunk of lines
-# comes back as one text: no Python per row. SQLite steps without holding Python's GIL, so
-# several connections build chunks at once (calls.export.sql_csv_chunks). The lines equal
-# the plain path's (iter_rows + calls.export.RowShaper) byte for byte
-# (tests/core/test_export_sql_csv.py); what the SQL cannot say the same way it hands to the
-# plain path's own Python (``py_cell``, ``py_text``, ``py_local``), cell by cell: odd text
-# in a moment column, an hour with an offset change in it, a zone whose offset is not whole
-# hours, a cell to quote or neutralise.
+# the formula guard) from what each call row recorded when it was written (RECORDED_CALLS),
+# and a chunk of lines comes back as one text: no Python per row. SQLite steps without
+# holding Python's GIL, so several connections build chunks at once
+# (calls.export.sql_csv_chunks). The lines equal the plain path's (iter_rows +
+# calls.export.RowShaper) byte for byte (tests/core/test_export_sql_csv.py); what the SQL
+# cannot say the same way it hands to the plain path's own Python (``py_cell``,
+# ``py_text``), cell by cell: a cell to quote or neutralise, a real or a blob where text
+# belongs; and what a row did not record to ``py_zone`` and ``py_local``.
 
 SQL_CSV_TABLES = ("calls",)
-# What follows the hour in a store moment, ":MM:SSZ" (calls.export.STORE_TAILS as a GLOB).
-_TAIL_GLOB = ":[0-5][0-9]:[0-5][0-9]Z"
-_HOURS_OF_A_DAY = ", ".join(f"('{h:02d}')" for h in range(24))
 _QUOTE_CHARS = ('"', ",", "\n", "\r")
 # How long the export waits for the write lock it holds while its readers start (see
 # snapshot_connections); a writer busy for longer than this: the plain path instead.
@@ -357,15 +411,13 @@ def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
 def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | None, *,
             formula_starts: Iterable[str], our_values: Iterable[str]) -> SqlCsv:
     """The chunk queries for ``table`` in ``[start, end)``, with the plain path's columns
-    in its order: each moment column followed by ``<name>_local``, ``customer_ref`` after
-    ``customer_id``, ``time_zone`` last. Cells of ``our_values`` (carecall's own codes,
-    numbers and moments) are written unchecked, other text through the formula guard and
-    quoting (as calls.export.RowShaper does). Runs on a connection :func:`sql_csv_prepare`
-    readied."""
+    in its order (:data:`RECORDED_CALLS`'s). Cells of ``our_values`` (carecall's own
+    codes, numbers, moments, local times and zones) are written unchecked, other text
+    through the formula guard and quoting (as calls.export.RowShaper does). Runs on a
+    connection :func:`sql_csv_prepare` readied."""
     spec = SPECS[table]
-    select = spec.light
-    names = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
-    texts = _text_columns(conn, table, select)
+    names = list(_CALL_COLUMNS)
+    texts = _text_columns(conn, table, spec.light)
     rowid = {name for _cid, name, decl, _nn, _default, pk
              in conn.execute(f"PRAGMA table_info({table})")
              if pk and (decl or "").upper() == "INTEGER"}
@@ -376,61 +428,40 @@ def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | 
         # or a blob (in a column of carecall's own values only by a mistake) through Python
         if name in rowid:
             return x
-        if name in texts:    # text affinity: text, NULL, or a blob
-            return f"iif(typeof({x}) = 'blob', py_text({x}), {x})"
+        if name in texts:    # text affinity: text, NULL, or a blob (which sorts after
+            return f"iif({x} >= x'', py_text({x}), {x})"   # any text: no typeof() call)
         return f"iif(typeof({x}) IN ('real', 'blob'), py_text({x}), {x})"
 
-    first = None
-
-    def local(x: str) -> str:
-        # The hour row joined for the first moment (h1) serves the others in the same
-        # hour (a call's connect and end mostly are); another hour is looked up; an hour
-        # without a row (an offset change in it, a part-hour zone, out of the table's
-        # days) and text that is not a store moment go to the plain path's conversion.
-        look = (f"(SELECT h.pre || substr({x}, 14, 6) || h.suf FROM x_hour h "
-                f"WHERE h.zone = k.zone AND h.hour = substr({x}, 1, 13) AND {x} GLOB h.pat)")
-        return (f"CASE WHEN {x} IS NULL THEN '' "
-                f"WHEN {x} GLOB h1.pat THEN h1.pre || substr({x}, 14, 6) || h1.suf "
-                f"WHEN {x} = '' OR k.zone IS NULL THEN '' "
-                f"ELSE coalesce({look}, py_local(k.zone, {x})) END")
-
-    cells, columns = [], []
+    cells = []
     for name in names:
-        x = f'q."{name}"'
-        columns.append(name)
-        if name == "customer_id":
-            cells += [own(name, x), "k.ref"]
-            columns.append("customer_ref")
-        elif name in spec.moments:
-            first = first or x
-            cells += [own(name, x), local(x)]
-            columns.append(f"{name}_local")
+        x = f"t.{name}"
+        if name == "customer_ref":
+            # the guard's SQL names its cell several times: each branch its own column
+            cells.append(f"CASE WHEN t.time_zone IS NULL THEN "
+                         f"{_text_cell_sql(_FALLBACK[name], formula_starts)} "
+                         f"ELSE {_text_cell_sql(x, formula_starts)} END")
+        elif name in _FALLBACK:      # carecall's own text as recorded; NULL: computed
+            cells.append(f"iif({x} >= x'', py_text({x}), coalesce({x}, {_FALLBACK[name]}))")
         elif name in ours:
             cells.append(own(name, x))
         elif name in texts:
             cells.append(_text_cell_sql(x, formula_starts))
         else:
             cells.append(f"iif(typeof({x}) IN ('integer', 'null'), {x}, py_cell({x}))")
-    cells.append("k.zname")
-    columns.append("time_zone")
     where, params = _where(spec, start, end)
     key = spec.time_filter if where else f"t.{names[0]}"
-    order = f'q."{spec.time_filter.removeprefix("t.")}", q."{names[0]}"' if where else \
-        f'q."{names[0]}"'
+    order = f"{spec.time_filter}, t.{names[0]}" if where else f"t.{names[0]}"
     glue = " AND " if where else " WHERE "
     # printf() writes a line for half the cost of || between coalesce()d cells
     line = f"printf('{','.join(['%s'] * len(cells))}', {', '.join(cells)})"
 
     def chunk(bounds: str) -> str:
         return ("SELECT group_concat(line, char(13) || char(10)), count(*) FROM ("
-                f"SELECT {line} AS line "
-                f"FROM ({select}{where}{glue}{bounds}) q "
-                "LEFT JOIN x_cust k ON k.id = q.customer_id "
-                f"LEFT JOIN x_hour h1 ON h1.zone = k.zone AND h1.hour = substr({first}, 1, 13) "
+                f"SELECT {line} AS line FROM calls t{where}{glue}{bounds} "
                 f"ORDER BY {order})")
 
     return SqlCsv(chunk(f"{key} >= ? AND {key} < ?"), chunk(f"{key} >= ?"), params, table,
-                  key, where, columns)
+                  key, where, names)
 
 
 def sql_csv_ranges(conn: sqlite3.Connection, plan: SqlCsv, rows: int
@@ -475,51 +506,11 @@ def sql_csv_chunk(conn: sqlite3.Connection, plan: SqlCsv, low, high) -> tuple[st
     return conn.execute(plan.sql, [*plan.params, low, high]).fetchone()
 
 
-def zone_texts(conn: sqlite3.Connection) -> list[str | None]:
-    """Every distinct time-zone list (JSON text) customers hold."""
-    return [r[0] for r in conn.execute("SELECT DISTINCT time_zones FROM customers")]
-
-
-def moment_days(conn: sqlite3.Connection, table: str) -> tuple[str | None, str | None]:
-    """The first and last value of ``table``'s time filter column that starts like a
-    store moment of a four-digit year (text that does not is left out), or None."""
-    column = SPECS[table].time_filter
-    # one query each: SQLite reads a min() or a max() alone off the index
-    return tuple(conn.execute(f"SELECT {f}({column}) FROM {table} t WHERE {column} >= "
-                              f"'1000-01-01' AND {column} < '9999-12-31'").fetchone()[0]
-                 for f in ("min", "max"))
-
-
-def sql_csv_prepare(conn: sqlite3.Connection, zones: list[tuple[str | None, int | None, str]],
-                    days: list[tuple[int, str, int, str]], hours: list[tuple[int, str, str, str]],
-                    functions: dict[str, tuple[int, Callable]],
-                    formula_starts: Iterable[str]) -> None:
-    """Ready ``conn`` for :func:`sql_csv`'s queries: the functions they call, and
-    temporary tables of every customer's ref (a finished CSV cell) and zone (``zones``:
-    time-zone JSON text, its number or None, its name) and of the hours whose local time
-    is a prefix and a suffix: ``days`` (zone number, day, offset seconds, offset suffix)
-    of one whole-hour offset, written out hour by hour here, and single ``hours`` (zone
-    number, UTC hour text, local hour text, offset suffix)."""
-    for name, (arity, function) in functions.items():
-        conn.create_function(name, arity, function, deterministic=True)
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("CREATE TEMP TABLE x_zone (tz TEXT PRIMARY KEY, zone INTEGER, name TEXT)")
-    conn.executemany("INSERT INTO x_zone VALUES (?, ?, ?)", [z for z in zones if z[0]])
-    conn.execute("CREATE TEMP TABLE x_cust (id INTEGER PRIMARY KEY, ref TEXT, zone INTEGER, "
-                 "zname TEXT)")
-    conn.execute(f"INSERT INTO x_cust SELECT c.id, {_text_cell_sql('c.ref', formula_starts)}, "
-                 "z.zone, z.name FROM main.customers c LEFT JOIN x_zone z ON z.tz = c.time_zones")
-    conn.execute("CREATE TEMP TABLE x_hour (zone INTEGER, hour TEXT, pre TEXT, suf TEXT, "
-                 "pat TEXT, PRIMARY KEY (zone, hour)) WITHOUT ROWID")
-    conn.executemany("INSERT INTO x_hour VALUES (?, ?, ?, ?, ? || ?)",
-                     [(*h, h[1], _TAIL_GLOB) for h in hours])
-    conn.execute("CREATE TEMP TABLE x_day (zone INTEGER, day TEXT, shift INTEGER, suf TEXT)")
-    conn.executemany("INSERT INTO x_day VALUES (?, ?, ?, ?)", days)
-    conn.execute(
-        "INSERT INTO x_hour SELECT d.zone, d.day || 'T' || h.hh, "
-        "strftime('%Y-%m-%dT%H', d.day || 'T' || h.hh || ':00:00', d.shift || ' seconds'), "
-        f"d.suf, d.day || 'T' || h.hh || {_sql_text(_TAIL_GLOB)} FROM x_day d, "
-        f"(SELECT column1 AS hh FROM (VALUES {_HOURS_OF_A_DAY})) h")
+def sql_csv_prepare(conn: sqlite3.Connection, functions: dict[str, tuple[int, Callable]]
+                    ) -> None:
+    """Ready ``conn`` for :func:`sql_csv`'s queries: the functions they call (``py_cell``,
+    ``py_text`` and :func:`recorded_functions`)."""
+    _with_functions(conn, functions)
 
 
 def snapshot_connections(store: Store, count: int) -> list[sqlite3.Connection] | None:

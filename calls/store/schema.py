@@ -1429,3 +1429,39 @@ def _dashboard_one_followups_journal(db: Database) -> None:
             DELETE FROM followups_changes WHERE seq <= last_insert_rowid() - 1000;
         END
         """)
+
+
+@migrations(name="calls_0003_recorded_for_export")
+def _calls_recorded_for_export(db: Database) -> None:
+    # A call row records, when it is written, what `export calls` writes beside it: the
+    # customer's ref and zone then, and each moment's local time in that zone
+    # (calls.store.calls "what a call row records"; docs/reports.md "Recorded at the
+    # call"). The export reads them instead of a customer lookup and four conversions per
+    # call. NULL is "not recorded": the export computes it as before. So that no writer
+    # leaves a stale value, a moment changed without its local time clears that local
+    # time, and a call moved to another customer without its zone clears all six (the
+    # export then computes them from the customer it now belongs to).
+    from calls.store.calls import MOMENTS, RECORDED, fill_recorded
+
+    for name in RECORDED:
+        db.execute(f"ALTER TABLE calls ADD COLUMN {name} TEXT")
+    moved = "(NEW.customer_id IS NOT OLD.customer_id AND NEW.time_zone IS OLD.time_zone)"
+    stale = {m: f"(NEW.{m} IS NOT OLD.{m} AND NEW.{m}_local IS OLD.{m}_local)"
+             for m in MOMENTS}
+    sets = [f"{c} = CASE WHEN {moved} THEN NULL ELSE {c} END"
+            for c in ("customer_ref", "time_zone")]
+    sets += [f"{m}_local = CASE WHEN {moved} OR {stale[m]} THEN NULL ELSE {m}_local END"
+             for m in MOMENTS]
+    db.execute(
+        f"""
+        CREATE TRIGGER calls_recorded_stale
+        AFTER UPDATE OF customer_id, {', '.join(MOMENTS)} ON calls
+        WHEN {' OR '.join([moved, *stale.values()])}
+        BEGIN
+            UPDATE calls SET {', '.join(sets)} WHERE id = NEW.id;
+        END
+        """)
+    # The calls already written: what the export computed for them until now, so that an
+    # export of them does not change (3,000,000 calls: about a minute; docs/reports.md).
+    fill_recorded(db.conn)
+

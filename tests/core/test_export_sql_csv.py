@@ -138,10 +138,8 @@ def _python_calls(store) -> list[str]:
             return function(*args)
         return call
 
-    def counting(conn, zones, days, hours, funcs, starts):
-        return functions(conn, zones, days, hours,
-                         {name: (n, counted(name, f)) for name, (n, f) in funcs.items()},
-                         starts)
+    def counting(conn, funcs):
+        return functions(conn, {name: (n, counted(name, f)) for name, (n, f) in funcs.items()})
 
     store_export.sql_csv_prepare = counting
     try:
