@@ -45,17 +45,26 @@ def customer_recorded(store: Store, customer_id: int) -> tuple[str | None, str]:
     return (row[0], zone_name(row[1])) if row else (None, "")
 
 
-def recorded_values(ref: str | None, zone: str, moments: Iterable[str | None]) -> tuple:
+def recorded_values(ref: str | None, zone: str, moments: Iterable[str | None],
+                    local: LocalTimes = _LOCAL) -> tuple:
     """The RECORDED columns' values for a call of a customer with ``ref`` and ``zone``
-    whose MOMENTS are ``moments``."""
-    return (ref, zone, *(_LOCAL.convert(zone, m) for m in moments))
+    whose MOMENTS are ``moments``. ``local``: the conversions' cache (the process's own
+    by default; a bulk writer gives one of its own, see :func:`fill_recorded`)."""
+    return (ref, zone, *(local.convert(zone, m) for m in moments))
 
 
 def fill_recorded(conn, chunk: int = 10_000) -> int:
     """Record the customer's ref and zone and the local times on every call that has
     none (``time_zone`` NULL), from its customer as now, chunk by chunk of ids (memory
     stays flat); returns how many calls were filled. What it writes is what the export
-    computed for them before they were recorded. Runs in the caller's transaction."""
+    computed for them before they were recorded. Runs in the caller's transaction.
+    Converts through a cache of its own, let go when it returns: through the process's
+    (``_LOCAL``, kept for good) every hour of every zone of the whole history stayed in
+    the process that migrated the database (a seat at 100,000 customers: Anonymous after
+    start 84.7 MB, 80.6 with its own cache, 40.9 on a migrated copy; the rest is Python's
+    arenas at the run's peak, 42 MB traced for 79,227 calls; a cache per chunk was 20x
+    slower)."""
+    local = LocalTimes()
     top = conn.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0]
     low = conn.execute("SELECT coalesce(min(id), 0) FROM calls").fetchone()[0]
     filled = 0
@@ -68,8 +77,8 @@ def fill_recorded(conn, chunk: int = 10_000) -> int:
         ).fetchall()
         conn.executemany(
             f"UPDATE calls SET {sets} WHERE id = ?",
-            [(*recorded_values(ref, zone_name(zones) if found is not None else "", moments),
-              call_id) for call_id, ref, zones, found, *moments in rows])
+            [(*recorded_values(ref, zone_name(zones) if found is not None else "", moments,
+                               local), call_id) for call_id, ref, zones, found, *moments in rows])
         filled += len(rows)
         low += chunk
     return filled

@@ -872,9 +872,11 @@ def insert_calls(store: Store, rows: list[dict]) -> list[int]:
     """Insert call rows (keys as the ``calls`` columns) in one transaction; their ids.
     What a call row records for the export (calls.store.calls) is filled in unless a row
     gives its ``time_zone``."""
+    from calls.localtime import LocalTimes
     from calls.store.calls import MOMENTS, RECORDED, customer_recorded, recorded_values
 
     ids = []
+    local = LocalTimes()   # history in bulk: not kept in the process's cache (fill_recorded)
     # (a database before migration calls_0003 has no such columns: the migration tests')
     record = "time_zone" in _columns(store, "calls")
     with store.write() as db:
@@ -882,7 +884,8 @@ def insert_calls(store: Store, rows: list[dict]) -> list[int]:
             if record and "time_zone" not in row:
                 ref, zone = customer_recorded(store, row["customer_id"])
                 moments = (row.get(m) for m in MOMENTS)
-                row = {**row, **dict(zip(RECORDED, recorded_values(ref, zone, moments)))}
+                row = {**row, **dict(zip(RECORDED, recorded_values(ref, zone, moments,
+                                                                    local)))}
             cols = ", ".join(row)
             marks = ", ".join("?" for _ in row)
             cur = db.conn.execute(f"INSERT INTO calls ({cols}) VALUES ({marks})",
