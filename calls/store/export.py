@@ -395,16 +395,16 @@ class SqlCsv:
 
 
 def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
-    """SQL for calls.export.csv_cell of ``x`` as a printf() argument: plain text as it is
-    (NULL prints as ''), text that needs quoting or neutralising and anything that is not
-    text through ``py_cell``."""
+    """SQL for calls.export.csv_cell of ``x`` (a value of a column of text affinity: text,
+    NULL or a blob) as a printf() argument: plain text as it is (NULL prints as ''), text
+    that needs quoting or neutralising and a blob through ``py_cell``."""
     starts = set(formula_starts)
     assert not starts & set("[]^*?"), "a GLOB class cannot hold these as they are"
     first = "[" + "".join(sorted(starts - {"-"})) + ("-" if "-" in starts else "") + "]*"
     inside = "*[" + "".join(_QUOTE_CHARS) + "]*"
     # NULL first: many text columns are mostly NULL, and the test is all it then costs
     return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} GLOB {_sql_text(first)} "
-            f"OR {x} GLOB {_sql_text(inside)} OR typeof({x}) <> 'text' THEN py_cell({x}) "
+            f"OR {x} GLOB {_sql_text(inside)} OR {x} >= x'' THEN py_cell({x}) "
             f"ELSE {x} END")
 
 

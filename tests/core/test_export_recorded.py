@@ -228,6 +228,13 @@ def test_a_raw_write_never_leaves_a_stale_local_time(zoned):
     assert store.scalar(f"SELECT count(*) FROM calls WHERE id IN ({marks}) AND "
                         "(connected_at_local IS NULL OR ended_at_local IS NULL)", kept) == 0
     _same_as_fresh(store)
+    # blobs written where text is recorded: both paths write them alike
+    with store.write():
+        conn.execute("UPDATE calls SET started_at_local = X'3d31', time_zone = X'2b31', "
+                     "customer_ref = X'2d31' WHERE id = ?", (call_ids[0],))
+        conn.execute("UPDATE calls SET ended_at_local = X'41', customer_ref = NULL "
+                     "WHERE id = ?", (call_ids[1],))
+    assert _export(store, sql=True) == _export(store)
 
 
 def test_the_backfill_records_what_the_export_computed(zoned):
