@@ -59,9 +59,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_tui import (CALLER, OUT, ROOT, _close_leftovers, _settle, memory, prepare_database,
-                       working_copy)
-
+from bench_tui import (
+    CALLER,
+    OUT,
+    ROOT,
+    _close_leftovers,
+    _settle,
+    memory,
+    prepare_database,
+    working_copy,
+)
 
 
 def sqlite_heap() -> float:
@@ -172,8 +179,8 @@ def _screen(app) -> str:
 async def _shift(args, probe: Probe) -> None:
     from datetime import datetime
 
-    import tui.typeahead
     import tui.app as _tui_app
+    import tui.typeahead
     from tui.clock import FixedClock
 
     # A person reads the new question before typing; the bench types at once.

@@ -238,8 +238,9 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
         coverage.in_step = lambda store: False
         calls.dashboard.calls_written_since = lambda store, seq: (0, None, False)
     if os.environ.get(PLAIN_TABLES):
-        import tui.screens.dashboard as dashboard
         from textual.widgets import DataTable
+
+        from tui.screens import dashboard
 
         dashboard.FigureTable = DataTable        # every visible row rendered again
         if hasattr(dashboard, "show_text"):      # every changed text laid out again
@@ -535,11 +536,11 @@ def python_pass() -> float:
 def reference(path: Path, now, repeat: int) -> dict[str, list[float]]:
     """The core calls behind each step, on their own connection."""
     sys.path.insert(0, str(ROOT))
+    from calls.dashboard import load_floor
     from calls.policy import DEFAULT_POLICY
     from calls.session import CallSession
     from calls.store import Store
     from tui.core import load_queue
-    from calls.dashboard import load_floor
     from tui.screens.followups import load_followups
 
     timings: dict[str, list[float]] = {k: [] for k in (

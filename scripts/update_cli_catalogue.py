@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from calls.commands import catalogue  # noqa: E402
+from calls.commands import catalogue
 
 
 def live_commands() -> dict[str, tuple[str, str]]:

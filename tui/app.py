@@ -26,8 +26,8 @@ from textual.theme import Theme
 from calls.config import Config, load_config, save_setting
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
-from tui.clock import Clock, resolve_clock
 from tui import memory
+from tui.clock import Clock, resolve_clock
 from tui.comfort import ShiftComfort
 from tui.commands import ShiftCommands
 from tui.database import SEAT, DatabaseWork, DbJob
@@ -36,7 +36,6 @@ from tui.keys import handle_in_order, is_ordered
 from tui.screens.followups import CallbackAnnouncer
 from tui.seat import SeatMixin
 from tui.widgets.escalations import EscalationWatcher
-
 
 MODES = ("shift", "dashboard")
 

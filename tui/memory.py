@@ -179,11 +179,11 @@ def drop_cancelled_timers(loop: asyncio.AbstractEventLoop | None = None) -> int:
     kept = []
     for handle in scheduled:
         if handle.cancelled():
-            handle._scheduled = False     # noqa: SLF001 - as asyncio's own clean-up does
+            handle._scheduled = False
         else:
             kept.append(handle)
     dropped = len(scheduled) - len(kept)
     heapq.heapify(kept)
     scheduled[:] = kept
-    loop._timer_cancelled_count = 0       # noqa: SLF001
+    loop._timer_cancelled_count = 0
     return dropped

@@ -50,7 +50,7 @@ def test_fast_help_lists_every_command_with_its_help():
     group = typer.main.get_command(app)
     for name, command in group.commands.items():
         if not command.hidden:
-            assert re.search(rf"^  {re.escape(name)}\s", text, re.M), name
+            assert re.search(rf"^  {re.escape(name)}\s", text, re.MULTILINE), name
     assert "--version" in text and "--quiet" in text
 
 
@@ -107,7 +107,7 @@ def test_numbers_are_named_as_numbers_in_every_help():
                 continue
             # the option's own row (its name first, maybe after a short alias)
             row = re.search(rf"^\W*(?:-\w,?\s+)?{re.escape(param.opts[-1])}\s.*$",
-                            r.output, re.M)
+                            r.output, re.MULTILINE)
             if row is None:         # a hidden option
                 continue
             assert re.search(rf"{re.escape(param.opts[-1])}\s+(?:-\w\s+)?{word}\b",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.support.queue import BERLIN, add_customer
 from typer.testing import CliRunner
 
 from calls.cli import app
+from tests.support.queue import BERLIN, add_customer
 
 runner = CliRunner()
 AT = "2026-03-10T10:00:00Z"   # Tuesday, 11:00 in Berlin

@@ -8,12 +8,12 @@ import os
 import stat
 
 import pytest
-from tests.support.followups import add_customer
 from typer.testing import CliRunner
 
 from calls import followups as fu
 from calls.cli import app
 from calls.clock import from_iso
+from tests.support.followups import add_customer
 
 AT = "2026-03-10T15:00:00Z"
 

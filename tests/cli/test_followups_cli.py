@@ -10,11 +10,11 @@ import stat
 from datetime import UTC, datetime
 
 import pytest
-from tests.support.followups import Spec, add_call, add_customer
 from typer.testing import CliRunner
 
 from calls import followups as fu
 from calls.cli import app
+from tests.support.followups import Spec, add_call, add_customer
 
 AT = "2026-03-10T15:00:00Z"
 

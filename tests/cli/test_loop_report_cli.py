@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.support.loop import add_answered_call
 from typer.testing import CliRunner
 
 from calls.cli import app
+from tests.support.loop import add_answered_call
 
 
 @pytest.fixture
@@ -83,10 +83,9 @@ def test_themes_commands(runner, answers, store):
 
 
 def test_closing_a_fix_with_themes_and_root_cause(runner, store):
-    from tests.support.followups import add_customer
-
     from calls import followups as fu
     from calls.clock import from_iso
+    from tests.support.followups import add_customer
 
     ann = add_customer(store, "F1", "Ann Able", owner="olga")
     f = fu.add_followup(store, kind="fix_problem", customer_id=ann, owner="olga", due_at=None,

@@ -11,11 +11,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from tests.support.disk import fill, small_disk
-from tests.support.followups import add_call, add_customer
 from typer.testing import CliRunner
 
 from calls.cli import app
+from tests.support.disk import fill, small_disk
+from tests.support.followups import add_call, add_customer
 
 AT = "2026-03-10T15:00:00Z"
 PERIOD = ["--since", "2026-03-01", "--until", "2026-03-31"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.support.queue import LA, NY, add_customer
 from typer.testing import CliRunner
 
 from calls.cli import app
+from tests.support.queue import LA, NY, add_customer
 
 runner = CliRunner()
 AT = "2026-03-10T15:00:00Z"   # Tuesday, 11:00 in New York, 08:00 in Los Angeles

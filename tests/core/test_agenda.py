@@ -7,10 +7,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
-from tests.support.followups import add_customer
 
 from calls import followups as fu
 from calls.agenda import callback_agenda, followups_ics
+from tests.support.followups import add_customer
 
 CHICAGO = ZoneInfo("America/Chicago")
 

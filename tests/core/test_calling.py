@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.support.queue import NY, add_customer
 
 from calls.calling import (
     call_history,
@@ -23,6 +22,7 @@ from calls.errors import UserError
 from calls.outcomes import Outcome
 from calls.policy import DEFAULT_POLICY
 from calls.queue import build_queue, claim_next, explain
+from tests.support.queue import NY, add_customer
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # Tuesday, 11:00 in New York
 

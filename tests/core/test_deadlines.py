@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.support.followups import add_call, add_customer
 
 from calls import deadlines as dl
 from calls import followups as fu
 from calls.clock import from_iso
 from calls.policy import DEFAULT_POLICY, policy_from_dict
+from tests.support.followups import add_call, add_customer
 
 
 @pytest.fixture

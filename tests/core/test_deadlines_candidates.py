@@ -9,12 +9,12 @@ import random
 from datetime import timedelta
 
 import pytest
-from tests.support.followups import add_customer
 
 from calls import deadlines as dl
 from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY, policy_from_dict
 from calls.store import deadlines as q
+from tests.support.followups import add_customer
 
 OCCASIONS = [
     None, "", "birthday", "birthday {d0}", "birthday {d0}; 4th anniversary as a customer {d1}",

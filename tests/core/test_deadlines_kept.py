@@ -8,10 +8,9 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from tests.support.followups import add_customer
-
 from calls import deadlines as dl
 from calls import followups as fu
+from tests.support.followups import add_customer
 
 
 def _fix(store, customer, now):

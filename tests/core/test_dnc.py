@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.support.queue import NY, add_customer
 from typer.testing import CliRunner
 
 from calls.cli import app
+from tests.support.queue import NY, add_customer
 
 runner = CliRunner()
 AT = "2026-03-10T15:00:00Z"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.support.followups import Spec, add_call, add_customer
 
 from calls import followups as fu
 from calls.errors import UserError
+from tests.support.followups import Spec, add_call, add_customer
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from tests.support.followups import add_customer
 
 from calls import followups as fu
 from calls.store.customers import get_customer
+from tests.support.followups import add_customer
 
 calling = pytest.importorskip("calls.calling")
 queue = pytest.importorskip("calls.queue")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from tests.support.followups import add_call, add_customer
 
 from calls import followups as fu
 from calls.store.customers import get_customer
+from tests.support.followups import add_call, add_customer
 
 survey = pytest.importorskip("calls.survey")
 

@@ -7,6 +7,13 @@ import random
 from datetime import timedelta
 
 import pytest
+
+from calls import consent
+from calls.calling import record_outcome, start_call
+from calls.clock import to_iso
+from calls.policy import DEFAULT_POLICY
+from calls.queue import held_back, held_counts, held_report
+from calls.store import queue as store_queue
 from tests.support.queue import (
     BERLIN,
     HOUSTON,
@@ -24,13 +31,6 @@ from tests.support.queue import (
     add_followup,
     utc,
 )
-
-from calls import consent
-from calls.calling import record_outcome, start_call
-from calls.clock import to_iso
-from calls.policy import DEFAULT_POLICY
-from calls.queue import held_back, held_counts, held_report
-from calls.store import queue as store_queue
 
 PLACES = [NY, LA, MIAMI, MIAMI, HOUSTON, LOUISVILLE, PARIS, BERLIN, SYDNEY, TOLL_FREE_US, LONDON,
           TOKYO, TORONTO]

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from calls import audit, consent
+from calls.calling import record_outcome, start_call
+from calls.clock import to_iso
+from calls.lawful import PastCall, basis_for, contact_holds
+from calls.policy import DEFAULT_POLICY, policy_from_dict
+from calls.queue import build_queue, explain
 from tests.support.queue import (
     BERLIN,
     MIAMI,
@@ -13,13 +19,6 @@ from tests.support.queue import (
     every_hour_policy,
     utc,
 )
-
-from calls import audit, consent
-from calls.calling import record_outcome, start_call
-from calls.clock import to_iso
-from calls.lawful import PastCall, basis_for, contact_holds
-from calls.policy import DEFAULT_POLICY, policy_from_dict
-from calls.queue import build_queue, explain
 
 EVERY_HOUR = every_hour_policy()
 

@@ -75,9 +75,8 @@ def test_a_missing_folder_and_a_folder_without_permission(tmp_path):
         return      # root writes anywhere
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    with pytest.raises(UserError, match="Permission denied"):
-        with open_output(locked / "x.csv"):
-            pass
+    with pytest.raises(UserError, match="Permission denied"), open_output(locked / "x.csv"):
+        pass
 
 
 def test_dev_full_is_written_straight_and_fails_with_one_error():

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from tests.support.followups import add_customer
 
 from calls import followups as fu
 from calls.planner import occasion_date, plan, window_days
+from tests.support.followups import add_customer
 
 
 def at(y, m, d, h=9):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from tests.support.queue import CHICAGO, LA, NY, TOKYO, TWO_ZONES, add_customer, add_followup
-
 from calls.clock import to_iso
 from calls.policy import DEFAULT_POLICY, QueuePolicy
 from calls.queue import (
@@ -19,6 +17,7 @@ from calls.queue import (
     release,
     skip_customer,
 )
+from tests.support.queue import CHICAGO, LA, NY, TOKYO, TWO_ZONES, add_customer, add_followup
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # Tuesday: 11:00 New York, 08:00 LA
 

@@ -7,11 +7,10 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.support.reports import (plain_caller_time, plain_calls_by, plain_figures_by,
-                                   plain_nps_by)
 
 from calls.outcomes import Outcome
 from calls.store import reports as q
+from tests.support.reports import plain_caller_time, plain_calls_by, plain_figures_by, plain_nps_by
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 FMT = "%Y-%m-%dT%H:%M:%SZ"

@@ -9,6 +9,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
+from calls import rules
+from calls.errors import UserError
+from calls.policy import DEFAULT_POLICY, load_policy, policy_from_dict, window_state
+from calls.queue import build_queue, explain
 from tests.support.queue import (
     BIRMINGHAM_AL,
     HOUSTON,
@@ -24,11 +29,6 @@ from tests.support.queue import (
     every_hour_policy,
     utc,
 )
-
-from calls import rules
-from calls.errors import UserError
-from calls.policy import DEFAULT_POLICY, load_policy, policy_from_dict, window_state
-from calls.queue import build_queue, explain
 
 EVERY_HOUR = every_hour_policy()
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from tests.support.loop import add_answered_call, read_rows
 
 from calls.errors import UserError
 from calls.policy import policy_from_dict
 from calls.reports import NPS, nps_from_histogram
 from calls.segments import build_segments, csat_margin, nps_margin, weekly_nps_svg
+from tests.support.loop import add_answered_call, read_rows
 
 NOV = (date(2019, 11, 1), date(2019, 11, 30))
 

@@ -8,7 +8,6 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.support.queue import NY, add_customer
 
 from calls import consent
 from calls.errors import UserError
@@ -16,6 +15,7 @@ from calls.export import export_table
 from calls.policy import DEFAULT_POLICY
 from calls.queue import build_queue, explain
 from calls.session import CallSession
+from tests.support.queue import NY, add_customer
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # Tuesday, 11:00 in New York
 LATER = NOW + timedelta(minutes=4)

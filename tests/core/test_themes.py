@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from tests.support.followups import add_customer
-from tests.support.loop import add_answered_call, read_rows
 
 from calls import followups as fu
 from calls.errors import UserError
@@ -20,6 +18,8 @@ from calls.themes import (
     suggest_for_call,
     tag_followup,
 )
+from tests.support.followups import add_customer
+from tests.support.loop import add_answered_call, read_rows
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 

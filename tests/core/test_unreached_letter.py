@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.support.queue import add_customer
-
 from calls import followups as fu
 from calls.calling import record_outcome, start_call
 from calls.letters import letter_pages, render_letters
 from calls.planner import plan
 from calls.policy import DEFAULT_POLICY, policy_from_dict
+from tests.support.queue import add_customer
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # Tuesday, 11:00 in New York
 

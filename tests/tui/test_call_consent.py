@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from calls.policy import DEFAULT_POLICY
 from calls.store import Store
 from tests.support.tui import NOW, make_db, press, settle

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 from textual.widgets import DataTable
-from tests.support.followups import add_customer
 
 from calls import followups as fu
+from tests.support.followups import add_customer
 
 app_module = pytest.importorskip("tui.app")
 

@@ -6,9 +6,9 @@ import json
 from datetime import timedelta
 
 import pytest
-from tests.support.followups import add_customer
 
 from calls import followups as fu
+from tests.support.followups import add_customer
 
 app_module = pytest.importorskip("tui.app")
 pytest.importorskip("pytest_textual_snapshot")

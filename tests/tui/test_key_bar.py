@@ -173,7 +173,6 @@ async def test_the_queue_keeps_pause_help_and_end_shift_at_80_columns(shift_db):
     of them (Follow-ups) leaves the bar so that the app's keys fit: it is still its key,
     and listed by help and the command palette."""
     from tests.support.tui import NOW, press, screen_lines, settle
-
     from tui.app import make_app
     from tui.clock import FixedClock
     from tui.screens.followups import FollowupsScreen

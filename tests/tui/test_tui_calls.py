@@ -12,7 +12,13 @@ from calls.policy import DEFAULT_POLICY
 from calls.queue import build_queue
 from calls.store import Store
 from tests.support.tui import (
-    NOW, make_db, press, read_question, screen_lines, settle, type_text,
+    NOW,
+    make_db,
+    press,
+    read_question,
+    screen_lines,
+    settle,
+    type_text,
 )
 from tui.app import make_app
 from tui.clock import FixedClock

@@ -27,7 +27,7 @@ def app(tmp_path, monkeypatch):
     # The seat's state follows the call on a timer and a database worker, so under load
     # the picture could catch it a step behind; floor states have Pilot tests of their
     # own (tests/tui/test_floor_tui.py). The pictures leave that segment out.
-    import tui.widgets.shift_bar as shift_bar
+    from tui.widgets import shift_bar
 
     monkeypatch.setattr(shift_bar, "seat_text", lambda app, now: "")
     yield make_app(make_db(tmp_path / "snap.db"), "ann", script=str(SCRIPT),

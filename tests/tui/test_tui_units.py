@@ -241,9 +241,8 @@ def test_the_cards_window_is_the_queues_with_state_hours():
     card says what the queue says, not the country's window."""
     from datetime import UTC, datetime
 
-    from tests.support.queue import every_hour_policy
-
     from calls.models import Customer
+    from tests.support.queue import every_hour_policy
     from tui.core import window_status
 
     policy = every_hour_policy()

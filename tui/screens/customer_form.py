@@ -49,9 +49,7 @@ def save(store, ref: str | None, changes: dict[str, str], actor, now, region: st
     """Add (``ref`` None) or correct a customer (on the DB thread) as ``actor`` (a
     ``calls.accounts.Actor``: refused unless their role may)."""
     from calls.accounts import require
-    from calls.customers import add_customer, edit_customer
-
-    from calls.customers import home_region
+    from calls.customers import add_customer, edit_customer, home_region
 
     require(actor, "customers.edit")
     by = actor.name

@@ -15,9 +15,9 @@ from textual.widgets import DataTable, Input, Static
 from calls.session import CallSession, close_unfinished
 from tui import core, memory
 from tui.stack import shows
-from tui.widgets.notices import drop_empty_notice_holders
 from tui.timeparse import zone_of
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.notices import drop_empty_notice_holders
 from tui.widgets.shift_bar import ShiftBar
 
 REFRESH_SECONDS = 30

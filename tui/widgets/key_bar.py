@@ -25,7 +25,6 @@ from textual.widget import Widget
 
 from tui.stack import shows
 
-
 # The keys that stay on the bar when not all fit (at 80 columns): help (it lists every
 # key that applies), pause, and each screen's way back (escape). The others leave it from
 # the last one (the app's "End shift" first: it is ^q everywhere); they still work and
