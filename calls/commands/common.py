@@ -169,7 +169,9 @@ class CarecallGroup(TyperGroup):
             command = getattr(getattr(exc, "ctx", None), "command_path", None)
             if command:
                 hint = f" (see {command} --help)"
-            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}{escape(hint)}",
+            # Click lists a missing choice argument's words one a line: one line here.
+            message = " ".join(exc.format_message().split())
+            err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}",
                               highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         finally:

@@ -124,13 +124,16 @@ def test_environment_variables_shown_on_their_options():
 
 def test_usage_errors_are_one_line_exit_2():
     for args in (["report", "--by", "planet"], ["followups", "--kind", "cake"],
-                 ["export"], ["no-such-command"]):
+                 ["export"], ["no-such-command"], ["consent", "add", "C1"]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2, (args, r.output)
         lines = [line for line in r.output.splitlines() if line.strip()]
         assert len(lines) == 1, (args, r.output)
         assert lines[0].startswith("error:"), r.output
         assert "╭" not in r.output
+    r = runner.invoke(app, ["consent", "add", "C1"])
+    assert r.output.startswith("error: Missing argument 'WHAT'. Choose from: calls, marketing, "
+                               "recording, share (see carecall consent add --help)"), r.output
 
 
 def test_choices_are_listed_and_case_insensitive(store):
