@@ -191,3 +191,21 @@ def test_import_starts_a_new_database(tmp_path):
     fresh = tmp_path / "new.db"
     assert runner.invoke(app, ["import", str(listing), "--db", str(fresh)]).exit_code == 0
     assert runner.invoke(app, ["report", "--db", str(fresh)]).exit_code == 0
+
+
+def test_a_group_lists_each_command_on_one_line_however_its_docstring_is_wrapped():
+    """``users --help`` listed ``disable`` as "... closes now and" / "the customers it
+    claimed ...": the docstring's line break kept in the middle of a sentence."""
+    group = typer.main.get_command(app)
+    checked = 0
+    for path, command in _all_commands(group):
+        if len(path) != 2 or command.hidden:
+            continue
+        first = " ".join(command.help.split("\n\n")[0].split())
+        if len(first) > 150:
+            continue
+        r = runner.invoke(app, [path[0], "--help"], env={"COLUMNS": "250"})
+        assert any(path[1] in line and line.strip(" │").endswith(first)
+                   for line in r.output.splitlines()), (path, r.output)
+        checked += 1
+    assert checked >= 30
