@@ -177,8 +177,8 @@ def test_a_command_on_a_database_that_is_not_there_says_so_and_creates_nothing(
     r = runner.invoke(app, [*command, "--db", str(typo)])
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines() == [
-        f"error: no database at {typo}: start one with `carecall import FILE` (or try "
-        "`carecall demo`), or name yours with --db or CARECALL_DB"]
+        (f"error: no database at {typo}: start one with `carecall import FILE` (or try "
+         "`carecall demo`), or name yours with --db or CARECALL_DB")]
     assert not typo.exists()
 
 
