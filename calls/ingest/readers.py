@@ -663,7 +663,15 @@ def _xlsx_reader() -> str:
     return XLSX_READER
 
 
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # old .xls files, encrypted workbooks
+
+
 def _open_xlsx(p: Path, sheet: str | None) -> Table:
+    with open(p, "rb") as fh:
+        if fh.read(len(_OLE2)) == _OLE2:
+            raise UserError(
+                f"{p.name}: this is an old Excel .xls file or a workbook with a password, "
+                "not an .xlsx; save it as .xlsx (without a password) or CSV")
     reader = _xlsx_reader()
     book = _CalamineBook(p) if reader == "calamine" else _OpenpyxlBook(p)
     try:

@@ -138,7 +138,7 @@ def _bad_files(tmp_path):
                 dst.writestr(item, src.read(item))
     return {
         empty: "sheet 'Sheet' is empty",
-        old: "not a readable Excel workbook",
+        old: r"old Excel \.xls file or a workbook with a password, not an \.xlsx",
         corrupt: "not a readable Excel workbook",
         no_sheet: "not a readable Excel workbook|the workbook has no worksheet",
     }
