@@ -21,13 +21,13 @@ login, lockout and logout is an audit row.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.policy import DEFAULT_POLICY, Policy
+from calls.records import record
 from calls.store import Store
 from calls.store import accounts as q
 
@@ -85,7 +85,7 @@ class LoginRefused(UserError):
     """A login that failed: wrong name or password, disabled or locked account."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Account:
     """One person's account (never carries the password hash out of this module)."""
 
@@ -134,7 +134,7 @@ class Account:
         return Actor(self.name, self.role, self.id, self.display)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Actor:
     """Who is acting now: an account, or in the one-person trial a name with every right."""
 

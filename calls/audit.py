@@ -14,12 +14,12 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
+from calls.records import record
 from calls.store import Store
 from calls.store import audit as q
 
@@ -58,7 +58,7 @@ ACTIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AuditEntry:
     """One row of the trail."""
 

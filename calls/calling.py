@@ -11,7 +11,7 @@ All of it is one transaction: a crash leaves either the whole outcome or none of
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +23,13 @@ from calls.models import Customer
 from calls.outcomes import Outcome, parse_outcome
 from calls.planner import plan_letter_now
 from calls.policy import DEFAULT_POLICY, Policy
+from calls.records import record
 from calls.store import Store
 from calls.store import calls as q
 from calls.store.customers import get_customer
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CallRecord:
     """One call attempt as the store holds it."""
 

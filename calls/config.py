@@ -28,11 +28,12 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from calls.errors import UserError
+from calls.records import record
 
 APP_NAME = "carecall"
 ENV_VAR = "CARECALL_CONFIG"
@@ -42,14 +43,14 @@ class ConfigError(UserError):
     """The config file cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UiConfig:
     """``[ui]``: how the app looks."""
 
     theme: str | None = None  # a Textual theme name; None: Textual's default
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefaultsConfig:
     """``[defaults]``: what a command uses when neither its option nor its environment
     variable says (``--db``/``CARECALL_DB``, ``--caller``/``CARECALL_CALLER``,
@@ -62,7 +63,7 @@ class DefaultsConfig:
     region: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DialConfig:
     """``[dial]``: how this seat dials (checked by :func:`calls.dial.parse_dial_section`)."""
 
@@ -70,7 +71,7 @@ class DialConfig:
     url: str | None = None      # or a click-to-call URL, opened with the system's opener
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """Everything in the config file (defaults where it says nothing)."""
 

@@ -7,7 +7,6 @@ once: the queue, a call in progress and the next ``explain`` all read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from calls import audit
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.models import Customer
+from calls.records import record
 from calls.store import Store
 from calls.store import consent as q
 from calls.store.customers import get_customer
@@ -27,7 +27,7 @@ HOWS = ("list", "call", "letter", "web")
 STATES = ("given", "withdrawn")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConsentRecord:
     """One consent given or withdrawn."""
 
@@ -89,7 +89,7 @@ WITHDRAWAL_WORDS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConsentChange:
     """A consent recorded, and the follow-ups its withdrawal cancelled (id, kind)."""
 

@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from calls import audit
@@ -22,6 +21,7 @@ from calls.ingest.phones import Phone, PhoneError, normalise_phone, region_for_c
 from calls.ingest.values import clean_ref, parse_amount, parse_date_text
 from calls.language import parse_language, parse_salutation
 from calls.models import Customer
+from calls.records import record
 from calls.store import Store
 from calls.store import customers as q
 from calls.store.customers import get_customer
@@ -371,7 +371,7 @@ def edit_customer(store: Store, key: str | int, changes: Mapping[str, str], *, b
 # -- numbers ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PhoneNumber:
     """One of a customer's numbers, in the order to try them."""
 

@@ -39,7 +39,7 @@ holds the two to the same figures through random writes and clock moves).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -48,6 +48,7 @@ from calls.deadlines import Escalation, KeptEscalations, escalate_overdue, open_
 from calls.floor import CallerFloor, floor_view
 from calls.outcomes import CONTACT, FAMILY_ORDER, Outcome
 from calls.policy import DEFAULT_POLICY
+from calls.records import record
 from calls.reports import (
     NOT_REACHED_DAYS,
     DashboardDays,
@@ -77,7 +78,7 @@ from calls.store.dashboard import (
 from calls.store.floor import calls_by_outcome as floor_calls_by_outcome
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DashboardLive:
     """The dashboard's first load: today's shift, the floor and the open escalations."""
 
@@ -119,7 +120,7 @@ def call_windows(policy: Any = None) -> dict[str, set[int]]:
     return windows
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _PastDays:
     """What the days before today add up to, as of the journal's write ``seq``."""
 
@@ -130,7 +131,7 @@ class _PastDays:
     attempts: dict[str, int]        # the 30 days before today: attempts per day
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _TodaySlots:
     """Today's calls summed per 10-minute slot (``calls.store.dashboard.today_slots``), as
     of the journal's write ``seq``; ``base``: the slots before the slot ``boundary``

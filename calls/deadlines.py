@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
 from calls.clock import UTC, from_iso, to_iso
 from calls.policy import DEFAULT_POLICY, KindDeadline, Policy
+from calls.records import record
 from calls.store import Store
 from calls.store import deadlines as q
 
@@ -31,7 +31,7 @@ DEADLINE_LABEL = {FIRST_CONTACT: "first contact", CLOSE: "close"}
 _DAY = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Deadline:
     """One deadline of a follow-up: ``first_contact`` or ``close``, and its moment."""
 
@@ -39,7 +39,7 @@ class Deadline:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Escalation:
     """A missed deadline, escalated once: to whom, when, how long the customer waited."""
 
@@ -348,7 +348,7 @@ def sees_escalation(user: str | None, e: Escalation, policy: Policy = DEFAULT_PO
 # -- the overdue view --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OverdueItem:
     """An open follow-up past its due time or a deadline, and its escalations."""
 
@@ -406,7 +406,7 @@ def overdue_followups(store: Store, now: datetime, policy: Policy = DEFAULT_POLI
 # -- history -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StatusSpell:
     """A time a follow-up spent in one status (``until`` None: still in it)."""
 
@@ -435,7 +435,7 @@ def status_history(store: Store, followup_id: int) -> list[StatusSpell]:
 # -- the report's figures ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeadlineFigures:
     """Per kind and owner: closed on time, median hours to first contact and to close."""
 

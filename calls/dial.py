@@ -21,10 +21,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from calls.errors import UserError
+from calls.records import record
 
 __all__ = ["DialSettings", "Dialled", "dial", "dial_args", "load_dial_settings",
            "parse_dial_section"]
@@ -37,7 +37,7 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _WAIT_SECONDS = 3.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DialSettings:
     """How this seat dials: a command line, a URL, or neither (dial by hand)."""
 
@@ -49,7 +49,7 @@ class DialSettings:
         return bool(self.command or self.url)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dialled:
     """What :func:`dial` started: the words it ran and whether it is still running."""
 

@@ -14,13 +14,14 @@ handle time = time in dialling + talking + wrap-up / calls worked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime, timedelta
 
 from calls.clock import from_iso, to_iso
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy
+from calls.records import record
 from calls.reports import average_handle_seconds
 from calls.store import Store
 from calls.store import floor as q
@@ -31,7 +32,7 @@ LABEL = {"ready": "ready", "dialling": "dialling", "talking": "talking", "wrapup
 CALL_STATES = ("dialling", "talking", "wrapup")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SeatState:
     """A seat's state now."""
 
@@ -174,7 +175,7 @@ def sign_on(store: Store, caller: str, *, now: datetime) -> SeatState:
         return set_state(store, caller, "ready", now=now)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SeatTaken:
     """A seat signed in: its state, and the seat of the same account it took over (the
     kind, terminal or web, and since when), if one was open."""
@@ -239,7 +240,7 @@ def is_paused(store: Store, caller: str) -> bool:
 RATE_AFTER_SECONDS = 30 * 60
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CallerFloor:
     """One caller on the floor: now and today."""
 

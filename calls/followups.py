@@ -20,7 +20,6 @@ it, an owner, a due time and a status (open, done, cancelled). The rules:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -30,6 +29,7 @@ from calls.errors import UserError
 from calls.ingest.phones import country_name
 from calls.models import FOLLOWUP_KINDS
 from calls.outcomes import CONTACT, LABEL, Outcome
+from calls.records import record
 from calls.store import Store
 from calls.store import deadlines as dq
 from calls.store import followups as q
@@ -42,7 +42,7 @@ SOURCES = ("hand", "rule", "outcome", "planner", "loop")
 ACCOUNT_OWNER = "account_owner"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Followup:
     """One follow-up as the store holds it, with its customer's ref, name and company."""
 
@@ -675,7 +675,7 @@ def list_followups(
     return [Followup.from_row(r) for r in rows]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OpenCounts:
     """How many follow-ups are open, due now and overdue (for one owner or everybody)."""
 
@@ -809,7 +809,7 @@ def on_call_ended(store: Store, call_id: int, now: datetime) -> list[Followup]:
 # -- the loop, measured -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoopStats:
     """The detractor loop in numbers (for reports and the dashboard)."""
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from calls import rules as lawrules
 from calls.clock import from_iso, parse_date
 from calls.outcomes import CONTACT, Outcome
 from calls.policy import DEFAULT_POLICY, Policy, format_duration
+from calls.records import record
 
 # Outcomes that are the customer saying no (the quiet period after a refusal).
 REFUSALS = frozenset({Outcome.REFUSED.value, Outcome.DO_NOT_CALL.value})
@@ -32,7 +32,7 @@ NEED_WORDS = {"consent": "recorded consent", "contract": "a current contract",
               "relationship": "a recent purchase"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Basis:
     """Whether a call of ``purpose`` may be made to a customer, and why (not)."""
 
@@ -109,7 +109,7 @@ def needs_consent_only(country: str, purpose: str, kind: str, day: date) -> bool
 # -- caps and quiet periods ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PastCall:
     """One earlier call of the customer: when it started and how it ended (None: not yet)."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 
 from calls.clock import parse_date
+from calls.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Customer:
     """One customer as the store holds it."""
 

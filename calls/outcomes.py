@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import ClassVar
+
+from calls.records import record
 
 # AAPOR families: I complete, P partial, R refusal (incl. appointments, as queXS counts
 # them), O other contact, NC non-contact, UO unknown other.
@@ -31,7 +32,7 @@ FAMILY_ORDER = ("I", "P", "R", "O", "NC", "UO")
 PHASES = ("ready", "opening", "script", "done")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutcomeSpec:
     """Everything about one outcome; see the module doc."""
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time, timedelta
 from time import perf_counter
 from typing import Any
 
 from calls.clock import UTC, parse_date, to_iso
 from calls.followups import Followup, _policy_value, add_followup, insert_new_followup
+from calls.records import record
 from calls.store import Pacer, Store
 from calls.store import followups as q
 
@@ -38,7 +39,7 @@ DEFAULT_POST_DAYS = 3
 DEFAULT_GIFT_TIERS = ("A",)
 
 
-@dataclass
+@record
 class PlanResult:
     """What one planner run did."""
 

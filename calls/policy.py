@@ -13,7 +13,7 @@ import functools
 import itertools
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from calls import rules as lawrules
 from calls.errors import UserError
 from calls.outcomes import Outcome
+from calls.records import record
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIERS = ("A", "B", "C")
@@ -42,7 +43,7 @@ Span = tuple[int, int]
 DayHours = tuple[Span, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TierPolicy:
     """80/20 thresholds: A = first ``a_share`` of revenue, B = up to ``b_share``, C = rest."""
 
@@ -50,7 +51,7 @@ class TierPolicy:
     b_share: float = 0.95
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CountryRules:
     """Calling rules for numbers of one country (ISO 3166 alpha-2).
 
@@ -65,7 +66,7 @@ class CountryRules:
     skip_holidays: bool | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CallingPolicy:
     """When a customer may be called, in the customer's own local time."""
 
@@ -90,7 +91,7 @@ class CallingPolicy:
     skip_holidays: bool = True
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RetryPolicy:
     """How long a customer waits after a failed attempt, per outcome (minutes)."""
 
@@ -106,7 +107,7 @@ class RetryPolicy:
         return timedelta(minutes=value) if value else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CyclePolicy:
     """A care cycle ends with a contact, or unreached after ``max_attempts`` attempts."""
 
@@ -120,7 +121,7 @@ class CyclePolicy:
         default_factory=lambda: tuple(o.value for o in Outcome if o.spec.counts_attempt))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ClaimsPolicy:
     """A claim (lease) keeps a customer with one caller; a skip hides them a while."""
 
@@ -128,14 +129,14 @@ class ClaimsPolicy:
     skip_minutes: int = 30
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CallbacksPolicy:
     """A personal callback becomes anyone's this long after it fell due."""
 
     personal_grace_minutes: int = 15
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OccasionsPolicy:
     """Call ahead of a birthday or a customer-since anniversary."""
 
@@ -144,7 +145,7 @@ class OccasionsPolicy:
     anniversary: bool = True
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PurchasesPolicy:
     """Purchase-driven reasons: thank-you after a purchase, "buying slowed"."""
 
@@ -153,7 +154,7 @@ class PurchasesPolicy:
     at_risk_factor: float = 2.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FollowupsPolicy:
     """Planned care read by the follow-ups planner: gifts per tier, notes ahead of dates."""
 
@@ -174,7 +175,7 @@ DEADLINE_KEYS = {"first_contact_hours", "close_hours", "at_due", "grace_minutes"
                  "before_occasion"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KindDeadline:
     """The deadlines of one follow-up kind, counted from when it was opened.
 
@@ -209,7 +210,7 @@ def _default_deadlines() -> dict[str, KindDeadline]:
     }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeadlinesPolicy:
     """Deadlines per follow-up kind, and whom a missed one is escalated to."""
 
@@ -219,7 +220,7 @@ class DeadlinesPolicy:
     group: str = "supervisors"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Theme:
     """One theme of the vocabulary: its key, a label, keywords per language."""
 
@@ -248,7 +249,7 @@ def _read_default_themes() -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ThemesPolicy:
     """The theme vocabulary (defaults: calls/data/themes.toml) and how many to suggest."""
 
@@ -260,7 +261,7 @@ class ThemesPolicy:
         return next((t for t in self.vocabulary if t.key == key), None)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SegmentsPolicy:
     """Segments with fewer answers than this are shown but not ranked; weeks with fewer
     NPS answers are gaps in the weekly chart."""
@@ -269,7 +270,7 @@ class SegmentsPolicy:
     min_week_answers: int = 5
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LettersPolicy:
     """The letter to customers a care cycle could not reach (printable batch)."""
 
@@ -284,7 +285,7 @@ class LettersPolicy:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueuePolicy:
     """The order of the queue's reasons (first = called first)."""
 
@@ -294,7 +295,7 @@ class QueuePolicy:
 # lawful (issue 14): the company's own contact limits; the rule packs' limits are floors.
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContactPolicy:
     """How often one customer may be called, from every reason together.
 
@@ -311,7 +312,7 @@ class ContactPolicy:
     voicemails_per_cycle: int = 1  # messages left on a machine per care cycle
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LawfulPolicy:
     """Defaults for the legal basis of calls (docs/lawful.md)."""
 
@@ -332,7 +333,7 @@ RECORDING_MODES = ("law", "always", "off")
 PAUSE_REASONS = ("break", "lunch", "training", "meeting", "coaching", "technical")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AccountsPolicy:
     """Logins: lockout after wrong passwords, the idle lock, password length."""
 
@@ -343,7 +344,7 @@ class AccountsPolicy:
     min_password_length: int = 10
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FloorPolicy:
     """Seat states: the reason codes a caller may pause with."""
 
@@ -375,7 +376,7 @@ def _team_sections(data: dict) -> dict[str, Any]:
     return {"accounts": accounts, "floor": floor}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     """The whole care policy. Build with :func:`load_policy`; DEFAULT_POLICY is the defaults."""
 
@@ -1036,7 +1037,7 @@ def _intersect(a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datet
     return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WindowState:
     """Whether a number's calling window is open at ``now``, and when that changes."""
 

@@ -31,7 +31,7 @@ import heapq
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,7 @@ from calls.policy import (
     tier_rank,
     window_state,
 )
+from calls.records import record
 from calls.store import Store
 from calls.store import queue as q
 from calls.store.customers import get_customer
@@ -62,7 +63,7 @@ from calls.store.customers import get_customer
 # -- what the queue returns ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reason:
     """One reason to call a customer now: a code from ``calls.policy.REASONS``, words, order."""
 
@@ -71,7 +72,7 @@ class Reason:
     key: tuple = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueueEntry:
     """One row of a caller's queue."""
 
@@ -103,7 +104,7 @@ class QueueEntry:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Blocker:
     """Why a customer cannot be called now; ``until`` None with ``permanent`` = not by waiting."""
 
@@ -121,7 +122,7 @@ class Blocker:
         return self.rule or self.code
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Explanation:
     """Why a customer is or is not callable now, in words, and when they next will be."""
 
@@ -857,7 +858,7 @@ def _law_line(row: dict, policy: Policy) -> str:
 # -- held back: who is not offered now, and why ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Held:
     """A customer with a reason to be called who is held back now, and by what."""
 
@@ -924,7 +925,7 @@ def held_back(store: Store, caller: str, now: datetime, policy: Policy = DEFAULT
     return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HeldReport:
     """Who is held back now: how many, how many per rule, and the first of them."""
 
@@ -1184,7 +1185,7 @@ AHEAD_SECONDS = 30
 AHEAD_READ = CLAIM_CANDIDATES[0]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueueAhead:
     """The top of a caller's queue read ahead of the take: while a call is wrapped up, the
     next customer is looked up; the take then only checks them again and claims them
@@ -1404,7 +1405,7 @@ def held_claims(store: Store, caller: str, now: datetime) -> list[int]:
 # -- when does the queue fill again ------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Opening:
     """When the caller's empty queue offers somebody again, who, and what holds them now."""
 

@@ -13,13 +13,14 @@ unless the caller passes counts that say otherwise, and e defaults to 1.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from calls.clock import UTC, to_iso
 from calls.errors import UserError
 from calls.outcomes import CONTACT, FAMILY, Outcome
+from calls.records import record
 
 # Disposition codes, in the order AAPOR lists them; NE (not eligible) is kept for the
 # record but enters no formula.
@@ -127,7 +128,7 @@ def best_family(outcomes: Iterable[str]) -> str | None:
 # -- NPS and CSAT ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NPS:
     """Net Promoter figures: 9–10 promoters, 7–8 passives, 0–6 detractors."""
 
@@ -157,7 +158,7 @@ def nps_from_histogram(histogram: Mapping[int, int]) -> NPS:
     return NPS(responses, promoters, passives, detractors, score)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CSAT:
     """Customer satisfaction: the share (%) of 4–5 answers on a 1–5 scale."""
 
@@ -213,7 +214,7 @@ def cadence_days(policy: Any = None) -> dict[str, int]:
     return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TierCoverage:
     """One tier's promise: customers with a completed call within their cadence."""
 
@@ -228,7 +229,7 @@ class TierCoverage:
         return percent_text(self.covered / self.customers if self.customers else None, places)
 
 
-@dataclass
+@record
 class Coverage:
     """Coverage per tier as of a moment, and the customers not reached in a year."""
 
@@ -248,7 +249,7 @@ def tier_coverage(tier: str, cadence: int, customers: int, covered: int) -> Tier
 # -- follow-ups and the loop -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FollowupFigures:
     """The backlog and throughput of one follow-up kind."""
 
@@ -260,7 +261,7 @@ class FollowupFigures:
     median_days_to_close: float | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoopFigures:
     """The detractor loop: detractors heard, loops closed, scores before and after."""
 
@@ -273,7 +274,7 @@ class LoopFigures:
 # -- the report -----------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Activity:
     """What the callers did: attempts, cases (customers tried), contacts, completes."""
 
@@ -285,7 +286,7 @@ class Activity:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class GroupRow:
     """One line of a ``--by`` breakdown."""
 
@@ -298,7 +299,7 @@ class GroupRow:
     aht_seconds: float | None = None        # average handle time (per caller)
 
 
-@dataclass
+@record
 class Report:
     """Everything ``carecall report`` shows for one period."""
 
@@ -665,7 +666,7 @@ def _group_rows(outcomes: Mapping, families: Mapping, nps_hist: Mapping, e: floa
 # -- the dashboard's figures -------------------------------------------------------------
 
 
-@dataclass
+@record
 class DashboardToday:
     """The dashboard's live part: today's shift per caller and in all."""
 
@@ -674,7 +675,7 @@ class DashboardToday:
     today_total: Activity
 
 
-@dataclass
+@record
 class DashboardPeriod:
     """The dashboard's longer view: the last 7 and 30 days, coverage and the backlog."""
 
@@ -687,7 +688,7 @@ class DashboardPeriod:
     followups: list[FollowupFigures]
 
 
-@dataclass
+@record
 class Dashboard(DashboardPeriod, DashboardToday):
     """What the supervisor's live screen shows: both parts."""
 
@@ -719,7 +720,7 @@ def dashboard_today(store, now: datetime, tz: tzinfo = UTC) -> DashboardToday:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DashboardDays:
     """The store-text bounds of the dashboard's days in a time zone: today from
     ``today_start`` to ``end``, the last 7 days from ``week_start``, the last 30 from

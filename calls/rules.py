@@ -27,11 +27,12 @@ import csv
 import functools
 import itertools
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from calls.errors import UserError
+from calls.records import record
 
 PURPOSES = ("care", "survey", "marketing")
 CUSTOMER_TYPES = ("consumer", "business")
@@ -49,7 +50,7 @@ Span = tuple[int, int]
 DayHours = tuple[Span, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """One rule of a pack, with the source it encodes."""
 
@@ -88,7 +89,7 @@ class Rule:
         return hash(self.id)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pack:
     """The rules of one jurisdiction (a country, or a state / province of one)."""
 
@@ -439,7 +440,7 @@ def holiday_rule(code: str, purpose: str = "care", customer_type: str = "consume
 # -- caps and quiet periods ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hold:
     """Why a customer may not be called before ``until``: a rule (pack or policy) and words."""
 

@@ -27,7 +27,7 @@ type (``carecall log-call``, the floor benchmark).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +71,7 @@ from calls.queue import (
     skip_customer,
 )
 from calls.queue import release as release_claim
+from calls.records import record
 from calls.store import Store
 from calls.store.consent import consents_of_call, set_call_purpose, set_call_recording
 from calls.store.customers import get_customer
@@ -122,7 +123,7 @@ def rules_apply(outcome: Outcome) -> bool:
 # -- what the steps return --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChosenOutcome:
     """The outcome the caller picked, with what it carries (validated by :meth:`choose`)."""
 
@@ -133,7 +134,7 @@ class ChosenOutcome:
     new_number: str | None = None         # the right number, when the caller got it
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AnswerLine:
     """One answer on the path as the wrap-up shows it and writes it."""
 
@@ -144,7 +145,7 @@ class AnswerLine:
     text: str = ""       # the question as the caller read it (callers never see keys)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WrapUpPlan:
     """What :meth:`CallSession.wrap_up` will write: shown to the caller before they confirm."""
 
@@ -161,7 +162,7 @@ class WrapUpPlan:
         return self.chosen.outcome
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WrapUpResult:
     """What the wrap-up wrote, and when the customer can be called again."""
 
@@ -173,7 +174,7 @@ class WrapUpResult:
     seat: floor.SeatState | None = None       # the seat after the call: ready or paused
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SavedAndNext:
     """A wrap-up and the next customer taken right after it (one step of a seat)."""
 
@@ -182,7 +183,7 @@ class SavedAndNext:
     refused: Exception | None = None    # why the next could not be taken (the wrap-up stands)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConsentTaken:
     """A consent the customer gave or withdrew in the call, and what it changed at once."""
 
@@ -192,7 +193,7 @@ class ConsentTaken:
     cancelled: tuple[tuple[int, str], ...] = ()  # follow-ups cancelled (id, kind)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UnfinishedCall:
     """A call this caller started and never ended (a terminal died mid-call)."""
 
@@ -204,7 +205,7 @@ class UnfinishedCall:
 # -- the session --------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class CallSession:
     """One call from taking the customer to the wrap-up (see the module doc)."""
 

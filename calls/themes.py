@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from typing import Any
 
 from calls.clock import to_iso
 from calls.errors import UserError
 from calls.policy import DEFAULT_POLICY, Policy, ThemesPolicy
+from calls.records import record
 from calls.store import Store
 from calls.store import themes as q
 
@@ -72,7 +73,7 @@ def _phrase_at(phrase: tuple[str, ...], text_words: list[str], i: int) -> bool:
     return all(_word_matches(k, text_words[i + j]) for j, k in enumerate(phrase))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Matcher:
     """A vocabulary compiled for speed: one-word keywords by how they match, phrases apart."""
 
@@ -217,7 +218,7 @@ def answer_text(value: Any) -> str:
 # -- tags on answers and follow-ups ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TaggedText:
     """An open answer or a follow-up's notes with its suggested and confirmed themes."""
 
@@ -319,7 +320,7 @@ def nps_category(value: Any) -> str | None:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ThemeCount:
     """How many customers (calls) of a group mentioned a theme, and their share."""
 
@@ -329,7 +330,7 @@ class ThemeCount:
     share: float | None      # % of the group's respondents
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CategoryThemes:
     """The themes of one NPS group."""
 
@@ -339,7 +340,7 @@ class CategoryThemes:
     themes: list[ThemeCount]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FixedCause:
     """Fixes closed in the period, per theme: root causes fixed vs one customer's problem."""
 
@@ -350,7 +351,7 @@ class FixedCause:
     one_customer: int
 
 
-@dataclass
+@record
 class ThemeReport:
     """Top themes per NPS group, their trend by month, and the causes fixed."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +26,7 @@ from textual.theme import Theme
 from calls.config import Config, load_config, save_setting
 from calls.errors import UserError
 from calls.outcomes import CONTACT, Outcome
+from calls.records import record
 from tui import memory
 from tui.clock import Clock, resolve_clock
 from tui.comfort import ShiftComfort
@@ -40,7 +41,7 @@ from tui.widgets.escalations import EscalationWatcher
 MODES = ("shift", "dashboard")
 
 
-@dataclass
+@record
 class ShiftStats:
     """What this caller has done since the shift started (the shift bar and summary)."""
 

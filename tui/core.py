@@ -7,7 +7,7 @@ steps the screens hand to ``app.db``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from calls.clock import from_iso
 from calls.models import Customer
 from calls.outcomes import LABEL, Outcome
+from calls.records import record
 from calls.session import CallSession, UnfinishedCall, WrapUpResult
 from calls.store import Store
 from tui.timeparse import format_local, zone_of
@@ -22,7 +23,7 @@ from tui.timeparse import format_local, zone_of
 # -- the queue --------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class QueueView:
     """The first page of the caller's queue and, when it is short, when more open up;
     ``ahead``: its top as a reading ``n`` may claim without reading the queue again

@@ -37,7 +37,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from typing import Any
 from textual.dom import DOMNode
 from textual.message import Message
 
+from calls.records import record
 from calls.store import Store
 
 SEAT = "seat"
@@ -55,7 +56,7 @@ LANES = (SEAT, REPORTS, PLANNER)
 _numbers = count(1)
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class DbJob:
     """One piece of database work: ``fn(store, *args, **kwargs)`` and what to do after.
 

@@ -31,7 +31,9 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from calls.records import record
 
 # Keys read closer together than this came in one burst (SSH, a paste): nobody types two
 # keys 20 ms apart while reading a new question.
@@ -71,7 +73,7 @@ def key_kind(key: str, character: str | None, in_field: bool, submits: bool = Fa
     return OTHER
 
 
-@dataclass
+@record
 class TypeAhead:
     """What the call screen shows and which keys may act on it (see the module text)."""
 

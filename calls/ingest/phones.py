@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import phonenumbers
@@ -23,6 +22,8 @@ from phonenumbers.phonenumberutil import (
 )
 from phonenumbers.re_util import enable_pattern_cache, re_compile
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+from calls.records import record
 
 # phonenumbers compiles its metadata patterns through re's small LRU cache unless told to
 # keep them: a dict lookup instead of a cache probe on every pattern of every number.
@@ -43,7 +44,7 @@ class PhoneError(ValueError):
     """A value that is not a valid phone number; the message is the reason."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Phone:
     """A valid phone number, normalised."""
 

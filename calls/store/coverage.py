@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from calls.outcomes import CONTACT
+from calls.records import record
 from calls.store import Store
 from calls.store.journals import reach
 
@@ -124,7 +124,7 @@ def _cutoff(tier: str | None, cutoffs: Mapping[str, str]) -> str:
     return cutoffs.get(tier, default) if tier is not None else default
 
 
-@dataclass
+@record
 class RangeCounts:
     """What :func:`counts` reads from index ranges, before the customers whose latest
     call is dated at or after the moment asked are looked at call by call."""
@@ -239,7 +239,7 @@ def _answer(conn, ranges: RangeCounts, later: dict, as_of: str, cutoffs: Mapping
 # -- kept between reads -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Kept:
     """Range counts as of the journal's change ``seq`` and the customer ``last_id``, at
     the moments they were read."""

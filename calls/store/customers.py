@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from calls.models import Customer
+from calls.records import record
 from calls.store import Store
 
 
@@ -68,7 +68,7 @@ TIER_CASE_SQL = """CASE
 TIER_REVENUE_SQL = "max(coalesce(revenue_12m, revenue, 0), 0)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TierCuts:
     """The last customer of tier A and of tier B in the ranking (revenue, highest first;
     ties by id): ``(revenue, id)`` each, None when the tier is empty. Everyone ranked at

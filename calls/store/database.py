@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from calls.records import record
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -137,7 +138,7 @@ class Database:
         return self.full[table]
 
 
-@dataclass
+@record
 class Migration:
     """One registered migration (as sqlite-utils' ``Migrations._Migration``)."""
 

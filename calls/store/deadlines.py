@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from calls.records import record
 from calls.store import Store
 
 _ESCALATION_SELECT = """
@@ -60,7 +60,7 @@ def _open_rows(store: Store, where: str, params: dict, owner: str | None, *,
     return store.all(sql, params)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MissedCuts:
     """For one follow-up kind, the store-text moments that a follow-up's times must be at
     or before for it to have missed a deadline (at or before: a superset, the caller

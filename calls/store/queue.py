@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from calls.records import record
 from calls.store import Store
 
 # The calling window of a customer depends on the number's country, its zones, its
@@ -443,7 +443,7 @@ def held_code_parts(code: int) -> tuple[bool, int, int]:
     return bool(code // 16), code % 16 // 4, code % 4
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HeldClass:
     """Zones alike at one moment for ``queue --held``: the same local date, the same rules
     for each code, the same reach back of a call's caps."""
@@ -456,7 +456,7 @@ class HeldClass:
     held_codes: tuple[int, ...]                   # the codes something holds in these zones
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HeldQuery:
     """What ``held_slots`` counts: who is due (a care call), the zone classes, and when a
     customer goes to the one-by-one check (see calls.queue.held_report)."""
@@ -652,7 +652,7 @@ _HELD_ON_DNC = "c.phone IN (SELECT phone FROM dnc)"
 _HELD_FEW = 1_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HeldSlots:
     """What ``held_slots`` found."""
 

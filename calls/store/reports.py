@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from calls.clock import to_iso
 from calls.outcomes import CONTACT, FAMILY, FAMILY_ORDER, Outcome
+from calls.records import record
 from calls.store import Store
 
 # The rank of each outcome's AAPOR family (1 = best), as one SQL CASE so that SQLite can
@@ -318,7 +318,7 @@ def _figures_by_tier(store: Store, start: str, end: str) -> tuple[dict, dict]:
     return families, outcomes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PeriodTotals:
     """The whole period's figures the plain report reads anyway: {family: cases}
     (:func:`case_families`), {outcome: attempts} (:func:`outcome_counts`) and

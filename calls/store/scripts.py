@@ -10,11 +10,11 @@ key) the moment they are given, as JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from calls.clock import now_utc, to_iso
+from calls.records import record
 from calls.store import Store
 
 
@@ -28,7 +28,7 @@ class ScriptVersion(Protocol):
     text: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StoredScript:
     """A script version the database knows."""
 
@@ -143,7 +143,7 @@ def answers_for_call(store: Store, call_id: int) -> dict[str, Any]:
     return {row["key"]: _load(row["value"]) for row in rows}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AnswerRow:
     """One stored answer with its type and time."""
 

@@ -30,9 +30,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Any
+
+from calls.records import record
 
 __all__ = [
     "And",
@@ -65,7 +67,7 @@ class ConditionError(ValueError):
 # -- the syntax tree ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Literal:
     """A number, string or boolean written in the condition."""
 
@@ -84,7 +86,7 @@ class Literal:
         return hash((type(self.value), self.value))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Name:
     """An answer key or a dotted field such as ``customer.tier``."""
 
@@ -96,7 +98,7 @@ class Name:
         return ".".join(self.parts)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ListLit:
     """A list written in the condition, e.g. ``["late", "broken"]``."""
 
@@ -104,19 +106,19 @@ class ListLit:
     pos: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Not:
     operand: Node
     pos: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class And:
     operands: tuple[Node, ...]
     pos: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Or:
     operands: tuple[Node, ...]
     pos: int = field(default=0, compare=False)
@@ -125,7 +127,7 @@ class Or:
 COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Compare:
     op: str
     left: Node
@@ -146,7 +148,7 @@ _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Token:
     kind: str  # num, str, name, kw, op, end
     value: Any

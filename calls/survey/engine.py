@@ -10,19 +10,20 @@ gives the answers on the path and the follow-ups the script's rules create.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from calls.language import address, caller_first_name, customer_language, split_name
 from calls.models import Customer
+from calls.records import record
 from calls.survey import conditions as cond
 from calls.survey.metrics import nps_category
 from calls.survey.script import Option, Question, Script, render
 from calls.survey.types import AnswerError, format_value, question_type, to_stored
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """A question on the current path and where it stands."""
 
@@ -44,7 +45,7 @@ class Step:
         return self.state == "skipped"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Answered:
     """What :meth:`SurveySession.answer` and :meth:`SurveySession.skip` did."""
 
@@ -55,7 +56,7 @@ class Answered:
     dropped: tuple[str, ...]      # keys no longer on the path: delete their stored answers
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FollowupSpec:
     """A follow-up a script rule creates (applied by ``calls.followups.apply_rule_followups``)."""
 
@@ -66,7 +67,7 @@ class FollowupSpec:
     rule: str                     # which rule(s) made it, e.g. "rule 1 (detractor)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SurveyResult:
     """The end of a script: answers on the path and the follow-ups to create."""
 

@@ -34,7 +34,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
@@ -43,6 +43,7 @@ from typing import Any
 
 from calls.errors import UserError
 from calls.models import FOLLOWUP_KINDS
+from calls.records import record
 from calls.survey import conditions as cond
 from calls.survey.types import format_value, question_type, type_names
 
@@ -114,7 +115,7 @@ MAX_OFFSET = timedelta(days=366)
 # -- dataclasses --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Option:
     """One answer of a choice question: ``value`` is what conditions compare with."""
 
@@ -122,7 +123,7 @@ class Option:
     label: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Question:
     """One question of a script."""
 
@@ -147,7 +148,7 @@ class Question:
         return next((o for o in self.options if o.value == value), None)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """A follow-up the script creates when its condition holds at the end of the call."""
 
@@ -167,7 +168,7 @@ class Rule:
         return f"rule {self.index}" + (f" ({self.name})" if self.name else f" ({self.kind})")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QuestionText:
     """A question's words in another language; None where the script's own are kept."""
 
@@ -176,7 +177,7 @@ class QuestionText:
     labels: Mapping[str, str] = field(default_factory=dict)   # option value -> label
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Translation:
     """A script's texts in one more language (missing ones fall back to the script's own)."""
 
@@ -188,7 +189,7 @@ class Translation:
     questions: Mapping[str, QuestionText] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Script:
     """A validated survey script."""
 
@@ -235,7 +236,7 @@ def script_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Problem:
     """One thing wrong with a script: the file, where in it, and what."""
 
@@ -265,7 +266,7 @@ _FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _FILL_NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FillIn:
     """A ``{name}`` or ``{name|fallback}`` placeholder in a text."""
 
@@ -321,7 +322,7 @@ def render(template: str, lookup: Callable[[str], Any]) -> str:
 # -- kinds of values (for the type checks on conditions) ----------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Kind:
     kind: str                     # number, bool, text, date, option, options, string, list, any
     what: str                     # how a message names it
@@ -1028,7 +1029,7 @@ def _question_translations(checker: _Checker, raw: Any, where: str,
 SCRIPTS_ENV = "CARECALL_SCRIPTS"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScriptFile:
     """A script file that ``load_script`` can find by name."""
 
@@ -1080,7 +1081,7 @@ def read_script_source(name_or_path: str | os.PathLike) -> tuple[str, str]:
     return found.read(), found.label
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Found:
     """A script file found by name or path, and how messages name it."""
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+
+from calls.records import record
 
 if TYPE_CHECKING:
     from calls.survey.script import Question
@@ -67,7 +68,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QuestionType:
     """One type of question; see the module doc."""
 

@@ -10,7 +10,7 @@ to announce callbacks due in the next minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +26,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from calls import followups as fu
 from calls.errors import UserError
+from calls.records import record
 from calls.store.customers import get_customer, time_zones_of
 from tui.screens.kept import KeptStyles
 from tui.stack import shows
@@ -76,7 +77,7 @@ def format_due(f: fu.Followup, now: datetime, zone) -> str:
 # -- database work (runs on the app's database thread) ---------------------------------
 
 
-@dataclass
+@record
 class FollowupsView:
     """What the screen shows: the first follow-ups, each customer's time zones, and the
     counts over all of them (the list stops at ``LIMIT``)."""
@@ -96,7 +97,7 @@ def load_followups(
     return FollowupsView(rows, zones, counts)
 
 
-@dataclass
+@record
 class CustomerFollowups:
     """One customer with all their follow-ups (any status)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from textual.widgets import Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from calls.models import FOLLOWUP_KINDS
+from calls.records import record
 from tui.timeparse import HELP, format_local, parse_due, parse_local_time
 
 
@@ -32,7 +32,7 @@ class _Modal(ModalScreen):
 # -- callback ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CallbackChoice:
     """When to call back (UTC) and whether only this caller may make that call."""
 
@@ -175,7 +175,7 @@ class DncConfirmScreen(_Modal):
 # -- wrong number -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WrongNumber:
     """The number did not reach the customer; ``new_number`` is the correction, if known."""
 
@@ -222,7 +222,7 @@ class WrongNumberScreen(_Modal):
 # -- a follow-up by hand ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FollowupDraft:
     """A follow-up the caller adds by hand during a call."""
 

@@ -7,7 +7,7 @@ prompt on top when this caller left calls unfinished.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
+from calls.records import record
 from calls.store import Store
 
 
-@dataclass
+@record
 class StartInfo:
     """What the app needs to know before the first real screen."""
 

@@ -9,7 +9,6 @@ consents given or withdrawn (issue 14; docs/lawful.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.markup import escape
@@ -20,10 +19,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from calls.consent import WITHDRAWAL_WORDS
+from calls.records import record
 from tui.widgets.text import show_text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConsentPick:
     """A consent the customer gave (``given``) or withdrew in the call."""
 

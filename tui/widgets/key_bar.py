@@ -13,7 +13,6 @@ changes. ``tests/tui/test_key_bar.py`` holds it to the Footer's picture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -24,6 +23,7 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from calls.records import record
 from tui.stack import shows
 
 # The keys that stay on the bar when not all fit (at 80 columns): help (it lists every
@@ -33,7 +33,7 @@ from tui.stack import shows
 KEPT = frozenset({"help-question", "pause"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeyItem:
     """One key on the bar."""
 

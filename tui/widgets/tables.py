@@ -12,7 +12,6 @@ picture is the same either way (tests/tui/test_tables.py holds the two to the sa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 from weakref import WeakKeyDictionary
 
@@ -22,6 +21,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import Row as TableRow
+
+from calls.records import record
 
 Row = tuple[str | None, Sequence[str]]   # (row key, one text per column)
 
@@ -285,7 +286,7 @@ def refill(table: DataTable, rows: Sequence[Row]) -> None:
 # a caller).
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Column:
     """A column of a table fitted to its width."""
 
