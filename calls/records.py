@@ -1,23 +1,26 @@
-"""``record``: ``dataclasses.dataclass`` with its per-class methods shared.
+"""``record``: ``dataclasses.dataclass`` with its per-class repr and frozen guards shared.
 
 ``dataclass`` writes each class's ``__repr__``, ``__eq__``, ``__hash__`` and, when frozen,
 ``__setattr__`` and ``__delattr__`` as source text and compiles it: about 7 KB of code
-objects a frozen class, ~1 MB for the 170 classes a shift app imports (issue 18: a seat's
+objects a frozen class, ~1 MB for the 142 classes a shift app imports (issue 18: a seat's
 private memory <= 50 MB). ``record`` takes the same arguments and makes the same dataclass
-(``dataclasses.fields``, ``replace``, ``asdict``, ``__init__`` and ``__match_args__`` are
-dataclass's own), then puts one shared function in place of each of those five that it
-generated, reading the class's fields from a tuple kept on the class: the same answers
+(``dataclasses.fields``, ``replace``, ``asdict``, ``__init__``, ``__eq__``, ``__hash__`` and
+``__match_args__`` are dataclass's own), then puts one shared function in place of each of
+``__repr__``, ``__setattr__`` and ``__delattr__`` that it generated (~5 KB of the 7),
+reading the class's fields from a tuple kept on the class: the same answers
 (tests/core/test_records.py holds each to the generated one), one set of code for all.
-Methods a class writes itself are left alone, as dataclass leaves them.
+``__eq__`` and ``__hash__`` stay generated: they run in the keys' paths (compares of the
+dashboard's figures, caches keyed by a policy), where a shared one reading the fields
+through ``attrgetter`` took 1.6-2.2x the time. Methods a class writes itself are left
+alone, as dataclass leaves them.
 """
 
 from __future__ import annotations
 
 import _thread
 import dataclasses
-from operator import attrgetter
 
-_SHARED = ("__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+_SHARED = ("__repr__", "__setattr__", "__delattr__")
 
 
 def record(cls=None, /, **options):
@@ -30,29 +33,12 @@ def record(cls=None, /, **options):
     return wrap if cls is None else wrap(cls)
 
 
-def _values(names: tuple[str, ...]):
-    """The fields' values as one tuple (what the generated methods compare and hash)."""
-    if not names:
-        return lambda obj: ()
-    if len(names) == 1:
-        get = attrgetter(names[0])
-        return lambda obj: (get(obj),)
-    return attrgetter(*names)
-
-
 def _share(cls, own: set[str]) -> None:
     fields = dataclasses.fields(cls)
     made = {name for name in _SHARED if name not in own and callable(cls.__dict__.get(name))}
     if "__repr__" in made:
         cls.__record_repr__ = tuple(f.name for f in fields if f.repr)
         cls.__repr__ = _repr
-    if "__eq__" in made:
-        cls.__record_eq__ = _values(tuple(f.name for f in fields if f.compare))
-        cls.__eq__ = _eq
-    if "__hash__" in made:
-        cls.__record_hash__ = _values(tuple(
-            f.name for f in fields if (f.compare if f.hash is None else f.hash)))
-        cls.__hash__ = _hash
     if "__setattr__" in made:   # frozen: both guards were made
         cls.__record_fields__ = frozenset(f.name for f in fields)
         type.__setattr__(cls, "__setattr__", _setattr)
@@ -72,17 +58,6 @@ def _repr(self) -> str:
             f"{name}={getattr(self, name)!r}" for name in self.__class__.__record_repr__) + ")"
     finally:
         _repr_running.discard(key)
-
-
-def _eq(self, other):
-    if other.__class__ is self.__class__:
-        values = self.__class__.__record_eq__
-        return values(self) == values(other)
-    return NotImplemented
-
-
-def _hash(self) -> int:
-    return hash(self.__class__.__record_hash__(self))
 
 
 def _frozen_class(self):

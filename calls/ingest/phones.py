@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import phonenumbers
@@ -22,8 +23,6 @@ from phonenumbers.phonenumberutil import (
 )
 from phonenumbers.re_util import enable_pattern_cache, re_compile
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
-
-from calls.records import record
 
 # phonenumbers compiles its metadata patterns through re's small LRU cache unless told to
 # keep them: a dict lookup instead of a cache probe on every pattern of every number.
@@ -44,7 +43,7 @@ class PhoneError(ValueError):
     """A value that is not a valid phone number; the message is the reason."""
 
 
-@record(frozen=True)
+@dataclass(frozen=True)
 class Phone:
     """A valid phone number, normalised."""
 
