@@ -414,6 +414,12 @@ def test_the_reasons_fit_whole_with_a_count_of_the_rest():
     assert fit_reasons(reasons, 80) == "; ".join(reasons)
     assert fit_reasons(reasons, 43) == "bought 2 days ago: thank-you call +1"
     assert fit_reasons(["x" * 50, "y"], 43) == "x" * 39 + "… +1"
+    # the demo's queue at 80 columns read "at risk: buying slowed (last order 900… +1"
+    slowed = "at risk: buying slowed (last order 900 days ago, usually every 120 days)"
+    assert fit_reasons([slowed, "A-tier care call due today"], 43) == (
+        "at risk: buying slowed… +1")
+    assert fit_reasons([slowed], 60) == (
+        "at risk: buying slowed (last order 900 days ago…")
     assert fit_reasons([], 20) == ""
 
 

@@ -62,7 +62,8 @@ BACKLOG_COLUMNS = (Column("kind", shrink=7, keep=9), Column("open", keep=8),
 ESCALATED_COLUMNS = (Column("#", keep=6), Column("kind", shrink=6, keep=7),
                      Column("customer", shrink=8, keep=8), Column("owner", shrink=6, keep=4),
                      Column("late for", shrink=8, keep=5),
-                     Column("escalated", shrink=12, keep=3), Column("waited", keep=2))
+                     # "04 Dec 09:45…": cut after the minute, never inside it
+                     Column("escalated", shrink=13, keep=3), Column("waited", keep=2))
 
 
 def _pct(value: float | None) -> str:
