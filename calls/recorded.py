@@ -53,7 +53,7 @@ def record_old_calls(store: Store, *, stop: Callable[[], bool] | None = None,
     share the work. ``stop``: asked before each step; ``progress(ids looked at, ids in
     all)`` after each. ``pacer``: sizes the steps and pauses between them (tests give
     one of fixed sizes)."""
-    start, top = q.recorded_ids(store)
+    start, top = q.recorded_ids(store)         # the calls from before calls_0003
     result = Recorded(left=max(0, top + 1 - start))
     if result.left == 0:
         return result

@@ -88,18 +88,24 @@ def fill_recorded_range(conn, low: int, high: int, local: LocalTimes) -> int:
 
 
 _SETS = ", ".join(f"{name} = ?" for name in RECORDED)
-# carecall_meta: the lowest call id the paced backfill (calls.recorded) has not looked at
-# yet; every call below it records its values or was left NULL by a raw write since.
+# carecall_meta, written by migration calls_0003 when it found calls: the first id after
+# them (calls from there on were written by a carecall that records its values), and the
+# lowest id the paced backfill (calls.recorded) has not looked at yet. No such rows: no
+# calls from before the migration to record (none, or the migration recorded them itself,
+# as it did until 2026-12-04).
+RECORDED_BELOW = "calls_recorded_below"
 RECORDED_FROM = "calls_recorded_from"
 
 
 def recorded_ids(store: Store) -> tuple[int, int]:
-    """(the first call id the backfill has still to look at, the highest call id now)."""
-    top = store.scalar("SELECT coalesce(max(id), 0) FROM calls")
-    got = store.scalar("SELECT value FROM carecall_meta WHERE key = ?", (RECORDED_FROM,))
-    if got is None:
-        got = store.scalar("SELECT coalesce(min(id), 0) FROM calls")
-    return int(got), top
+    """(the first call id the backfill has still to look at, the last one it is to look
+    at); the first is past the last when there is nothing left."""
+    got = dict(store.db.conn.execute(
+        "SELECT key, value FROM carecall_meta WHERE key IN (?, ?)",
+        (RECORDED_FROM, RECORDED_BELOW)).fetchall())
+    if RECORDED_BELOW not in got:
+        return 0, -1
+    return int(got.get(RECORDED_FROM, 0)), int(got[RECORDED_BELOW]) - 1
 
 
 def fill_recorded_step(store: Store, size: int, top: int, local: LocalTimes

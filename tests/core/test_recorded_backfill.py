@@ -236,6 +236,8 @@ def test_carecall_upgrade(old):
 
     path, (csv, _js) = old
     runner = CliRunner()
+    result = runner.invoke(app, ["export", "calls", "--db", str(path)])
+    assert result.exit_code == 0 and "carecall upgrade records them once" in result.stderr
     result = runner.invoke(app, ["upgrade", "--db", str(path)])
     assert result.exit_code == 0, result.output
     with Store.open(path) as store:
@@ -246,3 +248,20 @@ def test_carecall_upgrade(old):
     result = runner.invoke(app, ["upgrade", "--db", str(path)])
     assert (result.exit_code, result.output) == (
         0, "Nothing to do: the database is up to date.\n")
+    result = runner.invoke(app, ["export", "calls", "--db", str(path)])
+    assert result.exit_code == 0 and "upgrade" not in result.stderr
+    assert result.stdout.replace("\r\n", "\n") == csv.replace("\r\n", "\n")
+
+
+def test_nothing_to_record_where_the_migration_found_no_calls_or_filled_them(store):
+    """A database the migration found without calls (new), or one it filled itself (as
+    it did until 2026-12-04: no calls_recorded_* rows): the calls there record their own,
+    and the backfill looks at none of them."""
+    from calls.store.calls import RECORDED_BELOW
+
+    assert store.scalar("SELECT count(*) FROM carecall_meta WHERE key IN (?, ?)",
+                        (RECORDED_FROM, RECORDED_BELOW)) == 0
+    cid = _customer(store, "R1", ["Europe/Paris"])
+    with store.write():
+        q.insert_call(store, cid, "ann", "2026-03-10T15:00:00Z", None, None)
+    assert record_old_calls(store, pacer=_Steps(store)).looked == 0
