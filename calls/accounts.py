@@ -448,7 +448,8 @@ def login(store: Store, name: str, password: str, *, now: datetime, seat: str = 
                 audit.record(store, account.name, "login.failed", account.name,
                              {"reason": "wrong password", "seat": seat, "in_a_row": failed},
                              now=now)
-                refusal = "wrong name or password"
+                # At a locked seat the name is on the screen: only the password was wrong.
+                refusal = "wrong password" if unlock else "wrong name or password"
                 if failed >= rules.max_failed_logins:
                     until = now + timedelta(minutes=rules.lockout_minutes)
                     fields["locked_until"] = to_iso(until)

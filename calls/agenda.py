@@ -61,7 +61,8 @@ def _label(day: date, today: date) -> str:
         return "Today"
     if day == today + timedelta(days=1):
         return "Tomorrow"
-    return day.strftime("%A %d %B").replace(" 0", " ")
+    # "Mon 16 Mar": the agenda's first column is 10 wide at 80 columns ("Monday 16 M")
+    return day.strftime("%a %d %b").replace(" 0", " ")
 
 
 def callback_agenda(store: Store, caller: str, now: datetime, my_zone: tzinfo, *,

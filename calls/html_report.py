@@ -11,7 +11,14 @@ from html import escape
 from pathlib import Path
 
 from calls.outcomes import LABEL, Outcome
-from calls.reports import NOT_REACHED_DAYS, PER_CALL, RATE_NAMES, Report, percent_text
+from calls.reports import (
+    NOT_REACHED_DAYS,
+    PER_CALL,
+    RATE_NAMES,
+    Report,
+    count_text,
+    percent_text,
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -238,8 +245,8 @@ def render_html(report: Report) -> str:
     else:
         out.append('<p class="empty">No follow-ups.</p>')
     lp = r.loop
-    out.append(f"<p>{lp.detractors:,} detractors heard; {lp.loops_closed:,} loops closed "
-               f"with a recovery call; {lp.won_back:,} won back; average score change "
+    out.append(f"<p>{count_text(lp.detractors, 'detractor')} heard; "
+               f"{count_text(lp.loops_closed, 'loop')} closed with a recovery call; {lp.won_back:,} won back; average score change "
                f"{_num(lp.avg_score_change, signed=True)}.</p>")
 
     if r.by:

@@ -67,6 +67,8 @@ class LocalTimes:
         self._zones: dict[str, _HourCache] = {}
         self.kept = HOURS_KEPT if kept is None else kept
         self.cached = 0       # hours in the caches, all zones (whole and part-hour ones)
+        if "STORE_TAILS" not in globals():     # the tables, once a process converts in bulk
+            _build_tables()
 
     def hours(self, zone: str) -> _HourCache:
         """``{UTC hour text: (local prefix, offset suffix) or None}`` for ``zone``."""
@@ -110,6 +112,19 @@ class LocalTimes:
             return ""
 
 
+class ExactTimes:
+    """:meth:`LocalTimes.convert`'s answers without its caches and tables, for a process
+    that converts a few moments at a time (a seat writing its calls): the tables alone
+    are ~0.9 MB of Python objects, and the hour caches grow with every zone and day."""
+
+    @staticmethod
+    def convert(zone: str, moment: str | None) -> str:
+        """``moment`` (store UTC text) in ``zone`` as ISO text with offset; '' if none."""
+        if not moment or not zone:
+            return ""
+        return LocalTimes.exact(zone, moment)
+
+
 def local_time(hours: _HourCache, zone: str, moment: str) -> str:
     """``moment`` in ``zone`` through the zone's hour cache (``moment`` not empty)."""
     tail = STORE_TAILS.get(moment[13:])
@@ -119,11 +134,29 @@ def local_time(hours: _HourCache, zone: str, moment: str) -> str:
     return hit[0] + tail + hit[1]
 
 
-# What follows the hour in a store moment (2026-03-10T15:04:05Z), ":MM:SSZ", for each
-# second of an hour -> what follows the hour in the local time, ":MM:SS". A moment whose
-# tail is not one of these is not read through the hour cache (its hour may look right
-# while the rest is not a time); one lookup both checks the tail and gives the minutes.
-STORE_TAILS = {f":{m:02d}:{s:02d}Z": f":{m:02d}:{s:02d}" for m in range(60) for s in range(60)}
+def _build_tables() -> None:
+    """Make the module's two tables, STORE_TAILS and _SHIFTED_MINUTES (~0.9 MB of Python
+    objects): when the first :class:`LocalTimes` is made or a module imports them, so a
+    process that never converts in bulk (a seat) never holds them."""
+    global STORE_TAILS, _SHIFTED_MINUTES
+    # What follows the hour in a store moment (2026-03-10T15:04:05Z), ":MM:SSZ", for each
+    # second of an hour -> what follows the hour in the local time, ":MM:SS". A moment
+    # whose tail is not one of these is not read through the hour cache (its hour may look
+    # right while the rest is not a time); one lookup both checks the tail and gives the
+    # minutes.
+    STORE_TAILS = {f":{m:02d}:{s:02d}Z": f":{m:02d}:{s:02d}"
+                   for m in range(60) for s in range(60)}
+    # {shift: {"MM": "MM" moved on by shift minutes}}, for :class:`_PartHours`.
+    _SHIFTED_MINUTES = {shift: {f"{m:02d}": f":{(m + shift) % 60:02d}" for m in range(60)}
+                        for shift in range(60)}
+
+
+def __getattr__(name: str):
+    """``from calls.localtime import STORE_TAILS`` (the export's loop) builds the tables."""
+    if name in ("STORE_TAILS", "_SHIFTED_MINUTES"):
+        _build_tables()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _HourCache(dict):
@@ -221,8 +254,3 @@ class _PartHours(dict):
         self[hour] = value
         self._owner._grew(1)
         return value
-
-
-# {shift: {"MM": "MM" moved on by shift minutes}}, for :class:`_PartHours`.
-_SHIFTED_MINUTES = {shift: {f"{m:02d}": f":{(m + shift) % 60:02d}" for m in range(60)}
-                    for shift in range(60)}

@@ -48,6 +48,11 @@ def _div(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+def count_text(n: int, noun: str) -> str:
+    """``1 detractor`` / ``1,204 detractors``: a count and its noun, singular for one."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def percent_text(value: float | None, places: int = 1) -> str:
     """A share (0..1) as a percentage to ``places`` decimals; ``–`` when there is none.
 

@@ -48,8 +48,8 @@ def main() -> None:
     compileall.compile_dir(str(ROOT / "tui"), quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     py = sys.executable
-    carecall = [py, "-c", "import sys; from calls.cli import main; sys.argv[0] = 'carecall'; "
-                          "main()"]
+    carecall = [py, "-c", ("import sys; from calls.cli import main; sys.argv[0] = 'carecall'; "
+                           "main()")]
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db
         if db is None:

@@ -342,10 +342,10 @@ def make_tree(label: str, rev: str, base: Path) -> Tree:
     tree = Tree(label, rev, path, home, git("rev-parse", "--short", rev))
     subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui", "scripts"],
                    cwd=path, env=tree.env(), check=False, stdout=subprocess.DEVNULL)
-    check = subprocess.run(
-        [sys.executable, "-c", "import calls, importlib.util as u; print(calls.__file__); "
-         "print(u.find_spec('calls.__not_there__') is None)"],
-        cwd=path, env=tree.env(), capture_output=True, text=True)
+    check = subprocess.run(     # its output says whether the tree is the one imported
+        [sys.executable, "-c", ("import calls, importlib.util as u; print(calls.__file__); "
+                                "print(u.find_spec('calls.__not_there__') is None)")],
+        cwd=path, env=tree.env(), capture_output=True, text=True, check=False)
     if check.stdout.split() != [str(path / "calls" / "__init__.py"), "True"]:
         raise SystemExit(f"{label}: calls is not imported from {path} alone: {check.stdout}")
     return tree
@@ -442,8 +442,8 @@ def summarise(rounds: list[dict[str, dict[str, float]]], owner: dict[str, Figure
         if news:
             row["new"] = statistics.median(news)
         if olds and news:
-            def slower(o: float, n: float) -> float:
-                return (o / n if figure.rate else n / o) if o and n else float("nan")
+            def slower(o: float, n: float, rate: bool = figure.rate) -> float:
+                return (o / n if rate else n / o) if o and n else float("nan")
             row["ratio"] = slower(row["old"], row["new"])
             row["round_ratios"] = [slower(r["old"][name], r["new"][name]) for r in rounds
                                    if name in r["old"] and name in r["new"]]
@@ -552,7 +552,7 @@ def main() -> int:
         for name in args.bench or list(BENCHES):
             try:
                 results.append(compare(BENCHES[name], old, new, args.rounds, args.full))
-            except Exception as exc:          # one broken benchmark must not hide the rest
+            except Exception as exc:  # noqa: BLE001 -- one broken benchmark must not hide the rest
                 print(f"\n{name}: not compared ({exc})", flush=True)
     except KeyboardInterrupt:
         print("interrupted", flush=True)

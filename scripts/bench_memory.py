@@ -208,8 +208,8 @@ async def _shift(args, probe: Probe) -> None:
                 await _until(app, pilot, lambda: _screen(app) == "QueueScreen",
                              f"call {calls + 1}: skip")
                 await pilot.press("n")
-                await _until(app, pilot, lambda: _screen(app) == "CallScreen"
-                             and app.screen.session is not session, f"call {calls + 1}: n")
+                await _until(app, pilot, lambda skipped=session: _screen(app) == "CallScreen"
+                             and app.screen.session is not skipped, f"call {calls + 1}: n")
                 session = app.screen.session
             await pilot.press("c", "y", "enter")
             await _settle(app, pilot)
@@ -219,8 +219,8 @@ async def _shift(args, probe: Probe) -> None:
             await _until(app, pilot, lambda: _screen(app) == "WrapUpScreen",
                          f"call {calls + 1}: wrap-up")
             await pilot.press("enter")       # Save & next: the next customer is drawn
-            await _until(app, pilot, lambda: _screen(app) != "WrapUpScreen" and not (
-                _screen(app) == "CallScreen" and app.screen.session is session),
+            await _until(app, pilot, lambda saved=session: _screen(app) != "WrapUpScreen" and not (
+                _screen(app) == "CallScreen" and app.screen.session is saved),
                 f"call {calls + 1}: save")
             calls += 1
             await _settle(app, pilot)
@@ -325,7 +325,7 @@ def spawn(kind: str, args, db: Path, now) -> dict:
            "--dashboard-every", str(args.dashboard_every),
            "--trace", str(args.trace), "--types", str(args.types),
            "--big-block", str(args.big_block)]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])

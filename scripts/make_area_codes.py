@@ -75,7 +75,7 @@ def build() -> dict[int, tuple[str, set[str]]]:
         codes = _codes(descriptions.get("en", ""), region)
         if not codes:
             continue
-        country, known = by_npa.setdefault(npa, (region, set()))
+        _, known = by_npa.setdefault(npa, (region, set()))
         known.update(codes)
     return by_npa
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import getpass
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -170,7 +171,9 @@ class CarecallGroup(TyperGroup):
             command = getattr(getattr(exc, "ctx", None), "command_path", None)
             if command:
                 hint = f" (see {command} --help)"
-            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}{escape(hint)}",
+            # Click lists a missing choice argument's words one a line: one line here.
+            message = " ".join(exc.format_message().split())
+            err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}",
                               highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         finally:
@@ -210,7 +213,14 @@ def _no_tag(param=None, ctx=None) -> str:
     return ""
 
 
-def _name_values(command) -> None:
+def _name_values(command, depth: int = 0) -> None:
+    # A group's --help lists its commands by their first paragraph, and in rich markup
+    # Typer keeps that paragraph's line breaks ("closes now and" / "the customers..."):
+    # a sub-command's line is the paragraph joined (the root's list is the catalogue's).
+    if depth >= 2 and command.help and not command.short_help:
+        first = inspect.cleandoc(command.help).split("\n\n")[0]
+        if "\n" in first:
+            command.short_help = " ".join(first.split())
     # The help option is made on first use and then kept: make it now, and show no tag.
     helper = command.get_help_option(SimpleNamespace(help_option_names=["--help"]))
     if helper is not None:
@@ -229,7 +239,7 @@ def _name_values(command) -> None:
                 param.type = copy.copy(param.type)
                 param.type.get_metavar = _no_tag
     for sub in getattr(command, "commands", {}).values():
-        _name_values(sub)
+        _name_values(sub, depth + 1)
 
 
 def load_policy_option(path: Path | None):

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from calls.loop_sections import DeadlinesSection, SegmentsSection
+from calls.reports import count_text
 from calls.segments import SEGMENT_HEADERS, segment_rows
 from calls.themes import ThemeReport
 
@@ -50,7 +51,8 @@ def render_deadlines(section: DeadlinesSection) -> Any:
 def render_themes(report: ThemeReport, top: int = 5) -> list[Any]:
     """Top themes per NPS group, the months, the causes fixed."""
     out: list[Any] = [
-        (f"Themes: {report.answers:,} open answers, {report.confirmed:,} confirmed by a person, "
+        (f"Themes: {count_text(report.answers, 'open answer')}, "
+         f"{report.confirmed:,} confirmed by a person, "
          f"{report.untagged:,} matched no theme.")]
     table = Table(title="Top themes by NPS group", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)

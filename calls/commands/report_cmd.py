@@ -176,8 +176,8 @@ def render_report(report: rp.Report) -> list:
         out.append("Follow-ups: none.")
     loop = report.loop
     out.append(
-        f"Detractor loop: {loop.detractors:,} detractors heard; {loop.loops_closed:,} loops "
-        f"closed with a recovery call ({loop.won_back:,} won back, average score change "
+        f"Detractor loop: {rp.count_text(loop.detractors, 'detractor')} heard; "
+        f"{rp.count_text(loop.loops_closed, 'loop')} closed with a recovery call ({loop.won_back:,} won back, average score change "
         f"{_num(loop.avg_score_change, signed=True)})"
     )
 

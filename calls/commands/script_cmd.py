@@ -93,7 +93,8 @@ def check_command(
                 console.print(
                     f"[green]ok[/]  {escape(result['file'])}: {escape(result['name'])} "
                     f"v{escape(str(result['version']))} ({', '.join(result['languages'])}), "
-                    f"{result['questions']} questions, {result['rules']} rules",
+                    f"{result['questions']} question{'' if result['questions'] == 1 else 's'}, "
+                    f"{result['rules']} rule{'' if result['rules'] == 1 else 's'}",
                     highlight=False, soft_wrap=True)
             else:
                 for problem in result["problems"]:

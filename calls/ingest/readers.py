@@ -60,9 +60,13 @@ class Table:
     # What a supervisor should know about the encoding (a mixed file), or None.
     encoding_note: str | None = None
     delimiter: str | None = None
+    # Which library reads an XLSX: "calamine" or "openpyxl" (the plain path).
+    reader: str | None = None
     progress_total: int = 0
     progress_done: int = 0
     _opener: object = field(default=None, repr=False)
+    # How records() reads the rows when the format has a way of its own (XLSX).
+    _records_opener: object = field(default=None, repr=False)
 
     _head: list[tuple[int, dict[str, str]]] | None = field(default=None, repr=False)
 
@@ -91,6 +95,8 @@ class Table:
         """
         if self.format in ("csv", "tsv"):
             return _csv_records(self)
+        if self._records_opener is not None:
+            return self._records_opener(self)  # type: ignore[misc]
         return self._records_from_rows()
 
     def _records_from_rows(self) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
@@ -354,6 +360,14 @@ def _clean_headers(raw: list[str]) -> list[str]:
 
 def _text(value: object) -> str:
     """A cell value as text, the way a person would have typed it."""
+    convert = _TEXT_BY_TYPE.get(type(value))
+    if convert is not None:
+        return convert(value)
+    return _text_plain(value)
+
+
+def _text_plain(value: object) -> str:
+    """:func:`_text` by kind of value (the plain path its table of types must agree with)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -361,18 +375,39 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
+        return _float_text(value)
     if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.replace(microsecond=0).isoformat(sep=" ")
+        return _datetime_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value).strip()
+
+
+def _float_text(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    if not (value.hour or value.minute or value.second or value.microsecond):
+        return value.date().isoformat()
+    return value.replace(microsecond=0).isoformat(sep=" ")
+
+
+# The common cell types by their exact type, looked up once a cell (a sheet's cells are
+# never subclasses); ``_text_plain`` for the rest.
+_TEXT_BY_TYPE: dict[type, object] = {
+    str: str.strip,
+    type(None): lambda _value: "",
+    float: _float_text,
+    int: lambda value: str(value).strip(),
+    bool: lambda value: "true" if value else "false",
+    dt.datetime: _datetime_text,
+    dt.date: dt.date.isoformat,
+}
 
 
 # -- CSV / TSV -------------------------------------------------------------------------
@@ -597,42 +632,74 @@ def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 # -- XLSX ------------------------------------------------------------------------------
+#
+# Two readers give a sheet's cells the same way (Python values, openpyxl's shapes, then
+# ``_text``): python-calamine (the Rust calamine library; about ten times openpyxl's speed
+# and the default) and openpyxl in read-only mode (the plain path). One scan of the sheet's
+# XML finds what calamine cannot give as openpyxl does: a cell holding an error (calamine
+# gives ``#N/A`` as an empty cell: the scan keeps the errors' text, put back in their
+# cells) and an integer of 16 digits or more written as such (calamine reads a float and
+# loses the last digits: the plain path reads that file), with the formulas that have no
+# saved value.
+
+# "calamine" or "openpyxl": which reader opens a workbook (tests and
+# scripts/bench_xlsx.py set it to compare the two).
+XLSX_READER = "calamine"
+
+# Each a separate search that starts with a literal (an alternation is ten times slower).
+# A false match only costs time: the formulas are then parsed, the file read plainly.
+_FORMULA = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))     # <f>, <x:f ...>
+_ERROR_CELL = re.compile(rb"""t=["']e["']""")
+_LONG_INTEGER = re.compile(rb"v>\s*-?\d{16}")
+_SCAN_OVERLAP = 64
+
+
+def _xlsx_reader() -> str:
+    """The reader to use: ``XLSX_READER``, or openpyxl where python-calamine is missing
+    (a platform without its wheel)."""
+    if XLSX_READER == "calamine":
+        try:
+            import python_calamine  # noqa: F401
+        except ImportError:
+            return "openpyxl"
+    return XLSX_READER
+
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # old .xls files, encrypted workbooks
 
 
 def _open_xlsx(p: Path, sheet: str | None) -> Table:
-    import zipfile
-
-    from openpyxl import load_workbook
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UserError(f"{p}: not a readable Excel workbook ({exc})") from None
-    try:
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif sheet in wb.sheetnames:
-            ws = wb[sheet]
-        else:
+    with open(p, "rb") as fh:
+        if fh.read(len(_OLE2)) == _OLE2:
             raise UserError(
-                f"{p.name}: no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})"
-            )
+                f"{p.name}: this is an old Excel .xls file or a workbook with a password, "
+                "not an .xlsx; save it as .xlsx (without a password) or CSV")
+    reader = _xlsx_reader()
+    book = _CalamineBook(p) if reader == "calamine" else _OpenpyxlBook(p)
+    try:
+        title = book.pick(sheet)
+        scan = _scan_sheet(p, _sheet_member(p, title))
+        unsaved = scan.unsaved
+        if scan.plain_only and reader == "calamine":
+            book.close()
+            reader = "openpyxl"
+            book = _OpenpyxlBook(p)
+            book.pick(title)
+        elif reader == "calamine":
+            book.errors = scan.errors
         header_row: list = []
         header_line = 0
-        for header_line, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        for header_line, values in book.rows():
             if any(v is not None and str(v).strip() for v in values):
                 header_row = list(values)
                 break
         if not header_row:
-            raise UserError(f"{p.name}: sheet {ws.title!r} is empty")
-        # Trailing blank header cells are only formatting; drop them.
-        while header_row and (header_row[-1] is None or not str(header_row[-1]).strip()):
-            header_row.pop()
-        headers = _clean_headers(header_row)
-        total = ws.max_row or 0
-        title = ws.title
-        unsaved = _formulas_without_values(p, ws._worksheet_path)
+            raise UserError(f"{p.name}: sheet {title!r} is empty")
+        total = book.last_row()
     finally:
-        wb.close()
+        book.close()
+    # calamine's sheet is parsed whole: kept for the table's reads (the workbook is closed).
+    kept = book if reader == "calamine" else None
     if unsaved:
         shown = ", ".join(unsaved[:5]) + (f" and {len(unsaved) - 5} more" if len(unsaved) > 5
                                           else "")
@@ -642,39 +709,217 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
             "a formula with no saved value (the program that wrote the file did not "
             "calculate it); open the file in Excel or LibreOffice and save it, or paste the "
             "values, then import again")
+    # Trailing blank header cells are only formatting; drop them.
+    while header_row and (header_row[-1] is None or not str(header_row[-1]).strip()):
+        header_row.pop()
+    headers = _clean_headers(header_row)
     return Table(
         path=p,
         format="xlsx",
         encoding=None,
         headers=headers,
         sheet=title,
+        reader=reader,
         progress_total=total,
-        _opener=lambda t: _xlsx_rows(t, header_line),
+        _opener=lambda t: _xlsx_rows(t, header_line, reader, kept),
+        _records_opener=lambda t: _xlsx_records(t, header_line, reader, kept),
     )
 
 
-def _formulas_without_values(p: Path, member: str) -> list[str]:
-    """The cells (``C7``) of a sheet that hold a formula but no saved result: read with
-    saved values only, they would come out empty without a word.
+class _OpenpyxlBook:
+    """A workbook read by openpyxl (read-only, saved values): the plain path."""
 
-    The sheet's XML is searched for formulas first (most lists have none: one fast scan);
-    only then is it parsed.
+    def __init__(self, p: Path) -> None:
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        self.path = p
+        try:
+            self.wb = load_workbook(p, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise UserError(f"{p}: not a readable Excel workbook ({exc})") from None
+        self.ws = None
+
+    def pick(self, sheet: str | None) -> str:
+        """Choose the named sheet (else the first worksheet); its name."""
+        wb = self.wb
+        if sheet is None:
+            if not wb.worksheets:
+                raise UserError(f"{self.path.name}: the workbook has no worksheet")
+            self.ws = wb.worksheets[0]
+        elif sheet not in wb.sheetnames:
+            raise UserError(
+                f"{self.path.name}: no sheet named {sheet!r} "
+                f"(sheets: {', '.join(wb.sheetnames)})")
+        else:
+            self.ws = wb[sheet]
+            if not hasattr(self.ws, "iter_rows"):
+                raise UserError(f"{self.path.name}: sheet {sheet!r} is a chart, not a table")
+        return self.ws.title
+
+    def rows(self, first: int = 1) -> Iterator[tuple[int, tuple]]:
+        """(row number, values) from row ``first``; blank rows included."""
+        return enumerate(self.ws.iter_rows(min_row=first, values_only=True), start=first)
+
+    def last_row(self) -> int:
+        return self.ws.max_row or 0
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+class _CalamineBook:
+    """A workbook read by python-calamine; cells as openpyxl gives them (empty is None,
+    dates at midnight are ``date``: ``_text`` writes both alike)."""
+
+    def __init__(self, p: Path) -> None:
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        self.path = p
+        try:
+            self.wb = CalamineWorkbook.from_path(str(p))
+        except (CalamineError, OSError, ValueError) as exc:
+            raise UserError(f"{p}: not a readable Excel workbook ({_first_line(exc)})"
+                            ) from None
+        self.sheet = None
+        # Error cells' text by row number: [(column index, "#N/A")] (see _scan_sheet).
+        self.errors: dict[int, list[tuple[int, str]]] = {}
+
+    def pick(self, sheet: str | None) -> str:
+        from python_calamine import CalamineError, SheetTypeEnum
+
+        sheets = self.wb.sheets_metadata
+        if sheet is None:
+            name = next((m.name for m in sheets if m.typ == SheetTypeEnum.WorkSheet), None)
+            if name is None:
+                raise UserError(f"{self.path.name}: the workbook has no worksheet")
+        else:
+            kinds = {m.name: m.typ for m in sheets}
+            if sheet not in kinds:
+                raise UserError(
+                    f"{self.path.name}: no sheet named {sheet!r} "
+                    f"(sheets: {', '.join(m.name for m in sheets)})")
+            if kinds[sheet] != SheetTypeEnum.WorkSheet:
+                raise UserError(f"{self.path.name}: sheet {sheet!r} is a chart, not a table")
+            name = sheet
+        try:
+            self.sheet = self.wb.get_sheet_by_name(name)
+        except (CalamineError, OSError, ValueError) as exc:
+            raise UserError(f"{self.path}: not a readable Excel workbook "
+                            f"({_first_line(exc)})") from None
+        return name
+
+    def rows(self, first: int = 1) -> Iterator[tuple[int, list]]:
+        """(row number, values) from row ``first``; blank rows included."""
+        sheet = self.sheet
+        start = sheet.start
+        if start is None:
+            return
+        # iter_rows yields every row from the sheet's first (blank ones before the data
+        # as empty lists), but the columns only from the first one holding data.
+        pad = [None] * start[1]
+        errors = self.errors
+        for number, values in enumerate(sheet.iter_rows(), start=1):
+            if number < first:
+                continue
+            if pad:
+                values = pad + values
+            if errors and number in errors:
+                for column, text in errors[number]:
+                    if column >= len(values):
+                        values += [None] * (column + 1 - len(values))
+                    values[column] = text
+            yield number, values
+
+    def last_row(self) -> int:
+        end = self.sheet.end if self.sheet is not None else None
+        return end[0] + 1 if end else 0
+
+    def close(self) -> None:
+        if self.wb is not None:
+            self.wb.close()
+            self.wb = None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _sheet_member(p: Path, title: str) -> str | None:
+    """The zip member holding sheet ``title`` (``xl/worksheets/sheet1.xml``), from the
+    workbook's own list and relationships; None when they do not say."""
+    import posixpath
+    import zipfile
+    from xml.etree.ElementTree import fromstring
+
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    try:
+        with zipfile.ZipFile(p) as archive:
+            names = set(archive.namelist())
+            book = "xl/workbook.xml"
+            if "_rels/.rels" in names:
+                for rel in fromstring(archive.read("_rels/.rels")):
+                    if rel.get("Type", "").endswith("/officeDocument"):
+                        book = rel.get("Target", book).lstrip("/")
+            rid = None
+            for item in fromstring(archive.read(book)).iter():
+                if item.tag.endswith("}sheet") and item.get("name") == title:
+                    rid = item.get(f"{{{rel_ns}}}id")
+            folder, leaf = posixpath.split(book)
+            rels = posixpath.join(folder, "_rels", leaf + ".rels")
+            for rel in fromstring(archive.read(rels)):
+                if rel.get("Id") == rid:
+                    target = rel.get("Target", "")
+                    if target.startswith("/"):
+                        return target.lstrip("/")
+                    return posixpath.normpath(posixpath.join(folder, target))
+    except (KeyError, zipfile.BadZipFile, OSError, SyntaxError):
+        return None
+    return None
+
+
+@dataclass
+class _SheetScan:
+    """What :func:`_scan_sheet` finds in a sheet's XML."""
+
+    unsaved: list[str] = field(default_factory=list)   # formulas without a saved value
+    plain_only: bool = False     # a cell calamine would give otherwise (read it plainly)
+    errors: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+def _scan_sheet(p: Path, member: str | None) -> _SheetScan:
+    """One look at a sheet's XML: the cells (``C7``) holding a formula but no saved result
+    (read with saved values only, they would come out empty without a word), the error
+    cells' text by row, and whether calamine would give a cell otherwise than openpyxl
+    (an integer of 16 digits or more, an error cell without its position).
+
+    The XML is searched as bytes first (most lists have no formula and no error: one fast
+    scan); only when one shows is it parsed.
     """
     import zipfile
     from xml.etree.ElementTree import iterparse
 
+    scan = _SheetScan()
+    if member is None:
+        return scan
     try:
         with zipfile.ZipFile(p) as archive:
-            with archive.open(member.lstrip("/")) as fh:
+            formulas = errors = False
+            with archive.open(member) as fh:
                 tail = b""
                 while chunk := fh.read(1 << 20):
-                    if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                    text = tail + chunk
+                    formulas = formulas or any(r.search(text) for r in _FORMULA)
+                    errors = errors or _ERROR_CELL.search(text) is not None
+                    scan.plain_only = scan.plain_only or (
+                        _LONG_INTEGER.search(text) is not None)
+                    if formulas and errors and scan.plain_only:
                         break
-                    tail = chunk[-3:]
-                else:
-                    return []
-            found: list[str] = []
-            with archive.open(member.lstrip("/")) as fh:
+                    tail = chunk[-_SCAN_OVERLAP:]
+            if not (formulas or errors):
+                return scan
+            with archive.open(member) as fh:
                 for _event, cell in iterparse(fh):
                     if not cell.tag.endswith("}c"):
                         continue
@@ -686,39 +931,77 @@ def _formulas_without_values(p: Path, member: str) -> list[str]:
                             value = child
                     if formula is not None and (value is None or not (
                             value.text or len(value))):
-                        found.append(cell.get("r", "?"))
+                        scan.unsaved.append(cell.get("r", "?"))
+                    if cell.get("t") == "e" and value is not None and value.text:
+                        where = _cell_position(cell.get("r"))
+                        if where is None:
+                            scan.plain_only = True
+                        else:
+                            scan.errors.setdefault(where[0], []).append(
+                                (where[1], value.text))
                     cell.clear()
-            return found
+            return scan
     except (KeyError, zipfile.BadZipFile, OSError, SyntaxError):
-        return []   # openpyxl read the sheet: what it gives is what there is
+        scan.plain_only = True   # the reader opened the sheet: openpyxl gives what there is
+        return scan
 
 
-def _xlsx_rows(table: Table, header_line: int) -> Iterator[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]+)")
 
-    wb = load_workbook(table.path, read_only=True, data_only=True)
+
+def _cell_position(ref: str | None) -> tuple[int, int] | None:
+    """``"AB12"`` -> (12, 27): the row number and the column's index from 0."""
+    match = _CELL_REF.fullmatch(ref or "")
+    if match is None:
+        return None
+    column = 0
+    for letter in match[1].upper():
+        column = column * 26 + ord(letter) - 64
+    return int(match[2]), column - 1
+
+
+def _xlsx_records(table: Table, header_line: int, reader: str, kept: object = None
+                  ) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
+    """The data rows as :meth:`Table.records` gives them (blank rows skipped)."""
+    if kept is not None:
+        book: _CalamineBook | _OpenpyxlBook = kept   # type: ignore[assignment]
+    elif reader == "calamine":
+        book = _CalamineBook(table.path)
+    else:
+        book = _OpenpyxlBook(table.path)
     try:
-        ws = wb[table.sheet]
-        headers = table.headers
-        width = len(headers)
-        for line, values in enumerate(
-            ws.iter_rows(min_row=header_line + 1, values_only=True), start=header_line + 1
-        ):
+        if kept is None:
+            book.pick(table.sheet)
+        width = len(table.headers)
+        text = _text
+        for line, values in book.rows(header_line + 1):
             table.progress_done = line
-            if not values or all(v is None or (isinstance(v, str) and not v.strip())
-                                 for v in values):
+            texts = list(map(text, values))
+            if not any(texts):
                 continue
-            row = {h: _text(v) for h, v in zip(headers, values)}
-            if len(values) < width:
-                for h in headers[len(values):]:
-                    row[h] = ""
-            for i in range(width, len(values)):
-                if values[i] is not None and _text(values[i]):
-                    row[f"column {i + 1}"] = _text(values[i])
-            yield line, row
+            overflow = None
+            n = len(texts)
+            if n < width:
+                texts += [""] * (width - n)
+            elif n > width:
+                overflow = {f"column {i + 1}": texts[i] for i in range(width, n)
+                            if texts[i]} or None
+                del texts[width:]
+            yield line, texts, overflow
     finally:
-        wb.close()
+        if kept is None:
+            book.close()
     table.progress_done = table.progress_total
+
+
+def _xlsx_rows(table: Table, header_line: int, reader: str, kept: object = None
+               ) -> Iterator[tuple[int, dict[str, str]]]:
+    headers = table.headers
+    for line, values, overflow in _xlsx_records(table, header_line, reader, kept):
+        row = dict(zip(headers, values))
+        if overflow:
+            row.update(overflow)
+        yield line, row
 
 
 # -- JSON / NDJSON ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from calls.localtime import LocalTimes, zone_name
+from calls.localtime import ExactTimes, LocalTimes, zone_name
 from calls.store import Store
 
 # The customer columns that make up the queue state (queue_0001 migration).
@@ -26,7 +26,9 @@ STATE_COLUMNS = ("cycle_status", "cycle_ended_at", "cycle_attempts", "retry_afte
 # The moment columns of a call, each with a ``<name>_local`` column beside it.
 MOMENTS = ("started_at", "connected_at", "ended_at", "callback_at")
 RECORDED = ("customer_ref", "time_zone", *(f"{m}_local" for m in MOMENTS))
-_LOCAL = LocalTimes()
+# A seat converts a call's few moments at a time: exactly, without LocalTimes' tables and
+# hour caches (~1 MB a process would keep for good); bulk writers bring a LocalTimes.
+_LOCAL = ExactTimes()
 
 
 def local_text(zone: str | None, moment: str | None) -> str | None:
@@ -46,7 +48,7 @@ def customer_recorded(store: Store, customer_id: int) -> tuple[str | None, str]:
 
 
 def recorded_values(ref: str | None, zone: str, moments: Iterable[str | None],
-                    local: LocalTimes = _LOCAL) -> tuple:
+                    local: LocalTimes | ExactTimes = _LOCAL) -> tuple:
     """The RECORDED columns' values for a call of a customer with ``ref`` and ``zone``
     whose MOMENTS are ``moments``. ``local``: the conversions' cache (the process's own
     by default; a bulk writer gives one of its own, see :func:`fill_recorded`)."""

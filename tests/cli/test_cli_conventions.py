@@ -124,13 +124,16 @@ def test_environment_variables_shown_on_their_options():
 
 def test_usage_errors_are_one_line_exit_2():
     for args in (["report", "--by", "planet"], ["followups", "--kind", "cake"],
-                 ["export"], ["no-such-command"]):
+                 ["export"], ["no-such-command"], ["consent", "add", "C1"]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2, (args, r.output)
         lines = [line for line in r.output.splitlines() if line.strip()]
         assert len(lines) == 1, (args, r.output)
         assert lines[0].startswith("error:"), r.output
         assert "╭" not in r.output
+    r = runner.invoke(app, ["consent", "add", "C1"])
+    assert r.output.startswith("error: Missing argument 'WHAT'. Choose from: calls, marketing, "
+                               "recording, share (see carecall consent add --help)"), r.output
 
 
 def test_choices_are_listed_and_case_insensitive(store):
@@ -177,8 +180,8 @@ def test_a_command_on_a_database_that_is_not_there_says_so_and_creates_nothing(
     r = runner.invoke(app, [*command, "--db", str(typo)])
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines() == [
-        f"error: no database at {typo}: start one with `carecall import FILE` (or try "
-        "`carecall demo`), or name yours with --db or CARECALL_DB"]
+        (f"error: no database at {typo}: start one with `carecall import FILE` (or try "
+         "`carecall demo`), or name yours with --db or CARECALL_DB")]
     assert not typo.exists()
 
 
@@ -188,3 +191,21 @@ def test_import_starts_a_new_database(tmp_path):
     fresh = tmp_path / "new.db"
     assert runner.invoke(app, ["import", str(listing), "--db", str(fresh)]).exit_code == 0
     assert runner.invoke(app, ["report", "--db", str(fresh)]).exit_code == 0
+
+
+def test_a_group_lists_each_command_on_one_line_however_its_docstring_is_wrapped():
+    """``users --help`` listed ``disable`` as "... closes now and" / "the customers it
+    claimed ...": the docstring's line break kept in the middle of a sentence."""
+    group = typer.main.get_command(app)
+    checked = 0
+    for path, command in _all_commands(group):
+        if len(path) != 2 or command.hidden:
+            continue
+        first = " ".join(command.help.split("\n\n")[0].split())
+        if len(first) > 150:
+            continue
+        r = runner.invoke(app, [path[0], "--help"], env={"COLUMNS": "250"})
+        assert any(path[1] in line and line.strip(" │").endswith(first)
+                   for line in r.output.splitlines()), (path, r.output)
+        checked += 1
+    assert checked >= 30

@@ -114,3 +114,17 @@ def test_report_says_how_many_on_the_do_not_call_list_are_left_out(runner, store
     add_customer(store, "C4", "Di Dunn", phone="+15555550104", do_not_call=1)
     said = " ".join(runner.invoke(app, ["report"], catch_exceptions=False).stdout.split())
     assert "365 days: 2 customers (the list: --json); 2 on the do-not-call list are" in said
+
+
+def test_one_detractor_and_one_open_answer_read_singular(runner, store, tmp_path):
+    """The trial's report said "1 detractors heard" and "1 open answers"."""
+    add_answered_call(store, "C1", datetime(2026, 2, 3, 10, 0, tzinfo=UTC),
+                      {"nps": ("nps", 3), "why": ("text", "Delivery was late")})
+    period = ["--since", "2026-02-01", "--until", "2026-02-28"]
+    r = runner.invoke(app, ["report", *period, "--themes"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "Detractor loop: 1 detractor heard; 0 loops closed with a recovery call" in r.stdout
+    assert "Themes: 1 open answer, 0 confirmed by a person" in r.stdout
+    out = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", *period, "--html", str(out)]).exit_code == 0
+    assert "1 detractor heard; 0 loops closed with a recovery call" in out.read_text()

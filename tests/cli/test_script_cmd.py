@@ -41,7 +41,7 @@ def test_check_a_good_file(tmp_path):
     path.write_text(GOOD)
     result = runner.invoke(app, ["script", "check", str(path)])
     assert result.exit_code == 0, result.output
-    assert f"ok  {path}: mine v3 (en), 2 questions, 1 rules" in result.output
+    assert f"ok  {path}: mine v3 (en), 2 questions, 1 rule\n" in result.output   # not "1 rules"
 
 
 def test_check_reports_every_problem_and_exits_2(tmp_path):

@@ -266,7 +266,29 @@ def test_extra_columns_json_is_what_json_dumps_writes():
     from calls.ingest.customers import _extra_json
 
     for extra in ({"b": "2", "a": 'say "hi"'}, {"Städt": "Köln\nNord", "x": "\u2028"}, {}):
-        assert _extra_json(extra) == json.dumps(extra, ensure_ascii=False, sort_keys=True)
+        assert _extra_json(extra) == json.dumps(extra, ensure_ascii=False, sort_keys=True,
+                                                separators=(",", ":"))
+
+
+def test_extra_columns_read_alike_whether_inserted_or_updated(store, now, tmp_path):
+    """A customer's extra text is written the same way by the import that adds them and
+    by a later one that merges new columns in (SQLite's json_patch writes it compact):
+    an export shows one form, whichever import wrote the row."""
+    header = ["ref", "name", "country", "phone", "Street", "City"]
+    first = write_list(tmp_path / "a.csv", [["X1", "Ann Lee", "US", "(212) 555-0100",
+                                             "1 Main St", "Springfield"],
+                                            ["X2", "Bo Day", "US", "(212) 555-0101",
+                                             "2 Main St", "Springfield"]], header)
+    import_customers(store, first, ImportOptions(), now)
+    later = write_list(tmp_path / "b.csv", [["X1", "Ann Lee", "US", "(212) 555-0100",
+                                             "1 Main St", "Shelbyville"],
+                                            ["X2", "Bo Day", "US", "(212) 555-0101",
+                                             "2 Main St", "Springfield"]], header)
+    result = import_customers(store, later, ImportOptions(), now)
+    assert (result.updated, result.unchanged) == (1, 1)
+    texts = dict(store.db.conn.execute("SELECT ref, extra FROM customers"))
+    assert texts == {"X1": '{"City":"Shelbyville","Street":"1 Main St"}',
+                     "X2": '{"City":"Springfield","Street":"2 Main St"}'}
 
 
 def _customers_by_ref(store) -> dict[str, dict]:

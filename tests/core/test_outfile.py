@@ -62,15 +62,14 @@ def test_any_other_error_removes_the_temporary_and_passes_through(tmp_path):
 
 
 def test_the_label_names_the_option(tmp_path):
-    with pytest.raises(UserError, match=r"\(--rejects\): it is a directory"):
-        with open_output(tmp_path, label="--rejects"):
-            pass
+    with (pytest.raises(UserError, match=r"\(--rejects\): it is a directory"),
+          open_output(tmp_path, label="--rejects")):
+        pass
 
 
 def test_a_missing_folder_and_a_folder_without_permission(tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
-        with open_output(tmp_path / "no" / "x.csv"):
-            pass
+    with pytest.raises(UserError, match="does not exist"), open_output(tmp_path / "no" / "x.csv"):
+        pass
     if os.geteuid() == 0:
         return      # root writes anywhere
     locked = tmp_path / "locked"
@@ -80,9 +79,9 @@ def test_a_missing_folder_and_a_folder_without_permission(tmp_path):
 
 
 def test_dev_full_is_written_straight_and_fails_with_one_error():
-    with pytest.raises(UserError, match="cannot write /dev/full: No space left on device"):
-        with open_output("/dev/full") as fh:
-            fh.write("x" * 100_000)
+    with (pytest.raises(UserError, match="cannot write /dev/full: No space left on device"),
+          open_output("/dev/full") as fh):
+        fh.write("x" * 100_000)
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)     # still the device
 
 
@@ -137,9 +136,9 @@ def test_a_full_disk_leaves_nothing_behind(tmp_path):
     with small_disk(tmp_path / "disk") as disk:
         (disk / "keep.csv").write_text("old")
         fill(disk)
-        with pytest.raises(UserError, match="No space left on device"):
-            with open_output(disk / "keep.csv") as fh:
-                for _ in range(100):
-                    fh.write("y" * 4096)
+        with (pytest.raises(UserError, match="No space left on device"),
+              open_output(disk / "keep.csv") as fh):
+            for _ in range(100):
+                fh.write("y" * 4096)
         assert (disk / "keep.csv").read_text() == "old"
         assert sorted(p.name for p in disk.iterdir()) == [".filler", "keep.csv"]

@@ -255,6 +255,7 @@ def test_caller_day_tables_are_filled_from_calls_made_before_them(store):
         assert q.caller_worked_seconds(again, *period) == {"ann": (3, 3 * 600)}   # :00, :20, 01:00
         worked, handle = plain_caller_time(again, *period)
         assert q.caller_worked_seconds(again, *period) == worked
+        assert q.caller_calls(again, *period)[1] == handle
         assert q.nps_histogram_by(again, *period, "caller") == {"ann": {9: 1}}
     finally:
         again.close()

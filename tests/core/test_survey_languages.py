@@ -46,8 +46,8 @@ why.text = "Sie sagten {area}. Warum?"
 
 
 def customer(**fields) -> Customer:
-    base = dict(id=1, ref="K1", name="Klaus Becker", first_name="Klaus", last_name="Becker",
-                salutation="mr", country="DE", phone_region="DE")
+    base = {"id": 1, "ref": "K1", "name": "Klaus Becker", "first_name": "Klaus",
+            "last_name": "Becker", "salutation": "mr", "country": "DE", "phone_region": "DE"}
     base.update(fields)
     return Customer(**base)
 
@@ -74,15 +74,15 @@ def test_labels_are_translated_and_answers_keep_their_values():
 
 
 @pytest.mark.parametrize(("fields", "language", "opening"), [
-    (dict(country="US", phone_region="US", salutation=None, first_name="Jane",
-          last_name="Doe", name="Jane Doe"), "en", "Hello Jane, this is Olga."),
-    (dict(country="US", phone_region="US", salutation="ms", first_name="Jane",
-          last_name="Doe", name="Jane Doe"), "en", "Hello Ms Doe, this is Olga."),
+    ({"country": "US", "phone_region": "US", "salutation": None, "first_name": "Jane",
+      "last_name": "Doe", "name": "Jane Doe"}, "en", "Hello Jane, this is Olga."),
+    ({"country": "US", "phone_region": "US", "salutation": "ms", "first_name": "Jane",
+      "last_name": "Doe", "name": "Jane Doe"}, "en", "Hello Ms Doe, this is Olga."),
     # French has no translation in this script: the script's own language, English.
-    (dict(country="FR", phone_region="FR", salutation="ms", first_name="Claire",
-          last_name="Dupont", name="Claire Dupont"), "en", "Hello Ms Dupont, this is Olga."),
+    ({"country": "FR", "phone_region": "FR", "salutation": "ms", "first_name": "Claire",
+      "last_name": "Dupont", "name": "Claire Dupont"}, "en", "Hello Ms Dupont, this is Olga."),
     # The list's language wins over the country.
-    (dict(language="de", country="CH"), "de", "Guten Tag Herr Becker, hier spricht Olga."),
+    ({"language": "de", "country": "CH"}, "de", "Guten Tag Herr Becker, hier spricht Olga."),
 ])
 def test_language_falls_back_to_the_script_own(fields, language, opening):
     s = SurveySession(parse_script(SCRIPT), customer(**fields), "olga", now=NOW)

@@ -98,6 +98,7 @@ async def test_dashboard_shows_and_refreshes(store, db_path):
         assert today.get_row_at(0)[1] == "2"          # ann: two tries today
         week = str(screen.query_one("#week", Static).render())
         assert "RR1" in week and "NPS" in week
+        assert "(1 promoter, 0 passives, 1 detractor)" in week     # not "1 promoters"
         coverage = str(screen.query_one("#coverage", Static).render())
         assert "not reached in a year" in coverage
         assert screen.query_one("#attempts-line", Sparkline).data[-1] == 3

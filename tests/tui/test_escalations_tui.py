@@ -125,3 +125,45 @@ async def test_a_long_escalated_list_holds_a_page_says_how_many_and_end_reaches_
         assert table.row_count == 80 and table.cursor_row == 79
         assert str(table.get_row_at(79)[0]) == str(last.followup_id)
         assert any(last.customer_name in line for line in screen_lines(app))
+
+
+async def test_at_80_columns_the_escalated_time_is_cut_after_its_minute(db_path, store, now):
+    """The trial's dashboard at 80 columns read "04 Dec 09:4…": the time cut in the
+    middle of the minute. Cut, it keeps its whole time ("04 Dec 09:45…")."""
+    import re
+
+    cid = add_customer(store, "C1", "Gabriella Tanner-Whitfield", owner="olga",
+                       phone="+12125550101")
+    fu.add_followup(store, kind="thank_you_note", customer_id=cid, owner=None,
+                    due_at=now - timedelta(days=2), details="card", now=now - timedelta(days=3))
+    app = app_module.make_app(db_path, "sam", clock=now, refresh_seconds=0,
+                              mode="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.loads >= 1)
+        await pilot.pause(0.1)
+        table = app.screen.query_one("#escalated", DataTable)
+        labels = [str(c.label) for c in table.ordered_columns]
+        cell = str(table.get_row_at(0)[labels.index("escalated")])
+        assert cell.endswith("…"), cell                    # cut to fit 80 columns
+        assert re.fullmatch(r"\d\d \w{3} \d\d:\d\d…", cell), cell
+
+
+@pytest.mark.parametrize(("user", "where"), [
+    ("olga", "Follow-ups (f) lists them."),
+    ("sam", "Follow-ups (f), then t (the team's), lists them.")])
+async def test_the_first_notice_says_where_the_escalations_are_listed(
+        db_path, store, now, user, where):
+    """The trial's supervisor was told "Follow-ups (f) lists them", and f showed "My open
+    follow-ups: 0": someone else's escalations are under t, the team's."""
+    for i in range(2):
+        cid = add_customer(store, f"C{i}", f"Late Customer{i}", owner="olga",
+                           phone=f"+1212555010{i}")
+        fu.add_followup(store, kind="fix_problem", customer_id=cid, owner="olga",
+                        due_at=None, details="parcel broken", now=now - timedelta(days=3))
+    app = app_module.make_app(db_path, user, clock=now)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: any(n.title == "Escalated follow-ups"
+                                          for n in app._notifications))
+        [notice] = [n for n in app._notifications if n.title == "Escalated follow-ups"]
+        assert notice.message.startswith("2 follow-ups are past their deadline")
+        assert notice.message.endswith(where)

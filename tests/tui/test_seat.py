@@ -113,6 +113,8 @@ async def test_an_idle_seat_locks_and_the_password_opens_it(tmp_path):
         await press(pilot, "enter")
         await settle(pilot, 6)
         assert isinstance(app.screen, LockScreen)
+        # the seat's account is on the screen: only the password can be wrong
+        assert str(app.screen.query_one("#login-error").render()) == "wrong password"
         await type_text(pilot, PW)
         await press(pilot, "enter")
         await settle(pilot, 6)

@@ -11,7 +11,7 @@ import pytest
 from calls import followups as fu
 from calls.ingest.customers import ImportOptions, import_customers
 from calls.store import Store
-from tests.support.tui import NOW, make_db, press, settle, type_text
+from tests.support.tui import NOW, make_db, press, screen_lines, settle, type_text
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.agenda import AgendaScreen
@@ -414,6 +414,12 @@ def test_the_reasons_fit_whole_with_a_count_of_the_rest():
     assert fit_reasons(reasons, 80) == "; ".join(reasons)
     assert fit_reasons(reasons, 43) == "bought 2 days ago: thank-you call +1"
     assert fit_reasons(["x" * 50, "y"], 43) == "x" * 39 + "… +1"
+    # the demo's queue at 80 columns read "at risk: buying slowed (last order 900… +1"
+    slowed = "at risk: buying slowed (last order 900 days ago, usually every 120 days)"
+    assert fit_reasons([slowed, "A-tier care call due today"], 43) == (
+        "at risk: buying slowed… +1")
+    assert fit_reasons([slowed], 60) == (
+        "at risk: buying slowed (last order 900 days ago…")
     assert fit_reasons([], 20) == ""
 
 
@@ -425,3 +431,38 @@ def test_outcome_keys_never_end_a_line_without_their_label():
     lines = flow_markup(parts, 40).split("\n")
     assert lines == ["[b]n[/b] No answer  [b]o[/b] Other person",
                      "[b]w[/b] Wrong number  [b]x[/b] Gone"]
+
+
+async def test_the_agenda_fits_80x24_and_shows_enter_where_it_calls(tmp_path):
+    """The trial's agenda at 80x24: the status line cut ("clock and"), day rows cut
+    ("Monday 16 M"), the notes running out of sight sideways, and Enter (call now) not in
+    the key bar; a callback not due yet holds its customer, so there it is not offered."""
+    db = make_db(tmp_path / "s.db")
+    note = "asked to be called back after the board meeting, on the mobile"
+    with Store.open(db) as store:
+        ids = [r["id"] for r in store.all("SELECT id FROM customers ORDER BY id LIMIT 2")]
+        for cid, offset in zip(ids, (-timedelta(minutes=10), timedelta(days=6)), strict=True):
+            fu.add_followup(store, kind="callback", customer_id=cid, owner="olga",
+                            due_at=NOW + offset, details=note, now=NOW)
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await press(pilot, "a")
+        await settle(pilot, 10)
+        assert isinstance(app.screen, AgendaScreen)
+        lines = screen_lines(app)
+        assert lines[1].strip() == ("2 callbacks in the next 14 days, overdue first · your "
+                                    "time and theirs")
+        assert [line.strip() for line in lines[3:7:2]] == ["Overdue", "Mon 16 Mar"]
+        table = app.screen.query_one("DataTable")
+        assert table.virtual_size.width <= table.size.width      # nothing out of sight
+        assert lines[4].rstrip().endswith("…")                  # the note cut, and says so
+        assert note in lines[-2]                                # in full below the table
+        assert lines[-1].lstrip().startswith("⏎ Call now")
+        for _ in range(2):                                      # a day's row; Monday's call
+            await press(pilot, "down")
+            assert "Call now" not in screen_lines(app)[-1]
+        assert note in screen_lines(app)[-2]
+        await press(pilot, "up", "up", "enter")                 # the overdue one: called
+        await settle(pilot, 10)
+        assert isinstance(app.screen, CallScreen)

@@ -3,6 +3,7 @@ failure handler, the dashboard through the same factory."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -100,7 +101,7 @@ def test_a_rested_lane_closes_its_connection_after_what_was_asked_and_opens_agai
     assert lane.rest() is False                # a worker is due to drain: it closes
     assert lane.drain(lambda m: None) == 1
     assert len(stores) == 1 and not lane.is_open
-    with pytest.raises(Exception):             # that connection is closed for good
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):   # closed for good
         stores[0].scalar("SELECT 1")
     assert lane.rest() is True                 # idle and closed: the worker only rests
     assert lane.drain(lambda m: None) == 0 and not lane.is_open

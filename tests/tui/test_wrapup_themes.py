@@ -7,7 +7,15 @@ import pytest
 from textual.widgets import SelectionList, Static
 
 from calls.store import Store
-from tests.support.tui import NOW, make_db, press, read_question, settle, type_text
+from tests.support.tui import (
+    NOW,
+    make_db,
+    press,
+    read_question,
+    screen_lines,
+    settle,
+    type_text,
+)
 from tui.app import make_app
 from tui.clock import FixedClock
 from tui.screens.call import CallScreen
@@ -55,6 +63,8 @@ async def test_caller_changes_the_suggested_themes_at_wrap_up(shift_db):
         session = await _detractor_to_wrap_up(pilot)
         body = _body(app)
         assert "Themes (t: confirm or change)" in body
+        # and t is on the key bar at 80 columns (the trial found it left out for room)
+        assert "t Themes" in screen_lines(app)[-1]
         # The questions' words and the themes' labels: never a key (issue 15).
         assert "What are we doing well for you?: Staff (suggested)" in body
         assert "You gave us 3. What could we do better to e…: Delivery, Billing " \

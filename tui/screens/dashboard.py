@@ -34,7 +34,13 @@ from calls.dashboard import DashboardFigures, DashboardLive
 from calls.deadlines import DEADLINE_LABEL, Escalation, late_by_kind
 from calls.floor import RATE_AFTER_SECONDS, CallerFloor
 from calls.policy import DEFAULT_POLICY
-from calls.reports import DashboardPeriod, DashboardToday, GroupRow, percent_text
+from calls.reports import (
+    DashboardPeriod,
+    DashboardToday,
+    GroupRow,
+    count_text,
+    percent_text,
+)
 from tui import memory
 from tui.database import REPORTS
 from tui.widgets.escalations import describe, waited_text
@@ -56,7 +62,8 @@ BACKLOG_COLUMNS = (Column("kind", shrink=7, keep=9), Column("open", keep=8),
 ESCALATED_COLUMNS = (Column("#", keep=6), Column("kind", shrink=6, keep=7),
                      Column("customer", shrink=8, keep=8), Column("owner", shrink=6, keep=4),
                      Column("late for", shrink=8, keep=5),
-                     Column("escalated", shrink=12, keep=3), Column("waited", keep=2))
+                     # "04 Dec 09:45…": cut after the minute, never inside it
+                     Column("escalated", shrink=13, keep=3), Column("waited", keep=2))
 
 
 def _pct(value: float | None) -> str:
@@ -289,8 +296,9 @@ class DashboardScreen(Screen[None]):
         self.period = data
         r = data.week_rates
         nps = data.week_nps
-        nps_text = (f"NPS [b]{_num(nps.score)}[/b]  ({nps.promoters} promoters, "
-                    f"{nps.passives} passives, {nps.detractors} detractors)"
+        nps_text = (f"NPS [b]{_num(nps.score)}[/b]  ({count_text(nps.promoters, 'promoter')}, "
+                    f"{count_text(nps.passives, 'passive')}, "
+                    f"{count_text(nps.detractors, 'detractor')})"
                     if nps.responses else "NPS –  (no answers)")
         cases = sum(v for k, v in data.week_counts.items() if k != "NE")
         self._show_text("#week",

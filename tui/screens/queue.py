@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -463,7 +464,11 @@ def fit_reasons(reasons: list[str], width: int) -> str:
     if not shown:                          # not even one fits: the first, shortened
         more = f" +{left - 1}" if left > 1 else ""
         room = max(width - len(more) - 1, 1)
-        return reasons[0][:room].rstrip() + "…" + more
+        # cut where a part of it ends: "at risk: buying slowed…", not "at risk: buying
+        # slowed (last order 900…" (900 what?)
+        first = reasons[0]
+        ends = [m.start() for m in re.finditer(r", | \(", first) if m.start() <= room]
+        return first[:ends[-1] if ends else room].rstrip() + "…" + more
     return "; ".join(shown) + f" +{left}"
 
 

@@ -47,7 +47,8 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
-        Binding("escape", "back", "Back to the call", id="wrapup-back"),
+        # "Back to call": at 80 columns "Back to the call" pushed "t Themes" off the bar
+        Binding("escape", "back", "Back to call", id="wrapup-back"),
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True, tooltip="Add a follow-up by hand", id="wrapup-add-followup"),
         Binding("t", "themes", "Themes", tooltip="Confirm or change the themes of what the customer said", id="wrapup-themes"),
     ]

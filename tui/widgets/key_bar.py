@@ -14,6 +14,7 @@ changes. ``tests/tui/test_key_bar.py`` holds it to the Footer's picture.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -72,7 +73,7 @@ class KeyBar(Widget, can_focus=False):
     """The bottom line of a screen: its keys (styles in ``widgets/key_bar.tcss``)."""
 
     ALLOW_SELECT = False
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "key-bar--key",
         "key-bar--description",
         "key-bar--key-disabled",

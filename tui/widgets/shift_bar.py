@@ -43,9 +43,8 @@ def seat_text(app, now: datetime) -> str:
         return ""
     text = f"  │ {escape(state.label)} {clock_text(state.elapsed(now).total_seconds())}"
     started = getattr(app, "call_started_at", None)
-    if started is not None and state.state != "dialling":
-        if state.state != "talking":
-            text += f" (call {clock_text((now - started).total_seconds())})"
+    if started is not None and state.state not in ("dialling", "talking"):
+        text += f" (call {clock_text((now - started).total_seconds())})"
     if state.pause_after:
         text += f" · then {escape(state.pause_after)}"
     return text
