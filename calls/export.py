@@ -457,9 +457,9 @@ def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
         count = q._count_rows(first, table, start, end)
         if count < (SQL_CSV_MIN_ROWS if min_rows is None else min_rows):
             raise _Plain
-        functions = {"py_cell": (1, csv_cell), "py_text": (1, str), **q.recorded_functions()}
         for conn in conns:
-            q.sql_csv_prepare(conn, functions)
+            q.sql_csv_prepare(conn, {"py_cell": (1, csv_cell), "py_text": (1, str),
+                                     **q.recorded_functions()})
         plan = q.sql_csv(first, table, start, end, formula_starts=FORMULA_STARTS,
                          our_values=_OUR_VALUES)
         ranges = list(q.sql_csv_ranges(first, plan, SQL_CSV_CHUNK_ROWS))

@@ -24,6 +24,7 @@ AREAS = (
     "calls.commands.calls_cmd",      # log-call
     "calls.commands.followups_cmd",  # followups, plan
     "calls.commands.report_cmd",     # report, export
+    "calls.commands.upgrade_cmd",    # upgrade (an upgrade's slow part, paced)
     "calls.commands.serve_cmd",      # serve (browser seats)
     "calls.commands.users_cmd",      # users add/list/disable/enable/passwd/role/login
     "calls.commands.audit_cmd",      # audit
@@ -59,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'followups': ('calls.commands.followups_cmd', 'Follow-ups: callbacks, fixes, notes, gifts, referrals; list, add, close.'),
     'report': ('calls.commands.report_cmd', 'Supervisor report for a period (default: the last 30 days).'),
     'export': ('calls.commands.report_cmd', "Export a table with times in UTC and in the customer's local time beside them."),
+    'upgrade': ('calls.commands.upgrade_cmd', 'Finish upgrading the database in short steps, safe while callers work.'),
     'serve': ('calls.commands.serve_cmd', 'Serve the shift app to browsers: each browser tab is one seat with its own login.'),
     'users': ('calls.commands.users_cmd', 'Accounts and roles: caller, supervisor, admin.'),
     'audit': ('calls.commands.audit_cmd', 'Show the audit trail, oldest first: logins, do-not-call changes, follow-ups closed or reassigned, customer corrections, imports, exports, accounts, policy and script versions.'),

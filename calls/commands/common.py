@@ -101,6 +101,7 @@ SUMMARY_COMMANDS = frozenset({
     ("followups", "reschedule"), ("followups", "reassign"),
     ("customers", "add"), ("customers", "edit"), ("consent", "add"), ("consent", "withdraw"),
     ("users", "add"), ("users", "disable"), ("users", "passwd"), ("users", "role"),
+    ("upgrade",),
 })
 
 

@@ -635,11 +635,12 @@ def _csv_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
 #
 # Two readers give a sheet's cells the same way (Python values, openpyxl's shapes, then
 # ``_text``): python-calamine (the Rust calamine library; about ten times openpyxl's speed
-# and the default) and openpyxl in read-only mode (the plain path). Where calamine cannot
-# give what openpyxl gives, the plain path reads the file: a cell holding an error
-# (calamine gives ``#N/A`` as an empty cell) or an integer of 16 digits or more written as
-# such (calamine reads it as a float and loses the last digits). One scan of the sheet's
-# XML finds both, with the formulas that have no saved value.
+# and the default) and openpyxl in read-only mode (the plain path). One scan of the sheet's
+# XML finds what calamine cannot give as openpyxl does: a cell holding an error (calamine
+# gives ``#N/A`` as an empty cell: the scan keeps the errors' text, put back in their
+# cells) and an integer of 16 digits or more written as such (calamine reads a float and
+# loses the last digits: the plain path reads that file), with the formulas that have no
+# saved value.
 
 # "calamine" or "openpyxl": which reader opens a workbook (tests and
 # scripts/bench_xlsx.py set it to compare the two).
@@ -648,7 +649,8 @@ XLSX_READER = "calamine"
 # Each a separate search that starts with a literal (an alternation is ten times slower).
 # A false match only costs time: the formulas are then parsed, the file read plainly.
 _FORMULA = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))     # <f>, <x:f ...>
-_PLAIN_ONLY = (re.compile(rb"""t=["']e["']"""), re.compile(rb"v>\s*-?\d{16}"))
+_ERROR_CELL = re.compile(rb"""t=["']e["']""")
+_LONG_INTEGER = re.compile(rb"v>\s*-?\d{16}")
 _SCAN_OVERLAP = 64
 
 
@@ -676,12 +678,15 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
     book = _CalamineBook(p) if reader == "calamine" else _OpenpyxlBook(p)
     try:
         title = book.pick(sheet)
-        unsaved, plain_only = _scan_sheet(p, _sheet_member(p, title))
-        if plain_only and reader == "calamine":
+        scan = _scan_sheet(p, _sheet_member(p, title))
+        unsaved = scan.unsaved
+        if scan.plain_only and reader == "calamine":
             book.close()
             reader = "openpyxl"
             book = _OpenpyxlBook(p)
             book.pick(title)
+        elif reader == "calamine":
+            book.errors = scan.errors
         header_row: list = []
         header_line = 0
         for header_line, values in book.rows():
@@ -694,7 +699,7 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
     finally:
         book.close()
     # calamine's sheet is parsed whole: kept for the table's reads (the workbook is closed).
-    kept = book.sheet if reader == "calamine" else None
+    kept = book if reader == "calamine" else None
     if unsaved:
         shown = ", ".join(unsaved[:5]) + (f" and {len(unsaved) - 5} more" if len(unsaved) > 5
                                           else "")
@@ -778,13 +783,8 @@ class _CalamineBook:
             raise UserError(f"{p}: not a readable Excel workbook ({_first_line(exc)})"
                             ) from None
         self.sheet = None
-
-    @classmethod
-    def of_sheet(cls, p: Path, sheet: object) -> _CalamineBook:
-        """A book of one sheet already read (its workbook closed)."""
-        book = cls.__new__(cls)
-        book.path, book.wb, book.sheet = p, None, sheet
-        return book
+        # Error cells' text by row number: [(column index, "#N/A")] (see _scan_sheet).
+        self.errors: dict[int, list[tuple[int, str]]] = {}
 
     def pick(self, sheet: str | None) -> str:
         from python_calamine import CalamineError, SheetTypeEnum
@@ -819,10 +819,18 @@ class _CalamineBook:
         # iter_rows yields every row from the sheet's first (blank ones before the data
         # as empty lists), but the columns only from the first one holding data.
         pad = [None] * start[1]
+        errors = self.errors
         for number, values in enumerate(sheet.iter_rows(), start=1):
             if number < first:
                 continue
-            yield number, pad + values if pad else values
+            if pad:
+                values = pad + values
+            if errors and number in errors:
+                for column, text in errors[number]:
+                    if column >= len(values):
+                        values += [None] * (column + 1 - len(values))
+                    values[column] = text
+            yield number, values
 
     def last_row(self) -> int:
         end = self.sheet.end if self.sheet is not None else None
@@ -871,35 +879,46 @@ def _sheet_member(p: Path, title: str) -> str | None:
     return None
 
 
-def _scan_sheet(p: Path, member: str | None) -> tuple[list[str], bool]:
-    """What one pass over a sheet's XML finds: the cells (``C7``) holding a formula but no
-    saved result (read with saved values only, they would come out empty without a word),
-    and whether calamine would give a cell otherwise than openpyxl (an error cell, an
-    integer of 16 digits or more).
+@dataclass
+class _SheetScan:
+    """What :func:`_scan_sheet` finds in a sheet's XML."""
 
-    The XML is searched as bytes (most lists have no formula: one fast scan); only when a
-    formula shows is it parsed.
+    unsaved: list[str] = field(default_factory=list)   # formulas without a saved value
+    plain_only: bool = False     # a cell calamine would give otherwise (read it plainly)
+    errors: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+def _scan_sheet(p: Path, member: str | None) -> _SheetScan:
+    """One look at a sheet's XML: the cells (``C7``) holding a formula but no saved result
+    (read with saved values only, they would come out empty without a word), the error
+    cells' text by row, and whether calamine would give a cell otherwise than openpyxl
+    (an integer of 16 digits or more, an error cell without its position).
+
+    The XML is searched as bytes first (most lists have no formula and no error: one fast
+    scan); only when one shows is it parsed.
     """
     import zipfile
     from xml.etree.ElementTree import iterparse
 
+    scan = _SheetScan()
     if member is None:
-        return [], False
+        return scan
     try:
         with zipfile.ZipFile(p) as archive:
-            formulas = plain_only = False
+            formulas = errors = False
             with archive.open(member) as fh:
                 tail = b""
                 while chunk := fh.read(1 << 20):
                     text = tail + chunk
                     formulas = formulas or any(r.search(text) for r in _FORMULA)
-                    plain_only = plain_only or any(r.search(text) for r in _PLAIN_ONLY)
-                    if formulas and plain_only:
+                    errors = errors or _ERROR_CELL.search(text) is not None
+                    scan.plain_only = scan.plain_only or (
+                        _LONG_INTEGER.search(text) is not None)
+                    if formulas and errors and scan.plain_only:
                         break
                     tail = chunk[-_SCAN_OVERLAP:]
-            if not formulas:
-                return [], plain_only
-            found: list[str] = []
+            if not (formulas or errors):
+                return scan
             with archive.open(member) as fh:
                 for _event, cell in iterparse(fh):
                     if not cell.tag.endswith("}c"):
@@ -912,18 +931,40 @@ def _scan_sheet(p: Path, member: str | None) -> tuple[list[str], bool]:
                             value = child
                     if formula is not None and (value is None or not (
                             value.text or len(value))):
-                        found.append(cell.get("r", "?"))
+                        scan.unsaved.append(cell.get("r", "?"))
+                    if cell.get("t") == "e" and value is not None and value.text:
+                        where = _cell_position(cell.get("r"))
+                        if where is None:
+                            scan.plain_only = True
+                        else:
+                            scan.errors.setdefault(where[0], []).append(
+                                (where[1], value.text))
                     cell.clear()
-            return found, plain_only
+            return scan
     except (KeyError, zipfile.BadZipFile, OSError, SyntaxError):
-        return [], True   # the reader opened the sheet: what openpyxl gives is what there is
+        scan.plain_only = True   # the reader opened the sheet: openpyxl gives what there is
+        return scan
+
+
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]+)")
+
+
+def _cell_position(ref: str | None) -> tuple[int, int] | None:
+    """``"AB12"`` -> (12, 27): the row number and the column's index from 0."""
+    match = _CELL_REF.fullmatch(ref or "")
+    if match is None:
+        return None
+    column = 0
+    for letter in match[1].upper():
+        column = column * 26 + ord(letter) - 64
+    return int(match[2]), column - 1
 
 
 def _xlsx_records(table: Table, header_line: int, reader: str, kept: object = None
                   ) -> Iterator[tuple[int, list[str], dict[str, str] | None]]:
     """The data rows as :meth:`Table.records` gives them (blank rows skipped)."""
     if kept is not None:
-        book: _CalamineBook | _OpenpyxlBook = _CalamineBook.of_sheet(table.path, kept)
+        book: _CalamineBook | _OpenpyxlBook = kept   # type: ignore[assignment]
     elif reader == "calamine":
         book = _CalamineBook(table.path)
     else:

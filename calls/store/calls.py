@@ -57,33 +57,72 @@ def recorded_values(ref: str | None, zone: str, moments: Iterable[str | None],
 
 def fill_recorded(conn, chunk: int = 10_000) -> int:
     """Record the customer's ref and zone and the local times on every call that has
-    none (``time_zone`` NULL), from its customer as now, chunk by chunk of ids (memory
-    stays flat); returns how many calls were filled. What it writes is what the export
-    computed for them before they were recorded. Runs in the caller's transaction.
-    Converts through a cache of its own, let go when it returns: through the process's
-    (``_LOCAL``, kept for good) every hour of every zone of the whole history stayed in
-    the process that migrated the database (a seat at 100,000 customers: Anonymous after
-    start 84.7 MB, 80.6 with its own cache, 40.9 on a migrated copy; the rest is Python's
-    arenas at the run's peak, 42 MB traced for 79,227 calls; a cache per chunk was 20x
-    slower)."""
-    local = LocalTimes()
-    top = conn.execute("SELECT coalesce(max(id), 0) FROM calls").fetchone()[0]
-    low = conn.execute("SELECT coalesce(min(id), 0) FROM calls").fetchone()[0]
-    filled = 0
-    sets = ", ".join(f"{name} = ?" for name in RECORDED)
+    none (``time_zone`` NULL), from its customer as now, chunk by chunk of ids, in the
+    caller's transaction; returns how many calls were filled. What it writes is what the
+    export computed for them before they were recorded. For a database nobody else uses
+    (a benchmark's, a test's): on one in use, :func:`calls.recorded.record_old_calls`
+    does the same in short paced write transactions."""
+    low, top = conn.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) "
+                            "FROM calls").fetchone()
+    local, filled = LocalTimes(), 0
     while low <= top:
-        rows = conn.execute(
-            f"SELECT c.id, cu.ref, cu.time_zones, cu.id, {', '.join('c.' + m for m in MOMENTS)} "
-            "FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id "
-            "WHERE c.id >= ? AND c.id < ? AND c.time_zone IS NULL", (low, low + chunk)
-        ).fetchall()
-        conn.executemany(
-            f"UPDATE calls SET {sets} WHERE id = ?",
-            [(*recorded_values(ref, zone_name(zones) if found is not None else "", moments,
-                               local), call_id) for call_id, ref, zones, found, *moments in rows])
-        filled += len(rows)
+        filled += fill_recorded_range(conn, low, low + chunk, local)
         low += chunk
     return filled
+
+
+def fill_recorded_range(conn, low: int, high: int, local: LocalTimes) -> int:
+    """Record the RECORDED values on the calls ``low <= id < high`` that have none
+    (``time_zone`` NULL), from their customers as now (a call whose customer is gone: no
+    ref, zone ''); returns how many. Runs in the caller's transaction: read and written
+    in the same one, so no writer gets between (the update's own ``time_zone IS NULL``
+    keeps what a writer recorded should it ever run outside one). ``local``: a cache of
+    the caller's, reused from range to range (bounded: :class:`LocalTimes`)."""
+    rows = conn.execute(
+        f"SELECT c.id, cu.ref, cu.time_zones, cu.id, {', '.join('c.' + m for m in MOMENTS)} "
+        "FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id "
+        "WHERE c.id >= ? AND c.id < ? AND c.time_zone IS NULL", (low, high)).fetchall()
+    conn.executemany(
+        f"UPDATE calls SET {_SETS} WHERE id = ? AND time_zone IS NULL",
+        [(*recorded_values(ref, zone_name(zones) if found is not None else "", moments,
+                           local), call_id) for call_id, ref, zones, found, *moments in rows])
+    return len(rows)
+
+
+_SETS = ", ".join(f"{name} = ?" for name in RECORDED)
+# carecall_meta, written by migration calls_0003 when it found calls: the first id after
+# them (calls from there on were written by a carecall that records its values), and the
+# lowest id the paced backfill (calls.recorded) has not looked at yet. No such rows: no
+# calls from before the migration to record (none, or the migration recorded them itself,
+# as it did until 2026-12-04).
+RECORDED_BELOW = "calls_recorded_below"
+RECORDED_FROM = "calls_recorded_from"
+
+
+def recorded_ids(store: Store) -> tuple[int, int]:
+    """(the first call id the backfill has still to look at, the last one it is to look
+    at); the first is past the last when there is nothing left."""
+    got = dict(store.db.conn.execute(
+        "SELECT key, value FROM carecall_meta WHERE key IN (?, ?)",
+        (RECORDED_FROM, RECORDED_BELOW)).fetchall())
+    if RECORDED_BELOW not in got:
+        return 0, -1
+    return int(got.get(RECORDED_FROM, 0)), int(got[RECORDED_BELOW]) - 1
+
+
+def fill_recorded_step(store: Store, size: int, top: int, local: LocalTimes
+                       ) -> tuple[int, int, int]:
+    """One step of the paced backfill, in the caller's write transaction: the ``size``
+    ids from where the last step (of any process) ended, up to ``top``, filled
+    (:func:`fill_recorded_range`), and where it ended stored. Returns (first id looked
+    at, the id after the last, calls filled)."""
+    low, _now = recorded_ids(store)
+    high = max(low, min(low + size, top + 1))
+    filled = fill_recorded_range(store.db.conn, low, high, local)
+    store.db.conn.execute(
+        "INSERT INTO carecall_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (RECORDED_FROM, high))
+    return low, high, filled
 
 
 def _zone_of(store: Store, call_id: int) -> str | None:

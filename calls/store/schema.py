@@ -1441,7 +1441,7 @@ def _calls_recorded_for_export(db: Database) -> None:
     # leaves a stale value, a moment changed without its local time clears that local
     # time, and a call moved to another customer without its zone clears all six (the
     # export then computes them from the customer it now belongs to).
-    from calls.store.calls import MOMENTS, RECORDED, fill_recorded
+    from calls.store.calls import MOMENTS, RECORDED, RECORDED_BELOW, RECORDED_FROM
 
     for name in RECORDED:
         db.execute(f"ALTER TABLE calls ADD COLUMN {name} TEXT")
@@ -1461,7 +1461,15 @@ def _calls_recorded_for_export(db: Database) -> None:
             UPDATE calls SET {', '.join(sets)} WHERE id = NEW.id;
         END
         """)
-    # The calls already written: what the export computed for them until now, so that an
-    # export of them does not change (3,000,000 calls: about a minute; docs/reports.md).
-    fill_recorded(db.conn)
+    # The calls already written stay NULL here: the export computes them as before (the
+    # same bytes), and `carecall upgrade` records them later in short paced write
+    # transactions beside a working floor (calls.recorded). Until 2026-12-04 07:20 this
+    # migration filled them itself, in its one transaction: 51 s holding the write lock on
+    # 3,000,000 calls, every seat and command opening the database waiting that long
+    # (docs/reports.md "Recorded at the call"); databases migrated then are filled already
+    # and hold no RECORDED_FROM: nothing for `carecall upgrade` to do there.
+    low, top = db.execute("SELECT min(id), max(id) FROM calls").fetchone()
+    if top is not None:
+        db.execute("INSERT INTO carecall_meta (key, value) VALUES (?, ?), (?, ?)",
+                   [RECORDED_FROM, low, RECORDED_BELOW, top + 1])
 

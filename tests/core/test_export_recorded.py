@@ -21,7 +21,6 @@ from calls import calling, export
 from calls.clock import from_iso
 from calls.export import export_table
 from calls.localtime import LocalTimes
-from calls.store import Store
 from calls.store import calls as q
 from calls.store import reports as store_reports
 from calls.store.calls import MOMENTS, RECORDED, fill_recorded
@@ -238,7 +237,8 @@ def test_a_raw_write_never_leaves_a_stale_local_time(zoned):
 
 
 def test_the_backfill_records_what_the_export_computed(zoned):
-    """fill_recorded (the migration's backfill, in chunks) on calls that recorded nothing."""
+    """fill_recorded (the backfill in one transaction, in chunks) on calls that recorded
+    nothing; the paced one, calls.recorded: tests/core/test_recorded_backfill.py."""
     store, ids = zoned
     _write_calls(store, ids, random.Random(9))
     conn = store.db.conn
@@ -253,33 +253,3 @@ def test_the_backfill_records_what_the_export_computed(zoned):
     assert _export(store) == expected
     assert _export(store, sql=True) == expected
 
-
-def test_the_migration_records_the_calls_already_written(db_path):
-    """A database written before calls_0003_recorded_for_export: after the upgrade its
-    calls hold what the export computed for them, and the export is unchanged."""
-    from calls.store.schema import migrations
-
-    names = migrations.names()
-    store = Store.open(db_path, migrate=False)
-    try:
-        migrations.apply(store.db, stop_before=names[names.index(
-            "calls_0003_recorded_for_export")])
-        store.db.conn.commit()
-        rng = random.Random(11)
-        rows = []
-        for i, zone in enumerate(ZONES):
-            cid = _customer(store, f"R{i}", [zone])
-            for m in _moments_around(_changes(zone, 2026, 2026), rng)[:10]:
-                rows.append((cid, "ann", m, rng.choice([m, None]), m, rng.choice([None, m])))
-        store.db.conn.executemany(
-            "INSERT INTO calls (customer_id, caller, started_at, connected_at, ended_at, "
-            "callback_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
-        store.db.conn.commit()
-        before = _export(store, fresh=True)
-    finally:
-        store.close()
-    with Store.open(db_path) as store:
-        assert _unrecorded(store) == 0
-        assert _export(store) == before
-        assert _export(store, sql=True) == before
-        assert _export(store, fresh=True) == before

@@ -46,8 +46,7 @@ def test_calamine_reads_every_workbook_as_openpyxl_does(name, tmp_path, monkeypa
     plain, plain_reader = _read(monkeypatch, "openpyxl", path, sheet)
     fast, fast_reader = _read(monkeypatch, "calamine", path, sheet)
     assert plain_reader == "openpyxl"
-    expected_reader = "openpyxl" if name in (
-        "error_cells", "long_integers", "typed_error_single_quotes") else "calamine"
+    expected_reader = "openpyxl" if name in ("long_integers", "no_positions") else "calamine"
     assert fast_reader == expected_reader
     assert plain["rows"], name
     if not plain["last row"] and fast_reader == "calamine":
@@ -85,16 +84,23 @@ def test_the_damaged_list_reads_as_a_person_typed_it(tmp_path, monkeypatch):
 
 
 def test_errors_and_long_numbers_come_out_as_written(tmp_path, monkeypatch):
-    errors, _ = _read(monkeypatch, "calamine", MAKERS["error_cells"](tmp_path)[0])
-    assert errors["rows"][1] == (3, {"Name": "Bob", "Phone": "#N/A", "Revenue": "#DIV/0!"})
+    errors, reader = _read(monkeypatch, "calamine", MAKERS["error_cells"](tmp_path)[0])
+    assert reader == "calamine"
+    assert errors["rows"][1:] == [
+        (4, {"column 1": "", "Name": "Bob", "Phone": "#N/A", "Revenue": "#DIV/0!",
+             "column 6": "#N/A"}),
+        (5, {"column 1": "", "Name": "Cid", "Phone": "", "Revenue": "#NAME?"})]
+    unplaced, reader = _read(monkeypatch, "calamine", MAKERS["no_positions"](tmp_path)[0])
+    assert reader == "openpyxl" and unplaced["rows"] == [(2, {"Name": "Ann",
+                                                              "Phone": "#N/A"})]
     long, _ = _read(monkeypatch, "calamine", MAKERS["long_integers"](tmp_path)[0])
     assert [r["Card"] for _, r in long["rows"]] == ["1234567890123456",
                                                     # openpyxl wrote it as a float
                                                     "1.234567890123457e+19",
                                                     "1000000000000000"]
-    typed, _ = _read(monkeypatch, "calamine", MAKERS["typed_error_single_quotes"](
+    typed, reader = _read(monkeypatch, "calamine", MAKERS["typed_error_single_quotes"](
         tmp_path)[0])
-    assert typed["rows"] == [(2, {"Name": "Ann", "Phone": "#REF!"})]
+    assert reader == "calamine" and typed["rows"] == [(2, {"Name": "Ann", "Phone": "#REF!"})]
 
 
 def test_carriage_returns_are_read_back_by_calamine(tmp_path, monkeypatch):
@@ -172,3 +178,11 @@ CELLS = [
 @pytest.mark.parametrize(("value", "text"), CELLS)
 def test_cells_by_type_are_written_as_by_kind(value, text):
     assert readers._text(value) == readers._text_plain(value) == text
+
+
+@pytest.mark.parametrize(("ref", "where"), [
+    ("A1", (1, 0)), ("Z9", (9, 25)), ("AA10", (10, 26)), ("AB12", (12, 27)),
+    ("XFD1048576", (1048576, 16383)), ("c3", (3, 2)), ("1A", None), ("", None), (None, None),
+])
+def test_cell_references_are_placed(ref, where):
+    assert readers._cell_position(ref) == where

@@ -131,11 +131,15 @@ def error_cells(folder: Path) -> tuple[Path, str | None]:
     path = folder / "errors.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet()
-    ws.write_row(0, 0, ["Name", "Phone", "Revenue"])
-    ws.write_row(1, 0, ["Ann", "+12125550100", 10])
-    ws.write_string(2, 0, "Bob")
-    ws.write_formula(2, 1, "=VLOOKUP(A3,X:Y,2,0)", None, "#N/A")
-    ws.write_formula(2, 2, "=1/0", None, "#DIV/0!")
+    # From B2: the errors' columns count from the sheet's, not the data's, first column.
+    ws.write_row(1, 1, ["Name", "Phone", "Revenue"])
+    ws.write_row(2, 1, ["Ann", "+12125550100", 10])
+    ws.write_string(3, 1, "Bob")
+    ws.write_formula(3, 2, "=VLOOKUP(A3,X:Y,2,0)", None, "#N/A")
+    ws.write_formula(3, 3, "=1/0", None, "#DIV/0!")
+    ws.write_formula(3, 5, "=NA()", None, "#N/A")       # past the headers
+    ws.write_string(4, 1, "Cid")
+    ws.write_formula(4, 3, "=X", None, "#NAME?")
     wb.close()
     return path, None
 
@@ -217,3 +221,16 @@ def carriage_returns(folder: Path) -> tuple[Path, str | None]:
     ws.write_row(2, 0, ["Bob", "x_x000D_y (typed as is)"])
     wb.close()
     return path, None
+
+
+@maker
+def no_positions(folder: Path) -> tuple[Path, str | None]:
+    """An error cell in a row whose cells carry no position: read plainly."""
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+        b'openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row><c t="inlineStr"><is><t>Name</t></is></c><c t="inlineStr"><is><t>Phone'
+        b'</t></is></c></row>'
+        b'<row><c t="inlineStr"><is><t>Ann</t></is></c><c t="e"><v>#N/A</v></c></row>'
+        b'</sheetData></worksheet>')
+    return _replace_sheet(_blank_book(folder), folder / "no_positions.xlsx", sheet), None

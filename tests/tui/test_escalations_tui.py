@@ -146,3 +146,24 @@ async def test_at_80_columns_the_escalated_time_is_cut_after_its_minute(db_path,
         cell = str(table.get_row_at(0)[labels.index("escalated")])
         assert cell.endswith("…"), cell                    # cut to fit 80 columns
         assert re.fullmatch(r"\d\d \w{3} \d\d:\d\d…", cell), cell
+
+
+@pytest.mark.parametrize(("user", "where"), [
+    ("olga", "Follow-ups (f) lists them."),
+    ("sam", "Follow-ups (f), then t (the team's), lists them.")])
+async def test_the_first_notice_says_where_the_escalations_are_listed(
+        db_path, store, now, user, where):
+    """The trial's supervisor was told "Follow-ups (f) lists them", and f showed "My open
+    follow-ups: 0": someone else's escalations are under t, the team's."""
+    for i in range(2):
+        cid = add_customer(store, f"C{i}", f"Late Customer{i}", owner="olga",
+                           phone=f"+1212555010{i}")
+        fu.add_followup(store, kind="fix_problem", customer_id=cid, owner="olga",
+                        due_at=None, details="parcel broken", now=now - timedelta(days=3))
+    app = app_module.make_app(db_path, user, clock=now)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: any(n.title == "Escalated follow-ups"
+                                          for n in app._notifications))
+        [notice] = [n for n in app._notifications if n.title == "Escalated follow-ups"]
+        assert notice.message.startswith("2 follow-ups are past their deadline")
+        assert notice.message.endswith(where)

@@ -402,3 +402,21 @@ async def test_follow_ups_shown_again_are_the_same_screen_and_reload(
         assert app.screen is screen                      # not built again
         await wait_for(pilot, lambda: _table_keys(screen) == [str(info.id)])
         assert "brochure" in "\n".join(screen_lines(app))
+
+
+async def test_t_says_where_it_goes_mine_or_the_team(db_path, store, now):
+    """The trial's supervisor in the team's list saw "t Team" on the key bar (the header
+    said "t: mine"): from the team's list the same key reads "Mine", and goes there."""
+    cid = add_customer(store, "C1", "Ann Able", phone="+12125550101")
+    fu.add_followup(store, kind="send_info", customer_id=cid, owner="zed", due_at=None,
+                    details="catalogue", now=now)
+    app = app_module.make_app(db_path, "olga", clock=now)
+    async with app.run_test(size=(140, 24)) as pilot:
+        await open_followups(app, pilot)
+        await wait_for(pilot, lambda: "My open follow-ups" in screen_lines(app)[1])
+        assert " t Team " in screen_lines(app)[-1] and " t Mine " not in screen_lines(app)[-1]
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "The team's open follow-ups" in screen_lines(app)[1])
+        assert " t Mine " in screen_lines(app)[-1] and " t Team " not in screen_lines(app)[-1]
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "My open follow-ups" in screen_lines(app)[1])

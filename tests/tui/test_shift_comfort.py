@@ -466,3 +466,36 @@ async def test_the_agenda_fits_80x24_and_shows_enter_where_it_calls(tmp_path):
         await press(pilot, "up", "up", "enter")                 # the overdue one: called
         await settle(pilot, 10)
         assert isinstance(app.screen, CallScreen)
+
+
+async def test_the_agenda_says_it_is_loading_until_it_has_loaded(tmp_path, monkeypatch):
+    """Its first layout (a resize) must not draw an empty agenda ("No callbacks for you")
+    before the callbacks are read."""
+    import threading
+
+    from tui.screens import agenda
+
+    db = make_db(tmp_path / "s.db")
+    read = threading.Event()
+    plain = agenda.load_agenda
+
+    def held(*args):
+        read.wait(10)
+        return plain(*args)
+
+    monkeypatch.setattr(agenda, "load_agenda", held)
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await pilot.press("a")          # not press(): it waits for the (held) read
+        for _ in range(500):            # laid out (resized) and drawn: the read still held
+            if isinstance(app.screen, AgendaScreen) and app.screen.size.width:
+                break
+            await pilot.pause(0.02)
+        for _ in range(5):
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, AgendaScreen)
+        assert screen_lines(app)[1].strip() == "Loading your callbacks…"
+        read.set()
+        await settle(pilot, 10)
+        assert screen_lines(app)[1].strip() == "No callbacks for you in the next two weeks."

@@ -66,7 +66,8 @@ class AgendaScreen(Screen[int | None]):
         self.set_interval(60, self.action_refresh)
 
     def on_resize(self) -> None:
-        if self._width_of_note() != self._note_width:
+        # Once loaded (before that the status says it is loading, not "no callbacks").
+        if self._note_width and self._width_of_note() != self._note_width:
             self._loaded(self.days)
 
     def _width_of_note(self) -> int:

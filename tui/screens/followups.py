@@ -290,6 +290,8 @@ class FollowupsScreen(KeptStyles, Screen):
         Binding("c", "call_now", "Call now", tooltip="Take this customer and call them now", id="followups-call-now"),
         Binding("o", "open_customer", "Customer", tooltip="The customer and all their follow-ups", id="followups-open-customer"),
         Binding("t", "toggle_team", "Team", tooltip="Switch between my follow-ups and the team's", id="followups-toggle-team"),
+        # The same key back from the team's list says where it goes (one id: remapped together).
+        Binding("t", "toggle_mine", "Mine", tooltip="Switch between my follow-ups and the team's", id="followups-toggle-team"),
         Binding("g", "reassign", "Give to", tooltip="Give the highlighted follow-up to someone "
                 "else (supervisors)", id="followups-reassign"),
         Binding(
@@ -530,7 +532,9 @@ class FollowupsScreen(KeptStyles, Screen):
             selected = self._selected()
             return not typing and selected is not None and selected.kind in _PHONE_KINDS
         if action == "toggle_team":   # shown to those who may see the team's only
-            return not typing and (self.team or self.app.may("followups.team"))
+            return not typing and not self.team and self.app.may("followups.team")
+        if action == "toggle_mine":
+            return not typing and self.team
         if action in ("filter", "refresh"):
             return not typing
         return True
@@ -552,6 +556,9 @@ class FollowupsScreen(KeptStyles, Screen):
         self.team = not self.team
         self.view = None
         self.action_refresh()
+
+    def action_toggle_mine(self) -> None:
+        self.action_toggle_team()
 
     def action_filter(self) -> None:
         box = self.query_one("#fu-filter", Input)

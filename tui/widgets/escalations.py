@@ -74,9 +74,12 @@ class EscalationWatcher:
             self._first = False
             return
         if self._first and len(mine) > 1:
+            # Someone else's show under the follow-ups screen's team list, not "my" list.
+            own = all(e.owner and e.owner.casefold() == (user or "").casefold() for e in mine)
+            where = "Follow-ups (f)" if own else "Follow-ups (f), then t (the team's),"
             self.app.notify(
                 f"{len(mine)} follow-ups are past their deadline and escalated; the oldest: "
-                + describe(mine[-1]) + ". Follow-ups (f) lists them.",
+                + describe(mine[-1]) + f". {where} lists them.",
                 title="Escalated follow-ups", severity="warning", timeout=30)
         else:
             for e in mine:

@@ -1,0 +1,267 @@
+"""Calls written before migration calls_0003_recorded_for_export: the migration adds the
+columns and leaves those calls NULL (the export computes them as before, the same bytes);
+``calls.recorded.record_old_calls`` (``carecall upgrade``) records them later in short
+write transactions, between which other connections write, resuming where the last step
+of any run ended, never overwriting what a writer recorded, and ending with what the
+export computed for them."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from calls.localtime import LocalTimes
+from calls.recorded import record_old_calls
+from calls.store import Pacer, Store
+from calls.store import calls as q
+from calls.store.calls import RECORDED, RECORDED_FROM
+from tests.core.test_export_local_times import ZONES, _changes, _moments_around
+from tests.core.test_export_recorded import _customer, _export, _unrecorded
+
+STEP = 7
+
+
+class _Steps(Pacer):
+    """Steps of ``STEP`` ids, no pause; ``between(n)`` runs after step n (1, 2, ...)."""
+
+    def __init__(self, store, between=None):
+        super().__init__(store, first=STEP, low=STEP, high=STEP)
+        self.between, self.steps = between, 0
+
+    def done(self, held: float) -> None:
+        self.steps += 1
+        if self.between is not None:
+            self.between(self.steps)
+
+
+def _all_exports(store) -> tuple[str, str, str]:
+    return _export(store), _export(store, sql=True), _export(store, fmt="json")
+
+
+@pytest.fixture
+def old(db_path):
+    """A database written before calls_0003: customers in every zone of the local-time
+    tests and calls at and around their offset changes; (path, export bytes then)."""
+    from calls.store.schema import migrations
+
+    names = migrations.names()
+    store = Store.open(db_path, migrate=False)
+    try:
+        migrations.apply(store.db, stop_before=names[names.index(
+            "calls_0003_recorded_for_export")])
+        store.db.conn.commit()
+        rng = random.Random(11)
+        rows = []
+        for i, zone in enumerate(ZONES):
+            cid = _customer(store, f"R{i}", [zone])
+            for m in _moments_around(_changes(zone, 2026, 2026), rng)[:10]:
+                rows.append((cid, "ann", m, rng.choice([m, None]), m, rng.choice([None, m])))
+        store.db.conn.executemany(
+            "INSERT INTO calls (customer_id, caller, started_at, connected_at, ended_at, "
+            "callback_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        store.db.conn.commit()
+        before = (_export(store, fresh=True), _export(store, fmt="json", fresh=True))
+    finally:
+        store.close()
+    return db_path, before
+
+
+def test_the_migration_writes_no_call_and_the_export_is_unchanged(old):
+    """The migration is the columns and the trigger: the write lock for a moment, not for
+    a pass over every call. Its calls stay NULL, which every export path computes as
+    before."""
+    path, (csv, js) = old
+    conn = sqlite3.connect(path)
+    calls = conn.execute("SELECT count(*) FROM calls").fetchone()[0]
+    conn.close()
+    assert calls > 300
+    store = Store.open(path, migrate=False)
+    try:
+        changed = store.db.conn.total_changes
+        store.migrate()
+        # the migration's own rows (its name, the schema version, the coverage marks'
+        # check), not one per call
+        assert store.db.conn.total_changes - changed < 20
+        assert _unrecorded(store) == calls
+        assert store.scalar("SELECT count(*) FROM calls WHERE "
+                            + " OR ".join(f"{c} IS NOT NULL" for c in RECORDED)) == 0
+        assert _all_exports(store) == (csv, csv, js)
+    finally:
+        store.close()
+
+
+def test_the_backfill_steps_and_resumes_and_others_write_between(old):
+    """Steps of STEP ids, each one write transaction: between two steps another
+    connection takes the write lock at once (it would fail at once, timeout 0, were the
+    lock held); stopped after three steps, 3 x STEP calls are filled and the rest not;
+    the next run goes on from there; a third finds nothing to do. The export is the same
+    bytes at every stage."""
+    path, (csv, js) = old
+    store = Store.open(path)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        first = store.scalar("SELECT min(id) FROM calls")
+        calls = store.scalar("SELECT count(*) FROM calls")
+        got = []
+
+        def between(step: int) -> None:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT OR REPLACE INTO carecall_meta (key, value) VALUES (?, 'x')",
+                          (f"between {step}",))
+            other.execute("COMMIT")
+            got.append(step)
+
+        steps = _Steps(store, between)
+        done = record_old_calls(store, pacer=steps, stop=lambda: steps.steps >= 3)
+        assert (done.stopped, done.steps, done.filled, done.looked) == (True, 3, 3 * STEP,
+                                                                         3 * STEP)
+        assert got == [1, 2, 3]
+        assert done.left == calls - 3 * STEP
+        assert int(store.scalar("SELECT value FROM carecall_meta WHERE key = ?",
+                                (RECORDED_FROM,))) == first + 3 * STEP
+        assert _unrecorded(store, f"id < {first + 3 * STEP}") == 0
+        assert _unrecorded(store) == calls - 3 * STEP
+        assert _all_exports(store) == (csv, csv, js)
+
+        done = record_old_calls(store, pacer=_Steps(store, between))
+        assert not done.stopped and done.left == 0
+        assert done.filled == done.looked == calls - 3 * STEP
+        assert done.steps == -(-(calls - 3 * STEP) // STEP)
+        assert _unrecorded(store) == 0
+        assert _all_exports(store) == (csv, csv, js)
+        assert record_old_calls(store, pacer=_Steps(store)).looked == 0
+    finally:
+        other.close()
+        store.close()
+
+
+def test_calls_written_and_moved_between_steps(old):
+    """Between steps: a call written by the store's writer (it records its own values,
+    then its customer moves zone: the backfill must not overwrite them); raw SQL moving a
+    call the backfill has passed and one it has not reached to another customer, and a
+    moment of one not reached. At the end every call holds what it recorded or what the
+    export computes from its customer now, and both export paths agree with that."""
+    path, _ = old
+    store = Store.open(path)
+    try:
+        ids = [r[0] for r in store.db.conn.execute("SELECT id FROM calls ORDER BY id")]
+        customers = [r[0] for r in store.db.conn.execute("SELECT id FROM customers")]
+        tokyo = store.scalar("SELECT id FROM customers WHERE time_zones = ?",
+                             (json.dumps(["Asia/Tokyo"]),))
+        written = []
+
+        def between(step: int) -> None:
+            if step != 2:
+                return
+            with store.write():
+                call = q.insert_call(store, tokyo, "bob", "2026-03-10T15:00:00Z", None, None)
+                written.append(call)
+                store.db.conn.execute(
+                    "UPDATE customers SET time_zones = ?, ref = 'MOVED' WHERE id = ?",
+                    (json.dumps(["Europe/Berlin"]), tokyo))
+                store.db.conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?",
+                                      (customers[-1], ids[0]))          # passed
+                store.db.conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?",
+                                      (customers[0], ids[-1]))          # not reached
+                store.db.conn.execute("UPDATE calls SET ended_at = '2026-10-25T00:30:00Z' "
+                                      "WHERE id = ?", (ids[-2],))
+
+        done = record_old_calls(store, pacer=_Steps(store, between))
+        assert done.left == 0 and written
+        rows = {r["id"]: r for r in json.loads(_export(store, fmt="json"))}
+        fresh = {r["id"]: r for r in json.loads(_export(store, fmt="json", fresh=True))}
+        call = written[0]
+        assert (rows[call]["customer_ref"], rows[call]["time_zone"],
+                rows[call]["started_at_local"]) == (
+            f"R{ZONES.index('Asia/Tokyo')}", "Asia/Tokyo", "2026-03-11T00:00:00+09:00")
+        assert fresh[call]["time_zone"] == "Europe/Berlin"
+        assert {k: v for k, v in rows.items() if k != call} == {
+            k: v for k, v in fresh.items() if k != call}
+        # the call moved after the backfill passed it stays NULL (computed), the rest filled
+        assert store.scalar("SELECT time_zone FROM calls WHERE id = ?", (ids[0],)) is None
+        assert _unrecorded(store, f"id NOT IN ({ids[0]})") == 0
+        assert _export(store, sql=True) == _export(store)
+    finally:
+        store.close()
+
+
+def test_two_runs_at_once_share_the_steps(old):
+    """A second run started between the first's steps goes on from where the last step
+    ended: no id looked at twice, every call filled once."""
+    path, _ = old
+    store, second = Store.open(path), Store.open(path)
+    try:
+        calls = store.scalar("SELECT count(*) FROM calls")
+        theirs = []
+
+        def between(step: int) -> None:
+            if step in (2, 4):           # the other run does two steps, twice
+                steps = _Steps(second)
+                theirs.append(record_old_calls(second, pacer=steps,
+                                               stop=lambda: steps.steps >= 2))
+
+        mine = record_old_calls(store, pacer=_Steps(store, between))
+        assert [t.looked for t in theirs] == [2 * STEP, 2 * STEP]
+        assert mine.looked + sum(t.looked for t in theirs) == calls
+        assert mine.filled + sum(t.filled for t in theirs) == calls
+        assert _unrecorded(store) == 0
+    finally:
+        second.close()
+        store.close()
+
+
+def test_a_bounded_cache_converts_as_an_unbounded_one():
+    """LocalTimes keeps at most about ``kept`` hours (it drops the earlier half of the
+    days past that) and converts every moment as a cache that keeps all."""
+    rng = random.Random(4)
+    moments = []
+    for zone in ZONES:
+        moments += [(zone, m) for m in _moments_around(_changes(zone, 2025, 2027), rng)]
+    moments.sort(key=lambda zm: zm[1])           # mostly in time order, as calls are
+    moments += rng.sample(moments, 300)          # and some not
+    kept, small = LocalTimes(kept=10 ** 9), LocalTimes(kept=500)
+    for zone, moment in moments:
+        assert small.convert(zone, moment) == kept.convert(zone, moment)
+        assert small.cached <= 500
+    assert small.cached == sum(len(c) + len(c.parts) for c in small._zones.values())
+    assert kept.cached > 10_000
+
+
+def test_carecall_upgrade(old):
+    from calls.cli import app
+
+    path, (csv, _js) = old
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "calls", "--db", str(path)])
+    assert result.exit_code == 0 and "carecall upgrade records them once" in result.stderr
+    result = runner.invoke(app, ["upgrade", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    with Store.open(path) as store:
+        calls = store.scalar("SELECT count(*) FROM calls")
+        assert f"on {calls:,} calls written by an older carecall" in result.output
+        assert _unrecorded(store) == 0
+        assert _export(store) == csv
+    result = runner.invoke(app, ["upgrade", "--db", str(path)])
+    assert (result.exit_code, result.output) == (
+        0, "Nothing to do: the database is up to date.\n")
+    result = runner.invoke(app, ["export", "calls", "--db", str(path)])
+    assert result.exit_code == 0 and "upgrade" not in result.stderr
+    assert result.stdout.replace("\r\n", "\n") == csv.replace("\r\n", "\n")
+
+
+def test_nothing_to_record_where_the_migration_found_no_calls_or_filled_them(store):
+    """A database the migration found without calls (new), or one it filled itself (as
+    it did until 2026-12-04: no calls_recorded_* rows): the calls there record their own,
+    and the backfill looks at none of them."""
+    from calls.store.calls import RECORDED_BELOW
+
+    assert store.scalar("SELECT count(*) FROM carecall_meta WHERE key IN (?, ?)",
+                        (RECORDED_FROM, RECORDED_BELOW)) == 0
+    cid = _customer(store, "R1", ["Europe/Paris"])
+    with store.write():
+        q.insert_call(store, cid, "ann", "2026-03-10T15:00:00Z", None, None)
+    assert record_old_calls(store, pacer=_Steps(store)).looked == 0
