@@ -298,6 +298,11 @@ class SeatMixin:
 
         for bar in self.screen.query(ShiftBar):  # type: ignore[attr-defined]
             bar.update_bar()  # now, not at its next second
+        if (old.pause_after if old is not None else None) != new.pause_after:
+            from tui.screens.wrapup import WrapUpScreen
+
+            if isinstance(self.screen, WrapUpScreen):  # type: ignore[attr-defined]
+                self.screen.pause_changed()  # type: ignore[attr-defined]  # "Save & pause"
 
     def pause_allowed(self) -> bool:
         """Pausing is for between calls: the queue, the welcome and follow-ups screens (each

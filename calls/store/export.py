@@ -112,12 +112,14 @@ SPECS: dict[str, TableSpec] = {
 # The columns are the fresh path's (SPECS["calls"] with its local times), in its order.
 _JOINED = (" FROM calls t LEFT JOIN customers cu "
            "ON cu.id = iif(t.time_zone IS NULL, t.customer_id, NULL)")
-_ZONE = "coalesce(t.time_zone, py_zone(cu.time_zones))"
-# (name, what a row did not record is computed by): the recorded columns
+# (name, what a row did not record is computed by): the recorded columns. A local time
+# in the zone the call recorded, else in its customer's now (one Python call: the zone's
+# name is looked up inside it); no moment, no call ('').
 _FALLBACK = {
     "customer_ref": "cu.ref",
     "time_zone": "py_zone(cu.time_zones)",
-    **{f"{m}_local": f"py_local({_ZONE}, t.{m})" for m in MOMENTS},
+    **{f"{m}_local": f"iif(t.{m} IS NULL, '', py_local(t.time_zone, cu.time_zones, t.{m}))"
+       for m in MOMENTS},
 }
 _CALL_COLUMNS = ("id", "customer_id", "customer_ref", "caller", "script_id", "reason",
                  "started_at", "started_at_local", "connected_at", "connected_at_local",
@@ -143,9 +145,16 @@ RECORDED_TEXT = frozenset(_FALLBACK)
 
 def recorded_functions() -> dict[str, tuple[int, Callable]]:
     """The SQL functions :data:`RECORDED_CALLS` calls for what a row did not record:
-    ``py_zone(time zones JSON)`` and ``py_local(zone, moment)`` (name: (arity, function)).
-    One set per connection: its conversion cache is not to be shared between threads."""
-    return {"py_zone": (1, zone_name), "py_local": (2, LocalTimes().convert)}
+    ``py_zone(time zones JSON)`` and ``py_local(recorded zone, time zones JSON, moment)``
+    (the moment in the recorded zone, else in the first zone of the JSON) (name: (arity,
+    function)). One set per connection: its conversion cache is not to be shared between
+    threads."""
+    convert = LocalTimes().convert
+
+    def local(zone: str | None, zones: str | None, moment: str | None) -> str:
+        return convert(zone_name(zones) if zone is None else zone, moment)
+
+    return {"py_zone": (1, zone_name), "py_local": (3, local)}
 
 
 def _with_functions(conn: sqlite3.Connection, functions: dict[str, tuple[int, Callable]]

@@ -227,6 +227,10 @@ async def test_a_pause_asked_during_a_call_takes_effect_after_the_wrap_up(tmp_pa
         assert any("asked for a pause (coaching)" in n.message for n in app._notifications)
         await press(pilot, "n")  # no answer
         assert isinstance(app.screen, WrapUpScreen)
+        # Enter does not take a next customer: the wrap-up and its key say what it does
+        lines = screen_lines(app)
+        assert any("Enter: save, then your pause (coaching) starts" in line for line in lines)
+        assert lines[-1].lstrip().startswith("⏎ Save & pause")
         clock.advance(seconds=20)
         await press(pilot, "enter")
         await settle(pilot, 8)
@@ -341,3 +345,30 @@ async def test_the_bar_fits_80_columns_in_a_call(tmp_path):
         top = screen_lines(app)[0]
         assert "wrap-up 0:03 (call 1:05) │" in top, top
         assert top.endswith(f"cont. 0 · compl. 0 │ NPS – │ {local:%H:%M}"), top
+
+
+async def test_a_pause_asked_while_the_wrap_up_shows_changes_what_enter_says(tmp_path):
+    from tui.screens.call import CallScreen
+    from tui.screens.wrapup import WrapUpScreen
+
+    path, clock, app = ann_shift(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, CallScreen)
+        await press(pilot, "n")  # no answer
+        assert isinstance(app.screen, WrapUpScreen)
+        lines = screen_lines(app)
+        assert any("Enter: save and take the next customer" in line for line in lines)
+        assert lines[-1].lstrip().startswith("⏎ Save & next")
+        with Store.open(path) as store:
+            floor.pause_caller(store, "ann", "coaching", actor=actor(path, "sue"),
+                               now=clock())
+        app.seat_tick()
+        await settle(pilot)
+        lines = screen_lines(app)
+        assert any("Enter: save, then your pause (coaching) starts" in line for line in lines)
+        assert lines[-1].lstrip().startswith("⏎ Save & pause")
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        assert isinstance(app.screen, PausedScreen)

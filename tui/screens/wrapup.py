@@ -47,6 +47,8 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Save & next", tooltip="Save the outcome and take the next customer", id="wrapup-confirm"),
+        # With a supervisor's pause waiting, the same Enter saves and the pause starts.
+        Binding("enter", "confirm_pause", "Save & pause", tooltip="Save the outcome; then the pause your supervisor asked for starts", id="wrapup-confirm"),
         # "Back to call": at 80 columns "Back to the call" pushed "t Themes" off the bar
         Binding("escape", "back", "Back to call", id="wrapup-back"),
         Binding("ctrl+f", "add_followup", "Follow-up", priority=True, tooltip="Add a follow-up by hand", id="wrapup-add-followup"),
@@ -182,14 +184,30 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
             lines.append("[b]Notes[/b]")
             lines.append(escape(plan.notes.strip()))
         lines.append("")
-        lines.append("[b]Enter[/b]: save and take the next customer · [b]Esc[/b]: back to the call")
+        pause = self._pause_waiting()
+        then = (f"save, then your pause ({escape(pause)}) starts" if pause
+                else "save and take the next customer")
+        lines.append(f"[b]Enter[/b]: {then} · [b]Esc[/b]: back to the call")
         show_text(self.query_one("#wrapup-title", Static), title)
         show_text(self.query_one("#wrapup-body", Static), "\n".join(lines))
+
+    def _pause_waiting(self) -> str | None:
+        """The reason of the pause a supervisor asked for, to start after this call."""
+        state = getattr(self.app, "seat_state", None)
+        return state.pause_after if state is not None else None
+
+    def pause_changed(self) -> None:
+        """A supervisor asked for a pause (or took it back) while this screen shows."""
+        self._draw()
+        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "themes":
             return not self._saving and bool(self._theme_items(self._plan()))
-        return not (action in ("confirm", "back") and self._saving)
+        if action in ("confirm", "confirm_pause"):
+            return not self._saving and (action == "confirm_pause") == bool(
+                self._pause_waiting())
+        return not (action == "back" and self._saving)
 
     def action_themes(self) -> None:
         """Confirm or change the themes suggested for the open answers (issue 17)."""
@@ -216,6 +234,9 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def action_confirm_pause(self) -> None:
+        self.action_confirm()
 
     def action_confirm(self) -> None:
         """Save; with the call screen under it wanting the next customer, take them in the
