@@ -678,6 +678,12 @@ def plan_command(
         "do-not-call).",
         highlight=False,
     )
+    if result.too_late:
+        common.console.print(
+            f"Not planned this year: {_count(result.too_late, 'occasion')} whose day had "
+            "begun before the customer came onto the list in time to post for it.",
+            highlight=False,
+        )
     for f in latest.values():
         common.console.print(
             f"  #{f.id} {f.kind:<16} {f.customer_ref} {f.customer_name}: {f.occasion or ''} "
