@@ -55,6 +55,8 @@ ACTIONS: dict[str, str] = {
     "seat.pause": "a seat paused with a reason: by its caller (p) or by a supervisor",
     "policy.load": "a care policy file loaded (its hash)",
     "script.load": "a survey script version loaded",
+    "upgrade": "`carecall upgrade` run: calls of an older carecall recorded for the export "
+               "(how many; finished or stopped)",
 }
 
 

@@ -58,14 +58,16 @@ def upgrade(db: common.DbOption = None) -> None:
 
     store = common.open_store(db)
     try:
-        common.require(store, "reports")
+        actor = common.require(store, "reports")
         began = time.monotonic()
         with common.user_errors(), _stop_on_interrupt() as asked, \
                 _bar(sys.stderr.isatty() and not common.quiet()) as progress:
             done = record_old_calls(store, stop=asked.is_set, progress=progress)
+        took = time.monotonic() - began
+        if done.looked:
+            _audit(store, actor.name, done, took)
     finally:
         store.close()
-    took = time.monotonic() - began
     if done.stopped:
         common.console.print(
             f"Stopped: {done.filled:,} calls recorded in {took:.0f} s; {done.left:,} still "
@@ -78,6 +80,18 @@ def upgrade(db: common.DbOption = None) -> None:
         f"Recorded the export's values on {done.filled:,} calls written by an older "
         f"carecall ({done.looked:,} looked at, {done.steps:,} steps, {took:.0f} s); the "
         "database is up to date.", highlight=False)
+
+
+def _audit(store, actor: str, done, took: float) -> None:
+    """The run in the audit trail (a run that found nothing to do changed nothing and
+    writes no row): how many calls it recorded, whether it finished or was stopped."""
+    from calls import audit
+    from calls.clock import now_utc
+
+    audit.record(store, actor, "upgrade", "calls",
+                 {"recorded": done.filled, "looked_at": done.looked, "left": done.left,
+                  "steps": done.steps, "seconds": round(took, 1),
+                  "ended": "stopped" if done.stopped else "finished"}, now=now_utc())
 
 
 def register(app: typer.Typer) -> None:

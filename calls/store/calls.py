@@ -116,7 +116,7 @@ def fill_recorded_step(store: Store, size: int, top: int, local: LocalTimes
     ids from where the last step (of any process) ended, up to ``top``, filled
     (:func:`fill_recorded_range`), and where it ended stored. Returns (first id looked
     at, the id after the last, calls filled)."""
-    low, _now = recorded_ids(store)
+    low, _last = recorded_ids(store)
     high = max(low, min(low + size, top + 1))
     filled = fill_recorded_range(store.db.conn, low, high, local)
     store.db.conn.execute(

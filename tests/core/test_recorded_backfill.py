@@ -14,6 +14,7 @@ import sqlite3
 import pytest
 from typer.testing import CliRunner
 
+from calls.audit import os_login
 from calls.localtime import LocalTimes
 from calls.recorded import record_old_calls
 from calls.store import Pacer, Store
@@ -251,6 +252,67 @@ def test_carecall_upgrade(old):
     result = runner.invoke(app, ["export", "calls", "--db", str(path)])
     assert result.exit_code == 0 and "upgrade" not in result.stderr
     assert result.stdout.replace("\r\n", "\n") == csv.replace("\r\n", "\n")
+    # the run that recorded them is someone's, in the trail; the one with nothing to do
+    # changed nothing and wrote no row
+    rows = _upgrades(runner, path)
+    assert len(rows) == 1
+    assert rows[0]["actor"] == os_login() and rows[0]["subject"] == "calls"
+    assert rows[0]["details"]["recorded"] == calls
+    assert rows[0]["details"]["ended"] == "finished" and rows[0]["details"]["left"] == 0
+
+
+def _upgrades(runner, path) -> list[dict]:
+    """The ``upgrade`` rows of the audit trail, as ``carecall audit --json`` shows them."""
+    from calls.cli import app
+
+    result = runner.invoke(app, ["audit", "--action", "upgrade", "--json", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_carecall_upgrade_stopped_by_ctrl_c_says_so_in_the_audit_trail(old, monkeypatch):
+    """ctrl+c (SIGINT) during a step: the step ends whole, the run stops (exit 130), the
+    trail says who stopped it after how many calls; the next run finishes the rest and
+    has its own row."""
+    import os
+    import signal
+
+    from calls import recorded
+    from calls.cli import app
+
+    path, (csv, _js) = old
+    step = q.fill_recorded_step
+    steps = []
+
+    def interrupted(*args):
+        got = step(*args)
+        steps.append(got)
+        if len(steps) == 2:
+            os.kill(os.getpid(), signal.SIGINT)      # as a terminal's ctrl+c
+        return got
+
+    monkeypatch.setattr(q, "fill_recorded_step", interrupted)
+    monkeypatch.setattr(recorded, "FIRST_STEP", STEP)
+    runner = CliRunner()
+    result = runner.invoke(app, ["upgrade", "--db", str(path)])
+    assert result.exit_code == 130, result.output
+    filled = sum(n for _low, _high, n in steps)
+    assert len(steps) == 2 and filled > 0
+    assert result.output.startswith(f"Stopped: {filled:,} calls recorded in ")
+    (row,) = _upgrades(runner, path)
+    assert row["actor"] == os_login()
+    assert row["details"]["ended"] == "stopped" and row["details"]["recorded"] == filled
+    assert row["details"]["left"] > 0
+    monkeypatch.setattr(q, "fill_recorded_step", step)
+    result = runner.invoke(app, ["upgrade", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    with Store.open(path) as store:
+        calls = store.scalar("SELECT count(*) FROM calls")
+        assert _unrecorded(store) == 0 and _export(store) == csv
+    first, second = _upgrades(runner, path)
+    assert first == row
+    assert second["details"]["ended"] == "finished"
+    assert second["details"]["recorded"] == calls - filled
 
 
 def test_nothing_to_record_where_the_migration_found_no_calls_or_filled_them(store):
@@ -265,3 +327,25 @@ def test_nothing_to_record_where_the_migration_found_no_calls_or_filled_them(sto
     with store.write():
         q.insert_call(store, cid, "ann", "2026-03-10T15:00:00Z", None, None)
     assert record_old_calls(store, pacer=_Steps(store)).looked == 0
+
+
+def test_carecall_upgrade_with_accounts_is_a_supervisors_and_named_by_account(old, now,
+                                                                               monkeypatch):
+    """With accounts in force a caller is refused (one line, exit 2, nothing recorded,
+    no row); a supervisor's run is in the trail under the account's name."""
+    from calls.cli import app
+    from tests.support.team import as_os_login, make_team
+
+    path, _before = old
+    with Store.open(path) as store:
+        make_team(store, now)
+    runner = CliRunner()
+    as_os_login(monkeypatch, "ann")
+    refused = runner.invoke(app, ["upgrade", "--db", str(path)])
+    assert refused.exit_code == 2 and "supervisor" in refused.stderr
+    with Store.open(path) as store:
+        assert _unrecorded(store) == store.scalar("SELECT count(*) FROM calls")
+    as_os_login(monkeypatch, "sue")
+    assert runner.invoke(app, ["upgrade", "--db", str(path)]).exit_code == 0
+    (row,) = _upgrades(runner, path)
+    assert row["actor"] == "sue" and row["details"]["ended"] == "finished"
