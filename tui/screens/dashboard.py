@@ -486,7 +486,9 @@ def caller_figures_text(caller: str, seat: CallerFloor | None, shift: GroupRow |
         if seat.customer:
             lines.append(f"on the line: {escape(seat.customer)}")
         lines.append(f"today: {clock_text(seat.signed_in_seconds)} worked (signed in), "
-                     f"{clock_text(seat.paused_seconds)} paused")
+                     f"{clock_text(seat.paused_seconds)} paused"
+                     + (f", {clock_text(seat.locked_seconds)} locked (not worked)"
+                        if seat.locked_seconds else ""))
         lines.append(f"calls per hour: {_num(seat.calls_per_hour)}"
                      + ("" if seat.calls_per_hour is not None else
                         f" (shown after {RATE_AFTER_SECONDS // 60} minutes worked)"))

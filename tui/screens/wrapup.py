@@ -288,7 +288,7 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
         session = step.next
         if session is None:
             self._count(step.saved)
-            paused = step.saved.seat is not None and step.saved.seat.state == "paused"
+            paused = step.saved.seat is not None and step.saved.seat.base_state == "paused"
             if step.refused is not None:
                 self.notify(saved, timeout=5)
                 self.app.show_error(step.refused)     # saved; the next could not be taken
