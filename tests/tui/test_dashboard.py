@@ -103,7 +103,7 @@ async def test_dashboard_shows_and_refreshes(store, db_path):
         assert "not reached in a year" in coverage
         assert screen.query_one("#attempts-line", Sparkline).data[-1] == 3
         backlog = screen.query_one("#backlog", DataTable)
-        assert backlog.get_row_at(0)[:3] == ["fix_problem", "1", "1"]
+        assert backlog.get_row_at(0)[:3] == ["fix problem", "1", "1"]
 
         # a new call lands; r refreshes without leaving the screen
         q.insert_calls(store, [call(ids["a"], "busy", NOW - timedelta(minutes=5), "cy")])

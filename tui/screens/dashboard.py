@@ -33,6 +33,7 @@ from calls.clock import UTC, from_iso
 from calls.dashboard import DashboardFigures, DashboardLive
 from calls.deadlines import DEADLINE_LABEL, Escalation, late_by_kind
 from calls.floor import RATE_AFTER_SECONDS, CallerFloor
+from calls.models import kind_label
 from calls.policy import DEFAULT_POLICY
 from calls.reports import (
     DashboardPeriod,
@@ -333,7 +334,7 @@ class DashboardScreen(Screen[None]):
         # Late: past a deadline (escalated), not merely past the due time: a recovery
         # call is due from the moment it is made.
         late = late_by_kind(self.escalations or [])
-        rows = [(f.kind, (f.kind, f"{f.open}", f"{late.get(f.kind, 0)}", f"{f.done}",
+        rows = [(f.kind, (kind_label(f.kind), f"{f.open}", f"{late.get(f.kind, 0)}", f"{f.done}",
                           _num(f.median_days_to_close)))
                 for f in (self.period.followups if self.period else [])
                 if f.open or f.done or late.get(f.kind)] or [
@@ -397,7 +398,7 @@ class DashboardScreen(Screen[None]):
     def _draw_escalations(self) -> None:
         table = self.query_one("#escalated", DataTable)
         rows = [(str(e.id), (
-            str(e.followup_id), e.kind, e.customer_name or e.customer_ref,
+            str(e.followup_id), kind_label(e.kind), e.customer_name or e.customer_ref,
             e.owner or "anyone", DEADLINE_LABEL.get(e.deadline, e.deadline),
             f"{e.escalated_at.astimezone(self.tz):%d %b %H:%M} to {e.escalated_to}",
             waited_text(e.waited))) for e in self.escalations or []] or [

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from calls.models import kind_label
 from calls.outcomes import LABEL, Outcome
 from calls.queue import QueueAhead
 from calls.session import CallSession, ChosenOutcome, SavedAndNext, WrapUpPlan, WrapUpResult
@@ -178,7 +179,7 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
             for spec in plan.rule_followups:
                 lines.append(f"  + {escape(core.describe_spec(spec))} [dim](from the script)[/dim]")
             for f in made:
-                lines.append(f"  ✓ {escape(f.kind.replace('_', ' '))} [dim](added by you)[/dim]")
+                lines.append(f"  ✓ {escape(kind_label(f.kind))} [dim](added by you)[/dim]")
         if plan.notes.strip():
             lines.append("")
             lines.append("[b]Notes[/b]")
