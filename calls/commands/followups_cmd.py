@@ -179,7 +179,7 @@ def followups_list(
             _emit(buffer.getvalue(), output)
             _exported(store, output, fmt, len(table), now)
             if output is not None:
-                common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,
+                common.err_console.print(f"Wrote {_count(len(table), 'follow-up')} to {output}", markup=False,
                                          highlight=False)
             return
     _print_table(rows, now, title=_title(who, kind, due, overdue, status))
