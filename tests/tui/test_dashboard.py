@@ -378,7 +378,7 @@ async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
         screen = app.screen
         await _loaded(pilot, screen)
         caption = str(screen.query_one("#lines-caption", Static).render())
-        assert "NPS on 1 day with answers, last 100" in caption
+        assert "NPS on 1 day with answers, last 100; 1 attempt in 30 days" in caption
         assert list(screen.query_one("#nps-line", Sparkline).data) == []
 
         second = call(ids["b"], "completed", NOW - timedelta(days=2), "ann")
@@ -387,5 +387,5 @@ async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
         await pilot.press("r")
         await _loaded(pilot, screen, 2)
         caption = str(screen.query_one("#lines-caption", Static).render())
-        assert "NPS on 2 days with answers" in caption
+        assert "NPS on 2 days with answers" in caption and "; 2 attempts in 30 days" in caption
         assert list(screen.query_one("#nps-line", Sparkline).data) == [-100, 100]

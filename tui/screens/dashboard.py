@@ -324,7 +324,7 @@ class DashboardScreen(Screen[None]):
         self._show_text("#lines-caption",
             f"NPS on {days_with} day{'' if days_with == 1 else 's'} with answers"
             + (f", last {scores[-1]:.0f}" if scores else "")
-            + f"; {sum(n for _, n in data.daily_attempts):,} attempts in 30 days"
+            + f"; {count_text(sum(n for _, n in data.daily_attempts), 'attempt')} in 30 days"
         )
 
         self._draw_backlog()
