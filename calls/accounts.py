@@ -393,13 +393,20 @@ def set_active(store: Store, name: str, active: bool, *, actor: Actor,
 
 
 def set_login(store: Store, name: str, os_login: str | None, *, actor: Actor,
-              now: datetime) -> Account:
+              now: datetime, runs_as: str | None = None) -> Account:
     """Map an account to the OS login of its terminal seat (a person's own Unix user that
     runs carecall through sudo: the seat opens without the login screen), or unmap it
-    (None). Admins only; one login, one account."""
+    (None). Admins only; one login, one account. ``runs_as``: the OS login the command
+    line asking runs as; taking it from its account is refused (every command there,
+    this one included, would be refused from then on)."""
     os_login = os_login.strip() if os_login and os_login.strip() else None
     with store.write():
         before = get_account(store, name)
+        if runs_as is not None and before.os_login == runs_as and os_login != runs_as:
+            raise UserError(
+                f"refused: {runs_as} is the OS login this command line runs as, and it maps "
+                f"to {before.name}: without it no carecall command here would know you "
+                "(nor could map it back)")
         if os_login is not None:
             taken = q.account_by_login(store, os_login)
             if taken is not None and taken["id"] != before.id:

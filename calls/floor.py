@@ -3,13 +3,15 @@
 A seat is in one state at a time, logged as intervals in ``seat_states``: ready (waiting
 for the next customer), dialling, talking, wrap-up, or paused with a reason code from
 the policy (``[floor] pause_reasons``: break, lunch, training, meeting, coaching,
-technical). The call session moves a seat in the transaction of each step
-(:func:`call_step`: dialling when a customer is taken, talking when they answer, wrap-up
-when an outcome is picked; :func:`after_call`: ready, or paused when a supervisor asked
-for a pause during the call); the seat itself signs on (ready), pauses and resumes.
-Calls per hour and handle time come from these logged
-intervals, not from estimates: calls per hour = calls / hours signed in and not paused;
-handle time = time in dialling + talking + wrap-up / calls worked.
+technical); and ``locked`` while its screen is locked (the idle lock), over the state it
+was in (:func:`lock_seat`, :func:`unlock_seat`). The call session moves a seat in the
+transaction of each step (:func:`call_step`: dialling when a customer is taken, talking
+when they answer, wrap-up when an outcome is picked; :func:`after_call`: ready, or
+paused when a supervisor asked for a pause during the call); the seat itself signs on
+(ready), pauses and resumes. Calls per hour and handle time come from these logged
+intervals, not from estimates: calls per hour = calls / hours signed in and not paused
+(nor locked while ready); handle time = time in dialling + talking + wrap-up / calls
+worked (a lock during a call counts as the call: the caller may be on the phone).
 """
 
 from __future__ import annotations
@@ -27,9 +29,21 @@ from calls.store import Store
 from calls.store import floor as q
 
 STATES = ("ready", "dialling", "talking", "wrapup", "paused")
+# A locked screen: not a state the seat is set to (STATES), but one over them.
+LOCKED = "locked"
 LABEL = {"ready": "ready", "dialling": "dialling", "talking": "talking", "wrapup": "wrap-up",
-         "paused": "paused", "away": "signed out"}
+         "paused": "paused", "away": "signed out", LOCKED: "locked"}
 CALL_STATES = ("dialling", "talking", "wrapup")
+
+
+def state_label(state: str, reason: str | None, locked_from: str | None = None) -> str:
+    """A state in words: "paused (lunch)"; a locked seat: "locked", or "locked, " and the
+    state under the lock when it was not ready ("locked, talking")."""
+    if state == LOCKED and locked_from is not None:
+        under = "" if locked_from == "ready" else f", {state_label(locked_from, reason)}"
+        return f"{LABEL[LOCKED]}{under}"
+    text = LABEL.get(state, state)
+    return f"{text} ({reason})" if reason else text
 
 
 @record(frozen=True)
@@ -44,13 +58,20 @@ class SeatState:
     call_id: int | None = None
     pause_after: str | None = None   # a supervisor's pause, to start when the call ends
     set_by: str | None = None        # who paused the seat, when not the caller
+    locked_from: str | None = None   # locked: the state under the lock (unlocking returns)
     # The seat the account is signed in at (seat_now); not part of the state itself.
     token: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_row(cls, row: dict) -> SeatState:
-        return cls(row["caller"], row["state"], from_iso(row["started_at"]), row["reason"],
-                   row["customer_id"], row["call_id"], set_by=row.get("set_by"))
+        return cls(row["caller"], row["state"], from_iso(shown_since(row)), row["reason"],
+                   row["customer_id"], row["call_id"], set_by=row.get("set_by"),
+                   locked_from=row.get("locked_from"))
+
+    @property
+    def base_state(self) -> str:
+        """The seat's own state: the one under the lock when locked."""
+        return self.locked_from or self.state
 
     def elapsed(self, now: datetime) -> timedelta:
         """How long the seat has been in this state."""
@@ -58,8 +79,16 @@ class SeatState:
 
     @property
     def label(self) -> str:
-        text = LABEL.get(self.state, self.state)
-        return f"{text} ({self.reason})" if self.reason else text
+        return state_label(self.state, self.reason, self.locked_from)
+
+
+def shown_since(row: dict) -> str:
+    """Since when the seat of an open interval (a ``seat_states`` row) shows its state:
+    a locked one since the lock; a state returned to by unlocking since before the
+    lock."""
+    if row["state"] == LOCKED:
+        return row["started_at"]
+    return row.get("state_since") or row["started_at"]
 
 
 def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: str | None = None,
@@ -67,7 +96,8 @@ def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: s
               policy: Policy = DEFAULT_POLICY, set_by: str | None = None) -> SeatState:
     """Move the caller's seat into ``state`` (the one before ends now). Setting the state
     the seat is already in (same reason and call) changes nothing. ``set_by``: who paused
-    the seat, when it was not the caller (a supervisor)."""
+    the seat, when it was not the caller (a supervisor). A locked seat stays locked: the
+    new state is the one under the lock (unlocking returns to it)."""
     if state not in STATES:
         raise ValueError(f"unknown seat state {state!r}")
     if state == "paused":
@@ -78,14 +108,68 @@ def set_state(store: Store, caller: str, state: str, *, now: datetime, reason: s
         reason = None
     with store.write():
         current = q.open_state(store, caller)
-        if (current and current["state"] == state and current["reason"] == reason
-                and current["call_id"] == call_id):
+        locked_from = state if current is not None and current["state"] == LOCKED else None
+        if (current and (current["locked_from"] or current["state"]) == state
+                and current["reason"] == reason and current["call_id"] == call_id):
+            return SeatState.from_row(current)
+        stamp = to_iso(now)
+        shown = LOCKED if locked_from else state
+        q.close_open(store, caller, stamp)
+        q.insert_state(store, caller, shown, reason, customer_id, call_id, stamp, set_by,
+                       locked_from=locked_from, state_since=stamp if locked_from else None)
+    return SeatState(caller, shown, from_iso(stamp), reason, customer_id, call_id,
+                     set_by=set_by, locked_from=locked_from)
+
+
+def lock_seat(store: Store, caller: str, *, now: datetime,
+              token: str | None = None) -> SeatState | None:
+    """The seat's screen locked (the idle lock): the seat is ``locked`` from now, over the
+    state it was in (its reason, customer and call kept on the interval), so the floor
+    shows it locked and for how long, and does not count it as ready. ``token``: the
+    seat's id (a seat the account has since signed in at elsewhere is left alone). None
+    when no seat is open (or not this one); a locked seat stays as it is."""
+    with store.write():
+        current = q.open_state(store, caller)
+        if current is None or not _this_seat(store, caller, token):
+            return None
+        if current["state"] == LOCKED:
             return SeatState.from_row(current)
         stamp = to_iso(now)
         q.close_open(store, caller, stamp)
-        q.insert_state(store, caller, state, reason, customer_id, call_id, stamp, set_by)
-    return SeatState(caller, state, from_iso(stamp), reason, customer_id, call_id,
-                     set_by=set_by)
+        q.insert_state(store, caller, LOCKED, current["reason"], current["customer_id"],
+                       current["call_id"], stamp, current["set_by"],
+                       locked_from=current["state"], state_since=shown_since(current))
+    return replace(SeatState.from_row(current), state=LOCKED, since=from_iso(stamp),
+                   locked_from=current["state"])
+
+
+def unlock_seat(store: Store, caller: str, *, now: datetime,
+                token: str | None = None) -> SeatState | None:
+    """The seat's password was typed again: the seat returns to the state under the lock
+    (what it was, or what a step or a supervisor made it meanwhile), from now. None when
+    no seat is open (or not this one); a seat that is not locked stays as it is."""
+    with store.write():
+        current = q.open_state(store, caller)
+        if current is None or not _this_seat(store, caller, token):
+            return None
+        if current["state"] != LOCKED:
+            return SeatState.from_row(current)
+        stamp = to_iso(now)
+        q.close_open(store, caller, stamp)
+        since = current["state_since"] or stamp
+        q.insert_state(store, caller, current["locked_from"], current["reason"],
+                       current["customer_id"], current["call_id"], stamp, current["set_by"],
+                       state_since=since)
+    return replace(SeatState.from_row(current), state=current["locked_from"],
+                   since=from_iso(since), locked_from=None)
+
+
+def _this_seat(store: Store, caller: str, token: str | None) -> bool:
+    """Whether the caller's seat is the one with ``token`` (any, when None)."""
+    if token is None:
+        return True
+    seat = q.seat_row(store, caller)
+    return seat is None or seat["token"] == token
 
 
 class SeatPaused(UserError):
@@ -114,7 +198,7 @@ def refuse_unless_ready_to_take(store: Store, caller: str) -> None:
     if not q.account_active(store, caller):
         raise AccountDisabled(caller)
     state = current_state(store, caller)
-    if state is not None and state.state == "paused":
+    if state is not None and state.base_state == "paused":
         raise SeatPaused(state)
 
 
@@ -130,7 +214,7 @@ def call_step(store: Store, caller: str, state: str, *, now: datetime, customer_
         current = current_state(store, caller)
         if current is None:
             return None
-        if current.state == state and current.customer_id == customer_id \
+        if current.base_state == state and current.customer_id == customer_id \
                 and current.call_id in (None, call_id):
             if current.call_id is None and call_id is not None:
                 row = q.open_state(store, caller)
@@ -169,9 +253,12 @@ def _allowing(policy: Policy, reason: str) -> Policy:
 
 def sign_on(store: Store, caller: str, *, now: datetime) -> SeatState:
     """A seat opens: ready now (a seat that closed without signing out, e.g. a lost
-    connection, ends here, with any pause it was asked for)."""
+    connection, ends here, with any pause it was asked for, and a lock)."""
     with store.write():
         q.drop_pause_request(store, caller)
+        current = q.open_state(store, caller)
+        if current is not None and current["state"] == LOCKED:
+            q.close_open(store, caller, to_iso(now))
         return set_state(store, caller, "ready", now=now)
 
 
@@ -232,7 +319,7 @@ def seat_now(store: Store, caller: str) -> SeatState | None:
 def is_paused(store: Store, caller: str) -> bool:
     """True while the caller is paused (no customer is offered to them)."""
     state = current_state(store, caller)
-    return state is not None and state.state == "paused"
+    return state is not None and state.base_state == "paused"
 
 
 # Calls per hour is shown once a caller has worked this long today (signed in, not
@@ -254,18 +341,20 @@ class CallerFloor:
     calls: int
     contacts: int
     completes: int
-    signed_in_seconds: float         # today, not paused
+    signed_in_seconds: float         # today, not paused (nor locked between calls)
     paused_seconds: float
     calls_per_hour: float | None
     handle_seconds: float | None     # average per call worked
     pause_after: str | None = None   # a supervisor's pause waiting for the call to end
+    locked_from: str | None = None   # locked: the state under the lock
+    locked_seconds: float = 0.0      # today, locked while ready (neither worked nor paused)
 
     @property
     def label(self) -> str:
-        text = LABEL.get(self.state, self.state)
         if self.pause_after:
+            text = state_label(self.state, None, self.locked_from)
             return f"{text}, then paused ({self.pause_after})"
-        return f"{text} ({self.reason})" if self.reason else text
+        return state_label(self.state, self.reason, self.locked_from)
 
     def to_dict(self) -> dict:
         return {
@@ -276,6 +365,7 @@ class CallerFloor:
             "signed_in_seconds": self.signed_in_seconds,
             "paused_seconds": self.paused_seconds, "calls_per_hour": self.calls_per_hour,
             "handle_seconds": self.handle_seconds, "pause_after": self.pause_after,
+            "locked_from": self.locked_from, "locked_seconds": self.locked_seconds,
         }
 
 
@@ -307,13 +397,14 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
         done = outcomes.get(caller, {})
         calls = sum(done.values())
         paused = states.get("paused", (0.0, 0))[0]
-        working = sum(s for k, (s, _) in states.items() if k != "paused")
+        locked = states.get(LOCKED, (0.0, 0))[0]
+        working = sum(s for k, (s, _) in states.items() if k not in ("paused", LOCKED))
         handled = sum(states.get(k, (0.0, 0))[0] for k in CALL_STATES)
         worked = max((states.get(k, (0.0, 0))[1] for k in CALL_STATES), default=0)
         customer = None
         if show_customers and row is not None and row["customer_name"] is not None:
             customer = f"{row['customer_name']} ({row['customer_ref']})"
-        since = from_iso(row["started_at"]) if row else None
+        since = from_iso(shown_since(row)) if row else None
         view.append(CallerFloor(
             caller=caller, display=names.get(caller),
             state=row["state"] if row else "away", reason=row["reason"] if row else None,
@@ -327,6 +418,7 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
                             if working >= RATE_AFTER_SECONDS and calls else None),
             handle_seconds=average_handle_seconds(handled, worked),
             pause_after=asked.get(caller) if row is not None else None,
+            locked_from=row["locked_from"] if row else None, locked_seconds=locked,
         ))
     return view
 
@@ -374,7 +466,7 @@ def pause_caller(store: Store, caller: str, reason: str, *, actor, now: datetime
         current = current_state(store, caller)
         if current is None:
             raise UserError(f"{caller} has no seat open (signed out): nothing to pause")
-        if current.state in CALL_STATES:
+        if current.base_state in CALL_STATES:
             q.put_pause_request(store, caller, reason, actor.name, to_iso(now))
             state = replace(current, pause_after=reason)
             when = "after the call"

@@ -96,3 +96,23 @@ FOLLOWUP_KINDS = (
     "unreached_letter",
 )
 FOLLOWUP_STATUSES = ("open", "done", "cancelled")
+# What each kind is called where people read it (the screens, their notices): one wording
+# per kind, no longer than its code (the 80-column tables were laid out for the codes). The codes above stay what the command line takes and prints (`--kind
+# send_info`, the report's tables), so a supervisor can type what they read there.
+FOLLOWUP_KIND_LABEL = {
+    "callback": "callback",
+    "fix_problem": "fix problem",
+    "recovery_call": "recovery call",
+    "thank_you_note": "thank-you note",
+    "gift": "gift",
+    "send_info": "send info",
+    "referral": "referral",
+    "escalate": "escalate",
+    "sales_lead": "sales lead",
+    "unreached_letter": "unreached letter",
+}
+
+
+def kind_label(kind: str) -> str:
+    """A follow-up kind in words ("send info" for ``send_info``)."""
+    return FOLLOWUP_KIND_LABEL.get(kind, kind.replace("_", " "))

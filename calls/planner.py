@@ -7,7 +7,9 @@ What it plans, for the days from ``now`` up to ``policy.followups.note_days_ahea
   anniversary (one year or more); customers in ``policy.followups.gift_tiers``
   (default A) get a ``gift`` instead. A 29 February date is kept on 28 February in
   common years. The follow-up is due ``policy.followups.post_days`` (default 3) days
-  before the day, so that it arrives in time, or at once when that moment has passed.
+  before the day, so that it arrives in time, or at once when that moment has passed;
+  an occasion whose day had begun before anyone could have posted for it (the customer
+  came onto the list after that moment) is not planned this year (:func:`occasion_due`).
 - an ``unreached_letter`` for every customer whose care cycle ended unreached (the
   queue closes a cycle after ``policy.cycle.max_attempts`` failed attempts).
 
@@ -28,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from time import perf_counter
 from typing import Any
 
-from calls.clock import UTC, parse_date, to_iso
+from calls.clock import UTC, from_iso, parse_date, to_iso
 from calls.followups import Followup, _policy_value, add_followup, insert_new_followup
 from calls.records import record
 from calls.store import Pacer, Store
@@ -47,6 +49,7 @@ class PlanResult:
     count: int = 0  # occasions planned (also when ``planned`` is not kept: plan(keep=False))
     already_planned: int = 0  # occasions a previous run planned
     skipped_dnc: int = 0  # occasions left alone: do-not-call customer
+    too_late: int = 0  # occasions whose day had begun before the customer was known in time
     window: tuple[date, date] | None = None
     stopped: bool = False  # ``stop`` asked for the end before all was planned
 
@@ -56,6 +59,7 @@ class PlanResult:
             "planned": [f.to_dict() for f in self.planned],
             "already_planned": self.already_planned,
             "skipped_dnc": self.skipped_dnc,
+            "too_late": self.too_late,
             "window": [d.isoformat() for d in self.window] if self.window else None,
         }
 
@@ -87,9 +91,27 @@ def _days_ahead(policy: Any) -> int:
     return int(value)
 
 
-def _due(occasion: date, now: datetime, post_days: int) -> datetime:
+def occasion_due(occasion: date, known_at: datetime | None, now: datetime,
+                 post_days: int) -> datetime | None:
+    """When the note or gift for ``occasion`` is due, planned at ``now`` for a customer on
+    the list since ``known_at``; None: not planned this year.
+
+    Due ``post_days`` before the day at 09:00 UTC, so that it arrives in time (an upcoming
+    occasion keeps that lead time); at once when that moment has passed. Its deadline is
+    the start of its day (``calls.deadlines``: a card after the birthday is no card). When
+    that day has already begun and the customer came onto the list only after the
+    moment the card had to be posted, nobody could ever have sent it in time: planned, it
+    would be born past its deadline and escalated within the minute (a list imported on
+    the day of its customers' anniversaries), so it is left for next year. A customer
+    known before that moment whose note is planned late (no planner run for days) is
+    planned at once and escalates: that lateness is the team's."""
     due = datetime.combine(occasion - timedelta(days=post_days), time(9, 0), tzinfo=UTC)
-    return max(due, now)
+    if now <= due:
+        return due
+    day_begun = now >= datetime.combine(occasion, time(0), tzinfo=UTC)
+    if day_begun and known_at is not None and known_at > due:
+        return None
+    return now
 
 
 def _ordinal(n: int) -> str:
@@ -185,6 +207,9 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
                 if row["is_dnc"] and not mail_dnc:
                     result.skipped_dnc += 1
                     continue
+                if values is None:
+                    result.too_late += 1
+                    continue
                 f = _add(store, open_now, row, **values)
                 q.record_planned(store, row["id"], key, f.id, stamp)
                 _count(result, f, keep)
@@ -212,7 +237,8 @@ def plan(store: Store, now: datetime, policy: Any = None, *, by: str = "planner"
 def _occasions(rows: list[dict], label: str, days: dict[str, date], now: datetime,
                post_days: int, gift_tiers: set[str], by: str) -> list[tuple]:
     """(row, the planner's key, the follow-up's values) of each occasion of ``rows`` (of
-    ``customers_with_dates_on``): ``label`` birthday or anniversary."""
+    ``customers_with_dates_on``): ``label`` birthday or anniversary; values None for an
+    occasion too late to plan this year (:func:`occasion_due`)."""
     out = []
     for row in rows:
         original = parse_date(row["day"])
@@ -226,13 +252,19 @@ def _occasions(rows: list[dict], label: str, days: dict[str, date], now: datetim
             what = f"{_ordinal(years)} anniversary as a customer"
         else:
             what = "birthday"
+        key = f"{label}:{when.isoformat()}"
+        known = row.get("created_at")
+        due = occasion_due(when, from_iso(known) if known else None, now, post_days)
+        if due is None:
+            out.append((row, key, None))   # too late this year: counted, not planned
+            continue
         tier = (row.get("tier") or "").upper()
         kind = "gift" if tier in gift_tiers else "thank_you_note"
         item = "a gift" if kind == "gift" else "a handwritten card"
-        out.append((row, f"{label}:{when.isoformat()}", {
+        out.append((row, key, {
             "kind": kind,
             "owner": row.get("owner") or None,
-            "due_at": _due(when, now, post_days),
+            "due_at": due,
             "details": f"{what.capitalize()} on {when:%a %d %b %Y}: send {item}.",
             "now": now,
             "created_by": by,

@@ -791,7 +791,7 @@ class CallSession:
         call) takes nobody. A wrap-up that fails raises (nothing written, nobody taken); a
         take that fails after it is returned as ``refused`` (the wrap-up stands)."""
         saved = self.wrap_up(store, now, plan)
-        if saved.seat is not None and saved.seat.state == "paused":
+        if saved.seat is not None and saved.seat.base_state == "paused":
             return SavedAndNext(saved, None)
         try:
             following = CallSession.take_next(store, self.caller, now, self.policy, script,

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from calls.clock import from_iso
-from calls.models import Customer
+from calls.models import Customer, kind_label
 from calls.outcomes import LABEL, Outcome
 from calls.records import record
 from calls.session import CallSession, UnfinishedCall, WrapUpResult
@@ -184,7 +184,7 @@ def card(session: CallSession, now: datetime, window: tuple[bool, str] | None) -
 def describe_spec(spec: Any) -> str:
     """A rule follow-up in a line: kind, owner, note."""
     note = f": {spec.note}" if spec.note else ""
-    return f"{spec.kind.replace('_', ' ')} for {spec.owner}{note}"
+    return f"{kind_label(spec.kind)} for {spec.owner}{note}"
 
 
 def describe_unfinished(item: UnfinishedCall, now: datetime) -> str:

@@ -12,6 +12,7 @@ for ``--help`` or ``demo --no-shift``.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -34,9 +35,12 @@ def open_shift(db_path, caller: str | None, script: str | None = None, at=None,
                                     check_ui=check_ui_config)
     from tui.app import make_app
 
-    stats = make_app(start.path, start.caller, script=start.script, policy=start.policy,
-                     clock=start.clock, actor=start.actor, seat=start.seat,
-                     config=start.config).run()
+    app = make_app(start.path, start.caller, script=start.script, policy=start.policy,
+                   clock=start.clock, actor=start.actor, seat=start.seat, config=start.config)
+    stats = app.run()
+    if not start.caller and app.signed_in:
+        # Signed in on the login screen: the caller is known only now.
+        start = replace(start, caller=app.caller)
     app_start.say_shift_ended(start, stats)
 
 

@@ -261,9 +261,25 @@ class SeatMixin:
         def unlocked(actor: Actor | None) -> None:
             self.locked = False
             self._last_input = self.now()
+            if not self.on_floor:  # type: ignore[attr-defined]
+                return
+            self.db(floor.unlock_seat, self.caller, now=self.now(),  # type: ignore[attr-defined]
+                    token=self.seat_token, on_done=back)
+
+        def back(state: floor.SeatState | None) -> None:
+            if state is not None:
+                self.seat_state_changed(state)
             self.show_pause()   # a supervisor's pause that came while it was locked
 
         self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
+        if self.on_floor:  # type: ignore[attr-defined]
+            # The floor shows the seat locked (not ready), and for how long.
+            self.db(floor.lock_seat, self.caller, now=self.now(),  # type: ignore[attr-defined]
+                    token=self.seat_token, on_done=self._lock_logged)
+
+    def _lock_logged(self, state: floor.SeatState | None) -> None:
+        if state is not None:
+            self.seat_state_changed(state)
 
     # -- floor state --------------------------------------------------------------------
 
@@ -288,10 +304,11 @@ class SeatMixin:
         """The seat's state changed (here, or as the call session moved it)."""
         old = self.seat_state
         same_call = old is not None and old.call_id == new.call_id
-        if new.state == "talking" and not (same_call and old.state == "talking"):
+        state = new.base_state   # a lock over a call: the call (and its timer) go on
+        if state == "talking" and not (same_call and old.base_state == "talking"):
             # The call timer starts when the customer answers (dialling is not talk time).
             self.call_started_at = new.since
-        elif new.state not in floor.CALL_STATES or not same_call:
+        elif state not in floor.CALL_STATES or not same_call:
             self.call_started_at = None
         self.seat_state = new
         from tui.widgets.shift_bar import ShiftBar

@@ -23,6 +23,7 @@ from calls.commands.common import (
     open_store,
     user_errors,
 )
+from calls.models import kind_label
 from calls.outcomes import LABEL, Outcome
 
 YesNo = choices("YesNo", ("yes", "no"))
@@ -133,7 +134,7 @@ def register(app: typer.Typer) -> None:
             lines.append(f"Callback due {call.callback_at:%Y-%m-%d %H:%M} UTC.")
         if result.followups:
             lines.append("Follow-ups: " + ", ".join(
-                f"{f.kind.replace('_', ' ')} (#{f.id}, {f.owner or 'anyone'})"
+                f"{kind_label(f.kind)} (#{f.id}, {f.owner or 'anyone'})"
                 for f in result.followups))
         if recording is not None:
             lines.append("Recording: " + ("the customer agreed." if recording == "yes" else

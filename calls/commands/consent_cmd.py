@@ -22,6 +22,7 @@ from calls.commands.common import (
     open_store,
     user_errors,
 )
+from calls.models import kind_label
 
 What = choices("What", ("calls", "marketing", "recording", "share"))
 How = choices("How", ("list", "call", "letter", "web"))
@@ -53,7 +54,7 @@ def _record(ref: str, what: str, given: bool, how: str, proof: str | None, at: s
     word = "given" if given else "withdrawn"
     note(f"{customer.ref}: consent to {what} {word} ({how})")
     if change.cancelled:
-        note("cancelled: " + ", ".join(f"{kind.replace('_', ' ')} #{fid}"
+        note("cancelled: " + ", ".join(f"{kind_label(kind)} #{fid}"
                                        for fid, kind in change.cancelled))
 
 

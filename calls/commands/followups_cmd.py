@@ -179,7 +179,7 @@ def followups_list(
             _emit(buffer.getvalue(), output)
             _exported(store, output, fmt, len(table), now)
             if output is not None:
-                common.err_console.print(f"Wrote {len(table)} follow-ups to {output}", markup=False,
+                common.err_console.print(f"Wrote {_count(len(table), 'follow-up')} to {output}", markup=False,
                                          highlight=False)
             return
     _print_table(rows, now, title=_title(who, kind, due, overdue, status))
@@ -678,6 +678,12 @@ def plan_command(
         "do-not-call).",
         highlight=False,
     )
+    if result.too_late:
+        common.console.print(
+            f"Not planned this year: {_count(result.too_late, 'occasion')} whose day had "
+            "begun before the customer came onto the list in time to post for it.",
+            highlight=False,
+        )
     for f in latest.values():
         common.console.print(
             f"  #{f.id} {f.kind:<16} {f.customer_ref} {f.customer_name}: {f.occasion or ''} "

@@ -401,7 +401,7 @@ def export(
         finally:
             store.close()
     if output is not None:
-        common.note(f"{n:,} rows written to {output}")
+        common.note(f"{rp.count_text(n, 'row')} written to {output}")
 
 
 def _note_unrecorded(store) -> None:

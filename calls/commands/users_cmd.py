@@ -182,13 +182,14 @@ def register(app: typer.Typer) -> None:
         """Map an account to the OS login of its terminal seat (it opens without the login
         screen), or unmap it with --none."""
         from calls.accounts import set_login
+        from calls.audit import os_login
 
         if (login is None) == (not none):
             fail("give the OS login, or --none to unmap (not both)")
         store = open_store(db)
         with user_errors():
             account = set_login(store, name, None if none else login,
-                                actor=cli_actor(store), now=now_utc())
+                                actor=cli_actor(store), now=now_utc(), runs_as=os_login())
         where = (f"OS login {account.os_login}" if account.os_login
                  else "no OS login (signs in with name and password)")
         console.print(f"{escape(account.name)}: {escape(where)}", highlight=False)

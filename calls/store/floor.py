@@ -19,12 +19,15 @@ def close_open(store: Store, caller: str, now: str) -> None:
 
 def insert_state(store: Store, caller: str, state: str, reason: str | None,
                  customer_id: int | None, call_id: int | None, now: str,
-                 set_by: str | None = None) -> int:
-    """Open a new interval. Call inside store.write()."""
+                 set_by: str | None = None, locked_from: str | None = None,
+                 state_since: str | None = None) -> int:
+    """Open a new interval (``locked_from``: a locked seat's state under the lock;
+    ``state_since``: when that state, or the state returned to, began). Call inside
+    store.write()."""
     cur = store.db.execute(
         "INSERT INTO seat_states(caller, state, reason, customer_id, call_id, started_at, "
-        "set_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (caller, state, reason, customer_id, call_id, now, set_by))
+        "set_by, locked_from, state_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (caller, state, reason, customer_id, call_id, now, set_by, locked_from, state_since))
     return cur.lastrowid
 
 
@@ -35,8 +38,17 @@ def open_states(store: Store) -> list[dict]:
         "LEFT JOIN customers c ON c.id = s.customer_id WHERE s.ended_at IS NULL ORDER BY s.id")
 
 
+# The state a logged interval's time counts as: its own, but a locked seat's time counts
+# as the state under the lock, except over ready, which is "locked" (not ready, not
+# worked): a pause is still the pause, and a call still the call (the caller may be on
+# the phone with the screen locked).
+COUNTED_STATE = ("CASE WHEN state = 'locked' AND locked_from != 'ready' THEN locked_from "
+                 "ELSE state END")
+
+
 def state_seconds(store: Store, start: str, now: str) -> list[dict]:
-    """Per caller and state: seconds spent in [start, now] and the calls worked in it.
+    """Per caller and state (``COUNTED_STATE``): seconds spent in [start, now] and the
+    calls worked in it.
 
     Only the intervals that reach into the period are read: those ended after ``start``
     and those still open, from the index on the end (migration floor_0003); the seat log
@@ -44,16 +56,16 @@ def state_seconds(store: Store, start: str, now: str) -> list[dict]:
     the day's 8,000 now). The same rows as ``started_at < now AND coalesce(ended_at, now)
     > start`` (tests/core/test_floor.py holds the two to the same answer)."""
     return store.all(
-        """
+        f"""
         SELECT caller, state,
                sum(max(0, unixepoch(min(coalesce(ended_at, :now), :now))
                         - unixepoch(max(started_at, :start)))) AS seconds,
                count(DISTINCT call_id) AS calls
-        FROM (SELECT caller, state, started_at, ended_at, call_id
+        FROM (SELECT caller, {COUNTED_STATE} AS state, started_at, ended_at, call_id
               FROM seat_states INDEXED BY idx_seat_states_ended
               WHERE ended_at > :start AND started_at < :now
               UNION ALL
-              SELECT caller, state, started_at, ended_at, call_id
+              SELECT caller, {COUNTED_STATE} AS state, started_at, ended_at, call_id
               FROM seat_states INDEXED BY idx_seat_states_ended
               WHERE ended_at IS NULL AND started_at < :now AND :now > :start)
         GROUP BY caller, state

@@ -289,7 +289,7 @@ def customers_with_dates_on(
         )
     return store.all(
         f"""
-        SELECT c.id, c.ref, c.name, c.company, c.tier, c.owner, c.{column} AS day,
+        SELECT c.id, c.ref, c.name, c.company, c.tier, c.owner, c.{column} AS day, c.created_at,
             c.do_not_call
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone)
                 OR EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = c.phone2) AS is_dnc

@@ -1473,3 +1473,18 @@ def _calls_recorded_for_export(db: Database) -> None:
         db.execute("INSERT INTO carecall_meta (key, value) VALUES (?, ?), (?, ?)",
                    [RECORDED_FROM, low, RECORDED_BELOW, top + 1])
 
+
+
+@migrations(name="floor_0004_seat_locked")
+def _floor_seat_locked(db: Database) -> None:
+    # A seat's screen locked (the idle lock) is a state of the floor: `locked`, logged as
+    # an interval like the others, so the dashboard shows it and how long, and a locked
+    # seat is not counted as ready. The state the lock covers (ready, paused, a call's
+    # dialling / talking / wrap-up) is kept on the locked interval, with its reason,
+    # customer and call: unlocking returns the seat to it (calls.floor.lock_seat).
+    db.execute("ALTER TABLE seat_states ADD COLUMN locked_from TEXT")
+    # Since when the seat has been in the state it shows, when not the interval's start:
+    # a state returned to by unlocking goes on from before the lock (a 30-minute lunch
+    # locked for 20 of them still reads 30:00), and a locked interval keeps when the
+    # state under it began. The time counted stays the intervals' own.
+    db.execute("ALTER TABLE seat_states ADD COLUMN state_since TEXT")

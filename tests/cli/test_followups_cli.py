@@ -296,3 +296,15 @@ def test_owner_filter_ignores_case(runner, store, people):
         listed = json.loads(run(runner, "followups", "--owner", spelled, "--json").stdout)
         assert [f["details"] for f in listed] == ["Catalogue"], spelled
     assert json.loads(run(runner, "followups", "--owner", "olg", "--json").stdout) == []
+
+
+def test_plan_says_what_was_too_late_to_plan(runner, store):
+    # A list imported on its customer's anniversary: no note born past its deadline.
+    add_customer(store, "N1", "Nia New", customer_since="2019-03-10",
+                 created_at="2026-03-10T08:00:00Z")
+    r = run(runner, "plan", "--at", "2026-03-10T09:00")
+    assert r.exit_code == 0, r.output
+    assert "Planned 0 occasions" in r.output
+    assert ("Not planned this year: 1 occasion whose day had begun before the customer "
+            "came onto the list in time to post for it.") in " ".join(r.output.split())
+    assert store.scalar("SELECT count(*) FROM followups") == 0

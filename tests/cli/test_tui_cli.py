@@ -118,3 +118,29 @@ def test_the_shift_end_line_counts_in_words(monkeypatch, tmp_path):
         app_start.ShiftStart(**{**start.__dict__, "seat": "web"}),  # a browser tab: no line
         SimpleNamespace(calls=1, contacts=1, completes=1))
     assert len(said) == 1
+
+
+def test_a_shift_signed_in_on_the_login_screen_says_whose_shift_ended(monkeypatch, tmp_path):
+    # A user's trial: a seat that opened on the login screen ended without the line.
+    from types import SimpleNamespace
+
+    import tui.app
+    from calls.commands import app_start, common
+    from tui import launch_cmd
+
+    said = []
+    monkeypatch.setattr(common.console, "print", lambda text, **kw: said.append(text))
+    start = app_start.ShiftStart(path=tmp_path / "x.db", caller="", actor=None,
+                                 seat="terminal", script=None, policy=None, clock=None,
+                                 config=None)
+    monkeypatch.setattr(app_start, "prepare_shift", lambda *a, **kw: start)
+
+    class SignedInAtTheLoginScreen:
+        signed_in, caller = True, "ann"
+
+        def run(self):
+            return SimpleNamespace(calls=2, contacts=1, completes=1)
+
+    monkeypatch.setattr(tui.app, "make_app", lambda *a, **kw: SignedInAtTheLoginScreen())
+    launch_cmd.open_shift(tmp_path / "x.db", None)
+    assert said == ["Shift ended for ann: 2 calls, 1 contact, 1 complete."]

@@ -158,3 +158,21 @@ def test_the_dashboard_command_signs_in_an_unmapped_login(store, now, monkeypatc
     out = run("dashboard")
     assert out.exit_code == 2 and (
         "only a supervisor or admin may open the dashboard (ann is a caller)" in out.stderr)
+
+
+def test_the_command_lines_own_os_login_is_not_taken_from_it(store, now, monkeypatch):
+    # A user's trial: `users login root --none` by the admin mapped to root left every
+    # command on that login refused, `users login` included: no way back but the file.
+    make_team(store, now)
+    as_os_login(monkeypatch, "boss")
+    boss = acc.get_account(store, "boss")
+    assert boss.os_login == "boss"
+    for args in (("boss", "--none"), ("boss", "elsewhere")):
+        refused = run("users", "login", *args)
+        assert refused.exit_code == 2, refused.output
+        assert ("refused: boss is the OS login this command line runs as, and it maps to "
+                "boss") in " ".join(refused.stderr.split())
+        assert refused.stderr.count("\n") == 1
+    assert acc.get_account(store, "boss").os_login == "boss"
+    assert run("users", "list").exit_code == 0       # the command line still knows boss
+    assert run("users", "login", "boss", "boss").exit_code == 0   # the same: nothing taken

@@ -259,3 +259,94 @@ def test_a_disabled_account_is_offered_no_customer_and_its_claims_go_back(store,
     assert CallSession.take_next(store, "bob", later, DEFAULT_POLICY).customer.ref == "R1"
     accounts.set_active(store, "ann", True, actor=boss, now=later)
     assert CallSession.take_next(store, "ann", later, DEFAULT_POLICY).customer.ref == "R2"
+
+
+# -- a locked seat (the idle lock) -------------------------------------------------------
+
+
+def test_a_locked_seat_is_locked_on_the_floor_and_unlocking_returns_it(store, now):
+    make_team(store, now)
+    start = now - timedelta(hours=1)
+    floor.take_seat(store, "ann", token="t1", kind="terminal", now=start)
+    locked = floor.lock_seat(store, "ann", now=start + timedelta(minutes=20), token="t1")
+    assert (locked.state, locked.locked_from, locked.label) == ("locked", "ready", "locked")
+    # Locking again, or from a seat the account no longer sits at, changes nothing.
+    assert floor.lock_seat(store, "ann", now=start + timedelta(minutes=25)).since == \
+        start + timedelta(minutes=20)
+    assert floor.lock_seat(store, "ann", now=now, token="other") is None
+    view = {v.caller: v for v in floor.floor_view(store, now, start, show_customers=True)}
+    ann = view["ann"]
+    assert (ann.state, ann.label, ann.in_state_seconds) == ("locked", "locked", 40 * 60)
+    # Not ready, not worked: 20 minutes ready, then 40 locked.
+    assert (ann.signed_in_seconds, ann.locked_seconds, ann.paused_seconds) == (
+        20 * 60, 40 * 60, 0)
+    assert ann.to_dict()["locked_seconds"] == 40 * 60
+    assert floor.unlock_seat(store, "ann", now=now, token="other") is None
+    back = floor.unlock_seat(store, "ann", now=now, token="t1")
+    # Ready again, since before the lock (the time counted: from now).
+    assert (back.state, back.locked_from, back.since) == ("ready", None, start)
+    assert floor.current_state(store, "ann") == back
+    later = now + timedelta(minutes=10)
+    assert floor.floor_view(store, later, start, show_customers=True)[0].in_state_seconds \
+        == 70 * 60
+    assert {v.caller: v for v in floor.floor_view(
+        store, later, start, show_customers=True)}["ann"].signed_in_seconds == 30 * 60
+    # Unlocking a seat that is not locked changes nothing.
+    assert floor.unlock_seat(store, "ann", now=later) == back
+
+
+def test_a_lock_over_a_pause_or_a_call_keeps_it_and_counts_its_time_as_it(store, now):
+    make_team(store, now)
+    start = now - timedelta(hours=1)
+    cid = add_customer(store, "R1", where=NY, name="Alma Alpha")
+    floor.set_state(store, "ann", "paused", now=start, reason="lunch")
+    lunch = floor.lock_seat(store, "ann", now=start + timedelta(minutes=5))
+    assert lunch.label == "locked, paused (lunch)" and floor.is_paused(store, "ann")
+    with pytest.raises(floor.SeatPaused):
+        floor.refuse_unless_ready_to_take(store, "ann")
+    lunch_back = floor.unlock_seat(store, "ann", now=start + timedelta(minutes=30))
+    assert (lunch_back.label, lunch_back.since) == ("paused (lunch)", start)
+    floor.set_state(store, "bob", "talking", now=start, customer_id=cid, call_id=7)
+    floor.lock_seat(store, "bob", now=start + timedelta(minutes=10))
+    view = {v.caller: v for v in floor.floor_view(store, now, start, show_customers=True)}
+    assert view["ann"].paused_seconds == 60 * 60 and view["ann"].locked_seconds == 0
+    bob = view["bob"]
+    assert (bob.label, bob.customer, bob.in_state_seconds) == (
+        "locked, talking", "Alma Alpha (R1)", 50 * 60)
+    # The caller may be on the phone under the lock: the call's time, not "locked".
+    assert bob.handle_seconds == 60 * 60 and bob.locked_seconds == 0
+    # A supervisor's pause asked for a locked seat on a call waits for the call's end.
+    sue = make_team_actor(store, "sue")
+    assert floor.pause_caller(store, "bob", "coaching", actor=sue, now=now).pause_after \
+        == "coaching"
+    assert {v.caller: v for v in floor.floor_view(
+        store, now, start, show_customers=True)}["bob"].label \
+        == "locked, talking, then paused (coaching)"
+    back = floor.unlock_seat(store, "bob", now=now)
+    assert (back.state, back.customer_id, back.call_id, back.since) == (
+        "talking", cid, 7, start)
+
+
+def test_steps_under_a_lock_stay_under_it_and_a_new_sign_in_ends_it(store, now):
+    make_team(store, now)
+    floor.take_seat(store, "ann", token="t1", kind="terminal", now=now)
+    floor.lock_seat(store, "ann", now=now + timedelta(minutes=5))
+    # A step that lands while the screen is locked (a supervisor's pause, a wrap-up saved
+    # a moment before): the seat stays locked, over the new state.
+    sue = make_team_actor(store, "sue")
+    paused = floor.pause_caller(store, "ann", "meeting", actor=sue,
+                                now=now + timedelta(minutes=6))
+    assert (paused.state, paused.locked_from, paused.reason) == ("locked", "paused", "meeting")
+    assert floor.unlock_seat(store, "ann", now=now + timedelta(minutes=9)).label \
+        == "paused (meeting)"
+    floor.lock_seat(store, "ann", now=now + timedelta(minutes=10))
+    # The account signs in at another seat: that one is not locked.
+    taken = floor.take_seat(store, "ann", token="t2", kind="web", now=now + timedelta(minutes=11))
+    assert (taken.state.state, taken.state.locked_from) == ("ready", None)
+    assert floor.current_state(store, "ann").state == "ready"
+
+
+def make_team_actor(store, name):
+    from calls import accounts
+
+    return accounts.get_account(store, name).as_actor()

@@ -17,16 +17,19 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 
 def every_interval(store, start: str, now: str) -> list[dict]:
-    """The plain way: every interval of the log, filtered."""
+    """The plain way: every interval of the log, filtered (a locked seat's time counted
+    as the state under the lock, but locked over ready)."""
     return store.all(
         """
-        SELECT caller, state,
+        SELECT caller,
+               iif(state = 'locked' AND locked_from IN ('dialling', 'talking', 'wrapup',
+                                                        'paused'), locked_from, state) AS state,
                sum(max(0, strftime('%s', min(coalesce(ended_at, :now), :now))
                         - strftime('%s', max(started_at, :start)))) AS seconds,
                count(DISTINCT call_id) AS calls
         FROM seat_states
         WHERE started_at < :now AND coalesce(ended_at, :now) > :start
-        GROUP BY caller, state
+        GROUP BY 1, 2
         """, {"start": start, "now": now})
 
 
@@ -42,14 +45,16 @@ def test_state_seconds_equal_reading_every_interval(store, seed):
         began = NOW - timedelta(minutes=rng.uniform(-120, 4 * 24 * 60))
         ended = (None if rng.random() < 0.1
                  else began + timedelta(minutes=rng.uniform(0, 600)))
-        rows.append((rng.choice(("ann", "bob", "cy")),
-                     rng.choice(("ready", "dialling", "talking", "wrapup", "paused")),
+        state = rng.choice(("ready", "dialling", "talking", "wrapup", "paused", "locked"))
+        under = (rng.choice(("ready", "dialling", "talking", "wrapup", "paused"))
+                 if state == "locked" else None)
+        rows.append((rng.choice(("ann", "bob", "cy")), state, under,
                      to_iso(began), to_iso(ended) if ended else None,
                      rng.choice((None, 1, 2, 3))))
     with store.write():
         store.db.conn.executemany(
-            "INSERT INTO seat_states(caller, state, started_at, ended_at, call_id) "
-            "VALUES (?, ?, ?, ?, ?)", rows)
+            "INSERT INTO seat_states(caller, state, locked_from, started_at, ended_at, "
+            "call_id) VALUES (?, ?, ?, ?, ?, ?)", rows)
     for _ in range(30):
         start = NOW - timedelta(hours=rng.uniform(-3, 80))
         now = start + timedelta(hours=rng.choice((-1, 0, 0.5, 8, 30)))

@@ -423,3 +423,12 @@ def test_count_open_and_limit(store, now, ann):
     assert fu.count_open(store, now, "olga") == fu.OpenCounts(open=3, due=2, overdue=1)
     first = fu.list_followups(store, limit=2)
     assert [f.kind for f in first] == ["gift", "send_info"]
+
+
+def test_every_kind_has_one_wording_on_screen_that_fits_where_its_code_did():
+    from calls.models import FOLLOWUP_KIND_LABEL, FOLLOWUP_KINDS, kind_label
+
+    assert set(FOLLOWUP_KIND_LABEL) == set(FOLLOWUP_KINDS)
+    assert kind_label("send_info") == "send info" and kind_label("new_kind") == "new kind"
+    for kind in FOLLOWUP_KINDS:
+        assert len(kind_label(kind)) <= len(kind), kind   # the 80-column tables' widths

@@ -298,3 +298,63 @@ def test_counting_run_plans_the_same_as_the_run_that_keeps_the_follow_ups(tmp_pa
     finally:
         keep.close()
         count.close()
+
+
+# -- an occasion the team learns of too late (a list imported on the day) ---------------
+
+
+def test_occasion_due_keeps_the_lead_time_of_an_upcoming_occasion():
+    from calls.planner import occasion_due
+
+    known_today = at(2026, 12, 4, 10)
+    now = at(2026, 12, 4, 12)
+    # In five days: three days before it, 09:00, whoever knew of it when.
+    assert occasion_due(date(2026, 12, 9), known_today, now, 3) == at(2026, 12, 6)
+    # Tomorrow: its posting moment has passed, its day has not begun: due at once.
+    assert occasion_due(date(2026, 12, 5), known_today, now, 3) == now
+    # At the posting moment itself it is still on time.
+    assert occasion_due(date(2026, 12, 7), known_today, at(2026, 12, 4, 9), 3) \
+        == at(2026, 12, 4, 9)
+
+
+def test_occasion_due_leaves_a_day_begun_before_the_customer_was_known_for_next_year():
+    from calls.planner import occasion_due
+
+    now = at(2026, 12, 4, 12)
+    # Today's anniversary of a customer imported this morning: nobody could have posted.
+    assert occasion_due(date(2026, 12, 4), at(2026, 12, 4, 10), now, 3) is None
+    # ... nor of one added yesterday evening, after the card had to go (1 Dec 09:00).
+    assert occasion_due(date(2026, 12, 4), at(2026, 12, 3, 18), now, 3) is None
+    # Known before the posting moment: the team could have; due now (and it escalates).
+    assert occasion_due(date(2026, 12, 4), at(2026, 12, 1, 8), now, 3) == now
+    # Known exactly at the posting moment: could have posted it then.
+    assert occasion_due(date(2026, 12, 4), at(2026, 12, 1, 9), now, 3) == now
+    # No moment known (an old row): planned as before.
+    assert occasion_due(date(2026, 12, 4), None, now, 3) == now
+
+
+def test_a_list_imported_on_its_customers_anniversary_is_not_planned_late(store):
+    from calls.deadlines import escalate_overdue
+    from calls.policy import DEFAULT_POLICY
+
+    now = at(2026, 12, 4, 12)
+    imported = "2026-12-04T11:55:00Z"
+    today = add_customer(store, "T1", "Today", customer_since="2019-12-04",
+                         created_at=imported)
+    tomorrow = add_customer(store, "T2", "Tomorrow", customer_since="2019-12-05",
+                            created_at=imported)
+    later = add_customer(store, "T3", "Later", customer_since="2019-12-10",
+                         created_at=imported)
+    known = add_customer(store, "T4", "Known", customer_since="2018-12-04")  # since 2025
+    result = plan(store, now, policy())
+    due = {f.customer_id: f.due_at for f in result.planned}
+    assert due == {tomorrow: now, later: at(2026, 12, 7), known: now}
+    assert today not in due and result.too_late == 1
+    assert result.to_dict()["too_late"] == 1
+    # Only the note the team knew of in time is escalated at once; none born late else.
+    escalated = escalate_overdue(store, now, DEFAULT_POLICY)
+    assert [e.followup_id for e in escalated] == [
+        f.id for f in result.planned if f.customer_id == known]
+    # A later run the same day counts it again and still plans nothing for it.
+    again = plan(store, at(2026, 12, 4, 15), policy())
+    assert again.planned == [] and again.too_late == 1 and again.already_planned == 3

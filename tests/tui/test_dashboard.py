@@ -103,7 +103,7 @@ async def test_dashboard_shows_and_refreshes(store, db_path):
         assert "not reached in a year" in coverage
         assert screen.query_one("#attempts-line", Sparkline).data[-1] == 3
         backlog = screen.query_one("#backlog", DataTable)
-        assert backlog.get_row_at(0)[:3] == ["fix_problem", "1", "1"]
+        assert backlog.get_row_at(0)[:3] == ["fix problem", "1", "1"]
 
         # a new call lands; r refreshes without leaving the screen
         q.insert_calls(store, [call(ids["a"], "busy", NOW - timedelta(minutes=5), "cy")])
@@ -378,7 +378,7 @@ async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
         screen = app.screen
         await _loaded(pilot, screen)
         caption = str(screen.query_one("#lines-caption", Static).render())
-        assert "NPS on 1 day with answers, last 100" in caption
+        assert "NPS on 1 day with answers, last 100; 1 attempt in 30 days" in caption
         assert list(screen.query_one("#nps-line", Sparkline).data) == []
 
         second = call(ids["b"], "completed", NOW - timedelta(days=2), "ann")
@@ -387,5 +387,5 @@ async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
         await pilot.press("r")
         await _loaded(pilot, screen, 2)
         caption = str(screen.query_one("#lines-caption", Static).render())
-        assert "NPS on 2 days with answers" in caption
+        assert "NPS on 2 days with answers" in caption and "; 2 attempts in 30 days" in caption
         assert list(screen.query_one("#nps-line", Sparkline).data) == [-100, 100]

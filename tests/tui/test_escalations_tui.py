@@ -78,7 +78,7 @@ async def test_dashboard_lists_escalations_and_announces_new_ones(db_path, store
         await pilot.pause(0.1)
         table = app.screen.query_one("#escalated", DataTable)
         cells = [str(c) for c in table.get_row_at(0)]
-        assert cells[:5] == [str(late_fix.id), "fix_problem", "Ann Able", "olga",
+        assert cells[:5] == [str(late_fix.id), "fix problem", "Ann Able", "olga",
                              "first contact"]
         assert "to supervisors" in cells[5] and cells[6] == "3 d 0 h"
         assert not [n for n in app._notifications if n.title == "Follow-up escalated"]

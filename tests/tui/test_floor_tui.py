@@ -372,3 +372,52 @@ async def test_a_pause_asked_while_the_wrap_up_shows_changes_what_enter_says(tmp
         await press(pilot, "enter")
         await settle(pilot, 8)
         assert isinstance(app.screen, PausedScreen)
+
+
+async def test_a_locked_seat_shows_locked_on_the_dashboard_and_unlocking_returns_it(tmp_path):
+    """ann's seat locks itself while sue watches the floor: sue's dashboard says "locked"
+    and for how long, and "ready" again once ann types her password."""
+    from tests.support.team import PW
+    from tests.support.tui import type_text
+    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.login import LockScreen
+
+    path, clock, ann = ann_shift(tmp_path)
+
+    async def dashboard_row(then=None):
+        """sue's dashboard (run beside ann's seat): ann's row on the floor."""
+        sue = make_app(path, "sue", clock=clock, actor=actor(path, "sue"))
+        async with sue.run_test(size=(100, 40)) as board:
+            await settle(board)
+            await press(board, "ctrl+d")
+            await settle(board, 10)
+            assert isinstance(sue.screen, DashboardScreen)
+            table = sue.screen.query_one("#floor", DataTable)
+            row = [str(c) for c in table.get_row("ann")]
+            if then is not None:
+                table.focus()
+                table.move_cursor(row=[r.caller for r in sue.screen.floor].index("ann"))
+                await press(board, then)
+                await settle(board)
+                row.append(str(sue.screen.query_one("#caller-figures-text", Static).render()))
+            return row
+
+    async with ann.run_test(size=(80, 24)) as seat:
+        await settle(seat)
+        assert (await dashboard_row())[1:3] == ["ready", "0:00"]
+        clock.advance(minutes=6)
+        ann.lock_if_idle()
+        await settle(seat)
+        assert isinstance(ann.screen, LockScreen)
+        clock.advance(minutes=4)
+        assert (await dashboard_row())[1:3] == ["locked", "4:00"]
+        await type_text(seat, PW)
+        await press(seat, "enter")
+        await settle(seat, 8)
+        assert isinstance(ann.screen, QueueScreen)
+        assert "ready 10:00" in bar(ann)   # ready since before the lock
+        row = await dashboard_row(then="enter")
+        assert row[1:3] == ["ready", "10:00"]
+        # Enter on ann: her figures, the locked time not counted as worked.
+        assert "today: 6:00 worked (signed in), 0:00 paused, 4:00 locked (not worked)" \
+            in row[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from textual.widgets import OptionList
 
 from calls.store import Store
 from tests.support.tui import NOW, make_db, press, settle, type_text
@@ -118,6 +119,9 @@ async def test_a_follow_up_added_by_hand_during_the_call(shift_db):
         customer = app.screen.session.customer
         await press(pilot, "ctrl+f")
         await press(pilot, "down", "down", "down")          # fix, note, gift, send info
+        kinds = app.screen.query_one("#kind", OptionList)
+        chosen = kinds.get_option_at_index(kinds.highlighted)
+        assert (chosen.id, str(chosen.prompt)) == ("send_info", "send info")
         await press(pilot, "enter")                         # kind chosen: to the owner
         await press(pilot, "enter")                         # owner: me
         await press(pilot, "enter")                         # due: +1d
@@ -126,6 +130,13 @@ async def test_a_follow_up_added_by_hand_during_the_call(shift_db):
         await settle(pilot)
         assert isinstance(app.screen, CallScreen)
         call_id = app.screen.session.call_id
+        # One wording for the kind wherever it shows: the notice, the wrap-up.
+        assert "Follow-up added: send info" in [n.message for n in app._notifications]
+        await press(pilot, "r")                             # refused (not now): wrap-up
+        await settle(pilot)
+        assert isinstance(app.screen, WrapUpScreen)
+        assert "✓ send info (added by you)" in str(
+            app.screen.query_one("#wrapup-body").render())
     rows = _all(shift_db, "SELECT * FROM followups WHERE customer_id = ?", (customer.id,))
     assert len(rows) == 1
     f = rows[0]

@@ -25,6 +25,7 @@ from textual.widgets import Input, Static, TextArea
 
 from calls.dial import DialSettings, dial, load_dial_settings
 from calls.errors import UserError
+from calls.models import kind_label
 from calls.outcomes import LABEL, Outcome
 from calls.session import CallSession
 from calls.survey.types import question_type
@@ -577,7 +578,7 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
             message += f" {len(taken.dropped)} marketing answer(s) taken off the script."
         if taken.cancelled:
             message += " Cancelled: " + ", ".join(
-                f"{kind.replace('_', ' ')} #{fid}" for fid, kind in taken.cancelled) + "."
+                f"{kind_label(kind)} #{fid}" for fid, kind in taken.cancelled) + "."
         self.notify(message, timeout=8)
 
     def action_first_question(self) -> None:
@@ -760,7 +761,7 @@ class CallScreen(OrderedKeys, KeptStyles, Screen[str | None]):
 
     def _followup_added(self, followup: Any) -> None:
         self._draw_history()
-        self.notify(f"Follow-up added: {followup.kind.replace('_', ' ')}")
+        self.notify(f"Follow-up added: {kind_label(followup.kind)}")
 
     def on_screen_suspend(self) -> None:
         # Covered (a dialog, the wrap-up) or left for the queue: the notes typed so far are

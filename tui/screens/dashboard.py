@@ -33,6 +33,7 @@ from calls.clock import UTC, from_iso
 from calls.dashboard import DashboardFigures, DashboardLive
 from calls.deadlines import DEADLINE_LABEL, Escalation, late_by_kind
 from calls.floor import RATE_AFTER_SECONDS, CallerFloor
+from calls.models import kind_label
 from calls.policy import DEFAULT_POLICY
 from calls.reports import (
     DashboardPeriod,
@@ -323,7 +324,7 @@ class DashboardScreen(Screen[None]):
         self._show_text("#lines-caption",
             f"NPS on {days_with} day{'' if days_with == 1 else 's'} with answers"
             + (f", last {scores[-1]:.0f}" if scores else "")
-            + f"; {sum(n for _, n in data.daily_attempts):,} attempts in 30 days"
+            + f"; {count_text(sum(n for _, n in data.daily_attempts), 'attempt')} in 30 days"
         )
 
         self._draw_backlog()
@@ -333,7 +334,7 @@ class DashboardScreen(Screen[None]):
         # Late: past a deadline (escalated), not merely past the due time: a recovery
         # call is due from the moment it is made.
         late = late_by_kind(self.escalations or [])
-        rows = [(f.kind, (f.kind, f"{f.open}", f"{late.get(f.kind, 0)}", f"{f.done}",
+        rows = [(f.kind, (kind_label(f.kind), f"{f.open}", f"{late.get(f.kind, 0)}", f"{f.done}",
                           _num(f.median_days_to_close)))
                 for f in (self.period.followups if self.period else [])
                 if f.open or f.done or late.get(f.kind)] or [
@@ -397,7 +398,7 @@ class DashboardScreen(Screen[None]):
     def _draw_escalations(self) -> None:
         table = self.query_one("#escalated", DataTable)
         rows = [(str(e.id), (
-            str(e.followup_id), e.kind, e.customer_name or e.customer_ref,
+            str(e.followup_id), kind_label(e.kind), e.customer_name or e.customer_ref,
             e.owner or "anyone", DEADLINE_LABEL.get(e.deadline, e.deadline),
             f"{e.escalated_at.astimezone(self.tz):%d %b %H:%M} to {e.escalated_to}",
             waited_text(e.waited))) for e in self.escalations or []] or [
@@ -486,7 +487,9 @@ def caller_figures_text(caller: str, seat: CallerFloor | None, shift: GroupRow |
         if seat.customer:
             lines.append(f"on the line: {escape(seat.customer)}")
         lines.append(f"today: {clock_text(seat.signed_in_seconds)} worked (signed in), "
-                     f"{clock_text(seat.paused_seconds)} paused")
+                     f"{clock_text(seat.paused_seconds)} paused"
+                     + (f", {clock_text(seat.locked_seconds)} locked (not worked)"
+                        if seat.locked_seconds else ""))
         lines.append(f"calls per hour: {_num(seat.calls_per_hour)}"
                      + ("" if seat.calls_per_hour is not None else
                         f" (shown after {RATE_AFTER_SECONDS // 60} minutes worked)"))

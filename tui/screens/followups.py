@@ -26,6 +26,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from calls import followups as fu
 from calls.errors import UserError
+from calls.models import kind_label
 from calls.records import record
 from calls.store.customers import get_customer, time_zones_of
 from tui.screens.kept import KeptStyles
@@ -154,7 +155,7 @@ class CloseNoteScreen(_Dialog):
         what = "Mark done" if self.verb == "done" else "Cancel"
         with Vertical(classes="dialog"):
             yield Label(
-                f"[b]{what} #{f.id} {f.kind.replace('_', ' ')}[/b] — "
+                f"[b]{what} #{f.id} {kind_label(f.kind)}[/b] — "
                 f"{escape(f.customer_name or f.customer_ref)}",
                 classes="title",
             )
@@ -196,7 +197,7 @@ class RescheduleScreen(_Dialog):
         f = self.followup
         with Vertical(classes="dialog"):
             yield Label(
-                f"[b]Reschedule #{f.id} {f.kind.replace('_', ' ')}[/b] — "
+                f"[b]Reschedule #{f.id} {kind_label(f.kind)}[/b] — "
                 f"{escape(f.customer_name or f.customer_ref)}",
                 classes="title",
             )
@@ -254,7 +255,7 @@ class CustomerFollowupsScreen(_Dialog):
             if theirs and f.due_at is not None:
                 due += " their time"
             head = (
-                f"#{f.id} [b]{f.kind.replace('_', ' ')}[/b] · {f.status} · "
+                f"#{f.id} [b]{kind_label(f.kind)}[/b] · {f.status} · "
                 f"due {due} · {escape(f.owner or 'anyone')}"
             )
             lines.append(head)
@@ -411,6 +412,7 @@ class FollowupsScreen(KeptStyles, Screen):
                     f.customer_ref,
                     f.customer_company or "",
                     f.kind,
+                    kind_label(f.kind),
                     f.owner or "anyone",
                     f.details,
                 )
@@ -455,7 +457,7 @@ class FollowupsScreen(KeptStyles, Screen):
         what = f.details.splitlines()[0] if f.details else ""
         if len(what) > room:
             what = what[: max(room - 1, 1)] + "…"
-        return (due, f.kind.replace("_", " "), escape(f.customer_name or f.customer_ref),
+        return (due, kind_label(f.kind), escape(f.customer_name or f.customer_ref),
                 escape(f.owner or "anyone"), escape(what))
 
     def _status(self, rows: list[fu.Followup], now: datetime) -> None:
@@ -627,7 +629,7 @@ class FollowupsScreen(KeptStyles, Screen):
     # method of that name was replaced by it ("'bool' object is not callable").
     def _show_closed(self, result) -> None:
         closed, recovery = result
-        message = f"Done: #{closed.id} {closed.kind.replace('_', ' ')} for {closed.customer_name}."
+        message = f"Done: #{closed.id} {kind_label(closed.kind)} for {closed.customer_name}."
         if recovery is not None:
             message += " A recovery call is now in the queue."
         elif closed.kind == "fix_problem":
@@ -699,7 +701,7 @@ class FollowupsScreen(KeptStyles, Screen):
                    on_done=lambda g: (self.notify(f"#{g.id} is now {g.owner or 'anyone'}'s."),
                                       self.action_refresh()))
 
-        what = f"#{f.id} {f.kind.replace('_', ' ')} for {f.customer_name}"
+        what = f"#{f.id} {kind_label(f.kind)} for {f.customer_name}"
         self.app.push_screen(ReassignScreen(what, f.owner), chosen)
 
     def action_call_now(self) -> None:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from calls.models import FOLLOWUP_KINDS
+from calls.models import FOLLOWUP_KINDS, kind_label
 from calls.records import record
 from tui.timeparse import HELP, format_local, parse_due, parse_local_time
 
@@ -232,20 +232,6 @@ class FollowupDraft:
     note: str
 
 
-KIND_LABELS = {
-    "callback": "callback (use the k key)",
-    "fix_problem": "fix a problem",
-    "recovery_call": "recovery call",
-    "thank_you_note": "handwritten thank-you note",
-    "gift": "gift",
-    "send_info": "send information",
-    "referral": "referral",
-    "escalate": "escalate",
-    "sales_lead": "sales lead",
-    "unreached_letter": "letter (unreached)",
-}
-
-
 class FollowupScreen(_Modal):
     """Kind, owner, due and a note for a follow-up added by hand."""
 
@@ -261,7 +247,7 @@ class FollowupScreen(_Modal):
         kinds = [k for k in FOLLOWUP_KINDS if k not in ("callback", "recovery_call")]
         with Vertical(classes="dialog"):
             yield Label("[b]Add a follow-up[/b]", classes="title")
-            yield OptionList(*[Option(KIND_LABELS.get(k, k), id=k) for k in kinds], id="kind",
+            yield OptionList(*[Option(kind_label(k), id=k) for k in kinds], id="kind",
                              compact=True)
             owner_hint = f"me ({self.caller})"
             if self.account_owner:

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from calls.models import kind_label
 from calls.outcomes import LABEL, Outcome
 from calls.queue import QueueAhead
 from calls.session import CallSession, ChosenOutcome, SavedAndNext, WrapUpPlan, WrapUpResult
@@ -178,7 +179,7 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
             for spec in plan.rule_followups:
                 lines.append(f"  + {escape(core.describe_spec(spec))} [dim](from the script)[/dim]")
             for f in made:
-                lines.append(f"  ✓ {escape(f.kind.replace('_', ' '))} [dim](added by you)[/dim]")
+                lines.append(f"  ✓ {escape(kind_label(f.kind))} [dim](added by you)[/dim]")
         if plan.notes.strip():
             lines.append("")
             lines.append("[b]Notes[/b]")
@@ -288,7 +289,7 @@ class WrapUpScreen(KeptStyles, Screen[str | None]):
         session = step.next
         if session is None:
             self._count(step.saved)
-            paused = step.saved.seat is not None and step.saved.seat.state == "paused"
+            paused = step.saved.seat is not None and step.saved.seat.base_state == "paused"
             if step.refused is not None:
                 self.notify(saved, timeout=5)
                 self.app.show_error(step.refused)     # saved; the next could not be taken

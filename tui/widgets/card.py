@@ -8,7 +8,7 @@ from typing import Any
 from rich.markup import escape
 from textual.widgets import Static
 
-from calls.models import Customer
+from calls.models import Customer, kind_label
 from tui.timeparse import format_local, zone_of
 from tui.widgets.text import show_text
 
@@ -88,7 +88,7 @@ class HistoryView(Static):
                 due = f" due {format_local(f.due_at, zone, now)}" if f.due_at else ""
                 owner = f" · {escape(f.owner)}" if f.owner else ""
                 detail = f" — {escape(_first_line(f.details))}" if f.details else ""
-                lines.append(f"• {escape(f.kind.replace('_', ' '))}{due}{owner}{detail}")
+                lines.append(f"• {escape(kind_label(f.kind))}{due}{owner}{detail}")
         lines.append("[b]Previous calls[/b]" if calls else "[dim]No previous calls.[/dim]")
         for c in calls:
             lines.append(escape(c))

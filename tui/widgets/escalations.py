@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from calls import deadlines as dl
+from calls.models import kind_label
 
 
 def waited_text(delta: timedelta) -> str:
@@ -23,7 +24,7 @@ def waited_text(delta: timedelta) -> str:
 
 def describe(e: dl.Escalation) -> str:
     """One line for a notice: what, for whom, which deadline, how long they waited."""
-    what = e.kind.replace("_", " ")
+    what = kind_label(e.kind)
     return (f"{what} for {e.customer_name or e.customer_ref} (owner {e.owner or 'anyone'}): "
             f"{dl.DEADLINE_LABEL.get(e.deadline, e.deadline)} was due "
             f"{e.deadline_at:%d %b %H:%M} UTC; waited {waited_text(e.waited)}; "
