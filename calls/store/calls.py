@@ -102,12 +102,20 @@ RECORDED_FROM = "calls_recorded_from"
 def recorded_ids(store: Store) -> tuple[int, int]:
     """(the first call id the backfill has still to look at, the last one it is to look
     at); the first is past the last when there is nothing left."""
-    got = dict(store.db.conn.execute(
+    first, below = unrecorded_ids(store.db.conn)
+    return first, below - 1
+
+
+def unrecorded_ids(conn) -> tuple[int, int]:
+    """The ids [from, below) of the calls from before calls_0003 that the backfill has
+    not looked at yet (those that may have recorded nothing), read on ``conn``; from is
+    not below it when there are none."""
+    got = dict(conn.execute(
         "SELECT key, value FROM carecall_meta WHERE key IN (?, ?)",
         (RECORDED_FROM, RECORDED_BELOW)).fetchall())
     if RECORDED_BELOW not in got:
-        return 0, -1
-    return int(got.get(RECORDED_FROM, 0)), int(got[RECORDED_BELOW]) - 1
+        return 0, 0
+    return int(got.get(RECORDED_FROM, 0)), int(got[RECORDED_BELOW])
 
 
 def fill_recorded_step(store: Store, size: int, top: int, local: LocalTimes

@@ -127,24 +127,12 @@ _CALL_COLUMNS = ("id", "customer_id", "customer_ref", "caller", "script_id", "re
                  "callback_personal", "notes", "purpose", "recording_ok", "time_zone")
 
 
-def _recorded(name: str) -> str:
-    """SQL for one column of :data:`RECORDED_CALLS`."""
-    if name == "customer_ref":     # recorded with the zone (a ref may be NULL: none then)
-        return f"CASE WHEN t.time_zone IS NULL THEN {_FALLBACK[name]} ELSE t.{name} END"
-    if name in _FALLBACK:
-        return f"coalesce(t.{name}, {_FALLBACK[name]})"
-    return f"t.{name}"
-
-
-RECORDED_CALLS = ("SELECT " + ", ".join(
-    f"{_recorded(name)} AS {name}" if name in _FALLBACK else f"t.{name}"
-    for name in _CALL_COLUMNS) + _JOINED)
-# The recorded columns the SELECT gives (text, or NULL where nothing was recorded).
+# The recorded columns (text, or NULL where nothing was recorded).
 RECORDED_TEXT = frozenset(_FALLBACK)
 
 
 def recorded_functions() -> dict[str, tuple[int, Callable]]:
-    """The SQL functions :data:`RECORDED_CALLS` calls for what a row did not record:
+    """The SQL functions :func:`sql_csv`'s lines call for what a row did not record:
     ``py_zone(time zones JSON)`` and ``py_local(recorded zone, time zones JSON, moment)``
     (the moment in the recorded zone, else in the first zone of the JSON) (name: (arity,
     function)). One set per connection: its conversion cache is not to be shared between
@@ -155,6 +143,26 @@ def recorded_functions() -> dict[str, tuple[int, Callable]]:
         return convert(zone_name(zones) if zone is None else zone, moment)
 
     return {"py_zone": (1, zone_name), "py_local": (3, local)}
+
+
+# The calls export's plain path reads the recorded columns as they are (NULL where not
+# recorded) and computes what a row did not record in Python (calls.export.CallShaper),
+# as the export did before calls recorded anything: the customer's ref and zone from an
+# in-memory list by customer id (customer_lookup) or joined, local times through
+# LocalTimes' hour tables. SQLite calling Python for each such cell (_FALLBACK) ran
+# an export of calls from before calls_0003 at half the speed of before (docs/reports.md
+# "Recorded at the call"); the SQL path hands the chunks that may hold them to it too.
+
+
+def shaped_select(lookup: bool) -> str:
+    """The calls export's columns (:func:`sql_csv`'s, in its order) with the
+    recorded ones as stored, for calls.export.CallShaper. ``lookup``: it has the
+    customers in memory; else the customer of a call that recorded no zone is joined
+    (``_ref``, ``_tz``: its ref and zones)."""
+    columns = ", ".join(f"t.{name}" for name in _CALL_COLUMNS)
+    if lookup:
+        return f"SELECT {columns} FROM calls t"
+    return f"SELECT {columns}, cu.ref AS _ref, cu.time_zones AS _tz{_JOINED}"
 
 
 def _with_functions(conn: sqlite3.Connection, functions: dict[str, tuple[int, Callable]]
@@ -202,10 +210,12 @@ class _ZoneNumbers(dict):
         return number
 
 
-def customer_lookup(store: Store) -> tuple[list[str | None], array, list[str | None]]:
+def customer_lookup(store: Store | sqlite3.Connection
+                    ) -> tuple[list[str | None], array, list[str | None]]:
     """Every customer's ref and time-zone list, compactly, indexed by customer id:
-    ``refs[id]``, and ``zone_texts[zone_index[id]]`` (the JSON text as stored)."""
-    conn = store.db.conn
+    ``refs[id]``, and ``zone_texts[zone_index[id]]`` (the JSON text as stored). Read on
+    ``store``'s connection, or on a connection given instead."""
+    conn = store if isinstance(store, sqlite3.Connection) else store.db.conn
     top, count = conn.execute("SELECT coalesce(max(id), 0), count(*) FROM customers").fetchone()
     zone_texts: list[str | None] = [None]
     numbers = _ZoneNumbers(zone_texts)
@@ -230,7 +240,7 @@ def customer_lookup(store: Store) -> tuple[list[str | None], array, list[str | N
 
 def iter_rows(
     store: Store, table: str, start: str | None, end: str | None, *, light: bool = False,
-    blanks: bool = False, recorded: bool = False,
+    blanks: bool = False,
 ) -> tuple[list[str], Iterator[list[tuple]]]:
     """The column names and an iterator of row batches for ``table`` in ``[start, end)``.
 
@@ -243,19 +253,51 @@ def iter_rows(
     them), turned in SQLite rather than checked value by value in Python; a last column
     ``_cid`` then holds ``customer_id`` as a number, for the lookup.
 
-    ``recorded`` (calls): :data:`RECORDED_CALLS`, what each call recorded when it was
-    written, with its local times and zone as columns (no ``_tz``)."""
+    The calls export reads what each call recorded: :func:`shaped_rows`."""
     spec = SPECS[table]
     where, params = _where(spec, start, end)
     select = spec.light if light and spec.light else spec.select
     conn = store.db.conn
-    if recorded:
-        select = RECORDED_CALLS
-        _with_functions(conn, recorded_functions())
-    order = spec.order
+    names, batches = _iter_rows(conn, table, select, where, params, blanks,
+                                _order(table, where))
+    if select is spec.light:
+        names.insert(names.index("customer_id") + 1, "customer_ref")
+        names.append("_tz")
+    return names, batches
+
+
+def shaped_rows(conn: sqlite3.Connection, start: str | None, end: str | None, *,
+                lookup: bool, blanks: bool = False, bounds: tuple | None = None
+                ) -> tuple[list[str], Iterator[list[tuple]]]:
+    """:func:`iter_rows` of calls for calls.export.CallShaper (:func:`shaped_select`;
+    under ``blanks`` the recorded columns keep NULL: not recorded); ``bounds``: only the
+    rows of one range of :func:`sql_csv_ranges` (a plan's key from, to: None for no
+    end)."""
+    where, params = _where(SPECS["calls"], start, end)
+    order = _order("calls", where)
+    if bounds is not None:
+        key = SPECS["calls"].time_filter if where else "t.id"
+        low, high = bounds
+        where += (" AND " if where else " WHERE ") + f"{key} >= ?"
+        params.append(low)
+        if high is not None:
+            where += f" AND {key} < ?"
+            params.append(high)
+    return _iter_rows(conn, "calls", shaped_select(lookup), where, params, blanks, order,
+                      RECORDED_TEXT)
+
+
+def _order(table: str, where: str) -> str:
+    """The ORDER BY of an export of ``table`` filtered by ``where`` (its --since/--until)."""
     if where and table == "calls":
         # The time index serves the filter; ordering by it too avoids sorting the period.
-        order = "t.started_at, t.id"
+        return "t.started_at, t.id"
+    return SPECS[table].order
+
+
+def _iter_rows(conn: sqlite3.Connection, table: str, select: str, where: str, params: list,
+               blanks: bool, order: str, raw: frozenset[str] = frozenset()
+               ) -> tuple[list[str], Iterator[list[tuple]]]:
     query = f"{select}{where} ORDER BY {order}"
     if blanks:
         inner = [d[0] for d in conn.execute(f"{select} LIMIT 0").description]
@@ -264,7 +306,9 @@ def iter_rows(
         # A column of the table with text affinity holds only text (SQLite stores a number
         # put there as its text), so NULL is all it can need turned: coalesce is a third
         # of the CASE's cost (a calls export at 100k/300k: 1.18 -> 0.97 s CPU to read).
+        # ``raw`` columns stay as they are.
         columns = ", ".join(
+            f'q."{name}"' if name in raw else
             f"coalesce(q.\"{name}\", '') AS \"{name}\"" if name in texts else
             f"CASE typeof(q.\"{name}\") WHEN 'integer' THEN CAST(q.\"{name}\" AS TEXT) "
             f"WHEN 'null' THEN '' ELSE q.\"{name}\" END AS \"{name}\"" for name in inner)
@@ -276,9 +320,6 @@ def iter_rows(
         query = f"SELECT {columns} FROM ({select}{where}) q ORDER BY {outer_order}"
     cursor = conn.execute(query, params)
     names = [d[0] for d in cursor.description]
-    if select is spec.light:
-        names.insert(names.index("customer_id") + 1, "customer_ref")
-        names.append("_tz")
 
     def batches() -> Iterator[list[tuple]]:
         while True:
@@ -371,7 +412,7 @@ def count_wide(store: Store, start: str | None, end: str | None) -> int:
 # -- CSV lines built by SQLite, on several connections at once ------------------------------
 #
 # For a large CSV export of the tables below each line is built whole by SQLite (quoting,
-# the formula guard) from what each call row recorded when it was written (RECORDED_CALLS),
+# the formula guard) from what each call row recorded when it was written (_FALLBACK),
 # and a chunk of lines comes back as one text: no Python per row. SQLite steps without
 # holding Python's GIL, so several connections build chunks at once
 # (calls.export.sql_csv_chunks). The lines equal the plain path's (iter_rows +
@@ -409,6 +450,7 @@ class SqlCsv:
     columns: list[str]        # the CSV header
 
 
+
 def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
     """SQL for calls.export.csv_cell of ``x`` (a value of a column of text affinity: text,
     NULL or a blob) as a printf() argument: plain text as it is (NULL prints as ''), text
@@ -426,7 +468,7 @@ def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
 def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | None, *,
             formula_starts: Iterable[str], our_values: Iterable[str]) -> SqlCsv:
     """The chunk queries for ``table`` in ``[start, end)``, with the plain path's columns
-    in its order (:data:`RECORDED_CALLS`'s). Cells of ``our_values`` (carecall's own
+    in its order (:data:`_CALL_COLUMNS`). Cells of ``our_values`` (carecall's own
     codes, numbers, moments, local times and zones) are written unchecked, other text
     through the formula guard and quoting (as calls.export.RowShaper does). Runs on a
     connection :func:`sql_csv_prepare` readied."""
@@ -512,6 +554,22 @@ def sql_csv_ranges(conn: sqlite3.Connection, plan: SqlCsv, rows: int
                 return
         yield at, to
         at = to
+
+
+def unrecorded_in(conn: sqlite3.Connection, plan: SqlCsv, low, high, ids: tuple[int, int]
+                  ) -> bool:
+    """Whether the range [``low``, ``high``) of ``plan`` (:func:`sql_csv_ranges`) may hold
+    calls that recorded nothing: calls with ids in ``ids`` [from, below)
+    (:func:`calls.store.calls.unrecorded_ids`). Ranges of ids are told by their bounds;
+    ranges of time by one look at the time index."""
+    first, below = ids
+    if plan.key == "t.id":
+        return low < below and (high is None or high > first)
+    bounds = f" AND {plan.key} >= ?" + ("" if high is None else f" AND {plan.key} < ?")
+    return conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {plan.table} t{plan.where}{bounds} "
+        "AND t.id >= ? AND t.id < ?)",
+        [*plan.params, low, *([] if high is None else [high]), first, below]).fetchone()[0] == 1
 
 
 def sql_csv_chunk(conn: sqlite3.Connection, plan: SqlCsv, low, high) -> tuple[str | None, int]:

@@ -7,6 +7,7 @@ export computed for them."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import sqlite3
@@ -15,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from calls.audit import os_login
+from calls.export import export_table
 from calls.localtime import LocalTimes
 from calls.recorded import record_old_calls
 from calls.store import Pacer, Store
@@ -349,3 +351,107 @@ def test_carecall_upgrade_with_accounts_is_a_supervisors_and_named_by_account(ol
     assert runner.invoke(app, ["upgrade", "--db", str(path)]).exit_code == 0
     (row,) = _upgrades(runner, path)
     assert row["actor"] == "sue" and row["details"]["ended"] == "finished"
+
+
+def _sql_export(store, since=None, until=None) -> str:
+    """The calls CSV on the SQL path (any row count) for days ``since``..``until``."""
+    buf = io.StringIO()
+    export_table(store, "calls", buf, since=since, until=until)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("customers_apart", [0, 400])
+def test_calls_that_recorded_nothing_are_shaped_in_python_into_the_same_bytes(
+        old, monkeypatch, customers_apart):
+    """Calls that recorded nothing (before calls_0003, not yet upgraded; one moved by raw
+    SQL) are shaped in Python (calls.export.CallShaper), from the customers in memory or,
+    with few such calls per customer (``customers_apart`` customers without calls), from
+    the customer joined; on the SQL path only the chunks that may hold them, beside chunks
+    SQLite builds. Every path, chunk size, number of connections and period writes what
+    the export computing every call afresh writes."""
+    from datetime import date
+
+    from calls import export
+
+    path, _before = old
+    store = Store.open(path)
+    try:
+        steps = _Steps(store)
+        record_old_calls(store, pacer=steps, stop=lambda: steps.steps >= 2)   # a few
+        rng = random.Random(23)
+        ids = [r[0] for r in store.db.conn.execute("SELECT id FROM customers")]
+        with store.write():     # refs a spreadsheet would run, or that need quoting
+            for cid, ref in zip(ids[-2:], ('=HYPERLINK("x")', 'a,"b"')):
+                store.db.conn.execute("UPDATE customers SET ref = ? WHERE id = ?", (ref, cid))
+        moments = _moments_around(_changes("Europe/Berlin", 2026, 2026), rng)
+        with store.write():
+            for _ in range(60):                       # recorded when written
+                m = rng.choice(moments)
+                call = q.insert_call(store, rng.choice(ids), "bo", m, None, "care")
+                if rng.random() < 0.7:
+                    q.end_call(store, call, rng.choice(moments), "completed", None, None, None)
+            for i in range(customers_apart):
+                _customer(store, f"X{i}", ["Asia/Kolkata"])
+        conn = store.db.conn
+        first, top = store.db.conn.execute("SELECT min(id), max(id) FROM calls").fetchone()
+        with store.write():                           # raw SQL: a moment and a customer
+            conn.execute("UPDATE calls SET ended_at = ? WHERE id = ?",
+                         ("2026-10-25T00:30:00Z", first))
+            conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?", (ids[3], top))
+            conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?", (ids[4], top - 90))
+        assert 0 < _unrecorded(store) < store.scalar("SELECT count(*) FROM calls") - 60
+
+        lookups, built, now = [], {}, [None]
+        lookup_of, chunk_of = export._unrecorded_lookup, export._Shaped.chunk
+
+        def lookup(*args, **kwargs):
+            got = lookup_of(*args, **kwargs)
+            lookups.append(got is not None)
+            return got
+
+        def chunk(self, *args):
+            got = chunk_of(self, *args)
+            kind = (now[0], "sql" if got is None else "python")
+            built[kind] = built.get(kind, 0) + 1
+            return got
+
+        monkeypatch.setattr(export, "_unrecorded_lookup", lookup)
+        monkeypatch.setattr(export._Shaped, "chunk", chunk)
+        monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", 0)
+        # all; a period of the old calls (2024); one of the new ones (2026)
+        periods = [(None, None), (date(2024, 1, 15), date(2024, 3, 31)),
+                   (date(2026, 1, 1), date(2026, 12, 31))]
+        fresh = {p: _fresh(store, *p) for p in periods}
+        for rows in (7, 10_000):
+            monkeypatch.setattr(export, "SQL_CSV_CHUNK_ROWS", rows)
+            for workers in (1, 2):
+                monkeypatch.setattr(export, "sql_workers", lambda w=workers: w)
+                for period in periods:
+                    now[0] = period
+                    assert _sql_export(store, *period) == fresh[period], (rows, workers, period)
+        # chunks of both kinds, also in periods (ranges of time)
+        assert {(periods[0], "python"), (periods[0], "sql"), (periods[1], "python"),
+                (periods[2], "sql")} <= set(built)
+        assert any(lookups) == (customers_apart == 0) and not all(lookups)
+        monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", float("inf"))
+        assert _export(store) == fresh[periods[0]]
+        assert _export(store, fmt="json") == _export(store, fmt="json", fresh=True)
+        # raw SQL that clears a zone but not a local time: the local time is kept, the
+        # zone and ref are the customer's now, on every path (the fresh one differs here)
+        with store.write():
+            conn.execute("UPDATE calls SET time_zone = NULL, started_at_local = 'kept' "
+                         "WHERE id IN (?, ?)", (first + 1, top - 1))
+        plain = _export(store)
+        assert plain.count(",kept,") == 2
+        monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", 0)
+        for rows in (7, 10_000):
+            monkeypatch.setattr(export, "SQL_CSV_CHUNK_ROWS", rows)
+            assert _sql_export(store) == plain
+    finally:
+        store.close()
+
+
+def _fresh(store, since=None, until=None) -> str:
+    buf = io.StringIO()
+    export_table(store, "calls", buf, since=since, until=until, fresh=True)
+    return buf.getvalue()
