@@ -8,8 +8,8 @@ What it plans, for the days from ``now`` up to ``policy.followups.note_days_ahea
   (default A) get a ``gift`` instead. A 29 February date is kept on 28 February in
   common years. The follow-up is due ``policy.followups.post_days`` (default 3) days
   before the day, so that it arrives in time, or at once when that moment has passed;
-  an occasion whose day had begun before anyone could have posted for it (the customer
-  came onto the list after that moment) is not planned this year (:func:`occasion_due`).
+  for a customer who came onto the list after that moment, by the end of today, or not
+  this year when its day has begun (:func:`occasion_due`: nothing born late).
 - an ``unreached_letter`` for every customer whose care cycle ended unreached (the
   queue closes a cycle after ``policy.cycle.max_attempts`` failed attempts).
 
@@ -97,21 +97,27 @@ def occasion_due(occasion: date, known_at: datetime | None, now: datetime,
     the list since ``known_at``; None: not planned this year.
 
     Due ``post_days`` before the day at 09:00 UTC, so that it arrives in time (an upcoming
-    occasion keeps that lead time); at once when that moment has passed. Its deadline is
-    the start of its day (``calls.deadlines``: a card after the birthday is no card). When
-    that day has already begun and the customer came onto the list only after the
-    moment the card had to be posted, nobody could ever have sent it in time: planned, it
-    would be born past its deadline and escalated within the minute (a list imported on
-    the day of its customers' anniversaries), so it is left for next year. A customer
-    known before that moment whose note is planned late (no planner run for days) is
-    planned at once and escalates: that lateness is the team's."""
+    occasion keeps that lead time). Its deadline is the start of its day
+    (``calls.deadlines``: a card after the birthday is no card). When that posting moment
+    has passed:
+
+    - the customer was known before it (the planner ran late: no shift, no ``plan`` for
+      days): due at once; it is overdue, and escalates at its day, as the team's lateness;
+    - the customer came onto the list only after it (a list imported today), its day not
+      yet begun: due by the end of today (UTC), a fresh due time from when it was planned,
+      not "overdue" from its first minute for something nobody could have done sooner;
+    - ... and its day has already begun: nobody could ever have sent it in time; planned,
+      it would be born past its deadline and escalated within the minute (a list
+      imported on the day of its customers' anniversaries did that), so it is left for
+      next year (None)."""
     due = datetime.combine(occasion - timedelta(days=post_days), time(9, 0), tzinfo=UTC)
     if now <= due:
         return due
-    day_begun = now >= datetime.combine(occasion, time(0), tzinfo=UTC)
-    if day_begun and known_at is not None and known_at > due:
+    if known_at is None or known_at <= due:
+        return now
+    if now >= datetime.combine(occasion, time(0), tzinfo=UTC):
         return None
-    return now
+    return max(now, datetime.combine(now.astimezone(UTC).date(), time(23, 59), tzinfo=UTC))
 
 
 def _ordinal(n: int) -> str:

@@ -52,6 +52,13 @@ SEAT = "seat"
 REPORTS = "reports"
 PLANNER = "planner"
 LANES = (SEAT, REPORTS, PLANNER)
+# Prepared statements each lane's connection keeps (SQLite's heap: a few KB each, ~50 KB
+# for a queue query). The seat's lane runs ~80 statements over and over on a call's keys
+# and keeps them (a statement dropped is prepared again at its next key); the dashboard's
+# reports lane runs its ~70 reads once every refresh (30 s) and the planner's once at the
+# start, so they keep few: a statement prepared again there costs well under a
+# millisecond of a worker's thread, and the memory is a seat's for the whole shift.
+STATEMENTS_KEPT = {SEAT: 128, REPORTS: 8, PLANNER: 8}
 
 _numbers = count(1)
 
@@ -164,7 +171,7 @@ class Lane:
 
     def _store_now(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.db_path)
+            self._store = Store.open(self.db_path, statements=STATEMENTS_KEPT[self.name])
         return self._store
 
     def _run(self, job: DbJob) -> tuple[bool, Any]:

@@ -14,7 +14,6 @@ from functools import cached_property, lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
-from phonenumbers import timezone as pn_timezone
 from phonenumbers.phonenumberutil import (
     COUNTRY_CODE_TO_REGION_CODE,
     PhoneMetadata,
@@ -22,7 +21,6 @@ from phonenumbers.phonenumberutil import (
     national_significant_number,
 )
 from phonenumbers.re_util import enable_pattern_cache, re_compile
-from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 # phonenumbers compiles its metadata patterns through re's small LRU cache unless told to
 # keep them: a dict lookup instead of a cache probe on every pattern of every number.
@@ -465,29 +463,36 @@ def _region_and_type(country_code: int, nsn: str) -> tuple[str, int]:
     return "", PhoneNumberType.UNKNOWN
 
 
-_ALL_TZ_LENGTHS = tuple(range(TIMEZONE_LONGEST_PREFIX, 0, -1))
-
-
 @lru_cache(maxsize=1)
-def _tz_prefix_lengths() -> dict[str, tuple[int, ...]]:
-    """For each two leading digits, the lengths of the zone table's prefixes that start
-    with them (one-digit prefixes included), longest first."""
+def _zone_table() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]],
+                           tuple[int, ...]]:
+    """phonenumbers' zone table (prefix -> zones); for each two leading digits, the lengths
+    of its prefixes that start with them (one-digit prefixes included), longest first; and
+    every length, longest first.
+
+    Loaded at the first number that needs its zones (an import, a number typed), not when
+    this module is imported: the table and ``phonenumbers.timezone`` are ~1.3 MB that a
+    seat, which only shows numbers, never uses (issue 18: a seat's memory)."""
+    from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
     lengths: dict[str, set[int]] = {}
     for prefix in TIMEZONE_DATA:
         for lead in ([prefix[:2]] if len(prefix) > 1 else [prefix + d for d in "0123456789"]):
             lengths.setdefault(lead, set()).add(len(prefix))
-    return {lead: tuple(sorted(found, reverse=True)) for lead, found in lengths.items()}
+    by_lead = {lead: tuple(sorted(found, reverse=True)) for lead, found in lengths.items()}
+    return TIMEZONE_DATA, by_lead, tuple(range(TIMEZONE_LONGEST_PREFIX, 0, -1))
 
 
 def _zones(e164: str, ntype: int, country_code: int) -> tuple[str, ...]:
     """IANA zones for a valid number (phonenumbers.timezone without re-validating it)."""
     if is_number_type_geographical(ntype, country_code):
         digits = e164[1:]
+        table, by_lead, every_length = _zone_table()
         # Only the prefix lengths the zone table has for the number's first two digits
         # can match: longest first, as phonenumbers looks them up.
-        for length in _tz_prefix_lengths().get(digits[:2], _ALL_TZ_LENGTHS):
+        for length in by_lead.get(digits[:2], every_length):
             if length <= len(digits):
-                zones = TIMEZONE_DATA.get(digits[:length])
+                zones = table.get(digits[:length])
                 if zones is not None:
                     return tuple(z for z in zones if z != "Etc/Unknown")
         return ()
@@ -497,6 +502,8 @@ def _zones(e164: str, ntype: int, country_code: int) -> tuple[str, ...]:
         from calls.rules import region_zones
 
         return region_zones("US")
+    from phonenumbers import timezone as pn_timezone
+
     return tuple(
         z for z in pn_timezone._country_level_time_zones_for_number(
             phonenumbers.PhoneNumber(country_code=country_code)

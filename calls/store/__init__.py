@@ -46,6 +46,10 @@ BUSY_TIMEOUT_MS = int(LOCK_WAIT_SECONDS * 1000)
 # file, and mapped pages are shared by every connection instead of copied into each one's
 # small page cache (2-3x faster queue on a million customers, scripts/bench_queue.py).
 MMAP_BYTES = 1 << 30
+# Prepared statements a connection keeps for the next time the same SQL runs (Python's
+# sqlite3 default): a seat's own connection runs ~80 statements again and again over a
+# call, so it keeps them all; short-lived connections may keep fewer (``Store.open``).
+STATEMENTS_KEPT = 128
 # Extra, application-level retries when SQLite still reports the database as locked
 # (e.g. a checkpoint racing a writer); each retry backs off a little longer.
 LOCK_RETRIES = 8
@@ -333,23 +337,27 @@ def _writer_gate(path: Path | None) -> threading.RLock | None:
         return _gates.setdefault(key, threading.RLock())
 
 
-def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
-    """A connection to ``path``; read-only ones through SQLite's ``mode=ro``.
+def _connect(path: Path, read_only: bool, statements: int = STATEMENTS_KEPT
+             ) -> sqlite3.Connection:
+    """A connection to ``path``; read-only ones through SQLite's ``mode=ro``. It keeps up
+    to ``statements`` prepared statements for the next time the same SQL runs.
 
     A WAL database in a read-only folder cannot get its ``-shm`` index: SQLite then needs
     ``immutable=1`` to read it at all (nobody can write there either).
     """
     timeout = BUSY_TIMEOUT_MS / 1000
     if not read_only:
-        return sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
+        return sqlite3.connect(str(path), timeout=timeout, check_same_thread=False,
+                               cached_statements=statements)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False,
+                           cached_statements=statements)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.OperationalError:
         conn.close()
         conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout,
-                               check_same_thread=False)
+                               check_same_thread=False, cached_statements=statements)
     return conn
 
 
@@ -373,14 +381,18 @@ class Store:
     # -- opening -------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, migrate: bool = True) -> Store:
+    def open(cls, path: str | os.PathLike | None = None, *, migrate: bool = True,
+             statements: int = STATEMENTS_KEPT) -> Store:
         """Open (creating if needed, owner-only) the database at ``path`` and migrate it.
 
         ``path`` goes through :func:`resolve_db_path`; ``":memory:"`` opens a private
-        in-memory database (tests).
+        in-memory database (tests). The connection keeps up to ``statements`` prepared
+        statements (each a few KB of SQLite's heap, up to ~50 KB for a big query): a
+        connection that runs few statements, or rarely, may keep fewer.
         """
         if str(path) == ":memory:":
-            conn = sqlite3.connect(":memory:", check_same_thread=False)
+            conn = sqlite3.connect(":memory:", check_same_thread=False,
+                                   cached_statements=statements)
             store = cls(Database(conn), None)
         else:
             resolved = resolve_db_path(path)
@@ -399,7 +411,7 @@ class Store:
                 raise UserError(f"cannot create database {resolved}: {exc.strerror}") from None
             read_only = _read_only_reason(resolved)
             try:
-                conn = _connect(resolved, read_only is not None)
+                conn = _connect(resolved, read_only is not None, statements)
                 store = cls(Database(conn), resolved, read_only)
                 store._set_pragmas()
                 if _background_checkpoints and read_only is None:

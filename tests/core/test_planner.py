@@ -12,8 +12,8 @@ from calls.planner import occasion_date, plan, window_days
 from tests.support.followups import add_customer
 
 
-def at(y, m, d, h=9):
-    return datetime(y, m, d, h, tzinfo=UTC)
+def at(y, m, d, h=9, minute=0):
+    return datetime(y, m, d, h, minute, tzinfo=UTC)
 
 
 def policy(days_ahead=14, gift_tiers=("A",), post_days=3, mail_dnc=False):
@@ -310,8 +310,14 @@ def test_occasion_due_keeps_the_lead_time_of_an_upcoming_occasion():
     now = at(2026, 12, 4, 12)
     # In five days: three days before it, 09:00, whoever knew of it when.
     assert occasion_due(date(2026, 12, 9), known_today, now, 3) == at(2026, 12, 6)
-    # Tomorrow: its posting moment has passed, its day has not begun: due at once.
-    assert occasion_due(date(2026, 12, 5), known_today, now, 3) == now
+    # Tomorrow, a customer added today: the posting moment passed before anyone knew;
+    # due by the end of today (fresh), not overdue from its first minute.
+    assert occasion_due(date(2026, 12, 5), known_today, now, 3) == at(2026, 12, 4, 23, 59)
+    # Planned at 23:59:30 the end of today is behind it: at once.
+    late = at(2026, 12, 4, 23, 59) + timedelta(seconds=30)
+    assert occasion_due(date(2026, 12, 5), known_today, late, 3) == late
+    # Known before the posting moment (the planner ran late): at once, the team's lateness.
+    assert occasion_due(date(2026, 12, 5), at(2026, 11, 1), now, 3) == now
     # At the posting moment itself it is still on time.
     assert occasion_due(date(2026, 12, 7), known_today, at(2026, 12, 4, 9), 3) \
         == at(2026, 12, 4, 9)
@@ -348,7 +354,10 @@ def test_a_list_imported_on_its_customers_anniversary_is_not_planned_late(store)
     known = add_customer(store, "T4", "Known", customer_since="2018-12-04")  # since 2025
     result = plan(store, now, policy())
     due = {f.customer_id: f.due_at for f in result.planned}
-    assert due == {tomorrow: now, later: at(2026, 12, 7), known: now}
+    assert due == {tomorrow: at(2026, 12, 4, 23, 59), later: at(2026, 12, 7), known: now}
+    # Only the note the team knew of in time is overdue now.
+    assert [f.customer_id for f in result.planned if f.is_overdue(now + timedelta(
+        minutes=1))] == [known]
     assert today not in due and result.too_late == 1
     assert result.to_dict()["too_late"] == 1
     # Only the note the team knew of in time is escalated at once; none born late else.

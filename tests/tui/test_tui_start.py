@@ -28,3 +28,25 @@ def test_a_shift_app_draws_its_queue_without_sqlite_utils(shift_db):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert "QueueScreen True False" in done.stderr, done.stderr[-2000:]
+
+
+def test_a_seat_shows_numbers_without_phonenumbers_zone_table():
+    """A seat imports its screens and shows numbers (``national_format``) without
+    phonenumbers' zone table (``phonenumbers.tzdata`` and ``.timezone``: ~0.4 MB of a
+    seat's memory, issue 18); a number normalised (typed, imported) loads it and gets its
+    zones."""
+    code = (
+        "import sys\n"
+        "import tui.app, tui.screens.call, tui.screens.followups, tui.screens.dashboard\n"
+        "from tui.core import national_format\n"
+        "print(national_format('+14155550100'), 'phonenumbers.tzdata' in sys.modules)\n"
+        "from calls.ingest.phones import normalise_phone\n"
+        "print(normalise_phone('+1 415 555 0100').time_zones,\n"
+        "      normalise_phone('+44 20 7946 0000').time_zones,\n"
+        "      'phonenumbers.tzdata' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.splitlines() == [
+        "(415) 555-0100 False",
+        "('America/Los_Angeles',) ('Europe/London',) True",
+    ], done.stderr[-2000:]

@@ -313,3 +313,48 @@ async def test_the_dashboards_connection_closes_with_the_dashboard(shift_db):
         await settle(pilot)
         assert app.screen.loads == 1 and app.lanes["reports"].is_open
         assert screen_lines(app) == first
+
+
+# -- how many prepared statements a lane's connection keeps ---------------------------
+
+
+def _kept_statements(store: Store) -> int:
+    """Prepared statements the connection holds now (SQLite's ``sqlite_stmt`` table),
+    the counting statement itself left out (it is kept too: one of the cache's)."""
+    return store.scalar("SELECT count(*) FROM sqlite_stmt WHERE sql NOT LIKE '%sqlite_stmt%'")
+
+
+def _run_distinct_statements(store: Store, how_many: int) -> None:
+    for n in range(how_many):
+        store.scalar(f"SELECT {n} + count(*) FROM sqlite_master")
+
+
+@pytest.mark.parametrize(("lane", "kept"), [("seat", 128), ("reports", 8), ("planner", 8)])
+def test_a_lanes_connection_keeps_as_many_prepared_statements_as_the_lane_says(
+        tmp_path, lane, kept):
+    """The seat's lane keeps the statements its keys run again (~80); the dashboard's and
+    the planner's, which run theirs once a refresh or once a start, keep few (a seat's
+    memory: each is a few KB of SQLite's heap)."""
+    from tui.database import STATEMENTS_KEPT
+
+    assert STATEMENTS_KEPT[lane] == kept
+    made = Lane(lane, tmp_path / "l.db")
+    counted: list[int] = []
+
+    def job(store):
+        _run_distinct_statements(store, 200)
+        counted.append(_kept_statements(store))
+
+    made.put(DbJob(job))
+    made.drain(lambda m: None)
+    assert counted == [kept - 1]
+    made.close()
+
+
+def test_store_open_keeps_the_prepared_statements_it_is_told(tmp_path):
+    with Store.open(tmp_path / "s.db", statements=3) as store:
+        _run_distinct_statements(store, 20)
+        assert _kept_statements(store) == 3 - 1
+    with Store.open(tmp_path / "s.db") as store:      # Python's default
+        _run_distinct_statements(store, 200)
+        assert _kept_statements(store) == 128 - 1
