@@ -79,6 +79,8 @@ def test_the_terminal_guard_does_not_block_a_served_seat(db_path, now, monkeypat
     seen = {}
 
     class FakeApp:
+        signed_in = False   # nobody signed in on its login screen (it never ran)
+
         def __init__(self, path, caller, **kwargs):
             seen.update(kwargs, caller=caller)
 
