@@ -227,17 +227,20 @@ class CallShaper(RowShaper):
     def shape(self, rows: list[tuple]) -> list[list] | str:
         """One batch of store rows as output rows (``csv``: as one text of lines)."""
         # local names only: this runs millions of times (see RowShaper.shape)
-        pick, guarded, ref_memo, csv = self._pick, self._guarded, self._ref_memo, self._csv
+        pick, text, guarded, ref_memo = self._pick, self._text, self._guarded, self._ref_memo
         pairs, zone_out, ref_out, cid_at = self._locals, self._zone_out, self._ref_out, self._cid_at
         tail_of, hours_of, convert = STORE_TAILS.get, self.local.hours, self.local.convert
-        lookup, joined = self._lookup, self._joined
+        lookup, joined, csv = self._lookup, self._joined, self._csv
         if lookup is not None:
             refs, zone_index, zones = lookup[0], lookup[1], self._zones
         last, zone, hours, ref = None, "", None, None
         out = []
         for row in rows:
             cells = list(pick(row))
-            if cells[zone_out] is None:       # no zone recorded: its customer's as now
+            if csv and None not in cells:     # (in CSV only what was not recorded is None)
+                for at, memo in text:         # all recorded: as it is, guarded
+                    cells[at] = memo[cells[at]]
+            elif cells[zone_out] is None:     # no zone recorded: its customer's as now
                 cid = row[cid_at]
                 if lookup is None:
                     ref = row[joined[0]]
@@ -251,7 +254,7 @@ class CallShaper(RowShaper):
                     last = cid
                     try:
                         zone, hours = zones[zone_index[cid]]
-                        ref = refs[cid]
+                        ref = refs[cid]       # (a CSV cell already: csv_refs)
                     except (IndexError, TypeError):   # no such customer
                         zone, hours, ref = "", None, "" if csv else None
                 cells[zone_out], cells[ref_out] = zone, ref
@@ -267,14 +270,14 @@ class CallShaper(RowShaper):
                     hit = hours[moment[:13]] if tail else None
                     cells[to] = (hit[0] + tail + hit[1] if hit is not None
                                  else hours.other(moment))
+                for at, memo in guarded:
+                    cells[at] = memo[cells[at]]
             else:
                 for at, to in pairs:
                     if cells[to] is None:     # cleared by a raw write: in the zone recorded
                         cells[to] = convert(cells[zone_out], cells[at])
-                if ref_memo is not None:
-                    cells[ref_out] = ref_memo[cells[ref_out]]
-            for at, memo in guarded:
-                cells[at] = memo[cells[at]]
+                for at, memo in text:
+                    cells[at] = memo[cells[at]]
             if not csv:
                 out.append(cells)
                 continue

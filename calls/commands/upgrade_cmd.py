@@ -31,14 +31,24 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
 
 @contextlib.contextmanager
 def _bar(enabled: bool) -> Iterator:
-    """A progress bar of the ids looked at (only when someone watches stderr)."""
+    """A progress bar of the ids looked at, with how many and the time left (on 3M calls
+    the run takes minutes), only when someone watches stderr."""
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(TextColumn("[bold]upgrade[/] calls"), BarColumn(), TaskProgressColumn(),
-                   TimeElapsedColumn(), console=common.err_console.rich(), transient=True)
+                   MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("left"),
+                   TimeRemainingColumn(), console=common.err_console.rich(), transient=True)
     with bar:
         task = bar.add_task("calls", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
