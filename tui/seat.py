@@ -267,8 +267,7 @@ class SeatMixin:
                     token=self.seat_token, on_done=back)
 
         def back(state: floor.SeatState | None) -> None:
-            if state is not None:
-                self.seat_state_changed(state)
+            self._lock_logged(state)
             self.show_pause()   # a supervisor's pause that came while it was locked
 
         self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
@@ -278,6 +277,7 @@ class SeatMixin:
                     token=self.seat_token, on_done=self._lock_logged)
 
     def _lock_logged(self, state: floor.SeatState | None) -> None:
+        """The lock or unlock written: the seat shows its state (None: no seat open)."""
         if state is not None:
             self.seat_state_changed(state)
 

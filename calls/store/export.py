@@ -450,7 +450,6 @@ class SqlCsv:
     columns: list[str]        # the CSV header
 
 
-
 def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
     """SQL for calls.export.csv_cell of ``x`` (a value of a column of text affinity: text,
     NULL or a blob) as a printf() argument: plain text as it is (NULL prints as ''), text

@@ -1474,7 +1474,6 @@ def _calls_recorded_for_export(db: Database) -> None:
                    [RECORDED_FROM, low, RECORDED_BELOW, top + 1])
 
 
-
 @migrations(name="floor_0004_seat_locked")
 def _floor_seat_locked(db: Database) -> None:
     # A seat's screen locked (the idle lock) is a state of the floor: `locked`, logged as
