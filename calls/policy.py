@@ -341,6 +341,9 @@ class AccountsPolicy:
     lockout_minutes: int = 15
     # An unattended seat shows customer data: it locks after this long without a key.
     idle_lock_minutes: int = 5
+    # The supervisor's dashboard (``carecall dashboard``) is watched more than typed at,
+    # and shows less (customers' names, not their cards): its own, longer time.
+    dashboard_idle_lock_minutes: int = 15
     min_password_length: int = 10
 
 
@@ -363,6 +366,9 @@ def _team_sections(data: dict) -> dict[str, Any]:
                              "accounts.lockout_minutes", 1, 7 * 24 * 60, " minutes"),
         idle_lock_minutes=_int(a.get("idle_lock_minutes", d.idle_lock_minutes),
                                "accounts.idle_lock_minutes", 1, 8 * 60, " minutes"),
+        dashboard_idle_lock_minutes=_int(
+            a.get("dashboard_idle_lock_minutes", d.dashboard_idle_lock_minutes),
+            "accounts.dashboard_idle_lock_minutes", 1, 8 * 60, " minutes"),
         min_password_length=_int(a.get("min_password_length", d.min_password_length),
                                  "accounts.min_password_length", 8, 128, " characters"),
     )

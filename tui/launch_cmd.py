@@ -77,17 +77,18 @@ def shift(
         open_shift(db, caller, script=script, at=at, policy=policy)
 
 
-def dashboard(db: common.DbOption = None) -> None:
+def dashboard(db: common.DbOption = None, policy: app_start.PolicyOption = None) -> None:
     """The supervisor's live dashboard, refreshing by itself.
 
     Today's shift per caller, the week's rates and NPS, coverage per tier, the follow-up backlog.
     """
     with common.user_errors():
-        path, actor, config = app_start.prepare_dashboard(db, check_ui=check_ui_config)
+        path, actor, config, care_policy = app_start.prepare_dashboard(
+            db, check_ui=check_ui_config, policy=policy)
     from tui.app import make_app
 
     app = make_app(path, actor.name if actor is not None else "", actor=actor,
-                   config=config, mode="dashboard")
+                   config=config, mode="dashboard", policy=care_policy)
     app.run()
     if app.refusal:  # a caller signed in on the dashboard's login screen
         common.fail(app.refusal)

@@ -246,7 +246,11 @@ class SeatMixin:
         """Lock the seat once it has been idle for the policy's time."""
         if self.locked or self.actor is None or self.actor.solo or self._last_input is None:
             return
-        minutes = self.policy.accounts.idle_lock_minutes  # type: ignore[attr-defined]
+        accounts = self.policy.accounts  # type: ignore[attr-defined]
+        # A caller's seat (a supervisor's too, its dashboard included: it is a seat on
+        # the floor) by the seat's time; ``carecall dashboard`` by the dashboard's own.
+        minutes = (accounts.idle_lock_minutes if self.on_floor  # type: ignore[attr-defined]
+                   else accounts.dashboard_idle_lock_minutes)
         if (self.now() - self._last_input).total_seconds() >= minutes * 60:
             self.lock_seat()
 
@@ -335,6 +339,10 @@ class SeatMixin:
             return self.pause_allowed()
         if action == "end_shift" and isinstance(self.screen, (LoginScreen, LockScreen)):  # type: ignore[attr-defined]
             return False   # their own ctrl+q says what it does there (quit, sign out)
+        if self.locked:
+            # Nothing of the app's opens over the lock (the command palette's priority
+            # key would, with its screens and commands): only the lock screen's keys.
+            return False
         return super().check_action(action, parameters)  # type: ignore[misc]
 
     def action_pause(self) -> None:

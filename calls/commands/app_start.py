@@ -112,18 +112,23 @@ def say_shift_ended(start: ShiftStart, stats) -> None:
         common.console.print(f"Shift ended for {start.caller}: {counts}.", highlight=False)
 
 
-def prepare_dashboard(db_path: Path | None, *, check_ui: Callable[[Any], None]):
-    """Check what the supervisor's dashboard opens with: ``(path, actor, config)``.
+def prepare_dashboard(db_path: Path | None, *, check_ui: Callable[[Any], None],
+                      policy: str | Path | None = None):
+    """Check what the supervisor's dashboard opens with: ``(path, actor, config, policy)``.
 
     What a user can get wrong is one line before the screen is taken over: the config
-    file, the database, the role, no terminal. A known seat is checked here; any other
-    signs in on the dashboard's login screen, which checks the role then.
+    file, the policy (as ``carecall shift`` reads it: ``--policy``, else
+    ``CARECALL_POLICY``, else the built-in one), the database, the role, no terminal. A
+    known seat is checked here; any other signs in on the dashboard's login screen,
+    which checks the role then.
     """
     from calls.config import load_config
+    from calls.policy import load_policy
     from calls.store import resolve_db_path
 
     config = load_config()
     check_ui(config)
+    care_policy = load_policy(policy)
     store = common.open_store(db_path)  # fails cleanly on a bad path; migrates a new file
     try:
         actor = common.screen_actor(store)
@@ -135,7 +140,7 @@ def prepare_dashboard(db_path: Path | None, *, check_ui: Callable[[Any], None]):
         store.close()
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the dashboard needs a terminal (stdin and stdout must be a TTY)")
-    return resolve_db_path(db_path), actor, config
+    return resolve_db_path(db_path), actor, config, care_policy
 
 
 def served_seat() -> bool:

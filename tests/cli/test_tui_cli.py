@@ -144,3 +144,50 @@ def test_a_shift_signed_in_on_the_login_screen_says_whose_shift_ended(monkeypatc
     monkeypatch.setattr(tui.app, "make_app", lambda *a, **kw: SignedInAtTheLoginScreen())
     launch_cmd.open_shift(tmp_path / "x.db", None)
     assert said == ["Shift ended for ann: 2 calls, 1 contact, 1 complete."]
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    (None, "nope.toml"),
+    ("[accounts]\ndashboard_idle_lock_minutes = 0\n", "accounts.dashboard_idle_lock_minutes"),
+    ("[accounts\n", "not valid TOML"),
+])
+def test_the_dashboard_takes_policy_like_the_shift(shift_db, tmp_path, text, needle):
+    """``carecall dashboard --policy FILE``: the same checks and the same one line (exit
+    2) as ``carecall shift --policy FILE``, before anything else."""
+    policy = tmp_path / "nope.toml"
+    if text is not None:
+        policy.write_text(text)
+    said = [_fails([command, "--db", str(shift_db), "--policy", str(policy)], needle).output
+            for command in ("shift", "dashboard")]
+    assert said[0] == said[1] and len(said[0].strip().splitlines()) == 1
+    assert "needs a terminal" not in said[1]
+
+
+def test_the_dashboard_opens_with_the_policy_given(shift_db, tmp_path, monkeypatch):
+    """The policy named reaches the dashboard's app (its idle lock's time), not
+    ``CARECALL_POLICY``'s."""
+    from types import SimpleNamespace
+
+    import tui.app
+    from calls.commands import app_start
+
+    tty = SimpleNamespace(isatty=lambda: True)
+    monkeypatch.setattr(app_start, "sys", SimpleNamespace(stdin=tty, stdout=tty))
+    opened = {}
+
+    def fake_app(path, caller, **kw):
+        opened.update(kw)
+        return SimpleNamespace(run=lambda: None, refusal=None)
+
+    monkeypatch.setattr(tui.app, "make_app", fake_app)
+    elsewhere = tmp_path / "env.toml"
+    elsewhere.write_text("[accounts]\ndashboard_idle_lock_minutes = 99\n")
+    monkeypatch.setenv("CARECALL_POLICY", str(elsewhere))
+    given = tmp_path / "given.toml"
+    given.write_text("[accounts]\ndashboard_idle_lock_minutes = 30\n")
+    result = runner.invoke(app, ["dashboard", "--db", str(shift_db), "--policy", str(given)])
+    assert result.exit_code == 0, result.output
+    assert opened["mode"] == "dashboard"
+    assert opened["policy"].accounts.dashboard_idle_lock_minutes == 30
+    result = runner.invoke(app, ["dashboard", "--db", str(shift_db)])
+    assert opened["policy"].accounts.dashboard_idle_lock_minutes == 99

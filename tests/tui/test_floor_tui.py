@@ -280,6 +280,7 @@ async def test_a_pause_that_came_while_the_seat_was_locked_shows_after_unlocking
         app.seat_tick()
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)   # nothing shows through the lock
+        await press(pilot, "enter")   # the password field opens
         await type_text(pilot, PW)
         await press(pilot, "enter")
         await settle(pilot, 8)
@@ -411,6 +412,7 @@ async def test_a_locked_seat_shows_locked_on_the_dashboard_and_unlocking_returns
         assert isinstance(ann.screen, LockScreen)
         clock.advance(minutes=4)
         assert (await dashboard_row())[1:3] == ["locked", "4:00"]
+        await press(seat, "enter")   # the password field opens
         await type_text(seat, PW)
         await press(seat, "enter")
         await settle(seat, 8)

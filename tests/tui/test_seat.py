@@ -109,13 +109,15 @@ async def test_an_idle_seat_locks_and_the_password_opens_it(tmp_path):
         # Nothing of the queue (customer names) is on the locked screen.
         shown = " ".join(str(w.render()) for w in app.screen.query(Static))
         assert "Seat locked" in shown and "Ann Lee" in shown and "Alpha" not in shown
+        assert "press Enter, then type your password" in shown
+        await press(pilot, "enter")   # the password field opens
         await type_text(pilot, "wrong one!")
         await press(pilot, "enter")
         await settle(pilot, 6)
         assert isinstance(app.screen, LockScreen)
         # the seat's account is on the screen: only the password can be wrong
         assert str(app.screen.query_one("#login-error").render()) == "wrong password"
-        await type_text(pilot, PW)
+        await type_text(pilot, PW)   # the field stays open after a wrong one
         await press(pilot, "enter")
         await settle(pilot, 6)
         assert isinstance(app.screen, QueueScreen)
@@ -128,6 +130,61 @@ async def test_an_idle_seat_locks_and_the_password_opens_it(tmp_path):
     assert trail(path, actor="ann") == [("ann", "login"), ("ann", "policy.load"),
                                         ("ann", "login.failed"), ("ann", "unlock"),
                                         ("ann", "logout")]
+
+
+async def test_the_dashboard_locks_after_its_own_time_and_a_key_typed_then_is_no_password(
+        tmp_path):
+    """sue watches ``carecall dashboard``: it locks after the dashboard's idle time (15
+    minutes by default, not the seat's 5); the ``r`` she presses then, and any key before
+    Enter, goes nowhere (not into the password field, not to the dashboard under it);
+    Enter opens the field and her password opens the dashboard again."""
+    from tui.screens.dashboard import DashboardScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    with Store.open(path) as store:
+        sue = acc.get_account(store, "sue").as_actor()
+    app = make_app(path, "sue", clock=clock, actor=sue, mode="dashboard", refresh_seconds=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, 10)
+        assert isinstance(app.screen, DashboardScreen)
+        clock.advance(minutes=14)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)   # a seat would have locked at 5
+        clock.advance(minutes=1)
+        app.lock_if_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        password = app.screen.query_one("#login-password", Input)
+        for key in ("r", "z", "x", "ctrl+d", "p", "ctrl+p", "e"):
+            await press(pilot, key)
+        assert isinstance(app.screen, LockScreen) and password.value == ""
+        assert not password.has_focus
+        lines = "\n".join(screen_lines(app))
+        assert "Press Enter first, then your password." in lines
+        await press(pilot, "enter")
+        assert password.has_focus
+        assert "Type your password, then Enter" in "\n".join(screen_lines(app))
+        await type_text(pilot, PW)
+        await press(pilot, "enter")
+        await settle(pilot, 8)
+        assert isinstance(app.screen, DashboardScreen)
+    assert [a for _, a in trail(path, actor="sue")] == ["login", "unlock", "logout"]
+
+
+def test_the_dashboards_idle_time_is_a_policy_key(tmp_path):
+    from calls.errors import UserError
+    from calls.policy import load_policy
+
+    f = tmp_path / "p.toml"
+    f.write_text("[accounts]\nidle_lock_minutes = 1\ndashboard_idle_lock_minutes = 30\n")
+    accounts = load_policy(f).accounts
+    assert (accounts.idle_lock_minutes, accounts.dashboard_idle_lock_minutes) == (1, 30)
+    f.write_text("[accounts]\ndashboard_idle_lock_minutes = 0\n")
+    with contextlib.suppress(UserError):
+        load_policy(f)
+        raise AssertionError("0 minutes accepted")
 
 
 async def test_a_caller_is_refused_the_dashboard_and_the_team_with_a_notice(tmp_path):
@@ -354,7 +411,8 @@ async def test_the_dashboard_of_an_unmapped_terminal_signs_in_and_checks_the_rol
     app = make_app(path, "", clock=FixedClock(NOW), mode="dashboard")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await sign_in(pilot, "ann", PW)
+        with contextlib.suppress(WorkerCancelled):   # refused: the app closes meanwhile
+            await sign_in(pilot, "ann", PW)
     assert app.return_code == 2 and app.refusal == (
         "refused: only a supervisor or admin may open the dashboard (ann is a caller)")
     assert trail(path, actor="ann") == [("ann", "login"), ("ann", "logout")]

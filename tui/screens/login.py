@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.markup import escape
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -109,13 +109,24 @@ class LoginScreen(_PasswordScreen):
 
 
 class LockScreen(_PasswordScreen):
-    """An idle seat, locked: the signed-in account's password opens it again."""
+    """An idle seat, locked: the signed-in account's password opens it again.
+
+    It waits for Enter before it takes a password: a key typed at a seat that locked
+    while someone looked at it (``r`` on the dashboard) must not land in the password
+    field and, sent with the password, count as a wrong one towards the lockout. Until
+    then every key is held here (none reaches the screens under the lock) and says what
+    to do; Enter, or a click on the field, opens it.
+    """
 
     unlock = True
+    AUTO_FOCUS = ""   # nothing: the password field waits to be asked for
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "close_seat", "Sign out", tooltip="Sign out and close this seat",
                 priority=True, id="lock-sign-out"),
     ]
+    WHY = "The seat locked itself after a while without a key (customer data is on it)."
+    WAITING = "Locked: press Enter, then type your password · ctrl+q signs out"
+    ASKED = "Type your password, then Enter · ctrl+q signs out"
 
     def __init__(self, actor: Actor) -> None:
         super().__init__()
@@ -128,11 +139,26 @@ class LockScreen(_PasswordScreen):
         return self.actor.name
 
     def note_text(self) -> str:
-        return ("The seat locked itself after a while without a key (customer data is on it).\n"
-                "Type your password to go on · ctrl+q signs out")
+        return f"{self.WHY}\n{self.WAITING}"
 
-    def on_mount(self) -> None:
-        self.query_one("#login-password", Input).focus()
+    def on_key(self, event: events.Key) -> None:
+        """Keys while the password field is not open: Enter opens it; any other key is
+        held (not typed anywhere) and the note says to press Enter first."""
+        password = self.query_one("#login-password", Input)
+        if password.has_focus:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == "enter":
+            password.focus()
+        else:
+            self.query_one("#login-error", Static).update("Press Enter first, then your password.")
+
+    @on(events.DescendantFocus)
+    def _asked(self) -> None:
+        """The field is open (Enter, or a click on it): the note says what comes next."""
+        self.query_one("#login-error", Static).update("")
+        self.query_one("#login-note", Static).update(f"{self.WHY}\n{self.ASKED}")
 
     def _accepted(self, account: Account) -> None:
         self.busy = False
