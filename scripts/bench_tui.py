@@ -25,6 +25,13 @@ do not pile up), then measures, each the median of --repeat samples:
 - **start**: a fresh process per sample, from its exec to the queue drawn (the Python
   start and every import included), next to ``python -c pass`` and a bare Textual app (a
   footer and a 100-row DataTable) timed the same way, interleaved.
+
+Every app child runs in the interpreter its tree's seats run in: ``carecall shift`` (and
+``dashboard``, ``demo``) relaunch themselves as ``python -OO`` (``calls.cli.seat_relaunch``;
+no docstrings: ~2 MB less private memory), so this tree's children are ``python -OO``, an
+older revision's plain ``python``, the bare app this tree's (the header says which). The
+relaunch itself (a second interpreter start up to the exec, ~40 ms) is not in the start
+figure. Bytecode is compiled at both levels first, the installed packages' too.
 - **private memory**: ``Anonymous`` from ``/proc/self/smaps_rollup`` (the process's
   anonymous pages: Python's heap and objects, thread stacks, copied-on-write library
   pages); the database is read through a memory map of the file, whose pages are shared
@@ -508,10 +515,39 @@ def child(args) -> int:
     return 0
 
 
+_SEAT_OPTIONS: dict[Path, list[str]] = {}
+
+
+def seat_options(tree: Path) -> list[str]:
+    """The interpreter options ``tree``'s seats run with: ``carecall shift`` relaunches
+    itself as ``python -OO`` (``calls.cli.SEAT_OPTIMIZATION``, 4 December; none before),
+    so its app is measured in the interpreter a caller's seat has."""
+    if tree not in _SEAT_OPTIONS:
+        code = "import calls.cli as c; print(getattr(c, 'SEAT_OPTIMIZATION', 0))"
+        level = int(subprocess.run([sys.executable, "-c", code], cwd=tree, check=True,
+                                   capture_output=True, text=True).stdout)
+        _SEAT_OPTIONS[tree] = ["-" + "O" * level] if level else []
+    return _SEAT_OPTIONS[tree]
+
+
+def compile_bytecode(tree: Path) -> None:
+    """Compile ``tree`` and the installed packages at the levels seats and the bench run
+    (start-up is measured; this machine may not write bytecode on import)."""
+    import sysconfig
+
+    levels = ["-o", "0", "-o", "2"]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *levels, "calls", "tui"],
+                   cwd=tree, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *levels,
+                    sysconfig.get_paths()["purelib"]], check=False, capture_output=True)
+
+
 def spawn(kind: str, tree: Path, db: Path, now, repeat: int = 0, *,
           plain: str | None = None) -> dict:
-    """A child run of ``kind``; ``plain``: PLAIN_FIGURES or PLAIN_TABLES, set in it."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--tree", str(tree),
+    """A child run of ``kind`` in ``tree``'s seat interpreter (``seat_options``; the bare
+    app in this tree's); ``plain``: PLAIN_FIGURES or PLAIN_TABLES, set in it."""
+    cmd = [sys.executable, *seat_options(ROOT if kind == "bare" else tree),
+           str(Path(__file__).resolve()), "--child", kind, "--tree", str(tree),
            "--db", str(db), "--now", now.isoformat(), "--repeat", str(repeat)]
     env = {k: v for k, v in os.environ.items() if k not in (PLAIN_FIGURES, PLAIN_TABLES)}
     if plain:
@@ -657,8 +693,7 @@ def checkout(rev: str) -> Path:
     if not tree.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT,
                        check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=tree,
-                   check=True, capture_output=True)
+    compile_bytecode(tree)
     return tree
 
 
@@ -671,8 +706,7 @@ def prepare_database(customers: int, rebuild: bool = False):
     if rebuild or not built.exists():
         print(f"building {built} ...", flush=True)
         bq.build(built, customers)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "calls", "tui"], cwd=ROOT,
-                   check=True, capture_output=True)
+    compile_bytecode(ROOT)
     return bq.working_copy(built), bq.BASE
 
 
@@ -695,7 +729,7 @@ def _bench_queue():
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])  # -OO: None
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--repeat", "--calls", type=int, default=20,
                     help="samples per key (default 20; --calls: the old name)")
@@ -738,6 +772,9 @@ def main(argv: list[str] | None = None) -> int:
         plain["plain tables"] = PLAIN_TABLES
     print(f"database: {path} ({args.customers:,} customers), clock {now:%a %Y-%m-%d %H:%M} UTC,"
           f" caller {CALLER}")
+    print("seats run as: " + ", ".join(
+        f"{name} python {' '.join(seat_options(tree))}".rstrip() for name, tree in trees.items()
+        if name not in plain))
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
 
     ref = reference(path, now, args.repeat)
