@@ -56,10 +56,10 @@ async def test_a_customer_named_with_emoji_codes_shows_as_written(db_path, store
 
 
 def test_a_seat_never_loads_richs_emoji_table(shift_db):
-    """A seat's queue, a call and its wrap-up, the follow-ups, the callbacks agenda, a
-    search and the dashboard, drawn with emoji codes on file, and rich's emoji table
-    never imported (tables.Table's cells; the shift bar and the outcome bar measured
-    without emoji)."""
+    """A seat's queue, its help, a call and its wrap-up, the follow-ups, the callbacks
+    agenda, a search and the dashboard, drawn with emoji codes on file, and rich's emoji
+    table never imported (tables.Table's cells; the shift bar and the outcome bar
+    measured without emoji; help's Rich table drawn by the app's console, emoji off)."""
     with Store.open(shift_db) as store, store.write():
         store.db["customers"].update(1, {"name": "Jane :smile: Doe", "company": COMPANY})
         fu.add_followup(store, kind="callback", customer_id=2, owner="ann",
@@ -80,7 +80,8 @@ def test_a_seat_never_loads_richs_emoji_table(shift_db):
         "    async with app.run_test(size=(80, 24), notifications=True) as pilot:\n"
         "        await settle(pilot)\n"
         "        shown = [seen(app)]\n"
-        "        for keys in (['f'], ['escape'], ['a'], ['escape'], ['slash', 'D', 'o'],\n"
+        "        for keys in (['f1'], ['escape'], ['f'], ['escape'], ['a'], ['escape'],\n"
+        "                     ['slash', 'D', 'o'],\n"
         "                     ['escape'], ['n'], ['n'], ['enter']):\n"
         "            for key in keys:\n"
         "                await pilot.press(key)\n"
@@ -102,7 +103,7 @@ def test_a_seat_never_loads_richs_emoji_table(shift_db):
     for screen in ("QueueScreen", "FollowupsScreen", "AgendaScreen", "SearchScreen",
                    "DashboardScreen"):
         assert any(s.startswith(f"{screen}:") and s != f"{screen}:0" for s in shown), shown
-    assert "WrapUpScreen:0" in shown, shown
+    assert "WrapUpScreen:0" in shown and "HelpScreen:0" in shown, shown
     assert shown[-2:] == ["emoji", "False"], done.stderr[-3000:]
 
 
