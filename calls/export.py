@@ -26,10 +26,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from queue import SimpleQueue
+from threading import Lock
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from calls.errors import UserError
 from calls.localtime import STORE_TAILS, LocalTimes, zone_name
@@ -577,56 +579,118 @@ def sql_csv_chunks(store: Store, table: str, start: str | None, end: str | None,
         plan = q.sql_csv(first, table, start, end, formula_starts=FORMULA_STARTS,
                          our_values=_OUR_VALUES)
         ranges = list(q.sql_csv_ranges(first, plan, SQL_CSV_CHUNK_ROWS))
-        shaped = _Shaped.of(first, start, end, count)
+        unrecorded = _Unrecorded.of(first)
     except BaseException as exc:
         for conn in conns:
             conn.close()
         if isinstance(exc, _Plain):
             return None
         raise
-    return count, plan.columns, _chunks(conns, plan, ranges, progress, shaped)
+    return count, plan.columns, _chunks(conns, plan, ranges, progress, unrecorded)
 
 
-class _Shaped:
+class _Unrecorded:
     """The chunks of a SQL-path export that may hold calls that recorded nothing (ids
-    from before calls_0003 that `carecall upgrade` has not looked at yet), built by
-    :class:`CallShaper` instead: SQLite calling Python for each of their cells was half
-    the speed of the export before calls recorded anything. The same lines: its rows
-    are the plain path's (tests/core/test_recorded_backfill.py holds both paths to the
-    computation afresh). (SQLite building such a line with a mark in each cell Python
-    fills was slower than this: 8.8-9.0 against 7.6-8.4 us a call.)"""
+    from before calls_0003 that `carecall upgrade` has not looked at yet): SQLite builds
+    them as before calls recorded anything, from temporary tables of the customers and
+    the hours (calls.store.export ``_UNRECORDED``), made on a connection the first time
+    it builds such a chunk. The same lines as the plain path's CallShaper
+    (tests/core/test_recorded_backfill.py holds both paths to the computation afresh).
+    Python shaping these chunks (CallShaper) held the GIL: 0.8-0.9x the old speed, one
+    core (docs/reports.md "Calls not yet recorded, at the speed of before")."""
 
-    def __init__(self, ids: tuple[int, int], start, end, lookup: tuple | None):
-        self.ids, self.start, self.end, self.lookup = ids, start, end, lookup
-        self._shapers: dict[int, CallShaper] = {}      # one per connection (its caches)
+    def __init__(self, ids: tuple[int, int]):
+        self.ids = ids
+        self._tables: tuple | None = None     # (zones, days, hours), made once
+        self._made = Lock()
+        self._ready: set[int] = set()         # connections with their temporary tables
 
     @classmethod
-    def of(cls, conn, start, end, count: int) -> _Shaped | None:
-        """For an export of ``count`` calls on ``conn``'s snapshot; None if no call of it
-        can be one that recorded nothing."""
+    def of(cls, conn) -> _Unrecorded | None:
+        """For an export on ``conn``'s snapshot; None if no call can be one that recorded
+        nothing."""
         from calls.store.calls import unrecorded_ids
 
         ids = unrecorded_ids(conn)
-        if ids[0] >= ids[1]:
-            return None
-        return cls(ids, start, end, _unrecorded_lookup(conn, count, csv=True))
+        return cls(ids) if ids[0] < ids[1] else None
 
     def chunk(self, conn, plan, low, high) -> tuple[str | None, int] | None:
         """The range's lines and count as :func:`calls.store.export.sql_csv_chunk` gives
-        them, or None if it holds no such call (SQLite builds it then)."""
+        them, or None if it holds no such call (the recorded lines then)."""
         if not q.unrecorded_in(conn, plan, low, high, self.ids):
             return None
-        names, batches = q.shaped_rows(conn, self.start, self.end, blanks=True,
-                                       lookup=self.lookup is not None, bounds=(low, high))
-        shaper = self._shapers.get(id(conn))
-        if shaper is None:
-            shaper = self._shapers[id(conn)] = CallShaper(names, lookup=self.lookup, csv=True)
-        parts, count = [], 0
-        for batch in batches:
-            parts.append(shaper.shape(batch))
-            count += len(batch)
-        text = "".join(parts)
-        return (text[:-2] if text else None), count
+        if id(conn) not in self._ready:
+            q.unrecorded_prepare(conn, *self._of(conn), FORMULA_STARTS)
+            self._ready.add(id(conn))
+        return q.unrecorded_chunk(conn, plan, low, high)
+
+    def _of(self, conn) -> tuple:
+        """(zones, days, hours) for :func:`calls.store.export.unrecorded_prepare`, read on
+        ``conn``'s snapshot the first time (every connection's is the same)."""
+        with self._made:
+            if self._tables is None:
+                names = [""]      # zone number -> name; 0 is no zone
+                zones = []
+                for text in q.zone_texts(conn):
+                    name = zone_name(text)
+                    if name and name not in names:
+                        names.append(name)
+                    zones.append((text, names.index(name) or None, name))
+                self._tables = (zones, *_hour_days(names, q.unrecorded_days(conn, self.ids)))
+            return self._tables
+
+
+# The days of hours the unrecorded chunks' tables hold (_hour_days): from the first such
+# call's start to _HOURS_AFTER_DAYS after the last's (a callback is mostly within weeks), at most
+# _HOURS_MAX_DAYS days and _HOUR_ROWS hours (each connection holds them all); other hours
+# through Python's conversion (py_local), the same text.
+_HOURS_AFTER_DAYS = 62
+_HOURS_MAX_DAYS = 1200
+_HOUR_ROWS = 100_000
+
+
+def _hour_days(names: list[str], days: tuple[str | None, str | None]
+               ) -> tuple[list[tuple[int, str, int, str]], list[tuple[int, str, str, str]]]:
+    """The hours whose local time is a prefix and a suffix (an hour of
+    :meth:`LocalTimes.hours` that is not None) of the zones ``names`` (by number; 0 is
+    none), for the days from the first of ``days`` to _HOURS_AFTER_DAYS after the last:
+    whole days of one whole-hour offset as (zone number, day, offset seconds, offset
+    suffix), for SQLite to write out hour by hour (nearly every day), and the hours of the
+    other days as (zone number, UTC hour, local hour prefix, offset suffix), from
+    LocalTimes' own cache."""
+    try:
+        first = date.fromisoformat((days[0] or "")[:10])
+        last = date.fromisoformat((days[1] or "")[:10]) + timedelta(days=_HOURS_AFTER_DAYS)
+    except (ValueError, OverflowError):
+        return [], []
+    # years of four digits both ways (Python's %Y does not pad a year below 1000)
+    # at most _HOUR_ROWS hours (each connection holds them all): the last days first
+    zones = sum(1 for name in names if name)
+    span = min(_HOURS_MAX_DAYS, _HOUR_ROWS // (24 * zones) if zones else 0)
+    first = max(first - timedelta(days=1), last - timedelta(days=span), date(1001, 1, 1))
+    last = min(last, date(9998, 12, 31))
+    whole, hours = [], []
+    local = LocalTimes()
+    for number, name in enumerate(names):
+        if not name:
+            continue
+        tz = ZoneInfo(name)
+        cache = local.hours(name)
+        day = first
+        while day <= last:
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            offset = start.astimezone(tz).utcoffset()
+            if offset == (start + timedelta(seconds=86399)).astimezone(tz).utcoffset():
+                if not offset.total_seconds() % 3600:     # else no hour is prefix-and-suffix
+                    whole.append((number, day.isoformat(), int(offset.total_seconds()),
+                                  start.astimezone(tz).isoformat()[19:]))
+            else:
+                for h in range(24):
+                    key = f"{day.isoformat()}T{h:02d}"
+                    if (hit := cache[key]) is not None:
+                        hours.append((number, key, hit[0], hit[1]))
+            day += timedelta(days=1)
+    return whole, hours
 
 
 class _Plain(Exception):
@@ -634,10 +698,10 @@ class _Plain(Exception):
 
 
 def _chunks(conns: list, plan, ranges: list[tuple], progress: Progress | None,
-            shaped: _Shaped | None = None) -> Iterator[str]:
+            unrecorded: _Unrecorded | None = None) -> Iterator[str]:
     """Each range's lines (with their CRLF), in order, built on ``conns`` at once (by
-    ``shaped`` where it may hold calls that recorded nothing); the connections are closed
-    when the iterator ends or is closed."""
+    ``unrecorded`` where it may hold calls that recorded nothing); the connections are
+    closed when the iterator ends or is closed."""
     free: SimpleQueue = SimpleQueue()
     for conn in conns:
         free.put(conn)
@@ -645,7 +709,8 @@ def _chunks(conns: list, plan, ranges: list[tuple], progress: Progress | None,
     def build(low, high) -> tuple[str | None, int]:
         conn = free.get()
         try:
-            got = shaped.chunk(conn, plan, low, high) if shaped is not None else None
+            got = (unrecorded.chunk(conn, plan, low, high) if unrecorded is not None
+                   else None)
             return got if got is not None else q.sql_csv_chunk(conn, plan, low, high)
         finally:
             free.put(conn)

@@ -130,6 +130,41 @@ _CALL_COLUMNS = ("id", "customer_id", "customer_ref", "caller", "script_id", "re
 # The recorded columns (text, or NULL where nothing was recorded).
 RECORDED_TEXT = frozenset(_FALLBACK)
 
+# The SQL path's lines for a range of calls that may have recorded nothing (ids from
+# before calls_0003 that `carecall upgrade` has not reached): computed by SQLite as the
+# export did before calls recorded anything (b4e2a60), from temporary tables of every
+# customer's ref (a finished CSV cell) and zone and of the hours whose local time is a
+# prefix and a suffix (:func:`unrecorded_prepare`): no Python call for most cells, so
+# several connections build such chunks at once. (Python shaping them, CallShaper on the
+# connection's thread, held the GIL: 0.8-0.9x the speed of before on such files.) The
+# customer is joined for a call that recorded no zone only (``k``); the hour of its start
+# once (``h1``: a call's connect and end are mostly in the same hour), another hour looked
+# up; an hour without a row (an offset change in it, a zone whose offset is not whole
+# hours, a day outside the table's) and text that is not a store moment go to Python's
+# conversion (``py_local``), as does a local time a raw write cleared beside a recorded
+# zone (in that zone, as _FALLBACK).
+_UNRECORDED_FROM = (" FROM calls t LEFT JOIN x_cust k "
+                    "ON k.id = iif(t.time_zone IS NULL, t.customer_id, NULL) "
+                    "LEFT JOIN x_hour h1 ON h1.zone = k.zone "
+                    "AND h1.hour = substr(t.started_at, 1, 13)")
+# What follows the hour in a store moment, ":MM:SSZ" (calls.localtime.STORE_TAILS as a GLOB).
+_TAIL_GLOB = ":[0-5][0-9]:[0-5][0-9]Z"
+_HOURS_OF_A_DAY = ", ".join(f"('{h:02d}')" for h in range(24))
+
+
+def _unrecorded_local(m: str) -> str:
+    x = f"t.{m}"
+    look = (f"(SELECT h.pre || substr({x}, 14, 6) || h.suf FROM x_hour h "
+            f"WHERE h.zone = k.zone AND h.hour = substr({x}, 1, 13) AND {x} GLOB h.pat)")
+    return (f"CASE WHEN {x} IS NULL THEN '' "
+            f"WHEN t.time_zone IS NOT NULL THEN py_local(t.time_zone, NULL, {x}) "
+            f"WHEN {x} GLOB h1.pat THEN h1.pre || substr({x}, 14, 6) || h1.suf "
+            f"WHEN {x} = '' OR k.zone IS NULL THEN '' "
+            f"ELSE coalesce({look}, py_local(k.zname, NULL, {x})) END")
+
+
+_UNRECORDED = {"time_zone": "k.zname", **{f"{m}_local": _unrecorded_local(m) for m in MOMENTS}}
+
 
 def recorded_functions() -> dict[str, tuple[int, Callable]]:
     """The SQL functions :func:`sql_csv`'s lines call for what a row did not record:
@@ -151,7 +186,8 @@ def recorded_functions() -> dict[str, tuple[int, Callable]]:
 # in-memory list by customer id (customer_lookup) or joined, local times through
 # LocalTimes' hour tables. SQLite calling Python for each such cell (_FALLBACK) ran
 # an export of calls from before calls_0003 at half the speed of before (docs/reports.md
-# "Recorded at the call"); the SQL path hands the chunks that may hold them to it too.
+# "Recorded at the call"); the SQL path builds the chunks that may hold them from
+# temporary tables (_UNRECORDED).
 
 
 def shaped_select(lookup: bool) -> str:
@@ -267,24 +303,12 @@ def iter_rows(
 
 
 def shaped_rows(conn: sqlite3.Connection, start: str | None, end: str | None, *,
-                lookup: bool, blanks: bool = False, bounds: tuple | None = None
-                ) -> tuple[list[str], Iterator[list[tuple]]]:
+                lookup: bool, blanks: bool = False) -> tuple[list[str], Iterator[list[tuple]]]:
     """:func:`iter_rows` of calls for calls.export.CallShaper (:func:`shaped_select`;
-    under ``blanks`` the recorded columns keep NULL: not recorded); ``bounds``: only the
-    rows of one range of :func:`sql_csv_ranges` (a plan's key from, to: None for no
-    end)."""
+    under ``blanks`` the recorded columns keep NULL: not recorded)."""
     where, params = _where(SPECS["calls"], start, end)
-    order = _order("calls", where)
-    if bounds is not None:
-        key = SPECS["calls"].time_filter if where else "t.id"
-        low, high = bounds
-        where += (" AND " if where else " WHERE ") + f"{key} >= ?"
-        params.append(low)
-        if high is not None:
-            where += f" AND {key} < ?"
-            params.append(high)
-    return _iter_rows(conn, "calls", shaped_select(lookup), where, params, blanks, order,
-                      RECORDED_TEXT)
+    return _iter_rows(conn, "calls", shaped_select(lookup), where, params, blanks,
+                      _order("calls", where), RECORDED_TEXT)
 
 
 def _order(table: str, where: str) -> str:
@@ -448,6 +472,10 @@ class SqlCsv:
     key: str                  # the column the ranges are of (the order's first)
     where: str                # the export's own filter (--since/--until)
     columns: list[str]        # the CSV header
+    # The same lines for a range that may hold calls that recorded nothing, computed from
+    # the temporary tables of :func:`unrecorded_prepare` (its connection's own)
+    unrecorded: str = ""
+    unrecorded_open: str = ""
 
 
 def _text_cell_sql(x: str, formula_starts: Iterable[str]) -> str:
@@ -488,36 +516,42 @@ def sql_csv(conn: sqlite3.Connection, table: str, start: str | None, end: str | 
             return f"iif({x} >= x'', py_text({x}), {x})"   # any text: no typeof() call)
         return f"iif(typeof({x}) IN ('real', 'blob'), py_text({x}), {x})"
 
-    cells = []
-    for name in names:
-        x = f"t.{name}"
-        if name == "customer_ref":
-            # the guard's SQL names its cell several times: each branch its own column
-            cells.append(f"CASE WHEN t.time_zone IS NULL THEN "
-                         f"{_text_cell_sql(_FALLBACK[name], formula_starts)} "
-                         f"ELSE {_text_cell_sql(x, formula_starts)} END")
-        elif name in _FALLBACK:      # carecall's own text as recorded; NULL: computed
-            cells.append(f"iif({x} >= x'', py_text({x}), coalesce({x}, {_FALLBACK[name]}))")
-        elif name in ours:
-            cells.append(own(name, x))
-        elif name in texts:
-            cells.append(_text_cell_sql(x, formula_starts))
-        else:
-            cells.append(f"iif(typeof({x}) IN ('integer', 'null'), {x}, py_cell({x}))")
+    def cells(fallback: dict[str, str], ref: str) -> str:
+        """The line's printf() arguments; ``fallback``: what a row did not record is
+        computed by, ``ref``: the customer's ref cell of a call that recorded no zone."""
+        out = []
+        for name in names:
+            x = f"t.{name}"
+            if name == "customer_ref":
+                # the guard's SQL names its cell several times: each branch its own column
+                out.append(f"CASE WHEN t.time_zone IS NULL THEN {ref} "
+                           f"ELSE {_text_cell_sql(x, formula_starts)} END")
+            elif name in fallback:    # carecall's own text as recorded; NULL: computed
+                out.append(f"iif({x} >= x'', py_text({x}), coalesce({x}, {fallback[name]}))")
+            elif name in ours:
+                out.append(own(name, x))
+            elif name in texts:
+                out.append(_text_cell_sql(x, formula_starts))
+            else:
+                out.append(f"iif(typeof({x}) IN ('integer', 'null'), {x}, py_cell({x}))")
+        # printf() writes a line for half the cost of || between coalesce()d cells
+        return f"printf('{','.join(['%s'] * len(out))}', {', '.join(out)})"
+
     where, params = _where(spec, start, end)
     key = spec.time_filter if where else f"t.{names[0]}"
     order = f"{spec.time_filter}, t.{names[0]}" if where else f"t.{names[0]}"
     glue = " AND " if where else " WHERE "
-    # printf() writes a line for half the cost of || between coalesce()d cells
-    line = f"printf('{','.join(['%s'] * len(cells))}', {', '.join(cells)})"
 
-    def chunk(bounds: str) -> str:
+    def chunk(line: str, frm: str, bounds: str) -> str:
         return ("SELECT group_concat(line, char(13) || char(10)), count(*) FROM ("
-                f"SELECT {line} AS line{_JOINED}{where}{glue}{bounds} "
-                f"ORDER BY {order})")
+                f"SELECT {line} AS line{frm}{where}{glue}{bounds} ORDER BY {order})")
 
-    return SqlCsv(chunk(f"{key} >= ? AND {key} < ?"), chunk(f"{key} >= ?"), params, table,
-                  key, where, names)
+    recorded = cells(_FALLBACK, _text_cell_sql(_FALLBACK["customer_ref"], formula_starts))
+    unrecorded = cells(_UNRECORDED, "k.ref")
+    closed, open_ = f"{key} >= ? AND {key} < ?", f"{key} >= ?"
+    return SqlCsv(chunk(recorded, _JOINED, closed), chunk(recorded, _JOINED, open_), params,
+                  table, key, where, names, chunk(unrecorded, _UNRECORDED_FROM, closed),
+                  chunk(unrecorded, _UNRECORDED_FROM, open_))
 
 
 def sql_csv_ranges(conn: sqlite3.Connection, plan: SqlCsv, rows: int
@@ -583,6 +617,63 @@ def sql_csv_prepare(conn: sqlite3.Connection, functions: dict[str, tuple[int, Ca
     """Ready ``conn`` for :func:`sql_csv`'s queries: the functions they call (``py_cell``,
     ``py_text`` and :func:`recorded_functions`)."""
     _with_functions(conn, functions)
+
+
+def zone_texts(conn: sqlite3.Connection) -> list[str | None]:
+    """Every distinct time-zone list (JSON text) customers hold."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT time_zones FROM customers")]
+
+
+def unrecorded_days(conn: sqlite3.Connection, ids: tuple[int, int]
+                    ) -> tuple[str | None, str | None]:
+    """The first and last start of the calls with ids in ``ids`` [from, below) that
+    starts like a store moment of a four-digit year (text that does not is left out), or
+    None."""
+    # read off the time index from each end (``+id``: not a walk of the ids): the calls
+    # not yet recorded are the oldest, mostly, so either walk stops soon
+    return tuple((conn.execute(
+        "SELECT started_at FROM calls WHERE started_at >= '1000-01-01' AND started_at < "
+        f"'9999-12-31' AND +id >= ? AND +id < ? ORDER BY started_at{order} LIMIT 1",
+        ids).fetchone() or (None,))[0] for order in ("", " DESC"))
+
+
+def unrecorded_prepare(conn: sqlite3.Connection, zones: list[tuple[str, int | None, str]],
+                       days: list[tuple[int, str, int, str]],
+                       hours: list[tuple[int, str, str, str]],
+                       formula_starts: Iterable[str]) -> None:
+    """Ready ``conn`` (in its read transaction) for :class:`SqlCsv`'s ``unrecorded``
+    queries: temporary tables of every customer's ref (a finished CSV cell) and zone
+    (``zones``: time-zone JSON text, its number or None, its name) and of the hours whose
+    local time is a prefix and a suffix: ``days`` (zone number, day, offset seconds,
+    offset suffix) of one whole-hour offset, written out hour by hour here, and single
+    ``hours`` (zone number, UTC hour text, local hour text, offset suffix)."""
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("CREATE TEMP TABLE x_zone (tz TEXT PRIMARY KEY, zone INTEGER, name TEXT)")
+    conn.executemany("INSERT INTO x_zone VALUES (?, ?, ?)", [z for z in zones if z[0]])
+    conn.execute("CREATE TEMP TABLE x_cust (id INTEGER PRIMARY KEY, ref TEXT, zone INTEGER, "
+                 "zname TEXT)")
+    conn.execute(f"INSERT INTO x_cust SELECT c.id, {_text_cell_sql('c.ref', formula_starts)}, "
+                 "z.zone, z.name FROM main.customers c LEFT JOIN x_zone z ON z.tz = c.time_zones")
+    conn.execute("CREATE TEMP TABLE x_hour (zone INTEGER, hour TEXT, pre TEXT, suf TEXT, "
+                 "pat TEXT, PRIMARY KEY (zone, hour)) WITHOUT ROWID")
+    conn.executemany("INSERT INTO x_hour VALUES (?, ?, ?, ?, ? || ?)",
+                     [(*h, h[1], _TAIL_GLOB) for h in hours])
+    conn.execute("CREATE TEMP TABLE x_day (zone INTEGER, day TEXT, shift INTEGER, suf TEXT)")
+    conn.executemany("INSERT INTO x_day VALUES (?, ?, ?, ?)", days)
+    conn.execute(
+        "INSERT INTO x_hour SELECT d.zone, d.day || 'T' || h.hh, "
+        "strftime('%Y-%m-%dT%H', d.day || 'T' || h.hh || ':00:00', d.shift || ' seconds'), "
+        f"d.suf, d.day || 'T' || h.hh || {_sql_text(_TAIL_GLOB)} FROM x_day d, "
+        f"(SELECT column1 AS hh FROM (VALUES {_HOURS_OF_A_DAY})) h")
+
+
+def unrecorded_chunk(conn: sqlite3.Connection, plan: SqlCsv, low, high
+                     ) -> tuple[str | None, int]:
+    """:func:`sql_csv_chunk` for a range that may hold calls that recorded nothing, on a
+    connection :func:`unrecorded_prepare` readied."""
+    if high is None:
+        return conn.execute(plan.unrecorded_open, [*plan.params, low]).fetchone()
+    return conn.execute(plan.unrecorded, [*plan.params, low, high]).fetchone()
 
 
 def snapshot_connections(store: Store, count: int) -> list[sqlite3.Connection] | None:

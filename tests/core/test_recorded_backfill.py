@@ -22,7 +22,7 @@ from calls.recorded import record_old_calls
 from calls.store import Pacer, Store
 from calls.store import calls as q
 from calls.store.calls import RECORDED, RECORDED_FROM
-from tests.core.test_export_local_times import ZONES, _changes, _moments_around
+from tests.core.test_export_local_times import ODD, ZONES, _changes, _moments_around
 from tests.core.test_export_recorded import _customer, _export, _unrecorded
 
 STEP = 7
@@ -353,22 +353,25 @@ def test_carecall_upgrade_with_accounts_is_a_supervisors_and_named_by_account(ol
     assert row["actor"] == "sue" and row["details"]["ended"] == "finished"
 
 
-def _sql_export(store, since=None, until=None) -> str:
-    """The calls CSV on the SQL path (any row count) for days ``since``..``until``."""
+def _csv_export(store, since=None, until=None) -> str:
+    """The calls CSV for days ``since``..``until`` (on the SQL path from
+    export.SQL_CSV_MIN_ROWS rows)."""
     buf = io.StringIO()
     export_table(store, "calls", buf, since=since, until=until)
     return buf.getvalue()
 
 
 @pytest.mark.parametrize("customers_apart", [0, 400])
-def test_calls_that_recorded_nothing_are_shaped_in_python_into_the_same_bytes(
+def test_calls_that_recorded_nothing_are_exported_as_the_same_bytes(
         old, monkeypatch, customers_apart):
     """Calls that recorded nothing (before calls_0003, not yet upgraded; one moved by raw
-    SQL) are shaped in Python (calls.export.CallShaper), from the customers in memory or,
-    with few such calls per customer (``customers_apart`` customers without calls), from
-    the customer joined; on the SQL path only the chunks that may hold them, beside chunks
-    SQLite builds. Every path, chunk size, number of connections and period writes what
-    the export computing every call afresh writes."""
+    SQL; of customers without a zone or not there) are shaped in Python on the plain path
+    (calls.export.CallShaper), from the customers in memory or, with few such calls per
+    customer (``customers_apart`` customers without calls), from the customer joined; on
+    the SQL path the chunks that may hold them are built by SQLite from temporary tables
+    of the customers and the hours (calls.export._Unrecorded), beside chunks built from
+    what the calls recorded. Every path, chunk size, number of connections and period
+    writes what the export computing every call afresh writes."""
     from datetime import date
 
     from calls import export
@@ -378,6 +381,8 @@ def test_calls_that_recorded_nothing_are_shaped_in_python_into_the_same_bytes(
     try:
         steps = _Steps(store)
         record_old_calls(store, pacer=steps, stop=lambda: steps.steps >= 2)   # a few
+        first = store.scalar("SELECT min(id) FROM calls")
+        assert q.unrecorded_ids(store.db.conn)[0] == first + 2 * STEP
         rng = random.Random(23)
         ids = [r[0] for r in store.db.conn.execute("SELECT id FROM customers")]
         with store.write():     # refs a spreadsheet would run, or that need quoting
@@ -393,16 +398,38 @@ def test_calls_that_recorded_nothing_are_shaped_in_python_into_the_same_bytes(
             for i in range(customers_apart):
                 _customer(store, f"X{i}", ["Asia/Kolkata"])
         conn = store.db.conn
-        first, top = store.db.conn.execute("SELECT min(id), max(id) FROM calls").fetchone()
+        top = store.scalar("SELECT max(id) FROM calls")
         with store.write():                           # raw SQL: a moment and a customer
             conn.execute("UPDATE calls SET ended_at = ? WHERE id = ?",
                          ("2026-10-25T00:30:00Z", first))
             conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?", (ids[3], top))
             conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?", (ids[4], top - 90))
+        # calls not yet recorded of customers whose zone list names no zone, is missing,
+        # names a zone second, and of a customer that is not there
+        odd = [_customer(store, "=no zone", ["Mars/Olympus"]), _customer(store, 'no "list"', None),
+               _customer(store, "second", ["Nowhere/Else", "Europe/Paris"]), 10**6]
+        conn.commit()
+        conn.execute("PRAGMA foreign_keys=OFF")
+        with store.write():
+            for i, cid in enumerate(odd):
+                conn.execute("UPDATE calls SET customer_id = ? WHERE id = ?", (cid, first + 30 + i))
+        conn.execute("PRAGMA foreign_keys=ON")
+        # text that is not a store moment in calls not yet recorded, in another hour of
+        # their start's day (read off the hour table by its own hour) and in the same
+        inside = conn.execute(
+            "SELECT id, started_at FROM calls WHERE id > ? AND started_at >= '2024-03-01' "
+            "ORDER BY id LIMIT ?", (first + 40, len(ODD))).fetchall()
+        assert len(inside) == len(ODD)
+        with store.write():
+            for (cid, started), odd in zip(inside, ODD):
+                day, hour = started[:10], int(started[11:13])
+                conn.execute("UPDATE calls SET connected_at = ?, ended_at = ? WHERE id = ?", (
+                    *(odd.replace("2026-03-10T10", f"{day}T{h:02d}").replace("2026-03-10", day)
+                      for h in ((hour + 5) % 24, hour)), cid))
         assert 0 < _unrecorded(store) < store.scalar("SELECT count(*) FROM calls") - 60
 
         lookups, built, now = [], {}, [None]
-        lookup_of, chunk_of = export._unrecorded_lookup, export._Shaped.chunk
+        lookup_of, chunk_of = export._unrecorded_lookup, export._Unrecorded.chunk
 
         def lookup(*args, **kwargs):
             got = lookup_of(*args, **kwargs)
@@ -411,12 +438,12 @@ def test_calls_that_recorded_nothing_are_shaped_in_python_into_the_same_bytes(
 
         def chunk(self, *args):
             got = chunk_of(self, *args)
-            kind = (now[0], "sql" if got is None else "python")
+            kind = (now[0], "recorded" if got is None else "unrecorded")
             built[kind] = built.get(kind, 0) + 1
             return got
 
         monkeypatch.setattr(export, "_unrecorded_lookup", lookup)
-        monkeypatch.setattr(export._Shaped, "chunk", chunk)
+        monkeypatch.setattr(export._Unrecorded, "chunk", chunk)
         monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", 0)
         # all; a period of the old calls (2024); one of the new ones (2026)
         periods = [(None, None), (date(2024, 1, 15), date(2024, 3, 31)),
@@ -428,25 +455,26 @@ def test_calls_that_recorded_nothing_are_shaped_in_python_into_the_same_bytes(
                 monkeypatch.setattr(export, "sql_workers", lambda w=workers: w)
                 for period in periods:
                     now[0] = period
-                    assert _sql_export(store, *period) == fresh[period], (rows, workers, period)
+                    assert _csv_export(store, *period) == fresh[period], (rows, workers, period)
         # chunks of both kinds, also in periods (ranges of time)
-        assert {(periods[0], "python"), (periods[0], "sql"), (periods[1], "python"),
-                (periods[2], "sql")} <= set(built)
+        assert {(periods[0], "unrecorded"), (periods[0], "recorded"),
+                (periods[1], "unrecorded"), (periods[2], "recorded")} <= set(built)
+        monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", float("inf"))    # the plain path
+        for period in periods:
+            assert _csv_export(store, *period) == fresh[period], period
         assert any(lookups) == (customers_apart == 0) and not all(lookups)
-        monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", float("inf"))
-        assert _export(store) == fresh[periods[0]]
         assert _export(store, fmt="json") == _export(store, fmt="json", fresh=True)
         # raw SQL that clears a zone but not a local time: the local time is kept, the
         # zone and ref are the customer's now, on every path (the fresh one differs here)
         with store.write():
-            conn.execute("UPDATE calls SET time_zone = NULL, started_at_local = 'kept' "
-                         "WHERE id IN (?, ?)", (first + 1, top - 1))
+            conn.execute("UPDATE calls SET time_zone = NULL, started_at_local = 'kept', "
+                         "customer_ref = 'old ref' WHERE id IN (?, ?)", (first + 1, top - 1))
         plain = _export(store)
-        assert plain.count(",kept,") == 2
+        assert plain.count(",kept,") == 2 and "old ref" not in plain
         monkeypatch.setattr(export, "SQL_CSV_MIN_ROWS", 0)
         for rows in (7, 10_000):
             monkeypatch.setattr(export, "SQL_CSV_CHUNK_ROWS", rows)
-            assert _sql_export(store) == plain
+            assert _csv_export(store) == plain
     finally:
         store.close()
 
