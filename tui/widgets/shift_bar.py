@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.markup import escape
-from rich.text import Text
 from textual.widgets import Static
 
 from calls.reports import nps_text
 from tui.stack import shows
-from tui.widgets.text import show_text
+from tui.widgets.text import markup_text, show_text
 
 
 def format_duration(seconds: float) -> str:
@@ -103,5 +102,5 @@ class ShiftBar(Static):
             f"{name}{tight} │ {short} │ {nps}",
         )
         width = self.content_size.width
-        fitting = [f for f in forms if not width or Text.from_markup(f).cell_len <= width]
+        fitting = [f for f in forms if not width or markup_text(f).cell_len <= width]
         show_text(self, fitting[0] if fitting else forms[-1])
