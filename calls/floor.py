@@ -10,8 +10,9 @@ when they answer, wrap-up when an outcome is picked; :func:`after_call`: ready, 
 paused when a supervisor asked for a pause during the call); the seat itself signs on
 (ready), pauses and resumes. Calls per hour and handle time come from these logged
 intervals, not from estimates: calls per hour = calls / hours signed in and not paused
-(nor locked while ready); handle time = time in dialling + talking + wrap-up / calls
-worked (a lock during a call counts as the call: the caller may be on the phone).
+(nor locked while ready); handle time = time in dialling + talking + wrap-up on a call /
+calls worked (a customer given back without a call is time worked, not handle time; a
+lock during a call counts as the call: the caller may be on the phone).
 """
 
 from __future__ import annotations
@@ -376,19 +377,27 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
     ``day_start``). The current customer is named only when ``show_customers`` (a
     supervisor's view). ``outcomes``: the calls started in [day_start, now) per caller
     and outcome (None: in progress), when the caller has them (the dashboard keeps them
-    per 10-minute slot); else read."""
+    per 10-minute slot); else read.
+
+    Who is listed: every active account with the caller role (signed out too: the floor
+    shows who is missing), and anyone else (a supervisor, an admin) only once they have
+    been on the floor today (a seat open, time in a state, a call): a supervisor who
+    watches the dashboard is not a caller "signed out"."""
     start, stamp = to_iso(day_start), to_iso(now)
-    names: dict[str, str | None] = dict(q.active_account_names(store))
+    accounts = q.active_account_names(store)
+    names: dict[str, str | None] = {name: display for name, display, _ in accounts}
+    callers = {name for name, _, role in accounts if role == "caller"}
     opened = {r["caller"]: r for r in q.open_states(store)}
     asked = q.pause_requests(store)
-    spent: dict[str, dict[str, tuple[float, int]]] = {}
+    spent: dict[str, dict[str, tuple[float, int, float]]] = {}
     for r in q.state_seconds(store, start, stamp):
-        spent.setdefault(r["caller"], {})[r["state"]] = (float(r["seconds"] or 0), r["calls"])
+        spent.setdefault(r["caller"], {})[r["state"]] = (
+            float(r["seconds"] or 0), r["calls"], float(r["call_seconds"] or 0))
     if outcomes is None:
         outcomes = {}
         for r in q.calls_by_outcome(store, start, stamp):
             outcomes.setdefault(r["caller"], {})[r["outcome"]] = r["n"]
-    everyone = sorted(set(names) | set(opened) | set(spent) | set(outcomes), key=str.lower)
+    everyone = sorted(callers | set(opened) | set(spent) | set(outcomes), key=str.lower)
     contact_codes = {o.value for o in CONTACT}
     view = []
     for caller in everyone:
@@ -396,11 +405,13 @@ def floor_view(store: Store, now: datetime, day_start: datetime, *,
         states = spent.get(caller, {})
         done = outcomes.get(caller, {})
         calls = sum(done.values())
-        paused = states.get("paused", (0.0, 0))[0]
-        locked = states.get(LOCKED, (0.0, 0))[0]
-        working = sum(s for k, (s, _) in states.items() if k not in ("paused", LOCKED))
-        handled = sum(states.get(k, (0.0, 0))[0] for k in CALL_STATES)
-        worked = max((states.get(k, (0.0, 0))[1] for k in CALL_STATES), default=0)
+        paused = states.get("paused", (0.0, 0, 0.0))[0]
+        locked = states.get(LOCKED, (0.0, 0, 0.0))[0]
+        working = sum(s for k, (s, _, _) in states.items() if k not in ("paused", LOCKED))
+        # Handle time is the calls' own: a customer taken and given back (no call) is
+        # time worked, not a call's handling (it made a caller's average look slower).
+        handled = sum(states.get(k, (0.0, 0, 0.0))[2] for k in CALL_STATES)
+        worked = max((states.get(k, (0.0, 0, 0.0))[1] for k in CALL_STATES), default=0)
         customer = None
         if show_customers and row is not None and row["customer_name"] is not None:
             customer = f"{row['customer_name']} ({row['customer_ref']})"

@@ -12,11 +12,14 @@ from pathlib import Path
 
 from calls.outcomes import LABEL, Outcome
 from calls.reports import (
+    DUE_NOTE,
+    DUE_WORD,
     NOT_REACHED_DAYS,
     PER_CALL,
     RATE_NAMES,
     Report,
     count_text,
+    nps_text,
     percent_text,
 )
 
@@ -163,7 +166,7 @@ def render_html(report: Report) -> str:
         ("attempts", f"{a.attempts:,}"), ("customers called", f"{a.cases:,}"),
         ("contacts", f"{a.contacts:,}"), ("completes", f"{a.completes:,}"),
         ("response rate RR1", _pct(r.rates["RR1"])), ("contact rate CON1", _pct(r.rates["CON1"])),
-        ("NPS", _num(r.nps.score)), ("CSAT", _num(r.csat.score) + ("%" if r.csat.score is not
+        ("NPS", nps_text(r.nps.score)), ("CSAT", _num(r.csat.score) + ("%" if r.csat.score is not
                                                                       None else "")),
     ]
     out.append('<div class="kpis">' + "".join(
@@ -216,11 +219,11 @@ def render_html(report: Report) -> str:
     n = r.nps
     out.append(_table(
         ["", "responses", "promoters", "passives", "detractors", "NPS"],
-        [["this period", n.responses, n.promoters, n.passives, n.detractors, _num(n.score)],
+        [["this period", n.responses, n.promoters, n.passives, n.detractors, nps_text(n.score)],
          ["previous period", r.nps_previous.responses, r.nps_previous.promoters,
-          r.nps_previous.passives, r.nps_previous.detractors, _num(r.nps_previous.score)]],
+          r.nps_previous.passives, r.nps_previous.detractors, nps_text(r.nps_previous.score)]],
     ))
-    out.append(f"<p>Change against the previous period: {_num(r.nps_change, signed=True)}. "
+    out.append(f"<p>Change against the previous period: {nps_text(r.nps_change)}. "
                f"CSAT: {_num(r.csat.score)}% of {r.csat.responses:,} ratings are 4–5.</p>")
 
     # Coverage
@@ -238,10 +241,11 @@ def render_html(report: Report) -> str:
     out.append("<h2>Follow-ups and the loop</h2>")
     if r.followups:
         out.append(_table(
-            ["kind", "open", "overdue", "done", "cancelled", "median days to close"],
+            ["kind", "open", DUE_WORD, "done", "cancelled", "median days to close"],
             [[f.kind, f.open, f.overdue, f.done, f.cancelled, _num(f.median_days_to_close)]
              for f in r.followups],
         ))
+        out.append(f"<p>{escape(DUE_NOTE)}.</p>")
     else:
         out.append('<p class="empty">No follow-ups.</p>')
     lp = r.loop
@@ -256,7 +260,7 @@ def render_html(report: Report) -> str:
                    "NPS"]
         rows = [[g.key, g.activity.attempts, g.activity.cases, g.activity.contacts,
                  g.activity.completes, _pct(g.rates["RR1"]), _pct(g.rates["COOP1"]),
-                 _pct(g.rates["CON1"]), _num(g.nps.score)] for g in r.groups]
+                 _pct(g.rates["CON1"]), nps_text(g.nps.score)] for g in r.groups]
         out.append(_table(headers, rows))
     if r.sections:
         from calls.loop_sections import sections_html

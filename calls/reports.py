@@ -54,6 +54,16 @@ def count_text(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def nps_text(score: float | None) -> str:
+    """An NPS figure, or a change of one, as every screen, report and file writes it:
+    whole points, signed when above zero (``+40``, ``0``, ``-12``, ``+100``); ``–``
+    when there are no answers. Halves round away from zero (12.5 reads ``+13``)."""
+    if score is None:
+        return "–"
+    points = int(abs(score) + 0.5) * (1 if score >= 0 else -1)
+    return f"{points:+d}" if points else "0"
+
+
 def percent_text(value: float | None, places: int = 1) -> str:
     """A share (0..1) as a percentage to ``places`` decimals; ``–`` when there is none.
 
@@ -554,6 +564,15 @@ def coverage_as_of(store, as_of: str, policy: Any = None, *, include_list: bool 
         list(q.iter_not_reached(store, as_of, unreached_cutoff)) if include_list else None
     )
     return Coverage(as_of, tiers, rows["not_reached"], rows["do_not_call"], listing)
+
+
+# The report's follow-up table counts as "due" the open follow-ups whose due time has come
+# (``FollowupFigures.overdue``, ``overdue`` in --json): to be done from then on, not late. A
+# recovery call is due at once. Late is past a deadline (calls.deadlines): the dashboard's
+# "late" column. Said under the table (CLI and HTML) so that the two read apart.
+DUE_WORD = "due"
+DUE_NOTE = ("due = open, their due time come: to be done (a recovery call is due at once); "
+            "late = past a deadline (the deadlines' table, the dashboard's late column)")
 
 
 def followup_figures(store, start: str, end: str, as_of: str, *,

@@ -20,7 +20,14 @@ from typing import Any
 
 from calls.errors import UserError
 from calls.policy import DEFAULT_POLICY, Policy
-from calls.reports import CSAT, NPS, csat_from_histogram, day_start, nps_from_histogram
+from calls.reports import (
+    CSAT,
+    NPS,
+    csat_from_histogram,
+    day_start,
+    nps_from_histogram,
+    nps_text,
+)
 from calls.store import Store
 from calls.store import segments as q
 
@@ -137,13 +144,20 @@ def _pm(value: float | None, margin: float | None, unit: str = "") -> str:
     return f"{value:.1f}{unit} ± {margin:.1f}" if margin is not None else f"{value:.1f}{unit}"
 
 
+def _nps_pm(value: float | None, margin: float | None) -> str:
+    """An NPS as everywhere (``nps_text``: whole points) and its margin in whole points."""
+    if value is None:
+        return "–"
+    return f"{nps_text(value)} ± {margin:.0f}" if margin is not None else nps_text(value)
+
+
 def segment_rows(report: SegmentReport) -> list[list[str]]:
     """Table rows: rank, segment, NPS answers, NPS ± margin, CSAT answers, CSAT ± margin."""
     rows = []
     for s in report.segments:
         rows.append([
             "too few" if s.too_few else str(s.rank), s.value, f"{s.nps.responses:,}",
-            _pm(s.nps.score, s.nps_margin), f"{s.csat.responses:,}",
+            _nps_pm(s.nps.score, s.nps_margin), f"{s.csat.responses:,}",
             _pm(s.csat.score, s.csat_margin, "%"),
         ])
     return rows
@@ -202,10 +216,10 @@ def weekly_nps_svg(weeks: list[tuple[str, NPS]], min_answers: int, *, width: int
             segment.append(f"{x(i):.1f},{y(nps.score):.1f}")
             parts.append(
                 f'<circle cx="{x(i):.1f}" cy="{y(nps.score):.1f}" r="3" fill="#1565c0">'
-                f"<title>{escape(label)}NPS {nps.score:+.1f} from {nps.responses} answers "
+                f"<title>{escape(label)}NPS {nps_text(nps.score)} from {nps.responses} answers "
                 f"({nps.promoters} promoters, {nps.passives} passives, "
                 f"{nps.detractors} detractors; ± "
-                f"{nps_margin(nps.promoters, nps.detractors, nps.responses):.1f})"
+                f"{nps_margin(nps.promoters, nps.detractors, nps.responses):.0f})"
                 "</title></circle>")
         if i % step == 0 or i == n - 1:
             parts.append(f'<text x="{x(i):.1f}" y="{height - 24}" text-anchor="middle">'

@@ -249,8 +249,10 @@ async def _app_start(tree: str, db: str, now_iso: str, spawned: float, keys: int
         from textual.widgets import DataTable
 
         from tui.screens import dashboard
+        from tui.widgets import tables
 
-        dashboard.FigureTable = DataTable        # every visible row rendered again
+        # every visible row rendered again (a tree before tables.Table: a DataTable)
+        dashboard.FigureTable = getattr(tables, "Table", DataTable)
         if hasattr(dashboard, "show_text"):      # every changed text laid out again
             plain_show = dashboard.show_text
             dashboard.show_text = lambda widget, text, in_place=False: plain_show(widget, text)

@@ -61,6 +61,11 @@ class ShiftComfort:
         pending, self._pending_notice = self._pending_notice, None
         if pending is None:
             return
+        if getattr(self, "locked", False):
+            # Nothing shows over the lock screen (an escalation or a callback names the
+            # customer): the last notice waits for the password (show_held_notice).
+            self._held_notice = pending
+            return
         message, title, severity, timeout, markup = pending
         if timeout is None:
             timeout = self.NOTIFICATION_TIMEOUT  # type: ignore[attr-defined]
@@ -73,6 +78,14 @@ class ShiftComfort:
         self.clear_notifications()  # type: ignore[attr-defined]
         super().notify(message, title=title, severity=severity,  # type: ignore[misc]
                        timeout=timeout, markup=markup)
+
+    def show_held_notice(self) -> None:
+        """The seat unlocked: the last notice that came while it was locked, shown now."""
+        held, self._held_notice = getattr(self, "_held_notice", None), None
+        if held is not None:
+            message, title, severity, timeout, markup = held
+            self.notify(message, title=title, severity=severity, timeout=timeout,
+                        markup=markup)
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:

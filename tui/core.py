@@ -110,12 +110,12 @@ def flow_markup(parts: list[str], width: int, gap: str = "  ") -> str:
 def _flow_markup(parts: tuple[str, ...], width: int, gap: str) -> str:
     # Kept: the call screen's outcome bar is the same few lines for every customer, and
     # reading each part's markup again cost a millisecond of every next customer drawn.
-    from rich.text import Text
+    from tui.widgets.text import markup_text
 
     lines: list[str] = []
     line, used = "", 0
     for part in parts:
-        size = Text.from_markup(part).cell_len
+        size = markup_text(part).cell_len
         if used and used + len(gap) + size > width:
             lines.append(line)
             line, used = "", 0

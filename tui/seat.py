@@ -265,6 +265,7 @@ class SeatMixin:
         def unlocked(actor: Actor | None) -> None:
             self.locked = False
             self._last_input = self.now()
+            self.show_held_notice()  # type: ignore[attr-defined]
             if not self.on_floor:  # type: ignore[attr-defined]
                 return
             self.db(floor.unlock_seat, self.caller, now=self.now(),  # type: ignore[attr-defined]
@@ -275,6 +276,7 @@ class SeatMixin:
             self.show_pause()   # a supervisor's pause that came while it was locked
 
         self.push_screen(LockScreen(self.actor), unlocked)  # type: ignore[attr-defined]
+        self.clear_notifications()  # type: ignore[attr-defined]  # none stays over the lock
         if self.on_floor:  # type: ignore[attr-defined]
             # The floor shows the seat locked (not ready), and for how long.
             self.db(floor.lock_seat, self.caller, now=self.now(),  # type: ignore[attr-defined]

@@ -259,7 +259,9 @@ def escape(text: str) -> str:
 
 class LazyConsole:
     """A Rich Console made on first use: a command that prints JSON or nothing (``queue
-    --json``, ``-q``) never imports Rich (a third of ``carecall queue``'s start-up)."""
+    --json``, ``-q``) never imports Rich (a third of ``carecall queue``'s start-up).
+    Emoji codes off: Rich would print a customer's ``:smile:`` as an emoji (``escape``
+    leaves emoji codes alone), not as on file."""
 
     def __init__(self, **options) -> None:
         object.__setattr__(self, "_options", options)
@@ -269,7 +271,7 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            object.__setattr__(self, "_console", Console(**self._options))
+            object.__setattr__(self, "_console", Console(**{"emoji": False, **self._options}))
         return self._console
 
     def rich(self):

@@ -671,19 +671,18 @@ def plan_command(
     latest: dict[int, fu.Followup] = {}
     for f in result.planned:
         latest[f.id] = f
+    # The occasions too late to plan are a count of how things stand, like those already
+    # planned, not news: the planner keeps no row for them, so every run in their window
+    # counts them again (a line of its own read like a fresh warning at each run).
+    too_late = (f", {result.too_late} left for next year: too late to post when the "
+                "customer came onto the list" if result.too_late else "")
     common.console.print(
         f"Planned {_count(len(result.planned), 'occasion')} in "
         f"{_count(len(latest), 'follow-up')} for {start} to {end} "
         f"({result.already_planned} already planned, {result.skipped_dnc} left alone: "
-        "do-not-call).",
+        f"do-not-call{too_late}).",
         highlight=False,
     )
-    if result.too_late:
-        common.console.print(
-            f"Not planned this year: {_count(result.too_late, 'occasion')} whose day had "
-            "begun before the customer came onto the list in time to post for it.",
-            highlight=False,
-        )
     for f in latest.values():
         common.console.print(
             f"  #{f.id} {f.kind:<16} {f.customer_ref} {f.customer_name}: {f.occasion or ''} "

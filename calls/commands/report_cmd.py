@@ -20,6 +20,7 @@ from calls.clock import now_utc
 from calls.commands import common
 from calls.errors import UserError
 from calls.outcomes import LABEL, Outcome
+from calls.reports import nps_text
 
 SinceOption = Annotated[
     str | None,
@@ -131,10 +132,10 @@ def render_report(report: rp.Report) -> list:
 
     nps = report.nps
     if nps.responses:
-        change = (f" ({_num(report.nps_change, signed=True)} vs previous period)"
+        change = (f" ({nps_text(report.nps_change)} vs previous period)"
                   if report.nps_change is not None else " (no answers in the previous period)")
         nps_line = (
-            f"NPS [bold]{_num(nps.score)}[/]{change}   promoters {nps.promoters:,}   "
+            f"NPS [bold]{nps_text(nps.score)}[/]{change}   promoters {nps.promoters:,}   "
             f"passives {nps.passives:,}   detractors {nps.detractors:,}   "
             f"responses {nps.responses:,}"
         )
@@ -166,8 +167,9 @@ def render_report(report: rp.Report) -> list:
 
     if report.followups:
         fu = Table(title="Follow-ups", title_justify="left")
-        for col in ("kind", "open", "overdue", "done", "cancelled", "median days to close"):
+        for col in ("kind", "open", rp.DUE_WORD, "done", "cancelled", "median days to close"):
             fu.add_column(col, justify="left" if col == "kind" else "right")
+        fu.caption, fu.caption_justify = escape(rp.DUE_NOTE), "left"
         for f in report.followups:
             fu.add_row(f.kind, f"{f.open:,}", f"{f.overdue:,}", f"{f.done:,}",
                        f"{f.cancelled:,}", _num(f.median_days_to_close))
@@ -210,7 +212,7 @@ def render_groups(report: rp.Report) -> Table:
         cells = [escape(str(g.key)), f"{g.activity.attempts:,}",
                  *(() if per_call else (f"{g.activity.cases:,}",)),
                  f"{g.activity.contacts:,}", f"{g.activity.completes:,}",
-                 _pct0(g.rates["RR1"]), _pct0(g.rates["CON1"]), _num(g.nps.score)]
+                 _pct0(g.rates["RR1"]), _pct0(g.rates["CON1"]), nps_text(g.nps.score)]
         if report.by == "caller":
             cells += [_num(g.calls_per_hour), _duration(g.aht_seconds)]
         table.add_row(*cells)

@@ -47,8 +47,9 @@ COUNTED_STATE = ("CASE WHEN state = 'locked' AND locked_from != 'ready' THEN loc
 
 
 def state_seconds(store: Store, start: str, now: str) -> list[dict]:
-    """Per caller and state (``COUNTED_STATE``): seconds spent in [start, now] and the
-    calls worked in it.
+    """Per caller and state (``COUNTED_STATE``): seconds spent in [start, now], the
+    calls worked in it, and ``call_seconds``: the seconds of them spent on a call (a
+    customer taken and given back without a call started has no ``call_id``).
 
     Only the intervals that reach into the period are read: those ended after ``start``
     and those still open, from the index on the end (migration floor_0003); the seat log
@@ -57,17 +58,18 @@ def state_seconds(store: Store, start: str, now: str) -> list[dict]:
     > start`` (tests/core/test_floor.py holds the two to the same answer)."""
     return store.all(
         f"""
-        SELECT caller, state,
-               sum(max(0, unixepoch(min(coalesce(ended_at, :now), :now))
-                        - unixepoch(max(started_at, :start)))) AS seconds,
-               count(DISTINCT call_id) AS calls
+        SELECT caller, state, sum(spent) AS seconds, count(DISTINCT call_id) AS calls,
+               sum(CASE WHEN call_id IS NOT NULL THEN spent ELSE 0 END) AS call_seconds
+        FROM (SELECT caller, state, call_id,
+                     max(0, unixepoch(min(coalesce(ended_at, :now), :now))
+                            - unixepoch(max(started_at, :start))) AS spent
         FROM (SELECT caller, {COUNTED_STATE} AS state, started_at, ended_at, call_id
               FROM seat_states INDEXED BY idx_seat_states_ended
               WHERE ended_at > :start AND started_at < :now
               UNION ALL
               SELECT caller, {COUNTED_STATE} AS state, started_at, ended_at, call_id
               FROM seat_states INDEXED BY idx_seat_states_ended
-              WHERE ended_at IS NULL AND started_at < :now AND :now > :start)
+              WHERE ended_at IS NULL AND started_at < :now AND :now > :start))
         GROUP BY caller, state
         """, {"start": start, "now": now})
 
@@ -79,10 +81,10 @@ def calls_by_outcome(store: Store, start: str, now: str) -> list[dict]:
         "AND started_at < ? GROUP BY caller, outcome", (start, now))
 
 
-def active_account_names(store: Store) -> list[tuple[str, str | None]]:
-    """(name, display) of active accounts that work calls (callers and supervisors)."""
-    return [(r["name"], r["display"]) for r in store.all(
-        "SELECT name, display FROM accounts WHERE active = 1 AND role != 'admin' ORDER BY name")]
+def active_account_names(store: Store) -> list[tuple[str, str | None, str]]:
+    """(name, display, role) of the active accounts."""
+    return [(r["name"], r["display"], r["role"]) for r in store.all(
+        "SELECT name, display, role FROM accounts WHERE active = 1 ORDER BY name")]
 
 
 def end_seat(store: Store, caller: str, now: str) -> None:

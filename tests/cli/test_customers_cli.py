@@ -134,3 +134,17 @@ def test_a_business_toll_free_number_gets_its_state_from_the_region(runner, db_p
         assert store.scalar("SELECT region FROM customers WHERE ref = 'B1'") == "FL"
     opened = runner.invoke(app, ["queue", "--explain", "B1", *at])
     assert "callable now" in opened.output, opened.output
+
+
+def test_a_name_with_emoji_codes_prints_as_written(runner, listed):
+    """Rich reads ``:smile:`` as an emoji code by default: the CLI's console does not (a
+    customer's file is printed as it is; tests/tui/test_emoji_codes.py for the app)."""
+    result = runner.invoke(app, ["customers", "add", "--ref", "FR-8", "--set",
+                                 "name=Amy :smile: [VIP]", "--set", "company=Team :fire: Ltd",
+                                 "--set", "country=FR", "--set", "phone=01 45 67 89 11"])
+    assert result.exit_code == 0, result.output
+    assert "Added Amy :smile: [VIP]" in result.output
+    card = runner.invoke(app, ["customers", "show", "FR-8"]).output
+    assert "Amy :smile: [VIP]" in card and "Team :fire: Ltd" in card, card
+    found = runner.invoke(app, ["customers", "find", "Amy"]).output
+    assert "Amy :smile: [VIP]" in found, found

@@ -60,7 +60,8 @@ def test_floor_view_per_caller(store, now):
                     call_id=call2)
     floor.set_state(store, "bob", "paused", now=now - timedelta(minutes=7), reason="break")
     view = {v.caller: v for v in floor.floor_view(store, now, start, show_customers=True)}
-    assert sorted(view) == ["ann", "bob", "sue"]  # active callers and supervisors
+    # Active callers; sue (supervisor) and boss (admin) have not been on the floor today.
+    assert sorted(view) == ["ann", "bob"]
     ann = view["ann"]
     assert (ann.state, ann.in_state_seconds, ann.customer) == ("dialling", 300,
                                                                "Bea Beta (R2)")
@@ -71,9 +72,34 @@ def test_floor_view_per_caller(store, now):
     # Handle time: call 1 took 10 minutes, call 2 has been dialled for 5 so far.
     assert ann.handle_seconds == pytest.approx(15 * 60 / 2)
     assert view["bob"].label == "paused (break)" and view["bob"].in_state_seconds == 420
-    assert view["sue"].state == "away" and view["sue"].calls == 0
+    assert view["bob"].display == "Bob Lee"
     hidden = {v.caller: v for v in floor.floor_view(store, now, start, show_customers=False)}
     assert hidden["ann"].customer is None
+
+
+def test_supervisors_are_on_the_floor_only_once_they_worked_it_today(store, now):
+    """A supervisor (or admin) who only watches the dashboard is not listed as a caller
+    "signed out"; once they take a seat they are listed, and stay listed for the day."""
+    make_team(store, now)
+    start = now - timedelta(hours=2)
+
+    def listed(at):
+        return {v.caller: v for v in floor.floor_view(store, at, start, show_customers=True)}
+
+    assert sorted(listed(now)) == ["ann", "bob"]
+    floor.take_seat(store, "sue", token="t", kind="terminal", now=now)
+    floor.take_seat(store, "boss", token="u", kind="terminal", now=now)
+    seen = listed(now + timedelta(minutes=3))
+    assert sorted(seen) == ["ann", "bob", "boss", "sue"]
+    assert (seen["sue"].label, seen["sue"].display) == ("ready", "Sue Lee")
+    floor.sign_off(store, "sue", now=now + timedelta(minutes=10))
+    later = listed(now + timedelta(minutes=20))
+    assert later["sue"].label == "signed out" and later["sue"].signed_in_seconds == 600
+    assert later["boss"].label == "ready"   # his seat is still open
+    floor.sign_off(store, "boss", now=now + timedelta(minutes=30))
+    tomorrow = now + timedelta(days=1)
+    assert sorted(v.caller for v in floor.floor_view(
+        store, tomorrow, tomorrow - timedelta(hours=1), show_customers=True)) == ["ann", "bob"]
 
 
 def states(store, caller="ann"):
@@ -113,7 +139,9 @@ def test_the_call_session_moves_the_seat_at_each_step(store, now):
         ("ready", to_iso(t[12]), None), ("dialling", to_iso(t[20]), None),
         ("ready", to_iso(t[21]), None)]
     view = {v.caller: v for v in floor.floor_view(store, t[22], now, show_customers=True)}
-    assert view["ann"].handle_seconds == 110 + 10   # the call, plus the customer given back
+    # The call alone: the customer given back is time worked, not a call's handling.
+    assert view["ann"].handle_seconds == 110
+    assert view["ann"].signed_in_seconds == 220
     # A call logged from outside the app (log-call) has no seat: the seat stays ready.
     from calls.session import log_call
 

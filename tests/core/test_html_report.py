@@ -94,7 +94,7 @@ def test_page_figures_match_the_report(store):
     text = " ".join(_parse(render_html(report)).text)
     assert f"{report.activity.attempts:,}" in text
     assert f"{100 * report.rates['RR1']:.1f}%" in text
-    assert f"{report.nps.score:.1f}" in text
+    assert f" {rp.nps_text(report.nps.score)} " in f" {text} "   # the one NPS wording
 
 
 def test_text_is_escaped():

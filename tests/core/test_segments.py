@@ -98,7 +98,7 @@ def test_weekly_chart_shows_n_and_leaves_thin_weeks_as_gaps():
              ("2026-03-23", NPS())]                                 # no answers: a gap
     svg = weekly_nps_svg(weeks, min_answers=5)
     assert svg.count("<circle") == 2
-    assert "week of 2026-03-02: NPS +50.0 from 8 answers" in svg
+    assert "week of 2026-03-02: NPS +50 from 8 answers" in svg
     assert "week of 2026-03-09: 2 answers, too few for an NPS (fewer than 5)" in svg
     assert "-100.0" not in svg                                   # no swing to -100
     # n under every week

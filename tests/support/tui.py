@@ -30,6 +30,18 @@ def make_db(path: Path, now: datetime = NOW) -> Path:
     return path
 
 
+async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run (workers, messages) until ``condition()`` holds."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+
+
 async def settle(pilot, rounds: int = 6) -> None:
     """Let database workers finish and their results reach the screens."""
     for _ in range(rounds):

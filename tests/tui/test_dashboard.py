@@ -359,6 +359,22 @@ async def test_a_recovery_call_due_at_once_is_not_late_until_its_deadline(store,
         await _loaded(pilot, screen)
         backlog = screen.query_one("#backlog", DataTable)
         assert backlog.get_row("recovery_call")[1:3] == ["1", "0"]     # open, late
+        # The report counts it "due" (its due time has come), not "overdue", and says
+        # under the table what due and late each count.
+        from typer.testing import CliRunner
+
+        from calls.cli import app as cli
+
+        report = CliRunner().invoke(cli, ["report", "--db", str(db_path), "--since",
+                                          "2026-03-10", "--until", "2026-03-10"],
+                                    env={"COLUMNS": "100"})
+        assert report.exit_code == 0, report.output
+        row = next(line for line in report.output.splitlines() if "recovery_call" in line)
+        assert row.replace("│", " ").split()[1:3] == ["1", "1"]         # open, due
+        text = " ".join(report.output.split())
+        assert "overdue" not in text
+        assert "due = open, their due time come: to be done (a recovery call is due at " \
+               "once); late = past a deadline (the deadlines' table, the dashboard's late" in text
         clock[0] = made + timedelta(hours=72, minutes=1)
         await pilot.press("r")
         await _loaded(pilot, screen, 2)
@@ -378,7 +394,7 @@ async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
         screen = app.screen
         await _loaded(pilot, screen)
         caption = str(screen.query_one("#lines-caption", Static).render())
-        assert "NPS on 1 day with answers, last 100; 1 attempt in 30 days" in caption
+        assert "NPS on 1 day with answers, last +100; 1 attempt in 30 days" in caption
         assert list(screen.query_one("#nps-line", Sparkline).data) == []
 
         second = call(ids["b"], "completed", NOW - timedelta(days=2), "ann")
@@ -389,3 +405,59 @@ async def test_one_day_of_answers_draws_no_nps_line(store, db_path):
         caption = str(screen.query_one("#lines-caption", Static).render())
         assert "NPS on 2 days with answers" in caption and "; 2 attempts in 30 days" in caption
         assert list(screen.query_one("#nps-line", Sparkline).data) == [-100, 100]
+
+
+async def test_an_nps_reads_the_same_in_the_shift_bar_the_dashboard_and_the_report(
+        store, db_path):
+    """Three answers today (10, 9 and 0): NPS 33.3 reads "+33" in the caller's shift bar,
+    on the dashboard (the week, today's row, the caller's figures) and in ``carecall
+    report`` and its HTML page: one wording (``calls.reports.nps_text``), not "+33" in
+    one place and "33.3" in another."""
+    from typer.testing import CliRunner
+
+    from calls.cli import app as cli
+    from calls.outcomes import Outcome
+    from tui.widgets.shift_bar import ShiftBar
+
+    ids = add_customers(store, ("a", "A"), ("b", "A"), ("c", "A"))
+    rows = [call(ids[k], "completed", NOW - timedelta(hours=h), "ann")
+            for k, h in (("a", 3), ("b", 2), ("c", 1))]
+    call_ids = q.insert_calls(store, rows)
+    q.insert_answers(store, [(i, "nps", "nps", score, r["ended_at"])
+                             for i, r, score in zip(call_ids, rows, (10, 9, 0), strict=True)])
+    app = dashboard_app(db_path, clock=lambda: NOW, refresh_seconds=0, tz=UTC)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await _loaded(pilot, screen)
+        assert "NPS +33  (2 promoters" in str(screen.query_one("#week", Static).render())
+        assert "+33" in [str(c) for c in screen.query_one("#today", DataTable).get_row("ann")]
+        assert "last +33" in str(screen.query_one("#lines-caption", Static).render())
+
+    seat = make_app(db_path, "ann", clock=lambda: NOW)
+    async with seat.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        for score in (10, 9, 0):
+            seat.stats.add(Outcome.COMPLETED, nps=score)
+        bar = seat.screen.query_one(ShiftBar)
+        bar.update_bar()
+        assert "NPS +33" in str(bar.render())
+
+    runner = CliRunner()
+    out = runner.invoke(cli, ["report", "--db", str(db_path), "--since", "2026-03-10",
+                              "--until", "2026-03-10"])
+    assert out.exit_code == 0, out.output
+    assert "NPS +33 " in out.output and "33.3" not in out.output
+    page = db_path.parent / "r.html"
+    out = runner.invoke(cli, ["report", "--db", str(db_path), "--since", "2026-03-10",
+                              "--until", "2026-03-10",
+                              "--html", str(page)])
+    assert out.exit_code == 0, out.output
+    html = page.read_text()
+    assert "<td>+33</td>" in html and "33.3" not in html
+
+
+def test_nps_text():
+    from calls.reports import nps_text
+
+    assert [nps_text(v) for v in (None, 100.0, 33.333, 12.5, 0.4, 0.0, -0.4, -12.5, -100)] \
+        == ["–", "+100", "+33", "+13", "0", "0", "0", "-13", "-100"]

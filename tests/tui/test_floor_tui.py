@@ -423,3 +423,65 @@ async def test_a_locked_seat_shows_locked_on_the_dashboard_and_unlocking_returns
         # Enter on ann: her figures, the locked time not counted as worked.
         assert "today: 6:00 worked (signed in), 0:00 paused, 4:00 locked (not worked)" \
             in row[-1]
+
+
+async def test_a_supervisor_watching_the_dashboard_is_not_a_caller_signed_out(tmp_path):
+    """sue's ``carecall dashboard``: the floor lists the callers (bob signed out), not sue
+    herself; once she takes a seat (a shift) she is on the floor like anyone."""
+    from tui.screens.dashboard import DashboardScreen
+
+    path = team_db(tmp_path)
+    clock = FixedClock(NOW)
+    sue = make_app(path, "sue", clock=clock, actor=actor(path, "sue"), mode="dashboard",
+                   refresh_seconds=0)
+    async with sue.run_test(size=(80, 24)) as board:
+        await settle(board, 10)
+        assert isinstance(sue.screen, DashboardScreen)
+        table = sue.screen.query_one("#floor", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[1] for r in rows] == ["signed out", "signed out"]
+        assert "sue" not in " ".join(" ".join(r) for r in rows).lower()
+        with Store.open(path) as store:
+            floor.take_seat(store, "sue", token="shift", kind="terminal", now=clock())
+        await press(board, "r")
+        await settle(board, 10)
+        table = sue.screen.query_one("#floor", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [r[1] for r in rows] == ["signed out", "signed out", "ready"]
+        assert "Sue" in rows[2][0]
+
+
+async def test_handle_time_on_the_dashboard_leaves_out_customers_given_back(tmp_path):
+    """ann took a customer and gave them back after 2 minutes (no call), then made a
+    4-minute call: the dashboard's handle time is 4:00 a call, not 6:00; the 2 minutes
+    still count as worked."""
+    from tests.core.test_floor import add_call
+    from tests.support.queue import add_customer
+    from tui.screens.dashboard import DashboardScreen
+
+    path = team_db(tmp_path)
+    start = NOW - timedelta(minutes=10)
+    with Store.open(path) as store:
+        c1 = add_customer(store, "R1", name="Alma Alpha")
+        c2 = add_customer(store, "R2", name="Bea Beta")
+        floor.take_seat(store, "ann", token="t", kind="terminal", now=start)
+        floor.call_step(store, "ann", "dialling", now=start + timedelta(minutes=1),
+                        customer_id=c1)
+        floor.after_call(store, "ann", now=start + timedelta(minutes=3))   # given back
+        call = add_call(store, c2, "ann", "2026-03-10T14:54:00Z", "completed")
+        floor.call_step(store, "ann", "dialling", now=start + timedelta(minutes=4),
+                        customer_id=c2, call_id=call)
+        floor.call_step(store, "ann", "talking", now=start + timedelta(minutes=5),
+                        customer_id=c2, call_id=call)
+        floor.call_step(store, "ann", "wrapup", now=start + timedelta(minutes=7),
+                        customer_id=c2, call_id=call)
+        floor.after_call(store, "ann", now=start + timedelta(minutes=8))
+    sue = make_app(path, "sue", clock=FixedClock(NOW), actor=actor(path, "sue"),
+                   mode="dashboard", refresh_seconds=0)
+    async with sue.run_test(size=(120, 30)) as board:
+        await settle(board, 10)
+        assert isinstance(sue.screen, DashboardScreen)
+        today = sue.screen.query_one("#today", DataTable)
+        assert [str(c) for c in today.get_row("ann")][-1] == "4:00"
+        [ann] = [r for r in sue.screen.floor if r.caller == "ann"]
+        assert ann.signed_in_seconds == 10 * 60

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
@@ -11,22 +10,12 @@ import pytest
 from calls import followups as fu
 from calls.clock import to_iso
 from tests.support.followups import add_customer
-from tests.support.tui import screen_lines
+from tests.support.tui import screen_lines, wait_for
 from tui.clock import FixedClock
 
 calling = pytest.importorskip("calls.calling")
 queue = pytest.importorskip("calls.queue")
 app_module = pytest.importorskip("tui.app")
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run (workers, messages) until ``condition()`` holds."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not condition():
-        if loop.time() > end:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
 
 
 def queue_ready(app) -> bool:

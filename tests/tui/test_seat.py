@@ -152,10 +152,18 @@ async def test_the_dashboard_locks_after_its_own_time_and_a_key_typed_then_is_no
         app.lock_if_idle()
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)   # a seat would have locked at 5
+        app.notify("Bea Beta called back", timeout=30)
+        await settle(pilot)
+        assert notices(app) == ["Bea Beta called back"]
         clock.advance(minutes=1)
         app.lock_if_idle()
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
+        # No notice names a customer over the lock: the one showing goes, a new one
+        # (an escalation the dashboard found meanwhile) waits for the password.
+        app.notify("Recovery call for Alma Alpha escalated", timeout=30)
+        await settle(pilot)
+        assert notices(app) == []
         password = app.screen.query_one("#login-password", Input)
         for key in ("r", "z", "x", "ctrl+d", "p", "ctrl+p", "e"):
             await press(pilot, key)
@@ -170,6 +178,7 @@ async def test_the_dashboard_locks_after_its_own_time_and_a_key_typed_then_is_no
         await press(pilot, "enter")
         await settle(pilot, 8)
         assert isinstance(app.screen, DashboardScreen)
+        assert notices(app) == ["Recovery call for Alma Alpha escalated"]
     assert [a for _, a in trail(path, actor="sue")] == ["login", "unlock", "logout"]
 
 

@@ -177,7 +177,7 @@ async def test_the_agenda_lists_my_callbacks_by_day_and_calls_one(lang_db):
         assert isinstance(app.screen, AgendaScreen)
         assert [d.label for d in app.screen.days] == ["Overdue", "Tomorrow"]
         table = app.screen.query_one("DataTable")
-        cells = [table.get_row_at(i) for i in range(table.row_count)]
+        cells = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         assert "Overdue" in cells[0][0] and "Tomorrow" in cells[2][0]
         assert "Paris" in cells[1][1] and "Jean Martin" in cells[1][2]
         await press(pilot, "enter")

@@ -422,3 +422,83 @@ async def test_scrolling_a_paged_table_with_the_mouse_wheel_adds_the_next_page()
                 paged.scroll_down(animate=False)
             await pilot.pause()
         assert paged.row_count > held
+
+
+# -- Table: cells read without emoji codes, drawn as a plain DataTable draws them ------------
+
+# What the app puts in cells: escaped data, its own markup, wide characters, a cell with a
+# line break (a one-line row shows its first line), an empty cell, a long text in an
+# auto-width column (measured), no emoji codes (there the two differ: the next test).
+KINDS_OF_CELLS = [
+    ("a", ("[b]Today[/b]", "", "x" * 40)),
+    ("b", ("Jürgen \\[VIP]", "first line\nsecond line, a longer one", "日本語テキスト")),
+    ("c", ("[dim]later[/dim]", "12:30", "[i]noted[/i] at 10:30:00")),
+]
+
+
+class PlainAndTable(App):
+    def __init__(self, kind: type[DataTable], rows) -> None:
+        super().__init__()
+        self.kind, self.rows = kind, rows
+
+    def compose(self):
+        yield self.kind(id="t", zebra_stripes=True, cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("[b]When[/b]", width=12)
+        table.add_column("Theirs", key="theirs")
+        table.add_columns("Note")
+        refill(table, self.rows)
+
+
+async def _steady(app, pilot) -> str:
+    """The screenshot once the table is laid out again (a cell measured again changes the
+    table's size a refresh later): the same twice running."""
+    last = None
+    for _ in range(50):
+        await pilot.pause()
+        shot = app.export_screenshot()
+        if shot == last:
+            return shot
+        last = shot
+    raise AssertionError("the picture never settled")
+
+
+@pytest.mark.parametrize("cursor", [0, 1])
+async def test_a_table_draws_its_cells_as_a_plain_data_table_draws_them(cursor):
+    """``tui.widgets.tables.Table`` (cells as ``Cell``, labels read without emoji codes)
+    shows what a plain ``DataTable`` given the same texts shows, colours and widths
+    included; a cell updated (measured again) too."""
+    from tui.widgets.tables import Table
+
+    pictures = []
+    for kind in (DataTable, Table):
+        app = PlainAndTable(kind, KINDS_OF_CELLS)
+        async with app.run_test(size=(70, 8)) as pilot:
+            table = app.query_one(DataTable)
+            table.focus()
+            table.move_cursor(row=cursor, animate=False)
+            before = await _steady(app, pilot)
+            table.update_cell("c", "theirs", "[b]a much longer time[/b]", update_width=True)
+            pictures.append((before, await _steady(app, pilot)))
+            shown = screen_lines(app)
+    assert pictures[0] == pictures[1]
+    assert any("a much longer time  noted at 10:30:00" in line for line in shown), shown
+
+
+async def test_a_table_shows_emoji_codes_as_written_and_compares_as_texts():
+    from tui.widgets.tables import Cell, Table
+
+    rows = [("a", (":smile:", "Team :fire: Ltd", "[b]:100:[/b]"))]
+    app = PlainAndTable(Table, rows)
+    async with app.run_test(size=(70, 8)) as pilot:
+        await pilot.pause()
+        table = app.query_one(DataTable)
+        assert table.get_row("a") == [":smile:", "Team :fire: Ltd", "[b]:100:[/b]"]
+        assert [str(c) for c in table.get_row("a")] == list(rows[0][1])
+        assert all(isinstance(c, Cell) for c in table.get_row("a"))
+        assert hash(table.get_row("a")[1]) == hash("Team :fire: Ltd")
+        assert table.get_row("a")[0] == Cell(":smile:") != ":grin:"
+        shown = screen_lines(app)
+    assert " :smile:       Team :fire: Ltd  :100:" in shown, shown

@@ -3,7 +3,6 @@ whether the cause was fixed; what the screen shows and what the database holds."
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,17 +10,9 @@ from textual.widgets import Checkbox, SelectionList
 
 from calls import followups as fu
 from tests.support.followups import add_customer
+from tests.support.tui import wait_for
 
 app_module = pytest.importorskip("tui.app")
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not condition():
-        if loop.time() > end:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.05)
 
 
 @pytest.fixture

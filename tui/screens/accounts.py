@@ -21,6 +21,7 @@ from calls import accounts as acc
 from calls.errors import UserError
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.tables import Table
 
 ROLE_WORDS = {
     "caller": "works the queue, their calls and follow-ups",
@@ -75,7 +76,7 @@ class AccountsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield ShiftBar()
         yield Static("Accounts", id="accounts-title")
-        table: DataTable = DataTable(id="accounts-table", cursor_type="row",
+        table: DataTable = Table(id="accounts-table", cursor_type="row",
                                      zebra_stripes=True)
         for key, label, width in (("name", "Name", 12), ("display", "Shown as", 16),
                                   ("role", "Role", 10), ("state", "State", 15),

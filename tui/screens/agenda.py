@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 from calls.agenda import AgendaDay
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.shift_bar import ShiftBar
-from tui.widgets.tables import CELL_PADDING, cut
+from tui.widgets.tables import CELL_PADDING, Table, cut
 
 DAYS = 14
 # The columns' widths ("Mon 16 Mar", "Mon 14:30 Guernsey", a name and company); the note
@@ -57,7 +57,7 @@ class AgendaScreen(Screen[int | None]):
     def compose(self) -> ComposeResult:
         yield ShiftBar()
         yield Static("Loading your callbacks…", id="agenda-status")
-        yield DataTable(id="agenda-table", cursor_type="row")
+        yield Table(id="agenda-table", cursor_type="row")
         yield Static("", id="agenda-detail")
         yield KeyBar()
 

@@ -40,6 +40,7 @@ from calls.reports import (
     DashboardToday,
     GroupRow,
     count_text,
+    nps_text,
     percent_text,
 )
 from tui import memory
@@ -271,7 +272,7 @@ class DashboardScreen(Screen[None]):
             rows.append((g.key, (
                 (seat.display if seat and seat.display else g.key),
                 f"{g.activity.attempts}", f"{g.activity.contacts}",
-                f"{g.activity.completes}", _pct(g.rates["RR1"]), _num(g.nps.score),
+                f"{g.activity.completes}", _pct(g.rates["RR1"]), nps_text(g.nps.score),
                 _num(seat.calls_per_hour if seat else None),
                 _aht(seat.handle_seconds if seat else None))))
         rows.append(("__all__", ("all", f"{t.attempts}", f"{t.contacts}",
@@ -297,7 +298,7 @@ class DashboardScreen(Screen[None]):
         self.period = data
         r = data.week_rates
         nps = data.week_nps
-        nps_text = (f"NPS [b]{_num(nps.score)}[/b]  ({count_text(nps.promoters, 'promoter')}, "
+        nps_line = (f"NPS [b]{nps_text(nps.score)}[/b]  ({count_text(nps.promoters, 'promoter')}, "
                     f"{count_text(nps.passives, 'passive')}, "
                     f"{count_text(nps.detractors, 'detractor')})"
                     if nps.responses else "NPS –  (no answers)")
@@ -305,7 +306,7 @@ class DashboardScreen(Screen[None]):
         self._show_text("#week",
             f"{cases} case{'' if cases == 1 else 's'} · RR1 {_pct(r['RR1'])} · "
             f"CON1 {_pct(r['CON1'])}\n"
-            f"COOP1 {_pct(r['COOP1'])} · REF1 {_pct(r['REF1'])}\n{nps_text}"
+            f"COOP1 {_pct(r['COOP1'])} · REF1 {_pct(r['REF1'])}\n{nps_line}"
         )
 
         lines = []
@@ -323,7 +324,7 @@ class DashboardScreen(Screen[None]):
         days_with = len(scores)
         self._show_text("#lines-caption",
             f"NPS on {days_with} day{'' if days_with == 1 else 's'} with answers"
-            + (f", last {scores[-1]:.0f}" if scores else "")
+            + (f", last {nps_text(scores[-1])}" if scores else "")
             + f"; {count_text(sum(n for _, n in data.daily_attempts), 'attempt')} in 30 days"
         )
 
@@ -499,7 +500,7 @@ def caller_figures_text(caller: str, seat: CallerFloor | None, shift: GroupRow |
         a = shift.activity
         lines.append(f"calls today: {a.attempts} tried, {a.contacts} reached, "
                      f"{a.completes} completed")
-        lines.append(f"RR1 {_pct(shift.rates['RR1'])} · NPS {_num(shift.nps.score)}")
+        lines.append(f"RR1 {_pct(shift.rates['RR1'])} · NPS {nps_text(shift.nps.score)}")
     return "\n".join(lines)
 
 

@@ -20,12 +20,13 @@ from tui.timeparse import zone_of
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notices import drop_empty_notice_holders
 from tui.widgets.shift_bar import ShiftBar
+from tui.widgets.tables import Table
 
 REFRESH_SECONDS = 30
 PAGE = 100  # rows loaded (and filtered); the screen shows about 20
 
 
-class QueueTable(DataTable):
+class QueueTable(Table):
     """The queue rows; Enter (take the highlighted customer) is shown in the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

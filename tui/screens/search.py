@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from calls.models import Customer
+from tui.widgets.tables import Table
 
 # How long typing pauses before the list is searched (a search per key would queue up).
 DEBOUNCE_SECONDS = 0.25
@@ -83,7 +84,7 @@ class SearchScreen(ModalScreen[SearchPick | None]):
             yield Static("[b]Find a customer[/b] in the whole list", classes="title")
             yield Input(placeholder="name, company, ref or phone number", id="search-text")
             yield Static("Type at least two characters.", id="search-status", classes="hint")
-            table: DataTable = DataTable(id="search-results", cursor_type="row")
+            table: DataTable = Table(id="search-results", cursor_type="row")
             table.add_column("Customer", width=22, key="name")
             table.add_column("Company", width=18, key="company")
             table.add_column("Number", width=16, key="number")

@@ -12,7 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from calls.outcomes import LABEL
-from tui.widgets.shift_bar import format_duration, format_nps
+from calls.reports import nps_text
+from tui.widgets.shift_bar import format_duration
 
 
 class ShiftSummaryScreen(ModalScreen[None]):
@@ -33,7 +34,7 @@ class ShiftSummaryScreen(ModalScreen[None]):
             f"Calls            {stats.calls}",
             f"Contacts         {stats.contacts}",
             f"Completes        {stats.completes}",
-            f"NPS this shift   {format_nps(stats.nps_score)}"
+            f"NPS this shift   {nps_text(stats.nps_score)}"
             + (f"  ({len(stats.nps)} answer{'s' * (len(stats.nps) != 1)})" if stats.nps else ""),
             f"Follow-ups made  {stats.followups}",
         ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.markup import escape
-from rich.text import Text
 from textual.widgets import Static
 
+from calls.reports import nps_text
 from tui.stack import shows
-from tui.widgets.text import show_text
+from tui.widgets.text import markup_text, show_text
 
 
 def format_duration(seconds: float) -> str:
@@ -17,13 +17,6 @@ def format_duration(seconds: float) -> str:
     minutes = int(max(seconds, 0) // 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
-
-
-def format_nps(score: float | None) -> str:
-    """``+40`` / ``-12`` / ``–`` (no answers yet)."""
-    if score is None:
-        return "–"
-    return f"{score:+.0f}"
 
 
 def clock_text(seconds: float) -> str:
@@ -93,7 +86,7 @@ class ShiftBar(Static):
         shift = format_duration((now - stats.started).total_seconds())
         seat = seat_text(app, now)
         tight = seat.replace("  │", " │")
-        nps = f"NPS {format_nps(stats.nps_score)}"
+        nps = f"NPS {nps_text(stats.nps_score)}"
         c, k, d = stats.calls, stats.contacts, stats.completes
         short = f"calls {c} · cont. {k} · compl. {d}"
         # The longest form that fits the bar's width (80 columns during a call cut the
@@ -109,5 +102,5 @@ class ShiftBar(Static):
             f"{name}{tight} │ {short} │ {nps}",
         )
         width = self.content_size.width
-        fitting = [f for f in forms if not width or Text.from_markup(f).cell_len <= width]
+        fitting = [f for f in forms if not width or markup_text(f).cell_len <= width]
         show_text(self, fitting[0] if fitting else forms[-1])

@@ -12,7 +12,7 @@ picture is the same either way (tests/tui/test_tables.py holds the two to the sa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from weakref import WeakKeyDictionary
 
 from textual.binding import Binding, BindingType
@@ -20,9 +20,14 @@ from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellType, ColumnKey, RowKey
 from textual.widgets.data_table import Row as TableRow
 
 from calls.records import record
+from tui.widgets.text import markup_text
+
+if TYPE_CHECKING:
+    from rich.text import Text, TextType
 
 Row = tuple[str | None, Sequence[str]]   # (row key, one text per column)
 
@@ -35,7 +40,71 @@ def _rows(rows: Sequence[Row]) -> list[tuple[str | None, tuple[str, ...]]]:
     return [(key, tuple(cells)) for key, cells in rows]
 
 
-class FigureTable(DataTable):
+class Cell:
+    """A table cell: the app's markup (escaped data, the app's own ``[b]...[/b]``) drawn
+    by Rich without reading ``:name:`` as an emoji code (:func:`markup_text`). A Textual
+    DataTable reads a ``str`` cell with Rich's default, emoji codes on; a cell that is a
+    renderable it draws as it is. The markup is read each time the cell is drawn (a
+    ``Text`` kept per cell would cost more than the table holds now), one line as a
+    ``str`` cell of a one-line row. Equal to, and hashed as, its markup: :func:`fill`
+    compares and sorts a table's cells with the texts it is given; ``str()`` is the
+    markup."""
+
+    __slots__ = ("markup",)
+
+    def __init__(self, markup: str) -> None:
+        self.markup = markup
+
+    def __rich__(self) -> Text:
+        markup = self.markup
+        end = markup.find("\n")          # as Textual's cell formatter cuts a one-line cell
+        if 0 <= end < len(markup) - 1:
+            markup = markup[:end]
+        return markup_text(markup, end="")
+
+    def __str__(self) -> str:
+        return self.markup
+
+    def __repr__(self) -> str:
+        return f"Cell({self.markup!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Cell):
+            return self.markup == other.markup
+        if isinstance(other, str):
+            return self.markup == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.markup)
+
+
+def _cell(value: CellType) -> CellType:
+    return Cell(value) if isinstance(value, str) else value
+
+
+class Table(DataTable):
+    """A ``DataTable`` whose ``str`` cells (as :class:`Cell`) and ``str`` column and row
+    labels are the app's markup read without emoji codes (:func:`markup_text`): every
+    table of the app is one (tests/tui/test_emoji_codes.py). Cells are given and read
+    back as ever (``get_row`` gives each as a :class:`Cell`, equal to their texts)."""
+
+    def add_column(self, label: TextType, *, width: int | None = None,
+                   key: str | None = None, default: CellType | None = None) -> ColumnKey:
+        label = markup_text(label) if isinstance(label, str) else label
+        return super().add_column(label, width=width, key=key, default=_cell(default))
+
+    def add_row(self, *cells: CellType, height: int | None = 1, key: str | None = None,
+                label: TextType | None = None) -> RowKey:
+        label = markup_text(label, end="") if isinstance(label, str) else label
+        return super().add_row(*map(_cell, cells), height=height, key=key, label=label)
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str,
+                    value: CellType, *, update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, _cell(value), update_width=update_width)
+
+
+class FigureTable(Table):
     """A ``DataTable`` that draws again only the lines whose row changed.
 
     A plain DataTable counts each cell update as a change of the whole table: its cached
@@ -108,7 +177,7 @@ class FigureTable(DataTable):
         return common, scroll_y, self.header_height if self.show_header else 0
 
 
-class PagedTable(DataTable):
+class PagedTable(Table):
     """A ``DataTable`` given a long list that holds rows only for what can be seen and a
     page more: the rest waits as plain texts (``pending``) and is added a page at a
     time as the cursor or the scroll comes near the last row added; End, ``G`` and

@@ -3,7 +3,23 @@ the dashboard, per refresh)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+
+def markup_text(markup: str, **options: Any) -> Text:
+    """Rich ``Text`` from the app's markup (``options``: ``Text.from_markup``'s), with
+    ``:name:`` left as written. Rich reads ``:smile:`` as an emoji code by default: a
+    customer's name or note holding one was drawn with an emoji, not as on file, and the
+    first text read loaded rich's emoji table (~0.6 MB) into the seat for good (issue 18).
+    Textual's own markup (``Static``, ``Label``, notices) has no emoji codes."""
+    from rich.text import Text
+
+    return Text.from_markup(markup, emoji=False, **options)
 
 
 def show_text(widget: Static, content: str, *, in_place: bool = False) -> bool:
