@@ -9,6 +9,10 @@ answered, the outcome, Save & next, and on through the next customers; every
 ``--followups-every`` calls the follow-ups opened and closed, every ``--dashboard-every``
 calls the dashboard opened, refreshed and closed, and now and then a customer skipped.
 
+The seat (and the bare app) run in a seat's interpreter, ``python -OO`` (``carecall shift``
+relaunches itself so: ``calls.cli.seat_relaunch``); ``--docstrings`` also works the shift in
+a plain ``python``, the reference for that relaunch.
+
 Private memory is ``Anonymous`` from ``/proc/self/smaps_rollup``: the process's anonymous
 pages (Python's heap and objects, thread stacks, copied-on-write library pages). The
 database is read through a memory map of its file, whose pages are shared between seats
@@ -318,8 +322,20 @@ def child(args) -> int:
     return 0
 
 
-def spawn(kind: str, args, db: Path, now) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--db", str(db),
+def seat_options() -> list[str]:
+    """The interpreter options a seat runs with (``carecall shift`` relaunches itself as
+    ``python -OO``: ``calls.cli.SEAT_OPTIMIZATION``), so the shift is worked as a seat runs."""
+    sys.path.insert(0, str(ROOT))
+    from calls.cli import SEAT_OPTIMIZATION
+
+    return ["-" + "O" * SEAT_OPTIMIZATION] if SEAT_OPTIMIZATION else []
+
+
+def spawn(kind: str, args, db: Path, now, *, options: list[str] | None = None) -> dict:
+    """A child run of ``kind`` in a seat's interpreter (``options``: others instead)."""
+    options = seat_options() if options is None else options
+    cmd = [sys.executable, *options, str(Path(__file__).resolve()), "--child", kind,
+           "--db", str(db),
            "--now", now.isoformat(), "--calls", str(args.calls), "--at", args.at,
            "--followups-every", str(args.followups_every),
            "--dashboard-every", str(args.dashboard_every),
@@ -333,7 +349,7 @@ def spawn(kind: str, args, db: Path, now) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])  # -OO: None
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--calls", type=int, default=200, help="calls worked (default 200)")
     ap.add_argument("--at", default="20,100", help="also measure after these many calls")
@@ -353,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also a seat with glibc's own threshold for mapping big blocks apart")
     ap.add_argument("--big-block", type=int, default=0, metavar="BYTES",
                     help="the seat's threshold for mapping a block apart (tui.memory.BIG_BLOCK)")
+    ap.add_argument("--docstrings", action="store_true",
+                    help="also a seat in a plain python, docstrings kept (before the -OO relaunch)")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--child", choices=("bare", "seat", "unmended", "unreleased", "plain_heap"),
                     help=argparse.SUPPRESS)
@@ -368,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"follow-ups opened every {args.followups_every} calls, the dashboard every "
           f"{args.dashboard_every}")
     load_before = os.getloadavg()
+    print(f"seat and bare Textual run as: python {' '.join(seat_options())}".rstrip())
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
     t0 = time.monotonic()
     built = OUT / f"tui_{args.customers}.db"
@@ -379,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
                   else None)
     plain_heap = (spawn("plain_heap", args, working_copy(built), now) if args.plain_heap
                   else None)
+    docstrings = (spawn("seat", args, working_copy(built), now, options=[])
+                  if args.docstrings else None)
     load_after = os.getloadavg()
     print(f"\nprivate memory (Anonymous), MB; Private_Dirty and Rss in brackets "
           f"({time.monotonic() - t0:.0f} s):")
@@ -401,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         print("  glibc's own threshold for big blocks (--plain-heap), MB:",
               " / ".join(f"{label}: {m['anonymous']:.1f} ({m['python']:.1f}, {m['sqlite']:.1f})"
                          for label, m in plain_heap["memory"].items()))
+    if docstrings:
+        print("  a plain python, docstrings kept (--docstrings), MB:",
+              " / ".join(f"{label}: {m['anonymous']:.1f} ({m['python']:.1f}, {m['sqlite']:.1f})"
+                         for label, m in docstrings["memory"].items()))
     marks = list(seat["memory"])
     if len(marks) >= 3:
         a, z = marks[-2], marks[-1]
