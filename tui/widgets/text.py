@@ -3,12 +3,10 @@ the dashboard, per refresh)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rich.text import Text
 from textual.widgets import Static
-
-if TYPE_CHECKING:
-    from rich.text import Text
 
 
 def markup_text(markup: str, **options: Any) -> Text:
@@ -17,8 +15,6 @@ def markup_text(markup: str, **options: Any) -> Text:
     customer's name or note holding one was drawn with an emoji, not as on file, and the
     first text read loaded rich's emoji table (~0.6 MB) into the seat for good (issue 18).
     Textual's own markup (``Static``, ``Label``, notices) has no emoji codes."""
-    from rich.text import Text
-
     return Text.from_markup(markup, emoji=False, **options)
 
 
