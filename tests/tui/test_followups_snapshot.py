@@ -74,6 +74,19 @@ def test_followups_screen_snapshot(snap_compare, db_path, store, now):
             if isinstance(screen, FollowupsScreen) and screen.view is not None:
                 break
             await pilot.pause(0.05)
+        # The table measures its auto-width column ("What") when idle: under load the
+        # picture could be taken a frame before, the column 4 wide. Wait until the
+        # columns' widths hold still over two readings.
+        from textual.widgets import DataTable
+
+        widths = None
+        for _ in range(200):
+            table = app.screen.query_one(DataTable)
+            now_widths = [c.content_width for c in table.ordered_columns]
+            if table.row_count and now_widths == widths:
+                break
+            widths = now_widths
+            await pilot.pause(0.05)
         app.clear_notifications()
         await pilot.pause(0.1)
 
