@@ -70,7 +70,10 @@ the older of the two when REV is older than the build).
 
     python scripts/bench_tui.py [--customers N] [--repeat 20] [--starts 20]
                                 [--against REV] [--plain-figures] [--plain-tables]
-                                [--planned-only] [--rebuild]
+                                [--planned-only] [--rebuild] [--starts-only]
+
+``--starts-only`` runs the starts alone (each start's own make_app-to-drawn is counted
+with the key runs' in the target's median), a quick loop for work on the start.
 """
 
 from __future__ import annotations
@@ -744,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--planned-only", action="store_true",
                     help="no run on a fresh unplanned copy (a first start's memory)")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--starts-only", action="store_true",
+                    help="only the starts (no key runs, no memory): for working on the start")
     ap.add_argument("--child", choices=("bare", "start", "keys", "seat"), help=argparse.SUPPRESS)
     ap.add_argument("--tree", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
@@ -782,6 +787,7 @@ def main(argv: list[str] | None = None) -> int:
     ref = reference(path, now, args.repeat)
     starts: dict[str, list[float]] = {"python -c pass": [], "bare Textual": []}
     starts.update({name: [] for name in trees})
+    in_process: dict[str, list[float]] = {name: [] for name in trees}
     bare_memory: dict = {}
     for _ in range(args.starts):
         starts["python -c pass"].append(python_pass())
@@ -789,10 +795,13 @@ def main(argv: list[str] | None = None) -> int:
         starts["bare Textual"].append(bare["start"])
         bare_memory = bare["memory"]
         for name, tree in trees.items():
-            starts[name].append(spawn("start", tree, dbs.get(name, path), now,
-                                      plain=plain.get(name))["start"])
+            started = spawn("start", tree, dbs.get(name, path), now, plain=plain.get(name))
+            starts[name].append(started["start"])
+            in_process[name].append(started["start_in_process"])
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     order = list(trees) + list(reversed(trees)) if len(trees) > 1 else list(trees)
+    if args.starts_only:
+        order = []
     for name in order:
         runs[name].append(spawn("keys", trees[name], dbs.get(name, path), now, args.repeat,
                                 plain=plain.get(name)))
@@ -800,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     # at start plans an unplanned list once); a first start on a fresh unplanned copy, the
     # planner running beside the first keys, for its memory (its keys are not pooled).
     unplanned: dict[str, dict] = {}
-    if not args.planned_only:
+    if not args.planned_only and not args.starts_only:
         for i, name in enumerate(n for n in trees if n not in plain):
             fresh = working_copy(OUT / f"tui_{args.customers}.db", f"unplanned{i}")
             migrate_apart(trees[name], fresh)
@@ -822,9 +831,15 @@ def main(argv: list[str] | None = None) -> int:
     base = _median(starts["bare Textual"])
     for name in names:
         print(f"  {name} / bare Textual: {_median(starts[name]) / base:.2f}x")
-    print("  after the imports (make_app to the queue drawn), median of the key runs:")
+    print(f"  after the imports (make_app to the queue drawn; the target), median of the"
+          f" {args.starts} starts and the key runs (range):")
     for name in names:
-        print(f"  {name:32s} {_median([r['start_in_process'] for r in runs[name]]) * ms:8.1f} ms")
+        values = in_process[name] + [r["start_in_process"] for r in runs[name]]
+        print(f"  {name:32s} {_median(values) * ms:8.1f} ms  ({min(values) * ms:.0f}-"
+              f"{max(values) * ms:.0f})")
+    if args.starts_only:
+        print(f"\nload average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+        return 0
 
     rows = [("n → next customer drawn", "take next", "take next"),
             ("outcome key → wrap-up drawn", None, "wrap-up opens"),
