@@ -154,3 +154,26 @@ def test_records_keep_no_generated_code_of_their_own():
         assert theirs.__dict__[name] is not mine.__dict__[name]
     for name in ("__init__", "__eq__", "__hash__"):      # dataclass's own (the keys' paths)
         assert mine.__dict__[name].__code__.co_filename == "<string>"
+
+
+def test_a_record_without_a_docstring_is_named_not_signed(monkeypatch):
+    """Under ``python -OO`` (a seat) no class has a docstring: dataclass would write one
+    from ``inspect.signature`` at each class's import; a record takes its name instead.
+    The repr is the shared one from the start: dataclass is not asked to write one."""
+    made: list[str] = []
+    plain_create = dataclasses._create_fn
+
+    def create(name, *args, **kwargs):
+        made.append(name)
+        return plain_create(name, *args, **kwargs)
+
+    # dataclass's own helper up to Python 3.12 (3.13 writes a class's methods at once)
+    watched = hasattr(dataclasses, "_create_fn")
+    if watched:
+        monkeypatch.setattr(dataclasses, "_create_fn", create)
+    monkeypatch.setattr(dataclasses.inspect, "signature", None)   # called: a TypeError
+    mine = record(type("C", (), {"__doc__": None, "__annotations__": {"a": "int"}}))
+    assert mine.__doc__ == "C" and repr(mine(1)) == "C(a=1)"
+    assert not watched or ("__repr__" not in made and "__init__" in made)
+    documented = record(type("D", (), {"__doc__": "What D is.", "__annotations__": {}}))
+    assert documented.__doc__ == "What D is."
