@@ -189,13 +189,18 @@ class CareCallApp(ShiftComfort, SeatMixin, DatabaseWork, App[ShiftStats | None])
 
             # The dashboard announces escalations itself (its own list), with names.
             self.push_screen(DashboardScreen(**self.dashboard_options))
+            self.call_after_refresh(self.seat_shown)
             return
         from tui.screens.start import StartScreen
 
-        self.push_screen(StartScreen())
-        # Callbacks due in the next minutes are announced on any screen.
+        self.push_screen(StartScreen(on_shown=self._watch_shift))
+
+    def _watch_shift(self) -> None:
+        # Once the shift's first screen is drawn (its reads come first on the seat's lane):
+        # callbacks due in the next minutes are announced on any screen, and follow-ups
+        # past a deadline are escalated and announced (issue 17).
+        self.seat_shown()
         self.callback_announcer.start()
-        # Follow-ups past a deadline are escalated and announced (issue 17).
         self.escalation_watcher.start()
 
     def _remember_theme(self, theme: Theme) -> None:

@@ -83,7 +83,6 @@ class SeatMixin:
 
     def start_seat(self, begin: Callable[[], None]) -> None:
         """Sign in if needed, then ``begin`` the shift; start watching for idleness."""
-        from tui.screens.login import LoginScreen
 
         def signed_in(actor: Actor | None) -> None:
             if actor is None:
@@ -92,6 +91,8 @@ class SeatMixin:
             begin()
 
         if self.actor is None:
+            from tui.screens.login import LoginScreen  # a seat signed in never shows it
+
             self.push_screen(LoginScreen(), signed_in)  # type: ignore[attr-defined]
         else:
             if not self.actor.solo:
@@ -230,7 +231,12 @@ class SeatMixin:
             self.db(note_policy, self.policy, actor.name, now=self.now())  # type: ignore[attr-defined]
         trial = " · one-person trial (no accounts)" if actor.solo else f" · {actor.role}"
         self.sub_title = f"{actor.label}{trial}"  # type: ignore[attr-defined]
-        if actor.solo:
+
+    def seat_shown(self) -> None:
+        """The seat's first screen (the queue, the welcome, the dashboard) is drawn: in the
+        one-person trial, say how a team starts (not over "Opening the shift…", which is
+        gone a moment later)."""
+        if self.actor is not None and self.actor.solo:
             self.notify("No accounts on this database: a one-person trial. "  # type: ignore[attr-defined]
                         "`carecall users add NAME --role admin` starts a team.",
                         title="One-person trial", timeout=8)

@@ -55,9 +55,13 @@ class QueueScreen(Screen):
 
     AUTO_FOCUS = "#queue-table"
 
-    def __init__(self, on_first_load: Callable[[], None] | None = None) -> None:
+    def __init__(self, on_first_load: Callable[[], None] | None = None,
+                 view: core.QueueView | None = None) -> None:
+        """``view``: the queue already read (the shift's start reads it with its other
+        reads); ``on_first_load`` runs once the first page read is on screen."""
         super().__init__()
         self._on_first_load = on_first_load
+        self._first_view = view
         self.view: core.QueueView | None = None
         self.filter_text = ""
         self._loading = False
@@ -78,7 +82,8 @@ class QueueScreen(Screen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.action_refresh()
+        if self._first_view is None:
+            self.action_refresh()
         self.set_interval(REFRESH_SECONDS, self._tick)
 
     def _tick(self) -> None:
@@ -89,6 +94,10 @@ class QueueScreen(Screen):
 
     def on_screen_resume(self) -> None:
         drop_empty_notice_holders(self)     # kept all shift: see tui.widgets.notices
+        if self._first_view is not None:    # read with the shift's start: shown as read
+            view, self._first_view = self._first_view, None
+            self._loaded(view)
+            return
         if self._in_call:
             # Back from a call: _call_ended decides (the next customer first, then the list).
             return
@@ -114,8 +123,10 @@ class QueueScreen(Screen):
         self._fill()
         memory.after_frame(self)     # the rows read are garbage now: give the pages back
         if self._on_first_load is not None:
+            # After the rows are drawn: what it starts (the planner's thread, a resume
+            # prompt) must not hold up the caller's first sight of the queue.
             callback, self._on_first_load = self._on_first_load, None
-            callback()
+            self.call_after_refresh(callback)
 
     def _rows(self) -> list[Any]:
         if self.view is None:
@@ -133,8 +144,19 @@ class QueueScreen(Screen):
         table.widths = widths  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
-        if self.view is not None:
+        # The rows are made again only when the columns change with the new size (the
+        # first layout of rows filled before it gives the size they were made for).
+        if self.view is not None and self._widths(self._rows()) != getattr(
+                self.query_one(DataTable), "widths", None):
             self._fill()
+
+    def _widths(self, rows: list[Any]) -> dict[str, int]:
+        table = self.query_one(DataTable)
+        needed = max((len("; ".join(core.entry_reasons(e))) for e in rows), default=20)
+        # Before the first layout (the queue read with the shift's start) nothing has a
+        # size yet: the screen will take the terminal's width.
+        return column_widths(table.size.width or self.size.width or self.app.size.width,
+                             needed)
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -143,8 +165,7 @@ class QueueScreen(Screen):
             keep = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         now = self.app.now()
         rows = self._rows()
-        needed = max((len("; ".join(core.entry_reasons(e))) for e in rows), default=20)
-        widths = column_widths(table.size.width or self.size.width, needed)
+        widths = self._widths(rows)
         if widths != getattr(table, "widths", None):
             table.clear(columns=True)
             self._add_columns(table, widths)

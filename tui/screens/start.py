@@ -21,14 +21,19 @@ from calls.store import Store
 
 @record
 class StartInfo:
-    """What the app needs to know before the first real screen."""
+    """What the app needs to know before the first real screen; ``queue``: the first
+    page of the caller's queue (``tui.core.QueueView``), read with the rest when there
+    are customers."""
 
     customers: int
     unfinished: list[Any] = field(default_factory=list)
+    queue: Any = None
 
 
-def load_start(store: Store, caller: str) -> StartInfo:
-    """Count customers and find this caller's unfinished calls."""
+def load_start(store: Store, caller: str, now: datetime | None = None, policy: Any = None,
+               page: int = 0) -> StartInfo:
+    """Count customers and find this caller's unfinished calls; with ``page``, read the
+    queue's first ``page`` rows at ``now`` too (the queue screen opens with them)."""
     from calls.store.customers import count_customers
 
     count = count_customers(store)
@@ -37,6 +42,10 @@ def load_start(store: Store, caller: str) -> StartInfo:
         from calls.session import unfinished
 
         info.unfinished = unfinished(store, caller)
+        if page and now is not None:
+            from tui.core import load_queue
+
+            info.queue = load_queue(store, caller, now, policy, page)
     return info
 
 
@@ -51,14 +60,28 @@ def run_planner(store: Store, now: datetime, policy: Any,
 
 
 class StartScreen(Screen):
-    """Shown for the moment it takes to open the database."""
+    """Shown for the moment it takes to open the database. ``on_shown`` runs once the
+    shift's first screen (the queue, or the welcome) has been drawn."""
+
+    def __init__(self, on_shown: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self._on_shown = on_shown
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the shift…", id="starting")
 
     def on_mount(self) -> None:
+        from tui.screens.queue import PAGE
+
         app = self.app
-        app.db(load_start, app.caller, on_done=self._started, on_error=self._failed)
+        # The queue's first page is read in the same job: the seat's lane goes on to it at
+        # once, while the queue screen is being built (a start waited for a second job).
+        app.db(load_start, app.caller, app.now(), app.policy, PAGE,
+               on_done=self._started, on_error=self._failed)
+
+    def _shown(self) -> None:
+        if self._on_shown is not None:
+            self._on_shown()
 
     def _failed(self, exc: Exception) -> None:
         # The app's notice follows; the screen says what it means for the shift.
@@ -76,6 +99,7 @@ class StartScreen(Screen):
             from tui.screens.welcome import WelcomeScreen
 
             self.app.switch_screen(WelcomeScreen())
+            self.app.call_after_refresh(self._shown)
             return
         app = self.app
 
@@ -95,6 +119,7 @@ class StartScreen(Screen):
                 queue.offer_resume(info.unfinished)
             app.db(run_planner, app.now(), app.policy, stop=app.lanes_closing.is_set,
                    lane=PLANNER, on_done=planned, on_error=planning_failed)
+            self._shown()
 
-        queue = QueueScreen(on_first_load=first_load)
+        queue = QueueScreen(on_first_load=first_load, view=info.queue)
         app.switch_screen(queue)
