@@ -76,8 +76,19 @@ class ShiftComfort:
         self._notice_up = ((message, title, severity), now + timeout)
         drop_empty_notice_holders(self.screen)  # type: ignore[attr-defined]
         self.clear_notifications()  # type: ignore[attr-defined]
+        # Textual clears only the top screen's notices: under a dialog (the resume prompt
+        # over the queue) the one replaced stayed on the screen below, showing through
+        # beside the new one. Their own return to the top shows what is current then.
+        for below in self.screen_stack[:-1]:  # type: ignore[attr-defined]
+            for rack in below.query("ToastRack"):
+                rack.show(self._notifications)  # type: ignore[attr-defined]
         super().notify(message, title=title, severity=severity,  # type: ignore[misc]
                        timeout=timeout, markup=markup)
+
+    def notice_showing(self) -> bool:
+        """Whether a notice is up now (or about to be shown)."""
+        _shown, until = getattr(self, "_notice_up", (None, 0.0))
+        return getattr(self, "_pending_notice", None) is not None or time.monotonic() < until
 
     def show_held_notice(self) -> None:
         """The seat unlocked: the last notice that came while it was locked, shown now."""

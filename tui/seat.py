@@ -235,8 +235,8 @@ class SeatMixin:
     def seat_shown(self) -> None:
         """The seat's first screen (the queue, the welcome, the dashboard) is drawn: in the
         one-person trial, say how a team starts (not over "Opening the shift…", which is
-        gone a moment later)."""
-        if self.actor is not None and self.actor.solo:
+        gone a moment later), unless a notice that matters more is up ("Signed in here")."""
+        if self.actor is not None and self.actor.solo and not self.notice_showing():  # type: ignore[attr-defined]
             self.notify("No accounts on this database: a one-person trial. "  # type: ignore[attr-defined]
                         "`carecall users add NAME --role admin` starts a team.",
                         title="One-person trial", timeout=8)

@@ -75,3 +75,36 @@ async def test_an_empty_database_opens_on_the_welcome_and_is_watched(tmp_path):
         await settle(pilot)
         assert app.callback_announcer._started and app.escalation_watcher._started
 
+
+
+async def test_a_notice_replaced_under_the_resume_prompt_does_not_show_through(tmp_path):
+    """A seat killed in a call and opened again: "Signed in here" is up on the queue when
+    the resume prompt opens over it; the trial's tip does not replace it, and a notice that
+    does (any later one) leaves nothing of it showing beside the new one."""
+    from calls import floor
+    from tests.tui.test_tui_calls import _take_next
+    from tui.screens.resume import ResumeScreen
+
+    path = make_db(tmp_path / "shift.db")
+    app = make_app(path, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _take_next(pilot)
+        await press(pilot, "c", "y", "enter", "7")
+    with Store.open(path) as store:      # the seat never signed off (its process was killed)
+        floor.take_seat(store, "ann", token="killed", kind="terminal", now=NOW)
+    app = make_app(path, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeScreen))
+        await settle(pilot)
+        shown = "\n".join(screen_lines(app))
+        assert "Signed in here" in shown and "One-person trial" not in shown
+        app.notify("Callback with Jane Doe in 5 minutes", title="Callback")
+        await settle(pilot)
+        shown = "\n".join(screen_lines(app))
+        assert "Callback with Jane Doe" in shown
+        assert "resume here" not in shown and "Signed in here" not in shown
+        await press(pilot, "escape")                  # the prompt closed: the queue
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        shown = "\n".join(screen_lines(app))
+        assert "Callback with Jane Doe" in shown and "Signed in here" not in shown
