@@ -28,6 +28,10 @@ ZONE_KEY = (
     "ifnull(c.region, '')"
 )
 
+# The open follow-ups of one kind are a range of idx_followups_open_due (status, kind, ...):
+# without INDEXED BY, SQLite walked every follow-up in customer order for the GROUP BY
+# (idx_followups_customer): ~100-145 ms a statement with 160,000 follow-ups (a year of
+# calls on 1,000,000 customers, none of them callbacks), against ~1 ms.
 # Exclusions that hold whatever the reason. Parameters: now, caller, open_keys (JSON list
 # of zone keys whose calling window is open), grace_cut (now minus the personal-callback
 # grace period), need_consent (JSON list of "country|customer type" whose calls need
@@ -51,7 +55,7 @@ EXCLUSIONS = f"""
             NOT IN (SELECT value FROM json_each(:need_consent)))
     AND c.id NOT IN (SELECT customer_id FROM skips WHERE caller = :caller AND until > :now)
     AND c.id NOT IN (
-        SELECT customer_id FROM followups
+        SELECT customer_id FROM followups INDEXED BY idx_followups_open_due
         WHERE kind = 'callback' AND status = 'open'
         GROUP BY customer_id
         HAVING sum(CASE WHEN ifnull(due_at, '') <= :now
@@ -76,7 +80,8 @@ def callback_stream(store: Store, params: dict) -> Iterator[dict]:
     """Customers with an open callback due for this caller, earliest first."""
     sql = f"""
         SELECT c.*, f.due AS _due FROM (
-            SELECT customer_id, min(ifnull(due_at, '')) AS due FROM followups
+            SELECT customer_id, min(ifnull(due_at, '')) AS due
+            FROM followups INDEXED BY idx_followups_open_due
             WHERE kind = 'callback' AND status = 'open' AND ifnull(due_at, '') <= :now
               AND (owner IS NULL OR owner = :caller OR ifnull(due_at, '') <= :grace_cut)
             GROUP BY customer_id) f
@@ -91,7 +96,8 @@ def recovery_stream(store: Store, params: dict) -> Iterator[dict]:
     """Customers with an open recovery call that is due, earliest first."""
     sql = f"""
         SELECT c.*, f.due AS _due FROM (
-            SELECT customer_id, min(ifnull(due_at, '')) AS due FROM followups
+            SELECT customer_id, min(ifnull(due_at, '')) AS due
+            FROM followups INDEXED BY idx_followups_open_due
             WHERE kind = 'recovery_call' AND status = 'open' AND ifnull(due_at, '') <= :now
             GROUP BY customer_id) f
         JOIN customers c ON c.id = f.customer_id
@@ -288,6 +294,9 @@ def open_call_followups(store: Store, ids: list[int] | None = None) -> list[dict
            "WHERE status = 'open' AND kind IN ('callback', 'recovery_call')")
     if ids is None:
         return store.all(sql + " ORDER BY id")
+    # A page's customers looked up one by one (with few follow-ups on file SQLite's
+    # statistics chose to read them all).
+    sql = sql.replace("FROM followups", "FROM followups INDEXED BY idx_followups_customer")
     out: list[dict] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
