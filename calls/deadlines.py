@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
@@ -331,18 +332,66 @@ def sees_escalation(user: str | None, e: Escalation, policy: Policy = DEFAULT_PO
     """True when ``user`` should be told about ``e``: its owner; whoever it went to; a
     supervisor or admin account (``role``, with accounts in force: ``solo`` False); in a
     trial (``solo``) the policy's supervisors, or anybody while none are named."""
+    return _sees(user, e.owner, e.escalated_to, policy, role, solo)
+
+
+def _sees(user: str | None, owner: str | None, escalated_to: str, policy: Policy,
+          role: str | None, solo: bool) -> bool:
     if not user:
         return False
     name = user.casefold()
-    if e.owner and e.owner.casefold() == name:
+    if owner and owner.casefold() == name:
         return True
-    targets = {t.strip().casefold() for t in e.escalated_to.split(",")}
+    targets = {t.strip().casefold() for t in escalated_to.split(",")}
     if name in targets:
         return True
     if not solo:
         return role in ("supervisor", "admin")
     named = {s.casefold() for s in policy.deadlines.supervisors}
-    return name in named or (not named and e.escalated_to == policy.deadlines.group)
+    return name in named or (not named and escalated_to == policy.deadlines.group)
+
+
+@record(frozen=True)
+class EscalationNews:
+    """What one look of a seat's watcher finds (:func:`escalation_news`): at the first
+    look, how many open escalations the user is to hear of (``waiting``), the oldest of
+    them and whether each is of the user's own follow-ups (``all_own``); at a later look,
+    those made since (``new``, newest first). ``last_id``: the next look reads after it."""
+
+    new: list[Escalation] = field(default_factory=list)
+    waiting: int = 0
+    oldest: Escalation | None = None
+    all_own: bool = False
+    last_id: int = 0
+
+
+def escalation_news(store: Store, user: str | None, after: int | None = None,
+                    policy: Policy = DEFAULT_POLICY, role: str | None = None,
+                    solo: bool = True) -> EscalationNews:
+    """What ``user`` is to hear of, at a seat's first look (``after`` None) or after an
+    earlier look's ``last_id``: the same as judging every open escalation each time
+    (:func:`open_escalations` and :func:`sees_escalation`; tests/core/test_deadlines.py),
+    without making each into an object every minute at every seat (a backlog of 96,000
+    open escalations took ~1.1 s and ~100 MB of a seat at each look)."""
+    last = q.last_escalation_id(store)
+    if after is None:
+        heads = q.open_escalation_heads(store)
+        last = max([last, *(h[0] for h in heads)])
+        mine = [h for h in heads if _sees(user, h[1], h[2], policy, role, solo)]
+        if not mine:
+            return EscalationNews(last_id=last)
+        first = min(mine, key=lambda h: (h[3], h[0]))       # escalated_at, then id
+        [row] = q.escalation_rows(store, ids=[first[0]])
+        name = (user or "").casefold()
+        return EscalationNews(waiting=len(mine), oldest=Escalation.from_row(row),
+                              all_own=all(h[1] and h[1].casefold() == name for h in mine),
+                              last_id=last)
+    if last <= after:
+        return EscalationNews(last_id=after)
+    made = [Escalation.from_row(r) for r in q.escalation_rows(store, open_only=True,
+                                                              after_id=after)]
+    return EscalationNews(new=[e for e in made if sees_escalation(user, e, policy, role, solo)],
+                          last_id=max([last, *(e.id for e in made)]))
 
 
 # -- the overdue view --------------------------------------------------------------------

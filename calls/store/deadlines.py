@@ -164,11 +164,29 @@ def insert_escalation(store: Store, values: dict) -> int | None:
 
 def escalation_rows(store: Store, *, followup_ids: Iterable[int] | None = None,
                     since: str | None = None, open_only: bool = False,
-                    limit: int | None = None) -> list[dict]:
-    """Escalations (newest first) with their follow-up's kind/status and customer."""
+                    limit: int | None = None, after_id: int | None = None,
+                    ids: Iterable[int] | None = None) -> list[dict]:
+    """Escalations (newest first) with their follow-up's kind/status and customer;
+    ``after_id``: only those with a greater id (made since); ``ids``: only these."""
     if followup_ids is not None and not set(followup_ids):
         return []
-    return store.all(*_escalation_sql(followup_ids, since, open_only, limit))
+    if ids is not None and not set(ids):
+        return []
+    return store.all(*_escalation_sql(followup_ids, since, open_only, limit, after_id, ids))
+
+
+def open_escalation_heads(store: Store) -> list[tuple]:
+    """``(id, owner, escalated_to, escalated_at)`` of every escalation of an open
+    follow-up: who is to hear of it, without reading its follow-up's customer or sorting
+    (a seat's first look; tens of thousands on a file with a large backlog)."""
+    return store.db.conn.execute(
+        "SELECT e.id, e.owner, e.escalated_to, e.escalated_at FROM followup_escalations e"
+        " CROSS JOIN followups f ON f.id = e.followup_id WHERE f.status = 'open'").fetchall()
+
+
+def last_escalation_id(store: Store) -> int:
+    """The greatest escalation id on file (0: none yet); ids only grow."""
+    return store.scalar("SELECT max(id) FROM followup_escalations") or 0
 
 
 def escalation_tuples(store: Store, *, open_only: bool = False
@@ -181,9 +199,17 @@ def escalation_tuples(store: Store, *, open_only: bool = False
 
 
 def _escalation_sql(followup_ids: Iterable[int] | None, since: str | None, open_only: bool,
-                    limit: int | None) -> tuple[str, list]:
+                    limit: int | None, after_id: int | None = None,
+                    ids: Iterable[int] | None = None) -> tuple[str, list]:
     where: list[str] = []
     params: list = []
+    if after_id is not None:
+        where.append("e.id > ?")
+        params.append(after_id)
+    if ids is not None:
+        wanted = sorted(set(ids))
+        where.append(f"e.id IN ({', '.join('?' for _ in wanted)})")
+        params += wanted
     if followup_ids is not None:
         ids = sorted(set(followup_ids))
         where.append(f"e.followup_id IN ({', '.join('?' for _ in ids)})")

@@ -210,3 +210,53 @@ def test_late_by_kind_counts_each_open_follow_up_past_a_deadline_once():
         escalation(4, 12, "callback"),
         escalation(5, 13, "callback", status="done"),       # closed since: not late
     ]) == {"fix_problem": 2, "callback": 1}
+
+
+def _told_plainly(store, user, announced: set, first: bool, policy, role, solo):
+    """What the watcher told before escalation_news: every open escalation judged at
+    each look, the ones already told left out (the first look summed up)."""
+    mine = [e for e in dl.open_escalations(store) if e.id not in announced
+            and dl.sees_escalation(user, e, policy, role, solo)]
+    announced.update(e.id for e in mine)
+    if first:
+        own = all(e.owner and e.owner.casefold() == user.casefold() for e in mine)
+        return len(mine), (mine[-1] if mine else None), own if mine else False
+    return mine
+
+
+@pytest.mark.parametrize("user,role,solo", [("olga", None, True), ("sam", None, True),
+                                            ("kim", None, True), ("sue", "supervisor", False),
+                                            ("Kim", "caller", False)])
+def test_a_seats_looks_tell_what_judging_every_escalation_told(store, now, ann, user, role,
+                                                               solo):
+    """escalation_news, first look then looks after it, against the plain reading:
+    owners olga and kim, the supervisor sam named by the policy, follow-ups closed and
+    made late between the looks."""
+    policy = policy_from_dict({"deadlines": {"supervisors": ["sam"]}})
+    kim = add_customer(store, "C2", "Kim's Customer", owner="kim", phone="+15555550102")
+    for i in range(3):
+        _fix(store, ann, now + timedelta(hours=i))
+    closed = _fix(store, kim, now)
+    _fix(store, kim, now + timedelta(hours=1), owner="kim")
+    look = now + timedelta(hours=60)
+    dl.escalate_overdue(store, look, policy)
+    announced: set[int] = set()
+    waiting, oldest, own = _told_plainly(store, user, announced, True, policy, role, solo)
+    news = dl.escalation_news(store, user, None, policy, role, solo)
+    assert (news.waiting, news.oldest, news.all_own, news.new) == (waiting, oldest, own, [])
+    assert waiting > 0 or user == "Kim" or user == "kim"
+    after = news.last_id
+    # later: a closed follow-up, new ones late, the close deadlines passed
+    fu.close_followup(store, closed.id, by="bob", note="refunded", now=look)
+    _fix(store, kim, look, owner="kim")
+    _fix(store, ann, look)
+    told = 0
+    for hours in (49, 24 * 10 + 1):
+        look = look + timedelta(hours=hours)
+        dl.escalate_overdue(store, look, policy)
+        plain = _told_plainly(store, user, announced, False, policy, role, solo)
+        news = dl.escalation_news(store, user, after, policy, role, solo)
+        assert news.new == plain and news.waiting == 0
+        after, told = news.last_id, told + len(plain)
+    assert told > 0
+    assert dl.escalation_news(store, user, after, policy, role, solo).new == []

@@ -5,7 +5,8 @@ seconds on the database thread: it escalates what is due for it
 (``calls.deadlines.escalate_overdue``, idempotent) and announces, once per session, each
 open escalation the user should hear about (its owner, whoever it went to, the
 supervisors; see ``calls.deadlines.sees_escalation``). The first check sums up what is
-already waiting instead of announcing each one.
+already waiting instead of announcing each one; later checks read only the escalations
+made since the last (``calls.deadlines.escalation_news``).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ def describe(e: dl.Escalation) -> str:
             f"escalated to {e.escalated_to}")
 
 
-def check_escalations(store, now, policy) -> list[dl.Escalation]:
-    """Escalate what is due, then every open escalation (newest first)."""
+def check_escalations(store, now, policy, user: str | None = None, role: str | None = None,
+                      solo: bool = True, after: int | None = None) -> dl.EscalationNews:
+    """Escalate what is due, then what ``user`` is to hear of: at the first look (``after``
+    None) the open escalations summed up, later those made since (``dl.escalation_news``)."""
     dl.escalate_overdue(store, now, policy)
-    return dl.open_escalations(store)
+    return dl.escalation_news(store, user, after, policy, role, solo)
 
 
 class EscalationWatcher:
@@ -43,8 +46,7 @@ class EscalationWatcher:
     def __init__(self, app: Any, every: float = 60.0) -> None:
         self.app = app
         self.every = every
-        self.announced: set[int] = set()
-        self._first = True
+        self._last_id: int | None = None    # None: the first look is still to come
         self._started = False
 
     def start(self) -> None:
@@ -58,32 +60,25 @@ class EscalationWatcher:
     def check(self) -> None:
         """Escalate and look for escalations to announce (in the background)."""
         app = self.app
-        app.db(check_escalations, app.now(), app.policy, on_done=self._announce,
-               quiet=True, description="escalations")  # again at the next check
+        actor = getattr(app, "actor", None)
+        user = getattr(app, "caller", None) if actor is not None else None
+        app.db(check_escalations, app.now(), app.policy, user,
+               getattr(actor, "role", None), getattr(actor, "solo", True), self._last_id,
+               on_done=self._announce, quiet=True,
+               description="escalations")  # again at the next check
 
-    def _announce(self, escalations: list[dl.Escalation]) -> None:
-        user = getattr(self.app, "caller", None)
-        policy = getattr(self.app, "policy", None) or dl.DEFAULT_POLICY
-        actor = getattr(self.app, "actor", None)
-        if actor is None:
+    def _announce(self, news: dl.EscalationNews) -> None:
+        if getattr(self.app, "actor", None) is None:
             return  # nobody signed in yet (the login screen): tell them once they are
-        mine = [e for e in escalations
-                if e.id not in self.announced
-                and dl.sees_escalation(user, e, policy, actor.role, actor.solo)]
-        self.announced.update(e.id for e in mine)
-        if not mine:
-            self._first = False
-            return
-        if self._first and len(mine) > 1:
+        first, self._last_id = self._last_id is None, news.last_id
+        if first and news.waiting > 1 and news.oldest is not None:
             # Someone else's show under the follow-ups screen's team list, not "my" list.
-            own = all(e.owner and e.owner.casefold() == (user or "").casefold() for e in mine)
-            where = "Follow-ups (f)" if own else "Follow-ups (f), then t (the team's),"
+            where = "Follow-ups (f)" if news.all_own else "Follow-ups (f), then t (the team's),"
             self.app.notify(
-                f"{len(mine)} follow-ups are past their deadline and escalated; the oldest: "
-                + describe(mine[-1]) + f". {where} lists them.",
+                f"{news.waiting} follow-ups are past their deadline and escalated; the "
+                f"oldest: {describe(news.oldest)}. {where} lists them.",
                 title="Escalated follow-ups", severity="warning", timeout=30)
-        else:
-            for e in mine:
-                self.app.notify(describe(e), title="Follow-up escalated", severity="warning",
-                                timeout=30)
-        self._first = False
+            return
+        for e in [news.oldest] if first and news.oldest is not None else news.new:
+            self.app.notify(describe(e), title="Follow-up escalated", severity="warning",
+                            timeout=30)
