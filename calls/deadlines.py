@@ -375,17 +375,22 @@ def escalation_news(store: Store, user: str | None, after: int | None = None,
     open escalations took ~1.1 s and ~100 MB of a seat at each look)."""
     last = q.last_escalation_id(store)
     if after is None:
-        heads = q.open_escalation_heads(store)
-        last = max([last, *(h[0] for h in heads)])
-        mine = [h for h in heads if _sees(user, h[1], h[2], policy, role, solo)]
-        if not mine:
-            return EscalationNews(last_id=last)
-        first = min(mine, key=lambda h: (h[3], h[0]))       # escalated_at, then id
-        [row] = q.escalation_rows(store, ids=[first[0]])
         name = (user or "").casefold()
-        return EscalationNews(waiting=len(mine), oldest=Escalation.from_row(row),
-                              all_own=all(h[1] and h[1].casefold() == name for h in mine),
-                              last_id=last)
+        waiting, first, all_own = 0, None, True
+        for head in q.open_escalation_heads(store):     # one at a time: no list of them
+            escalation_id, owner, sent_to, at = head
+            last = max(last, escalation_id)
+            if not _sees(user, owner, sent_to, policy, role, solo):
+                continue
+            waiting += 1
+            all_own = all_own and bool(owner) and owner.casefold() == name
+            if first is None or (at, escalation_id) < first:   # the oldest: at, then id
+                first = (at, escalation_id)
+        if first is None:
+            return EscalationNews(last_id=last)
+        [row] = q.escalation_rows(store, ids=[first[1]])
+        return EscalationNews(waiting=waiting, oldest=Escalation.from_row(row),
+                              all_own=all_own, last_id=last)
     if last <= after:
         return EscalationNews(last_id=after)
     made = [Escalation.from_row(r) for r in q.escalation_rows(store, open_only=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from calls.records import record
 from calls.store import Store
@@ -175,13 +175,18 @@ def escalation_rows(store: Store, *, followup_ids: Iterable[int] | None = None,
     return store.all(*_escalation_sql(followup_ids, since, open_only, limit, after_id, ids))
 
 
-def open_escalation_heads(store: Store) -> list[tuple]:
+def open_escalation_heads(store: Store) -> Iterator[tuple]:
     """``(id, owner, escalated_to, escalated_at)`` of every escalation of an open
-    follow-up: who is to hear of it, without reading its follow-up's customer or sorting
-    (a seat's first look; tens of thousands on a file with a large backlog)."""
-    return store.db.conn.execute(
+    follow-up, read as they come: who is to hear of it, without its follow-up's customer,
+    a sort or a list of them all (a seat's first look; tens of thousands on a file with a
+    large backlog)."""
+    cursor = store.db.conn.execute(
         "SELECT e.id, e.owner, e.escalated_to, e.escalated_at FROM followup_escalations e"
-        " CROSS JOIN followups f ON f.id = e.followup_id WHERE f.status = 'open'").fetchall()
+        " CROSS JOIN followups f ON f.id = e.followup_id WHERE f.status = 'open'")
+    try:
+        yield from cursor
+    finally:
+        cursor.close()
 
 
 def last_escalation_id(store: Store) -> int:
