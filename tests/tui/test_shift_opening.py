@@ -108,3 +108,25 @@ async def test_a_notice_replaced_under_the_resume_prompt_does_not_show_through(t
         assert isinstance(app.screen, QueueScreen)
         shown = "\n".join(screen_lines(app))
         assert "Callback with Jane Doe" in shown and "Signed in here" not in shown
+
+
+async def test_a_queue_the_start_could_not_read_is_read_by_the_queue_screen(tmp_path,
+                                                                           monkeypatch):
+    """The start's read of the queue failing is not "could not open the database": the
+    shift opens on the queue screen, which reads the queue itself."""
+    path = make_db(tmp_path / "shift.db")
+    plain_read, failed = core.load_queue, []
+
+    def load_queue(*args, **kwargs):
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("a moment's trouble")
+        return plain_read(*args, **kwargs)
+
+    monkeypatch.setattr(core, "load_queue", load_queue)
+    app = make_app(path, "ann", clock=FixedClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await settle(pilot)
+        shown = "\n".join(screen_lines(app))
+        assert failed and "to call now" in shown and "Could not open" not in shown

@@ -45,7 +45,10 @@ def load_start(store: Store, caller: str, now: datetime | None = None, policy: A
         if page and now is not None:
             from tui.core import load_queue
 
-            info.queue = load_queue(store, caller, now, policy, page)
+            try:
+                info.queue = load_queue(store, caller, now, policy, page)
+            except Exception:  # noqa: BLE001 - not "could not open the database": the
+                info.queue = None  # queue screen reads it itself and says why, r retries
     return info
 
 
