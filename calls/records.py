@@ -6,8 +6,9 @@ objects a frozen class, ~1 MB for the 142 classes a shift app imports (issue 18:
 private memory <= 50 MB). ``record`` takes the same arguments and makes the same dataclass
 (``dataclasses.fields``, ``replace``, ``asdict``, ``__init__``, ``__eq__``, ``__hash__`` and
 ``__match_args__`` are dataclass's own), then puts one shared function in place of each of
-``__repr__``, ``__setattr__`` and ``__delattr__`` that it generated (~5 KB of the 7),
-reading the class's fields from a tuple kept on the class: the same answers
+``__setattr__`` and ``__delattr__`` that it generated and of the ``__repr__`` it would have
+(it is asked for none) (~5 KB of the 7), reading the class's fields from a tuple kept on
+the class: the same answers
 (tests/core/test_records.py holds each to the generated one), one set of code for all.
 ``__eq__`` and ``__hash__`` stay generated: they run in the keys' paths (compares of the
 dashboard's figures, caches keyed by a policy), where a shared one reading the fields
@@ -31,27 +32,21 @@ def record(cls=None, /, **options):
             # A seat runs under ``python -OO`` (no docstrings): dataclass would write one
             # from ``inspect.signature`` for each class (~150 µs each, ~20 ms of a start).
             cls.__doc__ = cls.__qualname__
-        if options.get("repr", True) and "__repr__" not in own:
-            # The shared repr goes in below: dataclass need not write (and compile) one.
-            own.add("__repr__")
-            cls = dataclasses.dataclass(cls, **{**options, "repr": False})
-            _share(cls, own)
-            cls.__record_repr__ = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
-            cls.__repr__ = _repr
-            return cls
-        cls = dataclasses.dataclass(cls, **options)
-        _share(cls, own)
+        # The shared repr goes in after: dataclass need not write (and compile) one.
+        shared_repr = options.get("repr", True) and "__repr__" not in own
+        cls = dataclasses.dataclass(cls, **{**options, "repr": False} if shared_repr
+                                    else options)
+        _share(cls, own, shared_repr)
         return cls
     return wrap if cls is None else wrap(cls)
 
 
-def _share(cls, own: set[str]) -> None:
+def _share(cls, own: set[str], shared_repr: bool) -> None:
     fields = dataclasses.fields(cls)
-    made = {name for name in _SHARED if name not in own and callable(cls.__dict__.get(name))}
-    if "__repr__" in made:
+    if shared_repr:
         cls.__record_repr__ = tuple(f.name for f in fields if f.repr)
         cls.__repr__ = _repr
-    if "__setattr__" in made:   # frozen: both guards were made
+    if "__setattr__" not in own and callable(cls.__dict__.get("__setattr__")):  # frozen
         cls.__record_fields__ = frozenset(f.name for f in fields)
         type.__setattr__(cls, "__setattr__", _setattr)
         type.__setattr__(cls, "__delattr__", _delattr)

@@ -45,10 +45,12 @@ def load_start(store: Store, caller: str, now: datetime | None = None, policy: A
         if page and now is not None:
             from tui.core import load_queue
 
+            # Failing here is not "could not open the database": the queue screen then
+            # reads the queue itself, and says why if that fails too (r retries).
             try:
                 info.queue = load_queue(store, caller, now, policy, page)
-            except Exception:  # noqa: BLE001 - not "could not open the database": the
-                info.queue = None  # queue screen reads it itself and says why, r retries
+            except Exception:  # noqa: BLE001
+                info.queue = None
     return info
 
 
